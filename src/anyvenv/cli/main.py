@@ -1,0 +1,95 @@
+"""Argument parsing and dispatch. Imports a command's module only when that command runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from types import ModuleType
+
+from anyvenv.errors import EXIT_FAILURE, EXIT_USAGE, AnyvenvError
+
+# name -> (module under anyvenv.cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "probe": ("probe", "measure what the filesystem at a directory can do"),
+    "venv": ("venv", "create a virtual environment that works on this filesystem"),
+    "sync": ("sync", "make or repair the project environment, then run `uv sync` into it"),
+    "run": ("run", "sync, then run a command in the project environment"),
+    "pip": ("pip", "run `uv pip` against the project environment"),
+    "python": ("python", "install, list, find and uninstall managed CPython builds"),
+    "check": ("check", "tell whether an environment is usable, and why not"),
+    "repair": ("repair", "fix a broken environment in place, keeping its packages"),
+    "doctor": ("doctor", "advice for a directory: what works here and what to do"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so errors stay one line with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise AnyvenvError(message, f"see '{self.prog} --help'")
+
+
+def _command_module(name: str) -> ModuleType | None:
+    entry = COMMANDS.get(name)
+    if entry is None:
+        return None
+    try:
+        return importlib.import_module(f"anyvenv.cli.{entry[0]}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"anyvenv.cli.{entry[0]}":
+            return None  # not built yet in this version
+        raise
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    from anyvenv import __version__
+
+    parser = _Parser(
+        prog="anyvenv",
+        description="Python environments that work on any filesystem (SMB, sshfs, exFAT, FAT, ...).",
+    )
+    parser.add_argument("--version", action="version", version=f"anyvenv {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (_, help_text) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        module = _command_module(name)
+        if module is None:
+            continue
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command_parser)
+        command_parser.set_defaults(_module=module)
+    return parser
+
+
+def _first_command(argv: list[str]) -> str | None:
+    for arg in argv:
+        if arg.startswith("-"):
+            return None  # global option first: build the full parser
+        return arg if arg in COMMANDS else None
+    return None
+
+
+def run(argv: list[str]) -> int:
+    try:
+        parser = build_parser(only=_first_command(argv))
+        try:
+            args = parser.parse_args(argv)
+        except AnyvenvError as exc:
+            print(f"anyvenv: error: {exc.one_line()}", file=sys.stderr)
+            return EXIT_USAGE
+        module = getattr(args, "_module", None)
+        if module is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        code: int = module.run(args)
+        return code
+    except AnyvenvError as exc:
+        print(f"anyvenv: error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("anyvenv: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAILURE

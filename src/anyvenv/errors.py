@@ -1,0 +1,50 @@
+"""Typed errors. Nothing below the CLI prints: it raises these, the CLI turns them into
+one-line messages and exit codes."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_MOUNT_NOT_ANSWERING = 3
+
+
+class AnyvenvError(Exception):
+    """A problem the user can act on: ``message`` says what, ``hint`` says what to do."""
+
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        text = self.message if not self.hint else f"{self.message}; {self.hint}"
+        return " ".join(text.split())
+
+
+class UsageError(AnyvenvError):
+    """Bad arguments or a bad path given on the command line."""
+
+    exit_code = EXIT_USAGE
+
+
+class MountNotAnswering(AnyvenvError):
+    """A filesystem call did not return in time: the mount is hung."""
+
+    exit_code = EXIT_MOUNT_NOT_ANSWERING
+
+
+class NothingExecutableHere(AnyvenvError):
+    """No file on the target filesystem can be executed (noexec, fixed 0644 modes)."""
+
+
+class InterpreterNotFound(AnyvenvError):
+    """No interpreter matches the request."""
+
+    exit_code = EXIT_USAGE
+
+
+class EnvironmentBroken(AnyvenvError):
+    """An environment exists but cannot run."""

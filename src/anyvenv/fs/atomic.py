@@ -1,0 +1,148 @@
+"""Build beside, then rename into place: a crash leaves the old state or the new, never half.
+
+Names of leftovers say who made them (``.NAME.anyvenv-staging-HOST-PID-RAND``), so the next
+run can clear those whose maker is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from anyvenv.fs.place import create_file
+
+STAGING_MARK = ".anyvenv-staging-"
+RETIRED_MARK = ".anyvenv-old-"
+
+
+def _tag() -> str:
+    host = socket.gethostname().replace("-", "_").replace("/", "_")[:32] or "host"
+    return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def staging_name(target: Path) -> Path:
+    return target.parent / f".{target.name}{STAGING_MARK}{_tag()}"
+
+
+def retired_name(target: Path) -> Path:
+    return target.parent / f".{target.name}{RETIRED_MARK}{_tag()}"
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` in one rename (a reader sees old or new bytes)."""
+    target = Path(path)
+    temp = target.parent / f".{target.name}.anyvenv-tmp-{_tag()}"
+    create_file(temp, data, mode)
+    try:
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+@dataclass(frozen=True)
+class Leftover:
+    path: Path
+    host: str
+    pid: int
+    kind: str  # "staging" or "retired"
+
+
+def parse_leftover(target: Path, entry: Path) -> Leftover | None:
+    """A staging or retired directory of ``target``, with its maker; ``None`` if not ours."""
+    prefix = f".{target.name}"
+    name = entry.name
+    for mark, kind in ((STAGING_MARK, "staging"), (RETIRED_MARK, "retired")):
+        if name.startswith(prefix + mark):
+            parts = name[len(prefix + mark) :].rsplit("-", 2)
+            if len(parts) == 3 and parts[1].isdigit():
+                return Leftover(entry, parts[0], int(parts[1]), kind)
+    return None
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def this_host() -> str:
+    return socket.gethostname().replace("-", "_").replace("/", "_")[:32] or "host"
+
+
+def leftovers_of(target: Path) -> list[Leftover]:
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return []
+    found = (parse_leftover(target, entry) for entry in entries)
+    return [item for item in found if item is not None]
+
+
+def recover(target: Path) -> list[Path]:
+    """Undo what a killed run left beside ``target``; returns the paths removed or restored.
+
+    Only leftovers made on this host by a process that is gone are touched. A retired copy
+    of the old target is put back when the target itself is missing (the crash fell between
+    the two renames of :func:`commit`), otherwise removed.
+    """
+    touched: list[Path] = []
+    me = this_host()
+    for item in leftovers_of(target):
+        if item.host != me or process_alive(item.pid):
+            continue
+        if item.kind == "retired" and not os.path.lexists(target):
+            os.rename(item.path, target)
+        else:
+            remove_tree(item.path)
+        touched.append(item.path)
+    return touched
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a tree anyvenv made (never follows links out of it)."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+        return
+    shutil.rmtree(path)
+
+
+@contextlib.contextmanager
+def staging_directory(target: Path) -> Iterator[Path]:
+    """A fresh directory beside ``target``, removed unless :func:`commit` moved it."""
+    staging = staging_name(target)
+    os.mkdir(staging, 0o755)
+    try:
+        yield staging
+    finally:
+        if os.path.lexists(staging):
+            with contextlib.suppress(OSError):
+                remove_tree(staging)
+
+
+def commit(staging: Path, target: Path) -> None:
+    """Move ``staging`` to ``target``; an existing target is retired first, then removed."""
+    retired: Path | None = None
+    if os.path.lexists(target):
+        retired = retired_name(target)
+        os.rename(target, retired)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        if retired is not None and not os.path.lexists(target):
+            os.rename(retired, target)
+        raise
+    if retired is not None:
+        with contextlib.suppress(OSError):
+            remove_tree(retired)

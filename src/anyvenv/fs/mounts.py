@@ -1,0 +1,95 @@
+"""Which mount a path lives on, read from /proc/self/mountinfo (Linux)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+MOUNTINFO = Path("/proc/self/mountinfo")
+
+
+@dataclass(frozen=True)
+class MountInfo:
+    """One line of /proc/self/mountinfo."""
+
+    mount_point: str
+    fstype: str
+    source: str
+    options: tuple[str, ...]
+    super_options: tuple[str, ...]
+    device: str
+
+    @property
+    def read_only(self) -> bool:
+        return "ro" in self.options
+
+    @property
+    def noexec(self) -> bool:
+        return "noexec" in self.options
+
+
+def _unescape(field: str) -> str:
+    """mountinfo escapes space, tab, newline and backslash as octal (``\\040``)."""
+    if "\\" not in field:
+        return field
+    out: list[str] = []
+    i = 0
+    while i < len(field):
+        code = field[i + 1 : i + 4]
+        if field[i] == "\\" and len(code) == 3 and code.isdigit():
+            out.append(chr(int(code, 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_mountinfo_line(line: str) -> MountInfo | None:
+    """Parse one mountinfo line; ``None`` for a line that does not have the documented shape."""
+    fields = line.split()
+    try:
+        sep = fields.index("-", 6)
+    except ValueError:
+        return None
+    if len(fields) < sep + 3:
+        return None
+    return MountInfo(
+        mount_point=_unescape(fields[4]),
+        fstype=fields[sep + 1],
+        source=_unescape(fields[sep + 2]),
+        options=tuple(fields[5].split(",")),
+        super_options=tuple(fields[sep + 3].split(",")) if len(fields) > sep + 3 else (),
+        device=fields[2],
+    )
+
+
+def read_mounts(text: str | None = None) -> list[MountInfo]:
+    """All mounts of this process, in mountinfo order (later mounts stack over earlier)."""
+    if text is None:
+        try:
+            text = MOUNTINFO.read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError:
+            return []
+    return [m for m in map(parse_mountinfo_line, text.splitlines()) if m is not None]
+
+
+def _is_under(path: str, mount_point: str) -> bool:
+    if mount_point == "/":
+        return True
+    return path == mount_point or path.startswith(mount_point.rstrip("/") + "/")
+
+
+def mount_of(
+    path: str | os.PathLike[str], mounts: list[MountInfo] | None = None
+) -> MountInfo | None:
+    """The mount holding ``path`` (resolved): the last, longest mount point above it."""
+    real = os.path.realpath(path)
+    best: MountInfo | None = None
+    for mount in read_mounts() if mounts is None else mounts:
+        if _is_under(real, mount.mount_point) and (
+            best is None or len(mount.mount_point) >= len(best.mount_point)
+        ):
+            best = mount
+    return best

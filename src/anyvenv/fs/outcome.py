@@ -1,0 +1,27 @@
+"""How a probed operation turned out: ``"ok"``, ``"no"`` or the errno's name."""
+
+from __future__ import annotations
+
+import errno
+
+OK = "ok"
+NO = "no"
+
+Outcome = str
+
+
+def errno_name(code: int | None) -> str:
+    """``EOPNOTSUPP`` for 95; Linux has ENOTSUP == EOPNOTSUPP and we name it as CIFS users see it."""
+    if code is None:
+        return "EUNKNOWN"
+    if code == errno.EOPNOTSUPP:
+        return "EOPNOTSUPP"
+    return errno.errorcode.get(code, f"E{code}")
+
+
+def outcome_of_error(exc: OSError) -> Outcome:
+    return errno_name(exc.errno)
+
+
+def is_ok(outcome: Outcome) -> bool:
+    return outcome == OK

@@ -1,0 +1,442 @@
+"""Measure what the filesystem at a directory really does, by trying it there.
+
+Every check runs inside a scratch directory created in the target itself (probing the temp
+dir says nothing about a share), reads its results back, and cleans up after itself.
+Results are cached per filesystem (device number) for the life of the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import secrets
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from anyvenv.errors import UsageError
+from anyvenv.fs.bounded import call_bounded
+from anyvenv.fs.mounts import MountInfo, mount_of
+from anyvenv.fs.outcome import NO, OK, Outcome, errno_name, outcome_of_error
+from anyvenv.fs.place import FICLONE
+
+PROBE_DIR_PREFIX = ".anyvenv-probe-"
+_EXEC_SCRIPT = b"#!/bin/sh\nexit 0\n"
+
+CHECKS = (
+    "symlink_create",
+    "symlink_relative",
+    "symlink_absolute",
+    "hardlink",
+    "reflink",
+    "chmod",
+    "exec",
+    "case_sensitive",
+    "rename_over",
+    "excl_create",
+    "flock",
+    "fcntl_lock",
+)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What the filesystem at ``path`` did when tried. Each check is ``ok``, ``no`` or an errno name."""
+
+    path: str
+    mount_point: str | None
+    fstype: str | None
+    mount_options: tuple[str, ...]
+    symlink_create: Outcome
+    symlink_relative: Outcome
+    symlink_absolute: Outcome
+    hardlink: Outcome
+    reflink: Outcome
+    chmod: Outcome
+    exec: Outcome
+    case_sensitive: Outcome
+    rename_over: Outcome
+    excl_create: Outcome
+    flock: Outcome
+    fcntl_lock: Outcome
+    seconds: float = field(default=0.0, compare=False)
+
+    @property
+    def symlinks_work(self) -> bool:
+        """Links are created *and* read back right, for relative and absolute targets."""
+        return OK == self.symlink_create == self.symlink_relative == self.symlink_absolute
+
+    @property
+    def hardlinks_work(self) -> bool:
+        return self.hardlink == OK
+
+    @property
+    def reflinks_work(self) -> bool:
+        return self.reflink == OK
+
+    @property
+    def can_execute(self) -> bool:
+        return self.exec == OK
+
+    @property
+    def chmod_works(self) -> bool:
+        return self.chmod == OK
+
+    @property
+    def locks_work(self) -> bool:
+        return self.flock == OK
+
+    def checks(self) -> dict[str, Outcome]:
+        return {name: getattr(self, name) for name in CHECKS}
+
+    def verdict(self) -> str:
+        """One line: what an environment here needs."""
+        return verdict_for(self)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["mount_options"] = list(self.mount_options)
+        data["verdict"] = self.verdict()
+        data["seconds"] = round(self.seconds, 4)
+        return data
+
+
+def verdict_for(result: ProbeResult) -> str:
+    if not result.can_execute:
+        return (
+            f"nothing can be executed here (exec: {result.exec}): "
+            "an environment must live on another filesystem"
+        )
+    if result.symlinks_work:
+        head = "symlinks work: link the interpreter"
+    elif result.symlink_create == OK:
+        broken = (
+            result.symlink_relative if result.symlink_relative != OK else result.symlink_absolute
+        )
+        how = (
+            "read back wrong (rewritten or dangling)"
+            if broken == NO
+            else f"cannot be read back ({broken})"
+        )
+        head = f"copy the interpreter: symlinks are created but {how}"
+    else:
+        head = f"copy the interpreter: symlinks fail ({result.symlink_create})"
+    notes = []
+    if result.chmod == NO:
+        notes.append("chmod is ignored: set modes when creating files")
+    elif result.chmod != OK:
+        notes.append(f"chmod fails ({result.chmod}): set modes when creating files")
+    if result.flock != OK:
+        notes.append(f"flock fails ({result.flock}): use lock files")
+    return "; ".join([head, *notes])
+
+
+# -- the checks ------------------------------------------------------------------------------
+
+
+def _try(action: Callable[[], bool]) -> Outcome:
+    try:
+        return OK if action() else NO
+    except OSError as exc:
+        return outcome_of_error(exc)
+
+
+def _same_file(a: str, b: str) -> bool:
+    sa, sb = os.stat(a), os.stat(b)
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def _write_new(path: str, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _try_symlink(target: str, link: str) -> Outcome:
+    try:
+        os.symlink(target, link)
+    except OSError as exc:
+        return outcome_of_error(exc)
+    return OK
+
+
+def _try_hardlink(source: str, link: str) -> Outcome:
+    try:
+        os.link(source, link)
+    except OSError as exc:
+        return outcome_of_error(exc)
+    return OK if _same_file(source, link) else NO
+
+
+def _check_symlink_read_back(link: str, target: str, real_target: str) -> Outcome:
+    """The link reads back exactly as written and stat through it reaches the target."""
+    try:
+        if os.readlink(link) != target:
+            return NO
+        return OK if _same_file(link, real_target) else NO
+    except FileNotFoundError:
+        return NO  # dangling: the target string was rewritten on the way
+    except OSError as exc:
+        return outcome_of_error(exc)
+
+
+def _check_chmod(path: str) -> Outcome:
+    def change() -> bool:
+        for mode in (0o700, 0o644):
+            os.chmod(path, mode)
+            if stat.S_IMODE(os.stat(path).st_mode) != mode:
+                return False
+        return True
+
+    return _try(change)
+
+
+def _check_exec(path: str) -> Outcome:
+    try:
+        proc = subprocess.run([path], stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    except OSError as exc:
+        return outcome_of_error(exc)
+    except subprocess.TimeoutExpired:
+        return "ETIMEDOUT"
+    return OK if proc.returncode == 0 else NO
+
+
+def _check_reflink(src: str, dst: str) -> Outcome:
+    if not sys.platform.startswith("linux"):
+        return errno_name(errno.ENOTSUP)
+    sfd = os.open(src, os.O_RDONLY)
+    try:
+        dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            fcntl.ioctl(dfd, FICLONE, sfd)
+            return OK
+        except OSError as exc:
+            return outcome_of_error(exc)
+        finally:
+            os.close(dfd)
+    finally:
+        os.close(sfd)
+
+
+def _check_case_sensitive(dirpath: str) -> Outcome:
+    lower = os.path.join(dirpath, "case-probe")
+    _write_new(lower, b"", 0o644)
+    return NO if os.path.lexists(os.path.join(dirpath, "CASE-PROBE")) else OK
+
+
+def _check_rename_over(dirpath: str) -> Outcome:
+    old, new = os.path.join(dirpath, "rename-a"), os.path.join(dirpath, "rename-b")
+
+    def rename() -> bool:
+        _write_new(old, b"new", 0o644)
+        _write_new(new, b"old", 0o644)
+        os.rename(old, new)
+        with open(new, "rb") as handle:
+            return handle.read() == b"new" and not os.path.lexists(old)
+
+    return _try(rename)
+
+
+def _check_flock(path: str) -> Outcome:
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return OK
+    except OSError as exc:
+        return outcome_of_error(exc)
+    finally:
+        os.close(fd)
+
+
+def _check_fcntl_lock(path: str) -> Outcome:
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+        return OK
+    except OSError as exc:
+        return outcome_of_error(exc)
+    finally:
+        os.close(fd)
+
+
+def absolute_link_target() -> str:
+    """An existing file outside most mounts: the running interpreter, resolved."""
+    return os.path.realpath(sys.executable)
+
+
+@contextlib.contextmanager
+def scratch_dir(parent: str) -> Iterator[str]:
+    """A fresh directory inside ``parent``, removed afterwards with everything in it."""
+    for _ in range(8):
+        path = os.path.join(parent, PROBE_DIR_PREFIX + secrets.token_hex(4))
+        try:
+            os.mkdir(path, 0o700)
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - eight random collisions
+        raise FileExistsError(errno.EEXIST, "no free probe directory name", parent)
+    try:
+        yield path
+    finally:
+        remove_tree_quietly(path)
+
+
+def remove_tree_quietly(path: str) -> None:
+    """Remove a tree we made, without following links and without raising."""
+    try:
+        entries = os.listdir(path)
+    except OSError:
+        entries = []
+    for name in entries:
+        child = os.path.join(path, name)
+        try:
+            if stat.S_ISDIR(os.lstat(child).st_mode):
+                remove_tree_quietly(child)
+            else:
+                os.unlink(child)
+        except OSError:
+            pass
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
+
+
+def _measure(dirpath: str) -> dict[str, Outcome]:
+    results: dict[str, Outcome] = {}
+    with scratch_dir(dirpath) as scratch:
+        plain = os.path.join(scratch, "plain")
+        script = os.path.join(scratch, "script")
+        try:
+            _write_new(plain, b"anyvenv probe\n", 0o644)
+            results["excl_create"] = OK
+        except OSError as exc:
+            results["excl_create"] = outcome_of_error(exc)
+            raise
+        try:
+            _write_new(script, _EXEC_SCRIPT, 0o755)
+            results["exec"] = _check_exec(script)
+        except OSError as exc:
+            results["exec"] = outcome_of_error(exc)
+
+        rel_link = os.path.join(scratch, "link-rel")
+        results["symlink_create"] = _try_symlink("plain", rel_link)
+        if results["symlink_create"] == OK:
+            results["symlink_relative"] = _check_symlink_read_back(rel_link, "plain", plain)
+            abs_link = os.path.join(scratch, "link-abs")
+            outside = absolute_link_target()
+            made = _try_symlink(outside, abs_link)
+            results["symlink_absolute"] = (
+                _check_symlink_read_back(abs_link, outside, outside) if made == OK else made
+            )
+        else:
+            results["symlink_relative"] = results["symlink_absolute"] = results["symlink_create"]
+
+        hard = os.path.join(scratch, "hard")
+        results["hardlink"] = _try_hardlink(plain, hard)
+        try:
+            results["reflink"] = _check_reflink(plain, os.path.join(scratch, "clone"))
+        except OSError as exc:
+            results["reflink"] = outcome_of_error(exc)
+        results["chmod"] = _check_chmod(plain)
+        results["case_sensitive"] = _try(lambda: _check_case_sensitive(scratch) == OK)
+        results["rename_over"] = _check_rename_over(scratch)
+        results["flock"] = _check_flock(plain)
+        results["fcntl_lock"] = _check_fcntl_lock(plain)
+    return results
+
+
+def validate_probe_dir(path: str | os.PathLike[str]) -> str:
+    """The directory to probe, or a :class:`UsageError` naming what is wrong with it."""
+    text = os.fspath(path)
+    if not os.path.lexists(text):
+        raise UsageError(f"{text} does not exist", "pass an existing directory")
+    if not os.path.isdir(text):
+        raise UsageError(f"{text} is not a directory", "pass a directory")
+    mount = mount_of(text)
+    if mount is not None and mount.read_only:
+        raise UsageError(
+            f"{text} is on a read-only mount ({mount.mount_point})",
+            "pass a directory on a writable filesystem",
+        )
+    if not os.access(text, os.W_OK | os.X_OK):
+        raise UsageError(f"{text} is not writable by you", "pass a directory you can write to")
+    return text
+
+
+_cache: dict[int, ProbeResult] = {}
+_cache_lock = threading.Lock()
+
+
+def probe(
+    path: str | os.PathLike[str], *, use_cache: bool = True, timeout: float | None = None
+) -> ProbeResult:
+    """Measure the filesystem holding ``path`` (a directory we may write to).
+
+    Raises :class:`UsageError` for a bad directory and :class:`MountNotAnswering` when the
+    mount does not answer within the bound.
+    """
+    dirpath = os.path.abspath(validate_probe_dir(path))
+    device = call_bounded(
+        lambda: os.stat(dirpath).st_dev, what="stat", where=dirpath, timeout=timeout
+    )
+    if use_cache:
+        with _cache_lock:
+            cached = _cache.get(device)
+        if cached is not None:
+            return cached
+    started = time.perf_counter()
+    try:
+        measured = call_bounded(
+            lambda: _measure(dirpath), what="probe", where=dirpath, timeout=timeout
+        )
+    except PermissionError as exc:
+        raise UsageError(
+            f"{dirpath} is not writable by you ({errno_name(exc.errno)})",
+            "pass a directory you can write to",
+        ) from exc
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            raise UsageError(
+                f"{dirpath} is on a read-only filesystem",
+                "pass a directory on a writable filesystem",
+            ) from exc
+        raise
+    mount: MountInfo | None = mount_of(dirpath)
+    result = ProbeResult(
+        path=dirpath,
+        mount_point=mount.mount_point if mount else None,
+        fstype=mount.fstype if mount else None,
+        mount_options=mount.options if mount else (),
+        seconds=time.perf_counter() - started,
+        **measured,
+    )
+    with _cache_lock:
+        _cache[device] = result
+    return result
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def probe_path_for(target: Path) -> Path:
+    """The nearest existing ancestor of ``target``: where a not-yet-made env will live."""
+    current = target.absolute()
+    while not current.exists():
+        if current.parent == current:
+            break
+        current = current.parent
+    return current
