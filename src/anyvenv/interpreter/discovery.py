@@ -1,0 +1,120 @@
+"""Find an interpreter for a request: managed installs (anyvenv's, uv's), then PATH."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from anyvenv.errors import AnyvenvError, InterpreterNotFound
+from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
+from anyvenv.interpreter.request import PythonRequest, parse_request
+
+INSTALL_DIR_ENV = "ANYVENV_PYTHON_INSTALL_DIR"
+_MANAGED_NAME = re.compile(r"^cpython-(\d+)\.(\d+)\.(\d+)(t?)[+-]")
+
+
+def _data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+
+
+def anyvenv_install_dir() -> Path:
+    """Where ``anyvenv python install`` puts Pythons (``ANYVENV_PYTHON_INSTALL_DIR`` overrides)."""
+    override = os.environ.get(INSTALL_DIR_ENV)
+    return Path(override) if override else _data_home() / "anyvenv" / "python"
+
+
+def uv_install_dir() -> Path:
+    override = os.environ.get("UV_PYTHON_INSTALL_DIR")
+    return Path(override) if override else _data_home() / "uv" / "python"
+
+
+def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, Path]]:
+    """(version, free-threaded, executable) of managed installs, newest first per directory."""
+    for root in (anyvenv_install_dir(), uv_install_dir()):
+        try:
+            entries = sorted(root.iterdir(), reverse=True)
+        except OSError:
+            continue
+        found = []
+        for entry in entries:
+            match = _MANAGED_NAME.match(entry.name + "-")
+            if not match:
+                continue
+            version = (int(match.group(1)), int(match.group(2)), int(match.group(3)))
+            threaded = bool(match.group(4))
+            exe = entry / "bin" / f"python{version[0]}.{version[1]}{'t' if threaded else ''}"
+            if exe.exists():
+                found.append((version, threaded, exe))
+        yield from sorted(found, key=lambda item: item[0], reverse=True)
+
+
+def _path_candidates(request: PythonRequest) -> Iterator[Path]:
+    names = ["python3", "python"]
+    hint = request.minor_hint()
+    if hint is not None:
+        names.insert(0, f"python{hint[0]}.{hint[1]}")
+    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        for name in names:
+            candidate = Path(directory or ".") / name
+            if os.access(candidate, os.X_OK) and candidate.is_file():
+                yield candidate
+
+
+def _satisfies(request: PythonRequest, info: InterpreterInfo) -> bool:
+    return info.implementation == "CPython" and request.matches_version(
+        info.version, info.free_threaded
+    )
+
+
+def find_interpreter(raw_request: str | None) -> InterpreterInfo:
+    """The base interpreter for ``--python`` (``None``: the first ``python3`` on PATH)."""
+    request = parse_request(raw_request)
+    if request.path is not None:
+        path = Path(request.path).expanduser()
+        if not path.exists():
+            raise InterpreterNotFound(
+                f"no interpreter at {request.path}", "pass the path of a Python executable"
+            )
+        if path.is_dir():
+            raise InterpreterNotFound(
+                f"{request.path} is a directory, not an interpreter",
+                "pass the path of a Python executable (e.g. DIR/bin/python3)",
+            )
+        return query_interpreter(path)
+    if request.name is not None:
+        found = shutil.which(request.name)
+        if found is None:
+            raise InterpreterNotFound(
+                f"no {request.name!r} on PATH", "install it or pass --python with a version or path"
+            )
+        return query_interpreter(found)
+    seen: set[str] = set()
+    for candidate in _ordered_candidates(request):
+        real = os.path.realpath(candidate)
+        if real in seen:
+            continue
+        seen.add(real)
+        try:
+            info = query_interpreter(candidate)
+        except AnyvenvError:
+            continue  # a broken candidate (e.g. a pyenv shim of another version)
+        if _satisfies(request, info):
+            return info
+    wanted = request.raw or "any Python"
+    raise InterpreterNotFound(
+        f"no Python matching {wanted!r} found (searched managed installs and PATH)",
+        f"install one with 'anyvenv python install {request.raw or '3'}' or pass --python PATH",
+    )
+
+
+def _ordered_candidates(request: PythonRequest) -> Iterator[Path]:
+    if request.is_any:
+        yield from _path_candidates(request)
+    for version, threaded, exe in managed_interpreters():
+        if request.matches_version(version, threaded):
+            yield exe
+    if not request.is_any:
+        yield from _path_candidates(request)

@@ -1,0 +1,172 @@
+"""Ask an interpreter about itself, once per binary: the answer is cached on disk.
+
+The probe script runs in the interpreter with ``-I -S`` (no site, no user env) and prints one
+JSON document. The cache key is the resolved path with its size and mtime, as uv does, so a
+rebuilt interpreter is asked again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from anyvenv.errors import AnyvenvError
+
+CACHE_VERSION = 1
+
+# Runs inside the queried interpreter (3.6+ syntax, stdlib only, no site).
+_QUERY_SCRIPT = r"""
+import json, os, sys, sysconfig, platform
+base_exe = getattr(sys, "_base_executable", None) or sys.executable
+if sys.prefix != getattr(sys, "base_prefix", sys.prefix) or hasattr(sys, "real_prefix"):
+    home = os.path.join(getattr(sys, "base_prefix", sys.prefix), "bin")
+    cand = os.path.join(home, os.path.basename(base_exe))
+    base_exe = cand if os.path.exists(cand) else base_exe
+cfg = sysconfig.get_config_vars()
+try:
+    scheme = sysconfig.get_paths(scheme="venv", vars={"base": "{base}", "platbase": "{base}"})
+except KeyError:
+    scheme = sysconfig.get_paths(scheme="posix_prefix", vars={"base": "{base}", "platbase": "{base}", "installed_base": "{base}", "installed_platbase": "{base}"})
+print(json.dumps({
+    "executable": os.path.realpath(base_exe),
+    "implementation": platform.python_implementation(),
+    "version": list(sys.version_info[:3]),
+    "releaselevel": sys.version_info[3],
+    "serial": sys.version_info[4],
+    "prefix": getattr(sys, "base_prefix", sys.prefix),
+    "exec_prefix": getattr(sys, "base_exec_prefix", sys.exec_prefix),
+    "abiflags": getattr(sys, "abiflags", ""),
+    "free_threaded": bool(cfg.get("Py_GIL_DISABLED")),
+    "ldlibrary": cfg.get("LDLIBRARY") or "",
+    "instsoname": cfg.get("INSTSONAME") or "",
+    "libdir": cfg.get("LIBDIR") or "",
+    "enable_shared": bool(cfg.get("Py_ENABLE_SHARED")),
+    "purelib": scheme["purelib"],
+    "platlib": scheme["platlib"],
+    "scripts": scheme["scripts"],
+    "include": scheme["include"],
+    "pointer_bits": 64 if sys.maxsize > 2**32 else 32,
+    "platform": sys.platform,
+}))
+"""
+
+
+@dataclass(frozen=True)
+class InterpreterInfo:
+    """What a base interpreter says of itself. Paths in the scheme use ``{base}``."""
+
+    executable: str
+    implementation: str
+    version: tuple[int, int, int]
+    releaselevel: str
+    serial: int
+    prefix: str
+    exec_prefix: str
+    abiflags: str
+    free_threaded: bool
+    ldlibrary: str
+    instsoname: str
+    libdir: str
+    enable_shared: bool
+    purelib: str
+    platlib: str
+    scripts: str
+    include: str
+    pointer_bits: int
+    platform: str
+
+    @property
+    def major_minor(self) -> str:
+        return f"{self.version[0]}.{self.version[1]}"
+
+    @property
+    def version_text(self) -> str:
+        text = ".".join(map(str, self.version))
+        if self.releaselevel != "final":
+            text += {"alpha": "a", "beta": "b", "candidate": "rc"}.get(self.releaselevel, "") + str(
+                self.serial
+            )
+        return text
+
+    @property
+    def home(self) -> str:
+        """The directory holding the base executable: pyvenv.cfg's ``home``."""
+        return os.path.dirname(self.executable)
+
+    def relative_path(self, scheme_path: str) -> str:
+        """A scheme path (``{base}/lib/python3.X/site-packages``) relative to the env root."""
+        return scheme_path.replace("{base}/", "").replace("{base}", "")
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["version"] = list(self.version)
+        return data
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "anyvenv" / "interpreters"
+
+
+def _cache_key(real: str) -> str:
+    st = os.stat(real)
+    raw = f"{CACHE_VERSION}:{real}:{st.st_size}:{st.st_mtime_ns}".encode("utf-8", "surrogateescape")
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def _from_json(data: dict[str, object]) -> InterpreterInfo:
+    values = dict(data)
+    version = values["version"]
+    assert isinstance(version, list)
+    values["version"] = (int(version[0]), int(version[1]), int(version[2]))
+    return InterpreterInfo(**values)  # type: ignore[arg-type]
+
+
+def query_interpreter(
+    executable: str | os.PathLike[str], *, use_cache: bool = True
+) -> InterpreterInfo:
+    """The facts of the interpreter at ``executable`` (which may be a venv's python)."""
+    path = os.fspath(executable)
+    real = os.path.realpath(path)
+    cache_file: Path | None = None
+    if use_cache:
+        try:
+            cache_file = _cache_dir() / f"{_cache_key(real)}.json"
+            return _from_json(json.loads(cache_file.read_text()))
+        except (OSError, ValueError, TypeError, KeyError, AssertionError):
+            pass
+    try:
+        proc = subprocess.run(
+            [path, "-I", "-S", "-c", _QUERY_SCRIPT],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AnyvenvError(
+            f"cannot run the interpreter {path}: {exc}", "pass a working Python"
+        ) from exc
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise AnyvenvError(
+            f"the interpreter {path} failed to start: {detail[0]}", "pass a working Python"
+        )
+    try:
+        data = json.loads(proc.stdout)
+        info = _from_json(data)
+    except (ValueError, TypeError, KeyError, AssertionError) as exc:
+        raise AnyvenvError(
+            f"{path} did not answer like a Python interpreter", "pass a CPython 3.8+ executable"
+        ) from exc
+    if cache_file is not None and os.path.realpath(info.executable) == real:
+        with contextlib.suppress(OSError):
+            from anyvenv.fs.atomic import atomic_write
+
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(cache_file, json.dumps(data).encode())
+    return info

@@ -1,0 +1,135 @@
+"""What the user asked for with ``--python``: a path, a name, a version or a version range."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from anyvenv.errors import UsageError
+
+Version = tuple[int, ...]
+
+_VERSION = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?(t)?$")
+_IMPL_PREFIX = re.compile(r"^(?:cpython|cp)[@-]?", re.IGNORECASE)
+_VERSIONED_NAME = re.compile(r"^python(\d+(?:\.\d+){0,2}t?)$")
+_SPECIFIER = re.compile(r"^\s*(~=|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+){0,2})(\.\*)?\s*$")
+
+
+def parse_version(text: str) -> Version:
+    """``3.12.1`` -> (3, 12, 1); raises ValueError on anything else."""
+    parts = text.strip().split(".")
+    if not parts or not all(p.isdigit() for p in parts):
+        raise ValueError(text)
+    return tuple(int(p) for p in parts)
+
+
+@dataclass(frozen=True)
+class Specifier:
+    op: str
+    version: Version
+    wildcard: bool = False
+
+    def contains(self, version: Version) -> bool:
+        width = len(self.version)
+        head = version[:width]
+        padded = version + (0,) * max(0, width - len(version))
+        if self.op == "==":
+            return (
+                head == self.version
+                if self.wildcard or width < 3
+                else padded[:width] == self.version
+            )
+        if self.op == "!=":
+            return not Specifier("==", self.version, self.wildcard).contains(version)
+        if self.op == ">=":
+            return padded >= self.version
+        if self.op == "<=":
+            return padded[:width] <= self.version
+        if self.op == ">":
+            return padded[:width] > self.version
+        if self.op == "<":
+            return padded < self.version
+        # ~=: compatible release
+        prefix = self.version[:-1] if width > 1 else self.version
+        return padded >= self.version and version[: len(prefix)] == prefix
+
+
+def parse_specifiers(text: str) -> tuple[Specifier, ...]:
+    """``>=3.10,<3.13`` -> specifiers; raises ValueError for anything we do not understand."""
+    specs: list[Specifier] = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        match = _SPECIFIER.match(part)
+        if not match:
+            raise ValueError(part)
+        specs.append(Specifier(match.group(1), parse_version(match.group(2)), bool(match.group(3))))
+    if not specs:
+        raise ValueError(text)
+    return tuple(specs)
+
+
+@dataclass(frozen=True)
+class PythonRequest:
+    """One of: ``path`` set, ``name`` set, or a version constraint (``specifiers``)."""
+
+    raw: str
+    path: str | None = None
+    name: str | None = None
+    specifiers: tuple[Specifier, ...] = ()
+    free_threaded: bool | None = None
+
+    @property
+    def is_any(self) -> bool:
+        return self.path is None and self.name is None and not self.specifiers
+
+    @property
+    def is_version_only(self) -> bool:
+        return self.path is None and self.name is None
+
+    def matches_version(self, version: Version, free_threaded: bool = False) -> bool:
+        if self.free_threaded is not None and self.free_threaded != free_threaded:
+            return False
+        return all(spec.contains(version) for spec in self.specifiers)
+
+    def minor_hint(self) -> tuple[int, int] | None:
+        """The single X.Y this request pins, if any (to guess ``python3.X`` names)."""
+        for spec in self.specifiers:
+            if spec.op == "==" and len(spec.version) >= 2:
+                return spec.version[0], spec.version[1]
+        return None
+
+
+def parse_request(raw: str | None) -> PythonRequest:
+    """Read a ``--python`` value. Raises :class:`UsageError` when it is none of the forms."""
+    if raw is None or raw.strip() in ("", "any", "default"):
+        return PythonRequest(raw or "")
+    text = raw.strip()
+    if "/" in text or text.startswith("."):
+        return PythonRequest(raw, path=text)
+    bare = _IMPL_PREFIX.sub("", text) if _IMPL_PREFIX.match(text) else text
+    match = _VERSION.match(bare)
+    if match:
+        numbers = tuple(int(g) for g in match.groups()[:3] if g is not None)
+        return PythonRequest(
+            raw,
+            specifiers=(Specifier("==", numbers),),
+            free_threaded=True if match.group(4) else None,
+        )
+    if bare and bare[0] in "<>=!~":
+        try:
+            return PythonRequest(raw, specifiers=parse_specifiers(bare))
+        except ValueError:
+            pass
+    if re.fullmatch(r"[A-Za-z][\w.+-]*", text):
+        versioned = _VERSIONED_NAME.match(text)
+        if versioned:  # python3.12: that name on PATH, else any 3.12
+            fallback = parse_request(versioned.group(1))
+            return PythonRequest(
+                raw, name=text, specifiers=fallback.specifiers, free_threaded=fallback.free_threaded
+            )
+        return PythonRequest(raw, name=text)
+    raise UsageError(
+        f"cannot read the Python request {raw!r}",
+        "use a version (3.12, 3.12.4, >=3.11), a path, or an executable name",
+    )
