@@ -1,0 +1,107 @@
+"""Pytest wiring of the real-filesystem lab (tests/lab).
+
+Fixtures:
+  lab         session-wide ``lab.Lab``: mounts each kind on first use, unmounts at the end.
+  lab_kind    the kind a test runs on: "local" unless the test parametrizes it, e.g.
+              ``@pytest.mark.parametrize("lab_kind", lab.ALL_KINDS)``.
+  lab_mount   the ``lab.LabMount`` of ``lab_kind`` (root, fstype, can_execute, expect).
+  target      a fresh empty directory on the mount of ``lab_kind``, removed afterwards.
+  lab_target  like ``target`` but itself parametrized over every kind in ``lab.ALL_KINDS``.
+
+A mount that cannot be made on this machine (not root, no /dev/fuse, a program
+missing) skips the test, unless ANYVENV_LAB_REQUIRED=1 (CI), where it fails;
+any other mount failure always fails. Tests on a real mount get the ``mount``
+marker automatically.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+# tests/ on sys.path whatever pytest's import mode: `import lab` from any test module.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from lab import ALL_KINDS, Lab, LabMount, LabUnavailable
+
+LAB_REQUIRED = os.environ.get("ANYVENV_LAB_REQUIRED") == "1"
+LAB_KEY = pytest.StashKey[Lab]()
+KIND_PARAMETERS = ("lab_kind", "lab_target")
+
+
+def _unavailable(kind: str, error: LabUnavailable) -> NoReturn:
+    if error.environmental and not LAB_REQUIRED:
+        pytest.skip(f"lab mount {kind} unavailable: {error.reason}")
+    pytest.fail(f"lab mount {kind} failed: {error.reason}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """The session's lab; everything it mounted is unmounted at session end."""
+    the_lab = Lab(on_unavailable=_unavailable)
+    request.config.stash[LAB_KEY] = the_lab
+    try:
+        yield the_lab
+    finally:
+        the_lab.close()
+
+
+@pytest.fixture
+def lab_kind() -> str:
+    """The lab kind of the test; parametrize it to run on mounts."""
+    return "local"
+
+
+@pytest.fixture
+def lab_mount(lab: Lab, lab_kind: str) -> LabMount:
+    return lab.mount(lab_kind)
+
+
+def _fresh_target(the_lab: Lab, kind: str) -> Iterator[Path]:
+    path = the_lab.target(kind)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def target(lab: Lab, lab_kind: str) -> Iterator[Path]:
+    """A fresh empty directory on the mount of ``lab_kind``."""
+    yield from _fresh_target(lab, lab_kind)
+
+
+@pytest.fixture(params=ALL_KINDS)
+def lab_target(lab: Lab, request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A fresh empty directory on each lab kind in turn (the test runs once per kind)."""
+    kind: str = request.param
+    yield from _fresh_target(lab, kind)
+
+
+def _item_kind(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    for name in KIND_PARAMETERS:
+        if name in callspec.params:
+            return str(callspec.params[name])
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that runs on a real mount (any kind but "local") with ``mount``."""
+    for item in items:
+        kind = _item_kind(item)
+        if kind is not None and kind != "local":
+            item.add_marker(pytest.mark.mount)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    the_lab = terminalreporter.config.stash.get(LAB_KEY, None)
+    if the_lab is not None:
+        terminalreporter.write_line(the_lab.summary())

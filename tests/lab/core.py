@@ -1,0 +1,350 @@
+"""The test lab: real mounts (faultfs modes, exFAT, FAT, sshfs, tmpfs) made on demand."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+from lab.expect import CAN_EXECUTE, EXPECT
+from lab.faults import MODES
+from lab.mounts import (
+    ActiveMount,
+    LabUnavailable,
+    mount_entry,
+    require_fuse,
+    require_programs,
+    require_root,
+    run,
+    start_mount_process,
+)
+from lab.sshd import SFTP_SERVER, SshServer
+
+LAB_DIR = Path(__file__).resolve().parent
+TESTS_DIR = LAB_DIR.parent
+
+FAULT_KINDS = [f"faultfs:{mode}" for mode in MODES if mode != "readonly"]
+SSHFS_KINDS = ["sshfs", "sshfs-nosymlink", "sshfs-noreadlink"]
+ALL_KINDS = ["local", *FAULT_KINDS, "exfat", "fat", *SSHFS_KINDS]
+"""Every kind a venv should be tried on; a test parametrized over it runs once per kind."""
+
+IMAGE_SIZE = 256 * 1024 * 1024
+SFTP_DENY = {
+    "sshfs-nosymlink": f"{SFTP_SERVER} -P symlink",
+    "sshfs-noreadlink": f"{SFTP_SERVER} -P readlink",
+}
+
+OnUnavailable = Callable[[str, LabUnavailable], NoReturn]
+
+
+@dataclass(frozen=True)
+class LabMount:
+    """One mounted filesystem of the lab and what it is measured to do."""
+
+    kind: str
+    root: Path
+    fstype: str
+    """As /proc/self/mountinfo shows it, e.g. "fuse.faultfs", "fuseblk", "fuse.sshfs"."""
+    can_execute: bool
+    """Can any file on it be executed?"""
+    expect: dict[str, str] = field(default_factory=dict)
+    """What a correct probe reports (keys of lab.probe.PROBE_KEYS)."""
+    source: str = ""
+    """What is mounted: backing directory, image, or remote directory."""
+    mount_seconds: float = 0.0
+
+
+def _raise(kind: str, error: LabUnavailable) -> NoReturn:
+    raise error
+
+
+class Lab:
+    """Mounts each kind once per session, on first use; ``close`` undoes everything."""
+
+    def __init__(self, on_unavailable: OnUnavailable = _raise, base: Path | None = None) -> None:
+        self._on_unavailable = on_unavailable
+        self._base = base
+        self._owns_base = base is None
+        self._lock = threading.RLock()
+        self._mounts: dict[str, LabMount] = {}
+        self._active: list[ActiveMount] = []
+        self._status: dict[str, str] = {}
+        self._counter = itertools.count(1)
+        self._sshd: SshServer | None = None
+        self._closed = False
+        atexit.register(self.close)
+
+    # -- public API ------------------------------------------------------
+    @property
+    def base(self) -> Path:
+        """The lab's own temp dir (/tmp/anyvenv-lab-XXXX): images, mount points, backing dirs."""
+        if self._base is None:
+            self._base = Path(tempfile.mkdtemp(prefix="anyvenv-lab-", dir="/tmp"))
+        return self._base
+
+    def mount(self, kind: str) -> LabMount:
+        """The mount of ``kind`` (one of ALL_KINDS, or "faultfs:readonly"), made on first use."""
+        with self._lock:
+            if kind not in self._mounts:
+                self._mounts[kind] = self._make_recorded(kind, lambda: self._make(kind))
+            return self._mounts[kind]
+
+    def target(self, kind: str, name: str = "t") -> Path:
+        """A fresh empty directory on the mount of ``kind``."""
+        return self._fresh_dir(self.mount(kind).root, name)
+
+    def outside_file(self) -> Path:
+        """A file on the local disk, outside every mount (an absolute symlink target)."""
+        path = self.base / "outside" / "target.txt"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"anyvenv-lab\n")
+        return path
+
+    def sshfs_pair(self) -> tuple[LabMount, LabMount]:
+        """Two sshfs mounts (separate sshfs processes and SSH connections) of one directory,
+        as two hosts sharing a home would see it. Write through one, read through the other."""
+        with self._lock:
+            pair = tuple(self.mount_special(f"sshfs-pair-{side}") for side in "ab")
+            return pair[0], pair[1]
+
+    def readonly_target(self, populate: Callable[[Path], None] | None = None) -> Path:
+        """A fresh directory on a faultfs mount whose every change fails with EROFS.
+
+        ``populate`` gets the same directory writable (the backing store) to put content in.
+        """
+        mount = self.mount("faultfs:readonly")
+        backing_dir = self._fresh_dir(Path(mount.source), "ro")
+        if populate is not None:
+            populate(backing_dir)
+        return mount.root / backing_dir.name
+
+    def small_target(self, size_kib: int = 1024) -> Path:
+        """A fresh directory on a tiny filesystem of its own (tmpfs), for ENOSPC tests."""
+        mount = self.mount_special(f"tmpfs-{size_kib}k")
+        return self._fresh_dir(mount.root, "small")
+
+    def noexec_or_0644_target(self) -> Path:
+        """A fresh directory where nothing can be executed (every file shown 0644)."""
+        return self.target("faultfs:mode-0644")
+
+    def mount_special(self, name: str) -> LabMount:
+        """Mounts outside ALL_KINDS: "sshfs-pair-a", "sshfs-pair-b", "tmpfs-<N>k"."""
+        with self._lock:
+            if name not in self._mounts:
+                self._mounts[name] = self._make_recorded(name, lambda: self._make_special(name))
+            return self._mounts[name]
+
+    def status(self) -> dict[str, str]:
+        """Per kind tried: "mounted (0.3s)" or "not mounted: why"."""
+        return dict(self._status)
+
+    def summary(self) -> str:
+        if not self._status:
+            return "lab mounts: none requested"
+        return "lab mounts: " + ", ".join(f"{kind} {state}" for kind, state in self._status.items())
+
+    def close(self) -> None:
+        """Unmount everything (newest first), stop sshd, remove the temp dir. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for active in reversed(self._active):
+                with contextlib.suppress(Exception):
+                    active.unmount()
+            if self._sshd is not None:
+                self._sshd.stop()
+            if self._owns_base and self._base is not None and self._nothing_mounted_below():
+                shutil.rmtree(self._base, ignore_errors=True)
+
+    # -- making mounts ---------------------------------------------------
+    def _make_recorded(self, kind: str, make: Callable[[], LabMount]) -> LabMount:
+        if self._closed:
+            raise RuntimeError("the lab is closed")
+        try:
+            mount = make()
+        except LabUnavailable as error:
+            self._status[kind] = f"not mounted: {error.reason}"
+            self._on_unavailable(kind, error)
+        self._status[kind] = f"mounted ({mount.mount_seconds:.2f}s)"
+        return mount
+
+    def _make(self, kind: str) -> LabMount:
+        if kind == "local":
+            root = self.base / "local"
+            root.mkdir(exist_ok=True)
+            return self._describe(kind, root, fstype=_fstype_of(root), source=str(root))
+        if kind.startswith("faultfs:") and kind.removeprefix("faultfs:") in MODES:
+            return self._make_faultfs(kind, kind.removeprefix("faultfs:"))
+        if kind == "exfat":
+            return self._make_exfat()
+        if kind == "fat":
+            return self._make_fat(kind, IMAGE_SIZE, ["-F", "32"])
+        if kind in SSHFS_KINDS:
+            return self._make_sshfs(kind, kind, SFTP_DENY.get(kind))
+        raise LabUnavailable(f"unknown lab kind {kind!r}")
+
+    def _make_special(self, name: str) -> LabMount:
+        if name in ("sshfs-pair-a", "sshfs-pair-b"):
+            return self._make_sshfs(name, "sshfs-pair", None, expect_as="sshfs")
+        if name.startswith("tmpfs-") and name.endswith("k"):
+            return self._make_tmpfs(name, int(name[len("tmpfs-") : -1]))
+        raise LabUnavailable(f"unknown special lab mount {name!r}")
+
+    def _describe(
+        self,
+        kind: str,
+        root: Path,
+        fstype: str,
+        source: str,
+        seconds: float = 0.0,
+        expect_as: str | None = None,
+    ) -> LabMount:
+        table = expect_as or kind
+        return LabMount(
+            kind=kind,
+            root=root,
+            fstype=fstype,
+            can_execute=CAN_EXECUTE.get(table, True),
+            expect=dict(EXPECT.get(table, {})),
+            source=source,
+            mount_seconds=seconds,
+        )
+
+    def _track(self, kind: str, active: ActiveMount, source: str, **kw: str) -> LabMount:
+        self._active.append(active)
+        entry = mount_entry(active.mountpoint)
+        if entry is None:
+            raise LabUnavailable(f"{kind}: mount vanished right after mounting")
+        return self._describe(kind, active.mountpoint, entry[0], source, active.seconds, **kw)
+
+    def _mountpoint(self, name: str) -> Path:
+        path = self.base / "mnt" / name.replace(":", "-")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _make_faultfs(self, kind: str, mode: str) -> LabMount:
+        require_fuse()
+        backing = self.base / "backing" / mode
+        backing.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
+        mountpoint = self._mountpoint(kind)
+        command = [
+            sys.executable,
+            "-m",
+            "lab.faultfs",
+            str(backing),
+            str(mountpoint),
+            "--mode",
+            mode,
+        ]
+        active = start_mount_process(command, mountpoint, self._log(kind), env=env)
+        return self._track(kind, active, str(backing))
+
+    def _make_exfat(self) -> LabMount:
+        """exfat-fuse always asks for a block device (its 'blkdev' option): a loop device."""
+        require_fuse()
+        require_root("exfat (losetup)")
+        require_programs("mkfs.exfat", "mount.exfat-fuse", "losetup")
+        image = self._image("exfat.img", IMAGE_SIZE)
+        run(["mkfs.exfat", image])
+        device = run(["losetup", "--find", "--show", image]).strip()
+        mountpoint = self._mountpoint("exfat")
+        try:
+            active = start_mount_process(
+                ["mount.exfat-fuse", device, mountpoint],
+                mountpoint,
+                self._log("exfat"),
+                daemonizes=True,
+            )
+        except BaseException:
+            run(["losetup", "-d", device])
+            raise
+        active.after_unmount.append(lambda: _detach_loop(device))
+        return self._track("exfat", active, str(image))
+
+    def _make_fat(self, kind: str, size: int, mkfs_options: list[str]) -> LabMount:
+        require_fuse()
+        require_programs("mkfs.fat", "fusefat")
+        image = self._image(f"{kind}.img", size)
+        run(["mkfs.fat", *mkfs_options, image])
+        mountpoint = self._mountpoint(kind)
+        active = start_mount_process(
+            ["fusefat", "-f", "-o", "rw+", image, mountpoint], mountpoint, self._log(kind)
+        )
+        return self._track(kind, active, str(image))
+
+    def _make_sshfs(
+        self, kind: str, source_name: str, sftp_server: str | None, expect_as: str | None = None
+    ) -> LabMount:
+        require_fuse()
+        server = self._ssh_server()
+        source = self.base / "ssh-src" / source_name
+        source.mkdir(parents=True, exist_ok=True)
+        mountpoint = self._mountpoint(kind)
+        command = server.sshfs_command(source, mountpoint, f"sshfs-lab-{kind}", sftp_server)
+        active = start_mount_process(command, mountpoint, self._log(kind))
+        extra = {} if expect_as is None else {"expect_as": expect_as}
+        return self._track(kind, active, str(source), **extra)
+
+    def _make_tmpfs(self, name: str, size_kib: int) -> LabMount:
+        require_root("tmpfs mount")
+        mountpoint = self._mountpoint(name)
+        run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k,mode=0755", name, mountpoint])
+        return self._track(name, ActiveMount(mountpoint), name, expect_as="local")
+
+    def _ssh_server(self) -> SshServer:
+        if self._sshd is None:
+            self._sshd = SshServer.start(self.base / "sshd")
+        return self._sshd
+
+    # -- small helpers ---------------------------------------------------
+    def _image(self, name: str, size: int) -> Path:
+        image = self.base / "images" / name
+        image.parent.mkdir(parents=True, exist_ok=True)
+        with open(image, "wb") as stream:
+            stream.truncate(size)  # sparse
+        return image
+
+    def _log(self, kind: str) -> Path:
+        logs = self.base / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        return logs / f"{kind.replace(':', '-')}.log"
+
+    def _fresh_dir(self, parent: Path, name: str) -> Path:
+        path = parent / f"{name}{next(self._counter):04d}"
+        path.mkdir()
+        return path
+
+    def _nothing_mounted_below(self) -> bool:
+        return all(mount_entry(active.mountpoint) is None for active in self._active)
+
+
+def _fstype_of(path: Path) -> str:
+    """fstype of the mount containing ``path`` (longest matching mount point)."""
+    best, fstype = -1, "unknown"
+    resolved = str(path.resolve())
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as stream:
+        for line in stream:
+            fields, _, tail = line.partition(" - ")
+            point = fields.split()[4]
+            inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= best:
+                best, fstype = len(point), tail.split()[0]
+    return fstype
+
+
+def _detach_loop(device: str) -> None:
+    with contextlib.suppress(LabUnavailable):
+        run(["losetup", "-d", device])

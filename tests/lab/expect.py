@@ -1,0 +1,77 @@
+"""Measured behaviour of each lab kind; tests/test_lab.py checks it on every run.
+
+Values: "ok", "no" (call succeeded, effect missing) or the errno name of the
+failing call. Measured on Debian 12 (kernel 6.x, libfuse 3.14, sshfs 3.7.3,
+exfat-fuse 1.3.0, fusefat 0.1a, OpenSSH 9.2).
+"""
+
+from __future__ import annotations
+
+from lab.probe import PROBE_KEYS
+
+ALL_OK: dict[str, str] = {key: "ok" for key in PROBE_KEYS}
+SYMLINK_KEYS = ("symlink_create", "symlink_relative", "symlink_dotdot", "symlink_absolute")
+READ_BACK_KEYS = SYMLINK_KEYS[1:]
+
+
+def _no_symlinks(errno_name: str) -> dict[str, str]:
+    return dict.fromkeys(SYMLINK_KEYS, errno_name)
+
+
+def _unreadable_links(errno_name: str) -> dict[str, str]:
+    return dict.fromkeys(READ_BACK_KEYS, errno_name)
+
+
+_DIFFERENCES: dict[str, dict[str, str]] = {
+    "local": {},
+    "faultfs:passthrough": {},
+    "faultfs:symlink-eopnotsupp": _no_symlinks("EOPNOTSUPP"),
+    "faultfs:symlink-eperm": _no_symlinks("EPERM"),
+    "faultfs:symlink-enosys": _no_symlinks("ENOSYS"),
+    "faultfs:symlink-eio": _no_symlinks("EIO"),
+    "faultfs:readlink-eacces": _unreadable_links("EACCES"),
+    "faultfs:link-eperm": {"hardlink": "EPERM"},
+    "faultfs:link-exdev": {"hardlink": "EXDEV"},
+    "faultfs:chmod-ignored": {"chmod": "no"},
+    "faultfs:chmod-enosys": {"chmod": "ENOSYS"},
+    "faultfs:mode-0755": {"chmod": "no"},
+    "faultfs:mode-0644": {"chmod": "no", "exec": "EACCES"},
+    "faultfs:cifs-like": {**_no_symlinks("EOPNOTSUPP"), "chmod": "no"},
+    "faultfs:lock-enolck": {"flock": "ENOLCK", "fcntl_lock": "ENOLCK"},
+    # exfat-fuse: mode always 0777, chmod a silent no-op, names case-insensitive
+    "exfat": {**_no_symlinks("ENOSYS"), "hardlink": "EPERM", "chmod": "no", "case_sensitive": "no"},
+    # fusefat: chmod fails ENOSYS (pip and uv fail writing scripts there)
+    "fat": {
+        **_no_symlinks("ENOSYS"),
+        "hardlink": "EPERM",
+        "chmod": "ENOSYS",
+        "case_sensitive": "no",
+    },
+    # Debian's sshfs (contain_symlinks by default): any link can be made, but reading
+    # one whose target is absolute or holds ".." fails with EPERM. Locks are local to
+    # the client (flock/fcntl "ok" only within one mount; no locking across hosts).
+    "sshfs": {"symlink_dotdot": "EPERM", "symlink_absolute": "EPERM"},
+    "sshfs-nosymlink": _no_symlinks("EACCES"),  # sftp-server -P symlink
+    "sshfs-noreadlink": _unreadable_links("EACCES"),  # sftp-server -P readlink
+}
+
+EXPECT: dict[str, dict[str, str]] = {
+    kind: {**ALL_OK, **differences} for kind, differences in _DIFFERENCES.items()
+}
+"""What a correct probe reports, per kind."""
+
+CAN_EXECUTE: dict[str, bool] = {"faultfs:mode-0644": False}
+"""Kinds where no file can be executed (absent: True)."""
+
+FSTYPE: dict[str, str] = {
+    **{kind: "fuse.faultfs" for kind in _DIFFERENCES if kind.startswith("faultfs:")},
+    "faultfs:readonly": "fuse.faultfs",
+    "exfat": "fuseblk",
+    "fat": "fuse.fusefat",
+    "sshfs": "fuse.sshfs",
+    "sshfs-nosymlink": "fuse.sshfs",
+    "sshfs-noreadlink": "fuse.sshfs",
+    "sshfs-pair-a": "fuse.sshfs",
+    "sshfs-pair-b": "fuse.sshfs",
+}
+"""fstype in /proc/self/mountinfo per kind ("local" depends on the machine)."""

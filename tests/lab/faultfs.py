@@ -1,0 +1,395 @@
+"""faultfs: a fault-injecting FUSE passthrough filesystem built on mfusepy.
+
+Run as its own process (foreground, multithreaded)::
+
+    python -m lab.faultfs BACKING MOUNTPOINT --mode symlink-eopnotsupp
+
+Every operation is passed through to BACKING on open file descriptors
+(os.pread/os.pwrite); the mode (see lab.faults.MODES) decides which operations
+fail or are silently ignored. SIGTERM or ``fusermount3 -u MOUNTPOINT`` ends it.
+
+libfuse 3 is used when it is installed (mfusepy would pick libfuse 2 first);
+set FUSE_LIBRARY_PATH or FUSE_LIBRARY_NAME to choose another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import os
+import stat
+import sys
+import time
+from ctypes.util import find_library
+from types import ModuleType
+from typing import Any
+
+from lab.faults import MODES, NOBODY_ID, FaultSpec
+
+FSNAME_PREFIX = "faultfs-"
+SUBTYPE = "faultfs"
+UTIME_NOW = (1 << 30) - 1
+UTIME_OMIT = (1 << 30) - 2
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND | os.O_CREAT
+_STAT_KEYS = (
+    "st_mode", "st_ino", "st_dev", "st_nlink", "st_uid", "st_gid", "st_size",
+    "st_blocks", "st_blksize", "st_rdev",
+)  # fmt: skip
+_STATVFS_KEYS = (
+    "f_bsize", "f_frsize", "f_blocks", "f_bfree", "f_bavail", "f_files", "f_ffree",
+    "f_favail", "f_namemax",
+)  # fmt: skip
+
+
+def _fail(code: int) -> OSError:
+    return OSError(code, os.strerror(code))
+
+
+class FaultOps:
+    """mfusepy operations: a passthrough to ``backing`` with the faults of ``spec``.
+
+    mfusepy registers only the callbacks an object has, so lock callbacks are
+    attached per instance: without them the kernel keeps flock/fcntl locks
+    locally, which is the correct behaviour for a single-host mount.
+    """
+
+    use_ns = True
+    # No hard_remove: an open file that is unlinked is renamed to .fuse_hidden* until
+    # closed (libfuse's default), so fstat on it still works. Operations on open files
+    # may still get a NULL path; all of them work on the file descriptor then.
+    flag_nullpath_ok = True
+    flag_nopath = True
+
+    def __init__(self, backing: str, spec: FaultSpec) -> None:
+        self._root = os.path.abspath(backing).rstrip("/")
+        self._spec = spec
+        if spec.lock_errno is not None:
+            self.flock = self._refuse_flock
+            self.lock = self._refuse_lock
+
+    # -- helpers ---------------------------------------------------------
+    def _full(self, path: str) -> str:
+        return self._root + path
+
+    def _writable(self) -> None:
+        if self._spec.readonly:
+            raise _fail(errno.EROFS)
+
+    def _shown_mode(self, mode: int) -> int:
+        fixed = None
+        if stat.S_ISREG(mode):
+            fixed = self._spec.file_mode
+        elif stat.S_ISDIR(mode):
+            fixed = self._spec.dir_mode
+        return mode if fixed is None else (mode & ~0o7777) | fixed
+
+    def _attrs(self, st: os.stat_result) -> dict[str, Any]:
+        attrs: dict[str, Any] = {key: getattr(st, key) for key in _STAT_KEYS}
+        attrs["st_mode"] = self._shown_mode(st.st_mode)
+        attrs["st_atime"], attrs["st_mtime"] = st.st_atime_ns, st.st_mtime_ns
+        attrs["st_ctime"] = st.st_ctime_ns
+        if stat.S_ISLNK(st.st_mode) and self._spec.readlink_errno is not None:
+            attrs["st_uid"] = attrs["st_gid"] = NOBODY_ID
+        return attrs
+
+    # -- metadata --------------------------------------------------------
+    def getattr(self, path: str | None, fh: int | None = None) -> dict[str, Any]:
+        file = self._file(path, fh)
+        st = os.stat(file, follow_symlinks=False) if isinstance(file, str) else os.fstat(file)
+        return self._attrs(st)
+
+    def access(self, path: str, amode: int) -> int:
+        if amode & os.W_OK:
+            self._writable()
+        mode = self.getattr(path)["st_mode"]
+        if amode & os.X_OK and stat.S_ISREG(mode) and not mode & 0o111:
+            raise _fail(errno.EACCES)
+        return 0
+
+    def statfs(self, path: str) -> dict[str, int]:
+        st = os.statvfs(self._full(path))
+        return {key: getattr(st, key) for key in _STATVFS_KEYS}
+
+    def _file(self, path: str | None, fh: int | None) -> str | int:
+        """The open file if there is one (it may be unlinked), else the path."""
+        if fh is not None:
+            return fh
+        if path is None:
+            raise _fail(errno.EBADF)
+        return self._full(path)
+
+    def chmod(self, path: str | None, mode: int, fh: int | None = None) -> int:
+        self._writable()
+        file = self._file(path, fh)
+        if self._spec.chmod == "fail":
+            raise _fail(self._spec.chmod_errno)
+        if self._spec.chmod == "ignore":
+            os.stat(file, follow_symlinks=False) if isinstance(file, str) else os.fstat(file)
+            return 0
+        os.chmod(file, mode & 0o7777)
+        return 0
+
+    def chown(self, path: str | None, uid: int, gid: int, fh: int | None = None) -> int:
+        self._writable()
+        file = self._file(path, fh)
+        os.chown(file, uid, gid, follow_symlinks=not isinstance(file, str))
+        return 0
+
+    def utimens(
+        self, path: str | None, times: tuple[int, int] | None = None, fh: int | None = None
+    ) -> int:
+        self._writable()
+        file = self._file(path, fh)
+        if isinstance(file, str):
+            os.utime(file, ns=times, follow_symlinks=False)
+        elif times is None:
+            os.utime(file)
+        else:
+            os.utime(file, ns=times)
+        return 0
+
+    def current_times(self, path: str | None, fh: int | None) -> tuple[int, int]:
+        file = self._file(path, fh)
+        st = os.stat(file, follow_symlinks=False) if isinstance(file, str) else os.fstat(file)
+        return st.st_atime_ns, st.st_mtime_ns
+
+    # -- names -----------------------------------------------------------
+    def mkdir(self, path: str, mode: int) -> int:
+        self._writable()
+        os.mkdir(self._full(path), mode & 0o7777)
+        return 0
+
+    def rmdir(self, path: str) -> int:
+        self._writable()
+        os.rmdir(self._full(path))
+        return 0
+
+    def unlink(self, path: str) -> int:
+        self._writable()
+        os.unlink(self._full(path))
+        return 0
+
+    def rename(self, old: str, new: str) -> int:
+        self._writable()
+        os.rename(self._full(old), self._full(new))
+        return 0
+
+    def symlink(self, target: str, source: str) -> int:
+        """Create the link ``target`` holding the text ``source`` (mfusepy's naming)."""
+        self._writable()
+        if self._spec.symlink_errno is not None:
+            raise _fail(self._spec.symlink_errno)
+        os.symlink(source, self._full(target))
+        return 0
+
+    def readlink(self, path: str) -> str:
+        if self._spec.readlink_errno is not None:
+            raise _fail(self._spec.readlink_errno)
+        return os.readlink(self._full(path))
+
+    def link(self, target: str, source: str) -> int:
+        """Create the hard link ``target`` to the existing ``source``."""
+        self._writable()
+        if self._spec.link_errno is not None:
+            raise _fail(self._spec.link_errno)
+        os.link(self._full(source), self._full(target))
+        return 0
+
+    # -- directories -----------------------------------------------------
+    def opendir(self, path: str) -> int:
+        return os.open(self._full(path), os.O_RDONLY | os.O_DIRECTORY)
+
+    def readdir(self, path: str | None, fh: int) -> list[tuple[str, dict[str, int], int]]:
+        # use_ino: a zero inode would make readdir(3) skip the entry
+        dot_ino = os.fstat(fh).st_ino
+        dotdot_ino = os.stat("..", dir_fd=fh).st_ino
+        entries: list[tuple[str, dict[str, int], int]] = [
+            (".", {"st_mode": stat.S_IFDIR, "st_ino": dot_ino}, 0),
+            ("..", {"st_mode": stat.S_IFDIR, "st_ino": dotdot_ino}, 0),
+        ]
+        with os.scandir(fh) as scan:
+            for entry in scan:
+                entries.append((entry.name, _dirent_attrs(entry), 0))
+        return entries
+
+    def releasedir(self, path: str | None, fh: int) -> int:
+        os.close(fh)
+        return 0
+
+    # -- files -----------------------------------------------------------
+    def create(self, path: str, mode: int, flags: int) -> int:
+        self._writable()
+        return os.open(self._full(path), flags | os.O_CREAT, mode & 0o7777)
+
+    def open(self, path: str, flags: int) -> int:
+        if flags & _WRITE_FLAGS:
+            self._writable()
+        return os.open(self._full(path), flags)
+
+    def read(self, path: str | None, size: int, offset: int, fh: int) -> bytes:
+        return os.pread(fh, size, offset)
+
+    def write(self, path: str | None, data: bytes, offset: int, fh: int) -> int:
+        self._writable()
+        return os.pwrite(fh, data, offset)
+
+    def truncate(self, path: str | None, length: int, fh: int | None = None) -> int:
+        self._writable()
+        os.truncate(self._file(path, fh), length)
+        return 0
+
+    def fsync(self, path: str | None, datasync: int, fh: int) -> int:
+        (os.fdatasync if datasync else os.fsync)(fh)
+        return 0
+
+    def release(self, path: str | None, fh: int) -> int:
+        os.close(fh)
+        return 0
+
+    # -- locks (only attached when the mode refuses them) ----------------
+    def _refuse_flock(self, path: str | None, fh: int, op: int) -> int:
+        raise _fail(self._spec.lock_errno or errno.ENOLCK)
+
+    def _refuse_lock(self, path: str | None, fh: int, cmd: int, lock: object) -> int:
+        raise _fail(self._spec.lock_errno or errno.ENOLCK)
+
+
+def _dirent_attrs(entry: os.DirEntry[str]) -> dict[str, int]:
+    """Type bits and inode from the dirent alone (no stat call)."""
+    if entry.is_symlink():
+        kind = stat.S_IFLNK
+    elif entry.is_dir(follow_symlinks=False):
+        kind = stat.S_IFDIR
+    elif entry.is_file(follow_symlinks=False):
+        kind = stat.S_IFREG
+    else:
+        kind = 0
+    return {"st_mode": kind, "st_ino": entry.inode()}
+
+
+def _load_mfusepy() -> ModuleType:
+    """Import mfusepy, preferring libfuse 3 (larger requests than libfuse 2)."""
+    chosen = "FUSE_LIBRARY_PATH" in os.environ or "FUSE_LIBRARY_NAME" in os.environ
+    if not chosen and find_library("fuse3"):
+        os.environ["FUSE_LIBRARY_NAME"] = "fuse3"
+    import mfusepy
+
+    return mfusepy
+
+
+def _timespec_ns(ts: Any, current_ns: int) -> int:
+    if ts.tv_nsec == UTIME_NOW:
+        return time.time_ns()
+    if ts.tv_nsec == UTIME_OMIT:
+        return current_ns
+    return int(ts.tv_sec) * 10**9 + int(ts.tv_nsec)
+
+
+def _fuse_class(mfusepy: ModuleType) -> type:
+    """mfusepy.FUSE with fixes: UTIME_NOW/UTIME_OMIT, rename flags, and the open file
+    (fuse_file_info) passed on to setattr-like operations and flock, which mfusepy drops
+    or mishandles when the path is NULL (unlinked open files, nopath)."""
+    base: type = mfusepy.FUSE
+
+    class FaultFUSE(base):  # type: ignore[misc,valid-type]
+        def _path(self, path: bytes | None) -> str | None:
+            return None if path is None else path.decode(self.encoding, self.errors)
+
+        def _utimens(self, path: bytes | None, buf: Any, fh: int | None) -> int:
+            decoded = self._path(path)
+            times = None
+            if buf:
+                atime, mtime = self.operations.current_times(decoded, fh)
+                times = (
+                    _timespec_ns(buf.contents.actime, atime),
+                    _timespec_ns(buf.contents.modtime, mtime),
+                )
+            result: int = self.operations.utimens(decoded, times, fh)
+            return result
+
+        def utimens_fuse_2(self, path: bytes | None, buf: Any) -> int:
+            return self._utimens(path, buf, None)
+
+        def utimens_fuse_3(self, path: bytes | None, buf: Any, fip: Any) -> int:
+            return self._utimens(path, buf, _fh(fip))
+
+        def chmod_fuse_3(self, path: bytes | None, mode: int, fip: Any) -> int:
+            result: int = self.operations.chmod(self._path(path), mode, _fh(fip))
+            return result
+
+        def chown_fuse_3(self, path: bytes | None, uid: int, gid: int, fip: Any) -> int:
+            uid = -1 if uid == 0xFFFFFFFF else uid
+            gid = -1 if gid == 0xFFFFFFFF else gid
+            result: int = self.operations.chown(self._path(path), uid, gid, _fh(fip))
+            return result
+
+        def truncate_fuse_3(self, path: bytes | None, length: int, fip: Any) -> int:
+            result: int = self.operations.truncate(self._path(path), length, _fh(fip))
+            return result
+
+        def rename_fuse_3(self, old: bytes, new: bytes, flags: int) -> int:
+            if flags:  # RENAME_NOREPLACE/EXCHANGE would be silently dropped by mfusepy
+                return -errno.EINVAL
+            result: int = self.rename_fuse_2(old, new)
+            return result
+
+        def flock(self, path: bytes | None, fip: Any, op: int) -> int:
+            result: int = self.operations.flock(self._path(path), _fh(fip), op)
+            return result
+
+    return FaultFUSE
+
+
+def _fh(fip: Any) -> int | None:
+    return int(fip.contents.fh) if fip else None
+
+
+def libfuse_description() -> str:
+    """Which libfuse mfusepy loads in this process, e.g. 'libfuse3.so.3 (3.14)'."""
+    mfusepy = _load_mfusepy()
+    return f"{mfusepy._libfuse_path} ({mfusepy.fuse_version_major}.{mfusepy.fuse_version_minor})"
+
+
+def serve(backing: str, mountpoint: str, mode: str, debug: bool = False) -> None:
+    """Mount faultfs in this process and serve until unmounted or signalled."""
+    mfusepy = _load_mfusepy()
+    os.umask(0)  # the kernel already applied the caller's umask to create/mkdir modes
+    fuse_class = _fuse_class(mfusepy)
+    fuse_class(
+        FaultOps(backing, MODES[mode]),
+        mountpoint,
+        foreground=True,
+        nothreads=False,
+        debug=debug,
+        fsname=FSNAME_PREFIX + mode,
+        subtype=SUBTYPE,
+        default_permissions=True,
+        allow_other=True,
+        use_ino=True,
+        auto_unmount=True,
+    )
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m lab.faultfs", description=__doc__)
+    parser.add_argument("backing", help="directory whose contents are served")
+    parser.add_argument("mountpoint")
+    parser.add_argument("--mode", default="passthrough", choices=sorted(MODES))
+    parser.add_argument("--debug", action="store_true", help="libfuse debug output")
+    parser.add_argument("--which-libfuse", action="store_true", help="print libfuse and exit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    if args.which_libfuse:
+        print(libfuse_description())
+        return 0
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING)
+    serve(args.backing, args.mountpoint, args.mode, debug=args.debug)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Fault modes of faultfs: what each mode breaks (pure data, no FUSE import)."""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+from typing import Literal
+
+ChmodBehaviour = Literal["honour", "ignore", "fail"]
+
+NOBODY_ID = 65534
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """How one faultfs mode deviates from a plain passthrough."""
+
+    symlink_errno: int | None = None
+    """symlink() fails with this errno."""
+    readlink_errno: int | None = None
+    """readlink() fails with this errno; links are then shown owned by nobody."""
+    link_errno: int | None = None
+    """link() (hard link) fails with this errno."""
+    chmod: ChmodBehaviour = "honour"
+    chmod_errno: int = errno.ENOSYS
+    """errno of chmod when chmod is "fail"."""
+    file_mode: int | None = None
+    """Every regular file is reported with these permission bits."""
+    dir_mode: int | None = None
+    """Every directory is reported with these permission bits."""
+    lock_errno: int | None = None
+    """flock() and fcntl locks fail with this errno."""
+    readonly: bool = False
+    """Every modifying operation fails with EROFS (the fs says so, not the kernel)."""
+
+
+MODES: dict[str, FaultSpec] = {
+    "passthrough": FaultSpec(),
+    "symlink-eopnotsupp": FaultSpec(symlink_errno=errno.EOPNOTSUPP),
+    "symlink-eperm": FaultSpec(symlink_errno=errno.EPERM),
+    "symlink-enosys": FaultSpec(symlink_errno=errno.ENOSYS),
+    "symlink-eio": FaultSpec(symlink_errno=errno.EIO),
+    "readlink-eacces": FaultSpec(readlink_errno=errno.EACCES),
+    "link-eperm": FaultSpec(link_errno=errno.EPERM),
+    "link-exdev": FaultSpec(link_errno=errno.EXDEV),
+    "chmod-ignored": FaultSpec(chmod="ignore"),
+    "chmod-enosys": FaultSpec(chmod="fail", chmod_errno=errno.ENOSYS),
+    "mode-0755": FaultSpec(chmod="ignore", file_mode=0o755, dir_mode=0o755),
+    "mode-0644": FaultSpec(chmod="ignore", file_mode=0o644, dir_mode=0o755),
+    "cifs-like": FaultSpec(
+        symlink_errno=errno.EOPNOTSUPP, chmod="ignore", file_mode=0o755, dir_mode=0o755
+    ),
+    "lock-enolck": FaultSpec(lock_errno=errno.ENOLCK),
+    "readonly": FaultSpec(readonly=True),
+}
+"""Every faultfs mode by name."""

@@ -1,0 +1,239 @@
+"""The lab itself: each mount really behaves as its ``expect`` table claims (raw os calls)."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import lab
+import pytest
+from lab import ALL_KINDS, PROBE_KEYS, Lab, LabMount, LabUnavailable, probe_all
+from lab.expect import EXPECT, FSTYPE
+from lab.faults import MODES, NOBODY_ID
+from lab.mounts import mount_entry
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _create(path: Path, data: bytes = b"x", mode: int = 0o644) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+# -- the tables ------------------------------------------------------------
+def test_every_kind_has_a_complete_expect_table() -> None:
+    assert set(EXPECT) == set(ALL_KINDS)
+    for kind, table in EXPECT.items():
+        assert set(table) <= set(PROBE_KEYS), kind
+        assert set(table.values()) <= {"ok", "no"} | set(errno.errorcode.values()) | {
+            "EOPNOTSUPP"
+        }, kind
+
+
+def test_every_fault_mode_but_readonly_is_a_kind() -> None:
+    assert {f"faultfs:{mode}" for mode in MODES} - set(ALL_KINDS) == {"faultfs:readonly"}
+    assert "local" in ALL_KINDS
+
+
+# -- every kind ------------------------------------------------------------
+@pytest.mark.parametrize("lab_kind", ALL_KINDS)
+def test_mount_behaves_as_expected(lab: Lab, lab_mount: LabMount, target: Path) -> None:
+    measured = probe_all(target, lab.outside_file())
+    claimed = {key: measured[key] for key in lab_mount.expect}
+    assert claimed == lab_mount.expect
+
+
+@pytest.mark.parametrize("lab_kind", ALL_KINDS)
+def test_mount_shows_its_fstype(lab_kind: str, lab_mount: LabMount) -> None:
+    entry = mount_entry(lab_mount.root)
+    if lab_kind == "local":
+        assert entry is None  # a plain directory
+        return
+    assert entry is not None
+    assert entry[0] == lab_mount.fstype == FSTYPE[lab_kind]
+    if lab_kind.startswith("faultfs:"):
+        assert entry[1] == "faultfs-" + lab_kind.removeprefix("faultfs:")
+
+
+@pytest.mark.parametrize("lab_kind", ALL_KINDS)
+def test_can_execute_matches_exec_probe(lab_mount: LabMount) -> None:
+    assert lab_mount.can_execute == (lab_mount.expect["exec"] == "ok")
+
+
+def test_lab_target_gives_a_fresh_empty_directory(lab_target: Path) -> None:
+    assert lab_target.is_dir()
+    assert list(lab_target.iterdir()) == []
+    (lab_target / "file").write_text("x")
+    assert (lab_target / "file").read_text() == "x"
+
+
+# -- faultfs specifics -----------------------------------------------------
+@pytest.mark.parametrize("lab_kind", ["faultfs:readlink-eacces"])
+def test_readlink_eacces_shows_links_owned_by_nobody(target: Path) -> None:
+    _create(target / "file")
+    os.symlink("file", target / "link")
+    info = os.lstat(target / "link")
+    assert stat.S_ISLNK(info.st_mode)
+    assert (info.st_uid, info.st_gid) == (NOBODY_ID, NOBODY_ID)
+    with pytest.raises(PermissionError):
+        os.stat(target / "link")
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_chmod_ignored_keeps_the_mode_of_creation(target: Path) -> None:
+    _create(target / "executable", mode=0o755)
+    _create(target / "plain", mode=0o644)
+    os.chmod(target / "executable", 0o600)
+    os.chmod(target / "plain", 0o755)
+    assert stat.S_IMODE(os.stat(target / "executable").st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(target / "plain").st_mode) == 0o644
+
+
+@pytest.mark.parametrize(
+    ("lab_kind", "mode"), [("faultfs:mode-0755", 0o755), ("faultfs:mode-0644", 0o644)]
+)
+def test_fixed_modes_whatever_the_file_was_created_with(target: Path, mode: int) -> None:
+    for created in (0o600, 0o644, 0o755):
+        path = target / f"f{created:o}"
+        _create(path, mode=created)
+        assert stat.S_IMODE(os.stat(path).st_mode) == mode
+        os.chmod(path, 0o700)
+        assert stat.S_IMODE(os.stat(path).st_mode) == mode
+
+
+def test_noexec_target_refuses_execve(lab: Lab) -> None:
+    script = lab.noexec_or_0644_target() / "script"
+    _create(script, b"#!/bin/sh\nexit 0\n", mode=0o755)
+    assert not os.access(script, os.X_OK)
+    with pytest.raises(PermissionError):
+        subprocess.run([str(script)], check=False)
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:passthrough"])
+def test_faultfs_moves_large_files_intact(target: Path) -> None:
+    data = os.urandom(8 * 1024 * 1024 + 123)
+    (target / "big").write_bytes(data)
+    assert hashlib.sha256((target / "big").read_bytes()).digest() == hashlib.sha256(data).digest()
+    with open(target / "big", "r+b") as stream:
+        stream.seek(5_000_000)
+        stream.write(b"patched")
+        stream.truncate(6_000_000)
+    expected = data[:5_000_000] + b"patched" + data[5_000_007:6_000_000]
+    assert (target / "big").read_bytes() == expected
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:passthrough"])
+def test_faultfs_times_and_open_unlinked_files(target: Path) -> None:
+    path = target / "file"
+    _create(path)
+    os.utime(path, ns=(1_000_000_000, 2_000_000_000))
+    assert os.stat(path).st_mtime_ns == 2_000_000_000
+    os.utime(path)  # UTIME_NOW
+    assert os.stat(path).st_mtime > 1_000_000_000
+    with open(path, "rb") as stream:
+        os.unlink(path)
+        assert stream.read() == b"x"
+        assert os.fstat(stream.fileno()).st_size == 1
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:passthrough"])
+def test_faultfs_lists_directories_with_dot_entries(target: Path) -> None:
+    (target / "sub").mkdir()
+    _create(target / "file")
+    os.symlink("file", target / "link")
+    kinds = {entry.name: entry for entry in os.scandir(target)}
+    assert sorted(kinds) == ["file", "link", "sub"]
+    assert kinds["sub"].is_dir() and kinds["link"].is_symlink() and kinds["file"].is_file()
+    listing = subprocess.run(["ls", "-a", str(target)], capture_output=True, text=True, check=True)
+    assert listing.stdout.split() == [".", "..", "file", "link", "sub"]
+
+
+def test_readonly_target_refuses_every_change(lab: Lab) -> None:
+    directory = lab.readonly_target(lambda backing: (backing / "given").write_text("content"))
+    assert (directory / "given").read_text() == "content"
+    attempts = [
+        lambda: (directory / "new").write_text("x"),
+        lambda: (directory / "given").write_text("x"),
+        lambda: (directory / "dir").mkdir(),
+        lambda: os.unlink(directory / "given"),
+        lambda: os.rename(directory / "given", directory / "renamed"),
+        lambda: os.chmod(directory / "given", 0o600),
+        lambda: os.symlink("given", directory / "link"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(OSError) as caught:
+            attempt()
+        assert caught.value.errno == errno.EROFS
+    assert sorted(os.listdir(directory)) == ["given"]
+
+
+def test_small_target_fills_up(lab: Lab) -> None:
+    directory = lab.small_target(size_kib=1024)
+    with pytest.raises(OSError) as caught, open(directory / "big", "wb") as stream:
+        for _ in range(64):
+            stream.write(b"\0" * 65536)
+            stream.flush()
+    assert caught.value.errno == errno.ENOSPC
+
+
+# -- sshfs -----------------------------------------------------------------
+@pytest.mark.mount
+def test_sshfs_pair_shares_one_directory(lab: Lab) -> None:
+    first, second = lab.sshfs_pair()
+    assert first.root != second.root and first.source == second.source
+    assert first.fstype == second.fstype == "fuse.sshfs"
+    name = f"shared-{os.getpid()}"
+    (first.root / name).write_text("from a")
+    assert (second.root / name).read_text() == "from a"
+    os.unlink(second.root / name)
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_sshfs_can_make_links_it_cannot_read(target: Path, lab: Lab) -> None:
+    """Debian sshfs (contain_symlinks): the link is made, reading it back is refused."""
+    os.symlink(str(lab.outside_file()), target / "absolute")
+    assert os.path.lexists(target / "absolute")
+    with pytest.raises(PermissionError):
+        os.readlink(target / "absolute")
+
+
+# -- the lab's own lifecycle -----------------------------------------------
+def test_close_unmounts_and_removes_everything() -> None:
+    private = Lab()
+    try:
+        mount = private.mount("faultfs:passthrough")
+        base = private.base
+        assert mount_entry(mount.root) is not None
+        assert private.status()["faultfs:passthrough"].startswith("mounted")
+    finally:
+        private.close()
+    assert mount_entry(mount.root) is None
+    assert not base.exists()
+
+
+def test_unknown_kind_is_reported_not_skipped() -> None:
+    seen: list[tuple[str, LabUnavailable]] = []
+
+    def record(kind: str, error: LabUnavailable) -> None:
+        seen.append((kind, error))
+        raise error
+
+    private = Lab(on_unavailable=record)  # type: ignore[arg-type]
+    try:
+        with pytest.raises(LabUnavailable):
+            private.mount("no-such-kind")
+    finally:
+        private.close()
+    assert [(kind, error.environmental) for kind, error in seen] == [("no-such-kind", False)]
+    assert "no-such-kind not mounted" in private.summary()
+
+
+def test_package_exports() -> None:
+    assert lab.ALL_KINDS is ALL_KINDS
