@@ -34,6 +34,7 @@ _EXEC_SCRIPT = b"#!/bin/sh\nexit 0\n"
 CHECKS = (
     "symlink_create",
     "symlink_relative",
+    "symlink_dotdot",
     "symlink_absolute",
     "hardlink",
     "reflink",
@@ -57,6 +58,7 @@ class ProbeResult:
     mount_options: tuple[str, ...]
     symlink_create: Outcome
     symlink_relative: Outcome
+    symlink_dotdot: Outcome
     symlink_absolute: Outcome
     hardlink: Outcome
     reflink: Outcome
@@ -71,8 +73,14 @@ class ProbeResult:
 
     @property
     def symlinks_work(self) -> bool:
-        """Links are created *and* read back right, for relative and absolute targets."""
-        return OK == self.symlink_create == self.symlink_relative == self.symlink_absolute
+        """Links are created *and* read back right: relative, through ``..``, and absolute."""
+        return (
+            OK
+            == self.symlink_create
+            == self.symlink_relative
+            == self.symlink_dotdot
+            == self.symlink_absolute
+        )
 
     @property
     def hardlinks_work(self) -> bool:
@@ -151,7 +159,7 @@ def _try(action: Callable[[], bool]) -> Outcome:
 
 def _same_file(a: str, b: str) -> bool:
     sa, sb = os.stat(a), os.stat(b)
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+    return (sa.st_dev, sa.st_ino, sa.st_size) == (sb.st_dev, sb.st_ino, sb.st_size)
 
 
 def _write_new(path: str, data: bytes, mode: int) -> None:
@@ -171,11 +179,19 @@ def _try_symlink(target: str, link: str) -> Outcome:
 
 
 def _try_hardlink(source: str, link: str) -> Outcome:
+    """A write through the new name shows through the old one (sshfs invents inode numbers
+    and link counts, so those prove nothing)."""
     try:
         os.link(source, link)
+        fd = os.open(link, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, b"+")
+        finally:
+            os.close(fd)
+        with open(source, "rb") as handle:
+            return OK if handle.read().endswith(b"+") else NO
     except OSError as exc:
         return outcome_of_error(exc)
-    return OK if _same_file(source, link) else NO
 
 
 def _check_symlink_read_back(link: str, target: str, real_target: str) -> Outcome:
@@ -334,6 +350,13 @@ def _measure(dirpath: str) -> dict[str, Outcome]:
         results["symlink_create"] = _try_symlink("plain", rel_link)
         if results["symlink_create"] == OK:
             results["symlink_relative"] = _check_symlink_read_back(rel_link, "plain", plain)
+            sub = os.path.join(scratch, "sub")
+            os.mkdir(sub)
+            dotdot_link = os.path.join(sub, "link-dotdot")
+            made = _try_symlink("../plain", dotdot_link)
+            results["symlink_dotdot"] = (
+                _check_symlink_read_back(dotdot_link, "../plain", plain) if made == OK else made
+            )
             abs_link = os.path.join(scratch, "link-abs")
             outside = absolute_link_target()
             made = _try_symlink(outside, abs_link)
@@ -341,10 +364,12 @@ def _measure(dirpath: str) -> dict[str, Outcome]:
                 _check_symlink_read_back(abs_link, outside, outside) if made == OK else made
             )
         else:
-            results["symlink_relative"] = results["symlink_absolute"] = results["symlink_create"]
+            for key in ("symlink_relative", "symlink_dotdot", "symlink_absolute"):
+                results[key] = results["symlink_create"]
 
-        hard = os.path.join(scratch, "hard")
-        results["hardlink"] = _try_hardlink(plain, hard)
+        hard_source = os.path.join(scratch, "hard-source")  # fresh: no attributes cached yet
+        _write_new(hard_source, b"anyvenv probe\n", 0o644)
+        results["hardlink"] = _try_hardlink(hard_source, os.path.join(scratch, "hard"))
         try:
             results["reflink"] = _check_reflink(plain, os.path.join(scratch, "clone"))
         except OSError as exc:

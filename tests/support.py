@@ -1,0 +1,71 @@
+"""Helpers shared by the test modules: run the real CLI in a child process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import anyvenv
+
+ANYVENV = [sys.executable, "-m", "anyvenv"]
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **extra}
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``anyvenv ARGS`` with no standard input, as a user would run it."""
+    return subprocess.run(
+        [*ANYVENV, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env or cli_env(),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def run_cli_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as uid 65534 with the system Python and a world-readable copy of the package
+    (the test interpreter may live under /root, which nobody cannot enter)."""
+    package = Path(anyvenv.__file__).parent
+    copy = Path(tempfile.mkdtemp(prefix="anyvenv-pkg-", dir="/tmp"))
+    try:
+        shutil.copytree(package, copy / "anyvenv", ignore=shutil.ignore_patterns("__pycache__"))
+        for path in [copy, *copy.rglob("*")]:
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        return subprocess.run(
+            [*command, "/usr/bin/python3", "-m", "anyvenv", *args],
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(copy)},
+            stdin=subprocess.DEVNULL,
+            cwd="/",
+        )
+    finally:
+        shutil.rmtree(copy)
+
+
+def can_run_as_nobody() -> bool:
+    return (
+        os.geteuid() == 0
+        and shutil.which("setpriv") is not None
+        and os.path.exists("/usr/bin/python3")
+    )
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    """The error a command printed, checked to be one line with no traceback."""
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("anyvenv: error: "), proc.stderr
+    return lines[0]

@@ -1,0 +1,133 @@
+"""anyvenv's probe against every mount of the lab: the expected value per filesystem and fault mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from lab import ALL_KINDS, Lab
+from support import can_run_as_nobody, one_line_error, run_cli, run_cli_as_nobody
+
+from anyvenv.errors import UsageError
+from anyvenv.fs.probe import CHECKS, PROBE_DIR_PREFIX, clear_cache, probe
+
+
+@pytest.mark.parametrize("lab_kind", ALL_KINDS)
+def test_probe_matches_the_measured_filesystem(lab: Lab, lab_kind: str, target: Path) -> None:
+    mount = lab.mount(lab_kind)
+    clear_cache()
+    result = probe(target, use_cache=False)
+    checked = {key: value for key, value in mount.expect.items() if key in CHECKS}
+    assert checked, "the lab gives expectations for the probe's checks"
+    assert {key: result.checks()[key] for key in checked} == checked
+    assert result.can_execute is mount.can_execute
+    if lab_kind != "local":
+        assert result.fstype == mount.fstype
+        assert result.mount_point == str(mount.root)
+    assert os.listdir(target) == [], "the probe cleans up after itself"
+
+
+@pytest.mark.parametrize(
+    ("lab_kind", "verdict_start"),
+    [
+        ("local", "symlinks work"),
+        ("faultfs:symlink-eopnotsupp", "copy the interpreter: symlinks fail (EOPNOTSUPP)"),
+        (
+            "faultfs:readlink-eacces",
+            "copy the interpreter: symlinks are created but cannot be read back (EACCES)",
+        ),
+        ("sshfs", "copy the interpreter: symlinks are created but cannot be read back (EPERM)"),
+        ("faultfs:mode-0644", "nothing can be executed here (exec: EACCES)"),
+        ("fat", "copy the interpreter: symlinks fail (ENOSYS)"),
+    ],
+)
+def test_verdict_says_what_an_environment_needs(target: Path, verdict_start: str) -> None:
+    assert probe(target, use_cache=False).verdict().startswith(verdict_start)
+
+
+def test_fat_verdict_mentions_chmod(lab: Lab) -> None:
+    verdict = probe(lab.target("fat"), use_cache=False).verdict()
+    assert "chmod fails (ENOSYS)" in verdict
+
+
+def test_cli_json_reports_every_check(lab: Lab) -> None:
+    target = lab.target("faultfs:cifs-like")
+    proc = run_cli("probe", str(target), "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["symlink_create"] == "EOPNOTSUPP"
+    assert data["chmod"] == "no"
+    assert data["fstype"] == "fuse.faultfs"
+    assert set(CHECKS) <= set(data)
+    assert data["verdict"].startswith("copy the interpreter")
+
+
+def test_cli_text_defaults_to_the_current_directory(tmp_path: Path) -> None:
+    proc = run_cli("probe", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"{tmp_path}: ")
+    assert "verdict: symlinks work" in proc.stdout
+
+
+def test_probe_is_cached_per_filesystem(tmp_path: Path) -> None:
+    clear_cache()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = probe(tmp_path / "a")
+    assert probe(tmp_path / "b") is first
+    assert probe(tmp_path / "b", use_cache=False) is not first
+
+
+def test_probe_never_follows_a_planted_link(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    result = probe(work, use_cache=False)
+    assert result.excl_create == "ok"
+    assert list(victim.iterdir()) == []
+    assert not [p for p in work.iterdir() if p.name.startswith(PROBE_DIR_PREFIX)]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "missing", "does not exist; pass an existing directory"),
+        (
+            lambda p: (p / "file").write_text("x") and p / "file",
+            "is not a directory; pass a directory",
+        ),
+    ],
+)
+def test_bad_directory_is_a_usage_error(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = make(tmp_path)
+    proc = run_cli("probe", str(path))
+    assert proc.returncode == 2
+    assert message in one_line_error(proc)
+    with pytest.raises(UsageError):
+        probe(path)
+
+
+def test_read_only_mount_is_a_usage_error(lab: Lab) -> None:
+    target = lab.readonly_target()
+    proc = run_cli("probe", str(target))
+    assert proc.returncode == 2, proc.stderr
+    assert "read-only" in proc.stderr and "Traceback" not in proc.stderr
+    assert os.listdir(target) == []
+
+
+def test_directory_not_writable_by_the_user_is_a_usage_error(tmp_path: Path) -> None:
+    if not can_run_as_nobody():
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to run as another user")
+    locked = Path(tempfile.mkdtemp(prefix="anyvenv-locked-", dir="/tmp"))
+    os.chmod(locked, 0o755)
+    try:
+        proc = run_cli_as_nobody("probe", str(locked))
+        assert proc.returncode == 2, proc.stderr
+        assert "not writable by you" in one_line_error(proc)
+        assert os.listdir(locked) == []
+    finally:
+        locked.rmdir()
