@@ -7,6 +7,7 @@ import hashlib
 import os
 import stat
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import lab
@@ -158,7 +159,7 @@ def test_faultfs_lists_directories_with_dot_entries(target: Path) -> None:
 def test_readonly_target_refuses_every_change(lab: Lab) -> None:
     directory = lab.readonly_target(lambda backing: (backing / "given").write_text("content"))
     assert (directory / "given").read_text() == "content"
-    attempts = [
+    attempts: list[Callable[[], object]] = [
         lambda: (directory / "new").write_text("x"),
         lambda: (directory / "given").write_text("x"),
         lambda: (directory / "dir").mkdir(),

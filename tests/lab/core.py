@@ -117,7 +117,7 @@ class Lab:
             pair = tuple(self.mount_special(f"sshfs-pair-{side}") for side in "ab")
             return pair[0], pair[1]
 
-    def readonly_target(self, populate: Callable[[Path], None] | None = None) -> Path:
+    def readonly_target(self, populate: Callable[[Path], object] | None = None) -> Path:
         """A fresh directory on a faultfs mount whose every change fails with EROFS.
 
         ``populate`` gets the same directory writable (the backing store) to put content in.

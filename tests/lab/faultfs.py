@@ -141,12 +141,11 @@ class FaultOps:
     ) -> int:
         self._writable()
         file = self._file(path, fh)
-        if isinstance(file, str):
-            os.utime(file, ns=times, follow_symlinks=False)
-        elif times is None:
-            os.utime(file)
+        follow = not isinstance(file, str)
+        if times is None:
+            os.utime(file, follow_symlinks=follow)
         else:
-            os.utime(file, ns=times)
+            os.utime(file, ns=times, follow_symlinks=follow)
         return 0
 
     def current_times(self, path: str | None, fh: int | None) -> tuple[int, int]:
@@ -273,9 +272,10 @@ def _load_mfusepy() -> ModuleType:
     chosen = "FUSE_LIBRARY_PATH" in os.environ or "FUSE_LIBRARY_NAME" in os.environ
     if not chosen and find_library("fuse3"):
         os.environ["FUSE_LIBRARY_NAME"] = "fuse3"
-    import mfusepy
+    import mfusepy  # type: ignore[import-untyped]
 
-    return mfusepy
+    module: ModuleType = mfusepy
+    return module
 
 
 def _timespec_ns(ts: Any, current_ns: int) -> int:
@@ -292,7 +292,7 @@ def _fuse_class(mfusepy: ModuleType) -> type:
     or mishandles when the path is NULL (unlinked open files, nopath)."""
     base: type = mfusepy.FUSE
 
-    class FaultFUSE(base):  # type: ignore[misc,valid-type]
+    class FaultFUSE(base):  # type: ignore[misc]
         def _path(self, path: bytes | None) -> str | None:
             return None if path is None else path.decode(self.encoding, self.errors)
 

@@ -53,9 +53,9 @@ def _write(path: Path, data: bytes = PAYLOAD, mode: int = 0o644) -> None:
         os.close(fd)
 
 
-def _guard(probe: Callable[[], str]) -> str:
+def _guard(probe: Callable[[Path], str], work: Path) -> str:
     try:
-        return probe()
+        return probe(work)
     except OSError as error:
         return errno_name(error)
 
@@ -218,5 +218,5 @@ def probe_all(directory: Path, outside: Path) -> dict[str, str]:
     for key in PROBE_KEYS:
         work = directory / f"probe-{key}"
         work.mkdir()
-        results[key] = _guard(lambda probe=probes[key], work=work: probe(work))
+        results[key] = _guard(probes[key], work)
     return results
