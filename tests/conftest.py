@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,16 @@ from lab import ALL_KINDS, Lab, LabMount, LabUnavailable
 LAB_REQUIRED = os.environ.get("ANYVENV_LAB_REQUIRED") == "1"
 LAB_KEY = pytest.StashKey[Lab]()
 KIND_PARAMETERS = ("lab_kind", "lab_target")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM (CI timeouts, kill) ends the run like Ctrl-C, so the lab still unmounts."""
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _unavailable(kind: str, error: LabUnavailable) -> NoReturn:

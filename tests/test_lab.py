@@ -7,12 +7,14 @@ import hashlib
 import os
 import stat
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import lab
 import pytest
 from lab import ALL_KINDS, PROBE_KEYS, Lab, LabMount, LabUnavailable, probe_all
+from lab.core import reap_stale_labs
 from lab.expect import EXPECT, FSTYPE
 from lab.faults import MODES, NOBODY_ID
 from lab.mounts import mount_entry
@@ -217,6 +219,37 @@ def test_close_unmounts_and_removes_everything() -> None:
         private.close()
     assert mount_entry(mount.root) is None
     assert not base.exists()
+
+
+_KILLED_LAB = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+from lab import Lab
+lab = Lab()
+for kind in ("faultfs:passthrough", "exfat", "sshfs"):
+    lab.mount(kind)
+print(lab.base, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_labs_of_killed_sessions_are_reaped() -> None:
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_LAB, str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert killed.returncode == -9, killed.stderr
+    stale = Path(killed.stdout.strip())
+    assert mount_entry(stale / "mnt" / "faultfs-passthrough") is not None
+    assert stale in reap_stale_labs()
+    assert not stale.exists()
+    assert str(stale) not in Path("/proc/self/mountinfo").read_text()
+    assert (
+        str(stale) not in subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
+    )
 
 
 def test_unknown_kind_is_reported_not_skipped() -> None:

@@ -7,9 +7,11 @@ import contextlib
 import itertools
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,9 @@ ALL_KINDS = ["local", *FAULT_KINDS, "exfat", "fat", *SSHFS_KINDS]
 """Every kind a venv should be tried on; a test parametrized over it runs once per kind."""
 
 IMAGE_SIZE = 256 * 1024 * 1024
+LAB_PARENT = "/tmp"
+LAB_PREFIX = "anyvenv-lab-"
+OWNER_FILE = "owner"
 SFTP_DENY = {
     "sshfs-nosymlink": f"{SFTP_SERVER} -P symlink",
     "sshfs-noreadlink": f"{SFTP_SERVER} -P readlink",
@@ -88,7 +93,9 @@ class Lab:
     def base(self) -> Path:
         """The lab's own temp dir (/tmp/anyvenv-lab-XXXX): images, mount points, backing dirs."""
         if self._base is None:
-            self._base = Path(tempfile.mkdtemp(prefix="anyvenv-lab-", dir="/tmp"))
+            reap_stale_labs()
+            self._base = Path(tempfile.mkdtemp(prefix=LAB_PREFIX, dir=LAB_PARENT))
+            (self._base / OWNER_FILE).write_text(_process_identity(os.getpid()))
         return self._base
 
     def mount(self, kind: str) -> LabMount:
@@ -348,3 +355,62 @@ def _fstype_of(path: Path) -> str:
 def _detach_loop(device: str) -> None:
     with contextlib.suppress(LabUnavailable):
         run(["losetup", "-d", device])
+
+
+def _process_identity(pid: int) -> str:
+    """The pid and start time of a process: tells a live owner from a reused pid."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stream:
+            start = stream.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return ""
+    return f"{pid} {start}"
+
+
+def _owner_alive(base: Path) -> bool:
+    try:
+        identity = (base / OWNER_FILE).read_text().strip()
+    except FileNotFoundError:
+        # a lab being created right now has no owner file yet
+        with contextlib.suppress(FileNotFoundError):
+            return time.time() - base.stat().st_mtime < 60
+        return False
+    pid = identity.split()[0] if identity else ""
+    return pid.isdigit() and _process_identity(int(pid)) == identity
+
+
+def _mounts_below(base: Path) -> list[Path]:
+    prefix = str(base) + "/"
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as stream:
+        points = [line.split()[4] for line in stream]
+    return [Path(point) for point in reversed(points) if point.startswith(prefix)]
+
+
+def reap_stale_labs(parent: str = LAB_PARENT) -> list[Path]:
+    """Unmount and remove labs left by killed sessions (owner process gone)."""
+    reaped = []
+    for base in Path(parent).glob(LAB_PREFIX + "*"):
+        if not base.is_dir() or _owner_alive(base):
+            continue
+        for mountpoint in _mounts_below(base):
+            ActiveMount(mountpoint).unmount()
+        _stop_stale_sshd(base / "sshd" / "sshd.pid")
+        _detach_loops_below(base)
+        if not _mounts_below(base):
+            shutil.rmtree(base, ignore_errors=True)
+            reaped.append(base)
+    return reaped
+
+
+def _detach_loops_below(base: Path) -> None:
+    with contextlib.suppress(LabUnavailable):
+        listing = run(["losetup", "--list", "--noheadings", "--output", "NAME,BACK-FILE"])
+        for line in listing.splitlines():
+            name, _, backing = line.strip().partition(" ")
+            if backing.strip().startswith(f"{base}/"):
+                _detach_loop(name)
+
+
+def _stop_stale_sshd(pidfile: Path) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
