@@ -16,6 +16,7 @@ marker automatically.
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import signal
@@ -104,11 +105,18 @@ def _item_kind(item: pytest.Item) -> str | None:
     return None
 
 
+def _asks_for_lab(item: pytest.Item) -> bool:
+    """Does the test function itself take the ``lab`` fixture (special mounts)?"""
+    function = getattr(item, "function", None)
+    return function is not None and "lab" in inspect.signature(function).parameters
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that runs on a real mount (any kind but "local") with ``mount``."""
+    """Mark with ``mount`` every test on a real mount: a kind other than "local", or
+    the ``lab`` fixture taken directly."""
     for item in items:
         kind = _item_kind(item)
-        if kind is not None and kind != "local":
+        if (kind is not None and kind != "local") or _asks_for_lab(item):
             item.add_marker(pytest.mark.mount)
 
 

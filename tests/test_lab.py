@@ -187,15 +187,30 @@ def test_small_target_fills_up(lab: Lab) -> None:
 
 
 # -- sshfs -----------------------------------------------------------------
-@pytest.mark.mount
-def test_sshfs_pair_shares_one_directory(lab: Lab) -> None:
-    first, second = lab.sshfs_pair()
+@pytest.mark.parametrize("cached", [True, False])
+def test_sshfs_pair_shares_one_directory(lab: Lab, cached: bool) -> None:
+    first, second = lab.sshfs_pair(cached=cached)
     assert first.root != second.root and first.source == second.source
     assert first.fstype == second.fstype == "fuse.sshfs"
     name = f"shared-{os.getpid()}"
     (first.root / name).write_text("from a")
     assert (second.root / name).read_text() == "from a"
     os.unlink(second.root / name)
+    if not cached:  # with caches the first side may still see the name for a while
+        assert not (first.root / name).exists()
+
+
+def test_uncached_sshfs_pair_sees_changes_at_once(lab: Lab) -> None:
+    first, second = lab.sshfs_pair(cached=False)
+    name = f"changing-{os.getpid()}"
+    (first.root / name).write_text("one")
+    assert (second.root / name).read_text() == "one"
+    assert os.listdir(second.root).count(name) == 1
+    (first.root / name).write_text("two!")
+    assert os.stat(second.root / name).st_size == 4
+    assert (second.root / name).read_text() == "two!"
+    os.unlink(first.root / name)
+    assert name not in os.listdir(second.root)
 
 
 @pytest.mark.parametrize("lab_kind", ["sshfs"])

@@ -43,6 +43,12 @@ IMAGE_SIZE = 256 * 1024 * 1024
 LAB_PARENT = "/tmp"
 LAB_PREFIX = "anyvenv-lab-"
 OWNER_FILE = "owner"
+SSHFS_NO_CACHE = (
+    "dir_cache=no",
+    "attr_timeout=0",
+    "entry_timeout=0",
+    "negative_timeout=0",
+)
 SFTP_DENY = {
     "sshfs-nosymlink": f"{SFTP_SERVER} -P symlink",
     "sshfs-noreadlink": f"{SFTP_SERVER} -P readlink",
@@ -117,11 +123,17 @@ class Lab:
             path.write_bytes(b"anyvenv-lab\n")
         return path
 
-    def sshfs_pair(self) -> tuple[LabMount, LabMount]:
+    def sshfs_pair(self, cached: bool = True) -> tuple[LabMount, LabMount]:
         """Two sshfs mounts (separate sshfs processes and SSH connections) of one directory,
-        as two hosts sharing a home would see it. Write through one, read through the other."""
+        as two hosts sharing a home would see it. Write through one, read through the other.
+
+        ``cached=True``: Debian's defaults (sshfs keeps names and attributes up to 20 s,
+        the kernel 1 s), so one side may see the other's changes late, as real hosts do.
+        ``cached=False``: no sshfs or kernel caching, every change is seen at once.
+        """
+        prefix = "sshfs-pair" if cached else "sshfs-nocache-pair"
         with self._lock:
-            pair = tuple(self.mount_special(f"sshfs-pair-{side}") for side in "ab")
+            pair = tuple(self.mount_special(f"{prefix}-{side}") for side in "ab")
             return pair[0], pair[1]
 
     def readonly_target(self, populate: Callable[[Path], object] | None = None) -> Path:
@@ -145,7 +157,8 @@ class Lab:
         return self.target("faultfs:mode-0644")
 
     def mount_special(self, name: str) -> LabMount:
-        """Mounts outside ALL_KINDS: "sshfs-pair-a", "sshfs-pair-b", "tmpfs-<N>k"."""
+        """Mounts outside ALL_KINDS: "sshfs-pair-{a,b}", "sshfs-nocache-pair-{a,b}",
+        "tmpfs-<N>k"."""
         with self._lock:
             if name not in self._mounts:
                 self._mounts[name] = self._make_recorded(name, lambda: self._make_special(name))
@@ -204,6 +217,10 @@ class Lab:
     def _make_special(self, name: str) -> LabMount:
         if name in ("sshfs-pair-a", "sshfs-pair-b"):
             return self._make_sshfs(name, "sshfs-pair", None, expect_as="sshfs")
+        if name in ("sshfs-nocache-pair-a", "sshfs-nocache-pair-b"):
+            return self._make_sshfs(
+                name, "sshfs-nocache-pair", None, expect_as="sshfs", extra=SSHFS_NO_CACHE
+            )
         if name.startswith("tmpfs-") and name.endswith("k"):
             return self._make_tmpfs(name, int(name[len("tmpfs-") : -1]))
         raise LabUnavailable(f"unknown special lab mount {name!r}")
@@ -293,17 +310,22 @@ class Lab:
         return self._track(kind, active, str(image))
 
     def _make_sshfs(
-        self, kind: str, source_name: str, sftp_server: str | None, expect_as: str | None = None
+        self,
+        kind: str,
+        source_name: str,
+        sftp_server: str | None,
+        expect_as: str | None = None,
+        extra: tuple[str, ...] = (),
     ) -> LabMount:
         require_fuse()
         server = self._ssh_server()
         source = self.base / "ssh-src" / source_name
         source.mkdir(parents=True, exist_ok=True)
         mountpoint = self._mountpoint(kind)
-        command = server.sshfs_command(source, mountpoint, f"sshfs-lab-{kind}", sftp_server)
+        command = server.sshfs_command(source, mountpoint, f"sshfs-lab-{kind}", sftp_server, extra)
         active = start_mount_process(command, mountpoint, self._log(kind))
-        extra = {} if expect_as is None else {"expect_as": expect_as}
-        return self._track(kind, active, str(source), **extra)
+        described = {} if expect_as is None else {"expect_as": expect_as}
+        return self._track(kind, active, str(source), **described)
 
     def _make_tmpfs(self, name: str, size_kib: int) -> LabMount:
         require_root("tmpfs mount")

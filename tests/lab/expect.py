@@ -73,5 +73,7 @@ FSTYPE: dict[str, str] = {
     "sshfs-noreadlink": "fuse.sshfs",
     "sshfs-pair-a": "fuse.sshfs",
     "sshfs-pair-b": "fuse.sshfs",
+    "sshfs-nocache-pair-a": "fuse.sshfs",
+    "sshfs-nocache-pair-b": "fuse.sshfs",
 }
 """fstype in /proc/self/mountinfo per kind ("local" depends on the machine)."""
