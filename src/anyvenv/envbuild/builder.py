@@ -174,61 +174,7 @@ class EnvBuilder:
 
     def place_interpreter(self, layout: EnvLayout, plan: InterpreterPlan) -> str | None:
         """Put python, python3, python3.X in bin/. Returns the libpython the env must load."""
-        names = layout.executable_names()
-        first = layout.bin / names[0]
-        base = self.info.executable
-        if plan.strategy is Strategy.SYMLINK:
-            os.symlink(base, first)
-            for name in names[1:]:
-                os.symlink(names[0], layout.bin / name)
-        else:
-            place_file(base, first, plan.strategy, mode=0o755)
-            for name in names[1:]:
-                self._place_sibling(first, layout.bin / name)
-        return self._place_library(layout, plan, first)
-
-    def _place_sibling(self, first: Path, path: Path) -> None:
-        try:
-            os.link(first, path)
-        except OSError:
-            place_file(first, path, Strategy.COPY, mode=0o755)
-
-    def _place_library(self, layout: EnvLayout, plan: InterpreterPlan, exe: Path) -> str | None:
-        linkage = self.linkage
-        if plan.library is LibraryPlacement.NONE or linkage.library is None:
-            return linkage.library
-        if plan.library is LibraryPlacement.PATCHED_RUNPATH:
-            self._patch_runpath(layout, exe)
-            return linkage.library
-        rel = linkage.relative_library_dir() or "../lib"
-        lib_dir = Path(os.path.normpath(layout.bin / rel))
-        lib_dir.mkdir(parents=True, exist_ok=True)
-        dest = lib_dir / (linkage.soname or os.path.basename(linkage.library))
-        strategy = Strategy.HARDLINK if plan.library is LibraryPlacement.HARDLINK else Strategy.COPY
-        place_file(linkage.library, dest, strategy, mode=0o755)
-        return os.fspath(dest)
-
-    def _patch_runpath(self, layout: EnvLayout, exe: Path) -> None:
-        patchelf = find_patchelf()
-        assert patchelf is not None and self.linkage.library is not None
-        libdir = os.path.dirname(self.linkage.library)
-        executables = [layout.bin / name for name in layout.executable_names()]
-        # siblings may be hard links of one file: patch each distinct inode once
-        seen: set[int] = set()
-        for path in executables:
-            inode = path.stat().st_ino
-            if inode in seen:
-                continue
-            seen.add(inode)
-            proc = subprocess.run(
-                [patchelf, "--set-rpath", libdir, os.fspath(path)],
-                capture_output=True,
-                stdin=subprocess.DEVNULL,
-            )
-            if proc.returncode != 0:
-                raise EnvironmentBroken(
-                    f"patchelf could not set the library path of {path}: {proc.stderr.decode(errors='replace').strip()}"
-                )
+        return place_interpreter_files(layout, plan, self.info.executable, self.linkage)
 
     def write_config(self, layout: EnvLayout, plan: InterpreterPlan) -> None:
         values = {
@@ -287,6 +233,71 @@ class EnvBuilder:
             with contextlib.suppress(OSError):
                 path.rmdir()
         self.created_parents.clear()
+
+
+def place_interpreter_files(
+    layout: EnvLayout, plan: InterpreterPlan, base_executable: str, linkage: Linkage
+) -> str | None:
+    """Put python, python3, python3.X in ``layout.bin`` as ``plan`` says (the names must not
+    exist yet). Returns the libpython the env must load. Shared by the builder and repair."""
+    names = layout.executable_names()
+    first = layout.bin / names[0]
+    if plan.strategy is Strategy.SYMLINK:
+        os.symlink(base_executable, first)
+        for name in names[1:]:
+            os.symlink(names[0], layout.bin / name)
+    else:
+        place_file(base_executable, first, plan.strategy, mode=0o755)
+        for name in names[1:]:
+            _place_sibling(first, layout.bin / name)
+    return _place_library(layout, plan, first, linkage)
+
+
+def _place_sibling(first: Path, path: Path) -> None:
+    try:
+        os.link(first, path)
+    except OSError:
+        place_file(first, path, Strategy.COPY, mode=0o755)
+
+
+def _place_library(
+    layout: EnvLayout, plan: InterpreterPlan, exe: Path, linkage: Linkage
+) -> str | None:
+    if plan.library is LibraryPlacement.NONE or linkage.library is None:
+        return linkage.library
+    if plan.library is LibraryPlacement.PATCHED_RUNPATH:
+        _patch_runpath(layout, linkage)
+        return linkage.library
+    rel = linkage.relative_library_dir() or "../lib"
+    lib_dir = Path(os.path.normpath(layout.bin / rel))
+    lib_dir.mkdir(parents=True, exist_ok=True)
+    dest = lib_dir / (linkage.soname or os.path.basename(linkage.library))
+    strategy = Strategy.HARDLINK if plan.library is LibraryPlacement.HARDLINK else Strategy.COPY
+    place_file(linkage.library, dest, strategy, mode=0o755)
+    return os.fspath(dest)
+
+
+def _patch_runpath(layout: EnvLayout, linkage: Linkage) -> None:
+    patchelf = find_patchelf()
+    assert patchelf is not None and linkage.library is not None
+    libdir = os.path.dirname(linkage.library)
+    executables = [layout.bin / name for name in layout.executable_names()]
+    # siblings may be hard links of one file: patch each distinct inode once
+    seen: set[int] = set()
+    for path in executables:
+        inode = path.stat().st_ino
+        if inode in seen:
+            continue
+        seen.add(inode)
+        proc = subprocess.run(
+            [patchelf, "--set-rpath", libdir, os.fspath(path)],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+        )
+        if proc.returncode != 0:
+            raise EnvironmentBroken(
+                f"patchelf could not set the library path of {path}: {proc.stderr.decode(errors='replace').strip()}"
+            )
 
 
 def fix_shebangs(bin_dir: Path, old_root: Path, new_root: Path) -> list[Path]:

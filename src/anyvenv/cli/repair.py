@@ -1,0 +1,52 @@
+"""``anyvenv repair [ENV] [--dry-run] [--json]``: fix a broken environment in place.
+
+Exit 0 when the environment is usable afterwards (or would be, for ``--dry-run``), 1 when
+not, 2 for a path that is not an environment."""
+
+from __future__ import annotations
+
+import argparse
+
+from anyvenv.cli.output import add_json_flag
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "env", nargs="?", default=".venv", metavar="ENV", help="the environment (default: .venv)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="list what would change, change nothing"
+    )
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from anyvenv.cli.check import print_findings_report
+    from anyvenv.cli.output import print_json
+    from anyvenv.repair.apply import repair
+
+    report = repair(args.env, dry_run=args.dry_run)
+    if args.json:
+        print_json(report.to_json())
+        return 0 if report.usable or (args.dry_run and report.plan.fixes) else 1
+    before = report.before
+    if not report.plan.fixes:
+        print_findings_report(before)
+        if before.findings:
+            print("nothing repair can change")
+        else:
+            print("nothing to repair")
+        return 0 if before.usable else 1
+    if args.dry_run:
+        print_findings_report(before)
+        print("would change:")
+        for fix in report.plan.fixes:
+            print(f"  {fix.description}")
+        return 0
+    print(f"{report.env}: repaired")
+    for change in report.changes:
+        print(f"  {change.action} {change.path}: {change.detail}")
+    after = report.after
+    if after is not None and after.findings:
+        print_findings_report(after)
+    return 0 if report.usable else 1

@@ -1,0 +1,34 @@
+"""Diagnose and fix environments that others (uv, venv, virtualenv, a copy) left broken.
+
+    diagnose (findings) -> fixes (a plan) -> apply (atomic per file)
+
+``check(env)`` says whether an env is usable and why not; ``repair(env)`` fixes it in place
+keeping its packages; ``doctor(dir)`` turns a probe into advice.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["check", "doctor", "repair"]
+
+if TYPE_CHECKING:
+    from anyvenv.repair.apply import repair
+    from anyvenv.repair.diagnose import check
+    from anyvenv.repair.doctor import doctor
+
+
+def __getattr__(name: str) -> Any:
+    if name == "check":
+        from anyvenv.repair.diagnose import check
+
+        return check
+    if name == "repair":
+        from anyvenv.repair.apply import repair
+
+        return repair
+    if name == "doctor":
+        from anyvenv.repair.doctor import doctor
+
+        return doctor
+    raise AttributeError(f"module 'anyvenv.repair' has no attribute {name!r}")

@@ -1,0 +1,237 @@
+"""``anyvenv repair``, carried out: each change is atomic per file (built beside, renamed
+into place), packages are never touched, and a healthy env is left byte for byte as it was.
+
+The interpreter is placed in a staging directory inside the env first and started there
+(with a copy of the env's pyvenv.cfg) before anything in bin/ is replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anyvenv.envbuild.builder import place_interpreter_files
+from anyvenv.envbuild.config import CFG_NAME
+from anyvenv.envbuild.layout import EnvLayout
+from anyvenv.envbuild.validate import finish_check, start_check, verify
+from anyvenv.errors import AnyvenvError, EnvironmentBroken
+from anyvenv.fs import atomic
+from anyvenv.fs.lock import ShareLock
+from anyvenv.fs.place import Strategy, place_file
+from anyvenv.repair.diagnose import Diagnosis, check, diagnose
+from anyvenv.repair.envstate import inspect_entry
+from anyvenv.repair.fixes import Fix, FixKind, RepairPlan, edit_config_text, plan_repair
+from anyvenv.repair.scripts import read_shebang, rewritten
+
+LOCK_NAME = ".anyvenv-repair.lock"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing repair did."""
+
+    action: str  # "replaced", "created", "removed", "rewrote"
+    path: Path
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"action": self.action, "path": os.fsdecode(self.path), "detail": self.detail}
+
+
+@dataclass
+class RepairReport:
+    env: Path
+    dry_run: bool
+    before: Diagnosis
+    plan: RepairPlan
+    changes: list[Change] = field(default_factory=list)
+    after: Diagnosis | None = None
+
+    @property
+    def usable(self) -> bool:
+        final = self.after if self.after is not None else self.before
+        return final.usable
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": os.fsdecode(self.env),
+            "dry_run": self.dry_run,
+            "usable_before": self.before.usable,
+            "usable_after": None if self.after is None else self.after.usable,
+            "findings_before": [f.to_json() for f in self.before.findings],
+            "plan": self.plan.to_json(),
+            "changes": [change.to_json() for change in self.changes],
+            "findings_after": None
+            if self.after is None
+            else [f.to_json() for f in self.after.findings],
+        }
+
+
+def repair(env: str | os.PathLike[str], *, dry_run: bool = False) -> RepairReport:
+    """Fix the environment at ``env`` in place, keeping its packages. With ``dry_run`` only
+    the plan is made. Raises :class:`anyvenv.errors.UsageError` for a path that is not an
+    environment and :class:`EnvironmentBroken` for one that cannot be repaired."""
+    before = check(env)
+    plan = plan_repair(before)
+    report = RepairReport(before.env, dry_run, before, plan)
+    if dry_run or not plan.fixes:
+        return report
+    try:
+        with ShareLock(before.env / LOCK_NAME):
+            report.changes = apply_plan(plan)
+    except OSError as exc:
+        raise AnyvenvError(
+            f"repair of {before.env} stopped: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename else ""),
+            "files changed so far are complete; run 'anyvenv check' to see what is left",
+        ) from exc
+    report.after = diagnose(before.env)
+    return report
+
+
+def apply_plan(plan: RepairPlan) -> list[Change]:
+    changes: list[Change] = []
+    for fix in plan.fixes:
+        if fix.kind is FixKind.PLACE_INTERPRETER:
+            changes += _place_interpreter(plan)
+        elif fix.kind is FixKind.UPDATE_CONFIG:
+            changes.append(_update_config(plan, fix))
+        elif fix.kind is FixKind.REMOVE_LIB64:
+            changes += _remove_lib64(fix)
+        elif fix.kind is FixKind.RELINK_LIB64:
+            changes.append(_relink_lib64(fix))
+        elif fix.kind is FixKind.REWRITE_SHEBANG:
+            changes += _rewrite_shebang(fix)
+    return changes
+
+
+# -- interpreter ---------------------------------------------------------------------------------
+
+
+def _describe(path: Path) -> str:
+    entry = inspect_entry(path)
+    if entry.unreadable_link:
+        return f"an unreadable link ({entry.readlink_error})"
+    if entry.dangling_link:
+        return f"a dangling link to {entry.link_target}"
+    return entry.kind.value
+
+
+def _place_interpreter(plan: RepairPlan) -> list[Change]:
+    info, linkage, placement = plan.base, plan.linkage, plan.interpreter
+    assert info is not None and linkage is not None and placement is not None
+    env = plan.env
+    bin_dir = env / "bin"
+    atomic.recover(bin_dir)
+    bin_dir.mkdir(exist_ok=True)
+    with atomic.staging_directory(bin_dir) as staging:
+        layout = EnvLayout(staging, info)
+        layout.bin.mkdir()
+        expected = place_interpreter_files(layout, placement, info.executable, linkage)
+        _place_extras(layout, plan.interpreter_names, placement.strategy)
+        config = _config_text(plan)
+        atomic.atomic_write(staging / CFG_NAME, config.encode("utf-8", "surrogateescape"))
+        try:
+            facts = finish_check(start_check(layout.python, info))
+        except EnvironmentBroken as exc:
+            raise EnvironmentBroken(
+                f"the interpreter placed by {placement.strategy.value} does not run here: "
+                f"{exc.message}",
+                "nothing in the environment was changed",
+            ) from exc
+        verify(facts, staging, info, expected)
+        return _move_into(staging, env, placement.strategy)
+
+
+def _place_extras(layout: EnvLayout, names: list[str], strategy: Strategy) -> None:
+    """Other broken ``python*`` names found in bin/: placed like python's siblings."""
+    first = layout.bin / layout.executable_names()[0]
+    for name in names:
+        path = layout.bin / name
+        if os.path.lexists(path):
+            continue
+        if strategy is Strategy.SYMLINK:
+            os.symlink(first.name, path)
+            continue
+        try:
+            os.link(first, path)
+        except OSError:
+            place_file(first, path, Strategy.COPY, mode=0o755)
+
+
+def _move_into(staging: Path, env: Path, strategy: Strategy) -> list[Change]:
+    """Rename every placed file over its counterpart in the env (one rename each)."""
+    changes: list[Change] = []
+    for root, dirs, files in os.walk(staging):
+        dirs.sort()
+        for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            source = Path(root) / name
+            relative = source.relative_to(staging)
+            if relative == Path(CFG_NAME):
+                continue
+            destination = env / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            existed = os.path.lexists(destination)
+            before = _describe(destination) if existed else ""
+            os.replace(source, destination)
+            how = "link" if strategy is Strategy.SYMLINK else strategy.value
+            changes.append(
+                Change(
+                    "replaced" if existed else "created",
+                    destination,
+                    f"was {before}, now placed by {how}" if existed else f"placed by {how}",
+                )
+            )
+    return changes
+
+
+# -- config, lib64, scripts ------------------------------------------------------------------------
+
+
+def _config_text(plan: RepairPlan) -> str:
+    text = (plan.env / CFG_NAME).read_bytes().decode("utf-8", "surrogateescape")
+    return edit_config_text(text, plan.config_updates) if plan.config_updates else text
+
+
+def _update_config(plan: RepairPlan, fix: Fix) -> Change:
+    path = plan.env / CFG_NAME
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    atomic.atomic_write(path, _config_text(plan).encode("utf-8", "surrogateescape"), mode)
+    return Change("rewrote", path, fix.description)
+
+
+def _remove_lib64(fix: Fix) -> list[Change]:
+    try:
+        st = os.lstat(fix.path)
+    except FileNotFoundError:
+        return []
+    if not stat.S_ISLNK(st.st_mode):
+        return []  # a real directory: never removed
+    os.unlink(fix.path)
+    return [Change("removed", fix.path, fix.description)]
+
+
+def _relink_lib64(fix: Fix) -> Change:
+    temp = fix.path.with_name(f".lib64.anyvenv-tmp-{os.getpid()}")
+    if os.path.lexists(temp):
+        os.unlink(temp)
+    os.symlink("lib", temp)
+    try:
+        os.replace(temp, fix.path)
+    except BaseException:
+        if os.path.lexists(temp):
+            os.unlink(temp)
+        raise
+    return Change("replaced", fix.path, "now lib64 -> lib")
+
+
+def _rewrite_shebang(fix: Fix) -> list[Change]:
+    shebang = read_shebang(fix.path)
+    if shebang is None or shebang.interpreter != fix.details["old"]:
+        return []  # changed since the diagnosis: leave it
+    data = fix.path.read_bytes()
+    mode = stat.S_IMODE(os.stat(fix.path).st_mode) | 0o111
+    atomic.atomic_write(fix.path, rewritten(data, shebang, fix.details["new"]), mode)
+    return [Change("rewrote", fix.path, fix.description)]

@@ -1,0 +1,84 @@
+"""Find the base interpreter an environment was made from: pyvenv.cfg's ``base-executable``,
+``executable`` and ``home``, else any interpreter of the same X.Y found by discovery."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from anyvenv.errors import AnyvenvError
+from anyvenv.interpreter.discovery import find_interpreter
+from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
+
+
+@dataclass(frozen=True)
+class BaseLookup:
+    """The base named by the config, or why none of its candidates works."""
+
+    info: InterpreterInfo | None
+    candidates: tuple[str, ...] = ()  # paths the config names, in the order tried
+    failures: dict[str, str] = field(default_factory=dict)  # path -> why it is not usable
+
+    @property
+    def found(self) -> bool:
+        return self.info is not None
+
+
+def config_candidates(
+    cfg: dict[str, str], version: tuple[int, ...] | None, free_threaded: bool
+) -> list[str]:
+    """Executables the config names, most specific first."""
+    found: list[str] = []
+    for key in ("base-executable", "executable"):
+        if cfg.get(key):
+            found.append(cfg[key])
+    home = cfg.get("home")
+    if home:
+        names = []
+        if version is not None and len(version) >= 2:
+            suffix = "t" if free_threaded else ""
+            names.append(f"python{version[0]}.{version[1]}{suffix}")
+            names.append(f"python{version[0]}")
+        names += ["python3", "python"]
+        found += [os.path.join(home, name) for name in names]
+    unique: list[str] = []
+    for path in found:
+        if path not in unique:
+            unique.append(path)
+    return unique
+
+
+def _matches(info: InterpreterInfo, version: tuple[int, ...] | None) -> bool:
+    return version is None or len(version) < 2 or tuple(info.version[:2]) == tuple(version[:2])
+
+
+def base_from_config(
+    cfg: dict[str, str], version: tuple[int, ...] | None, free_threaded: bool
+) -> BaseLookup:
+    """The first candidate named by the config that runs and has the env's X.Y."""
+    candidates = config_candidates(cfg, version, free_threaded)
+    failures: dict[str, str] = {}
+    for path in candidates:
+        if not os.path.exists(path):
+            failures[path] = "does not exist"
+            continue
+        try:
+            info = query_interpreter(path)
+        except AnyvenvError as exc:
+            failures[path] = exc.message
+            continue
+        if not _matches(info, version):
+            failures[path] = f"is Python {info.version_text}"
+            continue
+        return BaseLookup(info, tuple(candidates), failures)
+    return BaseLookup(None, tuple(candidates), failures)
+
+
+def version_request(version: tuple[int, ...], free_threaded: bool) -> str:
+    return f"{version[0]}.{version[1]}{'t' if free_threaded else ''}"
+
+
+def discover_base(version: tuple[int, ...], free_threaded: bool) -> InterpreterInfo:
+    """Another interpreter of the env's X.Y (managed installs, then PATH). Raises
+    :class:`anyvenv.errors.InterpreterNotFound`."""
+    return find_interpreter(version_request(version, free_threaded))

@@ -1,0 +1,581 @@
+"""``anyvenv check``: is this environment usable, and if not, why, in plain words.
+
+Nothing here changes the environment: links are read, not followed blindly; the env's
+python is started with ``-I -B`` (no .pyc written) only when its entry leads to a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anyvenv.envbuild.config import CFG_NAME, parse_pyvenv_cfg
+from anyvenv.fs.outcome import errno_name
+from anyvenv.interpreter.linkage import Linkage, libpython_linkage
+from anyvenv.repair import running
+from anyvenv.repair.base import BaseLookup, base_from_config
+from anyvenv.repair.envstate import (
+    INTERPRETER_NAME,
+    Entry,
+    EntryKind,
+    config_version,
+    inspect_entry,
+    interpreter_entries,
+    made_by,
+    resolve_environment,
+    site_versions,
+    wanted_interpreter_names,
+)
+from anyvenv.repair.findings import Code, Finding, Severity, error, warning
+from anyvenv.repair.scripts import Shebang, read_shebang
+
+NOBODY_ID = 65534
+_NOT_SCRIPTS = ("activate", "deactivate", "Activate.ps1", "pydoc.bat")
+
+
+@dataclass(frozen=True)
+class ScriptState:
+    """A script in bin/ whose interpreter is dead or belongs to another environment."""
+
+    path: Path
+    shebang: Shebang
+    replacement: str  # the env's interpreter it should run
+
+
+@dataclass
+class Diagnosis:
+    """Everything ``check`` found; ``repair`` plans from it."""
+
+    env: Path
+    config: dict[str, str] | None
+    made_by: str
+    version: tuple[int, ...] | None
+    free_threaded: bool
+    base: BaseLookup | None
+    entries: list[Entry]
+    started: running.Started | running.Failed | None
+    scripts: list[ScriptState] = field(default_factory=list)
+    lib64: Entry | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+    def has(self, *codes: Code) -> bool:
+        return any(f.code in codes for f in self.findings)
+
+    @property
+    def version_text(self) -> str | None:
+        return ".".join(map(str, self.version)) if self.version else None
+
+    def to_json(self) -> dict[str, object]:
+        started = self.started
+        return {
+            "path": os.fsdecode(self.env),
+            "usable": self.usable,
+            "made_by": self.made_by,
+            "version": self.version_text,
+            "base": self.base.info.executable if self.base and self.base.info else None,
+            "python": None
+            if not isinstance(started, running.Started)
+            else {"version": started.version_text, "prefix": started.prefix},
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+def check(env: str | os.PathLike[str]) -> Diagnosis:
+    """Diagnose the environment at ``env``. Raises :class:`anyvenv.errors.UsageError` when
+    ``env`` is not an environment at all (missing, a file, no pyvenv.cfg)."""
+    return diagnose(resolve_environment(env))
+
+
+def diagnose(env: Path) -> Diagnosis:
+    findings: list[Finding] = []
+    cfg = _read_config(env, findings)
+    sites = site_versions(env)
+    version = config_version(cfg or {})
+    if version is None and len(sites) == 1:
+        version = sites[0][:2]
+    free_threaded = any(site[2] for site in sites if version and site[:2] == tuple(version[:2]))
+    base = _check_base(cfg, version, free_threaded, findings) if cfg is not None else None
+    entries = interpreter_entries(env, wanted_interpreter_names(version, free_threaded))
+    _check_entries(env, entries, findings)
+    started = _start(entries)
+    if started is not None:
+        _check_started(env, started, findings)
+    _check_versions(cfg or {}, version, sites, base, started, entries, findings)
+    _check_libpython(entries, base, started, findings)
+    lib64 = _check_lib64(env, base, findings)
+    scripts = _check_scripts(env, findings)
+    return Diagnosis(
+        env=env,
+        config=cfg,
+        made_by=made_by(cfg or {}),
+        version=version,
+        free_threaded=free_threaded,
+        base=base,
+        entries=entries,
+        started=started,
+        scripts=scripts,
+        lib64=lib64,
+        findings=findings,
+    )
+
+
+# -- config and base ---------------------------------------------------------------------------
+
+
+def _read_config(env: Path, findings: list[Finding]) -> dict[str, str] | None:
+    path = env / CFG_NAME
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        findings.append(
+            error(
+                Code.CONFIG_UNREADABLE,
+                f"{CFG_NAME} cannot be read ({errno_name(exc.errno)}): python cannot tell it "
+                "is in an environment",
+                path,
+                errno=errno_name(exc.errno),
+            )
+        )
+        return None
+    cfg = parse_pyvenv_cfg(raw.decode("utf-8", "surrogateescape"))
+    if not cfg.get("home"):
+        keys = ", ".join(sorted(cfg)) or "none"
+        findings.append(
+            error(
+                Code.CONFIG_NO_HOME,
+                f"{CFG_NAME} has no 'home' line (keys found: {keys}): python cannot find its "
+                "base installation and standard library",
+                path,
+                keys=keys,
+                size=str(len(raw)),
+            )
+        )
+    return cfg
+
+
+def _check_base(
+    cfg: dict[str, str],
+    version: tuple[int, ...] | None,
+    free_threaded: bool,
+    findings: list[Finding],
+) -> BaseLookup | None:
+    home = cfg.get("home")
+    if not home and not cfg.get("base-executable") and not cfg.get("executable"):
+        return None
+    lookup = base_from_config(cfg, version, free_threaded)
+    if lookup.found:
+        return lookup
+    tried = "; ".join(f"{path} {why}" for path, why in lookup.failures.items())
+    if home and not os.path.isdir(home):
+        findings.append(
+            error(
+                Code.HOME_MISSING,
+                f"the base Python's directory {home} (pyvenv.cfg 'home') no longer exists: "
+                "the interpreter has no standard library",
+                home,
+                home=home,
+                tried=tried,
+            )
+        )
+    else:
+        runs = [why for why in lookup.failures.values() if why != "does not exist"]
+        code = Code.BASE_DOES_NOT_RUN if runs else Code.BASE_MISSING
+        what = "does not run" if runs else "is missing"
+        findings.append(
+            error(
+                code,
+                f"the base Python named by pyvenv.cfg {what} ({tried})",
+                home,
+                tried=tried,
+            )
+        )
+    return lookup
+
+
+# -- interpreter entries -------------------------------------------------------------------------
+
+
+def _owner(path: Path) -> int | None:
+    try:
+        return os.lstat(path).st_uid
+    except OSError:
+        return None
+
+
+def _check_entries(env: Path, entries: list[Entry], findings: list[Finding]) -> None:
+    by_name = {entry.path.name: entry for entry in entries}
+    for index, entry in enumerate(entries):
+        name = f"bin/{entry.path.name}"
+        if entry.kind is EntryKind.MISSING:
+            if index == 0:
+                findings.append(
+                    error(Code.INTERPRETER_MISSING, f"{name} does not exist", entry.path)
+                )
+            elif entry.path.name in by_name and index < 3:
+                findings.append(
+                    warning(
+                        Code.INTERPRETER_MISSING,
+                        f"{name} does not exist: tools that call it fail",
+                        entry.path,
+                    )
+                )
+            continue
+        if entry.kind is EntryKind.OTHER:
+            findings.append(
+                error(
+                    Code.INTERPRETER_MISSING,
+                    f"{name} is not a file or a link"
+                    + (f" ({entry.stat_error})" if entry.stat_error else ""),
+                    entry.path,
+                )
+            )
+            continue
+        if entry.unreadable_link:
+            evidence = {"readlink": entry.readlink_error or ""}
+            owner = _owner(entry.path)
+            nobody = owner == NOBODY_ID
+            if owner is not None:
+                evidence["owner_uid"] = str(owner)
+            findings.append(
+                error(
+                    Code.INTERPRETER_LINK_UNREADABLE,
+                    f"{name} is a symlink that cannot be read ({entry.readlink_error}"
+                    f"{', owned by nobody' if nobody else ''}): the kernel cannot follow it, "
+                    "so python cannot start",
+                    entry.path,
+                    **evidence,
+                )
+            )
+            continue
+        if entry.dangling_link:
+            target = entry.link_target or ""
+            sibling = by_name.get(target) if "/" not in target else None
+            if sibling is not None and not sibling.usable:
+                what = f"bin/{target}, which is broken"
+            elif entry.stat_error == "ENOENT":
+                what = f"{target}, which does not exist"
+            else:
+                what = f"{target}, which cannot be reached ({entry.stat_error})"
+            findings.append(
+                error(
+                    Code.INTERPRETER_LINK_DANGLING,
+                    f"{name} points to {what}",
+                    entry.path,
+                    target=target,
+                    stat=entry.stat_error or "",
+                )
+            )
+            continue
+        if not entry.executable:
+            findings.append(
+                error(
+                    Code.INTERPRETER_NOT_EXECUTABLE,
+                    f"{name} has no execute permission",
+                    entry.path,
+                )
+            )
+
+
+def _start(entries: list[Entry]) -> running.Started | running.Failed | None:
+    for entry in entries:
+        if entry.usable:
+            return running.start(entry.path)
+    return None
+
+
+def _check_started(
+    env: Path, started: running.Started | running.Failed, findings: list[Finding]
+) -> None:
+    if isinstance(started, running.Failed):
+        how = started.errno or f"exit code {started.returncode}"
+        findings.append(
+            error(
+                Code.INTERPRETER_DOES_NOT_RUN,
+                f"the environment's python does not start ({how}): {started.detail}",
+                env / "bin",
+                errno=started.errno or "",
+                returncode="" if started.returncode is None else str(started.returncode),
+                detail=started.detail,
+            )
+        )
+        return
+    if not _same_path(started.prefix, env):
+        findings.append(
+            error(
+                Code.INTERPRETER_NOT_IN_ENV,
+                f"the environment's python runs with sys.prefix {started.prefix}, not this "
+                "environment: its packages are not seen",
+                env / "bin",
+                prefix=started.prefix,
+            )
+        )
+
+
+def _same_path(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+# -- versions and libpython ----------------------------------------------------------------------
+
+
+def _text(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
+def _check_versions(
+    cfg: dict[str, str],
+    version: tuple[int, ...] | None,
+    sites: list[tuple[int, int, bool]],
+    base: BaseLookup | None,
+    started: running.Started | running.Failed | None,
+    entries: list[Entry],
+    findings: list[Finding],
+) -> None:
+    cfg_version = config_version(cfg)
+    if isinstance(started, running.Started):
+        actual, source = started.version, "the interpreter runs as"
+    elif base is not None and base.info is not None:
+        actual, source = base.info.version, "its base interpreter is"
+    else:
+        return
+    if cfg_version is not None:
+        if tuple(cfg_version[:2]) != tuple(actual[:2]):
+            findings.append(
+                error(
+                    Code.VERSION_MISMATCH,
+                    f"pyvenv.cfg says Python {_text(cfg_version)} but {source} {_text(actual)}: "
+                    "the packages of this environment are not seen",
+                    None,
+                    config=_text(cfg_version),
+                    interpreter=_text(actual),
+                )
+            )
+            return
+        if len(cfg_version) == 3 and tuple(cfg_version) != tuple(actual):
+            findings.append(
+                warning(
+                    Code.VERSION_MISMATCH,
+                    f"pyvenv.cfg says Python {_text(cfg_version)} but {source} {_text(actual)}: "
+                    "tools that read pyvenv.cfg (uv) are told the wrong version",
+                    None,
+                    config=_text(cfg_version),
+                    interpreter=_text(actual),
+                )
+            )
+    elif sites and actual[:2] not in [site[:2] for site in sites]:
+        findings.append(
+            error(
+                Code.VERSION_MISMATCH,
+                f"{source} {_text(actual)} but the packages are in "
+                + ", ".join(f"lib/python{m}.{n}" for m, n, _ in sites),
+                None,
+                interpreter=_text(actual),
+            )
+        )
+    copied = any(entry.kind is EntryKind.FILE for entry in entries)
+    if (
+        copied
+        and isinstance(started, running.Started)
+        and base is not None
+        and base.info is not None
+        and base.info.version != started.version
+    ):
+        findings.append(
+            error(
+                Code.VERSION_MISMATCH,
+                f"the copied interpreter is Python {started.version_text} but its base is now "
+                f"{base.info.version_text}: extension modules of the base may fail to load",
+                None,
+                interpreter=started.version_text,
+                base=base.info.version_text,
+            )
+        )
+
+
+def _same_library(a: str, b: str) -> bool:
+    if _same_path(a, b):
+        return True
+    try:
+        if os.path.getsize(a) != os.path.getsize(b):
+            return False
+        return _digest(a) == _digest(b)
+    except OSError:
+        return False
+
+
+def _digest(path: str) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def _check_libpython(
+    entries: list[Entry],
+    base: BaseLookup | None,
+    started: running.Started | running.Failed | None,
+    findings: list[Finding],
+) -> None:
+    base_linkage: Linkage | None = None
+    if base is not None and base.info is not None:
+        base_linkage = libpython_linkage(base.info.executable)
+    seen: set[tuple[int, int]] = set()
+    for entry in entries:
+        if entry.kind is not EntryKind.FILE or not entry.usable:
+            continue
+        st = os.stat(entry.path)
+        if (st.st_dev, st.st_ino) in seen:
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        linkage = libpython_linkage(entry.path)
+        name = f"bin/{entry.path.name}"
+        if linkage.soname is not None and linkage.library is None:
+            search = ":".join(linkage.dynamic.library_search_path) if linkage.dynamic else ""
+            findings.append(
+                error(
+                    Code.LIBPYTHON_UNRESOLVED,
+                    f"{name} needs {linkage.soname}, which is found nowhere"
+                    + (f" (searched {search})" if search else ""),
+                    entry.path,
+                    needed=linkage.soname,
+                    search_path=search,
+                )
+            )
+            continue
+        expected = base_linkage.library if base_linkage is not None else None
+        if linkage.library and expected and not _same_library(linkage.library, expected):
+            findings.append(
+                error(
+                    Code.LIBPYTHON_OTHER_BUILD,
+                    f"{name} loads {linkage.library}, which is not the base's libpython "
+                    f"({expected}): the standard library may break later (undefined symbols)",
+                    entry.path,
+                    loads=linkage.library,
+                    expected=expected,
+                )
+            )
+    if isinstance(started, running.Started) and base_linkage and base_linkage.library:
+        expected = base_linkage.library
+        wrong = [lib for lib in started.libpython if not _same_library(lib, expected)]
+        reported = any(f.code is Code.LIBPYTHON_OTHER_BUILD for f in findings)
+        if wrong and not reported:
+            findings.append(
+                error(
+                    Code.LIBPYTHON_OTHER_BUILD,
+                    f"the environment's python loaded {', '.join(wrong)} instead of the "
+                    f"base's {expected}",
+                    None,
+                    loaded=", ".join(started.libpython),
+                    expected=expected,
+                )
+            )
+
+
+# -- lib64 and scripts ---------------------------------------------------------------------------
+
+
+def _check_lib64(env: Path, base: BaseLookup | None, findings: list[Finding]) -> Entry | None:
+    entry = inspect_entry(env / "lib64")
+    if entry.kind is not EntryKind.LINK:
+        return None
+    needed = base is not None and base.info is not None and "lib64" in base.info.platlib
+    make = error if needed else warning
+    why = (
+        "this Python keeps packages under lib64, so they are not found"
+        if needed
+        else "python does not need it, but tools that walk the environment (copies, backups) "
+        "fail on it"
+    )
+    if entry.unreadable_link:
+        findings.append(
+            make(
+                Code.LIB64_UNREADABLE,
+                f"lib64 is a symlink that cannot be read ({entry.readlink_error}): {why}",
+                entry.path,
+                readlink=entry.readlink_error or "",
+            )
+        )
+        return entry
+    if entry.stat_error is not None or not _same_path(env / "lib64", env / "lib"):
+        findings.append(
+            make(
+                Code.LIB64_DANGLING,
+                f"lib64 points to {entry.link_target}, not to lib: {why}",
+                entry.path,
+                target=entry.link_target or "",
+                stat=entry.stat_error or "",
+            )
+        )
+        return entry
+    return None
+
+
+def _is_environment_python(path: str) -> bool:
+    parent = os.path.dirname(os.path.dirname(path))
+    return os.path.isfile(os.path.join(parent, CFG_NAME))
+
+
+def _check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
+    bin_dir = env / "bin"
+    states: list[ScriptState] = []
+    try:
+        names = sorted(os.listdir(bin_dir))
+    except OSError:
+        return states
+    own_prefix = os.fspath(bin_dir) + os.sep
+    for name in names:
+        if INTERPRETER_NAME.match(name) or name.startswith(_NOT_SCRIPTS):
+            continue
+        path = bin_dir / name
+        if path.is_symlink() or not path.is_file():
+            continue
+        shebang = read_shebang(path)
+        if shebang is None or not os.path.isabs(shebang.interpreter):
+            continue
+        interpreter = os.path.normpath(shebang.interpreter)
+        if interpreter.startswith(own_prefix):
+            continue  # runs this env's own interpreter: the interpreter checks cover it
+        base_name = os.path.basename(interpreter)
+        own_name = base_name if INTERPRETER_NAME.match(base_name) else "python"
+        replacement = os.fspath(bin_dir / own_name)
+        if not os.path.exists(interpreter):
+            findings.append(
+                error(
+                    Code.SCRIPT_INTERPRETER_MISSING,
+                    f"bin/{name} runs {shebang.interpreter}, which does not exist",
+                    path,
+                    interpreter=shebang.interpreter,
+                )
+            )
+            states.append(ScriptState(path, shebang, replacement))
+        elif _is_environment_python(interpreter) and not _same_path(
+            os.path.dirname(os.path.dirname(interpreter)), env
+        ):
+            findings.append(
+                warning(
+                    Code.SCRIPT_INTERPRETER_FOREIGN,
+                    f"bin/{name} runs {shebang.interpreter}, the python of another environment",
+                    path,
+                    interpreter=shebang.interpreter,
+                )
+            )
+            states.append(ScriptState(path, shebang, replacement))
+    return states

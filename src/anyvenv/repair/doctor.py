@@ -1,0 +1,409 @@
+"""``anyvenv doctor``: the probe's measurements of a directory turned into advice: what
+will and will not work there, which strategy anyvenv uses, and the user's other options,
+each with the measured outcome (an errno name) that proves the point."""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anyvenv.errors import AnyvenvError, NothingExecutableHere
+from anyvenv.fs.outcome import NO, OK
+from anyvenv.fs.probe import ProbeResult, probe
+
+CIFS_TYPES = ("cifs", "smb3", "smbfs")
+READ_BACK = ("symlink_relative", "symlink_dotdot", "symlink_absolute")
+
+
+class Outcome(str, enum.Enum):
+    WORKS = "works"
+    BREAKS = "breaks"  # succeeds, but leaves an environment that does not run
+    FAILS = "fails"  # stops with an error
+
+
+@dataclass(frozen=True)
+class ToolVerdict:
+    tool: str
+    outcome: Outcome
+    reason: str
+    evidence: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "tool": self.tool,
+            "outcome": self.outcome.value,
+            "reason": self.reason,
+            "evidence": dict(self.evidence),
+        }
+
+
+@dataclass(frozen=True)
+class Option:
+    advice: str
+    evidence: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {"advice": self.advice, "evidence": dict(self.evidence)}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What ``anyvenv venv`` does here."""
+
+    strategy: str  # symlink, hardlink, reflink, copy, or none
+    libpython: str
+    reason: str
+    base: str | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "strategy": self.strategy,
+            "libpython": self.libpython,
+            "reason": self.reason,
+            "base": self.base,
+        }
+
+
+@dataclass(frozen=True)
+class Advice:
+    probe: ProbeResult
+    tools: list[ToolVerdict]
+    strategy: Placement
+    options: list[Option]
+
+    @property
+    def all_work(self) -> bool:
+        return all(tool.outcome is Outcome.WORKS for tool in self.tools)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": self.probe.path,
+            "fstype": self.probe.fstype,
+            "mount_point": self.probe.mount_point,
+            "mount_options": list(self.probe.mount_options),
+            "checks": self.probe.checks(),
+            "tools": [tool.to_json() for tool in self.tools],
+            "anyvenv": self.strategy.to_json(),
+            "options": [option.to_json() for option in self.options],
+        }
+
+
+def doctor(directory: str | os.PathLike[str], python: str | None = None) -> Advice:
+    """Advice for ``directory`` (probed there). Raises :class:`anyvenv.errors.UsageError`
+    for a path that is not a writable directory."""
+    result = probe(directory)
+    return advise(result, _strategy(result, python))
+
+
+def advise(result: ProbeResult, strategy: Placement) -> Advice:
+    tools = [
+        _uv_venv(result),
+        _uv_sync(result),
+        _python_venv(result),
+        _virtualenv(result),
+        _uv_python_install(result),
+    ]
+    return Advice(result, tools, strategy, _options(result))
+
+
+# -- facts read from the probe ---------------------------------------------------------------
+
+
+def _evidence(result: ProbeResult, *names: str) -> dict[str, str]:
+    checks = result.checks()
+    return {name: checks[name] for name in names if name in checks}
+
+
+def _bad_read_back(result: ProbeResult) -> dict[str, str]:
+    """Read-back checks that failed on links that were created (empty when none could be)."""
+    if result.symlink_create != OK:
+        return {}
+    return {name: value for name, value in _evidence(result, *READ_BACK).items() if value != OK}
+
+
+def _link_problem(result: ProbeResult) -> tuple[str, dict[str, str]] | None:
+    """Why links to the base interpreter do not work here, or ``None`` when they do."""
+    if result.symlink_create != OK:
+        return (
+            f"symlink() fails ({result.symlink_create})",
+            _evidence(result, "symlink_create"),
+        )
+    bad = _bad_read_back(result)
+    if not bad:
+        return None
+    shown = ", ".join(
+        f"{name.removeprefix('symlink_')}: {'dangles' if value == NO else value}"
+        for name, value in bad.items()
+    )
+    return f"links are created but cannot be read back ({shown})", bad
+
+
+def _exec_problem(result: ProbeResult) -> tuple[str, dict[str, str]] | None:
+    if result.can_execute:
+        return None
+    noexec = " (mounted noexec)" if "noexec" in result.mount_options else ""
+    return f"nothing can be executed here ({result.exec}){noexec}", _evidence(result, "exec")
+
+
+# -- the tools -------------------------------------------------------------------------------
+
+
+def _uv_venv(result: ProbeResult) -> ToolVerdict:
+    tool = "uv venv"
+    link = _link_problem(result)
+    if link is not None and result.symlink_create != OK:
+        return ToolVerdict(
+            tool, Outcome.FAILS, f"it links the interpreter and lib64; {link[0]}", link[1]
+        )
+    if link is not None:
+        return ToolVerdict(
+            tool,
+            Outcome.BREAKS,
+            f"bin/python is a link to the base interpreter; {link[0]}: python does not start "
+            "(anyvenv repair fixes such an env)",
+            link[1],
+        )
+    exe = _exec_problem(result)
+    if exe is not None:
+        return ToolVerdict(tool, Outcome.BREAKS, exe[0], exe[1])
+    return ToolVerdict(tool, Outcome.WORKS, "symlinks work here", _evidence(result, *READ_BACK))
+
+
+def _uv_sync(result: ProbeResult) -> ToolVerdict:
+    tool = "uv sync"
+    venv = _uv_venv(result)
+    if result.chmod not in (OK, NO) and result.can_execute:
+        return ToolVerdict(
+            tool,
+            Outcome.FAILS,
+            f"uv sets the mode of every package file it copies and chmod fails here "
+            f"({result.chmod}), even into a working environment",
+            _evidence(result, "chmod"),
+        )
+    if venv.outcome is not Outcome.WORKS:
+        reuse = (
+            "; into an environment made by 'anyvenv venv' it works (uv reuses it)"
+            if result.can_execute
+            else ""
+        )
+        return ToolVerdict(
+            tool,
+            venv.outcome,
+            f"it creates .venv as uv venv does: {venv.reason}{reuse}",
+            venv.evidence,
+        )
+    if result.chmod == NO:
+        return ToolVerdict(
+            tool,
+            Outcome.BREAKS,
+            "chmod is accepted but ignored here: console scripts keep the mode they were "
+            "created with and may not be executable (run them as 'python -m ...')",
+            _evidence(result, "chmod"),
+        )
+    return ToolVerdict(tool, Outcome.WORKS, "links and chmod work here", _evidence(result, "chmod"))
+
+
+def _python_venv(result: ProbeResult) -> ToolVerdict:
+    tool = "python -m venv"
+    link = _link_problem(result)
+    exe = _exec_problem(result)
+    if link is not None and result.symlink_create != OK:
+        return ToolVerdict(
+            tool,
+            Outcome.FAILS,
+            f"it creates the lib64 -> lib link even with --copies; {link[0]}",
+            link[1],
+        )
+    if exe is not None:
+        return ToolVerdict(tool, Outcome.BREAKS, exe[0], exe[1])
+    if link is not None:
+        relative_bad = result.symlink_relative != OK
+        copies = (
+            "with --copies the interpreter runs but lib64 is an unreadable link"
+            if relative_bad
+            else "with --copies it works"
+        )
+        return ToolVerdict(
+            tool,
+            Outcome.BREAKS,
+            f"bin/python links to the base; {link[0]}: python does not start ({copies})",
+            link[1],
+        )
+    return ToolVerdict(tool, Outcome.WORKS, "symlinks work here", _evidence(result, *READ_BACK))
+
+
+def _virtualenv(result: ProbeResult) -> ToolVerdict:
+    tool = "virtualenv"
+    link = _link_problem(result)
+    exe = _exec_problem(result)
+    if exe is not None:
+        return ToolVerdict(tool, Outcome.BREAKS, exe[0], exe[1])
+    if link is not None:
+        outcome = Outcome.FAILS if result.symlink_create != OK else Outcome.BREAKS
+        return ToolVerdict(
+            tool,
+            outcome,
+            f"it tests symlinks in the temp dir, not here, and links the interpreter; {link[0]} "
+            "('virtualenv --copies' works)",
+            link[1],
+        )
+    return ToolVerdict(tool, Outcome.WORKS, "symlinks work here", _evidence(result, *READ_BACK))
+
+
+def _uv_python_install(result: ProbeResult) -> ToolVerdict:
+    tool = "uv python install (UV_PYTHON_INSTALL_DIR here)"
+    link = _link_problem(result)
+    exe = _exec_problem(result)
+    if link is not None and result.symlink_create != OK:
+        return ToolVerdict(
+            tool,
+            Outcome.FAILS,
+            f"the install tree holds symlinks (bin/python3 -> python3.X, libpython); {link[0]}",
+            link[1],
+        )
+    if result.chmod not in (OK, NO):
+        return ToolVerdict(
+            tool,
+            Outcome.FAILS,
+            f"setting the executables' modes fails ({result.chmod})",
+            _evidence(result, "chmod"),
+        )
+    if exe is not None:
+        return ToolVerdict(tool, Outcome.BREAKS, exe[0], exe[1])
+    if link is not None:
+        return ToolVerdict(
+            tool,
+            Outcome.BREAKS,
+            f"the links inside the install tree cannot be followed: {link[0]}",
+            link[1],
+        )
+    if result.chmod == NO:
+        return ToolVerdict(
+            tool,
+            Outcome.BREAKS,
+            "modes are set after extraction and chmod is ignored here: the interpreter may "
+            "land without its exec bit",
+            _evidence(result, "chmod"),
+        )
+    return ToolVerdict(tool, Outcome.WORKS, "links and modes work here", _evidence(result, "chmod"))
+
+
+# -- anyvenv's own strategy ----------------------------------------------------------------------
+
+
+def _strategy(result: ProbeResult, python: str | None) -> Placement:
+    from anyvenv.envbuild.plan import plan_interpreter
+    from anyvenv.interpreter.discovery import find_interpreter
+    from anyvenv.interpreter.linkage import libpython_linkage
+
+    try:
+        info = find_interpreter(python)
+    except AnyvenvError as exc:
+        return _strategy_without_base(result, exc.message)
+    try:
+        plan = plan_interpreter(result, info, libpython_linkage(info.executable), Path(result.path))
+    except NothingExecutableHere as exc:
+        return Placement("none", "none", exc.message, info.executable)
+    return Placement(plan.strategy.value, plan.library.value, plan.reason, info.executable)
+
+
+def _strategy_without_base(result: ProbeResult, why: str) -> Placement:
+    if not result.can_execute:
+        return Placement("none", "none", f"nothing can be executed here ({result.exec})", None)
+    if result.symlinks_work:
+        return Placement("symlink", "none", f"symlinks work ({why})", None)
+    return Placement(
+        "copy",
+        "none",
+        f"symlinks do not work; hard links when the base is on this filesystem, else a copy "
+        f"({why})",
+        None,
+    )
+
+
+# -- the user's other options --------------------------------------------------------------------
+
+
+def _is_sshfs(result: ProbeResult) -> bool:
+    return (result.fstype or "").endswith("sshfs")
+
+
+def _options(result: ProbeResult) -> list[Option]:
+    options: list[Option] = []
+    bad = _bad_read_back(result)
+    fstype = result.fstype or ""
+    if _is_sshfs(result) and result.symlink_create == "EACCES":
+        options.append(
+            Option(
+                "the SFTP server refuses to create links: ask its admin to allow them, or keep "
+                "the environment off this share",
+                _evidence(result, "symlink_create"),
+            )
+        )
+    eacces = {name: value for name, value in bad.items() if value == "EACCES"}
+    if eacces:
+        where = "this sshfs mount" if _is_sshfs(result) else "this mount"
+        options.append(
+            Option(
+                f"links made on {where} cannot be read back (EACCES), as on multipass's sshfs "
+                "mounts: use a native mount type instead (multipass: 'multipass mount --type "
+                "native'; or NFS/SMB with links)",
+                eacces,
+            )
+        )
+    elif _is_sshfs(result) and bad:
+        options.append(
+            Option(
+                "sshfs rewrites links to absolute or '..' targets (contain_symlinks, Debian's "
+                f"default): remount with '-o no_contain_symlinks' (sshfs ... {result.mount_point}"
+                " -o no_contain_symlinks)",
+                bad,
+            )
+        )
+    if result.symlink_create not in (OK, "EACCES"):
+        if fstype in CIFS_TYPES:
+            advice = "mount the share with the 'mfsymlinks' option so that symlinks work"
+        else:
+            advice = (
+                "symlinks are not supported by this filesystem; if it is an SMB/CIFS share, "
+                "mount it with 'mfsymlinks'"
+            )
+        options.append(Option(advice, _evidence(result, "symlink_create")))
+    if not result.can_execute:
+        if "noexec" in result.mount_options:
+            options.append(
+                Option(
+                    f"remount without noexec: mount -o remount,exec {result.mount_point}",
+                    {**_evidence(result, "exec"), "mount_options": "noexec"},
+                )
+            )
+        else:
+            options.append(
+                Option(
+                    "the mount shows no file as executable (fixed modes): mount it with "
+                    "executable file modes (CIFS: file_mode=0755)",
+                    _evidence(result, "exec"),
+                )
+            )
+    trouble = not result.symlinks_work or not result.can_execute or result.chmod != OK
+    if trouble:
+        evidence = {
+            name: value
+            for name, value in {
+                **_evidence(result, "symlink_create"),
+                **bad,
+                **_evidence(result, "chmod", "exec"),
+            }.items()
+            if value != OK
+        }
+        options.append(
+            Option(
+                "keep the environment on a local disk and the project here: "
+                "UV_PROJECT_ENVIRONMENT=~/.venvs/NAME uv sync (a relative value is taken from "
+                "the project root)",
+                evidence,
+            )
+        )
+    return options

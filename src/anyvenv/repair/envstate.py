@@ -1,0 +1,185 @@
+"""What an environment holds on disk, read without trusting links: its config, which tool
+made it, and the state of each interpreter entry in bin/ (file, link, unreadable link...)."""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from anyvenv.envbuild.config import CFG_NAME
+from anyvenv.errors import UsageError
+from anyvenv.fs.outcome import errno_name
+
+INTERPRETER_NAME = re.compile(r"^python(\d+(\.\d+t?)?)?$")
+_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+_POINTER_FILE_LIMIT = 4096
+
+
+def resolve_environment(path: str | os.PathLike[str]) -> Path:
+    """The absolute env directory, or a :class:`UsageError` saying why ``path`` is not one."""
+    text = os.fspath(path)
+    env = Path(os.path.abspath(text))
+    if not os.path.lexists(env):
+        raise UsageError(
+            f"{text} does not exist",
+            "pass the directory of a virtual environment (default: .venv)",
+        )
+    if not env.is_dir():
+        if env.is_symlink():
+            raise UsageError(
+                f"{text} is a symlink that does not lead to a directory",
+                "pass the environment's real directory",
+            )
+        pointed = _pointed_environment(env)
+        hint = (
+            f"it names the environment {pointed} (uv's project env pointer): pass that path"
+            if pointed is not None
+            else "pass the directory of a virtual environment (the one holding pyvenv.cfg and bin/)"
+        )
+        raise UsageError(f"{text} is a file, not an environment directory", hint)
+    if not os.path.lexists(env / CFG_NAME):
+        raise UsageError(
+            f"{text} is not a virtual environment: it has no {CFG_NAME}",
+            "pass the directory of a virtual environment (the one holding pyvenv.cfg and bin/)",
+        )
+    return env
+
+
+def _pointed_environment(file: Path) -> str | None:
+    """A small file holding the path of an environment directory (uv's pointer files)."""
+    try:
+        with open(file, "rb") as handle:
+            data = handle.read(_POINTER_FILE_LIMIT + 1)
+    except OSError:
+        return None
+    if len(data) > _POINTER_FILE_LIMIT:
+        return None
+    text = data.decode("utf-8", "replace").strip()
+    if not text or "\n" in text:
+        return None
+    candidate = Path(text) if os.path.isabs(text) else file.parent / text
+    return os.fspath(candidate) if (candidate / CFG_NAME).is_file() else None
+
+
+def made_by(cfg: dict[str, str]) -> str:
+    """Which tool wrote the config: anyvenv, uv, virtualenv, venv, or unknown."""
+    for key in ("anyvenv", "uv", "virtualenv"):
+        if key in cfg:
+            return f"{key} {cfg[key]}".strip()
+    if "version" in cfg or "executable" in cfg or "command" in cfg:
+        return "venv"
+    return "unknown"
+
+
+def config_version(cfg: dict[str, str]) -> tuple[int, ...] | None:
+    """(major, minor[, micro]) from ``version_info`` (uv, virtualenv, anyvenv) or ``version``."""
+    for key in ("version_info", "version"):
+        match = _VERSION.match(cfg.get(key, ""))
+        if match:
+            parts = [int(part) for part in match.groups() if part is not None]
+            return tuple(parts)
+    return None
+
+
+def site_versions(env: Path) -> list[tuple[int, int, bool]]:
+    """(major, minor, free-threaded) of each ``lib/pythonX.Y[t]`` directory in the env."""
+    found = []
+    try:
+        names = os.listdir(env / "lib")
+    except OSError:
+        return []
+    for name in sorted(names):
+        match = re.fullmatch(r"python(\d+)\.(\d+)(t?)", name)
+        if match and (env / "lib" / name).is_dir():
+            found.append((int(match.group(1)), int(match.group(2)), bool(match.group(3))))
+    return found
+
+
+class EntryKind(str, enum.Enum):
+    MISSING = "missing"
+    FILE = "file"
+    LINK = "link"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One path as found, links not followed unless said so."""
+
+    path: Path
+    kind: EntryKind
+    link_target: str | None = None  # what readlink returned
+    readlink_error: str | None = None  # errno name when readlink failed
+    stat_error: str | None = None  # errno name when following the entry failed
+    executable: bool = False  # a regular file (followed) with an exec bit
+
+    @property
+    def unreadable_link(self) -> bool:
+        return self.kind is EntryKind.LINK and self.readlink_error is not None
+
+    @property
+    def dangling_link(self) -> bool:
+        return (
+            self.kind is EntryKind.LINK
+            and self.readlink_error is None
+            and self.stat_error is not None
+        )
+
+    @property
+    def usable(self) -> bool:
+        """Leads to an executable regular file."""
+        return (
+            self.kind in (EntryKind.FILE, EntryKind.LINK)
+            and self.stat_error is None
+            and (self.executable)
+        )
+
+
+def inspect_entry(path: Path) -> Entry:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return Entry(path, EntryKind.MISSING)
+    except OSError as exc:
+        return Entry(path, EntryKind.OTHER, stat_error=errno_name(exc.errno))
+    kind = EntryKind.LINK if stat.S_ISLNK(st.st_mode) else EntryKind.FILE
+    if kind is EntryKind.FILE and not stat.S_ISREG(st.st_mode):
+        return Entry(path, EntryKind.OTHER)
+    target = readlink_error = stat_error = None
+    if kind is EntryKind.LINK:
+        try:
+            target = os.readlink(path)
+        except OSError as exc:
+            readlink_error = errno_name(exc.errno)
+    executable = False
+    try:
+        followed = os.stat(path)
+        executable = stat.S_ISREG(followed.st_mode) and bool(followed.st_mode & 0o111)
+    except OSError as exc:
+        stat_error = errno_name(exc.errno)
+    return Entry(path, kind, target, readlink_error, stat_error, executable)
+
+
+def interpreter_entries(env: Path, wanted: list[str]) -> list[Entry]:
+    """The ``wanted`` names in bin/ plus any other ``python*`` interpreter name found there."""
+    names = list(wanted)
+    try:
+        present = sorted(os.listdir(env / "bin"))
+    except OSError:
+        present = []
+    names += [name for name in present if INTERPRETER_NAME.match(name) and name not in names]
+    return [inspect_entry(env / "bin" / name) for name in names]
+
+
+def wanted_interpreter_names(version: tuple[int, ...] | None, free_threaded: bool) -> list[str]:
+    """What a POSIX env's bin/ should hold: python, python3, python3.X[t]."""
+    if version is None or len(version) < 2:
+        return ["python", "python3"]
+    names = ["python", f"python{version[0]}", f"python{version[0]}.{version[1]}"]
+    if free_threaded:
+        names.append(f"python{version[0]}.{version[1]}t")
+    return names

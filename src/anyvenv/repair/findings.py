@@ -1,0 +1,86 @@
+"""What is wrong with an environment: typed findings with code, severity, message, evidence."""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"  # the environment (or a part named) does not work
+    WARNING = "warning"  # works, but something will bite later
+
+
+class Code(str, enum.Enum):
+    """Stable names of findings (``--json`` and tests use them)."""
+
+    CONFIG_UNREADABLE = "config-unreadable"
+    CONFIG_NO_HOME = "config-no-home"
+    HOME_MISSING = "home-missing"
+    BASE_MISSING = "base-missing"
+    BASE_DOES_NOT_RUN = "base-does-not-run"
+    INTERPRETER_MISSING = "interpreter-missing"
+    INTERPRETER_LINK_UNREADABLE = "interpreter-link-unreadable"
+    INTERPRETER_LINK_DANGLING = "interpreter-link-dangling"
+    INTERPRETER_NOT_EXECUTABLE = "interpreter-not-executable"
+    INTERPRETER_DOES_NOT_RUN = "interpreter-does-not-run"
+    INTERPRETER_NOT_IN_ENV = "interpreter-not-in-env"
+    VERSION_MISMATCH = "version-mismatch"
+    LIBPYTHON_UNRESOLVED = "libpython-unresolved"
+    LIBPYTHON_OTHER_BUILD = "libpython-other-build"
+    LIB64_UNREADABLE = "lib64-unreadable"
+    LIB64_DANGLING = "lib64-dangling"
+    SCRIPT_INTERPRETER_MISSING = "script-interpreter-missing"
+    SCRIPT_INTERPRETER_FOREIGN = "script-interpreter-foreign"
+
+
+INTERPRETER_CODES = frozenset(
+    {
+        Code.HOME_MISSING,
+        Code.BASE_MISSING,
+        Code.BASE_DOES_NOT_RUN,
+        Code.INTERPRETER_MISSING,
+        Code.INTERPRETER_LINK_UNREADABLE,
+        Code.INTERPRETER_LINK_DANGLING,
+        Code.INTERPRETER_NOT_EXECUTABLE,
+        Code.INTERPRETER_DOES_NOT_RUN,
+        Code.INTERPRETER_NOT_IN_ENV,
+        Code.LIBPYTHON_UNRESOLVED,
+        Code.LIBPYTHON_OTHER_BUILD,
+    }
+)
+"""Findings that re-placing the interpreter from a working base fixes."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong. ``evidence`` holds what was measured (errno names, paths, versions)."""
+
+    code: Code
+    severity: Severity
+    message: str
+    path: str | None = None
+    evidence: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": self.code.value,
+            "severity": self.severity.value,
+            "message": self.message,
+            "path": self.path,
+            "evidence": dict(self.evidence),
+        }
+
+
+def error(code: Code, message: str, path: Path | str | None = None, **evidence: str) -> Finding:
+    return Finding(code, Severity.ERROR, message, _text(path), evidence)
+
+
+def warning(code: Code, message: str, path: Path | str | None = None, **evidence: str) -> Finding:
+    return Finding(code, Severity.WARNING, message, _text(path), evidence)
+
+
+def _text(path: Path | str | None) -> str | None:
+    return None if path is None else os.fsdecode(path)

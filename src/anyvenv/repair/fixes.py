@@ -1,0 +1,255 @@
+"""``anyvenv repair``, the plan: from a diagnosis, decide once what to change and how.
+
+The interpreter placement is the env builder's (``plan_interpreter`` from a probe of the
+env's own filesystem and the base's ELF facts); everything else is a small per-file fix.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anyvenv.envbuild.config import CFG_NAME
+from anyvenv.envbuild.layout import EnvLayout
+from anyvenv.envbuild.plan import InterpreterPlan, plan_interpreter
+from anyvenv.errors import EnvironmentBroken
+from anyvenv.fs.probe import ProbeResult, probe
+from anyvenv.interpreter.linkage import Linkage, libpython_linkage
+from anyvenv.interpreter.query import InterpreterInfo
+from anyvenv.repair.base import discover_base
+from anyvenv.repair.diagnose import Diagnosis
+from anyvenv.repair.envstate import EntryKind
+from anyvenv.repair.findings import INTERPRETER_CODES, Code, Severity
+
+
+class FixKind(str, enum.Enum):
+    PLACE_INTERPRETER = "place-interpreter"
+    UPDATE_CONFIG = "update-config"
+    RELINK_LIB64 = "relink-lib64"
+    REMOVE_LIB64 = "remove-lib64"
+    REWRITE_SHEBANG = "rewrite-shebang"
+
+
+@dataclass(frozen=True)
+class Fix:
+    kind: FixKind
+    path: Path
+    description: str
+    details: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "fix": self.kind.value,
+            "path": os.fsdecode(self.path),
+            "description": self.description,
+            "details": dict(self.details),
+        }
+
+
+@dataclass
+class RepairPlan:
+    """What repair will change, in order."""
+
+    diagnosis: Diagnosis
+    fixes: list[Fix]
+    base: InterpreterInfo | None = None
+    linkage: Linkage | None = None
+    interpreter: InterpreterPlan | None = None
+    interpreter_names: list[str] = field(default_factory=list)
+    config_updates: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def env(self) -> Path:
+        return self.diagnosis.env
+
+    def to_json(self) -> list[dict[str, object]]:
+        return [fix.to_json() for fix in self.fixes]
+
+
+_UNREPAIRABLE = (Code.CONFIG_UNREADABLE, Code.CONFIG_NO_HOME)
+
+
+def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
+    """The fixes for ``diagnosis`` (empty for a healthy env). Raises
+    :class:`EnvironmentBroken` when the env cannot be repaired in place."""
+    plan = RepairPlan(diagnosis, [])
+    if not diagnosis.findings:
+        return plan
+    for finding in diagnosis.findings:
+        if finding.code in _UNREPAIRABLE:
+            raise EnvironmentBroken(
+                f"cannot repair {diagnosis.env}: {finding.message}",
+                "without it repair cannot tell which Python the packages belong to; "
+                f"recreate the environment (anyvenv venv --clear {diagnosis.env}) and reinstall",
+            )
+    probed: ProbeResult | None = None
+    if _needs_interpreter(diagnosis):
+        probed = _probe(diagnosis.env)
+        _plan_interpreter(plan, probed)
+    _plan_config(plan)
+    if diagnosis.has(Code.LIB64_UNREADABLE, Code.LIB64_DANGLING):
+        probed = probed or _probe(diagnosis.env)
+        _plan_lib64(plan, probed)
+    _plan_scripts(plan)
+    return plan
+
+
+def _needs_interpreter(diagnosis: Diagnosis) -> bool:
+    return any(
+        finding.code in INTERPRETER_CODES
+        or (finding.code is Code.VERSION_MISMATCH and finding.severity is Severity.ERROR)
+        for finding in diagnosis.findings
+    )
+
+
+def _probe(env: Path) -> ProbeResult:
+    return probe(env)
+
+
+def _base_for(diagnosis: Diagnosis) -> InterpreterInfo:
+    lookup = diagnosis.base
+    if lookup is not None and lookup.info is not None:
+        return lookup.info
+    if diagnosis.version is None or len(diagnosis.version) < 2:
+        raise EnvironmentBroken(
+            f"cannot repair {diagnosis.env}: neither pyvenv.cfg nor lib/ says which Python "
+            "version it is for",
+            f"recreate it (anyvenv venv --clear {diagnosis.env}) and reinstall its packages",
+        )
+    return discover_base(diagnosis.version, diagnosis.free_threaded)
+
+
+def _plan_interpreter(plan: RepairPlan, probed: ProbeResult) -> None:
+    diagnosis = plan.diagnosis
+    info = _base_for(diagnosis)
+    linkage = libpython_linkage(info.executable)
+    placement = plan_interpreter(probed, info, linkage, diagnosis.env)
+    names = EnvLayout(diagnosis.env, info).executable_names()
+    extras = [
+        entry.path.name
+        for entry in diagnosis.entries
+        if entry.path.name not in names and entry.kind is not EntryKind.MISSING and not entry.usable
+    ]
+    plan.base, plan.linkage, plan.interpreter = info, linkage, placement
+    plan.interpreter_names = names + extras
+    library = (
+        "" if placement.library.value == "none" else f", libpython by {placement.library.value}"
+    )
+    plan.fixes.append(
+        Fix(
+            FixKind.PLACE_INTERPRETER,
+            diagnosis.env / "bin",
+            f"place {', '.join('bin/' + n for n in plan.interpreter_names)} from "
+            f"{info.executable} (CPython {info.version_text}) by {placement.strategy.value}"
+            f"{library}: {placement.reason}",
+            {
+                "base": info.executable,
+                "strategy": placement.strategy.value,
+                "libpython": placement.library.value,
+                "names": ",".join(plan.interpreter_names),
+            },
+        )
+    )
+
+
+def _plan_config(plan: RepairPlan) -> None:
+    diagnosis = plan.diagnosis
+    cfg = diagnosis.config or {}
+    updates: dict[str, str] = {}
+    info = plan.base
+    from_config = diagnosis.base is not None and diagnosis.base.info is not None
+    if info is not None and not from_config:  # a new base found by discovery
+        updates["home"] = info.home
+        for key in ("base-executable", "executable"):
+            if key in cfg:
+                updates[key] = info.executable
+    if plan.interpreter is not None:
+        for key, value in (
+            ("anyvenv-strategy", plan.interpreter.strategy.value),
+            ("anyvenv-libpython", plan.interpreter.library.value),
+        ):
+            if key in cfg:
+                updates[key] = value
+    actual_version = info.version_text if info is not None else None
+    for finding in diagnosis.findings:
+        if finding.code is Code.VERSION_MISMATCH and "interpreter" in finding.evidence:
+            actual_version = actual_version or finding.evidence["interpreter"]
+            updates.update(
+                {key: actual_version for key in ("version_info", "version") if key in cfg}
+            )
+    if info is not None and not from_config:
+        updates.update(
+            {key: info.version_text for key in ("version_info", "version") if key in cfg}
+        )
+    updates = {key: value for key, value in updates.items() if cfg.get(key) != value}
+    if not updates:
+        return
+    plan.config_updates = updates
+    plan.fixes.append(
+        Fix(
+            FixKind.UPDATE_CONFIG,
+            diagnosis.env / CFG_NAME,
+            "set " + ", ".join(f"{key} = {value}" for key, value in updates.items()),
+            dict(updates),
+        )
+    )
+
+
+def _plan_lib64(plan: RepairPlan, probed: ProbeResult) -> None:
+    path = plan.env / "lib64"
+    if probed.symlinks_work:
+        plan.fixes.append(
+            Fix(FixKind.RELINK_LIB64, path, "replace lib64 by a fresh link lib64 -> lib")
+        )
+        return
+    why = (
+        f"symlinks fail here ({probed.symlink_create})"
+        if probed.symlink_create != "ok"
+        else "symlinks made here cannot be read back "
+        f"(relative: {probed.symlink_relative}, absolute: {probed.symlink_absolute})"
+    )
+    plan.fixes.append(
+        Fix(
+            FixKind.REMOVE_LIB64,
+            path,
+            f"remove the lib64 link (optional, nothing needs it; {why})",
+            {"symlink_create": probed.symlink_create, "symlink_relative": probed.symlink_relative},
+        )
+    )
+
+
+def _plan_scripts(plan: RepairPlan) -> None:
+    placed = set(plan.interpreter_names) or {
+        entry.path.name for entry in plan.diagnosis.entries if entry.kind is not EntryKind.MISSING
+    }
+    for script in plan.diagnosis.scripts:
+        new = script.replacement
+        if os.path.basename(new) not in placed:
+            new = os.fspath(plan.env / "bin" / "python")
+        plan.fixes.append(
+            Fix(
+                FixKind.REWRITE_SHEBANG,
+                script.path,
+                f"make bin/{script.path.name} run {new} instead of {script.shebang.interpreter}",
+                {"old": script.shebang.interpreter, "new": new},
+            )
+        )
+
+
+def edit_config_text(text: str, updates: dict[str, str]) -> str:
+    """``text`` with the values of ``updates``' keys replaced in place (order, spelling of
+    keys and every other line kept); keys not present are appended."""
+    remaining = dict(updates)
+    lines = text.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        key, sep, _ = line.partition("=")
+        name = key.strip().lower()
+        if sep and name in remaining:
+            ending = "\n" if line.endswith("\n") else ""
+            lines[index] = f"{key.strip()} = {remaining.pop(name)}{ending}"
+    if remaining and lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    lines += [f"{key} = {value}\n" for key, value in remaining.items()]
+    return "".join(lines)
