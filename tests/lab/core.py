@@ -89,6 +89,7 @@ class Lab:
         self._mounts: dict[str, LabMount] = {}
         self._active: list[ActiveMount] = []
         self._status: dict[str, str] = {}
+        self._failures: dict[str, LabUnavailable] = {}
         self._counter = itertools.count(1)
         self._sshd: SshServer | None = None
         self._closed = False
@@ -191,9 +192,12 @@ class Lab:
     def _make_recorded(self, kind: str, make: Callable[[], LabMount]) -> LabMount:
         if self._closed:
             raise RuntimeError("the lab is closed")
+        if kind in self._failures:  # tried once this session: do not wait for it again
+            self._on_unavailable(kind, self._failures[kind])
         try:
             mount = make()
         except LabUnavailable as error:
+            self._failures[kind] = error
             self._status[kind] = f"not mounted: {error.reason}"
             self._on_unavailable(kind, error)
         self._status[kind] = f"mounted ({mount.mount_seconds:.2f}s)"
