@@ -167,8 +167,15 @@ def _uv_venv(result: ProbeResult) -> ToolVerdict:
         )
     exe = _exec_problem(result)
     if exe is not None:
-        return ToolVerdict(tool, Outcome.BREAKS, exe[0], exe[1])
+        return ToolVerdict(tool, Outcome.WORKS, _linked_but_noexec(exe[0]), exe[1])
     return ToolVerdict(tool, Outcome.WORKS, "symlinks work here", _evidence(result, *READ_BACK))
+
+
+def _linked_but_noexec(problem: str) -> str:
+    return (
+        f"python is a link to the base on another filesystem, so it runs; but {problem}: "
+        "console scripts in bin/ cannot be run (use 'python -m ...')"
+    )
 
 
 def _uv_sync(result: ProbeResult) -> ToolVerdict:
@@ -181,6 +188,11 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
             f"uv sets the mode of every package file it copies and chmod fails here "
             f"({result.chmod}), even into a working environment",
             _evidence(result, "chmod"),
+        )
+    exe = _exec_problem(result)
+    if venv.outcome is Outcome.WORKS and exe is not None:
+        return ToolVerdict(
+            tool, Outcome.BREAKS, f"{exe[0]}: the console scripts it installs cannot run", exe[1]
         )
     if venv.outcome is not Outcome.WORKS:
         reuse = (
@@ -216,6 +228,13 @@ def _python_venv(result: ProbeResult) -> ToolVerdict:
             f"it creates the lib64 -> lib link even with --copies; {link[0]}",
             link[1],
         )
+    if exe is not None and link is None:
+        return ToolVerdict(
+            tool,
+            Outcome.WORKS,
+            _linked_but_noexec(exe[0]) + "; with --copies nothing runs",
+            exe[1],
+        )
     if exe is not None:
         return ToolVerdict(tool, Outcome.BREAKS, exe[0], exe[1])
     if link is not None:
@@ -238,6 +257,8 @@ def _virtualenv(result: ProbeResult) -> ToolVerdict:
     tool = "virtualenv"
     link = _link_problem(result)
     exe = _exec_problem(result)
+    if exe is not None and link is None:
+        return ToolVerdict(tool, Outcome.WORKS, _linked_but_noexec(exe[0]), exe[1])
     if exe is not None:
         return ToolVerdict(tool, Outcome.BREAKS, exe[0], exe[1])
     if link is not None:

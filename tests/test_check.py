@@ -1,0 +1,201 @@
+"""``anyvenv check``: usable or not, and why; bad paths give one line and a defined exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from repair_support import (
+    anyvenv,
+    base_python,
+    disposable_base,
+    fingerprint,
+    run,
+    uv_venv,
+)
+
+from anyvenv.errors import UsageError
+from anyvenv.repair.diagnose import check
+from anyvenv.repair.findings import Code, Severity
+
+
+def _json(proc: object) -> dict[str, object]:
+    stdout = getattr(proc, "stdout", "")
+    data: dict[str, object] = json.loads(stdout)
+    return data
+
+
+def test_healthy_uv_env_is_usable(tmp_path: Path) -> None:
+    env = tmp_path / ".venv"
+    uv_venv(env, base_python())
+    proc = anyvenv("check", env, "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = _json(proc)
+    assert data["usable"] is True and data["findings"] == []
+    assert str(data["made_by"]).startswith("uv ")
+    text = anyvenv("check", env)
+    assert text.returncode == 0 and ": usable (made by uv" in text.stdout
+
+
+def test_default_env_is_dot_venv(tmp_path: Path) -> None:
+    uv_venv(tmp_path / ".venv", base_python())
+    src = Path(__file__).resolve().parent.parent / "src"
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "anyvenv", "check"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(src)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert str(tmp_path / ".venv") in proc.stdout
+
+
+@pytest.mark.parametrize("how", ["uv", "venv-copies"])
+def test_dangling_base_is_reported(tmp_path: Path, how: str) -> None:
+    """An env whose base interpreter (a copy of a pyenv install) was removed."""
+    base = disposable_base(tmp_path / "base")
+    env = tmp_path / "env"
+    if how == "uv":
+        uv_venv(env, base)
+    else:
+        made = run([base, "-m", "venv", "--copies", "--without-pip", env])
+        assert made.returncode == 0, made.stderr
+    assert anyvenv("check", env).returncode == 0
+    shutil.rmtree(tmp_path / "base")
+
+    before = fingerprint(env)
+    proc = anyvenv("check", env, "--json")
+    assert proc.returncode == 1
+    findings = {f["code"]: f for f in _json(proc)["findings"]}  # type: ignore[union-attr]
+    assert "home-missing" in findings
+    assert findings["home-missing"]["evidence"]["home"] == str(tmp_path / "base" / "bin")
+    if how == "uv":  # the links to the base now dangle
+        assert "interpreter-link-dangling" in findings
+    # with --copies the copy may still start, on the standard library of the prefix it was
+    # built for: home-missing is what says the env lost its base
+    assert fingerprint(env) == before  # check changes nothing
+
+
+def _garbage_env(root: Path) -> Path:
+    env = root / "garbage"
+    (env / "bin").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_bytes(bytes(range(256)) * 4)
+    return env
+
+
+BAD_PATHS = {
+    "missing": (lambda root: root / "does-not-exist", "does not exist"),
+    "empty-dir": (lambda root: (root / "empty").mkdir() or root / "empty", "has no pyvenv.cfg"),
+    "file": (
+        lambda root: (root / "file").write_text("hello\n") and root / "file",
+        "is a file, not an environment directory",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", [["check"], ["repair"], ["repair", "--dry-run"]])
+@pytest.mark.parametrize("kind", sorted(BAD_PATHS))
+def test_not_an_environment_is_a_usage_error(tmp_path: Path, kind: str, command: list[str]) -> None:
+    make, message = BAD_PATHS[kind]
+    path = make(tmp_path)
+    before = fingerprint(tmp_path)
+    proc = anyvenv(*command, path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("anyvenv: error: ")
+    assert message in lines[0]
+    assert fingerprint(tmp_path) == before
+
+
+def test_garbage_config_is_reported_and_never_repaired(tmp_path: Path) -> None:
+    env = _garbage_env(tmp_path)
+    before = fingerprint(tmp_path)
+    checked = anyvenv("check", env)
+    assert checked.returncode == 1
+    assert "config-no-home" in checked.stdout and "no 'home' line" in checked.stdout
+    for args in (["repair"], ["repair", "--dry-run"], ["repair", "--json"]):
+        proc = anyvenv(*args, env)
+        assert proc.returncode == 1
+        line = proc.stderr.strip()
+        assert "\n" not in line and line.startswith("anyvenv: error: cannot repair")
+        assert "Traceback" not in proc.stderr
+    assert fingerprint(tmp_path) == before
+
+
+def test_pointer_file_names_the_environment(tmp_path: Path) -> None:
+    env = tmp_path / "real-env"
+    uv_venv(env, base_python())
+    pointer = tmp_path / ".venv"
+    pointer.write_text(f"{env}\n")
+    with pytest.raises(UsageError) as raised:
+        check(pointer)
+    assert str(env) in raised.value.one_line()
+
+
+def test_unreadable_config_is_a_finding(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    (env / "pyvenv.cfg").mkdir(parents=True)  # reading it fails with EISDIR
+    diagnosis = check(env)
+    assert not diagnosis.usable
+    finding = diagnosis.findings[0]
+    assert finding.code is Code.CONFIG_UNREADABLE and finding.evidence["errno"] == "EISDIR"
+
+
+def test_version_mismatch_between_config_and_interpreter(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    cfg = env / "pyvenv.cfg"
+    cfg.write_text(cfg.read_text().replace("version_info = 3.12.", "version_info = 3.12.99#"))
+    diagnosis = check(env)
+    mismatch = [f for f in diagnosis.findings if f.code is Code.VERSION_MISMATCH]
+    assert mismatch and mismatch[0].severity is Severity.WARNING  # same 3.12: still usable
+    assert mismatch[0].evidence["config"] == "3.12.99"
+    assert diagnosis.usable
+    cfg.write_text(cfg.read_text().replace("version_info = 3.12.99", "version_info = 3.11.99"))
+    diagnosis = check(env)
+    assert not diagnosis.usable
+    assert any(
+        f.code is Code.VERSION_MISMATCH and f.severity is Severity.ERROR for f in diagnosis.findings
+    )
+
+
+def test_copied_interpreter_without_its_libpython(tmp_path: Path) -> None:
+    """A copy of an executable that finds libpython via $ORIGIN, without the library."""
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    python = env / "bin" / "python"
+    real = os.path.realpath(python)
+    for name in ("python", "python3", "python3.12"):
+        (env / "bin" / name).unlink()
+    shutil.copy2(real, python)
+    patched = run(["patchelf", "--set-rpath", "$ORIGIN/../lib", python])
+    if patched.returncode != 0:
+        pytest.skip(f"patchelf unavailable: {patched.stderr}")
+    diagnosis = check(env)
+    codes = {f.code for f in diagnosis.findings}
+    assert Code.LIBPYTHON_UNRESOLVED in codes
+    assert not diagnosis.usable
+
+
+def test_unreadable_lib64_on_the_mount_is_named(tmp_path: Path, lab: object) -> None:
+    from lab import Lab
+
+    assert isinstance(lab, Lab)
+    target = lab.target("faultfs:readlink-eacces")
+    env = target / "env"
+    uv_venv(env, base_python())
+    diagnosis = check(env)
+    lib64 = [f for f in diagnosis.findings if f.code is Code.LIB64_UNREADABLE]
+    assert lib64 and lib64[0].evidence["readlink"] == "EACCES"
+    unreadable = [f for f in diagnosis.findings if f.code is Code.INTERPRETER_LINK_UNREADABLE]
+    assert {Path(f.path or "").name for f in unreadable} == {"python", "python3", "python3.12"}
+    assert all(f.evidence.get("owner_uid") == "65534" for f in unreadable)
+    assert "owned by nobody" in unreadable[0].message

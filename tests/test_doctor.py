@@ -1,0 +1,140 @@
+"""``anyvenv doctor``: advice from the probe, each claim with its errno, and the claim about
+``uv venv`` checked against what uv really does on the same mount."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from repair_support import anyvenv, base_python, run, uv_bin
+
+from anyvenv.fs.probe import clear_cache
+from anyvenv.repair.diagnose import check
+from anyvenv.repair.doctor import Outcome, doctor
+
+VERDICT_KINDS = [
+    "local",
+    "faultfs:readlink-eacces",
+    "faultfs:symlink-eopnotsupp",
+    "faultfs:cifs-like",
+    "faultfs:mode-0644",
+    "sshfs",
+    "sshfs-nosymlink",
+    "fat",
+]
+
+
+def _advice(target: Path) -> dict[str, object]:
+    proc = anyvenv("doctor", target, "--json", "--python", base_python())
+    assert proc.returncode == 0, proc.stderr
+    data: dict[str, object] = json.loads(proc.stdout)
+    return data
+
+
+def _tools(data: dict[str, object]) -> dict[str, dict[str, object]]:
+    tools = data["tools"]
+    assert isinstance(tools, list)
+    return {str(tool["tool"]).split(" (")[0]: tool for tool in tools}
+
+
+def _options(data: dict[str, object]) -> list[dict[str, object]]:
+    options = data["options"]
+    assert isinstance(options, list)
+    return options
+
+
+@pytest.mark.parametrize("lab_kind", VERDICT_KINDS)
+def test_uv_venv_verdict_matches_what_uv_does(lab_kind: str, target: Path) -> None:
+    clear_cache()
+    verdict = doctor(target, str(base_python()))
+    uv_claim = next(tool for tool in verdict.tools if tool.tool == "uv venv")
+    env = target / ".venv"
+    made = run([uv_bin(), "venv", "--quiet", "--python", base_python(), env])
+    if uv_claim.outcome is Outcome.FAILS:
+        assert made.returncode != 0
+        return
+    assert made.returncode == 0, made.stderr
+    usable = check(env).usable
+    assert usable is (uv_claim.outcome is Outcome.WORKS), uv_claim.reason
+
+
+def test_local_disk_needs_nothing(tmp_path: Path) -> None:
+    data = _advice(tmp_path)
+    assert all(tool["outcome"] == "works" for tool in _tools(data).values())
+    assert _options(data) == []
+    anyvenv_plan = data["anyvenv"]
+    assert isinstance(anyvenv_plan, dict) and anyvenv_plan["strategy"] == "symlink"
+    text = anyvenv("doctor", tmp_path)
+    assert text.returncode == 0 and "everything works here" in text.stdout
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:readlink-eacces"])
+def test_unreadable_links_advice(target: Path) -> None:
+    data = _advice(target)
+    tools = _tools(data)
+    assert tools["uv venv"]["outcome"] == "breaks"
+    assert tools["uv venv"]["evidence"] == {
+        "symlink_relative": "EACCES",
+        "symlink_dotdot": "EACCES",
+        "symlink_absolute": "EACCES",
+    }
+    assert tools["virtualenv"]["outcome"] == "breaks"
+    plan = data["anyvenv"]
+    assert isinstance(plan, dict) and plan["strategy"] == "copy"
+    advice = " ".join(str(option["advice"]) for option in _options(data))
+    assert "native" in advice and "UV_PROJECT_ENVIRONMENT" in advice
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_sshfs_absolute_links_advice(target: Path) -> None:
+    data = _advice(target)
+    options = _options(data)
+    contain = [o for o in options if "no_contain_symlinks" in str(o["advice"])]
+    assert contain and contain[0]["evidence"] == {
+        "symlink_dotdot": "EPERM",
+        "symlink_absolute": "EPERM",
+    }
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
+def test_no_symlinks_advice(target: Path) -> None:
+    data = _advice(target)
+    tools = _tools(data)
+    assert tools["uv venv"]["outcome"] == "fails"
+    assert tools["python -m venv"]["outcome"] == "fails"  # lib64 even with --copies
+    assert tools["uv venv"]["evidence"] == {"symlink_create": "EOPNOTSUPP"}
+    mfsymlinks = [o for o in _options(data) if "mfsymlinks" in str(o["advice"])]
+    assert mfsymlinks and mfsymlinks[0]["evidence"] == {"symlink_create": "EOPNOTSUPP"}
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+def test_nothing_executable_advice(target: Path) -> None:
+    data = _advice(target)
+    plan = data["anyvenv"]
+    assert isinstance(plan, dict) and plan["strategy"] == "none"
+    tools = _tools(data)
+    # a link to the base elsewhere still runs; whatever lands here as a file cannot
+    assert tools["uv venv"]["outcome"] == "works"
+    assert "console scripts" in str(tools["uv venv"]["reason"])
+    assert tools["uv sync"]["outcome"] == "breaks"
+    assert tools["uv python install"]["outcome"] == "breaks"
+    assert tools["uv sync"]["evidence"] == {"exec": "EACCES"}
+    modes = [o for o in _options(data) if "file_mode" in str(o["advice"])]
+    assert modes and modes[0]["evidence"] == {"exec": "EACCES"}
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_chmod_failure_stops_uv_sync(target: Path) -> None:
+    tools = _tools(_advice(target))
+    assert tools["uv sync"]["outcome"] == "fails"
+    assert tools["uv sync"]["evidence"] == {"chmod": "ENOSYS"}
+
+
+def test_doctor_on_a_bad_path(tmp_path: Path) -> None:
+    missing = anyvenv("doctor", tmp_path / "nope")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    file = tmp_path / "file"
+    file.write_text("x")
+    proc = anyvenv("doctor", file)
+    assert proc.returncode == 2 and "is not a directory" in proc.stderr

@@ -1,0 +1,151 @@
+"""``anyvenv repair`` on real broken envs: made by uv, moved onto lab mounts where their
+links cannot be read, repaired in place with their packages; healthy envs left untouched."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from repair_support import (
+    DEMO_SCRIPT,
+    anyvenv,
+    base_python,
+    demo_works,
+    disposable_base,
+    env_with_demo,
+    fingerprint,
+    install_demo,
+    move_env,
+    run,
+    uv_venv,
+)
+
+BROKEN_LINK_KINDS = ["faultfs:readlink-eacces", "sshfs", "sshfs-noreadlink"]
+
+
+def _codes(env: Path) -> set[str]:
+    proc = anyvenv("check", env, "--json")
+    data = json.loads(proc.stdout)
+    return {finding["code"] for finding in data["findings"]}
+
+
+def _site_packages(env: Path) -> dict[str, tuple[object, ...]]:
+    return fingerprint(env / "lib")
+
+
+@pytest.mark.parametrize("lab_kind", BROKEN_LINK_KINDS)
+def test_uv_env_moved_onto_mount_is_repaired_keeping_packages(
+    lab_kind: str, target: Path, tmp_path: Path
+) -> None:
+    local = env_with_demo(tmp_path / "made-here", base_python(), tmp_path / "wheels")
+    env = target / ".venv"
+    move_env(local, env)
+    with pytest.raises(OSError):
+        run([env / "bin" / "python", "-c", "pass"])
+
+    checked = anyvenv("check", env)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "not usable" in checked.stdout
+    codes = _codes(env)
+    assert "interpreter-link-unreadable" in codes
+    assert "script-interpreter-missing" in codes  # the script still runs the old path
+    if lab_kind != "sshfs":  # there relative links are unreadable too
+        assert "lib64-unreadable" in codes
+
+    packages = _site_packages(env)
+    before_dry_run = fingerprint(env)
+    dry = anyvenv("repair", "--dry-run", env)
+    assert dry.returncode == 0, dry.stderr
+    assert "place bin/python" in dry.stdout and "by copy" in dry.stdout
+    assert fingerprint(env) == before_dry_run  # dry-run changes nothing
+
+    repaired = anyvenv("repair", "--json", env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    report = json.loads(repaired.stdout)
+    assert report["usable_before"] is False and report["usable_after"] is True
+    changed = {Path(change["path"]).name: change["action"] for change in report["changes"]}
+    assert changed["python"] == changed["python3"] == "replaced"
+    assert changed[DEMO_SCRIPT] == "rewrote"
+    if lab_kind != "sshfs":  # there relative links are unreadable too
+        assert changed["lib64"] == "removed"
+    else:
+        assert "lib64" not in changed  # lib64 -> lib reads back fine on sshfs: kept
+        assert os.readlink(env / "lib64") == "lib"
+
+    demo_works(env)
+    assert _site_packages(env) == packages  # every package file as it was
+    assert anyvenv("check", env).returncode == 0
+
+    after_first = fingerprint(env)
+    again = anyvenv("repair", env)
+    assert again.returncode == 0 and "nothing to repair" in again.stdout
+    assert fingerprint(env) == after_first  # safe to run twice
+
+
+@pytest.mark.parametrize("lab_kind", BROKEN_LINK_KINDS)
+def test_env_that_uv_made_on_the_mount_is_repaired_and_uv_can_use_it(
+    lab_kind: str, target: Path, tmp_path: Path
+) -> None:
+    env = target / ".venv"
+    uv_venv(env, base_python())  # uv succeeds, but leaves links that cannot be read here
+    assert anyvenv("check", env).returncode == 1
+
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "was an unreadable link" in repaired.stdout
+    assert anyvenv("check", env).returncode == 0
+    # uv reuses the repaired env: packages install into it and run from it
+    install_demo(env, tmp_path / "wheels")
+    demo_works(env)
+
+
+def test_working_env_is_left_byte_for_byte(tmp_path: Path) -> None:
+    env = env_with_demo(tmp_path / "env", base_python(), tmp_path / "wheels")
+    before = fingerprint(env)
+    mtime = os.stat(env).st_mtime_ns
+    proc = anyvenv("repair", env)
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to repair" in proc.stdout
+    assert fingerprint(env) == before
+    assert os.stat(env).st_mtime_ns == mtime  # not even a probe or a lock file came and went
+    assert anyvenv("check", env).returncode == 0
+
+
+def test_repair_rewrites_a_moved_envs_scripts_and_finds_a_new_base(tmp_path: Path) -> None:
+    """An env moved on local disk whose base was removed: repair takes another X.Y base."""
+    base_copy = disposable_base(tmp_path / "base")
+    env = tmp_path / "env"
+    uv_venv(env, base_copy)
+    install_demo(env, tmp_path / "wheels")
+    moved = tmp_path / "moved"
+    move_env(env, moved)
+    shutil.rmtree(base_copy.parent.parent)
+
+    codes = _codes(moved)
+    assert {"home-missing", "script-interpreter-missing"} <= codes
+    real = base_python()
+    path = f"{real.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    proc = anyvenv("repair", moved, path=path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cfg = (moved / "pyvenv.cfg").read_text()
+    assert f"home = {real.parent}" in cfg
+    demo_works(moved)
+
+
+def test_scripts_of_an_env_moved_to_a_long_path(tmp_path: Path) -> None:
+    """Long paths get the /bin/sh trampoline shebang; repair reads and writes that form."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    env = env_with_demo(deep / "env", base_python(), tmp_path / "wheels")
+    assert (env / "bin" / DEMO_SCRIPT).read_bytes().startswith(b"#!/bin/sh\n'''exec'")
+    moved = tmp_path / ("m" * 70) / ("n" * 60) / "env"
+    moved.parent.mkdir(parents=True)
+    move_env(env, moved)
+    assert "script-interpreter-missing" in _codes(moved)
+    proc = anyvenv("repair", moved)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    script = (moved / "bin" / DEMO_SCRIPT).read_bytes()
+    assert script.startswith(b"#!/bin/sh\n'''exec' '" + bytes(moved) + b"/bin/python'")
+    demo_works(moved)

@@ -1,0 +1,60 @@
+"""Shebang reading and rewriting for console scripts (both installer forms), and the
+pyvenv.cfg edit that keeps every other line."""
+
+from __future__ import annotations
+
+import pytest
+
+from anyvenv.repair.fixes import edit_config_text
+from anyvenv.repair.scripts import SHEBANG_LIMIT, parse_shebang, render_header, rewritten
+
+SH_FORM = b"#!/bin/sh\n'''exec' '/old env/bin/python' \"$0\" \"$@\"\n' '''\nimport sys\n"
+
+
+def test_plain_shebang_with_arguments() -> None:
+    data = b"#!/old/bin/python -E\nimport sys\n"
+    shebang = parse_shebang(data)
+    assert shebang is not None
+    assert shebang.interpreter == "/old/bin/python" and shebang.args == b" -E"
+    assert rewritten(data, shebang, "/new/bin/python") == b"#!/new/bin/python -E\nimport sys\n"
+
+
+def test_sh_trampoline_form() -> None:
+    shebang = parse_shebang(SH_FORM)
+    assert shebang is not None and shebang.sh_exec
+    assert shebang.interpreter == "/old env/bin/python"
+    assert rewritten(SH_FORM, shebang, "/short/python") == b"#!/short/python\nimport sys\n"
+
+
+@pytest.mark.parametrize(
+    "interpreter", ["/with space/bin/python", "/" + "x" * SHEBANG_LIMIT + "/bin/python"]
+)
+def test_long_or_spaced_paths_get_the_trampoline(interpreter: str) -> None:
+    header = render_header(interpreter)
+    assert header.startswith(b"#!/bin/sh\n")
+    back = parse_shebang(header + b"import sys\n")
+    assert back is not None and back.interpreter == interpreter
+
+
+@pytest.mark.parametrize("data", [b"\x7fELF\x02\x01", b"no shebang\n", b"#!", b"#!\n"])
+def test_not_a_script(data: bytes) -> None:
+    assert parse_shebang(data) is None
+
+
+def test_plain_sh_script_is_read_as_sh() -> None:
+    shebang = parse_shebang(b"#!/bin/sh\necho hi\n")
+    assert shebang is not None and shebang.interpreter == "/bin/sh" and not shebang.sh_exec
+
+
+def test_config_edit_keeps_other_lines_and_spelling() -> None:
+    text = "home = /old/bin\nimplementation = CPython\nVersion_Info = 3.12.1\nprompt = x = y\n"
+    edited = edit_config_text(text, {"home": "/new/bin", "version_info": "3.12.2"})
+    assert edited == (
+        "home = /new/bin\nimplementation = CPython\nVersion_Info = 3.12.2\nprompt = x = y\n"
+    )
+
+
+def test_config_edit_appends_missing_keys() -> None:
+    assert edit_config_text("home = /a", {"base-executable": "/a/python"}) == (
+        "home = /a\nbase-executable = /a/python\n"
+    )
