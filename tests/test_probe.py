@@ -8,11 +8,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from lab import ALL_KINDS, Lab
-from support import can_run_as_nobody, one_line_error, run_cli, run_cli_as_nobody
 
 from anyvenv.errors import UsageError
 from anyvenv.fs.probe import CHECKS, PROBE_DIR_PREFIX, clear_cache, probe
+from lab import ALL_KINDS, Lab
+from support import can_run_as_nobody, one_line_error, run_cli, run_cli_as_nobody
 
 
 @pytest.mark.parametrize("lab_kind", ALL_KINDS)

@@ -1,0 +1,314 @@
+"""`anyvenv venv` on every filesystem and fault mode of the lab."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from anyvenv.envbuild.config import read_pyvenv_cfg
+from lab import ALL_KINDS, Lab
+from support import cli_env, one_line_error, run_cli
+from wheels import greeter_wheel
+
+PYENV_311 = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
+DEBIAN_311 = Path("/usr/bin/python3.11")
+BASE = PYENV_311 if PYENV_311.exists() else DEBIAN_311
+
+ENV_FACTS = (
+    "import sys, json, subprocess, multiprocessing as mp\n"
+    "def child(q):\n"
+    "    import sys; q.put(sys.prefix)\n"
+    "if __name__ == '__main__':\n"
+    "    ctx = mp.get_context('spawn'); q = ctx.Queue(); p = ctx.Process(target=child, args=(q,)); p.start()\n"
+    "    spawned = q.get(timeout=60); p.join()\n"
+    "    sub = subprocess.run([sys.executable, '-c', 'import sys; print(sys.prefix)'], capture_output=True, text=True).stdout.strip()\n"
+    "    print(json.dumps({'prefix': sys.prefix, 'base_prefix': sys.base_prefix, 'sub': sub, 'spawned': spawned}))\n"
+)
+
+
+def venv_cli(env: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("venv", str(env), "--python", str(BASE), *extra)
+
+
+def python_facts(env: Path) -> dict[str, str]:
+    script = env.parent / "facts.py"
+    script.write_text(ENV_FACTS)
+    proc = subprocess.run(
+        [str(env / "bin" / "python"), str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("lab_kind", ALL_KINDS)
+def test_env_runs_on_every_filesystem(lab: Lab, lab_kind: str, target: Path) -> None:
+    mount = lab.mount(lab_kind)
+    env = target / "env"
+    proc = venv_cli(env, "--json")
+    if not mount.can_execute:
+        assert proc.returncode == 1
+        assert "no file can be executed" in one_line_error(proc)
+        assert list(target.iterdir()) == [], "nothing is left behind"
+        return
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    symlinks = (
+        mount.expect.get("symlink_absolute") == "ok"
+        and mount.expect.get("symlink_relative") == "ok"
+    )
+    assert report["strategy"] == ("symlink" if symlinks else report["strategy"])
+    if not symlinks:
+        assert report["strategy"] in ("hardlink", "copy")
+        for name in ("python", "python3", "python3.11"):
+            assert not (env / "bin" / name).is_symlink()
+        assert not os.path.lexists(env / "lib64"), "no lib64 unless links work"
+    else:
+        assert os.readlink(env / "lib64") == "lib"
+    config = read_pyvenv_cfg(env)
+    assert config["home"] == str(BASE.parent)
+    assert config["version_info"].startswith("3.11.")
+    assert config["anyvenv-strategy"] == report["strategy"]
+    facts = python_facts(env)
+    assert facts["prefix"] == str(env)
+    assert facts["base_prefix"] == os.path.dirname(str(BASE.parent))
+    assert facts["sub"] == str(env), "subprocess with sys.executable stays in the env"
+    assert facts["spawned"] == str(env), "multiprocessing spawn stays in the env"
+    assert sorted(p.name for p in target.iterdir()) == ["env", "facts.py"], "no staging leftovers"
+
+
+@pytest.mark.parametrize(
+    "lab_kind", ["local", "faultfs:cifs-like", "faultfs:readlink-eacces", "sshfs", "exfat"]
+)
+def test_pip_uv_and_venv_inside_the_env(lab_kind: str, target: Path, tmp_path: Path) -> None:
+    env = target / "env"
+    proc = venv_cli(env, "--seed")
+    assert proc.returncode == 0, proc.stderr
+    wheel = greeter_wheel(tmp_path / "wheels")
+    pip = subprocess.run(
+        [str(env / "bin" / "python"), "-m", "pip", "install", "--no-index", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+    )
+    assert pip.returncode == 0, pip.stderr
+    direct = subprocess.run([str(env / "bin" / "greet")], capture_output=True, text=True)
+    assert direct.returncode == 0, direct.stderr
+    assert direct.stdout.strip() == f"hello from {env}"
+    on_path = subprocess.run(
+        ["greet"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{env}/bin:/usr/bin:/bin"},
+    )
+    assert on_path.stdout.strip() == f"hello from {env}"
+    inner = subprocess.run(
+        [str(env / "bin" / "python"), "-m", "venv", "--without-pip", str(tmp_path / "inner")],
+        capture_output=True,
+        text=True,
+    )
+    assert inner.returncode == 0, inner.stderr
+
+
+@pytest.mark.parametrize(
+    "lab_kind", ["local", "faultfs:symlink-eopnotsupp", "faultfs:readlink-eacces", "sshfs"]
+)
+def test_uv_pip_and_uv_sync_reuse_the_env(lab_kind: str, target: Path, tmp_path: Path) -> None:
+    from uv import find_uv_bin
+
+    uv = os.fspath(find_uv_bin())
+    env = target / ".venv"
+    assert venv_cli(env).returncode == 0
+    wheel = greeter_wheel(tmp_path / "wheels")
+    uv_env = {
+        **os.environ,
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+        "UV_NO_CONFIG": "1",
+        "UV_LINK_MODE": "copy",
+    }
+    installed = subprocess.run(
+        [uv, "pip", "install", "--python", str(env / "bin" / "python"), str(wheel)],
+        capture_output=True,
+        text=True,
+        env=uv_env,
+    )
+    assert installed.returncode == 0, installed.stderr
+    imported = subprocess.run(
+        [str(env / "bin" / "python"), "-c", "import greeter"], capture_output=True, text=True
+    )
+    assert imported.returncode == 0, imported.stderr
+    (target / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0.1"\nrequires-python = ">=3.11"\ndependencies = ["greeter"]\n'
+    )
+    python_before = (env / "bin" / "python").stat()
+    synced = subprocess.run(
+        [
+            uv,
+            "sync",
+            "--no-index",
+            "--find-links",
+            str(wheel.parent),
+            "--python",
+            str(BASE),
+            "--no-install-project",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=target,
+        env=uv_env,
+    )
+    assert synced.returncode == 0, synced.stderr
+    assert "Creating virtual environment" not in synced.stderr, "uv reused the env"
+    assert (env / "bin" / "python").stat().st_ino == python_before.st_ino
+    assert read_pyvenv_cfg(env)["anyvenv"]
+
+
+def test_copied_interpreter_loads_the_base_libpython(lab: Lab, tmp_path: Path) -> None:
+    """A copy of a shared-libpython build must load the base's own library, not the system's."""
+    target = lab.target("faultfs:cifs-like")
+    env = target / "env"
+    assert venv_cli(env).returncode == 0
+    maps = subprocess.run(
+        [str(env / "bin" / "python"), "-c", "print(open('/proc/self/maps').read())"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    loaded = {line.split()[-1] for line in maps.splitlines() if "libpython" in line}
+    assert loaded == {os.path.realpath(BASE.parent.parent / "lib" / "libpython3.11.so.1.0")}
+
+
+def test_debian_static_interpreter_is_copied(lab: Lab) -> None:
+    if not DEBIAN_311.exists():
+        pytest.skip("no Debian /usr/bin/python3.11 on this machine")
+    env = lab.target("faultfs:symlink-eopnotsupp") / "env"
+    proc = run_cli("venv", str(env), "--python", str(DEBIAN_311), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["libpython"] == "none"
+    out = subprocess.run(
+        [str(env / "bin" / "python"), "-c", "import sys, ssl; print(sys.prefix)"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.strip() == str(env), out.stderr
+
+
+def test_activation_and_prompt(tmp_path: Path) -> None:
+    env = tmp_path / "my env"
+    assert venv_cli(env, "--prompt", "demo").returncode == 0
+    proc = subprocess.run(
+        [
+            "bash",
+            "-c",
+            'source "$1/bin/activate" && echo "$VIRTUAL_ENV|$VIRTUAL_ENV_PROMPT" && command -v python',
+            "_",
+            str(env),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"{env}|demo"
+    assert lines[1] == f"{env}/bin/python"
+    assert read_pyvenv_cfg(env)["prompt"] == "demo"
+    for name in (
+        "activate",
+        "activate.fish",
+        "activate.csh",
+        "activate.nu",
+        "activate.ps1",
+        "activate_this.py",
+    ):
+        assert (env / "bin" / name).is_file()
+
+
+def test_system_site_packages_flag(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    assert venv_cli(env, "--system-site-packages").returncode == 0
+    assert read_pyvenv_cfg(env)["include-system-site-packages"] == "true"
+
+
+def test_existing_env_is_replaced_but_other_directories_are_refused(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    assert venv_cli(env).returncode == 0
+    (env / "marker").write_text("old")
+    again = venv_cli(env, "--clear")
+    assert again.returncode == 0, again.stderr
+    assert not (env / "marker").exists()
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    refused = venv_cli(precious)
+    assert refused.returncode == 2
+    assert "not a virtual environment" in one_line_error(refused)
+    assert (precious / "thesis.tex").read_text() == "years of work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["env", "precious"]
+
+
+def test_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "file"
+    path.write_text("data")
+    proc = venv_cli(path)
+    assert proc.returncode == 2
+    assert "is not a directory" in one_line_error(proc)
+    assert path.read_text() == "data"
+
+
+def test_missing_interpreter_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.99")
+    assert proc.returncode == 2
+    assert "no Python matching '3.99'" in one_line_error(proc)
+    assert list(tmp_path.iterdir()) == []
+    proc = run_cli("venv", str(tmp_path / "env"), "--python", str(tmp_path / "nope"))
+    assert proc.returncode == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_parents_are_created_and_removed_on_failure(lab: Lab) -> None:
+    target = lab.noexec_or_0644_target()
+    proc = venv_cli(target / "a" / "b" / "env")
+    assert proc.returncode == 1
+    assert list(target.iterdir()) == []
+
+
+def test_read_only_target(lab: Lab) -> None:
+    target = lab.readonly_target()
+    proc = venv_cli(target / "env")
+    assert proc.returncode == 2, proc.stderr
+    assert "read-only" in one_line_error(proc)
+
+
+def test_no_space_left(lab: Lab) -> None:
+    target = lab.small_target(size_kib=256)
+    filler = target / "filler"
+    # leave a few KiB: enough for the probe, not for a copy of the interpreter
+    with open(filler, "wb") as handle, contextlib.suppress(OSError):
+        handle.write(b"\0" * (250 * 1024))
+    proc = run_cli(
+        "venv",
+        str(target / "env"),
+        "--python",
+        str(DEBIAN_311 if DEBIAN_311.exists() else BASE),
+        "--strategy",
+        "copy",
+    )
+    assert proc.returncode != 0
+    line = one_line_error(proc)
+    assert "No space left" in line or "no space" in line.lower()
+    assert sorted(p.name for p in target.iterdir()) == ["filler"], "nothing half-made"
+
+
+def test_python_api(tmp_path: Path) -> None:
+    import anyvenv
+
+    info = anyvenv.create(tmp_path / "api-env", python=str(BASE), strategy="copy")
+    assert info.path == tmp_path / "api-env"
+    assert info.strategy.value == "copy"
+    assert info.python.is_file() and not info.python.is_symlink()
+    assert info.to_json()["version"].startswith("3.11")
+
+
+def test_env_passes_cli_env_unchanged() -> None:
+    assert "PYTHONPATH" in cli_env()
