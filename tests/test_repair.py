@@ -149,3 +149,47 @@ def test_scripts_of_an_env_moved_to_a_long_path(tmp_path: Path) -> None:
     script = (moved / "bin" / DEMO_SCRIPT).read_bytes()
     assert script.startswith(b"#!/bin/sh\n'''exec' '" + bytes(moved) + b"/bin/python'")
     demo_works(moved)
+
+
+def _make_env(maker: str, env: Path) -> None:
+    import sys
+
+    python = base_python()
+    if maker == "venv":
+        proc = run([python, "-m", "venv", "--without-pip", env])
+    elif maker == "virtualenv":
+        proc = run([sys.executable, "-m", "virtualenv", "--quiet", "--no-seed", "-p", python, env])
+    else:
+        proc = anyvenv("venv", env, "--python", python, "--strategy", "symlink", "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:readlink-eacces"])
+@pytest.mark.parametrize("maker", ["venv", "virtualenv", "anyvenv"])
+def test_envs_of_other_makers_moved_onto_the_mount(
+    maker: str, target: Path, tmp_path: Path
+) -> None:
+    local = tmp_path / "made-here"
+    _make_env(maker, local)
+    install_demo(local, tmp_path / "wheels")
+    env = target / "env"
+    move_env(local, env)
+    assert "interpreter-link-unreadable" in _codes(env)
+    proc = anyvenv("repair", env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    demo_works(env)
+    repaired = fingerprint(env)
+    assert anyvenv("repair", env).returncode == 0
+    assert fingerprint(env) == repaired
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:readlink-eacces", "faultfs:cifs-like"])
+def test_env_anyvenv_made_on_the_mount_is_left_alone(target: Path) -> None:
+    env = target / "env"
+    made = anyvenv("venv", env, "--python", base_python(), "--quiet")
+    assert made.returncode == 0, made.stderr
+    before = fingerprint(env)
+    assert anyvenv("check", env).returncode == 0
+    proc = anyvenv("repair", env)
+    assert proc.returncode == 0 and "nothing to repair" in proc.stdout
+    assert fingerprint(env) == before
