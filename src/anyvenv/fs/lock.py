@@ -41,6 +41,7 @@ LOCAL_FSTYPES = frozenset(
         "bcachefs",
     }
 )
+UNREADABLE_GRACE_SECONDS = 30.0
 _FLOCK_UNUSABLE = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL}
 
 
@@ -118,6 +119,35 @@ def read_holder(path: Path) -> Holder | None:
         return None
 
 
+def _create_holder_file(path: Path, payload: bytes) -> bool:
+    """Create ``path`` exclusively holding ``payload``; False if it exists. A file that could
+    not be written completely is removed again (an empty lock would never be recovered)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except FileExistsError:
+        return False
+    try:
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view) :]
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    os.close(fd)
+    return True
+
+
+def _same_holder(first: Holder | None, second: Holder | None) -> bool:
+    """Both unreadable, or both the same holder (by token)."""
+    if first is None or second is None:
+        return first is second
+    return first.token == second.token
+
+
 def uses_lock_file(directory: Path) -> bool:
     """Whether flock cannot be trusted here (network and FUSE filesystems)."""
     mount = mount_of(directory)
@@ -127,12 +157,22 @@ def uses_lock_file(directory: Path) -> bool:
 class ShareLock:
     """An exclusive lock named by ``path``, usable as a context manager."""
 
-    def __init__(self, path: Path, *, timeout: float = 600.0, poll: float = 0.05) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        timeout: float = 600.0,
+        poll: float = 0.05,
+        unreadable_grace: float = UNREADABLE_GRACE_SECONDS,
+    ) -> None:
         self.path = path
         self.timeout = timeout
         self.poll = poll
+        self.unreadable_grace = unreadable_grace
         self._fd: int | None = None
         self._holder: Holder | None = None
+        # lock or breaker file without a readable holder: its identity and since when we see it
+        self._unreadable: dict[Path, tuple[tuple[int, int, int], float]] = {}
 
     def __enter__(self) -> ShareLock:
         self.acquire()
@@ -181,19 +221,10 @@ class ShareLock:
         me = current_holder()
         payload = json.dumps(me.__dict__).encode()
         while True:
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-            except FileExistsError:
-                self._break_if_stale()
-            else:
-                try:
-                    os.write(fd, payload)
-                    with contextlib.suppress(OSError):
-                        os.fsync(fd)
-                finally:
-                    os.close(fd)
+            if _create_holder_file(self.path, payload):
                 self._holder = me
                 return
+            self._break_if_stale()
             if time.monotonic() > deadline:
                 holder = read_holder(self.path)
                 who = holder.describe() if holder else "another process"
@@ -205,28 +236,57 @@ class ShareLock:
 
     def _break_if_stale(self) -> None:
         """Remove the lock file if its holder is provably gone; serialised by a breaker file
-        so that two breakers cannot remove a fresh lock taken in between."""
+        so that two breakers cannot remove a fresh lock taken in between.
+
+        A lock file whose holder cannot be read (its maker died between creating and writing
+        it) counts as stale once it has stayed unchanged for ``unreadable_grace`` seconds."""
         holder = read_holder(self.path)
-        if holder is None or not holder_is_gone(holder):
+        if holder is None:
+            if not self._unreadable_for_long(self.path):
+                return
+        elif not holder_is_gone(holder):
             return
         breaker = self.path.with_name(self.path.name + ".break")
-        try:
-            fd = os.open(breaker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        except FileExistsError:
-            breaking = read_holder(breaker)
-            if breaking is not None and holder_is_gone(breaking):
-                with contextlib.suppress(OSError):
-                    os.unlink(breaker)
+        if not _create_holder_file(breaker, json.dumps(current_holder().__dict__).encode()):
+            self._clear_stale_breaker(breaker)
             return
         try:
-            os.write(fd, json.dumps(current_holder().__dict__).encode())
-            os.close(fd)
             again = read_holder(self.path)
-            if again is not None and again.token == holder.token:
+            if _same_holder(holder, again) and (
+                holder is not None or self._unreadable_for_long(self.path)
+            ):
                 os.unlink(self.path)
+        except OSError:
+            pass
         finally:
+            self._unreadable.pop(self.path, None)
             with contextlib.suppress(OSError):
                 os.unlink(breaker)
+
+    def _clear_stale_breaker(self, breaker: Path) -> None:
+        """A breaker left by a process that died while breaking would block every later one."""
+        breaking = read_holder(breaker)
+        stale = self._unreadable_for_long(breaker) if breaking is None else holder_is_gone(breaking)
+        if stale and _same_holder(breaking, read_holder(breaker)):
+            with contextlib.suppress(OSError):
+                os.unlink(breaker)
+            self._unreadable.pop(breaker, None)
+
+    def _unreadable_for_long(self, path: Path) -> bool:
+        """Whether ``path`` (holding no readable holder) has stayed the same file with the same
+        size and mtime for the grace period, as seen by this process."""
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError:
+            self._unreadable.pop(path, None)
+            return False
+        identity = (st.st_ino, st.st_size, st.st_mtime_ns)
+        now = time.monotonic()
+        seen = self._unreadable.get(path)
+        if seen is None or seen[0] != identity:
+            self._unreadable[path] = (identity, now)
+            return False
+        return now - seen[1] >= self.unreadable_grace
 
     def release(self) -> None:
         if self._fd is not None:

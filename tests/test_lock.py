@@ -1,0 +1,157 @@
+"""ShareLock: mutual exclusion on local disk (flock) and on shares (O_EXCL lock file), and
+recovery of locks whose holder is provably gone."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from anyvenv.fs.lock import (
+    LockTimeout,
+    ShareLock,
+    _create_holder_file,
+    current_holder,
+    process_start_time,
+    uses_lock_file,
+)
+from support import cli_env
+
+WORKER = """
+import sys, time, os
+from pathlib import Path
+from anyvenv.fs.lock import ShareLock
+lock_path, log, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+for _ in range(rounds):
+    with ShareLock(lock_path, timeout=60, poll=0.01):
+        with open(log, "a") as f:
+            f.write(f"in {os.getpid()}\\n")
+        time.sleep(0.02)
+        with open(log, "a") as f:
+            f.write(f"out {os.getpid()}\\n")
+"""
+
+
+def _run_workers(lock_path: Path, log: Path, workers: int = 3, rounds: int = 4) -> list[str]:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(lock_path), str(log), str(rounds)], env=cli_env()
+        )
+        for _ in range(workers)
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    return log.read_text().splitlines()
+
+
+def _assert_never_overlapping(lines: list[str], total: int) -> None:
+    assert len(lines) == 2 * total
+    for start, end in zip(lines[::2], lines[1::2], strict=True):
+        assert start.startswith("in ") and end == "out " + start[3:], lines
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "sshfs", "faultfs:lock-enolck"])
+def test_processes_take_turns(lab_kind: str, target: Path, tmp_path: Path) -> None:
+    lock_path = target / "project.lock"
+    lines = _run_workers(lock_path, tmp_path / "log")
+    _assert_never_overlapping(lines, 3 * 4)
+    assert uses_lock_file(target) == (lab_kind != "local")
+    assert not lock_path.exists()  # a lock file is removed on release (flock uses .flock)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _write_holder(path: Path, **changes: object) -> None:
+    data = dict(current_holder().__dict__)
+    data.update(changes)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_a_lock_of_a_dead_process_is_recovered(target: Path) -> None:
+    lock_path = target / "x.lock"
+    _write_holder(lock_path, pid=_dead_pid(), started="1")
+    started = time.monotonic()
+    with ShareLock(lock_path, timeout=10, poll=0.01):
+        assert json.loads(lock_path.read_text())["pid"] == os.getpid()
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_a_reused_pid_is_not_the_holder(target: Path) -> None:
+    """Our own pid with another start time: the holder died and its pid was reused."""
+    lock_path = target / "x.lock"
+    _write_holder(lock_path, started=str(int(process_start_time(os.getpid())) - 5))
+    with ShareLock(lock_path, timeout=10, poll=0.01):
+        pass
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_a_lock_from_another_host_is_never_stolen(target: Path) -> None:
+    lock_path = target / "x.lock"
+    _write_holder(lock_path, host="elsewhere#boot", pid=_dead_pid())
+    with pytest.raises(LockTimeout, match="elsewhere"):
+        ShareLock(lock_path, timeout=0.3, poll=0.02).acquire()
+    assert json.loads(lock_path.read_text())["host"] == "elsewhere#boot"
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_a_live_holder_keeps_its_lock(target: Path) -> None:
+    lock_path = target / "x.lock"
+    with ShareLock(lock_path), pytest.raises(LockTimeout):
+        ShareLock(lock_path, timeout=0.3, poll=0.02).acquire()
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_an_empty_lock_file_left_by_a_crash_is_recovered(target: Path) -> None:
+    """A holder that died between creating the lock file and writing it left it empty: it was
+    never recovered (every sync waited for the full timeout). Now: after a grace period."""
+    lock_path = target / "x.lock"
+    lock_path.write_bytes(b"")
+    with ShareLock(lock_path, timeout=10, poll=0.02, unreadable_grace=0.3):
+        assert json.loads(lock_path.read_text())["pid"] == os.getpid()
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_an_empty_lock_file_is_kept_during_the_grace_period(target: Path) -> None:
+    lock_path = target / "x.lock"
+    lock_path.write_bytes(b"")
+    with pytest.raises(LockTimeout):
+        ShareLock(lock_path, timeout=0.3, poll=0.02, unreadable_grace=30).acquire()
+    assert lock_path.read_bytes() == b""
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_a_breaker_left_by_a_crash_does_not_block_recovery(target: Path) -> None:
+    lock_path = target / "x.lock"
+    _write_holder(lock_path, pid=_dead_pid(), started="1")
+    (target / "x.lock.break").write_bytes(b"")  # a breaker that died before writing itself
+    with ShareLock(lock_path, timeout=10, poll=0.02, unreadable_grace=0.3):
+        pass
+    assert not (target / "x.lock.break").exists()
+
+
+def test_a_lock_file_that_cannot_be_written_is_not_left_behind(lab: object) -> None:
+    """ENOSPC after the exclusive create used to leave an empty lock file behind."""
+    small = lab.small_target(64)  # type: ignore[attr-defined]
+    filler = small / "filler"
+    with open(filler, "wb") as handle, pytest.raises(OSError) as full:
+        while True:
+            handle.write(b"\0" * 65536)
+            handle.flush()
+    assert full.value.errno == errno.ENOSPC
+    path = small / "x.lock"
+    with pytest.raises(OSError) as failed:
+        _create_holder_file(path, b"x" * 65536)
+    assert failed.value.errno == errno.ENOSPC
+    assert not path.exists()
