@@ -131,8 +131,58 @@ def staging_directory(target: Path) -> Iterator[Path]:
                 remove_tree(staging)
 
 
+_rename_keeps_contents: dict[int, bool] = {}
+
+
+def directory_rename_keeps_contents(parent: Path) -> bool:
+    """Whether a renamed directory still holds its files on the filesystem of ``parent``.
+
+    fusefat (FAT32 through FUSE) renames the entry but loses what was in it. Measured once per
+    filesystem (device) and process, in ``parent`` itself.
+    """
+    device = os.stat(parent).st_dev
+    known = _rename_keeps_contents.get(device)
+    if known is not None:
+        return known
+    before = parent / f".anyvenv-rename-probe-{_tag()}"
+    after = before.with_name(before.name + "-moved")
+    os.mkdir(before)
+    try:
+        create_file(before / "probe", b"x")
+        os.rename(before, after)
+        keeps = os.path.isfile(after / "probe")
+    finally:
+        for leftover in (before, after):
+            if os.path.lexists(leftover):
+                with contextlib.suppress(OSError):
+                    remove_tree(leftover)
+    _rename_keeps_contents[device] = keeps
+    return keeps
+
+
+def move_tree_by_files(source: Path, destination: Path) -> None:
+    """Move a tree by recreating its directories and renaming each file (for filesystems
+    where renaming a directory loses its contents); ``source`` is removed afterwards."""
+    for directory, dirs, files in os.walk(source):
+        relative = os.path.relpath(directory, source)
+        into = destination if relative == "." else destination / relative
+        os.makedirs(into, exist_ok=True)
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(directory, d))]:
+            os.rename(os.path.join(directory, name), into / name)
+    remove_tree(source)
+
+
 def commit(staging: Path, target: Path) -> None:
-    """Move ``staging`` to ``target``; an existing target is retired first, then removed."""
+    """Move ``staging`` to ``target``; an existing target is retired first, then removed.
+
+    Where renaming a directory loses its contents (fusefat), the old target is removed and the
+    new tree is moved in file by file: not atomic, but the only way that keeps the files.
+    """
+    if not directory_rename_keeps_contents(staging.parent):
+        if os.path.lexists(target):
+            remove_tree(target)
+        move_tree_by_files(staging, target)
+        return
     retired: Path | None = None
     if os.path.lexists(target):
         retired = retired_name(target)
