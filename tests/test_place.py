@@ -1,0 +1,64 @@
+"""Placing files: the mode is set at creation, so it holds where chmod is ignored or refused."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from anyvenv.fs.place import Strategy, copy_file, create_file, place_file
+
+
+@pytest.mark.parametrize(
+    "lab_kind", ["local", "faultfs:chmod-ignored", "faultfs:chmod-enosys", "fat", "exfat"]
+)
+def test_copied_script_is_executable_where_chmod_is_broken(target: Path, tmp_path: Path) -> None:
+    source = tmp_path / "tool"
+    source.write_text("#!/bin/sh\necho ran\n")
+    source.chmod(0o755)
+    dest = target / "tool"
+    copy_file(source, dest)
+    assert stat.S_IMODE(dest.stat().st_mode) & 0o111
+    assert subprocess.run([str(dest)], capture_output=True, text=True).stdout == "ran\n"
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "faultfs:chmod-ignored"])
+def test_create_file_sets_the_mode_at_creation(target: Path) -> None:
+    path = target / "data"
+    create_file(path, b"x" * 100_000, 0o600)
+    assert path.read_bytes() == b"x" * 100_000
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_create_file_never_follows_a_planted_link(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    (tmp_path / "planted").symlink_to(victim)
+    with pytest.raises(FileExistsError):
+        create_file(tmp_path / "planted", b"evil")
+    assert victim.read_text() == "keep"
+
+
+def test_strategies_on_local_disk(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.write_bytes(b"payload")
+    place_file(source, tmp_path / "sym", Strategy.SYMLINK)
+    place_file(source, tmp_path / "hard", Strategy.HARDLINK)
+    place_file(source, tmp_path / "copy", Strategy.COPY)
+    assert os.readlink(tmp_path / "sym") == str(source)
+    assert (tmp_path / "hard").stat().st_ino == source.stat().st_ino
+    assert (tmp_path / "copy").read_bytes() == b"payload"
+    assert (tmp_path / "copy").stat().st_ino != source.stat().st_ino
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:symlink-eopnotsupp"])
+def test_no_silent_fallback(target: Path, tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.write_bytes(b"payload")
+    with pytest.raises(OSError) as raised:
+        place_file(source, target / "link", Strategy.SYMLINK)
+    assert raised.value.errno == 95
+    assert not os.path.lexists(target / "link")
