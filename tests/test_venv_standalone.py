@@ -1,0 +1,91 @@
+"""Envs from a python-build-standalone-like base, whose executable finds libpython through
+``$ORIGIN/../lib``: a plain copy cannot start, anyvenv's copy loads the base's own library."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from standalone_build import StandaloneArchive, standalone  # noqa: F401  (fixture)
+
+from lab import Lab
+from support import cli_env, run_cli
+
+
+def extract(archive: StandaloneArchive, where: Path) -> Path:
+    with tarfile.open(archive.path) as tar:
+        tar.extractall(where, filter="data")
+    return where / "python" / "bin" / archive.executable_name
+
+
+def loaded_libpython(python: Path) -> set[str]:
+    code = "print('\\n'.join(l.split()[-1] for l in open('/proc/self/maps') if 'libpython' in l))"
+    proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return {os.path.realpath(line) for line in proc.stdout.split()}
+
+
+@pytest.fixture(scope="module")
+def base(standalone: StandaloneArchive, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+    return extract(standalone, tmp_path_factory.mktemp("standalone-base"))
+
+
+def test_a_plain_copy_of_the_executable_cannot_start(base: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "python"
+    shutil.copy2(base, copy)
+    proc = subprocess.run([str(copy), "-c", "pass"], capture_output=True, text=True)
+    assert proc.returncode == 127
+    assert "error while loading shared libraries" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("patchelf", "placement"),
+    [(None, "patched-runpath"), ("", "copy")],
+    ids=["patchelf", "no-patchelf"],
+)
+def test_copied_env_loads_the_base_libpython(
+    lab: Lab, base: Path, patchelf: str | None, placement: str
+) -> None:
+    env = lab.target("faultfs:cifs-like") / "env"
+    extra = {} if patchelf is None else {"ANYVENV_PATCHELF": patchelf}
+    proc = run_cli("venv", str(env), "--python", str(base), "--json", env=cli_env(**extra))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["strategy"] == "copy"
+    assert report["libpython"] == placement
+    base_lib = base.parent.parent / "lib" / f"libpython{base.name.removeprefix('python')}.so.1.0"
+    if placement == "patched-runpath":
+        assert loaded_libpython(env / "bin" / "python") == {os.path.realpath(base_lib)}
+        assert not (env / "lib" / base_lib.name).exists(), "no 23 MB libpython copy"
+    else:
+        env_lib = env / "lib" / base_lib.name
+        assert loaded_libpython(env / "bin" / "python") == {os.path.realpath(env_lib)}
+        assert env_lib.read_bytes() == base_lib.read_bytes(), (
+            "the base's own build, not the system's"
+        )
+    out = subprocess.run(
+        [str(env / "bin" / "python"), "-c", "import sys, ssl; print(sys.prefix, sys.base_prefix)"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.split() == [str(env), str(base.parent.parent)], out.stderr
+
+
+def test_base_on_the_same_mount_is_hard_linked(lab: Lab, standalone: StandaloneArchive) -> None:  # noqa: F811
+    where = lab.target("faultfs:cifs-like")
+    base = extract(standalone, where / "base")
+    env = where / "env"
+    proc = run_cli("venv", str(env), "--python", str(base), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert (report["strategy"], report["libpython"]) == ("hardlink", "hardlink")
+    assert loaded_libpython(env / "bin" / "python") == {
+        os.path.realpath(
+            env / "lib" / f"libpython{standalone.executable_name.removeprefix('python')}.so.1.0"
+        )
+    }
