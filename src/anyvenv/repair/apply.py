@@ -21,7 +21,7 @@ from anyvenv.fs import atomic
 from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.place import Strategy, place_file
 from anyvenv.repair.diagnose import Diagnosis, check, diagnose
-from anyvenv.repair.envstate import inspect_entry
+from anyvenv.repair.envstate import EntryKind, inspect_entry
 from anyvenv.repair.fixes import Fix, FixKind, RepairPlan, edit_config_text, plan_repair
 from anyvenv.repair.scripts import read_shebang, rewritten
 
@@ -116,7 +116,9 @@ def _describe(path: Path) -> str:
         return f"an unreadable link ({entry.readlink_error})"
     if entry.dangling_link:
         return f"a dangling link to {entry.link_target}"
-    return entry.kind.value
+    if entry.kind is EntryKind.LINK:
+        return f"a link to {entry.link_target}"
+    return "a copy" if entry.kind is EntryKind.FILE else entry.kind.value
 
 
 def _place_interpreter(plan: RepairPlan) -> list[Change]:

@@ -225,7 +225,7 @@ def _check_entries(env: Path, entries: list[Entry], findings: list[Finding]) -> 
                 findings.append(
                     error(Code.INTERPRETER_MISSING, f"{name} does not exist", entry.path)
                 )
-            elif entry.path.name in by_name and index < 3:
+            elif index < 3:  # python3, python3.X
                 findings.append(
                     warning(
                         Code.INTERPRETER_MISSING,
