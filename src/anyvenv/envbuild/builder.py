@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,22 +283,23 @@ def _patch_runpath(layout: EnvLayout, linkage: Linkage) -> None:
     assert patchelf is not None and linkage.library is not None
     libdir = os.path.dirname(linkage.library)
     executables = [layout.bin / name for name in layout.executable_names()]
-    # siblings may be hard links of one file: patch each distinct inode once
-    seen: set[int] = set()
-    for path in executables:
-        inode = path.stat().st_ino
-        if inode in seen:
-            continue
-        seen.add(inode)
+    # patchelf rewrites a file in place (O_TRUNC, then write), which fusefat refuses (EPERM):
+    # patch a local copy once, then write each executable anew (siblings are the same bytes)
+    with tempfile.TemporaryDirectory(prefix="anyvenv-patchelf-") as scratch:
+        local = Path(scratch) / executables[0].name
+        place_file(executables[0], local, Strategy.COPY, mode=0o755)
         proc = subprocess.run(
-            [patchelf, "--set-rpath", libdir, os.fspath(path)],
+            [patchelf, "--set-rpath", libdir, os.fspath(local)],
             capture_output=True,
             stdin=subprocess.DEVNULL,
         )
         if proc.returncode != 0:
             raise EnvironmentBroken(
-                f"patchelf could not set the library path of {path}: {proc.stderr.decode(errors='replace').strip()}"
+                f"patchelf could not set the library path of {executables[0]}: {proc.stderr.decode(errors='replace').strip()}"
             )
+        patched = local.read_bytes()
+    for path in executables:
+        atomic.atomic_write(path, patched, 0o755)
 
 
 def fix_shebangs(bin_dir: Path, old_root: Path, new_root: Path) -> list[Path]:
