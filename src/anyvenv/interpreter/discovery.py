@@ -13,7 +13,7 @@ from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
 from anyvenv.interpreter.request import PythonRequest, parse_request
 
 INSTALL_DIR_ENV = "ANYVENV_PYTHON_INSTALL_DIR"
-_MANAGED_NAME = re.compile(r"^cpython-(\d+)\.(\d+)\.(\d+)(t?)[+-]")
+_MANAGED_NAME = re.compile(r"^cpython-(\d+)\.(\d+)\.(\d+)(t?)(\+freethreaded)?[+-]")
 
 
 def _data_home() -> Path:
@@ -31,6 +31,16 @@ def uv_install_dir() -> Path:
     return Path(override) if override else _data_home() / "uv" / "python"
 
 
+def parse_managed_name(name: str) -> tuple[tuple[int, int, int], bool] | None:
+    """(version, free-threaded) of an install dir named like uv's, e.g.
+    ``cpython-3.12.9-linux-x86_64-gnu`` or ``cpython-3.13.0+freethreaded-linux-x86_64-gnu``."""
+    match = _MANAGED_NAME.match(name + "-")
+    if not match:
+        return None
+    version = (int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    return version, bool(match.group(4) or match.group(5))
+
+
 def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, Path]]:
     """(version, free-threaded, executable) of managed installs, newest first per directory."""
     for root in (anyvenv_install_dir(), uv_install_dir()):
@@ -40,11 +50,10 @@ def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, Path]]:
             continue
         found = []
         for entry in entries:
-            match = _MANAGED_NAME.match(entry.name + "-")
-            if not match:
+            parsed = parse_managed_name(entry.name)
+            if parsed is None:
                 continue
-            version = (int(match.group(1)), int(match.group(2)), int(match.group(3)))
-            threaded = bool(match.group(4))
+            version, threaded = parsed
             exe = entry / "bin" / f"python{version[0]}.{version[1]}{'t' if threaded else ''}"
             if exe.exists():
                 found.append((version, threaded, exe))

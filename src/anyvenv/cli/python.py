@@ -1,0 +1,192 @@
+"""``anyvenv python install|list|find|uninstall``: managed CPython builds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from anyvenv.cli.output import add_json_flag
+
+
+def _add_install_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--install-dir",
+        metavar="DIR",
+        help="where Pythons are installed (default: $ANYVENV_PYTHON_INSTALL_DIR, "
+        "else ~/.local/share/anyvenv/python)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(
+        dest="python_command", metavar="SUBCOMMAND", parser_class=type(parser)
+    )
+    sub.required = True
+
+    install = sub.add_parser("install", help="download and install a CPython build")
+    install.add_argument("version", help="a version: 3.12, 3.12.4, 3.13t (free-threaded)")
+    _add_install_dir(install)
+    install.add_argument(
+        "--mirror",
+        metavar="URL",
+        help="replaces https://github.com/astral-sh/python-build-standalone/releases/download "
+        "(file:// and plain directories work; default: $ANYVENV_PYTHON_INSTALL_MIRROR)",
+    )
+    install.add_argument(
+        "--reinstall", action="store_true", help="replace an existing install of that version"
+    )
+    install.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    add_json_flag(install)
+
+    listing = sub.add_parser("list", help="list installed Pythons (or available downloads)")
+    _add_install_dir(listing)
+    listing.add_argument(
+        "--available", action="store_true", help="list the builds that can be installed"
+    )
+    add_json_flag(listing)
+
+    find = sub.add_parser("find", help="print the interpreter an install request resolves to")
+    find.add_argument("request", nargs="?", help="a version (default: the newest installed)")
+    _add_install_dir(find)
+    add_json_flag(find)
+
+    uninstall = sub.add_parser("uninstall", help="remove installed Pythons")
+    uninstall.add_argument(
+        "requests", nargs="+", metavar="VERSION", help="versions (3.12) or install names"
+    )
+    _add_install_dir(uninstall)
+    add_json_flag(uninstall)
+
+
+def run(args: argparse.Namespace) -> int:
+    command = {
+        "install": _install,
+        "list": _list,
+        "find": _find,
+        "uninstall": _uninstall,
+    }[args.python_command]
+    return command(args)
+
+
+class _ProgressBar:
+    """One self-rewriting line on stderr (only used when stderr is a terminal)."""
+
+    WIDTH = 30
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.last = 0.0
+        self.stage = ""
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if stage == self.stage and now - self.last < 0.1 and done != total:
+            return
+        self.stage, self.last = stage, now
+        if stage == "download":
+            amount = f"{done / 1e6:.1f}" + (f"/{total / 1e6:.1f} MB" if total else " MB")
+        elif stage == "extract":
+            amount = f"{done}/{total} files"
+        else:
+            amount = "running it"
+        fraction = done / total if total else 0.0
+        filled = int(self.WIDTH * min(fraction, 1.0))
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        sys.stderr.write(f"\r{self.name} {stage:<8} [{bar}] {amount}\033[K")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.stage:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _install(args: argparse.Namespace) -> int:
+    from anyvenv.cli.output import print_json
+    from anyvenv.pythons.installer import install_python
+
+    bar = _ProgressBar(f"cpython {args.version}") if sys.stderr.isatty() else None
+    try:
+        result = install_python(
+            args.version,
+            install_dir=args.install_dir,
+            mirror=args.mirror,
+            reinstall=args.reinstall,
+            progress=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print_json(result.to_json())
+    elif not args.quiet:
+        if result.status == "already installed":
+            print(f"{result.install.name} is already installed at {result.install.path}")
+            print("  (use --reinstall to replace it)")
+        else:
+            verb = "Reinstalled" if result.status == "reinstalled" else "Installed"
+            print(f"{verb} {result.install.name} in {result.seconds:.1f}s")
+            print(f"  interpreter: {result.install.executable}")
+            print(f"  links: {result.links} ({result.reason})")
+            if result.skipped:
+                print(f"  skipped {len(result.skipped)} members: {', '.join(result.skipped[:3])}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from anyvenv.cli.output import print_json
+    from anyvenv.pythons.installed import installed_pythons, resolve_install_dir
+
+    if args.available:
+        return _list_available(args.json)
+    root = resolve_install_dir(args.install_dir)
+    installs = installed_pythons(root)
+    if args.json:
+        print_json([item.to_json() for item in installs])
+    elif not installs:
+        print(f"no Pythons installed in {root}", file=sys.stderr)
+    else:
+        for item in installs:
+            print(f"{item.name:<48} {item.executable}")
+    return 0
+
+
+def _list_available(as_json: bool) -> int:
+    from anyvenv.cli.output import print_json
+    from anyvenv.pythons.sources import available_downloads
+
+    downloads = available_downloads()
+    if as_json:
+        print_json([download.to_json() for download in downloads])
+    else:
+        for download in downloads:
+            print(f"{download.install_name:<48} {download.release}")
+    return 0
+
+
+def _find(args: argparse.Namespace) -> int:
+    from anyvenv.cli.output import print_json
+    from anyvenv.pythons.installed import find_installed
+
+    found = find_installed(args.request, args.install_dir)
+    if args.json:
+        data: dict[str, Any] = found.to_json()
+        print_json(data)
+    else:
+        print(found.executable)
+    return 0
+
+
+def _uninstall(args: argparse.Namespace) -> int:
+    from anyvenv.cli.output import print_json
+    from anyvenv.pythons.installed import uninstall
+
+    removed = uninstall(args.requests, args.install_dir)
+    if args.json:
+        print_json([{"name": item.name, "path": str(item.path)} for item in removed])
+    else:
+        for item in removed:
+            print(f"Uninstalled {item.name} ({item.path})")
+    return 0

@@ -1,0 +1,159 @@
+"""What is installed in an install dir: list, find by request, uninstall.
+
+An install is a directory named like uv's (``cpython-3.12.9-linux-x86_64-gnu``) holding
+``bin/python3.X``. Staging and retired leftovers start with a dot and are never listed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from anyvenv.errors import InterpreterNotFound, UsageError
+from anyvenv.fs import atomic
+from anyvenv.fs.lock import ShareLock
+from anyvenv.interpreter.discovery import anyvenv_install_dir, parse_managed_name
+from anyvenv.interpreter.request import parse_request
+
+RECORD_NAME = ".anyvenv-install.json"
+LOCK_NAME = ".anyvenv-python.lock"
+
+
+@dataclass(frozen=True)
+class InstalledPython:
+    name: str
+    path: Path
+    version: tuple[int, int, int]
+    free_threaded: bool
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(map(str, self.version))
+
+    @property
+    def executable(self) -> Path:
+        suffix = "t" if self.free_threaded else ""
+        return self.path / "bin" / f"python{self.version[0]}.{self.version[1]}{suffix}"
+
+    def record(self) -> dict[str, Any]:
+        """What the installer wrote down (source URL, sha256, link plan); {} if nothing."""
+        try:
+            data = json.loads((self.path / RECORD_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version_text,
+            "free_threaded": self.free_threaded,
+            "path": str(self.path),
+            "executable": str(self.executable),
+            **{key: value for key, value in self.record().items() if key not in ("name",)},
+        }
+
+
+def resolve_install_dir(install_dir: str | os.PathLike[str] | None) -> Path:
+    """``install_dir`` made absolute, or the default (``ANYVENV_PYTHON_INSTALL_DIR``)."""
+    chosen = Path(install_dir).expanduser() if install_dir is not None else anyvenv_install_dir()
+    return chosen.absolute()
+
+
+def install_lock(install_dir: Path) -> ShareLock:
+    """The lock every change to ``install_dir`` holds (works on shares)."""
+    return ShareLock(install_dir / LOCK_NAME)
+
+
+def installed_pythons(install_dir: str | os.PathLike[str] | None = None) -> list[InstalledPython]:
+    """Installs in ``install_dir`` whose interpreter exists, newest first."""
+    root = resolve_install_dir(install_dir)
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return []
+    found: list[InstalledPython] = []
+    for entry in entries:
+        parsed = parse_managed_name(entry.name)
+        if parsed is None:
+            continue
+        item = InstalledPython(entry.name, entry, parsed[0], parsed[1])
+        if os.path.lexists(item.executable):
+            found.append(item)
+    return sorted(found, key=lambda item: (item.version, not item.free_threaded), reverse=True)
+
+
+def matching(request: str, installs: list[InstalledPython]) -> list[InstalledPython]:
+    """Installs named ``request`` exactly, or whose version satisfies it (``3.12``, ``3.13t``)."""
+    by_name = [item for item in installs if item.name == request]
+    if by_name:
+        return by_name
+    parsed = parse_request(request)
+    if not parsed.is_version_only or parsed.is_any:
+        raise UsageError(
+            f"{request!r} is neither a version nor the name of an install",
+            "pass a version (3.12) or a name shown by 'anyvenv python list'",
+        )
+    wanted_threaded = parsed.free_threaded is True
+    return [
+        item
+        for item in installs
+        if item.free_threaded == wanted_threaded
+        and parsed.matches_version(item.version, item.free_threaded)
+    ]
+
+
+def find_installed(
+    request: str | None, install_dir: str | os.PathLike[str] | None = None
+) -> InstalledPython:
+    """The newest install matching ``request`` (``None``: the newest of all)."""
+    root = resolve_install_dir(install_dir)
+    installs = installed_pythons(root)
+    found = installs if request is None else matching(request, installs)
+    if not found:
+        wanted = request or "any version"
+        raise InterpreterNotFound(
+            f"no installed Python matches {wanted!r} in {root}",
+            f"install one with 'anyvenv python install {request or '3'}'",
+        )
+    return found[0]
+
+
+def uninstall(
+    requests: list[str], install_dir: str | os.PathLike[str] | None = None
+) -> list[InstalledPython]:
+    """Remove every install matching any of ``requests``; returns what was removed.
+
+    Each install is first renamed aside under a staging name (one rename: a reader sees it
+    or not), then deleted; a crash in between leaves a leftover that
+    :func:`anyvenv.fs.atomic.recover` removes, never a half-deleted install.
+    """
+    root = resolve_install_dir(install_dir)
+    chosen: dict[str, InstalledPython] = {}
+    installs = installed_pythons(root)
+    for request in requests:
+        found = matching(request, installs)
+        if not found:
+            raise InterpreterNotFound(
+                f"no installed Python matches {request!r} in {root}",
+                "see 'anyvenv python list' for what is installed",
+            )
+        chosen.update((item.name, item) for item in found)
+    removed: list[InstalledPython] = []
+    with install_lock(root):
+        renames_work = atomic.directory_rename_keeps_contents(root)
+        for item in chosen.values():
+            if not item.path.exists():
+                continue
+            if renames_work:
+                aside = atomic.staging_name(item.path)
+                os.rename(item.path, aside)
+                atomic.remove_tree(aside)
+            else:  # fusefat: a renamed directory loses its files (and their space)
+                item.executable.unlink(missing_ok=True)  # no longer an install from here on
+                atomic.remove_tree(item.path)
+            removed.append(item)
+    return removed

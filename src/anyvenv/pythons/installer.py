@@ -1,0 +1,313 @@
+"""``anyvenv python install``: fetch -> verify -> extract -> fix up -> validate -> commit.
+
+The archive is verified (sha256) and every member checked before anything is written to
+the install dir. Extraction happens in a staging directory beside the target, under the
+install dir's share-safe lock; only a build that runs (right version, its own libpython,
+ssl/sqlite3/ctypes importable) is renamed into place. A failure or a crash leaves the old
+state: no half-made install, an existing one untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import json
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from anyvenv import __version__
+from anyvenv.errors import AnyvenvError, NothingExecutableHere
+from anyvenv.fs import atomic
+from anyvenv.fs.outcome import errno_name
+from anyvenv.fs.place import create_file
+from anyvenv.fs.probe import probe, probe_path_for
+from anyvenv.pythons.archive import ExtractReport, LinkPlan, extract, plan_links, read_tree
+from anyvenv.pythons.download import download_cache_dir, fetch_verified
+from anyvenv.pythons.fixup import fix_up_install
+from anyvenv.pythons.installed import (
+    RECORD_NAME,
+    InstalledPython,
+    install_lock,
+    resolve_install_dir,
+)
+from anyvenv.pythons.sources import (
+    PythonDownload,
+    available_downloads,
+    download_url,
+    select_download,
+)
+
+InstallProgress = Callable[[str, int, "int | None"], None]
+"""Called with (stage, done, total): stage "download" counts bytes, "extract" members."""
+
+VALIDATE_TIMEOUT = 300.0
+_LEAKY_VARIABLES = ("LD_LIBRARY_PATH", "LD_PRELOAD", "PYTHONHOME", "PYTHONPATH")
+# Runs in the new build with -I: what it is, where it thinks it lives, what it loaded.
+_VALIDATE_SCRIPT = r"""
+import importlib.util, json, sys
+out = {"version": list(sys.version_info[:3]), "prefix": sys.prefix, "imported": [], "failed": {}}
+for name, core in (("ssl", "_ssl"), ("sqlite3", "_sqlite3"), ("ctypes", "_ctypes")):
+    if importlib.util.find_spec(core) is None:
+        continue
+    try:
+        __import__(name)
+        out["imported"].append(name)
+    except Exception as exc:
+        out["failed"][name] = "%s: %s" % (type(exc).__name__, exc)
+libs = []
+try:
+    with open("/proc/self/maps") as maps:
+        libs = sorted({l.split(None, 5)[-1].strip() for l in maps if "libpython" in l and "/" in l})
+except OSError:
+    pass
+out["libpython"] = libs
+print(json.dumps(out))
+"""
+
+
+class InstallBroken(AnyvenvError):
+    """The extracted build does not run as it should; nothing was installed."""
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    install: InstalledPython
+    download: PythonDownload
+    url: str
+    status: str
+    """"installed", "reinstalled" or "already installed"."""
+    links: str = ""
+    """How the archive's links were made: symlink, hardlink or copy."""
+    reason: str = ""
+    imported: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "name": self.install.name,
+            "version": self.install.version_text,
+            "free_threaded": self.install.free_threaded,
+            "path": str(self.install.path),
+            "executable": str(self.install.executable),
+            "url": self.url,
+            "sha256": self.download.sha256,
+            "links": self.links,
+            "reason": self.reason,
+            "validated_imports": list(self.imported),
+            "skipped_members": list(self.skipped),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class ValidatedBuild:
+    imported: tuple[str, ...]
+    libpython: tuple[str, ...]
+
+
+def install_python(
+    request: str,
+    *,
+    install_dir: str | os.PathLike[str] | None = None,
+    mirror: str | None = None,
+    reinstall: bool = False,
+    progress: InstallProgress | None = None,
+) -> InstallResult:
+    """Install the newest build matching ``request`` into ``install_dir`` (default:
+    ``anyvenv_install_dir()``) so that it runs on that filesystem.
+
+    Raises :class:`~anyvenv.errors.AnyvenvError` subclasses: unknown version, checksum
+    mismatch, broken or unsafe archive, nothing executable there, no space left, ...
+    """
+    started = time.perf_counter()
+    root = resolve_install_dir(install_dir)
+    download = select_download(request, available_downloads())
+    url = download_url(download, mirror)
+    target = root / download.install_name
+    installed = InstalledPython(
+        download.install_name, target, download.version, download.free_threaded
+    )
+    if not reinstall and os.path.lexists(installed.executable):
+        return InstallResult(installed, download, url, "already installed")
+    where = probe(probe_path_for(root))
+    if not where.can_execute:
+        raise NothingExecutableHere(
+            f"no file can be executed on the filesystem at {where.path} (exec: {where.exec})",
+            "install into another filesystem with --install-dir or ANYVENV_PYTHON_INSTALL_DIR",
+        )
+    plan = plan_links(where)
+    with _download_cache() as cache:
+        on_bytes = None if progress is None else _stage(progress, "download")
+        archive = fetch_verified(url, download.sha256, download.filename, cache, on_bytes)
+        tree = read_tree(archive)  # every member checked before anything is written
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            with install_lock(root):
+                atomic.recover(target)
+                replacing = os.path.lexists(target)
+                if replacing and not reinstall and os.path.lexists(installed.executable):
+                    return InstallResult(installed, download, url, "already installed")
+                with atomic.staging_directory(target) as staging:
+                    on_members = None if progress is None else _stage(progress, "extract")
+                    report = extract(archive, tree, staging, plan, on_members)
+                    fix_up_install(staging, target, download.executable_name)
+                    if progress is not None:
+                        progress("validate", 0, None)
+                    validated = validate_build(staging, download)
+                    _write_record(staging, download, url, plan, report)
+                    atomic.commit(staging, target)
+        except OSError as exc:
+            raise _install_error(exc, root, download) from exc
+    return InstallResult(
+        installed,
+        download,
+        url,
+        "reinstalled" if replacing else "installed",
+        links=plan.symlinks.value,
+        reason=plan.reason,
+        imported=validated.imported,
+        skipped=tuple(report.skipped),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _stage(progress: InstallProgress, stage: str) -> Callable[[int, int | None], None]:
+    return lambda done, total: progress(stage, done, total)
+
+
+@contextlib.contextmanager
+def _download_cache() -> Iterator[Path]:
+    """The download cache, or a temporary directory when it cannot be created."""
+    cache = download_cache_dir()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        usable = os.access(cache, os.W_OK)
+    except OSError:
+        usable = False
+    if usable:
+        yield cache
+        return
+    with tempfile.TemporaryDirectory(prefix="anyvenv-download-") as temporary:
+        yield Path(temporary)
+
+
+def _install_error(exc: OSError, root: Path, download: PythonDownload) -> AnyvenvError:
+    where = exc.filename or root
+    if exc.errno == errno.ENOSPC:
+        return AnyvenvError(
+            f"no space left on device at {root} while installing {download.install_name}",
+            "free space or pick another --install-dir; nothing was installed",
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return AnyvenvError(
+            f"cannot write {where} ({errno_name(exc.errno)}) while installing "
+            f"{download.install_name}",
+            "pick an --install-dir you can write to; nothing was installed",
+        )
+    return AnyvenvError(
+        f"installing {download.install_name} into {root} failed at {where}: "
+        f"{exc.strerror or exc} ({errno_name(exc.errno)})",
+        "nothing was installed; run 'anyvenv probe' on that directory to see what it allows",
+    )
+
+
+def _child_environment() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key not in _LEAKY_VARIABLES}
+
+
+def validate_build(root: Path, download: PythonDownload) -> ValidatedBuild:
+    """Run the build at ``root`` (through ``bin/python3``, the name users run) and check its
+    version, its prefix, its imports and that the libpython it loads is its own."""
+    bin_dir = root / "bin"
+    alias = bin_dir / f"python{download.version[0]}"
+    exe = (
+        alias
+        if os.path.lexists(alias) and not download.free_threaded
+        else bin_dir / download.executable_name
+    )
+    try:
+        proc = subprocess.run(
+            [os.fspath(exe), "-I", "-B", "-c", _VALIDATE_SCRIPT],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            env=_child_environment(),
+            timeout=VALIDATE_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise InstallBroken(
+            f"the new Python {download.version_text} did not answer within {VALIDATE_TIMEOUT:.0f}s",
+            "the filesystem may be too slow or hung; nothing was installed",
+        ) from exc
+    except OSError as exc:
+        raise InstallBroken(
+            f"the new Python cannot be started: {exc.strerror} ({errno_name(exc.errno)})",
+            "nothing was installed; run 'anyvenv probe' on the install dir",
+        ) from exc
+    if proc.returncode != 0:
+        last = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [
+            f"exit code {proc.returncode}"
+        ]
+        raise InstallBroken(f"the new Python does not run: {last[0]}", "nothing was installed")
+    try:
+        facts = json.loads(proc.stdout)
+    except ValueError as exc:
+        raise InstallBroken(
+            "the new Python did not answer its start-up check", "nothing was installed"
+        ) from exc
+    _check_facts(facts, root, download)
+    return ValidatedBuild(tuple(facts["imported"]), tuple(facts["libpython"]))
+
+
+def _inside(path: str, root: Path) -> bool:
+    real_root = os.path.realpath(root)
+    return os.path.realpath(path).startswith(real_root + os.sep)
+
+
+def _check_facts(facts: dict[str, Any], root: Path, download: PythonDownload) -> None:
+    version = tuple(facts["version"])
+    if version != download.version:
+        raise InstallBroken(
+            f"the new Python says it is {'.'.join(map(str, version))}, "
+            f"the metadata says {download.version_text}",
+            "the archive does not match its metadata; nothing was installed",
+        )
+    if os.path.realpath(facts["prefix"]) != os.path.realpath(root):
+        raise InstallBroken(
+            f"the new Python puts its prefix at {facts['prefix']}, not where it lies",
+            "the build is not relocatable; nothing was installed",
+        )
+    if facts["failed"]:
+        name, why = next(iter(facts["failed"].items()))
+        raise InstallBroken(f"the new Python cannot import {name}: {why}", "nothing was installed")
+    foreign = [lib for lib in facts["libpython"] if not _inside(lib, root)]
+    if foreign:
+        raise InstallBroken(
+            f"the new Python loaded {foreign[0]} instead of its own libpython",
+            "its RUNPATH does not lead to its lib/; nothing was installed",
+        )
+
+
+def _write_record(
+    staging: Path, download: PythonDownload, url: str, plan: LinkPlan, report: ExtractReport
+) -> None:
+    record = {
+        "source_url": download.url,
+        "downloaded_from": url,
+        "sha256": download.sha256,
+        "release": download.release,
+        "links": plan.symlinks.value,
+        "links_reason": plan.reason,
+        "skipped_members": report.skipped,
+        "installed_by": f"anyvenv {__version__}",
+        "installed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    create_file(staging / RECORD_NAME, json.dumps(record, indent=2).encode() + b"\n", 0o644)

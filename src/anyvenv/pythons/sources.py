@@ -1,0 +1,297 @@
+"""Where a CPython build comes from: release metadata (version -> url, sha256) and mirrors.
+
+The metadata is the table shipped in the ``pbs-installer`` package (regenerated with every
+python-build-standalone release); only its data is used, not its download or extraction
+code. ``ANYVENV_PYTHON_DOWNLOADS_JSON`` replaces it with a JSON file in the format of uv's
+``download-metadata.json`` (what ``UV_PYTHON_DOWNLOADS_JSON_URL`` points at), for
+air-gapped sites and private builds. ``ANYVENV_PYTHON_INSTALL_MIRROR`` (or ``--mirror``)
+replaces the GitHub release base URL, like uv's ``UV_PYTHON_INSTALL_MIRROR``; ``file://``
+URLs and plain directory paths work, so an offline mirror is a directory holding
+``<release>/<file name>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from anyvenv.errors import AnyvenvError, UsageError
+from anyvenv.interpreter.request import parse_request
+
+MIRROR_ENV = "ANYVENV_PYTHON_INSTALL_MIRROR"
+DOWNLOADS_JSON_ENV = "ANYVENV_PYTHON_DOWNLOADS_JSON"
+GITHUB_RELEASE_BASES = (
+    "https://github.com/astral-sh/python-build-standalone/releases/download",
+    "https://github.com/indygreg/python-build-standalone/releases/download",
+)
+ARCHIVE_SUFFIX = ".tar.gz"  # install_only builds; the stdlib reads them on every Python
+
+Version = tuple[int, int, int]
+
+
+class NoSuchDownload(UsageError):
+    """No known build matches the requested version on this platform."""
+
+
+class BadDownloadsFile(AnyvenvError):
+    """The downloads JSON file cannot be read or is not in the expected format."""
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A build target in uv's words: ``linux``, ``x86_64``, ``gnu``."""
+
+    os: str
+    arch: str
+    libc: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.os}-{self.arch}-{self.libc}"
+
+
+def current_platform() -> Platform:
+    """This machine as build targets name it."""
+    system = "darwin" if sys.platform == "darwin" else sys.platform.rstrip("0123456789")
+    machine = platform.machine().lower()
+    arch = {"amd64": "x86_64", "arm64": "aarch64", "x86": "i686", "i386": "i686"}.get(
+        machine, machine
+    )
+    if system != "linux":
+        libc = "none"
+    else:
+        name = platform.libc_ver()[0]
+        libc = "gnu" if name == "glibc" else "musl" if "musl" in name else name or "musl"
+    return Platform(system, arch, libc)
+
+
+@dataclass(frozen=True)
+class PythonDownload:
+    """One downloadable install_only build."""
+
+    version: Version
+    free_threaded: bool
+    platform: Platform
+    url: str
+    sha256: str | None
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(map(str, self.version))
+
+    @property
+    def install_name(self) -> str:
+        """The install directory's name, as uv names it: ``cpython-3.12.9-linux-x86_64-gnu``."""
+        variant = "+freethreaded" if self.free_threaded else ""
+        return f"cpython-{self.version_text}{variant}-{self.platform.key}"
+
+    @property
+    def filename(self) -> str:
+        return unquote(urlsplit(self.url).path.rsplit("/", 1)[-1])
+
+    @property
+    def release(self) -> str:
+        """The python-build-standalone release (a date such as ``20250317``), if the URL says."""
+        for base in GITHUB_RELEASE_BASES:
+            if self.url.startswith(base + "/"):
+                return self.url[len(base) + 1 :].split("/", 1)[0]
+        return ""
+
+    @property
+    def executable_name(self) -> str:
+        return f"python{self.version[0]}.{self.version[1]}{'t' if self.free_threaded else ''}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.install_name,
+            "version": self.version_text,
+            "free_threaded": self.free_threaded,
+            "url": self.url,
+            "sha256": self.sha256,
+            "release": self.release,
+        }
+
+
+# -- metadata --------------------------------------------------------------------------------
+
+
+def _pbs_platform(target: Platform) -> tuple[str, str]:
+    """pbs-installer's names for a platform: ``macos`` for darwin, ``x86`` for i686."""
+    os_name = {"darwin": "macos"}.get(target.os, target.os)
+    arch = {"i686": "x86"}.get(target.arch, target.arch)
+    return os_name, arch
+
+
+def downloads_from_pbs_installer(target: Platform) -> list[PythonDownload]:
+    """The install_only CPython builds for ``target`` in pbs-installer's table.
+
+    pbs-installer lists one Linux build per architecture (glibc); other libcs get nothing.
+    """
+    from importlib import resources
+
+    try:
+        raw = resources.files("pbs_installer").joinpath("versions.json").read_text("utf-8")
+        payload = json.loads(raw)
+    except (ModuleNotFoundError, OSError, ValueError) as exc:
+        raise BadDownloadsFile(
+            f"cannot read the release table of pbs-installer ({exc})",
+            f"reinstall anyvenv, or set {DOWNLOADS_JSON_ENV} to a downloads JSON file",
+        ) from exc
+    if target.os == "linux" and target.libc != "gnu":
+        return []
+    os_name, arch = _pbs_platform(target)
+    found: list[PythonDownload] = []
+    for entry in payload:
+        version = entry["python_version"]
+        if version["implementation"] != "cpython":
+            continue
+        for file in entry["files"]:
+            if (
+                file["install_only"]
+                and file["platform"] == os_name
+                and file["arch"] == arch
+                and file["filename"].endswith(ARCHIVE_SUFFIX)
+            ):
+                found.append(
+                    PythonDownload(
+                        version=(
+                            int(version["major"]),
+                            int(version["minor"]),
+                            int(version["micro"]),
+                        ),
+                        free_threaded=bool(version["freethreaded"]),
+                        platform=target,
+                        url=str(file["url"]),
+                        sha256=file.get("sha256"),
+                    )
+                )
+    return found
+
+
+def _uv_entry(name: str, entry: Mapping[str, Any], source: str) -> PythonDownload | None:
+    """One entry of a uv-style downloads file; ``None`` for what we do not install."""
+    try:
+        if entry.get("name", "cpython") != "cpython" or entry.get("prerelease"):
+            return None
+        variant = entry.get("variant") or ""
+        if variant not in ("", "freethreaded"):
+            return None  # debug builds
+        arch = entry["arch"]
+        family = arch["family"] if isinstance(arch, Mapping) else arch
+        if isinstance(arch, Mapping) and arch.get("variant"):
+            return None  # x86_64_v2 etc.: we pick the baseline build
+        url = str(entry["url"])
+        if not urlsplit(url).path.endswith(ARCHIVE_SUFFIX):
+            return None
+        return PythonDownload(
+            version=(int(entry["major"]), int(entry["minor"]), int(entry["patch"])),
+            free_threaded=variant == "freethreaded",
+            platform=Platform(str(entry["os"]), str(family), str(entry["libc"])),
+            url=url,
+            sha256=entry.get("sha256"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadDownloadsFile(
+            f"entry {name!r} of {source} is not a download ({exc!r} missing or wrong)",
+            "each entry needs name, arch, os, libc, major, minor, patch, url, sha256",
+        ) from exc
+
+
+def downloads_from_json_file(path: str | os.PathLike[str]) -> list[PythonDownload]:
+    """Every CPython install_only build listed in a uv-style downloads JSON file."""
+    source = os.fspath(path)
+    try:
+        with open(source, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise BadDownloadsFile(
+            f"cannot read the downloads file {source}: {exc.strerror}",
+            f"fix or unset {DOWNLOADS_JSON_ENV}",
+        ) from exc
+    except ValueError as exc:
+        raise BadDownloadsFile(
+            f"the downloads file {source} is not valid JSON ({exc})",
+            f"fix or unset {DOWNLOADS_JSON_ENV}",
+        ) from exc
+    if not isinstance(data, Mapping):
+        raise BadDownloadsFile(
+            f"the downloads file {source} is not a JSON object of downloads",
+            "use the format of uv's download-metadata.json",
+        )
+    found = (_uv_entry(str(name), entry, source) for name, entry in data.items())
+    return [item for item in found if item is not None]
+
+
+def available_downloads(target: Platform | None = None) -> list[PythonDownload]:
+    """Builds for ``target`` (default: this machine), newest first, from the downloads file
+    named by ``ANYVENV_PYTHON_DOWNLOADS_JSON`` or else from pbs-installer's table."""
+    target = target or current_platform()
+    override = os.environ.get(DOWNLOADS_JSON_ENV)
+    if override:
+        everything = downloads_from_json_file(override)
+        found = [item for item in everything if item.platform == target]
+    else:
+        found = downloads_from_pbs_installer(target)
+    unique = {(item.version, item.free_threaded): item for item in reversed(found)}
+    return sorted(
+        unique.values(), key=lambda item: (item.version, item.free_threaded), reverse=True
+    )
+
+
+def select_download(request: str, downloads: Iterable[PythonDownload]) -> PythonDownload:
+    """The newest build matching ``request`` (``3.12``, ``3.12.4``, ``3.13t``, ``>=3.11``).
+
+    A free-threaded build is chosen only when asked for (``3.13t``).
+    """
+    parsed = parse_request(request)
+    if not parsed.is_version_only or parsed.is_any:
+        raise UsageError(
+            f"{request!r} is not a Python version",
+            "ask for a version such as 3.12, 3.12.4 or 3.13t",
+        )
+    candidates = list(downloads)
+    wanted_threaded = parsed.free_threaded is True
+    for item in candidates:
+        if item.free_threaded == wanted_threaded and parsed.matches_version(
+            item.version, item.free_threaded
+        ):
+            return item
+    target = candidates[0].platform.key if candidates else current_platform().key
+    minors = sorted({item.version[:2] for item in candidates}, reverse=True)
+    known = ", ".join(f"{a}.{b}" for a, b in minors[:8]) or "none"
+    raise NoSuchDownload(
+        f"no CPython build matching {request!r} for {target} is known (known: {known})",
+        "pick a listed version ('anyvenv python list --available'), or set "
+        f"{DOWNLOADS_JSON_ENV} to a downloads file that has it",
+    )
+
+
+# -- mirrors ---------------------------------------------------------------------------------
+
+
+def normalize_mirror(mirror: str) -> str:
+    """A mirror base URL without a trailing slash; a plain directory path becomes file://."""
+    text = mirror.strip()
+    if "://" not in text:
+        return Path(text).expanduser().absolute().as_uri()
+    return text.rstrip("/")
+
+
+def download_url(download: PythonDownload, mirror: str | None = None) -> str:
+    """Where to fetch ``download``: its URL with the GitHub release base replaced by the
+    mirror (``mirror`` or else ``ANYVENV_PYTHON_INSTALL_MIRROR``). URLs not under the GitHub
+    base (from a custom downloads file) are used as they are."""
+    base = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
+    if not base:
+        return download.url
+    for github in GITHUB_RELEASE_BASES:
+        if download.url.startswith(github + "/"):
+            return normalize_mirror(base) + download.url[len(github) :]
+    return download.url

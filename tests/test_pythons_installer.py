@@ -1,0 +1,405 @@
+"""`anyvenv python install` of a standalone-like build on every mount of the lab, and every
+way it can fail: wrong checksum, truncated archive, escaping member, unknown version, no
+space left, a build that does not run, a crash. No network: a file:// mirror."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+from lab import ALL_KINDS, Lab, LabMount
+from standalone_build import (
+    StandaloneArchive,
+    github_url,
+    pack,
+    publish,
+    pythons_env,
+    sha256_of,
+    standalone,
+    truncated_copy,
+    write_downloads_json,
+)
+from support import cli_env, one_line_error, run_cli
+
+from anyvenv.envbuild.create import create
+from anyvenv.errors import NothingExecutableHere
+from anyvenv.fs import atomic
+from anyvenv.pythons.installer import install_python
+
+__all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
+
+LOCK_FILES = {".anyvenv-python.lock", ".anyvenv-python.lock.flock"}
+
+RUN_FACTS = (
+    "import json, sys, sysconfig, ssl, sqlite3, ctypes\n"
+    "with open('/proc/self/maps') as f:\n"
+    "    libs = sorted({l.split(None, 5)[-1].strip() for l in f if 'libpython' in l and '/' in l})\n"
+    "print(json.dumps({'version': list(sys.version_info[:3]), 'prefix': sys.prefix,\n"
+    "    'base_prefix': sys.base_prefix, 'libpython': libs, 'ssl': ssl.OPENSSL_VERSION,\n"
+    "    'sqlite': sqlite3.sqlite_version, 'ctypes': ctypes.sizeof(ctypes.c_void_p),\n"
+    "    'LIBDIR': sysconfig.get_config_var('LIBDIR'),\n"
+    "    'INCLUDEPY': sysconfig.get_config_var('INCLUDEPY')}))\n"
+)
+
+
+def run_facts(python: Path) -> dict[str, object]:
+    proc = subprocess.run(
+        [str(python), "-c", RUN_FACTS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def expected_links(mount: LabMount) -> str:
+    """What the lab says links must become on this mount."""
+    keys = ("symlink_create", "symlink_relative", "symlink_dotdot", "symlink_absolute")
+    if all(mount.expect.get(key) == "ok" for key in keys):
+        return "symlink"
+    return "hardlink" if mount.expect.get("hardlink") == "ok" else "copy"
+
+
+def entries(install_dir: Path) -> set[str]:
+    """What is in an install dir, apart from its lock files."""
+    try:
+        return set(os.listdir(install_dir)) - LOCK_FILES
+    except FileNotFoundError:
+        return set()
+
+
+def snapshot(tree: Path) -> dict[str, tuple[str, int | str]]:
+    """Every path below ``tree`` with its kind and size or link text."""
+    found: dict[str, tuple[str, int | str]] = {}
+    for directory, dirs, files in os.walk(tree):
+        for name in dirs + files:
+            path = Path(directory) / name
+            info = path.lstat()
+            key = str(path.relative_to(tree))
+            if path.is_symlink():
+                found[key] = ("link", os.readlink(path))
+            elif path.is_dir():
+                found[key] = ("dir", 0)
+            else:
+                found[key] = ("file", info.st_size)
+    return found
+
+
+# -- installs on every mount ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lab_kind", ALL_KINDS)
+def test_install_runs_on_every_mount(
+    lab: Lab,
+    lab_kind: str,
+    target: Path,
+    standalone: StandaloneArchive,
+    pythons_env: dict[str, str],
+) -> None:
+    mount = lab.mount(lab_kind)
+    install_dir = target / "pythons"
+    if not mount.can_execute:
+        with pytest.raises(NothingExecutableHere):
+            install_python("3.12", install_dir=install_dir)
+        assert os.listdir(target) == [], "nothing is written where nothing can run"
+        return
+    result = install_python("3.12", install_dir=install_dir)
+    home = install_dir / standalone.install_name
+    assert result.status == "installed"
+    assert result.install.path == home
+    assert result.links == expected_links(mount), result.reason
+    assert set(result.imported) == {"ssl", "sqlite3", "ctypes"}
+    assert entries(install_dir) == {standalone.install_name}, "no staging left over"
+    python3 = home / "bin" / "python3"
+    if result.links != "symlink":
+        for name in ("python", "python3", standalone.executable_name):
+            assert not (home / "bin" / name).is_symlink(), name
+    facts = run_facts(python3)
+    assert facts["version"] == list(standalone.version)
+    assert os.path.realpath(str(facts["prefix"])) == os.path.realpath(home)
+    libs = facts["libpython"]
+    assert isinstance(libs, list) and libs, "libpython is loaded"
+    for lib in libs:
+        assert os.path.realpath(lib).startswith(os.path.realpath(home) + "/"), lib
+        assert not lib.startswith(str(standalone.source.prefix))
+    assert facts["LIBDIR"] == f"{home}/lib", "sysconfig holds the real prefix, not /install"
+    assert facts["INCLUDEPY"] == f"{home}/include/{standalone.executable_name}"
+    assert facts["ctypes"] == 8
+
+    env = target / "env"
+    create(env, python=str(home / "bin" / standalone.executable_name))
+    env_facts = run_facts(env / "bin" / "python")
+    assert env_facts["prefix"] == str(env)
+    assert os.path.realpath(str(env_facts["base_prefix"])) == os.path.realpath(home)
+    assert env_facts["version"] == list(standalone.version)
+
+
+def test_installed_files_keep_exec_bits_and_links_read_back(
+    lab: Lab, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """On a mount where chmod is ignored the exec bits come from creation; where links are
+    created but unreadable (multipass sshfs) none are left behind."""
+    for kind in ("faultfs:chmod-ignored", "faultfs:readlink-eacces"):
+        install_dir = lab.target(kind) / "pythons"
+        result = install_python("3.12", install_dir=install_dir)
+        bin_dir = result.install.path / "bin"
+        for name in ("python3", "python3.12-config", "python3-config"):
+            assert os.stat(bin_dir / name).st_mode & 0o111 == 0o111, (kind, name)
+        if kind == "faultfs:readlink-eacces":
+            for path in result.install.path.rglob("*"):
+                assert not path.is_symlink(), (kind, path)
+
+
+def test_case_insensitive_and_linkless_mount_gets_copies(
+    lab: Lab, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    install_dir = lab.target("exfat") / "pythons"
+    result = install_python("3.12", install_dir=install_dir)
+    home = result.install.path
+    assert result.links == "copy"
+    assert (home / "share/terminfo/x/xterm-anyvenv").read_bytes() == b"terminfo entry\n"
+    assert (home / "share/terminfo/v/vt-anyvenv-hard").read_bytes() == b"terminfo entry\n"
+    assert (home / "lib/pkgconfig/python3.pc").read_text().startswith("prefix=${pcfiledir}/../..")
+
+
+# -- what goes wrong -------------------------------------------------------------------------
+
+
+def fake_existing_install(install_dir: Path, name: str) -> dict[str, tuple[str, int | str]]:
+    """An install that must survive a failed (re)install, and its snapshot."""
+    home = install_dir / name
+    (home / "bin").mkdir(parents=True)
+    (home / "bin" / "python3.12").write_bytes(b"#!/bin/sh\necho existing\n")
+    (home / "marker").write_text("the old install\n")
+    return snapshot(home)
+
+
+def bad_source(
+    tmp_path: Path,
+    standalone: StandaloneArchive,
+    archive: Path,
+    *,
+    sha256: str | None = None,
+    version: tuple[int, int, int] | None = None,
+) -> dict[str, str]:
+    """A mirror and downloads file serving ``archive`` (its own checksum unless given)."""
+    mirror = tmp_path / "bad-mirror"
+    published = publish(mirror, standalone.version_text, archive)
+    downloads = write_downloads_json(
+        tmp_path / "bad-downloads.json",
+        {
+            standalone.install_name: (
+                version or standalone.version,
+                github_url(standalone.version_text),
+                sha256 or sha256_of(published),
+            )
+        },
+    )
+    return cli_env(
+        ANYVENV_PYTHON_DOWNLOADS_JSON=str(downloads),
+        ANYVENV_PYTHON_INSTALL_MIRROR=mirror.as_uri(),
+    )
+
+
+def escaping_archive(tmp_path: Path, standalone: StandaloneArchive, how: str) -> Path:
+    """The good tree plus one member that escapes it."""
+    tree = standalone.path.parents[2] / "tree"
+    archive = tmp_path / f"escape-{how}.tar.gz"
+
+    def add_escape(tar: tarfile.TarFile) -> None:
+        info = tarfile.TarInfo()
+        if how == "dotdot":
+            info.name = "python/lib/../../escaped.txt"
+        elif how == "absolute-link":
+            info.name, info.type, info.linkname = "python/lib/evil", tarfile.SYMTYPE, "/etc/passwd"
+        else:  # a relative link leading out of the tree
+            info.name, info.type, info.linkname = "python/out", tarfile.SYMTYPE, "../.."
+        tar.addfile(info, None if info.type == tarfile.SYMTYPE else io.BytesIO(b""))
+
+    pack(tree, archive, extra=add_escape)
+    return archive
+
+
+def assert_failed_cleanly(
+    proc: subprocess.CompletedProcess[str],
+    install_dir: Path,
+    name: str,
+    before: dict[str, tuple[str, int | str]],
+    expected: str,
+) -> str:
+    assert proc.returncode != 0
+    line = one_line_error(proc)
+    assert expected in line, line
+    assert entries(install_dir) == {name}, "no staging or retired directory is left"
+    assert snapshot(install_dir / name) == before, "the existing install is untouched"
+    return line
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "faultfs:cifs-like"])
+def test_wrong_checksum_installs_nothing(
+    lab_kind: str, target: Path, tmp_path: Path, standalone: StandaloneArchive
+) -> None:
+    install_dir = target / "pythons"
+    before = fake_existing_install(install_dir, standalone.install_name)
+    env = bad_source(tmp_path, standalone, standalone.path, sha256="0" * 64)
+    env["ANYVENV_CACHE_DIR"] = str(tmp_path / "cache")
+    proc = run_cli(
+        "python", "install", "3.12", "--reinstall", "--install-dir", str(install_dir), env=env
+    )
+    assert proc.returncode == 1
+    assert_failed_cleanly(proc, install_dir, standalone.install_name, before, "has sha256")
+    assert not list((tmp_path / "cache").rglob("*.tar.gz")), "a bad download is not cached"
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "faultfs:symlink-eopnotsupp"])
+def test_truncated_archive_installs_nothing(
+    lab_kind: str, target: Path, tmp_path: Path, standalone: StandaloneArchive
+) -> None:
+    install_dir = target / "pythons"
+    before = fake_existing_install(install_dir, standalone.install_name)
+    truncated = truncated_copy(standalone.path, tmp_path / "truncated.tar.gz")
+    env = bad_source(tmp_path, standalone, truncated)  # its checksum matches: the cut is real
+    env["ANYVENV_CACHE_DIR"] = str(tmp_path / "cache")
+    proc = run_cli(
+        "python", "install", "3.12", "--reinstall", "--install-dir", str(install_dir), env=env
+    )
+    assert proc.returncode == 1
+    assert_failed_cleanly(proc, install_dir, standalone.install_name, before, "cannot be read")
+
+
+def test_download_shorter_than_its_checksum_says_installs_nothing(
+    tmp_path: Path, standalone: StandaloneArchive
+) -> None:
+    install_dir = tmp_path / "pythons"
+    before = fake_existing_install(install_dir, standalone.install_name)
+    truncated = truncated_copy(standalone.path, tmp_path / "short.tar.gz", keep=0.3)
+    env = bad_source(tmp_path, standalone, truncated, sha256=standalone.sha256)
+    env["ANYVENV_CACHE_DIR"] = str(tmp_path / "cache")
+    proc = run_cli(
+        "python", "install", "3.12", "--reinstall", "--install-dir", str(install_dir), env=env
+    )
+    assert_failed_cleanly(
+        proc, install_dir, standalone.install_name, before, "expected " + standalone.sha256
+    )
+
+
+@pytest.mark.parametrize("how", ["dotdot", "absolute-link", "link-out"])
+@pytest.mark.parametrize("lab_kind", ["local", "fat"])
+def test_member_escaping_the_tree_installs_nothing(
+    lab_kind: str, how: str, target: Path, tmp_path: Path, standalone: StandaloneArchive
+) -> None:
+    install_dir = target / "pythons"
+    before = fake_existing_install(install_dir, standalone.install_name)
+    env = bad_source(tmp_path, standalone, escaping_archive(tmp_path, standalone, how))
+    env["ANYVENV_CACHE_DIR"] = str(tmp_path / "cache")
+    proc = run_cli(
+        "python", "install", "3.12", "--reinstall", "--install-dir", str(install_dir), env=env
+    )
+    assert proc.returncode == 1
+    line = assert_failed_cleanly(
+        proc, install_dir, standalone.install_name, before, "archive member"
+    )
+    assert "nothing was installed" in line
+    assert sorted(os.listdir(target)) == ["pythons"], "nothing was written beside the install dir"
+
+
+def test_unknown_version_is_a_usage_error(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    install_dir = tmp_path / "pythons"
+    before = fake_existing_install(install_dir, standalone.install_name)
+    proc = run_cli("python", "install", "3.99", "--install-dir", str(install_dir))
+    assert proc.returncode == 2
+    line = assert_failed_cleanly(proc, install_dir, standalone.install_name, before, "'3.99'")
+    assert "known: 3.12" in line
+
+
+def test_no_space_left_installs_nothing(
+    lab: Lab, tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    install_dir = lab.small_target(1024) / "pythons"
+    before = fake_existing_install(install_dir, standalone.install_name)
+    proc = run_cli("python", "install", "3.12", "--reinstall", "--install-dir", str(install_dir))
+    assert proc.returncode == 1
+    line = assert_failed_cleanly(
+        proc, install_dir, standalone.install_name, before, "no space left"
+    )
+    assert "nothing was installed" in line
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "faultfs:cifs-like"])
+def test_build_that_does_not_match_its_metadata_is_not_committed(
+    lab_kind: str, target: Path, tmp_path: Path, standalone: StandaloneArchive
+) -> None:
+    """Fails after extraction and fix-up (at validation): the staging dir goes away."""
+    install_dir = target / "pythons"
+    before = fake_existing_install(install_dir, standalone.install_name)
+    wrong = (standalone.version[0], standalone.version[1], standalone.version[2] + 1)
+    env = bad_source(tmp_path, standalone, standalone.path, version=wrong)
+    env["ANYVENV_CACHE_DIR"] = str(tmp_path / "cache")
+    name = f"cpython-{'.'.join(map(str, wrong))}-linux-x86_64-gnu"
+    (install_dir / standalone.install_name).rename(install_dir / name)
+    proc = run_cli(
+        "python", "install", "3.12", "--reinstall", "--install-dir", str(install_dir), env=env
+    )
+    assert proc.returncode == 1
+    assert_failed_cleanly(proc, install_dir, name, before, "the metadata says")
+
+
+def test_existing_install_is_kept_and_reinstall_replaces_it(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    install_dir = tmp_path / "pythons"
+    first = install_python("3.12", install_dir=install_dir)
+    again = install_python("3.12", install_dir=install_dir)
+    assert again.status == "already installed"
+    (first.install.path / "marker").write_text("old")
+    replaced = install_python("3.12", install_dir=install_dir, reinstall=True)
+    assert replaced.status == "reinstalled"
+    assert not (replaced.install.path / "marker").exists()
+    assert entries(install_dir) == {standalone.install_name}
+
+
+def test_leftovers_of_a_killed_install_are_recovered(
+    lab: Lab, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """SIGKILL an install mid-extraction on a slow mount: nothing half-made is visible, and
+    the next install clears the leftover and succeeds."""
+    install_dir = lab.target("fat") / "pythons"
+    proc = subprocess.Popen(
+        [*cli_args(), "python", "install", "3.12", "--install-dir", str(install_dir)],
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    staging_seen = False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(atomic.STAGING_MARK in name for name in entries(install_dir)):
+            staging_seen = True
+            time.sleep(0.3)  # let it write some files
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait()
+    assert staging_seen, "the install was killed while staging"
+    assert standalone.install_name not in entries(install_dir), "nothing half-made is visible"
+    result = install_python("3.12", install_dir=install_dir)
+    assert result.status == "installed"
+    assert entries(install_dir) == {standalone.install_name}, "the leftover was removed"
+
+
+def cli_args() -> list[str]:
+    from support import ANYVENV
+
+    return list(ANYVENV)
