@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +20,7 @@ RETIRED_MARK = ".anyvenv-old-"
 
 
 def _tag() -> str:
-    host = socket.gethostname().replace("-", "_").replace("/", "_")[:32] or "host"
-    return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
+    return f"{this_host()}-{os.getpid()}-{os.urandom(3).hex()}"
 
 
 def staging_name(target: Path) -> Path:
@@ -78,7 +75,8 @@ def process_alive(pid: int) -> bool:
 
 
 def this_host() -> str:
-    return socket.gethostname().replace("-", "_").replace("/", "_")[:32] or "host"
+    # os.uname, not socket.gethostname: importing socket costs start-up time
+    return os.uname().nodename.replace("-", "_").replace("/", "_")[:32] or "host"
 
 
 def leftovers_of(target: Path) -> list[Leftover]:

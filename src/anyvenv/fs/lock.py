@@ -15,8 +15,6 @@ import errno
 import fcntl
 import json
 import os
-import secrets
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,10 +78,10 @@ def _boot_id() -> str:
 
 def current_holder() -> Holder:
     return Holder(
-        host=f"{socket.gethostname()}#{_boot_id()}",
+        host=f"{os.uname().nodename}#{_boot_id()}",
         pid=os.getpid(),
         started=process_start_time(os.getpid()),
-        token=secrets.token_hex(8),
+        token=os.urandom(8).hex(),
     )
 
 

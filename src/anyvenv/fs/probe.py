@@ -11,7 +11,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import secrets
 import stat
 import subprocess
 import sys
@@ -296,7 +295,7 @@ def absolute_link_target() -> str:
 def scratch_dir(parent: str) -> Iterator[str]:
     """A fresh directory inside ``parent``, removed afterwards with everything in it."""
     for _ in range(8):
-        path = os.path.join(parent, PROBE_DIR_PREFIX + secrets.token_hex(4))
+        path = os.path.join(parent, PROBE_DIR_PREFIX + os.urandom(4).hex())
         try:
             os.mkdir(path, 0o700)
             break

@@ -8,10 +8,10 @@ rebuilt interpreter is asked again.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import subprocess
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -116,7 +116,9 @@ def _cache_dir() -> Path:
 def _cache_key(real: str) -> str:
     st = os.stat(real)
     raw = f"{CACHE_VERSION}:{real}:{st.st_size}:{st.st_mtime_ns}".encode("utf-8", "surrogateescape")
-    return hashlib.sha256(raw).hexdigest()[:32]
+    # two cheap checksums (hashlib would load OpenSSL at start-up); the entry also holds
+    # the path it describes, checked on read, so a collision costs a query, not a wrong answer
+    return f"{zlib.crc32(raw):08x}{zlib.adler32(raw):08x}"
 
 
 def _from_json(data: dict[str, object]) -> InterpreterInfo:
@@ -137,7 +139,9 @@ def query_interpreter(
     if use_cache:
         try:
             cache_file = _cache_dir() / f"{_cache_key(real)}.json"
-            return _from_json(json.loads(cache_file.read_text()))
+            cached = _from_json(json.loads(cache_file.read_text()))
+            if cached.executable == real:
+                return cached
         except (OSError, ValueError, TypeError, KeyError, AssertionError):
             pass
     try:
