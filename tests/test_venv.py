@@ -234,13 +234,17 @@ def test_existing_env_is_replaced_but_other_directories_are_refused(tmp_path: Pa
     env = tmp_path / "env"
     assert venv_cli(env).returncode == 0
     (env / "marker").write_text("old")
+    without_clear = venv_cli(env)
+    assert without_clear.returncode == 2
+    assert "already exists" in one_line_error(without_clear) and "--clear" in without_clear.stderr
+    assert (env / "marker").read_text() == "old"
     again = venv_cli(env, "--clear")
     assert again.returncode == 0, again.stderr
     assert not (env / "marker").exists()
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "thesis.tex").write_text("years of work")
-    refused = venv_cli(precious)
+    refused = venv_cli(precious, "--clear")
     assert refused.returncode == 2
     assert "not a virtual environment" in one_line_error(refused)
     assert (precious / "thesis.tex").read_text() == "years of work"

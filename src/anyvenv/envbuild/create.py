@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 from anyvenv.envbuild.builder import EnvInfo, EnvOptions, build_environment
+from anyvenv.envbuild.config import is_virtual_environment
+from anyvenv.errors import UsageError
 from anyvenv.fs.place import Strategy
 from anyvenv.interpreter.discovery import find_interpreter
 
@@ -23,9 +25,16 @@ def create(
     """Create a virtual environment at ``path`` that runs on the filesystem it lands on.
 
     ``python`` is a version (``"3.12"``), a path or an executable name; ``None`` takes the
-    first ``python3`` on PATH. ``strategy`` forces symlink/hardlink/copy (default: decided
+    first ``python3`` on PATH. An existing environment at ``path`` is replaced only with
+    ``clear=True``; a directory that is not an environment never is. ``strategy`` forces symlink/hardlink/copy (default: decided
     from a probe of the target). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
     """
+    target = Path(path)
+    if not clear and is_virtual_environment(target):
+        raise UsageError(
+            f"a virtual environment already exists at {target}",
+            "use --clear to replace it",
+        )
     info = find_interpreter(python)
     forced = Strategy(strategy) if strategy not in (None, "auto") else None
     options = EnvOptions(
@@ -35,4 +44,4 @@ def create(
         clear=clear,
         strategy=forced,
     )
-    return build_environment(Path(path), info, options)
+    return build_environment(target, info, options)
