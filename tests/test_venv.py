@@ -82,7 +82,8 @@ def test_env_runs_on_every_filesystem(lab: Lab, lab_kind: str, target: Path) -> 
 
 
 @pytest.mark.parametrize(
-    "lab_kind", ["local", "faultfs:cifs-like", "faultfs:readlink-eacces", "sshfs", "exfat"]
+    "lab_kind",
+    ["local", "faultfs:cifs-like", "faultfs:readlink-eacces", "sshfs", "exfat", "fat", "faultfs:chmod-ignored", "faultfs:chmod-enosys"],
 )
 def test_pip_uv_and_venv_inside_the_env(lab_kind: str, target: Path, tmp_path: Path) -> None:
     env = target / "env"

@@ -99,6 +99,8 @@ class EnvBuilder:
             with atomic.staging_directory(self.target) as staging:
                 layout = EnvLayout(staging, self.info)
                 self.make_directories(layout, plan)
+                if plan.mode_shim:
+                    self.write_mode_shim(layout)
                 expected_lib = self.place_interpreter(layout, plan)
                 self.write_config(layout, plan)
                 check = start_check(layout.python, self.info) if self.options.validate else None
@@ -108,14 +110,14 @@ class EnvBuilder:
                     facts = finish_check(check) if check is not None else None
                 if facts is not None:
                     verify(facts, staging, self.info, expected_lib)
-                seeded = self.seed(layout) if self.options.seed else []
+                seeded = self.seed(layout, plan) if self.options.seed else []
+                if seeded:  # before the commit: a crash must not leave scripts run by staging
+                    fix_shebangs(layout.bin, staging, self.target)
                 self.commit(staging)
         except BaseException:
             self._remove_created_parents()
             raise
         final = EnvLayout(self.target, self.info)
-        if seeded:
-            fix_shebangs(final.bin, staging, self.target)
         return EnvInfo(
             path=self.target,
             python=final.python,
@@ -189,6 +191,7 @@ class EnvBuilder:
             "anyvenv": __version__,
             "anyvenv-strategy": plan.strategy.value,
             "anyvenv-libpython": plan.library.value,
+            "anyvenv-mode-shim": "true" if plan.mode_shim else "false",
         }
         if self.options.prompt:
             values["prompt"] = self.options.prompt
@@ -203,10 +206,18 @@ class EnvBuilder:
         create_file(layout.root / ".gitignore", GITIGNORE)
         create_file(layout.root / "CACHEDIR.TAG", CACHEDIR_TAG)
 
-    def seed(self, layout: EnvLayout) -> list[str]:
+    def write_mode_shim(self, layout: EnvLayout) -> None:
+        """Where chmod is broken, let pip and friends in the env still get executables."""
+        from anyvenv.envbuild.modeshim import SHIM_MODULE, SHIM_PTH, SHIM_PTH_LINE, SHIM_SOURCE
+
+        create_file(layout.platlib / f"{SHIM_MODULE}.py", SHIM_SOURCE.encode())
+        create_file(layout.platlib / SHIM_PTH, SHIM_PTH_LINE.encode())
+
+    def seed(self, layout: EnvLayout, plan: InterpreterPlan) -> list[str]:
         from anyvenv.envbuild.seed import seed_packages
 
-        return seed_packages(layout)
+        # uv copies files and then chmods them: where chmod fails, pip (with the shim) installs
+        return seed_packages(layout, with_pip=plan.mode_shim)
 
     def commit(self, staging: Path) -> None:
         atomic.commit(staging, self.target)
@@ -303,23 +314,34 @@ def _patch_runpath(layout: EnvLayout, linkage: Linkage) -> None:
 
 
 def fix_shebangs(bin_dir: Path, old_root: Path, new_root: Path) -> list[Path]:
-    """Rewrite ``#!<old_root>/bin/...`` first lines (console scripts) to point into ``new_root``."""
-    old = os.fsencode(old_root) + b"/"
-    new = os.fsencode(new_root) + b"/"
+    """Make console scripts in ``bin_dir`` run by an interpreter under ``new_root`` instead of
+    ``old_root``: ``#!<old_root>/bin/python`` lines and the ``/bin/sh`` trampoline installers
+    write for paths with spaces or too long for the kernel (the right form for the new path)."""
+    from anyvenv.repair.scripts import parse_shebang, render_header
+
+    old = os.fsdecode(old_root) + "/"
+    new = os.fsdecode(new_root) + "/"
     changed: list[Path] = []
     for entry in bin_dir.iterdir():
         if entry.is_symlink() or not entry.is_file():
             continue
         with open(entry, "rb") as handle:
-            head = handle.read(2)
-            if head != b"#!":
+            data = handle.read()
+        plain = b"#!" + os.fsencode(old)
+        if data.startswith(plain) and b"\n" in old.encode("utf-8", "surrogateescape"):
+            # a plain first line whose path holds a newline (uv writes it so): cut by the path
+            end = data.find(b"\n", len(plain))
+            rest, _, args = data[len(plain) : end].partition(b" ")
+            interpreter, extra, length = os.fsdecode(rest), b" " + args if args else b"", end + 1
+        else:
+            shebang = parse_shebang(data[:4096])
+            if shebang is None or not shebang.interpreter.startswith(old):
                 continue
-            data = head + handle.read()
-        first, sep, rest = data.partition(b"\n")
-        if old not in first:
-            continue
+            interpreter = shebang.interpreter[len(old) :]
+            extra, length = shebang.args, shebang.header_length
+        header = render_header(new + interpreter, extra)
         mode = entry.stat().st_mode & 0o7777
-        atomic.atomic_write(entry, first.replace(old, new) + sep + rest, mode)
+        atomic.atomic_write(entry, header + data[length:], mode)
         changed.append(entry)
     return changed
 

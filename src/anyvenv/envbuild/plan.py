@@ -32,6 +32,7 @@ class InterpreterPlan:
     library: LibraryPlacement
     lib64_link: bool
     reason: str
+    mode_shim: bool = False  # chmod is broken here: install the env's chmod shim (modeshim.py)
 
 
 PATCHELF_ENV = "ANYVENV_PATCHELF"
@@ -76,7 +77,10 @@ def plan_interpreter(
     lib64 = strategy is Strategy.SYMLINK and wants_lib64(info)
     if library is not LibraryPlacement.NONE:
         reason += f"; libpython is found via $ORIGIN, so it is placed by {library.value}"
-    return InterpreterPlan(strategy, library, lib64, reason)
+    mode_shim = probe.chmod != "ok"
+    if mode_shim:
+        reason += f"; chmod here is {'ignored' if probe.chmod == 'no' else probe.chmod}, so the env gets a chmod shim"
+    return InterpreterPlan(strategy, library, lib64, reason, mode_shim)
 
 
 def _choose_strategy(

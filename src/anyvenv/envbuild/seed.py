@@ -25,8 +25,13 @@ def uv_binary() -> str:
     return os.fspath(find_uv_bin())
 
 
-def seed_packages(layout: EnvLayout) -> list[str]:
-    """Install pip (and setuptools where the base bundles it) with uv; returns what was asked."""
+def seed_packages(layout: EnvLayout, *, with_pip: bool = False) -> list[str]:
+    """Install pip (and setuptools where the base bundles it); returns what was asked.
+
+    uv does it fastest; ``with_pip`` runs the base's ensurepip in the env instead, for
+    filesystems where uv's chmod after copying fails."""
+    if with_pip:
+        return _seed_with_ensurepip(layout)
     wanted = ["pip"]
     args = [
         uv_binary(),
@@ -50,3 +55,17 @@ def seed_packages(layout: EnvLayout) -> list[str]:
             f"seeding {', '.join(wanted)} failed: {detail[0]}", "retry without --seed"
         )
     return wanted
+
+
+def _seed_with_ensurepip(layout: EnvLayout) -> list[str]:
+    proc = subprocess.run(
+        [os.fspath(layout.python), "-I", "-m", "ensurepip", "--default-pip"],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["unknown error"]
+        raise AnyvenvError(
+            f"seeding pip with ensurepip failed: {detail[0]}", "retry without --seed"
+        )
+    return ["pip"]

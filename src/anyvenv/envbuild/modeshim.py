@@ -1,0 +1,89 @@
+"""Make ``os.chmod`` do what it can inside an env on a filesystem where chmod is broken.
+
+pip (and anything else running in the env) marks files executable with ``os.chmod`` after
+writing them. Where chmod fails with ENOSYS (FAT through fusefat) pip aborts; where chmod is
+accepted and ignored (files keep the mode they were created with: bindfs ``--chmod-ignore``,
+some CIFS mounts) console scripts stay non-executable. On such filesystems anyvenv writes a
+``.pth`` file that loads :data:`SHIM_SOURCE` in every interpreter start of the env. For paths
+on the env's own filesystem only, it:
+
+- treats ENOSYS/EOPNOTSUPP from chmod as the no-op the filesystem would do if it had one;
+- when the exec bits asked for are then missing, re-creates the file with the mode at
+  creation (the only way such filesystems record a mode) and renames it over.
+
+Nothing else is changed; envs on filesystems where chmod works get no shim.
+"""
+
+from __future__ import annotations
+
+SHIM_MODULE = "_anyvenv_modes"
+SHIM_PTH = "_anyvenv_modes.pth"
+
+# Runs in the env's interpreter, which may be any CPython 3.8+: keep to old syntax.
+SHIM_SOURCE = '''\
+"""anyvenv: chmod on a filesystem that cannot store modes afterwards (see anyvenv docs)."""
+import errno as _errno
+import os as _os
+import stat as _stat
+import sys as _sys
+
+_REAL_CHMOD = _os.chmod
+_TOLERATED = (_errno.ENOSYS, _errno.EOPNOTSUPP)
+try:
+    _ENV_DEVICE = _os.stat(_sys.prefix).st_dev
+except OSError:
+    _ENV_DEVICE = None
+
+
+def _on_env_filesystem(path, dir_fd, follow_symlinks):
+    if _ENV_DEVICE is None or isinstance(path, int):
+        return False
+    try:
+        st = _os.stat(path, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+    except (OSError, TypeError, ValueError):
+        return False
+    return st.st_dev == _ENV_DEVICE and _stat.S_ISREG(st.st_mode)
+
+
+def _recreate_with_mode(path, mode):
+    """Copy the file into a new one created with ``mode`` and rename it over the old."""
+    path = _os.fspath(path)
+    folder, name = _os.path.split(path)
+    temp = _os.path.join(folder, ".%s.anyvenv-mode-%d" % (name, _os.getpid()))
+    with open(path, "rb") as source:
+        data = source.read()
+    fd = _os.open(temp, _os.O_WRONLY | _os.O_CREAT | _os.O_EXCL, mode & 0o7777)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[_os.write(fd, view):]
+    finally:
+        _os.close(fd)
+    try:
+        _os.replace(temp, path)
+    except OSError:
+        _os.unlink(temp)
+        raise
+
+
+def chmod(path, mode, *, dir_fd=None, follow_symlinks=True):
+    try:
+        _REAL_CHMOD(path, mode, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+    except OSError as exc:
+        if exc.errno not in _TOLERATED or not _on_env_filesystem(path, dir_fd, follow_symlinks):
+            raise
+    wanted_exec = mode & 0o111
+    if not wanted_exec or dir_fd is not None or not _on_env_filesystem(path, None, follow_symlinks):
+        return
+    if _os.stat(path).st_mode & wanted_exec != wanted_exec:
+        try:
+            _recreate_with_mode(path, mode)
+        except OSError:
+            pass
+
+
+chmod.__doc__ = _REAL_CHMOD.__doc__
+_os.chmod = chmod
+'''
+
+SHIM_PTH_LINE = f"import {SHIM_MODULE}\n"

@@ -1,0 +1,76 @@
+"""The env's chmod shim, in the env's own interpreter, on the mounts that need it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from anyvenv.envbuild.config import read_pyvenv_cfg
+from anyvenv.envbuild.modeshim import SHIM_PTH
+from lab import Lab
+from support import run_cli
+
+BASE = (
+    "/root/.pyenv/versions/3.11.7/bin/python3.11"
+    if Path("/root/.pyenv/versions/3.11.7").exists()
+    else "/usr/bin/python3.11"
+)
+
+MAKE_EXECUTABLE = (
+    "import os, sys, subprocess\n"
+    "path = sys.argv[1]\n"
+    "with open(path, 'w') as f: f.write('#!/bin/sh\\necho ran\\n')\n"
+    "os.chmod(path, 0o755)\n"
+    "print(subprocess.run([path], capture_output=True, text=True).stdout.strip())\n"
+)
+
+
+def make_env(where: Path) -> Path:
+    env = where / "env"
+    proc = run_cli("venv", str(env), "--python", BASE)
+    assert proc.returncode == 0, proc.stderr
+    return env
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "faultfs:chmod-enosys", "fat"])
+def test_files_made_executable_in_the_env_can_run(target: Path) -> None:
+    env = make_env(target)
+    assert read_pyvenv_cfg(env)["anyvenv-mode-shim"] == "true"
+    proc = subprocess.run(
+        [str(env / "bin" / "python"), "-c", MAKE_EXECUTABLE, str(target / "tool")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ran"
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_without_the_shim_the_exec_bit_is_lost(target: Path) -> None:
+    """The control: the same steps with the base interpreter leave a file that cannot run."""
+    proc = subprocess.run(
+        [BASE, "-c", MAKE_EXECUTABLE, str(target / "tool")], capture_output=True, text=True
+    )
+    assert "Permission denied" in proc.stderr
+
+
+def test_shim_leaves_other_filesystems_alone(lab: Lab, tmp_path: Path) -> None:
+    env = make_env(lab.target("faultfs:chmod-enosys"))
+    elsewhere = lab.target("fat") / "file"
+    elsewhere.write_text("x")
+    proc = subprocess.run(
+        [str(env / "bin" / "python"), "-c", f"import os; os.chmod({str(elsewhere)!r}, 0o700)"],
+        capture_output=True,
+        text=True,
+    )
+    assert "Function not implemented" in proc.stderr, (
+        "ENOSYS off the env's filesystem is not hidden"
+    )
+
+
+def test_no_shim_where_chmod_works(tmp_path: Path) -> None:
+    env = make_env(tmp_path)
+    assert read_pyvenv_cfg(env)["anyvenv-mode-shim"] == "false"
+    assert not list(env.glob(f"lib/python*/site-packages/{SHIM_PTH}"))
