@@ -33,6 +33,8 @@ if str(Path(__file__).resolve().parent) not in sys.path:
 
 from lab import ALL_KINDS, Lab, LabMount, LabUnavailable
 
+pytest_plugins = ("reliability_report",)  # counts of tests/test_reliability_*.py
+
 LAB_REQUIRED = os.environ.get("ANYVENV_LAB_REQUIRED") == "1"
 LAB_KEY = pytest.StashKey[Lab]()
 KIND_PARAMETERS = ("lab_kind", "lab_target")

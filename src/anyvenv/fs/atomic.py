@@ -1,25 +1,40 @@
 """Build beside, then rename into place: a crash leaves the old state or the new, never half.
 
-Names of leftovers say who made them (``.NAME.anyvenv-staging-HOST-PID-RAND``), so the next
-run can clear those whose maker is gone.
+Names of leftovers say who made them (``.NAME.anyvenv-staging-HOST-PID-RAND``, temp files
+``.NAME.anyvenv-tmp-HOST-PID-RAND``), so the next run can clear those whose maker is gone.
+An existing target is swapped with the new tree in one step where the filesystem can
+(``renameat2(RENAME_EXCHANGE)``), so it is never missing, not even for an instant.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from anyvenv.fs.place import create_file
+from anyvenv.killpoints import checkpoint
 
 STAGING_MARK = ".anyvenv-staging-"
 RETIRED_MARK = ".anyvenv-old-"
+TEMP_MARK = ".anyvenv-tmp-"
+RENAME_PROBE_MARK = ".anyvenv-rename-probe-"
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+_NO_EXCHANGE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
 
 
 def _tag() -> str:
+    return leftover_tag()
+
+
+def leftover_tag() -> str:
+    """``HOST-PID-RAND``: ends the name of anything left behind, so it can be cleared later."""
     return f"{this_host()}-{os.getpid()}-{os.urandom(3).hex()}"
 
 
@@ -34,9 +49,10 @@ def retired_name(target: Path) -> Path:
 def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
     """Replace ``path`` with ``data`` in one rename (a reader sees old or new bytes)."""
     target = Path(path)
-    temp = target.parent / f".{target.name}.anyvenv-tmp-{_tag()}"
+    temp = target.parent / f".{target.name}{TEMP_MARK}{_tag()}"
     create_file(temp, data, mode)
     try:
+        checkpoint("atomic-write:" + target.name)
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -88,14 +104,42 @@ def leftovers_of(target: Path) -> list[Leftover]:
     return [item for item in found if item is not None]
 
 
+def maker_is_gone(tail: str) -> bool:
+    """Whether ``HOST-PID-RAND[...]`` names a process of this host that no longer runs."""
+    parts = tail.split("-")
+    if len(parts) < 3 or not parts[1].isdigit():
+        return False
+    return parts[0] == this_host() and not process_alive(int(parts[1]))
+
+
+def sweep_dead(directory: Path, mark: str) -> list[Path]:
+    """Remove the entries of ``directory`` named ``...MARK HOST-PID-RAND...`` whose maker (on
+    this host) is gone: temp files of :func:`atomic_write`, probe directories."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    removed: list[Path] = []
+    for name in names:
+        _, found, tail = name.partition(mark)
+        if not found or not maker_is_gone(tail):
+            continue
+        path = directory / name
+        with contextlib.suppress(OSError):
+            remove_tree(path)
+            removed.append(path)
+    return removed
+
+
 def recover(target: Path) -> list[Path]:
     """Undo what a killed run left beside ``target``; returns the paths removed or restored.
 
     Only leftovers made on this host by a process that is gone are touched. A retired copy
     of the old target is put back when the target itself is missing (the crash fell between
-    the two renames of :func:`commit`), otherwise removed.
+    the two renames of :func:`commit`), otherwise removed. Dead temp files of
+    :func:`atomic_write` beside it are removed too.
     """
-    touched: list[Path] = []
+    touched: list[Path] = sweep_dead(target.parent, TEMP_MARK)
     me = this_host()
     for item in leftovers_of(target):
         if item.host != me or process_alive(item.pid):
@@ -121,6 +165,7 @@ def staging_directory(target: Path) -> Iterator[Path]:
     """A fresh directory beside ``target``, removed unless :func:`commit` moved it."""
     staging = staging_name(target)
     os.mkdir(staging, 0o755)
+    checkpoint("staging:made")
     try:
         yield staging
     finally:
@@ -142,7 +187,8 @@ def directory_rename_keeps_contents(parent: Path) -> bool:
     known = _rename_keeps_contents.get(device)
     if known is not None:
         return known
-    before = parent / f".anyvenv-rename-probe-{_tag()}"
+    sweep_dead(parent, RENAME_PROBE_MARK)
+    before = parent / f"{RENAME_PROBE_MARK}{_tag()}"
     after = before.with_name(before.name + "-moved")
     os.mkdir(before)
     try:
@@ -171,7 +217,9 @@ def move_tree_by_files(source: Path, destination: Path) -> None:
 
 
 def commit(staging: Path, target: Path) -> None:
-    """Move ``staging`` to ``target``; an existing target is retired first, then removed.
+    """Move ``staging`` to ``target``. An existing target is swapped with it in one step where
+    the filesystem can (then removed); elsewhere it is retired first, then removed (a crash in
+    between leaves it under the retired name, and :func:`recover` puts it back).
 
     Where renaming a directory loses its contents (fusefat), the old target is removed and the
     new tree is moved in file by file: not atomic, but the only way that keeps the files.
@@ -181,16 +229,45 @@ def commit(staging: Path, target: Path) -> None:
             remove_tree(target)
         move_tree_by_files(staging, target)
         return
+    if os.path.lexists(target) and exchange(staging, target):
+        checkpoint("commit:exchanged")
+        with contextlib.suppress(OSError):
+            remove_tree(staging)  # the old tree, now under the staging name
+        checkpoint("commit:removed-old")
+        return
     retired: Path | None = None
     if os.path.lexists(target):
         retired = retired_name(target)
         os.rename(target, retired)
+        checkpoint("commit:retired")
     try:
         os.rename(staging, target)
     except BaseException:
         if retired is not None and not os.path.lexists(target):
             os.rename(retired, target)
         raise
+    checkpoint("commit:renamed")
     if retired is not None:
         with contextlib.suppress(OSError):
             remove_tree(retired)
+        checkpoint("commit:removed-old")
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); ``False``
+    where the system or the filesystem cannot (FUSE filesystems, sshfs, CIFS mostly)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes  # only here: start-up time of the common paths
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    flags = ctypes.c_uint(_RENAME_EXCHANGE)
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), flags) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _NO_EXCHANGE:
+        return False
+    raise OSError(code, os.strerror(code), os.fspath(second))

@@ -12,6 +12,8 @@ import errno
 import fcntl
 import os
 
+from anyvenv.killpoints import checkpoint
+
 FICLONE = 0x40049409  # _IOW(0x94, 9, int): clone a whole file (Linux)
 _COPY_CHUNK = 1 << 20
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -38,6 +40,7 @@ def create_file(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) ->
             os.unlink(path)
         raise
     os.close(fd)
+    checkpoint("create:" + os.path.basename(os.fspath(path)))
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -72,6 +75,7 @@ def copy_file(
                 os.unlink(destination)
             raise
         os.close(dst_fd)
+    checkpoint("copy:" + os.path.basename(os.fspath(destination)))
 
 
 def _copy_fd(src_fd: int, dst_fd: int) -> None:
@@ -124,6 +128,7 @@ def reflink_file(
                 os.unlink(destination)
             raise
         os.close(dst_fd)
+    checkpoint("reflink:" + os.path.basename(os.fspath(destination)))
 
 
 def place_file(
@@ -142,8 +147,10 @@ def place_file(
     """
     if strategy is Strategy.SYMLINK:
         os.symlink(link_target if link_target is not None else os.fspath(source), destination)
+        checkpoint("symlink:" + os.path.basename(os.fspath(destination)))
     elif strategy is Strategy.HARDLINK:
         os.link(source, destination, follow_symlinks=True)
+        checkpoint("hardlink:" + os.path.basename(os.fspath(destination)))
     elif strategy is Strategy.REFLINK:
         reflink_file(source, destination, mode)
     else:

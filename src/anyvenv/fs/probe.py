@@ -293,9 +293,14 @@ def absolute_link_target() -> str:
 
 @contextlib.contextmanager
 def scratch_dir(parent: str) -> Iterator[str]:
-    """A fresh directory inside ``parent``, removed afterwards with everything in it."""
+    """A fresh directory inside ``parent``, removed afterwards with everything in it.
+
+    Its name ends in HOST-PID-RAND: the ones of killed runs are cleared here the next time."""
+    from anyvenv.fs.atomic import leftover_tag, sweep_dead
+
+    sweep_dead(Path(parent), PROBE_DIR_PREFIX)
     for _ in range(8):
-        path = os.path.join(parent, PROBE_DIR_PREFIX + os.urandom(4).hex())
+        path = os.path.join(parent, PROBE_DIR_PREFIX + leftover_tag())
         try:
             os.mkdir(path, 0o700)
             break

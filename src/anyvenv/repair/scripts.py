@@ -67,7 +67,7 @@ def render_header(interpreter: str, args: bytes = b"") -> bytes:
     """The header that runs ``interpreter``: the plain form when the kernel can take it."""
     raw = os.fsencode(interpreter)
     plain = b"#!" + raw + args
-    if len(plain) <= SHEBANG_LIMIT and b" " not in raw and b"'" not in raw:
+    if len(plain) <= SHEBANG_LIMIT and not any(char in raw for char in b" \t\n\r'"):
         return plain + b"\n"
     quoted = raw.replace(b"'", b"'\"'\"'")
     return b"#!/bin/sh\n'''exec' '" + quoted + b"'" + args + b' "$0" "$@"\n' + b"' '''\n"

@@ -1,0 +1,81 @@
+"""Named step boundaries where the interruption tests kill anyvenv, deterministically.
+
+``checkpoint("commit:renamed")`` is called between the steps of the filesystem primitives
+(a file placed, a staging directory made, each rename of a commit). It does nothing unless
+one of these variables was set when anyvenv started, so production pays one global lookup:
+
+    ANYVENV_TEST_KILL_AT=N            SIGKILL at the N-th checkpoint reached (1-based)
+    ANYVENV_TEST_KILL_AT=NAME         ... at the first checkpoint called NAME
+    ANYVENV_TEST_KILL_AT=NAME@K       ... at the K-th checkpoint called NAME
+    ANYVENV_TEST_KILL_AT=SPEC+SECONDS at that checkpoint start a timer that kills SECONDS later
+                                      (whatever runs then: a child such as uv, a validation run)
+    ANYVENV_TEST_TRACE=FILE           append "N NAME MONOTONIC-SECONDS" per checkpoint reached
+
+The kill takes the whole process group when anyvenv leads it (the tests start it with a new
+session, so children such as uv die with it, as on a closed terminal), else only itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+KILL_ENV = "ANYVENV_TEST_KILL_AT"
+TRACE_ENV = "ANYVENV_TEST_TRACE"
+
+_KILL_AT = os.environ.get(KILL_ENV) or None
+_TRACE = os.environ.get(TRACE_ENV) or None
+_ACTIVE = _KILL_AT is not None or _TRACE is not None
+
+_lock = threading.Lock()
+_reached = 0
+_by_name: dict[str, int] = {}
+
+
+def checkpoint(name: str) -> None:
+    """A step boundary called ``name``; a no-op unless a test asked for kills or a trace."""
+    if not _ACTIVE:
+        return
+    _reached_checkpoint(name)
+
+
+def _reached_checkpoint(name: str) -> None:
+    global _reached
+    with _lock:
+        _reached += 1
+        count = _by_name[name] = _by_name.get(name, 0) + 1
+        number = _reached
+    if _TRACE is not None:
+        line = f"{number} {name} {time.monotonic():.6f}\n".encode("utf-8", "surrogateescape")
+        fd = os.open(_TRACE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+    if _KILL_AT is None:
+        return
+    spec, plus, delay = _KILL_AT.partition("+")
+    if not _matches(spec, name, number, count):
+        return
+    if plus:
+        timer = threading.Timer(float(delay), kill_now)
+        timer.daemon = True
+        timer.start()
+    else:
+        kill_now()
+
+
+def _matches(spec: str, name: str, number: int, count: int) -> bool:
+    if spec.isdigit():
+        return number == int(spec)
+    wanted, _, nth = spec.rpartition("@") if "@" in spec else (spec, "", "1")
+    return wanted == name and count == int(nth or "1")
+
+
+def kill_now() -> None:
+    """SIGKILL this process (and its group when it leads one)."""
+    if os.getpgrp() == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
