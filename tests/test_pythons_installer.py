@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-from lab import ALL_KINDS, Lab, LabMount
 from standalone_build import (
     StandaloneArchive,
     github_url,
@@ -26,12 +25,13 @@ from standalone_build import (
     truncated_copy,
     write_downloads_json,
 )
-from support import cli_env, one_line_error, run_cli
 
 from anyvenv.envbuild.create import create
 from anyvenv.errors import NothingExecutableHere
 from anyvenv.fs import atomic
 from anyvenv.pythons.installer import install_python
+from lab import ALL_KINDS, Lab, LabMount
+from support import cli_env, one_line_error, run_cli
 
 __all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
 

@@ -172,8 +172,9 @@ class Tree:
         )
 
     def under(self, directory: str) -> Iterator[Entry]:
+        """Everything below ``directory``, directories only implied by their members too."""
         prefix = directory + "/"
-        return (entry for entry in self.entries if entry.path.startswith(prefix))
+        return (entry for entry in self.by_path.values() if entry.path.startswith(prefix))
 
 
 def _ancestors(path: str) -> Iterator[str]:
@@ -198,8 +199,8 @@ def check_tree(entries: Iterable[Entry]) -> Tree:
         by_path[entry.path] = entry
     for entry in ordered:
         for ancestor in _ancestors(entry.path):
-            above = by_path.get(ancestor)
-            if above is not None and above.kind is not Kind.DIR:
+            above = by_path.setdefault(ancestor, Entry(Kind.DIR, ancestor, 0o755))  # implied
+            if above.kind is not Kind.DIR:
                 raise _refuse(
                     TOP + "/" + entry.path, f"lies below the {above.kind.value} {ancestor!r}"
                 )
@@ -227,8 +228,24 @@ def _check_symlink_walk(tree: Tree, entry: Entry) -> None:
                     TOP + "/" + entry.path, "is a symlink whose target passes through a link"
                 )
     final = tree.resolve(entry.path)
-    if final is not None and final.kind is Kind.DIR and entry.path.startswith(final.path + "/"):
-        raise _refuse(TOP + "/" + entry.path, "is a symlink to a directory that contains it")
+    if final is not None and final.kind is Kind.DIR:
+        _check_copyable(tree, entry, final, (final.path,))
+
+
+def _check_copyable(tree: Tree, link: Entry, directory: Entry, stack: tuple[str, ...]) -> None:
+    """A link to ``directory`` can be replaced by a copy of it: neither the link nor a link
+    inside the directory (followed as a copy would) leads back into a directory being copied."""
+    if link.path.startswith(directory.path + "/"):
+        raise _refuse(TOP + "/" + link.path, "is a symlink to a directory that contains it")
+    for inner in tree.under(directory.path):
+        if inner.kind is not Kind.SYMLINK:
+            continue
+        final = tree.resolve(inner.path)
+        if final is None or final.kind is not Kind.DIR:
+            continue
+        if final.path in stack or len(stack) > MAX_LINK_HOPS:
+            raise _refuse(TOP + "/" + inner.path, "is a symlink in a loop of directory links")
+        _check_copyable(tree, inner, final, (*stack, final.path))
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -334,16 +351,24 @@ class _Extractor:
         self._materialize(final, entry.path, strategy)
         self.report.links += 1
 
-    def _materialize(self, final: Entry, path: str, strategy: Strategy) -> None:
+    def _materialize(
+        self, final: Entry, path: str, strategy: Strategy, visiting: tuple[str, ...] = ()
+    ) -> None:
         """Put at ``path`` what a link resolves to: a file by hard link or copy, a directory
-        as a tree of the same."""
+        as a tree of the same (links inside it made the same way)."""
         if final.kind is Kind.FILE:
             source, destination = self.target(final.path), self.target(path)
+            destination.parent.mkdir(parents=True, exist_ok=True)
             if strategy is Strategy.HARDLINK:
                 self._created(path, lambda: os.link(source, destination))
             else:
                 self._created(path, lambda: copy_file(source, destination, final.mode))
             return
+        if final.path in visiting or len(visiting) > MAX_LINK_HOPS:
+            raise UnsafeArchive(
+                f"archive directory links through {final.path!r} form a loop",
+                "the archive is damaged; nothing was installed",
+            )
         os.makedirs(self.target(path), 0o755, exist_ok=True)
         for inner in self.tree.under(final.path):
             relative = path + inner.path[len(final.path) :]
@@ -353,9 +378,8 @@ class _Extractor:
             resolved = self.tree.resolve(inner.path)
             if resolved is None:
                 self.report.skipped.append(f"{relative} (link to nothing)")
-            elif resolved.kind is Kind.FILE:
-                self._materialize(resolved, relative, strategy)
-            # a link to a directory inside a copied directory is copied when reached itself
+            else:
+                self._materialize(resolved, relative, strategy, (*visiting, final.path))
 
     def _created(self, path: str, make: Callable[[], None]) -> bool:
         try:

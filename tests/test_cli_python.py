@@ -1,0 +1,145 @@
+"""`anyvenv python install|list|find|uninstall` as users run it, and `anyvenv venv --python X.Y`
+finding what was installed. Offline: the test archive through a file:// mirror."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+from pathlib import Path
+
+from standalone_build import StandaloneArchive, pythons_env, standalone
+
+from anyvenv.envbuild.config import read_pyvenv_cfg
+from support import ANYVENV, cli_env, one_line_error, run_cli
+
+__all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
+
+
+def test_install_list_find_uninstall(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    install_dir = tmp_path / "pythons"
+    where = ("--install-dir", str(install_dir))
+    home = install_dir / standalone.install_name
+    exe = home / "bin" / standalone.executable_name
+
+    proc = run_cli("python", "install", "3.12", *where, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", "no progress when stderr is not a terminal"
+    report = json.loads(proc.stdout)
+    assert report["status"] == "installed"
+    assert report["path"] == str(home)
+    assert report["executable"] == str(exe)
+    assert report["sha256"] == standalone.sha256
+    assert report["url"].startswith(standalone.mirror + "/20990101/")
+    assert report["links"] == "symlink"
+    assert report["validated_imports"] == ["ssl", "sqlite3", "ctypes"]
+
+    again = run_cli("python", "install", "3.12", *where)
+    assert again.returncode == 0
+    assert "already installed" in again.stdout
+
+    listing = run_cli("python", "list", *where, "--json")
+    assert listing.returncode == 0
+    assert [item["name"] for item in json.loads(listing.stdout)] == [standalone.install_name]
+    text = run_cli("python", "list", *where)
+    assert standalone.install_name in text.stdout and str(exe) in text.stdout
+
+    found = run_cli("python", "find", "3.12", *where)
+    assert found.returncode == 0
+    assert found.stdout.strip() == str(exe)
+    found_json = json.loads(run_cli("python", "find", "--json", *where).stdout)
+    assert found_json["version"] == standalone.version_text
+    assert found_json["source_url"] == standalone.url, "the install records where it came from"
+
+    removed = run_cli("python", "uninstall", "3.12", *where, "--json")
+    assert removed.returncode == 0
+    assert json.loads(removed.stdout) == [{"name": standalone.install_name, "path": str(home)}]
+    assert not home.exists()
+    missing = run_cli("python", "find", "3.12", *where)
+    assert missing.returncode == 2
+    assert "no installed Python matches '3.12'" in one_line_error(missing)
+    empty = run_cli("python", "list", *where)
+    assert empty.returncode == 0 and "no Pythons installed" in empty.stderr
+
+
+def test_venv_finds_the_installed_python(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    install_dir = tmp_path / "pythons"
+    env_vars = cli_env(ANYVENV_PYTHON_INSTALL_DIR=str(install_dir))
+    assert run_cli("python", "install", "3.12", env=env_vars).returncode == 0
+    env = tmp_path / "env"
+    proc = run_cli("venv", str(env), "--python", "3.12", env=env_vars)
+    assert proc.returncode == 0, proc.stderr
+    config = read_pyvenv_cfg(env)
+    assert config["home"] == str(install_dir / standalone.install_name / "bin")
+    out = subprocess.run(
+        [str(env / "bin" / "python"), "-c", "import sys; print(sys.base_prefix)"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.strip() == str(install_dir / standalone.install_name), out.stderr
+
+
+def test_mirror_flag_overrides_the_environment(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    env_vars = cli_env(ANYVENV_PYTHON_INSTALL_MIRROR=(tmp_path / "nowhere").as_uri())
+    where = ("--install-dir", str(tmp_path / "pythons"))
+    failed = run_cli("python", "install", "3.12", *where, env=env_vars)
+    assert failed.returncode == 1
+    assert "cannot download file://" in one_line_error(failed)
+    assert not (tmp_path / "pythons").exists(), "nothing is made before the archive is verified"
+    mirror_dir = Path(standalone.mirror.removeprefix("file://"))
+    proc = run_cli("python", "install", "3.12", *where, "--mirror", str(mirror_dir), env=env_vars)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_list_available_reads_the_downloads_file(pythons_env: dict[str, str]) -> None:
+    proc = run_cli("python", "list", "--available", "--json")
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = json.loads(proc.stdout)
+    assert entry["name"].startswith("cpython-3.12.") and entry["release"] == "20990101"
+
+
+def test_progress_is_drawn_on_a_terminal(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [*ANYVENV, "python", "install", "3.12", "--install-dir", str(tmp_path / "pythons")],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        stdin=subprocess.DEVNULL,
+        env=cli_env(),
+    )
+    os.close(terminal)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(controller)
+    assert proc.wait(timeout=120) == 0
+    assert proc.stdout is not None
+    assert b"Installed " + standalone.install_name.encode() in proc.stdout.read()
+    assert b"download" in drawn and b"extract" in drawn and b"[###" in drawn
+
+
+def test_usage_errors(tmp_path: Path, pythons_env: dict[str, str]) -> None:
+    no_sub = run_cli("python")
+    assert no_sub.returncode == 2
+    assert "SUBCOMMAND" in one_line_error(no_sub)
+    not_version = run_cli("python", "install", "/usr/bin/python3", "--install-dir", str(tmp_path))
+    assert not_version.returncode == 2
+    assert "is not a Python version" in one_line_error(not_version)
+    bad_uninstall = run_cli("python", "uninstall", "3.12", "--install-dir", str(tmp_path))
+    assert bad_uninstall.returncode == 2
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,122 @@
+"""Listing, finding and uninstalling what is in an install dir."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from anyvenv.errors import InterpreterNotFound, UsageError
+from anyvenv.fs import atomic
+from anyvenv.pythons.installed import (
+    RECORD_NAME,
+    find_installed,
+    installed_pythons,
+    uninstall,
+)
+
+
+def fake_install(root: Path, name: str, exe: str, record: dict[str, str] | None = None) -> Path:
+    home = root / name
+    (home / "bin").mkdir(parents=True)
+    (home / "bin" / exe).write_bytes(b"#!/bin/sh\n")
+    (home / "lib").mkdir()
+    (home / "lib" / "payload").write_bytes(b"x" * 1000)
+    if record is not None:
+        (home / RECORD_NAME).write_text(json.dumps(record))
+    return home
+
+
+@pytest.fixture
+def install_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "pythons"
+    fake_install(root, "cpython-3.12.9-linux-x86_64-gnu", "python3.12", {"sha256": "ab" * 32})
+    fake_install(root, "cpython-3.12.4-linux-x86_64-gnu", "python3.12")
+    fake_install(root, "cpython-3.13.2+freethreaded-linux-x86_64-gnu", "python3.13t")
+    fake_install(root, "cpython-3.11.11-linux-x86_64-gnu", "python3.11")
+    (root / "cpython-3.10.1-linux-x86_64-gnu").mkdir()  # no interpreter: not an install
+    (root / ".cpython-3.12.9-linux-x86_64-gnu.anyvenv-staging-host-1-abcdef").mkdir()
+    (root / "notes.txt").write_text("not an install")
+    return root
+
+
+def test_list_newest_first_with_records(install_dir: Path) -> None:
+    found = installed_pythons(install_dir)
+    assert [item.name for item in found] == [
+        "cpython-3.13.2+freethreaded-linux-x86_64-gnu",
+        "cpython-3.12.9-linux-x86_64-gnu",
+        "cpython-3.12.4-linux-x86_64-gnu",
+        "cpython-3.11.11-linux-x86_64-gnu",
+    ]
+    assert found[0].free_threaded and found[0].executable.name == "python3.13t"
+    data = found[1].to_json()
+    assert data["version"] == "3.12.9"
+    assert data["executable"] == str(install_dir / "cpython-3.12.9-linux-x86_64-gnu/bin/python3.12")
+    assert data["sha256"] == "ab" * 32
+
+
+def test_list_of_missing_dir_is_empty(tmp_path: Path) -> None:
+    assert installed_pythons(tmp_path / "absent") == []
+
+
+def test_find_by_version_and_name(install_dir: Path) -> None:
+    assert find_installed("3.12", install_dir).name == "cpython-3.12.9-linux-x86_64-gnu"
+    assert find_installed("3.12.4", install_dir).name == "cpython-3.12.4-linux-x86_64-gnu"
+    assert find_installed("3.13t", install_dir).free_threaded is True
+    assert find_installed(None, install_dir).version == (3, 13, 2)
+    by_name = find_installed("cpython-3.11.11-linux-x86_64-gnu", install_dir)
+    assert by_name.version == (3, 11, 11)
+
+
+def test_plain_request_does_not_pick_a_free_threaded_build(install_dir: Path) -> None:
+    with pytest.raises(InterpreterNotFound) as caught:
+        find_installed("3.13", install_dir)
+    assert "anyvenv python install 3.13" in caught.value.one_line()
+
+
+def test_find_bad_request_is_a_usage_error(install_dir: Path) -> None:
+    with pytest.raises(UsageError):
+        find_installed("/usr/bin/python3", install_dir)
+
+
+def test_find_uses_the_default_install_dir(
+    install_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANYVENV_PYTHON_INSTALL_DIR", str(install_dir))
+    assert find_installed("3.11").path == install_dir / "cpython-3.11.11-linux-x86_64-gnu"
+
+
+def test_uninstall_every_match_and_nothing_else(install_dir: Path) -> None:
+    removed = uninstall(["3.12"], install_dir)
+    assert sorted(item.name for item in removed) == [
+        "cpython-3.12.4-linux-x86_64-gnu",
+        "cpython-3.12.9-linux-x86_64-gnu",
+    ]
+    left = sorted(os.listdir(install_dir))
+    assert "cpython-3.12.9-linux-x86_64-gnu" not in left
+    assert "cpython-3.11.11-linux-x86_64-gnu" in left
+    staged = [name for name in left if atomic.STAGING_MARK in name]
+    assert staged == [".cpython-3.12.9-linux-x86_64-gnu.anyvenv-staging-host-1-abcdef"], (
+        "the removed installs leave nothing aside"
+    )
+
+
+def test_uninstall_unknown_version_removes_nothing(install_dir: Path) -> None:
+    before = sorted(os.listdir(install_dir))
+    with pytest.raises(InterpreterNotFound):
+        uninstall(["3.11", "3.99"], install_dir)
+    assert sorted(os.listdir(install_dir)) == before, "all requests are checked first"
+
+
+@pytest.mark.parametrize("lab_kind", ["fat", "faultfs:cifs-like"])
+def test_uninstall_on_mounts(target: Path) -> None:
+    """fusefat loses a renamed directory's files (and their space): removed in place there."""
+    fake_install(target, "cpython-3.12.9-linux-x86_64-gnu", "python3.12")
+    fake_install(target, "cpython-3.11.11-linux-x86_64-gnu", "python3.11")
+    removed = uninstall(["3.12.9"], target)
+    assert [item.name for item in removed] == ["cpython-3.12.9-linux-x86_64-gnu"]
+    left = set(os.listdir(target)) - {".anyvenv-python.lock", ".anyvenv-python.lock.flock"}
+    assert left == {"cpython-3.11.11-linux-x86_64-gnu"}
+    assert (target / "cpython-3.11.11-linux-x86_64-gnu" / "lib" / "payload").stat().st_size == 1000

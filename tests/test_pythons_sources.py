@@ -1,0 +1,187 @@
+"""Release metadata (pbs-installer's table, a uv-style downloads file) and mirror URLs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from anyvenv.errors import UsageError
+from anyvenv.pythons.sources import (
+    DOWNLOADS_JSON_ENV,
+    GITHUB_RELEASE_BASES,
+    MIRROR_ENV,
+    BadDownloadsFile,
+    NoSuchDownload,
+    Platform,
+    PythonDownload,
+    available_downloads,
+    current_platform,
+    download_url,
+    downloads_from_json_file,
+    downloads_from_pbs_installer,
+    select_download,
+)
+
+LINUX = Platform("linux", "x86_64", "gnu")
+SHA = "ab" * 32
+
+
+def download(version: tuple[int, int, int], threaded: bool = False) -> PythonDownload:
+    name = f"cpython-{'.'.join(map(str, version))}%2B20250101-x86_64-unknown-linux-gnu"
+    variant = "-freethreaded" if threaded else ""
+    url = f"{GITHUB_RELEASE_BASES[0]}/20250101/{name}{variant}-install_only_stripped.tar.gz"
+    return PythonDownload(version, threaded, LINUX, url, SHA)
+
+
+def test_pbs_installer_table_has_linux_builds_with_checksums() -> None:
+    builds = downloads_from_pbs_installer(LINUX)
+    assert builds, "pbs-installer ships install_only builds for linux x86_64"
+    by_minor = {item.version[:2] for item in builds}
+    assert {(3, 10), (3, 11), (3, 12), (3, 13)} <= by_minor
+    for item in builds:
+        assert item.url.endswith(".tar.gz")
+        assert item.url.startswith(GITHUB_RELEASE_BASES), item.url
+        assert "install_only" in item.filename
+    newest = {item.version[:2]: item for item in reversed(builds)}  # builds are newest first
+    assert all(item.sha256 and len(item.sha256) == 64 for item in newest.values())
+
+
+def test_pbs_installer_has_nothing_for_musl() -> None:
+    assert downloads_from_pbs_installer(Platform("linux", "x86_64", "musl")) == []
+
+
+def test_install_name_matches_uv_and_discovery() -> None:
+    from anyvenv.interpreter.discovery import parse_managed_name
+
+    plain, threaded = download((3, 12, 9)), download((3, 13, 2), threaded=True)
+    assert plain.install_name == "cpython-3.12.9-linux-x86_64-gnu"
+    assert threaded.install_name == "cpython-3.13.2+freethreaded-linux-x86_64-gnu"
+    assert parse_managed_name(plain.install_name) == ((3, 12, 9), False)
+    assert parse_managed_name(threaded.install_name) == ((3, 13, 2), True)
+    assert threaded.executable_name == "python3.13t"
+    assert plain.release == "20250101"
+    assert plain.filename.startswith("cpython-3.12.9+20250101-")
+
+
+def test_select_newest_matching_and_plain_unless_free_threaded_is_asked() -> None:
+    builds = [
+        download((3, 13, 2), True),
+        download((3, 13, 2)),
+        download((3, 12, 9)),
+        download((3, 12, 8)),
+    ]
+    assert select_download("3.12", builds).version == (3, 12, 9)
+    assert select_download("3.12.8", builds).version == (3, 12, 8)
+    assert select_download("3.13", builds).free_threaded is False
+    assert select_download("3.13t", builds).free_threaded is True
+    assert select_download(">=3.12,<3.13", builds).version == (3, 12, 9)
+    assert select_download("cpython-3.12", builds).version == (3, 12, 9)
+
+
+def test_unknown_version_names_what_is_known() -> None:
+    with pytest.raises(NoSuchDownload) as caught:
+        select_download("3.99", [download((3, 12, 9)), download((3, 11, 4))])
+    assert caught.value.exit_code == 2
+    assert "known: 3.12, 3.11" in caught.value.one_line()
+
+
+@pytest.mark.parametrize("request_text", ["/usr/bin/python3", "python3", ""])
+def test_non_version_requests_are_usage_errors(request_text: str) -> None:
+    with pytest.raises(UsageError):
+        select_download(request_text, [download((3, 12, 9))])
+
+
+def test_mirror_replaces_the_github_base(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    item = download((3, 12, 9))
+    tail = item.url[len(GITHUB_RELEASE_BASES[0]) :]
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+    assert download_url(item) == item.url
+    assert download_url(item, "https://mirror.example/pbs/") == "https://mirror.example/pbs" + tail
+    assert download_url(item, "file:///srv/pbs") == "file:///srv/pbs" + tail
+    assert download_url(item, str(tmp_path)) == tmp_path.as_uri() + tail, "a plain path works"
+    monkeypatch.setenv(MIRROR_ENV, "file:///env/mirror")
+    assert download_url(item) == "file:///env/mirror" + tail
+    assert download_url(item, "file:///flag") == "file:///flag" + tail, "--mirror wins"
+    elsewhere = PythonDownload((3, 12, 9), False, LINUX, "https://example.org/x.tar.gz", SHA)
+    assert download_url(elsewhere) == elsewhere.url, "only the GitHub base is replaced"
+
+
+def uv_entry(**changes: object) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "name": "cpython",
+        "arch": {"family": "x86_64", "variant": None},
+        "os": "linux",
+        "libc": "gnu",
+        "major": 3,
+        "minor": 12,
+        "patch": 9,
+        "prerelease": "",
+        "url": f"{GITHUB_RELEASE_BASES[0]}/20250101/cpython-3.12.9%2B20250101-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz",
+        "sha256": SHA,
+        "variant": None,
+    }
+    entry.update(changes)
+    return entry
+
+
+def test_downloads_file_in_uv_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "downloads.json"
+    path.write_text(
+        json.dumps(
+            {
+                "cpython-3.12.9-linux-x86_64-gnu": uv_entry(),
+                "cpython-3.13.1+freethreaded-linux-x86_64-gnu": uv_entry(
+                    minor=13, patch=1, variant="freethreaded"
+                ),
+                "cpython-3.14.0rc1-linux-x86_64-gnu": uv_entry(minor=14, prerelease="rc1"),
+                "cpython-3.12.9+debug-linux-x86_64-gnu": uv_entry(variant="debug"),
+                "cpython-3.12.9-linux-x86_64_v3-gnu": uv_entry(
+                    arch={"family": "x86_64", "variant": "v3"}
+                ),
+                "cpython-3.12.9-linux-aarch64-gnu": uv_entry(arch="aarch64"),
+                "pypy-3.10.14-linux-x86_64-gnu": uv_entry(name="pypy"),
+            }
+        )
+    )
+    parsed = downloads_from_json_file(path)
+    assert sorted(item.install_name for item in parsed) == [
+        "cpython-3.12.9-linux-aarch64-gnu",
+        "cpython-3.12.9-linux-x86_64-gnu",
+        "cpython-3.13.1+freethreaded-linux-x86_64-gnu",
+    ]
+    monkeypatch.setenv(DOWNLOADS_JSON_ENV, str(path))
+    here = available_downloads(LINUX)
+    assert [item.install_name for item in here] == [
+        "cpython-3.13.1+freethreaded-linux-x86_64-gnu",
+        "cpython-3.12.9-linux-x86_64-gnu",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "not a JSON object"),
+        (json.dumps({"x": {"name": "cpython", "os": "linux"}}), "entry 'x'"),
+    ],
+)
+def test_bad_downloads_file_is_a_clear_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "downloads.json"
+    path.write_text(content)
+    with pytest.raises(BadDownloadsFile) as caught:
+        downloads_from_json_file(path)
+    assert message in caught.value.one_line()
+
+
+def test_missing_downloads_file(tmp_path: Path) -> None:
+    with pytest.raises(BadDownloadsFile, match="cannot read the downloads file"):
+        downloads_from_json_file(tmp_path / "absent.json")
+
+
+def test_current_platform_is_this_machine() -> None:
+    here = current_platform()
+    assert here.os == "linux"
+    assert here.libc == "gnu"
+    assert here.arch in ("x86_64", "aarch64")
