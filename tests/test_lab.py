@@ -11,13 +11,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import lab
 import pytest
+
+import lab
 from lab import ALL_KINDS, PROBE_KEYS, Lab, LabMount, LabUnavailable, probe_all
 from lab.core import reap_stale_labs
 from lab.expect import EXPECT, FSTYPE
-from lab.faults import MODES, NOBODY_ID
-from lab.mounts import mount_entry
+from lab.faults import MODES, NOBODY_ID, SPECIAL_MODES
+from lab.mounts import abort_fuse_connection, mount_entry
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -40,8 +41,11 @@ def test_every_kind_has_a_complete_expect_table() -> None:
         }, kind
 
 
-def test_every_fault_mode_but_readonly_is_a_kind() -> None:
-    assert {f"faultfs:{mode}" for mode in MODES} - set(ALL_KINDS) == {"faultfs:readonly"}
+def test_every_fault_mode_but_the_special_ones_is_a_kind() -> None:
+    assert {f"faultfs:{mode}" for mode in MODES} - set(ALL_KINDS) == {
+        f"faultfs:{mode}" for mode in SPECIAL_MODES
+    }
+    assert {"readonly", "hang-symlink", "eio-after-writes"} == SPECIAL_MODES
     assert "local" in ALL_KINDS
 
 
@@ -175,6 +179,59 @@ def test_readonly_target_refuses_every_change(lab: Lab) -> None:
             attempt()
         assert caught.value.errno == errno.EROFS
     assert sorted(os.listdir(directory)) == ["given"]
+
+
+_HANGING_SYMLINK = """
+import os, sys
+print("started", flush=True)
+os.symlink("anything", sys.argv[1])
+print("answered", flush=True)
+"""
+
+
+def test_hung_target_never_answers_symlink_until_unmounted(lab: Lab) -> None:
+    directory = lab.hung_target()
+    (directory / "file").write_text("other calls answer")
+    assert (directory / "file").read_text() == "other calls answer"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _HANGING_SYMLINK, str(directory / "link")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdout.readline() == "started\n"
+    with pytest.raises(subprocess.TimeoutExpired):
+        child.wait(timeout=2)
+    assert os.listdir(directory) == ["file"]
+    # the child is stuck in the kernel until the lab aborts or unmounts the mount at the end
+
+
+def test_eio_target_fails_writes_once_the_budget_is_spent(lab: Lab) -> None:
+    directory, set_budget = lab.eio_target()
+    set_budget(2)
+    (directory / "one").write_bytes(b"1")
+    (directory / "two").write_bytes(b"2")
+    with pytest.raises(OSError) as caught:
+        (directory / "three").write_bytes(b"3")
+    assert caught.value.errno == errno.EIO
+    assert (directory / "two").read_bytes() == b"2"
+    set_budget(None)
+    (directory / "three").write_bytes(b"3")
+    assert (directory / "three").read_bytes() == b"3"
+
+
+def test_abort_ends_a_hung_mount(lab: Lab) -> None:
+    private = Lab()
+    try:
+        directory = private.hung_target()
+        child = subprocess.Popen([sys.executable, "-c", _HANGING_SYMLINK, str(directory / "l")])
+        with pytest.raises(subprocess.TimeoutExpired):
+            child.wait(timeout=1)
+        mountpoint = private.mount("faultfs:hang-symlink").root
+        assert abort_fuse_connection(mountpoint)
+        assert child.wait(timeout=30) != 0  # the pending symlink fails: not connected
+    finally:
+        private.close()
+    assert mount_entry(mountpoint) is None
 
 
 def test_small_target_fills_up(lab: Lab) -> None:
