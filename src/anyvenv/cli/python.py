@@ -25,7 +25,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sub.required = True
 
-    install = sub.add_parser("install", help="download and install a CPython build")
+    install = sub.add_parser(
+        "install",
+        help="download and install a CPython build",
+        description="Download a python-build-standalone build, verify its sha256, and install "
+        "it so that it runs on the filesystem it lands on (links become hard links or copies "
+        "where symlinks fail). Offline: ANYVENV_PYTHON_INSTALL_MIRROR (or --mirror) replaces "
+        "the GitHub release base URL (file:// and directories work); "
+        "ANYVENV_PYTHON_DOWNLOADS_JSON names a JSON file of downloads in the format of uv's "
+        "download-metadata.json that replaces the built-in release table. Downloads are cached "
+        "in $ANYVENV_CACHE_DIR/python-downloads (default ~/.cache/anyvenv/python-downloads).",
+    )
     install.add_argument("version", help="a version: 3.12, 3.12.4, 3.13t (free-threaded)")
     _add_install_dir(install)
     install.add_argument(

@@ -28,6 +28,7 @@ from anyvenv.fs import atomic
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.place import create_file
 from anyvenv.fs.probe import probe, probe_path_for
+from anyvenv.killpoints import checkpoint
 from anyvenv.pythons.archive import ExtractReport, LinkPlan, extract, plan_links, read_tree
 from anyvenv.pythons.download import download_cache_dir, fetch_verified
 from anyvenv.pythons.fixup import fix_up_install
@@ -48,6 +49,7 @@ InstallProgress = Callable[[str, int, "int | None"], None]
 """Called with (stage, done, total): stage "download" counts bytes, "extract" members."""
 
 VALIDATE_TIMEOUT = 300.0
+PENDING_MARK = ".anyvenv-pending"
 _LEAKY_VARIABLES = ("LD_LIBRARY_PATH", "LD_PRELOAD", "PYTHONHOME", "PYTHONPATH")
 # Runs in the new build with -I: what it is, where it thinks it lives, what it loaded.
 _VALIDATE_SCRIPT = r"""
@@ -164,7 +166,9 @@ def install_python(
                         progress("validate", 0, None)
                     validated = validate_build(staging, download)
                     _write_record(staging, download, url, plan, report)
-                    atomic.commit(staging, target)
+                    checkpoint("python-install:validated")
+                    _commit(staging, target)
+                    checkpoint("python-install:committed")
         except OSError as exc:
             raise _install_error(exc, root, download) from exc
     return InstallResult(
@@ -178,6 +182,23 @@ def install_python(
         skipped=tuple(report.skipped),
         seconds=time.perf_counter() - started,
     )
+
+
+def _commit(staging: Path, target: Path) -> None:
+    """Rename the staged install into place. Where renaming a directory loses its files
+    (fusefat) the tree moves file by file: ``bin/`` is hidden until everything else has
+    moved, so a crash in between leaves nothing that runs or counts as installed (discovery
+    and ``python list`` look for ``bin/python3.X``), and the next install replaces it."""
+    if atomic.directory_rename_keeps_contents(staging.parent):
+        atomic.commit(staging, target)
+        return
+    bin_dir = staging / "bin"
+    names = sorted(os.listdir(bin_dir))
+    for name in names:
+        os.rename(bin_dir / name, bin_dir / f".{name}{PENDING_MARK}")
+    atomic.commit(staging, target)
+    for name in names:
+        os.rename(target / "bin" / f".{name}{PENDING_MARK}", target / "bin" / name)
 
 
 def _stage(progress: InstallProgress, stage: str) -> Callable[[int, int | None], None]:
