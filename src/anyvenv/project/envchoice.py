@@ -1,0 +1,190 @@
+"""Where a project's environment goes, and the pointer file that says so.
+
+The project declares a path (``.venv`` in the workspace root, or ``UV_PROJECT_ENVIRONMENT``
+resolved against it). The env lives there unless nothing can be executed on that filesystem;
+then it lives in a per-user directory keyed by the declared path and the Python, and the
+declared path becomes a *pointer file*::
+
+    # anyvenv: this project's environment lives elsewhere (this filesystem cannot run it)
+    anyvenv-pointer = 1
+    env = /home/me/.local/share/anyvenv/envs/proj-3f2a9c0d1e2b4a5c
+    reason = no file can be executed on the filesystem at /mnt/share/proj (exec: EACCES)
+
+``key = value`` lines like pyvenv.cfg; readers need ``anyvenv-pointer`` and an absolute ``env``.
+Where chmod does not work, the env stays in place but uv installs into a *shadow env* on local
+disk (per env, in the user cache) whose packages anyvenv mirrors into it.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from anyvenv.envbuild.config import is_virtual_environment, parse_pyvenv_cfg
+from anyvenv.errors import EnvironmentBroken, UsageError
+from anyvenv.fs.atomic import atomic_write
+from anyvenv.fs.outcome import NO, OK
+from anyvenv.fs.probe import ProbeResult
+
+POINTER_KEY = "anyvenv-pointer"
+POINTER_VERSION = "1"
+POINTER_MAX_BYTES = 64 * 1024
+ENVS_DIR_ENV = "ANYVENV_ENVS_DIR"
+SHADOW_DIR_ENV = "ANYVENV_SHADOW_DIR"
+
+
+class Placement(str, enum.Enum):
+    """How the env relates to the declared path; the value is what ``--json`` reports."""
+
+    IN_PLACE = "in-place"  # the env is at the declared path; uv installs into it
+    SHADOW = "shadow"  # the env is at the declared path; uv installs into a shadow, mirrored
+    ELSEWHERE = "elsewhere"  # the env is in a per-user directory; the declared path points to it
+
+
+@dataclass(frozen=True)
+class EnvLocation:
+    declared: Path  # what the project names (.venv or UV_PROJECT_ENVIRONMENT)
+    env: Path  # where the env really is
+    placement: Placement
+    reason: str
+    shadow: Path | None = None  # the shadow env (SHADOW only)
+    chmod_fails: bool = False  # chmod errors (not just ignored) where the project lives
+
+
+def declared_env_path(workspace_root: Path, environ: Mapping[str, str]) -> Path:
+    """``UV_PROJECT_ENVIRONMENT`` as uv reads it (relative: against the workspace root), else
+    ``.venv`` in the workspace root."""
+    value = environ.get("UV_PROJECT_ENVIRONMENT")
+    if value:
+        return Path(os.path.normpath(workspace_root / os.path.expanduser(value)))
+    return workspace_root / ".venv"
+
+
+def _data_home(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+
+
+def _cache_home(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:40] or "env"
+
+
+def keyed_name(name: str, path: Path, python_key: str) -> str:
+    """``<name>-<hash>``: the hash covers the real path and the Python (like uv's cache keys)."""
+    real = os.path.realpath(path)
+    digest = hashlib.sha256(f"{real}\0{python_key}".encode("utf-8", "surrogateescape"))
+    return f"{_slug(name)}-{digest.hexdigest()[:16]}"
+
+
+def elsewhere_env_path(
+    declared: Path, project_name: str, python_key: str, environ: Mapping[str, str]
+) -> Path:
+    """The per-user env for a project whose filesystem cannot run one."""
+    base = environ.get(ENVS_DIR_ENV) or _data_home(environ) / "anyvenv" / "envs"
+    return Path(base) / keyed_name(project_name, declared, python_key)
+
+
+def shadow_env_path(
+    env: Path, project_name: str, python_key: str, environ: Mapping[str, str]
+) -> Path:
+    """The shadow env on local disk that uv installs into for ``env``."""
+    base = environ.get(SHADOW_DIR_ENV) or _cache_home(environ) / "anyvenv" / "shadow"
+    return Path(base) / keyed_name(project_name, env, python_key)
+
+
+def chmod_fails(result: ProbeResult) -> bool:
+    """chmod raises an error (FAT: ENOSYS), rather than working or being ignored."""
+    return result.chmod not in (OK, NO)
+
+
+def placement_for(result: ProbeResult) -> tuple[Placement, str]:
+    """Decide from the probe of the env's filesystem."""
+    where = f"{result.fstype or 'the filesystem'} at {result.mount_point or result.path}"
+    if not result.can_execute:
+        noexec = ", mounted noexec" if "noexec" in result.mount_options else ""
+        return (
+            Placement.ELSEWHERE,
+            f"no file can be executed on {where} (exec: {result.exec}{noexec})",
+        )
+    if not result.chmod_works:
+        how = "is ignored" if result.chmod == "no" else f"fails ({result.chmod})"
+        return (
+            Placement.SHADOW,
+            f"chmod {how} on {where}: uv installs into a shadow env on local disk and "
+            "anyvenv copies the packages in with their modes set at creation",
+        )
+    return Placement.IN_PLACE, f"files can be executed and chmod works on {where}"
+
+
+# -- the pointer file --------------------------------------------------------------------------
+
+
+def render_pointer(env: Path, reason: str) -> bytes:
+    lines = [
+        "# anyvenv: this project's environment lives elsewhere (this filesystem cannot run it)",
+        f"{POINTER_KEY} = {POINTER_VERSION}",
+        f"env = {os.fsdecode(env)}",
+        f"reason = {' '.join(reason.split())}",
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+
+
+def is_pointer(path: Path) -> bool:
+    """A regular file (not a directory) that carries the pointer key."""
+    try:
+        if not path.is_file() or path.stat().st_size > POINTER_MAX_BYTES:
+            return False
+        text = path.read_bytes().decode("utf-8", "surrogateescape")
+    except OSError:
+        return False
+    return POINTER_KEY in parse_pyvenv_cfg(text)
+
+
+def read_pointer(path: Path) -> Path | None:
+    """The env a pointer file at ``path`` names; ``None`` if ``path`` is no pointer file."""
+    if not is_pointer(path):
+        return None
+    values = parse_pyvenv_cfg(path.read_bytes().decode("utf-8", "surrogateescape"))
+    target = values.get("env", "")
+    if not target or not os.path.isabs(target):
+        raise EnvironmentBroken(
+            f"the pointer file {path} names no absolute env path",
+            f"remove {path} and run 'anyvenv sync'",
+        )
+    return Path(target)
+
+
+def write_pointer(path: Path, env: Path, reason: str) -> None:
+    """Make ``path`` a pointer to ``env``; a venv directory there is replaced, nothing else."""
+    if path.is_dir() and not path.is_symlink():
+        if not is_virtual_environment(path):
+            raise UsageError(
+                f"{path} is a directory but not a virtual environment",
+                "refusing to replace it: move it away, then retry",
+            )
+        from anyvenv.fs.atomic import remove_tree
+
+        remove_tree(path)
+    elif os.path.lexists(path) and not is_pointer(path) and not path.is_symlink():
+        raise UsageError(
+            f"{path} exists and is not an anyvenv pointer file",
+            "refusing to replace it: move it away, then retry",
+        )
+    elif path.is_symlink():
+        path.unlink()
+    atomic_write(path, render_pointer(env, reason))
+
+
+def resolve_env(declared: Path) -> Path:
+    """The env a project's declared path stands for: itself, or where its pointer file points.
+    For ``anyvenv run``, ``anyvenv pip`` and ``anyvenv check``."""
+    target = read_pointer(declared)
+    return target if target is not None else declared

@@ -1,0 +1,64 @@
+"""How uv links package files from its cache into the env: decided once, not left to uv's
+trial, fallback and warning.
+
+clone where reflinks work between the cache and the env (copy-on-write: the env can be edited
+without touching the cache), hard link where they share a filesystem that allows it, copy
+otherwise. ``--link-mode`` or ``UV_LINK_MODE`` forces one.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from anyvenv.errors import UsageError
+from anyvenv.fs.probe import ProbeResult
+
+
+class LinkMode(str, enum.Enum):
+    """uv's ``--link-mode`` values."""
+
+    CLONE = "clone"
+    HARDLINK = "hardlink"
+    COPY = "copy"
+    SYMLINK = "symlink"
+
+
+@dataclass(frozen=True)
+class LinkChoice:
+    mode: LinkMode
+    reason: str
+
+
+def parse_link_mode(value: str, where: str) -> LinkMode:
+    try:
+        return LinkMode(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(mode.value for mode in LinkMode)
+        raise UsageError(f"{where} {value!r} is not a link mode", f"use one of {choices}") from None
+
+
+def forced_link_mode(cli_value: str | None, environ: Mapping[str, str]) -> LinkChoice | None:
+    """The mode the user asked for, if any (the command line wins over the environment)."""
+    if cli_value:
+        return LinkChoice(parse_link_mode(cli_value, "--link-mode"), "asked for (--link-mode)")
+    value = environ.get("UV_LINK_MODE")
+    if value:
+        return LinkChoice(parse_link_mode(value, "UV_LINK_MODE"), "asked for (UV_LINK_MODE)")
+    return None
+
+
+def choose_link_mode(env_probe: ProbeResult | None, same_filesystem: bool) -> LinkChoice:
+    """From the probe of the env's filesystem and whether uv's cache is on it too (only then
+    is the probe needed: one filesystem, one probe)."""
+    if not same_filesystem or env_probe is None:
+        return LinkChoice(LinkMode.COPY, "the uv cache is on another filesystem")
+    if env_probe.reflinks_work:
+        return LinkChoice(LinkMode.CLONE, "reflinks work between the uv cache and the env")
+    if env_probe.hardlinks_work:
+        return LinkChoice(LinkMode.HARDLINK, "the uv cache and the env share a filesystem")
+    return LinkChoice(
+        LinkMode.COPY,
+        f"neither reflinks ({env_probe.reflink}) nor hard links ({env_probe.hardlink}) work here",
+    )

@@ -1,0 +1,289 @@
+"""A uv project as uv finds it: the nearest pyproject.toml, its workspace, and the Python it asks
+for (``--python``, then ``.python-version``, then ``requires-python``), read the way uv reads them."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from anyvenv.errors import UsageError
+from anyvenv.interpreter.request import (
+    PythonRequest,
+    Specifier,
+    parse_request,
+    parse_specifiers,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+PYPROJECT = "pyproject.toml"
+VERSION_FILES = (".python-version", ".python-versions")
+
+
+@dataclass(frozen=True)
+class Project:
+    """The project uv would sync from a directory, and the workspace it belongs to."""
+
+    root: Path  # the directory of the nearest pyproject.toml
+    name: str | None  # None for a virtual workspace root (no [project] table)
+    workspace_root: Path  # where .venv and uv.lock live
+    members: tuple[Path, ...]  # workspace member directories (with the root when a project)
+    requires_python: tuple[Specifier, ...]  # all members' requires-python, intersected
+    requires_python_text: str | None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.workspace_root.name
+
+    def allows(self, version: tuple[int, ...]) -> bool:
+        return all(spec.contains(version) for spec in self.requires_python)
+
+
+@dataclass(frozen=True)
+class PythonChoice:
+    """The Python request for the project and where it came from (for messages)."""
+
+    request: PythonRequest
+    source: str
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    """The parsed TOML of ``path``; :class:`UsageError` naming the file when it is invalid."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
+    try:
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path} is not valid TOML: {exc}", "fix the file, then retry") from exc
+    return data
+
+
+def _table(data: dict[str, Any], *keys: str) -> dict[str, Any] | None:
+    current: Any = data
+    for key in keys:
+        if not isinstance(current, dict) or not isinstance(current.get(key), dict):
+            return None
+        current = current[key]
+    return current if isinstance(current, dict) else None
+
+
+def _workspace_table(data: dict[str, Any]) -> dict[str, Any] | None:
+    return _table(data, "tool", "uv", "workspace")
+
+
+def _globs(workspace: dict[str, Any], key: str) -> list[str]:
+    value = workspace.get(key) or []
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _matches(path: Path, root: Path, patterns: list[str]) -> bool:
+    """uv's glob semantics: the pattern is joined to the workspace root; ``*`` crosses ``/``."""
+    text = os.path.normpath(path)
+    return any(fnmatch.fnmatchcase(text, os.path.normpath(root / pattern)) for pattern in patterns)
+
+
+def covers(root: Path, workspace: dict[str, Any], project_dir: Path) -> bool:
+    """Whether the workspace at ``root`` takes ``project_dir`` as a member."""
+    if project_dir == root:
+        return True
+    return _matches(project_dir, root, _globs(workspace, "members")) and not _matches(
+        project_dir, root, _globs(workspace, "exclude")
+    )
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` holding a pyproject.toml."""
+    for directory in (start, *start.parents):
+        if (directory / PYPROJECT).is_file():
+            return directory
+    raise UsageError(
+        f"no {PYPROJECT} found in {start} or any parent directory",
+        "run this inside a project, or pass --project DIR",
+    )
+
+
+def _find_workspace_root(project_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The first ancestor pyproject.toml that declares a workspace covering ``project_dir``."""
+    for directory in project_dir.parents:
+        path = directory / PYPROJECT
+        if not path.is_file():
+            continue
+        data = read_pyproject(path)
+        workspace = _workspace_table(data)
+        if workspace is not None:
+            return (directory, workspace) if covers(directory, workspace, project_dir) else None
+        return None  # another project, or neither: the project stands alone (as uv decides)
+    return None
+
+
+def _member_dirs(root: Path, workspace: dict[str, Any]) -> list[Path]:
+    found: list[Path] = []
+    excludes = _globs(workspace, "exclude")
+    for pattern in _globs(workspace, "members"):
+        for candidate in sorted(root.glob(pattern)):
+            if (candidate / PYPROJECT).is_file() and not _matches(candidate, root, excludes):
+                found.append(Path(os.path.normpath(candidate)))
+    return found
+
+
+def _requires_python(data: dict[str, Any], path: Path) -> tuple[str | None, tuple[Specifier, ...]]:
+    project = _table(data, "project")
+    text = project.get("requires-python") if project else None
+    if text is None:
+        return None, ()
+    if not isinstance(text, str):
+        raise UsageError(f"requires-python in {path} is not a string", "write e.g. '>=3.10'")
+    try:
+        return text, parse_specifiers(text)
+    except ValueError as exc:
+        raise UsageError(
+            f"cannot read requires-python {text!r} in {path}",
+            "write e.g. '>=3.10' or '>=3.10,<3.13'",
+        ) from exc
+
+
+def discover(start: Path) -> Project:
+    """The project uv would sync when run in ``start`` (a directory)."""
+    start = Path(os.path.abspath(start))
+    root = find_project_root(start)
+    data = read_pyproject(root / PYPROJECT)
+    project_table = _table(data, "project")
+    own_workspace = _workspace_table(data)
+    if project_table is None and own_workspace is None:
+        raise UsageError(
+            f"{root / PYPROJECT} has no [project] table (nor [tool.uv.workspace])",
+            "add a [project] table with a name",
+        )
+    name = project_table.get("name") if project_table else None
+    if own_workspace is not None:
+        workspace_root, workspace = root, own_workspace
+    else:
+        found = _find_workspace_root(root)
+        workspace_root, workspace = found if found is not None else (root, {})
+    members = [root] if workspace_root == root and project_table is not None else []
+    if workspace_root != root:
+        root_data = read_pyproject(workspace_root / PYPROJECT)
+        if _table(root_data, "project") is not None:
+            members.append(workspace_root)
+    for member in _member_dirs(workspace_root, workspace):
+        if member not in members:
+            members.append(member)
+    if root not in members and project_table is not None:
+        members.append(root)
+    texts: list[str] = []
+    specs: list[Specifier] = []
+    for member in members:
+        member_data = data if member == root else read_pyproject(member / PYPROJECT)
+        text, member_specs = _requires_python(member_data, member / PYPROJECT)
+        if text is not None and text not in texts:
+            texts.append(text)
+        specs.extend(member_specs)
+    return Project(
+        root=root,
+        name=name if isinstance(name, str) else None,
+        workspace_root=workspace_root,
+        members=tuple(members),
+        requires_python=tuple(specs),
+        requires_python_text=",".join(texts) if texts else None,
+    )
+
+
+# -- the Python request ------------------------------------------------------------------------
+
+
+def _read_version_file(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return stripped
+    return None
+
+
+def find_version_file(project: Project) -> Path | None:
+    """``.python-version`` (or ``.python-versions``) from the project up to the workspace root."""
+    directory = project.root
+    while True:
+        for name in VERSION_FILES:
+            if (directory / name).is_file():
+                return directory / name
+        if directory == project.workspace_root or directory.parent == directory:
+            return None
+        directory = directory.parent
+
+
+def global_version_file(environ: Mapping[str, str]) -> Path | None:
+    """uv's global pin, ``$XDG_CONFIG_HOME/uv/.python-version``."""
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    for name in VERSION_FILES:
+        path = Path(base) / "uv" / name
+        if path.is_file():
+            return path
+    return None
+
+
+def _requires_python_request(project: Project) -> PythonRequest:
+    if not project.requires_python_text:
+        return parse_request(None)
+    return PythonRequest(project.requires_python_text, specifiers=project.requires_python)
+
+
+def _pinned_version(request: PythonRequest) -> tuple[int, ...] | None:
+    for spec in request.specifiers:
+        if spec.op == "==":
+            return spec.version
+    return None
+
+
+def choose_python(
+    project: Project,
+    explicit: str | None,
+    environ: Mapping[str, str],
+    *,
+    use_version_files: bool = True,
+) -> PythonChoice:
+    """The Python request, in uv's order: ``--python``, ``UV_PYTHON``, the nearest version file
+    within the workspace, the global version file (if requires-python allows it), requires-python."""
+    if explicit:
+        return PythonChoice(parse_request(explicit), f"--python {explicit}")
+    from_env = environ.get("UV_PYTHON")
+    if from_env:
+        return PythonChoice(parse_request(from_env), f"UV_PYTHON={from_env}")
+    if use_version_files:
+        local = find_version_file(project)
+        candidates = [(local, False)] if local else []
+        glob = global_version_file(environ)
+        if glob is not None:
+            candidates.append((glob, True))
+        for path, is_global in candidates:
+            text = _read_version_file(path)
+            if text is None:
+                continue
+            try:
+                request = parse_request(text)
+            except UsageError as exc:
+                raise UsageError(
+                    f"cannot read the Python version {text!r} in {path}", exc.hint
+                ) from exc
+            pinned = _pinned_version(request)
+            if is_global and pinned is not None and not project.allows(pinned):
+                continue  # uv ignores a global pin the project does not allow
+            return PythonChoice(request, f"{path}")
+    if project.requires_python_text:
+        return PythonChoice(
+            _requires_python_request(project), f"requires-python {project.requires_python_text}"
+        )
+    return PythonChoice(parse_request(None), "the default Python")

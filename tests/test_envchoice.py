@@ -1,0 +1,102 @@
+"""Where the env goes, the pointer file, and the link mode, decided from probe results."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from anyvenv.errors import UsageError
+from anyvenv.fs.probe import CHECKS, ProbeResult
+from anyvenv.project.envchoice import (
+    Placement,
+    declared_env_path,
+    elsewhere_env_path,
+    placement_for,
+    read_pointer,
+    resolve_env,
+    write_pointer,
+)
+from anyvenv.project.linkmode import LinkMode, choose_link_mode, forced_link_mode
+
+ALL_OK = dataclasses.replace(
+    ProbeResult(
+        path="/x", mount_point="/", fstype="ext4", mount_options=(), **dict.fromkeys(CHECKS, "ok")
+    ),
+    reflink="EOPNOTSUPP",
+)
+
+
+def _probe(**changes: str) -> ProbeResult:
+    return dataclasses.replace(ALL_OK, **changes)
+
+
+def test_placement_follows_exec_then_chmod() -> None:
+    assert placement_for(ALL_OK)[0] is Placement.IN_PLACE
+    assert placement_for(_probe(chmod="no"))[0] is Placement.SHADOW
+    placement, reason = placement_for(_probe(chmod="ENOSYS"))
+    assert placement is Placement.SHADOW and "ENOSYS" in reason
+    placement, reason = placement_for(_probe(exec="EACCES", chmod="no"))
+    assert placement is Placement.ELSEWHERE and "EACCES" in reason
+
+
+def test_declared_path_reads_uv_project_environment(tmp_path: Path) -> None:
+    assert declared_env_path(tmp_path, {}) == tmp_path / ".venv"
+    assert declared_env_path(tmp_path, {"UV_PROJECT_ENVIRONMENT": "a/../env"}) == tmp_path / "env"
+    assert declared_env_path(tmp_path, {"UV_PROJECT_ENVIRONMENT": "/abs/env"}) == Path("/abs/env")
+
+
+def test_elsewhere_path_is_keyed_by_real_path_and_python(tmp_path: Path) -> None:
+    environ = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    one = elsewhere_env_path(tmp_path / "p" / ".venv", "My Project!", "cpython-3.12", environ)
+    assert one.parent == tmp_path / "data" / "anyvenv" / "envs"
+    assert one.name.startswith("My-Project-")
+    assert one != elsewhere_env_path(
+        tmp_path / "p" / ".venv", "My Project!", "cpython-3.11", environ
+    )
+    assert one != elsewhere_env_path(
+        tmp_path / "q" / ".venv", "My Project!", "cpython-3.12", environ
+    )
+
+
+def test_pointer_file_round_trip(tmp_path: Path) -> None:
+    declared = tmp_path / ".venv"
+    target = tmp_path / "elsewhere" / "env"
+    write_pointer(declared, target, "no file can be executed here (exec: EACCES)")
+    text = declared.read_text()
+    assert text.startswith("# anyvenv:") and "anyvenv-pointer = 1" in text
+    assert f"env = {target}" in text and "reason = no file can be executed" in text
+    assert read_pointer(declared) == target
+    assert resolve_env(declared) == target
+    assert resolve_env(tmp_path / "plain") == tmp_path / "plain"
+
+
+def test_pointer_replaces_only_an_env(tmp_path: Path) -> None:
+    venv = tmp_path / ".venv"
+    venv.mkdir()
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    write_pointer(venv, tmp_path / "x", "why")
+    assert venv.is_file()
+    precious = tmp_path / "data"
+    precious.mkdir()
+    (precious / "keep.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not a virtual environment"):
+        write_pointer(precious, tmp_path / "x", "why")
+    other = tmp_path / "notes"
+    other.write_text("mine")
+    with pytest.raises(UsageError, match="not an anyvenv pointer"):
+        write_pointer(other, tmp_path / "x", "why")
+    assert (precious / "keep.txt").read_text() == other.read_text() == "mine"
+
+
+def test_link_mode_choice() -> None:
+    assert choose_link_mode(None, False).mode is LinkMode.COPY
+    assert choose_link_mode(ALL_OK, True).mode is LinkMode.HARDLINK
+    assert choose_link_mode(_probe(reflink="ok"), True).mode is LinkMode.CLONE
+    assert choose_link_mode(_probe(hardlink="EPERM"), True).mode is LinkMode.COPY
+    assert forced_link_mode(None, {}) is None
+    assert forced_link_mode(None, {"UV_LINK_MODE": "symlink"}).mode is LinkMode.SYMLINK  # type: ignore[union-attr]
+    assert forced_link_mode("copy", {"UV_LINK_MODE": "clone"}).mode is LinkMode.COPY  # type: ignore[union-attr]
+    with pytest.raises(UsageError, match="not a link mode"):
+        forced_link_mode("teleport", {})

@@ -1,0 +1,111 @@
+"""Finding the project and its workspace, and the Python it asks for, as uv does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from anyvenv.errors import UsageError
+from anyvenv.project.model import choose_python, discover
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def _project(root: Path, name: str, requires: str | None = None, extra: str = "") -> Path:
+    requires_line = f'requires-python = "{requires}"\n' if requires else ""
+    _write(
+        root / "pyproject.toml",
+        f'[project]\nname = "{name}"\nversion = "1"\n{requires_line}{extra}',
+    )
+    return root
+
+
+def test_nearest_pyproject_is_the_project(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", "p", ">=3.10")
+    (root / "src" / "deep").mkdir(parents=True)
+    project = discover(root / "src" / "deep")
+    assert (project.root, project.workspace_root, project.name) == (root, root, "p")
+    assert project.requires_python_text == ">=3.10"
+    assert project.allows((3, 10, 0)) and not project.allows((3, 9, 18))
+
+
+def test_workspace_root_covers_its_members(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path / "ws",
+        "root",
+        ">=3.10",
+        '[tool.uv.workspace]\nmembers = ["packages/*"]\nexclude = ["packages/skipped"]\n',
+    )
+    member = _project(root / "packages" / "app", "app", "<3.13")
+    skipped = _project(root / "packages" / "skipped", "skipped")
+    project = discover(member)
+    assert project.workspace_root == root
+    assert set(project.members) == {root, member}
+    assert project.allows((3, 12, 1)) and not project.allows((3, 13, 0))  # intersected
+    assert not project.allows((3, 9, 0))
+    assert discover(skipped).workspace_root == skipped  # excluded: stands alone
+
+
+def test_a_virtual_workspace_root(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path / "ws" / "pyproject.toml", '[tool.uv.workspace]\nmembers = ["a"]\n'
+    ).parent
+    member = _project(root / "a", "a")
+    assert discover(member).workspace_root == root
+    assert discover(root).name is None
+
+
+def test_a_project_inside_another_project_stands_alone(tmp_path: Path) -> None:
+    outer = _project(tmp_path / "outer", "outer")
+    inner = _project(outer / "examples" / "inner", "inner")
+    assert discover(inner).workspace_root == inner
+
+
+def test_no_pyproject_and_invalid_toml_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"no pyproject\.toml"):
+        discover(tmp_path)
+    _write(tmp_path / "pyproject.toml", "[project\n")
+    with pytest.raises(UsageError, match="not valid TOML"):
+        discover(tmp_path)
+    _write(tmp_path / "pyproject.toml", "[tool.black]\n")
+    with pytest.raises(UsageError, match="no \\[project\\] table"):
+        discover(tmp_path)
+    _write(tmp_path / "pyproject.toml", '[project]\nname = "x"\nrequires-python = "three"\n')
+    with pytest.raises(UsageError, match="requires-python"):
+        discover(tmp_path)
+
+
+def test_python_request_order(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", "p", ">=3.10")
+    project = discover(root)
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    assert choose_python(project, None, config).source == "requires-python >=3.10"
+    _write(tmp_path / "config" / "uv" / ".python-version", "3.11\n")
+    assert choose_python(project, None, config).request.raw == "3.11"  # the global pin
+    _write(root / ".python-version", "# pinned\n3.12\n")
+    choice = choose_python(project, None, config)
+    assert (choice.request.raw, choice.source) == ("3.12", str(root / ".python-version"))
+    assert choose_python(project, None, {**config, "UV_PYTHON": "3.13"}).request.raw == "3.13"
+    assert choose_python(project, "3.10", {**config, "UV_PYTHON": "3.13"}).request.raw == "3.10"
+    no_files = choose_python(project, None, config, use_version_files=False)
+    assert no_files.request.raw == ">=3.10"
+
+
+def test_version_file_search_stops_at_the_workspace_root(tmp_path: Path) -> None:
+    _write(tmp_path / ".python-version", "3.11\n")  # above the project: uv does not read it
+    root = _project(tmp_path / "p", "p")
+    assert choose_python(
+        discover(root), None, {"XDG_CONFIG_HOME": str(tmp_path / "c")}
+    ).request.is_any
+
+
+def test_global_pin_outside_requires_python_is_ignored(tmp_path: Path) -> None:
+    project = discover(_project(tmp_path / "p", "p", ">=3.12"))
+    _write(tmp_path / "config" / "uv" / ".python-version", "3.10\n")
+    choice = choose_python(project, None, {"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert choice.request.raw == ">=3.12"
