@@ -1,0 +1,283 @@
+"""Mirror the installed distributions of one env into another, per ``*.dist-info``.
+
+Where chmod does not work on the env's filesystem, uv cannot install there (on FAT its copy of
+every file fails with ENOSYS; where chmod is ignored, console scripts lose their exec bit). uv
+installs into a shadow env on local disk instead, and this module brings the result over:
+
+- a distribution whose dist-info directory name and RECORD are the same on both sides is left
+  alone (a no-op sync reads the RECORDs and copies nothing);
+- a new or changed one has every file of its RECORD (and its dist-info directory) copied, with
+  the mode set when the file is created, and console-script shebangs rewritten from the source
+  env's python to the destination's; files of the old RECORD that the new one lacks are removed;
+- one the source no longer has is removed by the destination's own RECORD.
+
+RECORD is written last, so an interrupted mirror is redone by the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anyvenv.fs.place import copy_file, create_file
+
+_SHEBANG_LIMIT = 127  # the kernel reads this much of a #! line
+_SH_EXEC = re.compile(rb"^'''exec' '?(?P<path>[^'\"]+?)'? \"\$0\" \"\$@\"$")
+
+
+@dataclass(frozen=True)
+class EnvTree:
+    """An env as the mirror sees it: its root and its site-packages directory."""
+
+    root: Path
+    site_packages: Path
+
+    @classmethod
+    def of(cls, root: Path, site_relative: str) -> EnvTree:
+        return cls(root, root / site_relative)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    name: str  # normalized project name
+    dist_info: str  # the directory name, e.g. beta-1.0.dist-info
+    record: bytes | None  # RECORD's bytes (None if missing)
+
+
+@dataclass
+class MirrorReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    files_written: int = 0
+    files_removed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "files_written": self.files_written,
+            "files_removed": self.files_removed,
+        }
+
+
+def normalize_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def distributions(site_packages: Path) -> dict[str, Distribution]:
+    """The distributions installed in ``site_packages``, by normalized name."""
+    found: dict[str, Distribution] = {}
+    try:
+        entries = sorted(os.listdir(site_packages))
+    except FileNotFoundError:
+        return found
+    for entry in entries:
+        if not entry.endswith(".dist-info"):
+            continue
+        name = normalize_name(entry[: -len(".dist-info")].split("-", 1)[0])
+        try:
+            record: bytes | None = (site_packages / entry / "RECORD").read_bytes()
+        except OSError:
+            record = None
+        found[name] = Distribution(name, entry, record)
+    return found
+
+
+def record_paths(record: bytes | None) -> list[str]:
+    """The paths a RECORD lists (first CSV column), as written."""
+    if not record:
+        return []
+    text = record.decode("utf-8", "surrogateescape")
+    return [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0]]
+
+
+def _env_relative(tree: EnvTree, listed: str) -> str | None:
+    """A RECORD path as a path relative to the env root; ``None`` if it leaves the env."""
+    full = os.path.normpath(os.path.join(tree.site_packages, listed))
+    relative = os.path.relpath(full, tree.root)
+    if relative == "." or relative.startswith(".." + os.sep) or relative == "..":
+        return None
+    return relative
+
+
+def _dist_info_files(tree: EnvTree, dist_info: str) -> list[str]:
+    base = tree.site_packages / dist_info
+    found: list[str] = []
+    for directory, _dirs, files in os.walk(base):
+        for name in files:
+            found.append(os.path.relpath(os.path.join(directory, name), tree.root))
+    return found
+
+
+def files_of(tree: EnvTree, dist: Distribution) -> list[str]:
+    """Every file of ``dist`` relative to the env root, RECORD last."""
+    record_rel = os.path.relpath(tree.site_packages / dist.dist_info / "RECORD", tree.root)
+    listed = [_env_relative(tree, path) for path in record_paths(dist.record)]
+    unique = dict.fromkeys(
+        [path for path in listed if path is not None] + _dist_info_files(tree, dist.dist_info)
+    )
+    unique.pop(record_rel, None)
+    ordered = list(unique)
+    if dist.record is not None:
+        ordered.append(record_rel)
+    return ordered
+
+
+# -- shebangs ----------------------------------------------------------------------------------
+
+
+def render_shebang(python: bytes, args: bytes = b"") -> bytes:
+    """``#!python`` or, when too long for the kernel or holding a space, uv's /bin/sh form."""
+    line = b"#!" + python + (b" " + args if args else b"")
+    if len(line) <= _SHEBANG_LIMIT and b" " not in python:
+        return line + b"\n"
+    return b"#!/bin/sh\n'''exec' '" + python + b"' \"$0\" \"$@\"\n' '''\n"
+
+
+def retarget_shebang(data: bytes, old_root: Path, new_root: Path) -> bytes | None:
+    """``data`` with its interpreter moved from ``old_root`` into ``new_root``; ``None`` if it
+    is not a script run by an interpreter of ``old_root``."""
+    if not data.startswith(b"#!"):
+        return None
+    old = os.fsencode(old_root) + b"/"
+    first, _, rest = data.partition(b"\n")
+    if first == b"#!/bin/sh":
+        second, _, tail = rest.partition(b"\n")
+        third, _, body = tail.partition(b"\n")
+        match = _SH_EXEC.match(second)
+        if match is None or third != b"' '''" or not match.group("path").startswith(old):
+            return None
+        python, args, rest = match.group("path"), b"", body
+    else:
+        python, _, args = first[2:].strip().partition(b" ")
+        if not python.startswith(old):
+            return None
+    new_python = os.fsencode(new_root) + b"/" + python[len(old) :]
+    return render_shebang(new_python, args.strip()) + rest
+
+
+# -- placing and removing files ----------------------------------------------------------------
+
+
+def _temp_beside(path: Path) -> Path:
+    return path.with_name(f".{path.name}.anyvenv-tmp-{os.getpid()}")
+
+
+def _install_file(source: EnvTree, dest: EnvTree, relative: str) -> None:
+    """Copy one file over with its mode set at creation; scripts in bin/ get the new shebang."""
+    src = source.root / relative
+    dst = dest.root / relative
+    mode = os.stat(src).st_mode & 0o777
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    exists = os.path.lexists(dst)
+    target = _temp_beside(dst) if exists else dst
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_temp_beside(dst))
+    data: bytes | None = None
+    if relative.startswith("bin" + os.sep):
+        with open(src, "rb") as handle:
+            data = retarget_shebang(handle.read(), source.root, dest.root)
+    if data is not None:
+        create_file(target, data, mode)
+    else:
+        copy_file(src, target, mode)
+    if exists:
+        os.replace(target, dst)
+
+
+def _remove_file(dest: EnvTree, relative: str, touched: set[Path]) -> bool:
+    path = dest.root / relative
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    except IsADirectoryError:
+        return False
+    touched.add(path.parent)
+    if path.suffix == ".py":
+        cache = path.parent / "__pycache__"
+        with contextlib.suppress(OSError):
+            for entry in os.listdir(cache):
+                if entry.startswith(path.stem + ".") and entry.endswith(".pyc"):
+                    os.unlink(cache / entry)
+            touched.add(cache)
+    return True
+
+
+def _prune(dest: EnvTree, directories: set[Path]) -> None:
+    """Remove directories emptied by removals (and their leftover __pycache__), bottom up."""
+    stops = {dest.root, dest.site_packages, dest.root / "bin"}
+    pending = sorted(directories, key=lambda p: len(p.parts), reverse=True)
+    seen: set[Path] = set()
+    while pending:
+        directory = pending.pop(0)
+        if directory in seen or directory in stops or dest.root not in directory.parents:
+            continue
+        seen.add(directory)
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            continue
+        if entries == ["__pycache__"] and not any(
+            name.endswith(".py") for name in os.listdir(directory / "__pycache__")
+        ):
+            shutil.rmtree(directory / "__pycache__", ignore_errors=True)
+            entries = []
+        if entries:
+            continue
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)
+            pending.append(directory.parent)
+            pending.sort(key=lambda p: len(p.parts), reverse=True)
+
+
+def _remove_dist_info(dest: EnvTree, dist: Distribution) -> None:
+    shutil.rmtree(dest.site_packages / dist.dist_info, ignore_errors=True)
+
+
+# -- the mirror --------------------------------------------------------------------------------
+
+
+def mirror(source: EnvTree, dest: EnvTree) -> MirrorReport:
+    """Make ``dest``'s distributions those of ``source``; returns what changed."""
+    report = MirrorReport()
+    wanted = distributions(source.site_packages)
+    present = distributions(dest.site_packages)
+    touched: set[Path] = set()
+    for name in sorted(set(present) - set(wanted)):
+        old = present[name]
+        for relative in files_of(dest, old):
+            report.files_removed += _remove_file(dest, relative, touched)
+        _remove_dist_info(dest, old)
+        report.removed.append(name)
+    for name in sorted(wanted):
+        new = wanted[name]
+        old_dist = present.get(name)
+        if old_dist is not None and old_dist == new:
+            continue
+        new_files = files_of(source, new)
+        if old_dist is not None:
+            keep = set(new_files)
+            for relative in files_of(dest, old_dist):
+                if relative not in keep:
+                    report.files_removed += _remove_file(dest, relative, touched)
+            if old_dist.dist_info != new.dist_info:
+                _remove_dist_info(dest, old_dist)
+        for relative in new_files:
+            _install_file(source, dest, relative)
+            report.files_written += 1
+        (report.updated if old_dist is not None else report.added).append(name)
+    _prune(dest, touched)
+    return report

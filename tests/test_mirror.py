@@ -1,0 +1,157 @@
+"""Mirroring distributions from a shadow env into an env, per dist-info and RECORD."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anyvenv.project.mirror import EnvTree, mirror, retarget_shebang
+
+SITE = "lib/python3.12/site-packages"
+
+
+def _install(tree: EnvTree, name: str, version: str, files: dict[str, tuple[bytes, int]]) -> None:
+    """Write a distribution as an installer would: files (paths relative to site-packages)
+    and a RECORD listing them."""
+    dist_info = f"{name}-{version}.dist-info"
+    files = {
+        **files,
+        f"{dist_info}/METADATA": (f"Name: {name}\nVersion: {version}\n".encode(), 0o644),
+    }
+    lines = []
+    for relative, (data, mode) in files.items():
+        path = Path(os.path.normpath(tree.site_packages / relative))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.chmod(mode)
+        lines.append(f"{relative},,{len(data)}")
+    lines.append(f"{dist_info}/RECORD,,")
+    (tree.site_packages / dist_info / "RECORD").write_text("\n".join(lines) + "\n")
+
+
+def _script(root: Path) -> bytes:
+    return f"#!{root}/bin/python\nimport tool\ntool.main()\n".encode()
+
+
+@pytest.fixture
+def envs(tmp_path: Path) -> tuple[EnvTree, EnvTree]:
+    source = EnvTree.of(tmp_path / "shadow", SITE)
+    dest = EnvTree.of(tmp_path / "env", SITE)
+    for tree in (source, dest):
+        tree.site_packages.mkdir(parents=True)
+        (tree.root / "bin").mkdir()
+    return source, dest
+
+
+def test_adds_with_modes_and_new_shebangs_then_is_a_no_op(envs: tuple[EnvTree, EnvTree]) -> None:
+    source, dest = envs
+    _install(source, "tool", "1.0", {
+        "tool/__init__.py": (b"def main(): print('hi')\n", 0o644),
+        "tool/data.bin": (b"\0\1", 0o644),
+        "../../../bin/tool": (_script(source.root), 0o755),
+        "../../../share/tool/doc.txt": (b"doc", 0o644),
+    })  # fmt: skip
+    report = mirror(source, dest)
+    assert report.added == ["tool"] and report.files_written == 6
+    script = dest.root / "bin" / "tool"
+    assert script.read_bytes() == _script(dest.root)
+    assert stat.S_IMODE(script.stat().st_mode) == 0o755
+    assert stat.S_IMODE((dest.site_packages / "tool" / "data.bin").stat().st_mode) == 0o644
+    assert (dest.root / "share" / "tool" / "doc.txt").read_bytes() == b"doc"
+    assert (dest.site_packages / "tool-1.0.dist-info" / "RECORD").read_bytes() == (
+        source.site_packages / "tool-1.0.dist-info" / "RECORD"
+    ).read_bytes()
+    again = mirror(source, dest)
+    assert not again.changed and again.files_written == 0
+
+
+def test_upgrade_replaces_files_and_drops_the_old_ones(envs: tuple[EnvTree, EnvTree]) -> None:
+    source, dest = envs
+    _install(
+        source, "tool", "1.0", {"tool/__init__.py": (b"v1", 0o644), "tool/old.py": (b"x", 0o644)}
+    )
+    mirror(source, dest)
+    (dest.site_packages / "tool" / "__pycache__").mkdir()
+    (dest.site_packages / "tool" / "__pycache__" / "old.cpython-312.pyc").write_bytes(b"pyc")
+    for path in sorted(source.site_packages.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    _install(
+        source, "tool", "2.0", {"tool/__init__.py": (b"v2", 0o644), "tool/new.py": (b"y", 0o644)}
+    )
+    report = mirror(source, dest)
+    assert report.updated == ["tool"]
+    names = sorted(p.name for p in dest.site_packages.iterdir())
+    assert names == ["tool", "tool-2.0.dist-info"]
+    # old.py went, with its compiled file and the __pycache__ that it emptied
+    assert sorted(p.name for p in (dest.site_packages / "tool").iterdir()) == [
+        "__init__.py", "new.py"
+    ]  # fmt: skip
+    assert (dest.site_packages / "tool" / "__init__.py").read_bytes() == b"v2"
+
+
+def test_removal_uses_the_envs_own_record_and_prunes(envs: tuple[EnvTree, EnvTree]) -> None:
+    source, dest = envs
+    _install(dest, "gone", "1.0", {
+        "gone/__init__.py": (b"", 0o644),
+        "gone/sub/mod.py": (b"", 0o644),
+        "../../../bin/gone": (_script(dest.root), 0o755),
+    })  # fmt: skip
+    (dest.site_packages / "gone" / "__pycache__").mkdir()
+    (dest.site_packages / "gone" / "__pycache__" / "__init__.cpython-312.pyc").write_bytes(b"")
+    (dest.site_packages / "keep.pth").write_text("not ours\n")
+    report = mirror(source, dest)
+    assert report.removed == ["gone"] and report.files_removed == 5  # 3 listed + METADATA + RECORD
+    assert sorted(p.name for p in dest.site_packages.iterdir()) == ["keep.pth"]
+    assert list((dest.root / "bin").iterdir()) == []
+
+
+def test_shebangs_move_between_envs(tmp_path: Path) -> None:
+    old, new = tmp_path / "shadow", tmp_path / "env"
+    assert retarget_shebang(b"#!/usr/bin/python3\nx\n", old, new) is None
+    assert retarget_shebang(b"plain", old, new) is None
+    assert retarget_shebang(f"#!{old}/bin/python -E\nx\n".encode(), old, new) == (
+        f"#!{new}/bin/python -E\nx\n".encode()
+    )
+    long_root = tmp_path / ("deep" * 40)
+    moved = retarget_shebang(f"#!{old}/bin/python\nx\n".encode(), old, long_root)
+    assert (
+        moved == f"#!/bin/sh\n'''exec' '{long_root}/bin/python' \"$0\" \"$@\"\n' '''\nx\n".encode()
+    )
+    back = retarget_shebang(moved, long_root, old)
+    assert back == f"#!{old}/bin/python\nx\n".encode()
+
+
+def test_a_long_shebang_script_runs(tmp_path: Path) -> None:
+    """The /bin/sh form for a python path longer than the kernel's #! limit really runs."""
+    long_dir = tmp_path / ("d" * 60) / ("e" * 60) / "bin"
+    long_dir.mkdir(parents=True)
+    (long_dir / "python").symlink_to(sys.executable)
+    source = f"#!{tmp_path}/short/bin/python\nimport sys\nprint(sys.argv[1])\n".encode()
+    data = retarget_shebang(source, tmp_path / "short", long_dir.parent)
+    assert data is not None and data.startswith(b"#!/bin/sh\n")
+    script = tmp_path / "script"
+    script.write_bytes(data)
+    script.chmod(0o755)
+    proc = subprocess.run([str(script), "arg one"], capture_output=True, text=True)
+    assert proc.stdout == "arg one\n", proc.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])
+def test_scripts_are_executable_where_chmod_does_not_work(
+    lab_kind: str, target: Path, tmp_path: Path
+) -> None:
+    source = EnvTree.of(tmp_path / "shadow", SITE)
+    dest = EnvTree.of(target / "env", SITE)
+    source.site_packages.mkdir(parents=True)
+    dest.site_packages.mkdir(parents=True)
+    script = f"#!{source.root}/bin/python\n".encode() + b"print('ran')\n"
+    _install(source, "tool", "1.0", {"../../../bin/tool": (script, 0o755)})
+    mirror(source, dest)
+    installed = dest.root / "bin" / "tool"
+    assert os.access(installed, os.X_OK)
+    assert installed.read_bytes().startswith(f"#!{dest.root}/bin/python\n".encode())
