@@ -1,0 +1,30 @@
+"""``anyvenv pip SUBCOMMAND [ARGS...]``: ``uv pip`` against the project env."""
+
+from __future__ import annotations
+
+import argparse
+
+from anyvenv.cli.uvargs import OwnOptions, pass_through
+
+OWN = OwnOptions(with_value=frozenset(), flags=frozenset(), command_follows=True)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "subcommand",
+        nargs="*",
+        metavar="SUBCOMMAND",
+        help="a 'uv pip' subcommand and its arguments (install, uninstall, list, freeze, ...)",
+    )
+    pass_through(parser, OWN)
+
+
+def run(args: argparse.Namespace) -> int:
+    from anyvenv.errors import UsageError
+    from anyvenv.project.pip import run_pip
+    from anyvenv.project.sync import SyncOptions
+
+    words: list[str] = list(args.command) + list(args.uv_args)
+    if not words:
+        raise UsageError("no 'uv pip' subcommand given", "e.g. 'anyvenv pip list'")
+    return run_pip(words, SyncOptions()).uv_exit_code

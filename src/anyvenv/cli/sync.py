@@ -1,0 +1,92 @@
+"""``anyvenv sync [--python X] [--link-mode M] [--json] [uv sync options]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from anyvenv.cli.output import add_json_flag
+from anyvenv.cli.uvargs import OwnOptions, describe_passthrough, pass_through
+
+OWN = OwnOptions(
+    with_value=frozenset({"-p", "--python", "--link-mode"}), flags=frozenset({"--json"})
+)
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """Options of sync that run shares."""
+    parser.add_argument(
+        "-p", "--python", help="the Python to use (default: .python-version, requires-python)"
+    )
+    parser.add_argument(
+        "--link-mode",
+        metavar="MODE",
+        help="how uv places package files: clone, hardlink, copy, symlink "
+        "(default: decided from probes of the env and of uv's cache)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common(parser)
+    add_json_flag(parser)
+    describe_passthrough(parser, "uv sync")
+    pass_through(parser, OWN)
+
+
+def report(result: object, quiet: bool) -> None:
+    """One or two lines on stderr (beside uv's own output) saying what anyvenv did."""
+    from anyvenv.project.envchoice import Placement
+    from anyvenv.project.sync import SyncResult
+
+    assert isinstance(result, SyncResult)
+    if quiet:
+        return
+    prepared = result.prepared
+    location = prepared.location
+    version = ".".join(map(str, prepared.state.version))
+    what = {"created": "Created", "rebuilt": "Rebuilt", "reused": "Using"}[prepared.action]
+    line = f"anyvenv: {what} {location.env} (CPython {version}; link mode {result.link.mode.value})"
+    if prepared.rebuild_reason:
+        line += f"; the old one was replaced: {prepared.rebuild_reason}"
+    print(line, file=sys.stderr)
+    if location.placement is Placement.ELSEWHERE and prepared.action != "reused":
+        print(
+            f"anyvenv: the environment lives outside the project ({location.reason}); "
+            f"{location.declared} is a pointer file to it",
+            file=sys.stderr,
+        )
+    for note in prepared.notes:
+        print(f"anyvenv: {note}", file=sys.stderr)
+    if (
+        location.placement is Placement.SHADOW
+        and result.mirror is not None
+        and result.mirror.changed
+    ):
+        m = result.mirror
+        print(
+            f"anyvenv: copied {len(m.added) + len(m.updated)} and removed {len(m.removed)} "
+            f"distributions from the shadow env {location.shadow} "
+            f"({m.files_written} files written, {m.files_removed} removed)",
+            file=sys.stderr,
+        )
+
+
+def options_of(args: argparse.Namespace) -> object:
+    from anyvenv.project.sync import SyncOptions
+
+    return SyncOptions(python=args.python, link_mode=args.link_mode, uv_args=tuple(args.uv_args))
+
+
+def run(args: argparse.Namespace) -> int:
+    from anyvenv.project.sync import SyncOptions, sync
+
+    options = options_of(args)
+    assert isinstance(options, SyncOptions)
+    result = sync(options)
+    if args.json:
+        from anyvenv.cli.output import print_json
+
+        print_json(result.to_json())
+    else:
+        report(result, quiet=any(a in ("-q", "--quiet") for a in args.uv_args))
+    return result.uv_exit_code

@@ -1,0 +1,85 @@
+"""Command lines that mix anyvenv's options with uv's: ours are taken out, the rest goes to uv
+unchanged and in order (argparse alone would reorder unknown options and their values)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import MethodType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class OwnOptions:
+    """The options anyvenv reads itself; everything else is uv's."""
+
+    with_value: frozenset[str]
+    flags: frozenset[str]
+    command_follows: bool = False  # `run`: the first non-option word starts the command
+
+    def _takes_value(self, arg: str) -> str | None:
+        for name in self.with_value:
+            if arg == name:
+                return name
+        return None
+
+    def _is_own_joined(self, arg: str) -> bool:
+        return any(
+            arg.startswith(name + "=") or (len(name) == 2 and arg.startswith(name) and len(arg) > 2)
+            for name in self.with_value
+        )
+
+    def split(self, argv: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+        """(ours, uv's, command) from ``argv``."""
+        ours: list[str] = []
+        passed: list[str] = []
+        command: list[str] = []
+        index = 0
+        while index < len(argv):
+            arg = argv[index]
+            if arg == "--":
+                command = list(argv[index + 1 :])
+                break
+            if self.command_follows and not arg.startswith("-"):
+                command = list(argv[index:])
+                break
+            if arg in self.flags or arg in ("-h", "--help") or self._is_own_joined(arg):
+                ours.append(arg)
+            elif self._takes_value(arg) is not None:
+                ours.append(arg)
+                if index + 1 < len(argv):
+                    ours.append(argv[index + 1])
+                    index += 1
+            else:
+                passed.append(arg)
+            index += 1
+        return ours, passed, command
+
+
+def pass_through(parser: argparse.ArgumentParser, own: OwnOptions) -> None:
+    """Make ``parser`` parse only our options; uv's land in ``args.uv_args`` and, for ``run``,
+    the command in ``args.command``."""
+    original = parser.parse_known_args
+
+    def parse_known_args(
+        self: argparse.ArgumentParser,
+        args: Sequence[str] | None = None,
+        namespace: argparse.Namespace | None = None,
+    ) -> tuple[argparse.Namespace, list[str]]:
+        ours, passed, command = own.split(list(args or []))
+        parsed, extra = original(ours, namespace)
+        parsed.uv_args = passed + extra
+        parsed.command = command
+        return parsed, []
+
+    setattr(parser, "parse_known_args", MethodType(parse_known_args, parser))  # noqa: B010
+
+
+def describe_passthrough(parser: argparse.ArgumentParser, what: str) -> Any:
+    parser.add_argument(
+        "uv_options",
+        nargs="*",
+        metavar="UV_OPTION",
+        help=f"any other option goes to {what} unchanged",
+    )

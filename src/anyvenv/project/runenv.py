@@ -1,0 +1,32 @@
+"""Running a command in the project env: which env (the pointer followed) and its variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from anyvenv.errors import EnvironmentBroken
+from anyvenv.project.envchoice import resolve_env
+
+
+def existing_env(declared: Path) -> Path:
+    """The env behind the declared path (a pointer file is followed); it must have a python."""
+    env = resolve_env(declared)
+    if not os.path.exists(env / "bin" / "python"):
+        raise EnvironmentBroken(
+            f"there is no environment with a python at {env}",
+            "run 'anyvenv sync' first (or drop --no-sync)",
+        )
+    return env
+
+
+def activated_environment(env: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with ``env`` active: its bin first on PATH, VIRTUAL_ENV set, PYTHONHOME unset."""
+    result = dict(environ)
+    bin_dir = os.fspath(env / "bin")
+    path = result.get("PATH", os.defpath)
+    result["PATH"] = bin_dir + (os.pathsep + path if path else "")
+    result["VIRTUAL_ENV"] = os.fspath(env)
+    result.pop("PYTHONHOME", None)
+    return result

@@ -1,0 +1,82 @@
+"""What the last successful sync learned about an env, kept in the env so that a no-op sync
+runs no probe and no interpreter: ``<env>/.anyvenv-sync.json``.
+
+It is trusted only while the env's vital files (pyvenv.cfg, bin/python, the base interpreter,
+the libpython it loaded) have the size and mtime they had then; otherwise the env is checked
+again by running its python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from anyvenv.fs.atomic import atomic_write
+
+STATE_NAME = ".anyvenv-sync.json"
+STATE_VERSION = 1
+
+Fingerprint = dict[str, list[int]]
+
+
+@dataclass
+class SyncState:
+    env: str
+    placement: str
+    reason: str
+    base_executable: str
+    version: list[int]
+    free_threaded: bool
+    site_packages: str  # relative to the env root
+    made_by_anyvenv: bool
+    fingerprint: Fingerprint
+    shadow: str | None = None
+    chmod_fails: bool = False  # where the project lives: uv cannot rewrite uv.lock there
+    link_mode: str | None = None
+    link_reason: str | None = None
+    uv_cache_key: list[str] = field(default_factory=list)
+    state_version: int = STATE_VERSION
+
+    @property
+    def version_tuple(self) -> tuple[int, int, int]:
+        return (self.version[0], self.version[1], self.version[2])
+
+    @property
+    def python_key(self) -> str:
+        return f"cpython-{self.version[0]}.{self.version[1]}{'t' if self.free_threaded else ''}"
+
+
+def fingerprint(paths: list[Path | str]) -> Fingerprint:
+    """Size and mtime of each path (followed through links); a missing one is left out."""
+    found: Fingerprint = {}
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        found[os.fspath(path)] = [st.st_size, st.st_mtime_ns]
+    return found
+
+
+def still_matches(recorded: Fingerprint) -> bool:
+    return bool(recorded) and fingerprint(list(recorded)) == recorded
+
+
+def load(env: Path) -> SyncState | None:
+    try:
+        data = json.loads((env / STATE_NAME).read_bytes())
+        state = SyncState(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+    if state.state_version != STATE_VERSION or state.env != os.fspath(env):
+        return None
+    return state
+
+
+def save(env: Path, state: SyncState) -> None:
+    """Write the state (quietly skipped if the env cannot take it: it is only a cache)."""
+    with contextlib.suppress(OSError):
+        atomic_write(env / STATE_NAME, json.dumps(asdict(state), indent=1).encode())

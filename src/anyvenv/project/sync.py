@@ -1,0 +1,605 @@
+"""The project sync pipeline behind ``anyvenv sync``, ``run`` and ``pip``.
+
+    discover the project -> the Python request -> lock -> inspect the env (cached state, else
+    run its python) -> reuse it, or find an interpreter and (re)build it where it can run ->
+    decide the link mode -> ``uv sync`` into it (or into its shadow, then mirror) -> record state
+
+Bad input (no project, invalid TOML, no matching Python, requires-python not met) is found
+before the env is touched, so an existing env is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from anyvenv.envbuild.config import CFG_NAME, is_virtual_environment, read_pyvenv_cfg
+from anyvenv.errors import AnyvenvError, EnvironmentBroken, NothingExecutableHere, UsageError
+from anyvenv.fs.atomic import remove_tree
+from anyvenv.fs.lock import ShareLock
+from anyvenv.fs.place import same_filesystem
+from anyvenv.fs.probe import probe, probe_path_for
+from anyvenv.interpreter.query import InterpreterInfo
+from anyvenv.interpreter.request import PythonRequest
+from anyvenv.project import state as state_store
+from anyvenv.project.envchoice import (
+    ENVS_DIR_ENV,
+    EnvLocation,
+    Placement,
+    chmod_fails,
+    declared_env_path,
+    elsewhere_env_path,
+    is_pointer,
+    placement_for,
+    read_pointer,
+    shadow_env_path,
+    write_pointer,
+)
+from anyvenv.project.linkmode import LinkChoice, LinkMode, choose_link_mode, forced_link_mode
+from anyvenv.project.mirror import EnvTree, MirrorReport, mirror
+from anyvenv.project.model import Project, PythonChoice, choose_python, discover
+from anyvenv.project.state import SyncState
+from anyvenv.project.uvcall import (
+    READ_ONLY_SYNC_FLAGS,
+    cache_dir_arguments,
+    find_uv,
+    has_flag,
+    project_start_dir,
+    run_uv,
+    sync_command,
+    uv_cache_dir,
+    uv_environment,
+)
+
+LOCK_SUFFIX = ".anyvenv.lock"
+ANYVENV_CFG_KEY = "anyvenv"
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    python: str | None = None  # anyvenv's --python (uv's request syntax)
+    link_mode: str | None = None  # --link-mode
+    uv_args: tuple[str, ...] = ()  # everything else, passed to uv unchanged
+    cwd: Path | None = None
+
+
+@dataclass
+class PreparedEnv:
+    """An env that runs and satisfies the request, ready for uv."""
+
+    project: Project
+    choice: PythonChoice
+    location: EnvLocation
+    state: SyncState
+    action: str  # "created", "rebuilt" or "reused"
+    rebuild_reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def install_target(self) -> Path:
+        """Where uv installs: the shadow env, or the env itself."""
+        return self.location.shadow or self.location.env
+
+
+@dataclass
+class SyncResult:
+    prepared: PreparedEnv
+    link: LinkChoice
+    uv_exit_code: int
+    mirror: MirrorReport | None
+    seconds: float
+
+    def to_json(self) -> dict[str, object]:
+        p = self.prepared
+        return {
+            "project": os.fspath(p.project.root),
+            "workspace_root": os.fspath(p.project.workspace_root),
+            "declared": os.fspath(p.location.declared),
+            "env": os.fspath(p.location.env),
+            "placement": p.location.placement.value,
+            "reason": p.location.reason,
+            "shadow": os.fspath(p.location.shadow) if p.location.shadow else None,
+            "python": ".".join(map(str, p.state.version)),
+            "base_executable": p.state.base_executable,
+            "python_request": p.choice.request.raw,
+            "python_request_source": p.choice.source,
+            "action": p.action,
+            "rebuild_reason": p.rebuild_reason,
+            "link_mode": self.link.mode.value,
+            "link_mode_reason": self.link.reason,
+            "uv_exit_code": self.uv_exit_code,
+            "mirror": self.mirror.to_json() if self.mirror else None,
+            "notes": p.notes,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+# -- the env as found --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvFacts:
+    base_executable: str
+    version: tuple[int, int, int]
+    free_threaded: bool
+    site_packages: str
+    made_by_anyvenv: bool
+    fingerprint: state_store.Fingerprint
+
+
+def vital_files(env: Path, base_executable: str) -> list[Path | str]:
+    """The files whose change means the env must be checked again."""
+    from anyvenv.interpreter.linkage import libpython_linkage
+
+    files: list[Path | str] = [env / CFG_NAME, env / "bin" / "python", base_executable]
+    library = libpython_linkage(env / "bin" / "python").library
+    if library:
+        files.append(library)
+    return files
+
+
+def _made_by_anyvenv(env: Path) -> bool:
+    try:
+        return ANYVENV_CFG_KEY in read_pyvenv_cfg(env)
+    except EnvironmentBroken:
+        return False
+
+
+def facts_of_state(saved: SyncState) -> EnvFacts:
+    return EnvFacts(
+        saved.base_executable,
+        saved.version_tuple,
+        saved.free_threaded,
+        saved.site_packages,
+        saved.made_by_anyvenv,
+        saved.fingerprint,
+    )
+
+
+def inspect_env(env: Path, saved: SyncState | None) -> tuple[EnvFacts | None, str | None]:
+    """(facts, None) for an env that runs; (None, why) for a broken one; (None, None) if absent."""
+    if not os.path.lexists(env):
+        return None, None
+    if not is_virtual_environment(env):
+        return None, f"{env} has no {CFG_NAME}"
+    if saved is not None and state_store.still_matches(saved.fingerprint):
+        return facts_of_state(saved), None
+    from anyvenv.interpreter.query import query_interpreter
+
+    python = env / "bin" / "python"
+    try:
+        info = query_interpreter(python, use_cache=False)
+    except AnyvenvError as exc:
+        return None, f"its python does not run ({exc.message})"
+    return facts_of_info(env, info), None
+
+
+def facts_of_info(env: Path, info: InterpreterInfo) -> EnvFacts:
+    return EnvFacts(
+        base_executable=info.executable,
+        version=info.version,
+        free_threaded=info.free_threaded,
+        site_packages=info.relative_path(info.purelib),
+        made_by_anyvenv=_made_by_anyvenv(env),
+        fingerprint=state_store.fingerprint(vital_files(env, info.executable)),
+    )
+
+
+def satisfies(request: PythonRequest, facts: EnvFacts) -> bool:
+    """Whether an env whose base is ``facts`` answers ``request`` (as uv would reuse it)."""
+    if request.path is not None:
+        return os.path.realpath(os.path.expanduser(request.path)) == os.path.realpath(
+            facts.base_executable
+        )
+    if request.name is not None:
+        import shutil
+
+        found = shutil.which(request.name)
+        if found and os.path.realpath(found) == os.path.realpath(facts.base_executable):
+            return True
+        if request.specifiers:
+            return request.matches_version(facts.version, facts.free_threaded)
+        if found is None:
+            return False
+        from anyvenv.interpreter.query import query_interpreter
+
+        try:
+            return query_interpreter(found).executable == facts.base_executable
+        except AnyvenvError:
+            return False
+    return request.matches_version(facts.version, facts.free_threaded)
+
+
+def python_key(version: Sequence[int], free_threaded: bool) -> str:
+    return f"cpython-{version[0]}.{version[1]}{'t' if free_threaded else ''}"
+
+
+def _version_text(version: Sequence[int]) -> str:
+    return ".".join(map(str, version))
+
+
+# -- choosing where and building ----------------------------------------------------------------
+
+
+def choose_location(
+    declared: Path, project: Project, key: str, environ: Mapping[str, str]
+) -> EnvLocation:
+    result = probe(probe_path_for(declared.parent))
+    placement, reason = placement_for(result)
+    name = project.display_name
+    fails = chmod_fails(result)
+    if placement is Placement.ELSEWHERE:
+        env = elsewhere_env_path(declared, name, key, environ)
+        return EnvLocation(declared, env, placement, reason, chmod_fails=fails)
+    shadow = (
+        shadow_env_path(declared, name, key, environ) if placement is Placement.SHADOW else None
+    )
+    return EnvLocation(declared, declared, placement, reason, shadow, fails)
+
+
+def _holds_an_env(env: Path) -> None:
+    """The env we just built still has its files (some FUSE filesystems lose a renamed tree)."""
+    if not (env / CFG_NAME).is_file() or not os.path.exists(env / "bin" / "python"):
+        raise EnvironmentBroken(
+            f"the environment built at {env} lost its files after it was moved in"
+        )
+
+
+def _build(env: Path, info: InterpreterInfo) -> None:
+    from anyvenv.envbuild.builder import EnvOptions, build_environment
+
+    build_environment(env, info, EnvOptions())
+    _holds_an_env(env)
+
+
+def _clear_declared(declared: Path) -> None:
+    """Make room at the declared path for an env in place: a pointer file or an emptied dir."""
+    if is_pointer(declared):
+        declared.unlink()
+    elif declared.is_dir() and not declared.is_symlink() and not any(declared.iterdir()):
+        declared.rmdir()
+
+
+def build_env(
+    project: Project, declared: Path, info: InterpreterInfo, environ: Mapping[str, str]
+) -> EnvLocation:
+    """Build a fresh env for ``info`` where it can run; falls back to the per-user directory
+    when the declared place cannot hold a runnable env."""
+    key = python_key(info.version, info.free_threaded)
+    location = choose_location(declared, project, key, environ)
+    if location.placement is not Placement.ELSEWHERE:
+        _clear_declared(declared)
+        try:
+            _build(location.env, info)
+            return location
+        except (EnvironmentBroken, NothingExecutableHere) as exc:
+            reason = f"{declared.parent} cannot hold a runnable environment ({exc.message})"
+            location = EnvLocation(
+                declared, elsewhere_env_path(declared, project.display_name, key, environ),
+                Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails,
+            )  # fmt: skip
+    _build(location.env, info)
+    write_pointer(declared, location.env, location.reason)
+    return location
+
+
+def _is_ours_elsewhere(path: Path, environ: Mapping[str, str]) -> bool:
+    base = environ.get(ENVS_DIR_ENV) or elsewhere_env_path(Path("/"), "x", "x", environ).parent
+    return Path(base) in path.parents
+
+
+def _discard_old(
+    old: SyncState | None, old_env: Path, new: EnvLocation, environ: Mapping[str, str]
+) -> None:
+    """Remove what the previous env left in anyvenv's own directories (never the user's)."""
+    if old_env != new.env and _is_ours_elsewhere(old_env, environ) and old_env.is_dir():
+        with contextlib.suppress(OSError):
+            remove_tree(old_env)
+    if old is not None and old.shadow and Path(old.shadow) != new.shadow:
+        with contextlib.suppress(OSError):
+            remove_tree(Path(old.shadow))
+
+
+def _existing_location(
+    declared: Path,
+    env: Path,
+    pointed: bool,
+    saved: SyncState | None,
+    facts: EnvFacts,
+    project: Project,
+    environ: Mapping[str, str],
+) -> EnvLocation | None:
+    """Where a healthy existing env stands; ``None`` if it must be rebuilt to be usable here."""
+    if saved is not None:
+        shadow = Path(saved.shadow) if saved.shadow else None
+        placement = Placement(saved.placement)
+        return EnvLocation(declared, env, placement, saved.reason, shadow, saved.chmod_fails)
+    if pointed:
+        fails = chmod_fails(probe(probe_path_for(declared.parent)))
+        return EnvLocation(
+            declared, env, Placement.ELSEWHERE, _pointer_reason(declared), chmod_fails=fails
+        )
+    placement, reason = placement_for(probe(env))
+    if placement is not Placement.IN_PLACE:
+        return None  # its packages were not installed for this filesystem by anyvenv
+    return EnvLocation(declared, env, placement, reason)
+
+
+def _pointer_reason(declared: Path) -> str:
+    from anyvenv.envbuild.config import parse_pyvenv_cfg
+
+    try:
+        values = parse_pyvenv_cfg(declared.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return "the declared path is a pointer file"
+    return values.get("reason", "the declared path is a pointer file")
+
+
+def _new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
+    return SyncState(
+        env=os.fspath(location.env),
+        placement=location.placement.value,
+        reason=location.reason,
+        base_executable=facts.base_executable,
+        version=list(facts.version),
+        free_threaded=facts.free_threaded,
+        site_packages=facts.site_packages,
+        made_by_anyvenv=facts.made_by_anyvenv,
+        fingerprint=facts.fingerprint,
+        shadow=os.fspath(location.shadow) if location.shadow else None,
+        chmod_fails=location.chmod_fails,
+    )
+
+
+def prepare(
+    project: Project, choice: PythonChoice, declared: Path, environ: Mapping[str, str]
+) -> PreparedEnv:
+    """Reuse the project's env or (re)build it. Call with the project lock held."""
+    pointed_to = read_pointer(declared)
+    env = pointed_to if pointed_to is not None else declared
+    saved = state_store.load(env) if env.is_dir() else None
+    facts, broken = inspect_env(env, saved)
+    if facts is not None:
+        if not satisfies(choice.request, facts):
+            broken = (
+                f"it has Python {_version_text(facts.version)}, "
+                f"but {choice.source} asks for {choice.request.raw}"
+            )
+        elif not project.allows(facts.version):
+            broken = (
+                f"it has Python {_version_text(facts.version)}, "
+                f"outside requires-python {project.requires_python_text}"
+            )
+        else:
+            location = _existing_location(
+                declared, env, pointed_to is not None, saved, facts, project, environ
+            )
+            if location is not None:
+                kept = saved if saved is not None else _new_state(location, facts)
+                return PreparedEnv(project, choice, location, kept, "reused")
+            broken = "it was not made by 'anyvenv sync' for a filesystem where chmod fails"
+    info = find_base_interpreter(project, choice)
+    location = build_env(project, declared, info, environ)
+    _discard_old(saved, env, location, environ)
+    new_facts = facts_of_info(location.env, info)
+    new_facts = replace(
+        new_facts,
+        made_by_anyvenv=True,
+        fingerprint=state_store.fingerprint(vital_files(location.env, info.executable)),
+    )
+    action = "rebuilt" if broken is not None else "created"
+    return PreparedEnv(project, choice, location, _new_state(location, new_facts), action, broken)
+
+
+def find_base_interpreter(project: Project, choice: PythonChoice) -> InterpreterInfo:
+    """The interpreter to build from; :class:`UsageError` when it breaks requires-python."""
+    from anyvenv.interpreter.discovery import find_interpreter
+
+    info = find_interpreter(choice.request.raw or None)
+    if not project.allows(info.version):
+        raise UsageError(
+            f"Python {info.version_text} (from {choice.source}) does not satisfy the project's "
+            f"requires-python {project.requires_python_text}",
+            "ask for a Python that does (--python, .python-version) or change requires-python",
+        )
+    return info
+
+
+# -- the shadow env ----------------------------------------------------------------------------
+
+
+def ensure_shadow(prepared: PreparedEnv) -> bool:
+    """Make the shadow env if it is missing or stale, seeded with the env's packages (so uv
+    sees what is installed). Returns whether it was made."""
+    shadow = prepared.location.shadow
+    assert shadow is not None
+    saved = prepared.state
+    home = os.path.dirname(saved.base_executable)
+    try:
+        healthy = read_pyvenv_cfg(shadow).get("home") == home and os.path.exists(
+            shadow / "bin" / "python"
+        )
+    except EnvironmentBroken:
+        healthy = False
+    if healthy:
+        return False
+    if os.path.lexists(shadow):
+        remove_tree(shadow)
+    from anyvenv.interpreter.query import query_interpreter
+
+    _build(shadow, query_interpreter(saved.base_executable))
+    mirror(tree_of(prepared.location.env, saved), tree_of(shadow, saved))
+    return True
+
+
+def tree_of(root: Path, saved: SyncState) -> EnvTree:
+    return EnvTree.of(root, saved.site_packages)
+
+
+# -- link mode ---------------------------------------------------------------------------------
+
+
+def decide_link_mode(
+    prepared: PreparedEnv,
+    forced: LinkChoice | None,
+    uv: str,
+    uv_args: Sequence[str],
+    environ: Mapping[str, str],
+    cwd: Path,
+) -> LinkChoice:
+    if forced is not None:
+        return forced
+    saved = prepared.state
+    key = cache_dir_arguments(uv_args, environ)
+    if saved.link_mode and saved.uv_cache_key == key:
+        return LinkChoice(LinkMode(saved.link_mode), saved.link_reason or "decided before")
+    cache = probe_path_for(uv_cache_dir(uv, uv_args, environ, cwd))
+    target = prepared.install_target
+    same = same_filesystem(target, cache)
+    choice = choose_link_mode(probe(target) if same else None, same)
+    saved.link_mode, saved.link_reason, saved.uv_cache_key = choice.mode.value, choice.reason, key
+    return choice
+
+
+# -- the whole sync ----------------------------------------------------------------------------
+
+
+def project_lock(declared: Path) -> ShareLock:
+    """The lock that serialises syncs of one project: beside the declared env path."""
+    declared.parent.mkdir(parents=True, exist_ok=True)
+    return ShareLock(declared.with_name(declared.name + LOCK_SUFFIX))
+
+
+def uses_version_files(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """uv ignores .python-version under ``--no-config`` / ``UV_NO_CONFIG``."""
+    flag = environ.get("UV_NO_CONFIG", "").lower() not in ("", "0", "false", "no")
+    return not (flag or has_flag(uv_args, "--no-config"))
+
+
+def locate(options: SyncOptions, environ: Mapping[str, str]) -> tuple[Project, PythonChoice, Path]:
+    """The project, its Python request and its declared env path (reads files only)."""
+    cwd = options.cwd or Path.cwd()
+    project = discover(project_start_dir(options.uv_args, cwd))
+    choice = choose_python(
+        project,
+        options.python,
+        environ,
+        use_version_files=uses_version_files(options.uv_args, environ),
+    )
+    return project, choice, declared_env_path(project.workspace_root, environ)
+
+
+def _check_not_replaced(target: Path, made_by_anyvenv: bool) -> None:
+    if made_by_anyvenv and not _made_by_anyvenv(target):
+        raise EnvironmentBroken(
+            f"uv replaced the environment at {target} instead of reusing it",
+            "run 'anyvenv sync' again; report this if it repeats",
+        )
+
+
+def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> SyncResult:
+    """Make or reuse the project env, then run ``uv sync`` into it."""
+    started = time.perf_counter()
+    env_vars: Mapping[str, str] = os.environ if environ is None else environ
+    cwd = options.cwd or Path.cwd()
+    forced = forced_link_mode(options.link_mode, env_vars)
+    project, choice, declared = locate(options, env_vars)
+    uv = find_uv()
+    with project_lock(declared):
+        prepared = prepare(project, choice, declared, env_vars)
+        location = prepared.location
+        if location.shadow is not None and ensure_shadow(prepared):
+            prepared.notes.append(f"made the shadow env {location.shadow}")
+        link = decide_link_mode(prepared, forced, uv, options.uv_args, env_vars, cwd)
+        target = prepared.install_target
+        command = sync_command(uv, options.uv_args, target / "bin" / "python", link.mode.value)
+        uv_env = uv_environment(env_vars, target, declared)
+        with lockfile_rewritable(prepared, command, uv_env, options.uv_args, cwd):
+            code = run_uv(command, uv_env, cwd)
+        report: MirrorReport | None = None
+        if code == 0:
+            _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
+            if location.shadow is not None and not has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS):
+                report = mirror(
+                    tree_of(location.shadow, prepared.state), tree_of(location.env, prepared.state)
+                )
+        _save_state(prepared)
+    return SyncResult(prepared, link, code, report, time.perf_counter() - started)
+
+
+LOCK_WRITE_FREE_FLAGS = ("--locked", "--frozen", *READ_ONLY_SYNC_FLAGS)
+LOCK_ASIDE_NAME = ".uv.lock.anyvenv-old"
+
+
+def _may_rewrite_lock(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
+    if has_flag(uv_args, *LOCK_WRITE_FREE_FLAGS):
+        return False
+    return not any(
+        environ.get(key, "").lower() not in ("", "0", "false", "no")
+        for key in ("UV_LOCKED", "UV_FROZEN")
+    )
+
+
+def lock_is_current(command: Sequence[str], uv_env: Mapping[str, str], cwd: Path) -> bool:
+    """``uv sync --locked --dry-run`` with the same options: does uv.lock need no change?"""
+    proc = subprocess.run(
+        [*command, "--locked", "--dry-run"],
+        env=dict(uv_env),
+        cwd=cwd,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    return proc.returncode == 0
+
+
+@contextlib.contextmanager
+def lockfile_rewritable(
+    prepared: PreparedEnv,
+    command: Sequence[str],
+    uv_env: Mapping[str, str],
+    uv_args: Sequence[str],
+    cwd: Path,
+) -> Iterator[None]:
+    """Where chmod fails (FAT: ENOSYS), uv cannot replace an existing uv.lock (it copies the
+    old file's mode onto the new one and that fchmod fails). When the lock must change, it is
+    set aside so that uv writes a new one (resolved afresh), and put back if uv fails."""
+    lockfile = prepared.project.workspace_root / "uv.lock"
+    if (
+        not prepared.location.chmod_fails
+        or not _may_rewrite_lock(uv_args, uv_env)
+        or not lockfile.is_file()
+        or lock_is_current(command, uv_env, cwd)
+    ):
+        yield
+        return
+    aside = lockfile.with_name(LOCK_ASIDE_NAME)
+    os.replace(lockfile, aside)
+    succeeded = False
+    try:
+        yield
+        succeeded = lockfile.is_file()
+    finally:
+        if succeeded:
+            with contextlib.suppress(OSError):
+                aside.unlink()
+            prepared.notes.append(
+                "uv cannot replace uv.lock on this filesystem (chmod fails), so it was written "
+                "anew: versions were resolved again"
+            )
+        else:
+            os.replace(aside, lockfile)
+
+
+def _save_state(prepared: PreparedEnv) -> None:
+    env = prepared.location.env
+    current = prepared.state
+    current.fingerprint = state_store.fingerprint(
+        list(current.fingerprint) or vital_files(env, current.base_executable)
+    )
+    if state_store.load(env) != current:
+        state_store.save(env, current)

@@ -1,0 +1,135 @@
+"""Find uv, and build the command lines and environment it runs with.
+
+uv is told exactly which env to use (``UV_PROJECT_ENVIRONMENT``), which interpreter (``--python``:
+the env's own, so it reuses the env and never downloads a Python) and how to link
+(``--link-mode``). Everything else the user typed goes to uv unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from anyvenv.errors import AnyvenvError
+
+_NO_CACHE_FLAGS = ("--no-cache", "-n")
+# Global flags after which uv changes nothing: no mirroring is due.
+READ_ONLY_SYNC_FLAGS = ("--dry-run", "--check")
+# `uv pip` subcommands that change the env.
+MUTATING_PIP_COMMANDS = frozenset({"install", "uninstall", "sync"})
+
+
+def find_uv() -> str:
+    """The uv executable of the ``uv`` package (a dependency of anyvenv)."""
+    from anyvenv.envbuild.seed import uv_binary
+
+    try:
+        return uv_binary()
+    except (ImportError, FileNotFoundError) as exc:
+        raise AnyvenvError(
+            f"uv is not available ({exc})", "install anyvenv with its dependencies (pip install uv)"
+        ) from exc
+
+
+def option_value(args: Sequence[str], name: str) -> str | None:
+    """The last value given for ``--name VALUE`` or ``--name=VALUE`` in ``args``."""
+    found: str | None = None
+    for index, arg in enumerate(args):
+        if arg == name and index + 1 < len(args):
+            found = args[index + 1]
+        elif arg.startswith(name + "="):
+            found = arg[len(name) + 1 :]
+    return found
+
+
+def has_flag(args: Sequence[str], *names: str) -> bool:
+    return any(arg in names for arg in args)
+
+
+def project_start_dir(args: Sequence[str], cwd: Path) -> Path:
+    """Where uv looks for the project: ``--directory`` then ``--project`` move it, as in uv."""
+    base = cwd
+    directory = option_value(args, "--directory")
+    if directory:
+        base = Path(os.path.normpath(cwd / os.path.expanduser(directory)))
+    project = option_value(args, "--project")
+    if project:
+        return Path(os.path.normpath(base / os.path.expanduser(project)))
+    return base
+
+
+def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """The parts of the command line and environment that decide uv's cache dir."""
+    parts = [f"{key}={environ.get(key, '')}" for key in ("UV_CACHE_DIR", "UV_NO_CACHE")]
+    parts += [
+        f"XDG_CACHE_HOME={environ.get('XDG_CACHE_HOME', '')}",
+        f"HOME={environ.get('HOME', '')}",
+    ]
+    value = option_value(args, "--cache-dir")
+    if value:
+        parts.append(f"--cache-dir={value}")
+    if has_flag(args, *_NO_CACHE_FLAGS):
+        parts.append("--no-cache")
+    return parts
+
+
+def uv_cache_dir(uv: str, args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> Path:
+    """Where uv keeps its cache for this invocation (``uv cache dir``, which reads uv's config)."""
+    if has_flag(args, *_NO_CACHE_FLAGS) or environ.get("UV_NO_CACHE", "") not in ("", "0", "false"):
+        return Path(tempfile.gettempdir())  # uv uses a temporary cache there
+    command = [uv, "cache", "dir"]
+    value = option_value(args, "--cache-dir")
+    if value:
+        command += ["--cache-dir", value]
+    proc = subprocess.run(
+        command, capture_output=True, stdin=subprocess.DEVNULL, cwd=cwd, env=dict(environ)
+    )
+    text = proc.stdout.decode(errors="surrogateescape").strip()
+    if proc.returncode != 0 or not text:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise AnyvenvError(f"'uv cache dir' failed: {detail[0]}", "check your uv configuration")
+    return Path(text)
+
+
+def uv_environment(
+    environ: Mapping[str, str], env: Path, declared: Path | None = None
+) -> dict[str, str]:
+    """The environment uv runs with: our env as the project env, our choices not overridden."""
+    result = dict(environ)
+    result["UV_PROJECT_ENVIRONMENT"] = os.fspath(env)
+    for key in ("UV_PYTHON", "UV_LINK_MODE"):
+        result.pop(key, None)  # given on the command line instead
+    active = result.get("VIRTUAL_ENV")
+    if active and declared is not None and os.path.abspath(active) == os.path.abspath(declared):
+        result["VIRTUAL_ENV"] = os.fspath(env)
+    return result
+
+
+def sync_command(uv: str, passthrough: Sequence[str], python: Path, link_mode: str) -> list[str]:
+    return [
+        uv,
+        "sync",
+        *passthrough,
+        "--python",
+        os.fspath(python),
+        "--link-mode",
+        link_mode,
+    ]
+
+
+def pip_command(uv: str, args: Sequence[str], python: Path) -> list[str]:
+    """``uv pip SUBCOMMAND --python PY ARGS...`` (uv wants ``--python`` after the subcommand)."""
+    if not args or args[0].startswith("-"):
+        return [uv, "pip", *args]
+    return [uv, "pip", args[0], "--python", os.fspath(python), *args[1:]]
+
+
+def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: Path) -> int:
+    """Run uv with our stdio (its output is the user's to see); returns its exit code."""
+    try:
+        return subprocess.run(list(command), env=dict(environ), cwd=cwd).returncode
+    except OSError as exc:
+        raise AnyvenvError(f"cannot run uv ({command[0]}): {exc.strerror}") from exc

@@ -1,0 +1,340 @@
+"""``anyvenv sync``, ``run`` and ``pip`` on local disk: a real project with local wheels, offline."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from project_support import (
+    PY_OTHER,
+    anyvenv,
+    build_index,
+    index_args,
+    needs_pythons,
+    project_environ,
+    sync_json,
+    write_project,
+)
+
+from support import one_line_error
+
+pytestmark = [needs_pythons, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="session")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_index(tmp_path_factory.mktemp("wheels"))
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Shared uv cache and XDG dirs: warm after the first test, as on a user's machine."""
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture
+def env(home: Path) -> dict[str, str]:
+    return project_environ(home)
+
+
+@pytest.fixture
+def synced(tmp_path: Path, env: dict[str, str], index: Path) -> Path:
+    project = write_project(tmp_path / "demo")
+    sync_json(project, env, index)
+    return project
+
+
+def site_packages(project: Path, minor: str = "3.12") -> Path:
+    return project / ".venv" / "lib" / f"python{minor}" / "site-packages"
+
+
+def test_sync_installs_and_run_uses_the_env(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    project = write_project(tmp_path / "demo")
+    report, proc = sync_json(project, env, index)
+    assert report["action"] == "created"
+    assert report["placement"] == "in-place"
+    assert report["python"] == "3.12.1" or str(report["python"]).startswith("3.12")
+    assert (project / "uv.lock").is_file()
+    assert "Creating virtual environment" not in proc.stderr  # uv reused our env
+    cfg = (project / ".venv" / "pyvenv.cfg").read_text()
+    assert "anyvenv = " in cfg
+    hello = anyvenv("run", "alpha-hello", cwd=project, env=env)
+    assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr
+    code = "import sys, os, beta; print(sys.prefix); print(beta.DATA.strip()); print(os.environ['VIRTUAL_ENV'])"
+    inside = anyvenv("run", "--", "python", "-c", code, cwd=project, env=env)
+    venv = str(project / ".venv")
+    assert inside.stdout.splitlines() == [venv, '{"beta": 1}', venv], inside.stderr
+    tool = anyvenv("run", "--no-sync", "beta-tool", cwd=project, env=env)
+    assert tool.stdout == '{"beta": 1}\n', tool.stderr
+    dev = anyvenv("run", "--no-sync", "devtool", cwd=project, env=env)
+    assert dev.stdout == "devtool ok\n"
+    assert (project / ".venv" / "share" / "beta" / "readme.txt").read_text() == "beta readme\n"
+
+
+def test_a_second_sync_is_a_no_op(synced: Path, env: dict[str, str], index: Path) -> None:
+    cfg = synced / ".venv" / "pyvenv.cfg"
+    before = cfg.stat()
+    state = (synced / ".venv" / ".anyvenv-sync.json").stat()
+    report, proc = sync_json(synced, env, index)
+    assert report["action"] == "reused"
+    assert "Installed" not in proc.stderr and "Uninstalled" not in proc.stderr
+    assert "Creating virtual environment" not in proc.stderr
+    after = cfg.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert (synced / ".venv" / ".anyvenv-sync.json").stat().st_mtime_ns == state.st_mtime_ns
+
+
+def test_removing_a_dependency_removes_it(synced: Path, env: dict[str, str], index: Path) -> None:
+    write_project(synced, dependencies=["gamma"])
+    sync_json(synced, env, index)
+    names = sorted(p.name for p in site_packages(synced).glob("*.dist-info"))
+    assert names == ["devtool-1.0.dist-info", "gamma-1.0.dist-info"]
+    assert not (synced / ".venv" / "bin" / "alpha-hello").exists()
+    assert not (site_packages(synced) / "beta").exists()
+
+
+def test_no_dev_and_groups_pass_through(synced: Path, env: dict[str, str], index: Path) -> None:
+    sync_json(synced, env, index, "--no-dev")
+    assert not (synced / ".venv" / "bin" / "devtool").exists()
+    sync_json(synced, env, index, "--group", "dev")
+    assert (synced / ".venv" / "bin" / "devtool").exists()
+
+
+def test_locked_and_frozen_behave_as_in_uv(synced: Path, env: dict[str, str], index: Path) -> None:
+    lock = (synced / "uv.lock").read_bytes()
+    write_project(synced, dependencies=["alpha", "gamma"])
+    locked = anyvenv("sync", "--locked", *index_args(index), cwd=synced, env=env)
+    assert locked.returncode != 0
+    assert "--locked" in locked.stderr
+    assert (synced / "uv.lock").read_bytes() == lock
+    frozen = anyvenv("sync", "--frozen", *index_args(index), cwd=synced, env=env)
+    assert frozen.returncode == 0, frozen.stderr
+    assert (synced / "uv.lock").read_bytes() == lock
+    assert not (site_packages(synced) / "gamma").exists()
+    sync_json(synced, env, index)
+    assert b'name = "gamma"' in (synced / "uv.lock").read_bytes()
+    assert (site_packages(synced) / "gamma" / "__init__.py").is_file()
+
+
+def test_link_mode_is_chosen_and_can_be_forced(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    project = write_project(tmp_path / "demo")
+    report, _ = sync_json(project, env, index)
+    # the uv cache and the project share the temp filesystem: no trial, no warning
+    assert report["link_mode"] in ("hardlink", "clone")
+    if report["link_mode"] == "hardlink":
+        assert (site_packages(project) / "beta" / "data.json").stat().st_nlink > 1
+    forced = write_project(tmp_path / "forced")
+    report, proc = sync_json(forced, {**env, "UV_LINK_MODE": "copy"}, index)
+    assert report["link_mode"] == "copy"
+    assert (site_packages(forced) / "beta" / "data.json").stat().st_nlink == 1
+    assert "Failed to hardlink" not in proc.stderr and "falling back" not in proc.stderr
+    again, _ = sync_json(forced, env, index, "--link-mode", "hardlink")
+    assert again["link_mode"] == "hardlink"
+
+
+def test_wrong_python_is_rebuilt_keeping_nothing_stale(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    (synced / ".python-version").write_text("3.11\n")
+    report, _ = sync_json(synced, env, index)
+    assert report["action"] == "rebuilt"
+    assert "3.11" in str(report["rebuild_reason"])
+    assert str(report["python"]).startswith("3.11")
+    assert not (synced / ".venv" / "lib" / "python3.12").exists()
+    version = anyvenv(
+        "run",
+        "--no-sync",
+        "--",
+        "python",
+        "-c",
+        "import sys, alpha; print(sys.version_info[:2])",
+        cwd=synced,
+        env=env,
+    )
+    assert version.stdout == "(3, 11)\n", version.stderr
+
+
+def test_a_dangling_interpreter_link_is_rebuilt(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    bin_dir = synced / ".venv" / "bin"
+    for name in ("python", "python3", "python3.12"):
+        (bin_dir / name).unlink()
+        (bin_dir / name).symlink_to("/nonexistent/python3.12")
+    report, _ = sync_json(synced, env, index)
+    assert report["action"] == "rebuilt"
+    assert "does not run" in str(report["rebuild_reason"])
+    hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=synced, env=env)
+    assert hello.stdout == "alpha says hi\n"
+
+
+def test_run_passes_the_exit_code_and_cleans_the_environment(
+    synced: Path, env: dict[str, str]
+) -> None:
+    code = "import os, sys; print(os.environ.get('PYTHONHOME')); print(os.environ['PATH'].split(os.pathsep)[0]); sys.exit(7)"
+    proc = anyvenv(
+        "run",
+        "--no-sync",
+        "--",
+        "python",
+        "-c",
+        code,
+        cwd=synced,
+        env={**env, "PYTHONHOME": sys.base_prefix},  # right for anyvenv, wrong for the env
+    )
+    assert proc.returncode == 7
+    assert proc.stdout.splitlines() == ["None", str(synced / ".venv" / "bin")]
+    missing = anyvenv("run", "--no-sync", "no-such-command", cwd=synced, env=env)
+    assert missing.returncode == 2
+    assert "no-such-command" in one_line_error(missing)
+
+
+def test_pip_runs_uv_pip_against_the_env(synced: Path, env: dict[str, str], index: Path) -> None:
+    listed = anyvenv("pip", "list", cwd=synced, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "alpha" in listed.stdout and "beta" in listed.stdout
+    installed = anyvenv("pip", "install", *index_args(index), "gamma", cwd=synced, env=env)
+    assert installed.returncode == 0, installed.stderr
+    assert (site_packages(synced) / "gamma" / "__init__.py").is_file()
+
+
+def test_workspace_member_syncs_into_the_root_env(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "root"\nversion = "0.1"\nrequires-python = ">=3.10"\ndependencies = []\n'
+        '[tool.uv.workspace]\nmembers = ["packages/*"]\n'
+    )
+    (root / ".python-version").write_text("3.12\n")
+    member = write_project(root / "packages" / "app", python_version=None, name="app")
+    report, _ = sync_json(member, env, index)
+    assert report["workspace_root"] == str(root)
+    assert report["env"] == str(root / ".venv")
+    assert not (member / ".venv").exists()
+    assert (root / "uv.lock").is_file()
+    hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=member, env=env)
+    assert hello.stdout == "alpha says hi\n"
+
+
+def test_relative_project_environment_is_read_against_the_workspace_root(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    project = write_project(tmp_path / "demo")
+    (project / "sub").mkdir()
+    report, _ = sync_json(project / "sub", {**env, "UV_PROJECT_ENVIRONMENT": "envs/here"}, index)
+    assert report["env"] == str(project / "envs" / "here")
+    assert (project / "envs" / "here" / "bin" / "alpha-hello").is_file()
+    assert not (project / ".venv").exists()
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+def _snapshot(env_dir: Path) -> dict[str, int]:
+    return {str(path.relative_to(env_dir)): path.lstat().st_mtime_ns for path in env_dir.rglob("*")}
+
+
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        ("invalid-toml", "not valid TOML"),
+        ("requires-python", "no Python matching"),
+        ("no-python", "no Python matching"),
+        ("python-outside-requires", "does not satisfy"),
+    ],
+)
+def test_bad_input_exits_2_and_leaves_the_env(
+    synced: Path, env: dict[str, str], index: Path, problem: str, message: str
+) -> None:
+    before = _snapshot(synced / ".venv")
+    if problem == "invalid-toml":
+        (synced / "pyproject.toml").write_text("[project\nname = ")
+    elif problem == "requires-python":
+        write_project(synced, requires_python=">=3.99", python_version=None)
+        (synced / ".python-version").unlink()
+    elif problem == "no-python":
+        (synced / ".python-version").write_text("3.99\n")
+    else:
+        write_project(synced, requires_python=">=3.12", python_version="3.11")
+    proc = anyvenv("sync", *index_args(index), cwd=synced, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert message in one_line_error(proc)
+    assert _snapshot(synced / ".venv") == before
+
+
+def test_no_project_is_a_usage_error(tmp_path: Path, env: dict[str, str]) -> None:
+    for command in (["sync"], ["run", "--", "true"], ["pip", "list"]):
+        proc = anyvenv(*command, cwd=tmp_path, env=env)
+        assert proc.returncode == 2
+        assert "no pyproject.toml found" in one_line_error(proc)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_link_mode_is_a_usage_error(synced: Path, env: dict[str, str]) -> None:
+    proc = anyvenv("sync", "--link-mode", "teleport", cwd=synced, env=env)
+    assert proc.returncode == 2
+    assert "teleport" in one_line_error(proc)
+
+
+# -- concurrency -------------------------------------------------------------------------------
+
+
+def sync_twice_at_once(
+    project: Path, env: dict[str, str], index: Path
+) -> list[subprocess.CompletedProcess[str]]:
+    results: list[subprocess.CompletedProcess[str]] = []
+
+    def one() -> None:
+        results.append(anyvenv("sync", *index_args(index), cwd=project, env=env))
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_two_syncs_at_once_both_succeed(tmp_path: Path, env: dict[str, str], index: Path) -> None:
+    project = write_project(tmp_path / "demo")
+    results = sync_twice_at_once(project, env, index)
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    actions = sorted(r.stderr.split("anyvenv: ")[-1].split()[0] for r in results)
+    assert actions == ["Created", "Using"]  # serialised: the second found the first's env
+    check = anyvenv("pip", "check", cwd=project, env=env)
+    assert check.returncode == 0, check.stdout + check.stderr
+    hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
+    assert hello.stdout == "alpha says hi\n"
+
+
+def test_pointer_file_is_followed(tmp_path: Path, env: dict[str, str]) -> None:
+    """run follows a pointer file at .venv to the env it names."""
+    from anyvenv.project.envchoice import render_pointer
+
+    project = write_project(tmp_path / "demo")
+    elsewhere = tmp_path / "real-env"
+    made = anyvenv("venv", str(elsewhere), "--python", str(PY_OTHER), cwd=project, env=env)
+    assert made.returncode == 0, made.stderr
+    (project / ".venv").write_bytes(render_pointer(elsewhere, "test"))
+    proc = anyvenv(
+        "run",
+        "--no-sync",
+        "--",
+        "python",
+        "-c",
+        "import sys; print(sys.prefix)",
+        cwd=project,
+        env=env,
+    )
+    assert proc.stdout == f"{elsewhere}\n", proc.stderr
+    assert os.path.isfile(project / ".venv")
