@@ -1,0 +1,183 @@
+"""``anyvenv sync`` on every filesystem and fault mode of the lab, beside plain ``uv sync``
+on the same mount: where uv fails or leaves a broken env, anyvenv's env works."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from project_support import (
+    PY_MAIN,
+    anyvenv,
+    build_index,
+    index_args,
+    needs_pythons,
+    project_environ,
+    run,
+    sync_json,
+    uv_binary,
+    write_project,
+)
+
+from lab import ALL_KINDS, LabMount
+
+pytestmark = [needs_pythons, pytest.mark.timeout(300)]
+
+# Measured: plain `uv sync` (uv making its own venv) on each kind.
+PLAIN_UV_BROKEN = {
+    "faultfs:symlink-eopnotsupp": "fails: the interpreter symlink cannot be made",
+    "faultfs:symlink-eperm": "fails: the interpreter symlink cannot be made",
+    "faultfs:symlink-enosys": "fails: the interpreter symlink cannot be made",
+    "faultfs:symlink-eio": "fails: the interpreter symlink cannot be made",
+    "faultfs:cifs-like": "fails: the interpreter symlink cannot be made",
+    "exfat": "fails: the interpreter symlink cannot be made",
+    "fat": "fails: the interpreter symlink cannot be made",
+    "sshfs-nosymlink": "fails: the interpreter symlink cannot be made",
+    "faultfs:readlink-eacces": "its python link cannot be read (EACCES)",
+    "sshfs-noreadlink": "its python link cannot be read (EACCES)",
+    "sshfs": "its absolute python link is refused (EPERM)",
+    "faultfs:chmod-enosys": "fails: copying each package file fails (chmod ENOSYS)",
+    "faultfs:chmod-ignored": "console scripts land without their exec bit",
+    "faultfs:mode-0644": "nothing on the mount can be executed",
+}
+
+
+@pytest.fixture(scope="session")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_index(tmp_path_factory.mktemp("wheels"))
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("home")
+
+
+def expected_placement(mount: LabMount) -> str:
+    if mount.expect["exec"] != "ok":
+        return "elsewhere"
+    return "in-place" if mount.expect["chmod"] == "ok" else "shadow"
+
+
+def _works(command: list[str], env: dict[str, str], cwd: Path) -> tuple[bool, str]:
+    try:
+        proc = run(command, cwd, env, timeout=60)
+    except OSError as exc:
+        return False, repr(exc)
+    return proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def plain_uv_outcome(project: Path, env: dict[str, str], index: Path) -> str:
+    """'ok' when plain uv sync leaves an env whose python imports the packages and whose
+    console script runs; otherwise what broke."""
+    proc = run([uv_binary(), "sync", "--python", str(PY_MAIN), *index_args(index)], project, env)
+    if proc.returncode != 0:
+        return f"uv sync failed: {proc.stderr.strip().splitlines()[-1]}"
+    ok, out = _works([str(project / ".venv/bin/python"), "-c", "import beta"], env, project)
+    if not ok:
+        return f"python broken: {out}"
+    ok, out = _works([str(project / ".venv/bin/alpha-hello")], env, project)
+    return "ok" if ok else f"console script broken: {out}"
+
+
+@pytest.mark.parametrize("lab_kind", ALL_KINDS)
+def test_sync_works_where_plain_uv_does_not(
+    lab_kind: str, lab_mount: LabMount, target: Path, index: Path, home: Path
+) -> None:
+    env = project_environ(home)
+    plain = plain_uv_outcome(write_project(target / "plain"), env, index)
+    assert (plain != "ok") == (lab_kind in PLAIN_UV_BROKEN), plain
+
+    project = write_project(target / "demo")
+    first = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "Creating virtual environment" not in first.stderr  # uv reused anyvenv's env
+    report, proc = sync_json(project, env, index)  # the second sync: a no-op
+    assert report["action"] == "reused"
+    assert "Installed" not in proc.stderr
+    placement = expected_placement(lab_mount)
+    assert report["placement"] == placement, report["reason"]
+    env_dir = Path(str(report["env"]))
+    hello = anyvenv("run", "alpha-hello", cwd=project, env=env)
+    assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr
+    code = "import sys, beta; print(sys.prefix); print(beta.DATA.strip())"
+    inside = anyvenv("run", "--no-sync", "--", "python", "-c", code, cwd=project, env=env)
+    assert inside.stdout.splitlines() == [str(env_dir), '{"beta": 1}'], inside.stderr
+    if placement == "elsewhere":
+        assert (project / ".venv").is_file()  # the pointer
+        assert str(env_dir).startswith(env["XDG_DATA_HOME"])
+        assert "is a pointer file to it" in first.stderr
+        assert "no file can be executed" in first.stderr
+    else:
+        assert env_dir == project / ".venv"
+    if placement == "shadow":
+        assert "copied 3 and removed 0 distributions from the shadow env" in first.stderr
+        assert report["mirror"] == {
+            "added": [], "updated": [], "removed": [], "files_written": 0, "files_removed": 0
+        }  # fmt: skip
+        assert os.access(env_dir / "bin" / "beta-tool", os.X_OK)
+        tool = run([str(env_dir / "bin" / "beta-tool")], project, env)
+        assert tool.stdout == '{"beta": 1}\n', tool.stderr
+
+    write_project(project, dependencies=["gamma"])
+    sync_json(project, env, index)
+    gone = anyvenv("run", "--no-sync", "--", "python", "-c", "import alpha", cwd=project, env=env)
+    assert gone.returncode != 0 and "No module named 'alpha'" in gone.stderr
+    assert not (env_dir / "bin" / "alpha-hello").exists()
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys", "fat", "faultfs:chmod-ignored"])
+def test_virtualenv_copies_then_uv_sync_fails_here(
+    lab_kind: str, target: Path, index: Path, home: Path
+) -> None:
+    """A good copied env is not enough: uv's own install breaks on these mounts."""
+    env = project_environ(home)
+    project = write_project(target / "vcopies")
+    venv = run(
+        [
+            sys.executable,
+            "-m",
+            "virtualenv",
+            "--copies",
+            "-p",
+            str(PY_MAIN),
+            str(project / ".venv"),
+        ],
+        project,
+        env,
+    )
+    synced = run([uv_binary(), "sync", *index_args(index)], project, env)
+    script = project / ".venv" / "bin" / "alpha-hello"
+    if lab_kind == "faultfs:chmod-ignored":
+        assert venv.returncode == 0 and synced.returncode == 0, synced.stderr
+        with pytest.raises(PermissionError):
+            subprocess.run([str(script)], capture_output=True, check=False)
+    else:
+        assert synced.returncode != 0
+        assert "os error 38" in synced.stderr or "Function not implemented" in synced.stderr
+        assert not script.exists()
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_two_syncs_at_once_on_a_share(target: Path, index: Path, home: Path) -> None:
+    env = project_environ(home)
+    project = write_project(target / "demo")
+    results: list[subprocess.CompletedProcess[str]] = []
+
+    def one() -> None:
+        results.append(anyvenv("sync", *index_args(index), cwd=project, env=env))
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    check = anyvenv("pip", "check", cwd=project, env=env)
+    assert check.returncode == 0, check.stdout + check.stderr
+    hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
+    assert hello.stdout == "alpha says hi\n"
+    assert not (project / ".venv.anyvenv.lock").exists()
