@@ -18,18 +18,19 @@ disk (per env, in the user cache) whose packages anyvenv mirrors into it.
 from __future__ import annotations
 
 import enum
-import hashlib
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from anyvenv.envbuild.config import is_virtual_environment, parse_pyvenv_cfg
 from anyvenv.errors import EnvironmentBroken, UsageError
-from anyvenv.fs.atomic import atomic_write
 from anyvenv.fs.outcome import NO, OK
-from anyvenv.fs.probe import ProbeResult
+
+if TYPE_CHECKING:
+    from anyvenv.fs.probe import ProbeResult
 
 POINTER_KEY = "anyvenv-pointer"
 POINTER_VERSION = "1"
@@ -79,6 +80,8 @@ def _slug(name: str) -> str:
 
 def keyed_name(name: str, path: Path, python_key: str) -> str:
     """``<name>-<hash>``: the hash covers the real path and the Python (like uv's cache keys)."""
+    import hashlib
+
     real = os.path.realpath(path)
     digest = hashlib.sha256(f"{real}\0{python_key}".encode("utf-8", "surrogateescape"))
     return f"{_slug(name)}-{digest.hexdigest()[:16]}"
@@ -180,6 +183,8 @@ def write_pointer(path: Path, env: Path, reason: str) -> None:
         )
     elif path.is_symlink():
         path.unlink()
+    from anyvenv.fs.atomic import atomic_write
+
     atomic_write(path, render_pointer(env, reason))
 
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from anyvenv.errors import UsageError
-from anyvenv.fs.probe import ProbeResult
+
+if TYPE_CHECKING:
+    from anyvenv.fs.probe import ProbeResult
 
 
 class LinkMode(str, enum.Enum):

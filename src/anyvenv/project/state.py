@@ -14,8 +14,6 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from anyvenv.fs.atomic import atomic_write
-
 STATE_NAME = ".anyvenv-sync.json"
 STATE_VERSION = 1
 
@@ -78,5 +76,7 @@ def load(env: Path) -> SyncState | None:
 
 def save(env: Path, state: SyncState) -> None:
     """Write the state (quietly skipped if the env cannot take it: it is only a cache)."""
+    from anyvenv.fs.atomic import atomic_write
+
     with contextlib.suppress(OSError):
         atomic_write(env / STATE_NAME, json.dumps(asdict(state), indent=1).encode())

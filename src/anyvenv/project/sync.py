@@ -17,14 +17,11 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from anyvenv.envbuild.config import CFG_NAME, is_virtual_environment, read_pyvenv_cfg
 from anyvenv.errors import AnyvenvError, EnvironmentBroken, NothingExecutableHere, UsageError
-from anyvenv.fs.atomic import remove_tree
 from anyvenv.fs.lock import ShareLock
-from anyvenv.fs.place import same_filesystem
-from anyvenv.fs.probe import probe, probe_path_for
-from anyvenv.interpreter.query import InterpreterInfo
 from anyvenv.interpreter.request import PythonRequest
 from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
@@ -41,7 +38,6 @@ from anyvenv.project.envchoice import (
     write_pointer,
 )
 from anyvenv.project.linkmode import LinkChoice, LinkMode, choose_link_mode, forced_link_mode
-from anyvenv.project.mirror import EnvTree, MirrorReport, mirror
 from anyvenv.project.model import Project, PythonChoice, choose_python, discover
 from anyvenv.project.state import SyncState
 from anyvenv.project.uvcall import (
@@ -55,6 +51,10 @@ from anyvenv.project.uvcall import (
     uv_cache_dir,
     uv_environment,
 )
+
+if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
+    from anyvenv.interpreter.query import InterpreterInfo
+    from anyvenv.project.mirror import EnvTree, MirrorReport
 
 LOCK_SUFFIX = ".anyvenv.lock"
 ANYVENV_CFG_KEY = "anyvenv"
@@ -229,6 +229,8 @@ def _version_text(version: Sequence[int]) -> str:
 def choose_location(
     declared: Path, project: Project, key: str, environ: Mapping[str, str]
 ) -> EnvLocation:
+    from anyvenv.fs.probe import probe, probe_path_for
+
     result = probe(probe_path_for(declared.parent))
     placement, reason = placement_for(result)
     name = project.display_name
@@ -297,6 +299,8 @@ def _discard_old(
     old: SyncState | None, old_env: Path, new: EnvLocation, environ: Mapping[str, str]
 ) -> None:
     """Remove what the previous env left in anyvenv's own directories (never the user's)."""
+    from anyvenv.fs.atomic import remove_tree
+
     if old_env != new.env and _is_ours_elsewhere(old_env, environ) and old_env.is_dir():
         with contextlib.suppress(OSError):
             remove_tree(old_env)
@@ -320,10 +324,14 @@ def _existing_location(
         placement = Placement(saved.placement)
         return EnvLocation(declared, env, placement, saved.reason, shadow, saved.chmod_fails)
     if pointed:
+        from anyvenv.fs.probe import probe, probe_path_for
+
         fails = chmod_fails(probe(probe_path_for(declared.parent)))
         return EnvLocation(
             declared, env, Placement.ELSEWHERE, _pointer_reason(declared), chmod_fails=fails
         )
+    from anyvenv.fs.probe import probe
+
     placement, reason = placement_for(probe(env))
     if placement is not Placement.IN_PLACE:
         return None  # its packages were not installed for this filesystem by anyvenv
@@ -428,9 +436,12 @@ def ensure_shadow(prepared: PreparedEnv) -> bool:
         healthy = False
     if healthy:
         return False
+    from anyvenv.fs.atomic import remove_tree
+    from anyvenv.interpreter.query import query_interpreter
+    from anyvenv.project.mirror import mirror
+
     if os.path.lexists(shadow):
         remove_tree(shadow)
-    from anyvenv.interpreter.query import query_interpreter
 
     _build(shadow, query_interpreter(saved.base_executable))
     mirror(tree_of(prepared.location.env, saved), tree_of(shadow, saved))
@@ -438,6 +449,8 @@ def ensure_shadow(prepared: PreparedEnv) -> bool:
 
 
 def tree_of(root: Path, saved: SyncState) -> EnvTree:
+    from anyvenv.project.mirror import EnvTree
+
     return EnvTree.of(root, saved.site_packages)
 
 
@@ -458,6 +471,9 @@ def decide_link_mode(
     key = cache_dir_arguments(uv_args, environ)
     if saved.link_mode and saved.uv_cache_key == key:
         return LinkChoice(LinkMode(saved.link_mode), saved.link_reason or "decided before")
+    from anyvenv.fs.place import same_filesystem
+    from anyvenv.fs.probe import probe, probe_path_for
+
     cache = probe_path_for(uv_cache_dir(uv, uv_args, environ, cwd))
     target = prepared.install_target
     same = same_filesystem(target, cache)
@@ -525,6 +541,8 @@ def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> Sync
         if code == 0:
             _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
             if location.shadow is not None and not has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS):
+                from anyvenv.project.mirror import mirror
+
                 report = mirror(
                     tree_of(location.shadow, prepared.state), tree_of(location.env, prepared.state)
                 )

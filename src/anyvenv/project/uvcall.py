@@ -24,10 +24,10 @@ MUTATING_PIP_COMMANDS = frozenset({"install", "uninstall", "sync"})
 
 def find_uv() -> str:
     """The uv executable of the ``uv`` package (a dependency of anyvenv)."""
-    from anyvenv.envbuild.seed import uv_binary
-
     try:
-        return uv_binary()
+        from uv import find_uv_bin
+
+        return os.fspath(find_uv_bin())
     except (ImportError, FileNotFoundError) as exc:
         raise AnyvenvError(
             f"uv is not available ({exc})", "install anyvenv with its dependencies (pip install uv)"
