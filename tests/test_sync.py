@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from project_support import (
+    PY_MAIN,
     PY_OTHER,
     anyvenv,
     build_index,
@@ -337,4 +339,36 @@ def test_pointer_file_is_followed(tmp_path: Path, env: dict[str, str]) -> None:
         env=env,
     )
     assert proc.stdout == f"{elsewhere}\n", proc.stderr
+    checked = anyvenv("check", "--json", cwd=project, env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert json.loads(checked.stdout)["path"] == str(elsewhere)
+
+
+def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
+    tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the env built in place does not hold (here: the builder's check fails for the
+    declared path only), anyvenv falls back to the per-user env and says why."""
+    from anyvenv.errors import EnvironmentBroken
+    from anyvenv.interpreter.query import query_interpreter
+    from anyvenv.project import sync
+    from anyvenv.project.envchoice import Placement, read_pointer
+    from anyvenv.project.model import discover
+
+    project = write_project(tmp_path / "demo")
+    declared = project / ".venv"
+    real_build = sync._build
+
+    def build(env_path: Path, info: object) -> None:
+        if env_path == declared:
+            raise EnvironmentBroken("the new environment's python does not run: test")
+        real_build(env_path, info)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sync, "_build", build)
+    environ = {**env, "XDG_DATA_HOME": str(tmp_path / "data")}
+    location = sync.build_env(discover(project), declared, query_interpreter(str(PY_MAIN)), environ)
+    assert location.placement is Placement.ELSEWHERE
+    assert "cannot hold a runnable environment" in location.reason and "test" in location.reason
+    assert read_pointer(declared) == location.env
+    assert (location.env / "bin" / "python").exists()
     assert os.path.isfile(project / ".venv")

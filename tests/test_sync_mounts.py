@@ -181,3 +181,21 @@ def test_two_syncs_at_once_on_a_share(target: Path, index: Path, home: Path) -> 
     hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
     assert hello.stdout == "alpha says hi\n"
     assert not (project / ".venv.anyvenv.lock").exists()
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_pip_goes_through_the_shadow_env(target: Path, index: Path, home: Path) -> None:
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["gamma"])
+    report, _ = sync_json(project, env, index)
+    assert report["placement"] == "shadow"
+    env_dir = Path(str(report["env"]))
+    installed = anyvenv("pip", "install", *index_args(index), "alpha", cwd=project, env=env)
+    assert installed.returncode == 0, installed.stderr
+    script = env_dir / "bin" / "alpha-hello"
+    assert run([str(script)], project, env).stdout == "alpha says hi\n"  # exec bit from creation
+    listed = anyvenv("pip", "list", cwd=project, env=env)
+    assert "alpha" in listed.stdout and "gamma" in listed.stdout
+    removed = anyvenv("pip", "uninstall", "alpha", cwd=project, env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert not script.exists()
