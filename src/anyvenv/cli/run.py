@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from anyvenv.errors import UsageError
-    from anyvenv.project.runenv import activated_environment, existing_env
+    from anyvenv.project.runenv import activated_environment, project_env
 
     command: list[str] = list(args.command)
     if not command:
@@ -40,21 +40,16 @@ def run(args: argparse.Namespace) -> int:
             "no command to run", "write it after the options, e.g. 'anyvenv run -- python -V'"
         )
     if args.no_sync:
-        from anyvenv.project.envchoice import declared_env_path
-        from anyvenv.project.model import discover
-        from anyvenv.project.uvcall import project_start_dir
-
-        project = discover(project_start_dir(args.uv_args, Path.cwd()))
-        env = existing_env(declared_env_path(project.workspace_root, os.environ))
+        env = project_env(args.uv_args, Path.cwd(), os.environ)
     else:
-        from anyvenv.cli.sync import options_of
-        from anyvenv.project.sync import SyncOptions, sync
+        from anyvenv.cli.sync import is_quiet, options_of, report
+        from anyvenv.project.sync import sync
 
-        options = options_of(args)
-        assert isinstance(options, SyncOptions)
-        result = sync(options)
+        result = sync(options_of(args))
         if result.uv_exit_code != 0:
             return result.uv_exit_code
+        if result.prepared.action != "reused" or result.prepared.notes:
+            report(result, quiet=is_quiet(args))
         env = result.prepared.location.env
     environ = activated_environment(env, os.environ)
     sys.stdout.flush()

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from anyvenv.cli.output import add_json_flag
 from anyvenv.cli.uvargs import OwnOptions, describe_passthrough, pass_through
+
+if TYPE_CHECKING:
+    from anyvenv.project.sync import SyncOptions, SyncResult
 
 OWN = OwnOptions(
     with_value=frozenset({"-p", "--python", "--link-mode"}), flags=frozenset({"--json"})
@@ -33,12 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pass_through(parser, OWN)
 
 
-def report(result: object, quiet: bool) -> None:
+def report(result: SyncResult, quiet: bool) -> None:
     """One or two lines on stderr (beside uv's own output) saying what anyvenv did."""
     from anyvenv.project.envchoice import Placement
-    from anyvenv.project.sync import SyncResult
 
-    assert isinstance(result, SyncResult)
     if quiet:
         return
     prepared = result.prepared
@@ -71,22 +73,25 @@ def report(result: object, quiet: bool) -> None:
         )
 
 
-def options_of(args: argparse.Namespace) -> object:
+def options_of(args: argparse.Namespace) -> SyncOptions:
     from anyvenv.project.sync import SyncOptions
 
     return SyncOptions(python=args.python, link_mode=args.link_mode, uv_args=tuple(args.uv_args))
 
 
 def run(args: argparse.Namespace) -> int:
-    from anyvenv.project.sync import SyncOptions, sync
+    from anyvenv.project.sync import sync
 
-    options = options_of(args)
-    assert isinstance(options, SyncOptions)
-    result = sync(options)
+    result = sync(options_of(args))
     if args.json:
         from anyvenv.cli.output import print_json
 
         print_json(result.to_json())
     else:
-        report(result, quiet=any(a in ("-q", "--quiet") for a in args.uv_args))
+        report(result, quiet=is_quiet(args))
     return result.uv_exit_code
+
+
+def is_quiet(args: argparse.Namespace) -> bool:
+    """``-q``/``--quiet`` go to uv and quieten anyvenv too."""
+    return any(arg in ("-q", "--quiet") for arg in args.uv_args)

@@ -7,7 +7,6 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MethodType
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def pass_through(parser: argparse.ArgumentParser, own: OwnOptions) -> None:
     setattr(parser, "parse_known_args", MethodType(parse_known_args, parser))  # noqa: B010
 
 
-def describe_passthrough(parser: argparse.ArgumentParser, what: str) -> Any:
+def describe_passthrough(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "uv_options",
         nargs="*",

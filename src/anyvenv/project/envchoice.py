@@ -87,12 +87,16 @@ def keyed_name(name: str, path: Path, python_key: str) -> str:
     return f"{_slug(name)}-{digest.hexdigest()[:16]}"
 
 
+def envs_dir(environ: Mapping[str, str]) -> Path:
+    """Where envs of projects whose filesystem cannot run one live (``ANYVENV_ENVS_DIR``)."""
+    return Path(environ.get(ENVS_DIR_ENV) or _data_home(environ) / "anyvenv" / "envs")
+
+
 def elsewhere_env_path(
     declared: Path, project_name: str, python_key: str, environ: Mapping[str, str]
 ) -> Path:
     """The per-user env for a project whose filesystem cannot run one."""
-    base = environ.get(ENVS_DIR_ENV) or _data_home(environ) / "anyvenv" / "envs"
-    return Path(base) / keyed_name(project_name, declared, python_key)
+    return envs_dir(environ) / keyed_name(project_name, declared, python_key)
 
 
 def shadow_env_path(

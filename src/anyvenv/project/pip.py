@@ -19,7 +19,13 @@ from anyvenv.project.sync import (
     project_lock,
     tree_of,
 )
-from anyvenv.project.uvcall import MUTATING_PIP_COMMANDS, find_uv, pip_command, run_uv
+from anyvenv.project.uvcall import (
+    MUTATING_PIP_COMMANDS,
+    find_uv,
+    pip_command,
+    run_uv,
+    uv_environment,
+)
 
 
 @dataclass
@@ -47,8 +53,7 @@ def run_pip(
         if shadow is not None:
             ensure_shadow(prepared)
         target = shadow or location.env
-        uv_env = dict(env_vars)
-        uv_env.pop("UV_PYTHON", None)
+        uv_env = uv_environment(env_vars, target, declared)
         if mutating:
             link = decide_link_mode(prepared, forced, uv, (), env_vars, cwd)
             uv_env["UV_LINK_MODE"] = link.mode.value

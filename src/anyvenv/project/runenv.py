@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from anyvenv.errors import EnvironmentBroken
@@ -19,6 +19,17 @@ def existing_env(declared: Path) -> Path:
             "run 'anyvenv sync' first (or drop --no-sync)",
         )
     return env
+
+
+def project_env(uv_args: Sequence[str], cwd: Path, environ: Mapping[str, str]) -> Path:
+    """The env of the project uv would find from ``cwd`` (``--directory``/``--project`` in
+    ``uv_args`` move it), as it is: for ``anyvenv run --no-sync``."""
+    from anyvenv.project.envchoice import declared_env_path
+    from anyvenv.project.model import discover
+    from anyvenv.project.uvcall import project_start_dir
+
+    project = discover(project_start_dir(uv_args, cwd))
+    return existing_env(declared_env_path(project.workspace_root, environ))
 
 
 def activated_environment(env: Path, environ: Mapping[str, str]) -> dict[str, str]:

@@ -15,7 +15,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,12 +25,12 @@ from anyvenv.fs.lock import ShareLock
 from anyvenv.interpreter.request import PythonRequest
 from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
-    ENVS_DIR_ENV,
     EnvLocation,
     Placement,
     chmod_fails,
     declared_env_path,
     elsewhere_env_path,
+    envs_dir,
     is_pointer,
     placement_for,
     read_pointer,
@@ -174,9 +174,20 @@ def inspect_env(env: Path, saved: SyncState | None) -> tuple[EnvFacts | None, st
     python = env / "bin" / "python"
     try:
         info = query_interpreter(python, use_cache=False)
+        if env in Path(info.executable).parents:  # before 3.11, -S leaves venvs unresolved
+            info = query_interpreter(base_executable_of(env, info))
     except AnyvenvError as exc:
         return None, f"its python does not run ({exc.message})"
     return facts_of_info(env, info), None
+
+
+def base_executable_of(env: Path, info: InterpreterInfo) -> str:
+    """The base interpreter an env names in pyvenv.cfg (``base-executable``, else ``home``)."""
+    values = read_pyvenv_cfg(env)
+    named = values.get("base-executable")
+    if named:
+        return named
+    return os.path.join(values.get("home", ""), f"python{info.major_minor}")
 
 
 def facts_of_info(env: Path, info: InterpreterInfo) -> EnvFacts:
@@ -290,18 +301,13 @@ def build_env(
     return location
 
 
-def _is_ours_elsewhere(path: Path, environ: Mapping[str, str]) -> bool:
-    base = environ.get(ENVS_DIR_ENV) or elsewhere_env_path(Path("/"), "x", "x", environ).parent
-    return Path(base) in path.parents
-
-
 def _discard_old(
     old: SyncState | None, old_env: Path, new: EnvLocation, environ: Mapping[str, str]
 ) -> None:
     """Remove what the previous env left in anyvenv's own directories (never the user's)."""
     from anyvenv.fs.atomic import remove_tree
 
-    if old_env != new.env and _is_ours_elsewhere(old_env, environ) and old_env.is_dir():
+    if old_env != new.env and envs_dir(environ) in old_env.parents and old_env.is_dir():
         with contextlib.suppress(OSError):
             remove_tree(old_env)
     if old is not None and old.shadow and Path(old.shadow) != new.shadow:
@@ -395,11 +401,6 @@ def prepare(
     location = build_env(project, declared, info, environ)
     _discard_old(saved, env, location, environ)
     new_facts = facts_of_info(location.env, info)
-    new_facts = replace(
-        new_facts,
-        made_by_anyvenv=True,
-        fingerprint=state_store.fingerprint(vital_files(location.env, info.executable)),
-    )
     action = "rebuilt" if broken is not None else "created"
     return PreparedEnv(project, choice, location, _new_state(location, new_facts), action, broken)
 
