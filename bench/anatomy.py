@@ -105,7 +105,7 @@ def bench_anatomy(lab: Lab, tools: Tools, scale: float, log: Callable[[str], Non
         VENV: _creating(lab, lambda p: [tools.anyvenv, "venv", "-q", "-p", base, str(p)], tools),
         UV: _creating(lab, lambda p: [tools.uv, "venv", "-q", "-p", base, str(p)], tools),
     }
-    rounds = max(4, round(15 * scale))
+    rounds = max(4, round(20 * scale))
     log(f"anatomy of anyvenv venv: {len(cases)} pieces x {rounds} rounds, and a profile")
     result = Anatomy(interleave(cases, rounds))
     target = lab.target("local", "anatomy-profile") / "env"

@@ -18,13 +18,13 @@ Log = Callable[[str], None]
 
 # (kind, timed rounds at scale 1): fewer where every file operation is slow
 KINDS: tuple[tuple[str, int], ...] = (
-    ("local", 12),
-    ("faultfs:passthrough", 5),
-    ("faultfs:cifs-like", 6),
-    ("faultfs:readlink-eacces", 5),
-    ("sshfs", 5),
-    ("exfat", 5),
-    ("fat", 3),
+    ("local", 20),
+    ("faultfs:passthrough", 7),
+    ("faultfs:cifs-like", 10),
+    ("faultfs:readlink-eacces", 7),
+    ("sshfs", 7),
+    ("exfat", 7),
+    ("fat", 4),
 )
 
 

@@ -33,10 +33,10 @@ PAIRS = ((ANY_FRESH, UV_FRESH), (ANY_NOOP, UV_NOOP))
 PROFILED = ("local", 50)
 # (kind, packages, timed rounds at scale 1); 200 packages only on local disk
 PLAN: tuple[tuple[str, int, int], ...] = (
-    ("local", 10, 8),
-    ("local", 50, 6),
-    ("local", 200, 4),
-    ("faultfs:cifs-like", 10, 3),
+    ("local", 10, 12),
+    ("local", 50, 10),
+    ("local", 200, 6),
+    ("faultfs:cifs-like", 10, 4),
     ("faultfs:cifs-like", 50, 3),
 )
 

@@ -18,7 +18,7 @@ from lab import Lab, LabUnavailable
 
 ANY = "anyvenv python install"
 TAR = "tar xzf (plain extraction)"
-PLAN: tuple[tuple[str, int], ...] = (("local", 6), ("faultfs:cifs-like", 3), ("exfat", 3))
+PLAN: tuple[tuple[str, int], ...] = (("local", 8), ("faultfs:cifs-like", 4), ("exfat", 4))
 
 
 @dataclass

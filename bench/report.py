@@ -115,7 +115,9 @@ def goals_section(results: Results) -> str:
         rows.append([goal.what, goal.target, measured, goal.verdict])
     return (
         "### Goals\n\nMedian of the ratios of runs made side by side in the same round "
-        "(range in brackets).\n\n" + table(["goal", "target", "measured", "verdict"], rows)
+        "(range in brackets). The machine is shared (see the load average): single runs vary "
+        "by 2-3x, so read the pairwise ratios rather than absolute times.\n\n"
+        + table(["goal", "target", "measured", "verdict"], rows)
     )
 
 

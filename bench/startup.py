@@ -176,7 +176,7 @@ def bench_startup(
 ) -> StartupResult:
     result = StartupResult(_cases(lab, tools, origin_base))
     steps = {c.key: _start_step(c.python, tools) for c in result.cases if c.python is not None}
-    rounds = max(5, round(60 * scale))
+    rounds = max(5, round(80 * scale))
     log(f"start-up: {len(steps)} interpreters x {rounds} rounds")
     result.series = interleave(steps, rounds, warmup=3)
     runs = max(10, round(60 * scale))
