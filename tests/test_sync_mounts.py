@@ -123,7 +123,11 @@ def test_sync_works_where_plain_uv_does_not(
         assert tool.stdout == '{"beta": 1}\n', tool.stderr
 
     write_project(project, dependencies=["gamma"])
-    sync_json(project, env, index)
+    changed, _ = sync_json(project, env, index)
+    assert 'name = "gamma"' in (project / "uv.lock").read_text()
+    notes = " ".join(map(str, changed["notes"]))  # type: ignore[call-overload]
+    chmod_errors = lab_mount.expect["chmod"] not in ("ok", "no")
+    assert ("uv cannot replace uv.lock" in notes) == chmod_errors, notes
     gone = anyvenv("run", "--no-sync", "--", "python", "-c", "import alpha", cwd=project, env=env)
     assert gone.returncode != 0 and "No module named 'alpha'" in gone.stderr
     assert not (env_dir / "bin" / "alpha-hello").exists()

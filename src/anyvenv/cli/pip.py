@@ -24,7 +24,14 @@ def run(args: argparse.Namespace) -> int:
     from anyvenv.project.pip import run_pip
     from anyvenv.project.sync import SyncOptions
 
-    words: list[str] = list(args.command) + list(args.uv_args)
+    words = pip_words(args)
     if not words:
         raise UsageError("no 'uv pip' subcommand given", "e.g. 'anyvenv pip list'")
     return run_pip(words, SyncOptions()).uv_exit_code
+
+
+def pip_words(args: argparse.Namespace) -> list[str]:
+    """uv pip's own arguments, in the order given (a ``--`` among them kept)."""
+    if args.separated:
+        return [*args.uv_args, "--", *args.command]
+    return [*args.uv_args, *args.command]

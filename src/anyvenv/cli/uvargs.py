@@ -34,13 +34,15 @@ class OwnOptions:
         ours: list[str] = []
         passed: list[str] = []
         command: list[str] = []
+        # with `--`, everything before it is options (uv's may take values)
+        command_follows = self.command_follows and "--" not in argv
         index = 0
         while index < len(argv):
             arg = argv[index]
             if arg == "--":
                 command = list(argv[index + 1 :])
                 break
-            if self.command_follows and not arg.startswith("-"):
+            if command_follows and not arg.startswith("-"):
                 command = list(argv[index:])
                 break
             if arg in self.flags or arg in ("-h", "--help") or self._is_own_joined(arg):
@@ -70,6 +72,7 @@ def pass_through(parser: argparse.ArgumentParser, own: OwnOptions) -> None:
         parsed, extra = original(ours, namespace)
         parsed.uv_args = passed + extra
         parsed.command = command
+        parsed.separated = "--" in (args or [])
         return parsed, []
 
     setattr(parser, "parse_known_args", MethodType(parse_known_args, parser))  # noqa: B010

@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,6 +76,10 @@ def _cache_home(environ: Mapping[str, str]) -> Path:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:40] or "env"
+
+
+def python_key(version: Sequence[int], free_threaded: bool) -> str:
+    return f"cpython-{version[0]}.{version[1]}{'t' if free_threaded else ''}"
 
 
 def keyed_name(name: str, path: Path, python_key: str) -> str:

@@ -42,10 +42,6 @@ class SyncState:
     def version_tuple(self) -> tuple[int, int, int]:
         return (self.version[0], self.version[1], self.version[2])
 
-    @property
-    def python_key(self) -> str:
-        return f"cpython-{self.version[0]}.{self.version[1]}{'t' if self.free_threaded else ''}"
-
 
 def fingerprint(paths: list[Path | str]) -> Fingerprint:
     """Size and mtime of each path (followed through links); a missing one is left out."""

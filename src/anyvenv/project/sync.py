@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from anyvenv.envbuild.config import CFG_NAME, is_virtual_environment, read_pyvenv_cfg
-from anyvenv.errors import AnyvenvError, EnvironmentBroken, NothingExecutableHere, UsageError
+from anyvenv.envbuild.config import CFG_NAME, read_pyvenv_cfg
+from anyvenv.errors import EnvironmentBroken, NothingExecutableHere, UsageError
 from anyvenv.fs.lock import ShareLock
-from anyvenv.interpreter.request import PythonRequest
 from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
     EnvLocation,
@@ -33,9 +31,19 @@ from anyvenv.project.envchoice import (
     envs_dir,
     is_pointer,
     placement_for,
+    python_key,
     read_pointer,
     shadow_env_path,
     write_pointer,
+)
+from anyvenv.project.health import (
+    EnvFacts,
+    facts_of_info,
+    inspect_env,
+    made_by_anyvenv,
+    satisfies,
+    version_text,
+    vital_files,
 )
 from anyvenv.project.linkmode import LinkChoice, LinkMode, choose_link_mode, forced_link_mode
 from anyvenv.project.model import Project, PythonChoice, choose_python, discover
@@ -51,13 +59,13 @@ from anyvenv.project.uvcall import (
     uv_cache_dir,
     uv_environment,
 )
+from anyvenv.project.uvlock import lockfile_rewritable
 
 if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
     from anyvenv.interpreter.query import InterpreterInfo
     from anyvenv.project.mirror import EnvTree, MirrorReport
 
 LOCK_SUFFIX = ".anyvenv.lock"
-ANYVENV_CFG_KEY = "anyvenv"
 
 
 @dataclass(frozen=True)
@@ -117,121 +125,6 @@ class SyncResult:
             "notes": p.notes,
             "seconds": round(self.seconds, 4),
         }
-
-
-# -- the env as found --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EnvFacts:
-    base_executable: str
-    version: tuple[int, int, int]
-    free_threaded: bool
-    site_packages: str
-    made_by_anyvenv: bool
-    fingerprint: state_store.Fingerprint
-
-
-def vital_files(env: Path, base_executable: str) -> list[Path | str]:
-    """The files whose change means the env must be checked again."""
-    from anyvenv.interpreter.linkage import libpython_linkage
-
-    files: list[Path | str] = [env / CFG_NAME, env / "bin" / "python", base_executable]
-    library = libpython_linkage(env / "bin" / "python").library
-    if library:
-        files.append(library)
-    return files
-
-
-def _made_by_anyvenv(env: Path) -> bool:
-    try:
-        return ANYVENV_CFG_KEY in read_pyvenv_cfg(env)
-    except EnvironmentBroken:
-        return False
-
-
-def facts_of_state(saved: SyncState) -> EnvFacts:
-    return EnvFacts(
-        saved.base_executable,
-        saved.version_tuple,
-        saved.free_threaded,
-        saved.site_packages,
-        saved.made_by_anyvenv,
-        saved.fingerprint,
-    )
-
-
-def inspect_env(env: Path, saved: SyncState | None) -> tuple[EnvFacts | None, str | None]:
-    """(facts, None) for an env that runs; (None, why) for a broken one; (None, None) if absent."""
-    if not os.path.lexists(env):
-        return None, None
-    if not is_virtual_environment(env):
-        return None, f"{env} has no {CFG_NAME}"
-    if saved is not None and state_store.still_matches(saved.fingerprint):
-        return facts_of_state(saved), None
-    from anyvenv.interpreter.query import query_interpreter
-
-    python = env / "bin" / "python"
-    try:
-        info = query_interpreter(python, use_cache=False)
-        if env in Path(info.executable).parents:  # before 3.11, -S leaves venvs unresolved
-            info = query_interpreter(base_executable_of(env, info))
-    except AnyvenvError as exc:
-        return None, f"its python does not run ({exc.message})"
-    return facts_of_info(env, info), None
-
-
-def base_executable_of(env: Path, info: InterpreterInfo) -> str:
-    """The base interpreter an env names in pyvenv.cfg (``base-executable``, else ``home``)."""
-    values = read_pyvenv_cfg(env)
-    named = values.get("base-executable")
-    if named:
-        return named
-    return os.path.join(values.get("home", ""), f"python{info.major_minor}")
-
-
-def facts_of_info(env: Path, info: InterpreterInfo) -> EnvFacts:
-    return EnvFacts(
-        base_executable=info.executable,
-        version=info.version,
-        free_threaded=info.free_threaded,
-        site_packages=info.relative_path(info.purelib),
-        made_by_anyvenv=_made_by_anyvenv(env),
-        fingerprint=state_store.fingerprint(vital_files(env, info.executable)),
-    )
-
-
-def satisfies(request: PythonRequest, facts: EnvFacts) -> bool:
-    """Whether an env whose base is ``facts`` answers ``request`` (as uv would reuse it)."""
-    if request.path is not None:
-        return os.path.realpath(os.path.expanduser(request.path)) == os.path.realpath(
-            facts.base_executable
-        )
-    if request.name is not None:
-        import shutil
-
-        found = shutil.which(request.name)
-        if found and os.path.realpath(found) == os.path.realpath(facts.base_executable):
-            return True
-        if request.specifiers:
-            return request.matches_version(facts.version, facts.free_threaded)
-        if found is None:
-            return False
-        from anyvenv.interpreter.query import query_interpreter
-
-        try:
-            return query_interpreter(found).executable == facts.base_executable
-        except AnyvenvError:
-            return False
-    return request.matches_version(facts.version, facts.free_threaded)
-
-
-def python_key(version: Sequence[int], free_threaded: bool) -> str:
-    return f"cpython-{version[0]}.{version[1]}{'t' if free_threaded else ''}"
-
-
-def _version_text(version: Sequence[int]) -> str:
-    return ".".join(map(str, version))
 
 
 # -- choosing where and building ----------------------------------------------------------------
@@ -381,12 +274,12 @@ def prepare(
     if facts is not None:
         if not satisfies(choice.request, facts):
             broken = (
-                f"it has Python {_version_text(facts.version)}, "
+                f"it has Python {version_text(facts.version)}, "
                 f"but {choice.source} asks for {choice.request.raw}"
             )
         elif not project.allows(facts.version):
             broken = (
-                f"it has Python {_version_text(facts.version)}, "
+                f"it has Python {version_text(facts.version)}, "
                 f"outside requires-python {project.requires_python_text}"
             )
         else:
@@ -511,8 +404,9 @@ def locate(options: SyncOptions, environ: Mapping[str, str]) -> tuple[Project, P
     return project, choice, declared_env_path(project.workspace_root, environ)
 
 
-def _check_not_replaced(target: Path, made_by_anyvenv: bool) -> None:
-    if made_by_anyvenv and not _made_by_anyvenv(target):
+def _check_not_replaced(target: Path, ours: bool) -> None:
+    """uv must have reused the env we made, not replaced it."""
+    if ours and not made_by_anyvenv(target):
         raise EnvironmentBroken(
             f"uv replaced the environment at {target} instead of reusing it",
             "run 'anyvenv sync' again; report this if it repeats",
@@ -536,7 +430,11 @@ def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> Sync
         target = prepared.install_target
         command = sync_command(uv, options.uv_args, target / "bin" / "python", link.mode.value)
         uv_env = uv_environment(env_vars, target, declared)
-        with lockfile_rewritable(prepared, command, uv_env, options.uv_args, cwd):
+        lockfile = project.workspace_root / "uv.lock"
+        fails = location.chmod_fails
+        with lockfile_rewritable(
+            lockfile, fails, prepared.notes, command, uv_env, options.uv_args, cwd
+        ):
             code = run_uv(command, uv_env, cwd)
         report: MirrorReport | None = None
         if code == 0:
@@ -549,69 +447,6 @@ def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> Sync
                 )
         _save_state(prepared)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
-
-
-LOCK_WRITE_FREE_FLAGS = ("--locked", "--frozen", *READ_ONLY_SYNC_FLAGS)
-LOCK_ASIDE_NAME = ".uv.lock.anyvenv-old"
-
-
-def _may_rewrite_lock(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
-    if has_flag(uv_args, *LOCK_WRITE_FREE_FLAGS):
-        return False
-    return not any(
-        environ.get(key, "").lower() not in ("", "0", "false", "no")
-        for key in ("UV_LOCKED", "UV_FROZEN")
-    )
-
-
-def lock_is_current(command: Sequence[str], uv_env: Mapping[str, str], cwd: Path) -> bool:
-    """``uv sync --locked --dry-run`` with the same options: does uv.lock need no change?"""
-    proc = subprocess.run(
-        [*command, "--locked", "--dry-run"],
-        env=dict(uv_env),
-        cwd=cwd,
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-    )
-    return proc.returncode == 0
-
-
-@contextlib.contextmanager
-def lockfile_rewritable(
-    prepared: PreparedEnv,
-    command: Sequence[str],
-    uv_env: Mapping[str, str],
-    uv_args: Sequence[str],
-    cwd: Path,
-) -> Iterator[None]:
-    """Where chmod fails (FAT: ENOSYS), uv cannot replace an existing uv.lock (it copies the
-    old file's mode onto the new one and that fchmod fails). When the lock must change, it is
-    set aside so that uv writes a new one (resolved afresh), and put back if uv fails."""
-    lockfile = prepared.project.workspace_root / "uv.lock"
-    if (
-        not prepared.location.chmod_fails
-        or not _may_rewrite_lock(uv_args, uv_env)
-        or not lockfile.is_file()
-        or lock_is_current(command, uv_env, cwd)
-    ):
-        yield
-        return
-    aside = lockfile.with_name(LOCK_ASIDE_NAME)
-    os.replace(lockfile, aside)
-    succeeded = False
-    try:
-        yield
-        succeeded = lockfile.is_file()
-    finally:
-        if succeeded:
-            with contextlib.suppress(OSError):
-                aside.unlink()
-            prepared.notes.append(
-                "uv cannot replace uv.lock on this filesystem (chmod fails), so it was written "
-                "anew: versions were resolved again"
-            )
-        else:
-            os.replace(aside, lockfile)
 
 
 def _save_state(prepared: PreparedEnv) -> None:

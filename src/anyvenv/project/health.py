@@ -1,0 +1,129 @@
+"""Is a project's env usable as it is? From the state the last sync left (no process run),
+else by running its python once; and does its Python answer the request?"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from anyvenv.envbuild.config import CFG_NAME, is_virtual_environment, read_pyvenv_cfg
+from anyvenv.errors import AnyvenvError, EnvironmentBroken
+from anyvenv.interpreter.request import PythonRequest
+from anyvenv.project import state as state_store
+from anyvenv.project.state import SyncState
+
+if TYPE_CHECKING:
+    from anyvenv.interpreter.query import InterpreterInfo
+
+ANYVENV_CFG_KEY = "anyvenv"
+
+
+@dataclass(frozen=True)
+class EnvFacts:
+    base_executable: str
+    version: tuple[int, int, int]
+    free_threaded: bool
+    site_packages: str
+    made_by_anyvenv: bool
+    fingerprint: state_store.Fingerprint
+
+
+def vital_files(env: Path, base_executable: str) -> list[Path | str]:
+    """The files whose change means the env must be checked again."""
+    from anyvenv.interpreter.linkage import libpython_linkage
+
+    files: list[Path | str] = [env / CFG_NAME, env / "bin" / "python", base_executable]
+    library = libpython_linkage(env / "bin" / "python").library
+    if library:
+        files.append(library)
+    return files
+
+
+def made_by_anyvenv(env: Path) -> bool:
+    try:
+        return ANYVENV_CFG_KEY in read_pyvenv_cfg(env)
+    except EnvironmentBroken:
+        return False
+
+
+def facts_of_state(saved: SyncState) -> EnvFacts:
+    return EnvFacts(
+        saved.base_executable,
+        saved.version_tuple,
+        saved.free_threaded,
+        saved.site_packages,
+        saved.made_by_anyvenv,
+        saved.fingerprint,
+    )
+
+
+def inspect_env(env: Path, saved: SyncState | None) -> tuple[EnvFacts | None, str | None]:
+    """(facts, None) for an env that runs; (None, why) for a broken one; (None, None) if absent."""
+    if not os.path.lexists(env):
+        return None, None
+    if not is_virtual_environment(env):
+        return None, f"{env} has no {CFG_NAME}"
+    if saved is not None and state_store.still_matches(saved.fingerprint):
+        return facts_of_state(saved), None
+    from anyvenv.interpreter.query import query_interpreter
+
+    python = env / "bin" / "python"
+    try:
+        info = query_interpreter(python, use_cache=False)
+        if env in Path(info.executable).parents:  # before 3.11, -S leaves venvs unresolved
+            info = query_interpreter(base_executable_of(env, info))
+    except AnyvenvError as exc:
+        return None, f"its python does not run ({exc.message})"
+    return facts_of_info(env, info), None
+
+
+def base_executable_of(env: Path, info: InterpreterInfo) -> str:
+    """The base interpreter an env names in pyvenv.cfg (``base-executable``, else ``home``)."""
+    values = read_pyvenv_cfg(env)
+    named = values.get("base-executable")
+    if named:
+        return named
+    return os.path.join(values.get("home", ""), f"python{info.major_minor}")
+
+
+def facts_of_info(env: Path, info: InterpreterInfo) -> EnvFacts:
+    return EnvFacts(
+        base_executable=info.executable,
+        version=info.version,
+        free_threaded=info.free_threaded,
+        site_packages=info.relative_path(info.purelib),
+        made_by_anyvenv=made_by_anyvenv(env),
+        fingerprint=state_store.fingerprint(vital_files(env, info.executable)),
+    )
+
+
+def satisfies(request: PythonRequest, facts: EnvFacts) -> bool:
+    """Whether an env whose base is ``facts`` answers ``request`` (as uv would reuse it)."""
+    if request.path is not None:
+        return os.path.realpath(os.path.expanduser(request.path)) == os.path.realpath(
+            facts.base_executable
+        )
+    if request.name is not None:
+        import shutil
+
+        found = shutil.which(request.name)
+        if found and os.path.realpath(found) == os.path.realpath(facts.base_executable):
+            return True
+        if request.specifiers:
+            return request.matches_version(facts.version, facts.free_threaded)
+        if found is None:
+            return False
+        from anyvenv.interpreter.query import query_interpreter
+
+        try:
+            return query_interpreter(found).executable == facts.base_executable
+        except AnyvenvError:
+            return False
+    return request.matches_version(facts.version, facts.free_threaded)
+
+
+def version_text(version: Sequence[int]) -> str:
+    return ".".join(map(str, version))

@@ -1,0 +1,72 @@
+"""Splitting anyvenv's options from uv's: uv's stay in order, with their values."""
+
+from __future__ import annotations
+
+from anyvenv.cli.run import OWN as RUN
+from anyvenv.cli.sync import OWN as SYNC
+from anyvenv.project.uvcall import option_value, pip_command, project_start_dir, sync_command
+
+
+def test_sync_keeps_uv_options_in_order() -> None:
+    argv = [
+        "--group",
+        "dev",
+        "-p",
+        "3.12",
+        "--frozen",
+        "--extra=x",
+        "--link-mode",
+        "copy",
+        "--json",
+    ]
+    ours, uv, command = SYNC.split(argv)
+    assert ours == ["-p", "3.12", "--link-mode", "copy", "--json"]
+    assert uv == ["--group", "dev", "--frozen", "--extra=x"]
+    assert command == []
+    assert SYNC.split(["--python=3.11", "-p3.10"])[0] == ["--python=3.11", "-p3.10"]
+
+
+def test_run_splits_at_the_command() -> None:
+    assert RUN.split(["--no-sync", "pytest", "-x", "--python", "3"]) == (
+        ["--no-sync"], [], ["pytest", "-x", "--python", "3"]
+    )  # fmt: skip
+    assert RUN.split(["--extra", "x", "--", "python", "-V"]) == (
+        [],
+        ["--extra", "x"],
+        ["python", "-V"],
+    )
+    assert RUN.split(["-p", "3.12", "--frozen", "tool"]) == (["-p", "3.12"], ["--frozen"], ["tool"])
+
+
+def test_uv_command_lines(tmp_path: object) -> None:
+    from pathlib import Path
+
+    python = Path("/e/bin/python")
+    assert sync_command("uv", ["--frozen"], python, "copy") == [
+        "uv", "sync", "--frozen", "--python", "/e/bin/python", "--link-mode", "copy"
+    ]  # fmt: skip
+    assert pip_command("uv", ["install", "x"], python) == [
+        "uv", "pip", "install", "--python", "/e/bin/python", "x"
+    ]  # fmt: skip
+    assert pip_command("uv", ["--help"], python) == ["uv", "pip", "--help"]
+    assert option_value(["--cache-dir", "a", "--cache-dir=b"], "--cache-dir") == "b"
+    cwd = Path("/w")
+    assert project_start_dir(["--directory", "d", "--project", "p"], cwd) == Path("/w/d/p")
+    assert project_start_dir(["--project", "/abs"], cwd) == Path("/abs")
+
+
+def test_pip_arguments_keep_their_order(tmp_path: object) -> None:
+    import argparse
+
+    from anyvenv.cli import pip
+
+    parser = argparse.ArgumentParser()
+    pip.add_arguments(parser)
+    for argv in (["install", "-q", "x"], ["-q", "list"], ["install", "x", "--", "y"]):
+        args = parser.parse_args(argv)
+        words = (
+            [*args.uv_args, "--", *args.command]
+            if args.separated
+            else [*args.uv_args, *args.command]
+        )
+        assert words == argv
