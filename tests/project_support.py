@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import subprocess
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -149,3 +150,20 @@ def sync_json(
     proc = anyvenv("sync", "--json", *index_args(index), *extra, cwd=project, env=env)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout), proc
+
+
+def syncs_at_once(
+    project: Path, env: dict[str, str], index: Path, count: int = 2
+) -> list[subprocess.CompletedProcess[str]]:
+    """``anyvenv sync`` started ``count`` times at once on one project."""
+    results: list[subprocess.CompletedProcess[str]] = []
+
+    def one() -> None:
+        results.append(anyvenv("sync", *index_args(index), cwd=project, env=env))
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from project_support import (
     needs_pythons,
     project_environ,
     sync_json,
+    syncs_at_once,
     write_project,
 )
 
@@ -291,25 +290,9 @@ def test_bad_link_mode_is_a_usage_error(synced: Path, env: dict[str, str]) -> No
 # -- concurrency -------------------------------------------------------------------------------
 
 
-def sync_twice_at_once(
-    project: Path, env: dict[str, str], index: Path
-) -> list[subprocess.CompletedProcess[str]]:
-    results: list[subprocess.CompletedProcess[str]] = []
-
-    def one() -> None:
-        results.append(anyvenv("sync", *index_args(index), cwd=project, env=env))
-
-    threads = [threading.Thread(target=one) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_two_syncs_at_once_both_succeed(tmp_path: Path, env: dict[str, str], index: Path) -> None:
     project = write_project(tmp_path / "demo")
-    results = sync_twice_at_once(project, env, index)
+    results = syncs_at_once(project, env, index)
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
     actions = sorted(r.stderr.split("anyvenv: ")[-1].split()[0] for r in results)
     assert actions == ["Created", "Using"]  # serialised: the second found the first's env

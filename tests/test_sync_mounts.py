@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from project_support import (
     project_environ,
     run,
     sync_json,
+    syncs_at_once,
     uv_binary,
     write_project,
 )
@@ -169,16 +169,7 @@ def test_virtualenv_copies_then_uv_sync_fails_here(
 def test_two_syncs_at_once_on_a_share(target: Path, index: Path, home: Path) -> None:
     env = project_environ(home)
     project = write_project(target / "demo")
-    results: list[subprocess.CompletedProcess[str]] = []
-
-    def one() -> None:
-        results.append(anyvenv("sync", *index_args(index), cwd=project, env=env))
-
-    threads = [threading.Thread(target=one) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = syncs_at_once(project, env, index)
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
     check = anyvenv("pip", "check", cwd=project, env=env)
     assert check.returncode == 0, check.stdout + check.stderr

@@ -120,22 +120,12 @@ def read_holder(path: Path) -> Holder | None:
 def _create_holder_file(path: Path, payload: bytes) -> bool:
     """Create ``path`` exclusively holding ``payload``; False if it exists. A file that could
     not be written completely is removed again (an empty lock would never be recovered)."""
+    from anyvenv.fs.place import create_file
+
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        create_file(path, payload, 0o644)
     except FileExistsError:
         return False
-    try:
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(fd, view) :]
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        raise
-    os.close(fd)
     return True
 
 

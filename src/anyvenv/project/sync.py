@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -413,40 +413,79 @@ def _check_not_replaced(target: Path, ours: bool) -> None:
         )
 
 
-def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> SyncResult:
-    """Make or reuse the project env, then run ``uv sync`` into it."""
-    started = time.perf_counter()
+@dataclass
+class Session:
+    """One locked run on a project: what sync and pip share."""
+
+    options: SyncOptions
+    environ: Mapping[str, str]
+    cwd: Path
+    uv: str
+    forced_link: LinkChoice | None
+    prepared: PreparedEnv
+
+    def link_mode(self, uv_args: Sequence[str]) -> LinkChoice:
+        return decide_link_mode(
+            self.prepared, self.forced_link, self.uv, uv_args, self.environ, self.cwd
+        )
+
+
+@contextlib.contextmanager
+def locked_project(
+    options: SyncOptions, environ: Mapping[str, str] | None = None
+) -> Iterator[Session]:
+    """Find the project (bad input fails here, before anything is touched), take its lock,
+    make or reuse its env; the state is saved when the block ends."""
     env_vars: Mapping[str, str] = os.environ if environ is None else environ
-    cwd = options.cwd or Path.cwd()
     forced = forced_link_mode(options.link_mode, env_vars)
     project, choice, declared = locate(options, env_vars)
     uv = find_uv()
     with project_lock(declared):
         prepared = prepare(project, choice, declared, env_vars)
+        cwd = options.cwd or Path.cwd()
+        yield Session(options, env_vars, cwd, uv, forced, prepared)
+        _save_state(prepared)
+
+
+def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> SyncResult:
+    """Make or reuse the project env, then run ``uv sync`` into it."""
+    started = time.perf_counter()
+    with locked_project(options, environ) as session:
+        prepared = session.prepared
         location = prepared.location
         if location.shadow is not None and ensure_shadow(prepared):
             prepared.notes.append(f"made the shadow env {location.shadow}")
-        link = decide_link_mode(prepared, forced, uv, options.uv_args, env_vars, cwd)
+        link = session.link_mode(options.uv_args)
         target = prepared.install_target
-        command = sync_command(uv, options.uv_args, target / "bin" / "python", link.mode.value)
-        uv_env = uv_environment(env_vars, target, declared)
-        lockfile = project.workspace_root / "uv.lock"
-        fails = location.chmod_fails
+        command = sync_command(
+            session.uv, options.uv_args, target / "bin" / "python", link.mode.value
+        )
+        uv_env = uv_environment(session.environ, target, location.declared)
         with lockfile_rewritable(
-            lockfile, fails, prepared.notes, command, uv_env, options.uv_args, cwd
+            prepared.project.workspace_root / "uv.lock",
+            location.chmod_fails,
+            prepared.notes,
+            command,
+            uv_env,
+            options.uv_args,
+            session.cwd,
         ):
-            code = run_uv(command, uv_env, cwd)
+            code = run_uv(command, uv_env, session.cwd)
         report: MirrorReport | None = None
         if code == 0:
             _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
             if location.shadow is not None and not has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS):
-                from anyvenv.project.mirror import mirror
-
-                report = mirror(
-                    tree_of(location.shadow, prepared.state), tree_of(location.env, prepared.state)
-                )
-        _save_state(prepared)
+                report = mirror_shadow(prepared)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
+
+
+def mirror_shadow(prepared: PreparedEnv) -> MirrorReport:
+    """Bring the shadow env's distributions into the env."""
+    from anyvenv.project.mirror import mirror
+
+    shadow = prepared.location.shadow
+    assert shadow is not None
+    return mirror(tree_of(shadow, prepared.state), tree_of(prepared.location.env, prepared.state))
 
 
 def _save_state(prepared: PreparedEnv) -> None:
