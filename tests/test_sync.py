@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -173,6 +175,31 @@ def test_a_dangling_interpreter_link_is_rebuilt(
     report, _ = sync_json(synced, env, index)
     assert report["action"] == "rebuilt"
     assert "does not run" in str(report["rebuild_reason"])
+    hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=synced, env=env)
+    assert hello.stdout == "alpha says hi\n"
+
+
+@pytest.mark.skipif(shutil.which("patchelf") is None, reason="needs patchelf")
+def test_an_interpreter_missing_its_libpython_is_rebuilt(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """A copied python whose libpython cannot be found (its RUNPATH leads nowhere)."""
+    bin_dir = synced / ".venv" / "bin"
+    broken = bin_dir / "python3.12.broken"
+    shutil.copyfile(os.path.realpath(bin_dir / "python"), broken)
+    subprocess.run(["patchelf", "--set-rpath", "/nonexistent/lib", str(broken)], check=True)
+    broken.chmod(0o755)
+    for name in ("python", "python3", "python3.12"):
+        (bin_dir / name).unlink()
+        os.link(broken, bin_dir / name)
+    broken.unlink()
+    failing = subprocess.run(
+        [str(bin_dir / "python"), "-c", "pass"], capture_output=True, text=True
+    )
+    assert failing.returncode != 0 and "libpython" in failing.stderr
+    report, _ = sync_json(synced, env, index)
+    assert report["action"] == "rebuilt"
+    assert "libpython" in str(report["rebuild_reason"])
     hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=synced, env=env)
     assert hello.stdout == "alpha says hi\n"
 
