@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from lab.expect import CAN_EXECUTE, EXPECT
-from lab.faults import MODES
+from lab.faults import MODES, SPECIAL_MODES, WRITE_BUDGET_FILE
 from lab.mounts import (
     ActiveMount,
     LabUnavailable,
@@ -34,7 +34,7 @@ from lab.sshd import SFTP_SERVER, SshServer
 LAB_DIR = Path(__file__).resolve().parent
 TESTS_DIR = LAB_DIR.parent
 
-FAULT_KINDS = [f"faultfs:{mode}" for mode in MODES if mode != "readonly"]
+FAULT_KINDS = [f"faultfs:{mode}" for mode in MODES if mode not in SPECIAL_MODES]
 SSHFS_KINDS = ["sshfs", "sshfs-nosymlink", "sshfs-noreadlink"]
 ALL_KINDS = ["local", *FAULT_KINDS, "exfat", "fat", *SSHFS_KINDS]
 """Every kind a venv should be tried on; a test parametrized over it runs once per kind."""
@@ -152,6 +152,32 @@ class Lab:
         """A fresh directory on a tiny filesystem of its own (tmpfs), for ENOSPC tests."""
         mount = self.mount_special(f"tmpfs-{size_kib}k")
         return self._fresh_dir(mount.root, "small")
+
+    def hung_target(self) -> Path:
+        """A fresh directory on a faultfs mount where symlink() never answers (a hung
+        server); everything else works. The lab unmounts it by aborting its connection."""
+        mount = self.mount("faultfs:hang-symlink")
+        backing_dir = self._fresh_dir(Path(mount.source), "hung")
+        return mount.root / backing_dir.name
+
+    def eio_target(self) -> tuple[Path, Callable[[int | None], None]]:
+        """A fresh directory on a faultfs mount whose writes fail with EIO once a budget is
+        spent, and the function that sets it: ``set_budget(n)`` allows ``n`` more write
+        calls (on the whole mount), ``set_budget(None)`` lifts the limit."""
+        mount = self.mount("faultfs:eio-after-writes")
+        backing = Path(mount.source)
+        control = backing / WRITE_BUDGET_FILE
+
+        def set_budget(writes: int | None) -> None:
+            if writes is None:
+                control.unlink(missing_ok=True)
+                return
+            temp = control.with_name(control.name + ".new")
+            temp.write_text(f"{writes}\n")
+            os.replace(temp, control)  # a new inode: faultfs re-reads it
+
+        set_budget(None)
+        return mount.root / self._fresh_dir(backing, "eio").name, set_budget
 
     def noexec_or_0644_target(self) -> Path:
         """A fresh directory where nothing can be executed (every file shown 0644)."""

@@ -66,6 +66,8 @@ CAN_EXECUTE: dict[str, bool] = {"faultfs:mode-0644": False}
 FSTYPE: dict[str, str] = {
     **{kind: "fuse.faultfs" for kind in _DIFFERENCES if kind.startswith("faultfs:")},
     "faultfs:readonly": "fuse.faultfs",
+    "faultfs:hang-symlink": "fuse.faultfs",
+    "faultfs:eio-after-writes": "fuse.faultfs",
     "exfat": "fuseblk",
     "fat": "fuse.fusefat",
     "sshfs": "fuse.sshfs",

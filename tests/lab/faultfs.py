@@ -20,17 +20,19 @@ import logging
 import os
 import stat
 import sys
+import threading
 import time
 from ctypes.util import find_library
 from types import ModuleType
 from typing import Any
 
-from lab.faults import MODES, NOBODY_ID, FaultSpec
+from lab.faults import MODES, NOBODY_ID, WRITE_BUDGET_FILE, FaultSpec
 
 FSNAME_PREFIX = "faultfs-"
 SUBTYPE = "faultfs"
 UTIME_NOW = (1 << 30) - 1
 UTIME_OMIT = (1 << 30) - 2
+HANG_POLL_SECONDS = 0.2
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND | os.O_CREAT
 _STAT_KEYS = (
     "st_mode", "st_ino", "st_dev", "st_nlink", "st_uid", "st_gid", "st_size",
@@ -61,9 +63,13 @@ class FaultOps:
     flag_nullpath_ok = True
     flag_nopath = True
 
-    def __init__(self, backing: str, spec: FaultSpec) -> None:
+    def __init__(self, backing: str, spec: FaultSpec, mountpoint: str = "") -> None:
         self._root = os.path.abspath(backing).rstrip("/")
         self._spec = spec
+        self._mountpoint = os.path.abspath(mountpoint) if mountpoint else ""
+        self._budget_lock = threading.Lock()
+        self._budget_stamp: tuple[int, int] | None = None
+        self._budget: int | None = None
         if spec.lock_errno is not None:
             self.flock = self._refuse_flock
             self.lock = self._refuse_lock
@@ -75,6 +81,33 @@ class FaultOps:
     def _writable(self) -> None:
         if self._spec.readonly:
             raise _fail(errno.EROFS)
+
+    def _hang(self) -> None:
+        """Never answer, as a hung server: wait until the mount is gone (unmounted or its
+        connection aborted), which is when nobody waits for the answer any more."""
+        while _is_mounted(self._mountpoint):
+            time.sleep(HANG_POLL_SECONDS)
+        raise _fail(errno.EIO)
+
+    def _spend_write(self) -> None:
+        """One write of the budget (re-read when its control file changes); EIO when spent."""
+        control = os.path.join(self._root, WRITE_BUDGET_FILE)
+        with self._budget_lock:
+            try:
+                st = os.stat(control)
+            except FileNotFoundError:
+                self._budget_stamp, self._budget = None, None
+                return
+            stamp = (st.st_ino, st.st_mtime_ns)
+            if stamp != self._budget_stamp:
+                self._budget_stamp = stamp
+                with open(control, encoding="ascii") as stream:
+                    self._budget = int(stream.read().strip() or "0")
+            if self._budget is None:
+                return
+            if self._budget <= 0:
+                raise _fail(errno.EIO)
+            self._budget -= 1
 
     def _shown_mode(self, mode: int) -> int:
         fixed = None
@@ -177,6 +210,8 @@ class FaultOps:
     def symlink(self, target: str, source: str) -> int:
         """Create the link ``target`` holding the text ``source`` (mfusepy's naming)."""
         self._writable()
+        if self._spec.symlink_hangs:
+            self._hang()
         if self._spec.symlink_errno is not None:
             raise _fail(self._spec.symlink_errno)
         os.symlink(source, self._full(target))
@@ -231,6 +266,8 @@ class FaultOps:
 
     def write(self, path: str | None, data: bytes, offset: int, fh: int) -> int:
         self._writable()
+        if self._spec.write_budget:
+            self._spend_write()
         return os.pwrite(fh, data, offset)
 
     def truncate(self, path: str | None, length: int, fh: int | None = None) -> int:
@@ -252,6 +289,15 @@ class FaultOps:
 
     def _refuse_lock(self, path: str | None, fh: int, cmd: int, lock: object) -> int:
         raise _fail(self._spec.lock_errno or errno.ENOLCK)
+
+
+def _is_mounted(mountpoint: str) -> bool:
+    """Whether ``mountpoint`` is still in the mount table (read without touching the mount)."""
+    if not mountpoint:
+        return False
+    wanted = mountpoint.replace("\\", "\\134").replace(" ", "\\040").encode()
+    with open("/proc/self/mountinfo", "rb") as stream:
+        return any(line.split()[4] == wanted for line in stream if len(line.split()) > 4)
 
 
 def _dirent_attrs(entry: os.DirEntry[str]) -> dict[str, int]:
@@ -357,7 +403,7 @@ def serve(backing: str, mountpoint: str, mode: str, debug: bool = False) -> None
     os.umask(0)  # the kernel already applied the caller's umask to create/mkdir modes
     fuse_class = _fuse_class(mfusepy)
     fuse_class(
-        FaultOps(backing, MODES[mode]),
+        FaultOps(backing, MODES[mode], mountpoint),
         mountpoint,
         foreground=True,
         nothreads=False,

@@ -32,6 +32,15 @@ class FaultSpec:
     """flock() and fcntl locks fail with this errno."""
     readonly: bool = False
     """Every modifying operation fails with EROFS (the fs says so, not the kernel)."""
+    symlink_hangs: bool = False
+    """symlink() never answers (a hung server): the caller waits until the mount goes away."""
+    write_budget: bool = False
+    """write() fails with EIO once the budget in WRITE_BUDGET_FILE (in the backing root:
+    a number of write calls still allowed) is spent; without that file writes never fail."""
+
+
+WRITE_BUDGET_FILE = ".faultfs-write-budget"
+"""The control file of write_budget modes, in the backing directory's root."""
 
 
 MODES: dict[str, FaultSpec] = {
@@ -52,5 +61,11 @@ MODES: dict[str, FaultSpec] = {
     ),
     "lock-enolck": FaultSpec(lock_errno=errno.ENOLCK),
     "readonly": FaultSpec(readonly=True),
+    "hang-symlink": FaultSpec(symlink_hangs=True),
+    "eio-after-writes": FaultSpec(write_budget=True),
 }
 """Every faultfs mode by name."""
+
+SPECIAL_MODES = frozenset({"readonly", "hang-symlink", "eio-after-writes"})
+"""Modes that are not a filesystem to build on (lab.ALL_KINDS leaves them out): reached
+through Lab.readonly_target, Lab.hung_target and Lab.eio_target."""

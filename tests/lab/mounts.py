@@ -13,6 +13,7 @@ from pathlib import Path
 
 MOUNT_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+FUSECTL = "/sys/fs/fuse/connections"
 
 
 class LabUnavailable(Exception):
@@ -116,7 +117,8 @@ class ActiveMount:
 
 
 def unmount_path(mountpoint: Path) -> None:
-    """fusermount3 -u, then umount, then a lazy umount; quiet when nothing is mounted."""
+    """fusermount3 -u, then umount, then a lazy umount (after aborting a FUSE connection
+    that does not answer); quiet when nothing is mounted."""
     attempts = (
         ["fusermount3", "-u", "-q"],
         ["umount"],
@@ -125,6 +127,8 @@ def unmount_path(mountpoint: Path) -> None:
     for command in attempts:
         if mount_entry(mountpoint) is None:
             return
+        if command[-1] == "-l":
+            abort_fuse_connection(mountpoint)
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             subprocess.run(
                 [*command, str(mountpoint)],
@@ -133,6 +137,36 @@ def unmount_path(mountpoint: Path) -> None:
                 timeout=STOP_TIMEOUT,
                 check=False,
             )
+
+
+def abort_fuse_connection(mountpoint: Path) -> bool:
+    """Abort the FUSE connection of the mount at ``mountpoint`` (every pending and later
+    request fails with ENOTCONN): what ends a hung FUSE server's hold on its callers. The
+    connection is found by the mount's device number in mountinfo (no stat of the mount)."""
+    wanted = str(mountpoint)
+    device = None
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as stream:
+        for line in stream:
+            parts = line.partition(" - ")[0].split()
+            if len(parts) > 4 and _unescape(parts[4]) == wanted:
+                device = parts[2]
+    if device is None:
+        return False
+    connections = Path(FUSECTL)
+    if mount_entry(connections) is None:  # fusectl is not always mounted
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                ["mount", "-t", "fusectl", "fusectl", FUSECTL],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=STOP_TIMEOUT,
+                check=False,
+            )
+    try:
+        (connections / device.split(":")[1] / "abort").write_text("1")
+    except OSError:
+        return False
+    return True
 
 
 def stop_process(process: subprocess.Popen[bytes], wait_first: bool = True) -> None:

@@ -1,17 +1,24 @@
 """Calls that may block forever on a network or FUSE mount, run so that we can give up.
 
-A filesystem call on a hung mount can sleep in the kernel until the mount answers. Running
-it in a daemon thread lets the caller stop waiting after a bound and report the mount as
-not answering; the stuck thread is abandoned (FUSE waits are killable, so the process can
-still exit).
+A filesystem call on a hung mount sleeps in the kernel until the mount answers, and once a
+FUSE server has taken the request not even SIGKILL ends that wait (the task sits in D state
+in ``request_wait_answer``). A *thread* stuck so keeps the whole process from exiting: its
+exit waits for every thread. So the call runs in a forked child process: the caller stops
+waiting after the bound, reports the mount as not answering, and can exit; the stuck child
+is left to the kernel (it ends when the mount answers or is aborted). Where ``fork`` does not
+exist, a daemon thread is used instead.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import signal
 import threading
+import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from anyvenv.errors import MountNotAnswering
 
@@ -34,14 +41,111 @@ def default_timeout() -> float:
     return DEFAULT_TIMEOUT_SECONDS
 
 
+def _not_answering(what: str, where: str, limit: float) -> MountNotAnswering:
+    return MountNotAnswering(
+        f"the filesystem at {where} is not answering: no reply within {limit:g}s ({what})",
+        "check the mount (a hung sshfs/FUSE/network mount); "
+        f"raise the bound with {DEFAULT_TIMEOUT_ENV}=SECONDS",
+    )
+
+
 def call_bounded(
     func: Callable[[], T], *, what: str, where: str, timeout: float | None = None
 ) -> T:
     """Run ``func`` and return its result, or raise :class:`MountNotAnswering` after ``timeout``.
 
-    Exceptions raised by ``func`` propagate unchanged.
+    Exceptions raised by ``func`` propagate unchanged. ``func`` runs in a child process
+    (where ``fork`` exists): its result and exceptions must pickle, its side effects on this
+    process's memory are lost.
     """
     limit = default_timeout() if timeout is None else timeout
+    if not hasattr(os, "fork"):
+        return _call_in_thread(func, what, where, limit)
+    import pickle  # here: start-up time of commands that never probe
+
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answer through the pipe, never return into the caller's code
+        try:
+            _keep_only(write_fd)
+            _write_all(write_fd, _outcome(func))
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        payload = _read_until(read_fd, time.monotonic() + limit)
+    finally:
+        os.close(read_fd)
+    if payload is None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)  # ends it once the mount lets go; not waited for
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, os.WNOHANG)
+        raise _not_answering(what, where, limit)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)  # it has answered: it exits at once
+    if not payload:
+        raise OSError(errno.EIO, f"the process doing {what} at {where} ended without an answer")
+    ok, value = pickle.loads(payload)
+    if ok:
+        result: T = value
+        return result
+    raise value
+
+
+def _keep_only(fd: int) -> None:
+    """In the child: hold nothing of the parent's but ``fd``. A child stuck on a hung mount
+    must not keep the caller's output pipes open (whoever reads them would wait for it) nor
+    its locks (flock locks belong to the open file, which the child would share)."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for standard in (0, 1, 2):
+        os.dup2(null, standard)
+    keep = sorted({fd, null})
+    os.closerange(3, keep[0])
+    if len(keep) > 1:
+        os.closerange(keep[0] + 1, keep[1])
+    os.closerange(keep[-1] + 1, 1 << 20)
+    if null not in (fd, 0, 1, 2):
+        os.close(null)
+
+
+def _outcome(func: Callable[[], Any]) -> bytes:
+    import pickle
+
+    try:
+        return pickle.dumps((True, func()))
+    except BaseException as exc:  # re-raised in the caller
+        try:
+            return pickle.dumps((False, exc))
+        except Exception:
+            return pickle.dumps((False, OSError(f"{type(exc).__name__}: {exc}")))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_until(fd: int, deadline: float) -> bytes | None:
+    """Everything written to ``fd`` until its end, or ``None`` if the deadline comes first."""
+    import select
+
+    chunks: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            return None
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _call_in_thread(func: Callable[[], T], what: str, where: str, limit: float) -> T:
     result: list[T] = []
     error: list[BaseException] = []
 
@@ -55,11 +159,7 @@ def call_bounded(
     thread.start()
     thread.join(limit)
     if thread.is_alive():
-        raise MountNotAnswering(
-            f"the filesystem at {where} did not answer within {limit:g}s ({what})",
-            "check the mount (a hung sshfs/FUSE/network mount); "
-            f"raise the bound with {DEFAULT_TIMEOUT_ENV}=SECONDS",
-        )
+        raise _not_answering(what, where, limit)
     if error:
         raise error[0]
     return result[0]

@@ -1,0 +1,104 @@
+"""A mount that stops answering (faultfs hang-symlink: symlink() never returns) must not hang
+anyvenv: `probe`, `venv` and `sync` there give up after ANYVENV_FS_TIMEOUT with exit code 3
+and say the mount is not answering, and the process really ends (a task stuck in a FUSE
+request cannot be killed, so the stuck call must not be in one of our own threads)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from reliability_report import Tally
+from reliability_support import base_python, leftovers
+
+from anyvenv.errors import MountNotAnswering
+from anyvenv.fs.bounded import call_bounded
+from anyvenv.fs.probe import probe
+from lab import Lab
+from support import cli_env, one_line_error
+
+BOUND = 2.0
+SLACK = 15.0  # start-up and a loaded machine; the point is "returns", not speed
+
+
+def timed_cli(
+    *args: str, cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """The CLI with a short bound; waits at most BOUND + SLACK (a hang fails the test)."""
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "anyvenv", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=cli_env(ANYVENV_FS_TIMEOUT=str(BOUND)),
+        stdin=subprocess.DEVNULL,
+        timeout=BOUND + SLACK,
+    )
+    return proc, time.monotonic() - started
+
+
+def assert_not_answering(proc: subprocess.CompletedProcess[str], seconds: float) -> None:
+    assert proc.returncode == 3, proc.stderr
+    line = one_line_error(proc)
+    assert "is not answering" in line and f"within {BOUND:g}s" in line, line
+    assert "ANYVENV_FS_TIMEOUT" in line
+    assert BOUND <= seconds < BOUND + SLACK
+
+
+def test_probe_on_a_hung_mount_gives_up(lab: Lab, reliability: Tally) -> None:
+    directory = lab.hung_target()
+    proc, seconds = timed_cli("probe", str(directory))
+    assert_not_answering(proc, seconds)
+    reliability.add("hung mount", "commands that gave up in time", 1)
+
+
+def test_venv_on_a_hung_mount_gives_up_and_makes_nothing(lab: Lab, reliability: Tally) -> None:
+    directory = lab.hung_target()
+    (directory / "users-file").write_text("mine")
+    proc, seconds = timed_cli("venv", str(directory / "env"), "--python", str(base_python()))
+    assert_not_answering(proc, seconds)
+    names = sorted(os.listdir(directory))
+    assert "env" not in names
+    # only the probe's scratch dir, whose maker (the stuck child) still exists
+    assert [p.name for p in leftovers(directory, depth=1)] == [
+        name for name in names if name.startswith(".anyvenv-probe-")
+    ]
+    assert (directory / "users-file").read_text() == "mine"
+    reliability.add("hung mount", "commands that gave up in time", 1)
+
+
+def test_sync_on_a_hung_mount_gives_up(lab: Lab, reliability: Tally) -> None:
+    project = lab.hung_target()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "hung"\nversion = "0"\nrequires-python = ">=3.10"\n'
+    )
+    proc, seconds = timed_cli("sync", "--offline", "--python", str(base_python()), cwd=project)
+    assert_not_answering(proc, seconds)
+    assert not (project / ".venv").exists()
+    reliability.add("hung mount", "commands that gave up in time", 1)
+
+
+def test_call_bounded_gives_up_in_a_process_that_can_still_exit(lab: Lab) -> None:
+    """In-process API: the stuck call is in a child process, so this process is free."""
+    directory = lab.hung_target()
+    started = time.monotonic()
+    with pytest.raises(MountNotAnswering):
+        probe(directory, use_cache=False, timeout=1.0)
+    assert time.monotonic() - started < 1.0 + SLACK
+    assert call_bounded(lambda: sorted(os.listdir(directory))[:0], what="list", where="x") == []
+
+
+def test_call_bounded_passes_results_and_errors_through(tmp_path: Path) -> None:
+    assert (
+        call_bounded(lambda: os.stat(tmp_path).st_ino, what="stat", where="x")
+        == os.stat(tmp_path).st_ino
+    )
+    with pytest.raises(FileNotFoundError):
+        call_bounded(lambda: os.stat(tmp_path / "missing"), what="stat", where="x")
+    with pytest.raises(MountNotAnswering, match="is not answering"):
+        call_bounded(lambda: time.sleep(5), what="sleep", where="x", timeout=0.2)
