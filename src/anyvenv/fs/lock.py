@@ -47,6 +47,11 @@ class LockTimeout(AnyvenvError):
     """Another process held the lock for longer than we were willing to wait."""
 
 
+class LockUnavailable(AnyvenvError):
+    """The lock file cannot be made: a read-only or full filesystem, no permission, or
+    something planted at its path (a link there is never followed)."""
+
+
 @dataclass(frozen=True)
 class Holder:
     host: str
@@ -176,9 +181,17 @@ class ShareLock:
 
     def acquire(self) -> None:
         deadline = time.monotonic() + self.timeout
-        if not uses_lock_file(self.path.parent) and self._try_flock(deadline):
-            return
-        self._acquire_lock_file(deadline)
+        try:
+            if not uses_lock_file(self.path.parent) and self._try_flock(deadline):
+                return
+            self._acquire_lock_file(deadline)
+        except OSError as exc:
+            raise LockUnavailable(
+                f"cannot take the lock {exc.filename or self.path}: "
+                f"{exc.strerror or exc} ({errno.errorcode.get(exc.errno or 0, exc.errno)})",
+                "the directory must be writable; a link or other file planted at that path "
+                "is never followed: remove it",
+            ) from exc
 
     def _try_flock(self, deadline: float) -> bool:
         fd = os.open(
