@@ -88,17 +88,22 @@ def test_sync_works_where_plain_uv_does_not(
     lab_kind: str, lab_mount: LabMount, target: Path, index: Path, home: Path
 ) -> None:
     env = project_environ(home)
-    plain = plain_uv_outcome(write_project(target / "plain"), env, index)
+    project = write_project(target / "demo")
+    plain = plain_uv_outcome(project, env, index)
     assert (plain != "ok") == (lab_kind in PLAIN_UV_BROKEN), plain
 
-    project = write_project(target / "demo")
+    # anyvenv in the same project: whatever plain uv left is reused (if it works here) or
+    # replaced (a broken env, or one that uv abandoned half-made)
     first = anyvenv("sync", *index_args(index), cwd=project, env=env)
     assert first.returncode == 0, first.stderr
     assert "Creating virtual environment" not in first.stderr  # uv reused anyvenv's env
+    placement = expected_placement(lab_mount)
+    # uv's env is kept only where it works and uv can install into it
+    kept = plain == "ok" and placement == "in-place"
+    assert f"anyvenv: {'Using' if kept else 'Rebuilt'} " in first.stderr, first.stderr
     report, proc = sync_json(project, env, index)  # the second sync: a no-op
     assert report["action"] == "reused"
     assert "Installed" not in proc.stderr
-    placement = expected_placement(lab_mount)
     assert report["placement"] == placement, report["reason"]
     env_dir = Path(str(report["env"]))
     hello = anyvenv("run", "alpha-hello", cwd=project, env=env)

@@ -176,7 +176,7 @@ def read_pointer(path: Path) -> Path | None:
 def write_pointer(path: Path, env: Path, reason: str) -> None:
     """Make ``path`` a pointer to ``env``; a venv directory there is replaced, nothing else."""
     if path.is_dir() and not path.is_symlink():
-        if not is_virtual_environment(path):
+        if not is_virtual_environment(path) and not _regenerable(path):
             raise UsageError(
                 f"{path} is a directory but not a virtual environment",
                 "refusing to replace it: move it away, then retry",
@@ -194,6 +194,27 @@ def write_pointer(path: Path, env: Path, reason: str) -> None:
     from anyvenv.fs.atomic import atomic_write
 
     atomic_write(path, render_pointer(env, reason))
+
+
+CACHEDIR_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
+
+
+def abandoned_env(path: Path) -> bool:
+    """A directory a venv tool began and gave up on (uv leaves one where its interpreter
+    symlink fails): no pyvenv.cfg, but a CACHEDIR.TAG, which says its contents can be made
+    again."""
+    if not path.is_dir() or path.is_symlink() or is_virtual_environment(path):
+        return False
+    try:
+        with open(path / "CACHEDIR.TAG", "rb") as handle:
+            return handle.read(len(CACHEDIR_SIGNATURE)) == CACHEDIR_SIGNATURE
+    except OSError:
+        return False
+
+
+def _regenerable(path: Path) -> bool:
+    """Empty, or tagged as a cache (CACHEDIR.TAG: what a venv tool leaves when it gives up)."""
+    return not any(path.iterdir()) or abandoned_env(path)
 
 
 def resolve_env(declared: Path) -> Path:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from anyvenv.envbuild.config import CFG_NAME, is_virtual_environment, read_pyvenv_cfg
 from anyvenv.errors import AnyvenvError, EnvironmentBroken
+from anyvenv.fs.outcome import errno_name
 from anyvenv.interpreter.request import PythonRequest
 from anyvenv.project import state as state_store
 from anyvenv.project.state import SyncState
@@ -75,9 +76,11 @@ def inspect_env(env: Path, saved: SyncState | None) -> tuple[EnvFacts | None, st
         info = query_interpreter(python, use_cache=False)
         if env in Path(info.executable).parents:  # before 3.11, -S leaves venvs unresolved
             info = query_interpreter(base_executable_of(env, info))
+        return facts_of_info(env, info), None
     except AnyvenvError as exc:
         return None, f"its python does not run ({exc.message})"
-    return facts_of_info(env, info), None
+    except OSError as exc:  # e.g. a link that cannot be read back (EACCES, EPERM)
+        return None, f"its python cannot be reached ({errno_name(exc.errno)}: {exc.filename})"
 
 
 def base_executable_of(env: Path, info: InterpreterInfo) -> str:

@@ -25,6 +25,7 @@ from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
     EnvLocation,
     Placement,
+    abandoned_env,
     chmod_fails,
     declared_env_path,
     elsewhere_env_path,
@@ -164,11 +165,16 @@ def _build(env: Path, info: InterpreterInfo) -> None:
 
 
 def _clear_declared(declared: Path) -> None:
-    """Make room at the declared path for an env in place: a pointer file or an emptied dir."""
+    """Make room at the declared path for an env in place: a pointer file, an empty directory
+    or an abandoned env go."""
     if is_pointer(declared):
         declared.unlink()
     elif declared.is_dir() and not declared.is_symlink() and not any(declared.iterdir()):
         declared.rmdir()
+    elif abandoned_env(declared):
+        from anyvenv.fs.atomic import remove_tree
+
+        remove_tree(declared)
 
 
 def build_env(
