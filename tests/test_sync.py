@@ -382,3 +382,15 @@ def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
     assert read_pointer(declared) == location.env
     assert (location.env / "bin" / "python").exists()
     assert os.path.isfile(project / ".venv")
+
+
+def test_a_directory_that_is_no_env_is_never_replaced(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    project = write_project(tmp_path / "demo")
+    (project / ".venv").mkdir()
+    (project / ".venv" / "notes.txt").write_text("mine")
+    proc = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert proc.returncode == 2
+    assert "not a virtual environment" in one_line_error(proc)
+    assert (project / ".venv" / "notes.txt").read_text() == "mine"
