@@ -37,7 +37,7 @@ def _unescape(field: str) -> str:
     i = 0
     while i < len(field):
         code = field[i + 1 : i + 4]
-        if field[i] == "\\" and len(code) == 3 and code.isdigit():
+        if field[i] == "\\" and len(code) == 3 and all(c in "01234567" for c in code):
             out.append(chr(int(code, 8)))
             i += 4
         else:
@@ -47,8 +47,11 @@ def _unescape(field: str) -> str:
 
 
 def parse_mountinfo_line(line: str) -> MountInfo | None:
-    """Parse one mountinfo line; ``None`` for a line that does not have the documented shape."""
-    fields = line.split()
+    """Parse one mountinfo line; ``None`` for a line that does not have the documented shape.
+
+    Fields are separated by single spaces (the kernel escapes space, tab, newline and
+    backslash in names); other whitespace, such as a no-break space, belongs to a name."""
+    fields = line.rstrip("\n").split(" ")
     try:
         sep = fields.index("-", 6)
     except ValueError:
@@ -72,7 +75,8 @@ def read_mounts(text: str | None = None) -> list[MountInfo]:
             text = MOUNTINFO.read_text(encoding="utf-8", errors="surrogateescape")
         except OSError:
             return []
-    return [m for m in map(parse_mountinfo_line, text.splitlines()) if m is not None]
+    lines = text.split("\n")  # not splitlines: U+2028, \x85, \x1c ... may be in a name
+    return [m for m in map(parse_mountinfo_line, lines) if m is not None]
 
 
 def _is_under(path: str, mount_point: str) -> bool:

@@ -49,8 +49,17 @@ def read_dynamic_info(path: str | os.PathLike[str]) -> DynamicInfo:
 
 
 def parse_dynamic_info(data: bytes) -> DynamicInfo:
+    """The loader facts in ``data``; :class:`NotElf` for anything that is not a whole ELF file
+    (garbage, a copy cut short, offsets pointing past the end)."""
     if len(data) < 64 or not data.startswith(_ELF_MAGIC):
         raise NotElf("not an ELF file")
+    try:
+        return _parse_elf(data)
+    except (struct.error, OverflowError, IndexError) as exc:
+        raise NotElf(f"a damaged or truncated ELF file ({exc})") from None
+
+
+def _parse_elf(data: bytes) -> DynamicInfo:
     is64 = data[4] == 2
     endian = "<" if data[5] == 1 else ">"
     if is64:

@@ -102,6 +102,16 @@ class PythonRequest:
 
 def parse_request(raw: str | None) -> PythonRequest:
     """Read a ``--python`` value. Raises :class:`UsageError` when it is none of the forms."""
+    try:
+        return _parse_request(raw)
+    except ValueError:  # numbers too long for int() (more than 4300 digits)
+        raise UsageError(
+            f"cannot read the Python request {raw!r}",
+            "use a version (3.12, 3.12.4, >=3.11), a path, or an executable name",
+        ) from None
+
+
+def _parse_request(raw: str | None) -> PythonRequest:
     if raw is None or raw.strip() in ("", "any", "default"):
         return PythonRequest(raw or "")
     text = raw.strip()
@@ -124,7 +134,7 @@ def parse_request(raw: str | None) -> PythonRequest:
     if re.fullmatch(r"[A-Za-z][\w.+-]*", text):
         versioned = _VERSIONED_NAME.match(text)
         if versioned:  # python3.12: that name on PATH, else any 3.12
-            fallback = parse_request(versioned.group(1))
+            fallback = _parse_request(versioned.group(1))
             return PythonRequest(
                 raw, name=text, specifiers=fallback.specifiers, free_threaded=fallback.free_threaded
             )
