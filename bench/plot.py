@@ -14,6 +14,7 @@ import peers
 import projectsync
 import pyinstall
 from harness import Series, Status
+from matplotlib import ticker
 from report import NOT_AVAILABLE, Results
 
 TOOL_COLORS = {
@@ -99,7 +100,7 @@ def _startup(ax: Any, results: Results) -> None:
 
 
 def _sync(ax: Any, results: Results) -> None:
-    ax.set_title("anyvenv sync vs uv sync, local disk (median, s)")
+    ax.set_title("anyvenv sync vs uv sync, local disk (median, ms, log-log)")
     result = results.sync
     if result is None or not result.available:
         _note(ax, "not run" if result is None else f"anyvenv sync: {NOT_AVAILABLE}")
@@ -113,7 +114,7 @@ def _sync(ax: Any, results: Results) -> None:
     }
     for name, (color, line) in styles.items():
         points = [
-            (run.packages, stats.median)
+            (run.packages, stats.median * 1000)
             for run in local
             if name in run.series and (stats := run.series[name].stats) is not None
         ]
@@ -123,6 +124,11 @@ def _sync(ax: Any, results: Results) -> None:
     ax.set_xlabel("packages")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        axis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_xticks([run.packages for run in local])
     ax.legend(fontsize=7)
 
 
@@ -183,7 +189,7 @@ def _goals(ax: Any, results: Results) -> None:
     for goal in results.goals():
         measured = "-" if goal.measured is None else f"{goal.measured.median:.2f}x"
         verdict = "met" if goal.met else goal.verdict
-        lines += textwrap.wrap(goal.what, 80, subsequent_indent="    ")
+        lines += textwrap.wrap(goal.what, 62, subsequent_indent="    ")
         lines.append(f"    {measured} (goal {goal.target}): {verdict}")
     ax.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=7, family="monospace")
 
