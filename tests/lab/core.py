@@ -149,8 +149,9 @@ class Lab:
         return mount.root / backing_dir.name
 
     def small_target(self, size_kib: int = 1024) -> Path:
-        """A fresh directory on a tiny filesystem of its own (tmpfs), for ENOSPC tests."""
-        mount = self.mount_special(f"tmpfs-{size_kib}k")
+        """A fresh directory on a tiny filesystem of its own (a new tmpfs each call, so what
+        one ENOSPC test leaves behind cannot fill the next one's), for ENOSPC tests."""
+        mount = self.mount_special(f"tmpfs-{size_kib}k-{next(self._counter)}")
         return self._fresh_dir(mount.root, "small")
 
     def hung_target(self) -> Path:
@@ -185,7 +186,7 @@ class Lab:
 
     def mount_special(self, name: str) -> LabMount:
         """Mounts outside ALL_KINDS: "sshfs-pair-{a,b}", "sshfs-nocache-pair-{a,b}",
-        "tmpfs-<N>k"."""
+        "tmpfs-<N>k[-<n>]"."""
         with self._lock:
             if name not in self._mounts:
                 self._mounts[name] = self._make_recorded(name, lambda: self._make_special(name))
@@ -251,8 +252,10 @@ class Lab:
             return self._make_sshfs(
                 name, "sshfs-nocache-pair", None, expect_as="sshfs", extra=SSHFS_NO_CACHE
             )
-        if name.startswith("tmpfs-") and name.endswith("k"):
-            return self._make_tmpfs(name, int(name[len("tmpfs-") : -1]))
+        if name.startswith("tmpfs-"):
+            size = name[len("tmpfs-") :].split("-")[0]
+            if size.endswith("k") and size[:-1].isdigit():
+                return self._make_tmpfs(name, int(size[:-1]))
         raise LabUnavailable(f"unknown special lab mount {name!r}")
 
     def _describe(
