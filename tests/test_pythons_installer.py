@@ -69,11 +69,14 @@ def expected_links(mount: LabMount) -> str:
 
 
 def entries(install_dir: Path) -> set[str]:
-    """What is in an install dir, apart from its lock files."""
+    """What is in an install dir, apart from its lock files and libfuse's transient
+    ``.fuse_hidden*`` names (a file unlinked before the kernel's asynchronous release of its
+    last descriptor reached the FUSE server; it goes away by itself)."""
     try:
-        return set(os.listdir(install_dir)) - LOCK_FILES
+        names = set(os.listdir(install_dir)) - LOCK_FILES
     except FileNotFoundError:
         return set()
+    return {name for name in names if not name.startswith(".fuse_hidden")}
 
 
 def snapshot(tree: Path) -> dict[str, tuple[str, int | str]]:
