@@ -23,22 +23,6 @@ from types import TracebackType
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs.mounts import mount_of
 
-LOCAL_FSTYPES = frozenset(
-    {
-        "ext2",
-        "ext3",
-        "ext4",
-        "xfs",
-        "btrfs",
-        "tmpfs",
-        "zfs",
-        "f2fs",
-        "jfs",
-        "reiserfs",
-        "overlay",
-        "bcachefs",
-    }
-)
 UNREADABLE_GRACE_SECONDS = 30.0
 _FLOCK_UNUSABLE = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL}
 
@@ -144,7 +128,7 @@ def _same_holder(first: Holder | None, second: Holder | None) -> bool:
 def uses_lock_file(directory: Path) -> bool:
     """Whether flock cannot be trusted here (network and FUSE filesystems)."""
     mount = mount_of(directory)
-    return mount is None or mount.fstype not in LOCAL_FSTYPES
+    return mount is None or not mount.is_local
 
 
 class ShareLock:

@@ -8,6 +8,25 @@ from pathlib import Path
 
 MOUNTINFO = Path("/proc/self/mountinfo")
 
+LOCAL_FSTYPES = frozenset(
+    {
+        "ext2",
+        "ext3",
+        "ext4",
+        "xfs",
+        "btrfs",
+        "tmpfs",
+        "zfs",
+        "f2fs",
+        "jfs",
+        "reiserfs",
+        "overlay",
+        "bcachefs",
+    }
+)
+"""Filesystems on a local block device or in memory: calls there cannot hang on a network
+peer or a FUSE server, and flock there is the kernel's own."""
+
 
 @dataclass(frozen=True)
 class MountInfo:
@@ -27,6 +46,10 @@ class MountInfo:
     @property
     def noexec(self) -> bool:
         return "noexec" in self.options
+
+    @property
+    def is_local(self) -> bool:
+        return self.fstype in LOCAL_FSTYPES
 
 
 def _unescape(field: str) -> str:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from anyvenv.errors import UsageError
 from anyvenv.fs.bounded import call_bounded
@@ -29,6 +29,8 @@ from anyvenv.fs.place import FICLONE
 
 PROBE_DIR_PREFIX = ".anyvenv-probe-"
 _EXEC_SCRIPT = b"#!/bin/sh\nexit 0\n"
+
+T = TypeVar("T")
 
 CHECKS = (
     "symlink_create",
@@ -386,8 +388,8 @@ def _measure(dirpath: str) -> dict[str, Outcome]:
     return results
 
 
-def validate_probe_dir(path: str | os.PathLike[str]) -> str:
-    """The directory to probe, or a :class:`UsageError` naming what is wrong with it."""
+def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | None]:
+    """The directory to probe and its mount, or a :class:`UsageError` naming what is wrong."""
     text = os.fspath(path)
     if not os.path.lexists(text):
         raise UsageError(f"{text} does not exist", "pass an existing directory")
@@ -401,7 +403,11 @@ def validate_probe_dir(path: str | os.PathLike[str]) -> str:
         )
     if not os.access(text, os.W_OK | os.X_OK):
         raise UsageError(f"{text} is not writable by you", "pass a directory you can write to")
-    return text
+    return text, mount
+
+
+def _call_directly(func: Callable[[], T], *, what: str, where: str, timeout: float | None) -> T:
+    return func()
 
 
 _cache: dict[int, ProbeResult] = {}
@@ -416,10 +422,11 @@ def probe(
     Raises :class:`UsageError` for a bad directory and :class:`MountNotAnswering` when the
     mount does not answer within the bound.
     """
-    dirpath = os.path.abspath(validate_probe_dir(path))
-    device = call_bounded(
-        lambda: os.stat(dirpath).st_dev, what="stat", where=dirpath, timeout=timeout
-    )
+    text, mount = validate_probe_dir(path)
+    dirpath = os.path.abspath(text)
+    # A local disk cannot hang like a network or FUSE mount: no child process needed there.
+    bounded = _call_directly if mount is not None and mount.is_local else call_bounded
+    device = bounded(lambda: os.stat(dirpath).st_dev, what="stat", where=dirpath, timeout=timeout)
     if use_cache:
         with _cache_lock:
             cached = _cache.get(device)
@@ -427,9 +434,7 @@ def probe(
             return cached
     started = time.perf_counter()
     try:
-        measured = call_bounded(
-            lambda: _measure(dirpath), what="probe", where=dirpath, timeout=timeout
-        )
+        measured = bounded(lambda: _measure(dirpath), what="probe", where=dirpath, timeout=timeout)
     except PermissionError as exc:
         raise UsageError(
             f"{dirpath} is not writable by you ({errno_name(exc.errno)})",
@@ -442,7 +447,6 @@ def probe(
                 "pass a directory on a writable filesystem",
             ) from exc
         raise
-    mount: MountInfo | None = mount_of(dirpath)
     result = ProbeResult(
         path=dirpath,
         mount_point=mount.mount_point if mount else None,
