@@ -18,11 +18,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from anyvenv.errors import MountNotAnswering
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 DEFAULT_TIMEOUT_ENV = "ANYVENV_FS_TIMEOUT"
 DEFAULT_TIMEOUT_SECONDS = 30.0

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
 from anyvenv.errors import UsageError
 from anyvenv.fs.bounded import call_bounded
@@ -27,10 +26,14 @@ from anyvenv.fs.mounts import MountInfo, mount_of
 from anyvenv.fs.outcome import NO, OK, Outcome, errno_name, outcome_of_error
 from anyvenv.fs.place import FICLONE
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 PROBE_DIR_PREFIX = ".anyvenv-probe-"
 _EXEC_SCRIPT = b"#!/bin/sh\nexit 0\n"
-
-T = TypeVar("T")
 
 CHECKS = (
     "symlink_create",
