@@ -69,3 +69,9 @@ def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("anyvenv: error: "), proc.stderr
     return lines[0]
+
+
+def entry_names(directory: Path) -> list[str]:
+    """Sorted names in ``directory``, without libfuse's transient ``.fuse_hidden*`` files (a
+    file unlinked before the kernel's asynchronous release reached the FUSE server)."""
+    return sorted(name for name in os.listdir(directory) if not name.startswith(".fuse_hidden"))

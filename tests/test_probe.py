@@ -12,7 +12,7 @@ import pytest
 from anyvenv.errors import UsageError
 from anyvenv.fs.probe import CHECKS, PROBE_DIR_PREFIX, clear_cache, probe
 from lab import ALL_KINDS, Lab
-from support import can_run_as_nobody, one_line_error, run_cli, run_cli_as_nobody
+from support import can_run_as_nobody, entry_names, one_line_error, run_cli, run_cli_as_nobody
 
 
 @pytest.mark.parametrize("lab_kind", ALL_KINDS)
@@ -27,7 +27,7 @@ def test_probe_matches_the_measured_filesystem(lab: Lab, lab_kind: str, target: 
     if lab_kind != "local":
         assert result.fstype == mount.fstype
         assert result.mount_point == str(mount.root)
-    assert os.listdir(target) == [], "the probe cleans up after itself"
+    assert entry_names(target) == [], "the probe cleans up after itself"
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_read_only_mount_is_a_usage_error(lab: Lab) -> None:
     proc = run_cli("probe", str(target))
     assert proc.returncode == 2, proc.stderr
     assert "read-only" in proc.stderr and "Traceback" not in proc.stderr
-    assert os.listdir(target) == []
+    assert entry_names(target) == []
 
 
 def test_directory_not_writable_by_the_user_is_a_usage_error(tmp_path: Path) -> None:
