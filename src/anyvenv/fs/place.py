@@ -11,6 +11,7 @@ import enum
 import errno
 import fcntl
 import os
+from collections.abc import Iterator
 
 from anyvenv.killpoints import checkpoint
 
@@ -28,11 +29,14 @@ class Strategy(str, enum.Enum):
     COPY = "copy"
 
 
-def create_file(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
-    """Create ``path`` (it must not exist, a link there is not followed) holding ``data``."""
+@contextlib.contextmanager
+def _new_file(path: str | os.PathLike[str], mode: int) -> Iterator[int]:
+    """A descriptor on a new file created with ``mode`` (a link at ``path`` is not followed).
+    On success the exact mode is applied (the umask may have cut bits); on any failure the
+    half-written file is removed."""
     fd = os.open(path, _NEW_FILE_FLAGS, mode)
     try:
-        _write_all(fd, data)
+        yield fd
         _settle_mode(fd, mode)
     except BaseException:
         os.close(fd)
@@ -40,7 +44,12 @@ def create_file(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) ->
             os.unlink(path)
         raise
     os.close(fd)
-    checkpoint("create:" + os.path.basename(os.fspath(path)))
+
+
+def _settle_mode(fd: int, mode: int) -> None:
+    """Apply the exact mode; where chmod is refused, keep what creation gave."""
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, mode)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -50,11 +59,11 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _settle_mode(fd: int, mode: int) -> None:
-    """Apply the exact mode (the umask may have cut bits); where chmod is refused, keep
-    what creation gave."""
-    with contextlib.suppress(OSError):
-        os.fchmod(fd, mode)
+def create_file(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+    """Create ``path`` (it must not exist, a link there is not followed) holding ``data``."""
+    with _new_file(path, mode) as fd:
+        _write_all(fd, data)
+    checkpoint("create:" + os.path.basename(os.fspath(path)))
 
 
 def copy_file(
@@ -63,19 +72,24 @@ def copy_file(
     """Copy bytes into a new file created with ``mode`` (default: the source's mode)."""
     with open(source, "rb") as src:
         src_fd = src.fileno()
-        if mode is None:
-            mode = os.fstat(src_fd).st_mode & 0o7777
-        dst_fd = os.open(destination, _NEW_FILE_FLAGS, mode)
-        try:
+        with _new_file(destination, _mode_of(src_fd, mode)) as dst_fd:
             _copy_fd(src_fd, dst_fd)
-            _settle_mode(dst_fd, mode)
-        except BaseException:
-            os.close(dst_fd)
-            with contextlib.suppress(OSError):
-                os.unlink(destination)
-            raise
-        os.close(dst_fd)
     checkpoint("copy:" + os.path.basename(os.fspath(destination)))
+
+
+def reflink_file(
+    source: str | os.PathLike[str], destination: str | os.PathLike[str], mode: int | None = None
+) -> None:
+    """Clone ``source`` into a new file (FICLONE); raises ``OSError`` where unsupported."""
+    with open(source, "rb") as src:
+        src_fd = src.fileno()
+        with _new_file(destination, _mode_of(src_fd, mode)) as dst_fd:
+            fcntl.ioctl(dst_fd, FICLONE, src_fd)
+    checkpoint("reflink:" + os.path.basename(os.fspath(destination)))
+
+
+def _mode_of(src_fd: int, mode: int | None) -> int:
+    return os.fstat(src_fd).st_mode & 0o7777 if mode is None else mode
 
 
 def _copy_fd(src_fd: int, dst_fd: int) -> None:
@@ -108,27 +122,6 @@ def _copy_fd(src_fd: int, dst_fd: int) -> None:
         if not chunk:
             return
         _write_all(dst_fd, chunk)
-
-
-def reflink_file(
-    source: str | os.PathLike[str], destination: str | os.PathLike[str], mode: int | None = None
-) -> None:
-    """Clone ``source`` into a new file (FICLONE); raises ``OSError`` where unsupported."""
-    with open(source, "rb") as src:
-        src_fd = src.fileno()
-        if mode is None:
-            mode = os.fstat(src_fd).st_mode & 0o7777
-        dst_fd = os.open(destination, _NEW_FILE_FLAGS, mode)
-        try:
-            fcntl.ioctl(dst_fd, FICLONE, src_fd)
-            _settle_mode(dst_fd, mode)
-        except BaseException:
-            os.close(dst_fd)
-            with contextlib.suppress(OSError):
-                os.unlink(destination)
-            raise
-        os.close(dst_fd)
-    checkpoint("reflink:" + os.path.basename(os.fspath(destination)))
 
 
 def place_file(
