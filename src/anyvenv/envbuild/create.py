@@ -41,7 +41,6 @@ def create(
         prompt=prompt,
         system_site_packages=system_site_packages,
         seed=seed,
-        clear=clear,
         strategy=forced,
     )
     return build_environment(target, info, options)

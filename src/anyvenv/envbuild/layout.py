@@ -46,6 +46,3 @@ class EnvLayout:
         if self.info.free_threaded:
             names.append(f"python{major}.{minor}t")
         return names
-
-    def relocated(self, root: Path) -> EnvLayout:
-        return EnvLayout(root, self.info)

@@ -102,10 +102,6 @@ class ProbeResult:
     def chmod_works(self) -> bool:
         return self.chmod == OK
 
-    @property
-    def locks_work(self) -> bool:
-        return self.flock == OK
-
     def checks(self) -> dict[str, Outcome]:
         return {name: getattr(self, name) for name in CHECKS}
 
