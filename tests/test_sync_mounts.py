@@ -101,9 +101,9 @@ def test_sync_works_where_plain_uv_does_not(
     # uv's env is kept only where it works and uv can install into it
     kept = plain == "ok" and placement == "in-place"
     assert f"anyvenv: {'Using' if kept else 'Rebuilt'} " in first.stderr, first.stderr
-    report, proc = sync_json(project, env, index)  # the second sync: a no-op
+    report, proc = sync_json(project, env, index)  # the second sync: a no-op, uv not run
     assert report["action"] == "reused"
-    assert "Installed" not in proc.stderr
+    assert report["uv_ran"] is False and proc.stderr == ""
     assert report["placement"] == placement, report["reason"]
     env_dir = Path(str(report["env"]))
     hello = anyvenv("run", "alpha-hello", cwd=project, env=env)
@@ -120,7 +120,9 @@ def test_sync_works_where_plain_uv_does_not(
         assert env_dir == project / ".venv"
     if placement == "shadow":
         assert "copied 3 and removed 0 distributions from the shadow env" in first.stderr
-        assert report["mirror"] == {
+        forced, _ = sync_json(project, env, index, "--verbose")  # uv runs: a no-op
+        assert forced["uv_ran"] is True
+        assert forced["mirror"] == {
             "added": [], "updated": [], "removed": [], "files_written": 0, "files_removed": 0
         }  # fmt: skip
         assert os.access(env_dir / "bin" / "beta-tool", os.X_OK)

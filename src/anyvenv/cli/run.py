@@ -5,12 +5,14 @@ Put ``--`` before CMD when you pass uv options that take a value.
 
 from __future__ import annotations
 
-import argparse
 import os
-from pathlib import Path
 
 from anyvenv.cli.sync import add_common
 from anyvenv.cli.uvargs import OwnOptions, pass_through
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # a no-op run reads OWN before argparse is imported (see cli.fastpath)
+    import argparse
 
 OWN = OwnOptions(
     with_value=frozenset({"-p", "--python", "--link-mode"}),
@@ -29,10 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
     from anyvenv.errors import UsageError
-    from anyvenv.project.runenv import activated_environment, project_env
+    from anyvenv.project.runenv import project_env
 
     command: list[str] = list(args.command)
     if not command:
@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
             "no command to run", "write it after the options, e.g. 'anyvenv run -- python -V'"
         )
     if args.no_sync:
+        from pathlib import Path
+
         env = project_env(args.uv_args, Path.cwd(), os.environ)
     else:
         from anyvenv.cli.sync import is_quiet, options_of, report
@@ -51,7 +53,17 @@ def run(args: argparse.Namespace) -> int:
         if result.prepared.action != "reused" or result.prepared.notes:
             report(result, quiet=is_quiet(args))
         env = result.prepared.location.env
-    environ = activated_environment(env, os.environ)
+    return exec_in(env, command)
+
+
+def exec_in(env: str | os.PathLike[str], command: list[str]) -> int:
+    """Replace this process with ``command`` in ``env`` (activated); returns only on error."""
+    import sys
+
+    from anyvenv.errors import UsageError
+    from anyvenv.project.runenv import activated_environment
+
+    environ = activated_environment(os.fspath(env), os.environ)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -59,6 +71,6 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(
             f"cannot run {command[0]!r}: {exc.strerror}",
-            f"is it installed in {env}? (PATH starts with {env}/bin)",
+            f"is it installed in {os.fspath(env)}? (PATH starts with {os.fspath(env)}/bin)",
         ) from exc
     return 0  # pragma: no cover - exec does not return

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import TYPE_CHECKING
 
-from anyvenv.cli.output import add_json_flag
 from anyvenv.cli.uvargs import OwnOptions, describe_passthrough, pass_through
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # a no-op sync reads OWN before argparse is imported (see cli.fastpath)
+    import argparse
+    from collections.abc import Mapping, Sequence
+
     from anyvenv.project.sync import SyncOptions, SyncResult
 
 OWN = OwnOptions(
@@ -31,6 +32,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from anyvenv.cli.output import add_json_flag
+
     add_common(parser)
     add_json_flag(parser)
     describe_passthrough(parser, "uv sync")
@@ -45,6 +48,11 @@ def report(result: SyncResult, quiet: bool) -> None:
         return
     prepared = result.prepared
     location = prepared.location
+    if not result.uv_ran:
+        from anyvenv.project.sync import summary_of
+
+        print(up_to_date_line(summary_of(prepared, result.link)), file=sys.stderr)
+        return
     version = ".".join(map(str, prepared.state.version))
     what = {"created": "Created", "rebuilt": "Rebuilt", "reused": "Using"}[prepared.action]
     line = f"anyvenv: {what} {location.env} (CPython {version}; link mode {result.link.mode.value})"
@@ -93,5 +101,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def is_quiet(args: argparse.Namespace) -> bool:
+    return quiet_in(args.uv_args)
+
+
+def quiet_in(uv_args: Sequence[str]) -> bool:
     """``-q``/``--quiet`` go to uv and quieten anyvenv too."""
-    return any(arg in ("-q", "--quiet") for arg in args.uv_args)
+    return any(arg in ("-q", "--quiet") for arg in uv_args)
+
+
+def up_to_date_line(summary: Mapping[str, object]) -> str:
+    """What a sync that did not need uv says (from its ``--json`` summary)."""
+    return (
+        f"anyvenv: Using {summary['env']} (CPython {summary['python']}; "
+        f"link mode {summary['link_mode']}); up to date: nothing uv reads has changed since "
+        "the last sync, so uv was not run"
+    )

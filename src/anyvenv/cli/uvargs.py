@@ -3,19 +3,23 @@ unchanged and in order (argparse alone would reorder unknown options and their v
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Sequence
-from dataclasses import dataclass
-from types import MethodType
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # a no-op sync splits its arguments here before argparse is imported
+    import argparse
+    from collections.abc import Sequence
 
 
-@dataclass(frozen=True)
 class OwnOptions:
     """The options anyvenv reads itself; everything else is uv's."""
 
-    with_value: frozenset[str]
-    flags: frozenset[str]
-    command_follows: bool = False  # `run`: the first non-option word starts the command
+    __slots__ = ("command_follows", "flags", "with_value")
+
+    def __init__(
+        self, with_value: frozenset[str], flags: frozenset[str], command_follows: bool = False
+    ) -> None:
+        self.with_value = with_value
+        self.flags = flags
+        self.command_follows = command_follows  # `run`: the first non-option word starts it
 
     def _takes_value(self, arg: str) -> str | None:
         for name in self.with_value:
@@ -61,6 +65,8 @@ class OwnOptions:
 def pass_through(parser: argparse.ArgumentParser, own: OwnOptions) -> None:
     """Make ``parser`` parse only our options; uv's land in ``args.uv_args`` and, for ``run``,
     the command in ``args.command``."""
+    from types import MethodType
+
     original = parser.parse_known_args
 
     def parse_known_args(

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from anyvenv.envbuild.config import is_virtual_environment, parse_pyvenv_cfg
 from anyvenv.errors import EnvironmentBroken, UsageError
 from anyvenv.fs.outcome import NO, OK
+from anyvenv.project.uvrules import declared_env
 
 if TYPE_CHECKING:
     from anyvenv.fs.probe import ProbeResult
@@ -60,10 +61,7 @@ class EnvLocation:
 def declared_env_path(workspace_root: Path, environ: Mapping[str, str]) -> Path:
     """``UV_PROJECT_ENVIRONMENT`` as uv reads it (relative: against the workspace root), else
     ``.venv`` in the workspace root."""
-    value = environ.get("UV_PROJECT_ENVIRONMENT")
-    if value:
-        return Path(os.path.normpath(workspace_root / os.path.expanduser(value)))
-    return workspace_root / ".venv"
+    return Path(declared_env(os.fspath(workspace_root), environ))
 
 
 def _data_home(environ: Mapping[str, str]) -> Path:

@@ -38,6 +38,7 @@ class Project:
     members: tuple[Path, ...]  # workspace member directories (with the root when a project)
     requires_python: tuple[Specifier, ...]  # all members' requires-python, intersected
     requires_python_text: str | None
+    member_globs: tuple[str, ...] = ()  # [tool.uv.workspace] members, relative to workspace_root
 
     @property
     def display_name(self) -> str:
@@ -195,6 +196,7 @@ def discover(start: Path) -> Project:
         members=tuple(members),
         requires_python=tuple(specs),
         requires_python_text=",".join(texts) if texts else None,
+        member_globs=tuple(_globs(workspace, "members")),
     )
 
 

@@ -3,11 +3,13 @@ changes packages runs against the shadow and the result is mirrored into the env
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from anyvenv.project import inputs
 from anyvenv.project.sync import SyncOptions, ensure_shadow, locked_project, mirror_shadow
 from anyvenv.project.uvcall import MUTATING_PIP_COMMANDS, pip_command, run_uv, uv_environment
 
@@ -30,6 +32,8 @@ def run_pip(
     with locked_project(options, environ) as session:
         location = session.prepared.location
         mutating = bool(args) and args[0] in MUTATING_PIP_COMMANDS
+        if mutating:  # the next sync must run uv to bring the env back to the lock
+            inputs.forget(os.fspath(location.env))
         shadow = location.shadow if mutating else None
         if shadow is not None:
             ensure_shadow(session.prepared)

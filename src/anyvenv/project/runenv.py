@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 
-from anyvenv.errors import EnvironmentBroken
-from anyvenv.project.envchoice import resolve_env
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # a no-op run activates its env before anything else is imported
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
 
 
 def existing_env(declared: Path) -> Path:
     """The env behind the declared path (a pointer file is followed); it must have a python."""
+    from anyvenv.errors import EnvironmentBroken
+    from anyvenv.project.envchoice import resolve_env
+
     env = resolve_env(declared)
     if not os.path.exists(env / "bin" / "python"):
         raise EnvironmentBroken(
@@ -32,10 +35,10 @@ def project_env(uv_args: Sequence[str], cwd: Path, environ: Mapping[str, str]) -
     return existing_env(declared_env_path(project.workspace_root, environ))
 
 
-def activated_environment(env: Path, environ: Mapping[str, str]) -> dict[str, str]:
+def activated_environment(env: str, environ: Mapping[str, str]) -> dict[str, str]:
     """``environ`` with ``env`` active: its bin first on PATH, VIRTUAL_ENV set, PYTHONHOME unset."""
     result = dict(environ)
-    bin_dir = os.fspath(env / "bin")
+    bin_dir = os.path.join(env, "bin")
     path = result.get("PATH", os.defpath)
     result["PATH"] = bin_dir + (os.pathsep + path if path else "")
     result["VIRTUAL_ENV"] = os.fspath(env)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from anyvenv.envbuild.config import CFG_NAME, read_pyvenv_cfg
 from anyvenv.errors import EnvironmentBroken, NothingExecutableHere, UsageError
 from anyvenv.fs.lock import ShareLock
+from anyvenv.project import inputs as inputs_store
 from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
     EnvLocation,
@@ -46,14 +47,16 @@ from anyvenv.project.health import (
     version_text,
     vital_files,
 )
+from anyvenv.project.inputfiles import NotFingerprintable, env_inputs, sync_inputs
+from anyvenv.project.inputs import InputsRecord, Invocation, always_runs_uv
 from anyvenv.project.linkmode import LinkChoice, LinkMode, choose_link_mode, forced_link_mode
 from anyvenv.project.model import Project, PythonChoice, choose_python, discover
 from anyvenv.project.state import SyncState
+from anyvenv.project.uptodate import result_json
 from anyvenv.project.uvcall import (
     READ_ONLY_SYNC_FLAGS,
     cache_dir_arguments,
     find_uv,
-    has_flag,
     project_start_dir,
     run_uv,
     sync_command,
@@ -61,6 +64,7 @@ from anyvenv.project.uvcall import (
     uv_environment,
 )
 from anyvenv.project.uvlock import lockfile_rewritable
+from anyvenv.project.uvrules import has_flag
 
 if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
     from anyvenv.interpreter.query import InterpreterInfo
@@ -102,30 +106,39 @@ class SyncResult:
     uv_exit_code: int
     mirror: MirrorReport | None
     seconds: float
+    uv_ran: bool = True  # False: nothing uv reads had changed since the last successful sync
 
     def to_json(self) -> dict[str, object]:
         p = self.prepared
-        return {
-            "project": os.fspath(p.project.root),
-            "workspace_root": os.fspath(p.project.workspace_root),
-            "declared": os.fspath(p.location.declared),
-            "env": os.fspath(p.location.env),
-            "placement": p.location.placement.value,
-            "reason": p.location.reason,
-            "shadow": os.fspath(p.location.shadow) if p.location.shadow else None,
-            "python": ".".join(map(str, p.state.version)),
-            "base_executable": p.state.base_executable,
-            "python_request": p.choice.request.raw,
-            "python_request_source": p.choice.source,
-            "action": p.action,
-            "rebuild_reason": p.rebuild_reason,
-            "link_mode": self.link.mode.value,
-            "link_mode_reason": self.link.reason,
-            "uv_exit_code": self.uv_exit_code,
-            "mirror": self.mirror.to_json() if self.mirror else None,
-            "notes": p.notes,
-            "seconds": round(self.seconds, 4),
-        }
+        return result_json(
+            summary_of(p, self.link),
+            action=p.action,
+            rebuild_reason=p.rebuild_reason,
+            uv_exit_code=self.uv_exit_code,
+            uv_ran=self.uv_ran,
+            mirror=self.mirror.to_json() if self.mirror else None,
+            notes=p.notes,
+            seconds=self.seconds,
+        )
+
+
+def summary_of(p: PreparedEnv, link: LinkChoice) -> dict[str, object]:
+    """The fields of ``--json`` that stay as they are while the env is reused."""
+    return {
+        "project": os.fspath(p.project.root),
+        "workspace_root": os.fspath(p.project.workspace_root),
+        "declared": os.fspath(p.location.declared),
+        "env": os.fspath(p.location.env),
+        "placement": p.location.placement.value,
+        "reason": p.location.reason,
+        "shadow": os.fspath(p.location.shadow) if p.location.shadow else None,
+        "python": ".".join(map(str, p.state.version)),
+        "base_executable": p.state.base_executable,
+        "python_request": p.choice.request.raw,
+        "python_request_source": p.choice.source,
+        "link_mode": link.mode.value,
+        "link_mode_reason": link.reason,
+    }
 
 
 # -- choosing where and building ----------------------------------------------------------------
@@ -429,11 +442,16 @@ class Session:
     uv: str
     forced_link: LinkChoice | None
     prepared: PreparedEnv
+    inputs: InputsRecord | None = None  # saved with the state: uv succeeded on these inputs
 
     def link_mode(self, uv_args: Sequence[str]) -> LinkChoice:
         return decide_link_mode(
             self.prepared, self.forced_link, self.uv, uv_args, self.environ, self.cwd
         )
+
+    def invocation(self) -> Invocation:
+        o = self.options
+        return Invocation(o.python, o.link_mode, o.uv_args, os.fspath(self.cwd), self.environ)
 
 
 @contextlib.contextmanager
@@ -441,7 +459,8 @@ def locked_project(
     options: SyncOptions, environ: Mapping[str, str] | None = None
 ) -> Iterator[Session]:
     """Find the project (bad input fails here, before anything is touched), take its lock,
-    make or reuse its env; the state is saved when the block ends."""
+    make or reuse its env; the state (and the inputs uv succeeded on) is saved when the block
+    ends."""
     env_vars: Mapping[str, str] = os.environ if environ is None else environ
     forced = forced_link_mode(options.link_mode, env_vars)
     project, choice, declared = locate(options, env_vars)
@@ -449,19 +468,27 @@ def locked_project(
     with project_lock(declared):
         prepared = prepare(project, choice, declared, env_vars)
         cwd = options.cwd or Path.cwd()
-        yield Session(options, env_vars, cwd, uv, forced, prepared)
+        session = Session(options, env_vars, cwd, uv, forced, prepared)
+        yield session
         _save_state(prepared)
+        if session.inputs is not None:
+            inputs_store.save(session.inputs)
 
 
 def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> SyncResult:
-    """Make or reuse the project env, then run ``uv sync`` into it."""
+    """Make or reuse the project env, then run ``uv sync`` into it, unless nothing uv reads
+    has changed since the last successful run."""
     started = time.perf_counter()
     with locked_project(options, environ) as session:
         prepared = session.prepared
         location = prepared.location
-        if location.shadow is not None and ensure_shadow(prepared):
+        made_shadow = location.shadow is not None and ensure_shadow(prepared)
+        if made_shadow:
             prepared.notes.append(f"made the shadow env {location.shadow}")
         link = session.link_mode(options.uv_args)
+        if not made_shadow and nothing_changed(session):
+            return SyncResult(prepared, link, 0, None, time.perf_counter() - started, False)
+        inputs_store.forget(os.fspath(location.env))
         target = prepared.install_target
         command = sync_command(
             session.uv, options.uv_args, target / "bin" / "python", link.mode.value
@@ -482,7 +509,51 @@ def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> Sync
             _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
             if location.shadow is not None and not has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS):
                 report = mirror_shadow(prepared)
+            session.inputs = inputs_of(session, link)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
+
+
+# -- the no-op shortcut ------------------------------------------------------------------------
+
+
+def nothing_changed(session: Session) -> bool:
+    """The env was reused and the inputs of the last successful uv run all hold."""
+    prepared = session.prepared
+    if prepared.action != "reused" or always_runs_uv(session.options.uv_args, session.environ):
+        return False
+    recorded = inputs_store.load(os.fspath(prepared.location.env))
+    return recorded is not None and recorded.holds_for(session.invocation())
+
+
+def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
+    """What the sync that just succeeded read; ``None`` when that cannot be fingerprinted."""
+    prepared, options = session.prepared, session.options
+    if always_runs_uv(options.uv_args, session.environ):
+        return None
+    location, request = prepared.location, prepared.choice.request
+    start = project_start_dir(options.uv_args, session.cwd)
+    pointer = location.declared if location.placement is Placement.ELSEWHERE else None
+    try:
+        paths = sync_inputs(
+            prepared.project, start, session.uv, options.uv_args, session.environ, session.cwd
+        )
+    except NotFingerprintable:
+        return None
+    paths += env_inputs(location.env, prepared.state.site_packages, location.shadow, pointer)
+    if request.path is not None:
+        paths.append(os.fspath(session.cwd / os.path.expanduser(request.path)))
+    extra = ["PATH"] if request.name is not None else []  # found on PATH
+    try:
+        return InputsRecord.take(
+            os.fspath(location.env),
+            session.invocation(),
+            extra,
+            paths,
+            [os.fspath(path) for path in vital_paths(prepared)],
+            summary_of(prepared, link),
+        )
+    except OSError:
+        return None
 
 
 def mirror_shadow(prepared: PreparedEnv) -> MirrorReport:
@@ -494,11 +565,15 @@ def mirror_shadow(prepared: PreparedEnv) -> MirrorReport:
     return mirror(tree_of(shadow, prepared.state), tree_of(prepared.location.env, prepared.state))
 
 
+def vital_paths(prepared: PreparedEnv) -> list[Path | str]:
+    """The files the state's fingerprint covers (kept from before, or found now)."""
+    current = prepared.state
+    return list(current.fingerprint) or vital_files(prepared.location.env, current.base_executable)
+
+
 def _save_state(prepared: PreparedEnv) -> None:
     env = prepared.location.env
     current = prepared.state
-    current.fingerprint = state_store.fingerprint(
-        list(current.fingerprint) or vital_files(env, current.base_executable)
-    )
+    current.fingerprint = state_store.fingerprint(vital_paths(prepared))
     if state_store.load(env) != current:
         state_store.save(env, current)

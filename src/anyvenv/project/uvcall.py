@@ -8,12 +8,11 @@ the env's own, so it reuses the env and never downloads a Python) and how to lin
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from anyvenv.errors import AnyvenvError
+from anyvenv.project.uvrules import has_flag, option_value, start_dir
 
 _NO_CACHE_FLAGS = ("--no-cache", "-n")
 # Global flags after which uv changes nothing: no mirroring is due.
@@ -34,31 +33,9 @@ def find_uv() -> str:
         ) from exc
 
 
-def option_value(args: Sequence[str], name: str) -> str | None:
-    """The last value given for ``--name VALUE`` or ``--name=VALUE`` in ``args``."""
-    found: str | None = None
-    for index, arg in enumerate(args):
-        if arg == name and index + 1 < len(args):
-            found = args[index + 1]
-        elif arg.startswith(name + "="):
-            found = arg[len(name) + 1 :]
-    return found
-
-
-def has_flag(args: Sequence[str], *names: str) -> bool:
-    return any(arg in names for arg in args)
-
-
 def project_start_dir(args: Sequence[str], cwd: Path) -> Path:
     """Where uv looks for the project: ``--directory`` then ``--project`` move it, as in uv."""
-    base = cwd
-    directory = option_value(args, "--directory")
-    if directory:
-        base = Path(os.path.normpath(cwd / os.path.expanduser(directory)))
-    project = option_value(args, "--project")
-    if project:
-        return Path(os.path.normpath(base / os.path.expanduser(project)))
-    return base
+    return Path(start_dir(args, os.fspath(cwd)))
 
 
 def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str]) -> list[str]:
@@ -79,7 +56,11 @@ def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str]) -> list
 def uv_cache_dir(uv: str, args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> Path:
     """Where uv keeps its cache for this invocation (``uv cache dir``, which reads uv's config)."""
     if has_flag(args, *_NO_CACHE_FLAGS) or environ.get("UV_NO_CACHE", "") not in ("", "0", "false"):
+        import tempfile
+
         return Path(tempfile.gettempdir())  # uv uses a temporary cache there
+    import subprocess
+
     command = [uv, "cache", "dir"]
     value = option_value(args, "--cache-dir")
     if value:
@@ -129,6 +110,8 @@ def pip_command(uv: str, args: Sequence[str], python: Path) -> list[str]:
 
 def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: Path) -> int:
     """Run uv with our stdio (its output is the user's to see); returns its exit code."""
+    import subprocess
+
     try:
         return subprocess.run(list(command), env=dict(environ), cwd=cwd).returncode
     except OSError as exc:

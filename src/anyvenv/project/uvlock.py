@@ -9,7 +9,8 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from anyvenv.project.uvcall import READ_ONLY_SYNC_FLAGS, has_flag
+from anyvenv.project.uvcall import READ_ONLY_SYNC_FLAGS
+from anyvenv.project.uvrules import has_flag
 
 LOCK_WRITE_FREE_FLAGS = ("--locked", "--frozen", *READ_ONLY_SYNC_FLAGS)
 LOCK_ASIDE_NAME = ".uv.lock.anyvenv-old"

@@ -1,0 +1,106 @@
+"""``anyvenv sync`` and ``anyvenv run`` when nothing uv reads has changed since the last
+successful sync: answered before argparse, TOML or uv are loaded (a no-op sync should cost no
+more than ``uv sync``'s own no-op). Anything else, or anything unusual on the command line,
+goes the ordinary way (:mod:`anyvenv.cli.main`), which checks the same record under the lock.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from anyvenv.project.uptodate import UpToDate
+
+_WITH_VALUE = {"-p": "--python", "--python": "--python", "--link-mode": "--link-mode"}
+
+
+def own_values(ours: Sequence[str]) -> dict[str, str] | None:
+    """anyvenv's options as argparse reads them (``-p X``, ``-pX``, ``--python=X``, flags);
+    ``None`` for help or a missing value, which argparse answers."""
+    values: dict[str, str] = {}
+    index = 0
+    while index < len(ours):
+        arg = ours[index]
+        if arg in _WITH_VALUE:
+            if index + 1 >= len(ours):
+                return None
+            index += 1
+            values[_WITH_VALUE[arg]] = ours[index]
+        elif arg.startswith("--") and "=" in arg:
+            name, _, value = arg.partition("=")
+            if name not in _WITH_VALUE:
+                return None
+            values[_WITH_VALUE[name]] = value
+        elif arg.startswith("-p") and not arg.startswith("--"):
+            value = arg[2:]
+            values["--python"] = value[1:] if value.startswith("=") else value
+        elif arg in ("--json", "--no-sync"):
+            values[arg] = ""
+        else:
+            return None
+        index += 1
+    return values
+
+
+def _up_to_date(values: dict[str, str], uv_args: Sequence[str]) -> UpToDate | None:
+    from anyvenv.project.inputs import Invocation
+    from anyvenv.project.uptodate import find_up_to_date
+
+    invocation = Invocation(
+        values.get("--python"), values.get("--link-mode"), uv_args, os.getcwd(), os.environ
+    )
+    return find_up_to_date(invocation)
+
+
+def _sync(argv: Sequence[str], started: float) -> int | None:
+    from anyvenv.cli.sync import OWN, quiet_in, up_to_date_line
+
+    ours, uv_args, _ = OWN.split(argv)
+    values = own_values(ours)
+    found = _up_to_date(values, uv_args) if values is not None else None
+    if values is None or found is None:
+        return None
+    if "--json" in values:
+        from anyvenv.cli.output import print_json
+
+        print_json(found.to_json(time.perf_counter() - started))
+    elif not quiet_in(uv_args):
+        print(up_to_date_line(found.summary), file=sys.stderr)
+    return 0
+
+
+def _run(argv: Sequence[str]) -> int | None:
+    from anyvenv.cli.run import OWN, exec_in
+
+    ours, uv_args, command = OWN.split(argv)
+    values = own_values(ours)
+    if values is None or "--no-sync" in values or not command:
+        return None
+    found = _up_to_date(values, uv_args)
+    if found is None:
+        return None
+    from anyvenv.errors import AnyvenvError
+
+    try:
+        return exec_in(found.env, command)
+    except AnyvenvError as exc:
+        print(f"anyvenv: error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+
+
+def answer(argv: Sequence[str]) -> int | None:
+    """The exit code of a no-op ``sync`` or ``run``; ``None``: take the ordinary way."""
+    started = time.perf_counter()
+    try:
+        if argv[:1] == ["sync"]:
+            return _sync(argv[1:], started)
+        if argv[:1] == ["run"]:
+            return _run(argv[1:])
+    except BrokenPipeError:
+        return 1
+    return None

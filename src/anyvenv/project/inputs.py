@@ -1,0 +1,339 @@
+"""What a sync read, fingerprinted: when none of it changed since the last successful ``uv sync``
+with the same arguments, running uv again would change nothing, so it is skipped.
+
+After uv exits 0 the record is written into the env (``<env>/.anyvenv-sync.inputs``):
+
+- the invocation: anyvenv's version and where it is installed, the working directory,
+  anyvenv's options and uv's arguments as given, and every variable uv or anyvenv reads for a
+  sync (``UV_*``, ``ANYVENV_*``, ``VIRTUAL_ENV``, ``HOME``, the ``XDG_*`` directories; ``PATH``
+  too when the Python is asked for by name);
+- each input path with its size, mtime and ctime, or as missing (the list is in
+  :mod:`anyvenv.project.inputfiles`: pyproject.toml, uv.toml and .python-version from the
+  start directory up to /, workspace members and local packages, uv.lock, uv's user and system
+  config, the uv binary, the env's site-packages, the shadow env's);
+- the env's vital files (pyvenv.cfg, python, the base interpreter, libpython) with size and
+  mtime, as the sync state keeps them.
+
+A path modified less than :data:`RACY_NS` before the recording (or after it) could change again
+within the same mtime tick (a jiffy on local disks, 1 s on sshfs, 2 s on FAT), so without its
+mtime changing: its content is recorded too (a directory's names, a file's CRC-32) and compared.
+This assumes the clock of a network filesystem's server is within that margin of this one's.
+
+The record is kept in marshal format, which reading imports nothing for (json would import
+``re``): a no-op sync reads it before anything else is imported. Everything here is
+import-light for that reason.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import stat
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    # (size, mtime_ns, ctime_ns or 0 if not compared, content digest or None); None: missing
+    Entry = tuple[int, int, int, str | int | None] | None
+
+RECORD_NAME = ".anyvenv-sync.inputs"
+RECORD_VERSION = 2
+RACY_NS = 3_000_000_000
+
+WATCHED_PREFIXES = ("UV_", "ANYVENV_")
+WATCHED_NAMES = frozenset(
+    {
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_CONFIG_DIRS",
+        "XDG_CACHE_HOME",
+        "XDG_DATA_HOME",
+    }
+)
+
+# uv arguments after which uv must run whatever the inputs: they ask for fresh data, for
+# uv's own report, or for dates relative to now.
+ALWAYS_RUN_OPTIONS = (
+    "--upgrade",
+    "--upgrade-package",
+    "--reinstall",
+    "--reinstall-package",
+    "--force-reinstall",
+    "--refresh",
+    "--refresh-package",
+    "--no-cache",
+    "--exclude-newer",
+    "--exclude-newer-package",
+    "--dry-run",
+    "--check",
+    "--verbose",
+    "--output-format",
+    "--script",
+)
+ALWAYS_RUN_SHORT = frozenset("UPnv")  # -U -P -n -v, also inside a cluster such as -qU
+ALWAYS_RUN_VARIABLES = (
+    "UV_UPGRADE",
+    "UV_UPGRADE_PACKAGE",
+    "UV_REINSTALL",
+    "UV_REINSTALL_PACKAGE",
+    "UV_REFRESH",
+    "UV_REFRESH_PACKAGE",
+    "UV_NO_CACHE",
+    "UV_EXCLUDE_NEWER",
+    "UV_EXCLUDE_NEWER_PACKAGE",
+)
+
+
+def always_runs_uv(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """Whether these arguments or variables make uv run even when nothing changed."""
+    for arg in uv_args:
+        if arg.startswith("--"):
+            if arg.partition("=")[0] in ALWAYS_RUN_OPTIONS:
+                return True
+        elif arg.startswith("-") and not ALWAYS_RUN_SHORT.isdisjoint(arg[1:]):
+            return True
+    return any(
+        environ.get(name, "").lower() not in ("", "0", "false", "no")
+        for name in ALWAYS_RUN_VARIABLES
+    )
+
+
+OUTPUT_FLAGS = frozenset({"--quiet", "--no-progress"})
+OUTPUT_OPTIONS = ("--color",)  # with a value
+
+
+def deciding_args(uv_args: Sequence[str]) -> list[str]:
+    """uv's arguments without those that only change its output (``-q``, ``--color X``)."""
+    kept: list[str] = []
+    skip_value = False
+    for arg in uv_args:
+        if skip_value:
+            skip_value = False
+        elif arg in OUTPUT_OPTIONS:
+            skip_value = True
+        elif arg in OUTPUT_FLAGS or arg.partition("=")[0] in OUTPUT_OPTIONS:
+            continue
+        elif not (len(arg) > 1 and arg[0] == "-" and arg[1:] == "q" * (len(arg) - 1)):
+            kept.append(arg)
+    return kept
+
+
+class Invocation:
+    """One sync as asked for: what decides, beside the input files, what uv does."""
+
+    __slots__ = ("cwd", "environ", "link_mode", "python", "uv_args")
+
+    def __init__(
+        self,
+        python: str | None,
+        link_mode: str | None,
+        uv_args: Sequence[str],
+        cwd: str,
+        environ: Mapping[str, str],
+    ) -> None:
+        self.python = python
+        self.link_mode = link_mode
+        self.uv_args = tuple(uv_args)
+        self.cwd = cwd
+        self.environ = environ
+
+    def key(self, extra_variables: Iterable[str] = ()) -> list[str]:
+        from anyvenv import __version__
+
+        extra = frozenset(extra_variables)
+        key = [
+            f"anyvenv {__version__} {RECORD_VERSION}",
+            f"installed in {sys.prefix}",  # where find_uv looks
+            f"cwd {self.cwd}",
+            f"--python {self.python}",
+            f"--link-mode {self.link_mode}",
+            *(f"uv arg {arg}" for arg in deciding_args(self.uv_args)),
+        ]
+        key += sorted(
+            f"variable {name}={value}"
+            for name, value in self.environ.items()
+            if name.startswith(WATCHED_PREFIXES) or name in WATCHED_NAMES or name in extra
+        )
+        key += [f"variable {name} unset" for name in sorted(extra) if name not in self.environ]
+        return key
+
+
+# -- fingerprints of paths ---------------------------------------------------------------------
+
+
+def _racy(mtime_ns: int, recorded_at_ns: int) -> bool:
+    return mtime_ns > recorded_at_ns - RACY_NS
+
+
+def _digest(path: str, mode: int) -> str | int:
+    """A directory's sorted names, or a file's CRC-32."""
+    if stat.S_ISDIR(mode):
+        return "\0".join(sorted(os.listdir(path)))
+    import zlib
+
+    crc = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def entry_of(path: str, recorded_at_ns: int | None) -> Entry:
+    """The fingerprint of ``path`` now: an input (``recorded_at_ns`` given) with its ctime (which
+    no tool sets back, unlike the mtime) and, when racy, its content; a vital file with size and
+    mtime only (its ctime moves whenever another env hard-links it). :class:`OSError` when it
+    cannot be read (other than missing)."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if recorded_at_ns is None:
+        return (st.st_size, st.st_mtime_ns, 0, None)
+    racy = _racy(st.st_mtime_ns, recorded_at_ns)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, _digest(path, st.st_mode) if racy else None)
+
+
+def still_matches(path: str, entry: Entry) -> bool:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return entry is None
+    except OSError:
+        return False
+    if entry is None:
+        return False
+    size, mtime_ns, ctime_ns, digest = entry
+    if (st.st_size, st.st_mtime_ns) != (size, mtime_ns) or ctime_ns not in (0, st.st_ctime_ns):
+        return False
+    if digest is None:
+        return True
+    try:
+        return _digest(path, st.st_mode) == digest
+    except OSError:
+        return False
+
+
+# -- the record --------------------------------------------------------------------------------
+
+
+class InputsRecord:
+    """The inputs of the last successful ``uv sync`` into an env, and what it reported."""
+
+    __slots__ = ("env", "extra_variables", "files", "key", "summary")
+
+    def __init__(
+        self,
+        env: str,
+        key: list[str],
+        extra_variables: list[str],
+        files: dict[str, Entry],
+        summary: dict[str, object],
+    ) -> None:
+        self.env = env
+        self.key = key
+        self.extra_variables = extra_variables  # variables in the key beyond the watched ones
+        self.files = files
+        self.summary = summary  # the sync's --json fields that do not change while it holds
+
+    @classmethod
+    def take(
+        cls,
+        env: str,
+        invocation: Invocation,
+        extra_variables: list[str],
+        inputs: Iterable[str],
+        vital: Iterable[str],
+        summary: dict[str, object],
+    ) -> InputsRecord:
+        """Fingerprint ``inputs`` and ``vital`` files (size and mtime: the sync state trusts them
+        the same way) now. :class:`OSError` if one cannot be read."""
+        now = time.time_ns()
+        files: dict[str, Entry] = {path: entry_of(path, now) for path in inputs}
+        for path in vital:
+            files.setdefault(path, entry_of(path, None))
+        return cls(env, invocation.key(extra_variables), extra_variables, files, summary)
+
+    def holds_for(self, invocation: Invocation) -> bool:
+        """Same invocation, and every path as recorded: uv would find nothing to do."""
+        if self.key != invocation.key(self.extra_variables):
+            return False
+        return all(still_matches(path, entry) for path, entry in self.files.items())
+
+    def dump(self) -> bytes:
+        data = {
+            "version": RECORD_VERSION,
+            "env": self.env,
+            "key": self.key,
+            "extra_variables": self.extra_variables,
+            "files": self.files,
+            "summary": self.summary,
+        }
+        return marshal.dumps(data)
+
+    @classmethod
+    def parse(cls, raw: bytes) -> InputsRecord | None:
+        try:
+            data = marshal.loads(raw)
+        except (ValueError, EOFError, TypeError):
+            return None
+        if not isinstance(data, dict) or data.get("version") != RECORD_VERSION:
+            return None
+        env, key, extra = data.get("env"), data.get("key"), data.get("extra_variables")
+        files, summary = data.get("files"), data.get("summary")
+        if not (
+            isinstance(env, str)
+            and isinstance(key, list)
+            and isinstance(extra, list)
+            and isinstance(files, dict)
+            and isinstance(summary, dict)
+            and all(_is_entry(entry) for entry in files.values())
+        ):
+            return None
+        return cls(env, key, extra, files, summary)
+
+
+def _is_entry(entry: object) -> bool:
+    return entry is None or (
+        isinstance(entry, tuple)
+        and len(entry) == 4
+        and all(isinstance(value, int) for value in entry[:3])
+        and isinstance(entry[3], (str, int, type(None)))
+    )
+
+
+def record_path(env: str) -> str:
+    return os.path.join(env, RECORD_NAME)
+
+
+def load(env: str) -> InputsRecord | None:
+    """The record in ``env`` if there is a valid one made for this env."""
+    try:
+        with open(record_path(env), "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    record = InputsRecord.parse(raw)
+    return record if record is not None and record.env == env else None
+
+
+def save(record: InputsRecord) -> None:
+    """Write the record (quietly skipped if the env cannot take it: it is only a shortcut)."""
+    from anyvenv.fs.atomic import atomic_write
+
+    try:
+        atomic_write(record_path(record.env), record.dump())
+    except OSError:
+        forget(record.env)
+
+
+def forget(env: str) -> None:
+    """Drop the record before uv changes the env (a concurrent reader then runs uv too)."""
+    import contextlib
+
+    with contextlib.suppress(OSError):  # missing, or refused: changed inputs fail to match it
+        os.unlink(record_path(env))

@@ -1,0 +1,49 @@
+"""uv's rules for where things are, on plain strings: option values and flags on its command
+line, the directory it starts from, the env path a project declares.
+
+Import-light (``os`` only): a no-op sync uses these before anything else is loaded.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+
+def option_value(args: Sequence[str], name: str) -> str | None:
+    """The last value given for ``--name VALUE`` or ``--name=VALUE`` in ``args``."""
+    found: str | None = None
+    for index, arg in enumerate(args):
+        if arg == name and index + 1 < len(args):
+            found = args[index + 1]
+        elif arg.startswith(name + "="):
+            found = arg[len(name) + 1 :]
+    return found
+
+
+def has_flag(args: Sequence[str], *names: str) -> bool:
+    return any(arg in names for arg in args)
+
+
+def start_dir(args: Sequence[str], cwd: str) -> str:
+    """Where uv looks for the project: ``--directory`` then ``--project`` move it, as in uv."""
+    base = cwd
+    directory = option_value(args, "--directory")
+    if directory:
+        base = os.path.normpath(os.path.join(cwd, os.path.expanduser(directory)))
+    project = option_value(args, "--project")
+    if project:
+        return os.path.normpath(os.path.join(base, os.path.expanduser(project)))
+    return base
+
+
+def declared_env(workspace_root: str, environ: Mapping[str, str]) -> str:
+    """``UV_PROJECT_ENVIRONMENT`` as uv reads it (relative: against the workspace root), else
+    ``.venv`` in the workspace root."""
+    value = environ.get("UV_PROJECT_ENVIRONMENT")
+    if value:
+        return os.path.normpath(os.path.join(workspace_root, os.path.expanduser(value)))
+    return os.path.join(workspace_root, ".venv")

@@ -1,0 +1,389 @@
+"""The no-op shortcut of ``anyvenv sync``/``run``: uv is not run while nothing it reads has
+changed since the last successful sync; every change of an input makes it run again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from project_support import (
+    anyvenv,
+    build_index,
+    index_args,
+    needs_pythons,
+    project_environ,
+    replace_file,
+    run,
+    uv_binary,
+    write_project,
+)
+
+from anyvenv.project.inputfiles import glob_listing, local_sources
+from anyvenv.project.inputs import (
+    RECORD_NAME,
+    always_runs_uv,
+    deciding_args,
+    entry_of,
+    still_matches,
+)
+from anyvenv.project.uptodate import candidate_roots
+from wheels import build_wheel
+
+pytestmark = [needs_pythons, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="session")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_index(tmp_path_factory.mktemp("wheels"))
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture
+def env(home: Path) -> dict[str, str]:
+    return project_environ(home)
+
+
+def sync(
+    project: Path, env: dict[str, str], index: Path, *extra: str
+) -> tuple[dict[str, object], subprocess.CompletedProcess[str]]:
+    proc = anyvenv("sync", "--json", *index_args(index), *extra, cwd=project, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc
+
+
+def uv_ran(project: Path, env: dict[str, str], index: Path, *extra: str) -> bool:
+    report, proc = sync(project, env, index, *extra)
+    ran = report["uv_ran"]
+    assert isinstance(ran, bool)
+    # uv's own lines are there exactly when it ran
+    assert ("Resolved" in proc.stderr) == ran, proc.stderr
+    return ran
+
+
+@pytest.fixture
+def synced(tmp_path: Path, env: dict[str, str], index: Path) -> Path:
+    project = write_project(tmp_path / "demo")
+    assert uv_ran(project, env, index)
+    return project
+
+
+def site_packages(project: Path) -> Path:
+    return project / ".venv" / "lib" / "python3.12" / "site-packages"
+
+
+def dists(project: Path) -> list[str]:
+    return sorted(p.name for p in site_packages(project).glob("*.dist-info"))
+
+
+ALL = ["alpha-1.0.dist-info", "beta-1.0.dist-info", "devtool-1.0.dist-info"]
+
+
+def test_a_second_sync_does_not_run_uv(synced: Path, env: dict[str, str], index: Path) -> None:
+    state = synced / ".venv" / ".anyvenv-sync.json"
+    before = state.stat().st_mtime_ns
+    report, proc = sync(synced, env, index)
+    assert report["uv_ran"] is False and report["uv_exit_code"] == 0
+    assert report["action"] == "reused" and report["env"] == str(synced / ".venv")
+    assert report["python"] == "3.12.1" or str(report["python"]).startswith("3.12")
+    assert proc.stderr == ""  # not a line from uv
+    assert state.stat().st_mtime_ns == before  # nothing written
+    text = anyvenv("sync", *index_args(index), cwd=synced, env=env)
+    assert text.returncode == 0
+    assert text.stderr.startswith(f"anyvenv: Using {synced / '.venv'} (CPython 3.12")
+    assert "uv was not run" in text.stderr and len(text.stderr.splitlines()) == 1
+    quiet = anyvenv("sync", "-q", *index_args(index), cwd=synced, env=env)
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+
+
+HEAVY = {"argparse", "tomllib", "json", "pathlib", "typing", "dataclasses", "re", "subprocess"}
+
+
+def test_a_no_op_sync_imports_next_to_nothing(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """Python's start-up is most of a no-op sync: it must not load parsers or the pipeline."""
+    show = "import sys; print(' '.join(sorted(sys.modules)))"
+    baseline = set(run([sys.executable, "-c", show], synced, env).stdout.split())
+    code = f"import sys; from anyvenv.__main__ import main; code = main(sys.argv[1:]); {show}"
+    proc = run([sys.executable, "-c", code, "sync", "-q", *index_args(index)], synced, env)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    loaded = set(proc.stdout.split()) - baseline
+    assert "anyvenv.project.uptodate" in loaded  # the shortcut answered
+    assert not loaded & (HEAVY | {"anyvenv.project.sync", "uv"}), sorted(loaded)
+
+
+def test_run_skips_uv_too(synced: Path, env: dict[str, str], index: Path) -> None:
+    code = "import os, sys, alpha; print(sys.prefix, os.environ['VIRTUAL_ENV'])"
+    proc = anyvenv("run", *index_args(index), "--", "python", "-c", code, cwd=synced, env=env)
+    venv = synced / ".venv"
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"{venv} {venv}\n", "")
+    failing = anyvenv("run", *index_args(index), "--", "python", "-c", "raise SystemExit(5)",
+                      cwd=synced, env=env)  # fmt: skip
+    assert failing.returncode == 5
+    missing = anyvenv("run", *index_args(index), "--", "no-such-tool", cwd=synced, env=env)
+    assert missing.returncode == 2 and "no-such-tool" in missing.stderr
+
+
+def test_a_dependency_edit_runs_uv(synced: Path, env: dict[str, str], index: Path) -> None:
+    write_project(synced, dependencies=["alpha", "gamma"])
+    assert uv_ran(synced, env, index)
+    assert "gamma-1.0.dist-info" in dists(synced)
+    assert not uv_ran(synced, env, index)
+
+
+def test_a_same_size_edit_within_the_same_mtime_is_seen(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """Right after a sync an mtime may not move on the next write: the content is compared."""
+    pyproject = synced / "pyproject.toml"
+    old = pyproject.stat()
+    text = pyproject.read_text()
+    replace_file(pyproject, text.replace('"alpha"', '"gamma"').encode())
+    os.utime(pyproject, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert pyproject.stat().st_size == old.st_size
+    assert uv_ran(synced, env, index)
+    assert dists(synced) == ["devtool-1.0.dist-info", "gamma-1.0.dist-info"]
+
+
+def test_a_touched_lock_runs_uv(synced: Path, env: dict[str, str], index: Path) -> None:
+    os.utime(synced / "uv.lock")
+    assert uv_ran(synced, env, index)
+    assert not uv_ran(synced, env, index)
+
+
+def test_uv_variables_and_arguments_are_inputs(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    compiled = {**env, "UV_COMPILE_BYTECODE": "1"}
+    assert uv_ran(synced, compiled, index)
+    assert not uv_ran(synced, compiled, index)
+    assert uv_ran(synced, env, index)
+    assert uv_ran(synced, env, index, "--no-dev")
+    assert "devtool-1.0.dist-info" not in dists(synced)
+    assert not uv_ran(synced, env, index, "--no-dev")
+    assert uv_ran(synced, env, index)
+    assert dists(synced) == ALL
+    assert uv_ran(synced, env, index, "--python", "3.12")  # anyvenv's own option
+    assert not uv_ran(synced, env, index, "--python", "3.12")
+
+
+@pytest.mark.parametrize(
+    "always", [["--reinstall-package", "beta"], ["--reinstall"], ["-U"], ["--no-cache"]]
+)
+def test_some_arguments_always_run_uv(
+    synced: Path, env: dict[str, str], index: Path, always: list[str]
+) -> None:
+    assert uv_ran(synced, env, index, *always)
+    assert uv_ran(synced, env, index, *always)
+    assert uv_ran(synced, env, index)  # and leave no record behind
+
+
+def test_always_runs_uv_reads_flags_clusters_and_variables() -> None:
+    assert always_runs_uv(["--upgrade-package=alpha"], {})
+    assert always_runs_uv(["-qU"], {}) and always_runs_uv(["-Palpha"], {})
+    assert always_runs_uv([], {"UV_EXCLUDE_NEWER": "2025-01-01"})
+    assert always_runs_uv([], {"UV_NO_CACHE": "1"})
+    assert not always_runs_uv([], {"UV_NO_CACHE": "0"})
+    assert not always_runs_uv(["-q", "--frozen", "--find-links", "/wheels/Upload"], {})
+
+
+def test_output_options_do_not_count() -> None:
+    args = ["-q", "--color", "never", "--frozen", "-qq", "--color=auto", "--no-progress", "-v"]
+    assert deciding_args([*args, "--extra", "x"]) == ["--frozen", "-v", "--extra", "x"]
+
+
+def test_a_package_installed_by_hand_is_removed(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    python = synced / ".venv" / "bin" / "python"
+    command = [uv_binary(), "pip", "install", "--python", str(python), *index_args(index), "gamma"]
+    assert run(command, synced, env).returncode == 0
+    assert "gamma-1.0.dist-info" in dists(synced)
+    assert uv_ran(synced, env, index)
+    assert dists(synced) == ALL  # uv sync is exact
+
+
+def test_a_removed_dist_info_is_put_back(synced: Path, env: dict[str, str], index: Path) -> None:
+    site = site_packages(synced)
+    before = site.stat()
+    shutil.rmtree(site / "beta-1.0.dist-info")
+    os.utime(site, ns=(before.st_atime_ns, before.st_mtime_ns))  # its names still differ
+    assert uv_ran(synced, env, index)
+    assert dists(synced) == ALL
+    hello = anyvenv("run", "alpha-hello", cwd=synced, env=env)
+    assert hello.stdout == "alpha says hi\n"
+
+
+def test_anyvenv_pip_makes_the_next_sync_run_uv(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    assert (
+        anyvenv("pip", "install", *index_args(index), "gamma", cwd=synced, env=env).returncode == 0
+    )
+    assert not (synced / ".venv" / RECORD_NAME).exists()
+    assert uv_ran(synced, env, index)
+    assert dists(synced) == ALL
+
+
+def test_a_new_python_version_runs_uv_in_a_new_env(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    replace_file(synced / ".python-version", b"3.11\n")
+    report, _ = sync(synced, env, index)
+    assert report["uv_ran"] is True and report["action"] == "rebuilt"
+    assert str(report["python"]).startswith("3.11")
+    assert not uv_ran(synced, env, index)
+
+
+def test_a_failed_uv_run_is_never_a_no_op(synced: Path, env: dict[str, str], index: Path) -> None:
+    pyproject = synced / "pyproject.toml"
+    good, old = pyproject.read_bytes(), pyproject.stat()
+    write_project(synced, dependencies=["alpha", "no-such-package"])
+    failed = anyvenv("sync", *index_args(index), cwd=synced, env=env)
+    assert failed.returncode != 0
+    assert not (synced / ".venv" / RECORD_NAME).exists()
+    replace_file(pyproject, good)  # exactly as it was when the record was made
+    os.utime(pyproject, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert uv_ran(synced, env, index)
+    assert not uv_ran(synced, env, index)
+
+
+def test_a_new_config_file_runs_uv(synced: Path, env: dict[str, str], index: Path) -> None:
+    user_config = Path(env["XDG_CONFIG_HOME"]) / "uv" / "uv.toml"
+    beside = synced / "uv.toml"
+    for config in (beside, user_config):
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text("compile-bytecode = false\n")
+        try:
+            assert uv_ran(synced, env, index)
+            assert not uv_ran(synced, env, index)
+        finally:
+            config.unlink()
+        assert uv_ran(synced, env, index)
+
+
+def test_exclude_newer_and_cache_keys_always_run_uv(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    project = write_project(tmp_path / "demo")
+    with (project / "pyproject.toml").open("a") as handle:
+        handle.write('\n[tool.uv]\ncache-keys = [{ file = "pyproject.toml" }]\n')
+    assert uv_ran(project, env, index)
+    assert uv_ran(project, env, index)
+    (project / "uv.toml").write_text('exclude-newer = "2099-01-01T00:00:00Z"\n')
+    write_project(project)
+    assert uv_ran(project, env, index)
+    assert uv_ran(project, env, index)
+
+
+def test_another_directory_has_a_record_of_its_own(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    sub = synced / "sub"
+    sub.mkdir()
+    assert uv_ran(sub, env, index)
+    assert not uv_ran(sub, env, index)
+    (sub / "pyproject.toml").write_text('[project]\nname = "sub"\nversion = "1"\n')
+    report, _ = sync(sub, env, index)  # now a project of its own
+    assert report["uv_ran"] is True and report["env"] == str(sub / ".venv")
+
+
+def test_a_new_workspace_member_runs_uv(tmp_path: Path, env: dict[str, str], index: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "root"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+        'dependencies = []\n[tool.uv.workspace]\nmembers = ["packages/*"]\n'
+    )
+    (root / ".python-version").write_text("3.12\n")
+    write_project(root / "packages" / "app", python_version=None, name="app")
+    assert uv_ran(root, env, index, "--all-packages")
+    assert not uv_ran(root, env, index, "--all-packages")
+    write_project(
+        root / "packages" / "tool", dependencies=["gamma"], python_version=None, name="tool"
+    )
+    assert uv_ran(root, env, index, "--all-packages")
+    assert "gamma-1.0.dist-info" in dists(root)
+    member = root / "packages" / "app"
+    assert uv_ran(member, env, index)  # from the member: another start, another record
+    assert not uv_ran(member, env, index)
+
+
+def test_a_local_wheel_dependency_is_an_input(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    local = tmp_path / "local"
+    wheel = build_wheel(local, "gamma", modules={"gamma/__init__.py": "VALUE = 3\n"})
+    project = write_project(tmp_path / "demo", dependencies=["gamma"])
+    with (project / "pyproject.toml").open("a") as handle:
+        handle.write(f'\n[tool.uv.sources]\ngamma = {{ path = "../local/{wheel.name}" }}\n')
+    assert uv_ran(project, env, index)
+    assert not uv_ran(project, env, index)
+    build_wheel(local, "gamma", modules={"gamma/__init__.py": "VALUE = 4\n"})
+    changed = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert changed.returncode != 0  # uv ran, and found the wheel no longer matches uv.lock
+    assert "Hash mismatch" in changed.stderr
+    assert not (project / ".venv" / RECORD_NAME).exists()
+
+
+# -- the pieces --------------------------------------------------------------------------------
+
+
+def test_candidate_roots_are_the_two_nearest_projects(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b" / "c").mkdir(parents=True)
+    for directory in (tmp_path, tmp_path / "a" / "b"):
+        (directory / "pyproject.toml").write_text("")
+    start = str(tmp_path / "a" / "b" / "c")
+    assert candidate_roots(start) == [str(tmp_path / "a" / "b"), str(tmp_path)]
+
+
+def test_glob_listing_watches_the_listed_directories(tmp_path: Path) -> None:
+    (tmp_path / "packages" / "app").mkdir(parents=True)
+    (tmp_path / "packages" / "notes.txt").write_text("")
+    watched, matched = glob_listing(tmp_path, "packages/*")
+    assert set(watched) == {tmp_path / "packages"}
+    assert matched == [tmp_path / "packages" / "app"]
+    watched, matched = glob_listing(tmp_path, "libs/*")
+    assert watched == [tmp_path / "libs"] and matched == []  # a directory that may appear
+
+
+def test_local_sources_come_from_the_lock(tmp_path: Path) -> None:
+    lock = (
+        '[[package]]\nname = "app"\nsource = { editable = "packages/app" }\n'
+        '[[package]]\nname = "w"\nsource = { path = "dist/w-1.0-py3-none-any.whl" }\n'
+        '[[package]]\nname = "x"\nsource = { registry = "https://pypi.org/simple" }\n'
+    )
+    found = local_sources(tmp_path, lock)
+    assert tmp_path / "packages" / "app" / "pyproject.toml" in found
+    assert tmp_path / "packages" / "app" / "src" in found
+    assert tmp_path / "dist" / "w-1.0-py3-none-any.whl" in found
+    assert len(found) == 5
+
+
+def test_a_racy_input_is_compared_by_content(tmp_path: Path) -> None:
+    """A file written just before the record may change again within the same mtime tick."""
+    path = tmp_path / "pyproject.toml"
+    path.write_text("alpha")
+    entry = entry_of(str(path), recorded_at_ns=time.time_ns())
+    assert entry is not None and entry[3] is not None  # racy: its CRC is kept
+    assert still_matches(str(path), entry)
+    path.write_text("gamma")
+    st = path.stat()
+    same_stat = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, entry[3])
+    assert not still_matches(str(path), same_stat)
+    old = entry_of(str(path), recorded_at_ns=st.st_mtime_ns + 10 * 1_000_000_000)
+    assert old is not None and old[3] is None  # long before the record: not racy
+    listing = entry_of(str(tmp_path), recorded_at_ns=time.time_ns())
+    assert listing is not None and listing[3] == "pyproject.toml"
+    assert still_matches(str(tmp_path / "missing"), None)
+    assert not still_matches(str(path), None)
