@@ -136,6 +136,10 @@ class EnvBuilder:
         """Check the target; clear leftovers of killed runs; create missing parents.
         Returns whether an existing environment will be replaced."""
         target = self.target
+        if self.options.seed:
+            from anyvenv.envbuild.seed import check_seedable
+
+            check_seedable(target)
         if os.path.lexists(target) and (target.is_symlink() or not target.is_dir()):
             raise UsageError(
                 f"{target} exists and is not a directory",

@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 
 from anyvenv.errors import EnvironmentBroken, UsageError
 
 CFG_NAME = "pyvenv.cfg"
+MAX_CFG_BYTES = 1 << 20  # ours are < 1 KiB; more is not a config
+
+
+def read_config_bytes(path: Path) -> bytes:
+    """The bytes of a pyvenv.cfg, refusing what would hang or exhaust us: a FIFO or device
+    (opened without blocking, then refused: EINVAL) and anything over MAX_CFG_BYTES (EFBIG)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+        if info.st_size > MAX_CFG_BYTES:
+            raise OSError(errno.EFBIG, f"larger than {MAX_CFG_BYTES} bytes", os.fspath(path))
+        chunks = []
+        while chunk := os.read(fd, MAX_CFG_BYTES + 1):
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > MAX_CFG_BYTES:
+                raise OSError(errno.EFBIG, f"larger than {MAX_CFG_BYTES} bytes", os.fspath(path))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def is_regular_or_missing(path: Path) -> bool:
+    """Whether reading ``path`` cannot block (CPython's start-up reads pyvenv.cfg blindly)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
 
 
 def parse_pyvenv_cfg(text: str) -> dict[str, str]:
@@ -25,7 +58,7 @@ def read_pyvenv_cfg(env: Path) -> dict[str, str]:
     """The config of the env at ``env``; :class:`EnvironmentBroken` if unreadable or not one."""
     path = env / CFG_NAME
     try:
-        raw = path.read_bytes()
+        raw = read_config_bytes(path)
     except FileNotFoundError as exc:
         raise EnvironmentBroken(
             f"{env} has no {CFG_NAME}", "it is not a virtual environment"

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from anyvenv.envbuild.layout import EnvLayout
-from anyvenv.errors import AnyvenvError
+from anyvenv.errors import AnyvenvError, UsageError
 
 
 def bundled_wheel_dir(layout: EnvLayout) -> Path | None:
@@ -17,6 +17,19 @@ def bundled_wheel_dir(layout: EnvLayout) -> Path | None:
         Path(layout.info.prefix) / "lib" / f"python{major}.{minor}" / "ensurepip" / "_bundled"
     )
     return candidate if any(candidate.glob("pip-*.whl")) else None
+
+
+def check_seedable(env: Path) -> None:
+    """:class:`UsageError` for a path pip cannot be installed into: neither uv nor pip (nor
+    ensurepip) accept a path that is not valid UTF-8."""
+    try:
+        os.fsencode(env).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"{os.fsdecode(env)!r} is not valid UTF-8: pip cannot be installed there "
+            "(uv and pip refuse such paths)",
+            "create the environment without --seed",
+        ) from None
 
 
 def uv_binary() -> str:

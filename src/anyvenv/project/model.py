@@ -64,7 +64,8 @@ def read_pyproject(path: Path) -> dict[str, Any]:
         raise UsageError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
     try:
         data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: arrays or tables nested thousands deep (tomllib recurses)
         raise UsageError(f"{path} is not valid TOML: {exc}", "fix the file, then retry") from exc
     return data
 
@@ -166,6 +167,10 @@ def discover(start: Path) -> Project:
             "add a [project] table with a name",
         )
     name = project_table.get("name") if project_table else None
+    if name is not None and not isinstance(name, str):
+        raise UsageError(
+            f"project.name in {root / PYPROJECT} is not a string", 'write e.g. name = "demo"'
+        )
     if own_workspace is not None:
         workspace_root, workspace = root, own_workspace
     else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyvenv.envbuild.builder import place_interpreter_files
-from anyvenv.envbuild.config import CFG_NAME
+from anyvenv.envbuild.config import CFG_NAME, read_config_bytes
 from anyvenv.envbuild.layout import EnvLayout
 from anyvenv.envbuild.validate import finish_check, start_check, verify
 from anyvenv.errors import AnyvenvError, EnvironmentBroken
@@ -193,7 +193,7 @@ def _move_into(staging: Path, env: Path, strategy: Strategy) -> list[Change]:
 
 
 def _config_text(plan: RepairPlan) -> str:
-    text = (plan.env / CFG_NAME).read_bytes().decode("utf-8", "surrogateescape")
+    text = read_config_bytes(plan.env / CFG_NAME).decode("utf-8", "surrogateescape")
     return edit_config_text(text, plan.config_updates) if plan.config_updates else text
 
 

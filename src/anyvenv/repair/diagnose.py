@@ -11,7 +11,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anyvenv.envbuild.config import CFG_NAME, parse_pyvenv_cfg
+from anyvenv.envbuild.config import (
+    CFG_NAME,
+    is_regular_or_missing,
+    parse_pyvenv_cfg,
+    read_config_bytes,
+)
 from anyvenv.fs.outcome import errno_name
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.repair import running
@@ -111,7 +116,8 @@ def diagnose(env: Path) -> Diagnosis:
     base = _check_base(cfg, version, free_threaded, findings) if cfg is not None else None
     entries = interpreter_entries(env, wanted_interpreter_names(version, free_threaded))
     _check_entries(env, entries, findings)
-    started = _start(entries)
+    # python opens a FIFO or device named pyvenv.cfg and waits forever: do not start it then
+    started = _start(entries) if is_regular_or_missing(env / CFG_NAME) else None
     if started is not None:
         _check_started(env, started, findings)
     _check_versions(cfg or {}, version, sites, base, started, entries, findings)
@@ -139,7 +145,7 @@ def diagnose(env: Path) -> Diagnosis:
 def _read_config(env: Path, findings: list[Finding]) -> dict[str, str] | None:
     path = env / CFG_NAME
     try:
-        raw = path.read_bytes()
+        raw = read_config_bytes(path)
     except OSError as exc:
         findings.append(
             error(
