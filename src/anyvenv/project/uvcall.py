@@ -54,17 +54,19 @@ def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str]) -> list
 
 
 def uv_cache_dir(uv: str, args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> Path:
-    """Where uv keeps its cache for this invocation (``uv cache dir``, which reads uv's config)."""
+    """Where uv keeps its cache for this invocation: ``--cache-dir``, else ``UV_CACHE_DIR`` (both
+    win over uv's config, and uv takes them as given), else ``uv cache dir``, which reads the
+    config."""
     if has_flag(args, *_NO_CACHE_FLAGS) or environ.get("UV_NO_CACHE", "") not in ("", "0", "false"):
         import tempfile
 
         return Path(tempfile.gettempdir())  # uv uses a temporary cache there
+    given = option_value(args, "--cache-dir") or environ.get("UV_CACHE_DIR")
+    if given:
+        return cwd / given
     import subprocess
 
     command = [uv, "cache", "dir"]
-    value = option_value(args, "--cache-dir")
-    if value:
-        command += ["--cache-dir", value]
     proc = subprocess.run(
         command, capture_output=True, stdin=subprocess.DEVNULL, cwd=cwd, env=dict(environ)
     )
