@@ -102,3 +102,24 @@ def test_uv_cache_dir_agrees_with_uv(tmp_path: Path) -> None:
         )
         assert told.returncode == 0, told.stderr
         assert uv_cache_dir(uv, args, environ, tmp_path) == tmp_path / told.stdout.strip()
+
+
+def test_the_no_op_shortcut_reads_our_options_as_argparse_does() -> None:
+    from anyvenv.cli.fastpath import own_values
+    from anyvenv.cli.main import build_parser
+
+    for argv in (
+        ["-p", "3.12", "--frozen"],
+        ["-p3.11", "--link-mode=copy", "--python=3.10"],
+        ["-p=3.12", "--link-mode", "clone", "--json", "--extra", "x"],
+        ["--group", "dev"],
+    ):
+        parsed = build_parser(only="sync").parse_args(["sync", *argv])
+        values = own_values(SYNC.split(argv)[0])
+        assert values is not None
+        assert (values.get("--python"), values.get("--link-mode")) == (
+            parsed.python,
+            parsed.link_mode,
+        ), argv
+        assert ("--json" in values) == parsed.json
+    assert own_values(["--help"]) is None and own_values(["-p"]) is None

@@ -51,8 +51,12 @@ def _up_to_date(values: dict[str, str], uv_args: Sequence[str]) -> UpToDate | No
     from anyvenv.project.inputs import Invocation
     from anyvenv.project.uptodate import find_up_to_date
 
+    try:
+        cwd = os.getcwd()
+    except OSError:  # a working directory that is gone: the ordinary way says so
+        return None
     invocation = Invocation(
-        values.get("--python"), values.get("--link-mode"), uv_args, os.getcwd(), os.environ
+        values.get("--python"), values.get("--link-mode"), uv_args, cwd, os.environ
     )
     return find_up_to_date(invocation)
 
