@@ -41,7 +41,6 @@ class EnvOptions:
     prompt: str | None = None
     system_site_packages: bool = False
     seed: bool = False
-    clear: bool = False
     strategy: Strategy | None = None  # None: decide from the probe
     validate: bool = True
 
