@@ -15,21 +15,39 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from project_support import PY_MAIN, build_index, index_args, project_environ, write_project
 from reliability_report import Tally
 from reliability_support import (
+    ANYVENV,
     Checkpoint,
     base_python,
     killed,
     leftovers,
     longest_gap,
     python_prefix,
+    read_trace,
     run_anyvenv,
     spread,
     traced,
 )
+from standalone_build import StandaloneArchive, pythons_env, standalone
+
+__all__ = ["pythons_env", "standalone"]  # fixtures
 
 BASE = base_python("3.11")
 MARKER = "kept_marker.py"
+
+
+def by_name(points: list[Checkpoint]) -> list[str]:
+    """``NAME@K`` specs for every checkpoint: stable when runs differ in what comes first.
+    Names holding a temp file's random tag are given as their number instead."""
+    seen: dict[str, int] = {}
+    specs = []
+    for point in points:
+        seen[point.name] = seen.get(point.name, 0) + 1
+        random = ".anyvenv-" in point.name
+        specs.append(str(point.number) if random else f"{point.name}@{seen[point.name]}")
+    return specs
 
 
 def timed_kills(points: list[Checkpoint], count: int) -> list[str]:
@@ -60,7 +78,9 @@ def make_old_env(env: Path) -> None:
     (site / MARKER).write_text("VALUE = 1\n")
 
 
-def check_venv_after_kill(env: Path, parent: Path, replacing: bool, spec: str) -> str:
+def check_venv_after_kill(
+    env: Path, parent: Path, replacing: bool, spec: str, **extra_env: str
+) -> str:
     """The env is as before or complete; the next run succeeds and leaves nothing behind."""
     if replacing:
         assert env.is_dir(), f"killed at {spec}: the old env is missing"
@@ -70,7 +90,7 @@ def check_venv_after_kill(env: Path, parent: Path, replacing: bool, spec: str) -
         state = "complete" if os.path.lexists(env) else "absent"
         if state == "complete":
             assert env_is_complete(env), f"killed at {spec}: a half-made env is visible"
-    again = run_anyvenv("venv", env, "--python", BASE, "--clear", "-q")
+    again = run_anyvenv("venv", env, "--python", BASE, "--clear", "-q", **extra_env)
     assert again.returncode == 0, f"killed at {spec}; next run: {again.stderr!r}"
     assert env_is_complete(env)
     assert not leftovers(parent), f"killed at {spec}: left {leftovers(parent)}"
@@ -91,23 +111,25 @@ def test_venv_killed_at_every_checkpoint(
     if replacing:
         make_old_env(template)
     args = ("venv", env, "--python", BASE, "--clear", "-q")
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
 
     def reset() -> None:
         if os.path.lexists(env):
             shutil.rmtree(env)
         if replacing:
             shutil.copytree(template, env, symlinks=True)
+        shutil.rmtree(tmp_path / "cache", ignore_errors=True)  # every run starts alike
 
     reset()
-    proc, points = traced(*args, trace=tmp_path / "trace")
+    proc, points = traced(*args, trace=tmp_path / "trace", **cache)
     assert proc.returncode == 0, proc.stderr
     assert len(points) >= 10, points
     states: set[str] = set()
-    for point in points:
+    for spec in by_name(points):
         reset()
-        spec = str(point.number)
-        assert killed(*args, at=spec).returncode == -9, f"not killed at {point}"
-        states.add(check_venv_after_kill(env, parent, replacing, f"{spec} ({point.name})"))
+        assert killed(*args, at=spec, **cache).returncode == -9, f"not killed at {spec}"
+        states.add(check_venv_after_kill(env, parent, replacing, spec, **cache))
+        assert not leftovers(tmp_path / "cache", depth=4)
         reliability.add("venv", "SIGKILL points", 1)
     assert states == ({"old", "new"} if replacing else {"absent", "complete"})
 
@@ -140,3 +162,131 @@ def test_seeded_venv_killed_while_pip_is_installed(tmp_path: Path, reliability: 
         assert again.returncode == 0, again.stderr
         assert not leftovers(parent), leftovers(parent)
         reliability.add("venv", "SIGKILL points", 1)
+
+
+# -- sync ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_index(tmp_path_factory.mktemp("index"))
+
+
+def synced_project_works(project: Path) -> None:
+    hello = subprocess.run([project / ".venv" / "bin" / "alpha-hello"], capture_output=True)
+    assert hello.stdout == b"alpha says hi\n", hello.stderr
+    data = subprocess.run(
+        [project / ".venv" / "bin" / "python", "-c", "import beta; print(beta.DATA.strip())"],
+        capture_output=True,
+    )
+    assert data.stdout == b'{"beta": 1}\n', data.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(PY_MAIN is None, reason="needs pyenv's 3.12")
+@pytest.mark.parametrize("existing", [False, True], ids=["fresh", "adding-a-dependency"])
+def test_sync_killed_at_every_checkpoint_and_while_uv_installs(
+    tmp_path: Path, index: Path, existing: bool, reliability: Tally
+) -> None:
+    home = tmp_path / "home"
+    environ = project_environ(home)
+    project = write_project(tmp_path / "proj", dependencies=["gamma"] if existing else ["alpha"])
+    args = ("sync", *index_args(index))
+
+    def sync(**extra: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [*ANYVENV, *args],
+            cwd=project,
+            env={**environ, **extra},
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            timeout=240,
+        )
+
+    def reset() -> None:
+        shutil.rmtree(project / ".venv", ignore_errors=True)
+        shutil.rmtree(home / "cache", ignore_errors=True)  # every run starts alike
+        if existing:
+            write_project(project, dependencies=["gamma"])
+            assert sync().returncode == 0
+            write_project(project, dependencies=["gamma", "alpha"])
+
+    reset()
+    trace = tmp_path / "trace"
+    assert sync(ANYVENV_TEST_TRACE=str(trace)).returncode == 0
+    points = read_trace(trace)
+    specs = by_name(points) + timed_kills(points, 8 if not existing else 14)
+    kills = 0
+    for spec in specs:
+        reset()
+        proc = sync(ANYVENV_TEST_KILL_AT=spec)
+        if proc.returncode == -9:
+            kills += 1
+        else:  # a timed kill that came after the end
+            assert "+" in spec and proc.returncode == 0, proc.stderr
+        env = project / ".venv"
+        if os.path.lexists(env):
+            assert python_prefix(env) == os.fspath(env), f"killed at {spec}: env does not run"
+        again = sync()
+        assert again.returncode == 0, f"killed at {spec}; next sync: {again.stderr!r}"
+        synced_project_works(project)
+        assert not leftovers(project, home, depth=4), leftovers(project, home, depth=4)
+    assert kills >= (10 if existing else 20)
+    reliability.add("sync", "SIGKILL points", kills)
+
+
+# -- python install ----------------------------------------------------------------------------
+
+
+def install_runs(home: Path, version: str) -> bool:
+    exe = home / "bin" / f"python{version.rsplit('.', 1)[0]}"
+    proc = subprocess.run(
+        [exe, "-c", "import sys, ssl; print('%d.%d.%d' % sys.version_info[:3])"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"},
+    )
+    return proc.returncode == 0 and proc.stdout.strip() == version
+
+
+@pytest.mark.slow
+def test_python_install_killed_while_extracting_validating_and_committing(
+    tmp_path: Path,
+    standalone: StandaloneArchive,
+    pythons_env: dict[str, str],
+    reliability: Tally,
+) -> None:
+    install_dir = tmp_path / "pythons"
+    home = install_dir / standalone.install_name
+    args = ("python", "install", standalone.version_text, "--install-dir", install_dir)
+
+    def reset() -> None:
+        shutil.rmtree(install_dir, ignore_errors=True)
+        for cache in ("XDG_CACHE_HOME", "ANYVENV_CACHE_DIR"):  # download again every time
+            shutil.rmtree(pythons_env[cache], ignore_errors=True)
+
+    reset()
+    proc, points = traced(*args, trace=tmp_path / "trace")
+    assert proc.returncode == 0, proc.stderr
+    assert len(points) > 40, [p.name for p in points]
+    named = by_name(points)
+    specs = [named[i] for i in spread(list(range(len(named))), 24)] + timed_kills(points, 3)
+    specs.append("download:chunk@1")  # a partial download in the cache
+    kills = 0
+    for spec in specs:
+        reset()
+        proc = killed(*args, at=spec)
+        kills += proc.returncode == -9
+        if proc.returncode != -9:
+            assert "+" in spec and proc.returncode == 0, (spec, proc.stderr)
+        if os.path.lexists(home):
+            assert install_runs(home, standalone.version_text), f"killed at {spec}: half-made"
+        again = run_anyvenv(*args)
+        assert again.returncode == 0, f"killed at {spec}; next run: {again.stderr!r}"
+        assert install_runs(home, standalone.version_text)
+        assert not leftovers(install_dir, depth=2), leftovers(install_dir, depth=2)
+        caches = [Path(pythons_env[key]) for key in ("XDG_CACHE_HOME", "ANYVENV_CACHE_DIR")]
+        assert not leftovers(*caches, depth=4), leftovers(*caches, depth=4)
+    assert kills >= 20
+    reliability.add("python install", "SIGKILL points", kills)

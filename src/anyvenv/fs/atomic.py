@@ -47,8 +47,10 @@ def retired_name(target: Path) -> Path:
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` in one rename (a reader sees old or new bytes)."""
+    """Replace ``path`` with ``data`` in one rename (a reader sees old or new bytes). Temp
+    files of this path left by killed runs are removed first."""
     target = Path(path)
+    sweep_dead(target.parent, TEMP_MARK, prefix=f".{target.name}{TEMP_MARK}")
     temp = target.parent / f".{target.name}{TEMP_MARK}{_tag()}"
     create_file(temp, data, mode)
     try:
@@ -112,9 +114,10 @@ def maker_is_gone(tail: str) -> bool:
     return parts[0] == this_host() and not process_alive(int(parts[1]))
 
 
-def sweep_dead(directory: Path, mark: str) -> list[Path]:
-    """Remove the entries of ``directory`` named ``...MARK HOST-PID-RAND...`` whose maker (on
-    this host) is gone: temp files of :func:`atomic_write`, probe directories."""
+def sweep_dead(directory: Path, mark: str, prefix: str = "") -> list[Path]:
+    """Remove the entries of ``directory`` named ``...MARK HOST-PID-RAND...`` (and starting
+    with ``prefix``) whose maker (on this host) is gone: temp files of :func:`atomic_write`,
+    probe directories."""
     try:
         names = os.listdir(directory)
     except OSError:
@@ -122,7 +125,7 @@ def sweep_dead(directory: Path, mark: str) -> list[Path]:
     removed: list[Path] = []
     for name in names:
         _, found, tail = name.partition(mark)
-        if not found or not maker_is_gone(tail):
+        if not found or not name.startswith(prefix) or not maker_is_gone(tail):
             continue
         path = directory / name
         with contextlib.suppress(OSError):

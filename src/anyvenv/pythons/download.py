@@ -11,14 +11,15 @@ import contextlib
 import errno
 import hashlib
 import os
-import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from anyvenv.errors import AnyvenvError
+from anyvenv.fs.atomic import TEMP_MARK, leftover_tag, sweep_dead
 from anyvenv.fs.outcome import errno_name
+from anyvenv.killpoints import checkpoint
 
 CACHE_ENV = "ANYVENV_CACHE_DIR"
 CHUNK = 1 << 20
@@ -82,7 +83,9 @@ def fetch_verified(
         with contextlib.suppress(OSError):
             cached.unlink()  # damaged or replaced upstream: fetch again
     cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = cache_dir / f".{filename}.part-{os.getpid()}-{secrets.token_hex(3)}"
+    # named like atomic_write's temp files: the partial downloads of killed runs are cleared
+    sweep_dead(cache_dir, TEMP_MARK, prefix=f".{filename}{TEMP_MARK}")
+    partial = cache_dir / f".{filename}{TEMP_MARK}{leftover_tag()}"
     try:
         got = _stream_to(url, partial, progress)
         if got != expected:
@@ -136,6 +139,7 @@ def _stream_to(url: str, destination: Path, progress: ProgressCallback | None) -
                     raise _cache_write_error(destination, exc) from exc
                 digest.update(chunk)
                 done += len(chunk)
+                checkpoint("download:chunk")
                 if progress is not None:
                     progress(done, total)
     if total is not None and done != total:
