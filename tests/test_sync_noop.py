@@ -258,6 +258,15 @@ def test_a_failed_uv_run_is_never_a_no_op(synced: Path, env: dict[str, str], ind
     assert not uv_ran(synced, env, index)
 
 
+@pytest.mark.parametrize("damage", [b"", b"\x00garbage", b"\xe9" * 64])
+def test_a_damaged_record_is_ignored(
+    synced: Path, env: dict[str, str], index: Path, damage: bytes
+) -> None:
+    (synced / ".venv" / RECORD_NAME).write_bytes(damage)
+    assert uv_ran(synced, env, index)
+    assert not uv_ran(synced, env, index)
+
+
 def test_a_new_config_file_runs_uv(synced: Path, env: dict[str, str], index: Path) -> None:
     user_config = Path(env["XDG_CONFIG_HOME"]) / "uv" / "uv.toml"
     beside = synced / "uv.toml"

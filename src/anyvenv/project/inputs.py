@@ -291,6 +291,7 @@ class InputsRecord:
             and isinstance(extra, list)
             and isinstance(files, dict)
             and isinstance(summary, dict)
+            and all(isinstance(summary.get(name), str) for name in ("env", "python", "link_mode"))
             and all(_is_entry(entry) for entry in files.values())
         ):
             return None

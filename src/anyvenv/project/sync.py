@@ -533,17 +533,14 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
     location, request = prepared.location, prepared.choice.request
     start = project_start_dir(options.uv_args, session.cwd)
     pointer = location.declared if location.placement is Placement.ELSEWHERE else None
+    extra = ["PATH"] if request.name is not None else []  # found on PATH
     try:
         paths = sync_inputs(
             prepared.project, start, session.uv, options.uv_args, session.environ, session.cwd
         )
-    except NotFingerprintable:
-        return None
-    paths += env_inputs(location.env, prepared.state.site_packages, location.shadow, pointer)
-    if request.path is not None:
-        paths.append(os.fspath(session.cwd / os.path.expanduser(request.path)))
-    extra = ["PATH"] if request.name is not None else []  # found on PATH
-    try:
+        paths += env_inputs(location.env, prepared.state.site_packages, location.shadow, pointer)
+        if request.path is not None:
+            paths.append(os.fspath(session.cwd / os.path.expanduser(request.path)))
         return InputsRecord.take(
             os.fspath(location.env),
             session.invocation(),
@@ -552,7 +549,7 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
             [os.fspath(path) for path in vital_paths(prepared)],
             summary_of(prepared, link),
         )
-    except OSError:
+    except (NotFingerprintable, OSError):  # an input that cannot be read: uv runs next time
         return None
 
 
