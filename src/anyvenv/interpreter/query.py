@@ -17,7 +17,7 @@ from pathlib import Path
 
 from anyvenv.errors import AnyvenvError
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 # Runs inside the queried interpreter (3.6+ syntax, stdlib only, no site).
 _QUERY_SCRIPT = r"""
@@ -113,12 +113,55 @@ def _cache_dir() -> Path:
     return Path(root) / "anyvenv" / "interpreters"
 
 
+def _is_script(path: str) -> bool:
+    """A launcher script (a pyenv or asdf shim), not the interpreter binary itself."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(2) == b"#!"
+    except OSError:
+        return False
+
+
 def _cache_key(real: str) -> str:
     st = os.stat(real)
-    raw = f"{CACHE_VERSION}:{real}:{st.st_size}:{st.st_mtime_ns}".encode("utf-8", "surrogateescape")
+    raw = f"{CACHE_VERSION}:{real}:{st.st_size}:{st.st_mtime_ns}"
+    if _is_script(real):
+        # what a shim runs depends on where it is run from and on the version variables
+        raw += f":{os.getcwd()}:{os.environ.get('PYENV_VERSION', '')}:{os.environ.get('ASDF_PYTHON_VERSION', '')}"
+    data = raw.encode("utf-8", "surrogateescape")
     # two cheap checksums (hashlib would load OpenSSL at start-up); the entry also holds
     # the path it describes, checked on read, so a collision costs a query, not a wrong answer
-    return f"{zlib.crc32(raw):08x}{zlib.adler32(raw):08x}"
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+
+
+def _stat_of(path: str) -> list[int]:
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _read_cache(cache_file: Path, real: str) -> InterpreterInfo | None:
+    """The cached answer, if it is for ``real`` and the interpreter it names is unchanged."""
+    try:
+        entry = json.loads(cache_file.read_text())
+        if entry.get("queried") != real:
+            return None
+        info = _from_json(entry["info"])
+        if _stat_of(info.executable) != entry["executable_stat"]:
+            return None
+        return info
+    except (OSError, ValueError, TypeError, KeyError, AssertionError, AttributeError):
+        return None
+
+
+def _write_cache(
+    cache_file: Path, real: str, data: dict[str, object], info: InterpreterInfo
+) -> None:
+    with contextlib.suppress(OSError):
+        from anyvenv.fs.atomic import atomic_write
+
+        entry = {"queried": real, "executable_stat": _stat_of(info.executable), "info": data}
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(cache_file, json.dumps(entry).encode())
 
 
 def _from_json(data: dict[str, object]) -> InterpreterInfo:
@@ -137,13 +180,11 @@ def query_interpreter(
     real = os.path.realpath(path)
     cache_file: Path | None = None
     if use_cache:
-        try:
+        with contextlib.suppress(OSError):
             cache_file = _cache_dir() / f"{_cache_key(real)}.json"
-            cached = _from_json(json.loads(cache_file.read_text()))
-            if cached.executable == real:
+            cached = _read_cache(cache_file, real)
+            if cached is not None:
                 return cached
-        except (OSError, ValueError, TypeError, KeyError, AssertionError):
-            pass
     try:
         proc = subprocess.run(
             [path, "-I", "-S", "-c", _QUERY_SCRIPT],
@@ -167,10 +208,8 @@ def query_interpreter(
         raise AnyvenvError(
             f"{path} did not answer like a Python interpreter", "pass a CPython 3.8+ executable"
         ) from exc
-    if cache_file is not None and os.path.realpath(info.executable) == real:
-        with contextlib.suppress(OSError):
-            from anyvenv.fs.atomic import atomic_write
-
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(cache_file, json.dumps(data).encode())
+    # the binary itself, or a launcher script; not a venv's copy, whose answer hangs on its
+    # pyvenv.cfg (those are asked each time)
+    if cache_file is not None and (os.path.realpath(info.executable) == real or _is_script(real)):
+        _write_cache(cache_file, real, data, info)
     return info
