@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import repair_support
 from project_support import PY_MAIN, build_index, index_args, project_environ, write_project
 from reliability_report import Tally
 from reliability_support import (
@@ -290,3 +291,65 @@ def test_python_install_killed_while_extracting_validating_and_committing(
         assert not leftovers(*caches, depth=4), leftovers(*caches, depth=4)
     assert kills >= 20
     reliability.add("python install", "SIGKILL points", kills)
+
+
+# -- repair ------------------------------------------------------------------------------------
+
+
+def broken_env(root: Path) -> Path:
+    """A uv env with pip and a console script, moved (every script's shebang now names the
+    old place) and with its interpreter links dangling: repair places the interpreter and
+    rewrites each script."""
+    python = repair_support.base_python("3.12")
+    made = root / "made"
+    proc = repair_support.run([repair_support.uv_bin(), "venv", "-q", "--seed", "-p", python, made])
+    assert proc.returncode == 0, proc.stderr
+    repair_support.install_demo(made, root / "wheels")
+    env = root / "env"
+    repair_support.move_env(made, env)
+    for name in ("python", "python3", "python3.12"):
+        (env / "bin" / name).unlink()
+        (env / "bin" / name).symlink_to("/nonexistent/bin/python3.12")
+    return env
+
+
+@pytest.mark.slow
+def test_repair_killed_between_every_file_it_changes(tmp_path: Path, reliability: Tally) -> None:
+    env = broken_env(tmp_path)
+    broken = tmp_path / "broken"
+    shutil.copytree(env, broken, symlinks=True)
+    before = repair_support.fingerprint(env)
+
+    def reset() -> None:
+        shutil.rmtree(env)
+        shutil.copytree(broken, env, symlinks=True)
+
+    proc, points = traced("repair", env, trace=tmp_path / "trace")
+    assert proc.returncode == 0, proc.stderr
+    repair_support.demo_works(env)
+    after = repair_support.fingerprint(env)
+    assert len(points) >= 12, [p.name for p in points]
+    specs = by_name(points) + timed_kills(points, 8)
+    kills = 0
+    for spec in specs:
+        reset()
+        proc = killed("repair", env, at=spec)
+        kills += proc.returncode == -9
+        if proc.returncode != -9:
+            assert "+" in spec and proc.returncode == 0, (spec, proc.stderr)
+        found = {
+            key: value
+            for key, value in repair_support.fingerprint(env).items()
+            if not any(mark in key for mark in (".anyvenv-staging-", ".anyvenv-tmp-"))
+        }
+        for key in set(found) | set(before) | set(after):
+            assert found.get(key) in (before.get(key), after.get(key)), (
+                f"killed at {spec}: {key} is neither as before nor repaired"
+            )
+        again = run_anyvenv("repair", env)
+        assert again.returncode == 0, f"killed at {spec}; next run: {again.stderr!r}"
+        repair_support.demo_works(env)
+        assert repair_support.fingerprint(env) == after, f"killed at {spec}"
+        assert not leftovers(env), f"killed at {spec}: {leftovers(env)}"
+    assert kills >= 20
+    reliability.add("repair", "SIGKILL points", kills)

@@ -20,6 +20,7 @@ from anyvenv.errors import AnyvenvError, EnvironmentBroken
 from anyvenv.fs import atomic
 from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.place import Strategy, place_file
+from anyvenv.killpoints import checkpoint
 from anyvenv.repair.diagnose import Diagnosis, check, diagnose
 from anyvenv.repair.envstate import EntryKind, inspect_entry
 from anyvenv.repair.fixes import Fix, FixKind, RepairPlan, edit_config_text, plan_repair
@@ -76,6 +77,9 @@ def repair(env: str | os.PathLike[str], *, dry_run: bool = False) -> RepairRepor
     before = check(env)
     plan = plan_repair(before)
     report = RepairReport(before.env, dry_run, before, plan)
+    if not dry_run:  # what a killed repair left, also when nothing else is left to fix
+        atomic.recover(before.env / "bin")
+        atomic.sweep_dead(before.env, atomic.TEMP_MARK, prefix=".lib64")
     if dry_run or not plan.fixes:
         return report
     try:
@@ -178,6 +182,7 @@ def _move_into(staging: Path, env: Path, strategy: Strategy) -> list[Change]:
             existed = os.path.lexists(destination)
             before = _describe(destination) if existed else ""
             os.replace(source, destination)
+            checkpoint("repair:replaced:" + name)
             how = "link" if strategy is Strategy.SYMLINK else strategy.value
             changes.append(
                 Change(
@@ -216,9 +221,7 @@ def _remove_lib64(fix: Fix) -> list[Change]:
 
 
 def _relink_lib64(fix: Fix) -> Change:
-    temp = fix.path.with_name(f".lib64.anyvenv-tmp-{os.getpid()}")
-    if os.path.lexists(temp):
-        os.unlink(temp)
+    temp = fix.path.with_name(f".lib64{atomic.TEMP_MARK}{atomic.leftover_tag()}")
     os.symlink("lib", temp)
     try:
         os.replace(temp, fix.path)
