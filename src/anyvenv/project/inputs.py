@@ -118,9 +118,14 @@ def deciding_args(uv_args: Sequence[str]) -> list[str]:
             skip_value = True
         elif arg in OUTPUT_FLAGS or arg.partition("=")[0] in OUTPUT_OPTIONS:
             continue
-        elif not (len(arg) > 1 and arg[0] == "-" and arg[1:] == "q" * (len(arg) - 1)):
+        elif not _only_quiet_flags(arg):
             kept.append(arg)
     return kept
+
+
+def _only_quiet_flags(arg: str) -> bool:
+    """``-q``, ``-qq``, ..."""
+    return arg.startswith("-") and not arg.startswith("--") and set(arg[1:]) == {"q"}
 
 
 class Invocation:
