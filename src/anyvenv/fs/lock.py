@@ -111,11 +111,21 @@ def _create_holder_file(path: Path, payload: bytes) -> bool:
     not be written completely is removed again (an empty lock would never be recovered)."""
     from anyvenv.fs.place import create_file
 
-    try:
-        create_file(path, payload, 0o644)
-    except FileExistsError:
-        return False
-    return True
+    for attempt in range(2):
+        try:
+            create_file(path, payload, 0o644)
+        except FileExistsError:
+            return False
+        except PermissionError:
+            # sshfs: SFTP has no "exists" status, so O_EXCL on a file another client made
+            # fails EPERM when this client's kernel has not seen it yet
+            if os.path.lexists(path):
+                return False
+            if attempt:
+                raise
+            continue  # it may have been released in between: try once more
+        return True
+    return False
 
 
 def _same_holder(first: Holder | None, second: Holder | None) -> bool:
