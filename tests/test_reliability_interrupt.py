@@ -353,3 +353,26 @@ def test_repair_killed_between_every_file_it_changes(tmp_path: Path, reliability
         assert not leftovers(env), f"killed at {spec}: {leftovers(env)}"
     assert kills >= 20
     reliability.add("repair", "SIGKILL points", kills)
+
+
+# -- where the old env cannot be swapped out in one step --------------------------------------
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:passthrough", "sshfs"])
+def test_replacing_where_no_exchange_exists_puts_the_old_env_back(
+    target: Path, reliability: Tally
+) -> None:
+    """FUSE mounts refuse RENAME_EXCHANGE: the old env is renamed aside, then the new one in.
+    Killed in between, the next run puts the old one back before anything else."""
+    env = target / "env"
+    make_old_env(env)
+    args = ("venv", env, "--python", BASE, "--clear", "-q")
+    proc = killed(*args, at="commit:retired")
+    assert proc.returncode == -9, proc.stderr
+    assert not os.path.lexists(env)
+    assert [p.name for p in leftovers(target, depth=1) if ".anyvenv-old-" in p.name]
+    again = run_anyvenv("venv", env, "--python", BASE, "-q")  # no --clear: keeps it
+    assert again.returncode == 2 and b"already exists" in again.stderr
+    assert has_marker(env) and env_is_complete(env)
+    assert not leftovers(target, depth=1), leftovers(target, depth=1)
+    reliability.add("venv", "SIGKILL points", 1)

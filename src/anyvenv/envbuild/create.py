@@ -8,6 +8,7 @@ from pathlib import Path
 from anyvenv.envbuild.builder import EnvInfo, EnvOptions, build_environment
 from anyvenv.envbuild.config import is_virtual_environment
 from anyvenv.errors import UsageError
+from anyvenv.fs.atomic import recover
 from anyvenv.fs.place import Strategy
 from anyvenv.interpreter.discovery import find_interpreter
 
@@ -30,6 +31,7 @@ def create(
     from a probe of the target). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
     """
     target = Path(path)
+    recover(target)  # a killed run may have left the old env renamed aside: it counts
     if not clear and is_virtual_environment(target):
         raise UsageError(
             f"a virtual environment already exists at {target}",
