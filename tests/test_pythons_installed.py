@@ -16,6 +16,7 @@ from anyvenv.pythons.installed import (
     installed_pythons,
     uninstall,
 )
+from support import entry_names
 
 
 def fake_install(root: Path, name: str, exe: str, record: dict[str, str] | None = None) -> Path:
@@ -117,6 +118,6 @@ def test_uninstall_on_mounts(target: Path) -> None:
     fake_install(target, "cpython-3.11.11-linux-x86_64-gnu", "python3.11")
     removed = uninstall(["3.12.9"], target)
     assert [item.name for item in removed] == ["cpython-3.12.9-linux-x86_64-gnu"]
-    left = set(os.listdir(target)) - {".anyvenv-python.lock", ".anyvenv-python.lock.flock"}
+    left = set(entry_names(target)) - {".anyvenv-python.lock", ".anyvenv-python.lock.flock"}
     assert left == {"cpython-3.11.11-linux-x86_64-gnu"}
     assert (target / "cpython-3.11.11-linux-x86_64-gnu" / "lib" / "payload").stat().st_size == 1000
