@@ -93,6 +93,8 @@ def spread(items: Sequence[int], want: int) -> list[int]:
     """``want`` items evenly spread over ``items`` (all of them if there are fewer)."""
     if len(items) <= want:
         return list(items)
+    if want == 1:
+        return [items[len(items) // 2]]
     step = (len(items) - 1) / (want - 1)
     return sorted({items[round(index * step)] for index in range(want)})
 
