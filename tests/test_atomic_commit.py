@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from anyvenv.fs import atomic
+from support import entry_names
 
 
 def _staged(target: Path, marker: str) -> Path:
@@ -25,11 +25,11 @@ def test_commit_keeps_the_files_of_the_new_tree(lab_kind: str, target: Path) -> 
     atomic.commit(_staged(destination, "two"), destination)  # replacing an existing tree
     assert (destination / "bin" / "tool").read_text() == "two"
     assert (destination / "pyvenv.cfg").read_text() == "two"
-    assert sorted(os.listdir(target)) == ["env"]  # no staging or retired leftovers
+    assert entry_names(target) == ["env"]  # no staging or retired leftovers
 
 
 @pytest.mark.parametrize("lab_kind", ["local", "fat"])
 def test_directory_rename_is_measured(lab_kind: str, target: Path) -> None:
     """fusefat renames a directory entry but loses what was in it; local disk does not."""
     assert atomic.directory_rename_keeps_contents(target) == (lab_kind != "fat")
-    assert os.listdir(target) == []
+    assert entry_names(target) == []

@@ -29,7 +29,7 @@ from anyvenv.envbuild.create import create
 from anyvenv.errors import NothingExecutableHere
 from anyvenv.pythons.installer import install_python
 from lab import ALL_KINDS, Lab, LabMount
-from support import ANYVENV, cli_env, one_line_error, run_cli
+from support import ANYVENV, cli_env, entry_names, one_line_error, run_cli
 
 __all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
 
@@ -112,7 +112,7 @@ def test_install_runs_on_every_mount(
     if not mount.can_execute:
         with pytest.raises(NothingExecutableHere):
             install_python("3.12", install_dir=install_dir)
-        assert os.listdir(target) == [], "nothing is written where nothing can run"
+        assert entry_names(target) == [], "nothing is written where nothing can run"
         return
     result = install_python("3.12", install_dir=install_dir)
     home = install_dir / standalone.install_name
@@ -311,7 +311,7 @@ def test_member_escaping_the_tree_installs_nothing(
         proc, install_dir, standalone.install_name, before, "archive member"
     )
     assert "nothing was installed" in line
-    assert sorted(os.listdir(target)) == ["pythons"], "nothing was written beside the install dir"
+    assert entry_names(target) == ["pythons"], "nothing was written beside the install dir"
 
 
 def test_unknown_version_is_a_usage_error(
@@ -435,7 +435,7 @@ def test_read_only_install_dir_is_a_usage_error(
     proc = run_cli("python", "install", "3.12", "--install-dir", str(install_dir))
     assert proc.returncode == 2
     assert "read-only" in one_line_error(proc)
-    assert os.listdir(install_dir) == []
+    assert entry_names(install_dir) == []
 
 
 @pytest.mark.parametrize("lab_kind", ["local", "faultfs:cifs-like"])

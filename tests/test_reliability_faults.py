@@ -14,6 +14,7 @@ from reliability_report import Tally
 from reliability_support import base_python, leftovers, python_prefix, run_anyvenv, tree_digest
 
 from lab import Lab
+from support import entry_names
 
 PYENV_BASE = base_python("3.11")
 STATIC_BASE = Path("/usr/bin/python3.11")  # 6.8 MB, libpython inside: its copy fills 1 MB
@@ -47,7 +48,7 @@ def test_venv_on_a_full_disk_makes_nothing_and_keeps_the_old_env(
     proc = run_anyvenv("venv", directory / "new", "--python", STATIC_BASE, "--strategy", "copy")
     assert proc.returncode == 1
     assert "No space left" in error_line(proc)
-    assert sorted(os.listdir(directory)) == ["users-file"]
+    assert entry_names(directory) == ["users-file"]
 
     old = directory / "old"
     before = make_env_with_marker(old)
@@ -56,7 +57,7 @@ def test_venv_on_a_full_disk_makes_nothing_and_keeps_the_old_env(
     assert "No space left" in error_line(proc)
     assert tree_digest(old) == before, "the existing env is untouched"
     assert python_prefix(old) == os.fspath(old)
-    assert sorted(os.listdir(directory)) == ["old", "users-file"]
+    assert entry_names(directory) == ["old", "users-file"]
     assert (directory / "users-file").read_text() == "mine"
     reliability.add("faults", "no space left: commands checked", 2)
 
@@ -153,7 +154,7 @@ def test_venv_where_writes_start_failing_part_way(lab: Lab, reliability: Tally) 
         return run_anyvenv("venv", env, "--python", PYENV_BASE, "--strategy", "copy", "-q")
 
     def nothing_made() -> None:
-        assert sorted(os.listdir(directory)) == ["users-file"]
+        assert entry_names(directory) == ["users-file"]
 
     failures = fail_writes_until_it_succeeds(directory, set_budget, run, nothing_made)
     assert failures >= 10
