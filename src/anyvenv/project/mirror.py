@@ -95,6 +95,22 @@ def distributions(site_packages: Path) -> dict[str, Distribution]:
     return found
 
 
+def interrupted_installs(site_packages: Path) -> list[str]:
+    """Distributions an installer was killed in the middle of installing: a dist-info without
+    its INSTALLER file (uv and pip write it at the end, with the final RECORD). uv takes
+    them for installed ("Checked") although files may be missing; ``--reinstall-package``
+    makes it install them again."""
+    try:
+        entries = os.listdir(site_packages)
+    except OSError:
+        return []
+    return sorted(
+        normalize_name(entry[: -len(".dist-info")].split("-", 1)[0])
+        for entry in entries
+        if entry.endswith(".dist-info") and not os.path.lexists(site_packages / entry / "INSTALLER")
+    )
+
+
 def record_paths(record: bytes | None) -> list[str]:
     """The paths a RECORD lists (first CSV column), as written."""
     if not record:

@@ -491,7 +491,10 @@ def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> Sync
         inputs_store.forget(os.fspath(location.env))
         target = prepared.install_target
         command = sync_command(
-            session.uv, options.uv_args, target / "bin" / "python", link.mode.value
+            session.uv,
+            [*options.uv_args, *reinstall_interrupted(target, prepared.state.site_packages)],
+            target / "bin" / "python",
+            link.mode.value,
         )
         uv_env = uv_environment(session.environ, target, location.declared)
         with lockfile_rewritable(
@@ -551,6 +554,14 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
         )
     except (NotFingerprintable, OSError):  # an input that cannot be read: uv runs next time
         return None
+
+
+def reinstall_interrupted(target: Path, site_packages: str) -> list[str]:
+    """uv options that reinstall what a killed install left half-made in ``target``."""
+    from anyvenv.project.mirror import interrupted_installs
+
+    found = interrupted_installs(target / site_packages)
+    return [arg for name in found for arg in ("--reinstall-package", name)]
 
 
 def mirror_shadow(prepared: PreparedEnv) -> MirrorReport:
