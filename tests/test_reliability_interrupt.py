@@ -468,3 +468,25 @@ def test_a_distribution_uv_was_killed_installing_is_installed_again(
     assert again.returncode == 0, again.stderr
     assert b"~ beta==1.0" in again.stderr, again.stderr
     synced_project_works(project)
+
+
+def test_mirror_clears_the_temp_files_of_a_killed_mirror(tmp_path: Path) -> None:
+    from anyvenv.project.mirror import EnvTree, mirror
+
+    def env(root: Path, body: bytes) -> EnvTree:
+        site = root / "lib" / "python3.12" / "site-packages"
+        (site / "pkg").mkdir(parents=True)
+        (site / "pkg" / "mod.py").write_bytes(body)
+        info = site / "pkg-1.0.dist-info"
+        info.mkdir()
+        (info / "INSTALLER").write_text("uv\n")
+        (info / "RECORD").write_text(f"pkg/mod.py,{body.hex()},\npkg-1.0.dist-info/RECORD,,\n")
+        return EnvTree.of(root, "lib/python3.12/site-packages")
+
+    source, dest = env(tmp_path / "shadow", b"new = 1\n"), env(tmp_path / "env", b"old = 1\n")
+    dead = dest.site_packages / "pkg" / ".mod.py.anyvenv-tmp-vm-999999-abcdef"
+    dead.write_bytes(b"half")
+    report = mirror(source, dest)
+    assert report.updated == ["pkg"]
+    assert (dest.site_packages / "pkg" / "mod.py").read_bytes() == b"new = 1\n"
+    assert not leftovers(dest.root, depth=6), leftovers(dest.root, depth=6)

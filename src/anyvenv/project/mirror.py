@@ -188,7 +188,10 @@ def retarget_shebang(data: bytes, old_root: Path, new_root: Path) -> bytes | Non
 
 
 def _temp_beside(path: Path) -> Path:
-    return path.with_name(f".{path.name}.anyvenv-tmp-{os.getpid()}")
+    """Named as atomic_write names its temp files, so those of killed runs are cleared."""
+    from anyvenv.fs.atomic import TEMP_MARK, leftover_tag
+
+    return path.with_name(f".{path.name}{TEMP_MARK}{leftover_tag()}")
 
 
 def _install_file(source: EnvTree, dest: EnvTree, relative: str) -> None:
@@ -198,9 +201,11 @@ def _install_file(source: EnvTree, dest: EnvTree, relative: str) -> None:
     mode = os.stat(src).st_mode & 0o777
     dst.parent.mkdir(parents=True, exist_ok=True)
     exists = os.path.lexists(dst)
+    if exists:
+        from anyvenv.fs.atomic import TEMP_MARK, sweep_dead
+
+        sweep_dead(dst.parent, TEMP_MARK, prefix=f".{dst.name}{TEMP_MARK}")
     target = _temp_beside(dst) if exists else dst
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(_temp_beside(dst))
     data: bytes | None = None
     if relative.startswith("bin" + os.sep):
         with open(src, "rb") as handle:
