@@ -18,9 +18,6 @@ session, so children such as uv die with it, as on a closed terminal), else only
 from __future__ import annotations
 
 import os
-import signal
-import threading
-import time
 
 KILL_ENV = "ANYVENV_TEST_KILL_AT"
 TRACE_ENV = "ANYVENV_TEST_TRACE"
@@ -29,7 +26,6 @@ _KILL_AT = os.environ.get(KILL_ENV) or None
 _TRACE = os.environ.get(TRACE_ENV) or None
 _ACTIVE = _KILL_AT is not None or _TRACE is not None
 
-_lock = threading.Lock()
 _reached = 0
 _by_name: dict[str, int] = {}
 
@@ -42,11 +38,13 @@ def checkpoint(name: str) -> None:
 
 
 def _reached_checkpoint(name: str) -> None:
+    import threading  # only in tests: start-up time matters
+    import time
+
     global _reached
-    with _lock:
-        _reached += 1
-        count = _by_name[name] = _by_name.get(name, 0) + 1
-        number = _reached
+    _reached += 1  # the checkpoints run in the main thread
+    count = _by_name[name] = _by_name.get(name, 0) + 1
+    number = _reached
     if _TRACE is not None:
         line = f"{number} {name} {time.monotonic():.6f}\n".encode("utf-8", "surrogateescape")
         fd = os.open(_TRACE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -76,6 +74,8 @@ def _matches(spec: str, name: str, number: int, count: int) -> bool:
 
 def kill_now() -> None:
     """SIGKILL this process (and its group when it leads one)."""
+    import signal
+
     if os.getpgrp() == os.getpid():
         os.killpg(os.getpid(), signal.SIGKILL)
     os.kill(os.getpid(), signal.SIGKILL)
