@@ -11,17 +11,20 @@ from pathlib import Path
 from anyvenv.errors import EnvironmentBroken
 from anyvenv.interpreter.query import InterpreterInfo
 
-_CHECK_SCRIPT = (
-    "import sys, json\n"
+# Run inside an env's python: ``FACTS`` (a dict) of where it stands, ready to print as JSON;
+# ``libpython`` is what the loader really mapped (Linux), not what sysconfig claims.
+RUNNING_FACTS_CODE = (
+    "import sys\n"
     "libs = []\n"
     "try:\n"
     "    with open('/proc/self/maps') as f:\n"
     "        libs = sorted({l.split(None, 5)[-1].strip() for l in f if 'libpython' in l and '/' in l})\n"
     "except OSError:\n"
     "    pass\n"
-    "print(json.dumps({'prefix': sys.prefix, 'base_prefix': sys.base_prefix,"
-    " 'version': list(sys.version_info[:3]), 'libpython': libs}))\n"
+    "FACTS = {'prefix': sys.prefix, 'base_prefix': sys.base_prefix,"
+    " 'version': list(sys.version_info[:3]), 'libpython': libs}\n"
 )
+_CHECK_SCRIPT = RUNNING_FACTS_CODE + "import json\nprint(json.dumps(FACTS))\n"
 
 
 @dataclass(frozen=True)

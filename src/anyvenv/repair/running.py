@@ -9,20 +9,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from anyvenv.envbuild.validate import RUNNING_FACTS_CODE
 from anyvenv.fs.outcome import errno_name
 
 # -I: no user site, no PYTHON* variables; -B: write no .pyc (check changes nothing)
-_SCRIPT = (
-    "import sys, json, sysconfig\n"
-    "libs = []\n"
-    "try:\n"
-    "    with open('/proc/self/maps') as f:\n"
-    "        libs = sorted({l.split(None, 5)[-1].strip() for l in f if 'libpython' in l and '/' in l})\n"
-    "except OSError:\n"
-    "    pass\n"
-    "print(json.dumps({'prefix': sys.prefix, 'base_prefix': sys.base_prefix,"
-    " 'version': list(sys.version_info[:3]), 'libpython': libs,"
-    " 'purelib': sysconfig.get_paths()['purelib'], 'path': sys.path}))\n"
+_SCRIPT = RUNNING_FACTS_CODE + (
+    "import json, sysconfig\n"
+    "FACTS.update(purelib=sysconfig.get_paths()['purelib'], path=sys.path)\n"
+    "print(json.dumps(FACTS))\n"
 )
 TIMEOUT = 60.0
 
