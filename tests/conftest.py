@@ -126,3 +126,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     the_lab = terminalreporter.config.stash.get(LAB_KEY, None)
     if the_lab is not None:
         terminalreporter.write_line(the_lab.summary())
+
+
+@pytest.fixture(scope="session")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project tests' wheels (tests/project_support.build_index), built once a session:
+    a find-links directory that no test writes to."""
+    from project_support import build_index
+
+    return build_index(tmp_path_factory.mktemp("wheels"))

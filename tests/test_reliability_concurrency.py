@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from project_support import PY_MAIN, build_index, index_args, project_environ, write_project
+from project_support import PY_MAIN, index_args, project_environ, write_project
 from reliability_report import Tally
 from reliability_support import leftovers
 
@@ -155,11 +155,6 @@ def test_a_live_lock_is_never_taken_from_the_other_mount(
 
 
 # -- sync on the pair --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("index"))
 
 
 def sync_both(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import repair_support
-from project_support import PY_MAIN, build_index, index_args, project_environ, write_project
+from project_support import PY_MAIN, index_args, project_environ, write_project
 from reliability_report import Tally
 from reliability_support import (
     ANYVENV,
@@ -167,11 +167,6 @@ def test_seeded_venv_killed_while_pip_is_installed(tmp_path: Path, reliability: 
 
 
 # -- sync ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("index"))
 
 
 def synced_project_works(project: Path) -> None:

@@ -14,7 +14,6 @@ from project_support import (
     PY_MAIN,
     PY_OTHER,
     anyvenv,
-    build_index,
     index_args,
     needs_pythons,
     project_environ,
@@ -26,11 +25,6 @@ from project_support import (
 from support import one_line_error
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
-
-
-@pytest.fixture(scope="session")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("wheels"))
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ import pytest
 from project_support import (
     PY_MAIN,
     anyvenv,
-    build_index,
     index_args,
     needs_pythons,
     project_environ,
@@ -44,11 +43,6 @@ PLAIN_UV_BROKEN = {
     "faultfs:chmod-ignored": "console scripts land without their exec bit",
     "faultfs:mode-0644": "nothing on the mount can be executed",
 }
-
-
-@pytest.fixture(scope="session")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("wheels"))
 
 
 @pytest.fixture(scope="session")

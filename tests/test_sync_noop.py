@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from project_support import (
     anyvenv,
-    build_index,
     index_args,
     needs_pythons,
     project_environ,
@@ -36,11 +35,6 @@ from anyvenv.project.uptodate import candidate_roots
 from wheels import build_wheel
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
-
-
-@pytest.fixture(scope="session")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("wheels"))
 
 
 @pytest.fixture(scope="session")
