@@ -1,0 +1,302 @@
+"""anyvenv.spawn: a cheap posix_spawn primitive with captured output (real processes)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import anyvenv.spawn as spawn
+from anyvenv.spawn import Child, Finished, SpawnTimeout, run_captured
+
+PY = sys.executable
+SRC = str(Path(spawn.__file__).resolve().parents[1])
+HEAVY_MODULES = ("subprocess", "signal", "threading", "enum", "re", "contextlib", "typing")
+
+
+def py(code: str, *, timeout: float | None = 60, env: dict[str, str] | None = None) -> Finished:
+    return run_captured([PY, "-c", code], timeout=timeout, env=env)
+
+
+def open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_output_captured_exactly() -> None:
+    data = b"a\x00b\xff\xfe\r\n\x80end"
+    code = (
+        f"import sys\nsys.stdout.buffer.write({data!r})\nsys.stderr.buffer.write({data[::-1]!r})\n"
+    )
+    result = py(code)
+    assert (result.returncode, result.stdout, result.stderr) == (0, data, data[::-1])
+
+
+def test_empty_output() -> None:
+    result = py("pass")
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+
+
+def test_exit_status() -> None:
+    result = py("import sys; print('bye'); sys.exit(3)")
+    assert result.returncode == 3
+    assert result.stdout == b"bye\n"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_killed_by_signal_gives_negative_signal(signum: int) -> None:
+    result = py(f"import os; os.kill(os.getpid(), {int(signum)})")
+    assert result.returncode == -signum
+
+
+def test_large_output_on_both_pipes_does_not_deadlock() -> None:
+    size = 3 * 1024 * 1024 + 17  # > 1 MiB each, far above the pipe capacity
+    code = (
+        "import sys\n"
+        f"out = bytes(range(256)) * ({size} // 256 + 1)\n"
+        f"out = out[:{size}]\n"
+        "err = out[::-1]\n"
+        "for i in range(0, len(out), 100_000):\n"
+        "    sys.stdout.buffer.write(out[i:i + 100_000]); sys.stdout.flush()\n"
+        "    sys.stderr.buffer.write(err[i:i + 100_000]); sys.stderr.flush()\n"
+    )
+    result = py(code, timeout=60)
+    expected = (bytes(range(256)) * (size // 256 + 1))[:size]
+    assert result.returncode == 0
+    assert result.stdout == expected
+    assert result.stderr == expected[::-1]
+
+
+def test_large_output_on_stderr_while_stdout_idle() -> None:
+    code = "import sys; sys.stderr.buffer.write(b'e' * 2_000_000); print('done')"
+    result = py(code)
+    assert result.stderr == b"e" * 2_000_000
+    assert result.stdout == b"done\n"
+
+
+def test_timeout_kills_and_reaps() -> None:
+    before = open_fds()
+    child = Child([PY, "-c", "import time; print('started', flush=True); time.sleep(60)"])
+    start = time.monotonic()
+    with pytest.raises(SpawnTimeout) as info:
+        child.wait(timeout=0.5)
+    elapsed = time.monotonic() - start
+    assert 0.4 < elapsed < 10
+    assert info.value.timeout == 0.5
+    assert info.value.argv[0] == PY
+    assert "timed out after 0.5 seconds" in str(info.value)
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left
+        os.waitpid(child.pid, os.WNOHANG)
+    assert open_fds() == before
+    # waiting again reports the kill without raising
+    assert child.wait().returncode == -signal.SIGKILL
+
+
+def test_timeout_while_child_runs_with_its_output_closed() -> None:
+    # EOF on both pipes, yet the child keeps running: the timeout still holds.
+    child = Child([PY, "-c", "import os, time; os.close(1); os.close(2); time.sleep(60)"])
+    start = time.monotonic()
+    with pytest.raises(SpawnTimeout):
+        child.wait(timeout=0.5)
+    assert time.monotonic() - start < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)
+
+
+def test_run_captured_timeout() -> None:
+    start = time.monotonic()
+    with pytest.raises(SpawnTimeout) as info:
+        py("import time; time.sleep(60)", timeout=0.3)
+    assert time.monotonic() - start < 10
+    assert info.value.args == (info.value.argv, 0.3)
+
+
+def test_finishes_within_timeout() -> None:
+    result = py("print('quick')", timeout=30)
+    assert result.stdout == b"quick\n"
+
+
+def test_kill_is_idempotent() -> None:
+    child = Child([PY, "-c", "import time; time.sleep(60)"])
+    child.kill()
+    child.kill()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)
+    assert child.wait().returncode == -signal.SIGKILL
+
+
+def test_kill_after_wait_is_harmless() -> None:
+    child = Child([PY, "-c", "print('x')"])
+    assert child.wait().stdout == b"x\n"
+    child.kill()
+    assert child.wait().returncode == 0
+
+
+def test_missing_program_raises_file_not_found(tmp_path: Path) -> None:
+    before = open_fds()
+    missing = tmp_path / "nope"
+    with pytest.raises(FileNotFoundError) as info:
+        run_captured([missing, "arg"])
+    assert info.value.filename == str(missing)
+    assert open_fds() == before
+
+
+def test_program_not_searched_on_path() -> None:
+    with pytest.raises(FileNotFoundError):
+        run_captured(["python3", "-c", "pass"])
+
+
+def test_not_executable_raises_permission_error(tmp_path: Path) -> None:
+    before = open_fds()
+    program = tmp_path / "script"
+    program.write_text("#!/bin/sh\necho hi\n")
+    program.chmod(0o644)
+    with pytest.raises(PermissionError) as info:
+        run_captured([program])
+    assert info.value.filename == str(program)
+    assert open_fds() == before
+
+
+def test_garbage_executable_raises_enoexec(tmp_path: Path) -> None:
+    before = open_fds()
+    program = tmp_path / "garbage"
+    program.write_bytes(b"\x00\x01\x02garbage, not a program\xff" * 10)
+    program.chmod(0o755)
+    with pytest.raises(OSError) as info:
+        run_captured([program])
+    assert info.value.errno == errno.ENOEXEC
+    assert info.value.filename == str(program)
+    assert open_fds() == before
+
+
+def test_empty_args_rejected() -> None:
+    with pytest.raises(ValueError):
+        Child([])
+
+
+def test_env_is_passed() -> None:
+    code = "import os; print(os.environ.get('ANYVENV_SPAWN_TEST'), 'HOME' in os.environ)"
+    result = py(code, env={"ANYVENV_SPAWN_TEST": "hello wörld"})
+    assert result.stdout.decode() == "hello wörld False\n"
+
+
+def test_env_none_inherits_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANYVENV_SPAWN_TEST", "inherited")
+    result = py("import os; print(os.environ['ANYVENV_SPAWN_TEST'])")
+    assert result.stdout == b"inherited\n"
+
+
+def test_pathlike_args() -> None:
+    result = run_captured([Path(PY), "-c", "import sys; print(sys.argv[1:])", Path("a b")])
+    assert result.stdout == b"['a b']\n"
+
+
+def test_stdin_is_dev_null() -> None:
+    code = "import os, sys; print(os.readlink('/proc/self/fd/0')); print(sys.stdin.buffer.read())"
+    result = py(code)
+    assert result.stdout == b"/dev/null\nb''\n"
+
+
+def test_only_standard_fds_reach_the_child() -> None:
+    code = (
+        "import os\n"
+        "fds = []\n"
+        "for fd in range(1024):\n"
+        "    try:\n"
+        "        os.fstat(fd)\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    fds.append(fd)\n"
+        "print(fds, os.readlink('/proc/self/fd/1')[:5], os.readlink('/proc/self/fd/2')[:5])\n"
+    )
+    held = os.pipe()  # the parent holds other fds, even inheritable ones: none reach the child
+    os.set_inheritable(held[0], True)
+    os.set_inheritable(held[1], True)
+    try:
+        result = py(code)
+    finally:
+        os.close(held[0])
+        os.close(held[1])
+    assert result.stdout == b"[0, 1, 2] pipe: pipe:\n"
+
+
+def test_child_listing_proc_self_fd() -> None:
+    code = "import os; print(' '.join(sorted(os.listdir('/proc/self/fd'), key=int)))"
+    child = Child([PY, "-c", code])
+    fds = child.wait(timeout=60).stdout.split()
+    # 0, 1, 2 and the directory fd of the listing itself
+    assert fds[:3] == [b"0", b"1", b"2"]
+    assert len(fds) == 4
+
+
+def test_parent_with_standard_fds_closed(tmp_path: Path) -> None:
+    # os.pipe() then returns fds 0, 1, 2...: the dup2 onto 1 and 2 must not clobber them.
+    report = tmp_path / "report"
+    code = (
+        "import os, sys\n"
+        "os.close(0); os.close(1); os.close(2)\n"
+        "from anyvenv.spawn import run_captured\n"
+        "r = run_captured([sys.executable, '-c', "
+        '\'import os, sys; print(os.readlink("/proc/self/fd/0")); sys.stderr.write("err")\'])\n'
+        f"open({str(report)!r}, 'w').write(repr(r))\n"
+    )
+    subprocess.run([PY, "-c", code], env={**os.environ, "PYTHONPATH": SRC}, check=True, timeout=60)
+    assert report.read_text() == "Finished(returncode=0, stdout=b'/dev/null\\n', stderr=b'err')"
+
+
+def test_no_fd_leak_in_parent() -> None:
+    before = open_fds()
+    for _ in range(5):
+        py("print('x')")
+    assert open_fds() == before
+
+
+def test_sigpipe_default_in_child() -> None:
+    # Python ignores SIGPIPE, and ignored signals survive exec: the child gets the default.
+    assert (spawn._SIGKILL, spawn._SIGPIPE) == (signal.SIGKILL, signal.SIGPIPE)
+    if sys.platform == "linux":
+        assert signal.SIGXFSZ == spawn._SIGXFSZ
+    result = run_captured(["/bin/cat", "/proc/self/status"])
+    line = next(x for x in result.stdout.splitlines() if x.startswith(b"SigIgn:"))
+    ignored = int(line.split()[1], 16)
+    assert not ignored & (1 << (signal.SIGPIPE - 1))
+    assert not ignored & (1 << (signal.SIGXFSZ - 1))
+
+
+def test_finished_repr() -> None:
+    assert repr(Finished(1, b"o", b"e")) == "Finished(returncode=1, stdout=b'o', stderr=b'e')"
+    with pytest.raises(AttributeError):
+        Finished(0, b"", b"").other = 1  # type: ignore[attr-defined]
+
+
+def test_import_is_cheap() -> None:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import anyvenv.spawn\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
+    )
+    proc = subprocess.run(
+        [PY, "-X", "importtime", "-c", code],
+        capture_output=True,
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.decode().splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+    assert "anyvenv.spawn" in imported
+    assert not imported & set(HEAVY_MODULES)
+    new_modules = set(proc.stdout.decode().split())
+    assert "anyvenv.spawn" in new_modules
+    assert not new_modules & set(HEAVY_MODULES)
+    assert new_modules <= {"__future__", "anyvenv", "anyvenv.spawn", "select", "errno", "time"}
