@@ -1,0 +1,113 @@
+"""The light records and string choices used where start-up time counts (anyvenv.record)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+import anyvenv
+from anyvenv.record import FrozenRecordError, StrChoice, as_dict, fields_of, record, replace
+
+
+@record
+class Point:
+    x: int
+    y: int = 0
+    label: str = "p"
+
+
+class Colour(str, StrChoice):
+    RED = "red"
+    GREEN = "green"
+
+
+def test_fields_in_order_with_defaults_positional_and_by_name() -> None:
+    assert fields_of(Point) == ("x", "y", "label")
+    assert as_dict(Point(1)) == {"x": 1, "y": 0, "label": "p"}
+    assert as_dict(Point(1, 2, label="q")) == {"x": 1, "y": 2, "label": "q"}
+    assert Point(y=5, x=4).y == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        ((), {}, "missing x"),
+        ((1, 2, "a", 4), {}, "takes 3 fields"),
+        ((1,), {"x": 2}, "field 'x' twice"),
+        ((1,), {"z": 2}, "unexpected field 'z'"),
+    ],
+)
+def test_wrong_construction_is_a_type_error(
+    args: tuple[object, ...], kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        Point(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_equality_hash_and_repr_like_a_frozen_dataclass() -> None:
+    assert Point(1, 2) == Point(1, 2)
+    assert Point(1, 2) != Point(1, 3)
+    assert len({Point(1, 2), Point(1, 2)}) == 1
+    assert repr(Point(1, 2)) == "Point(x=1, y=2, label='p')"
+    assert Point(1) != (1, 0, "p")
+
+
+def test_fields_cannot_be_assigned_or_deleted() -> None:
+    point = Point(1)
+    with pytest.raises(FrozenRecordError):
+        point.x = 2  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del point.y  # type: ignore[misc]
+    assert point.x == 1
+
+
+def test_a_subclass_adds_fields_after_its_parents() -> None:
+    @record
+    class Labelled(Point):
+        colour: str = "red"
+
+    assert fields_of(Labelled) == ("x", "y", "label", "colour")
+    assert Labelled(1, colour="blue").colour == "blue"
+
+
+def test_choices_are_strings_looked_up_by_value() -> None:
+    assert Colour("red") is Colour.RED
+    assert Colour.RED == "red" and isinstance(Colour.RED, str)
+    assert (Colour.RED.value, Colour.RED.name) == ("red", "RED")
+    assert list(Colour) == [Colour.RED, Colour.GREEN]
+    assert f"{Colour.GREEN}" == "green"
+    assert pickle.loads(pickle.dumps(Colour.GREEN)) is Colour.GREEN
+    with pytest.raises(ValueError, match="'blue' is not a valid Colour"):
+        Colour("blue")
+    with pytest.raises(ValueError):
+        Colour(["red"])  # unhashable: still a ValueError, as with enum
+
+
+def test_importing_the_creation_path_loads_none_of_the_slow_modules() -> None:
+    """What the light types are for: ``anyvenv venv``'s modules import no dataclasses, enum,
+    pathlib, subprocess, json, re, argparse, typing or contextlib."""
+    source_root = os.path.dirname(os.path.dirname(anyvenv.__file__))
+    code = (
+        f"import sys; sys.path.insert(0, {source_root!r})\n"
+        "import anyvenv.cli.fastpath, anyvenv.cli.venv, anyvenv.envbuild.create\n"
+        "import anyvenv.envbuild.builder, anyvenv.envbuild.activation\n"
+        "slow = {'dataclasses', 'enum', 'pathlib', 'subprocess', 'json', 're', 'argparse',\n"
+        "        'typing', 'contextlib', 'inspect', 'shutil', 'tempfile', 'threading'}\n"
+        "print(' '.join(sorted(slow & set(sys.modules))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == ""
+
+
+def test_replace_makes_a_changed_copy() -> None:
+    point = Point(1, 2)
+    assert replace(point, y=3) == Point(1, 3)
+    assert point.y == 2
+    with pytest.raises(TypeError, match="no field z"):
+        replace(point, z=1)
