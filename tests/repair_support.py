@@ -176,12 +176,14 @@ def disposable_base(root: Path, minor: str = "3.12") -> Path:
 
 
 def demo_works(env: Path) -> None:
-    """The console script runs and both modules import, from this env."""
-    script = run([env / "bin" / DEMO_SCRIPT])
+    """The console script runs and both modules import, from this env (writing no bytecode:
+    the tests compare the env's files before and after)."""
+    quiet = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    script = run([env / "bin" / DEMO_SCRIPT], env=quiet)
     assert script.returncode == 0, script.stderr
     assert script.stdout.strip() == "demo-ok"
     code = f"import sys, {DEMO_MODULE}, {DEMO_EXTRA}; print({DEMO_EXTRA}.VALUE, sys.prefix)"
-    imported = run([env / "bin" / "python", "-c", code])
+    imported = run([env / "bin" / "python", "-c", code], env=quiet)
     assert imported.returncode == 0, imported.stderr
     value, prefix = imported.stdout.split()
     assert value == "42"
