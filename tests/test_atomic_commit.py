@@ -11,7 +11,7 @@ from support import entry_names
 
 
 def _staged(target: Path, marker: str) -> Path:
-    staging = atomic.staging_name(target)
+    staging = Path(atomic.staging_name(target))
     (staging / "bin").mkdir(parents=True)
     (staging / "bin" / "tool").write_text(marker)
     (staging / "pyvenv.cfg").write_text(marker)

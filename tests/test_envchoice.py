@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,9 @@ from anyvenv.project.envchoice import (
     write_pointer,
 )
 from anyvenv.project.linkmode import LinkMode, choose_link_mode, forced_link_mode
+from anyvenv.record import replace
 
-ALL_OK = dataclasses.replace(
+ALL_OK = replace(
     ProbeResult(
         path="/x", mount_point="/", fstype="ext4", mount_options=(), **dict.fromkeys(CHECKS, "ok")
     ),
@@ -29,7 +29,7 @@ ALL_OK = dataclasses.replace(
 
 
 def _probe(**changes: str) -> ProbeResult:
-    return dataclasses.replace(ALL_OK, **changes)
+    return replace(ALL_OK, **changes)
 
 
 def test_placement_follows_exec_then_chmod() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,23 @@ def test_no_silent_fallback(target: Path, tmp_path: Path) -> None:
         place_file(source, target / "link", Strategy.SYMLINK)
     assert raised.value.errno == 95
     assert not os.path.lexists(target / "link")
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077, 0o777])
+def test_new_files_get_their_exact_mode_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    """The mode is applied again only where the umask cut bits of it (a chmod is a round trip
+    on a share), so every umask must still give the exact mode."""
+    code = (
+        "import os, sys\n"
+        f"os.umask({umask})\n"
+        "from anyvenv.fs.place import create_file, process_umask\n"
+        f"assert process_umask() == {umask}, process_umask()\n"
+        "for name, mode in (('a', 0o644), ('b', 0o755), ('c', 0o600)):\n"
+        "    path = os.path.join(sys.argv[1], name)\n"
+        "    create_file(path, b'x', mode)\n"
+        "    print(oct(os.stat(path).st_mode & 0o7777))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["0o644", "0o755", "0o600"]

@@ -309,9 +309,10 @@ def test_python_api(tmp_path: Path) -> None:
     import anyvenv
 
     info = anyvenv.create(tmp_path / "api-env", python=str(BASE), strategy="copy")
-    assert info.path == tmp_path / "api-env"
+    assert info.path == str(tmp_path / "api-env")
     assert info.strategy.value == "copy"
-    assert info.python.is_file() and not info.python.is_symlink()
+    python = Path(info.python)
+    assert python.is_file() and not python.is_symlink()
     assert info.to_json()["version"].startswith("3.11")
 
 

@@ -9,13 +9,8 @@ interruption leaves the old state or a complete env, never half of one.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import subprocess
-import tempfile
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from anyvenv import __version__
 from anyvenv.envbuild.config import CFG_NAME, is_virtual_environment, render_pyvenv_cfg
@@ -28,6 +23,10 @@ from anyvenv.fs.place import Strategy, create_file, place_file
 from anyvenv.fs.probe import ProbeResult, probe
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.interpreter.query import InterpreterInfo
+from anyvenv.record import record
+
+# Paths are strings on this path: importing pathlib (or dataclasses, subprocess, tempfile,
+# contextlib) costs more start-up time than creating the environment.
 
 GITIGNORE = b"# created by anyvenv automatically\n*\n"
 CACHEDIR_TAG = (
@@ -36,7 +35,7 @@ CACHEDIR_TAG = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class EnvOptions:
     prompt: str | None = None
     system_site_packages: bool = False
@@ -45,12 +44,12 @@ class EnvOptions:
     validate: bool = True
 
 
-@dataclass
+@record
 class EnvInfo:
     """What was made: returned by :func:`anyvenv.create` and printed by ``anyvenv venv``."""
 
-    path: Path
-    python: Path
+    path: str
+    python: str
     base_executable: str
     version: str
     strategy: Strategy
@@ -58,7 +57,7 @@ class EnvInfo:
     lib64: bool
     reason: str
     replaced: bool
-    seeded: list[str] = field(default_factory=list)
+    seeded: tuple[str, ...] = ()
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, object]:
@@ -72,7 +71,7 @@ class EnvInfo:
             "lib64": self.lib64,
             "reason": self.reason,
             "replaced": self.replaced,
-            "seeded": self.seeded,
+            "seeded": list(self.seeded),
             "seconds": round(self.seconds, 4),
         }
 
@@ -80,12 +79,14 @@ class EnvInfo:
 class EnvBuilder:
     """One creation. Subclass and override a step to change it."""
 
-    def __init__(self, target: Path, info: InterpreterInfo, options: EnvOptions) -> None:
-        self.target = Path(os.path.abspath(target))
+    def __init__(
+        self, target: str | os.PathLike[str], info: InterpreterInfo, options: EnvOptions
+    ) -> None:
+        self.target = os.path.abspath(target)
         self.info = info
         self.options = options
         self.linkage: Linkage = libpython_linkage(info.executable)
-        self.created_parents: list[Path] = []
+        self.created_parents: list[str] = []
 
     # -- the pipeline ------------------------------------------------------------------------
 
@@ -127,7 +128,7 @@ class EnvBuilder:
             lib64=plan.lib64_link,
             reason=plan.reason,
             replaced=replaced,
-            seeded=seeded,
+            seeded=tuple(seeded),
             seconds=time.perf_counter() - started,
         )
 
@@ -139,44 +140,49 @@ class EnvBuilder:
             from anyvenv.envbuild.seed import check_seedable
 
             check_seedable(target)
-        if os.path.lexists(target) and (target.is_symlink() or not target.is_dir()):
+        if os.path.lexists(target) and (os.path.islink(target) or not os.path.isdir(target)):
             raise UsageError(
                 f"{target} exists and is not a directory",
                 "choose another path for the environment",
             )
         atomic.recover(target)
         replaced = False
-        if target.is_dir():
+        if os.path.isdir(target):
             if is_virtual_environment(target):
                 replaced = True
-            elif any(target.iterdir()):
+            elif os.listdir(target):
                 raise UsageError(
                     f"{target} exists, is not empty and is not a virtual environment",
                     "refusing to replace it: choose another path or empty it yourself",
                 )
-        self._make_parents(target.parent)
+        self._make_parents(os.path.dirname(target))
         return replaced
 
     def probe(self) -> ProbeResult:
         try:
-            return probe(self.target.parent)
+            return probe(os.path.dirname(self.target))
         except UsageError as exc:
             raise UsageError(
-                f"cannot create an environment in {self.target.parent}: {exc.message}", exc.hint
+                f"cannot create an environment in {os.path.dirname(self.target)}: {exc.message}",
+                exc.hint,
             ) from exc
 
     def plan(self, result: ProbeResult) -> InterpreterPlan:
         return plan_interpreter(
-            result, self.info, self.linkage, self.target.parent, forced=self.options.strategy
+            result,
+            self.info,
+            self.linkage,
+            os.path.dirname(self.target),
+            forced=self.options.strategy,
         )
 
     def make_directories(self, layout: EnvLayout, plan: InterpreterPlan) -> None:
-        layout.bin.mkdir()
-        layout.site_packages.mkdir(parents=True)
+        os.mkdir(layout.bin)
+        os.makedirs(layout.site_packages)
         if layout.platlib != layout.site_packages:
-            layout.platlib.mkdir(parents=True, exist_ok=True)
+            os.makedirs(layout.platlib, exist_ok=True)
         if plan.lib64_link:
-            os.symlink("lib", layout.root / "lib64")
+            os.symlink("lib", os.path.join(layout.root, "lib64"))
 
     def place_interpreter(self, layout: EnvLayout, plan: InterpreterPlan) -> str | None:
         """Put python, python3, python3.X in bin/. Returns the libpython the env must load."""
@@ -198,23 +204,23 @@ class EnvBuilder:
         }
         if self.options.prompt:
             values["prompt"] = self.options.prompt
-        create_file(layout.root / CFG_NAME, render_pyvenv_cfg(values))
+        create_file(os.path.join(layout.root, CFG_NAME), render_pyvenv_cfg(values))
 
     def write_scripts(self, layout: EnvLayout) -> None:
         from anyvenv.envbuild.activation import render_activation_scripts
 
-        prompt = self.options.prompt or self.target.name
-        for name, data in render_activation_scripts(os.fsdecode(self.target), prompt).items():
-            create_file(layout.bin / name, data, 0o644)  # sourced, not run
-        create_file(layout.root / ".gitignore", GITIGNORE)
-        create_file(layout.root / "CACHEDIR.TAG", CACHEDIR_TAG)
+        prompt = self.options.prompt or os.path.basename(self.target)
+        for name, data in render_activation_scripts(self.target, prompt).items():
+            create_file(os.path.join(layout.bin, name), data, 0o644)  # sourced, not run
+        create_file(os.path.join(layout.root, ".gitignore"), GITIGNORE)
+        create_file(os.path.join(layout.root, "CACHEDIR.TAG"), CACHEDIR_TAG)
 
     def write_mode_shim(self, layout: EnvLayout) -> None:
         """Where chmod is broken, let pip and friends in the env still get executables."""
         from anyvenv.envbuild.modeshim import SHIM_MODULE, SHIM_PTH, SHIM_PTH_LINE, SHIM_SOURCE
 
-        create_file(layout.platlib / f"{SHIM_MODULE}.py", SHIM_SOURCE.encode())
-        create_file(layout.platlib / SHIM_PTH, SHIM_PTH_LINE.encode())
+        create_file(os.path.join(layout.platlib, f"{SHIM_MODULE}.py"), SHIM_SOURCE.encode())
+        create_file(os.path.join(layout.platlib, SHIM_PTH), SHIM_PTH_LINE.encode())
 
     def seed(self, layout: EnvLayout, plan: InterpreterPlan) -> list[str]:
         from anyvenv.envbuild.seed import seed_packages
@@ -222,20 +228,20 @@ class EnvBuilder:
         # uv copies files and then chmods them: where chmod fails, pip (with the shim) installs
         return seed_packages(layout, with_pip=plan.mode_shim)
 
-    def commit(self, staging: Path) -> None:
+    def commit(self, staging: str) -> None:
         atomic.commit(staging, self.target)
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _make_parents(self, parent: Path) -> None:
-        missing: list[Path] = []
+    def _make_parents(self, parent: str) -> None:
+        missing: list[str] = []
         current = parent
         while not os.path.lexists(current):
             missing.append(current)
-            current = current.parent
+            current = os.path.dirname(current)
         for path in reversed(missing):
             try:
-                path.mkdir()
+                os.mkdir(path)
             except OSError as exc:
                 self._remove_created_parents()
                 raise UsageError(
@@ -245,8 +251,10 @@ class EnvBuilder:
 
     def _remove_created_parents(self) -> None:
         for path in reversed(self.created_parents):
-            with contextlib.suppress(OSError):
-                path.rmdir()
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
         self.created_parents.clear()
 
 
@@ -256,19 +264,19 @@ def place_interpreter_files(
     """Put python, python3, python3.X in ``layout.bin`` as ``plan`` says (the names must not
     exist yet). Returns the libpython the env must load. Shared by the builder and repair."""
     names = layout.executable_names()
-    first = layout.bin / names[0]
+    first = os.path.join(layout.bin, names[0])
     if plan.strategy is Strategy.SYMLINK:
         os.symlink(base_executable, first)
         for name in names[1:]:
-            os.symlink(names[0], layout.bin / name)
+            os.symlink(names[0], os.path.join(layout.bin, name))
     else:
         place_file(base_executable, first, plan.strategy, mode=0o755)
         for name in names[1:]:
-            _place_sibling(first, layout.bin / name)
+            _place_sibling(first, os.path.join(layout.bin, name))
     return _place_library(layout, plan, first, linkage)
 
 
-def _place_sibling(first: Path, path: Path) -> None:
+def _place_sibling(first: str, path: str) -> None:
     try:
         os.link(first, path)
     except OSError:
@@ -276,7 +284,7 @@ def _place_sibling(first: Path, path: Path) -> None:
 
 
 def _place_library(
-    layout: EnvLayout, plan: InterpreterPlan, exe: Path, linkage: Linkage
+    layout: EnvLayout, plan: InterpreterPlan, exe: str, linkage: Linkage
 ) -> str | None:
     if plan.library is LibraryPlacement.NONE or linkage.library is None:
         return linkage.library
@@ -284,39 +292,44 @@ def _place_library(
         _patch_runpath(layout, linkage)
         return linkage.library
     rel = linkage.relative_library_dir() or "../lib"
-    lib_dir = Path(os.path.normpath(layout.bin / rel))
-    lib_dir.mkdir(parents=True, exist_ok=True)
-    dest = lib_dir / (linkage.soname or os.path.basename(linkage.library))
+    lib_dir = os.path.normpath(os.path.join(layout.bin, rel))
+    os.makedirs(lib_dir, exist_ok=True)
+    dest = os.path.join(lib_dir, linkage.soname or os.path.basename(linkage.library))
     strategy = Strategy.HARDLINK if plan.library is LibraryPlacement.HARDLINK else Strategy.COPY
     place_file(linkage.library, dest, strategy, mode=0o755)
-    return os.fspath(dest)
+    return dest
 
 
 def _patch_runpath(layout: EnvLayout, linkage: Linkage) -> None:
     patchelf = find_patchelf()
     assert patchelf is not None and linkage.library is not None
     libdir = os.path.dirname(linkage.library)
-    executables = [layout.bin / name for name in layout.executable_names()]
+    executables = [os.path.join(layout.bin, name) for name in layout.executable_names()]
+    import tempfile  # here: start-up time of the envs that need no patching
+
+    from anyvenv.spawn import run_captured
+
     # patchelf rewrites a file in place (O_TRUNC, then write), which fusefat refuses (EPERM):
     # patch a local copy once, then write each executable anew (siblings are the same bytes)
     with tempfile.TemporaryDirectory(prefix="anyvenv-patchelf-") as scratch:
-        local = Path(scratch) / executables[0].name
+        local = os.path.join(scratch, os.path.basename(executables[0]))
         place_file(executables[0], local, Strategy.COPY, mode=0o755)
-        proc = subprocess.run(
-            [patchelf, "--set-rpath", libdir, os.fspath(local)],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-        )
+        proc = run_captured([patchelf, "--set-rpath", libdir, local])
         if proc.returncode != 0:
             raise EnvironmentBroken(
                 f"patchelf could not set the library path of {executables[0]}: {proc.stderr.decode(errors='replace').strip()}"
             )
-        patched = local.read_bytes()
+        with open(local, "rb") as handle:
+            patched = handle.read()
     for path in executables:
         atomic.atomic_write(path, patched, 0o755)
 
 
-def fix_shebangs(bin_dir: Path, old_root: Path, new_root: Path) -> list[Path]:
+def fix_shebangs(
+    bin_dir: str | os.PathLike[str],
+    old_root: str | os.PathLike[str],
+    new_root: str | os.PathLike[str],
+) -> list[str]:
     """Make console scripts in ``bin_dir`` run by an interpreter under ``new_root`` instead of
     ``old_root``: ``#!<old_root>/bin/python`` lines and the ``/bin/sh`` trampoline installers
     write for paths with spaces or too long for the kernel (the right form for the new path)."""
@@ -324,9 +337,10 @@ def fix_shebangs(bin_dir: Path, old_root: Path, new_root: Path) -> list[Path]:
 
     old = os.fsdecode(old_root) + "/"
     new = os.fsdecode(new_root) + "/"
-    changed: list[Path] = []
-    for entry in bin_dir.iterdir():
-        if entry.is_symlink() or not entry.is_file():
+    changed: list[str] = []
+    for name in os.listdir(bin_dir):
+        entry = os.path.join(bin_dir, name)
+        if os.path.islink(entry) or not os.path.isfile(entry):
             continue
         with open(entry, "rb") as handle:
             data = handle.read()
@@ -343,13 +357,15 @@ def fix_shebangs(bin_dir: Path, old_root: Path, new_root: Path) -> list[Path]:
             interpreter = shebang.interpreter[len(old) :]
             extra, length = shebang.args, shebang.header_length
         header = render_header(new + interpreter, extra)
-        mode = entry.stat().st_mode & 0o7777
+        mode = os.stat(entry).st_mode & 0o7777
         atomic.atomic_write(entry, header + data[length:], mode)
         changed.append(entry)
     return changed
 
 
-def build_environment(target: Path, info: InterpreterInfo, options: EnvOptions) -> EnvInfo:
+def build_environment(
+    target: str | os.PathLike[str], info: InterpreterInfo, options: EnvOptions
+) -> EnvInfo:
     try:
         return EnvBuilder(target, info, options).build()
     except OSError as exc:

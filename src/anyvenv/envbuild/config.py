@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
 
 from anyvenv.errors import EnvironmentBroken, UsageError
 
@@ -13,7 +12,7 @@ CFG_NAME = "pyvenv.cfg"
 MAX_CFG_BYTES = 1 << 20  # ours are < 1 KiB; more is not a config
 
 
-def read_config_bytes(path: Path) -> bytes:
+def read_config_bytes(path: str | os.PathLike[str]) -> bytes:
     """The bytes of a pyvenv.cfg, refusing what would hang or exhaust us: a FIFO or device
     (opened without blocking, then refused: EINVAL) and anything over MAX_CFG_BYTES (EFBIG)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -35,7 +34,7 @@ def read_config_bytes(path: Path) -> bytes:
         os.close(fd)
 
 
-def is_regular_or_missing(path: Path) -> bool:
+def is_regular_or_missing(path: str | os.PathLike[str]) -> bool:
     """Whether reading ``path`` cannot block (CPython's start-up reads pyvenv.cfg blindly)."""
     try:
         return stat.S_ISREG(os.stat(path).st_mode)
@@ -54,9 +53,9 @@ def parse_pyvenv_cfg(text: str) -> dict[str, str]:
     return values
 
 
-def read_pyvenv_cfg(env: Path) -> dict[str, str]:
+def read_pyvenv_cfg(env: str | os.PathLike[str]) -> dict[str, str]:
     """The config of the env at ``env``; :class:`EnvironmentBroken` if unreadable or not one."""
-    path = env / CFG_NAME
+    path = os.path.join(env, CFG_NAME)
     try:
         raw = read_config_bytes(path)
     except FileNotFoundError as exc:
@@ -81,6 +80,6 @@ def render_pyvenv_cfg(values: dict[str, str]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
 
-def is_virtual_environment(path: Path) -> bool:
+def is_virtual_environment(path: str | os.PathLike[str]) -> bool:
     """A directory holding a pyvenv.cfg file (what every tool writes)."""
-    return os.path.isfile(path / CFG_NAME)
+    return os.path.isfile(os.path.join(path, CFG_NAME))

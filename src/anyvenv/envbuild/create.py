@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from anyvenv.envbuild.builder import EnvInfo, EnvOptions, build_environment
 from anyvenv.envbuild.config import is_virtual_environment
@@ -27,10 +26,11 @@ def create(
 
     ``python`` is a version (``"3.12"``), a path or an executable name; ``None`` takes the
     first ``python3`` on PATH. An existing environment at ``path`` is replaced only with
-    ``clear=True``; a directory that is not an environment never is. ``strategy`` forces symlink/hardlink/copy (default: decided
+    ``clear=True``; a directory that is not an environment never is. Paths in the result are
+    strings. ``strategy`` forces symlink/hardlink/copy (default: decided
     from a probe of the target). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
     """
-    target = Path(path)
+    target = os.fspath(path)
     recover(target)  # a killed run may have left the old env renamed aside: it counts
     if not clear and is_virtual_environment(target):
         raise UsageError(

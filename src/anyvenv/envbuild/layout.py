@@ -2,42 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+import os
 
 from anyvenv.interpreter.query import InterpreterInfo
+from anyvenv.record import record
+
+# Paths are strings: importing pathlib costs more start-up time than creating an environment.
 
 
-@dataclass(frozen=True)
+@record
 class EnvLayout:
     """Paths of an env rooted at ``root`` for a given base interpreter."""
 
-    root: Path
+    root: str
     info: InterpreterInfo
 
     @property
-    def bin(self) -> Path:
-        return self.root / "bin"
+    def bin(self) -> str:
+        return os.path.join(self.root, "bin")
 
     @property
-    def lib(self) -> Path:
-        return self.root / "lib"
+    def lib(self) -> str:
+        return os.path.join(self.root, "lib")
 
     @property
-    def site_packages(self) -> Path:
-        return self.root / self.info.relative_path(self.info.purelib)
+    def site_packages(self) -> str:
+        return os.path.join(self.root, self.info.relative_path(self.info.purelib))
 
     @property
-    def platlib(self) -> Path:
-        return self.root / self.info.relative_path(self.info.platlib)
+    def platlib(self) -> str:
+        return os.path.join(self.root, self.info.relative_path(self.info.platlib))
 
     @property
-    def python(self) -> Path:
-        return self.bin / "python"
+    def python(self) -> str:
+        return os.path.join(self.bin, "python")
 
     @property
-    def config(self) -> Path:
-        return self.root / "pyvenv.cfg"
+    def config(self) -> str:
+        return os.path.join(self.root, "pyvenv.cfg")
 
     def executable_names(self) -> list[str]:
         """``python``, ``python3``, ``python3.X`` (and ``python3.Xt`` for free-threaded builds)."""

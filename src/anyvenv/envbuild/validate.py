@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-from dataclasses import dataclass
-from pathlib import Path
 
 from anyvenv.errors import EnvironmentBroken
 from anyvenv.interpreter.query import InterpreterInfo
+from anyvenv.record import record
+from anyvenv.spawn import Child, SpawnTimeout
 
 # Run inside an env's python: ``FACTS`` (a dict) of where it stands, ready to print as JSON;
 # ``libpython`` is what the loader really mapped (Linux), not what sysconfig claims.
@@ -24,10 +22,15 @@ RUNNING_FACTS_CODE = (
     "FACTS = {'prefix': sys.prefix, 'base_prefix': sys.base_prefix,"
     " 'version': list(sys.version_info[:3]), 'libpython': libs}\n"
 )
-_CHECK_SCRIPT = RUNNING_FACTS_CODE + "import json\nprint(json.dumps(FACTS))\n"
+# The answer: NUL-separated fields, as bytes (exact for any path; no json to import here).
+_CHECK_SCRIPT = RUNNING_FACTS_CODE + (
+    "import os\n"
+    "fields = [FACTS['prefix'], FACTS['base_prefix'], '.'.join(map(str, FACTS['version']))]\n"
+    "sys.stdout.buffer.write(b'\\0'.join(map(os.fsencode, fields + FACTS['libpython'])))\n"
+)
 
 
-@dataclass(frozen=True)
+@record
 class RunningFacts:
     """What the env's python says when it runs."""
 
@@ -37,42 +40,38 @@ class RunningFacts:
     libpython: tuple[str, ...]
 
 
-def start_check(python: Path, info: InterpreterInfo) -> subprocess.Popen[bytes]:
+def start_check(python: str | os.PathLike[str], info: InterpreterInfo) -> Child:
     """Start the check in the background so the caller can keep writing files meanwhile."""
     # -I: no user site, no PYTHON* variables; site must run, as it sets sys.prefix to the env
-    args = [os.fspath(python), "-I", "-c", _CHECK_SCRIPT]
     try:
-        return subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        return Child([python, "-I", "-c", _CHECK_SCRIPT])
     except OSError as exc:
         raise EnvironmentBroken(
             f"the new environment's python cannot be started: {exc.strerror}"
         ) from exc
 
 
-def finish_check(process: subprocess.Popen[bytes], timeout: float = 120.0) -> RunningFacts:
+def finish_check(process: Child, timeout: float = 120.0) -> RunningFacts:
     try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        process.kill()
-        process.communicate()
+        done = process.wait(timeout)
+    except SpawnTimeout as exc:
         raise EnvironmentBroken(
             "the new environment's python did not finish its start-up check"
         ) from exc
-    if process.returncode != 0:
-        last = err.decode(errors="replace").strip().splitlines()[-1:] or [
-            f"exit code {process.returncode}"
+    if done.returncode != 0:
+        last = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [
+            f"exit code {done.returncode}"
         ]
         raise EnvironmentBroken(f"the new environment's python does not run: {last[0]}")
-    data = json.loads(out)
-    version = data["version"]
-    return RunningFacts(
-        prefix=data["prefix"],
-        base_prefix=data["base_prefix"],
-        version=(int(version[0]), int(version[1]), int(version[2])),
-        libpython=tuple(data["libpython"]),
-    )
+    fields = [os.fsdecode(field) for field in done.stdout.split(b"\0")]
+    try:
+        prefix, base_prefix, version, *libpython = fields
+        major, minor, micro = (int(part) for part in version.split("."))
+    except ValueError as exc:
+        raise EnvironmentBroken(
+            f"the new environment's python gave an answer we cannot read: {done.stdout[:200]!r}"
+        ) from exc
+    return RunningFacts(prefix, base_prefix, (major, minor, micro), tuple(libpython))
 
 
 def _same_path(a: str, b: str | os.PathLike[str]) -> bool:
@@ -83,7 +82,10 @@ def _same_path(a: str, b: str | os.PathLike[str]) -> bool:
 
 
 def verify(
-    facts: RunningFacts, env: Path, info: InterpreterInfo, expected_libpython: str | None
+    facts: RunningFacts,
+    env: str | os.PathLike[str],
+    info: InterpreterInfo,
+    expected_libpython: str | None,
 ) -> None:
     """Raise :class:`EnvironmentBroken` naming the first thing that is not as built."""
     if not _same_path(facts.prefix, env):

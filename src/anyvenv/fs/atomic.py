@@ -8,17 +8,21 @@ An existing target is swapped with the new tree in one step where the filesystem
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import shutil
+import stat
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 from anyvenv.fs.place import create_file
 from anyvenv.killpoints import checkpoint
+from anyvenv.record import record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from types import TracebackType
+
+# Paths are strings here (``str | os.PathLike[str]`` in, ``str`` out): importing pathlib costs
+# more start-up time than creating a whole environment on local disk.
 
 STAGING_MARK = ".anyvenv-staging-"
 RETIRED_MARK = ".anyvenv-old-"
@@ -38,42 +42,53 @@ def leftover_tag() -> str:
     return f"{this_host()}-{os.getpid()}-{os.urandom(3).hex()}"
 
 
-def staging_name(target: Path) -> Path:
-    return target.parent / f".{target.name}{STAGING_MARK}{_tag()}"
+def _beside(target: str | os.PathLike[str], mark: str) -> str:
+    parent, name = os.path.split(os.fspath(target))
+    return os.path.join(parent, f".{name}{mark}{_tag()}")
 
 
-def retired_name(target: Path) -> Path:
-    return target.parent / f".{target.name}{RETIRED_MARK}{_tag()}"
+def staging_name(target: str | os.PathLike[str]) -> str:
+    return _beside(target, STAGING_MARK)
+
+
+def retired_name(target: str | os.PathLike[str]) -> str:
+    return _beside(target, RETIRED_MARK)
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
     """Replace ``path`` with ``data`` in one rename (a reader sees old or new bytes). Temp
     files of this path left by killed runs are removed first."""
-    target = Path(path)
-    sweep_dead(target.parent, TEMP_MARK, prefix=f".{target.name}{TEMP_MARK}")
-    temp = target.parent / f".{target.name}{TEMP_MARK}{_tag()}"
+    target = os.fspath(path)
+    parent, name = os.path.split(target)
+    sweep_dead(parent, TEMP_MARK, prefix=f".{name}{TEMP_MARK}")
+    temp = _beside(target, TEMP_MARK)
     create_file(temp, data, mode)
     try:
-        checkpoint("atomic-write:" + target.name)
+        checkpoint("atomic-write:" + name)
         os.replace(temp, target)
     except BaseException:
-        with contextlib.suppress(OSError):
+        try:
             os.unlink(temp)
+        except OSError:
+            pass
         raise
 
 
-@dataclass(frozen=True)
+@record
 class Leftover:
-    path: Path
+    path: str
     host: str
     pid: int
     kind: str  # "staging" or "retired"
 
 
-def parse_leftover(target: Path, entry: Path) -> Leftover | None:
+def parse_leftover(
+    target: str | os.PathLike[str], entry: str | os.PathLike[str]
+) -> Leftover | None:
     """A staging or retired directory of ``target``, with its maker; ``None`` if not ours."""
-    prefix = f".{target.name}"
-    name = entry.name
+    prefix = "." + os.path.basename(os.fspath(target))
+    entry = os.fspath(entry)
+    name = os.path.basename(entry)
     for mark, kind in ((STAGING_MARK, "staging"), (RETIRED_MARK, "retired")):
         if name.startswith(prefix + mark):
             parts = name[len(prefix + mark) :].rsplit("-", 2)
@@ -97,12 +112,13 @@ def this_host() -> str:
     return os.uname().nodename.replace("-", "_").replace("/", "_")[:32] or "host"
 
 
-def leftovers_of(target: Path) -> list[Leftover]:
+def leftovers_of(target: str | os.PathLike[str]) -> list[Leftover]:
+    parent = os.path.dirname(os.fspath(target))
     try:
-        entries = list(target.parent.iterdir())
+        names = os.listdir(parent or ".")
     except OSError:
         return []
-    found = (parse_leftover(target, entry) for entry in entries)
+    found = (parse_leftover(target, os.path.join(parent, name)) for name in names)
     return [item for item in found if item is not None]
 
 
@@ -114,7 +130,7 @@ def maker_is_gone(tail: str) -> bool:
     return parts[0] == this_host() and not process_alive(int(parts[1]))
 
 
-def sweep_dead(directory: Path, mark: str, prefix: str = "") -> list[Path]:
+def sweep_dead(directory: str | os.PathLike[str], mark: str, prefix: str = "") -> list[str]:
     """Remove the entries of ``directory`` named ``...MARK HOST-PID-RAND...`` (and starting
     with ``prefix``) whose maker (on this host) is gone: temp files of :func:`atomic_write`,
     probe directories."""
@@ -122,19 +138,21 @@ def sweep_dead(directory: Path, mark: str, prefix: str = "") -> list[Path]:
         names = os.listdir(directory)
     except OSError:
         return []
-    removed: list[Path] = []
+    removed: list[str] = []
     for name in names:
         _, found, tail = name.partition(mark)
         if not found or not name.startswith(prefix) or not maker_is_gone(tail):
             continue
-        path = directory / name
-        with contextlib.suppress(OSError):
+        path = os.path.join(directory, name)
+        try:
             remove_tree(path)
-            removed.append(path)
+        except OSError:
+            continue
+        removed.append(path)
     return removed
 
 
-def recover(target: Path) -> list[Path]:
+def recover(target: str | os.PathLike[str]) -> list[str]:
     """Undo what a killed run left beside ``target``; returns the paths removed or restored.
 
     Only leftovers made on this host by a process that is gone are touched. A retired copy
@@ -142,7 +160,7 @@ def recover(target: Path) -> list[Path]:
     the two renames of :func:`commit`), otherwise removed. Dead temp files of
     :func:`atomic_write` beside it are removed too.
     """
-    touched: list[Path] = sweep_dead(target.parent, TEMP_MARK)
+    touched = sweep_dead(os.path.dirname(os.fspath(target)) or ".", TEMP_MARK)
     me = this_host()
     for item in leftovers_of(target):
         if item.host != me or process_alive(item.pid):
@@ -155,32 +173,53 @@ def recover(target: Path) -> list[Path]:
     return touched
 
 
-def remove_tree(path: Path) -> None:
+def remove_tree(path: str | os.PathLike[str]) -> None:
     """Remove a tree anyvenv made (never follows links out of it)."""
-    if path.is_symlink() or not path.is_dir():
-        path.unlink(missing_ok=True)
+    try:
+        is_dir = stat.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:
         return
+    if not is_dir:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        return
+    import shutil  # here: start-up time of the commands that remove nothing
+
     shutil.rmtree(path)
 
 
-@contextlib.contextmanager
-def staging_directory(target: Path) -> Iterator[Path]:
-    """A fresh directory beside ``target``, removed unless :func:`commit` moved it."""
-    staging = staging_name(target)
-    os.mkdir(staging, 0o755)
-    checkpoint("staging:made")
-    try:
-        yield staging
-    finally:
-        if os.path.lexists(staging):
-            with contextlib.suppress(OSError):
-                remove_tree(staging)
+class staging_directory:  # named like the context-manager function it replaces
+    """``with staging_directory(target) as staging:`` a fresh directory beside ``target``,
+    removed on the way out unless :func:`commit` moved it. (A class, not a contextlib
+    generator: importing contextlib costs start-up time.)"""
+
+    def __init__(self, target: str | os.PathLike[str]) -> None:
+        self.path = staging_name(target)
+
+    def __enter__(self) -> str:
+        os.mkdir(self.path, 0o755)
+        checkpoint("staging:made")
+        return self.path
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if os.path.lexists(self.path):
+            try:
+                remove_tree(self.path)
+            except OSError:
+                pass
 
 
 _rename_keeps_contents: dict[int, bool] = {}
 
 
-def directory_rename_keeps_contents(parent: Path) -> bool:
+def directory_rename_keeps_contents(parent: str | os.PathLike[str]) -> bool:
     """Whether a renamed directory still holds its files on the filesystem of ``parent``.
 
     fusefat (FAT32 through FUSE) renames the entry but loses what was in it. Measured once per
@@ -190,36 +229,58 @@ def directory_rename_keeps_contents(parent: Path) -> bool:
     known = _rename_keeps_contents.get(device)
     if known is not None:
         return known
+    from anyvenv.fs.mounts import mount_of
+
+    mount = mount_of(parent)
+    if mount is not None and mount.is_local:  # a kernel filesystem: POSIX rename semantics
+        _rename_keeps_contents[device] = True
+        return True
     sweep_dead(parent, RENAME_PROBE_MARK)
-    before = parent / f"{RENAME_PROBE_MARK}{_tag()}"
-    after = before.with_name(before.name + "-moved")
+    before = os.path.join(parent, f"{RENAME_PROBE_MARK}{_tag()}")
+    after = before + "-moved"
     os.mkdir(before)
     try:
-        create_file(before / "probe", b"x")
+        create_file(os.path.join(before, "probe"), b"x")
         os.rename(before, after)
-        keeps = os.path.isfile(after / "probe")
+        keeps = os.path.isfile(os.path.join(after, "probe"))
     finally:
         for leftover in (before, after):
-            if os.path.lexists(leftover):
-                with contextlib.suppress(OSError):
-                    remove_tree(leftover)
+            _remove_probe_dir(leftover)
     _rename_keeps_contents[device] = keeps
     return keeps
 
 
-def move_tree_by_files(source: Path, destination: Path) -> None:
+def _remove_probe_dir(path: str) -> None:
+    """Remove the rename probe's directory: its one file and itself, or (when that fails, e.g.
+    a FUSE server still holds the unlinked file under a ``.fuse_hidden`` name) all it holds."""
+    try:
+        os.unlink(os.path.join(path, "probe"))
+    except OSError:
+        pass
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        try:
+            remove_tree(path)
+        except OSError:
+            pass
+
+
+def move_tree_by_files(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
     """Move a tree by recreating its directories and renaming each file (for filesystems
     where renaming a directory loses its contents); ``source`` is removed afterwards."""
     for directory, dirs, files in os.walk(source):
         relative = os.path.relpath(directory, source)
-        into = destination if relative == "." else destination / relative
+        into = os.fspath(destination) if relative == "." else os.path.join(destination, relative)
         os.makedirs(into, exist_ok=True)
         for name in files + [d for d in dirs if os.path.islink(os.path.join(directory, d))]:
-            os.rename(os.path.join(directory, name), into / name)
+            os.rename(os.path.join(directory, name), os.path.join(into, name))
     remove_tree(source)
 
 
-def commit(staging: Path, target: Path) -> None:
+def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
     """Move ``staging`` to ``target``. An existing target is swapped with it in one step where
     the filesystem can (then removed); elsewhere it is retired first, then removed (a crash in
     between leaves it under the retired name, and :func:`recover` puts it back).
@@ -227,18 +288,20 @@ def commit(staging: Path, target: Path) -> None:
     Where renaming a directory loses its contents (fusefat), the old target is removed and the
     new tree is moved in file by file: not atomic, but the only way that keeps the files.
     """
-    if not directory_rename_keeps_contents(staging.parent):
+    if not directory_rename_keeps_contents(os.path.dirname(os.fspath(staging)) or "."):
         if os.path.lexists(target):
             remove_tree(target)
         move_tree_by_files(staging, target)
         return
     if os.path.lexists(target) and exchange(staging, target):
         checkpoint("commit:exchanged")
-        with contextlib.suppress(OSError):
+        try:
             remove_tree(staging)  # the old tree, now under the staging name
+        except OSError:
+            pass
         checkpoint("commit:removed-old")
         return
-    retired: Path | None = None
+    retired: str | None = None
     if os.path.lexists(target):
         retired = retired_name(target)
         os.rename(target, retired)
@@ -251,12 +314,14 @@ def commit(staging: Path, target: Path) -> None:
         raise
     checkpoint("commit:renamed")
     if retired is not None:
-        with contextlib.suppress(OSError):
+        try:
             remove_tree(retired)
+        except OSError:
+            pass
         checkpoint("commit:removed-old")
 
 
-def exchange(first: Path, second: Path) -> bool:
+def exchange(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
     """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); ``False``
     where the system or the filesystem cannot (FUSE filesystems, sshfs, CIFS mostly)."""
     if not sys.platform.startswith("linux"):

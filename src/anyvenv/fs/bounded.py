@@ -11,18 +11,15 @@ exist, a daemon thread is used instead.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import signal
-import threading
 import time
-from collections.abc import Callable
 
 from anyvenv.errors import MountNotAnswering
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, TypeVar
 
     T = TypeVar("T")
@@ -64,8 +61,6 @@ def call_bounded(
     limit = default_timeout() if timeout is None else timeout
     if not hasattr(os, "fork"):
         return _call_in_thread(func, what, where, limit)
-    import pickle  # here: start-up time of commands that never probe
-
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: answer through the pipe, never return into the caller's code
@@ -80,20 +75,26 @@ def call_bounded(
     finally:
         os.close(read_fd)
     if payload is None:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)  # ends it once the mount lets go; not waited for
-        with contextlib.suppress(OSError):
+        try:
+            os.kill(pid, _SIGKILL)  # ends it once the mount lets go; not waited for
             os.waitpid(pid, os.WNOHANG)
+        except OSError:
+            pass
         raise _not_answering(what, where, limit)
-    with contextlib.suppress(ChildProcessError):
+    try:
         os.waitpid(pid, 0)  # it has answered: it exits at once
+    except ChildProcessError:
+        pass
     if not payload:
         raise OSError(errno.EIO, f"the process doing {what} at {where} ended without an answer")
-    ok, value = pickle.loads(payload)
+    ok, value = _decode(payload)
     if ok:
         result: T = value
         return result
     raise value
+
+
+_SIGKILL = 9  # signal.SIGKILL on every POSIX system; importing signal costs start-up time
 
 
 def _keep_only(fd: int) -> None:
@@ -112,16 +113,57 @@ def _keep_only(fd: int) -> None:
         os.close(null)
 
 
+# The answer's encoding: plain data and OSErrors through marshal (a builtin module: pickle
+# would import re and more, which costs start-up time on every mount that is not local);
+# anything else through pickle.
+_MARSHAL_VALUE, _MARSHAL_OSERROR, _PICKLE = b"v", b"e", b"p"
+
+
 def _outcome(func: Callable[[], Any]) -> bytes:
+    import marshal
+
+    try:
+        value = func()
+    except OSError as exc:  # re-raised in the caller, as the same subclass
+        fields = (exc.errno, exc.strerror, exc.filename, exc.filename2)
+        try:
+            return _MARSHAL_OSERROR + marshal.dumps(fields)
+        except ValueError:
+            return _pickled(False, exc)
+    except BaseException as exc:
+        return _pickled(False, exc)
+    try:
+        return _MARSHAL_VALUE + marshal.dumps(value)
+    except ValueError:  # not plain data
+        return _pickled(True, value)
+
+
+def _pickled(ok: bool, value: object) -> bytes:
     import pickle
 
     try:
-        return pickle.dumps((True, func()))
-    except BaseException as exc:  # re-raised in the caller
-        try:
-            return pickle.dumps((False, exc))
-        except Exception:
-            return pickle.dumps((False, OSError(f"{type(exc).__name__}: {exc}")))
+        return _PICKLE + pickle.dumps((ok, value))
+    except Exception:
+        return _PICKLE + pickle.dumps((False, OSError(f"{type(value).__name__}: {value}")))
+
+
+def _decode(payload: bytes) -> tuple[bool, Any]:
+    kind, body = payload[:1], payload[1:]
+    if kind == _MARSHAL_VALUE:
+        import marshal
+
+        return True, marshal.loads(body)
+    if kind == _MARSHAL_OSERROR:
+        import marshal
+
+        code, strerror, filename, filename2 = marshal.loads(body)
+        if code is None:
+            return False, OSError(strerror)
+        return False, OSError(code, strerror, filename, None, filename2)
+    import pickle
+
+    ok, value = pickle.loads(body)
+    return bool(ok), value
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -157,6 +199,8 @@ def _call_in_thread(func: Callable[[], T], what: str, where: str, limit: float) 
             result.append(func())
         except BaseException as exc:  # re-raised in the caller's thread
             error.append(exc)
+
+    import threading
 
     thread = threading.Thread(target=worker, name=f"anyvenv-bounded-{what}", daemon=True)
     thread.start()

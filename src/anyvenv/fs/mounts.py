@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from pathlib import Path
 
-MOUNTINFO = Path("/proc/self/mountinfo")
+from anyvenv.record import record
+
+MOUNTINFO = "/proc/self/mountinfo"
 
 LOCAL_FSTYPES = frozenset(
     {
@@ -28,7 +28,7 @@ LOCAL_FSTYPES = frozenset(
 peer or a FUSE server, and flock there is the kernel's own."""
 
 
-@dataclass(frozen=True)
+@record
 class MountInfo:
     """One line of /proc/self/mountinfo."""
 
@@ -95,7 +95,8 @@ def read_mounts(text: str | None = None) -> list[MountInfo]:
     """All mounts of this process, in mountinfo order (later mounts stack over earlier)."""
     if text is None:
         try:
-            text = MOUNTINFO.read_text(encoding="utf-8", errors="surrogateescape")
+            with open(MOUNTINFO, encoding="utf-8", errors="surrogateescape") as handle:
+                text = handle.read()
         except OSError:
             return []
     lines = text.split("\n")  # not splitlines: U+2028, \x85, \x1c ... may be in a name

@@ -6,21 +6,23 @@ accepted but ignored, that is the only way a copied file becomes executable.
 
 from __future__ import annotations
 
-import contextlib
-import enum
 import errno
 import fcntl
 import os
-from collections.abc import Iterator
 
 from anyvenv.killpoints import checkpoint
+from anyvenv.record import StrChoice
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from types import TracebackType
 
 FICLONE = 0x40049409  # _IOW(0x94, 9, int): clone a whole file (Linux)
 _COPY_CHUNK = 1 << 20
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-class Strategy(str, enum.Enum):
+class Strategy(str, StrChoice):
     """How a file is placed. The value is what pyvenv.cfg and ``--json`` report."""
 
     SYMLINK = "symlink"
@@ -29,27 +31,86 @@ class Strategy(str, enum.Enum):
     COPY = "copy"
 
 
-@contextlib.contextmanager
-def _new_file(path: str | os.PathLike[str], mode: int) -> Iterator[int]:
-    """A descriptor on a new file created with ``mode`` (a link at ``path`` is not followed).
-    On success the exact mode is applied (the umask may have cut bits); on any failure the
-    half-written file is removed."""
-    fd = os.open(path, _NEW_FILE_FLAGS, mode)
-    try:
-        yield fd
-        _settle_mode(fd, mode)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        raise
-    os.close(fd)
+class _new_file:  # named like the context-manager function it replaces
+    """``with _new_file(path, mode) as fd:`` a descriptor on a new file created with ``mode``
+    (a link at ``path`` is not followed). On success the exact mode is applied (the umask may
+    have cut bits); on any failure the half-written file is removed. (A class, not a
+    contextlib generator: importing contextlib costs start-up time.)"""
+
+    def __init__(self, path: str | os.PathLike[str], mode: int) -> None:
+        self.path, self.mode = path, mode
+        self.fd = -1
+
+    def __enter__(self) -> int:
+        self.fd = os.open(self.path, _NEW_FILE_FLAGS, self.mode)
+        return self.fd
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is not None:
+            self._discard(close=True)
+            return
+        try:
+            _settle_mode(self.fd, self.mode)
+        except BaseException:
+            self._discard(close=True)
+            raise
+        try:
+            os.close(self.fd)  # may report a write error late (NFS, FUSE): the fd is gone anyway
+        except BaseException:
+            self._discard(close=False)
+            raise
+
+    def _discard(self, *, close: bool) -> None:
+        try:
+            if close:
+                os.close(self.fd)
+        except OSError:
+            pass
+        finally:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
 
 
 def _settle_mode(fd: int, mode: int) -> None:
-    """Apply the exact mode; where chmod is refused, keep what creation gave."""
-    with contextlib.suppress(OSError):
+    """Apply the exact mode where the umask cut bits of it; where chmod is refused, keep what
+    creation gave. (Where the umask cut nothing, creation gave the exact mode: no chmod, which
+    is a round trip to the server on a network or FUSE mount.)"""
+    if mode & process_umask() == 0:
+        return
+    try:
         os.fchmod(fd, mode)
+    except OSError:
+        pass
+
+
+_umask: list[int] = []
+
+
+def process_umask() -> int:
+    """This process's umask, read once (from /proc on Linux: reading it with ``os.umask``
+    means setting it, which races with other threads creating files)."""
+    if not _umask:
+        value = None
+        try:
+            with open("/proc/self/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"Umask:"):
+                        value = int(line.split()[1], 8)
+                        break
+        except (OSError, ValueError, IndexError):
+            pass
+        if value is None:
+            value = os.umask(0o022)
+            os.umask(value)
+        _umask.append(value)
+    return _umask[0]
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -7,28 +7,25 @@ Results are cached per filesystem (device number) for the life of the process.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import os
 import stat
-import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from anyvenv.errors import UsageError
-from anyvenv.fs.bounded import call_bounded
 from anyvenv.fs.mounts import MountInfo, mount_of
 from anyvenv.fs.outcome import NO, OK, Outcome, errno_name, outcome_of_error
 from anyvenv.fs.place import FICLONE
+from anyvenv.record import as_dict, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, TypeVar
+
+    from anyvenv.spawn import Child
 
     T = TypeVar("T")
 
@@ -52,7 +49,7 @@ CHECKS = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class ProbeResult:
     """What the filesystem at ``path`` did when tried. Each check is ``ok``, ``no`` or an errno name."""
 
@@ -73,7 +70,7 @@ class ProbeResult:
     excl_create: Outcome
     flock: Outcome
     fcntl_lock: Outcome
-    seconds: float = field(default=0.0, compare=False)
+    seconds: float = 0.0
 
     @property
     def symlinks_work(self) -> bool:
@@ -110,7 +107,7 @@ class ProbeResult:
         return verdict_for(self)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = as_dict(self)
         data["mount_options"] = list(self.mount_options)
         data["verdict"] = self.verdict()
         data["seconds"] = round(self.seconds, 4)
@@ -217,14 +214,26 @@ def _check_chmod(path: str) -> Outcome:
     return _try(change)
 
 
-def _check_exec(path: str) -> Outcome:
+def _start_exec(path: str) -> Child | Outcome:
+    """Start the script at ``path``: the running child, or why it could not start."""
+    from anyvenv.spawn import Child
+
     try:
-        proc = subprocess.run([path], stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        return Child([path])
     except OSError as exc:
         return outcome_of_error(exc)
-    except subprocess.TimeoutExpired:
+
+
+def _finish_exec(started: Child | Outcome) -> Outcome:
+    from anyvenv.spawn import SpawnTimeout
+
+    if isinstance(started, str):
+        return started
+    try:
+        done = started.wait(30)
+    except SpawnTimeout:
         return "ETIMEDOUT"
-    return OK if proc.returncode == 0 else NO
+    return OK if done.returncode == 0 else NO
 
 
 def _check_reflink(src: str, dst: str) -> Outcome:
@@ -292,27 +301,21 @@ def absolute_link_target() -> str:
     return os.path.realpath(sys.executable)
 
 
-@contextlib.contextmanager
-def scratch_dir(parent: str) -> Iterator[str]:
-    """A fresh directory inside ``parent``, removed afterwards with everything in it.
-
-    Its name ends in HOST-PID-RAND: the ones of killed runs are cleared here the next time."""
+def make_scratch_dir(parent: str) -> str:
+    """A fresh directory inside ``parent`` for trying things, to be removed with
+    :func:`remove_tree_quietly`. Its name ends in HOST-PID-RAND: the ones of killed runs are
+    cleared here the next time."""
     from anyvenv.fs.atomic import leftover_tag, sweep_dead
 
-    sweep_dead(Path(parent), PROBE_DIR_PREFIX)
+    sweep_dead(parent, PROBE_DIR_PREFIX)
     for _ in range(8):
         path = os.path.join(parent, PROBE_DIR_PREFIX + leftover_tag())
         try:
             os.mkdir(path, 0o700)
-            break
+            return path
         except FileExistsError:
             continue
-    else:  # pragma: no cover - eight random collisions
-        raise FileExistsError(errno.EEXIST, "no free probe directory name", parent)
-    try:
-        yield path
-    finally:
-        remove_tree_quietly(path)
+    raise FileExistsError(errno.EEXIST, "no free probe directory name", parent)  # pragma: no cover
 
 
 def remove_tree_quietly(path: str) -> None:
@@ -330,13 +333,17 @@ def remove_tree_quietly(path: str) -> None:
                 os.unlink(child)
         except OSError:
             pass
-    with contextlib.suppress(OSError):
+    try:
         os.rmdir(path)
+    except OSError:
+        pass
 
 
 def _measure(dirpath: str) -> dict[str, Outcome]:
     results: dict[str, Outcome] = {}
-    with scratch_dir(dirpath) as scratch:
+    running: Child | Outcome = NO
+    scratch = make_scratch_dir(dirpath)
+    try:
         plain = os.path.join(scratch, "plain")
         script = os.path.join(scratch, "script")
         try:
@@ -347,9 +354,9 @@ def _measure(dirpath: str) -> dict[str, Outcome]:
             raise
         try:
             _write_new(script, _EXEC_SCRIPT, 0o755)
-            results["exec"] = _check_exec(script)
+            running = _start_exec(script)  # runs while the other checks are made
         except OSError as exc:
-            results["exec"] = outcome_of_error(exc)
+            running = outcome_of_error(exc)
 
         rel_link = os.path.join(scratch, "link-rel")
         results["symlink_create"] = _try_symlink("plain", rel_link)
@@ -384,6 +391,11 @@ def _measure(dirpath: str) -> dict[str, Outcome]:
         results["rename_over"] = _check_rename_over(scratch)
         results["flock"] = _check_flock(plain)
         results["fcntl_lock"] = _check_fcntl_lock(plain)
+        results["exec"] = _finish_exec(running)
+    finally:
+        if not isinstance(running, str):
+            running.kill()  # a check failed part-way: the script must not outlive the probe
+        remove_tree_quietly(scratch)
     return results
 
 
@@ -409,8 +421,7 @@ def _call_directly(func: Callable[[], T], *, what: str, where: str, timeout: flo
     return func()
 
 
-_cache: dict[int, ProbeResult] = {}
-_cache_lock = threading.Lock()
+_cache: dict[int, ProbeResult] = {}  # single dict operations: safe across threads
 
 
 def probe(
@@ -424,11 +435,13 @@ def probe(
     text, mount = validate_probe_dir(path)
     dirpath = os.path.abspath(text)
     # A local disk cannot hang like a network or FUSE mount: no child process needed there.
-    bounded = _call_directly if mount is not None and mount.is_local else call_bounded
+    if mount is not None and mount.is_local:
+        bounded = _call_directly
+    else:
+        from anyvenv.fs.bounded import call_bounded as bounded
     device = bounded(lambda: os.stat(dirpath).st_dev, what="stat", where=dirpath, timeout=timeout)
     if use_cache:
-        with _cache_lock:
-            cached = _cache.get(device)
+        cached = _cache.get(device)
         if cached is not None:
             return cached
     started = time.perf_counter()
@@ -454,21 +467,20 @@ def probe(
         seconds=time.perf_counter() - started,
         **measured,
     )
-    with _cache_lock:
-        _cache[device] = result
+    _cache[device] = result
     return result
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
 
 
-def probe_path_for(target: Path) -> Path:
+def probe_path_for(target: str | os.PathLike[str]) -> str:
     """The nearest existing ancestor of ``target``: where a not-yet-made env will live."""
-    current = target.absolute()
-    while not current.exists():
-        if current.parent == current:
+    current = os.path.abspath(target)
+    while not os.path.exists(current):
+        parent = os.path.dirname(current)
+        if parent == current:
             break
-        current = current.parent
+        current = parent
     return current

@@ -3,30 +3,40 @@
 from __future__ import annotations
 
 import os
-import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 from anyvenv.errors import AnyvenvError, InterpreterNotFound
 from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
 from anyvenv.interpreter.request import PythonRequest, parse_request
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+# pathlib, re and shutil are imported where a search needs them, not for ``--python PATH``:
+# start-up time.
+
 INSTALL_DIR_ENV = "ANYVENV_PYTHON_INSTALL_DIR"
-_MANAGED_NAME = re.compile(r"^cpython-(\d+)\.(\d+)\.(\d+)(t?)(\+freethreaded)?[+-]")
+_MANAGED_NAME = r"^cpython-(\d+)\.(\d+)\.(\d+)(t?)(\+freethreaded)?[+-]"
 
 
 def _data_home() -> Path:
+    from pathlib import Path
+
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
 
 
 def anyvenv_install_dir() -> Path:
     """Where ``anyvenv python install`` puts Pythons (``ANYVENV_PYTHON_INSTALL_DIR`` overrides)."""
+    from pathlib import Path
+
     override = os.environ.get(INSTALL_DIR_ENV)
     return Path(override) if override else _data_home() / "anyvenv" / "python"
 
 
 def uv_install_dir() -> Path:
+    from pathlib import Path
+
     override = os.environ.get("UV_PYTHON_INSTALL_DIR")
     return Path(override) if override else _data_home() / "uv" / "python"
 
@@ -34,7 +44,9 @@ def uv_install_dir() -> Path:
 def parse_managed_name(name: str) -> tuple[tuple[int, int, int], bool] | None:
     """(version, free-threaded) of an install dir named like uv's, e.g.
     ``cpython-3.12.9-linux-x86_64-gnu`` or ``cpython-3.13.0+freethreaded-linux-x86_64-gnu``."""
-    match = _MANAGED_NAME.match(name + "-")
+    import re
+
+    match = re.match(_MANAGED_NAME, name + "-")
     if not match:
         return None
     version = (int(match.group(1)), int(match.group(2)), int(match.group(3)))
@@ -60,15 +72,15 @@ def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, Path]]:
         yield from sorted(found, key=lambda item: item[0], reverse=True)
 
 
-def _path_candidates(request: PythonRequest) -> Iterator[Path]:
+def _path_candidates(request: PythonRequest) -> Iterator[str]:
     names = ["python3", "python"]
     hint = request.minor_hint()
     if hint is not None:
         names.insert(0, f"python{hint[0]}.{hint[1]}")
     for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
         for name in names:
-            candidate = Path(directory or ".") / name
-            if os.access(candidate, os.X_OK) and candidate.is_file():
+            candidate = os.path.join(directory or ".", name)
+            if os.access(candidate, os.X_OK) and os.path.isfile(candidate):
                 yield candidate
 
 
@@ -82,18 +94,20 @@ def find_interpreter(raw_request: str | None) -> InterpreterInfo:
     """The base interpreter for ``--python`` (``None``: the first ``python3`` on PATH)."""
     request = parse_request(raw_request)
     if request.path is not None:
-        path = Path(request.path).expanduser()
-        if not path.exists():
+        path = os.path.expanduser(request.path)
+        if not os.path.exists(path):
             raise InterpreterNotFound(
                 f"no interpreter at {request.path}", "pass the path of a Python executable"
             )
-        if path.is_dir():
+        if os.path.isdir(path):
             raise InterpreterNotFound(
                 f"{request.path} is a directory, not an interpreter",
                 "pass the path of a Python executable (e.g. DIR/bin/python3)",
             )
         return query_interpreter(path)
     if request.name is not None:
+        import shutil
+
         found = shutil.which(request.name)
         if found is None:
             raise InterpreterNotFound(
@@ -119,7 +133,7 @@ def find_interpreter(raw_request: str | None) -> InterpreterInfo:
     )
 
 
-def _ordered_candidates(request: PythonRequest) -> Iterator[Path]:
+def _ordered_candidates(request: PythonRequest) -> Iterator[str | Path]:
     if request.is_any:
         yield from _path_candidates(request)
     for version, threaded, exe in managed_interpreters():

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
+
+from anyvenv.record import record
 
 _ELF_MAGIC = b"\x7fELF"
 _PT_LOAD = 1
@@ -26,7 +27,7 @@ class NotElf(ValueError):
     """The file is not an ELF binary (a script, a Mach-O file, garbage)."""
 
 
-@dataclass(frozen=True)
+@record
 class DynamicInfo:
     """The loader-facing facts of one ELF file."""
 

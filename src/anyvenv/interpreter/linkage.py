@@ -7,14 +7,13 @@ build finds it through an absolute RUNPATH; an older python-build-standalone bui
 
 from __future__ import annotations
 
-import enum
 import os
-from dataclasses import dataclass
 
 from anyvenv.interpreter.elf import DynamicInfo, NotElf, expand_origin, read_dynamic_info
+from anyvenv.record import StrChoice, record
 
 
-class LibpythonLink(str, enum.Enum):
+class LibpythonLink(str, StrChoice):
     """How the executable reaches libpython; the value is what reports print."""
 
     STATIC = "static"  # no libpython needed: a copy runs anywhere
@@ -24,7 +23,7 @@ class LibpythonLink(str, enum.Enum):
     UNKNOWN = "unknown"  # not ELF (e.g. macOS) or unresolved
 
 
-@dataclass(frozen=True)
+@record
 class Linkage:
     kind: LibpythonLink
     soname: str | None = None  # e.g. libpython3.12.so.1.0

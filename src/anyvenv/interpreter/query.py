@@ -2,22 +2,19 @@
 
 The probe script runs in the interpreter with ``-I -S`` (no site, no user env) and prints one
 JSON document. The cache key is the resolved path with its size and mtime, as uv does, so a
-rebuilt interpreter is asked again.
+rebuilt interpreter is asked again. Cache entries are NUL-separated text, not JSON: reading
+one must not cost the start-up time of importing ``json`` (and ``re`` with it).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import subprocess
 import zlib
-from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from anyvenv.errors import AnyvenvError
+from anyvenv.record import as_dict, fields_of, record
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 # Runs inside the queried interpreter (3.6+ syntax, stdlib only, no site).
 _QUERY_SCRIPT = r"""
@@ -56,7 +53,7 @@ print(json.dumps({
 """
 
 
-@dataclass(frozen=True)
+@record
 class InterpreterInfo:
     """What a base interpreter says of itself. Paths in the scheme use ``{base}``."""
 
@@ -103,14 +100,14 @@ class InterpreterInfo:
         return scheme_path.replace("{base}/", "").replace("{base}", "")
 
     def to_json(self) -> dict[str, object]:
-        data = asdict(self)
+        data = as_dict(self)
         data["version"] = list(self.version)
         return data
 
 
-def _cache_dir() -> Path:
+def _cache_dir() -> str:
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "anyvenv" / "interpreters"
+    return os.path.join(root, "anyvenv", "interpreters")
 
 
 def _is_script(path: str) -> bool:
@@ -134,40 +131,84 @@ def _cache_key(real: str) -> str:
     return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
-def _stat_of(path: str) -> list[int]:
+def _stat_text(path: str) -> str:
     st = os.stat(path)
-    return [st.st_size, st.st_mtime_ns]
+    return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def _read_cache(cache_file: Path, real: str) -> InterpreterInfo | None:
+# An entry: NAME NUL VALUE NUL ... with the queried path, the executable's size:mtime, and
+# every InterpreterInfo field (tuples joined by ".", booleans as 0/1). No path holds a NUL.
+_QUERIED, _EXECUTABLE_STAT = "queried", "executable_stat"
+
+
+def _encode_entry(real: str, info: InterpreterInfo) -> bytes:
+    items = [_QUERIED, real, _EXECUTABLE_STAT, _stat_text(info.executable)]
+    for name, value in as_dict(info).items():
+        if isinstance(value, tuple):
+            value = ".".join(map(str, value))
+        elif isinstance(value, bool):
+            value = int(value)
+        items += [name, str(value)]
+    return os.fsencode("\0".join(items))
+
+
+def _decode_entry(data: bytes) -> dict[str, str]:
+    items = os.fsdecode(data).split("\0")
+    if len(items) % 2:
+        raise ValueError("not name/value pairs")
+    return dict(zip(items[::2], items[1::2], strict=True))
+
+
+def _read_cache(cache_file: str, real: str) -> InterpreterInfo | None:
     """The cached answer, if it is for ``real`` and the interpreter it names is unchanged."""
     try:
-        entry = json.loads(cache_file.read_text())
-        if entry.get("queried") != real:
+        with open(cache_file, "rb") as handle:
+            entry = _decode_entry(handle.read())
+        if entry.get(_QUERIED) != real:
             return None
-        info = _from_json(entry["info"])
-        if _stat_of(info.executable) != entry["executable_stat"]:
+        info = _from_text(entry)
+        if _stat_text(info.executable) != entry[_EXECUTABLE_STAT]:
             return None
         return info
-    except (OSError, ValueError, TypeError, KeyError, AssertionError, AttributeError):
+    except (OSError, ValueError, TypeError, KeyError):
         return None
 
 
-def _write_cache(
-    cache_file: Path, real: str, data: dict[str, object], info: InterpreterInfo
-) -> None:
-    with contextlib.suppress(OSError):
-        from anyvenv.fs.atomic import atomic_write
+def _write_cache(cache_file: str, real: str, info: InterpreterInfo) -> None:
+    from anyvenv.fs.atomic import atomic_write
 
-        entry = {"queried": real, "executable_stat": _stat_of(info.executable), "info": data}
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(cache_file, json.dumps(entry).encode())
+    try:
+        data = _encode_entry(real, info)
+        os.makedirs(os.path.dirname(cache_file), exist_ok=True)
+        atomic_write(cache_file, data)
+    except OSError:
+        pass
+
+
+_BOOLS = ("free_threaded", "enable_shared")
+
+
+def _from_text(entry: dict[str, str]) -> InterpreterInfo:
+    values: dict[str, object] = {}
+    for name in fields_of(InterpreterInfo):
+        text = entry[name]
+        if name == "version":
+            major, minor, micro = text.split(".")
+            values[name] = (int(major), int(minor), int(micro))
+        elif name in ("serial", "pointer_bits"):
+            values[name] = int(text)
+        elif name in _BOOLS:
+            values[name] = {"1": True, "0": False}[text]
+        else:
+            values[name] = text
+    return InterpreterInfo(**values)  # type: ignore[arg-type]
 
 
 def _from_json(data: dict[str, object]) -> InterpreterInfo:
     values = dict(data)
     version = values["version"]
-    assert isinstance(version, list)
+    if not isinstance(version, list) or len(version) != 3:
+        raise ValueError("no version")
     values["version"] = (int(version[0]), int(version[1]), int(version[2]))
     return InterpreterInfo(**values)  # type: ignore[arg-type]
 
@@ -178,21 +219,21 @@ def query_interpreter(
     """The facts of the interpreter at ``executable`` (which may be a venv's python)."""
     path = os.fspath(executable)
     real = os.path.realpath(path)
-    cache_file: Path | None = None
+    cache_file: str | None = None
     if use_cache:
-        with contextlib.suppress(OSError):
-            cache_file = _cache_dir() / f"{_cache_key(real)}.json"
+        try:
+            cache_file = os.path.join(_cache_dir(), f"{_cache_key(real)}.entry")
+        except OSError:
+            pass
+        else:
             cached = _read_cache(cache_file, real)
             if cached is not None:
                 return cached
+    from anyvenv.spawn import SpawnTimeout, run_captured
+
     try:
-        proc = subprocess.run(
-            [path, "-I", "-S", "-c", _QUERY_SCRIPT],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            timeout=60,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc = run_captured([path, "-I", "-S", "-c", _QUERY_SCRIPT], timeout=60)
+    except (OSError, SpawnTimeout) as exc:
         raise AnyvenvError(
             f"cannot run the interpreter {path}: {exc}", "pass a working Python"
         ) from exc
@@ -201,15 +242,16 @@ def query_interpreter(
         raise AnyvenvError(
             f"the interpreter {path} failed to start: {detail[0]}", "pass a working Python"
         )
+    import json
+
     try:
-        data = json.loads(proc.stdout)
-        info = _from_json(data)
-    except (ValueError, TypeError, KeyError, AssertionError) as exc:
+        info = _from_json(json.loads(proc.stdout))
+    except (ValueError, TypeError, KeyError) as exc:
         raise AnyvenvError(
             f"{path} did not answer like a Python interpreter", "pass a CPython 3.8+ executable"
         ) from exc
     # the binary itself, or a launcher script; not a venv's copy, whose answer hangs on its
     # pyvenv.cfg (those are asked each time)
     if cache_file is not None and (os.path.realpath(info.executable) == real or _is_script(real)):
-        _write_cache(cache_file, real, data, info)
+        _write_cache(cache_file, real, info)
     return info

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 from anyvenv.errors import UsageError
+from anyvenv.record import record
 
 Version = tuple[int, ...]
 
-_VERSION = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?(t)?$")
-_IMPL_PREFIX = re.compile(r"^(?:cpython|cp)[@-]?", re.IGNORECASE)
-_VERSIONED_NAME = re.compile(r"^python(\d+(?:\.\d+){0,2}t?)$")
-_SPECIFIER = re.compile(r"^\s*(~=|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+){0,2})(\.\*)?\s*$")
+# Regular expressions only for the rarer forms (ranges, names): importing re costs start-up
+# time, and paths and plain versions, the common requests, are read without it.
+_VERSIONED_NAME = r"^python(\d+(?:\.\d+){0,2}t?)$"
+_SPECIFIER = r"^\s*(~=|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+){0,2})(\.\*)?\s*$"
+_NAME = r"[A-Za-z][\w.+-]*"
 
 
 def parse_version(text: str) -> Version:
@@ -23,7 +22,7 @@ def parse_version(text: str) -> Version:
     return tuple(int(p) for p in parts)
 
 
-@dataclass(frozen=True)
+@record
 class Specifier:
     op: str
     version: Version
@@ -60,7 +59,9 @@ def parse_specifiers(text: str) -> tuple[Specifier, ...]:
     for part in text.split(","):
         if not part.strip():
             continue
-        match = _SPECIFIER.match(part)
+        import re
+
+        match = re.match(_SPECIFIER, part)
         if not match:
             raise ValueError(part)
         specs.append(Specifier(match.group(1), parse_version(match.group(2)), bool(match.group(3))))
@@ -69,7 +70,7 @@ def parse_specifiers(text: str) -> tuple[Specifier, ...]:
     return tuple(specs)
 
 
-@dataclass(frozen=True)
+@record
 class PythonRequest:
     """One of: ``path`` set, ``name`` set, or a version constraint (``specifiers``)."""
 
@@ -117,22 +118,22 @@ def _parse_request(raw: str | None) -> PythonRequest:
     text = raw.strip()
     if "/" in text or text.startswith("."):
         return PythonRequest(raw, path=text)
-    bare = _IMPL_PREFIX.sub("", text) if _IMPL_PREFIX.match(text) else text
-    match = _VERSION.match(bare)
-    if match:
-        numbers = tuple(int(g) for g in match.groups()[:3] if g is not None)
+    bare = _without_implementation(text)
+    plain = _plain_version(bare)
+    if plain is not None:
+        numbers, threaded = plain
         return PythonRequest(
-            raw,
-            specifiers=(Specifier("==", numbers),),
-            free_threaded=True if match.group(4) else None,
+            raw, specifiers=(Specifier("==", numbers),), free_threaded=True if threaded else None
         )
     if bare and bare[0] in "<>=!~":
         try:
             return PythonRequest(raw, specifiers=parse_specifiers(bare))
         except ValueError:
             pass
-    if re.fullmatch(r"[A-Za-z][\w.+-]*", text):
-        versioned = _VERSIONED_NAME.match(text)
+    import re
+
+    if re.fullmatch(_NAME, text):
+        versioned = re.match(_VERSIONED_NAME, text)
         if versioned:  # python3.12: that name on PATH, else any 3.12
             fallback = _parse_request(versioned.group(1))
             return PythonRequest(
@@ -143,3 +144,22 @@ def _parse_request(raw: str | None) -> PythonRequest:
         f"cannot read the Python request {raw!r}",
         "use a version (3.12, 3.12.4, >=3.11), a path, or an executable name",
     )
+
+
+def _without_implementation(text: str) -> str:
+    """``cpython3.12``, ``cp-3.12``, ``CPython@3.12`` -> ``3.12``."""
+    lowered = text.lower()
+    for prefix in ("cpython", "cp"):
+        if lowered.startswith(prefix):
+            rest = text[len(prefix) :]
+            return rest[1:] if rest[:1] in ("@", "-") else rest
+    return text
+
+
+def _plain_version(text: str) -> tuple[Version, bool] | None:
+    """``3``, ``3.12``, ``3.12.1``, each optionally with ``t`` (free-threaded)."""
+    threaded = text.endswith("t")
+    parts = (text[:-1] if threaded else text).split(".")
+    if not 1 <= len(parts) <= 3 or not all(part.isascii() and part.isdigit() for part in parts):
+        return None
+    return tuple(int(part) for part in parts), threaded

@@ -158,7 +158,8 @@ def install_python(
                 replacing = os.path.lexists(target)
                 if replacing and not reinstall and os.path.lexists(installed.executable):
                     return InstallResult(installed, download, url, "already installed")
-                with atomic.staging_directory(target) as staging:
+                with atomic.staging_directory(target) as staging_dir:
+                    staging = Path(staging_dir)
                     on_members = None if progress is None else _stage(progress, "extract")
                     report = extract(archive, tree, staging, plan, on_members)
                     fix_up_install(staging, target, download.executable_name)

@@ -132,9 +132,10 @@ def _place_interpreter(plan: RepairPlan) -> list[Change]:
     bin_dir = env / "bin"
     atomic.recover(bin_dir)
     bin_dir.mkdir(exist_ok=True)
-    with atomic.staging_directory(bin_dir) as staging:
-        layout = EnvLayout(staging, info)
-        layout.bin.mkdir()
+    with atomic.staging_directory(bin_dir) as staging_dir:
+        staging = Path(staging_dir)
+        layout = EnvLayout(staging_dir, info)
+        os.mkdir(layout.bin)
         expected = place_interpreter_files(layout, placement, info.executable, linkage)
         _place_extras(layout, plan.interpreter_names, placement.strategy)
         config = _config_text(plan)
@@ -153,13 +154,13 @@ def _place_interpreter(plan: RepairPlan) -> list[Change]:
 
 def _place_extras(layout: EnvLayout, names: list[str], strategy: Strategy) -> None:
     """Other broken ``python*`` names found in bin/: placed like python's siblings."""
-    first = layout.bin / layout.executable_names()[0]
+    first = os.path.join(layout.bin, layout.executable_names()[0])
     for name in names:
-        path = layout.bin / name
+        path = os.path.join(layout.bin, name)
         if os.path.lexists(path):
             continue
         if strategy is Strategy.SYMLINK:
-            os.symlink(first.name, path)
+            os.symlink(os.path.basename(first), path)
             continue
         try:
             os.link(first, path)

@@ -126,7 +126,7 @@ def _plan_interpreter(plan: RepairPlan, probed: ProbeResult) -> None:
     info = _base_for(diagnosis)
     linkage = libpython_linkage(info.executable)
     placement = plan_interpreter(probed, info, linkage, diagnosis.env)
-    names = EnvLayout(diagnosis.env, info).executable_names()
+    names = EnvLayout(os.fspath(diagnosis.env), info).executable_names()
     extras = [
         entry.path.name
         for entry in diagnosis.entries
