@@ -1,7 +1,13 @@
-"""``anyvenv sync`` and ``anyvenv run`` when nothing uv reads has changed since the last
-successful sync: answered before argparse, TOML or uv are loaded (a no-op sync should cost no
-more than ``uv sync``'s own no-op). Anything else, or anything unusual on the command line,
-goes the ordinary way (:mod:`anyvenv.cli.main`), which checks the same record under the lock.
+"""Commands answered before argparse is imported, where start-up time is most of the cost:
+
+- ``anyvenv sync`` and ``anyvenv run`` when nothing uv reads has changed since the last
+  successful sync, answered before argparse, TOML or uv are loaded (a no-op sync should cost
+  no more than ``uv sync``'s own no-op); the ordinary way checks the same record under the lock;
+- ``anyvenv venv`` with an ordinary command line (read by :func:`anyvenv.cli.venv.quick_args`
+  from the same option table argparse is built from).
+
+Anything else, or anything unusual on the command line, goes the ordinary way
+(:mod:`anyvenv.cli.main`).
 """
 
 from __future__ import annotations
@@ -97,10 +103,24 @@ def _run(argv: Sequence[str]) -> int | None:
         return exc.exit_code
 
 
+def _venv(argv: Sequence[str]) -> int | None:
+    from anyvenv.cli.venv import quick_args, run
+
+    args = quick_args(argv)
+    if args is None:
+        return None
+    from anyvenv.cli.guard import guarded
+
+    return guarded(lambda: run(args))
+
+
 def answer(argv: Sequence[str]) -> int | None:
-    """The exit code of a no-op ``sync`` or ``run``; ``None``: take the ordinary way."""
+    """The exit code of a no-op ``sync`` or ``run`` or of ``venv``; ``None``: take the
+    ordinary way."""
     started = time.perf_counter()
     try:
+        if argv[:1] == ["venv"]:
+            return _venv(argv[1:])
         if argv[:1] == ["sync"]:
             return _sync(argv[1:], started)
         if argv[:1] == ["run"]:

@@ -7,7 +7,8 @@ import importlib
 import sys
 from types import ModuleType
 
-from anyvenv.errors import EXIT_FAILURE, EXIT_USAGE, AnyvenvError
+from anyvenv.cli.guard import guarded, report
+from anyvenv.errors import EXIT_USAGE, AnyvenvError
 
 # name -> (module under anyvenv.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -72,24 +73,19 @@ def _first_command(argv: list[str]) -> str | None:
 
 
 def run(argv: list[str]) -> int:
+    return guarded(lambda: _parse_and_run(argv))
+
+
+def _parse_and_run(argv: list[str]) -> int:
+    parser = build_parser(only=_first_command(argv))
     try:
-        parser = build_parser(only=_first_command(argv))
-        try:
-            args = parser.parse_args(argv)
-        except AnyvenvError as exc:
-            print(f"anyvenv: error: {exc.one_line()}", file=sys.stderr)
-            return EXIT_USAGE
-        module = getattr(args, "_module", None)
-        if module is None:
-            parser.print_help(sys.stderr)
-            return EXIT_USAGE
-        code: int = module.run(args)
-        return code
+        args = parser.parse_args(argv)
     except AnyvenvError as exc:
-        print(f"anyvenv: error: {exc.one_line()}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("anyvenv: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return EXIT_FAILURE
+        report(exc)
+        return EXIT_USAGE
+    module = getattr(args, "_module", None)
+    if module is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    code: int = module.run(args)
+    return code

@@ -1,38 +1,102 @@
-"""``anyvenv venv [PATH] [--python X] ...``."""
+"""``anyvenv venv [PATH] [--python X] ...``.
+
+The options are declared once, in :data:`VALUE_OPTIONS` and :data:`FLAGS`: argparse is built
+from them, and :func:`quick_args` reads an ordinary command line from them without argparse
+(whose import costs a good part of creating an environment). Anything unusual (help, an
+abbreviated option, a value that looks like an option, a wrong choice) goes to argparse.
+"""
 
 from __future__ import annotations
 
-import argparse
-
 from anyvenv.cli.output import add_json_flag
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from types import SimpleNamespace
+
+    Arguments = argparse.Namespace | SimpleNamespace
+
+DEFAULT_PATH = ".venv"
+STRATEGIES = ("auto", "symlink", "hardlink", "copy")
+
+# option strings -> (destination, help)
+VALUE_OPTIONS: dict[tuple[str, ...], tuple[str, str]] = {
+    ("-p", "--python"): ("python", "a version (3.12), a path or an executable name"),
+    ("--prompt",): ("prompt", "the prompt prefix when activated (default: the directory name)"),
+    ("--strategy",): (
+        "strategy",
+        "how to place the interpreter (default: decided from a probe of the target)",
+    ),
+}
+FLAGS: dict[tuple[str, ...], tuple[str, str]] = {
+    ("--system-site-packages",): ("system_site_packages", "give access to the base's packages"),
+    ("--seed",): ("seed", "install pip into the environment"),
+    ("--clear",): ("clear", "replace an existing environment at PATH"),
+    ("-q", "--quiet"): ("quiet", "print nothing on success"),
+    ("--json",): ("json", "print a JSON document instead of text"),
+}
+DEFAULTS: dict[str, object] = {"strategy": "auto", "python": None, "prompt": None}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "path", nargs="?", default=".venv", help="where to create it (default: .venv)"
+        "path",
+        nargs="?",
+        default=DEFAULT_PATH,
+        help=f"where to create it (default: {DEFAULT_PATH})",
     )
-    parser.add_argument("-p", "--python", help="a version (3.12), a path or an executable name")
-    parser.add_argument(
-        "--prompt", help="the prompt prefix when activated (default: the directory name)"
-    )
-    parser.add_argument(
-        "--system-site-packages", action="store_true", help="give access to the base's packages"
-    )
-    parser.add_argument("--seed", action="store_true", help="install pip into the environment")
-    parser.add_argument(
-        "--clear", action="store_true", help="replace an existing environment at PATH"
-    )
-    parser.add_argument(
-        "--strategy",
-        choices=["auto", "symlink", "hardlink", "copy"],
-        default="auto",
-        help="how to place the interpreter (default: decided from a probe of the target)",
-    )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
-    add_json_flag(parser)
+    for names, (dest, help_text) in VALUE_OPTIONS.items():
+        choices = STRATEGIES if dest == "strategy" else None
+        parser.add_argument(
+            *names, dest=dest, default=DEFAULTS[dest], choices=choices, help=help_text
+        )
+    for names, (dest, help_text) in FLAGS.items():
+        if dest == "json":
+            add_json_flag(parser)
+        else:
+            parser.add_argument(*names, dest=dest, action="store_true", help=help_text)
 
 
-def run(args: argparse.Namespace) -> int:
+def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
+    """The arguments of an ordinary command line, as argparse would give them; ``None`` for
+    anything argparse should answer (help, errors, abbreviations, ``--``, ``-pX`` forms)."""
+    from types import SimpleNamespace
+
+    values: dict[str, object] = dict(DEFAULTS)
+    values.update({dest: False for dest, _ in FLAGS.values()})
+    value_dest = {name: dest for names, (dest, _) in VALUE_OPTIONS.items() for name in names}
+    flag_dest = {name: dest for names, (dest, _) in FLAGS.items() for name in names}
+    path: str | None = None
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        name, equals, attached = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in value_dest:
+            if equals:
+                value = attached
+            elif index + 1 < len(argv):
+                index += 1
+                value = argv[index]
+            else:
+                return None
+            if value.startswith("-") and not equals:
+                return None
+            values[value_dest[name]] = value
+        elif arg in flag_dest:
+            values[flag_dest[arg]] = True
+        elif arg.startswith("-") or path is not None:
+            return None
+        else:
+            path = arg
+        index += 1
+    if values["strategy"] not in STRATEGIES:
+        return None
+    return SimpleNamespace(path=DEFAULT_PATH if path is None else path, **values)
+
+
+def run(args: Arguments) -> int:
     from anyvenv.envbuild.create import create
 
     info = create(

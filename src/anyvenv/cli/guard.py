@@ -1,0 +1,31 @@
+"""How every command ends: an :class:`AnyvenvError` becomes one line on stderr and its exit
+code, Ctrl-C exit code 130, a closed output pipe exit code 1. No traceback for a user's
+mistake. (Its own module, without argparse, for the paths that skip argparse.)"""
+
+from __future__ import annotations
+
+import sys
+
+from anyvenv.errors import EXIT_FAILURE, AnyvenvError
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def report(exc: AnyvenvError) -> int:
+    print(f"anyvenv: error: {exc.one_line()}", file=sys.stderr)
+    return exc.exit_code
+
+
+def guarded(command: Callable[[], int]) -> int:
+    """Run ``command`` and turn the ways it can fail into exit codes."""
+    try:
+        return command()
+    except AnyvenvError as exc:
+        return report(exc)
+    except KeyboardInterrupt:
+        print("anyvenv: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAILURE

@@ -1,0 +1,113 @@
+"""``anyvenv venv``'s command line read without argparse (anyvenv.cli.venv.quick_args) must
+mean what argparse reads, or be left to argparse."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from anyvenv.cli.main import build_parser
+from anyvenv.cli.venv import FLAGS, VALUE_OPTIONS, quick_args
+
+
+def argparse_reading(argv: list[str]) -> dict[str, object] | None:
+    try:
+        args = build_parser(only="venv").parse_args(["venv", *argv])
+    except Exception:  # _Parser raises AnyvenvError for what argparse refuses
+        return None
+    values = vars(args)
+    values.pop("_module")
+    values.pop("command")
+    return values
+
+
+def quick_reading(argv: list[str]) -> dict[str, object] | None:
+    args = quick_args(argv)
+    return None if args is None else vars(args)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["env"],
+        ["-q", "env", "-p", "3.12"],
+        ["--python=/usr/bin/python3", "--prompt", "my env", "--clear", "--seed", "x"],
+        ["--strategy", "copy", "--system-site-packages", "--json", "a b"],
+        ["--prompt=", "e"],
+        ["--prompt=-dash", "e"],
+        ["-p", "3.11", "-p", "3.12"],
+    ],
+)
+def test_ordinary_command_lines_read_as_argparse_reads_them(argv: list[str]) -> None:
+    expected = argparse_reading(argv)
+    assert expected is not None
+    assert quick_reading(argv) == expected
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["-h"],
+        ["--sys"],  # argparse accepts abbreviations
+        ["-p"],
+        ["-p", "-q"],
+        ["-p3.12"],
+        ["--strategy", "bogus"],
+        ["--strategy=auto", "--", "-weird"],
+        ["a", "b"],
+        ["--json=yes"],
+        ["--unknown"],
+    ],
+)
+def test_anything_unusual_is_left_to_argparse(argv: list[str]) -> None:
+    assert quick_args(argv) is None
+
+
+def test_the_table_and_the_parser_know_the_same_options() -> None:
+    parser = build_parser(only="venv")
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    venv = sub.choices["venv"]
+    known = {name for action in venv._actions for name in action.option_strings}
+    table = {name for names in (*VALUE_OPTIONS, *FLAGS) for name in names}
+    assert known - {"-h", "--help"} == table
+
+
+TOKENS = st.sampled_from(
+    [
+        "env",
+        "other",
+        "-p",
+        "--python",
+        "--python=3.12",
+        "3.12",
+        "--prompt",
+        "--prompt=x",
+        "--strategy",
+        "copy",
+        "auto",
+        "--strategy=symlink",
+        "--seed",
+        "--clear",
+        "-q",
+        "--quiet",
+        "--json",
+        "--system-site-packages",
+        "--sys",
+        "-h",
+        "--",
+        "-x",
+        "",
+    ]
+)
+
+
+@given(st.lists(TOKENS, max_size=7))
+def test_whatever_quick_args_reads_argparse_reads_the_same(argv: list[str]) -> None:
+    quick = quick_reading(argv)
+    if quick is not None:
+        assert quick == argparse_reading(argv)
