@@ -379,9 +379,13 @@ KILL_POINTS = {
         "python-install:validated",
         "commit:renamed",
     ],
-    # fusefat moves the tree file by file (about 0.1 s here) after probing how renames behave
-    # ("create:probe"): kill before the move, and by timer while it moves (or just after)
-    "fat": ["create:libpython3.12.so.1.0", "create:probe", "create:probe+0.03"],
+    # fusefat moves the tree file by file (about 0.1 s here): kill before the move, and by
+    # timer while it moves (or just after)
+    "fat": [
+        "create:libpython3.12.so.1.0",
+        "python-install:validated",
+        "python-install:validated+0.03",
+    ],
 }
 
 

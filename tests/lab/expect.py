@@ -40,12 +40,14 @@ _DIFFERENCES: dict[str, dict[str, str]] = {
     "faultfs:lock-enolck": {"flock": "ENOLCK", "fcntl_lock": "ENOLCK"},
     # exfat-fuse: mode always 0777, chmod a silent no-op, names case-insensitive
     "exfat": {**_no_symlinks("ENOSYS"), "hardlink": "EPERM", "chmod": "no", "case_sensitive": "no"},
-    # fusefat: chmod fails ENOSYS (pip and uv fail writing scripts there)
+    # fusefat: chmod fails ENOSYS (pip and uv fail writing scripts there); a renamed
+    # directory comes out empty
     "fat": {
         **_no_symlinks("ENOSYS"),
         "hardlink": "EPERM",
         "chmod": "ENOSYS",
         "case_sensitive": "no",
+        "dir_rename": "no",
     },
     # Debian's sshfs (contain_symlinks by default): any link can be made, but reading
     # one whose target is absolute or holds ".." fails with EPERM. Locks are local to

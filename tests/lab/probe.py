@@ -33,6 +33,7 @@ PROBE_KEYS = (
     "excl_create",
     "flock",
     "fcntl_lock",
+    "dir_rename",
 )
 
 
@@ -140,6 +141,15 @@ def rename_over(work: Path) -> str:
     return OK
 
 
+def dir_rename(work: Path) -> str:
+    """A renamed directory keeps what it holds (fusefat loses it)."""
+    moving = work / "moving"
+    moving.mkdir()
+    _write(moving / "inside")
+    os.rename(moving, work / "moved")
+    return OK if (work / "moved" / "inside").is_file() else NO
+
+
 def excl_create(work: Path) -> str:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     os.close(os.open(work / "lock", flags, 0o644))
@@ -213,6 +223,7 @@ def probe_all(directory: Path, outside: Path) -> dict[str, str]:
         "excl_create": excl_create,
         "flock": flock,
         "fcntl_lock": fcntl_lock,
+        "dir_rename": dir_rename,
     }
     results: dict[str, str] = {}
     for key in PROBE_KEYS:

@@ -41,6 +41,7 @@ class EnvOptions:
     system_site_packages: bool = False
     seed: bool = False
     strategy: Strategy | None = None  # None: decide from the probe
+    clear: bool = True  # replace an environment already there (False: a UsageError)
     validate: bool = True
 
 
@@ -145,10 +146,15 @@ class EnvBuilder:
                 f"{target} exists and is not a directory",
                 "choose another path for the environment",
             )
-        atomic.recover(target)
+        atomic.recover(target)  # a killed run may have left the old env renamed aside
         replaced = False
         if os.path.isdir(target):
             if is_virtual_environment(target):
+                if not self.options.clear:
+                    raise UsageError(
+                        f"a virtual environment already exists at {target}",
+                        "use --clear to replace it",
+                    )
                 replaced = True
             elif os.listdir(target):
                 raise UsageError(
@@ -178,9 +184,9 @@ class EnvBuilder:
 
     def make_directories(self, layout: EnvLayout, plan: InterpreterPlan) -> None:
         os.mkdir(layout.bin)
-        os.makedirs(layout.site_packages)
+        _make_new_dirs(layout.root, layout.site_packages)
         if layout.platlib != layout.site_packages:
-            os.makedirs(layout.platlib, exist_ok=True)
+            _make_new_dirs(layout.root, layout.platlib)
         if plan.lib64_link:
             os.symlink("lib", os.path.join(layout.root, "lib64"))
 
@@ -274,6 +280,20 @@ def place_interpreter_files(
         for name in names[1:]:
             _place_sibling(first, os.path.join(layout.bin, name))
     return _place_library(layout, plan, first, linkage)
+
+
+def _make_new_dirs(root: str, path: str) -> None:
+    """``path`` and its parents below ``root`` (which exists): mkdir each, no stat first (a
+    round trip on a share each); one that exists already is fine."""
+    relative = os.path.relpath(path, root)
+    current = root
+    for part in relative.split(os.sep):
+        current = os.path.join(current, part)
+        try:
+            os.mkdir(current)
+        except FileExistsError:
+            if not os.path.isdir(current):
+                raise
 
 
 def _place_sibling(first: str, path: str) -> None:

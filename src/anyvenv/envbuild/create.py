@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 
 from anyvenv.envbuild.builder import EnvInfo, EnvOptions, build_environment
-from anyvenv.envbuild.config import is_virtual_environment
-from anyvenv.errors import UsageError
-from anyvenv.fs.atomic import recover
 from anyvenv.fs.place import Strategy
 from anyvenv.interpreter.discovery import find_interpreter
 
@@ -31,12 +28,6 @@ def create(
     from a probe of the target). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
     """
     target = os.fspath(path)
-    recover(target)  # a killed run may have left the old env renamed aside: it counts
-    if not clear and is_virtual_environment(target):
-        raise UsageError(
-            f"a virtual environment already exists at {target}",
-            "use --clear to replace it",
-        )
     info = find_interpreter(python)
     forced = Strategy(strategy) if strategy not in (None, "auto") else None
     options = EnvOptions(
@@ -44,5 +35,6 @@ def create(
         system_site_packages=system_site_packages,
         seed=seed,
         strategy=forced,
+        clear=clear,
     )
     return build_environment(target, info, options)

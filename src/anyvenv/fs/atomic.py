@@ -112,12 +112,15 @@ def this_host() -> str:
     return os.uname().nodename.replace("-", "_").replace("/", "_")[:32] or "host"
 
 
-def leftovers_of(target: str | os.PathLike[str]) -> list[Leftover]:
+def leftovers_of(target: str | os.PathLike[str], names: list[str] | None = None) -> list[Leftover]:
+    """The staging and retired directories beside ``target`` (``names``: its parent's
+    entries, when the caller has listed them already)."""
     parent = os.path.dirname(os.fspath(target))
-    try:
-        names = os.listdir(parent or ".")
-    except OSError:
-        return []
+    if names is None:
+        try:
+            names = os.listdir(parent or ".")
+        except OSError:
+            return []
     found = (parse_leftover(target, os.path.join(parent, name)) for name in names)
     return [item for item in found if item is not None]
 
@@ -138,6 +141,12 @@ def sweep_dead(directory: str | os.PathLike[str], mark: str, prefix: str = "") -
         names = os.listdir(directory)
     except OSError:
         return []
+    return _sweep_names(directory, names, mark, prefix)
+
+
+def _sweep_names(
+    directory: str | os.PathLike[str], names: list[str], mark: str, prefix: str = ""
+) -> list[str]:
     removed: list[str] = []
     for name in names:
         _, found, tail = name.partition(mark)
@@ -160,9 +169,14 @@ def recover(target: str | os.PathLike[str]) -> list[str]:
     the two renames of :func:`commit`), otherwise removed. Dead temp files of
     :func:`atomic_write` beside it are removed too.
     """
-    touched = sweep_dead(os.path.dirname(os.fspath(target)) or ".", TEMP_MARK)
+    parent = os.path.dirname(os.fspath(target)) or "."
+    try:
+        names = os.listdir(parent)  # once, for both kinds of leftovers (a round trip on a share)
+    except OSError:
+        return []
+    touched = _sweep_names(parent, names, TEMP_MARK)
     me = this_host()
-    for item in leftovers_of(target):
+    for item in leftovers_of(target, names):
         if item.host != me or process_alive(item.pid):
             continue
         if item.kind == "retired" and not os.path.lexists(target):
@@ -217,6 +231,11 @@ class staging_directory:  # named like the context-manager function it replaces
 
 
 _rename_keeps_contents: dict[int, bool] = {}
+
+
+def remember_directory_rename(device: int, keeps_contents: bool) -> None:
+    """What the probe measured of renaming a directory on ``device`` (an ``st_dev``)."""
+    _rename_keeps_contents[device] = keeps_contents
 
 
 def directory_rename_keeps_contents(parent: str | os.PathLike[str]) -> bool:

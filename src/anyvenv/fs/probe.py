@@ -46,6 +46,7 @@ CHECKS = (
     "excl_create",
     "flock",
     "fcntl_lock",
+    "dir_rename",
 )
 
 
@@ -70,6 +71,7 @@ class ProbeResult:
     excl_create: Outcome
     flock: Outcome
     fcntl_lock: Outcome
+    dir_rename: Outcome
     seconds: float = 0.0
 
     @property
@@ -141,6 +143,8 @@ def verdict_for(result: ProbeResult) -> str:
         notes.append(f"chmod fails ({result.chmod}): set modes when creating files")
     if result.flock != OK:
         notes.append(f"flock fails ({result.flock}): use lock files")
+    if result.dir_rename != OK:
+        notes.append(f"a renamed directory loses its contents ({result.dir_rename}): move files")
     return "; ".join([head, *notes])
 
 
@@ -272,6 +276,20 @@ def _check_rename_over(dirpath: str) -> Outcome:
     return _try(rename)
 
 
+def _check_dir_rename(dirpath: str) -> Outcome:
+    """A renamed directory keeps what it holds (fusefat renames the entry and loses the files
+    in it that hold data: the probe file must not be empty)."""
+    moving, moved = os.path.join(dirpath, "moving"), os.path.join(dirpath, "moved")
+
+    def rename() -> bool:
+        os.mkdir(moving)
+        _write_new(os.path.join(moving, "inside"), b"anyvenv probe\n", 0o644)
+        os.rename(moving, moved)
+        return os.path.isfile(os.path.join(moved, "inside"))
+
+    return _try(rename)
+
+
 def _check_flock(path: str) -> Outcome:
     fd = os.open(path, os.O_RDWR)
     try:
@@ -327,12 +345,15 @@ def remove_tree_quietly(path: str) -> None:
     for name in entries:
         child = os.path.join(path, name)
         try:
-            if stat.S_ISDIR(os.lstat(child).st_mode):
-                remove_tree_quietly(child)
-            else:
-                os.unlink(child)
+            os.unlink(child)  # without an lstat first: each is a round trip on a share
+        except IsADirectoryError:
+            remove_tree_quietly(child)
         except OSError:
-            pass
+            try:  # EPERM is what unlink(2) of a directory gives on Linux
+                if stat.S_ISDIR(os.lstat(child).st_mode):
+                    remove_tree_quietly(child)
+            except OSError:
+                pass
     try:
         os.rmdir(path)
     except OSError:
@@ -389,6 +410,7 @@ def _measure(dirpath: str) -> dict[str, Outcome]:
         results["chmod"] = _check_chmod(plain)
         results["case_sensitive"] = _try(lambda: _check_case_sensitive(scratch) == OK)
         results["rename_over"] = _check_rename_over(scratch)
+        results["dir_rename"] = _check_dir_rename(scratch)
         results["flock"] = _check_flock(plain)
         results["fcntl_lock"] = _check_fcntl_lock(plain)
         results["exec"] = _finish_exec(running)
@@ -468,6 +490,10 @@ def probe(
         **measured,
     )
     _cache[device] = result
+    # the commit of an env or install here needs this fact: it need not measure it again
+    from anyvenv.fs.atomic import remember_directory_rename
+
+    remember_directory_rename(device, result.dir_rename == OK)
     return result
 
 
