@@ -42,9 +42,10 @@ class RunningFacts:
 
 def start_check(python: str | os.PathLike[str], info: InterpreterInfo) -> Child:
     """Start the check in the background so the caller can keep writing files meanwhile."""
-    # -I: no user site, no PYTHON* variables; site must run, as it sets sys.prefix to the env
+    # -I: no user site, no PYTHON* variables; site must run, as it sets sys.prefix to the env;
+    # -B: a check writes nothing into the env (no .pyc of the mode shim)
     try:
-        return Child([python, "-I", "-c", _CHECK_SCRIPT])
+        return Child([python, "-I", "-B", "-c", _CHECK_SCRIPT])
     except OSError as exc:
         raise EnvironmentBroken(
             f"the new environment's python cannot be started: {exc.strerror}"

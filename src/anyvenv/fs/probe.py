@@ -461,14 +461,21 @@ def probe(
         bounded = _call_directly
     else:
         from anyvenv.fs.bounded import call_bounded as bounded
-    device = bounded(lambda: os.stat(dirpath).st_dev, what="stat", where=dirpath, timeout=timeout)
-    if use_cache:
+    if use_cache and _cache:  # (the stat costs a child process of its own where bounded)
+        device = bounded(
+            lambda: os.stat(dirpath).st_dev, what="stat", where=dirpath, timeout=timeout
+        )
         cached = _cache.get(device)
         if cached is not None:
             return cached
     started = time.perf_counter()
     try:
-        measured = bounded(lambda: _measure(dirpath), what="probe", where=dirpath, timeout=timeout)
+        device, measured = bounded(
+            lambda: (os.stat(dirpath).st_dev, _measure(dirpath)),
+            what="probe",
+            where=dirpath,
+            timeout=timeout,
+        )
     except PermissionError as exc:
         raise UsageError(
             f"{dirpath} is not writable by you ({errno_name(exc.errno)})",

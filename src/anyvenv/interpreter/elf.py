@@ -11,6 +11,10 @@ import struct
 
 from anyvenv.record import record
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 _ELF_MAGIC = b"\x7fELF"
 _PT_LOAD = 1
 _PT_DYNAMIC = 2
@@ -43,44 +47,74 @@ class DynamicInfo:
 
 
 def read_dynamic_info(path: str | os.PathLike[str]) -> DynamicInfo:
-    """Parse ``path``; raises :class:`NotElf` for a non-ELF file, ``OSError`` if unreadable."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    return parse_dynamic_info(data)
+    """Parse ``path``; raises :class:`NotElf` for a non-ELF file, ``OSError`` if unreadable.
+
+    Only the headers, the dynamic segment and the strings it names are read, not the file: a
+    python-build-standalone interpreter with libpython linked in is tens of megabytes."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+
+        def read_at(offset: int, size: int) -> bytes:
+            if offset < 0 or size < 0:
+                raise IndexError("negative offset or size")
+            data = os.pread(fd, size, offset)
+            if len(data) != size:
+                raise IndexError(f"{size} bytes at {offset} are past the end")
+            return data
+
+        return _parse_checked(read_at)
+    finally:
+        os.close(fd)
 
 
 def parse_dynamic_info(data: bytes) -> DynamicInfo:
     """The loader facts in ``data``; :class:`NotElf` for anything that is not a whole ELF file
     (garbage, a copy cut short, offsets pointing past the end)."""
-    if len(data) < 64 or not data.startswith(_ELF_MAGIC):
+
+    def read_at(offset: int, size: int) -> bytes:
+        if offset < 0 or size < 0 or offset + size > len(data):
+            raise IndexError(f"{size} bytes at {offset} are past the end")
+        return data[offset : offset + size]
+
+    return _parse_checked(read_at)
+
+
+def _parse_checked(read_at: Callable[[int, int], bytes]) -> DynamicInfo:
+    try:
+        header = read_at(0, 64)
+    except IndexError:
+        raise NotElf("not an ELF file") from None
+    if not header.startswith(_ELF_MAGIC):
         raise NotElf("not an ELF file")
     try:
-        return _parse_elf(data)
-    except (struct.error, OverflowError, IndexError) as exc:
+        return _parse_elf(header, read_at)
+    except (struct.error, OverflowError, IndexError, ValueError) as exc:
         raise NotElf(f"a damaged or truncated ELF file ({exc})") from None
 
 
-def _parse_elf(data: bytes) -> DynamicInfo:
-    is64 = data[4] == 2
-    endian = "<" if data[5] == 1 else ">"
+def _parse_elf(header: bytes, read_at: Callable[[int, int], bytes]) -> DynamicInfo:
+    is64 = header[4] == 2
+    endian = "<" if header[5] == 1 else ">"
     if is64:
         phoff, phentsize, phnum = (
-            struct.unpack_from(endian + "Q", data, 0x20)[0],
-            *struct.unpack_from(endian + "HH", data, 0x36),
+            struct.unpack_from(endian + "Q", header, 0x20)[0],
+            *struct.unpack_from(endian + "HH", header, 0x36),
         )
         ph_format, dyn_format = endian + "IIQQQQQQ", endian + "qQ"
     else:
         phoff, phentsize, phnum = (
-            struct.unpack_from(endian + "I", data, 0x1C)[0],
-            *struct.unpack_from(endian + "HH", data, 0x2A),
+            struct.unpack_from(endian + "I", header, 0x1C)[0],
+            *struct.unpack_from(endian + "HH", header, 0x2A),
         )
         ph_format, dyn_format = endian + "IIIIIIII", endian + "iI"
 
+    ph_size = struct.calcsize(ph_format)
+    table = read_at(phoff, phentsize * (phnum - 1) + ph_size) if phnum else b""
     loads: list[tuple[int, int, int]] = []  # (vaddr, offset, filesz)
     dynamic: tuple[int, int] | None = None
     interpreter: str | None = None
     for index in range(phnum):
-        fields = struct.unpack_from(ph_format, data, phoff + index * phentsize)
+        fields = struct.unpack_from(ph_format, table, index * phentsize)
         if is64:
             p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = fields[:6]
         else:
@@ -90,17 +124,19 @@ def _parse_elf(data: bytes) -> DynamicInfo:
         elif p_type == _PT_DYNAMIC:
             dynamic = (p_offset, p_filesz)
         elif p_type == _PT_INTERP:
-            interpreter = (
-                data[p_offset : p_offset + p_filesz].rstrip(b"\0").decode("utf-8", "replace")
-            )
+            raw = _read_clipped(read_at, p_offset, p_filesz)
+            interpreter = raw.rstrip(b"\0").decode("utf-8", "replace")
     if dynamic is None:
         return DynamicInfo(interpreter=interpreter)
 
     entries: list[tuple[int, int]] = []
     entry_size = struct.calcsize(dyn_format)
     offset, size = dynamic
-    for position in range(offset, offset + size, entry_size):
-        tag, value = struct.unpack_from(dyn_format, data, position)
+    if size > 1 << 20:
+        raise ValueError(f"a dynamic segment of {size} bytes")
+    segment = read_at(offset, size)  # a copy cut short ends here: NotElf
+    for position in range(0, len(segment) - entry_size + 1, entry_size):
+        tag, value = struct.unpack_from(dyn_format, segment, position)
         if tag == _DT_NULL:
             break
         entries.append((tag, value))
@@ -111,9 +147,7 @@ def _parse_elf(data: bytes) -> DynamicInfo:
     strtab = _file_offset(loads, strtab_vaddr)
 
     def string_at(index: int) -> str:
-        start = strtab + index
-        end = data.index(b"\0", start)
-        return data[start:end].decode("utf-8", "surrogateescape")
+        return _read_string(read_at, strtab + index).decode("utf-8", "surrogateescape")
 
     def paths(tag: int) -> tuple[str, ...]:
         return tuple(p for t, v in entries if t == tag for p in string_at(v).split(":") if p)
@@ -124,6 +158,36 @@ def _parse_elf(data: bytes) -> DynamicInfo:
         runpath=paths(_DT_RUNPATH),
         interpreter=interpreter,
     )
+
+
+def _read_clipped(read_at: Callable[[int, int], bytes], offset: int, size: int) -> bytes:
+    """``size`` bytes at ``offset``, as a slice of the whole file would give them: fewer where
+    the file ends first (the parse then finds what it finds), none past the end."""
+    chunk = min(size, 1 << 20)
+    while chunk > 0:
+        try:
+            return read_at(offset, chunk)
+        except IndexError:
+            chunk //= 2
+    return b""
+
+
+def _read_string(read_at: Callable[[int, int], bytes], start: int) -> bytes:
+    """The NUL-terminated string at ``start``; ValueError if the file ends first."""
+    parts: list[bytes] = []
+    position = start
+    while True:
+        block = _read_clipped(read_at, position, 256)
+        if not block:
+            raise ValueError("an unterminated string")
+        end = block.find(b"\0")
+        if end >= 0:
+            parts.append(block[:end])
+            return b"".join(parts)
+        parts.append(block)
+        position += len(block)
+        if position - start > 1 << 16:
+            raise ValueError("a string longer than 64 KiB")
 
 
 def _file_offset(loads: list[tuple[int, int, int]], vaddr: int) -> int:
