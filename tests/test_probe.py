@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from anyvenv.errors import UsageError
-from anyvenv.fs.probe import CHECKS, PROBE_DIR_PREFIX, clear_cache, probe
+from anyvenv.fs.probe import CHECKS, PROBE_DIR_PREFIX, clear_cache, probe, start_probe
 from lab import ALL_KINDS, Lab
 from support import can_run_as_nobody, entry_names, one_line_error, run_cli, run_cli_as_nobody
 
@@ -131,3 +131,23 @@ def test_directory_not_writable_by_the_user_is_a_usage_error(tmp_path: Path) -> 
         assert os.listdir(locked) == []
     finally:
         locked.rmdir()
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "sshfs"])
+def test_a_probe_started_early_gives_what_a_probe_gives(lab: Lab, lab_kind: str) -> None:
+    target = lab.target(lab_kind)
+    start_probe(target)
+    early = probe(target)
+    clear_cache()
+    assert early.checks() == probe(target, use_cache=False).checks()
+    assert entry_names(target) == [], "the probe cleans up after itself"
+
+
+def test_a_probe_nobody_took_is_settled_before_exit(lab: Lab) -> None:
+    """``anyvenv venv`` starts the probe of the target's directory before it has looked for
+    the interpreter: when that fails, the probe must still be over, and gone, at exit."""
+    target = lab.target("faultfs:cifs-like")
+    proc = run_cli("venv", str(target / "env"), "--python", str(target / "no-python"))
+    assert proc.returncode != 0
+    assert "no interpreter" in one_line_error(proc)
+    assert entry_names(target) == []

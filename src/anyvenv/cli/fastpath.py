@@ -110,8 +110,14 @@ def _venv(argv: Sequence[str]) -> int | None:
     if args is None:
         return None
     from anyvenv.cli.guard import guarded
+    from anyvenv.fs.probe import settle_started, start_probe
 
-    return guarded(lambda: run(args))
+    # on a share, the probe of the target's directory runs while the rest of anyvenv loads
+    start_probe(os.path.dirname(os.path.abspath(args.path)))
+    try:
+        return guarded(lambda: run(args))
+    finally:
+        settle_started()
 
 
 def answer(argv: Sequence[str]) -> int | None:

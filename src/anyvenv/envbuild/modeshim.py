@@ -29,20 +29,27 @@ import sys as _sys
 
 _REAL_CHMOD = _os.chmod
 _TOLERATED = (_errno.ENOSYS, _errno.EOPNOTSUPP)
-try:
-    _ENV_DEVICE = _os.stat(_sys.prefix).st_dev
-except OSError:
-    _ENV_DEVICE = None
+_ENV_DEVICE = []  # measured at the first chmod, not at every start (a round trip on a share)
+
+
+def _env_device():
+    if not _ENV_DEVICE:
+        try:
+            _ENV_DEVICE.append(_os.stat(_sys.prefix).st_dev)
+        except OSError:
+            _ENV_DEVICE.append(None)
+    return _ENV_DEVICE[0]
 
 
 def _on_env_filesystem(path, dir_fd, follow_symlinks):
-    if _ENV_DEVICE is None or isinstance(path, int):
+    device = _env_device()
+    if device is None or isinstance(path, int):
         return False
     try:
         st = _os.stat(path, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
     except (OSError, TypeError, ValueError):
         return False
-    return st.st_dev == _ENV_DEVICE and _stat.S_ISREG(st.st_mode)
+    return st.st_dev == device and _stat.S_ISREG(st.st_mode)
 
 
 def _recreate_with_mode(path, mode):

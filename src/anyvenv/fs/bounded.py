@@ -20,9 +20,16 @@ from anyvenv.errors import MountNotAnswering
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any, TypeVar
+    from typing import Any, Generic, TypeVar
 
     T = TypeVar("T")
+else:  # BoundedCall[T] at run time without importing typing
+    T = None
+
+    class Generic:
+        def __class_getitem__(cls, item):
+            return cls
+
 
 DEFAULT_TIMEOUT_ENV = "ANYVENV_FS_TIMEOUT"
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -58,40 +65,74 @@ def call_bounded(
     (where ``fork`` exists): its result and exceptions must pickle, its side effects on this
     process's memory are lost.
     """
-    limit = default_timeout() if timeout is None else timeout
-    if not hasattr(os, "fork"):
-        return _call_in_thread(func, what, where, limit)
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: answer through the pipe, never return into the caller's code
+    return start_bounded(func, what=what, where=where, timeout=timeout).result()
+
+
+class BoundedCall(Generic[T]):
+    """A :func:`call_bounded` under way: started in a child, answered by :meth:`result`, so
+    the caller can do other work meanwhile. The bound counts from the start."""
+
+    def __init__(self, func: Callable[[], T], what: str, where: str, limit: float) -> None:
+        self.what, self.where, self.limit = what, where, limit
+        self.deadline = time.monotonic() + limit
+        self._done: tuple[bool, Any] | None = None
+        if not hasattr(os, "fork"):
+            try:
+                self._done = (True, _call_in_thread(func, what, where, limit))
+            except BaseException as exc:
+                self._done = (False, exc)
+            return
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: answer through the pipe, never return into the caller's code
+            try:
+                _keep_only(write_fd)
+                _write_all(write_fd, _outcome(func))
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+        self.pid, self.read_fd = pid, read_fd
+
+    def result(self) -> T:
+        """The answer (or the exception ``func`` raised); :class:`MountNotAnswering` when the
+        bound passes first (the child is then left to the kernel)."""
+        if self._done is None:
+            self._done = self._collect()
+        ok, value = self._done
+        if ok:
+            result: T = value
+            return result
+        raise value
+
+    def _collect(self) -> tuple[bool, Any]:
         try:
-            _keep_only(write_fd)
-            _write_all(write_fd, _outcome(func))
+            payload = _read_until(self.read_fd, self.deadline)
         finally:
-            os._exit(0)
-    os.close(write_fd)
-    try:
-        payload = _read_until(read_fd, time.monotonic() + limit)
-    finally:
-        os.close(read_fd)
-    if payload is None:
+            os.close(self.read_fd)
+        if payload is None:
+            try:
+                os.kill(self.pid, _SIGKILL)  # ends it once the mount lets go; not waited for
+                os.waitpid(self.pid, os.WNOHANG)
+            except OSError:
+                pass
+            return False, _not_answering(self.what, self.where, self.limit)
         try:
-            os.kill(pid, _SIGKILL)  # ends it once the mount lets go; not waited for
-            os.waitpid(pid, os.WNOHANG)
-        except OSError:
+            os.waitpid(self.pid, 0)  # it has answered: it exits at once
+        except ChildProcessError:
             pass
-        raise _not_answering(what, where, limit)
-    try:
-        os.waitpid(pid, 0)  # it has answered: it exits at once
-    except ChildProcessError:
-        pass
-    if not payload:
-        raise OSError(errno.EIO, f"the process doing {what} at {where} ended without an answer")
-    ok, value = _decode(payload)
-    if ok:
-        result: T = value
-        return result
-    raise value
+        if not payload:
+            return False, OSError(
+                errno.EIO, f"the process doing {self.what} at {self.where} ended without an answer"
+            )
+        return _decode(payload)
+
+
+def start_bounded(
+    func: Callable[[], T], *, what: str, where: str, timeout: float | None = None
+) -> BoundedCall[T]:
+    """Start ``func`` as :func:`call_bounded` does, without waiting for it."""
+    limit = default_timeout() if timeout is None else timeout
+    return BoundedCall(func, what, where, limit)
 
 
 _SIGKILL = 9  # signal.SIGKILL on every POSIX system; importing signal costs start-up time

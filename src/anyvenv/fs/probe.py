@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, TypeVar
 
+    from anyvenv.fs.bounded import BoundedCall
     from anyvenv.spawn import Child
 
     T = TypeVar("T")
@@ -444,6 +445,42 @@ def _call_directly(func: Callable[[], T], *, what: str, where: str, timeout: flo
 
 
 _cache: dict[int, ProbeResult] = {}  # single dict operations: safe across threads
+# directory -> (the measurement under way in a child, its mount, when it started)
+_started: dict[str, tuple[BoundedCall[tuple[int, dict[str, Outcome]]], MountInfo, float]] = {}
+
+
+def start_probe(path: str | os.PathLike[str]) -> None:
+    """Begin measuring the filesystem at ``path`` in a child process, so that the caller can
+    load the rest of itself meanwhile; :func:`probe` of the same directory takes the answer.
+
+    Only for mounts that are not local (there the probe is a round trip per call and runs in a
+    child anyway); a bad directory is left for :func:`probe` to report. Call
+    :func:`settle_started` before exiting, so no probe outlives its command."""
+    try:
+        text, mount = validate_probe_dir(path)
+    except UsageError:
+        return
+    dirpath = os.path.abspath(text)
+    if mount is None or mount.is_local or dirpath in _started:
+        return
+    from anyvenv.fs.bounded import start_bounded
+
+    call = start_bounded(_device_and_checks(dirpath), what="probe", where=dirpath)
+    _started[dirpath] = (call, mount, time.perf_counter())
+
+
+def settle_started() -> None:
+    """Wait for the probes :func:`start_probe` began that nobody took (each within its bound)."""
+    while _started:
+        _, (call, _, _) = _started.popitem()
+        try:
+            call.result()
+        except Exception:
+            pass
+
+
+def _device_and_checks(dirpath: str) -> Callable[[], tuple[int, dict[str, Outcome]]]:
+    return lambda: (os.stat(dirpath).st_dev, _measure(dirpath))
 
 
 def probe(
@@ -456,6 +493,10 @@ def probe(
     """
     text, mount = validate_probe_dir(path)
     dirpath = os.path.abspath(text)
+    started = _started.pop(dirpath, None)
+    if started is not None:  # begun by start_probe: measured fresh, whatever use_cache says
+        call, mount, begun = started
+        return _result(dirpath, mount, begun, call.result)
     # A local disk cannot hang like a network or FUSE mount: no child process needed there.
     if mount is not None and mount.is_local:
         bounded = _call_directly
@@ -468,14 +509,23 @@ def probe(
         cached = _cache.get(device)
         if cached is not None:
             return cached
-    started = time.perf_counter()
+    measure = _device_and_checks(dirpath)
+    return _result(
+        dirpath,
+        mount,
+        time.perf_counter(),
+        lambda: bounded(measure, what="probe", where=dirpath, timeout=timeout),
+    )
+
+
+def _result(
+    dirpath: str,
+    mount: MountInfo | None,
+    started: float,
+    measured_by: Callable[[], tuple[int, dict[str, Outcome]]],
+) -> ProbeResult:
     try:
-        device, measured = bounded(
-            lambda: (os.stat(dirpath).st_dev, _measure(dirpath)),
-            what="probe",
-            where=dirpath,
-            timeout=timeout,
-        )
+        device, measured = measured_by()
     except PermissionError as exc:
         raise UsageError(
             f"{dirpath} is not writable by you ({errno_name(exc.errno)})",
