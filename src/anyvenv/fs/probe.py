@@ -258,21 +258,22 @@ def _check_reflink(src: str, dst: str) -> Outcome:
         os.close(sfd)
 
 
-def _check_case_sensitive(dirpath: str) -> Outcome:
-    lower = os.path.join(dirpath, "case-probe")
-    _write_new(lower, b"", 0o644)
-    return NO if os.path.lexists(os.path.join(dirpath, "CASE-PROBE")) else OK
+def _check_case_sensitive(lower_name: str) -> Outcome:
+    """``lower_name`` (an existing file named in lower case) is not found in upper case."""
+    folder, name = os.path.split(lower_name)
+    return NO if os.path.lexists(os.path.join(folder, name.upper())) else OK
 
 
-def _check_rename_over(dirpath: str) -> Outcome:
-    old, new = os.path.join(dirpath, "rename-a"), os.path.join(dirpath, "rename-b")
+def _check_rename_over(dirpath: str, existing: str) -> Outcome:
+    """A new file renamed over ``existing`` replaces it (every file the probe makes is a round
+    trip or more on a share: the victim is one the other checks made already)."""
+    new = os.path.join(dirpath, "rename-new")
 
     def rename() -> bool:
-        _write_new(old, b"new", 0o644)
-        _write_new(new, b"old", 0o644)
-        os.rename(old, new)
-        with open(new, "rb") as handle:
-            return handle.read() == b"new" and not os.path.lexists(old)
+        _write_new(new, b"new", 0o644)
+        os.rename(new, existing)
+        with open(existing, "rb") as handle:
+            return handle.read() == b"new" and not os.path.lexists(new)
 
     return _try(rename)
 
@@ -291,28 +292,22 @@ def _check_dir_rename(dirpath: str) -> Outcome:
     return _try(rename)
 
 
-def _check_flock(path: str) -> Outcome:
+def _check_locks(path: str) -> tuple[Outcome, Outcome]:
+    """flock, then a POSIX (fcntl) lock, each taken and released on one open of ``path``."""
     fd = os.open(path, os.O_RDWR)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return OK
-    except OSError as exc:
-        return outcome_of_error(exc)
+        return _lock_outcome(fd, fcntl.flock), _lock_outcome(fd, fcntl.lockf)
     finally:
         os.close(fd)
 
 
-def _check_fcntl_lock(path: str) -> Outcome:
-    fd = os.open(path, os.O_RDWR)
+def _lock_outcome(fd: int, lock: Callable[[int, int], object]) -> Outcome:
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fcntl.lockf(fd, fcntl.LOCK_UN)
+        lock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock(fd, fcntl.LOCK_UN)
         return OK
     except OSError as exc:
         return outcome_of_error(exc)
-    finally:
-        os.close(fd)
 
 
 def absolute_link_target() -> str:
@@ -409,11 +404,10 @@ def _measure(dirpath: str) -> dict[str, Outcome]:
         except OSError as exc:
             results["reflink"] = outcome_of_error(exc)
         results["chmod"] = _check_chmod(plain)
-        results["case_sensitive"] = _try(lambda: _check_case_sensitive(scratch) == OK)
-        results["rename_over"] = _check_rename_over(scratch)
+        results["case_sensitive"] = _try(lambda: _check_case_sensitive(plain) == OK)
+        results["rename_over"] = _check_rename_over(scratch, hard_source)
         results["dir_rename"] = _check_dir_rename(scratch)
-        results["flock"] = _check_flock(plain)
-        results["fcntl_lock"] = _check_fcntl_lock(plain)
+        results["flock"], results["fcntl_lock"] = _check_locks(plain)
         results["exec"] = _finish_exec(running)
     finally:
         if not isinstance(running, str):
