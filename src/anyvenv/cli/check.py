@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import shlex
-from typing import TYPE_CHECKING
 
 from anyvenv.cli.output import add_json_flag
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from anyvenv.repair.diagnose import Diagnosis
 

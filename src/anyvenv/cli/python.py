@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
 
 from anyvenv.cli.output import add_json_flag
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _add_install_dir(parser: argparse.ArgumentParser) -> None:

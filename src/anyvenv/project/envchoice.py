@@ -23,13 +23,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from anyvenv.envbuild.config import is_virtual_environment, parse_pyvenv_cfg
 from anyvenv.errors import EnvironmentBroken, UsageError
 from anyvenv.fs.outcome import NO, OK
 from anyvenv.project.uvrules import declared_env
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from anyvenv.fs.probe import ProbeResult
 

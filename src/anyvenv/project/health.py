@@ -7,7 +7,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from anyvenv.envbuild.config import CFG_NAME, is_virtual_environment, read_pyvenv_cfg
 from anyvenv.errors import AnyvenvError, EnvironmentBroken
@@ -16,6 +15,7 @@ from anyvenv.interpreter.request import PythonRequest
 from anyvenv.project import state as state_store
 from anyvenv.project.state import SyncState
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from anyvenv.interpreter.query import InterpreterInfo
 

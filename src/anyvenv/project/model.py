@@ -9,7 +9,6 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from anyvenv.errors import UsageError
 from anyvenv.interpreter.request import (
@@ -18,6 +17,10 @@ from anyvenv.interpreter.request import (
     parse_request,
     parse_specifiers,
 )
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -7,12 +7,12 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from anyvenv.project import inputs
 from anyvenv.project.sync import SyncOptions, ensure_shadow, locked_project, mirror_shadow
 from anyvenv.project.uvcall import MUTATING_PIP_COMMANDS, pip_command, run_uv, uv_environment
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from anyvenv.project.mirror import MirrorReport
 

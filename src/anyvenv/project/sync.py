@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from anyvenv.envbuild.config import CFG_NAME, read_pyvenv_cfg
 from anyvenv.errors import EnvironmentBroken, NothingExecutableHere, UsageError
@@ -66,6 +65,7 @@ from anyvenv.project.uvcall import (
 from anyvenv.project.uvlock import lockfile_rewritable
 from anyvenv.project.uvrules import has_flag
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
     from anyvenv.interpreter.query import InterpreterInfo
     from anyvenv.project.mirror import EnvTree, MirrorReport

@@ -17,10 +17,13 @@ import pprint
 import re
 import stat
 from pathlib import Path
-from typing import Any
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs.atomic import atomic_write
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from typing import Any
 
 BUILD_PREFIX = "/install"
 _HEADER = "# system configuration generated and used by the sysconfig module\n"

@@ -10,13 +10,16 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from anyvenv.errors import InterpreterNotFound, UsageError
 from anyvenv.fs import atomic
 from anyvenv.fs.lock import ShareLock
 from anyvenv.interpreter.discovery import anyvenv_install_dir, parse_managed_name
 from anyvenv.interpreter.request import parse_request
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from typing import Any
 
 RECORD_NAME = ".anyvenv-install.json"
 LOCK_NAME = ".anyvenv-python.lock"

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from anyvenv import __version__
 from anyvenv.errors import AnyvenvError, NothingExecutableHere
@@ -44,6 +43,10 @@ from anyvenv.pythons.sources import (
     download_url,
     select_download,
 )
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from typing import Any
 
 InstallProgress = Callable[[str, int, "int | None"], None]
 """Called with (stage, done, total): stage "download" counts bytes, "extract" members."""

@@ -19,11 +19,14 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from anyvenv.errors import AnyvenvError, UsageError
 from anyvenv.interpreter.request import parse_request
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from typing import Any
 
 MIRROR_ENV = "ANYVENV_PYTHON_INSTALL_MIRROR"
 DOWNLOADS_JSON_ENV = "ANYVENV_PYTHON_DOWNLOADS_JSON"

@@ -8,11 +8,12 @@ keeping its packages; ``doctor(dir)`` turns a probe into advice.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __all__ = ["check", "doctor", "repair"]
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from typing import Any
+
     from anyvenv.repair.apply import repair
     from anyvenv.repair.diagnose import check
     from anyvenv.repair.doctor import doctor
