@@ -204,6 +204,30 @@ def remove_tree(path: str | os.PathLike[str]) -> None:
     shutil.rmtree(path)
 
 
+def remove_tree_quietly(path: str) -> None:
+    """Remove a tree we made, without following links and without raising."""
+    try:
+        entries = os.listdir(path)
+    except OSError:
+        entries = []
+    for name in entries:
+        child = os.path.join(path, name)
+        try:
+            os.unlink(child)  # without an lstat first: each is a round trip on a share
+        except IsADirectoryError:
+            remove_tree_quietly(child)
+        except OSError:
+            try:  # EPERM is what unlink(2) of a directory gives on Linux
+                if stat.S_ISDIR(os.lstat(child).st_mode):
+                    remove_tree_quietly(child)
+            except OSError:
+                pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
 class staging_directory:  # named like the context-manager function it replaces
     """``with staging_directory(target) as staging:`` a fresh directory beside ``target``,
     removed on the way out unless :func:`commit` moved it. (A class, not a contextlib
@@ -255,36 +279,31 @@ def directory_rename_keeps_contents(parent: str | os.PathLike[str]) -> bool:
         _rename_keeps_contents[device] = True
         return True
     sweep_dead(parent, RENAME_PROBE_MARK)
-    before = os.path.join(parent, f"{RENAME_PROBE_MARK}{_tag()}")
-    after = before + "-moved"
-    os.mkdir(before)
+    workdir = os.path.join(parent, f"{RENAME_PROBE_MARK}{_tag()}")
+    os.mkdir(workdir)
     try:
-        create_file(os.path.join(before, "probe"), b"x")
-        os.rename(before, after)
-        keeps = os.path.isfile(os.path.join(after, "probe"))
+        keeps = renamed_directory_keeps_files(workdir)
     finally:
-        for leftover in (before, after):
-            _remove_probe_dir(leftover)
+        remove_tree_quietly(workdir)
+        if os.path.lexists(workdir):  # a .fuse_hidden name that showed up after the listing
+            remove_tree_quietly(workdir)
     _rename_keeps_contents[device] = keeps
     return keeps
 
 
-def _remove_probe_dir(path: str) -> None:
-    """Remove the rename probe's directory: its one file and itself, or (when that fails, e.g.
-    a FUSE server still holds the unlinked file under a ``.fuse_hidden`` name) all it holds."""
+def renamed_directory_keeps_files(workdir: str) -> bool:
+    """Inside ``workdir`` (an empty directory of ours, removed by the caller): whether a
+    directory holding a file still holds it once renamed. fusefat renames the entry and loses
+    the files in it that hold data (empty ones survive), so the file is not empty."""
+    moving, moved = os.path.join(workdir, "moving"), os.path.join(workdir, "moved")
+    os.mkdir(moving)
+    fd = os.open(os.path.join(moving, "inside"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        os.unlink(os.path.join(path, "probe"))
-    except OSError:
-        pass
-    try:
-        os.rmdir(path)
-    except FileNotFoundError:
-        pass
-    except OSError:
-        try:
-            remove_tree(path)
-        except OSError:
-            pass
+        os.write(fd, b"anyvenv probe\n")
+    finally:
+        os.close(fd)
+    os.rename(moving, moved)
+    return os.path.isfile(os.path.join(moved, "inside"))
 
 
 def move_tree_by_files(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:

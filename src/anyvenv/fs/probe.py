@@ -15,6 +15,13 @@ import sys
 import time
 
 from anyvenv.errors import UsageError
+from anyvenv.fs.atomic import (
+    leftover_tag,
+    remember_directory_rename,
+    remove_tree_quietly,
+    renamed_directory_keeps_files,
+    sweep_dead,
+)
 from anyvenv.fs.mounts import MountInfo, mount_of
 from anyvenv.fs.outcome import NO, OK, Outcome, errno_name, outcome_of_error
 from anyvenv.fs.place import FICLONE
@@ -279,17 +286,7 @@ def _check_rename_over(dirpath: str, existing: str) -> Outcome:
 
 
 def _check_dir_rename(dirpath: str) -> Outcome:
-    """A renamed directory keeps what it holds (fusefat renames the entry and loses the files
-    in it that hold data: the probe file must not be empty)."""
-    moving, moved = os.path.join(dirpath, "moving"), os.path.join(dirpath, "moved")
-
-    def rename() -> bool:
-        os.mkdir(moving)
-        _write_new(os.path.join(moving, "inside"), b"anyvenv probe\n", 0o644)
-        os.rename(moving, moved)
-        return os.path.isfile(os.path.join(moved, "inside"))
-
-    return _try(rename)
+    return _try(lambda: renamed_directory_keeps_files(dirpath))
 
 
 def _check_locks(path: str) -> tuple[Outcome, Outcome]:
@@ -319,8 +316,6 @@ def make_scratch_dir(parent: str) -> str:
     """A fresh directory inside ``parent`` for trying things, to be removed with
     :func:`remove_tree_quietly`. Its name ends in HOST-PID-RAND: the ones of killed runs are
     cleared here the next time."""
-    from anyvenv.fs.atomic import leftover_tag, sweep_dead
-
     sweep_dead(parent, PROBE_DIR_PREFIX)
     for _ in range(8):
         path = os.path.join(parent, PROBE_DIR_PREFIX + leftover_tag())
@@ -330,30 +325,6 @@ def make_scratch_dir(parent: str) -> str:
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "no free probe directory name", parent)  # pragma: no cover
-
-
-def remove_tree_quietly(path: str) -> None:
-    """Remove a tree we made, without following links and without raising."""
-    try:
-        entries = os.listdir(path)
-    except OSError:
-        entries = []
-    for name in entries:
-        child = os.path.join(path, name)
-        try:
-            os.unlink(child)  # without an lstat first: each is a round trip on a share
-        except IsADirectoryError:
-            remove_tree_quietly(child)
-        except OSError:
-            try:  # EPERM is what unlink(2) of a directory gives on Linux
-                if stat.S_ISDIR(os.lstat(child).st_mode):
-                    remove_tree_quietly(child)
-            except OSError:
-                pass
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
 
 
 def _measure(dirpath: str) -> dict[str, Outcome]:
@@ -542,8 +513,6 @@ def _result(
     )
     _cache[device] = result
     # the commit of an env or install here needs this fact: it need not measure it again
-    from anyvenv.fs.atomic import remember_directory_rename
-
     remember_directory_rename(device, result.dir_rename == OK)
     return result
 
