@@ -186,6 +186,21 @@ def synced_project_works(project: Path) -> None:
     assert (project / ".venv" / "share" / "beta" / "readme.txt").is_file()
 
 
+def run_sync(
+    project: Path, environ: dict[str, str], args: tuple[str, ...]
+) -> subprocess.CompletedProcess[bytes]:
+    """``anyvenv`` with ``args`` in ``project``, in a session of its own (a kill takes uv too)."""
+    return subprocess.run(
+        [*ANYVENV, *args],
+        cwd=project,
+        env=environ,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        timeout=240,
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(PY_MAIN is None, reason="needs pyenv's 3.12")
 @pytest.mark.parametrize("existing", [False, True], ids=["fresh", "adding-a-dependency"])
@@ -198,15 +213,7 @@ def test_sync_killed_at_every_checkpoint_and_while_uv_installs(
     args = ("sync", *index_args(index))
 
     def sync(**extra: str) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            [*ANYVENV, *args],
-            cwd=project,
-            env={**environ, **extra},
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            timeout=240,
-        )
+        return run_sync(project, {**environ, **extra}, args)
 
     def reset() -> None:
         shutil.rmtree(project / ".venv", ignore_errors=True)
@@ -403,15 +410,7 @@ def test_sync_through_a_shadow_env_killed_while_mirroring(
     args = ("sync", *index_args(index))
 
     def sync(**extra: str) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            [*ANYVENV, *args],
-            cwd=project,
-            env={**environ, **extra},
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            timeout=240,
-        )
+        return run_sync(project, {**environ, **extra}, args)
 
     def reset() -> None:
         write_project(project, dependencies=["gamma"])
