@@ -10,7 +10,16 @@ import sys
 import pytest
 
 import anyvenv
-from anyvenv.record import FrozenRecordError, StrChoice, as_dict, fields_of, record, replace
+from anyvenv.record import (
+    FrozenRecordError,
+    StrChoice,
+    as_dict,
+    field,
+    fields_of,
+    mutable_record,
+    record,
+    replace,
+)
 
 
 @record
@@ -18,6 +27,13 @@ class Point:
     x: int
     y: int = 0
     label: str = "p"
+
+
+@mutable_record
+class Tally:
+    name: str
+    seen: list[str] = field(default_factory=list)
+    count: int = 0
 
 
 class Colour(str, StrChoice):
@@ -54,6 +70,18 @@ def test_equality_hash_and_repr_like_a_frozen_dataclass() -> None:
     assert len({Point(1, 2), Point(1, 2)}) == 1
     assert repr(Point(1, 2)) == "Point(x=1, y=2, label='p')"
     assert Point(1) != (1, 0, "p")
+
+
+def test_a_mutable_record_is_assigned_and_its_factory_defaults_are_its_own() -> None:
+    first, second = Tally("a"), Tally("b")
+    first.seen.append("x")
+    first.count += 1
+    assert (first.seen, second.seen, first.count) == (["x"], [], 1)
+    assert Tally("a", ["x"], 1) == first
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(first)
+    assert fields_of(Tally) == ("name", "seen", "count")
+    assert repr(second) == "Tally(name='b', seen=[], count=0)"
 
 
 def test_fields_cannot_be_assigned_or_deleted() -> None:

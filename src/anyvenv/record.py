@@ -4,8 +4,10 @@
 and ``enum`` imports ``functools`` and ``collections``: together more start-up time than all of
 ``anyvenv venv``'s own work. The types on that path are made with these instead:
 
-- :func:`record`: fields from the class annotations, in order, class attributes as defaults;
-  mypy reads a record as a frozen dataclass;
+- :func:`record`: fields from the class annotations, in order, class attributes as defaults
+  (:func:`field` for a default made anew each time); mypy reads a record as a frozen dataclass;
+- :func:`mutable_record`: the same, with fields that can be assigned (and no hash), as a
+  plain ``@dataclass``;
 - :class:`StrChoice`: ``class Strategy(str, StrChoice)`` with ``NAME = "value"`` members, looked
   up by value (``Strategy("copy")``), compared by identity, with ``.value`` and ``.name``;
   mypy reads it as ``(str, enum.Enum)``.
@@ -15,18 +17,29 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, TypeVar
 
     from typing_extensions import dataclass_transform
 
     R = TypeVar("R")
+    T = TypeVar("T")
 else:
 
     def dataclass_transform(**_options):
         return lambda decorator: decorator
 
 
-__all__ = ["FrozenRecordError", "StrChoice", "as_dict", "fields_of", "record", "replace"]
+__all__ = [
+    "FrozenRecordError",
+    "StrChoice",
+    "as_dict",
+    "field",
+    "fields_of",
+    "mutable_record",
+    "record",
+    "replace",
+]
 
 
 class FrozenRecordError(AttributeError):
@@ -36,10 +49,32 @@ class FrozenRecordError(AttributeError):
 _NO_DEFAULT = object()
 
 
-@dataclass_transform(frozen_default=True)
+class _Factory:
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self.make = make
+
+
+def field(*, default_factory: Callable[[], T]) -> T:
+    """A field whose default is ``default_factory()``, made for each record (a list, a dict)."""
+    return _Factory(default_factory)  # type: ignore[return-value]
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def record(cls: type[R]) -> type[R]:
     """Give ``cls`` an ``__init__`` taking its annotated fields (positionally or by name),
     equality and a hash over them, a ``repr``, and no assignment after ``__init__``."""
+    return _make_record(cls, frozen=True)
+
+
+@dataclass_transform(field_specifiers=(field,))
+def mutable_record(cls: type[R]) -> type[R]:
+    """Like :func:`record`, but fields can be assigned after ``__init__`` and there is no hash."""
+    return _make_record(cls, frozen=False)
+
+
+def _make_record(cls: type[R], frozen: bool) -> type[R]:
     fields: tuple[str, ...] = ()
     defaults: dict[str, object] = {}
     for klass in reversed(cls.__mro__):
@@ -68,7 +103,13 @@ def record(cls: type[R]) -> type[R]:
         if missing:
             raise TypeError(f"{cls.__name__}() is missing {', '.join(missing)}")
         for name in fields:
-            object.__setattr__(self, name, values[name] if name in values else defaults[name])
+            if name in values:
+                value = values[name]
+            else:
+                value = defaults[name]
+                if value.__class__ is _Factory:
+                    value = value.make()
+            object.__setattr__(self, name, value)
 
     def _values(self: Any) -> tuple[object, ...]:
         return tuple(getattr(self, name) for name in fields)
@@ -91,9 +132,12 @@ def record(cls: type[R]) -> type[R]:
     def __delattr__(self: Any, name: str) -> None:
         raise FrozenRecordError(f"cannot delete field {name!r} of a {cls.__name__}")
 
-    for function in (__init__, __eq__, __hash__, __repr__, __setattr__, __delattr__):
+    own = (__init__, __eq__, __repr__)
+    for function in own + ((__hash__, __setattr__, __delattr__) if frozen else ()):
         function.__qualname__ = f"{cls.__qualname__}.{function.__name__}"
         setattr(cls, function.__name__, function)
+    if not frozen:
+        setattr(cls, "__hash__", None)  # noqa: B010 - equal by value, so unhashable
     setattr(cls, "__record_fields__", fields)  # noqa: B010 - not a declared attribute
     return cls
 
