@@ -16,12 +16,12 @@ import fcntl
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs.mounts import mount_of
+from anyvenv.record import record
 
 UNREADABLE_GRACE_SECONDS = 30.0
 _FLOCK_UNUSABLE = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL}
@@ -36,7 +36,7 @@ class LockUnavailable(AnyvenvError):
     something planted at its path (a link there is never followed)."""
 
 
-@dataclass(frozen=True)
+@record
 class Holder:
     host: str
     pid: int

@@ -21,13 +21,13 @@ import enum
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from anyvenv.envbuild.config import is_virtual_environment, parse_pyvenv_cfg
 from anyvenv.errors import EnvironmentBroken, UsageError
 from anyvenv.fs.outcome import NO, OK
 from anyvenv.project.uvrules import declared_env
+from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class Placement(str, enum.Enum):
     ELSEWHERE = "elsewhere"  # the env is in a per-user directory; the declared path points to it
 
 
-@dataclass(frozen=True)
+@record
 class EnvLocation:
     declared: Path  # what the project names (.venv or UV_PROJECT_ENVIRONMENT)
     env: Path  # where the env really is

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from anyvenv.envbuild.config import CFG_NAME, is_virtual_environment, read_pyvenv_cfg
@@ -14,6 +13,7 @@ from anyvenv.fs.outcome import errno_name
 from anyvenv.interpreter.request import PythonRequest
 from anyvenv.project import state as state_store
 from anyvenv.project.state import SyncState
+from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 ANYVENV_CFG_KEY = "anyvenv"
 
 
-@dataclass(frozen=True)
+@record
 class EnvFacts:
     base_executable: str
     version: tuple[int, int, int]

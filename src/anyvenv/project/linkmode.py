@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from anyvenv.errors import UsageError
+from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class LinkMode(str, enum.Enum):
     SYMLINK = "symlink"
 
 
-@dataclass(frozen=True)
+@record
 class LinkChoice:
     mode: LinkMode
     reason: str

@@ -7,7 +7,6 @@ import fnmatch
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from anyvenv.errors import UsageError
@@ -17,6 +16,7 @@ from anyvenv.interpreter.request import (
     parse_request,
     parse_specifiers,
 )
+from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ PYPROJECT = "pyproject.toml"
 VERSION_FILES = (".python-version", ".python-versions")
 
 
-@dataclass(frozen=True)
+@record
 class Project:
     """The project uv would sync from a directory, and the workspace it belongs to."""
 
@@ -51,7 +51,7 @@ class Project:
         return all(spec.contains(version) for spec in self.requires_python)
 
 
-@dataclass(frozen=True)
+@record
 class PythonChoice:
     """The Python request for the project and where it came from (for messages)."""
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from anyvenv.record import as_dict, field, mutable_record
 
 STATE_NAME = ".anyvenv-sync.json"
 STATE_VERSION = 1
@@ -20,7 +21,7 @@ STATE_VERSION = 1
 Fingerprint = dict[str, list[int]]
 
 
-@dataclass
+@mutable_record
 class SyncState:
     env: str
     placement: str
@@ -75,4 +76,4 @@ def save(env: Path, state: SyncState) -> None:
     from anyvenv.fs.atomic import atomic_write
 
     with contextlib.suppress(OSError):
-        atomic_write(env / STATE_NAME, json.dumps(asdict(state), indent=1).encode())
+        atomic_write(env / STATE_NAME, json.dumps(as_dict(state), indent=1).encode())

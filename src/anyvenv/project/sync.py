@@ -14,7 +14,6 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyvenv.envbuild.config import CFG_NAME, read_pyvenv_cfg
@@ -64,6 +63,7 @@ from anyvenv.project.uvcall import (
 )
 from anyvenv.project.uvlock import lockfile_rewritable
 from anyvenv.project.uvrules import has_flag
+from anyvenv.record import field, mutable_record, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
@@ -73,7 +73,7 @@ if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
 LOCK_SUFFIX = ".anyvenv.lock"
 
 
-@dataclass(frozen=True)
+@record
 class SyncOptions:
     python: str | None = None  # anyvenv's --python (uv's request syntax)
     link_mode: str | None = None  # --link-mode
@@ -81,7 +81,7 @@ class SyncOptions:
     cwd: Path | None = None
 
 
-@dataclass
+@mutable_record
 class PreparedEnv:
     """An env that runs and satisfies the request, ready for uv."""
 
@@ -99,7 +99,7 @@ class PreparedEnv:
         return self.location.shadow or self.location.env
 
 
-@dataclass
+@mutable_record
 class SyncResult:
     prepared: PreparedEnv
     link: LinkChoice
@@ -432,7 +432,7 @@ def _check_not_replaced(target: Path, ours: bool) -> None:
         )
 
 
-@dataclass
+@mutable_record
 class Session:
     """One locked run on a project: what sync and pip share."""
 
@@ -558,7 +558,7 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
 
 def reinstall_interrupted(target: Path, site_packages: str) -> list[str]:
     """uv options that reinstall what a killed install left half-made in ``target``."""
-    from anyvenv.project.mirror import interrupted_installs
+    from anyvenv.project.installed import interrupted_installs
 
     found = interrupted_installs(target / site_packages)
     return [arg for name in found for arg in ("--reinstall-package", name)]
