@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyvenv.fs.place import copy_file, create_file
+from anyvenv.project.installed import dist_info_name
 
 _SHEBANG_LIMIT = 127  # the kernel reads this much of a #! line
 _SH_EXEC = re.compile(rb"^'''exec' '?(?P<path>[^'\"]+?)'? \"\$0\" \"\$@\"$")
@@ -72,10 +73,6 @@ class MirrorReport:
         }
 
 
-def normalize_name(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def distributions(site_packages: Path) -> dict[str, Distribution]:
     """The distributions installed in ``site_packages``, by normalized name."""
     found: dict[str, Distribution] = {}
@@ -86,29 +83,13 @@ def distributions(site_packages: Path) -> dict[str, Distribution]:
     for entry in entries:
         if not entry.endswith(".dist-info"):
             continue
-        name = normalize_name(entry[: -len(".dist-info")].split("-", 1)[0])
+        name = dist_info_name(entry)
         try:
             record: bytes | None = (site_packages / entry / "RECORD").read_bytes()
         except OSError:
             record = None
         found[name] = Distribution(name, entry, record)
     return found
-
-
-def interrupted_installs(site_packages: Path) -> list[str]:
-    """Distributions an installer was killed in the middle of installing: a dist-info without
-    its INSTALLER file (uv and pip write it at the end, with the final RECORD). uv takes
-    them for installed ("Checked") although files may be missing; ``--reinstall-package``
-    makes it install them again."""
-    try:
-        entries = os.listdir(site_packages)
-    except OSError:
-        return []
-    return sorted(
-        normalize_name(entry[: -len(".dist-info")].split("-", 1)[0])
-        for entry in entries
-        if entry.endswith(".dist-info") and not os.path.lexists(site_packages / entry / "INSTALLER")
-    )
 
 
 def record_paths(record: bytes | None) -> list[str]:

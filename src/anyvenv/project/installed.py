@@ -1,0 +1,39 @@
+"""What a site-packages directory says about its distributions, read cheaply (one listing).
+
+Every sync asks whether a killed install left something half-made; that question must not
+cost the imports of the mirror (csv, shutil, dataclasses).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+DIST_INFO = ".dist-info"
+
+
+def normalize_name(name: str) -> str:
+    """A project name as PEP 503 compares it."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dist_info_name(entry: str) -> str:
+    """The normalized project name of a ``*.dist-info`` directory name."""
+    return normalize_name(entry[: -len(DIST_INFO)].split("-", 1)[0])
+
+
+def interrupted_installs(site_packages: str | os.PathLike[str]) -> list[str]:
+    """Distributions an installer was killed in the middle of installing: a dist-info without
+    its INSTALLER file (uv and pip write it at the end, with the final RECORD). uv takes
+    them for installed ("Checked") although files may be missing; ``--reinstall-package``
+    makes it install them again."""
+    try:
+        entries = os.listdir(site_packages)
+    except OSError:
+        return []
+    return sorted(
+        dist_info_name(entry)
+        for entry in entries
+        if entry.endswith(DIST_INFO)
+        and not os.path.lexists(os.path.join(site_packages, entry, "INSTALLER"))
+    )

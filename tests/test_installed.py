@@ -1,0 +1,28 @@
+"""Reading a site-packages directory for distributions a killed install left half-made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from anyvenv.project.installed import dist_info_name, interrupted_installs, normalize_name
+
+
+def test_names_compare_as_pep_503_says() -> None:
+    assert normalize_name("Foo.Bar__baz-Qux") == "foo-bar-baz-qux"
+    assert dist_info_name("Foo_Bar-1.0.dist-info") == "foo-bar"
+
+
+def test_a_dist_info_without_installer_is_interrupted(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    for name, finished in (("done_pkg-1.0", True), ("Half.Made-2.0", False), ("other-3", False)):
+        info = site / f"{name}.dist-info"
+        info.mkdir(parents=True)
+        (info / "RECORD").write_text("")
+        if finished:
+            (info / "INSTALLER").write_text("uv\n")
+    (site / "half_made").mkdir()  # a package directory is not a dist-info
+    assert interrupted_installs(site) == ["half-made", "other"]
+
+
+def test_a_missing_site_packages_has_nothing_interrupted(tmp_path: Path) -> None:
+    assert interrupted_installs(tmp_path / "absent") == []
