@@ -300,3 +300,83 @@ def test_import_is_cheap() -> None:
     assert "anyvenv.spawn" in new_modules
     assert not new_modules & set(HEAVY_MODULES)
     assert new_modules <= {"__future__", "anyvenv", "anyvenv.spawn", "select", "errno", "time"}
+
+
+# -- run_inheriting: the child writes where we write --------------------------------------------
+
+
+def _in_a_parent(tmp_path: Path, code: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ``code`` in a Python whose stdout/stderr are files, with anyvenv importable."""
+    script = tmp_path / "parent.py"
+    script.write_text(code)
+    return subprocess.run(
+        [PY, str(script)], env={**os.environ, "PYTHONPATH": SRC}, capture_output=True, timeout=60
+    )
+
+
+def test_run_inheriting_shares_stdio_and_gives_the_exit_code(tmp_path: Path) -> None:
+    done = _in_a_parent(
+        tmp_path,
+        "import sys\n"
+        "from anyvenv.spawn import run_inheriting\n"
+        "code = run_inheriting([sys.executable, '-c', "
+        '\'import sys; print("out"); sys.stderr.write("err"); sys.exit(7)\'])\n'
+        "print('child said', code)\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"out\nchild said 7\n"
+    assert done.stderr == b"err"
+
+
+def test_run_inheriting_passes_env(tmp_path: Path) -> None:
+    done = _in_a_parent(
+        tmp_path,
+        "import os, sys\n"
+        "from anyvenv.spawn import run_inheriting\n"
+        "run_inheriting([sys.executable, '-c', 'import os; print(os.environ[\"MARK\"])'], "
+        "env={**os.environ, 'MARK': 'given'})\n",
+    )
+    assert done.stdout == b"given\n", done.stderr
+
+
+def test_run_inheriting_closes_inherited_fds_by_default() -> None:
+    held = os.pipe()
+    os.set_inheritable(held[1], True)
+    try:
+        # the child fails if it can write to held[1]
+        code = f"import os, sys\ntry:\n    os.write({held[1]}, b'x')\nexcept OSError:\n    sys.exit(0)\nsys.exit(1)"
+        assert spawn.run_inheriting([PY, "-c", code]) == 0
+    finally:
+        os.close(held[0])
+        os.close(held[1])
+
+
+def test_run_inheriting_missing_program_raises() -> None:
+    with pytest.raises(FileNotFoundError) as info:
+        spawn.run_inheriting(["/nonexistent/program"])
+    assert info.value.filename == "/nonexistent/program"
+
+
+def test_run_inheriting_after_ctrl_c_waits_briefly_then_kills(tmp_path: Path) -> None:
+    """A child that ignores SIGINT is killed a moment after Ctrl-C; one that ends is reaped."""
+    done = _in_a_parent(
+        tmp_path,
+        "import os, signal, sys, threading, time\n"
+        "from anyvenv.spawn import run_inheriting\n"
+        "stubborn = 'import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(30)'\n"
+        "threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        "started = time.monotonic()\n"
+        "try:\n"
+        "    run_inheriting([sys.executable, '-c', stubborn])\n"
+        "except KeyboardInterrupt:\n"
+        "    print(round(time.monotonic() - started, 1))\n"
+        "    try:\n"
+        "        os.waitpid(-1, os.WNOHANG)\n"
+        "        print('left-running')\n"
+        "    except ChildProcessError:\n"
+        "        print('reaped')\n",
+    )
+    assert done.returncode == 0, done.stderr
+    seconds, state = done.stdout.decode().split()
+    assert float(seconds) < 5, "killed after the grace period, not after the child's 30 s"
+    assert state == "reaped"

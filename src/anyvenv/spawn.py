@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import NoReturn
 
-__all__ = ["Child", "Finished", "SpawnTimeout", "run_captured"]
+__all__ = ["Child", "Finished", "SpawnTimeout", "run_captured", "run_inheriting"]
+
+_INTERRUPT_GRACE = 0.25  # seconds a child gets to end after Ctrl-C, as subprocess allows
 
 # Signal numbers, without importing signal (enum). SIGKILL and SIGPIPE are the same on
 # every Linux architecture; SIGXFSZ is 25 on the generic ABI (x86, ARM, RISC-V, PowerPC,
@@ -112,11 +114,7 @@ class Child:
                 (os.POSIX_SPAWN_DUP2, out_w, 1),
                 (os.POSIX_SPAWN_DUP2, err_w, 2),
             ]
-            closefrom: int | None = getattr(os, "POSIX_SPAWN_CLOSEFROM", None)  # 3.13+
-            if closefrom is not None:
-                file_actions.append((closefrom, 3))
-            else:
-                file_actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds()]
+            file_actions += _close_inherited()
             try:
                 self.pid = os.posix_spawn(
                     program,
@@ -231,6 +229,46 @@ def run_captured(
         raise
 
 
+def run_inheriting(
+    args: Sequence[str | os.PathLike[str]], *, env: Mapping[str, str] | None = None
+) -> int:
+    """Run ``args`` (``args[0]`` an executable path) with this process's stdin, stdout and
+    stderr, in its working directory; the child's return code.
+
+    On Ctrl-C the child, in the same process group, got the SIGINT too: it has a quarter
+    of a second to end (as with subprocess), then it is killed; KeyboardInterrupt goes on.
+    """
+    argv = [os.fspath(arg) for arg in args]
+    if not argv:
+        raise ValueError("args must not be empty")
+    try:
+        pid = os.posix_spawn(
+            argv[0],
+            argv,
+            os.environ if env is None else env,
+            file_actions=_close_inherited(),
+            setsigdef=_RESTORE_SIGNALS,
+        )
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = argv[0]
+        raise
+    try:
+        return _waitpid(pid)
+    except BaseException:
+        deadline = time.monotonic() + _INTERRUPT_GRACE
+        while _waitpid_nohang(pid) is None:
+            if time.monotonic() >= deadline:
+                try:
+                    os.kill(pid, _SIGKILL)
+                except ProcessLookupError:
+                    pass
+                _waitpid(pid)
+                break
+            time.sleep(0.005)
+        raise
+
+
 def _pipe(opened: list[int]) -> tuple[int, int]:
     """A pipe whose two fds are above 2 (so the dup2 onto 1 and 2 cannot clobber them)."""
     read_fd, write_fd = os.pipe()
@@ -251,6 +289,14 @@ def _above_stdio(fd: int, opened: list[int]) -> int:
         opened.remove(low_fd)
         os.close(low_fd)
     return fd
+
+
+def _close_inherited() -> list[tuple[object, ...]]:
+    """The spawn file actions that keep every fd above 2 from the child."""
+    closefrom: int | None = getattr(os, "POSIX_SPAWN_CLOSEFROM", None)  # 3.13+
+    if closefrom is not None:
+        return [(closefrom, 3)]
+    return [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds()]
 
 
 def _inheritable_fds() -> list[int]:

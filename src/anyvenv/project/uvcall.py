@@ -112,9 +112,20 @@ def pip_command(uv: str, args: Sequence[str], python: Path) -> list[str]:
 
 def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: Path) -> int:
     """Run uv with our stdio (its output is the user's to see); returns its exit code."""
-    import subprocess
-
     try:
+        if _is_working_directory(cwd):
+            from anyvenv.spawn import run_inheriting
+
+            return run_inheriting(command, env=environ)
+        import subprocess  # a working directory of its own (the Python API's cwd)
+
         return subprocess.run(list(command), env=dict(environ), cwd=cwd).returncode
     except OSError as exc:
         raise AnyvenvError(f"cannot run uv ({command[0]}): {exc.strerror}") from exc
+
+
+def _is_working_directory(path: Path) -> bool:
+    try:
+        return os.path.samestat(os.stat(path), os.stat("."))
+    except OSError:
+        return False

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -27,6 +26,8 @@ def _may_rewrite_lock(uv_args: Sequence[str], environ: Mapping[str, str]) -> boo
 
 def lock_is_current(command: Sequence[str], uv_env: Mapping[str, str], cwd: Path) -> bool:
     """``uv sync --locked --dry-run`` with the same options: does uv.lock need no change?"""
+    import subprocess  # here: only where chmod fails
+
     proc = subprocess.run(
         [*command, "--locked", "--dry-run"],
         env=dict(uv_env),
