@@ -123,3 +123,33 @@ def test_the_no_op_shortcut_reads_our_options_as_argparse_does() -> None:
         ), argv
         assert ("--json" in values) == parsed.json
     assert own_values(["--help"]) is None and own_values(["-p"]) is None
+
+
+def test_sync_and_run_without_argparse_get_the_arguments_argparse_gives() -> None:
+    """A sync that needs uv skips argparse too: the namespace it hands the command must match."""
+    from anyvenv.cli.fastpath import QuickArgs, own_values
+    from anyvenv.cli.main import build_parser
+
+    cases = {
+        "sync": (
+            ["-p", "3.12", "--frozen"],
+            ["-p3.11", "--link-mode=copy", "--python=3.10", "--extra", "x", "--json"],
+            ["--group", "dev", "--no-dev", "-q"],
+        ),
+        "run": (
+            ["-p", "3.12", "--frozen", "--", "python", "-V"],
+            ["--link-mode", "copy", "python", "-c", "pass"],
+            ["--extra", "x", "--", "tool", "--json"],
+        ),
+    }
+    for name, own in (("sync", SYNC), ("run", RUN)):
+        for argv in cases[name]:
+            parsed = build_parser(only=name).parse_args([name, *argv])
+            ours, uv_args, command = own.split(argv)
+            values = own_values(ours)
+            assert values is not None, argv
+            quick = QuickArgs(values, uv_args, command)
+            for field in ("python", "link_mode", "uv_args", "command"):
+                assert getattr(quick, field) == getattr(parsed, field), (argv, field)
+            assert quick.json == getattr(parsed, "json", False), argv
+            assert quick.no_sync == getattr(parsed, "no_sync", False), argv

@@ -3,6 +3,8 @@
 - ``anyvenv sync`` and ``anyvenv run`` when nothing uv reads has changed since the last
   successful sync, answered before argparse, TOML or uv are loaded (a no-op sync should cost
   no more than ``uv sync``'s own no-op); the ordinary way checks the same record under the lock;
+- any other ``sync`` or ``run`` with an ordinary command line: the options read here go
+  straight to the command, without building argparse's parsers;
 - ``anyvenv venv`` with an ordinary command line (read by :func:`anyvenv.cli.venv.quick_args`
   from the same option table argparse is built from).
 
@@ -18,7 +20,8 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
     from anyvenv.project.uptodate import UpToDate
 
@@ -53,6 +56,18 @@ def own_values(ours: Sequence[str]) -> dict[str, str] | None:
     return values
 
 
+class QuickArgs:
+    """The namespace argparse would give ``sync`` or ``run`` for an ordinary command line."""
+
+    def __init__(self, values: dict[str, str], uv_args: list[str], command: list[str]) -> None:
+        self.python = values.get("--python")
+        self.link_mode = values.get("--link-mode")
+        self.json = "--json" in values
+        self.no_sync = "--no-sync" in values
+        self.uv_args = uv_args
+        self.command = command
+
+
 def _up_to_date(values: dict[str, str], uv_args: Sequence[str]) -> UpToDate | None:
     from anyvenv.project.inputs import Invocation
     from anyvenv.project.uptodate import find_up_to_date
@@ -72,9 +87,13 @@ def _sync(argv: Sequence[str], started: float) -> int | None:
 
     ours, uv_args, _ = OWN.split(argv)
     values = own_values(ours)
-    found = _up_to_date(values, uv_args) if values is not None else None
-    if values is None or found is None:
+    if values is None:
         return None
+    found = _up_to_date(values, uv_args)
+    if found is None:
+        from anyvenv.cli.sync import run
+
+        return _ordinary(run, QuickArgs(values, uv_args, []))
     if "--json" in values:
         from anyvenv.cli.output import print_json
 
@@ -93,7 +112,9 @@ def _run(argv: Sequence[str]) -> int | None:
         return None
     found = _up_to_date(values, uv_args)
     if found is None:
-        return None
+        from anyvenv.cli.run import run
+
+        return _ordinary(run, QuickArgs(values, uv_args, command))
     from anyvenv.errors import AnyvenvError
 
     try:
@@ -101,6 +122,13 @@ def _run(argv: Sequence[str]) -> int | None:
     except AnyvenvError as exc:
         print(f"anyvenv: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
+
+
+def _ordinary(run: Callable[[Any], int], args: QuickArgs) -> int:
+    """``sync`` or ``run`` that needs uv: the command's own ``run``, as argparse would call it."""
+    from anyvenv.cli.guard import guarded
+
+    return guarded(lambda: run(args))
 
 
 def _venv(argv: Sequence[str]) -> int | None:
