@@ -363,19 +363,79 @@ def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
     declared = project / ".venv"
     real_build = sync._build
 
-    def build(env_path: Path, info: object) -> None:
+    def build(env_path: Path, info: object, defer_check: bool = False) -> None:
         if env_path == declared:
             raise EnvironmentBroken("the new environment's python does not run: test")
-        real_build(env_path, info)  # type: ignore[arg-type]
+        return real_build(env_path, info, defer_check)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sync, "_build", build)
     environ = {**env, "XDG_DATA_HOME": str(tmp_path / "data")}
-    location = sync.build_env(discover(project), declared, query_interpreter(str(PY_MAIN)), environ)
+    location, pending = sync.build_env(
+        discover(project), declared, query_interpreter(str(PY_MAIN)), environ
+    )
+    assert pending is None, "an env elsewhere is checked before it is used"
     assert location.placement is Placement.ELSEWHERE
     assert "cannot hold a runnable environment" in location.reason and "test" in location.reason
     assert read_pointer(declared) == location.env
     assert (location.env / "bin" / "python").exists()
     assert os.path.isfile(project / ".venv")
+
+
+def test_a_new_symlinked_env_is_checked_while_uv_runs(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """On local disk the new env's python is a symlink; its check runs alongside uv and must
+    have finished, and passed, before the sync reports success."""
+    from anyvenv.envbuild.builder import PendingCheck
+    from anyvenv.project import sync
+
+    project = write_project(tmp_path / "demo")
+    finished: list[str] = []
+    real_finish = PendingCheck.finish
+
+    def finish(self: PendingCheck) -> None:
+        real_finish(self)
+        finished.append(self.env)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PendingCheck, "finish", finish)
+        patch.chdir(project)
+        result = sync.sync(sync.SyncOptions(uv_args=tuple(index_args(index))), env)
+    assert result.uv_exit_code == 0 and result.prepared.action == "created"
+    assert os.path.islink(project / ".venv" / "bin" / "python")
+    assert finished == [str(project / ".venv")]
+    assert result.prepared.pending_check is None
+
+
+def test_a_failed_check_while_uv_ran_rebuilds_the_env_and_syncs_again(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """If the check that ran alongside uv fails, the env is removed, built again with its
+    check first, and uv runs again: the sync still ends with a working env."""
+    from anyvenv.envbuild.builder import PendingCheck
+    from anyvenv.errors import EnvironmentBroken
+    from anyvenv.project import sync
+
+    project = write_project(tmp_path / "demo")
+    failures: list[str] = []
+
+    def finish(self: PendingCheck) -> None:
+        self.child.wait(60)
+        failures.append(self.env)
+        raise EnvironmentBroken("the new python's sys.prefix is /elsewhere, not the env")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PendingCheck, "finish", finish)
+        patch.chdir(project)
+        result = sync.sync(sync.SyncOptions(uv_args=tuple(index_args(index))), env)
+    assert failures == [str(project / ".venv")], "only the first build defers its check"
+    assert result.uv_exit_code == 0
+    assert result.prepared.action == "rebuilt"
+    assert "sys.prefix is /elsewhere" in (result.prepared.rebuild_reason or "")
+    hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
+    assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr
+    again = anyvenv("sync", "--json", *index_args(index), cwd=project, env=env)
+    assert json.loads(again.stdout)["action"] == "reused", again.stderr
 
 
 def test_a_directory_that_is_no_env_is_never_replaced(

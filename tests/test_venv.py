@@ -318,3 +318,28 @@ def test_python_api(tmp_path: Path) -> None:
 
 def test_env_passes_cli_env_unchanged() -> None:
     assert "PYTHONPATH" in cli_env()
+
+
+def test_a_deferred_check_runs_after_the_commit_for_symlinked_envs_only(tmp_path: Path) -> None:
+    """``defer_linked_check``: a symlinked env is committed with its check still running (and
+    the check is real: a wrong expectation fails it); a copied one is checked before."""
+    from anyvenv.envbuild.builder import EnvOptions, PendingCheck, build_with_pending_check
+    from anyvenv.errors import EnvironmentBroken
+    from anyvenv.fs.place import Strategy
+    from anyvenv.interpreter.query import query_interpreter
+    from anyvenv.record import replace
+
+    info = query_interpreter(str(BASE))
+    linked, pending = build_with_pending_check(
+        tmp_path / "linked", info, EnvOptions(defer_linked_check=True)
+    )
+    assert linked.strategy is Strategy.SYMLINK and pending is not None
+    assert (tmp_path / "linked" / "pyvenv.cfg").is_file(), "committed before the check ends"
+    pending.finish()
+    wrong = PendingCheck(linked.path, replace(info, version=(3, 0, 0)), None)
+    with pytest.raises(EnvironmentBroken, match="version"):
+        wrong.finish()
+    copied, none = build_with_pending_check(
+        tmp_path / "copied", info, EnvOptions(strategy=Strategy.COPY, defer_linked_check=True)
+    )
+    assert copied.strategy is Strategy.COPY and none is None

@@ -5,6 +5,10 @@
 
 Everything is built in a staging directory beside the target and renamed into place, so an
 interruption leaves the old state or a complete env, never half of one.
+
+A caller with more work to do (``anyvenv sync`` runs uv next) may let the check of an env whose
+python is a symlink to the base (what ``uv venv`` makes, on a filesystem that reads links back)
+run after the commit, alongside that work: :attr:`EnvOptions.defer_linked_check`.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ class EnvOptions:
     strategy: Strategy | None = None  # None: decide from the probe
     clear: bool = True  # replace an environment already there (False: a UsageError)
     validate: bool = True
+    # a symlinked env's check starts after the commit and the caller finishes it
+    # (EnvBuilder.pending_check); copied or linked interpreters are always checked before
+    defer_linked_check: bool = False
 
 
 @record
@@ -77,6 +84,23 @@ class EnvInfo:
         }
 
 
+class PendingCheck:
+    """The check of a committed env, running; :meth:`finish` raises
+    :class:`EnvironmentBroken` if its python is not what was built."""
+
+    def __init__(self, env: str, info: InterpreterInfo, expected_lib: str | None) -> None:
+        self.env = env
+        self.info = info
+        self.expected_lib = expected_lib
+        self.child = start_check(EnvLayout(env, info).python, info)
+
+    def finish(self) -> None:
+        verify(finish_check(self.child), self.env, self.info, self.expected_lib)
+
+    def cancel(self) -> None:
+        self.child.kill()
+
+
 class EnvBuilder:
     """One creation. Subclass and override a step to change it."""
 
@@ -88,6 +112,7 @@ class EnvBuilder:
         self.options = options
         self.linkage: Linkage = libpython_linkage(info.executable)
         self.created_parents: list[str] = []
+        self.pending_check: PendingCheck | None = None  # see EnvOptions.defer_linked_check
 
     # -- the pipeline ------------------------------------------------------------------------
 
@@ -104,7 +129,12 @@ class EnvBuilder:
                     self.write_mode_shim(layout)
                 expected_lib = self.place_interpreter(layout, plan)
                 self.write_config(layout, plan)
-                check = start_check(layout.python, self.info) if self.options.validate else None
+                deferred = self.options.validate and self._defers_check(plan)
+                check = (
+                    start_check(layout.python, self.info)
+                    if self.options.validate and not deferred
+                    else None
+                )
                 try:
                     self.write_scripts(layout)
                 finally:
@@ -118,6 +148,12 @@ class EnvBuilder:
         except BaseException:
             self._remove_created_parents()
             raise
+        if deferred:
+            try:
+                self.pending_check = PendingCheck(self.target, self.info, expected_lib)
+            except BaseException:
+                atomic.remove_tree(self.target)  # ours, just made, and its python cannot start
+                raise
         final = EnvLayout(self.target, self.info)
         return EnvInfo(
             path=self.target,
@@ -131,6 +167,13 @@ class EnvBuilder:
             replaced=replaced,
             seeded=tuple(seeded),
             seconds=time.perf_counter() - started,
+        )
+
+    def _defers_check(self, plan: InterpreterPlan) -> bool:
+        return (
+            self.options.defer_linked_check
+            and plan.strategy is Strategy.SYMLINK
+            and not self.options.seed
         )
 
     def prepare(self) -> bool:
@@ -386,8 +429,16 @@ def fix_shebangs(
 def build_environment(
     target: str | os.PathLike[str], info: InterpreterInfo, options: EnvOptions
 ) -> EnvInfo:
+    return build_with_pending_check(target, info, options)[0]
+
+
+def build_with_pending_check(
+    target: str | os.PathLike[str], info: InterpreterInfo, options: EnvOptions
+) -> tuple[EnvInfo, PendingCheck | None]:
+    """Build; with ``options.defer_linked_check``, the check the caller must still finish."""
     try:
-        return EnvBuilder(target, info, options).build()
+        builder = EnvBuilder(target, info, options)
+        return builder.build(), builder.pending_check
     except OSError as exc:
         raise AnyvenvError(
             f"cannot create the environment at {target}: {exc.strerror or exc}"

@@ -67,6 +67,7 @@ from anyvenv.record import field, mutable_record, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
+    from anyvenv.envbuild.builder import PendingCheck
     from anyvenv.interpreter.query import InterpreterInfo
     from anyvenv.project.mirror import EnvTree, MirrorReport
 
@@ -92,6 +93,7 @@ class PreparedEnv:
     action: str  # "created", "rebuilt" or "reused"
     rebuild_reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    pending_check: PendingCheck | None = None  # a new symlinked env's check, still running
 
     @property
     def install_target(self) -> Path:
@@ -170,11 +172,13 @@ def _holds_an_env(env: Path) -> None:
         )
 
 
-def _build(env: Path, info: InterpreterInfo) -> None:
-    from anyvenv.envbuild.builder import EnvOptions, build_environment
+def _build(env: Path, info: InterpreterInfo, defer_check: bool = False) -> PendingCheck | None:
+    from anyvenv.envbuild.builder import EnvOptions, build_with_pending_check
 
-    build_environment(env, info, EnvOptions())
+    options = EnvOptions(defer_linked_check=defer_check)
+    pending = build_with_pending_check(env, info, options)[1]
     _holds_an_env(env)
+    return pending
 
 
 def _clear_declared(declared: Path) -> None:
@@ -191,17 +195,21 @@ def _clear_declared(declared: Path) -> None:
 
 
 def build_env(
-    project: Project, declared: Path, info: InterpreterInfo, environ: Mapping[str, str]
-) -> EnvLocation:
+    project: Project,
+    declared: Path,
+    info: InterpreterInfo,
+    environ: Mapping[str, str],
+    defer_check: bool = False,
+) -> tuple[EnvLocation, PendingCheck | None]:
     """Build a fresh env for ``info`` where it can run; falls back to the per-user directory
-    when the declared place cannot hold a runnable env."""
+    when the declared place cannot hold a runnable env. With ``defer_check``, the check of an
+    env in place whose python is a symlink may still be running (see :func:`sync`)."""
     key = python_key(info.version, info.free_threaded)
     location = choose_location(declared, project, key, environ)
     if location.placement is not Placement.ELSEWHERE:
         _clear_declared(declared)
         try:
-            _build(location.env, info)
-            return location
+            return location, _build(location.env, info, defer_check)
         except (EnvironmentBroken, NothingExecutableHere) as exc:
             reason = f"{declared.parent} cannot hold a runnable environment ({exc.message})"
             location = EnvLocation(
@@ -210,7 +218,7 @@ def build_env(
             )  # fmt: skip
     _build(location.env, info)
     write_pointer(declared, location.env, location.reason)
-    return location
+    return location, None
 
 
 def _discard_old(
@@ -283,9 +291,14 @@ def _new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
 
 
 def prepare(
-    project: Project, choice: PythonChoice, declared: Path, environ: Mapping[str, str]
+    project: Project,
+    choice: PythonChoice,
+    declared: Path,
+    environ: Mapping[str, str],
+    defer_check: bool = False,
 ) -> PreparedEnv:
-    """Reuse the project's env or (re)build it. Call with the project lock held."""
+    """Reuse the project's env or (re)build it. Call with the project lock held. With
+    ``defer_check``, a new env's check may still run (``PreparedEnv.pending_check``)."""
     pointed_to = read_pointer(declared)
     env = pointed_to if pointed_to is not None else declared
     saved = state_store.load(env) if env.is_dir() else None
@@ -310,11 +323,12 @@ def prepare(
                 return PreparedEnv(project, choice, location, kept, "reused")
             broken = "it was not made by 'anyvenv sync' for a filesystem where chmod fails"
     info = find_base_interpreter(project, choice)
-    location = build_env(project, declared, info, environ)
+    location, pending = build_env(project, declared, info, environ, defer_check)
     _discard_old(saved, env, location, environ)
     new_facts = facts_of_info(location.env, info)
     action = "rebuilt" if broken is not None else "created"
-    return PreparedEnv(project, choice, location, _new_state(location, new_facts), action, broken)
+    state = _new_state(location, new_facts)
+    return PreparedEnv(project, choice, location, state, action, broken, pending_check=pending)
 
 
 def find_base_interpreter(project: Project, choice: PythonChoice) -> InterpreterInfo:
@@ -456,63 +470,97 @@ class Session:
 
 @contextlib.contextmanager
 def locked_project(
-    options: SyncOptions, environ: Mapping[str, str] | None = None
+    options: SyncOptions, environ: Mapping[str, str] | None = None, defer_check: bool = False
 ) -> Iterator[Session]:
     """Find the project (bad input fails here, before anything is touched), take its lock,
     make or reuse its env; the state (and the inputs uv succeeded on) is saved when the block
-    ends."""
+    ends. With ``defer_check`` the block must settle ``session.prepared.pending_check``."""
     env_vars: Mapping[str, str] = os.environ if environ is None else environ
     forced = forced_link_mode(options.link_mode, env_vars)
     project, choice, declared = locate(options, env_vars)
     uv = find_uv()
     with project_lock(declared):
-        prepared = prepare(project, choice, declared, env_vars)
+        prepared = prepare(project, choice, declared, env_vars, defer_check)
         cwd = options.cwd or Path.cwd()
         session = Session(options, env_vars, cwd, uv, forced, prepared)
-        yield session
-        _save_state(prepared)
+        try:
+            yield session
+        finally:
+            if session.prepared.pending_check is not None:  # left by an error or Ctrl-C
+                session.prepared.pending_check.cancel()
+        _save_state(session.prepared)
         if session.inputs is not None:
             inputs_store.save(session.inputs)
 
 
 def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> SyncResult:
     """Make or reuse the project env, then run ``uv sync`` into it, unless nothing uv reads
-    has changed since the last successful run."""
+    has changed since the last successful run.
+
+    A new env whose python is a symlink to the base is checked while uv runs (uv starts that
+    python first thing, so a broken one fails uv too); if the check fails, the env is removed,
+    built again with its check first (falling back to the per-user directory), and uv runs again.
+    """
     started = time.perf_counter()
-    with locked_project(options, environ) as session:
-        prepared = session.prepared
-        location = prepared.location
-        made_shadow = location.shadow is not None and ensure_shadow(prepared)
-        if made_shadow:
-            prepared.notes.append(f"made the shadow env {location.shadow}")
-        link = session.link_mode(options.uv_args)
-        if not made_shadow and nothing_changed(session):
-            return SyncResult(prepared, link, 0, None, time.perf_counter() - started, False)
-        inputs_store.forget(os.fspath(location.env))
-        target = prepared.install_target
-        command = sync_command(
-            session.uv,
-            [*options.uv_args, *reinstall_interrupted(target, prepared.state.site_packages)],
-            target / "bin" / "python",
-            link.mode.value,
-        )
-        uv_env = uv_environment(session.environ, target, location.declared)
-        with lockfile_rewritable(
-            prepared.project.workspace_root / "uv.lock",
-            location.chmod_fails,
-            prepared.notes,
-            command,
-            uv_env,
-            options.uv_args,
-            session.cwd,
-        ):
-            code = run_uv(command, uv_env, session.cwd)
-        report: MirrorReport | None = None
-        if code == 0:
-            _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
-            if location.shadow is not None and not has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS):
-                report = mirror_shadow(prepared)
-            session.inputs = inputs_of(session, link)
+    with locked_project(options, environ, defer_check=True) as session:
+        result = _sync_locked(session, started)
+        pending = session.prepared.pending_check
+        if pending is not None:
+            session.prepared.pending_check = None
+            try:
+                pending.finish()
+            except EnvironmentBroken as exc:
+                session.prepared = _rebuild_checked(session, exc)
+                session.inputs = None
+                result = _sync_locked(session, started)
+    return result
+
+
+def _rebuild_checked(session: Session, failed: EnvironmentBroken) -> PreparedEnv:
+    """After the deferred check of a new env failed: remove it, build again, checked first."""
+    from anyvenv.fs.atomic import remove_tree
+
+    old = session.prepared
+    remove_tree(old.location.env)  # made by this sync a moment ago
+    rebuilt = prepare(old.project, old.choice, old.location.declared, session.environ)
+    rebuilt.action, rebuilt.rebuild_reason = "rebuilt", failed.message
+    return rebuilt
+
+
+def _sync_locked(session: Session, started: float) -> SyncResult:
+    options, prepared = session.options, session.prepared
+    location = prepared.location
+    made_shadow = location.shadow is not None and ensure_shadow(prepared)
+    if made_shadow:
+        prepared.notes.append(f"made the shadow env {location.shadow}")
+    link = session.link_mode(options.uv_args)
+    if not made_shadow and nothing_changed(session):
+        return SyncResult(prepared, link, 0, None, time.perf_counter() - started, False)
+    inputs_store.forget(os.fspath(location.env))
+    target = prepared.install_target
+    command = sync_command(
+        session.uv,
+        [*options.uv_args, *reinstall_interrupted(target, prepared.state.site_packages)],
+        target / "bin" / "python",
+        link.mode.value,
+    )
+    uv_env = uv_environment(session.environ, target, location.declared)
+    with lockfile_rewritable(
+        prepared.project.workspace_root / "uv.lock",
+        location.chmod_fails,
+        prepared.notes,
+        command,
+        uv_env,
+        options.uv_args,
+        session.cwd,
+    ):
+        code = run_uv(command, uv_env, session.cwd)
+    report: MirrorReport | None = None
+    if code == 0:
+        _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
+        if location.shadow is not None and not has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS):
+            report = mirror_shadow(prepared)
+        session.inputs = inputs_of(session, link)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
 
 
