@@ -106,6 +106,41 @@ def test_a_lock_from_another_host_is_never_stolen(target: Path) -> None:
 
 
 @pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_a_lock_left_before_this_machine_rebooted_is_recovered(target: Path) -> None:
+    """Same host name and machine id, another boot id: every process of that boot is gone
+    (the pid is our own live one here, to show that it is not what decides)."""
+    lock_path = target / "x.lock"
+    me = current_holder()
+    name = me.host.rpartition("#")[0]
+    assert me.machine, "this test needs /etc/machine-id"
+    _write_holder(lock_path, host=f"{name}#an-earlier-boot")
+    started = time.monotonic()
+    with ShareLock(lock_path, timeout=10, poll=0.01):
+        assert json.loads(lock_path.read_text())["host"] == me.host
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"machine": "another-machine"},  # another machine that has our host name
+        {"machine": ""},  # a lock of an older version: no machine id to prove it
+    ],
+    ids=["other-machine-same-name", "no-machine-id"],
+)
+def test_a_lock_of_another_boot_is_kept_unless_it_is_provably_this_machine(
+    target: Path, changes: dict[str, object]
+) -> None:
+    lock_path = target / "x.lock"
+    name = current_holder().host.rpartition("#")[0]
+    _write_holder(lock_path, host=f"{name}#an-earlier-boot", pid=_dead_pid(), **changes)
+    with pytest.raises(LockTimeout, match="an-earlier-boot"):
+        ShareLock(lock_path, timeout=0.3, poll=0.02).acquire()
+    assert json.loads(lock_path.read_text())["host"] == f"{name}#an-earlier-boot"
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
 def test_a_live_holder_keeps_its_lock(target: Path) -> None:
     lock_path = target / "x.lock"
     with ShareLock(lock_path), pytest.raises(LockTimeout):

@@ -3,9 +3,11 @@
 On a local filesystem ``flock`` is right: the kernel drops it when the holder dies. On FUSE
 (sshfs), CIFS and NFS it may fail (ENOSYS, ENOLCK, EBADF) or, worse, lock only on this
 client: two hosts of one share would both "hold" it. There the lock is a file created with
-``O_EXCL`` (atomic on the server) holding host, pid and process start time. A stale one is
-removed only when its holder is provably gone: same host, and that pid is dead or is a
-different process (start time differs). A lock held from another host is never stolen.
+``O_EXCL`` (atomic on the server) holding host (name and boot id), machine id, pid and process
+start time. A stale one is removed only when its holder is provably gone: same host and boot,
+and that pid is dead or is a different process (start time differs); or same host name and
+machine id but an earlier boot (the machine has rebooted since, and every process of that boot
+is gone). A lock held from another machine is never stolen.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Holder:
     pid: int
     started: str  # the process start time as /proc/PID/stat gives it ("" if unknown)
     token: str
+    machine: str = ""  # /etc/machine-id ("" if unknown, and in locks of older versions)
 
     def describe(self) -> str:
         return f"pid {self.pid} on {self.host}"
@@ -65,12 +68,39 @@ def _boot_id() -> str:
         return ""
 
 
+def _machine_id() -> str:
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            with open(path) as handle:
+                found = handle.read().strip()
+        except OSError:
+            continue
+        if found:
+            return found
+    return ""
+
+
 def current_holder() -> Holder:
     return Holder(
         host=f"{os.uname().nodename}#{_boot_id()}",
         pid=os.getpid(),
         started=process_start_time(os.getpid()),
         token=os.urandom(8).hex(),
+        machine=_machine_id(),
+    )
+
+
+def _rebooted_since(holder: Holder, me: Holder) -> bool:
+    """``holder`` ran on this machine (same name and machine id) in another boot."""
+    name, _, boot = holder.host.rpartition("#")
+    my_name, _, my_boot = me.host.rpartition("#")
+    return bool(
+        holder.machine
+        and holder.machine == me.machine
+        and name == my_name
+        and boot
+        and my_boot
+        and boot != my_boot
     )
 
 
@@ -78,7 +108,7 @@ def holder_is_gone(holder: Holder) -> bool:
     """True only when we can prove the holder no longer runs."""
     me = current_holder()
     if holder.host != me.host:
-        return False
+        return _rebooted_since(holder, me)
     try:
         os.kill(holder.pid, 0)
     except ProcessLookupError:
@@ -101,8 +131,14 @@ def read_holder(path: Path) -> Holder | None:
         os.close(fd)
     try:
         data = json.loads(raw)
-        return Holder(str(data["host"]), int(data["pid"]), str(data["started"]), str(data["token"]))
-    except (ValueError, KeyError, TypeError):
+        return Holder(
+            str(data["host"]),
+            int(data["pid"]),
+            str(data["started"]),
+            str(data["token"]),
+            str(data.get("machine", "")),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
