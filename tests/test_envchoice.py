@@ -25,6 +25,7 @@ ALL_OK = replace(
         path="/x", mount_point="/", fstype="ext4", mount_options=(), **dict.fromkeys(CHECKS, "ok")
     ),
     reflink="EOPNOTSUPP",
+    exec_by_default="no",
 )
 
 
@@ -39,6 +40,16 @@ def test_placement_follows_exec_then_chmod() -> None:
     assert placement is Placement.SHADOW and "ENOSYS" in reason
     placement, reason = placement_for(_probe(exec="EACCES", chmod="no"))
     assert placement is Placement.ELSEWHERE and "EACCES" in reason
+
+
+def test_where_every_file_is_executable_an_ignored_chmod_needs_no_shadow() -> None:
+    """exFAT, CIFS with file_mode=0755: uv's lost chmod loses no exec bit, so uv installs in
+    place; a chmod that fails (FAT) still breaks uv's copies, so the shadow stays."""
+    placement, reason = placement_for(_probe(chmod="no", exec_by_default="ok"))
+    assert placement is Placement.IN_PLACE and "every file" in reason
+    assert placement_for(_probe(chmod="ENOSYS", exec_by_default="ok"))[0] is Placement.SHADOW
+    no_exec = _probe(chmod="no", exec="EACCES", exec_by_default="ok")
+    assert placement_for(no_exec)[0] is Placement.ELSEWHERE
 
 
 def test_declared_path_reads_uv_project_environment(tmp_path: Path) -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from lab.probe import PROBE_KEYS
 
 ALL_OK: dict[str, str] = {key: "ok" for key in PROBE_KEYS}
+# what an ordinary filesystem does: all "ok", but a file made without exec bits is not run
+TYPICAL: dict[str, str] = {**ALL_OK, "exec_by_default": "no"}
+EVERY_FILE_EXECUTABLE = {"exec_by_default": "ok"}
 SYMLINK_KEYS = ("symlink_create", "symlink_relative", "symlink_dotdot", "symlink_absolute")
 READ_BACK_KEYS = SYMLINK_KEYS[1:]
 
@@ -34,12 +37,18 @@ _DIFFERENCES: dict[str, dict[str, str]] = {
     "faultfs:link-exdev": {"hardlink": "EXDEV"},
     "faultfs:chmod-ignored": {"chmod": "no"},
     "faultfs:chmod-enosys": {"chmod": "ENOSYS"},
-    "faultfs:mode-0755": {"chmod": "no"},
+    "faultfs:mode-0755": {"chmod": "no", **EVERY_FILE_EXECUTABLE},
     "faultfs:mode-0644": {"chmod": "no", "exec": "EACCES"},
-    "faultfs:cifs-like": {**_no_symlinks("EOPNOTSUPP"), "chmod": "no"},
+    "faultfs:cifs-like": {**_no_symlinks("EOPNOTSUPP"), "chmod": "no", **EVERY_FILE_EXECUTABLE},
     "faultfs:lock-enolck": {"flock": "ENOLCK", "fcntl_lock": "ENOLCK"},
     # exfat-fuse: mode always 0777, chmod a silent no-op, names case-insensitive
-    "exfat": {**_no_symlinks("ENOSYS"), "hardlink": "EPERM", "chmod": "no", "case_sensitive": "no"},
+    "exfat": {
+        **_no_symlinks("ENOSYS"),
+        "hardlink": "EPERM",
+        "chmod": "no",
+        "case_sensitive": "no",
+        **EVERY_FILE_EXECUTABLE,
+    },
     # fusefat: chmod fails ENOSYS (pip and uv fail writing scripts there); a renamed
     # directory comes out empty
     "fat": {
@@ -48,6 +57,7 @@ _DIFFERENCES: dict[str, dict[str, str]] = {
         "chmod": "ENOSYS",
         "case_sensitive": "no",
         "dir_rename": "no",
+        **EVERY_FILE_EXECUTABLE,  # mode 0755 for every file
     },
     # Debian's sshfs (contain_symlinks by default): any link can be made, but reading
     # one whose target is absolute or holds ".." fails with EPERM. Locks are local to
@@ -58,7 +68,7 @@ _DIFFERENCES: dict[str, dict[str, str]] = {
 }
 
 EXPECT: dict[str, dict[str, str]] = {
-    kind: {**ALL_OK, **differences} for kind, differences in _DIFFERENCES.items()
+    kind: {**TYPICAL, **differences} for kind, differences in _DIFFERENCES.items()
 }
 """What a correct probe reports, per kind."""
 

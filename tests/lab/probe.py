@@ -28,6 +28,7 @@ PROBE_KEYS = (
     "hardlink",
     "chmod",
     "exec",
+    "exec_by_default",
     "case_sensitive",
     "rename_over",
     "excl_create",
@@ -127,6 +128,18 @@ def execute(work: Path) -> str:
     return OK if result.returncode == 7 else NO
 
 
+def exec_by_default(work: Path) -> str:
+    """Can a script created *without* exec bits (mode 0644) be execve'd anyway, because the
+    mount gives every file exec bits? "no" where it cannot (EACCES: the usual case)."""
+    script = work / "script"
+    _write(script, b"#!/bin/sh\nexit 7\n", mode=0o644)
+    try:
+        result = subprocess.run([str(script)], check=False, timeout=30)
+    except PermissionError:
+        return NO
+    return OK if result.returncode == 7 else NO
+
+
 def case_sensitive(work: Path) -> str:
     _write(work / "Case")
     return NO if (work / "cASE").exists() else OK
@@ -218,6 +231,7 @@ def probe_all(directory: Path, outside: Path) -> dict[str, str]:
         "hardlink": hardlink,
         "chmod": chmod,
         "exec": execute,
+        "exec_by_default": exec_by_default,
         "case_sensitive": case_sensitive,
         "rename_over": rename_over,
         "excl_create": excl_create,

@@ -49,6 +49,7 @@ CHECKS = (
     "reflink",
     "chmod",
     "exec",
+    "exec_by_default",
     "case_sensitive",
     "rename_over",
     "excl_create",
@@ -74,6 +75,7 @@ class ProbeResult:
     reflink: Outcome
     chmod: Outcome
     exec: Outcome
+    exec_by_default: Outcome  # "ok": a file created without exec bits has them (fixed modes)
     case_sensitive: Outcome
     rename_over: Outcome
     excl_create: Outcome
@@ -108,6 +110,12 @@ class ProbeResult:
     @property
     def chmod_works(self) -> bool:
         return self.chmod == OK
+
+    @property
+    def every_file_executable(self) -> bool:
+        """Files can be run, and every new one is executable whatever mode it is made with
+        (exFAT, CIFS with ``file_mode=0755``): a lost chmod then loses no exec bit."""
+        return self.can_execute and self.exec_by_default == OK
 
     def checks(self) -> dict[str, Outcome]:
         return {name: getattr(self, name) for name in CHECKS}
@@ -145,7 +153,9 @@ def verdict_for(result: ProbeResult) -> str:
     else:
         head = f"copy the interpreter: symlinks fail ({result.symlink_create})"
     notes = []
-    if result.chmod == NO:
+    if result.chmod == NO and result.every_file_executable:
+        notes.append("chmod is ignored, but every file is executable")
+    elif result.chmod == NO:
         notes.append("chmod is ignored: set modes when creating files")
     elif result.chmod != OK:
         notes.append(f"chmod fails ({result.chmod}): set modes when creating files")
@@ -340,6 +350,7 @@ def _measure(dirpath: str) -> dict[str, Outcome]:
         except OSError as exc:
             results["excl_create"] = outcome_of_error(exc)
             raise
+        results["exec_by_default"] = _try(lambda: os.stat(plain).st_mode & 0o100 != 0)
         try:
             _write_new(script, _EXEC_SCRIPT, 0o755)
             running = _start_exec(script)  # runs while the other checks are made

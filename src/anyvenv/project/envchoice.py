@@ -123,6 +123,12 @@ def placement_for(result: ProbeResult) -> tuple[Placement, str]:
             Placement.ELSEWHERE,
             f"no file can be executed on {where} (exec: {result.exec}{noexec})",
         )
+    if result.chmod == "no" and result.every_file_executable:
+        return (
+            Placement.IN_PLACE,
+            f"chmod is ignored on {where}, but every file there is executable: "
+            "uv installs in place",
+        )
     if not result.chmod_works:
         how = "is ignored" if result.chmod == "no" else f"fails ({result.chmod})"
         return (

@@ -206,7 +206,7 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
             f"it creates .venv as uv venv does: {venv.reason}{reuse}",
             venv.evidence,
         )
-    if result.chmod == NO:
+    if result.chmod == NO and not result.every_file_executable:
         return ToolVerdict(
             tool,
             Outcome.BREAKS,
@@ -214,7 +214,7 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
             "created with and may not be executable (run them as 'python -m ...')",
             _evidence(result, "chmod"),
         )
-    return ToolVerdict(tool, Outcome.WORKS, "links and chmod work here", _evidence(result, "chmod"))
+    return ToolVerdict(tool, Outcome.WORKS, _modes_work(result), _modes_evidence(result))
 
 
 def _python_venv(result: ProbeResult) -> ToolVerdict:
@@ -300,7 +300,7 @@ def _uv_python_install(result: ProbeResult) -> ToolVerdict:
             f"the links inside the install tree cannot be followed: {link[0]}",
             link[1],
         )
-    if result.chmod == NO:
+    if result.chmod == NO and not result.every_file_executable:
         return ToolVerdict(
             tool,
             Outcome.BREAKS,
@@ -308,7 +308,19 @@ def _uv_python_install(result: ProbeResult) -> ToolVerdict:
             "land without its exec bit",
             _evidence(result, "chmod"),
         )
-    return ToolVerdict(tool, Outcome.WORKS, "links and modes work here", _evidence(result, "chmod"))
+    return ToolVerdict(tool, Outcome.WORKS, _modes_work(result), _modes_evidence(result))
+
+
+def _modes_work(result: ProbeResult) -> str:
+    if result.chmod == NO:
+        return "links work, and chmod is ignored but every file here is executable"
+    return "links and chmod work here"
+
+
+def _modes_evidence(result: ProbeResult) -> dict[str, str]:
+    if result.chmod == NO:
+        return _evidence(result, "chmod", "exec_by_default")
+    return _evidence(result, "chmod")
 
 
 # -- anyvenv's own strategy ----------------------------------------------------------------------
