@@ -2,7 +2,8 @@
 
     discover the project -> the Python request -> lock -> inspect the env (cached state, else
     run its python) -> reuse it, or find an interpreter and (re)build it where it can run ->
-    decide the link mode -> ``uv sync`` into it (or into its shadow, then mirror) -> record state
+    decide the link mode -> ``uv sync`` into it (or into its shadow, then mirror; a new
+    symlinked env's check runs meanwhile) -> record state
 
 Bad input (no project, invalid TOML, no matching Python, requires-python not met) is found
 before the env is touched, so an existing env is left as it was.
