@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 # Paths are strings here (``str | os.PathLike[str]`` in, ``str`` out): importing pathlib costs
 # more start-up time than creating a whole environment on local disk.
 
-STAGING_MARK = ".anyvenv-staging-"
-RETIRED_MARK = ".anyvenv-old-"
+MARK = ".anyvenv-"  # every staging and retired directory: ".<target name>.anyvenv-..."
+STAGING_MARK = MARK + "staging-"
+RETIRED_MARK = MARK + "old-"
 TEMP_MARK = ".anyvenv-tmp-"
 RENAME_PROBE_MARK = ".anyvenv-rename-probe-"
 _RENAME_EXCHANGE = 2
@@ -121,7 +122,12 @@ def leftovers_of(target: str | os.PathLike[str], names: list[str] | None = None)
             names = os.listdir(parent or ".")
         except OSError:
             return []
-    found = (parse_leftover(target, os.path.join(parent, name)) for name in names)
+    prefix = "." + os.path.basename(os.fspath(target)) + MARK  # parse only names like ours
+    found = (
+        parse_leftover(target, os.path.join(parent, name))
+        for name in names
+        if name.startswith(prefix)
+    )
     return [item for item in found if item is not None]
 
 
