@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from types import TracebackType
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs.mounts import mount_of
-from anyvenv.record import record
+from anyvenv.record import as_dict, record
 
 UNREADABLE_GRACE_SECONDS = 30.0
 _FLOCK_UNUSABLE = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL}
@@ -129,6 +128,8 @@ def read_holder(path: Path) -> Holder | None:
         raw = os.read(fd, 4096)
     finally:
         os.close(fd)
+    import json  # here: the lock file is for shares; local disks take flock
+
     try:
         data = json.loads(raw)
         return Holder(
@@ -140,6 +141,12 @@ def read_holder(path: Path) -> Holder | None:
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _holder_json(holder: Holder) -> bytes:
+    import json
+
+    return json.dumps(as_dict(holder)).encode()
 
 
 def _create_holder_file(path: Path, payload: bytes) -> bool:
@@ -250,7 +257,7 @@ class ShareLock:
 
     def _acquire_lock_file(self, deadline: float) -> None:
         me = current_holder()
-        payload = json.dumps(me.__dict__).encode()
+        payload = _holder_json(me)
         while True:
             if _create_holder_file(self.path, payload):
                 self._holder = me
@@ -278,7 +285,7 @@ class ShareLock:
         elif not holder_is_gone(holder):
             return
         breaker = self.path.with_name(self.path.name + ".break")
-        if not _create_holder_file(breaker, json.dumps(current_holder().__dict__).encode()):
+        if not _create_holder_file(breaker, _holder_json(current_holder())):
             self._clear_stale_breaker(breaker)
             return
         try:
