@@ -133,6 +133,25 @@ def test_importing_the_creation_path_loads_none_of_the_slow_modules() -> None:
     assert done.stdout.strip() == ""
 
 
+def test_importing_the_sync_path_loads_none_of_the_modules_it_can_do_without() -> None:
+    """``anyvenv sync`` must read TOML (tomllib brings re, enum and typing), but needs no
+    dataclasses, subprocess, argparse, json, csv or shutil on local disk."""
+    source_root = os.path.dirname(os.path.dirname(anyvenv.__file__))
+    code = (
+        f"import sys; sys.path.insert(0, {source_root!r})\n"
+        "import anyvenv.cli.fastpath, anyvenv.cli.sync, anyvenv.cli.run, anyvenv.project.sync\n"
+        "import anyvenv.envbuild.builder, anyvenv.envbuild.activation, anyvenv.fs.probe\n"
+        "import anyvenv.project.installed, anyvenv.interpreter.discovery, anyvenv.spawn\n"
+        "avoidable = {'dataclasses', 'subprocess', 'argparse', 'json', 'csv', 'shutil',\n"
+        "             'inspect', 'tempfile', 'threading'}\n"
+        "print(' '.join(sorted(avoidable & set(sys.modules))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == ""
+
+
 def test_replace_makes_a_changed_copy() -> None:
     point = Point(1, 2)
     assert replace(point, y=3) == Point(1, 3)

@@ -464,7 +464,7 @@ def test_a_distribution_uv_was_killed_installing_is_installed_again(
     with zipfile.ZipFile(index / "beta-1.0-py3-none-any.whl") as wheel:
         (dist_info / "RECORD").write_bytes(wheel.read("beta-1.0.dist-info/RECORD"))
     (project / ".venv" / "share" / "beta" / "readme.txt").unlink()
-    for name in (".anyvenv-sync.inputs", ".anyvenv-sync.json"):  # as after a killed run
+    for name in (".anyvenv-sync.inputs", ".anyvenv-sync.state"):  # as after a killed run
         (project / ".venv" / name).unlink(missing_ok=True)
     again = sync()
     assert again.returncode == 0, again.stderr

@@ -77,14 +77,14 @@ def test_sync_installs_and_run_uses_the_env(
 def test_a_second_sync_is_a_no_op(synced: Path, env: dict[str, str], index: Path) -> None:
     cfg = synced / ".venv" / "pyvenv.cfg"
     before = cfg.stat()
-    state = (synced / ".venv" / ".anyvenv-sync.json").stat()
+    state = (synced / ".venv" / ".anyvenv-sync.state").stat()
     report, proc = sync_json(synced, env, index)
     assert report["action"] == "reused"
     assert "Installed" not in proc.stderr and "Uninstalled" not in proc.stderr
     assert "Creating virtual environment" not in proc.stderr
     after = cfg.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert (synced / ".venv" / ".anyvenv-sync.json").stat().st_mtime_ns == state.st_mtime_ns
+    assert (synced / ".venv" / ".anyvenv-sync.state").stat().st_mtime_ns == state.st_mtime_ns
 
 
 def test_removing_a_dependency_removes_it(synced: Path, env: dict[str, str], index: Path) -> None:

@@ -83,7 +83,7 @@ ALL = ["alpha-1.0.dist-info", "beta-1.0.dist-info", "devtool-1.0.dist-info"]
 
 
 def test_a_second_sync_does_not_run_uv(synced: Path, env: dict[str, str], index: Path) -> None:
-    state = synced / ".venv" / ".anyvenv-sync.json"
+    state = synced / ".venv" / ".anyvenv-sync.state"
     before = state.stat().st_mtime_ns
     report, proc = sync(synced, env, index)
     assert report["uv_ran"] is False and report["uv_exit_code"] == 0

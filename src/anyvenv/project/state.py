@@ -1,5 +1,6 @@
 """What the last successful sync learned about an env, kept in the env so that a no-op sync
-runs no probe and no interpreter: ``<env>/.anyvenv-sync.json``.
+runs no probe and no interpreter: ``<env>/.anyvenv-sync.state`` (marshal format, like the
+inputs record: reading it imports nothing).
 
 It is trusted only while the env's vital files (pyvenv.cfg, bin/python, the base interpreter,
 the libpython it loaded) have the size and mtime they had then; otherwise the env is checked
@@ -9,14 +10,14 @@ again by running its python.
 from __future__ import annotations
 
 import contextlib
-import json
+import marshal
 import os
 from pathlib import Path
 
 from anyvenv.record import as_dict, field, mutable_record
 
-STATE_NAME = ".anyvenv-sync.json"
-STATE_VERSION = 1
+STATE_NAME = ".anyvenv-sync.state"
+STATE_VERSION = 2  # 1: .anyvenv-sync.json
 
 Fingerprint = dict[str, list[int]]
 
@@ -62,9 +63,9 @@ def still_matches(recorded: Fingerprint) -> bool:
 
 def load(env: Path) -> SyncState | None:
     try:
-        data = json.loads((env / STATE_NAME).read_bytes())
+        data = marshal.loads((env / STATE_NAME).read_bytes())
         state = SyncState(**data)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, EOFError):
         return None
     if state.state_version != STATE_VERSION or state.env != os.fspath(env):
         return None
@@ -76,4 +77,4 @@ def save(env: Path, state: SyncState) -> None:
     from anyvenv.fs.atomic import atomic_write
 
     with contextlib.suppress(OSError):
-        atomic_write(env / STATE_NAME, json.dumps(as_dict(state), indent=1).encode())
+        atomic_write(env / STATE_NAME, marshal.dumps(as_dict(state)))
