@@ -115,36 +115,34 @@ def test_choices_are_strings_looked_up_by_value() -> None:
         Colour(["red"])  # unhashable: still a ValueError, as with enum
 
 
-def test_importing_the_creation_path_loads_none_of_the_slow_modules() -> None:
-    """What the light types are for: ``anyvenv venv``'s modules import no dataclasses, enum,
-    pathlib, subprocess, json, re, argparse, typing or contextlib."""
+# What the light types are for: the modules of a path, and the slow ones it must not load.
+LIGHT_PATHS = {
+    # anyvenv venv: none of these at all
+    "venv": (
+        "anyvenv.cli.fastpath anyvenv.cli.venv anyvenv.envbuild.create anyvenv.envbuild.builder "
+        "anyvenv.envbuild.activation",
+        "dataclasses enum pathlib subprocess json re argparse typing contextlib inspect shutil "
+        "tempfile threading",
+    ),
+    # anyvenv sync must read TOML (tomllib brings re, enum and typing), but on local disk it
+    # needs none of these
+    "sync": (
+        "anyvenv.cli.fastpath anyvenv.cli.sync anyvenv.cli.run anyvenv.project.sync "
+        "anyvenv.envbuild.builder anyvenv.envbuild.activation anyvenv.fs.probe "
+        "anyvenv.project.installed anyvenv.interpreter.discovery anyvenv.spawn",
+        "dataclasses subprocess argparse json csv shutil inspect tempfile threading",
+    ),
+}
+
+
+@pytest.mark.parametrize("path", sorted(LIGHT_PATHS))
+def test_importing_a_start_up_path_loads_none_of_the_slow_modules(path: str) -> None:
+    modules, slow = LIGHT_PATHS[path]
     source_root = os.path.dirname(os.path.dirname(anyvenv.__file__))
     code = (
         f"import sys; sys.path.insert(0, {source_root!r})\n"
-        "import anyvenv.cli.fastpath, anyvenv.cli.venv, anyvenv.envbuild.create\n"
-        "import anyvenv.envbuild.builder, anyvenv.envbuild.activation\n"
-        "slow = {'dataclasses', 'enum', 'pathlib', 'subprocess', 'json', 're', 'argparse',\n"
-        "        'typing', 'contextlib', 'inspect', 'shutil', 'tempfile', 'threading'}\n"
-        "print(' '.join(sorted(slow & set(sys.modules))))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == ""
-
-
-def test_importing_the_sync_path_loads_none_of_the_modules_it_can_do_without() -> None:
-    """``anyvenv sync`` must read TOML (tomllib brings re, enum and typing), but needs no
-    dataclasses, subprocess, argparse, json, csv or shutil on local disk."""
-    source_root = os.path.dirname(os.path.dirname(anyvenv.__file__))
-    code = (
-        f"import sys; sys.path.insert(0, {source_root!r})\n"
-        "import anyvenv.cli.fastpath, anyvenv.cli.sync, anyvenv.cli.run, anyvenv.project.sync\n"
-        "import anyvenv.envbuild.builder, anyvenv.envbuild.activation, anyvenv.fs.probe\n"
-        "import anyvenv.project.installed, anyvenv.interpreter.discovery, anyvenv.spawn\n"
-        "avoidable = {'dataclasses', 'subprocess', 'argparse', 'json', 'csv', 'shutil',\n"
-        "             'inspect', 'tempfile', 'threading'}\n"
-        "print(' '.join(sorted(avoidable & set(sys.modules))))\n"
+        f"import {', '.join(modules.split())}\n"
+        f"print(' '.join(sorted(set({slow.split()!r}) & set(sys.modules))))\n"
     )
     done = subprocess.run(
         [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=True
