@@ -74,3 +74,19 @@ def test_no_shim_where_chmod_works(tmp_path: Path) -> None:
     env = make_env(tmp_path)
     assert read_pyvenv_cfg(env)["anyvenv-mode-shim"] == "false"
     assert not list(env.glob(f"lib/python*/site-packages/{SHIM_PTH}"))
+
+
+@pytest.mark.parametrize("lab_kind", ["exfat", "faultfs:cifs-like"])
+def test_no_shim_where_chmod_is_ignored_but_every_file_is_executable(target: Path) -> None:
+    """Nothing is lost to an ignored chmod there, and the shim would cost every start; what
+    pip installs still runs (test_venv.py's pip test covers these kinds too)."""
+    env = make_env(target)
+    assert read_pyvenv_cfg(env)["anyvenv-mode-shim"] == "false"
+    assert not list(env.glob(f"lib/python*/site-packages/{SHIM_PTH}"))
+    proc = subprocess.run(
+        [str(env / "bin" / "python"), "-c", MAKE_EXECUTABLE, str(target / "tool")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ran"

@@ -30,6 +30,7 @@ class InterpreterPlan:
     lib64_link: bool
     reason: str
     mode_shim: bool = False  # chmod is broken here: install the env's chmod shim (modeshim.py)
+    # (not where chmod is only ignored and every file is executable anyway: exFAT, CIFS 0755)
 
 
 PATCHELF_ENV = "ANYVENV_PATCHELF"
@@ -76,9 +77,13 @@ def plan_interpreter(
     lib64 = strategy is Strategy.SYMLINK and wants_lib64(info)
     if library is not LibraryPlacement.NONE:
         reason += f"; libpython is found via $ORIGIN, so it is placed by {library.value}"
-    mode_shim = probe.chmod != "ok"
+    # where chmod is only ignored and every file is executable anyway, nothing needs the shim
+    harmless = probe.chmod == "no" and probe.every_file_executable
+    mode_shim = probe.chmod != "ok" and not harmless
     if mode_shim:
         reason += f"; chmod here is {'ignored' if probe.chmod == 'no' else probe.chmod}, so the env gets a chmod shim"
+    elif harmless:
+        reason += "; chmod here is ignored, but every file is executable: no chmod shim"
     return InterpreterPlan(strategy, library, lib64, reason, mode_shim)
 
 
