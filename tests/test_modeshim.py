@@ -34,10 +34,8 @@ def make_env(where: Path) -> Path:
     return env
 
 
-@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "faultfs:chmod-enosys", "fat"])
-def test_files_made_executable_in_the_env_can_run(target: Path) -> None:
-    env = make_env(target)
-    assert read_pyvenv_cfg(env)["anyvenv-mode-shim"] == "true"
+def assert_made_executable_file_runs(env: Path, target: Path) -> None:
+    """The env's python writes a script into ``target``, chmods it executable, and runs it."""
     proc = subprocess.run(
         [str(env / "bin" / "python"), "-c", MAKE_EXECUTABLE, str(target / "tool")],
         capture_output=True,
@@ -45,6 +43,13 @@ def test_files_made_executable_in_the_env_can_run(target: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ran"
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "faultfs:chmod-enosys", "fat"])
+def test_files_made_executable_in_the_env_can_run(target: Path) -> None:
+    env = make_env(target)
+    assert read_pyvenv_cfg(env)["anyvenv-mode-shim"] == "true"
+    assert_made_executable_file_runs(env, target)
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
@@ -83,10 +88,4 @@ def test_no_shim_where_chmod_is_ignored_but_every_file_is_executable(target: Pat
     env = make_env(target)
     assert read_pyvenv_cfg(env)["anyvenv-mode-shim"] == "false"
     assert not list(env.glob(f"lib/python*/site-packages/{SHIM_PTH}"))
-    proc = subprocess.run(
-        [str(env / "bin" / "python"), "-c", MAKE_EXECUTABLE, str(target / "tool")],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "ran"
+    assert_made_executable_file_runs(env, target)
