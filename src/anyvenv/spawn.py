@@ -96,15 +96,12 @@ class Child:
         *,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        self.argv = [os.fspath(arg) for arg in args]
-        if not self.argv:
-            raise ValueError("args must not be empty")
+        self.argv = _argv(args)
         self._fds: list[int] = []  # the parent's open read ends
         self._chunks: dict[int, list[bytes]] = {}
         self._stdout: list[bytes] = []
         self._stderr: list[bytes] = []
         self._returncode: int | None = None
-        program = self.argv[0]
         opened: list[int] = []
         try:
             out_r, out_w = _pipe(opened)
@@ -114,19 +111,7 @@ class Child:
                 (os.POSIX_SPAWN_DUP2, out_w, 1),
                 (os.POSIX_SPAWN_DUP2, err_w, 2),
             ]
-            file_actions += _close_inherited()
-            try:
-                self.pid = os.posix_spawn(
-                    program,
-                    self.argv,
-                    os.environ if env is None else env,
-                    file_actions=file_actions,
-                    setsigdef=_RESTORE_SIGNALS,
-                )
-            except OSError as exc:
-                if exc.filename is None:
-                    exc.filename = program
-                raise
+            self.pid = _spawn(self.argv, env, file_actions + _close_inherited())
         except BaseException:
             for fd in opened:
                 os.close(fd)
@@ -189,17 +174,11 @@ class Child:
     def _reap(self, deadline: float | None, timeout: float | None) -> int:
         if deadline is None:
             return _waitpid(self.pid)
-        # The pipes are at EOF, so the child is normally exiting: poll, with a short backoff.
-        delay = 0.0005
-        while True:
-            returncode = _waitpid_nohang(self.pid)
-            if returncode is not None:
-                return returncode
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self._timed_out(timeout)
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.05)
+        # The pipes are at EOF, so the child is normally exiting
+        returncode = _reap_before(self.pid, deadline)
+        if returncode is None:
+            self._timed_out(timeout)
+        return returncode
 
     def _timed_out(self, timeout: float | None) -> NoReturn:
         self.kill()
@@ -238,35 +217,54 @@ def run_inheriting(
     On Ctrl-C the child, in the same process group, got the SIGINT too: it has a quarter
     of a second to end (as with subprocess), then it is killed; KeyboardInterrupt goes on.
     """
+    pid = _spawn(_argv(args), env, _close_inherited())
+    try:
+        return _waitpid(pid)
+    except BaseException:
+        if _reap_before(pid, time.monotonic() + _INTERRUPT_GRACE) is None:
+            os.kill(pid, _SIGKILL)  # not reaped yet, so it is there to be killed
+            _waitpid(pid)
+        raise
+
+
+def _argv(args: Sequence[str | os.PathLike[str]]) -> list[str]:
     argv = [os.fspath(arg) for arg in args]
     if not argv:
         raise ValueError("args must not be empty")
+    return argv
+
+
+def _spawn(
+    argv: list[str], env: Mapping[str, str] | None, file_actions: list[tuple[object, ...]]
+) -> int:
+    """posix_spawn ``argv``; an exec failure raises its OSError naming the program."""
     try:
-        pid = os.posix_spawn(
+        return os.posix_spawn(
             argv[0],
             argv,
             os.environ if env is None else env,
-            file_actions=_close_inherited(),
+            file_actions=file_actions,
             setsigdef=_RESTORE_SIGNALS,
         )
     except OSError as exc:
         if exc.filename is None:
             exc.filename = argv[0]
         raise
-    try:
-        return _waitpid(pid)
-    except BaseException:
-        deadline = time.monotonic() + _INTERRUPT_GRACE
-        while _waitpid_nohang(pid) is None:
-            if time.monotonic() >= deadline:
-                try:
-                    os.kill(pid, _SIGKILL)
-                except ProcessLookupError:
-                    pass
-                _waitpid(pid)
-                break
-            time.sleep(0.005)
-        raise
+
+
+def _reap_before(pid: int, deadline: float) -> int | None:
+    """Reap ``pid`` if it ends before ``deadline`` (polled, with a short backoff): its
+    return code, or None if it still runs."""
+    delay = 0.0005
+    while True:
+        returncode = _waitpid_nohang(pid)
+        if returncode is not None:
+            return returncode
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.05)
 
 
 def _pipe(opened: list[int]) -> tuple[int, int]:
