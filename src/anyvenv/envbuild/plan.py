@@ -77,12 +77,10 @@ def plan_interpreter(
     lib64 = strategy is Strategy.SYMLINK and wants_lib64(info)
     if library is not LibraryPlacement.NONE:
         reason += f"; libpython is found via $ORIGIN, so it is placed by {library.value}"
-    # where chmod is only ignored and every file is executable anyway, nothing needs the shim
-    harmless = probe.chmod == "no" and probe.every_file_executable
-    mode_shim = probe.chmod != "ok" and not harmless
+    mode_shim = probe.chmod != "ok" and not probe.chmod_ignored_harmlessly
     if mode_shim:
         reason += f"; chmod here is {'ignored' if probe.chmod == 'no' else probe.chmod}, so the env gets a chmod shim"
-    elif harmless:
+    elif probe.chmod_ignored_harmlessly:
         reason += "; chmod here is ignored, but every file is executable: no chmod shim"
     return InterpreterPlan(strategy, library, lib64, reason, mode_shim)
 

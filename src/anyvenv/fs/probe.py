@@ -112,10 +112,10 @@ class ProbeResult:
         return self.chmod == OK
 
     @property
-    def every_file_executable(self) -> bool:
-        """Files can be run, and every new one is executable whatever mode it is made with
-        (exFAT, CIFS with ``file_mode=0755``): a lost chmod then loses no exec bit."""
-        return self.can_execute and self.exec_by_default == OK
+    def chmod_ignored_harmlessly(self) -> bool:
+        """chmod is a silent no-op here, but files can be run and every new one is executable
+        whatever mode it is made with (exFAT, CIFS with ``file_mode=0755``): nothing is lost."""
+        return self.chmod == NO and self.can_execute and self.exec_by_default == OK
 
     def checks(self) -> dict[str, Outcome]:
         return {name: getattr(self, name) for name in CHECKS}
@@ -153,7 +153,7 @@ def verdict_for(result: ProbeResult) -> str:
     else:
         head = f"copy the interpreter: symlinks fail ({result.symlink_create})"
     notes = []
-    if result.chmod == NO and result.every_file_executable:
+    if result.chmod_ignored_harmlessly:
         notes.append("chmod is ignored, but every file is executable")
     elif result.chmod == NO:
         notes.append("chmod is ignored: set modes when creating files")

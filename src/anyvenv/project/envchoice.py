@@ -123,7 +123,7 @@ def placement_for(result: ProbeResult) -> tuple[Placement, str]:
             Placement.ELSEWHERE,
             f"no file can be executed on {where} (exec: {result.exec}{noexec})",
         )
-    if result.chmod == "no" and result.every_file_executable:
+    if result.chmod_ignored_harmlessly:
         return (
             Placement.IN_PLACE,
             f"chmod is ignored on {where}, but every file there is executable: "

@@ -206,7 +206,7 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
             f"it creates .venv as uv venv does: {venv.reason}{reuse}",
             venv.evidence,
         )
-    if result.chmod == NO and not result.every_file_executable:
+    if result.chmod == NO and not result.chmod_ignored_harmlessly:
         return ToolVerdict(
             tool,
             Outcome.BREAKS,
@@ -300,7 +300,7 @@ def _uv_python_install(result: ProbeResult) -> ToolVerdict:
             f"the links inside the install tree cannot be followed: {link[0]}",
             link[1],
         )
-    if result.chmod == NO and not result.every_file_executable:
+    if result.chmod == NO and not result.chmod_ignored_harmlessly:
         return ToolVerdict(
             tool,
             Outcome.BREAKS,
@@ -312,13 +312,13 @@ def _uv_python_install(result: ProbeResult) -> ToolVerdict:
 
 
 def _modes_work(result: ProbeResult) -> str:
-    if result.chmod == NO:
+    if result.chmod_ignored_harmlessly:
         return "links work, and chmod is ignored but every file here is executable"
     return "links and chmod work here"
 
 
 def _modes_evidence(result: ProbeResult) -> dict[str, str]:
-    if result.chmod == NO:
+    if result.chmod_ignored_harmlessly:
         return _evidence(result, "chmod", "exec_by_default")
     return _evidence(result, "chmod")
 
