@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BASE_PYTHON = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
-_LEAKY = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX", "UV_PROJECT_ENVIRONMENT")
+_LEAKY = (
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "CONDA_PREFIX",
+    "UV_PROJECT_ENVIRONMENT",
+    "UV_CACHE_DIR",
+    "UV_CONFIG_FILE",
+)
 
 ANYVENV = "anyvenv venv"
 UV = "uv venv"
@@ -42,7 +50,8 @@ class Tools:
 
 
 def find_tools(work: Path, base: Path = BASE_PYTHON) -> Tools:
-    """The programs beside this interpreter (the bench venv), with a private uv cache."""
+    """The programs beside this interpreter (the bench venv), with a private uv cache where
+    uv puts it by default (``$XDG_CACHE_HOME/uv``): no UV_CACHE_DIR, as for most users."""
     here = Path(sys.executable).parent
     found = {
         name: shutil.which(name, path=str(here)) or shutil.which(name)
@@ -53,7 +62,8 @@ def find_tools(work: Path, base: Path = BASE_PYTHON) -> Tools:
         raise SystemExit(f"bench: not found: {', '.join(missing)} (run bench/run)")
     environ = {k: v for k, v in os.environ.items() if k not in _LEAKY}
     environ.update(
-        UV_CACHE_DIR=str(work / "uv-cache"),
+        XDG_CACHE_HOME=str(work / "xdg-cache"),
+        XDG_CONFIG_HOME=str(work / "xdg-config"),  # no uv.toml of this machine's user
         UV_PYTHON_DOWNLOADS="never",
         UV_NO_PROGRESS="1",
     )

@@ -220,7 +220,8 @@ def sync_section(result: SyncResult, full: bool = True) -> str:
     text += (
         "Virtual projects depending on N tiny wheels built here (two modules and a console "
         "script each), resolved once with `uv lock`; both tools sync the same lock with "
-        "`--frozen`, from the same warm uv cache, with `UV_NO_INDEX=1` and `UV_FIND_LINKS`. "
+        "`--frozen`, from the same warm uv cache (uv's default place, `$XDG_CACHE_HOME/uv`), "
+        "with `UV_NO_INDEX=1` and `UV_FIND_LINKS`. "
         "fresh: the env (and anyvenv's shadow env) removed before each run; no-op: the env "
         "already in sync.\n\n"
     )

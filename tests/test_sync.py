@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,31 @@ def test_link_mode_is_chosen_and_can_be_forced(
     assert "Failed to hardlink" not in proc.stderr and "falling back" not in proc.stderr
     again, _ = sync_json(forced, env, index, "--link-mode", "hardlink")
     assert again["link_mode"] == "hardlink"
+
+
+def test_link_mode_follows_the_cache_dir_uv_really_uses(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """No UV_CACHE_DIR: uv's default cache (beside the project) or the one a uv.toml names
+    (on another filesystem) decides, as uv itself would find it."""
+    plain = {key: value for key, value in env.items() if key != "UV_CACHE_DIR"}
+    plain["XDG_CACHE_HOME"] = str(tmp_path / "xdg-cache")
+    project = write_project(tmp_path / "default")
+    report, _ = sync_json(project, plain, index)
+    assert report["link_mode"] in ("hardlink", "clone")
+    assert (tmp_path / "xdg-cache" / "uv").is_dir()  # uv used the default we assumed
+
+    elsewhere = Path(tempfile.mkdtemp(prefix="anyvenv-test-cache-", dir="/dev/shm"))
+    try:
+        assert os.stat(elsewhere).st_dev != os.stat(tmp_path).st_dev
+        configured = write_project(tmp_path / "configured")
+        (configured / "uv.toml").write_text(f'cache-dir = "{elsewhere / "uv"}"\n')
+        report, proc = sync_json(configured, plain, index)
+        assert report["link_mode"] == "copy"
+        assert (elsewhere / "uv").is_dir()
+        assert "Failed to hardlink" not in proc.stderr and "falling back" not in proc.stderr
+    finally:
+        shutil.rmtree(elsewhere)
 
 
 def test_wrong_python_is_rebuilt_keeping_nothing_stale(

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
-
-from project_support import uv_binary
 
 from anyvenv.cli.run import OWN as RUN
 from anyvenv.cli.sync import OWN as SYNC
-from anyvenv.project.uvcall import (
-    option_value,
-    pip_command,
-    project_start_dir,
-    sync_command,
-    uv_cache_dir,
-)
+from anyvenv.project.uvcall import pip_command, project_start_dir, sync_command
+from anyvenv.project.uvrules import option_value
 
 
 def test_sync_keeps_uv_options_in_order() -> None:
@@ -51,7 +42,6 @@ def test_run_splits_at_the_command() -> None:
 
 
 def test_uv_command_lines(tmp_path: object) -> None:
-    from pathlib import Path
 
     python = Path("/e/bin/python")
     assert sync_command("uv", ["--frozen"], python, "copy") == [
@@ -82,26 +72,6 @@ def test_pip_arguments_keep_their_order(tmp_path: object) -> None:
             else [*args.uv_args, *args.command]
         )
         assert words == argv
-
-
-def test_uv_cache_dir_agrees_with_uv(tmp_path: Path) -> None:
-    """Given on the command line or in UV_CACHE_DIR it wins over uv's config (no uv run)."""
-    uv = uv_binary()
-    (tmp_path / "uv.toml").write_text('cache-dir = "/from/config"\n')
-    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
-    cases: list[tuple[list[str], dict[str, str]]] = [
-        (["--cache-dir", "rel"], {"UV_CACHE_DIR": "/from/env"}),
-        ([], {"UV_CACHE_DIR": "/from/env"}),
-        ([], {"UV_CACHE_DIR": "relative/env"}),
-        ([], {}),  # uv's config decides: asked of uv
-    ]
-    for args, extra in cases:
-        environ = {**base, **extra}
-        told = subprocess.run(
-            [uv, "cache", "dir", *args], cwd=tmp_path, env=environ, capture_output=True, text=True
-        )
-        assert told.returncode == 0, told.stderr
-        assert uv_cache_dir(uv, args, environ, tmp_path) == tmp_path / told.stdout.strip()
 
 
 def test_the_no_op_shortcut_reads_our_options_as_argparse_does() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from anyvenv.envbuild.config import CFG_NAME, read_pyvenv_cfg
@@ -52,14 +52,13 @@ from anyvenv.project.linkmode import LinkChoice, LinkMode, choose_link_mode, for
 from anyvenv.project.model import Project, PythonChoice, choose_python, discover
 from anyvenv.project.state import SyncState
 from anyvenv.project.uptodate import result_json
+from anyvenv.project.uvcache import CacheDirLookup, cache_dir_arguments
 from anyvenv.project.uvcall import (
     READ_ONLY_SYNC_FLAGS,
-    cache_dir_arguments,
     find_uv,
     project_start_dir,
     run_uv,
     sync_command,
-    uv_cache_dir,
     uv_environment,
 )
 from anyvenv.project.uvlock import lockfile_rewritable
@@ -388,11 +387,12 @@ def tree_of(root: Path, saved: SyncState) -> EnvTree:
 def decide_link_mode(
     prepared: PreparedEnv,
     forced: LinkChoice | None,
-    uv: str,
     uv_args: Sequence[str],
     environ: Mapping[str, str],
-    cwd: Path,
+    cache_dir: Callable[[], Path],
 ) -> LinkChoice:
+    """The link mode uv installs with; ``cache_dir`` (asked only when the state has no
+    decision for this cache) says where uv's cache is."""
     if forced is not None:
         return forced
     saved = prepared.state
@@ -402,7 +402,7 @@ def decide_link_mode(
     from anyvenv.fs.place import same_filesystem
     from anyvenv.fs.probe import probe, probe_path_for
 
-    cache = probe_path_for(uv_cache_dir(uv, uv_args, environ, cwd))
+    cache = probe_path_for(cache_dir())
     target = prepared.install_target
     same = same_filesystem(target, cache)
     choice = choose_link_mode(probe(target) if same else None, same)
@@ -458,10 +458,17 @@ class Session:
     forced_link: LinkChoice | None
     prepared: PreparedEnv
     inputs: InputsRecord | None = None  # saved with the state: uv succeeded on these inputs
+    # `uv cache dir`, started before a new env was built (see :func:`early_cache_dir_lookup`)
+    cache_dir_lookup: CacheDirLookup | None = None
 
     def link_mode(self, uv_args: Sequence[str]) -> LinkChoice:
+        early = self.cache_dir_lookup
+        if early is not None and early.args == tuple(uv_args):
+            lookup = early
+        else:
+            lookup = CacheDirLookup(self.uv, uv_args, self.environ, self.cwd)
         return decide_link_mode(
-            self.prepared, self.forced_link, self.uv, uv_args, self.environ, self.cwd
+            self.prepared, self.forced_link, uv_args, self.environ, lookup.result
         )
 
     def invocation(self) -> Invocation:
@@ -469,26 +476,49 @@ class Session:
         return Invocation(o.python, o.link_mode, o.uv_args, os.fspath(self.cwd), self.environ)
 
 
+def early_cache_dir_lookup(
+    uv: str,
+    link_args: Sequence[str] | None,
+    forced: LinkChoice | None,
+    declared: Path,
+    environ: Mapping[str, str],
+    cwd: Path,
+) -> CacheDirLookup | None:
+    """Where there is no env yet, the link mode will be decided after it is built and needs
+    uv's cache dir: ask uv now, so that ``uv cache dir`` runs while the env is built."""
+    if link_args is None or forced is not None or os.path.lexists(declared):
+        return None
+    return CacheDirLookup(uv, link_args, environ, cwd)
+
+
 @contextlib.contextmanager
 def locked_project(
-    options: SyncOptions, environ: Mapping[str, str] | None = None, defer_check: bool = False
+    options: SyncOptions,
+    environ: Mapping[str, str] | None = None,
+    defer_check: bool = False,
+    link_args: Sequence[str] | None = None,
 ) -> Iterator[Session]:
     """Find the project (bad input fails here, before anything is touched), take its lock,
     make or reuse its env; the state (and the inputs uv succeeded on) is saved when the block
-    ends. With ``defer_check`` the block must settle ``session.prepared.pending_check``."""
+    ends. With ``defer_check`` the block must settle ``session.prepared.pending_check``;
+    ``link_args`` are the uv arguments the block will decide the link mode for, if known."""
     env_vars: Mapping[str, str] = os.environ if environ is None else environ
     forced = forced_link_mode(options.link_mode, env_vars)
     project, choice, declared = locate(options, env_vars)
     uv = find_uv()
+    cwd = options.cwd or Path.cwd()
     with project_lock(declared):
-        prepared = prepare(project, choice, declared, env_vars, defer_check)
-        cwd = options.cwd or Path.cwd()
-        session = Session(options, env_vars, cwd, uv, forced, prepared)
+        early = early_cache_dir_lookup(uv, link_args, forced, declared, env_vars, cwd)
+        session: Session | None = None
         try:
+            prepared = prepare(project, choice, declared, env_vars, defer_check)
+            session = Session(options, env_vars, cwd, uv, forced, prepared, cache_dir_lookup=early)
             yield session
         finally:
-            if session.prepared.pending_check is not None:  # left by an error or Ctrl-C
-                session.prepared.pending_check.cancel()
+            if early is not None:
+                early.cancel()  # not asked for, or asked for already: either way, done with
+            if session is not None and session.prepared.pending_check is not None:
+                session.prepared.pending_check.cancel()  # left by an error or Ctrl-C
         _save_state(session.prepared)
         if session.inputs is not None:
             inputs_store.save(session.inputs)
@@ -503,7 +533,7 @@ def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> Sync
     built again with its check first (falling back to the per-user directory), and uv runs again.
     """
     started = time.perf_counter()
-    with locked_project(options, environ, defer_check=True) as session:
+    with locked_project(options, environ, True, options.uv_args) as session:
         result = _sync_locked(session, started)
         pending = session.prepared.pending_check
         if pending is not None:

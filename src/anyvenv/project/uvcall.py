@@ -12,9 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from anyvenv.errors import AnyvenvError
-from anyvenv.project.uvrules import has_flag, option_value, start_dir
+from anyvenv.project.uvrules import start_dir
 
-_NO_CACHE_FLAGS = ("--no-cache", "-n")
 # Global flags after which uv changes nothing: no mirroring is due.
 READ_ONLY_SYNC_FLAGS = ("--dry-run", "--check")
 # `uv pip` subcommands that change the env.
@@ -36,45 +35,6 @@ def find_uv() -> str:
 def project_start_dir(args: Sequence[str], cwd: Path) -> Path:
     """Where uv looks for the project: ``--directory`` then ``--project`` move it, as in uv."""
     return Path(start_dir(args, os.fspath(cwd)))
-
-
-def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str]) -> list[str]:
-    """The parts of the command line and environment that decide uv's cache dir."""
-    parts = [f"{key}={environ.get(key, '')}" for key in ("UV_CACHE_DIR", "UV_NO_CACHE")]
-    parts += [
-        f"XDG_CACHE_HOME={environ.get('XDG_CACHE_HOME', '')}",
-        f"HOME={environ.get('HOME', '')}",
-    ]
-    value = option_value(args, "--cache-dir")
-    if value:
-        parts.append(f"--cache-dir={value}")
-    if has_flag(args, *_NO_CACHE_FLAGS):
-        parts.append("--no-cache")
-    return parts
-
-
-def uv_cache_dir(uv: str, args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> Path:
-    """Where uv keeps its cache for this invocation: ``--cache-dir``, else ``UV_CACHE_DIR`` (both
-    win over uv's config, and uv takes them as given), else ``uv cache dir``, which reads the
-    config."""
-    if has_flag(args, *_NO_CACHE_FLAGS) or environ.get("UV_NO_CACHE", "") not in ("", "0", "false"):
-        import tempfile
-
-        return Path(tempfile.gettempdir())  # uv uses a temporary cache there
-    given = option_value(args, "--cache-dir") or environ.get("UV_CACHE_DIR")
-    if given:
-        return cwd / given
-    import subprocess
-
-    command = [uv, "cache", "dir"]
-    proc = subprocess.run(
-        command, capture_output=True, stdin=subprocess.DEVNULL, cwd=cwd, env=dict(environ)
-    )
-    text = proc.stdout.decode(errors="surrogateescape").strip()
-    if proc.returncode != 0 or not text:
-        detail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise AnyvenvError(f"'uv cache dir' failed: {detail[0]}", "check your uv configuration")
-    return Path(text)
 
 
 def uv_environment(
@@ -113,7 +73,7 @@ def pip_command(uv: str, args: Sequence[str], python: Path) -> list[str]:
 def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: Path) -> int:
     """Run uv with our stdio (its output is the user's to see); returns its exit code."""
     try:
-        if _is_working_directory(cwd):
+        if is_working_directory(cwd):
             from anyvenv.spawn import run_inheriting
 
             return run_inheriting(command, env=environ)
@@ -124,7 +84,7 @@ def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: Path) -> int
         raise AnyvenvError(f"cannot run uv ({command[0]}): {exc.strerror}") from exc
 
 
-def _is_working_directory(path: Path) -> bool:
+def is_working_directory(path: Path) -> bool:
     try:
         return os.path.samestat(os.stat(path), os.stat("."))
     except OSError:

@@ -1,0 +1,177 @@
+"""Where uv keeps its cache for one invocation: the link mode depends on whether that cache and
+the env share a filesystem.
+
+The command line (``--no-cache``, ``--cache-dir``) and the environment (``UV_NO_CACHE``,
+``UV_CACHE_DIR``) win over uv's config. Where no uv config file exists that could name a cache
+dir, uv's own default applies (``$XDG_CACHE_HOME/uv``, else ``~/.cache/uv``). Only otherwise
+is ``uv cache dir`` asked, which costs about as much as a small ``uv sync``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from anyvenv.errors import AnyvenvError
+from anyvenv.project.uvcall import is_working_directory
+from anyvenv.project.uvrules import has_flag, option_value, start_dir
+from anyvenv.spawn import Child
+
+_NO_CACHE_FLAGS = ("--no-cache", "-n")
+# Words that may set the cache dir in a uv.toml or a pyproject.toml's [tool.uv] table.
+_CONFIG_KEYS = (b"cache-dir", b"cache_dir")
+
+
+def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """The parts of the command line and environment that decide uv's cache dir."""
+    parts = [f"{key}={environ.get(key, '')}" for key in ("UV_CACHE_DIR", "UV_NO_CACHE")]
+    parts += [
+        f"XDG_CACHE_HOME={environ.get('XDG_CACHE_HOME', '')}",
+        f"HOME={environ.get('HOME', '')}",
+    ]
+    value = option_value(args, "--cache-dir")
+    if value:
+        parts.append(f"--cache-dir={value}")
+    if has_flag(args, *_NO_CACHE_FLAGS):
+        parts.append("--no-cache")
+    return parts
+
+
+def given_cache_dir(args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> Path | None:
+    """uv's cache dir when the command line or environment says it (uv takes it as given);
+    ``None`` when uv's config or its default decide."""
+    if has_flag(args, *_NO_CACHE_FLAGS) or environ.get("UV_NO_CACHE", "") not in ("", "0", "false"):
+        import tempfile
+
+        return Path(tempfile.gettempdir())  # uv uses a temporary cache there
+    given = option_value(args, "--cache-dir") or environ.get("UV_CACHE_DIR")
+    return cwd / given if given else None
+
+
+def unconfigured_cache_dir(
+    args: Sequence[str], environ: Mapping[str, str], cwd: Path
+) -> Path | None:
+    """uv's default cache dir, when no uv config file could name another one; ``None`` when
+    one might (a ``uv.toml``, a ``pyproject.toml`` that mentions a cache dir, a user or system
+    config, ``UV_CONFIG_FILE``) or when the default is not plain: then uv must be asked."""
+    if environ.get("UV_CONFIG_FILE") or option_value(args, "--config-file"):
+        return None
+    if any(os.path.lexists(path) for path in _user_and_system_configs(environ)):
+        return None
+    starts = {os.fspath(cwd), start_dir(args, os.fspath(cwd))}
+    if any(_may_configure_cache(directory) for start in starts for directory in _upward(start)):
+        return None
+    xdg_cache = environ.get("XDG_CACHE_HOME")
+    if xdg_cache:  # uv ignores a relative one; leave that rare case to uv
+        return Path(xdg_cache, "uv") if os.path.isabs(xdg_cache) else None
+    home = environ.get("HOME")
+    return Path(home, ".cache", "uv") if home and os.path.isabs(home) else None
+
+
+def _user_and_system_configs(environ: Mapping[str, str]) -> Iterator[str]:
+    """Every uv.toml that uv may read outside the project, by XDG's rules and uv's own."""
+    xdg_config = environ.get("XDG_CONFIG_HOME")
+    if xdg_config:
+        yield os.path.join(xdg_config, "uv", "uv.toml")
+    home = environ.get("HOME")
+    if home:
+        yield os.path.join(home, ".config", "uv", "uv.toml")
+    for directory in (environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":"):
+        if directory:
+            yield os.path.join(directory, "uv", "uv.toml")
+    yield "/etc/uv/uv.toml"
+
+
+def _upward(start: str) -> Iterator[str]:
+    directory = os.path.abspath(start)
+    while True:
+        yield directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return
+        directory = parent
+
+
+def _may_configure_cache(directory: str) -> bool:
+    """A ``uv.toml`` here, or a ``pyproject.toml`` that names a cache dir (or cannot be read)."""
+    if os.path.lexists(os.path.join(directory, "uv.toml")):
+        return True
+    try:
+        with open(os.path.join(directory, "pyproject.toml"), "rb") as stream:
+            text = stream.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return any(key in text for key in _CONFIG_KEYS)
+
+
+def _project_options(args: Sequence[str]) -> list[str]:
+    """``--directory`` and ``--project``: they move where uv looks for its config."""
+    found: list[str] = []
+    for name in ("--directory", "--project"):
+        value = option_value(args, name)
+        if value:
+            found += [name, value]
+    return found
+
+
+class CacheDirLookup:
+    """uv's cache dir for one invocation. When only ``uv cache dir`` can tell, it is started at
+    once and read by :meth:`result`, so a sync can start it before building a new env and read
+    the answer after."""
+
+    def __init__(self, uv: str, args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> None:
+        self.args = tuple(args)
+        self._command = [uv, "cache", "dir", *_project_options(args)]
+        self._environ = environ
+        self._cwd = cwd
+        self._known = given_cache_dir(args, environ, cwd) or unconfigured_cache_dir(
+            args, environ, cwd
+        )
+        self._child: Child | None = None
+        if self._known is None and is_working_directory(cwd):
+            try:
+                self._child = Child(self._command, env=environ)
+            except OSError:
+                self._child = None  # result() runs it again and says what failed
+
+    @property
+    def asks_uv(self) -> bool:
+        return self._known is None
+
+    def result(self) -> Path:
+        if self._known is not None:
+            return self._known
+        child, self._child = self._child, None
+        if child is not None:
+            finished = child.wait()
+            returncode, stdout, stderr = finished.returncode, finished.stdout, finished.stderr
+        else:  # another working directory (the API's cwd), which only subprocess can give
+            import subprocess
+
+            proc = subprocess.run(
+                self._command,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                cwd=self._cwd,
+                env=dict(self._environ),
+            )
+            returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+        text = stdout.decode(errors="surrogateescape").strip()
+        if returncode != 0 or not text:
+            detail = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise AnyvenvError(f"'uv cache dir' failed: {detail[0]}", "check your uv configuration")
+        return self._cwd / text
+
+    def cancel(self) -> None:
+        """Stop ``uv cache dir`` if it is still running and its answer is not wanted."""
+        child, self._child = self._child, None
+        if child is not None:
+            child.kill()
+
+
+def uv_cache_dir(uv: str, args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> Path:
+    """Where uv keeps its cache for this invocation (see :class:`CacheDirLookup`)."""
+    return CacheDirLookup(uv, args, environ, cwd).result()
