@@ -7,6 +7,7 @@ import os
 from anyvenv.errors import AnyvenvError, InterpreterNotFound
 from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
 from anyvenv.interpreter.request import PythonRequest, parse_request
+from anyvenv.userdirs import data_home
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -20,25 +21,19 @@ INSTALL_DIR_ENV = "ANYVENV_PYTHON_INSTALL_DIR"
 _MANAGED_NAME = r"^cpython-(\d+)\.(\d+)\.(\d+)(t?)(\+freethreaded)?[+-]"
 
 
-def _data_home() -> Path:
-    from pathlib import Path
-
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-
-
 def anyvenv_install_dir() -> Path:
     """Where ``anyvenv python install`` puts Pythons (``ANYVENV_PYTHON_INSTALL_DIR`` overrides)."""
     from pathlib import Path
 
     override = os.environ.get(INSTALL_DIR_ENV)
-    return Path(override) if override else _data_home() / "anyvenv" / "python"
+    return Path(override) if override else Path(data_home(), "anyvenv", "python")
 
 
 def uv_install_dir() -> Path:
     from pathlib import Path
 
     override = os.environ.get("UV_PYTHON_INSTALL_DIR")
-    return Path(override) if override else _data_home() / "uv" / "python"
+    return Path(override) if override else Path(data_home(), "uv", "python")
 
 
 def parse_managed_name(name: str) -> tuple[tuple[int, int, int], bool] | None:

@@ -106,8 +106,9 @@ class InterpreterInfo:
 
 
 def _cache_dir() -> str:
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(root, "anyvenv", "interpreters")
+    from anyvenv.userdirs import cache_home
+
+    return os.path.join(cache_home(), "anyvenv", "interpreters")
 
 
 def _is_script(path: str) -> bool:

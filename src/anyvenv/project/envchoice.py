@@ -28,6 +28,7 @@ from anyvenv.errors import EnvironmentBroken, UsageError
 from anyvenv.fs.outcome import NO, OK
 from anyvenv.project.uvrules import declared_env
 from anyvenv.record import record
+from anyvenv.userdirs import cache_home, data_home
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -64,14 +65,6 @@ def declared_env_path(workspace_root: Path, environ: Mapping[str, str]) -> Path:
     return Path(declared_env(os.fspath(workspace_root), environ))
 
 
-def _data_home(environ: Mapping[str, str]) -> Path:
-    return Path(environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-
-
-def _cache_home(environ: Mapping[str, str]) -> Path:
-    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-
-
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:40] or "env"
 
@@ -91,7 +84,7 @@ def keyed_name(name: str, path: Path, python_key: str) -> str:
 
 def envs_dir(environ: Mapping[str, str]) -> Path:
     """Where envs of projects whose filesystem cannot run one live (``ANYVENV_ENVS_DIR``)."""
-    return Path(environ.get(ENVS_DIR_ENV) or _data_home(environ) / "anyvenv" / "envs")
+    return Path(environ.get(ENVS_DIR_ENV) or Path(data_home(environ), "anyvenv", "envs"))
 
 
 def elsewhere_env_path(
@@ -105,7 +98,7 @@ def shadow_env_path(
     env: Path, project_name: str, python_key: str, environ: Mapping[str, str]
 ) -> Path:
     """The shadow env on local disk that uv installs into for ``env``."""
-    base = environ.get(SHADOW_DIR_ENV) or _cache_home(environ) / "anyvenv" / "shadow"
+    base = environ.get(SHADOW_DIR_ENV) or Path(cache_home(environ), "anyvenv", "shadow")
     return Path(base) / keyed_name(project_name, env, python_key)
 
 

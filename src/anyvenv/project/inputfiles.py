@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from anyvenv.project.model import PYPROJECT, VERSION_FILES, Project
-from anyvenv.project.uvrules import option_value
+from anyvenv.project.uvrules import option_value, system_config_dirs, user_config_dir
 
 LOCKFILE = "uv.lock"
 UV_CONFIG = "uv.toml"
@@ -118,11 +118,9 @@ def local_sources(workspace_root: Path, lock_text: str) -> list[Path]:
 
 
 def _config_files(uv_args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> list[Path]:
-    home = Path(environ.get("HOME") or os.path.expanduser("~"))
-    user = Path(environ.get("XDG_CONFIG_HOME") or home / ".config") / "uv"
-    system = [Path(d) / "uv" for d in (environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")]
+    user = Path(user_config_dir(environ))
     paths = [user / UV_CONFIG, *(user / name for name in VERSION_FILES)]
-    paths += [directory / UV_CONFIG for directory in [*system, Path("/etc/uv")]]
+    paths += [Path(directory, UV_CONFIG) for directory in system_config_dirs(environ)]
     for given in (option_value(uv_args, "--config-file"), environ.get("UV_CONFIG_FILE")):
         if given:
             paths.append(cwd / os.path.expanduser(given))

@@ -237,9 +237,10 @@ def find_version_file(project: Project) -> Path | None:
 
 def global_version_file(environ: Mapping[str, str]) -> Path | None:
     """uv's global pin, ``$XDG_CONFIG_HOME/uv/.python-version``."""
-    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    from anyvenv.project.uvrules import user_config_dir
+
     for name in VERSION_FILES:
-        path = Path(base) / "uv" / name
+        path = Path(user_config_dir(environ), name)
         if path.is_file():
             return path
     return None

@@ -15,7 +15,13 @@ from pathlib import Path
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.project.uvcall import is_working_directory
-from anyvenv.project.uvrules import has_flag, option_value, start_dir
+from anyvenv.project.uvrules import (
+    has_flag,
+    option_value,
+    start_dir,
+    system_config_dirs,
+    user_config_dir,
+)
 from anyvenv.spawn import Child
 
 _NO_CACHE_FLAGS = ("--no-cache", "-n")
@@ -57,7 +63,8 @@ def unconfigured_cache_dir(
     config, ``UV_CONFIG_FILE``) or when the default is not plain: then uv must be asked."""
     if environ.get("UV_CONFIG_FILE") or option_value(args, "--config-file"):
         return None
-    if any(os.path.lexists(path) for path in _user_and_system_configs(environ)):
+    outside = [user_config_dir(environ), *system_config_dirs(environ)]
+    if any(os.path.lexists(os.path.join(directory, "uv.toml")) for directory in outside):
         return None
     starts = {os.fspath(cwd), start_dir(args, os.fspath(cwd))}
     if any(_may_configure_cache(directory) for start in starts for directory in _upward(start)):
@@ -67,20 +74,6 @@ def unconfigured_cache_dir(
         return Path(xdg_cache, "uv") if os.path.isabs(xdg_cache) else None
     home = environ.get("HOME")
     return Path(home, ".cache", "uv") if home and os.path.isabs(home) else None
-
-
-def _user_and_system_configs(environ: Mapping[str, str]) -> Iterator[str]:
-    """Every uv.toml that uv may read outside the project, by XDG's rules and uv's own."""
-    xdg_config = environ.get("XDG_CONFIG_HOME")
-    if xdg_config:
-        yield os.path.join(xdg_config, "uv", "uv.toml")
-    home = environ.get("HOME")
-    if home:
-        yield os.path.join(home, ".config", "uv", "uv.toml")
-    for directory in (environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":"):
-        if directory:
-            yield os.path.join(directory, "uv", "uv.toml")
-    yield "/etc/uv/uv.toml"
 
 
 def _upward(start: str) -> Iterator[str]:

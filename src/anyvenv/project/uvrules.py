@@ -47,3 +47,17 @@ def declared_env(workspace_root: str, environ: Mapping[str, str]) -> str:
     if value:
         return os.path.normpath(os.path.join(workspace_root, os.path.expanduser(value)))
     return os.path.join(workspace_root, ".venv")
+
+
+def user_config_dir(environ: Mapping[str, str]) -> str:
+    """Where uv reads the user's ``uv.toml`` and global ``.python-version``:
+    ``$XDG_CONFIG_HOME/uv``, else ``~/.config/uv``."""
+    home = environ.get("HOME") or os.path.expanduser("~")
+    return os.path.join(environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "uv")
+
+
+def system_config_dirs(environ: Mapping[str, str]) -> list[str]:
+    """Where uv reads a system-wide ``uv.toml``: ``$XDG_CONFIG_DIRS`` (else ``/etc/xdg``), each
+    with ``uv`` appended, then ``/etc/uv``."""
+    dirs = (environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")
+    return [*(os.path.join(d, "uv") for d in dirs if d), "/etc/uv"]

@@ -20,6 +20,7 @@ from anyvenv.errors import AnyvenvError
 from anyvenv.fs.atomic import TEMP_MARK, leftover_tag, sweep_dead
 from anyvenv.fs.outcome import errno_name
 from anyvenv.killpoints import checkpoint
+from anyvenv.userdirs import cache_home
 
 CACHE_ENV = "ANYVENV_CACHE_DIR"
 CHUNK = 1 << 20
@@ -42,8 +43,7 @@ def download_cache_dir() -> Path:
     override = os.environ.get(CACHE_ENV)
     if override:
         return Path(override) / "python-downloads"
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "anyvenv" / "python-downloads"
+    return Path(cache_home(), "anyvenv", "python-downloads")
 
 
 def sha256_of(path: Path) -> str:
