@@ -124,13 +124,15 @@ LIGHT_PATHS = {
         "dataclasses enum pathlib subprocess json re argparse typing contextlib inspect shutil "
         "tempfile threading",
     ),
-    # anyvenv sync must read TOML (tomllib brings re, enum and typing), but on local disk it
-    # needs none of these
+    # anyvenv sync on local disk: tomllib (with typing) only when a pyproject.toml's bytes
+    # were not parsed before (see test_tomlcache.py), and none of the others
     "sync": (
         "anyvenv.cli.fastpath anyvenv.cli.sync anyvenv.cli.run anyvenv.project.sync "
         "anyvenv.envbuild.builder anyvenv.envbuild.activation anyvenv.fs.probe "
-        "anyvenv.project.installed anyvenv.interpreter.discovery anyvenv.spawn",
-        "dataclasses subprocess argparse json csv shutil inspect tempfile threading",
+        "anyvenv.project.installed anyvenv.interpreter.discovery anyvenv.spawn "
+        "anyvenv.project.model anyvenv.project.tomlcache anyvenv.project.uvcache",
+        "dataclasses subprocess argparse json csv shutil inspect tempfile threading "
+        "tomllib typing",
     ),
 }
 

@@ -22,11 +22,6 @@ TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (myp
 if TYPE_CHECKING:
     from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
-
 PYPROJECT = "pyproject.toml"
 VERSION_FILES = (".python-version", ".python-versions")
 
@@ -60,11 +55,27 @@ class PythonChoice:
 
 
 def read_pyproject(path: Path) -> dict[str, Any]:
-    """The parsed TOML of ``path``; :class:`UsageError` naming the file when it is invalid."""
+    """The parsed TOML of ``path``; :class:`UsageError` naming the file when it is invalid.
+    The same bytes parsed before are not parsed again (:mod:`anyvenv.project.tomlcache`)."""
+    from anyvenv.project import tomlcache
+
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
+    absolute = os.path.abspath(path)
+    data = tomlcache.recall(absolute, raw)
+    if data is None:
+        data = parse_toml(path, raw)
+        tomlcache.remember(absolute, raw, data)
+    return data
+
+
+def parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     try:
         data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
