@@ -54,3 +54,24 @@ def test_specifier_errors() -> None:
         parse_specifiers("")
     with pytest.raises(ValueError):
         parse_specifiers(">=3.10,banana")
+
+
+def test_specifiers_split_as_the_regex_does() -> None:
+    """Read without re (requires-python is read on every sync): the same answers as the
+    expression the parser documents, whitespace and non-ASCII digits included."""
+    import random
+    import re
+
+    from anyvenv.interpreter.request import _SPECIFIER, _split_specifier
+
+    pieces = ["~=", "==", "!=", "<=", ">=", "<", ">", "=", "~", " ", "\t", "\n", "3", "12"]
+    pieces += [".", "*", "a", "\u0663", "\u00b2", "\u00a0"]
+    rng = random.Random(440)
+    matched = 0
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        match = re.match(_SPECIFIER, text)
+        expected = (match.group(1), match.group(2), bool(match.group(3))) if match else None
+        assert _split_specifier(text) == expected, repr(text)
+        matched += expected is not None
+    assert matched > 50  # the inputs reach the matching cases, not only the failing ones

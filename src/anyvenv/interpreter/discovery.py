@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-# pathlib, re and shutil are imported where a search needs them, not for ``--python PATH``:
-# start-up time.
+# Paths are strings here, and re and shutil are imported where a search needs them (re only
+# for managed installs to read, shutil for a name to look up): start-up time.
 
 INSTALL_DIR_ENV = "ANYVENV_PYTHON_INSTALL_DIR"
 _MANAGED_NAME = r"^cpython-(\d+)\.(\d+)\.(\d+)(t?)(\+freethreaded)?[+-]"
@@ -25,20 +25,22 @@ def anyvenv_install_dir() -> Path:
     """Where ``anyvenv python install`` puts Pythons (``ANYVENV_PYTHON_INSTALL_DIR`` overrides)."""
     from pathlib import Path
 
-    override = os.environ.get(INSTALL_DIR_ENV)
-    return Path(override) if override else Path(data_home(), "anyvenv", "python")
+    return Path(_anyvenv_install_root())
 
 
-def uv_install_dir() -> Path:
-    from pathlib import Path
+def _anyvenv_install_root() -> str:
+    return os.environ.get(INSTALL_DIR_ENV) or os.path.join(data_home(), "anyvenv", "python")
 
-    override = os.environ.get("UV_PYTHON_INSTALL_DIR")
-    return Path(override) if override else Path(data_home(), "uv", "python")
+
+def _uv_install_root() -> str:
+    return os.environ.get("UV_PYTHON_INSTALL_DIR") or os.path.join(data_home(), "uv", "python")
 
 
 def parse_managed_name(name: str) -> tuple[tuple[int, int, int], bool] | None:
     """(version, free-threaded) of an install dir named like uv's, e.g.
     ``cpython-3.12.9-linux-x86_64-gnu`` or ``cpython-3.13.0+freethreaded-linux-x86_64-gnu``."""
+    if not name.startswith("cpython-"):
+        return None
     import re
 
     match = re.match(_MANAGED_NAME, name + "-")
@@ -48,21 +50,22 @@ def parse_managed_name(name: str) -> tuple[tuple[int, int, int], bool] | None:
     return version, bool(match.group(4) or match.group(5))
 
 
-def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, Path]]:
+def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, str]]:
     """(version, free-threaded, executable) of managed installs, newest first per directory."""
-    for root in (anyvenv_install_dir(), uv_install_dir()):
+    for root in (_anyvenv_install_root(), _uv_install_root()):
         try:
-            entries = sorted(root.iterdir(), reverse=True)
+            names = sorted(os.listdir(root), reverse=True)
         except OSError:
             continue
         found = []
-        for entry in entries:
-            parsed = parse_managed_name(entry.name)
+        for name in names:
+            parsed = parse_managed_name(name)
             if parsed is None:
                 continue
             version, threaded = parsed
-            exe = entry / "bin" / f"python{version[0]}.{version[1]}{'t' if threaded else ''}"
-            if exe.exists():
+            executable = f"python{version[0]}.{version[1]}{'t' if threaded else ''}"
+            exe = os.path.join(root, name, "bin", executable)
+            if os.path.exists(exe):
                 found.append((version, threaded, exe))
         yield from sorted(found, key=lambda item: item[0], reverse=True)
 
@@ -128,7 +131,7 @@ def find_interpreter(raw_request: str | None) -> InterpreterInfo:
     )
 
 
-def _ordered_candidates(request: PythonRequest) -> Iterator[str | Path]:
+def _ordered_candidates(request: PythonRequest) -> Iterator[str]:
     if request.is_any:
         yield from _path_candidates(request)
     for version, threaded, exe in managed_interpreters():

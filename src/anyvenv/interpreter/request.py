@@ -11,6 +11,7 @@ Version = tuple[int, ...]
 # time, and paths and plain versions, the common requests, are read without it.
 _VERSIONED_NAME = r"^python(\d+(?:\.\d+){0,2}t?)$"
 _SPECIFIER = r"^\s*(~=|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+){0,2})(\.\*)?\s*$"
+_OPERATORS = ("~=", "==", "!=", "<=", ">=", "<", ">")  # in the order _SPECIFIER tries them
 _NAME = r"[A-Za-z][\w.+-]*"
 
 
@@ -53,18 +54,34 @@ class Specifier:
         return padded >= self.version and version[: len(prefix)] == prefix
 
 
+def _split_specifier(part: str) -> tuple[str, str, bool] | None:
+    """(operator, version, wildcard) of one specifier, as ``_SPECIFIER`` matches it (no ``re``:
+    requires-python is read on every sync); ``None`` if it does not match."""
+    text = part.strip()
+    operator = next((op for op in _OPERATORS if text.startswith(op)), None)
+    if operator is None:
+        return None
+    version = text[len(operator) :].lstrip()
+    wildcard = version.endswith(".*")
+    if wildcard:
+        version = version[:-2]
+    pieces = version.split(".")
+    if not 1 <= len(pieces) <= 3 or not all(piece.isdecimal() for piece in pieces):
+        return None
+    return operator, version, wildcard
+
+
 def parse_specifiers(text: str) -> tuple[Specifier, ...]:
     """``>=3.10,<3.13`` -> specifiers; raises ValueError for anything we do not understand."""
     specs: list[Specifier] = []
     for part in text.split(","):
         if not part.strip():
             continue
-        import re
-
-        match = re.match(_SPECIFIER, part)
-        if not match:
+        split = _split_specifier(part)
+        if split is None:
             raise ValueError(part)
-        specs.append(Specifier(match.group(1), parse_version(match.group(2)), bool(match.group(3))))
+        operator, version, wildcard = split
+        specs.append(Specifier(operator, parse_version(version), wildcard))
     if not specs:
         raise ValueError(text)
     return tuple(specs)

@@ -7,14 +7,25 @@ cost the imports of the mirror (csv, shutil, dataclasses).
 from __future__ import annotations
 
 import os
-import re
 
 DIST_INFO = ".dist-info"
+_SEPARATORS = "-_."
 
 
 def normalize_name(name: str) -> str:
-    """A project name as PEP 503 compares it."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    """A project name as PEP 503 compares it: runs of ``-``, ``_`` and ``.`` made one ``-``,
+    lower case (no ``re``: start-up time)."""
+    parts: list[str] = []
+    in_run = False
+    for char in name:
+        if char in _SEPARATORS:
+            if not in_run:
+                parts.append("-")
+            in_run = True
+        else:
+            parts.append(char)
+            in_run = False
+    return "".join(parts).lower()
 
 
 def dist_info_name(entry: str) -> str:
