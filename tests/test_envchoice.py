@@ -53,51 +53,50 @@ def test_where_every_file_is_executable_an_ignored_chmod_needs_no_shadow() -> No
 
 
 def test_declared_path_reads_uv_project_environment(tmp_path: Path) -> None:
-    assert declared_env_path(tmp_path, {}) == tmp_path / ".venv"
-    assert declared_env_path(tmp_path, {"UV_PROJECT_ENVIRONMENT": "a/../env"}) == tmp_path / "env"
-    assert declared_env_path(tmp_path, {"UV_PROJECT_ENVIRONMENT": "/abs/env"}) == Path("/abs/env")
+    root = str(tmp_path)
+    assert declared_env_path(root, {}) == str(tmp_path / ".venv")
+    assert declared_env_path(root, {"UV_PROJECT_ENVIRONMENT": "a/../env"}) == str(tmp_path / "env")
+    assert declared_env_path(root, {"UV_PROJECT_ENVIRONMENT": "/abs/env"}) == "/abs/env"
 
 
 def test_elsewhere_path_is_keyed_by_real_path_and_python(tmp_path: Path) -> None:
     environ = {"XDG_DATA_HOME": str(tmp_path / "data")}
-    one = elsewhere_env_path(tmp_path / "p" / ".venv", "My Project!", "cpython-3.12", environ)
+    declared = str(tmp_path / "p" / ".venv")
+    one = Path(elsewhere_env_path(declared, "My Project!", "cpython-3.12", environ))
     assert one.parent == tmp_path / "data" / "anyvenv" / "envs"
     assert one.name.startswith("My-Project-")
-    assert one != elsewhere_env_path(
-        tmp_path / "p" / ".venv", "My Project!", "cpython-3.11", environ
-    )
-    assert one != elsewhere_env_path(
-        tmp_path / "q" / ".venv", "My Project!", "cpython-3.12", environ
-    )
+    assert str(one) != elsewhere_env_path(declared, "My Project!", "cpython-3.11", environ)
+    other = str(tmp_path / "q" / ".venv")
+    assert str(one) != elsewhere_env_path(other, "My Project!", "cpython-3.12", environ)
 
 
 def test_pointer_file_round_trip(tmp_path: Path) -> None:
-    declared = tmp_path / ".venv"
-    target = tmp_path / "elsewhere" / "env"
+    declared = str(tmp_path / ".venv")
+    target = str(tmp_path / "elsewhere" / "env")
     write_pointer(declared, target, "no file can be executed here (exec: EACCES)")
-    text = declared.read_text()
+    text = Path(declared).read_text()
     assert text.startswith("# anyvenv:") and "anyvenv-pointer = 1" in text
     assert f"env = {target}" in text and "reason = no file can be executed" in text
     assert read_pointer(declared) == target
     assert resolve_env(declared) == target
-    assert resolve_env(tmp_path / "plain") == tmp_path / "plain"
+    assert resolve_env(str(tmp_path / "plain")) == str(tmp_path / "plain")
 
 
 def test_pointer_replaces_only_an_env(tmp_path: Path) -> None:
     venv = tmp_path / ".venv"
     venv.mkdir()
     (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
-    write_pointer(venv, tmp_path / "x", "why")
+    write_pointer(str(venv), str(tmp_path / "x"), "why")
     assert venv.is_file()
     precious = tmp_path / "data"
     precious.mkdir()
     (precious / "keep.txt").write_text("mine")
     with pytest.raises(UsageError, match="not a virtual environment"):
-        write_pointer(precious, tmp_path / "x", "why")
+        write_pointer(str(precious), str(tmp_path / "x"), "why")
     other = tmp_path / "notes"
     other.write_text("mine")
     with pytest.raises(UsageError, match="not an anyvenv pointer"):
-        write_pointer(other, tmp_path / "x", "why")
+        write_pointer(str(other), str(tmp_path / "x"), "why")
     assert (precious / "keep.txt").read_text() == other.read_text() == "mine"
 
 
@@ -111,3 +110,17 @@ def test_link_mode_choice() -> None:
     assert forced_link_mode("copy", {"UV_LINK_MODE": "clone"}).mode is LinkMode.COPY  # type: ignore[union-attr]
     with pytest.raises(UsageError, match="not a link mode"):
         forced_link_mode("teleport", {})
+
+
+def test_slugs_are_what_the_regex_made() -> None:
+    """Read without re; the names of existing per-user envs depend on it staying the same."""
+    import random
+    import re
+
+    from anyvenv.project.envchoice import _slug
+
+    rng = random.Random(40)
+    for _ in range(3000):
+        name = "".join(rng.choice("ab-._!é /Z9\udcff") for _ in range(rng.randint(0, 50)))
+        expected = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:40] or "env"
+        assert _slug(name) == expected, repr(name)

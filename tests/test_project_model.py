@@ -29,7 +29,7 @@ def test_nearest_pyproject_is_the_project(tmp_path: Path) -> None:
     root = _project(tmp_path / "p", "p", ">=3.10")
     (root / "src" / "deep").mkdir(parents=True)
     project = discover(root / "src" / "deep")
-    assert (project.root, project.workspace_root, project.name) == (root, root, "p")
+    assert (project.root, project.workspace_root, project.name) == (str(root), str(root), "p")
     assert project.requires_python_text == ">=3.10"
     assert project.allows((3, 10, 0)) and not project.allows((3, 9, 18))
 
@@ -44,11 +44,11 @@ def test_workspace_root_covers_its_members(tmp_path: Path) -> None:
     member = _project(root / "packages" / "app", "app", "<3.13")
     skipped = _project(root / "packages" / "skipped", "skipped")
     project = discover(member)
-    assert project.workspace_root == root
-    assert set(project.members) == {root, member}
+    assert project.workspace_root == str(root)
+    assert set(project.members) == {str(root), str(member)}
     assert project.allows((3, 12, 1)) and not project.allows((3, 13, 0))  # intersected
     assert not project.allows((3, 9, 0))
-    assert discover(skipped).workspace_root == skipped  # excluded: stands alone
+    assert discover(skipped).workspace_root == str(skipped)  # excluded: stands alone
 
 
 def test_a_virtual_workspace_root(tmp_path: Path) -> None:
@@ -56,14 +56,14 @@ def test_a_virtual_workspace_root(tmp_path: Path) -> None:
         tmp_path / "ws" / "pyproject.toml", '[tool.uv.workspace]\nmembers = ["a"]\n'
     ).parent
     member = _project(root / "a", "a")
-    assert discover(member).workspace_root == root
+    assert discover(member).workspace_root == str(root)
     assert discover(root).name is None
 
 
 def test_a_project_inside_another_project_stands_alone(tmp_path: Path) -> None:
     outer = _project(tmp_path / "outer", "outer")
     inner = _project(outer / "examples" / "inner", "inner")
-    assert discover(inner).workspace_root == inner
+    assert discover(inner).workspace_root == str(inner)
 
 
 def test_no_pyproject_and_invalid_toml_are_usage_errors(tmp_path: Path) -> None:

@@ -125,14 +125,16 @@ LIGHT_PATHS = {
         "tempfile threading",
     ),
     # anyvenv sync on local disk: tomllib (with typing) only when a pyproject.toml's bytes
-    # were not parsed before (see test_tomlcache.py), and none of the others
+    # were not parsed before (see test_tomlcache.py); re only for a Python asked for by name
+    # and for workspace globs; none of the others (see test_sync.py for a whole fresh sync)
     "sync": (
         "anyvenv.cli.fastpath anyvenv.cli.sync anyvenv.cli.run anyvenv.project.sync "
         "anyvenv.envbuild.builder anyvenv.envbuild.activation anyvenv.fs.probe "
         "anyvenv.project.installed anyvenv.interpreter.discovery anyvenv.spawn "
-        "anyvenv.project.model anyvenv.project.tomlcache anyvenv.project.uvcache",
-        "dataclasses subprocess argparse json csv shutil inspect tempfile threading "
-        "tomllib typing",
+        "anyvenv.project.model anyvenv.project.tomlcache anyvenv.project.uvcache "
+        "anyvenv.project.inputfiles anyvenv.project.uvlock anyvenv.fs.lock",
+        "dataclasses subprocess argparse json csv shutil inspect tempfile threading tomllib typing "
+        "pathlib re enum fnmatch contextlib",
     ),
 }
 

@@ -353,11 +353,14 @@ def test_candidate_roots_are_the_two_nearest_projects(tmp_path: Path) -> None:
 def test_glob_listing_watches_the_listed_directories(tmp_path: Path) -> None:
     (tmp_path / "packages" / "app").mkdir(parents=True)
     (tmp_path / "packages" / "notes.txt").write_text("")
-    watched, matched = glob_listing(tmp_path, "packages/*")
-    assert set(watched) == {tmp_path / "packages"}
-    assert matched == [tmp_path / "packages" / "app"]
-    watched, matched = glob_listing(tmp_path, "libs/*")
-    assert watched == [tmp_path / "libs"] and matched == []  # a directory that may appear
+    root = str(tmp_path)
+    watched, matched = glob_listing(root, "packages/*")
+    assert set(watched) == {str(tmp_path / "packages")}
+    assert matched == [str(tmp_path / "packages" / "app")]
+    watched, matched = glob_listing(root, "libs/*")
+    assert watched == [str(tmp_path / "libs")] and matched == []  # a directory that may appear
+    watched, matched = glob_listing(root, "./packages//*/")  # split as PurePath splits it
+    assert matched == [str(tmp_path / "packages" / "app")]
 
 
 def test_local_sources_come_from_the_lock(tmp_path: Path) -> None:
@@ -366,11 +369,31 @@ def test_local_sources_come_from_the_lock(tmp_path: Path) -> None:
         '[[package]]\nname = "w"\nsource = { path = "dist/w-1.0-py3-none-any.whl" }\n'
         '[[package]]\nname = "x"\nsource = { registry = "https://pypi.org/simple" }\n'
     )
-    found = local_sources(tmp_path, lock)
-    assert tmp_path / "packages" / "app" / "pyproject.toml" in found
-    assert tmp_path / "packages" / "app" / "src" in found
-    assert tmp_path / "dist" / "w-1.0-py3-none-any.whl" in found
+    found = local_sources(str(tmp_path), lock)
+    assert str(tmp_path / "packages" / "app" / "pyproject.toml") in found
+    assert str(tmp_path / "packages" / "app" / "src") in found
+    assert str(tmp_path / "dist" / "w-1.0-py3-none-any.whl") in found
     assert len(found) == 5
+
+
+def test_the_lock_is_read_as_the_documented_regex_reads_it() -> None:
+    """Read without re (every sync that runs uv reads uv.lock): the same entries as
+    ``re.findall`` of the expression, escapes, unclosed strings and odd line breaks included."""
+    import random
+    import re
+
+    from anyvenv.project.inputfiles import _LOCAL_SOURCE, local_source_entries
+
+    pieces = ['source = { editable = "', 'source = { virtual = "', 'source = { path = "']
+    pieces += ['source = { registry = "', '"', "\\", "\n", "a", ".", " ", "}", '\\"', "x/y"]
+    rng = random.Random(9)
+    found = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        expected = re.findall(_LOCAL_SOURCE, text, re.MULTILINE)
+        assert local_source_entries(text) == expected, repr(text)
+        found += len(expected)
+    assert found > 100
 
 
 def test_a_racy_input_is_compared_by_content(tmp_path: Path) -> None:

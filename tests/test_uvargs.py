@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from anyvenv.cli.run import OWN as RUN
 from anyvenv.cli.sync import OWN as SYNC
 from anyvenv.project.uvcall import pip_command, project_start_dir, sync_command
@@ -43,7 +41,7 @@ def test_run_splits_at_the_command() -> None:
 
 def test_uv_command_lines(tmp_path: object) -> None:
 
-    python = Path("/e/bin/python")
+    python = "/e/bin/python"
     assert sync_command("uv", ["--frozen"], python, "copy") == [
         "uv", "sync", "--frozen", "--python", "/e/bin/python", "--link-mode", "copy"
     ]  # fmt: skip
@@ -52,9 +50,8 @@ def test_uv_command_lines(tmp_path: object) -> None:
     ]  # fmt: skip
     assert pip_command("uv", ["--help"], python) == ["uv", "pip", "--help"]
     assert option_value(["--cache-dir", "a", "--cache-dir=b"], "--cache-dir") == "b"
-    cwd = Path("/w")
-    assert project_start_dir(["--directory", "d", "--project", "p"], cwd) == Path("/w/d/p")
-    assert project_start_dir(["--project", "/abs"], cwd) == Path("/abs")
+    assert project_start_dir(["--directory", "d", "--project", "p"], "/w") == "/w/d/p"
+    assert project_start_dir(["--project", "/abs"], "/w") == "/abs"
 
 
 def test_pip_arguments_keep_their_order(tmp_path: object) -> None:

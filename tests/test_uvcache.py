@@ -28,12 +28,12 @@ def _environ(root: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def _uv_says(args: list[str], environ: dict[str, str], cwd: Path) -> Path:
+def _uv_says(args: list[str], environ: dict[str, str], cwd: str) -> str:
     told = subprocess.run(
         [uv_binary(), "cache", "dir", *args], cwd=cwd, env=environ, capture_output=True, text=True
     )
     assert told.returncode == 0, told.stderr
-    return cwd / told.stdout.strip()
+    return os.path.join(cwd, told.stdout.strip())
 
 
 def _write(path: Path, text: str) -> None:
@@ -41,10 +41,10 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def _project(root: Path) -> Path:
+def _project(root: Path) -> str:
     project = root / "outer" / "project"
     _write(project / "pyproject.toml", '[project]\nname = "p"\nversion = "0"\n')
-    return project
+    return str(project)
 
 
 @pytest.mark.parametrize(
@@ -60,12 +60,12 @@ def test_a_cache_dir_given_wins_and_uv_is_not_run(
     tmp_path: Path, args: list[str], extra: dict[str, str]
 ) -> None:
     project = _project(tmp_path)
-    _write(project / "uv.toml", CONFIGURED)  # loses to the command line and the environment
+    _write(Path(project, "uv.toml"), CONFIGURED)  # loses to the command line and the environment
     environ = _environ(tmp_path, **extra)
     lookup = CacheDirLookup("/nonexistent/uv", args, environ, project)
     assert not lookup.asks_uv
     if "--no-cache" in args:  # a temporary cache, made in the temp dir, which stands for it
-        assert _uv_says(args, environ, project).parent == lookup.result()
+        assert os.path.dirname(_uv_says(args, environ, project)) == lookup.result()
     else:
         assert lookup.result() == _uv_says(args, environ, project)
 
@@ -109,7 +109,7 @@ def test_a_config_file_that_may_set_it_is_left_to_uv(tmp_path: Path, place: str)
         environ["UV_CONFIG_FILE"] = str(config)
     lookup = CacheDirLookup(uv_binary(), [], environ, project)
     assert lookup.asks_uv
-    assert lookup.result() == _uv_says([], environ, project) == Path("/from/config")
+    assert lookup.result() == _uv_says([], environ, project) == "/from/config"
 
 
 def test_the_config_of_the_project_named_by_project_is_read(tmp_path: Path) -> None:
@@ -120,34 +120,34 @@ def test_the_config_of_the_project_named_by_project_is_read(tmp_path: Path) -> N
     for args in (["--project", str(elsewhere)], ["--directory", "../../elsewhere"]):
         lookup = CacheDirLookup(uv_binary(), args, environ, project)
         assert lookup.asks_uv
-        assert lookup.result() == _uv_says(args, environ, project) == Path("/from/elsewhere")
+        assert lookup.result() == _uv_says(args, environ, project) == "/from/elsewhere"
 
 
 def test_uv_runs_in_the_background_in_our_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = _project(tmp_path)
-    _write(project.parent / "uv.toml", CONFIGURED)
+    _write(Path(project).parent / "uv.toml", CONFIGURED)
     monkeypatch.chdir(project)
     lookup = CacheDirLookup(uv_binary(), [], _environ(tmp_path), project)
     assert lookup._child is not None
-    assert lookup.result() == Path("/from/config")
+    assert lookup.result() == "/from/config"
     assert lookup._child is None
 
 
 def test_a_pyproject_naming_a_cache_dir_is_left_to_uv(tmp_path: Path) -> None:
     project = _project(tmp_path)
-    with open(project / "pyproject.toml", "a") as stream:
+    with open(os.path.join(project, "pyproject.toml"), "a") as stream:
         stream.write('[tool.uv]\ncache-dir = "/from/pyproject"\n')
     environ = _environ(tmp_path)
     lookup = CacheDirLookup(uv_binary(), [], environ, project)
     assert lookup.asks_uv
-    assert lookup.result() == _uv_says([], environ, project) == Path("/from/pyproject")
+    assert lookup.result() == _uv_says([], environ, project) == "/from/pyproject"
 
 
 def test_a_failing_uv_cache_dir_is_a_clear_error(tmp_path: Path) -> None:
     project = _project(tmp_path)
-    _write(project / "uv.toml", "cache-dir = [not toml\n")
+    _write(Path(project, "uv.toml"), "cache-dir = [not toml\n")
     with pytest.raises(AnyvenvError, match="'uv cache dir' failed"):
         uv_cache_dir(uv_binary(), [], _environ(tmp_path), project)
 
@@ -155,7 +155,7 @@ def test_a_failing_uv_cache_dir_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_lookup_not_wanted_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = _project(tmp_path)
     monkeypatch.chdir(project)  # uv runs in the background only in our own working directory
-    _write(project / "uv.toml", CONFIGURED)
+    _write(Path(project, "uv.toml"), CONFIGURED)
     lookup = CacheDirLookup(uv_binary(), [], _environ(tmp_path), project)
     child = lookup._child
     assert child is not None  # started at once, in the background

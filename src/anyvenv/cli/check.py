@@ -20,13 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from anyvenv.cli.output import print_json
     from anyvenv.project.envchoice import resolve_env
     from anyvenv.repair.diagnose import check
 
-    diagnosis = check(str(resolve_env(Path(args.env))))  # a pointer file is followed
+    diagnosis = check(resolve_env(args.env))  # a pointer file is followed
     if args.json:
         print_json(diagnosis.to_json())
     else:

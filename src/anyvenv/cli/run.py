@@ -40,9 +40,7 @@ def run(args: argparse.Namespace) -> int:
             "no command to run", "write it after the options, e.g. 'anyvenv run -- python -V'"
         )
     if args.no_sync:
-        from pathlib import Path
-
-        env = project_env(args.uv_args, Path.cwd(), os.environ)
+        env = project_env(args.uv_args, os.getcwd(), os.environ)
     else:
         from anyvenv.cli.sync import is_quiet, options_of, report
         from anyvenv.project.sync import sync

@@ -12,17 +12,18 @@ is gone). A lock held from another machine is never stolen.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import os
 import time
-from pathlib import Path
-from types import TracebackType
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs.mounts import mount_of
 from anyvenv.record import as_dict, record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from types import TracebackType
 
 UNREADABLE_GRACE_SECONDS = 30.0
 _FLOCK_UNUSABLE = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL}
@@ -62,7 +63,8 @@ def process_start_time(pid: int) -> str:
 
 def _boot_id() -> str:
     try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            return handle.read().strip()
     except OSError:
         return ""
 
@@ -118,7 +120,7 @@ def holder_is_gone(holder: Holder) -> bool:
     return bool(holder.started and started and started != holder.started)
 
 
-def read_holder(path: Path) -> Holder | None:
+def read_holder(path: str) -> Holder | None:
     """The holder recorded in a lock file; ``None`` while it is being written or if garbage."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -149,7 +151,7 @@ def _holder_json(holder: Holder) -> bytes:
     return json.dumps(as_dict(holder)).encode()
 
 
-def _create_holder_file(path: Path, payload: bytes) -> bool:
+def _create_holder_file(path: str, payload: bytes) -> bool:
     """Create ``path`` exclusively holding ``payload``; False if it exists. A file that could
     not be written completely is removed again (an empty lock would never be recovered)."""
     from anyvenv.fs.place import create_file
@@ -178,7 +180,7 @@ def _same_holder(first: Holder | None, second: Holder | None) -> bool:
     return first.token == second.token
 
 
-def uses_lock_file(directory: Path) -> bool:
+def uses_lock_file(directory: str) -> bool:
     """Whether flock cannot be trusted here (network and FUSE filesystems)."""
     mount = mount_of(directory)
     return mount is None or not mount.is_local
@@ -189,20 +191,20 @@ class ShareLock:
 
     def __init__(
         self,
-        path: Path,
+        path: str | os.PathLike[str],
         *,
         timeout: float = 600.0,
         poll: float = 0.05,
         unreadable_grace: float = UNREADABLE_GRACE_SECONDS,
     ) -> None:
-        self.path = path
+        self.path = os.fspath(path)
         self.timeout = timeout
         self.poll = poll
         self.unreadable_grace = unreadable_grace
         self._fd: int | None = None
         self._holder: Holder | None = None
         # lock or breaker file without a readable holder: its identity and since when we see it
-        self._unreadable: dict[Path, tuple[tuple[int, int, int], float]] = {}
+        self._unreadable: dict[str, tuple[tuple[int, int, int], float]] = {}
 
     def __enter__(self) -> ShareLock:
         self.acquire()
@@ -219,7 +221,7 @@ class ShareLock:
     def acquire(self) -> None:
         deadline = time.monotonic() + self.timeout
         try:
-            if not uses_lock_file(self.path.parent) and self._try_flock(deadline):
+            if not uses_lock_file(os.path.dirname(self.path)) and self._try_flock(deadline):
                 return
             self._acquire_lock_file(deadline)
         except OSError as exc:
@@ -232,7 +234,7 @@ class ShareLock:
 
     def _try_flock(self, deadline: float) -> bool:
         fd = os.open(
-            self.path.with_name(self.path.name + ".flock"),
+            self.path + ".flock",
             os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
             0o644,
         )
@@ -284,7 +286,7 @@ class ShareLock:
                 return
         elif not holder_is_gone(holder):
             return
-        breaker = self.path.with_name(self.path.name + ".break")
+        breaker = self.path + ".break"
         if not _create_holder_file(breaker, _holder_json(current_holder())):
             self._clear_stale_breaker(breaker)
             return
@@ -298,19 +300,17 @@ class ShareLock:
             pass
         finally:
             self._unreadable.pop(self.path, None)
-            with contextlib.suppress(OSError):
-                os.unlink(breaker)
+            _unlink_quietly(breaker)
 
-    def _clear_stale_breaker(self, breaker: Path) -> None:
+    def _clear_stale_breaker(self, breaker: str) -> None:
         """A breaker left by a process that died while breaking would block every later one."""
         breaking = read_holder(breaker)
         stale = self._unreadable_for_long(breaker) if breaking is None else holder_is_gone(breaking)
         if stale and _same_holder(breaking, read_holder(breaker)):
-            with contextlib.suppress(OSError):
-                os.unlink(breaker)
+            _unlink_quietly(breaker)
             self._unreadable.pop(breaker, None)
 
-    def _unreadable_for_long(self, path: Path) -> bool:
+    def _unreadable_for_long(self, path: str) -> bool:
         """Whether ``path`` (holding no readable holder) has stayed the same file with the same
         size and mtime for the grace period, as seen by this process."""
         try:
@@ -328,13 +328,21 @@ class ShareLock:
 
     def release(self) -> None:
         if self._fd is not None:
-            with contextlib.suppress(OSError):
+            try:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
+            except OSError:
+                pass
             os.close(self._fd)
             self._fd = None
         if self._holder is not None:
             current = read_holder(self.path)
             if current is not None and current.token == self._holder.token:
-                with contextlib.suppress(OSError):
-                    os.unlink(self.path)
+                _unlink_quietly(self.path)
             self._holder = None
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

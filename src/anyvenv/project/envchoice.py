@@ -17,21 +17,19 @@ disk (per env, in the user cache) whose packages anyvenv mirrors into it.
 
 from __future__ import annotations
 
-import enum
 import os
-import re
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from anyvenv.envbuild.config import is_virtual_environment, parse_pyvenv_cfg
 from anyvenv.errors import EnvironmentBroken, UsageError
 from anyvenv.fs.outcome import NO, OK
 from anyvenv.project.uvrules import declared_env
-from anyvenv.record import record
+from anyvenv.record import StrChoice, record
 from anyvenv.userdirs import cache_home, data_home
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from anyvenv.fs.probe import ProbeResult
 
 POINTER_KEY = "anyvenv-pointer"
@@ -41,7 +39,7 @@ ENVS_DIR_ENV = "ANYVENV_ENVS_DIR"
 SHADOW_DIR_ENV = "ANYVENV_SHADOW_DIR"
 
 
-class Placement(str, enum.Enum):
+class Placement(str, StrChoice):
     """How the env relates to the declared path; the value is what ``--json`` reports."""
 
     IN_PLACE = "in-place"  # the env is at the declared path; uv installs into it
@@ -51,29 +49,41 @@ class Placement(str, enum.Enum):
 
 @record
 class EnvLocation:
-    declared: Path  # what the project names (.venv or UV_PROJECT_ENVIRONMENT)
-    env: Path  # where the env really is
+    declared: str  # what the project names (.venv or UV_PROJECT_ENVIRONMENT)
+    env: str  # where the env really is
     placement: Placement
     reason: str
-    shadow: Path | None = None  # the shadow env (SHADOW only)
+    shadow: str | None = None  # the shadow env (SHADOW only)
     chmod_fails: bool = False  # chmod errors (not just ignored) where the project lives
 
 
-def declared_env_path(workspace_root: Path, environ: Mapping[str, str]) -> Path:
+def declared_env_path(workspace_root: str, environ: Mapping[str, str]) -> str:
     """``UV_PROJECT_ENVIRONMENT`` as uv reads it (relative: against the workspace root), else
     ``.venv`` in the workspace root."""
-    return Path(declared_env(os.fspath(workspace_root), environ))
+    return declared_env(workspace_root, environ)
+
+
+_SLUG_KEPT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:40] or "env"
+    """``name`` with every run of other characters made one ``-`` (no ``re``: start-up time)."""
+    parts: list[str] = []
+    in_run = False
+    for char in name:
+        if char in _SLUG_KEPT:
+            parts.append(char)
+        elif not in_run:
+            parts.append("-")
+        in_run = char not in _SLUG_KEPT
+    return "".join(parts).strip("-.")[:40] or "env"
 
 
 def python_key(version: Sequence[int], free_threaded: bool) -> str:
     return f"cpython-{version[0]}.{version[1]}{'t' if free_threaded else ''}"
 
 
-def keyed_name(name: str, path: Path, python_key: str) -> str:
+def keyed_name(name: str, path: str, python_key: str) -> str:
     """``<name>-<hash>``: the hash covers the real path and the Python (like uv's cache keys)."""
     import hashlib
 
@@ -82,24 +92,24 @@ def keyed_name(name: str, path: Path, python_key: str) -> str:
     return f"{_slug(name)}-{digest.hexdigest()[:16]}"
 
 
-def envs_dir(environ: Mapping[str, str]) -> Path:
+def envs_dir(environ: Mapping[str, str]) -> str:
     """Where envs of projects whose filesystem cannot run one live (``ANYVENV_ENVS_DIR``)."""
-    return Path(environ.get(ENVS_DIR_ENV) or Path(data_home(environ), "anyvenv", "envs"))
+    return environ.get(ENVS_DIR_ENV) or os.path.join(data_home(environ), "anyvenv", "envs")
 
 
 def elsewhere_env_path(
-    declared: Path, project_name: str, python_key: str, environ: Mapping[str, str]
-) -> Path:
+    declared: str, project_name: str, python_key: str, environ: Mapping[str, str]
+) -> str:
     """The per-user env for a project whose filesystem cannot run one."""
-    return envs_dir(environ) / keyed_name(project_name, declared, python_key)
+    return os.path.join(envs_dir(environ), keyed_name(project_name, declared, python_key))
 
 
 def shadow_env_path(
-    env: Path, project_name: str, python_key: str, environ: Mapping[str, str]
-) -> Path:
+    env: str, project_name: str, python_key: str, environ: Mapping[str, str]
+) -> str:
     """The shadow env on local disk that uv installs into for ``env``."""
-    base = environ.get(SHADOW_DIR_ENV) or Path(cache_home(environ), "anyvenv", "shadow")
-    return Path(base) / keyed_name(project_name, env, python_key)
+    base = environ.get(SHADOW_DIR_ENV) or os.path.join(cache_home(environ), "anyvenv", "shadow")
+    return os.path.join(base, keyed_name(project_name, env, python_key))
 
 
 def chmod_fails(result: ProbeResult) -> bool:
@@ -135,7 +145,7 @@ def placement_for(result: ProbeResult) -> tuple[Placement, str]:
 # -- the pointer file --------------------------------------------------------------------------
 
 
-def render_pointer(env: Path, reason: str) -> bytes:
+def render_pointer(env: str, reason: str) -> bytes:
     lines = [
         "# anyvenv: this project's environment lives elsewhere (this filesystem cannot run it)",
         f"{POINTER_KEY} = {POINTER_VERSION}",
@@ -145,34 +155,39 @@ def render_pointer(env: Path, reason: str) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
 
-def is_pointer(path: Path) -> bool:
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as stream:
+        return stream.read()
+
+
+def is_pointer(path: str) -> bool:
     """A regular file (not a directory) that carries the pointer key."""
     try:
-        if not path.is_file() or path.stat().st_size > POINTER_MAX_BYTES:
+        if not os.path.isfile(path) or os.stat(path).st_size > POINTER_MAX_BYTES:
             return False
-        text = path.read_bytes().decode("utf-8", "surrogateescape")
+        text = _read_bytes(path).decode("utf-8", "surrogateescape")
     except OSError:
         return False
     return POINTER_KEY in parse_pyvenv_cfg(text)
 
 
-def read_pointer(path: Path) -> Path | None:
+def read_pointer(path: str) -> str | None:
     """The env a pointer file at ``path`` names; ``None`` if ``path`` is no pointer file."""
     if not is_pointer(path):
         return None
-    values = parse_pyvenv_cfg(path.read_bytes().decode("utf-8", "surrogateescape"))
+    values = parse_pyvenv_cfg(_read_bytes(path).decode("utf-8", "surrogateescape"))
     target = values.get("env", "")
     if not target or not os.path.isabs(target):
         raise EnvironmentBroken(
             f"the pointer file {path} names no absolute env path",
             f"remove {path} and run 'anyvenv sync'",
         )
-    return Path(target)
+    return target
 
 
-def write_pointer(path: Path, env: Path, reason: str) -> None:
+def write_pointer(path: str, env: str, reason: str) -> None:
     """Make ``path`` a pointer to ``env``; a venv directory there is replaced, nothing else."""
-    if path.is_dir() and not path.is_symlink():
+    if os.path.isdir(path) and not os.path.islink(path):
         if not is_virtual_environment(path) and not _regenerable(path):
             raise UsageError(
                 f"{path} is a directory but not a virtual environment",
@@ -181,13 +196,13 @@ def write_pointer(path: Path, env: Path, reason: str) -> None:
         from anyvenv.fs.atomic import remove_tree
 
         remove_tree(path)
-    elif os.path.lexists(path) and not is_pointer(path) and not path.is_symlink():
+    elif os.path.lexists(path) and not is_pointer(path) and not os.path.islink(path):
         raise UsageError(
             f"{path} exists and is not an anyvenv pointer file",
             "refusing to replace it: move it away, then retry",
         )
-    elif path.is_symlink():
-        path.unlink()
+    elif os.path.islink(path):
+        os.unlink(path)
     from anyvenv.fs.atomic import atomic_write
 
     atomic_write(path, render_pointer(env, reason))
@@ -196,25 +211,25 @@ def write_pointer(path: Path, env: Path, reason: str) -> None:
 CACHEDIR_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
 
 
-def abandoned_env(path: Path) -> bool:
+def abandoned_env(path: str) -> bool:
     """A directory a venv tool began and gave up on (uv leaves one where its interpreter
     symlink fails): no pyvenv.cfg, but a CACHEDIR.TAG, which says its contents can be made
     again."""
-    if not path.is_dir() or path.is_symlink() or is_virtual_environment(path):
+    if not os.path.isdir(path) or os.path.islink(path) or is_virtual_environment(path):
         return False
     try:
-        with open(path / "CACHEDIR.TAG", "rb") as handle:
+        with open(os.path.join(path, "CACHEDIR.TAG"), "rb") as handle:
             return handle.read(len(CACHEDIR_SIGNATURE)) == CACHEDIR_SIGNATURE
     except OSError:
         return False
 
 
-def _regenerable(path: Path) -> bool:
+def _regenerable(path: str) -> bool:
     """Empty, or tagged as a cache (CACHEDIR.TAG: what a venv tool leaves when it gives up)."""
-    return not any(path.iterdir()) or abandoned_env(path)
+    return not os.listdir(path) or abandoned_env(path)
 
 
-def resolve_env(declared: Path) -> Path:
+def resolve_env(declared: str) -> str:
     """The env a project's declared path stands for: itself, or where its pointer file points.
     For ``anyvenv run``, ``anyvenv pip`` and ``anyvenv check``."""
     target = read_pointer(declared)

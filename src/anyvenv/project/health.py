@@ -4,12 +4,11 @@ else by running its python once; and does its Python answer the request?"""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from pathlib import Path
 
 from anyvenv.envbuild.config import CFG_NAME, is_virtual_environment, read_pyvenv_cfg
 from anyvenv.errors import AnyvenvError, EnvironmentBroken
 from anyvenv.fs.outcome import errno_name
+from anyvenv.fs.paths import is_below
 from anyvenv.interpreter.request import PythonRequest
 from anyvenv.project import state as state_store
 from anyvenv.project.state import SyncState
@@ -17,6 +16,8 @@ from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from anyvenv.interpreter.query import InterpreterInfo
 
 ANYVENV_CFG_KEY = "anyvenv"
@@ -32,18 +33,19 @@ class EnvFacts:
     fingerprint: state_store.Fingerprint
 
 
-def vital_files(env: Path, base_executable: str) -> list[Path | str]:
+def vital_files(env: str, base_executable: str) -> list[str]:
     """The files whose change means the env must be checked again."""
     from anyvenv.interpreter.linkage import libpython_linkage
 
-    files: list[Path | str] = [env / CFG_NAME, env / "bin" / "python", base_executable]
-    library = libpython_linkage(env / "bin" / "python").library
+    python = os.path.join(env, "bin", "python")
+    files = [os.path.join(env, CFG_NAME), python, base_executable]
+    library = libpython_linkage(python).library
     if library:
         files.append(library)
     return files
 
 
-def made_by_anyvenv(env: Path) -> bool:
+def made_by_anyvenv(env: str) -> bool:
     try:
         return ANYVENV_CFG_KEY in read_pyvenv_cfg(env)
     except EnvironmentBroken:
@@ -61,7 +63,7 @@ def facts_of_state(saved: SyncState) -> EnvFacts:
     )
 
 
-def inspect_env(env: Path, saved: SyncState | None) -> tuple[EnvFacts | None, str | None]:
+def inspect_env(env: str, saved: SyncState | None) -> tuple[EnvFacts | None, str | None]:
     """(facts, None) for an env that runs; (None, why) for a broken one; (None, None) if absent."""
     if not os.path.lexists(env):
         return None, None
@@ -71,10 +73,10 @@ def inspect_env(env: Path, saved: SyncState | None) -> tuple[EnvFacts | None, st
         return facts_of_state(saved), None
     from anyvenv.interpreter.query import query_interpreter
 
-    python = env / "bin" / "python"
+    python = os.path.join(env, "bin", "python")
     try:
         info = query_interpreter(python, use_cache=False)
-        if env in Path(info.executable).parents:  # before 3.11, -S leaves venvs unresolved
+        if is_below(info.executable, env):  # before 3.11, -S leaves venvs unresolved
             info = query_interpreter(base_executable_of(env, info))
         return facts_of_info(env, info), None
     except AnyvenvError as exc:
@@ -83,7 +85,7 @@ def inspect_env(env: Path, saved: SyncState | None) -> tuple[EnvFacts | None, st
         return None, f"its python cannot be reached ({errno_name(exc.errno)}: {exc.filename})"
 
 
-def base_executable_of(env: Path, info: InterpreterInfo) -> str:
+def base_executable_of(env: str, info: InterpreterInfo) -> str:
     """The base interpreter an env names in pyvenv.cfg (``base-executable``, else ``home``)."""
     values = read_pyvenv_cfg(env)
     named = values.get("base-executable")
@@ -92,7 +94,7 @@ def base_executable_of(env: Path, info: InterpreterInfo) -> str:
     return os.path.join(values.get("home", ""), f"python{info.major_minor}")
 
 
-def facts_of_info(env: Path, info: InterpreterInfo) -> EnvFacts:
+def facts_of_info(env: str, info: InterpreterInfo) -> EnvFacts:
     return EnvFacts(
         base_executable=info.executable,
         version=info.version,

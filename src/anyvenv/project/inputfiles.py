@@ -19,76 +19,79 @@ sets ``tool.uv.cache-keys`` or the config sets ``exclude-newer`` (dates relative
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import re
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 
+from anyvenv.fs.paths import parents
 from anyvenv.project.model import PYPROJECT, VERSION_FILES, Project
 from anyvenv.project.uvrules import option_value, system_config_dirs, user_config_dir
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 LOCKFILE = "uv.lock"
 UV_CONFIG = "uv.toml"
 CACHE_KEY_FILES = (PYPROJECT, "setup.py", "setup.cfg", "src")
 # uv.lock: `source = { editable = "packages/app" }` and the like, for packages on local disk
-_LOCAL_SOURCE = re.compile(
-    r'^source = \{ (editable|directory|virtual|path) = "((?:[^"\\]|\\.)*)"', re.MULTILINE
-)
+_LOCAL_SOURCE = r'^source = \{ (editable|directory|virtual|path) = "((?:[^"\\]|\\.)*)"'
+_LOCAL_KINDS = ("editable", "directory", "virtual", "path")
 
 
 class NotFingerprintable(Exception):
     """uv reads more than files for this project (the message says what)."""
 
 
-def _ancestors(start: Path) -> Iterator[Path]:
-    yield start
-    yield from start.parents
-
-
-def _along_the_way(start: Path) -> list[Path]:
+def _along_the_way(start: str) -> list[str]:
     names = (PYPROJECT, UV_CONFIG, *VERSION_FILES)
-    return [directory / name for directory in _ancestors(start) for name in names]
+    return [os.path.join(d, name) for d in (start, *parents(start)) for name in names]
 
 
 def _has_magic(part: str) -> bool:
     return any(char in part for char in "*?[")
 
 
-def glob_listing(root: Path, pattern: str) -> tuple[list[Path], list[Path]]:
+def _pattern_parts(pattern: str) -> list[str]:
+    """``pattern`` split as PurePosixPath.parts splits it (a leading ``/`` is a part)."""
+    parts = [part for part in pattern.split("/") if part and part != "."]
+    return ["/", *parts] if pattern.startswith("/") else parts
+
+
+def glob_listing(root: str, pattern: str) -> tuple[list[str], list[str]]:
     """(the directories a glob of ``pattern`` lists and the literal paths it passes through,
     the directories it matches)."""
-    watched: list[Path] = []
+    import fnmatch  # here: only workspaces glob (fnmatch imports re: start-up time)
+
+    watched: list[str] = []
     frontier = [root]
-    for part in Path(pattern).parts:
+    for part in _pattern_parts(pattern):
         if part == "**":
-            below = [Path(d) for base in frontier for d, _, _ in os.walk(base)]
+            below = [d for base in frontier for d, _, _ in os.walk(base)]
             watched += below
             frontier = below
         elif _has_magic(part):
             watched += frontier
             frontier = [
-                base / name
+                os.path.join(base, name)
                 for base in frontier
-                if base.is_dir()
+                if os.path.isdir(base)
                 for name in sorted(os.listdir(base))
-                if fnmatch.fnmatchcase(name, part) and (base / name).is_dir()
+                if fnmatch.fnmatchcase(name, part) and os.path.isdir(os.path.join(base, name))
             ]
         else:
-            frontier = [base / part for base in frontier]
+            frontier = [os.path.join(base, part) for base in frontier]
             watched += frontier
-            frontier = [path for path in frontier if path.is_dir()]
+            frontier = [path for path in frontier if os.path.isdir(path)]
     return watched, frontier
 
 
-def _workspace(project: Project) -> list[Path]:
-    paths: list[Path] = []
+def _workspace(project: Project) -> list[str]:
+    paths: list[str] = []
     for member in project.members:
-        paths += [member / name for name in CACHE_KEY_FILES]
+        paths += [os.path.join(member, name) for name in CACHE_KEY_FILES]
     for pattern in project.member_globs:
         watched, matched = glob_listing(project.workspace_root, pattern)
         paths += watched
-        paths += [directory / PYPROJECT for directory in matched]
+        paths += [os.path.join(directory, PYPROJECT) for directory in matched]
     return paths
 
 
@@ -105,45 +108,86 @@ def _unescape(text: str) -> str:
     return str(value)
 
 
-def local_sources(workspace_root: Path, lock_text: str) -> list[Path]:
+def local_source_entries(lock_text: str) -> list[tuple[str, str]]:
+    """``(kind, raw path)`` of each local package in uv.lock, in order: what ``_LOCAL_SOURCE``
+    finds (``re.findall`` with MULTILINE), read without ``re`` (start-up time)."""
+    starts: list[tuple[int, str, int]] = []  # (where the match starts, kind, where the body does)
+    for kind in _LOCAL_KINDS:
+        mark = f'source = {{ {kind} = "'
+        index = lock_text.find(mark)
+        while index != -1:
+            if index == 0 or lock_text[index - 1] == "\n":
+                starts.append((index, kind, index + len(mark)))
+            index = lock_text.find(mark, index + 1)
+    found: list[tuple[str, str]] = []
+    consumed = 0  # findall's matches do not overlap
+    for start, kind, body in sorted(starts):
+        if start < consumed:
+            continue
+        end = _basic_string_end(lock_text, body)
+        if end is not None:
+            found.append((kind, lock_text[body:end]))
+            consumed = end + 1
+    return found
+
+
+def _basic_string_end(text: str, index: int) -> int | None:
+    """The index of the ``"`` closing the string body that starts at ``index``; the body holds
+    any character but ``"`` and a backslash, or a backslash and a character but a newline."""
+    while index < len(text):
+        char = text[index]
+        if char == '"':
+            return index
+        if char == "\\":
+            if index + 1 >= len(text) or text[index + 1] == "\n":
+                return None
+            index += 2
+        else:
+            index += 1
+    return None
+
+
+def local_sources(workspace_root: str, lock_text: str) -> list[str]:
     """What uv.lock's local packages are read from: their cache-key files, or the archive."""
-    paths: list[Path] = []
-    for kind, raw in _LOCAL_SOURCE.findall(lock_text):
-        source = workspace_root / os.path.expanduser(_unescape(raw))
+    paths: list[str] = []
+    for kind, raw in local_source_entries(lock_text):
+        source = os.path.join(workspace_root, os.path.expanduser(_unescape(raw)))
         if kind == "path":
             paths.append(source)
         else:
-            paths += [source / name for name in CACHE_KEY_FILES]
+            paths += [os.path.join(source, name) for name in CACHE_KEY_FILES]
     return paths
 
 
-def _config_files(uv_args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> list[Path]:
-    user = Path(user_config_dir(environ))
-    paths = [user / UV_CONFIG, *(user / name for name in VERSION_FILES)]
-    paths += [Path(directory, UV_CONFIG) for directory in system_config_dirs(environ)]
+def _config_files(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) -> list[str]:
+    user = user_config_dir(environ)
+    paths = [os.path.join(user, name) for name in (UV_CONFIG, *VERSION_FILES)]
+    paths += [os.path.join(directory, UV_CONFIG) for directory in system_config_dirs(environ)]
     for given in (option_value(uv_args, "--config-file"), environ.get("UV_CONFIG_FILE")):
         if given:
-            paths.append(cwd / os.path.expanduser(given))
+            paths.append(os.path.join(cwd, os.path.expanduser(given)))
     return paths
 
 
-def _read(path: Path) -> bytes | None:
+def _read(path: str) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as stream:
+            return stream.read()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
 
 
-def _refuse_uncacheable(paths: Sequence[Path]) -> None:
+def _refuse_uncacheable(paths: Sequence[str]) -> None:
     """:class:`NotFingerprintable` when a pyproject.toml sets cache-keys or a config file sets
     exclude-newer (a substring search: a false alarm only costs a run of uv)."""
     for path in paths:
-        if path.name not in (PYPROJECT, UV_CONFIG, LOCKFILE):
+        name = os.path.basename(path)
+        if name not in (PYPROJECT, UV_CONFIG, LOCKFILE):
             continue
         data = _read(path)
         if data is None:
             continue
-        if path.name == PYPROJECT and b"cache-keys" in data:
+        if name == PYPROJECT and b"cache-keys" in data:
             raise NotFingerprintable(f"{path} sets tool.uv.cache-keys")
         if b"exclude-newer" in data:
             raise NotFingerprintable(f"{path} sets exclude-newer")
@@ -151,15 +195,15 @@ def _refuse_uncacheable(paths: Sequence[Path]) -> None:
 
 def sync_inputs(
     project: Project,
-    start: Path,
+    start: str,
     uv: str,
     uv_args: Sequence[str],
     environ: Mapping[str, str],
-    cwd: Path,
+    cwd: str,
 ) -> list[str]:
     """Every path a sync of ``project`` from ``start`` reads outside the env;
     :class:`NotFingerprintable` when that is not all uv decides by."""
-    lockfile = project.workspace_root / LOCKFILE
+    lockfile = os.path.join(project.workspace_root, LOCKFILE)
     lock_text = (_read(lockfile) or b"").decode("utf-8", "surrogateescape")
     paths = [
         *_along_the_way(start),
@@ -167,19 +211,21 @@ def sync_inputs(
         lockfile,
         *local_sources(project.workspace_root, lock_text),
         *_config_files(uv_args, environ, cwd),
-        Path(uv),
+        uv,
     ]
     _refuse_uncacheable(paths)
-    return list(dict.fromkeys(os.fspath(path) for path in paths))
+    return list(dict.fromkeys(paths))
 
 
-def env_inputs(
-    env: Path, site_packages: str, shadow: Path | None, pointer: Path | None
-) -> list[str]:
+def env_inputs(env: str, site_packages: str, shadow: str | None, pointer: str | None) -> list[str]:
     """The paths of the env (and its shadow, and the pointer to it) that uv's work changes."""
-    paths = [env / site_packages]
+    paths = [os.path.join(env, site_packages)]
     if shadow is not None:
-        paths += [shadow / site_packages, shadow / "pyvenv.cfg", shadow / "bin" / "python"]
+        paths += [
+            os.path.join(shadow, site_packages),
+            os.path.join(shadow, "pyvenv.cfg"),
+            os.path.join(shadow, "bin", "python"),
+        ]
     if pointer is not None:
         paths.append(pointer)
-    return [os.fspath(path) for path in paths]
+    return paths

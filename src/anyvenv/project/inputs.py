@@ -339,7 +339,7 @@ def save(record: InputsRecord) -> None:
 
 def forget(env: str) -> None:
     """Drop the record before uv changes the env (a concurrent reader then runs uv too)."""
-    import contextlib
-
-    with contextlib.suppress(OSError):  # missing, or refused: changed inputs fail to match it
+    try:
         os.unlink(record_path(env))
+    except OSError:  # missing, or refused: changed inputs fail to match it
+        pass

@@ -8,18 +8,17 @@ otherwise. ``--link-mode`` or ``UV_LINK_MODE`` forces one.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Mapping
-
 from anyvenv.errors import UsageError
-from anyvenv.record import record
+from anyvenv.record import StrChoice, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from anyvenv.fs.probe import ProbeResult
 
 
-class LinkMode(str, enum.Enum):
+class LinkMode(str, StrChoice):
     """uv's ``--link-mode`` values."""
 
     CLONE = "clone"

@@ -40,8 +40,8 @@ class EnvTree:
     site_packages: Path
 
     @classmethod
-    def of(cls, root: Path, site_relative: str) -> EnvTree:
-        return cls(root, root / site_relative)
+    def of(cls, root: str | os.PathLike[str], site_relative: str) -> EnvTree:
+        return cls(Path(root), Path(root, site_relative))
 
 
 @dataclass(frozen=True)

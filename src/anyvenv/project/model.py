@@ -3,13 +3,11 @@ for (``--python``, then ``.python-version``, then ``requires-python``), read the
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import sys
-from collections.abc import Mapping
-from pathlib import Path
 
 from anyvenv.errors import UsageError
+from anyvenv.fs.paths import parents
 from anyvenv.interpreter.request import (
     PythonRequest,
     Specifier,
@@ -20,6 +18,7 @@ from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 PYPROJECT = "pyproject.toml"
@@ -30,17 +29,17 @@ VERSION_FILES = (".python-version", ".python-versions")
 class Project:
     """The project uv would sync from a directory, and the workspace it belongs to."""
 
-    root: Path  # the directory of the nearest pyproject.toml
+    root: str  # the directory of the nearest pyproject.toml
     name: str | None  # None for a virtual workspace root (no [project] table)
-    workspace_root: Path  # where .venv and uv.lock live
-    members: tuple[Path, ...]  # workspace member directories (with the root when a project)
+    workspace_root: str  # where .venv and uv.lock live
+    members: tuple[str, ...]  # workspace member directories (with the root when a project)
     requires_python: tuple[Specifier, ...]  # all members' requires-python, intersected
     requires_python_text: str | None
     member_globs: tuple[str, ...] = ()  # [tool.uv.workspace] members, relative to workspace_root
 
     @property
     def display_name(self) -> str:
-        return self.name or self.workspace_root.name
+        return self.name or os.path.basename(self.workspace_root)
 
     def allows(self, version: tuple[int, ...]) -> bool:
         return all(spec.contains(version) for spec in self.requires_python)
@@ -54,13 +53,14 @@ class PythonChoice:
     source: str
 
 
-def read_pyproject(path: Path) -> dict[str, Any]:
+def read_pyproject(path: str) -> dict[str, Any]:
     """The parsed TOML of ``path``; :class:`UsageError` naming the file when it is invalid.
     The same bytes parsed before are not parsed again (:mod:`anyvenv.project.tomlcache`)."""
     from anyvenv.project import tomlcache
 
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as stream:
+            raw = stream.read()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
     absolute = os.path.abspath(path)
@@ -71,7 +71,7 @@ def read_pyproject(path: Path) -> dict[str, Any]:
     return data
 
 
-def parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
+def parse_toml(path: str, raw: bytes) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
@@ -102,13 +102,20 @@ def _globs(workspace: dict[str, Any], key: str) -> list[str]:
     return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
-def _matches(path: Path, root: Path, patterns: list[str]) -> bool:
+def _matches(path: str, root: str, patterns: list[str]) -> bool:
     """uv's glob semantics: the pattern is joined to the workspace root; ``*`` crosses ``/``."""
+    if not patterns:
+        return False
+    import fnmatch  # here: only workspaces glob (fnmatch imports re: start-up time)
+
     text = os.path.normpath(path)
-    return any(fnmatch.fnmatchcase(text, os.path.normpath(root / pattern)) for pattern in patterns)
+    return any(
+        fnmatch.fnmatchcase(text, os.path.normpath(os.path.join(root, pattern)))
+        for pattern in patterns
+    )
 
 
-def covers(root: Path, workspace: dict[str, Any], project_dir: Path) -> bool:
+def covers(root: str, workspace: dict[str, Any], project_dir: str) -> bool:
     """Whether the workspace at ``root`` takes ``project_dir`` as a member."""
     if project_dir == root:
         return True
@@ -117,10 +124,10 @@ def covers(root: Path, workspace: dict[str, Any], project_dir: Path) -> bool:
     )
 
 
-def find_project_root(start: Path) -> Path:
+def find_project_root(start: str) -> str:
     """The nearest directory at or above ``start`` holding a pyproject.toml."""
-    for directory in (start, *start.parents):
-        if (directory / PYPROJECT).is_file():
+    for directory in (start, *parents(start)):
+        if os.path.isfile(os.path.join(directory, PYPROJECT)):
             return directory
     raise UsageError(
         f"no {PYPROJECT} found in {start} or any parent directory",
@@ -128,11 +135,11 @@ def find_project_root(start: Path) -> Path:
     )
 
 
-def _find_workspace_root(project_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+def _find_workspace_root(project_dir: str) -> tuple[str, dict[str, Any]] | None:
     """The first ancestor pyproject.toml that declares a workspace covering ``project_dir``."""
-    for directory in project_dir.parents:
-        path = directory / PYPROJECT
-        if not path.is_file():
+    for directory in parents(project_dir):
+        path = os.path.join(directory, PYPROJECT)
+        if not os.path.isfile(path):
             continue
         data = read_pyproject(path)
         workspace = _workspace_table(data)
@@ -142,17 +149,22 @@ def _find_workspace_root(project_dir: Path) -> tuple[Path, dict[str, Any]] | Non
     return None
 
 
-def _member_dirs(root: Path, workspace: dict[str, Any]) -> list[Path]:
-    found: list[Path] = []
+def _member_dirs(root: str, workspace: dict[str, Any]) -> list[str]:
+    found: list[str] = []
     excludes = _globs(workspace, "exclude")
     for pattern in _globs(workspace, "members"):
-        for candidate in sorted(root.glob(pattern)):
-            if (candidate / PYPROJECT).is_file() and not _matches(candidate, root, excludes):
-                found.append(Path(os.path.normpath(candidate)))
+        from pathlib import Path  # here: only workspaces glob (start-up time)
+
+        for candidate in sorted(Path(root).glob(pattern)):
+            member = os.path.normpath(candidate)
+            if os.path.isfile(os.path.join(member, PYPROJECT)) and not _matches(
+                member, root, excludes
+            ):
+                found.append(member)
     return found
 
 
-def _requires_python(data: dict[str, Any], path: Path) -> tuple[str | None, tuple[Specifier, ...]]:
+def _requires_python(data: dict[str, Any], path: str) -> tuple[str | None, tuple[Specifier, ...]]:
     project = _table(data, "project")
     text = project.get("requires-python") if project else None
     if text is None:
@@ -168,23 +180,21 @@ def _requires_python(data: dict[str, Any], path: Path) -> tuple[str | None, tupl
         ) from exc
 
 
-def discover(start: Path) -> Project:
+def discover(start: str | os.PathLike[str]) -> Project:
     """The project uv would sync when run in ``start`` (a directory)."""
-    start = Path(os.path.abspath(start))
-    root = find_project_root(start)
-    data = read_pyproject(root / PYPROJECT)
+    root = find_project_root(os.path.abspath(start))
+    pyproject = os.path.join(root, PYPROJECT)
+    data = read_pyproject(pyproject)
     project_table = _table(data, "project")
     own_workspace = _workspace_table(data)
     if project_table is None and own_workspace is None:
         raise UsageError(
-            f"{root / PYPROJECT} has no [project] table (nor [tool.uv.workspace])",
+            f"{pyproject} has no [project] table (nor [tool.uv.workspace])",
             "add a [project] table with a name",
         )
     name = project_table.get("name") if project_table else None
     if name is not None and not isinstance(name, str):
-        raise UsageError(
-            f"project.name in {root / PYPROJECT} is not a string", 'write e.g. name = "demo"'
-        )
+        raise UsageError(f"project.name in {pyproject} is not a string", 'write e.g. name = "demo"')
     if own_workspace is not None:
         workspace_root, workspace = root, own_workspace
     else:
@@ -192,7 +202,7 @@ def discover(start: Path) -> Project:
         workspace_root, workspace = found if found is not None else (root, {})
     members = [root] if workspace_root == root and project_table is not None else []
     if workspace_root != root:
-        root_data = read_pyproject(workspace_root / PYPROJECT)
+        root_data = read_pyproject(os.path.join(workspace_root, PYPROJECT))
         if _table(root_data, "project") is not None:
             members.append(workspace_root)
     for member in _member_dirs(workspace_root, workspace):
@@ -203,8 +213,9 @@ def discover(start: Path) -> Project:
     texts: list[str] = []
     specs: list[Specifier] = []
     for member in members:
-        member_data = data if member == root else read_pyproject(member / PYPROJECT)
-        text, member_specs = _requires_python(member_data, member / PYPROJECT)
+        member_pyproject = os.path.join(member, PYPROJECT)
+        member_data = data if member == root else read_pyproject(member_pyproject)
+        text, member_specs = _requires_python(member_data, member_pyproject)
         if text is not None and text not in texts:
             texts.append(text)
         specs.extend(member_specs)
@@ -222,9 +233,10 @@ def discover(start: Path) -> Project:
 # -- the Python request ------------------------------------------------------------------------
 
 
-def _read_version_file(path: Path) -> str | None:
+def _read_version_file(path: str) -> str | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
     except (OSError, UnicodeDecodeError):
         return None
     for line in text.splitlines():
@@ -234,25 +246,27 @@ def _read_version_file(path: Path) -> str | None:
     return None
 
 
-def find_version_file(project: Project) -> Path | None:
+def find_version_file(project: Project) -> str | None:
     """``.python-version`` (or ``.python-versions``) from the project up to the workspace root."""
     directory = project.root
     while True:
         for name in VERSION_FILES:
-            if (directory / name).is_file():
-                return directory / name
-        if directory == project.workspace_root or directory.parent == directory:
+            path = os.path.join(directory, name)
+            if os.path.isfile(path):
+                return path
+        parent = os.path.dirname(directory)
+        if directory == project.workspace_root or parent == directory:
             return None
-        directory = directory.parent
+        directory = parent
 
 
-def global_version_file(environ: Mapping[str, str]) -> Path | None:
+def global_version_file(environ: Mapping[str, str]) -> str | None:
     """uv's global pin, ``$XDG_CONFIG_HOME/uv/.python-version``."""
     from anyvenv.project.uvrules import user_config_dir
 
     for name in VERSION_FILES:
-        path = Path(user_config_dir(environ), name)
-        if path.is_file():
+        path = os.path.join(user_config_dir(environ), name)
+        if os.path.isfile(path):
             return path
     return None
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from anyvenv.project import inputs
-from anyvenv.project.sync import SyncOptions, ensure_shadow, locked_project, mirror_shadow
+from anyvenv.project.sync import LockedProject, SyncOptions, ensure_shadow, mirror_shadow
 from anyvenv.project.uvcall import MUTATING_PIP_COMMANDS, pip_command, run_uv, uv_environment
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -19,8 +18,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class PipResult:
-    env: Path
-    target: Path  # the env uv ran against (the shadow, or the env)
+    env: str
+    target: str  # the env uv ran against (the shadow, or the env)
     uv_exit_code: int
     mirror: MirrorReport | None
 
@@ -29,11 +28,11 @@ def run_pip(
     args: Sequence[str], options: SyncOptions, environ: Mapping[str, str] | None = None
 ) -> PipResult:
     """Run ``uv pip ARGS`` with ``--python`` set to the project env's (made if missing)."""
-    with locked_project(options, environ) as session:
+    with LockedProject(options, environ) as session:
         location = session.prepared.location
         mutating = bool(args) and args[0] in MUTATING_PIP_COMMANDS
         if mutating:  # the next sync must run uv to bring the env back to the lock
-            inputs.forget(os.fspath(location.env))
+            inputs.forget(location.env)
         shadow = location.shadow if mutating else None
         if shadow is not None:
             ensure_shadow(session.prepared)
@@ -41,7 +40,7 @@ def run_pip(
         uv_env = uv_environment(session.environ, target, location.declared)
         if mutating:
             uv_env["UV_LINK_MODE"] = session.link_mode(()).mode.value
-        command = pip_command(session.uv, args, target / "bin" / "python")
+        command = pip_command(session.uv, args, os.path.join(target, "bin", "python"))
         code = run_uv(command, uv_env, session.cwd)
         report = mirror_shadow(session.prepared) if shadow is not None and code == 0 else None
     return PipResult(location.env, target, code, report)

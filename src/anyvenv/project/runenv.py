@@ -7,16 +7,15 @@ import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # a no-op run activates its env before anything else is imported
     from collections.abc import Mapping, Sequence
-    from pathlib import Path
 
 
-def existing_env(declared: Path) -> Path:
+def existing_env(declared: str) -> str:
     """The env behind the declared path (a pointer file is followed); it must have a python."""
     from anyvenv.errors import EnvironmentBroken
     from anyvenv.project.envchoice import resolve_env
 
     env = resolve_env(declared)
-    if not os.path.exists(env / "bin" / "python"):
+    if not os.path.exists(os.path.join(env, "bin", "python")):
         raise EnvironmentBroken(
             f"there is no environment with a python at {env}",
             "run 'anyvenv sync' first (or drop --no-sync)",
@@ -24,7 +23,7 @@ def existing_env(declared: Path) -> Path:
     return env
 
 
-def project_env(uv_args: Sequence[str], cwd: Path, environ: Mapping[str, str]) -> Path:
+def project_env(uv_args: Sequence[str], cwd: str, environ: Mapping[str, str]) -> str:
     """The env of the project uv would find from ``cwd`` (``--directory``/``--project`` in
     ``uv_args`` move it), as it is: for ``anyvenv run --no-sync``."""
     from anyvenv.project.envchoice import declared_env_path

@@ -9,10 +9,8 @@ again by running its python.
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
-from pathlib import Path
 
 from anyvenv.record import as_dict, field, mutable_record
 
@@ -45,7 +43,7 @@ class SyncState:
         return (self.version[0], self.version[1], self.version[2])
 
 
-def fingerprint(paths: list[Path | str]) -> Fingerprint:
+def fingerprint(paths: list[str]) -> Fingerprint:
     """Size and mtime of each path (followed through links); a missing one is left out."""
     found: Fingerprint = {}
     for path in paths:
@@ -53,7 +51,7 @@ def fingerprint(paths: list[Path | str]) -> Fingerprint:
             st = os.stat(path)
         except OSError:
             continue
-        found[os.fspath(path)] = [st.st_size, st.st_mtime_ns]
+        found[path] = [st.st_size, st.st_mtime_ns]
     return found
 
 
@@ -61,20 +59,23 @@ def still_matches(recorded: Fingerprint) -> bool:
     return bool(recorded) and fingerprint(list(recorded)) == recorded
 
 
-def load(env: Path) -> SyncState | None:
+def load(env: str) -> SyncState | None:
     try:
-        data = marshal.loads((env / STATE_NAME).read_bytes())
+        with open(os.path.join(env, STATE_NAME), "rb") as stream:
+            data = marshal.load(stream)
         state = SyncState(**data)
     except (OSError, ValueError, TypeError, EOFError):
         return None
-    if state.state_version != STATE_VERSION or state.env != os.fspath(env):
+    if state.state_version != STATE_VERSION or state.env != env:
         return None
     return state
 
 
-def save(env: Path, state: SyncState) -> None:
+def save(env: str, state: SyncState) -> None:
     """Write the state (quietly skipped if the env cannot take it: it is only a cache)."""
     from anyvenv.fs.atomic import atomic_write
 
-    with contextlib.suppress(OSError):
-        atomic_write(env / STATE_NAME, marshal.dumps(as_dict(state)))
+    try:
+        atomic_write(os.path.join(env, STATE_NAME), marshal.dumps(as_dict(state)))
+    except OSError:
+        pass

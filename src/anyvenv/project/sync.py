@@ -11,15 +11,13 @@ before the env is touched, so an existing env is left as it was.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 
 from anyvenv.envbuild.config import CFG_NAME, read_pyvenv_cfg
 from anyvenv.errors import EnvironmentBroken, NothingExecutableHere, UsageError
 from anyvenv.fs.lock import ShareLock
+from anyvenv.fs.paths import is_below
 from anyvenv.project import inputs as inputs_store
 from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
@@ -61,12 +59,15 @@ from anyvenv.project.uvcall import (
     sync_command,
     uv_environment,
 )
-from anyvenv.project.uvlock import lockfile_rewritable
+from anyvenv.project.uvlock import RewritableLockfile
 from anyvenv.project.uvrules import has_flag
 from anyvenv.record import field, mutable_record, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
+    from collections.abc import Callable, Mapping, Sequence
+    from types import TracebackType
+
     from anyvenv.envbuild.builder import PendingCheck
     from anyvenv.interpreter.query import InterpreterInfo
     from anyvenv.project.mirror import EnvTree, MirrorReport
@@ -79,7 +80,7 @@ class SyncOptions:
     python: str | None = None  # anyvenv's --python (uv's request syntax)
     link_mode: str | None = None  # --link-mode
     uv_args: tuple[str, ...] = ()  # everything else, passed to uv unchanged
-    cwd: Path | None = None
+    cwd: str | None = None
 
 
 @mutable_record
@@ -96,7 +97,7 @@ class PreparedEnv:
     pending_check: PendingCheck | None = None  # a new symlinked env's check, still running
 
     @property
-    def install_target(self) -> Path:
+    def install_target(self) -> str:
         """Where uv installs: the shadow env, or the env itself."""
         return self.location.shadow or self.location.env
 
@@ -127,13 +128,13 @@ class SyncResult:
 def summary_of(p: PreparedEnv, link: LinkChoice) -> dict[str, object]:
     """The fields of ``--json`` that stay as they are while the env is reused."""
     return {
-        "project": os.fspath(p.project.root),
-        "workspace_root": os.fspath(p.project.workspace_root),
-        "declared": os.fspath(p.location.declared),
-        "env": os.fspath(p.location.env),
+        "project": p.project.root,
+        "workspace_root": p.project.workspace_root,
+        "declared": p.location.declared,
+        "env": p.location.env,
         "placement": p.location.placement.value,
         "reason": p.location.reason,
-        "shadow": os.fspath(p.location.shadow) if p.location.shadow else None,
+        "shadow": p.location.shadow,
         "python": ".".join(map(str, p.state.version)),
         "base_executable": p.state.base_executable,
         "python_request": p.choice.request.raw,
@@ -147,11 +148,11 @@ def summary_of(p: PreparedEnv, link: LinkChoice) -> dict[str, object]:
 
 
 def choose_location(
-    declared: Path, project: Project, key: str, environ: Mapping[str, str]
+    declared: str, project: Project, key: str, environ: Mapping[str, str]
 ) -> EnvLocation:
     from anyvenv.fs.probe import probe, probe_path_for
 
-    result = probe(probe_path_for(declared.parent))
+    result = probe(probe_path_for(os.path.dirname(declared)))
     placement, reason = placement_for(result)
     name = project.display_name
     fails = chmod_fails(result)
@@ -164,15 +165,17 @@ def choose_location(
     return EnvLocation(declared, declared, placement, reason, shadow, fails)
 
 
-def _holds_an_env(env: Path) -> None:
+def _holds_an_env(env: str) -> None:
     """The env we just built still has its files (some FUSE filesystems lose a renamed tree)."""
-    if not (env / CFG_NAME).is_file() or not os.path.exists(env / "bin" / "python"):
+    if not os.path.isfile(os.path.join(env, CFG_NAME)) or not os.path.exists(
+        os.path.join(env, "bin", "python")
+    ):
         raise EnvironmentBroken(
             f"the environment built at {env} lost its files after it was moved in"
         )
 
 
-def _build(env: Path, info: InterpreterInfo, defer_check: bool = False) -> PendingCheck | None:
+def _build(env: str, info: InterpreterInfo, defer_check: bool = False) -> PendingCheck | None:
     from anyvenv.envbuild.builder import EnvOptions, build_with_pending_check
 
     options = EnvOptions(defer_linked_check=defer_check)
@@ -181,13 +184,13 @@ def _build(env: Path, info: InterpreterInfo, defer_check: bool = False) -> Pendi
     return pending
 
 
-def _clear_declared(declared: Path) -> None:
+def _clear_declared(declared: str) -> None:
     """Make room at the declared path for an env in place: a pointer file, an empty directory
     or an abandoned env go."""
     if is_pointer(declared):
-        declared.unlink()
-    elif declared.is_dir() and not declared.is_symlink() and not any(declared.iterdir()):
-        declared.rmdir()
+        os.unlink(declared)
+    elif os.path.isdir(declared) and not os.path.islink(declared) and not os.listdir(declared):
+        os.rmdir(declared)
     elif abandoned_env(declared):
         from anyvenv.fs.atomic import remove_tree
 
@@ -196,7 +199,7 @@ def _clear_declared(declared: Path) -> None:
 
 def build_env(
     project: Project,
-    declared: Path,
+    declared: str,
     info: InterpreterInfo,
     environ: Mapping[str, str],
     defer_check: bool = False,
@@ -211,7 +214,9 @@ def build_env(
         try:
             return location, _build(location.env, info, defer_check)
         except (EnvironmentBroken, NothingExecutableHere) as exc:
-            reason = f"{declared.parent} cannot hold a runnable environment ({exc.message})"
+            reason = (
+                f"{os.path.dirname(declared)} cannot hold a runnable environment ({exc.message})"
+            )
             location = EnvLocation(
                 declared, elsewhere_env_path(declared, project.display_name, key, environ),
                 Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails,
@@ -222,22 +227,27 @@ def build_env(
 
 
 def _discard_old(
-    old: SyncState | None, old_env: Path, new: EnvLocation, environ: Mapping[str, str]
+    old: SyncState | None, old_env: str, new: EnvLocation, environ: Mapping[str, str]
 ) -> None:
     """Remove what the previous env left in anyvenv's own directories (never the user's)."""
+    if old_env != new.env and is_below(old_env, envs_dir(environ)) and os.path.isdir(old_env):
+        _remove_tree_or_leave_it(old_env)
+    if old is not None and old.shadow and old.shadow != new.shadow:
+        _remove_tree_or_leave_it(old.shadow)
+
+
+def _remove_tree_or_leave_it(path: str) -> None:
     from anyvenv.fs.atomic import remove_tree
 
-    if old_env != new.env and envs_dir(environ) in old_env.parents and old_env.is_dir():
-        with contextlib.suppress(OSError):
-            remove_tree(old_env)
-    if old is not None and old.shadow and Path(old.shadow) != new.shadow:
-        with contextlib.suppress(OSError):
-            remove_tree(Path(old.shadow))
+    try:
+        remove_tree(path)  # a link planted there is refused, not followed
+    except OSError:
+        pass
 
 
 def _existing_location(
-    declared: Path,
-    env: Path,
+    declared: str,
+    env: str,
     pointed: bool,
     saved: SyncState | None,
     facts: EnvFacts,
@@ -246,13 +256,14 @@ def _existing_location(
 ) -> EnvLocation | None:
     """Where a healthy existing env stands; ``None`` if it must be rebuilt to be usable here."""
     if saved is not None:
-        shadow = Path(saved.shadow) if saved.shadow else None
         placement = Placement(saved.placement)
-        return EnvLocation(declared, env, placement, saved.reason, shadow, saved.chmod_fails)
+        return EnvLocation(
+            declared, env, placement, saved.reason, saved.shadow or None, saved.chmod_fails
+        )
     if pointed:
         from anyvenv.fs.probe import probe, probe_path_for
 
-        fails = chmod_fails(probe(probe_path_for(declared.parent)))
+        fails = chmod_fails(probe(probe_path_for(os.path.dirname(declared))))
         return EnvLocation(
             declared, env, Placement.ELSEWHERE, _pointer_reason(declared), chmod_fails=fails
         )
@@ -264,11 +275,12 @@ def _existing_location(
     return EnvLocation(declared, env, placement, reason)
 
 
-def _pointer_reason(declared: Path) -> str:
+def _pointer_reason(declared: str) -> str:
     from anyvenv.envbuild.config import parse_pyvenv_cfg
 
     try:
-        values = parse_pyvenv_cfg(declared.read_text(encoding="utf-8", errors="replace"))
+        with open(declared, encoding="utf-8", errors="replace") as stream:
+            values = parse_pyvenv_cfg(stream.read())
     except OSError:
         return "the declared path is a pointer file"
     return values.get("reason", "the declared path is a pointer file")
@@ -276,7 +288,7 @@ def _pointer_reason(declared: Path) -> str:
 
 def _new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
     return SyncState(
-        env=os.fspath(location.env),
+        env=location.env,
         placement=location.placement.value,
         reason=location.reason,
         base_executable=facts.base_executable,
@@ -285,7 +297,7 @@ def _new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
         site_packages=facts.site_packages,
         made_by_anyvenv=facts.made_by_anyvenv,
         fingerprint=facts.fingerprint,
-        shadow=os.fspath(location.shadow) if location.shadow else None,
+        shadow=location.shadow,
         chmod_fails=location.chmod_fails,
     )
 
@@ -293,7 +305,7 @@ def _new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
 def prepare(
     project: Project,
     choice: PythonChoice,
-    declared: Path,
+    declared: str,
     environ: Mapping[str, str],
     defer_check: bool = False,
 ) -> PreparedEnv:
@@ -301,7 +313,7 @@ def prepare(
     ``defer_check``, a new env's check may still run (``PreparedEnv.pending_check``)."""
     pointed_to = read_pointer(declared)
     env = pointed_to if pointed_to is not None else declared
-    saved = state_store.load(env) if env.is_dir() else None
+    saved = state_store.load(env) if os.path.isdir(env) else None
     facts, broken = inspect_env(env, saved)
     if facts is not None:
         if not satisfies(choice.request, facts):
@@ -357,7 +369,7 @@ def ensure_shadow(prepared: PreparedEnv) -> bool:
     home = os.path.dirname(saved.base_executable)
     try:
         healthy = read_pyvenv_cfg(shadow).get("home") == home and os.path.exists(
-            shadow / "bin" / "python"
+            os.path.join(shadow, "bin", "python")
         )
     except EnvironmentBroken:
         healthy = False
@@ -375,7 +387,7 @@ def ensure_shadow(prepared: PreparedEnv) -> bool:
     return True
 
 
-def tree_of(root: Path, saved: SyncState) -> EnvTree:
+def tree_of(root: str, saved: SyncState) -> EnvTree:
     from anyvenv.project.mirror import EnvTree
 
     return EnvTree.of(root, saved.site_packages)
@@ -389,7 +401,7 @@ def decide_link_mode(
     forced: LinkChoice | None,
     uv_args: Sequence[str],
     environ: Mapping[str, str],
-    cache_dir: Callable[[], Path],
+    cache_dir: Callable[[], str],
 ) -> LinkChoice:
     """The link mode uv installs with; ``cache_dir`` (asked only when the state has no
     decision for this cache) says where uv's cache is."""
@@ -413,10 +425,10 @@ def decide_link_mode(
 # -- the whole sync ----------------------------------------------------------------------------
 
 
-def project_lock(declared: Path) -> ShareLock:
+def project_lock(declared: str) -> ShareLock:
     """The lock that serialises syncs of one project: beside the declared env path."""
-    declared.parent.mkdir(parents=True, exist_ok=True)
-    return ShareLock(declared.with_name(declared.name + LOCK_SUFFIX))
+    os.makedirs(os.path.dirname(declared), exist_ok=True)
+    return ShareLock(declared + LOCK_SUFFIX)
 
 
 def uses_version_files(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
@@ -425,9 +437,9 @@ def uses_version_files(uv_args: Sequence[str], environ: Mapping[str, str]) -> bo
     return not (flag or has_flag(uv_args, "--no-config"))
 
 
-def locate(options: SyncOptions, environ: Mapping[str, str]) -> tuple[Project, PythonChoice, Path]:
+def locate(options: SyncOptions, environ: Mapping[str, str]) -> tuple[Project, PythonChoice, str]:
     """The project, its Python request and its declared env path (reads files only)."""
-    cwd = options.cwd or Path.cwd()
+    cwd = options.cwd or os.getcwd()
     project = discover(project_start_dir(options.uv_args, cwd))
     choice = choose_python(
         project,
@@ -438,7 +450,7 @@ def locate(options: SyncOptions, environ: Mapping[str, str]) -> tuple[Project, P
     return project, choice, declared_env_path(project.workspace_root, environ)
 
 
-def _check_not_replaced(target: Path, ours: bool) -> None:
+def _check_not_replaced(target: str, ours: bool) -> None:
     """uv must have reused the env we made, not replaced it."""
     if ours and not made_by_anyvenv(target):
         raise EnvironmentBroken(
@@ -453,7 +465,7 @@ class Session:
 
     options: SyncOptions
     environ: Mapping[str, str]
-    cwd: Path
+    cwd: str
     uv: str
     forced_link: LinkChoice | None
     prepared: PreparedEnv
@@ -473,16 +485,16 @@ class Session:
 
     def invocation(self) -> Invocation:
         o = self.options
-        return Invocation(o.python, o.link_mode, o.uv_args, os.fspath(self.cwd), self.environ)
+        return Invocation(o.python, o.link_mode, o.uv_args, self.cwd, self.environ)
 
 
 def early_cache_dir_lookup(
     uv: str,
     link_args: Sequence[str] | None,
     forced: LinkChoice | None,
-    declared: Path,
+    declared: str,
     environ: Mapping[str, str],
-    cwd: Path,
+    cwd: str,
 ) -> CacheDirLookup | None:
     """Where there is no env yet, the link mode will be decided after it is built and needs
     uv's cache dir: ask uv now, so that ``uv cache dir`` runs while the env is built."""
@@ -491,37 +503,73 @@ def early_cache_dir_lookup(
     return CacheDirLookup(uv, link_args, environ, cwd)
 
 
-@contextlib.contextmanager
-def locked_project(
-    options: SyncOptions,
-    environ: Mapping[str, str] | None = None,
-    defer_check: bool = False,
-    link_args: Sequence[str] | None = None,
-) -> Iterator[Session]:
-    """Find the project (bad input fails here, before anything is touched), take its lock,
-    make or reuse its env; the state (and the inputs uv succeeded on) is saved when the block
-    ends. With ``defer_check`` the block must settle ``session.prepared.pending_check``;
-    ``link_args`` are the uv arguments the block will decide the link mode for, if known."""
-    env_vars: Mapping[str, str] = os.environ if environ is None else environ
-    forced = forced_link_mode(options.link_mode, env_vars)
-    project, choice, declared = locate(options, env_vars)
-    uv = find_uv()
-    cwd = options.cwd or Path.cwd()
-    with project_lock(declared):
-        early = early_cache_dir_lookup(uv, link_args, forced, declared, env_vars, cwd)
-        session: Session | None = None
+class LockedProject:
+    """``with LockedProject(options) as session``: find the project (bad input fails here,
+    before anything is touched), take its lock, make or reuse its env; the state (and the inputs
+    uv succeeded on) is saved when the block ends without an error. With ``defer_check`` the
+    block must settle ``session.prepared.pending_check``; ``link_args`` are the uv arguments
+    the block will decide the link mode for, if known."""
+
+    def __init__(
+        self,
+        options: SyncOptions,
+        environ: Mapping[str, str] | None = None,
+        defer_check: bool = False,
+        link_args: Sequence[str] | None = None,
+    ) -> None:
+        self.options = options
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.defer_check = defer_check
+        self.link_args = link_args
+        self._lock: ShareLock | None = None
+        self._early: CacheDirLookup | None = None
+        self._session: Session | None = None
+
+    def __enter__(self) -> Session:
+        options, env_vars = self.options, self.environ
+        forced = forced_link_mode(options.link_mode, env_vars)
+        project, choice, declared = locate(options, env_vars)
+        uv = find_uv()
+        cwd = options.cwd or os.getcwd()
+        self._lock = project_lock(declared)
+        self._lock.acquire()
         try:
-            prepared = prepare(project, choice, declared, env_vars, defer_check)
-            session = Session(options, env_vars, cwd, uv, forced, prepared, cache_dir_lookup=early)
-            yield session
-        finally:
-            if early is not None:
-                early.cancel()  # not asked for, or asked for already: either way, done with
+            self._early = early_cache_dir_lookup(
+                uv, self.link_args, forced, declared, env_vars, cwd
+            )
+            prepared = prepare(project, choice, declared, env_vars, self.defer_check)
+            self._session = Session(
+                options, env_vars, cwd, uv, forced, prepared, cache_dir_lookup=self._early
+            )
+        except BaseException:
+            self._leave(None)
+            raise
+        return self._session
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._leave(self._session if kind is None else None)
+
+    def _leave(self, finished: Session | None) -> None:
+        """Settle what still runs; save what ``finished`` learned; release the lock."""
+        try:
+            if self._early is not None:
+                self._early.cancel()  # not asked for, or asked for already: done with
+            session = self._session
             if session is not None and session.prepared.pending_check is not None:
                 session.prepared.pending_check.cancel()  # left by an error or Ctrl-C
-        _save_state(session.prepared)
-        if session.inputs is not None:
-            inputs_store.save(session.inputs)
+            if finished is not None:
+                _save_state(finished.prepared)
+                if finished.inputs is not None:
+                    inputs_store.save(finished.inputs)
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
 
 def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> SyncResult:
@@ -533,7 +581,7 @@ def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> Sync
     built again with its check first (falling back to the per-user directory), and uv runs again.
     """
     started = time.perf_counter()
-    with locked_project(options, environ, True, options.uv_args) as session:
+    with LockedProject(options, environ, True, options.uv_args) as session:
         result = _sync_locked(session, started)
         pending = session.prepared.pending_check
         if pending is not None:
@@ -572,12 +620,12 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     command = sync_command(
         session.uv,
         [*options.uv_args, *reinstall_interrupted(target, prepared.state.site_packages)],
-        target / "bin" / "python",
+        os.path.join(target, "bin", "python"),
         link.mode.value,
     )
     uv_env = uv_environment(session.environ, target, location.declared)
-    with lockfile_rewritable(
-        prepared.project.workspace_root / "uv.lock",
+    with RewritableLockfile(
+        os.path.join(prepared.project.workspace_root, "uv.lock"),
         location.chmod_fails,
         prepared.notes,
         command,
@@ -622,7 +670,7 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
         )
         paths += env_inputs(location.env, prepared.state.site_packages, location.shadow, pointer)
         if request.path is not None:
-            paths.append(os.fspath(session.cwd / os.path.expanduser(request.path)))
+            paths.append(os.path.join(session.cwd, os.path.expanduser(request.path)))
         return InputsRecord.take(
             os.fspath(location.env),
             session.invocation(),
@@ -635,11 +683,11 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
         return None
 
 
-def reinstall_interrupted(target: Path, site_packages: str) -> list[str]:
+def reinstall_interrupted(target: str, site_packages: str) -> list[str]:
     """uv options that reinstall what a killed install left half-made in ``target``."""
     from anyvenv.project.installed import interrupted_installs
 
-    found = interrupted_installs(target / site_packages)
+    found = interrupted_installs(os.path.join(target, site_packages))
     return [arg for name in found for arg in ("--reinstall-package", name)]
 
 
@@ -652,7 +700,7 @@ def mirror_shadow(prepared: PreparedEnv) -> MirrorReport:
     return mirror(tree_of(shadow, prepared.state), tree_of(prepared.location.env, prepared.state))
 
 
-def vital_paths(prepared: PreparedEnv) -> list[Path | str]:
+def vital_paths(prepared: PreparedEnv) -> list[str]:
     """The files the state's fingerprint covers (kept from before, or found now)."""
     current = prepared.state
     return list(current.fingerprint) or vital_files(prepared.location.env, current.base_executable)

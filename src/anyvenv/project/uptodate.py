@@ -87,16 +87,13 @@ def _env_behind(declared: str) -> str | None:
         return declared
     if not os.path.isfile(declared):
         return None
-    from pathlib import Path
-
     from anyvenv.errors import AnyvenvError
     from anyvenv.project.envchoice import read_pointer
 
     try:
-        target = read_pointer(Path(declared))
+        return read_pointer(declared)
     except (AnyvenvError, OSError):
         return None
-    return os.fspath(target) if target is not None else None
 
 
 def _holding_record(invocation: Invocation) -> InputsRecord | None:

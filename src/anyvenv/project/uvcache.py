@@ -10,8 +10,6 @@ is ``uv cache dir`` asked, which costs about as much as a small ``uv sync``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.project.uvcall import is_working_directory
@@ -23,6 +21,10 @@ from anyvenv.project.uvrules import (
     user_config_dir,
 )
 from anyvenv.spawn import Child
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
 
 _NO_CACHE_FLAGS = ("--no-cache", "-n")
 # Words that may set the cache dir in a uv.toml or a pyproject.toml's [tool.uv] table.
@@ -44,20 +46,18 @@ def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str]) -> list
     return parts
 
 
-def given_cache_dir(args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> Path | None:
+def given_cache_dir(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> str | None:
     """uv's cache dir when the command line or environment says it (uv takes it as given);
     ``None`` when uv's config or its default decide."""
     if has_flag(args, *_NO_CACHE_FLAGS) or environ.get("UV_NO_CACHE", "") not in ("", "0", "false"):
         import tempfile
 
-        return Path(tempfile.gettempdir())  # uv uses a temporary cache there
+        return tempfile.gettempdir()  # uv uses a temporary cache there
     given = option_value(args, "--cache-dir") or environ.get("UV_CACHE_DIR")
-    return cwd / given if given else None
+    return os.path.join(cwd, given) if given else None
 
 
-def unconfigured_cache_dir(
-    args: Sequence[str], environ: Mapping[str, str], cwd: Path
-) -> Path | None:
+def unconfigured_cache_dir(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> str | None:
     """uv's default cache dir, when no uv config file could name another one; ``None`` when
     one might (a ``uv.toml``, a ``pyproject.toml`` that mentions a cache dir, a user or system
     config, ``UV_CONFIG_FILE``) or when the default is not plain: then uv must be asked."""
@@ -66,14 +66,14 @@ def unconfigured_cache_dir(
     outside = [user_config_dir(environ), *system_config_dirs(environ)]
     if any(os.path.lexists(os.path.join(directory, "uv.toml")) for directory in outside):
         return None
-    starts = {os.fspath(cwd), start_dir(args, os.fspath(cwd))}
+    starts = {cwd, start_dir(args, cwd)}
     if any(_may_configure_cache(directory) for start in starts for directory in _upward(start)):
         return None
     xdg_cache = environ.get("XDG_CACHE_HOME")
     if xdg_cache:  # uv ignores a relative one; leave that rare case to uv
-        return Path(xdg_cache, "uv") if os.path.isabs(xdg_cache) else None
+        return os.path.join(xdg_cache, "uv") if os.path.isabs(xdg_cache) else None
     home = environ.get("HOME")
-    return Path(home, ".cache", "uv") if home and os.path.isabs(home) else None
+    return os.path.join(home, ".cache", "uv") if home and os.path.isabs(home) else None
 
 
 def _upward(start: str) -> Iterator[str]:
@@ -115,7 +115,7 @@ class CacheDirLookup:
     once and read by :meth:`result`, so a sync can start it before building a new env and read
     the answer after."""
 
-    def __init__(self, uv: str, args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> None:
+    def __init__(self, uv: str, args: Sequence[str], environ: Mapping[str, str], cwd: str) -> None:
         self.args = tuple(args)
         self._command = [uv, "cache", "dir", *_project_options(args)]
         self._environ = environ
@@ -134,7 +134,7 @@ class CacheDirLookup:
     def asks_uv(self) -> bool:
         return self._known is None
 
-    def result(self) -> Path:
+    def result(self) -> str:
         if self._known is not None:
             return self._known
         child, self._child = self._child, None
@@ -156,7 +156,7 @@ class CacheDirLookup:
         if returncode != 0 or not text:
             detail = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise AnyvenvError(f"'uv cache dir' failed: {detail[0]}", "check your uv configuration")
-        return self._cwd / text
+        return os.path.join(self._cwd, text)
 
     def cancel(self) -> None:
         """Stop ``uv cache dir`` if it is still running and its answer is not wanted."""
@@ -165,6 +165,6 @@ class CacheDirLookup:
             child.kill()
 
 
-def uv_cache_dir(uv: str, args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> Path:
+def uv_cache_dir(uv: str, args: Sequence[str], environ: Mapping[str, str], cwd: str) -> str:
     """Where uv keeps its cache for this invocation (see :class:`CacheDirLookup`)."""
     return CacheDirLookup(uv, args, environ, cwd).result()

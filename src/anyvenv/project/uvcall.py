@@ -8,11 +8,14 @@ the env's own, so it reuses the env and never downloads a Python) and how to lin
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.project.uvrules import start_dir
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
 
 # Global flags after which uv changes nothing: no mirroring is due.
 READ_ONLY_SYNC_FLAGS = ("--dry-run", "--check")
@@ -21,7 +24,17 @@ MUTATING_PIP_COMMANDS = frozenset({"install", "uninstall", "sync"})
 
 
 def find_uv() -> str:
-    """The uv executable of the ``uv`` package (a dependency of anyvenv)."""
+    """The uv executable of the ``uv`` package (a dependency of anyvenv), as the package's
+    ``find_uv_bin`` finds it. Its first choice, this Python's scripts directory, where
+    installing the package puts the binary, is tried first by itself: ``find_uv_bin`` works
+    out all its candidates before it looks, and one of them imports fnmatch and re."""
+    import sysconfig
+
+    scripts = sysconfig.get_path("scripts")
+    if scripts:
+        first = os.path.join(scripts, "uv" + (sysconfig.get_config_var("EXE") or ""))
+        if os.path.isfile(first):
+            return first
     try:
         from uv import find_uv_bin
 
@@ -32,13 +45,13 @@ def find_uv() -> str:
         ) from exc
 
 
-def project_start_dir(args: Sequence[str], cwd: Path) -> Path:
+def project_start_dir(args: Sequence[str], cwd: str) -> str:
     """Where uv looks for the project: ``--directory`` then ``--project`` move it, as in uv."""
-    return Path(start_dir(args, os.fspath(cwd)))
+    return start_dir(args, cwd)
 
 
 def uv_environment(
-    environ: Mapping[str, str], env: Path, declared: Path | None = None
+    environ: Mapping[str, str], env: str, declared: str | None = None
 ) -> dict[str, str]:
     """The environment uv runs with: our env as the project env, our choices not overridden."""
     result = dict(environ)
@@ -51,7 +64,7 @@ def uv_environment(
     return result
 
 
-def sync_command(uv: str, passthrough: Sequence[str], python: Path, link_mode: str) -> list[str]:
+def sync_command(uv: str, passthrough: Sequence[str], python: str, link_mode: str) -> list[str]:
     return [
         uv,
         "sync",
@@ -63,14 +76,14 @@ def sync_command(uv: str, passthrough: Sequence[str], python: Path, link_mode: s
     ]
 
 
-def pip_command(uv: str, args: Sequence[str], python: Path) -> list[str]:
+def pip_command(uv: str, args: Sequence[str], python: str) -> list[str]:
     """``uv pip SUBCOMMAND --python PY ARGS...`` (uv wants ``--python`` after the subcommand)."""
     if not args or args[0].startswith("-"):
         return [uv, "pip", *args]
     return [uv, "pip", args[0], "--python", os.fspath(python), *args[1:]]
 
 
-def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: Path) -> int:
+def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: str) -> int:
     """Run uv with our stdio (its output is the user's to see); returns its exit code."""
     try:
         if is_working_directory(cwd):
@@ -84,7 +97,7 @@ def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: Path) -> int
         raise AnyvenvError(f"cannot run uv ({command[0]}): {exc.strerror}") from exc
 
 
-def is_working_directory(path: Path) -> bool:
+def is_working_directory(path: str) -> bool:
     try:
         return os.path.samestat(os.stat(path), os.stat("."))
     except OSError:

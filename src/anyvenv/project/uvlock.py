@@ -3,13 +3,15 @@ new one, and that fchmod fails with ENOSYS on FAT), so when it must change it is
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 
 from anyvenv.project.uvcall import READ_ONLY_SYNC_FLAGS
 from anyvenv.project.uvrules import has_flag
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from types import TracebackType
 
 LOCK_WRITE_FREE_FLAGS = ("--locked", "--frozen", *READ_ONLY_SYNC_FLAGS)
 LOCK_ASIDE_NAME = ".uv.lock.anyvenv-old"
@@ -24,7 +26,7 @@ def _may_rewrite_lock(uv_args: Sequence[str], environ: Mapping[str, str]) -> boo
     )
 
 
-def lock_is_current(command: Sequence[str], uv_env: Mapping[str, str], cwd: Path) -> bool:
+def lock_is_current(command: Sequence[str], uv_env: Mapping[str, str], cwd: str) -> bool:
     """``uv sync --locked --dry-run`` with the same options: does uv.lock need no change?"""
     import subprocess  # here: only where chmod fails
 
@@ -38,39 +40,51 @@ def lock_is_current(command: Sequence[str], uv_env: Mapping[str, str], cwd: Path
     return proc.returncode == 0
 
 
-@contextlib.contextmanager
-def lockfile_rewritable(
-    lockfile: Path,
-    chmod_fails: bool,
-    notes: list[str],
-    command: Sequence[str],
-    uv_env: Mapping[str, str],
-    uv_args: Sequence[str],
-    cwd: Path,
-) -> Iterator[None]:
+class RewritableLockfile:
     """Where chmod fails (``chmod_fails``) and ``lockfile`` must change, set it aside so that
     uv writes a new one (resolved afresh; a note says so), and put it back if uv fails."""
-    if (
-        not chmod_fails
-        or not _may_rewrite_lock(uv_args, uv_env)
-        or not lockfile.is_file()
-        or lock_is_current(command, uv_env, cwd)
-    ):
-        yield
-        return
-    aside = lockfile.with_name(LOCK_ASIDE_NAME)
-    os.replace(lockfile, aside)
-    succeeded = False
-    try:
-        yield
-        succeeded = lockfile.is_file()
-    finally:
-        if succeeded:
-            with contextlib.suppress(OSError):
-                aside.unlink()
-            notes.append(
+
+    def __init__(
+        self,
+        lockfile: str,
+        chmod_fails: bool,
+        notes: list[str],
+        command: Sequence[str],
+        uv_env: Mapping[str, str],
+        uv_args: Sequence[str],
+        cwd: str,
+    ) -> None:
+        self.lockfile = lockfile
+        self.notes = notes
+        self.aside: str | None = None
+        self.set_aside = (
+            chmod_fails
+            and _may_rewrite_lock(uv_args, uv_env)
+            and os.path.isfile(lockfile)
+            and not lock_is_current(command, uv_env, cwd)
+        )
+
+    def __enter__(self) -> None:
+        if self.set_aside:
+            self.aside = os.path.join(os.path.dirname(self.lockfile), LOCK_ASIDE_NAME)
+            os.replace(self.lockfile, self.aside)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.aside is None:
+            return
+        if kind is None and os.path.isfile(self.lockfile):
+            try:
+                os.unlink(self.aside)
+            except OSError:
+                pass
+            self.notes.append(
                 "uv cannot replace uv.lock on this filesystem (chmod fails), so it was written "
                 "anew: versions were resolved again"
             )
         else:
-            os.replace(aside, lockfile)
+            os.replace(self.aside, self.lockfile)

@@ -1,0 +1,23 @@
+"""Path arithmetic on strings, for the start-up paths: pathlib costs more start-up time (it
+imports re, fnmatch and urllib) than the work those paths do."""
+
+from __future__ import annotations
+
+import os
+
+
+def parents(path: str) -> list[str]:
+    """The directories above ``path`` (absolute and normalised), nearest first, as
+    ``PurePath.parents`` lists them."""
+    found: list[str] = []
+    parent = os.path.dirname(path)
+    while parent != path:
+        found.append(parent)
+        path, parent = parent, os.path.dirname(parent)
+    return found
+
+
+def is_below(path: str, directory: str) -> bool:
+    """Whether ``path`` lies strictly under ``directory`` (by their normalised text)."""
+    inside = os.path.normpath(directory).rstrip("/") + "/"
+    return os.path.normpath(path).startswith(inside) and os.path.normpath(path) != inside
