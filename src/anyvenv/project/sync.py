@@ -576,9 +576,10 @@ def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> Sync
     """Make or reuse the project env, then run ``uv sync`` into it, unless nothing uv reads
     has changed since the last successful run.
 
-    A new env whose python is a symlink to the base is checked while uv runs (uv starts that
-    python first thing, so a broken one fails uv too); if the check fails, the env is removed,
-    built again with its check first (falling back to the per-user directory), and uv runs again.
+    A new env whose python is a symlink to the base is checked while uv runs (uv may not start
+    that python at all: it keeps what it learns of an interpreter in its cache); if the check
+    fails, whatever uv did, the env is removed, built again with its check first (falling back
+    to the per-user directory), and uv runs again.
     """
     started = time.perf_counter()
     with LockedProject(options, environ, True, options.uv_args) as session:
