@@ -10,6 +10,12 @@ from anyvenv.errors import UsageError
 from anyvenv.project.model import choose_python, discover
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsed pyproject.toml files are remembered in the user cache: keep these out of it."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
