@@ -4,10 +4,11 @@ Importing Python's TOML parser costs a sync more start-up time (tomllib imports 
 and datetime: about 12 ms here) than all the sync's own work before uv runs, and a project's
 pyproject.toml rarely changes between syncs. So what a file parsed to is kept in
 ``$XDG_CACHE_HOME/anyvenv/toml``, one marshal entry per path, holding the exact bytes that
-were parsed. An entry is used only for the very same bytes, under the same Python, so the
-answer is always what parsing would give. Anything else (changed bytes, a checksum collision
-with another path, a corrupt or foreign entry, a value marshal cannot hold such as a TOML date)
-means parsing, as without the cache; a cache that cannot be written is skipped.
+were parsed. An entry is used only for the very same bytes, under the same Python (whose
+tomllib parsed them; with tomli, on Python 3.10, nothing is kept), so the answer is always
+what parsing would give. Anything else (changed bytes, a checksum collision with another
+path, a corrupt or foreign entry, a value marshal cannot hold such as a TOML date) means
+parsing, as without the cache; a cache that cannot be written is skipped.
 """
 
 from __future__ import annotations
@@ -44,9 +45,15 @@ def _entry_key(path: str) -> tuple[int, str, str]:
     return (ENTRY_FORMAT, sys.version, path)
 
 
+# With tomli (Python 3.10) the parser's version is not the interpreter's: nothing is kept.
+ENABLED = sys.version_info >= (3, 11)
+
+
 def recall(path: str, raw: bytes) -> dict[str, Any] | None:
     """What ``raw``, the bytes of ``path``, parsed to when they were last parsed; ``None`` if
     they were not (or the entry is not one of ours)."""
+    if not ENABLED:
+        return None
     try:
         with open(entry_path(path), "rb") as stream:
             entry = marshal.load(stream)
@@ -60,6 +67,8 @@ def recall(path: str, raw: bytes) -> dict[str, Any] | None:
 
 def remember(path: str, raw: bytes, data: dict[str, Any]) -> None:
     """Keep what ``raw`` parsed to (quietly not, where it cannot be kept: only a cache)."""
+    if not ENABLED:
+        return
     try:
         entry = marshal.dumps((_entry_key(path), raw, data))
     except ValueError:  # a TOML date or time: marshal holds no datetime
