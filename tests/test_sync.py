@@ -159,6 +159,13 @@ def test_link_mode_follows_the_cache_dir_uv_really_uses(
         assert report["link_mode"] == "copy"
         assert (elsewhere / "uv").is_dir()
         assert "Failed to hardlink" not in proc.stderr and "falling back" not in proc.stderr
+
+        # the same config added to the first project later: the kept decision is made again
+        (project / "uv.toml").write_text(f'cache-dir = "{elsewhere / "uv"}"\n')
+        report, proc = sync_json(project, plain, index, "--reinstall")
+        assert report["link_mode"] == "copy"
+        assert "Failed to hardlink" not in proc.stderr and "falling back" not in proc.stderr
+        assert (site_packages(project) / "beta" / "data.json").stat().st_nlink == 1
     finally:
         shutil.rmtree(elsewhere)
 

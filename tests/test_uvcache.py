@@ -165,14 +165,33 @@ def test_a_lookup_not_wanted_is_stopped(tmp_path: Path, monkeypatch: pytest.Monk
         os.kill(child.pid, 0)  # killed and reaped
 
 
-def test_the_decision_key_names_what_decides_the_cache_dir() -> None:
-    environ = {"HOME": "/h", "XDG_CACHE_HOME": "/x", "UV_CACHE_DIR": "/c"}
-    key = cache_dir_arguments(["--cache-dir", "d", "-n"], environ)
+def test_the_decision_key_names_what_decides_the_cache_dir(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    environ = {**_environ(tmp_path), "XDG_CACHE_HOME": "/x", "UV_CACHE_DIR": "/c"}
+    key = cache_dir_arguments(["--cache-dir", "d", "-n"], environ, project)
     assert key == [
         "UV_CACHE_DIR=/c",
         "UV_NO_CACHE=",
         "XDG_CACHE_HOME=/x",
-        "HOME=/h",
+        f"HOME={tmp_path / 'home'}",
         "--cache-dir=d",
         "--no-cache",
     ]
+
+
+def test_the_decision_key_changes_with_a_config_that_may_name_the_cache_dir(
+    tmp_path: Path,
+) -> None:
+    project = _project(tmp_path)
+    environ = _environ(tmp_path)
+    keys = [cache_dir_arguments([], environ, project)]
+    config = Path(project).parent / "uv.toml"
+    _write(config, CONFIGURED)  # a config appears
+    keys.append(cache_dir_arguments([], environ, project))
+    _write(config, 'cache-dir = "/from/another/config"\n')  # and changes
+    keys.append(cache_dir_arguments([], environ, project))
+    with open(os.path.join(project, "pyproject.toml"), "a") as stream:
+        stream.write("# a comment\n")  # changes nothing that could name the cache dir
+    keys.append(cache_dir_arguments([], environ, project))
+    assert keys[0] != keys[1] != keys[2]
+    assert keys[3] == keys[2]

@@ -401,6 +401,7 @@ def decide_link_mode(
     forced: LinkChoice | None,
     uv_args: Sequence[str],
     environ: Mapping[str, str],
+    cwd: str,
     cache_dir: Callable[[], str],
 ) -> LinkChoice:
     """The link mode uv installs with; ``cache_dir`` (asked only when the state has no
@@ -408,7 +409,7 @@ def decide_link_mode(
     if forced is not None:
         return forced
     saved = prepared.state
-    key = cache_dir_arguments(uv_args, environ)
+    key = cache_dir_arguments(uv_args, environ, cwd)
     if saved.link_mode and saved.uv_cache_key == key:
         return LinkChoice(LinkMode(saved.link_mode), saved.link_reason or "decided before")
     from anyvenv.fs.place import same_filesystem
@@ -480,7 +481,7 @@ class Session:
         else:
             lookup = CacheDirLookup(self.uv, uv_args, self.environ, self.cwd)
         return decide_link_mode(
-            self.prepared, self.forced_link, uv_args, self.environ, lookup.result
+            self.prepared, self.forced_link, uv_args, self.environ, self.cwd, lookup.result
         )
 
     def invocation(self) -> Invocation:

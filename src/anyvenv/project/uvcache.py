@@ -31,8 +31,10 @@ _NO_CACHE_FLAGS = ("--no-cache", "-n")
 _CONFIG_KEYS = (b"cache-dir", b"cache_dir")
 
 
-def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str]) -> list[str]:
-    """The parts of the command line and environment that decide uv's cache dir."""
+def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> list[str]:
+    """What decides uv's cache dir: the command line, the environment, and each config file
+    that may name it (by size and mtime), so that a decision kept with this key is made again
+    when any of them changes."""
     parts = [f"{key}={environ.get(key, '')}" for key in ("UV_CACHE_DIR", "UV_NO_CACHE")]
     parts += [
         f"XDG_CACHE_HOME={environ.get('XDG_CACHE_HOME', '')}",
@@ -43,6 +45,12 @@ def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str]) -> list
         parts.append(f"--cache-dir={value}")
     if has_flag(args, *_NO_CACHE_FLAGS):
         parts.append("--no-cache")
+    for path in config_sources(args, environ, cwd):
+        try:
+            st = os.stat(path)
+            parts.append(f"config={path}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"config={path}:missing")
     return parts
 
 
@@ -57,17 +65,35 @@ def given_cache_dir(args: Sequence[str], environ: Mapping[str, str], cwd: str) -
     return os.path.join(cwd, given) if given else None
 
 
+def config_sources(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> list[str]:
+    """The files that may name uv's cache dir for this invocation: ``--config-file`` or
+    ``UV_CONFIG_FILE``, the user's and the system's ``uv.toml``, and from the working and the
+    project directory up, each ``uv.toml`` and each ``pyproject.toml`` that mentions a cache
+    dir (or cannot be read). None: uv's default applies."""
+    found = [
+        os.path.join(cwd, os.path.expanduser(given))
+        for given in (option_value(args, "--config-file"), environ.get("UV_CONFIG_FILE"))
+        if given
+    ]
+    for directory in (user_config_dir(environ), *system_config_dirs(environ)):
+        path = os.path.join(directory, "uv.toml")
+        if os.path.lexists(path):
+            found.append(path)
+    seen: set[str] = set()
+    for start in (cwd, start_dir(args, cwd)):
+        for directory in _upward(start):
+            if directory in seen:
+                break  # the rest of the way up was looked at from the other start
+            seen.add(directory)
+            found += _cache_configs_in(directory)
+    return found
+
+
 def unconfigured_cache_dir(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> str | None:
-    """uv's default cache dir, when no uv config file could name another one; ``None`` when
-    one might (a ``uv.toml``, a ``pyproject.toml`` that mentions a cache dir, a user or system
-    config, ``UV_CONFIG_FILE``) or when the default is not plain: then uv must be asked."""
-    if environ.get("UV_CONFIG_FILE") or option_value(args, "--config-file"):
-        return None
-    outside = [user_config_dir(environ), *system_config_dirs(environ)]
-    if any(os.path.lexists(os.path.join(directory, "uv.toml")) for directory in outside):
-        return None
-    starts = {cwd, start_dir(args, cwd)}
-    if any(_may_configure_cache(directory) for start in starts for directory in _upward(start)):
+    """uv's default cache dir, when no uv config file could name another one
+    (:func:`config_sources`); ``None`` when one might, or when the default is not plain: then
+    uv must be asked."""
+    if config_sources(args, environ, cwd):
         return None
     xdg_cache = environ.get("XDG_CACHE_HOME")
     if xdg_cache:  # uv ignores a relative one; leave that rare case to uv
@@ -86,18 +112,23 @@ def _upward(start: str) -> Iterator[str]:
         directory = parent
 
 
-def _may_configure_cache(directory: str) -> bool:
-    """A ``uv.toml`` here, or a ``pyproject.toml`` that names a cache dir (or cannot be read)."""
-    if os.path.lexists(os.path.join(directory, "uv.toml")):
-        return True
+def _cache_configs_in(directory: str) -> list[str]:
+    """A ``uv.toml`` here, and a ``pyproject.toml`` that names a cache dir (or cannot be read)."""
+    found = []
+    uv_toml = os.path.join(directory, "uv.toml")
+    if os.path.lexists(uv_toml):
+        found.append(uv_toml)
+    pyproject = os.path.join(directory, "pyproject.toml")
     try:
-        with open(os.path.join(directory, "pyproject.toml"), "rb") as stream:
+        with open(pyproject, "rb") as stream:
             text = stream.read()
     except (FileNotFoundError, NotADirectoryError):
-        return False
+        return found
     except OSError:
-        return True
-    return any(key in text for key in _CONFIG_KEYS)
+        return [*found, pyproject]
+    if any(key in text for key in _CONFIG_KEYS):
+        found.append(pyproject)
+    return found
 
 
 def _project_options(args: Sequence[str]) -> list[str]:
