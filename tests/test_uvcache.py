@@ -133,6 +133,8 @@ def test_uv_runs_in_the_background_in_our_working_directory(
     assert lookup._child is not None
     assert lookup.result() == "/from/config"
     assert lookup._child is None
+    assert lookup.result() == "/from/config"  # answered once: uv is not run again
+    assert lookup._child is None
 
 
 def test_a_pyproject_naming_a_cache_dir_is_left_to_uv(tmp_path: Path) -> None:

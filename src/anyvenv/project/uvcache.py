@@ -187,7 +187,8 @@ class CacheDirLookup:
         if returncode != 0 or not text:
             detail = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise AnyvenvError(f"'uv cache dir' failed: {detail[0]}", "check your uv configuration")
-        return os.path.join(self._cwd, text)
+        self._known = os.path.join(self._cwd, text)  # asked once
+        return self._known
 
     def cancel(self) -> None:
         """Stop ``uv cache dir`` if it is still running and its answer is not wanted."""
