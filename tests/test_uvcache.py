@@ -133,7 +133,8 @@ def test_uv_runs_in_the_background_in_our_working_directory(
     assert lookup._child is not None
     assert lookup.result() == "/from/config"
     assert lookup._child is None
-    assert lookup.result() == "/from/config"  # answered once: uv is not run again
+    assert not lookup.asks_uv  # answered once: uv is not run again
+    assert lookup.result() == "/from/config"
     assert lookup._child is None
 
 
