@@ -19,5 +19,4 @@ def parents(path: str) -> list[str]:
 
 def is_below(path: str, directory: str) -> bool:
     """Whether ``path`` lies strictly under ``directory`` (by their normalised text)."""
-    inside = os.path.normpath(directory).rstrip("/") + "/"
-    return os.path.normpath(path).startswith(inside) and os.path.normpath(path) != inside
+    return os.path.normpath(path).startswith(os.path.normpath(directory).rstrip("/") + "/")
