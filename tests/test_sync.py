@@ -39,6 +39,13 @@ def env(home: Path) -> dict[str, str]:
     return project_environ(home)
 
 
+@pytest.fixture(autouse=True)
+def own_cache(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the tests that sync in-process keep in the user cache (interpreter facts, parsed
+    pyprojects) goes to the tests' home, as for the syncs they run as commands."""
+    monkeypatch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])
+
+
 @pytest.fixture
 def synced(tmp_path: Path, env: dict[str, str], index: Path) -> Path:
     project = write_project(tmp_path / "demo")
