@@ -177,6 +177,30 @@ def test_link_mode_follows_the_cache_dir_uv_really_uses(
         shutil.rmtree(elsewhere)
 
 
+def test_a_kept_link_mode_decision_asks_uv_nothing(
+    tmp_path: Path, env: dict[str, str], index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a uv.toml only `uv cache dir` can tell where the cache is; once the decision is
+    kept, a sync that runs uv again starts no `uv cache dir` at all."""
+    from anyvenv.project import sync, uvcache
+
+    project = write_project(tmp_path / "demo")
+    (project / "uv.toml").write_text(f'cache-dir = "{env["UV_CACHE_DIR"]}"\n')
+    plain = {key: value for key, value in env.items() if key != "UV_CACHE_DIR"}
+    first, _ = sync_json(project, plain, index)
+
+    def no_lookup(*args: object, **kwargs: object) -> None:
+        raise AssertionError("uv was asked for its cache dir again")
+
+    monkeypatch.setattr(uvcache, "CacheDirLookup", no_lookup)
+    monkeypatch.setattr(sync, "CacheDirLookup", no_lookup)
+    monkeypatch.chdir(project)
+    options = sync.SyncOptions(uv_args=(*index_args(index), "--reinstall"))
+    result = sync.sync(options, plain)
+    assert result.uv_exit_code == 0 and result.uv_ran and result.prepared.action == "reused"
+    assert result.link.mode.value == first["link_mode"]
+
+
 SLOW_TO_IMPORT = {"argparse", "tomllib", "typing", "json", "pathlib", "re", "enum", "fnmatch"}
 SLOW_TO_IMPORT |= {"contextlib", "dataclasses", "subprocess", "shutil", "tempfile"}
 

@@ -50,7 +50,7 @@ from anyvenv.project.linkmode import LinkChoice, LinkMode, choose_link_mode, for
 from anyvenv.project.model import Project, PythonChoice, choose_python, discover
 from anyvenv.project.state import SyncState
 from anyvenv.project.uptodate import result_json
-from anyvenv.project.uvcache import CacheDirLookup, cache_dir_arguments
+from anyvenv.project.uvcache import CacheDirLookup, cache_dir_arguments, uv_cache_dir
 from anyvenv.project.uvcall import (
     READ_ONLY_SYNC_FLAGS,
     find_uv,
@@ -476,12 +476,14 @@ class Session:
 
     def link_mode(self, uv_args: Sequence[str]) -> LinkChoice:
         early = self.cache_dir_lookup
-        if early is not None and early.args == tuple(uv_args):
-            lookup = early
-        else:
-            lookup = CacheDirLookup(self.uv, uv_args, self.environ, self.cwd)
+
+        def cache_dir() -> str:  # asked only when no decision is kept for this cache
+            if early is not None and early.args == tuple(uv_args):
+                return early.result()
+            return uv_cache_dir(self.uv, uv_args, self.environ, self.cwd)
+
         return decide_link_mode(
-            self.prepared, self.forced_link, uv_args, self.environ, self.cwd, lookup.result
+            self.prepared, self.forced_link, uv_args, self.environ, self.cwd, cache_dir
         )
 
     def invocation(self) -> Invocation:
