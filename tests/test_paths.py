@@ -6,12 +6,13 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from anyvenv.fs.paths import is_below, parents
+from anyvenv.fs.paths import is_below, parents, upward
 
 
 @pytest.mark.parametrize("path", ["/", "/a", "/a/b", "/a/b/c", "/a b/ü/.venv"])
 def test_parents_are_purepath_parents(path: str) -> None:
     assert parents(path) == [str(parent) for parent in PurePosixPath(path).parents]
+    assert upward(path) == [path, *parents(path)]
 
 
 @pytest.mark.parametrize(

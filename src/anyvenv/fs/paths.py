@@ -17,6 +17,11 @@ def parents(path: str) -> list[str]:
     return found
 
 
+def upward(path: str) -> list[str]:
+    """``path`` and the directories above it, nearest first."""
+    return [path, *parents(path)]
+
+
 def is_below(path: str, directory: str) -> bool:
     """Whether ``path`` lies strictly under ``directory`` (by their normalised text)."""
     return os.path.normpath(path).startswith(os.path.normpath(directory).rstrip("/") + "/")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.fs.paths import parents
+from anyvenv.fs.paths import upward
 from anyvenv.project.model import PYPROJECT, VERSION_FILES, Project
 from anyvenv.project.uvrules import option_value, system_config_dirs, user_config_dir
 
@@ -43,7 +43,7 @@ class NotFingerprintable(Exception):
 
 def _along_the_way(start: str) -> list[str]:
     names = (PYPROJECT, UV_CONFIG, *VERSION_FILES)
-    return [os.path.join(d, name) for d in (start, *parents(start)) for name in names]
+    return [os.path.join(d, name) for d in upward(start) for name in names]
 
 
 def _has_magic(part: str) -> bool:

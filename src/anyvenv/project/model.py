@@ -7,7 +7,7 @@ import os
 import sys
 
 from anyvenv.errors import UsageError
-from anyvenv.fs.paths import parents
+from anyvenv.fs.paths import parents, upward
 from anyvenv.interpreter.request import (
     PythonRequest,
     Specifier,
@@ -126,7 +126,7 @@ def covers(root: str, workspace: dict[str, Any], project_dir: str) -> bool:
 
 def find_project_root(start: str) -> str:
     """The nearest directory at or above ``start`` holding a pyproject.toml."""
-    for directory in (start, *parents(start)):
+    for directory in upward(start):
         if os.path.isfile(os.path.join(directory, PYPROJECT)):
             return directory
     raise UsageError(

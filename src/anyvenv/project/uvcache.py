@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from anyvenv.errors import AnyvenvError
+from anyvenv.fs.paths import upward
 from anyvenv.project.uvcall import is_working_directory
 from anyvenv.project.uvrules import (
     has_flag,
@@ -24,7 +25,7 @@ from anyvenv.spawn import Child
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
 _NO_CACHE_FLAGS = ("--no-cache", "-n")
 # Words that may set the cache dir in a uv.toml or a pyproject.toml's [tool.uv] table.
@@ -81,7 +82,7 @@ def config_sources(args: Sequence[str], environ: Mapping[str, str], cwd: str) ->
             found.append(path)
     seen: set[str] = set()
     for start in (cwd, start_dir(args, cwd)):
-        for directory in _upward(start):
+        for directory in upward(os.path.abspath(start)):
             if directory in seen:
                 break  # the rest of the way up was looked at from the other start
             seen.add(directory)
@@ -100,16 +101,6 @@ def unconfigured_cache_dir(args: Sequence[str], environ: Mapping[str, str], cwd:
         return os.path.join(xdg_cache, "uv") if os.path.isabs(xdg_cache) else None
     home = environ.get("HOME")
     return os.path.join(home, ".cache", "uv") if home and os.path.isabs(home) else None
-
-
-def _upward(start: str) -> Iterator[str]:
-    directory = os.path.abspath(start)
-    while True:
-        yield directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return
-        directory = parent
 
 
 def _cache_configs_in(directory: str) -> list[str]:
