@@ -23,7 +23,11 @@ import os
 
 from anyvenv.fs.paths import upward
 from anyvenv.project.model import PYPROJECT, VERSION_FILES, Project
-from anyvenv.project.uvrules import option_value, system_config_dirs, user_config_dir
+from anyvenv.project.uvrules import (
+    given_config_files,
+    user_and_system_config_files,
+    user_config_dir,
+)
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -161,12 +165,9 @@ def local_sources(workspace_root: str, lock_text: str) -> list[str]:
 
 def _config_files(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) -> list[str]:
     user = user_config_dir(environ)
-    paths = [os.path.join(user, name) for name in (UV_CONFIG, *VERSION_FILES)]
-    paths += [os.path.join(directory, UV_CONFIG) for directory in system_config_dirs(environ)]
-    for given in (option_value(uv_args, "--config-file"), environ.get("UV_CONFIG_FILE")):
-        if given:
-            paths.append(os.path.join(cwd, os.path.expanduser(given)))
-    return paths
+    paths = user_and_system_config_files(environ)
+    paths += [os.path.join(user, name) for name in VERSION_FILES]
+    return paths + given_config_files(uv_args, environ, cwd)
 
 
 def _read(path: str) -> bytes | None:

@@ -15,11 +15,11 @@ from anyvenv.errors import AnyvenvError
 from anyvenv.fs.paths import upward
 from anyvenv.project.uvcall import is_working_directory
 from anyvenv.project.uvrules import (
+    given_config_files,
     has_flag,
     option_value,
     start_dir,
-    system_config_dirs,
-    user_config_dir,
+    user_and_system_config_files,
 )
 from anyvenv.spawn import Child
 
@@ -71,15 +71,8 @@ def config_sources(args: Sequence[str], environ: Mapping[str, str], cwd: str) ->
     ``UV_CONFIG_FILE``, the user's and the system's ``uv.toml``, and from the working and the
     project directory up, each ``uv.toml`` and each ``pyproject.toml`` that mentions a cache
     dir (or cannot be read). None: uv's default applies."""
-    found = [
-        os.path.join(cwd, os.path.expanduser(given))
-        for given in (option_value(args, "--config-file"), environ.get("UV_CONFIG_FILE"))
-        if given
-    ]
-    for directory in (user_config_dir(environ), *system_config_dirs(environ)):
-        path = os.path.join(directory, "uv.toml")
-        if os.path.lexists(path):
-            found.append(path)
+    found = given_config_files(args, environ, cwd)
+    found += [path for path in user_and_system_config_files(environ) if os.path.lexists(path)]
     seen: set[str] = set()
     for start in (cwd, start_dir(args, cwd)):
         for directory in upward(os.path.abspath(start)):

@@ -61,3 +61,15 @@ def system_config_dirs(environ: Mapping[str, str]) -> list[str]:
     with ``uv`` appended, then ``/etc/uv``."""
     dirs = (environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")
     return [*(os.path.join(d, "uv") for d in dirs if d), "/etc/uv"]
+
+
+def user_and_system_config_files(environ: Mapping[str, str]) -> list[str]:
+    """The ``uv.toml`` files uv may read outside the project, the user's first."""
+    dirs = [user_config_dir(environ), *system_config_dirs(environ)]
+    return [os.path.join(directory, "uv.toml") for directory in dirs]
+
+
+def given_config_files(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> list[str]:
+    """``--config-file`` and ``UV_CONFIG_FILE``, as paths (relative ones against ``cwd``)."""
+    given = (option_value(args, "--config-file"), environ.get("UV_CONFIG_FILE"))
+    return [os.path.join(cwd, os.path.expanduser(value)) for value in given if value]
