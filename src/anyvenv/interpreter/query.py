@@ -9,7 +9,6 @@ one must not cost the start-up time of importing ``json`` (and ``re`` with it).
 from __future__ import annotations
 
 import os
-import zlib
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.record import as_dict, fields_of, record
@@ -105,12 +104,6 @@ class InterpreterInfo:
         return data
 
 
-def _cache_dir() -> str:
-    from anyvenv.userdirs import cache_home
-
-    return os.path.join(cache_home(), "anyvenv", "interpreters")
-
-
 def _is_script(path: str) -> bool:
     """A launcher script (a pyenv or asdf shim), not the interpreter binary itself."""
     try:
@@ -120,16 +113,16 @@ def _is_script(path: str) -> bool:
         return False
 
 
-def _cache_key(real: str) -> str:
+def _cache_file(real: str) -> str:
+    """The cache entry for ``real``; it holds the path it describes, checked on reading."""
+    from anyvenv.userdirs import cache_entry_path
+
     st = os.stat(real)
     raw = f"{CACHE_VERSION}:{real}:{st.st_size}:{st.st_mtime_ns}"
     if _is_script(real):
         # what a shim runs depends on where it is run from and on the version variables
         raw += f":{os.getcwd()}:{os.environ.get('PYENV_VERSION', '')}:{os.environ.get('ASDF_PYTHON_VERSION', '')}"
-    data = raw.encode("utf-8", "surrogateescape")
-    # two cheap checksums (hashlib would load OpenSSL at start-up); the entry also holds
-    # the path it describes, checked on read, so a collision costs a query, not a wrong answer
-    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+    return cache_entry_path("interpreters", raw.encode("utf-8", "surrogateescape"), ".entry")
 
 
 def _stat_text(path: str) -> str:
@@ -223,7 +216,7 @@ def query_interpreter(
     cache_file: str | None = None
     if use_cache:
         try:
-            cache_file = os.path.join(_cache_dir(), f"{_cache_key(real)}.entry")
+            cache_file = _cache_file(real)
         except OSError:
             pass
         else:

@@ -16,9 +16,8 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import zlib
 
-from anyvenv.userdirs import cache_home
+from anyvenv.userdirs import cache_entry_path
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -28,17 +27,9 @@ ENTRY_FORMAT = 1
 _ENTRY_SUFFIX = ".toml-entry"
 
 
-def cache_dir() -> str:
-    return os.path.join(cache_home(), "anyvenv", "toml")
-
-
 def entry_path(path: str) -> str:
-    """The entry for ``path`` (absolute): two cheap checksums of it; the entry also holds the
-    path, checked on read (hashlib would load OpenSSL at start-up)."""
-    data = os.fsencode(path)
-    return os.path.join(
-        cache_dir(), f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{_ENTRY_SUFFIX}"
-    )
+    """The entry for ``path`` (absolute); it holds the path too, checked on reading."""
+    return cache_entry_path("toml", os.fsencode(path), _ENTRY_SUFFIX)
 
 
 def _entry_key(path: str) -> tuple[int, str, str]:
