@@ -202,7 +202,7 @@ def test_a_kept_link_mode_decision_asks_uv_nothing(
 
 
 SLOW_TO_IMPORT = {"argparse", "tomllib", "typing", "json", "pathlib", "re", "enum", "fnmatch"}
-SLOW_TO_IMPORT |= {"contextlib", "dataclasses", "subprocess", "shutil", "tempfile"}
+SLOW_TO_IMPORT |= {"contextlib", "dataclasses", "subprocess", "shutil", "tempfile", "sysconfig"}
 
 
 def test_a_fresh_sync_loads_no_slow_module(

@@ -8,6 +8,7 @@ the env's own, so it reuses the env and never downloads a Python) and how to lin
 from __future__ import annotations
 
 import os
+import sys
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.project.uvrules import start_dir
@@ -28,13 +29,9 @@ def find_uv() -> str:
     ``find_uv_bin`` finds it. Its first choice, this Python's scripts directory, where
     installing the package puts the binary, is tried first by itself: ``find_uv_bin`` works
     out all its candidates before it looks, and one of them imports fnmatch and re."""
-    import sysconfig
-
-    scripts = sysconfig.get_path("scripts")
-    if scripts:
-        first = os.path.join(scripts, "uv" + (sysconfig.get_config_var("EXE") or ""))
-        if os.path.isfile(first):
-            return first
+    first = _first_uv_candidate()
+    if first is not None and os.path.isfile(first):
+        return first
     try:
         from uv import find_uv_bin
 
@@ -43,6 +40,21 @@ def find_uv() -> str:
         raise AnyvenvError(
             f"uv is not available ({exc})", "install anyvenv with its dependencies (pip install uv)"
         ) from exc
+
+
+def _first_uv_candidate() -> str | None:
+    """``uv`` in ``sysconfig.get_path("scripts")``. In a virtual environment (where anyvenv
+    is installed by pipx, ``uv tool install`` or into a project's venv) every POSIX scheme
+    puts scripts in ``{sys.prefix}/bin``, so sysconfig and its build data (a few ms to
+    import) are not needed to know it."""
+    if os.name == "posix" and sys.prefix != sys.base_prefix:
+        return os.path.join(sys.prefix, "bin", "uv")
+    import sysconfig
+
+    scripts = sysconfig.get_path("scripts")
+    if not scripts:
+        return None
+    return os.path.join(scripts, "uv" + (sysconfig.get_config_var("EXE") or ""))
 
 
 def project_start_dir(args: Sequence[str], cwd: str) -> str:
