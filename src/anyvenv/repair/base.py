@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.interpreter.discovery import find_interpreter
 from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
+from anyvenv.record import field, record
 
 
-@dataclass(frozen=True)
+@record
 class BaseLookup:
     """The base named by the config, or why none of its candidates works."""
 

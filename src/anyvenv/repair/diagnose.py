@@ -6,9 +6,7 @@ python is started with ``-I -B`` (no .pyc written) only when its entry leads to 
 
 from __future__ import annotations
 
-import hashlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyvenv.envbuild.config import (
@@ -19,6 +17,7 @@ from anyvenv.envbuild.config import (
 )
 from anyvenv.fs.outcome import errno_name
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
+from anyvenv.record import field, mutable_record, record
 from anyvenv.repair import running
 from anyvenv.repair.base import BaseLookup, base_from_config
 from anyvenv.repair.envstate import (
@@ -40,7 +39,7 @@ NOBODY_ID = 65534
 _NOT_SCRIPTS = ("activate", "deactivate", "Activate.ps1", "pydoc.bat")
 
 
-@dataclass(frozen=True)
+@record
 class ScriptState:
     """A script in bin/ whose interpreter is dead or belongs to another environment."""
 
@@ -49,7 +48,7 @@ class ScriptState:
     replacement: str  # the env's interpreter it should run
 
 
-@dataclass
+@mutable_record
 class Diagnosis:
     """Everything ``check`` found; ``repair`` plans from it."""
 
@@ -427,6 +426,8 @@ def _same_library(a: str, b: str) -> bool:
 
 
 def _digest(path: str) -> str:
+    import hashlib  # here: OpenSSL costs start-up time, and most checks compare no files
+
     sha = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

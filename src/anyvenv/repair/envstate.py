@@ -3,16 +3,15 @@ made it, and the state of each interpreter entry in bin/ (file, link, unreadable
 
 from __future__ import annotations
 
-import enum
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from anyvenv.envbuild.config import CFG_NAME
 from anyvenv.errors import UsageError
 from anyvenv.fs.outcome import errno_name
+from anyvenv.record import StrChoice, record
 
 INTERPRETER_NAME = re.compile(r"^python(\d+(\.\d+t?)?)?$")
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
@@ -99,14 +98,14 @@ def site_versions(env: Path) -> list[tuple[int, int, bool]]:
     return found
 
 
-class EntryKind(str, enum.Enum):
+class EntryKind(str, StrChoice):
     MISSING = "missing"
     FILE = "file"
     LINK = "link"
     OTHER = "other"
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     """One path as found, links not followed unless said so."""
 

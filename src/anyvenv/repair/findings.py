@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import enum
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
+
+from anyvenv.record import StrChoice, field, record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
-class Severity(str, enum.Enum):
+class Severity(str, StrChoice):
     ERROR = "error"  # the environment (or a part named) does not work
     WARNING = "warning"  # works, but something will bite later
 
 
-class Code(str, enum.Enum):
+class Code(str, StrChoice):
     """Stable names of findings (``--json`` and tests use them)."""
 
     CONFIG_UNREADABLE = "config-unreadable"
@@ -54,7 +57,7 @@ INTERPRETER_CODES = frozenset(
 """Findings that re-placing the interpreter from a working base fixes."""
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """One thing wrong. ``evidence`` holds what was measured (errno names, paths, versions)."""
 

@@ -3,25 +3,31 @@ the libpython it loaded and whether its site-packages is on sys.path."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-from dataclasses import dataclass
-from pathlib import Path
 
 from anyvenv.envbuild.validate import RUNNING_FACTS_CODE
 from anyvenv.fs.outcome import errno_name
+from anyvenv.record import record
+from anyvenv.spawn import SpawnTimeout, run_captured
 
-# -I: no user site, no PYTHON* variables; -B: write no .pyc (check changes nothing)
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# -I: no user site, no PYTHON* variables; -B: write no .pyc (check changes nothing).
+# The answer: NUL-separated fields (exact for any path; no json on either side): prefix,
+# base prefix, version, purelib, the number of libpython paths, those paths, then sys.path.
 _SCRIPT = RUNNING_FACTS_CODE + (
-    "import json, sysconfig\n"
-    "FACTS.update(purelib=sysconfig.get_paths()['purelib'], path=sys.path)\n"
-    "print(json.dumps(FACTS))\n"
+    "import os, sysconfig\n"
+    "libs = FACTS['libpython']\n"
+    "fields = [FACTS['prefix'], FACTS['base_prefix'], '.'.join(map(str, FACTS['version'])),"
+    " sysconfig.get_paths()['purelib'], str(len(libs)), *libs, *sys.path]\n"
+    "sys.stdout.buffer.write(b'\\0'.join(map(os.fsencode, fields)))\n"
 )
 TIMEOUT = 60.0
 
 
-@dataclass(frozen=True)
+@record
 class Started:
     """What the env's python said of itself."""
 
@@ -41,7 +47,7 @@ class Started:
         return self.purelib in self.path
 
 
-@dataclass(frozen=True)
+@record
 class Failed:
     """Why it did not start: an errno from exec, or an exit code and the last stderr line."""
 
@@ -54,30 +60,36 @@ def start(python: Path, timeout: float = TIMEOUT) -> Started | Failed:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     env.pop("VIRTUAL_ENV", None)
     try:
-        proc = subprocess.run(
-            [os.fspath(python), "-I", "-B", "-c", _SCRIPT],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            env=env,
-        )
+        done = run_captured([python, "-I", "-B", "-c", _SCRIPT], timeout=timeout, env=env)
     except OSError as exc:
         return Failed(errno_name(exc.errno), None, exc.strerror or str(exc))
-    except subprocess.TimeoutExpired:
-        return Failed("ETIMEDOUT", None, f"did not finish within {timeout:.0f}s")
-    if proc.returncode != 0:
-        lines = proc.stderr.decode(errors="replace").strip().splitlines()
-        return Failed(None, proc.returncode, lines[-1] if lines else "no output")
+    except SpawnTimeout:
+        return Failed("ETIMEDOUT", None, f"did not finish within {timeout:g} s")
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        return Failed(None, done.returncode, lines[-1] if lines else "no output")
+    started = parse_answer(done.stdout)
+    if started is None:
+        return Failed(None, done.returncode, "printed something that is not the expected answer")
+    return started
+
+
+def parse_answer(stdout: bytes) -> Started | None:
+    """The facts the check script printed, or ``None`` if that is not what it printed."""
+    fields = [os.fsdecode(field) for field in stdout.split(b"\0")]
     try:
-        data = json.loads(proc.stdout)
-        version = data["version"]
-        return Started(
-            prefix=data["prefix"],
-            base_prefix=data["base_prefix"],
-            version=(int(version[0]), int(version[1]), int(version[2])),
-            libpython=tuple(data["libpython"]),
-            purelib=data["purelib"],
-            path=tuple(data["path"]),
-        )
-    except (ValueError, KeyError, TypeError, IndexError):
-        return Failed(None, proc.returncode, "printed something that is not the expected answer")
+        prefix, base_prefix, version, purelib, count, *rest = fields
+        major, minor, micro = (int(part) for part in version.split("."))
+        libs = int(count)
+    except ValueError:
+        return None
+    if not 0 <= libs <= len(rest):
+        return None
+    return Started(
+        prefix=prefix,
+        base_prefix=base_prefix,
+        version=(major, minor, micro),
+        libpython=tuple(rest[:libs]),
+        purelib=purelib,
+        path=tuple(rest[libs:]),
+    )

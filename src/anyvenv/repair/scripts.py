@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from anyvenv.record import record
 
 HEAD_BYTES = 1024
 SHEBANG_LIMIT = 127  # the kernel's BINPRM_BUF_SIZE is 128 on older Linux and on macOS
 _SH_EXEC = re.compile(rb"^'''exec' (?:'([^']*)'|\"([^\"]*)\"|(\S+))(.*?) \"\$0\" \"\$@\"$")
 
 
-@dataclass(frozen=True)
+@record
 class Shebang:
     """The interpreter a script starts with, and where in the file that is written."""
 
