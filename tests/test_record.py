@@ -136,6 +136,13 @@ LIGHT_PATHS = {
         "dataclasses subprocess argparse json csv shutil inspect tempfile threading tomllib typing "
         "pathlib re enum fnmatch contextlib",
     ),
+    # anyvenv check: pathlib (and re and enum, with it) for now, none of the others
+    "check": (
+        "anyvenv.cli.fastpath anyvenv.cli.check anyvenv.repair.diagnose anyvenv.repair.running "
+        "anyvenv.project.envchoice",
+        "dataclasses subprocess argparse json shutil inspect tempfile threading typing "
+        "contextlib hashlib",
+    ),
 }
 
 

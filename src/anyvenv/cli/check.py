@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
-import argparse
-import shlex
-
 from anyvenv.cli.output import add_json_flag
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from types import SimpleNamespace
+
     from anyvenv.repair.diagnose import Diagnosis
+
+DEFAULT_ENV = ".venv"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "env", nargs="?", default=".venv", metavar="ENV", help="the environment (default: .venv)"
+        "env",
+        nargs="?",
+        default=DEFAULT_ENV,
+        metavar="ENV",
+        help=f"the environment (default: {DEFAULT_ENV})",
     )
     add_json_flag(parser)
 
 
-def run(args: argparse.Namespace) -> int:
+def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
+    """``[ENV] [--json]`` as argparse would read it, without argparse (whose import costs more
+    than reading a healthy env); ``None`` for anything else (help, errors, ``--``...)."""
+    from types import SimpleNamespace
+
+    env: str | None = None
+    as_json = False
+    for arg in argv:
+        if arg == "--json":
+            as_json = True
+        elif arg.startswith("-") or env is not None:
+            return None
+        else:
+            env = arg
+    return SimpleNamespace(env=DEFAULT_ENV if env is None else env, json=as_json)
+
+
+def run(args: argparse.Namespace | SimpleNamespace) -> int:
     from anyvenv.cli.output import print_json
     from anyvenv.project.envchoice import resolve_env
     from anyvenv.repair.diagnose import check
@@ -30,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_findings_report(diagnosis)
         if not diagnosis.usable:
+            import shlex
+
             print(f"fix it with: anyvenv repair {shlex.quote(args.env)}")
     return 0 if diagnosis.usable else 1
 

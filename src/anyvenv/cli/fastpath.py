@@ -6,7 +6,8 @@
 - any other ``sync`` or ``run`` with an ordinary command line: the options read here go
   straight to the command, without building argparse's parsers;
 - ``anyvenv venv`` with an ordinary command line (read by :func:`anyvenv.cli.venv.quick_args`
-  from the same option table argparse is built from).
+  from the same option table argparse is built from);
+- ``anyvenv check [ENV] [--json]`` (:func:`anyvenv.cli.check.quick_args`).
 
 Anything else, or anything unusual on the command line, goes the ordinary way
 (:mod:`anyvenv.cli.main`).
@@ -148,9 +149,20 @@ def _venv(argv: Sequence[str]) -> int | None:
         settle_started()
 
 
+def _check(argv: Sequence[str]) -> int | None:
+    from anyvenv.cli.check import quick_args, run
+
+    args = quick_args(argv)
+    if args is None:
+        return None
+    from anyvenv.cli.guard import guarded
+
+    return guarded(lambda: run(args))
+
+
 def answer(argv: Sequence[str]) -> int | None:
-    """The exit code of a no-op ``sync`` or ``run`` or of ``venv``; ``None``: take the
-    ordinary way."""
+    """The exit code of a no-op ``sync`` or ``run``, of ``venv`` or ``check``; ``None``: take
+    the ordinary way."""
     started = time.perf_counter()
     try:
         if argv[:1] == ["venv"]:
@@ -159,6 +171,8 @@ def answer(argv: Sequence[str]) -> int | None:
             return _sync(argv[1:], started)
         if argv[:1] == ["run"]:
             return _run(argv[1:])
+        if argv[:1] == ["check"]:
+            return _check(argv[1:])
     except BrokenPipeError:
         return 1
     return None
