@@ -136,6 +136,13 @@ LIGHT_PATHS = {
         "dataclasses subprocess argparse json csv shutil inspect tempfile threading tomllib typing "
         "pathlib re enum fnmatch contextlib",
     ),
+    # anyvenv probe: none of these at all
+    "probe": (
+        "anyvenv.cli.fastpath anyvenv.cli.probe anyvenv.cli.plainargs anyvenv.fs.probe "
+        "anyvenv.cli.output",
+        "dataclasses enum pathlib subprocess json re argparse typing contextlib inspect shutil "
+        "tempfile threading",
+    ),
     # anyvenv check: pathlib (and re and enum, with it) for now, none of the others
     "check": (
         "anyvenv.cli.fastpath anyvenv.cli.check anyvenv.repair.diagnose anyvenv.repair.running "

@@ -27,19 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
-    """``[ENV] [--json]`` as argparse would read it, without argparse (whose import costs more
-    than reading a healthy env); ``None`` for anything else (help, errors, ``--``...)."""
+    """``[ENV] [--json]`` as argparse would read it; ``None``: leave it to argparse."""
     from types import SimpleNamespace
 
-    env: str | None = None
-    as_json = False
-    for arg in argv:
-        if arg == "--json":
-            as_json = True
-        elif arg.startswith("-") or env is not None:
-            return None
-        else:
-            env = arg
+    from anyvenv.cli.plainargs import path_and_json
+
+    read = path_and_json(argv)
+    if read is None:
+        return None
+    env, as_json = read
     return SimpleNamespace(env=DEFAULT_ENV if env is None else env, json=as_json)
 
 

@@ -7,7 +7,8 @@
   straight to the command, without building argparse's parsers;
 - ``anyvenv venv`` with an ordinary command line (read by :func:`anyvenv.cli.venv.quick_args`
   from the same option table argparse is built from);
-- ``anyvenv check [ENV] [--json]`` (:func:`anyvenv.cli.check.quick_args`).
+- ``anyvenv check [ENV] [--json]`` and ``anyvenv probe [DIR] [--json]``
+  (:mod:`anyvenv.cli.plainargs`).
 
 Anything else, or anything unusual on the command line, goes the ordinary way
 (:mod:`anyvenv.cli.main`).
@@ -22,6 +23,7 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from types import SimpleNamespace
     from typing import Any
 
     from anyvenv.project.uptodate import UpToDate
@@ -152,7 +154,18 @@ def _venv(argv: Sequence[str]) -> int | None:
 def _check(argv: Sequence[str]) -> int | None:
     from anyvenv.cli.check import quick_args, run
 
-    args = quick_args(argv)
+    return _quick(quick_args(argv), run)
+
+
+def _probe(argv: Sequence[str]) -> int | None:
+    from anyvenv.cli.probe import quick_args, run
+
+    return _quick(quick_args(argv), run)
+
+
+def _quick(args: SimpleNamespace | None, run: Callable[[Any], int]) -> int | None:
+    """``run(args)`` as argparse's way would call it; ``None`` when the command line is left
+    to argparse."""
     if args is None:
         return None
     from anyvenv.cli.guard import guarded
@@ -161,8 +174,8 @@ def _check(argv: Sequence[str]) -> int | None:
 
 
 def answer(argv: Sequence[str]) -> int | None:
-    """The exit code of a no-op ``sync`` or ``run``, of ``venv`` or ``check``; ``None``: take
-    the ordinary way."""
+    """The exit code of a no-op ``sync`` or ``run``, of ``venv``, ``check`` or ``probe``;
+    ``None``: take the ordinary way."""
     started = time.perf_counter()
     try:
         if argv[:1] == ["venv"]:
@@ -173,6 +186,8 @@ def answer(argv: Sequence[str]) -> int | None:
             return _run(argv[1:])
         if argv[:1] == ["check"]:
             return _check(argv[1:])
+        if argv[:1] == ["probe"]:
+            return _probe(argv[1:])
     except BrokenPipeError:
         return 1
     return None

@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
-import argparse
-
 from anyvenv.cli.output import add_json_flag
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from types import SimpleNamespace
+
+DEFAULT_DIRECTORY = "."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "directory",
         nargs="?",
-        default=".",
+        default=DEFAULT_DIRECTORY,
         metavar="DIR",
         help="directory to probe (default: the current directory)",
     )
     add_json_flag(parser)
 
 
-def run(args: argparse.Namespace) -> int:
+def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
+    """``[DIR] [--json]`` as argparse would read it; ``None``: leave it to argparse."""
+    from types import SimpleNamespace
+
+    from anyvenv.cli.plainargs import path_and_json
+
+    read = path_and_json(argv)
+    if read is None:
+        return None
+    directory, as_json = read
+    return SimpleNamespace(
+        directory=DEFAULT_DIRECTORY if directory is None else directory, json=as_json
+    )
+
+
+def run(args: argparse.Namespace | SimpleNamespace) -> int:
     from anyvenv.cli.output import print_json, print_mapping
     from anyvenv.fs.probe import probe
 
