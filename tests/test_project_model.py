@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from anyvenv.errors import UsageError
-from anyvenv.project.model import choose_python, discover
+from anyvenv.project.model import choose_python, discover, python_for_venv
 
 
 @pytest.fixture(autouse=True)
@@ -115,3 +115,60 @@ def test_global_pin_outside_requires_python_is_ignored(tmp_path: Path) -> None:
     _write(tmp_path / "config" / "uv" / ".python-version", "3.10\n")
     choice = choose_python(project, None, {"XDG_CONFIG_HOME": str(tmp_path / "config")})
     assert choice.request.raw == ">=3.12"
+
+
+def test_the_version_file_search_starts_where_uv_starts(tmp_path: Path) -> None:
+    """uv looks from its project directory (the working directory, or --directory/--project),
+    not from the project's root: a .python-version in a subdirectory counts when run there."""
+    root = _project(tmp_path / "p", "p")
+    _write(root / "docs" / ".python-version", "3.12\n")
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    inside = choose_python(discover(root / "docs"), None, config, start=str(root / "docs"))
+    assert (inside.request.raw, inside.source) == ("3.12", str(root / "docs" / ".python-version"))
+    assert choose_python(discover(root), None, config, start=str(root)).request.is_any
+
+
+def test_venv_outside_a_project_reads_version_files_up_to_the_root(tmp_path: Path) -> None:
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    assert python_for_venv(str(deep), config).choice.request.is_any
+    _write(tmp_path / ".python-versions", "# first listed wins\n3.11\n3.12\n")
+    found = python_for_venv(str(deep), config)
+    assert (found.choice.request.raw, found.choice.source) == (
+        "3.11",
+        str(tmp_path / ".python-versions"),
+    )
+    _write(tmp_path / "a" / ".python-version", "3.10\n")
+    assert python_for_venv(str(deep), config).choice.request.raw == "3.10"
+    assert python_for_venv(str(deep), {**config, "UV_NO_CONFIG": "1"}).choice.request.is_any
+    assert python_for_venv(str(deep), {**config, "UV_PYTHON": "3.13"}).choice.source == (
+        "UV_PYTHON=3.13"
+    )
+
+
+def test_venv_in_a_project_follows_its_requires_python_and_workspace(tmp_path: Path) -> None:
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    _write(tmp_path / ".python-version", "3.10\n")  # above the project: uv does not read it
+    root = _project(tmp_path / "p", "p", ">=3.12")
+    found = python_for_venv(str(root), config)
+    assert (found.choice.request.raw, found.choice.source) == (">=3.12", "requires-python >=3.12")
+    assert found.warning is None
+    _write(tmp_path / "config" / "uv" / ".python-version", "3.11\n")  # not allowed: ignored
+    assert python_for_venv(str(root), config).choice.request.raw == ">=3.12"
+    _write(root / ".python-version", "3.13\n")
+    assert python_for_venv(str(root), config).choice.request.raw == "3.13"
+
+
+def test_venv_beside_a_pyproject_that_is_no_project_is_quiet(tmp_path: Path) -> None:
+    _write(tmp_path / "pyproject.toml", "[tool.black]\nline-length = 100\n")
+    found = python_for_venv(str(tmp_path), {"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert found.choice.request.is_any and found.warning is None
+
+
+def test_venv_beside_a_broken_pyproject_warns_and_goes_on(tmp_path: Path) -> None:
+    _write(tmp_path / "pyproject.toml", "[project\n")
+    _write(tmp_path / ".python-version", "3.12\n")
+    found = python_for_venv(str(tmp_path), {"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert found.choice.request.raw == "3.12"
+    assert found.warning is not None and "is not valid TOML" in found.warning

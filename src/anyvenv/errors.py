@@ -40,6 +40,10 @@ class NothingExecutableHere(AnyvenvError):
     """No file on the target filesystem can be executed (noexec, fixed 0644 modes)."""
 
 
+class NotAProject(UsageError):
+    """No pyproject.toml above a directory, or none that declares a project or a workspace."""
+
+
 class InterpreterNotFound(AnyvenvError):
     """No interpreter matches the request."""
 

@@ -97,24 +97,45 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
 
 
 def run(args: Arguments) -> int:
-    from anyvenv.envbuild.create import create
+    import sys
 
-    info = create(
-        args.path,
-        args.python,
-        prompt=args.prompt,
-        system_site_packages=args.system_site_packages,
-        seed=args.seed,
-        clear=args.clear,
-        strategy=args.strategy,
-    )
+    from anyvenv.envbuild.create import create
+    from anyvenv.errors import InterpreterNotFound
+
+    python, source = args.python, None
+    if python is None:  # as uv venv: UV_PYTHON, .python-version, requires-python
+        import os
+
+        from anyvenv.project.model import python_for_venv
+
+        found = python_for_venv(os.getcwd(), os.environ)
+        if found.warning:
+            print(f"anyvenv: warning: {found.warning}", file=sys.stderr)
+        python = found.choice.request.raw or None
+        source = None if python is None else found.choice.source
+    try:
+        info = create(
+            args.path,
+            python,
+            prompt=args.prompt,
+            system_site_packages=args.system_site_packages,
+            seed=args.seed,
+            clear=args.clear,
+            strategy=args.strategy,
+        )
+    except InterpreterNotFound as exc:
+        if source is None:
+            raise
+        raise InterpreterNotFound(f"{exc.message}, asked for by {source}", exc.hint) from exc
     if args.json:
         from anyvenv.cli.output import print_json
 
-        print_json(info.to_json())
+        print_json({**info.to_json(), "python_request_source": source})
     elif not args.quiet:
         verb = "Replaced" if info.replaced else "Created"
         print(f"{verb} {info.path} with CPython {info.version} ({info.base_executable})")
+        if source is not None:
+            print(f"python: asked for by {source}")
         placement = info.strategy.value + (
             "" if info.libpython.value == "none" else f", libpython: {info.libpython.value}"
         )

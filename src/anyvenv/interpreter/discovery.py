@@ -71,15 +71,54 @@ def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, str]]:
 
 
 def _path_candidates(request: PythonRequest) -> Iterator[str]:
+    """Executables on PATH that may answer ``request``, directory by directory as uv looks:
+    ``python3.X`` for a request that pins X, then ``python3`` and ``python``, then, for a
+    range (``>=3.12``) or a bare major, every ``python3.N`` there that the range allows."""
     names = ["python3", "python"]
     hint = request.minor_hint()
     if hint is not None:
         names.insert(0, f"python{hint[0]}.{hint[1]}")
+    every_minor = hint is None and not request.is_any
     for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
         for name in names:
             candidate = os.path.join(directory or ".", name)
-            if os.access(candidate, os.X_OK) and os.path.isfile(candidate):
+            if _is_executable_file(candidate):
                 yield candidate
+        if every_minor:
+            yield from _versioned_pythons(directory or ".", request)
+
+
+def _versioned_pythons(directory: str, request: PythonRequest) -> Iterator[str]:
+    """``python3.N`` and ``python3.Nt`` in ``directory`` whose minor ``request`` may accept
+    (N >= 6, as uv), newest first."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    found: list[tuple[int, bool, str]] = []
+    for name in names:
+        minor = versioned_python_minor(name)
+        if minor is None or minor < 6 or not request.may_match_minor(3, minor):
+            continue
+        path = os.path.join(directory, name)
+        if _is_executable_file(path):
+            found.append((minor, name.endswith("t"), path))
+    for _, _, path in sorted(found, key=lambda item: (-item[0], item[1])):
+        yield path
+
+
+def versioned_python_minor(name: str) -> int | None:
+    """N of an executable named ``python3.N`` or ``python3.Nt`` (N of one or two digits)."""
+    if not name.startswith("python3."):
+        return None
+    digits = name[len("python3.") :].removesuffix("t")
+    if not (1 <= len(digits) <= 2 and digits.isdecimal() and digits.isascii()):
+        return None
+    return int(digits)
+
+
+def _is_executable_file(path: str) -> bool:
+    return os.access(path, os.X_OK) and os.path.isfile(path)
 
 
 def _satisfies(request: PythonRequest, info: InterpreterInfo) -> bool:

@@ -110,6 +110,13 @@ class PythonRequest:
             return False
         return all(spec.contains(version) for spec in self.specifiers)
 
+    def may_match_minor(self, major: int, minor: int) -> bool:
+        """Whether some release ``major.minor.P`` satisfies the version constraints."""
+        return any(
+            all(spec.contains((major, minor, patch)) for spec in self.specifiers)
+            for patch in range(100)
+        )
+
     def minor_hint(self) -> tuple[int, int] | None:
         """The single X.Y this request pins, if any (to guess ``python3.X`` names)."""
         for spec in self.specifiers:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from anyvenv.errors import UsageError
+from anyvenv.errors import NotAProject, UsageError
 from anyvenv.fs.paths import parents, upward
 from anyvenv.interpreter.request import (
     PythonRequest,
@@ -14,6 +14,7 @@ from anyvenv.interpreter.request import (
     parse_request,
     parse_specifiers,
 )
+from anyvenv.project.uvrules import uses_version_files
 from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -129,7 +130,7 @@ def find_project_root(start: str) -> str:
     for directory in upward(start):
         if os.path.isfile(os.path.join(directory, PYPROJECT)):
             return directory
-    raise UsageError(
+    raise NotAProject(
         f"no {PYPROJECT} found in {start} or any parent directory",
         "run this inside a project, or pass --project DIR",
     )
@@ -188,7 +189,7 @@ def discover(start: str | os.PathLike[str]) -> Project:
     project_table = _table(data, "project")
     own_workspace = _workspace_table(data)
     if project_table is None and own_workspace is None:
-        raise UsageError(
+        raise NotAProject(
             f"{pyproject} has no [project] table (nor [tool.uv.workspace])",
             "add a [project] table with a name",
         )
@@ -246,18 +247,17 @@ def _read_version_file(path: str) -> str | None:
     return None
 
 
-def find_version_file(project: Project) -> str | None:
-    """``.python-version`` (or ``.python-versions``) from the project up to the workspace root."""
-    directory = project.root
-    while True:
+def find_version_file(start: str, stop_at: str | None = None) -> str | None:
+    """``.python-version`` (or ``.python-versions``) in ``start`` or the nearest directory above
+    it, as uv looks: up to ``stop_at`` (the workspace root, included) when given, else up to /."""
+    for directory in upward(start):
         for name in VERSION_FILES:
             path = os.path.join(directory, name)
             if os.path.isfile(path):
                 return path
-        parent = os.path.dirname(directory)
-        if directory == project.workspace_root or parent == directory:
+        if directory == stop_at:
             return None
-        directory = parent
+    return None
 
 
 def global_version_file(environ: Mapping[str, str]) -> str | None:
@@ -285,21 +285,30 @@ def _pinned_version(request: PythonRequest) -> tuple[int, ...] | None:
 
 
 def choose_python(
-    project: Project,
+    project: Project | None,
     explicit: str | None,
     environ: Mapping[str, str],
     *,
+    start: str | None = None,
     use_version_files: bool = True,
 ) -> PythonChoice:
     """The Python request, in uv's order: ``--python``, ``UV_PYTHON``, the nearest version file
-    within the workspace, the global version file (if requires-python allows it), requires-python."""
+    from ``start`` (uv's project directory: the working directory, or ``--directory`` or
+    ``--project``; default: the project's root) up to the workspace root, the global version
+    file (if requires-python allows it), requires-python. ``project`` is ``None`` outside a
+    project (``anyvenv venv``): version files are then looked for up to /."""
     if explicit:
         return PythonChoice(parse_request(explicit), f"--python {explicit}")
     from_env = environ.get("UV_PYTHON")
     if from_env:
         return PythonChoice(parse_request(from_env), f"UV_PYTHON={from_env}")
     if use_version_files:
-        local = find_version_file(project)
+        if start is None:
+            if project is None:
+                raise ValueError("choose_python needs a start directory or a project")
+            start = project.root
+        stop_at = project.workspace_root if project is not None else None
+        local = find_version_file(os.path.abspath(start), stop_at)
         candidates = [(local, False)] if local else []
         glob = global_version_file(environ)
         if glob is not None:
@@ -315,11 +324,42 @@ def choose_python(
                     f"cannot read the Python version {text!r} in {path}", exc.hint
                 ) from exc
             pinned = _pinned_version(request)
-            if is_global and pinned is not None and not project.allows(pinned):
+            allowed = project is None or pinned is None or project.allows(pinned)
+            if is_global and not allowed:
                 continue  # uv ignores a global pin the project does not allow
             return PythonChoice(request, f"{path}")
-    if project.requires_python_text:
+    if project is not None and project.requires_python_text:
         return PythonChoice(
             _requires_python_request(project), f"requires-python {project.requires_python_text}"
         )
     return PythonChoice(parse_request(None), "the default Python")
+
+
+@record
+class VenvPython:
+    """The Python ``anyvenv venv`` builds from when no ``--python`` is given, and a warning to
+    print when a pyproject.toml on the way could not be read (uv warns and goes on)."""
+
+    choice: PythonChoice
+    warning: str | None = None
+
+
+def python_for_venv(start: str, environ: Mapping[str, str]) -> VenvPython:
+    """The request ``uv venv`` makes in ``start`` without ``--python``: ``UV_PYTHON``, the
+    nearest version file (up to the workspace root of the project ``start`` is in, else up to
+    /), the global one, the project's requires-python, else the default Python. A directory
+    that is in no project is not an error; a project that cannot be read is ignored, with a
+    warning."""
+    project: Project | None = None
+    warning = None
+    if not environ.get("UV_PYTHON"):
+        try:
+            project = discover(start)
+        except NotAProject:
+            pass
+        except UsageError as exc:
+            warning = f"ignoring the project for the Python request: {exc.message}"
+    choice = choose_python(
+        project, None, environ, start=start, use_version_files=uses_version_files((), environ)
+    )
+    return VenvPython(choice, warning)

@@ -60,7 +60,7 @@ from anyvenv.project.uvcall import (
     uv_environment,
 )
 from anyvenv.project.uvlock import RewritableLockfile
-from anyvenv.project.uvrules import has_flag
+from anyvenv.project.uvrules import has_flag, uses_version_files
 from anyvenv.record import field, mutable_record, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -432,20 +432,16 @@ def project_lock(declared: str) -> ShareLock:
     return ShareLock(declared + LOCK_SUFFIX)
 
 
-def uses_version_files(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
-    """uv ignores .python-version under ``--no-config`` / ``UV_NO_CONFIG``."""
-    flag = environ.get("UV_NO_CONFIG", "").lower() not in ("", "0", "false", "no")
-    return not (flag or has_flag(uv_args, "--no-config"))
-
-
 def locate(options: SyncOptions, environ: Mapping[str, str]) -> tuple[Project, PythonChoice, str]:
     """The project, its Python request and its declared env path (reads files only)."""
     cwd = options.cwd or os.getcwd()
-    project = discover(project_start_dir(options.uv_args, cwd))
+    start = project_start_dir(options.uv_args, cwd)
+    project = discover(start)
     choice = choose_python(
         project,
         options.python,
         environ,
+        start=start,
         use_version_files=uses_version_files(options.uv_args, environ),
     )
     return project, choice, declared_env_path(project.workspace_root, environ)

@@ -28,6 +28,12 @@ def has_flag(args: Sequence[str], *names: str) -> bool:
     return any(arg in names for arg in args)
 
 
+def uses_version_files(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """uv ignores .python-version under ``--no-config`` / ``UV_NO_CONFIG``."""
+    flag = environ.get("UV_NO_CONFIG", "").lower() not in ("", "0", "false", "no")
+    return not (flag or has_flag(uv_args, "--no-config"))
+
+
 def start_dir(args: Sequence[str], cwd: str) -> str:
     """Where uv looks for the project: ``--directory`` then ``--project`` move it, as in uv."""
     base = cwd

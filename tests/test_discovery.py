@@ -1,0 +1,81 @@
+"""Finding a base interpreter for a request: paths, names, versions and ranges, on PATH as uv
+looks there (``python3.X``, ``python3``, ``python``, then every ``python3.N`` for a range)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from project_support import pyenv_python
+
+from anyvenv.errors import InterpreterNotFound
+from anyvenv.interpreter.discovery import find_interpreter, versioned_python_minor
+from anyvenv.interpreter.request import parse_request
+
+PYTHONS = {minor: pyenv_python(minor) for minor in ("3.10", "3.11", "3.12")}
+needs_pythons = pytest.mark.skipif(
+    None in PYTHONS.values(), reason="needs pyenv's 3.10, 3.11 and 3.12"
+)
+
+
+@pytest.fixture
+def path_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """PATH is one directory: python3 is 3.11, python3.10 and python3.12 are there too (and a
+    python3.12t that is not executable); nothing is managed."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for minor, path in PYTHONS.items():
+        if path is not None:
+            (bin_dir / f"python{minor}").symlink_to(path)
+    (bin_dir / "python3").symlink_to(bin_dir / "python3.11")
+    (bin_dir / "python3.12t").write_text("not a python")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    for name in ("XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+    for name in ("ANYVENV_PYTHON_INSTALL_DIR", "UV_PYTHON_INSTALL_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    return bin_dir
+
+
+@needs_pythons
+@pytest.mark.parametrize(
+    ("request_text", "minor"),
+    [
+        (None, (3, 11)),  # python3
+        ("3", (3, 11)),
+        ("3.12", (3, 12)),  # python3.12 by its name
+        (">=3.12", (3, 12)),  # python3 does not do: every python3.N is looked at
+        (">=3.10,<3.11", (3, 10)),
+        (">=3.10,!=3.11.*", (3, 12)),  # the newest first, as uv
+        ("<3.11", (3, 10)),
+    ],
+)
+def test_path_search_finds_what_uv_finds(
+    path_dir: Path, request_text: str | None, minor: tuple[int, int]
+) -> None:
+    assert find_interpreter(request_text).version[:2] == minor
+
+
+@needs_pythons
+def test_nothing_matching_on_path_is_a_clear_error(path_dir: Path) -> None:
+    with pytest.raises(InterpreterNotFound, match=r"no Python matching '>=3\.13' found"):
+        find_interpreter(">=3.13")
+
+
+def test_versioned_names() -> None:
+    assert [versioned_python_minor(n) for n in ("python3.12", "python3.9t", "python3.100")] == [
+        12,
+        9,
+        None,
+    ]
+    assert versioned_python_minor("python3.") is None
+    assert versioned_python_minor("python3.1x") is None
+    assert versioned_python_minor("python3.١٢") is None  # Arabic-Indic digits: not a name uv reads
+    assert versioned_python_minor("python2.7") is None
+
+
+def test_a_minor_is_ruled_out_only_when_no_release_of_it_fits() -> None:
+    request = parse_request(">=3.12.2,<3.14,!=3.13.0")
+    assert request.may_match_minor(3, 12) and request.may_match_minor(3, 13)
+    assert not request.may_match_minor(3, 11) and not request.may_match_minor(3, 14)
+    assert not parse_request("==3.12.4").may_match_minor(3, 13)

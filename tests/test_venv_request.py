@@ -1,0 +1,96 @@
+"""``anyvenv venv`` without ``--python`` asks for the Python ``uv venv`` would: ``UV_PYTHON``,
+the nearest ``.python-version``, the project's ``requires-python``, else the default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from project_support import pyenv_python
+
+from support import cli_env, one_line_error, run_cli
+
+PYTHONS = {minor: pyenv_python(minor) for minor in ("3.10", "3.11", "3.12")}
+pytestmark = pytest.mark.skipif(
+    None in PYTHONS.values(), reason="needs pyenv's 3.10, 3.11 and 3.12"
+)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A PATH whose python3 is 3.11 and which has python3.10 and python3.12 too, and no
+    managed Pythons or uv config of the user's."""
+    bin_dir = tmp_path / "pythons"
+    bin_dir.mkdir()
+    for minor, path in PYTHONS.items():
+        assert path is not None
+        (bin_dir / f"python{minor}").symlink_to(path)
+    (bin_dir / "python3").symlink_to(bin_dir / "python3.11")
+    return cli_env(
+        PATH=f"{bin_dir}:/usr/bin:/bin",
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+    )
+
+
+def _version(env_dir: Path) -> str:
+    cfg = (env_dir / "pyvenv.cfg").read_text()
+    return next(
+        line.split("=")[1].strip() for line in cfg.splitlines() if line.startswith("version_info")
+    )
+
+
+def _no_uv_python(env: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in env.items() if key not in ("UV_PYTHON", "UV_NO_CONFIG")}
+
+
+def test_a_python_version_file_above_is_followed(tmp_path: Path, env: dict[str, str]) -> None:
+    (tmp_path / ".python-version").write_text("3.12\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    done = run_cli("venv", cwd=work, env=_no_uv_python(env))
+    assert done.returncode == 0, done.stderr
+    assert _version(work / ".venv").startswith("3.12.")
+    assert f"python: asked for by {tmp_path / '.python-version'}" in done.stdout
+
+
+def test_requires_python_is_followed_in_a_project(tmp_path: Path, env: dict[str, str]) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\nrequires-python = ">=3.12"\n'
+    )
+    done = run_cli("venv", "--json", cwd=tmp_path, env=_no_uv_python(env))
+    assert done.returncode == 0, done.stderr
+    assert _version(tmp_path / ".venv").startswith("3.12.")
+    assert '"python_request_source": "requires-python >=3.12"' in done.stdout
+
+
+def test_uv_python_and_then_python_win(tmp_path: Path, env: dict[str, str]) -> None:
+    (tmp_path / ".python-version").write_text("3.12\n")
+    done = run_cli("venv", "a", cwd=tmp_path, env={**_no_uv_python(env), "UV_PYTHON": "3.10"})
+    assert done.returncode == 0, done.stderr
+    assert _version(tmp_path / "a").startswith("3.10.")
+    assert "asked for by UV_PYTHON=3.10" in done.stdout
+    done = run_cli("venv", "b", "-p", "3.11", cwd=tmp_path, env={**env, "UV_PYTHON": "3.10"})
+    assert done.returncode == 0, done.stderr
+    assert _version(tmp_path / "b").startswith("3.11.")
+    assert "asked for by" not in done.stdout
+
+
+def test_no_request_takes_python3_on_path(tmp_path: Path, env: dict[str, str]) -> None:
+    done = run_cli("venv", cwd=tmp_path, env=_no_uv_python(env))
+    assert done.returncode == 0, done.stderr
+    assert _version(tmp_path / ".venv").startswith("3.11.")
+    assert "asked for by" not in done.stdout
+
+
+def test_a_version_nobody_has_is_a_clear_error_naming_the_file(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    (tmp_path / ".python-version").write_text("3.9\n")
+    done = run_cli("venv", cwd=tmp_path, env=_no_uv_python(env))
+    assert done.returncode == 2
+    line = one_line_error(done)
+    assert "3.9" in line and f"asked for by {tmp_path / '.python-version'}" in line
+    assert not os.path.lexists(tmp_path / ".venv")
