@@ -75,3 +75,18 @@ def entry_names(directory: Path) -> list[str]:
     """Sorted names in ``directory``, without libfuse's transient ``.fuse_hidden*`` files (a
     file unlinked before the kernel's asynchronous release reached the FUSE server)."""
     return sorted(name for name in os.listdir(directory) if not name.startswith(".fuse_hidden"))
+
+
+def argparse_reading(command: str, argv: list[str]) -> dict[str, object] | None:
+    """What argparse makes of ``anyvenv COMMAND ARGV`` (the namespace as a dict), or ``None``
+    when it refuses it: the reference the commands' argparse-free readers are compared with."""
+    from anyvenv.cli.main import build_parser
+
+    try:
+        args = build_parser(only=command).parse_args([command, *argv])
+    except Exception:  # _Parser raises AnyvenvError for what argparse refuses
+        return None
+    values = vars(args)
+    values.pop("_module")
+    values.pop("command")
+    return values

@@ -10,20 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from anyvenv.cli import check, probe
-from anyvenv.cli.main import build_parser
+from support import argparse_reading
 
 COMMANDS = {"check": check, "probe": probe}
-
-
-def argparse_reading(name: str, argv: list[str]) -> dict[str, object] | None:
-    try:
-        args = build_parser(only=name).parse_args([name, *argv])
-    except Exception:  # _Parser raises AnyvenvError for what argparse refuses
-        return None
-    values = vars(args)
-    values.pop("_module")
-    values.pop("command")
-    return values
 
 
 def quick_reading(module: ModuleType, argv: list[str]) -> dict[str, object] | None:

@@ -9,19 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import support
 from anyvenv.cli.main import build_parser
 from anyvenv.cli.venv import FLAGS, VALUE_OPTIONS, quick_args
 
 
 def argparse_reading(argv: list[str]) -> dict[str, object] | None:
-    try:
-        args = build_parser(only="venv").parse_args(["venv", *argv])
-    except Exception:  # _Parser raises AnyvenvError for what argparse refuses
-        return None
-    values = vars(args)
-    values.pop("_module")
-    values.pop("command")
-    return values
+    return support.argparse_reading("venv", argv)
 
 
 def quick_reading(argv: list[str]) -> dict[str, object] | None:
