@@ -28,15 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
     """``[ENV] [--json]`` as argparse would read it; ``None``: leave it to argparse."""
-    from types import SimpleNamespace
+    from anyvenv.cli.plainargs import path_and_json_args
 
-    from anyvenv.cli.plainargs import path_and_json
-
-    read = path_and_json(argv)
-    if read is None:
-        return None
-    env, as_json = read
-    return SimpleNamespace(env=DEFAULT_ENV if env is None else env, json=as_json)
+    return path_and_json_args(argv, "env", DEFAULT_ENV)
 
 
 def run(args: argparse.Namespace | SimpleNamespace) -> int:

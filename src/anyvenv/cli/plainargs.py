@@ -6,6 +6,7 @@ from __future__ import annotations
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from types import SimpleNamespace
 
 
 def path_and_json(argv: Sequence[str]) -> tuple[str | None, bool] | None:
@@ -22,3 +23,15 @@ def path_and_json(argv: Sequence[str]) -> tuple[str | None, bool] | None:
         else:
             path = arg
     return path, as_json
+
+
+def path_and_json_args(argv: Sequence[str], dest: str, default: str) -> SimpleNamespace | None:
+    """The namespace argparse gives ``[PATH] [--json]`` (``PATH`` stored as ``dest``, else
+    ``default``); ``None``: leave the command line to argparse."""
+    read = path_and_json(argv)
+    if read is None:
+        return None
+    from types import SimpleNamespace
+
+    path, as_json = read
+    return SimpleNamespace(**{dest: default if path is None else path, "json": as_json})

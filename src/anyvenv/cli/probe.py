@@ -26,17 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
     """``[DIR] [--json]`` as argparse would read it; ``None``: leave it to argparse."""
-    from types import SimpleNamespace
+    from anyvenv.cli.plainargs import path_and_json_args
 
-    from anyvenv.cli.plainargs import path_and_json
-
-    read = path_and_json(argv)
-    if read is None:
-        return None
-    directory, as_json = read
-    return SimpleNamespace(
-        directory=DEFAULT_DIRECTORY if directory is None else directory, json=as_json
-    )
+    return path_and_json_args(argv, "directory", DEFAULT_DIRECTORY)
 
 
 def run(args: argparse.Namespace | SimpleNamespace) -> int:
