@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from anyvenv.cli.run import OWN as RUN
 from anyvenv.cli.sync import OWN as SYNC
-from anyvenv.project.uvcall import pip_command, project_start_dir, sync_command
-from anyvenv.project.uvrules import option_value
+from anyvenv.project.uvcall import pip_command, sync_command
+from anyvenv.project.uvrules import option_value, start_dir
 
 
 def test_sync_keeps_uv_options_in_order() -> None:
@@ -50,8 +50,8 @@ def test_uv_command_lines(tmp_path: object) -> None:
     ]  # fmt: skip
     assert pip_command("uv", ["--help"], python) == ["uv", "pip", "--help"]
     assert option_value(["--cache-dir", "a", "--cache-dir=b"], "--cache-dir") == "b"
-    assert project_start_dir(["--directory", "d", "--project", "p"], "/w") == "/w/d/p"
-    assert project_start_dir(["--project", "/abs"], "/w") == "/abs"
+    assert start_dir(["--directory", "d", "--project", "p"], "/w") == "/w/d/p"
+    assert start_dir(["--project", "/abs"], "/w") == "/abs"
 
 
 def test_pip_arguments_keep_their_order(tmp_path: object) -> None:

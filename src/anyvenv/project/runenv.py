@@ -28,9 +28,9 @@ def project_env(uv_args: Sequence[str], cwd: str, environ: Mapping[str, str]) ->
     ``uv_args`` move it), as it is: for ``anyvenv run --no-sync``."""
     from anyvenv.project.envchoice import declared_env_path
     from anyvenv.project.model import discover
-    from anyvenv.project.uvcall import project_start_dir
+    from anyvenv.project.uvrules import start_dir
 
-    project = discover(project_start_dir(uv_args, cwd))
+    project = discover(start_dir(uv_args, cwd))
     return existing_env(declared_env_path(project.workspace_root, environ))
 
 

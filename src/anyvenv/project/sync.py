@@ -54,13 +54,12 @@ from anyvenv.project.uvcache import CacheDirLookup, cache_dir_arguments, uv_cach
 from anyvenv.project.uvcall import (
     READ_ONLY_SYNC_FLAGS,
     find_uv,
-    project_start_dir,
     run_uv,
     sync_command,
     uv_environment,
 )
 from anyvenv.project.uvlock import RewritableLockfile
-from anyvenv.project.uvrules import has_flag, uses_version_files
+from anyvenv.project.uvrules import has_flag, start_dir, uses_version_files
 from anyvenv.record import field, mutable_record, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -435,7 +434,7 @@ def project_lock(declared: str) -> ShareLock:
 def locate(options: SyncOptions, environ: Mapping[str, str]) -> tuple[Project, PythonChoice, str]:
     """The project, its Python request and its declared env path (reads files only)."""
     cwd = options.cwd or os.getcwd()
-    start = project_start_dir(options.uv_args, cwd)
+    start = start_dir(options.uv_args, cwd)
     project = discover(start)
     choice = choose_python(
         project,
@@ -661,7 +660,7 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
     if always_runs_uv(options.uv_args, session.environ):
         return None
     location, request = prepared.location, prepared.choice.request
-    start = project_start_dir(options.uv_args, session.cwd)
+    start = start_dir(options.uv_args, session.cwd)
     pointer = location.declared if location.placement is Placement.ELSEWHERE else None
     extra = ["PATH"] if request.name is not None else []  # found on PATH
     try:

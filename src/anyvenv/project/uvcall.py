@@ -11,7 +11,6 @@ import os
 import sys
 
 from anyvenv.errors import AnyvenvError
-from anyvenv.project.uvrules import start_dir
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -55,11 +54,6 @@ def _first_uv_candidate() -> str | None:
     if not scripts:
         return None
     return os.path.join(scripts, "uv" + (sysconfig.get_config_var("EXE") or ""))
-
-
-def project_start_dir(args: Sequence[str], cwd: str) -> str:
-    """Where uv looks for the project: ``--directory`` then ``--project`` move it, as in uv."""
-    return start_dir(args, cwd)
 
 
 def uv_environment(
