@@ -76,8 +76,10 @@ def test_a_cache_dir_given_wins_and_uv_is_not_run(
         {},
         {"XDG_CACHE_HOME": "/somewhere/cache"},
         {"XDG_CONFIG_HOME": "/nowhere/config"},
+        {"UV_NO_CACHE": "no"},
+        {"UV_NO_CACHE": "False"},
     ],
-    ids=["home", "xdg-cache-home", "xdg-config-home-without-uv"],
+    ids=["home", "xdg-cache-home", "xdg-config-home-without-uv", "no-cache-no", "no-cache-False"],
 )
 def test_uv_default_is_known_without_running_uv(tmp_path: Path, extra: dict[str, str]) -> None:
     project = _project(tmp_path)

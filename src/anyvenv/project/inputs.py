@@ -32,6 +32,8 @@ import stat
 import sys
 import time
 
+from anyvenv.project.uvrules import env_flag
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -97,10 +99,7 @@ def always_runs_uv(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
                 return True
         elif arg.startswith("-") and not ALWAYS_RUN_SHORT.isdisjoint(arg[1:]):
             return True
-    return any(
-        environ.get(name, "").lower() not in ("", "0", "false", "no")
-        for name in ALWAYS_RUN_VARIABLES
-    )
+    return any(env_flag(environ, name) for name in ALWAYS_RUN_VARIABLES)
 
 
 OUTPUT_FLAGS = frozenset({"--quiet", "--no-progress"})

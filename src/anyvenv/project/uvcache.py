@@ -15,6 +15,7 @@ from anyvenv.errors import AnyvenvError
 from anyvenv.fs.paths import upward
 from anyvenv.project.uvcall import is_working_directory
 from anyvenv.project.uvrules import (
+    env_flag,
     given_config_files,
     has_flag,
     option_value,
@@ -58,7 +59,7 @@ def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str], cwd: st
 def given_cache_dir(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> str | None:
     """uv's cache dir when the command line or environment says it (uv takes it as given);
     ``None`` when uv's config or its default decide."""
-    if has_flag(args, *_NO_CACHE_FLAGS) or environ.get("UV_NO_CACHE", "") not in ("", "0", "false"):
+    if has_flag(args, *_NO_CACHE_FLAGS) or env_flag(environ, "UV_NO_CACHE"):
         import tempfile
 
         return tempfile.gettempdir()  # uv uses a temporary cache there

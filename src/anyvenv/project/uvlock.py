@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from anyvenv.project.uvcall import READ_ONLY_SYNC_FLAGS
-from anyvenv.project.uvrules import has_flag
+from anyvenv.project.uvrules import env_flag, has_flag
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -20,10 +20,7 @@ LOCK_ASIDE_NAME = ".uv.lock.anyvenv-old"
 def _may_rewrite_lock(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
     if has_flag(uv_args, *LOCK_WRITE_FREE_FLAGS):
         return False
-    return not any(
-        environ.get(key, "").lower() not in ("", "0", "false", "no")
-        for key in ("UV_LOCKED", "UV_FROZEN")
-    )
+    return not any(env_flag(environ, key) for key in ("UV_LOCKED", "UV_FROZEN"))
 
 
 def lock_is_current(command: Sequence[str], uv_env: Mapping[str, str], cwd: str) -> bool:

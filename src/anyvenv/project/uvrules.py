@@ -28,10 +28,15 @@ def has_flag(args: Sequence[str], *names: str) -> bool:
     return any(arg in names for arg in args)
 
 
+def env_flag(environ: Mapping[str, str], name: str) -> bool:
+    """Whether the boolean variable ``name`` (``UV_NO_CACHE``, ``UV_FROZEN``...) is set on:
+    anything but unset, empty, ``0``, ``false`` or ``no`` (in any case)."""
+    return environ.get(name, "").lower() not in ("", "0", "false", "no")
+
+
 def uses_version_files(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
     """uv ignores .python-version under ``--no-config`` / ``UV_NO_CONFIG``."""
-    flag = environ.get("UV_NO_CONFIG", "").lower() not in ("", "0", "false", "no")
-    return not (flag or has_flag(uv_args, "--no-config"))
+    return not (env_flag(environ, "UV_NO_CONFIG") or has_flag(uv_args, "--no-config"))
 
 
 def start_dir(args: Sequence[str], cwd: str) -> str:
