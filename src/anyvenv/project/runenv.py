@@ -40,6 +40,6 @@ def activated_environment(env: str, environ: Mapping[str, str]) -> dict[str, str
     bin_dir = os.path.join(env, "bin")
     path = result.get("PATH", os.defpath)
     result["PATH"] = bin_dir + (os.pathsep + path if path else "")
-    result["VIRTUAL_ENV"] = os.fspath(env)
+    result["VIRTUAL_ENV"] = env
     result.pop("PYTHONHOME", None)
     return result

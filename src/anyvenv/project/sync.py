@@ -614,7 +614,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     link = session.link_mode(options.uv_args)
     if not made_shadow and nothing_changed(session):
         return SyncResult(prepared, link, 0, None, time.perf_counter() - started, False)
-    inputs_store.forget(os.fspath(location.env))
+    inputs_store.forget(location.env)
     target = prepared.install_target
     command = sync_command(
         session.uv,
@@ -650,7 +650,7 @@ def nothing_changed(session: Session) -> bool:
     prepared = session.prepared
     if prepared.action != "reused" or always_runs_uv(session.options.uv_args, session.environ):
         return False
-    recorded = inputs_store.load(os.fspath(prepared.location.env))
+    recorded = inputs_store.load(prepared.location.env)
     return recorded is not None and recorded.holds_for(session.invocation())
 
 
@@ -671,11 +671,11 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
         if request.path is not None:
             paths.append(os.path.join(session.cwd, os.path.expanduser(request.path)))
         return InputsRecord.take(
-            os.fspath(location.env),
+            location.env,
             session.invocation(),
             extra,
             paths,
-            [os.fspath(path) for path in vital_paths(prepared)],
+            vital_paths(prepared),
             summary_of(prepared, link),
         )
     except (NotFingerprintable, OSError):  # an input that cannot be read: uv runs next time

@@ -61,12 +61,12 @@ def uv_environment(
 ) -> dict[str, str]:
     """The environment uv runs with: our env as the project env, our choices not overridden."""
     result = dict(environ)
-    result["UV_PROJECT_ENVIRONMENT"] = os.fspath(env)
+    result["UV_PROJECT_ENVIRONMENT"] = env
     for key in ("UV_PYTHON", "UV_LINK_MODE"):
         result.pop(key, None)  # given on the command line instead
     active = result.get("VIRTUAL_ENV")
     if active and declared is not None and os.path.abspath(active) == os.path.abspath(declared):
-        result["VIRTUAL_ENV"] = os.fspath(env)
+        result["VIRTUAL_ENV"] = env
     return result
 
 
@@ -76,7 +76,7 @@ def sync_command(uv: str, passthrough: Sequence[str], python: str, link_mode: st
         "sync",
         *passthrough,
         "--python",
-        os.fspath(python),
+        python,
         "--link-mode",
         link_mode,
     ]
@@ -86,7 +86,7 @@ def pip_command(uv: str, args: Sequence[str], python: str) -> list[str]:
     """``uv pip SUBCOMMAND --python PY ARGS...`` (uv wants ``--python`` after the subcommand)."""
     if not args or args[0].startswith("-"):
         return [uv, "pip", *args]
-    return [uv, "pip", args[0], "--python", os.fspath(python), *args[1:]]
+    return [uv, "pip", args[0], "--python", python, *args[1:]]
 
 
 def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: str) -> int:
