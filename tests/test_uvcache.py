@@ -54,6 +54,8 @@ def _project(root: Path) -> str:
         ([], {"UV_CACHE_DIR": "/from/env"}),
         ([], {"UV_CACHE_DIR": "relative/env"}),
         (["--no-cache"], {}),
+        ([], {"UV_NO_CACHE": "on"}),
+        ([], {"UV_NO_CACHE": "Y"}),
     ],
 )
 def test_a_cache_dir_given_wins_and_uv_is_not_run(
@@ -64,7 +66,8 @@ def test_a_cache_dir_given_wins_and_uv_is_not_run(
     environ = _environ(tmp_path, **extra)
     lookup = CacheDirLookup("/nonexistent/uv", args, environ, project)
     assert not lookup.asks_uv
-    if "--no-cache" in args:  # a temporary cache, made in the temp dir, which stands for it
+    if "--no-cache" in args or "UV_NO_CACHE" in extra:
+        # a temporary cache, made in the temp dir, which stands for it
         assert os.path.dirname(_uv_says(args, environ, project)) == lookup.result()
     else:
         assert lookup.result() == _uv_says(args, environ, project)
@@ -78,8 +81,20 @@ def test_a_cache_dir_given_wins_and_uv_is_not_run(
         {"XDG_CONFIG_HOME": "/nowhere/config"},
         {"UV_NO_CACHE": "no"},
         {"UV_NO_CACHE": "False"},
+        {"UV_NO_CACHE": "off"},
+        {"UV_NO_CACHE": "N"},
+        {"UV_NO_CACHE": "f"},
     ],
-    ids=["home", "xdg-cache-home", "xdg-config-home-without-uv", "no-cache-no", "no-cache-False"],
+    ids=[
+        "home",
+        "xdg-cache-home",
+        "xdg-config-home-without-uv",
+        "no-cache-no",
+        "no-cache-False",
+        "no-cache-off",
+        "no-cache-N",
+        "no-cache-f",
+    ],
 )
 def test_uv_default_is_known_without_running_uv(tmp_path: Path, extra: dict[str, str]) -> None:
     project = _project(tmp_path)

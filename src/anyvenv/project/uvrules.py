@@ -28,10 +28,15 @@ def has_flag(args: Sequence[str], *names: str) -> bool:
     return any(arg in names for arg in args)
 
 
+_OFF = frozenset(("", "0", "f", "false", "n", "no", "off"))
+
+
 def env_flag(environ: Mapping[str, str], name: str) -> bool:
-    """Whether the boolean variable ``name`` (``UV_NO_CACHE``, ``UV_FROZEN``...) is set on:
-    anything but unset, empty, ``0``, ``false`` or ``no`` (in any case)."""
-    return environ.get(name, "").lower() not in ("", "0", "false", "no")
+    """Whether the boolean variable ``name`` (``UV_NO_CACHE``, ``UV_FROZEN``...) is set on, as
+    clap's boolish parser in uv reads it: anything but unset, empty or one of its false words
+    (``0``, ``f``, ``false``, ``n``, ``no``, ``off``, in any case). Values uv rejects make uv
+    fail, so their reading here does not matter."""
+    return environ.get(name, "").lower() not in _OFF
 
 
 def uses_version_files(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
