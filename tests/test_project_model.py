@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from anyvenv.errors import UsageError
-from anyvenv.project.model import choose_python, discover, python_for_venv
+from anyvenv.project.model import choose_python, discover, python_for_venv, release
 
 
 @pytest.fixture(autouse=True)
@@ -172,3 +172,36 @@ def test_venv_beside_a_broken_pyproject_warns_and_goes_on(tmp_path: Path) -> Non
     found = python_for_venv(str(tmp_path), {"XDG_CONFIG_HOME": str(tmp_path / "config")})
     assert found.choice.request.raw == "3.12"
     assert found.warning is not None and "is not valid TOML" in found.warning
+
+
+def test_an_empty_local_version_file_hides_the_global_pin(tmp_path: Path) -> None:
+    """uv reads the global pin only when no local file is found; an empty one is still found."""
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    _write(tmp_path / "config" / "uv" / ".python-version", "3.11\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    assert python_for_venv(str(work), config).choice.request.raw == "3.11"
+    _write(work / ".python-version", "# nothing pinned\n")
+    assert python_for_venv(str(work), config).choice.request.is_any
+
+
+def test_release_reads_the_leading_numbers_of_a_version() -> None:
+    assert release("3.11.7") == (3, 11, 7)
+    assert release("3.13.0rc1") == (3, 13, 0)
+    assert release("3.14.0a7+") == (3, 14, 0)
+    assert release("3.12") == (3, 12)
+
+
+def test_the_incompatibility_warning_names_the_request_and_requires_python(
+    tmp_path: Path,
+) -> None:
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    root = _project(tmp_path / "p", "p", ">=3.12")
+    found = python_for_venv(str(root), config, explicit="3.11")
+    assert found.default_path == str(root / ".venv")
+    assert found.incompatibility("3.12.1") is None
+    assert found.incompatibility("3.11.7") == (
+        "--python 3.11 resolved to Python 3.11.7, which the project's requires-python >=3.12 "
+        "does not allow"
+    )
+    assert python_for_venv(str(root), config, explicit="3.11", no_project=True).project is None

@@ -94,3 +94,65 @@ def test_a_version_nobody_has_is_a_clear_error_naming_the_file(
     line = one_line_error(done)
     assert "3.9" in line and f"asked for by {tmp_path / '.python-version'}" in line
     assert not os.path.lexists(tmp_path / ".venv")
+
+
+def _project(root: Path, requires_python: str = ">=3.12") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(
+        f'[project]\nname = "p"\nversion = "1"\nrequires-python = "{requires_python}"\n'
+    )
+    return root
+
+
+def test_a_python_the_project_rules_out_is_used_with_uvs_warning(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """As ``uv venv -p 3.11`` in a project that wants >=3.12: the env is made, with a warning
+    naming the request and requires-python; ``--no-project`` leaves the project out."""
+    project = _project(tmp_path / "p")
+    done = run_cli("venv", "-p", "3.11", cwd=project, env=_no_uv_python(env))
+    assert done.returncode == 0, done.stderr
+    assert _version(project / ".venv").startswith("3.11.")
+    warning = done.stderr.strip()
+    assert warning.startswith("anyvenv: warning: --python 3.11 resolved to Python 3.11.")
+    assert "requires-python >=3.12 does not allow" in warning
+    done = run_cli("venv", "-p", "3.11", "--clear", "--no-project", cwd=project, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+def test_a_version_file_the_project_rules_out_gets_the_pin_hint(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    project = _project(tmp_path / "p")
+    (project / ".python-version").write_text("3.11\n")
+    done = run_cli("venv", "--json", cwd=project, env=_no_uv_python(env))
+    assert done.returncode == 0, done.stderr
+    assert _version(project / ".venv").startswith("3.11.")
+    assert f"{project / '.python-version'} resolved to Python 3.11." in done.stderr
+    assert "(uv python pin)" in done.stderr
+    # --no-config: the file is not read, so requires-python picks 3.12 and all is quiet
+    done = run_cli("venv", "--clear", "--no-config", cwd=project, env=_no_uv_python(env))
+    assert done.returncode == 0, done.stderr
+    assert _version(project / ".venv").startswith("3.12.")
+    assert "asked for by requires-python >=3.12" in done.stdout and done.stderr == ""
+
+
+def test_from_the_workspace_root_the_env_goes_where_the_project_wants_it(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """``uv venv`` with no path, run from the workspace root, makes the project's environment
+    (``UV_PROJECT_ENVIRONMENT``); from elsewhere in the project, ``.venv`` there."""
+    project = _project(tmp_path / "p")
+    (project / "docs").mkdir()
+    environ = {**_no_uv_python(env), "UV_PROJECT_ENVIRONMENT": "custom"}
+    done = run_cli("venv", cwd=project, env=environ)
+    assert done.returncode == 0, done.stderr
+    assert (project / "custom" / "pyvenv.cfg").is_file()
+    assert not os.path.lexists(project / ".venv")
+    done = run_cli("venv", cwd=project / "docs", env=environ)
+    assert done.returncode == 0, done.stderr
+    assert (project / "docs" / ".venv" / "pyvenv.cfg").is_file()
+    done = run_cli("venv", "--no-project", "-q", cwd=project, env=environ)
+    assert done.returncode == 0, done.stderr
+    assert (project / ".venv" / "pyvenv.cfg").is_file()

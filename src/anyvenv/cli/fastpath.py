@@ -135,7 +135,7 @@ def _ordinary(run: Callable[[Any], int], args: QuickArgs) -> int:
 
 
 def _venv(argv: Sequence[str]) -> int | None:
-    from anyvenv.cli.venv import quick_args, run
+    from anyvenv.cli.venv import DEFAULT_PATH, quick_args, run
 
     args = quick_args(argv)
     if args is None:
@@ -144,7 +144,9 @@ def _venv(argv: Sequence[str]) -> int | None:
     from anyvenv.fs.probe import settle_started, start_probe
 
     # on a share, the probe of the target's directory runs while the rest of anyvenv loads
-    start_probe(os.path.dirname(os.path.abspath(args.path)))
+    # (with no path and UV_PROJECT_ENVIRONMENT set, the target is known later: no guess)
+    if args.path is not None or not os.environ.get("UV_PROJECT_ENVIRONMENT"):
+        start_probe(os.path.dirname(os.path.abspath(args.path or DEFAULT_PATH)))
     try:
         return guarded(lambda: run(args))
     finally:

@@ -34,6 +34,11 @@ FLAGS: dict[tuple[str, ...], tuple[str, str]] = {
     ("--system-site-packages",): ("system_site_packages", "give access to the base's packages"),
     ("--seed",): ("seed", "install pip into the environment"),
     ("--clear",): ("clear", "replace an existing environment at PATH"),
+    ("--no-project",): (
+        "no_project",
+        "ignore the project around the working directory (its requires-python and env path)",
+    ),
+    ("--no-config",): ("no_config", "ignore .python-version files (as uv's --no-config)"),
     ("-q", "--quiet"): ("quiet", "print nothing on success"),
     ("--json",): ("json", "print a JSON document instead of text"),
 }
@@ -44,8 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "path",
         nargs="?",
-        default=DEFAULT_PATH,
-        help=f"where to create it (default: {DEFAULT_PATH})",
+        default=None,
+        help=f"where to create it (default: {DEFAULT_PATH}; run from a project's workspace root, "
+        "its environment: UV_PROJECT_ENVIRONMENT, else .venv)",
     )
     for names, (dest, help_text) in VALUE_OPTIONS.items():
         choices = STRATEGIES if dest == "strategy" else None
@@ -93,29 +99,32 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
         index += 1
     if values["strategy"] not in STRATEGIES:
         return None
-    return SimpleNamespace(path=DEFAULT_PATH if path is None else path, **values)
+    return SimpleNamespace(path=path, **values)
 
 
 def run(args: Arguments) -> int:
+    import os
     import sys
 
     from anyvenv.envbuild.create import create
     from anyvenv.errors import InterpreterNotFound
+    from anyvenv.project.model import python_for_venv
 
-    python, source = args.python, None
-    if python is None:  # as uv venv: UV_PYTHON, .python-version, requires-python
-        import os
-
-        from anyvenv.project.model import python_for_venv
-
-        found = python_for_venv(os.getcwd(), os.environ)
-        if found.warning:
-            print(f"anyvenv: warning: {found.warning}", file=sys.stderr)
-        python = found.choice.request.raw or None
-        source = None if python is None else found.choice.source
+    # as uv venv: --python, UV_PYTHON, .python-version, requires-python; the project's env path
+    found = python_for_venv(
+        os.getcwd(),
+        os.environ,
+        explicit=args.python,
+        no_project=args.no_project,
+        no_config=args.no_config,
+    )
+    if found.warning:
+        print(f"anyvenv: warning: {found.warning}", file=sys.stderr)
+    python = args.python or found.choice.request.raw or None
+    source = None if args.python or python is None else found.choice.source
     try:
         info = create(
-            args.path,
+            args.path or found.default_path or DEFAULT_PATH,
             python,
             prompt=args.prompt,
             system_site_packages=args.system_site_packages,
@@ -127,6 +136,9 @@ def run(args: Arguments) -> int:
         if source is None:
             raise
         raise InterpreterNotFound(f"{exc.message}, asked for by {source}", exc.hint) from exc
+    incompatibility = found.incompatibility(info.version)
+    if incompatibility:
+        print(f"anyvenv: warning: {incompatibility}", file=sys.stderr)
     if args.json:
         from anyvenv.cli.output import print_json
 

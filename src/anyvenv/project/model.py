@@ -308,14 +308,12 @@ def choose_python(
                 raise ValueError("choose_python needs a start directory or a project")
             start = project.root
         stop_at = project.workspace_root if project is not None else None
+        # the nearest local file, even an empty one, hides the global pin (as in uv)
         local = find_version_file(os.path.abspath(start), stop_at)
-        candidates = [(local, False)] if local else []
-        glob = global_version_file(environ)
-        if glob is not None:
-            candidates.append((glob, True))
-        for path, is_global in candidates:
-            text = _read_version_file(path)
-            if text is None:
+        glob = None if local else global_version_file(environ)
+        for path, is_global in ((local, False), (glob, True)):
+            text = None if path is None else _read_version_file(path)
+            if path is None or text is None:
                 continue
             try:
                 request = parse_request(text)
@@ -337,22 +335,62 @@ def choose_python(
 
 @record
 class VenvPython:
-    """The Python ``anyvenv venv`` builds from when no ``--python`` is given, and a warning to
-    print when a pyproject.toml on the way could not be read (uv warns and goes on)."""
+    """What the project around the working directory means for ``anyvenv venv``, as for
+    ``uv venv``: the Python to build from, the project (``None`` outside one, or under
+    ``--no-project``), where the env goes when no path is given, and a warning to print when a
+    pyproject.toml on the way could not be read (uv warns and goes on)."""
 
     choice: PythonChoice
+    project: Project | None = None
+    default_path: str | None = None  # the project's env, when run from the workspace root
     warning: str | None = None
 
+    def incompatibility(self, version: str) -> str | None:
+        """The warning uv gives when the Python found (``version``, e.g. ``3.11.7``) is one the
+        project's requires-python rules out; the env is still made, as by uv."""
+        if self.project is None or self.project.allows(release(version)):
+            return None
+        fix = (
+            "; pin one it allows (uv python pin)"
+            if self.choice.source.endswith(VERSION_FILES)
+            else ""
+        )
+        return (
+            f"{self.choice.source} resolved to Python {version}, which the project's "
+            f"requires-python {self.project.requires_python_text} does not allow{fix}"
+        )
 
-def python_for_venv(start: str, environ: Mapping[str, str]) -> VenvPython:
-    """The request ``uv venv`` makes in ``start`` without ``--python``: ``UV_PYTHON``, the
-    nearest version file (up to the workspace root of the project ``start`` is in, else up to
-    /), the global one, the project's requires-python, else the default Python. A directory
+
+def release(version: str) -> tuple[int, ...]:
+    """The release numbers that open a version text: ``3.13.0rc1`` gives ``(3, 13, 0)``."""
+    numbers: list[int] = []
+    for part in version.split("."):
+        digits = part[: len(part) - len(part.lstrip("0123456789"))]
+        if not digits:
+            break
+        numbers.append(int(digits))
+        if digits != part:
+            break
+    return tuple(numbers)
+
+
+def python_for_venv(
+    start: str,
+    environ: Mapping[str, str],
+    *,
+    explicit: str | None = None,
+    no_project: bool = False,
+    no_config: bool = False,
+) -> VenvPython:
+    """The request ``uv venv`` makes in ``start``: ``--python`` (``explicit``), ``UV_PYTHON``,
+    the nearest version file (up to the workspace root of the project ``start`` is in, else up
+    to /), the global one, the project's requires-python, else the default Python. A directory
     that is in no project is not an error; a project that cannot be read is ignored, with a
-    warning."""
+    warning. Run from the workspace root, the default path is the project's environment
+    (``UV_PROJECT_ENVIRONMENT``, else ``.venv``)."""
     project: Project | None = None
     warning = None
-    if not environ.get("UV_PYTHON"):
+    if not no_project:
         try:
             project = discover(start)
         except NotAProject:
@@ -360,6 +398,15 @@ def python_for_venv(start: str, environ: Mapping[str, str]) -> VenvPython:
         except UsageError as exc:
             warning = f"ignoring the project for the Python request: {exc.message}"
     choice = choose_python(
-        project, None, environ, start=start, use_version_files=uses_version_files((), environ)
+        project,
+        explicit,
+        environ,
+        start=start,
+        use_version_files=not no_config and uses_version_files((), environ),
     )
-    return VenvPython(choice, warning)
+    default_path = None
+    if project is not None and os.path.abspath(start) == project.workspace_root:
+        from anyvenv.project.uvrules import declared_env
+
+        default_path = declared_env(project.workspace_root, environ)
+    return VenvPython(choice, project, default_path, warning)
