@@ -104,12 +104,16 @@ def elsewhere_env_path(
     return os.path.join(envs_dir(environ), keyed_name(project_name, declared, python_key))
 
 
+def shadow_dir(environ: Mapping[str, str]) -> str:
+    """Where shadow envs live (``ANYVENV_SHADOW_DIR``, else the user cache)."""
+    return environ.get(SHADOW_DIR_ENV) or os.path.join(cache_home(environ), "anyvenv", "shadow")
+
+
 def shadow_env_path(
     env: str, project_name: str, python_key: str, environ: Mapping[str, str]
 ) -> str:
     """The shadow env on local disk that uv installs into for ``env``."""
-    base = environ.get(SHADOW_DIR_ENV) or os.path.join(cache_home(environ), "anyvenv", "shadow")
-    return os.path.join(base, keyed_name(project_name, env, python_key))
+    return os.path.join(shadow_dir(environ), keyed_name(project_name, env, python_key))
 
 
 def chmod_fails(result: ProbeResult) -> bool:

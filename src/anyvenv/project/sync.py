@@ -48,6 +48,7 @@ from anyvenv.project.inputfiles import NotFingerprintable, env_inputs, sync_inpu
 from anyvenv.project.inputs import InputsRecord, Invocation, always_runs_uv
 from anyvenv.project.linkmode import LinkChoice, LinkMode, choose_link_mode, forced_link_mode
 from anyvenv.project.model import Project, PythonChoice, choose_python, discover
+from anyvenv.project.owners import EnvKind, record_owner
 from anyvenv.project.state import SyncState
 from anyvenv.project.uptodate import result_json
 from anyvenv.project.uvcache import CacheDirLookup, cache_dir_arguments, uv_cache_dir
@@ -221,6 +222,7 @@ def build_env(
                 Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails,
             )  # fmt: skip
     _build(location.env, info)
+    record_owner(location.env, declared, EnvKind.ELSEWHERE)
     write_pointer(declared, location.env, location.reason)
     return location, None
 
@@ -272,6 +274,15 @@ def _existing_location(
     if placement is not Placement.IN_PLACE:
         return None  # its packages were not installed for this filesystem by anyvenv
     return EnvLocation(declared, env, placement, reason)
+
+
+def _keep_owner_records(location: EnvLocation) -> None:
+    """A reused env outside the project, or its shadow, names the project it serves now (the
+    project may have moved, or the env may predate owner records)."""
+    if location.placement is Placement.ELSEWHERE:
+        record_owner(location.env, location.declared, EnvKind.ELSEWHERE)
+    if location.shadow and os.path.isdir(location.shadow):
+        record_owner(location.shadow, location.declared, EnvKind.SHADOW)
 
 
 def _pointer_reason(declared: str) -> str:
@@ -331,6 +342,7 @@ def prepare(
             )
             if location is not None:
                 kept = saved if saved is not None else _new_state(location, facts)
+                _keep_owner_records(location)
                 return PreparedEnv(project, choice, location, kept, "reused")
             broken = "it was not made by 'anyvenv sync' for a filesystem where chmod fails"
     info = find_base_interpreter(project, choice)
@@ -382,6 +394,7 @@ def ensure_shadow(prepared: PreparedEnv) -> bool:
         remove_tree(shadow)
 
     _build(shadow, query_interpreter(saved.base_executable))
+    record_owner(shadow, prepared.location.declared, EnvKind.SHADOW)
     mirror(tree_of(prepared.location.env, saved), tree_of(shadow, saved))
     return True
 

@@ -1,0 +1,102 @@
+"""``anyvenv cache dir|prune``: where anyvenv keeps things, and removing what no project uses."""
+
+from __future__ import annotations
+
+import argparse
+
+from anyvenv.cli.output import add_json_flag
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from anyvenv.project.prune import PruneEntry
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(
+        dest="cache_command", metavar="SUBCOMMAND", parser_class=type(parser)
+    )
+    sub.required = True
+    where = sub.add_parser("dir", help="print the directories anyvenv keeps envs and caches in")
+    add_json_flag(where)
+    prune = sub.add_parser(
+        "prune",
+        help="remove the envs kept outside projects that no project uses any more",
+        description="Remove the envs anyvenv keeps outside projects (for filesystems that "
+        "cannot run one, and shadow envs where chmod fails) that their project no longer "
+        "uses, and what interrupted runs left behind. An env is removed only when its project "
+        "says so under its lock, or its directory is gone from a filesystem that is mounted "
+        "now; the rest is kept and listed with the reason.",
+    )
+    prune.add_argument(
+        "--dry-run", action="store_true", help="say what would be removed, remove nothing"
+    )
+    add_json_flag(prune)
+
+
+def directories(environ: Mapping[str, str]) -> dict[str, str]:
+    """What anyvenv keeps where (each may not exist yet)."""
+    import os
+
+    from anyvenv.interpreter.discovery import anyvenv_install_dir
+    from anyvenv.project.envchoice import envs_dir, shadow_dir
+    from anyvenv.pythons.download import download_cache_dir
+    from anyvenv.userdirs import cache_home
+
+    return {
+        "envs": envs_dir(environ),
+        "shadow": shadow_dir(environ),
+        "pythons": str(anyvenv_install_dir()),
+        "python_downloads": str(download_cache_dir()),
+        "lookups": os.path.join(cache_home(environ), "anyvenv"),
+    }
+
+
+LABELS = {
+    "envs": "envs of projects whose filesystem cannot run one",
+    "shadow": "shadow envs (where chmod fails)",
+    "pythons": "managed Pythons",
+    "python_downloads": "Python downloads",
+    "lookups": "interpreter and pyproject.toml lookups",
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    if args.cache_command == "dir":
+        found = directories(os.environ)
+        if args.json:
+            from anyvenv.cli.output import print_json
+
+            print_json(found)
+        else:
+            from anyvenv.cli.output import print_table
+
+            print_table(((LABELS[key], path) for key, path in found.items()), indent="")
+        return 0
+    from anyvenv.project.prune import prune
+
+    entries = prune(os.environ, dry_run=args.dry_run)
+    if args.json:
+        from anyvenv.cli.output import print_json
+
+        print_json({"dry_run": args.dry_run, "entries": [e.to_json() for e in entries]})
+    else:
+        _print_prune(entries, args.dry_run)
+    return 0
+
+
+def _print_prune(entries: list[PruneEntry], dry_run: bool) -> None:
+    from anyvenv.project.prune import Verdict
+
+    unused = [e for e in entries if e.verdict is Verdict.UNUSED]
+    kept = [e for e in entries if e.verdict is Verdict.KEPT]
+    in_use = sum(1 for e in entries if e.verdict is Verdict.IN_USE)
+    verb = "Would remove" if dry_run else "Removed"
+    print(f"{verb} {len(unused)}, kept {len(kept)} not known to be unused, {in_use} in use")
+    for entry in unused:
+        print(f"  {'unused' if dry_run else 'removed'}  {entry.path}  ({entry.reason})")
+    for entry in kept:
+        print(f"  kept     {entry.path}  ({entry.reason})")

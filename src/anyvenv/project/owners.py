@@ -1,0 +1,101 @@
+"""Owner records: which project env path an env in anyvenv's own directories serves.
+
+An env that lives outside its project (``Placement.ELSEWHERE``, in the per-user envs
+directory) or a shadow env (in the user cache) carries ``.anyvenv-owner``::
+
+    # anyvenv: the project environment this env serves (read by 'anyvenv cache prune')
+    owner = /mnt/share/proj/.venv
+    kind = elsewhere
+    mount-point = /mnt/share
+    mount-source = //server/share
+
+``owner`` is the declared env path (a pointer file there names an ``elsewhere`` env; the env
+there records its ``shadow``). The mount the project was on tells a project that is gone from
+one whose filesystem is just not mounted now. ``key = value`` lines, like pyvenv.cfg.
+"""
+
+from __future__ import annotations
+
+import os
+
+from anyvenv.envbuild.config import parse_pyvenv_cfg
+from anyvenv.record import StrChoice, record
+
+OWNER_NAME = ".anyvenv-owner"
+OWNER_MAX_BYTES = 16 * 1024
+
+
+class EnvKind(str, StrChoice):
+    ELSEWHERE = "elsewhere"  # the project's env, kept off a filesystem that cannot run it
+    SHADOW = "shadow"  # where uv installs for an env on a filesystem where chmod fails
+
+
+@record
+class Owner:
+    declared: str  # the project's env path
+    kind: EnvKind
+    mount_point: str  # the mount the project was on when the record was written
+    mount_source: str  # what was mounted there (a device, //server/share, host:dir)
+
+
+def owner_of(declared: str, kind: EnvKind) -> Owner:
+    """The record for an env serving ``declared``, with the mount the project is on now."""
+    from anyvenv.fs.mounts import mount_of
+
+    mount = mount_of(os.path.dirname(declared))
+    return Owner(
+        declared,
+        kind,
+        mount.mount_point if mount is not None else "/",
+        mount.source if mount is not None else "",
+    )
+
+
+def render_owner(owner: Owner) -> bytes:
+    lines = [
+        "# anyvenv: the project environment this env serves (read by 'anyvenv cache prune')",
+        f"owner = {owner.declared}",
+        f"kind = {owner.kind.value}",
+        f"mount-point = {owner.mount_point}",
+        f"mount-source = {owner.mount_source}",
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+
+
+def read_owner(env: str) -> Owner | None:
+    """The record in ``env``; ``None`` if it has none or one that cannot be read whole."""
+    path = os.path.join(env, OWNER_NAME)
+    try:
+        if not os.path.isfile(path) or os.path.islink(path):
+            return None
+        with open(path, "rb") as stream:
+            data = stream.read(OWNER_MAX_BYTES + 1)
+    except OSError:
+        return None
+    if len(data) > OWNER_MAX_BYTES:
+        return None
+    values = parse_pyvenv_cfg(data.decode("utf-8", "surrogateescape"))
+    declared = values.get("owner", "")
+    try:
+        kind = EnvKind(values.get("kind", ""))
+    except ValueError:
+        return None
+    if not os.path.isabs(declared):
+        return None
+    return Owner(declared, kind, values.get("mount-point") or "/", values.get("mount-source", ""))
+
+
+def record_owner(env: str, declared: str, kind: EnvKind) -> bool:
+    """Write the record unless ``env`` already names ``declared`` (a moved project takes its
+    env along: the record follows on its next sync). Quietly skipped (``False``) if the env
+    cannot take it: without a record, prune keeps the env."""
+    found = read_owner(env)
+    if found is not None and found.declared == declared and found.kind is kind:
+        return True
+    from anyvenv.fs.atomic import atomic_write
+
+    try:
+        atomic_write(os.path.join(env, OWNER_NAME), render_owner(owner_of(declared, kind)))
+    except OSError:
+        return False
+    return True

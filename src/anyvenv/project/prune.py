@@ -1,0 +1,194 @@
+"""``anyvenv cache prune``: remove the envs in anyvenv's own directories that no project uses.
+
+Two directories fill up as projects come and go: the per-user envs of projects whose
+filesystem cannot run one (``envs_dir``) and the shadow envs of projects where chmod fails
+(``shadow_dir``). Each env there carries an owner record (:mod:`anyvenv.project.owners`). An
+env is removed only when its project says, under the project's lock, that it no longer uses
+it: the pointer file at the declared path names another env (or is gone), the env at the
+declared path records another shadow, or the project's directory is gone from a filesystem
+that is mounted now. An env without a record, or whose project's filesystem is not mounted,
+or whose project is busy syncing, is kept and reported. Removal renames the env aside first,
+so an interrupted prune leaves a leftover that the next one clears, never a half-removed env
+under a live name.
+"""
+
+from __future__ import annotations
+
+import os
+
+from anyvenv.record import StrChoice, record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from anyvenv.fs.mounts import MountInfo
+    from anyvenv.project.owners import Owner
+
+LOCK_WAIT_SECONDS = 2.0  # a project whose sync holds the lock longer is left for next time
+
+
+class Verdict(str, StrChoice):
+    UNUSED = "unused"  # removed (or would be, with --dry-run)
+    IN_USE = "in-use"
+    KEPT = "kept"  # not known to be unused: no record, unmounted, busy
+
+
+@record
+class PruneEntry:
+    path: str
+    kind: str  # elsewhere, shadow, leftover
+    owner: str | None  # the project env path it serves
+    verdict: Verdict
+    reason: str
+    removed: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "owner": self.owner,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+            "removed": self.removed,
+        }
+
+
+def prune(environ: Mapping[str, str], *, dry_run: bool = False) -> list[PruneEntry]:
+    """Judge every env in anyvenv's envs and shadow directories; remove the unused ones
+    (unless ``dry_run``) and the leftovers of interrupted work whose maker is gone."""
+    from anyvenv.fs.mounts import read_mounts
+    from anyvenv.project.envchoice import envs_dir, shadow_dir
+
+    mounts = read_mounts()
+    entries: list[PruneEntry] = []
+    for directory in (envs_dir(environ), shadow_dir(environ)):
+        entries.extend(_leftovers(directory, dry_run))
+        for name in _names(directory):
+            if name.startswith("."):
+                continue  # leftovers, above; a live sync's staging is not ours to judge
+            entry = judge(os.path.join(directory, name), mounts)
+            if entry.verdict is Verdict.UNUSED and not dry_run:
+                entry = _removed(entry)
+            entries.append(entry)
+    return entries
+
+
+def _names(directory: str) -> list[str]:
+    try:
+        return sorted(os.listdir(directory))
+    except OSError:
+        return []
+
+
+def _leftovers(directory: str, dry_run: bool) -> list[PruneEntry]:
+    from anyvenv.fs.atomic import RETIRED_MARK, STAGING_MARK, maker_is_gone, sweep_dead
+
+    if dry_run:
+        found = []
+        for name in _names(directory):
+            for mark in (STAGING_MARK, RETIRED_MARK):
+                _, hit, tail = name.partition(mark)
+                if hit and maker_is_gone(tail):
+                    found.append(os.path.join(directory, name))
+    else:
+        found = [
+            path for mark in (STAGING_MARK, RETIRED_MARK) for path in sweep_dead(directory, mark)
+        ]
+    reason = "left by an interrupted anyvenv that is gone"
+    return [
+        PruneEntry(path, "leftover", None, Verdict.UNUSED, reason, removed=not dry_run)
+        for path in found
+    ]
+
+
+def judge(env: str, mounts: list[MountInfo]) -> PruneEntry:
+    """Whether the env at ``env`` is still used by the project its owner record names."""
+    from anyvenv.project.owners import read_owner
+
+    if os.path.islink(env) or not os.path.isdir(env):
+        return PruneEntry(env, "unknown", None, Verdict.KEPT, "not a directory anyvenv made")
+    owner = read_owner(env)
+    if owner is None:
+        reason = "it has no owner record (made before anyvenv kept them): remove it by hand"
+        return PruneEntry(env, "unknown", None, Verdict.KEPT, reason)
+    kind = owner.kind.value
+    if not _mounted(owner, mounts):
+        reason = (
+            f"the project's filesystem ({owner.mount_source or 'unknown'} at "
+            f"{owner.mount_point}) is not mounted now"
+        )
+        return PruneEntry(env, kind, owner.declared, Verdict.KEPT, reason)
+    project_dir = os.path.dirname(owner.declared)
+    if not os.path.isdir(project_dir):
+        reason = f"its project directory {project_dir} is gone"
+        return PruneEntry(env, kind, owner.declared, Verdict.UNUSED, reason)
+    verdict, reason = _ask_project(env, owner)
+    return PruneEntry(env, kind, owner.declared, verdict, reason)
+
+
+def _mounted(owner: Owner, mounts: list[MountInfo]) -> bool:
+    """The filesystem the project was on is mounted at the same place now."""
+    return any(
+        mount.mount_point == owner.mount_point
+        and (not owner.mount_source or mount.source == owner.mount_source)
+        for mount in mounts
+    )
+
+
+def _ask_project(env: str, owner: Owner) -> tuple[Verdict, str]:
+    """Under the project's lock: does the declared path still use ``env``?"""
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.fs.lock import ShareLock
+    from anyvenv.project.sync import LOCK_SUFFIX
+
+    lock = ShareLock(owner.declared + LOCK_SUFFIX, timeout=LOCK_WAIT_SECONDS)
+    try:
+        lock.acquire()
+    except AnyvenvError as exc:
+        return Verdict.KEPT, f"the project's lock could not be taken: {exc.message}"
+    try:
+        return _uses(env, owner)
+    finally:
+        lock.release()
+
+
+def _uses(env: str, owner: Owner) -> tuple[Verdict, str]:
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.project import state as state_store
+    from anyvenv.project.envchoice import read_pointer
+    from anyvenv.project.owners import EnvKind
+
+    declared = owner.declared
+    if owner.kind is EnvKind.ELSEWHERE:
+        try:
+            pointed = read_pointer(declared)
+        except AnyvenvError:
+            return Verdict.KEPT, f"{declared} is a pointer file that cannot be read"
+        if pointed is not None and _same_path(pointed, env):
+            return Verdict.IN_USE, f"{declared} points to it"
+        return Verdict.UNUSED, f"{declared} no longer points to it"
+    saved = state_store.load(declared) if os.path.isdir(declared) else None
+    if saved is not None and saved.shadow and _same_path(saved.shadow, env):
+        return Verdict.IN_USE, f"the env at {declared} installs through it"
+    return Verdict.UNUSED, f"no env at {declared} installs through it"
+
+
+def _same_path(first: str, second: str) -> bool:
+    return os.path.realpath(first) == os.path.realpath(second)
+
+
+def _removed(entry: PruneEntry) -> PruneEntry:
+    """Rename the env aside, then remove it; a failure keeps it and says why."""
+    from anyvenv.fs.atomic import remove_tree_quietly, retired_name
+    from anyvenv.record import replace
+
+    aside = retired_name(entry.path)
+    try:
+        os.rename(entry.path, aside)
+    except OSError as exc:
+        return replace(
+            entry, verdict=Verdict.KEPT, reason=f"{entry.reason}, but it cannot be moved: {exc}"
+        )
+    remove_tree_quietly(aside)  # what it cannot remove, the next prune clears as a leftover
+    return replace(entry, removed=True)

@@ -1,0 +1,204 @@
+"""``anyvenv cache prune``: envs kept outside projects go when their project stops using them,
+and only then. Real syncs make the envs: on a noexec tmpfs of the test's own (a filesystem it
+can unmount) and on the lab's chmod-ENOSYS mount (shadow envs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from project_support import anyvenv, index_args, needs_pythons, project_environ, write_project
+
+from anyvenv.fs.atomic import RETIRED_MARK, STAGING_MARK, this_host
+from anyvenv.fs.lock import ShareLock
+from anyvenv.project.owners import OWNER_NAME, EnvKind, read_owner, record_owner
+from anyvenv.project.sync import LOCK_SUFFIX
+
+pytestmark = [needs_pythons, pytest.mark.timeout(300)]
+
+
+def _prune(env: dict[str, str], *extra: str) -> dict[str, dict[str, object]]:
+    done = anyvenv("cache", "prune", "--json", *extra, cwd=Path("/"), env=env)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    return {str(entry["path"]): entry for entry in report["entries"]}
+
+
+def _sync(project: Path, env: dict[str, str], index: Path) -> dict[str, object]:
+    done = anyvenv("sync", "--json", *index_args(index), cwd=project, env=env)
+    assert done.returncode == 0, done.stderr
+    report: dict[str, object] = json.loads(done.stdout)
+    return report
+
+
+@pytest.fixture
+def noexec_share(tmp_path: Path) -> Iterator[Path]:
+    """A tmpfs mounted noexec: nothing on it can run, so a project's env goes elsewhere."""
+    if os.geteuid() != 0:
+        pytest.fail("mounting a tmpfs needs root (CI runs as root)")
+    mount_point = tmp_path / "share"
+    mount_point.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "noexec,size=16m", "anyvenv-prune-test", mount_point],
+        check=True,
+    )
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", mount_point], check=False)
+
+
+def test_an_env_elsewhere_is_kept_while_its_pointer_names_it(
+    tmp_path: Path, noexec_share: Path, index: Path
+) -> None:
+    env = project_environ(tmp_path / "home")
+    project = write_project(noexec_share / "demo")
+    report = _sync(project, env, index)
+    assert report["placement"] == "elsewhere"
+    elsewhere = str(report["env"])
+    owner = read_owner(elsewhere)
+    assert owner is not None
+    assert (owner.declared, owner.kind, owner.mount_point) == (
+        str(project / ".venv"),
+        EnvKind.ELSEWHERE,
+        str(noexec_share),
+    )
+    assert _prune(env)[elsewhere]["verdict"] == "in-use"
+
+    (project / ".venv").unlink()  # the user removes the pointer: the env is no one's now
+    dry = _prune(env, "--dry-run")[elsewhere]
+    assert (dry["verdict"], dry["removed"]) == ("unused", False)
+    assert os.path.isdir(elsewhere)
+    done = _prune(env)[elsewhere]
+    assert (done["verdict"], done["removed"]) == ("unused", True)
+    assert "no longer points to it" in str(done["reason"])
+    assert not os.path.lexists(elsewhere)
+    assert os.listdir(os.path.dirname(elsewhere)) == []  # nothing left aside either
+    assert project.is_dir() and (project / "pyproject.toml").is_file()  # the user's files
+
+
+def test_an_unmounted_project_keeps_its_env_and_a_deleted_one_frees_it(
+    tmp_path: Path, noexec_share: Path, index: Path
+) -> None:
+    env = project_environ(tmp_path / "home")
+    project = write_project(noexec_share / "demo")
+    elsewhere = str(_sync(project, env, index)["env"])
+    subprocess.run(["umount", noexec_share], check=True)  # the share is not mounted now
+    try:
+        kept = _prune(env)[elsewhere]
+        assert kept["verdict"] == "kept" and "is not mounted now" in str(kept["reason"])
+        assert os.path.isdir(elsewhere)
+    finally:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "noexec", "anyvenv-prune-test", noexec_share],
+            check=True,
+        )
+    # mounted again, but the project is gone from it (a new tmpfs is empty)
+    gone = _prune(env)[elsewhere]
+    assert (gone["verdict"], gone["removed"]) == ("unused", True)
+    assert f"its project directory {project} is gone" in str(gone["reason"])
+    assert not os.path.lexists(elsewhere)
+
+
+def test_a_moved_project_takes_its_env_along_at_its_next_sync(
+    tmp_path: Path, noexec_share: Path, index: Path
+) -> None:
+    env = project_environ(tmp_path / "home")
+    project = write_project(noexec_share / "demo")
+    elsewhere = str(_sync(project, env, index)["env"])
+    moved = noexec_share / "renamed"
+    project.rename(moved)
+    assert _sync(moved, env, index)["env"] == elsewhere  # the pointer moved with it
+    owner = read_owner(elsewhere)
+    assert owner is not None and owner.declared == str(moved / ".venv")
+    assert _prune(env)[elsewhere]["verdict"] == "in-use"
+
+
+def test_a_project_that_is_syncing_is_not_judged(
+    tmp_path: Path, noexec_share: Path, index: Path
+) -> None:
+    env = project_environ(tmp_path / "home")
+    project = write_project(noexec_share / "demo")
+    elsewhere = str(_sync(project, env, index)["env"])
+    (project / ".venv").unlink()
+    with ShareLock(str(project / ".venv") + LOCK_SUFFIX):  # as a sync in progress holds it
+        busy = _prune(env)[elsewhere]
+    assert busy["verdict"] == "kept" and "lock could not be taken" in str(busy["reason"])
+    assert os.path.isdir(elsewhere)
+
+
+def test_envs_without_an_owner_record_and_live_staging_are_kept(tmp_path: Path) -> None:
+    env = project_environ(tmp_path / "home")
+    envs = Path(env["XDG_DATA_HOME"], "anyvenv", "envs")
+    (envs / "old-0123456789abcdef" / "bin").mkdir(parents=True)  # made before records
+    host = this_host()
+    live = envs / f".x{STAGING_MARK}{host}-{os.getpid()}-aaaaaa"
+    live.mkdir()
+    gone_pid = _exited_pid()
+    left = envs / f".y{RETIRED_MARK}{host}-{gone_pid}-bbbbbb"
+    (left / "lib").mkdir(parents=True)
+    found = _prune(env)
+    assert found[str(envs / "old-0123456789abcdef")]["verdict"] == "kept"
+    assert found[str(left)]["kind"] == "leftover" and found[str(left)]["removed"] is True
+    assert str(live) not in found
+    assert sorted(os.listdir(envs)) == sorted(["old-0123456789abcdef", live.name])
+
+
+def _exited_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_a_shadow_env_goes_when_its_env_is_gone(
+    lab_kind: str, target: Path, tmp_path: Path, index: Path
+) -> None:
+    env = project_environ(tmp_path / "home")
+    project = write_project(target / "demo")
+    report = _sync(project, env, index)
+    assert report["placement"] == "shadow"
+    shadow = str(report["shadow"])
+    owner = read_owner(shadow)
+    assert owner is not None and (owner.declared, owner.kind) == (
+        str(project / ".venv"),
+        EnvKind.SHADOW,
+    )
+    assert _prune(env)[shadow]["verdict"] == "in-use"
+    shutil.rmtree(project / ".venv")
+    done = _prune(env)[shadow]
+    assert (done["verdict"], done["removed"]) == ("unused", True)
+    assert "no env at" in str(done["reason"])
+    assert not os.path.lexists(shadow)
+
+
+def test_a_broken_owner_record_counts_as_none(tmp_path: Path) -> None:
+    env_dir = tmp_path / "env"
+    env_dir.mkdir()
+    assert read_owner(str(env_dir)) is None
+    (env_dir / OWNER_NAME).write_text("owner = relative/path\nkind = elsewhere\n")
+    assert read_owner(str(env_dir)) is None
+    (env_dir / OWNER_NAME).write_text(f"owner = {tmp_path}/p/.venv\nkind = nonsense\n")
+    assert read_owner(str(env_dir)) is None
+    assert record_owner(str(env_dir), f"{tmp_path}/p/.venv", EnvKind.SHADOW)
+    owner = read_owner(str(env_dir))
+    assert owner is not None and owner.kind is EnvKind.SHADOW and owner.mount_point
+    assert not record_owner(str(tmp_path / "missing"), f"{tmp_path}/p/.venv", EnvKind.SHADOW)
+
+
+def test_cache_dir_names_the_directories(tmp_path: Path) -> None:
+    env = project_environ(tmp_path / "home", ANYVENV_SHADOW_DIR=str(tmp_path / "sh"))
+    done = anyvenv("cache", "dir", "--json", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["envs"] == os.path.join(env["XDG_DATA_HOME"], "anyvenv", "envs")
+    assert found["shadow"] == str(tmp_path / "sh")
+    text = anyvenv("cache", "dir", cwd=tmp_path, env=env)
+    assert text.returncode == 0 and str(tmp_path / "sh") in text.stdout
+    bad = anyvenv("cache", "clean", cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "invalid choice" in bad.stderr
