@@ -96,7 +96,6 @@ def _print_prune(entries: list[PruneEntry], dry_run: bool) -> None:
     in_use = sum(1 for e in entries if e.verdict is Verdict.IN_USE)
     verb = "Would remove" if dry_run else "Removed"
     print(f"{verb} {len(unused)}, kept {len(kept)} not known to be unused, {in_use} in use")
-    for entry in unused:
-        print(f"  {'unused' if dry_run else 'removed'}  {entry.path}  ({entry.reason})")
-    for entry in kept:
-        print(f"  kept     {entry.path}  ({entry.reason})")
+    done = "unused" if dry_run else "removed"
+    for label, entry in [(done, e) for e in unused] + [("kept", e) for e in kept]:
+        print(f"  {label:<7}  {entry.path}  ({entry.reason})")
