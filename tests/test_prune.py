@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,14 +17,24 @@ from project_support import anyvenv, index_args, needs_pythons, project_environ,
 
 from anyvenv.fs.atomic import RETIRED_MARK, STAGING_MARK, this_host
 from anyvenv.fs.lock import ShareLock
-from anyvenv.project.owners import OWNER_NAME, EnvKind, read_owner, record_owner
+from anyvenv.fs.mounts import read_mounts
+from anyvenv.project.owners import (
+    OWNER_NAME,
+    EnvKind,
+    Owner,
+    read_owner,
+    record_owner,
+    render_owner,
+)
 from anyvenv.project.sync import LOCK_SUFFIX
+from lab import Lab
+from lab.faults import HANG_NAME_PREFIX
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
 
 
-def _prune(env: dict[str, str], *extra: str) -> dict[str, dict[str, object]]:
-    done = anyvenv("cache", "prune", "--json", *extra, cwd=Path("/"), env=env)
+def _prune(env: dict[str, str], *extra: str, timeout: float = 240) -> dict[str, dict[str, object]]:
+    done = anyvenv("cache", "prune", "--json", *extra, cwd=Path("/"), env=env, timeout=timeout)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     return {str(entry["path"]): entry for entry in report["entries"]}
@@ -202,3 +213,23 @@ def test_cache_dir_names_the_directories(tmp_path: Path) -> None:
     assert text.returncode == 0 and str(tmp_path / "sh") in text.stdout
     bad = anyvenv("cache", "clean", cwd=tmp_path, env=env)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "invalid choice" in bad.stderr
+
+
+def test_a_project_on_a_share_that_hangs_keeps_its_env_and_prune_ends(
+    tmp_path: Path, lab: Lab
+) -> None:
+    """The project's directory is on a mount that stops answering: prune gives up on it after
+    ANYVENV_FS_TIMEOUT, keeps the env and still ends."""
+    root = os.path.realpath(lab.mount("faultfs:hang-symlink").root)
+    source = next(m.source for m in read_mounts() if m.mount_point == root)
+    declared = Path(lab.hung_target(), f"{HANG_NAME_PREFIX}-project", ".venv")
+    env = project_environ(tmp_path / "home", ANYVENV_FS_TIMEOUT="2")
+    kept = Path(env["XDG_DATA_HOME"], "anyvenv", "envs", "demo-0123456789abcdef")
+    kept.mkdir(parents=True)
+    owner = Owner(str(declared), EnvKind.ELSEWHERE, root, source)
+    (kept / OWNER_NAME).write_bytes(render_owner(owner))
+    started = time.monotonic()
+    found = _prune(env, timeout=30)[str(kept)]
+    assert time.monotonic() - started < 25
+    assert found["verdict"] == "kept" and "is not answering" in str(found["reason"])
+    assert kept.is_dir()

@@ -26,7 +26,7 @@ from ctypes.util import find_library
 from types import ModuleType
 from typing import Any
 
-from lab.faults import MODES, NOBODY_ID, WRITE_BUDGET_FILE, FaultSpec
+from lab.faults import HANG_NAME_PREFIX, MODES, NOBODY_ID, WRITE_BUDGET_FILE, FaultSpec
 
 FSNAME_PREFIX = "faultfs-"
 SUBTYPE = "faultfs"
@@ -128,6 +128,12 @@ class FaultOps:
 
     # -- metadata --------------------------------------------------------
     def getattr(self, path: str | None, fh: int | None = None) -> dict[str, Any]:
+        if (
+            self._spec.symlink_hangs
+            and path
+            and os.path.basename(path).startswith(HANG_NAME_PREFIX)
+        ):
+            self._hang()
         file = self._file(path, fh)
         st = os.stat(file, follow_symlinks=False) if isinstance(file, str) else os.fstat(file)
         return self._attrs(st)

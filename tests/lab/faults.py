@@ -33,11 +33,16 @@ class FaultSpec:
     readonly: bool = False
     """Every modifying operation fails with EROFS (the fs says so, not the kernel)."""
     symlink_hangs: bool = False
-    """symlink() never answers (a hung server): the caller waits until the mount goes away."""
+    """symlink() never answers (a hung server): the caller waits until the mount goes away.
+    Nor does looking up a name that starts with HANG_NAME_PREFIX (a stat of a project on
+    the hung mount)."""
     write_budget: bool = False
     """write() fails with EIO once the budget in WRITE_BUDGET_FILE (in the backing root:
     a number of write calls still allowed) is spent; without that file writes never fail."""
 
+
+HANG_NAME_PREFIX = "never-answers"
+"""In symlink_hangs modes, any lookup of a name starting with this hangs too."""
 
 WRITE_BUDGET_FILE = ".faultfs-write-budget"
 """The control file of write_budget modes, in the backing directory's root."""

@@ -7,7 +7,7 @@ env is removed only when its project says, under the project's lock, that it no 
 it: the pointer file at the declared path names another env (or is gone), the env at the
 declared path records another shadow, or the project's directory is gone from a filesystem
 that is mounted now. An env without a record, or whose project's filesystem is not mounted,
-or whose project is busy syncing, is kept and reported. Removal renames the env aside first,
+does not answer (within ``ANYVENV_FS_TIMEOUT``) or is busy syncing, is kept and reported. Removal renames the env aside first,
 so an interrupted prune leaves a leftover that the next one clears, never a half-removed env
 under a live name.
 """
@@ -119,11 +119,16 @@ def judge(env: str, mounts: list[MountInfo]) -> PruneEntry:
             f"{owner.mount_point}) is not mounted now"
         )
         return PruneEntry(env, kind, owner.declared, Verdict.KEPT, reason)
+    from anyvenv.errors import MountNotAnswering
+    from anyvenv.fs.bounded import call_bounded
+
     project_dir = os.path.dirname(owner.declared)
-    if not os.path.isdir(project_dir):
-        reason = f"its project directory {project_dir} is gone"
-        return PruneEntry(env, kind, owner.declared, Verdict.UNUSED, reason)
-    verdict, reason = _ask_project(env, owner)
+    try:  # a share that hangs keeps the env, it does not hang prune
+        verdict, reason = call_bounded(
+            lambda: _ask_project(env, owner), what="reading the project", where=project_dir
+        )
+    except MountNotAnswering as exc:
+        verdict, reason = Verdict.KEPT, exc.message
     return PruneEntry(env, kind, owner.declared, verdict, reason)
 
 
@@ -137,10 +142,14 @@ def _mounted(owner: Owner, mounts: list[MountInfo]) -> bool:
 
 
 def _ask_project(env: str, owner: Owner) -> tuple[Verdict, str]:
-    """Under the project's lock: does the declared path still use ``env``?"""
+    """Is the project gone, or, under its lock, does its declared path still use ``env``?"""
     from anyvenv.errors import AnyvenvError
     from anyvenv.fs.lock import ShareLock
     from anyvenv.project.sync import LOCK_SUFFIX
+
+    project_dir = os.path.dirname(owner.declared)
+    if not os.path.isdir(project_dir):
+        return Verdict.UNUSED, f"its project directory {project_dir} is gone"
 
     lock = ShareLock(owner.declared + LOCK_SUFFIX, timeout=LOCK_WAIT_SECONDS)
     try:
