@@ -3,6 +3,7 @@ the nearest ``.python-version``, the project's ``requires-python``, else the def
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -156,3 +157,29 @@ def test_from_the_workspace_root_the_env_goes_where_the_project_wants_it(
     done = run_cli("venv", "--no-project", "-q", cwd=project, env=environ)
     assert done.returncode == 0, done.stderr
     assert (project / ".venv" / "pyvenv.cfg").is_file()
+
+
+def test_uv_venv_variables_stand_for_their_flags(tmp_path: Path, env: dict[str, str]) -> None:
+    """UV_VENV_CLEAR, UV_NO_PROJECT and UV_VENV_SEED, as uv venv reads them (boolish)."""
+    project = _project(tmp_path / "p")
+    environ = _no_uv_python(env)
+    assert run_cli("venv", "-p", "3.12", "-q", cwd=project, env=environ).returncode == 0
+    again = run_cli("venv", "-p", "3.12", cwd=project, env={**environ, "UV_VENV_CLEAR": "off"})
+    assert again.returncode == 2 and "already exists" in one_line_error(again)
+    cleared = run_cli(
+        "venv",
+        "-p",
+        "3.11",
+        cwd=project,
+        env={**environ, "UV_VENV_CLEAR": "1", "UV_NO_PROJECT": "1"},
+    )
+    assert cleared.returncode == 0, cleared.stderr
+    assert _version(project / ".venv").startswith("3.11.")
+    assert cleared.stderr == ""  # no requires-python warning: the project is left out
+    short = run_cli("venv", "-p", "3.12", "-c", "--json", cwd=project, env=environ)
+    assert short.returncode == 0, short.stderr
+    assert '"replaced": true' in short.stdout
+    seeded = run_cli("venv", "s", "--json", cwd=tmp_path, env={**environ, "UV_VENV_SEED": "true"})
+    assert seeded.returncode == 0, seeded.stderr
+    assert "pip" in json.loads(seeded.stdout)["seeded"]
+    assert list((tmp_path / "s").glob("lib/python3.*/site-packages/pip"))

@@ -32,11 +32,12 @@ VALUE_OPTIONS: dict[tuple[str, ...], tuple[str, str]] = {
 }
 FLAGS: dict[tuple[str, ...], tuple[str, str]] = {
     ("--system-site-packages",): ("system_site_packages", "give access to the base's packages"),
-    ("--seed",): ("seed", "install pip into the environment"),
-    ("--clear",): ("clear", "replace an existing environment at PATH"),
+    ("--seed",): ("seed", "install pip into the environment (or set UV_VENV_SEED)"),
+    ("-c", "--clear"): ("clear", "replace an existing environment at PATH (or UV_VENV_CLEAR)"),
     ("--no-project",): (
         "no_project",
-        "ignore the project around the working directory (its requires-python and env path)",
+        "ignore the project around the working directory: its requires-python and env path "
+        "(or UV_NO_PROJECT)",
     ),
     ("--no-config",): ("no_config", "ignore .python-version files (as uv's --no-config)"),
     ("-q", "--quiet"): ("quiet", "print nothing on success"),
@@ -109,13 +110,18 @@ def run(args: Arguments) -> int:
     from anyvenv.envbuild.create import create
     from anyvenv.errors import InterpreterNotFound
     from anyvenv.project.model import python_for_venv
+    from anyvenv.project.uvrules import env_flag
 
+    # uv venv's variables stand for its flags
+    clear = args.clear or env_flag(os.environ, "UV_VENV_CLEAR")
+    seed = args.seed or env_flag(os.environ, "UV_VENV_SEED")
+    no_project = args.no_project or env_flag(os.environ, "UV_NO_PROJECT")
     # as uv venv: --python, UV_PYTHON, .python-version, requires-python; the project's env path
     found = python_for_venv(
         os.getcwd(),
         os.environ,
         explicit=args.python,
-        no_project=args.no_project,
+        no_project=no_project,
         no_config=args.no_config,
     )
     if found.warning:
@@ -128,8 +134,8 @@ def run(args: Arguments) -> int:
             python,
             prompt=args.prompt,
             system_site_packages=args.system_site_packages,
-            seed=args.seed,
-            clear=args.clear,
+            seed=seed,
+            clear=clear,
             strategy=args.strategy,
         )
     except InterpreterNotFound as exc:
