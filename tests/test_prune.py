@@ -233,3 +233,30 @@ def test_a_project_on_a_share_that_hangs_keeps_its_env_and_prune_ends(
     assert time.monotonic() - started < 25
     assert found["verdict"] == "kept" and "is not answering" in str(found["reason"])
     assert kept.is_dir()
+
+
+def test_a_prune_killed_while_removing_leaves_a_leftover_the_next_one_clears(
+    tmp_path: Path,
+) -> None:
+    env = project_environ(tmp_path / "home")
+    envs = Path(env["XDG_DATA_HOME"], "anyvenv", "envs")
+    orphan = envs / "demo-0123456789abcdef"
+    site = orphan / "lib" / "python3.12" / "site-packages"
+    site.mkdir(parents=True)
+    for index in range(20):
+        (site / f"module{index}.py").write_text("x = 1\n")
+    project = tmp_path / "project"  # still there, but its .venv points nowhere now
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\n")
+    assert record_owner(str(orphan), str(project / ".venv"), EnvKind.ELSEWHERE)
+    killed = anyvenv(
+        "cache", "prune", cwd=tmp_path, env={**env, "ANYVENV_TEST_KILL_AT": "prune:aside"}
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert not os.path.lexists(orphan)  # never half-removed under its live name
+    (aside,) = os.listdir(envs)
+    assert RETIRED_MARK in aside
+    found = _prune(env)
+    assert found[str(envs / aside)]["kind"] == "leftover"
+    assert os.listdir(envs) == []
+    assert (project / "pyproject.toml").read_text() == "[project]\n"

@@ -190,6 +190,7 @@ def _same_path(first: str, second: str) -> bool:
 def _removed(entry: PruneEntry) -> PruneEntry:
     """Rename the env aside, then remove it; a failure keeps it and says why."""
     from anyvenv.fs.atomic import remove_tree_quietly, retired_name
+    from anyvenv.killpoints import checkpoint
     from anyvenv.record import replace
 
     aside = retired_name(entry.path)
@@ -199,5 +200,6 @@ def _removed(entry: PruneEntry) -> PruneEntry:
         return replace(
             entry, verdict=Verdict.KEPT, reason=f"{entry.reason}, but it cannot be moved: {exc}"
         )
+    checkpoint("prune:aside")
     remove_tree_quietly(aside)  # what it cannot remove, the next prune clears as a leftover
     return replace(entry, removed=True)
