@@ -47,6 +47,17 @@ def _sync(project: Path, env: dict[str, str], index: Path) -> dict[str, object]:
     return report
 
 
+def _synced(project: Path, env: dict[str, str], index: Path, placement: str) -> tuple[str, Owner]:
+    """Sync ``project``; the env kept outside it (``elsewhere`` env or ``shadow``) and its
+    owner record."""
+    report = _sync(project, env, index)
+    assert report["placement"] == placement
+    path = str(report["env" if placement == "elsewhere" else "shadow"])
+    owner = read_owner(path)
+    assert owner is not None
+    return path, owner
+
+
 @pytest.fixture
 def noexec_share(tmp_path: Path) -> Iterator[Path]:
     """A tmpfs mounted noexec: nothing on it can run, so a project's env goes elsewhere."""
@@ -64,16 +75,24 @@ def noexec_share(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", mount_point], check=False)
 
 
+class ElsewhereProject:
+    """A project synced on the noexec share: its env lives in the per-user envs dir."""
+
+    def __init__(self, home: Path, share: Path, index: Path) -> None:
+        self.env = project_environ(home)
+        self.project = write_project(share / "demo")
+        self.elsewhere, self.owner = _synced(self.project, self.env, index, "elsewhere")
+
+
+@pytest.fixture
+def synced(tmp_path: Path, noexec_share: Path, index: Path) -> ElsewhereProject:
+    return ElsewhereProject(tmp_path / "home", noexec_share, index)
+
+
 def test_an_env_elsewhere_is_kept_while_its_pointer_names_it(
-    tmp_path: Path, noexec_share: Path, index: Path
+    synced: ElsewhereProject, noexec_share: Path
 ) -> None:
-    env = project_environ(tmp_path / "home")
-    project = write_project(noexec_share / "demo")
-    report = _sync(project, env, index)
-    assert report["placement"] == "elsewhere"
-    elsewhere = str(report["env"])
-    owner = read_owner(elsewhere)
-    assert owner is not None
+    env, project, elsewhere, owner = synced.env, synced.project, synced.elsewhere, synced.owner
     assert (owner.declared, owner.kind, owner.mount_point) == (
         str(project / ".venv"),
         EnvKind.ELSEWHERE,
@@ -94,11 +113,9 @@ def test_an_env_elsewhere_is_kept_while_its_pointer_names_it(
 
 
 def test_an_unmounted_project_keeps_its_env_and_a_deleted_one_frees_it(
-    tmp_path: Path, noexec_share: Path, index: Path
+    synced: ElsewhereProject, noexec_share: Path
 ) -> None:
-    env = project_environ(tmp_path / "home")
-    project = write_project(noexec_share / "demo")
-    elsewhere = str(_sync(project, env, index)["env"])
+    env, project, elsewhere = synced.env, synced.project, synced.elsewhere
     subprocess.run(["umount", noexec_share], check=True)  # the share is not mounted now
     try:
         kept = _prune(env)[elsewhere]
@@ -117,11 +134,9 @@ def test_an_unmounted_project_keeps_its_env_and_a_deleted_one_frees_it(
 
 
 def test_a_moved_project_takes_its_env_along_at_its_next_sync(
-    tmp_path: Path, noexec_share: Path, index: Path
+    synced: ElsewhereProject, noexec_share: Path, index: Path
 ) -> None:
-    env = project_environ(tmp_path / "home")
-    project = write_project(noexec_share / "demo")
-    elsewhere = str(_sync(project, env, index)["env"])
+    env, project, elsewhere = synced.env, synced.project, synced.elsewhere
     moved = noexec_share / "renamed"
     project.rename(moved)
     assert _sync(moved, env, index)["env"] == elsewhere  # the pointer moved with it
@@ -130,12 +145,8 @@ def test_a_moved_project_takes_its_env_along_at_its_next_sync(
     assert _prune(env)[elsewhere]["verdict"] == "in-use"
 
 
-def test_a_project_that_is_syncing_is_not_judged(
-    tmp_path: Path, noexec_share: Path, index: Path
-) -> None:
-    env = project_environ(tmp_path / "home")
-    project = write_project(noexec_share / "demo")
-    elsewhere = str(_sync(project, env, index)["env"])
+def test_a_project_that_is_syncing_is_not_judged(synced: ElsewhereProject) -> None:
+    env, project, elsewhere = synced.env, synced.project, synced.elsewhere
     (project / ".venv").unlink()
     with ShareLock(str(project / ".venv") + LOCK_SUFFIX):  # as a sync in progress holds it
         busy = _prune(env)[elsewhere]
@@ -172,11 +183,8 @@ def test_a_shadow_env_goes_when_its_env_is_gone(
 ) -> None:
     env = project_environ(tmp_path / "home")
     project = write_project(target / "demo")
-    report = _sync(project, env, index)
-    assert report["placement"] == "shadow"
-    shadow = str(report["shadow"])
-    owner = read_owner(shadow)
-    assert owner is not None and (owner.declared, owner.kind) == (
+    shadow, owner = _synced(project, env, index, "shadow")
+    assert (owner.declared, owner.kind) == (
         str(project / ".venv"),
         EnvKind.SHADOW,
     )

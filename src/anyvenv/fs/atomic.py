@@ -75,6 +75,17 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -
         raise
 
 
+def read_small_file(path: str | os.PathLike[str], limit: int) -> bytes | None:
+    """The bytes of a small file anyvenv reads whole (a pointer, a record), or ``None`` when
+    it is missing, unreadable or longer than ``limit`` bytes."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(limit + 1)
+    except OSError:
+        return None
+    return data if len(data) <= limit else None
+
+
 @record
 class Leftover:
     path: str

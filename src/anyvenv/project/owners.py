@@ -64,15 +64,13 @@ def render_owner(owner: Owner) -> bytes:
 
 def read_owner(env: str) -> Owner | None:
     """The record in ``env``; ``None`` if it has none or one that cannot be read whole."""
+    from anyvenv.fs.atomic import read_small_file
+
     path = os.path.join(env, OWNER_NAME)
-    try:
-        if not os.path.isfile(path) or os.path.islink(path):
-            return None
-        with open(path, "rb") as stream:
-            data = stream.read(OWNER_MAX_BYTES + 1)
-    except OSError:
+    if os.path.islink(path) or not os.path.isfile(path):
         return None
-    if len(data) > OWNER_MAX_BYTES:
+    data = read_small_file(path, OWNER_MAX_BYTES)
+    if data is None:
         return None
     values = parse_pyvenv_cfg(data.decode("utf-8", "surrogateescape"))
     declared = values.get("owner", "")

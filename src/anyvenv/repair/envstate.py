@@ -50,12 +50,10 @@ def resolve_environment(path: str | os.PathLike[str]) -> Path:
 
 def _pointed_environment(file: Path) -> str | None:
     """A small file holding the path of an environment directory (uv's pointer files)."""
-    try:
-        with open(file, "rb") as handle:
-            data = handle.read(_POINTER_FILE_LIMIT + 1)
-    except OSError:
-        return None
-    if len(data) > _POINTER_FILE_LIMIT:
+    from anyvenv.fs.atomic import read_small_file
+
+    data = read_small_file(file, _POINTER_FILE_LIMIT)
+    if data is None:
         return None
     text = data.decode("utf-8", "replace").strip()
     if not text or "\n" in text:
