@@ -143,12 +143,15 @@ def _venv(argv: Sequence[str]) -> int | None:
     from anyvenv.cli.guard import guarded
     from anyvenv.fs.probe import settle_started, start_probe
 
-    # on a share, the probe of the target's directory runs while the rest of anyvenv loads
-    # (with no path and UV_PROJECT_ENVIRONMENT set, the target is known later: no guess)
-    if args.path is not None or not os.environ.get("UV_PROJECT_ENVIRONMENT"):
-        start_probe(os.path.dirname(os.path.abspath(args.path or DEFAULT_PATH)))
+    def probe_early_then_run() -> int:
+        # on a share, the probe of the target's directory runs while the rest of anyvenv
+        # loads (with no path and UV_PROJECT_ENVIRONMENT set, the target is known later)
+        if args.path is not None or not os.environ.get("UV_PROJECT_ENVIRONMENT"):
+            start_probe(os.path.dirname(os.path.abspath(args.path or DEFAULT_PATH)))
+        return run(args)
+
     try:
-        return guarded(lambda: run(args))
+        return guarded(probe_early_then_run)
     finally:
         settle_started()
 

@@ -29,3 +29,21 @@ def guarded(command: Callable[[], int]) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_FAILURE
+    except FileNotFoundError as exc:
+        if exc.filename is not None or _cwd_exists():
+            raise
+        from anyvenv.errors import UsageError
+
+        return report(
+            UsageError("the current directory does not exist", "cd to a directory that does")
+        )
+
+
+def _cwd_exists() -> bool:
+    import os
+
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
