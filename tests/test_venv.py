@@ -261,6 +261,14 @@ def test_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
     assert path.read_text() == "data"
 
 
+def test_an_empty_path_is_a_usage_error_not_the_default(tmp_path: Path) -> None:
+    """As ``uv venv ''``: an empty path is a mistake, not a request for ``.venv``."""
+    proc = run_cli("venv", "", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "the environment path is empty" in one_line_error(proc)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_interpreter_is_a_usage_error(tmp_path: Path) -> None:
     proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.99")
     assert proc.returncode == 2

@@ -108,10 +108,14 @@ def run(args: Arguments) -> int:
     import sys
 
     from anyvenv.envbuild.create import create
-    from anyvenv.errors import InterpreterNotFound
+    from anyvenv.errors import InterpreterNotFound, UsageError
     from anyvenv.project.model import python_for_venv
     from anyvenv.project.uvrules import env_flag
 
+    if args.path == "":
+        raise UsageError(
+            "the environment path is empty", f"pass a path, or none for {DEFAULT_PATH}"
+        )
     # uv venv's variables stand for its flags
     clear = args.clear or env_flag(os.environ, "UV_VENV_CLEAR")
     seed = args.seed or env_flag(os.environ, "UV_VENV_SEED")
