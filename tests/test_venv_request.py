@@ -131,6 +131,9 @@ def test_a_version_file_the_project_rules_out_gets_the_pin_hint(
     assert done.returncode == 0, done.stderr
     assert _version(project / ".venv").startswith("3.11.")
     assert f"{project / '.python-version'} resolved to Python 3.11." in done.stderr
+    assert json.loads(done.stdout)["warnings"] == [
+        done.stderr.strip().removeprefix("anyvenv: warning: ")
+    ]
     assert "(uv python pin)" in done.stderr
     # --no-config: the file is not read, so requires-python picks 3.12 and all is quiet
     done = run_cli("venv", "--clear", "--no-config", cwd=project, env=_no_uv_python(env))

@@ -128,6 +128,7 @@ def run(args: Arguments) -> int:
         no_project=no_project,
         no_config=args.no_config,
     )
+    warnings = [found.warning] if found.warning else []
     if found.warning:
         print(f"anyvenv: warning: {found.warning}", file=sys.stderr)
     python = args.python or found.choice.request.raw or None
@@ -148,11 +149,12 @@ def run(args: Arguments) -> int:
         raise InterpreterNotFound(f"{exc.message}, asked for by {source}", exc.hint) from exc
     incompatibility = found.incompatibility(info.version)
     if incompatibility:
+        warnings.append(incompatibility)
         print(f"anyvenv: warning: {incompatibility}", file=sys.stderr)
     if args.json:
         from anyvenv.cli.output import print_json
 
-        print_json({**info.to_json(), "python_request_source": source})
+        print_json({**info.to_json(), "python_request_source": source, "warnings": warnings})
     elif not args.quiet:
         verb = "Replaced" if info.replaced else "Created"
         print(f"{verb} {info.path} with CPython {info.version} ({info.base_executable})")

@@ -396,7 +396,7 @@ def python_for_venv(
         except NotAProject:
             pass
         except UsageError as exc:
-            warning = f"ignoring the project for the Python request: {exc.message}"
+            warning = f"ignoring the project around {start}: {exc.message}"
     choice = choose_python(
         project,
         explicit,
