@@ -171,6 +171,19 @@ def test_envs_without_an_owner_record_and_live_staging_are_kept(tmp_path: Path) 
     assert sorted(os.listdir(envs)) == sorted(["old-0123456789abcdef", live.name])
 
 
+def test_one_directory_for_envs_and_shadows_is_judged_once(tmp_path: Path) -> None:
+    both = tmp_path / "both"
+    env = project_environ(
+        tmp_path / "home", ANYVENV_ENVS_DIR=str(both), ANYVENV_SHADOW_DIR=str(both) + "/"
+    )
+    (both / "old-0123456789abcdef").mkdir(parents=True)
+    done = anyvenv("cache", "prune", "--json", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert [e["path"] for e in json.loads(done.stdout)["entries"]] == [
+        str(both / "old-0123456789abcdef")
+    ]
+
+
 def _exited_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()

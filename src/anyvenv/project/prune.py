@@ -62,7 +62,8 @@ def prune(environ: Mapping[str, str], *, dry_run: bool = False) -> list[PruneEnt
 
     mounts = read_mounts()
     entries: list[PruneEntry] = []
-    for directory in (envs_dir(environ), shadow_dir(environ)):
+    directories = {os.path.realpath(d): d for d in (envs_dir(environ), shadow_dir(environ))}
+    for directory in directories.values():  # once, if both are set to one place
         entries.extend(_leftovers(directory, dry_run))
         for name in _names(directory):
             if name.startswith("."):
