@@ -52,3 +52,7 @@ class InterpreterNotFound(AnyvenvError):
 
 class EnvironmentBroken(AnyvenvError):
     """An environment exists but cannot run."""
+
+
+class CannotEditHere(AnyvenvError):
+    """``anyvenv add``/``remove`` where uv cannot rewrite the project's files (chmod fails)."""

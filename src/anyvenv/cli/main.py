@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "venv": ("venv", "create a virtual environment that works on this filesystem"),
     "sync": ("sync", "make or repair the project environment, then run `uv sync` into it"),
     "run": ("run", "sync, then run a command in the project environment"),
+    "add": ("add", "`uv add` into the project environment anyvenv makes or reuses"),
+    "remove": ("remove", "`uv remove` from the project environment anyvenv makes or reuses"),
     "pip": ("pip", "run `uv pip` against the project environment"),
     "python": ("python", "install, list, find and uninstall managed CPython builds"),
     "check": ("check", "tell whether an environment is usable, and why not"),

@@ -15,7 +15,7 @@ import os
 import time
 
 from anyvenv.envbuild.config import CFG_NAME, read_pyvenv_cfg
-from anyvenv.errors import EnvironmentBroken, NothingExecutableHere, UsageError
+from anyvenv.errors import CannotEditHere, EnvironmentBroken, NothingExecutableHere, UsageError
 from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.paths import is_below
 from anyvenv.project import inputs as inputs_store
@@ -81,6 +81,7 @@ class SyncOptions:
     link_mode: str | None = None  # --link-mode
     uv_args: tuple[str, ...] = ()  # everything else, passed to uv unchanged
     cwd: str | None = None
+    uv_command: str = "sync"  # or "add", "remove": uv edits the project, then syncs the env
 
 
 @mutable_record
@@ -634,18 +635,22 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
         [*options.uv_args, *reinstall_interrupted(target, prepared.state.site_packages)],
         os.path.join(target, "bin", "python"),
         link.mode.value,
+        options.uv_command,
     )
     uv_env = uv_environment(session.environ, target, location.declared)
-    with RewritableLockfile(
-        os.path.join(prepared.project.workspace_root, "uv.lock"),
-        location.chmod_fails,
-        prepared.notes,
-        command,
-        uv_env,
-        options.uv_args,
-        session.cwd,
-    ):
-        code = run_uv(command, uv_env, session.cwd)
+    if options.uv_command == "sync":
+        with RewritableLockfile(
+            os.path.join(prepared.project.workspace_root, "uv.lock"),
+            location.chmod_fails,
+            prepared.notes,
+            command,
+            uv_env,
+            options.uv_args,
+            session.cwd,
+        ):
+            code = run_uv(command, uv_env, session.cwd)
+    else:
+        code = _edit_project(session, command, uv_env)
     report: MirrorReport | None = None
     if code == 0:
         _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
@@ -655,12 +660,36 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
 
 
+def _edit_project(session: Session, command: Sequence[str], uv_env: Mapping[str, str]) -> int:
+    """``uv add``/``uv remove``. Where chmod fails uv is not run: it rewrites pyproject.toml in
+    place and then fails at its fchmod, leaving the file torn (and fusefat's volume damaged).
+    Elsewhere, what uv changed of the project's files is put back if it fails or is stopped."""
+    from anyvenv.project.editguard import EditGuard
+
+    prepared = session.prepared
+    if prepared.location.chmod_fails:
+        raise CannotEditHere(
+            f"uv cannot {session.options.uv_command} dependencies on this filesystem: chmod "
+            f"fails there, and uv would leave pyproject.toml half rewritten "
+            f"({prepared.location.reason})",
+            "edit pyproject.toml by hand, then run 'anyvenv sync'",
+        )
+    with EditGuard(prepared.project) as guard:
+        code = run_uv(command, uv_env, session.cwd)
+        if code != 0 and guard.failed():
+            names = ", ".join(guard.restored)
+            prepared.notes.append(f"uv {session.options.uv_command} failed: put back {names}")
+    return code
+
+
 # -- the no-op shortcut ------------------------------------------------------------------------
 
 
 def nothing_changed(session: Session) -> bool:
     """The env was reused and the inputs of the last successful uv run all hold."""
     prepared = session.prepared
+    if session.options.uv_command != "sync":
+        return False  # uv add and uv remove always run
     if prepared.action != "reused" or always_runs_uv(session.options.uv_args, session.environ):
         return False
     recorded = inputs_store.load(prepared.location.env)
@@ -670,8 +699,8 @@ def nothing_changed(session: Session) -> bool:
 def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
     """What the sync that just succeeded read; ``None`` when that cannot be fingerprinted."""
     prepared, options = session.prepared, session.options
-    if always_runs_uv(options.uv_args, session.environ):
-        return None
+    if options.uv_command != "sync" or always_runs_uv(options.uv_args, session.environ):
+        return None  # the next sync runs uv: it sees the project as uv add left it
     location, request = prepared.location, prepared.choice.request
     start = start_dir(options.uv_args, session.cwd)
     pointer = location.declared if location.placement is Placement.ELSEWHERE else None

@@ -70,10 +70,13 @@ def uv_environment(
     return result
 
 
-def sync_command(uv: str, passthrough: Sequence[str], python: str, link_mode: str) -> list[str]:
+def sync_command(
+    uv: str, passthrough: Sequence[str], python: str, link_mode: str, subcommand: str = "sync"
+) -> list[str]:
+    """``uv sync`` (or ``uv add``/``uv remove``, which sync too) into the env of ``python``."""
     return [
         uv,
-        "sync",
+        subcommand,
         *passthrough,
         "--python",
         python,

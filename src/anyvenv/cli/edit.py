@@ -1,0 +1,36 @@
+"""``anyvenv add`` and ``anyvenv remove``: ``uv add``/``uv remove`` with the project env made
+or reused by anyvenv (as ``anyvenv sync`` does) and the project's files put back if uv fails."""
+
+from __future__ import annotations
+
+from anyvenv.cli.sync import OWN, add_common
+from anyvenv.cli.uvargs import describe_passthrough, pass_through
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser, uv_command: str) -> None:
+    from anyvenv.cli.output import add_json_flag
+
+    add_common(parser)
+    add_json_flag(parser)
+    describe_passthrough(parser, f"uv {uv_command} (packages and options)")
+    pass_through(parser, OWN)
+    parser.set_defaults(uv_command=uv_command)
+
+
+def run(args: argparse.Namespace) -> int:
+    from anyvenv.cli.sync import is_quiet, options_of, report
+    from anyvenv.project.sync import sync
+    from anyvenv.record import replace
+
+    result = sync(replace(options_of(args), uv_command=args.uv_command))
+    if args.json:
+        from anyvenv.cli.output import print_json
+
+        print_json(result.to_json())
+    else:
+        report(result, quiet=is_quiet(args))
+    return result.uv_exit_code

@@ -1,0 +1,124 @@
+"""``anyvenv add`` and ``anyvenv remove``: uv edits the project and installs into the env
+anyvenv made, so what it adds works on the mounts where plain ``uv add`` leaves it broken; where
+uv cannot rewrite the project's files at all (FAT), they are left as they were."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from project_support import (
+    anyvenv,
+    index_args,
+    needs_pythons,
+    project_environ,
+    run,
+    uv_binary,
+    write_project,
+)
+
+from anyvenv.project.editguard import EditGuard
+from anyvenv.project.model import discover, read_pyproject
+from support import one_line_error
+
+pytestmark = [needs_pythons, pytest.mark.timeout(300)]
+
+WORKS_EVERYWHERE = [
+    "local",
+    "faultfs:chmod-ignored",
+    "faultfs:cifs-like",
+    "faultfs:mode-0644",
+    "sshfs",
+]
+
+
+def _dependencies(project: Path) -> list[str]:
+    deps: list[str] = read_pyproject(str(project / "pyproject.toml"))["project"]["dependencies"]
+    return deps
+
+
+@pytest.mark.parametrize("lab_kind", WORKS_EVERYWHERE)
+def test_added_packages_work_and_removed_ones_go(
+    lab_kind: str, target: Path, index: Path, tmp_path: Path
+) -> None:
+    env = project_environ(tmp_path / "home")
+    project = write_project(target / "demo", python_version="3.12")
+    added = anyvenv("add", "devtool", "gamma", *index_args(index), cwd=project, env=env)
+    assert added.returncode == 0, added.stderr
+    assert _dependencies(project) == ["alpha", "devtool>=1.0", "gamma>=1.0"]
+    assert 'name = "gamma"' in (project / "uv.lock").read_text()
+    script = anyvenv("run", "--no-sync", "devtool", cwd=project, env=env)  # a console script
+    assert (script.returncode, script.stdout) == (0, "devtool ok\n"), script.stderr
+    removed = anyvenv("remove", "gamma", *index_args(index), cwd=project, env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert _dependencies(project) == ["alpha", "devtool>=1.0"]
+    assert 'name = "gamma"' not in (project / "uv.lock").read_text()
+    gone = anyvenv("run", "--no-sync", "python", "-c", "import gamma", cwd=project, env=env)
+    assert gone.returncode == 1 and "ModuleNotFoundError" in gone.stderr
+    again = anyvenv("sync", *index_args(index), "--json", cwd=project, env=env)
+    assert again.returncode == 0 and '"uv_ran": true' in again.stdout  # uv add left no record
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "sshfs"])
+def test_plain_uv_add_in_a_new_project_there_fails_or_leaves_a_broken_python(
+    lab_kind: str, target: Path, index: Path, tmp_path: Path
+) -> None:
+    """What anyvenv add is for (it works there, above): uv add makes the env itself, with an
+    interpreter symlink that cannot be made (CIFS-like) or read back (Debian's sshfs)."""
+    env = project_environ(tmp_path / "home")
+    project = write_project(target / "demo", python_version="3.12")
+    plain = run([uv_binary(), "add", "gamma", *index_args(index)], project, env)
+    if lab_kind == "sshfs":  # made, but its absolute link is refused (EPERM)
+        assert plain.returncode == 0, plain.stderr
+        with pytest.raises(PermissionError):
+            run([str(project / ".venv" / "bin" / "python"), "-c", "import gamma"], project, env)
+    else:
+        assert plain.returncode != 0 and "failed to symlink" in plain.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_where_uv_cannot_rewrite_the_project_it_is_not_run_and_nothing_changes(
+    lab_kind: str, target: Path, index: Path, tmp_path: Path
+) -> None:
+    """uv rewrites pyproject.toml in place, then copies its mode back with fchmod, which fails
+    on FAT (ENOSYS): measured, plain ``uv add`` there leaves a pyproject.toml that is no longer
+    TOML (and, on fusefat, a damaged volume; so it is not run here)."""
+    env = project_environ(tmp_path / "home")
+    project = write_project(target / "demo", python_version="3.12")
+    assert anyvenv("sync", *index_args(index), cwd=project, env=env).returncode == 0
+    before = {name: (project / name).read_bytes() for name in ("pyproject.toml", "uv.lock")}
+    for command in (["add", "gamma"], ["remove", "alpha"]):
+        refused = anyvenv(*command, *index_args(index), cwd=project, env=env)
+        assert refused.returncode == 1
+        line = one_line_error(refused)
+        assert "chmod fails there" in line and "edit pyproject.toml by hand" in line
+    assert {name: (project / name).read_bytes() for name in before} == before
+    hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
+    assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr
+
+
+def test_the_guard_puts_back_what_changed_and_removes_what_was_not_there(
+    tmp_path: Path,
+) -> None:
+    project = write_project(tmp_path / "p", python_version=None)
+    original = (project / "pyproject.toml").read_bytes()
+    with EditGuard(discover(project)) as guard:
+        (project / "pyproject.toml").write_text("[project\n")  # what a torn rewrite leaves
+        (project / "uv.lock").write_text("half")
+        assert sorted(guard.failed()) == sorted(
+            [str(project / "pyproject.toml"), str(project / "uv.lock")]
+        )
+    assert (project / "pyproject.toml").read_bytes() == original
+    assert not (project / "uv.lock").exists()
+    with EditGuard(discover(project)) as guard:
+        pass
+    assert guard.restored == []  # uv succeeded: nothing is touched
+
+
+def test_the_guard_restores_when_interrupted(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", python_version=None)
+    (project / "uv.lock").write_text("version = 1\n")
+    with pytest.raises(KeyboardInterrupt), EditGuard(discover(project)):
+        (project / "uv.lock").write_text("")
+        raise KeyboardInterrupt
+    assert (project / "uv.lock").read_text() == "version = 1\n"
