@@ -232,7 +232,7 @@ def test_cache_dir_names_the_directories(tmp_path: Path) -> None:
     assert found["shadow"] == str(tmp_path / "sh")
     text = anyvenv("cache", "dir", cwd=tmp_path, env=env)
     assert text.returncode == 0 and str(tmp_path / "sh") in text.stdout
-    bad = anyvenv("cache", "clean", cwd=tmp_path, env=env)
+    bad = anyvenv("cache", "purge", cwd=tmp_path, env=env)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "invalid choice" in bad.stderr
 
 

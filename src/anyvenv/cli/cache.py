@@ -20,6 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.required = True
     where = sub.add_parser("dir", help="print the directories anyvenv keeps envs and caches in")
     add_json_flag(where)
+    clean = sub.add_parser(
+        "clean",
+        help="clear anyvenv's caches: Python downloads, interpreter and pyproject.toml lookups",
+        description="Clear anyvenv's caches, which are made again when needed: Python "
+        "downloads and the interpreter and pyproject.toml lookups. The envs kept outside "
+        "projects are not touched: 'anyvenv cache prune' removes those no project uses.",
+    )
+    add_json_flag(clean)
     prune = sub.add_parser(
         "prune",
         help="remove the envs kept outside projects that no project uses any more",
@@ -76,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
 
             print_table(((LABELS[key], path) for key, path in found.items()), indent="")
         return 0
+    if args.cache_command == "clean":
+        return _clean(args.json)
     from anyvenv.project.prune import prune
 
     entries = prune(os.environ, dry_run=args.dry_run)
@@ -99,3 +109,22 @@ def _print_prune(entries: list[PruneEntry], dry_run: bool) -> None:
     done = "unused" if dry_run else "removed"
     for label, entry in [(done, e) for e in unused] + [("kept", e) for e in kept]:
         print(f"  {label:<7}  {entry.path}  ({entry.reason})")
+
+
+def _clean(as_json: bool) -> int:
+    import os
+
+    from anyvenv.caches import clean
+
+    cleared = clean(os.environ)
+    if as_json:
+        from anyvenv.cli.output import print_json
+
+        print_json({"cleared": [entry.to_json() for entry in cleared]})
+        return 0
+    files = sum(entry.files for entry in cleared)
+    size = sum(entry.bytes for entry in cleared)
+    print(f"Removed {files} files ({size / 1024 / 1024:.1f} MiB)")
+    for entry in cleared:
+        print(f"  {entry.path}  ({entry.files} files)")
+    return 0

@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("check", "tell whether an environment is usable, and why not"),
     "repair": ("repair", "fix a broken environment in place, keeping its packages"),
     "doctor": ("doctor", "advice for a directory: what works here and what to do"),
-    "cache": ("cache", "show anyvenv's directories; prune envs no project uses"),
+    "cache": ("cache", "show anyvenv's directories, clear its caches, prune unused envs"),
 }
 
 

@@ -1,0 +1,68 @@
+"""anyvenv's own caches, which can all be made again: Python downloads, and the interpreter
+and pyproject.toml lookups. ``anyvenv cache clean`` clears them. (The envs kept outside
+projects are not caches: ``anyvenv cache prune`` judges those one by one.)"""
+
+from __future__ import annotations
+
+import os
+
+from anyvenv.record import record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+LOOKUP_KINDS = ("interpreters", "toml")  # see userdirs.cache_entry_path
+
+
+@record
+class Cleared:
+    path: str
+    files: int
+    bytes: int
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": self.path, "files": self.files, "bytes": self.bytes}
+
+
+def cache_dirs(environ: Mapping[str, str]) -> list[str]:
+    """Where the caches live (each may not exist)."""
+    from anyvenv.pythons.download import download_cache_dir
+    from anyvenv.userdirs import cache_home
+
+    lookups = [os.path.join(cache_home(environ), "anyvenv", kind) for kind in LOOKUP_KINDS]
+    return [str(download_cache_dir()), *lookups]
+
+
+def _measure(path: str) -> tuple[int, int]:
+    files = size = 0
+    for root, _dirs, names in os.walk(path):
+        for name in names:
+            try:
+                size += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+            files += 1
+    return files, size
+
+
+def clean(environ: Mapping[str, str]) -> list[Cleared]:
+    """Clear each cache: moved aside in one rename (a reader sees all of it or none), then
+    removed. What cannot be removed is left for the next clean (a leftover of this process)."""
+    from anyvenv.fs.atomic import RETIRED_MARK, remove_tree_quietly, retired_name, sweep_dead
+
+    cleared: list[Cleared] = []
+    for path in cache_dirs(environ):
+        parent = os.path.dirname(path)
+        sweep_dead(parent, RETIRED_MARK)
+        if os.path.islink(path) or not os.path.isdir(path):
+            continue
+        files, size = _measure(path)
+        aside = retired_name(path)
+        try:
+            os.rename(path, aside)
+        except OSError:
+            continue
+        remove_tree_quietly(aside)
+        cleared.append(Cleared(path, files, size))
+    return cleared

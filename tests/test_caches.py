@@ -1,0 +1,54 @@
+"""``anyvenv cache clean``: anyvenv's caches go, what is not a cache stays."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from support import cli_env, run_cli
+
+
+def _clean(env: dict[str, str]) -> dict[str, dict[str, object]]:
+    done = run_cli("cache", "clean", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    return {str(entry["path"]): entry for entry in json.loads(done.stdout)["cleared"]}
+
+
+def test_clean_clears_the_caches_and_keeps_envs_and_shadows(tmp_path: Path) -> None:
+    env = cli_env(
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        ANYVENV_CACHE_DIR=str(tmp_path / "dl"),
+    )
+    made = run_cli("venv", str(tmp_path / "env"), "-q", env=env)  # fills the interpreter cache
+    assert made.returncode == 0, made.stderr
+    interpreters = tmp_path / "cache" / "anyvenv" / "interpreters"
+    assert any(interpreters.iterdir())
+    downloads = tmp_path / "dl" / "python-downloads"
+    downloads.mkdir(parents=True)
+    (downloads / "cpython.tar.gz").write_bytes(b"x" * 1000)
+    shadow = tmp_path / "cache" / "anyvenv" / "shadow" / "demo-0123456789abcdef"
+    shadow.mkdir(parents=True)
+    elsewhere = tmp_path / "data" / "anyvenv" / "envs" / "demo-0123456789abcdef"
+    elsewhere.mkdir(parents=True)
+
+    cleared = _clean(env)
+    assert cleared[str(downloads)] == {"path": str(downloads), "files": 1, "bytes": 1000}
+    assert int(str(cleared[str(interpreters)]["files"])) >= 1
+    assert not downloads.exists() and not interpreters.exists()
+    assert shadow.is_dir() and elsewhere.is_dir() and (tmp_path / "env" / "pyvenv.cfg").is_file()
+    assert sorted(p.name for p in (tmp_path / "cache" / "anyvenv").iterdir()) == ["shadow"]
+    assert _clean(env) == {}  # nothing left to clear
+    again = run_cli("venv", str(tmp_path / "env2"), "-q", env=env)  # the caches fill again
+    assert again.returncode == 0, again.stderr
+
+
+def test_clean_does_not_follow_a_link_planted_at_a_cache_path(tmp_path: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    (tmp_path / "cache" / "anyvenv").mkdir(parents=True)
+    (tmp_path / "cache" / "anyvenv" / "toml").symlink_to(precious)
+    env = cli_env(XDG_CACHE_HOME=str(tmp_path / "cache"), ANYVENV_CACHE_DIR=str(tmp_path / "dl"))
+    assert _clean(env) == {}
+    assert (precious / "thesis.tex").read_text() == "years of work"
