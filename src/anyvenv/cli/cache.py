@@ -57,7 +57,7 @@ def directories(environ: Mapping[str, str]) -> dict[str, str]:
         "shadow": shadow_dir(environ),
         "pythons": str(anyvenv_install_dir()),
         "python_downloads": str(download_cache_dir()),
-        "lookups": os.path.join(cache_home(environ), "anyvenv"),
+        "cache": os.path.join(cache_home(environ), "anyvenv"),
     }
 
 
@@ -66,7 +66,7 @@ LABELS = {
     "shadow": "shadow envs (where chmod fails)",
     "pythons": "managed Pythons",
     "python_downloads": "Python downloads",
-    "lookups": "interpreter and pyproject.toml lookups",
+    "cache": "anyvenv's cache (lookups; by default shadow envs and downloads too)",
 }
 
 
