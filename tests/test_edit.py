@@ -102,23 +102,24 @@ def test_the_guard_puts_back_what_changed_and_removes_what_was_not_there(
 ) -> None:
     project = write_project(tmp_path / "p", python_version=None)
     original = (project / "pyproject.toml").read_bytes()
-    with EditGuard(discover(project)) as guard:
-        (project / "pyproject.toml").write_text("[project\n")  # what a torn rewrite leaves
-        (project / "uv.lock").write_text("half")
-        assert sorted(guard.failed()) == sorted(
-            [str(project / "pyproject.toml"), str(project / "uv.lock")]
-        )
+    guard = EditGuard(discover(project))
+    (project / "pyproject.toml").write_text("[project\n")  # what a torn rewrite leaves
+    (project / "uv.lock").write_text("half")
+    assert sorted(guard.failed()) == sorted(
+        [str(project / "pyproject.toml"), str(project / "uv.lock")]
+    )
     assert (project / "pyproject.toml").read_bytes() == original
     assert not (project / "uv.lock").exists()
-    with EditGuard(discover(project)) as guard:
-        pass
-    assert guard.restored == []  # uv succeeded: nothing is touched
 
 
-def test_the_guard_restores_when_interrupted(tmp_path: Path) -> None:
+def test_the_guard_leaves_unchanged_and_oversized_files_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = write_project(tmp_path / "p", python_version=None)
     (project / "uv.lock").write_text("version = 1\n")
-    with pytest.raises(KeyboardInterrupt), EditGuard(discover(project)):
-        (project / "uv.lock").write_text("")
-        raise KeyboardInterrupt
+    monkeypatch.setattr("anyvenv.project.editguard.PROJECT_FILE_LIMIT", 12)
+    guard = EditGuard(discover(project))  # pyproject.toml is over the limit: not kept
+    (project / "pyproject.toml").write_text("changed by hand meanwhile\n")
+    assert guard.failed() == []
+    assert (project / "pyproject.toml").read_text() == "changed by hand meanwhile\n"
     assert (project / "uv.lock").read_text() == "version = 1\n"

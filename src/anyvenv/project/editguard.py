@@ -14,8 +14,6 @@ import os
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from anyvenv.project.model import Project
 
 PROJECT_FILE_LIMIT = 16 * 1024 * 1024  # larger files are not kept (and not put back)
@@ -30,7 +28,7 @@ def guarded_files(project: Project) -> list[str]:
 
 
 class EditGuard:
-    """``with EditGuard(project) as guard: ... guard.failed()`` on uv's failure."""
+    """``guard = EditGuard(project)`` before uv runs; ``guard.failed()`` when it failed."""
 
     def __init__(self, project: Project) -> None:
         from anyvenv.fs.atomic import read_small_file
@@ -44,18 +42,6 @@ class EditGuard:
             if data is not None:  # unreadable or too large: not kept, never touched
                 self.kept[path] = data
         self.restored: list[str] = []
-
-    def __enter__(self) -> EditGuard:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if kind is not None:
-            self.failed()
 
     def failed(self) -> list[str]:
         """Put back what uv changed; returns the paths put back (or removed)."""

@@ -674,11 +674,15 @@ def _edit_project(session: Session, command: Sequence[str], uv_env: Mapping[str,
             f"({prepared.location.reason})",
             "edit pyproject.toml by hand, then run 'anyvenv sync'",
         )
-    with EditGuard(prepared.project) as guard:
+    guard = EditGuard(prepared.project)
+    try:
         code = run_uv(command, uv_env, session.cwd)
-        if code != 0 and guard.failed():
-            names = ", ".join(guard.restored)
-            prepared.notes.append(f"uv {session.options.uv_command} failed: put back {names}")
+    except BaseException:  # Ctrl-C while uv ran: what it began is put back
+        guard.failed()
+        raise
+    if code != 0 and guard.failed():
+        names = ", ".join(guard.restored)
+        prepared.notes.append(f"uv {session.options.uv_command} failed: put back {names}")
     return code
 
 
