@@ -277,6 +277,11 @@ def test_missing_interpreter_is_a_usage_error(tmp_path: Path) -> None:
     proc = run_cli("venv", str(tmp_path / "env"), "--python", str(tmp_path / "nope"))
     assert proc.returncode == 2
     assert list(tmp_path.iterdir()) == []
+    for not_python in ("/etc/passwd", "/bin/true"):  # as uv: exit 2, the request failed
+        proc = run_cli("venv", str(tmp_path / "env"), "--python", not_python)
+        assert proc.returncode == 2, proc.stderr
+        assert not_python in one_line_error(proc)
+        assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_parents_are_created_and_removed_on_failure(lab: Lab) -> None:

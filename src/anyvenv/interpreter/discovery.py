@@ -127,6 +127,19 @@ def _satisfies(request: PythonRequest, info: InterpreterInfo) -> bool:
     )
 
 
+def _query_asked_for(path: str) -> InterpreterInfo:
+    """The interpreter the user named; one that does not run or answer is their request
+    failing (exit 2, as in uv), not anyvenv's."""
+    from anyvenv.errors import MountNotAnswering
+
+    try:
+        return query_interpreter(path)
+    except (InterpreterNotFound, MountNotAnswering):
+        raise
+    except AnyvenvError as exc:
+        raise InterpreterNotFound(exc.message, exc.hint) from exc
+
+
 def find_interpreter(raw_request: str | None) -> InterpreterInfo:
     """The base interpreter for ``--python`` (``None``: the first ``python3`` on PATH)."""
     request = parse_request(raw_request)
@@ -141,7 +154,7 @@ def find_interpreter(raw_request: str | None) -> InterpreterInfo:
                 f"{request.path} is a directory, not an interpreter",
                 "pass the path of a Python executable (e.g. DIR/bin/python3)",
             )
-        return query_interpreter(path)
+        return _query_asked_for(path)
     if request.name is not None:
         import shutil
 
@@ -150,7 +163,7 @@ def find_interpreter(raw_request: str | None) -> InterpreterInfo:
             raise InterpreterNotFound(
                 f"no {request.name!r} on PATH", "install it or pass --python with a version or path"
             )
-        return query_interpreter(found)
+        return _query_asked_for(found)
     seen: set[str] = set()
     for candidate in _ordered_candidates(request):
         real = os.path.realpath(candidate)
