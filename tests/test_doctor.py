@@ -129,6 +129,9 @@ def test_chmod_failure_stops_uv_sync(target: Path) -> None:
     tools = _tools(_advice(target))
     assert tools["uv sync"]["outcome"] == "fails"
     assert tools["uv sync"]["evidence"] == {"chmod": "ENOSYS"}
+    assert tools["uv add"]["outcome"] == "fails"
+    assert "left torn" in str(tools["uv add"]["reason"])
+    assert tools["uv add"]["evidence"] == {"chmod": "ENOSYS"}
 
 
 def test_doctor_on_a_bad_path(tmp_path: Path) -> None:

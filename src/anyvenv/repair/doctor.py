@@ -101,6 +101,7 @@ def advise(result: ProbeResult, strategy: Placement) -> Advice:
     tools = [
         _uv_venv(result),
         _uv_sync(result),
+        _uv_add(result),
         _python_venv(result),
         _virtualenv(result),
         _uv_python_install(result),
@@ -215,6 +216,23 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
             _evidence(result, "chmod"),
         )
     return ToolVerdict(tool, Outcome.WORKS, _modes_work(result), _modes_evidence(result))
+
+
+def _uv_add(result: ProbeResult) -> ToolVerdict:
+    tool = "uv add"
+    if result.chmod not in (OK, NO):
+        return ToolVerdict(
+            tool,
+            Outcome.FAILS,
+            f"uv rewrites pyproject.toml in place, then copies its mode back with fchmod, which "
+            f"fails here ({result.chmod}): the file is left torn; add dependencies by hand, "
+            "then run 'anyvenv sync' ('anyvenv add' refuses here for that reason)",
+            _evidence(result, "chmod"),
+        )
+    sync = _uv_sync(result)
+    return ToolVerdict(
+        tool, sync.outcome, f"it syncs the env as uv sync does: {sync.reason}", sync.evidence
+    )
 
 
 def _python_venv(result: ProbeResult) -> ToolVerdict:
