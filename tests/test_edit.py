@@ -123,3 +123,14 @@ def test_the_guard_leaves_unchanged_and_oversized_files_alone(
     assert guard.failed() == []
     assert (project / "pyproject.toml").read_text() == "changed by hand meanwhile\n"
     assert (project / "uv.lock").read_text() == "version = 1\n"
+
+
+@pytest.mark.parametrize("command", ["add", "remove"])
+def test_nothing_to_add_or_remove_is_a_usage_error_that_makes_nothing(
+    tmp_path: Path, command: str
+) -> None:
+    project = write_project(tmp_path / "p", python_version=None)
+    done = anyvenv(command, cwd=project, env=project_environ(tmp_path / "home"))
+    assert done.returncode == 2
+    assert f"nothing to {command}" in one_line_error(done)
+    assert sorted(p.name for p in project.iterdir()) == ["pyproject.toml"]

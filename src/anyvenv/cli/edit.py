@@ -26,6 +26,14 @@ def run(args: argparse.Namespace) -> int:
     from anyvenv.project.sync import sync
     from anyvenv.record import replace
 
+    if not args.uv_args:  # before any env is made for it
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            f"nothing to {args.uv_command}",
+            f"name the packages, e.g. 'anyvenv {args.uv_command} requests'",
+        )
+
     result = sync(replace(options_of(args), uv_command=args.uv_command))
     if args.json:
         from anyvenv.cli.output import print_json
