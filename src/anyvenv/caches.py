@@ -34,6 +34,22 @@ def cache_dirs(environ: Mapping[str, str]) -> list[str]:
     return [str(download_cache_dir()), *lookups]
 
 
+def directories(environ: Mapping[str, str]) -> dict[str, str]:
+    """Everything anyvenv keeps, by kind (each may not exist yet)."""
+    from anyvenv.interpreter.discovery import anyvenv_install_dir
+    from anyvenv.project.envchoice import envs_dir, shadow_dir
+    from anyvenv.pythons.download import download_cache_dir
+    from anyvenv.userdirs import cache_home
+
+    return {
+        "envs": envs_dir(environ),
+        "shadow": shadow_dir(environ),
+        "pythons": str(anyvenv_install_dir()),
+        "python_downloads": str(download_cache_dir()),
+        "cache": os.path.join(cache_home(environ), "anyvenv"),
+    }
+
+
 def _measure(path: str) -> tuple[int, int]:
     files = size = 0
     for root, _dirs, names in os.walk(path):

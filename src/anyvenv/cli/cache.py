@@ -1,4 +1,5 @@
-"""``anyvenv cache dir|prune``: where anyvenv keeps things, and removing what no project uses."""
+"""``anyvenv cache dir|clean|prune``: where anyvenv keeps things, clearing its caches, and
+removing the envs no project uses."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from anyvenv.cli.output import add_json_flag
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from anyvenv.project.prune import PruneEntry
 
 
@@ -43,24 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_json_flag(prune)
 
 
-def directories(environ: Mapping[str, str]) -> dict[str, str]:
-    """What anyvenv keeps where (each may not exist yet)."""
-    import os
-
-    from anyvenv.interpreter.discovery import anyvenv_install_dir
-    from anyvenv.project.envchoice import envs_dir, shadow_dir
-    from anyvenv.pythons.download import download_cache_dir
-    from anyvenv.userdirs import cache_home
-
-    return {
-        "envs": envs_dir(environ),
-        "shadow": shadow_dir(environ),
-        "pythons": str(anyvenv_install_dir()),
-        "python_downloads": str(download_cache_dir()),
-        "cache": os.path.join(cache_home(environ), "anyvenv"),
-    }
-
-
 LABELS = {
     "envs": "envs of projects whose filesystem cannot run one",
     "shadow": "shadow envs (where chmod fails)",
@@ -74,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     if args.cache_command == "dir":
+        from anyvenv.caches import directories
+
         found = directories(os.environ)
         if args.json:
             from anyvenv.cli.output import print_json
