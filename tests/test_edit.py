@@ -134,3 +134,13 @@ def test_nothing_to_add_or_remove_is_a_usage_error_that_makes_nothing(
     assert done.returncode == 2
     assert f"nothing to {command}" in one_line_error(done)
     assert sorted(p.name for p in project.iterdir()) == ["pyproject.toml"]
+
+
+def test_the_guard_says_what_it_could_not_put_back(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", python_version=None)
+    guard = EditGuard(discover(project))
+    pyproject = project / "pyproject.toml"
+    pyproject.unlink()
+    pyproject.mkdir()  # in the way of the put-back's rename
+    assert guard.failed() == []
+    assert guard.not_restored == [str(pyproject)]

@@ -42,18 +42,21 @@ class EditGuard:
             if data is not None:  # unreadable or too large: not kept, never touched
                 self.kept[path] = data
         self.restored: list[str] = []
+        self.not_restored: list[str] = []  # changed, but putting it back failed too
 
     def failed(self) -> list[str]:
         """Put back what uv changed; returns the paths put back (or removed)."""
         from anyvenv.fs.atomic import atomic_write, read_small_file
 
         for path, before in self.kept.items():
-            if before is None:
-                if os.path.isfile(path) and not os.path.islink(path):
-                    os.unlink(path)  # uv wrote a file that was not there
+            try:
+                if before is None:
+                    if os.path.isfile(path) and not os.path.islink(path):
+                        os.unlink(path)  # uv wrote a file that was not there
+                        self.restored.append(path)
+                elif read_small_file(path, PROJECT_FILE_LIMIT) != before:
+                    atomic_write(path, before)
                     self.restored.append(path)
-                continue
-            if read_small_file(path, PROJECT_FILE_LIMIT) != before:
-                atomic_write(path, before)
-                self.restored.append(path)
+            except OSError:
+                self.not_restored.append(path)
         return self.restored

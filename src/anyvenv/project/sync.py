@@ -680,9 +680,15 @@ def _edit_project(session: Session, command: Sequence[str], uv_env: Mapping[str,
     except BaseException:  # Ctrl-C while uv ran: what it began is put back
         guard.failed()
         raise
-    if code != 0 and guard.failed():
-        names = ", ".join(guard.restored)
-        prepared.notes.append(f"uv {session.options.uv_command} failed: put back {names}")
+    if code != 0:
+        guard.failed()
+        what = f"uv {session.options.uv_command} failed"
+        if guard.restored:
+            prepared.notes.append(f"{what}: put back {', '.join(guard.restored)}")
+        if guard.not_restored:
+            prepared.notes.append(
+                f"{what} and these could not be put back: {', '.join(guard.not_restored)}"
+            )
     return code
 
 
