@@ -159,27 +159,30 @@ def render_pointer(env: str, reason: str) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
 
-def _read_bytes(path: str) -> bytes:
-    with open(path, "rb") as stream:
-        return stream.read()
+def _pointer_values(path: str) -> dict[str, str] | None:
+    """The ``key = value`` lines of a pointer file at ``path`` (one read); ``None`` when
+    ``path`` is no regular file, is unreadable or too large, or lacks the pointer key."""
+    from anyvenv.fs.atomic import read_small_file
+
+    if not os.path.isfile(path):
+        return None
+    data = read_small_file(path, POINTER_MAX_BYTES)
+    if data is None:
+        return None
+    values = parse_pyvenv_cfg(data.decode("utf-8", "surrogateescape"))
+    return values if POINTER_KEY in values else None
 
 
 def is_pointer(path: str) -> bool:
     """A regular file (not a directory) that carries the pointer key."""
-    try:
-        if not os.path.isfile(path) or os.stat(path).st_size > POINTER_MAX_BYTES:
-            return False
-        text = _read_bytes(path).decode("utf-8", "surrogateescape")
-    except OSError:
-        return False
-    return POINTER_KEY in parse_pyvenv_cfg(text)
+    return _pointer_values(path) is not None
 
 
 def read_pointer(path: str) -> str | None:
     """The env a pointer file at ``path`` names; ``None`` if ``path`` is no pointer file."""
-    if not is_pointer(path):
+    values = _pointer_values(path)
+    if values is None:
         return None
-    values = parse_pyvenv_cfg(_read_bytes(path).decode("utf-8", "surrogateescape"))
     target = values.get("env", "")
     if not target or not os.path.isabs(target):
         raise EnvironmentBroken(
