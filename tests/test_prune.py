@@ -271,7 +271,10 @@ def test_a_prune_killed_while_removing_leaves_a_leftover_the_next_one_clears(
     (project / "pyproject.toml").write_text("[project]\n")
     assert record_owner(str(orphan), str(project / ".venv"), EnvKind.ELSEWHERE)
     killed = anyvenv(
-        "cache", "prune", cwd=tmp_path, env={**env, "ANYVENV_TEST_KILL_AT": "prune:aside"}
+        "cache",
+        "prune",
+        cwd=tmp_path,
+        env={**env, "ANYVENV_TEST_KILL_AT": f"remove-aside:{orphan.name}"},
     )
     assert killed.returncode == -9, killed.stderr
     assert not os.path.lexists(orphan)  # never half-removed under its live name

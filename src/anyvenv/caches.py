@@ -65,7 +65,7 @@ def _measure(path: str) -> tuple[int, int]:
 def clean(environ: Mapping[str, str]) -> list[Cleared]:
     """Clear each cache: moved aside in one rename (a reader sees all of it or none), then
     removed. What cannot be removed is left for the next clean (a leftover of this process)."""
-    from anyvenv.fs.atomic import RETIRED_MARK, remove_tree_quietly, retired_name, sweep_dead
+    from anyvenv.fs.atomic import RETIRED_MARK, remove_aside, sweep_dead
 
     cleared: list[Cleared] = []
     for path in cache_dirs(environ):
@@ -74,11 +74,9 @@ def clean(environ: Mapping[str, str]) -> list[Cleared]:
         if os.path.islink(path) or not os.path.isdir(path):
             continue
         files, size = _measure(path)
-        aside = retired_name(path)
         try:
-            os.rename(path, aside)
+            remove_aside(path)
         except OSError:
             continue
-        remove_tree_quietly(aside)
         cleared.append(Cleared(path, files, size))
     return cleared

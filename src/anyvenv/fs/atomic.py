@@ -161,21 +161,39 @@ def sweep_dead(directory: str | os.PathLike[str], mark: str, prefix: str = "") -
     return _sweep_names(directory, names, mark, prefix)
 
 
+def dead_leftovers(
+    directory: str | os.PathLike[str], names: list[str], mark: str, prefix: str = ""
+) -> list[str]:
+    """The paths among ``names`` that :func:`sweep_dead` would remove (nothing is removed)."""
+    found: list[str] = []
+    for name in names:
+        _, hit, tail = name.partition(mark)
+        if hit and name.startswith(prefix) and maker_is_gone(tail):
+            found.append(os.path.join(directory, name))
+    return found
+
+
 def _sweep_names(
     directory: str | os.PathLike[str], names: list[str], mark: str, prefix: str = ""
 ) -> list[str]:
     removed: list[str] = []
-    for name in names:
-        _, found, tail = name.partition(mark)
-        if not found or not name.startswith(prefix) or not maker_is_gone(tail):
-            continue
-        path = os.path.join(directory, name)
+    for path in dead_leftovers(directory, names, mark, prefix):
         try:
             remove_tree(path)
         except OSError:
             continue
         removed.append(path)
     return removed
+
+
+def remove_aside(path: str) -> None:
+    """Remove a tree anyvenv made: first renamed aside (one rename, so its name holds all of
+    it or nothing), then removed quietly; a kill leaves a leftover that :func:`sweep_dead`
+    clears. Raises :class:`OSError` only if the rename fails (then nothing changed)."""
+    aside = retired_name(path)
+    os.rename(path, aside)
+    checkpoint("remove-aside:" + os.path.basename(path))
+    remove_tree_quietly(aside)
 
 
 def recover(target: str | os.PathLike[str]) -> list[str]:

@@ -83,19 +83,14 @@ def _names(directory: str) -> list[str]:
 
 
 def _leftovers(directory: str, dry_run: bool) -> list[PruneEntry]:
-    from anyvenv.fs.atomic import RETIRED_MARK, STAGING_MARK, maker_is_gone, sweep_dead
+    from anyvenv.fs.atomic import RETIRED_MARK, STAGING_MARK, dead_leftovers, sweep_dead
 
+    marks = (STAGING_MARK, RETIRED_MARK)
     if dry_run:
-        found = []
-        for name in _names(directory):
-            for mark in (STAGING_MARK, RETIRED_MARK):
-                _, hit, tail = name.partition(mark)
-                if hit and maker_is_gone(tail):
-                    found.append(os.path.join(directory, name))
+        names = _names(directory)
+        found = [path for mark in marks for path in dead_leftovers(directory, names, mark)]
     else:
-        found = [
-            path for mark in (STAGING_MARK, RETIRED_MARK) for path in sweep_dead(directory, mark)
-        ]
+        found = [path for mark in marks for path in sweep_dead(directory, mark)]
     reason = "left by an interrupted anyvenv that is gone"
     return [
         PruneEntry(path, "leftover", None, Verdict.UNUSED, reason, removed=not dry_run)
@@ -189,18 +184,14 @@ def _same_path(first: str, second: str) -> bool:
 
 
 def _removed(entry: PruneEntry) -> PruneEntry:
-    """Rename the env aside, then remove it; a failure keeps it and says why."""
-    from anyvenv.fs.atomic import remove_tree_quietly, retired_name
-    from anyvenv.killpoints import checkpoint
+    """Move the env aside, then remove it; a failure keeps it and says why."""
+    from anyvenv.fs.atomic import remove_aside
     from anyvenv.record import replace
 
-    aside = retired_name(entry.path)
     try:
-        os.rename(entry.path, aside)
+        remove_aside(entry.path)  # what it cannot remove, the next prune clears as a leftover
     except OSError as exc:
         return replace(
             entry, verdict=Verdict.KEPT, reason=f"{entry.reason}, but it cannot be moved: {exc}"
         )
-    checkpoint("prune:aside")
-    remove_tree_quietly(aside)  # what it cannot remove, the next prune clears as a leftover
     return replace(entry, removed=True)
