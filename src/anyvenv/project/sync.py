@@ -416,13 +416,15 @@ def decide_link_mode(
     environ: Mapping[str, str],
     cwd: str,
     cache_dir: Callable[[], str],
+    config_sources: list[str] | None = None,
 ) -> LinkChoice:
     """The link mode uv installs with; ``cache_dir`` (asked only when the state has no
-    decision for this cache) says where uv's cache is."""
+    decision for this cache) says where uv's cache is; ``config_sources``, the uv config files
+    that may name it, if already found."""
     if forced is not None:
         return forced
     saved = prepared.state
-    key = cache_dir_arguments(uv_args, environ, cwd)
+    key = cache_dir_arguments(uv_args, environ, cwd, config_sources)
     if saved.link_mode and saved.uv_cache_key == key:
         return LinkChoice(LinkMode(saved.link_mode), saved.link_reason or "decided before")
     from anyvenv.fs.place import same_filesystem
@@ -485,14 +487,22 @@ class Session:
 
     def link_mode(self, uv_args: Sequence[str]) -> LinkChoice:
         early = self.cache_dir_lookup
+        if early is not None and early.args != tuple(uv_args):
+            early = None  # started for other arguments
 
         def cache_dir() -> str:  # asked only when no decision is kept for this cache
-            if early is not None and early.args == tuple(uv_args):
+            if early is not None:
                 return early.result()
             return uv_cache_dir(self.uv, uv_args, self.environ, self.cwd)
 
         return decide_link_mode(
-            self.prepared, self.forced_link, uv_args, self.environ, self.cwd, cache_dir
+            self.prepared,
+            self.forced_link,
+            uv_args,
+            self.environ,
+            self.cwd,
+            cache_dir,
+            early.sources if early is not None else None,
         )
 
     def invocation(self) -> Invocation:

@@ -33,10 +33,16 @@ _NO_CACHE_FLAGS = ("--no-cache", "-n")
 _CONFIG_KEYS = (b"cache-dir", b"cache_dir")
 
 
-def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> list[str]:
+def cache_dir_arguments(
+    args: Sequence[str],
+    environ: Mapping[str, str],
+    cwd: str,
+    sources: list[str] | None = None,
+) -> list[str]:
     """What decides uv's cache dir: the command line, the environment, and each config file
     that may name it (by size and mtime), so that a decision kept with this key is made again
-    when any of them changes."""
+    when any of them changes. ``sources``: :func:`config_sources` of these arguments, when
+    already found (a :class:`CacheDirLookup` found them)."""
     parts = [f"{key}={environ.get(key, '')}" for key in ("UV_CACHE_DIR", "UV_NO_CACHE")]
     parts += [
         f"XDG_CACHE_HOME={environ.get('XDG_CACHE_HOME', '')}",
@@ -47,7 +53,7 @@ def cache_dir_arguments(args: Sequence[str], environ: Mapping[str, str], cwd: st
         parts.append(f"--cache-dir={value}")
     if has_flag(args, *_NO_CACHE_FLAGS):
         parts.append("--no-cache")
-    for path in config_sources(args, environ, cwd):
+    for path in config_sources(args, environ, cwd) if sources is None else sources:
         try:
             st = os.stat(path)
             parts.append(f"config={path}:{st.st_size}:{st.st_mtime_ns}")
@@ -84,12 +90,10 @@ def config_sources(args: Sequence[str], environ: Mapping[str, str], cwd: str) ->
     return found
 
 
-def unconfigured_cache_dir(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> str | None:
-    """uv's default cache dir, when no uv config file could name another one
-    (:func:`config_sources`); ``None`` when one might, or when the default is not plain: then
-    uv must be asked."""
-    if config_sources(args, environ, cwd):
-        return None
+def default_cache_dir(environ: Mapping[str, str]) -> str | None:
+    """uv's default cache dir, for when no uv config file could name another one
+    (:func:`config_sources` found none); ``None`` when the default is not plain: then uv must
+    be asked."""
     xdg_cache = environ.get("XDG_CACHE_HOME")
     if xdg_cache:  # uv ignores a relative one; leave that rare case to uv
         return os.path.join(xdg_cache, "uv") if os.path.isabs(xdg_cache) else None
@@ -136,9 +140,10 @@ class CacheDirLookup:
         self._command = [uv, "cache", "dir", *_project_options(args)]
         self._environ = environ
         self._cwd = cwd
-        self._known = given_cache_dir(args, environ, cwd) or unconfigured_cache_dir(
-            args, environ, cwd
-        )
+        given = given_cache_dir(args, environ, cwd)
+        # the config files that may name it (None: the command line or environment did)
+        self.sources = None if given else config_sources(args, environ, cwd)
+        self._known = given or (None if self.sources else default_cache_dir(environ))
         self._child: Child | None = None
         if self._known is None and is_working_directory(cwd):
             try:
