@@ -447,9 +447,10 @@ def project_lock(declared: str) -> ShareLock:
     return ShareLock(declared + LOCK_SUFFIX)
 
 
-def locate(options: SyncOptions, environ: Mapping[str, str]) -> tuple[Project, PythonChoice, str]:
+def locate(
+    options: SyncOptions, environ: Mapping[str, str], cwd: str
+) -> tuple[Project, PythonChoice, str]:
     """The project, its Python request and its declared env path (reads files only)."""
-    cwd = options.cwd or os.getcwd()
     start = start_dir(options.uv_args, cwd)
     project = discover(start)
     choice = choose_python(
@@ -550,9 +551,9 @@ class LockedProject:
     def __enter__(self) -> Session:
         options, env_vars = self.options, self.environ
         forced = forced_link_mode(options.link_mode, env_vars)
-        project, choice, declared = locate(options, env_vars)
-        uv = find_uv()
         cwd = options.cwd or os.getcwd()
+        project, choice, declared = locate(options, env_vars, cwd)
+        uv = find_uv()
         self._lock = project_lock(declared)
         self._lock.acquire()
         try:
