@@ -23,7 +23,7 @@ from project_support import (
     write_project,
 )
 
-from support import one_line_error
+from support import ANYVENV, one_line_error
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
 
@@ -311,6 +311,89 @@ def test_run_passes_the_exit_code_and_cleans_the_environment(
     missing = anyvenv("run", "--no-sync", "no-such-command", cwd=synced, env=env)
     assert missing.returncode == 2
     assert "no-such-command" in one_line_error(missing)
+
+
+def test_run_reads_its_command_as_uv_run_does(synced: Path, env: dict[str, str]) -> None:
+    env_dir = synced / ".venv"
+    (synced / "where.py").write_text("import sys, beta\nprint(sys.prefix, *sys.argv[1:])\n")
+    (synced / "app").mkdir()
+    (synced / "app" / "__main__.py").write_text("import sys\nprint('app', sys.prefix)\n")
+    (synced / "sub").mkdir()
+
+    def out(*args: str, stdin: str | None = None) -> str:
+        proc = subprocess.run(
+            [*ANYVENV, "run", *args], cwd=synced, env=env, input=stdin,
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    assert out("where.py", "a", "b") == f"{env_dir} a b"
+    assert out("-m", "where", "c") == f"{env_dir} c"
+    assert out("app") == f"app {env_dir}"
+    assert out("-", "d", stdin="import sys; print(sys.prefix, sys.argv[1:])") == (
+        f"{env_dir} ['d']"
+    )
+    # uv's options that take a value do not start the command; --directory moves it
+    assert out("--group", "dev", "devtool") == "devtool ok"
+    assert out("--directory", "sub", "python", "-c", "import os; print(os.getcwd())") == str(
+        synced / "sub"
+    )
+    listing = anyvenv("run", cwd=synced, env=env)
+    assert listing.returncode == 2
+    assert "- alpha-hello" in listing.stdout.splitlines()
+    assert "activate" not in listing.stdout
+
+
+def test_run_leaves_extraneous_packages_as_uv_run_does(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    after_sync = anyvenv("run", *index_args(index), "python", "-c", "pass", cwd=synced, env=env)
+    assert (after_sync.returncode, after_sync.stderr) == (0, "")  # the exact sync answers
+    added = anyvenv("pip", "install", *index_args(index), "gamma", cwd=synced, env=env)
+    assert added.returncode == 0, added.stderr
+    code = "import importlib.util as u; print(u.find_spec('gamma') is not None)"
+    kept = anyvenv("run", *index_args(index), "python", "-c", code, cwd=synced, env=env)
+    assert kept.stdout == "True\n", kept.stderr
+    report, _ = sync_json(synced, env, index)  # the inexact run does not answer for a sync
+    assert report["uv_ran"] is True
+    assert not (site_packages(synced) / "gamma").exists()
+    anyvenv("pip", "install", *index_args(index), "gamma", cwd=synced, env=env)
+    exact = anyvenv("run", "--exact", *index_args(index), "python", "-c", code, cwd=synced, env=env)
+    assert exact.stdout == "False\n", exact.stderr
+
+
+def test_what_only_uv_run_can_do_is_handed_to_it(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    env_dir = synced / ".venv"
+    code = "import sys, gamma, beta; print(gamma.VALUE, sys.prefix != sys.base_prefix)"
+    layered = anyvenv(
+        "run", *index_args(index), "--with", "gamma", "python", "-c", code, cwd=synced, env=env
+    )
+    assert layered.stdout == "3 True\n", layered.stderr  # gamma on top, the project's beta
+    assert not (site_packages(synced) / "gamma").exists()  # the project env is left as it was
+    (synced / ".env").write_text("GREETING=hello\n")
+    greeting = "import os; print(os.environ['GREETING'])"
+    dotenv = anyvenv("run", "--env-file", ".env", "python", "-c", greeting, cwd=synced, env=env)
+    assert dotenv.stdout == "hello\n", dotenv.stderr
+
+    (synced / "inline.py").write_text(
+        '# /// script\n# dependencies = ["gamma"]\n# ///\n'
+        "import importlib.util as u, sys, gamma\n"
+        "print(gamma.VALUE, sys.prefix, u.find_spec('beta') is None)\n"
+    )
+    script = anyvenv("run", *index_args(index), "inline.py", cwd=synced, env=env)
+    assert script.returncode == 0, script.stderr
+    value, prefix, no_beta = script.stdout.split()
+    assert value == "3" and no_beta == "True"  # its own env, as uv run gives it
+    assert Path(prefix) != env_dir and prefix.startswith(env["UV_CACHE_DIR"])
+    isolated = anyvenv(
+        "run", "--isolated", *index_args(index), "python", "-c",
+        "import sys, beta; print(sys.prefix)", cwd=synced, env=env,
+    )  # fmt: skip
+    assert isolated.returncode == 0, isolated.stderr
+    assert isolated.stdout.strip() != str(env_dir)
 
 
 def test_pip_runs_uv_pip_against_the_env(synced: Path, env: dict[str, str], index: Path) -> None:

@@ -199,3 +199,33 @@ def test_pip_goes_through_the_shadow_env(target: Path, index: Path, home: Path) 
     removed = anyvenv("pip", "uninstall", "alpha", cwd=project, env=env)
     assert removed.returncode == 0, removed.stderr
     assert not script.exists()
+
+
+@pytest.mark.parametrize(
+    "lab_kind", ["faultfs:cifs-like", "faultfs:mode-0644", "faultfs:chmod-ignored", "fat"]
+)
+def test_run_reads_its_command_and_hands_uv_run_the_rest(
+    target: Path, index: Path, home: Path
+) -> None:
+    """In place, through a pointer, through a shadow: a script, a module and ``--with`` run
+    in anyvenv's env, and a package added by hand stays (``uv run`` syncs inexactly)."""
+    env = project_environ(home)
+    project = write_project(target / "demo")
+    report, _ = sync_json(project, env, index)
+    env_dir = str(report["env"])
+    (project / "where.py").write_text("import sys, beta\nprint(sys.prefix, *sys.argv[1:])\n")
+    script = anyvenv("run", *index_args(index), "where.py", "a", cwd=project, env=env)
+    assert script.stdout == f"{env_dir} a\n", script.stderr
+    module = anyvenv("run", *index_args(index), "-m", "where", cwd=project, env=env)
+    assert module.stdout == f"{env_dir}\n", module.stderr
+    code = "import sys, beta, gamma; print(gamma.VALUE, sys.prefix != sys.base_prefix)"
+    layered = anyvenv(
+        "run", *index_args(index), "--with", "gamma", "python", "-c", code, cwd=project, env=env
+    )
+    assert layered.stdout == "3 True\n", layered.stderr
+    added = anyvenv("pip", "install", *index_args(index), "gamma", cwd=project, env=env)
+    assert added.returncode == 0, added.stderr
+    write_project(project, dependencies=["alpha", "beta"])  # uv runs, inexactly: gamma stays
+    kept = anyvenv("run", *index_args(index), "python", "-c", code, cwd=project, env=env)
+    assert kept.stdout == "3 True\n", kept.stderr
+    assert "Resolved" in kept.stderr  # uv did run

@@ -107,21 +107,34 @@ def _sync(argv: Sequence[str], started: float) -> int | None:
 
 
 def _run(argv: Sequence[str]) -> int | None:
-    from anyvenv.cli.run import OWN, exec_in
+    from anyvenv.cli.run import OWN
 
     ours, uv_args, command = OWN.split(argv)
     values = own_values(ours)
     if values is None or "--no-sync" in values or not command:
         return None
-    found = _up_to_date(values, uv_args)
+    from anyvenv.project.runargs import read_run_args
+    from anyvenv.project.runtarget import read_target
+    from anyvenv.project.uvrules import start_dir
+
+    request = read_run_args(uv_args, os.environ)
+    try:
+        workdir = start_dir(uv_args, os.getcwd(), project=False)
+    except OSError:  # a working directory that is gone: the ordinary way says so
+        return None
+    target = read_target(command, workdir, request.module, request.script, request.gui_script)
+    found = None
+    if not request.needs_uv_run and target.kind not in ("inline-script", "remote"):
+        found = _up_to_date(values, request.sync_args)
     if found is None:
         from anyvenv.cli.run import run
 
         return _ordinary(run, QuickArgs(values, uv_args, command))
+    from anyvenv.cli.run import exec_target
     from anyvenv.errors import AnyvenvError
 
     try:
-        return exec_in(found.env, command)
+        return exec_target(found.env, target, workdir)
     except AnyvenvError as exc:
         print(f"anyvenv: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code

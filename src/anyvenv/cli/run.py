@@ -1,6 +1,8 @@
-"""``anyvenv run [--no-sync] [--python X] [uv sync options] [--] CMD ...``.
-
-Put ``--`` before CMD when you pass uv options that take a value.
+"""``anyvenv run [--no-sync] [--python X] [uv run options] [--] CMD ...``: sync as ``uv run``
+does (extraneous packages stay unless ``--exact``), then run CMD in the env as ``uv run``
+would (:mod:`anyvenv.project.runtarget`). What only uv can carry out is handed to it:
+``--with``/``--env-file`` on top of the synced env (``uv run --no-sync``), and scripts with
+inline metadata, ``--isolated`` and ``--no-project`` to uv alone (envs of its own, in its cache).
 """
 
 from __future__ import annotations
@@ -9,15 +11,20 @@ import os
 
 from anyvenv.cli.sync import add_common
 from anyvenv.cli.uvargs import OwnOptions, pass_through
+from anyvenv.project.runargs import takes_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # a no-op run reads OWN before argparse is imported (see cli.fastpath)
     import argparse
+    from collections.abc import Mapping
+
+    from anyvenv.project.runtarget import RunTarget
 
 OWN = OwnOptions(
     with_value=frozenset({"-p", "--python", "--link-mode"}),
     flags=frozenset({"--no-sync"}),
     command_follows=True,
+    uv_takes_value=takes_value,
 )
 
 
@@ -26,49 +33,128 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-sync", action="store_true", help="run in the env as it is, without syncing"
     )
     add_common(parser)
-    parser.add_argument("cmd", nargs="*", metavar="CMD", help="the command and its arguments")
+    parser.add_argument(
+        "cmd",
+        nargs="*",
+        metavar="CMD",
+        help="the command and its arguments, read as uv run reads them: python, a .py file, "
+        "-m MODULE, - (standard input) or a command on PATH; other options are uv run's",
+    )
     pass_through(parser, OWN)
 
 
 def run(args: argparse.Namespace) -> int:
-    from anyvenv.errors import UsageError
-    from anyvenv.project.runenv import project_env
+    from anyvenv.project.runargs import read_run_args
+    from anyvenv.project.uvrules import start_dir
 
+    request = read_run_args(args.uv_args, os.environ)
+    workdir = start_dir(args.uv_args, os.getcwd(), project=False)
     command: list[str] = list(args.command)
-    if not command:
-        raise UsageError(
-            "no command to run", "write it after the options, e.g. 'anyvenv run -- python -V'"
-        )
+    target = None
+    if command:
+        from anyvenv.project.runtarget import read_target
+
+        target = read_target(command, workdir, request.module, request.script, request.gui_script)
+    if request.alone or (target is not None and target.kind == "inline-script"):
+        # uv runs it without the project env (an env of its own, in uv's cache)
+        return exec_uv_run(uv_run_words(args), os.environ)
+    env = _synced_env(args, request.sync_args)
+    if request.needs_uv_run or (target is not None and target.kind == "remote"):
+        return exec_uv_run(["--no-sync", *uv_run_words(args, python=False)], _on_env(env))
+    if target is None:
+        return _list_commands(env)
+    return exec_target(env, target, workdir)
+
+
+def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> str:
     if args.no_sync:
-        env = project_env(args.uv_args, os.getcwd(), os.environ)
-    else:
-        from anyvenv.cli.sync import is_quiet, options_of, report
-        from anyvenv.project.sync import sync
+        from anyvenv.project.runenv import project_env
 
-        result = sync(options_of(args))
-        if result.uv_exit_code != 0:
-            return result.uv_exit_code
-        if result.prepared.action != "reused" or result.prepared.notes:
-            report(result, quiet=is_quiet(args))
-        env = result.prepared.location.env
-    return exec_in(env, command)
+        return project_env(args.uv_args, os.getcwd(), os.environ)
+    from anyvenv.cli.sync import options_of, quiet_in, report
+    from anyvenv.project.sync import sync
+    from anyvenv.record import replace
+
+    result = sync(replace(options_of(args), uv_args=tuple(sync_args)))
+    if result.uv_exit_code != 0:
+        raise SystemExit(result.uv_exit_code)
+    if result.prepared.action != "reused" or result.prepared.notes:
+        report(result, quiet=quiet_in(args.uv_args))
+    return os.fspath(result.prepared.location.env)
 
 
-def exec_in(env: str | os.PathLike[str], command: list[str]) -> int:
-    """Replace this process with ``command`` in ``env`` (activated); returns only on error."""
+def uv_run_words(args: argparse.Namespace, python: bool = True) -> list[str]:
+    """``uv run``'s command line for what ``anyvenv run`` was given."""
+    words = list(args.uv_args)
+    if python and args.python:
+        words += ["--python", args.python]
+    if args.link_mode:
+        words += ["--link-mode", args.link_mode]
+    if args.no_sync and "--no-sync" not in words:
+        words.append("--no-sync")
+    return [*words, "--", *args.command] if args.command else words
+
+
+def _on_env(env: str) -> dict[str, str]:
+    """uv's variables for running on anyvenv's env: it is the project env (a pointer followed)."""
+    return {**os.environ, "UV_PROJECT_ENVIRONMENT": os.path.abspath(env)}
+
+
+def exec_uv_run(words: list[str], environ: Mapping[str, str]) -> int:
+    import sys
+
+    from anyvenv.errors import UsageError
+    from anyvenv.project.uvcall import find_uv
+
+    uv = find_uv()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execve(uv, [uv, "run", *words], environ)
+    except OSError as exc:  # pragma: no cover - find_uv checked it
+        raise UsageError(f"cannot run {uv}: {exc.strerror}", "reinstall anyvenv") from exc
+    return 0  # pragma: no cover - exec does not return
+
+
+def _list_commands(env: str) -> int:
+    """What ``uv run`` with no command says (exit 2)."""
+    from anyvenv.project.runtarget import available_commands
+
+    lines = [
+        "Provide a command or script to invoke with `anyvenv run <command>` or "
+        "`anyvenv run <script>.py`.",
+        "",
+    ]
+    commands = available_commands(env)
+    if commands:
+        lines += ["The following commands are available in the environment:", ""]
+        lines += [f"- {name}" for name in commands]
+    lines += ["", "See `anyvenv run --help` for more information."]
+    print("\n".join(lines))
+    return 2
+
+
+def exec_target(env: str | os.PathLike[str], target: RunTarget, workdir: str) -> int:
+    """Replace this process with ``target`` run in ``env`` (activated) from ``workdir``;
+    returns only on error."""
     import sys
 
     from anyvenv.errors import UsageError
     from anyvenv.project.runenv import activated_environment
 
-    environ = activated_environment(os.fspath(env), os.environ)
+    env = os.fspath(env)
+    stdin = sys.stdin.buffer.read() if target.kind == "stdin" else None
+    argv = target.argv(env, stdin)
+    environ = activated_environment(env, os.environ)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execvpe(command[0], command, environ)
+        if workdir != os.getcwd():
+            os.chdir(workdir)
+        os.execvpe(argv[0], argv, environ)
     except OSError as exc:
         raise UsageError(
-            f"cannot run {command[0]!r}: {exc.strerror}",
-            f"is it installed in {os.fspath(env)}? (PATH starts with {os.fspath(env)}/bin)",
+            f"cannot run {argv[0]!r}: {exc.strerror}",
+            f"is it installed in {env}? (PATH starts with {env}/bin)",
         ) from exc
     return 0  # pragma: no cover - exec does not return

@@ -6,20 +6,27 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # a no-op sync splits its arguments here before argparse is imported
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 
 class OwnOptions:
     """The options anyvenv reads itself; everything else is uv's."""
 
-    __slots__ = ("command_follows", "flags", "with_value")
+    __slots__ = ("command_follows", "flags", "uv_takes_value", "with_value")
 
     def __init__(
-        self, with_value: frozenset[str], flags: frozenset[str], command_follows: bool = False
+        self,
+        with_value: frozenset[str],
+        flags: frozenset[str],
+        command_follows: bool = False,
+        uv_takes_value: Callable[[str], bool] | None = None,
     ) -> None:
         self.with_value = with_value
         self.flags = flags
         self.command_follows = command_follows  # `run`: the first non-option word starts it
+        # `run`: uv's options whose value is the next word, so that word does not start the
+        # command; without it, a `--` anywhere means the command follows the `--`
+        self.uv_takes_value = uv_takes_value
 
     def _takes_value(self, arg: str) -> str | None:
         for name in self.with_value:
@@ -38,15 +45,16 @@ class OwnOptions:
         ours: list[str] = []
         passed: list[str] = []
         command: list[str] = []
-        # with `--`, everything before it is options (uv's may take values)
-        command_follows = self.command_follows and "--" not in argv
+        command_follows = self.command_follows and (
+            self.uv_takes_value is not None or "--" not in argv
+        )
         index = 0
         while index < len(argv):
             arg = argv[index]
             if arg == "--":
                 command = list(argv[index + 1 :])
                 break
-            if command_follows and not arg.startswith("-"):
+            if command_follows and (arg == "-" or not arg.startswith("-")):
                 command = list(argv[index:])
                 break
             if arg in self.flags or arg in ("-h", "--help") or self._is_own_joined(arg):
@@ -56,6 +64,14 @@ class OwnOptions:
                 if index + 1 < len(argv):
                     ours.append(argv[index + 1])
                     index += 1
+            elif (
+                command_follows
+                and self.uv_takes_value is not None
+                and self.uv_takes_value(arg)
+                and index + 1 < len(argv)
+            ):
+                passed += argv[index : index + 2]
+                index += 1
             else:
                 passed.append(arg)
             index += 1

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     Entry = tuple[int, int, int, str | int | None] | None
 
 RECORD_NAME = ".anyvenv-sync.inputs"
-RECORD_VERSION = 2
+RECORD_VERSION = 3
 RACY_NS = 3_000_000_000
 
 WATCHED_PREFIXES = ("UV_", "ANYVENV_")
@@ -117,9 +117,22 @@ def deciding_args(uv_args: Sequence[str]) -> list[str]:
             skip_value = True
         elif arg in OUTPUT_FLAGS or arg.partition("=")[0] in OUTPUT_OPTIONS:
             continue
-        elif not _only_quiet_flags(arg):
+        elif not _only_quiet_flags(arg) and arg not in EXACTNESS_FLAGS:
             kept.append(arg)
     return kept
+
+
+EXACTNESS_FLAGS = ("--exact", "--inexact")
+EXACT_LINE = "sync exact"  # extraneous packages removed (uv sync's default)
+INEXACT_LINE = "sync inexact"  # extraneous packages left (--inexact; anyvenv run's default)
+
+
+def exactness_line(uv_args: Sequence[str]) -> str:
+    """The last of ``--exact``/``--inexact`` wins, as in uv."""
+    for arg in reversed(uv_args):
+        if arg in EXACTNESS_FLAGS:
+            return EXACT_LINE if arg == "--exact" else INEXACT_LINE
+    return EXACT_LINE
 
 
 def _only_quiet_flags(arg: str) -> bool:
@@ -157,6 +170,7 @@ class Invocation:
             f"--python {self.python}",
             f"--link-mode {self.link_mode}",
             *(f"uv arg {arg}" for arg in deciding_args(self.uv_args)),
+            exactness_line(self.uv_args),
         ]
         key += sorted(
             f"variable {name}={value}"
@@ -263,8 +277,12 @@ class InputsRecord:
         return cls(env, invocation.key(extra_variables), extra_variables, files, summary)
 
     def holds_for(self, invocation: Invocation) -> bool:
-        """Same invocation, and every path as recorded: uv would find nothing to do."""
-        if self.key != invocation.key(self.extra_variables):
+        """Same invocation, and every path as recorded: uv would find nothing to do. An exact
+        sync also answers for an inexact one (``anyvenv run`` after ``anyvenv sync``), not the
+        other way round: packages the inexact one left may be extraneous."""
+        wanted = invocation.key(self.extra_variables)
+        exact_instead = [EXACT_LINE if line == INEXACT_LINE else line for line in wanted]
+        if self.key != wanted and self.key != exact_instead:
             return False
         return all(still_matches(path, entry) for path, entry in self.files.items())
 

@@ -44,15 +44,18 @@ def uses_version_files(uv_args: Sequence[str], environ: Mapping[str, str]) -> bo
     return not (env_flag(environ, "UV_NO_CONFIG") or has_flag(uv_args, "--no-config"))
 
 
-def start_dir(args: Sequence[str], cwd: str) -> str:
-    """Where uv looks for the project: ``--directory`` then ``--project`` move it, as in uv."""
+def start_dir(args: Sequence[str], cwd: str, project: bool = True) -> str:
+    """Where uv looks for the project: ``--directory`` then ``--project`` move it, as in uv.
+    ``project=False``: where uv runs things (``--directory`` only, as ``uv run`` does)."""
     base = cwd
     directory = option_value(args, "--directory")
     if directory:
         base = os.path.normpath(os.path.join(cwd, os.path.expanduser(directory)))
-    project = option_value(args, "--project")
-    if project:
-        return os.path.normpath(os.path.join(base, os.path.expanduser(project)))
+    if not project:
+        return base
+    project_dir = option_value(args, "--project")
+    if project_dir:
+        return os.path.normpath(os.path.join(base, os.path.expanduser(project_dir)))
     return base
 
 

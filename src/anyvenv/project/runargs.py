@@ -1,0 +1,185 @@
+"""``uv run``'s command line as ``anyvenv run`` reads it: which of uv's options take a value
+(so that ``anyvenv run --extra dev pytest`` finds the command where uv would), and which are
+``run``'s own, not ``uv sync``'s (``-m``, ``--with``, ``--exact``...).
+
+The tables follow uv 0.13; ``tests/test_runargs.py`` checks them against the ``--help`` of
+the uv anyvenv depends on, so a uv that adds an option fails a test instead of a user.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # a no-op run splits its arguments here before anything else is imported
+    from collections.abc import Mapping, Sequence
+
+# Every option of `uv run` (global ones included) whose value is the next word.
+VALUE_OPTIONS = frozenset(
+    {
+        "--allow-insecure-host",
+        "--cache-dir",
+        "--color",
+        "--config-file",
+        "--config-setting",
+        "--config-settings-package",
+        "--default-index",
+        "--directory",
+        "--env-file",
+        "--exclude-newer",
+        "--exclude-newer-package",
+        "--extra",
+        "--extra-index-url",
+        "--find-links",
+        "--fork-strategy",
+        "--group",
+        "--index",
+        "--index-strategy",
+        "--index-url",
+        "--keyring-provider",
+        "--link-mode",
+        "--max-recursion-depth",
+        "--no-binary-package",
+        "--no-build-isolation-package",
+        "--no-build-package",
+        "--no-editable-package",
+        "--no-extra",
+        "--no-group",
+        "--no-sources-package",
+        "--only-group",
+        "--package",
+        "--prerelease",
+        "--prerelease-package",
+        "--preview-features",
+        "--project",
+        "--python",
+        "--python-fetch",
+        "--python-platform",
+        "--python-preference",
+        "--refresh-package",
+        "--reinstall-package",
+        "--resolution",
+        "--upgrade-group",
+        "--upgrade-package",
+        "--with",
+        "--with-editable",
+        "--with-requirements",
+    }
+)
+VALUE_SHORT = frozenset("CPfipw")  # -C -P -f -i -p -w
+
+# `uv run` options that `uv sync` does not take, and what they ask of anyvenv.
+LAYERED_WITH_VALUE = frozenset(
+    {"--with", "--with-editable", "--with-requirements", "--env-file", "--max-recursion-depth"}
+)
+LAYERED_FLAGS = frozenset({"--no-env-file"})
+ALONE_FLAGS = frozenset({"--isolated", "--no-project"})
+TARGET_FLAGS = {"-m": "module", "--module": "module", "-s": "script", "--script": "script"}
+TARGET_FLAGS_LONG_ONLY = {"--gui-script": "gui_script"}
+
+
+def takes_value(arg: str) -> bool:
+    """Whether the word after ``arg`` is its value (``--extra x``, ``-w x``, ``-qw x``)."""
+    if arg.startswith("--"):
+        return arg in VALUE_OPTIONS
+    if not arg.startswith("-") or len(arg) < 2:
+        return False
+    for index, char in enumerate(arg[1:], start=1):
+        if char in VALUE_SHORT:
+            return index == len(arg) - 1  # -wgamma carries its value
+    return False
+
+
+class RunArgs:
+    """``anyvenv run``'s uv options, sorted by who takes them.
+
+    ``sync_args`` go to ``uv sync`` (with ``--inexact`` added unless ``--exact`` was asked for:
+    ``uv run`` leaves extraneous packages alone); ``layered`` are options only ``uv run`` can
+    carry out on top of the synced env (``--with``, ``--env-file``); ``alone`` is set when uv
+    must run the command without the project env (``--isolated``, ``--no-project``).
+    """
+
+    __slots__ = (
+        "alone",
+        "env_file_variable",
+        "exact",
+        "gui_script",
+        "layered",
+        "module",
+        "script",
+        "sync_args",
+    )
+
+    def __init__(self) -> None:
+        self.sync_args: list[str] = []
+        self.layered: list[str] = []
+        self.env_file_variable = False  # UV_ENV_FILE: uv run reads the file itself
+        self.alone = False
+        self.exact = False
+        self.module = False
+        self.script = False
+        self.gui_script = False
+
+    @property
+    def needs_uv_run(self) -> bool:
+        return bool(self.layered) or self.env_file_variable or self.alone
+
+
+def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs:
+    """Sort ``uv_args`` (as ``anyvenv run`` got them, anyvenv's own options taken out)."""
+    result = RunArgs()
+    exact: bool | None = None
+    index = 0
+    while index < len(uv_args):
+        arg = uv_args[index]
+        name, joined, _ = arg.partition("=")
+        value_follows = not joined and takes_value(arg)
+        words = uv_args[index : index + 2] if value_follows else [arg]
+        index += len(words)
+        if not arg.startswith("--") and arg.startswith("-") and len(arg) > 1:
+            _read_short_cluster(arg, words[1:], result)
+        elif name in LAYERED_WITH_VALUE or arg in LAYERED_FLAGS:
+            result.layered += words
+        elif arg in ALONE_FLAGS:
+            result.alone = True
+        elif arg in ("--exact", "--inexact"):
+            exact = arg == "--exact"
+        elif arg in TARGET_FLAGS or arg in TARGET_FLAGS_LONG_ONLY:
+            setattr(result, {**TARGET_FLAGS, **TARGET_FLAGS_LONG_ONLY}[arg], True)
+        else:
+            result.sync_args += words
+    result.env_file_variable = bool(environ.get("UV_ENV_FILE")) and not _flag_set(
+        environ, "UV_NO_ENV_FILE"
+    )
+    if _flag_set(environ, "UV_ISOLATED"):
+        result.alone = True
+    result.exact = bool(exact)
+    if not result.exact:
+        result.sync_args.append("--inexact")
+    return result
+
+
+def _read_short_cluster(arg: str, value: Sequence[str], result: RunArgs) -> None:
+    """``-m``, ``-s``, ``-w X``/``-wX`` and clusters of them with uv's short flags (``-qm``)."""
+    kept = ""
+    for position, char in enumerate(arg[1:], start=1):
+        if char in VALUE_SHORT:
+            rest = arg[position + 1 :]
+            own_value = [rest] if rest else list(value)
+            if char == "w":
+                result.layered += ["--with", *own_value]
+            else:
+                result.sync_args += ["-" + char, *own_value]
+            break
+        if char == "m":
+            result.module = True
+        elif char == "s":
+            result.script = True
+        else:
+            kept += char
+    if kept:
+        result.sync_args.append("-" + kept)
+
+
+def _flag_set(environ: Mapping[str, str], name: str) -> bool:
+    from anyvenv.project.uvrules import env_flag
+
+    return env_flag(environ, name)

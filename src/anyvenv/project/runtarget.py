@@ -1,0 +1,141 @@
+"""What ``anyvenv run CMD ...`` executes in the env, read the way ``uv run`` reads CMD.
+
+``python`` is the env's python; an existing ``*.py``/``*.pyc``/``*.pyw`` file, a directory with
+a ``__main__.py`` and a zipapp are run by it; ``-`` runs the script on standard input; with
+``-m``/``--module`` CMD is a module, with ``-s``/``--script`` (or ``--gui-script``) a script
+whatever its name. A script that declares its own dependencies (PEP 723 inline metadata) is
+not run in the project env at all: uv runs it in an env of its own, as ``uv run`` does.
+Anything else is a command found on ``PATH`` (the env's ``bin`` first).
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+# the opening line of a PEP 723 metadata block of type `script`
+_SCRIPT_BLOCK_START = b"# /// script"
+
+
+class RunTarget:
+    """CMD, read: ``kind`` is one of ``python``, ``script``, ``module``, ``package``,
+    ``stdin``, ``inline-script`` (PEP 723), ``remote``, ``command``."""
+
+    __slots__ = ("args", "kind", "target")
+
+    def __init__(self, kind: str, target: str, args: Sequence[str]) -> None:
+        self.kind = kind
+        self.target = target
+        self.args = list(args)
+
+    def argv(self, env: str, stdin: bytes | None = None) -> list[str]:
+        """The command line to exec in ``env``; ``stdin`` is the script read for ``-``."""
+        python = os.path.join(env, "bin", "python")
+        if self.kind == "python":
+            return [python, *self.args]
+        if self.kind == "module":
+            return [python, "-m", self.target, *self.args]
+        if self.kind == "stdin":
+            return [python, "-c", os.fsdecode(stdin or b""), *self.args]
+        if self.kind == "package":
+            entry_point = os.path.join(env, "bin", self.target)
+            if os.path.isfile(entry_point) and os.access(entry_point, os.X_OK):
+                return [entry_point, *self.args]
+            return [python, self.target, *self.args]
+        if self.kind == "script":
+            return [python, self.target, *self.args]
+        return [self.target, *self.args]
+
+
+def read_target(
+    command: Sequence[str],
+    cwd: str,
+    module: bool = False,
+    script: bool = False,
+    gui_script: bool = False,
+) -> RunTarget:
+    """Classify ``command`` (non-empty) as ``uv run`` does; paths are relative to ``cwd``,
+    where the command will run."""
+    target, args = command[0], command[1:]
+    path = os.path.join(cwd, target)
+    if target == "-":
+        return RunTarget("stdin", target, args)
+    if target.startswith(("http://", "https://")) and not os.path.exists(path):
+        return RunTarget("remote", target, args)
+    if module:
+        return RunTarget("module", target, args)
+    if script or gui_script:
+        return RunTarget(_script_kind(path), target, args)
+    if target.lower() == "python":
+        return RunTarget("python", target, args)
+    is_file = os.path.isfile(path)
+    if is_file and os.path.splitext(target)[1].lower() in (".py", ".pyc", ".pyw"):
+        return RunTarget(_script_kind(path), target, args)
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "__main__.py")):
+        return RunTarget("package", target, args)
+    if is_file and is_zipapp(path):
+        return RunTarget("script", target, args)
+    return RunTarget("command", target, args)
+
+
+def _script_kind(path: str) -> str:
+    return "inline-script" if has_inline_metadata(path) else "script"
+
+
+def has_inline_metadata(path: str) -> bool:
+    """Whether ``path`` holds a PEP 723 ``script`` block (a ``# /// script`` line that a
+    ``# ///`` line closes, every line between starting with ``#``)."""
+    try:
+        with open(path, "rb") as file:
+            text = file.read()
+    except OSError:
+        return False
+    if _SCRIPT_BLOCK_START not in text:
+        return False
+    lines = text.splitlines()
+    for start, line in enumerate(lines):
+        if line != _SCRIPT_BLOCK_START:
+            continue
+        for count, inside in enumerate(lines[start + 1 :]):
+            if inside == b"# ///":
+                if count:
+                    return True
+                break
+            if not (inside == b"#" or inside.startswith(b"# ")):
+                break
+    return False
+
+
+def is_zipapp(path: str) -> bool:
+    """A zip archive (a shebang may come first) with a ``__main__.py`` file at its top."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(
+                info.filename == "__main__.py" and not info.is_dir() for info in archive.infolist()
+            )
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+def available_commands(env: str) -> list[str]:
+    """The env's commands, as ``uv run`` with no command lists them."""
+    bin_dir = os.path.join(env, "bin")
+    try:
+        names = os.listdir(bin_dir)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        path = os.path.join(bin_dir, name)
+        if (
+            os.path.isfile(path)
+            and os.access(path, os.X_OK)
+            and not name.startswith(("activate", "deactivate"))
+        ):
+            found.append(name)
+    return sorted(found)

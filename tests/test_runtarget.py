@@ -1,0 +1,132 @@
+"""What ``anyvenv run CMD`` executes: CMD read the way ``uv run`` reads it, on real files."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from anyvenv.project.runtarget import (
+    available_commands,
+    has_inline_metadata,
+    is_zipapp,
+    read_target,
+)
+
+ENV = "/e"
+PY = "/e/bin/python"
+
+
+@pytest.fixture
+def cwd(tmp_path: Path) -> Path:
+    (tmp_path / "tool.py").write_text("print(1)\n")
+    (tmp_path / "gui.PYW").write_text("print(1)\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__main__.py").write_text("print(1)\n")
+    (tmp_path / "plain-dir").mkdir()
+    (tmp_path / "notes.txt").write_text("x\n")
+    with zipfile.ZipFile(tmp_path / "bundle.pyz", "w") as archive:
+        archive.writestr("__main__.py", "print(1)\n")
+    (tmp_path / "inline.py").write_text(
+        '# /// script\n# dependencies = ["rich"]\n# ///\nimport rich\n'
+    )
+    return tmp_path
+
+
+def argv(command: list[str], cwd: Path, **flags: bool) -> tuple[str, list[str]]:
+    target = read_target(command, str(cwd), **flags)
+    return target.kind, target.argv(ENV, b"print(2)")
+
+
+def test_python_scripts_packages_and_zipapps_run_with_the_env_python(cwd: Path) -> None:
+    assert argv(["python", "-V"], cwd) == ("python", [PY, "-V"])
+    assert argv(["PYTHON"], cwd) == ("python", [PY])
+    assert argv(["tool.py", "a"], cwd) == ("script", [PY, "tool.py", "a"])
+    assert argv(["gui.PYW"], cwd) == ("script", [PY, "gui.PYW"])
+    assert argv(["app", "x"], cwd) == ("package", [PY, "app", "x"])
+    assert argv(["bundle.pyz"], cwd) == ("script", [PY, "bundle.pyz"])
+    assert argv(["-", "a"], cwd) == ("stdin", [PY, "-c", "print(2)", "a"])
+
+
+def test_anything_else_is_a_command(cwd: Path) -> None:
+    assert argv(["missing.py"], cwd) == ("command", ["missing.py"])  # not a file: uv's rule
+    assert argv(["plain-dir"], cwd) == ("command", ["plain-dir"])
+    assert argv(["notes.txt"], cwd) == ("command", ["notes.txt"])
+    assert argv(["pytest", "-x"], cwd) == ("command", ["pytest", "-x"])
+
+
+def test_the_flags_decide_over_the_name(cwd: Path) -> None:
+    assert argv(["json.tool", "-h"], cwd, module=True) == ("module", [PY, "-m", "json.tool", "-h"])
+    assert argv(["notes.txt"], cwd, script=True) == ("script", [PY, "notes.txt"])
+    assert argv(["tool.py"], cwd, gui_script=True) == ("script", [PY, "tool.py"])
+
+
+def test_paths_are_read_from_where_the_command_runs(cwd: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert read_target(["tool.py"], str(elsewhere)).kind == "command"
+    assert read_target(["../tool.py"], str(elsewhere)).kind == "script"
+
+
+def test_an_installed_entry_point_wins_over_a_package_directory(cwd: Path, tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    tool = env / "bin" / "app"
+    tool.write_text("#!/bin/sh\n")
+    target = read_target(["app", "x"], str(cwd))
+    assert target.argv(str(env)) == [str(env / "bin" / "python"), "app", "x"]  # not executable
+    tool.chmod(0o755)
+    assert target.argv(str(env)) == [str(tool), "x"]
+
+
+def test_inline_metadata_and_remote_scripts_are_left_to_uv(cwd: Path) -> None:
+    assert read_target(["inline.py"], str(cwd)).kind == "inline-script"
+    assert read_target(["inline.py"], str(cwd), script=True).kind == "inline-script"
+    assert read_target(["https://example.org/x.py"], str(cwd)).kind == "remote"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("# /// script\n# dependencies = []\n# ///\n", True),
+        ('"""doc"""\n# /// script\n#\n# requires-python = ">=3.11"\n# ///\n', True),
+        ("# /// script\r\n# dependencies = []\r\n# ///\r\n", True),
+        ("# /// script\n# ///\n", False),  # PEP 723: a block holds at least one line
+        ("# /// script\n# dependencies = []\nimport x\n# ///\n", False),  # not closed in time
+        ("# /// pyproject\n# x = 1\n# ///\n", False),  # another type
+        ("#/// script\n# x = 1\n# ///\n", False),
+        ("print('# /// script')\n", False),
+    ],
+)
+def test_inline_metadata_is_a_pep_723_script_block(
+    tmp_path: Path, text: str, expected: bool
+) -> None:
+    path = tmp_path / "s.py"
+    path.write_bytes(text.encode())
+    assert has_inline_metadata(str(path)) is expected
+
+
+def test_zipapps_need_a_main_module(tmp_path: Path) -> None:
+    shebang = tmp_path / "shebang.pyz"
+    with zipfile.ZipFile(tmp_path / "inner.zip", "w") as archive:
+        archive.writestr("__main__.py", "print(1)\n")
+    shebang.write_bytes(b"#!/usr/bin/env python3\n" + (tmp_path / "inner.zip").read_bytes())
+    assert is_zipapp(str(shebang))
+    without = tmp_path / "lib.zip"
+    with zipfile.ZipFile(without, "w") as archive:
+        archive.writestr("pkg/__main__.py", "")
+    assert not is_zipapp(str(without))
+    assert not is_zipapp(str(tmp_path / "missing.zip"))
+
+
+def test_available_commands_are_the_executables_but_activation(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, mode in (("tool", 0o755), ("python", 0o755), ("activate", 0o755), ("data", 0o644)):
+        (bin_dir / name).write_text("")
+        os.chmod(bin_dir / name, mode)
+    (bin_dir / "sub").mkdir()
+    assert available_commands(str(tmp_path)) == ["python", "tool"]
+    assert available_commands(str(tmp_path / "missing")) == []
