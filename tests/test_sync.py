@@ -396,6 +396,27 @@ def test_what_only_uv_run_can_do_is_handed_to_it(
     assert isolated.stdout.strip() != str(env_dir)
 
 
+def test_active_targets_the_active_env_as_in_uv(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    project = write_project(tmp_path / "demo")
+    active = tmp_path / "active-env"
+    with_active = {**env, "VIRTUAL_ENV": str(active)}
+    report, _ = sync_json(project, with_active, index, "--active")
+    assert report["env"] == str(active)
+    assert not (project / ".venv").exists()
+    code = "import sys, beta; print(sys.prefix)"
+    inside = anyvenv(
+        "run", *index_args(index), "--active", "python", "-c", code, cwd=project, env=with_active
+    )
+    assert inside.stdout == f"{active}\n", inside.stderr
+    again, _ = sync_json(project, with_active, index, "--active")
+    assert again["uv_ran"] is False  # the record of the active env answers
+    # the last of --active/--no-active wins; without it the project env is used, as in uv
+    report, _ = sync_json(project, with_active, index, "--active", "--no-active")
+    assert report["env"] == str(project / ".venv")
+
+
 def test_pip_runs_uv_pip_against_the_env(synced: Path, env: dict[str, str], index: Path) -> None:
     listed = anyvenv("pip", "list", cwd=synced, env=env)
     assert listed.returncode == 0, listed.stderr

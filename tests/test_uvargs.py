@@ -120,3 +120,16 @@ def test_sync_and_run_without_argparse_get_the_arguments_argparse_gives() -> Non
                 assert getattr(quick, field) == getattr(parsed, field), (argv, field)
             assert quick.json == getattr(parsed, "json", False), argv
             assert quick.no_sync == getattr(parsed, "no_sync", False), argv
+
+
+def test_active_env_is_virtual_env_under_active_only() -> None:
+    from anyvenv.project.uvrules import active_env, project_env_path
+
+    environ = {"VIRTUAL_ENV": "venvs/a"}
+    assert active_env(["--active"], environ, "/w") == "/w/venvs/a"
+    assert active_env(["--directory", "d", "--active"], environ, "/w") == "/w/d/venvs/a"
+    assert active_env(["--active", "--no-active"], environ, "/w") is None
+    assert active_env([], environ, "/w") is None
+    assert active_env(["--active"], {}, "/w") is None  # uv falls back to the project env
+    assert project_env_path("/p", ["--active"], {}, "/w") == "/p/.venv"
+    assert project_env_path("/p", ["--active"], {"VIRTUAL_ENV": "/v"}, "/w") == "/v"

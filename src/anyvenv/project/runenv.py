@@ -26,12 +26,11 @@ def existing_env(declared: str) -> str:
 def project_env(uv_args: Sequence[str], cwd: str, environ: Mapping[str, str]) -> str:
     """The env of the project uv would find from ``cwd`` (``--directory``/``--project`` in
     ``uv_args`` move it), as it is: for ``anyvenv run --no-sync``."""
-    from anyvenv.project.envchoice import declared_env_path
     from anyvenv.project.model import discover
-    from anyvenv.project.uvrules import start_dir
+    from anyvenv.project.uvrules import project_env_path, start_dir
 
     project = discover(start_dir(uv_args, cwd))
-    return existing_env(declared_env_path(project.workspace_root, environ))
+    return existing_env(project_env_path(project.workspace_root, uv_args, environ, cwd))
 
 
 def activated_environment(env: str, environ: Mapping[str, str]) -> dict[str, str]:

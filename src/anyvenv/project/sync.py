@@ -25,7 +25,6 @@ from anyvenv.project.envchoice import (
     Placement,
     abandoned_env,
     chmod_fails,
-    declared_env_path,
     elsewhere_env_path,
     envs_dir,
     is_pointer,
@@ -60,7 +59,7 @@ from anyvenv.project.uvcall import (
     uv_environment,
 )
 from anyvenv.project.uvlock import RewritableLockfile
-from anyvenv.project.uvrules import has_flag, start_dir, uses_version_files
+from anyvenv.project.uvrules import has_flag, project_env_path, start_dir, uses_version_files
 from anyvenv.record import field, mutable_record, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -460,7 +459,7 @@ def locate(
         start=start,
         use_version_files=uses_version_files(options.uv_args, environ),
     )
-    return project, choice, declared_env_path(project.workspace_root, environ)
+    return project, choice, project_env_path(project.workspace_root, options.uv_args, environ, cwd)
 
 
 def _check_not_replaced(target: str, ours: bool) -> None:

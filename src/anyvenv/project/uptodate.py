@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from anyvenv.project.inputs import Invocation, always_runs_uv, load
-from anyvenv.project.uvrules import declared_env, start_dir
+from anyvenv.project.uvrules import project_env_path, start_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -99,7 +99,8 @@ def _env_behind(declared: str) -> str | None:
 def _holding_record(invocation: Invocation) -> InputsRecord | None:
     start = start_dir(invocation.uv_args, invocation.cwd)
     for root in candidate_roots(start):
-        env = _env_behind(declared_env(root, invocation.environ))
+        declared = project_env_path(root, invocation.uv_args, invocation.environ, invocation.cwd)
+        env = _env_behind(declared)
         record = load(env) if env is not None else None
         if record is not None and record.holds_for(invocation):
             return record

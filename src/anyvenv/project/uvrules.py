@@ -59,6 +59,27 @@ def start_dir(args: Sequence[str], cwd: str, project: bool = True) -> str:
     return base
 
 
+def active_env(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) -> str | None:
+    """``VIRTUAL_ENV`` when ``--active`` asks for it (the last of ``--active``/``--no-active``
+    wins), resolved as uv resolves it: against the directory uv runs in."""
+    wanted = False
+    for arg in uv_args:
+        if arg in ("--active", "--no-active"):
+            wanted = arg == "--active"
+    value = environ.get("VIRTUAL_ENV", "")
+    if not wanted or not value:
+        return None
+    return os.path.normpath(os.path.join(start_dir(uv_args, cwd, project=False), value))
+
+
+def project_env_path(
+    workspace_root: str, uv_args: Sequence[str], environ: Mapping[str, str], cwd: str
+) -> str:
+    """The env a sync of this workspace targets: the active one under ``--active``, else the
+    declared one."""
+    return active_env(uv_args, environ, cwd) or declared_env(workspace_root, environ)
+
+
 def declared_env(workspace_root: str, environ: Mapping[str, str]) -> str:
     """``UV_PROJECT_ENVIRONMENT`` as uv reads it (relative: against the workspace root), else
     ``.venv`` in the workspace root."""
