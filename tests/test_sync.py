@@ -417,6 +417,30 @@ def test_active_targets_the_active_env_as_in_uv(
     assert report["env"] == str(project / ".venv")
 
 
+def test_a_script_with_inline_metadata_is_uvs_alone(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """``--script``: uv works on the script and its own env, project or not, as plain uv."""
+    script = tmp_path / "tool.py"
+    script.write_text("import gamma, sys\nprint(gamma.VALUE, sys.prefix)\n")
+    added = anyvenv(
+        "add", "--script", "tool.py", *index_args(index), "gamma", cwd=tmp_path, env=env
+    )
+    assert added.returncode == 0, added.stderr
+    assert '#     "gamma>=1.0",' in script.read_text()
+    synced = anyvenv("sync", "--script", "tool.py", *index_args(index), cwd=tmp_path, env=env)
+    assert synced.returncode == 0, synced.stderr
+    ran = anyvenv("run", *index_args(index), "tool.py", cwd=tmp_path, env=env)
+    value, prefix = ran.stdout.split()
+    assert value == "3" and prefix.startswith(env["UV_CACHE_DIR"]), ran.stderr
+    removed = anyvenv("remove", "--script=tool.py", "gamma", cwd=tmp_path, env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert "gamma" not in script.read_text().split("# ///")[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tool.py"]  # no .venv, no lock
+    as_json = anyvenv("sync", "--script", "tool.py", "--json", cwd=tmp_path, env=env)
+    assert as_json.returncode == 2 and "drop --json" in one_line_error(as_json)
+
+
 def test_pip_runs_uv_pip_against_the_env(synced: Path, env: dict[str, str], index: Path) -> None:
     listed = anyvenv("pip", "list", cwd=synced, env=env)
     assert listed.returncode == 0, listed.stderr

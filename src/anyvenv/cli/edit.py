@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser, uv_command: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from anyvenv.cli.sync import is_quiet, options_of, report
+    from anyvenv.cli.sync import is_quiet, options_of, report, script_left_to_uv
     from anyvenv.project.sync import sync
     from anyvenv.record import replace
 
@@ -34,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
             f"name the packages, e.g. 'anyvenv {args.uv_command} requests'",
         )
 
+    handed = script_left_to_uv(args, args.uv_command)
+    if handed is not None:
+        return handed
     result = sync(replace(options_of(args), uv_command=args.uv_command))
     if args.json:
         from anyvenv.cli.output import print_json

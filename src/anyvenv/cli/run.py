@@ -101,19 +101,9 @@ def _on_env(env: str) -> dict[str, str]:
 
 
 def exec_uv_run(words: list[str], environ: Mapping[str, str]) -> int:
-    import sys
+    from anyvenv.project.uvcall import exec_uv
 
-    from anyvenv.errors import UsageError
-    from anyvenv.project.uvcall import find_uv
-
-    uv = find_uv()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        os.execve(uv, [uv, "run", *words], environ)
-    except OSError as exc:  # pragma: no cover - find_uv checked it
-        raise UsageError(f"cannot run {uv}: {exc.strerror}", "reinstall anyvenv") from exc
-    return 0  # pragma: no cover - exec does not return
+    return exec_uv(["run", *words], environ)
 
 
 def _list_commands(env: str) -> int:

@@ -87,9 +87,36 @@ def options_of(args: argparse.Namespace) -> SyncOptions:
     return SyncOptions(python=args.python, link_mode=args.link_mode, uv_args=tuple(args.uv_args))
 
 
+def script_left_to_uv(args: argparse.Namespace, uv_command: str) -> int | None:
+    """With ``--script FILE``, uv works on the script's own env (in its cache), not on the
+    project: uv does it alone, as plain ``uv`` would. ``None`` without ``--script``."""
+    import os
+
+    from anyvenv.project.uvcall import exec_uv, names_script
+
+    if not names_script(args.uv_args):
+        return None
+    if args.json:
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            "--json reports the project env, and with --script uv works on the script's own env",
+            f"drop --json (uv {uv_command} --script has no JSON output)",
+        )
+    words = [uv_command, *args.uv_args]
+    if args.python:
+        words += ["--python", args.python]
+    if args.link_mode:
+        words += ["--link-mode", args.link_mode]
+    return exec_uv(words, os.environ)
+
+
 def run(args: argparse.Namespace) -> int:
     from anyvenv.project.sync import sync
 
+    handed = script_left_to_uv(args, "sync")
+    if handed is not None:
+        return handed
     result = sync(options_of(args))
     if args.json:
         from anyvenv.cli.output import print_json

@@ -106,6 +106,24 @@ def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: str) -> int:
         raise AnyvenvError(f"cannot run uv ({command[0]}): {exc.strerror}") from exc
 
 
+def exec_uv(words: Sequence[str], environ: Mapping[str, str]) -> int:
+    """Replace this process with ``uv WORDS...``: for what uv does without anyvenv's env."""
+    uv = find_uv()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execve(uv, [uv, *words], environ)
+    except OSError as exc:
+        raise AnyvenvError(f"cannot run uv ({uv}): {exc.strerror}") from exc
+    return 0  # pragma: no cover - exec does not return
+
+
+def names_script(uv_args: Sequence[str]) -> bool:
+    """``--script FILE``: uv works on that PEP 723 script and the env of its own, not on the
+    project (``uv sync``, ``uv add`` and ``uv remove`` take it)."""
+    return any(arg == "--script" or arg.startswith("--script=") for arg in uv_args)
+
+
 def is_working_directory(path: str) -> bool:
     try:
         return os.path.samestat(os.stat(path), os.stat("."))
