@@ -118,6 +118,7 @@ def test_run_options_are_sorted_by_who_carries_them_out() -> None:
     assert read_run_args(["--isolated"], {}).alone
     assert read_run_args([], {"UV_ISOLATED": "1"}).alone
     assert not read_run_args([], {"UV_ISOLATED": "0"}).alone
+    assert read_run_args([], {"UV_NO_PROJECT": "true"}).alone
     assert read_run_args([], {"UV_ENV_FILE": ".env"}).needs_uv_run
     assert not read_run_args([], {"UV_ENV_FILE": ".env", "UV_NO_ENV_FILE": "1"}).needs_uv_run
     assert read_run_args(["--gui-script"], {}).gui_script

@@ -363,6 +363,16 @@ def test_run_leaves_extraneous_packages_as_uv_run_does(
     assert exact.stdout == "False\n", exact.stderr
 
 
+def test_uv_no_sync_is_no_sync(synced: Path, env: dict[str, str], index: Path) -> None:
+    write_project(synced, dependencies=["alpha", "gamma"])
+    command = ["run", *index_args(index), "python", "-c", "import gamma"]
+    unsynced = anyvenv(*command, cwd=synced, env={**env, "UV_NO_SYNC": "1"})
+    assert unsynced.returncode == 1 and "No module named 'gamma'" in unsynced.stderr
+    assert "Resolved" not in unsynced.stderr  # uv did not run
+    synced_now = anyvenv(*command, cwd=synced, env={**env, "UV_NO_SYNC": "false"})
+    assert synced_now.returncode == 0, synced_now.stderr
+
+
 def test_what_only_uv_run_can_do_is_handed_to_it(
     synced: Path, env: dict[str, str], index: Path
 ) -> None:

@@ -113,6 +113,10 @@ def _run(argv: Sequence[str]) -> int | None:
     values = own_values(ours)
     if values is None or "--no-sync" in values or not command:
         return None
+    from anyvenv.project.uvrules import env_flag
+
+    if env_flag(os.environ, "UV_NO_SYNC"):
+        return None
     from anyvenv.project.runargs import read_run_args
     from anyvenv.project.runtarget import read_target
     from anyvenv.project.uvrules import start_dir

@@ -66,8 +66,15 @@ def run(args: argparse.Namespace) -> int:
     return exec_target(env, target, workdir)
 
 
+def _no_sync(args: argparse.Namespace) -> bool:
+    """``--no-sync``, or ``UV_NO_SYNC`` as uv run reads it."""
+    from anyvenv.project.uvrules import env_flag
+
+    return bool(args.no_sync) or env_flag(os.environ, "UV_NO_SYNC")
+
+
 def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> str:
-    if args.no_sync:
+    if _no_sync(args):
         from anyvenv.project.runenv import project_env
 
         return project_env(args.uv_args, os.getcwd(), os.environ)

@@ -149,7 +149,7 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
     result.env_file_variable = bool(environ.get("UV_ENV_FILE")) and not _flag_set(
         environ, "UV_NO_ENV_FILE"
     )
-    if _flag_set(environ, "UV_ISOLATED"):
+    if _flag_set(environ, "UV_ISOLATED") or _flag_set(environ, "UV_NO_PROJECT"):
         result.alone = True
     result.exact = bool(exact)
     if not result.exact:
