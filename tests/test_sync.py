@@ -373,6 +373,21 @@ def test_uv_no_sync_is_no_sync(synced: Path, env: dict[str, str], index: Path) -
     assert synced_now.returncode == 0, synced_now.stderr
 
 
+def test_uv_project_and_uv_working_dir_are_read_as_uv_reads_them(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    outside = synced.parent
+    report, _ = sync_json(outside, {**env, "UV_PROJECT": "demo"}, index)
+    assert report["env"] == str(synced / ".venv")
+    (synced / "sub").mkdir()
+    where = "import os, sys; print(os.getcwd(), sys.prefix)"
+    moved = anyvenv(
+        "run", *index_args(index), "python", "-c", where,
+        cwd=outside, env={**env, "UV_WORKING_DIR": "demo/sub"},
+    )  # fmt: skip
+    assert moved.stdout == f"{synced / 'sub'} {synced / '.venv'}\n", moved.stderr
+
+
 def test_what_only_uv_run_can_do_is_handed_to_it(
     synced: Path, env: dict[str, str], index: Path
 ) -> None:

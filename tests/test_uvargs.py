@@ -50,8 +50,13 @@ def test_uv_command_lines(tmp_path: object) -> None:
     ]  # fmt: skip
     assert pip_command("uv", ["--help"], python) == ["uv", "pip", "--help"]
     assert option_value(["--cache-dir", "a", "--cache-dir=b"], "--cache-dir") == "b"
-    assert start_dir(["--directory", "d", "--project", "p"], "/w") == "/w/d/p"
-    assert start_dir(["--project", "/abs"], "/w") == "/abs"
+    assert start_dir(["--directory", "d", "--project", "p"], "/w", {}) == "/w/d/p"
+    assert start_dir(["--project", "/abs"], "/w", {}) == "/abs"
+    from_variables = {"UV_WORKING_DIR": "d", "UV_PROJECT": "p"}
+    assert start_dir([], "/w", from_variables) == "/w/d/p"
+    assert start_dir(["--project", "q"], "/w", from_variables) == "/w/d/q"  # the option wins
+    assert start_dir([], "/w", from_variables, project=False) == "/w/d"
+    assert start_dir([], "/w", {"UV_WORKING_DIRECTORY": "old"}) == "/w/old"
 
 
 def test_pip_arguments_keep_their_order(tmp_path: object) -> None:

@@ -123,7 +123,7 @@ def _run(argv: Sequence[str]) -> int | None:
 
     request = read_run_args(uv_args, os.environ)
     try:
-        workdir = start_dir(uv_args, os.getcwd(), project=False)
+        workdir = start_dir(uv_args, os.getcwd(), os.environ, project=False)
     except OSError:  # a working directory that is gone: the ordinary way says so
         return None
     target = read_target(command, workdir, request.module, request.script, request.gui_script)

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from anyvenv.project.uvrules import start_dir
 
     request = read_run_args(args.uv_args, os.environ)
-    workdir = start_dir(args.uv_args, os.getcwd(), project=False)
+    workdir = start_dir(args.uv_args, os.getcwd(), os.environ, project=False)
     command: list[str] = list(args.command)
     target = None
     if command:

@@ -29,7 +29,7 @@ def project_env(uv_args: Sequence[str], cwd: str, environ: Mapping[str, str]) ->
     from anyvenv.project.model import discover
     from anyvenv.project.uvrules import project_env_path, start_dir
 
-    project = discover(start_dir(uv_args, cwd))
+    project = discover(start_dir(uv_args, cwd, environ))
     return existing_env(project_env_path(project.workspace_root, uv_args, environ, cwd))
 
 

@@ -450,7 +450,7 @@ def locate(
     options: SyncOptions, environ: Mapping[str, str], cwd: str
 ) -> tuple[Project, PythonChoice, str]:
     """The project, its Python request and its declared env path (reads files only)."""
-    start = start_dir(options.uv_args, cwd)
+    start = start_dir(options.uv_args, cwd, environ)
     project = discover(start)
     choice = choose_python(
         project,
@@ -722,7 +722,7 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
     if options.uv_command != "sync" or always_runs_uv(options.uv_args, session.environ):
         return None  # the next sync runs uv: it sees the project as uv add left it
     location, request = prepared.location, prepared.choice.request
-    start = start_dir(options.uv_args, session.cwd)
+    start = start_dir(options.uv_args, session.cwd, session.environ)
     pointer = location.declared if location.placement is Placement.ELSEWHERE else None
     extra = ["PATH"] if request.name is not None else []  # found on PATH
     try:

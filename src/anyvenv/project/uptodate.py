@@ -97,7 +97,7 @@ def _env_behind(declared: str) -> str | None:
 
 
 def _holding_record(invocation: Invocation) -> InputsRecord | None:
-    start = start_dir(invocation.uv_args, invocation.cwd)
+    start = start_dir(invocation.uv_args, invocation.cwd, invocation.environ)
     for root in candidate_roots(start):
         declared = project_env_path(root, invocation.uv_args, invocation.environ, invocation.cwd)
         env = _env_behind(declared)

@@ -81,7 +81,7 @@ def config_sources(args: Sequence[str], environ: Mapping[str, str], cwd: str) ->
     found = given_config_files(args, environ, cwd)
     found += [path for path in user_and_system_config_files(environ) if os.path.lexists(path)]
     seen: set[str] = set()
-    for start in (cwd, start_dir(args, cwd)):
+    for start in (cwd, start_dir(args, cwd, environ)):
         for directory in upward(os.path.abspath(start)):
             if directory in seen:
                 break  # the rest of the way up was looked at from the other start

@@ -44,16 +44,23 @@ def uses_version_files(uv_args: Sequence[str], environ: Mapping[str, str]) -> bo
     return not (env_flag(environ, "UV_NO_CONFIG") or has_flag(uv_args, "--no-config"))
 
 
-def start_dir(args: Sequence[str], cwd: str, project: bool = True) -> str:
-    """Where uv looks for the project: ``--directory`` then ``--project`` move it, as in uv.
-    ``project=False``: where uv runs things (``--directory`` only, as ``uv run`` does)."""
+def start_dir(
+    args: Sequence[str], cwd: str, environ: Mapping[str, str], project: bool = True
+) -> str:
+    """Where uv looks for the project: ``--directory`` (``UV_WORKING_DIR``) then ``--project``
+    (``UV_PROJECT``) move it, as in uv. ``project=False``: where uv runs things (the
+    directory only, as ``uv run`` does)."""
     base = cwd
-    directory = option_value(args, "--directory")
+    directory = (
+        option_value(args, "--directory")
+        or environ.get("UV_WORKING_DIR")
+        or environ.get("UV_WORKING_DIRECTORY")  # uv's older name, still read
+    )
     if directory:
         base = os.path.normpath(os.path.join(cwd, os.path.expanduser(directory)))
     if not project:
         return base
-    project_dir = option_value(args, "--project")
+    project_dir = option_value(args, "--project") or environ.get("UV_PROJECT")
     if project_dir:
         return os.path.normpath(os.path.join(base, os.path.expanduser(project_dir)))
     return base
@@ -69,7 +76,7 @@ def active_env(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) -> 
     value = environ.get("VIRTUAL_ENV", "")
     if not wanted or not value:
         return None
-    return os.path.normpath(os.path.join(start_dir(uv_args, cwd, project=False), value))
+    return os.path.normpath(os.path.join(start_dir(uv_args, cwd, environ, project=False), value))
 
 
 def project_env_path(
