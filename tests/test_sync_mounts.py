@@ -201,9 +201,7 @@ def test_pip_goes_through_the_shadow_env(target: Path, index: Path, home: Path) 
     assert not script.exists()
 
 
-@pytest.mark.parametrize(
-    "lab_kind", ["faultfs:cifs-like", "faultfs:mode-0644", "faultfs:chmod-ignored", "fat"]
-)
+@pytest.mark.parametrize("lab_kind", ALL_KINDS)
 def test_run_reads_its_command_and_hands_uv_run_the_rest(
     target: Path, index: Path, home: Path
 ) -> None:
