@@ -57,6 +57,13 @@ def test_anything_else_is_a_command(cwd: Path) -> None:
     assert argv(["pytest", "-x"], cwd) == ("command", ["pytest", "-x"])
 
 
+def test_a_module_cannot_come_from_standard_input(cwd: Path) -> None:
+    from anyvenv.errors import UsageError
+
+    with pytest.raises(UsageError, match="standard input"):
+        read_target(["-"], str(cwd), module=True)
+
+
 def test_the_flags_decide_over_the_name(cwd: Path) -> None:
     assert argv(["json.tool", "-h"], cwd, module=True) == ("module", [PY, "-m", "json.tool", "-h"])
     assert argv(["notes.txt"], cwd, script=True) == ("script", [PY, "notes.txt"])

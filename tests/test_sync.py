@@ -339,6 +339,8 @@ def test_run_reads_its_command_as_uv_run_does(synced: Path, env: dict[str, str])
     assert out("--directory", "sub", "python", "-c", "import os; print(os.getcwd())") == str(
         synced / "sub"
     )
+    no_module = anyvenv("run", "-m", "-", cwd=synced, env=env)
+    assert no_module.returncode == 2 and "standard input" in one_line_error(no_module)
     listing = anyvenv("run", cwd=synced, env=env)
     assert listing.returncode == 2
     assert "- alpha-hello" in listing.stdout.splitlines()

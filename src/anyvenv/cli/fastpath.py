@@ -126,7 +126,12 @@ def _run(argv: Sequence[str]) -> int | None:
         workdir = start_dir(uv_args, os.getcwd(), os.environ, project=False)
     except OSError:  # a working directory that is gone: the ordinary way says so
         return None
-    target = read_target(command, workdir, request.module, request.script, request.gui_script)
+    from anyvenv.errors import AnyvenvError
+
+    try:
+        target = read_target(command, workdir, request.module, request.script, request.gui_script)
+    except AnyvenvError:  # the ordinary way says what is wrong
+        return None
     found = None
     if not request.needs_uv_run and target.kind not in ("inline-script", "remote"):
         found = _up_to_date(values, request.sync_args)
@@ -135,7 +140,6 @@ def _run(argv: Sequence[str]) -> int | None:
 
         return _ordinary(run, QuickArgs(values, uv_args, command))
     from anyvenv.cli.run import exec_target
-    from anyvenv.errors import AnyvenvError
 
     try:
         return exec_target(found.env, target, workdir)

@@ -62,6 +62,12 @@ def read_target(
     target, args = command[0], command[1:]
     path = os.path.join(cwd, target)
     if target == "-":
+        if module:
+            from anyvenv.errors import UsageError
+
+            raise UsageError(
+                "cannot run a Python module from standard input", "name the module, or drop -m"
+            )
         return RunTarget("stdin", target, args)
     if target.startswith(("http://", "https://")) and not os.path.exists(path):
         return RunTarget("remote", target, args)
