@@ -15,6 +15,7 @@ from project_support import (
     index_args,
     needs_pythons,
     project_environ,
+    replace_file,
     run,
     sync_json,
     syncs_at_once,
@@ -227,3 +228,43 @@ def test_run_reads_its_command_and_hands_uv_run_the_rest(
     kept = anyvenv("run", *index_args(index), "python", "-c", code, cwd=project, env=env)
     assert kept.stdout == "3 True\n", kept.stderr
     assert "Resolved" in kept.stderr  # uv did run
+
+
+@pytest.mark.parametrize("lab_kind", ["fat", "faultfs:chmod-enosys"])
+def test_where_uv_cannot_replace_the_lock_its_versions_are_kept(
+    target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """uv.lock is rewritten through a copy of the project on local disk, so a new dependency
+    does not move the locked ones; a project that cannot be copied is resolved afresh."""
+    import shutil
+
+    from wheels import build_wheel
+
+    env = project_environ(home)
+    newer = tmp_path / "newer-index"
+    shutil.copytree(index, newer)
+    build_wheel(newer, "gamma", "2.0", modules={"gamma/__init__.py": "VALUE = 4\n"})
+    for name, extra in (
+        ("kept", ""),
+        ("afresh", '\n[tool.uv.sources]\nbeta = { path = "../beta" }\n'),
+    ):
+        project = write_project(target / name, dependencies=["gamma"])
+        if extra:
+            pyproject = project / "pyproject.toml"
+            replace_file(pyproject, pyproject.read_bytes() + extra.encode())
+            write_project(target / "beta", dependencies=[], name="beta")
+        sync_json(project, env, index)  # gamma 1.0, the only one there
+        assert 'name = "gamma"\nversion = "1.0"' in (project / "uv.lock").read_text()
+        text = (project / "pyproject.toml").read_text().replace('["gamma"]', '["gamma", "alpha"]')
+        replace_file(project / "pyproject.toml", text.encode())
+        report, _ = sync_json(project, env, newer)
+        lock = (project / "uv.lock").read_text()
+        notes = " ".join(map(str, report["notes"]))  # type: ignore[call-overload]
+        assert 'name = "alpha"' in lock
+        assert not list(project.glob(".uv.lock*")) and not list(project.glob(".*anyvenv*"))
+        if name == "kept":
+            assert 'name = "gamma"\nversion = "1.0"' in lock, notes
+            assert "locked in a copy of the project on local disk" in notes
+        else:
+            assert 'name = "gamma"\nversion = "2.0"' in lock, notes
+            assert "resolved again (it cannot be locked in a copy: it has path" in notes

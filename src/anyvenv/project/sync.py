@@ -649,7 +649,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     )
     uv_env = uv_environment(session.environ, target, location.declared)
     if options.uv_command == "sync":
-        with RewritableLockfile(
+        lockfile = RewritableLockfile(
             os.path.join(prepared.project.workspace_root, "uv.lock"),
             location.chmod_fails,
             prepared.notes,
@@ -657,8 +657,11 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
             uv_env,
             options.uv_args,
             session.cwd,
-        ):
-            code = run_uv(command, uv_env, session.cwd)
+        )
+        code = _relock_in_copy(session, lockfile, target, uv_env) if lockfile.set_aside else 0
+        if code == 0:
+            with lockfile:
+                code = run_uv(command, uv_env, session.cwd)
     else:
         code = _edit_project(session, command, uv_env)
     report: MirrorReport | None = None
@@ -668,6 +671,42 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
             report = mirror_shadow(prepared)
         session.inputs = inputs_of(session, link)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
+
+
+def _relock_in_copy(
+    session: Session, lockfile: RewritableLockfile, target: str, uv_env: Mapping[str, str]
+) -> int:
+    """uv.lock must change where uv cannot replace it: lock in a copy of the project on local
+    disk (versions kept) when the project allows it, else leave it to ``lockfile`` (set aside,
+    versions resolved afresh). uv's exit code."""
+    from anyvenv.project.localcopy import lock_in_copy, why_not_copyable
+
+    project, options = session.prepared.project, session.options
+    reason = why_not_copyable(project)
+    if reason is not None:
+        lockfile.why_not_in_copy = reason
+        return 0
+    code, _ = lock_in_copy(
+        project,
+        session.uv,
+        options.uv_args,
+        os.path.join(target, "bin", "python"),
+        _without_location_variables(uv_env),
+        start_dir(options.uv_args, session.cwd, session.environ, project=False),
+    )
+    if code == 0:
+        lockfile.set_aside = False  # current now: uv sync leaves it as it is
+        session.prepared.notes.append(
+            "uv cannot replace uv.lock on this filesystem (chmod fails), so it was locked in a "
+            "copy of the project on local disk and put back: locked versions were kept"
+        )
+    return code
+
+
+def _without_location_variables(uv_env: Mapping[str, str]) -> dict[str, str]:
+    """The copy is the project and the directory is given: uv must not move from them."""
+    hidden = ("UV_PROJECT", "UV_WORKING_DIR", "UV_WORKING_DIRECTORY")
+    return {key: value for key, value in uv_env.items() if key not in hidden}
 
 
 def _edit_project(session: Session, command: Sequence[str], uv_env: Mapping[str, str]) -> int:

@@ -54,6 +54,7 @@ class RewritableLockfile:
         self.lockfile = lockfile
         self.notes = notes
         self.aside: str | None = None
+        self.why_not_in_copy: str | None = None  # why it could not be locked in a copy
         self.set_aside = (
             chmod_fails
             and _may_rewrite_lock(uv_args, uv_env)
@@ -79,9 +80,10 @@ class RewritableLockfile:
                 os.unlink(self.aside)
             except OSError:
                 pass
+            why = f" (it cannot be locked in a copy: {self.why_not_in_copy})"
             self.notes.append(
                 "uv cannot replace uv.lock on this filesystem (chmod fails), so it was written "
-                "anew: versions were resolved again"
+                f"anew: versions were resolved again{why if self.why_not_in_copy else ''}"
             )
         else:
             os.replace(self.aside, self.lockfile)

@@ -1,0 +1,174 @@
+"""uv's rewrite of a project's files, made in a copy on local disk where uv cannot make it in
+place, then put back by anyvenv.
+
+Where chmod fails (FAT: ENOSYS), uv cannot replace uv.lock or pyproject.toml: it writes the
+new bytes to a new file and copies the old file's mode onto it with fchmod, which fails.
+Setting uv.lock aside lets uv write a new one, but uv then resolves every version afresh. A
+project whose lock depends on nothing but its own files (no workspace members, no path
+sources, static metadata, no uv settings in a directory above it) is instead locked in a copy
+of those files on local disk, the old lock among them, so uv keeps its versions; what uv
+changed there is put back with anyvenv's own atomic write (a new file, its mode given at
+creation, renamed over the old one), which works there.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from types import TracebackType
+
+    from anyvenv.project.model import Project
+
+# The files of a project root that uv reads to lock it and may rewrite.
+COPIED = ("pyproject.toml", "uv.lock", ".python-version", ".python-versions", "uv.toml")
+REWRITTEN = ("pyproject.toml", "uv.lock")
+FILE_LIMIT = 16 * 1024 * 1024
+
+
+def why_not_copyable(project: Project) -> str | None:
+    """Why uv would not lock ``project`` the same in a copy of its root files; ``None``: it
+    would."""
+    from anyvenv.project.model import read_pyproject
+
+    if project.workspace_root != project.root or project.member_globs:
+        return "it is part of a workspace"
+    data = read_pyproject(os.path.join(project.root, "pyproject.toml"))
+    table = data.get("project")
+    if isinstance(table, dict) and table.get("dynamic"):
+        return "its metadata is dynamic (uv must build it to lock)"
+    if _has_local_sources(data):
+        return "it has path or workspace sources"
+    return _settings_above(project.root)
+
+
+def _has_local_sources(data: dict[str, object]) -> bool:
+    tool = data.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    sources = uv.get("sources") if isinstance(uv, dict) else None
+    if not isinstance(sources, dict):
+        return False
+    for source in sources.values():
+        entries = source if isinstance(source, list) else [source]
+        for entry in entries:
+            if not isinstance(entry, dict) or "path" in entry or "workspace" in entry:
+                return True
+    return False
+
+
+def _settings_above(root: str) -> str | None:
+    """uv takes its project settings from the nearest uv.toml or ``[tool.uv]`` at or above the
+    project; one above the root would not be found from the copy."""
+    from anyvenv.fs.paths import upward
+
+    for directory in upward(os.path.dirname(root)):
+        if os.path.isfile(os.path.join(directory, "uv.toml")):
+            return f"uv settings above it ({directory}/uv.toml)"
+        pyproject = os.path.join(directory, "pyproject.toml")
+        try:
+            with open(pyproject, "rb") as stream:
+                if b"[tool.uv" in stream.read(FILE_LIMIT):
+                    return f"uv settings above it ({pyproject})"
+        except OSError:
+            continue
+    return None
+
+
+class ProjectCopy:
+    """``with ProjectCopy(project_root) as copy:`` the root's files in a new directory on local
+    disk (``copy.root``); :meth:`put_back` writes what changed there into the project."""
+
+    def __init__(self, project_root: str) -> None:
+        self.project_root = project_root
+        self.root = ""
+        self.before: dict[str, bytes | None] = {}
+
+    def __enter__(self) -> ProjectCopy:
+        import tempfile
+
+        from anyvenv.fs.atomic import read_small_file
+        from anyvenv.fs.place import create_file
+
+        self.root = tempfile.mkdtemp(prefix="anyvenv-project-")
+        try:
+            for name in COPIED:
+                data = read_small_file(os.path.join(self.project_root, name), FILE_LIMIT)
+                if data is not None:
+                    create_file(os.path.join(self.root, name), data, 0o644)
+                self.before[name] = data
+        except BaseException:
+            self._remove()
+            raise
+        return self
+
+    def changed(self) -> dict[str, bytes]:
+        """The rewritable files uv changed in the copy, with their new bytes."""
+        from anyvenv.fs.atomic import read_small_file
+
+        found = {}
+        for name in REWRITTEN:
+            data = read_small_file(os.path.join(self.root, name), FILE_LIMIT)
+            if data is not None and data != self.before.get(name):
+                found[name] = data
+        return found
+
+    def put_back(self) -> list[str]:
+        """Write each changed file into the project (pyproject.toml first); their names."""
+        from anyvenv.fs.atomic import atomic_write
+
+        written = []
+        for name, data in self.changed().items():
+            atomic_write(os.path.join(self.project_root, name), data)
+            written.append(name)
+        return written
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._remove()
+
+    def _remove(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def lock_in_copy(
+    project: Project,
+    uv: str,
+    sync_args: Sequence[str],
+    python: str,
+    uv_env: Mapping[str, str],
+    cwd: str,
+) -> tuple[int, list[str]]:
+    """``uv lock`` (with the sync's options that ``uv lock`` takes) in a copy of the project's
+    root files; uv.lock put back when it succeeds. (uv's exit code, files put back)."""
+    from anyvenv.project.uvcall import run_uv
+    from anyvenv.project.uvhelp import carried_over, uv_options
+
+    lock_args = carried_over(
+        without_project_options(sync_args), uv_options(uv, "sync"), uv_options(uv, "lock")
+    )
+    with ProjectCopy(project.root) as copy:
+        command = [uv, "lock", *lock_args, "--project", copy.root, "--python", python]
+        code = run_uv(command, uv_env, cwd)
+        return code, (copy.put_back() if code == 0 else [])
+
+
+def without_project_options(args: Sequence[str]) -> list[str]:
+    """``args`` less ``--directory``/``--project`` (and their values): the copy is the project."""
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("--directory", "--project"):
+            skip = True
+        elif not arg.startswith(("--directory=", "--project=")):
+            kept.append(arg)
+    return kept

@@ -1,0 +1,68 @@
+"""Which projects can be locked in a copy of their root files, and the copy itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from project_support import write_project
+
+from anyvenv.project.localcopy import ProjectCopy, why_not_copyable, without_project_options
+from anyvenv.project.model import discover
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ("", None),
+        ('\n[tool.uv]\nindex-url = "https://example.org/simple"\n', None),
+        ('\n[tool.uv.sources]\nbeta = { index = "mine" }\n', None),
+        ('\n[tool.uv.sources]\nbeta = { path = "../beta" }\n', "path or workspace sources"),
+        ('\n[tool.uv.sources]\nbeta = [{ path = "b", marker = "x" }]\n', "path or workspace"),
+        ("\n[tool.uv.sources]\nbeta = { workspace = true }\n", "path or workspace sources"),
+        ('\n[tool.uv.workspace]\nmembers = ["pkgs/*"]\n', "part of a workspace"),
+    ],
+)
+def test_projects_that_depend_only_on_their_root_files(
+    tmp_path: Path, extra: str, reason: str | None
+) -> None:
+    project = write_project(tmp_path / "demo")
+    with (project / "pyproject.toml").open("a") as stream:
+        stream.write(extra)
+    found = why_not_copyable(discover(str(project)))
+    assert (found is None) if reason is None else (reason in str(found)), found
+
+
+def test_dynamic_metadata_and_settings_above_are_not_copied(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "outer" / "demo")
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(
+        text.replace('version = "0.1"', 'dynamic = ["version"]')
+    )
+    assert "dynamic" in str(why_not_copyable(discover(str(project))))
+    (project / "pyproject.toml").write_text(text)
+    (tmp_path / "outer" / "uv.toml").write_text("offline = true\n")
+    assert "uv.toml" in str(why_not_copyable(discover(str(project))))
+
+
+def test_the_copy_holds_the_root_files_and_puts_back_what_changed(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "demo")
+    (project / "uv.lock").write_text("old lock\n")
+    (project / "README.md").write_text("not copied\n")
+    with ProjectCopy(str(project)) as copy:
+        root = Path(copy.root)
+        assert sorted(p.name for p in root.iterdir()) == [
+            ".python-version", "pyproject.toml", "uv.lock"
+        ]  # fmt: skip
+        assert copy.changed() == {}
+        (root / "uv.lock").write_text("new lock\n")
+        (root / ".python-version").write_text("3.11\n")  # read by uv, never put back
+        assert copy.put_back() == ["uv.lock"]
+    assert not root.exists()
+    assert (project / "uv.lock").read_text() == "new lock\n"
+    assert (project / ".python-version").read_text() == "3.12\n"
+
+
+def test_project_options_are_left_out() -> None:
+    args = ["--directory", "d", "--offline", "--project=p", "--project", "q", "-U"]
+    assert without_project_options(args) == ["--offline", "-U"]
