@@ -1,6 +1,6 @@
 """``anyvenv add`` and ``anyvenv remove``: uv edits the project and installs into the env
 anyvenv made, so what it adds works on the mounts where plain ``uv add`` leaves it broken; where
-uv cannot rewrite the project's files at all (FAT), they are left as they were."""
+uv cannot rewrite the project's files in place (FAT), it edits a copy on local disk."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from project_support import (
     index_args,
     needs_pythons,
     project_environ,
+    replace_file,
     run,
     uv_binary,
     write_project,
@@ -26,9 +27,11 @@ pytestmark = [needs_pythons, pytest.mark.timeout(300)]
 WORKS_EVERYWHERE = [
     "local",
     "faultfs:chmod-ignored",
+    "faultfs:chmod-enosys",
     "faultfs:cifs-like",
     "faultfs:mode-0644",
     "sshfs",
+    "fat",
 ]
 
 
@@ -77,24 +80,40 @@ def test_plain_uv_add_in_a_new_project_there_fails_or_leaves_a_broken_python(
 
 
 @pytest.mark.parametrize("lab_kind", ["fat"])
-def test_where_uv_cannot_rewrite_the_project_it_is_not_run_and_nothing_changes(
+def test_where_uv_cannot_rewrite_the_project_nor_a_copy_nothing_changes(
     lab_kind: str, target: Path, index: Path, tmp_path: Path
 ) -> None:
     """uv rewrites pyproject.toml in place, then copies its mode back with fchmod, which fails
     on FAT (ENOSYS): measured, plain ``uv add`` there leaves a pyproject.toml that is no longer
-    TOML (and, on fusefat, a damaged volume; so it is not run here)."""
+    TOML (and, on fusefat, a damaged volume; so it is not run here). anyvenv edits a copy on
+    local disk instead (above), but not for a project whose files reach beyond its root, nor
+    when uv would write a path, which would be relative to the copy."""
     env = project_environ(tmp_path / "home")
+    write_project(target / "beta", dependencies=[], name="beta")
     project = write_project(target / "demo", python_version="3.12")
     assert anyvenv("sync", *index_args(index), cwd=project, env=env).returncode == 0
     before = {name: (project / name).read_bytes() for name in ("pyproject.toml", "uv.lock")}
+    path_added = anyvenv("add", "../beta", *index_args(index), cwd=project, env=env)
+    assert path_added.returncode == 1 and "Traceback" not in path_added.stderr
+    last = path_added.stderr.strip().splitlines()[-1]  # after uv's own lines
+    assert last.startswith("anyvenv: error: uv would write a path source"), last
+    assert {name: (project / name).read_bytes() for name in before} == before
+
+    text = before["pyproject.toml"] + b'\n[tool.uv.sources]\nbeta = { path = "../beta" }\n'
+    replace_file(project / "pyproject.toml", text)
     for command in (["add", "gamma"], ["remove", "alpha"]):
         refused = anyvenv(*command, *index_args(index), cwd=project, env=env)
         assert refused.returncode == 1
         line = one_line_error(refused)
-        assert "chmod fails there" in line and "edit pyproject.toml by hand" in line
-    assert {name: (project / name).read_bytes() for name in before} == before
+        assert "chmod fails there" in line and "path or workspace sources" in line, line
+        assert "edit pyproject.toml by hand" in line
+    assert (project / "pyproject.toml").read_bytes() == text
+    assert (project / "uv.lock").read_bytes() == before["uv.lock"]
     hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
     assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".")) == [
+        ".python-version", ".venv"
+    ]  # fmt: skip
 
 
 def test_the_guard_puts_back_what_changed_and_removes_what_was_not_there(

@@ -160,6 +160,43 @@ def lock_in_copy(
         return code, (copy.put_back() if code == 0 else [])
 
 
+def edit_in_copy(
+    project: Project,
+    uv: str,
+    uv_command: str,
+    args: Sequence[str],
+    python: str,
+    uv_env: Mapping[str, str],
+    cwd: str,
+) -> int:
+    """``uv add``/``uv remove`` (``--no-sync``: pyproject.toml and uv.lock only) in a copy of
+    the project's root files; what uv changed is put back when it succeeds. uv's exit code.
+    :class:`CannotEditHere` when uv wrote a path source: relative to the copy, it would be
+    wrong in the project."""
+    from anyvenv.errors import CannotEditHere
+    from anyvenv.project.model import parse_toml
+    from anyvenv.project.uvcall import run_uv
+
+    words = without_project_options(args)
+    if "--no-sync" not in words:
+        words.append("--no-sync")
+    with ProjectCopy(project.root) as copy:
+        command = [uv, uv_command, *words, "--project", copy.root, "--python", python]
+        code = run_uv(command, uv_env, cwd)
+        if code != 0:
+            return code
+        changed = copy.changed()
+        pyproject = changed.get("pyproject.toml")
+        if pyproject is not None and _has_local_sources(parse_toml("pyproject.toml", pyproject)):
+            raise CannotEditHere(
+                "uv would write a path source, and where chmod fails anyvenv edits the project "
+                "through a copy, from which a relative path would be wrong",
+                "add it to pyproject.toml by hand, then run 'anyvenv sync'",
+            )
+        copy.put_back()
+    return 0
+
+
 def without_project_options(args: Sequence[str]) -> list[str]:
     """``args`` less ``--directory``/``--project`` (and their values): the copy is the project."""
     kept: list[str] = []

@@ -663,7 +663,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
             with lockfile:
                 code = run_uv(command, uv_env, session.cwd)
     else:
-        code = _edit_project(session, command, uv_env)
+        code = _edit_project(session, command, uv_env, target, link.mode.value)
     report: MirrorReport | None = None
     if code == 0:
         _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
@@ -709,23 +709,34 @@ def _without_location_variables(uv_env: Mapping[str, str]) -> dict[str, str]:
     return {key: value for key, value in uv_env.items() if key not in hidden}
 
 
-def _edit_project(session: Session, command: Sequence[str], uv_env: Mapping[str, str]) -> int:
-    """``uv add``/``uv remove``. Where chmod fails uv is not run: it rewrites pyproject.toml in
-    place and then fails at its fchmod, leaving the file torn (and fusefat's volume damaged).
-    Elsewhere, what uv changed of the project's files is put back if it fails or is stopped."""
+def _edit_project(
+    session: Session, command: Sequence[str], uv_env: Mapping[str, str], target: str, link: str
+) -> int:
+    """``uv add``/``uv remove``; what uv changed of the project's files is put back if it fails
+    or is stopped. Where chmod fails uv cannot rewrite pyproject.toml in place (it fails at
+    the fchmod that copies the old mode, after rewriting it: the file is left torn, and
+    fusefat's volume damaged): uv edits a copy of the project on local disk, anyvenv puts
+    the files back, and ``uv sync`` follows."""
     from anyvenv.project.editguard import EditGuard
 
     prepared = session.prepared
     if prepared.location.chmod_fails:
-        raise CannotEditHere(
-            f"uv cannot {session.options.uv_command} dependencies on this filesystem: chmod "
-            f"fails there, and uv would leave pyproject.toml half rewritten "
-            f"({prepared.location.reason})",
-            "edit pyproject.toml by hand, then run 'anyvenv sync'",
-        )
+        from anyvenv.project.localcopy import why_not_copyable
+
+        reason = why_not_copyable(prepared.project)
+        if reason is not None:
+            raise CannotEditHere(
+                f"uv cannot {session.options.uv_command} dependencies on this filesystem: chmod "
+                f"fails there ({prepared.location.reason}), and the project cannot be edited "
+                f"through a copy: {reason}",
+                "edit pyproject.toml by hand, then run 'anyvenv sync'",
+            )
     guard = EditGuard(prepared.project)
     try:
-        code = run_uv(command, uv_env, session.cwd)
+        if prepared.location.chmod_fails:
+            code = _edit_in_copy(session, uv_env, target, link)
+        else:
+            code = run_uv(command, uv_env, session.cwd)
     except BaseException:  # Ctrl-C while uv ran: what it began is put back
         guard.failed()
         raise
@@ -739,6 +750,31 @@ def _edit_project(session: Session, command: Sequence[str], uv_env: Mapping[str,
                 f"{what} and these could not be put back: {', '.join(guard.not_restored)}"
             )
     return code
+
+
+def _edit_in_copy(session: Session, uv_env: Mapping[str, str], target: str, link: str) -> int:
+    """uv edits a copy of the project's files; then ``uv sync`` (with the edit's options that
+    sync takes) installs what changed, unless ``--no-sync``."""
+    from anyvenv.project.localcopy import edit_in_copy
+    from anyvenv.project.uvhelp import carried_over, uv_options
+
+    options = session.options
+    python = os.path.join(target, "bin", "python")
+    code = edit_in_copy(
+        session.prepared.project,
+        session.uv,
+        options.uv_command,
+        options.uv_args,
+        python,
+        _without_location_variables(uv_env),
+        start_dir(options.uv_args, session.cwd, session.environ, project=False),
+    )
+    if code != 0 or has_flag(options.uv_args, "--no-sync"):
+        return code
+    sync_args = carried_over(
+        options.uv_args, uv_options(session.uv, options.uv_command), uv_options(session.uv, "sync")
+    )
+    return run_uv(sync_command(session.uv, sync_args, python, link), uv_env, session.cwd)
 
 
 # -- the no-op shortcut ------------------------------------------------------------------------

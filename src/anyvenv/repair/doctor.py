@@ -225,8 +225,9 @@ def _uv_add(result: ProbeResult) -> ToolVerdict:
             tool,
             Outcome.FAILS,
             f"uv rewrites pyproject.toml in place, then copies its mode back with fchmod, which "
-            f"fails here ({result.chmod}): the file is left torn; add dependencies by hand, "
-            "then run 'anyvenv sync' ('anyvenv add' refuses here for that reason)",
+            f"fails here ({result.chmod}): the file is left torn; 'anyvenv add' has uv edit "
+            "a copy of the project on local disk and puts the files back (for a project that "
+            "depends on nothing outside its root)",
             _evidence(result, "chmod"),
         )
     sync = _uv_sync(result)
