@@ -138,3 +138,10 @@ def test_active_env_is_virtual_env_under_active_only() -> None:
     assert active_env(["--active"], {}, "/w") is None  # uv falls back to the project env
     assert project_env_path("/p", ["--active"], {}, "/w") == "/p/.venv"
     assert project_env_path("/p", ["--active"], {"VIRTUAL_ENV": "/v"}, "/w") == "/v"
+
+
+def test_without_options_drops_them_with_their_values() -> None:
+    from anyvenv.project.uvrules import without_options
+
+    args = ["--color", "never", "-q", "--color=auto", "--colorful", "x", "--color"]
+    assert without_options(args, ("--color",)) == ["-q", "--colorful", "x"]

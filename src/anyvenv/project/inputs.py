@@ -32,7 +32,7 @@ import stat
 import sys
 import time
 
-from anyvenv.project.uvrules import env_flag
+from anyvenv.project.uvrules import env_flag, without_options
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -107,19 +107,18 @@ OUTPUT_OPTIONS = ("--color",)  # with a value
 
 
 def deciding_args(uv_args: Sequence[str]) -> list[str]:
-    """uv's arguments without those that only change its output (``-q``, ``--color X``)."""
-    kept: list[str] = []
-    skip_value = False
-    for arg in uv_args:
-        if skip_value:
-            skip_value = False
-        elif arg in OUTPUT_OPTIONS:
-            skip_value = True
-        elif arg in OUTPUT_FLAGS or arg.partition("=")[0] in OUTPUT_OPTIONS:
-            continue
-        elif not _only_quiet_flags(arg) and arg not in EXACTNESS_FLAGS:
-            kept.append(arg)
-    return kept
+    """uv's arguments without those that only change its output (``-q``, ``--color X``) and
+    without ``--exact``/``--inexact`` (kept apart: :func:`exactness_line`)."""
+    return [
+        arg
+        for arg in without_options(uv_args, OUTPUT_OPTIONS)
+        if arg not in OUTPUT_FLAGS and arg not in EXACTNESS_FLAGS and not _only_quiet_flags(arg)
+    ]
+
+
+def _only_quiet_flags(arg: str) -> bool:
+    """``-q``, ``-qq``, ..."""
+    return arg.startswith("-") and not arg.startswith("--") and set(arg[1:]) == {"q"}
 
 
 EXACTNESS_FLAGS = ("--exact", "--inexact")
@@ -133,11 +132,6 @@ def exactness_line(uv_args: Sequence[str]) -> str:
         if arg in EXACTNESS_FLAGS:
             return EXACT_LINE if arg == "--exact" else INEXACT_LINE
     return EXACT_LINE
-
-
-def _only_quiet_flags(arg: str) -> bool:
-    """``-q``, ``-qq``, ..."""
-    return arg.startswith("-") and not arg.startswith("--") and set(arg[1:]) == {"q"}
 
 
 class Invocation:

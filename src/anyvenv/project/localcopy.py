@@ -199,13 +199,6 @@ def edit_in_copy(
 
 def without_project_options(args: Sequence[str]) -> list[str]:
     """``args`` less ``--directory``/``--project`` (and their values): the copy is the project."""
-    kept: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in ("--directory", "--project"):
-            skip = True
-        elif not arg.startswith(("--directory=", "--project=")):
-            kept.append(arg)
-    return kept
+    from anyvenv.project.uvrules import without_options
+
+    return without_options(args, ("--directory", "--project"))

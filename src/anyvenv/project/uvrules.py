@@ -24,6 +24,20 @@ def option_value(args: Sequence[str], name: str) -> str | None:
     return found
 
 
+def without_options(args: Sequence[str], names: Sequence[str]) -> list[str]:
+    """``args`` less the options ``names`` that take a value: ``--name VALUE``, ``--name=VALUE``."""
+    kept: list[str] = []
+    skip_value = False
+    for arg in args:
+        if skip_value:
+            skip_value = False
+        elif arg in names:
+            skip_value = True
+        elif arg.partition("=")[0] not in names:
+            kept.append(arg)
+    return kept
+
+
 def has_flag(args: Sequence[str], *names: str) -> bool:
     return any(arg in names for arg in args)
 
