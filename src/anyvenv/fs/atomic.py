@@ -12,6 +12,7 @@ import errno
 import os
 import stat
 import sys
+import time
 
 from anyvenv.fs.place import create_file
 from anyvenv.killpoints import checkpoint
@@ -239,8 +240,34 @@ def remove_tree(path: str | os.PathLike[str]) -> None:
     shutil.rmtree(path)
 
 
+# libfuse's high-level API renames a file unlinked while open (a probe's script that was just
+# killed) to .fuse_hiddenNNN and removes it when the kernel's release reaches the daemon, a
+# moment after the process is gone; until then its directory is not empty.
+FUSE_HIDDEN_PREFIX = ".fuse_hidden"
+_RELEASE_WAITS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)  # seconds, 0.39 in all
+
+
 def remove_tree_quietly(path: str) -> None:
-    """Remove a tree we made, without following links and without raising."""
+    """Remove a tree we made, without following links and without raising. A directory held
+    only by files a FUSE daemon has not released yet is tried again for a moment."""
+    _remove_entries(path)
+    for wait in (*_RELEASE_WAITS, None):
+        try:
+            os.rmdir(path)
+            return
+        except OSError as exc:
+            if wait is None or exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EBUSY):
+                return
+        try:
+            left = os.listdir(path)
+        except OSError:
+            return
+        if not all(name.startswith(FUSE_HIDDEN_PREFIX) for name in left):
+            return  # not ours to wait for
+        time.sleep(wait)
+
+
+def _remove_entries(path: str) -> None:
     try:
         entries = os.listdir(path)
     except OSError:
@@ -257,10 +284,6 @@ def remove_tree_quietly(path: str) -> None:
                     remove_tree_quietly(child)
             except OSError:
                 pass
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
 
 
 class staging_directory:  # named like the context-manager function it replaces
