@@ -116,6 +116,26 @@ def test_where_uv_cannot_rewrite_the_project_nor_a_copy_nothing_changes(
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_with_the_env_off_the_drive_the_project_files_still_go_through_a_copy(
+    lab_kind: str, target: Path, index: Path, tmp_path: Path
+) -> None:
+    """doctor's advice for such drives (UV_PROJECT_ENVIRONMENT on local disk) must not let uv
+    rewrite pyproject.toml on the drive: what decides is where the project's files are."""
+    env = {**project_environ(tmp_path / "home"), "UV_PROJECT_ENVIRONMENT": str(tmp_path / "env")}
+    project = write_project(target / "demo", python_version="3.12")
+    report = anyvenv("sync", "--json", *index_args(index), cwd=project, env=env)
+    assert report.returncode == 0, report.stderr
+    assert '"placement": "in-place"' in report.stdout  # the env is on local disk
+    added = anyvenv("add", "gamma", *index_args(index), cwd=project, env=env)
+    assert added.returncode == 0, added.stderr
+    assert _dependencies(project) == ["alpha", "gamma>=1.0"]
+    assert 'name = "gamma"' in (project / "uv.lock").read_text()
+    code = "import gamma; print(gamma.VALUE)"
+    used = anyvenv("run", "--no-sync", "python", "-c", code, cwd=project, env=env)
+    assert used.stdout == "3\n", used.stderr
+
+
 def test_the_guard_puts_back_what_changed_and_removes_what_was_not_there(
     tmp_path: Path,
 ) -> None:

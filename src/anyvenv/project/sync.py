@@ -651,7 +651,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     if options.uv_command == "sync":
         lockfile = RewritableLockfile(
             os.path.join(prepared.project.workspace_root, "uv.lock"),
-            location.chmod_fails,
+            project_chmod_fails(prepared),
             prepared.notes,
             command,
             uv_env,
@@ -671,6 +671,25 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
             report = mirror_shadow(prepared)
         session.inputs = inputs_of(session, link)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
+
+
+def project_chmod_fails(prepared: PreparedEnv) -> bool:
+    """Whether chmod fails where the project's files are (uv cannot replace pyproject.toml or
+    uv.lock there). Measured at the workspace root: the env may be on another filesystem
+    (``UV_PROJECT_ENVIRONMENT`` or ``--active`` off a FAT drive)."""
+    from anyvenv.fs.probe import probe, probe_path_for
+
+    root = prepared.project.workspace_root
+    location = prepared.location
+    try:
+        if (
+            os.stat(root).st_dev
+            == os.stat(probe_path_for(os.path.dirname(location.declared))).st_dev
+        ):
+            return location.chmod_fails
+        return chmod_fails(probe(root))
+    except (OSError, UsageError):  # not writable there: uv says so when it must write
+        return False
 
 
 def _relock_in_copy(
@@ -720,20 +739,21 @@ def _edit_project(
     from anyvenv.project.editguard import EditGuard
 
     prepared = session.prepared
-    if prepared.location.chmod_fails:
+    in_copy = project_chmod_fails(prepared)
+    if in_copy:
         from anyvenv.project.localcopy import why_not_copyable
 
         reason = why_not_copyable(prepared.project)
         if reason is not None:
             raise CannotEditHere(
-                f"uv cannot {session.options.uv_command} dependencies on this filesystem: chmod "
-                f"fails there ({prepared.location.reason}), and the project cannot be edited "
-                f"through a copy: {reason}",
+                f"uv cannot {session.options.uv_command} dependencies on the project's "
+                f"filesystem: chmod fails there, and the project cannot be edited through a "
+                f"copy: {reason}",
                 "edit pyproject.toml by hand, then run 'anyvenv sync'",
             )
     guard = EditGuard(prepared.project)
     try:
-        if prepared.location.chmod_fails:
+        if in_copy:
             code = _edit_in_copy(session, uv_env, target, link)
         else:
             code = run_uv(command, uv_env, session.cwd)
