@@ -457,6 +457,10 @@ def test_a_script_with_inline_metadata_is_uvs_alone(
     assert '#     "gamma>=1.0",' in script.read_text()
     synced = anyvenv("sync", "--script", "tool.py", *index_args(index), cwd=tmp_path, env=env)
     assert synced.returncode == 0, synced.stderr
+    locked = anyvenv("lock", "--script", "tool.py", *index_args(index), cwd=tmp_path, env=env)
+    assert locked.returncode == 0, locked.stderr
+    assert 'name = "gamma"' in (tmp_path / "tool.py.lock").read_text()
+    (tmp_path / "tool.py.lock").unlink()
     ran = anyvenv("run", *index_args(index), "tool.py", cwd=tmp_path, env=env)
     value, prefix = ran.stdout.split()
     assert value == "3" and prefix.startswith(env["UV_CACHE_DIR"]), ran.stderr
@@ -544,7 +548,7 @@ def test_bad_input_exits_2_and_leaves_the_env(
 
 
 def test_no_project_is_a_usage_error(tmp_path: Path, env: dict[str, str]) -> None:
-    for command in (["sync"], ["run", "--", "true"], ["pip", "list"]):
+    for command in (["sync"], ["run", "--", "true"], ["pip", "list"], ["lock"]):
         proc = anyvenv(*command, cwd=tmp_path, env=env)
         assert proc.returncode == 2
         assert "no pyproject.toml found" in one_line_error(proc)

@@ -268,3 +268,73 @@ def test_where_uv_cannot_replace_the_lock_its_versions_are_kept(
         else:
             assert 'name = "gamma"\nversion = "2.0"' in lock, notes
             assert "resolved again (it cannot be locked in a copy: it has path" in notes
+
+
+@pytest.mark.parametrize("lab_kind", ["fat", "faultfs:chmod-enosys", "faultfs:cifs-like"])
+def test_lock_works_where_plain_uv_lock_cannot_replace_the_lock(
+    lab_kind: str, lab_mount: LabMount, target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    from wheels import build_wheel
+
+    env = project_environ(home)
+    newer = tmp_path / "newer-index"
+    shutil.copytree(index, newer)
+    build_wheel(newer, "gamma", "2.0", modules={"gamma/__init__.py": "VALUE = 4\n"})
+    project = write_project(target / "demo", dependencies=["gamma"])
+    first = anyvenv("lock", "--json", *index_args(index), cwd=project, env=env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["written"] == "in place"  # a new file: uv can write it
+    text = (project / "pyproject.toml").read_text().replace('["gamma"]', '["gamma", "alpha"]')
+    replace_file(project / "pyproject.toml", text.encode())
+    chmod_fails = lab_mount.expect["chmod"] not in ("ok", "no")
+    check = run([uv_binary(), "lock", "--check", *index_args(newer)], project, env)
+    assert check.returncode == 1  # the lock must change
+    if chmod_fails:  # plain uv lock (the lock left as it was)
+        plain = run([uv_binary(), "lock", *index_args(newer)], project, env)
+        assert plain.returncode == 2 and "os error 38" in plain.stderr, plain.stderr
+    report = anyvenv("lock", "--json", *index_args(newer), cwd=project, env=env)
+    assert report.returncode == 0, report.stderr
+    result = json.loads(report.stdout)
+    assert result["written"] == ("through a copy" if chmod_fails else "in place")
+    lock = (project / "uv.lock").read_text()
+    assert 'name = "alpha"' in lock and 'name = "gamma"\nversion = "1.0"' in lock
+    assert run([uv_binary(), "lock", "--check", *index_args(newer)], project, env).returncode == 0
+    assert sorted(p.name for p in project.iterdir()) == [
+        ".python-version",
+        "pyproject.toml",
+        "uv.lock",
+    ]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_lock_of_a_project_that_cannot_be_copied_is_written_anew(
+    target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    from wheels import build_wheel
+
+    env = project_environ(home)
+    newer = tmp_path / "newer-index"
+    shutil.copytree(index, newer)
+    build_wheel(newer, "gamma", "2.0", modules={"gamma/__init__.py": "VALUE = 4\n"})
+    write_project(target / "beta", dependencies=[], name="beta")
+    project = write_project(target / "demo", dependencies=["gamma"])
+    pyproject = project / "pyproject.toml"
+    replace_file(
+        pyproject, pyproject.read_bytes() + b'\n[tool.uv.sources]\nbeta = { path = "../beta" }\n'
+    )
+    assert anyvenv("lock", *index_args(index), cwd=project, env=env).returncode == 0
+    text = pyproject.read_text().replace('["gamma"]', '["gamma", "alpha"]')
+    replace_file(pyproject, text.encode())
+    report = anyvenv("lock", "--json", *index_args(newer), cwd=project, env=env)
+    assert report.returncode == 0, report.stderr
+    result = json.loads(report.stdout)
+    assert result["written"] == "set aside"
+    assert "resolved again (it cannot be locked in a copy: it has path" in result["notes"][0]
+    assert 'name = "gamma"\nversion = "2.0"' in (project / "uv.lock").read_text()
+    assert not list(project.glob(".uv.lock*"))

@@ -104,9 +104,9 @@ def script_left_to_uv(args: argparse.Namespace, uv_command: str) -> int | None:
             f"drop --json (uv {uv_command} --script has no JSON output)",
         )
     words = [uv_command, *args.uv_args]
-    if args.python:
+    if getattr(args, "python", None):  # `lock` has neither
         words += ["--python", args.python]
-    if args.link_mode:
+    if getattr(args, "link_mode", None):
         words += ["--link-mode", args.link_mode]
     return exec_uv(words, os.environ)
 

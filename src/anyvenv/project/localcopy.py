@@ -202,3 +202,85 @@ def without_project_options(args: Sequence[str]) -> list[str]:
     from anyvenv.project.uvrules import without_options
 
     return without_options(args, ("--directory", "--project"))
+
+
+class LockResult:
+    """What ``anyvenv lock`` did: uv's exit code, and how uv.lock was written."""
+
+    __slots__ = ("how", "lockfile", "notes", "project", "uv_exit_code")
+
+    def __init__(self, project: str, lockfile: str) -> None:
+        self.project = project
+        self.lockfile = lockfile
+        self.how = "in place"  # or "through a copy", "set aside"
+        self.notes: list[str] = []
+        self.uv_exit_code = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "project": self.project,
+            "lockfile": self.lockfile,
+            "written": self.how,
+            "uv_exit_code": self.uv_exit_code,
+            "notes": self.notes,
+        }
+
+
+def lock_project(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) -> LockResult:
+    """``uv lock`` with ``uv_args``: in place where uv can replace uv.lock; where chmod fails
+    (and the lock exists and may change), in a copy of the project on local disk, or, for a
+    project that cannot be copied, with the old lock set aside."""
+    from anyvenv.project.model import discover
+    from anyvenv.project.uvcall import find_uv, run_uv
+    from anyvenv.project.uvlock import LOCK_CHECK, LOCK_WRITE_FREE_FLAGS, RewritableLockfile
+    from anyvenv.project.uvrules import has_flag, start_dir
+
+    project = discover(start_dir(uv_args, cwd, environ))
+    root = project.workspace_root
+    result = LockResult(root, os.path.join(root, "uv.lock"))
+    uv = find_uv()
+    command = [uv, "lock", *uv_args]
+    writes = not has_flag(uv_args, *LOCK_WRITE_FREE_FLAGS, "--check-exists")
+    if not (writes and os.path.isfile(result.lockfile) and _chmod_fails_at(root)):
+        result.uv_exit_code = run_uv(command, environ, cwd)
+        return result
+    reason = why_not_copyable(project)
+    workdir = start_dir(uv_args, cwd, environ, project=False)
+    if reason is None:
+        with ProjectCopy(project.root) as copy:
+            words = [*without_project_options(uv_args), "--project", copy.root]
+            result.uv_exit_code = run_uv([uv, "lock", *words], unmoved_environ(environ), workdir)
+            if result.uv_exit_code == 0 and copy.put_back():
+                result.how = "through a copy"
+                result.notes.append(
+                    "uv cannot replace uv.lock on this filesystem (chmod fails), so it was "
+                    "locked in a copy of the project on local disk and put back: locked "
+                    "versions were kept"
+                )
+        return result
+    lockfile = RewritableLockfile(
+        result.lockfile, True, result.notes, command, environ, uv_args, cwd, LOCK_CHECK
+    )
+    lockfile.why_not_in_copy = reason
+    with lockfile:
+        result.uv_exit_code = run_uv(command, environ, cwd)
+    if lockfile.aside is not None and result.uv_exit_code == 0:
+        result.how = "set aside"
+    return result
+
+
+def _chmod_fails_at(directory: str) -> bool:
+    from anyvenv.errors import UsageError
+    from anyvenv.fs.probe import probe
+    from anyvenv.project.envchoice import chmod_fails
+
+    try:
+        return chmod_fails(probe(directory))
+    except (OSError, UsageError):  # not writable: uv says so
+        return False
+
+
+def unmoved_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """The copy is the project and the directory is given: uv must not move from them."""
+    hidden = ("UV_PROJECT", "UV_WORKING_DIR", "UV_WORKING_DIRECTORY")
+    return {key: value for key, value in environ.items() if key not in hidden}

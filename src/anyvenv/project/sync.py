@@ -698,7 +698,7 @@ def _relock_in_copy(
     """uv.lock must change where uv cannot replace it: lock in a copy of the project on local
     disk (versions kept) when the project allows it, else leave it to ``lockfile`` (set aside,
     versions resolved afresh). uv's exit code."""
-    from anyvenv.project.localcopy import lock_in_copy, why_not_copyable
+    from anyvenv.project.localcopy import lock_in_copy, unmoved_environ, why_not_copyable
 
     project, options = session.prepared.project, session.options
     reason = why_not_copyable(project)
@@ -710,7 +710,7 @@ def _relock_in_copy(
         session.uv,
         options.uv_args,
         os.path.join(target, "bin", "python"),
-        _without_location_variables(uv_env),
+        unmoved_environ(uv_env),
         start_dir(options.uv_args, session.cwd, session.environ, project=False),
     )
     if code == 0:
@@ -720,12 +720,6 @@ def _relock_in_copy(
             "copy of the project on local disk and put back: locked versions were kept"
         )
     return code
-
-
-def _without_location_variables(uv_env: Mapping[str, str]) -> dict[str, str]:
-    """The copy is the project and the directory is given: uv must not move from them."""
-    hidden = ("UV_PROJECT", "UV_WORKING_DIR", "UV_WORKING_DIRECTORY")
-    return {key: value for key, value in uv_env.items() if key not in hidden}
 
 
 def _edit_project(
@@ -775,7 +769,7 @@ def _edit_project(
 def _edit_in_copy(session: Session, uv_env: Mapping[str, str], target: str, link: str) -> int:
     """uv edits a copy of the project's files; then ``uv sync`` (with the edit's options that
     sync takes) installs what changed, unless ``--no-sync``."""
-    from anyvenv.project.localcopy import edit_in_copy
+    from anyvenv.project.localcopy import edit_in_copy, unmoved_environ
     from anyvenv.project.uvhelp import carried_over, uv_options
 
     options = session.options
@@ -786,7 +780,7 @@ def _edit_in_copy(session: Session, uv_env: Mapping[str, str], target: str, link
         options.uv_command,
         options.uv_args,
         python,
-        _without_location_variables(uv_env),
+        unmoved_environ(uv_env),
         start_dir(options.uv_args, session.cwd, session.environ, project=False),
     )
     if code != 0 or has_flag(options.uv_args, "--no-sync"):

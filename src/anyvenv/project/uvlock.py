@@ -23,12 +23,19 @@ def _may_rewrite_lock(uv_args: Sequence[str], environ: Mapping[str, str]) -> boo
     return not any(env_flag(environ, key) for key in ("UV_LOCKED", "UV_FROZEN"))
 
 
-def lock_is_current(command: Sequence[str], uv_env: Mapping[str, str], cwd: str) -> bool:
-    """``uv sync --locked --dry-run`` with the same options: does uv.lock need no change?"""
+SYNC_CHECK = ("--locked", "--dry-run")  # uv sync: is the lock current, changing nothing?
+LOCK_CHECK = ("--check",)  # uv lock's own
+
+
+def lock_is_current(
+    command: Sequence[str], uv_env: Mapping[str, str], cwd: str, check: Sequence[str] = SYNC_CHECK
+) -> bool:
+    """``command`` (``uv sync`` or ``uv lock`` with the same options) asked whether uv.lock
+    needs no change."""
     import subprocess  # here: only where chmod fails
 
     proc = subprocess.run(
-        [*command, "--locked", "--dry-run"],
+        [*command, *check],
         env=dict(uv_env),
         cwd=cwd,
         capture_output=True,
@@ -50,6 +57,7 @@ class RewritableLockfile:
         uv_env: Mapping[str, str],
         uv_args: Sequence[str],
         cwd: str,
+        check: Sequence[str] = SYNC_CHECK,
     ) -> None:
         self.lockfile = lockfile
         self.notes = notes
@@ -59,7 +67,7 @@ class RewritableLockfile:
             chmod_fails
             and _may_rewrite_lock(uv_args, uv_env)
             and os.path.isfile(lockfile)
-            and not lock_is_current(command, uv_env, cwd)
+            and not lock_is_current(command, uv_env, cwd, check)
         )
 
     def __enter__(self) -> None:
