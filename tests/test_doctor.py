@@ -132,6 +132,8 @@ def test_chmod_failure_stops_uv_sync(target: Path) -> None:
     assert tools["uv add"]["outcome"] == "fails"
     assert "left torn" in str(tools["uv add"]["reason"])
     assert tools["uv add"]["evidence"] == {"chmod": "ENOSYS"}
+    assert tools["uv lock"]["outcome"] == "fails"
+    assert tools["uv lock"]["evidence"] == {"chmod": "ENOSYS"}
 
 
 def test_doctor_on_a_bad_path(tmp_path: Path) -> None:

@@ -295,6 +295,9 @@ def test_lock_works_where_plain_uv_lock_cannot_replace_the_lock(
     if chmod_fails:  # plain uv lock (the lock left as it was)
         plain = run([uv_binary(), "lock", *index_args(newer)], project, env)
         assert plain.returncode == 2 and "os error 38" in plain.stderr, plain.stderr
+    doctor = anyvenv("doctor", "--json", str(project), cwd=project, env=env)
+    verdicts = {tool["tool"]: tool["outcome"] for tool in json.loads(doctor.stdout)["tools"]}
+    assert verdicts["uv lock"] == ("fails" if chmod_fails else "works")  # what was just seen
     report = anyvenv("lock", "--json", *index_args(newer), cwd=project, env=env)
     assert report.returncode == 0, report.stderr
     result = json.loads(report.stdout)

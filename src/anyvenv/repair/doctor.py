@@ -102,6 +102,7 @@ def advise(result: ProbeResult, strategy: Placement) -> Advice:
         _uv_venv(result),
         _uv_sync(result),
         _uv_add(result),
+        _uv_lock(result),
         _python_venv(result),
         _virtualenv(result),
         _uv_python_install(result),
@@ -234,6 +235,20 @@ def _uv_add(result: ProbeResult) -> ToolVerdict:
     return ToolVerdict(
         tool, sync.outcome, f"it syncs the env as uv sync does: {sync.reason}", sync.evidence
     )
+
+
+def _uv_lock(result: ProbeResult) -> ToolVerdict:
+    tool = "uv lock"
+    if result.chmod not in (OK, NO):
+        return ToolVerdict(
+            tool,
+            Outcome.FAILS,
+            f"it writes a new uv.lock and copies the old one's mode onto it with fchmod, which "
+            f"fails here ({result.chmod}) as soon as an existing lock must change; 'anyvenv "
+            "lock' locks a copy of the project on local disk and puts uv.lock back",
+            _evidence(result, "chmod"),
+        )
+    return ToolVerdict(tool, Outcome.WORKS, "it needs no env, and uv.lock is replaced in place", {})
 
 
 def _python_venv(result: ProbeResult) -> ToolVerdict:
