@@ -237,7 +237,14 @@ def remove_tree(path: str | os.PathLike[str]) -> None:
         return
     import shutil  # here: start-up time of the commands that remove nothing
 
-    shutil.rmtree(path)
+    for wait in (*_RELEASE_WAITS, None):
+        try:
+            shutil.rmtree(path)
+            return
+        except OSError as exc:
+            if wait is None or not _held_by_fuse_only(exc, os.fspath(path)):
+                raise
+        time.sleep(wait)
 
 
 # libfuse's high-level API renames a file unlinked while open (a probe's script that was just
@@ -256,15 +263,24 @@ def remove_tree_quietly(path: str) -> None:
             os.rmdir(path)
             return
         except OSError as exc:
-            if wait is None or exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EBUSY):
+            if wait is None or not _held_by_fuse_only(exc, path):
                 return
-        try:
-            left = os.listdir(path)
-        except OSError:
-            return
-        if not all(name.startswith(FUSE_HIDDEN_PREFIX) for name in left):
-            return  # not ours to wait for
         time.sleep(wait)
+        _remove_entries(path)
+
+
+def _held_by_fuse_only(error: OSError, path: str) -> bool:
+    """``error`` says the tree at ``path`` is not empty, and what is left in it is only
+    files a FUSE daemon has hidden until their release: worth waiting for."""
+    if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EBUSY):
+        return False
+    try:
+        for _, _, files in os.walk(path):
+            if not all(name.startswith(FUSE_HIDDEN_PREFIX) for name in files):
+                return False
+    except OSError:
+        return False
+    return True
 
 
 def _remove_entries(path: str) -> None:
