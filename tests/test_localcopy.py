@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,27 @@ def test_the_copy_holds_the_root_files_and_puts_back_what_changed(tmp_path: Path
 def test_project_options_are_left_out() -> None:
     args = ["--directory", "d", "--offline", "--project=p", "--project", "q", "-U"]
     assert without_project_options(args) == ["--offline", "-U"]
+
+
+def test_the_copies_of_killed_runs_are_cleared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+    import tempfile
+
+    from anyvenv.fs.atomic import this_host
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = tmp_path / f"anyvenv-project-{this_host()}-{gone.stdout.strip()}-abcdef"
+    alive = tmp_path / f"anyvenv-project-{this_host()}-{os.getpid()}-abcdef"
+    for leftover in (dead, alive):
+        leftover.mkdir()
+        (leftover / "uv.lock").write_text("x")
+    project = write_project(tmp_path / "demo")
+    with ProjectCopy(str(project)) as copy:
+        assert Path(copy.root).parent == tmp_path
+    assert not dead.exists() and alive.exists()  # a live run's copy is its own
+    assert not Path(copy.root).exists()

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 COPIED = ("pyproject.toml", "uv.lock", ".python-version", ".python-versions", "uv.toml")
 REWRITTEN = ("pyproject.toml", "uv.lock")
 FILE_LIMIT = 16 * 1024 * 1024
+COPY_MARK = "anyvenv-project-"  # then HOST-PID-RAND: a killed run's copy is cleared later
 
 
 def why_not_copyable(project: Project) -> str | None:
@@ -88,10 +89,13 @@ class ProjectCopy:
     def __enter__(self) -> ProjectCopy:
         import tempfile
 
-        from anyvenv.fs.atomic import read_small_file
+        from anyvenv.fs.atomic import leftover_tag, read_small_file, sweep_dead
         from anyvenv.fs.place import create_file
 
-        self.root = tempfile.mkdtemp(prefix="anyvenv-project-")
+        parent = tempfile.gettempdir()
+        sweep_dead(parent, COPY_MARK)  # the copies of killed runs
+        self.root = os.path.join(parent, COPY_MARK + leftover_tag())
+        os.mkdir(self.root, 0o700)
         try:
             for name in COPIED:
                 data = read_small_file(os.path.join(self.project_root, name), FILE_LIMIT)
