@@ -399,6 +399,11 @@ def test_what_only_uv_run_can_do_is_handed_to_it(
         "run", *index_args(index), "--with", "gamma", "python", "-c", code, cwd=synced, env=env
     )
     assert layered.stdout == "3 True\n", layered.stderr  # gamma on top, the project's beta
+    unsynced = anyvenv(
+        "run", "--no-sync", *index_args(index), "--with", "gamma", "python", "-c", code,
+        cwd=synced, env=env,
+    )  # fmt: skip
+    assert unsynced.stdout == "3 True\n", unsynced.stderr
     assert not (site_packages(synced) / "gamma").exists()  # the project env is left as it was
     (synced / ".env").write_text("GREETING=hello\n")
     greeting = "import os; print(os.environ['GREETING'])"

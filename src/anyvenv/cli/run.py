@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         return exec_uv_run(uv_run_words(args), os.environ)
     env = _synced_env(args, request.sync_args)
     if request.needs_uv_run or (target is not None and target.kind == "remote"):
-        return exec_uv_run(["--no-sync", *uv_run_words(args, python=False)], _on_env(env))
+        return exec_uv_run(uv_run_words(args, on_env=True), _on_env(env))
     if target is None:
         return _list_commands(env)
     return exec_target(env, target, workdir)
@@ -90,14 +90,15 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> str:
     return os.fspath(result.prepared.location.env)
 
 
-def uv_run_words(args: argparse.Namespace, python: bool = True) -> list[str]:
-    """``uv run``'s command line for what ``anyvenv run`` was given."""
+def uv_run_words(args: argparse.Namespace, on_env: bool = False) -> list[str]:
+    """``uv run``'s command line for what ``anyvenv run`` was given. ``on_env``: on the env
+    anyvenv just synced (uv must not sync it, nor pick another Python)."""
     words = list(args.uv_args)
-    if python and args.python:
+    if args.python and not on_env:
         words += ["--python", args.python]
     if args.link_mode:
         words += ["--link-mode", args.link_mode]
-    if args.no_sync and "--no-sync" not in words:
+    if args.no_sync or on_env:
         words.append("--no-sync")
     return [*words, "--", *args.command] if args.command else words
 
