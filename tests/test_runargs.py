@@ -12,8 +12,8 @@ from project_support import uv_binary
 from anyvenv.cli.run import OWN
 from anyvenv.project.runargs import (
     ALONE_FLAGS,
-    LAYERED_FLAGS,
     LAYERED_WITH_VALUE,
+    NO_ENV_FILE,
     TARGET_FLAGS,
     TARGET_FLAGS_LONG_ONLY,
     VALUE_OPTIONS,
@@ -53,7 +53,7 @@ def test_the_tables_cover_every_option_of_uv_run() -> None:
     ours = {"--no-sync"}  # anyvenv run's own
     handled = (
         LAYERED_WITH_VALUE
-        | LAYERED_FLAGS
+        | {NO_ENV_FILE}
         | ALONE_FLAGS
         | set(TARGET_FLAGS)
         | set(TARGET_FLAGS_LONG_ONLY)
@@ -121,4 +121,6 @@ def test_run_options_are_sorted_by_who_carries_them_out() -> None:
     assert read_run_args([], {"UV_NO_PROJECT": "true"}).alone
     assert read_run_args([], {"UV_ENV_FILE": ".env"}).needs_uv_run
     assert not read_run_args([], {"UV_ENV_FILE": ".env", "UV_NO_ENV_FILE": "1"}).needs_uv_run
+    no_file = read_run_args(["--no-env-file"], {"UV_ENV_FILE": ".env"})
+    assert not no_file.needs_uv_run and no_file.sync_args == ["--inexact"]
     assert read_run_args(["--gui-script"], {}).gui_script

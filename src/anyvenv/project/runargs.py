@@ -70,7 +70,7 @@ VALUE_SHORT = frozenset("CPfipw")  # -C -P -f -i -p -w
 LAYERED_WITH_VALUE = frozenset(
     {"--with", "--with-editable", "--with-requirements", "--env-file", "--max-recursion-depth"}
 )
-LAYERED_FLAGS = frozenset({"--no-env-file"})
+NO_ENV_FILE = "--no-env-file"  # nothing for uv to do: no env file is read
 ALONE_FLAGS = frozenset({"--isolated", "--no-project"})
 TARGET_FLAGS = {"-m": "module", "--module": "module", "-s": "script", "--script": "script"}
 TARGET_FLAGS_LONG_ONLY = {"--gui-script": "gui_script"}
@@ -127,6 +127,7 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
     """Sort ``uv_args`` (as ``anyvenv run`` got them, anyvenv's own options taken out)."""
     result = RunArgs()
     exact: bool | None = None
+    no_env_file = _flag_set(environ, "UV_NO_ENV_FILE")
     index = 0
     while index < len(uv_args):
         arg = uv_args[index]
@@ -136,8 +137,10 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
         index += len(words)
         if not arg.startswith("--") and arg.startswith("-") and len(arg) > 1:
             _read_short_cluster(arg, words[1:], result)
-        elif name in LAYERED_WITH_VALUE or arg in LAYERED_FLAGS:
+        elif name in LAYERED_WITH_VALUE:
             result.layered += words
+        elif arg == NO_ENV_FILE:
+            no_env_file = True
         elif arg in ALONE_FLAGS:
             result.alone = True
         elif arg in ("--exact", "--inexact"):
@@ -146,9 +149,7 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
             setattr(result, {**TARGET_FLAGS, **TARGET_FLAGS_LONG_ONLY}[arg], True)
         else:
             result.sync_args += words
-    result.env_file_variable = bool(environ.get("UV_ENV_FILE")) and not _flag_set(
-        environ, "UV_NO_ENV_FILE"
-    )
+    result.env_file_variable = bool(environ.get("UV_ENV_FILE")) and not no_env_file
     if _flag_set(environ, "UV_ISOLATED") or _flag_set(environ, "UV_NO_PROJECT"):
         result.alone = True
     result.exact = bool(exact)
