@@ -305,6 +305,8 @@ def test_lock_works_where_plain_uv_lock_cannot_replace_the_lock(
     lock = (project / "uv.lock").read_text()
     assert 'name = "alpha"' in lock and 'name = "gamma"\nversion = "1.0"' in lock
     assert run([uv_binary(), "lock", "--check", *index_args(newer)], project, env).returncode == 0
+    again = anyvenv("lock", "--json", *index_args(newer), cwd=project, env=env)
+    assert json.loads(again.stdout)["written"] == "unchanged", again.stderr
     assert sorted(p.name for p in project.iterdir()) == [
         ".python-version",
         "pyproject.toml",

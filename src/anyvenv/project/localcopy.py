@@ -216,7 +216,7 @@ class LockResult:
     def __init__(self, project: str, lockfile: str) -> None:
         self.project = project
         self.lockfile = lockfile
-        self.how = "in place"  # or "through a copy", "set aside"
+        self.how = "in place"  # or "through a copy", "set aside", "unchanged"
         self.notes: list[str] = []
         self.uv_exit_code = 0
 
@@ -234,20 +234,38 @@ def lock_project(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) -
     """``uv lock`` with ``uv_args``: in place where uv can replace uv.lock; where chmod fails
     (and the lock exists and may change), in a copy of the project on local disk, or, for a
     project that cannot be copied, with the old lock set aside."""
+    from anyvenv.fs.atomic import read_small_file
     from anyvenv.project.model import discover
-    from anyvenv.project.uvcall import find_uv, run_uv
-    from anyvenv.project.uvlock import LOCK_CHECK, LOCK_WRITE_FREE_FLAGS, RewritableLockfile
-    from anyvenv.project.uvrules import has_flag, start_dir
+    from anyvenv.project.uvrules import start_dir
 
     project = discover(start_dir(uv_args, cwd, environ))
     root = project.workspace_root
     result = LockResult(root, os.path.join(root, "uv.lock"))
+    before = read_small_file(result.lockfile, FILE_LIMIT)
+    _lock(project, result, uv_args, environ, cwd)
+    if read_small_file(result.lockfile, FILE_LIMIT) == before:
+        result.how = "unchanged"
+    return result
+
+
+def _lock(
+    project: Project,
+    result: LockResult,
+    uv_args: Sequence[str],
+    environ: Mapping[str, str],
+    cwd: str,
+) -> None:
+    from anyvenv.project.uvcall import find_uv, run_uv
+    from anyvenv.project.uvlock import LOCK_CHECK, LOCK_WRITE_FREE_FLAGS, RewritableLockfile
+    from anyvenv.project.uvrules import has_flag, start_dir
+
+    root = project.workspace_root
     uv = find_uv()
     command = [uv, "lock", *uv_args]
     writes = not has_flag(uv_args, *LOCK_WRITE_FREE_FLAGS, "--check-exists")
     if not (writes and os.path.isfile(result.lockfile) and _chmod_fails_at(root)):
         result.uv_exit_code = run_uv(command, environ, cwd)
-        return result
+        return
     reason = why_not_copyable(project)
     workdir = start_dir(uv_args, cwd, environ, project=False)
     if reason is None:
@@ -261,7 +279,7 @@ def lock_project(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) -
                     "locked in a copy of the project on local disk and put back: locked "
                     "versions were kept"
                 )
-        return result
+        return
     lockfile = RewritableLockfile(
         result.lockfile, True, result.notes, command, environ, uv_args, cwd, LOCK_CHECK
     )
@@ -270,7 +288,6 @@ def lock_project(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) -
         result.uv_exit_code = run_uv(command, environ, cwd)
     if lockfile.aside is not None and result.uv_exit_code == 0:
         result.how = "set aside"
-    return result
 
 
 def _chmod_fails_at(directory: str) -> bool:
