@@ -219,36 +219,49 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
     return ToolVerdict(tool, Outcome.WORKS, _modes_work(result), _modes_evidence(result))
 
 
+def _project_file_verdict(
+    tool: str, result: ProbeResult, written: str, advice: str
+) -> ToolVerdict | None:
+    """uv cannot replace the project's files where chmod fails; ``None`` where it can."""
+    if result.chmod in (OK, NO):
+        return None
+    return ToolVerdict(
+        tool,
+        Outcome.FAILS,
+        f"uv writes {written} and copies the old file's mode onto it with fchmod, which fails "
+        f"here ({result.chmod}); {advice}",
+        _evidence(result, "chmod"),
+    )
+
+
 def _uv_add(result: ProbeResult) -> ToolVerdict:
-    tool = "uv add"
-    if result.chmod not in (OK, NO):
-        return ToolVerdict(
-            tool,
-            Outcome.FAILS,
-            f"uv rewrites pyproject.toml in place, then copies its mode back with fchmod, which "
-            f"fails here ({result.chmod}): the file is left torn; 'anyvenv add' has uv edit "
-            "a copy of the project on local disk and puts the files back (for a project that "
-            "depends on nothing outside its root)",
-            _evidence(result, "chmod"),
-        )
+    fails = _project_file_verdict(
+        "uv add",
+        result,
+        "pyproject.toml in place",
+        "the file is left torn. 'anyvenv add' has uv edit a copy of the project on local disk "
+        "and puts the files back (for a project that depends on nothing outside its root)",
+    )
+    if fails is not None:
+        return fails
     sync = _uv_sync(result)
     return ToolVerdict(
-        tool, sync.outcome, f"it syncs the env as uv sync does: {sync.reason}", sync.evidence
+        "uv add", sync.outcome, f"it syncs the env as uv sync does: {sync.reason}", sync.evidence
     )
 
 
 def _uv_lock(result: ProbeResult) -> ToolVerdict:
-    tool = "uv lock"
-    if result.chmod not in (OK, NO):
-        return ToolVerdict(
-            tool,
-            Outcome.FAILS,
-            f"it writes a new uv.lock and copies the old one's mode onto it with fchmod, which "
-            f"fails here ({result.chmod}) as soon as an existing lock must change; 'anyvenv "
-            "lock' locks a copy of the project on local disk and puts uv.lock back",
-            _evidence(result, "chmod"),
-        )
-    return ToolVerdict(tool, Outcome.WORKS, "it needs no env, and uv.lock is replaced in place", {})
+    fails = _project_file_verdict(
+        "uv lock",
+        result,
+        "a new uv.lock whenever an existing one must change",
+        "'anyvenv lock' locks a copy of the project on local disk and puts uv.lock back",
+    )
+    if fails is not None:
+        return fails
+    return ToolVerdict(
+        "uv lock", Outcome.WORKS, "it needs no env, and uv.lock is replaced in place", {}
+    )
 
 
 def _python_venv(result: ProbeResult) -> ToolVerdict:
