@@ -251,7 +251,7 @@ def remove_tree(path: str | os.PathLike[str]) -> None:
 # killed) to .fuse_hiddenNNN and removes it when the kernel's release reaches the daemon, a
 # moment after the process is gone; until then its directory is not empty.
 FUSE_HIDDEN_PREFIX = ".fuse_hidden"
-_RELEASE_WAITS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)  # seconds, 0.39 in all
+_RELEASE_WAITS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)  # seconds, 1.59 in all
 
 
 def remove_tree_quietly(path: str) -> None:
