@@ -121,6 +121,18 @@ def chmod_fails(result: ProbeResult) -> bool:
     return result.chmod not in (OK, NO)
 
 
+def chmod_fails_at(directory: str) -> bool:
+    """:func:`chmod_fails` for the filesystem of ``directory``, probed; ``False`` where it
+    cannot be probed (not writable: whatever must write there says so itself)."""
+    from anyvenv.errors import UsageError
+    from anyvenv.fs.probe import probe
+
+    try:
+        return chmod_fails(probe(directory))
+    except (OSError, UsageError):
+        return False
+
+
 def placement_for(result: ProbeResult) -> tuple[Placement, str]:
     """Decide from the probe of the env's filesystem."""
     where = f"{result.fstype or 'the filesystem'} at {result.mount_point or result.path}"

@@ -142,25 +142,23 @@ class ProjectCopy:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def lock_in_copy(
-    project: Project,
-    uv: str,
-    sync_args: Sequence[str],
-    python: str,
-    uv_env: Mapping[str, str],
-    cwd: str,
-) -> tuple[int, list[str]]:
-    """``uv lock`` (with the sync's options that ``uv lock`` takes) in a copy of the project's
-    root files; uv.lock put back when it succeeds. (uv's exit code, files put back)."""
-    from anyvenv.project.uvcall import run_uv
-    from anyvenv.project.uvhelp import carried_over, uv_options
+LOCKED_IN_COPY = (
+    "uv cannot replace uv.lock on this filesystem (chmod fails), so it was locked in a copy of "
+    "the project on local disk and put back: locked versions were kept"
+)
 
-    lock_args = carried_over(
-        without_project_options(sync_args), uv_options(uv, "sync"), uv_options(uv, "lock")
-    )
+
+def lock_in_copy(
+    project: Project, uv: str, lock_args: Sequence[str], uv_env: Mapping[str, str], cwd: str
+) -> tuple[int, list[str]]:
+    """``uv lock LOCK_ARGS`` in a copy of the project's root files (``--directory`` and
+    ``--project`` left out: the copy is the project); uv.lock put back when it succeeds.
+    (uv's exit code, files put back)."""
+    from anyvenv.project.uvcall import run_uv
+
     with ProjectCopy(project.root) as copy:
-        command = [uv, "lock", *lock_args, "--project", copy.root, "--python", python]
-        code = run_uv(command, uv_env, cwd)
+        command = [uv, "lock", *without_project_options(lock_args), "--project", copy.root]
+        code = run_uv(command, unmoved_environ(uv_env), cwd)
         return code, (copy.put_back() if code == 0 else [])
 
 
@@ -255,6 +253,7 @@ def _lock(
     environ: Mapping[str, str],
     cwd: str,
 ) -> None:
+    from anyvenv.project.envchoice import chmod_fails_at
     from anyvenv.project.uvcall import find_uv, run_uv
     from anyvenv.project.uvlock import LOCK_CHECK, LOCK_WRITE_FREE_FLAGS, RewritableLockfile
     from anyvenv.project.uvrules import has_flag, start_dir
@@ -263,22 +262,16 @@ def _lock(
     uv = find_uv()
     command = [uv, "lock", *uv_args]
     writes = not has_flag(uv_args, *LOCK_WRITE_FREE_FLAGS, "--check-exists")
-    if not (writes and os.path.isfile(result.lockfile) and _chmod_fails_at(root)):
+    if not (writes and os.path.isfile(result.lockfile) and chmod_fails_at(root)):
         result.uv_exit_code = run_uv(command, environ, cwd)
         return
     reason = why_not_copyable(project)
-    workdir = start_dir(uv_args, cwd, environ, project=False)
     if reason is None:
-        with ProjectCopy(project.root) as copy:
-            words = [*without_project_options(uv_args), "--project", copy.root]
-            result.uv_exit_code = run_uv([uv, "lock", *words], unmoved_environ(environ), workdir)
-            if result.uv_exit_code == 0 and copy.put_back():
-                result.how = "through a copy"
-                result.notes.append(
-                    "uv cannot replace uv.lock on this filesystem (chmod fails), so it was "
-                    "locked in a copy of the project on local disk and put back: locked "
-                    "versions were kept"
-                )
+        workdir = start_dir(uv_args, cwd, environ, project=False)
+        result.uv_exit_code, written = lock_in_copy(project, uv, uv_args, environ, workdir)
+        if written:
+            result.how = "through a copy"
+            result.notes.append(LOCKED_IN_COPY)
         return
     lockfile = RewritableLockfile(
         result.lockfile, True, result.notes, command, environ, uv_args, cwd, LOCK_CHECK
@@ -288,17 +281,6 @@ def _lock(
         result.uv_exit_code = run_uv(command, environ, cwd)
     if lockfile.aside is not None and result.uv_exit_code == 0:
         result.how = "set aside"
-
-
-def _chmod_fails_at(directory: str) -> bool:
-    from anyvenv.errors import UsageError
-    from anyvenv.fs.probe import probe
-    from anyvenv.project.envchoice import chmod_fails
-
-    try:
-        return chmod_fails(probe(directory))
-    except (OSError, UsageError):  # not writable: uv says so
-        return False
 
 
 def unmoved_environ(environ: Mapping[str, str]) -> dict[str, str]:

@@ -25,6 +25,7 @@ from anyvenv.project.envchoice import (
     Placement,
     abandoned_env,
     chmod_fails,
+    chmod_fails_at,
     elsewhere_env_path,
     envs_dir,
     is_pointer,
@@ -677,19 +678,17 @@ def project_chmod_fails(prepared: PreparedEnv) -> bool:
     """Whether chmod fails where the project's files are (uv cannot replace pyproject.toml or
     uv.lock there). Measured at the workspace root: the env may be on another filesystem
     (``UV_PROJECT_ENVIRONMENT`` or ``--active`` off a FAT drive)."""
-    from anyvenv.fs.probe import probe, probe_path_for
+    from anyvenv.fs.probe import probe_path_for
 
     root = prepared.project.workspace_root
     location = prepared.location
     try:
-        if (
-            os.stat(root).st_dev
-            == os.stat(probe_path_for(os.path.dirname(location.declared))).st_dev
-        ):
+        env_parent = probe_path_for(os.path.dirname(location.declared))
+        if os.stat(root).st_dev == os.stat(env_parent).st_dev:
             return location.chmod_fails
-        return chmod_fails(probe(root))
-    except (OSError, UsageError):  # not writable there: uv says so when it must write
-        return False
+    except OSError:
+        pass
+    return chmod_fails_at(root)
 
 
 def _relock_in_copy(
@@ -698,27 +697,27 @@ def _relock_in_copy(
     """uv.lock must change where uv cannot replace it: lock in a copy of the project on local
     disk (versions kept) when the project allows it, else leave it to ``lockfile`` (set aside,
     versions resolved afresh). uv's exit code."""
-    from anyvenv.project.localcopy import lock_in_copy, unmoved_environ, why_not_copyable
+    from anyvenv.project.localcopy import LOCKED_IN_COPY, lock_in_copy, why_not_copyable
+    from anyvenv.project.uvhelp import carried_over, uv_options
 
     project, options = session.prepared.project, session.options
     reason = why_not_copyable(project)
     if reason is not None:
         lockfile.why_not_in_copy = reason
         return 0
+    lock_args = carried_over(
+        options.uv_args, uv_options(session.uv, "sync"), uv_options(session.uv, "lock")
+    )
     code, _ = lock_in_copy(
         project,
         session.uv,
-        options.uv_args,
-        os.path.join(target, "bin", "python"),
-        unmoved_environ(uv_env),
+        [*lock_args, "--python", os.path.join(target, "bin", "python")],
+        uv_env,
         start_dir(options.uv_args, session.cwd, session.environ, project=False),
     )
     if code == 0:
         lockfile.set_aside = False  # current now: uv sync leaves it as it is
-        session.prepared.notes.append(
-            "uv cannot replace uv.lock on this filesystem (chmod fails), so it was locked in a "
-            "copy of the project on local disk and put back: locked versions were kept"
-        )
+        session.prepared.notes.append(LOCKED_IN_COPY)
     return code
 
 
