@@ -15,7 +15,6 @@ from anyvenv.project.runargs import (
     LAYERED_WITH_VALUE,
     NO_ENV_FILE,
     TARGET_FLAGS,
-    TARGET_FLAGS_LONG_ONLY,
     VALUE_OPTIONS,
     VALUE_SHORT,
     read_run_args,
@@ -51,14 +50,7 @@ def test_the_tables_cover_every_option_of_uv_run() -> None:
     sync_options = set(help_options(uv_help("sync")))
     run_only = set(options) - sync_options
     ours = {"--no-sync"}  # anyvenv run's own
-    handled = (
-        LAYERED_WITH_VALUE
-        | {NO_ENV_FILE}
-        | ALONE_FLAGS
-        | set(TARGET_FLAGS)
-        | set(TARGET_FLAGS_LONG_ONLY)
-        | {"--exact"}
-    )
+    handled = LAYERED_WITH_VALUE | {NO_ENV_FILE} | ALONE_FLAGS | set(TARGET_FLAGS) | {"--exact"}
     assert run_only - ours <= handled, run_only - ours - handled
 
 

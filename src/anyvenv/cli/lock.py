@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from anyvenv.cli.sync import script_left_to_uv
+    from anyvenv.cli.sync import quiet_in, script_left_to_uv
     from anyvenv.project.localcopy import lock_project
 
     handed = script_left_to_uv(args, "lock")  # a script's lock: uv's alone
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         from anyvenv.cli.output import print_json
 
         print_json(result.to_json())
-    elif not any(arg in ("-q", "--quiet") for arg in args.uv_args):
+    elif not quiet_in(args.uv_args):
         for note in result.notes:
             print(f"anyvenv: {note}", file=sys.stderr)
     return result.uv_exit_code

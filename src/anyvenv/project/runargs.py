@@ -8,6 +8,8 @@ the uv anyvenv depends on, so a uv that adds an option fails a test instead of a
 
 from __future__ import annotations
 
+from anyvenv.project.uvrules import env_flag
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # a no-op run splits its arguments here before anything else is imported
     from collections.abc import Mapping, Sequence
@@ -72,8 +74,13 @@ LAYERED_WITH_VALUE = frozenset(
 )
 NO_ENV_FILE = "--no-env-file"  # nothing for uv to do: no env file is read
 ALONE_FLAGS = frozenset({"--isolated", "--no-project"})
-TARGET_FLAGS = {"-m": "module", "--module": "module", "-s": "script", "--script": "script"}
-TARGET_FLAGS_LONG_ONLY = {"--gui-script": "gui_script"}
+TARGET_FLAGS = {
+    "-m": "module",
+    "--module": "module",
+    "-s": "script",
+    "--script": "script",
+    "--gui-script": "gui_script",
+}
 
 
 def takes_value(arg: str) -> bool:
@@ -127,7 +134,7 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
     """Sort ``uv_args`` (as ``anyvenv run`` got them, anyvenv's own options taken out)."""
     result = RunArgs()
     exact: bool | None = None
-    no_env_file = _flag_set(environ, "UV_NO_ENV_FILE")
+    no_env_file = env_flag(environ, "UV_NO_ENV_FILE")
     index = 0
     while index < len(uv_args):
         arg = uv_args[index]
@@ -145,12 +152,12 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
             result.alone = True
         elif arg in ("--exact", "--inexact"):
             exact = arg == "--exact"
-        elif arg in TARGET_FLAGS or arg in TARGET_FLAGS_LONG_ONLY:
-            setattr(result, {**TARGET_FLAGS, **TARGET_FLAGS_LONG_ONLY}[arg], True)
+        elif arg in TARGET_FLAGS:
+            setattr(result, TARGET_FLAGS[arg], True)
         else:
             result.sync_args += words
     result.env_file_variable = bool(environ.get("UV_ENV_FILE")) and not no_env_file
-    if _flag_set(environ, "UV_ISOLATED") or _flag_set(environ, "UV_NO_PROJECT"):
+    if env_flag(environ, "UV_ISOLATED") or env_flag(environ, "UV_NO_PROJECT"):
         result.alone = True
     result.exact = bool(exact)
     if not result.exact:
@@ -178,9 +185,3 @@ def _read_short_cluster(arg: str, value: Sequence[str], result: RunArgs) -> None
             kept += char
     if kept:
         result.sync_args.append("-" + kept)
-
-
-def _flag_set(environ: Mapping[str, str], name: str) -> bool:
-    from anyvenv.project.uvrules import env_flag
-
-    return env_flag(environ, name)
