@@ -20,6 +20,7 @@ from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
 # Paths are strings here (``str | os.PathLike[str]`` in, ``str`` out): importing pathlib costs
@@ -237,14 +238,7 @@ def remove_tree(path: str | os.PathLike[str]) -> None:
         return
     import shutil  # here: start-up time of the commands that remove nothing
 
-    for wait in (*_RELEASE_WAITS, None):
-        try:
-            shutil.rmtree(path)
-            return
-        except OSError as exc:
-            if wait is None or not _held_by_fuse_only(exc, os.fspath(path)):
-                raise
-        time.sleep(wait)
+    _while_fuse_holds(os.fspath(path), lambda: shutil.rmtree(path))
 
 
 # libfuse's high-level API renames a file unlinked while open (a probe's script that was just
@@ -257,16 +251,29 @@ _RELEASE_WAITS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)  # seconds
 def remove_tree_quietly(path: str) -> None:
     """Remove a tree we made, without following links and without raising. A directory held
     only by files a FUSE daemon has not released yet is tried again for a moment."""
-    _remove_entries(path)
-    for wait in (*_RELEASE_WAITS, None):
+
+    def remove() -> None:
+        _remove_entries(path)
+        os.rmdir(path)
+
+    try:
+        _while_fuse_holds(path, remove)
+    except OSError:
+        pass
+
+
+def _while_fuse_holds(path: str, remove: Callable[[], None]) -> None:
+    """``remove()`` the tree at ``path``, tried again for a moment while all that keeps it is
+    files a FUSE daemon has not released yet; the last error is raised."""
+    for wait in _RELEASE_WAITS:
         try:
-            os.rmdir(path)
+            remove()
             return
         except OSError as exc:
-            if wait is None or not _held_by_fuse_only(exc, path):
-                return
+            if not _held_by_fuse_only(exc, path):
+                raise
         time.sleep(wait)
-        _remove_entries(path)
+    remove()
 
 
 def _held_by_fuse_only(error: OSError, path: str) -> bool:
