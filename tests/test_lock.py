@@ -62,7 +62,37 @@ def test_processes_take_turns(lab_kind: str, target: Path, tmp_path: Path) -> No
     lines = _run_workers(lock_path, tmp_path / "log")
     _assert_never_overlapping(lines, 3 * 4)
     assert uses_lock_file(target) == (lab_kind != "local")
-    assert not lock_path.exists()  # a lock file is removed on release (flock uses .flock)
+    assert not lock_path.exists()  # a lock file is removed on release
+    assert not Path(f"{lock_path}.flock").exists()  # and so is flock's, by its holder
+
+
+def test_a_flock_file_left_by_a_killed_holder_is_taken_and_then_removed(tmp_path: Path) -> None:
+    """The kernel drops a dead holder's flock; its file stays until the next holder is done."""
+    lock_path = tmp_path / "project.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_AND_WAIT, str(lock_path)],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    holder.kill()
+    holder.wait()
+    left = Path(f"{lock_path}.flock")
+    assert left.exists()
+    with ShareLock(lock_path, timeout=5):
+        assert left.exists()
+    assert not left.exists()
+
+
+HOLD_AND_WAIT = """
+import sys, time
+from anyvenv.fs.lock import ShareLock
+lock = ShareLock(sys.argv[1])
+lock.acquire()
+print("held", flush=True)
+time.sleep(60)
+"""
 
 
 def _dead_pid() -> int:

@@ -118,6 +118,6 @@ def test_uninstall_on_mounts(target: Path) -> None:
     fake_install(target, "cpython-3.11.11-linux-x86_64-gnu", "python3.11")
     removed = uninstall(["3.12.9"], target)
     assert [item.name for item in removed] == ["cpython-3.12.9-linux-x86_64-gnu"]
-    left = set(entry_names(target)) - {".anyvenv-python.lock", ".anyvenv-python.lock.flock"}
+    left = set(entry_names(target))  # no lock file either: locks leave nothing behind
     assert left == {"cpython-3.11.11-linux-x86_64-gnu"}
     assert (target / "cpython-3.11.11-linux-x86_64-gnu" / "lib" / "payload").stat().st_size == 1000

@@ -80,6 +80,8 @@ def test_sync_installs_and_run_uses_the_env(
     dev = anyvenv("run", "--no-sync", "devtool", cwd=project, env=env)
     assert dev.stdout == "devtool ok\n"
     assert (project / ".venv" / "share" / "beta" / "readme.txt").read_text() == "beta readme\n"
+    # nothing of anyvenv's beside the env for git to show: the sync lock leaves no file
+    assert sorted(os.listdir(project)) == [".python-version", ".venv", "pyproject.toml", "uv.lock"]
 
 
 def test_a_second_sync_is_a_no_op(synced: Path, env: dict[str, str], index: Path) -> None:

@@ -8,6 +8,10 @@ start time. A stale one is removed only when its holder is provably gone: same h
 and that pid is dead or is a different process (start time differs); or same host name and
 machine id but an earlier boot (the machine has rebooted since, and every process of that boot
 is gone). A lock held from another machine is never stolen.
+
+Neither kind of lock leaves a file behind. The flock file is removed by its holder before it
+unlocks; a waiter that then gets the lock on the removed file sees that the path no longer
+names it and opens the path again (the usual unlink-on-release protocol).
 """
 
 from __future__ import annotations
@@ -233,16 +237,14 @@ class ShareLock:
             ) from exc
 
     def _try_flock(self, deadline: float) -> bool:
-        fd = os.open(
-            self.path + ".flock",
-            os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-            0o644,
-        )
+        flock_path = self.path + ".flock"
+        fd = _open_flock_file(flock_path)
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self._fd = fd
-                return True
+                if _still_named(fd, flock_path):
+                    self._fd = fd
+                    return True
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     os.close(fd)
@@ -256,6 +258,10 @@ class ShareLock:
                 if exc.errno in _FLOCK_UNUSABLE:
                     return False
                 raise
+            else:
+                # its holder removed it on release: this lock guards nothing any more
+                os.close(fd)
+                fd = _open_flock_file(flock_path)
 
     def _acquire_lock_file(self, deadline: float) -> None:
         me = current_holder()
@@ -328,6 +334,7 @@ class ShareLock:
 
     def release(self) -> None:
         if self._fd is not None:
+            _unlink_quietly(self.path + ".flock")  # while still holding it: see the module doc
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
             except OSError:
@@ -339,6 +346,20 @@ class ShareLock:
             if current is not None and current.token == self._holder.token:
                 _unlink_quietly(self.path)
             self._holder = None
+
+
+def _open_flock_file(path: str) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+
+
+def _still_named(fd: int, path: str) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _unlink_quietly(path: str) -> None:
