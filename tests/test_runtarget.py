@@ -137,3 +137,39 @@ def test_available_commands_are_the_executables_but_activation(tmp_path: Path) -
     (bin_dir / "sub").mkdir()
     assert available_commands(str(tmp_path)) == ["python", "tool"]
     assert available_commands(str(tmp_path / "missing")) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "uv_args", "environ", "project"),
+    [
+        (["sub/tool.py"], [], {}, "sub"),
+        (["sub/app/"], [], {}, "sub"),  # a package directory: its parent, as uv
+        (["sub/bundle.pyz"], [], {}, "sub"),
+        (["-s", "sub/notes.txt"], [], {}, "sub"),
+        (["tool.py"], [], {}, None),  # no directory part: where uv looks anyway
+        (["./tool.py"], [], {}, None),
+        (["app"], [], {}, None),
+        (["sub/notes.txt"], [], {}, None),  # a command, not a script
+        (["-m", "sub/tool.py"], [], {}, None),
+        (["sub/tool.py"], ["--project", "elsewhere"], {}, None),  # --project wins
+        (["sub/tool.py"], ["--project=elsewhere"], {}, None),
+        (["sub/tool.py"], [], {"UV_PROJECT": "elsewhere"}, None),
+        (["inner/tool.py"], [], {}, None),  # no pyproject.toml there: the same project as here
+    ],
+)
+def test_a_script_names_its_project_as_in_uv_run(
+    cwd: Path, command: list[str], uv_args: list[str], environ: dict[str, str], project: str | None
+) -> None:
+    sub = cwd / "sub"
+    (sub / "app").mkdir(parents=True)
+    (sub / "app" / "__main__.py").write_text("print(1)\n")
+    (sub / "tool.py").write_text("print(1)\n")
+    (sub / "notes.txt").write_text("x\n")
+    os.link(cwd / "bundle.pyz", sub / "bundle.pyz")
+    (sub / "pyproject.toml").write_text('[project]\nname = "sub"\nversion = "1"\n')
+    (cwd / "inner").mkdir()
+    (cwd / "inner" / "tool.py").write_text("print(1)\n")
+    flags = {"script": command[0] == "-s", "module": command[0] == "-m"}
+    target = read_target([c for c in command if c not in ("-s", "-m")], str(cwd), **flags)
+    expected = uv_args + (["--project", str(cwd / project)] if project else [])
+    assert target.project_args(str(cwd), uv_args, environ) == expected

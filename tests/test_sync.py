@@ -392,6 +392,37 @@ def test_uv_project_and_uv_working_dir_are_read_as_uv_reads_them(
     assert moved.stdout == f"{synced / 'sub'} {synced / '.venv'}\n", moved.stderr
 
 
+def test_a_script_in_another_project_runs_in_that_project_as_in_uv(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """``uv run ../other/tool.py`` finds its project from the script's directory, not from the
+    working directory; ``--project`` (or ``UV_PROJECT``) still wins; the command runs where
+    it was started."""
+    other = write_project(synced.parent / "other", dependencies=["gamma"], name="other")
+    (other / "tool.py").write_text("import os, sys, gamma\nprint(os.getcwd(), sys.prefix)\n")
+    (other / "pkg").mkdir()
+    (other / "pkg" / "__main__.py").write_text("import sys, gamma\nprint(sys.prefix)\n")
+    ran = anyvenv("run", *index_args(index), "../other/tool.py", cwd=synced, env=env)
+    assert ran.stdout == f"{synced} {other / '.venv'}\n", ran.stderr
+    again = anyvenv("run", "--no-sync", "../other/pkg", cwd=synced, env=env)
+    assert again.stdout == f"{other / '.venv'}\n", again.stderr
+    assert not (site_packages(synced) / "gamma").exists()
+    code = "import sys; print(sys.prefix)"
+    (other / "plain.py").write_text(code + "\n")
+    (synced / "scripts").mkdir()
+    (synced / "scripts" / "mine.py").write_text(code + "\n")
+    mine = anyvenv("run", *index_args(index), "scripts/mine.py", cwd=synced, env=env)
+    assert (mine.stdout, mine.stderr) == (f"{synced / '.venv'}\n", "")  # the record answers
+    told = anyvenv("run", "--project", ".", "--no-sync", "../other/plain.py", cwd=synced, env=env)
+    assert told.stdout == f"{synced / '.venv'}\n", told.stderr
+    by_env = anyvenv(
+        "run", "--no-sync", "../other/plain.py", cwd=synced, env={**env, "UV_PROJECT": "."}
+    )
+    assert by_env.stdout == f"{synced / '.venv'}\n", by_env.stderr
+    here = anyvenv("run", "--no-sync", "./tool.py", cwd=other, env=env)
+    assert here.stdout == f"{other} {other / '.venv'}\n", here.stderr
+
+
 def test_what_only_uv_run_can_do_is_handed_to_it(
     synced: Path, env: dict[str, str], index: Path
 ) -> None:

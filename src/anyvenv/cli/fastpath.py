@@ -134,7 +134,7 @@ def _run(argv: Sequence[str]) -> int | None:
         return None
     found = None
     if not request.needs_uv_run and target.kind not in ("inline-script", "remote"):
-        found = _up_to_date(values, request.sync_args)
+        found = _up_to_date(values, target.project_args(workdir, request.sync_args, os.environ))
     if found is None:
         from anyvenv.cli.run import run
 

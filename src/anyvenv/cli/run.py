@@ -58,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
     if request.alone or (target is not None and target.kind == "inline-script"):
         # uv runs it without the project env (an env of its own, in uv's cache)
         return exec_uv_run(uv_run_words(args), os.environ)
-    env = _synced_env(args, request.sync_args)
+    sync_args = request.sync_args
+    if target is not None:
+        sync_args = target.project_args(workdir, sync_args, os.environ)
+    env = _synced_env(args, sync_args)
     if request.needs_uv_run or (target is not None and target.kind == "remote"):
         return exec_uv_run(uv_run_words(args, on_env=True), _on_env(env))
     if target is None:
@@ -77,7 +80,7 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> str:
     if _no_sync(args):
         from anyvenv.project.runenv import project_env
 
-        return project_env(args.uv_args, os.getcwd(), os.environ)
+        return project_env(sync_args, os.getcwd(), os.environ)
     from anyvenv.cli.sync import options_of, quiet_in, report
     from anyvenv.project.sync import sync
     from anyvenv.record import replace

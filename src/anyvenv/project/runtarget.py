@@ -14,7 +14,7 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 # the opening line of a PEP 723 metadata block of type `script`
 _SCRIPT_BLOCK_START = b"# /// script"
@@ -48,6 +48,40 @@ class RunTarget:
         if self.kind == "script":
             return [python, self.target, *self.args]
         return [self.target, *self.args]
+
+    def project_args(
+        self, cwd: str, uv_args: Sequence[str], environ: Mapping[str, str]
+    ) -> list[str]:
+        """``uv_args`` with the project uv run would use for this target: a script, zipapp or
+        package directory named with a directory part is run in the project around that
+        directory (uv 0.13: ``ParsedRunCommand::script_dir``), unless ``--project`` or
+        ``UV_PROJECT`` names one."""
+        from anyvenv.project.uvrules import option_value
+
+        if self.kind not in ("script", "package", "inline-script"):
+            return list(uv_args)
+        parent = os.path.dirname(self.target.rstrip(os.sep))
+        if not parent or option_value(uv_args, "--project") or environ.get("UV_PROJECT"):
+            return list(uv_args)
+        project = os.path.normpath(os.path.join(cwd, parent))
+        if _nearest_pyproject(project) == _nearest_pyproject(cwd):
+            # uv finds the same project either way; the command line stays as it was, so the
+            # last sync's record still answers for it
+            return list(uv_args)
+        return [*uv_args, "--project", project]
+
+
+def _nearest_pyproject(directory: str) -> str | None:
+    """The first ``pyproject.toml`` from ``directory`` up, where uv's discovery starts."""
+    current = os.path.abspath(directory)
+    while True:
+        candidate = os.path.join(current, "pyproject.toml")
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
 
 
 def read_target(
