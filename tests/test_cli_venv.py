@@ -34,6 +34,7 @@ def quick_reading(argv: list[str]) -> dict[str, object] | None:
         ["--prompt=", "e"],
         ["--prompt=-dash", "e"],
         ["-p", "3.11", "-p", "3.12"],
+        ["--directory", "d", "--project=p/pyproject.toml", "e"],
     ],
 )
 def test_ordinary_command_lines_read_as_argparse_reads_them(argv: list[str]) -> None:
@@ -52,6 +53,7 @@ def test_ordinary_command_lines_read_as_argparse_reads_them(argv: list[str]) -> 
         ["-p", "-q"],
         ["-p3.12"],
         ["--strategy", "bogus"],
+        ["--strategy", "env", "--strategy=symlink"],  # argparse refuses each wrong choice
         ["--strategy=auto", "--", "-weird"],
         ["a", "b"],
         ["--json=yes"],

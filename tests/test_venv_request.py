@@ -162,6 +162,47 @@ def test_from_the_workspace_root_the_env_goes_where_the_project_wants_it(
     assert (project / ".venv" / "pyvenv.cfg").is_file()
 
 
+def test_directory_and_project_are_read_as_uv_venv_reads_them(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """``--directory`` (``UV_WORKING_DIR``) moves the working directory first: PATH and the
+    default ``.venv`` are relative to it. ``--project`` (``UV_PROJECT``, or the path of its
+    pyproject.toml) is where the project is looked for; from its workspace root the env is
+    the project's."""
+    project = _project(tmp_path / "p")
+    (project / "sub").mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    environ = _no_uv_python(env)
+    moved = run_cli("venv", "--directory", "../p", "-q", cwd=outside, env=environ)
+    assert moved.returncode == 0, moved.stderr
+    assert _version(project / ".venv").startswith("3.12.")  # the project's requires-python
+    named = run_cli("venv", "e", "-q", cwd=outside, env={**environ, "UV_WORKING_DIR": "../p/sub"})
+    assert named.returncode == 0, named.stderr
+    assert _version(project / "sub" / "e").startswith("3.12.")  # found from sub, upward
+    by_project = run_cli(
+        "venv", "--project", str(project / "pyproject.toml"), "--json", cwd=outside,
+        env={**environ, "UV_PROJECT_ENVIRONMENT": "custom"},
+    )  # fmt: skip
+    assert by_project.returncode == 0, by_project.stderr
+    assert json.loads(by_project.stdout)["path"] == str(project / "custom")
+    by_variable = run_cli(
+        "venv", "-q", "--clear", cwd=outside, env={**environ, "UV_PROJECT": str(project)}
+    )
+    assert by_variable.returncode == 0, by_variable.stderr
+    assert _version(project / ".venv").startswith("3.12.")
+    not_root = run_cli("venv", "--project", "../p/sub", "-q", cwd=outside, env=environ)
+    assert not_root.returncode == 0, not_root.stderr
+    assert _version(outside / ".venv").startswith("3.12.")  # .venv here, as uv venv
+    before = sorted(os.listdir(outside))
+    for option in ("--directory", "--project"):
+        missing = run_cli("venv", option, "nowhere", cwd=outside, env=environ)
+        assert missing.returncode == 2, missing.stderr
+        assert str(outside / "nowhere") in one_line_error(missing), missing.stderr
+        assert option in one_line_error(missing)
+    assert sorted(os.listdir(outside)) == before
+
+
 def test_uv_venv_variables_stand_for_their_flags(tmp_path: Path, env: dict[str, str]) -> None:
     """UV_VENV_CLEAR, UV_NO_PROJECT and UV_VENV_SEED, as uv venv reads them (boolish)."""
     project = _project(tmp_path / "p")

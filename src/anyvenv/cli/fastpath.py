@@ -156,7 +156,7 @@ def _ordinary(run: Callable[[Any], int], args: QuickArgs) -> int:
 
 
 def _venv(argv: Sequence[str]) -> int | None:
-    from anyvenv.cli.venv import DEFAULT_PATH, quick_args, run
+    from anyvenv.cli.venv import DEFAULT_PATH, moves_working_dir, quick_args, run
 
     args = quick_args(argv)
     if args is None:
@@ -166,8 +166,10 @@ def _venv(argv: Sequence[str]) -> int | None:
 
     def probe_early_then_run() -> int:
         # on a share, the probe of the target's directory runs while the rest of anyvenv
-        # loads (with no path and UV_PROJECT_ENVIRONMENT set, the target is known later)
-        if args.path is not None or not os.environ.get("UV_PROJECT_ENVIRONMENT"):
+        # loads (with no path and UV_PROJECT_ENVIRONMENT set, or with the working directory
+        # moved, the target is known later)
+        known = args.path is not None or not os.environ.get("UV_PROJECT_ENVIRONMENT")
+        if known and not moves_working_dir(args):
             start_probe(os.path.dirname(os.path.abspath(args.path or DEFAULT_PATH)))
         return run(args)
 

@@ -29,6 +29,14 @@ VALUE_OPTIONS: dict[tuple[str, ...], tuple[str, str]] = {
         "strategy",
         "how to place the interpreter (default: decided from a probe of the target)",
     ),
+    ("--directory",): (
+        "directory",
+        "work from DIR, as uv's --directory: PATH and .venv are relative to it (or UV_WORKING_DIR)",
+    ),
+    ("--project",): (
+        "project",
+        "look for the project from DIR instead of the working directory (or UV_PROJECT)",
+    ),
 }
 FLAGS: dict[tuple[str, ...], tuple[str, str]] = {
     ("--system-site-packages",): ("system_site_packages", "give access to the base's packages"),
@@ -43,7 +51,13 @@ FLAGS: dict[tuple[str, ...], tuple[str, str]] = {
     ("-q", "--quiet"): ("quiet", "print nothing on success"),
     ("--json",): ("json", "print a JSON document instead of text"),
 }
-DEFAULTS: dict[str, object] = {"strategy": "auto", "python": None, "prompt": None}
+DEFAULTS: dict[str, object] = {
+    "strategy": "auto",
+    "python": None,
+    "prompt": None,
+    "directory": None,
+    "project": None,
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +104,8 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
                 return None
             if value.startswith("-") and not equals:
                 return None
+            if value_dest[name] == "strategy" and value not in STRATEGIES:
+                return None  # argparse refuses each wrong choice, even one given again later
             values[value_dest[name]] = value
         elif arg in flag_dest:
             values[flag_dest[arg]] = True
@@ -98,9 +114,41 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
         else:
             path = arg
         index += 1
-    if values["strategy"] not in STRATEGIES:
-        return None
     return SimpleNamespace(path=path, **values)
+
+
+def moves_working_dir(args: Arguments) -> bool:
+    """Whether the working directory or the project's is moved (options or uv's variables)."""
+    import os
+
+    moving = ("UV_WORKING_DIR", "UV_WORKING_DIRECTORY", "UV_PROJECT")
+    return bool(args.directory or args.project or any(os.environ.get(name) for name in moving))
+
+
+def enter_working_dir(args: Arguments) -> str:
+    """Change to the working directory ``--directory`` (``UV_WORKING_DIR``) names, as uv
+    does first thing; return where to look for the project (``--project``/``UV_PROJECT``)."""
+    import os
+
+    from anyvenv.errors import UsageError
+    from anyvenv.project.uvrules import project_dir, working_dir
+
+    cwd = os.getcwd()
+    workdir = working_dir(args.directory, cwd, os.environ)
+    if workdir != cwd:
+        if not os.path.isdir(workdir):
+            raise UsageError(
+                f"the working directory {workdir} does not exist or is not a directory",
+                "pass an existing directory to --directory (or UV_WORKING_DIR)",
+            )
+        os.chdir(workdir)
+    start = project_dir(args.project, workdir, os.environ)
+    if start != workdir and not os.path.isdir(start):
+        raise UsageError(
+            f"the project directory {start} does not exist or is not a directory",
+            "pass an existing directory to --project (or UV_PROJECT)",
+        )
+    return start
 
 
 def run(args: Arguments) -> int:
@@ -120,9 +168,10 @@ def run(args: Arguments) -> int:
     clear = args.clear or env_flag(os.environ, "UV_VENV_CLEAR")
     seed = args.seed or env_flag(os.environ, "UV_VENV_SEED")
     no_project = args.no_project or env_flag(os.environ, "UV_NO_PROJECT")
+    start = enter_working_dir(args)
     # as uv venv: --python, UV_PYTHON, .python-version, requires-python; the project's env path
     found = python_for_venv(
-        os.getcwd(),
+        start,
         os.environ,
         explicit=args.python,
         no_project=no_project,

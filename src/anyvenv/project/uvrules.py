@@ -64,20 +64,36 @@ def start_dir(
     """Where uv looks for the project: ``--directory`` (``UV_WORKING_DIR``) then ``--project``
     (``UV_PROJECT``) move it, as in uv. ``project=False``: where uv runs things (the
     directory only, as ``uv run`` does)."""
-    base = cwd
+    base = working_dir(option_value(args, "--directory"), cwd, environ)
+    if not project:
+        return base
+    return project_dir(option_value(args, "--project"), base, environ)
+
+
+def working_dir(directory: str | None, cwd: str, environ: Mapping[str, str]) -> str:
+    """uv's working directory: ``--directory`` (``directory``), else ``UV_WORKING_DIR``, moves
+    it from ``cwd``."""
     directory = (
-        option_value(args, "--directory")
+        directory
         or environ.get("UV_WORKING_DIR")
         or environ.get("UV_WORKING_DIRECTORY")  # uv's older name, still read
     )
-    if directory:
-        base = os.path.normpath(os.path.join(cwd, os.path.expanduser(directory)))
+    if not directory:
+        return cwd
+    return os.path.normpath(os.path.join(cwd, os.path.expanduser(directory)))
+
+
+def project_dir(project: str | None, workdir: str, environ: Mapping[str, str]) -> str:
+    """Where uv starts looking for the project: ``--project`` (``project``), else
+    ``UV_PROJECT``, against the working directory; a path to a ``pyproject.toml`` file means
+    its directory, as in uv. Else the working directory."""
+    project = project or environ.get("UV_PROJECT")
     if not project:
-        return base
-    project_dir = option_value(args, "--project") or environ.get("UV_PROJECT")
-    if project_dir:
-        return os.path.normpath(os.path.join(base, os.path.expanduser(project_dir)))
-    return base
+        return workdir
+    path = os.path.normpath(os.path.join(workdir, os.path.expanduser(project)))
+    if os.path.basename(path) == "pyproject.toml" and os.path.isfile(path):
+        return os.path.dirname(path)
+    return path
 
 
 def active_env(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) -> str | None:
