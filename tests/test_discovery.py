@@ -58,8 +58,28 @@ def test_path_search_finds_what_uv_finds(
 
 @needs_pythons
 def test_nothing_matching_on_path_is_a_clear_error(path_dir: Path) -> None:
-    with pytest.raises(InterpreterNotFound, match=r"no Python matching '>=3\.13' found"):
+    with pytest.raises(InterpreterNotFound, match=r"no Python matching '>=3\.13' found") as range_:
         find_interpreter(">=3.13")
+    assert "python list --available" in range_.value.hint  # a range names no version to install
+    with pytest.raises(InterpreterNotFound) as plain:
+        find_interpreter("3.19")
+    assert "'anyvenv python install 3.19'" in plain.value.hint
+
+
+@pytest.mark.parametrize("request_text", ["2.7", "2", "<3", "cpython2.7", "==2.*"])
+def test_python_2_is_refused_by_name(request_text: str) -> None:
+    with pytest.raises(InterpreterNotFound, match="is not supported") as caught:
+        find_interpreter(request_text)
+    assert "Python 3" in caught.value.hint
+
+
+PYTHON2 = Path("/root/.pyenv/versions/2.7.18/bin/python2.7")
+
+
+@pytest.mark.skipif(not PYTHON2.is_file(), reason="needs pyenv's Python 2.7")
+def test_a_python_2_executable_is_named_as_such() -> None:
+    with pytest.raises(InterpreterNotFound, match=r"is Python 2 or older than 3\.4"):
+        find_interpreter(str(PYTHON2))
 
 
 def test_versioned_names() -> None:

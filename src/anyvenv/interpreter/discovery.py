@@ -164,6 +164,12 @@ def find_interpreter(raw_request: str | None) -> InterpreterInfo:
                 f"no {request.name!r} on PATH", "install it or pass --python with a version or path"
             )
         return _query_asked_for(found)
+    if request.specifiers and not any(request.may_match_minor(3, minor) for minor in range(100)):
+        raise InterpreterNotFound(
+            f"Python {request.raw.strip()} is not supported: anyvenv makes environments for "
+            "CPython 3",
+            "ask for a Python 3 (--python 3.12)",
+        )
     seen: set[str] = set()
     for candidate in _ordered_candidates(request):
         real = os.path.realpath(candidate)
@@ -177,9 +183,13 @@ def find_interpreter(raw_request: str | None) -> InterpreterInfo:
         if _satisfies(request, info):
             return info
     wanted = request.raw or "any Python"
+    if request.is_any or (request.minor_hint() is not None and len(request.specifiers) == 1):
+        install = f"install one with 'anyvenv python install {request.raw.strip() or '3'}'"
+    else:  # a range: no version to name
+        install = "install one that matches (see 'anyvenv python list --available')"
     raise InterpreterNotFound(
         f"no Python matching {wanted!r} found (searched managed installs and PATH)",
-        f"install one with 'anyvenv python install {request.raw or '3'}' or pass --python PATH",
+        f"{install} or pass --python PATH",
     )
 
 

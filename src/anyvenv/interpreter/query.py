@@ -232,7 +232,14 @@ def query_interpreter(
             f"cannot run the interpreter {path}: {exc}", "pass a working Python"
         ) from exc
     if proc.returncode != 0:
-        detail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        stderr = proc.stderr.decode(errors="replace")
+        if "Unknown option: -I" in stderr:  # Python 2 (and 3 before 3.4) has no -I
+            raise AnyvenvError(
+                f"the interpreter {path} is Python 2 or older than 3.4: anyvenv makes "
+                "environments for CPython 3",
+                "pass a Python 3 (--python 3.12, or its path)",
+            )
+        detail = stderr.strip().splitlines()[-1:] or ["no output"]
         raise AnyvenvError(
             f"the interpreter {path} failed to start: {detail[0]}", "pass a working Python"
         )
