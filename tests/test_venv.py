@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -196,6 +197,16 @@ def test_debian_static_interpreter_is_copied(lab: Lab) -> None:
     assert out.stdout.strip() == str(env), out.stderr
 
 
+def test_prompt_dot_is_the_working_directorys_name(tmp_path: Path) -> None:
+    """As ``python -m venv --prompt .`` and ``uv venv --prompt .``."""
+    work = tmp_path / "my project"
+    work.mkdir()
+    proc = run_cli("venv", "--prompt", ".", "e", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert read_pyvenv_cfg(work / "e")["prompt"] == "my project"
+    assert "VIRTUAL_ENV_PROMPT='my project'" in (work / "e" / "bin" / "activate").read_text()
+
+
 def test_activation_and_prompt(tmp_path: Path) -> None:
     env = tmp_path / "my env"
     assert venv_cli(env, "--prompt", "demo").returncode == 0
@@ -356,3 +367,37 @@ def test_a_deferred_check_runs_after_the_commit_for_symlinked_envs_only(tmp_path
         tmp_path / "copied", info, EnvOptions(strategy=Strategy.COPY, defer_linked_check=True)
     )
     assert copied.strategy is Strategy.COPY and none is None
+
+
+ACTIVATING_SHELLS = {  # $SHELL -> how to run a line in it and print VIRTUAL_ENV
+    "/bin/bash": ["bash", "-c", '{line}; printf %s "$VIRTUAL_ENV"'],
+    "/usr/bin/zsh": ["zsh", "-c", '{line}; printf %s "$VIRTUAL_ENV"'],
+    "/usr/bin/fish": ["fish", "-c", '{line}; printf %s "$VIRTUAL_ENV"'],
+    "/bin/tcsh": ["tcsh", "-c", '{line}; printf %s "$VIRTUAL_ENV"'],
+}
+
+
+def test_the_activation_line_printed_works_in_the_users_shell(tmp_path: Path) -> None:
+    """As uv: the line names the script for ``$SHELL`` and quotes the path for that shell, so
+    pasting it works for a path with spaces and quotes."""
+    from anyvenv.cli.venv import activate_command
+
+    env_dir = tmp_path / "it's a dir" / "e 1"
+    proc = run_cli("venv", str(env_dir), env=cli_env(SHELL="/bin/bash"))
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("Activate with: "))
+    assert line.removeprefix("Activate with: ") == activate_command(str(env_dir), "/bin/bash")
+    assert activate_command(str(env_dir), "/usr/bin/fish").endswith("activate.fish'")
+    assert activate_command(str(env_dir), "/bin/tcsh").endswith("activate.csh'")
+    assert activate_command(str(env_dir), "/usr/bin/nu").startswith("overlay use ")
+    assert activate_command("/plain/e", None) == "source /plain/e/bin/activate"
+    ran = 0
+    for shell, argv in ACTIVATING_SHELLS.items():
+        if shutil.which(argv[0]) is None:
+            continue
+        line = activate_command(str(env_dir), shell)
+        command = [*argv[:-1], argv[-1].format(line=line)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert (done.returncode, done.stdout) == (0, str(env_dir)), (shell, line, done.stderr)
+        ran += 1
+    assert ran >= 1  # bash at least

@@ -24,7 +24,11 @@ STRATEGIES = ("auto", "symlink", "hardlink", "copy")
 # option strings -> (destination, help)
 VALUE_OPTIONS: dict[tuple[str, ...], tuple[str, str]] = {
     ("-p", "--python"): ("python", "a version (3.12), a path or an executable name"),
-    ("--prompt",): ("prompt", "the prompt prefix when activated (default: the directory name)"),
+    ("--prompt",): (
+        "prompt",
+        "the prompt prefix when activated (default: the env's directory name; '.': the "
+        "working directory's name)",
+    ),
     ("--strategy",): (
         "strategy",
         "how to place the interpreter (default: decided from a probe of the target)",
@@ -213,5 +217,35 @@ def run(args: Arguments) -> int:
             "" if info.libpython.value == "none" else f", libpython: {info.libpython.value}"
         )
         print(f"interpreter: {placement} ({info.reason})")
-        print(f"Activate with: source {info.path}/bin/activate")
+        print(f"Activate with: {activate_command(info.path, os.environ.get('SHELL'))}")
     return 0
+
+
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
+
+
+def activate_command(env: str, shell: str | None) -> str:
+    """The line that activates ``env`` in ``shell`` (``$SHELL``), quoted for it, as uv says."""
+    import os
+
+    name = os.path.basename(shell or "")
+    scripts = os.path.join(env, "bin")
+    if name == "fish":
+        return "source " + _quoted(os.path.join(scripts, "activate.fish"), fish=True)
+    if name in ("csh", "tcsh"):
+        return "source " + _quoted(os.path.join(scripts, "activate.csh"))
+    if name == "nu":
+        path = os.path.join(scripts, "activate.nu")
+        return "overlay use " + '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if name in ("pwsh", "powershell"):
+        return ". '" + os.path.join(scripts, "activate.ps1").replace("'", "''") + "'"
+    return "source " + _quoted(os.path.join(scripts, "activate"))
+
+
+def _quoted(text: str, fish: bool = False) -> str:
+    """``text`` as one word of a POSIX shell (or fish, whose quotes take backslashes)."""
+    if text and all(char in _SAFE for char in text):
+        return text
+    if fish:
+        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return "'" + text.replace("'", "'\"'\"'") + "'"

@@ -24,10 +24,12 @@ def create(
     ``python`` is a version (``"3.12"``), a path or an executable name; ``None`` takes the
     first ``python3`` on PATH. An existing environment at ``path`` is replaced only with
     ``clear=True``; a directory that is not an environment never is. Paths in the result are
-    strings. ``strategy`` forces symlink/hardlink/copy (default: decided
+    strings. ``prompt="."`` is the working directory's name. ``strategy`` forces symlink/hardlink/copy (default: decided
     from a probe of the target). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
     """
     target = os.fspath(path)
+    if prompt == ".":  # as venv and uv: the name of the working directory
+        prompt = os.path.basename(os.getcwd())
     info = find_interpreter(python)
     forced = Strategy(strategy) if strategy not in (None, "auto") else None
     options = EnvOptions(
