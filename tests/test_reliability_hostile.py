@@ -225,14 +225,22 @@ def test_the_probe_clears_dead_scratch_dirs_and_keeps_live_ones(tmp_path: Path) 
     assert os.listdir(tmp_path) == [live.name]
 
 
-def test_an_env_path_that_is_a_link_is_refused(tmp_path: Path) -> None:
+def test_an_env_path_that_is_a_link_names_where_the_env_goes(tmp_path: Path) -> None:
+    """As uv and venv: a link at the env path is followed (a project on a share often has
+    ``.venv`` linked to local disk). What it names is guarded as any target is: a directory
+    with files that is not an env is refused and left as it was."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
+    (elsewhere / "user-file").write_text("mine")
     (tmp_path / "env").symlink_to(elsewhere)
     proc = run_anyvenv("venv", tmp_path / "env", "--python", BASE, "--clear")
     assert proc.returncode == 2
-    assert "not a directory" in error_line(proc)
-    assert os.listdir(elsewhere) == []
+    assert "is not a virtual environment" in error_line(proc)
+    assert os.listdir(elsewhere) == ["user-file"]
+    (elsewhere / "user-file").unlink()
+    proc = run_anyvenv("venv", tmp_path / "env", "--python", BASE)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "env").is_symlink() and (elsewhere / "pyvenv.cfg").is_file()
 
 
 # -- garbage files ---------------------------------------------------------------------------

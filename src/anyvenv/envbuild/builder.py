@@ -22,7 +22,7 @@ from anyvenv.envbuild.layout import EnvLayout
 from anyvenv.envbuild.plan import InterpreterPlan, LibraryPlacement, find_patchelf, plan_interpreter
 from anyvenv.envbuild.validate import finish_check, start_check, verify
 from anyvenv.errors import AnyvenvError, EnvironmentBroken, UsageError
-from anyvenv.fs import atomic
+from anyvenv.fs import atomic, inplace
 from anyvenv.fs.place import Strategy, create_file, place_file
 from anyvenv.fs.probe import ProbeResult, probe
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
@@ -113,6 +113,7 @@ class EnvBuilder:
         self.linkage: Linkage = libpython_linkage(info.executable)
         self.created_parents: list[str] = []
         self.pending_check: PendingCheck | None = None  # see EnvOptions.defer_linked_check
+        self.in_place = False  # filled where it is (anyvenv.fs.inplace), not renamed into place
 
     # -- the pipeline ------------------------------------------------------------------------
 
@@ -122,7 +123,12 @@ class EnvBuilder:
         try:
             result = self.probe()
             plan = self.plan(result)
-            with atomic.staging_directory(self.target) as staging:
+            staging_place = (
+                inplace.staging_inside(self.target)
+                if self.in_place
+                else atomic.staging_directory(self.target)
+            )
+            with staging_place as staging:
                 layout = EnvLayout(staging, self.info)
                 self.make_directories(layout, plan)
                 if plan.mode_shim:
@@ -174,11 +180,14 @@ class EnvBuilder:
             self.options.defer_linked_check
             and plan.strategy is Strategy.SYMLINK
             and not self.options.seed
+            and not self.in_place  # a failed late check removes the env: a rename's, not this
         )
 
     def prepare(self) -> bool:
         """Check the target; clear leftovers of killed runs; create missing parents.
         Returns whether an existing environment will be replaced."""
+        if os.path.islink(self.target) and os.path.isdir(self.target):
+            self.target = os.path.realpath(self.target)  # as uv: the directory the link names
         target = self.target
         if self.options.seed:
             from anyvenv.envbuild.seed import check_seedable
@@ -192,6 +201,7 @@ class EnvBuilder:
         atomic.recover(target)  # a killed run may have left the old env renamed aside
         replaced = False
         if os.path.isdir(target):
+            inplace.recover_inside(target)  # or half moved into a directory it fills in place
             if is_virtual_environment(target):
                 if not self.options.clear:
                     raise UsageError(
@@ -204,16 +214,20 @@ class EnvBuilder:
                     f"{target} exists, is not empty and is not a virtual environment",
                     "refusing to replace it: choose another path or empty it yourself",
                 )
+            # a mount point, the working directory, an empty directory: filled, not replaced
+            self.in_place = inplace.keeps_identity(target)
         self._make_parents(os.path.dirname(target))
         return replaced
 
     def probe(self) -> ProbeResult:
+        # the filesystem the env's files land on: the target's own when filled in place (a
+        # mount point is another filesystem than its parent's)
+        where = self.target if self.in_place else os.path.dirname(self.target)
         try:
-            return probe(os.path.dirname(self.target))
+            return probe(where)
         except UsageError as exc:
             raise UsageError(
-                f"cannot create an environment in {os.path.dirname(self.target)}: {exc.message}",
-                exc.hint,
+                f"cannot create an environment in {where}: {exc.message}", exc.hint
             ) from exc
 
     def plan(self, result: ProbeResult) -> InterpreterPlan:
@@ -278,7 +292,10 @@ class EnvBuilder:
         return seed_packages(layout, with_pip=plan.mode_shim)
 
     def commit(self, staging: str) -> None:
-        atomic.commit(staging, self.target)
+        if self.in_place:
+            inplace.fill(staging, self.target)
+        else:
+            atomic.commit(staging, self.target)
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -64,8 +64,11 @@ def facts_of_state(saved: SyncState) -> EnvFacts:
 
 
 def inspect_env(env: str, saved: SyncState | None) -> tuple[EnvFacts | None, str | None]:
-    """(facts, None) for an env that runs; (None, why) for a broken one; (None, None) if absent."""
+    """(facts, None) for an env that runs; (None, why) for a broken one; (None, None) if absent
+    or an empty directory (a volume mounted there, waiting for its env)."""
     if not os.path.lexists(env):
+        return None, None
+    if os.path.isdir(env) and not os.path.islink(env) and not os.listdir(env):
         return None, None
     if not is_virtual_environment(env):
         return None, f"{env} has no {CFG_NAME}"

@@ -186,16 +186,19 @@ def _build(env: str, info: InterpreterInfo, defer_check: bool = False) -> Pendin
 
 
 def _clear_declared(declared: str) -> None:
-    """Make room at the declared path for an env in place: a pointer file, an empty directory
-    or an abandoned env go."""
+    """Make room at the declared path for an env in place: a pointer file or an abandoned env
+    go (an empty directory stays: the env is built into it, see anyvenv.fs.inplace)."""
     if is_pointer(declared):
         os.unlink(declared)
-    elif os.path.isdir(declared) and not os.path.islink(declared) and not os.listdir(declared):
-        os.rmdir(declared)
     elif abandoned_env(declared):
-        from anyvenv.fs.atomic import remove_tree
+        from anyvenv.fs.atomic import remove_tree, remove_tree_quietly
+        from anyvenv.fs.inplace import keeps_identity
 
-        remove_tree(declared)
+        if keeps_identity(declared):  # a mount point, the working directory: emptied
+            for name in os.listdir(declared):
+                remove_tree_quietly(os.path.join(declared, name))
+        else:
+            remove_tree(declared)
 
 
 def build_env(

@@ -1,0 +1,215 @@
+"""Filling a directory that must stay the same directory, with a journal.
+
+Some targets cannot be renamed over: a mount point (a Docker volume at ``/app/.venv``:
+EBUSY), the working directory of the shell that asked (``anyvenv venv .``), a directory
+whose owner and mode the user chose. There the new tree is built in a staging directory
+*inside* the target (``.anyvenv-staging-TAG``, on the target's own filesystem), and its
+entries are moved up one by one, ``pyvenv.cfg`` last. What was there before (an env being
+replaced) is first moved into ``.anyvenv-old-TAG``.
+
+The journal ``.anyvenv-fill-TAG`` (written before anything moves) names the phase and the
+new entries, so the next run can finish or undo the work of a run that was killed
+(:func:`recover_inside`):
+
+- phase ``old`` (the old entries are being moved aside): they are moved back;
+- phase ``new`` (the new entries are being moved up): with the new ``pyvenv.cfg`` in place
+  the fill was complete and only the rest is cleared; otherwise the new entries are removed
+  and the old ones moved back.
+
+Every top-level name that is not anyvenv's own (no ``.anyvenv-`` in it) counts as an entry
+of the old tree. TAG is ``HOST-PID-RAND``: only a fill whose maker is gone is recovered.
+"""
+
+from __future__ import annotations
+
+import os
+
+from anyvenv.fs.atomic import (
+    MARK,
+    STAGING_MARK,
+    TEMP_MARK,
+    atomic_write,
+    dead_leftovers,
+    directory_rename_keeps_contents,
+    leftover_tag,
+    maker_is_gone,
+    move_tree_by_files,
+    remove_tree,
+    sweep_dead,
+)
+from anyvenv.killpoints import checkpoint
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
+
+JOURNAL_MARK = MARK + "fill-"
+OLD_MARK = MARK + "old-"
+FINAL_NAME = "pyvenv.cfg"  # moved last: with it in place, the env is complete
+_FORMAT = "anyvenv-fill 1"
+
+
+def keeps_identity(target: str) -> bool:
+    """Whether ``target`` (an existing directory) must be filled in place rather than replaced
+    by a rename: it is a mount point, it holds the working directory, or it is empty (as uv,
+    which fills an existing directory and so keeps its owner and mode)."""
+    if os.path.ismount(target):
+        return True
+    try:
+        cwd = os.path.realpath(os.getcwd())
+    except OSError:
+        cwd = ""
+    real = os.path.realpath(target)
+    if cwd == real or cwd.startswith(real.rstrip(os.sep) + os.sep):
+        return True
+    try:
+        return not any(MARK not in name for name in os.listdir(target))
+    except OSError:
+        return False
+
+
+class staging_inside:  # named like the context manager of anyvenv.fs.atomic it stands for
+    """``with staging_inside(target) as staging:`` a fresh directory inside ``target``,
+    removed on the way out unless :func:`fill` emptied it."""
+
+    def __init__(self, target: str) -> None:
+        self.path = os.path.join(target, STAGING_MARK + leftover_tag())
+
+    def __enter__(self) -> str:
+        os.mkdir(self.path, 0o755)
+        checkpoint("staging:made")
+        return self.path
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if os.path.lexists(self.path):
+            try:
+                remove_tree(self.path)
+            except OSError:
+                pass
+
+
+def _tail(staging: str) -> str:
+    return os.path.basename(staging)[len(STAGING_MARK) :]
+
+
+def _old_entries(target: str) -> list[str]:
+    return sorted(name for name in os.listdir(target) if MARK not in name)
+
+
+def _new_entries(staging: str) -> list[str]:
+    """The staging tree's entries in the order they are moved up: ``pyvenv.cfg`` last."""
+    return sorted(os.listdir(staging), key=lambda name: (name == FINAL_NAME, name))
+
+
+def _write_journal(journal: str, phase: str, names: list[str]) -> None:
+    atomic_write(journal, "\n".join([_FORMAT, phase, *names, ""]).encode())
+
+
+def _move(source: str, destination: str, keeps_contents: bool) -> None:
+    if keeps_contents or os.path.islink(source) or not os.path.isdir(source):
+        os.rename(source, destination)
+    else:  # fusefat: a renamed directory loses its files
+        move_tree_by_files(source, destination)
+
+
+def fill(staging: str, target: str) -> None:
+    """Move the tree built in ``staging`` (a :class:`staging_inside` of ``target``) up into
+    ``target``, replacing what is there; a kill at any point is undone or finished by the
+    next :func:`recover_inside`."""
+    tail = _tail(staging)
+    journal = os.path.join(target, JOURNAL_MARK + tail)
+    old_dir = os.path.join(target, OLD_MARK + tail)
+    keeps_contents = directory_rename_keeps_contents(target)
+    new = _new_entries(staging)
+    old = _old_entries(target)
+    if old:
+        _write_journal(journal, "old", new)
+        checkpoint("fill:journal")
+        os.mkdir(old_dir, 0o700)
+        for name in old:
+            _move(os.path.join(target, name), os.path.join(old_dir, name), keeps_contents)
+            checkpoint("fill:aside:" + name)
+    _write_journal(journal, "new", new)
+    checkpoint("fill:journal-new")
+    for name in new:
+        _move(os.path.join(staging, name), os.path.join(target, name), keeps_contents)
+        checkpoint("fill:moved:" + name)
+    _clear(staging, old_dir, journal)
+
+
+def _clear(staging: str, old_dir: str, journal: str) -> None:
+    """The end of a fill, finished or undone: staging and the old tree go, the journal last."""
+    for path in (staging, old_dir):
+        try:
+            remove_tree(path)
+        except OSError:
+            pass
+    checkpoint("fill:cleared")
+    try:
+        os.unlink(journal)
+    except FileNotFoundError:
+        pass
+
+
+def _read_journal(journal: str) -> tuple[str, list[str]] | None:
+    try:
+        with open(journal, encoding="utf-8") as stream:
+            lines = stream.read().split("\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if len(lines) < 3 or lines[0] != _FORMAT or lines[1] not in ("old", "new"):
+        return None
+    return lines[1], [name for name in lines[2:] if name]
+
+
+def recover_inside(target: str) -> list[str]:
+    """Finish or undo the fills of ``target`` whose maker (on this host) is gone; clear their
+    staging directories. Returns the journals handled."""
+    try:
+        names = os.listdir(target)
+    except OSError:
+        return []
+    handled: list[str] = []
+    for name in names:
+        if not name.startswith(JOURNAL_MARK) or MARK in name[len(JOURNAL_MARK) :]:
+            continue  # (a temp file of the journal's atomic write has a second mark)
+        tail = name[len(JOURNAL_MARK) :]
+        if not maker_is_gone(tail):
+            continue
+        journal = os.path.join(target, name)
+        read = _read_journal(journal)
+        if read is None:
+            continue  # not a journal we can read: leave it, and the directory, alone
+        phase, new = read
+        staging = os.path.join(target, STAGING_MARK + tail)
+        old_dir = os.path.join(target, OLD_MARK + tail)
+        # pyvenv.cfg is moved up last: in phase "new", with it in place the fill was complete
+        if phase == "old" or not os.path.lexists(os.path.join(target, FINAL_NAME)):
+            _undo(target, phase, new, old_dir)
+        _clear(staging, old_dir, journal)
+        handled.append(journal)
+    # temp files of journal writes, and staging directories of runs killed before a fill
+    # began (one with a journal left unread above stays with it)
+    sweep_dead(target, TEMP_MARK, prefix="." + JOURNAL_MARK)
+    journals = {
+        name[len(JOURNAL_MARK) :] for name in os.listdir(target) if name.startswith(JOURNAL_MARK)
+    }
+    for leftover in dead_leftovers(target, names, STAGING_MARK, prefix=STAGING_MARK):
+        if os.path.basename(leftover)[len(STAGING_MARK) :] not in journals:
+            remove_tree(leftover)
+    return handled
+
+
+def _undo(target: str, phase: str, new: list[str], old_dir: str) -> None:
+    if phase == "new":  # every old entry was moved aside first: these names are new ones
+        for name in new:
+            remove_tree(os.path.join(target, name))
+    if os.path.isdir(old_dir):
+        keeps_contents = directory_rename_keeps_contents(target)
+        for name in os.listdir(old_dir):
+            _move(os.path.join(old_dir, name), os.path.join(target, name), keeps_contents)

@@ -1,0 +1,176 @@
+"""Envs filled in place: into an empty directory (kept with its owner and mode), the working
+directory, a mount point (a volume at ``.venv``), through a link; and a fill killed at each
+step is undone or finished by the next run."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from project_support import PY_OTHER, anyvenv, project_environ, sync_json, write_project
+from reliability_support import (
+    ANYVENV,
+    base_python,
+    killed,
+    leftovers,
+    python_prefix,
+    run_anyvenv,
+    traced,
+)
+
+from support import cli_env, one_line_error
+
+BASE = base_python("3.11")
+MARKER = "old_marker.py"
+
+
+def _error(proc: subprocess.CompletedProcess[bytes]) -> str:
+    text = subprocess.CompletedProcess(
+        proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+    )
+    return one_line_error(text)
+
+
+def _identity(path: Path) -> tuple[int, int, int, int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino, st.st_mode, st.st_uid, st.st_gid
+
+
+def _works(env: Path) -> bool:
+    return (env / "pyvenv.cfg").is_file() and python_prefix(env) == os.fspath(env)
+
+
+def _has_marker(env: Path) -> bool:
+    return any(env.glob(f"lib/python*/site-packages/{MARKER}"))
+
+
+@pytest.fixture
+def volume(tmp_path: Path) -> Iterator[Path]:
+    """A tmpfs mounted at ``.venv``, as a container volume is: it cannot be renamed over."""
+    mount_point = tmp_path / "project" / ".venv"
+    mount_point.mkdir(parents=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount_point)])
+    if done.returncode != 0:
+        pytest.fail("cannot mount a tmpfs (the tests run as root, as CI does)")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_an_empty_directory_is_filled_and_keeps_its_owner_and_mode(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    env.mkdir()
+    os.chown(env, 65534, 65534)
+    os.chmod(env, 0o2770)
+    before = _identity(env)
+    proc = run_anyvenv("venv", env, "--python", BASE, "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert _identity(env) == before  # the same directory, as uv fills it
+    assert _works(env)
+    assert not leftovers(tmp_path)
+
+
+def test_venv_dot_fills_the_working_directory_the_shell_is_in(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    anyvenv = " ".join(map(shlex.quote, ANYVENV))
+    script = (
+        f"cd {shlex.quote(str(work))} && {anyvenv} venv . --python {shlex.quote(str(BASE))} -q"
+        " && . bin/activate && python -c 'import sys; print(sys.prefix)'"
+    )
+    done = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, timeout=120, env=cli_env()
+    )
+    assert (done.returncode, done.stdout) == (0, f"{work}\n"), done.stderr
+
+
+def test_a_mount_point_is_filled_and_replaced_in_place(volume: Path) -> None:
+    before = _identity(volume)
+    made = run_anyvenv("venv", volume, "--python", BASE, "-q")
+    assert made.returncode == 0, made.stderr
+    assert _works(volume) and _identity(volume) == before
+    again = run_anyvenv("venv", volume, "--python", BASE, "-q")
+    assert again.returncode == 2 and "--clear" in _error(again)
+    (next(volume.glob("lib/python*/site-packages")) / MARKER).write_text("X = 1\n")
+    cleared = run_anyvenv("venv", volume, "--python", BASE, "--clear", "-q")
+    assert cleared.returncode == 0, cleared.stderr
+    assert _works(volume) and not _has_marker(volume)
+    assert _identity(volume) == before and os.path.ismount(volume)
+    assert not leftovers(volume, volume.parent)
+
+
+def test_a_link_to_an_env_is_replaced_through_the_link(tmp_path: Path) -> None:
+    """As uv: ``.venv -> store/env`` names the env; --clear rebuilds it there."""
+    store = tmp_path / "store" / "env"
+    assert run_anyvenv("venv", store, "--python", BASE, "-q").returncode == 0
+    link = tmp_path / ".venv"
+    link.symlink_to(store)
+    again = run_anyvenv("venv", link, "--python", BASE, "-q")
+    assert again.returncode == 2 and "already exists" in _error(again)
+    cleared = run_anyvenv("venv", link, "--python", BASE, "--clear", "-q")
+    assert cleared.returncode == 0, cleared.stderr
+    assert link.is_symlink() and _works(store)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("replacing", [False, True], ids=["filling", "replacing"])
+def test_a_fill_killed_at_every_step_is_undone_or_finished(
+    volume: Path, tmp_path: Path, replacing: bool
+) -> None:
+    """Killed at each checkpoint of a fill of a mount point: the volume holds what it held
+    (nothing, or the old env) or the complete new env; the next run leaves no leftover."""
+    args = ("venv", volume, "--python", BASE, "--clear", "-q")
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def reset() -> None:
+        for entry in list(volume.iterdir()):
+            subprocess.run(["rm", "-rf", str(entry)], check=True)
+        if replacing:
+            assert run_anyvenv(*args, **cache).returncode == 0
+            (next(volume.glob("lib/python*/site-packages")) / MARKER).write_text("X = 1\n")
+
+    reset()
+    proc, points = traced(*args, trace=tmp_path / "trace", **cache)
+    assert proc.returncode == 0, proc.stderr
+    # NAME@1 specs (numbers differ between runs: what comes before the fill may vary)
+    fill_points = [f"{p.name}@1" for p in points if p.name.startswith(("fill:", "staging:made"))]
+    assert len(fill_points) >= 5, points
+    states: set[str] = set()
+    for point in fill_points:
+        reset()
+        assert killed(*args, at=point, **cache).returncode == -9, point
+        # the next run (without --clear) first undoes or finishes the killed fill
+        after = run_anyvenv("venv", volume, "--python", BASE, "-q", **cache)
+        if after.returncode == 2:  # an env is there: the old one put back, or the new one
+            assert "already exists" in _error(after), (point, after.stderr)
+            states.add("old" if _has_marker(volume) else "new")
+        else:  # the volume was emptied again, and this run filled it
+            assert after.returncode == 0 and not replacing, (point, after.stderr)
+            states.add("empty")
+        assert _works(volume), point
+        assert not leftovers(volume, depth=1), (point, leftovers(volume, depth=1))
+        assert os.path.ismount(volume)
+    assert states == ({"old", "new"} if replacing else {"empty", "new"}), states
+
+
+def test_a_project_env_on_a_volume_is_synced_and_rebuilt_in_place(
+    volume: Path, tmp_path: Path, index: Path
+) -> None:
+    """A container's ``.venv`` volume: ``uv sync`` there needs the env filled in place."""
+    project = write_project(volume.parent)
+    env = project_environ(tmp_path / "home")
+    report, _ = sync_json(project, env, index)
+    assert report["env"] == str(volume) and report["action"] == "created"
+    assert os.path.ismount(volume)
+    hello = anyvenv("run", "alpha-hello", cwd=project, env=env)
+    assert hello.stdout == "alpha says hi\n", hello.stderr
+    assert PY_OTHER is not None  # another Python: the env is rebuilt, in the same volume
+    report, _ = sync_json(project, env, index, "--python", str(PY_OTHER))
+    assert report["action"] == "rebuilt" and os.path.ismount(volume)
+    assert _works(volume)
+    assert not leftovers(volume, project, depth=1)
