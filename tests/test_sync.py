@@ -294,6 +294,39 @@ def test_an_interpreter_missing_its_libpython_is_rebuilt(
     assert hello.stdout == "alpha says hi\n"
 
 
+def test_commands_that_change_no_env_make_none_and_rebuild_none(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """As in uv: ``sync --dry-run``/``--check`` and ``add``/``remove`` with ``--no-sync`` or
+    ``--frozen`` (or their variables) leave the env as it is: none is made for them, and one
+    for another Python is not rebuilt (which would lose its packages)."""
+    project = write_project(tmp_path / "demo")
+    for command in (
+        ["sync", "--dry-run"],
+        ["sync", "--check"],
+        ["add", "--no-sync", "gamma"],
+        ["remove", "--frozen", "gamma"],
+    ):
+        done = anyvenv(*command, *index_args(index), cwd=project, env=env)
+        assert not os.path.lexists(project / ".venv"), (command, done.stderr)
+    assert "gamma" not in (project / "pyproject.toml").read_text()  # added, then removed
+    checked = anyvenv("sync", "--check", "--json", *index_args(index), cwd=project, env=env)
+    assert checked.returncode == 1 and json.loads(checked.stdout)["action"] == "left to uv"
+    sync_json(project, env, index)
+    kept = site_packages(project) / "alpha"
+    assert kept.exists()
+    other = ["--python", str(PY_OTHER)]
+    for command in (["sync", "--dry-run", *other], ["add", "--no-sync", "gamma", *other]):
+        done = anyvenv(*command, *index_args(index), cwd=project, env=env)
+        assert done.returncode == 0, (command, done.stderr)
+        assert kept.exists(), command  # the 3.12 env, not rebuilt for 3.11
+    edited = anyvenv(
+        "add", "gamma", *index_args(index), cwd=project, env={**env, "UV_NO_SYNC": "1"}
+    )
+    assert edited.returncode == 0, edited.stderr
+    assert not (site_packages(project) / "gamma").exists()
+
+
 def test_run_passes_the_exit_code_and_cleans_the_environment(
     synced: Path, env: dict[str, str]
 ) -> None:

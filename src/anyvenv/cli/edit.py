@@ -22,9 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser, uv_command: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from anyvenv.cli.sync import is_quiet, options_of, report, script_left_to_uv
-    from anyvenv.project.sync import sync
-    from anyvenv.record import replace
+    from anyvenv.cli.sync import run_leaving_env_alone, script_left_to_uv
 
     if not args.uv_args:  # before any env is made for it
         from anyvenv.errors import UsageError
@@ -37,11 +35,4 @@ def run(args: argparse.Namespace) -> int:
     handed = script_left_to_uv(args, args.uv_command)
     if handed is not None:
         return handed
-    result = sync(replace(options_of(args), uv_command=args.uv_command))
-    if args.json:
-        from anyvenv.cli.output import print_json
-
-        print_json(result.to_json())
-    else:
-        report(result, quiet=is_quiet(args))
-    return result.uv_exit_code
+    return run_leaving_env_alone(args, args.uv_command)

@@ -103,21 +103,41 @@ def script_left_to_uv(args: argparse.Namespace, uv_command: str) -> int | None:
             "--json reports the project env, and with --script uv works on the script's own env",
             f"drop --json (uv {uv_command} --script has no JSON output)",
         )
+    return exec_uv(uv_words(args, uv_command), os.environ)
+
+
+def uv_words(args: argparse.Namespace, uv_command: str) -> list[str]:
+    """uv's command line for what anyvenv was given (anyvenv's own options included)."""
     words = [uv_command, *args.uv_args]
     if getattr(args, "python", None):  # `lock` has neither
         words += ["--python", args.python]
     if getattr(args, "link_mode", None):
         words += ["--link-mode", args.link_mode]
-    return exec_uv(words, os.environ)
+    return words
 
 
-def run(args: argparse.Namespace) -> int:
-    from anyvenv.project.sync import sync
+def run_leaving_env_alone(args: argparse.Namespace, uv_command: str) -> int:
+    """``sync``, ``add`` or ``remove``; where uv will not touch the env (``--dry-run``,
+    ``--check``, ``--no-sync``...) and there is none to reuse, uv runs alone on the env path,
+    so that nothing is made (or rebuilt) for a command that changes no env."""
+    import os
 
-    handed = script_left_to_uv(args, "sync")
-    if handed is not None:
-        return handed
-    result = sync(options_of(args))
+    from anyvenv.project.sync import EnvLeftAlone, sync
+    from anyvenv.record import replace
+
+    try:
+        result = sync(replace(options_of(args), uv_command=uv_command))
+    except EnvLeftAlone as left:
+        from anyvenv.project.uvcall import exec_uv, find_uv, run_uv
+
+        environ = {**os.environ, "UV_PROJECT_ENVIRONMENT": os.path.abspath(left.env)}
+        if not args.json:
+            return exec_uv(uv_words(args, uv_command), environ)
+        code = run_uv([find_uv(), *uv_words(args, uv_command)], environ, os.getcwd())
+        from anyvenv.cli.output import print_json
+
+        print_json({"action": "left to uv", "env": left.env, "uv_exit_code": code})
+        return code
     if args.json:
         from anyvenv.cli.output import print_json
 
@@ -125,6 +145,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         report(result, quiet=is_quiet(args))
     return result.uv_exit_code
+
+
+def run(args: argparse.Namespace) -> int:
+    handed = script_left_to_uv(args, "sync")
+    if handed is not None:
+        return handed
+    return run_leaving_env_alone(args, "sync")
 
 
 def is_quiet(args: argparse.Namespace) -> bool:

@@ -60,7 +60,13 @@ from anyvenv.project.uvcall import (
     uv_environment,
 )
 from anyvenv.project.uvlock import RewritableLockfile
-from anyvenv.project.uvrules import has_flag, project_env_path, start_dir, uses_version_files
+from anyvenv.project.uvrules import (
+    env_flag,
+    has_flag,
+    project_env_path,
+    start_dir,
+    uses_version_files,
+)
 from anyvenv.record import field, mutable_record, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -316,15 +322,37 @@ def _new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
     )
 
 
+class EnvLeftAlone(Exception):
+    """The command leaves the env alone (``sync --dry-run``, ``add --no-sync``...) and the env
+    is not there to reuse: uv runs without anyvenv making one (``env``: the env path uv gets)."""
+
+    def __init__(self, env: str) -> None:
+        super().__init__(env)
+        self.env = env
+
+
+def leaves_env_alone(options: SyncOptions, environ: Mapping[str, str]) -> bool:
+    """Whether uv will not change the project env: ``sync --dry-run``/``--check``, or an
+    edit with ``--no-sync``/``--frozen`` (or ``UV_NO_SYNC``/``UV_FROZEN``)."""
+    args = options.uv_args
+    if options.uv_command == "sync":
+        return has_flag(args, "--dry-run", "--check")
+    return has_flag(args, "--no-sync", "--frozen") or any(
+        env_flag(environ, name) for name in ("UV_NO_SYNC", "UV_FROZEN")
+    )
+
+
 def prepare(
     project: Project,
     choice: PythonChoice,
     declared: str,
     environ: Mapping[str, str],
     defer_check: bool = False,
+    may_build: bool = True,
 ) -> PreparedEnv:
     """Reuse the project's env or (re)build it. Call with the project lock held. With
-    ``defer_check``, a new env's check may still run (``PreparedEnv.pending_check``)."""
+    ``defer_check``, a new env's check may still run (``PreparedEnv.pending_check``). Without
+    ``may_build``, an env that would have to be made raises :class:`EnvLeftAlone`."""
     pointed_to = read_pointer(declared)
     env = pointed_to if pointed_to is not None else declared
     saved = state_store.load(env) if os.path.isdir(env) else None
@@ -349,6 +377,8 @@ def prepare(
                 _keep_owner_records(location)
                 return PreparedEnv(project, choice, location, kept, "reused")
             broken = "it was not made by 'anyvenv sync' for a filesystem where chmod fails"
+    if not may_build:
+        raise EnvLeftAlone(env)
     info = find_base_interpreter(project, choice)
     location, pending = build_env(project, declared, info, environ, defer_check)
     _discard_old(saved, env, location, environ)
@@ -563,7 +593,12 @@ class LockedProject:
             self._early = early_cache_dir_lookup(
                 uv, self.link_args, forced, declared, env_vars, cwd
             )
-            prepared = prepare(project, choice, declared, env_vars, self.defer_check)
+            may_build = not leaves_env_alone(options, env_vars) or (
+                options.uv_command != "sync" and chmod_fails_at(project.workspace_root)
+            )  # (an edit where chmod fails goes through a copy, with an env: as before)
+            prepared = prepare(
+                project, choice, declared, env_vars, self.defer_check, may_build=may_build
+            )
             self._session = Session(
                 options, env_vars, cwd, uv, forced, prepared, cache_dir_lookup=self._early
             )
