@@ -4,6 +4,7 @@ directory does not exist"); every command that needs it stops with one line and 
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -63,3 +64,65 @@ def test_a_command_given_absolute_paths_still_works_there(tmp_path: Path) -> Non
     done = _in_removed_directory(tmp_path, ["probe", str(tmp_path / "share"), "--json"])
     assert done.returncode == 0, done.stderr
     assert '"symlink_create"' in done.stdout
+
+
+def test_a_boolean_variable_uv_would_refuse_is_refused_before_anything_is_done(
+    tmp_path: Path,
+) -> None:
+    """As uv's boolish parser: ``UV_VENV_CLEAR=nope`` is an error, not a yes that replaces
+    the env; the fast paths that read variables first say so in one line too."""
+    env_dir = tmp_path / "env"
+    assert subprocess.run([*ANYVENV, "venv", "-q", str(env_dir)], env=cli_env()).returncode == 0
+    (env_dir / "keep").write_text("mine")
+    for variable, args in (
+        ("UV_VENV_CLEAR", ["venv", str(env_dir)]),
+        ("UV_NO_SYNC", ["run", "python", "-c", "pass"]),
+        ("UV_NO_PROJECT", ["venv", str(tmp_path / "other")]),
+    ):
+        proc = subprocess.run(
+            [*ANYVENV, *args], cwd=tmp_path, env=cli_env(**{variable: "nope"}),
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 2, (variable, proc.stderr)
+        assert f"{variable}='nope' is not a boolean" in one_line_error(proc)
+    assert (env_dir / "keep").read_text() == "mine"
+    on = subprocess.run(
+        [*ANYVENV, "venv", "-q", str(env_dir)], env=cli_env(UV_VENV_CLEAR="Yes"),
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert on.returncode == 0 and not (env_dir / "keep").exists(), on.stderr
+
+
+def test_an_abbreviated_option_is_refused_as_uv_refuses_it(tmp_path: Path) -> None:
+    """``--cl`` must not be read as ``--clear`` (argparse would): it replaced an env."""
+    env_dir = tmp_path / "env"
+    assert subprocess.run([*ANYVENV, "venv", "-q", str(env_dir)], env=cli_env()).returncode == 0
+    (env_dir / "keep").write_text("mine")
+    for args in (["venv", "--cl", str(env_dir)], ["probe", "--js", str(tmp_path)]):
+        proc = subprocess.run([*ANYVENV, *args], env=cli_env(), capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stderr
+        line = one_line_error(proc)
+        assert "unrecognized arguments" in line and f"'anyvenv {args[0]} --help'" in line
+    assert (env_dir / "keep").read_text() == "mine"
+
+
+def test_closed_standard_streams_and_non_utf8_paths_are_not_a_crash(tmp_path: Path) -> None:
+    """``>&-`` and ``<&-`` read and write as /dev/null; a path that is not UTF-8 is printed as
+    its bytes, whatever the locale's error handler would say."""
+    env = cli_env(PYTHONIOENCODING="utf-8:strict")
+    closed_out = subprocess.run(
+        [*ANYVENV, "probe", "--json", str(tmp_path)], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, pass_fds=(), close_fds=True,
+        preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert closed_out.returncode == 0 and "Traceback" not in closed_out.stderr
+    closed_in = subprocess.run(
+        [*ANYVENV, "probe", str(tmp_path)], env=env, capture_output=True, text=True,
+        preexec_fn=lambda: os.close(0),
+    )  # fmt: skip
+    assert closed_in.returncode == 0 and "Traceback" not in closed_in.stderr
+    odd = os.fsencode(str(tmp_path)) + b"/bad\xffdir"
+    os.mkdir(odd)
+    shown = subprocess.run([*ANYVENV, "probe", odd], env=env, capture_output=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert odd in shown.stdout and b"Traceback" not in shown.stderr

@@ -7,6 +7,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    _usable_standard_streams()
     from anyvenv.cli.fastpath import answer
 
     code = answer(args)  # a no-op sync or run, before argparse is even imported
@@ -15,6 +16,19 @@ def main(argv: list[str] | None = None) -> int:
     from anyvenv.cli.main import run
 
     return run(args)
+
+
+def _usable_standard_streams() -> None:
+    """A closed stdin, stdout or stderr (``>&-``) reads and writes as ``/dev/null`` rather
+    than crashing on ``None``; paths that are not UTF-8 are printed as the bytes they are."""
+    import os
+
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode))  # noqa: SIM115 (lives as long as we do)
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="surrogateescape")
 
 
 if __name__ == "__main__":

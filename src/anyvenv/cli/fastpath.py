@@ -20,6 +20,8 @@ import os
 import sys
 import time
 
+from anyvenv.errors import AnyvenvError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -218,4 +220,8 @@ def answer(argv: Sequence[str]) -> int | None:
             return _probe(argv[1:])
     except BrokenPipeError:
         return 1
+    except AnyvenvError as exc:  # e.g. a variable that is read before any command runs
+        from anyvenv.cli.guard import report
+
+        return report(exc)
     return None

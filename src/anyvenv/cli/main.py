@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from types import ModuleType
+from typing import Any
 
 from anyvenv.cli.guard import guarded, report
 from anyvenv.errors import EXIT_USAGE, AnyvenvError
@@ -29,7 +30,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so errors stay one line with exit code 2."""
+    """argparse that raises instead of exiting, so errors stay one line with exit code 2, and
+    that takes no abbreviation of an option (as uv: ``--cl`` must not mean ``--clear``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise AnyvenvError(message, f"see '{self.prog} --help'")
@@ -85,6 +91,9 @@ def _parse_and_run(argv: list[str]) -> int:
     try:
         args = parser.parse_args(argv)
     except AnyvenvError as exc:
+        command = _first_command(argv)
+        if command is not None and exc.hint == "see 'anyvenv --help'":  # argparse's last check
+            exc = AnyvenvError(exc.message, f"see 'anyvenv {command} --help'")
         report(exc)
         return EXIT_USAGE
     module = getattr(args, "_module", None)

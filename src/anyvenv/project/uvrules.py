@@ -43,14 +43,26 @@ def has_flag(args: Sequence[str], *names: str) -> bool:
 
 
 _OFF = frozenset(("", "0", "f", "false", "n", "no", "off"))
+_ON = frozenset(("1", "t", "true", "y", "yes", "on"))
 
 
 def env_flag(environ: Mapping[str, str], name: str) -> bool:
     """Whether the boolean variable ``name`` (``UV_NO_CACHE``, ``UV_FROZEN``...) is set on, as
-    clap's boolish parser in uv reads it: anything but unset, empty or one of its false words
-    (``0``, ``f``, ``false``, ``n``, ``no``, ``off``, in any case). Values uv rejects make uv
-    fail, so their reading here does not matter."""
-    return environ.get(name, "").lower() not in _OFF
+    clap's boolish parser in uv reads it: one of its true words (``1``, ``t``, ``true``,
+    ``y``, ``yes``, ``on``, in any case); unset, empty or a false word is off. Anything else
+    is refused, as uv refuses it, before anyvenv acts on it (``UV_VENV_CLEAR=nope`` must not
+    replace an env)."""
+    value = environ.get(name, "").lower()
+    if value in _OFF:
+        return False
+    if value in _ON:
+        return True
+    from anyvenv.errors import UsageError
+
+    raise UsageError(
+        f"{name}={environ[name]!r} is not a boolean value",
+        f"set {name} to 1, true, yes or on (or 0, false, no, off), or unset it",
+    )
 
 
 def uses_version_files(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
