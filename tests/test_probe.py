@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -151,3 +152,26 @@ def test_a_probe_nobody_took_is_settled_before_exit(lab: Lab) -> None:
     assert proc.returncode != 0
     assert "no interpreter" in one_line_error(proc)
     assert entry_names(target) == []
+
+
+def test_a_directory_where_nothing_can_be_made_is_one_line(tmp_path: Path) -> None:
+    """Under /proc (ENOENT) it is the request's fault: exit 2; a full filesystem (ENOSPC):
+    exit 1; neither is a traceback, from probe, doctor or python install."""
+    for args in (["probe", "/proc"], ["doctor", "/proc/self/fd"]):
+        proc = run_cli(*args)
+        assert proc.returncode == 2 and "ENOENT" in one_line_error(proc), proc.stderr
+    full = tmp_path / "full"
+    full.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,nr_inodes=4", "t", full])
+    assert mounted.returncode == 0, "needs root, as CI runs"
+    try:
+        for name in "abc":  # the inodes left
+            try:
+                (full / name).touch()
+            except OSError:
+                break
+        for args in (["probe", str(full)], ["doctor", str(full)]):
+            proc = run_cli(*args)
+            assert proc.returncode == 1 and "ENOSPC" in one_line_error(proc), proc.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(full)], check=False)

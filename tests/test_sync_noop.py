@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from anyvenv.project.inputs import (
     still_matches,
 )
 from anyvenv.project.uptodate import candidate_roots
+from support import one_line_error
 from wheels import build_wheel
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
@@ -413,3 +415,26 @@ def test_a_racy_input_is_compared_by_content(tmp_path: Path) -> None:
     assert listing is not None and listing[3] == "pyproject.toml"
     assert still_matches(str(tmp_path / "missing"), None)
     assert not still_matches(str(path), None)
+
+
+def test_a_racy_fifo_among_the_inputs_is_not_read(tmp_path: Path) -> None:
+    """A FIFO at an input's path (``mkfifo .python-version``) would block a read forever."""
+    fifo = tmp_path / ".python-version"
+    os.mkfifo(fifo)
+    found: list[object] = []
+    reader = threading.Thread(
+        target=lambda: found.append(entry_of(str(fifo), recorded_at_ns=time.time_ns())),
+        daemon=True,  # (if it blocks, it must not keep the test run alive)
+    )
+    reader.start()
+    reader.join(10)
+    assert found, "entry_of blocked on the FIFO"
+    entry = found[0]
+    assert isinstance(entry, tuple) and str(entry[3]).startswith("type ")
+    assert still_matches(str(fifo), entry)
+
+
+def test_an_empty_command_is_a_usage_error(synced: Path, env: dict[str, str]) -> None:
+    for args in (["run", ""], ["run", "--no-sync", "--", ""]):
+        proc = anyvenv(*args, cwd=synced, env=env)
+        assert proc.returncode == 2 and "command to run is empty" in one_line_error(proc)

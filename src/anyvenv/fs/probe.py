@@ -14,7 +14,7 @@ import stat
 import sys
 import time
 
-from anyvenv.errors import UsageError
+from anyvenv.errors import AnyvenvError, UsageError
 from anyvenv.fs.atomic import (
     leftover_tag,
     remember_directory_rename,
@@ -513,7 +513,13 @@ def _result(
                 f"{dirpath} is on a read-only filesystem",
                 "pass a directory on a writable filesystem",
             ) from exc
-        raise
+        what = f"cannot probe {dirpath}: {exc.strerror or exc} ({errno_name(exc.errno)})"
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.EINVAL):
+            # a path where nothing can be made (under /proc, too long): the request's fault
+            raise UsageError(what, "pass a directory where files can be created") from exc
+        raise AnyvenvError(
+            what, "free space on that filesystem, or pass another directory"
+        ) from exc
     result = ProbeResult(
         path=dirpath,
         mount_point=mount.mount_point if mount else None,

@@ -183,9 +183,12 @@ def _racy(mtime_ns: int, recorded_at_ns: int) -> bool:
 
 
 def _digest(path: str, mode: int) -> str | int:
-    """A directory's sorted names, or a file's CRC-32."""
+    """A directory's sorted names, or a file's CRC-32 (a FIFO or device: its type alone; reading
+    one could wait forever)."""
     if stat.S_ISDIR(mode):
         return "\0".join(sorted(os.listdir(path)))
+    if not stat.S_ISREG(mode):
+        return f"type {stat.S_IFMT(mode)}"
     import zlib
 
     crc = 0

@@ -94,6 +94,10 @@ def read_target(
     """Classify ``command`` (non-empty) as ``uv run`` does; paths are relative to ``cwd``,
     where the command will run."""
     target, args = command[0], command[1:]
+    if not target:
+        from anyvenv.errors import UsageError
+
+        raise UsageError("the command to run is empty", "name a command, a script or python")
     path = os.path.join(cwd, target)
     if target == "-":
         if module:
