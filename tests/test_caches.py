@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from support import cli_env, run_cli
@@ -52,3 +53,20 @@ def test_clean_does_not_follow_a_link_planted_at_a_cache_path(tmp_path: Path) ->
     env = cli_env(XDG_CACHE_HOME=str(tmp_path / "cache"), ANYVENV_CACHE_DIR=str(tmp_path / "dl"))
     assert _clean(env) == {}
     assert (precious / "thesis.tex").read_text() == "years of work"
+
+
+def test_relative_or_empty_xdg_and_home_values_are_ignored_as_uv_ignores_them() -> None:
+    """The XDG spec: a relative value is invalid. Read as given, ``XDG_CACHE_HOME=relcache``
+    put anyvenv's cache inside the project, and an empty ``HOME`` put it in ``/.cache``."""
+    import pwd
+
+    from anyvenv.project.uvrules import user_config_dir
+    from anyvenv.userdirs import cache_home, data_home, home_dir
+
+    passwd_home = pwd.getpwuid(os.getuid()).pw_dir
+    assert home_dir({"HOME": ""}) == home_dir({"HOME": "rel"}) == home_dir({}) == passwd_home
+    env = {"HOME": "/h", "XDG_CACHE_HOME": "relcache", "XDG_DATA_HOME": "", "XDG_CONFIG_HOME": "c"}
+    assert cache_home(env) == "/h/.cache"
+    assert data_home(env) == "/h/.local/share"
+    assert user_config_dir(env) == "/h/.config/uv"
+    assert cache_home({"HOME": "/h", "XDG_CACHE_HOME": "/x"}) == "/x"

@@ -10,10 +10,35 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
+def home_dir(environ: Mapping[str, str] | None = None) -> str:
+    """``$HOME`` when it is an absolute path, else the user's home from the password database
+    (an empty or relative ``HOME`` must not put anyvenv's files in ``/`` or the project)."""
+    values = os.environ if environ is None else environ
+    home = values.get("HOME", "")
+    if os.path.isabs(home):
+        return home
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        return os.path.expanduser("~")
+
+
+def xdg_dir(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """``$NAME`` (e.g. ``XDG_CACHE_HOME``) when it is an absolute path, else ``default`` under
+    the home directory: the XDG spec says a relative value is invalid and is to be ignored,
+    and uv ignores it."""
+    values = os.environ if environ is None else environ
+    value = values.get(name, "")
+    if os.path.isabs(value):
+        return value
+    return os.path.join(home_dir(values), default)
+
+
 def cache_home(environ: Mapping[str, str] | None = None) -> str:
     """``$XDG_CACHE_HOME``, else ``~/.cache``."""
-    values = os.environ if environ is None else environ
-    return values.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return xdg_dir("XDG_CACHE_HOME", ".cache", environ)
 
 
 def cache_entry_path(kind: str, key: bytes, suffix: str) -> str:
@@ -26,5 +51,4 @@ def cache_entry_path(kind: str, key: bytes, suffix: str) -> str:
 
 def data_home(environ: Mapping[str, str] | None = None) -> str:
     """``$XDG_DATA_HOME``, else ``~/.local/share``."""
-    values = os.environ if environ is None else environ
-    return values.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return xdg_dir("XDG_DATA_HOME", os.path.join(".local", "share"), environ)

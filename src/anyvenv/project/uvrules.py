@@ -141,8 +141,9 @@ def declared_env(workspace_root: str, environ: Mapping[str, str]) -> str:
 def user_config_dir(environ: Mapping[str, str]) -> str:
     """Where uv reads the user's ``uv.toml`` and global ``.python-version``:
     ``$XDG_CONFIG_HOME/uv``, else ``~/.config/uv``."""
-    home = environ.get("HOME") or os.path.expanduser("~")
-    return os.path.join(environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "uv")
+    from anyvenv.userdirs import xdg_dir
+
+    return os.path.join(xdg_dir("XDG_CONFIG_HOME", ".config", environ), "uv")
 
 
 def system_config_dirs(environ: Mapping[str, str]) -> list[str]:
