@@ -125,7 +125,10 @@ def test_repair_rewrites_a_moved_envs_scripts_and_finds_a_new_base(tmp_path: Pat
     shutil.rmtree(base_copy.parent.parent)
 
     codes = _codes(moved)
-    assert {"home-missing", "script-interpreter-missing"} <= codes
+    assert {"home-missing", "script-interpreter-missing", "activation-stale"} <= codes
+    nowhere = anyvenv("repair", moved, path="/nonexistent")  # no 3.12 to take
+    assert nowhere.returncode == 2 and "--python" not in nowhere.stderr  # repair has none
+    assert "put a Python 3.12 on PATH, then run repair again" in nowhere.stderr
     real = base_python()
     path = f"{real.parent}{os.pathsep}{os.environ.get('PATH', '')}"
     proc = anyvenv("repair", moved, path=path)
@@ -133,6 +136,9 @@ def test_repair_rewrites_a_moved_envs_scripts_and_finds_a_new_base(tmp_path: Pat
     cfg = (moved / "pyvenv.cfg").read_text()
     assert f"home = {real.parent}" in cfg
     demo_works(moved)
+    activated = run(["bash", "-c", '. "$1/bin/activate" && command -v python', "_", str(moved)])
+    assert activated.stdout == f"{moved}/bin/python\n", activated.stderr
+    assert "activation-stale" not in _codes(moved)
 
 
 def test_scripts_of_an_env_moved_to_a_long_path(tmp_path: Path) -> None:

@@ -108,6 +108,8 @@ def apply_plan(plan: RepairPlan) -> list[Change]:
             changes.append(_relink_lib64(fix))
         elif fix.kind is FixKind.REWRITE_SHEBANG:
             changes += _rewrite_shebang(fix)
+        elif fix.kind is FixKind.REWRITE_ACTIVATION:
+            changes += _rewrite_activation(plan, fix)
     return changes
 
 
@@ -241,3 +243,21 @@ def _rewrite_shebang(fix: Fix) -> list[Change]:
     mode = stat.S_IMODE(os.stat(fix.path).st_mode) | 0o111
     atomic.atomic_write(fix.path, rewritten(data, shebang, fix.details["new"]), mode)
     return [Change("rewrote", fix.path, fix.description)]
+
+
+def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
+    """anyvenv's activation scripts for the env where it is now (every shell's, each file
+    replaced in one rename), with the prompt pyvenv.cfg names, else the env's name."""
+    from anyvenv.envbuild.activation import render_activation_scripts
+    from anyvenv.repair.diagnose import activated_dir
+
+    if activated_dir(plan.env) != fix.details["old"]:
+        return []  # changed since the diagnosis: leave it
+    env = os.fspath(plan.env)
+    prompt = (plan.diagnosis.config or {}).get("prompt") or os.path.basename(env)
+    changes = []
+    for name, data in render_activation_scripts(env, prompt).items():
+        path = plan.env / "bin" / name
+        atomic.atomic_write(path, data, 0o644)  # sourced, not run
+        changes.append(Change("rewrote", path, f"activates {env}"))
+    return changes

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.errors import AnyvenvError
+from anyvenv.errors import AnyvenvError, InterpreterNotFound
 from anyvenv.interpreter.discovery import find_interpreter
 from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
 from anyvenv.record import field, record
@@ -80,5 +80,14 @@ def version_request(version: tuple[int, ...], free_threaded: bool) -> str:
 
 def discover_base(version: tuple[int, ...], free_threaded: bool) -> InterpreterInfo:
     """Another interpreter of the env's X.Y (managed installs, then PATH). Raises
-    :class:`anyvenv.errors.InterpreterNotFound`."""
-    return find_interpreter(version_request(version, free_threaded))
+    :class:`anyvenv.errors.InterpreterNotFound`, with what repair can use (it has no
+    ``--python``: the env's X.Y is the request)."""
+    request = version_request(version, free_threaded)
+    try:
+        return find_interpreter(request)
+    except InterpreterNotFound as exc:
+        raise InterpreterNotFound(
+            exc.message,
+            f"install one with 'anyvenv python install {request}' or put a Python {request} "
+            "on PATH, then run repair again",
+        ) from exc

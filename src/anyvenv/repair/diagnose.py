@@ -7,6 +7,7 @@ python is started with ``-I -B`` (no .pyc written) only when its entry leads to 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from anyvenv.envbuild.config import (
@@ -123,6 +124,7 @@ def diagnose(env: Path) -> Diagnosis:
     _check_libpython(entries, base, started, findings)
     lib64 = _check_lib64(env, base, findings)
     scripts = _check_scripts(env, findings)
+    _check_activation(env, findings)
     return Diagnosis(
         env=env,
         config=cfg,
@@ -586,3 +588,31 @@ def _check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
             )
             states.append(ScriptState(path, shebang, replacement))
     return states
+
+
+_ACTIVATED_DIR = re.compile(r"^\s*(?:export\s+)?VIRTUAL_ENV=(['\"]?)(/[^'\"\n]*)\1\s*$", re.M)
+
+
+def activated_dir(env: Path) -> str | None:
+    """The directory ``bin/activate`` activates, when it names one literally (uv, venv,
+    virtualenv and anyvenv write ``VIRTUAL_ENV='/path'``; a relocatable script names none)."""
+    try:
+        with open(env / "bin" / "activate", "rb") as handle:
+            text = handle.read(1 << 16).decode("utf-8", "surrogateescape")
+    except OSError:
+        return None
+    found = _ACTIVATED_DIR.search(text)
+    return found.group(2) if found else None
+
+
+def _check_activation(env: Path, findings: list[Finding]) -> None:
+    activated = activated_dir(env)
+    if activated is not None and not _same_path(activated, env):
+        findings.append(
+            warning(
+                Code.ACTIVATION_STALE,
+                f"bin/activate activates {activated}, not this environment (moved?)",
+                env / "bin" / "activate",
+                activates=activated,
+            )
+        )

@@ -37,6 +37,7 @@ class Code(str, StrChoice):
     LIB64_DANGLING = "lib64-dangling"
     SCRIPT_INTERPRETER_MISSING = "script-interpreter-missing"
     SCRIPT_INTERPRETER_FOREIGN = "script-interpreter-foreign"
+    ACTIVATION_STALE = "activation-stale"
 
 
 INTERPRETER_CODES = frozenset(

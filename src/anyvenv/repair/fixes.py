@@ -30,6 +30,7 @@ class FixKind(str, enum.Enum):
     RELINK_LIB64 = "relink-lib64"
     REMOVE_LIB64 = "remove-lib64"
     REWRITE_SHEBANG = "rewrite-shebang"
+    REWRITE_ACTIVATION = "rewrite-activation"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
         probed = probed or _probe(diagnosis.env)
         _plan_lib64(plan, probed)
     _plan_scripts(plan)
+    _plan_activation(plan)
     return plan
 
 
@@ -236,6 +238,20 @@ def _plan_scripts(plan: RepairPlan) -> None:
                 {"old": script.shebang.interpreter, "new": new},
             )
         )
+
+
+def _plan_activation(plan: RepairPlan) -> None:
+    for finding in plan.diagnosis.findings:
+        if finding.code is Code.ACTIVATION_STALE:
+            old = finding.evidence["activates"]
+            plan.fixes.append(
+                Fix(
+                    FixKind.REWRITE_ACTIVATION,
+                    plan.env / "bin",
+                    f"write activation scripts that activate {plan.env} (they activate {old})",
+                    {"old": old},
+                )
+            )
 
 
 def edit_config_text(text: str, updates: dict[str, str]) -> str:
