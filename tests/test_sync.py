@@ -346,6 +346,13 @@ def test_run_passes_the_exit_code_and_cleans_the_environment(
     missing = anyvenv("run", "--no-sync", "no-such-command", cwd=synced, env=env)
     assert missing.returncode == 2
     assert "no-such-command" in one_line_error(missing)
+    # as uv run: UV names the uv binary, UV_RUN_RECURSION_DEPTH counts nested runs
+    told = "import os; print(os.environ['UV']); print(os.environ['UV_RUN_RECURSION_DEPTH'])"
+    for environ, depth in ((env, "1"), ({**env, "UV_RUN_RECURSION_DEPTH": "2"}, "3")):
+        seen = anyvenv("run", "--no-sync", "python", "-c", told, cwd=synced, env=environ)
+        uv_path, got = seen.stdout.splitlines()
+        assert got == depth and os.access(uv_path, os.X_OK), seen.stderr
+        assert subprocess.run([uv_path, "--version"], capture_output=True).returncode == 0
 
 
 def test_run_reads_its_command_as_uv_run_does(synced: Path, env: dict[str, str]) -> None:

@@ -147,6 +147,7 @@ def exec_target(env: str | os.PathLike[str], target: RunTarget, workdir: str) ->
     stdin = sys.stdin.buffer.read() if target.kind == "stdin" else None
     argv = target.argv(env, stdin)
     environ = activated_environment(env, os.environ)
+    environ.update(uv_run_variables(os.environ))
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -159,3 +160,16 @@ def exec_target(env: str | os.PathLike[str], target: RunTarget, workdir: str) ->
             f"is it installed in {env}? (PATH starts with {env}/bin)",
         ) from exc
     return 0  # pragma: no cover - exec does not return
+
+
+def uv_run_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """What ``uv run`` tells the command it runs: ``UV``, the uv binary (for scripts that call
+    ``"$UV"``), and ``UV_RUN_RECURSION_DEPTH``, one more than it was."""
+    from anyvenv.project.uvcall import find_uv
+
+    try:
+        depth = int(environ.get("UV_RUN_RECURSION_DEPTH", "0") or 0)
+    except ValueError:
+        depth = 0
+    return {"UV": find_uv(), "UV_RUN_RECURSION_DEPTH": str(depth + 1)}
+
