@@ -78,9 +78,12 @@ def test_no_pyproject_and_invalid_toml_are_usage_errors(tmp_path: Path) -> None:
     _write(tmp_path / "pyproject.toml", "[project\n")
     with pytest.raises(UsageError, match="not valid TOML"):
         discover(tmp_path)
-    _write(tmp_path / "pyproject.toml", "[tool.black]\n")
-    with pytest.raises(UsageError, match="no \\[project\\] table"):
-        discover(tmp_path)
+    # as uv: a pyproject.toml without [project] is a workspace root of its own, no members
+    (tmp_path / "sub").mkdir()
+    _write(tmp_path / "sub" / "pyproject.toml", "[tool.black]\n")
+    _write(tmp_path / "pyproject.toml", '[tool.uv.workspace]\nmembers = ["sub"]\n')
+    alone = discover(tmp_path / "sub")
+    assert (alone.workspace_root, alone.members, alone.name) == (str(tmp_path / "sub"), (), None)
     _write(tmp_path / "pyproject.toml", '[project]\nname = "x"\nrequires-python = "three"\n')
     with pytest.raises(UsageError, match="requires-python"):
         discover(tmp_path)

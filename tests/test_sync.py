@@ -327,6 +327,40 @@ def test_commands_that_change_no_env_make_none_and_rebuild_none(
     assert not (site_packages(project) / "gamma").exists()
 
 
+def test_projects_uv_reads_without_a_project_table_or_without_management(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """As uv: a pyproject.toml with only [dependency-groups] is synced (its groups); with
+    ``tool.uv.managed = false`` uv syncs nothing and ``run`` runs without a project env; with
+    no pyproject.toml at all ``run`` runs as uv run does; ``run --no-sync`` with no env yet
+    makes one with nothing installed."""
+    prefix = "import sys; print(sys.prefix)"
+    groups = tmp_path / "groups"
+    groups.mkdir()
+    (groups / "pyproject.toml").write_text('[dependency-groups]\ndev = ["devtool"]\n')
+    report, _ = sync_json(groups, env, index)
+    assert report["action"] == "created"
+    tool = anyvenv("run", "--no-sync", "devtool", cwd=groups, env=env)
+    assert tool.stdout == "devtool ok\n", tool.stderr
+    unmanaged = write_project(tmp_path / "unmanaged")
+    with (unmanaged / "pyproject.toml").open("a") as stream:
+        stream.write("\n[tool.uv]\nmanaged = false\n")
+    refused = anyvenv("sync", *index_args(index), cwd=unmanaged, env=env)
+    assert refused.returncode == 2 and "unmanaged" in refused.stderr
+    ran = anyvenv("run", "python", "-c", "print(1)", cwd=unmanaged, env=env)
+    assert ran.stdout == "1\n", ran.stderr
+    assert not os.path.lexists(unmanaged / ".venv")
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    outside = anyvenv("run", "python", "-c", "print(2)", cwd=nowhere, env=env)
+    assert outside.stdout == "2\n", outside.stderr
+    assert os.listdir(nowhere) == []
+    fresh = write_project(tmp_path / "fresh")
+    bare = anyvenv("run", "--no-sync", "python", "-c", prefix, cwd=fresh, env=env)
+    assert bare.stdout == f"{fresh / '.venv'}\n", bare.stderr
+    assert not (site_packages(fresh) / "alpha").exists()
+
+
 def test_run_passes_the_exit_code_and_cleans_the_environment(
     synced: Path, env: dict[str, str]
 ) -> None:

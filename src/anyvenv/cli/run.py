@@ -61,7 +61,14 @@ def run(args: argparse.Namespace) -> int:
     sync_args = request.sync_args
     if target is not None:
         sync_args = target.project_args(workdir, sync_args, os.environ)
-    env = _synced_env(args, sync_args)
+    from anyvenv.errors import NotAProject
+    from anyvenv.project.sync import EnvLeftAlone
+
+    try:
+        env = _synced_env(args, sync_args)
+    except (NotAProject, EnvLeftAlone):
+        # no project, or one uv does not manage: uv runs the command without a project env
+        return exec_uv_run(uv_run_words(args), os.environ)
     if request.needs_uv_run or (target is not None and target.kind == "remote"):
         return exec_uv_run(uv_run_words(args, on_env=True), _on_env(env))
     if target is None:
@@ -78,9 +85,13 @@ def _no_sync(args: argparse.Namespace) -> bool:
 
 def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> str:
     if _no_sync(args):
+        from anyvenv.errors import EnvironmentBroken
         from anyvenv.project.runenv import project_env
 
-        return project_env(sync_args, os.getcwd(), os.environ)
+        try:
+            return project_env(sync_args, os.getcwd(), os.environ)
+        except EnvironmentBroken:  # none yet: made (nothing installed), as uv run --no-sync
+            return _env_without_sync(args, sync_args)
     from anyvenv.cli.sync import options_of, quiet_in, report
     from anyvenv.project.sync import sync
     from anyvenv.record import replace
@@ -91,6 +102,15 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> str:
     if result.prepared.action != "reused" or result.prepared.notes:
         report(result, quiet=quiet_in(args.uv_args))
     return os.fspath(result.prepared.location.env)
+
+
+def _env_without_sync(args: argparse.Namespace, sync_args: list[str]) -> str:
+    from anyvenv.cli.sync import options_of
+    from anyvenv.project.sync import LockedProject
+    from anyvenv.record import replace
+
+    with LockedProject(replace(options_of(args), uv_args=tuple(sync_args))) as session:
+        return os.fspath(session.prepared.location.env)
 
 
 def uv_run_words(args: argparse.Namespace, on_env: bool = False) -> list[str]:

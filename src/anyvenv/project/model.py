@@ -37,6 +37,7 @@ class Project:
     requires_python: tuple[Specifier, ...]  # all members' requires-python, intersected
     requires_python_text: str | None
     member_globs: tuple[str, ...] = ()  # [tool.uv.workspace] members, relative to workspace_root
+    managed: bool = True  # [tool.uv] managed = false: uv neither locks nor syncs it
 
     @property
     def display_name(self) -> str:
@@ -189,10 +190,9 @@ def discover(start: str | os.PathLike[str]) -> Project:
     project_table = _table(data, "project")
     own_workspace = _workspace_table(data)
     if project_table is None and own_workspace is None:
-        raise NotAProject(
-            f"{pyproject} has no [project] table (nor [tool.uv.workspace])",
-            "add a [project] table with a name",
-        )
+        # as uv: a pyproject.toml with neither (only [dependency-groups], or only tool
+        # settings) is the root of a workspace of its own, with no members
+        own_workspace = {}
     name = project_table.get("name") if project_table else None
     if name is not None and not isinstance(name, str):
         raise UsageError(f"project.name in {pyproject} is not a string", 'write e.g. name = "demo"')
@@ -228,7 +228,14 @@ def discover(start: str | os.PathLike[str]) -> Project:
         requires_python=tuple(specs),
         requires_python_text=",".join(texts) if texts else None,
         member_globs=tuple(_globs(workspace, "members")),
+        managed=_uv_settings(data).get("managed") is not False,
     )
+
+
+def _uv_settings(data: dict[str, Any]) -> dict[str, Any]:
+    tool = _table(data, "tool") or {}
+    uv = tool.get("uv")
+    return uv if isinstance(uv, dict) else {}
 
 
 # -- the Python request ------------------------------------------------------------------------

@@ -586,6 +586,8 @@ class LockedProject:
         forced = forced_link_mode(options.link_mode, env_vars)
         cwd = options.cwd or os.getcwd()
         project, choice, declared = locate(options, env_vars, cwd)
+        if not project.managed:  # uv syncs no env for it (and says so): make none
+            raise EnvLeftAlone(declared)
         uv = find_uv()
         self._lock = project_lock(declared)
         self._lock.acquire()
