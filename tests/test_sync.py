@@ -18,8 +18,10 @@ from project_support import (
     index_args,
     needs_pythons,
     project_environ,
+    run,
     sync_json,
     syncs_at_once,
+    uv_binary,
     write_project,
 )
 
@@ -361,6 +363,20 @@ def test_projects_uv_reads_without_a_project_table_or_without_management(
     assert not (site_packages(fresh) / "alpha").exists()
 
 
+def test_a_version_file_below_the_workspace_root_is_not_the_project_envs(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """uv's project env reads .python-version at the workspace root only: one in a
+    subdirectory (or a member) does not pick the env's Python, from there or anywhere."""
+    project = write_project(tmp_path / "demo", python_version="3.12")
+    (project / "sub").mkdir()
+    (project / "sub" / ".python-version").write_text("3.11\n")
+    report, _ = sync_json(project / "sub", env, index)
+    assert str(report["python"]).startswith("3.12"), report
+    uv = run([uv_binary(), "sync", "--dry-run", *index_args(index)], project / "sub", env)
+    assert "Would use project environment" in uv.stderr, uv.stderr  # uv keeps it as well
+
+
 def test_run_passes_the_exit_code_and_cleans_the_environment(
     synced: Path, env: dict[str, str]
 ) -> None:
@@ -660,7 +676,8 @@ def test_bad_input_exits_2_and_leaves_the_env(
 
 
 def test_no_project_is_a_usage_error(tmp_path: Path, env: dict[str, str]) -> None:
-    for command in (["sync"], ["run", "--", "true"], ["pip", "list"], ["lock"]):
+    # (run outside a project is uv run's: see test_projects_uv_reads_without_a_project_table...)
+    for command in (["sync"], ["pip", "list"], ["lock"]):
         proc = anyvenv(*command, cwd=tmp_path, env=env)
         assert proc.returncode == 2
         assert "no pyproject.toml found" in one_line_error(proc)

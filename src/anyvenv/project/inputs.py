@@ -32,7 +32,7 @@ import stat
 import sys
 import time
 
-from anyvenv.project.uvrules import env_flag, without_options
+from anyvenv.project.uvrules import env_set, without_options
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -99,7 +99,8 @@ def always_runs_uv(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
                 return True
         elif arg.startswith("-") and not ALWAYS_RUN_SHORT.isdisjoint(arg[1:]):
             return True
-    return any(env_flag(environ, name) for name in ALWAYS_RUN_VARIABLES)
+    # (values, not only booleans; uv, which runs then, judges them)
+    return any(env_set(environ, name) for name in ALWAYS_RUN_VARIABLES)
 
 
 OUTPUT_FLAGS = frozenset({"--quiet", "--no-progress"})

@@ -188,6 +188,8 @@ def discover(start: str | os.PathLike[str]) -> Project:
     pyproject = os.path.join(root, PYPROJECT)
     data = read_pyproject(pyproject)
     project_table = _table(data, "project")
+    if project_table is None and "project" in data:
+        raise UsageError(f"[project] in {pyproject} is not a table", "write a [project] table")
     own_workspace = _workspace_table(data)
     if project_table is None and own_workspace is None:
         # as uv: a pyproject.toml with neither (only [dependency-groups], or only tool

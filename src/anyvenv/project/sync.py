@@ -484,13 +484,14 @@ def locate(
     options: SyncOptions, environ: Mapping[str, str], cwd: str
 ) -> tuple[Project, PythonChoice, str]:
     """The project, its Python request and its declared env path (reads files only)."""
-    start = start_dir(options.uv_args, cwd, environ)
-    project = discover(start)
+    project = discover(start_dir(options.uv_args, cwd, environ))
     choice = choose_python(
         project,
         options.python,
         environ,
-        start=start,
+        # uv's project env reads .python-version at the workspace root only (its
+        # ProjectEnvironment asks from there), not from the working directory as uv venv does
+        start=project.workspace_root,
         use_version_files=uses_version_files(options.uv_args, environ),
     )
     return project, choice, project_env_path(project.workspace_root, options.uv_args, environ, cwd)

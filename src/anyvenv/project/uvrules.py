@@ -65,6 +65,12 @@ def env_flag(environ: Mapping[str, str], name: str) -> bool:
     )
 
 
+def env_set(environ: Mapping[str, str], name: str) -> bool:
+    """Whether ``name`` is set to anything but nothing or a false word (for variables that
+    hold a value, such as ``UV_EXCLUDE_NEWER``, or where uv will judge the value itself)."""
+    return environ.get(name, "").lower() not in _OFF
+
+
 def uses_version_files(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
     """uv ignores .python-version under ``--no-config`` / ``UV_NO_CONFIG``."""
     return not (env_flag(environ, "UV_NO_CONFIG") or has_flag(uv_args, "--no-config"))

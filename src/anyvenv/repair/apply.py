@@ -256,7 +256,10 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
     env = os.fspath(plan.env)
     prompt = (plan.diagnosis.config or {}).get("prompt") or os.path.basename(env)
     changes = []
-    for name, data in render_activation_scripts(env, prompt).items():
+    scripts = render_activation_scripts(env, prompt)
+    # bin/activate last: it is what the diagnosis reads, so a kill before it is redone whole
+    for name in sorted(scripts, key=lambda name: name == "activate"):
+        data = scripts[name]
         path = plan.env / "bin" / name
         atomic.atomic_write(path, data, 0o644)  # sourced, not run
         changes.append(Change("rewrote", path, f"activates {env}"))
