@@ -165,6 +165,25 @@ def test_downloads_file_in_uv_format(tmp_path: Path, monkeypatch: pytest.MonkeyP
         ("{not json", "not valid JSON"),
         ("[1, 2]", "not a JSON object"),
         (json.dumps({"x": {"name": "cpython", "os": "linux"}}), "entry 'x'"),
+        (json.dumps({"x": 3}), "entry 'x'"),  # not a table (was an AttributeError)
+        (
+            json.dumps(
+                {
+                    "x": {
+                        "name": "cpython",
+                        "arch": "x86_64",
+                        "os": "linux",
+                        "libc": "gnu",
+                        "major": 3,
+                        "minor": 12,
+                        "patch": 1,
+                        "sha256": 12,
+                        "url": "file:///x/cpython-3.12.1-install_only.tar.gz",
+                    }
+                }
+            ),
+            "sha256 is int",  # (was a TypeError when verifying)
+        ),
     ],
 )
 def test_bad_downloads_file_is_a_clear_error(tmp_path: Path, content: str, message: str) -> None:

@@ -181,6 +181,8 @@ def downloads_from_pbs_installer(target: Platform) -> list[PythonDownload]:
 def _uv_entry(name: str, entry: Mapping[str, Any], source: str) -> PythonDownload | None:
     """One entry of a uv-style downloads file; ``None`` for what we do not install."""
     try:
+        if not isinstance(entry, Mapping):
+            raise TypeError(f"{type(entry).__name__}, not a table")
         if entry.get("name", "cpython") != "cpython" or entry.get("prerelease"):
             return None
         variant = entry.get("variant") or ""
@@ -198,13 +200,19 @@ def _uv_entry(name: str, entry: Mapping[str, Any], source: str) -> PythonDownloa
             free_threaded=variant == "freethreaded",
             platform=Platform(str(entry["os"]), str(family), str(entry["libc"])),
             url=url,
-            sha256=entry.get("sha256"),
+            sha256=_sha256_text(entry.get("sha256")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BadDownloadsFile(
             f"entry {name!r} of {source} is not a download ({exc!r} missing or wrong)",
             "each entry needs name, arch, os, libc, major, minor, patch, url, sha256",
         ) from exc
+
+
+def _sha256_text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"sha256 is {type(value).__name__}, not a string")
 
 
 def downloads_from_json_file(path: str | os.PathLike[str]) -> list[PythonDownload]:
