@@ -677,11 +677,32 @@ def test_bad_input_exits_2_and_leaves_the_env(
 
 def test_no_project_is_a_usage_error(tmp_path: Path, env: dict[str, str]) -> None:
     # (run outside a project is uv run's: see test_projects_uv_reads_without_a_project_table...)
-    for command in (["sync"], ["pip", "list"], ["lock"]):
+    for command in (["sync"], ["lock"]):
         proc = anyvenv(*command, cwd=tmp_path, env=env)
         assert proc.returncode == 2
         assert "no pyproject.toml found" in one_line_error(proc)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_pip_acts_on_the_env_uv_pip_would(
+    synced: Path, tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """``anyvenv pip`` is ``uv pip`` on the project env, unless the command names another
+    env (``--python``, ``--system``...) or another env is active (``VIRTUAL_ENV``), which uv
+    pip takes first: then uv pip runs as it is, and no project env is made or used."""
+    other = tmp_path / "other"
+    assert anyvenv("venv", "-q", str(other), cwd=tmp_path, env=env).returncode == 0
+    named = anyvenv(
+        "pip", "install", "--python", str(other / "bin" / "python"), *index_args(index), "gamma",
+        cwd=synced, env=env,
+    )  # fmt: skip
+    assert named.returncode == 0, named.stderr  # (was: --python given twice)
+    assert list(other.glob("lib/python*/site-packages/gamma"))
+    assert not (site_packages(synced) / "gamma").exists()
+    active = anyvenv("pip", "list", cwd=synced, env={**env, "VIRTUAL_ENV": str(other)})
+    assert "gamma" in active.stdout, active.stderr
+    own = anyvenv("pip", "list", cwd=synced, env={**env, "VIRTUAL_ENV": str(synced / ".venv")})
+    assert "alpha" in own.stdout and "gamma" not in own.stdout, own.stderr
 
 
 def test_bad_link_mode_is_a_usage_error(synced: Path, env: dict[str, str]) -> None:

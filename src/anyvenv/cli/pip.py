@@ -20,13 +20,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from anyvenv.errors import UsageError
-    from anyvenv.project.pip import run_pip
+    import os
+
+    from anyvenv.errors import NotAProject, UsageError
+    from anyvenv.project.pip import run_pip, targets_another_env
     from anyvenv.project.sync import SyncOptions
+    from anyvenv.project.uvcall import exec_uv
 
     words = pip_words(args)
     if not words:
         raise UsageError("no 'uv pip' subcommand given", "e.g. 'anyvenv pip list'")
+    try:
+        elsewhere = targets_another_env(words, os.environ, os.getcwd())
+    except NotAProject:
+        elsewhere = True  # outside a project: uv pip finds its env (VIRTUAL_ENV, .venv above)
+    if elsewhere:  # as plain uv pip: on the env it names; anyvenv makes none
+        return exec_uv(["pip", *words], os.environ)
     return run_pip(words, SyncOptions()).uv_exit_code
 
 

@@ -24,6 +24,32 @@ class PipResult:
     mirror: MirrorReport | None
 
 
+_TARGET_OPTIONS = ("--python", "--system", "--target", "--prefix")
+
+
+def targets_another_env(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> bool:
+    """Whether ``uv pip ARGS`` would not act on the project env: ``--python``/``-p``,
+    ``--system``, ``--target`` or ``--prefix`` name another, or ``VIRTUAL_ENV`` names an env
+    other than the project's (uv pip's first choice). Raises
+    :class:`anyvenv.errors.NotAProject` outside a project."""
+    for arg in args:
+        if arg == "--":
+            break
+        if arg.partition("=")[0] in _TARGET_OPTIONS or (arg.startswith("-p") and arg != "-"):
+            return True
+    active = environ.get("VIRTUAL_ENV")
+    if not active:
+        return False
+    from anyvenv.project.envchoice import resolve_env
+    from anyvenv.project.model import discover
+    from anyvenv.project.uvrules import declared_env, start_dir
+
+    project = discover(start_dir((), cwd, environ))
+    declared = declared_env(project.workspace_root, environ)
+    ours = {os.path.realpath(declared), os.path.realpath(resolve_env(declared))}
+    return os.path.realpath(os.path.join(cwd, active)) not in ours
+
+
 def run_pip(
     args: Sequence[str], options: SyncOptions, environ: Mapping[str, str] | None = None
 ) -> PipResult:
