@@ -126,3 +126,12 @@ def test_closed_standard_streams_and_non_utf8_paths_are_not_a_crash(tmp_path: Pa
     shown = subprocess.run([*ANYVENV, "probe", odd], env=env, capture_output=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert odd in shown.stdout and b"Traceback" not in shown.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "repair", "doctor", "probe"])
+def test_an_empty_path_is_named_as_such(command: str, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [*ANYVENV, command, ""], cwd=tmp_path, env=cli_env(), capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and "path is empty" in one_line_error(proc), proc.stderr
+    assert os.listdir(tmp_path) == []

@@ -401,8 +401,10 @@ def _measure(dirpath: str) -> dict[str, Outcome]:
 def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | None]:
     """The directory to probe and its mount, or a :class:`UsageError` naming what is wrong."""
     text = os.fspath(path)
+    if not text:
+        raise UsageError("the directory path is empty", "pass a directory, or none for '.'")
     if not os.path.lexists(text):
-        raise UsageError(f"{text} does not exist", "pass an existing directory")
+        raise UsageError(f"{text} {_missing(text)}", "pass an existing directory")
     if not os.path.isdir(text):
         raise UsageError(f"{text} is not a directory", "pass a directory")
     mount = mount_of(text)
@@ -414,6 +416,16 @@ def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | N
     if not os.access(text, os.W_OK | os.X_OK):
         raise UsageError(f"{text} is not writable by you", "pass a directory you can write to")
     return text, mount
+
+
+def _missing(path: str) -> str:
+    """Why ``path`` cannot be found: too long a name is not the same as nothing there."""
+    try:
+        os.lstat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return "is too long a path (ENAMETOOLONG)"
+    return "does not exist"
 
 
 def _call_directly(func: Callable[[], T], *, what: str, where: str, timeout: float | None) -> T:

@@ -21,6 +21,8 @@ _POINTER_FILE_LIMIT = 4096
 def resolve_environment(path: str | os.PathLike[str]) -> Path:
     """The absolute env directory, or a :class:`UsageError` saying why ``path`` is not one."""
     text = os.fspath(path)
+    if not text:
+        raise UsageError("the environment path is empty", "pass a path, or none for .venv")
     env = Path(os.path.abspath(text))
     if not os.path.lexists(env):
         raise UsageError(
