@@ -92,6 +92,7 @@ def test_pip_uv_and_venv_inside_the_env(lab_kind: str, target: Path, tmp_path: P
     env = target / "env"
     proc = venv_cli(env, "--seed")
     assert proc.returncode == 0, proc.stderr
+    assert "seeded: pip" in proc.stdout  # what was installed is said, as uv venv --seed says
     wheel = greeter_wheel(tmp_path / "wheels")
     pip = subprocess.run(
         [str(env / "bin" / "python"), "-m", "pip", "install", "--no-index", "-q", str(wheel)],

@@ -217,6 +217,8 @@ def run(args: Arguments) -> int:
             "" if info.libpython.value == "none" else f", libpython: {info.libpython.value}"
         )
         print(f"interpreter: {placement} ({info.reason})")
+        if info.seeded:  # as uv venv --seed lists what it installed
+            print(f"seeded: {', '.join(info.seeded)}")
         print(f"Activate with: {activate_command(info.path, os.environ.get('SHELL'))}")
     return 0
 
