@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from project_support import pyenv_python
 
-from anyvenv.errors import InterpreterNotFound
+from anyvenv.errors import InterpreterNotFound, UsageError
 from anyvenv.interpreter.discovery import find_interpreter, versioned_python_minor
 from anyvenv.interpreter.request import parse_request
 
@@ -99,3 +99,26 @@ def test_a_minor_is_ruled_out_only_when_no_release_of_it_fits() -> None:
     assert request.may_match_minor(3, 12) and request.may_match_minor(3, 13)
     assert not request.may_match_minor(3, 11) and not request.may_match_minor(3, 14)
     assert not parse_request("==3.12.4").may_match_minor(3, 13)
+
+
+@needs_pythons
+def test_managed_installs_come_first_as_uvs_python_preference_says(
+    path_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uv's default (``managed``) takes a managed install before PATH, for a request for any
+    Python too; ``UV_PYTHON_PREFERENCE`` turns that around or off."""
+    managed = tmp_path / "managed" / "cpython-3.12.1-linux-x86_64-gnu" / "bin"
+    managed.mkdir(parents=True)
+    (managed / "python3.12").symlink_to(path_dir / "python3.12")
+    monkeypatch.setenv("ANYVENV_PYTHON_INSTALL_DIR", str(tmp_path / "managed"))
+    monkeypatch.delenv("UV_PYTHON_PREFERENCE", raising=False)
+    assert find_interpreter(None).version[:2] == (3, 12)  # managed, though python3 is 3.11
+    monkeypatch.setenv("UV_PYTHON_PREFERENCE", "system")
+    assert find_interpreter(None).version[:2] == (3, 11)
+    assert find_interpreter("3.12").version[:2] == (3, 12)  # PATH has one too
+    monkeypatch.setenv("UV_PYTHON_PREFERENCE", "only-managed")
+    with pytest.raises(InterpreterNotFound):
+        find_interpreter("3.11")
+    monkeypatch.setenv("UV_PYTHON_PREFERENCE", "sometimes")
+    with pytest.raises(UsageError, match="UV_PYTHON_PREFERENCE"):
+        find_interpreter(None)

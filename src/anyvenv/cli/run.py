@@ -192,4 +192,3 @@ def uv_run_variables(environ: Mapping[str, str]) -> dict[str, str]:
     except ValueError:
         depth = 0
     return {"UV": find_uv(), "UV_RUN_RECURSION_DEPTH": str(depth + 1)}
-

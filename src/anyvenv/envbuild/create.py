@@ -21,11 +21,12 @@ def create(
 ) -> EnvInfo:
     """Create a virtual environment at ``path`` that runs on the filesystem it lands on.
 
-    ``python`` is a version (``"3.12"``), a path or an executable name; ``None`` takes the
-    first ``python3`` on PATH. An existing environment at ``path`` is replaced only with
-    ``clear=True``; a directory that is not an environment never is. Paths in the result are
-    strings. ``prompt="."`` is the working directory's name. ``strategy`` forces symlink/hardlink/copy (default: decided
-    from a probe of the target). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
+    ``python`` is a version (``"3.12"``), a path or an executable name; ``None`` takes any
+    Python, as uv finds one (the newest managed install, else ``python3`` on PATH). An
+    existing environment at ``path`` is replaced only with ``clear=True``; a directory that is
+    not an environment never is. Paths in the result are strings. ``prompt="."`` is the
+    working directory's name. ``strategy`` forces symlink/hardlink/copy (default: decided from
+    a probe of the target). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
     """
     target = os.fspath(path)
     if prompt == ".":  # as venv and uv: the name of the working directory

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.errors import AnyvenvError, InterpreterNotFound
+from anyvenv.errors import AnyvenvError, InterpreterNotFound, UsageError
 from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
 from anyvenv.interpreter.request import PythonRequest, parse_request
 from anyvenv.userdirs import data_home
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
 # Paths are strings here, and re and shutil are imported where a search needs them (re only
@@ -141,7 +141,8 @@ def _query_asked_for(path: str) -> InterpreterInfo:
 
 
 def find_interpreter(raw_request: str | None) -> InterpreterInfo:
-    """The base interpreter for ``--python`` (``None``: the first ``python3`` on PATH)."""
+    """The base interpreter for ``--python`` (``None``: any Python, as uv finds one: the
+    newest managed install, else the first ``python3`` on PATH)."""
     request = parse_request(raw_request)
     if request.path is not None:
         path = os.path.expanduser(request.path)
@@ -193,11 +194,33 @@ def find_interpreter(raw_request: str | None) -> InterpreterInfo:
     )
 
 
+PREFERENCES = ("managed", "only-managed", "system", "only-system")
+
+
+def python_preference(environ: Mapping[str, str]) -> str:
+    """uv's ``UV_PYTHON_PREFERENCE`` (default ``managed``: managed installs before PATH)."""
+    value = environ.get("UV_PYTHON_PREFERENCE") or "managed"
+    if value not in PREFERENCES:
+        raise UsageError(
+            f"UV_PYTHON_PREFERENCE={value!r} is not one of uv's preferences",
+            f"use one of {', '.join(PREFERENCES)}",
+        )
+    return value
+
+
 def _ordered_candidates(request: PythonRequest) -> Iterator[str]:
-    if request.is_any:
+    """As uv, by ``UV_PYTHON_PREFERENCE``: managed installs (newest first; a request for any
+    Python leaves free-threaded builds out) before PATH, unless the preference says
+    otherwise."""
+    preference = python_preference(os.environ)
+    managed = (
+        exe
+        for version, threaded, exe in managed_interpreters()
+        if request.matches_version(version, threaded) and not (request.is_any and threaded)
+    )
+    if preference in ("system", "only-system"):
         yield from _path_candidates(request)
-    for version, threaded, exe in managed_interpreters():
-        if request.matches_version(version, threaded):
-            yield exe
-    if not request.is_any:
+    if preference != "only-system":
+        yield from managed
+    if preference == "managed":
         yield from _path_candidates(request)
