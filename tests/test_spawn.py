@@ -380,3 +380,41 @@ def test_run_inheriting_after_ctrl_c_waits_briefly_then_kills(tmp_path: Path) ->
     seconds, state = done.stdout.decode().split()
     assert float(seconds) < 5, "killed after the grace period, not after the child's 30 s"
     assert state == "reaped"
+
+
+STOPPED_DRIVER = """
+import sys
+from anyvenv.cli.guard import guarded
+from anyvenv.spawn import run_inheriting
+child = "echo $$ > " + sys.argv[1] + "; exec sleep 60"
+sys.exit(guarded(lambda: run_inheriting(["/bin/sh", "-c", child])))
+"""
+
+
+@pytest.mark.parametrize(
+    ("sent", "code", "said"),
+    [(signal.SIGTERM, 143, "anyvenv: terminated"), (signal.SIGINT, 130, "anyvenv: interrupted")],
+)
+def test_a_signal_to_anyvenv_alone_stops_its_child_first(
+    tmp_path: Path, sent: signal.Signals, code: int, said: str
+) -> None:
+    """``timeout`` or a supervisor signals anyvenv only, not its process group: the child
+    (uv) is stopped and reaped before anyvenv ends (and lets its lock go), not orphaned."""
+    pid_file = tmp_path / "child.pid"
+    driver = subprocess.Popen(
+        [PY, "-c", STOPPED_DRIVER, str(pid_file)],
+        env={**os.environ, "PYTHONPATH": SRC},
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert time.monotonic() < deadline, "the child did not start"
+        time.sleep(0.01)
+    child = int(pid_file.read_text())
+    driver.send_signal(sent)
+    _, stderr = driver.communicate(timeout=30)
+    assert driver.returncode == code and said in stderr, stderr
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # stopped and reaped, not left running

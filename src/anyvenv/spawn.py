@@ -30,11 +30,14 @@ if TYPE_CHECKING:
 __all__ = ["Child", "Finished", "SpawnTimeout", "run_captured", "run_inheriting"]
 
 _INTERRUPT_GRACE = 0.25  # seconds a child gets to end after Ctrl-C, as subprocess allows
+_STOP_GRACE = 2.0  # seconds uv gets to end (and stop its build backends) when asked
 
 # Signal numbers, without importing signal (enum). SIGKILL and SIGPIPE are the same on
 # every Linux architecture; SIGXFSZ is 25 on the generic ABI (x86, ARM, RISC-V, PowerPC,
 # s390); elsewhere resetting a wrong number to its default disposition is harmless.
 _SIGKILL = 9
+_SIGINT = 2
+_SIGTERM = 15
 _SIGPIPE = 13
 _SIGXFSZ = 25
 # Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive exec: restore their
@@ -214,14 +217,20 @@ def run_inheriting(
     """Run ``args`` (``args[0]`` an executable path) with this process's stdin, stdout and
     stderr, in its working directory; the child's return code.
 
-    On Ctrl-C the child, in the same process group, got the SIGINT too: it has a quarter
-    of a second to end (as with subprocess), then it is killed; KeyboardInterrupt goes on.
+    Stopped itself (Ctrl-C, SIGTERM), this process passes the signal on (on Ctrl-C from a
+    terminal the child, in the same process group, got it too; a SIGINT or SIGTERM sent to
+    this process alone reaches only it): the child has a moment to end, then it is killed,
+    and the exception goes on. The child is never left running behind.
     """
     pid = _spawn(_argv(args), env, _close_inherited())
     try:
         return _waitpid(pid)
-    except BaseException:
-        if _reap_before(pid, time.monotonic() + _INTERRUPT_GRACE) is None:
+    except BaseException as exc:
+        try:
+            os.kill(pid, _SIGINT if isinstance(exc, KeyboardInterrupt) else _SIGTERM)
+        except ProcessLookupError:
+            pass
+        if _reap_before(pid, time.monotonic() + _STOP_GRACE) is None:
             os.kill(pid, _SIGKILL)  # not reaped yet, so it is there to be killed
             _waitpid(pid)
         raise

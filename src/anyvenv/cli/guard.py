@@ -18,8 +18,24 @@ def report(exc: AnyvenvError) -> int:
     return exc.exit_code
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so that what it holds is released in order: a
+    child uv is stopped and waited for before the project lock is let go (a supervisor or
+    ``timeout`` that ends anyvenv must not leave uv running unlocked)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def guarded(command: Callable[[], int]) -> int:
     """Run ``command`` and turn the ways it can fail into exit codes."""
+    import _signal  # type: ignore[import-not-found]  # not signal: it imports enum (start-up)
+
+    try:
+        _signal.signal(_signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (an embedding program's): leave SIGTERM be
+        pass
     try:
         return command()
     except AnyvenvError as exc:
@@ -27,6 +43,9 @@ def guarded(command: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("anyvenv: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("anyvenv: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:
         return EXIT_FAILURE
     except FileNotFoundError as exc:
