@@ -705,6 +705,28 @@ def test_pip_acts_on_the_env_uv_pip_would(
     assert "alpha" in own.stdout and "gamma" not in own.stdout, own.stderr
 
 
+def test_an_env_made_for_a_command_uv_refuses_is_removed(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """uv refuses an option it does not know, or a pyproject.toml it cannot read, before it
+    makes an env: the env anyvenv made for that command goes too (one it reused stays)."""
+    project = write_project(tmp_path / "demo")
+    bogus = anyvenv("sync", "--no-such-option", *index_args(index), cwd=project, env=env)
+    assert bogus.returncode == 2 and "removed the env made for it" in bogus.stderr
+    assert not os.path.lexists(project / ".venv") and "anyvenv: Created" not in bogus.stderr
+    sync_json(project, env, index)
+    again = anyvenv("sync", "--no-such-option", *index_args(index), cwd=project, env=env)
+    assert again.returncode == 2 and (project / ".venv" / "pyvenv.cfg").is_file()
+    broken = write_project(tmp_path / "broken")
+    text = (broken / "pyproject.toml").read_text()
+    (broken / "pyproject.toml").write_text(
+        text.replace('dependencies = ["alpha"]', "dependencies = 3")
+    )
+    refused = anyvenv("sync", "--json", *index_args(index), cwd=broken, env=env)
+    assert refused.returncode == 2 and json.loads(refused.stdout)["action"] == "undone"
+    assert not os.path.lexists(broken / ".venv")
+
+
 def test_bad_link_mode_is_a_usage_error(synced: Path, env: dict[str, str]) -> None:
     proc = anyvenv("sync", "--link-mode", "teleport", cwd=synced, env=env)
     assert proc.returncode == 2

@@ -53,6 +53,10 @@ def report(result: SyncResult, quiet: bool) -> None:
 
         print(up_to_date_line(summary_of(prepared, result.link)), file=sys.stderr)
         return
+    if prepared.action == "undone":  # uv refused the command; the env made for it is gone
+        for note in prepared.notes:
+            print(f"anyvenv: {note}", file=sys.stderr)
+        return
     version = ".".join(map(str, prepared.state.version))
     what = {"created": "Created", "rebuilt": "Rebuilt", "reused": "Using"}[prepared.action]
     line = f"anyvenv: {what} {location.env} (CPython {version}; link mode {result.link.mode.value})"

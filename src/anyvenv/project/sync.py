@@ -626,7 +626,7 @@ class LockedProject:
             session = self._session
             if session is not None and session.prepared.pending_check is not None:
                 session.prepared.pending_check.cancel()  # left by an error or Ctrl-C
-            if finished is not None:
+            if finished is not None and finished.prepared.action != "undone":
                 _save_state(finished.prepared)
                 if finished.inputs is not None:
                     inputs_store.save(finished.inputs)
@@ -657,7 +657,33 @@ def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> Sync
                 session.prepared = _rebuild_checked(session, exc)
                 session.inputs = None
                 result = _sync_locked(session, started)
+        if result.uv_exit_code == USAGE_EXIT and session.prepared.action == "created":
+            _undo_created(session.prepared)
     return result
+
+
+USAGE_EXIT = 2  # uv's exit code for a command it refuses (arguments, settings, project files)
+
+
+def _undo_created(prepared: PreparedEnv) -> None:
+    """uv refused the command: the env made for it goes, as plain uv would have made none
+    (an env replaced for it cannot come back, so only a new one is undone)."""
+    from anyvenv.fs.atomic import remove_tree, remove_tree_quietly
+    from anyvenv.fs.inplace import keeps_identity
+
+    location = prepared.location
+    if location.shadow is not None:
+        _remove_tree_or_leave_it(location.shadow)
+    if location.placement is Placement.ELSEWHERE and is_pointer(location.declared):
+        os.unlink(location.declared)
+    env = location.env
+    if os.path.isdir(env) and keeps_identity(env):  # a mount point, the working directory
+        for name in os.listdir(env):
+            remove_tree_quietly(os.path.join(env, name))
+    else:
+        remove_tree(env)
+    prepared.action = "undone"
+    prepared.notes.append(f"uv refused the command: removed the env made for it at {env}")
 
 
 def _rebuild_checked(session: Session, failed: EnvironmentBroken) -> PreparedEnv:
