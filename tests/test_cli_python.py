@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import subprocess
+import sys
 from pathlib import Path
 
 from standalone_build import StandaloneArchive, pythons_env, standalone
@@ -143,3 +144,28 @@ def test_usage_errors(tmp_path: Path, pythons_env: dict[str, str]) -> None:
     bad_uninstall = run_cli("python", "uninstall", "3.12", "--install-dir", str(tmp_path))
     assert bad_uninstall.returncode == 2
     assert os.listdir(tmp_path) == []
+
+
+def test_find_without_an_install_of_its_own_finds_what_uv_python_find_would(
+    tmp_path: Path,
+) -> None:
+    """No anyvenv install matches: ``python find`` answers as ``uv python find`` (uv's
+    managed installs, then PATH); with ``--install-dir`` it looks there only."""
+    python = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3.11").symlink_to(python if python.exists() else Path(sys.executable))
+    env = cli_env(
+        PATH=f"{bin_dir}:/usr/bin:/bin",
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        ANYVENV_PYTHON_INSTALL_DIR=str(tmp_path / "none"),
+    )
+    minor = ".".join(subprocess.run(
+        [bin_dir / "python3.11", "-c", "import sys; print(sys.version_info[0], sys.version_info[1])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split())  # fmt: skip
+    found = run_cli("python", "find", minor, "--json", env=env)
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["version"].startswith(minor + ".")
+    only_there = run_cli("python", "find", minor, "--install-dir", str(tmp_path / "none"), env=env)
+    assert only_there.returncode == 2 and "no installed Python" in one_line_error(only_there)

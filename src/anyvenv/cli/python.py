@@ -60,7 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_json_flag(listing)
 
-    find = sub.add_parser("find", help="print the interpreter an install request resolves to")
+    find = sub.add_parser(
+        "find",
+        help="print the interpreter a request resolves to: an install of anyvenv's, else (as "
+        "uv python find) uv's managed installs and PATH",
+    )
     find.add_argument("request", nargs="?", help="a version (default: the newest installed)")
     _add_install_dir(find)
     add_json_flag(find)
@@ -180,15 +184,28 @@ def _list_available(as_json: bool) -> int:
 
 
 def _find(args: argparse.Namespace) -> int:
+    """An install of anyvenv's; without ``--install-dir``, as ``uv python find``: else any
+    Python anyvenv would use for the request (uv's managed installs, PATH)."""
     from anyvenv.cli.output import print_json
+    from anyvenv.errors import InterpreterNotFound
     from anyvenv.pythons.installed import find_installed
 
-    found = find_installed(args.request, args.install_dir)
+    data: dict[str, Any]
+    try:
+        found = find_installed(args.request, args.install_dir)
+        data, executable = found.to_json(), str(found.executable)
+    except InterpreterNotFound:
+        if args.install_dir is not None:
+            raise
+        from anyvenv.interpreter.discovery import find_interpreter
+
+        info = find_interpreter(args.request)
+        executable = info.executable
+        data = {"name": None, "version": info.version_text, "executable": executable}
     if args.json:
-        data: dict[str, Any] = found.to_json()
         print_json(data)
     else:
-        print(found.executable)
+        print(executable)
     return 0
 
 
