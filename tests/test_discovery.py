@@ -122,3 +122,11 @@ def test_managed_installs_come_first_as_uvs_python_preference_says(
     monkeypatch.setenv("UV_PYTHON_PREFERENCE", "sometimes")
     with pytest.raises(UsageError, match="UV_PYTHON_PREFERENCE"):
         find_interpreter(None)
+
+
+def test_candidates_that_do_not_run_are_named_in_the_error(path_dir: Path) -> None:
+    broken = path_dir / "python3.13"
+    broken.write_text('#!/bin/sh\necho "{not json"\n')
+    broken.chmod(0o755)
+    with pytest.raises(InterpreterNotFound, match="skipped, as they do not run: .*python3.13"):
+        find_interpreter("3.13")

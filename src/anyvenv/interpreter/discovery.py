@@ -172,6 +172,7 @@ def find_interpreter(raw_request: str | None) -> InterpreterInfo:
             "ask for a Python 3 (--python 3.12)",
         )
     seen: set[str] = set()
+    broken: list[str] = []
     for candidate in _ordered_candidates(request):
         real = os.path.realpath(candidate)
         if real in seen:
@@ -179,8 +180,9 @@ def find_interpreter(raw_request: str | None) -> InterpreterInfo:
         seen.add(real)
         try:
             info = query_interpreter(candidate)
-        except AnyvenvError:
-            continue  # a broken candidate (e.g. a pyenv shim of another version)
+        except AnyvenvError:  # a broken candidate (e.g. a pyenv shim of another version)
+            broken.append(candidate)
+            continue
         if _satisfies(request, info):
             return info
     wanted = request.raw or "any Python"
@@ -188,8 +190,9 @@ def find_interpreter(raw_request: str | None) -> InterpreterInfo:
         install = f"install one with 'anyvenv python install {request.raw.strip() or '3'}'"
     else:  # a range: no version to name
         install = "install one that matches (see 'anyvenv python list --available')"
+    skipped = f"; skipped, as they do not run: {', '.join(broken[:3])}" if broken else ""
     raise InterpreterNotFound(
-        f"no Python matching {wanted!r} found (searched managed installs and PATH)",
+        f"no Python matching {wanted!r} found (searched managed installs and PATH{skipped})",
         f"{install} or pass --python PATH",
     )
 
