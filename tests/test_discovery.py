@@ -128,5 +128,5 @@ def test_candidates_that_do_not_run_are_named_in_the_error(path_dir: Path) -> No
     broken = path_dir / "python3.13"
     broken.write_text('#!/bin/sh\necho "{not json"\n')
     broken.chmod(0o755)
-    with pytest.raises(InterpreterNotFound, match="skipped, as they do not run: .*python3.13"):
+    with pytest.raises(InterpreterNotFound, match=r"skipped, as they do not run: .*python3\.13"):
         find_interpreter("3.13")
