@@ -175,3 +175,26 @@ def test_a_directory_where_nothing_can_be_made_is_one_line(tmp_path: Path) -> No
             assert proc.returncode == 1 and "ENOSPC" in one_line_error(proc), proc.stderr
     finally:
         subprocess.run(["umount", "-l", str(full)], check=False)
+
+
+def test_a_second_interrupt_during_the_clean_up_still_removes_the_scratch_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C twice: the second lands while the probe removes its scratch directory; the
+    clean-up is finished before the interrupt goes on (it was left in the project)."""
+    import anyvenv.fs.probe as probe_module
+
+    real_remove = probe_module.remove_tree_quietly
+    calls: list[str] = []
+
+    def interrupted_once(path: str) -> None:
+        calls.append(path)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # as if it landed at the start of the removal
+        real_remove(path)
+
+    monkeypatch.setattr(probe_module, "remove_tree_quietly", interrupted_once)
+    clear_cache()
+    with pytest.raises(KeyboardInterrupt):
+        probe(tmp_path)
+    assert len(calls) == 2 and [p for p in os.listdir(tmp_path) if p.startswith(".anyvenv")] == []

@@ -392,10 +392,18 @@ def _measure(dirpath: str) -> dict[str, Outcome]:
         results["flock"], results["fcntl_lock"] = _check_locks(plain)
         results["exec"] = _finish_exec(running)
     finally:
-        if not isinstance(running, str):
-            running.kill()  # a check failed part-way: the script must not outlive the probe
-        remove_tree_quietly(scratch)
+        try:
+            _clean_up(running, scratch)
+        except BaseException:  # a second Ctrl-C landed in the clean-up: finish it, go on
+            _clean_up(running, scratch)
+            raise
     return results
+
+
+def _clean_up(running: Child | Outcome, scratch: str) -> None:
+    if not isinstance(running, str):
+        running.kill()  # a check failed part-way: the script must not outlive the probe
+    remove_tree_quietly(scratch)
 
 
 def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | None]:
