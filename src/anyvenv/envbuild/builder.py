@@ -123,12 +123,7 @@ class EnvBuilder:
         try:
             result = self.probe()
             plan = self.plan(result)
-            staging_place = (
-                inplace.staging_inside(self.target)
-                if self.in_place
-                else atomic.staging_directory(self.target)
-            )
-            with staging_place as staging:
+            with atomic.staging_directory(self.target, inside=self.in_place) as staging:
                 layout = EnvLayout(staging, self.info)
                 self.make_directories(layout, plan)
                 if plan.mode_shim:

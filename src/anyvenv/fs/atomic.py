@@ -310,12 +310,17 @@ def _remove_entries(path: str) -> None:
 
 
 class staging_directory:  # named like the context-manager function it replaces
-    """``with staging_directory(target) as staging:`` a fresh directory beside ``target``,
-    removed on the way out unless :func:`commit` moved it. (A class, not a contextlib
-    generator: importing contextlib costs start-up time.)"""
+    """``with staging_directory(target) as staging:`` a fresh directory beside ``target``
+    (``inside``: in it, for :mod:`anyvenv.fs.inplace`), removed on the way out unless it was
+    moved or emptied into place. (A class, not a contextlib generator: importing contextlib
+    costs start-up time.)"""
 
-    def __init__(self, target: str | os.PathLike[str]) -> None:
-        self.path = staging_name(target)
+    def __init__(self, target: str | os.PathLike[str], inside: bool = False) -> None:
+        self.path = (
+            os.path.join(os.fspath(target), STAGING_MARK + _tag())
+            if inside
+            else staging_name(target)
+        )
 
     def __enter__(self) -> str:
         os.mkdir(self.path, 0o755)

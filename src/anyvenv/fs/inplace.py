@@ -31,17 +31,12 @@ from anyvenv.fs.atomic import (
     atomic_write,
     dead_leftovers,
     directory_rename_keeps_contents,
-    leftover_tag,
     maker_is_gone,
     move_tree_by_files,
     remove_tree,
     sweep_dead,
 )
 from anyvenv.killpoints import checkpoint
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from types import TracebackType
 
 JOURNAL_MARK = MARK + "fill-"
 OLD_MARK = MARK + "old-"
@@ -66,31 +61,6 @@ def keeps_identity(target: str) -> bool:
         return not any(MARK not in name for name in os.listdir(target))
     except OSError:
         return False
-
-
-class staging_inside:  # named like the context manager of anyvenv.fs.atomic it stands for
-    """``with staging_inside(target) as staging:`` a fresh directory inside ``target``,
-    removed on the way out unless :func:`fill` emptied it."""
-
-    def __init__(self, target: str) -> None:
-        self.path = os.path.join(target, STAGING_MARK + leftover_tag())
-
-    def __enter__(self) -> str:
-        os.mkdir(self.path, 0o755)
-        checkpoint("staging:made")
-        return self.path
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if os.path.lexists(self.path):
-            try:
-                remove_tree(self.path)
-            except OSError:
-                pass
 
 
 def _tail(staging: str) -> str:
@@ -118,7 +88,7 @@ def _move(source: str, destination: str, keeps_contents: bool) -> None:
 
 
 def fill(staging: str, target: str) -> None:
-    """Move the tree built in ``staging`` (a :class:`staging_inside` of ``target``) up into
+    """Move the tree built in ``staging`` (a staging directory inside ``target``) up into
     ``target``, replacing what is there; a kill at any point is undone or finished by the
     next :func:`recover_inside`."""
     tail = _tail(staging)
