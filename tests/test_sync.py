@@ -351,6 +351,8 @@ def test_projects_uv_reads_without_a_project_table_or_without_management(
     assert refused.returncode == 2 and "unmanaged" in refused.stderr
     ran = anyvenv("run", "python", "-c", "print(1)", cwd=unmanaged, env=env)
     assert ran.stdout == "1\n", ran.stderr
+    listed = anyvenv("pip", "list", cwd=unmanaged, env=env)
+    assert "Traceback" not in listed.stderr  # uv pip's answer, whichever env it finds
     assert not os.path.lexists(unmanaged / ".venv")
     nowhere = tmp_path / "nowhere"
     nowhere.mkdir()

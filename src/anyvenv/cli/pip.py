@@ -36,7 +36,12 @@ def run(args: argparse.Namespace) -> int:
         elsewhere = True  # outside a project: uv pip finds its env (VIRTUAL_ENV, .venv above)
     if elsewhere:  # as plain uv pip: on the env it names; anyvenv makes none
         return exec_uv(["pip", *words], os.environ)
-    return run_pip(words, SyncOptions()).uv_exit_code
+    from anyvenv.project.sync import EnvLeftAlone
+
+    try:
+        return run_pip(words, SyncOptions()).uv_exit_code
+    except EnvLeftAlone:  # a project uv does not manage: uv pip finds its env itself
+        return exec_uv(["pip", *words], os.environ)
 
 
 def pip_words(args: argparse.Namespace) -> list[str]:

@@ -15,7 +15,13 @@ import os
 import time
 
 from anyvenv.envbuild.config import CFG_NAME, read_pyvenv_cfg
-from anyvenv.errors import CannotEditHere, EnvironmentBroken, NothingExecutableHere, UsageError
+from anyvenv.errors import (
+    AnyvenvError,
+    CannotEditHere,
+    EnvironmentBroken,
+    NothingExecutableHere,
+    UsageError,
+)
 from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.paths import is_below
 from anyvenv.project import inputs as inputs_store
@@ -322,12 +328,16 @@ def _new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
     )
 
 
-class EnvLeftAlone(Exception):
-    """The command leaves the env alone (``sync --dry-run``, ``add --no-sync``...) and the env
-    is not there to reuse: uv runs without anyvenv making one (``env``: the env path uv gets)."""
+class EnvLeftAlone(AnyvenvError):
+    """The command leaves the env alone (``sync --dry-run``, ``add --no-sync``, a project uv
+    does not manage) and the env is not there to reuse: the caller runs uv without anyvenv
+    making one (``env``: the env path uv gets). Should a caller miss it, it is one line."""
 
     def __init__(self, env: str) -> None:
-        super().__init__(env)
+        super().__init__(
+            f"no environment is made at {env} for this command",
+            "run the same command with uv itself",
+        )
         self.env = env
 
 
