@@ -22,9 +22,12 @@ from reliability_support import (
     traced,
 )
 
+from lab import ALL_KINDS
+from lab.expect import CAN_EXECUTE
 from support import cli_env, one_line_error
 
 BASE = base_python("3.11")
+RUNNABLE_KINDS = [kind for kind in ALL_KINDS if CAN_EXECUTE.get(kind, True)]
 MARKER = "old_marker.py"
 
 
@@ -174,3 +177,21 @@ def test_a_project_env_on_a_volume_is_synced_and_rebuilt_in_place(
     assert report["action"] == "rebuilt" and os.path.ismount(volume)
     assert _works(volume)
     assert not leftovers(volume, project, depth=1)
+
+
+@pytest.mark.parametrize("lab_kind", RUNNABLE_KINDS)
+def test_an_empty_directory_on_every_mount_is_filled_and_then_replaced(
+    lab_kind: str, target: Path
+) -> None:
+    """In place on each filesystem of the lab (fusefat loses a renamed directory's files:
+    there the entries are moved file by file), fresh and with --clear."""
+    env = target / "env"
+    env.mkdir()
+    made = run_anyvenv("venv", env, "--python", BASE, "-q")
+    assert made.returncode == 0, made.stderr
+    assert _works(env), lab_kind
+    (next(env.glob("lib/python*/site-packages")) / MARKER).write_text("X = 1\n")
+    cleared = run_anyvenv("venv", env, "--python", BASE, "--clear", "-q")
+    assert cleared.returncode == 0, cleared.stderr
+    assert _works(env) and not _has_marker(env), lab_kind
+    assert not leftovers(target, depth=2), leftovers(target, depth=2)
