@@ -379,6 +379,28 @@ def test_a_version_file_below_the_workspace_root_is_not_the_project_envs(
     assert "Would use project environment" in uv.stderr, uv.stderr  # uv keeps it as well
 
 
+def test_uvs_python_preference_is_read_from_the_project_and_the_command_line(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """``python-preference = "only-managed"`` with no managed Python: uv refuses, and so does
+    anyvenv, before it makes an env (it built one from PATH, which uv then replaced)."""
+    project = write_project(tmp_path / "demo")
+    with (project / "pyproject.toml").open("a") as stream:
+        stream.write('\n[tool.uv]\npython-preference = "only-managed"\n')
+    refused = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert refused.returncode == 2 and "no Python matching" in one_line_error(refused)
+    assert not os.path.lexists(project / ".venv")
+    uv = run([uv_binary(), "sync", "--offline", *index_args(index)], project, env)
+    assert uv.returncode == 2 and "managed" in uv.stderr  # uv refuses too
+    allowed = anyvenv(
+        "sync", "--python-preference", "system", *index_args(index), cwd=project, env=env
+    )
+    assert allowed.returncode == 0, allowed.stderr  # the command line wins over the file
+    (project / "uv.toml").write_text('python-preference = "sometimes"\n')
+    garbage = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert garbage.returncode == 2 and "uv.toml" in one_line_error(garbage)
+
+
 def test_run_passes_the_exit_code_and_cleans_the_environment(
     synced: Path, env: dict[str, str]
 ) -> None:

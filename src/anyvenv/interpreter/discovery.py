@@ -140,9 +140,10 @@ def _query_asked_for(path: str) -> InterpreterInfo:
         raise InterpreterNotFound(exc.message, exc.hint) from exc
 
 
-def find_interpreter(raw_request: str | None) -> InterpreterInfo:
+def find_interpreter(raw_request: str | None, preference: str | None = None) -> InterpreterInfo:
     """The base interpreter for ``--python`` (``None``: any Python, as uv finds one: the
-    newest managed install, else the first ``python3`` on PATH)."""
+    newest managed install, else the first ``python3`` on PATH). ``preference`` is uv's
+    python-preference (default: ``UV_PYTHON_PREFERENCE``, else ``managed``)."""
     request = parse_request(raw_request)
     if request.path is not None:
         path = os.path.expanduser(request.path)
@@ -173,7 +174,7 @@ def find_interpreter(raw_request: str | None) -> InterpreterInfo:
         )
     seen: set[str] = set()
     broken: list[str] = []
-    for candidate in _ordered_candidates(request):
+    for candidate in _ordered_candidates(request, preference or python_preference(os.environ)):
         real = os.path.realpath(candidate)
         if real in seen:
             continue
@@ -202,20 +203,26 @@ PREFERENCES = ("managed", "only-managed", "system", "only-system")
 
 def python_preference(environ: Mapping[str, str]) -> str:
     """uv's ``UV_PYTHON_PREFERENCE`` (default ``managed``: managed installs before PATH)."""
-    value = environ.get("UV_PYTHON_PREFERENCE") or "managed"
+    return checked_preference(
+        environ.get("UV_PYTHON_PREFERENCE") or "managed", "UV_PYTHON_PREFERENCE"
+    )
+
+
+def checked_preference(value: str, source: str) -> str:
+    """``value`` if it is one of uv's python-preference values; a usage error naming
+    ``source`` (a variable, an option, a file) otherwise."""
     if value not in PREFERENCES:
         raise UsageError(
-            f"UV_PYTHON_PREFERENCE={value!r} is not one of uv's preferences",
+            f"python-preference {value!r} (from {source}) is not one of uv's preferences",
             f"use one of {', '.join(PREFERENCES)}",
         )
     return value
 
 
-def _ordered_candidates(request: PythonRequest) -> Iterator[str]:
-    """As uv, by ``UV_PYTHON_PREFERENCE``: managed installs (newest first; a request for any
+def _ordered_candidates(request: PythonRequest, preference: str) -> Iterator[str]:
+    """As uv, by its python-preference: managed installs (newest first; a request for any
     Python leaves free-threaded builds out) before PATH, unless the preference says
     otherwise."""
-    preference = python_preference(os.environ)
     managed = (
         exe
         for version, threaded, exe in managed_interpreters()

@@ -53,7 +53,13 @@ from anyvenv.project.health import (
 from anyvenv.project.inputfiles import NotFingerprintable, env_inputs, sync_inputs
 from anyvenv.project.inputs import InputsRecord, Invocation, always_runs_uv
 from anyvenv.project.linkmode import LinkChoice, LinkMode, choose_link_mode, forced_link_mode
-from anyvenv.project.model import Project, PythonChoice, choose_python, discover
+from anyvenv.project.model import (
+    Project,
+    PythonChoice,
+    choose_python,
+    discover,
+    python_preference_of,
+)
 from anyvenv.project.owners import EnvKind, record_owner
 from anyvenv.project.state import SyncState
 from anyvenv.project.uptodate import result_json
@@ -73,7 +79,7 @@ from anyvenv.project.uvrules import (
     start_dir,
     uses_version_files,
 )
-from anyvenv.record import field, mutable_record, record
+from anyvenv.record import field, mutable_record, record, replace
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
@@ -402,7 +408,7 @@ def find_base_interpreter(project: Project, choice: PythonChoice) -> Interpreter
     """The interpreter to build from; :class:`UsageError` when it breaks requires-python."""
     from anyvenv.interpreter.discovery import find_interpreter
 
-    info = find_interpreter(choice.request.raw or None)
+    info = find_interpreter(choice.request.raw or None, choice.preference)
     if not project.allows(info.version):
         raise UsageError(
             f"Python {info.version_text} (from {choice.source}) does not satisfy the project's "
@@ -504,6 +510,7 @@ def locate(
         start=project.workspace_root,
         use_version_files=uses_version_files(options.uv_args, environ),
     )
+    choice = replace(choice, preference=python_preference_of(project, options.uv_args, environ))
     return project, choice, project_env_path(project.workspace_root, options.uv_args, environ, cwd)
 
 
