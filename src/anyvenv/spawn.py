@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Child", "Finished", "SpawnTimeout", "run_captured", "run_inheriting"]
 
-_INTERRUPT_GRACE = 0.25  # seconds a child gets to end after Ctrl-C, as subprocess allows
 _STOP_GRACE = 2.0  # seconds uv gets to end (and stop its build backends) when asked
 
 # Signal numbers, without importing signal (enum). SIGKILL and SIGPIPE are the same on

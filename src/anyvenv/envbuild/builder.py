@@ -197,6 +197,7 @@ class EnvBuilder:
         replaced = False
         if os.path.isdir(target):
             inplace.recover_inside(target)  # or half moved into a directory it fills in place
+            names = os.listdir(target)
             if is_virtual_environment(target):
                 if not self.options.clear:
                     raise UsageError(
@@ -204,13 +205,13 @@ class EnvBuilder:
                         "use --clear to replace it",
                     )
                 replaced = True
-            elif os.listdir(target):
+            elif names:
                 raise UsageError(
                     f"{target} exists, is not empty and is not a virtual environment",
                     "refusing to replace it: choose another path or empty it yourself",
                 )
             # a mount point, the working directory, an empty directory: filled, not replaced
-            self.in_place = inplace.keeps_identity(target)
+            self.in_place = inplace.keeps_identity(target, names)
         self._make_parents(os.path.dirname(target))
         return replaced
 

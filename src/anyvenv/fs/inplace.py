@@ -34,6 +34,7 @@ from anyvenv.fs.atomic import (
     maker_is_gone,
     move_tree_by_files,
     remove_tree,
+    remove_tree_quietly,
     sweep_dead,
 )
 from anyvenv.killpoints import checkpoint
@@ -44,10 +45,11 @@ FINAL_NAME = "pyvenv.cfg"  # moved last: with it in place, the env is complete
 _FORMAT = "anyvenv-fill 1"
 
 
-def keeps_identity(target: str) -> bool:
+def keeps_identity(target: str, names: list[str] | None = None) -> bool:
     """Whether ``target`` (an existing directory) must be filled in place rather than replaced
     by a rename: it is a mount point, it holds the working directory, or it is empty (as uv,
-    which fills an existing directory and so keeps its owner and mode)."""
+    which fills an existing directory and so keeps its owner and mode). ``names``: its
+    entries, when the caller has listed them already (a round trip on a share)."""
     if os.path.ismount(target):
         return True
     try:
@@ -58,9 +60,20 @@ def keeps_identity(target: str) -> bool:
     if cwd == real or cwd.startswith(real.rstrip(os.sep) + os.sep):
         return True
     try:
-        return not any(MARK not in name for name in os.listdir(target))
+        entries = os.listdir(target) if names is None else names
     except OSError:
         return False
+    return not any(MARK not in name for name in entries)
+
+
+def remove_or_empty(path: str) -> None:
+    """Remove a tree anyvenv made; one that must keep its identity (:func:`keeps_identity`:
+    a mount point, the working directory) is emptied instead."""
+    if os.path.isdir(path) and keeps_identity(path):
+        for name in os.listdir(path):
+            remove_tree_quietly(os.path.join(path, name))
+    else:
+        remove_tree(path)
 
 
 def _tail(staging: str) -> str:

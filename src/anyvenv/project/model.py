@@ -282,9 +282,7 @@ def discover(start: str | os.PathLike[str]) -> Project:
 
 
 def _uv_settings(data: dict[str, Any]) -> dict[str, Any]:
-    tool = _table(data, "tool") or {}
-    uv = tool.get("uv")
-    return uv if isinstance(uv, dict) else {}
+    return _table(data, "tool", "uv") or {}
 
 
 # -- the Python request ------------------------------------------------------------------------

@@ -209,14 +209,9 @@ def _clear_declared(declared: str) -> None:
     if is_pointer(declared):
         os.unlink(declared)
     elif abandoned_env(declared):
-        from anyvenv.fs.atomic import remove_tree, remove_tree_quietly
-        from anyvenv.fs.inplace import keeps_identity
+        from anyvenv.fs.inplace import remove_or_empty
 
-        if keeps_identity(declared):  # a mount point, the working directory: emptied
-            for name in os.listdir(declared):
-                remove_tree_quietly(os.path.join(declared, name))
-        else:
-            remove_tree(declared)
+        remove_or_empty(declared)  # (a mount point, the working directory: emptied)
 
 
 def build_env(
@@ -685,8 +680,7 @@ USAGE_EXIT = 2  # uv's exit code for a command it refuses (arguments, settings, 
 def _undo_created(prepared: PreparedEnv) -> None:
     """uv refused the command: the env made for it goes, as plain uv would have made none
     (an env replaced for it cannot come back, so only a new one is undone)."""
-    from anyvenv.fs.atomic import remove_tree, remove_tree_quietly
-    from anyvenv.fs.inplace import keeps_identity
+    from anyvenv.fs.inplace import remove_or_empty
 
     location = prepared.location
     if location.shadow is not None:
@@ -694,11 +688,7 @@ def _undo_created(prepared: PreparedEnv) -> None:
     if location.placement is Placement.ELSEWHERE and is_pointer(location.declared):
         os.unlink(location.declared)
     env = location.env
-    if os.path.isdir(env) and keeps_identity(env):  # a mount point, the working directory
-        for name in os.listdir(env):
-            remove_tree_quietly(os.path.join(env, name))
-    else:
-        remove_tree(env)
+    remove_or_empty(env)  # (a mount point, the working directory: emptied)
     prepared.action = "undone"
     prepared.notes.append(f"uv refused the command: removed the env made for it at {env}")
 
