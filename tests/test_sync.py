@@ -727,6 +727,12 @@ def test_pip_acts_on_the_env_uv_pip_would(
     assert "gamma" in active.stdout, active.stderr
     own = anyvenv("pip", "list", cwd=synced, env={**env, "VIRTUAL_ENV": str(synced / ".venv")})
     assert "alpha" in own.stdout and "gamma" not in own.stdout, own.stderr
+    # no project, nothing active: uv pip finds the .venv here, as plain uv pip does
+    loose = tmp_path / "loose"
+    assert anyvenv("venv", "-q", str(loose / ".venv"), cwd=tmp_path, env=env).returncode == 0
+    found = anyvenv("pip", "list", cwd=loose, env=env)
+    assert found.returncode == 0 and "pyproject" not in found.stderr, found.stderr
+    assert not (loose / "pyproject.toml").exists() and os.listdir(loose) == [".venv"]
 
 
 def test_an_env_made_for_a_command_uv_refuses_is_removed(

@@ -30,18 +30,16 @@ def run(args: argparse.Namespace) -> int:
     words = pip_words(args)
     if not words:
         raise UsageError("no 'uv pip' subcommand given", "e.g. 'anyvenv pip list'")
-    try:
-        elsewhere = targets_another_env(words, os.environ, os.getcwd())
-    except NotAProject:
-        elsewhere = True  # outside a project: uv pip finds its env (VIRTUAL_ENV, .venv above)
-    if elsewhere:  # as plain uv pip: on the env it names; anyvenv makes none
-        return exec_uv(["pip", *words], os.environ)
     from anyvenv.project.sync import EnvLeftAlone
 
     try:
-        return run_pip(words, SyncOptions()).uv_exit_code
-    except EnvLeftAlone:  # a project uv does not manage: uv pip finds its env itself
-        return exec_uv(["pip", *words], os.environ)
+        if not targets_another_env(words, os.environ, os.getcwd()):
+            return run_pip(words, SyncOptions()).uv_exit_code
+    except (NotAProject, EnvLeftAlone):  # no project, or one uv does not manage
+        pass
+    # as plain uv pip, on the env it finds (the one named, VIRTUAL_ENV, .venv above); anyvenv
+    # makes none
+    return exec_uv(["pip", *words], os.environ)
 
 
 def pip_words(args: argparse.Namespace) -> list[str]:
