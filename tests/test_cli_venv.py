@@ -35,6 +35,8 @@ def quick_reading(argv: list[str]) -> dict[str, object] | None:
         ["--prompt=-dash", "e"],
         ["-p", "3.11", "-p", "3.12"],
         ["--directory", "d", "--project=p/pyproject.toml", "e"],
+        ["--python-preference", "only-system", "--no-config", "e"],
+        ["--managed-python", "e"],
     ],
 )
 def test_ordinary_command_lines_read_as_argparse_reads_them(argv: list[str]) -> None:
@@ -55,6 +57,7 @@ def test_ordinary_command_lines_read_as_argparse_reads_them(argv: list[str]) -> 
         ["--strategy", "bogus"],
         ["--strategy", "env", "--strategy=symlink"],  # argparse refuses each wrong choice
         ["--strategy=auto", "--", "-weird"],
+        ["--python-preference", "sometimes"],
         ["a", "b"],
         ["--json=yes"],
         ["--unknown"],

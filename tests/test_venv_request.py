@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
-from project_support import pyenv_python
+from project_support import pyenv_python, uv_binary
 
 from support import cli_env, one_line_error, run_cli
 
@@ -227,3 +228,49 @@ def test_uv_venv_variables_stand_for_their_flags(tmp_path: Path, env: dict[str, 
     assert seeded.returncode == 0, seeded.stderr
     assert "pip" in json.loads(seeded.stdout)["seeded"]
     assert list((tmp_path / "s").glob("lib/python3.*/site-packages/pip"))
+
+
+def test_uvs_python_preference_is_read_as_uv_venv_reads_it(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """``python-preference`` from the nearest uv settings file at or above the project (a
+    pyproject.toml without ``[tool.uv]`` is passed over), from ``UV_CONFIG_FILE`` alone, or
+    from the user's uv.toml; the command line wins. ``only-managed`` with no managed Python:
+    uv venv refuses, and so does anyvenv, making nothing."""
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "uv.toml").write_text('python-preference = "only-managed"\n')
+    project = tmp_path / "work" / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
+    quiet_uv = {**_no_uv_python(env), "UV_PYTHON_DOWNLOADS": "never"}
+
+    refused = run_cli("venv", cwd=project, env=quiet_uv)
+    assert refused.returncode == 2, refused.stderr
+    assert "python-preference is only-managed" in one_line_error(refused)
+    assert not (project / ".venv").exists()
+    uv = subprocess.run(
+        [uv_binary(), "venv", "--offline", str(tmp_path / "uv-env")],
+        cwd=project,
+        env=quiet_uv,
+        capture_output=True,
+        text=True,
+    )
+    assert uv.returncode != 0 and "managed" in uv.stderr, uv.stderr  # uv refuses too
+
+    for wins in (["--python-preference", "system"], ["--no-managed-python"], ["--no-config"]):
+        done = run_cli("venv", "--clear", *wins, cwd=project, env=quiet_uv)
+        assert done.returncode == 0, (wins, done.stderr)
+    both = run_cli("venv", "--managed-python", "--no-managed-python", cwd=project, env=quiet_uv)
+    assert both.returncode == 2 and "cannot be used with" in one_line_error(both)
+
+    given = tmp_path / "given.toml"
+    given.write_text('python-preference = "system"\n')
+    alone = run_cli("venv", "--clear", cwd=project, env={**quiet_uv, "UV_CONFIG_FILE": str(given)})
+    assert alone.returncode == 0, alone.stderr
+
+    (tmp_path / "work" / "uv.toml").unlink()
+    user = tmp_path / "config" / "uv"
+    user.mkdir(parents=True)
+    (user / "uv.toml").write_text('python-preference = "only-managed"\n')
+    by_user = run_cli("venv", "--clear", cwd=project, env=quiet_uv)
+    assert by_user.returncode == 2 and "only-managed" in one_line_error(by_user)

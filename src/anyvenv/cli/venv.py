@@ -33,6 +33,11 @@ VALUE_OPTIONS: dict[tuple[str, ...], tuple[str, str]] = {
         "strategy",
         "how to place the interpreter (default: decided from a probe of the target)",
     ),
+    ("--python-preference",): (
+        "python_preference",
+        "whether to prefer uv's and anyvenv's managed Pythons or the system's, as uv's "
+        "(or UV_PYTHON_PREFERENCE, or python-preference in uv.toml or [tool.uv])",
+    ),
     ("--directory",): (
         "directory",
         "work from DIR, as uv's --directory: PATH and .venv are relative to it (or UV_WORKING_DIR)",
@@ -51,17 +56,35 @@ FLAGS: dict[tuple[str, ...], tuple[str, str]] = {
         "ignore the project around the working directory: its requires-python and env path "
         "(or UV_NO_PROJECT)",
     ),
-    ("--no-config",): ("no_config", "ignore .python-version files (as uv's --no-config)"),
+    ("--managed-python",): (
+        "managed_python",
+        "use only managed Pythons (uv's and anyvenv's installs; or UV_MANAGED_PYTHON)",
+    ),
+    ("--no-managed-python",): (
+        "no_managed_python",
+        "use only Pythons that are not managed (or UV_NO_MANAGED_PYTHON)",
+    ),
+    ("--no-config",): (
+        "no_config",
+        "ignore .python-version files and uv's settings files (as uv's --no-config)",
+    ),
     ("-q", "--quiet"): ("quiet", "print nothing on success"),
     ("--json",): ("json", "print a JSON document instead of text"),
 }
 DEFAULTS: dict[str, object] = {
     "strategy": "auto",
     "python": None,
+    "python_preference": None,
     "prompt": None,
     "directory": None,
     "project": None,
 }
+
+
+def _choices() -> dict[str, tuple[str, ...]]:
+    from anyvenv.interpreter.discovery import PREFERENCES  # loaded by create anyway
+
+    return {"strategy": STRATEGIES, "python_preference": PREFERENCES}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "its environment: UV_PROJECT_ENVIRONMENT, else .venv)",
     )
     for names, (dest, help_text) in VALUE_OPTIONS.items():
-        choices = STRATEGIES if dest == "strategy" else None
+        choices = _choices().get(dest)
         parser.add_argument(
             *names, dest=dest, default=DEFAULTS[dest], choices=choices, help=help_text
         )
@@ -108,7 +131,7 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
                 return None
             if value.startswith("-") and not equals:
                 return None
-            if value_dest[name] == "strategy" and value not in STRATEGIES:
+            if value not in _choices().get(value_dest[name], (value,)):
                 return None  # argparse refuses each wrong choice, even one given again later
             values[value_dest[name]] = value
         elif arg in flag_dest:
@@ -163,6 +186,7 @@ def run(args: Arguments) -> int:
     from anyvenv.errors import InterpreterNotFound, UsageError
     from anyvenv.project.model import python_for_venv
     from anyvenv.project.uvrules import env_flag
+    from anyvenv.project.uvsettings import python_preference
 
     if args.path == "":
         raise UsageError(
@@ -186,10 +210,18 @@ def run(args: Arguments) -> int:
         print(f"anyvenv: warning: {found.warning}", file=sys.stderr)
     python = args.python or found.choice.request.raw or None
     source = None if args.python or python is None else found.choice.source
+    preference = python_preference(
+        preference_given(args),
+        found.project.workspace_root if found.project is not None else start,
+        ("--no-config",) if args.no_config else (),
+        os.environ,
+        os.getcwd(),
+    )
     try:
         info = create(
             args.path or found.default_path or DEFAULT_PATH,
             python,
+            python_preference=preference,
             prompt=args.prompt,
             system_site_packages=args.system_site_packages,
             seed=seed,
@@ -221,6 +253,30 @@ def run(args: Arguments) -> int:
             print(f"seeded: {', '.join(info.seeded)}")
         print(f"Activate with: {activate_command(info.path, os.environ.get('SHELL'))}")
     return 0
+
+
+def preference_given(args: Arguments) -> str | None:
+    """The python-preference the command line gives; a usage error for two at once, as uv's."""
+    from anyvenv.errors import UsageError
+
+    given = [
+        name
+        for name, value in (
+            ("--managed-python", args.managed_python),
+            ("--no-managed-python", args.no_managed_python),
+            ("--python-preference", args.python_preference),
+        )
+        if value
+    ]
+    if len(given) > 1:
+        raise UsageError(
+            f"{given[0]} cannot be used with {given[1]}", "give one of them, or neither"
+        )
+    if args.managed_python:
+        return "only-managed"
+    if args.no_managed_python:
+        return "only-system"
+    return str(args.python_preference) if args.python_preference else None
 
 
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")

@@ -18,6 +18,7 @@ def create(
     seed: bool = False,
     clear: bool = False,
     strategy: str | Strategy | None = None,
+    python_preference: str | None = None,
 ) -> EnvInfo:
     """Create a virtual environment at ``path`` that runs on the filesystem it lands on.
 
@@ -26,12 +27,13 @@ def create(
     existing environment at ``path`` is replaced only with ``clear=True``; a directory that is
     not an environment never is. Paths in the result are strings. ``prompt="."`` is the
     working directory's name. ``strategy`` forces symlink/hardlink/copy (default: decided from
-    a probe of the target). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
+    a probe of the target). ``python_preference`` is uv's (``"managed"``, ``"only-managed"``,
+    ``"system"``, ``"only-system"``; default: ``UV_PYTHON_PREFERENCE``, else managed). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
     """
     target = os.fspath(path)
     if prompt == ".":  # as venv and uv: the name of the working directory
         prompt = os.path.basename(os.getcwd())
-    info = find_interpreter(python)
+    info = find_interpreter(python, python_preference)
     forced = Strategy(strategy) if strategy not in (None, "auto") else None
     options = EnvOptions(
         prompt=prompt,

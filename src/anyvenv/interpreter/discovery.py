@@ -172,9 +172,14 @@ def find_interpreter(raw_request: str | None, preference: str | None = None) -> 
             "CPython 3",
             "ask for a Python 3 (--python 3.12)",
         )
+    preference = (
+        checked_preference(preference, "the python preference")
+        if preference
+        else python_preference(os.environ)
+    )
     seen: set[str] = set()
     broken: list[str] = []
-    for candidate in _ordered_candidates(request, preference or python_preference(os.environ)):
+    for candidate in _ordered_candidates(request, preference):
         real = os.path.realpath(candidate)
         if real in seen:
             continue
@@ -192,8 +197,12 @@ def find_interpreter(raw_request: str | None, preference: str | None = None) -> 
     else:  # a range: no version to name
         install = "install one that matches (see 'anyvenv python list --available')"
     skipped = f"; skipped, as they do not run: {', '.join(broken[:3])}" if broken else ""
+    searched = {
+        "only-managed": "managed installs only, as python-preference is only-managed",
+        "only-system": "PATH only, as python-preference is only-system",
+    }.get(preference, "managed installs and PATH")
     raise InterpreterNotFound(
-        f"no Python matching {wanted!r} found (searched managed installs and PATH{skipped})",
+        f"no Python matching {wanted!r} found (searched {searched}{skipped})",
         f"{install} or pass --python PATH",
     )
 

@@ -19,7 +19,7 @@ from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from typing import Any
 
 PYPROJECT = "pyproject.toml"
@@ -55,51 +55,6 @@ class PythonChoice:
     request: PythonRequest
     source: str
     preference: str | None = None  # None: UV_PYTHON_PREFERENCE, else uv's default
-
-
-def python_preference_of(
-    project: Project, uv_args: Sequence[str], environ: Mapping[str, str]
-) -> str | None:
-    """uv's python-preference for this project, in uv's order: ``--managed-python``,
-    ``--no-managed-python``, ``--python-preference``; ``UV_MANAGED_PYTHON``,
-    ``UV_NO_MANAGED_PYTHON``, ``UV_PYTHON_PREFERENCE``; the workspace root's ``uv.toml``, else
-    its ``pyproject.toml`` ``[tool.uv]``; the user's and the system's ``uv.toml`` (config files
-    not under ``--no-config``). ``None``: uv's default."""
-    from anyvenv.interpreter.discovery import checked_preference
-    from anyvenv.project.uvrules import (
-        env_flag,
-        has_flag,
-        option_value,
-        user_and_system_config_files,
-        uses_version_files,
-    )
-
-    if has_flag(uv_args, "--managed-python") or env_flag(environ, "UV_MANAGED_PYTHON"):
-        return "only-managed"
-    if has_flag(uv_args, "--no-managed-python") or env_flag(environ, "UV_NO_MANAGED_PYTHON"):
-        return "only-system"
-    given = option_value(uv_args, "--python-preference")
-    if given:
-        return checked_preference(given, "--python-preference")
-    if environ.get("UV_PYTHON_PREFERENCE"):
-        return checked_preference(environ["UV_PYTHON_PREFERENCE"], "UV_PYTHON_PREFERENCE")
-    if not uses_version_files(uv_args, environ):  # --no-config / UV_NO_CONFIG: no files
-        return None
-    root_uv_toml = os.path.join(project.workspace_root, "uv.toml")
-    # a uv.toml at the root hides the pyproject.toml's [tool.uv], as in uv
-    own = (
-        root_uv_toml
-        if os.path.isfile(root_uv_toml)
-        else os.path.join(project.workspace_root, PYPROJECT)
-    )
-    for path in [own, *user_and_system_config_files(environ)]:
-        if not os.path.isfile(path):
-            continue
-        data = read_pyproject(path)
-        value = (data if path.endswith("uv.toml") else _uv_settings(data)).get("python-preference")
-        if isinstance(value, str):
-            return checked_preference(value, path)
-    return None
 
 
 def read_pyproject(path: str) -> dict[str, Any]:
@@ -277,11 +232,12 @@ def discover(start: str | os.PathLike[str]) -> Project:
         requires_python=tuple(specs),
         requires_python_text=",".join(texts) if texts else None,
         member_globs=tuple(_globs(workspace, "members")),
-        managed=_uv_settings(data).get("managed") is not False,
+        managed=uv_table(data).get("managed") is not False,
     )
 
 
-def _uv_settings(data: dict[str, Any]) -> dict[str, Any]:
+def uv_table(data: dict[str, Any]) -> dict[str, Any]:
+    """The ``[tool.uv]`` table of a parsed pyproject.toml (empty when there is none)."""
     return _table(data, "tool", "uv") or {}
 
 

@@ -58,7 +58,6 @@ from anyvenv.project.model import (
     PythonChoice,
     choose_python,
     discover,
-    python_preference_of,
 )
 from anyvenv.project.owners import EnvKind, record_owner
 from anyvenv.project.state import SyncState
@@ -79,6 +78,7 @@ from anyvenv.project.uvrules import (
     start_dir,
     uses_version_files,
 )
+from anyvenv.project.uvsettings import preference_in_args, python_preference
 from anyvenv.record import field, mutable_record, record, replace
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -505,7 +505,10 @@ def locate(
         start=project.workspace_root,
         use_version_files=uses_version_files(options.uv_args, environ),
     )
-    choice = replace(choice, preference=python_preference_of(project, options.uv_args, environ))
+    preference = python_preference(
+        preference_in_args(options.uv_args), project.workspace_root, options.uv_args, environ, cwd
+    )
+    choice = replace(choice, preference=preference)
     return project, choice, project_env_path(project.workspace_root, options.uv_args, environ, cwd)
 
 

@@ -1,0 +1,130 @@
+"""uv's settings files, found as uv finds them, for the few settings anyvenv acts on itself.
+
+uv reads one project settings file: the first ``uv.toml``, or ``pyproject.toml`` with a
+``[tool.uv]`` table, from the project's workspace root (outside a project: the project
+directory) up to ``/``; then the user's ``uv.toml`` and the system's fill what it leaves
+unset. ``--config-file`` (``UV_CONFIG_FILE``) replaces all of them; ``--no-config``
+(``UV_NO_CONFIG``) reads none.
+"""
+
+from __future__ import annotations
+
+import os
+
+from anyvenv.project.uvrules import (
+    env_flag,
+    given_config_files,
+    has_flag,
+    option_value,
+    user_and_system_config_files,
+    uses_version_files,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+UV_TOML = "uv.toml"
+PYPROJECT = "pyproject.toml"
+
+
+def settings_files(
+    start: str, uv_args: Sequence[str], environ: Mapping[str, str], cwd: str
+) -> list[str]:
+    """The files uv takes its settings from, the first one winning each key."""
+    given = given_config_files(uv_args, environ, cwd)
+    if given:
+        return given[:1]  # --config-file, else UV_CONFIG_FILE: alone
+    if not uses_version_files(uv_args, environ):  # --no-config / UV_NO_CONFIG
+        return []
+    nearest = project_settings_file(start)
+    others = [path for path in user_and_system_config_files(environ) if os.path.isfile(path)]
+    return [*([nearest] if nearest else []), *others]
+
+
+def project_settings_file(start: str) -> str | None:
+    """The nearest ``uv.toml``, or ``pyproject.toml`` with a ``[tool.uv]`` table, at or above
+    ``start``. A ``pyproject.toml`` that cannot be read is passed over, as uv warns and goes
+    on; a ``uv.toml`` is taken as it is (reading it later says what is wrong)."""
+    directory = os.path.abspath(start)
+    while True:
+        uv_toml = os.path.join(directory, UV_TOML)
+        if os.path.isfile(uv_toml):
+            return uv_toml
+        pyproject = os.path.join(directory, PYPROJECT)
+        if os.path.isfile(pyproject) and _uv_table_of_readable(pyproject) is not None:
+            return pyproject
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def setting(key: str, files: Sequence[str]) -> tuple[object, str] | None:
+    """The value of ``key`` and the file it comes from, the first of ``files`` that sets it.
+    :class:`~anyvenv.errors.UsageError` for a ``uv.toml`` that cannot be read or parsed, as
+    uv refuses one."""
+    from anyvenv.project.model import read_pyproject
+
+    for path in files:
+        if os.path.basename(path) == PYPROJECT:
+            table = _uv_table_of_readable(path) or {}
+        else:  # a uv.toml; a --config-file that is missing says so here
+            table = read_pyproject(path)
+        if key in table:
+            return table[key], path
+    return None
+
+
+def python_preference(
+    given: str | None,
+    start: str,
+    uv_args: Sequence[str],
+    environ: Mapping[str, str],
+    cwd: str,
+) -> str | None:
+    """uv's python-preference, in uv's order: the command line's (``given``), then
+    ``UV_MANAGED_PYTHON``, ``UV_NO_MANAGED_PYTHON``, ``UV_PYTHON_PREFERENCE``, then the
+    settings files from ``start``. ``None``: uv's default."""
+    from anyvenv.interpreter.discovery import checked_preference
+
+    if given is not None:
+        return given
+    if env_flag(environ, "UV_MANAGED_PYTHON"):
+        return "only-managed"
+    if env_flag(environ, "UV_NO_MANAGED_PYTHON"):
+        return "only-system"
+    if environ.get("UV_PYTHON_PREFERENCE"):
+        return checked_preference(environ["UV_PYTHON_PREFERENCE"], "UV_PYTHON_PREFERENCE")
+    found = setting("python-preference", settings_files(start, uv_args, environ, cwd))
+    if found is None:
+        return None
+    value, path = found
+    return checked_preference(value if isinstance(value, str) else repr(value), path)
+
+
+def preference_in_args(uv_args: Sequence[str]) -> str | None:
+    """The python-preference a uv command line gives: ``--managed-python``,
+    ``--no-managed-python``, ``--python-preference X``."""
+    from anyvenv.interpreter.discovery import checked_preference
+
+    if has_flag(uv_args, "--managed-python"):
+        return "only-managed"
+    if has_flag(uv_args, "--no-managed-python"):
+        return "only-system"
+    given = option_value(uv_args, "--python-preference")
+    return checked_preference(given, "--python-preference") if given else None
+
+
+def _uv_table_of_readable(pyproject: str) -> dict[str, Any] | None:
+    """The ``[tool.uv]`` table of ``pyproject``; ``None`` when it has none or cannot be read."""
+    from anyvenv.errors import UsageError
+    from anyvenv.project.model import read_pyproject
+
+    try:
+        tool = read_pyproject(pyproject).get("tool")
+    except UsageError:
+        return None
+    table = tool.get("uv") if isinstance(tool, dict) else None
+    return table if isinstance(table, dict) else None

@@ -1,0 +1,98 @@
+"""uv's settings files found as uv finds them (anyvenv.project.uvsettings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from anyvenv.errors import UsageError
+from anyvenv.project.uvsettings import (
+    preference_in_args,
+    project_settings_file,
+    python_preference,
+    setting,
+    settings_files,
+)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """root/uv.toml; root/a/pyproject.toml with [tool.uv]; root/a/b/pyproject.toml without;
+    root/a/b/c/pyproject.toml that is not TOML. Returns root/a/b/c."""
+    (tmp_path / "uv.toml").write_text('python-preference = "system"\n')
+    (tmp_path / "a" / "b" / "c").mkdir(parents=True)
+    (tmp_path / "a" / "pyproject.toml").write_text(
+        '[project]\nname = "a"\n[tool.uv]\nmanaged = true\n'
+    )
+    (tmp_path / "a" / "b" / "pyproject.toml").write_text('[project]\nname = "b"\n')
+    (tmp_path / "a" / "b" / "c" / "pyproject.toml").write_text("[project\n")
+    return tmp_path / "a" / "b" / "c"
+
+
+def no_user_config(tmp_path: Path) -> dict[str, str]:
+    return {"XDG_CONFIG_HOME": str(tmp_path / "user"), "XDG_CONFIG_DIRS": str(tmp_path / "sys")}
+
+
+def test_the_nearest_file_with_uv_settings_wins_and_hides_those_above(
+    tree: Path, tmp_path: Path
+) -> None:
+    """Unreadable and [tool.uv]-less pyproject.toml files are passed over; the first with
+    [tool.uv] is the project's settings, though it does not set the key (uv.toml above is
+    not read)."""
+    assert project_settings_file(str(tree)) == str(tmp_path / "a" / "pyproject.toml")
+    files = settings_files(str(tree), (), no_user_config(tmp_path), str(tree))
+    assert files == [str(tmp_path / "a" / "pyproject.toml")]
+    assert setting("managed", files) == (True, files[0])
+    assert setting("python-preference", files) is None
+    assert project_settings_file(str(tmp_path)) == str(tmp_path / "uv.toml")
+
+
+def test_user_and_system_files_fill_in_after_the_project(tree: Path, tmp_path: Path) -> None:
+    environ = no_user_config(tmp_path)
+    (tmp_path / "user" / "uv").mkdir(parents=True)
+    (tmp_path / "user" / "uv" / "uv.toml").write_text('python-preference = "only-system"\n')
+    (tmp_path / "sys" / "uv").mkdir(parents=True)
+    (tmp_path / "sys" / "uv" / "uv.toml").write_text('python-preference = "managed"\n')
+    files = settings_files(str(tree), (), environ, str(tree))
+    assert setting("python-preference", files) == (
+        "only-system",
+        str(tmp_path / "user" / "uv" / "uv.toml"),
+    )
+    assert python_preference(None, str(tree), (), environ, str(tree)) == "only-system"
+    # the variables come before the files, the command line before them
+    assert python_preference(None, str(tree), (), {**environ, "UV_MANAGED_PYTHON": "1"}, "/") == (
+        "only-managed"
+    )
+    with_variable = {**environ, "UV_PYTHON_PREFERENCE": "system"}
+    assert python_preference(None, str(tree), (), with_variable, "/") == "system"
+    assert python_preference("managed", str(tree), (), with_variable, "/") == "managed"
+
+
+def test_a_given_config_file_is_read_alone_and_no_config_reads_none(
+    tree: Path, tmp_path: Path
+) -> None:
+    given = tmp_path / "given.toml"
+    given.write_text('python-preference = "only-managed"\n')
+    environ = {**no_user_config(tmp_path), "UV_CONFIG_FILE": "given.toml"}
+    assert settings_files(str(tree), (), environ, str(tmp_path)) == [str(given)]
+    assert settings_files(str(tree), ("--no-config",), no_user_config(tmp_path), "/") == []
+    missing = settings_files(str(tree), ("--config-file", "nope.toml"), {}, str(tmp_path))
+    with pytest.raises(UsageError, match=r"nope\.toml"):
+        setting("python-preference", missing)  # uv refuses a config file it cannot read
+
+
+def test_wrong_values_are_usage_errors_naming_their_source(tree: Path, tmp_path: Path) -> None:
+    (tmp_path / "a" / "pyproject.toml").write_text('[tool.uv]\npython-preference = "often"\n')
+    with pytest.raises(UsageError, match=r"pyproject\.toml"):
+        python_preference(None, str(tree), (), no_user_config(tmp_path), "/")
+    (tmp_path / "a" / "pyproject.toml").write_text("[tool.uv]\npython-preference = 3\n")
+    with pytest.raises(UsageError, match=r"pyproject\.toml"):
+        python_preference(None, str(tree), (), no_user_config(tmp_path), "/")
+    (tmp_path / "uv.toml").write_text("python-preference = \n")
+    with pytest.raises(UsageError, match=r"uv\.toml"):
+        setting("python-preference", [str(tmp_path / "uv.toml")])
+    assert preference_in_args(["--no-managed-python"]) == "only-system"
+    assert preference_in_args(["--python-preference=system"]) == "system"
+    with pytest.raises(UsageError, match="--python-preference"):
+        preference_in_args(["--python-preference", "x"])
