@@ -402,3 +402,60 @@ def test_the_activation_line_printed_works_in_the_users_shell(tmp_path: Path) ->
         assert (done.returncode, done.stdout) == (0, str(env_dir)), (shell, line, done.stderr)
         ran += 1
     assert ran >= 1  # bash at least
+
+
+def _venv_on_a_terminal(env_dir: Path, answer: bytes, *extra: str) -> tuple[int, str]:
+    """``anyvenv venv ENV`` with stdin and stderr on a pseudo-terminal, typing ``answer``."""
+    import pty
+
+    from support import ANYVENV
+
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [*ANYVENV, "venv", "-q", str(env_dir), *extra],
+            stdin=terminal, stdout=subprocess.DEVNULL, stderr=terminal, env=cli_env(),
+        )  # fmt: skip
+        os.close(terminal)
+        seen = b""
+        if answer:
+            while b"Replace it?" not in seen:
+                chunk = os.read(controller, 1024)
+                assert chunk, seen
+                seen += chunk
+            os.write(controller, answer)
+        code = proc.wait(timeout=60)
+        with contextlib.suppress(OSError):  # EIO once the child has closed the terminal
+            while chunk := os.read(controller, 1024):
+                seen += chunk
+        return code, seen.decode(errors="replace")
+    finally:
+        os.close(controller)
+
+
+def test_on_a_terminal_an_existing_env_is_replaced_only_when_the_user_says_yes(
+    tmp_path: Path,
+) -> None:
+    """As uv venv: on a terminal, anyvenv asks before replacing an env (Enter: yes);
+    ``--no-clear`` fails without asking; a directory that is no env is never offered."""
+    env_dir = tmp_path / "env"
+    assert venv_cli(env_dir).returncode == 0
+    (env_dir / "mark").write_text("old")
+
+    code, shown = _venv_on_a_terminal(env_dir, b"n\n")
+    assert code == 2 and "use --clear" in shown and (env_dir / "mark").exists(), shown
+    code, shown = _venv_on_a_terminal(env_dir, b"", "--no-clear")
+    assert code == 2 and "Replace it?" not in shown and (env_dir / "mark").exists(), shown
+    code, shown = _venv_on_a_terminal(env_dir, b"\n")
+    assert code == 0, shown
+    assert not (env_dir / "mark").exists() and (env_dir / "pyvenv.cfg").is_file()
+
+    both = run_cli("venv", "--clear", "--no-clear", str(env_dir))
+    assert both.returncode == 2 and "cannot be used with" in one_line_error(both)
+    piped = run_cli("venv", str(env_dir))  # no terminal: no question, as uv
+    assert piped.returncode == 2 and "use --clear" in one_line_error(piped)
+    other = tmp_path / "data"
+    other.mkdir()
+    (other / "mine").write_text("keep")
+    code, shown = _venv_on_a_terminal(other, b"")
+    assert code == 2 and "not a virtual environment" in shown and (other / "mine").exists()

@@ -51,6 +51,11 @@ FLAGS: dict[tuple[str, ...], tuple[str, str]] = {
     ("--system-site-packages",): ("system_site_packages", "give access to the base's packages"),
     ("--seed",): ("seed", "install pip into the environment (or set UV_VENV_SEED)"),
     ("-c", "--clear"): ("clear", "replace an existing environment at PATH (or UV_VENV_CLEAR)"),
+    ("--no-clear",): (
+        "no_clear",
+        "fail if an environment exists at PATH, without asking (on a terminal anyvenv asks "
+        "whether to replace it, as uv venv does)",
+    ),
     ("--no-project",): (
         "no_project",
         "ignore the project around the working directory: its requires-python and env path "
@@ -193,7 +198,10 @@ def run(args: Arguments) -> int:
             "the environment path is empty", f"pass a path, or none for {DEFAULT_PATH}"
         )
     # uv venv's variables stand for its flags
-    clear = args.clear or env_flag(os.environ, "UV_VENV_CLEAR")
+    if args.clear and args.no_clear:
+        raise UsageError("--clear cannot be used with --no-clear", "give one of them")
+    clear = args.clear or (not args.no_clear and env_flag(os.environ, "UV_VENV_CLEAR"))
+    interactive = not args.no_clear and sys.stdin.isatty() and sys.stderr.isatty()
     seed = args.seed or env_flag(os.environ, "UV_VENV_SEED")
     no_project = args.no_project or env_flag(os.environ, "UV_NO_PROJECT")
     start = enter_working_dir(args)
@@ -222,6 +230,7 @@ def run(args: Arguments) -> int:
             args.path or found.default_path or DEFAULT_PATH,
             python,
             python_preference=preference,
+            confirm_replace=ask_to_replace if interactive else None,
             prompt=args.prompt,
             system_site_packages=args.system_site_packages,
             seed=seed,
@@ -253,6 +262,19 @@ def run(args: Arguments) -> int:
             print(f"seeded: {', '.join(info.seeded)}")
         print(f"Activate with: {activate_command(info.path, os.environ.get('SHELL'))}")
     return 0
+
+
+def ask_to_replace(path: str) -> bool:
+    """Asked on a terminal, as uv venv asks, before an existing environment is replaced;
+    Enter means yes, end of input no."""
+    import sys
+
+    sys.stderr.write(f"A virtual environment already exists at {path}. Replace it? [Y/n] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if not answer:
+        sys.stderr.write("\n")
+    return bool(answer) and answer.strip().lower() in ("", "y", "yes")
 
 
 def preference_given(args: Arguments) -> str | None:

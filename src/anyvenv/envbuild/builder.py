@@ -29,6 +29,10 @@ from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.interpreter.query import InterpreterInfo
 from anyvenv.record import record
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 # Paths are strings on this path: importing pathlib (or dataclasses, subprocess, tempfile,
 # contextlib) costs more start-up time than creating the environment.
 
@@ -46,6 +50,9 @@ class EnvOptions:
     seed: bool = False
     strategy: Strategy | None = None  # None: decide from the probe
     clear: bool = True  # replace an environment already there (False: a UsageError)
+    # without ``clear``, asked whether to replace an environment found there (``anyvenv venv``
+    # on a terminal asks the user, as uv venv does); None: refuse
+    confirm_replace: Callable[[str], bool] | None = None
     validate: bool = True
     # a symlinked env's check starts after the commit and the caller finishes it
     # (EnvBuilder.pending_check); copied or linked interpreters are always checked before
@@ -199,7 +206,8 @@ class EnvBuilder:
             inplace.recover_inside(target)  # or half moved into a directory it fills in place
             names = os.listdir(target)
             if is_virtual_environment(target):
-                if not self.options.clear:
+                confirm = self.options.confirm_replace
+                if not self.options.clear and not (confirm is not None and confirm(target)):
                     raise UsageError(
                         f"a virtual environment already exists at {target}",
                         "use --clear to replace it",

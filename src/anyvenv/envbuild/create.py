@@ -8,6 +8,10 @@ from anyvenv.envbuild.builder import EnvInfo, EnvOptions, build_environment
 from anyvenv.fs.place import Strategy
 from anyvenv.interpreter.discovery import find_interpreter
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 def create(
     path: str | os.PathLike[str],
@@ -19,6 +23,7 @@ def create(
     clear: bool = False,
     strategy: str | Strategy | None = None,
     python_preference: str | None = None,
+    confirm_replace: Callable[[str], bool] | None = None,
 ) -> EnvInfo:
     """Create a virtual environment at ``path`` that runs on the filesystem it lands on.
 
@@ -28,7 +33,9 @@ def create(
     not an environment never is. Paths in the result are strings. ``prompt="."`` is the
     working directory's name. ``strategy`` forces symlink/hardlink/copy (default: decided from
     a probe of the target). ``python_preference`` is uv's (``"managed"``, ``"only-managed"``,
-    ``"system"``, ``"only-system"``; default: ``UV_PYTHON_PREFERENCE``, else managed). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
+    ``"system"``, ``"only-system"``; default: ``UV_PYTHON_PREFERENCE``, else managed).
+    ``confirm_replace(path)``, without ``clear``, decides whether an environment found at
+    ``path`` is replaced (``anyvenv venv`` asks the user on a terminal). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
     """
     target = os.fspath(path)
     if prompt == ".":  # as venv and uv: the name of the working directory
@@ -41,5 +48,6 @@ def create(
         seed=seed,
         strategy=forced,
         clear=clear,
+        confirm_replace=confirm_replace,
     )
     return build_environment(target, info, options)
