@@ -903,3 +903,18 @@ def test_a_directory_that_is_no_env_is_never_replaced(
     assert proc.returncode == 2
     assert "not a virtual environment" in one_line_error(proc)
     assert (project / ".venv" / "notes.txt").read_text() == "mine"
+
+
+def test_when_uv_fails_anyvenv_says_nothing_that_reads_as_success(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """uv's error is the last word: no "Using .venv" line after it, for a usage error
+    (exit 2) or a failed resolution (exit 1)."""
+    for args, code in ((["sync", "--js"], 2), (["add", "no-such-package", *index_args(index)], 1)):
+        proc = anyvenv(*args, cwd=synced, env=env)
+        assert proc.returncode == code, proc.stderr
+        assert "anyvenv: Using" not in proc.stderr, proc.stderr
+    shutil.rmtree(synced / ".venv")
+    made = anyvenv("add", "no-such-package", *index_args(index), cwd=synced, env=env)
+    assert made.returncode == 1
+    assert "then uv failed (exit code 1, its error above)" in made.stderr, made.stderr

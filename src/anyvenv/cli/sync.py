@@ -57,12 +57,16 @@ def report(result: SyncResult, quiet: bool) -> None:
         for note in prepared.notes:
             print(f"anyvenv: {note}", file=sys.stderr)
         return
-    version = ".".join(map(str, prepared.state.version))
-    what = {"created": "Created", "rebuilt": "Rebuilt", "reused": "Using"}[prepared.action]
-    line = f"anyvenv: {what} {location.env} (CPython {version}; link mode {result.link.mode.value})"
-    if prepared.rebuild_reason:
-        line += f"; the old one was replaced: {prepared.rebuild_reason}"
-    print(line, file=sys.stderr)
+    failed = result.uv_exit_code != 0
+    if not (failed and prepared.action == "reused"):  # uv's error is the news then
+        version = ".".join(map(str, prepared.state.version))
+        what = {"created": "Created", "rebuilt": "Rebuilt", "reused": "Using"}[prepared.action]
+        line = f"anyvenv: {what} {location.env} (CPython {version}; link mode {result.link.mode.value})"
+        if prepared.rebuild_reason:
+            line += f"; the old one was replaced: {prepared.rebuild_reason}"
+        if failed:
+            line += f"; then uv failed (exit code {result.uv_exit_code}, its error above)"
+        print(line, file=sys.stderr)
     if location.placement is Placement.ELSEWHERE and prepared.action != "reused":
         print(
             f"anyvenv: the environment lives outside the project ({location.reason}); "
