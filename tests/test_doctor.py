@@ -143,3 +143,7 @@ def test_doctor_on_a_bad_path(tmp_path: Path) -> None:
     file.write_text("x")
     proc = anyvenv("doctor", file)
     assert proc.returncode == 2 and "is not a directory" in proc.stderr
+    for python in ("9.9", str(tmp_path / "no-python")):  # asked for and not there: an error
+        asked = anyvenv("doctor", tmp_path, "--python", python, "--json")
+        assert asked.returncode == 2 and asked.stdout == "", asked.stdout
+        assert asked.stderr.startswith("anyvenv: error:") and len(asked.stderr.splitlines()) == 1

@@ -381,6 +381,8 @@ def _strategy(result: ProbeResult, python: str | None) -> Placement:
     try:
         info = find_interpreter(python)
     except AnyvenvError as exc:
+        if python is not None:  # what the user asked for does not exist: say so, exit 2
+            raise
         return _strategy_without_base(result, exc.message)
     try:
         plan = plan_interpreter(result, info, libpython_linkage(info.executable), Path(result.path))
