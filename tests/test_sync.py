@@ -918,3 +918,10 @@ def test_when_uv_fails_anyvenv_says_nothing_that_reads_as_success(
     made = anyvenv("add", "no-such-package", *index_args(index), cwd=synced, env=env)
     assert made.returncode == 1
     assert "then uv failed (exit code 1, its error above)" in made.stderr, made.stderr
+
+
+def test_two_json_documents_are_refused(synced: Path, env: dict[str, str]) -> None:
+    """``--json`` with uv's ``--output-format json`` would print two documents on stdout."""
+    proc = anyvenv("sync", "--json", "--output-format", "json", cwd=synced, env=env)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "--output-format json" in one_line_error(proc)

@@ -101,7 +101,15 @@ def script_left_to_uv(args: argparse.Namespace, uv_command: str) -> int | None:
     import os
 
     from anyvenv.project.uvcall import exec_uv, names_script
+    from anyvenv.project.uvrules import option_value
 
+    if args.json and option_value(args.uv_args, "--output-format") == "json":
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            "--json and --output-format json would both print a JSON document on stdout",
+            "use one of them (--json: anyvenv's report, --output-format json: uv's)",
+        )
     if not names_script(args.uv_args):
         return None
     if args.json:
