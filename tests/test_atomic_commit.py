@@ -59,3 +59,34 @@ def test_a_tree_is_removed_though_the_fuse_daemon_releases_a_file_late(
     finally:
         closer.join()
     assert entry_names(target) == []
+
+
+def test_names_up_to_name_max_get_leftovers_that_fit_and_are_found_again(
+    tmp_path: Path,
+) -> None:
+    """A 255-byte env name: the staging and retired names beside it still fit in NAME_MAX,
+    two long names that differ only at the end stay apart, and a dead run's leftovers are
+    still recognised and cleared."""
+    import os
+
+    from support import run_cli
+
+    long_a, long_b = "a" * 254 + "1", "a" * 254 + "2"
+    assert atomic.leftover_stem(long_a) != atomic.leftover_stem(long_b)
+    assert atomic.leftover_stem(".venv") == "..venv"
+    for name in (long_a, "é" * 127):  # bytes, not characters, are what must fit
+        made = run_cli("venv", "-q", str(tmp_path / name))
+        assert made.returncode == 0, made.stderr
+        again = run_cli("venv", "-q", "--clear", str(tmp_path / name))
+        assert again.returncode == 0, again.stderr
+        assert len(os.fsencode(os.path.basename(atomic.staging_name(tmp_path / name)))) <= 255
+    dead = tmp_path / (
+        atomic.leftover_stem(long_b)
+        + atomic.STAGING_MARK
+        + f"{atomic.this_host()}-999999999-abcdef"
+    )
+    dead.mkdir()
+    assert [item.path for item in atomic.leftovers_of(tmp_path / long_b)] == [str(dead)]
+    assert atomic.leftovers_of(tmp_path / long_a) == []  # another target's
+    atomic.recover(tmp_path / long_b)
+    assert not dead.exists()

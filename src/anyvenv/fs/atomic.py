@@ -45,9 +45,29 @@ def leftover_tag() -> str:
     return f"{this_host()}-{os.getpid()}-{os.urandom(3).hex()}"
 
 
+# what a leftover's name adds to its target's (".", a mark, HOST-PID-RAND: host at most 32
+# characters) must fit in NAME_MAX (255 bytes) with the target's name part
+_LONGEST_STEM = 180
+
+
+def leftover_stem(name: str) -> str:
+    """``.NAME``, the start of the names of what is left beside ``NAME``; a name too long to
+    leave room for the rest is cut and ends with a checksum of the whole, so that two long
+    names stay apart."""
+    if len(os.fsencode(name)) <= _LONGEST_STEM:
+        return "." + name
+    import zlib
+
+    check = f"~{zlib.crc32(os.fsencode(name)):08x}"
+    cut = name
+    while len(os.fsencode(cut)) > _LONGEST_STEM - len(check):
+        cut = cut[:-1]
+    return f".{cut}{check}"
+
+
 def _beside(target: str | os.PathLike[str], mark: str) -> str:
     parent, name = os.path.split(os.fspath(target))
-    return os.path.join(parent, f".{name}{mark}{_tag()}")
+    return os.path.join(parent, f"{leftover_stem(name)}{mark}{_tag()}")
 
 
 def staging_name(target: str | os.PathLike[str]) -> str:
@@ -63,7 +83,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -
     files of this path left by killed runs are removed first."""
     target = os.fspath(path)
     parent, name = os.path.split(target)
-    sweep_dead(parent, TEMP_MARK, prefix=f".{name}{TEMP_MARK}")
+    sweep_dead(parent, TEMP_MARK, prefix=f"{leftover_stem(name)}{TEMP_MARK}")
     temp = _beside(target, TEMP_MARK)
     create_file(temp, data, mode)
     try:
@@ -100,7 +120,7 @@ def parse_leftover(
     target: str | os.PathLike[str], entry: str | os.PathLike[str]
 ) -> Leftover | None:
     """A staging or retired directory of ``target``, with its maker; ``None`` if not ours."""
-    prefix = "." + os.path.basename(os.fspath(target))
+    prefix = leftover_stem(os.path.basename(os.fspath(target)))
     entry = os.fspath(entry)
     name = os.path.basename(entry)
     for mark, kind in ((STAGING_MARK, "staging"), (RETIRED_MARK, "retired")):
@@ -135,7 +155,7 @@ def leftovers_of(target: str | os.PathLike[str], names: list[str] | None = None)
             names = os.listdir(parent or ".")
         except OSError:
             return []
-    prefix = "." + os.path.basename(os.fspath(target)) + MARK  # parse only names like ours
+    prefix = leftover_stem(os.path.basename(os.fspath(target))) + MARK  # only names like ours
     found = (
         parse_leftover(target, os.path.join(parent, name))
         for name in names

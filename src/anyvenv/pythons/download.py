@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from anyvenv.errors import AnyvenvError
-from anyvenv.fs.atomic import TEMP_MARK, leftover_tag, sweep_dead
+from anyvenv.fs.atomic import TEMP_MARK, leftover_stem, leftover_tag, sweep_dead
 from anyvenv.fs.outcome import errno_name
 from anyvenv.killpoints import checkpoint
 from anyvenv.userdirs import cache_home
@@ -84,8 +84,8 @@ def fetch_verified(
             cached.unlink()  # damaged or replaced upstream: fetch again
     cache_dir.mkdir(parents=True, exist_ok=True)
     # named like atomic_write's temp files: the partial downloads of killed runs are cleared
-    sweep_dead(cache_dir, TEMP_MARK, prefix=f".{filename}{TEMP_MARK}")
-    partial = cache_dir / f".{filename}{TEMP_MARK}{leftover_tag()}"
+    sweep_dead(cache_dir, TEMP_MARK, prefix=f"{leftover_stem(filename)}{TEMP_MARK}")
+    partial = cache_dir / f"{leftover_stem(filename)}{TEMP_MARK}{leftover_tag()}"
     try:
         got = _stream_to(url, partial, progress)
         if got != expected:
