@@ -925,3 +925,38 @@ def test_two_json_documents_are_refused(synced: Path, env: dict[str, str]) -> No
     proc = anyvenv("sync", "--json", "--output-format", "json", cwd=synced, env=env)
     assert proc.returncode == 2 and proc.stdout == ""
     assert "--output-format json" in one_line_error(proc)
+
+
+def test_a_moved_project_gets_its_scripts_rewritten_on_the_next_sync(
+    synced: Path, env: dict[str, str], index: Path, tmp_path: Path
+) -> None:
+    """A project moved with its env: console scripts and activation scripts name the old
+    path until sync rewrites them (uv sync leaves them); the next run of a console script
+    works, and activating gives the new path."""
+    moved = tmp_path / "moved"
+    synced.rename(moved)
+    proc = anyvenv("sync", *index_args(index), cwd=moved, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"the env was moved from {synced / '.venv'}" in proc.stderr, proc.stderr
+    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=moved, env=env)
+    assert ran.returncode == 0, ran.stderr
+    activated = run(
+        ["bash", "-c", f". {moved / '.venv/bin/activate'} && echo $VIRTUAL_ENV"], moved, env
+    )
+    assert activated.stdout.strip() == str(moved / ".venv")
+    again = anyvenv("sync", *index_args(index), cwd=moved, env=env)
+    assert again.returncode == 0 and "was moved from" not in again.stderr, again.stderr
+
+
+def test_a_script_whose_interpreter_is_gone_is_named_as_such(
+    synced: Path, env: dict[str, str]
+) -> None:
+    """``run`` of an installed script whose first line names a python that is not there: the
+    message names that python and repair, not "is it installed?"."""
+    script = synced / ".venv" / "bin" / "alpha-hello"
+    text = script.read_text().splitlines(keepends=True)
+    script.write_text("#!/nowhere/python\n" + "".join(text[1:]))
+    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=synced, env=env)
+    assert ran.returncode == 2
+    line = one_line_error(ran)
+    assert "/nowhere/python does not exist" in line and "anyvenv repair" in line, line

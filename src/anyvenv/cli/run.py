@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # a no-op run reads OWN before argparse is imported (see cli.
     import argparse
     from collections.abc import Mapping
 
+    from anyvenv.errors import UsageError
     from anyvenv.project.runtarget import RunTarget
 
 OWN = OwnOptions(
@@ -160,7 +161,6 @@ def exec_target(env: str | os.PathLike[str], target: RunTarget, workdir: str) ->
     returns only on error."""
     import sys
 
-    from anyvenv.errors import UsageError
     from anyvenv.project.runenv import activated_environment
 
     env = os.fspath(env)
@@ -175,11 +175,39 @@ def exec_target(env: str | os.PathLike[str], target: RunTarget, workdir: str) ->
             os.chdir(workdir)
         os.execvpe(argv[0], argv, environ)
     except OSError as exc:
-        raise UsageError(
-            f"cannot run {argv[0]!r}: {exc.strerror}",
-            f"is it installed in {env}? (PATH starts with {env}/bin)",
-        ) from exc
+        raise _not_runnable(argv[0], exc, env, environ.get("PATH", "")) from exc
     return 0  # pragma: no cover - exec does not return
+
+
+def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError:
+    """Why ``command`` did not start: not found, or found and its interpreter line names
+    what is not there (a moved env), or not executable."""
+    import errno
+    import shutil
+
+    from anyvenv.errors import UsageError
+
+    found = command if os.sep in command else shutil.which(command, path=path)
+    if found is None or exc.errno not in (errno.ENOENT, errno.EACCES, errno.ENOEXEC):
+        return UsageError(
+            f"cannot run {command!r}: {exc.strerror}",
+            f"is it installed in {env}? (PATH starts with {env}/bin)",
+        )
+    if exc.errno == errno.ENOENT and os.path.isfile(found):
+        from pathlib import Path
+
+        from anyvenv.repair.scripts import read_shebang
+
+        shebang = read_shebang(Path(found))
+        named = f" {shebang.interpreter}" if shebang is not None else ""
+        return UsageError(
+            f"cannot run {found}: the interpreter its first line names{named} does not exist",
+            f"run 'anyvenv repair {env}' (a moved env) or reinstall the package",
+        )
+    return UsageError(
+        f"cannot run {found}: {exc.strerror}",
+        f"run 'anyvenv check {env}' to see what is wrong with the env's scripts",
+    )
 
 
 def uv_run_variables(environ: Mapping[str, str]) -> dict[str, str]:

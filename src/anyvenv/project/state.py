@@ -60,15 +60,28 @@ def still_matches(recorded: Fingerprint) -> bool:
 
 
 def load(env: str) -> SyncState | None:
+    """The state saved in ``env``; ``None`` when there is none, it is of another version, or
+    it was saved at another path (the env was moved or copied: see :func:`moved_from`)."""
+    state = _read(env)
+    if state is None or state.state_version != STATE_VERSION or state.env != env:
+        return None
+    return state
+
+
+def moved_from(env: str) -> str | None:
+    """Where the env was when its state was saved, if that is not ``env`` (the project was
+    moved or copied with its env); ``None`` otherwise."""
+    state = _read(env)
+    return state.env if state is not None and state.env != env else None
+
+
+def _read(env: str) -> SyncState | None:
     try:
         with open(os.path.join(env, STATE_NAME), "rb") as stream:
             data = marshal.load(stream)
-        state = SyncState(**data)
+        return SyncState(**data)
     except (OSError, ValueError, TypeError, EOFError):
         return None
-    if state.state_version != STATE_VERSION or state.env != env:
-        return None
-    return state
 
 
 def save(env: str, state: SyncState) -> None:

@@ -293,6 +293,27 @@ def _existing_location(
     return EnvLocation(declared, env, placement, reason)
 
 
+def _follow_a_move(env: str) -> list[str]:
+    """An env moved (or copied) with its project keeps console scripts and activation
+    scripts that name its old path: rewritten for where it is now, as ``anyvenv repair``
+    does. Notes for the user; nothing when the env was not moved."""
+    old = state_store.moved_from(env)
+    if old is None or (os.path.isdir(old) and os.path.samefile(old, env)):
+        return []
+    from anyvenv.repair.apply import repair
+
+    try:
+        report = repair(env)
+    except AnyvenvError as exc:
+        return [f"the env was moved from {old}; {exc.message} ({exc.hint})"]
+    if not report.changes:
+        return []
+    return [
+        f"the env was moved from {old}: rewrote {len(report.changes)} files (console and "
+        "activation scripts) that named the old path"
+    ]
+
+
 def _keep_owner_records(location: EnvLocation) -> None:
     """A reused env outside the project, or its shadow, names the project it serves now (the
     project may have moved, or the env may predate owner records)."""
@@ -386,7 +407,8 @@ def prepare(
             if location is not None:
                 kept = saved if saved is not None else _new_state(location, facts)
                 _keep_owner_records(location)
-                return PreparedEnv(project, choice, location, kept, "reused")
+                notes = _follow_a_move(env) if saved is None else []
+                return PreparedEnv(project, choice, location, kept, "reused", notes=notes)
             broken = "it was not made by 'anyvenv sync' for a filesystem where chmod fails"
     if not may_build:
         raise EnvLeftAlone(env)
