@@ -343,3 +343,33 @@ def test_lock_of_a_project_that_cannot_be_copied_is_written_anew(
     assert "resolved again (it cannot be locked in a copy: it has path" in result["notes"][0]
     assert 'name = "gamma"\nversion = "2.0"' in (project / "uv.lock").read_text()
     assert not list(project.glob(".uv.lock*"))
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+def test_a_copied_project_gets_its_own_env_elsewhere_and_a_moved_one_keeps_its(
+    lab_kind: str, target: Path, index: Path, home: Path
+) -> None:
+    """Nothing can run on the mount, so the env lives elsewhere and ``.venv`` is a pointer.
+    A copy of the project copies the pointer: its first sync makes it an env of its own (the
+    original's is not touched: its packages stay its own); a moved project keeps its env."""
+    import shutil
+
+    env = project_environ(home)
+    project = write_project(target / "demo")
+    original, _ = sync_json(project, env, index)
+    shutil.copytree(project, target / "copy", symlinks=True)
+    replace_file(
+        target / "copy" / "pyproject.toml",
+        (project / "pyproject.toml").read_bytes().replace(b'["alpha"]', b'["alpha", "gamma"]'),
+    )
+    copied, proc = sync_json(target / "copy", env, index)
+    assert copied["env"] != original["env"] and copied["action"] == "rebuilt", copied
+    assert f"points to the env of {project}" in str(copied["rebuild_reason"]), proc.stderr
+    check = [str(original["env"]) + "/bin/python", "-c", "import gamma"]
+    assert run(check, project, env).returncode != 0  # the copy's package is not the original's
+    again, _ = sync_json(project, env, index)
+    assert again["env"] == original["env"] and again["action"] == "reused"
+
+    (target / "copy").rename(target / "moved")
+    moved, _ = sync_json(target / "moved", env, index)
+    assert moved["env"] == copied["env"] and moved["action"] == "reused", moved

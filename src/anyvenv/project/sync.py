@@ -293,6 +293,24 @@ def _existing_location(
     return EnvLocation(declared, env, placement, reason)
 
 
+def _other_project_served(env: str, declared: str) -> str | None:
+    """The other project whose pointer names ``env`` and whom ``env`` serves, per its owner
+    record: ``declared`` is then a copy of that project's pointer. ``None`` when ``env``
+    serves ``declared``, or its project has moved here (its old pointer is gone)."""
+    from anyvenv.project.owners import read_owner
+
+    owner = read_owner(env)
+    if owner is None or owner.declared == declared:
+        return None
+    try:
+        still = read_pointer(owner.declared)
+    except AnyvenvError:
+        return None
+    if still is None or os.path.normpath(still) != os.path.normpath(env):
+        return None
+    return os.path.dirname(owner.declared)
+
+
 def _follow_a_move(env: str) -> list[str]:
     """An env moved (or copied) with its project keeps console scripts and activation
     scripts that name its old path: rewritten for where it is now, as ``anyvenv repair``
@@ -389,6 +407,10 @@ def prepare(
     env = pointed_to if pointed_to is not None else declared
     saved = state_store.load(env) if os.path.isdir(env) else None
     facts, broken = inspect_env(env, saved)
+    other = _other_project_served(env, declared) if pointed_to is not None else None
+    if other is not None:  # a copied project's pointer: that env stays the original's
+        env, saved, facts = declared, None, None
+        broken = f"it points to the env of {other}, which that project still uses"
     if facts is not None:
         if not satisfies(choice.request, facts):
             broken = (
