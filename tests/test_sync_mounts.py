@@ -373,3 +373,17 @@ def test_a_copied_project_gets_its_own_env_elsewhere_and_a_moved_one_keeps_its(
     (target / "copy").rename(target / "moved")
     moved, _ = sync_json(target / "moved", env, index)
     assert moved["env"] == copied["env"] and moved["action"] == "reused", moved
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "exfat"])
+def test_sync_takes_over_where_python_m_venv_gave_up(
+    lab_kind: str, target: Path, index: Path, home: Path
+) -> None:
+    """``python -m venv`` fails at its lib64 symlink and leaves empty directories: sync makes
+    the env there (it refused before, as if they were the user's)."""
+    env = project_environ(home)
+    project = write_project(target / "demo")
+    failed = run([str(PY_MAIN), "-m", "venv", ".venv"], project, env)
+    assert failed.returncode != 0 and (project / ".venv").is_dir(), failed.stderr
+    report, proc = sync_json(project, env, index)
+    assert report["action"] == "rebuilt" and report["env"] == str(project / ".venv"), proc.stderr

@@ -459,3 +459,24 @@ def test_on_a_terminal_an_existing_env_is_replaced_only_when_the_user_says_yes(
     (other / "mine").write_text("keep")
     code, shown = _venv_on_a_terminal(other, b"")
     assert code == 2 and "not a virtual environment" in shown and (other / "mine").exists()
+
+
+def test_a_tree_of_empty_directories_is_filled_and_a_file_in_it_is_kept(
+    tmp_path: Path,
+) -> None:
+    """What ``python -m venv`` leaves when it fails at its lib64 symlink (CIFS, exFAT): only
+    empty directories. Nothing of the user's is there, so the env is made there; one file
+    anywhere below makes it the user's again."""
+    left = tmp_path / "left"
+    for sub in ("bin", "include/python3.11", "lib/python3.11/site-packages"):
+        (left / sub).mkdir(parents=True)
+    made = venv_cli(left)
+    assert made.returncode == 0, made.stderr
+    assert (left / "pyvenv.cfg").is_file() and not (left / "include").exists()
+
+    kept = tmp_path / "kept"
+    (kept / "lib" / "deep").mkdir(parents=True)
+    (kept / "lib" / "deep" / "notes.txt").write_text("mine")
+    refused = venv_cli(kept)
+    assert refused.returncode == 2 and "not a virtual environment" in one_line_error(refused)
+    assert (kept / "lib" / "deep" / "notes.txt").read_text() == "mine"

@@ -213,11 +213,13 @@ class EnvBuilder:
                         "use --clear to replace it",
                     )
                 replaced = True
-            elif names:
+            elif names and not inplace.prune_if_only_directories(target):
                 raise UsageError(
                     f"{target} exists, is not empty and is not a virtual environment",
                     "refusing to replace it: choose another path or empty it yourself",
                 )
+            else:
+                names = []  # empty, or only empty directories, now removed
             # a mount point, the working directory, an empty directory: filled, not replaced
             self.in_place = inplace.keeps_identity(target, names)
         self._make_parents(os.path.dirname(target))

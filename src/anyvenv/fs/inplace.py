@@ -66,6 +66,30 @@ def keeps_identity(target: str, names: list[str] | None = None) -> bool:
     return not any(MARK not in name for name in entries)
 
 
+def prune_if_only_directories(path: str, limit: int = 500) -> bool:
+    """Remove the subdirectories of ``path`` when there is nothing else under it: no file, no
+    link (what ``python -m venv`` leaves when it fails before its first file). Returns whether
+    ``path`` is empty now. Only empty directories are removed (rmdir, deepest first), so
+    nothing of the user's can go, even if a file appears meanwhile."""
+    found: list[str] = []
+    for root, subdirs, files in os.walk(path, onerror=_raise):
+        if files or any(os.path.islink(os.path.join(root, name)) for name in subdirs):
+            return False
+        found.extend(os.path.join(root, name) for name in subdirs)
+        if len(found) > limit:
+            return False
+    try:
+        for directory in reversed(found):  # children before their parents
+            os.rmdir(directory)
+    except OSError:
+        return False
+    return True
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
+
+
 def remove_or_empty(path: str) -> None:
     """Remove a tree anyvenv made; one that must keep its identity (:func:`keeps_identity`:
     a mount point, the working directory) is emptied instead."""

@@ -244,8 +244,11 @@ def abandoned_env(path: str) -> bool:
 
 
 def _regenerable(path: str) -> bool:
-    """Empty, or tagged as a cache (CACHEDIR.TAG: what a venv tool leaves when it gives up)."""
-    return not os.listdir(path) or abandoned_env(path)
+    """Empty (empty directories aside: what venv leaves when it fails early), or tagged as a
+    cache (CACHEDIR.TAG: what uv leaves when it gives up)."""
+    from anyvenv.fs.inplace import prune_if_only_directories
+
+    return not os.listdir(path) or abandoned_env(path) or prune_if_only_directories(path)
 
 
 def resolve_env(declared: str) -> str:
