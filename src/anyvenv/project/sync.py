@@ -271,8 +271,8 @@ def _existing_location(
     facts: EnvFacts,
     project: Project,
     environ: Mapping[str, str],
-) -> EnvLocation | None:
-    """Where a healthy existing env stands; ``None`` if it must be rebuilt to be usable here."""
+) -> EnvLocation | str:
+    """Where a healthy existing env stands, or why it must be rebuilt to be usable here."""
     if saved is not None:
         placement = Placement(saved.placement)
         return EnvLocation(
@@ -288,8 +288,11 @@ def _existing_location(
     from anyvenv.fs.probe import probe
 
     placement, reason = placement_for(probe(env))
-    if placement is not Placement.IN_PLACE:
-        return None  # its packages were not installed for this filesystem by anyvenv
+    if placement is not Placement.IN_PLACE:  # not made by anyvenv sync for this filesystem
+        moved_from = state_store.moved_from(env)
+        if moved_from is not None:  # copied or moved: its shadow env was made for that path
+            return f"it was made by 'anyvenv sync' for {moved_from}, and here {reason}"
+        return f"it was not made by 'anyvenv sync' for this filesystem, where {reason}"
     return EnvLocation(declared, env, placement, reason)
 
 
@@ -426,12 +429,13 @@ def prepare(
             location = _existing_location(
                 declared, env, pointed_to is not None, saved, facts, project, environ
             )
-            if location is not None:
+            if isinstance(location, str):
+                broken = location
+            else:
                 kept = saved if saved is not None else _new_state(location, facts)
                 _keep_owner_records(location)
                 notes = _follow_a_move(env) if saved is None else []
                 return PreparedEnv(project, choice, location, kept, "reused", notes=notes)
-            broken = "it was not made by 'anyvenv sync' for a filesystem where chmod fails"
     if not may_build:
         raise EnvLeftAlone(env)
     info = find_base_interpreter(project, choice)
