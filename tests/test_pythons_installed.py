@@ -121,3 +121,22 @@ def test_uninstall_on_mounts(target: Path) -> None:
     left = set(entry_names(target))  # no lock file either: locks leave nothing behind
     assert left == {"cpython-3.11.11-linux-x86_64-gnu"}
     assert (target / "cpython-3.11.11-linux-x86_64-gnu" / "lib" / "payload").stat().st_size == 1000
+
+
+def test_what_killed_runs_left_is_undone_before_an_uninstall(install_dir: Path) -> None:
+    """A reinstall killed between its two renames left the install under its retired name:
+    uninstall puts it back first and removes it, so it does not come back on the next
+    install; dead staging trees go; another host's leftovers stay."""
+    from anyvenv.pythons.installed import has_leftovers
+
+    name = "cpython-3.11.11-linux-x86_64-gnu"
+    dead = f"{atomic.this_host()}-999999999-abcdef"
+    (install_dir / name).rename(install_dir / f".{name}{atomic.RETIRED_MARK}{dead}")
+    (install_dir / f".{name}{atomic.STAGING_MARK}{dead}").mkdir()
+    assert has_leftovers(install_dir)
+    removed = uninstall(["3.11"], install_dir)
+    assert [item.name for item in removed] == [name]
+    left = sorted(os.listdir(install_dir))
+    assert not [entry for entry in left if name in entry], left
+    assert ".cpython-3.12.9-linux-x86_64-gnu.anyvenv-staging-host-1-abcdef" in left
+    assert not has_leftovers(install_dir)

@@ -125,6 +125,39 @@ def find_installed(
     return found[0]
 
 
+def has_leftovers(root: Path) -> bool:
+    """Whether killed installs, reinstalls or uninstalls left anything in ``root`` whose
+    maker (on this host) is gone. Reads only."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return False
+    return any(_dead_leftover(name) for name in names)
+
+
+def recover_installs(root: Path) -> list[str]:
+    """Undo what killed runs left in ``root``; call with :func:`install_lock` held. A crash
+    between the two renames of a reinstall puts the old install back; staging and retired
+    trees and temp files of dead runs go. Only anyvenv's dot-named leftovers are touched
+    (the install dir may be uv's, with an install of uv's under way)."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    touched: list[str] = []
+    targets = {name[1 : name.index(atomic.MARK)] for name in names if _dead_leftover(name)}
+    for target in sorted(targets):
+        touched += atomic.recover(root / target)
+    return touched
+
+
+def _dead_leftover(name: str) -> bool:
+    if not name.startswith(".") or name.startswith(atomic.MARK) or atomic.MARK not in name:
+        return False
+    tail = name.rsplit("-", 3)[-3:]
+    return len(tail) == 3 and atomic.maker_is_gone("-".join(tail))
+
+
 def uninstall(
     requests: list[str], install_dir: str | os.PathLike[str] | None = None
 ) -> list[InstalledPython]:
@@ -135,18 +168,24 @@ def uninstall(
     :func:`anyvenv.fs.atomic.recover` removes, never a half-deleted install.
     """
     root = resolve_install_dir(install_dir)
+    for request in requests:  # a usage error before anything is touched
+        if parse_managed_name(request) is None:
+            matching(request, [])
     chosen: dict[str, InstalledPython] = {}
-    installs = installed_pythons(root)
-    for request in requests:
-        found = matching(request, installs)
-        if not found:
-            raise InterpreterNotFound(
-                f"no installed Python matches {request!r} in {root}",
-                "see 'anyvenv python list' for what is installed",
-            )
-        chosen.update((item.name, item) for item in found)
     removed: list[InstalledPython] = []
     with install_lock(root):
+        # first what killed runs left (an install a crash left under its retired name is put
+        # back, so it is removed now rather than coming back after this uninstall)
+        recover_installs(root)
+        installs = installed_pythons(root)
+        for request in requests:
+            found = matching(request, installs)
+            if not found:
+                raise InterpreterNotFound(
+                    f"no installed Python matches {request!r} in {root}",
+                    "see 'anyvenv python list' for what is installed",
+                )
+            chosen.update((item.name, item) for item in found)
         renames_work = atomic.directory_rename_keeps_contents(root)
         for item in chosen.values():
             if not item.path.exists():

@@ -34,7 +34,9 @@ from anyvenv.pythons.fixup import fix_up_install
 from anyvenv.pythons.installed import (
     RECORD_NAME,
     InstalledPython,
+    has_leftovers,
     install_lock,
+    recover_installs,
     resolve_install_dir,
 )
 from anyvenv.pythons.sources import (
@@ -142,6 +144,9 @@ def install_python(
         download.install_name, target, download.version, download.free_threaded
     )
     if not reinstall and os.path.lexists(installed.executable):
+        if has_leftovers(root):  # clear what killed runs left, though nothing is installed
+            with install_lock(root):
+                recover_installs(root)
         return InstallResult(installed, download, url, "already installed")
     where = probe(probe_path_for(root))
     if not where.can_execute:
@@ -157,7 +162,7 @@ def install_python(
         try:
             root.mkdir(parents=True, exist_ok=True)
             with install_lock(root):
-                atomic.recover(target)
+                recover_installs(root)  # this version's leftovers, and any other's
                 replacing = os.path.lexists(target)
                 if replacing and not reinstall and os.path.lexists(installed.executable):
                     return InstallResult(installed, download, url, "already installed")
