@@ -169,3 +169,7 @@ def test_find_without_an_install_of_its_own_finds_what_uv_python_find_would(
     assert json.loads(found.stdout)["version"].startswith(minor + ".")
     only_there = run_cli("python", "find", minor, "--install-dir", str(tmp_path / "none"), env=env)
     assert only_there.returncode == 2 and "no installed Python" in one_line_error(only_there)
+    for request in (str(bin_dir / "python3.11"), "python3.11"):  # a path, a name: as uv
+        by_path = run_cli("python", "find", request, env=env)
+        assert by_path.returncode == 0, by_path.stderr
+        assert by_path.stdout.strip().endswith("python3.11"), by_path.stdout

@@ -187,14 +187,14 @@ def _find(args: argparse.Namespace) -> int:
     """An install of anyvenv's; without ``--install-dir``, as ``uv python find``: else any
     Python anyvenv would use for the request (uv's managed installs, PATH)."""
     from anyvenv.cli.output import print_json
-    from anyvenv.errors import InterpreterNotFound
+    from anyvenv.errors import InterpreterNotFound, UsageError
     from anyvenv.pythons.installed import find_installed
 
     data: dict[str, Any]
     try:
         found = find_installed(args.request, args.install_dir)
         data, executable = found.to_json(), str(found.executable)
-    except InterpreterNotFound:
+    except (InterpreterNotFound, UsageError):  # UsageError: a path or a name, as uv finds
         if args.install_dir is not None:
             raise
         from anyvenv.interpreter.discovery import find_interpreter
