@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -462,3 +463,19 @@ def test_concurrent_installs_take_turns(
     assert run_facts(install_dir / standalone.install_name / "bin" / "python3")["version"] == list(
         standalone.version
     )
+
+
+def test_an_install_that_satisfies_the_request_is_enough_as_in_uv(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """An older 3.12 already installed: ``install 3.12`` says so and downloads nothing (uv:
+    "Python 3.12 is already installed"); the exact newer version is installed beside it."""
+    install_dir = tmp_path / "pythons"
+    older = install_dir / "cpython-3.12.0-linux-x86_64-gnu"
+    (older / "bin").mkdir(parents=True)
+    (older / "bin" / "python3.12").symlink_to(sys.executable)
+    kept = install_python("3.12", install_dir=install_dir)
+    assert kept.status == "already installed" and kept.install.path == older
+    exact = ".".join(map(str, standalone.version))
+    newer = install_python(exact, install_dir=install_dir)
+    assert newer.status == "installed" and newer.install.name == standalone.install_name

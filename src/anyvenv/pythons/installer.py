@@ -121,6 +121,19 @@ class ValidatedBuild:
     libpython: tuple[str, ...]
 
 
+def _satisfying_install(request: str, root: Path) -> InstalledPython | None:
+    """The newest install in ``root`` that satisfies ``request`` (``3.12`` is satisfied by
+    an installed 3.12.1 though 3.12.2 is out); ``None`` if none does."""
+    from anyvenv.errors import UsageError
+    from anyvenv.pythons.installed import installed_pythons, matching
+
+    try:
+        found = matching(request, installed_pythons(root))
+    except UsageError:  # a form only the downloads table reads
+        return None
+    return found[0] if found else None
+
+
 def install_python(
     request: str,
     *,
@@ -143,6 +156,10 @@ def install_python(
     installed = InstalledPython(
         download.install_name, target, download.version, download.free_threaded
     )
+    if not reinstall:  # as uv: an install that satisfies the request is enough
+        already = _satisfying_install(request, root)
+        if already is not None:
+            installed = already
     if not reinstall and os.path.lexists(installed.executable):
         if has_leftovers(root):  # clear what killed runs left, though nothing is installed
             with install_lock(root):
