@@ -274,3 +274,22 @@ def test_uvs_python_preference_is_read_as_uv_venv_reads_it(
     (user / "uv.toml").write_text('python-preference = "only-managed"\n')
     by_user = run_cli("venv", "--clear", cwd=project, env=quiet_uv)
     assert by_user.returncode == 2 and "only-managed" in one_line_error(by_user)
+
+
+def test_a_version_file_that_cannot_be_read_is_an_error_as_in_uv(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """Not UTF-8: uv venv refuses it; anyvenv took another Python without saying so."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / ".python-version").write_bytes(b"\xff\xfe3.12\n")
+    refused = run_cli("venv", cwd=work, env=_no_uv_python(env))
+    assert refused.returncode == 2 and not (work / ".venv").exists()
+    assert f"{work / '.python-version'}: it is not UTF-8 text" in one_line_error(refused)
+    uv = subprocess.run(
+        [uv_binary(), "venv", "--offline"], cwd=work, env=_no_uv_python(env),
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert uv.returncode != 0 and "UTF-8" in uv.stderr, uv.stderr
+    ignored = run_cli("venv", "--no-config", cwd=work, env=_no_uv_python(env))
+    assert ignored.returncode == 0, ignored.stderr

@@ -245,11 +245,17 @@ def uv_table(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_version_file(path: str) -> str | None:
+    """The first request in a version file; a usage error when it cannot be read or is not
+    UTF-8, as uv refuses it (rather than silently taking another Python)."""
     try:
         with open(path, encoding="utf-8") as stream:
             text = stream.read()
-    except (OSError, UnicodeDecodeError):
-        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise UsageError(
+            f"cannot read the Python version file {path}: {why}",
+            "fix or remove it, or pass --python (--no-config ignores version files)",
+        ) from exc
     for line in text.splitlines():
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
