@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,10 @@ def test_closed_standard_streams_and_non_utf8_paths_are_not_a_crash(tmp_path: Pa
     shown = subprocess.run([*ANYVENV, "probe", odd], env=env, capture_output=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert odd in shown.stdout and b"Traceback" not in shown.stderr
+    # and in an error message on stderr (a venv there exists already: one line naming it)
+    assert subprocess.run([*ANYVENV, "venv", "-q", odd], env=env).returncode == 0
+    again = subprocess.run([*ANYVENV, "venv", odd], env=env, capture_output=True, timeout=60)
+    assert again.returncode == 2 and odd in again.stderr, again.stderr
 
 
 @pytest.mark.parametrize("command", ["check", "repair", "doctor", "probe"])
@@ -135,3 +140,18 @@ def test_an_empty_path_is_named_as_such(command: str, tmp_path: Path) -> None:
     )
     assert proc.returncode == 2 and "path is empty" in one_line_error(proc), proc.stderr
     assert os.listdir(tmp_path) == []
+
+
+def test_version_is_answered_before_any_parser_is_built() -> None:
+    """``anyvenv --version`` prints what argparse would, without importing it."""
+    code = (
+        "import sys, runpy; sys.argv = ['anyvenv', '--version']\n"
+        "try:\n    runpy.run_module('anyvenv', run_name='__main__')\n"
+        "except SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+        "assert 'argparse' not in sys.modules, 'argparse was imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=cli_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    import anyvenv
+
+    assert proc.stdout == f"anyvenv {anyvenv.__version__}\n"

@@ -8,6 +8,11 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     _usable_standard_streams()
+    if args == ["--version"]:  # what argparse would print, without building every parser
+        from anyvenv import __version__
+
+        print(f"anyvenv {__version__}")
+        return 0
     from anyvenv.cli.fastpath import answer
 
     code = answer(args)  # a no-op sync or run, before argparse is even imported
@@ -26,9 +31,10 @@ def _usable_standard_streams() -> None:
     for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, mode))  # noqa: SIM115 (lives as long as we do)
-    reconfigure = getattr(sys.stdout, "reconfigure", None)
-    if reconfigure is not None:
-        reconfigure(errors="surrogateescape")
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="surrogateescape")
 
 
 if __name__ == "__main__":
