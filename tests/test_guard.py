@@ -150,8 +150,25 @@ def test_version_is_answered_before_any_parser_is_built() -> None:
         "except SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
         "assert 'argparse' not in sys.modules, 'argparse was imported'\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], env=cli_env(), capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=cli_env(), capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     import anyvenv
 
     assert proc.stdout == f"anyvenv {anyvenv.__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "args", [["sync"], ["lock"], ["add", "x"], ["remove", "x"], ["run", "true"]]
+)
+def test_a_directory_that_does_not_exist_is_named_as_such(args: list[str], tmp_path: Path) -> None:
+    """``--directory`` naming nothing: not "no pyproject.toml found", not uv's bare
+    "No such file or directory"."""
+    gone = tmp_path / "gone"
+    proc = subprocess.run(
+        [*ANYVENV, args[0], "--directory", str(gone), *args[1:]],
+        cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert f"the directory {gone} does not exist" in one_line_error(proc), proc.stderr

@@ -186,6 +186,11 @@ def _requires_python(data: dict[str, Any], path: str) -> tuple[str | None, tuple
 
 def discover(start: str | os.PathLike[str]) -> Project:
     """The project uv would sync when run in ``start`` (a directory)."""
+    if not os.path.isdir(start):  # moved there by --directory/--project (UV_WORKING_DIR...)
+        raise UsageError(
+            f"the directory {os.fspath(start)} does not exist or is not a directory",
+            "pass an existing directory to --directory or --project (UV_WORKING_DIR, UV_PROJECT)",
+        )
     root = find_project_root(os.path.abspath(start))
     pyproject = os.path.join(root, PYPROJECT)
     data = read_pyproject(pyproject)
