@@ -172,3 +172,15 @@ def test_a_directory_that_does_not_exist_is_named_as_such(args: list[str], tmp_p
     )  # fmt: skip
     assert proc.returncode == 2
     assert f"the directory {gone} does not exist" in one_line_error(proc), proc.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "nan", "inf"])
+def test_a_filesystem_bound_that_cannot_bound_is_refused(value: str, tmp_path: Path) -> None:
+    """``ANYVENV_FS_TIMEOUT=inf`` would take away the bound that keeps a hung mount from
+    hanging anyvenv; garbage was silently read as the default."""
+    proc = subprocess.run(
+        [*ANYVENV, "probe", str(tmp_path)], env=cli_env(ANYVENV_FS_TIMEOUT=value),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert f"ANYVENV_FS_TIMEOUT={value!r} is not a number of seconds" in one_line_error(proc)

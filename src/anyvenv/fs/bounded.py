@@ -38,14 +38,20 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 def default_timeout() -> float:
     """The bound on one filesystem operation; ``ANYVENV_FS_TIMEOUT`` overrides it."""
     raw = os.environ.get(DEFAULT_TIMEOUT_ENV)
-    if raw:
-        try:
-            value = float(raw)
-        except ValueError:
-            return DEFAULT_TIMEOUT_SECONDS
-        if value > 0:
-            return value
-    return DEFAULT_TIMEOUT_SECONDS
+    if not raw:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):  # nan, inf, 0 or less: no bound, or none that can hold
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            f"{DEFAULT_TIMEOUT_ENV}={raw!r} is not a number of seconds above 0",
+            f"set {DEFAULT_TIMEOUT_ENV} to e.g. 60, or unset it for {DEFAULT_TIMEOUT_SECONDS:g}",
+        )
+    return value
 
 
 def _not_answering(what: str, where: str, limit: float) -> MountNotAnswering:
