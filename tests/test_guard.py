@@ -174,12 +174,13 @@ def test_a_directory_that_does_not_exist_is_named_as_such(args: list[str], tmp_p
     assert f"the directory {gone} does not exist" in one_line_error(proc), proc.stderr
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:passthrough"])  # a mount probed under the bound
 @pytest.mark.parametrize("value", ["abc", "0", "-1", "nan", "inf"])
-def test_a_filesystem_bound_that_cannot_bound_is_refused(value: str, tmp_path: Path) -> None:
+def test_a_filesystem_bound_that_cannot_bound_is_refused(value: str, target: Path) -> None:
     """``ANYVENV_FS_TIMEOUT=inf`` would take away the bound that keeps a hung mount from
     hanging anyvenv; garbage was silently read as the default."""
     proc = subprocess.run(
-        [*ANYVENV, "probe", str(tmp_path)], env=cli_env(ANYVENV_FS_TIMEOUT=value),
+        [*ANYVENV, "probe", str(target)], env=cli_env(ANYVENV_FS_TIMEOUT=value),
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 2
