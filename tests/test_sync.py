@@ -801,6 +801,9 @@ def test_pointer_file_is_followed(tmp_path: Path, env: dict[str, str]) -> None:
     checked = anyvenv("check", "--json", cwd=project, env=env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert json.loads(checked.stdout)["path"] == str(elsewhere)
+    repaired = anyvenv("repair", "--json", cwd=project, env=env)  # followed by repair too
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert json.loads(repaired.stdout)["path"] == str(elsewhere), repaired.stdout
 
 
 def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
