@@ -199,3 +199,34 @@ def test_unreadable_lib64_on_the_mount_is_named(tmp_path: Path, lab: object) -> 
     assert {Path(f.path or "").name for f in unreadable} == {"python", "python3", "python3.12"}
     assert all(f.evidence.get("owner_uid") == "65534" for f in unreadable)
     assert "owned by nobody" in unreadable[0].message
+
+
+def test_a_base_this_user_cannot_enter_is_not_called_missing() -> None:
+    """Run as another user, a base Python under a directory they cannot enter is there:
+    the finding says it cannot be entered (EACCES), not that it no longer exists."""
+    import tempfile
+
+    from support import can_run_as_nobody, run_cli_as_nobody
+
+    if not can_run_as_nobody():
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to run as another user")
+    top = Path(tempfile.mkdtemp(prefix="anyvenv-nobody-", dir="/tmp"))
+    try:
+        os.chmod(top, 0o755)
+        (top / "private" / "bin").mkdir(parents=True)
+        os.chmod(top / "private", 0o700)
+        env = top / "env"
+        (env / "bin").mkdir(parents=True)
+        (env / "pyvenv.cfg").write_text(
+            f"home = {top / 'private' / 'bin'}\nversion_info = 3.11.7\n"
+            "include-system-site-packages = false\n"
+        )
+        for path in (env, env / "bin"):
+            os.chmod(path, 0o755)
+        proc = run_cli_as_nobody("check", "--json", str(env))
+        assert proc.returncode == 1, proc.stderr
+        messages = [item["message"] for item in json.loads(proc.stdout)["findings"]]
+        assert any("cannot be entered by this user" in text for text in messages), messages
+        assert not any("no longer exists" in text for text in messages), messages
+    finally:
+        shutil.rmtree(top)

@@ -187,7 +187,19 @@ def _check_base(
     if lookup.found:
         return lookup
     tried = "; ".join(f"{path} {why}" for path, why in lookup.failures.items())
-    if home and not os.path.isdir(home):
+    unreachable = _unreachable(home) if home else None
+    if unreachable is not None:  # there, but this user may not enter it
+        findings.append(
+            error(
+                Code.BASE_DOES_NOT_RUN,
+                f"the base Python's directory {home} (pyvenv.cfg 'home') cannot be entered by "
+                f"this user ({unreachable}): the interpreter cannot start",
+                home,
+                home=home,
+                tried=tried,
+            )
+        )
+    elif home and not os.path.isdir(home):
         findings.append(
             error(
                 Code.HOME_MISSING,
@@ -211,6 +223,18 @@ def _check_base(
             )
         )
     return lookup
+
+
+def _unreachable(path: str) -> str | None:
+    """Why ``path``, which may exist, cannot be reached (EACCES on the way); ``None`` if it
+    can, or does not exist."""
+    try:
+        os.stat(path)
+    except PermissionError as exc:
+        return exc.strerror
+    except OSError:
+        return None
+    return None
 
 
 # -- interpreter entries -------------------------------------------------------------------------
