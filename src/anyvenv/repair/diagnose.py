@@ -188,7 +188,7 @@ def _check_base(
         return lookup
     tried = "; ".join(f"{path} {why}" for path, why in lookup.failures.items())
     unreachable = _unreachable(home) if home else None
-    if unreachable is not None:  # there, but this user may not enter it
+    if home and unreachable is not None:  # there, but this user may not enter it
         findings.append(
             error(
                 Code.BASE_DOES_NOT_RUN,
