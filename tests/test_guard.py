@@ -99,11 +99,16 @@ def test_an_abbreviated_option_is_refused_as_uv_refuses_it(tmp_path: Path) -> No
     env_dir = tmp_path / "env"
     assert subprocess.run([*ANYVENV, "venv", "-q", str(env_dir)], env=cli_env()).returncode == 0
     (env_dir / "keep").write_text("mine")
-    for args in (["venv", "--cl", str(env_dir)], ["probe", "--js", str(tmp_path)]):
+    for args, command in (
+        (["venv", "--cl", str(env_dir)], "venv"),
+        (["probe", "--js", str(tmp_path)], "probe"),
+        (["python", "install", "3.12", "--reinst"], "python install"),  # the subcommand's help
+        (["cache", "prune", "--dry"], "cache prune"),
+    ):
         proc = subprocess.run([*ANYVENV, *args], env=cli_env(), capture_output=True, text=True)
         assert proc.returncode == 2, proc.stderr
         line = one_line_error(proc)
-        assert "unrecognized arguments" in line and f"'anyvenv {args[0]} --help'" in line
+        assert "unrecognized arguments" in line and f"'anyvenv {command} --help'" in line
     assert (env_dir / "keep").read_text() == "mine"
 
 

@@ -86,14 +86,33 @@ def run(argv: list[str]) -> int:
     return guarded(lambda: _parse_and_run(argv))
 
 
+def _deepest_prog(parser: argparse.ArgumentParser, argv: list[str]) -> str:
+    """The program name of the deepest command ``argv`` names (``anyvenv python install``),
+    whose help lists the options it takes."""
+    current = parser
+    words = (arg for arg in argv if not arg.startswith("-"))
+    while True:
+        choices = next(
+            (
+                action.choices
+                for action in current._actions
+                if isinstance(action, argparse._SubParsersAction)
+            ),
+            None,
+        )
+        word = next(words, None) if choices else None
+        if not choices or word not in choices:
+            return current.prog
+        current = choices[word]
+
+
 def _parse_and_run(argv: list[str]) -> int:
     parser = build_parser(only=_first_command(argv))
     try:
         args = parser.parse_args(argv)
     except AnyvenvError as exc:
-        command = _first_command(argv)
-        if command is not None and exc.hint == "see 'anyvenv --help'":  # argparse's last check
-            exc = AnyvenvError(exc.message, f"see 'anyvenv {command} --help'")
+        if exc.hint == "see 'anyvenv --help'":  # argparse's last check: name the command's help
+            exc = AnyvenvError(exc.message, f"see '{_deepest_prog(parser, argv)} --help'")
         report(exc)
         return EXIT_USAGE
     module = getattr(args, "_module", None)

@@ -18,7 +18,7 @@ def _add_install_dir(parser: argparse.ArgumentParser) -> None:
         "--install-dir",
         metavar="DIR",
         help="where Pythons are installed (default: $ANYVENV_PYTHON_INSTALL_DIR, "
-        "else ~/.local/share/anyvenv/python)",
+        "else $XDG_DATA_HOME/anyvenv/python, else ~/.local/share/anyvenv/python)",
     )
 
 
@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the GitHub release base URL (file:// and directories work); "
         "ANYVENV_PYTHON_DOWNLOADS_JSON names a JSON file of downloads in the format of uv's "
         "download-metadata.json that replaces the built-in release table. Downloads are cached "
-        "in $ANYVENV_CACHE_DIR/python-downloads (default ~/.cache/anyvenv/python-downloads).",
+        "in $ANYVENV_CACHE_DIR/python-downloads (default $XDG_CACHE_HOME/anyvenv/python-downloads, "
+        "else ~/.cache/anyvenv/python-downloads).",
     )
     install.add_argument("version", help="a version: 3.12, 3.12.4, 3.13t (free-threaded)")
     _add_install_dir(install)

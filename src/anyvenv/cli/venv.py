@@ -49,7 +49,10 @@ VALUE_OPTIONS: dict[tuple[str, ...], tuple[str, str]] = {
 }
 FLAGS: dict[tuple[str, ...], tuple[str, str]] = {
     ("--system-site-packages",): ("system_site_packages", "give access to the base's packages"),
-    ("--seed",): ("seed", "install pip into the environment (or set UV_VENV_SEED)"),
+    ("--seed",): (
+        "seed",
+        "install pip (and setuptools before Python 3.12) into the environment (or UV_VENV_SEED)",
+    ),
     ("-c", "--clear"): ("clear", "replace an existing environment at PATH (or UV_VENV_CLEAR)"),
     ("--no-clear",): (
         "no_clear",
