@@ -200,7 +200,13 @@ def _find(args: argparse.Namespace) -> int:
             raise
         from anyvenv.interpreter.discovery import find_interpreter
 
-        info = find_interpreter(args.request)
+        try:
+            info = find_interpreter(args.request)
+        except InterpreterNotFound as exc:  # its hint names venv's --python, which find lacks
+            hint = (
+                (exc.hint or "").replace(" or pass --python PATH", "").replace("--python ", "e.g. ")
+            )
+            raise InterpreterNotFound(exc.message, hint) from exc
         executable = info.executable
         data = {"name": None, "version": info.version_text, "executable": executable}
     if args.json:

@@ -115,8 +115,9 @@ def script_left_to_uv(args: argparse.Namespace, uv_command: str) -> int | None:
     if args.json:
         from anyvenv.errors import UsageError
 
+        reports = "uv.lock" if uv_command == "lock" else "the project env"
         raise UsageError(
-            "--json reports the project env, and with --script uv works on the script's own env",
+            f"--json reports {reports}, and with --script uv works on the script's own",
             f"drop --json (uv {uv_command} --script has no JSON output)",
         )
     return exec_uv(uv_words(args, uv_command), os.environ)

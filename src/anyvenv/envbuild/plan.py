@@ -68,8 +68,8 @@ def plan_interpreter(
         raise NothingExecutableHere(
             f"no file can be executed on the filesystem at {env_parent} (exec: {probe.exec}"
             f"{', mounted noexec' if 'noexec' in probe.mount_options else ''})",
-            "create the environment on another filesystem (e.g. under your home directory) "
-            "and point to it, e.g. UV_PROJECT_ENVIRONMENT=~/.venvs/NAME",
+            "create the environment on another filesystem, e.g. 'anyvenv venv ~/.venvs/NAME' "
+            "(in a uv project, 'anyvenv sync' keeps it outside the project by itself)",
         )
     same_fs = same_filesystem(info.executable, env_parent)
     strategy, reason = _choose_strategy(probe, same_fs, forced)
