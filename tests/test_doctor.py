@@ -147,3 +147,33 @@ def test_doctor_on_a_bad_path(tmp_path: Path) -> None:
         asked = anyvenv("doctor", tmp_path, "--python", python, "--json")
         assert asked.returncode == 2 and asked.stdout == "", asked.stdout
         assert asked.stderr.startswith("anyvenv: error:") and len(asked.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "lab_kind", ["local", "faultfs:chmod-enosys", "faultfs:chmod-ignored", "faultfs:cifs-like"]
+)
+@pytest.mark.parametrize("tool", ["python -m venv", "virtualenv"])
+def test_venv_and_virtualenv_verdicts_match_what_they_do(
+    lab_kind: str, tool: str, target: Path
+) -> None:
+    """Run each for real: "fails" exits non-zero; "breaks" leaves an env whose python or pip
+    does not run; "works" leaves both running."""
+    import os
+    import sys
+
+    clear_cache()
+    claim = next(item for item in doctor(target, str(base_python())).tools if item.tool == tool)
+    env = target / "env"
+    if tool == "python -m venv":
+        command = [str(base_python()), "-m", "venv", str(env)]
+    else:
+        virtualenv = Path(sys.executable).with_name("virtualenv")
+        command = [str(virtualenv), "--quiet", "-p", str(base_python()), str(env)]
+    made = run(command)
+    if claim.outcome is Outcome.FAILS:
+        assert made.returncode != 0, claim.reason
+        return
+    assert made.returncode == 0, (claim.reason, made.stderr)
+    pip = env / "bin" / "pip"
+    runs = check(env).usable and os.access(pip, os.X_OK) and run([pip, "--version"]).returncode == 0
+    assert runs is (claim.outcome is Outcome.WORKS), claim.reason

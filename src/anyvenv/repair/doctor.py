@@ -297,7 +297,33 @@ def _python_venv(result: ProbeResult) -> ToolVerdict:
             f"bin/python links to the base; {link[0]}: python does not start ({copies})",
             link[1],
         )
+    modes = _modes_verdict(
+        tool, result, "it copies its activation scripts with their modes (shutil.copymode)"
+    )
+    if modes is not None:
+        return modes
     return ToolVerdict(tool, Outcome.WORKS, "symlinks work here", _evidence(result, *READ_BACK))
+
+
+def _modes_verdict(tool: str, result: ProbeResult, what_sets_modes: str) -> ToolVerdict | None:
+    """Where links work but modes do not: chmod failing stops the tool, chmod ignored leaves
+    the scripts pip installs without their exec bit; ``None`` where modes work."""
+    if result.chmod not in (OK, NO):
+        return ToolVerdict(
+            tool,
+            Outcome.FAILS,
+            f"{what_sets_modes} and chmod fails here ({result.chmod})",
+            _evidence(result, "chmod"),
+        )
+    if result.chmod == NO and not result.chmod_ignored_harmlessly:
+        return ToolVerdict(
+            tool,
+            Outcome.BREAKS,
+            "chmod is accepted but ignored here: bin/pip and the console scripts pip installs "
+            "keep the mode they were created with and cannot be run",
+            _evidence(result, "chmod"),
+        )
+    return None
 
 
 def _virtualenv(result: ProbeResult) -> ToolVerdict:
@@ -317,6 +343,9 @@ def _virtualenv(result: ProbeResult) -> ToolVerdict:
             "('virtualenv --copies' works)",
             link[1],
         )
+    modes = _modes_verdict(tool, result, "it sets the mode of the seed packages' scripts")
+    if modes is not None:
+        return modes
     return ToolVerdict(tool, Outcome.WORKS, "symlinks work here", _evidence(result, *READ_BACK))
 
 
