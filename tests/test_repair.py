@@ -199,3 +199,36 @@ def test_env_anyvenv_made_on_the_mount_is_left_alone(target: Path) -> None:
     proc = anyvenv("repair", env)
     assert proc.returncode == 0 and "nothing to repair" in proc.stdout
     assert fingerprint(env) == before
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_console_scripts_uv_left_without_exec_bits_are_found_and_repaired(
+    target: Path, tmp_path: Path
+) -> None:
+    """chmod is ignored: uv installs the demo's console script with mode 0644. check says so
+    (it said "usable"), and repair writes it anew with its exec bits set at creation."""
+    env = env_with_demo(target / "env", base_python(), tmp_path / "wheels")
+    script = env / "bin" / DEMO_SCRIPT
+    assert not os.access(script, os.X_OK), "the mount ignores chmod as the lab says"
+    assert "script-not-executable" in _codes(env)
+    checked = anyvenv("check", env)
+    assert checked.returncode == 1, checked.stdout
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "script-not-executable" not in _codes(env)
+    demo_works(env)
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:readlink-eacces"])
+def test_an_env_venv_gave_up_on_gets_its_activation_scripts(target: Path) -> None:
+    """``python -m venv`` fails at its unreadable link and leaves no activation scripts:
+    repair makes the env whole (bin/activate works), not just "usable"."""
+    env = target / "env"
+    failed = run([base_python(), "-m", "venv", env])  # its ensurepip cannot start python
+    assert failed.returncode != 0 and (env / "pyvenv.cfg").exists(), failed.stderr
+    assert not (env / "bin" / "activate").exists()
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "activation-missing" not in _codes(env)
+    activated = run(["bash", "-c", f". {env / 'bin/activate'} && echo $VIRTUAL_ENV"])
+    assert activated.stdout.strip() == str(env), activated.stderr

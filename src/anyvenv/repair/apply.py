@@ -110,6 +110,8 @@ def apply_plan(plan: RepairPlan) -> list[Change]:
             changes += _rewrite_shebang(fix)
         elif fix.kind is FixKind.REWRITE_ACTIVATION:
             changes += _rewrite_activation(plan, fix)
+        elif fix.kind is FixKind.MAKE_EXECUTABLE:
+            changes += _make_executable(fix)
     return changes
 
 
@@ -245,13 +247,24 @@ def _rewrite_shebang(fix: Fix) -> list[Change]:
     return [Change("rewrote", fix.path, fix.description)]
 
 
+def _make_executable(fix: Fix) -> list[Change]:
+    """The script written anew (one rename) with its exec bits given at creation: that holds
+    where chmod is ignored or fails, as the file keeps the mode it was created with."""
+    if os.access(fix.path, os.X_OK):
+        return []  # changed since the diagnosis: leave it
+    data = fix.path.read_bytes()
+    mode = stat.S_IMODE(os.stat(fix.path).st_mode) | 0o111
+    atomic.atomic_write(fix.path, data, mode)
+    return [Change("rewrote", fix.path, "now executable")]
+
+
 def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
     """anyvenv's activation scripts for the env where it is now (every shell's, each file
     replaced in one rename), with the prompt pyvenv.cfg names, else the env's name."""
     from anyvenv.envbuild.activation import render_activation_scripts
     from anyvenv.repair.diagnose import activated_dir
 
-    if activated_dir(plan.env) != fix.details["old"]:
+    if activated_dir(plan.env) != (fix.details["old"] or None):
         return []  # changed since the diagnosis: leave it
     env = os.fspath(plan.env)
     prompt = (plan.diagnosis.config or {}).get("prompt") or os.path.basename(env)

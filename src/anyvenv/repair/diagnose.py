@@ -581,7 +581,19 @@ def _check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
         if path.is_symlink() or not path.is_file():
             continue
         shebang = read_shebang(path)
-        if shebang is None or not os.path.isabs(shebang.interpreter):
+        if shebang is None:
+            continue
+        if not os.access(path, os.X_OK):  # chmod ignored or failing where it was installed
+            findings.append(
+                error(
+                    Code.SCRIPT_NOT_EXECUTABLE,
+                    f"bin/{name} is not executable (mode {_mode_of(path)}): running it "
+                    "gives 'Permission denied'",
+                    path,
+                    mode=_mode_of(path),
+                )
+            )
+        if not os.path.isabs(shebang.interpreter):
             continue
         interpreter = os.path.normpath(shebang.interpreter)
         if interpreter.startswith(own_prefix):
@@ -629,7 +641,24 @@ def activated_dir(env: Path) -> str | None:
     return found.group(2) if found else None
 
 
+def _mode_of(path: Path) -> str:
+    try:
+        return f"{os.stat(path).st_mode & 0o7777:04o}"
+    except OSError:
+        return "unknown"
+
+
 def _check_activation(env: Path, findings: list[Finding]) -> None:
+    if not os.path.lexists(env / "bin" / "activate"):
+        findings.append(
+            warning(
+                Code.ACTIVATION_MISSING,
+                "bin/activate is missing: the environment cannot be activated (the tool that "
+                "made it stopped before writing its activation scripts?)",
+                env / "bin" / "activate",
+            )
+        )
+        return
     activated = activated_dir(env)
     if activated is not None and not _same_path(activated, env):
         findings.append(

@@ -37,7 +37,9 @@ class Code(str, StrChoice):
     LIB64_DANGLING = "lib64-dangling"
     SCRIPT_INTERPRETER_MISSING = "script-interpreter-missing"
     SCRIPT_INTERPRETER_FOREIGN = "script-interpreter-foreign"
+    SCRIPT_NOT_EXECUTABLE = "script-not-executable"
     ACTIVATION_STALE = "activation-stale"
+    ACTIVATION_MISSING = "activation-missing"
 
 
 INTERPRETER_CODES = frozenset(

@@ -31,6 +31,7 @@ class FixKind(str, enum.Enum):
     REMOVE_LIB64 = "remove-lib64"
     REWRITE_SHEBANG = "rewrite-shebang"
     REWRITE_ACTIVATION = "rewrite-activation"
+    MAKE_EXECUTABLE = "make-executable"
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
         probed = probed or _probe(diagnosis.env)
         _plan_lib64(plan, probed)
     _plan_scripts(plan)
+    _plan_modes(plan)
     _plan_activation(plan)
     return plan
 
@@ -240,8 +242,31 @@ def _plan_scripts(plan: RepairPlan) -> None:
         )
 
 
+def _plan_modes(plan: RepairPlan) -> None:
+    for finding in plan.diagnosis.findings:
+        if finding.code is Code.SCRIPT_NOT_EXECUTABLE and finding.path is not None:
+            path = Path(finding.path)
+            plan.fixes.append(
+                Fix(
+                    FixKind.MAKE_EXECUTABLE,
+                    path,
+                    f"write bin/{path.name} anew with its exec bits set at creation (mode "
+                    f"{finding.evidence.get('mode', 'unknown')})",
+                )
+            )
+
+
 def _plan_activation(plan: RepairPlan) -> None:
     for finding in plan.diagnosis.findings:
+        if finding.code is Code.ACTIVATION_MISSING:
+            plan.fixes.append(
+                Fix(
+                    FixKind.REWRITE_ACTIVATION,
+                    plan.env / "bin",
+                    f"write activation scripts that activate {plan.env} (there were none)",
+                    {"old": ""},
+                )
+            )
         if finding.code is Code.ACTIVATION_STALE:
             old = finding.evidence["activates"]
             plan.fixes.append(
