@@ -230,3 +230,14 @@ def test_a_base_this_user_cannot_enter_is_not_called_missing() -> None:
         assert not any("no longer exists" in text for text in messages), messages
     finally:
         shutil.rmtree(top)
+
+
+def test_check_suggests_what_works_when_repair_would_refuse(tmp_path: Path) -> None:
+    """A pyvenv.cfg with no home: repair refuses it, so check does not send the user there."""
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_bytes(b"\xff\xfe garbage\n")
+    checked = anyvenv("check", env)
+    assert checked.returncode == 1
+    assert f"recreate it: anyvenv venv --clear {env}" in checked.stdout, checked.stdout
+    assert "anyvenv repair" not in checked.stdout

@@ -44,9 +44,18 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
     else:
         print_findings_report(diagnosis)
         if not diagnosis.usable:
+            import os
             import shlex
 
-            print(f"fix it with: anyvenv repair {shlex.quote(args.env)}")
+            from anyvenv.repair.fixes import UNREPAIRABLE
+
+            if diagnosis.has(*UNREPAIRABLE):  # repair would refuse: say what will work
+                print(
+                    f"recreate it: anyvenv venv --clear {shlex.quote(os.fspath(diagnosis.env))}"
+                    " (then reinstall its packages)"
+                )
+            else:
+                print(f"fix it with: anyvenv repair {shlex.quote(args.env)}")
     return 0 if diagnosis.usable else 1
 
 

@@ -70,7 +70,8 @@ class RepairPlan:
         return [fix.to_json() for fix in self.fixes]
 
 
-_UNREPAIRABLE = (Code.CONFIG_UNREADABLE, Code.CONFIG_NO_HOME)
+UNREPAIRABLE = (Code.CONFIG_UNREADABLE, Code.CONFIG_NO_HOME)
+"""Findings repair refuses: without pyvenv.cfg's home it cannot tell the packages' Python."""
 
 
 def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
@@ -80,7 +81,7 @@ def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
     if not diagnosis.findings:
         return plan
     for finding in diagnosis.findings:
-        if finding.code in _UNREPAIRABLE:
+        if finding.code in UNREPAIRABLE:
             raise EnvironmentBroken(
                 f"cannot repair {diagnosis.env}: {finding.message}",
                 "without it repair cannot tell which Python the packages belong to; "
