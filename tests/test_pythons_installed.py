@@ -140,3 +140,15 @@ def test_what_killed_runs_left_is_undone_before_an_uninstall(install_dir: Path) 
     assert not [entry for entry in left if name in entry], left
     assert ".cpython-3.12.9-linux-x86_64-gnu.anyvenv-staging-host-1-abcdef" in left
     assert not has_leftovers(install_dir)
+
+
+def test_builds_for_other_platforms_are_not_this_machines(install_dir: Path) -> None:
+    """A shared install dir with a macOS build of a newer 3.12: not found, listed or removed
+    (uv's find and list leave other platforms' builds out too)."""
+    fake_install(install_dir, "cpython-3.12.11-macos-aarch64-none", "python3.12")
+    assert find_installed("3.12", install_dir).name == "cpython-3.12.9-linux-x86_64-gnu"
+    assert "cpython-3.12.11-macos-aarch64-none" not in {
+        item.name for item in installed_pythons(install_dir)
+    }
+    uninstall(["3.12"], install_dir)
+    assert (install_dir / "cpython-3.12.11-macos-aarch64-none").is_dir()

@@ -72,16 +72,20 @@ def install_lock(install_dir: Path) -> ShareLock:
 
 
 def installed_pythons(install_dir: str | os.PathLike[str] | None = None) -> list[InstalledPython]:
-    """Installs in ``install_dir`` whose interpreter exists, newest first."""
+    """Installs in ``install_dir`` for this machine's platform whose interpreter exists, newest
+    first (as uv lists them: another OS's or architecture's builds are left out)."""
     root = resolve_install_dir(install_dir)
     try:
         entries = list(root.iterdir())
     except OSError:
         return []
+    from anyvenv.pythons.sources import current_platform
+
+    host = "-" + current_platform().key  # a shared install dir may hold other machines' builds
     found: list[InstalledPython] = []
     for entry in entries:
         parsed = parse_managed_name(entry.name)
-        if parsed is None:
+        if parsed is None or not entry.name.endswith(host):
             continue
         item = InstalledPython(entry.name, entry, parsed[0], parsed[1])
         if os.path.lexists(item.executable):
