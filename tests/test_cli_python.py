@@ -65,6 +65,17 @@ def test_install_list_find_uninstall(
     empty = run_cli("python", "list", *where)
     assert empty.returncode == 0 and "no Pythons installed" in empty.stderr
 
+    # as uv: no version installs the .python-version's; several are installed in turn
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".python-version").write_text("3.12\n")
+    pinned = run_cli("python", "install", *where, "--json", cwd=project)
+    assert pinned.returncode == 0, pinned.stderr
+    assert json.loads(pinned.stdout)["path"] == str(home)
+    both = run_cli("python", "install", "3.12", standalone.version_text, *where, "--json")
+    assert both.returncode == 0, both.stderr
+    assert [item["status"] for item in json.loads(both.stdout)] == ["already installed"] * 2
+
 
 def test_venv_finds_the_installed_python(
     tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]

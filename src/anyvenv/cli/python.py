@@ -12,6 +12,8 @@ TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (myp
 if TYPE_CHECKING:
     from typing import Any
 
+    from anyvenv.pythons.installer import InstallResult
+
 
 def _add_install_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -40,7 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "in $ANYVENV_CACHE_DIR/python-downloads (default $XDG_CACHE_HOME/anyvenv/python-downloads, "
         "else ~/.cache/anyvenv/python-downloads).",
     )
-    install.add_argument("version", help="a version: 3.12, 3.12.4, 3.13t (free-threaded)")
+    install.add_argument(
+        "versions",
+        nargs="*",
+        metavar="VERSION",
+        help="versions: 3.12, 3.12.4, 3.13t (free-threaded); several are installed in turn; "
+        "none: the .python-version from here up, else the newest Python 3 (as uv)",
+    )
     _add_install_dir(install)
     install.add_argument(
         "--mirror",
@@ -123,12 +131,37 @@ class _ProgressBar:
 
 def _install(args: argparse.Namespace) -> int:
     from anyvenv.cli.output import print_json
+
+    results = [_install_one(args, version) for version in _install_requests(args.versions)]
+    if args.json:  # one document per version; a list when several were asked for
+        documents = [result.to_json() for result in results]
+        print_json(documents[0] if len(documents) == 1 else documents)
+    elif not args.quiet:
+        for result in results:
+            _print_installed(result)
+    return 0
+
+
+def _install_requests(given: list[str]) -> list[str]:
+    """The versions asked for; none: the nearest .python-version's, else any Python 3."""
+    if given:
+        return given
+    import os
+
+    from anyvenv.project.model import find_version_file, version_file_request
+
+    path = find_version_file(os.getcwd())
+    pinned = version_file_request(path) if path is not None else None
+    return [pinned or "3"]
+
+
+def _install_one(args: argparse.Namespace, version: str) -> InstallResult:
     from anyvenv.pythons.installer import install_python
 
-    bar = _ProgressBar(f"cpython {args.version}") if sys.stderr.isatty() else None
+    bar = _ProgressBar(f"cpython {version}") if sys.stderr.isatty() else None
     try:
-        result = install_python(
-            args.version,
+        return install_python(
+            version,
             install_dir=args.install_dir,
             mirror=args.mirror,
             reinstall=args.reinstall,
@@ -137,20 +170,19 @@ def _install(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    if args.json:
-        print_json(result.to_json())
-    elif not args.quiet:
-        if result.status == "already installed":
-            print(f"{result.install.name} is already installed at {result.install.path}")
-            print("  (use --reinstall to replace it)")
-        else:
-            verb = "Reinstalled" if result.status == "reinstalled" else "Installed"
-            print(f"{verb} {result.install.name} in {result.seconds:.1f}s")
-            print(f"  interpreter: {result.install.executable}")
-            print(f"  links: {result.links} ({result.reason})")
-            if result.skipped:
-                print(f"  skipped {len(result.skipped)} members: {', '.join(result.skipped[:3])}")
-    return 0
+
+
+def _print_installed(result: InstallResult) -> None:
+    if result.status == "already installed":
+        print(f"{result.install.name} is already installed at {result.install.path}")
+        print("  (use --reinstall to replace it)")
+        return
+    verb = "Reinstalled" if result.status == "reinstalled" else "Installed"
+    print(f"{verb} {result.install.name} in {result.seconds:.1f}s")
+    print(f"  interpreter: {result.install.executable}")
+    print(f"  links: {result.links} ({result.reason})")
+    if result.skipped:
+        print(f"  skipped {len(result.skipped)} members: {', '.join(result.skipped[:3])}")
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -268,6 +268,11 @@ def _read_version_file(path: str) -> str | None:
     return None
 
 
+def version_file_request(path: str) -> str | None:
+    """The request a version file makes (its first line that is not a comment)."""
+    return _read_version_file(path)
+
+
 def find_version_file(start: str, stop_at: str | None = None) -> str | None:
     """``.python-version`` (or ``.python-versions``) in ``start`` or the nearest directory above
     it, as uv looks: up to ``stop_at`` (the workspace root, included) when given, else up to /."""
