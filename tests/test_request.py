@@ -17,6 +17,10 @@ from anyvenv.interpreter.request import parse_request, parse_specifiers
         ("3.12.4", (3, 12, 5), False),
         ("3", (3, 9, 1), True),
         ("cpython@3.11", (3, 11, 0), True),
+        ("312", (3, 12, 4), True),  # as uv reads it (and wheel tags)
+        ("cp312", (3, 11, 9), False),
+        ("cpython-3.12.1-linux-x86_64-gnu", (3, 12, 1), True),  # an install's name, as in uv
+        ("cpython-3.12.1-linux-x86_64-gnu", (3, 12, 4), False),
         (">=3.11", (3, 12, 0), True),
         (">=3.11,<3.12", (3, 12, 0), False),
         ("~=3.10", (3, 13, 1), True),

@@ -142,7 +142,7 @@ def _parse_request(raw: str | None) -> PythonRequest:
     text = raw.strip()
     if "/" in text or text.startswith("."):
         return PythonRequest(raw, path=text)
-    bare = _without_implementation(text)
+    bare = _install_key_version(text) or _without_implementation(text)
     plain = _plain_version(bare)
     if plain is not None:
         numbers, threaded = plain
@@ -180,10 +180,25 @@ def _without_implementation(text: str) -> str:
     return text
 
 
+def _install_key_version(text: str) -> str | None:
+    """The version of a managed install's name, as uv reads it as a request:
+    ``cpython-3.12.1-linux-x86_64-gnu`` -> ``3.12.1``; ``...+freethreaded-...`` -> ``...t``."""
+    import re
+
+    found = re.fullmatch(r"cpython-(\d+\.\d+\.\d+)(\+freethreaded)?-\w+-\w+-\w+", text.lower())
+    if found is None:
+        return None
+    return found.group(1) + ("t" if found.group(2) else "")
+
+
 def _plain_version(text: str) -> tuple[Version, bool] | None:
-    """``3``, ``3.12``, ``3.12.1``, each optionally with ``t`` (free-threaded)."""
+    """``3``, ``3.12``, ``3.12.1``, each optionally with ``t`` (free-threaded); ``312`` is
+    3.12, as in uv (and wheel tags)."""
     threaded = text.endswith("t")
-    parts = (text[:-1] if threaded else text).split(".")
+    digits = text[:-1] if threaded else text
+    if len(digits) > 1 and digits.isascii() and digits.isdigit() and digits[0] == "3":
+        return (3, int(digits[1:])), threaded
+    parts = digits.split(".")
     if not 1 <= len(parts) <= 3 or not all(part.isascii() and part.isdigit() for part in parts):
         return None
     return tuple(int(part) for part in parts), threaded
