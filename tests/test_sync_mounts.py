@@ -119,6 +119,7 @@ def test_sync_works_where_plain_uv_does_not(
         assert env_dir == project / ".venv"
     if placement == "shadow":
         assert "copied 3 and removed 0 distributions from the shadow env" in first.stderr
+        assert " into its shadow env)" in first.stderr  # the link mode is the shadow's
         forced, _ = sync_json(project, env, index, "--verbose")  # uv runs: a no-op
         assert forced["uv_ran"] is True
         assert forced["mirror"] == {

@@ -61,7 +61,11 @@ def report(result: SyncResult, quiet: bool) -> None:
     if not (failed and prepared.action == "reused"):  # uv's error is the news then
         version = ".".join(map(str, prepared.state.version))
         what = {"created": "Created", "rebuilt": "Rebuilt", "reused": "Using"}[prepared.action]
-        line = f"anyvenv: {what} {location.env} (CPython {version}; link mode {result.link.mode.value})"
+        into = " into its shadow env" if location.placement is Placement.SHADOW else ""
+        line = (
+            f"anyvenv: {what} {location.env} (CPython {version}; "
+            f"link mode {result.link.mode.value}{into})"
+        )
         if prepared.rebuild_reason:
             line += f"; the old one was replaced: {prepared.rebuild_reason}"
         if failed:
