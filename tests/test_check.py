@@ -241,3 +241,19 @@ def test_check_suggests_what_works_when_repair_would_refuse(tmp_path: Path) -> N
     assert checked.returncode == 1
     assert f"recreate it: anyvenv venv --clear {env}" in checked.stdout, checked.stdout
     assert "anyvenv repair" not in checked.stdout
+
+
+def test_a_package_whose_install_stopped_half_way_is_reported(tmp_path: Path) -> None:
+    """What uv leaves where chmod fails (a .dist-info with only its RECORD): check names the
+    package and how to reinstall it; the rest of the env is still usable."""
+    env = tmp_path / "env"
+    made = anyvenv("venv", env, "--python", base_python())
+    assert made.returncode == 0, made.stderr
+    site = next((env / "lib").glob("python3.*/site-packages"))
+    (site / "alpha-1.0.dist-info").mkdir()
+    (site / "alpha-1.0.dist-info" / "RECORD").write_text("")
+    diagnosis = check(env)
+    found = [item for item in diagnosis.findings if item.code is Code.PACKAGE_INCOMPLETE]
+    assert [item.evidence["package"] for item in found] == ["alpha"]
+    assert "uv pip install --reinstall alpha" in found[0].message
+    assert diagnosis.usable

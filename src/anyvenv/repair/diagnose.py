@@ -124,6 +124,7 @@ def diagnose(env: Path) -> Diagnosis:
     _check_libpython(entries, base, started, findings)
     lib64 = _check_lib64(env, base, findings)
     scripts = _check_scripts(env, findings)
+    _check_packages(env, sites, findings)
     _check_activation(env, findings)
     return Diagnosis(
         env=env,
@@ -639,6 +640,31 @@ def activated_dir(env: Path) -> str | None:
         return None
     found = _ACTIVATED_DIR.search(text)
     return found.group(2) if found else None
+
+
+def _check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list[Finding]) -> None:
+    """Installs an installer gave up on half-way (uv where chmod fails): a ``.dist-info``
+    without its METADATA, which importlib.metadata and pip cannot read. Repair cannot make
+    the package again; the finding says how to."""
+    for major, minor, threaded in sites:
+        site = env / "lib" / f"python{major}.{minor}{'t' if threaded else ''}" / "site-packages"
+        try:
+            names = sorted(os.listdir(site))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info") and not os.path.lexists(site / name / "METADATA"):
+                package = name[: -len(".dist-info")].rsplit("-", 1)[0]
+                findings.append(
+                    warning(
+                        Code.PACKAGE_INCOMPLETE,
+                        f"{name} has no METADATA: the install of {package} stopped half-way; "
+                        f"reinstall it ('anyvenv sync' in a project, else 'uv pip install "
+                        f"--reinstall {package}')",
+                        site / name,
+                        package=package,
+                    )
+                )
 
 
 def _mode_of(path: Path) -> str:

@@ -38,6 +38,7 @@ class Code(str, StrChoice):
     SCRIPT_INTERPRETER_MISSING = "script-interpreter-missing"
     SCRIPT_INTERPRETER_FOREIGN = "script-interpreter-foreign"
     SCRIPT_NOT_EXECUTABLE = "script-not-executable"
+    PACKAGE_INCOMPLETE = "package-incomplete"
     ACTIVATION_STALE = "activation-stale"
     ACTIVATION_MISSING = "activation-missing"
 
