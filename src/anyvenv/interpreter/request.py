@@ -183,6 +183,8 @@ def _without_implementation(text: str) -> str:
 def _install_key_version(text: str) -> str | None:
     """The version of a managed install's name, as uv reads it as a request:
     ``cpython-3.12.1-linux-x86_64-gnu`` -> ``3.12.1``; ``...+freethreaded-...`` -> ``...t``."""
+    if not text.lower().startswith("cpython-") or text.count("-") < 4:
+        return None  # (re costs start-up time: not imported for the common requests)
     import re
 
     found = re.fullmatch(r"cpython-(\d+\.\d+\.\d+)(\+freethreaded)?-\w+-\w+-\w+", text.lower())
