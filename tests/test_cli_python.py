@@ -41,6 +41,10 @@ def test_install_list_find_uninstall(
     again = run_cli("python", "install", "3.12", *where)
     assert again.returncode == 0
     assert "already installed" in again.stdout
+    already = json.loads(run_cli("python", "install", "3.12", *where, "--json").stdout)
+    assert already["status"] == "already installed"  # and what it was made from, as recorded
+    assert (already["sha256"], already["url"]) == (report["sha256"], report["url"])
+    assert already["links"] == "symlink"
 
     listing = run_cli("python", "list", *where, "--json")
     assert listing.returncode == 0

@@ -96,6 +96,8 @@ class InstallResult:
     imported: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
     seconds: float = 0.0
+    sha256: str | None = None
+    """The archive's, as installed (for an install already there: its record's)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,7 +108,7 @@ class InstallResult:
             "path": str(self.install.path),
             "executable": str(self.install.executable),
             "url": self.url,
-            "sha256": self.download.sha256,
+            "sha256": self.sha256,
             "links": self.links,
             "reason": self.reason,
             "validated_imports": list(self.imported),
@@ -119,6 +121,20 @@ class InstallResult:
 class ValidatedBuild:
     imported: tuple[str, ...]
     libpython: tuple[str, ...]
+
+
+def _already_installed(installed: InstalledPython, download: PythonDownload) -> InstallResult:
+    """What the install there was made from (its record), not what would be downloaded now."""
+    record = installed.record()
+    return InstallResult(
+        installed,
+        download,
+        str(record.get("downloaded_from", "")),
+        "already installed",
+        links=str(record.get("links", "")),
+        reason=str(record.get("links_reason", "")),
+        sha256=record.get("sha256"),
+    )
 
 
 def _satisfying_install(request: str, root: Path) -> InstalledPython | None:
@@ -164,7 +180,7 @@ def install_python(
         if has_leftovers(root):  # clear what killed runs left, though nothing is installed
             with install_lock(root):
                 recover_installs(root)
-        return InstallResult(installed, download, url, "already installed")
+        return _already_installed(installed, download)
     where = probe(probe_path_for(root))
     if not where.can_execute:
         raise NothingExecutableHere(
@@ -182,7 +198,7 @@ def install_python(
                 recover_installs(root)  # this version's leftovers, and any other's
                 replacing = os.path.lexists(target)
                 if replacing and not reinstall and os.path.lexists(installed.executable):
-                    return InstallResult(installed, download, url, "already installed")
+                    return _already_installed(installed, download)
                 with atomic.staging_directory(target) as staging_dir:
                     staging = Path(staging_dir)
                     on_members = None if progress is None else _stage(progress, "extract")
@@ -207,6 +223,7 @@ def install_python(
         imported=validated.imported,
         skipped=tuple(report.skipped),
         seconds=time.perf_counter() - started,
+        sha256=download.sha256,
     )
 
 
