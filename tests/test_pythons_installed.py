@@ -152,3 +152,14 @@ def test_builds_for_other_platforms_are_not_this_machines(install_dir: Path) -> 
     }
     uninstall(["3.12"], install_dir)
     assert (install_dir / "cpython-3.12.11-macos-aarch64-none").is_dir()
+
+
+def test_uninstall_removes_an_install_that_lost_its_interpreter(install_dir: Path) -> None:
+    """What a killed uninstall on FAT leaves (the interpreter went first): not listed, but
+    removed when asked for by version or by name, as a user trying again expects."""
+    assert "cpython-3.10.1-linux-x86_64-gnu" not in {
+        item.name for item in installed_pythons(install_dir)
+    }
+    removed = uninstall(["3.10"], install_dir)
+    assert [item.name for item in removed] == ["cpython-3.10.1-linux-x86_64-gnu"]
+    assert not (install_dir / "cpython-3.10.1-linux-x86_64-gnu").exists()

@@ -71,9 +71,13 @@ def install_lock(install_dir: Path) -> ShareLock:
     return ShareLock(install_dir / LOCK_NAME)
 
 
-def installed_pythons(install_dir: str | os.PathLike[str] | None = None) -> list[InstalledPython]:
+def installed_pythons(
+    install_dir: str | os.PathLike[str] | None = None, *, without_interpreter: bool = False
+) -> list[InstalledPython]:
     """Installs in ``install_dir`` for this machine's platform whose interpreter exists, newest
-    first (as uv lists them: another OS's or architecture's builds are left out)."""
+    first (as uv lists them: another OS's or architecture's builds are left out).
+    ``without_interpreter``: those that have lost it too (what a killed uninstall or a killed
+    file-by-file commit on FAT leaves), for uninstall to remove when asked to."""
     root = resolve_install_dir(install_dir)
     try:
         entries = list(root.iterdir())
@@ -88,7 +92,7 @@ def installed_pythons(install_dir: str | os.PathLike[str] | None = None) -> list
         if parsed is None or not entry.name.endswith(host):
             continue
         item = InstalledPython(entry.name, entry, parsed[0], parsed[1])
-        if os.path.lexists(item.executable):
+        if (without_interpreter and entry.is_dir()) or os.path.lexists(item.executable):
             found.append(item)
     return sorted(found, key=lambda item: (item.version, not item.free_threaded), reverse=True)
 
@@ -181,7 +185,7 @@ def uninstall(
         # first what killed runs left (an install a crash left under its retired name is put
         # back, so it is removed now rather than coming back after this uninstall)
         recover_installs(root)
-        installs = installed_pythons(root)
+        installs = installed_pythons(root, without_interpreter=True)
         for request in requests:
             found = matching(request, installs)
             if not found:
