@@ -90,3 +90,33 @@ def test_names_up_to_name_max_get_leftovers_that_fit_and_are_found_again(
     assert atomic.leftovers_of(tmp_path / long_a) == []  # another target's
     atomic.recover(tmp_path / long_b)
     assert not dead.exists()
+
+
+def test_replacing_a_tree_file_by_file_keeps_the_new_and_only_the_new(tmp_path: Path) -> None:
+    """What a reinstall on fusefat does: files replaced in place (``last`` after the rest),
+    a file where a directory was and back, what only the old tree had removed."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    for root, files in (
+        (
+            old,
+            {
+                "bin/python": "old",
+                "lib/a.py": "old",
+                "lib/gone.py": "x",
+                "was_dir/f": "x",
+                "f": "x",
+            },
+        ),
+        (new, {"bin/python": "new", "lib/a.py": "new", "was_dir": "now a file", "f/inside": "y"}),
+    ):
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+    atomic.replace_tree_by_files(new, old, last=("bin",))
+    found = {
+        str(path.relative_to(old)): path.read_text() for path in old.rglob("*") if path.is_file()
+    }
+    assert found == {
+        "bin/python": "new", "lib/a.py": "new", "was_dir": "now a file", "f/inside": "y"
+    }  # fmt: skip
+    assert not new.exists()

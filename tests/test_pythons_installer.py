@@ -479,3 +479,32 @@ def test_an_install_that_satisfies_the_request_is_enough_as_in_uv(
     exact = ".".join(map(str, standalone.version))
     newer = install_python(exact, install_dir=install_dir)
     assert newer.status == "installed" and newer.install.name == standalone.install_name
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_killed_reinstall_on_fat_leaves_a_python_that_runs(
+    lab_kind: str, target: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """fusefat cannot rename directories, so a reinstall replaces the old files one by one,
+    bin/ last: killed before, during or after that, the install still runs (it was removed
+    first before, and a kill lost it), and the next reinstall leaves nothing else."""
+    install_dir = target / "pythons"
+    home = install_dir / standalone.install_name
+    args = ["python", "install", "3.12", "--install-dir", str(install_dir)]
+    assert run_cli(*args).returncode == 0
+    for spec in (
+        "python-install:validated",
+        *(f"python-install:validated+{t}" for t in (0.02, 0.05, 0.1)),
+    ):
+        proc = subprocess.run(
+            [*ANYVENV, *args, "--reinstall"],
+            env=cli_env(ANYVENV_TEST_KILL_AT=spec),
+            capture_output=True,
+            start_new_session=True,
+        )
+        assert proc.returncode == -signal.SIGKILL or "+" in spec, (spec, proc.stderr)
+        assert install_counts_as_done(home, standalone), (spec, "the old install still runs")
+        again = run_cli(*args, "--reinstall")
+        assert again.returncode == 0, (spec, again.stderr)
+        assert install_counts_as_done(home, standalone), spec
+        assert entries(install_dir) - {".anyvenv-python.lock.flock"} == {standalone.install_name}

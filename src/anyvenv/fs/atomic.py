@@ -424,6 +424,46 @@ def move_tree_by_files(source: str | os.PathLike[str], destination: str | os.Pat
     remove_tree(source)
 
 
+def replace_tree_by_files(
+    source: str | os.PathLike[str],
+    destination: str | os.PathLike[str],
+    last: tuple[str, ...] = (),
+) -> None:
+    """Make the existing ``destination`` hold ``source``'s tree where renaming a directory
+    loses its contents (fusefat): each file replaces its namesake in one rename (the top-level
+    directories named in ``last`` after all others), then what only the old tree had is
+    removed, and ``source`` with it. Not atomic, but killed part-way ``destination`` holds
+    every file of one tree or the other, never fewer."""
+    source, destination = os.fspath(source), os.fspath(destination)
+    new: set[str] = set()
+    for directory, dirs, files in os.walk(source):
+        if directory == source:
+            dirs.sort(key=lambda name: name in last)  # os.walk visits them in this order
+        relative = os.path.relpath(directory, source)
+        into = os.path.normpath(os.path.join(destination, relative))
+        if (os.path.lexists(into) and not os.path.isdir(into)) or os.path.islink(into):
+            os.unlink(into)  # a file (or link) of the old tree where the new one has a directory
+        os.makedirs(into, exist_ok=True)
+        new.add(os.path.normpath(relative))
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(directory, d))]:
+            there = os.path.join(into, name)
+            if os.path.isdir(there) and not os.path.islink(there):
+                remove_tree(there)  # a directory of the old tree where the new one has a file
+            os.replace(os.path.join(directory, name), there)
+            new.add(os.path.normpath(os.path.join(relative, name)))
+    for directory, dirs, files in os.walk(destination, topdown=False):
+        relative = os.path.relpath(directory, destination)
+        for name in files + dirs:
+            path = os.path.join(directory, name)
+            if os.path.normpath(os.path.join(relative, name)) in new:
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.rmdir(path)  # emptied below already
+            else:
+                os.unlink(path)
+    remove_tree(source)
+
+
 def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
     """Move ``staging`` to ``target``. An existing target is swapped with it in one step where
     the filesystem can (then removed); elsewhere it is retired first, then removed (a crash in

@@ -231,9 +231,15 @@ def _commit(staging: Path, target: Path) -> None:
     """Rename the staged install into place. Where renaming a directory loses its files
     (fusefat) the tree moves file by file: ``bin/`` is hidden until everything else has
     moved, so a crash in between leaves nothing that runs or counts as installed (discovery
-    and ``python list`` look for ``bin/python3.X``), and the next install replaces it."""
+    and ``python list`` look for ``bin/python3.X``), and the next install replaces it. A
+    reinstall there replaces the old files one by one, ``bin/`` last, so that a crash leaves
+    the old interpreter with files of one build or the other of that version, which runs
+    (removing the old install first, as before, lost it to a kill)."""
     if atomic.directory_rename_keeps_contents(staging.parent):
         atomic.commit(staging, target)
+        return
+    if target.is_dir():  # a reinstall: the old install keeps running while files are replaced
+        atomic.replace_tree_by_files(staging, target, last=("bin",))
         return
     bin_dir = staging / "bin"
     names = sorted(os.listdir(bin_dir))
