@@ -92,7 +92,7 @@ def test_pip_uv_and_venv_inside_the_env(lab_kind: str, target: Path, tmp_path: P
     env = target / "env"
     proc = venv_cli(env, "--seed")
     assert proc.returncode == 0, proc.stderr
-    assert "seeded: pip" in proc.stdout  # what was installed is said, as uv venv --seed says
+    assert "seeded: pip" in proc.stderr  # what was installed is said, as uv venv --seed says
     wheel = greeter_wheel(tmp_path / "wheels")
     pip = subprocess.run(
         [str(env / "bin" / "python"), "-m", "pip", "install", "--no-index", "-q", str(wheel)],
@@ -386,7 +386,8 @@ def test_the_activation_line_printed_works_in_the_users_shell(tmp_path: Path) ->
     env_dir = tmp_path / "it's a dir" / "e 1"
     proc = run_cli("venv", str(env_dir), env=cli_env(SHELL="/bin/bash"))
     assert proc.returncode == 0, proc.stderr
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("Activate with: "))
+    assert proc.stdout == ""  # as uv venv: what it did goes to stderr, stdout is --json's
+    line = next(x for x in proc.stderr.splitlines() if x.startswith("Activate with: "))
     assert line.removeprefix("Activate with: ") == activate_command(str(env_dir), "/bin/bash")
     assert activate_command(str(env_dir), "/usr/bin/fish").endswith("activate.fish'")
     assert activate_command(str(env_dir), "/bin/tcsh").endswith("activate.csh'")

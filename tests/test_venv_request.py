@@ -55,7 +55,7 @@ def test_a_python_version_file_above_is_followed(tmp_path: Path, env: dict[str, 
     done = run_cli("venv", cwd=work, env=_no_uv_python(env))
     assert done.returncode == 0, done.stderr
     assert _version(work / ".venv").startswith("3.12.")
-    assert f"python: asked for by {tmp_path / '.python-version'}" in done.stdout
+    assert f"python: asked for by {tmp_path / '.python-version'}" in done.stderr
 
 
 def test_requires_python_is_followed_in_a_project(tmp_path: Path, env: dict[str, str]) -> None:
@@ -73,18 +73,18 @@ def test_uv_python_and_then_python_win(tmp_path: Path, env: dict[str, str]) -> N
     done = run_cli("venv", "a", cwd=tmp_path, env={**_no_uv_python(env), "UV_PYTHON": "3.10"})
     assert done.returncode == 0, done.stderr
     assert _version(tmp_path / "a").startswith("3.10.")
-    assert "asked for by UV_PYTHON=3.10" in done.stdout
+    assert "asked for by UV_PYTHON=3.10" in done.stderr
     done = run_cli("venv", "b", "-p", "3.11", cwd=tmp_path, env={**env, "UV_PYTHON": "3.10"})
     assert done.returncode == 0, done.stderr
     assert _version(tmp_path / "b").startswith("3.11.")
-    assert "asked for by" not in done.stdout
+    assert "asked for by" not in done.stderr
 
 
 def test_no_request_takes_python3_on_path(tmp_path: Path, env: dict[str, str]) -> None:
     done = run_cli("venv", cwd=tmp_path, env=_no_uv_python(env))
     assert done.returncode == 0, done.stderr
     assert _version(tmp_path / ".venv").startswith("3.11.")
-    assert "asked for by" not in done.stdout
+    assert "asked for by" not in done.stderr
 
 
 def test_a_version_nobody_has_is_a_clear_error_naming_the_file(
@@ -115,12 +115,12 @@ def test_a_python_the_project_rules_out_is_used_with_uvs_warning(
     done = run_cli("venv", "-p", "3.11", cwd=project, env=_no_uv_python(env))
     assert done.returncode == 0, done.stderr
     assert _version(project / ".venv").startswith("3.11.")
-    warning = done.stderr.strip()
+    warning = done.stderr.splitlines()[0]
     assert warning.startswith("anyvenv: warning: --python 3.11 resolved to Python 3.11.")
     assert "requires-python >=3.12 does not allow" in warning
     done = run_cli("venv", "-p", "3.11", "--clear", "--no-project", cwd=project, env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
+    assert "warning" not in done.stderr
 
 
 def test_a_version_file_the_project_rules_out_gets_the_pin_hint(
@@ -140,7 +140,7 @@ def test_a_version_file_the_project_rules_out_gets_the_pin_hint(
     done = run_cli("venv", "--clear", "--no-config", cwd=project, env=_no_uv_python(env))
     assert done.returncode == 0, done.stderr
     assert _version(project / ".venv").startswith("3.12.")
-    assert "asked for by requires-python >=3.12" in done.stdout and done.stderr == ""
+    assert "asked for by requires-python >=3.12" in done.stderr and "warning" not in done.stderr
 
 
 def test_from_the_workspace_root_the_env_goes_where_the_project_wants_it(
@@ -220,7 +220,7 @@ def test_uv_venv_variables_stand_for_their_flags(tmp_path: Path, env: dict[str, 
     )
     assert cleared.returncode == 0, cleared.stderr
     assert _version(project / ".venv").startswith("3.11.")
-    assert cleared.stderr == ""  # no requires-python warning: the project is left out
+    assert "warning" not in cleared.stderr  # no requires-python warning: the project is left out
     short = run_cli("venv", "-p", "3.12", "-c", "--json", cwd=project, env=environ)
     assert short.returncode == 0, short.stderr
     assert '"replaced": true' in short.stdout

@@ -252,18 +252,19 @@ def run(args: Arguments) -> int:
         from anyvenv.cli.output import print_json
 
         print_json({**info.to_json(), "python_request_source": source, "warnings": warnings})
-    elif not args.quiet:
+    elif not args.quiet:  # on stderr, as uv venv says it: stdout is for --json
         verb = "Replaced" if info.replaced else "Created"
-        print(f"{verb} {info.path} with CPython {info.version} ({info.base_executable})")
+        lines = [f"{verb} {info.path} with CPython {info.version} ({info.base_executable})"]
         if source is not None:
-            print(f"python: asked for by {source}")
+            lines.append(f"python: asked for by {source}")
         placement = info.strategy.value + (
             "" if info.libpython.value == "none" else f", libpython: {info.libpython.value}"
         )
-        print(f"interpreter: {placement} ({info.reason})")
+        lines.append(f"interpreter: {placement} ({info.reason})")
         if info.seeded:  # as uv venv --seed lists what it installed
-            print(f"seeded: {', '.join(info.seeded)}")
-        print(f"Activate with: {activate_command(info.path, os.environ.get('SHELL'))}")
+            lines.append(f"seeded: {', '.join(info.seeded)}")
+        lines.append(f"Activate with: {activate_command(info.path, os.environ.get('SHELL'))}")
+        print("\n".join(lines), file=sys.stderr)
     return 0
 
 
