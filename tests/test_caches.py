@@ -70,3 +70,21 @@ def test_relative_or_empty_xdg_and_home_values_are_ignored_as_uv_ignores_them() 
     assert data_home(env) == "/h/.local/share"
     assert user_config_dir(env) == "/h/.config/uv"
     assert cache_home({"HOME": "/h", "XDG_CACHE_HOME": "/x"}) == "/x"
+
+
+def test_a_relative_directory_variable_is_refused_before_anything_is_removed(
+    tmp_path: Path,
+) -> None:
+    """``ANYVENV_CACHE_DIR=.`` made ``cache clean`` remove ./python-downloads, a user's."""
+    mine = tmp_path / "python-downloads"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    for variable, command in (
+        ("ANYVENV_CACHE_DIR", "clean"),  # where python-downloads is
+        ("ANYVENV_ENVS_DIR", "prune"),
+        ("ANYVENV_SHADOW_DIR", "prune"),
+    ):
+        proc = run_cli("cache", command, cwd=tmp_path, env=cli_env(**{variable: "."}))
+        assert proc.returncode == 2, (variable, proc.stderr)
+        assert f"{variable}='.' is a relative path" in proc.stderr
+    assert (mine / "notes.txt").read_text() == "mine"

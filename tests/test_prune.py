@@ -78,9 +78,10 @@ def noexec_share(tmp_path: Path) -> Iterator[Path]:
 class ElsewhereProject:
     """A project synced on the noexec share: its env lives in the per-user envs dir."""
 
-    def __init__(self, home: Path, share: Path, index: Path) -> None:
+    def __init__(self, home: Path, share: Path, index: Path, name: str = "demo") -> None:
         self.env = project_environ(home)
-        self.project = write_project(share / "demo")
+        self.index = index
+        self.project = write_project(share / name)
         self.elsewhere, self.owner = _synced(self.project, self.env, index, "elsewhere")
 
 
@@ -113,9 +114,9 @@ def test_an_env_elsewhere_is_kept_while_its_pointer_names_it(
 
 
 def test_an_unmounted_project_keeps_its_env_and_a_deleted_one_frees_it(
-    synced: ElsewhereProject, noexec_share: Path
+    synced: ElsewhereProject, noexec_share: Path, index: Path
 ) -> None:
-    env, project, elsewhere = synced.env, synced.project, synced.elsewhere
+    env, elsewhere = synced.env, synced.elsewhere
     subprocess.run(["umount", noexec_share], check=True)  # the share is not mounted now
     try:
         kept = _prune(env)[elsewhere]
@@ -126,11 +127,90 @@ def test_an_unmounted_project_keeps_its_env_and_a_deleted_one_frees_it(
             ["mount", "-t", "tmpfs", "-o", "noexec", "anyvenv-prune-test", noexec_share],
             check=True,
         )
-    # mounted again, but the project is gone from it (a new tmpfs is empty)
-    gone = _prune(env)[elsewhere]
+    assert _prune(env, "--dry-run")[elsewhere]["verdict"] == "unused"  # (the project is gone)
+    # another filesystem mounted over the project's, from the same source (or the view of
+    # another mount namespace): the project's absence there proves nothing, so the env stays
+    second = ElsewhereProject(noexec_share.parent / "home2", noexec_share, index, "second")
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "noexec", "anyvenv-prune-test", noexec_share], check=True
+    )
+    try:
+        other = _prune(second.env)[second.elsewhere]
+        assert other["verdict"] == "kept", other
+        assert "is not the project's" in str(other["reason"])
+    finally:
+        subprocess.run(["umount", noexec_share], check=True)
+    assert _prune(second.env, "--dry-run")[second.elsewhere]["verdict"] == "in-use"
+    # a project deleted from the filesystem it was synced on frees its env
+    shutil.rmtree(second.project)
+    gone = _prune(second.env)[second.elsewhere]
     assert (gone["verdict"], gone["removed"]) == ("unused", True)
-    assert f"its project directory {project} is gone" in str(gone["reason"])
-    assert not os.path.lexists(elsewhere)
+    assert f"its project directory {second.project} is gone" in str(gone["reason"])
+    assert not os.path.lexists(second.elsewhere)
+
+
+def test_an_env_named_directly_or_through_a_link_is_in_use(
+    synced: ElsewhereProject,
+) -> None:
+    """The env named directly by UV_PROJECT_ENVIRONMENT, or through a symlink at .venv, is in
+    use: the record keeps naming the project, and prune follows the link."""
+    env, project, elsewhere = synced.env, synced.project, synced.elsewhere
+    pointer = project / ".venv"
+    pointer.rename(project / "pointer.bak")
+    pointer.symlink_to(elsewhere)  # what uv would follow
+    assert _prune(env, "--dry-run")[elsewhere]["verdict"] == "in-use"
+    pointer.unlink()
+    (project / "pointer.bak").rename(pointer)
+
+    direct = anyvenv(
+        "sync", "--json", *index_args(synced.index), cwd=project,
+        env={**env, "UV_PROJECT_ENVIRONMENT": elsewhere},
+    )  # fmt: skip
+    assert direct.returncode == 0, direct.stderr
+    owner = read_owner(elsewhere)
+    assert owner is not None and owner.declared == str(pointer), "the record keeps its project"
+    assert _prune(env)[elsewhere]["verdict"] == "in-use"
+
+
+def test_a_project_whose_share_stopped_answering_keeps_its_env(tmp_path: Path, index: Path) -> None:
+    """A FUSE connection that broke (sshfs after its connection dropped): stat gives
+    ENOTCONN, which is no proof that the project is gone."""
+    import signal
+    import sys
+
+    backing, mount_point = tmp_path / "backing", tmp_path / "mnt"
+    backing.mkdir()
+    mount_point.mkdir()
+    lab_dir = Path(__file__).parent
+    daemon = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lab.faultfs",
+            str(backing),
+            str(mount_point),
+            "--mode",
+            "mode-0644",
+        ],
+        cwd=lab_dir,
+        env={**os.environ, "PYTHONPATH": str(lab_dir)},
+    )
+    try:
+        for _ in range(100):
+            if os.path.ismount(mount_point):
+                break
+            time.sleep(0.05)
+        project = ElsewhereProject(tmp_path / "home", mount_point, index)
+        connection = os.minor(os.stat(mount_point).st_dev)
+        daemon.send_signal(signal.SIGSTOP)
+        Path(f"/sys/fs/fuse/connections/{connection}/abort").write_text("1")
+        kept = _prune(project.env)[project.elsewhere]
+        assert kept["verdict"] == "kept", kept
+        assert "cannot be read" in str(kept["reason"]) and os.path.isdir(project.elsewhere)
+    finally:
+        daemon.kill()
+        daemon.wait()
+        subprocess.run(["umount", "-l", mount_point], check=False)
 
 
 def test_a_moved_project_takes_its_env_along_at_its_next_sync(
@@ -164,11 +244,15 @@ def test_envs_without_an_owner_record_and_live_staging_are_kept(tmp_path: Path) 
     gone_pid = _exited_pid()
     left = envs / f".y{RETIRED_MARK}{host}-{gone_pid}-bbbbbb"
     (left / "lib").mkdir(parents=True)
+    # a project's env whose name holds a mark (a directory named so): not a leftover
+    named = envs / f"x{RETIRED_MARK}{host}-{gone_pid}-a-0123456789abcdef"
+    (named / "bin").mkdir(parents=True)
     found = _prune(env)
     assert found[str(envs / "old-0123456789abcdef")]["verdict"] == "kept"
     assert found[str(left)]["kind"] == "leftover" and found[str(left)]["removed"] is True
+    assert found[str(named)]["verdict"] == "kept" and named.is_dir()
     assert str(live) not in found
-    assert sorted(os.listdir(envs)) == sorted(["old-0123456789abcdef", live.name])
+    assert sorted(os.listdir(envs)) == sorted(["old-0123456789abcdef", live.name, named.name])
 
 
 def test_one_directory_for_envs_and_shadows_is_judged_once(tmp_path: Path) -> None:

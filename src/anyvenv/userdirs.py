@@ -36,6 +36,24 @@ def xdg_dir(name: str, default: str, environ: Mapping[str, str] | None = None) -
     return os.path.join(home_dir(values), default)
 
 
+def own_dir(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """anyvenv's own directory variable (``ANYVENV_CACHE_DIR``, ``ANYVENV_ENVS_DIR``,
+    ``ANYVENV_SHADOW_DIR``), ``~`` expanded; ``None`` when unset. A relative value is a usage
+    error: ``cache clean`` and ``cache prune`` remove things there, and a relative path
+    would make that the working directory."""
+    value = (os.environ if environ is None else environ).get(name, "")
+    if not value:
+        return None
+    expanded = os.path.expanduser(value)
+    if not os.path.isabs(expanded):
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            f"{name}={value!r} is a relative path", f"set {name} to an absolute path, or unset it"
+        )
+    return expanded
+
+
 def cache_home(environ: Mapping[str, str] | None = None) -> str:
     """``$XDG_CACHE_HOME``, else ``~/.cache``."""
     return xdg_dir("XDG_CACHE_HOME", ".cache", environ)

@@ -94,7 +94,9 @@ def keyed_name(name: str, path: str, python_key: str) -> str:
 
 def envs_dir(environ: Mapping[str, str]) -> str:
     """Where envs of projects whose filesystem cannot run one live (``ANYVENV_ENVS_DIR``)."""
-    return environ.get(ENVS_DIR_ENV) or os.path.join(data_home(environ), "anyvenv", "envs")
+    from anyvenv.userdirs import own_dir
+
+    return own_dir(ENVS_DIR_ENV, environ) or os.path.join(data_home(environ), "anyvenv", "envs")
 
 
 def elsewhere_env_path(
@@ -106,7 +108,11 @@ def elsewhere_env_path(
 
 def shadow_dir(environ: Mapping[str, str]) -> str:
     """Where shadow envs live (``ANYVENV_SHADOW_DIR``, else the user cache)."""
-    return environ.get(SHADOW_DIR_ENV) or os.path.join(cache_home(environ), "anyvenv", "shadow")
+    from anyvenv.userdirs import own_dir
+
+    return own_dir(SHADOW_DIR_ENV, environ) or os.path.join(
+        cache_home(environ), "anyvenv", "shadow"
+    )
 
 
 def shadow_env_path(

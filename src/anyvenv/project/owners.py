@@ -8,10 +8,13 @@ directory) or a shadow env (in the user cache) carries ``.anyvenv-owner``::
     kind = elsewhere
     mount-point = /mnt/share
     mount-source = //server/share
+    mount-device = 0:53
 
 ``owner`` is the declared env path (a pointer file there names an ``elsewhere`` env; the env
-there records its ``shadow``). The mount the project was on tells a project that is gone from
-one whose filesystem is just not mounted now. ``key = value`` lines, like pyvenv.cfg.
+there records its ``shadow``). The mount the project was on (where, what, and the device
+number of its filesystem, which a remount or another filesystem at the same place changes)
+tells a project that is gone from one whose filesystem is just not mounted now; an empty
+``mount-point`` means it was not known. ``key = value`` lines, like pyvenv.cfg.
 """
 
 from __future__ import annotations
@@ -36,19 +39,18 @@ class Owner:
     kind: EnvKind
     mount_point: str  # the mount the project was on when the record was written
     mount_source: str  # what was mounted there (a device, //server/share, host:dir)
+    mount_device: str = ""  # major:minor of that filesystem ("": not recorded)
 
 
 def owner_of(declared: str, kind: EnvKind) -> Owner:
-    """The record for an env serving ``declared``, with the mount the project is on now."""
+    """The record for an env serving ``declared``, with the mount the project is on now
+    (unknown, all empty, where the mount table cannot be read: prune then keeps the env)."""
     from anyvenv.fs.mounts import mount_of
 
     mount = mount_of(os.path.dirname(declared))
-    return Owner(
-        declared,
-        kind,
-        mount.mount_point if mount is not None else "/",
-        mount.source if mount is not None else "",
-    )
+    if mount is None:
+        return Owner(declared, kind, "", "", "")
+    return Owner(declared, kind, mount.mount_point, mount.source, mount.device)
 
 
 def render_owner(owner: Owner) -> bytes:
@@ -58,6 +60,7 @@ def render_owner(owner: Owner) -> bytes:
         f"kind = {owner.kind.value}",
         f"mount-point = {owner.mount_point}",
         f"mount-source = {owner.mount_source}",
+        f"mount-device = {owner.mount_device}",
     ]
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
@@ -80,20 +83,27 @@ def read_owner(env: str) -> Owner | None:
         return None
     if not os.path.isabs(declared):
         return None
-    return Owner(declared, kind, values.get("mount-point") or "/", values.get("mount-source", ""))
+    return Owner(
+        declared,
+        kind,
+        values.get("mount-point", ""),
+        values.get("mount-source", ""),
+        values.get("mount-device", ""),
+    )
 
 
 def record_owner(env: str, declared: str, kind: EnvKind) -> bool:
-    """Write the record unless ``env`` already names ``declared`` (a moved project takes its
-    env along: the record follows on its next sync). Quietly skipped (``False``) if the env
-    cannot take it: without a record, prune keeps the env."""
-    found = read_owner(env)
-    if found is not None and found.declared == declared and found.kind is kind:
+    """Write the record unless ``env`` already holds this one: ``declared``, ``kind`` and the
+    mount the project is on now (a moved project takes its env along, and a remounted share
+    has another device: the record follows on its next sync). Quietly skipped (``False``) if
+    the env cannot take it: without a record, prune keeps the env."""
+    owner = owner_of(declared, kind)
+    if read_owner(env) == owner:
         return True
     from anyvenv.fs.atomic import atomic_write
 
     try:
-        atomic_write(os.path.join(env, OWNER_NAME), render_owner(owner_of(declared, kind)))
+        atomic_write(os.path.join(env, OWNER_NAME), render_owner(owner))
     except OSError:
         return False
     return True

@@ -89,7 +89,7 @@ def _leftovers(directory: str, dry_run: bool) -> list[PruneEntry]:
     if dry_run:
         names = _names(directory)
         found = [path for mark in marks for path in dead_leftovers(directory, names, mark)]
-    else:
+    else:  # (only dot-names are leftovers: an env whose name holds a mark is someone's)
         found = [path for mark in marks for path in sweep_dead(directory, mark)]
     reason = "left by an interrupted anyvenv that is gone"
     return [
@@ -109,12 +109,9 @@ def judge(env: str, mounts: list[MountInfo]) -> PruneEntry:
         reason = "it has no owner record (made before anyvenv kept them): remove it by hand"
         return PruneEntry(env, "unknown", None, Verdict.KEPT, reason)
     kind = owner.kind.value
-    if not _mounted(owner, mounts):
-        reason = (
-            f"the project's filesystem ({owner.mount_source or 'unknown'} at "
-            f"{owner.mount_point}) is not mounted now"
-        )
-        return PruneEntry(env, kind, owner.declared, Verdict.KEPT, reason)
+    elsewhere = _not_the_recorded_filesystem(owner, mounts)
+    if elsewhere is not None:
+        return PruneEntry(env, kind, owner.declared, Verdict.KEPT, elsewhere)
     from anyvenv.errors import MountNotAnswering
     from anyvenv.fs.bounded import call_bounded
 
@@ -128,24 +125,47 @@ def judge(env: str, mounts: list[MountInfo]) -> PruneEntry:
     return PruneEntry(env, kind, owner.declared, verdict, reason)
 
 
-def _mounted(owner: Owner, mounts: list[MountInfo]) -> bool:
-    """The filesystem the project was on is mounted at the same place now."""
-    return any(
-        mount.mount_point == owner.mount_point
-        and (not owner.mount_source or mount.source == owner.mount_source)
-        for mount in mounts
-    )
+def _not_the_recorded_filesystem(owner: Owner, mounts: list[MountInfo]) -> str | None:
+    """Why the filesystem the project was on may not be the one mounted at its place now
+    (so its project directory being gone proves nothing); ``None`` when it is. What is
+    mounted there now is the topmost mount at that point (a later mount hides the ones
+    under it); a remount, another filesystem there, or another mount namespace shows as
+    another source or device number."""
+    if not owner.mount_point:
+        return "the project's filesystem was not known when its record was written"
+    was = f"{owner.mount_source or 'unknown'} at {owner.mount_point}"
+    top = None
+    for mount in mounts:  # in mount order: the last one at that point is the visible one
+        if mount.mount_point == owner.mount_point:
+            top = mount
+    if top is None:
+        return f"the project's filesystem ({was}) is not mounted now"
+    if (owner.mount_source and top.source != owner.mount_source) or (
+        owner.mount_device and top.device != owner.mount_device
+    ):
+        return (
+            f"the filesystem mounted at {owner.mount_point} now ({top.source}, device "
+            f"{top.device}) is not the project's ({owner.mount_source or 'unknown'}, device "
+            f"{owner.mount_device or 'unknown'}): a sync of the project records it anew"
+        )
+    return None
 
 
 def _ask_project(env: str, owner: Owner) -> tuple[Verdict, str]:
     """Is the project gone, or, under its lock, does its declared path still use ``env``?"""
+    import errno
+
     from anyvenv.errors import AnyvenvError
     from anyvenv.fs.lock import ShareLock
     from anyvenv.project.sync import LOCK_SUFFIX
 
     project_dir = os.path.dirname(owner.declared)
-    if not os.path.isdir(project_dir):
-        return Verdict.UNUSED, f"its project directory {project_dir} is gone"
+    try:
+        os.stat(project_dir)
+    except OSError as exc:  # only "not there" proves it gone: EACCES, ENOTCONN, EIO do not
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return Verdict.UNUSED, f"its project directory {project_dir} is gone"
+        return Verdict.KEPT, f"its project directory {project_dir} cannot be read ({exc})"
 
     lock = ShareLock(owner.declared + LOCK_SUFFIX, timeout=LOCK_WAIT_SECONDS)
     try:
@@ -165,6 +185,11 @@ def _uses(env: str, owner: Owner) -> tuple[Verdict, str]:
     from anyvenv.project.owners import EnvKind
 
     declared = owner.declared
+    if _same_path(declared, env):  # UV_PROJECT_ENVIRONMENT names it, or a link to it
+        return Verdict.IN_USE, f"{declared} is this env"
+    unreadable = _unreadable(declared)
+    if unreadable is not None:  # a read error is no proof that it is not used
+        return Verdict.KEPT, unreadable
     if owner.kind is EnvKind.ELSEWHERE:
         try:
             pointed = read_pointer(declared)
@@ -173,10 +198,30 @@ def _uses(env: str, owner: Owner) -> tuple[Verdict, str]:
         if pointed is not None and _same_path(pointed, env):
             return Verdict.IN_USE, f"{declared} points to it"
         return Verdict.UNUSED, f"{declared} no longer points to it"
+    unreadable = _unreadable(os.path.join(declared, state_store.STATE_NAME))
+    if unreadable is not None:
+        return Verdict.KEPT, unreadable
     saved = state_store.load(declared) if os.path.isdir(declared) else None
     if saved is not None and saved.shadow and _same_path(saved.shadow, env):
         return Verdict.IN_USE, f"the env at {declared} installs through it"
     return Verdict.UNUSED, f"no env at {declared} installs through it"
+
+
+def _unreadable(path: str) -> str | None:
+    """Why ``path`` cannot be read, if it is there and cannot; ``None`` if it is not there or
+    can be read."""
+    import errno
+
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:  # (non-blocking: a FIFO there must not hang prune)
+            os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        return f"{path} cannot be read ({exc.strerror}): no proof that the env is unused"
+    return None
 
 
 def _same_path(first: str, second: str) -> bool:

@@ -314,6 +314,10 @@ def _other_project_served(env: str, declared: str) -> str | None:
     return os.path.dirname(owner.declared)
 
 
+def _same_place(first: str, second: str) -> bool:
+    return os.path.realpath(first) == os.path.realpath(second)
+
+
 def _follow_a_move(env: str) -> list[str]:
     """An env moved (or copied) with its project keeps console scripts and activation
     scripts that name its old path: rewritten for where it is now, as ``anyvenv repair``
@@ -338,7 +342,11 @@ def _follow_a_move(env: str) -> list[str]:
 def _keep_owner_records(location: EnvLocation) -> None:
     """A reused env outside the project, or its shadow, names the project it serves now (the
     project may have moved, or the env may predate owner records)."""
-    if location.placement is Placement.ELSEWHERE:
+    if location.placement is Placement.ELSEWHERE and not _same_place(
+        location.declared, location.env
+    ):
+        # (UV_PROJECT_ENVIRONMENT naming the env itself would make it its own owner and
+        # hide the project whose pointer names it)
         record_owner(location.env, location.declared, EnvKind.ELSEWHERE)
     if location.shadow and os.path.isdir(location.shadow):
         record_owner(location.shadow, location.declared, EnvKind.SHADOW)

@@ -40,7 +40,9 @@ class DownloadFailed(AnyvenvError):
 
 def download_cache_dir() -> Path:
     """``$ANYVENV_CACHE_DIR/python-downloads``, else ``$XDG_CACHE_HOME/anyvenv/...``."""
-    override = os.environ.get(CACHE_ENV)
+    from anyvenv.userdirs import own_dir
+
+    override = own_dir(CACHE_ENV)
     if override:
         return Path(override) / "python-downloads"
     return Path(cache_home(), "anyvenv", "python-downloads")
