@@ -16,6 +16,7 @@ ANYVENV = [sys.executable, "-m", "anyvenv"]
 LEFTOVER_MARKS = (
     ".anyvenv-staging-",
     ".anyvenv-old-",
+    ".anyvenv-removing-",
     ".anyvenv-tmp-",
     ".anyvenv-probe-",
     ".anyvenv-rename-probe-",

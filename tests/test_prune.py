@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from project_support import anyvenv, index_args, needs_pythons, project_environ, write_project
 
-from anyvenv.fs.atomic import RETIRED_MARK, STAGING_MARK, this_host
+from anyvenv.fs.atomic import REMOVING_MARK, RETIRED_MARK, STAGING_MARK, this_host
 from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.mounts import read_mounts
 from anyvenv.project.owners import (
@@ -242,7 +242,7 @@ def test_envs_without_an_owner_record_and_live_staging_are_kept(tmp_path: Path) 
     live = envs / f".x{STAGING_MARK}{host}-{os.getpid()}-aaaaaa"
     live.mkdir()
     gone_pid = _exited_pid()
-    left = envs / f".y{RETIRED_MARK}{host}-{gone_pid}-bbbbbb"
+    left = envs / f".y{STAGING_MARK}{host}-{gone_pid}-bbbbbb"
     (left / "lib").mkdir(parents=True)
     # a project's env whose name holds a mark (a directory named so): not a leftover
     named = envs / f"x{RETIRED_MARK}{host}-{gone_pid}-a-0123456789abcdef"
@@ -363,8 +363,19 @@ def test_a_prune_killed_while_removing_leaves_a_leftover_the_next_one_clears(
     assert killed.returncode == -9, killed.stderr
     assert not os.path.lexists(orphan)  # never half-removed under its live name
     (aside,) = os.listdir(envs)
-    assert RETIRED_MARK in aside
+    assert REMOVING_MARK in aside  # not a retired name, which the next run would put back
     found = _prune(env)
     assert found[str(envs / aside)]["kind"] == "leftover"
     assert os.listdir(envs) == []
     assert (project / "pyproject.toml").read_text() == "[project]\n"
+
+
+def test_an_env_a_killed_rebuild_left_aside_is_put_back_not_removed(tmp_path: Path) -> None:
+    """Killed between the two renames of a rebuild where directories cannot be swapped, the
+    env is under its retired name and nothing is at its own: prune puts it back."""
+    env = project_environ(tmp_path / "home")
+    envs = Path(env["XDG_DATA_HOME"], "anyvenv", "envs")
+    aside = envs / f".demo-0123456789abcdef{RETIRED_MARK}{this_host()}-{_exited_pid()}-cccccc"
+    (aside / "bin").mkdir(parents=True)
+    _prune(env)
+    assert (envs / "demo-0123456789abcdef" / "bin").is_dir() and not aside.exists()

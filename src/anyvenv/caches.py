@@ -65,12 +65,13 @@ def _measure(path: str) -> tuple[int, int]:
 def clean(environ: Mapping[str, str]) -> list[Cleared]:
     """Clear each cache: moved aside in one rename (a reader sees all of it or none), then
     removed. What cannot be removed is left for the next clean (a leftover of this process)."""
-    from anyvenv.fs.atomic import RETIRED_MARK, remove_aside, sweep_dead
+    from anyvenv.fs.atomic import REMOVING_MARK, RETIRED_MARK, remove_aside, sweep_dead
 
     cleared: list[Cleared] = []
     for path in cache_dirs(environ):
         parent = os.path.dirname(path)
-        sweep_dead(parent, RETIRED_MARK)
+        for mark in (REMOVING_MARK, RETIRED_MARK):  # (older anyvenvs removed via retired names)
+            sweep_dead(parent, mark)
         if os.path.islink(path) or not os.path.isdir(path):
             continue
         files, size = _measure(path)

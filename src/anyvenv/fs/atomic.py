@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 MARK = ".anyvenv-"  # every staging and retired directory: ".<target name>.anyvenv-..."
 STAGING_MARK = MARK + "staging-"
 RETIRED_MARK = MARK + "old-"
+REMOVING_MARK = MARK + "removing-"  # on its way out: cleared, never put back
 TEMP_MARK = ".anyvenv-tmp-"
 RENAME_PROBE_MARK = ".anyvenv-rename-probe-"
 _RENAME_EXCHANGE = 2
@@ -214,7 +215,7 @@ def remove_aside(path: str) -> None:
     """Remove a tree anyvenv made: first renamed aside (one rename, so its name holds all of
     it or nothing), then removed quietly; a kill leaves a leftover that :func:`sweep_dead`
     clears. Raises :class:`OSError` only if the rename fails (then nothing changed)."""
-    aside = retired_name(path)
+    aside = _beside(path, REMOVING_MARK)  # not a retired name: recover would put it back
     os.rename(path, aside)
     checkpoint("remove-aside:" + os.path.basename(path))
     remove_tree_quietly(aside)

@@ -83,9 +83,24 @@ def _names(directory: str) -> list[str]:
 
 
 def _leftovers(directory: str, dry_run: bool) -> list[PruneEntry]:
-    from anyvenv.fs.atomic import RETIRED_MARK, STAGING_MARK, dead_leftovers, sweep_dead
+    from anyvenv.fs.atomic import (
+        MARK,
+        REMOVING_MARK,
+        RETIRED_MARK,
+        STAGING_MARK,
+        dead_leftovers,
+        recover,
+        sweep_dead,
+    )
 
-    marks = (STAGING_MARK, RETIRED_MARK)
+    marks = (STAGING_MARK, RETIRED_MARK, REMOVING_MARK)
+    # a rebuild killed between its two renames left the env under its retired name, with
+    # nothing at its own: put back (as the project's next run would), not removed
+    for name in _names(directory):
+        if name.startswith(".") and RETIRED_MARK in name and not dry_run:
+            target = os.path.join(directory, name[1 : name.index(MARK)])
+            if not os.path.lexists(target):
+                recover(target)
     if dry_run:
         names = _names(directory)
         found = [path for mark in marks for path in dead_leftovers(directory, names, mark)]
