@@ -190,8 +190,10 @@ def dead_leftovers(
     """The paths among ``names`` that :func:`sweep_dead` would remove (nothing is removed)."""
     found: list[str] = []
     for name in names:
-        if not name.startswith("."):  # every leftover's name starts with a dot; others are
-            continue  # someone's (an env named "x.anyvenv-old-host-1-a" is a project's)
+        # leftovers' names start with a dot (or the prefix asked for, as the temp dir's
+        # copies do); others are someone's (an env named "x.anyvenv-old-host-1-a")
+        if not name.startswith(prefix or "."):
+            continue
         _, hit, tail = name.partition(mark)
         if hit and name.startswith(prefix) and maker_is_gone(tail):
             found.append(os.path.join(directory, name))

@@ -93,7 +93,7 @@ class ProjectCopy:
         from anyvenv.fs.place import create_file
 
         parent = tempfile.gettempdir()
-        sweep_dead(parent, COPY_MARK)  # the copies of killed runs
+        sweep_dead(parent, COPY_MARK, prefix=COPY_MARK)  # the copies of killed runs
         self.root = os.path.join(parent, COPY_MARK + leftover_tag())
         os.mkdir(self.root, 0o700)
         try:
