@@ -963,3 +963,22 @@ def test_a_script_whose_interpreter_is_gone_is_named_as_such(
     assert ran.returncode == 2
     line = one_line_error(ran)
     assert "/nowhere/python does not exist" in line and "anyvenv repair" in line, line
+
+
+def test_a_stale_data_dir_a_killed_uv_left_is_cleared(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """uv killed while installing leaves NAME.data holding a temp file; uv then refuses that
+    wheel for good ("RECORD file doesn't match"). anyvenv clears it and reinstalls."""
+    site = next((synced / ".venv" / "lib").glob("python3.*/site-packages"))
+    shutil.rmtree(site / "beta")
+    shutil.rmtree(site / "beta-1.0.dist-info")
+    (site / "beta-1.0.data" / "scripts").mkdir(parents=True)
+    (site / "beta-1.0.data" / "scripts" / ".tmpABC123").write_text("half")
+    plain = run([uv_binary(), "sync", *index_args(index)], synced, env)
+    assert "doesn't match wheel contents" in plain.stderr, plain.stderr  # uv alone is stuck
+    report, proc = sync_json(synced, env, index)
+    assert report["uv_exit_code"] == 0, proc.stderr
+    assert not (site / "beta-1.0.data").exists()
+    imported = run([str(synced / ".venv/bin/python"), "-c", "import beta"], synced, env)
+    assert imported.returncode == 0, imported.stderr

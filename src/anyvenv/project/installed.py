@@ -33,6 +33,26 @@ def dist_info_name(entry: str) -> str:
     return normalize_name(entry[: -len(DIST_INFO)].split("-", 1)[0])
 
 
+def clear_stale_data_dirs(site_packages: str | os.PathLike[str]) -> list[str]:
+    """Remove the ``NAME-VERSION.data`` directories a killed installer left in site-packages
+    (an install moves their contents out and removes them; uv, killed part-way, leaves one
+    holding a temp file, and then refuses every later install of that wheel: "RECORD file
+    doesn't match wheel contents"). Returns the distributions they belonged to."""
+    try:
+        entries = os.listdir(site_packages)
+    except OSError:
+        return []
+    from anyvenv.fs.atomic import remove_tree
+
+    cleared: list[str] = []
+    for entry in entries:
+        path = os.path.join(site_packages, entry)
+        if entry.endswith(".data") and os.path.isdir(path) and not os.path.islink(path):
+            remove_tree(path)
+            cleared.append(normalize_name(entry[: -len(".data")].split("-", 1)[0]))
+    return sorted(cleared)
+
+
 def interrupted_installs(site_packages: str | os.PathLike[str]) -> list[str]:
     """Distributions an installer was killed in the middle of installing: a dist-info without
     its INSTALLER file (uv and pip write it at the end, with the final RECORD). uv takes

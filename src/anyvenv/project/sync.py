@@ -966,10 +966,12 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
 
 
 def reinstall_interrupted(target: str, site_packages: str) -> list[str]:
-    """uv options that reinstall what a killed install left half-made in ``target``."""
-    from anyvenv.project.installed import interrupted_installs
+    """uv options that reinstall what a killed install left half-made in ``target`` (whose
+    stale ``.data`` directories are removed first: uv cannot install over them)."""
+    from anyvenv.project.installed import clear_stale_data_dirs, interrupted_installs
 
-    found = interrupted_installs(os.path.join(target, site_packages))
+    site = os.path.join(target, site_packages)
+    found = sorted({*clear_stale_data_dirs(site), *interrupted_installs(site)})
     return [arg for name in found for arg in ("--reinstall-package", name)]
 
 
