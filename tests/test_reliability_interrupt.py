@@ -494,3 +494,24 @@ def test_mirror_clears_the_temp_files_of_a_killed_mirror(tmp_path: Path) -> None
     assert report.updated == ["pkg"]
     assert (dest.site_packages / "pkg" / "mod.py").read_bytes() == b"new = 1\n"
     assert not leftovers(dest.root, depth=6), leftovers(dest.root, depth=6)
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:passthrough", "sshfs"])
+def test_an_old_env_killed_while_it_was_being_removed_never_comes_back(
+    target: Path, reliability: Tally
+) -> None:
+    """The new env is in place and the old one is being removed: killed then, the old one is
+    a staging leftover, cleared by the next run and never put back (as a retired tree, half
+    removed, it came back as the env once the user removed the new one)."""
+    env = target / "env"
+    make_old_env(env)
+    proc = killed("venv", env, "--python", BASE, "--clear", "-q", at="commit:old-set-aside")
+    assert proc.returncode == -9, proc.stderr
+    assert env_is_complete(env) and not has_marker(env)  # the new env
+    assert not [p for p in leftovers(target, depth=1) if ".anyvenv-old-" in p.name]
+    shutil.rmtree(env)  # the user removes it: nothing may take its place
+    again = run_anyvenv("venv", env, "--python", BASE, "-q")
+    assert again.returncode == 0, again.stderr
+    assert env_is_complete(env) and not has_marker(env)
+    assert not leftovers(target, depth=1), leftovers(target, depth=1)
+    reliability.add("venv", "SIGKILL points", 1)

@@ -504,7 +504,12 @@ def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> N
     checkpoint("commit:renamed")
     if retired is not None:
         try:
-            remove_tree(retired)
+            # first under a staging name: a retired tree is put back by recover when the
+            # target is missing, and one half-removed by a kill must never be
+            going = staging_name(target)
+            os.rename(retired, going)
+            checkpoint("commit:old-set-aside")
+            remove_tree(going)
         except OSError:
             pass
         checkpoint("commit:removed-old")
