@@ -220,3 +220,35 @@ def test_a_lock_file_that_cannot_be_written_is_not_left_behind(lab: object) -> N
         _create_holder_file(path, b"x" * 65536)
     assert failed.value.errno == errno.ENOSPC
     assert not path.exists()
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_a_holder_in_another_pid_namespace_is_never_judged_by_our_pids(target: Path) -> None:
+    """A container with our host name: its pid means nothing here (a dead one here may be
+    its live holder), so its lock is never taken."""
+    lock_path = target / "x.lock"
+    _write_holder(lock_path, pid=_dead_pid(), pidns="pid:[1]")
+    with pytest.raises(LockTimeout):
+        ShareLock(lock_path, timeout=0.3, poll=0.02).acquire()
+    assert json.loads(lock_path.read_text())["pidns"] == "pid:[1]"
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_a_killed_holder_not_yet_reaped_holds_nothing(target: Path) -> None:
+    """A zombie passes kill(pid, 0) and keeps its start time; its lock is recovered at once
+    (a parent that reaps its children in order waited 600 s for the lock)."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock_path = target / "x.lock"
+        _write_holder(lock_path, pid=child.pid, started=process_start_time(child.pid))
+        child.kill()
+        for _ in range(100):  # until the kernel has made it a zombie (it is not reaped)
+            if open(f"/proc/{child.pid}/stat").read().split(") ")[1].startswith("Z"):
+                break
+            time.sleep(0.01)
+        started = time.monotonic()
+        with ShareLock(lock_path, timeout=10, poll=0.01):
+            assert json.loads(lock_path.read_text())["pid"] == os.getpid()
+        assert time.monotonic() - started < 5
+    finally:
+        child.wait()

@@ -49,6 +49,7 @@ class Holder:
     started: str  # the process start time as /proc/PID/stat gives it ("" if unknown)
     token: str
     machine: str = ""  # /etc/machine-id ("" if unknown, and in locks of older versions)
+    pidns: str = ""  # the holder's pid namespace ("pid:[N]"; "" if unknown or older)
 
     def describe(self) -> str:
         return f"pid {self.pid} on {self.host}"
@@ -56,13 +57,31 @@ class Holder:
 
 def process_start_time(pid: int) -> str:
     """Start time of ``pid`` in clock ticks since boot (Linux), "" elsewhere or if gone."""
+    fields = _stat_fields(pid)
+    return fields[19].decode() if len(fields) > 19 else ""
+
+
+def _is_zombie(pid: int) -> bool:
+    """Dead but not yet reaped by its parent: ``kill(pid, 0)`` still succeeds."""
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] in (b"Z", b"X")
+
+
+def _stat_fields(pid: int) -> list[bytes]:
+    """The fields of /proc/PID/stat after the command name (state first); [] if unknown."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             raw = handle.read()
     except OSError:
+        return []
+    return raw[raw.rfind(b")") + 2 :].split()
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
         return ""
-    fields = raw[raw.rfind(b")") + 2 :].split()
-    return fields[19].decode() if len(fields) > 19 else ""
 
 
 def _boot_id() -> str:
@@ -92,6 +111,7 @@ def current_holder() -> Holder:
         started=process_start_time(os.getpid()),
         token=os.urandom(8).hex(),
         machine=_machine_id(),
+        pidns=_pid_namespace(),
     )
 
 
@@ -114,12 +134,16 @@ def holder_is_gone(holder: Holder) -> bool:
     me = current_holder()
     if holder.host != me.host:
         return _rebooted_since(holder, me)
+    if holder.pidns and me.pidns and holder.pidns != me.pidns:
+        return False  # a container with our host name: its pids are not ours to look up
     try:
         os.kill(holder.pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
         pass
+    if _is_zombie(holder.pid):  # killed, not yet reaped: it holds nothing any more
+        return True
     started = process_start_time(holder.pid)
     return bool(holder.started and started and started != holder.started)
 
@@ -144,6 +168,7 @@ def read_holder(path: str) -> Holder | None:
             str(data["started"]),
             str(data["token"]),
             str(data.get("machine", "")),
+            str(data.get("pidns", "")),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
