@@ -243,7 +243,7 @@ def test_a_killed_holder_not_yet_reaped_holds_nothing(target: Path) -> None:
         _write_holder(lock_path, pid=child.pid, started=process_start_time(child.pid))
         child.kill()
         for _ in range(100):  # until the kernel has made it a zombie (it is not reaped)
-            if open(f"/proc/{child.pid}/stat").read().split(") ")[1].startswith("Z"):
+            if Path(f"/proc/{child.pid}/stat").read_text().split(") ")[1].startswith("Z"):
                 break
             time.sleep(0.01)
         started = time.monotonic()
