@@ -232,3 +232,30 @@ def test_an_env_venv_gave_up_on_gets_its_activation_scripts(target: Path) -> Non
     assert "activation-missing" not in _codes(env)
     activated = run(["bash", "-c", f". {env / 'bin/activate'} && echo $VIRTUAL_ENV"])
     assert activated.stdout.strip() == str(env), activated.stderr
+
+
+def test_repair_waits_for_a_sync_of_the_same_env(tmp_path: Path) -> None:
+    """repair takes the env's lock beside it, as sync and venv do."""
+    import subprocess
+    import sys
+    import time
+
+    from anyvenv.fs.lock import env_lock
+
+    env = tmp_path / ".venv"
+    uv_venv(env, base_python())
+    lock = env_lock(env)
+    lock.acquire()
+    try:
+        src = Path(__file__).resolve().parent.parent / "src"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "anyvenv", "repair", str(env)],
+            env={**os.environ, "PYTHONPATH": str(src)}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(1.0)
+        assert proc.poll() is None, "it waited for the lock"
+    finally:
+        lock.release()
+    assert proc.wait(timeout=60) == 0
+    assert sorted(os.listdir(tmp_path)) == [".venv"]

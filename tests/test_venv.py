@@ -481,3 +481,30 @@ def test_a_tree_of_empty_directories_is_filled_and_a_file_in_it_is_kept(
     refused = venv_cli(kept)
     assert refused.returncode == 2 and "not a virtual environment" in one_line_error(refused)
     assert (kept / "lib" / "deep" / "notes.txt").read_text() == "mine"
+
+
+def test_venv_waits_for_a_sync_of_the_same_env(tmp_path: Path) -> None:
+    """``venv --clear`` takes the env's lock, as sync does: swapping a new env in while a
+    sync held it left that sync recording an empty env as up to date."""
+    import time
+
+    from anyvenv.fs.lock import env_lock
+    from support import ANYVENV
+
+    env = tmp_path / ".venv"
+    assert venv_cli(env).returncode == 0
+    (env / "mark").write_text("synced")
+    lock = env_lock(env)
+    lock.acquire()
+    try:
+        proc = subprocess.Popen(
+            [*ANYVENV, "venv", "-q", "--clear", str(env), "--python", str(BASE)],
+            env=cli_env(), stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(1.0)
+        assert proc.poll() is None and (env / "mark").exists(), "it waited for the lock"
+    finally:
+        lock.release()
+    assert proc.wait(timeout=60) == 0
+    assert not (env / "mark").exists() and (env / "pyvenv.cfg").is_file()
+    assert sorted(os.listdir(tmp_path)) == [".venv"]  # no lock file left either

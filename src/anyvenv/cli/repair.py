@@ -27,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
     from anyvenv.repair.apply import repair
 
     # a pointer file (.venv of a project whose env lives elsewhere) is followed, as by check
-    report = repair(resolve_env(args.env) if args.env else args.env, dry_run=args.dry_run)
+    report = repair(
+        resolve_env(args.env) if args.env else args.env, dry_run=args.dry_run, declared=args.env
+    )
     if args.json:
         print_json(report.to_json())
         return 0 if report.usable or (args.dry_run and report.plan.fixes) else 1

@@ -12,6 +12,8 @@ TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (myp
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from anyvenv.fs.lock import ShareLock
+
 
 def create(
     path: str | os.PathLike[str],
@@ -50,4 +52,24 @@ def create(
         clear=clear,
         confirm_replace=confirm_replace,
     )
-    return build_environment(target, info, options)
+    # a sync of a project whose env this is waits (and this waits for it)
+    lock = _env_lock_if_possible(target)
+    try:
+        return build_environment(target, info, options)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _env_lock_if_possible(target: str) -> ShareLock | None:
+    """The env's lock (:func:`anyvenv.fs.lock.env_lock`), taken; ``None`` where it cannot be
+    made (a directory that is not writable: an env filled in place at a mount point), where
+    no sync can take it either. (Not a contextlib manager: that import costs start-up.)"""
+    from anyvenv.fs.lock import LockUnavailable, env_lock
+
+    lock = env_lock(target)
+    try:
+        lock.acquire()
+    except LockUnavailable:
+        return None
+    return lock

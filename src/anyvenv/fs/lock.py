@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 UNREADABLE_GRACE_SECONDS = 30.0
+ENV_LOCK_SUFFIX = ".anyvenv.lock"  # ENV + this: the lock every change of the env at ENV takes
 _FLOCK_UNUSABLE = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL}
 
 
@@ -213,6 +214,12 @@ def uses_lock_file(directory: str) -> bool:
     """Whether flock cannot be trusted here (network and FUSE filesystems)."""
     mount = mount_of(directory)
     return mount is None or not mount.is_local
+
+
+def env_lock(env: str | os.PathLike[str]) -> ShareLock:
+    """The lock of the env at ``env`` (its declared path: a pointer file's, for an env kept
+    elsewhere), beside it: ``sync``, ``venv`` and ``repair`` of one env take turns."""
+    return ShareLock(os.path.abspath(env) + ENV_LOCK_SUFFIX)
 
 
 class ShareLock:

@@ -22,7 +22,7 @@ from anyvenv.errors import (
     NothingExecutableHere,
     UsageError,
 )
-from anyvenv.fs.lock import ShareLock
+from anyvenv.fs.lock import ENV_LOCK_SUFFIX, ShareLock
 from anyvenv.fs.paths import is_below
 from anyvenv.project import inputs as inputs_store
 from anyvenv.project import state as state_store
@@ -90,7 +90,7 @@ if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
     from anyvenv.interpreter.query import InterpreterInfo
     from anyvenv.project.mirror import EnvTree, MirrorReport
 
-LOCK_SUFFIX = ".anyvenv.lock"
+LOCK_SUFFIX = ENV_LOCK_SUFFIX
 
 
 @record
@@ -328,7 +328,7 @@ def _follow_a_move(env: str) -> list[str]:
     from anyvenv.repair.apply import repair
 
     try:
-        report = repair(env)
+        report = repair(env, take_env_lock=False)  # sync holds it
     except AnyvenvError as exc:
         return [f"the env was moved from {old}; {exc.message} ({exc.hint})"]
     if not report.changes:

@@ -70,10 +70,35 @@ class RepairReport:
         }
 
 
-def repair(env: str | os.PathLike[str], *, dry_run: bool = False) -> RepairReport:
+def repair(
+    env: str | os.PathLike[str],
+    *,
+    dry_run: bool = False,
+    declared: str | os.PathLike[str] | None = None,
+    take_env_lock: bool = True,
+) -> RepairReport:
     """Fix the environment at ``env`` in place, keeping its packages. With ``dry_run`` only
-    the plan is made. Raises :class:`anyvenv.errors.UsageError` for a path that is not an
-    environment and :class:`EnvironmentBroken` for one that cannot be repaired."""
+    the plan is made. The env's lock (beside ``declared``, the path a project names it by,
+    else beside ``env``) is held meanwhile, so a sync of it waits; a caller that holds it
+    already passes ``take_env_lock=False``. Raises :class:`anyvenv.errors.UsageError` for a
+    path that is not an environment and :class:`EnvironmentBroken` for one that cannot be
+    repaired."""
+    if dry_run or not take_env_lock or not os.fspath(env):
+        return _repair(env, dry_run)  # (an empty path: the check says so)
+    from anyvenv.fs.lock import LockUnavailable, env_lock
+
+    lock = env_lock(declared if declared is not None else env)
+    try:
+        lock.acquire()
+    except LockUnavailable:  # a directory no one can lock in: no sync can either
+        return _repair(env, dry_run)
+    try:
+        return _repair(env, dry_run)
+    finally:
+        lock.release()
+
+
+def _repair(env: str | os.PathLike[str], dry_run: bool) -> RepairReport:
     before = check(env)
     plan = plan_repair(before)
     report = RepairReport(before.env, dry_run, before, plan)
