@@ -210,12 +210,14 @@ def test_console_scripts_uv_left_without_exec_bits_are_found_and_repaired(
     env = env_with_demo(target / "env", base_python(), tmp_path / "wheels")
     script = env / "bin" / DEMO_SCRIPT
     assert not os.access(script, os.X_OK), "the mount ignores chmod as the lab says"
+    (env / "bin" / ".tmpK8o3SW").write_text("#!/bin/sh\n")  # a uv temp file: no one's script
     assert "script-not-executable" in _codes(env)
     checked = anyvenv("check", env)
     assert checked.returncode == 1, checked.stdout
     repaired = anyvenv("repair", env)
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     assert "script-not-executable" not in _codes(env)
+    assert not os.access(env / "bin" / ".tmpK8o3SW", os.X_OK)  # left as it is
     demo_works(env)
 
 

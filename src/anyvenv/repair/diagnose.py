@@ -37,7 +37,9 @@ from anyvenv.repair.findings import Code, Finding, Severity, error, warning
 from anyvenv.repair.scripts import Shebang, read_shebang
 
 NOBODY_ID = 65534
-_NOT_SCRIPTS = ("activate", "deactivate", "Activate.ps1", "pydoc.bat")
+# activation scripts; and hidden files: an installer's temp files (uv's .tmpXXXXXX) and
+# anyvenv's own, which are no one's console scripts
+_NOT_SCRIPTS = ("activate", "deactivate", "Activate.ps1", "pydoc.bat", ".")
 
 
 @record
