@@ -252,3 +252,18 @@ def test_a_killed_holder_not_yet_reaped_holds_nothing(target: Path) -> None:
         assert time.monotonic() - started < 5
     finally:
         child.wait()
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs", "faultfs:lock-enolck", "fat"])
+def test_the_lock_file_appears_whole_and_leaves_no_temp_file(target: Path) -> None:
+    """Where hard links work the lock file is linked into place already written (no empty
+    file a waiter could take for a crash's); on FAT it is created, then written. Either way
+    a second taker is refused and nothing else is left in the directory."""
+    from anyvenv.fs.lock import _create_holder_file
+
+    lock_path = target / "x.lock"
+    assert _create_holder_file(str(lock_path), b'{"k": 1}')
+    assert lock_path.read_bytes() == b'{"k": 1}'
+    assert not _create_holder_file(str(lock_path), b'{"k": 2}')
+    assert lock_path.read_bytes() == b'{"k": 1}'
+    assert sorted(os.listdir(target)) == ["x.lock"]

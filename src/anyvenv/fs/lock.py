@@ -182,8 +182,43 @@ def _holder_json(holder: Holder) -> bytes:
 
 
 def _create_holder_file(path: str, payload: bytes) -> bool:
-    """Create ``path`` exclusively holding ``payload``; False if it exists. A file that could
-    not be written completely is removed again (an empty lock would never be recovered)."""
+    """Create ``path`` exclusively holding ``payload``; False if it exists. Where hard links
+    work it appears whole, in one step; elsewhere it is created, then written (and removed
+    again if it could not be written completely)."""
+    linked = _link_holder_file(path, payload)
+    if linked is not None:
+        return linked
+    return _create_then_write(path, payload)
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOSYS, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV}
+
+
+def _link_holder_file(path: str, payload: bytes) -> bool | None:
+    """A temp file written whole, then hard-linked to ``path`` (``link`` fails if ``path``
+    exists, on servers too): no one ever sees the lock file empty, so a holder paused between
+    creating and writing it cannot lose it to a waiter's grace period. ``None`` where hard
+    links fail (FAT, exFAT) or cannot tell "exists" (sshfs says EPERM): the caller then
+    creates it with ``O_EXCL``."""
+    from anyvenv.fs.atomic import TEMP_MARK, leftover_tag
+    from anyvenv.fs.place import create_file
+
+    temp = f"{path}{TEMP_MARK}{leftover_tag()}"  # a killed run's is swept as a temp file
+    create_file(temp, payload, 0o644)
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno in _NO_HARD_LINKS:
+            return None
+        raise
+    finally:
+        _unlink_quietly(temp)
+    return True
+
+
+def _create_then_write(path: str, payload: bytes) -> bool:
     from anyvenv.fs.place import create_file
 
     for attempt in range(2):
