@@ -142,9 +142,22 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+_HOST: list[str] = []
+
+
 def this_host() -> str:
-    # os.uname, not socket.gethostname: importing socket costs start-up time
-    return os.uname().nodename.replace("-", "_").replace("/", "_")[:32] or "host"
+    """The host part of leftover names: the host name and, after a dot, this pid namespace
+    (a container with the same host name has other pids: its live leftovers are not ours to
+    judge by pid)."""
+    if not _HOST:
+        # os.uname, not socket.gethostname: importing socket costs start-up time
+        name = os.uname().nodename.replace("-", "_").replace("/", "_")[:24] or "host"
+        try:
+            namespace = "".join(c for c in os.readlink("/proc/self/ns/pid") if c.isdigit())
+        except OSError:
+            namespace = ""
+        _HOST.append(f"{name}.{namespace[-6:]}" if namespace else name)
+    return _HOST[0]
 
 
 def leftovers_of(target: str | os.PathLike[str], names: list[str] | None = None) -> list[Leftover]:

@@ -331,8 +331,13 @@ class ShareLock:
                 fd = _open_flock_file(flock_path)
 
     def _acquire_lock_file(self, deadline: float) -> None:
+        from anyvenv.fs.atomic import TEMP_MARK, sweep_dead
+
         me = current_holder()
         payload = _holder_json(me)
+        # the temp files of lock files that killed takers left (see _link_holder_file)
+        directory, name = os.path.split(self.path)
+        sweep_dead(directory or ".", TEMP_MARK, prefix=name + TEMP_MARK)
         while True:
             if _create_holder_file(self.path, payload):
                 self._holder = me
