@@ -24,7 +24,7 @@ from standalone_build import (
     write_downloads_json,
 )
 
-from anyvenv.fs.atomic import atomic_write, sweep_dead
+from anyvenv.fs.atomic import atomic_write, sweep_dead, this_host
 from anyvenv.fs.lock import LockUnavailable, ShareLock
 from anyvenv.fs.place import Strategy, copy_file, create_file, place_file
 from anyvenv.fs.probe import PROBE_DIR_PREFIX, probe
@@ -33,7 +33,7 @@ from lab import Lab
 __all__ = ["standalone"]  # a fixture
 
 BASE = base_python("3.11")
-DEAD_TAG = "vm-999999-abcdef"  # a pid above pid_max: never a live process
+DEAD_TAG = f"{this_host()}-999999-abcdef"  # a pid above pid_max: never a live process
 
 
 def error_line(proc: subprocess.CompletedProcess[bytes]) -> str:

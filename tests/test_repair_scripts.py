@@ -58,3 +58,27 @@ def test_config_edit_appends_missing_keys() -> None:
     assert edit_config_text("home = /a", {"base-executable": "/a/python"}) == (
         "home = /a\nbase-executable = /a/python\n"
     )
+
+
+@pytest.mark.parametrize(
+    "interpreter",
+    [
+        "/tmp/q'uo\"te/env/bin/python",  # pip writes ' as '"'"' in its trampoline
+        "/tmp/new\nline/env/bin/python",  # a newline inside the quotes
+        '/tmp/d"q/$x`y`/python',
+        "/x/" + "L" * 130 + "/python",
+        "/plain/python",
+    ],
+)
+def test_every_header_written_is_read_back(interpreter: str) -> None:
+    """What render_header writes, parse_shebang reads: the path, the args and the length (a
+    quoted path in the trampoline was not read, so its script kept naming a staging dir)."""
+    for args in (b"", b" -E"):
+        header = render_header(interpreter, args)
+        found = parse_shebang(header + b"import sys\n")
+        assert found is not None
+        assert (found.interpreter, found.args, found.header_length) == (
+            interpreter,
+            args,
+            len(header),
+        )

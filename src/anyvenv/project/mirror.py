@@ -20,16 +20,12 @@ import contextlib
 import csv
 import io
 import os
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyvenv.fs.place import copy_file, create_file
 from anyvenv.project.installed import dist_info_name
-
-_SHEBANG_LIMIT = 127  # the kernel reads this much of a #! line
-_SH_EXEC = re.compile(rb"^'''exec' '?(?P<path>[^'\"]+?)'? \"\$0\" \"\$@\"$")
 
 
 @dataclass(frozen=True)
@@ -135,34 +131,18 @@ def files_of(tree: EnvTree, dist: Distribution) -> list[str]:
 # -- shebangs ----------------------------------------------------------------------------------
 
 
-def render_shebang(python: bytes, args: bytes = b"") -> bytes:
-    """``#!python`` or, when too long for the kernel or holding a space, uv's /bin/sh form."""
-    line = b"#!" + python + (b" " + args if args else b"")
-    if len(line) <= _SHEBANG_LIMIT and b" " not in python:
-        return line + b"\n"
-    return b"#!/bin/sh\n'''exec' '" + python + b"' \"$0\" \"$@\"\n' '''\n"
-
-
 def retarget_shebang(data: bytes, old_root: Path, new_root: Path) -> bytes | None:
     """``data`` with its interpreter moved from ``old_root`` into ``new_root``; ``None`` if it
-    is not a script run by an interpreter of ``old_root``."""
-    if not data.startswith(b"#!"):
+    is not a script run by an interpreter of ``old_root``. Read and written as repair does
+    (:mod:`anyvenv.repair.scripts`): either form, any quoting."""
+    from anyvenv.repair.scripts import parse_shebang, render_header
+
+    shebang = parse_shebang(data[:4096])
+    old = os.fsdecode(old_root) + "/"
+    if shebang is None or not shebang.interpreter.startswith(old):
         return None
-    old = os.fsencode(old_root) + b"/"
-    first, _, rest = data.partition(b"\n")
-    if first == b"#!/bin/sh":
-        second, _, tail = rest.partition(b"\n")
-        third, _, body = tail.partition(b"\n")
-        match = _SH_EXEC.match(second)
-        if match is None or third != b"' '''" or not match.group("path").startswith(old):
-            return None
-        python, args, rest = match.group("path"), b"", body
-    else:
-        python, _, args = first[2:].strip().partition(b" ")
-        if not python.startswith(old):
-            return None
-    new_python = os.fsencode(new_root) + b"/" + python[len(old) :]
-    return render_shebang(new_python, args.strip()) + rest
+    new = os.fsdecode(new_root) + "/" + shebang.interpreter[len(old) :]
+    return render_header(new, shebang.args) + data[shebang.header_length :]
 
 
 # -- placing and removing files ----------------------------------------------------------------

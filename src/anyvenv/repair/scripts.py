@@ -11,14 +11,12 @@ first line that runs another one, in the two forms installers use:
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from anyvenv.record import record
 
 HEAD_BYTES = 1024
 SHEBANG_LIMIT = 127  # the kernel's BINPRM_BUF_SIZE is 128 on older Linux and on macOS
-_SH_EXEC = re.compile(rb"^'''exec' (?:'([^']*)'|\"([^\"]*)\"|(\S+))(.*?) \"\$0\" \"\$@\"$")
 
 
 @record
@@ -50,18 +48,79 @@ def parse_shebang(head: bytes) -> Shebang | None:
         return None
     line = first[2:].rstrip(b"\r").strip()
     if line in (b"/bin/sh", b"/usr/bin/sh"):
-        second, nl2, third = rest.partition(b"\n")
-        match = _SH_EXEC.match(second.rstrip(b"\r"))
-        closing, nl3, _ = third.partition(b"\n")
-        if match and nl2 and nl3 and closing.strip() == b"' '''":
-            raw = match.group(1) or match.group(2) or match.group(3) or b""
-            length = len(first) + len(second) + len(closing) + 3
-            return Shebang(os.fsdecode(raw), match.group(4), True, length)
+        trampoline = _parse_trampoline(rest)
+        if trampoline is not None:
+            raw, args, length = trampoline
+            return Shebang(os.fsdecode(raw), args, True, len(first) + 1 + length)
         return Shebang(os.fsdecode(line), b"", False, len(first) + 1)
     interpreter, _, args = line.partition(b" ")
     if not interpreter:
         return None
     return Shebang(os.fsdecode(interpreter), (b" " + args) if args else b"", False, len(first) + 1)
+
+
+_CLOSING = b"' " + b"'" * 3
+
+
+def _parse_trampoline(rest: bytes) -> tuple[bytes, bytes, int] | None:
+    """After ``#!/bin/sh``: the exec line (``exec`` in quotes, PATH, ARGS, then ``"$0" "$@"``)
+    and the line that closes the quote, the path in any POSIX quoting (pip quotes a single
+    quote as ``'"'"'``; a newline may be inside the quotes), as (path, args with a leading
+    space each, bytes of the two lines)."""
+    end = rest.find(b"\n" + _CLOSING)
+    if end < 0 or rest[end + 1 + len(_CLOSING) : end + 2 + len(_CLOSING)] != b"\n":
+        return None
+    words = _shell_words(rest[:end].rstrip(b"\r"))
+    if words is None or len(words) < 4 or words[0] != b"exec" or words[-2:] != [b"$0", b"$@"]:
+        return None
+    args = b"".join(b" " + word for word in words[2:-2])
+    return words[1], args, end + 2 + len(_CLOSING)
+
+
+def _shell_words(text: bytes) -> list[bytes] | None:
+    """The words of one POSIX shell command line with quotes removed (no expansion: ``"$0"``
+    stays ``$0``); ``None`` if a quote is not closed."""
+    words: list[bytes] = []
+    word = bytearray()
+    in_word = False
+    index = 0
+    while index < len(text):
+        char = text[index : index + 1]
+        if char in (b" ", b"\t"):
+            if in_word:
+                words.append(bytes(word))
+                word, in_word = bytearray(), False
+            index += 1
+            continue
+        in_word = True
+        if char == b"'":
+            close = text.find(b"'", index + 1)
+            if close < 0:
+                return None
+            word += text[index + 1 : close]
+            index = close + 1
+        elif char == b'"':
+            index += 1
+            while index < len(text) and text[index : index + 1] != b'"':
+                pair = text[index : index + 2]
+                if pair[:1] == b"\\" and pair[1:] in (b'"', b"\\", b"$", b"`"):
+                    word += pair[1:]
+                    index += 2
+                else:
+                    word += text[index : index + 1]
+                    index += 1
+            if index >= len(text):
+                return None
+            index += 1
+        elif char == b"\\":
+            word += text[index + 1 : index + 2]
+            index += 2
+        else:
+            word += char
+            index += 1
+    if in_word:
+        words.append(bytes(word))
+    return words
 
 
 def render_header(interpreter: str, args: bytes = b"") -> bytes:
