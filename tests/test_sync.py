@@ -982,3 +982,19 @@ def test_a_stale_data_dir_a_killed_uv_left_is_cleared(
     assert not (site / "beta-1.0.data").exists()
     imported = run([str(synced / ".venv/bin/python"), "-c", "import beta"], synced, env)
     assert imported.returncode == 0, imported.stderr
+
+
+def test_a_killed_venv_s_staging_tree_is_cleared_by_the_next_sync(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """A staging tree a killed ``venv --clear`` left beside the env went only with the next
+    rebuild; a sync that reuses the env clears it too."""
+    from anyvenv.fs.atomic import STAGING_MARK, this_host
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    left = synced / f"..venv{STAGING_MARK}{this_host()}-{gone}-abcdef"
+    (left / "bin").mkdir(parents=True)
+    (synced / "pyproject.toml").write_text((synced / "pyproject.toml").read_text() + "\n")
+    report, _ = sync_json(synced, env, index)
+    assert report["action"] == "reused" and not left.exists()

@@ -414,6 +414,11 @@ def prepare(
     """Reuse the project's env or (re)build it. Call with the project lock held. With
     ``defer_check``, a new env's check may still run (``PreparedEnv.pending_check``). Without
     ``may_build``, an env that would have to be made raises :class:`EnvLeftAlone`."""
+    from anyvenv.fs.atomic import recover
+
+    # what killed runs left beside the env (a staging tree, an old env half removed, temp
+    # files): undone before the env is judged, also when it is then reused as it is
+    recover(declared)
     pointed_to = read_pointer(declared)
     env = pointed_to if pointed_to is not None else declared
     saved = state_store.load(env) if os.path.isdir(env) else None
