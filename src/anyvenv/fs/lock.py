@@ -3,8 +3,10 @@
 On a local filesystem ``flock`` is right: the kernel drops it when the holder dies. On FUSE
 (sshfs), CIFS and NFS it may fail (ENOSYS, ENOLCK, EBADF) or, worse, lock only on this
 client: two hosts of one share would both "hold" it. There the lock is a file created with
-``O_EXCL`` (atomic on the server) holding host (name and boot id), machine id, pid and process
-start time. A stale one is removed only when its holder is provably gone: same host and boot,
+``O_EXCL`` (atomic on the server; written whole and hard-linked into place where links work)
+holding host (name and boot id), machine id, pid namespace, pid and process start time. The
+host with the disk takes that file too, after its flock: a client of the same directory
+through a share (a VM's view of the host's folder) cannot see the flock. A stale one is removed only when its holder is provably gone: same host and boot,
 and that pid is dead or is a different process (start time differs); or same host name and
 machine id but an earlier boot (the machine has rebooted since, and every process of that boot
 is gone). A lock held from another machine is never stolen.
@@ -176,9 +178,20 @@ def read_holder(path: str) -> Holder | None:
 
 
 def _holder_json(holder: Holder) -> bytes:
-    import json
+    """The holder as a JSON object, written without the json module (whose import costs the
+    start-up of every sync: the lock file is taken on local disks too)."""
+    fields = []
+    for key, value in as_dict(holder).items():
+        if isinstance(value, int):
+            fields.append(f'"{key}": {value}')
+        else:
+            fields.append(f'"{key}": "{_json_text(str(value))}"')
+    return ("{" + ", ".join(fields) + "}").encode("utf-8", "surrogateescape")
 
-    return json.dumps(as_dict(holder)).encode()
+
+def _json_text(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return "".join(char if char >= " " else f"\\u{ord(char):04x}" for char in escaped)
 
 
 def _create_holder_file(path: str, payload: bytes) -> bool:
@@ -274,6 +287,7 @@ class ShareLock:
         self.unreadable_grace = unreadable_grace
         self._fd: int | None = None
         self._holder: Holder | None = None
+        self._payload = b""  # what this taker wrote into the lock file
         # lock or breaker file without a readable holder: its identity and since when we see it
         self._unreadable: dict[str, tuple[tuple[int, int, int], float]] = {}
 
@@ -293,6 +307,13 @@ class ShareLock:
         deadline = time.monotonic() + self.timeout
         try:
             if not uses_lock_file(os.path.dirname(self.path)) and self._try_flock(deadline):
+                # the lock file too: a client of this directory through a share (a VM's
+                # sshfs or SMB view of it) cannot see this flock and takes the file instead
+                try:
+                    self._acquire_lock_file(deadline)
+                except BaseException:
+                    self.release()
+                    raise
                 return
             self._acquire_lock_file(deadline)
         except OSError as exc:
@@ -335,6 +356,7 @@ class ShareLock:
 
         me = current_holder()
         payload = _holder_json(me)
+        self._payload = payload
         # the temp files of lock files that killed takers left (see _link_holder_file)
         directory, name = os.path.split(self.path)
         sweep_dead(directory or ".", TEMP_MARK, prefix=name + TEMP_MARK)
@@ -405,6 +427,10 @@ class ShareLock:
         return now - seen[1] >= self.unreadable_grace
 
     def release(self) -> None:
+        if self._holder is not None:  # first, while the flock (if any) still holds
+            if _read_raw(self.path) == self._payload:  # ours still (json-free compare)
+                _unlink_quietly(self.path)
+            self._holder = None
         if self._fd is not None:
             _unlink_quietly(self.path + ".flock")  # while still holding it: see the module doc
             try:
@@ -413,11 +439,19 @@ class ShareLock:
                 pass
             os.close(self._fd)
             self._fd = None
-        if self._holder is not None:
-            current = read_holder(self.path)
-            if current is not None and current.token == self._holder.token:
-                _unlink_quietly(self.path)
-            self._holder = None
+
+
+def _read_raw(path: str) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _open_flock_file(path: str) -> int:
