@@ -421,9 +421,9 @@ def test_killed_install_leaves_nothing_half_made(
         again = run_cli(*args)
         assert again.returncode == 0, (spec, again.stderr)
         assert install_counts_as_done(home, standalone), spec
-        # a killed holder's flock file is left to the next install that takes the lock (this
+        # a killed holder's lock files are left to the next install that takes the lock (this
         # one found the Python installed and took none); nothing else may be
-        left = entries(install_dir) - {".anyvenv-python.lock.flock"}
+        left = entries(install_dir) - {".anyvenv-python.lock.flock", ".anyvenv-python.lock"}
         assert left == {standalone.install_name}, (spec, "leftovers removed")
         atomic_remove(home)
 
@@ -507,4 +507,4 @@ def test_a_killed_reinstall_on_fat_leaves_a_python_that_runs(
         again = run_cli(*args, "--reinstall")
         assert again.returncode == 0, (spec, again.stderr)
         assert install_counts_as_done(home, standalone), spec
-        assert entries(install_dir) - {".anyvenv-python.lock.flock"} == {standalone.install_name}
+        assert entries(install_dir) - {".anyvenv-python.lock"} == {standalone.install_name}
