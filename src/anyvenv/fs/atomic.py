@@ -48,20 +48,20 @@ def leftover_tag() -> str:
 
 # what a leftover's name adds to its target's (".", a mark, HOST-PID-RAND: host at most 32
 # characters) must fit in NAME_MAX (255 bytes) with the target's name part
-_LONGEST_STEM = 180
+LONGEST_STEM = 180
 
 
 def leftover_stem(name: str) -> str:
     """``.NAME``, the start of the names of what is left beside ``NAME``; a name too long to
     leave room for the rest is cut and ends with a checksum of the whole, so that two long
     names stay apart."""
-    if len(os.fsencode(name)) <= _LONGEST_STEM:
+    if len(os.fsencode(name)) <= LONGEST_STEM:
         return "." + name
     import zlib
 
     check = f"~{zlib.crc32(os.fsencode(name)):08x}"
     cut = name
-    while len(os.fsencode(cut)) > _LONGEST_STEM - len(check):
+    while len(os.fsencode(cut)) > LONGEST_STEM - len(check):
         cut = cut[:-1]
     return f".{cut}{check}"
 

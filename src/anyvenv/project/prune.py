@@ -84,6 +84,7 @@ def _names(directory: str) -> list[str]:
 
 def _leftovers(directory: str, dry_run: bool) -> list[PruneEntry]:
     from anyvenv.fs.atomic import (
+        LONGEST_STEM,
         MARK,
         REMOVING_MARK,
         RETIRED_MARK,
@@ -99,6 +100,8 @@ def _leftovers(directory: str, dry_run: bool) -> list[PruneEntry]:
     for name in _names(directory):
         if name.startswith(".") and RETIRED_MARK in name and not dry_run:
             target = os.path.join(directory, name[1 : name.index(MARK)])
+            if len(os.fsencode(os.path.basename(target))) >= LONGEST_STEM - 10:
+                continue  # maybe a name cut to fit (atomic.leftover_stem): the env's unknown
             if not os.path.lexists(target):
                 recover(target)
     if dry_run:
