@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from anyvenv.errors import EnvironmentBroken
+from anyvenv.fs.paths import same_file
 from anyvenv.interpreter.query import InterpreterInfo
 from anyvenv.record import record
 from anyvenv.spawn import Child, SpawnTimeout
@@ -75,13 +76,6 @@ def finish_check(process: Child, timeout: float = 120.0) -> RunningFacts:
     return RunningFacts(prefix, base_prefix, (major, minor, micro), tuple(libpython))
 
 
-def _same_path(a: str, b: str | os.PathLike[str]) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.realpath(a) == os.path.realpath(b)
-
-
 def verify(
     facts: RunningFacts,
     env: str | os.PathLike[str],
@@ -89,9 +83,9 @@ def verify(
     expected_libpython: str | None,
 ) -> None:
     """Raise :class:`EnvironmentBroken` naming the first thing that is not as built."""
-    if not _same_path(facts.prefix, env):
+    if not same_file(facts.prefix, env):
         raise EnvironmentBroken(f"the new python's sys.prefix is {facts.prefix}, not {env}")
-    if not _same_path(facts.base_prefix, info.prefix):
+    if not same_file(facts.base_prefix, info.prefix):
         raise EnvironmentBroken(
             f"the new python's sys.base_prefix is {facts.base_prefix}, not {info.prefix}"
         )
@@ -99,7 +93,7 @@ def verify(
         raise EnvironmentBroken(
             f"the new python is version {'.'.join(map(str, facts.version))}, expected {info.version_text}"
         )
-    loaded_expected = any(_same_path(lib, expected_libpython or "") for lib in facts.libpython)
+    loaded_expected = any(same_file(lib, expected_libpython or "") for lib in facts.libpython)
     if expected_libpython is not None and facts.libpython and not loaded_expected:
         raise EnvironmentBroken(
             f"the new python loaded {', '.join(facts.libpython)} instead of {expected_libpython}"

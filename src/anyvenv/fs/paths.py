@@ -22,6 +22,21 @@ def upward(path: str) -> list[str]:
     return [path, *parents(path)]
 
 
+def same_place(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
+    """Whether two paths lead to the same place, links followed, by their text (no stat:
+    safe on a mount that hangs or is gone)."""
+    return os.path.realpath(first) == os.path.realpath(second)
+
+
+def same_file(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
+    """Whether two paths are the same file (same device and inode); by their resolved text
+    where either cannot be stat'ed."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return same_place(first, second)
+
+
 def is_below(path: str, directory: str) -> bool:
     """Whether ``path`` lies strictly under ``directory`` (by their normalised text)."""
     return os.path.normpath(path).startswith(os.path.normpath(directory).rstrip("/") + "/")

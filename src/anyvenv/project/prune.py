@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 
+from anyvenv.fs.paths import same_place
 from anyvenv.record import StrChoice, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -203,7 +204,7 @@ def _uses(env: str, owner: Owner) -> tuple[Verdict, str]:
     from anyvenv.project.owners import EnvKind
 
     declared = owner.declared
-    if _same_path(declared, env):  # UV_PROJECT_ENVIRONMENT names it, or a link to it
+    if same_place(declared, env):  # UV_PROJECT_ENVIRONMENT names it, or a link to it
         return Verdict.IN_USE, f"{declared} is this env"
     unreadable = _unreadable(declared)
     if unreadable is not None:  # a read error is no proof that it is not used
@@ -213,14 +214,14 @@ def _uses(env: str, owner: Owner) -> tuple[Verdict, str]:
             pointed = read_pointer(declared)
         except AnyvenvError:
             return Verdict.KEPT, f"{declared} is a pointer file that cannot be read"
-        if pointed is not None and _same_path(pointed, env):
+        if pointed is not None and same_place(pointed, env):
             return Verdict.IN_USE, f"{declared} points to it"
         return Verdict.UNUSED, f"{declared} no longer points to it"
     unreadable = _unreadable(os.path.join(declared, state_store.STATE_NAME))
     if unreadable is not None:
         return Verdict.KEPT, unreadable
     saved = state_store.load(declared) if os.path.isdir(declared) else None
-    if saved is not None and saved.shadow and _same_path(saved.shadow, env):
+    if saved is not None and saved.shadow and same_place(saved.shadow, env):
         return Verdict.IN_USE, f"the env at {declared} installs through it"
     return Verdict.UNUSED, f"no env at {declared} installs through it"
 
@@ -240,10 +241,6 @@ def _unreadable(path: str) -> str | None:
             return None
         return f"{path} cannot be read ({exc.strerror}): no proof that the env is unused"
     return None
-
-
-def _same_path(first: str, second: str) -> bool:
-    return os.path.realpath(first) == os.path.realpath(second)
 
 
 def _removed(entry: PruneEntry) -> PruneEntry:

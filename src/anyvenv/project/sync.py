@@ -23,7 +23,7 @@ from anyvenv.errors import (
     UsageError,
 )
 from anyvenv.fs.lock import ENV_LOCK_SUFFIX, ShareLock
-from anyvenv.fs.paths import is_below
+from anyvenv.fs.paths import is_below, same_place
 from anyvenv.project import inputs as inputs_store
 from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
@@ -314,10 +314,6 @@ def _other_project_served(env: str, declared: str) -> str | None:
     return os.path.dirname(owner.declared)
 
 
-def _same_place(first: str, second: str) -> bool:
-    return os.path.realpath(first) == os.path.realpath(second)
-
-
 def _follow_a_move(env: str) -> list[str]:
     """An env moved (or copied) with its project keeps console scripts and activation
     scripts that name its old path: rewritten for where it is now, as ``anyvenv repair``
@@ -342,7 +338,7 @@ def _follow_a_move(env: str) -> list[str]:
 def _keep_owner_records(location: EnvLocation) -> None:
     """A reused env outside the project, or its shadow, names the project it serves now (the
     project may have moved, or the env may predate owner records)."""
-    if location.placement is Placement.ELSEWHERE and not _same_place(
+    if location.placement is Placement.ELSEWHERE and not same_place(
         location.declared, location.env
     ):
         # (UV_PROJECT_ENVIRONMENT naming the env itself would make it its own owner and

@@ -47,18 +47,16 @@ def project_settings_file(start: str) -> str | None:
     """The nearest ``uv.toml``, or ``pyproject.toml`` with a ``[tool.uv]`` table, at or above
     ``start``. A ``pyproject.toml`` that cannot be read is passed over, as uv warns and goes
     on; a ``uv.toml`` is taken as it is (reading it later says what is wrong)."""
-    directory = os.path.abspath(start)
-    while True:
+    from anyvenv.fs.paths import upward
+
+    for directory in upward(os.path.abspath(start)):
         uv_toml = os.path.join(directory, UV_TOML)
         if os.path.isfile(uv_toml):
             return uv_toml
         pyproject = os.path.join(directory, PYPROJECT)
         if os.path.isfile(pyproject) and _uv_table_of_readable(pyproject) is not None:
             return pyproject
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
+    return None
 
 
 def setting(key: str, files: Sequence[str]) -> tuple[object, str] | None:

@@ -17,6 +17,7 @@ from anyvenv.envbuild.config import (
     read_config_bytes,
 )
 from anyvenv.fs.outcome import errno_name
+from anyvenv.fs.paths import same_file
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.record import field, mutable_record, record
 from anyvenv.repair import running
@@ -347,7 +348,7 @@ def _check_started(
             )
         )
         return
-    if not _same_path(started.prefix, env):
+    if not same_file(started.prefix, env):
         findings.append(
             error(
                 Code.INTERPRETER_NOT_IN_ENV,
@@ -357,13 +358,6 @@ def _check_started(
                 prefix=started.prefix,
             )
         )
-
-
-def _same_path(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.realpath(a) == os.path.realpath(b)
 
 
 # -- versions and libpython ----------------------------------------------------------------------
@@ -444,7 +438,7 @@ def _check_versions(
 
 
 def _same_library(a: str, b: str) -> bool:
-    if _same_path(a, b):
+    if same_file(a, b):
         return True
     try:
         if os.path.getsize(a) != os.path.getsize(b):
@@ -550,7 +544,7 @@ def _check_lib64(env: Path, base: BaseLookup | None, findings: list[Finding]) ->
             )
         )
         return entry
-    if entry.stat_error is not None or not _same_path(env / "lib64", env / "lib"):
+    if entry.stat_error is not None or not same_file(env / "lib64", env / "lib"):
         findings.append(
             make(
                 Code.LIB64_DANGLING,
@@ -614,7 +608,7 @@ def _check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
                 )
             )
             states.append(ScriptState(path, shebang, replacement))
-        elif _is_environment_python(interpreter) and not _same_path(
+        elif _is_environment_python(interpreter) and not same_file(
             os.path.dirname(os.path.dirname(interpreter)), env
         ):
             findings.append(
@@ -688,7 +682,7 @@ def _check_activation(env: Path, findings: list[Finding]) -> None:
         )
         return
     activated = activated_dir(env)
-    if activated is not None and not _same_path(activated, env):
+    if activated is not None and not same_file(activated, env):
         findings.append(
             warning(
                 Code.ACTIVATION_STALE,
