@@ -28,9 +28,10 @@ def normalize_name(name: str) -> str:
     return "".join(parts).lower()
 
 
-def dist_info_name(entry: str) -> str:
-    """The normalized project name of a ``*.dist-info`` directory name."""
-    return normalize_name(entry[: -len(DIST_INFO)].split("-", 1)[0])
+def dist_info_name(entry: str, suffix: str = DIST_INFO) -> str:
+    """The normalized project name of a ``*.dist-info`` directory name (or of a wheel's
+    ``*.data`` directory, with that ``suffix``)."""
+    return normalize_name(entry[: -len(suffix)].split("-", 1)[0])
 
 
 def clear_stale_data_dirs(site_packages: str | os.PathLike[str]) -> list[str]:
@@ -49,7 +50,7 @@ def clear_stale_data_dirs(site_packages: str | os.PathLike[str]) -> list[str]:
         path = os.path.join(site_packages, entry)
         if entry.endswith(".data") and os.path.isdir(path) and not os.path.islink(path):
             remove_tree(path)
-            cleared.append(normalize_name(entry[: -len(".data")].split("-", 1)[0]))
+            cleared.append(dist_info_name(entry, ".data"))
     return sorted(cleared)
 
 

@@ -237,13 +237,13 @@ def discover(start: str | os.PathLike[str]) -> Project:
         requires_python=tuple(specs),
         requires_python_text=",".join(texts) if texts else None,
         member_globs=tuple(_globs(workspace, "members")),
-        managed=uv_table(data).get("managed") is not False,
+        managed=(uv_table(data) or {}).get("managed") is not False,
     )
 
 
-def uv_table(data: dict[str, Any]) -> dict[str, Any]:
-    """The ``[tool.uv]`` table of a parsed pyproject.toml (empty when there is none)."""
-    return _table(data, "tool", "uv") or {}
+def uv_table(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``[tool.uv]`` table of a parsed pyproject.toml; ``None`` when there is none."""
+    return _table(data, "tool", "uv")
 
 
 # -- the Python request ------------------------------------------------------------------------

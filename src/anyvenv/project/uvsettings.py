@@ -118,11 +118,9 @@ def preference_in_args(uv_args: Sequence[str]) -> str | None:
 def _uv_table_of_readable(pyproject: str) -> dict[str, Any] | None:
     """The ``[tool.uv]`` table of ``pyproject``; ``None`` when it has none or cannot be read."""
     from anyvenv.errors import UsageError
-    from anyvenv.project.model import read_pyproject
+    from anyvenv.project.model import read_pyproject, uv_table
 
     try:
-        tool = read_pyproject(pyproject).get("tool")
+        return uv_table(read_pyproject(pyproject))
     except UsageError:
         return None
-    table = tool.get("uv") if isinstance(tool, dict) else None
-    return table if isinstance(table, dict) else None
