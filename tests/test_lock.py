@@ -18,9 +18,9 @@ from anyvenv.fs.lock import (
     ShareLock,
     _create_holder_file,
     current_holder,
-    process_start_time,
     uses_lock_file,
 )
+from anyvenv.fs.processes import process_start_time
 from lab import LabMount
 from support import cli_env
 

@@ -362,6 +362,9 @@ def test_a_prune_killed_while_removing_leaves_a_leftover_the_next_one_clears(
     )
     assert killed.returncode == -9, killed.stderr
     assert not os.path.lexists(orphan)  # never half-removed under its live name
+    # moved while the project's lock was held (its holder died with it): a sync starting
+    # after the verdict cannot have taken the env up again before it went
+    assert os.path.exists(str(project / ".venv") + LOCK_SUFFIX)
     (aside,) = os.listdir(envs)
     assert REMOVING_MARK in aside  # not a retired name, which the next run would put back
     found = _prune(env)

@@ -28,6 +28,7 @@ _ACTIVE = _KILL_AT is not None or _TRACE is not None
 
 _reached = 0
 _by_name: dict[str, int] = {}
+_parent: int | None = None  # the anyvenv a forked helper works for (see serving)
 
 
 def checkpoint(name: str) -> None:
@@ -72,10 +73,20 @@ def _matches(spec: str, name: str, number: int, count: int) -> bool:
     return wanted == name and count == int(nth or "1")
 
 
+def serving(parent: int) -> None:
+    """Say that this process is a child forked by ``parent`` to do part of its work (see
+    :mod:`anyvenv.fs.bounded`): a kill here takes ``parent`` too, as the step is the parent's."""
+    global _parent
+    _parent = parent
+
+
 def kill_now() -> None:
-    """SIGKILL this process (and its group when it leads one)."""
+    """SIGKILL this process (and its group when it leads one), after the anyvenv it serves."""
     import signal
 
-    if os.getpgrp() == os.getpid():
-        os.killpg(os.getpid(), signal.SIGKILL)
-    os.kill(os.getpid(), signal.SIGKILL)
+    for pid in (_parent, os.getpid()):
+        if pid is None:
+            continue
+        if os.getpgrp() == pid:
+            os.killpg(pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)

@@ -15,6 +15,7 @@ import sys
 import time
 
 from anyvenv.fs.place import create_file
+from anyvenv.fs.processes import process_alive
 from anyvenv.killpoints import checkpoint
 from anyvenv.record import record
 
@@ -132,16 +133,6 @@ def parse_leftover(
     return None
 
 
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 _HOST: list[str] = []
 
 
@@ -230,10 +221,16 @@ def remove_aside(path: str) -> None:
     """Remove a tree anyvenv made: first renamed aside (one rename, so its name holds all of
     it or nothing), then removed quietly; a kill leaves a leftover that :func:`sweep_dead`
     clears. Raises :class:`OSError` only if the rename fails (then nothing changed)."""
+    remove_tree_quietly(set_aside(path))
+
+
+def set_aside(path: str) -> str:
+    """The first half of :func:`remove_aside`: rename ``path`` to a removal name beside it and
+    return that name, for a caller that must move it under a lock and remove it after."""
     aside = _beside(path, REMOVING_MARK)  # not a retired name: recover would put it back
     os.rename(path, aside)
     checkpoint("remove-aside:" + os.path.basename(path))
-    remove_tree_quietly(aside)
+    return aside
 
 
 def recover(target: str | os.PathLike[str]) -> list[str]:

@@ -16,6 +16,7 @@ import os
 import time
 
 from anyvenv.errors import MountNotAnswering
+from anyvenv.killpoints import serving
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -89,9 +90,11 @@ class BoundedCall(Generic[T]):
                 self._done = (False, exc)
             return
         read_fd, write_fd = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: answer through the pipe, never return into the caller's code
             try:
+                serving(parent)
                 _keep_only(write_fd)
                 _write_all(write_fd, _outcome(func))
             finally:

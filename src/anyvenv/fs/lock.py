@@ -25,6 +25,7 @@ import time
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs.mounts import mount_of
+from anyvenv.fs.processes import process_alive, process_start_time
 from anyvenv.record import as_dict, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -56,28 +57,6 @@ class Holder:
 
     def describe(self) -> str:
         return f"pid {self.pid} on {self.host}"
-
-
-def process_start_time(pid: int) -> str:
-    """Start time of ``pid`` in clock ticks since boot (Linux), "" elsewhere or if gone."""
-    fields = _stat_fields(pid)
-    return fields[19].decode() if len(fields) > 19 else ""
-
-
-def _is_zombie(pid: int) -> bool:
-    """Dead but not yet reaped by its parent: ``kill(pid, 0)`` still succeeds."""
-    fields = _stat_fields(pid)
-    return bool(fields) and fields[0] in (b"Z", b"X")
-
-
-def _stat_fields(pid: int) -> list[bytes]:
-    """The fields of /proc/PID/stat after the command name (state first); [] if unknown."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            raw = handle.read()
-    except OSError:
-        return []
-    return raw[raw.rfind(b")") + 2 :].split()
 
 
 def _pid_namespace() -> str:
@@ -139,13 +118,7 @@ def holder_is_gone(holder: Holder) -> bool:
         return _rebooted_since(holder, me)
     if holder.pidns and me.pidns and holder.pidns != me.pidns:
         return False  # a container with our host name: its pids are not ours to look up
-    try:
-        os.kill(holder.pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass
-    if _is_zombie(holder.pid):  # killed, not yet reaped: it holds nothing any more
+    if not process_alive(holder.pid):  # (a zombie, killed and not reaped, holds nothing)
         return True
     started = process_start_time(holder.pid)
     return bool(holder.started and started and started != holder.started)

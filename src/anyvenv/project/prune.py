@@ -7,9 +7,10 @@ env is removed only when its project says, under the project's lock, that it no 
 it: the pointer file at the declared path names another env (or is gone), the env at the
 declared path records another shadow, or the project's directory is gone from a filesystem
 that is mounted now. An env without a record, or whose project's filesystem is not mounted,
-does not answer (within ``ANYVENV_FS_TIMEOUT``) or is busy syncing, is kept and reported. Removal renames the env aside first,
-so an interrupted prune leaves a leftover that the next one clears, never a half-removed env
-under a live name.
+does not answer (within ``ANYVENV_FS_TIMEOUT``) or is busy syncing, is kept and reported.
+Removal renames the env aside first, while the project's lock is still held (a sync that
+starts after the verdict cannot take the env up again), so an interrupted prune leaves a
+leftover that the next one clears, never a half-removed env under a live name.
 """
 
 from __future__ import annotations
@@ -69,10 +70,7 @@ def prune(environ: Mapping[str, str], *, dry_run: bool = False) -> list[PruneEnt
         for name in _names(directory):
             if name.startswith("."):
                 continue  # leftovers, above; a live sync's staging is not ours to judge
-            entry = judge(os.path.join(directory, name), mounts)
-            if entry.verdict is Verdict.UNUSED and not dry_run:
-                entry = _removed(entry)
-            entries.append(entry)
+            entries.append(judge(os.path.join(directory, name), mounts, remove=not dry_run))
     return entries
 
 
@@ -117,8 +115,10 @@ def _leftovers(directory: str, dry_run: bool) -> list[PruneEntry]:
     ]
 
 
-def judge(env: str, mounts: list[MountInfo]) -> PruneEntry:
-    """Whether the env at ``env`` is still used by the project its owner record names."""
+def judge(env: str, mounts: list[MountInfo], *, remove: bool = False) -> PruneEntry:
+    """Whether the env at ``env`` is still used by the project its owner record names; with
+    ``remove``, an unused env is moved aside while the project's lock is held (a sync starting
+    after the verdict cannot take it up again before it goes), then removed."""
     from anyvenv.project.owners import read_owner
 
     if os.path.islink(env) or not os.path.isdir(env):
@@ -135,13 +135,22 @@ def judge(env: str, mounts: list[MountInfo]) -> PruneEntry:
     from anyvenv.fs.bounded import call_bounded
 
     project_dir = os.path.dirname(owner.declared)
+    aside = None
     try:  # a share that hangs keeps the env, it does not hang prune
-        verdict, reason = call_bounded(
-            lambda: _ask_project(env, owner), what="reading the project", where=project_dir
+        verdict, reason, aside = call_bounded(
+            lambda: _ask_project(env, owner, remove),
+            what="reading the project",
+            where=project_dir,
         )
     except MountNotAnswering as exc:
         verdict, reason = Verdict.KEPT, exc.message
-    return PruneEntry(env, kind, owner.declared, verdict, reason)
+    except OSError as exc:  # the lock's file, or the helper died: no proof either way
+        verdict, reason = Verdict.KEPT, f"its project could not be asked: {exc.strerror or exc}"
+    if aside is not None:
+        from anyvenv.fs.atomic import remove_tree_quietly
+
+        remove_tree_quietly(aside)  # what it cannot remove, the next prune clears as a leftover
+    return PruneEntry(env, kind, owner.declared, verdict, reason, removed=aside is not None)
 
 
 def _not_the_recorded_filesystem(owner: Owner, mounts: list[MountInfo]) -> str | None:
@@ -170,8 +179,10 @@ def _not_the_recorded_filesystem(owner: Owner, mounts: list[MountInfo]) -> str |
     return None
 
 
-def _ask_project(env: str, owner: Owner) -> tuple[Verdict, str]:
-    """Is the project gone, or, under its lock, does its declared path still use ``env``?"""
+def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, str | None]:
+    """Is the project gone, or, under its lock, does its declared path still use ``env``?
+    With ``remove``, an unused env is set aside before the lock is let go; the third item is
+    where it went."""
     import errno
 
     from anyvenv.errors import AnyvenvError
@@ -183,18 +194,34 @@ def _ask_project(env: str, owner: Owner) -> tuple[Verdict, str]:
         os.stat(project_dir)
     except OSError as exc:  # only "not there" proves it gone: EACCES, ENOTCONN, EIO do not
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return Verdict.UNUSED, f"its project directory {project_dir} is gone"
-        return Verdict.KEPT, f"its project directory {project_dir} cannot be read ({exc})"
+            return _set_aside_if(remove, env, f"its project directory {project_dir} is gone")
+        return Verdict.KEPT, f"its project directory {project_dir} cannot be read ({exc})", None
 
     lock = ShareLock(owner.declared + LOCK_SUFFIX, timeout=LOCK_WAIT_SECONDS)
     try:
         lock.acquire()
     except AnyvenvError as exc:
-        return Verdict.KEPT, f"the project's lock could not be taken: {exc.message}"
+        return Verdict.KEPT, f"the project's lock could not be taken: {exc.message}", None
     try:
-        return _uses(env, owner)
+        verdict, reason = _uses(env, owner)
+        if verdict is not Verdict.UNUSED:
+            return verdict, reason, None
+        return _set_aside_if(remove, env, reason)
     finally:
         lock.release()
+
+
+def _set_aside_if(remove: bool, env: str, reason: str) -> tuple[Verdict, str, str | None]:
+    """The verdict on an unused env, moved aside first if it is to be removed; an env that
+    cannot be moved is kept, saying why."""
+    from anyvenv.fs.atomic import set_aside
+
+    if not remove:
+        return Verdict.UNUSED, reason, None
+    try:
+        return Verdict.UNUSED, reason, set_aside(env)
+    except OSError as exc:
+        return Verdict.KEPT, f"{reason}, but it cannot be moved: {exc}", None
 
 
 def _uses(env: str, owner: Owner) -> tuple[Verdict, str]:
@@ -241,17 +268,3 @@ def _unreadable(path: str) -> str | None:
             return None
         return f"{path} cannot be read ({exc.strerror}): no proof that the env is unused"
     return None
-
-
-def _removed(entry: PruneEntry) -> PruneEntry:
-    """Move the env aside, then remove it; a failure keeps it and says why."""
-    from anyvenv.fs.atomic import remove_aside
-    from anyvenv.record import replace
-
-    try:
-        remove_aside(entry.path)  # what it cannot remove, the next prune clears as a leftover
-    except OSError as exc:
-        return replace(
-            entry, verdict=Verdict.KEPT, reason=f"{entry.reason}, but it cannot be moved: {exc}"
-        )
-    return replace(entry, removed=True)
