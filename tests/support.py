@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -90,3 +91,17 @@ def argparse_reading(command: str, argv: list[str]) -> dict[str, object] | None:
     values.pop("_module")
     values.pop("command")
     return values
+
+
+def fake_install(root: Path, name: str, exe: str, record: dict[str, str] | None = None) -> Path:
+    """A directory laid out as a Python install (a fake interpreter): for listing and removal."""
+    home = root / name
+    (home / "bin").mkdir(parents=True)
+    (home / "bin" / exe).write_bytes(b"#!/bin/sh\n")
+    (home / "lib").mkdir()
+    (home / "lib" / "payload").write_bytes(b"x" * 1000)
+    if record is not None:
+        from anyvenv.pythons.installed import RECORD_NAME
+
+        (home / RECORD_NAME).write_text(json.dumps(record))
+    return home

@@ -13,7 +13,7 @@ from pathlib import Path
 from standalone_build import StandaloneArchive, pythons_env, standalone
 
 from anyvenv.envbuild.config import read_pyvenv_cfg
-from support import ANYVENV, cli_env, one_line_error, run_cli
+from support import ANYVENV, cli_env, fake_install, one_line_error, run_cli
 
 __all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
 
@@ -158,7 +158,35 @@ def test_usage_errors(tmp_path: Path, pythons_env: dict[str, str]) -> None:
     assert "is not a Python version" in one_line_error(not_version)
     bad_uninstall = run_cli("python", "uninstall", "3.12", "--install-dir", str(tmp_path))
     assert bad_uninstall.returncode == 2
+    assert "no installed Python matches '3.12'" in one_line_error(bad_uninstall)
+    for args in ([], ["3.12", "--all"]):  # versions or --all: one of them
+        what = run_cli("python", "uninstall", *args, "--install-dir", str(tmp_path))
+        assert what.returncode == 2
+        assert "give the versions to uninstall, or --all" in one_line_error(what)
     assert os.listdir(tmp_path) == []
+
+
+def test_uninstall_as_uv_does(tmp_path: Path) -> None:
+    """Requests nothing matches are named on stderr and the others removed; ``--all``
+    removes every install; ``list --only-installed`` (uv's flag) lists what is left."""
+    where = ("--install-dir", str(tmp_path))
+    for name in ("cpython-3.12.9-linux-x86_64-gnu", "cpython-3.11.11-linux-x86_64-gnu"):
+        fake_install(tmp_path, name, "python" + name.split("-")[1].rsplit(".", 1)[0])
+    partial = run_cli("python", "uninstall", "3.10", "3.11", *where)
+    assert partial.returncode == 0, partial.stderr
+    assert partial.stderr == "anyvenv: no installed Python matches '3.10'\n"
+    assert partial.stdout.startswith("Uninstalled cpython-3.11.11-linux-x86_64-gnu")
+    listed = run_cli("python", "list", "--only-installed", *where)
+    assert listed.stdout.split()[0] == "cpython-3.12.9-linux-x86_64-gnu"
+    everything = run_cli("python", "uninstall", "--all", *where, "--json")
+    assert everything.returncode == 0, everything.stderr
+    assert [item["name"] for item in json.loads(everything.stdout)] == [
+        "cpython-3.12.9-linux-x86_64-gnu"
+    ]
+    assert os.listdir(tmp_path) == []
+    nothing = run_cli("python", "uninstall", "--all", *where)
+    assert nothing.returncode == 2
+    assert "no installed Python matches any" in one_line_error(nothing)
 
 
 def test_find_without_an_install_of_its_own_finds_what_uv_python_find_would(

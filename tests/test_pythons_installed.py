@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -11,23 +10,11 @@ import pytest
 from anyvenv.errors import InterpreterNotFound, UsageError
 from anyvenv.fs import atomic
 from anyvenv.pythons.installed import (
-    RECORD_NAME,
     find_installed,
     installed_pythons,
     uninstall,
 )
-from support import entry_names
-
-
-def fake_install(root: Path, name: str, exe: str, record: dict[str, str] | None = None) -> Path:
-    home = root / name
-    (home / "bin").mkdir(parents=True)
-    (home / "bin" / exe).write_bytes(b"#!/bin/sh\n")
-    (home / "lib").mkdir()
-    (home / "lib" / "payload").write_bytes(b"x" * 1000)
-    if record is not None:
-        (home / RECORD_NAME).write_text(json.dumps(record))
-    return home
+from support import entry_names, fake_install
 
 
 @pytest.fixture
@@ -90,8 +77,9 @@ def test_find_uses_the_default_install_dir(
 
 
 def test_uninstall_every_match_and_nothing_else(install_dir: Path) -> None:
-    removed = uninstall(["3.12"], install_dir)
-    assert sorted(item.name for item in removed) == [
+    done = uninstall(["3.12"], install_dir)
+    assert done.unmatched == []
+    assert sorted(item.name for item in done.removed) == [
         "cpython-3.12.4-linux-x86_64-gnu",
         "cpython-3.12.9-linux-x86_64-gnu",
     ]
@@ -104,11 +92,38 @@ def test_uninstall_every_match_and_nothing_else(install_dir: Path) -> None:
     )
 
 
-def test_uninstall_unknown_version_removes_nothing(install_dir: Path) -> None:
+def test_uninstall_removes_what_matches_and_names_the_rest(install_dir: Path) -> None:
+    """As uv: a request nothing matches is reported, the others are still removed."""
+    done = uninstall(["3.11", "3.99"], install_dir)
+    assert [item.name for item in done.removed] == ["cpython-3.11.11-linux-x86_64-gnu"]
+    assert done.unmatched == ["3.99"]
+    assert not (install_dir / "cpython-3.11.11-linux-x86_64-gnu").exists()
+
+
+def test_uninstall_that_matches_nothing_is_an_error_and_removes_nothing(
+    install_dir: Path,
+) -> None:
     before = sorted(os.listdir(install_dir))
-    with pytest.raises(InterpreterNotFound):
-        uninstall(["3.11", "3.99"], install_dir)
-    assert sorted(os.listdir(install_dir)) == before, "all requests are checked first"
+    with pytest.raises(InterpreterNotFound, match=r"'3\.99', '3\.8'"):
+        uninstall(["3.99", "3.8"], install_dir)
+    with pytest.raises(UsageError):  # a malformed request: checked before anything goes
+        uninstall(["3.11", "not a version"], install_dir)
+    assert sorted(os.listdir(install_dir)) == before
+
+
+def test_uninstall_every_install(install_dir: Path) -> None:
+    """--all: every install of this platform, those without an interpreter too; what is not
+    an install (a note, another host's staging tree, another platform's build) stays."""
+    fake_install(install_dir, "cpython-3.12.11-macos-aarch64-none", "python3.12")
+    done = uninstall([], install_dir, every=True)
+    assert len(done.removed) == 5 and done.unmatched == []
+    assert sorted(os.listdir(install_dir)) == [
+        ".cpython-3.12.9-linux-x86_64-gnu.anyvenv-staging-host-1-abcdef",
+        "cpython-3.12.11-macos-aarch64-none",
+        "notes.txt",
+    ]
+    with pytest.raises(InterpreterNotFound, match="no installed Python matches any"):
+        uninstall([], install_dir, every=True)
 
 
 @pytest.mark.parametrize("lab_kind", ["fat", "faultfs:cifs-like"])
@@ -116,7 +131,7 @@ def test_uninstall_on_mounts(target: Path) -> None:
     """fusefat loses a renamed directory's files (and their space): removed in place there."""
     fake_install(target, "cpython-3.12.9-linux-x86_64-gnu", "python3.12")
     fake_install(target, "cpython-3.11.11-linux-x86_64-gnu", "python3.11")
-    removed = uninstall(["3.12.9"], target)
+    removed = uninstall(["3.12.9"], target).removed
     assert [item.name for item in removed] == ["cpython-3.12.9-linux-x86_64-gnu"]
     left = set(entry_names(target))  # no lock file either: locks leave nothing behind
     assert left == {"cpython-3.11.11-linux-x86_64-gnu"}
@@ -134,7 +149,7 @@ def test_what_killed_runs_left_is_undone_before_an_uninstall(install_dir: Path) 
     (install_dir / name).rename(install_dir / f".{name}{atomic.RETIRED_MARK}{dead}")
     (install_dir / f".{name}{atomic.STAGING_MARK}{dead}").mkdir()
     assert has_leftovers(install_dir)
-    removed = uninstall(["3.11"], install_dir)
+    removed = uninstall(["3.11"], install_dir).removed
     assert [item.name for item in removed] == [name]
     left = sorted(os.listdir(install_dir))
     assert not [entry for entry in left if name in entry], left
@@ -160,6 +175,6 @@ def test_uninstall_removes_an_install_that_lost_its_interpreter(install_dir: Pat
     assert "cpython-3.10.1-linux-x86_64-gnu" not in {
         item.name for item in installed_pythons(install_dir)
     }
-    removed = uninstall(["3.10"], install_dir)
+    removed = uninstall(["3.10"], install_dir).removed
     assert [item.name for item in removed] == ["cpython-3.10.1-linux-x86_64-gnu"]
     assert not (install_dir / "cpython-3.10.1-linux-x86_64-gnu").exists()

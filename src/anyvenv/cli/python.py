@@ -64,8 +64,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     listing = sub.add_parser("list", help="list installed Pythons (or available downloads)")
     _add_install_dir(listing)
-    listing.add_argument(
-        "--available", action="store_true", help="list the builds that can be installed"
+    shown = listing.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--available",
+        "--only-downloads",
+        action="store_true",
+        help="list the builds that can be installed",
+    )
+    shown.add_argument(
+        "--only-installed", action="store_true", help="list the installed Pythons (the default)"
     )
     add_json_flag(listing)
 
@@ -80,8 +87,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     uninstall = sub.add_parser("uninstall", help="remove installed Pythons")
     uninstall.add_argument(
-        "requests", nargs="+", metavar="VERSION", help="versions (3.12) or install names"
+        "requests", nargs="*", metavar="VERSION", help="versions (3.12) or install names"
     )
+    uninstall.add_argument("--all", action="store_true", help="remove every installed Python")
     _add_install_dir(uninstall)
     add_json_flag(uninstall)
 
@@ -250,12 +258,20 @@ def _find(args: argparse.Namespace) -> int:
 
 def _uninstall(args: argparse.Namespace) -> int:
     from anyvenv.cli.output import print_json
+    from anyvenv.errors import UsageError
     from anyvenv.pythons.installed import uninstall
 
-    removed = uninstall(args.requests, args.install_dir)
+    if bool(args.requests) == args.all:
+        raise UsageError(
+            "give the versions to uninstall, or --all" + (", not both" if args.all else ""),
+            "e.g. 'anyvenv python uninstall 3.12'",
+        )
+    done = uninstall(args.requests, args.install_dir, every=args.all)
+    for request in done.unmatched:  # as uv: said, and the others removed
+        print(f"anyvenv: no installed Python matches {request!r}", file=sys.stderr)
     if args.json:
-        print_json([{"name": item.name, "path": str(item.path)} for item in removed])
+        print_json([{"name": item.name, "path": str(item.path)} for item in done.removed])
     else:
-        for item in removed:
+        for item in done.removed:
             print(f"Uninstalled {item.name} ({item.path})")
     return 0

@@ -166,13 +166,26 @@ def _dead_leftover(name: str) -> bool:
     return len(tail) == 3 and atomic.maker_is_gone("-".join(tail))
 
 
-def uninstall(
-    requests: list[str], install_dir: str | os.PathLike[str] | None = None
-) -> list[InstalledPython]:
-    """Remove every install matching any of ``requests``; returns what was removed.
+@dataclass(frozen=True)
+class Uninstalled:
+    """What an uninstall removed, and the requests nothing installed matched."""
 
-    Each install is first renamed aside under a staging name (one rename: a reader sees it
-    or not), then deleted; a crash in between leaves a leftover that
+    removed: list[InstalledPython]
+    unmatched: list[str]
+
+
+def uninstall(
+    requests: list[str],
+    install_dir: str | os.PathLike[str] | None = None,
+    *,
+    every: bool = False,
+) -> Uninstalled:
+    """Remove every install matching any of ``requests`` (with ``every``, all installs).
+
+    As ``uv python uninstall``: a request nothing matches is reported, the others are
+    removed; only when nothing at all matches is it an error (and nothing is touched). Each
+    install is first renamed aside under a staging name (one rename: a reader sees it or
+    not), then deleted; a crash in between leaves a leftover that
     :func:`anyvenv.fs.atomic.recover` removes, never a half-deleted install.
     """
     root = resolve_install_dir(install_dir)
@@ -180,20 +193,26 @@ def uninstall(
         if parse_managed_name(request) is None:
             matching(request, [])
     chosen: dict[str, InstalledPython] = {}
+    unmatched: list[str] = []
     removed: list[InstalledPython] = []
     with install_lock(root):
         # first what killed runs left (an install a crash left under its retired name is put
         # back, so it is removed now rather than coming back after this uninstall)
         recover_installs(root)
         installs = installed_pythons(root, without_interpreter=True)
+        if every:
+            chosen.update((item.name, item) for item in installs)
         for request in requests:
             found = matching(request, installs)
             if not found:
-                raise InterpreterNotFound(
-                    f"no installed Python matches {request!r} in {root}",
-                    "see 'anyvenv python list' for what is installed",
-                )
+                unmatched.append(request)
             chosen.update((item.name, item) for item in found)
+        if not chosen:
+            wanted = "any" if every else ", ".join(repr(request) for request in unmatched)
+            raise InterpreterNotFound(
+                f"no installed Python matches {wanted} in {root}",
+                "see 'anyvenv python list' for what is installed",
+            )
         renames_work = atomic.directory_rename_keeps_contents(root)
         for item in chosen.values():
             if not item.path.exists():
@@ -206,4 +225,4 @@ def uninstall(
                 item.executable.unlink(missing_ok=True)  # no longer an install from here on
                 atomic.remove_tree(item.path)
             removed.append(item)
-    return removed
+    return Uninstalled(removed, unmatched)
