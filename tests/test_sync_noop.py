@@ -24,6 +24,8 @@ from project_support import (
     write_project,
 )
 
+from anyvenv.fs import ENV_LOCK_SUFFIX
+from anyvenv.fs.lock import ShareLock, current_holder
 from anyvenv.project.inputfiles import glob_listing, local_sources
 from anyvenv.project.inputs import (
     RECORD_NAME,
@@ -33,7 +35,7 @@ from anyvenv.project.inputs import (
     still_matches,
 )
 from anyvenv.project.uptodate import candidate_roots
-from support import one_line_error
+from support import ANYVENV, one_line_error
 from wheels import build_wheel
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
@@ -155,6 +157,39 @@ def test_a_touched_lock_runs_uv(synced: Path, env: dict[str, str], index: Path) 
     os.utime(synced / "uv.lock")
     assert uv_ran(synced, env, index)
     assert not uv_ran(synced, env, index)
+
+
+def test_a_sync_under_way_is_waited_for_and_a_dead_ones_lock_cleared(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """While another sync or venv holds the env's lock, a no-op sync waits for it (the env may
+    be half changed) instead of answering from the record; the lock file a killed one left
+    is cleared by the next no-op sync, not kept until inputs change."""
+    lock_path = str(synced / ".venv") + ENV_LOCK_SUFFIX
+    holder = ShareLock(lock_path)
+    holder.acquire()
+    try:
+        waiting = subprocess.Popen(
+            [*ANYVENV, "sync", "--json", *index_args(index)],
+            cwd=synced,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)
+        assert waiting.poll() is None, "it answered while the lock was held"
+    finally:
+        holder.release()
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, err
+    assert json.loads(out)["uv_ran"] is False  # the record still held, under the lock
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    Path(lock_path).write_text(json.dumps({**current_holder().__dict__, "pid": dead.pid}))
+    assert not uv_ran(synced, env, index)
+    assert not os.path.lexists(lock_path), "the killed sync's lock file is gone"
 
 
 def test_uv_variables_and_arguments_are_inputs(

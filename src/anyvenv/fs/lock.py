@@ -24,6 +24,7 @@ import os
 import time
 
 from anyvenv.errors import AnyvenvError
+from anyvenv.fs import ENV_LOCK_SUFFIX
 from anyvenv.fs.mounts import mount_of
 from anyvenv.fs.processes import process_alive, process_start_time
 from anyvenv.record import as_dict, record
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 UNREADABLE_GRACE_SECONDS = 30.0
-ENV_LOCK_SUFFIX = ".anyvenv.lock"  # ENV + this: the lock every change of the env at ENV takes
 _FLOCK_UNUSABLE = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL}
 
 

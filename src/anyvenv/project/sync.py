@@ -22,7 +22,8 @@ from anyvenv.errors import (
     NothingExecutableHere,
     UsageError,
 )
-from anyvenv.fs.lock import ENV_LOCK_SUFFIX, ShareLock
+from anyvenv.fs import ENV_LOCK_SUFFIX
+from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.paths import is_below, same_place
 from anyvenv.project import inputs as inputs_store
 from anyvenv.project import state as state_store
