@@ -23,6 +23,7 @@ from project_support import (
     write_project,
 )
 
+from anyvenv.fs import ENV_LOCK_SUFFIX
 from lab import ALL_KINDS, LabMount
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
@@ -104,6 +105,8 @@ def test_sync_works_where_plain_uv_does_not(
     assert report["action"] == "reused"
     assert report["uv_ran"] is False and proc.stderr == ""
     assert report["placement"] == placement, report["reason"]
+    # locks leave no file behind (one there sends every no-op sync to take the lock)
+    assert not [name for name in os.listdir(project) if ENV_LOCK_SUFFIX in name]
     env_dir = Path(str(report["env"]))
     hello = anyvenv("run", "alpha-hello", cwd=project, env=env)
     assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr
