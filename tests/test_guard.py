@@ -190,3 +190,34 @@ def test_a_filesystem_bound_that_cannot_bound_is_refused(value: str, target: Pat
     )  # fmt: skip
     assert proc.returncode == 2
     assert f"ANYVENV_FS_TIMEOUT={value!r} is not a number of seconds" in one_line_error(proc)
+
+
+FULL_OUTPUT_COMMANDS = [
+    ["--version"],
+    ["probe"],
+    ["probe", "--json"],
+    ["doctor"],
+    ["cache", "dir", "--json"],
+    ["python", "list", "--json"],
+]
+
+
+@pytest.mark.parametrize("args", FULL_OUTPUT_COMMANDS, ids=" ".join)
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path: Path, args: list[str]) -> None:
+    """stdout on a full device (``> /dev/full``): one line saying so and exit 1, wherever
+    the write fails (while printing, or flushing at the end), never a traceback."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [*ANYVENV, *args],
+            cwd=tmp_path,
+            env=cli_env(),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+    assert one_line_error(proc).startswith(
+        "anyvenv: error: writing failed: No space left on device"
+    )

@@ -8,6 +8,20 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     _usable_standard_streams()
+    try:  # flushed now, not at exit: a full disk under the output is one line, no traceback
+        code = _answer(args)
+        sys.stdout.flush()
+    except OSError as exc:
+        from anyvenv.cli.guard import said_in_one_line
+
+        said = said_in_one_line(exc)
+        if said is None:
+            raise
+        return said
+    return code
+
+
+def _answer(args: list[str]) -> int:
     if args == ["--version"]:  # what argparse would print, without building every parser
         from anyvenv import __version__
 

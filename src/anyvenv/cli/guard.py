@@ -4,6 +4,7 @@ mistake. (Its own module, without argparse, for the paths that skip argparse.)""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from anyvenv.errors import EXIT_FAILURE, AnyvenvError
@@ -56,11 +57,49 @@ def guarded(command: Callable[[], int]) -> int:
         return report(
             UsageError("the current directory does not exist", "cd to a directory that does")
         )
+    except OSError as exc:
+        said = said_in_one_line(exc)
+        if said is None:
+            raise
+        return said
+
+
+# what the machine, not anyvenv, is short of: said in one line wherever it shows
+_NO_ROOM_OR_BROKEN = (28, 122, 5)  # ENOSPC, EDQUOT, EIO (errno's numbers on Linux)
+
+
+def said_in_one_line(exc: OSError) -> int | None:
+    """The exit code after one line on stderr, when ``exc`` is a full disk or an I/O error
+    (writing the output, or a file); ``None`` for anything else."""
+    if isinstance(exc, BrokenPipeError):
+        drop_output()
+        return EXIT_FAILURE
+    if exc.errno not in _NO_ROOM_OR_BROKEN:
+        return None
+    drop_output()  # (if it was the output, what is left of it must not be tried again)
+    if exc.filename is not None:
+        print(f"anyvenv: error: {os.fsdecode(exc.filename)}: {exc.strerror}", file=sys.stderr)
+    else:  # a write without a name: the output, or a file being copied
+        print(
+            f"anyvenv: error: writing failed: {exc.strerror}; free space where anyvenv writes"
+            " and where its output goes, or check that device",
+            file=sys.stderr,
+        )
+    return EXIT_FAILURE
+
+
+def drop_output() -> None:
+    """Point stdout at /dev/null, so that what could not be written is not tried again (with
+    a traceback) when the interpreter exits."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
 
 
 def _cwd_exists() -> bool:
-    import os
-
     try:
         os.getcwd()
     except FileNotFoundError:
