@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from anyvenv.cli.run import OWN as RUN
 from anyvenv.cli.sync import OWN as SYNC
+from anyvenv.project.pip import targets_another_env
 from anyvenv.project.uvcall import pip_command, sync_command
-from anyvenv.project.uvrules import option_value, start_dir
+from anyvenv.project.uvrules import option_value, start_dir, unclustered
 
 
 def test_sync_keeps_uv_options_in_order() -> None:
@@ -25,6 +28,21 @@ def test_sync_keeps_uv_options_in_order() -> None:
     assert uv == ["--group", "dev", "--frozen", "--extra=x"]
     assert command == []
     assert SYNC.split(["--python=3.11", "-p3.10"])[0] == ["--python=3.11", "-p3.10"]
+
+
+def test_our_short_option_clustered_after_uv_flags_is_ours() -> None:
+    """``-qp 3.12`` is uv's ``-q`` and our ``-p 3.12``, as uv reads it; a cluster with a
+    letter that is not a plain flag of uv's stays uv's, whole."""
+    assert SYNC.split(["-qp", "3.12", "--frozen"]) == (["-p", "3.12"], ["-q", "--frozen"], [])
+    assert SYNC.split(["-vvp3.11"]) == (["-p3.11"], ["-vv"], [])
+    assert SYNC.split(["-nUqp=3.10"]) == (["-p=3.10"], ["-nUq"], [])
+    assert SYNC.split(["-Pp", "x"]) == ([], ["-Pp", "x"], [])  # -P takes a value: "p"
+    assert RUN.split(["-qp", "3.12", "python", "-qp"]) == (
+        ["-p", "3.12"], ["-q"], ["python", "-qp"]
+    )  # fmt: skip
+    assert unclustered("-qp", "p") == ("-q", "-p")
+    assert unclustered("-p", "p") is None and unclustered("--qp", "p") is None
+    assert unclustered("-xp", "p") is None
 
 
 def test_run_splits_at_the_command() -> None:
@@ -145,3 +163,10 @@ def test_without_options_drops_them_with_their_values() -> None:
 
     args = ["--color", "never", "-q", "--color=auto", "--colorful", "x", "--color"]
     assert without_options(args, ("--color",)) == ["-q", "--colorful", "x"]
+
+
+def test_pip_with_a_clustered_python_acts_on_another_env(tmp_path: Path) -> None:
+    """``anyvenv pip list -qp 3.13`` names another interpreter: plain uv pip, not the project's."""
+    assert targets_another_env(["list", "-qp", "3.13"], {}, str(tmp_path))
+    assert targets_another_env(["list", "-p3.13"], {}, str(tmp_path))
+    assert not targets_another_env(["list", "-q", "--", "-qp"], {}, str(tmp_path))

@@ -3,6 +3,8 @@ unchanged and in order (argparse alone would reorder unknown options and their v
 
 from __future__ import annotations
 
+from anyvenv.project.uvrules import unclustered
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # a no-op sync splits its arguments here before argparse is imported
     import argparse
@@ -12,7 +14,7 @@ if TYPE_CHECKING:  # a no-op sync splits its arguments here before argparse is i
 class OwnOptions:
     """The options anyvenv reads itself; everything else is uv's."""
 
-    __slots__ = ("command_follows", "flags", "uv_takes_value", "with_value")
+    __slots__ = ("command_follows", "flags", "short_letters", "uv_takes_value", "with_value")
 
     def __init__(
         self,
@@ -27,6 +29,9 @@ class OwnOptions:
         # `run`: uv's options whose value is the next word, so that word does not start the
         # command; without it, a `--` anywhere means the command follows the `--`
         self.uv_takes_value = uv_takes_value
+        self.short_letters = "".join(
+            name[1] for name in (*with_value, *flags) if len(name) == 2 and name[0] == "-"
+        )
 
     def _takes_value(self, arg: str) -> str | None:
         for name in self.with_value:
@@ -57,6 +62,10 @@ class OwnOptions:
             if command_follows and (arg == "-" or not arg.startswith("-")):
                 command = list(argv[index:])
                 break
+            split = unclustered(arg, self.short_letters) if self.short_letters else None
+            if split is not None:  # `-qp 3.12`: uv's -q, our -p
+                passed.append(split[0])
+                arg = split[1]
             if arg in self.flags or arg in ("-h", "--help") or self._is_own_joined(arg):
                 ours.append(arg)
             elif self._takes_value(arg) is not None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from anyvenv.project import inputs
 from anyvenv.project.sync import LockedProject, SyncOptions, ensure_shadow, mirror_shadow
 from anyvenv.project.uvcall import MUTATING_PIP_COMMANDS, pip_command, run_uv, uv_environment
+from anyvenv.project.uvrules import unclustered
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ def targets_another_env(args: Sequence[str], environ: Mapping[str, str], cwd: st
         if arg == "--":
             break
         if arg.partition("=")[0] in _TARGET_OPTIONS or (arg.startswith("-p") and arg != "-"):
+            return True
+        if unclustered(arg, "p") is not None:  # -qp 3.12
             return True
     active = environ.get("VIRTUAL_ENV")
     if not active:

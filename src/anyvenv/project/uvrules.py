@@ -13,6 +13,22 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 
+PLAIN_SHORT_FLAGS = "qvnU"  # uv's one-letter options that take no value: -q, -v, -n, -U
+
+
+def unclustered(arg: str, letters: str) -> tuple[str, str] | None:
+    """``-qp3.12`` as ``("-q", "-p3.12")``: uv's plain flags clustered before one of
+    ``letters`` (one-letter options read apart from the rest); ``None`` for anything else."""
+    if len(arg) < 3 or arg[0] != "-" or arg[1] == "-":
+        return None
+    for index in range(1, len(arg)):
+        if arg[index] in letters:
+            return ("-" + arg[1:index], "-" + arg[index:]) if index > 1 else None
+        if arg[index] not in PLAIN_SHORT_FLAGS:
+            return None
+    return None
+
+
 def option_value(args: Sequence[str], name: str) -> str | None:
     """The last value given for ``--name VALUE`` or ``--name=VALUE`` in ``args``."""
     found: str | None = None
