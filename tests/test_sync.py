@@ -271,6 +271,20 @@ def test_a_dangling_interpreter_link_is_rebuilt(
     assert hello.stdout == "alpha says hi\n"
 
 
+def test_a_config_that_names_no_base_is_rebuilt(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """A pyvenv.cfg overwritten with garbage: its python may still start (from the link), but
+    check calls the env broken and repair cannot mend it; sync rebuilds it."""
+    (synced / ".venv" / "pyvenv.cfg").write_text("garbage no equals\n")
+    report, _ = sync_json(synced, env, index)
+    assert report["action"] == "rebuilt"
+    assert "names no home" in str(report["rebuild_reason"])
+    assert "home = " in (synced / ".venv" / "pyvenv.cfg").read_text()
+    checked = anyvenv("check", str(synced / ".venv"), cwd=synced, env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 @pytest.mark.skipif(shutil.which("patchelf") is None, reason="needs patchelf")
 def test_an_interpreter_missing_its_libpython_is_rebuilt(
     synced: Path, env: dict[str, str], index: Path

@@ -74,6 +74,11 @@ def inspect_env(env: str, saved: SyncState | None) -> tuple[EnvFacts | None, str
         return None, f"{env} has no {CFG_NAME}"
     if saved is not None and state_store.still_matches(saved.fingerprint):
         return facts_of_state(saved), None
+    try:  # what check calls broken and repair will not mend: no base named
+        if not read_pyvenv_cfg(env).get("home"):
+            return None, f"its {CFG_NAME} names no home (base interpreter)"
+    except EnvironmentBroken as exc:
+        return None, exc.message
     from anyvenv.interpreter.query import query_interpreter
 
     python = os.path.join(env, "bin", "python")
