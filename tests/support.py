@@ -105,3 +105,9 @@ def fake_install(root: Path, name: str, exe: str, record: dict[str, str] | None 
 
         (home / RECORD_NAME).write_text(json.dumps(record))
     return home
+
+
+# the base interpreter of most tests: pyenv's 3.11 (shared libpython) where there is one
+PYENV_311 = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
+DEBIAN_311 = Path("/usr/bin/python3.11")
+BASE = PYENV_311 if PYENV_311.exists() else DEBIAN_311

@@ -14,16 +14,13 @@ import pytest
 from anyvenv.envbuild.config import read_pyvenv_cfg
 from lab import ALL_KINDS, Lab
 from lab.expect import CAN_EXECUTE, EXPECT
-from support import cli_env, entry_names, one_line_error, run_cli
+from support import BASE, DEBIAN_311, cli_env, entry_names, one_line_error, run_cli
 from wheels import greeter_wheel
 
 RUNNABLE_KINDS = [kind for kind in ALL_KINDS if CAN_EXECUTE.get(kind, True)]
 # plain uv copies a file, then chmods it: where chmod fails it stops (anyvenv pip/sync go around)
 CHMOD_KINDS = [kind for kind in RUNNABLE_KINDS if EXPECT[kind]["chmod"] == "ok"]
 
-PYENV_311 = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
-DEBIAN_311 = Path("/usr/bin/python3.11")
-BASE = PYENV_311 if PYENV_311.exists() else DEBIAN_311
 
 ENV_FACTS = (
     "import sys, json, subprocess, multiprocessing as mp\n"

@@ -7,7 +7,7 @@ import os
 import sys
 
 from anyvenv.errors import NothingExecutableHere
-from anyvenv.fs.place import Strategy, same_filesystem
+from anyvenv.fs.place import Strategy, may_hard_link, same_filesystem
 from anyvenv.fs.probe import ProbeResult
 from anyvenv.interpreter.linkage import Linkage
 from anyvenv.interpreter.query import InterpreterInfo
@@ -72,7 +72,7 @@ def plan_interpreter(
             "(in a uv project, 'anyvenv sync' keeps it outside the project by itself)",
         )
     same_fs = same_filesystem(info.executable, env_parent)
-    strategy, reason = _choose_strategy(probe, same_fs, forced)
+    strategy, reason = _choose_strategy(probe, same_fs, forced, info.executable)
     library = _choose_library(strategy, linkage, probe, same_fs)
     lib64 = strategy is Strategy.SYMLINK and wants_lib64(info)
     if library is not LibraryPlacement.NONE:
@@ -86,7 +86,7 @@ def plan_interpreter(
 
 
 def _choose_strategy(
-    probe: ProbeResult, same_fs: bool, forced: Strategy | None
+    probe: ProbeResult, same_fs: bool, forced: Strategy | None, base: str
 ) -> tuple[Strategy, str]:
     if forced is not None:
         return forced, f"{forced.value} (asked for)"
@@ -99,7 +99,9 @@ def _choose_strategy(
         f"(relative: {probe.symlink_relative}, absolute: {probe.symlink_absolute})"
     )
     if same_fs and probe.hardlinks_work:
-        return Strategy.HARDLINK, f"{why}; hard links work and the base is on this filesystem"
+        if may_hard_link(base):
+            return Strategy.HARDLINK, f"{why}; hard links work and the base is on this filesystem"
+        why += "; hard links work, but not to the base (another user's, fs.protected_hardlinks)"
     if same_fs and probe.reflinks_work:
         return Strategy.REFLINK, f"{why}; reflinks work and the base is on this filesystem"
     return Strategy.COPY, f"{why}; copying the interpreter"
@@ -110,7 +112,9 @@ def _choose_library(
 ) -> LibraryPlacement:
     if strategy is Strategy.SYMLINK or not linkage.copy_needs_library:
         return LibraryPlacement.NONE
-    if strategy is Strategy.HARDLINK or (same_fs and probe.hardlinks_work):
+    if strategy is Strategy.HARDLINK or (
+        same_fs and probe.hardlinks_work and linkage.library and may_hard_link(linkage.library)
+    ):
         return LibraryPlacement.HARDLINK
     if linkage.dynamic is not None and not _needed_is_path(linkage) and find_patchelf():
         return LibraryPlacement.PATCHED_RUNPATH

@@ -211,6 +211,28 @@ def place_file(
         copy_file(source, destination, mode)
 
 
+def may_hard_link(source: str | os.PathLike[str]) -> bool:
+    """Whether the kernel lets this process hard-link ``source``. With fs.protected_hardlinks
+    (most distributions' default) only its owner, or who may read and write it, may: a
+    user's link to a root-owned interpreter fails EPERM where the probe's own links worked."""
+    if os.geteuid() == 0:
+        return True  # (CAP_FOWNER)
+    try:
+        info = os.stat(source)
+    except OSError:
+        return False
+    if info.st_uid == os.geteuid():
+        return True
+    readable_writable = os.access(source, os.R_OK | os.W_OK)
+    if readable_writable and not info.st_mode & 0o6000:  # not setuid/setgid
+        return True
+    try:
+        with open("/proc/sys/fs/protected_hardlinks", "rb") as handle:
+            return handle.read().strip() == b"0"
+    except OSError:
+        return False  # unknown: as if protected
+
+
 def same_filesystem(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     """Whether two existing paths are on one device (a hard link between them can work)."""
     try:
