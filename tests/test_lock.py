@@ -136,6 +136,22 @@ def test_a_lock_from_another_host_is_never_stolen(target: Path) -> None:
     assert json.loads(lock_path.read_text())["host"] == "elsewhere#boot"
 
 
+@pytest.mark.parametrize("lab_kind", ["sshfs", "local"])
+def test_a_wait_is_told_once_naming_the_holder(target: Path) -> None:
+    """A holder that cannot be judged (another host's) makes the taker wait to its timeout:
+    after a second it is told, once, whom it waits for; a lock free at once tells nothing."""
+    lock_path = target / "x.lock"
+    told: list[str] = []
+    with ShareLock(lock_path, on_wait=told.append):
+        pass
+    assert told == []
+    _write_holder(lock_path, host="elsewhere#boot", pid=4242)
+    with pytest.raises(LockTimeout):
+        ShareLock(lock_path, timeout=1.6, poll=0.02, on_wait=told.append).acquire()
+    assert len(told) == 1, told
+    assert str(lock_path) in told[0] and "pid 4242 on elsewhere#boot" in told[0]
+
+
 @pytest.mark.parametrize("lab_kind", ["sshfs"])
 def test_a_lock_left_before_this_machine_rebooted_is_recovered(target: Path) -> None:
     """Same host name and machine id, another boot id: every process of that boot is gone

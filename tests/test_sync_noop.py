@@ -184,6 +184,9 @@ def test_a_sync_under_way_is_waited_for_and_a_dead_ones_lock_cleared(
     out, err = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, err
     assert json.loads(out)["uv_ran"] is False  # the record still held, under the lock
+    # the wait is told once, naming what it waits for (uv says it only with -v)
+    told = [line for line in err.splitlines() if line.startswith("anyvenv: waiting for ")]
+    assert len(told) == 1 and lock_path in told[0], err
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

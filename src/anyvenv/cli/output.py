@@ -30,3 +30,8 @@ def print_mapping(mapping: Mapping[str, Any], indent: str = "  ") -> None:
 
 def add_json_flag(parser: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON document instead of text")
+
+
+def tell_waiting(message: str) -> None:
+    """A lock is held by someone else and this command waits: said once, on stderr."""
+    print(f"anyvenv: {message}", file=sys.stderr, flush=True)

@@ -94,9 +94,15 @@ def report(result: SyncResult, quiet: bool) -> None:
 
 
 def options_of(args: argparse.Namespace) -> SyncOptions:
+    from anyvenv.cli.output import tell_waiting
     from anyvenv.project.sync import SyncOptions
 
-    return SyncOptions(python=args.python, link_mode=args.link_mode, uv_args=tuple(args.uv_args))
+    return SyncOptions(
+        python=args.python,
+        link_mode=args.link_mode,
+        uv_args=tuple(args.uv_args),
+        on_lock_wait=tell_waiting,
+    )
 
 
 def script_left_to_uv(args: argparse.Namespace, uv_command: str) -> int | None:

@@ -190,6 +190,7 @@ def run(args: Arguments) -> int:
     import os
     import sys
 
+    from anyvenv.cli.output import tell_waiting
     from anyvenv.envbuild.create import create
     from anyvenv.errors import InterpreterNotFound, UsageError
     from anyvenv.project.model import python_for_venv
@@ -239,6 +240,7 @@ def run(args: Arguments) -> int:
             seed=seed,
             clear=clear,
             strategy=args.strategy,
+            on_lock_wait=tell_waiting,
         )
     except InterpreterNotFound as exc:
         if source is None:

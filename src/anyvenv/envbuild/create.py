@@ -26,6 +26,7 @@ def create(
     strategy: str | Strategy | None = None,
     python_preference: str | None = None,
     confirm_replace: Callable[[str], bool] | None = None,
+    on_lock_wait: Callable[[str], object] | None = None,
 ) -> EnvInfo:
     """Create a virtual environment at ``path`` that runs on the filesystem it lands on.
 
@@ -37,7 +38,8 @@ def create(
     a probe of the target). ``python_preference`` is uv's (``"managed"``, ``"only-managed"``,
     ``"system"``, ``"only-system"``; default: ``UV_PYTHON_PREFERENCE``, else managed).
     ``confirm_replace(path)``, without ``clear``, decides whether an environment found at
-    ``path`` is replaced (``anyvenv venv`` asks the user on a terminal). Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
+    ``path`` is replaced (``anyvenv venv`` asks the user on a terminal). ``on_lock_wait`` is
+    told when a sync of that env holds its lock and this waits. Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
     """
     target = os.fspath(path)
     if prompt == ".":  # as venv and uv: the name of the working directory
@@ -53,7 +55,7 @@ def create(
         confirm_replace=confirm_replace,
     )
     # a sync of a project whose env this is waits (and this waits for it)
-    lock = _env_lock_if_possible(target)
+    lock = _env_lock_if_possible(target, on_lock_wait)
     try:
         return build_environment(target, info, options)
     finally:
@@ -61,13 +63,13 @@ def create(
             lock.release()
 
 
-def _env_lock_if_possible(target: str) -> ShareLock | None:
+def _env_lock_if_possible(target: str, on_wait: Callable[[str], object] | None) -> ShareLock | None:
     """The env's lock (:func:`anyvenv.fs.lock.env_lock`), taken; ``None`` where it cannot be
     made (a directory that is not writable: an env filled in place at a mount point), where
     no sync can take it either. (Not a contextlib manager: that import costs start-up.)"""
     from anyvenv.fs.lock import LockUnavailable, env_lock
 
-    lock = env_lock(target)
+    lock = env_lock(target, on_wait)
     try:
         lock.acquire()
     except LockUnavailable:

@@ -31,6 +31,7 @@ from anyvenv.record import as_dict, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
 UNREADABLE_GRACE_SECONDS = 30.0
@@ -237,14 +238,20 @@ def uses_lock_file(directory: str) -> bool:
     return mount is None or not mount.is_local
 
 
-def env_lock(env: str | os.PathLike[str]) -> ShareLock:
+def env_lock(
+    env: str | os.PathLike[str], on_wait: Callable[[str], object] | None = None
+) -> ShareLock:
     """The lock of the env at ``env`` (its declared path: a pointer file's, for an env kept
     elsewhere), beside it: ``sync``, ``venv`` and ``repair`` of one env take turns."""
-    return ShareLock(os.path.abspath(env) + ENV_LOCK_SUFFIX)
+    return ShareLock(os.path.abspath(env) + ENV_LOCK_SUFFIX, on_wait=on_wait)
+
+
+WAIT_NOTICE_SECONDS = 1.0  # a wait longer than this is told (ShareLock's on_wait)
 
 
 class ShareLock:
-    """An exclusive lock named by ``path``, usable as a context manager."""
+    """An exclusive lock named by ``path``, usable as a context manager. ``on_wait`` is told
+    once, after :data:`WAIT_NOTICE_SECONDS`, that the lock is held and by whom."""
 
     def __init__(
         self,
@@ -253,8 +260,11 @@ class ShareLock:
         timeout: float = 600.0,
         poll: float = 0.05,
         unreadable_grace: float = UNREADABLE_GRACE_SECONDS,
+        on_wait: Callable[[str], object] | None = None,
     ) -> None:
         self.path = os.fspath(path)
+        self.on_wait = on_wait
+        self._notice_at = 0.0  # when a wait is told (set by acquire)
         self.timeout = timeout
         self.poll = poll
         self.unreadable_grace = unreadable_grace
@@ -277,6 +287,7 @@ class ShareLock:
         self.release()
 
     def acquire(self) -> None:
+        self._notice_at = time.monotonic() + WAIT_NOTICE_SECONDS
         deadline = time.monotonic() + self.timeout
         try:
             if not uses_lock_file(os.path.dirname(self.path)) and self._try_flock(deadline):
@@ -313,6 +324,7 @@ class ShareLock:
                         f"{self.path} is locked by another process",
                         "wait for it to finish, then try again",
                     ) from None
+                self._tell_wait("another process of this machine")
                 time.sleep(self.poll)
             except OSError as exc:
                 os.close(fd)
@@ -345,7 +357,20 @@ class ShareLock:
                     f"{self.path} is held by {who}",
                     f"wait for it; if that process is gone for good, remove {self.path}",
                 )
+            if self.on_wait is not None and time.monotonic() >= self._notice_at:
+                holder = read_holder(self.path)
+                self._tell_wait(holder.describe() if holder else "another process")
             time.sleep(self.poll)
+
+    def _tell_wait(self, who: str) -> None:
+        """Tell ``on_wait``, once per acquire and only after the notice delay, who holds it."""
+        if self.on_wait is None or time.monotonic() < self._notice_at:
+            return
+        self._notice_at = float("inf")
+        self.on_wait(
+            f"waiting for {self.path}, held by {who} (up to {self.timeout:.0f} s; "
+            f"if that process is gone for good, remove the file)"
+        )
 
     def _break_if_stale(self) -> None:
         """Remove the lock file if its holder is provably gone; serialised by a breaker file

@@ -101,6 +101,7 @@ class SyncOptions:
     uv_args: tuple[str, ...] = ()  # everything else, passed to uv unchanged
     cwd: str | None = None
     uv_command: str = "sync"  # or "add", "remove": uv edits the project, then syncs the env
+    on_lock_wait: Callable[[str], object] | None = None  # told when another sync holds the lock
 
 
 @mutable_record
@@ -543,10 +544,10 @@ def decide_link_mode(
 # -- the whole sync ----------------------------------------------------------------------------
 
 
-def project_lock(declared: str) -> ShareLock:
+def project_lock(declared: str, on_wait: Callable[[str], object] | None = None) -> ShareLock:
     """The lock that serialises syncs of one project: beside the declared env path."""
     os.makedirs(os.path.dirname(declared), exist_ok=True)
-    return ShareLock(declared + LOCK_SUFFIX)
+    return ShareLock(declared + LOCK_SUFFIX, on_wait=on_wait)
 
 
 def locate(
@@ -663,7 +664,7 @@ class LockedProject:
         if not project.managed:  # uv syncs no env for it (and says so): make none
             raise EnvLeftAlone(declared)
         uv = find_uv()
-        self._lock = project_lock(declared)
+        self._lock = project_lock(declared, options.on_lock_wait)
         self._lock.acquire()
         try:
             self._early = early_cache_dir_lookup(
