@@ -34,8 +34,13 @@ def run_cli(
 
 
 def run_cli_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as uid 65534 with the system Python and a world-readable copy of the package
-    (the test interpreter may live under /root, which nobody cannot enter)."""
+    """Run the CLI as uid 65534 (see :func:`run_python_as_nobody`)."""
+    return run_python_as_nobody("-m", "anyvenv", *args)
+
+
+def run_python_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python3 ARGS`` as uid 65534 with the system Python and a world-readable copy of the
+    package (the test interpreter may live under /root, which nobody cannot enter)."""
     package = Path(anyvenv.__file__).parent
     copy = Path(tempfile.mkdtemp(prefix="anyvenv-pkg-", dir="/tmp"))
     try:
@@ -44,7 +49,7 @@ def run_cli_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
         command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
         return subprocess.run(
-            [*command, "/usr/bin/python3", "-m", "anyvenv", *args],
+            [*command, "/usr/bin/python3", *args],
             capture_output=True,
             text=True,
             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(copy)},

@@ -159,6 +159,20 @@ def test_usage_errors(tmp_path: Path, pythons_env: dict[str, str]) -> None:
     bad_uninstall = run_cli("python", "uninstall", "3.12", "--install-dir", str(tmp_path))
     assert bad_uninstall.returncode == 2
     assert "no installed Python matches '3.12'" in one_line_error(bad_uninstall)
+    bad_dirs = {
+        ("--install-dir", "/etc/passwd"): "/etc/passwd is not a directory",
+        ("--install-dir", ""): "the install directory path is empty",
+    }
+    for (option, value), said in bad_dirs.items():
+        for command in (["list"], ["find", "3.12"], ["install", "3.12"], ["uninstall", "3.12"]):
+            bad = run_cli("python", *command, option, value)
+            assert bad.returncode == 2 and said in one_line_error(bad), (command, bad.stderr)
+    relative = run_cli("python", "list", env=cli_env(ANYVENV_PYTHON_INSTALL_DIR="rel"))
+    assert relative.returncode == 2
+    assert "ANYVENV_PYTHON_INSTALL_DIR='rel' is a relative path" in one_line_error(relative)
+    missing = run_cli("python", "uninstall", "3.12", "--install-dir", str(tmp_path / "none"))
+    assert missing.returncode == 2 and "does not exist" in one_line_error(missing)
+    assert not (tmp_path / "none").exists()
     for args in ([], ["3.12", "--all"]):  # versions or --all: one of them
         what = run_cli("python", "uninstall", *args, "--install-dir", str(tmp_path))
         assert what.returncode == 2

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from anyvenv.fs.place import Strategy, copy_file, create_file, place_file
+from support import can_run_as_nobody, run_python_as_nobody
 
 
 @pytest.mark.parametrize(
@@ -85,40 +88,14 @@ def test_new_files_get_their_exact_mode_whatever_the_umask(tmp_path: Path, umask
     assert done.stdout.split() == ["0o644", "0o755", "0o600"]
 
 
-NOBODY = 65534
-
-
-def _as_nobody(code: str, where: Path) -> str:
-    """Run ``code`` as user nobody (a real process of another user, as a user's anyvenv runs),
-    importing anyvenv from a copy in ``where`` (the checkout may be in a directory of root's)."""
-    import shutil
-
-    shutil.copytree(
-        Path(__file__).parents[1] / "src" / "anyvenv",
-        where / "src" / "anyvenv",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    for directory, _, files in os.walk(where / "src"):
-        os.chmod(directory, 0o755)
-        for name in files:
-            os.chmod(os.path.join(directory, name), 0o644)
-    done = subprocess.run(
-        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable,
-         "-I", "-B", "-c", f"import sys; sys.path.insert(0, {str(where / 'src')!r})\n" + code],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
-def test_hard_links_to_another_users_file_are_known_to_fail(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
+def test_hard_links_to_another_users_file_are_known_to_fail() -> None:
     """fs.protected_hardlinks (on here, as on most distributions): a user cannot hard-link a
     root-owned file it may not write, though its own links work; may_hard_link says so
     before the link is tried (a venv falls back to a copy, not to EPERM)."""
     if Path("/proc/sys/fs/protected_hardlinks").read_text().strip() != "1":
         pytest.skip("fs.protected_hardlinks is off on this machine")
+    if not can_run_as_nobody():
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to run as another user")
     shared = Path(f"/tmp/anyvenv-hardlink-test-{os.getpid()}")
     shared.mkdir(mode=0o777)
     try:
@@ -127,7 +104,7 @@ def test_hard_links_to_another_users_file_are_known_to_fail(
         theirs.write_bytes(b"x")
         theirs.chmod(0o644)
         code = (
-            "import os, sys\n"
+            "import os\n"
             "from anyvenv.fs.place import may_hard_link\n"
             f"theirs, mine = {str(theirs)!r}, {str(shared / 'mine')!r}\n"
             "open(mine, 'w').close()\n"
@@ -140,10 +117,8 @@ def test_hard_links_to_another_users_file_are_known_to_fail(
             "os.link(mine, mine + '-link')\n"
             "print(verdicts, linked)\n"
         )
-        import errno
-
-        assert _as_nobody(code, shared) == f"[False, True] {errno.EPERM}"
+        done = run_python_as_nobody("-c", code)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"[False, True] {errno.EPERM}"
     finally:
-        import shutil
-
         shutil.rmtree(shared)

@@ -38,9 +38,10 @@ def xdg_dir(name: str, default: str, environ: Mapping[str, str] | None = None) -
 
 def own_dir(name: str, environ: Mapping[str, str] | None = None) -> str | None:
     """anyvenv's own directory variable (``ANYVENV_CACHE_DIR``, ``ANYVENV_ENVS_DIR``,
-    ``ANYVENV_SHADOW_DIR``), ``~`` expanded; ``None`` when unset. A relative value is a usage
-    error: ``cache clean`` and ``cache prune`` remove things there, and a relative path
-    would make that the working directory."""
+    ``ANYVENV_SHADOW_DIR``, ``ANYVENV_PYTHON_INSTALL_DIR``), ``~`` expanded; ``None`` when
+    unset. A relative value is a usage error: ``cache clean``, ``cache prune`` and ``python
+    uninstall`` remove things there, and a relative path would make that the working
+    directory."""
     value = (os.environ if environ is None else environ).get(name, "")
     if not value:
         return None

@@ -14,7 +14,11 @@ from pathlib import Path
 from anyvenv.errors import InterpreterNotFound, UsageError
 from anyvenv.fs import atomic
 from anyvenv.fs.lock import ShareLock
-from anyvenv.interpreter.discovery import anyvenv_install_dir, parse_managed_name
+from anyvenv.interpreter.discovery import (
+    INSTALL_DIR_ENV,
+    anyvenv_install_dir,
+    parse_managed_name,
+)
 from anyvenv.interpreter.request import parse_request
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -61,9 +65,22 @@ class InstalledPython:
 
 
 def resolve_install_dir(install_dir: str | os.PathLike[str] | None) -> Path:
-    """``install_dir`` made absolute, or the default (``ANYVENV_PYTHON_INSTALL_DIR``)."""
-    chosen = Path(install_dir).expanduser() if install_dir is not None else anyvenv_install_dir()
-    return chosen.absolute()
+    """``install_dir`` made absolute, or the default (``ANYVENV_PYTHON_INSTALL_DIR``, which
+    must be absolute: uninstall removes things there); :class:`UsageError` for an empty path
+    or one that is not a directory."""
+    if install_dir is not None:
+        if not os.fspath(install_dir):
+            raise UsageError("the install directory path is empty", "pass a directory")
+        chosen = Path(install_dir).expanduser().absolute()
+    else:
+        from anyvenv.userdirs import own_dir
+
+        own_dir(INSTALL_DIR_ENV)  # (a usage error when relative)
+        chosen = anyvenv_install_dir().absolute()
+    if chosen.exists() and not chosen.is_dir():
+        where = "--install-dir" if install_dir is not None else INSTALL_DIR_ENV
+        raise UsageError(f"{chosen} is not a directory", f"set {where} to a directory")
+    return chosen
 
 
 def install_lock(install_dir: Path) -> ShareLock:
@@ -192,6 +209,12 @@ def uninstall(
     for request in requests:  # a usage error before anything is touched
         if parse_managed_name(request) is None:
             matching(request, [])
+    if not root.is_dir():
+        wanted = "any" if every else ", ".join(repr(request) for request in requests)
+        raise InterpreterNotFound(
+            f"no installed Python matches {wanted}: {root} does not exist",
+            "see 'anyvenv python list' for what is installed",
+        )
     chosen: dict[str, InstalledPython] = {}
     unmatched: list[str] = []
     removed: list[InstalledPython] = []
