@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from anyvenv.errors import AnyvenvError
 from support import ANYVENV, cli_env, one_line_error
 
 NEEDS_THE_DIRECTORY = [
@@ -221,3 +222,16 @@ def test_an_output_that_cannot_be_written_is_one_line(tmp_path: Path, args: list
     assert one_line_error(proc).startswith(
         "anyvenv: error: writing failed: No space left on device"
     )
+
+
+def test_a_path_in_an_error_keeps_its_own_spaces(tmp_path: Path) -> None:
+    """One line, but a path's spaces and tabs as they are (" /tmp" is not "/tmp")."""
+    for name in ("a  b", "tab\there", " lead"):
+        missing = tmp_path / name
+        proc = subprocess.run(
+            [*ANYVENV, "check", str(missing)], capture_output=True, text=True, env=cli_env()
+        )
+        assert proc.returncode == 2
+        assert f"{missing} does not exist" in one_line_error(proc)
+    broken = AnyvenvError("first line\n   second line", "hint")
+    assert broken.one_line() == "first line second line; hint"

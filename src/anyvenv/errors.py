@@ -21,7 +21,10 @@ class AnyvenvError(Exception):
 
     def one_line(self) -> str:
         text = self.message if not self.hint else f"{self.message}; {self.hint}"
-        return " ".join(text.split())
+        lines = text.splitlines()
+        if len(lines) <= 1:
+            return text  # as it is: a path's own spaces and tabs are part of it
+        return " ".join(line.strip() for line in lines if line.strip())
 
 
 class UsageError(AnyvenvError):
