@@ -10,10 +10,12 @@ import pytest
 from project_support import uv_binary
 
 from anyvenv.cli.run import OWN
+from anyvenv.errors import UsageError
 from anyvenv.project.runargs import (
     ALONE_FLAGS,
     LAYERED_WITH_VALUE,
     NO_ENV_FILE,
+    SYNC_ONLY,
     TARGET_FLAGS,
     VALUE_OPTIONS,
     VALUE_SHORT,
@@ -116,3 +118,15 @@ def test_run_options_are_sorted_by_who_carries_them_out() -> None:
     no_file = read_run_args(["--no-env-file"], {"UV_ENV_FILE": ".env"})
     assert not no_file.needs_uv_run and no_file.sync_args == ["--inexact"]
     assert read_run_args(["--gui-script"], {}).gui_script
+
+
+def test_options_of_uv_sync_that_uv_run_refuses_are_refused() -> None:
+    """As uv run: a sync-only option is a usage error (passed on to the sync, ``--dry-run``
+    changed nothing and the command still ran); the table is uv's own difference."""
+    sync, run = help_options(uv_help("sync")), help_options(uv_help("run"))
+    assert set(sync) - set(run) - {"--inexact"} == SYNC_ONLY
+    for name in [*SYNC_ONLY, "--json"]:
+        with pytest.raises(UsageError) as caught:
+            read_run_args([name], {})
+        assert name in caught.value.one_line()
+    assert read_run_args(["--inexact"], {}).sync_args == ["--inexact"]  # (run does anyway)

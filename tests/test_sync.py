@@ -1012,3 +1012,13 @@ def test_a_killed_venv_s_staging_tree_is_cleared_by_the_next_sync(
     (synced / "pyproject.toml").write_text((synced / "pyproject.toml").read_text() + "\n")
     report, _ = sync_json(synced, env, index)
     assert report["action"] == "reused" and not left.exists()
+
+
+def test_run_refuses_what_uv_run_refuses(synced: Path, env: dict[str, str]) -> None:
+    """``run --dry-run`` synced nothing and still ran the command; ``run --json`` failed on
+    uv sync's usage text. Both are one line and exit 2 now, and nothing runs."""
+    for option in ("--dry-run", "--no-install-project", "--json"):
+        refused = anyvenv("run", option, "python", "-c", "open('ran', 'w')", cwd=synced, env=env)
+        assert refused.returncode == 2
+        assert option in one_line_error(refused)
+        assert not (synced / "ran").exists()

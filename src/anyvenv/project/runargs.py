@@ -73,6 +73,19 @@ LAYERED_WITH_VALUE = frozenset(
     {"--with", "--with-editable", "--with-requirements", "--env-file", "--max-recursion-depth"}
 )
 NO_ENV_FILE = "--no-env-file"  # nothing for uv to do: no env file is read
+# `uv sync` options that `uv run` refuses (`--inexact` aside: what run does anyway). Passed on
+# to the sync they would half work: `--dry-run` changed nothing and the command still ran.
+SYNC_ONLY = frozenset(
+    {
+        "--check",
+        "--dry-run",
+        "--no-install-local",
+        "--no-install-package",
+        "--no-install-project",
+        "--no-install-workspace",
+        "--output-format",
+    }
+)
 ALONE_FLAGS = frozenset({"--isolated", "--no-project"})
 TARGET_FLAGS = {
     "-m": "module",
@@ -142,6 +155,8 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
         value_follows = not joined and takes_value(arg)
         words = uv_args[index : index + 2] if value_follows else [arg]
         index += len(words)
+        if name in SYNC_ONLY or name == "--json":
+            _refuse(name)
         if not arg.startswith("--") and arg.startswith("-") and len(arg) > 1:
             _read_short_cluster(arg, words[1:], result)
         elif name in LAYERED_WITH_VALUE:
@@ -163,6 +178,20 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
     if not result.exact:
         result.sync_args.append("--inexact")
     return result
+
+
+def _refuse(name: str) -> None:
+    from anyvenv.errors import UsageError
+
+    if name == "--json":
+        raise UsageError(
+            "anyvenv run has no --json (what it runs prints its own output)",
+            "use 'anyvenv sync --json' for a report of the sync",
+        )
+    raise UsageError(
+        f"{name} is an option of uv sync, not of uv run",
+        f"uv run refuses it too; to sync that way, use 'anyvenv sync {name}'",
+    )
 
 
 def _read_short_cluster(arg: str, value: Sequence[str], result: RunArgs) -> None:
