@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 import support
 from anyvenv.cli.main import build_parser
-from anyvenv.cli.venv import FLAGS, VALUE_OPTIONS, quick_args
+from anyvenv.cli.venv import (
+    FLAGS,
+    IGNORED_FLAGS,
+    IGNORED_VALUE_OPTIONS,
+    REFUSED,
+    VALUE_OPTIONS,
+    quick_args,
+)
 
 
 def argparse_reading(argv: list[str]) -> dict[str, object] | None:
@@ -37,6 +44,8 @@ def quick_reading(argv: list[str]) -> dict[str, object] | None:
         ["--directory", "d", "--project=p/pyproject.toml", "e"],
         ["--python-preference", "only-system", "--no-config", "e"],
         ["--managed-python", "e"],
+        ["--offline", "--no-progress", "-v", "--color", "never", "--link-mode=copy", "e"],
+        ["--config-file", "uv.toml", "--cache-dir=/c", "--no-cache", "e"],
     ],
 )
 def test_ordinary_command_lines_read_as_argparse_reads_them(argv: list[str]) -> None:
@@ -61,6 +70,10 @@ def test_ordinary_command_lines_read_as_argparse_reads_them(argv: list[str]) -> 
         ["a", "b"],
         ["--json=yes"],
         ["--unknown"],
+        ["--color", "bogus"],
+        ["--force"],
+        ["--relocatable"],
+        ["-vv"],
     ],
 )
 def test_anything_unusual_is_left_to_argparse(argv: list[str]) -> None:
@@ -73,7 +86,8 @@ def test_the_table_and_the_parser_know_the_same_options() -> None:
     venv = sub.choices["venv"]
     known = {name for action in venv._actions for name in action.option_strings}
     table = {name for names in (*VALUE_OPTIONS, *FLAGS) for name in names}
-    assert known - {"-h", "--help"} == table
+    others = IGNORED_VALUE_OPTIONS | IGNORED_FLAGS | set(REFUSED)
+    assert known - {"-h", "--help"} == table | others
 
 
 TOKENS = st.sampled_from(
@@ -101,6 +115,11 @@ TOKENS = st.sampled_from(
         "--",
         "-x",
         "",
+        "--offline",
+        "--color",
+        "never",
+        "--force",
+        "-v",
     ]
 )
 

@@ -230,6 +230,33 @@ def test_uv_venv_variables_stand_for_their_flags(tmp_path: Path, env: dict[str, 
     assert list((tmp_path / "s").glob("lib/python3.*/site-packages/pip"))
 
 
+def test_uv_venv_options_that_change_nothing_are_taken_and_the_others_refused(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """A script passing uv's global options to every uv command works with anyvenv venv; the
+    options anyvenv cannot honour are refused with the reason, and nothing is made."""
+    taken = [
+        "--offline", "--no-progress", "-v", "--color", "never", "--cache-dir", str(tmp_path),
+        "--no-cache", "--link-mode", "copy", "--no-python-downloads", "--system-certs",
+    ]  # fmt: skip
+    done = run_cli("venv", "-p", "3.12", "e", *taken, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert _version(tmp_path / "e").startswith("3.12.")
+    for option, why in (
+        ("--force", "never removes a directory that is not a virtual environment"),
+        ("--relocatable", "name its own path"),
+        ("--allow-existing", "built aside"),
+    ):
+        refused = run_cli("venv", "-p", "3.12", "r", option, cwd=tmp_path, env=env)
+        assert refused.returncode == 2 and why in one_line_error(refused), option
+    relocatable = run_cli(
+        "venv", "-p", "3.12", "r", cwd=tmp_path, env={**env, "UV_VENV_RELOCATABLE": "1"}
+    )
+    assert relocatable.returncode == 2
+    assert "UV_VENV_RELOCATABLE is set" in one_line_error(relocatable)
+    assert not (tmp_path / "r").exists()
+
+
 def test_uvs_python_preference_is_read_as_uv_venv_reads_it(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
@@ -267,6 +294,10 @@ def test_uvs_python_preference_is_read_as_uv_venv_reads_it(
     given.write_text('python-preference = "system"\n')
     alone = run_cli("venv", "--clear", cwd=project, env={**quiet_uv, "UV_CONFIG_FILE": str(given)})
     assert alone.returncode == 0, alone.stderr
+    managed = tmp_path / "managed.toml"
+    managed.write_text('python-preference = "only-managed"\n')
+    by_option = run_cli("venv", "--clear", "--config-file", str(managed), cwd=project, env=quiet_uv)
+    assert by_option.returncode == 2 and "only-managed" in one_line_error(by_option)
 
     (tmp_path / "work" / "uv.toml").unlink()
     user = tmp_path / "config" / "uv"

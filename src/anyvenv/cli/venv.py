@@ -46,6 +46,35 @@ VALUE_OPTIONS: dict[tuple[str, ...], tuple[str, str]] = {
         "project",
         "look for the project from DIR instead of the working directory (or UV_PROJECT)",
     ),
+    ("--config-file",): (
+        "config_file",
+        "the uv.toml to read python-preference from, alone (as uv's; or UV_CONFIG_FILE)",
+    ),
+}
+# uv venv's options that change nothing here (anyvenv venv downloads nothing, uses no cache,
+# links no package files unseeded and prints no progress): taken, as a script passing them
+# to every uv command expects, and left out of --help. Its other options are refused.
+IGNORED_VALUE_OPTIONS = frozenset({"--color", "--cache-dir", "--link-mode"})
+COLORS = ("auto", "always", "never")
+IGNORED_FLAGS = frozenset(
+    {
+        "--no-progress",
+        "-v",
+        "--verbose",
+        "--offline",
+        "--no-cache",
+        "-n",
+        "--refresh",
+        "--native-tls",
+        "--system-certs",
+        "--no-python-downloads",
+    }
+)
+# refused with a reason, not as unknown options
+REFUSED = {
+    "--force": "anyvenv never removes a directory that is not a virtual environment",
+    "--relocatable": "an environment's scripts name its own path, as uv's without it do",
+    "--allow-existing": "an environment is always built aside and renamed into place",
 }
 FLAGS: dict[tuple[str, ...], tuple[str, str]] = {
     ("--system-site-packages",): ("system_site_packages", "give access to the base's packages"),
@@ -86,6 +115,7 @@ DEFAULTS: dict[str, object] = {
     "prompt": None,
     "directory": None,
     "project": None,
+    "config_file": None,
 }
 
 
@@ -113,6 +143,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             add_json_flag(parser)
         else:
             parser.add_argument(*names, dest=dest, action="store_true", help=help_text)
+    import argparse
+
+    ignored, refused = _ignoring_actions()
+    hidden = argparse.SUPPRESS  # no help line, and no attribute (default) either
+    for name in sorted(IGNORED_VALUE_OPTIONS):
+        choices = COLORS if name == "--color" else None
+        parser.add_argument(name, action=ignored, choices=choices, default=hidden, help=hidden)
+    for name in sorted(IGNORED_FLAGS):
+        parser.add_argument(name, action=ignored, nargs=0, default=hidden, help=hidden)
+    for name in REFUSED:
+        parser.add_argument(name, action=refused, nargs=0, default=hidden, help=hidden)
+
+
+def _ignoring_actions() -> tuple[type, type]:
+    """argparse actions: one that takes an option and keeps nothing, one that refuses it."""
+    import argparse
+
+    class Ignored(argparse.Action):
+        def __call__(
+            self, parser: object, namespace: object, values: object, option: object = None
+        ) -> None:
+            pass
+
+    class Refused(argparse.Action):
+        def __call__(
+            self, parser: object, namespace: object, values: object, option: object = None
+        ) -> None:
+            from anyvenv.errors import UsageError
+
+            raise UsageError(f"{option} is not supported: {REFUSED[str(option)]}", "leave it out")
+
+    return Ignored, Refused
 
 
 def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
@@ -144,6 +206,16 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
             values[value_dest[name]] = value
         elif arg in flag_dest:
             values[flag_dest[arg]] = True
+        elif name in IGNORED_VALUE_OPTIONS:
+            if not equals:
+                index += 1
+                if index >= len(argv) or argv[index].startswith("-"):
+                    return None
+                attached = argv[index]
+            if name == "--color" and attached not in COLORS:
+                return None
+        elif arg in IGNORED_FLAGS:
+            pass
         elif arg.startswith("-") or path is not None:
             return None
         else:
@@ -207,6 +279,10 @@ def run(args: Arguments) -> int:
     clear = args.clear or (not args.no_clear and env_flag(os.environ, "UV_VENV_CLEAR"))
     interactive = not args.no_clear and sys.stdin.isatty() and sys.stderr.isatty()
     seed = args.seed or env_flag(os.environ, "UV_VENV_SEED")
+    if env_flag(os.environ, "UV_VENV_RELOCATABLE"):
+        raise UsageError(
+            f"UV_VENV_RELOCATABLE is set: {REFUSED['--relocatable']}", "unset it for anyvenv venv"
+        )
     no_project = args.no_project or env_flag(os.environ, "UV_NO_PROJECT")
     start = enter_working_dir(args)
     # as uv venv: --python, UV_PYTHON, .python-version, requires-python; the project's env path
@@ -225,7 +301,10 @@ def run(args: Arguments) -> int:
     preference = python_preference(
         preference_given(args),
         found.project.workspace_root if found.project is not None else start,
-        ("--no-config",) if args.no_config else (),
+        (
+            *(("--no-config",) if args.no_config else ()),
+            *(("--config-file", args.config_file) if args.config_file else ()),
+        ),
         os.environ,
         os.getcwd(),
     )
