@@ -476,3 +476,22 @@ def test_an_empty_command_is_a_usage_error(synced: Path, env: dict[str, str]) ->
     for args in (["run", ""], ["run", "--no-sync", "--", ""]):
         proc = anyvenv(*args, cwd=synced, env=env)
         assert proc.returncode == 2 and "command to run is empty" in one_line_error(proc)
+
+
+def test_a_no_op_still_warns_of_another_active_env(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """uv warns on every sync and run that an activated env other than the project's is
+    ignored; a no-op that does not run uv says it too, in uv's words."""
+    active = {**env, "VIRTUAL_ENV": str(synced / "elsewhere")}
+    first = anyvenv("sync", *index_args(index), cwd=synced, env=active)
+    assert first.returncode == 0 and "Resolved" in first.stderr
+    warning = next(line for line in first.stderr.splitlines() if "VIRTUAL_ENV=" in line)
+    for command in (["sync", *index_args(index)], ["sync", "--json", *index_args(index)]):
+        again = anyvenv(*command, cwd=synced, env=active)
+        assert again.returncode == 0 and "Resolved" not in again.stderr, again.stderr
+        assert warning in again.stderr.splitlines()
+    same = {**env, "VIRTUAL_ENV": str(synced / ".venv")}
+    anyvenv("sync", *index_args(index), cwd=synced, env=same)
+    quiet = anyvenv("sync", *index_args(index), cwd=synced, env=same)
+    assert "VIRTUAL_ENV" not in quiet.stderr

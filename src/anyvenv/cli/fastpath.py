@@ -99,6 +99,8 @@ def _sync(argv: Sequence[str], started: float) -> int | None:
         from anyvenv.cli.sync import run
 
         return _ordinary(run, QuickArgs(values, uv_args, []))
+    if not quiet_in(uv_args):
+        _warn_if_another_env_is_active(found.env, uv_args)
     if "--json" in values:
         from anyvenv.cli.output import print_json
 
@@ -106,6 +108,29 @@ def _sync(argv: Sequence[str], started: float) -> int | None:
     elif not quiet_in(uv_args):
         print(up_to_date_line(found.summary), file=sys.stderr)
     return 0
+
+
+def _warn_if_another_env_is_active(env: str, uv_args: Sequence[str]) -> None:
+    """uv's warning, which every sync or run that runs uv prints: an activated env other than
+    the project's is not the one used (uv not running must not hide it)."""
+    active = os.environ.get("VIRTUAL_ENV")
+    if not active or "--active" in uv_args or os.path.realpath(active) == os.path.realpath(env):
+        return
+    print(
+        f"warning: `VIRTUAL_ENV={_shown(active)}` does not match the project environment path "
+        f"`{_shown(env)}` and will be ignored; use `--active` to target the active environment "
+        "instead",
+        file=sys.stderr,
+    )
+
+
+def _shown(path: str) -> str:
+    """A path as uv shows it: relative to the working directory when below it."""
+    try:
+        relative = os.path.relpath(path)
+    except (OSError, ValueError):
+        return path
+    return path if relative.startswith("..") else relative
 
 
 def _run(argv: Sequence[str]) -> int | None:
@@ -142,7 +167,10 @@ def _run(argv: Sequence[str]) -> int | None:
 
         return _ordinary(run, QuickArgs(values, uv_args, command))
     from anyvenv.cli.run import exec_target
+    from anyvenv.cli.sync import quiet_in
 
+    if not quiet_in(uv_args):
+        _warn_if_another_env_is_active(found.env, uv_args)
     try:
         return exec_target(found.env, target, workdir)
     except AnyvenvError as exc:
