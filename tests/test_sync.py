@@ -71,6 +71,7 @@ def test_sync_installs_and_run_uses_the_env(
     assert "Creating virtual environment" not in proc.stderr  # uv reused our env
     cfg = (project / ".venv" / "pyvenv.cfg").read_text()
     assert "anyvenv = " in cfg
+    assert "prompt = demo\n" in cfg  # the project's name, as uv's project env
     hello = anyvenv("run", "alpha-hello", cwd=project, env=env)
     assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr
     code = "import sys, os, beta; print(sys.prefix); print(beta.DATA.strip()); print(os.environ['VIRTUAL_ENV'])"
@@ -835,10 +836,12 @@ def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
     declared = str(project / ".venv")
     real_build = sync._build
 
-    def build(env_path: str, info: object, defer_check: bool = False) -> None:
+    def build(
+        env_path: str, info: object, defer_check: bool = False, prompt: str | None = None
+    ) -> None:
         if env_path == declared:
             raise EnvironmentBroken("the new environment's python does not run: test")
-        return real_build(env_path, info, defer_check)  # type: ignore[arg-type]
+        return real_build(env_path, info, defer_check, prompt)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sync, "_build", build)
     environ = {**env, "XDG_DATA_HOME": str(tmp_path / "data")}
@@ -850,6 +853,7 @@ def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
     assert "cannot hold a runnable environment" in location.reason and "test" in location.reason
     assert read_pointer(declared) == location.env
     assert os.path.exists(os.path.join(location.env, "bin", "python"))
+    assert "prompt = demo\n" in Path(location.env, "pyvenv.cfg").read_text()
     assert os.path.isfile(project / ".venv")
 
 

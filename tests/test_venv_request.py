@@ -161,6 +161,12 @@ def test_from_the_workspace_root_the_env_goes_where_the_project_wants_it(
     done = run_cli("venv", "--no-project", "-q", cwd=project, env=environ)
     assert done.returncode == 0, done.stderr
     assert (project / ".venv" / "pyvenv.cfg").is_file()
+    # the prompt, as uv venv's: with no PATH the working directory's name, else none given
+    assert "prompt = docs\n" in (project / "docs" / ".venv" / "pyvenv.cfg").read_text()
+    assert "VIRTUAL_ENV_PROMPT='docs'" in (project / "docs" / ".venv/bin/activate").read_text()
+    named = run_cli("venv", "-q", "named", cwd=project / "docs", env=environ)
+    assert named.returncode == 0, named.stderr
+    assert "prompt" not in (project / "docs" / "named" / "pyvenv.cfg").read_text()
 
 
 def test_directory_and_project_are_read_as_uv_venv_reads_them(

@@ -26,8 +26,8 @@ VALUE_OPTIONS: dict[tuple[str, ...], tuple[str, str]] = {
     ("-p", "--python"): ("python", "a version (3.12), a path or an executable name"),
     ("--prompt",): (
         "prompt",
-        "the prompt prefix when activated (default: the env's directory name; '.': the "
-        "working directory's name)",
+        "the prompt prefix when activated ('.': the working directory's name; default, as "
+        "uv's: that with no PATH, else the env's directory name)",
     ),
     ("--strategy",): (
         "strategy",
@@ -314,7 +314,8 @@ def run(args: Arguments) -> int:
             python,
             python_preference=preference,
             confirm_replace=ask_to_replace if interactive else None,
-            prompt=args.prompt,
+            # as uv venv: with no PATH, the working directory's name
+            prompt=args.prompt if args.prompt is not None or args.path else ".",
             system_site_packages=args.system_site_packages,
             seed=seed,
             clear=clear,

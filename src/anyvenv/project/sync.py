@@ -196,10 +196,12 @@ def _holds_an_env(env: str) -> None:
         )
 
 
-def _build(env: str, info: InterpreterInfo, defer_check: bool = False) -> PendingCheck | None:
+def _build(
+    env: str, info: InterpreterInfo, defer_check: bool = False, prompt: str | None = None
+) -> PendingCheck | None:
     from anyvenv.envbuild.builder import EnvOptions, build_with_pending_check
 
-    options = EnvOptions(defer_linked_check=defer_check)
+    options = EnvOptions(prompt=prompt, defer_linked_check=defer_check)
     pending = build_with_pending_check(env, info, options)[1]
     _holds_an_env(env)
     return pending
@@ -231,7 +233,7 @@ def build_env(
     if location.placement is not Placement.ELSEWHERE:
         _clear_declared(declared)
         try:
-            return location, _build(location.env, info, defer_check)
+            return location, _build(location.env, info, defer_check, project.display_name)
         except (EnvironmentBroken, NothingExecutableHere) as exc:
             reason = (
                 f"{os.path.dirname(declared)} cannot hold a runnable environment ({exc.message})"
@@ -240,7 +242,7 @@ def build_env(
                 declared, elsewhere_env_path(declared, project.display_name, key, environ),
                 Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails,
             )  # fmt: skip
-    _build(location.env, info)
+    _build(location.env, info, prompt=project.display_name)
     record_owner(location.env, declared, EnvKind.ELSEWHERE)
     write_pointer(declared, location.env, location.reason)
     return location, None
