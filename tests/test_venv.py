@@ -270,6 +270,26 @@ def test_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
     assert path.read_text() == "data"
 
 
+def test_a_link_that_names_no_directory_is_named_with_its_target(tmp_path: Path) -> None:
+    """A dangling link, a loop, a link to a file: said so, with the target; nothing made at
+    either end, the link left as it was."""
+    (tmp_path / "file").write_text("data")
+    for name, target, what in (
+        ("dangling", str(tmp_path / "gone"), "missing (or a link loop)"),
+        ("loop", "loop", "missing (or a link loop)"),
+        ("to-file", "file", "a file"),
+    ):
+        link = tmp_path / name
+        link.symlink_to(target)
+        proc = venv_cli(link)
+        assert proc.returncode == 2
+        said = one_line_error(proc)
+        assert f"{link} is a symbolic link to {target}, which is {what}" in said, said
+        assert os.readlink(link) == target
+    assert not (tmp_path / "gone").exists()
+    assert sorted(os.listdir(tmp_path)) == ["dangling", "file", "loop", "to-file"]
+
+
 def test_an_empty_path_is_a_usage_error_not_the_default(tmp_path: Path) -> None:
     """As ``uv venv ''``: an empty path is a mistake, not a request for ``.venv``."""
     proc = run_cli("venv", "", cwd=tmp_path)

@@ -195,7 +195,17 @@ class EnvBuilder:
             from anyvenv.envbuild.seed import check_seedable
 
             check_seedable(target)
-        if os.path.lexists(target) and (os.path.islink(target) or not os.path.isdir(target)):
+        if os.path.islink(target):  # (one to a directory was followed above)
+            try:
+                pointed = os.readlink(target)
+            except OSError:
+                pointed = "?"
+            what = "a file" if os.path.exists(target) else "missing (or a link loop)"
+            raise UsageError(
+                f"{target} is a symbolic link to {pointed}, which is {what}, not a directory",
+                "remove the link, or make it name a directory",
+            )
+        if os.path.lexists(target) and not os.path.isdir(target):
             raise UsageError(
                 f"{target} exists and is not a directory",
                 "choose another path for the environment",
