@@ -257,3 +257,20 @@ def test_a_package_whose_install_stopped_half_way_is_reported(tmp_path: Path) ->
     assert [item.evidence["package"] for item in found] == ["alpha"]
     assert "uv pip install --reinstall alpha" in found[0].message
     assert diagnosis.usable
+
+
+def test_a_pointer_to_a_gone_env_is_named_as_the_pointer(tmp_path: Path) -> None:
+    """anyvenv's pointer file, its env removed: check and repair name the pointer and send
+    the user to sync, rather than naming a path the user never typed."""
+    from anyvenv.project.envchoice import write_pointer
+
+    gone = tmp_path / "envs" / "demo-0123"
+    pointer = tmp_path / ".venv"
+    write_pointer(str(pointer), str(gone), "test")
+    for command in ("check", "repair"):
+        proc = anyvenv(command, str(pointer))
+        assert proc.returncode == 2
+        said = proc.stderr.strip()
+        assert said.startswith(f"anyvenv: error: {pointer} points to the environment {gone}")
+        assert "anyvenv sync" in said and "\n" not in said
+    assert pointer.is_file() and not gone.exists()

@@ -35,10 +35,10 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
 
 def run(args: argparse.Namespace | SimpleNamespace) -> int:
     from anyvenv.cli.output import print_json
-    from anyvenv.project.envchoice import resolve_env
+    from anyvenv.project.envchoice import resolve_existing_env
     from anyvenv.repair.diagnose import check
 
-    diagnosis = check(resolve_env(args.env))  # a pointer file is followed
+    diagnosis = check(resolve_existing_env(args.env))  # a pointer file is followed
     if args.json:
         print_json(diagnosis.to_json())
     else:

@@ -23,12 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from anyvenv.cli.check import print_findings_report
     from anyvenv.cli.output import print_json
-    from anyvenv.project.envchoice import resolve_env
+    from anyvenv.project.envchoice import resolve_existing_env
     from anyvenv.repair.apply import repair
 
     # a pointer file (.venv of a project whose env lives elsewhere) is followed, as by check
     report = repair(
-        resolve_env(args.env) if args.env else args.env, dry_run=args.dry_run, declared=args.env
+        resolve_existing_env(args.env) if args.env else args.env,
+        dry_run=args.dry_run,
+        declared=args.env,
     )
     if args.json:
         print_json(report.to_json())

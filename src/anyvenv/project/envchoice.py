@@ -262,3 +262,17 @@ def resolve_env(declared: str) -> str:
     For ``anyvenv run``, ``anyvenv pip`` and ``anyvenv check``."""
     target = read_pointer(declared)
     return target if target is not None else declared
+
+
+def resolve_existing_env(declared: str) -> str:
+    """:func:`resolve_env`, with a :class:`UsageError` naming the pointer when the env it
+    points to is gone (``check`` and ``repair`` would name only the missing env)."""
+    target = resolve_env(declared)
+    if target != declared and not os.path.lexists(target):
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            f"{declared} points to the environment {target}, which does not exist",
+            "run 'anyvenv sync' in its project to make it again",
+        )
+    return target
