@@ -77,9 +77,16 @@ def test_a_given_config_file_is_read_alone_and_no_config_reads_none(
     environ = {**no_user_config(tmp_path), "UV_CONFIG_FILE": "given.toml"}
     assert settings_files(str(tree), (), environ, str(tmp_path)) == [str(given)]
     assert settings_files(str(tree), ("--no-config",), no_user_config(tmp_path), "/") == []
-    missing = settings_files(str(tree), ("--config-file", "nope.toml"), {}, str(tmp_path))
-    with pytest.raises(UsageError, match=r"nope\.toml"):
-        setting("python-preference", missing)  # uv refuses a config file it cannot read
+    # uv refuses a config file it cannot open; the error names where the path came from
+    with pytest.raises(UsageError, match=r"^--config-file names .*nope\.toml, which does not"):
+        settings_files(str(tree), ("--config-file", "nope.toml"), {}, str(tmp_path))
+    with pytest.raises(UsageError, match=r"^UV_CONFIG_FILE names .*nope\.toml"):
+        settings_files(str(tree), (), {"UV_CONFIG_FILE": "nope.toml"}, str(tmp_path))
+    unreadable = tmp_path / "dir.toml"
+    unreadable.mkdir()  # there, but not a file: reading it says so
+    found = settings_files(str(tree), ("--config-file", str(unreadable)), {}, str(tmp_path))
+    with pytest.raises(UsageError, match=r"dir\.toml"):
+        setting("python-preference", found)
 
 
 def test_wrong_values_are_usage_errors_naming_their_source(tree: Path, tmp_path: Path) -> None:

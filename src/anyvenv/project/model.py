@@ -66,7 +66,10 @@ def read_pyproject(path: str) -> dict[str, Any]:
         with open(path, "rb") as stream:
             raw = stream.read()
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
+        import errno
+
+        hint = "check its permissions" if exc.errno == errno.EACCES else "check that it is a file"
+        raise UsageError(f"cannot read {path}: {exc.strerror}", hint) from exc
     absolute = os.path.abspath(path)
     data = tomlcache.recall(absolute, raw)
     if data is None:

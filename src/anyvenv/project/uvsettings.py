@@ -35,6 +35,15 @@ def settings_files(
     """The files uv takes its settings from, the first one winning each key."""
     given = given_config_files(uv_args, environ, cwd)
     if given:
+        if not os.path.exists(given[0]):
+            from anyvenv.errors import UsageError
+            from anyvenv.project.uvrules import option_value
+
+            name = "--config-file" if option_value(uv_args, "--config-file") else "UV_CONFIG_FILE"
+            raise UsageError(
+                f"{name} names {given[0]}, which does not exist",
+                f"give {name} an existing uv.toml, or leave it out",
+            )
         return given[:1]  # --config-file, else UV_CONFIG_FILE: alone
     if not uses_version_files(uv_args, environ):  # --no-config / UV_NO_CONFIG
         return []
