@@ -1026,3 +1026,18 @@ def test_run_refuses_what_uv_run_refuses(synced: Path, env: dict[str, str]) -> N
         assert refused.returncode == 2
         assert option in one_line_error(refused)
         assert not (synced / "ran").exists()
+
+
+def test_run_of_a_path_that_cannot_run_blames_the_path(
+    synced: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    """A directory, a file without exec bits: the user's mistake, said so (not a pointer to
+    check the env's scripts, which have nothing to do with it)."""
+    script = tmp_path / "tool.sh"
+    script.write_text("echo hi\n")
+    script.chmod(0o644)
+    for path, why in ((tmp_path, "it is a directory"), (script, "it is not executable")):
+        proc = anyvenv("run", str(path), cwd=synced, env=env)
+        assert proc.returncode == 2
+        said = one_line_error(proc)
+        assert f"cannot run {path}: {why}" in said and "anyvenv check" not in said

@@ -204,10 +204,20 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
             f"cannot run {found}: the interpreter its first line names{named} does not exist",
             f"run 'anyvenv repair {env}' (a moved env) or reinstall the package",
         )
-    return UsageError(
-        f"cannot run {found}: {exc.strerror}",
-        f"run 'anyvenv check {env}' to see what is wrong with the env's scripts",
-    )
+    from anyvenv.fs.paths import is_below
+
+    if is_below(found, env):  # one of the env's scripts
+        return UsageError(
+            f"cannot run {found}: {exc.strerror}",
+            f"run 'anyvenv check {env}' to see what is wrong with the env's scripts",
+        )
+    if os.path.isdir(found):
+        why = "it is a directory (without a __main__.py)"
+    elif exc.errno == errno.EACCES and not os.access(found, os.X_OK):
+        why = "it is not executable"
+    else:
+        why = exc.strerror
+    return UsageError(f"cannot run {found}: {why}", "check the command")
 
 
 def uv_run_variables(environ: Mapping[str, str]) -> dict[str, str]:
