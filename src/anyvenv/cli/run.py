@@ -216,7 +216,7 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
     elif exc.errno == errno.EACCES and not os.access(found, os.X_OK):
         why = "it is not executable"
     else:
-        why = exc.strerror
+        why = exc.strerror or str(exc)
     return UsageError(f"cannot run {found}: {why}", "check the command")
 
 
