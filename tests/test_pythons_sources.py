@@ -164,8 +164,9 @@ def test_downloads_file_in_uv_format(tmp_path: Path, monkeypatch: pytest.MonkeyP
     [
         ("{not json", "not valid JSON"),
         ("[1, 2]", "not a JSON object"),
-        (json.dumps({"x": {"name": "cpython", "os": "linux"}}), "entry 'x'"),
-        (json.dumps({"x": 3}), "entry 'x'"),  # not a table (was an AttributeError)
+        (json.dumps({"x": {"name": "cpython", "os": "linux"}}), "entry 'x' of"),
+        (json.dumps({"x": {"name": "cpython", "os": "linux"}}), "is not a download: no 'arch'"),
+        (json.dumps({"x": 3}), "is not a download: int, not a table"),  # (an AttributeError)
         (
             json.dumps(
                 {

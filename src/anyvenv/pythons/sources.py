@@ -203,8 +203,9 @@ def _uv_entry(name: str, entry: Mapping[str, Any], source: str) -> PythonDownloa
             sha256=_sha256_text(entry.get("sha256")),
         )
     except (KeyError, TypeError, ValueError) as exc:
+        what = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
         raise BadDownloadsFile(
-            f"entry {name!r} of {source} is not a download ({exc!r} missing or wrong)",
+            f"entry {name!r} of {source} is not a download: {what}",
             "each entry needs name, arch, os, libc, major, minor, patch, url, sha256",
         ) from exc
 
