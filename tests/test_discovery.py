@@ -130,3 +130,13 @@ def test_candidates_that_do_not_run_are_named_in_the_error(path_dir: Path) -> No
     broken.chmod(0o755)
     with pytest.raises(InterpreterNotFound, match=r"skipped, as they do not run: .*python3\.13"):
         find_interpreter("3.13")
+
+
+def test_a_directory_stands_for_its_bin_python3_as_in_uv(tmp_path: Path) -> None:
+    """``--python DIR``: an install's (or an env's) directory, as uv reads it."""
+    python = pyenv_python("3.12")
+    assert python is not None
+    prefix = Path(python).parent.parent
+    assert find_interpreter(str(prefix)).version[:2] == (3, 12)
+    with pytest.raises(InterpreterNotFound, match="without bin/python3 or bin/python"):
+        find_interpreter(str(tmp_path))

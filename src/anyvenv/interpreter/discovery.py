@@ -151,11 +151,15 @@ def find_interpreter(raw_request: str | None, preference: str | None = None) -> 
             raise InterpreterNotFound(
                 f"no interpreter at {request.path}", "pass the path of a Python executable"
             )
-        if os.path.isdir(path):
-            raise InterpreterNotFound(
-                f"{request.path} is a directory, not an interpreter",
-                "pass the path of a Python executable (e.g. DIR/bin/python3)",
-            )
+        if os.path.isdir(path):  # as uv: an install's or an env's directory, its bin/python3
+            inside = [os.path.join(path, "bin", name) for name in ("python3", "python")]
+            found = next((exe for exe in inside if os.path.exists(exe)), None)
+            if found is None:
+                raise InterpreterNotFound(
+                    f"{request.path} is a directory without bin/python3 or bin/python",
+                    "pass the path of a Python executable, or of the directory of an install",
+                )
+            path = found
         return _query_asked_for(path)
     if request.name is not None:
         import shutil
