@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from project_support import anyvenv, index_args, needs_pythons, project_environ, write_project
 
+from anyvenv.fs import env_lock_path
 from anyvenv.fs.atomic import REMOVING_MARK, RETIRED_MARK, STAGING_MARK, this_host
 from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.mounts import read_mounts
@@ -26,7 +27,6 @@ from anyvenv.project.owners import (
     record_owner,
     render_owner,
 )
-from anyvenv.project.sync import LOCK_SUFFIX
 from lab import Lab
 from lab.faults import HANG_NAME_PREFIX
 
@@ -228,7 +228,7 @@ def test_a_moved_project_takes_its_env_along_at_its_next_sync(
 def test_a_project_that_is_syncing_is_not_judged(synced: ElsewhereProject) -> None:
     env, project, elsewhere = synced.env, synced.project, synced.elsewhere
     (project / ".venv").unlink()
-    with ShareLock(str(project / ".venv") + LOCK_SUFFIX):  # as a sync in progress holds it
+    with ShareLock(env_lock_path(str(project / ".venv"))):  # as a sync in progress holds it
         busy = _prune(env)[elsewhere]
     assert busy["verdict"] == "kept" and "lock could not be taken" in str(busy["reason"])
     assert os.path.isdir(elsewhere)
@@ -364,7 +364,7 @@ def test_a_prune_killed_while_removing_leaves_a_leftover_the_next_one_clears(
     assert not os.path.lexists(orphan)  # never half-removed under its live name
     # moved while the project's lock was held (its holder died with it): a sync starting
     # after the verdict cannot have taken the env up again before it went
-    assert os.path.exists(str(project / ".venv") + LOCK_SUFFIX)
+    assert os.path.exists(env_lock_path(str(project / ".venv")))
     (aside,) = os.listdir(envs)
     assert REMOVING_MARK in aside  # not a retired name, which the next run would put back
     found = _prune(env)

@@ -24,7 +24,7 @@ from project_support import (
     write_project,
 )
 
-from anyvenv.fs import ENV_LOCK_SUFFIX
+from anyvenv.fs import env_lock_path
 from anyvenv.fs.lock import ShareLock, current_holder
 from anyvenv.project.inputfiles import glob_listing, local_sources
 from anyvenv.project.inputs import (
@@ -165,7 +165,7 @@ def test_a_sync_under_way_is_waited_for_and_a_dead_ones_lock_cleared(
     """While another sync or venv holds the env's lock, a no-op sync waits for it (the env may
     be half changed) instead of answering from the record; the lock file a killed one left
     is cleared by the next no-op sync, not kept until inputs change."""
-    lock_path = str(synced / ".venv") + ENV_LOCK_SUFFIX
+    lock_path = env_lock_path(str(synced / ".venv"))
     holder = ShareLock(lock_path)
     holder.acquire()
     try:

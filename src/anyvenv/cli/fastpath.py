@@ -166,16 +166,14 @@ def _run(argv: Sequence[str]) -> int | None:
         from anyvenv.cli.run import run
 
         return _ordinary(run, QuickArgs(values, uv_args, command))
+    from anyvenv.cli.guard import guarded
     from anyvenv.cli.run import exec_target
     from anyvenv.cli.sync import quiet_in
 
     if not quiet_in(uv_args):
         _warn_if_another_env_is_active(found.env, uv_args)
-    try:
-        return exec_target(found.env, target, workdir)
-    except AnyvenvError as exc:
-        print(f"anyvenv: error: {exc.one_line()}", file=sys.stderr)
-        return exc.exit_code
+    # (guarded: reading stdin for `run -` can meet Ctrl-C or an I/O error, as the ordinary way)
+    return guarded(lambda: exec_target(found.env, target, workdir))
 
 
 def _ordinary(run: Callable[[Any], int], args: QuickArgs) -> int:

@@ -12,8 +12,6 @@ TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (myp
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from anyvenv.fs.lock import ShareLock
-
 
 def create(
     path: str | os.PathLike[str],
@@ -55,23 +53,11 @@ def create(
         confirm_replace=confirm_replace,
     )
     # a sync of a project whose env this is waits (and this waits for it)
-    lock = _env_lock_if_possible(target, on_lock_wait)
+    from anyvenv.fs.lock import try_env_lock
+
+    lock = try_env_lock(target, on_lock_wait)
     try:
         return build_environment(target, info, options)
     finally:
         if lock is not None:
             lock.release()
-
-
-def _env_lock_if_possible(target: str, on_wait: Callable[[str], object] | None) -> ShareLock | None:
-    """The env's lock (:func:`anyvenv.fs.lock.env_lock`), taken; ``None`` where it cannot be
-    made (a directory that is not writable: an env filled in place at a mount point), where
-    no sync can take it either. (Not a contextlib manager: that import costs start-up.)"""
-    from anyvenv.fs.lock import LockUnavailable, env_lock
-
-    lock = env_lock(target, on_wait)
-    try:
-        lock.acquire()
-    except LockUnavailable:
-        return None
-    return lock

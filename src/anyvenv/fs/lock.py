@@ -24,7 +24,7 @@ import os
 import time
 
 from anyvenv.errors import AnyvenvError
-from anyvenv.fs import ENV_LOCK_SUFFIX
+from anyvenv.fs import env_lock_path
 from anyvenv.fs.mounts import mount_of
 from anyvenv.fs.processes import process_alive, process_start_time
 from anyvenv.record import as_dict, record
@@ -243,7 +243,21 @@ def env_lock(
 ) -> ShareLock:
     """The lock of the env at ``env`` (its declared path: a pointer file's, for an env kept
     elsewhere), beside it: ``sync``, ``venv`` and ``repair`` of one env take turns."""
-    return ShareLock(os.path.abspath(env) + ENV_LOCK_SUFFIX, on_wait=on_wait)
+    return ShareLock(env_lock_path(os.fspath(env)), on_wait=on_wait)
+
+
+def try_env_lock(
+    env: str | os.PathLike[str], on_wait: Callable[[str], object] | None = None
+) -> ShareLock | None:
+    """:func:`env_lock`, taken; ``None`` where it cannot be made (a directory that is not
+    writable: an env filled in place at a mount point), where no sync can take it either.
+    (Not a contextlib manager: that import costs start-up.)"""
+    lock = env_lock(env, on_wait)
+    try:
+        lock.acquire()
+    except LockUnavailable:
+        return None
+    return lock
 
 
 WAIT_NOTICE_SECONDS = 1.0  # a wait longer than this is told (ShareLock's on_wait)

@@ -23,8 +23,9 @@ def upward(path: str) -> list[str]:
 
 
 def same_place(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
-    """Whether two paths lead to the same place, links followed, by their text (no stat:
-    safe on a mount that hangs or is gone)."""
+    """Whether two paths lead to the same place, links followed, by their resolved text
+    (no stat of the paths themselves: right for one that is gone; resolving reads the links
+    on the way, so a hung mount on the way still blocks)."""
     return os.path.realpath(first) == os.path.realpath(second)
 
 

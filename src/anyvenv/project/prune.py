@@ -186,8 +186,8 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
     import errno
 
     from anyvenv.errors import AnyvenvError
+    from anyvenv.fs import env_lock_path
     from anyvenv.fs.lock import ShareLock
-    from anyvenv.project.sync import LOCK_SUFFIX
 
     project_dir = os.path.dirname(owner.declared)
     try:
@@ -197,7 +197,7 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
             return _set_aside_if(remove, env, f"its project directory {project_dir} is gone")
         return Verdict.KEPT, f"its project directory {project_dir} cannot be read ({exc})", None
 
-    lock = ShareLock(owner.declared + LOCK_SUFFIX, timeout=LOCK_WAIT_SECONDS)
+    lock = ShareLock(env_lock_path(owner.declared), timeout=LOCK_WAIT_SECONDS)
     try:
         lock.acquire()
     except AnyvenvError as exc:

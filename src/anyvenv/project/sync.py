@@ -22,7 +22,7 @@ from anyvenv.errors import (
     NothingExecutableHere,
     UsageError,
 )
-from anyvenv.fs import ENV_LOCK_SUFFIX
+from anyvenv.fs import env_lock_path
 from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.paths import is_below, same_place
 from anyvenv.project import inputs as inputs_store
@@ -90,8 +90,6 @@ if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
     from anyvenv.envbuild.builder import PendingCheck
     from anyvenv.interpreter.query import InterpreterInfo
     from anyvenv.project.mirror import EnvTree, MirrorReport
-
-LOCK_SUFFIX = ENV_LOCK_SUFFIX
 
 
 @record
@@ -313,7 +311,7 @@ def _other_project_served(env: str, declared: str) -> str | None:
         still = read_pointer(owner.declared)
     except AnyvenvError:
         return None
-    if still is None or os.path.normpath(still) != os.path.normpath(env):
+    if still is None or not same_place(still, env):
         return None
     return os.path.dirname(owner.declared)
 
@@ -330,7 +328,7 @@ def _follow_a_move(env: str) -> list[str]:
     try:
         report = repair(env, take_env_lock=False)  # sync holds it
     except AnyvenvError as exc:
-        return [f"the env was moved from {old}; {exc.message} ({exc.hint})"]
+        return [f"the env was moved from {old}; {exc.one_line()}"]
     if not report.changes:
         return []
     return [
@@ -549,7 +547,7 @@ def decide_link_mode(
 def project_lock(declared: str, on_wait: Callable[[str], object] | None = None) -> ShareLock:
     """The lock that serialises syncs of one project: beside the declared env path."""
     os.makedirs(os.path.dirname(declared), exist_ok=True)
-    return ShareLock(declared + LOCK_SUFFIX, on_wait=on_wait)
+    return ShareLock(env_lock_path(declared), on_wait=on_wait)
 
 
 def locate(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.fs import ENV_LOCK_SUFFIX
+from anyvenv.fs import env_lock_path
 from anyvenv.project.inputs import Invocation, always_runs_uv, load
 from anyvenv.project.uvrules import project_env_path, start_dir
 
@@ -106,7 +106,7 @@ def _holding_record(invocation: Invocation) -> InputsRecord | None:
         if record is not None and record.holds_for(invocation):
             # a sync or venv under way holds the lock (wait for it), or a killed one left
             # its file (clear it): the ordinary way does either
-            return None if os.path.lexists(declared + ENV_LOCK_SUFFIX) else record
+            return None if os.path.lexists(env_lock_path(declared)) else record
     return None
 
 

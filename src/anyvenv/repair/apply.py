@@ -85,12 +85,10 @@ def repair(
     repaired."""
     if dry_run or not take_env_lock or not os.fspath(env):
         return _repair(env, dry_run)  # (an empty path: the check says so)
-    from anyvenv.fs.lock import LockUnavailable, env_lock
+    from anyvenv.fs.lock import try_env_lock
 
-    lock = env_lock(declared if declared is not None else env)
-    try:
-        lock.acquire()
-    except LockUnavailable:  # a directory no one can lock in: no sync can either
+    lock = try_env_lock(declared if declared is not None else env)
+    if lock is None:  # a directory no one can lock in: no sync can either
         return _repair(env, dry_run)
     try:
         return _repair(env, dry_run)
