@@ -159,7 +159,21 @@ def test_version_mismatch_between_config_and_interpreter(tmp_path: Path) -> None
     assert mismatch and mismatch[0].severity is Severity.WARNING  # same 3.12: still usable
     assert mismatch[0].evidence["config"] == "3.12.99"
     assert diagnosis.usable
+    # another minor in the config, but the interpreter and lib/python3.12 agree: the config
+    # is what is wrong (the env works), and repair mends the config, not the interpreter
     cfg.write_text(cfg.read_text().replace("version_info = 3.12.99", "version_info = 3.11.99"))
+    diagnosis = check(env)
+    assert diagnosis.usable
+    (wrong,) = [f for f in diagnosis.findings if f.code is Code.VERSION_MISMATCH]
+    assert wrong.severity is Severity.WARNING and "lib/python3.12" in wrong.message
+    python_before = os.readlink(env / "bin" / "python")
+    assert anyvenv("repair", str(env)).returncode == 0
+    assert "version_info = 3.12." in cfg.read_text()
+    assert os.readlink(env / "bin" / "python") == python_before
+    assert check(env).findings == []
+    # the packages are for another minor than the interpreter: they are not seen
+    (env / "lib" / "python3.12").rename(env / "lib" / "python3.11")
+    cfg.write_text(cfg.read_text().replace("version_info = 3.12.", "version_info = 3.11."))
     diagnosis = check(env)
     assert not diagnosis.usable
     assert any(

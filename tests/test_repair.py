@@ -261,3 +261,75 @@ def test_repair_waits_for_a_sync_of_the_same_env(tmp_path: Path) -> None:
         lock.release()
     assert proc.wait(timeout=60) == 0
     assert sorted(os.listdir(tmp_path)) == [".venv"]
+
+
+def _shebang(script: Path) -> str:
+    return script.read_bytes().split(b"\n", 1)[0].decode()
+
+
+def test_scripts_for_other_programs_keep_their_interpreter(tmp_path: Path) -> None:
+    """A moved env holding a tool's own interpreter (nodeenv's node) and a user's perl
+    script: the first follows the move to the env's node, the second is left as it is (it
+    ran no python before and must not after); the env stays usable."""
+    made = env_with_demo(tmp_path / "made", base_python(), tmp_path / "wheels")
+    shutil.copy("/bin/true", made / "bin" / "node")
+    (made / "bin" / "npx").write_text(f"#!{made}/bin/node\necho npx\n")
+    (made / "bin" / "myperl").write_text("#!/opt/nowhere/bin/perl\nprint 'hi';\n")
+    for name in ("npx", "myperl"):
+        (made / "bin" / name).chmod(0o755)
+    env = tmp_path / "moved"
+    move_env(made, env)
+    proc = anyvenv("repair", env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _shebang(env / "bin" / "npx") == f"#!{env}/bin/node"
+    assert _shebang(env / "bin" / "myperl") == "#!/opt/nowhere/bin/perl"
+    demo_works(env)
+    checked = anyvenv("check", env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_script_put_in_by_hand_to_run_another_env_is_left_alone(tmp_path: Path) -> None:
+    """Copied from another env on purpose (no package of this env installed it): it works
+    as it is, so repair does not point it at this env's python, where it would not."""
+    tool = env_with_demo(tmp_path / "tool", base_python(), tmp_path / "wheels")
+    project = tmp_path / "project"
+    uv_venv(project, base_python())
+    shutil.copy(tool / "bin" / DEMO_SCRIPT, project / "bin" / "tool-demo")
+    before = (project / "bin" / "tool-demo").read_bytes()
+    assert anyvenv("repair", project).returncode == 0
+    assert (project / "bin" / "tool-demo").read_bytes() == before
+    assert run([project / "bin" / "tool-demo"]).stdout.strip() == "demo-ok"
+    assert "script-interpreter-foreign" in _codes(project)  # said, as a warning
+    assert anyvenv("check", project).returncode == 0
+
+
+def test_an_envs_own_script_running_a_new_env_at_its_old_place_is_an_error(
+    tmp_path: Path,
+) -> None:
+    """Moved, and a new env made where it was: its console script runs that new env's python,
+    which has not its package. check says so (it is not usable), repair points it home."""
+    old = env_with_demo(tmp_path / "old", base_python(), tmp_path / "wheels")
+    moved = tmp_path / "moved"
+    move_env(old, moved)
+    uv_venv(old, base_python())
+    broken = run([moved / "bin" / DEMO_SCRIPT])
+    assert broken.returncode != 0  # the new env at the old place lacks the package
+    checked = anyvenv("check", moved)
+    assert checked.returncode == 1 and "script-interpreter-foreign" in _codes(moved)
+    assert anyvenv("repair", moved).returncode == 0
+    demo_works(moved)
+
+
+def test_other_python_names_in_bin_are_not_the_envs(tmp_path: Path) -> None:
+    """A user's file called python2 and a dead link for another version: not this env's
+    interpreter names, so no error, and repair replaces neither."""
+    env = env_with_demo(tmp_path / "env", base_python(), tmp_path / "wheels")
+    (env / "bin" / "python2").write_text("my notes\n")
+    (env / "bin" / "python3.9").symlink_to("/nonexistent/bin/python3.9")
+    checked = anyvenv("check", env, "--json")
+    assert checked.returncode == 0, checked.stdout
+    assert "interpreter-stray" in _codes(env)
+    assert anyvenv("repair", env).returncode == 0
+    assert (env / "bin" / "python2").read_text() == "my notes\n"
+    assert os.readlink(env / "bin" / "python3.9") == "/nonexistent/bin/python3.9"
+    demo_works(env)

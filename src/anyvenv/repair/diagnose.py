@@ -113,12 +113,15 @@ def diagnose(env: Path) -> Diagnosis:
     cfg = _read_config(env, findings)
     sites = site_versions(env)
     version = config_version(cfg or {})
-    if version is None and len(sites) == 1:
-        version = sites[0][:2]
+    if len(sites) == 1 and (version is None or tuple(version[:2]) != sites[0][:2]):
+        version = sites[0][:2]  # the one lib/pythonX.Y says whose packages these are
     free_threaded = any(site[2] for site in sites if version and site[:2] == tuple(version[:2]))
     base = _check_base(cfg, version, free_threaded, findings) if cfg is not None else None
-    entries = interpreter_entries(env, wanted_interpreter_names(version, free_threaded))
+    wanted = wanted_interpreter_names(version, free_threaded)
+    found = interpreter_entries(env, wanted)
+    entries = [entry for entry in found if entry.path.name in wanted]
     _check_entries(env, entries, findings)
+    _check_strays([entry for entry in found if entry.path.name not in wanted], findings)
     # python opens a FIFO or device named pyvenv.cfg and waits forever: do not start it then
     started = _start(entries) if is_regular_or_missing(env / CFG_NAME) else None
     if started is not None:
@@ -249,6 +252,22 @@ def _owner(path: Path) -> int | None:
         return os.lstat(path).st_uid
     except OSError:
         return None
+
+
+def _check_strays(strays: list[Entry], findings: list[Finding]) -> None:
+    """Other ``python*`` names in bin/ (``python2``, another version's ``python3.11``): not
+    this env's interpreter, so no error and nothing repair replaces; a broken link is said."""
+    for entry in strays:
+        if entry.kind is EntryKind.LINK and not entry.usable:
+            findings.append(
+                warning(
+                    Code.INTERPRETER_STRAY,
+                    f"bin/{entry.path.name} is a broken link, and not one of this "
+                    "environment's interpreter names: left as it is (remove it if unused)",
+                    entry.path,
+                    target=entry.link_target or "",
+                )
+            )
 
 
 def _check_entries(env: Path, entries: list[Entry], findings: list[Finding]) -> None:
@@ -384,6 +403,20 @@ def _check_versions(
     else:
         return
     if cfg_version is not None:
+        only_site = sites[0][:2] if len(sites) == 1 else None
+        if tuple(cfg_version[:2]) != tuple(actual[:2]) and only_site == tuple(actual[:2]):
+            findings.append(  # the packages and the interpreter agree: the config is wrong
+                warning(
+                    Code.VERSION_MISMATCH,
+                    f"pyvenv.cfg says Python {_text(cfg_version)} but {source} "
+                    f"{_text(actual)}, as the packages in lib/python{actual[0]}.{actual[1]} "
+                    "are for: tools that read pyvenv.cfg (uv) are told the wrong version",
+                    None,
+                    config=_text(cfg_version),
+                    interpreter=_text(actual),
+                )
+            )
+            return
         if tuple(cfg_version[:2]) != tuple(actual[:2]):
             findings.append(
                 error(
@@ -571,6 +604,7 @@ def _check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
     except OSError:
         return states
     own_prefix = os.fspath(bin_dir) + os.sep
+    installed: set[str] | None = None  # the scripts this env's packages installed (RECORDs)
     for name in names:
         if INTERPRETER_NAME.match(name) or name.startswith(_NOT_SCRIPTS):
             continue
@@ -596,9 +630,22 @@ def _check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
         if interpreter.startswith(own_prefix):
             continue  # runs this env's own interpreter: the interpreter checks cover it
         base_name = os.path.basename(interpreter)
-        own_name = base_name if INTERPRETER_NAME.match(base_name) else "python"
-        replacement = os.fspath(bin_dir / own_name)
+        is_python = bool(INTERPRETER_NAME.match(base_name))
+        replacement = os.fspath(bin_dir / base_name) if is_python else ""
+        if not is_python and os.path.isfile(bin_dir / base_name):
+            replacement = os.fspath(bin_dir / base_name)  # a moved env's own tool (node...)
         if not os.path.exists(interpreter):
+            if not replacement:  # a user's script for another program: not ours to rewrite
+                findings.append(
+                    warning(
+                        Code.SCRIPT_INTERPRETER_MISSING,
+                        f"bin/{name} runs {shebang.interpreter}, which does not exist (not a "
+                        "python script: left as it is)",
+                        path,
+                        interpreter=shebang.interpreter,
+                    )
+                )
+                continue
             findings.append(
                 error(
                     Code.SCRIPT_INTERPRETER_MISSING,
@@ -608,19 +655,59 @@ def _check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
                 )
             )
             states.append(ScriptState(path, shebang, replacement))
-        elif _is_environment_python(interpreter) and not same_file(
-            os.path.dirname(os.path.dirname(interpreter)), env
+        elif (
+            is_python
+            and _is_environment_python(interpreter)
+            and not same_file(os.path.dirname(os.path.dirname(interpreter)), env)
         ):
+            if installed is None:
+                installed = _installed_scripts(env)
+            if name not in installed:  # put there by hand to run that env: it does
+                findings.append(
+                    warning(
+                        Code.SCRIPT_INTERPRETER_FOREIGN,
+                        f"bin/{name} runs {shebang.interpreter}, the python of another "
+                        "environment (no package of this one installed it: left as it is)",
+                        path,
+                        interpreter=shebang.interpreter,
+                    )
+                )
+                continue
             findings.append(
-                warning(
+                error(
                     Code.SCRIPT_INTERPRETER_FOREIGN,
-                    f"bin/{name} runs {shebang.interpreter}, the python of another environment",
+                    f"bin/{name}, installed by a package of this environment, runs "
+                    f"{shebang.interpreter}, the python of another environment, which does not "
+                    "see this one's packages",
                     path,
                     interpreter=shebang.interpreter,
                 )
             )
             states.append(ScriptState(path, shebang, replacement))
     return states
+
+
+def _installed_scripts(env: Path) -> set[str]:
+    """The names in bin/ that the RECORD of a package installed in ``env`` lists."""
+    found: set[str] = set()
+    bin_dir = os.path.realpath(env / "bin")
+    for site in env.glob("lib/python*/site-packages"):
+        for record_file in site.glob("*.dist-info/RECORD"):
+            try:
+                text = record_file.read_text("utf-8", "surrogateescape")
+            except OSError:
+                continue
+            for line in text.splitlines():
+                relative = line.split(",", 1)[0]
+                if not relative:
+                    continue
+                placed = os.path.normpath(os.path.join(site, relative))
+                if (
+                    os.path.dirname(placed) == bin_dir
+                    or os.path.dirname(os.path.realpath(placed)) == bin_dir
+                ):
+                    found.add(os.path.basename(placed))
+    return found
 
 
 _ACTIVATED_DIR = re.compile(r"^\s*(?:export\s+)?VIRTUAL_ENV=(['\"]?)(/[^'\"\n]*)\1\s*$", re.M)

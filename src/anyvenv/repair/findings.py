@@ -30,6 +30,7 @@ class Code(str, StrChoice):
     INTERPRETER_NOT_EXECUTABLE = "interpreter-not-executable"
     INTERPRETER_DOES_NOT_RUN = "interpreter-does-not-run"
     INTERPRETER_NOT_IN_ENV = "interpreter-not-in-env"
+    INTERPRETER_STRAY = "interpreter-stray"  # another python* name in bin/, broken: left alone
     VERSION_MISMATCH = "version-mismatch"
     LIBPYTHON_UNRESOLVED = "libpython-unresolved"
     LIBPYTHON_OTHER_BUILD = "libpython-other-build"

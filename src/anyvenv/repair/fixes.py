@@ -20,7 +20,7 @@ from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.interpreter.query import InterpreterInfo
 from anyvenv.repair.base import discover_base
 from anyvenv.repair.diagnose import Diagnosis
-from anyvenv.repair.envstate import EntryKind
+from anyvenv.repair.envstate import INTERPRETER_NAME, EntryKind
 from anyvenv.repair.findings import INTERPRETER_CODES, Code, Severity
 
 
@@ -231,8 +231,8 @@ def _plan_scripts(plan: RepairPlan) -> None:
     }
     for script in plan.diagnosis.scripts:
         new = script.replacement
-        if os.path.basename(new) not in placed:
-            new = os.fspath(plan.env / "bin" / "python")
+        if INTERPRETER_NAME.match(os.path.basename(new)) and os.path.basename(new) not in placed:
+            new = os.fspath(plan.env / "bin" / "python")  # (a python name the env lacks)
         plan.fixes.append(
             Fix(
                 FixKind.REWRITE_SHEBANG,
