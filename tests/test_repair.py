@@ -13,6 +13,7 @@ from repair_support import (
     DEMO_SCRIPT,
     anyvenv,
     base_python,
+    copy_keeping_links,
     demo_works,
     disposable_base,
     env_with_demo,
@@ -219,6 +220,26 @@ def test_console_scripts_uv_left_without_exec_bits_are_found_and_repaired(
     assert "script-not-executable" not in _codes(env)
     assert not os.access(env / "bin" / ".tmpK8o3SW", os.X_OK)  # left as it is
     demo_works(env)
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+def test_scripts_that_nothing_can_make_executable_are_refused_not_claimed(
+    target: Path, tmp_path: Path
+) -> None:
+    """Every file is 0644 here: writing a script anew cannot give it exec bits. repair says
+    it cannot, and why, instead of "now executable" on every run; nothing is changed."""
+    made = env_with_demo(tmp_path / "made", base_python(), tmp_path / "wheels")
+    env = target / "env"
+    copy_keeping_links(made, env)
+    assert "script-not-executable" in _codes(env)
+    before = fingerprint(env)
+    for args in (["--dry-run"], []):
+        refused = anyvenv("repair", env, *args)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        said = refused.stderr.strip()
+        assert "its scripts cannot be made executable on this filesystem" in said, said
+        assert "Traceback" not in refused.stderr
+    assert fingerprint(env) == before
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:readlink-eacces"])

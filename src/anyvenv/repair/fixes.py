@@ -96,7 +96,7 @@ def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
         probed = probed or _probe(diagnosis.env)
         _plan_lib64(plan, probed)
     _plan_scripts(plan)
-    _plan_modes(plan)
+    _plan_modes(plan, probed)
     _plan_activation(plan)
     return plan
 
@@ -243,9 +243,19 @@ def _plan_scripts(plan: RepairPlan) -> None:
         )
 
 
-def _plan_modes(plan: RepairPlan) -> None:
-    for finding in plan.diagnosis.findings:
-        if finding.code is Code.SCRIPT_NOT_EXECUTABLE and finding.path is not None:
+def _plan_modes(plan: RepairPlan, probed: ProbeResult | None) -> None:
+    unexecutable = [f for f in plan.diagnosis.findings if f.code is Code.SCRIPT_NOT_EXECUTABLE]
+    if unexecutable:
+        probed = probed or _probe(plan.env)
+        if not probed.can_execute:  # fixed 0644 modes, noexec: writing them anew cannot help
+            raise EnvironmentBroken(
+                f"cannot repair {plan.env}: its scripts cannot be made executable on this "
+                f"filesystem (exec: {probed.exec}), so they cannot run there",
+                "keep the environment on another filesystem (in a project, 'anyvenv sync' "
+                "keeps it in a per-user directory by itself), or run them with its python",
+            )
+    for finding in unexecutable:
+        if finding.path is not None:
             path = Path(finding.path)
             plan.fixes.append(
                 Fix(
