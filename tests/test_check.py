@@ -115,6 +115,29 @@ def test_not_an_environment_is_a_usage_error(tmp_path: Path, kind: str, command:
     assert fingerprint(tmp_path) == before
 
 
+def test_a_config_without_home_is_mended_when_the_rest_says_the_python(
+    tmp_path: Path,
+) -> None:
+    """No ``home`` line, but ``executable`` and the version are there (and lib/python3.12):
+    repair writes ``home`` back, keeping the packages, instead of sending the user to
+    recreate the env; a binary pyvenv.cfg's "keys" are not printed raw."""
+    env = tmp_path / "env"
+    run([os.fspath(base_python()), "-m", "venv", "--without-pip", os.fspath(env)])
+    cfg = env / "pyvenv.cfg"
+    lines = cfg.read_text().splitlines(True)
+    cfg.write_text("".join(line for line in lines if not line.startswith("home")))
+    checked = anyvenv("check", env)
+    assert checked.returncode == 1 and "config-no-home" in checked.stdout
+    assert "fix it with: anyvenv repair" in checked.stdout
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert f"home = {base_python().parent}" in cfg.read_text()
+    assert anyvenv("check", env).returncode == 0
+    cfg.write_bytes(b"\x1b[31mred\x00 = x\n")
+    shown = anyvenv("check", env).stdout
+    assert "\x1b" not in shown and "'\\x1b[31mred\\x00'" in shown
+
+
 def test_garbage_config_is_reported_and_never_repaired(tmp_path: Path) -> None:
     env = _garbage_env(tmp_path)
     before = fingerprint(tmp_path)

@@ -47,9 +47,9 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
             import os
             import shlex
 
-            from anyvenv.repair.fixes import UNREPAIRABLE
+            from anyvenv.repair.fixes import unrepairable
 
-            if diagnosis.has(*UNREPAIRABLE):  # repair would refuse: say what will work
+            if unrepairable(diagnosis) is not None:  # repair would refuse: say what will work
                 print(
                     f"recreate it: anyvenv venv --clear {shlex.quote(os.fspath(diagnosis.env))}"
                     " (then reinstall its packages)"

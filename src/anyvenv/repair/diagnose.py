@@ -167,7 +167,8 @@ def _read_config(env: Path, findings: list[Finding]) -> dict[str, str] | None:
         return None
     cfg = parse_pyvenv_cfg(raw.decode("utf-8", "surrogateescape"))
     if not cfg.get("home"):
-        keys = ", ".join(sorted(cfg)) or "none"
+        keys = ", ".join(sorted(key if key.isprintable() else repr(key) for key in cfg))[:200]
+        keys = keys or "none"  # (a binary file's "keys" must not reach a terminal raw)
         findings.append(
             error(
                 Code.CONFIG_NO_HOME,

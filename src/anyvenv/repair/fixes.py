@@ -21,7 +21,7 @@ from anyvenv.interpreter.query import InterpreterInfo
 from anyvenv.repair.base import discover_base
 from anyvenv.repair.diagnose import Diagnosis
 from anyvenv.repair.envstate import INTERPRETER_NAME, EntryKind
-from anyvenv.repair.findings import INTERPRETER_CODES, Code, Severity
+from anyvenv.repair.findings import INTERPRETER_CODES, Code, Finding, Severity
 
 
 class FixKind(str, enum.Enum):
@@ -70,8 +70,17 @@ class RepairPlan:
         return [fix.to_json() for fix in self.fixes]
 
 
-UNREPAIRABLE = (Code.CONFIG_UNREADABLE, Code.CONFIG_NO_HOME)
-"""Findings repair refuses: without pyvenv.cfg's home it cannot tell the packages' Python."""
+def unrepairable(diagnosis: Diagnosis) -> Finding | None:
+    """The finding repair refuses: an unreadable pyvenv.cfg, or one without ``home`` when
+    nothing else (its version keys, one ``lib/pythonX.Y``) tells the packages' Python."""
+    for finding in diagnosis.findings:
+        if finding.code is Code.CONFIG_UNREADABLE:
+            return finding
+        if finding.code is Code.CONFIG_NO_HOME and (
+            diagnosis.version is None or len(diagnosis.version) < 2
+        ):
+            return finding
+    return None
 
 
 def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
@@ -80,13 +89,13 @@ def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
     plan = RepairPlan(diagnosis, [])
     if not diagnosis.findings:
         return plan
-    for finding in diagnosis.findings:
-        if finding.code in UNREPAIRABLE:
-            raise EnvironmentBroken(
-                f"cannot repair {diagnosis.env}: {finding.message}",
-                "without it repair cannot tell which Python the packages belong to; "
-                f"recreate the environment (anyvenv venv --clear {diagnosis.env}) and reinstall",
-            )
+    refused = unrepairable(diagnosis)
+    if refused is not None:
+        raise EnvironmentBroken(
+            f"cannot repair {diagnosis.env}: {refused.message}",
+            "without it repair cannot tell which Python the packages belong to; "
+            f"recreate the environment (anyvenv venv --clear {diagnosis.env}) and reinstall",
+        )
     probed: ProbeResult | None = None
     if _needs_interpreter(diagnosis):
         probed = _probe(diagnosis.env)
@@ -165,6 +174,8 @@ def _plan_config(plan: RepairPlan) -> None:
     updates: dict[str, str] = {}
     info = plan.base
     from_config = diagnosis.base is not None and diagnosis.base.info is not None
+    if not cfg.get("home"):  # (known from executable = or the env's X.Y: unrepairable says)
+        updates["home"] = (info or _base_for(diagnosis)).home
     if info is not None and not from_config:  # a new base found by discovery
         updates["home"] = info.home
         for key in ("base-executable", "executable"):
