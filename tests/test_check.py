@@ -311,3 +311,19 @@ def test_a_pointer_to_a_gone_env_is_named_as_the_pointer(tmp_path: Path) -> None
         assert said.startswith(f"anyvenv: error: {pointer} points to the environment {gone}")
         assert "anyvenv sync" in said and "\n" not in said
     assert pointer.is_file() and not gone.exists()
+
+
+def test_a_base_upgraded_to_another_minor_is_said_so(tmp_path: Path) -> None:
+    """The env's home now holds a python3 of another X.Y (upgraded in place): it runs, so
+    "does not run" would be false; check says it is another version."""
+    home = tmp_path / "base" / "bin"
+    home.mkdir(parents=True)
+    (home / "python3").symlink_to(base_python("3.12"))
+    env = tmp_path / "env"
+    uv_venv(env, home / "python3")
+    (home / "python3").unlink()
+    (home / "python3").symlink_to(base_python("3.11"))
+    diagnosis = check(env)
+    (finding,) = [f for f in diagnosis.findings if f.code is Code.BASE_DOES_NOT_RUN]
+    assert "is now another version than the env's 3.12" in finding.message
+    assert "is Python 3.11" in finding.message

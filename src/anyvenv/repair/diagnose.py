@@ -219,9 +219,13 @@ def _check_base(
             )
         )
     else:
-        runs = [why for why in lookup.failures.values() if why != "does not exist"]
-        code = Code.BASE_DOES_NOT_RUN if runs else Code.BASE_MISSING
-        what = "does not run" if runs else "is missing"
+        present = [why for why in lookup.failures.values() if why != "does not exist"]
+        other_version = bool(present) and all(why.startswith("is Python ") for why in present)
+        code = Code.BASE_DOES_NOT_RUN if present else Code.BASE_MISSING
+        if other_version:  # upgraded in place: it runs, as another X.Y
+            what = f"is now another version than the env's {_text(version or ())}"
+        else:
+            what = "does not run" if present else "is missing"
         findings.append(
             error(
                 code,
