@@ -294,6 +294,11 @@ def test_a_package_whose_install_stopped_half_way_is_reported(tmp_path: Path) ->
     assert [item.evidence["package"] for item in found] == ["alpha"]
     assert "uv pip install --reinstall alpha" in found[0].message
     assert diagnosis.usable
+    (site / "beta-2.0.dist-info").mkdir()  # metadata, but no RECORD: uninstall cannot work
+    (site / "beta-2.0.dist-info" / "METADATA").write_text("Name: beta\nVersion: 2.0\n")
+    found = [item for item in check(env).findings if item.code is Code.PACKAGE_INCOMPLETE]
+    assert [item.evidence["package"] for item in found] == ["alpha", "beta"]
+    assert "has no RECORD: an uninstall cannot tell its files" in found[1].message
 
 
 def test_a_pointer_to_a_gone_env_is_named_as_the_pointer(tmp_path: Path) -> None:
@@ -327,3 +332,19 @@ def test_a_base_upgraded_to_another_minor_is_said_so(tmp_path: Path) -> None:
     (finding,) = [f for f in diagnosis.findings if f.code is Code.BASE_DOES_NOT_RUN]
     assert "is now another version than the env's 3.12" in finding.message
     assert "is Python 3.11" in finding.message
+
+
+def test_a_bin_that_is_a_file_is_refused_by_repair(tmp_path: Path) -> None:
+    """Whatever the file is, it is not replaced: check names it, repair refuses in one line."""
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    shutil.rmtree(env / "bin")
+    (env / "bin").write_text("x\n")
+    checked = anyvenv("check", env)
+    assert checked.returncode == 1 and "bin-not-a-directory" in checked.stdout
+    assert "recreate it" in checked.stdout
+    refused = anyvenv("repair", env)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("anyvenv: error: cannot repair")
+    assert "bin is not a directory" in refused.stderr and "Traceback" not in refused.stderr
+    assert (env / "bin").read_text() == "x\n"

@@ -111,6 +111,16 @@ def check(env: str | os.PathLike[str]) -> Diagnosis:
 def diagnose(env: Path) -> Diagnosis:
     findings: list[Finding] = []
     cfg = _read_config(env, findings)
+    if os.path.lexists(env / "bin") and (
+        os.path.islink(env / "bin") or not os.path.isdir(env / "bin")
+    ):
+        findings.append(
+            error(
+                Code.BIN_NOT_A_DIRECTORY,
+                "bin is not a directory: the environment has no interpreter or scripts",
+                env / "bin",
+            )
+        )
     sites = site_versions(env)
     version = config_version(cfg or {})
     if len(sites) == 1 and (version is None or tuple(version[:2]) != sites[0][:2]):
@@ -741,18 +751,28 @@ def _check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: lis
         except OSError:
             continue
         for name in names:
-            if name.endswith(".dist-info") and not os.path.lexists(site / name / "METADATA"):
-                package = name[: -len(".dist-info")].rsplit("-", 1)[0]
-                findings.append(
-                    warning(
-                        Code.PACKAGE_INCOMPLETE,
-                        f"{name} has no METADATA: the install of {package} stopped half-way; "
-                        f"reinstall it ('anyvenv sync' in a project, else 'uv pip install "
-                        f"--reinstall {package}')",
-                        site / name,
-                        package=package,
-                    )
+            if not name.endswith(".dist-info"):
+                continue
+            missing = [
+                file for file in ("METADATA", "RECORD") if not os.path.lexists(site / name / file)
+            ]
+            if not missing:
+                continue
+            package = name[: -len(".dist-info")].rsplit("-", 1)[0]
+            why = (
+                "the install of {package} stopped half-way"
+                if "METADATA" in missing
+                else "an uninstall cannot tell its files"
+            ).format(package=package)
+            findings.append(
+                warning(
+                    Code.PACKAGE_INCOMPLETE,
+                    f"{name} has no {' and no '.join(missing)}: {why}; reinstall it "
+                    f"('anyvenv sync' in a project, else 'uv pip install --reinstall {package}')",
+                    site / name,
+                    package=package,
                 )
+            )
 
 
 def _mode_of(path: Path) -> str:

@@ -21,6 +21,7 @@ class Code(str, StrChoice):
 
     CONFIG_UNREADABLE = "config-unreadable"
     CONFIG_NO_HOME = "config-no-home"
+    BIN_NOT_A_DIRECTORY = "bin-not-a-directory"
     HOME_MISSING = "home-missing"
     BASE_MISSING = "base-missing"
     BASE_DOES_NOT_RUN = "base-does-not-run"

@@ -71,11 +71,12 @@ class RepairPlan:
 
 
 def unrepairable(diagnosis: Diagnosis) -> Finding | None:
-    """The finding repair refuses: an unreadable pyvenv.cfg, or one without ``home`` when
-    nothing else (its version keys, one ``lib/pythonX.Y``) tells the packages' Python."""
+    """The finding repair refuses: an unreadable pyvenv.cfg, a ``bin`` that is not a
+    directory, or a pyvenv.cfg without ``home`` when nothing else (its version keys, one
+    ``lib/pythonX.Y``) tells the packages' Python."""
     for finding in diagnosis.findings:
-        if finding.code is Code.CONFIG_UNREADABLE:
-            return finding
+        if finding.code in (Code.CONFIG_UNREADABLE, Code.BIN_NOT_A_DIRECTORY):
+            return finding  # (bin/ is someone's file or link: not ours to replace)
         if finding.code is Code.CONFIG_NO_HOME and (
             diagnosis.version is None or len(diagnosis.version) < 2
         ):
@@ -91,10 +92,14 @@ def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
         return plan
     refused = unrepairable(diagnosis)
     if refused is not None:
+        why = (
+            "repair does not replace what is there"
+            if refused.code is Code.BIN_NOT_A_DIRECTORY
+            else "without it repair cannot tell which Python the packages belong to"
+        )
         raise EnvironmentBroken(
             f"cannot repair {diagnosis.env}: {refused.message}",
-            "without it repair cannot tell which Python the packages belong to; "
-            f"recreate the environment (anyvenv venv --clear {diagnosis.env}) and reinstall",
+            f"{why}; recreate the environment (anyvenv venv --clear {diagnosis.env}) and reinstall",
         )
     probed: ProbeResult | None = None
     if _needs_interpreter(diagnosis):
