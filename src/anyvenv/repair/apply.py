@@ -281,6 +281,10 @@ def _make_executable(fix: Fix) -> list[Change]:
     return [Change("rewrote", fix.path, "now executable")]
 
 
+# activation scripts of uv and virtualenv that anyvenv does not write itself
+OTHER_ACTIVATION_SCRIPTS = ("activate.xsh", "activate.bat", "deactivate.bat", "activate.pth")
+
+
 def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
     """anyvenv's activation scripts for the env where it is now (every shell's, each file
     replaced in one rename), with the prompt pyvenv.cfg names, else the env's name."""
@@ -293,6 +297,17 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
     prompt = (plan.diagnosis.config or {}).get("prompt") or os.path.basename(env)
     changes = []
     scripts = render_activation_scripts(env, prompt)
+    old = fix.details["old"]
+    if old:  # other tools' scripts anyvenv does not write (xonsh's, cmd's) name it literally
+        for name in OTHER_ACTIVATION_SCRIPTS:
+            path = plan.env / "bin" / name
+            if name in scripts or path.is_symlink() or not path.is_file():
+                continue
+            text = path.read_bytes()
+            if os.fsencode(old) in text:
+                mode = path.stat().st_mode & 0o7777
+                atomic.atomic_write(path, text.replace(os.fsencode(old), os.fsencode(env)), mode)
+                changes.append(Change("rewrote", path, f"names {env} instead of {old}"))
     # bin/activate last: it is what the diagnosis reads, so a kill before it is redone whole
     for name in sorted(scripts, key=lambda name: name == "activate"):
         data = scripts[name]
