@@ -10,7 +10,6 @@ from anyvenv.errors import UsageError
 from anyvenv.fs.probe import CHECKS, ProbeResult
 from anyvenv.project.envchoice import (
     Placement,
-    declared_env_path,
     elsewhere_env_path,
     placement_for,
     read_pointer,
@@ -18,6 +17,7 @@ from anyvenv.project.envchoice import (
     write_pointer,
 )
 from anyvenv.project.linkmode import LinkMode, choose_link_mode, forced_link_mode
+from anyvenv.project.uvrules import declared_env
 from anyvenv.record import replace
 
 ALL_OK = replace(
@@ -54,9 +54,9 @@ def test_where_every_file_is_executable_an_ignored_chmod_needs_no_shadow() -> No
 
 def test_declared_path_reads_uv_project_environment(tmp_path: Path) -> None:
     root = str(tmp_path)
-    assert declared_env_path(root, {}) == str(tmp_path / ".venv")
-    assert declared_env_path(root, {"UV_PROJECT_ENVIRONMENT": "a/../env"}) == str(tmp_path / "env")
-    assert declared_env_path(root, {"UV_PROJECT_ENVIRONMENT": "/abs/env"}) == "/abs/env"
+    assert declared_env(root, {}) == str(tmp_path / ".venv")
+    assert declared_env(root, {"UV_PROJECT_ENVIRONMENT": "a/../env"}) == str(tmp_path / "env")
+    assert declared_env(root, {"UV_PROJECT_ENVIRONMENT": "/abs/env"}) == "/abs/env"
 
 
 def test_elsewhere_path_is_keyed_by_real_path_and_python(tmp_path: Path) -> None:

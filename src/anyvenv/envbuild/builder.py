@@ -1,7 +1,7 @@
 """Create a virtual environment as a short pipeline of named, overridable steps.
 
-    prepare -> plan -> stage -> directories -> interpreter -> config -> (check starts)
-    -> scripts -> (check ends) -> seed -> commit
+    prepare -> probe -> plan -> stage -> directories -> (mode shim) -> interpreter -> config
+    -> (check starts) -> scripts -> (check ends) -> seed -> (shebangs fixed) -> commit
 
 Everything is built in a staging directory beside the target and renamed into place, so an
 interruption leaves the old state or a complete env, never half of one.
@@ -17,7 +17,12 @@ import os
 import time
 
 from anyvenv import __version__
-from anyvenv.envbuild.config import CFG_NAME, is_virtual_environment, render_pyvenv_cfg
+from anyvenv.envbuild.config import (
+    CFG_NAME,
+    MADE_BY_KEY,
+    is_virtual_environment,
+    render_pyvenv_cfg,
+)
 from anyvenv.envbuild.layout import EnvLayout
 from anyvenv.envbuild.plan import InterpreterPlan, LibraryPlacement, find_patchelf, plan_interpreter
 from anyvenv.envbuild.validate import finish_check, start_check, verify
@@ -276,7 +281,7 @@ class EnvBuilder:
             if self.options.system_site_packages
             else "false",
             "base-executable": self.info.executable,
-            "anyvenv": __version__,
+            MADE_BY_KEY: __version__,
             "anyvenv-strategy": plan.strategy.value,
             "anyvenv-libpython": plan.library.value,
             "anyvenv-mode-shim": "true" if plan.mode_shim else "false",

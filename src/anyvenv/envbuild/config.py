@@ -9,6 +9,7 @@ import stat
 from anyvenv.errors import EnvironmentBroken, UsageError
 
 CFG_NAME = "pyvenv.cfg"
+MADE_BY_KEY = "anyvenv"  # pyvenv.cfg key holding the version of anyvenv that made the env
 MAX_CFG_BYTES = 1 << 20  # ours are < 1 KiB; more is not a config
 
 

@@ -21,7 +21,3 @@ def errno_name(code: int | None) -> str:
 
 def outcome_of_error(exc: OSError) -> Outcome:
     return errno_name(exc.errno)
-
-
-def is_ok(outcome: Outcome) -> bool:
-    return outcome == OK

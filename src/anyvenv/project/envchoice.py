@@ -22,7 +22,6 @@ import os
 from anyvenv.envbuild.config import is_virtual_environment, parse_pyvenv_cfg
 from anyvenv.errors import EnvironmentBroken, UsageError
 from anyvenv.fs.outcome import NO, OK
-from anyvenv.project.uvrules import declared_env
 from anyvenv.record import StrChoice, record
 from anyvenv.userdirs import cache_home, data_home
 
@@ -55,12 +54,6 @@ class EnvLocation:
     reason: str
     shadow: str | None = None  # the shadow env (SHADOW only)
     chmod_fails: bool = False  # chmod errors (not just ignored) where the project lives
-
-
-def declared_env_path(workspace_root: str, environ: Mapping[str, str]) -> str:
-    """``UV_PROJECT_ENVIRONMENT`` as uv reads it (relative: against the workspace root), else
-    ``.venv`` in the workspace root."""
-    return declared_env(workspace_root, environ)
 
 
 _SLUG_KEPT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.envbuild.config import CFG_NAME, is_virtual_environment, read_pyvenv_cfg
+from anyvenv.envbuild.config import (
+    CFG_NAME,
+    MADE_BY_KEY,
+    is_virtual_environment,
+    read_pyvenv_cfg,
+)
 from anyvenv.errors import AnyvenvError, EnvironmentBroken
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.paths import is_below
@@ -19,8 +24,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from anyvenv.interpreter.query import InterpreterInfo
-
-ANYVENV_CFG_KEY = "anyvenv"
 
 
 @record
@@ -47,7 +50,7 @@ def vital_files(env: str, base_executable: str) -> list[str]:
 
 def made_by_anyvenv(env: str) -> bool:
     try:
-        return ANYVENV_CFG_KEY in read_pyvenv_cfg(env)
+        return MADE_BY_KEY in read_pyvenv_cfg(env)
     except EnvironmentBroken:
         return False
 

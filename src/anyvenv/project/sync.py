@@ -1,9 +1,10 @@
-"""The project sync pipeline behind ``anyvenv sync``, ``run`` and ``pip``.
+"""The project sync pipeline behind ``anyvenv sync``, ``run``, ``pip``, ``add`` and ``remove``.
 
     discover the project -> the Python request -> lock -> inspect the env (cached state, else
     run its python) -> reuse it, or find an interpreter and (re)build it where it can run ->
     decide the link mode -> ``uv sync`` into it (or into its shadow, then mirror; a new
-    symlinked env's check runs meanwhile) -> record state
+    symlinked env's check runs meanwhile; for add and remove, ``uv add``/``uv remove`` edit the
+    project first) -> record state
 
 Bad input (no project, invalid TOML, no matching Python, requires-python not met) is found
 before the env is touched, so an existing env is left as it was.

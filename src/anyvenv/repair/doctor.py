@@ -73,10 +73,6 @@ class Advice:
     strategy: Placement
     options: list[Option]
 
-    @property
-    def all_work(self) -> bool:
-        return all(tool.outcome is Outcome.WORKS for tool in self.tools)
-
     def to_json(self) -> dict[str, object]:
         return {
             "path": self.probe.path,
