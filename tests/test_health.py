@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+from project_support import pyenv_python
 
 from anyvenv.interpreter.request import parse_request
-from anyvenv.project.health import EnvFacts, satisfies
+from anyvenv.project.health import EnvFacts, inspect_env, satisfies
 
 FACTS = EnvFacts(
     base_executable=sys.executable,
@@ -33,3 +39,17 @@ def test_paths_compare_the_base_interpreter() -> None:
 def test_versioned_names_fall_back_to_the_version() -> None:
     assert satisfies(parse_request("python3.12"), FACTS)
     assert not satisfies(parse_request("python3.11"), FACTS)
+
+
+def test_an_env_before_3_11_is_inspected_as_its_base(tmp_path: Path) -> None:
+    """Before 3.11 the env's python reports itself as the executable; the base is read from
+    pyvenv.cfg as repair reads it (venv writes no base-executable: home, then its X.Y)."""
+    python = pyenv_python("3.10")
+    if python is None:
+        pytest.skip("needs a pyenv Python 3.10")
+    env = tmp_path / "env"
+    subprocess.run([python, "-m", "venv", "--without-pip", str(env)], check=True)
+    facts, why = inspect_env(str(env), None)
+    assert why is None and facts is not None
+    assert os.path.realpath(facts.base_executable) == os.path.realpath(python)
+    assert facts.version[:2] == (3, 10)

@@ -184,6 +184,12 @@ def _pointer_values(path: str) -> dict[str, str] | None:
     return values if POINTER_KEY in values else None
 
 
+def pointer_reason(path: str) -> str:
+    """Why the pointer file at ``path`` was written (its ``reason`` line)."""
+    values = _pointer_values(path) or {}
+    return values.get("reason", "the declared path is a pointer file")
+
+
 def is_pointer(path: str) -> bool:
     """A regular file (not a directory) that carries the pointer key."""
     return _pointer_values(path) is not None

@@ -97,12 +97,13 @@ def inspect_env(env: str, saved: SyncState | None) -> tuple[EnvFacts | None, str
 
 
 def base_executable_of(env: str, info: InterpreterInfo) -> str:
-    """The base interpreter an env names in pyvenv.cfg (``base-executable``, else ``home``)."""
-    values = read_pyvenv_cfg(env)
-    named = values.get("base-executable")
-    if named:
-        return named
-    return os.path.join(values.get("home", ""), f"python{info.major_minor}")
+    """The base interpreter an env names in pyvenv.cfg (``base-executable``, ``executable``,
+    else in ``home``), read as repair reads it: the first of them that exists."""
+    from anyvenv.repair.base import config_candidates
+
+    candidates = config_candidates(read_pyvenv_cfg(env), info.version, info.free_threaded)
+    existing = [path for path in candidates if os.path.exists(path)]
+    return (existing or candidates or [os.path.join(env, "bin", "python")])[0]
 
 
 def facts_of_info(env: str, info: InterpreterInfo) -> EnvFacts:

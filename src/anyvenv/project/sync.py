@@ -38,6 +38,7 @@ from anyvenv.project.envchoice import (
     envs_dir,
     is_pointer,
     placement_for,
+    pointer_reason,
     python_key,
     read_pointer,
     shadow_env_path,
@@ -286,7 +287,7 @@ def _existing_location(
 
         fails = chmod_fails(probe(probe_path_for(os.path.dirname(declared))))
         return EnvLocation(
-            declared, env, Placement.ELSEWHERE, _pointer_reason(declared), chmod_fails=fails
+            declared, env, Placement.ELSEWHERE, pointer_reason(declared), chmod_fails=fails
         )
     from anyvenv.fs.probe import probe
 
@@ -349,17 +350,6 @@ def _keep_owner_records(location: EnvLocation) -> None:
         record_owner(location.env, location.declared, EnvKind.ELSEWHERE)
     if location.shadow and os.path.isdir(location.shadow):
         record_owner(location.shadow, location.declared, EnvKind.SHADOW)
-
-
-def _pointer_reason(declared: str) -> str:
-    from anyvenv.envbuild.config import parse_pyvenv_cfg
-
-    try:
-        with open(declared, encoding="utf-8", errors="replace") as stream:
-            values = parse_pyvenv_cfg(stream.read())
-    except OSError:
-        return "the declared path is a pointer file"
-    return values.get("reason", "the declared path is a pointer file")
 
 
 def _new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
