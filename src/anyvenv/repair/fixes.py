@@ -310,7 +310,8 @@ def edit_config_text(text: str, updates: dict[str, str]) -> str:
     """``text`` with the values of ``updates``' keys replaced in place (order, spelling of
     keys and every other line kept); keys not present are appended."""
     remaining = dict(updates)
-    lines = text.splitlines(keepends=True)
+    parts = text.split("\n")  # only "\n" ends a line, as for CPython (parse_pyvenv_cfg)
+    lines = [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
     for index, line in enumerate(lines):
         key, sep, _ = line.partition("=")
         name = key.strip().lower()
