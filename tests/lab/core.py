@@ -337,8 +337,12 @@ class Lab:
         image = self._image(f"{kind}.img", size)
         run(["mkfs.fat", *mkfs_options, image])
         mountpoint = self._mountpoint(kind)
+        # kernel_cache: fusefat 0.1a returns wrong bytes now and then when several processes
+        # read at once (9 in 48000 reads of 20 files by 8 readers; none in 192000 with it)
         active = start_mount_process(
-            ["fusefat", "-f", "-o", "rw+", image, mountpoint], mountpoint, self._log(kind)
+            ["fusefat", "-f", "-o", "rw+,kernel_cache", image, mountpoint],
+            mountpoint,
+            self._log(kind),
         )
         return self._track(kind, active, str(image))
 
