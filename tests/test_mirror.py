@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from anyvenv.project.mirror import EnvTree, mirror, retarget_shebang
+from anyvenv.envbuild.shebang import retarget_shebang
+from anyvenv.project.mirror import EnvTree, mirror
 
 SITE = "lib/python3.12/site-packages"
 

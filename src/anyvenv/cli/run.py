@@ -196,7 +196,7 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
     if exc.errno == errno.ENOENT and os.path.isfile(found):
         from pathlib import Path
 
-        from anyvenv.repair.scripts import read_shebang
+        from anyvenv.envbuild.shebang import read_shebang
 
         shebang = read_shebang(Path(found))
         named = f" {shebang.interpreter}" if shebang is not None else ""

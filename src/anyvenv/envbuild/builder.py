@@ -434,32 +434,19 @@ def fix_shebangs(
     """Make console scripts in ``bin_dir`` run by an interpreter under ``new_root`` instead of
     ``old_root``: ``#!<old_root>/bin/python`` lines and the ``/bin/sh`` trampoline installers
     write for paths with spaces or too long for the kernel (the right form for the new path)."""
-    from anyvenv.repair.scripts import parse_shebang, render_header
+    from anyvenv.envbuild.shebang import retarget_shebang
 
-    old = os.fsdecode(old_root) + "/"
-    new = os.fsdecode(new_root) + "/"
     changed: list[str] = []
     for name in os.listdir(bin_dir):
         entry = os.path.join(bin_dir, name)
         if os.path.islink(entry) or not os.path.isfile(entry):
             continue
         with open(entry, "rb") as handle:
-            data = handle.read()
-        plain = b"#!" + os.fsencode(old)
-        if data.startswith(plain) and b"\n" in old.encode("utf-8", "surrogateescape"):
-            # a plain first line whose path holds a newline (uv writes it so): cut by the path
-            end = data.find(b"\n", len(plain))
-            rest, _, args = data[len(plain) : end].partition(b" ")
-            interpreter, extra, length = os.fsdecode(rest), b" " + args if args else b"", end + 1
-        else:
-            shebang = parse_shebang(data[:4096])
-            if shebang is None or not shebang.interpreter.startswith(old):
-                continue
-            interpreter = shebang.interpreter[len(old) :]
-            extra, length = shebang.args, shebang.header_length
-        header = render_header(new + interpreter, extra)
+            data = retarget_shebang(handle.read(), old_root, new_root)
+        if data is None:
+            continue
         mode = os.stat(entry).st_mode & 0o7777
-        atomic.atomic_write(entry, header + data[length:], mode)
+        atomic.atomic_write(entry, data, mode)
         changed.append(entry)
     return changed
 

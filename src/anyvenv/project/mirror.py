@@ -24,6 +24,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anyvenv.envbuild.shebang import retarget_shebang
 from anyvenv.fs.place import copy_file, create_file
 from anyvenv.project.installed import dist_info_name
 
@@ -126,23 +127,6 @@ def files_of(tree: EnvTree, dist: Distribution) -> list[str]:
     if dist.record is not None:
         ordered.append(record_rel)
     return ordered
-
-
-# -- shebangs ----------------------------------------------------------------------------------
-
-
-def retarget_shebang(data: bytes, old_root: Path, new_root: Path) -> bytes | None:
-    """``data`` with its interpreter moved from ``old_root`` into ``new_root``; ``None`` if it
-    is not a script run by an interpreter of ``old_root``. Read and written as repair does
-    (:mod:`anyvenv.repair.scripts`): either form, any quoting."""
-    from anyvenv.repair.scripts import parse_shebang, render_header
-
-    shebang = parse_shebang(data[:4096])
-    old = os.fsdecode(old_root) + "/"
-    if shebang is None or not shebang.interpreter.startswith(old):
-        return None
-    new = os.fsdecode(new_root) + "/" + shebang.interpreter[len(old) :]
-    return render_header(new, shebang.args) + data[shebang.header_length :]
 
 
 # -- placing and removing files ----------------------------------------------------------------

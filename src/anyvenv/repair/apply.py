@@ -15,6 +15,7 @@ from pathlib import Path
 from anyvenv.envbuild.builder import place_interpreter_files
 from anyvenv.envbuild.config import CFG_NAME, read_config_bytes
 from anyvenv.envbuild.layout import EnvLayout
+from anyvenv.envbuild.shebang import read_shebang, rewritten
 from anyvenv.envbuild.validate import finish_check, start_check, verify
 from anyvenv.errors import AnyvenvError, EnvironmentBroken
 from anyvenv.fs import atomic
@@ -24,7 +25,6 @@ from anyvenv.killpoints import checkpoint
 from anyvenv.repair.diagnose import Diagnosis, check, diagnose
 from anyvenv.repair.envstate import EntryKind, inspect_entry
 from anyvenv.repair.fixes import Fix, FixKind, RepairPlan, edit_config_text, plan_repair
-from anyvenv.repair.scripts import read_shebang, rewritten
 
 LOCK_NAME = ".anyvenv-repair.lock"
 

@@ -16,6 +16,7 @@ from anyvenv.envbuild.config import (
     parse_pyvenv_cfg,
     read_config_bytes,
 )
+from anyvenv.envbuild.shebang import Shebang, read_shebang
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.paths import same_file
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
@@ -35,7 +36,6 @@ from anyvenv.repair.envstate import (
     wanted_interpreter_names,
 )
 from anyvenv.repair.findings import Code, Finding, Severity, error, warning
-from anyvenv.repair.scripts import Shebang, read_shebang
 
 NOBODY_ID = 65534
 # activation scripts; and hidden files: an installer's temp files (uv's .tmpXXXXXX) and

@@ -136,3 +136,24 @@ def render_header(interpreter: str, args: bytes = b"") -> bytes:
 def rewritten(data: bytes, shebang: Shebang, interpreter: str) -> bytes:
     """``data`` (the whole script) with its header running ``interpreter`` instead."""
     return render_header(interpreter, shebang.args) + data[shebang.header_length :]
+
+
+def retarget_shebang(
+    data: bytes, old_root: str | os.PathLike[str], new_root: str | os.PathLike[str]
+) -> bytes | None:
+    """``data`` (a whole script) with its interpreter moved from under ``old_root`` to the same
+    place under ``new_root``; ``None`` if no interpreter of ``old_root`` runs it. Either form,
+    any quoting; a plain first line whose path holds a newline (uv writes it so) too."""
+    old = os.fsdecode(old_root) + "/"
+    new = os.fsdecode(new_root) + "/"
+    plain = b"#!" + os.fsencode(old)
+    if data.startswith(plain) and b"\n" in os.fsencode(old):  # cut by the path, not the line
+        end = data.find(b"\n", len(plain))
+        rest, _, args = data[len(plain) : end].partition(b" ")
+        return (
+            render_header(new + os.fsdecode(rest), b" " + args if args else b"") + data[end + 1 :]
+        )
+    shebang = parse_shebang(data[:4096])
+    if shebang is None or not shebang.interpreter.startswith(old):
+        return None
+    return rewritten(data, shebang, new + shebang.interpreter[len(old) :])

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from anyvenv.envbuild.shebang import SHEBANG_LIMIT, parse_shebang, render_header, rewritten
 from anyvenv.repair.fixes import edit_config_text
-from anyvenv.repair.scripts import SHEBANG_LIMIT, parse_shebang, render_header, rewritten
 
 SH_FORM = b"#!/bin/sh\n'''exec' '/old env/bin/python' \"$0\" \"$@\"\n' '''\nimport sys\n"
 
@@ -82,3 +82,20 @@ def test_every_header_written_is_read_back(interpreter: str) -> None:
             args,
             len(header),
         )
+
+
+def test_a_script_moves_with_its_env_whatever_the_paths_hold() -> None:
+    """One rewrite for the builder (staging to target) and the mirror (shadow to env): plain
+    lines, trampolines, and uv's plain line whose path holds a newline."""
+    from anyvenv.envbuild.shebang import retarget_shebang
+
+    assert retarget_shebang(b"#!/old/bin/python -E\nbody\n", "/old", "/new") == (
+        b"#!/new/bin/python -E\nbody\n"
+    )
+    assert retarget_shebang(b"#!/usr/bin/python3\nbody\n", "/old", "/new") is None
+    odd = "/old\nroot"
+    moved = retarget_shebang(f"#!{odd}/bin/python\nbody\n".encode(), odd, "/a b")
+    assert moved is not None and moved.startswith(b"#!/bin/sh\n") and moved.endswith(b"body\n")
+    assert b"'/a b/bin/python'" in moved
+    back = retarget_shebang(moved, "/a b", "/plain")
+    assert back == b"#!/plain/bin/python\nbody\n"
