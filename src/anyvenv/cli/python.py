@@ -240,13 +240,7 @@ def _find(args: argparse.Namespace) -> int:
             raise
         from anyvenv.interpreter.discovery import find_interpreter
 
-        try:
-            info = find_interpreter(args.request)
-        except InterpreterNotFound as exc:  # its hint names venv's --python, which find lacks
-            hint = (
-                (exc.hint or "").replace(" or pass --python PATH", "").replace("--python ", "e.g. ")
-            )
-            raise InterpreterNotFound(exc.message, hint) from exc
+        info = find_interpreter(args.request, option=None)  # (find has no --python)
         executable = info.executable
         data = {"name": None, "version": info.version_text, "executable": executable}
     if args.json:

@@ -140,10 +140,13 @@ def _query_asked_for(path: str) -> InterpreterInfo:
         raise InterpreterNotFound(exc.message, exc.hint) from exc
 
 
-def find_interpreter(raw_request: str | None, preference: str | None = None) -> InterpreterInfo:
+def find_interpreter(
+    raw_request: str | None, preference: str | None = None, *, option: str | None = "--python"
+) -> InterpreterInfo:
     """The base interpreter for ``--python`` (``None``: any Python, as uv finds one: the
     newest managed install, else the first ``python3`` on PATH). ``preference`` is uv's
-    python-preference (default: ``UV_PYTHON_PREFERENCE``, else ``managed``)."""
+    python-preference (default: ``UV_PYTHON_PREFERENCE``, else ``managed``). ``option``:
+    the caller's option for a path, named in the hints (``None``: it has none)."""
     request = parse_request(raw_request)
     if request.path is not None:
         path = os.path.expanduser(request.path)
@@ -167,7 +170,8 @@ def find_interpreter(raw_request: str | None, preference: str | None = None) -> 
         found = shutil.which(request.name)
         if found is None:
             raise InterpreterNotFound(
-                f"no {request.name!r} on PATH", "install it or pass --python with a version or path"
+                f"no {request.name!r} on PATH",
+                f"install it or pass {option} with a version or path" if option else "install it",
             )
         return _query_asked_for(found)
     if request.specifiers and not any(request.may_match_minor(3, minor) for minor in range(100)):
@@ -207,7 +211,7 @@ def find_interpreter(raw_request: str | None, preference: str | None = None) -> 
     }.get(preference, "managed installs and PATH")
     raise InterpreterNotFound(
         f"no Python matching {wanted!r} found (searched {searched}{skipped})",
-        f"{install} or pass --python PATH",
+        f"{install} or pass {option} PATH" if option else install,
     )
 
 
