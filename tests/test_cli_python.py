@@ -230,3 +230,7 @@ def test_find_without_an_install_of_its_own_finds_what_uv_python_find_would(
         by_path = run_cli("python", "find", request, env=env)
         assert by_path.returncode == 0, by_path.stderr
         assert by_path.stdout.strip().endswith("python3.11"), by_path.stdout
+    for request in ("3.99", "python9.9"):  # the hint names what find has: no --python
+        nowhere = run_cli("python", "find", request, env=env)
+        assert nowhere.returncode == 2
+        assert "--python" not in one_line_error(nowhere), nowhere.stderr
