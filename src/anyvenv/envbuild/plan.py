@@ -77,7 +77,7 @@ def plan_interpreter(
     lib64 = strategy is Strategy.SYMLINK and wants_lib64(info)
     if library is not LibraryPlacement.NONE:
         reason += f"; libpython is found via $ORIGIN, so it is placed by {library.value}"
-    mode_shim = probe.chmod != "ok" and not probe.chmod_ignored_harmlessly
+    mode_shim = probe.needs_mode_shim
     if mode_shim:
         reason += f"; chmod here is {'ignored' if probe.chmod == 'no' else probe.chmod}, so the env gets a chmod shim"
     elif probe.chmod_ignored_harmlessly:

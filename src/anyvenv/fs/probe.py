@@ -117,6 +117,17 @@ class ProbeResult:
         whatever mode it is made with (exFAT, CIFS with ``file_mode=0755``): nothing is lost."""
         return self.chmod == NO and self.can_execute and self.exec_by_default == OK
 
+    @property
+    def chmod_ignored_harmfully(self) -> bool:
+        """chmod is a silent no-op and new files are not executable: a script made without
+        its exec bits stays so (CIFS ``file_mode=0644``, bindfs ``--chmod-ignore``)."""
+        return self.chmod == NO and not self.chmod_ignored_harmlessly
+
+    @property
+    def needs_mode_shim(self) -> bool:
+        """chmod fails or is ignored harmfully: an env here needs anyvenv's chmod shim."""
+        return self.chmod != OK and not self.chmod_ignored_harmlessly
+
     def checks(self) -> dict[str, Outcome]:
         return {name: getattr(self, name) for name in CHECKS}
 

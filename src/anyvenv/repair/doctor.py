@@ -204,7 +204,7 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
             f"it creates .venv as uv venv does: {venv.reason}{reuse}",
             venv.evidence,
         )
-    if result.chmod == NO and not result.chmod_ignored_harmlessly:
+    if result.chmod_ignored_harmfully:
         return ToolVerdict(
             tool,
             Outcome.BREAKS,
@@ -311,7 +311,7 @@ def _modes_verdict(tool: str, result: ProbeResult, what_sets_modes: str) -> Tool
             f"{what_sets_modes} and chmod fails here ({result.chmod})",
             _evidence(result, "chmod"),
         )
-    if result.chmod == NO and not result.chmod_ignored_harmlessly:
+    if result.chmod_ignored_harmfully:
         return ToolVerdict(
             tool,
             Outcome.BREAKS,
@@ -372,7 +372,7 @@ def _uv_python_install(result: ProbeResult) -> ToolVerdict:
             f"the links inside the install tree cannot be followed: {link[0]}",
             link[1],
         )
-    if result.chmod == NO and not result.chmod_ignored_harmlessly:
+    if result.chmod_ignored_harmfully:
         return ToolVerdict(
             tool,
             Outcome.BREAKS,
