@@ -133,6 +133,15 @@ def test_a_config_without_home_is_mended_when_the_rest_says_the_python(
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     assert f"home = {base_python().parent}" in cfg.read_text()
     assert anyvenv("check", env).returncode == 0
+    # uv writes no executable =: with no 3.12 on PATH, the env's own python link says it
+    uv_env = tmp_path / "uv-env"
+    uv_venv(uv_env, base_python())
+    uv_cfg = uv_env / "pyvenv.cfg"
+    kept = [line for line in uv_cfg.read_text().splitlines(True) if not line.startswith("home")]
+    uv_cfg.write_text("".join(kept))
+    linked = anyvenv("repair", uv_env, path="/usr/bin:/bin")
+    assert linked.returncode == 0, linked.stdout + linked.stderr
+    assert f"home = {Path(os.path.realpath(base_python())).parent}" in uv_cfg.read_text()
     cfg.write_bytes(b"\x1b[31mred\x00 = x\n")
     shown = anyvenv("check", env).stdout
     assert "\x1b" not in shown and "'\\x1b[31mred\\x00'" in shown

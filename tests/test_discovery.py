@@ -3,6 +3,7 @@ looks there (``python3.X``, ``python3``, ``python``, then every ``python3.N`` fo
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,10 @@ def test_a_directory_stands_for_its_bin_python3_as_in_uv(tmp_path: Path) -> None
     assert find_interpreter(str(prefix)).version[:2] == (3, 12)
     with pytest.raises(InterpreterNotFound, match="without bin/python3 or bin/python"):
         find_interpreter(str(tmp_path))
+    (tmp_path / "install").symlink_to(prefix)
+    here = Path.cwd()
+    try:  # a bare name that is a directory here is that directory, as for uv
+        os.chdir(tmp_path)
+        assert find_interpreter("install").version[:2] == (3, 12)
+    finally:
+        os.chdir(here)

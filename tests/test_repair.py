@@ -229,19 +229,23 @@ def test_console_scripts_uv_left_without_exec_bits_are_found_and_repaired(
 def test_scripts_that_nothing_can_make_executable_are_refused_not_claimed(
     target: Path, tmp_path: Path
 ) -> None:
-    """Every file is 0644 here: writing a script anew cannot give it exec bits. repair says
-    it cannot, and why, instead of "now executable" on every run; nothing is changed."""
+    """Every file is 0644 here: writing a script anew cannot give it exec bits. repair mends
+    what it can (the copied env's shebangs) and says what it cannot, and why, instead of
+    "now executable" on every run; a second run changes nothing more."""
     made = env_with_demo(tmp_path / "made", base_python(), tmp_path / "wheels")
     env = target / "env"
     copy_keeping_links(made, env)
     assert "script-not-executable" in _codes(env)
+    dry = anyvenv("repair", env, "--dry-run")
+    assert dry.returncode == 1 and "cannot:" in dry.stdout, dry.stdout
+    first = anyvenv("repair", env)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "now executable" not in first.stdout
+    assert f"make bin/{DEMO_SCRIPT} executable: no file can be" in first.stdout
+    assert (env / "bin" / DEMO_SCRIPT).read_bytes().startswith(f"#!{env}/bin/python".encode())
     before = fingerprint(env)
-    for args in (["--dry-run"], []):
-        refused = anyvenv("repair", env, *args)
-        assert refused.returncode == 1, refused.stdout + refused.stderr
-        said = refused.stderr.strip()
-        assert "its scripts cannot be made executable on this filesystem" in said, said
-        assert "Traceback" not in refused.stderr
+    again = anyvenv("repair", env)
+    assert again.returncode == 1 and "nothing repair can change" in again.stdout, again.stdout
     assert fingerprint(env) == before
 
 
@@ -357,3 +361,37 @@ def test_other_python_names_in_bin_are_not_the_envs(tmp_path: Path) -> None:
     assert (env / "bin" / "python2").read_text() == "my notes\n"
     assert os.readlink(env / "bin" / "python3.9") == "/nonexistent/bin/python3.9"
     demo_works(env)
+
+
+def test_a_copy_whose_record_names_scripts_by_absolute_path_is_repaired(tmp_path: Path) -> None:
+    """Some installers write absolute paths in RECORD (where the env was made): the script
+    is still this env's, so a copy's script is pointed at the copy's python."""
+    made = env_with_demo(tmp_path / "made", base_python(), tmp_path / "wheels")
+    (record,) = made.glob("lib/python3.*/site-packages/anyvenv_demo-1.0.dist-info/RECORD")
+    text = record.read_text()
+    assert f"../../../bin/{DEMO_SCRIPT}," in text
+    record.write_text(text.replace("../../../bin/", f"{made}/bin/"))
+    copy = tmp_path / "copy"
+    shutil.copytree(made, copy, symlinks=True)
+    assert anyvenv("repair", copy).returncode == 0
+    assert (copy / "bin" / DEMO_SCRIPT).read_bytes().startswith(f"#!{copy}/bin/python".encode())
+    demo_works(copy)
+
+
+def test_a_bin_that_is_a_link_to_a_directory_is_fine(tmp_path: Path) -> None:
+    env = env_with_demo(tmp_path / "env", base_python(), tmp_path / "wheels")
+    (env / "bin").rename(env / "realbin")
+    (env / "bin").symlink_to("realbin")
+    assert anyvenv("check", env).returncode == 0
+    assert "bin-not-a-directory" not in _codes(env)
+
+
+def test_a_path_in_other_tools_scripts_is_renamed_once() -> None:
+    """Run again (a repair killed before bin/activate), or with the new path starting with the
+    old one: the old path is renamed, the new one left as it is."""
+    from anyvenv.repair.apply import _renamed_path
+
+    assert _renamed_path(b'set "V=/a/m1"', b"/a/m1", b"/a/m1x") == b'set "V=/a/m1x"'
+    assert _renamed_path(b'set "V=/a/m1x"', b"/a/m1", b"/a/m1x") is None
+    assert _renamed_path(b'set "V=/a/envx"', b"/a/envx", b"/a/env") == b'set "V=/a/env"'
+    assert _renamed_path(b"nothing here", b"/a/m1", b"/b") is None

@@ -72,6 +72,11 @@ def test_sync_installs_and_run_uses_the_env(
     cfg = (project / ".venv" / "pyvenv.cfg").read_text()
     assert "anyvenv = " in cfg
     assert "prompt = demo\n" in cfg  # the project's name, as uv's project env
+    from anyvenv.project.model import discover
+    from anyvenv.project.sync import env_prompt
+
+    odd = write_project(tmp_path / "odd", name="My_Odd.Proj")
+    assert env_prompt(discover(str(odd))) == "my-odd-proj"  # normalised, as uv writes it
     hello = anyvenv("run", "alpha-hello", cwd=project, env=env)
     assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr
     code = "import sys, os, beta; print(sys.prefix); print(beta.DATA.strip()); print(os.environ['VIRTUAL_ENV'])"

@@ -495,3 +495,22 @@ def test_a_no_op_still_warns_of_another_active_env(
     anyvenv("sync", *index_args(index), cwd=synced, env=same)
     quiet = anyvenv("sync", *index_args(index), cwd=synced, env=same)
     assert "VIRTUAL_ENV" not in quiet.stderr
+
+
+def test_an_env_behind_a_pointer_is_active_through_the_pointer_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``VIRTUAL_ENV=<project>/.venv`` where .venv is a pointer to the env elsewhere: uv is
+    told that env, so the no-op says nothing (the ordinary sync said nothing either)."""
+    from anyvenv.cli.fastpath import _warn_if_another_env_is_active
+    from anyvenv.project.uptodate import UpToDate
+
+    found = UpToDate(str(tmp_path / "envs" / "demo"), {}, str(tmp_path / "project" / ".venv"))
+    for active, warned in (
+        (found.declared, False),
+        (found.env, False),
+        (str(tmp_path / "other"), True),
+    ):
+        monkeypatch.setenv("VIRTUAL_ENV", active)
+        _warn_if_another_env_is_active(found, [])
+        assert ("does not match the project environment" in capsys.readouterr().err) is warned

@@ -100,7 +100,7 @@ def _sync(argv: Sequence[str], started: float) -> int | None:
 
         return _ordinary(run, QuickArgs(values, uv_args, []))
     if not quiet_in(uv_args):
-        _warn_if_another_env_is_active(found.env, uv_args)
+        _warn_if_another_env_is_active(found, uv_args)
     if "--json" in values:
         from anyvenv.cli.output import print_json
 
@@ -110,12 +110,16 @@ def _sync(argv: Sequence[str], started: float) -> int | None:
     return 0
 
 
-def _warn_if_another_env_is_active(env: str, uv_args: Sequence[str]) -> None:
+def _warn_if_another_env_is_active(found: UpToDate, uv_args: Sequence[str]) -> None:
     """uv's warning, which every sync or run that runs uv prints: an activated env other than
-    the project's is not the one used (uv not running must not hide it)."""
+    the project's (the env, or its pointer file) is not the one used (uv not running must not
+    hide it)."""
     active = os.environ.get("VIRTUAL_ENV")
-    if not active or "--active" in uv_args or os.path.realpath(active) == os.path.realpath(env):
+    if not active or "--active" in uv_args:
         return
+    if os.path.realpath(active) in (os.path.realpath(found.env), os.path.realpath(found.declared)):
+        return
+    env = found.env
     print(
         f"warning: `VIRTUAL_ENV={_shown(active)}` does not match the project environment path "
         f"`{_shown(env)}` and will be ignored; use `--active` to target the active environment "
@@ -171,7 +175,7 @@ def _run(argv: Sequence[str]) -> int | None:
     from anyvenv.cli.sync import quiet_in
 
     if not quiet_in(uv_args):
-        _warn_if_another_env_is_active(found.env, uv_args)
+        _warn_if_another_env_is_active(found, uv_args)
     # (guarded: reading stdin for `run -` can meet Ctrl-C or an I/O error, as the ordinary way)
     return guarded(lambda: exec_target(found.env, target, workdir))
 

@@ -261,8 +261,10 @@ def _uninstall(args: argparse.Namespace) -> int:
             "e.g. 'anyvenv python uninstall 3.12'",
         )
     done = uninstall(args.requests, args.install_dir, every=args.all)
-    for request in done.unmatched:  # as uv: said, and the others removed
+    for request in done.unmatched:  # as uv: said, the others removed, and no error
         print(f"anyvenv: no installed Python matches {request!r}", file=sys.stderr)
+    if args.all and not done.removed:
+        print("anyvenv: no Pythons installed", file=sys.stderr)
     if args.json:
         print_json([{"name": item.name, "path": str(item.path)} for item in done.removed])
     else:

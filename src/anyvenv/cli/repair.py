@@ -34,12 +34,16 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.json:
         print_json(report.to_json())
-        return 0 if report.usable or (args.dry_run and report.plan.fixes) else 1
+        would_do = args.dry_run and report.plan.fixes and not report.plan.cannot
+        return 0 if report.usable or would_do else 1
     before = report.before
+    cannot = [f"  {what}" for what in report.plan.cannot]
     if not report.plan.fixes:
         print_findings_report(before)
         if before.findings:
             print("nothing repair can change")
+            if cannot:
+                print("cannot:", *cannot, sep="\n")
         else:
             print("nothing to repair")
         return 0 if before.usable else 1
@@ -48,11 +52,15 @@ def run(args: argparse.Namespace) -> int:
         print("would change:")
         for fix in report.plan.fixes:
             print(f"  {fix.description}")
-        return 0
+        if cannot:
+            print("cannot:", *cannot, sep="\n")
+        return 1 if cannot else 0
     print(f"{report.env}: repaired")
     for change in report.changes:
         print(f"  {change.action} {change.path}: {change.detail}")
     after = report.after
     if after is not None and after.findings:
         print_findings_report(after)
+    if cannot:
+        print("cannot:", *cannot, sep="\n")
     return 0 if report.usable else 1

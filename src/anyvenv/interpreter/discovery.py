@@ -148,18 +148,21 @@ def find_interpreter(
     python-preference (default: ``UV_PYTHON_PREFERENCE``, else ``managed``). ``option``:
     the caller's option for a path, named in the hints (``None``: it has none)."""
     request = parse_request(raw_request)
-    if request.path is not None:
-        path = os.path.expanduser(request.path)
+    given = request.path
+    if given is None and request.name is not None and os.path.isdir(request.name):
+        given = request.name  # as uv: a directory here (``-p .venv``, ``-p pd``) is a path
+    if given is not None:
+        path = os.path.expanduser(given)
         if not os.path.exists(path):
             raise InterpreterNotFound(
-                f"no interpreter at {request.path}", "pass the path of a Python executable"
+                f"no interpreter at {given}", "pass the path of a Python executable"
             )
         if os.path.isdir(path):  # as uv: an install's or an env's directory, its bin/python3
             inside = [os.path.join(path, "bin", name) for name in ("python3", "python")]
             found = next((exe for exe in inside if os.path.exists(exe)), None)
             if found is None:
                 raise InterpreterNotFound(
-                    f"{request.path} is a directory without bin/python3 or bin/python",
+                    f"{given} is a directory without bin/python3 or bin/python",
                     "pass the path of a Python executable, or of the directory of an install",
                 )
             path = found

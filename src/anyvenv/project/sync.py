@@ -218,6 +218,15 @@ def _clear_declared(declared: str) -> None:
         remove_or_empty(declared)  # (a mount point, the working directory: emptied)
 
 
+def env_prompt(project: Project) -> str:
+    """The prompt of a project's env, as uv's: the project's normalised name (``My_Proj`` is
+    ``my-proj``), else the workspace directory's name."""
+    if not project.name:
+        return os.path.basename(project.workspace_root)
+    parts = project.name.lower().replace("_", "-").replace(".", "-").split("-")
+    return "-".join(part for part in parts if part)  # (no re: its import costs start-up)
+
+
 def build_env(
     project: Project,
     declared: str,
@@ -233,7 +242,7 @@ def build_env(
     if location.placement is not Placement.ELSEWHERE:
         _clear_declared(declared)
         try:
-            return location, _build(location.env, info, defer_check, project.display_name)
+            return location, _build(location.env, info, defer_check, env_prompt(project))
         except (EnvironmentBroken, NothingExecutableHere) as exc:
             reason = (
                 f"{os.path.dirname(declared)} cannot hold a runnable environment ({exc.message})"
@@ -242,7 +251,7 @@ def build_env(
                 declared, elsewhere_env_path(declared, project.display_name, key, environ),
                 Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails,
             )  # fmt: skip
-    _build(location.env, info, prompt=project.display_name)
+    _build(location.env, info, prompt=env_prompt(project))
     record_owner(location.env, declared, EnvKind.ELSEWHERE)
     write_pointer(declared, location.env, location.reason)
     return location, None

@@ -25,11 +25,12 @@ PYPROJECT = "pyproject.toml"
 class UpToDate:
     """The env of a sync that has nothing to do, and what the last sync into it reported."""
 
-    __slots__ = ("env", "summary")
+    __slots__ = ("declared", "env", "summary")
 
-    def __init__(self, env: str, summary: dict[str, object]) -> None:
+    def __init__(self, env: str, summary: dict[str, object], declared: str) -> None:
         self.env = env
         self.summary = summary
+        self.declared = declared  # the project's env path: the env, or its pointer file
 
     def to_json(self, seconds: float) -> dict[str, object]:
         return result_json(
@@ -97,7 +98,7 @@ def _env_behind(declared: str) -> str | None:
         return None
 
 
-def _holding_record(invocation: Invocation) -> InputsRecord | None:
+def _holding_record(invocation: Invocation) -> tuple[InputsRecord, str] | None:
     start = start_dir(invocation.uv_args, invocation.cwd, invocation.environ)
     for root in candidate_roots(start):
         declared = project_env_path(root, invocation.uv_args, invocation.environ, invocation.cwd)
@@ -106,7 +107,7 @@ def _holding_record(invocation: Invocation) -> InputsRecord | None:
         if record is not None and record.holds_for(invocation):
             # a sync or venv under way holds the lock (wait for it), or a killed one left
             # its file (clear it): the ordinary way does either
-            return None if os.path.lexists(env_lock_path(declared)) else record
+            return None if os.path.lexists(env_lock_path(declared)) else (record, declared)
     return None
 
 
@@ -114,5 +115,8 @@ def find_up_to_date(invocation: Invocation) -> UpToDate | None:
     """The env, when nothing this sync would read has changed since the last successful one."""
     if always_runs_uv(invocation.uv_args, invocation.environ):
         return None
-    record = _holding_record(invocation)
-    return UpToDate(record.env, record.summary) if record is not None else None
+    found = _holding_record(invocation)
+    if found is None:
+        return None
+    record, declared = found
+    return UpToDate(record.env, record.summary, declared)

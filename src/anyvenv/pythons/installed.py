@@ -199,8 +199,8 @@ def uninstall(
 ) -> Uninstalled:
     """Remove every install matching any of ``requests`` (with ``every``, all installs).
 
-    As ``uv python uninstall``: a request nothing matches is reported, the others are
-    removed; only when nothing at all matches is it an error (and nothing is touched). Each
+    As ``uv python uninstall``: a request nothing matches is reported (``unmatched``), the
+    others are removed; nothing matching at all is no error either. Each
     install is first renamed aside under a staging name (one rename: a reader sees it or
     not), then deleted; a crash in between leaves a leftover that
     :func:`anyvenv.fs.atomic.recover` removes, never a half-deleted install.
@@ -209,12 +209,8 @@ def uninstall(
     for request in requests:  # a usage error before anything is touched
         if parse_managed_name(request) is None:
             matching(request, [])
-    if not root.is_dir():
-        wanted = "any" if every else ", ".join(repr(request) for request in requests)
-        raise InterpreterNotFound(
-            f"no installed Python matches {wanted}: {root} does not exist",
-            "see 'anyvenv python list' for what is installed",
-        )
+    if not root.is_dir():  # nothing was ever installed there
+        return Uninstalled([], list(requests))
     chosen: dict[str, InstalledPython] = {}
     unmatched: list[str] = []
     removed: list[InstalledPython] = []
@@ -231,11 +227,7 @@ def uninstall(
                 unmatched.append(request)
             chosen.update((item.name, item) for item in found)
         if not chosen:
-            wanted = "any" if every else ", ".join(repr(request) for request in unmatched)
-            raise InterpreterNotFound(
-                f"no installed Python matches {wanted} in {root}",
-                "see 'anyvenv python list' for what is installed",
-            )
+            return Uninstalled([], unmatched)
         renames_work = atomic.directory_rename_keeps_contents(root)
         for item in chosen.values():
             if not item.path.exists():

@@ -63,6 +63,7 @@ class RepairReport:
             "usable_after": None if self.after is None else self.after.usable,
             "findings_before": [f.to_json() for f in self.before.findings],
             "plan": self.plan.to_json(),
+            "cannot": list(self.plan.cannot),
             "changes": [change.to_json() for change in self.changes],
             "findings_after": None
             if self.after is None
@@ -281,6 +282,16 @@ def _make_executable(fix: Fix) -> list[Change]:
     return [Change("rewrote", fix.path, "now executable")]
 
 
+def _renamed_path(text: bytes, old: bytes, new: bytes) -> bytes | None:
+    """``text`` with ``old`` (a path) made ``new``; ``None`` if no ``old`` is left in it. The
+    ``new`` already there is kept as it is (a second run, or ``old`` being the start of it)."""
+    mark = b"\0anyvenv-new-path\0"
+    masked = text.replace(new, mark) if old in new else text
+    if old not in masked:
+        return None
+    return masked.replace(old, new).replace(mark, new)
+
+
 # activation scripts of uv and virtualenv that anyvenv does not write itself
 OTHER_ACTIVATION_SCRIPTS = ("activate.xsh", "activate.bat", "deactivate.bat", "activate.pth")
 
@@ -304,9 +315,9 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
             if name in scripts or path.is_symlink() or not path.is_file():
                 continue
             text = path.read_bytes()
-            if os.fsencode(old) in text:
-                mode = path.stat().st_mode & 0o7777
-                atomic.atomic_write(path, text.replace(os.fsencode(old), os.fsencode(env)), mode)
+            moved = _renamed_path(text, os.fsencode(old), os.fsencode(env))
+            if moved is not None:
+                atomic.atomic_write(path, moved, path.stat().st_mode & 0o7777)
                 changes.append(Change("rewrote", path, f"names {env} instead of {old}"))
     # bin/activate last: it is what the diagnosis reads, so a kill before it is redone whole
     for name in sorted(scripts, key=lambda name: name == "activate"):

@@ -111,9 +111,7 @@ def check(env: str | os.PathLike[str]) -> Diagnosis:
 def diagnose(env: Path) -> Diagnosis:
     findings: list[Finding] = []
     cfg = _read_config(env, findings)
-    if os.path.lexists(env / "bin") and (
-        os.path.islink(env / "bin") or not os.path.isdir(env / "bin")
-    ):
+    if os.path.lexists(env / "bin") and not os.path.isdir(env / "bin"):  # (a link to one: fine)
         findings.append(
             error(
                 Code.BIN_NOT_A_DIRECTORY,
@@ -715,6 +713,10 @@ def _installed_scripts(env: Path) -> set[str]:
             for line in text.splitlines():
                 relative = line.split(",", 1)[0]
                 if not relative:
+                    continue
+                if os.path.isabs(relative):  # written where the env was made: its bin/
+                    if os.path.basename(os.path.dirname(relative)) == "bin":
+                        found.add(os.path.basename(relative))
                     continue
                 placed = os.path.normpath(os.path.join(site, relative))
                 if (

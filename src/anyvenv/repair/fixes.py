@@ -61,6 +61,7 @@ class RepairPlan:
     interpreter: InterpreterPlan | None = None
     interpreter_names: list[str] = field(default_factory=list)
     config_updates: dict[str, str] = field(default_factory=dict)
+    cannot: list[str] = field(default_factory=list)  # what no repair can mend here, and why
 
     @property
     def env(self) -> Path:
@@ -137,7 +138,29 @@ def _base_for(diagnosis: Diagnosis) -> InterpreterInfo:
             "version it is for",
             f"recreate it (anyvenv venv --clear {diagnosis.env}) and reinstall its packages",
         )
+    linked = _linked_base(diagnosis)
+    if linked is not None:
+        return linked
     return discover_base(diagnosis.version, diagnosis.free_threaded)
+
+
+def _linked_base(diagnosis: Diagnosis) -> InterpreterInfo | None:
+    """The base that the env's own ``bin/python`` links to, when that runs as the env's X.Y
+    (a pyvenv.cfg that lost its ``home``: the link still says which Python it is)."""
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.fs.paths import is_below
+    from anyvenv.interpreter.query import query_interpreter
+
+    python = diagnosis.env / "bin" / "python"
+    real = os.path.realpath(python)
+    if not python.is_symlink() or is_below(real, os.fspath(diagnosis.env)):
+        return None
+    try:
+        info = query_interpreter(real)
+    except (AnyvenvError, OSError):
+        return None
+    version = diagnosis.version or ()
+    return info if tuple(info.version[:2]) == tuple(version[:2]) else None
 
 
 def _plan_interpreter(plan: RepairPlan, probed: ProbeResult) -> None:
@@ -264,12 +287,13 @@ def _plan_modes(plan: RepairPlan, probed: ProbeResult | None) -> None:
     if unexecutable:
         probed = probed or _probe(plan.env)
         if not probed.can_execute:  # fixed 0644 modes, noexec: writing them anew cannot help
-            raise EnvironmentBroken(
-                f"cannot repair {plan.env}: its scripts cannot be made executable on this "
-                f"filesystem (exec: {probed.exec}), so they cannot run there",
-                "keep the environment on another filesystem (in a project, 'anyvenv sync' "
-                "keeps it in a per-user directory by itself), or run them with its python",
+            plan.cannot.append(
+                f"make {', '.join('bin/' + Path(f.path or '').name for f in unexecutable)} "
+                f"executable: no file can be on this filesystem (exec: {probed.exec}); keep the "
+                "environment on another one ('anyvenv sync' does so for a project by itself), "
+                "or run them with its python"
             )
+            return
     for finding in unexecutable:
         if finding.path is not None:
             path = Path(finding.path)
