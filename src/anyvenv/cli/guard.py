@@ -4,6 +4,7 @@ mistake. (Its own module, without argparse, for the paths that skip argparse.)""
 
 from __future__ import annotations
 
+import errno  # (a builtin module: no start-up cost)
 import os
 import sys
 
@@ -65,7 +66,7 @@ def guarded(command: Callable[[], int]) -> int:
 
 
 # what the machine, not anyvenv, is short of: said in one line wherever it shows
-_NO_ROOM_OR_BROKEN = (28, 122, 5)  # ENOSPC, EDQUOT, EIO (errno's numbers on Linux)
+_NO_ROOM_OR_BROKEN = (errno.ENOSPC, errno.EDQUOT, errno.EIO)
 
 
 def said_in_one_line(exc: OSError) -> int | None:
