@@ -293,8 +293,17 @@ def test_uvs_python_preference_is_read_as_uv_venv_reads_it(
     for wins in (["--python-preference", "system"], ["--no-managed-python"], ["--no-config"]):
         done = run_cli("venv", "--clear", *wins, cwd=project, env=quiet_uv)
         assert done.returncode == 0, (wins, done.stderr)
-    both = run_cli("venv", "--managed-python", "--no-managed-python", cwd=project, env=quiet_uv)
-    assert both.returncode == 2 and "cannot be used with" in one_line_error(both)
+    # as uv's: of --managed-python and --no-managed-python, the last one given wins
+    both = run_cli(
+        "venv", "--clear", "--managed-python", "--no-managed-python", cwd=project, env=quiet_uv
+    )
+    assert both.returncode == 0, both.stderr
+    turned = run_cli(
+        "venv", "--clear", "--no-managed-python", "--managed-python", cwd=project, env=quiet_uv
+    )
+    assert turned.returncode == 2 and "only-managed" in one_line_error(turned)
+    mixed = run_cli("venv", "--managed-python", "--python-preference", "system", cwd=project)
+    assert mixed.returncode == 2 and "cannot be used with" in one_line_error(mixed)
 
     given = tmp_path / "given.toml"
     given.write_text('python-preference = "system"\n')

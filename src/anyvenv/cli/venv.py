@@ -138,14 +138,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             *names, dest=dest, default=DEFAULTS[dest], choices=choices, help=help_text
         )
-    for names, (dest, help_text) in FLAGS.items():
-        if dest == "json":
-            add_json_flag(parser)
-        else:
-            parser.add_argument(*names, dest=dest, action="store_true", help=help_text)
     import argparse
 
     ignored, refused = _ignoring_actions()
+    for names, (dest, help_text) in FLAGS.items():
+        if dest == "json":
+            add_json_flag(parser)
+        elif dest in OVERRIDING:
+            parser.add_argument(*names, dest=dest, action=_overriding_action(), nargs=0,
+                                default=False, help=help_text)  # fmt: skip
+        else:
+            parser.add_argument(*names, dest=dest, action="store_true", help=help_text)
     hidden = argparse.SUPPRESS  # no help line, and no attribute (default) either
     for name in sorted(IGNORED_VALUE_OPTIONS):
         choices = COLORS if name == "--color" else None
@@ -154,6 +157,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(name, action=ignored, nargs=0, default=hidden, help=hidden)
     for name in REFUSED:
         parser.add_argument(name, action=refused, nargs=0, default=hidden, help=hidden)
+
+
+# flags of which the last given wins, as in uv (clap's overrides_with)
+OVERRIDING = {"managed_python": "no_managed_python", "no_managed_python": "managed_python"}
+
+
+def _overriding_action() -> type:
+    import argparse
+
+    class Overriding(argparse.Action):
+        def __call__(
+            self, parser: object, namespace: object, values: object, option: object = None
+        ) -> None:
+            setattr(namespace, self.dest, True)
+            setattr(namespace, OVERRIDING[self.dest], False)
+
+    return Overriding
 
 
 def _ignoring_actions() -> tuple[type, type]:
@@ -206,6 +226,8 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
             values[value_dest[name]] = value
         elif arg in flag_dest:
             values[flag_dest[arg]] = True
+            if flag_dest[arg] in OVERRIDING:  # the last of the pair wins
+                values[OVERRIDING[flag_dest[arg]]] = False
         elif name in IGNORED_VALUE_OPTIONS:
             if not equals:
                 index += 1
