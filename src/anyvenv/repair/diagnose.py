@@ -702,27 +702,23 @@ def _check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
 
 def _installed_scripts(env: Path) -> set[str]:
     """The names in bin/ that the RECORD of a package installed in ``env`` lists."""
+    from anyvenv.project.mirror import record_paths  # (RECORD is CSV: a path may be quoted)
+
     found: set[str] = set()
-    bin_dir = os.path.realpath(env / "bin")
+    bin_dir = os.path.normpath(env / "bin")  # (the sites below are env's by their text too)
     for site in env.glob("lib/python*/site-packages"):
         for record_file in site.glob("*.dist-info/RECORD"):
             try:
-                text = record_file.read_text("utf-8", "surrogateescape")
+                listed = record_paths(record_file.read_bytes())
             except OSError:
                 continue
-            for line in text.splitlines():
-                relative = line.split(",", 1)[0]
-                if not relative:
-                    continue
+            for relative in listed:
                 if os.path.isabs(relative):  # written where the env was made: its bin/
                     if os.path.basename(os.path.dirname(relative)) == "bin":
                         found.add(os.path.basename(relative))
                     continue
                 placed = os.path.normpath(os.path.join(site, relative))
-                if (
-                    os.path.dirname(placed) == bin_dir
-                    or os.path.dirname(os.path.realpath(placed)) == bin_dir
-                ):
+                if os.path.dirname(placed) == bin_dir:
                     found.add(os.path.basename(placed))
     return found
 
