@@ -99,8 +99,7 @@ def _sync(argv: Sequence[str], started: float) -> int | None:
         from anyvenv.cli.sync import run
 
         return _ordinary(run, QuickArgs(values, uv_args, []))
-    if not quiet_in(uv_args):
-        _warn_if_another_env_is_active(found, uv_args)
+    _warn_if_another_env_is_active(found, uv_args)
     if "--json" in values:
         from anyvenv.cli.output import print_json
 
@@ -113,16 +112,17 @@ def _sync(argv: Sequence[str], started: float) -> int | None:
 def _warn_if_another_env_is_active(found: UpToDate, uv_args: Sequence[str]) -> None:
     """uv's warning, which every sync or run that runs uv prints: an activated env other than
     the project's (the env, or its pointer file) is not the one used (uv not running must not
-    hide it)."""
+    hide it); not under ``-q``, as uv."""
+    from anyvenv.cli.sync import quiet_in
+
     active = os.environ.get("VIRTUAL_ENV")
-    if not active or "--active" in uv_args:
+    if not active or "--active" in uv_args or quiet_in(uv_args):
         return
     if os.path.realpath(active) in (os.path.realpath(found.env), os.path.realpath(found.declared)):
         return
-    env = found.env
     print(
         f"warning: `VIRTUAL_ENV={_shown(active)}` does not match the project environment path "
-        f"`{_shown(env)}` and will be ignored; use `--active` to target the active environment "
+        f"`{_shown(found.env)}` and will be ignored; use `--active` to target the active environment "
         "instead",
         file=sys.stderr,
     )
@@ -172,10 +172,8 @@ def _run(argv: Sequence[str]) -> int | None:
         return _ordinary(run, QuickArgs(values, uv_args, command))
     from anyvenv.cli.guard import guarded
     from anyvenv.cli.run import exec_target
-    from anyvenv.cli.sync import quiet_in
 
-    if not quiet_in(uv_args):
-        _warn_if_another_env_is_active(found, uv_args)
+    _warn_if_another_env_is_active(found, uv_args)
     # (guarded: reading stdin for `run -` can meet Ctrl-C or an I/O error, as the ordinary way)
     return guarded(lambda: exec_target(found.env, target, workdir))
 

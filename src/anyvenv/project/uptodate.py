@@ -17,7 +17,7 @@ from anyvenv.project.uvrules import project_env_path, start_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from anyvenv.project.inputs import InputsRecord
+    pass
 
 PYPROJECT = "pyproject.toml"
 
@@ -98,7 +98,10 @@ def _env_behind(declared: str) -> str | None:
         return None
 
 
-def _holding_record(invocation: Invocation) -> tuple[InputsRecord, str] | None:
+def find_up_to_date(invocation: Invocation) -> UpToDate | None:
+    """The env, when nothing this sync would read has changed since the last successful one."""
+    if always_runs_uv(invocation.uv_args, invocation.environ):
+        return None
     start = start_dir(invocation.uv_args, invocation.cwd, invocation.environ)
     for root in candidate_roots(start):
         declared = project_env_path(root, invocation.uv_args, invocation.environ, invocation.cwd)
@@ -107,16 +110,7 @@ def _holding_record(invocation: Invocation) -> tuple[InputsRecord, str] | None:
         if record is not None and record.holds_for(invocation):
             # a sync or venv under way holds the lock (wait for it), or a killed one left
             # its file (clear it): the ordinary way does either
-            return None if os.path.lexists(env_lock_path(declared)) else (record, declared)
+            if os.path.lexists(env_lock_path(declared)):
+                return None
+            return UpToDate(record.env, record.summary, declared)
     return None
-
-
-def find_up_to_date(invocation: Invocation) -> UpToDate | None:
-    """The env, when nothing this sync would read has changed since the last successful one."""
-    if always_runs_uv(invocation.uv_args, invocation.environ):
-        return None
-    found = _holding_record(invocation)
-    if found is None:
-        return None
-    record, declared = found
-    return UpToDate(record.env, record.summary, declared)
