@@ -170,6 +170,10 @@ def test_usage_errors(tmp_path: Path, pythons_env: dict[str, str]) -> None:
     relative = run_cli("python", "list", env=cli_env(ANYVENV_PYTHON_INSTALL_DIR="rel"))
     assert relative.returncode == 2
     assert "ANYVENV_PYTHON_INSTALL_DIR='rel' is a relative path" in one_line_error(relative)
+    home = run_cli(
+        "python", "list", env=cli_env(HOME=str(tmp_path), ANYVENV_PYTHON_INSTALL_DIR="~/py")
+    )  # ~ is the home, as for anyvenv's other directory variables (not ./~/py)
+    assert home.returncode == 0 and f"no Pythons installed in {tmp_path}/py" in home.stderr
     missing = run_cli("python", "uninstall", "3.12", "--install-dir", str(tmp_path / "none"))
     assert missing.returncode == 0 and "no installed Python matches" in missing.stderr
     assert not (tmp_path / "none").exists()

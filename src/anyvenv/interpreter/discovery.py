@@ -29,7 +29,8 @@ def anyvenv_install_dir() -> Path:
 
 
 def _anyvenv_install_root() -> str:
-    return os.environ.get(INSTALL_DIR_ENV) or os.path.join(data_home(), "anyvenv", "python")
+    given = os.environ.get(INSTALL_DIR_ENV)  # (~ expanded, as userdirs.own_dir reads it)
+    return os.path.expanduser(given) if given else os.path.join(data_home(), "anyvenv", "python")
 
 
 def _uv_install_root() -> str:

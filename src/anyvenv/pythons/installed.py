@@ -75,8 +75,8 @@ def resolve_install_dir(install_dir: str | os.PathLike[str] | None) -> Path:
     else:
         from anyvenv.userdirs import own_dir
 
-        own_dir(INSTALL_DIR_ENV)  # (a usage error when relative)
-        chosen = anyvenv_install_dir().absolute()
+        given = own_dir(INSTALL_DIR_ENV)  # ~ expanded; a usage error when relative
+        chosen = Path(given) if given else anyvenv_install_dir().absolute()
     if chosen.exists() and not chosen.is_dir():
         where = "--install-dir" if install_dir is not None else INSTALL_DIR_ENV
         raise UsageError(f"{chosen} is not a directory", f"set {where} to a directory")
