@@ -37,13 +37,12 @@ def run(args: argparse.Namespace) -> int:
         would_do = args.dry_run and report.plan.fixes and not report.plan.cannot
         return 0 if report.usable or would_do else 1
     before = report.before
-    cannot = [f"  {what}" for what in report.plan.cannot]
+    cannot = report.plan.cannot
     if not report.plan.fixes:
         print_findings_report(before)
         if before.findings:
             print("nothing repair can change")
-            if cannot:
-                print("cannot:", *cannot, sep="\n")
+            _print_cannot(cannot)
         else:
             print("nothing to repair")
         return 0 if before.usable else 1
@@ -52,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
         print("would change:")
         for fix in report.plan.fixes:
             print(f"  {fix.description}")
-        if cannot:
-            print("cannot:", *cannot, sep="\n")
+        _print_cannot(cannot)
         return 1 if cannot else 0
     print(f"{report.env}: repaired")
     for change in report.changes:
@@ -61,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
     after = report.after
     if after is not None and after.findings:
         print_findings_report(after)
-    if cannot:
-        print("cannot:", *cannot, sep="\n")
+    _print_cannot(cannot)
     return 0 if report.usable else 1
+
+
+def _print_cannot(cannot: list[str]) -> None:
+    """What repair cannot mend where the env is, one indented line each."""
+    if cannot:
+        print("cannot:", *(f"  {what}" for what in cannot), sep="\n")
