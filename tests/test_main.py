@@ -1,0 +1,93 @@
+"""The entry point: how the process ends (anyvenv.__main__.end_process)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import ANYVENV
+
+
+def _end_with(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_output_written_before_the_end_is_flushed_and_the_code_kept() -> None:
+    done = _end_with(
+        "import sys\n"
+        "from anyvenv.__main__ import end_process\n"
+        "sys.stdout.write('no newline, still in the buffer')\n"
+        "sys.stderr.write('to stderr')\n"
+        "end_process(4)\n"
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (
+        4,
+        "no newline, still in the buffer",
+        "to stderr",
+    )
+
+
+def test_atexit_callbacks_still_run() -> None:
+    # a coverage tool or an embedding program registers them: the teardown is theirs
+    done = _end_with(
+        "import atexit\n"
+        "from anyvenv.__main__ import end_process\n"
+        "atexit.register(print, 'atexit ran')\n"
+        "end_process(3)\n"
+    )
+    assert (done.returncode, done.stdout) == (3, "atexit ran\n")
+
+
+def test_a_running_non_daemon_thread_is_waited_for() -> None:
+    done = _end_with(
+        "import threading, time\n"
+        "from anyvenv.__main__ import end_process\n"
+        "def late():\n"
+        "    time.sleep(0.3)\n"
+        "    print('thread finished', flush=True)\n"
+        "threading.Thread(target=late).start()\n"
+        "end_process(0)\n"
+    )
+    assert (done.returncode, done.stdout) == (0, "thread finished\n")
+
+
+def test_files_left_open_by_other_code_are_flushed_by_the_teardown(tmp_path: Path) -> None:
+    # a buffered file nobody closed is written out only by the teardown: with a weakref
+    # finaliser (as tempfile's) registered, end_process must not skip it
+    target = tmp_path / "out.txt"
+    done = _end_with(
+        "import weakref\n"
+        "from anyvenv.__main__ import end_process\n"
+        f"handle = open({str(target)!r}, 'w')\n"
+        "handle.write('kept')\n"
+        "weakref.finalize(handle, lambda: None)\n"
+        "end_process(0)\n"
+    )
+    assert done.returncode == 0
+    assert target.read_text() == "kept"
+
+
+def test_the_module_run_as_a_program_exits_with_the_commands_code() -> None:
+    done = subprocess.run(
+        [*ANYVENV, "venv", "--no-such-option"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "--no-such-option" in done.stderr
+    done = subprocess.run(
+        [*ANYVENV, "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout.startswith("anyvenv ")) == (0, True)
