@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import re
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -49,6 +50,71 @@ def test_non_elf_is_refused(tmp_path: Path) -> None:
         read_dynamic_info(script)
     with pytest.raises(NotElf):
         parse_dynamic_info(b"\x7fELF")
+
+
+def synthetic_elf(is64: bool, little: bool, needed: list[str], runpath: str) -> bytes:
+    """A minimal ELF file: one PT_LOAD mapping the file at address 0x1000, a PT_INTERP and a
+    PT_DYNAMIC with NEEDED, RUNPATH and the string table they name (written with ``struct``,
+    which the reader does without)."""
+    end = "<" if little else ">"
+    strings = b"\0"
+    offsets = []
+    for text in [*needed, runpath, "/lib/ld.so"]:
+        offsets.append(len(strings))
+        strings += text.encode() + b"\0"
+    *needed_at, runpath_at, interp_at = offsets
+    ehsize, phentsize = (64, 56) if is64 else (52, 32)
+    phoff, phnum = ehsize, 3
+    dyn_format = end + ("qQ" if is64 else "iI")
+    dyn_size = struct.calcsize(dyn_format)
+    dyn_off = phoff + phnum * phentsize
+    entries = [(1, at) for at in needed_at] + [(29, runpath_at), (5, 0), (10, len(strings)), (0, 0)]
+    str_off = dyn_off + dyn_size * len(entries)
+    entries[-3] = (5, 0x1000 + str_off)  # DT_STRTAB is an address: the reader maps it back
+    dynamic = b"".join(struct.pack(dyn_format, tag, value) for tag, value in entries)
+    total = str_off + len(strings)
+
+    def phdr(kind: int, offset: int, size: int, vaddr: int) -> bytes:
+        if is64:
+            return struct.pack(end + "IIQQQQQQ", kind, 5, offset, vaddr, vaddr, size, size, 8)
+        return struct.pack(end + "IIIIIIII", kind, offset, vaddr, vaddr, size, size, 5, 4)
+
+    interp = str_off + interp_at
+    headers = (
+        phdr(1, 0, total, 0x1000)
+        + phdr(3, interp, len("/lib/ld.so") + 1, 0x1000 + interp)
+        + phdr(2, dyn_off, len(dynamic), 0x1000 + dyn_off)
+    )
+    ident = b"\x7fELF" + bytes([2 if is64 else 1, 1 if little else 2, 1]) + bytes(9)
+    if is64:
+        rest = struct.pack(
+            end + "HHIQQQIHHHHHH", 3, 62, 1, 0, phoff, 0, 0, ehsize, phentsize, phnum, 0, 0, 0
+        )
+    else:
+        rest = struct.pack(
+            end + "HHIIIIIHHHHHH", 3, 3, 1, 0, phoff, 0, 0, ehsize, phentsize, phnum, 0, 0, 0
+        )
+    data = ident + rest + headers + dynamic + strings
+    assert len(data) == total
+    return data
+
+
+@pytest.mark.parametrize("is64", [True, False], ids=["64-bit", "32-bit"])
+@pytest.mark.parametrize("little", [True, False], ids=["little-endian", "big-endian"])
+def test_every_elf_class_and_byte_order_is_read(is64: bool, little: bool) -> None:
+    data = synthetic_elf(is64, little, ["libpython3.12.so.1.0", "libc.so.6"], "$ORIGIN/../lib:/opt")
+    info = parse_dynamic_info(data)
+    assert info.needed == ("libpython3.12.so.1.0", "libc.so.6")
+    assert info.runpath == ("$ORIGIN/../lib", "/opt")
+    assert info.rpath == ()
+    assert info.interpreter == "/lib/ld.so"
+
+
+def test_a_copy_cut_short_is_refused() -> None:
+    data = synthetic_elf(True, True, ["libc.so.6"], "/opt")
+    for length in (20, 70, 64 + 3 * 56 + 5):
+        with pytest.raises(NotElf):
+            parse_dynamic_info(data[:length])
 
 
 def test_debian_python_is_static_although_sysconfig_says_shared() -> None:

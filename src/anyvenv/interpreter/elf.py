@@ -7,13 +7,15 @@ this fast and free of dependencies; ``readelf -d`` is what the tests compare it 
 from __future__ import annotations
 
 import os
-import struct
 
 from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Literal
+
+    ByteOrder = Literal["little", "big"]
 
 _ELF_MAGIC = b"\x7fELF"
 _PT_LOAD = 1
@@ -88,33 +90,51 @@ def _parse_checked(read_at: Callable[[int, int], bytes]) -> DynamicInfo:
         raise NotElf("not an ELF file")
     try:
         return _parse_elf(header, read_at)
-    except (struct.error, OverflowError, IndexError, ValueError) as exc:
+    except (OverflowError, IndexError, ValueError) as exc:
         raise NotElf(f"a damaged or truncated ELF file ({exc})") from None
+
+
+def _fields(data: bytes, offset: int, widths: tuple[int, ...], order: ByteOrder) -> list[int]:
+    """Unsigned integers of ``widths`` bytes each, one after another from ``offset``
+    (``struct`` would do, but importing it costs more than reading a whole interpreter's
+    headers); :class:`IndexError` past the end of ``data``."""
+    values = []
+    for width in widths:
+        if offset < 0 or offset + width > len(data):
+            raise IndexError(f"{width} bytes at {offset} are past the end")
+        values.append(int.from_bytes(data[offset : offset + width], order))
+        offset += width
+    return values
+
+
+# Elf64_Phdr: type, flags, offset, vaddr, paddr, filesz, memsz, align; Elf32_Phdr: type,
+# offset, vaddr, paddr, filesz, memsz, flags, align. A dynamic entry: tag, value.
+_PHDR_WIDTHS = {True: (4, 4, 8, 8, 8, 8, 8, 8), False: (4,) * 8}
+_DYN_WIDTHS = {True: (8, 8), False: (4, 4)}
 
 
 def _parse_elf(header: bytes, read_at: Callable[[int, int], bytes]) -> DynamicInfo:
     is64 = header[4] == 2
-    endian = "<" if header[5] == 1 else ">"
+    order: ByteOrder = "little" if header[5] == 1 else "big"
     if is64:
         phoff, phentsize, phnum = (
-            struct.unpack_from(endian + "Q", header, 0x20)[0],
-            *struct.unpack_from(endian + "HH", header, 0x36),
+            _fields(header, 0x20, (8,), order)[0],
+            *_fields(header, 0x36, (2, 2), order),
         )
-        ph_format, dyn_format = endian + "IIQQQQQQ", endian + "qQ"
     else:
         phoff, phentsize, phnum = (
-            struct.unpack_from(endian + "I", header, 0x1C)[0],
-            *struct.unpack_from(endian + "HH", header, 0x2A),
+            _fields(header, 0x1C, (4,), order)[0],
+            *_fields(header, 0x2A, (2, 2), order),
         )
-        ph_format, dyn_format = endian + "IIIIIIII", endian + "iI"
+    ph_widths, dyn_widths = _PHDR_WIDTHS[is64], _DYN_WIDTHS[is64]
 
-    ph_size = struct.calcsize(ph_format)
+    ph_size = sum(ph_widths)
     table = read_at(phoff, phentsize * (phnum - 1) + ph_size) if phnum else b""
     loads: list[tuple[int, int, int]] = []  # (vaddr, offset, filesz)
     dynamic: tuple[int, int] | None = None
     interpreter: str | None = None
     for index in range(phnum):
-        fields = struct.unpack_from(ph_format, table, index * phentsize)
+        fields = _fields(table, index * phentsize, ph_widths, order)
         if is64:
             p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = fields[:6]
         else:
@@ -130,13 +150,13 @@ def _parse_elf(header: bytes, read_at: Callable[[int, int], bytes]) -> DynamicIn
         return DynamicInfo(interpreter=interpreter)
 
     entries: list[tuple[int, int]] = []
-    entry_size = struct.calcsize(dyn_format)
+    entry_size = sum(dyn_widths)
     offset, size = dynamic
     if size > 1 << 20:
         raise ValueError(f"a dynamic segment of {size} bytes")
     segment = read_at(offset, size)  # a copy cut short ends here: NotElf
     for position in range(0, len(segment) - entry_size + 1, entry_size):
-        tag, value = struct.unpack_from(dyn_format, segment, position)
+        tag, value = _fields(segment, position, dyn_widths, order)
         if tag == _DT_NULL:
             break
         entries.append((tag, value))
