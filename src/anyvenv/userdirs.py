@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import zlib
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -62,10 +61,18 @@ def cache_home(environ: Mapping[str, str] | None = None) -> str:
 
 def cache_entry_path(kind: str, key: bytes, suffix: str) -> str:
     """The file of one entry of anyvenv's cache ``kind`` (``$XDG_CACHE_HOME/anyvenv/KIND``),
-    named by two cheap checksums of ``key`` (hashlib would load OpenSSL at start-up): the
-    entry must hold its key too and be checked on reading, so a collision costs a miss."""
-    name = f"{zlib.crc32(key):08x}{zlib.adler32(key):08x}{suffix}"
-    return os.path.join(cache_home(), "anyvenv", kind, name)
+    named by a cheap hash of ``key`` (hashlib would load OpenSSL at start-up, zlib is a
+    shared library to load too): the entry must hold its key too and be checked on reading,
+    so a collision costs a miss."""
+    return os.path.join(cache_home(), "anyvenv", kind, f"{_fnv1a_64(key):016x}{suffix}")
+
+
+def _fnv1a_64(data: bytes) -> int:
+    """FNV-1a, 64 bits: a few microseconds for a path."""
+    value = 0xCBF29CE484222325
+    for byte in data:
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return value
 
 
 def data_home(environ: Mapping[str, str] | None = None) -> str:
