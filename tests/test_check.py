@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -276,6 +277,76 @@ def test_a_base_this_user_cannot_enter_is_not_called_missing() -> None:
         assert not any("no longer exists" in text for text in messages), messages
     finally:
         shutil.rmtree(top)
+
+
+def test_another_users_env_is_not_sent_to_a_repair_that_cannot_write() -> None:
+    """Checked by a user who may not write to it, a broken env's advice says so, and repair
+    (dry run too) refuses in those words, changing nothing."""
+    import tempfile
+
+    from support import can_run_as_nobody, run_cli_as_nobody
+
+    if not can_run_as_nobody():
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to run as another user")
+    top = Path(tempfile.mkdtemp(prefix="anyvenv-nobody-", dir="/tmp"))
+    try:
+        env = top / "env"
+        made = anyvenv("venv", env, "--python", "/usr/bin/python3")
+        assert made.returncode == 0, made.stderr
+        (env / "bin" / "python").unlink()
+        (env / "bin" / "python").symlink_to("/nonexistent/python3")
+        for path in [top, *top.rglob("*")]:
+            if not path.is_symlink():
+                os.chmod(path, 0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
+        checked = run_cli_as_nobody("check", str(env))
+        assert checked.returncode == 1, checked.stderr
+        assert checked.stdout.splitlines()[-1] == (
+            "it cannot be repaired where it is: you may not write to it; work as its owner, "
+            f"then run: anyvenv repair {env}"
+        ), checked.stdout
+        for dry_run in ([], ["--dry-run"]):
+            refused = run_cli_as_nobody("repair", str(env), *dry_run)
+            assert (refused.returncode, refused.stdout) == (1, "")
+            assert refused.stderr == (
+                f"anyvenv: error: cannot repair {env}: you may not write to it; "
+                "work as its owner, then run anyvenv repair again\n"
+            )
+        assert os.readlink(env / "bin" / "python") == "/nonexistent/python3"
+    finally:
+        shutil.rmtree(top)
+
+
+def test_an_env_on_a_read_only_mount_is_sent_to_remount_first(tmp_path: Path) -> None:
+    """A broken env seen through a read-only bind mount: check says it cannot be repaired
+    there and what to do first; repair (dry run too) refuses in those words."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to make a read-only bind mount")
+    backing, mounted = tmp_path / "backing", tmp_path / "ro"
+    mounted.mkdir()
+    made = anyvenv("venv", backing / "env", "--python", "/usr/bin/python3")
+    assert made.returncode == 0, made.stderr
+    (backing / "env" / "bin" / "python").unlink()
+    (backing / "env" / "bin" / "python").symlink_to("/nonexistent/python3")
+    subprocess.run(["mount", "--bind", str(backing), str(mounted)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(mounted)], check=True)
+        env = mounted / "env"
+        checked = anyvenv("check", env)
+        assert checked.returncode == 1
+        assert checked.stdout.splitlines()[-1] == (
+            f"it cannot be repaired where it is: it is on a read-only mount ({mounted}); "
+            f"remount it read-write, then run: anyvenv repair {env}"
+        )
+        for dry_run in ([], ["--dry-run"]):
+            refused = anyvenv("repair", env, *dry_run)
+            assert (refused.returncode, refused.stdout) == (1, "")
+            assert refused.stderr == (
+                f"anyvenv: error: cannot repair {env}: it is on a read-only mount ({mounted}); "
+                "remount it read-write, then run anyvenv repair again\n"
+            )
+    finally:
+        subprocess.run(["umount", str(mounted)], check=True)
+    assert os.readlink(backing / "env" / "bin" / "python") == "/nonexistent/python3"
 
 
 def test_check_suggests_what_works_when_repair_would_refuse(tmp_path: Path) -> None:

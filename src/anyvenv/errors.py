@@ -33,6 +33,16 @@ class UsageError(AnyvenvError):
     exit_code = EXIT_USAGE
 
 
+class DirectoryNotWritable(UsageError):
+    """A directory on a read-only filesystem (``read_only``), or one the user may not write
+    to. ``reason`` says which, as a clause (``"it is on a read-only mount (/mnt)"``)."""
+
+    def __init__(self, message: str, hint: str | None, *, reason: str, read_only: bool) -> None:
+        super().__init__(message, hint)
+        self.reason = reason
+        self.read_only = read_only
+
+
 class MountNotAnswering(AnyvenvError):
     """A filesystem call did not return in time: the mount is hung."""
 

@@ -47,12 +47,19 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
             import os
             import shlex
 
-            from anyvenv.repair.fixes import unrepairable
+            from anyvenv.repair.fixes import unrepairable, unwritable
 
+            stuck = unwritable(diagnosis.env)
             if unrepairable(diagnosis) is not None:  # repair would refuse: say what will work
                 print(
                     f"recreate it: anyvenv venv --clear {shlex.quote(os.fspath(diagnosis.env))}"
                     " (then reinstall its packages)"
+                )
+            elif stuck is not None:
+                why, first = stuck
+                print(
+                    f"it cannot be repaired where it is: {why}; {first}, "
+                    f"then run: anyvenv repair {shlex.quote(args.env)}"
                 )
             else:
                 print(f"fix it with: anyvenv repair {shlex.quote(args.env)}")

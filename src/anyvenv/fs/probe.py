@@ -14,7 +14,7 @@ import stat
 import sys
 import time
 
-from anyvenv.errors import AnyvenvError, UsageError
+from anyvenv.errors import AnyvenvError, DirectoryNotWritable, UsageError
 from anyvenv.fs.atomic import (
     leftover_tag,
     remember_directory_rename,
@@ -428,12 +428,19 @@ def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | N
         raise UsageError(f"{text} is not a directory", "pass a directory")
     mount = mount_of(text)
     if mount is not None and mount.read_only:
-        raise UsageError(
+        raise DirectoryNotWritable(
             f"{text} is on a read-only mount ({mount.mount_point})",
             "pass a directory on a writable filesystem",
+            reason=f"it is on a read-only mount ({mount.mount_point})",
+            read_only=True,
         )
     if not os.access(text, os.W_OK | os.X_OK):
-        raise UsageError(f"{text} is not writable by you", "pass a directory you can write to")
+        raise DirectoryNotWritable(
+            f"{text} is not writable by you",
+            "pass a directory you can write to",
+            reason="you may not write to it",
+            read_only=False,
+        )
     return text, mount
 
 
@@ -534,15 +541,19 @@ def _result(
     try:
         device, measured = measured_by()
     except PermissionError as exc:
-        raise UsageError(
+        raise DirectoryNotWritable(
             f"{dirpath} is not writable by you ({errno_name(exc.errno)})",
             "pass a directory you can write to",
+            reason=f"you may not write to it ({errno_name(exc.errno)})",
+            read_only=False,
         ) from exc
     except OSError as exc:
         if exc.errno == errno.EROFS:
-            raise UsageError(
+            raise DirectoryNotWritable(
                 f"{dirpath} is on a read-only filesystem",
                 "pass a directory on a writable filesystem",
+                reason="it is on a read-only filesystem",
+                read_only=True,
             ) from exc
         what = f"cannot probe {dirpath}: {exc.strerror or exc} ({errno_name(exc.errno)})"
         if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.EINVAL):

@@ -14,7 +14,7 @@ from pathlib import Path
 from anyvenv.envbuild.config import CFG_NAME
 from anyvenv.envbuild.layout import EnvLayout
 from anyvenv.envbuild.plan import InterpreterPlan, plan_interpreter
-from anyvenv.errors import EnvironmentBroken
+from anyvenv.errors import DirectoryNotWritable, EnvironmentBroken, UsageError
 from anyvenv.fs.probe import ProbeResult, probe
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.interpreter.query import InterpreterInfo
@@ -85,6 +85,25 @@ def unrepairable(diagnosis: Diagnosis) -> Finding | None:
     return None
 
 
+def unwritable(env: Path) -> tuple[str, str] | None:
+    """Why nothing in ``env`` can be changed where it is (a read-only mount, a directory the
+    user may not write) and what to do first, or ``None`` (as far as can be told without
+    writing: a filesystem may still refuse writes, see :func:`_probe`)."""
+    from anyvenv.fs.probe import validate_probe_dir
+
+    try:
+        validate_probe_dir(env)
+    except DirectoryNotWritable as exc:
+        return exc.reason, _first_step(exc)
+    except UsageError:  # gone meanwhile: the repair itself says so
+        return None
+    return None
+
+
+def _first_step(refusal: DirectoryNotWritable) -> str:
+    return "remount it read-write" if refusal.read_only else "work as its owner"
+
+
 def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
     """The fixes for ``diagnosis`` (empty for a healthy env). Raises
     :class:`EnvironmentBroken` when the env cannot be repaired in place."""
@@ -101,6 +120,12 @@ def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
         raise EnvironmentBroken(
             f"cannot repair {diagnosis.env}: {refused.message}",
             f"{why}; recreate the environment (anyvenv venv --clear {diagnosis.env}) and reinstall",
+        )
+    stuck = unwritable(diagnosis.env)
+    if stuck is not None:  # (said now: the probe would refuse the directory in other words)
+        why, first = stuck
+        raise EnvironmentBroken(
+            f"cannot repair {diagnosis.env}: {why}", f"{first}, then run anyvenv repair again"
         )
     probed: ProbeResult | None = None
     if _needs_interpreter(diagnosis):
@@ -125,7 +150,15 @@ def _needs_interpreter(diagnosis: Diagnosis) -> bool:
 
 
 def _probe(env: Path) -> ProbeResult:
-    return probe(env)
+    """The probe of the env's own directory; one that cannot write there (a filesystem that
+    refuses writes though mounted read-write) is said as repair's refusal."""
+    try:
+        return probe(env)
+    except DirectoryNotWritable as exc:
+        raise EnvironmentBroken(
+            f"cannot repair {env}: {exc.reason}",
+            f"{_first_step(exc)}, then run anyvenv repair again",
+        ) from exc
 
 
 def _base_for(diagnosis: Diagnosis) -> InterpreterInfo:
