@@ -148,3 +148,44 @@ def test_a_directory_stands_for_its_bin_python3_as_in_uv(tmp_path: Path) -> None
         assert find_interpreter("install").version[:2] == (3, 12)
     finally:
         os.chdir(here)
+
+
+@needs_pythons
+def test_the_newest_managed_install_wins_whichever_tool_installed_it(
+    path_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """anyvenv's 3.11 and uv's 3.12: with no request, uv's 3.12 (newest first, over both)."""
+    for root, version, minor in (("ours", "3.11.7", "3.11"), ("uvs", "3.12.1", "3.12")):
+        bin_dir = tmp_path / root / f"cpython-{version}-linux-x86_64-gnu" / "bin"
+        bin_dir.mkdir(parents=True)
+        (bin_dir / f"python{minor}").symlink_to(path_dir / f"python{minor}")
+    monkeypatch.setenv("ANYVENV_PYTHON_INSTALL_DIR", str(tmp_path / "ours"))
+    monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(tmp_path / "uvs"))
+    monkeypatch.delenv("UV_PYTHON_PREFERENCE", raising=False)
+    assert find_interpreter(None).version[:2] == (3, 12)
+    assert find_interpreter("3.11").version[:2] == (3, 11)
+
+
+@needs_pythons
+def test_a_versioned_name_not_on_path_stands_for_its_version(path_dir: Path) -> None:
+    (path_dir / "python3.12").rename(path_dir / "py312")
+    (path_dir / "python3").unlink()
+    (path_dir / "python3").symlink_to(path_dir / "py312")
+    assert find_interpreter("python3.12").version[:2] == (3, 12)  # as uv: any 3.12
+    with pytest.raises(InterpreterNotFound, match=r"no Python matching 'python3\.13'"):
+        find_interpreter("python3.13")
+    with pytest.raises(InterpreterNotFound, match="no 'pypy3' on PATH"):
+        find_interpreter("pypy3")
+
+
+def test_a_request_for_another_platforms_build_is_refused(path_dir: Path) -> None:
+    with pytest.raises(InterpreterNotFound, match="names a build for another platform"):
+        find_interpreter("cpython-3.11.7-macos-aarch64-none")
+
+
+def test_a_relative_install_dir_variable_is_refused(
+    path_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANYVENV_PYTHON_INSTALL_DIR", "relative/dir")
+    with pytest.raises(UsageError, match="ANYVENV_PYTHON_INSTALL_DIR='relative/dir' is a relative"):
+        find_interpreter(None)

@@ -172,6 +172,22 @@ def test_builds_for_other_platforms_are_not_this_machines(install_dir: Path) -> 
     assert (install_dir / "cpython-3.12.11-macos-aarch64-none").is_dir()
 
 
+def test_naming_another_platforms_build_never_removes_this_machines(install_dir: Path) -> None:
+    """``uninstall cpython-3.12.9-macos-aarch64-none`` is not a request for the Linux 3.12.9:
+    nothing matches (as uv says), and nothing is removed; find says the same."""
+    fake_install(install_dir, "cpython-3.12.9-macos-aarch64-none", "python3.12")
+    before = sorted(os.listdir(install_dir))
+    for name in ("cpython-3.12.9-macos-aarch64-none", "cpython-3.12.9-linux-aarch64-gnu"):
+        assert uninstall([name], install_dir) == Uninstalled([], [name])
+        with pytest.raises(InterpreterNotFound):
+            find_installed(name, install_dir)
+    assert sorted(os.listdir(install_dir)) == before
+    assert find_installed("cpython-3.12-linux", install_dir).name == (
+        "cpython-3.12.9-linux-x86_64-gnu"
+    )
+    assert find_installed("python3.11", install_dir).name == "cpython-3.11.11-linux-x86_64-gnu"
+
+
 def test_uninstall_removes_an_install_that_lost_its_interpreter(install_dir: Path) -> None:
     """What a killed uninstall on FAT leaves (the interpreter went first): not listed, but
     removed when asked for by version or by name, as a user trying again expects."""

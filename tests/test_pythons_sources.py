@@ -8,16 +8,15 @@ from pathlib import Path
 import pytest
 
 from anyvenv.errors import UsageError
+from anyvenv.interpreter.buildtarget import Platform
 from anyvenv.pythons.sources import (
     DOWNLOADS_JSON_ENV,
     GITHUB_RELEASE_BASES,
     MIRROR_ENV,
     BadDownloadsFile,
     NoSuchDownload,
-    Platform,
     PythonDownload,
     available_downloads,
-    current_platform,
     download_url,
     downloads_from_json_file,
     downloads_from_pbs_installer,
@@ -87,10 +86,23 @@ def test_unknown_version_names_what_is_known() -> None:
     assert "known: 3.12, 3.11" in caught.value.one_line()
 
 
-@pytest.mark.parametrize("request_text", ["/usr/bin/python3", "python3", ""])
+@pytest.mark.parametrize("request_text", ["/usr/bin/python3", "pypy3", ""])
 def test_non_version_requests_are_usage_errors(request_text: str) -> None:
     with pytest.raises(UsageError):
         select_download(request_text, [download((3, 12, 9))])
+
+
+def test_requests_read_as_uv_reads_them() -> None:
+    table = [download((3, 12, 9)), download((3, 11, 4))]
+    for text in ("python3.11", "cpython-3.11-linux-x86_64-gnu", "cp311", "3.11+gil"):
+        assert select_download(text, table).version == (3, 11, 4), text
+    assert select_download("cpython", table).version == (3, 12, 9)
+
+
+def test_a_build_for_another_platform_is_not_swapped_for_this_ones() -> None:
+    with pytest.raises(NoSuchDownload) as caught:
+        select_download("cpython-3.12.9-macos-aarch64-none", [download((3, 12, 9))])
+    assert "another platform than this one (linux-x86_64-gnu)" in caught.value.one_line()
 
 
 def test_mirror_replaces_the_github_base(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -198,10 +210,3 @@ def test_bad_downloads_file_is_a_clear_error(tmp_path: Path, content: str, messa
 def test_missing_downloads_file(tmp_path: Path) -> None:
     with pytest.raises(BadDownloadsFile, match="cannot read the downloads file"):
         downloads_from_json_file(tmp_path / "absent.json")
-
-
-def test_current_platform_is_this_machine() -> None:
-    here = current_platform()
-    assert here.os == "linux"
-    assert here.libc == "gnu"
-    assert here.arch in ("x86_64", "aarch64")

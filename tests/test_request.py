@@ -47,7 +47,62 @@ def test_free_threaded_request() -> None:
     assert not request.matches_version((3, 13, 0), free_threaded=False)
 
 
-@pytest.mark.parametrize("raw", ["@@", "3.x", ">=three", "3..1"])
+@pytest.mark.parametrize(
+    ("raw", "platform"),
+    [
+        ("cpython-3.12.1-linux-x86_64-gnu", ("linux", "x86_64", "gnu")),
+        ("cpython-3.12-linux-x86_64", ("linux", "x86_64")),
+        ("CPython-3.12-Linux", ("linux",)),
+        ("cpython-3.12", ()),  # an implementation and a version
+        ("3.12", ()),
+    ],
+)
+def test_an_install_name_keeps_its_platform(raw: str, platform: tuple[str, ...]) -> None:
+    request = parse_request(raw)
+    assert request.platform == platform
+    assert request.matches_version((3, 12, 1))
+    assert request.platform_matches("linux-x86_64-gnu")
+
+
+def test_a_build_for_another_platform_does_not_match_this_one() -> None:
+    # uninstalling cpython-3.12.1-macos-aarch64-none must not remove the Linux build
+    for raw in (
+        "cpython-3.12.1-macos-aarch64-none",
+        "cpython-3.12-linux-aarch64",
+        "cpython-3.12-linux-x86_64-musl",
+    ):
+        assert not parse_request(raw).platform_matches("linux-x86_64-gnu"), raw
+    assert parse_request("cpython-3.12-any-x86_64").platform_matches("linux-x86_64-gnu")
+
+
+@pytest.mark.parametrize(
+    ("raw", "free_threaded"),
+    [("3.13+freethreaded", True), ("3.13t", True), ("3.13+gil", False), ("3.13", None)],
+)
+def test_build_variants_as_uv_writes_them(raw: str, free_threaded: bool | None) -> None:
+    request = parse_request(raw)
+    assert request.free_threaded is free_threaded
+    assert request.matches_version((3, 13, 0), free_threaded=bool(free_threaded))
+
+
+def test_a_debug_build_is_refused_by_name() -> None:
+    with pytest.raises(UsageError, match=r"\+debug build"):
+        parse_request("3.13+debug")
+
+
+@pytest.mark.parametrize("raw", ["cpython", "CPython", "cp"])
+def test_an_implementation_alone_is_any_cpython(raw: str) -> None:
+    assert parse_request(raw).is_any
+
+
+def test_a_versioned_executable_name_also_names_its_version() -> None:
+    named = parse_request("python3.12")
+    assert named.names_a_version and named.matches_version((3, 12, 7))
+    assert not parse_request("pypy3").names_a_version
+    assert not parse_request("/usr/bin/python3.12").names_a_version
+
+
+@pytest.mark.parametrize("raw", ["@@", "3.x", ">=three", "3..1", "cpython-3.x-linux"])
 def test_garbage_is_a_usage_error(raw: str) -> None:
     with pytest.raises(UsageError):
         parse_request(raw)

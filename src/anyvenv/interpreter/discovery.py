@@ -7,7 +7,7 @@ import os
 from anyvenv.errors import AnyvenvError, InterpreterNotFound, UsageError
 from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
 from anyvenv.interpreter.request import PythonRequest, parse_request
-from anyvenv.userdirs import data_home
+from anyvenv.userdirs import data_home, own_dir
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -29,8 +29,8 @@ def anyvenv_install_dir() -> Path:
 
 
 def _anyvenv_install_root() -> str:
-    given = os.environ.get(INSTALL_DIR_ENV)  # (~ expanded, as userdirs.own_dir reads it)
-    return os.path.expanduser(given) if given else os.path.join(data_home(), "anyvenv", "python")
+    given = own_dir(INSTALL_DIR_ENV)  # a relative value is refused, as python install does
+    return given or os.path.join(data_home(), "anyvenv", "python")
 
 
 def _uv_install_root() -> str:
@@ -52,13 +52,14 @@ def parse_managed_name(name: str) -> tuple[tuple[int, int, int], bool] | None:
 
 
 def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, str]]:
-    """(version, free-threaded, executable) of managed installs, newest first per directory."""
+    """(version, free-threaded, executable) of managed installs, anyvenv's and uv's together,
+    newest first (anyvenv's first of two of one version)."""
+    found: list[tuple[tuple[int, int, int], bool, str]] = []
     for root in (_anyvenv_install_root(), _uv_install_root()):
         try:
             names = sorted(os.listdir(root), reverse=True)
         except OSError:
             continue
-        found = []
         for name in names:
             parsed = parse_managed_name(name)
             if parsed is None:
@@ -68,7 +69,7 @@ def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, str]]:
             exe = os.path.join(root, name, "bin", executable)
             if os.path.exists(exe):
                 found.append((version, threaded, exe))
-        yield from sorted(found, key=lambda item: item[0], reverse=True)
+    yield from sorted(found, key=lambda item: item[0], reverse=True)  # (a stable sort)
 
 
 def _path_candidates(request: PythonRequest) -> Iterator[str]:
@@ -172,12 +173,24 @@ def find_interpreter(
         import shutil
 
         found = shutil.which(request.name)
-        if found is None:
+        if found is not None:
+            return _query_asked_for(found)
+        if not request.specifiers:
             raise InterpreterNotFound(
                 f"no {request.name!r} on PATH",
                 f"install it or pass {option} with a version or path" if option else "install it",
             )
-        return _query_asked_for(found)
+        # python3.12 not on PATH: any 3.12, as uv reads that name
+    if request.platform:
+        from anyvenv.interpreter.buildtarget import current_platform
+
+        here = current_platform().key
+        if not request.platform_matches(here):
+            raise InterpreterNotFound(
+                f"{request.raw.strip()!r} names a build for another platform than this one "
+                f"({here})",
+                "ask for the version alone (3.12)",
+            )
     if request.specifiers and not any(request.may_match_minor(3, minor) for minor in range(100)):
         raise InterpreterNotFound(
             f"Python {request.raw.strip()} is not supported: anyvenv makes environments for "

@@ -96,6 +96,8 @@ class PythonRequest:
     name: str | None = None
     specifiers: tuple[Specifier, ...] = ()
     free_threaded: bool | None = None
+    # os, arch, libc of an install name (cpython-3.12-linux-x86_64-gnu), as far as given
+    platform: tuple[str, ...] = ()
 
     @property
     def is_any(self) -> bool:
@@ -104,6 +106,18 @@ class PythonRequest:
     @property
     def is_version_only(self) -> bool:
         return self.path is None and self.name is None
+
+    @property
+    def names_a_version(self) -> bool:
+        """A version, or an executable name that implies one (``python3.12``): what a managed
+        install or a download can satisfy."""
+        return self.path is None and (self.name is None or bool(self.specifiers))
+
+    def platform_matches(self, key: str) -> bool:
+        """Whether builds for ``key`` (``linux-x86_64-gnu``) are what the request names."""
+        return all(
+            want in ("any", have) for want, have in zip(self.platform, key.split("-"), strict=False)
+        )
 
     def matches_version(self, version: Version, free_threaded: bool = False) -> bool:
         if self.free_threaded is not None and self.free_threaded != free_threaded:
@@ -142,21 +156,28 @@ def _parse_request(raw: str | None) -> PythonRequest:
     text = raw.strip()
     if "/" in text or text.startswith("."):
         return PythonRequest(raw, path=text)
-    bare = _install_key_version(text) or _without_implementation(text)
+    key = _install_key(text)
+    bare, platform = key if key is not None else (_without_implementation(text), ())
+    if not bare:  # cpython, cp: any CPython, as uv reads them
+        return PythonRequest(raw)
+    bare, free_threaded = _variant(bare, raw)
     plain = _plain_version(bare)
     if plain is not None:
         numbers, threaded = plain
         return PythonRequest(
-            raw, specifiers=(Specifier("==", numbers),), free_threaded=True if threaded else None
+            raw,
+            specifiers=(Specifier("==", numbers),),
+            free_threaded=True if threaded else free_threaded,
+            platform=platform,
         )
-    if bare and bare[0] in "<>=!~":
+    if key is None and bare[0] in "<>=!~":
         try:
             return PythonRequest(raw, specifiers=parse_specifiers(bare))
         except ValueError:
             pass
     import re
 
-    if re.fullmatch(_NAME, text):
+    if key is None and re.fullmatch(_NAME, text):
         versioned = re.match(_VERSIONED_NAME, text)
         if versioned:  # python3.12: that name on PATH, else any 3.12
             fallback = _parse_request(versioned.group(1))
@@ -171,7 +192,7 @@ def _parse_request(raw: str | None) -> PythonRequest:
 
 
 def _without_implementation(text: str) -> str:
-    """``cpython3.12``, ``cp-3.12``, ``CPython@3.12`` -> ``3.12``."""
+    """``cpython3.12``, ``cp-3.12``, ``CPython@3.12`` -> ``3.12``; ``cpython`` -> ``""``."""
     lowered = text.lower()
     for prefix in ("cpython", "cp"):
         if lowered.startswith(prefix):
@@ -180,17 +201,36 @@ def _without_implementation(text: str) -> str:
     return text
 
 
-def _install_key_version(text: str) -> str | None:
-    """The version of a managed install's name, as uv reads it as a request:
-    ``cpython-3.12.1-linux-x86_64-gnu`` -> ``3.12.1``; ``...+freethreaded-...`` -> ``...t``."""
-    if not text.lower().startswith("cpython-") or text.count("-") < 4:
-        return None  # (re costs start-up time: not imported for the common requests)
-    import re
-
-    found = re.fullmatch(r"cpython-(\d+\.\d+\.\d+)(\+freethreaded)?-\w+-\w+-\w+", text.lower())
-    if found is None:
+def _install_key(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """The version and platform parts of a managed install's name, as uv reads it as a
+    request: ``cpython-3.12.1-linux-x86_64-gnu`` -> ``("3.12.1", ("linux", "x86_64", "gnu"))``;
+    the platform may stop early (``cpython-3.12-linux``). ``None``: not that form."""
+    if not text.lower().startswith("cpython-"):
         return None
-    return found.group(1) + ("t" if found.group(2) else "")
+    version, *platform = text.lower()[len("cpython-") :].split("-")
+    if not 1 <= len(platform) <= 3 or not all(
+        part.isascii() and part.replace("_", "").isalnum() for part in platform
+    ):
+        return None  # (cpython-3.12 is an implementation and a version)
+    return version, tuple(platform)
+
+
+_VARIANTS = {"+freethreaded": True, "+gil": False}
+
+
+def _variant(version: str, raw: str) -> tuple[str, bool | None]:
+    """``3.13+freethreaded`` -> ``("3.13", True)``, ``3.13+gil`` -> ``("3.13", False)``."""
+    head, plus, variant = version.partition("+")
+    if not plus:
+        return version, None
+    threaded = _VARIANTS.get(plus + variant.lower())
+    if threaded is None:
+        raise UsageError(
+            f"the Python request {raw!r} asks for a +{variant} build, which anyvenv does not "
+            "make environments or installs of",
+            "ask for a default build (3.13) or a free-threaded one (3.13t, 3.13+freethreaded)",
+        )
+    return head, threaded
 
 
 def _plain_version(text: str) -> tuple[Version, bool] | None:

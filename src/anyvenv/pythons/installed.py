@@ -41,6 +41,11 @@ class InstalledPython:
         return ".".join(map(str, self.version))
 
     @property
+    def platform_key(self) -> str:
+        """``linux-x86_64-gnu``: the end of the name."""
+        return "-".join(self.name.split("-")[-3:])
+
+    @property
     def executable(self) -> Path:
         suffix = "t" if self.free_threaded else ""
         return self.path / "bin" / f"python{self.version[0]}.{self.version[1]}{suffix}"
@@ -72,11 +77,8 @@ def resolve_install_dir(install_dir: str | os.PathLike[str] | None) -> Path:
         if not os.fspath(install_dir):
             raise UsageError("the install directory path is empty", "pass a directory")
         chosen = Path(install_dir).expanduser().absolute()
-    else:
-        from anyvenv.userdirs import own_dir
-
-        given = own_dir(INSTALL_DIR_ENV)  # ~ expanded; a usage error when relative
-        chosen = Path(given) if given else anyvenv_install_dir().absolute()
+    else:  # (ANYVENV_PYTHON_INSTALL_DIR ~ expanded; a usage error when relative)
+        chosen = anyvenv_install_dir().absolute()
     if chosen.exists() and not chosen.is_dir():
         where = "--install-dir" if install_dir is not None else INSTALL_DIR_ENV
         raise UsageError(f"{chosen} is not a directory", f"set {where} to a directory")
@@ -100,7 +102,7 @@ def installed_pythons(
         entries = list(root.iterdir())
     except OSError:
         return []
-    from anyvenv.pythons.sources import current_platform
+    from anyvenv.interpreter.buildtarget import current_platform
 
     host = "-" + current_platform().key  # a shared install dir may hold other machines' builds
     found: list[InstalledPython] = []
@@ -120,7 +122,7 @@ def matching(request: str, installs: list[InstalledPython]) -> list[InstalledPyt
     if by_name:
         return by_name
     parsed = parse_request(request)
-    if not parsed.is_version_only or parsed.is_any:
+    if not parsed.names_a_version or parsed.is_any:
         raise UsageError(
             f"{request!r} is neither a version nor the name of an install",
             "pass a version (3.12) or a name shown by 'anyvenv python list'",
@@ -131,6 +133,7 @@ def matching(request: str, installs: list[InstalledPython]) -> list[InstalledPyt
         for item in installs
         if item.free_threaded == wanted_threaded
         and parsed.matches_version(item.version, item.free_threaded)
+        and parsed.platform_matches(item.platform_key)
     ]
 
 

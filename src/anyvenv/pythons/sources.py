@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from anyvenv.errors import AnyvenvError, UsageError
+from anyvenv.interpreter.buildtarget import Platform, current_platform
 from anyvenv.interpreter.request import parse_request
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -45,34 +44,6 @@ class NoSuchDownload(UsageError):
 
 class BadDownloadsFile(AnyvenvError):
     """The downloads JSON file cannot be read or is not in the expected format."""
-
-
-@dataclass(frozen=True)
-class Platform:
-    """A build target in uv's words: ``linux``, ``x86_64``, ``gnu``."""
-
-    os: str
-    arch: str
-    libc: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.os}-{self.arch}-{self.libc}"
-
-
-def current_platform() -> Platform:
-    """This machine as build targets name it."""
-    system = "darwin" if sys.platform == "darwin" else sys.platform.rstrip("0123456789")
-    machine = platform.machine().lower()
-    arch = {"amd64": "x86_64", "arm64": "aarch64", "x86": "i686", "i386": "i686"}.get(
-        machine, machine
-    )
-    if system != "linux":
-        libc = "none"
-    else:
-        name = platform.libc_ver()[0]
-        libc = "gnu" if name == "glibc" else "musl" if "musl" in name else name or "musl"
-    return Platform(system, arch, libc)
 
 
 @dataclass(frozen=True)
@@ -263,23 +234,28 @@ def select_download(request: str, downloads: Iterable[PythonDownload]) -> Python
     A free-threaded build is chosen only when asked for (``3.13t``).
     """
     parsed = parse_request(request)
-    if not parsed.is_version_only or parsed.is_any:
+    if not parsed.names_a_version or not request.strip():  # (cpython, any: the newest)
         raise UsageError(
             f"{request!r} is not a Python version",
             "ask for a version such as 3.12, 3.12.4 or 3.13t",
         )
     candidates = list(downloads)
+    here = candidates[0].platform.key if candidates else current_platform().key
+    if not parsed.platform_matches(here):
+        raise NoSuchDownload(
+            f"{request!r} names a build for another platform than this one ({here})",
+            "anyvenv installs Pythons that run here: ask for the version alone (3.12)",
+        )
     wanted_threaded = parsed.free_threaded is True
     for item in candidates:
         if item.free_threaded == wanted_threaded and parsed.matches_version(
             item.version, item.free_threaded
         ):
             return item
-    target = candidates[0].platform.key if candidates else current_platform().key
     minors = sorted({item.version[:2] for item in candidates}, reverse=True)
     known = ", ".join(f"{a}.{b}" for a, b in minors[:8]) or "none"
     raise NoSuchDownload(
-        f"no CPython build matching {request!r} for {target} is known (known: {known})",
+        f"no CPython build matching {request!r} for {here} is known (known: {known})",
         "pick a listed version ('anyvenv python list --available'), or set "
         f"{DOWNLOADS_JSON_ENV} to a downloads file that has it",
     )
