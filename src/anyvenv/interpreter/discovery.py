@@ -195,7 +195,7 @@ def find_interpreter(
         raise InterpreterNotFound(
             f"Python {request.raw.strip()} is not supported: anyvenv makes environments for "
             "CPython 3",
-            "ask for a Python 3 (--python 3.12)",
+            f"ask for a Python 3 ({option} 3.12)" if option else "ask for a Python 3 (3.12)",
         )
     preference = (
         checked_preference(preference, "the python preference")
