@@ -10,7 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from standalone_build import StandaloneArchive, pythons_env, standalone
+from standalone_build import (
+    StandaloneArchive,
+    github_url,
+    pythons_env,
+    standalone,
+    write_downloads_json,
+)
 
 from anyvenv.envbuild.config import read_pyvenv_cfg
 from support import ANYVENV, cli_env, fake_install, one_line_error, run_cli
@@ -29,7 +35,7 @@ def test_install_list_find_uninstall(
     proc = run_cli("python", "install", "3.12", *where, "--json")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "", "no progress when stderr is not a terminal"
-    report = json.loads(proc.stdout)
+    [report] = json.loads(proc.stdout)  # a list, whatever the number of versions
     assert report["status"] == "installed"
     assert report["path"] == str(home)
     assert report["executable"] == str(exe)
@@ -41,7 +47,7 @@ def test_install_list_find_uninstall(
     again = run_cli("python", "install", "3.12", *where)
     assert again.returncode == 0
     assert "already installed" in again.stdout
-    already = json.loads(run_cli("python", "install", "3.12", *where, "--json").stdout)
+    [already] = json.loads(run_cli("python", "install", "3.12", *where, "--json").stdout)
     assert already["status"] == "already installed"  # and what it was made from, as recorded
     assert (already["sha256"], already["url"]) == (report["sha256"], report["url"])
     assert already["links"] == "symlink"
@@ -75,10 +81,85 @@ def test_install_list_find_uninstall(
     (project / ".python-version").write_text("3.12\n")
     pinned = run_cli("python", "install", *where, "--json", cwd=project)
     assert pinned.returncode == 0, pinned.stderr
-    assert json.loads(pinned.stdout)["path"] == str(home)
+    assert [item["path"] for item in json.loads(pinned.stdout)] == [str(home)]
     both = run_cli("python", "install", "3.12", standalone.version_text, *where, "--json")
     assert both.returncode == 0, both.stderr
     assert [item["status"] for item in json.loads(both.stdout)] == ["already installed"] * 2
+    # .python-versions (preferred, as by uv python install): every version in it
+    (project / ".python-versions").write_text(f"# pins\n3.12\n{standalone.version_text}\n")
+    listed = run_cli("python", "install", *where, "--json", cwd=project)
+    assert listed.returncode == 0, listed.stderr
+    assert [item["name"] for item in json.loads(listed.stdout)] == [standalone.install_name] * 2
+    (project / ".python-versions").write_text("3.12\npypy3.10\n")
+    bad_pin = run_cli("python", "install", *where, cwd=project)
+    assert bad_pin.returncode == 2
+    assert one_line_error(bad_pin) == (
+        f"anyvenv: error: {project / '.python-versions'} pins 'pypy3.10', which is not a "
+        "CPython version anyvenv installs; pass the versions to install, or fix the file"
+    )
+
+
+def test_several_versions_are_checked_before_any_is_installed(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """As uv: a version with no build stops the others before anything is installed; one
+    that fails while installing leaves the ones before it installed, and said."""
+    install_dir = tmp_path / "pythons"
+    where = ("--install-dir", str(install_dir))
+    version = standalone.version_text
+    unpublished = "3.99.0"  # in the table, not on the mirror
+    downloads = write_downloads_json(
+        tmp_path / "downloads.json",
+        {
+            standalone.install_name: (standalone.version, standalone.url, standalone.sha256),
+            f"cpython-{unpublished}-linux-x86_64-gnu": (
+                (3, 99, 0),
+                github_url(unpublished),
+                "0" * 64,
+            ),
+        },
+    )
+    env = cli_env(ANYVENV_PYTHON_DOWNLOADS_JSON=str(downloads))
+    unknown = run_cli("python", "install", version, "3.98", *where, "--json", env=env)
+    assert (unknown.returncode, unknown.stdout) == (2, "")
+    assert "no CPython build matching '3.98'" in one_line_error(unknown)
+    assert not install_dir.exists() or os.listdir(install_dir) == []
+
+    failing = run_cli("python", "install", version, unpublished, *where, "--json", env=env)
+    assert failing.returncode != 0
+    assert one_line_error(failing)
+    assert [item["name"] for item in json.loads(failing.stdout)] == [standalone.install_name]
+    text = run_cli("python", "install", version, unpublished, *where, env=env)
+    assert text.returncode != 0
+    assert text.stdout.startswith(f"{standalone.install_name} is already installed at ")
+    assert standalone.install_name in os.listdir(install_dir)
+
+
+def test_find_with_no_request_asks_what_uv_would_here(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """``python find`` in a project: its .python-version, else its requires-python, as
+    ``uv python find``; ``python dir`` prints the install directory."""
+    install_dir = tmp_path / "pythons"
+    fake_install(install_dir, "cpython-3.13.1-linux-x86_64-gnu", "python3.13")
+    fake_install(install_dir, "cpython-3.11.4-linux-x86_64-gnu", "python3.11")
+    env = cli_env(ANYVENV_PYTHON_INSTALL_DIR=str(install_dir))
+    project = tmp_path / "project"
+    project.mkdir()
+    newest = run_cli("python", "find", env=env, cwd=project)
+    assert newest.stdout.strip().endswith("cpython-3.13.1-linux-x86_64-gnu/bin/python3.13")
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\nrequires-python = "<3.12"\n'
+    )
+    allowed = run_cli("python", "find", env=env, cwd=project)
+    assert allowed.stdout.strip().endswith("cpython-3.11.4-linux-x86_64-gnu/bin/python3.11")
+    (project / ".python-version").write_text("3.13\n")
+    pinned = run_cli("python", "find", "--json", env=env, cwd=project)
+    assert json.loads(pinned.stdout)["name"] == "cpython-3.13.1-linux-x86_64-gnu"
+    shown = run_cli("python", "dir", env=env)
+    assert (shown.returncode, shown.stdout) == (0, f"{install_dir}\n")
+    given = run_cli("python", "dir", "--install-dir", str(tmp_path / "elsewhere"), env=env)
+    assert given.stdout == f"{tmp_path / 'elsewhere'}\n"
 
 
 def test_venv_finds_the_installed_python(

@@ -457,7 +457,8 @@ def test_concurrent_installs_take_turns(
     for run in runs:
         out, _ = run.communicate(timeout=300)
         assert run.returncode == 0
-        statuses.append(json.loads(out)["status"])
+        [report] = json.loads(out)
+        statuses.append(report["status"])
     assert sorted(statuses) == ["already installed", "installed"]
     assert entries(install_dir) == {standalone.install_name}
     assert run_facts(install_dir / standalone.install_name / "bin" / "python3")["version"] == list(

@@ -1,4 +1,4 @@
-"""``anyvenv python install|list|find|uninstall``: managed CPython builds."""
+"""``anyvenv python install|list|find|uninstall|dir``: managed CPython builds."""
 
 from __future__ import annotations
 
@@ -46,8 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "versions",
         nargs="*",
         metavar="VERSION",
-        help="versions: 3.12, 3.12.4, 3.13t (free-threaded); several are installed in turn; "
-        "none: the .python-version from here up, else the newest Python 3 (as uv)",
+        help="versions: 3.12, 3.12.4, 3.13t (free-threaded); several are checked first, then "
+        "installed in turn; none: every version in the .python-versions or .python-version "
+        "from here up, else the newest Python 3 (as uv)",
     )
     _add_install_dir(install)
     install.add_argument(
@@ -81,7 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print the interpreter a request resolves to: an install of anyvenv's, else (as "
         "uv python find) uv's managed installs and PATH",
     )
-    find.add_argument("request", nargs="?", help="a version (default: the newest installed)")
+    find.add_argument(
+        "request",
+        nargs="?",
+        help="a version (default, as uv's: the .python-version from here up, else the "
+        "project's requires-python, else the newest)",
+    )
     _add_install_dir(find)
     add_json_flag(find)
 
@@ -93,6 +99,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_install_dir(uninstall)
     add_json_flag(uninstall)
 
+    directory = sub.add_parser(
+        "dir", help="print the directory Pythons are installed in (as uv python dir)"
+    )
+    _add_install_dir(directory)
+
 
 def run(args: argparse.Namespace) -> int:
     command = {
@@ -100,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         "list": _list,
         "find": _find,
         "uninstall": _uninstall,
+        "dir": _dir,
     }[args.python_command]
     return command(args)
 
@@ -138,29 +150,60 @@ class _ProgressBar:
 
 
 def _install(args: argparse.Namespace) -> int:
-    from anyvenv.cli.output import print_json
+    from anyvenv.pythons.installer import check_installable
 
-    results = [_install_one(args, version) for version in _install_requests(args.versions)]
-    if args.json:  # one document per version; a list when several were asked for
-        documents = [result.to_json() for result in results]
-        print_json(documents[0] if len(documents) == 1 else documents)
-    elif not args.quiet:
-        for result in results:
-            _print_installed(result)
+    requests = _install_requests(args.versions)
+    check_installable(requests)  # as uv: a request with no build stops all of them, up front
+    results: list[InstallResult] = []
+    try:
+        for version in requests:
+            results.append(_install_one(args, version))
+    finally:  # what was installed is said, also when a later install fails
+        _report_installs(args, results)
     return 0
 
 
+def _report_installs(args: argparse.Namespace, results: list[InstallResult]) -> None:
+    if args.json:  # a list, one document per version installed or found
+        from anyvenv.cli.output import print_json
+
+        print_json([result.to_json() for result in results])
+    elif not args.quiet:
+        for result in results:
+            _print_installed(result)
+
+
 def _install_requests(given: list[str]) -> list[str]:
-    """The versions asked for; none: the nearest .python-version's, else any Python 3."""
+    """The versions asked for; none: every one in the nearest ``.python-versions`` or
+    ``.python-version`` (as ``uv python install``, the first preferred), else any Python 3."""
     if given:
         return given
     import os
 
-    from anyvenv.project.model import find_version_file, version_file_request
+    from anyvenv.project.model import find_version_file, version_file_requests
 
-    path = find_version_file(os.getcwd())
-    pinned = version_file_request(path) if path is not None else None
-    return [pinned or "3"]
+    path = find_version_file(os.getcwd(), names=(".python-versions", ".python-version"))
+    pinned = version_file_requests(path) if path is not None else []
+    if path is not None:
+        _check_pins(pinned, path)
+    return pinned or ["3"]
+
+
+def _check_pins(pinned: list[str], path: str) -> None:
+    """A pin that is no version is named with the file it came from."""
+    from anyvenv.errors import UsageError
+    from anyvenv.interpreter.request import parse_request
+
+    for request in pinned:
+        try:
+            names_a_version = parse_request(request).names_a_version
+        except UsageError:
+            names_a_version = False
+        if not names_a_version:
+            raise UsageError(
+                f"{path} pins {request!r}, which is not a CPython version anyvenv installs",
+                "pass the versions to install, or fix the file",
+            )
 
 
 def _install_one(args: argparse.Namespace, version: str) -> InstallResult:
@@ -225,28 +268,49 @@ def _list_available(as_json: bool) -> int:
 
 
 def _find(args: argparse.Namespace) -> int:
-    """An install of anyvenv's; without ``--install-dir``, as ``uv python find``: else any
-    Python anyvenv would use for the request (uv's managed installs, PATH)."""
+    """An install of anyvenv's, else (without ``--install-dir``, as ``uv python find``) any
+    Python anyvenv would use for the request: uv's managed installs, PATH. With no request,
+    the one uv would pick here: a version file's, the project's requires-python."""
     from anyvenv.cli.output import print_json
     from anyvenv.errors import InterpreterNotFound, UsageError
     from anyvenv.pythons.installed import find_installed
 
+    request = args.request or _request_here()
     data: dict[str, Any]
     try:
-        found = find_installed(args.request, args.install_dir)
+        found = find_installed(request, args.install_dir)
         data, executable = found.to_json(), str(found.executable)
     except (InterpreterNotFound, UsageError):  # UsageError: a path or a name, as uv finds
         if args.install_dir is not None:
             raise
         from anyvenv.interpreter.discovery import find_interpreter
 
-        info = find_interpreter(args.request, option=None)  # (find has no --python)
+        info = find_interpreter(request, option=None)  # (find has no --python)
         executable = info.executable
         data = {"name": None, "version": info.version_text, "executable": executable}
     if args.json:
         print_json(data)
     else:
         print(executable)
+    return 0
+
+
+def _request_here() -> str | None:
+    """What ``uv python find`` asks for with no request, in the working directory."""
+    import os
+
+    from anyvenv.project.model import python_for_venv
+
+    found = python_for_venv(os.getcwd(), os.environ)
+    if found.warning:
+        print(f"anyvenv: warning: {found.warning}", file=sys.stderr)
+    return found.choice.request.raw.strip() or None
+
+
+def _dir(args: argparse.Namespace) -> int:
+    from anyvenv.pythons.installed import resolve_install_dir
+
+    print(resolve_install_dir(args.install_dir))
     return 0
 
 

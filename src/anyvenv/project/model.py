@@ -252,9 +252,10 @@ def uv_table(data: dict[str, Any]) -> dict[str, Any] | None:
 # -- the Python request ------------------------------------------------------------------------
 
 
-def _read_version_file(path: str) -> str | None:
-    """The first request in a version file; a usage error when it cannot be read or is not
-    UTF-8, as uv refuses it (rather than silently taking another Python)."""
+def _read_version_file(path: str) -> list[str]:
+    """The requests in a version file, one a line, comments left out; a usage error when it
+    cannot be read or is not UTF-8, as uv refuses it (rather than silently taking another
+    Python)."""
     try:
         with open(path, encoding="utf-8") as stream:
             text = stream.read()
@@ -264,23 +265,28 @@ def _read_version_file(path: str) -> str | None:
             f"cannot read the Python version file {path}: {why}",
             "fix or remove it, or pass --python (--no-config ignores version files)",
         ) from exc
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            return stripped
-    return None
+    stripped = (line.strip() for line in text.splitlines())
+    return [line for line in stripped if line and not line.startswith("#")]
 
 
 def version_file_request(path: str) -> str | None:
     """The request a version file makes (its first line that is not a comment)."""
+    return next(iter(_read_version_file(path)), None)
+
+
+def version_file_requests(path: str) -> list[str]:
+    """Every request in a version file, as ``uv python install`` reads it."""
     return _read_version_file(path)
 
 
-def find_version_file(start: str, stop_at: str | None = None) -> str | None:
+def find_version_file(
+    start: str, stop_at: str | None = None, *, names: tuple[str, ...] = VERSION_FILES
+) -> str | None:
     """``.python-version`` (or ``.python-versions``) in ``start`` or the nearest directory above
-    it, as uv looks: up to ``stop_at`` (the workspace root, included) when given, else up to /."""
+    it, as uv looks: up to ``stop_at`` (the workspace root, included) when given, else up to /.
+    ``names``: the file names, in the order they are preferred in one directory."""
     for directory in upward(start):
-        for name in VERSION_FILES:
+        for name in names:
             path = os.path.join(directory, name)
             if os.path.isfile(path):
                 return path
@@ -341,7 +347,7 @@ def choose_python(
         local = find_version_file(os.path.abspath(start), stop_at)
         glob = None if local else global_version_file(environ)
         for path, is_global in ((local, False), (glob, True)):
-            text = None if path is None else _read_version_file(path)
+            text = None if path is None else version_file_request(path)
             if path is None or text is None:
                 continue
             try:

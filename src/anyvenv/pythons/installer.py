@@ -17,7 +17,7 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,6 +148,14 @@ def _satisfying_install(request: str, root: Path) -> InstalledPython | None:
     except UsageError:  # a form only the downloads table reads
         return None
     return found[0] if found else None
+
+
+def check_installable(requests: Iterable[str]) -> None:
+    """Raise the error :func:`install_python` would for the first request no known build
+    matches, before anything is installed."""
+    downloads = available_downloads()
+    for request in requests:
+        select_download(request, downloads)
 
 
 def install_python(
