@@ -155,6 +155,32 @@ def test_link_mode_is_chosen_and_can_be_forced(
     assert again["link_mode"] == "hardlink"
 
 
+def test_a_link_mode_in_uvs_settings_is_the_users_choice(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """``link-mode`` in uv.toml or ``[tool.uv]`` is honoured, as by uv, under the option and
+    UV_LINK_MODE; anyvenv's own choice goes on the command line, where it would override it."""
+    project = write_project(tmp_path / "configured")
+    with (project / "pyproject.toml").open("a") as handle:
+        handle.write('\n[tool.uv]\nlink-mode = "copy"\n')
+    report, _ = sync_json(project, env, index)
+    assert report["link_mode"] == "copy"
+    assert (site_packages(project) / "beta" / "data.json").stat().st_nlink == 1
+    (project / "uv.toml").write_text('link-mode = "hardlink"\n')  # the nearer file wins
+    shutil.rmtree(project / ".venv")
+    report, _ = sync_json(project, env, index)
+    assert report["link_mode"] == "hardlink"
+    shutil.rmtree(project / ".venv")
+    report, _ = sync_json(project, {**env, "UV_LINK_MODE": "copy"}, index)
+    assert report["link_mode"] == "copy"
+    (project / "uv.toml").write_text('link-mode = "teleport"\n')
+    refused = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert refused.returncode == 2
+    assert f"link-mode in {project / 'uv.toml'} 'teleport' is not a link mode" in one_line_error(
+        refused
+    )
+
+
 def test_link_mode_follows_the_cache_dir_uv_really_uses(
     tmp_path: Path, env: dict[str, str], index: Path
 ) -> None:

@@ -3,7 +3,8 @@ trial, fallback and warning.
 
 clone where reflinks work between the cache and the env (copy-on-write: the env can be edited
 without touching the cache), hard link where they share a filesystem that allows it, copy
-otherwise. ``--link-mode`` or ``UV_LINK_MODE`` forces one.
+otherwise. ``--link-mode``, ``UV_LINK_MODE`` or ``link-mode`` in uv's settings files (uv.toml,
+``[tool.uv]``) forces one, in that order, as in uv.
 """
 
 from __future__ import annotations

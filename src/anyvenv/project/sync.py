@@ -81,7 +81,11 @@ from anyvenv.project.uvrules import (
     start_dir,
     uses_version_files,
 )
-from anyvenv.project.uvsettings import preference_in_args, python_preference
+from anyvenv.project.uvsettings import (
+    configured_link_mode,
+    preference_in_args,
+    python_preference,
+)
 from anyvenv.record import field, mutable_record, record, replace
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -658,9 +662,11 @@ class LockedProject:
 
     def __enter__(self) -> Session:
         options, env_vars = self.options, self.environ
-        forced = forced_link_mode(options.link_mode, env_vars)
         cwd = options.cwd or os.getcwd()
         project, choice, declared = locate(options, env_vars, cwd)
+        forced = forced_link_mode(options.link_mode, env_vars) or configured_link_mode(
+            project.workspace_root, options.uv_args, env_vars, cwd
+        )
         if not project.managed:  # uv syncs no env for it (and says so): make none
             raise EnvLeftAlone(declared)
         uv = find_uv()

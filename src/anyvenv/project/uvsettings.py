@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any
 
+    from anyvenv.project.linkmode import LinkChoice
+
 UV_TOML = "uv.toml"
 PYPROJECT = "pyproject.toml"
 
@@ -109,6 +111,22 @@ def python_preference(
         return None
     value, path = found
     return checked_preference(value if isinstance(value, str) else repr(value), path)
+
+
+def configured_link_mode(
+    start: str, uv_args: Sequence[str], environ: Mapping[str, str], cwd: str
+) -> LinkChoice | None:
+    """The ``link-mode`` of uv's settings files from ``start`` (under ``--link-mode`` and
+    ``UV_LINK_MODE``, which :func:`~anyvenv.project.linkmode.forced_link_mode` reads first),
+    as the user's choice; ``None`` where none sets it."""
+    from anyvenv.project.linkmode import LinkChoice, parse_link_mode
+
+    found = setting("link-mode", settings_files(start, uv_args, environ, cwd))
+    if found is None:
+        return None
+    value, path = found
+    mode = parse_link_mode(value if isinstance(value, str) else repr(value), f"link-mode in {path}")
+    return LinkChoice(mode, f"asked for (link-mode in {path})")
 
 
 def preference_in_args(uv_args: Sequence[str]) -> str | None:
