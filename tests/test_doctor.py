@@ -69,6 +69,22 @@ def test_local_disk_needs_nothing(tmp_path: Path) -> None:
     assert text.returncode == 0 and "everything works here" in text.stdout
 
 
+def test_the_plan_is_for_the_python_venv_would_use_there(tmp_path: Path) -> None:
+    """Without --python, doctor plans for the Python ``anyvenv venv`` would take in DIR (its
+    .python-version here), not for whichever python3 comes first."""
+    from project_support import pyenv_python
+
+    wanted, first = pyenv_python("3.12"), pyenv_python("3.11")
+    if wanted is None or first is None:
+        pytest.skip("needs pyenv's 3.11 and 3.12")
+    (tmp_path / ".python-version").write_text("3.12\n")
+    path = f"{Path(first).parent}:{Path(wanted).parent}:/usr/bin:/bin"  # python3: 3.11
+    proc = anyvenv("doctor", tmp_path, "--json", path=path)
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)["anyvenv"]
+    assert Path(plan["base"]).name.startswith("python3.12"), plan
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:readlink-eacces"])
 def test_unreadable_links_advice(target: Path) -> None:
     data = _advice(target)

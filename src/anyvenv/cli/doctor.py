@@ -16,7 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the directory to advise on (default: the current directory)",
     )
     parser.add_argument(
-        "-p", "--python", help="the base interpreter to plan for (default: python3 on PATH)"
+        "-p",
+        "--python",
+        help="the base interpreter to plan for (default: the one anyvenv venv would use in DIR)",
     )
     add_json_flag(parser)
 

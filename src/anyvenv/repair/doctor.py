@@ -404,7 +404,7 @@ def _strategy(result: ProbeResult, python: str | None) -> Placement:
     from anyvenv.interpreter.linkage import libpython_linkage
 
     try:
-        info = find_interpreter(python)
+        info = find_interpreter(python if python is not None else _venv_request(result.path))
     except AnyvenvError as exc:
         if python is not None:  # what the user asked for does not exist: say so, exit 2
             raise
@@ -414,6 +414,17 @@ def _strategy(result: ProbeResult, python: str | None) -> Placement:
     except NothingExecutableHere as exc:
         return Placement("none", "none", exc.message, info.executable)
     return Placement(plan.strategy.value, plan.library.value, plan.reason, info.executable)
+
+
+def _venv_request(directory: str) -> str | None:
+    """The Python ``anyvenv venv`` (as ``uv venv``) would ask for in ``directory``: a version
+    file's, the project's requires-python, ``UV_PYTHON``; ``None``: any."""
+    from anyvenv.project.model import python_for_venv
+
+    try:
+        return python_for_venv(directory, os.environ).choice.request.raw.strip() or None
+    except AnyvenvError:  # a version file that cannot be read: venv would say so itself
+        return None
 
 
 def _strategy_without_base(result: ProbeResult, why: str) -> Placement:
