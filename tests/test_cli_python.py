@@ -133,6 +133,12 @@ def test_several_versions_are_checked_before_any_is_installed(
     assert text.returncode != 0
     assert text.stdout.startswith(f"{standalone.install_name} is already installed at ")
     assert standalone.install_name in os.listdir(install_dir)
+    # uv's short options: -r (--reinstall), -i (--install-dir); uninstall -q says nothing
+    again = run_cli("python", "install", version, "-r", "-i", str(install_dir), "--json", env=env)
+    assert [item["status"] for item in json.loads(again.stdout)] == ["reinstalled"]
+    quiet = run_cli("python", "uninstall", version, "-q", "-i", str(install_dir), env=env)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert standalone.install_name not in os.listdir(install_dir)
 
 
 def test_find_with_no_request_asks_what_uv_would_here(

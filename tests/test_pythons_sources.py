@@ -109,12 +109,16 @@ def test_mirror_replaces_the_github_base(monkeypatch: pytest.MonkeyPatch, tmp_pa
     item = download((3, 12, 9))
     tail = item.url[len(GITHUB_RELEASE_BASES[0]) :]
     monkeypatch.delenv(MIRROR_ENV, raising=False)
+    monkeypatch.delenv("UV_PYTHON_INSTALL_MIRROR", raising=False)
     assert download_url(item) == item.url
     assert download_url(item, "https://mirror.example/pbs/") == "https://mirror.example/pbs" + tail
     assert download_url(item, "file:///srv/pbs") == "file:///srv/pbs" + tail
     assert download_url(item, str(tmp_path)) == tmp_path.as_uri() + tail, "a plain path works"
+    monkeypatch.setenv("UV_PYTHON_INSTALL_MIRROR", "file:///uv/mirror")
+    assert download_url(item) == "file:///uv/mirror" + tail, "uv's, where anyvenv's is unset"
     monkeypatch.setenv(MIRROR_ENV, "file:///env/mirror")
     assert download_url(item) == "file:///env/mirror" + tail
+    assert download_url(item, "") == "file:///env/mirror" + tail, "an empty --mirror is none"
     assert download_url(item, "file:///flag") == "file:///flag" + tail, "--mirror wins"
     elsewhere = PythonDownload((3, 12, 9), False, LINUX, "https://example.org/x.tar.gz", SHA)
     assert download_url(elsewhere) == elsewhere.url, "only the GitHub base is replaced"
@@ -169,6 +173,25 @@ def test_downloads_file_in_uv_format(tmp_path: Path, monkeypatch: pytest.MonkeyP
         "cpython-3.13.1+freethreaded-linux-x86_64-gnu",
         "cpython-3.12.9-linux-x86_64-gnu",
     ]
+    # uv's variable, where anyvenv's is unset: a local path or file:// URL (a remote one is
+    # not fetched: the built-in table then)
+    monkeypatch.delenv(DOWNLOADS_JSON_ENV)
+    for location in (str(path), path.as_uri()):
+        monkeypatch.setenv("UV_PYTHON_DOWNLOADS_JSON_URL", location)
+        assert available_downloads(LINUX) == here
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS_JSON_URL", "https://example.org/downloads.json")
+    assert available_downloads(LINUX) == available_downloads_builtin(monkeypatch)
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS_JSON_URL", str(path.with_name("gone.json")))
+    with pytest.raises(BadDownloadsFile) as caught:
+        available_downloads(LINUX)
+    assert caught.value.one_line().endswith("; fix or unset UV_PYTHON_DOWNLOADS_JSON_URL")
+
+
+def available_downloads_builtin(monkeypatch: pytest.MonkeyPatch) -> list[PythonDownload]:
+    with monkeypatch.context() as scoped:
+        scoped.delenv("UV_PYTHON_DOWNLOADS_JSON_URL", raising=False)
+        scoped.delenv(DOWNLOADS_JSON_ENV, raising=False)
+        return available_downloads(LINUX)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 def _add_install_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "-i",
         "--install-dir",
         metavar="DIR",
         help="where Pythons are installed (default: $ANYVENV_PYTHON_INSTALL_DIR, "
@@ -38,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "where symlinks fail). Offline: ANYVENV_PYTHON_INSTALL_MIRROR (or --mirror) replaces "
         "the GitHub release base URL (file:// and directories work); "
         "ANYVENV_PYTHON_DOWNLOADS_JSON names a JSON file of downloads in the format of uv's "
-        "download-metadata.json that replaces the built-in release table. Downloads are cached "
+        "download-metadata.json that replaces the built-in release table (else uv's "
+        "UV_PYTHON_DOWNLOADS_JSON_URL, when it names a local file). Downloads are cached "
         "in $ANYVENV_CACHE_DIR/python-downloads (default $XDG_CACHE_HOME/anyvenv/python-downloads, "
         "else ~/.cache/anyvenv/python-downloads).",
     )
@@ -55,10 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--mirror",
         metavar="URL",
         help="replaces https://github.com/astral-sh/python-build-standalone/releases/download "
-        "(file:// and plain directories work; default: $ANYVENV_PYTHON_INSTALL_MIRROR)",
+        "(file:// and plain directories work; default: $ANYVENV_PYTHON_INSTALL_MIRROR, else "
+        "uv's $UV_PYTHON_INSTALL_MIRROR)",
     )
     install.add_argument(
-        "--reinstall", action="store_true", help="replace an existing install of that version"
+        "-r",
+        "--reinstall",
+        action="store_true",
+        help="replace an existing install of that version",
     )
     install.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     add_json_flag(install)
@@ -96,6 +102,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "requests", nargs="*", metavar="VERSION", help="versions (3.12) or install names"
     )
     uninstall.add_argument("--all", action="store_true", help="remove every installed Python")
+    uninstall.add_argument(
+        "-q", "--quiet", action="store_true", help="print only what nothing matched"
+    )
     _add_install_dir(uninstall)
     add_json_flag(uninstall)
 
@@ -331,7 +340,7 @@ def _uninstall(args: argparse.Namespace) -> int:
         print("anyvenv: no Pythons installed", file=sys.stderr)
     if args.json:
         print_json([{"name": item.name, "path": str(item.path)} for item in done.removed])
-    else:
+    elif not args.quiet:
         for item in done.removed:
             print(f"Uninstalled {item.name} ({item.path})")
     return 0

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 MIRROR_ENV = "ANYVENV_PYTHON_INSTALL_MIRROR"
 DOWNLOADS_JSON_ENV = "ANYVENV_PYTHON_DOWNLOADS_JSON"
+# uv's own, read when anyvenv's are unset: a site set up for uv works as it is
+UV_MIRROR_ENV = "UV_PYTHON_INSTALL_MIRROR"
+UV_DOWNLOADS_JSON_ENV = "UV_PYTHON_DOWNLOADS_JSON_URL"
 GITHUB_RELEASE_BASES = (
     "https://github.com/astral-sh/python-build-standalone/releases/download",
     "https://github.com/indygreg/python-build-standalone/releases/download",
@@ -187,8 +190,11 @@ def _sha256_text(value: object) -> str | None:
     raise TypeError(f"sha256 is {type(value).__name__}, not a string")
 
 
-def downloads_from_json_file(path: str | os.PathLike[str]) -> list[PythonDownload]:
-    """Every CPython install_only build listed in a uv-style downloads JSON file."""
+def downloads_from_json_file(
+    path: str | os.PathLike[str], variable: str = DOWNLOADS_JSON_ENV
+) -> list[PythonDownload]:
+    """Every CPython install_only build listed in a uv-style downloads JSON file (named by
+    ``variable``, for the hint of an error)."""
     source = os.fspath(path)
     try:
         with open(source, encoding="utf-8") as handle:
@@ -196,12 +202,12 @@ def downloads_from_json_file(path: str | os.PathLike[str]) -> list[PythonDownloa
     except OSError as exc:
         raise BadDownloadsFile(
             f"cannot read the downloads file {source}: {exc.strerror}",
-            f"fix or unset {DOWNLOADS_JSON_ENV}",
+            f"fix or unset {variable}",
         ) from exc
     except ValueError as exc:
         raise BadDownloadsFile(
             f"the downloads file {source} is not valid JSON ({exc})",
-            f"fix or unset {DOWNLOADS_JSON_ENV}",
+            f"fix or unset {variable}",
         ) from exc
     if not isinstance(data, Mapping):
         raise BadDownloadsFile(
@@ -214,11 +220,15 @@ def downloads_from_json_file(path: str | os.PathLike[str]) -> list[PythonDownloa
 
 def available_downloads(target: Platform | None = None) -> list[PythonDownload]:
     """Builds for ``target`` (default: this machine), newest first, from the downloads file
-    named by ``ANYVENV_PYTHON_DOWNLOADS_JSON`` or else from pbs-installer's table."""
+    named by ``ANYVENV_PYTHON_DOWNLOADS_JSON`` (else uv's ``UV_PYTHON_DOWNLOADS_JSON_URL``
+    when it names a local file) or else from pbs-installer's table."""
     target = target or current_platform()
-    override = os.environ.get(DOWNLOADS_JSON_ENV)
+    variable, override = DOWNLOADS_JSON_ENV, os.environ.get(DOWNLOADS_JSON_ENV)
+    if not override:
+        variable = UV_DOWNLOADS_JSON_ENV
+        override = _local_file(os.environ.get(variable, ""))
     if override:
-        everything = downloads_from_json_file(override)
+        everything = downloads_from_json_file(override, variable)
         found = [item for item in everything if item.platform == target]
     else:
         found = downloads_from_pbs_installer(target)
@@ -261,6 +271,17 @@ def select_download(request: str, downloads: Iterable[PythonDownload]) -> Python
     )
 
 
+def _local_file(location: str) -> str | None:
+    """The path of a ``file://`` URL or a plain path; ``None`` for a remote URL or nothing
+    (anyvenv downloads no release table: the built-in one is used instead)."""
+    if not location:
+        return None
+    if "://" not in location:
+        return location
+    parts = urlsplit(location)
+    return unquote(parts.path) if parts.scheme == "file" else None
+
+
 # -- mirrors ---------------------------------------------------------------------------------
 
 
@@ -274,9 +295,10 @@ def normalize_mirror(mirror: str) -> str:
 
 def download_url(download: PythonDownload, mirror: str | None = None) -> str:
     """Where to fetch ``download``: its URL with the GitHub release base replaced by the
-    mirror (``mirror`` or else ``ANYVENV_PYTHON_INSTALL_MIRROR``). URLs not under the GitHub
+    mirror (``mirror``, else ``ANYVENV_PYTHON_INSTALL_MIRROR``, else uv's
+    ``UV_PYTHON_INSTALL_MIRROR``; an empty one counts as none). URLs not under the GitHub
     base (from a custom downloads file) are used as they are."""
-    base = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
+    base = mirror or os.environ.get(MIRROR_ENV) or os.environ.get(UV_MIRROR_ENV) or None
     if not base:
         return download.url
     for github in GITHUB_RELEASE_BASES:
