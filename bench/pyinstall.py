@@ -52,7 +52,8 @@ def _install_step(lab: Lab, kind: str, tools: Tools, environ: dict[str, str], ve
             timed = run_timed([*argv, "--json"], environ)
             if timed.returncode != 0:
                 return failure(timed, {str(target): "<dir>"})
-            executable = Path(json.loads(timed.output[timed.output.index("{") :])["executable"])
+            [report] = json.loads(timed.output[timed.output.index("[") :])  # one per version
+            executable = Path(report["executable"])
             checked = _runs(executable, environ)
             return timed_outcome(timed, checked)
         finally:
