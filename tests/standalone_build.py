@@ -122,7 +122,8 @@ def github_url(version: str) -> str:
 def write_downloads_json(
     path: Path, entries: dict[str, tuple[tuple[int, int, int], str, str]]
 ) -> Path:
-    """A downloads file in uv's format: install name -> (version, url, sha256)."""
+    """A downloads file in uv's format: install name -> (version, url, sha256); a name with
+    ``+freethreaded`` is that variant."""
     data = {
         name: {
             "name": "cpython",
@@ -135,7 +136,7 @@ def write_downloads_json(
             "prerelease": "",
             "url": url,
             "sha256": sha256,
-            "variant": None,
+            "variant": "freethreaded" if "+freethreaded" in name else None,
         }
         for name, (version, url, sha256) in entries.items()
     }

@@ -201,11 +201,38 @@ def test_mirror_flag_overrides_the_environment(
     assert proc.returncode == 0, proc.stderr
 
 
-def test_list_available_reads_the_downloads_file(pythons_env: dict[str, str]) -> None:
-    proc = run_cli("python", "list", "--available", "--json")
+def test_list_available_reads_the_downloads_file(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """Every build of the table, newest first, the default build of a version before its
+    free-threaded one; those installed say where (as uv python list)."""
+    root = tmp_path / "pythons"
+    proc = run_cli("python", "list", "--available", "--json", "-i", str(root))
     assert proc.returncode == 0, proc.stderr
     (entry,) = json.loads(proc.stdout)
     assert entry["name"].startswith("cpython-3.12.") and entry["release"] == "20990101"
+    assert entry["installed"] is None
+    threaded = f"cpython-{standalone.version_text}+freethreaded-linux-x86_64-gnu"
+    threaded_url = standalone.url.replace("-install_only", "-freethreaded-install_only")
+    downloads = write_downloads_json(
+        tmp_path / "downloads.json",
+        {
+            threaded: (standalone.version, threaded_url, "0" * 64),
+            "cpython-3.11.7-linux-x86_64-gnu": ((3, 11, 7), github_url("3.11.7"), "0" * 64),
+            standalone.install_name: (standalone.version, standalone.url, standalone.sha256),
+        },
+    )
+    fake_install(
+        root, standalone.install_name, f"python{standalone.version[0]}.{standalone.version[1]}"
+    )
+    env = cli_env(ANYVENV_PYTHON_DOWNLOADS_JSON=str(downloads))
+    listed = run_cli("python", "list", "--available", "-i", str(root), env=env)
+    names = [line.split()[0] for line in listed.stdout.splitlines()]
+    assert names == [standalone.install_name, threaded, "cpython-3.11.7-linux-x86_64-gnu"]
+    first = listed.stdout.splitlines()[0]
+    exe = root / standalone.install_name / "bin" / standalone.executable_name
+    assert first.endswith(f"installed: {exe}"), first
+    assert listed.stdout.splitlines()[2].endswith(" 20990101")
 
 
 def test_progress_is_drawn_on_a_terminal(

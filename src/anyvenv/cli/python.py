@@ -250,7 +250,7 @@ def _list(args: argparse.Namespace) -> int:
     from anyvenv.pythons.installed import installed_pythons, resolve_install_dir
 
     if args.available:
-        return _list_available(args.json)
+        return _list_available(args)
     root = resolve_install_dir(args.install_dir)
     installs = installed_pythons(root)
     if args.json:
@@ -263,16 +263,29 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list_available(as_json: bool) -> int:
+def _list_available(args: argparse.Namespace) -> int:
+    """The builds that can be installed, newest first; those installed already show where
+    (as uv python list shows an install's path and ``<download available>`` otherwise)."""
     from anyvenv.cli.output import print_json
+    from anyvenv.pythons.installed import installed_pythons, resolve_install_dir
     from anyvenv.pythons.sources import available_downloads
 
     downloads = available_downloads()
-    if as_json:
-        print_json([download.to_json() for download in downloads])
+    installed = {
+        item.name: item for item in installed_pythons(resolve_install_dir(args.install_dir))
+    }
+    if args.json:
+        documents = []
+        for download in downloads:
+            have = installed.get(download.install_name)
+            where = None if have is None else str(have.executable)
+            documents.append({**download.to_json(), "installed": where})
+        print_json(documents)
     else:
         for download in downloads:
-            print(f"{download.install_name:<48} {download.release}")
+            have = installed.get(download.install_name)
+            shown = f"{download.release}" if have is None else f"installed: {have.executable}"
+            print(f"{download.install_name:<48} {shown}")
     return 0
 
 

@@ -233,8 +233,10 @@ def available_downloads(target: Platform | None = None) -> list[PythonDownload]:
     else:
         found = downloads_from_pbs_installer(target)
     unique = {(item.version, item.free_threaded): item for item in reversed(found)}
+    # newest first; of one version, the default build before the free-threaded one (as the
+    # installed ones are listed)
     return sorted(
-        unique.values(), key=lambda item: (item.version, item.free_threaded), reverse=True
+        unique.values(), key=lambda item: (item.version, not item.free_threaded), reverse=True
     )
 
 
