@@ -293,6 +293,7 @@ def test_another_users_env_is_not_sent_to_a_repair_that_cannot_write() -> None:
         env = top / "env"
         made = anyvenv("venv", env, "--python", "/usr/bin/python3")
         assert made.returncode == 0, made.stderr
+        working = os.readlink(env / "bin" / "python")
         (env / "bin" / "python").unlink()
         (env / "bin" / "python").symlink_to("/nonexistent/python3")
         for path in [top, *top.rglob("*")]:
@@ -312,6 +313,14 @@ def test_another_users_env_is_not_sent_to_a_repair_that_cannot_write() -> None:
                 "work as its owner, then run anyvenv repair again\n"
             )
         assert os.readlink(env / "bin" / "python") == "/nonexistent/python3"
+        # only what repair leaves alone (a stray link): nothing to write, so no refusal
+        (env / "bin" / "python").unlink()
+        (env / "bin" / "python").symlink_to(working)
+        (env / "bin" / "python3.99").symlink_to("/nonexistent/python3.99")
+        for dry_run in ([], ["--dry-run"]):
+            calm = run_cli_as_nobody("repair", str(env), *dry_run)
+            assert calm.returncode == 0, calm.stderr
+            assert "nothing repair can change" in calm.stdout, calm.stdout
     finally:
         shutil.rmtree(top)
 

@@ -121,12 +121,6 @@ def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
             f"cannot repair {diagnosis.env}: {refused.message}",
             f"{why}; recreate the environment (anyvenv venv --clear {diagnosis.env}) and reinstall",
         )
-    stuck = unwritable(diagnosis.env)
-    if stuck is not None:  # (said now: the probe would refuse the directory in other words)
-        why, first = stuck
-        raise EnvironmentBroken(
-            f"cannot repair {diagnosis.env}: {why}", f"{first}, then run anyvenv repair again"
-        )
     probed: ProbeResult | None = None
     if _needs_interpreter(diagnosis):
         probed = _probe(diagnosis.env)
@@ -138,6 +132,12 @@ def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
     _plan_scripts(plan)
     _plan_modes(plan, probed)
     _plan_activation(plan)
+    stuck = unwritable(diagnosis.env) if plan.fixes else None  # nothing to write: no matter
+    if stuck is not None:
+        why, first = stuck
+        raise EnvironmentBroken(
+            f"cannot repair {diagnosis.env}: {why}", f"{first}, then run anyvenv repair again"
+        )
     return plan
 
 
