@@ -85,6 +85,16 @@ def test_build_variants_as_uv_writes_them(raw: str, free_threaded: bool | None) 
     assert request.matches_version((3, 13, 0), free_threaded=bool(free_threaded))
 
 
+def test_a_range_keeps_its_variant() -> None:
+    request = parse_request(">=3.13+freethreaded")
+    assert request.matches_version((3, 14, 0), free_threaded=True)
+    assert not request.matches_version((3, 14, 0), free_threaded=False)
+
+
+def test_a_plus_in_a_name_is_no_variant() -> None:
+    assert parse_request("my+python").name == "my+python"
+
+
 def test_a_debug_build_is_refused_by_name() -> None:
     with pytest.raises(UsageError, match=r"\+debug build"):
         parse_request("3.13+debug")
@@ -102,7 +112,9 @@ def test_a_versioned_executable_name_also_names_its_version() -> None:
     assert not parse_request("/usr/bin/python3.12").names_a_version
 
 
-@pytest.mark.parametrize("raw", ["@@", "3.x", ">=three", "3..1", "cpython-3.x-linux"])
+@pytest.mark.parametrize(
+    "raw", ["@@", "3.x", ">=three", "3..1", "cpython-3.x-linux", "cpython--macos"]
+)
 def test_garbage_is_a_usage_error(raw: str) -> None:
     with pytest.raises(UsageError):
         parse_request(raw)

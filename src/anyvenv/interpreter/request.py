@@ -12,6 +12,7 @@ Version = tuple[int, ...]
 _VERSIONED_NAME = r"^python(\d+(?:\.\d+){0,2}t?)$"
 _SPECIFIER = r"^\s*(~=|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+){0,2})(\.\*)?\s*$"
 _OPERATORS = ("~=", "==", "!=", "<=", ">=", "<", ">")  # in the order _SPECIFIER tries them
+_OPERATOR_STARTS = "<>=!~"
 _NAME = r"[A-Za-z][\w.+-]*"
 
 
@@ -158,9 +159,11 @@ def _parse_request(raw: str | None) -> PythonRequest:
         return PythonRequest(raw, path=text)
     key = _install_key(text)
     bare, platform = key if key is not None else (_without_implementation(text), ())
-    if not bare:  # cpython, cp: any CPython, as uv reads them
+    if not bare and key is None:  # cpython, cp: any CPython, as uv reads them
         return PythonRequest(raw)
-    bare, free_threaded = _variant(bare, raw)
+    free_threaded = None
+    if bare[:1].isdigit() or bare[:1] in _OPERATOR_STARTS:  # (my+python is a name)
+        bare, free_threaded = _variant(bare, raw)
     plain = _plain_version(bare)
     if plain is not None:
         numbers, threaded = plain
@@ -170,11 +173,13 @@ def _parse_request(raw: str | None) -> PythonRequest:
             free_threaded=True if threaded else free_threaded,
             platform=platform,
         )
-    if key is None and bare[0] in "<>=!~":
+    if key is None and bare[0] in _OPERATOR_STARTS:
         try:
-            return PythonRequest(raw, specifiers=parse_specifiers(bare))
+            specifiers = parse_specifiers(bare)
         except ValueError:
             pass
+        else:
+            return PythonRequest(raw, specifiers=specifiers, free_threaded=free_threaded)
     import re
 
     if key is None and re.fullmatch(_NAME, text):
