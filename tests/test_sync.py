@@ -1059,6 +1059,40 @@ def test_run_refuses_what_uv_run_refuses(synced: Path, env: dict[str, str]) -> N
         assert not (synced / "ran").exists()
 
 
+def test_a_run_that_runs_itself_stops_at_uvs_limit(synced: Path, env: dict[str, str]) -> None:
+    """A script whose first line runs it through ``anyvenv run`` would run itself forever:
+    as uv run, nested runs stop past ``--max-recursion-depth`` (UV_RUN_MAX_RECURSION_DEPTH,
+    default 100), on the no-op path and the ordinary one, before anything runs."""
+    tool = synced / "tool"
+    tool.write_text(
+        f"#!/usr/bin/env -S {sys.executable} -m anyvenv run\nopen('ran', 'a').write('x')\n"
+    )
+    tool.chmod(0o755)
+    limited = {**env, "UV_RUN_MAX_RECURSION_DEPTH": "3"}
+    assert anyvenv("run", "python", "-c", "1", cwd=synced, env=env).returncode == 0
+    # each nested run finds the env in sync (UV_RUN_RECURSION_DEPTH and a VIRTUAL_ENV naming
+    # the env are no inputs of a sync): no uv output, only the error
+    looped = anyvenv("run", "./tool", cwd=synced, env=limited, timeout=120)
+    assert looped.returncode == 2
+    assert one_line_error(looped).startswith(
+        "anyvenv: error: `anyvenv run` was recursively invoked 4 times which exceeds the limit of 3"
+    )
+    assert not (synced / "ran").exists()
+    deep = {**env, "UV_RUN_RECURSION_DEPTH": "101"}
+    for args in (["python", "-c", "open('ran', 'w')"], ["--no-sync", "python", "-c", "1"]):
+        refused = anyvenv("run", *args, cwd=synced, env=deep)
+        assert refused.returncode == 2 and "exceeds the limit of 100" in one_line_error(refused)
+    allowed = anyvenv(
+        "run", "--max-recursion-depth", "200", "python", "-c", "print('ok')", cwd=synced, env=deep
+    )
+    assert (allowed.returncode, allowed.stdout) == (0, "ok\n"), allowed.stderr
+    bad = anyvenv(
+        "run", "python", "-c", "1", cwd=synced, env={**env, "UV_RUN_RECURSION_DEPTH": "x"}
+    )
+    assert bad.returncode == 2 and "invalid value for UV_RUN_RECURSION_DEPTH" in one_line_error(bad)
+    assert not (synced / "ran").exists()
+
+
 def test_run_of_a_path_that_cannot_run_blames_the_path(
     synced: Path, env: dict[str, str], tmp_path: Path
 ) -> None:

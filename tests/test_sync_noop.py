@@ -231,6 +231,20 @@ def test_always_runs_uv_reads_flags_clusters_and_variables() -> None:
     assert not always_runs_uv(["-q", "--frozen", "--find-links", "/wheels/Upload"], {})
 
 
+def test_what_a_run_sets_for_its_command_is_no_input() -> None:
+    """The depth of nested runs, and a VIRTUAL_ENV naming the env being synced (a run inside
+    it), change nothing for uv sync; another active env does (uv warns of it)."""
+    from anyvenv.project.inputs import Invocation
+
+    def key(**environ: str) -> list[str]:
+        return Invocation(None, None, [], "/p", environ).key(env="/p/.venv")
+
+    assert key(UV_RUN_RECURSION_DEPTH="3", UV_RUN_MAX_RECURSION_DEPTH="9") == key()
+    assert key(VIRTUAL_ENV="/p/.venv") == key() == key(VIRTUAL_ENV="/p/.venv/")
+    assert key(VIRTUAL_ENV="/elsewhere") != key()
+    assert key(UV_FROZEN="1") != key()
+
+
 def test_output_options_do_not_count() -> None:
     args = ["-q", "--color", "never", "--frozen", "-qq", "--color=auto", "--no-progress", "-v"]
     assert deciding_args([*args, "--extra", "x"]) == ["--frozen", "-v", "--extra", "x"]

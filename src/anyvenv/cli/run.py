@@ -223,10 +223,7 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
 def uv_run_variables(environ: Mapping[str, str]) -> dict[str, str]:
     """What ``uv run`` tells the command it runs: ``UV``, the uv binary (for scripts that call
     ``"$UV"``), and ``UV_RUN_RECURSION_DEPTH``, one more than it was."""
+    from anyvenv.project.runargs import RECURSION_DEPTH_ENV, recursion_depth
     from anyvenv.project.uvcall import find_uv
 
-    try:
-        depth = int(environ.get("UV_RUN_RECURSION_DEPTH", "0") or 0)
-    except ValueError:
-        depth = 0
-    return {"UV": find_uv(), "UV_RUN_RECURSION_DEPTH": str(depth + 1)}
+    return {"UV": find_uv(), RECURSION_DEPTH_ENV: str(recursion_depth(environ) + 1)}

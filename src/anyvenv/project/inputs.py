@@ -46,6 +46,9 @@ RECORD_VERSION = 3
 RACY_NS = 3_000_000_000
 
 WATCHED_PREFIXES = ("UV_", "ANYVENV_")
+# what runs set for the commands they run, and which no sync reads: a nested run (a script of
+# the env that calls anyvenv run) must find the sync of the outer one still holding
+RUN_ONLY_VARIABLES = frozenset({"UV_RUN_RECURSION_DEPTH", "UV_RUN_MAX_RECURSION_DEPTH"})
 WATCHED_NAMES = frozenset(
     {
         "VIRTUAL_ENV",
@@ -154,10 +157,16 @@ class Invocation:
         self.cwd = cwd
         self.environ = environ
 
-    def key(self, extra_variables: Iterable[str] = ()) -> list[str]:
+    def key(self, extra_variables: Iterable[str] = (), env: str | None = None) -> list[str]:
+        """What the sync depends on beside its files. ``env``: the env synced, which an
+        activated ``VIRTUAL_ENV`` naming it leaves as uv finds it with none (a run in it)."""
         from anyvenv import __version__
 
         extra = frozenset(extra_variables)
+        skipped = RUN_ONLY_VARIABLES
+        active = self.environ.get("VIRTUAL_ENV")
+        if env is not None and active and os.path.normpath(active) == os.path.normpath(env):
+            skipped = skipped | {"VIRTUAL_ENV"}
         key = [
             f"anyvenv {__version__} {RECORD_VERSION}",
             f"installed in {sys.prefix}",  # where find_uv looks
@@ -170,7 +179,8 @@ class Invocation:
         key += sorted(
             f"variable {name}={value}"
             for name, value in self.environ.items()
-            if name.startswith(WATCHED_PREFIXES) or name in WATCHED_NAMES or name in extra
+            if (name.startswith(WATCHED_PREFIXES) or name in WATCHED_NAMES or name in extra)
+            and name not in skipped
         )
         key += [f"variable {name} unset" for name in sorted(extra) if name not in self.environ]
         return key
@@ -272,13 +282,13 @@ class InputsRecord:
         files: dict[str, Entry] = {path: entry_of(path, now) for path in inputs}
         for path in vital:
             files.setdefault(path, entry_of(path, None))
-        return cls(env, invocation.key(extra_variables), extra_variables, files, summary)
+        return cls(env, invocation.key(extra_variables, env), extra_variables, files, summary)
 
     def holds_for(self, invocation: Invocation) -> bool:
         """Same invocation, and every path as recorded: uv would find nothing to do. An exact
         sync also answers for an inexact one (``anyvenv run`` after ``anyvenv sync``), not the
         other way round: packages the inexact one left may be extraneous."""
-        wanted = invocation.key(self.extra_variables)
+        wanted = invocation.key(self.extra_variables, self.env)
         exact_instead = [EXACT_LINE if line == INEXACT_LINE else line for line in wanted]
         if self.key != wanted and self.key != exact_instead:
             return False

@@ -144,7 +144,10 @@ class RunArgs:
 
 
 def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs:
-    """Sort ``uv_args`` (as ``anyvenv run`` got them, anyvenv's own options taken out)."""
+    """Sort ``uv_args`` (as ``anyvenv run`` got them, anyvenv's own options taken out); a
+    :class:`~anyvenv.errors.UsageError` when this run is nested too deep (see
+    :func:`check_recursion`)."""
+    check_recursion(uv_args, environ)
     result = RunArgs()
     exact: bool | None = None
     no_env_file = env_flag(environ, "UV_NO_ENV_FILE")
@@ -178,6 +181,50 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
     if not result.exact:
         result.sync_args.append("--inexact")
     return result
+
+
+RECURSION_DEPTH_ENV = "UV_RUN_RECURSION_DEPTH"
+MAX_RECURSION_DEPTH_ENV = "UV_RUN_MAX_RECURSION_DEPTH"
+DEFAULT_MAX_RECURSION_DEPTH = 100  # uv's
+
+
+def recursion_depth(environ: Mapping[str, str]) -> int:
+    """How deep this run is nested in runs (``uv run``'s and ours): ``UV_RUN_RECURSION_DEPTH``,
+    which each run gives the command it runs one above its own."""
+    return _count(RECURSION_DEPTH_ENV, environ.get(RECURSION_DEPTH_ENV) or "0")
+
+
+def check_recursion(uv_args: Sequence[str], environ: Mapping[str, str]) -> None:
+    """As ``uv run``: refuse to go on when runs have been nested more than
+    ``--max-recursion-depth`` (``UV_RUN_MAX_RECURSION_DEPTH``, default 100) times: a command
+    that runs itself through ``anyvenv run`` (a script whose first line is
+    ``#!/usr/bin/env -S anyvenv run``) would otherwise never stop."""
+    from anyvenv.project.uvrules import option_value
+
+    given = option_value(uv_args, "--max-recursion-depth")
+    source = "--max-recursion-depth" if given else MAX_RECURSION_DEPTH_ENV
+    raw = given or environ.get(MAX_RECURSION_DEPTH_ENV)
+    limit = _count(source, raw) if raw else DEFAULT_MAX_RECURSION_DEPTH
+    depth = recursion_depth(environ)
+    if depth > limit:
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            f"`anyvenv run` was recursively invoked {depth} times which exceeds the limit of "
+            f"{limit}",
+            "a command that runs itself through anyvenv run? (raise the limit with "
+            f"--max-recursion-depth or {MAX_RECURSION_DEPTH_ENV})",
+        )
+
+
+def _count(source: str, raw: str) -> int:
+    if raw.isascii() and raw.isdecimal():
+        return int(raw)
+    from anyvenv.errors import UsageError
+
+    raise UsageError(
+        f"invalid value for {source}: {raw!r} is not a whole number", f"fix or unset {source}"
+    )
 
 
 def _refuse(name: str) -> None:
