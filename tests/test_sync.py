@@ -679,6 +679,31 @@ def test_pip_runs_uv_pip_against_the_env(synced: Path, env: dict[str, str], inde
     assert (site_packages(synced) / "gamma" / "__init__.py").is_file()
 
 
+def test_pip_acts_on_the_project_uv_pip_would(
+    synced: Path, tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """``--directory``/``--project`` after the subcommand move the project, as in uv; a
+    subcommand that only reads makes no env; ``compile`` resolves with no env and no
+    machine-specific path in its output."""
+    other = write_project(tmp_path / "other", dependencies=["gamma"])
+    sync_json(other, env, index)
+    for where in (["--directory", str(other)], [f"--project={other}"]):
+        frozen = anyvenv("pip", "freeze", *where, cwd=synced, env=env)
+        assert frozen.returncode == 0, frozen.stderr
+        assert "gamma" in frozen.stdout and "beta" not in frozen.stdout, frozen.stdout
+    bare = write_project(tmp_path / "bare")
+    listed = anyvenv("pip", "list", cwd=bare, env=env)  # as plain uv pip: the Python it finds
+    plain = run([uv_binary(), "pip", "list"], bare, env)
+    assert (listed.returncode, listed.stdout) == (plain.returncode, plain.stdout)
+    assert not (bare / ".venv").exists()
+    compiled = anyvenv(
+        "pip", "compile", "pyproject.toml", "-q", *index_args(index), cwd=bare, env=env
+    )
+    assert compiled.returncode == 0, compiled.stderr
+    assert "alpha==" in compiled.stdout and "--python" not in compiled.stdout, compiled.stdout
+    assert not (bare / ".venv").exists()
+
+
 def test_workspace_member_syncs_into_the_root_env(
     tmp_path: Path, env: dict[str, str], index: Path
 ) -> None:

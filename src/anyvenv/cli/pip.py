@@ -19,27 +19,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pass_through(parser, OWN)
 
 
+# ``uv pip`` subcommands that resolve only: uv picks the interpreter, and a ``--python``
+# inserted here would be written into the output's header (``uv pip compile``)
+RESOLVE_ONLY = frozenset({"compile"})
+# ``uv pip`` subcommands that read an env and change nothing: on a project with no env yet,
+# plain uv pip says there is none (anyvenv makes none just to show it empty)
+READ_ONLY = frozenset({"list", "freeze", "show", "tree", "check"})
+# uv's global options that move the project (and so the env) uv pip acts on
+LOCATING_OPTIONS = ("--directory", "--project")
+
+
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from anyvenv.errors import NotAProject, UsageError
+    from anyvenv.errors import EnvironmentBroken, NotAProject, UsageError
     from anyvenv.project.pip import run_pip, targets_another_env
-    from anyvenv.project.sync import SyncOptions
+    from anyvenv.project.sync import EnvLeftAlone, SyncOptions
     from anyvenv.project.uvcall import exec_uv
 
     words = pip_words(args)
     if not words:
         raise UsageError("no 'uv pip' subcommand given", "e.g. 'anyvenv pip list'")
-    from anyvenv.project.sync import EnvLeftAlone
-
+    locating = locating_args(words)
+    subcommand = words[0]
     try:
-        if not targets_another_env(words, os.environ, os.getcwd()):
-            return run_pip(words, SyncOptions()).uv_exit_code
-    except (NotAProject, EnvLeftAlone):  # no project, or one uv does not manage
-        pass
+        if subcommand not in RESOLVE_ONLY and not targets_another_env(
+            words, os.environ, os.getcwd(), locating
+        ):
+            if subcommand in READ_ONLY:
+                from anyvenv.project.runenv import project_env
+
+                project_env(locating, os.getcwd(), os.environ)  # EnvironmentBroken: none
+            return run_pip(words, SyncOptions(uv_args=tuple(locating))).uv_exit_code
+    except (NotAProject, EnvLeftAlone, EnvironmentBroken):
+        pass  # no project, one uv does not manage, or no env to read
     # as plain uv pip, on the env it finds (the one named, VIRTUAL_ENV, .venv above); anyvenv
     # makes none
     return exec_uv(["pip", *words], os.environ)
+
+
+def locating_args(words: list[str]) -> list[str]:
+    """The ``--directory``/``--project`` options among ``words`` (before a ``--``), as
+    ``uv`` takes them anywhere on its command line."""
+    found: list[str] = []
+    for index, word in enumerate(words):
+        if word == "--":
+            break
+        name, joined, _ = word.partition("=")
+        if name in LOCATING_OPTIONS:
+            found += [word] if joined else words[index : index + 2]
+    return found
 
 
 def pip_words(args: argparse.Namespace) -> list[str]:

@@ -28,10 +28,16 @@ class PipResult:
 _TARGET_OPTIONS = ("--python", "--system", "--target", "--prefix")
 
 
-def targets_another_env(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> bool:
+def targets_another_env(
+    args: Sequence[str],
+    environ: Mapping[str, str],
+    cwd: str,
+    locating: Sequence[str] = (),
+) -> bool:
     """Whether ``uv pip ARGS`` would not act on the project env: ``--python``/``-p``,
     ``--system``, ``--target`` or ``--prefix`` name another, or ``VIRTUAL_ENV`` names an env
-    other than the project's (uv pip's first choice). Raises
+    other than the project's (uv pip's first choice). ``locating``: the ``--directory`` and
+    ``--project`` options that move the project. Raises
     :class:`anyvenv.errors.NotAProject` outside a project."""
     for arg in args:
         if arg == "--":
@@ -47,7 +53,7 @@ def targets_another_env(args: Sequence[str], environ: Mapping[str, str], cwd: st
     from anyvenv.project.model import discover
     from anyvenv.project.uvrules import declared_env, start_dir
 
-    project = discover(start_dir((), cwd, environ))
+    project = discover(start_dir(locating, cwd, environ))
     declared = declared_env(project.workspace_root, environ)
     ours = {os.path.realpath(declared), os.path.realpath(resolve_env(declared))}
     return os.path.realpath(os.path.join(cwd, active)) not in ours

@@ -664,11 +664,11 @@ class LockedProject:
         options, env_vars = self.options, self.environ
         cwd = options.cwd or os.getcwd()
         project, choice, declared = locate(options, env_vars, cwd)
+        if not project.managed:  # uv syncs no env for it (and says so): make none
+            raise EnvLeftAlone(declared)
         forced = forced_link_mode(options.link_mode, env_vars) or configured_link_mode(
             project.workspace_root, options.uv_args, env_vars, cwd
         )
-        if not project.managed:  # uv syncs no env for it (and says so): make none
-            raise EnvLeftAlone(declared)
         uv = find_uv()
         self._lock = project_lock(declared, options.on_lock_wait)
         self._lock.acquire()
