@@ -1074,6 +1074,27 @@ def test_a_killed_venv_s_staging_tree_is_cleared_by_the_next_sync(
     assert report["action"] == "reused" and not left.exists()
 
 
+def test_show_settings_is_uvs_to_print_and_changes_nothing(
+    tmp_path: Path, synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """uv prints its settings and stops: no env is made for it, nothing runs, and no sync is
+    recorded as done (the next one prints them again)."""
+    fresh = write_project(tmp_path / "fresh")
+    shown = anyvenv("sync", "--show-settings", *index_args(index), cwd=fresh, env=env)
+    assert shown.returncode == 0 and "SyncSettings" in shown.stdout, shown.stderr
+    assert not (fresh / ".venv").exists()
+    for project in (fresh, synced):
+        ran = anyvenv(
+            "run", "--show-settings", "python", "-c", "open('ran', 'w')", cwd=project, env=env
+        )
+        assert ran.returncode == 0 and "RunSettings" in ran.stdout, ran.stderr
+        assert not (project / "ran").exists()
+    assert not (fresh / ".venv").exists()
+    for _ in range(2):
+        again = anyvenv("sync", "--show-settings", *index_args(index), cwd=synced, env=env)
+        assert "SyncSettings" in again.stdout and "up to date" not in again.stderr
+
+
 def test_run_refuses_what_uv_run_refuses(synced: Path, env: dict[str, str]) -> None:
     """``run --dry-run`` synced nothing and still ran the command; ``run --json`` failed on
     uv sync's usage text. Both are one line and exit 2 now, and nothing runs."""

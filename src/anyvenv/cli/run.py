@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from anyvenv.project.uvrules import start_dir
 
     request = read_run_args(args.uv_args, os.environ)
+    if "--show-settings" in args.uv_args:  # uv prints its settings and runs nothing
+        return exec_uv_run(uv_run_words(args), os.environ)
     workdir = start_dir(args.uv_args, os.getcwd(), os.environ, project=False)
     command: list[str] = list(args.command)
     target = None

@@ -79,6 +79,7 @@ ALWAYS_RUN_OPTIONS = (
     "--verbose",
     "--output-format",
     "--script",
+    "--show-settings",  # (uv then prints them and syncs nothing: no record either)
 )
 ALWAYS_RUN_SHORT = frozenset("UPnv")  # -U -P -n -v, also inside a cluster such as -qU
 ALWAYS_RUN_VARIABLES = (

@@ -395,9 +395,12 @@ class EnvLeftAlone(AnyvenvError):
 
 
 def leaves_env_alone(options: SyncOptions, environ: Mapping[str, str]) -> bool:
-    """Whether uv will not change the project env: ``sync --dry-run``/``--check``, or an
-    edit with ``--no-sync``/``--frozen`` (or ``UV_NO_SYNC``/``UV_FROZEN``)."""
+    """Whether uv will not change the project env: ``--show-settings`` (uv prints them and
+    stops), ``sync --dry-run``/``--check``, or an edit with ``--no-sync``/``--frozen`` (or
+    ``UV_NO_SYNC``/``UV_FROZEN``)."""
     args = options.uv_args
+    if has_flag(args, "--show-settings"):
+        return True
     if options.uv_command == "sync":
         return has_flag(args, "--dry-run", "--check")
     return has_flag(args, "--no-sync", "--frozen") or any(
