@@ -100,7 +100,7 @@ def test_inline_metadata_and_remote_scripts_are_left_to_uv(cwd: Path) -> None:
         ("# /// script\n# dependencies = []\n# ///\n", True),
         ('"""doc"""\n# /// script\n#\n# requires-python = ">=3.11"\n# ///\n', True),
         ("# /// script\r\n# dependencies = []\r\n# ///\r\n", True),
-        ("# /// script\n# ///\n", False),  # PEP 723: a block holds at least one line
+        ("# /// script\n# ///\n", True),  # empty: uv's parser takes it (the PEP's regex not)
         ("# /// script\n# dependencies = []\nimport x\n# ///\n", False),  # not closed in time
         ("# /// pyproject\n# x = 1\n# ///\n", False),  # another type
         ("#/// script\n# x = 1\n# ///\n", False),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from anyvenv.cli.run import OWN as RUN
 from anyvenv.cli.sync import OWN as SYNC
 from anyvenv.project.pip import targets_another_env
@@ -170,3 +172,24 @@ def test_pip_with_a_clustered_python_acts_on_another_env(tmp_path: Path) -> None
     assert targets_another_env(["list", "-qp", "3.13"], {}, str(tmp_path))
     assert targets_another_env(["list", "-p3.13"], {}, str(tmp_path))
     assert not targets_another_env(["list", "-q", "--", "-qp"], {}, str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("args", "quiet"),
+    [
+        (["-q"], True),
+        (["--quiet"], True),
+        (["-qq"], True),
+        (["-vq"], True),
+        (["-qp", "3.12"], True),
+        (["--frozen", "-q"], True),
+        (["-p3.12q"], False),  # q inside a value
+        (["-v"], False),
+        (["--", "-q"], False),
+        ([], False),
+    ],
+)
+def test_quiet_is_read_as_uv_reads_it(args: list[str], quiet: bool) -> None:
+    from anyvenv.cli.sync import quiet_in
+
+    assert quiet_in(args) is quiet

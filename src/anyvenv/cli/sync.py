@@ -186,8 +186,21 @@ def is_quiet(args: argparse.Namespace) -> bool:
 
 
 def quiet_in(uv_args: Sequence[str]) -> bool:
-    """``-q``/``--quiet`` go to uv and quieten anyvenv too."""
-    return any(arg in ("-q", "--quiet") for arg in uv_args)
+    """``-q``/``--quiet`` go to uv and quieten anyvenv too; also ``-qq`` and clusters such as
+    ``-qp 3.12`` and ``-vq``, as uv reads them."""
+    from anyvenv.project.uvrules import PLAIN_SHORT_FLAGS
+
+    for arg in uv_args:
+        if arg == "--":
+            break
+        if arg == "--quiet":
+            return True
+        if arg.startswith("-") and not arg.startswith("--"):
+            letters = arg[1:]
+            flags = letters[: len(letters) - len(letters.lstrip(PLAIN_SHORT_FLAGS))]
+            if "q" in flags:
+                return True
+    return False
 
 
 def up_to_date_line(summary: Mapping[str, object]) -> str:

@@ -131,7 +131,8 @@ def _script_kind(path: str) -> str:
 
 def has_inline_metadata(path: str) -> bool:
     """Whether ``path`` holds a PEP 723 ``script`` block (a ``# /// script`` line that a
-    ``# ///`` line closes, every line between starting with ``#``)."""
+    ``# ///`` line closes, every line between starting with ``#``; none between is an empty
+    block, which uv reads as a script with no dependencies)."""
     try:
         with open(path, "rb") as file:
             text = file.read()
@@ -143,11 +144,9 @@ def has_inline_metadata(path: str) -> bool:
     for start, line in enumerate(lines):
         if line != _SCRIPT_BLOCK_START:
             continue
-        for count, inside in enumerate(lines[start + 1 :]):
+        for inside in lines[start + 1 :]:
             if inside == b"# ///":
-                if count:
-                    return True
-                break
+                return True
             if not (inside == b"#" or inside.startswith(b"# ")):
                 break
     return False
