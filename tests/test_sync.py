@@ -613,6 +613,16 @@ def test_what_only_uv_run_can_do_is_handed_to_it(
     value, prefix, no_beta = script.stdout.split()
     assert value == "3" and no_beta == "True"  # its own env, as uv run gives it
     assert Path(prefix) != env_dir and prefix.startswith(env["UV_CACHE_DIR"])
+    piped = subprocess.run(
+        [*ANYVENV, "run", *index_args(index), "-", "x"], cwd=synced, env=env, timeout=120,
+        input=(synced / "inline.py").read_text() + "print(sys.argv[1:])\n",
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr  # the same script on standard input: the same
+    first, second = piped.stdout.splitlines()
+    value, prefix, no_beta = first.split()
+    assert (value, no_beta, second) == ("3", "True", "['x']")
+    assert prefix.startswith(env["UV_CACHE_DIR"])
     isolated = anyvenv(
         "run", "--isolated", *index_args(index), "python", "-c",
         "import sys, beta; print(sys.prefix)", cwd=synced, env=env,

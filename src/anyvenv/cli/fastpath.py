@@ -164,7 +164,9 @@ def _run(argv: Sequence[str]) -> int | None:
     except AnyvenvError:  # the ordinary way says what is wrong
         return None
     found = None
-    if not request.needs_uv_run and target.kind not in ("inline-script", "remote"):
+    # (a script on standard input may declare dependencies: the ordinary way reads it)
+    left_to_uv = target.kind in ("inline-script", "remote", "stdin")
+    if not request.needs_uv_run and not left_to_uv:
         found = _up_to_date(values, target.project_args(workdir, request.sync_args, os.environ))
     if found is None:
         from anyvenv.cli.run import run
@@ -174,7 +176,7 @@ def _run(argv: Sequence[str]) -> int | None:
     from anyvenv.cli.run import exec_target
 
     _warn_if_another_env_is_active(found, uv_args)
-    # (guarded: reading stdin for `run -` can meet Ctrl-C or an I/O error, as the ordinary way)
+    # (guarded: exec meets a missing command, as the ordinary way)
     return guarded(lambda: exec_target(found.env, target, workdir))
 
 

@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if request.alone or (target is not None and target.kind == "inline-script"):
         # uv runs it without the project env (an env of its own, in uv's cache)
         return exec_uv_run(uv_run_words(args), os.environ)
+    if target is not None and declares_dependencies_on_stdin(target):  # as a file would
+        return exec_uv_run(uv_run_words(args), os.environ, stdin=stdin_script())
     sync_args = request.sync_args
     if target is not None:
         sync_args = target.project_args(workdir, sync_args, os.environ)
@@ -134,10 +136,30 @@ def _on_env(env: str) -> dict[str, str]:
     return {**os.environ, "UV_PROJECT_ENVIRONMENT": os.path.abspath(env)}
 
 
-def exec_uv_run(words: list[str], environ: Mapping[str, str]) -> int:
+def exec_uv_run(words: list[str], environ: Mapping[str, str], stdin: bytes | None = None) -> int:
     from anyvenv.project.uvcall import exec_uv
 
-    return exec_uv(["run", *words], environ)
+    return exec_uv(["run", *words], environ, stdin)
+
+
+_read_stdin: list[bytes] = []  # standard input is read once: a no-op run that hands over too
+
+
+def stdin_script() -> bytes:
+    """The script ``anyvenv run -`` was given on standard input, read once."""
+    if not _read_stdin:
+        import sys
+
+        _read_stdin.append(sys.stdin.buffer.read())
+    return _read_stdin[0]
+
+
+def declares_dependencies_on_stdin(target: RunTarget) -> bool:
+    """``run -`` of a script with PEP 723 metadata: uv runs it in an env of its own, as it
+    would the same script from a file."""
+    from anyvenv.project.runtarget import inline_metadata_in
+
+    return target.kind == "stdin" and inline_metadata_in(stdin_script())
 
 
 def _list_commands(env: str) -> int:
@@ -166,8 +188,7 @@ def exec_target(env: str | os.PathLike[str], target: RunTarget, workdir: str) ->
     from anyvenv.project.runenv import activated_environment
 
     env = os.fspath(env)
-    stdin = sys.stdin.buffer.read() if target.kind == "stdin" else None
-    argv = target.argv(env, stdin)
+    argv = target.argv(env, stdin_script() if target.kind == "stdin" else None)
     environ = activated_environment(env, os.environ)
     environ.update(uv_run_variables(os.environ))
     sys.stdout.flush()

@@ -138,6 +138,12 @@ def has_inline_metadata(path: str) -> bool:
             text = file.read()
     except OSError:
         return False
+    return inline_metadata_in(text)
+
+
+def inline_metadata_in(text: bytes) -> bool:
+    """Whether the script ``text`` holds a PEP 723 ``script`` block (see
+    :func:`has_inline_metadata`)."""
     if _SCRIPT_BLOCK_START not in text:
         return False
     lines = text.splitlines()

@@ -106,16 +106,38 @@ def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: str) -> int:
         raise AnyvenvError(f"cannot run uv ({command[0]}): {exc.strerror}") from exc
 
 
-def exec_uv(words: Sequence[str], environ: Mapping[str, str]) -> int:
-    """Replace this process with ``uv WORDS...``: for what uv does without anyvenv's env."""
+def exec_uv(words: Sequence[str], environ: Mapping[str, str], stdin: bytes | None = None) -> int:
+    """Replace this process with ``uv WORDS...``: for what uv does without anyvenv's env.
+    ``stdin``: what uv reads on its standard input instead of ours (already read: a script
+    given on it)."""
     uv = find_uv()
     sys.stdout.flush()
     sys.stderr.flush()
     try:
+        if stdin is not None:
+            _feed_standard_input(stdin)
         os.execve(uv, [uv, *words], environ)
     except OSError as exc:
         raise AnyvenvError(f"cannot run uv ({uv}): {exc.strerror}") from exc
     return 0  # pragma: no cover - exec does not return
+
+
+def _feed_standard_input(data: bytes) -> None:
+    """Make ``data`` this process's standard input, for the program it execs next: a pipe
+    that a forked child fills (however large ``data`` is) and then leaves."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write, then go, never back into the caller's code
+        try:
+            os.close(read_fd)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write_fd, view) :]
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    os.dup2(read_fd, 0)
+    os.close(read_fd)
 
 
 def names_script(uv_args: Sequence[str]) -> bool:
