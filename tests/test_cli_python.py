@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import pty
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from standalone_build import (
     StandaloneArchive,
     github_url,
@@ -141,29 +143,47 @@ def test_several_versions_are_checked_before_any_is_installed(
     assert standalone.install_name not in os.listdir(install_dir)
 
 
-def test_find_with_no_request_asks_what_uv_would_here(
-    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
-) -> None:
+def test_find_with_no_request_asks_what_uv_would_here(tmp_path: Path) -> None:
     """``python find`` in a project: its .python-version, else its requires-python, as
-    ``uv python find``; ``python dir`` prints the install directory."""
-    install_dir = tmp_path / "pythons"
-    fake_install(install_dir, "cpython-3.13.1-linux-x86_64-gnu", "python3.13")
-    fake_install(install_dir, "cpython-3.11.4-linux-x86_64-gnu", "python3.11")
-    env = cli_env(ANYVENV_PYTHON_INSTALL_DIR=str(install_dir))
+    ``uv python find``, and as discovery orders Pythons (anyvenv's and uv's installs
+    together, newest first); ``python dir`` prints the install directory."""
+    from project_support import pyenv_python
+
+    pythons = {minor: pyenv_python(minor) for minor in ("3.11", "3.12", "3.13")}
+    if None in pythons.values():
+        pytest.skip("needs pyenv's 3.11, 3.12 and 3.13")
+    ours, uvs = tmp_path / "pythons", tmp_path / "uv-pythons"
+    for root, minor in ((ours, "3.11"), (ours, "3.12"), (uvs, "3.13")):
+        real = Path(str(pythons[minor]))
+        version = subprocess.run(
+            [real, "-c", "import platform; print(platform.python_version())"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        bin_dir = root / f"cpython-{version}-linux-x86_64-gnu" / "bin"
+        bin_dir.mkdir(parents=True)
+        shutil.copy2(real, bin_dir / f"python{minor}")  # (pyenv's: an absolute RUNPATH)
+    env = cli_env(
+        ANYVENV_PYTHON_INSTALL_DIR=str(ours), UV_PYTHON_INSTALL_DIR=str(uvs), PATH="/usr/bin:/bin"
+    )
     project = tmp_path / "project"
     project.mkdir()
-    newest = run_cli("python", "find", env=env, cwd=project)
-    assert newest.stdout.strip().endswith("cpython-3.13.1-linux-x86_64-gnu/bin/python3.13")
+
+    def found(*args: str) -> str:
+        done = run_cli("python", "find", *args, env=env, cwd=project)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert "/uv-pythons/cpython-3.13." in found()  # uv's 3.13 is newer than anyvenv's 3.12
+    assert "/pythons/cpython-3.12." in found("3.12")
     (project / "pyproject.toml").write_text(
         '[project]\nname = "p"\nversion = "1"\nrequires-python = "<3.12"\n'
     )
-    allowed = run_cli("python", "find", env=env, cwd=project)
-    assert allowed.stdout.strip().endswith("cpython-3.11.4-linux-x86_64-gnu/bin/python3.11")
-    (project / ".python-version").write_text("3.13\n")
-    pinned = run_cli("python", "find", "--json", env=env, cwd=project)
-    assert json.loads(pinned.stdout)["name"] == "cpython-3.13.1-linux-x86_64-gnu"
+    assert "/pythons/cpython-3.11." in found()
+    (project / ".python-version").write_text("3.12\n")
+    pinned = json.loads(found("--json"))
+    assert pinned["name"].startswith("cpython-3.12.") and "source_url" not in pinned
     shown = run_cli("python", "dir", env=env)
-    assert (shown.returncode, shown.stdout) == (0, f"{install_dir}\n")
+    assert (shown.returncode, shown.stdout) == (0, f"{ours}\n")
     given = run_cli("python", "dir", "--install-dir", str(tmp_path / "elsewhere"), env=env)
     assert given.stdout == f"{tmp_path / 'elsewhere'}\n"
 

@@ -10,8 +10,6 @@ from anyvenv.cli.output import add_json_flag
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from typing import Any
-
     from anyvenv.pythons.installer import InstallResult
 
 
@@ -85,8 +83,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     find = sub.add_parser(
         "find",
-        help="print the interpreter a request resolves to: an install of anyvenv's, else (as "
-        "uv python find) uv's managed installs and PATH",
+        help="print the interpreter a request resolves to, as uv python find: managed installs "
+        "(anyvenv's and uv's, newest first), then PATH",
     )
     find.add_argument(
         "request",
@@ -290,31 +288,43 @@ def _list_available(args: argparse.Namespace) -> int:
 
 
 def _find(args: argparse.Namespace) -> int:
-    """An install of anyvenv's, else (without ``--install-dir``, as ``uv python find``) any
-    Python anyvenv would use for the request: uv's managed installs, PATH. With no request,
+    """As ``uv python find``: the Python anyvenv (and ``anyvenv venv``) would use for the
+    request, managed installs (anyvenv's and uv's, newest first) then PATH, as the python
+    preference orders them; with ``--install-dir``, an install there only. With no request,
     the one uv would pick here: a version file's, the project's requires-python."""
     from anyvenv.cli.output import print_json
-    from anyvenv.errors import InterpreterNotFound, UsageError
-    from anyvenv.pythons.installed import find_installed
+    from anyvenv.pythons.installed import find_installed, installed_pythons
 
     request = args.request or _request_here()
-    data: dict[str, Any]
-    try:
+    if args.install_dir is not None:
         found = find_installed(request, args.install_dir)
         data, executable = found.to_json(), str(found.executable)
-    except (InterpreterNotFound, UsageError):  # UsageError: a path or a name, as uv finds
-        if args.install_dir is not None:
-            raise
+    else:
         from anyvenv.interpreter.discovery import find_interpreter
 
         info = find_interpreter(request, option=None)  # (find has no --python)
         executable = info.executable
-        data = {"name": None, "version": info.version_text, "executable": executable}
+        ours = (item for item in installed_pythons() if _same_file(item.executable, executable))
+        own = next(ours, None)  # one of anyvenv's installs: its record too
+        data = (
+            own.to_json()
+            if own is not None
+            else {"name": None, "version": info.version_text, "executable": executable}
+        )
     if args.json:
         print_json(data)
     else:
         print(executable)
     return 0
+
+
+def _same_file(a: object, b: str) -> bool:
+    import os
+
+    try:
+        return os.path.samefile(str(a), b)
+    except OSError:
+        return False
 
 
 def _request_here() -> str | None:
