@@ -83,6 +83,10 @@ def test_the_plan_is_for_the_python_venv_would_use_there(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)["anyvenv"]
     assert Path(plan["base"]).name.startswith("python3.12"), plan
+    (tmp_path / ".python-version").write_text("pypy@3.10\n")  # venv refuses it: doctor says so
+    refused = json.loads(anyvenv("doctor", tmp_path, "--json", path=path).stdout)["anyvenv"]
+    assert refused["base"] is None
+    assert f"'pypy@3.10' in {tmp_path / '.python-version'}" in refused["reason"], refused
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:readlink-eacces"])

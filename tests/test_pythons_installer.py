@@ -477,6 +477,9 @@ def test_an_install_that_satisfies_the_request_is_enough_as_in_uv(
     (older / "bin" / "python3.12").symlink_to(sys.executable)
     kept = install_python("3.12", install_dir=install_dir)
     assert kept.status == "already installed" and kept.install.path == older
+    for request in ("cpython", "any", "3"):  # any Python 3: the one there will do
+        again = install_python(request, install_dir=install_dir)
+        assert again.status == "already installed" and again.install.path == older, request
     exact = ".".join(map(str, standalone.version))
     newer = install_python(exact, install_dir=install_dir)
     assert newer.status == "installed" and newer.install.name == standalone.install_name

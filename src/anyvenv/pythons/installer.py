@@ -141,8 +141,11 @@ def _satisfying_install(request: str, root: Path) -> InstalledPython | None:
     """The newest install in ``root`` that satisfies ``request`` (``3.12`` is satisfied by
     an installed 3.12.1 though 3.12.2 is out); ``None`` if none does."""
     from anyvenv.errors import UsageError
+    from anyvenv.interpreter.request import parse_request
     from anyvenv.pythons.installed import installed_pythons, matching
 
+    if parse_request(request).is_any:  # cpython, any: as 3 (matching takes no 'any')
+        request = "3"
     try:
         found = matching(request, installed_pythons(root))
     except UsageError:  # a form only the downloads table reads

@@ -405,7 +405,7 @@ def _strategy(result: ProbeResult, python: str | None) -> Placement:
 
     try:
         info = find_interpreter(python if python is not None else _venv_request(result.path))
-    except AnyvenvError as exc:
+    except AnyvenvError as exc:  # (a version file venv would refuse: said the same way)
         if python is not None:  # what the user asked for does not exist: say so, exit 2
             raise
         return _strategy_without_base(result, exc.message)
@@ -421,10 +421,7 @@ def _venv_request(directory: str) -> str | None:
     file's, the project's requires-python, ``UV_PYTHON``; ``None``: any."""
     from anyvenv.project.model import python_for_venv
 
-    try:
-        return python_for_venv(directory, os.environ).choice.request.raw.strip() or None
-    except AnyvenvError:  # a version file that cannot be read: venv would say so itself
-        return None
+    return python_for_venv(directory, os.environ).choice.request.raw.strip() or None
 
 
 def _strategy_without_base(result: ProbeResult, why: str) -> Placement:
