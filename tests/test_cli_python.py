@@ -371,3 +371,16 @@ def test_find_without_an_install_of_its_own_finds_what_uv_python_find_would(
         nowhere = run_cli("python", "find", request, env=env)
         assert nowhere.returncode == 2
         assert "--python" not in one_line_error(nowhere), nowhere.stderr
+
+
+def test_an_unreadable_version_file_is_named_with_what_this_command_takes(tmp_path: Path) -> None:
+    (tmp_path / ".python-version").write_bytes(b"\xff\xfe")
+    for command, hint in (
+        ("install", "pass the versions to install"),
+        ("find", "pass the version to find"),
+    ):
+        refused = run_cli("python", command, "-i", str(tmp_path / "pythons"), cwd=tmp_path)
+        assert refused.returncode == 2
+        line = one_line_error(refused)
+        assert f"cannot read the Python version file {tmp_path / '.python-version'}" in line
+        assert line.endswith(f"fix or remove it, or {hint}") and "--python" not in line

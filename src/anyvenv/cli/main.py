@@ -21,7 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "remove": ("remove", "`uv remove` from the project environment anyvenv makes or reuses"),
     "lock": ("lock", "`uv lock`, also where uv cannot replace uv.lock in place (FAT)"),
     "pip": ("pip", "run `uv pip` against the project environment"),
-    "python": ("python", "install, list, find and uninstall managed CPython builds"),
+    "python": (
+        "python",
+        "install, list, find and uninstall managed CPython builds; where they go (dir)",
+    ),
     "check": ("check", "tell whether an environment is usable, and why not"),
     "repair": ("repair", "fix a broken environment in place, keeping its packages"),
     "doctor": ("doctor", "advice for a directory: what works here and what to do"),

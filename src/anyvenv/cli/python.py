@@ -187,10 +187,14 @@ def _install_requests(given: list[str]) -> list[str]:
         return given
     import os
 
+    from anyvenv.errors import UsageError
     from anyvenv.project.model import find_version_file, version_file_requests
 
     path = find_version_file(os.getcwd(), names=(".python-versions", ".python-version"))
-    pinned = version_file_requests(path) if path is not None else []
+    try:
+        pinned = version_file_requests(path) if path is not None else []
+    except UsageError as exc:  # (its hint names venv's and sync's options)
+        raise UsageError(exc.message, "fix or remove it, or pass the versions to install") from exc
     if path is not None:
         _check_pins(pinned, path)
     return pinned or ["3"]
@@ -331,9 +335,13 @@ def _request_here() -> str | None:
     """What ``uv python find`` asks for with no request, in the working directory."""
     import os
 
+    from anyvenv.errors import UsageError
     from anyvenv.project.model import python_for_venv
 
-    found = python_for_venv(os.getcwd(), os.environ)
+    try:
+        found = python_for_venv(os.getcwd(), os.environ)
+    except UsageError as exc:  # a version file that cannot be read (its hint names --python)
+        raise UsageError(exc.message, "fix or remove it, or pass the version to find") from exc
     if found.warning:
         print(f"anyvenv: warning: {found.warning}", file=sys.stderr)
     return found.choice.request.raw.strip() or None

@@ -111,13 +111,15 @@ def _stream_to(url: str, destination: Path, progress: ProgressCallback | None) -
     except urllib.error.HTTPError as exc:
         raise DownloadFailed(
             f"cannot download {url}: HTTP {exc.code} {exc.reason}",
-            "check the version, the mirror (--mirror, ANYVENV_PYTHON_INSTALL_MIRROR) or the network",
+            "check the version, the mirror (--mirror, ANYVENV_PYTHON_INSTALL_MIRROR, "
+            "UV_PYTHON_INSTALL_MIRROR) or the network",
         ) from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DownloadFailed(
             f"cannot download {url}: {reason}",
-            "check the mirror (--mirror, ANYVENV_PYTHON_INSTALL_MIRROR) or the network",
+            "check the mirror (--mirror, ANYVENV_PYTHON_INSTALL_MIRROR, UV_PYTHON_INSTALL_MIRROR) "
+            "or the network",
         ) from exc
     with response:
         length = response.headers.get("Content-Length")
