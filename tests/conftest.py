@@ -44,10 +44,25 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+# a developer's settings the tests must not inherit (the tests that need one set it): where
+# Pythons download from, and the depth of the `uv run`/`anyvenv run` the tests run under
+UNINHERITED_VARIABLES = (
+    "ANYVENV_PYTHON_INSTALL_MIRROR",
+    "ANYVENV_PYTHON_DOWNLOADS_JSON",
+    "UV_PYTHON_INSTALL_MIRROR",
+    "UV_PYTHON_DOWNLOADS_JSON_URL",
+    "UV_RUN_RECURSION_DEPTH",
+    "UV_RUN_MAX_RECURSION_DEPTH",
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """SIGTERM (CI timeouts, kill) ends the run like Ctrl-C, so the lab still unmounts."""
+    """SIGTERM (CI timeouts, kill) ends the run like Ctrl-C, so the lab still unmounts; the
+    developer's download and nesting settings are left out."""
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _interrupt)
+    for name in UNINHERITED_VARIABLES:
+        os.environ.pop(name, None)
 
 
 def _unavailable(kind: str, error: LabUnavailable) -> NoReturn:

@@ -35,15 +35,34 @@ def test_output_written_before_the_end_is_flushed_and_the_code_kept() -> None:
     )
 
 
+def test_with_nothing_to_tear_down_the_process_ends_at_once() -> None:
+    # an object's finaliser runs only in the interpreter's teardown: skipped, the process
+    # ended where end_process was called
+    done = _end_with(
+        "import sys\n"
+        "from anyvenv.__main__ import end_process\n"
+        "class Noisy:\n"
+        "    def __del__(self):\n"
+        "        sys.__stderr__.write('torn down')\n"
+        "keep = Noisy()\n"
+        "end_process(5)\n"
+    )
+    assert (done.returncode, done.stderr) == (5, "")
+
+
 def test_atexit_callbacks_still_run() -> None:
     # a coverage tool or an embedding program registers them: the teardown is theirs
     done = _end_with(
-        "import atexit\n"
+        "import atexit, sys\n"
         "from anyvenv.__main__ import end_process\n"
+        "class Noisy:\n"
+        "    def __del__(self):\n"
+        "        sys.__stderr__.write('torn down')\n"
+        "keep = Noisy()\n"
         "atexit.register(print, 'atexit ran')\n"
         "end_process(3)\n"
     )
-    assert (done.returncode, done.stdout) == (3, "atexit ran\n")
+    assert (done.returncode, done.stdout, done.stderr) == (3, "atexit ran\n", "torn down")
 
 
 def test_a_running_non_daemon_thread_is_waited_for() -> None:

@@ -166,13 +166,14 @@ def test_a_link_mode_in_uvs_settings_is_the_users_choice(
     report, _ = sync_json(project, env, index)
     assert report["link_mode"] == "copy"
     assert (site_packages(project) / "beta" / "data.json").stat().st_nlink == 1
-    (project / "uv.toml").write_text('link-mode = "hardlink"\n')  # the nearer file wins
+    (project / "uv.toml").write_text('link-mode = "symlink"\n')  # uv.toml before [tool.uv]
     shutil.rmtree(project / ".venv")
     report, _ = sync_json(project, env, index)
-    assert report["link_mode"] == "hardlink"
+    assert report["link_mode"] == "symlink"  # (anyvenv would never choose it)
+    assert (site_packages(project) / "beta" / "data.json").is_symlink()
     shutil.rmtree(project / ".venv")
     report, _ = sync_json(project, {**env, "UV_LINK_MODE": "copy"}, index)
-    assert report["link_mode"] == "copy"
+    assert report["link_mode"] == "copy"  # the variable before the files, as in uv
     (project / "uv.toml").write_text('link-mode = "teleport"\n')
     refused = anyvenv("sync", *index_args(index), cwd=project, env=env)
     assert refused.returncode == 2
