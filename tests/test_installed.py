@@ -24,6 +24,25 @@ def test_a_dist_info_without_installer_is_interrupted(tmp_path: Path) -> None:
     assert interrupted_installs(site) == ["half-made", "other"]
 
 
+def test_a_record_not_rewritten_after_installer_is_interrupted_when_records_are_read(
+    tmp_path: Path,
+) -> None:
+    """uv writes INSTALLER, then the final RECORD (which lists INSTALLER): one killed in
+    between leaves the wheel's RECORD, naming ``.data`` files it has moved already."""
+    site = tmp_path / "site-packages"
+    final = site / "done-1.0.dist-info"
+    stale = site / "beta-1.0.dist-info"
+    for info in (final, stale):
+        info.mkdir(parents=True)
+        (info / "INSTALLER").write_text("uv\n")
+    (final / "RECORD").write_text("done/__init__.py,,\ndone-1.0.dist-info/INSTALLER,sha256=x,3\n")
+    (stale / "RECORD").write_text("beta/__init__.py,,\nbeta-1.0.data/data/share/readme.txt,,\n")
+    (site / "unreadable-1.0.dist-info").mkdir()
+    (site / "unreadable-1.0.dist-info" / "INSTALLER").write_text("pip\n")  # and no RECORD
+    assert interrupted_installs(site) == []  # (the common path reads no RECORD)
+    assert interrupted_installs(site, read_records=True) == ["beta"]
+
+
 def test_a_missing_site_packages_has_nothing_interrupted(tmp_path: Path) -> None:
     assert interrupted_installs(tmp_path / "absent") == []
 

@@ -681,6 +681,28 @@ def test_a_script_with_inline_metadata_is_uvs_alone(
     assert as_json.returncode == 2 and "drop --json" in one_line_error(as_json)
 
 
+def test_a_sync_killed_between_installer_and_record_is_mended(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """uv writes a package's INSTALLER, then its final RECORD: killed in between, the wheel's
+    own RECORD stays (naming ``beta-1.0.data/...`` files already moved) and uv counts the
+    package as installed. The next sync (no record of the last one: it was killed) has uv
+    install it again."""
+    import zipfile
+
+    info = next(site_packages(synced).glob("beta-*.dist-info"))
+    with zipfile.ZipFile(next(index.glob("beta-*.whl"))) as wheel:
+        original = wheel.read(f"{info.name}/RECORD")
+    assert b".data/" in original
+    (info / "RECORD").unlink()  # (not written through: it may be a hard link into uv's cache)
+    (info / "RECORD").write_bytes(original)
+    (synced / ".venv" / ".anyvenv-sync.inputs").unlink()
+    report, _ = sync_json(synced, env, index)
+    assert report["uv_ran"] is True
+    record = (info / "RECORD").read_text()
+    assert f"{info.name}/INSTALLER," in record and ".data/" not in record, record
+
+
 def test_pip_runs_uv_pip_against_the_env(synced: Path, env: dict[str, str], index: Path) -> None:
     listed = anyvenv("pip", "list", cwd=synced, env=env)
     assert listed.returncode == 0, listed.stderr

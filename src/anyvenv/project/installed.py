@@ -54,18 +54,39 @@ def clear_stale_data_dirs(site_packages: str | os.PathLike[str]) -> list[str]:
     return sorted(cleared)
 
 
-def interrupted_installs(site_packages: str | os.PathLike[str]) -> list[str]:
+def interrupted_installs(
+    site_packages: str | os.PathLike[str], *, read_records: bool = False
+) -> list[str]:
     """Distributions an installer was killed in the middle of installing: a dist-info without
     its INSTALLER file (uv and pip write it at the end, with the final RECORD). uv takes
     them for installed ("Checked") although files may be missing; ``--reinstall-package``
-    makes it install them again."""
+    makes it install them again. With ``read_records`` (a sync may have been killed since
+    the last one that finished), also one whose RECORD does not list its INSTALLER: uv writes
+    INSTALLER, then the final RECORD, and one killed in between leaves the wheel's own RECORD,
+    which names files already moved (``NAME.data/...``) and is what uninstall would read."""
     try:
         entries = os.listdir(site_packages)
     except OSError:
         return []
-    return sorted(
-        dist_info_name(entry)
-        for entry in entries
-        if entry.endswith(DIST_INFO)
-        and not os.path.lexists(os.path.join(site_packages, entry, "INSTALLER"))
-    )
+    found = []
+    for entry in entries:
+        if not entry.endswith(DIST_INFO):
+            continue
+        dist_info = os.path.join(site_packages, entry)
+        if not os.path.lexists(os.path.join(dist_info, "INSTALLER")) or (
+            read_records and not _records_installer(dist_info, entry)
+        ):
+            found.append(dist_info_name(entry))
+    return sorted(found)
+
+
+def _records_installer(dist_info: str, entry: str) -> bool:
+    """Whether the dist-info's RECORD lists its INSTALLER, as the final RECORD of an install
+    does (an unreadable RECORD counts as listing it: nothing to conclude)."""
+    try:
+        with open(os.path.join(dist_info, "RECORD"), "rb") as handle:
+            text = handle.read()
+    except OSError:
+        return True
+    wanted = os.fsencode(f"{entry}/INSTALLER,")
+    return any(line.startswith(wanted) for line in text.splitlines())

@@ -784,11 +784,14 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     link = session.link_mode(options.uv_args)
     if not made_shadow and nothing_changed(session):
         return SyncResult(prepared, link, 0, None, time.perf_counter() - started, False)
+    # no record of the last sync: it may have been killed while uv installed (see below)
+    unrecorded = not os.path.exists(inputs_store.record_path(location.env))
     inputs_store.forget(location.env)
     target = prepared.install_target
+    reinstall = reinstall_interrupted(target, prepared.state.site_packages, unrecorded)
     command = sync_command(
         session.uv,
-        [*options.uv_args, *reinstall_interrupted(target, prepared.state.site_packages)],
+        [*options.uv_args, *reinstall],
         os.path.join(target, "bin", "python"),
         link.mode.value,
         options.uv_command,
@@ -977,13 +980,16 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
         return None
 
 
-def reinstall_interrupted(target: str, site_packages: str) -> list[str]:
+def reinstall_interrupted(target: str, site_packages: str, read_records: bool = False) -> list[str]:
     """uv options that reinstall what a killed install left half-made in ``target`` (whose
-    stale ``.data`` directories are removed first: uv cannot install over them)."""
+    stale ``.data`` directories are removed first: uv cannot install over them);
+    ``read_records``: look into each RECORD too (see ``installed.interrupted_installs``)."""
     from anyvenv.project.installed import clear_stale_data_dirs, interrupted_installs
 
     site = os.path.join(target, site_packages)
-    found = sorted({*clear_stale_data_dirs(site), *interrupted_installs(site)})
+    found = sorted(
+        {*clear_stale_data_dirs(site), *interrupted_installs(site, read_records=read_records)}
+    )
     return [arg for name in found for arg in ("--reinstall-package", name)]
 
 
