@@ -118,6 +118,13 @@ def test_run_options_are_sorted_by_who_carries_them_out() -> None:
     no_file = read_run_args(["--no-env-file"], {"UV_ENV_FILE": ".env"})
     assert not no_file.needs_uv_run and no_file.sync_args == ["--inexact"]
     assert read_run_args(["--gui-script"], {}).gui_script
+    # uv's hidden aliases and flags: read as uv reads them, never passed to uv sync
+    assert read_run_args(["--exact", "--no-exact"], {}).sync_args == ["--inexact"]
+    assert read_run_args(["--no_workspace"], {}).alone
+    assert read_run_args(["--show-resolution", "--frozen"], {}).sync_args == [
+        "--frozen",
+        "--inexact",
+    ]
 
 
 def test_options_of_uv_sync_that_uv_run_refuses_are_refused() -> None:

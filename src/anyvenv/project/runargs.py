@@ -86,7 +86,10 @@ SYNC_ONLY = frozenset(
         "--output-format",
     }
 )
-ALONE_FLAGS = frozenset({"--isolated", "--no-project"})
+ALONE_FLAGS = frozenset({"--isolated", "--no-project", "--no_workspace"})  # (uv's alias)
+# uv run's hidden flags with nothing to pass on: the sync's output is shown anyway
+SHOWN_ANYWAY = frozenset({"--show-resolution"})
+EXACTNESS = {"--exact": True, "--inexact": False, "--no-exact": False}  # (uv's alias)
 TARGET_FLAGS = {
     "-m": "module",
     "--module": "module",
@@ -168,8 +171,10 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
             no_env_file = True
         elif arg in ALONE_FLAGS:
             result.alone = True
-        elif arg in ("--exact", "--inexact"):
-            exact = arg == "--exact"
+        elif arg in EXACTNESS:
+            exact = EXACTNESS[arg]
+        elif arg in SHOWN_ANYWAY:
+            pass
         elif arg in TARGET_FLAGS:
             setattr(result, TARGET_FLAGS[arg], True)
         else:
