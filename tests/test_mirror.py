@@ -57,8 +57,10 @@ def test_adds_with_modes_and_new_shebangs_then_is_a_no_op(envs: tuple[EnvTree, E
         "../../../bin/tool": (_script(source.root), 0o755),
         "../../../share/tool/doc.txt": (b"doc", 0o644),
     })  # fmt: skip
-    report = mirror(source, dest)
+    told: list[tuple[int, int]] = []
+    report = mirror(source, dest, lambda done, total: told.append((done, total)))
     assert report.added == ["tool"] and report.files_written == 6
+    assert told == [(n, 6) for n in range(1, 7)]  # every file, counted against the total
     script = dest.root / "bin" / "tool"
     assert script.read_bytes() == _script(dest.root)
     assert stat.S_IMODE(script.stat().st_mode) == 0o755

@@ -6,7 +6,7 @@ import sys
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from typing import Any
 
 
@@ -35,3 +35,56 @@ def add_json_flag(parser: Any) -> None:
 def tell_waiting(message: str) -> None:
     """A lock is held by someone else and this command waits: said once, on stderr."""
     print(f"anyvenv: {message}", file=sys.stderr, flush=True)
+
+
+class ProgressBar:
+    """One self-rewriting line on stderr, for long work (downloads, big copies); only made
+    when stderr is a terminal. Called with (stage, done, total): ``download`` counts bytes,
+    ``extract`` and ``mirror`` files, anything else is a step without a count."""
+
+    WIDTH = 30
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.last = 0.0
+        self.stage = ""
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        import time
+
+        now = time.monotonic()
+        if stage == self.stage and now - self.last < 0.1 and done != total:
+            return
+        self.stage, self.last = stage, now
+        if stage == "download":
+            amount = f"{done / 1e6:.1f}" + (f"/{total / 1e6:.1f} MB" if total else " MB")
+        elif stage in ("extract", "mirror"):
+            amount = f"{done}/{total} files"
+        else:
+            amount = "running it"
+        fraction = done / total if total else 0.0
+        filled = int(self.WIDTH * min(fraction, 1.0))
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        sys.stderr.write(f"\r{self.name} {stage:<8} [{bar}] {amount}\033[K")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.stage:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+            self.stage = ""
+
+
+def files_progress(name: str, stage: str) -> Callable[[int, int], None] | None:
+    """A ``(done, total)`` callback drawing a :class:`ProgressBar` for files copied, cleared
+    when the last one is done; ``None`` where stderr is no terminal (nothing is drawn)."""
+    if not sys.stderr.isatty():
+        return None
+    bar = ProgressBar(name)
+
+    def tell(done: int, total: int) -> None:
+        bar(stage, done, total)
+        if done >= total:
+            bar.close()
+
+    return tell

@@ -50,7 +50,12 @@ def run(args: argparse.Namespace) -> int:
                 from anyvenv.project.runenv import project_env
 
                 project_env(locating, os.getcwd(), os.environ)  # EnvironmentBroken: none
-            return run_pip(words, SyncOptions(uv_args=tuple(locating))).uv_exit_code
+            from anyvenv.cli.output import files_progress
+
+            options = SyncOptions(
+                uv_args=tuple(locating), on_mirror_progress=files_progress("anyvenv", "mirror")
+            )
+            return run_pip(words, options).uv_exit_code
     except (NotAProject, EnvLeftAlone, EnvironmentBroken):
         pass  # no project, one uv does not manage, or no env to read
     # as plain uv pip, on the env it finds (the one named, VIRTUAL_ENV, .venv above); anyvenv

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from anyvenv.cli.output import add_json_flag
 
@@ -123,39 +122,6 @@ def run(args: argparse.Namespace) -> int:
     return command(args)
 
 
-class _ProgressBar:
-    """One self-rewriting line on stderr (only used when stderr is a terminal)."""
-
-    WIDTH = 30
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.last = 0.0
-        self.stage = ""
-
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if stage == self.stage and now - self.last < 0.1 and done != total:
-            return
-        self.stage, self.last = stage, now
-        if stage == "download":
-            amount = f"{done / 1e6:.1f}" + (f"/{total / 1e6:.1f} MB" if total else " MB")
-        elif stage == "extract":
-            amount = f"{done}/{total} files"
-        else:
-            amount = "running it"
-        fraction = done / total if total else 0.0
-        filled = int(self.WIDTH * min(fraction, 1.0))
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        sys.stderr.write(f"\r{self.name} {stage:<8} [{bar}] {amount}\033[K")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.stage:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-
-
 def _install(args: argparse.Namespace) -> int:
     from anyvenv.pythons.installer import check_installable
 
@@ -218,9 +184,10 @@ def _check_pins(pinned: list[str], path: str) -> None:
 
 
 def _install_one(args: argparse.Namespace, version: str) -> InstallResult:
+    from anyvenv.cli.output import ProgressBar
     from anyvenv.pythons.installer import install_python
 
-    bar = _ProgressBar(f"cpython {version}") if sys.stderr.isatty() else None
+    bar = ProgressBar(f"cpython {version}") if sys.stderr.isatty() else None
     try:
         return install_python(
             version,

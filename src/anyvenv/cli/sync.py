@@ -94,14 +94,16 @@ def report(result: SyncResult, quiet: bool) -> None:
 
 
 def options_of(args: argparse.Namespace) -> SyncOptions:
-    from anyvenv.cli.output import tell_waiting
+    from anyvenv.cli.output import files_progress, tell_waiting
     from anyvenv.project.sync import SyncOptions
 
+    quiet = quiet_in(args.uv_args) or bool(getattr(args, "json", False))
     return SyncOptions(
         python=args.python,
         link_mode=args.link_mode,
         uv_args=tuple(args.uv_args),
         on_lock_wait=tell_waiting,
+        on_mirror_progress=None if quiet else files_progress("anyvenv", "mirror"),
     )
 
 

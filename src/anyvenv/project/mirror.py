@@ -28,6 +28,10 @@ from anyvenv.envbuild.shebang import retarget_shebang
 from anyvenv.fs.place import copy_file, create_file
 from anyvenv.project.installed import dist_info_name
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 @dataclass(frozen=True)
 class EnvTree:
@@ -216,8 +220,12 @@ def _remove_dist_info(dest: EnvTree, dist: Distribution) -> None:
 # -- the mirror --------------------------------------------------------------------------------
 
 
-def mirror(source: EnvTree, dest: EnvTree) -> MirrorReport:
-    """Make ``dest``'s distributions those of ``source``; returns what changed."""
+def mirror(
+    source: EnvTree, dest: EnvTree, progress: Callable[[int, int], object] | None = None
+) -> MirrorReport:
+    """Make ``dest``'s distributions those of ``source``; returns what changed.
+    ``progress(done, total)`` is told of the files written (a big env on a slow share takes
+    a while)."""
     report = MirrorReport()
     wanted = distributions(source.site_packages)
     present = distributions(dest.site_packages)
@@ -228,22 +236,23 @@ def mirror(source: EnvTree, dest: EnvTree) -> MirrorReport:
             report.files_removed += _remove_file(dest, relative, touched)
         _remove_dist_info(dest, old)
         report.removed.append(name)
-    for name in sorted(wanted):
-        new = wanted[name]
-        old_dist = present.get(name)
-        if old_dist is not None and old_dist == new:
-            continue
-        new_files = files_of(source, new)
+    changed = [name for name in sorted(wanted) if present.get(name) != wanted[name]]
+    new_files = {name: files_of(source, wanted[name]) for name in changed}
+    total = sum(len(files) for files in new_files.values())
+    for name in changed:
+        new, old_dist = wanted[name], present.get(name)
         if old_dist is not None:
-            keep = set(new_files)
+            keep = set(new_files[name])
             for relative in files_of(dest, old_dist):
                 if relative not in keep:
                     report.files_removed += _remove_file(dest, relative, touched)
             if old_dist.dist_info != new.dist_info:
                 _remove_dist_info(dest, old_dist)
-        for relative in new_files:
+        for relative in new_files[name]:
             _install_file(source, dest, relative)
             report.files_written += 1
+            if progress is not None:
+                progress(report.files_written, total)
         (report.updated if old_dist is not None else report.added).append(name)
     _prune(dest, touched)
     return report

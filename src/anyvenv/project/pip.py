@@ -77,5 +77,9 @@ def run_pip(
             uv_env["UV_LINK_MODE"] = session.link_mode(()).mode.value
         command = pip_command(session.uv, args, os.path.join(target, "bin", "python"))
         code = run_uv(command, uv_env, session.cwd)
-        report = mirror_shadow(session.prepared) if shadow is not None and code == 0 else None
+        report = (
+            mirror_shadow(session.prepared, options.on_mirror_progress)
+            if shadow is not None and code == 0
+            else None
+        )
     return PipResult(location.env, target, code, report)

@@ -106,6 +106,8 @@ class SyncOptions:
     cwd: str | None = None
     uv_command: str = "sync"  # or "add", "remove": uv edits the project, then syncs the env
     on_lock_wait: Callable[[str], object] | None = None  # told when another sync holds the lock
+    # told (files written, files to write) while a shadow env's packages are copied into the env
+    on_mirror_progress: Callable[[int, int], object] | None = None
 
 
 @mutable_record
@@ -817,7 +819,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     if code == 0:
         _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
         if location.shadow is not None and not has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS):
-            report = mirror_shadow(prepared)
+            report = mirror_shadow(prepared, options.on_mirror_progress)
         session.inputs = inputs_of(session, link)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
 
@@ -993,13 +995,17 @@ def reinstall_interrupted(target: str, site_packages: str, read_records: bool = 
     return [arg for name in found for arg in ("--reinstall-package", name)]
 
 
-def mirror_shadow(prepared: PreparedEnv) -> MirrorReport:
-    """Bring the shadow env's distributions into the env."""
+def mirror_shadow(
+    prepared: PreparedEnv, progress: Callable[[int, int], object] | None = None
+) -> MirrorReport:
+    """Bring the shadow env's distributions into the env (``progress``: see ``mirror``)."""
     from anyvenv.project.mirror import mirror
 
     shadow = prepared.location.shadow
     assert shadow is not None
-    return mirror(tree_of(shadow, prepared.state), tree_of(prepared.location.env, prepared.state))
+    return mirror(
+        tree_of(shadow, prepared.state), tree_of(prepared.location.env, prepared.state), progress
+    )
 
 
 def vital_paths(prepared: PreparedEnv) -> list[str]:
