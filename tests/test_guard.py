@@ -193,6 +193,23 @@ def test_a_filesystem_bound_that_cannot_bound_is_refused(value: str, target: Pat
     assert f"ANYVENV_FS_TIMEOUT={value!r} is not a number of seconds" in one_line_error(proc)
 
 
+@pytest.mark.parametrize(
+    "command", [["venv", "{tmp}/env"], ["check", "{tmp}"], ["cache", "dir"], ["python", "list"]]
+)
+def test_a_bad_filesystem_bound_is_refused_by_every_command(
+    command: list[str], tmp_path: Path
+) -> None:
+    """On local disk no call is bounded: a bad value passed silently there before."""
+    args = [word.replace("{tmp}", str(tmp_path)) for word in command]
+    proc = subprocess.run(
+        [*ANYVENV, *args], env=cli_env(ANYVENV_FS_TIMEOUT="abc"),
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "ANYVENV_FS_TIMEOUT='abc' is not a number of seconds" in one_line_error(proc)
+    assert os.listdir(tmp_path) == []
+
+
 FULL_OUTPUT_COMMANDS = [
     ["--version"],
     ["probe"],

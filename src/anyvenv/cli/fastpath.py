@@ -238,6 +238,10 @@ def answer(argv: Sequence[str]) -> int | None:
     ``None``: take the ordinary way."""
     started = time.perf_counter()
     try:
+        if os.environ.get("ANYVENV_FS_TIMEOUT"):  # a bad value: said before anything runs
+            from anyvenv.fs.bounded import check_timeout_setting
+
+            check_timeout_setting()
         if argv[:1] == ["venv"]:
             return _venv(argv[1:])
         if argv[:1] == ["sync"]:

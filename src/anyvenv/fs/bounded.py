@@ -55,6 +55,13 @@ def default_timeout() -> float:
     return value
 
 
+def check_timeout_setting() -> None:
+    """A bad ``ANYVENV_FS_TIMEOUT`` is a usage error whatever the command does (read only
+    when a mount is bounded, it passed silently on local disks)."""
+    if os.environ.get(DEFAULT_TIMEOUT_ENV):
+        default_timeout()
+
+
 def _not_answering(what: str, where: str, limit: float) -> MountNotAnswering:
     return MountNotAnswering(
         f"the filesystem at {where} is not answering: no reply within {limit:g}s ({what})",
