@@ -208,6 +208,11 @@ def test_a_bad_filesystem_bound_is_refused_by_every_command(
     assert proc.returncode == 2
     assert "ANYVENV_FS_TIMEOUT='abc' is not a number of seconds" in one_line_error(proc)
     assert os.listdir(tmp_path) == []
+    helped = subprocess.run(  # help is still there to read (it documents the variable)
+        [*ANYVENV, command[0], "--help"], env=cli_env(ANYVENV_FS_TIMEOUT="abc"),
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: anyvenv")
 
 
 FULL_OUTPUT_COMMANDS = [

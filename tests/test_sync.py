@@ -476,6 +476,35 @@ def test_run_passes_the_exit_code_and_cleans_the_environment(
         assert subprocess.run([uv_path, "--version"], capture_output=True).returncode == 0
 
 
+def test_commands_run_with_default_signal_dispositions(synced: Path, env: dict[str, str]) -> None:
+    """Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive exec: a command run in
+    the env (or by uv run, for what uv carries out) must get them back (``seq | head`` must
+    not print "Broken pipe")."""
+    ignored_by_python = (1 << (13 - 1)) | (1 << (25 - 1))
+    for args in (["--no-sync"], [], ["--no-project"]):
+        shown = anyvenv("run", *args, "grep", "SigIgn", "/proc/self/status", cwd=synced, env=env)
+        assert shown.returncode == 0, shown.stderr
+        mask = int(shown.stdout.split()[-1], 16)
+        assert mask & ignored_by_python == 0, (args, shown.stdout)
+    piped = anyvenv("run", "--no-sync", "sh", "-c", "seq 1 100000 | head -1", cwd=synced, env=env)
+    assert (piped.stdout, piped.stderr) == ("1\n", "")
+
+
+def test_a_script_on_standard_input_reaches_uv_when_uv_runs_it(
+    tmp_path: Path, synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """Read to look for PEP 723 metadata, the script must still be given to uv when uv runs
+    it: outside a project, and with options only uv run carries out (``--with``)."""
+    (tmp_path / "alone").mkdir()
+    script = "import sys; print('ran', sys.argv[1:])\n"
+    for cwd, args in ((tmp_path / "alone", []), (synced, ["--with", "gamma", *index_args(index)])):
+        done = subprocess.run(
+            [*ANYVENV, "run", *args, "-", "x"], cwd=cwd, env=env, input=script,
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert (done.returncode, done.stdout) == (0, "ran ['x']\n"), (args, done.stderr)
+
+
 def test_run_reads_its_command_as_uv_run_does(synced: Path, env: dict[str, str]) -> None:
     env_dir = synced / ".venv"
     (synced / "where.py").write_text("import sys, beta\nprint(sys.prefix, *sys.argv[1:])\n")

@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import NoReturn
 
-__all__ = ["Child", "Finished", "SpawnTimeout", "run_captured", "run_inheriting"]
+__all__ = [
+    "Child",
+    "Finished",
+    "SpawnTimeout",
+    "exec_replacing",
+    "run_captured",
+    "run_inheriting",
+]
 
 _STOP_GRACE = 2.0  # seconds uv gets to end (and stop its build backends) when asked
 
@@ -44,6 +51,26 @@ _SIGXFSZ = 25
 _RESTORE_SIGNALS = (_SIGPIPE, _SIGXFSZ) if sys.platform == "linux" else (_SIGPIPE,)
 
 _READ_SIZE = 1 << 16  # the default pipe capacity on Linux
+
+
+def exec_replacing(
+    path: str, argv: Sequence[str], env: Mapping[str, str], *, search: bool = False
+) -> NoReturn:
+    """Replace this process with ``argv`` (``path`` the program; ``search``: looked for on
+    the ``PATH`` of ``env``), with SIGPIPE and SIGXFSZ back to their default as every child
+    of ours gets them: ignored here, they would stay ignored in the program (``seq | head``
+    printing "Broken pipe"). :class:`OSError` when it cannot start (the handlers are put back)."""
+    import _signal  # type: ignore[import-not-found]  # not signal: it imports enum (start-up)
+
+    before = [(number, _signal.signal(number, _signal.SIG_DFL)) for number in _RESTORE_SIGNALS]
+    try:
+        if search:
+            os.execvpe(path, list(argv), dict(env))
+        os.execve(path, list(argv), env)
+    except BaseException:
+        for number, handler in before:
+            _signal.signal(number, handler)
+        raise
 
 
 class SpawnTimeout(Exception):

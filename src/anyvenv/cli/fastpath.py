@@ -238,10 +238,10 @@ def answer(argv: Sequence[str]) -> int | None:
     ``None``: take the ordinary way."""
     started = time.perf_counter()
     try:
-        if os.environ.get("ANYVENV_FS_TIMEOUT"):  # a bad value: said before anything runs
+        if os.environ.get("ANYVENV_FS_TIMEOUT") and _runs_a_command(argv):
             from anyvenv.fs.bounded import check_timeout_setting
 
-            check_timeout_setting()
+            check_timeout_setting()  # a bad value: said before anything runs
         if argv[:1] == ["venv"]:
             return _venv(argv[1:])
         if argv[:1] == ["sync"]:
@@ -259,3 +259,11 @@ def answer(argv: Sequence[str]) -> int | None:
 
         return report(exc)
     return None
+
+
+def _runs_a_command(argv: Sequence[str]) -> bool:
+    """A command this path may answer, not a request for help (which a bad setting must not
+    stop) nor a mistake the ordinary way names first."""
+    return argv[:1] in (["venv"], ["sync"], ["run"], ["check"], ["probe"]) and not (
+        "-h" in argv or "--help" in argv
+    )

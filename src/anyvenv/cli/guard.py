@@ -16,8 +16,16 @@ if TYPE_CHECKING:
 
 
 def report(exc: AnyvenvError) -> int:
+    _clear_progress()
     print(f"anyvenv: error: {exc.one_line()}", file=sys.stderr)
     return exc.exit_code
+
+
+def _clear_progress() -> None:
+    """A progress bar left drawn by the work that failed is not to be written after."""
+    output = sys.modules.get("anyvenv.cli.output")  # (none was drawn if it is not loaded)
+    if output is not None:
+        output.clear_progress()
 
 
 class Terminated(BaseException):
@@ -43,9 +51,11 @@ def guarded(command: Callable[[], int]) -> int:
     except AnyvenvError as exc:
         return report(exc)
     except KeyboardInterrupt:
+        _clear_progress()
         print("anyvenv: interrupted", file=sys.stderr)
         return 130
     except Terminated:
+        _clear_progress()
         print("anyvenv: terminated", file=sys.stderr)
         return 143
     except BrokenPipeError:

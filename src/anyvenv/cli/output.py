@@ -37,6 +37,15 @@ def tell_waiting(message: str) -> None:
     print(f"anyvenv: {message}", file=sys.stderr, flush=True)
 
 
+_drawn: list[ProgressBar] = []  # the bar on the terminal's last line, if one is
+
+
+def clear_progress() -> None:
+    """Take a bar still drawn off the line (before an error or interruption is printed)."""
+    while _drawn:
+        _drawn[-1].close()
+
+
 class ProgressBar:
     """One self-rewriting line on stderr, for long work (downloads, big copies); only made
     when stderr is a terminal. Called with (stage, done, total): ``download`` counts bytes,
@@ -67,8 +76,12 @@ class ProgressBar:
         bar = "#" * filled + "-" * (self.WIDTH - filled)
         sys.stderr.write(f"\r{self.name} {stage:<8} [{bar}] {amount}\033[K")
         sys.stderr.flush()
+        if self not in _drawn:
+            _drawn.append(self)
 
     def close(self) -> None:
+        if self in _drawn:
+            _drawn.remove(self)
         if self.stage:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()

@@ -51,10 +51,10 @@ def run(args: argparse.Namespace) -> int:
 
                 project_env(locating, os.getcwd(), os.environ)  # EnvironmentBroken: none
             from anyvenv.cli.output import files_progress
+            from anyvenv.cli.sync import quiet_in
 
-            options = SyncOptions(
-                uv_args=tuple(locating), on_mirror_progress=files_progress("anyvenv", "mirror")
-            )
+            progress = None if quiet_in(words) else files_progress("anyvenv", "mirror")
+            options = SyncOptions(uv_args=tuple(locating), on_mirror_progress=progress)
             return run_pip(words, options).uv_exit_code
     except (NotAProject, EnvLeftAlone, EnvironmentBroken):
         pass  # no project, one uv does not manage, or no env to read

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         # uv runs it without the project env (an env of its own, in uv's cache)
         return exec_uv_run(uv_run_words(args), os.environ)
     if target is not None and declares_dependencies_on_stdin(target):  # as a file would
-        return exec_uv_run(uv_run_words(args), os.environ, stdin=stdin_script())
+        return exec_uv_run(uv_run_words(args), os.environ)
     sync_args = request.sync_args
     if target is not None:
         sync_args = target.project_args(workdir, sync_args, os.environ)
@@ -136,10 +136,12 @@ def _on_env(env: str) -> dict[str, str]:
     return {**os.environ, "UV_PROJECT_ENVIRONMENT": os.path.abspath(env)}
 
 
-def exec_uv_run(words: list[str], environ: Mapping[str, str], stdin: bytes | None = None) -> int:
+def exec_uv_run(words: list[str], environ: Mapping[str, str]) -> int:
+    """``uv run WORDS``, in place of this process; a script read from standard input already
+    (``run -``) is given to uv on its standard input."""
     from anyvenv.project.uvcall import exec_uv
 
-    return exec_uv(["run", *words], environ, stdin)
+    return exec_uv(["run", *words], environ, _read_stdin[0] if _read_stdin else None)
 
 
 _read_stdin: list[bytes] = []  # standard input is read once: a no-op run that hands over too
@@ -196,7 +198,9 @@ def exec_target(env: str | os.PathLike[str], target: RunTarget, workdir: str) ->
     try:
         if workdir != os.getcwd():
             os.chdir(workdir)
-        os.execvpe(argv[0], argv, environ)
+        from anyvenv.spawn import exec_replacing
+
+        exec_replacing(argv[0], argv, environ, search=True)
     except OSError as exc:
         raise _not_runnable(argv[0], exc, env, environ.get("PATH", "")) from exc
     return 0  # pragma: no cover - exec does not return

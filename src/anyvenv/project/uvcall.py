@@ -116,7 +116,9 @@ def exec_uv(words: Sequence[str], environ: Mapping[str, str], stdin: bytes | Non
     try:
         if stdin is not None:
             _feed_standard_input(stdin)
-        os.execve(uv, [uv, *words], environ)
+        from anyvenv.spawn import exec_replacing
+
+        exec_replacing(uv, [uv, *words], environ)
     except OSError as exc:
         raise AnyvenvError(f"cannot run uv ({uv}): {exc.strerror}") from exc
     return 0  # pragma: no cover - exec does not return
@@ -124,17 +126,21 @@ def exec_uv(words: Sequence[str], environ: Mapping[str, str], stdin: bytes | Non
 
 def _feed_standard_input(data: bytes) -> None:
     """Make ``data`` this process's standard input, for the program it execs next: a pipe
-    that a forked child fills (however large ``data`` is) and then leaves."""
+    that a forked grandchild fills (however large ``data`` is) and then leaves. The child
+    between ends at once and is reaped here: the writer is init's to reap, not a zombie of
+    the program, which would never wait for it."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: write, then go, never back into the caller's code
+    if pid == 0:  # never back into the caller's code from here
         try:
-            os.close(read_fd)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(write_fd, view) :]
+            if os.fork() == 0:
+                os.close(read_fd)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(write_fd, view) :]
         finally:
             os._exit(0)
+    os.waitpid(pid, 0)
     os.close(write_fd)
     os.dup2(read_fd, 0)
     os.close(read_fd)
