@@ -37,6 +37,10 @@ def test_a_record_not_rewritten_after_installer_is_interrupted_when_records_are_
         (info / "INSTALLER").write_text("uv\n")
     (final / "RECORD").write_text("done/__init__.py,,\ndone-1.0.dist-info/INSTALLER,sha256=x,3\n")
     (stale / "RECORD").write_text("beta/__init__.py,,\nbeta-1.0.data/data/share/readme.txt,,\n")
+    quoted = site / "quoted-1.0.dist-info"  # a CSV RECORD may quote its paths
+    quoted.mkdir()
+    (quoted / "INSTALLER").write_text("pip\n")
+    (quoted / "RECORD").write_text('"Quoted-1.0.dist-info/INSTALLER",,\r\n')
     (site / "unreadable-1.0.dist-info").mkdir()
     (site / "unreadable-1.0.dist-info" / "INSTALLER").write_text("pip\n")  # and no RECORD
     assert interrupted_installs(site) == []  # (the common path reads no RECORD)

@@ -174,6 +174,13 @@ def test_pip_with_a_clustered_python_acts_on_another_env(tmp_path: Path) -> None
     assert not targets_another_env(["list", "-q", "--", "-qp"], {}, str(tmp_path))
 
 
+def test_pip_variables_that_name_another_env(tmp_path: Path) -> None:
+    """As uv pip reads them: UV_SYSTEM_PYTHON is --system, UV_PYTHON with a path --python."""
+    assert targets_another_env(["list"], {"UV_SYSTEM_PYTHON": "1"}, str(tmp_path))
+    assert targets_another_env(["list"], {"UV_PYTHON": "/usr/bin/python3"}, str(tmp_path))
+    assert not targets_another_env(["list"], {"UV_SYSTEM_PYTHON": "false"}, str(tmp_path))
+
+
 @pytest.mark.parametrize(
     ("args", "quiet"),
     [

@@ -82,11 +82,14 @@ def interrupted_installs(
 
 def _records_installer(dist_info: str, entry: str) -> bool:
     """Whether the dist-info's RECORD lists its INSTALLER, as the final RECORD of an install
-    does (an unreadable RECORD counts as listing it: nothing to conclude)."""
+    does (read as CSV, names compared without case: FAT; an unreadable RECORD counts as
+    listing it, as nothing can be concluded)."""
+    from anyvenv.project.mirror import record_paths
+
     try:
         with open(os.path.join(dist_info, "RECORD"), "rb") as handle:
             text = handle.read()
     except OSError:
         return True
-    wanted = os.fsencode(f"{entry}/INSTALLER,")
-    return any(line.startswith(wanted) for line in text.splitlines())
+    wanted = f"{entry}/INSTALLER".casefold()
+    return any(path.casefold() == wanted for path in record_paths(text))

@@ -35,7 +35,8 @@ def targets_another_env(
     locating: Sequence[str] = (),
 ) -> bool:
     """Whether ``uv pip ARGS`` would not act on the project env: ``--python``/``-p``,
-    ``--system``, ``--target`` or ``--prefix`` name another, or ``VIRTUAL_ENV`` names an env
+    ``--system``, ``--target`` or ``--prefix`` name another (or ``UV_SYSTEM_PYTHON``, or
+    ``UV_PYTHON`` with a path, as uv pip reads them), or ``VIRTUAL_ENV`` names an env
     other than the project's (uv pip's first choice). ``locating``: the ``--directory`` and
     ``--project`` options that move the project. Raises
     :class:`anyvenv.errors.NotAProject` outside a project."""
@@ -46,6 +47,11 @@ def targets_another_env(
             return True
         if unclustered(arg, "p") is not None:  # -qp 3.12
             return True
+    from anyvenv.project.uvrules import env_flag
+
+    python = environ.get("UV_PYTHON", "")
+    if env_flag(environ, "UV_SYSTEM_PYTHON") or "/" in python or python.startswith("."):
+        return True  # uv pip's --system, or --python with a path: as the options above
     active = environ.get("VIRTUAL_ENV")
     if not active:
         return False
