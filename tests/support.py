@@ -116,3 +116,17 @@ def fake_install(root: Path, name: str, exe: str, record: dict[str, str] | None 
 PYENV_311 = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
 DEBIAN_311 = Path("/usr/bin/python3.11")
 BASE = PYENV_311 if PYENV_311.exists() else DEBIAN_311
+
+
+def read_until_closed(controller: int) -> bytes:
+    """Everything written to a pseudo-terminal until its other end is closed (EIO or EOF)."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -21,7 +21,7 @@ from standalone_build import (
 )
 
 from anyvenv.envbuild.config import read_pyvenv_cfg
-from support import ANYVENV, cli_env, fake_install, one_line_error, run_cli
+from support import ANYVENV, cli_env, fake_install, one_line_error, read_until_closed, run_cli
 
 __all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
 
@@ -269,15 +269,7 @@ def test_progress_is_drawn_on_a_terminal(
         env=cli_env(),
     )
     os.close(terminal)
-    drawn = b""
-    while True:
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        drawn += chunk
+    drawn = read_until_closed(controller)
     os.close(controller)
     assert proc.wait(timeout=120) == 0
     assert proc.stdout is not None

@@ -8,6 +8,8 @@ import pty
 import subprocess
 import sys
 
+from support import read_until_closed
+
 DRAW = (
     "from anyvenv.cli.output import files_progress\n"
     "tell = files_progress('anyvenv', 'mirror')\n"
@@ -23,18 +25,10 @@ def _on_a_terminal(code: str) -> tuple[int, bytes]:
     controller, terminal = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=terminal, stderr=terminal)
     os.close(terminal)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # EIO: the other end is closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
+    shown = read_until_closed(controller)
     returncode = proc.wait(timeout=60)
     os.close(controller)
-    return returncode, b"".join(chunks)
+    return returncode, shown
 
 
 def test_files_progress_is_drawn_on_a_terminal_and_cleared_at_the_end() -> None:
