@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from anyvenv.project.installed import dist_info_name, interrupted_installs, normalize_name
@@ -43,8 +44,19 @@ def test_a_record_not_rewritten_after_installer_is_interrupted_when_records_are_
     (quoted / "RECORD").write_text('"Quoted-1.0.dist-info/INSTALLER",,\r\n')
     (site / "unreadable-1.0.dist-info").mkdir()
     (site / "unreadable-1.0.dist-info" / "INSTALLER").write_text("pip\n")  # and no RECORD
+    for info in (final, stale, quoted):  # the wheel's RECORD was put there before INSTALLER
+        _older_than_installer(info / "RECORD")
     assert interrupted_installs(site) == []  # (the common path reads no RECORD)
     assert interrupted_installs(site, read_records=True) == ["beta"]
+    # a RECORD written after INSTALLER is the final one: not even read
+    (stale / "RECORD").write_text("not,what,it,was\n")
+    os.utime(stale / "RECORD", ns=(0, (stale / "INSTALLER").stat().st_mtime_ns + 10**9))
+    assert interrupted_installs(site, read_records=True) == []
+
+
+def _older_than_installer(record: Path) -> None:
+    installer = (record.parent / "INSTALLER").stat().st_mtime_ns
+    os.utime(record, ns=(installer - 10**9, installer - 10**9))
 
 
 def test_a_missing_site_packages_has_nothing_interrupted(tmp_path: Path) -> None:

@@ -725,6 +725,8 @@ def test_a_sync_killed_between_installer_and_record_is_mended(
     assert b".data/" in original
     (info / "RECORD").unlink()  # (not written through: it may be a hard link into uv's cache)
     (info / "RECORD").write_bytes(original)
+    installed_at = (info / "INSTALLER").stat().st_mtime_ns  # (the wheel's RECORD came first)
+    os.utime(info / "RECORD", ns=(installed_at - 10**9, installed_at - 10**9))
     (synced / ".venv" / ".anyvenv-sync.inputs").unlink()
     report, _ = sync_json(synced, env, index)
     assert report["uv_ran"] is True

@@ -83,11 +83,17 @@ def interrupted_installs(
 def _records_installer(dist_info: str, entry: str) -> bool:
     """Whether the dist-info's RECORD lists its INSTALLER, as the final RECORD of an install
     does (read as CSV, names compared without case: FAT; an unreadable RECORD counts as
-    listing it, as nothing can be concluded)."""
+    listing it, as nothing can be concluded). A RECORD modified after INSTALLER is the final
+    one without reading it (uv and pip write it last; the wheel's own was put there before):
+    on a share, a read of every RECORD is a round trip each."""
     from anyvenv.project.mirror import record_paths
 
+    record = os.path.join(dist_info, "RECORD")
     try:
-        with open(os.path.join(dist_info, "RECORD"), "rb") as handle:
+        installer = os.stat(os.path.join(dist_info, "INSTALLER")).st_mtime_ns
+        if os.stat(record).st_mtime_ns > installer:
+            return True
+        with open(record, "rb") as handle:
             text = handle.read()
     except OSError:
         return True
