@@ -54,11 +54,14 @@ def test_install_list_find_uninstall(
     assert (already["sha256"], already["url"]) == (report["sha256"], report["url"])
     assert already["links"] == "symlink"
 
-    listing = run_cli("python", "list", *where, "--json")
+    listing = run_cli("python", "list", *where, "--json")  # (the table has this build only)
     assert listing.returncode == 0
-    assert [item["name"] for item in json.loads(listing.stdout)] == [standalone.install_name]
+    [listed] = json.loads(listing.stdout)
+    assert (listed["name"], listed["installed"]) == (standalone.install_name, str(exe))
     text = run_cli("python", "list", *where)
-    assert standalone.install_name in text.stdout and str(exe) in text.stdout
+    assert text.stdout.split() == [standalone.install_name, str(exe)]
+    only = run_cli("python", "list", "--only-installed", *where, "--json")
+    assert [item["name"] for item in json.loads(only.stdout)] == [standalone.install_name]
 
     found = run_cli("python", "find", "3.12", *where)
     assert found.returncode == 0
@@ -74,8 +77,10 @@ def test_install_list_find_uninstall(
     missing = run_cli("python", "find", "3.12", *where)
     assert missing.returncode == 2
     assert "no installed Python matches '3.12'" in one_line_error(missing)
-    empty = run_cli("python", "list", *where)
+    empty = run_cli("python", "list", "--only-installed", *where)
     assert empty.returncode == 0 and "no Pythons installed" in empty.stderr
+    offered = run_cli("python", "list", *where)  # as uv python list: what can be installed
+    assert offered.stdout.split(None, 1) == [standalone.install_name, "<download available>\n"]
 
     # as uv: no version installs the .python-version's; several are installed in turn
     project = tmp_path / "project"
@@ -226,8 +231,10 @@ def test_mirror_flag_overrides_the_environment(
 def test_list_available_reads_the_downloads_file(
     tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
 ) -> None:
-    """Every build of the table, newest first, the default build of a version before its
-    free-threaded one; those installed say where (as uv python list)."""
+    """As uv python list: the newest build of each minor version (every one with
+    ``--all-versions``), newest first, the default build of a version before its
+    free-threaded one; installed ones show their interpreter, the others
+    ``<download available>``; by default the installed ones not in the table too."""
     root = tmp_path / "pythons"
     proc = run_cli("python", "list", "--available", "--json", "-i", str(root))
     assert proc.returncode == 0, proc.stderr
@@ -253,8 +260,33 @@ def test_list_available_reads_the_downloads_file(
     assert names == [standalone.install_name, threaded, "cpython-3.11.7-linux-x86_64-gnu"]
     first = listed.stdout.splitlines()[0]
     exe = root / standalone.install_name / "bin" / standalone.executable_name
-    assert first.endswith(f"installed: {exe}"), first
-    assert listed.stdout.splitlines()[2].endswith(" 20990101")
+    assert first.endswith(f" {exe}"), first
+    assert listed.stdout.splitlines()[2].endswith(" <download available>")
+    # the default, as uv python list: the newest patch of each minor, installed ones too
+    older = "cpython-3.11.4-linux-x86_64-gnu"
+    downloads = write_downloads_json(
+        tmp_path / "more.json",
+        {
+            "cpython-3.11.7-linux-x86_64-gnu": ((3, 11, 7), github_url("3.11.7"), "0" * 64),
+            older: ((3, 11, 4), github_url("3.11.4"), "0" * 64),
+        },
+    )
+    fake_install(root, "cpython-3.10.2-linux-x86_64-gnu", "python3.10")
+    env = cli_env(ANYVENV_PYTHON_DOWNLOADS_JSON=str(downloads))
+    rows = run_cli("python", "list", "-i", str(root), env=env).stdout.splitlines()
+    assert [row.split()[0] for row in rows] == [
+        standalone.install_name,  # installed, though not in this table
+        "cpython-3.11.7-linux-x86_64-gnu",
+        "cpython-3.10.2-linux-x86_64-gnu",
+    ]
+    assert rows[1].endswith(" <download available>") and rows[2].endswith("/bin/python3.10")
+    every = run_cli(
+        "python", "list", "--all-versions", "--only-downloads", "-i", str(root), env=env
+    )
+    assert [row.split()[0] for row in every.stdout.splitlines()] == [
+        "cpython-3.11.7-linux-x86_64-gnu",
+        older,
+    ]
 
 
 def test_progress_is_drawn_on_a_terminal(
@@ -299,7 +331,10 @@ def test_usage_errors(tmp_path: Path, pythons_env: dict[str, str]) -> None:
     assert relative.returncode == 2
     assert "ANYVENV_PYTHON_INSTALL_DIR='rel' is a relative path" in one_line_error(relative)
     home = run_cli(
-        "python", "list", env=cli_env(HOME=str(tmp_path), ANYVENV_PYTHON_INSTALL_DIR="~/py")
+        "python",
+        "list",
+        "--only-installed",
+        env=cli_env(HOME=str(tmp_path), ANYVENV_PYTHON_INSTALL_DIR="~/py"),
     )  # ~ is the home, as for anyvenv's other directory variables (not ./~/py)
     assert home.returncode == 0 and f"no Pythons installed in {tmp_path}/py" in home.stderr
     missing = run_cli("python", "uninstall", "3.12", "--install-dir", str(tmp_path / "none"))

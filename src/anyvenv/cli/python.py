@@ -9,6 +9,9 @@ from anyvenv.cli.output import add_json_flag
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from typing import Any
+
+    from anyvenv.pythons.installed import InstalledPython
     from anyvenv.pythons.installer import InstallResult
 
 
@@ -66,17 +69,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     install.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     add_json_flag(install)
 
-    listing = sub.add_parser("list", help="list installed Pythons (or available downloads)")
+    listing = sub.add_parser(
+        "list",
+        help="list installed Pythons and the builds that can be installed, as uv python list",
+    )
     _add_install_dir(listing)
     shown = listing.add_mutually_exclusive_group()
     shown.add_argument(
         "--available",
         "--only-downloads",
         action="store_true",
-        help="list the builds that can be installed",
+        help="list only the builds that can be installed (an installed one with its path)",
     )
     shown.add_argument(
-        "--only-installed", action="store_true", help="list the installed Pythons (the default)"
+        "--only-installed", action="store_true", help="list only the installed Pythons"
+    )
+    listing.add_argument(
+        "--all-versions",
+        action="store_true",
+        help="every patch release of the builds that can be installed, not only the newest "
+        "of each minor version",
     )
     add_json_flag(listing)
 
@@ -215,47 +227,68 @@ def _print_installed(result: InstallResult) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    """As ``uv python list``: the installed Pythons and the builds that can be installed (the
+    newest patch of each minor version unless ``--all-versions``), newest first; an
+    installed one shows its interpreter, one to download ``<download available>``."""
     from anyvenv.cli.output import print_json
     from anyvenv.pythons.installed import installed_pythons, resolve_install_dir
 
-    if args.available:
-        return _list_available(args)
     root = resolve_install_dir(args.install_dir)
     installs = installed_pythons(root)
+    if args.only_installed:
+        if args.json:
+            print_json([item.to_json() for item in installs])
+        elif not installs:
+            print(f"no Pythons installed in {root}", file=sys.stderr)
+        else:
+            for item in installs:
+                print(f"{item.name:<48} {item.executable}")
+        return 0
+    rows = _listed_rows(installs, args.available, args.all_versions)
     if args.json:
-        print_json([item.to_json() for item in installs])
-    elif not installs:
-        print(f"no Pythons installed in {root}", file=sys.stderr)
+        print_json([document for _, _, document in rows])
     else:
-        for item in installs:
-            print(f"{item.name:<48} {item.executable}")
+        for name, shown, _ in rows:
+            print(f"{name:<48} {shown}")
     return 0
 
 
-def _list_available(args: argparse.Namespace) -> int:
-    """The builds that can be installed, newest first; those installed already show where
-    (as uv python list shows an install's path and ``<download available>`` otherwise)."""
-    from anyvenv.cli.output import print_json
-    from anyvenv.pythons.installed import installed_pythons, resolve_install_dir
+def _listed_rows(
+    installs: list[InstalledPython], downloads_only: bool, every_patch: bool
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(name, what to show, JSON document) of each row of ``python list``, newest first."""
     from anyvenv.pythons.sources import available_downloads
 
-    downloads = available_downloads()
-    installed = {
-        item.name: item for item in installed_pythons(resolve_install_dir(args.install_dir))
-    }
-    if args.json:
-        documents = []
+    installed = {item.name: item for item in installs}
+    downloads = available_downloads()  # (newest first)
+    if not every_patch:  # the first of each minor (and variant) is its newest patch
+        seen: set[tuple[int, int, bool]] = set()
+        kept = []
         for download in downloads:
-            have = installed.get(download.install_name)
-            where = None if have is None else str(have.executable)
-            documents.append({**download.to_json(), "installed": where})
-        print_json(documents)
-    else:
-        for download in downloads:
-            have = installed.get(download.install_name)
-            shown = f"{download.release}" if have is None else f"installed: {have.executable}"
-            print(f"{download.install_name:<48} {shown}")
-    return 0
+            minor = (download.version[0], download.version[1], download.free_threaded)
+            if minor not in seen:
+                seen.add(minor)
+                kept.append(download)
+        downloads = kept
+    rows: list[tuple[tuple[int, int, int], bool, str, str, dict[str, Any]]] = []
+    for download in downloads:
+        have = installed.get(download.install_name)
+        where = None if have is None else str(have.executable)
+        shown = "<download available>" if where is None else where
+        document = {**download.to_json(), "installed": where}
+        rows.append(
+            (download.version, download.free_threaded, download.install_name, shown, document)
+        )
+    if not downloads_only:
+        listed = {download.install_name for download in downloads}
+        for item in installs:
+            if item.name not in listed:
+                document = {**item.to_json(), "installed": str(item.executable)}
+                rows.append(
+                    (item.version, item.free_threaded, item.name, str(item.executable), document)
+                )
+    rows.sort(key=lambda row: (row[0], not row[1], row[2]), reverse=True)
+    return [(name, shown, document) for _, _, name, shown, document in rows]
 
 
 def _find(args: argparse.Namespace) -> int:
