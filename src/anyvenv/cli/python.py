@@ -304,11 +304,12 @@ def _find(args: argparse.Namespace) -> int:
         found = find_installed(request, args.install_dir)
         data, executable = found.to_json(), str(found.executable)
     else:
+        from anyvenv.fs.paths import same_file
         from anyvenv.interpreter.discovery import find_interpreter
 
         info = find_interpreter(request, option=None)  # (find has no --python)
         executable = info.executable
-        ours = (item for item in installed_pythons() if _same_file(item.executable, executable))
+        ours = (item for item in installed_pythons() if same_file(item.executable, executable))
         own = next(ours, None)  # one of anyvenv's installs: its record too
         data = (
             own.to_json()
@@ -320,15 +321,6 @@ def _find(args: argparse.Namespace) -> int:
     else:
         print(executable)
     return 0
-
-
-def _same_file(a: object, b: str) -> bool:
-    import os
-
-    try:
-        return os.path.samefile(str(a), b)
-    except OSError:
-        return False
 
 
 def _request_here() -> str | None:
