@@ -155,7 +155,7 @@ def _parse_request(raw: str | None) -> PythonRequest:
     if raw is None or raw.strip() in ("", "any", "default"):
         return PythonRequest(raw or "")
     text = raw.strip()
-    if "/" in text or text.startswith("."):
+    if names_a_path(text):
         return PythonRequest(raw, path=text)
     key = _install_key(text)
     bare, platform = key if key is not None else (_without_implementation(text), ())
@@ -194,6 +194,12 @@ def _parse_request(raw: str | None) -> PythonRequest:
         f"cannot read the Python request {raw!r}",
         "use a version (3.12, 3.12.4, >=3.11), a path, or an executable name",
     )
+
+
+def names_a_path(text: str) -> bool:
+    """Whether a ``--python`` value (or ``UV_PYTHON``) is a path, as uv tells one: a ``/`` in
+    it, or a leading ``.``."""
+    return "/" in text or text.startswith(".")
 
 
 def _without_implementation(text: str) -> str:

@@ -47,10 +47,10 @@ def targets_another_env(
             return True
         if unclustered(arg, "p") is not None:  # -qp 3.12
             return True
+    from anyvenv.interpreter.request import names_a_path
     from anyvenv.project.uvrules import env_flag
 
-    python = environ.get("UV_PYTHON", "")
-    if env_flag(environ, "UV_SYSTEM_PYTHON") or "/" in python or python.startswith("."):
+    if env_flag(environ, "UV_SYSTEM_PYTHON") or names_a_path(environ.get("UV_PYTHON", "")):
         return True  # uv pip's --system, or --python with a path: as the options above
     active = environ.get("VIRTUAL_ENV")
     if not active:
