@@ -238,7 +238,7 @@ def answer(argv: Sequence[str]) -> int | None:
     ``None``: take the ordinary way."""
     started = time.perf_counter()
     try:
-        if os.environ.get("ANYVENV_FS_TIMEOUT") and _runs_a_command(argv):
+        if os.environ.get("ANYVENV_FS_TIMEOUT") and _runs_a_command(argv):  # (no import else)
             from anyvenv.fs.bounded import check_timeout_setting
 
             check_timeout_setting()  # a bad value: said before anything runs

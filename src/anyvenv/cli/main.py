@@ -122,16 +122,8 @@ def _parse_and_run(argv: list[str]) -> int:
     if module is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    _check_settings()
+    from anyvenv.fs.bounded import check_timeout_setting
+
+    check_timeout_setting()  # (a setting every command may read: checked before it runs)
     code: int = module.run(args)
     return code
-
-
-def _check_settings() -> None:
-    """Settings every command reads somewhere, checked before it starts."""
-    import os
-
-    if os.environ.get("ANYVENV_FS_TIMEOUT"):
-        from anyvenv.fs.bounded import check_timeout_setting
-
-        check_timeout_setting()
