@@ -105,10 +105,6 @@ class PythonRequest:
         return self.path is None and self.name is None and not self.specifiers
 
     @property
-    def is_version_only(self) -> bool:
-        return self.path is None and self.name is None
-
-    @property
     def names_a_version(self) -> bool:
         """A version, or an executable name that implies one (``python3.12``): what a managed
         install or a download can satisfy."""
