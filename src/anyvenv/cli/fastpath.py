@@ -237,21 +237,15 @@ def answer(argv: Sequence[str]) -> int | None:
     """The exit code of a no-op ``sync`` or ``run``, of ``venv``, ``check`` or ``probe``;
     ``None``: take the ordinary way."""
     started = time.perf_counter()
+    command = _COMMANDS.get(argv[0]) if argv else None
+    if command is None:
+        return None
     try:
-        if os.environ.get("ANYVENV_FS_TIMEOUT") and _runs_a_command(argv):  # (no import else)
+        if os.environ.get("ANYVENV_FS_TIMEOUT") and not ("-h" in argv or "--help" in argv):
             from anyvenv.fs.bounded import check_timeout_setting
 
-            check_timeout_setting()  # a bad value: said before anything runs
-        if argv[:1] == ["venv"]:
-            return _venv(argv[1:])
-        if argv[:1] == ["sync"]:
-            return _sync(argv[1:], started)
-        if argv[:1] == ["run"]:
-            return _run(argv[1:])
-        if argv[:1] == ["check"]:
-            return _check(argv[1:])
-        if argv[:1] == ["probe"]:
-            return _probe(argv[1:])
+            check_timeout_setting()  # a bad value: said before anything runs (not over help)
+        return command(argv[1:], started)
     except BrokenPipeError:
         return 1
     except AnyvenvError as exc:  # e.g. a variable that is read before any command runs
@@ -261,9 +255,12 @@ def answer(argv: Sequence[str]) -> int | None:
     return None
 
 
-def _runs_a_command(argv: Sequence[str]) -> bool:
-    """A command this path may answer, not a request for help (which a bad setting must not
-    stop) nor a mistake the ordinary way names first."""
-    return argv[:1] in (["venv"], ["sync"], ["run"], ["check"], ["probe"]) and not (
-        "-h" in argv or "--help" in argv
-    )
+# the commands this path may answer, by their first word: (arguments, start time) -> exit
+# code, or None for the ordinary way
+_COMMANDS: dict[str, Callable[[Sequence[str], float], int | None]] = {
+    "venv": lambda argv, started: _venv(argv),
+    "sync": _sync,
+    "run": lambda argv, started: _run(argv),
+    "check": lambda argv, started: _check(argv),
+    "probe": lambda argv, started: _probe(argv),
+}
