@@ -363,9 +363,13 @@ def save(record: InputsRecord) -> None:
         forget(record.env)
 
 
-def forget(env: str) -> None:
-    """Drop the record before uv changes the env (a concurrent reader then runs uv too)."""
+def forget(env: str) -> bool:
+    """Drop the record before uv changes the env (a concurrent reader then runs uv too).
+    Returns whether there was one (none: the last sync did not finish, or left none)."""
     try:
         os.unlink(record_path(env))
-    except OSError:  # missing, or refused: changed inputs fail to match it
+    except FileNotFoundError:
+        return False
+    except OSError:  # refused: changed inputs fail to match it
         pass
+    return True

@@ -787,8 +787,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     if not made_shadow and nothing_changed(session):
         return SyncResult(prepared, link, 0, None, time.perf_counter() - started, False)
     # no record of the last sync: it may have been killed while uv installed (see below)
-    unrecorded = not os.path.exists(inputs_store.record_path(location.env))
-    inputs_store.forget(location.env)
+    unrecorded = not inputs_store.forget(location.env)
     target = prepared.install_target
     reinstall = reinstall_interrupted(target, prepared.state.site_packages, unrecorded)
     command = sync_command(
