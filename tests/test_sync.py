@@ -743,6 +743,38 @@ def test_pip_runs_uv_pip_against_the_env(synced: Path, env: dict[str, str], inde
     assert (site_packages(synced) / "gamma" / "__init__.py").is_file()
 
 
+def test_pip_takes_the_pip_tables_link_mode_before_the_top_levels(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """As uv pip does: ``[pip] link-mode`` in uv.toml (``[tool.uv.pip]``) first, then the
+    top-level ``link-mode``; ``UV_LINK_MODE`` before both. Sync reads only the top level."""
+    project = write_project(tmp_path / "piptable")
+    (project / "uv.toml").write_text('link-mode = "symlink"\n[pip]\nlink-mode = "copy"\n')
+    report, _ = sync_json(project, env, index)
+    assert report["link_mode"] == "symlink"
+    installed = anyvenv("pip", "install", *index_args(index), "gamma", cwd=project, env=env)
+    assert installed.returncode == 0, installed.stderr
+    gamma = site_packages(project) / "gamma" / "__init__.py"
+    assert gamma.is_file() and not gamma.is_symlink()
+    assert gamma.stat().st_nlink == 1
+    (project / "uv.toml").write_text('link-mode = "symlink"\n')  # the top level for uv pip too
+    reinstall = ("--reinstall-package", "gamma")
+    again = anyvenv("pip", "install", *index_args(index), *reinstall, "gamma", cwd=project, env=env)
+    assert again.returncode == 0, again.stderr
+    assert gamma.is_symlink()
+    (project / "uv.toml").write_text('link-mode = "symlink"\n[pip]\nlink-mode = "teleport"\n')
+    refused = anyvenv("pip", "install", *index_args(index), "gamma", cwd=project, env=env)
+    assert refused.returncode == 2
+    assert f"pip.link-mode in {project / 'uv.toml'} 'teleport'" in one_line_error(refused)
+    (project / "uv.toml").write_text('[pip]\nlink-mode = "symlink"\n')
+    variable = {**env, "UV_LINK_MODE": "copy"}  # the variable before the files
+    last = anyvenv(
+        "pip", "install", *index_args(index), *reinstall, "gamma", cwd=project, env=variable
+    )
+    assert last.returncode == 0, last.stderr
+    assert not gamma.is_symlink() and gamma.stat().st_nlink == 1
+
+
 def test_pip_acts_on_the_project_uv_pip_would(
     synced: Path, tmp_path: Path, env: dict[str, str], index: Path
 ) -> None:

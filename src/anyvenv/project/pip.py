@@ -14,7 +14,9 @@ from anyvenv.project.uvrules import unclustered
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from anyvenv.project.linkmode import LinkChoice
     from anyvenv.project.mirror import MirrorReport
+    from anyvenv.project.sync import Session
 
 
 @dataclass
@@ -65,6 +67,22 @@ def targets_another_env(
     return os.path.realpath(os.path.join(cwd, active)) not in ours
 
 
+def pip_link_mode(session: Session) -> LinkChoice:
+    """The link mode for ``uv pip``: ``UV_LINK_MODE``; else a ``link-mode`` of uv's settings,
+    the ``pip`` table's (``[tool.uv.pip]``) before the top level's, as uv pip reads them; else
+    anyvenv's choice for the env."""
+    from anyvenv.project.linkmode import forced_link_mode
+    from anyvenv.project.uvsettings import configured_link_mode
+
+    if forced_link_mode(None, session.environ) is None:
+        root = session.prepared.project.workspace_root
+        args = session.options.uv_args
+        configured = configured_link_mode(root, args, session.environ, session.cwd, for_pip=True)
+        if configured is not None:
+            return configured
+    return session.link_mode(())
+
+
 def run_pip(
     args: Sequence[str], options: SyncOptions, environ: Mapping[str, str] | None = None
 ) -> PipResult:
@@ -80,7 +98,7 @@ def run_pip(
         target = shadow or location.env
         uv_env = uv_environment(session.environ, target, location.declared)
         if mutating:
-            uv_env["UV_LINK_MODE"] = session.link_mode(()).mode.value
+            uv_env["UV_LINK_MODE"] = pip_link_mode(session).mode.value
         command = pip_command(session.uv, args, os.path.join(target, "bin", "python"))
         code = run_uv(command, uv_env, session.cwd)
         report = (

@@ -70,19 +70,22 @@ def project_settings_file(start: str) -> str | None:
     return None
 
 
-def setting(key: str, files: Sequence[str]) -> tuple[object, str] | None:
-    """The value of ``key`` and the file it comes from, the first of ``files`` that sets it.
-    :class:`~anyvenv.errors.UsageError` for a ``uv.toml`` that cannot be read or parsed, as
-    uv refuses one."""
+def setting(key: str, files: Sequence[str], table: str | None = None) -> tuple[object, str] | None:
+    """The value of ``key`` (of the sub-table ``table``, e.g. ``pip``, if given) and the file it
+    comes from, the first of ``files`` that sets it. :class:`~anyvenv.errors.UsageError` for a
+    ``uv.toml`` that cannot be read or parsed, as uv refuses one."""
     from anyvenv.project.model import read_pyproject
 
     for path in files:
         if os.path.basename(path) == PYPROJECT:
-            table = _uv_table_of_readable(path) or {}
+            settings = _uv_table_of_readable(path) or {}
         else:  # a uv.toml; a --config-file that is missing says so here
-            table = read_pyproject(path)
-        if key in table:
-            return table[key], path
+            settings = read_pyproject(path)
+        if table is not None:
+            inner = settings.get(table)
+            settings = inner if isinstance(inner, dict) else {}
+        if key in settings:
+            return settings[key], path
     return None
 
 
@@ -114,19 +117,28 @@ def python_preference(
 
 
 def configured_link_mode(
-    start: str, uv_args: Sequence[str], environ: Mapping[str, str], cwd: str
+    start: str,
+    uv_args: Sequence[str],
+    environ: Mapping[str, str],
+    cwd: str,
+    for_pip: bool = False,
 ) -> LinkChoice | None:
     """The ``link-mode`` of uv's settings files from ``start`` (under ``--link-mode`` and
     ``UV_LINK_MODE``, which :func:`~anyvenv.project.linkmode.forced_link_mode` reads first),
-    as the user's choice; ``None`` where none sets it."""
+    as the user's choice; ``None`` where none sets it. ``for_pip``: for ``uv pip``, which
+    takes a ``link-mode`` of the ``pip`` table (``[tool.uv.pip]``) of any of the files before
+    a top-level one."""
     from anyvenv.project.linkmode import LinkChoice, parse_link_mode
 
-    found = setting("link-mode", settings_files(start, uv_args, environ, cwd))
+    files = settings_files(start, uv_args, environ, cwd)
+    key, found = "pip.link-mode", setting("link-mode", files, table="pip") if for_pip else None
+    if found is None:
+        key, found = "link-mode", setting("link-mode", files)
     if found is None:
         return None
     value, path = found
-    mode = parse_link_mode(value if isinstance(value, str) else repr(value), f"link-mode in {path}")
-    return LinkChoice(mode, f"asked for (link-mode in {path})")
+    mode = parse_link_mode(value if isinstance(value, str) else repr(value), f"{key} in {path}")
+    return LinkChoice(mode, f"asked for ({key} in {path})")
 
 
 def preference_in_args(uv_args: Sequence[str]) -> str | None:
