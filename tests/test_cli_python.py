@@ -21,7 +21,8 @@ from standalone_build import (
 )
 
 from anyvenv.envbuild.config import read_pyvenv_cfg
-from support import ANYVENV, cli_env, fake_install, one_line_error, read_until_closed, run_cli
+from anyvenv.interpreter.query import query_interpreter
+from support import ANYVENV, BASE, cli_env, fake_install, one_line_error, read_until_closed, run_cli
 
 __all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
 
@@ -330,13 +331,6 @@ def test_usage_errors(tmp_path: Path, pythons_env: dict[str, str]) -> None:
     relative = run_cli("python", "list", env=cli_env(ANYVENV_PYTHON_INSTALL_DIR="rel"))
     assert relative.returncode == 2
     assert "ANYVENV_PYTHON_INSTALL_DIR='rel' is a relative path" in one_line_error(relative)
-    home = run_cli(
-        "python",
-        "list",
-        "--only-installed",
-        env=cli_env(HOME=str(tmp_path), ANYVENV_PYTHON_INSTALL_DIR="~/py"),
-    )  # ~ is the home, as for anyvenv's other directory variables (not ./~/py)
-    assert home.returncode == 0 and f"no Pythons installed in {tmp_path}/py" in home.stderr
     missing = run_cli("python", "uninstall", "3.12", "--install-dir", str(tmp_path / "none"))
     assert missing.returncode == 0 and "no installed Python matches" in missing.stderr
     assert not (tmp_path / "none").exists()
@@ -344,7 +338,14 @@ def test_usage_errors(tmp_path: Path, pythons_env: dict[str, str]) -> None:
         what = run_cli("python", "uninstall", *args, "--install-dir", str(tmp_path))
         assert what.returncode == 2
         assert "give the versions to uninstall, or --all" in one_line_error(what)
-    assert os.listdir(tmp_path) == []
+    assert set(os.listdir(tmp_path)) <= {"xdg-cache"}  # (list read uv's settings: cached)
+    in_home = cli_env(HOME=str(tmp_path), ANYVENV_PYTHON_INSTALL_DIR="~/py")
+    home = run_cli("python", "dir", env=in_home)
+    # ~ is the home, as for anyvenv's other directory variables (not ./~/py)
+    assert (home.returncode, home.stdout) == (0, f"{tmp_path}/py\n")
+    fake_install(tmp_path / "py", "cpython-3.10.2-linux-x86_64-gnu", "python3.10")
+    listed = run_cli("python", "list", "--only-installed", "--managed-python", env=in_home)
+    assert f"{tmp_path}/py/cpython-3.10.2-linux-x86_64-gnu/bin/python3.10" in listed.stdout
 
 
 def test_uninstall_as_uv_does(tmp_path: Path) -> None:
@@ -413,3 +414,82 @@ def test_an_unreadable_version_file_is_named_with_what_this_command_takes(tmp_pa
         line = one_line_error(refused)
         assert f"cannot read the Python version file {tmp_path / '.python-version'}" in line
         assert line.endswith(f"fix or remove it, or {hint}") and "--python" not in line
+
+
+def test_list_shows_uvs_installs_and_the_base_interpreters_on_path(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """As uv python list: managed installs (anyvenv's, then uv's), the interpreters on PATH
+    (each name, a link shown as ``path -> target``; a directory once, an env's python not at
+    all), and the builds that can be installed; a request filters them all, and the python
+    preference leaves PATH or the managed ones out."""
+    base = query_interpreter(BASE)
+    minor = f"python{base.version[0]}.{base.version[1]}"
+    system_key = f"cpython-{base.version_text}-linux-x86_64-gnu"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / minor).symlink_to(BASE)
+    (bin_dir / "python3").symlink_to(minor)
+    (tmp_path / "same-bin").symlink_to(bin_dir)  # one directory twice on PATH
+    env_dir = tmp_path / "env"
+    (env_dir / "bin").mkdir(parents=True)
+    (env_dir / "pyvenv.cfg").write_text(f"home = {BASE.parent}\n")
+    (env_dir / "bin" / "python3").symlink_to(BASE)
+    ours, uvs = tmp_path / "data" / "anyvenv" / "python", tmp_path / "uv-pythons"
+    fake_install(ours, standalone.install_name, standalone.executable_name)
+    uv_only = "cpython-3.10.2-linux-x86_64-gnu"
+    fake_install(uvs, uv_only, "python3.10")
+    fake_install(uvs, standalone.install_name, standalone.executable_name)  # anyvenv's shown
+    path = os.pathsep.join([str(env_dir / "bin"), str(bin_dir), str(tmp_path / "same-bin")])
+    env = cli_env(
+        PATH=path,
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        UV_PYTHON_INSTALL_DIR=str(uvs),
+        UV_PYTHON_PREFERENCE="managed",
+    )
+    env.pop("ANYVENV_PYTHON_INSTALL_DIR", None)
+
+    listed = run_cli("python", "list", "--only-installed", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = [(row["name"], row["kind"], row["installed"]) for row in json.loads(listed.stdout)]
+    ours_exe = ours / standalone.install_name / "bin" / standalone.executable_name
+    expected = [
+        (standalone.install_name, "managed", str(ours_exe)),
+        (system_key, "system", str(bin_dir / minor)),
+        (system_key, "system", str(bin_dir / "python3")),
+        (uv_only, "managed", str(uvs / uv_only / "bin" / "python3.10")),
+    ]
+    assert sorted(rows, key=expected.index) == expected, rows  # (the order: by version)
+    assert [row[0] for row in rows] == sorted(
+        (row[0] for row in rows),
+        key=lambda key: [int(n) for n in key.split("-")[1].split(".")],
+        reverse=True,
+    )
+    text = run_cli("python", "list", "--only-installed", env=env).stdout.splitlines()
+    assert f"{system_key}    {bin_dir / 'python3'} -> {minor}" in text, text
+
+    everything = run_cli("python", "list", "--show-urls", env=env)
+    assert f"{standalone.install_name}    {ours_exe}" in everything.stdout.splitlines()
+    assert "<download available>" not in everything.stdout  # (the one build is installed)
+    narrowed = run_cli("python", "list", "3.10", "--json", env=env)
+    assert [row["name"] for row in json.loads(narrowed.stdout)] == [uv_only]
+    one = run_cli("python", "list", str(bin_dir / "python3"), "--json", env=env)
+    assert [row["installed"] for row in json.loads(one.stdout)] == [str(bin_dir / "python3")]
+
+    system_only = run_cli("python", "list", "--no-managed-python", "--json", env=env)
+    assert {row["kind"] for row in json.loads(system_only.stdout)} == {"system"}
+    managed_only = run_cli("python", "list", "--json", env={**env, "UV_MANAGED_PYTHON": "1"})
+    assert {row["kind"] for row in json.loads(managed_only.stdout)} == {"managed"}
+
+    downloads = write_downloads_json(
+        tmp_path / "downloads.json",
+        {"cpython-3.11.7-linux-x86_64-gnu": ((3, 11, 7), github_url("3.11.7"), "0" * 64)},
+    )
+    urls = run_cli(
+        "python",
+        "list",
+        "--only-downloads",
+        "--show-urls",
+        env={**env, "ANYVENV_PYTHON_DOWNLOADS_JSON": str(downloads)},
+    )
+    assert urls.stdout.split() == ["cpython-3.11.7-linux-x86_64-gnu", github_url("3.11.7")]

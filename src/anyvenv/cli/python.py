@@ -9,19 +9,16 @@ from anyvenv.cli.output import add_json_flag
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from typing import Any
-
-    from anyvenv.pythons.installed import InstalledPython
     from anyvenv.pythons.installer import InstallResult
 
 
-def _add_install_dir(parser: argparse.ArgumentParser) -> None:
+def _add_install_dir(parser: argparse.ArgumentParser, given: str = "") -> None:
     parser.add_argument(
         "-i",
         "--install-dir",
         metavar="DIR",
         help="where Pythons are installed (default: $ANYVENV_PYTHON_INSTALL_DIR, "
-        "else $XDG_DATA_HOME/anyvenv/python, else ~/.local/share/anyvenv/python)",
+        f"else $XDG_DATA_HOME/anyvenv/python, else ~/.local/share/anyvenv/python){'; ' if given else ''}{given}",
     )
 
 
@@ -71,9 +68,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     listing = sub.add_parser(
         "list",
-        help="list installed Pythons and the builds that can be installed, as uv python list",
+        help="list Pythons as uv python list: managed installs (anyvenv's and uv's), the "
+        "interpreters on PATH, and the builds that can be installed",
     )
-    _add_install_dir(listing)
+    listing.add_argument(
+        "request",
+        nargs="?",
+        help="list only what matches: a version (3.12, >=3.11, 3.13t), an install name, a "
+        "path or an executable name",
+    )
+    _add_install_dir(listing, "with it: the installs there only (not uv's, nor PATH's)")
     shown = listing.add_mutually_exclusive_group()
     shown.add_argument(
         "--available",
@@ -82,13 +86,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="list only the builds that can be installed (an installed one with its path)",
     )
     shown.add_argument(
-        "--only-installed", action="store_true", help="list only the installed Pythons"
+        "--only-installed",
+        action="store_true",
+        help="list only the installed Pythons (managed and on PATH)",
     )
     listing.add_argument(
         "--all-versions",
         action="store_true",
         help="every patch release of the builds that can be installed, not only the newest "
         "of each minor version",
+    )
+    listing.add_argument(
+        "--show-urls", action="store_true", help="show where a build would be downloaded from"
+    )
+    preference = listing.add_mutually_exclusive_group()
+    preference.add_argument(
+        "--managed-python",
+        action="store_true",
+        help="managed installs and downloads only (uv's only-managed preference)",
+    )
+    preference.add_argument(
+        "--no-managed-python",
+        action="store_true",
+        help="the interpreters on PATH only (uv's only-system preference)",
     )
     add_json_flag(listing)
 
@@ -227,68 +247,45 @@ def _print_installed(result: InstallResult) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    """As ``uv python list``: the installed Pythons and the builds that can be installed (the
-    newest patch of each minor version unless ``--all-versions``), newest first; an
-    installed one shows its interpreter, one to download ``<download available>``."""
+    """As ``uv python list``: installed Pythons and the builds that can be installed (the
+    newest patch of each minor version unless ``--all-versions``), newest first; an installed
+    one shows its interpreter, one to download ``<download available>`` (or its URL)."""
+    import os
+
     from anyvenv.cli.output import print_json
-    from anyvenv.pythons.installed import installed_pythons, resolve_install_dir
+    from anyvenv.interpreter.request import parse_request
+    from anyvenv.project.uvsettings import python_preference
+    from anyvenv.pythons.installed import resolve_install_dir
+    from anyvenv.pythons.listing import ListScope, list_pythons
 
-    root = resolve_install_dir(args.install_dir)
-    installs = installed_pythons(root)
-    if args.only_installed:
-        if args.json:
-            print_json([item.to_json() for item in installs])
-        elif not installs:
-            print(f"no Pythons installed in {root}", file=sys.stderr)
-        else:
-            for item in installs:
-                print(f"{item.name:<48} {item.executable}")
-        return 0
-    rows = _listed_rows(installs, args.available, args.all_versions)
+    install_dir = None if args.install_dir is None else str(resolve_install_dir(args.install_dir))
+    given = "only-managed" if args.managed_python else None
+    given = "only-system" if args.no_managed_python else given
+    here = os.getcwd()
+    scope = ListScope(
+        installed=not args.available,
+        downloads=not args.only_installed,
+        install_dir=install_dir,
+        preference=python_preference(given, here, (), os.environ, here) or "managed",
+        every_patch=args.all_versions,
+    )
+    rows = list_pythons(parse_request(args.request), scope)
     if args.json:
-        print_json([document for _, _, document in rows])
-    else:
-        for name, shown, _ in rows:
-            print(f"{name:<48} {shown}")
+        print_json([row.to_json() for row in rows])
+        return 0
+    if not rows and args.only_installed:
+        where = f"installed in {install_dir}" if install_dir else "installed or on PATH"
+        where = "installed (managed)" if scope.preference == "only-managed" else where
+        print(f"no Pythons {where}", file=sys.stderr)
+    width = max((len(row.key) for row in rows), default=0)
+    for row in rows:
+        if row.path is None:
+            shown = row.url if args.show_urls else "<download available>"
+        else:
+            target = row.symlink
+            shown = row.path if target is None else f"{row.path} -> {target}"
+        print(f"{row.key:<{width}}    {shown}")
     return 0
-
-
-def _listed_rows(
-    installs: list[InstalledPython], downloads_only: bool, every_patch: bool
-) -> list[tuple[str, str, dict[str, Any]]]:
-    """(name, what to show, JSON document) of each row of ``python list``, newest first."""
-    from anyvenv.pythons.sources import available_downloads
-
-    installed = {item.name: item for item in installs}
-    downloads = available_downloads()  # (newest first)
-    if not every_patch:  # the first of each minor (and variant) is its newest patch
-        seen: set[tuple[int, int, bool]] = set()
-        kept = []
-        for download in downloads:
-            minor = (download.version[0], download.version[1], download.free_threaded)
-            if minor not in seen:
-                seen.add(minor)
-                kept.append(download)
-        downloads = kept
-    rows: list[tuple[tuple[int, int, int], bool, str, str, dict[str, Any]]] = []
-    for download in downloads:
-        have = installed.get(download.install_name)
-        where = None if have is None else str(have.executable)
-        shown = "<download available>" if where is None else where
-        document = {**download.to_json(), "installed": where}
-        rows.append(
-            (download.version, download.free_threaded, download.install_name, shown, document)
-        )
-    if not downloads_only:
-        listed = {download.install_name for download in downloads}
-        for item in installs:
-            if item.name not in listed:
-                document = {**item.to_json(), "installed": str(item.executable)}
-                rows.append(
-                    (item.version, item.free_threaded, item.name, str(item.executable), document)
-                )
-    rows.sort(key=lambda row: (row[0], not row[1], row[2]), reverse=True)
-    return [(name, shown, document) for _, _, name, shown, document in rows]
 
 
 def _find(args: argparse.Namespace) -> int:

@@ -33,7 +33,8 @@ def _anyvenv_install_root() -> str:
     return given or os.path.join(data_home(), "anyvenv", "python")
 
 
-def _uv_install_root() -> str:
+def uv_install_root() -> str:
+    """Where ``uv python install`` puts Pythons (``UV_PYTHON_INSTALL_DIR`` overrides)."""
     return os.environ.get("UV_PYTHON_INSTALL_DIR") or os.path.join(data_home(), "uv", "python")
 
 
@@ -55,7 +56,7 @@ def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, str]]:
     """(version, free-threaded, executable) of managed installs, anyvenv's and uv's together,
     newest first (anyvenv's first of two of one version)."""
     found: list[tuple[tuple[int, int, int], bool, str]] = []
-    for root in (_anyvenv_install_root(), _uv_install_root()):
+    for root in (_anyvenv_install_root(), uv_install_root()):
         try:
             names = sorted(os.listdir(root), reverse=True)
         except OSError:
@@ -88,6 +89,39 @@ def _path_candidates(request: PythonRequest) -> Iterator[str]:
                 yield candidate
         if every_minor:
             yield from _versioned_pythons(directory or ".", request)
+
+
+def path_interpreters() -> Iterator[str]:
+    """Every interpreter name on PATH, directory by directory, as ``uv python list`` finds
+    them: ``python3.N`` (newest first), ``python3``, ``python``; a directory once (``/bin``
+    is often ``/usr/bin``), a path once."""
+    seen: set[str] = set()
+    directories: set[tuple[int, int]] = set()
+    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        directory = directory or "."
+        try:
+            st = os.stat(directory)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in directories:
+            continue
+        directories.add((st.st_dev, st.st_ino))
+        names = [*_versioned_pythons(directory, parse_request(None))]
+        names += [os.path.join(directory, name) for name in ("python3", "python")]
+        for candidate in names:
+            if candidate not in seen and _is_executable_file(candidate):
+                seen.add(candidate)
+                yield candidate
+
+
+def is_virtual_env_python(path: str) -> bool:
+    """Whether ``path`` is an env's python (a ``pyvenv.cfg`` beside it or one level up), which
+    ``uv python list`` leaves out: it lists base interpreters."""
+    parent = os.path.dirname(os.path.abspath(path))
+    return any(
+        os.path.isfile(os.path.join(where, "pyvenv.cfg"))
+        for where in (parent, os.path.dirname(parent))
+    )
 
 
 def _versioned_pythons(directory: str, request: PythonRequest) -> Iterator[str]:
