@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,9 @@ def _options(data: dict[str, object]) -> list[dict[str, object]]:
 @pytest.mark.parametrize("lab_kind", VERDICT_KINDS)
 def test_uv_venv_verdict_matches_what_uv_does(lab_kind: str, target: Path) -> None:
     clear_cache()
+    os.utime(target, ns=(10**18, 10**18))  # (whole, even seconds: sshfs's and FAT's times)
     verdict = doctor(target, str(base_python()))
+    assert os.stat(target).st_mtime_ns == 10**18  # advice leaves no trace, not even a time
     uv_claim = next(tool for tool in verdict.tools if tool.tool == "uv venv")
     env = target / ".venv"
     made = run([uv_bin(), "venv", "--quiet", "--python", base_python(), env])

@@ -198,3 +198,11 @@ def test_a_second_interrupt_during_the_clean_up_still_removes_the_scratch_direct
     with pytest.raises(KeyboardInterrupt):
         probe(tmp_path)
     assert len(calls) == 2 and [p for p in os.listdir(tmp_path) if p.startswith(".anyvenv")] == []
+
+
+def test_the_probe_command_leaves_the_directorys_time(tmp_path: Path) -> None:
+    """``anyvenv probe DIR`` measures there and leaves nothing, not even a changed mtime."""
+    os.utime(tmp_path, ns=(10**18, 10**18))
+    proc = run_cli("probe", str(tmp_path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert os.listdir(tmp_path) == [] and os.stat(tmp_path).st_mtime_ns == 10**18

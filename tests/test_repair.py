@@ -58,10 +58,12 @@ def test_uv_env_moved_onto_mount_is_repaired_keeping_packages(
 
     packages = _site_packages(env)
     before_dry_run = fingerprint(env)
+    os.utime(env, ns=(10**18, 10**18))  # whole seconds: sshfs keeps no finer times
     dry = anyvenv("repair", "--dry-run", env)
     assert dry.returncode == 0, dry.stderr
     assert "place bin/python" in dry.stdout and "by copy" in dry.stdout
     assert fingerprint(env) == before_dry_run  # dry-run changes nothing
+    assert os.stat(env).st_mtime_ns == 10**18  # not even the time its probe came and went
 
     repaired = anyvenv("repair", "--json", env)
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr

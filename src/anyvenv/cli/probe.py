@@ -35,7 +35,7 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
     from anyvenv.cli.output import print_json, print_mapping
     from anyvenv.fs.probe import probe
 
-    result = probe(args.directory)
+    result = probe(args.directory, keep_times=True)  # a measurement: it leaves no trace
     if args.json:
         print_json(result.to_json())
         return 0

@@ -348,9 +348,12 @@ def make_scratch_dir(parent: str) -> str:
     raise FileExistsError(errno.EEXIST, "no free probe directory name", parent)  # pragma: no cover
 
 
-def _measure(dirpath: str) -> dict[str, Outcome]:
+def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
+    """The checks, made in a scratch directory inside ``dirpath``; ``keep_times``: then the
+    times of ``dirpath`` are put back as they were (for the commands that only look)."""
     results: dict[str, Outcome] = {}
     running: Child | Outcome = NO
+    before = os.stat(dirpath) if keep_times else None
     scratch = make_scratch_dir(dirpath)
     try:
         plain = os.path.join(scratch, "plain")
@@ -408,7 +411,17 @@ def _measure(dirpath: str) -> dict[str, Outcome]:
         except BaseException:  # a second Ctrl-C landed in the clean-up: finish it, go on
             _clean_up(running, scratch)
             raise
+        if before is not None:
+            _put_times_back(dirpath, before)
     return results
+
+
+def _put_times_back(dirpath: str, before: os.stat_result) -> None:
+    """Best effort: a filesystem that keeps no such times, or refuses to set them, is left."""
+    try:
+        os.utime(dirpath, ns=(before.st_atime_ns, before.st_mtime_ns))
+    except OSError:
+        pass
 
 
 def _clean_up(running: Child | Outcome, scratch: str) -> None:
@@ -493,14 +506,21 @@ def settle_started() -> None:
             pass
 
 
-def _device_and_checks(dirpath: str) -> Callable[[], tuple[int, dict[str, Outcome]]]:
-    return lambda: (os.stat(dirpath).st_dev, _measure(dirpath))
+def _device_and_checks(
+    dirpath: str, keep_times: bool = False
+) -> Callable[[], tuple[int, dict[str, Outcome]]]:
+    return lambda: (os.stat(dirpath).st_dev, _measure(dirpath, keep_times))
 
 
 def probe(
-    path: str | os.PathLike[str], *, use_cache: bool = True, timeout: float | None = None
+    path: str | os.PathLike[str],
+    *,
+    use_cache: bool = True,
+    timeout: float | None = None,
+    keep_times: bool = False,
 ) -> ProbeResult:
-    """Measure the filesystem holding ``path`` (a directory we may write to).
+    """Measure the filesystem holding ``path`` (a directory we may write to). ``keep_times``:
+    leave its modification time as it was (a command that only looks, as a dry run).
 
     Raises :class:`UsageError` for a bad directory and :class:`MountNotAnswering` when the
     mount does not answer within the bound.
@@ -523,7 +543,7 @@ def probe(
         cached = _cache.get(device)
         if cached is not None:
             return cached
-    measure = _device_and_checks(dirpath)
+    measure = _device_and_checks(dirpath, keep_times)
     return _result(
         dirpath,
         mount,

@@ -89,7 +89,7 @@ class Advice:
 def doctor(directory: str | os.PathLike[str], python: str | None = None) -> Advice:
     """Advice for ``directory`` (probed there). Raises :class:`anyvenv.errors.UsageError`
     for a path that is not a writable directory."""
-    result = probe(directory)
+    result = probe(directory, keep_times=True)  # advice only: it leaves no trace
     return advise(result, _strategy(result, python))
 
 

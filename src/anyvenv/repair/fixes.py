@@ -153,7 +153,7 @@ def _probe(env: Path) -> ProbeResult:
     """The probe of the env's own directory; one that cannot write there (a filesystem that
     refuses writes though mounted read-write) is said as repair's refusal."""
     try:
-        return probe(env)
+        return probe(env, keep_times=True)  # (a dry run leaves the env as it was)
     except DirectoryNotWritable as exc:
         raise EnvironmentBroken(
             f"cannot repair {env}: {exc.reason}",
