@@ -348,10 +348,10 @@ def run(args: Arguments) -> int:
         if source is None:
             raise
         raise InterpreterNotFound(f"{exc.message}, asked for by {source}", exc.hint) from exc
-    incompatibility = found.incompatibility(info.version)
-    if incompatibility:
-        warnings.append(incompatibility)
-        print(f"anyvenv: warning: {incompatibility}", file=sys.stderr)
+    for warning in (found.incompatibility(info.version), info.old_env_remains):
+        if warning:
+            warnings.append(warning)
+            print(f"anyvenv: warning: {warning}", file=sys.stderr)
     if args.json:
         from anyvenv.cli.output import print_json
 

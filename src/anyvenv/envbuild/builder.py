@@ -79,6 +79,8 @@ class EnvInfo:
     replaced: bool
     seeded: tuple[str, ...] = ()
     seconds: float = 0.0
+    # said when some of the replaced env could not be removed (files of another owner)
+    old_env_remains: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -93,6 +95,7 @@ class EnvInfo:
             "replaced": self.replaced,
             "seeded": list(self.seeded),
             "seconds": round(self.seconds, 4),
+            "old_env_remains": self.old_env_remains,
         }
 
 
@@ -126,6 +129,7 @@ class EnvBuilder:
         self.created_parents: list[str] = []
         self.pending_check: PendingCheck | None = None  # see EnvOptions.defer_linked_check
         self.in_place = False  # filled where it is (anyvenv.fs.inplace), not renamed into place
+        self.remains: atomic.Remains | None = None  # of the env replaced, if not all removed
 
     # -- the pipeline ------------------------------------------------------------------------
 
@@ -180,6 +184,7 @@ class EnvBuilder:
             replaced=replaced,
             seeded=tuple(seeded),
             seconds=time.perf_counter() - started,
+            old_env_remains=None if self.remains is None else self.remains.message("environment"),
         )
 
     def _defers_check(self, plan: InterpreterPlan) -> bool:
@@ -316,7 +321,7 @@ class EnvBuilder:
         if self.in_place:
             inplace.fill(staging, self.target)
         else:
-            atomic.commit(staging, self.target)
+            self.remains = atomic.commit(staging, self.target)
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -251,10 +251,13 @@ def recover(target: str | os.PathLike[str]) -> list[str]:
     for item in leftovers_of(target, names):
         if item.host != me or process_alive(item.pid):
             continue
-        if item.kind == "retired" and not os.path.lexists(target):
-            os.rename(item.path, target)
-        else:
-            remove_tree(item.path)
+        try:
+            if item.kind == "retired" and not os.path.lexists(target):
+                os.rename(item.path, target)
+            else:
+                remove_tree(item.path)
+        except OSError:
+            continue  # (files the user may not remove: left for a later run, or for them)
         touched.append(item.path)
     return touched
 
@@ -479,10 +482,25 @@ def replace_tree_by_files(
     remove_tree(source)
 
 
-def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+@record
+class Remains:
+    """What is left of a replaced tree that could not be removed whole, and why."""
+
+    path: str
+    reason: str
+
+    def message(self, what: str) -> str:
+        return (
+            f"could not remove all of the old {what} ({self.reason}): what is left of it is at "
+            f"{self.path}; remove it yourself (anyvenv tries again on its next run there)"
+        )
+
+
+def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> Remains | None:
     """Move ``staging`` to ``target``. An existing target is swapped with it in one step where
     the filesystem can (then removed); elsewhere it is retired first, then removed (a crash in
-    between leaves it under the retired name, and :func:`recover` puts it back).
+    between leaves it under the retired name, and :func:`recover` puts it back). Returns what
+    is left of the old target where some of it could not be removed (files of another owner).
 
     Where renaming a directory loses its contents (fusefat), the old target is removed and the
     new tree is moved in file by file: not atomic, but the only way that keeps the files.
@@ -491,15 +509,12 @@ def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> N
         if os.path.lexists(target):
             remove_tree(target)
         move_tree_by_files(staging, target)
-        return
+        return None
     if os.path.lexists(target) and exchange(staging, target):
         checkpoint("commit:exchanged")
-        try:
-            remove_tree(staging)  # the old tree, now under the staging name
-        except OSError:
-            pass
+        remains = _remove_old(os.fspath(staging))  # the old tree, now under the staging name
         checkpoint("commit:removed-old")
-        return
+        return remains
     retired: str | None = None
     if os.path.lexists(target):
         retired = retired_name(target)
@@ -512,17 +527,28 @@ def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> N
             os.rename(retired, target)
         raise
     checkpoint("commit:renamed")
-    if retired is not None:
-        try:
-            # first under a staging name: a retired tree is put back by recover when the
-            # target is missing, and one half-removed by a kill must never be
-            going = staging_name(target)
-            os.rename(retired, going)
-            checkpoint("commit:old-set-aside")
-            remove_tree(going)
-        except OSError:
-            pass
-        checkpoint("commit:removed-old")
+    if retired is None:
+        return None
+    # first under a staging name: a retired tree is put back by recover when the target is
+    # missing, and one half-removed by a kill must never be
+    going = staging_name(target)
+    try:
+        os.rename(retired, going)
+    except OSError as exc:
+        return Remains(retired, f"{exc.strerror or exc}")
+    checkpoint("commit:old-set-aside")
+    remains = _remove_old(going)
+    checkpoint("commit:removed-old")
+    return remains
+
+
+def _remove_old(path: str) -> Remains | None:
+    try:
+        remove_tree(path)
+    except OSError as exc:
+        where = f": {os.path.basename(exc.filename)}" if exc.filename else ""
+        return Remains(path, f"{exc.strerror or exc}{where}")
+    return None
 
 
 def exchange(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:

@@ -203,12 +203,20 @@ def _holds_an_env(env: str) -> None:
 
 
 def _build(
-    env: str, info: InterpreterInfo, defer_check: bool = False, prompt: str | None = None
+    env: str,
+    info: InterpreterInfo,
+    defer_check: bool = False,
+    prompt: str | None = None,
+    notes: list[str] | None = None,
 ) -> PendingCheck | None:
+    """Build ``env``; what the user must know of it (an old env not wholly removed) is added
+    to ``notes``."""
     from anyvenv.envbuild.builder import EnvOptions, build_with_pending_check
 
     options = EnvOptions(prompt=prompt, defer_linked_check=defer_check)
-    pending = build_with_pending_check(env, info, options)[1]
+    made, pending = build_with_pending_check(env, info, options)
+    if made.old_env_remains and notes is not None:
+        notes.append(made.old_env_remains)
     _holds_an_env(env)
     return pending
 
@@ -239,16 +247,19 @@ def build_env(
     info: InterpreterInfo,
     environ: Mapping[str, str],
     defer_check: bool = False,
+    notes: list[str] | None = None,
 ) -> tuple[EnvLocation, PendingCheck | None]:
     """Build a fresh env for ``info`` where it can run; falls back to the per-user directory
     when the declared place cannot hold a runnable env. With ``defer_check``, the check of an
-    env in place whose python is a symlink may still be running (see :func:`sync`)."""
+    env in place whose python is a symlink may still be running (see :func:`sync`); what the
+    user must be told is added to ``notes``."""
     key = python_key(info.version, info.free_threaded)
     location = choose_location(declared, project, key, environ)
     if location.placement is not Placement.ELSEWHERE:
         _clear_declared(declared)
         try:
-            return location, _build(location.env, info, defer_check, env_prompt(project))
+            pending = _build(location.env, info, defer_check, env_prompt(project), notes)
+            return location, pending
         except (EnvironmentBroken, NothingExecutableHere) as exc:
             reason = (
                 f"{os.path.dirname(declared)} cannot hold a runnable environment ({exc.message})"
@@ -257,7 +268,7 @@ def build_env(
                 declared, elsewhere_env_path(declared, project.display_name, key, environ),
                 Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails,
             )  # fmt: skip
-    _build(location.env, info, prompt=env_prompt(project))
+    _build(location.env, info, prompt=env_prompt(project), notes=notes)
     record_owner(location.env, declared, EnvKind.ELSEWHERE)
     write_pointer(declared, location.env, location.reason)
     return location, None
@@ -459,12 +470,15 @@ def prepare(
     if not may_build:
         raise EnvLeftAlone(env)
     info = find_base_interpreter(project, choice)
-    location, pending = build_env(project, declared, info, environ, defer_check)
+    told: list[str] = []
+    location, pending = build_env(project, declared, info, environ, defer_check, told)
     _discard_old(saved, env, location, environ)
     new_facts = facts_of_info(location.env, info)
     action = "rebuilt" if broken is not None else "created"
     state = _new_state(location, new_facts)
-    return PreparedEnv(project, choice, location, state, action, broken, pending_check=pending)
+    return PreparedEnv(
+        project, choice, location, state, action, broken, notes=told, pending_check=pending
+    )
 
 
 def find_base_interpreter(project: Project, choice: PythonChoice) -> InterpreterInfo:
