@@ -189,3 +189,20 @@ def test_a_relative_install_dir_variable_is_refused(
     monkeypatch.setenv("ANYVENV_PYTHON_INSTALL_DIR", "relative/dir")
     with pytest.raises(UsageError, match="ANYVENV_PYTHON_INSTALL_DIR='relative/dir' is a relative"):
         find_interpreter(None)
+
+
+@needs_pythons
+def test_an_activated_envs_python_is_passed_over_as_uv_passes_it(
+    path_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An env's ``bin`` first on PATH (an activated env of 3.10) is not a base interpreter:
+    the search goes on to the next directory, as ``uv venv`` does."""
+    env = tmp_path / "active"
+    (env / "bin").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_text(f"home = {Path(PYTHONS['3.10'] or '').parent}\n")
+    for name in ("python", "python3", "python3.10"):
+        (env / "bin" / name).symlink_to(PYTHONS["3.10"] or "")
+    monkeypatch.setenv("PATH", f"{env / 'bin'}{os.pathsep}{path_dir}")
+    assert find_interpreter(None).version[:2] == (3, 11)  # the python3 after it
+    assert find_interpreter(">=3.10,<3.11").version[:2] == (3, 10)  # path_dir's own 3.10
+    assert find_interpreter(">=3.10,<3.11").executable != str(env / "bin" / "python3.10")

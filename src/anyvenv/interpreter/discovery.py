@@ -76,25 +76,29 @@ def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, str]]:
 def _path_candidates(request: PythonRequest) -> Iterator[str]:
     """Executables on PATH that may answer ``request``, directory by directory as uv looks:
     ``python3.X`` for a request that pins X, then ``python3`` and ``python``, then, for a
-    range (``>=3.12``) or a bare major, every ``python3.N`` there that the range allows."""
+    range (``>=3.12``) or a bare major, every ``python3.N`` there that the range allows. An
+    env's ``bin`` (an activated env) is passed over, as uv passes it over for a base."""
     names = ["python3", "python"]
     hint = request.minor_hint()
     if hint is not None:
         names.insert(0, f"python{hint[0]}.{hint[1]}")
     every_minor = hint is None and not request.is_any
     for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        directory = directory or "."
+        if _is_env_bin(directory):
+            continue
         for name in names:
-            candidate = os.path.join(directory or ".", name)
+            candidate = os.path.join(directory, name)
             if _is_executable_file(candidate):
                 yield candidate
         if every_minor:
-            yield from _versioned_pythons(directory or ".", request)
+            yield from _versioned_pythons(directory, request)
 
 
 def path_interpreters() -> Iterator[str]:
     """Every interpreter name on PATH, directory by directory, as ``uv python list`` finds
     them: ``python3.N`` (newest first), ``python3``, ``python``; a directory once (``/bin``
-    is often ``/usr/bin``), a path once."""
+    is often ``/usr/bin``), a path once, an env's ``bin`` not at all (base interpreters)."""
     seen: set[str] = set()
     directories: set[tuple[int, int]] = set()
     for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
@@ -103,7 +107,7 @@ def path_interpreters() -> Iterator[str]:
             st = os.stat(directory)
         except OSError:
             continue
-        if (st.st_dev, st.st_ino) in directories:
+        if (st.st_dev, st.st_ino) in directories or _is_env_bin(directory):
             continue
         directories.add((st.st_dev, st.st_ino))
         names = [*_versioned_pythons(directory, parse_request(None))]
@@ -114,13 +118,12 @@ def path_interpreters() -> Iterator[str]:
                 yield candidate
 
 
-def is_virtual_env_python(path: str) -> bool:
-    """Whether ``path`` is an env's python (a ``pyvenv.cfg`` beside it or one level up), which
-    ``uv python list`` leaves out: it lists base interpreters."""
-    parent = os.path.dirname(os.path.abspath(path))
+def _is_env_bin(directory: str) -> bool:
+    """Whether ``directory`` holds an env's executables (``pyvenv.cfg`` in it or its parent)."""
+    directory = os.path.abspath(directory)
     return any(
         os.path.isfile(os.path.join(where, "pyvenv.cfg"))
-        for where in (parent, os.path.dirname(parent))
+        for where in (directory, os.path.dirname(directory))
     )
 
 

@@ -138,7 +138,7 @@ def system_pythons(request: PythonRequest) -> Iterator[ListedPython]:
     """The base interpreters on PATH (an env's python is not one), or the one a path or a name
     in ``request`` names; one that does not run is passed over, as uv warns and goes on."""
     from anyvenv.interpreter.buildtarget import current_platform
-    from anyvenv.interpreter.discovery import is_virtual_env_python, path_interpreters
+    from anyvenv.interpreter.discovery import path_interpreters
     from anyvenv.interpreter.query import query_interpreter
 
     if request.path is not None:
@@ -149,7 +149,7 @@ def system_pythons(request: PythonRequest) -> Iterator[ListedPython]:
         found = shutil.which(request.name)
         candidates = [] if found is None else [found]
     else:
-        candidates = (path for path in path_interpreters() if not is_virtual_env_python(path))
+        candidates = path_interpreters()
     host = current_platform().key
     for candidate in candidates:
         try:
