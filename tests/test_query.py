@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from anyvenv.interpreter.query import query_interpreter
+from anyvenv.errors import AnyvenvError
+from anyvenv.interpreter.query import failure_line, query_interpreter
 
 BASE = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
 
@@ -66,3 +67,20 @@ def test_a_different_directory_asks_a_shim_again(
     monkeypatch.chdir(tmp_path / "elsewhere")  # a .python-version here could pick another
     query_interpreter(shim)
     assert counter.read_text().count("run") == 2
+
+
+def test_a_failed_start_is_told_by_the_line_that_says_why(tmp_path: Path) -> None:
+    """A launcher's own message (a pyenv shim's first line, before its notes), a traceback's
+    exception, or the exit code."""
+    shim = tmp_path / "python3.10"
+    shim.write_text(
+        "#!/bin/sh\necho 'pyenv: python3.10: command not found' >&2\necho >&2\n"
+        "echo 'Note: See pyenv help global for tips' >&2\nexit 127\n"
+    )
+    shim.chmod(0o755)
+    with pytest.raises(AnyvenvError, match=r"failed to start: pyenv: python3\.10: command not"):
+        query_interpreter(shim)
+    assert failure_line("Traceback (most recent call last):\n  x\nKeyError: 'y'\n", 1) == (
+        "KeyError: 'y'"
+    )
+    assert failure_line("", 3) == "exit code 3, no output"

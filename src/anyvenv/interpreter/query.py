@@ -207,6 +207,16 @@ def _from_json(data: dict[str, object]) -> InterpreterInfo:
     return InterpreterInfo(**values)  # type: ignore[arg-type]
 
 
+def failure_line(stderr: str, returncode: int) -> str:
+    """The line of a failed start that says why: a traceback's last (its exception), else the
+    first (a launcher's own message, as a pyenv shim's ``command not found`` before its
+    notes); the exit code where nothing was said."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return f"exit code {returncode}, no output"
+    return lines[-1] if lines[0].startswith("Traceback") else lines[0]
+
+
 def query_interpreter(
     executable: str | os.PathLike[str], *, use_cache: bool = True
 ) -> InterpreterInfo:
@@ -239,9 +249,9 @@ def query_interpreter(
                 "environments for CPython 3",
                 "pass a Python 3 (--python 3.12, or its path)",
             )
-        detail = stderr.strip().splitlines()[-1:] or ["no output"]
         raise AnyvenvError(
-            f"the interpreter {path} failed to start: {detail[0]}", "pass a working Python"
+            f"the interpreter {path} failed to start: {failure_line(stderr, proc.returncode)}",
+            "pass a working Python",
         )
     import json
 
