@@ -84,3 +84,10 @@ def test_a_failed_start_is_told_by_the_line_that_says_why(tmp_path: Path) -> Non
         "KeyError: 'y'"
     )
     assert failure_line("", 3) == "exit code 3, no output"
+    fatal = (
+        "Python path configuration:\n  PYTHONHOME = '/x'\nFatal Python error: init_fs_encoding: "
+        "failed to get the codec\nPython runtime state: core initialized\n"
+        "ModuleNotFoundError: No module named 'encodings'\n\nCurrent thread 0x1 (most recent "
+        "call first):\n  <no Python frame>\n"
+    )
+    assert failure_line(fatal, 1) == "Fatal Python error: init_fs_encoding: failed to get the codec"

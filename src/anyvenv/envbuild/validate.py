@@ -6,7 +6,7 @@ import os
 
 from anyvenv.errors import EnvironmentBroken
 from anyvenv.fs.paths import same_file
-from anyvenv.interpreter.query import InterpreterInfo
+from anyvenv.interpreter.query import InterpreterInfo, failure_line
 from anyvenv.record import record
 from anyvenv.spawn import Child, SpawnTimeout
 
@@ -61,10 +61,8 @@ def finish_check(process: Child, timeout: float = 120.0) -> RunningFacts:
             "the new environment's python did not finish its start-up check"
         ) from exc
     if done.returncode != 0:
-        last = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [
-            f"exit code {done.returncode}"
-        ]
-        raise EnvironmentBroken(f"the new environment's python does not run: {last[0]}")
+        why = failure_line(done.stderr.decode(errors="replace"), done.returncode)
+        raise EnvironmentBroken(f"the new environment's python does not run: {why}")
     fields = [os.fsdecode(field) for field in done.stdout.split(b"\0")]
     try:
         prefix, base_prefix, version, *libpython = fields

@@ -208,12 +208,16 @@ def _from_json(data: dict[str, object]) -> InterpreterInfo:
 
 
 def failure_line(stderr: str, returncode: int) -> str:
-    """The line of a failed start that says why: a traceback's last (its exception), else the
+    """The line of a failed start that says why: CPython's ``Fatal Python error`` (between
+    its path configuration and its thread dump), a traceback's last (its exception), else the
     first (a launcher's own message, as a pyenv shim's ``command not found`` before its
     notes); the exit code where nothing was said."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     if not lines:
         return f"exit code {returncode}, no output"
+    fatal = [line for line in lines if line.startswith("Fatal Python error")]
+    if fatal:
+        return fatal[0]
     return lines[-1] if lines[0].startswith("Traceback") else lines[0]
 
 

@@ -334,10 +334,10 @@ def validate_build(root: Path, download: PythonDownload) -> ValidatedBuild:
             "nothing was installed; run 'anyvenv probe' on the install dir",
         ) from exc
     if proc.returncode != 0:
-        last = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [
-            f"exit code {proc.returncode}"
-        ]
-        raise InstallBroken(f"the new Python does not run: {last[0]}", "nothing was installed")
+        from anyvenv.interpreter.query import failure_line
+
+        why = failure_line(proc.stderr.decode(errors="replace"), proc.returncode)
+        raise InstallBroken(f"the new Python does not run: {why}", "nothing was installed")
     try:
         facts = json.loads(proc.stdout)
     except ValueError as exc:
