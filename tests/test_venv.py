@@ -299,6 +299,15 @@ def test_an_empty_path_is_a_usage_error_not_the_default(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_name_too_long_for_the_filesystem_is_a_usage_error(tmp_path: Path) -> None:
+    """Said with the limit, before anything is made (it failed late, naming a staging path)."""
+    proc = run_cli("venv", str(tmp_path / ("b" * 256)), "--python", str(BASE))
+    assert proc.returncode == 2, proc.stderr
+    assert "is too long (256 bytes; the filesystem takes 255)" in one_line_error(proc)
+    assert "staging" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_interpreter_is_a_usage_error(tmp_path: Path) -> None:
     proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.99")
     assert proc.returncode == 2

@@ -220,6 +220,7 @@ class EnvBuilder:
                 f"{target} exists and is not a directory",
                 "choose another path for the environment",
             )
+        _check_name_length(target)
         atomic.recover(target)  # a killed run may have left the old env renamed aside
         replaced = False
         if os.path.isdir(target):
@@ -460,6 +461,27 @@ def build_environment(
     target: str | os.PathLike[str], info: InterpreterInfo, options: EnvOptions
 ) -> EnvInfo:
     return build_with_pending_check(target, info, options)[0]
+
+
+def _check_name_length(target: str) -> None:
+    """A name longer than its filesystem takes (255 bytes on most) is the request's fault."""
+    name = os.path.basename(target)
+    size = len(os.fsencode(name))
+    if size <= 255:
+        return
+    existing = os.path.dirname(target)
+    while not os.path.isdir(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    if size > name_max:
+        raise UsageError(
+            f"the environment's name {name[:24]}... is too long ({size} bytes; the filesystem "
+            f"takes {name_max})",
+            "choose a shorter name",
+        )
 
 
 def build_with_pending_check(
