@@ -304,6 +304,31 @@ def test_a_dangling_interpreter_link_is_rebuilt(
     assert hello.stdout == "alpha says hi\n"
 
 
+def test_run_no_sync_warns_of_an_env_that_does_not_answer_the_request(
+    synced: Path, env: dict[str, str]
+) -> None:
+    """As ``uv run --no-sync``: the env is used as it is, with a warning where its Python is
+    not the one asked for; a bad ``--link-mode`` or request is still refused."""
+    asked = anyvenv("run", "--no-sync", "--python", "3.12", "alpha-hello", cwd=synced, env=env)
+    assert (asked.returncode, asked.stdout) == (0, "alpha says hi\n"), asked.stderr
+    assert "warning" not in asked.stderr
+    own = str(synced / ".venv" / "bin" / "python")
+    named = anyvenv("run", "--no-sync", "--python", own, "alpha-hello", cwd=synced, env=env)
+    assert named.returncode == 0 and "warning" not in named.stderr, named.stderr
+    show = ("python", "-c", "import sys; print(sys.version_info[:2])")
+    other = anyvenv("run", "--no-sync", "--python", "3.99", *show, cwd=synced, env=env)
+    assert (other.returncode, other.stdout) == (0, "(3, 12)\n"), other.stderr
+    assert other.stderr.startswith(
+        "anyvenv: warning: using the incompatible environment .venv because of --no-sync "
+        "(its Python 3.12."
+    ), other.stderr
+    assert "does not satisfy the request 3.99)" in other.stderr
+    for bad, said in ((("--link-mode", "teleport"), "'teleport' is not a link mode"),
+                      (("--python", "3.12@@"), "cannot read the Python request")):  # fmt: skip
+        refused = anyvenv("run", "--no-sync", *bad, *show, cwd=synced, env=env)
+        assert refused.returncode == 2 and said in one_line_error(refused), refused.stderr
+
+
 def test_a_config_that_names_no_base_is_rebuilt(
     synced: Path, env: dict[str, str], index: Path
 ) -> None:

@@ -93,10 +93,24 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> str:
         from anyvenv.errors import EnvironmentBroken
         from anyvenv.project.runenv import project_env
 
+        if args.link_mode:  # refused as uv refuses it, though nothing is installed
+            from anyvenv.project.linkmode import parse_link_mode
+
+            parse_link_mode(args.link_mode, "--link-mode")
         try:
-            return project_env(sync_args, os.getcwd(), os.environ)
+            env, mismatch = project_env(sync_args, os.getcwd(), os.environ, args.python)
         except EnvironmentBroken:  # none yet: made (nothing installed), as uv run --no-sync
             return _env_without_sync(args, sync_args)
+        if mismatch is not None:  # used as it is, as uv run --no-sync uses it
+            import sys
+
+            where = os.path.relpath(env) if env.startswith(os.getcwd() + os.sep) else env
+            print(
+                f"anyvenv: warning: using the incompatible environment {where} because of "
+                f"--no-sync ({mismatch})",
+                file=sys.stderr,
+            )
+        return env
     from anyvenv.cli.sync import options_of, quiet_in, report
     from anyvenv.project.sync import sync
     from anyvenv.record import replace

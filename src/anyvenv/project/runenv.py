@@ -8,6 +8,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # a no-op run activates its env before anything else is imported
     from collections.abc import Mapping, Sequence
 
+    from anyvenv.interpreter.request import PythonRequest
+
 
 def existing_env(declared: str) -> str:
     """The env behind the declared path (a pointer file is followed); it must have a python."""
@@ -23,14 +25,65 @@ def existing_env(declared: str) -> str:
     return env
 
 
-def project_env(uv_args: Sequence[str], cwd: str, environ: Mapping[str, str]) -> str:
+def project_env(
+    uv_args: Sequence[str], cwd: str, environ: Mapping[str, str], python: str | None = None
+) -> tuple[str, str | None]:
     """The env of the project uv would find from ``cwd`` (``--directory``/``--project`` in
-    ``uv_args`` move it), as it is: for ``anyvenv run --no-sync``."""
+    ``uv_args`` move it), as it is: for ``anyvenv run --no-sync``. With it, why it does not
+    answer the ``--python`` request or the project's requires-python, if it does not: as
+    ``uv run --no-sync``, the env is used anyway, with a warning."""
     from anyvenv.project.model import discover
     from anyvenv.project.uvrules import project_env_path, start_dir
 
     project = discover(start_dir(uv_args, cwd, environ))
-    return existing_env(project_env_path(project.workspace_root, uv_args, environ, cwd))
+    env = existing_env(project_env_path(project.workspace_root, uv_args, environ, cwd))
+    version = _env_version(env)
+    if version is None:
+        return env, None
+    shown = ".".join(map(str, version))
+    if python is not None:
+        from anyvenv.interpreter.request import parse_request
+
+        request = parse_request(python)
+        if not _answers(env, version, request):
+            return env, f"its Python {shown} does not satisfy the request {python}"
+    if not project.allows(version):
+        return env, f"its Python {shown} is outside requires-python {project.requires_python_text}"
+    return env, None
+
+
+def _env_version(env: str) -> tuple[int, int, int] | None:
+    from anyvenv.envbuild.config import read_pyvenv_cfg
+    from anyvenv.errors import EnvironmentBroken
+
+    try:
+        config = read_pyvenv_cfg(env)
+    except EnvironmentBroken:
+        return None
+    text = config.get("version_info") or config.get("version")
+    parts = (text or "").split(".")
+    if len(parts) < 3 or not all(part.isdecimal() for part in parts[:3]):
+        return None
+    return int(parts[0]), int(parts[1]), int(parts[2])
+
+
+def _answers(env: str, version: tuple[int, int, int], request: PythonRequest) -> bool:
+    """Whether the env's python is what ``request`` asks for: its version, or the interpreter
+    a path or a name names (the env's own python, or its base)."""
+    if request.path is None and not (request.name is not None and not request.specifiers):
+        return request.matches_version(version)
+    import shutil
+
+    named = os.path.expanduser(request.path) if request.path else shutil.which(request.name or "")
+    if named is None or not os.path.exists(named):
+        return False
+    if os.path.isdir(named):
+        named = os.path.join(named, "bin", "python3")
+    from anyvenv.fs.paths import same_file
+
+    own = os.path.join(env, "bin", "python")
+    base = os.path.realpath(own)
+    return same_file(named, own) or same_file(named, base) or os.path.realpath(named) == base
 
 
 def activated_environment(env: str, environ: Mapping[str, str]) -> dict[str, str]:
