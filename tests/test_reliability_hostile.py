@@ -131,6 +131,32 @@ def test_sync_in_a_project_at_a_hostile_path(tmp_path: Path, name: str, reliabil
     reliability.add("hostile input", "project paths synced", 1)
 
 
+def test_sync_in_a_project_at_a_non_utf8_path(tmp_path: Path, reliability: Tally) -> None:
+    """uv takes no env path that is not UTF-8: said first, with the fix, nothing built (uv's
+    own refusal came after the env was made, and named no cause); with the env elsewhere
+    (UV_PROJECT_ENVIRONMENT), the project syncs where it is."""
+    index = build_index(tmp_path / "index")
+    where = os.path.join(os.fsencode(tmp_path), HOSTILE_NAMES["non-utf8"], b"proj")
+    project = write_project(Path(os.fsdecode(where)), python_version="3.11")
+    env = project_environ(tmp_path / "home", PATH=f"{BASE.parent}:{os.environ['PATH']}")
+    refused = subprocess.run(
+        [*_anyvenv(), "sync", *index_args(index)], cwd=project, env=env, capture_output=True,
+        timeout=240,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert "proj" in error_line(refused) and "is not valid UTF-8" in error_line(refused)
+    assert "UV_PROJECT_ENVIRONMENT" in error_line(refused)
+    assert not (project / ".venv").exists()
+    elsewhere = {**env, "UV_PROJECT_ENVIRONMENT": str(tmp_path / "env")}
+    synced = subprocess.run(
+        [*_anyvenv(), "sync", *index_args(index)], cwd=project, env=elsewhere,
+        capture_output=True, timeout=240,
+    )  # fmt: skip
+    assert synced.returncode == 0, synced.stderr
+    assert (tmp_path / "env" / "bin" / "alpha-hello").exists()
+    reliability.add("hostile input", "project paths synced", 1)
+
+
 def _anyvenv() -> list[str]:
     import sys
 

@@ -591,7 +591,23 @@ def locate(
         preference_in_args(options.uv_args), project.workspace_root, options.uv_args, environ, cwd
     )
     choice = replace(choice, preference=preference)
-    return project, choice, project_env_path(project.workspace_root, options.uv_args, environ, cwd)
+    declared = project_env_path(project.workspace_root, options.uv_args, environ, cwd)
+    _check_uv_can_take(declared)
+    return project, choice, declared
+
+
+def _check_uv_can_take(env: str) -> None:
+    """uv refuses an env path that is not UTF-8 (after it is built): said first, with the fix."""
+    encoded = os.fsencode(env)
+    try:
+        encoded.decode("utf-8")
+    except UnicodeDecodeError:
+        shown = encoded.decode("utf-8", "backslashreplace")
+        raise UsageError(
+            f"the project env path {shown} is not valid UTF-8, and uv takes no other",
+            "set UV_PROJECT_ENVIRONMENT to a UTF-8 path (the project itself may stay), or "
+            "rename the directory",
+        ) from None
 
 
 def _check_not_replaced(target: str, ours: bool) -> None:
