@@ -1014,11 +1014,15 @@ def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
     real_build = sync._build
 
     def build(
-        env_path: str, info: object, defer_check: bool = False, prompt: str | None = None
+        env_path: str,
+        info: object,
+        defer_check: bool = False,
+        prompt: str | None = None,
+        notes: list[str] | None = None,
     ) -> None:
         if env_path == declared:
             raise EnvironmentBroken("the new environment's python does not run: test")
-        return real_build(env_path, info, defer_check, prompt)  # type: ignore[arg-type]
+        return real_build(env_path, info, defer_check, prompt, notes)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sync, "_build", build)
     environ = {**env, "XDG_DATA_HOME": str(tmp_path / "data")}
