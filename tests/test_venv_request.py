@@ -248,6 +248,16 @@ def test_uv_venv_options_that_change_nothing_are_taken_and_the_others_refused(
     done = run_cli("venv", "-p", "3.12", "e", *taken, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert _version(tmp_path / "e").startswith("3.12.")
+    seeding = [  # --seed's index options, and uv's global ones: the value is not PATH
+        "--find-links", "/opt/wheels", "-i", "https://example/simple", "--no-index",
+        "--extra-index-url=https://e/x", "--index-strategy", "unsafe-best-match",
+        "--keyring-provider", "subprocess", "--exclude-newer", "2024-01-01",
+        "--allow-insecure-host", "h", "--refresh-package", "p",
+    ]  # fmt: skip
+    seeded = run_cli("venv", "-p", "3.12", *seeding, "s2", cwd=tmp_path, env=env)
+    assert seeded.returncode == 0, seeded.stderr
+    made = {"e", "s2", "p", "h", "subprocess", "2024-01-01", "unsafe-best-match"}
+    assert set(os.listdir(tmp_path)) & made == {"e", "s2"}, "no env at an option's value"
     for option, why in (
         ("--force", "never removes a directory that is not a virtual environment"),
         ("--relocatable", "name its own path"),

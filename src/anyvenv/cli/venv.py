@@ -51,10 +51,32 @@ VALUE_OPTIONS: dict[tuple[str, ...], tuple[str, str]] = {
         "the uv.toml to read python-preference from, alone (as uv's; or UV_CONFIG_FILE)",
     ),
 }
-# uv venv's options that change nothing here (anyvenv venv downloads nothing, uses no cache,
-# links no package files unseeded and prints no progress): taken, as a script passing them
-# to every uv command expects, and left out of --help. Its other options are refused.
-IGNORED_VALUE_OPTIONS = frozenset({"--color", "--cache-dir", "--link-mode"})
+# uv venv's options that change nothing here (anyvenv venv downloads nothing, uses no cache
+# and no index (--seed installs the base's bundled pip), links no package files unseeded and
+# prints no progress): taken, as a script passing them to every uv command expects, and left
+# out of --help. Its other options are refused.
+IGNORED_VALUE_OPTIONS = frozenset(
+    {
+        "--color",
+        "--cache-dir",
+        "--link-mode",
+        "--refresh-package",
+        "--allow-insecure-host",
+        "--trusted-host",
+        # the index options of uv's --seed
+        "--index",
+        "--default-index",
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "-f",
+        "--find-links",
+        "--index-strategy",
+        "--keyring-provider",
+        "--exclude-newer",
+        "--exclude-newer-package",
+    }
+)
 COLORS = ("auto", "always", "never")
 IGNORED_FLAGS = frozenset(
     {
@@ -68,6 +90,7 @@ IGNORED_FLAGS = frozenset(
         "--native-tls",
         "--system-certs",
         "--no-python-downloads",
+        "--no-index",
     }
 )
 # refused with a reason, not as unknown options
