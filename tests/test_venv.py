@@ -571,3 +571,23 @@ def test_an_old_env_not_wholly_removable_is_said_and_does_not_stop_the_next_run(
         assert sorted(path.name for path in work.iterdir()) == ["env"]
     finally:
         shutil.rmtree(work)
+
+
+def test_seed_takes_the_wheels_a_distributions_python_keeps_for_ensurepip(
+    tmp_path: Path,
+) -> None:
+    """Debian's python has no bundled wheels in its stdlib, but ensurepip's in WHEEL_PKG_DIR
+    (/usr/share/python-wheels): --seed installs pip and setuptools from there, offline."""
+    wheels = Path("/usr/share/python-wheels")
+    if not DEBIAN_311.exists() or not list(wheels.glob("pip-*.whl")):
+        pytest.skip("needs Debian's python3.11 with python3-venv (CI installs it)")
+    offline = cli_env(UV_OFFLINE="1", UV_NO_INDEX="1", UV_CACHE_DIR=str(tmp_path / "cache"))
+    proc = run_cli("venv", str(tmp_path / "env"), "-p", str(DEBIAN_311), "--seed", "--json",
+                   env=offline)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["seeded"] == ["pip", "setuptools"]
+    shown = subprocess.run(
+        [tmp_path / "env" / "bin" / "python", "-c", "import pip; print(pip.__file__)"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert shown.stdout.startswith(str(tmp_path / "env")), shown.stderr

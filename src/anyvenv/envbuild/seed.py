@@ -11,12 +11,30 @@ from anyvenv.errors import AnyvenvError, UsageError
 
 
 def bundled_wheel_dir(layout: EnvLayout) -> Path | None:
-    """ensurepip's wheels in the base's stdlib, if this build has them."""
+    """ensurepip's wheels in the base's stdlib, if this build has them; else the directory a
+    distribution's build keeps them in for ensurepip (``WHEEL_PKG_DIR``: Debian's
+    ``/usr/share/python-wheels``)."""
     major, minor = layout.info.version[:2]
     candidate = (
         Path(layout.info.prefix) / "lib" / f"python{major}.{minor}" / "ensurepip" / "_bundled"
     )
-    return candidate if any(candidate.glob("pip-*.whl")) else None
+    if any(candidate.glob("pip-*.whl")):
+        return candidate
+    shared = _wheel_pkg_dir(layout.info.executable)
+    return shared if shared is not None and any(shared.glob("pip-*.whl")) else None
+
+
+def _wheel_pkg_dir(python: str) -> Path | None:
+    """The base's ``WHEEL_PKG_DIR`` (configure's ``--with-wheel-pkg-dir``), if it has one."""
+    code = "import sysconfig; print(sysconfig.get_config_var('WHEEL_PKG_DIR') or '')"
+    try:
+        proc = subprocess.run(
+            [python, "-I", "-S", "-c", code], capture_output=True, stdin=subprocess.DEVNULL
+        )
+    except OSError:
+        return None
+    found = proc.stdout.decode(errors="replace").strip()
+    return Path(found) if proc.returncode == 0 and found else None
 
 
 def check_seedable(env: str | os.PathLike[str]) -> None:
