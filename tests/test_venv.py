@@ -291,6 +291,28 @@ def test_a_link_that_names_no_directory_is_named_with_its_target(tmp_path: Path)
     assert sorted(os.listdir(tmp_path)) == ["dangling", "file", "loop", "to-file"]
 
 
+def test_a_link_to_a_directory_is_built_through_and_activates_by_its_own_name(
+    tmp_path: Path,
+) -> None:
+    """As uv: ``.venv`` linked to a directory elsewhere (local disk for a project on a share)
+    is built in that directory, the link kept; activating says ``VIRTUAL_ENV=.../.venv`` and
+    its prompt is ``.venv``'s, not the store's."""
+    store = tmp_path / "store"
+    store.mkdir()
+    link = tmp_path / "project" / ".venv"
+    link.parent.mkdir()
+    link.symlink_to(store)
+    proc = venv_cli(link)
+    assert proc.returncode == 0, proc.stderr
+    assert link.is_symlink() and (store / "pyvenv.cfg").is_file()
+    shown = subprocess.run(
+        ["bash", "-c", f'source "{link}/bin/activate" && printf "%s|%s" "$VIRTUAL_ENV" '
+         '"$VIRTUAL_ENV_PROMPT"'],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert shown.stdout == f"{link}|.venv", shown.stderr
+
+
 def test_an_empty_path_is_a_usage_error_not_the_default(tmp_path: Path) -> None:
     """As ``uv venv ''``: an empty path is a mistake, not a request for ``.venv``."""
     proc = run_cli("venv", "", cwd=tmp_path)

@@ -123,6 +123,7 @@ class EnvBuilder:
         self, target: str | os.PathLike[str], info: InterpreterInfo, options: EnvOptions
     ) -> None:
         self.target = os.path.abspath(target)
+        self.named = self.target  # as given: a link to the directory stays a link (activation)
         self.info = info
         self.options = options
         self.linkage: Linkage = libpython_linkage(info.executable)
@@ -299,8 +300,10 @@ class EnvBuilder:
     def write_scripts(self, layout: EnvLayout) -> None:
         from anyvenv.envbuild.activation import render_activation_scripts
 
-        prompt = self.options.prompt or os.path.basename(self.target)
-        for name, data in render_activation_scripts(self.target, prompt).items():
+        # as uv: the activation scripts name the env as it was named (``.venv`` linked to a
+        # local disk stays ``project/.venv`` in VIRTUAL_ENV and in the prompt)
+        prompt = self.options.prompt or os.path.basename(self.named)
+        for name, data in render_activation_scripts(self.named, prompt).items():
             create_file(os.path.join(layout.bin, name), data, 0o644)  # sourced, not run
         create_file(os.path.join(layout.root, ".gitignore"), GITIGNORE)
         create_file(os.path.join(layout.root, "CACHEDIR.TAG"), CACHEDIR_TAG)
