@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from anyvenv.envbuild.config import read_pyvenv_cfg
 from lab import ALL_KINDS, Lab
 from lab.expect import CAN_EXECUTE, EXPECT
-from support import BASE, DEBIAN_311, cli_env, entry_names, one_line_error, run_cli
+from support import ANYVENV, BASE, DEBIAN_311, cli_env, entry_names, one_line_error, run_cli
 from wheels import greeter_wheel
 
 RUNNABLE_KINDS = [kind for kind in ALL_KINDS if CAN_EXECUTE.get(kind, True)]
@@ -613,3 +614,28 @@ def test_seed_takes_the_wheels_a_distributions_python_keeps_for_ensurepip(
         capture_output=True, text=True,
     )  # fmt: skip
     assert shown.stdout.startswith(str(tmp_path / "env")), shown.stderr
+
+
+@pytest.mark.parametrize(
+    ("umask", "directory", "data", "executable"),
+    [(0o002, 0o775, 0o664, 0o775), (0o022, 0o755, 0o644, 0o755), (0o077, 0o700, 0o600, 0o700)],
+)
+def test_modes_follow_the_umask_as_uv_and_venv_do(
+    tmp_path: Path, umask: int, directory: int, data: int, executable: int
+) -> None:
+    """``umask 002`` in a shared group directory: the group may write in the env as in uv's;
+    ``umask 077``: nothing for others. The owner's bits are whole either way."""
+    env = tmp_path / "env"
+    proc = subprocess.run(
+        [*ANYVENV, "venv", str(env), "--python", str(BASE), "--strategy", "copy", "-q"],
+        capture_output=True, text=True, env=cli_env(), preexec_fn=lambda: os.umask(umask),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    modes = {
+        path: stat.S_IMODE(os.stat(env / path).st_mode)
+        for path in (".", "bin", "bin/activate", "pyvenv.cfg", "bin/python")
+    }
+    assert modes == {
+        ".": directory, "bin": directory, "bin/activate": data, "pyvenv.cfg": data,
+        "bin/python": executable,
+    }  # fmt: skip

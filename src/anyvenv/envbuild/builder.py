@@ -28,7 +28,7 @@ from anyvenv.envbuild.plan import InterpreterPlan, LibraryPlacement, find_patche
 from anyvenv.envbuild.validate import finish_check, start_check, verify
 from anyvenv.errors import AnyvenvError, EnvironmentBroken, UsageError
 from anyvenv.fs import atomic, inplace
-from anyvenv.fs.place import Strategy, create_file, place_file
+from anyvenv.fs.place import DATA_MODE, EXECUTABLE_MODE, Strategy, create_file, place_file
 from anyvenv.fs.probe import ProbeResult, probe
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.interpreter.query import InterpreterInfo
@@ -304,7 +304,7 @@ class EnvBuilder:
         # local disk stays ``project/.venv`` in VIRTUAL_ENV and in the prompt)
         prompt = self.options.prompt or os.path.basename(self.named)
         for name, data in render_activation_scripts(self.named, prompt).items():
-            create_file(os.path.join(layout.bin, name), data, 0o644)  # sourced, not run
+            create_file(os.path.join(layout.bin, name), data, DATA_MODE)  # sourced, not run
         create_file(os.path.join(layout.root, ".gitignore"), GITIGNORE)
         create_file(os.path.join(layout.root, "CACHEDIR.TAG"), CACHEDIR_TAG)
 
@@ -366,7 +366,7 @@ def place_interpreter_files(
         for name in names[1:]:
             os.symlink(names[0], os.path.join(layout.bin, name))
     else:
-        place_file(base_executable, first, plan.strategy, mode=0o755)
+        place_file(base_executable, first, plan.strategy, mode=EXECUTABLE_MODE)
         for name in names[1:]:
             _place_sibling(first, os.path.join(layout.bin, name))
     return _place_library(layout, plan, first, linkage)
@@ -390,7 +390,7 @@ def _place_sibling(first: str, path: str) -> None:
     try:
         os.link(first, path)
     except OSError:
-        place_file(first, path, Strategy.COPY, mode=0o755)
+        place_file(first, path, Strategy.COPY, mode=EXECUTABLE_MODE)
 
 
 def _place_library(
@@ -406,7 +406,7 @@ def _place_library(
     os.makedirs(lib_dir, exist_ok=True)
     dest = os.path.join(lib_dir, linkage.soname or os.path.basename(linkage.library))
     strategy = Strategy.HARDLINK if plan.library is LibraryPlacement.HARDLINK else Strategy.COPY
-    place_file(linkage.library, dest, strategy, mode=0o755)
+    place_file(linkage.library, dest, strategy, mode=EXECUTABLE_MODE)
     return dest
 
 
@@ -423,7 +423,7 @@ def _patch_runpath(layout: EnvLayout, linkage: Linkage) -> None:
     # patch a local copy once, then write each executable anew (siblings are the same bytes)
     with tempfile.TemporaryDirectory(prefix="anyvenv-patchelf-") as scratch:
         local = os.path.join(scratch, os.path.basename(executables[0]))
-        place_file(executables[0], local, Strategy.COPY, mode=0o755)
+        place_file(executables[0], local, Strategy.COPY, mode=EXECUTABLE_MODE)
         proc = run_captured([patchelf, "--set-rpath", libdir, local])
         if proc.returncode != 0:
             raise EnvironmentBroken(
@@ -432,7 +432,7 @@ def _patch_runpath(layout: EnvLayout, linkage: Linkage) -> None:
         with open(local, "rb") as handle:
             patched = handle.read()
     for path in executables:
-        atomic.atomic_write(path, patched, 0o755)
+        atomic.atomic_write(path, patched, EXECUTABLE_MODE)
 
 
 def fix_shebangs(

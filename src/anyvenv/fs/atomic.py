@@ -14,7 +14,7 @@ import stat
 import sys
 import time
 
-from anyvenv.fs.place import create_file
+from anyvenv.fs.place import DATA_MODE, create_file
 from anyvenv.fs.processes import process_alive
 from anyvenv.killpoints import checkpoint
 from anyvenv.record import record
@@ -80,7 +80,7 @@ def retired_name(target: str | os.PathLike[str]) -> str:
     return _beside(target, RETIRED_MARK)
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = DATA_MODE) -> None:
     """Replace ``path`` with ``data`` in one rename (a reader sees old or new bytes). Temp
     files of this path left by killed runs are removed first."""
     target = os.fspath(path)
@@ -361,7 +361,7 @@ class staging_directory:  # named like the context-manager function it replaces
         )
 
     def __enter__(self) -> str:
-        os.mkdir(self.path, 0o755)
+        os.mkdir(self.path)  # (0o777 less the umask, as any directory a program makes)
         checkpoint("staging:made")
         return self.path
 

@@ -1,7 +1,10 @@
 """Put a file at a new path by one of four strategies: symlink, hard link, reflink or copy.
 
 Modes are set when the file is created (``os.open(..., mode)``): on mounts where chmod is
-accepted but ignored, that is the only way a copied file becomes executable.
+accepted but ignored, that is the only way a copied file becomes executable. The umask takes
+the group's and others' bits from a mode, as from any file a program makes (uv's and venv's
+envs follow it too: ``umask 002`` in a shared group directory gives ``rw-rw-r--``); the
+owner's bits are never taken, so an executable stays executable.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ if TYPE_CHECKING:
 FICLONE = 0x40049409  # _IOW(0x94, 9, int): clone a whole file (Linux)
 _COPY_CHUNK = 1 << 20
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+DATA_MODE = 0o666  # the most a new file may have: the umask takes from it (see above)
+EXECUTABLE_MODE = 0o777
 
 
 class Strategy(str, StrChoice):
@@ -33,12 +38,13 @@ class Strategy(str, StrChoice):
 
 class _new_file:  # named like the context-manager function it replaces
     """``with _new_file(path, mode) as fd:`` a descriptor on a new file created with ``mode``
-    (a link at ``path`` is not followed). On success the exact mode is applied (the umask may
-    have cut bits); on any failure the half-written file is removed. (A class, not a
-    contextlib generator: importing contextlib costs start-up time.)"""
+    less what the umask takes from the group's and others' bits (a link at ``path`` is not
+    followed). On success the owner's bits are made whole (a umask may cut them too); on any
+    failure the half-written file is removed. (A class, not a contextlib generator: importing
+    contextlib costs start-up time.)"""
 
     def __init__(self, path: str | os.PathLike[str], mode: int) -> None:
-        self.path, self.mode = path, mode
+        self.path, self.mode = path, mode & ~(process_umask() & 0o077)
         self.fd = -1
 
     def __enter__(self) -> int:
@@ -79,8 +85,8 @@ class _new_file:  # named like the context-manager function it replaces
 
 
 def _settle_mode(fd: int, mode: int) -> None:
-    """Apply the exact mode where the umask cut bits of it; where chmod is refused, keep what
-    creation gave. (Where the umask cut nothing, creation gave the exact mode: no chmod, which
+    """Apply ``mode`` where the umask cut the owner's bits of it; where chmod is refused, keep
+    what creation gave. (Where the umask cut nothing of it, creation gave it: no chmod, which
     is a round trip to the server on a network or FUSE mount.)"""
     if mode & process_umask() == 0:
         return
@@ -120,7 +126,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def create_file(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+def create_file(path: str | os.PathLike[str], data: bytes, mode: int = DATA_MODE) -> None:
     """Create ``path`` (it must not exist, a link there is not followed) holding ``data``."""
     with _new_file(path, mode) as fd:
         _write_all(fd, data)

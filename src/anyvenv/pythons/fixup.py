@@ -20,6 +20,7 @@ from pathlib import Path
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs.atomic import atomic_write
+from anyvenv.fs.place import DATA_MODE
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def _read_build_time_vars(path: Path) -> dict[str, Any]:
 def _patch_sysconfigdata(path: Path, prefix: str) -> None:
     variables = patch_config_vars(_read_build_time_vars(path), prefix)
     text = _HEADER + "build_time_vars = " + pprint.pformat(variables, width=100) + "\n"
-    atomic_write(path, text.encode("utf-8"), 0o644)
+    atomic_write(path, text.encode("utf-8"), DATA_MODE)
     for cached in _regular_files(path.parent / "__pycache__", f"{path.stem}.*.pyc"):
         with contextlib.suppress(OSError):
             cached.unlink()
@@ -96,7 +97,9 @@ def _patch_sysconfigdata(path: Path, prefix: str) -> None:
 def _patch_vars_json(path: Path, prefix: str) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     if isinstance(data, dict):
-        atomic_write(path, json.dumps(patch_config_vars(data, prefix), indent=2).encode(), 0o644)
+        atomic_write(
+            path, json.dumps(patch_config_vars(data, prefix), indent=2).encode(), DATA_MODE
+        )
 
 
 def patch_pkgconfig_text(text: str) -> str:
@@ -131,6 +134,6 @@ def fix_up_install(root: Path, final_prefix: Path, executable_name: str) -> list
         text = path.read_text(encoding="utf-8")
         patched = patch_pkgconfig_text(text)
         if patched != text:
-            atomic_write(path, patched.encode("utf-8"), 0o644)
+            atomic_write(path, patched.encode("utf-8"), DATA_MODE)
             changed.append(path)
     return changed

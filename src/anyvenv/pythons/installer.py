@@ -25,7 +25,7 @@ from anyvenv import __version__
 from anyvenv.errors import AnyvenvError, NothingExecutableHere
 from anyvenv.fs import atomic
 from anyvenv.fs.outcome import errno_name
-from anyvenv.fs.place import create_file
+from anyvenv.fs.place import DATA_MODE, create_file
 from anyvenv.fs.probe import probe, probe_path_for
 from anyvenv.killpoints import checkpoint
 from anyvenv.pythons.archive import ExtractReport, LinkPlan, extract, plan_links, read_tree
@@ -391,4 +391,4 @@ def _write_record(
         "installed_by": f"anyvenv {__version__}",
         "installed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    create_file(staging / RECORD_NAME, json.dumps(record, indent=2).encode() + b"\n", 0o644)
+    create_file(staging / RECORD_NAME, json.dumps(record, indent=2).encode() + b"\n", DATA_MODE)

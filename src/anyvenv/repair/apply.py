@@ -20,7 +20,7 @@ from anyvenv.envbuild.validate import finish_check, start_check, verify
 from anyvenv.errors import AnyvenvError, EnvironmentBroken
 from anyvenv.fs import atomic
 from anyvenv.fs.lock import ShareLock
-from anyvenv.fs.place import Strategy, place_file
+from anyvenv.fs.place import DATA_MODE, EXECUTABLE_MODE, Strategy, place_file
 from anyvenv.killpoints import checkpoint
 from anyvenv.repair.diagnose import Diagnosis, check, diagnose
 from anyvenv.repair.envstate import EntryKind, inspect_entry
@@ -193,7 +193,7 @@ def _place_extras(layout: EnvLayout, names: list[str], strategy: Strategy) -> No
         try:
             os.link(first, path)
         except OSError:
-            place_file(first, path, Strategy.COPY, mode=0o755)
+            place_file(first, path, Strategy.COPY, mode=EXECUTABLE_MODE)
 
 
 def _move_into(staging: Path, env: Path, strategy: Strategy) -> list[Change]:
@@ -323,6 +323,6 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
     for name in sorted(scripts, key=lambda name: name == "activate"):
         data = scripts[name]
         path = plan.env / "bin" / name
-        atomic.atomic_write(path, data, 0o644)  # sourced, not run
+        atomic.atomic_write(path, data, DATA_MODE)  # sourced, not run
         changes.append(Change("rewrote", path, f"activates {env}"))
     return changes
