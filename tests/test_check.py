@@ -279,6 +279,31 @@ def test_a_base_this_user_cannot_enter_is_not_called_missing() -> None:
         shutil.rmtree(top)
 
 
+def test_a_path_this_user_cannot_reach_is_not_called_missing() -> None:
+    """``check``, ``repair`` and ``probe`` of a path under a directory the user may not enter:
+    said so (EACCES), not "does not exist"."""
+    import tempfile
+
+    from support import can_run_as_nobody, one_line_error, run_cli_as_nobody
+
+    if not can_run_as_nobody():
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to run as another user")
+    top = Path(tempfile.mkdtemp(prefix="anyvenv-nobody-", dir="/tmp"))
+    try:
+        os.chmod(top, 0o755)
+        (top / "locked" / "inner").mkdir(parents=True)
+        os.chmod(top / "locked", 0o700)
+        for command in ("check", "repair", "probe"):
+            proc = run_cli_as_nobody(command, str(top / "locked" / "inner"))
+            assert proc.returncode == 2, (command, proc.stderr)
+            said = one_line_error(proc)
+            assert "cannot be reached: a directory above it may not be entered" in said, said
+        missing = run_cli_as_nobody("check", str(top / "gone"))
+        assert "gone does not exist" in one_line_error(missing)
+    finally:
+        shutil.rmtree(top)
+
+
 def test_another_users_env_is_not_sent_to_a_repair_that_cannot_write() -> None:
     """Checked by a user who may not write to it, a broken env's advice says so, and repair
     (dry run too) refuses in those words, changing nothing."""

@@ -41,3 +41,22 @@ def same_file(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> 
 def is_below(path: str, directory: str) -> bool:
     """Whether ``path`` lies strictly under ``directory`` (by their normalised text)."""
     return os.path.normpath(path).startswith(os.path.normpath(directory).rstrip("/") + "/")
+
+
+def why_not_found(path: str | os.PathLike[str]) -> str:
+    """Why ``path`` is not there, in words to follow its name: nothing there is not the same
+    as a directory above it that may not be entered, or too long a name."""
+    import errno
+
+    try:
+        os.lstat(path)
+    except OSError as exc:
+        if exc.errno == errno.EACCES:
+            return "cannot be reached: a directory above it may not be entered by you (EACCES)"
+        if exc.errno == errno.ENAMETOOLONG:
+            return "is too long a path (ENAMETOOLONG)"
+        if exc.errno == errno.ENOTDIR:
+            return "does not exist: a part of it above is a file (ENOTDIR)"
+        if exc.errno == errno.ELOOP:
+            return "cannot be reached: its links loop (ELOOP)"
+    return "does not exist"

@@ -436,7 +436,9 @@ def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | N
     if not text:
         raise UsageError("the directory path is empty", "pass a directory, or none for '.'")
     if not os.path.lexists(text):
-        raise UsageError(f"{text} {_missing(text)}", "pass an existing directory")
+        from anyvenv.fs.paths import why_not_found
+
+        raise UsageError(f"{text} {why_not_found(text)}", "pass an existing directory")
     if not os.path.isdir(text):
         raise UsageError(f"{text} is not a directory", "pass a directory")
     mount = mount_of(text)
@@ -455,16 +457,6 @@ def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | N
             read_only=False,
         )
     return text, mount
-
-
-def _missing(path: str) -> str:
-    """Why ``path`` cannot be found: too long a name is not the same as nothing there."""
-    try:
-        os.lstat(path)
-    except OSError as exc:
-        if exc.errno == errno.ENAMETOOLONG:
-            return "is too long a path (ENAMETOOLONG)"
-    return "does not exist"
 
 
 def _call_directly(func: Callable[[], T], *, what: str, where: str, timeout: float | None) -> T:

@@ -25,8 +25,10 @@ def resolve_environment(path: str | os.PathLike[str]) -> Path:
         raise UsageError("the environment path is empty", "pass a path, or none for .venv")
     env = Path(os.path.abspath(text))
     if not os.path.lexists(env):
+        from anyvenv.fs.paths import why_not_found
+
         raise UsageError(
-            f"{text} does not exist",
+            f"{text} {why_not_found(env)}",
             "pass the directory of a virtual environment (default: .venv)",
         )
     if not env.is_dir():
