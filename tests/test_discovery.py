@@ -74,6 +74,14 @@ def test_python_2_is_refused_by_name(request_text: str) -> None:
     assert "Python 3" in caught.value.hint
 
 
+@pytest.mark.parametrize("request_text", [">=3.11,<3.5", ">3.12,<3.12", "==3.12,==3.13"])
+def test_a_range_no_version_is_in_is_said_so(request_text: str) -> None:
+    """Not "Python 3 is not supported": its bounds exclude each other."""
+    with pytest.raises(InterpreterNotFound, match="no Python version satisfies") as caught:
+        find_interpreter(request_text)
+    assert "a range some version is in" in caught.value.hint
+
+
 PYTHON2 = Path("/root/.pyenv/versions/2.7.18/bin/python2.7")
 
 

@@ -867,8 +867,8 @@ def _snapshot(env_dir: Path) -> dict[str, int]:
     ("problem", "message"),
     [
         ("invalid-toml", "not valid TOML"),
-        ("requires-python", "no Python matching"),
-        ("no-python", "no Python matching"),
+        ("requires-python", "asked for by requires-python >=3.99; install one that matches"),
+        ("no-python", "asked for by {project}/.python-version; install one with"),
         ("python-outside-requires", "does not satisfy"),
     ],
 )
@@ -887,7 +887,15 @@ def test_bad_input_exits_2_and_leaves_the_env(
         write_project(synced, requires_python=">=3.12", python_version="3.11")
     proc = anyvenv("sync", *index_args(index), cwd=synced, env=env)
     assert proc.returncode == 2, proc.stderr
-    assert message in one_line_error(proc)
+    said = one_line_error(proc)
+    assert message.format(project=synced) in said, said
+    if problem in ("requires-python", "no-python"):  # the fix is where the request was written
+        where = (
+            "requires-python in pyproject.toml"
+            if problem == "requires-python"
+            else (f"the version in {synced}/.python-version")
+        )
+        assert said.endswith(f", or change {where}"), said
     assert _snapshot(synced / ".venv") == before
 
 

@@ -229,6 +229,14 @@ def find_interpreter(
                 "ask for the version alone (3.12)",
             )
     if request.specifiers and not any(request.may_match_minor(3, minor) for minor in range(100)):
+        other_majors = (2, *range(4, 10))
+        if not any(request.may_match_minor(m, n) for m in other_majors for n in range(100)):
+            raise InterpreterNotFound(  # (>=3.11,<3.5: its bounds exclude each other)
+                f"no Python version satisfies {request.raw.strip()}",
+                f"ask for a range some version is in ({option} >=3.11)"
+                if option
+                else "ask for a range some version is in (>=3.11)",
+            )
         raise InterpreterNotFound(
             f"Python {request.raw.strip()} is not supported: anyvenv makes environments for "
             "CPython 3",
