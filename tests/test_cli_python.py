@@ -493,3 +493,16 @@ def test_list_shows_uvs_installs_and_the_base_interpreters_on_path(
         env={**env, "ANYVENV_PYTHON_DOWNLOADS_JSON": str(downloads)},
     )
     assert urls.stdout.split() == ["cpython-3.11.7-linux-x86_64-gnu", github_url("3.11.7")]
+
+
+def test_find_with_no_request_names_the_file_that_asked(tmp_path: Path) -> None:
+    """A pin nothing answers: the error says where it was written, and that it can be
+    changed there."""
+    (tmp_path / ".python-version").write_text("3.97\n")
+    env = cli_env(XDG_DATA_HOME=str(tmp_path / "data"), UV_PYTHON_INSTALL_DIR=str(tmp_path / "u"))
+    env.pop("ANYVENV_PYTHON_INSTALL_DIR", None)
+    proc = run_cli("python", "find", cwd=tmp_path, env=env)
+    assert proc.returncode == 2
+    said = one_line_error(proc)
+    assert f"asked for by {tmp_path / '.python-version'}" in said, said
+    assert said.endswith(f", or change the version in {tmp_path / '.python-version'}"), said

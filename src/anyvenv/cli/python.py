@@ -9,6 +9,7 @@ from anyvenv.cli.output import add_json_flag
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from anyvenv.project.model import PythonChoice
     from anyvenv.pythons.installer import InstallResult
 
 
@@ -294,9 +295,11 @@ def _find(args: argparse.Namespace) -> int:
     preference orders them; with ``--install-dir``, an install there only. With no request,
     the one uv would pick here: a version file's, the project's requires-python."""
     from anyvenv.cli.output import print_json
+    from anyvenv.errors import InterpreterNotFound
     from anyvenv.pythons.installed import find_installed, installed_pythons
 
-    request = args.request or _request_here()
+    here = None if args.request else _choice_here()
+    request = args.request or (here.request.raw.strip() if here is not None else None) or None
     if args.install_dir is not None:
         found = find_installed(request, args.install_dir)
         data, executable = found.to_json(), str(found.executable)
@@ -304,7 +307,10 @@ def _find(args: argparse.Namespace) -> int:
         from anyvenv.fs.paths import same_file
         from anyvenv.interpreter.discovery import find_interpreter
 
-        info = find_interpreter(request, option=None)  # (find has no --python)
+        try:
+            info = find_interpreter(request, option=None)  # (find has no --python)
+        except InterpreterNotFound as exc:
+            raise (exc if here is None else here.named_in(exc)) from exc
         executable = info.executable
         ours = (item for item in installed_pythons() if same_file(item.executable, executable))
         own = next(ours, None)  # one of anyvenv's installs: its record too
@@ -320,7 +326,7 @@ def _find(args: argparse.Namespace) -> int:
     return 0
 
 
-def _request_here() -> str | None:
+def _choice_here() -> PythonChoice:
     """What ``uv python find`` asks for with no request, in the working directory."""
     import os
 
@@ -333,7 +339,7 @@ def _request_here() -> str | None:
         raise UsageError(exc.message, "fix or remove it, or pass the version to find") from exc
     if found.warning:
         print(f"anyvenv: warning: {found.warning}", file=sys.stderr)
-    return found.choice.request.raw.strip() or None
+    return found.choice
 
 
 def _dir(args: argparse.Namespace) -> int:

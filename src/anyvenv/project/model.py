@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from anyvenv.errors import NotAProject, UsageError
+from anyvenv.errors import InterpreterNotFound, NotAProject, UsageError
 from anyvenv.fs.paths import parents, upward
 from anyvenv.interpreter.request import (
     PythonRequest,
@@ -55,6 +55,22 @@ class PythonChoice:
     request: PythonRequest
     source: str
     preference: str | None = None  # None: UV_PYTHON_PREFERENCE, else uv's default
+
+    def named_in(self, exc: InterpreterNotFound) -> InterpreterNotFound:
+        """``exc`` naming where the request came from (a version file, requires-python,
+        UV_PYTHON), with the fix there: what the user wrote in a file is changed there."""
+        source = self.source
+        if source.startswith("--python") or source == "the default Python":
+            return exc
+        if source.startswith("requires-python"):
+            where = "requires-python in pyproject.toml"
+        elif source.startswith("UV_PYTHON="):
+            where = "UV_PYTHON"
+        else:
+            where = f"the version in {source}"
+        return InterpreterNotFound(
+            f"{exc.message}, asked for by {source}", f"{exc.hint}, or change {where}"
+        )
 
 
 def read_pyproject(path: str) -> dict[str, Any]:

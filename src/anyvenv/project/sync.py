@@ -489,7 +489,7 @@ def find_base_interpreter(project: Project, choice: PythonChoice) -> Interpreter
     try:
         info = find_interpreter(choice.request.raw or None, choice.preference)
     except InterpreterNotFound as exc:
-        raise _with_source(exc, choice) from exc
+        raise choice.named_in(exc) from exc
     if not project.allows(info.version):
         raise UsageError(
             f"Python {info.version_text} (from {choice.source}) does not satisfy the project's "
@@ -497,23 +497,6 @@ def find_base_interpreter(project: Project, choice: PythonChoice) -> Interpreter
             "ask for a Python that does (--python, .python-version) or change requires-python",
         )
     return info
-
-
-def _with_source(exc: InterpreterNotFound, choice: PythonChoice) -> InterpreterNotFound:
-    """The error naming where the request came from (a version file, requires-python), with
-    the fix there: what the user wrote in a file is changed in that file."""
-    source = choice.source
-    if source.startswith("--python") or source == "the default Python":
-        return exc
-    if source.startswith("requires-python"):
-        where = "requires-python in pyproject.toml"
-    elif source.startswith("UV_PYTHON="):
-        where = "UV_PYTHON"
-    else:
-        where = f"the version in {source}"
-    return InterpreterNotFound(
-        f"{exc.message}, asked for by {source}", f"{exc.hint}, or change {where}"
-    )
 
 
 # -- the shadow env ----------------------------------------------------------------------------
