@@ -233,3 +233,18 @@ def test_bad_downloads_file_is_a_clear_error(tmp_path: Path, content: str, messa
 def test_missing_downloads_file(tmp_path: Path) -> None:
     with pytest.raises(BadDownloadsFile, match="cannot read the downloads file"):
         downloads_from_json_file(tmp_path / "absent.json")
+
+
+def test_a_bad_downloads_file_or_mirror_setting_is_a_usage_error(tmp_path: Path) -> None:
+    """The user's setting to fix: exit 2, one line, nothing installed."""
+    from support import cli_env, one_line_error, run_cli
+
+    env = cli_env(ANYVENV_PYTHON_DOWNLOADS_JSON=str(tmp_path / "absent.json"))
+    where = ("--install-dir", str(tmp_path / "pythons"))
+    for command in (["install", "3.12", *where], ["list", "--only-downloads"]):
+        proc = run_cli("python", *command, env=env)
+        assert proc.returncode == 2, (command, proc.stderr)
+        assert "cannot read the downloads file" in one_line_error(proc)
+    empty = run_cli("python", "install", "3.12", *where, "--mirror", "")
+    assert empty.returncode == 2 and "the --mirror value is empty" in one_line_error(empty)
+    assert not (tmp_path / "pythons").exists()

@@ -158,6 +158,12 @@ def run(args: argparse.Namespace) -> int:
 def _install(args: argparse.Namespace) -> int:
     from anyvenv.pythons.installer import check_installable
 
+    if args.mirror is not None and not args.mirror.strip():
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            "the --mirror value is empty", "pass a URL or a directory, or leave --mirror out"
+        )
     requests = _install_requests(args.versions)
     check_installable(requests)  # as uv: a request with no build stops all of them, up front
     results: list[InstallResult] = []

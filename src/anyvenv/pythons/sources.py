@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from anyvenv.errors import AnyvenvError, UsageError
+from anyvenv.errors import UsageError
 from anyvenv.interpreter.buildtarget import Platform, current_platform
 from anyvenv.interpreter.request import parse_request
 
@@ -45,8 +45,9 @@ class NoSuchDownload(UsageError):
     """No known build matches the requested version on this platform."""
 
 
-class BadDownloadsFile(AnyvenvError):
-    """The downloads JSON file cannot be read or is not in the expected format."""
+class BadDownloadsFile(UsageError):
+    """The downloads JSON file the user named cannot be read or is not in the expected
+    format: their setting to fix (exit 2)."""
 
 
 @dataclass(frozen=True)
