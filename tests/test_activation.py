@@ -601,6 +601,33 @@ def test_activate_this(kind: str, how: str, tmp_path: Path) -> None:
     assert prompt == b"p'rompt"
 
 
+def test_activate_this_from_another_python_takes_the_envs_site_packages(
+    tmp_path: Path,
+) -> None:
+    """Run by a Python of another version than the env's (its one lib/python3.X), the env's
+    site-packages still comes first, as uv's activate_this names it; sys.real_prefix keeps the
+    base's prefix, as virtualenv's and uv's do."""
+    env_dir = os.path.join(tmp_path, "env")
+    make_env(env_dir, "p")
+    other = os.path.join(env_dir, "lib", "python3.1", "site-packages")  # no Python's version
+    os.makedirs(other)
+    with open(os.path.join(other, "anyvenv_activation_probe.py"), "w") as f:
+        f.write("")
+    check = ACTIVATE_THIS_CHECK.replace(
+        'os.environ["VIRTUAL_ENV_PROMPT"]]', 'os.environ["VIRTUAL_ENV_PROMPT"], sys.real_prefix]'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", check, os.path.join(env_dir, "bin", "activate_this.py"),
+         "file"],
+        capture_output=True, env={"PATH": BASE_PATH, "LC_ALL": "C.UTF-8"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    *_, first, prefix, module, _prompt, real_prefix = proc.stdout.split(b"\0")
+    assert first == fs(other) and prefix == fs(env_dir)
+    assert module == fs(os.path.join(other, "anyvenv_activation_probe.py"))
+    assert real_prefix == fs(sys.prefix)
+
+
 def test_activate_this_refuses_colon(tmp_path: Path) -> None:
     env_dir = os.path.join(tmp_path, "a:b", "env")
     make_env(env_dir, "p")

@@ -375,8 +375,9 @@ _ACTIVATE_THIS = r'''"""Activate this Python environment (made by anyvenv) insid
 Use:  exec(open(this_file).read(), {"__file__": this_file})
 
 It puts the environment's bin/ first on PATH, sets VIRTUAL_ENV and VIRTUAL_ENV_PROMPT, puts the
-environment's site-packages (for the running Python's version) first on sys.path and makes
-sys.prefix point at the environment.
+environment's site-packages (for the running Python's version, else the environment's own)
+first on sys.path and makes sys.prefix point at the environment (sys.real_prefix keeps the
+old one, as virtualenv's and uv's do).
 """
 
 import os
@@ -407,13 +408,24 @@ else:
         sys.version_info[1],
         "t" if "t" in getattr(sys, "abiflags", "") else "",
     )
+_site = os.path.join(_venv, "lib", _lib, "site-packages")
+if not os.path.isdir(_site):  # run by another Python than the env's: the env's own
+    _libs = os.path.join(_venv, "lib")
+    _own = [
+        os.path.join(_libs, _name, "site-packages")
+        for _name in (sorted(os.listdir(_libs)) if os.path.isdir(_libs) else [])
+        if os.path.isdir(os.path.join(_libs, _name, "site-packages"))
+    ]
+    if len(_own) == 1:
+        _site = _own[0]
 _before = list(sys.path)
-site.addsitedir(os.path.join(_venv, "lib", _lib, "site-packages"))
+site.addsitedir(_site)
 sys.path[:] = [p for p in sys.path if p not in _before] + _before
 
+sys.real_prefix = sys.prefix
 sys.prefix = sys.exec_prefix = _venv
 
-del _bin, _venv, _path, _lib, _before
+del _bin, _venv, _path, _lib, _site, _before
 '''
 
 
