@@ -255,6 +255,48 @@ def test_sync_killed_at_every_checkpoint_and_while_uv_installs(
     reliability.add("sync", "SIGKILL points", kills)
 
 
+@pytest.mark.skipif(PY_MAIN is None, reason="needs pyenv's 3.12")
+@pytest.mark.parametrize("where", ["renamed-aside", "emptied-in-place"])
+def test_an_undo_killed_at_every_step_leaves_the_env_whole_or_gone(
+    tmp_path: Path, index: Path, where: str, reliability: Tally
+) -> None:
+    """uv refuses the command: the env made for it is removed. Killed while it goes, what is
+    left is never a directory without pyvenv.cfg whose bin/python is the base (anyvenv then
+    refused to touch it, and plain uv took the base interpreter for the env). In place (the
+    working directory is the env's): emptied with pyvenv.cfg last."""
+    home = tmp_path / "home"
+    environ = project_environ(home)
+    project = write_project(tmp_path / "proj", dependencies=["alpha"])
+    env = project / ".venv"
+    cwd = env if where == "emptied-in-place" else project
+    refused = ("sync", "--no-such-option", *index_args(index))
+
+    def run(args: tuple[str, ...], **extra: str) -> subprocess.CompletedProcess[bytes]:
+        if where == "emptied-in-place":
+            env.mkdir(exist_ok=True)
+        return subprocess.run(
+            [*ANYVENV, *args], cwd=cwd, env={**environ, **extra}, capture_output=True,
+            stdin=subprocess.DEVNULL, start_new_session=True, timeout=240,
+        )  # fmt: skip
+
+    trace = tmp_path / "trace"
+    done = run(refused, ANYVENV_TEST_TRACE=str(trace))
+    assert done.returncode == 2, done.stderr
+    specs = [spec for spec in by_name(read_trace(trace)) if spec.startswith("remove-env:")]
+    assert specs, read_trace(trace)
+    for spec in specs:
+        shutil.rmtree(env, ignore_errors=True)
+        proc = run(refused, ANYVENV_TEST_KILL_AT=spec)
+        assert proc.returncode == -9, (spec, proc.stderr)
+        if os.path.isdir(env) and os.listdir(env):
+            assert (env / "pyvenv.cfg").is_file(), f"killed at {spec}: {os.listdir(env)}"
+        again = run(("sync", *index_args(index)))
+        assert again.returncode == 0, f"killed at {spec}; next sync: {again.stderr!r}"
+        synced_project_works(project)
+        assert not leftovers(project, depth=2), leftovers(project, depth=2)
+    reliability.add("sync", "SIGKILL points", len(specs))
+
+
 # -- python install ----------------------------------------------------------------------------
 
 

@@ -170,7 +170,7 @@ class EnvBuilder:
             try:
                 self.pending_check = PendingCheck(self.target, self.info, expected_lib)
             except BaseException:
-                atomic.remove_tree(self.target)  # ours, just made, and its python cannot start
+                inplace.remove_or_empty(self.target)  # ours, just made; its python cannot start
                 raise
         final = EnvLayout(self.target, self.info)
         return EnvInfo(

@@ -35,6 +35,7 @@ from anyvenv.fs.atomic import (
     move_tree_by_files,
     remove_tree,
     remove_tree_quietly,
+    staging_name,
     sweep_dead,
 )
 from anyvenv.killpoints import checkpoint
@@ -91,13 +92,33 @@ def _raise(exc: OSError) -> None:
 
 
 def remove_or_empty(path: str) -> None:
-    """Remove a tree anyvenv made; one that must keep its identity (:func:`keeps_identity`:
-    a mount point, the working directory) is emptied instead."""
-    if os.path.isdir(path) and keeps_identity(path):
-        for name in os.listdir(path):
-            remove_tree_quietly(os.path.join(path, name))
-    else:
+    """Remove an env anyvenv made, so that a kill leaves all of it in place or none: it is
+    renamed aside first (under a staging name, which the next run's recover clears). One
+    that must keep its identity (:func:`keeps_identity`: a mount point, the working
+    directory) is emptied instead, as is one where a renamed directory loses its files
+    (fusefat): ``pyvenv.cfg`` last, so that what a kill leaves is still an env, replaced by
+    the next run, never a bare ``bin/python`` that tools take for the base interpreter."""
+    if os.path.islink(path) or not os.path.isdir(path):
         remove_tree(path)
+        return
+    identity = keeps_identity(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    if not identity and directory_rename_keeps_contents(parent):
+        aside = staging_name(path)
+        try:
+            os.rename(path, aside)
+        except OSError:
+            pass  # (emptied in place below)
+        else:
+            checkpoint("remove-env:aside")
+            remove_tree_quietly(aside)  # what a kill or a refusal leaves, recover clears
+            return
+    remove = remove_tree_quietly if identity else remove_tree
+    for name in sorted(os.listdir(path), key=lambda name: (name == FINAL_NAME, name)):
+        remove(os.path.join(path, name))
+        checkpoint("remove-env:" + name)
+    if not identity:
+        os.rmdir(path)
 
 
 def _tail(staging: str) -> str:

@@ -217,9 +217,11 @@ def write_pointer(path: str, env: str, reason: str) -> None:
                 f"{path} is a directory but not a virtual environment",
                 "refusing to replace it: move it away, then retry",
             )
-        from anyvenv.fs.atomic import remove_tree
+        from anyvenv.fs.inplace import remove_or_empty
 
-        remove_tree(path)
+        remove_or_empty(path)  # (aside first: a kill leaves the env whole, or gone)
+        if os.path.isdir(path):
+            os.rmdir(path)  # emptied in place (the working directory): the pointer takes it
     elif os.path.lexists(path) and not is_pointer(path) and not os.path.islink(path):
         raise UsageError(
             f"{path} exists and is not an anyvenv pointer file",

@@ -802,10 +802,10 @@ def _undo_created(prepared: PreparedEnv) -> None:
 
 def _rebuild_checked(session: Session, failed: EnvironmentBroken) -> PreparedEnv:
     """After the deferred check of a new env failed: remove it, build again, checked first."""
-    from anyvenv.fs.atomic import remove_tree
+    from anyvenv.fs.inplace import remove_or_empty
 
     old = session.prepared
-    remove_tree(old.location.env)  # made by this sync a moment ago
+    remove_or_empty(old.location.env)  # made by this sync a moment ago
     rebuilt = prepare(old.project, old.choice, old.location.declared, session.environ)
     rebuilt.action, rebuilt.rebuild_reason = "rebuilt", failed.message
     return rebuilt
