@@ -286,6 +286,24 @@ def test_the_lock_file_appears_whole_and_leaves_no_temp_file(target: Path) -> No
     assert sorted(os.listdir(target)) == ["x.lock"]
 
 
+def test_temp_files_of_killed_takers_and_breakers_are_swept(tmp_path: Path) -> None:
+    """A taker or a breaker killed between writing its temp file and linking it leaves
+    NAME.anyvenv-tmp-TAG or NAME.break.anyvenv-tmp-TAG: the next taker clears both (the
+    breaker's was never matched), and a live process's is kept."""
+    from anyvenv.fs.atomic import TEMP_MARK, this_host
+
+    dead = 2**22 + 12345  # beyond pid_max's default: no such process
+    lock_path = tmp_path / "e.anyvenv.lock"
+    left = [f"e.anyvenv.lock{TEMP_MARK}{this_host()}-{dead}-aaaaaa",
+            f"e.anyvenv.lock.break{TEMP_MARK}{this_host()}-{dead}-bbbbbb"]  # fmt: skip
+    alive = f"e.anyvenv.lock.break{TEMP_MARK}{this_host()}-{os.getpid()}-cccccc"
+    for name in (*left, alive):
+        (tmp_path / name).write_text("{}")
+    with ShareLock(lock_path):
+        pass
+    assert sorted(os.listdir(tmp_path)) == [alive]
+
+
 @pytest.mark.parametrize("lab_kind", ["sshfs"])
 def test_the_disk_s_host_and_a_client_through_a_share_take_turns(
     lab_mount: LabMount, target: Path, tmp_path: Path

@@ -397,3 +397,30 @@ def test_a_path_in_other_tools_scripts_is_renamed_once() -> None:
     assert _renamed_path(b'set "V=/a/m1x"', b"/a/m1", b"/a/m1x") is None
     assert _renamed_path(b'set "V=/a/envx"', b"/a/envx", b"/a/env") == b'set "V=/a/env"'
     assert _renamed_path(b"nothing here", b"/a/m1", b"/b") is None
+
+
+def test_a_repair_killed_holding_its_lock_leaves_nothing_once_repaired_again(
+    tmp_path: Path,
+) -> None:
+    """Killed after its last fix, before its lock was released: the next repair has nothing
+    to fix, and clears the lock's files from the env all the same."""
+    import subprocess
+    import sys
+
+    env = tmp_path / "env"
+    assert anyvenv("venv", env, "--python", base_python()).returncode == 0
+    minor = next(path.name for path in (env / "bin").glob("python3.*"))
+    for name in ("python", "python3", minor):
+        (env / "bin" / name).unlink()
+        (env / "bin" / name).symlink_to("/nonexistent/python")
+    src = Path(__file__).resolve().parent.parent / "src"
+    killed = subprocess.run(
+        [sys.executable, "-m", "anyvenv", "repair", str(env)],
+        env={**os.environ, "PYTHONPATH": str(src), "ANYVENV_TEST_KILL_AT": f"repair:replaced:{minor}"},
+        capture_output=True, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    assert (env / ".anyvenv-repair.lock").exists() or (env / ".anyvenv-repair.lock.flock").exists()
+    again = anyvenv("repair", env)
+    assert again.returncode == 0 and "nothing to repair" in again.stdout, again.stdout
+    assert not [name for name in os.listdir(env) if name.startswith(".anyvenv-repair")]

@@ -356,9 +356,10 @@ class ShareLock:
         me = current_holder()
         payload = _holder_json(me)
         self._payload = payload
-        # the temp files of lock files that killed takers left (see _link_holder_file)
+        # the temp files of lock and breaker files that killed takers left (see
+        # _link_holder_file): NAME.anyvenv-tmp-*, NAME.break.anyvenv-tmp-*
         directory, name = os.path.split(self.path)
-        sweep_dead(directory or ".", TEMP_MARK, prefix=name + TEMP_MARK)
+        sweep_dead(directory or ".", TEMP_MARK, prefix=name + ".")
         while True:
             if _create_holder_file(self.path, payload):
                 self._holder = me

@@ -104,7 +104,13 @@ def _repair(env: str | os.PathLike[str], dry_run: bool) -> RepairReport:
     if not dry_run:  # what a killed repair left, also when nothing else is left to fix
         atomic.recover(before.env / "bin")
         atomic.sweep_dead(before.env, atomic.TEMP_MARK, prefix=".lib64")
-    if dry_run or not plan.fixes:
+    if dry_run:
+        return report
+    if not plan.fixes:
+        lock = before.env / LOCK_NAME
+        if any(os.path.lexists(f"{lock}{end}") for end in ("", ".flock")):
+            with ShareLock(lock):  # what a repair killed while holding it left: cleared
+                pass
         return report
     try:
         with ShareLock(before.env / LOCK_NAME):
