@@ -657,6 +657,14 @@ def test_what_only_uv_run_can_do_is_handed_to_it(
     greeting = "import os; print(os.environ['GREETING'])"
     dotenv = anyvenv("run", "--env-file", ".env", "python", "-c", greeting, cwd=synced, env=env)
     assert dotenv.stdout == "hello\n", dotenv.stderr
+    # uv finds the env itself: nothing added that the command (and any uv it runs, in any
+    # project) would inherit; a relative variable of the user's is handed on as they gave it
+    shown = "import os; print(os.environ.get('UV_PROJECT_ENVIRONMENT'))"
+    bare = anyvenv("run", "--env-file", ".env", "python", "-c", shown, cwd=synced, env=env)
+    assert bare.stdout == "None\n", bare.stderr
+    given = {**env, "UV_PROJECT_ENVIRONMENT": ".venv"}
+    kept = anyvenv("run", "--env-file", ".env", "python", "-c", shown, cwd=synced, env=given)
+    assert kept.stdout == ".venv\n", kept.stderr
 
     (synced / "inline.py").write_text(
         '# /// script\n# dependencies = ["gamma"]\n# ///\n'

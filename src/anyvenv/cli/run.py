@@ -70,12 +70,15 @@ def run(args: argparse.Namespace) -> int:
     from anyvenv.project.sync import EnvLeftAlone
 
     try:
-        env = _synced_env(args, sync_args)
+        env, declared = _synced_env(args, sync_args)
     except (NotAProject, EnvLeftAlone):
         # no project, or one uv does not manage: uv runs the command without a project env
         return exec_uv_run(uv_run_words(args), os.environ)
     if request.needs_uv_run or (target is not None and target.kind == "remote"):
-        return exec_uv_run(uv_run_words(args, on_env=True), _on_env(env))
+        from anyvenv.project.runenv import environment_for_uv_run
+
+        on_env = environment_for_uv_run(env, declared, os.environ)
+        return exec_uv_run(uv_run_words(args, on_env=True), on_env)
     if target is None:
         return _list_commands(env)
     return exec_target(env, target, workdir)
@@ -88,7 +91,8 @@ def _no_sync(args: argparse.Namespace) -> bool:
     return bool(args.no_sync) or env_flag(os.environ, "UV_NO_SYNC")
 
 
-def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> str:
+def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> tuple[str, str]:
+    """The env to run in, synced unless ``--no-sync``, and the path the project declares it at."""
     if _no_sync(args):
         from anyvenv.errors import EnvironmentBroken
         from anyvenv.project.runenv import project_env
@@ -98,7 +102,7 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> str:
 
             parse_link_mode(args.link_mode, "--link-mode")
         try:
-            env, mismatch = project_env(sync_args, os.getcwd(), os.environ, args.python)
+            env, declared, mismatch = project_env(sync_args, os.getcwd(), os.environ, args.python)
         except EnvironmentBroken:  # none yet: made (nothing installed), as uv run --no-sync
             return _env_without_sync(args, sync_args)
         if mismatch is not None:  # used as it is, as uv run --no-sync uses it
@@ -110,7 +114,7 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> str:
                 f"--no-sync ({mismatch})",
                 file=sys.stderr,
             )
-        return env
+        return env, declared
     from anyvenv.cli.sync import options_of, quiet_in, report
     from anyvenv.project.sync import sync
     from anyvenv.record import replace
@@ -120,16 +124,18 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> str:
         raise SystemExit(result.uv_exit_code)
     if result.prepared.action != "reused" or result.prepared.notes:
         report(result, quiet=quiet_in(args.uv_args))
-    return os.fspath(result.prepared.location.env)
+    location = result.prepared.location
+    return os.fspath(location.env), os.fspath(location.declared)
 
 
-def _env_without_sync(args: argparse.Namespace, sync_args: list[str]) -> str:
+def _env_without_sync(args: argparse.Namespace, sync_args: list[str]) -> tuple[str, str]:
     from anyvenv.cli.sync import options_of
     from anyvenv.project.sync import LockedProject
     from anyvenv.record import replace
 
     with LockedProject(replace(options_of(args), uv_args=tuple(sync_args))) as session:
-        return os.fspath(session.prepared.location.env)
+        location = session.prepared.location
+        return os.fspath(location.env), os.fspath(location.declared)
 
 
 def uv_run_words(args: argparse.Namespace, on_env: bool = False) -> list[str]:
@@ -143,11 +149,6 @@ def uv_run_words(args: argparse.Namespace, on_env: bool = False) -> list[str]:
     if args.no_sync or on_env:
         words.append("--no-sync")
     return [*words, "--", *args.command] if args.command else words
-
-
-def _on_env(env: str) -> dict[str, str]:
-    """uv's variables for running on anyvenv's env: it is the project env (a pointer followed)."""
-    return {**os.environ, "UV_PROJECT_ENVIRONMENT": os.path.abspath(env)}
 
 
 def exec_uv_run(words: list[str], environ: Mapping[str, str]) -> int:

@@ -27,29 +27,45 @@ def existing_env(declared: str) -> str:
 
 def project_env(
     uv_args: Sequence[str], cwd: str, environ: Mapping[str, str], python: str | None = None
-) -> tuple[str, str | None]:
+) -> tuple[str, str, str | None]:
     """The env of the project uv would find from ``cwd`` (``--directory``/``--project`` in
-    ``uv_args`` move it), as it is: for ``anyvenv run --no-sync``. With it, why it does not
-    answer the ``--python`` request or the project's requires-python, if it does not: as
-    ``uv run --no-sync``, the env is used anyway, with a warning."""
+    ``uv_args`` move it), as it is, and the path the project declares it at (a pointer there
+    followed): for ``anyvenv run --no-sync``. With them, why it does not answer the
+    ``--python`` request or the project's requires-python, if it does not: as ``uv run
+    --no-sync``, the env is used anyway, with a warning."""
     from anyvenv.project.model import discover
     from anyvenv.project.uvrules import project_env_path, start_dir
 
     project = discover(start_dir(uv_args, cwd, environ))
-    env = existing_env(project_env_path(project.workspace_root, uv_args, environ, cwd))
+    declared = project_env_path(project.workspace_root, uv_args, environ, cwd)
+    env = existing_env(declared)
     version = _env_version(env)
     if version is None:
-        return env, None
+        return env, declared, None
     shown = ".".join(map(str, version))
     if python is not None:
         from anyvenv.interpreter.request import parse_request
 
         request = parse_request(python)
         if not _answers(env, version, request):
-            return env, f"its Python {shown} does not satisfy the request {python}"
+            return env, declared, f"its Python {shown} does not satisfy the request {python}"
     if not project.allows(version):
-        return env, f"its Python {shown} is outside requires-python {project.requires_python_text}"
-    return env, None
+        why = f"its Python {shown} is outside requires-python {project.requires_python_text}"
+        return env, declared, why
+    return env, declared, None
+
+
+def environment_for_uv_run(env: str, declared: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` for ``uv run --no-sync`` on anyvenv's env. Where uv finds it by itself (the
+    env is at the path the project declares), nothing is added: uv hands its environment on
+    to the command, and a ``UV_PROJECT_ENVIRONMENT`` there would send every uv command the
+    command runs, in whatever project, to this env. Only an env behind a pointer file must be
+    named to uv; then the command sees it too."""
+    from anyvenv.fs.paths import same_place
+
+    if os.path.isdir(declared) and same_place(declared, env):
+        return dict(environ)
+    return {**environ, "UV_PROJECT_ENVIRONMENT": os.path.abspath(env)}
 
 
 def _env_version(env: str) -> tuple[int, int, int] | None:
