@@ -811,15 +811,24 @@ def test_pip_takes_the_pip_tables_link_mode_before_the_top_levels(
 def test_pip_acts_on_the_project_uv_pip_would(
     synced: Path, tmp_path: Path, env: dict[str, str], index: Path
 ) -> None:
-    """``--directory``/``--project`` after the subcommand move the project, as in uv; a
-    subcommand that only reads makes no env; ``compile`` resolves with no env and no
-    machine-specific path in its output."""
+    """The env uv pip finds: ``--directory`` after the subcommand moves it; ``--project``
+    does not (uv pip finds the nearest ``.venv`` of the working directory), nor does a
+    workspace member's own ``.venv`` give way to the root's. A subcommand that only reads
+    makes no env; ``compile`` resolves with no env and no machine-specific path in its
+    output."""
     other = write_project(tmp_path / "other", dependencies=["gamma"])
     sync_json(other, env, index)
-    for where in (["--directory", str(other)], [f"--project={other}"]):
+    for where, gamma in ((["--directory", str(other)], True), ([f"--project={other}"], False)):
         frozen = anyvenv("pip", "freeze", *where, cwd=synced, env=env)
+        plain = run([uv_binary(), "pip", "freeze", *where], synced, env)
         assert frozen.returncode == 0, frozen.stderr
-        assert "gamma" in frozen.stdout and "beta" not in frozen.stdout, frozen.stdout
+        assert frozen.stdout == plain.stdout, (where, frozen.stdout, plain.stdout)
+        assert ("gamma" in frozen.stdout) is gamma and ("beta" in frozen.stdout) is not gamma
+    member = synced / "packages" / "m"
+    member.mkdir(parents=True)
+    assert run([uv_binary(), "venv", "-q", member / ".venv"], member, env).returncode == 0
+    own = anyvenv("pip", "freeze", cwd=member, env=env)  # the member's .venv, as uv pip's
+    assert (own.returncode, own.stdout) == (0, ""), own.stdout + own.stderr
     bare = write_project(tmp_path / "bare")
     listed = anyvenv("pip", "list", cwd=bare, env=env)  # as plain uv pip: the Python it finds
     plain = run([uv_binary(), "pip", "list"], bare, env)

@@ -38,8 +38,9 @@ def targets_another_env(
 ) -> bool:
     """Whether ``uv pip ARGS`` would not act on the project env: ``--python``/``-p``,
     ``--system``, ``--target`` or ``--prefix`` name another (or ``UV_SYSTEM_PYTHON``, or
-    ``UV_PYTHON`` with a path, as uv pip reads them), or ``VIRTUAL_ENV`` names an env
-    other than the project's (uv pip's first choice). ``locating``: the ``--directory`` and
+    ``UV_PYTHON`` with a path, as uv pip reads them), or the env uv pip finds itself is
+    another (``VIRTUAL_ENV``, else the nearest ``.venv``: a workspace member's own, a
+    ``.venv`` beside a ``UV_PROJECT_ENVIRONMENT``). ``locating``: the ``--directory`` and
     ``--project`` options that move the project. Raises
     :class:`anyvenv.errors.NotAProject` outside a project."""
     for arg in args:
@@ -54,9 +55,15 @@ def targets_another_env(
 
     if env_flag(environ, "UV_SYSTEM_PYTHON") or names_a_path(environ.get("UV_PYTHON", "")):
         return True  # uv pip's --system, or --python with a path: as the options above
+    from anyvenv.project.uvrules import option_value, working_dir
+
+    workdir = working_dir(option_value(locating, "--directory"), cwd, environ)
     active = environ.get("VIRTUAL_ENV")
-    if not active:
-        return False
+    # uv pip's choice: VIRTUAL_ENV, else the env the working directory is in or the nearest
+    # .venv above it (a pointer file is no env to uv: it looks further up)
+    found = os.path.join(cwd, active) if active else nearest_env(workdir)
+    if found is None:
+        return False  # none: the project's, made for it (uv pip would stop there)
     from anyvenv.project.envchoice import resolve_env
     from anyvenv.project.model import discover
     from anyvenv.project.uvrules import declared_env, start_dir
@@ -64,7 +71,21 @@ def targets_another_env(
     project = discover(start_dir(locating, cwd, environ))
     declared = declared_env(project.workspace_root, environ)
     ours = {os.path.realpath(declared), os.path.realpath(resolve_env(declared))}
-    return os.path.realpath(os.path.join(cwd, active)) not in ours
+    return os.path.realpath(found) not in ours
+
+
+def nearest_env(start: str) -> str | None:
+    """The env ``uv pip`` finds from ``start`` with no VIRTUAL_ENV: the one ``start`` is in,
+    or the first ``.venv`` directory (or link) at or above it."""
+    from anyvenv.fs.paths import upward
+
+    for directory in upward(os.path.abspath(start)):
+        if os.path.isfile(os.path.join(directory, "pyvenv.cfg")):
+            return directory
+        dot_venv = os.path.join(directory, ".venv")
+        if os.path.islink(dot_venv) or os.path.isdir(dot_venv):
+            return dot_venv
+    return None
 
 
 def pip_link_mode(session: Session) -> LinkChoice:
