@@ -824,6 +824,8 @@ def test_pip_acts_on_the_project_uv_pip_would(
         assert frozen.returncode == 0, frozen.stderr
         assert frozen.stdout == plain.stdout, (where, frozen.stdout, plain.stdout)
         assert ("gamma" in frozen.stdout) is gamma and ("beta" in frozen.stdout) is not gamma
+    before = anyvenv("--directory", str(other), "pip", "freeze", cwd=synced, env=env)
+    assert "gamma" in before.stdout, before.stderr  # uv's global option before the command
     member = synced / "packages" / "m"
     member.mkdir(parents=True)
     assert run([uv_binary(), "venv", "-q", member / ".venv"], member, env).returncode == 0

@@ -8,6 +8,7 @@ import pytest
 
 from anyvenv.cli.run import OWN as RUN
 from anyvenv.cli.sync import OWN as SYNC
+from anyvenv.cli.uvargs import hoist_global_options
 from anyvenv.project.pip import targets_another_env
 from anyvenv.project.uvcall import pip_command, sync_command
 from anyvenv.project.uvrules import option_value, start_dir, unclustered
@@ -200,3 +201,23 @@ def test_quiet_is_read_as_uv_reads_it(args: list[str], quiet: bool) -> None:
     from anyvenv.cli.sync import quiet_in
 
     assert quiet_in(args) is quiet
+
+
+@pytest.mark.parametrize(
+    ("argv", "read"),
+    [
+        (["--directory", "d", "sync", "--frozen"], ["sync", "--directory", "d", "--frozen"]),
+        (["-q", "--project=p", "run", "cmd", "-x"], ["run", "-q", "--project=p", "cmd", "-x"]),
+        (["--offline", "pip", "install", "x"], ["pip", "install", "--offline", "x"]),
+        (["--no-cache", "venv", "e"], ["venv", "--no-cache", "e"]),
+        (["-q", "python", "list"], ["-q", "python", "list"]),  # takes none of uv's: as given
+        (["--bogus", "sync"], ["--bogus", "sync"]),
+        (["--directory", "d"], ["--directory", "d"]),
+        (["sync", "--directory", "d"], ["sync", "--directory", "d"]),
+    ],
+)
+def test_uvs_global_options_before_the_command_are_read_after_it(
+    argv: list[str], read: list[str]
+) -> None:
+    """As ``uv --directory D sync``: uv takes its global options before its subcommand."""
+    assert hoist_global_options(argv) == read

@@ -37,6 +37,10 @@ def _answer(args: list[str]) -> int:
 
         print(f"anyvenv {__version__}")
         return 0
+    if args and args[0].startswith("-") and args[0] not in ("-h", "--help"):
+        from anyvenv.cli.uvargs import hoist_global_options
+
+        args = hoist_global_options(args)  # uv's `uv --directory D sync`
     from anyvenv.cli.fastpath import answer
 
     code = answer(args)  # a no-op sync or run, before argparse is even imported

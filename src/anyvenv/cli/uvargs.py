@@ -116,3 +116,62 @@ def describe_passthrough(parser: argparse.ArgumentParser, what: str) -> None:
         metavar="UV_OPTION",
         help=f"any other option goes to {what} unchanged",
     )
+
+
+# uv's global options, which uv takes before its subcommand too (``uv --directory D sync``)
+GLOBAL_WITH_VALUE = frozenset(
+    {
+        "--directory",
+        "--project",
+        "--config-file",
+        "--cache-dir",
+        "--color",
+        "--python-preference",
+        "--allow-insecure-host",
+    }
+)
+GLOBAL_FLAGS = frozenset(
+    {
+        "-q",
+        "--quiet",
+        "-v",
+        "--verbose",
+        "-n",
+        "--no-cache",
+        "--offline",
+        "--no-config",
+        "--native-tls",
+        "--system-certs",
+        "--no-progress",
+        "--managed-python",
+        "--no-managed-python",
+        "--no-python-downloads",
+        "--preview",
+        "--no-preview",
+    }
+)
+# the commands that take uv's options; ``pip`` takes them after its own subcommand
+_TAKE_UV_OPTIONS = frozenset({"venv", "sync", "run", "add", "remove", "lock", "pip"})
+
+
+def hoist_global_options(argv: Sequence[str]) -> list[str]:
+    """``anyvenv --directory D sync`` read as uv reads ``uv --directory D sync``: uv's global
+    options given before a command that takes uv's options are moved after it (after ``pip``'s
+    subcommand), where anyvenv reads them. Anything else is left as it is, for argparse to
+    answer."""
+    index = 0
+    while index < len(argv):
+        name, equals, _ = argv[index].partition("=")
+        if name in GLOBAL_WITH_VALUE:
+            index += 1 if equals else 2
+        elif argv[index] in GLOBAL_FLAGS:
+            index += 1
+        else:
+            break
+    if index == 0 or index >= len(argv) or argv[index] not in _TAKE_UV_OPTIONS:
+        return list(argv)
+    moved, command = list(argv[:index]), argv[index]
+    rest = list(argv[index + 1 :])
+    if command == "pip" and rest and not rest[0].startswith("-"):
+        return [command, rest[0], *moved, *rest[1:]]
+    return [command, *moved, *rest]
