@@ -424,3 +424,55 @@ def test_a_repair_killed_holding_its_lock_leaves_nothing_once_repaired_again(
     again = anyvenv("repair", env)
     assert again.returncode == 0 and "nothing to repair" in again.stdout, again.stdout
     assert not [name for name in os.listdir(env) if name.startswith(".anyvenv-repair")]
+
+
+def test_home_naming_another_build_of_the_version_is_found_and_repaired(tmp_path: Path) -> None:
+    """pyvenv.cfg's home changed to another install of the same X.Y (Debian's 3.11 for pyenv's
+    3.11 binary): the python starts, as the right version, but loads the other build's
+    standard library, where socket and struct fail. check says so; repair puts home back where
+    the base the config names is."""
+    from support import BASE, DEBIAN_311
+
+    if BASE == DEBIAN_311 or not DEBIAN_311.exists():
+        pytest.skip("needs two builds of Python 3.11: pyenv's and Debian's")
+    env = tmp_path / "env"
+    assert anyvenv("venv", env, "--python", BASE).returncode == 0
+    cfg = env / "pyvenv.cfg"
+    cfg.write_text(
+        "".join(
+            f"home = {DEBIAN_311.parent}\n" if line.startswith("home =") else line
+            for line in cfg.read_text().splitlines(keepends=True)
+        )
+    )
+    checked = anyvenv("check", "--json", env)
+    assert checked.returncode == 1, checked.stdout
+    codes = {item["code"] for item in json.loads(checked.stdout)["findings"]}
+    assert {"stdlib-other-build", "home-stale"} <= codes, codes
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert f"home = {BASE.parent}" in cfg.read_text()
+    works = run([env / "bin" / "python", "-c", "import socket, struct, math"])
+    assert works.returncode == 0, works.stderr
+    assert anyvenv("check", env).returncode == 0
+
+
+def test_home_naming_nothing_is_said_where_another_key_finds_the_base(tmp_path: Path) -> None:
+    """A copied interpreter with base-executable set still starts when home names nothing, but
+    python -m venv inside it (and uv) read home: a warning, and repair sets home."""
+    env = tmp_path / "env"
+    assert anyvenv("venv", env, "--python", base_python(), "--strategy", "copy").returncode == 0
+    cfg = env / "pyvenv.cfg"
+    text = cfg.read_text()
+    cfg.write_text(
+        "".join(
+            "home = /nonexistent/bin\n" if line.startswith("home =") else line
+            for line in text.splitlines(keepends=True)
+        )
+    )
+    checked = anyvenv("check", "--json", env)
+    report = json.loads(checked.stdout)
+    assert [item["code"] for item in report["findings"]] == ["home-stale"], report
+    assert report["usable"] is True and checked.returncode == 0
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert cfg.read_text() == text  # home as it was made

@@ -36,9 +36,13 @@ def test_what_cannot_be_started_is_named_by_its_errno(tmp_path: Path) -> None:
     assert isinstance(failed, Failed) and failed.errno == "EACCES"
 
 
-def test_a_failing_python_gives_its_exit_code_and_last_error_line(tmp_path: Path) -> None:
-    python = _script(tmp_path / "python", "echo first >&2; echo 'Fatal: no encodings' >&2; exit 3")
-    assert start(python) == Failed(None, 3, "Fatal: no encodings")
+def test_a_failing_python_gives_its_exit_code_and_the_line_that_says_why(tmp_path: Path) -> None:
+    python = _script(
+        tmp_path / "python",
+        "echo 'Python path configuration:' >&2; echo 'Fatal Python error: no encodings' >&2; "
+        "echo 'Current thread 0x1:' >&2; exit 3",
+    )
+    assert start(python) == Failed(None, 3, "Fatal Python error: no encodings")
 
 
 def test_an_answer_that_is_not_ours_is_refused(tmp_path: Path) -> None:
@@ -55,12 +59,15 @@ def test_a_python_that_hangs_is_given_up_on(tmp_path: Path) -> None:
 
 def test_any_path_survives_the_answer() -> None:
     odd = os.fsdecode(b"/env/with\nnewline/\xff")
-    answer = b"\0".join(
-        os.fsencode(field) for field in (odd, "/base", "3.12.1", odd + "/site", "1", "/lib/x", odd)
-    )
+    fields = (odd, "/base", "3.12.1", odd + "/site", "1", "/lib/x", "0", odd)
+    answer = b"\0".join(os.fsencode(field) for field in fields)
     assert parse_answer(answer) == Started(
         odd, "/base", (3, 12, 1), ("/lib/x",), odd + "/site", (odd,)
     )
+    failing = (odd, "/base", "3.12.1", "/site", "0", "1", "math (no math)", odd)
+    started = parse_answer(b"\0".join(os.fsencode(field) for field in failing))
+    assert started is not None and started.unloadable == ("math (no math)",)
+    assert started.path == (odd,)
 
 
 def test_a_truncated_answer_is_refused() -> None:

@@ -201,6 +201,23 @@ def _check_base(
         return None
     lookup = base_from_config(cfg, version, free_threaded)
     if lookup.found:
+        if home and lookup.info is not None and not _holds(home, lookup.info.executable):
+            where = (
+                "a directory that does not exist"
+                if not os.path.isdir(home)
+                else ("a directory without that interpreter")
+            )
+            findings.append(
+                warning(
+                    Code.HOME_STALE,
+                    f"pyvenv.cfg's home {home} is {where}; the base is "
+                    f"{lookup.info.executable}: what reads home (python -m venv in this "
+                    "environment, uv, the standard library's own search) is misled",
+                    home,
+                    home=home,
+                    base=lookup.info.executable,
+                )
+            )
         return lookup
     tried = "; ".join(f"{path} {why}" for path, why in lookup.failures.items())
     unreachable = _unreachable(home) if home else None
@@ -243,6 +260,18 @@ def _check_base(
             )
         )
     return lookup
+
+
+def _holds(home: str, executable: str) -> bool:
+    """Whether the directory ``home`` holds the interpreter ``executable`` (by any of its
+    names there: ``home`` may be a directory of links to it)."""
+    if same_file(os.path.dirname(executable), home):
+        return True
+    try:
+        names = [name for name in os.listdir(home) if name.startswith("python")]
+    except OSError:
+        return False
+    return any(same_file(os.path.join(home, name), executable) for name in names)
 
 
 def _unreachable(path: str) -> str | None:
@@ -388,6 +417,19 @@ def _check_started(
                 "environment: its packages are not seen",
                 env / "bin",
                 prefix=started.prefix,
+            )
+        )
+    if started.unloadable:
+        findings.append(
+            error(
+                Code.STDLIB_OTHER_BUILD,
+                f"the environment's python cannot load standard modules "
+                f"({'; '.join(started.unloadable)}): the standard library it finds, at "
+                f"{started.base_prefix} (pyvenv.cfg's home), is another build of Python "
+                f"{started.version_text} than bin/python",
+                env / "bin",
+                base_prefix=started.base_prefix,
+                modules=", ".join(name.split(" ", 1)[0] for name in started.unloadable),
             )
         )
 

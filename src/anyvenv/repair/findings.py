@@ -23,6 +23,7 @@ class Code(str, StrChoice):
     CONFIG_NO_HOME = "config-no-home"
     BIN_NOT_A_DIRECTORY = "bin-not-a-directory"
     HOME_MISSING = "home-missing"
+    HOME_STALE = "home-stale"  # the base is found by another key; home names another place
     BASE_MISSING = "base-missing"
     BASE_DOES_NOT_RUN = "base-does-not-run"
     INTERPRETER_MISSING = "interpreter-missing"
@@ -32,6 +33,7 @@ class Code(str, StrChoice):
     INTERPRETER_DOES_NOT_RUN = "interpreter-does-not-run"
     INTERPRETER_NOT_IN_ENV = "interpreter-not-in-env"
     INTERPRETER_STRAY = "interpreter-stray"  # another python* name in bin/, broken: left alone
+    STDLIB_OTHER_BUILD = "stdlib-other-build"
     VERSION_MISMATCH = "version-mismatch"
     LIBPYTHON_UNRESOLVED = "libpython-unresolved"
     LIBPYTHON_OTHER_BUILD = "libpython-other-build"
@@ -56,6 +58,7 @@ INTERPRETER_CODES = frozenset(
         Code.INTERPRETER_NOT_EXECUTABLE,
         Code.INTERPRETER_DOES_NOT_RUN,
         Code.INTERPRETER_NOT_IN_ENV,
+        Code.STDLIB_OTHER_BUILD,
         Code.LIBPYTHON_UNRESOLVED,
         Code.LIBPYTHON_OTHER_BUILD,
     }

@@ -242,6 +242,9 @@ def _plan_config(plan: RepairPlan) -> None:
         for key in ("base-executable", "executable"):
             if key in cfg:
                 updates[key] = info.executable
+    elif diagnosis.has(Code.HOME_STALE, Code.STDLIB_OTHER_BUILD) and from_config:
+        assert diagnosis.base is not None and diagnosis.base.info is not None
+        updates["home"] = diagnosis.base.info.home  # where the base the config names is
     if plan.interpreter is not None:
         for key, value in (
             ("anyvenv-strategy", plan.interpreter.strategy.value),

@@ -14,14 +14,25 @@ TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (myp
 if TYPE_CHECKING:
     from pathlib import Path
 
+# Compiled modules every CPython on Linux has, built in or in lib-dynload: one that does not
+# load means the standard library found (from pyvenv.cfg's home) is another build's.
+STDLIB_PROBES = ("math", "_struct", "_socket", "select", "binascii")
 # -I: no user site, no PYTHON* variables; -B: write no .pyc (check changes nothing).
 # The answer: NUL-separated fields (exact for any path; no json on either side): prefix,
-# base prefix, version, purelib, the number of libpython paths, those paths, then sys.path.
+# base prefix, version, purelib, the number of libpython paths, those paths, the number of
+# standard modules that do not load, those (with why), then sys.path.
 _SCRIPT = RUNNING_FACTS_CODE + (
     "import os, sysconfig\n"
     "libs = FACTS['libpython']\n"
+    "failed = []\n"
+    f"for name in {STDLIB_PROBES!r}:\n"
+    "    try:\n"
+    "        __import__(name)\n"
+    "    except ImportError as exc:\n"
+    "        failed.append(f'{name} ({exc})')\n"
     "fields = [FACTS['prefix'], FACTS['base_prefix'], '.'.join(map(str, FACTS['version'])),"
-    " sysconfig.get_paths()['purelib'], str(len(libs)), *libs, *sys.path]\n"
+    " sysconfig.get_paths()['purelib'], str(len(libs)), *libs, str(len(failed)), *failed,"
+    " *sys.path]\n"
     "sys.stdout.buffer.write(b'\\0'.join(map(os.fsencode, fields)))\n"
 )
 TIMEOUT = 60.0
@@ -37,6 +48,7 @@ class Started:
     libpython: tuple[str, ...]
     purelib: str
     path: tuple[str, ...]
+    unloadable: tuple[str, ...] = ()  # standard compiled modules that failed, with why
 
     @property
     def version_text(self) -> str:
@@ -66,8 +78,10 @@ def start(python: Path, timeout: float = TIMEOUT) -> Started | Failed:
     except SpawnTimeout:
         return Failed("ETIMEDOUT", None, f"did not finish within {timeout:g} s")
     if done.returncode != 0:
-        lines = done.stderr.decode(errors="replace").strip().splitlines()
-        return Failed(None, done.returncode, lines[-1] if lines else "no output")
+        from anyvenv.interpreter.query import failure_line
+
+        why = failure_line(done.stderr.decode(errors="replace"), done.returncode)
+        return Failed(None, done.returncode, why)
     started = parse_answer(done.stdout)
     if started is None:
         return Failed(None, done.returncode, "printed something that is not the expected answer")
@@ -83,7 +97,14 @@ def parse_answer(stdout: bytes) -> Started | None:
         libs = int(count)
     except ValueError:
         return None
-    if not 0 <= libs <= len(rest):
+    if not 0 <= libs < len(rest):
+        return None
+    try:
+        failed = int(rest[libs])
+    except ValueError:
+        return None
+    after = rest[libs + 1 :]
+    if not 0 <= failed <= len(after):
         return None
     return Started(
         prefix=prefix,
@@ -91,5 +112,6 @@ def parse_answer(stdout: bytes) -> Started | None:
         version=(major, minor, micro),
         libpython=tuple(rest[:libs]),
         purelib=purelib,
-        path=tuple(rest[libs:]),
+        path=tuple(after[failed:]),
+        unloadable=tuple(after[:failed]),
     )
