@@ -476,3 +476,21 @@ def test_home_naming_nothing_is_said_where_another_key_finds_the_base(tmp_path: 
     repaired = anyvenv("repair", env)
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     assert cfg.read_text() == text  # home as it was made
+
+
+def test_a_pyvenv_cfg_of_bytes_site_cannot_read_is_rewritten(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 (and NUL) in pyvenv.cfg stop CPython's site with a fatal
+    error: repair drops those lines and writes what the config must hold, rather than
+    placing the interpreter again next to them and failing each time (blaming symlinks)."""
+    env = tmp_path / "env"
+    assert anyvenv("venv", env, "--python", base_python()).returncode == 0
+    (env / "pyvenv.cfg").write_bytes(b"\xff\xfe\x00binary\n")
+    dry = anyvenv("repair", "--dry-run", env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    text = (env / "pyvenv.cfg").read_text()
+    assert "binary" not in text and "home = " in text and "version_info = 3.12." in text, text
+    prefix = run([env / "bin" / "python", "-c", "import sys; print(sys.prefix)"])
+    assert prefix.stdout.strip() == str(env), prefix.stderr
+    assert anyvenv("check", env).returncode == 0

@@ -236,7 +236,13 @@ def _plan_config(plan: RepairPlan) -> None:
     info = plan.base
     from_config = diagnosis.base is not None and diagnosis.base.info is not None
     if not cfg.get("home"):  # (known from executable = or the env's X.Y: unrepairable says)
-        updates["home"] = (info or _base_for(diagnosis)).home
+        named = info or _base_for(diagnosis)
+        updates["home"] = named.home
+        # a config rewritten from nothing (emptied, garbage): what uv and venv write too
+        if "implementation" not in cfg:
+            updates["implementation"] = named.implementation
+        if "version_info" not in cfg and "version" not in cfg:
+            updates["version_info"] = named.version_text
     if info is not None and not from_config:  # a new base found by discovery
         updates["home"] = info.home
         for key in ("base-executable", "executable"):
@@ -366,12 +372,20 @@ def _plan_activation(plan: RepairPlan) -> None:
             )
 
 
+def readable_by_site(line: str) -> bool:
+    """Whether CPython's ``site`` reads ``line`` (decoded with surrogateescape) without
+    failing: valid UTF-8, no NUL."""
+    return "\0" not in line and not any("\udc80" <= char <= "\udcff" for char in line)
+
+
 def edit_config_text(text: str, updates: dict[str, str]) -> str:
     """``text`` with the values of ``updates``' keys replaced in place (order, spelling of
-    keys and every other line kept); keys not present are appended."""
+    keys and every other line kept); keys not present are appended. Lines CPython's ``site``
+    cannot read (bytes that are not UTF-8, NUL: it stops with a fatal error) are dropped."""
     remaining = dict(updates)
     parts = text.split("\n")  # only "\n" ends a line, as for CPython (parse_pyvenv_cfg)
     lines = [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+    lines = [line for line in lines if readable_by_site(line)]
     for index, line in enumerate(lines):
         key, sep, _ = line.partition("=")
         name = key.strip().lower()
