@@ -494,3 +494,26 @@ def test_a_pyvenv_cfg_of_bytes_site_cannot_read_is_rewritten(tmp_path: Path) -> 
     prefix = run([env / "bin" / "python", "-c", "import sys; print(sys.prefix)"])
     assert prefix.stdout.strip() == str(env), prefix.stderr
     assert anyvenv("check", env).returncode == 0
+
+
+def test_a_moved_envs_activation_scripts_keep_the_users_additions(tmp_path: Path) -> None:
+    """venv's own scripts, with a line the user added, name the new path after repair; the
+    user's line stays, and no script of another shell is added."""
+    import subprocess
+
+    made = tmp_path / "made"
+    assert run([base_python(), "-m", "venv", "--without-pip", made]).returncode == 0
+    with (made / "bin" / "activate").open("a") as handle:
+        handle.write("export MY_SETTING=42\n")
+    names = sorted(os.listdir(made / "bin"))
+    env = tmp_path / "moved"
+    made.rename(env)
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert sorted(os.listdir(env / "bin")) == names
+    shown = subprocess.run(
+        ["bash", "-c", f'source "{env}/bin/activate" && echo "$VIRTUAL_ENV $MY_SETTING"'],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert shown.stdout == f"{env} 42\n", shown.stderr
+    assert str(made) not in (env / "bin" / "activate.fish").read_text()

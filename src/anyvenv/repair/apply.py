@@ -303,8 +303,10 @@ OTHER_ACTIVATION_SCRIPTS = ("activate.xsh", "activate.bat", "deactivate.bat", "a
 
 
 def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
-    """anyvenv's activation scripts for the env where it is now (every shell's, each file
-    replaced in one rename), with the prompt pyvenv.cfg names, else the env's name."""
+    """Activation scripts for the env where it is now, each file replaced in one rename. For a
+    moved env whose path is plain, the scripts there keep what they hold (the tool's own, the
+    user's additions) with the old path made the new one; otherwise anyvenv's (every
+    shell's), with the prompt pyvenv.cfg names, else the env's name."""
     from anyvenv.envbuild.activation import render_activation_scripts
     from anyvenv.repair.diagnose import activated_dir
 
@@ -327,8 +329,26 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
                 changes.append(Change("rewrote", path, f"names {env} instead of {old}"))
     # bin/activate last: it is what the diagnosis reads, so a kill before it is redone whole
     for name in sorted(scripts, key=lambda name: name == "activate"):
-        data = scripts[name]
         path = plan.env / "bin" / name
-        atomic.atomic_write(path, data, DATA_MODE)  # sourced, not run
+        if old and _plain_path(env):  # a moved env: its own scripts, the user's edits kept
+            if path.is_symlink() or not path.is_file():
+                if name != "activate":
+                    continue  # not made by the tool that made the env: not added now
+            else:
+                moved = _renamed_path(path.read_bytes(), os.fsencode(old), os.fsencode(env))
+                if moved is not None:
+                    atomic.atomic_write(path, moved, path.stat().st_mode & 0o7777)
+                    changes.append(Change("rewrote", path, f"names {env} instead of {old}"))
+                    continue
+                if name != "activate":
+                    continue  # names no path of its own (activate_this.py): left as it is
+        atomic.atomic_write(path, scripts[name], DATA_MODE)  # sourced, not run
         changes.append(Change("rewrote", path, f"activates {env}"))
     return changes
+
+
+def _plain_path(path: str) -> bool:
+    """Whether ``path`` can stand in for another in any tool's quoting (a shell's double or
+    single quotes, fish's, csh's, PowerShell's): no quote, ``$``, backquote, backslash, ``!``
+    or control character in it. Other paths get anyvenv's own scripts, quoted for each."""
+    return not any(char in "\"'$`\\!" or not char.isprintable() for char in path)
