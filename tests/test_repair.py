@@ -517,3 +517,15 @@ def test_a_moved_envs_activation_scripts_keep_the_users_additions(tmp_path: Path
     )  # fmt: skip
     assert shown.stdout == f"{env} 42\n", shown.stderr
     assert str(made) not in (env / "bin" / "activate.fish").read_text()
+
+
+def test_a_users_own_file_without_exec_bits_in_bin_is_left_as_it_is(tmp_path: Path) -> None:
+    """No package installed it: not executable may be on purpose. No finding, and repair does
+    not chmod it."""
+    env = env_with_demo(tmp_path / "env", base_python(), tmp_path / "wheels")
+    mine = env / "bin" / "helper.py"
+    mine.write_text("#!/usr/bin/env python3\nprint('mine')\n")
+    mine.chmod(0o644)
+    assert _codes(env) == set()
+    assert anyvenv("repair", env).returncode == 0
+    assert mine.stat().st_mode & 0o777 == 0o644

@@ -670,15 +670,18 @@ def _check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
         if shebang is None:
             continue
         if not os.access(path, os.X_OK):  # chmod ignored or failing where it was installed
-            findings.append(
-                error(
-                    Code.SCRIPT_NOT_EXECUTABLE,
-                    f"bin/{name} is not executable (mode {_mode_of(path)}): running it "
-                    "gives 'Permission denied'",
-                    path,
-                    mode=_mode_of(path),
+            if installed is None:
+                installed = _installed_scripts(env)
+            if name in installed:  # (a user's own file may be so on purpose: left as it is)
+                findings.append(
+                    error(
+                        Code.SCRIPT_NOT_EXECUTABLE,
+                        f"bin/{name} is not executable (mode {_mode_of(path)}): running it "
+                        "gives 'Permission denied'",
+                        path,
+                        mode=_mode_of(path),
+                    )
                 )
-            )
         if not os.path.isabs(shebang.interpreter):
             continue
         interpreter = os.path.normpath(shebang.interpreter)
