@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.errors import AnyvenvError, InterpreterNotFound
+from anyvenv.errors import AnyvenvError, EnvironmentBroken, InterpreterNotFound
 from anyvenv.interpreter.discovery import find_interpreter
 from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
 from anyvenv.record import field, record
@@ -80,14 +80,15 @@ def version_request(version: tuple[int, ...], free_threaded: bool) -> str:
 
 def discover_base(version: tuple[int, ...], free_threaded: bool) -> InterpreterInfo:
     """Another interpreter of the env's X.Y (managed installs, then PATH). Raises
-    :class:`anyvenv.errors.InterpreterNotFound`, with what repair can use (it has no
+    :class:`anyvenv.errors.EnvironmentBroken` (the env's state, not the command's mistake:
+    exit 1, as for what else repair cannot mend) with what can be done (repair has no
     ``--python``: the env's X.Y is the request)."""
     request = version_request(version, free_threaded)
     try:
         return find_interpreter(request)
     except InterpreterNotFound as exc:
-        raise InterpreterNotFound(
-            exc.message,
+        raise EnvironmentBroken(
+            f"the environment has no base to run on: {exc.message}",
             f"install one with 'anyvenv python install {request}' or put a Python {request} "
             "on PATH, then run repair again",
         ) from exc
