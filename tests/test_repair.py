@@ -530,3 +530,23 @@ def test_a_users_own_file_without_exec_bits_in_bin_is_left_as_it_is(tmp_path: Pa
     assert _codes(env) == set()
     assert anyvenv("repair", env).returncode == 0
     assert mine.stat().st_mode & 0o777 == 0o644
+
+
+def test_repair_run_as_root_leaves_the_files_it_writes_to_the_envs_owner(
+    tmp_path: Path,
+) -> None:
+    """Not root's files in a user's env: what repair writes belongs to whom the env does."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to act on another user's env")
+    env = tmp_path / "env"
+    assert anyvenv("venv", env, "--python", base_python()).returncode == 0
+    for root, dirs, files in os.walk(env):
+        for name in [*dirs, *files]:
+            os.lchown(os.path.join(root, name), 1234, 1234)
+    os.chown(env, 1234, 1234)
+    (env / "bin" / "python").unlink()
+    (env / "pyvenv.cfg").write_text((env / "pyvenv.cfg").read_text().replace("home =", "#"))
+    repaired = anyvenv("repair", "--json", env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    changed = [Path(change["path"]) for change in json.loads(repaired.stdout)["changes"]]
+    assert changed and all(path.lstat().st_uid == 1234 for path in changed), changed

@@ -115,6 +115,7 @@ def _repair(env: str | os.PathLike[str], dry_run: bool) -> RepairReport:
     try:
         with ShareLock(before.env / LOCK_NAME):
             report.changes = apply_plan(plan)
+            _keep_owner(before.env, report.changes)
     except OSError as exc:
         raise AnyvenvError(
             f"repair of {before.env} stopped: {exc.strerror or exc}"
@@ -123,6 +124,21 @@ def _repair(env: str | os.PathLike[str], dry_run: bool) -> RepairReport:
         ) from exc
     report.after = diagnose(before.env)
     return report
+
+
+def _keep_owner(env: Path, changes: list[Change]) -> None:
+    """Run as root on another user's env, the files repair wrote are given to that user, as
+    the ones they replace were: root's files there would be theirs to use but not to change."""
+    if os.geteuid() != 0:
+        return
+    owner = os.stat(env)
+    if owner.st_uid == 0:
+        return
+    import contextlib
+
+    for change in changes:  # (one gone again, or fixed owners (FAT, CIFS): as it is)
+        with contextlib.suppress(OSError):
+            os.lchown(change.path, owner.st_uid, owner.st_gid)
 
 
 def apply_plan(plan: RepairPlan) -> list[Change]:
