@@ -200,3 +200,17 @@ def test_venv_and_virtualenv_verdicts_match_what_they_do(
     pip = env / "bin" / "pip"
     runs = check(env).usable and os.access(pip, os.X_OK) and run([pip, "--version"]).returncode == 0
     assert runs is (claim.outcome is Outcome.WORKS), claim.reason
+
+
+def test_a_broken_env_in_the_directory_is_pointed_out(tmp_path: Path) -> None:
+    """doctor in a project whose .venv does not run: not "everything works", but what check
+    found first and the command that mends it."""
+    env = tmp_path / ".venv"
+    assert anyvenv("venv", env, "--python", base_python()).returncode == 0
+    assert "everything works here" in anyvenv("doctor", tmp_path).stdout
+    (env / "bin" / "python").unlink()
+    advice = _advice(tmp_path)
+    said = [option["advice"] for option in _options(advice)]
+    assert any(f"anyvenv repair {env}" in text for text in said), said
+    text = anyvenv("doctor", tmp_path)
+    assert "everything works here" not in text.stdout and "is not usable" in text.stdout

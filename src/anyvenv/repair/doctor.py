@@ -90,7 +90,37 @@ def doctor(directory: str | os.PathLike[str], python: str | None = None) -> Advi
     """Advice for ``directory`` (probed there). Raises :class:`anyvenv.errors.UsageError`
     for a path that is not a writable directory."""
     result = probe(directory, keep_times=True)  # advice only: it leaves no trace
-    return advise(result, _strategy(result, python))
+    advice = advise(result, _strategy(result, python))
+    broken = _broken_env_here(os.fspath(directory))
+    if broken is not None:
+        advice.options.append(broken)
+    return advice
+
+
+def _broken_env_here(directory: str) -> Option | None:
+    """Advice about the ``.venv`` in ``directory`` (a pointer followed), when it is an env
+    that does not work: what check found, and the command that mends it."""
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.project.envchoice import resolve_env
+    from anyvenv.repair.diagnose import check
+
+    declared = os.path.join(directory, ".venv")
+    if not os.path.lexists(declared):
+        return None
+    try:
+        diagnosis = check(resolve_env(declared))
+    except AnyvenvError:  # not an environment: nothing to say of it here
+        return None
+    if diagnosis.usable:
+        return None
+    errors = diagnosis.errors
+    return Option(
+        f"the environment {declared} is not usable ({errors[0].message}"
+        + (f"; and {len(errors) - 1} more" if len(errors) > 1 else "")
+        + f"): run 'anyvenv check {declared}' for all of it, 'anyvenv repair {declared}' to "
+        "mend it",
+        {"codes": ", ".join(finding.code.value for finding in errors)},
+    )
 
 
 def advise(result: ProbeResult, strategy: Placement) -> Advice:
