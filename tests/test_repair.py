@@ -550,3 +550,28 @@ def test_repair_run_as_root_leaves_the_files_it_writes_to_the_envs_owner(
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     changed = [Path(change["path"]) for change in json.loads(repaired.stdout)["changes"]]
     assert changed and all(path.lstat().st_uid == 1234 for path in changed), changed
+
+
+def test_scripts_on_a_noexec_mount_are_said_to_be_stopped_by_the_mount(tmp_path: Path) -> None:
+    """Their exec bits are there: the message names noexec, not their mode; repair says it
+    cannot make them executable there, and why."""
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    made = env_with_demo(tmp_path / "made", base_python(), tmp_path / "wheels")
+    mount = tmp_path / "noexec"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "noexec,size=64m", "tmpfs", mount], check=True)
+    try:
+        env = mount / "env"
+        copy_keeping_links(made, env)
+        checked = anyvenv("check", "--json", env)
+        messages = [item["message"] for item in json.loads(checked.stdout)["findings"]
+                    if item["code"] == "script-not-executable"]  # fmt: skip
+        assert messages and all("noexec" in text for text in messages), messages
+        repaired = anyvenv("repair", env)
+        assert repaired.returncode == 1
+        assert "no file can be executable on this filesystem" in repaired.stdout, repaired.stdout
+    finally:
+        subprocess.run(["umount", mount], check=True)

@@ -673,13 +673,19 @@ def _check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
             if installed is None:
                 installed = _installed_scripts(env)
             if name in installed:  # (a user's own file may be so on purpose: left as it is)
+                mode = _mode_of(path)
+                why = (  # exec bits, and still not runnable: the mount says noexec
+                    f"it has its exec bits (mode {mode}) but its filesystem runs no file (noexec)"
+                    if path.stat().st_mode & 0o111
+                    else f"mode {mode}"
+                )
                 findings.append(
                     error(
                         Code.SCRIPT_NOT_EXECUTABLE,
-                        f"bin/{name} is not executable (mode {_mode_of(path)}): running it "
-                        "gives 'Permission denied'",
+                        f"bin/{name} is not executable ({why}): running it gives "
+                        "'Permission denied'",
                         path,
-                        mode=_mode_of(path),
+                        mode=mode,
                     )
                 )
         if not os.path.isabs(shebang.interpreter):

@@ -331,7 +331,8 @@ def _plan_modes(plan: RepairPlan, probed: ProbeResult | None) -> None:
         if not probed.can_execute:  # fixed 0644 modes, noexec: writing them anew cannot help
             plan.cannot.append(
                 f"make {', '.join('bin/' + Path(f.path or '').name for f in unexecutable)} "
-                f"executable: no file can be on this filesystem (exec: {probed.exec}); keep the "
+                f"executable: no file can be executable on this filesystem (exec: {probed.exec}); "
+                "keep the "
                 "environment on another one ('anyvenv sync' does so for a project by itself), "
                 "or run them with its python"
             )
