@@ -59,7 +59,7 @@ def guarded(command: Callable[[], int]) -> int:
         print("anyvenv: terminated", file=sys.stderr)
         return 143
     except BrokenPipeError:
-        return _after_broken_pipe()
+        return EXIT_FAILURE
     except FileNotFoundError as exc:
         if exc.filename is not None or _cwd_exists():
             raise
@@ -83,7 +83,8 @@ def said_in_one_line(exc: OSError) -> int | None:
     """The exit code after one line on stderr, when ``exc`` is a full disk or an I/O error
     (writing the output, or a file); ``None`` for anything else."""
     if isinstance(exc, BrokenPipeError):
-        return _after_broken_pipe()
+        drop_output()
+        return EXIT_FAILURE
     if exc.errno not in _NO_ROOM_OR_BROKEN:
         return None
     drop_output()  # (if it was the output, what is left of it must not be tried again)
@@ -96,27 +97,6 @@ def said_in_one_line(exc: OSError) -> int | None:
             file=sys.stderr,
         )
     return EXIT_FAILURE
-
-
-def _after_broken_pipe() -> int:
-    """The exit code when writing the output failed with EPIPE: 0 where its reader stopped
-    reading (``anyvenv python list | head -1``: the work is done; uv exits 0 there too),
-    1 otherwise. What is left of the output is not tried again."""
-    reader_gone = _stdout_reader_gone()
-    drop_output()
-    return 0 if reader_gone else EXIT_FAILURE
-
-
-def _stdout_reader_gone() -> bool:
-    """Whether stdout is a pipe (or socket) whose reading end was closed (POLLERR)."""
-    try:
-        import select
-
-        poller = select.poll()
-        poller.register(sys.stdout.fileno(), select.POLLOUT)
-        return any(event & select.POLLERR for _, event in poller.poll(0))
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def drop_output() -> None:
