@@ -182,6 +182,27 @@ def test_pip_variables_that_name_another_env(tmp_path: Path) -> None:
     assert not targets_another_env(["list"], {"UV_SYSTEM_PYTHON": "false"}, str(tmp_path))
 
 
+def test_pip_finds_the_env_uv_pip_finds(tmp_path: Path) -> None:
+    """A project's pointer .venv is its env even under a directory with a .venv of its own;
+    an active conda env (not conda's base) is another env, as uv pip takes it."""
+    from anyvenv.project.envchoice import render_pointer
+
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / ".venv").write_bytes(render_pointer(str(elsewhere), "test"))
+    assert not targets_another_env(["list"], {}, str(project))
+    conda = {"CONDA_PREFIX": str(tmp_path / "conda-env"), "CONDA_DEFAULT_ENV": "work"}
+    assert targets_another_env(["list"], conda, str(project))
+    assert not targets_another_env(["list"], {**conda, "CONDA_DEFAULT_ENV": "base"}, str(project))
+    (project / ".venv").unlink()  # no env of its own: the parent's .venv is the one uv pip finds
+    assert targets_another_env(["list"], {}, str(project))
+
+
 @pytest.mark.parametrize(
     ("args", "quiet"),
     [

@@ -59,8 +59,11 @@ def targets_another_env(
 
     workdir = working_dir(option_value(locating, "--directory"), cwd, environ)
     active = environ.get("VIRTUAL_ENV")
-    # uv pip's choice: VIRTUAL_ENV, else the env the working directory is in or the nearest
-    # .venv above it (a pointer file is no env to uv: it looks further up)
+    # uv pip's choice: VIRTUAL_ENV, else an active conda env (not conda's base), else the env
+    # the working directory is in or the nearest .venv above it
+    conda = environ.get("CONDA_PREFIX")
+    if not active and conda and environ.get("CONDA_DEFAULT_ENV") not in ("base", "root"):
+        active = conda
     found = os.path.join(cwd, active) if active else nearest_env(workdir)
     if found is None:
         return False  # none: the project's, made for it (uv pip would stop there)
@@ -76,14 +79,15 @@ def targets_another_env(
 
 def nearest_env(start: str) -> str | None:
     """The env ``uv pip`` finds from ``start`` with no VIRTUAL_ENV: the one ``start`` is in,
-    or the first ``.venv`` directory (or link) at or above it."""
+    or the first ``.venv`` at or above it. A ``.venv`` that is a file (anyvenv's pointer to
+    the env it stands for) ends the search too: that env is the one meant there."""
     from anyvenv.fs.paths import upward
 
     for directory in upward(os.path.abspath(start)):
         if os.path.isfile(os.path.join(directory, "pyvenv.cfg")):
             return directory
         dot_venv = os.path.join(directory, ".venv")
-        if os.path.islink(dot_venv) or os.path.isdir(dot_venv):
+        if os.path.lexists(dot_venv):
             return dot_venv
     return None
 
