@@ -16,6 +16,8 @@ from anyvenv.cli.venv import (
     IGNORED_FLAGS,
     IGNORED_VALUE_OPTIONS,
     REFUSED,
+    SEED_INDEX_FLAGS,
+    SEED_INDEX_VALUE_OPTIONS,
     VALUE_OPTIONS,
     quick_args,
 )
@@ -48,6 +50,7 @@ def quick_reading(argv: list[str]) -> dict[str, object] | None:
         ["--no-managed-python", "-q", "--managed-python", "e"],
         ["--offline", "--no-progress", "-v", "--color", "never", "--link-mode=copy", "e"],
         ["--config-file", "uv.toml", "--cache-dir=/c", "--no-cache", "e"],
+        ["--seed", "-f", "/w", "--index-url=https://i", "--no-index", "--offline", "e"],
     ],
 )
 def test_ordinary_command_lines_read_as_argparse_reads_them(argv: list[str]) -> None:
@@ -89,6 +92,7 @@ def test_the_table_and_the_parser_know_the_same_options() -> None:
     known = {name for action in venv._actions for name in action.option_strings}
     table = {name for names in (*VALUE_OPTIONS, *FLAGS) for name in names}
     others = IGNORED_VALUE_OPTIONS | IGNORED_FLAGS | set(REFUSED)
+    others |= SEED_INDEX_VALUE_OPTIONS | SEED_INDEX_FLAGS
     assert known - {"-h", "--help"} == table | others
 
 
@@ -124,6 +128,9 @@ TOKENS = st.sampled_from(
         "never",
         "--force",
         "-v",
+        "--find-links",
+        "--index-url=https://i",
+        "--no-index",
     ]
 )
 

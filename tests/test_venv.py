@@ -639,3 +639,29 @@ def test_modes_follow_the_umask_as_uv_and_venv_do(
         ".": directory, "bin": directory, "bin/activate": data, "pyvenv.cfg": data,
         "bin/python": executable,
     }  # fmt: skip
+
+
+def test_seed_from_an_index_takes_uvs_index_options(tmp_path: Path) -> None:
+    """A base that bundles no pip wheel: --seed takes pip from an index, the one uv venv's
+    index options name (--no-index --find-links DIR here, offline), not uv's default."""
+    from repair_support import disposable_base
+
+    base = disposable_base(tmp_path / "base", "3.11")
+    bundled = base.parent.parent / "lib" / "python3.11" / "ensurepip" / "_bundled"
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for wheel in bundled.glob("pip-*.whl"):
+        shutil.copy(wheel, wheels)
+        wheel.unlink()  # (a hard link of the real base's: only this copy loses it)
+    assert list(wheels.glob("pip-*.whl")), "the base's bundled pip"
+    offline = cli_env(UV_CACHE_DIR=str(tmp_path / "cache"))
+    seeded = run_cli("venv", str(tmp_path / "e"), "-p", str(base), "--seed", "--no-index",
+                     "--find-links", str(wheels), "--json", env=offline)  # fmt: skip
+    assert seeded.returncode == 0, seeded.stderr
+    assert json.loads(seeded.stdout)["seeded"] == ["pip"]
+    assert list((tmp_path / "e").glob("lib/python3.11/site-packages/pip-*.dist-info"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run_cli("venv", str(tmp_path / "f"), "-p", str(base), "--seed", "--no-index",
+                      "--find-links", str(empty), env=offline)  # fmt: skip
+    assert nothing.returncode != 0 and "seeding pip failed" in nothing.stderr

@@ -63,7 +63,12 @@ IGNORED_VALUE_OPTIONS = frozenset(
         "--refresh-package",
         "--allow-insecure-host",
         "--trusted-host",
-        # the index options of uv's --seed
+    }
+)
+# the index options of uv's --seed: handed to the uv that seeds where the base bundles no pip
+# wheel (from the bundled wheels, no index is read and they change nothing)
+SEED_INDEX_VALUE_OPTIONS = frozenset(
+    {
         "--index",
         "--default-index",
         "-i",
@@ -77,20 +82,22 @@ IGNORED_VALUE_OPTIONS = frozenset(
         "--exclude-newer-package",
     }
 )
+SEED_INDEX_FLAGS = frozenset({"--no-index", "--offline"})
 COLORS = ("auto", "always", "never")
 IGNORED_FLAGS = frozenset(
     {
         "--no-progress",
         "-v",
         "--verbose",
-        "--offline",
         "--no-cache",
         "-n",
         "--refresh",
         "--native-tls",
         "--system-certs",
         "--no-python-downloads",
-        "--no-index",
+        "--preview",
+        "--no-preview",
+        "--allow-python-downloads",
     }
 )
 # refused with a reason, not as unknown options
@@ -178,6 +185,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(name, action=ignored, choices=choices, default=hidden, help=hidden)
     for name in sorted(IGNORED_FLAGS):
         parser.add_argument(name, action=ignored, nargs=0, default=hidden, help=hidden)
+    collected = _collecting_action()
+    for name in sorted(SEED_INDEX_VALUE_OPTIONS):
+        parser.add_argument(
+            name, action=collected, dest="seed_index_args", default=hidden, help=hidden
+        )
+    for name in sorted(SEED_INDEX_FLAGS):
+        parser.add_argument(
+            name, action=collected, nargs=0, dest="seed_index_args", default=hidden, help=hidden
+        )
     for name in REFUSED:
         parser.add_argument(name, action=refused, nargs=0, default=hidden, help=hidden)
 
@@ -197,6 +213,21 @@ def _overriding_action() -> type:
             setattr(namespace, OVERRIDING[self.dest], False)
 
     return Overriding
+
+
+def _collecting_action() -> type:
+    """An argparse action that keeps an option as given, with its value, in a list."""
+    import argparse
+
+    class Collected(argparse.Action):
+        def __call__(
+            self, parser: object, namespace: object, values: object, option: object = None
+        ) -> None:
+            given = list(getattr(namespace, self.dest, None) or [])
+            given += [str(option)] + ([str(values)] if isinstance(values, str) else [])
+            setattr(namespace, self.dest, given)
+
+    return Collected
 
 
 def _ignoring_actions() -> tuple[type, type]:
@@ -230,6 +261,7 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
     value_dest = {name: dest for names, (dest, _) in VALUE_OPTIONS.items() for name in names}
     flag_dest = {name: dest for names, (dest, _) in FLAGS.items() for name in names}
     path: str | None = None
+    seed_index: list[str] = []  # as argparse's Collected keeps them
     index = 0
     while index < len(argv):
         arg = argv[index]
@@ -261,11 +293,22 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
                 return None
         elif arg in IGNORED_FLAGS:
             pass
+        elif arg in SEED_INDEX_FLAGS:
+            seed_index.append(arg)
+        elif name in SEED_INDEX_VALUE_OPTIONS:
+            if not equals:
+                index += 1
+                if index >= len(argv) or argv[index].startswith("-"):
+                    return None
+                attached = argv[index]
+            seed_index += [name, attached]
         elif arg.startswith("-") or path is not None:
             return None
         else:
             path = arg
         index += 1
+    if seed_index:
+        values["seed_index_args"] = seed_index
     return SimpleNamespace(path=path, **values)
 
 
@@ -363,6 +406,7 @@ def run(args: Arguments) -> int:
             prompt=args.prompt if args.prompt is not None or args.path else ".",
             system_site_packages=args.system_site_packages,
             seed=seed,
+            seed_index_args=tuple(getattr(args, "seed_index_args", None) or ()),
             clear=clear,
             strategy=args.strategy,
             on_lock_wait=tell_waiting,

@@ -53,6 +53,7 @@ class EnvOptions:
     prompt: str | None = None
     system_site_packages: bool = False
     seed: bool = False
+    seed_index_args: tuple[str, ...] = ()  # uv's index options, for seeding from an index
     strategy: Strategy | None = None  # None: decide from the probe
     clear: bool = True  # replace an environment already there (False: a UsageError)
     # without ``clear``, asked whether to replace an environment found there (``anyvenv venv``
@@ -319,7 +320,9 @@ class EnvBuilder:
         from anyvenv.envbuild.seed import seed_packages
 
         # uv copies files and then chmods them: where chmod fails, pip (with the shim) installs
-        return seed_packages(layout, with_pip=plan.mode_shim)
+        return seed_packages(
+            layout, with_pip=plan.mode_shim, index_args=self.options.seed_index_args
+        )
 
     def commit(self, staging: str) -> None:
         if self.in_place:

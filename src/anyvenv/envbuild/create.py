@@ -10,7 +10,7 @@ from anyvenv.interpreter.discovery import find_interpreter
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
 
 def create(
@@ -25,6 +25,7 @@ def create(
     python_preference: str | None = None,
     confirm_replace: Callable[[str], bool] | None = None,
     on_lock_wait: Callable[[str], object] | None = None,
+    seed_index_args: Sequence[str] = (),
 ) -> EnvInfo:
     """Create a virtual environment at ``path`` that runs on the filesystem it lands on.
 
@@ -37,7 +38,10 @@ def create(
     ``"system"``, ``"only-system"``; default: ``UV_PYTHON_PREFERENCE``, else managed).
     ``confirm_replace(path)``, without ``clear``, decides whether an environment found at
     ``path`` is replaced (``anyvenv venv`` asks the user on a terminal). ``on_lock_wait`` is
-    told when a sync of that env holds its lock and this waits. Raises :class:`anyvenv.errors.AnyvenvError` subclasses.
+    told when a sync of that env holds its lock and this waits. ``seed_index_args``: uv's
+    index options (``--index-url U``, ``--find-links D``, ``--no-index``, ``--offline``...)
+    for ``seed`` where the base bundles no pip wheel. Raises
+    :class:`anyvenv.errors.AnyvenvError` subclasses.
     """
     target = os.fspath(path)
     if prompt == ".":  # as venv and uv: the name of the working directory
@@ -48,6 +52,7 @@ def create(
         prompt=prompt,
         system_site_packages=system_site_packages,
         seed=seed,
+        seed_index_args=tuple(seed_index_args),
         strategy=forced,
         clear=clear,
         confirm_replace=confirm_replace,

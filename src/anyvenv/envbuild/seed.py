@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from anyvenv.envbuild.layout import EnvLayout
@@ -56,11 +57,14 @@ def uv_binary() -> str:
     return os.fspath(find_uv_bin())
 
 
-def seed_packages(layout: EnvLayout, *, with_pip: bool = False) -> list[str]:
+def seed_packages(
+    layout: EnvLayout, *, with_pip: bool = False, index_args: Sequence[str] = ()
+) -> list[str]:
     """Install pip (and setuptools where the base bundles it); returns what was asked.
 
     uv does it fastest; ``with_pip`` runs the base's ensurepip in the env instead, for
-    filesystems where uv's chmod after copying fails."""
+    filesystems where uv's chmod after copying fails. ``index_args`` (uv's index options)
+    are for a base that bundles no pip wheel: then uv takes pip from that index."""
     if with_pip:
         return _seed_with_ensurepip(layout)
     wanted = ["pip"]
@@ -79,6 +83,8 @@ def seed_packages(layout: EnvLayout, *, with_pip: bool = False) -> list[str]:
         if layout.info.version < (3, 12, 0) and any(bundled.glob("setuptools-*.whl")):
             wanted.append("setuptools")
         args += ["--no-index", "--find-links", os.fspath(bundled)]
+    else:
+        args += list(index_args)
     proc = subprocess.run([*args, *wanted], capture_output=True, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["unknown error"]
