@@ -544,12 +544,13 @@ def test_repair_run_as_root_leaves_the_files_it_writes_to_the_envs_owner(
         for name in [*dirs, *files]:
             os.lchown(os.path.join(root, name), 1234, 1234)
     os.chown(env, 1234, 1234)
-    (env / "bin" / "python").unlink()
+    shutil.rmtree(env / "bin")  # made again by repair: the directory too is the user's
     (env / "pyvenv.cfg").write_text((env / "pyvenv.cfg").read_text().replace("home =", "#"))
     repaired = anyvenv("repair", "--json", env)
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     changed = [Path(change["path"]) for change in json.loads(repaired.stdout)["changes"]]
     assert changed and all(path.lstat().st_uid == 1234 for path in changed), changed
+    assert (env / "bin").stat().st_uid == 1234
 
 
 def test_scripts_on_a_noexec_mount_are_said_to_be_stopped_by_the_mount(tmp_path: Path) -> None:

@@ -127,8 +127,9 @@ def _repair(env: str | os.PathLike[str], dry_run: bool) -> RepairReport:
 
 
 def _keep_owner(env: Path, changes: list[Change]) -> None:
-    """Run as root on another user's env, the files repair wrote are given to that user, as
-    the ones they replace were: root's files there would be theirs to use but not to change."""
+    """Run as root on another user's env, the files repair wrote, and the directories it
+    made for them, are given to the env's owner: root's files there would be theirs to use
+    but not to change."""
     if os.geteuid() != 0:
         return
     owner = os.stat(env)
@@ -136,9 +137,17 @@ def _keep_owner(env: Path, changes: list[Change]) -> None:
         return
     import contextlib
 
-    for change in changes:  # (one gone again, or fixed owners (FAT, CIFS): as it is)
+    made: set[Path] = set()
+    for change in changes:
+        made.add(change.path)
+        parent = change.path.parent
+        while parent != env and env in parent.parents:  # directories it made on the way
+            made.add(parent)
+            parent = parent.parent
+    for path in made:  # (one gone again, or fixed owners (FAT, CIFS): as it is)
         with contextlib.suppress(OSError):
-            os.lchown(change.path, owner.st_uid, owner.st_gid)
+            if os.lstat(path).st_uid == 0:  # written or made by this repair
+                os.lchown(path, owner.st_uid, owner.st_gid)
 
 
 def apply_plan(plan: RepairPlan) -> list[Change]:
