@@ -47,7 +47,8 @@ def project_env(
         from anyvenv.interpreter.request import parse_request
 
         request = parse_request(python)
-        if not _answers(env, version, request):
+        threaded = os.path.isdir(os.path.join(env, "lib", f"python{version[0]}.{version[1]}t"))
+        if not _answers(env, version, threaded, request):
             return env, declared, f"its Python {shown} does not satisfy the request {python}"
     if not project.allows(version):
         why = f"its Python {shown} is outside requires-python {project.requires_python_text}"
@@ -83,11 +84,14 @@ def _env_version(env: str) -> tuple[int, int, int] | None:
     return int(parts[0]), int(parts[1]), int(parts[2])
 
 
-def _answers(env: str, version: tuple[int, int, int], request: PythonRequest) -> bool:
-    """Whether the env's python is what ``request`` asks for: its version, or the interpreter
-    a path or a name names (the env's own python, or its base)."""
+def _answers(
+    env: str, version: tuple[int, int, int], threaded: bool, request: PythonRequest
+) -> bool:
+    """Whether the env's python is what ``request`` asks for: its version (``threaded``: a
+    free-threaded build's), or the interpreter a path or a name names (the env's own python,
+    or its base)."""
     if request.path is None and not (request.name is not None and not request.specifiers):
-        return request.matches_version(version)
+        return request.matches_version(version, threaded)
     import shutil
 
     named = os.path.expanduser(request.path) if request.path else shutil.which(request.name or "")
