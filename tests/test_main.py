@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import ANYVENV
+from support import ANYVENV, cli_env, one_line_error
 
 
 def _end_with(code: str) -> subprocess.CompletedProcess[str]:
@@ -110,3 +110,14 @@ def test_the_module_run_as_a_program_exits_with_the_commands_code() -> None:
         [*ANYVENV, "--version"], capture_output=True, text=True, timeout=60, check=False
     )
     assert (done.returncode, done.stdout.startswith("anyvenv ")) == (0, True)
+
+
+def test_uvs_option_before_a_command_that_takes_none_is_one_line_and_2(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [*ANYVENV, "--directory", "w", "check", "e"], cwd=tmp_path, env=cli_env(),
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert one_line_error(proc).startswith(
+        "anyvenv: error: --directory is one of uv's options, which 'anyvenv check' does not take"
+    )

@@ -231,7 +231,7 @@ def test_quiet_is_read_as_uv_reads_it(args: list[str], quiet: bool) -> None:
         (["-q", "--project=p", "run", "cmd", "-x"], ["run", "-q", "--project=p", "cmd", "-x"]),
         (["--offline", "pip", "install", "x"], ["pip", "install", "--offline", "x"]),
         (["--no-cache", "venv", "e"], ["venv", "--no-cache", "e"]),
-        (["-q", "python", "list"], ["-q", "python", "list"]),  # takes none of uv's: as given
+        (["-qq", "--no-preview", "sync"], ["sync", "-qq", "--no-preview"]),
         (["--bogus", "sync"], ["--bogus", "sync"]),
         (["--directory", "d"], ["--directory", "d"]),
         (["sync", "--directory", "d"], ["sync", "--directory", "d"]),
@@ -242,3 +242,12 @@ def test_uvs_global_options_before_the_command_are_read_after_it(
 ) -> None:
     """As ``uv --directory D sync``: uv takes its global options before its subcommand."""
     assert hoist_global_options(argv) == read
+
+
+def test_uvs_global_options_before_a_command_that_takes_none_are_refused_by_name() -> None:
+    """Not "invalid choice" for the option's value: which option, and where it belongs."""
+    from anyvenv.errors import UsageError
+
+    for argv in (["-q", "python", "list"], ["--directory", "w", "check", "e"]):
+        with pytest.raises(UsageError, match=rf"^{argv[0]} is one of uv's options"):
+            hoist_global_options(argv)

@@ -39,8 +39,14 @@ def _answer(args: list[str]) -> int:
         return 0
     if args and args[0].startswith("-") and args[0] not in ("-h", "--help"):
         from anyvenv.cli.uvargs import hoist_global_options
+        from anyvenv.errors import AnyvenvError
 
-        args = hoist_global_options(args)  # uv's `uv --directory D sync`
+        try:
+            args = hoist_global_options(args)  # uv's `uv --directory D sync`
+        except AnyvenvError as exc:  # one of uv's options before a command that takes none
+            from anyvenv.cli.guard import report
+
+            return report(exc)
     from anyvenv.cli.fastpath import answer
 
     code = answer(args)  # a no-op sync or run, before argparse is even imported

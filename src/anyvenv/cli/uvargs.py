@@ -154,6 +154,11 @@ GLOBAL_FLAGS = frozenset(
 _TAKE_UV_OPTIONS = frozenset({"venv", "sync", "run", "add", "remove", "lock", "pip"})
 
 
+def _counted(arg: str) -> bool:
+    """``-qq``, ``-vvv``: uv's counted -q and -v given together."""
+    return len(arg) > 2 and arg[0] == "-" and arg[1] in "qv" and set(arg[1:]) <= {"q", "v"}
+
+
 def hoist_global_options(argv: Sequence[str]) -> list[str]:
     """``anyvenv --directory D sync`` read as uv reads ``uv --directory D sync``: uv's global
     options given before a command that takes uv's options are moved after it (after ``pip``'s
@@ -164,12 +169,21 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
         name, equals, _ = argv[index].partition("=")
         if name in GLOBAL_WITH_VALUE:
             index += 1 if equals else 2
-        elif argv[index] in GLOBAL_FLAGS:
+        elif argv[index] in GLOBAL_FLAGS or _counted(argv[index]):
             index += 1
         else:
             break
-    if index == 0 or index >= len(argv) or argv[index] not in _TAKE_UV_OPTIONS:
+    if index == 0 or index >= len(argv):
         return list(argv)
+    if argv[index] not in _TAKE_UV_OPTIONS:
+        if argv[index].startswith("-"):
+            return list(argv)  # (an option of anyvenv's own, or a wrong one: argparse says)
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            f"{argv[0]} is one of uv's options, which 'anyvenv {argv[index]}' does not take",
+            "leave it out (uv's options go with venv, sync, run, add, remove, lock and pip)",
+        )
     moved, command = list(argv[:index]), argv[index]
     rest = list(argv[index + 1 :])
     if command == "pip" and rest and not rest[0].startswith("-"):

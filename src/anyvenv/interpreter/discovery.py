@@ -233,9 +233,9 @@ def find_interpreter(
         if not any(request.may_match_minor(m, n) for m in other_majors for n in range(100)):
             raise InterpreterNotFound(  # (>=3.11,<3.5: its bounds exclude each other)
                 f"no Python version satisfies {request.raw.strip()}",
-                f"ask for a range some version is in ({option} >=3.11)"
+                f"ask for a range some version is in ({option} '>=3.11')"
                 if option
-                else "ask for a range some version is in (>=3.11)",
+                else "ask for a range some version is in ('>=3.11')",
             )
         raise InterpreterNotFound(
             f"Python {request.raw.strip()} is not supported: anyvenv makes environments for "

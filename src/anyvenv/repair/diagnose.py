@@ -676,7 +676,7 @@ def _check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
                 mode = _mode_of(path)
                 why = (  # exec bits, and still not runnable: the mount says noexec
                     f"it has its exec bits (mode {mode}) but its filesystem runs no file (noexec)"
-                    if path.stat().st_mode & 0o111
+                    if _on_noexec(path)
                     else f"mode {mode}"
                 )
                 findings.append(
@@ -749,6 +749,14 @@ def _check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
             )
             states.append(ScriptState(path, shebang, replacement))
     return states
+
+
+def _on_noexec(path: Path) -> bool:
+    """Whether ``path`` is on a filesystem mounted noexec."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_NOEXEC)
+    except (OSError, AttributeError):
+        return False
 
 
 def _installed_scripts(env: Path) -> set[str]:
