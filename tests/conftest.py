@@ -150,3 +150,21 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from project_support import build_index
 
     return build_index(tmp_path_factory.mktemp("wheels"))
+
+
+@pytest.fixture
+def nobody_scratch() -> Iterator[Path]:
+    """A directory under /tmp (mode 0755) for tests that run anyvenv as uid 65534, whom the
+    test's own tmp_path (under /root's pytest dir) does not let in; removed afterwards."""
+    import tempfile
+
+    from support import can_run_as_nobody
+
+    if not can_run_as_nobody():
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to run as another user")
+    top = Path(tempfile.mkdtemp(prefix="anyvenv-nobody-", dir="/tmp"))
+    os.chmod(top, 0o755)
+    try:
+        yield top
+    finally:
+        shutil.rmtree(top)

@@ -248,106 +248,85 @@ def test_unreadable_lib64_on_the_mount_is_named(tmp_path: Path, lab: object) -> 
     assert "owned by nobody" in unreadable[0].message
 
 
-def test_a_base_this_user_cannot_enter_is_not_called_missing() -> None:
+def test_a_base_this_user_cannot_enter_is_not_called_missing(nobody_scratch: Path) -> None:
     """Run as another user, a base Python under a directory they cannot enter is there:
     the finding says it cannot be entered (EACCES), not that it no longer exists."""
-    import tempfile
+    from support import run_cli_as_nobody
 
-    from support import can_run_as_nobody, run_cli_as_nobody
-
-    if not can_run_as_nobody():
-        pytest.skip("needs root, setpriv and /usr/bin/python3 to run as another user")
-    top = Path(tempfile.mkdtemp(prefix="anyvenv-nobody-", dir="/tmp"))
-    try:
-        os.chmod(top, 0o755)
-        (top / "private" / "bin").mkdir(parents=True)
-        os.chmod(top / "private", 0o700)
-        env = top / "env"
-        (env / "bin").mkdir(parents=True)
-        (env / "pyvenv.cfg").write_text(
-            f"home = {top / 'private' / 'bin'}\nversion_info = 3.11.7\n"
-            "include-system-site-packages = false\n"
-        )
-        for path in (env, env / "bin"):
-            os.chmod(path, 0o755)
-        proc = run_cli_as_nobody("check", "--json", str(env))
-        assert proc.returncode == 1, proc.stderr
-        messages = [item["message"] for item in json.loads(proc.stdout)["findings"]]
-        assert any("cannot be entered by this user" in text for text in messages), messages
-        assert not any("no longer exists" in text for text in messages), messages
-    finally:
-        shutil.rmtree(top)
+    top = nobody_scratch
+    (top / "private" / "bin").mkdir(parents=True)
+    os.chmod(top / "private", 0o700)
+    env = top / "env"
+    (env / "bin").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_text(
+        f"home = {top / 'private' / 'bin'}\nversion_info = 3.11.7\n"
+        "include-system-site-packages = false\n"
+    )
+    for path in (env, env / "bin"):
+        os.chmod(path, 0o755)
+    proc = run_cli_as_nobody("check", "--json", str(env))
+    assert proc.returncode == 1, proc.stderr
+    messages = [item["message"] for item in json.loads(proc.stdout)["findings"]]
+    assert any("cannot be entered by this user" in text for text in messages), messages
+    assert not any("no longer exists" in text for text in messages), messages
 
 
-def test_a_path_this_user_cannot_reach_is_not_called_missing() -> None:
+def test_a_path_this_user_cannot_reach_is_not_called_missing(nobody_scratch: Path) -> None:
     """``check``, ``repair`` and ``probe`` of a path under a directory the user may not enter:
     said so (EACCES), not "does not exist"."""
-    import tempfile
+    from support import one_line_error, run_cli_as_nobody
 
-    from support import can_run_as_nobody, one_line_error, run_cli_as_nobody
-
-    if not can_run_as_nobody():
-        pytest.skip("needs root, setpriv and /usr/bin/python3 to run as another user")
-    top = Path(tempfile.mkdtemp(prefix="anyvenv-nobody-", dir="/tmp"))
-    try:
-        os.chmod(top, 0o755)
-        (top / "locked" / "inner").mkdir(parents=True)
-        os.chmod(top / "locked", 0o700)
-        for command in ("check", "repair", "probe"):
-            proc = run_cli_as_nobody(command, str(top / "locked" / "inner"))
-            assert proc.returncode == 2, (command, proc.stderr)
-            said = one_line_error(proc)
-            assert "cannot be reached: a directory above it may not be entered" in said, said
-        missing = run_cli_as_nobody("check", str(top / "gone"))
-        assert "gone does not exist" in one_line_error(missing)
-    finally:
-        shutil.rmtree(top)
+    top = nobody_scratch
+    (top / "locked" / "inner").mkdir(parents=True)
+    os.chmod(top / "locked", 0o700)
+    for command in ("check", "repair", "probe"):
+        proc = run_cli_as_nobody(command, str(top / "locked" / "inner"))
+        assert proc.returncode == 2, (command, proc.stderr)
+        said = one_line_error(proc)
+        assert "cannot be reached: a directory above it may not be entered" in said, said
+    missing = run_cli_as_nobody("check", str(top / "gone"))
+    assert "gone does not exist" in one_line_error(missing)
 
 
-def test_another_users_env_is_not_sent_to_a_repair_that_cannot_write() -> None:
+def test_another_users_env_is_not_sent_to_a_repair_that_cannot_write(
+    nobody_scratch: Path,
+) -> None:
     """Checked by a user who may not write to it, a broken env's advice says so, and repair
     (dry run too) refuses in those words, changing nothing."""
-    import tempfile
+    from support import run_cli_as_nobody
 
-    from support import can_run_as_nobody, run_cli_as_nobody
-
-    if not can_run_as_nobody():
-        pytest.skip("needs root, setpriv and /usr/bin/python3 to run as another user")
-    top = Path(tempfile.mkdtemp(prefix="anyvenv-nobody-", dir="/tmp"))
-    try:
-        env = top / "env"
-        made = anyvenv("venv", env, "--python", "/usr/bin/python3")
-        assert made.returncode == 0, made.stderr
-        working = os.readlink(env / "bin" / "python")
-        (env / "bin" / "python").unlink()
-        (env / "bin" / "python").symlink_to("/nonexistent/python3")
-        for path in [top, *top.rglob("*")]:
-            if not path.is_symlink():
-                os.chmod(path, 0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
-        checked = run_cli_as_nobody("check", str(env))
-        assert checked.returncode == 1, checked.stderr
-        assert checked.stdout.splitlines()[-1] == (
-            "it cannot be repaired where it is: you may not write to it; work as its owner, "
-            f"then run: anyvenv repair {env}"
-        ), checked.stdout
-        for dry_run in ([], ["--dry-run"]):
-            refused = run_cli_as_nobody("repair", str(env), *dry_run)
-            assert (refused.returncode, refused.stdout) == (1, "")
-            assert refused.stderr == (
-                f"anyvenv: error: cannot repair {env}: you may not write to it; "
-                "work as its owner, then run anyvenv repair again\n"
-            )
-        assert os.readlink(env / "bin" / "python") == "/nonexistent/python3"
-        # only what repair leaves alone (a stray link): nothing to write, so no refusal
-        (env / "bin" / "python").unlink()
-        (env / "bin" / "python").symlink_to(working)
-        (env / "bin" / "python3.99").symlink_to("/nonexistent/python3.99")
-        for dry_run in ([], ["--dry-run"]):
-            calm = run_cli_as_nobody("repair", str(env), *dry_run)
-            assert calm.returncode == 0, calm.stderr
-            assert "nothing repair can change" in calm.stdout, calm.stdout
-    finally:
-        shutil.rmtree(top)
+    top = nobody_scratch
+    env = top / "env"
+    made = anyvenv("venv", env, "--python", "/usr/bin/python3")
+    assert made.returncode == 0, made.stderr
+    working = os.readlink(env / "bin" / "python")
+    (env / "bin" / "python").unlink()
+    (env / "bin" / "python").symlink_to("/nonexistent/python3")
+    for path in [top, *top.rglob("*")]:
+        if not path.is_symlink():
+            os.chmod(path, 0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
+    checked = run_cli_as_nobody("check", str(env))
+    assert checked.returncode == 1, checked.stderr
+    assert checked.stdout.splitlines()[-1] == (
+        "it cannot be repaired where it is: you may not write to it; work as its owner, "
+        f"then run: anyvenv repair {env}"
+    ), checked.stdout
+    for dry_run in ([], ["--dry-run"]):
+        refused = run_cli_as_nobody("repair", str(env), *dry_run)
+        assert (refused.returncode, refused.stdout) == (1, "")
+        assert refused.stderr == (
+            f"anyvenv: error: cannot repair {env}: you may not write to it; "
+            "work as its owner, then run anyvenv repair again\n"
+        )
+    assert os.readlink(env / "bin" / "python") == "/nonexistent/python3"
+    # only what repair leaves alone (a stray link): nothing to write, so no refusal
+    (env / "bin" / "python").unlink()
+    (env / "bin" / "python").symlink_to(working)
+    (env / "bin" / "python3.99").symlink_to("/nonexistent/python3.99")
+    for dry_run in ([], ["--dry-run"]):
+        calm = run_cli_as_nobody("repair", str(env), *dry_run)
+        assert calm.returncode == 0, calm.stderr
+        assert "nothing repair can change" in calm.stdout, calm.stdout
 
 
 def test_an_env_on_a_read_only_mount_is_sent_to_remount_first(tmp_path: Path) -> None:

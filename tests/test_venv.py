@@ -8,7 +8,6 @@ import os
 import shutil
 import stat
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -560,40 +559,36 @@ def test_venv_waits_for_a_sync_of_the_same_env(tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path)) == [".venv"]  # no lock file left either
 
 
-def test_an_old_env_not_wholly_removable_is_said_and_does_not_stop_the_next_run() -> None:
+def test_an_old_env_not_wholly_removable_is_said_and_does_not_stop_the_next_run(
+    nobody_scratch: Path,
+) -> None:
     """Replacing an env holding another owner's files (``sudo pip install``): the new env is
     made, the remains of the old one are named, and later runs there still work (they tried
     to clear the remains and stopped with a traceback); once removable, they are cleared."""
-    from support import can_run_as_nobody, run_cli_as_nobody
+    from support import run_cli_as_nobody
 
-    if not can_run_as_nobody():
-        pytest.skip("needs root and setpriv to run as another user")
-    work = Path(tempfile.mkdtemp(prefix="anyvenv-remains-", dir="/tmp"))
-    try:
-        os.chmod(work, 0o755)
-        os.chown(work, 65534, 65534)
-        env = work / "env"
-        args = ("venv", str(env), "--python", str(DEBIAN_311), "--clear", "--json")
-        assert run_cli_as_nobody(*args).returncode == 0
-        [site] = env.glob("lib/python3.*/site-packages")
-        (site / "rootpkg").mkdir()  # root's: nobody cannot remove what is in it
-        (site / "rootpkg" / "__init__.py").write_text("")
-        replaced = run_cli_as_nobody(*args)
-        assert replaced.returncode == 0, replaced.stderr
-        said = json.loads(replaced.stdout)["old_env_remains"]
-        assert "Permission denied" in said and "remove it yourself" in said, said
-        [remains] = [path for path in work.iterdir() if path.name.startswith(".env.")]
-        assert str(remains) in said and str(remains) in replaced.stderr
-        assert (remains / site.relative_to(env) / "rootpkg" / "__init__.py").exists()
-        again = run_cli_as_nobody(*args)
-        assert again.returncode == 0, again.stderr
-        assert json.loads(again.stdout)["old_env_remains"] is None
-        assert remains.exists()  # (tried, and left)
-        shutil.chown(remains / site.relative_to(env) / "rootpkg", 65534, 65534)
-        assert run_cli_as_nobody(*args).returncode == 0
-        assert sorted(path.name for path in work.iterdir()) == ["env"]
-    finally:
-        shutil.rmtree(work)
+    work = nobody_scratch
+    os.chown(work, 65534, 65534)
+    env = work / "env"
+    args = ("venv", str(env), "--python", str(DEBIAN_311), "--clear", "--json")
+    assert run_cli_as_nobody(*args).returncode == 0
+    [site] = env.glob("lib/python3.*/site-packages")
+    (site / "rootpkg").mkdir()  # root's: nobody cannot remove what is in it
+    (site / "rootpkg" / "__init__.py").write_text("")
+    replaced = run_cli_as_nobody(*args)
+    assert replaced.returncode == 0, replaced.stderr
+    said = json.loads(replaced.stdout)["old_env_remains"]
+    assert "Permission denied" in said and "remove it yourself" in said, said
+    [remains] = [path for path in work.iterdir() if path.name.startswith(".env.")]
+    assert str(remains) in said and str(remains) in replaced.stderr
+    assert (remains / site.relative_to(env) / "rootpkg" / "__init__.py").exists()
+    again = run_cli_as_nobody(*args)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["old_env_remains"] is None
+    assert remains.exists()  # (tried, and left)
+    shutil.chown(remains / site.relative_to(env) / "rootpkg", 65534, 65534)
+    assert run_cli_as_nobody(*args).returncode == 0
+    assert sorted(path.name for path in work.iterdir()) == ["env"]
 
 
 def test_seed_takes_the_wheels_a_distributions_python_keeps_for_ensurepip(
