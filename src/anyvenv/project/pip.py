@@ -39,9 +39,9 @@ def targets_another_env(
     """Whether ``uv pip ARGS`` would not act on the project env: ``--python``/``-p``,
     ``--system``, ``--target`` or ``--prefix`` name another (or ``UV_SYSTEM_PYTHON``, or
     ``UV_PYTHON`` with a path, as uv pip reads them), or the env uv pip finds itself is
-    another (``VIRTUAL_ENV``, else the nearest ``.venv``: a workspace member's own, a
-    ``.venv`` beside a ``UV_PROJECT_ENVIRONMENT``). ``locating``: the ``--directory`` and
-    ``--project`` options that move the project. Raises
+    another (``VIRTUAL_ENV``, else an active conda env, else the nearest ``.venv``: a
+    workspace member's own, a ``.venv`` beside a ``UV_PROJECT_ENVIRONMENT``). ``locating``:
+    the ``--directory`` and ``--project`` options that move the project. Raises
     :class:`anyvenv.errors.NotAProject` outside a project."""
     for arg in args:
         if arg == "--":
