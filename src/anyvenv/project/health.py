@@ -119,27 +119,38 @@ def facts_of_info(env: str, info: InterpreterInfo) -> EnvFacts:
 
 def satisfies(request: PythonRequest, facts: EnvFacts) -> bool:
     """Whether an env whose base is ``facts`` answers ``request`` (as uv would reuse it)."""
+    return answers(request, facts.base_executable, facts.version, facts.free_threaded)
+
+
+def answers(
+    request: PythonRequest,
+    base_executable: str,
+    version: tuple[int, int, int],
+    free_threaded: bool,
+) -> bool:
+    """Whether an env made from ``base_executable`` (that ``version``, free-threaded or not)
+    answers ``request``: the interpreter a path or a name names, else the version."""
     if request.path is not None:
         return os.path.realpath(os.path.expanduser(request.path)) == os.path.realpath(
-            facts.base_executable
+            base_executable
         )
     if request.name is not None:
         import shutil
 
         found = shutil.which(request.name)
-        if found and os.path.realpath(found) == os.path.realpath(facts.base_executable):
+        if found and os.path.realpath(found) == os.path.realpath(base_executable):
             return True
         if request.specifiers:
-            return request.matches_version(facts.version, facts.free_threaded)
+            return request.matches_version(version, free_threaded)
         if found is None:
             return False
         from anyvenv.interpreter.query import query_interpreter
 
         try:
-            return query_interpreter(found).executable == facts.base_executable
+            return query_interpreter(found).executable == base_executable
         except AnyvenvError:
             return False
-    return request.matches_version(facts.version, facts.free_threaded)
+    return request.matches_version(version, free_threaded)
 
 
 def version_text(version: Sequence[int]) -> str:

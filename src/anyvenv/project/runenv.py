@@ -39,7 +39,8 @@ def project_env(
     project = discover(start_dir(uv_args, cwd, environ))
     declared = project_env_path(project.workspace_root, uv_args, environ, cwd)
     env = existing_env(declared)
-    version = _env_version(env)
+    config = _config(env)
+    version = _version_of(config)
     if version is None:
         return env, declared, None
     shown = ".".join(map(str, version))
@@ -47,8 +48,7 @@ def project_env(
         from anyvenv.interpreter.request import parse_request
 
         request = parse_request(python)
-        threaded = os.path.isdir(os.path.join(env, "lib", f"python{version[0]}.{version[1]}t"))
-        if not _answers(env, version, threaded, request):
+        if not _answers(env, config, version, request):
             return env, declared, f"its Python {shown} does not satisfy the request {python}"
     if not project.allows(version):
         why = f"its Python {shown} is outside requires-python {project.requires_python_text}"
@@ -69,41 +69,45 @@ def environment_for_uv_run(env: str, declared: str, environ: Mapping[str, str]) 
     return {**environ, "UV_PROJECT_ENVIRONMENT": os.path.abspath(env)}
 
 
-def _env_version(env: str) -> tuple[int, int, int] | None:
+def _config(env: str) -> dict[str, str]:
     from anyvenv.envbuild.config import read_pyvenv_cfg
     from anyvenv.errors import EnvironmentBroken
 
     try:
-        config = read_pyvenv_cfg(env)
+        return read_pyvenv_cfg(env)
     except EnvironmentBroken:
-        return None
-    text = config.get("version_info") or config.get("version")
-    parts = (text or "").split(".")
+        return {}
+
+
+def _version_of(config: dict[str, str]) -> tuple[int, int, int] | None:
+    """X.Y.Z from ``version_info`` or ``version`` (repair's ``config_version``, without the
+    imports of repair's env reader on this path); ``None`` without a micro."""
+    parts = (config.get("version_info") or config.get("version") or "").split(".")
     if len(parts) < 3 or not all(part.isdecimal() for part in parts[:3]):
         return None
     return int(parts[0]), int(parts[1]), int(parts[2])
 
 
 def _answers(
-    env: str, version: tuple[int, int, int], threaded: bool, request: PythonRequest
+    env: str, config: dict[str, str], version: tuple[int, int, int], request: PythonRequest
 ) -> bool:
-    """Whether the env's python is what ``request`` asks for: its version (``threaded``: a
-    free-threaded build's), or the interpreter a path or a name names (the env's own python,
-    or its base)."""
-    if request.path is None and not (request.name is not None and not request.specifiers):
-        return request.matches_version(version, threaded)
-    import shutil
-
-    named = os.path.expanduser(request.path) if request.path else shutil.which(request.name or "")
-    if named is None or not os.path.exists(named):
-        return False
-    if os.path.isdir(named):
-        named = os.path.join(named, "bin", "python3")
+    """Whether the env's python is what ``request`` asks for, as sync judges an env it may
+    reuse (:func:`anyvenv.project.health.answers`, from the base pyvenv.cfg names); a path
+    to the env itself, or to its own python, answers too."""
     from anyvenv.fs.paths import same_file
+    from anyvenv.project.health import answers
+    from anyvenv.repair.base import config_candidates
 
     own = os.path.join(env, "bin", "python")
-    base = os.path.realpath(own)
-    return same_file(named, own) or same_file(named, base) or os.path.realpath(named) == base
+    if request.path is not None:
+        named = os.path.expanduser(request.path)
+        named = os.path.join(named, "bin", "python3") if os.path.isdir(named) else named
+        if os.path.exists(named) and same_file(named, own):
+            return True
+    threaded = os.path.isdir(os.path.join(env, "lib", f"python{version[0]}.{version[1]}t"))
+    named_bases = config_candidates(config, version, threaded)
+    base = next((path for path in named_bases if os.path.exists(path)), os.path.realpath(own))
+    return answers(request, base, version, threaded)
 
 
 def activated_environment(env: str, environ: Mapping[str, str]) -> dict[str, str]:
