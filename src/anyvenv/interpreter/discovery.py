@@ -83,10 +83,7 @@ def _path_candidates(request: PythonRequest) -> Iterator[str]:
     if hint is not None:
         names.insert(0, f"python{hint[0]}.{hint[1]}")
     every_minor = hint is None and not request.is_any
-    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
-        directory = directory or "."
-        if _is_env_bin(directory):
-            continue
+    for directory in _base_directories():
         for name in names:
             candidate = os.path.join(directory, name)
             if _is_executable_file(candidate):
@@ -101,13 +98,12 @@ def path_interpreters() -> Iterator[str]:
     is often ``/usr/bin``), a path once, an env's ``bin`` not at all (base interpreters)."""
     seen: set[str] = set()
     directories: set[tuple[int, int]] = set()
-    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
-        directory = directory or "."
+    for directory in _base_directories():
         try:
             st = os.stat(directory)
         except OSError:
             continue
-        if (st.st_dev, st.st_ino) in directories or _is_env_bin(directory):
+        if (st.st_dev, st.st_ino) in directories:
             continue
         directories.add((st.st_dev, st.st_ino))
         names = [*_versioned_pythons(directory, parse_request(None))]
@@ -116,6 +112,15 @@ def path_interpreters() -> Iterator[str]:
             if candidate not in seen and _is_executable_file(candidate):
                 seen.add(candidate)
                 yield candidate
+
+
+def _base_directories() -> Iterator[str]:
+    """The directories of PATH in order (an empty entry is ``.``), an env's ``bin`` (an
+    activated env's) left out: base interpreters are looked for there."""
+    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        directory = directory or "."
+        if not _is_env_bin(directory):
+            yield directory
 
 
 def _is_env_bin(directory: str) -> bool:
