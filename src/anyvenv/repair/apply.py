@@ -344,32 +344,31 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
     old = fix.details["old"]
     if old:  # other tools' scripts anyvenv does not write (xonsh's, cmd's) name it literally
         for name in OTHER_ACTIVATION_SCRIPTS:
-            path = plan.env / "bin" / name
-            if name in scripts or path.is_symlink() or not path.is_file():
-                continue
-            text = path.read_bytes()
-            moved = _renamed_path(text, os.fsencode(old), os.fsencode(env))
-            if moved is not None:
-                atomic.atomic_write(path, moved, path.stat().st_mode & 0o7777)
-                changes.append(Change("rewrote", path, f"names {env} instead of {old}"))
+            if name not in scripts:
+                changes += _renamed_in_script(plan.env / "bin" / name, old, env)
     # bin/activate last: it is what the diagnosis reads, so a kill before it is redone whole
     for name in sorted(scripts, key=lambda name: name == "activate"):
         path = plan.env / "bin" / name
         if old and _plain_path(env):  # a moved env: its own scripts, the user's edits kept
-            if path.is_symlink() or not path.is_file():
-                if name != "activate":
-                    continue  # not made by the tool that made the env: not added now
-            else:
-                moved = _renamed_path(path.read_bytes(), os.fsencode(old), os.fsencode(env))
-                if moved is not None:
-                    atomic.atomic_write(path, moved, path.stat().st_mode & 0o7777)
-                    changes.append(Change("rewrote", path, f"names {env} instead of {old}"))
-                    continue
-                if name != "activate":
-                    continue  # names no path of its own (activate_this.py): left as it is
+            renamed = _renamed_in_script(path, old, env)
+            changes += renamed
+            if renamed or name != "activate":
+                continue  # (one that is missing or names no path, activate_this.py: as it is)
         atomic.atomic_write(path, scripts[name], DATA_MODE)  # sourced, not run
         changes.append(Change("rewrote", path, f"activates {env}"))
     return changes
+
+
+def _renamed_in_script(path: Path, old: str, new: str) -> list[Change]:
+    """The script at ``path`` (a regular file) with the path ``old`` made ``new`` in it, its
+    mode and everything else kept; nothing where it is missing, a link, or names no ``old``."""
+    if path.is_symlink() or not path.is_file():
+        return []
+    moved = _renamed_path(path.read_bytes(), os.fsencode(old), os.fsencode(new))
+    if moved is None:
+        return []
+    atomic.atomic_write(path, moved, path.stat().st_mode & 0o7777)
+    return [Change("rewrote", path, f"names {new} instead of {old}")]
 
 
 def _plain_path(path: str) -> bool:
