@@ -283,7 +283,7 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
             values[flag_dest[arg]] = True
             if flag_dest[arg] in OVERRIDING:  # the last of the pair wins
                 values[OVERRIDING[flag_dest[arg]]] = False
-        elif name in IGNORED_VALUE_OPTIONS:
+        elif name in IGNORED_VALUE_OPTIONS or name in SEED_INDEX_VALUE_OPTIONS:
             if not equals:
                 index += 1
                 if index >= len(argv) or argv[index].startswith("-"):
@@ -291,17 +291,12 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
                 attached = argv[index]
             if name == "--color" and attached not in COLORS:
                 return None
+            if name in SEED_INDEX_VALUE_OPTIONS:
+                seed_index += [name, attached]
         elif arg in IGNORED_FLAGS:
             pass
         elif arg in SEED_INDEX_FLAGS:
             seed_index.append(arg)
-        elif name in SEED_INDEX_VALUE_OPTIONS:
-            if not equals:
-                index += 1
-                if index >= len(argv) or argv[index].startswith("-"):
-                    return None
-                attached = argv[index]
-            seed_index += [name, attached]
         elif arg.startswith("-") or path is not None:
             return None
         else:
