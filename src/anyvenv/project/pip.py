@@ -14,9 +14,7 @@ from anyvenv.project.uvrules import unclustered
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from anyvenv.project.linkmode import LinkChoice
     from anyvenv.project.mirror import MirrorReport
-    from anyvenv.project.sync import Session
 
 
 @dataclass
@@ -92,27 +90,13 @@ def nearest_env(start: str) -> str | None:
     return None
 
 
-def pip_link_mode(session: Session) -> LinkChoice:
-    """The link mode for ``uv pip``: ``UV_LINK_MODE``; else a ``link-mode`` of uv's settings,
-    the ``pip`` table's (``[tool.uv.pip]``) before the top level's, as uv pip reads them; else
-    anyvenv's choice for the env."""
-    from anyvenv.project.linkmode import forced_link_mode
-    from anyvenv.project.uvsettings import configured_link_mode
-
-    if forced_link_mode(None, session.environ) is None:
-        root = session.prepared.project.workspace_root
-        args = session.options.uv_args
-        configured = configured_link_mode(root, args, session.environ, session.cwd, for_pip=True)
-        if configured is not None:
-            return configured
-    return session.link_mode(())
-
-
 def run_pip(
     args: Sequence[str], options: SyncOptions, environ: Mapping[str, str] | None = None
 ) -> PipResult:
     """Run ``uv pip ARGS`` with ``--python`` set to the project env's (made if missing)."""
-    with LockedProject(options, environ) as session:
+    from anyvenv.record import replace
+
+    with LockedProject(replace(options, for_pip=True), environ) as session:
         location = session.prepared.location
         mutating = bool(args) and args[0] in MUTATING_PIP_COMMANDS
         if mutating:  # the next sync must run uv to bring the env back to the lock
@@ -123,7 +107,7 @@ def run_pip(
         target = shadow or location.env
         uv_env = uv_environment(session.environ, target, location.declared)
         if mutating:
-            uv_env["UV_LINK_MODE"] = pip_link_mode(session).mode.value
+            uv_env["UV_LINK_MODE"] = session.link_mode(()).mode.value
         command = pip_command(session.uv, args, os.path.join(target, "bin", "python"))
         code = run_uv(command, uv_env, session.cwd)
         report = (

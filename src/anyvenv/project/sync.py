@@ -106,6 +106,7 @@ class SyncOptions:
     uv_args: tuple[str, ...] = ()  # everything else, passed to uv unchanged
     cwd: str | None = None
     uv_command: str = "sync"  # or "add", "remove": uv edits the project, then syncs the env
+    for_pip: bool = False  # for `uv pip`: a link-mode in uv's pip table comes first
     on_lock_wait: Callable[[str], object] | None = None  # told when another sync holds the lock
     # told (files written, files to write) while a shadow env's packages are copied into the env
     on_mirror_progress: Callable[[int, int], object] | None = None
@@ -706,7 +707,7 @@ class LockedProject:
         if not project.managed:  # uv syncs no env for it (and says so): make none
             raise EnvLeftAlone(declared)
         forced = forced_link_mode(options.link_mode, env_vars) or configured_link_mode(
-            project.workspace_root, options.uv_args, env_vars, cwd
+            project.workspace_root, options.uv_args, env_vars, cwd, for_pip=options.for_pip
         )
         uv = find_uv()
         self._lock = project_lock(declared, options.on_lock_wait)
