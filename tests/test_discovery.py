@@ -110,6 +110,33 @@ def test_a_minor_is_ruled_out_only_when_no_release_of_it_fits() -> None:
     assert not parse_request("==3.12.4").may_match_minor(3, 13)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        ">=3.12.2,<3.14,!=3.13.0",
+        "==3.12.4",
+        "==3.12.*",
+        "!=3.12.*",
+        "~=3.12.4",
+        "~=3.12",
+        ">3.12.98",
+        ">=3.12.99,!=3.12.99",
+        "<3.12.1,>3.12.0",
+        "<3.12.1,!=3.12.0",
+        ">=3.12.150",
+        "<=3.12,>3.11.99",
+    ],
+)
+def test_a_minor_is_judged_as_trying_every_patch_would(raw: str) -> None:
+    request = parse_request(raw)
+    for minor in (11, 12, 13):
+        every_patch = any(
+            all(spec.contains((3, minor, patch)) for spec in request.specifiers)
+            for patch in range(100)
+        )
+        assert request.may_match_minor(3, minor) is every_patch, (raw, minor)
+
+
 @needs_pythons
 def test_managed_installs_come_first_as_uvs_python_preference_says(
     path_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

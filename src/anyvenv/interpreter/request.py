@@ -122,10 +122,18 @@ class PythonRequest:
         return all(spec.contains(version) for spec in self.specifiers)
 
     def may_match_minor(self, major: int, minor: int) -> bool:
-        """Whether some release ``major.minor.P`` satisfies the version constraints."""
+        """Whether some release ``major.minor.P`` (P below 100) satisfies the version
+        constraints."""
+        # a constraint's answer over P changes only at the patch it names: trying those, their
+        # neighbours and both ends is trying them all (a few calls where 100 were made)
+        patches = {0, 99}
+        for spec in self.specifiers:
+            if len(spec.version) >= 3 and spec.version[:2] == (major, minor):
+                named = spec.version[2]
+                patches.update(p for p in (named - 1, named, named + 1) if 0 <= p <= 99)
         return any(
             all(spec.contains((major, minor, patch)) for spec in self.specifiers)
-            for patch in range(100)
+            for patch in patches
         )
 
     def minor_hint(self) -> tuple[int, int] | None:
