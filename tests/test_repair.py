@@ -143,7 +143,7 @@ def test_repair_rewrites_a_moved_envs_scripts_and_finds_a_new_base(tmp_path: Pat
     activated = run(["bash", "-c", '. "$1/bin/activate" && command -v python', "_", str(moved)])
     assert activated.stdout == f"{moved}/bin/python\n", activated.stderr
     assert "activation-stale" not in _codes(moved)
-    for other in ("activate.bat", "activate.xsh"):  # uv's, which anyvenv does not write
+    for other in ("activate.bat", "activate.xsh"):  # uv's, kept with the path renamed
         assert str(env) not in (moved / "bin" / other).read_text(), other
     assert str(moved) in (moved / "bin" / "activate.bat").read_text()  # it names its env
 

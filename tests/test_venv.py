@@ -230,6 +230,7 @@ def test_activation_and_prompt(tmp_path: Path) -> None:
         "activate.csh",
         "activate.nu",
         "activate.ps1",
+        "activate.xsh",
         "activate_this.py",
     ):
         assert (env / "bin" / name).is_file()

@@ -370,6 +370,68 @@ if (-not $env:VIRTUAL_ENV_DISABLE_PROMPT) {
 }
 """
 
+_ACTIVATE_XSH = r"""# Activate this Python environment (made by anyvenv) in xonsh.
+# Use:        source bin/activate.xsh
+# Undo with:  deactivate        (deactivate nondestructive keeps the command itself)
+# xonsh's own {env_name} prompt field shows $VIRTUAL_ENV_PROMPT, unless
+# $VIRTUAL_ENV_DISABLE_PROMPT is set.
+
+
+def _anyvenv_activate(bin_dir, name):
+    import os
+    import sys
+
+    env = __xonsh__.env
+    aliases = __xonsh__.aliases
+    if os.pathsep in bin_dir:
+        print(
+            "anyvenv: cannot activate this environment: "
+            "its path contains ':', which cannot be one entry of PATH",
+            file=sys.stderr,
+        )
+        return
+    if "deactivate" in aliases:  # another environment's, or this one's from before
+        aliases["deactivate"](["nondestructive"])
+    old_path = list(env["PATH"])
+    old_home = env["PYTHONHOME"] if "PYTHONHOME" in env else None
+
+    def deactivate(args=None):
+        env["PATH"] = old_path
+        if old_home is not None:
+            env["PYTHONHOME"] = old_home
+        for variable in ("VIRTUAL_ENV", "VIRTUAL_ENV_PROMPT"):
+            if variable in env:
+                del env[variable]
+        if "nondestructive" not in (args or ()) and "deactivate" in aliases:
+            del aliases["deactivate"]
+
+    env["PATH"] = [bin_dir, *old_path]
+    if env["PATH"][0] != bin_dir:  # read back: xonsh expands $NAME (and ~) in PATH entries
+        env["PATH"] = old_path
+        print(
+            "anyvenv: cannot activate this environment: its path contains '$' or '~', "
+            "which xonsh expands in an entry of PATH",
+            file=sys.stderr,
+        )
+        return
+    if old_home is not None:
+        del env["PYTHONHOME"]
+    env["VIRTUAL_ENV"] = os.path.dirname(bin_dir)
+    env["VIRTUAL_ENV_PROMPT"] = name
+    aliases["deactivate"] = deactivate
+
+
+# bin/ is where this file is (`source` sets __file__), so a moved environment still works;
+# without __file__, it is where the environment was made
+_anyvenv_activate(
+    __import__("os").path.dirname(__import__("os").path.abspath(__file__))
+    if "__file__" in globals()
+    else __import__("os").fsdecode(@@BIN_DIR@@),
+    @@PROMPT@@,
+)
+del _anyvenv_activate
+"""
+
 _ACTIVATE_THIS = r'''"""Activate this Python environment (made by anyvenv) inside a running interpreter.
 
 Use:  exec(open(this_file).read(), {"__file__": this_file})
@@ -435,6 +497,7 @@ _CSH = _split(_ACTIVATE_CSH)
 _NU = _split(_ACTIVATE_NU)
 _PS1 = _split(_ACTIVATE_PS1)
 _THIS = _split(_ACTIVATE_THIS)
+_XSH = _split(_ACTIVATE_XSH)
 
 
 def _refusal(kind: str, reason: str) -> str:
@@ -460,7 +523,7 @@ _NOT_UTF8 = "its path is not valid UTF-8, which this shell cannot represent"
 
 def render_activation_scripts(env_dir: str, prompt: str) -> dict[str, bytes]:
     """File name in bin/ -> contents, for: activate (bash/zsh/sh-compatible: ksh, dash where possible),
-    activate.fish, activate.csh, activate.nu, activate.ps1, activate_this.py.
+    activate.fish, activate.csh, activate.nu, activate.ps1, activate.xsh, activate_this.py.
 
     ``env_dir`` is made absolute (it may hold surrogate-escaped bytes, as ``os.fsdecode`` gives);
     an empty ``prompt`` means the environment directory's name. The contents are encoded as
@@ -511,6 +574,10 @@ def render_activation_scripts(env_dir: str, prompt: str) -> dict[str, bytes]:
                 _PS1, {"ENV_DIR": _ps_literal(utf8_dir), "PROMPT": _ps_literal(shown)}
             )
     scripts["activate_this.py"] = _fill(_THIS, {"ENV_DIR": repr(raw_dir), "PROMPT": ascii(name)})
+    # it refuses a path with ':' itself: the path is found where the file is, when sourced
+    scripts["activate.xsh"] = _fill(
+        _XSH, {"BIN_DIR": repr(raw_dir + b"/bin"), "PROMPT": ascii(name)}
+    )
     return {file_name: text.encode(_ENCODING, _ERRORS) for file_name, text in scripts.items()}
 
 
