@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from anyvenv.errors import UsageError
 from anyvenv.fs.probe import CHECKS, PROBE_DIR_PREFIX, clear_cache, probe, start_probe
+from anyvenv.record import replace
 from lab import ALL_KINDS, Lab
 from support import can_run_as_nobody, entry_names, one_line_error, run_cli, run_cli_as_nobody
 
@@ -78,8 +80,32 @@ def test_probe_is_cached_per_filesystem(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     first = probe(tmp_path / "a")
-    assert probe(tmp_path / "b") is first
-    assert probe(tmp_path / "b", use_cache=False) is not first
+    again = probe(tmp_path / "b")
+    assert again.path == str(tmp_path / "b")  # about the directory asked for
+    assert replace(again, path=first.path) == first  # not measured again: the same answers
+    assert probe(tmp_path / "b", use_cache=False).seconds != first.seconds
+
+
+def test_a_bind_mount_with_other_options_is_probed_for_itself(tmp_path: Path) -> None:
+    """A noexec bind mount shares its filesystem's device number: its answers are its own,
+    before and after the filesystem's are cached."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to make a bind mount")
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "noexec").mkdir()
+    subprocess.run(
+        ["mount", "--bind", str(tmp_path / "plain"), str(tmp_path / "noexec")], check=True
+    )
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,noexec", str(tmp_path / "noexec")], check=True)
+        clear_cache()
+        assert probe(tmp_path / "plain").exec == "ok"
+        assert probe(tmp_path / "noexec").exec != "ok"
+        clear_cache()
+        assert probe(tmp_path / "noexec").exec != "ok"
+        assert probe(tmp_path / "plain").exec == "ok"
+    finally:
+        subprocess.run(["umount", str(tmp_path / "noexec")], check=True)
 
 
 def test_probe_never_follows_a_planted_link(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from anyvenv.fs.atomic import (
 from anyvenv.fs.mounts import MountInfo, mount_of
 from anyvenv.fs.outcome import NO, OK, Outcome, errno_name, outcome_of_error
 from anyvenv.fs.place import FICLONE
-from anyvenv.record import as_dict, record
+from anyvenv.record import as_dict, record, replace
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -463,7 +463,17 @@ def _call_directly(func: Callable[[], T], *, what: str, where: str, timeout: flo
     return func()
 
 
-_cache: dict[int, ProbeResult] = {}  # single dict operations: safe across threads
+# (device, mount point, mount options) -> the last result there: bind mounts of one
+# filesystem share a device and may differ in noexec, nosymfollow... (single dict operations:
+# safe across threads)
+_CacheKey = tuple[int, "str | None", tuple[str, ...]]
+_cache: dict[_CacheKey, ProbeResult] = {}
+
+
+def _cache_key(device: int, mount: MountInfo | None) -> _CacheKey:
+    return (device, mount.mount_point, mount.options) if mount else (device, None, ())
+
+
 # directory -> (the measurement under way in a child, its mount, when it started)
 _started: dict[str, tuple[BoundedCall[tuple[int, dict[str, Outcome]]], MountInfo, float]] = {}
 
@@ -532,9 +542,9 @@ def probe(
         device = bounded(
             lambda: os.stat(dirpath).st_dev, what="stat", where=dirpath, timeout=timeout
         )
-        cached = _cache.get(device)
-        if cached is not None:
-            return cached
+        cached = _cache.get(_cache_key(device, mount))
+        if cached is not None:  # the same mount's answers, about this directory
+            return cached if cached.path == dirpath else replace(cached, path=dirpath)
     measure = _device_and_checks(dirpath, keep_times)
     return _result(
         dirpath,
@@ -582,7 +592,7 @@ def _result(
         seconds=time.perf_counter() - started,
         **measured,
     )
-    _cache[device] = result
+    _cache[_cache_key(device, mount)] = result
     # the commit of an env or install here needs this fact: it need not measure it again
     remember_directory_rename(device, result.dir_rename == OK)
     return result
