@@ -201,7 +201,7 @@ def _link_holder_file(path: str, payload: bytes) -> bool | None:
             return None
         raise
     finally:
-        _unlink_quietly(temp)
+        _unlink_while_open(temp)
     return True
 
 
@@ -441,8 +441,7 @@ class ShareLock:
 
     def release(self) -> None:
         if self._holder is not None:  # first, while the flock (if any) still holds
-            if _read_raw(self.path) == self._payload:  # ours still (json-free compare)
-                _unlink_quietly(self.path)
+            _unlink_if_holding(self.path, self._payload)  # ours still (json-free compare)
             self._holder = None
         if self._fd is not None:
             _unlink_quietly(self.path + ".flock")  # while still holding it: see the module doc
@@ -452,19 +451,6 @@ class ShareLock:
                 pass
             os.close(self._fd)
             self._fd = None
-
-
-def _read_raw(path: str) -> bytes | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, 4096)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _open_flock_file(path: str) -> int:
@@ -479,6 +465,40 @@ def _still_named(fd: int, path: str) -> bool:
         return False
     held = os.fstat(fd)
     return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
+# A FUSE daemon (libfuse's high-level API, as sshfs and faultfs use) keeps a file unlinked
+# while open as .fuse_hiddenNNN until its release. A file unlinked just after its close can
+# race that release (close() does not wait for it) and stay hidden for good, keeping its
+# directory from being removed; unlinked while held open, it is hidden until this process's
+# own close and then removed. So the files of a lock are unlinked while open.
+
+
+def _unlink_while_open(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        _unlink_quietly(path)
+        return
+    try:
+        _unlink_quietly(path)
+    finally:
+        os.close(fd)
+
+
+def _unlink_if_holding(path: str, payload: bytes) -> None:
+    """Remove ``path`` if it holds ``payload`` (read and removed through one open)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        if os.read(fd, 4096) == payload:
+            _unlink_quietly(path)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _unlink_quietly(path: str) -> None:
