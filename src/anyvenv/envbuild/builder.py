@@ -26,8 +26,9 @@ from anyvenv.envbuild.config import (
 from anyvenv.envbuild.layout import EnvLayout
 from anyvenv.envbuild.plan import InterpreterPlan, LibraryPlacement, find_patchelf, plan_interpreter
 from anyvenv.envbuild.validate import finish_check, start_check, verify
-from anyvenv.errors import AnyvenvError, EnvironmentBroken, UsageError
+from anyvenv.errors import AnyvenvError, DirectoryNotWritable, EnvironmentBroken, UsageError
 from anyvenv.fs import atomic, inplace
+from anyvenv.fs.parents import make_missing, remove_made
 from anyvenv.fs.place import DATA_MODE, EXECUTABLE_MODE, Strategy, create_file, place_file
 from anyvenv.fs.probe import ProbeResult, probe
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
@@ -254,10 +255,10 @@ class EnvBuilder:
         where = self.target if self.in_place else os.path.dirname(self.target)
         try:
             return probe(where)
+        except DirectoryNotWritable as exc:  # its class kept: read_only, reason
+            raise exc.reworded(f"cannot create an environment in {where}: {exc.reason}") from exc
         except UsageError as exc:
-            raise UsageError(
-                f"cannot create an environment in {where}: {exc.message}", exc.hint
-            ) from exc
+            raise exc.reworded(f"cannot create an environment in {where}: {exc.message}") from exc
 
     def plan(self, result: ProbeResult) -> InterpreterPlan:
         return plan_interpreter(
@@ -333,28 +334,22 @@ class EnvBuilder:
     # -- helpers -------------------------------------------------------------------------------
 
     def _make_parents(self, parent: str) -> None:
-        missing: list[str] = []
-        current = parent
-        while not os.path.lexists(current):
-            missing.append(current)
-            current = os.path.dirname(current)
-        for path in reversed(missing):
-            try:
-                os.mkdir(path)
-            except OSError as exc:
-                self._remove_created_parents()
-                raise UsageError(
-                    f"cannot create {path}: {exc.strerror}", "check the path and its permissions"
-                ) from exc
-            self.created_parents.append(path)
+        self.created_parents = make_parents(parent)
 
     def _remove_created_parents(self) -> None:
-        for path in reversed(self.created_parents):
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
-        self.created_parents.clear()
+        remove_made(self.created_parents)
+
+
+def make_parents(parent: str) -> list[str]:
+    """The missing directories of ``parent``, made (see :mod:`anyvenv.fs.parents`); a
+    :class:`UsageError` naming the one that cannot be."""
+    try:
+        return make_missing(parent)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create {exc.filename or parent}: {exc.strerror}",
+            "check the path and its permissions",
+        ) from exc
 
 
 def place_interpreter_files(

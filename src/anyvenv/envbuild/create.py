@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.envbuild.builder import EnvInfo, EnvOptions, build_environment
+from anyvenv.envbuild.builder import EnvInfo, EnvOptions, build_environment, make_parents
+from anyvenv.errors import UsageError
 from anyvenv.fs.place import Strategy
-from anyvenv.interpreter.discovery import find_interpreter
+from anyvenv.interpreter.discovery import checked_preference, find_interpreter
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -40,14 +41,28 @@ def create(
     ``path`` is replaced (``anyvenv venv`` asks the user on a terminal). ``on_lock_wait`` is
     told when a sync of that env holds its lock and this waits. ``seed_index_args``: uv's
     index options (``--index-url U``, ``--find-links D``, ``--no-index``, ``--offline``...)
-    for ``seed`` where the base bundles no pip wheel. Raises
-    :class:`anyvenv.errors.AnyvenvError` subclasses.
+    for ``seed`` where the base bundles no pip wheel.
+
+    Raises ``TypeError`` for an argument of the wrong type, and otherwise
+    :class:`anyvenv.errors.AnyvenvError` subclasses (``message`` and ``hint``, picklable):
+    :class:`~anyvenv.errors.UsageError` for a bad value or path (its subclass
+    :class:`~anyvenv.errors.DirectoryNotWritable` for a read-only or unwritable place),
+    :class:`~anyvenv.errors.InterpreterNotFound`,
+    :class:`~anyvenv.errors.NothingExecutableHere` where no file can be executed,
+    :class:`~anyvenv.errors.EnvironmentBroken` when the new env's python does not run as
+    built (nothing is left then).
     """
-    target = os.fspath(path)
+    target = _checked_path(path)
+    if python is not None and not isinstance(python, str):
+        python = _checked_python(python)
+    forced = _checked_strategy(strategy)
+    if python_preference is not None:
+        checked_preference(python_preference, "python_preference")
+    if isinstance(seed_index_args, (str, bytes)):
+        raise TypeError("seed_index_args must be a sequence of arguments, not one string")
     if prompt == ".":  # as venv and uv: the name of the working directory
         prompt = os.path.basename(os.getcwd())
-    info = find_interpreter(python, python_preference)
-    forced = Strategy(strategy) if strategy not in (None, "auto") else None
+    info = find_interpreter(python, python_preference, option=None)
     options = EnvOptions(
         prompt=prompt,
         system_site_packages=system_site_packages,
@@ -57,12 +72,51 @@ def create(
         clear=clear,
         confirm_replace=confirm_replace,
     )
-    # a sync of a project whose env this is waits (and this waits for it)
+    # a sync of a project whose env this is waits (and this waits for it); the lock is beside
+    # the env: the directories above it are made first, and removed again if this fails
     from anyvenv.fs.lock import try_env_lock
+    from anyvenv.fs.parents import remove_made
 
-    lock = try_env_lock(target, on_lock_wait)
+    made = make_parents(os.path.dirname(os.path.abspath(target)))
     try:
-        return build_environment(target, info, options)
-    finally:
-        if lock is not None:
-            lock.release()
+        lock = try_env_lock(target, on_lock_wait)
+        try:
+            return build_environment(target, info, options)
+        finally:
+            if lock is not None:
+                lock.release()
+    except BaseException:
+        remove_made(made)
+        raise
+
+
+def _checked_path(path: object) -> str:
+    if isinstance(path, bytes):
+        return os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or an os.PathLike, not {type(path).__name__}")
+    target = os.fsdecode(os.fspath(path))
+    if not target:
+        raise UsageError("the environment path is empty", "pass the directory to create")
+    return target
+
+
+def _checked_python(python: object) -> str:
+    if isinstance(python, os.PathLike):
+        return os.fsdecode(os.fspath(python))
+    raise TypeError(
+        f"python must be a str (a version such as '3.12', a path or a name), "
+        f"not {type(python).__name__}"
+    )
+
+
+def _checked_strategy(strategy: object) -> Strategy | None:
+    if strategy is None or strategy == "auto":
+        return None
+    choices = ("auto", "symlink", "hardlink", "copy")  # as `anyvenv venv --strategy`
+    if isinstance(strategy, str) and strategy in choices:
+        return Strategy(strategy)
+    raise UsageError(
+        f"strategy {strategy!r} is not one anyvenv knows",
+        f"use one of {', '.join(choices)} (or None: decided from the filesystem)",
+    )

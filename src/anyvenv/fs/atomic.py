@@ -276,7 +276,7 @@ def remove_tree(path: str | os.PathLike[str]) -> None:
         return
     import shutil  # here: start-up time of the commands that remove nothing
 
-    _while_fuse_holds(os.fspath(path), lambda: shutil.rmtree(path))
+    while_fuse_holds(os.fspath(path), lambda: shutil.rmtree(path))
 
 
 # libfuse's high-level API renames a file unlinked while open (a probe's script that was just
@@ -295,12 +295,12 @@ def remove_tree_quietly(path: str) -> None:
         os.rmdir(path)
 
     try:
-        _while_fuse_holds(path, remove)
+        while_fuse_holds(path, remove)
     except OSError:
         pass
 
 
-def _while_fuse_holds(path: str, remove: Callable[[], None]) -> None:
+def while_fuse_holds(path: str, remove: Callable[[], None]) -> None:
     """``remove()`` the tree at ``path``, tried again for a moment while all that keeps it is
     files a FUSE daemon has not released yet; the last error is raised."""
     for wait in _RELEASE_WAITS:
