@@ -357,6 +357,28 @@ def test_run_inheriting_missing_program_raises() -> None:
     assert info.value.filename == "/nonexistent/program"
 
 
+def test_an_interrupted_wait_kills_and_reaps_the_child() -> None:
+    """A KeyboardInterrupt while waiting (a long-lived host's Ctrl-C, pytest-timeout's signal)
+    leaves no zombie and no open pipe behind."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    before = open_fds()
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        child = Child([PY, "-c", "import time; time.sleep(30)"])
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(KeyboardInterrupt):
+            child.wait(timeout=20)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)
+    assert open_fds() == before
+
+
 def test_run_inheriting_after_ctrl_c_waits_briefly_then_kills(tmp_path: Path) -> None:
     """A child that ignores SIGINT is killed a moment after Ctrl-C; one that ends is reaped."""
     done = _in_a_parent(

@@ -154,13 +154,19 @@ class Child:
         """Read stdout and stderr until EOF, reap the child and return what it did.
 
         After ``timeout`` seconds (None: no limit) the child is killed and reaped and
-        ``SpawnTimeout`` is raised.
+        ``SpawnTimeout`` is raised. A wait that ends any other way than by its return (a
+        KeyboardInterrupt in the caller) kills and reaps the child too: no zombie, no pipe
+        left open in a process that goes on.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         if self._returncode is None:
-            if self._fds:
-                self._read_all(deadline, timeout)
-            self._returncode = self._reap(deadline, timeout)
+            try:
+                if self._fds:
+                    self._read_all(deadline, timeout)
+                self._returncode = self._reap(deadline, timeout)
+            except BaseException:
+                self.kill()
+                raise
         return Finished(self._returncode, b"".join(self._stdout), b"".join(self._stderr))
 
     def kill(self) -> None:
@@ -229,12 +235,7 @@ def run_captured(
 
     If waiting fails in any way (timeout, KeyboardInterrupt...), the child is killed.
     """
-    child = Child(args, env=env)
-    try:
-        return child.wait(timeout)
-    except BaseException:
-        child.kill()
-        raise
+    return Child(args, env=env).wait(timeout)
 
 
 def run_inheriting(
