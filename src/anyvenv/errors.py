@@ -19,12 +19,28 @@ class AnyvenvError(Exception):
         self.message = message
         self.hint = hint
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # pickled with its attributes, whatever its __init__ takes (a process pool sends
+        # errors back this way; the default would call __init__ with the message alone)
+        return (_rebuilt, (type(self), self.message, dict(self.__dict__)))
+
+    def reworded(self, message: str) -> AnyvenvError:
+        """The same error (its class, hint and other attributes) saying ``message``."""
+        return _rebuilt(type(self), message, {**self.__dict__, "message": message})
+
     def one_line(self) -> str:
         text = self.message if not self.hint else f"{self.message}; {self.hint}"
         lines = text.splitlines()
         if len(lines) <= 1:
             return text  # as it is: a path's own spaces and tabs are part of it
         return " ".join(line.strip() for line in lines if line.strip())
+
+
+def _rebuilt(cls: type[AnyvenvError], message: str, state: dict[str, object]) -> AnyvenvError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(AnyvenvError):

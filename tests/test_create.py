@@ -1,0 +1,128 @@
+"""``anyvenv.create`` as a library uses it: its arguments, its errors, several at once."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+import anyvenv
+from anyvenv.errors import DirectoryNotWritable, UsageError
+from support import BASE
+
+
+def test_the_public_names_are_reachable_from_the_package() -> None:
+    assert set(anyvenv.__all__) == {"__version__", *anyvenv._PUBLIC}
+    for name in anyvenv.__all__:
+        assert getattr(anyvenv, name) is not None, name
+        assert name in dir(anyvenv), name
+    assert anyvenv.UsageError is UsageError
+    assert issubclass(anyvenv.DirectoryNotWritable, anyvenv.AnyvenvError)
+    with pytest.raises(AttributeError, match="craete"):
+        anyvenv.craete  # type: ignore[attr-defined]  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "said"),
+    [
+        ({"path": 123}, TypeError, "path must be a str or an os.PathLike, not int"),
+        ({"python": 3.12}, TypeError, "python must be a str"),
+        ({"strategy": "bogus"}, UsageError, "strategy 'bogus'"),
+        ({"strategy": "reflink"}, UsageError, "use one of auto, symlink, hardlink, copy"),
+        ({"python_preference": "bogus"}, UsageError, "python-preference 'bogus'"),
+        ({"seed_index_args": "--no-index"}, TypeError, "not one string"),
+        ({"path": ""}, UsageError, "the environment path is empty"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_is_made(
+    tmp_path: Path, arguments: dict[str, object], error: type[Exception], said: str
+) -> None:
+    given: dict[str, object] = {"path": tmp_path / "new" / "env", "python": str(BASE)}
+    given.update(arguments)
+    create: Callable[..., object] = anyvenv.create
+    with pytest.raises(error) as info:
+        create(**given)
+    told = info.value
+    assert said in (told.one_line() if isinstance(told, anyvenv.AnyvenvError) else str(told))
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_path_given_as_bytes_or_a_path_object_is_taken(tmp_path: Path) -> None:
+    made = anyvenv.create(os.fsencode(tmp_path / "b"), python=Path(BASE))  # type: ignore[arg-type]
+    assert made.path == str(tmp_path / "b")
+
+
+def test_a_read_only_place_is_said_with_its_own_error(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a read-only bind mount")
+    import subprocess
+
+    (tmp_path / "ro").mkdir()
+    subprocess.run(["mount", "--bind", str(tmp_path / "ro"), str(tmp_path / "ro")], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(tmp_path / "ro")], check=True)
+        with pytest.raises(DirectoryNotWritable) as info:
+            anyvenv.create(tmp_path / "ro" / "env", python=str(BASE))
+        assert info.value.read_only
+        assert info.value.message == (
+            f"cannot create an environment in {tmp_path / 'ro'}: "
+            f"it is on a read-only mount ({tmp_path / 'ro'})"
+        )
+    finally:
+        subprocess.run(["umount", str(tmp_path / "ro")], check=True)
+
+
+def _at_once(count: int, work: Callable[[int], object]) -> list[object]:
+    """``work(i)`` in ``count`` threads released together: each one's result or error."""
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = work(index)
+        except Exception as exc:
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _create_numbered(root: Path, number: int) -> anyvenv.EnvInfo:
+    return anyvenv.create(root / f"py{number}", python=str(BASE))
+
+
+def _create_ignoring_number(target: Path, number: int) -> anyvenv.EnvInfo:
+    return anyvenv.create(target, python=str(BASE))
+
+
+def test_envs_made_at_once_under_one_new_directory_all_succeed(tmp_path: Path) -> None:
+    """tox -p: several envs under one .tox that none of them found."""
+    for attempt in range(3):
+        root = tmp_path / f"try{attempt}" / ".tox"
+        results = _at_once(
+            4, lambda i, root=root: anyvenv.create(root / f"py{i}", python=str(BASE))
+        )
+        assert all(isinstance(result, anyvenv.EnvInfo) for result in results), results
+        assert sorted(os.listdir(root)) == [f"py{i}" for i in range(4)]
+
+
+def test_one_env_made_at_once_in_a_new_directory_is_made_once(tmp_path: Path) -> None:
+    """The env's lock is taken there too: one run makes it, the others find it made and,
+    without clear, leave it alone."""
+    for attempt in range(3):
+        target = tmp_path / f"try{attempt}" / "new" / "env"
+        results = _at_once(4, partial(_create_ignoring_number, target))
+        made = [result for result in results if isinstance(result, anyvenv.EnvInfo)]
+        refused = [result for result in results if isinstance(result, UsageError)]
+        assert len(made) == 1 and len(refused) == 3, results
+        assert all("already exists" in error.message for error in refused)
+        assert not made[0].replaced
