@@ -158,3 +158,64 @@ def test_scripts_are_executable_where_chmod_does_not_work(
     installed = dest.root / "bin" / "tool"
     assert os.access(installed, os.X_OK)
     assert installed.read_bytes().startswith(f"#!{dest.root}/bin/python\n".encode())
+
+
+@pytest.mark.parametrize("claimant", ["alpha", "zulu"])
+def test_a_module_moving_between_distributions_is_kept(
+    envs: tuple[EnvTree, EnvTree], claimant: str
+) -> None:
+    """shared/x.py belongs to `other` 1.0 and to `claimant` 2.0: upgrading both at once keeps
+    it, whichever of the two is mirrored first."""
+    source, dest = envs
+    other = "mike"
+    _install(dest, claimant, "1.0", {f"{claimant}.py": (b"1", 0o644)})
+    _install(dest, other, "1.0", {"shared/x.py": (b"old", 0o644)})
+    _install(
+        source, claimant, "2.0", {f"{claimant}.py": (b"2", 0o644), "shared/x.py": (b"new", 0o644)}
+    )
+    _install(source, other, "2.0", {f"{other}.py": (b"2", 0o644)})
+    report = mirror(source, dest)
+    assert sorted(report.updated) == sorted([claimant, other])
+    assert (dest.site_packages / "shared" / "x.py").read_bytes() == b"new"
+
+
+def test_a_module_of_a_removed_distribution_taken_by_another_is_kept(
+    envs: tuple[EnvTree, EnvTree],
+) -> None:
+    source, dest = envs
+    _install(dest, "gone", "1.0", {"shared/x.py": (b"old", 0o644)})
+    _install(source, "taker", "1.0", {"shared/x.py": (b"new", 0o644)})
+    report = mirror(source, dest)
+    assert report.removed == ["gone"] and report.added == ["taker"]
+    assert (dest.site_packages / "shared" / "x.py").read_bytes() == b"new"
+
+
+def test_again_copies_what_is_unchanged_in_its_record(envs: tuple[EnvTree, EnvTree]) -> None:
+    """uv's --reinstall puts back a file lost from the env: the mirror copies it again."""
+    source, dest = envs
+    _install(source, "tool", "1.0", {"tool/__init__.py": (b"v1", 0o644)})
+    _install(source, "other", "1.0", {"other.py": (b"o", 0o644)})
+    mirror(source, dest)
+    (dest.site_packages / "tool" / "__init__.py").unlink()
+    (dest.site_packages / "other.py").unlink()
+    assert not mirror(source, dest).changed  # RECORDs alike: nothing to see
+    assert mirror(source, dest, again={"tool"}).updated == ["tool"]
+    assert (dest.site_packages / "tool" / "__init__.py").read_bytes() == b"v1"
+    assert not (dest.site_packages / "other.py").exists()
+    assert sorted(mirror(source, dest, again=True).updated) == ["other", "tool"]
+    assert (dest.site_packages / "other.py").read_bytes() == b"o"
+
+
+def test_a_file_that_cannot_be_placed_is_one_error_naming_it(envs: tuple[EnvTree, EnvTree]) -> None:
+    from anyvenv.errors import AnyvenvError
+
+    source, dest = envs
+    _install(source, "tool", "1.0", {"tool/__init__.py": (b"v1", 0o644)})
+    (dest.site_packages / "tool" / "__init__.py").mkdir(parents=True)  # in the way
+    with pytest.raises(AnyvenvError) as info:
+        mirror(source, dest)
+    assert info.value.message.startswith(
+        f"cannot place {dest.site_packages / 'tool' / '__init__.py'} in the environment: "
+    )
+    assert not (dest.site_packages / "tool-1.0.dist-info" / "RECORD").exists()  # redone next time
+    assert sorted(os.listdir(dest.site_packages / "tool")) == ["__init__.py"]  # no temp file

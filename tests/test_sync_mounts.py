@@ -4,6 +4,7 @@ on the same mount: where uv fails or leaves a broken env, anyvenv's env works.""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -204,6 +205,95 @@ def test_pip_goes_through_the_shadow_env(target: Path, index: Path, home: Path) 
     removed = anyvenv("pip", "uninstall", "alpha", cwd=project, env=env)
     assert removed.returncode == 0, removed.stderr
     assert not script.exists()
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])
+def test_through_a_shadow_a_reinstall_puts_back_what_the_env_lost(
+    target: Path, index: Path, home: Path
+) -> None:
+    """uv reinstalls into the shadow, where nothing was lost: what it reinstalled is copied
+    into the env again (its RECORD unchanged), as `uv sync --reinstall` would restore it."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, index)
+    assert report["placement"] == "shadow"
+    script = Path(str(report["env"])) / "bin" / "alpha-hello"
+    for flags in (["--reinstall-package", "alpha"], ["--reinstall"]):
+        script.unlink()
+        again = anyvenv("sync", *index_args(index), *flags, cwd=project, env=env)
+        assert again.returncode == 0, again.stderr
+        assert run([str(script)], project, env).stdout == "alpha says hi\n", flags
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])
+def test_through_a_shadow_bytecode_is_compiled_in_the_env(
+    target: Path, index: Path, home: Path
+) -> None:
+    """uv compiles in the shadow (RECORD lists no .pyc): the env's own are made, valid for
+    its sources, so that importing writes nothing."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, index, "--compile-bytecode")
+    site = next(Path(str(report["env"])).glob("lib/python*/site-packages"))
+    compiled = sorted(p.name for p in (site / "alpha" / "__pycache__").iterdir())
+    assert len(compiled) == 1 and compiled[0].startswith("__init__.")
+    before = (site / "alpha" / "__pycache__" / compiled[0]).stat().st_mtime_ns
+    python = Path(str(report["env"])) / "bin" / "python"
+    assert run([python, "-c", "import alpha"], project, env).returncode == 0
+    assert (site / "alpha" / "__pycache__" / compiled[0]).stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_file_the_mount_refuses_is_one_line_and_no_traceback(
+    target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """fusefat refuses a name outside ASCII (EPERM): the sync says which file, in one line,
+    and says it again next time (the package's RECORD is written last: never half-seen as
+    installed)."""
+    from wheels import build_wheel
+
+    own_index = tmp_path / "index"
+    shutil.copytree(index, own_index)
+    build_wheel(own_index, "fancy", data_files={"fancy/donn\u00e9es.txt": b"x"})
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["fancy"])
+    for _ in range(2):
+        refused = anyvenv("sync", *index_args(own_index), cwd=project, env=env)
+        assert refused.returncode == 1
+        assert "Traceback" not in refused.stderr
+        last = refused.stderr.strip().splitlines()[-1]
+        assert last.startswith("anyvenv: error: cannot place "), refused.stderr
+        assert "donn\u00e9es.txt in the environment: " in last, last
+    env_dir = target / "demo" / ".venv"
+    site = next(env_dir.glob("lib/python*/site-packages"))
+    assert not list(site.glob("fancy-1.0.dist-info/RECORD"))
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_through_a_shadow_a_package_installed_by_plain_uv_pip_stays(
+    target: Path, index: Path, home: Path
+) -> None:
+    """A package put into the env without anyvenv (plain `uv pip install --python`) is not
+    in the shadow: it is taken into it before uv runs, so an inexact run keeps it and an
+    exact sync removes it, as uv would."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, index)
+    python = Path(str(report["env"])) / "bin" / "python"
+    plain = run(
+        [uv_binary(), "pip", "install", "--python", python, *index_args(index), "gamma"],
+        project,
+        env,
+    )
+    assert plain.returncode == 0, plain.stderr
+    write_project(project, dependencies=["alpha", "beta"])  # uv runs (inexactly, as uv run)
+    code = "import beta, gamma; print(gamma.VALUE)"
+    kept = anyvenv("run", *index_args(index), "python", "-c", code, cwd=project, env=env)
+    assert kept.stdout == "3\n", kept.stderr
+    exact = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert exact.returncode == 0, exact.stderr
+    gone = run([python, "-c", "import gamma"], project, env)
+    assert "No module named 'gamma'" in gone.stderr
 
 
 @pytest.mark.parametrize("lab_kind", ALL_KINDS)

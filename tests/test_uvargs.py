@@ -11,7 +11,7 @@ from anyvenv.cli.sync import OWN as SYNC
 from anyvenv.cli.uvargs import hoist_global_options
 from anyvenv.project.pip import targets_another_env
 from anyvenv.project.uvcall import pip_command, sync_command
-from anyvenv.project.uvrules import option_value, start_dir, unclustered
+from anyvenv.project.uvrules import option_value, reinstalled, start_dir, unclustered
 
 
 def test_sync_keeps_uv_options_in_order() -> None:
@@ -251,3 +251,18 @@ def test_uvs_global_options_before_a_command_that_takes_none_are_refused_by_name
     for argv in (["-q", "python", "list"], ["--directory", "w", "check", "e"]):
         with pytest.raises(UsageError, match=rf"^{argv[0]} is one of uv's options"):
             hoist_global_options(argv)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], set()),
+        (["--reinstall"], True),
+        (["--force-reinstall"], True),  # uv pip's name for it
+        (["--reinstall", "--no-reinstall"], set()),
+        (["--reinstall-package", "Foo.Bar", "--reinstall-package=baz_qux"], {"foo-bar", "baz-qux"}),
+        (["--reinstall-package"], set()),  # no value: uv refuses it
+    ],
+)
+def test_what_uv_is_asked_to_reinstall(args: list[str], expected: bool | set[str]) -> None:
+    assert reinstalled(args) == expected

@@ -8,6 +8,7 @@ import pytest
 
 from anyvenv.errors import UsageError
 from anyvenv.project.uvsettings import (
+    compiles_bytecode,
     preference_in_args,
     project_settings_file,
     python_preference,
@@ -103,3 +104,29 @@ def test_wrong_values_are_usage_errors_naming_their_source(tree: Path, tmp_path:
     assert preference_in_args(["--python-preference=system"]) == "system"
     with pytest.raises(UsageError, match="--python-preference"):
         preference_in_args(["--python-preference", "x"])
+
+
+def test_bytecode_compilation_is_decided_as_uv_decides_it(tmp_path: Path) -> None:
+    """The command line's last word, then UV_COMPILE_BYTECODE, then the settings
+    ([tool.uv.pip]'s first for uv pip)."""
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\n[tool.uv]\ncompile-bytecode = true\n'
+        "[tool.uv.pip]\ncompile-bytecode = false\n"
+    )
+    environ = no_user_config(tmp_path)
+    start = str(project)
+
+    def compiles(args: list[str], extra: dict[str, str] | None = None, pip: bool = False) -> bool:
+        return compiles_bytecode(start, args, {**environ, **(extra or {})}, start, for_pip=pip)
+
+    assert compiles([])  # [tool.uv]
+    assert not compiles([], pip=True)  # [tool.uv.pip] first
+    assert not compiles([], {"UV_COMPILE_BYTECODE": "0"})
+    assert compiles([], {"UV_COMPILE_BYTECODE": "1"}, pip=True)
+    assert not compiles(
+        ["--compile-bytecode", "--no-compile-bytecode"], {"UV_COMPILE_BYTECODE": "1"}
+    )
+    assert compiles(["--no-compile", "--compile"], pip=True)
+    assert not compiles(["--no-config"])  # no settings read

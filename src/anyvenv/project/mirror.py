@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyvenv.envbuild.shebang import retarget_shebang
+from anyvenv.errors import AnyvenvError
 from anyvenv.fs.place import copy_file, create_file
 from anyvenv.project.installed import dist_info_name
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,15 @@ def distributions(site_packages: Path) -> dict[str, Distribution]:
             record = None
         found[name] = Distribution(name, entry, record)
     return found
+
+
+def dist_info_dirs(tree: EnvTree) -> set[str]:
+    """The names of the ``*.dist-info`` directories of ``tree`` (one listing: no RECORD is
+    read), to tell cheaply whether two envs hold other distributions."""
+    try:
+        return {entry for entry in os.listdir(tree.site_packages) if entry.endswith(".dist-info")}
+    except FileNotFoundError:
+        return set()
 
 
 def record_paths(record: bytes | None) -> list[str]:
@@ -164,7 +174,12 @@ def _install_file(source: EnvTree, dest: EnvTree, relative: str) -> None:
     else:
         copy_file(src, target, mode)
     if exists:
-        os.replace(target, dst)
+        try:
+            os.replace(target, dst)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(target)
+            raise
 
 
 def _remove_file(dest: EnvTree, relative: str, touched: set[Path]) -> bool:
@@ -221,38 +236,102 @@ def _remove_dist_info(dest: EnvTree, dist: Distribution) -> None:
 
 
 def mirror(
-    source: EnvTree, dest: EnvTree, progress: Callable[[int, int], object] | None = None
+    source: EnvTree,
+    dest: EnvTree,
+    progress: Callable[[int, int], object] | None = None,
+    *,
+    again: Collection[str] | bool = (),
 ) -> MirrorReport:
     """Make ``dest``'s distributions those of ``source``; returns what changed.
     ``progress(done, total)`` is told of the files written (a big env on a slow share takes
-    a while)."""
+    a while). ``again``: distributions copied even where nothing changed (``True``: all of
+    them), as uv's ``--reinstall`` puts back what was lost.
+
+    Every removal comes before any write, and no file a new RECORD lists is removed: a module
+    that moves from one distribution to another in one upgrade is kept, whichever order the
+    two come in. A file that cannot be written or removed stops the mirror with an
+    :class:`AnyvenvError` naming it; the distributions not yet complete (their RECORD is
+    written last) are copied again by the next mirror."""
     report = MirrorReport()
     wanted = distributions(source.site_packages)
     present = distributions(dest.site_packages)
-    touched: set[Path] = set()
-    for name in sorted(set(present) - set(wanted)):
-        old = present[name]
-        for relative in files_of(dest, old):
-            report.files_removed += _remove_file(dest, relative, touched)
-        _remove_dist_info(dest, old)
-        report.removed.append(name)
-    changed = [name for name in sorted(wanted) if present.get(name) != wanted[name]]
+    changed = [
+        name
+        for name in sorted(wanted)
+        if present.get(name) != wanted[name] or again is True or name in (again or ())
+    ]
     new_files = {name: files_of(source, wanted[name]) for name in changed}
-    total = sum(len(files) for files in new_files.values())
-    for name in changed:
-        new, old_dist = wanted[name], present.get(name)
-        if old_dist is not None:
-            keep = set(new_files[name])
-            for relative in files_of(dest, old_dist):
-                if relative not in keep:
-                    report.files_removed += _remove_file(dest, relative, touched)
-            if old_dist.dist_info != new.dist_info:
-                _remove_dist_info(dest, old_dist)
-        for relative in new_files[name]:
-            _install_file(source, dest, relative)
-            report.files_written += 1
-            if progress is not None:
-                progress(report.files_written, total)
-        (report.updated if old_dist is not None else report.added).append(name)
-    _prune(dest, touched)
+    claimed = {relative for files in new_files.values() for relative in files}
+    touched: set[Path] = set()
+    try:
+        for name in sorted(set(present) - set(wanted)):
+            report.files_removed += _remove_unclaimed(dest, present[name], claimed, touched)
+            _remove_dist_info(dest, present[name])
+            report.removed.append(name)
+        for name in changed:
+            old_dist = present.get(name)
+            if old_dist is not None:
+                report.files_removed += _remove_unclaimed(dest, old_dist, claimed, touched)
+                if old_dist.dist_info != wanted[name].dist_info:
+                    _remove_dist_info(dest, old_dist)
+        total = sum(len(files) for files in new_files.values())
+        for name in changed:
+            for relative in new_files[name]:
+                try:
+                    _install_file(source, dest, relative)
+                except OSError as exc:
+                    raise _not_placed(exc, str(dest.root / relative)) from exc
+                report.files_written += 1
+                if progress is not None:
+                    progress(report.files_written, total)
+            (report.updated if name in present else report.added).append(name)
+    except OSError as exc:  # a removal
+        raise _not_placed(exc, exc.filename or str(dest.root)) from exc
+    finally:
+        _prune(dest, touched)
     return report
+
+
+def _remove_unclaimed(
+    dest: EnvTree, dist: Distribution, claimed: set[str], touched: set[Path]
+) -> int:
+    """Remove the files of ``dist`` (as installed in ``dest``) that no new RECORD lists."""
+    return sum(
+        _remove_file(dest, relative, touched)
+        for relative in files_of(dest, dist)
+        if relative not in claimed
+    )
+
+
+def _not_placed(error: OSError, path: str) -> AnyvenvError:
+    from anyvenv.fs.outcome import errno_name
+
+    return AnyvenvError(
+        f"cannot place {path} in the environment: {error.strerror or error} "
+        f"({errno_name(error.errno)})",
+        "the filesystem refused that file (a name it cannot hold, no space left, no "
+        "permission); the packages not yet complete are placed again by the next sync, "
+        "or keep the environment on another filesystem (UV_PROJECT_ENVIRONMENT)",
+    )
+
+
+def compile_bytecode(tree: EnvTree) -> None:
+    """Compile ``tree``'s site-packages to bytecode with its own python, as uv's
+    ``--compile-bytecode`` does where it installs (the shadow's ``.pyc`` files, which RECORD
+    does not list, would not match the sources' times here). Files already compiled are
+    left as they are."""
+    from anyvenv.interpreter.query import failure_line
+    from anyvenv.spawn import run_captured
+
+    python = tree.root / "bin" / "python"
+    done = run_captured(
+        [python, "-I", "-m", "compileall", "-q", "-j", "0", str(tree.site_packages)]
+    )
+    if done.returncode != 0:
+        why = failure_line(done.stderr.decode(errors="replace"), done.returncode)
+        if done.stdout and not done.stderr:
+            why = done.stdout.decode(errors="replace").strip().splitlines()[-1]
+        raise AnyvenvError(
+            f"the environment's packages could not be compiled to bytecode: {why}",
+            "run the sync again without --compile-bytecode",
+        )

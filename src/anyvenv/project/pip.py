@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from anyvenv.project import inputs
 from anyvenv.project.sync import LockedProject, SyncOptions, ensure_shadow, mirror_shadow
 from anyvenv.project.uvcall import MUTATING_PIP_COMMANDS, pip_command, run_uv, uv_environment
-from anyvenv.project.uvrules import unclustered
+from anyvenv.project.uvrules import reinstalled, unclustered
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -111,8 +111,13 @@ def run_pip(
         command = pip_command(session.uv, args, os.path.join(target, "bin", "python"))
         code = run_uv(command, uv_env, session.cwd)
         report = (
-            mirror_shadow(session.prepared, options.on_mirror_progress)
+            mirror_shadow(session.prepared, options.on_mirror_progress, reinstalled(args))
             if shadow is not None and code == 0
             else None
         )
+        if report is not None and session.compiles_bytecode(args):  # uv compiled the shadow's
+            from anyvenv.project.mirror import compile_bytecode
+            from anyvenv.project.sync import tree_of
+
+            compile_bytecode(tree_of(location.env, session.prepared.state))
     return PipResult(location.env, target, code, report)

@@ -79,10 +79,12 @@ from anyvenv.project.uvrules import (
     env_flag,
     has_flag,
     project_env_path,
+    reinstalled,
     start_dir,
     uses_version_files,
 )
 from anyvenv.project.uvsettings import (
+    compiles_bytecode,
     configured_link_mode,
     preference_in_args,
     python_preference,
@@ -505,7 +507,9 @@ def find_base_interpreter(project: Project, choice: PythonChoice) -> Interpreter
 
 def ensure_shadow(prepared: PreparedEnv) -> bool:
     """Make the shadow env if it is missing or stale, seeded with the env's packages (so uv
-    sees what is installed). Returns whether it was made."""
+    sees what is installed); a healthy one is given what was installed in or removed from
+    the env itself meanwhile (by a plain ``uv pip`` or ``pip``: else uv would not see it, and
+    the mirror back would undo it). Returns whether it was made."""
     shadow = prepared.location.shadow
     assert shadow is not None
     saved = prepared.state
@@ -516,18 +520,22 @@ def ensure_shadow(prepared: PreparedEnv) -> bool:
         )
     except EnvironmentBroken:
         healthy = False
+    from anyvenv.project.mirror import dist_info_dirs, mirror
+
+    env_tree, shadow_tree = tree_of(prepared.location.env, saved), tree_of(shadow, saved)
     if healthy:
+        if dist_info_dirs(env_tree) != dist_info_dirs(shadow_tree):
+            mirror(env_tree, shadow_tree)
         return False
     from anyvenv.fs.atomic import remove_tree
     from anyvenv.interpreter.query import query_interpreter
-    from anyvenv.project.mirror import mirror
 
     if os.path.lexists(shadow):
         remove_tree(shadow)
 
     _build(shadow, query_interpreter(saved.base_executable))
     record_owner(shadow, prepared.location.declared, EnvKind.SHADOW)
-    mirror(tree_of(prepared.location.env, saved), tree_of(shadow, saved))
+    mirror(env_tree, shadow_tree)
     return True
 
 
@@ -637,6 +645,15 @@ class Session:
     inputs: InputsRecord | None = None  # saved with the state: uv succeeded on these inputs
     # `uv cache dir`, started before a new env was built (see :func:`early_cache_dir_lookup`)
     cache_dir_lookup: CacheDirLookup | None = None
+
+    def compiles_bytecode(self, uv_args: Sequence[str]) -> bool:
+        return compiles_bytecode(
+            self.prepared.project.workspace_root,
+            uv_args,
+            self.environ,
+            self.cwd,
+            for_pip=self.options.for_pip,
+        )
 
     def link_mode(self, uv_args: Sequence[str]) -> LinkChoice:
         early = self.cache_dir_lookup
@@ -853,7 +870,13 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     if code == 0:
         _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
         if location.shadow is not None and not has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS):
-            report = mirror_shadow(prepared, options.on_mirror_progress)
+            # what uv reinstalled is copied again even where its RECORD is the same
+            again = reinstalled([*options.uv_args, *reinstall])
+            report = mirror_shadow(prepared, options.on_mirror_progress, again)
+            if session.compiles_bytecode(options.uv_args):  # uv compiled in the shadow
+                from anyvenv.project.mirror import compile_bytecode
+
+                compile_bytecode(tree_of(location.env, prepared.state))
         session.inputs = inputs_of(session, link)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
 
@@ -1030,15 +1053,21 @@ def reinstall_interrupted(target: str, site_packages: str, read_records: bool = 
 
 
 def mirror_shadow(
-    prepared: PreparedEnv, progress: Callable[[int, int], object] | None = None
+    prepared: PreparedEnv,
+    progress: Callable[[int, int], object] | None = None,
+    again: bool | set[str] = False,
 ) -> MirrorReport:
-    """Bring the shadow env's distributions into the env (``progress``: see ``mirror``)."""
+    """Bring the shadow env's distributions into the env (``progress``, ``again``: see
+    ``mirror``)."""
     from anyvenv.project.mirror import mirror
 
     shadow = prepared.location.shadow
     assert shadow is not None
     return mirror(
-        tree_of(shadow, prepared.state), tree_of(prepared.location.env, prepared.state), progress
+        tree_of(shadow, prepared.state),
+        tree_of(prepared.location.env, prepared.state),
+        progress,
+        again=again,
     )
 
 

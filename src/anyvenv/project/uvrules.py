@@ -58,6 +58,26 @@ def has_flag(args: Sequence[str], *names: str) -> bool:
     return any(arg in names for arg in args)
 
 
+def reinstalled(args: Sequence[str]) -> bool | set[str]:
+    """What uv's arguments reinstall: everything (``--reinstall``, uv pip's
+    ``--force-reinstall``; ``--no-reinstall`` after them undoes it), else the normalized names
+    given to ``--reinstall-package``."""
+    from anyvenv.project.installed import normalize_name
+
+    everything = False
+    named: set[str] = set()
+    for index, arg in enumerate(args):
+        if arg in ("--reinstall", "--force-reinstall"):
+            everything = True
+        elif arg == "--no-reinstall":
+            everything = False
+        elif arg == "--reinstall-package" and index + 1 < len(args):
+            named.add(normalize_name(args[index + 1]))
+        elif arg.startswith("--reinstall-package="):
+            named.add(normalize_name(arg.partition("=")[2]))
+    return True if everything else named
+
+
 _OFF = frozenset(("", "0", "f", "false", "n", "no", "off"))
 _ON = frozenset(("1", "t", "true", "y", "yes", "on"))
 

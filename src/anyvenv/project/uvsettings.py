@@ -141,6 +141,34 @@ def configured_link_mode(
     return LinkChoice(mode, f"asked for ({key} in {path})")
 
 
+def compiles_bytecode(
+    start: str,
+    uv_args: Sequence[str],
+    environ: Mapping[str, str],
+    cwd: str,
+    for_pip: bool = False,
+) -> bool:
+    """Whether uv compiles what it installs to bytecode, as uv decides it: the last of
+    ``--compile-bytecode``/``--compile`` and ``--no-compile-bytecode``/``--no-compile``, else
+    ``UV_COMPILE_BYTECODE``, else ``compile-bytecode`` in uv's settings (``[tool.uv.pip]``'s
+    first, for ``uv pip``)."""
+    said: bool | None = None
+    for arg in uv_args:
+        if arg in ("--compile-bytecode", "--compile"):
+            said = True
+        elif arg in ("--no-compile-bytecode", "--no-compile"):
+            said = False
+    if said is not None:
+        return said
+    if environ.get("UV_COMPILE_BYTECODE"):
+        return env_flag(environ, "UV_COMPILE_BYTECODE")
+    files = settings_files(start, uv_args, environ, cwd)
+    found = setting("compile-bytecode", files, table="pip") if for_pip else None
+    if found is None:
+        found = setting("compile-bytecode", files)
+    return found is not None and found[0] is True
+
+
 def preference_in_args(uv_args: Sequence[str]) -> str | None:
     """The python-preference a uv command line gives: ``--managed-python``,
     ``--no-managed-python``, ``--python-preference X``."""
