@@ -505,11 +505,13 @@ def find_base_interpreter(project: Project, choice: PythonChoice) -> Interpreter
 # -- the shadow env ----------------------------------------------------------------------------
 
 
-def ensure_shadow(prepared: PreparedEnv) -> bool:
+def ensure_shadow(prepared: PreparedEnv, adopt: bool) -> bool:
     """Make the shadow env if it is missing or stale, seeded with the env's packages (so uv
-    sees what is installed); a healthy one is given what was installed in or removed from
-    the env itself meanwhile (by a plain ``uv pip`` or ``pip``: else uv would not see it, and
-    the mirror back would undo it). Returns whether it was made."""
+    sees what is installed). ``adopt`` (the last sync or pip command finished, so the env is
+    whole): a healthy one is given what was installed in or removed from the env itself
+    since (by a plain ``uv pip`` or ``pip``: else uv would not see it, and the mirror back
+    would undo it); an env a killed mirror left half-made is never copied into the shadow.
+    Returns whether it was made."""
     shadow = prepared.location.shadow
     assert shadow is not None
     saved = prepared.state
@@ -524,7 +526,7 @@ def ensure_shadow(prepared: PreparedEnv) -> bool:
 
     env_tree, shadow_tree = tree_of(prepared.location.env, saved), tree_of(shadow, saved)
     if healthy:
-        if dist_info_dirs(env_tree) != dist_info_dirs(shadow_tree):
+        if adopt and dist_info_dirs(env_tree) != dist_info_dirs(shadow_tree):
             mirror(env_tree, shadow_tree)
         return False
     from anyvenv.fs.atomic import remove_tree
@@ -832,7 +834,10 @@ def _rebuild_checked(session: Session, failed: EnvironmentBroken) -> PreparedEnv
 def _sync_locked(session: Session, started: float) -> SyncResult:
     options, prepared = session.options, session.prepared
     location = prepared.location
-    made_shadow = location.shadow is not None and ensure_shadow(prepared)
+    # the last sync finished (its record is there): the env is whole, what differs from the
+    # shadow was done to it by hand
+    finished = os.path.lexists(inputs_store.record_path(location.env))
+    made_shadow = location.shadow is not None and ensure_shadow(prepared, adopt=finished)
     if made_shadow:
         prepared.notes.append(f"made the shadow env {location.shadow}")
     link = session.link_mode(options.uv_args)
