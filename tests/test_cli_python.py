@@ -290,24 +290,40 @@ def test_list_available_reads_the_downloads_file(
     ]
 
 
-def test_progress_is_drawn_on_a_terminal(
-    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
-) -> None:
+def _install_on_a_terminal(install_dir: Path, *flags: str) -> tuple[bytes, bytes]:
+    """``python install 3.12`` with stderr on a terminal: (stdout, what the terminal shows)."""
     controller, terminal = pty.openpty()
     proc = subprocess.Popen(
-        [*ANYVENV, "python", "install", "3.12", "--install-dir", str(tmp_path / "pythons")],
+        [*ANYVENV, "python", "install", "3.12", "--install-dir", str(install_dir), *flags],
         stdout=subprocess.PIPE,
         stderr=terminal,
         stdin=subprocess.DEVNULL,
-        env=cli_env(),
+        env={**cli_env(), "TERM": "xterm"},
     )
     os.close(terminal)
     drawn = read_until_closed(controller)
     os.close(controller)
     assert proc.wait(timeout=120) == 0
     assert proc.stdout is not None
-    assert b"Installed " + standalone.install_name.encode() in proc.stdout.read()
+    return proc.stdout.read(), drawn
+
+
+def test_progress_is_drawn_on_a_terminal(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    said, drawn = _install_on_a_terminal(tmp_path / "pythons")
+    assert b"Installed " + standalone.install_name.encode() in said
     assert b"download" in drawn and b"extract" in drawn and b"[###" in drawn
+
+
+@pytest.mark.parametrize("flag", ["-q", "--json"])
+def test_no_progress_when_quiet_or_json(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str], flag: str
+) -> None:
+    """As sync: -q and --json draw nothing, even on a terminal."""
+    said, drawn = _install_on_a_terminal(tmp_path / "pythons", flag)
+    assert drawn == b""
+    assert said == b"" if flag == "-q" else json.loads(said)[0]["status"] == "installed"
 
 
 def test_usage_errors(tmp_path: Path, pythons_env: dict[str, str]) -> None:

@@ -20,10 +20,21 @@ DRAW = (
 )
 
 
-def _on_a_terminal(code: str) -> tuple[int, bytes]:
-    """Run ``code`` with stdout and stderr on a pseudo-terminal: its exit code and output."""
+def _on_a_terminal(
+    code: str, columns: int = 80, env: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    """Run ``code`` with stdout and stderr on a pseudo-terminal ``columns`` wide: its exit
+    code and output."""
+    import fcntl
+    import struct
+    import termios
+
     controller, terminal = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=terminal, stderr=terminal)
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    environ = {**os.environ, "TERM": "xterm", **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=terminal, stdout=terminal, stderr=terminal, env=environ
+    )
     os.close(terminal)
     shown = read_until_closed(controller)
     returncode = proc.wait(timeout=60)
@@ -57,3 +68,43 @@ def test_a_bar_left_drawn_by_failed_work_is_cleared_before_the_error() -> None:
     assert code == 1
     assert b"3/10 files" in shown
     assert shown.endswith(b"\r\x1b[Kanyvenv: error: no space left; free some\r\n"), shown
+
+
+def test_a_bar_is_cut_to_the_terminal_width() -> None:
+    """A line wider than the terminal wraps, and each redraw would leave a line behind."""
+    _, shown = _on_a_terminal(DRAW, columns=30)
+    drawn = [part for part in shown.split(b"\r") if part.startswith(b"anyvenv mirror")]
+    assert drawn and all(len(part.removesuffix(b"\x1b[K")) <= 29 for part in drawn), drawn
+
+
+def test_no_progress_on_a_dumb_terminal() -> None:
+    _, shown = _on_a_terminal(DRAW, env={"TERM": "dumb"})
+    assert shown.replace(b"\r\n", b"\n") == b"none\n"
+
+
+def test_ctrl_c_at_a_question_is_said_on_a_line_of_its_own() -> None:
+    code, shown = _on_a_terminal(
+        "import os, signal, threading\n"
+        "from anyvenv.cli.guard import guarded\n"
+        "from anyvenv.cli.output import ask\n"
+        "threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        "raise SystemExit(guarded(lambda: len(ask('Replace it? [Y/n] '))))\n"
+    )
+    assert code == 130
+    assert shown.endswith(b"Replace it? [Y/n] \r\nanyvenv: interrupted\r\n"), shown
+
+
+def test_ctrl_c_before_a_command_is_guarded_is_one_line_too() -> None:
+    """Ctrl-C while the arguments are read (before the command's own guard)."""
+    driver = (
+        "import sys\n"
+        "import anyvenv.cli.fastpath as fastpath\n"
+        "def interrupted(argv):\n"
+        "    raise KeyboardInterrupt\n"
+        "fastpath.answer = interrupted\n"
+        "sys.argv = ['anyvenv', 'sync']\n"
+        "from anyvenv.__main__ import entry\n"
+        "entry()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", driver], capture_output=True, timeout=60)
+    assert (done.returncode, done.stderr) == (130, b"anyvenv: interrupted\n")

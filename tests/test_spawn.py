@@ -415,7 +415,11 @@ sys.exit(guarded(lambda: run_inheriting(["/bin/sh", "-c", child])))
 
 @pytest.mark.parametrize(
     ("sent", "code", "said"),
-    [(signal.SIGTERM, 143, "anyvenv: terminated"), (signal.SIGINT, 130, "anyvenv: interrupted")],
+    [
+        (signal.SIGTERM, 143, "anyvenv: terminated"),
+        (signal.SIGINT, 130, "anyvenv: interrupted"),
+        (signal.SIGHUP, 129, "anyvenv: hung up"),  # its terminal or SSH session closed
+    ],
 )
 def test_a_signal_to_anyvenv_alone_stops_its_child_first(
     tmp_path: Path, sent: signal.Signals, code: int, said: str

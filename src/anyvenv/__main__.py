@@ -11,8 +11,15 @@ if TYPE_CHECKING:
 
 def entry() -> NoReturn:
     """The ``anyvenv`` console script and ``python -m anyvenv``: :func:`main`, then the
-    process ends."""
-    end_process(main())
+    process ends. Ctrl-C outside a command's own guard (while the arguments are read, or a
+    no-op sync is recognised) ends it as inside: one line, exit code 130."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        from anyvenv.cli.guard import interrupted
+
+        code = interrupted()
+    end_process(code)
 
 
 def main(argv: list[str] | None = None) -> int:

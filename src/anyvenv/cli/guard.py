@@ -29,13 +29,22 @@ def _clear_progress() -> None:
 
 
 class Terminated(BaseException):
-    """SIGTERM, raised where the process is, so that what it holds is released in order: a
-    child uv is stopped and waited for before the project lock is let go (a supervisor or
-    ``timeout`` that ends anyvenv must not leave uv running unlocked)."""
+    """SIGTERM or SIGHUP (``signum``), raised where the process is, so that what it holds is
+    released in order: a child uv is stopped and waited for before the project lock is let
+    go, a lock file set aside is put back (a supervisor or ``timeout`` that ends anyvenv, a
+    closed terminal or SSH session, must not leave uv running unlocked or a project without
+    its uv.lock)."""
+
+    def __init__(self, signum: int = 15) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated
+    raise Terminated(signum)
+
+
+_SIGHUP = 1  # on every POSIX system (signal's constant would import enum)
 
 
 def guarded(command: Callable[[], int]) -> int:
@@ -44,20 +53,20 @@ def guarded(command: Callable[[], int]) -> int:
 
     try:
         _signal.signal(_signal.SIGTERM, _raise_terminated)
-    except ValueError:  # not the main thread (an embedding program's): leave SIGTERM be
+        if _signal.getsignal(_SIGHUP) == _signal.SIG_DFL:  # (nohup's SIG_IGN is kept)
+            _signal.signal(_SIGHUP, _raise_terminated)
+    except ValueError:  # not the main thread (an embedding program's): leave signals be
         pass
     try:
         return command()
     except AnyvenvError as exc:
         return report(exc)
     except KeyboardInterrupt:
+        return interrupted()
+    except Terminated as stop:
         _clear_progress()
-        print("anyvenv: interrupted", file=sys.stderr)
-        return 130
-    except Terminated:
-        _clear_progress()
-        print("anyvenv: terminated", file=sys.stderr)
-        return 143
+        _say("anyvenv: hung up" if stop.signum == _SIGHUP else "anyvenv: terminated")
+        return 128 + stop.signum
     except BrokenPipeError:
         return EXIT_FAILURE
     except FileNotFoundError as exc:
@@ -73,6 +82,24 @@ def guarded(command: Callable[[], int]) -> int:
         if said is None:
             raise
         return said
+
+
+def interrupted() -> int:
+    """Ctrl-C: one line (on a line of its own after a prompt), exit code 130."""
+    _clear_progress()
+    output = sys.modules.get("anyvenv.cli.output")
+    after_prompt = output is not None and output.prompt_open()
+    _say(("\n" if after_prompt else "") + "anyvenv: interrupted")
+    return 130
+
+
+def _say(line: str) -> None:
+    """A last line on stderr, which a closed terminal (SIGHUP) may no longer take."""
+    try:
+        print(line, file=sys.stderr)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 # what the machine, not anyvenv, is short of: said in one line wherever it shows

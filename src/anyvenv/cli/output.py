@@ -38,6 +38,31 @@ def tell_waiting(message: str) -> None:
 
 
 _drawn: list[ProgressBar] = []  # the bar on the terminal's last line, if one is
+_asking: list[bool] = []  # a question is on the terminal's last line, waiting for an answer
+
+
+def draws_progress() -> bool:
+    """Whether progress is drawn: on a terminal that can rewrite its line (not ``TERM=dumb``,
+    where uv draws none either)."""
+    import os
+
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def ask(question: str) -> str:
+    """Put ``question`` on stderr and read one line of answer ('' at end of input)."""
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    _asking.append(True)
+    answer = sys.stdin.readline()
+    _asking.clear()  # (not when Ctrl-C ends the read: what is said then needs a new line)
+    return answer
+
+
+def prompt_open() -> bool:
+    """Whether a question waits on the terminal's line (what is said next needs a line of
+    its own)."""
+    return bool(_asking)
 
 
 def clear_progress() -> None:
@@ -54,9 +79,16 @@ class ProgressBar:
     WIDTH = 30
 
     def __init__(self, name: str) -> None:
+        import os
+
         self.name = name
         self.last = 0.0
         self.stage = ""
+        try:  # a line as wide as the terminal would wrap, and each redraw leave a line behind
+            columns = os.get_terminal_size(sys.stderr.fileno()).columns
+        except (OSError, ValueError):
+            columns = 0
+        self.columns = columns - 1 if columns > 0 else 79  # 0: a terminal of unknown size
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         import time
@@ -74,7 +106,8 @@ class ProgressBar:
         fraction = done / total if total else 0.0
         filled = int(self.WIDTH * min(fraction, 1.0))
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        sys.stderr.write(f"\r{self.name} {stage:<8} [{bar}] {amount}\033[K")
+        line = f"{self.name} {stage:<8} [{bar}] {amount}"[: max(self.columns, 1)]
+        sys.stderr.write(f"\r{line}\033[K")
         sys.stderr.flush()
         if self not in _drawn:
             _drawn.append(self)
@@ -91,7 +124,7 @@ class ProgressBar:
 def files_progress(name: str, stage: str) -> Callable[[int, int], None] | None:
     """A ``(done, total)`` callback drawing a :class:`ProgressBar` for files copied, cleared
     when the last one is done; ``None`` where stderr is no terminal (nothing is drawn)."""
-    if not sys.stderr.isatty():
+    if not draws_progress():
         return None
     bar = ProgressBar(name)
 

@@ -223,10 +223,11 @@ def _check_pins(pinned: list[str], path: str) -> None:
 
 
 def _install_one(args: argparse.Namespace, version: str) -> InstallResult:
-    from anyvenv.cli.output import ProgressBar
+    from anyvenv.cli.output import ProgressBar, draws_progress
     from anyvenv.pythons.installer import install_python
 
-    bar = ProgressBar(f"cpython {version}") if sys.stderr.isatty() else None
+    shown = draws_progress() and not args.quiet and not args.json  # as sync's: none with -q
+    bar = ProgressBar(f"cpython {version}") if shown else None
     try:
         return install_python(
             version,

@@ -439,9 +439,9 @@ def ask_to_replace(path: str) -> bool:
     Enter means yes, end of input no."""
     import sys
 
-    sys.stderr.write(f"A virtual environment already exists at {path}. Replace it? [Y/n] ")
-    sys.stderr.flush()
-    answer = sys.stdin.readline()
+    from anyvenv.cli.output import ask
+
+    answer = ask(f"A virtual environment already exists at {path}. Replace it? [Y/n] ")
     if not answer:
         sys.stderr.write("\n")
     return bool(answer) and answer.strip().lower() in ("", "y", "yes")

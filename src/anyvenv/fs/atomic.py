@@ -87,8 +87,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = DATA_MOD
     parent, name = os.path.split(target)
     sweep_dead(parent, TEMP_MARK, prefix=f"{leftover_stem(name)}{TEMP_MARK}")
     temp = _beside(target, TEMP_MARK)
-    create_file(temp, data, mode)
-    try:
+    try:  # (an interrupted create may have made the file: a FUSE server answers late)
+        create_file(temp, data, mode)
         checkpoint("atomic-write:" + name)
         os.replace(temp, target)
     except BaseException:

@@ -101,6 +101,7 @@ class BoundedCall(Generic[T]):
         pid = os.fork()
         if pid == 0:  # the child: answer through the pipe, never return into the caller's code
             try:
+                _ignore_ctrl_c()
                 serving(parent)
                 _keep_only(write_fd)
                 _write_all(write_fd, _outcome(func))
@@ -152,6 +153,16 @@ def start_bounded(
 
 
 _SIGKILL = 9  # signal.SIGKILL on every POSIX system; importing signal costs start-up time
+_SIGINT = 2
+
+
+def _ignore_ctrl_c() -> None:
+    """In the child: Ctrl-C reaches the terminal's whole process group; the caller stops
+    waiting, and the child finishes its call, which removes what it made (interrupted
+    there, it could leave a scratch file open and so its directory behind)."""
+    import _signal  # type: ignore[import-not-found]  # not signal: it imports enum
+
+    _signal.signal(_SIGINT, _signal.SIG_IGN)
 
 
 def _keep_only(fd: int) -> None:
