@@ -446,6 +446,34 @@ def test_replacing_where_no_exchange_exists_puts_the_old_env_back(
     reliability.add("venv", "SIGKILL points", 1)
 
 
+@pytest.mark.skipif(PY_MAIN is None, reason="needs pyenv's 3.12")
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_a_first_sync_killed_after_its_env_was_made_leaves_an_env_the_next_one_reuses(
+    target: Path, tmp_path: Path, index: Path
+) -> None:
+    """Killed while it mirrors the shadow into the env it has just made: the next sync knows
+    the env as its own and completes it (it was rebuilt, "not made by anyvenv sync")."""
+    import json
+
+    environ = project_environ(tmp_path / "home")
+    project = write_project(target / "proj", dependencies=["gamma"])
+    killed = run_sync(
+        project,
+        {**environ, "ANYVENV_TEST_KILL_AT": "copy:__init__.py@1"},
+        ("sync", *index_args(index)),
+    )
+    assert killed.returncode == -9, killed.stderr
+    again = run_sync(project, environ, ("sync", "--json", *index_args(index)))
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert (report["action"], report["rebuild_reason"]) == ("reused", None), report["rebuild_reason"]
+    synced = subprocess.run(
+        [project / ".venv" / "bin" / "python", "-c", "import gamma; print(gamma.VALUE)"],
+        capture_output=True,
+    )
+    assert synced.stdout == b"3\n", synced.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(PY_MAIN is None, reason="needs pyenv's 3.12")
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])

@@ -480,9 +480,12 @@ def prepare(
     new_facts = facts_of_info(location.env, info)
     action = "rebuilt" if broken is not None else "created"
     state = _new_state(location, new_facts)
-    return PreparedEnv(
+    prepared = PreparedEnv(
         project, choice, location, state, action, broken, notes=told, pending_check=pending
     )
+    if pending is None:  # checked: saved now, so that a sync killed or stopped before its
+        _save_state(prepared)  # end leaves an env the next one knows as its own, not rebuilds
+    return prepared
 
 
 def find_base_interpreter(project: Project, choice: PythonChoice) -> InterpreterInfo:
@@ -874,7 +877,10 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     report: MirrorReport | None = None
     if code == 0:
         _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
-        if location.shadow is not None and not has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS):
+        mirrors = location.shadow is not None and not has_flag(
+            options.uv_args, *READ_ONLY_SYNC_FLAGS
+        )
+        if mirrors and _checked_before_mirroring(prepared):
             # what uv reinstalled is copied again even where its RECORD is the same
             again = reinstalled([*options.uv_args, *reinstall])
             report = mirror_shadow(prepared, options.on_mirror_progress, again)
@@ -884,6 +890,23 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
                 compile_bytecode(tree_of(location.env, prepared.state))
         session.inputs = inputs_of(session, link)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
+
+
+def _checked_before_mirroring(prepared: PreparedEnv) -> bool:
+    """Whether the env may be given the shadow's packages: a new env's deferred check is
+    finished first (the copy is the long part), and once it passed the state is saved, so
+    that a sync killed while copying leaves an env the next one knows as its own. A failed
+    check stays pending: :func:`sync` builds the env again (its ``finish`` says it again)."""
+    pending = prepared.pending_check
+    if pending is None:
+        return True
+    try:
+        pending.finish()
+    except EnvironmentBroken:
+        return False
+    prepared.pending_check = None
+    _save_state(prepared)
+    return True
 
 
 def project_chmod_fails(prepared: PreparedEnv) -> bool:
