@@ -466,7 +466,9 @@ def test_a_first_sync_killed_after_its_env_was_made_leaves_an_env_the_next_one_r
     again = run_sync(project, environ, ("sync", "--json", *index_args(index)))
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
-    assert (report["action"], report["rebuild_reason"]) == ("reused", None), report["rebuild_reason"]
+    assert (report["action"], report["rebuild_reason"]) == ("reused", None), report[
+        "rebuild_reason"
+    ]
     synced = subprocess.run(
         [project / ".venv" / "bin" / "python", "-c", "import gamma; print(gamma.VALUE)"],
         capture_output=True,

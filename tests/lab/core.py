@@ -36,7 +36,7 @@ TESTS_DIR = LAB_DIR.parent
 
 FAULT_KINDS = [f"faultfs:{mode}" for mode in MODES if mode not in SPECIAL_MODES]
 SSHFS_KINDS = ["sshfs", "sshfs-nosymlink", "sshfs-noreadlink"]
-ALL_KINDS = ["local", *FAULT_KINDS, "exfat", "fat", *SSHFS_KINDS]
+ALL_KINDS = ["local", *FAULT_KINDS, "exfat", "ntfs", "fat", *SSHFS_KINDS]
 """Every kind a venv should be tried on; a test parametrized over it runs once per kind."""
 
 IMAGE_SIZE = 256 * 1024 * 1024
@@ -239,6 +239,8 @@ class Lab:
             return self._make_faultfs(kind, kind.removeprefix("faultfs:"))
         if kind == "exfat":
             return self._make_exfat()
+        if kind == "ntfs":
+            return self._make_ntfs()
         if kind == "fat":
             return self._make_fat(kind, IMAGE_SIZE, ["-F", "32"])
         if kind in SSHFS_KINDS:
@@ -330,6 +332,28 @@ class Lab:
             raise
         active.after_unmount.append(lambda: _detach_loop(device))
         return self._track("exfat", active, str(image))
+
+    def _make_ntfs(self) -> LabMount:
+        """ntfs-3g, as a Linux machine mounts an NTFS drive, on a loop device (fuseblk)."""
+        require_fuse()
+        require_root("ntfs (losetup)")
+        require_programs("mkntfs", "ntfs-3g", "losetup")
+        image = self._image("ntfs.img", IMAGE_SIZE)
+        run(["mkntfs", "--force", "--quick", "--quiet", image])
+        device = run(["losetup", "--find", "--show", image]).strip()
+        mountpoint = self._mountpoint("ntfs")
+        try:
+            active = start_mount_process(
+                ["ntfs-3g", device, mountpoint],
+                mountpoint,
+                self._log("ntfs"),
+                daemonizes=True,
+            )
+        except BaseException:
+            run(["losetup", "-d", device])
+            raise
+        active.after_unmount.append(lambda: _detach_loop(device))
+        return self._track("ntfs", active, str(image))
 
     def _make_fat(self, kind: str, size: int, mkfs_options: list[str]) -> LabMount:
         require_fuse()

@@ -2,7 +2,7 @@
 
 Values: "ok", "no" (call succeeded, effect missing) or the errno name of the
 failing call. Measured on Debian 12 (kernel 6.x, libfuse 3.14, sshfs 3.7.3,
-exfat-fuse 1.3.0, fusefat 0.1a, OpenSSH 9.2).
+exfat-fuse 1.3.0, ntfs-3g 2022.10.3, fusefat 0.1a, OpenSSH 9.2).
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ _DIFFERENCES: dict[str, dict[str, str]] = {
         "case_sensitive": "no",
         **EVERY_FILE_EXECUTABLE,
     },
+    # ntfs-3g without its `permissions` option: links of every kind and hard links work, every
+    # file has mode 0777 and chmod is a silent no-op
+    "ntfs": {"chmod": "no", **EVERY_FILE_EXECUTABLE},
     # fusefat: chmod fails ENOSYS (pip and uv fail writing scripts there); a renamed
     # directory comes out empty
     "fat": {
@@ -81,6 +84,7 @@ FSTYPE: dict[str, str] = {
     "faultfs:hang-symlink": "fuse.faultfs",
     "faultfs:eio-after-writes": "fuse.faultfs",
     "exfat": "fuseblk",
+    "ntfs": "fuseblk",
     "fat": "fuse.fusefat",
     "sshfs": "fuse.sshfs",
     "sshfs-nosymlink": "fuse.sshfs",
