@@ -130,10 +130,9 @@ def configured_link_mode(
     a top-level one."""
     from anyvenv.project.linkmode import LinkChoice, parse_link_mode
 
-    files = settings_files(start, uv_args, environ, cwd)
-    key, found = "pip.link-mode", setting("link-mode", files, table="pip") if for_pip else None
-    if found is None:
-        key, found = "link-mode", setting("link-mode", files)
+    key, found = _setting_for(
+        "link-mode", settings_files(start, uv_args, environ, cwd), for_pip=for_pip
+    )
     if found is None:
         return None
     value, path = found
@@ -163,10 +162,20 @@ def compiles_bytecode(
     if environ.get("UV_COMPILE_BYTECODE"):
         return env_flag(environ, "UV_COMPILE_BYTECODE")
     files = settings_files(start, uv_args, environ, cwd)
-    found = setting("compile-bytecode", files, table="pip") if for_pip else None
-    if found is None:
-        found = setting("compile-bytecode", files)
+    _, found = _setting_for("compile-bytecode", files, for_pip=for_pip)
     return found is not None and found[0] is True
+
+
+def _setting_for(
+    key: str, files: Sequence[str], *, for_pip: bool
+) -> tuple[str, tuple[object, str] | None]:
+    """``key`` as :func:`setting` finds it, for ``uv pip`` (``for_pip``) in the ``pip`` table
+    (``[tool.uv.pip]``) of any of the files before a top-level one; and the name it was
+    found under (``pip.KEY`` or ``KEY``)."""
+    found = setting(key, files, table="pip") if for_pip else None
+    if found is not None:
+        return f"pip.{key}", found
+    return key, setting(key, files)
 
 
 def preference_in_args(uv_args: Sequence[str]) -> str | None:
