@@ -313,47 +313,35 @@ class Lab:
 
     def _make_exfat(self) -> LabMount:
         """exfat-fuse always asks for a block device (its 'blkdev' option): a loop device."""
-        require_fuse()
-        require_root("exfat (losetup)")
-        require_programs("mkfs.exfat", "mount.exfat-fuse", "losetup")
-        image = self._image("exfat.img", IMAGE_SIZE)
-        run(["mkfs.exfat", image])
-        device = run(["losetup", "--find", "--show", image]).strip()
-        mountpoint = self._mountpoint("exfat")
-        try:
-            active = start_mount_process(
-                ["mount.exfat-fuse", device, mountpoint],
-                mountpoint,
-                self._log("exfat"),
-                daemonizes=True,
-            )
-        except BaseException:
-            run(["losetup", "-d", device])
-            raise
-        active.after_unmount.append(lambda: _detach_loop(device))
-        return self._track("exfat", active, str(image))
+        require_programs("mkfs.exfat", "mount.exfat-fuse")
+        return self._make_on_loop_device("exfat", ["mkfs.exfat"], ["mount.exfat-fuse"])
 
     def _make_ntfs(self) -> LabMount:
         """ntfs-3g, as a Linux machine mounts an NTFS drive, on a loop device (fuseblk)."""
+        require_programs("mkntfs", "ntfs-3g")
+        return self._make_on_loop_device(
+            "ntfs", ["mkntfs", "--force", "--quick", "--quiet"], ["ntfs-3g"]
+        )
+
+    def _make_on_loop_device(self, kind: str, mkfs: list[str], mount: list[str]) -> LabMount:
+        """An image made by ``mkfs IMAGE``, on a loop device mounted by the daemonizing FUSE
+        program ``mount DEVICE MOUNTPOINT``; the device is detached after the unmount."""
         require_fuse()
-        require_root("ntfs (losetup)")
-        require_programs("mkntfs", "ntfs-3g", "losetup")
-        image = self._image("ntfs.img", IMAGE_SIZE)
-        run(["mkntfs", "--force", "--quick", "--quiet", image])
+        require_root(f"{kind} (losetup)")
+        require_programs("losetup")
+        image = self._image(f"{kind}.img", IMAGE_SIZE)
+        run([*mkfs, image])
         device = run(["losetup", "--find", "--show", image]).strip()
-        mountpoint = self._mountpoint("ntfs")
+        mountpoint = self._mountpoint(kind)
         try:
             active = start_mount_process(
-                ["ntfs-3g", device, mountpoint],
-                mountpoint,
-                self._log("ntfs"),
-                daemonizes=True,
+                [*mount, device, mountpoint], mountpoint, self._log(kind), daemonizes=True
             )
         except BaseException:
             run(["losetup", "-d", device])
             raise
         active.after_unmount.append(lambda: _detach_loop(device))
-        return self._track("ntfs", active, str(image))
+        return self._track(kind, active, str(image))
 
     def _make_fat(self, kind: str, size: int, mkfs_options: list[str]) -> LabMount:
         require_fuse()
