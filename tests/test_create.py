@@ -32,10 +32,11 @@ def test_the_public_names_are_reachable_from_the_package() -> None:
         ({"path": 123}, TypeError, "path must be a str or an os.PathLike, not int"),
         ({"python": 3.12}, TypeError, "python must be a str"),
         ({"strategy": "bogus"}, UsageError, "strategy 'bogus'"),
-        ({"strategy": "reflink"}, UsageError, "use one of auto, symlink, hardlink, copy"),
+        ({"strategy": "COPY"}, UsageError, "use one of auto, symlink, hardlink, reflink, copy"),
         ({"python_preference": "bogus"}, UsageError, "python-preference 'bogus'"),
         ({"seed_index_args": "--no-index"}, TypeError, "not one string"),
         ({"path": ""}, UsageError, "the environment path is empty"),
+        ({"path": b""}, UsageError, "the environment path is empty"),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_is_made(
@@ -94,10 +95,6 @@ def _at_once(count: int, work: Callable[[int], object]) -> list[object]:
     for thread in threads:
         thread.join()
     return results
-
-
-def _create_numbered(root: Path, number: int) -> anyvenv.EnvInfo:
-    return anyvenv.create(root / f"py{number}", python=str(BASE))
 
 
 def _create_ignoring_number(target: Path, number: int) -> anyvenv.EnvInfo:

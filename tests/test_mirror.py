@@ -215,7 +215,7 @@ def test_a_file_that_cannot_be_placed_is_one_error_naming_it(envs: tuple[EnvTree
     with pytest.raises(AnyvenvError) as info:
         mirror(source, dest)
     assert info.value.message.startswith(
-        f"cannot place {dest.site_packages / 'tool' / '__init__.py'} in the environment: "
+        f"cannot place {dest.site_packages / 'tool' / '__init__.py'}: "
     )
     assert not (dest.site_packages / "tool-1.0.dist-info" / "RECORD").exists()  # redone next time
     assert sorted(os.listdir(dest.site_packages / "tool")) == ["__init__.py"]  # no temp file

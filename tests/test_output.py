@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
+import signal
 import subprocess
 import sys
 
@@ -108,3 +109,31 @@ def test_ctrl_c_before_a_command_is_guarded_is_one_line_too() -> None:
     )
     done = subprocess.run([sys.executable, "-c", driver], capture_output=True, timeout=60)
     assert (done.returncode, done.stderr) == (130, b"anyvenv: interrupted\n")
+
+
+def test_a_hang_up_with_a_bar_drawn_ends_with_129() -> None:
+    """SIGHUP: the terminal is gone, so clearing the bar and the last line fail; the exit
+    code is still the hang-up's."""
+    controller, terminal = pty.openpty()
+    code = (
+        "import os, signal\n"
+        "from anyvenv.cli.guard import guarded\n"
+        "from anyvenv.cli.output import files_progress\n"
+        "def work():\n"
+        "    files_progress('anyvenv', 'mirror')(1, 10)\n"
+        "    print('drawn', flush=True)\n"
+        "    signal.pause()\n"
+        "raise SystemExit(guarded(work))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env={**os.environ, "TERM": "xterm"},
+    )
+    os.close(terminal)
+    assert proc.stdout is not None and proc.stdout.readline() == b"drawn\n"
+    os.close(controller)  # the terminal goes away: writes to it fail from now on
+    proc.send_signal(signal.SIGHUP)
+    assert proc.wait(timeout=30) == 129

@@ -22,10 +22,14 @@ def report(exc: AnyvenvError) -> int:
 
 
 def _clear_progress() -> None:
-    """A progress bar left drawn by the work that failed is not to be written after."""
+    """A progress bar left drawn by the work that failed is not to be written after (on a
+    terminal that may be gone: SIGHUP)."""
     output = sys.modules.get("anyvenv.cli.output")  # (none was drawn if it is not loaded)
     if output is not None:
-        output.clear_progress()
+        try:
+            output.clear_progress()
+        except (OSError, ValueError):
+            pass
 
 
 class Terminated(BaseException):
@@ -51,12 +55,24 @@ def guarded(command: Callable[[], int]) -> int:
     """Run ``command`` and turn the ways it can fail into exit codes."""
     import _signal  # type: ignore[import-not-found]  # not signal: it imports enum (start-up)
 
+    previous: list[tuple[int, object]] = []
     try:
-        _signal.signal(_signal.SIGTERM, _raise_terminated)
-        if _signal.getsignal(_SIGHUP) == _signal.SIG_DFL:  # (nohup's SIG_IGN is kept)
-            _signal.signal(_SIGHUP, _raise_terminated)
+        for signum in (_signal.SIGTERM, _SIGHUP):
+            handler = _signal.getsignal(signum)
+            if signum == _SIGHUP and handler != _signal.SIG_DFL:
+                continue  # nohup's SIG_IGN (or a host's own handler) is kept
+            _signal.signal(signum, _raise_terminated)
+            previous.append((signum, handler))
     except ValueError:  # not the main thread (an embedding program's): leave signals be
         pass
+    try:
+        return _exit_code_of(command)
+    finally:
+        for signum, handler in previous:  # as they were, for a host that called main()
+            _signal.signal(signum, handler)
+
+
+def _exit_code_of(command: Callable[[], int]) -> int:
     try:
         return command()
     except AnyvenvError as exc:

@@ -91,9 +91,7 @@ def create(
 
 
 def _checked_path(path: object) -> str:
-    if isinstance(path, bytes):
-        return os.fsdecode(path)
-    if not isinstance(path, (str, os.PathLike)):
+    if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path must be a str or an os.PathLike, not {type(path).__name__}")
     target = os.fsdecode(os.fspath(path))
     if not target:
@@ -113,7 +111,7 @@ def _checked_python(python: object) -> str:
 def _checked_strategy(strategy: object) -> Strategy | None:
     if strategy is None or strategy == "auto":
         return None
-    choices = ("auto", "symlink", "hardlink", "copy")  # as `anyvenv venv --strategy`
+    choices = ("auto", *(member.value for member in Strategy))
     if isinstance(strategy, str) and strategy in choices:
         return Strategy(strategy)
     raise UsageError(

@@ -110,6 +110,20 @@ class BoundedCall(Generic[T]):
         os.close(write_fd)
         self.pid, self.read_fd = pid, read_fd
 
+    def _end_child(self) -> None:
+        """Give the child a moment to finish its call (it removes what it made), then kill it
+        (one stuck on a hung mount ends once the mount lets go) and reap it if it can be."""
+        deadline = time.monotonic() + _END_GRACE
+        try:
+            while time.monotonic() < deadline:
+                if os.waitpid(self.pid, os.WNOHANG)[0]:
+                    return
+                time.sleep(0.01)
+            os.kill(self.pid, _SIGKILL)
+            os.waitpid(self.pid, os.WNOHANG)
+        except OSError:
+            pass
+
     def result(self) -> T:
         """The answer (or the exception ``func`` raised); :class:`MountNotAnswering` when the
         bound passes first (the child is then left to the kernel)."""
@@ -124,6 +138,9 @@ class BoundedCall(Generic[T]):
     def _collect(self) -> tuple[bool, Any]:
         try:
             payload = _read_until(self.read_fd, self.deadline)
+        except BaseException:  # Ctrl-C, SIGTERM: the child (which ignores Ctrl-C) is ended
+            self._end_child()
+            raise
         finally:
             os.close(self.read_fd)
         if payload is None:
@@ -154,6 +171,7 @@ def start_bounded(
 
 _SIGKILL = 9  # signal.SIGKILL on every POSIX system; importing signal costs start-up time
 _SIGINT = 2
+_END_GRACE = 0.5  # seconds a child whose caller was stopped gets to finish (and clean up)
 
 
 def _ignore_ctrl_c() -> None:

@@ -471,7 +471,9 @@ def _still_named(fd: int, path: str) -> bool:
 # while open as .fuse_hiddenNNN until its release. A file unlinked just after its close can
 # race that release (close() does not wait for it) and stay hidden for good, keeping its
 # directory from being removed; unlinked while held open, it is hidden until this process's
-# own close and then removed. So the files of a lock are unlinked while open.
+# own close, and removed when that release reaches the daemon, a moment later. So the files
+# of a lock are unlinked while open (and a directory emptied of them is removed with
+# atomic.while_fuse_holds, which waits for that moment).
 
 
 def _unlink_while_open(path: str) -> None:

@@ -285,8 +285,6 @@ def mirror(
                 if progress is not None:
                     progress(report.files_written, total)
             (report.updated if name in present else report.added).append(name)
-    except OSError as exc:  # a removal
-        raise _not_placed(exc, exc.filename or str(dest.root)) from exc
     finally:
         _prune(dest, touched)
     return report
@@ -296,19 +294,22 @@ def _remove_unclaimed(
     dest: EnvTree, dist: Distribution, claimed: set[str], touched: set[Path]
 ) -> int:
     """Remove the files of ``dist`` (as installed in ``dest``) that no new RECORD lists."""
-    return sum(
-        _remove_file(dest, relative, touched)
-        for relative in files_of(dest, dist)
-        if relative not in claimed
-    )
+    removed = 0
+    for relative in files_of(dest, dist):
+        if relative in claimed:
+            continue
+        try:
+            removed += _remove_file(dest, relative, touched)
+        except OSError as exc:
+            raise _not_placed(exc, str(dest.root / relative), "remove") from exc
+    return removed
 
 
-def _not_placed(error: OSError, path: str) -> AnyvenvError:
+def _not_placed(error: OSError, path: str, doing: str = "place") -> AnyvenvError:
     from anyvenv.fs.outcome import errno_name
 
     return AnyvenvError(
-        f"cannot place {path} in the environment: {error.strerror or error} "
-        f"({errno_name(error.errno)})",
+        f"cannot {doing} {path}: {error.strerror or error} ({errno_name(error.errno)})",
         "the filesystem refused that file (a name it cannot hold, no space left, no "
         "permission); the packages not yet complete are placed again by the next sync, "
         "or keep the environment on another filesystem (UV_PROJECT_ENVIRONMENT)",

@@ -509,12 +509,13 @@ def find_base_interpreter(project: Project, choice: PythonChoice) -> Interpreter
 
 
 def ensure_shadow(prepared: PreparedEnv, adopt: bool) -> bool:
-    """Make the shadow env if it is missing or stale, seeded with the env's packages (so uv
-    sees what is installed). ``adopt`` (the last sync or pip command finished, so the env is
-    whole): a healthy one is given what was installed in or removed from the env itself
-    since (by a plain ``uv pip`` or ``pip``: else uv would not see it, and the mirror back
-    would undo it); an env a killed mirror left half-made is never copied into the shadow.
-    Returns whether it was made."""
+    """Make the shadow env if it is missing or stale. ``adopt`` (the last sync or pip command
+    finished, so the env is whole): a new shadow is seeded with the env's packages (so uv
+    sees what is installed), a healthy one is given what was installed in or removed from
+    the env itself since (by a plain ``uv pip`` or ``pip``: else uv would not see it, and the
+    mirror back would undo it). Without it nothing of the env is copied into the shadow (a
+    killed mirror may have left it half-made): uv installs what the shadow lacks, and the
+    mirror back copies only what differs. Returns whether it was made."""
     shadow = prepared.location.shadow
     assert shadow is not None
     saved = prepared.state
@@ -540,7 +541,8 @@ def ensure_shadow(prepared: PreparedEnv, adopt: bool) -> bool:
 
     _build(shadow, query_interpreter(saved.base_executable))
     record_owner(shadow, prepared.location.declared, EnvKind.SHADOW)
-    mirror(env_tree, shadow_tree)
+    if adopt:
+        mirror(env_tree, shadow_tree)
     return True
 
 
