@@ -102,7 +102,7 @@ def matrix_markdown(rows: list[MatrixRow], machine: Machine, full: bool = True) 
         lines.append("| " + " | ".join([row.kind, row.fstype, *cells]) + " |")
     intro = (
         f"{machine.header()}\n\n"
-        "Every filesystem and fault mode of the test lab (tests/lab: real FUSE mounts, exFAT, "
+        "Every filesystem and fault mode of the test lab (tests/lab: real FUSE mounts, exFAT, NTFS, "
         "FAT32, sshfs to a local sshd; see tests/lab/README.md for what each does), one env per "
         'cell from the same base interpreter. "works": the command exits 0 and '
         '`<env>/bin/python` starts as the env\'s python; "broken python": it exits 0 but that '
