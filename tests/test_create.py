@@ -37,6 +37,9 @@ def test_the_public_names_are_reachable_from_the_package() -> None:
         ({"seed_index_args": "--no-index"}, TypeError, "not one string"),
         ({"path": ""}, UsageError, "the environment path is empty"),
         ({"path": b""}, UsageError, "the environment path is empty"),
+        ({"strategy": 3}, TypeError, "strategy must be a str or a Strategy, not int"),
+        ({"python_preference": 3}, TypeError, "python_preference must be a str, not int"),
+        ({"prompt": 3}, TypeError, "prompt must be a str, not int"),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_is_made(
@@ -73,6 +76,10 @@ def test_a_read_only_place_is_said_with_its_own_error(tmp_path: Path) -> None:
             f"cannot create an environment in {tmp_path / 'ro'}: "
             f"it is on a read-only mount ({tmp_path / 'ro'})"
         )
+        with pytest.raises(DirectoryNotWritable) as below:  # a directory to make first
+            anyvenv.create(tmp_path / "ro" / "new" / "env", python=str(BASE))
+        assert below.value.read_only
+        assert below.value.reason == "it is on a read-only filesystem"
     finally:
         subprocess.run(["umount", str(tmp_path / "ro")], check=True)
 

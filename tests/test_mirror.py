@@ -219,3 +219,24 @@ def test_a_file_that_cannot_be_placed_is_one_error_naming_it(envs: tuple[EnvTree
     )
     assert not (dest.site_packages / "tool-1.0.dist-info" / "RECORD").exists()  # redone next time
     assert sorted(os.listdir(dest.site_packages / "tool")) == ["__init__.py"]  # no temp file
+
+
+def test_adopt_added_takes_only_complete_packages_of_projects_it_lacks(
+    envs: tuple[EnvTree, EnvTree],
+) -> None:
+    """What a shadow takes from an env that may be half-made: a package installed by hand
+    (complete: its RECORD is there), nothing half-copied, nothing it has in another version."""
+    from anyvenv.project.mirror import adopt_added
+
+    shadow, env = envs
+    _install(shadow, "tool", "1.0", {"tool/__init__.py": (b"v1", 0o644)})
+    _install(env, "tool", "2.0", {"tool/__init__.py": (b"v2", 0o644)})
+    _install(env, "extra", "1.0", {"extra.py": (b"x", 0o644)})
+    _install(env, "half", "1.0", {"half.py": (b"h", 0o644)})
+    (env.site_packages / "half-1.0.dist-info" / "RECORD").unlink()  # a killed copy's
+    assert adopt_added(env, shadow) == ["extra"]
+    assert (shadow.site_packages / "extra.py").read_bytes() == b"x"
+    assert (shadow.site_packages / "extra-1.0.dist-info" / "RECORD").is_file()
+    assert not (shadow.site_packages / "half.py").exists()
+    assert (shadow.site_packages / "tool" / "__init__.py").read_bytes() == b"v1"
+    assert adopt_added(env, shadow) == []  # taken once

@@ -137,3 +137,17 @@ def test_a_hang_up_with_a_bar_drawn_ends_with_129() -> None:
     os.close(controller)  # the terminal goes away: writes to it fail from now on
     proc.send_signal(signal.SIGHUP)
     assert proc.wait(timeout=30) == 129
+
+
+def test_the_mirror_bar_follows_uvs_no_progress() -> None:
+    code = (
+        "import os\n"
+        "from anyvenv.cli.sync import mirror_progress\n"
+        "shown = [mirror_progress([]) is not None, mirror_progress(['--no-progress']) is None,\n"
+        "         mirror_progress(['-q']) is None]\n"
+        "os.environ['UV_NO_PROGRESS'] = '1'\n"
+        "shown.append(mirror_progress([]) is None)\n"
+        "print(shown)\n"
+    )
+    _, shown = _on_a_terminal(code)
+    assert shown.strip() == b"[True, True, True, True]"

@@ -272,6 +272,35 @@ def test_a_file_the_mount_refuses_is_one_line_and_no_traceback(
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_through_a_shadow_a_package_installed_by_hand_after_anyvenv_pip_stays(
+    target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """`anyvenv pip` leaves no record of a finished sync behind: a package installed by hand
+    after it is still taken into the shadow, so the next run keeps it."""
+    from wheels import build_wheel
+
+    own_index = tmp_path / "index"
+    shutil.copytree(index, own_index)
+    build_wheel(own_index, "handmade", modules={"handmade.py": "VALUE = 7\n"})
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, own_index)
+    python = Path(str(report["env"])) / "bin" / "python"
+    through = anyvenv("pip", "install", *index_args(own_index), "gamma", cwd=project, env=env)
+    assert through.returncode == 0, through.stderr
+    plain = run(
+        [uv_binary(), "pip", "install", "--python", python, *index_args(own_index), "handmade"],
+        project,
+        env,
+    )
+    assert plain.returncode == 0, plain.stderr
+    write_project(project, dependencies=["alpha", "beta"])  # uv runs (inexactly, as uv run)
+    code = "import beta, gamma, handmade; print(handmade.VALUE)"
+    kept = anyvenv("run", *index_args(own_index), "python", "-c", code, cwd=project, env=env)
+    assert kept.stdout == "7\n", kept.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
 def test_through_a_shadow_a_package_installed_by_plain_uv_pip_stays(
     target: Path, index: Path, home: Path
 ) -> None:

@@ -8,6 +8,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -428,6 +429,12 @@ ACTIVATING_SHELLS = {  # $SHELL -> how to run a line in it and print VIRTUAL_ENV
     "/usr/bin/zsh": ["zsh", "-c", '{line}; printf %s "$VIRTUAL_ENV"'],
     "/usr/bin/fish": ["fish", "-c", '{line}; printf %s "$VIRTUAL_ENV"'],
     "/bin/tcsh": ["tcsh", "-c", '{line}; printf %s "$VIRTUAL_ENV"'],
+    "/usr/bin/xonsh": [  # a test dependency, beside the running Python
+        os.path.join(os.path.dirname(sys.executable), "xonsh"),
+        "--no-rc",
+        "-c",
+        "{line}\nprint($VIRTUAL_ENV, end='')",
+    ],
 }
 
 
@@ -446,7 +453,7 @@ def test_the_activation_line_printed_works_in_the_users_shell(tmp_path: Path) ->
     assert activate_command(str(env_dir), "/bin/tcsh").endswith("activate.csh'")
     assert activate_command(str(env_dir), "/usr/bin/nu").startswith("overlay use ")
     assert activate_command("/plain/e", None) == "source /plain/e/bin/activate"
-    ran = 0
+    ran = set()
     for shell, argv in ACTIVATING_SHELLS.items():
         if shutil.which(argv[0]) is None:
             continue
@@ -454,8 +461,8 @@ def test_the_activation_line_printed_works_in_the_users_shell(tmp_path: Path) ->
         command = [*argv[:-1], argv[-1].format(line=line)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path)
         assert (done.returncode, done.stdout) == (0, str(env_dir)), (shell, line, done.stderr)
-        ran += 1
-    assert ran >= 1  # bash at least
+        ran.add(shell)
+    assert {"/bin/bash", "/usr/bin/xonsh"} <= ran  # bash and xonsh (a test dependency) at least
 
 
 def _venv_on_a_terminal(env_dir: Path, answer: bytes, *extra: str) -> tuple[int, str]:

@@ -50,10 +50,9 @@ def run(args: argparse.Namespace) -> int:
                 from anyvenv.project.runenv import project_env
 
                 project_env(locating, os.getcwd(), os.environ)  # EnvironmentBroken: none
-            from anyvenv.cli.output import files_progress
-            from anyvenv.cli.sync import quiet_in
+            from anyvenv.cli.sync import mirror_progress
 
-            progress = None if quiet_in(words) else files_progress("anyvenv", "mirror")
+            progress = mirror_progress(words)
             options = SyncOptions(uv_args=tuple(locating), on_mirror_progress=progress)
             return run_pip(words, options).uv_exit_code
     except (NotAProject, EnvLeftAlone, EnvironmentBroken):

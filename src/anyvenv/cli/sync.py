@@ -9,7 +9,7 @@ from anyvenv.cli.uvargs import OwnOptions, describe_passthrough, pass_through
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # a no-op sync reads OWN before argparse is imported (see cli.fastpath)
     import argparse
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from anyvenv.project.sync import SyncOptions, SyncResult
 
@@ -94,7 +94,7 @@ def report(result: SyncResult, quiet: bool) -> None:
 
 
 def options_of(args: argparse.Namespace) -> SyncOptions:
-    from anyvenv.cli.output import files_progress, tell_waiting
+    from anyvenv.cli.output import tell_waiting
     from anyvenv.project.sync import SyncOptions
 
     quiet = quiet_in(args.uv_args) or bool(getattr(args, "json", False))
@@ -103,7 +103,7 @@ def options_of(args: argparse.Namespace) -> SyncOptions:
         link_mode=args.link_mode,
         uv_args=tuple(args.uv_args),
         on_lock_wait=tell_waiting,
-        on_mirror_progress=None if quiet else files_progress("anyvenv", "mirror"),
+        on_mirror_progress=None if quiet else mirror_progress(args.uv_args),
     )
 
 
@@ -185,6 +185,25 @@ def run(args: argparse.Namespace) -> int:
 
 def is_quiet(args: argparse.Namespace) -> bool:
     return quiet_in(args.uv_args)
+
+
+def mirror_progress(uv_args: Sequence[str]) -> Callable[[int, int], None] | None:
+    """The progress bar of the copy from a shadow env: none under ``-q``, nor under uv's
+    ``--no-progress`` (``UV_NO_PROGRESS``), which anyvenv's bar follows as uv's do."""
+    import os
+
+    from anyvenv.cli.output import files_progress
+    from anyvenv.project.uvrules import env_flag
+
+    if quiet_in(uv_args) or "--no-progress" in uv_args[: _end_of_options(uv_args)]:
+        return None
+    if os.environ.get("UV_NO_PROGRESS") and env_flag(os.environ, "UV_NO_PROGRESS"):
+        return None
+    return files_progress("anyvenv", "mirror")
+
+
+def _end_of_options(uv_args: Sequence[str]) -> int:
+    return uv_args.index("--") if "--" in uv_args else len(uv_args)
 
 
 def quiet_in(uv_args: Sequence[str]) -> bool:

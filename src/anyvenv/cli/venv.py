@@ -489,6 +489,9 @@ def activate_command(env: str, shell: str | None) -> str:
         return "overlay use " + '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if name in ("pwsh", "powershell"):
         return ". '" + os.path.join(scripts, "activate.ps1").replace("'", "''") + "'"
+    if name == "xonsh":  # a path that is not plain, as a Python literal in xonsh's @()
+        path = os.path.join(scripts, "activate.xsh")
+        return "source " + (path if all(char in _SAFE for char in path) else f"@({path!r})")
     return "source " + _quoted(os.path.join(scripts, "activate"))
 
 

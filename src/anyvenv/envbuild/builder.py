@@ -13,6 +13,7 @@ run after the commit, alongside that work: :attr:`EnvOptions.defer_linked_check`
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 
@@ -346,9 +347,23 @@ def make_parents(parent: str) -> list[str]:
     try:
         return make_missing(parent)
     except OSError as exc:
+        where = exc.filename or parent
+        if exc.errno == errno.EROFS:
+            raise DirectoryNotWritable(
+                f"cannot create {where}: it is on a read-only filesystem",
+                "pass a directory on a writable filesystem",
+                reason="it is on a read-only filesystem",
+                read_only=True,
+            ) from exc
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise DirectoryNotWritable(
+                f"cannot create {where}: you may not write where it goes",
+                "pass a directory you can write to",
+                reason="you may not write to it",
+                read_only=False,
+            ) from exc
         raise UsageError(
-            f"cannot create {exc.filename or parent}: {exc.strerror}",
-            "check the path and its permissions",
+            f"cannot create {where}: {exc.strerror}", "check the path and its permissions"
         ) from exc
 
 

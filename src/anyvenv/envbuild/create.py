@@ -57,9 +57,15 @@ def create(
         python = _checked_python(python)
     forced = _checked_strategy(strategy)
     if python_preference is not None:
+        if not isinstance(python_preference, str):
+            raise TypeError(
+                f"python_preference must be a str, not {type(python_preference).__name__}"
+            )
         checked_preference(python_preference, "python_preference")
     if isinstance(seed_index_args, (str, bytes)):
         raise TypeError("seed_index_args must be a sequence of arguments, not one string")
+    if prompt is not None and not isinstance(prompt, str):
+        raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
     if prompt == ".":  # as venv and uv: the name of the working directory
         prompt = os.path.basename(os.getcwd())
     info = find_interpreter(python, python_preference, option=None)
@@ -111,6 +117,8 @@ def _checked_python(python: object) -> str:
 def _checked_strategy(strategy: object) -> Strategy | None:
     if strategy is None or strategy == "auto":
         return None
+    if not isinstance(strategy, str):
+        raise TypeError(f"strategy must be a str or a Strategy, not {type(strategy).__name__}")
     choices = ("auto", *(member.value for member in Strategy))
     if isinstance(strategy, str) and strategy in choices:
         return Strategy(strategy)

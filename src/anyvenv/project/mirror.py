@@ -290,6 +290,28 @@ def mirror(
     return report
 
 
+def adopt_added(source: EnvTree, dest: EnvTree) -> list[str]:
+    """Copy into ``dest`` the distributions of ``source`` whose project ``dest`` lacks
+    entirely and whose RECORD is there (written last: they are complete), file by file as
+    they are; nothing of ``dest`` is removed or replaced. Returns their names. For a shadow
+    env that must not take the env's other differences (an env a killed mirror left
+    half-made), but must see a package installed into the env by hand."""
+    have = distributions(dest.site_packages)
+    added: list[str] = []
+    for name, dist in sorted(distributions(source.site_packages).items()):
+        if name in have or dist.record is None:
+            continue
+        for relative in files_of(source, dist):
+            if not os.path.lexists(source.root / relative):
+                continue  # (removed by hand: the copy lacks it too)
+            try:
+                _install_file(source, dest, relative)
+            except OSError as exc:
+                raise _not_placed(exc, str(dest.root / relative)) from exc
+        added.append(name)
+    return added
+
+
 def _remove_unclaimed(
     dest: EnvTree, dist: Distribution, claimed: set[str], touched: set[Path]
 ) -> int:

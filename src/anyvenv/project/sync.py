@@ -509,13 +509,15 @@ def find_base_interpreter(project: Project, choice: PythonChoice) -> Interpreter
 
 
 def ensure_shadow(prepared: PreparedEnv, adopt: bool) -> bool:
-    """Make the shadow env if it is missing or stale. ``adopt`` (the last sync or pip command
-    finished, so the env is whole): a new shadow is seeded with the env's packages (so uv
-    sees what is installed), a healthy one is given what was installed in or removed from
-    the env itself since (by a plain ``uv pip`` or ``pip``: else uv would not see it, and the
-    mirror back would undo it). Without it nothing of the env is copied into the shadow (a
-    killed mirror may have left it half-made): uv installs what the shadow lacks, and the
-    mirror back copies only what differs. Returns whether it was made."""
+    """Make the shadow env if it is missing or stale. ``adopt`` (the last sync finished, so
+    the env is whole): a new shadow is seeded with the env's packages (so uv sees what is
+    installed), a healthy one is given what was installed in or removed from the env itself
+    since (by a plain ``uv pip`` or ``pip``: else uv would not see it, and the mirror back
+    would undo it). Without it (a killed mirror may have left the env half-made, or an
+    ``anyvenv pip`` command ran since) a healthy shadow takes only the complete packages of
+    projects it lacks entirely (installed by hand), and a new one nothing: uv installs what
+    the shadow lacks, and the mirror back copies only what differs. Returns whether it was
+    made."""
     shadow = prepared.location.shadow
     assert shadow is not None
     saved = prepared.state
@@ -526,12 +528,15 @@ def ensure_shadow(prepared: PreparedEnv, adopt: bool) -> bool:
         )
     except EnvironmentBroken:
         healthy = False
-    from anyvenv.project.mirror import dist_info_dirs, mirror
+    from anyvenv.project.mirror import adopt_added, dist_info_dirs, mirror
 
     env_tree, shadow_tree = tree_of(prepared.location.env, saved), tree_of(shadow, saved)
     if healthy:
-        if adopt and dist_info_dirs(env_tree) != dist_info_dirs(shadow_tree):
-            mirror(env_tree, shadow_tree)
+        if dist_info_dirs(env_tree) != dist_info_dirs(shadow_tree):
+            if adopt:
+                mirror(env_tree, shadow_tree)
+            else:
+                adopt_added(env_tree, shadow_tree)
         return False
     from anyvenv.fs.atomic import remove_tree
     from anyvenv.interpreter.query import query_interpreter
