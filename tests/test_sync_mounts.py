@@ -227,13 +227,21 @@ def test_through_a_shadow_a_reinstall_puts_back_what_the_env_lost(
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])
 def test_through_a_shadow_bytecode_is_compiled_in_the_env(
-    target: Path, index: Path, home: Path
+    target: Path, index: Path, home: Path, tmp_path: Path
 ) -> None:
     """uv compiles in the shadow (RECORD lists no .pyc): the env's own are made, valid for
-    its sources, so that importing writes nothing."""
+    its sources, so that importing writes nothing. A file that does not compile is passed
+    over, as uv passes it over."""
+    from wheels import build_wheel
+
+    own_index = tmp_path / "index"
+    shutil.copytree(index, own_index)
+    build_wheel(
+        own_index, "legacy", modules={"legacy/__init__.py": "", "legacy/old.py": "print 'x'\n"}
+    )
     env = project_environ(home)
-    project = write_project(target / "demo", dependencies=["alpha"])
-    report, _ = sync_json(project, env, index, "--compile-bytecode")
+    project = write_project(target / "demo", dependencies=["alpha", "legacy"])
+    report, _ = sync_json(project, env, own_index, "--compile-bytecode")
     site = next(Path(str(report["env"])).glob("lib/python*/site-packages"))
     compiled = sorted(p.name for p in (site / "alpha" / "__pycache__").iterdir())
     assert len(compiled) == 1 and compiled[0].startswith("__init__.")

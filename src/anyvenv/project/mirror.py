@@ -342,18 +342,19 @@ def compile_bytecode(tree: EnvTree) -> None:
     """Compile ``tree``'s site-packages to bytecode with its own python, as uv's
     ``--compile-bytecode`` does where it installs (the shadow's ``.pyc`` files, which RECORD
     does not list, would not match the sources' times here). Files already compiled are
-    left as they are."""
+    left as they are; as with uv, a file that does not compile (a package's Python 2 test
+    data) is passed over, and uv's ``PYC_INVALIDATION_MODE`` is followed."""
     from anyvenv.interpreter.query import failure_line
     from anyvenv.spawn import run_captured
 
     python = tree.root / "bin" / "python"
+    mode = os.environ.get("PYC_INVALIDATION_MODE", "").lower().replace("_", "-")
+    chosen = ["--invalidation-mode", mode] if mode else []
     done = run_captured(
-        [python, "-I", "-m", "compileall", "-q", "-j", "0", str(tree.site_packages)]
+        [python, "-I", "-m", "compileall", "-qq", "-j", "0", *chosen, str(tree.site_packages)]
     )
-    if done.returncode != 0:
+    if done.returncode not in (0, 1):  # (1: some file did not compile)
         why = failure_line(done.stderr.decode(errors="replace"), done.returncode)
-        if done.stdout and not done.stderr:
-            why = done.stdout.decode(errors="replace").strip().splitlines()[-1]
         raise AnyvenvError(
             f"the environment's packages could not be compiled to bytecode: {why}",
             "run the sync again without --compile-bytecode",

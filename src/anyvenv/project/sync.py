@@ -844,10 +844,11 @@ def _rebuild_checked(session: Session, failed: EnvironmentBroken) -> PreparedEnv
 def _sync_locked(session: Session, started: float) -> SyncResult:
     options, prepared = session.options, session.prepared
     location = prepared.location
-    # the last sync finished (its record is there): the env is whole, what differs from the
-    # shadow was done to it by hand
-    finished = os.path.lexists(inputs_store.record_path(location.env))
-    made_shadow = location.shadow is not None and ensure_shadow(prepared, adopt=finished)
+    # adopt: the last sync finished (its record is there), so the env is whole and what
+    # differs from the shadow was done to it by hand
+    made_shadow = location.shadow is not None and ensure_shadow(
+        prepared, adopt=os.path.lexists(inputs_store.record_path(location.env))
+    )
     if made_shadow:
         prepared.notes.append(f"made the shadow env {location.shadow}")
     link = session.link_mode(options.uv_args)
