@@ -1305,3 +1305,34 @@ def test_run_of_a_path_that_cannot_run_blames_the_path(
         said = proc.stderr.strip().splitlines()[-1]  # (after uv's lines, if it synced)
         assert said.startswith(f"anyvenv: error: cannot run {path}: {why}"), proc.stderr
         assert "anyvenv check" not in said
+
+
+UV_REMOVING_THE_PYTHON = """
+import os, sys
+sys.argv = ["anyvenv", *sys.argv[1:]]
+import anyvenv.project.sync as project_sync
+fake = os.path.join(os.getcwd(), "fake-uv")
+with open(fake, "w") as f:  # uv removing the env half-way, then failing (as a race can make it)
+    f.write("#!/bin/sh\\nrm -f .venv/bin/python*\\necho 'error: half-way' >&2\\nexit 2\\n")
+os.chmod(fake, 0o755)
+project_sync.find_uv = lambda: fake
+from anyvenv.__main__ import main
+raise SystemExit(main())
+"""
+
+
+def test_an_env_whose_python_vanished_while_uv_failed_is_rebuilt_next_time(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """The state saved at the end of that sync must not hide the loss: its fingerprint would
+    leave the missing python out and the next sync reuse the env unchecked, for good."""
+    write_project(synced, dependencies=["alpha", "gamma"])  # uv must run
+    failed = run(
+        [sys.executable, "-c", UV_REMOVING_THE_PYTHON, "sync", *index_args(index)], synced, env
+    )
+    assert failed.returncode == 2, failed.stderr
+    assert not (synced / ".venv" / "bin" / "python").exists()
+    report, _ = sync_json(synced, env, index)
+    assert report["action"] == "rebuilt", report
+    works = run([synced / ".venv" / "bin" / "python", "-c", "import gamma"], synced, env)
+    assert works.returncode == 0, works.stderr

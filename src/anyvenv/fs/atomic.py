@@ -99,6 +99,24 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = DATA_MOD
         raise
 
 
+def unlink_while_open(path: str) -> None:
+    """``os.unlink(path)`` (raising as it does), with the file held open meanwhile where it
+    can be opened. A FUSE daemon (libfuse's high-level API: sshfs, faultfs) keeps a file
+    unlinked while open as ``.fuse_hiddenNNN`` until its release; a file unlinked just after
+    a close (a record read a moment before) can race that release, which close() does not
+    wait for, and stay hidden for good. Held open, it is hidden until this process's own
+    close, and removed when that release reaches the daemon."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        os.unlink(path)
+        return
+    try:
+        os.unlink(path)
+    finally:
+        os.close(fd)
+
+
 def read_small_file(path: str | os.PathLike[str], limit: int) -> bytes | None:
     """The bytes of a small file anyvenv reads whole (a pointer, a record), or ``None`` when
     it is missing, unreadable or longer than ``limit`` bytes."""

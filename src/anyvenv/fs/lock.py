@@ -477,15 +477,12 @@ def _still_named(fd: int, path: str) -> bool:
 
 
 def _unlink_while_open(path: str) -> None:
+    from anyvenv.fs.atomic import unlink_while_open
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        unlink_while_open(path)
     except OSError:
-        _unlink_quietly(path)
-        return
-    try:
-        _unlink_quietly(path)
-    finally:
-        os.close(fd)
+        pass
 
 
 def _unlink_if_holding(path: str, payload: bytes) -> None:

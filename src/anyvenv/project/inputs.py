@@ -366,8 +366,10 @@ def save(record: InputsRecord) -> None:
 def forget(env: str) -> bool:
     """Drop the record before uv changes the env (a concurrent reader then runs uv too).
     Returns whether there was one (none: the last sync did not finish, or left none)."""
+    from anyvenv.fs.atomic import unlink_while_open  # (it was read a moment ago: FUSE)
+
     try:
-        os.unlink(record_path(env))
+        unlink_while_open(record_path(env))
     except FileNotFoundError:
         return False
     except OSError:  # refused: changed inputs fail to match it

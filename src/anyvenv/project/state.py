@@ -84,6 +84,16 @@ def _read(env: str) -> SyncState | None:
         return None
 
 
+def discard(env: str) -> None:
+    """Drop the saved state, if any (quietly: it is only a cache)."""
+    from anyvenv.fs.atomic import unlink_while_open
+
+    try:
+        unlink_while_open(os.path.join(env, STATE_NAME))
+    except OSError:
+        pass
+
+
 def save(env: str, state: SyncState) -> None:
     """Write the state (quietly skipped if the env cannot take it: it is only a cache)."""
     from anyvenv.fs.atomic import atomic_write

@@ -1114,8 +1114,14 @@ def vital_paths(prepared: PreparedEnv) -> list[str]:
 
 
 def _save_state(prepared: PreparedEnv) -> None:
+    """Save what is known of the env, with the fingerprint of its vital files. Where one of
+    them is gone (uv removed the env half-way and failed), the state is dropped instead: a
+    fingerprint without it would match next time, and the env be reused unchecked."""
     env = prepared.location.env
     current = prepared.state
-    current.fingerprint = state_store.fingerprint(vital_paths(prepared))
-    if state_store.load(env) != current:
+    paths = vital_paths(prepared)
+    current.fingerprint = state_store.fingerprint(paths)
+    if len(current.fingerprint) < len(set(paths)):
+        state_store.discard(env)
+    elif state_store.load(env) != current:
         state_store.save(env, current)
