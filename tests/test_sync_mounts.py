@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from project_support import (
     PY_MAIN,
+    PY_OTHER,
     anyvenv,
     index_args,
     needs_pythons,
@@ -205,6 +206,25 @@ def test_pip_goes_through_the_shadow_env(target: Path, index: Path, home: Path) 
     removed = anyvenv("pip", "uninstall", "alpha", cwd=project, env=env)
     assert removed.returncode == 0, removed.stderr
     assert not script.exists()
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs", "fat"])
+def test_a_python_switched_within_the_second_is_not_taken_for_the_old_one(
+    target: Path, index: Path, home: Path
+) -> None:
+    """sshfs keeps whole seconds, FAT two: a copied python replacing another at the same path
+    at once would have its modification time, by which uv knows an interpreter (and uv
+    took the new env for the old Python). The new one is given a time clear of it."""
+    env = project_environ(home)
+    project = write_project(target / "demo", python_version=None)
+    first, _ = sync_json(project, env, index, "--python", str(PY_OTHER))
+    python = Path(str(first["env"])) / "bin" / "python"
+    old = os.stat(python).st_mtime_ns
+    second, _ = sync_json(project, env, index, "--python", str(PY_MAIN))
+    assert second["action"] == "rebuilt" and second["python"].startswith("3.12"), second
+    assert abs(os.stat(python).st_mtime_ns - old) >= 2_000_000_000
+    version = run([python, "-c", "import sys, beta; print(sys.version_info[:2])"], project, env)
+    assert version.stdout == "(3, 12)\n", version.stderr
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])

@@ -134,6 +134,7 @@ class EnvBuilder:
         self.pending_check: PendingCheck | None = None  # see EnvOptions.defer_linked_check
         self.in_place = False  # filled where it is (anyvenv.fs.inplace), not renamed into place
         self.remains: atomic.Remains | None = None  # of the env replaced, if not all removed
+        self.replaced_python: os.stat_result | None = None  # the python of the env replaced
 
     # -- the pipeline ------------------------------------------------------------------------
 
@@ -169,6 +170,10 @@ class EnvBuilder:
         except BaseException:
             self._remove_created_parents()
             raise
+        if self.replaced_python is not None:  # (once in place: fusefat's rename resets times)
+            _time_apart(
+                os.path.join(self.target, "bin", "python"), self.target, self.replaced_python
+            )
         if deferred:
             try:
                 self.pending_check = PendingCheck(self.target, self.info, expected_lib)
@@ -238,6 +243,7 @@ class EnvBuilder:
                         "use --clear to replace it",
                     )
                 replaced = True
+                self.replaced_python = _stat_or_none(os.path.join(target, "bin", "python"))
             elif names and not inplace.prune_if_only_directories(target):
                 raise UsageError(
                     f"{target} exists, is not empty and is not a virtual environment",
@@ -339,6 +345,37 @@ class EnvBuilder:
 
     def _remove_created_parents(self) -> None:
         remove_made(self.created_parents)
+
+
+def _stat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+# uv knows an interpreter by its path and modification time: a python copied over another at
+# the same path within the second (sshfs keeps whole seconds, FAT two) would be taken for the
+# one it replaced, version and all
+_TIME_GRAIN_NS = 2_000_000_000
+
+
+def _time_apart(python: str, root: str, replaced: os.stat_result) -> None:
+    """Give a copied ``python`` (or the copy in the env it links to) a modification time
+    clear of the one of the python it replaces at its path. What is the base's (a link to
+    it, a hard link) is left alone."""
+    copied = os.path.realpath(python)
+    if os.path.commonpath([copied, os.path.realpath(root)]) != os.path.realpath(root):
+        return  # a link to the base: its time is the base's
+    new = _stat_or_none(copied)
+    if new is None or new.st_nlink != 1:
+        return
+    if abs(new.st_mtime_ns - replaced.st_mtime_ns) >= _TIME_GRAIN_NS:
+        return
+    try:
+        os.utime(copied, ns=(new.st_atime_ns, replaced.st_mtime_ns + _TIME_GRAIN_NS))
+    except OSError:
+        pass  # (a filesystem that keeps no times keeps no stale ones either)
 
 
 def make_parents(parent: str) -> list[str]:
