@@ -31,3 +31,15 @@ def test_every_error_survives_pickling_with_its_attributes(error: AnyvenvError) 
 
 def test_one_line_joins_a_message_of_several_lines() -> None:
     assert AnyvenvError("first\n  second", "fix it").one_line() == "first second; fix it"
+
+
+def test_a_refused_write_is_told_by_what_refused_it() -> None:
+    import errno
+
+    read_only = DirectoryNotWritable.refusing(OSError(errno.EROFS, "x"), "cannot create /m/x")
+    assert read_only is not None and read_only.read_only
+    assert read_only.message == "cannot create /m/x: it is on a read-only filesystem"
+    denied = DirectoryNotWritable.refusing(PermissionError(errno.EACCES, "x"), "cannot probe /d")
+    assert denied is not None and not denied.read_only
+    assert denied.reason == "you may not write to it (EACCES)"
+    assert DirectoryNotWritable.refusing(OSError(errno.ENOSPC, "x"), "cannot create /x") is None

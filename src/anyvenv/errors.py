@@ -58,6 +58,31 @@ class DirectoryNotWritable(UsageError):
         self.reason = reason
         self.read_only = read_only
 
+    @classmethod
+    def refusing(cls, error: OSError, doing: str) -> DirectoryNotWritable | None:
+        """The error for a write that ``error`` refused while ``doing`` (``"cannot create
+        /x"``): the filesystem's (EROFS) or the permissions' (EACCES, EPERM); ``None`` when it
+        was refused for another reason."""
+        import errno
+
+        if error.errno == errno.EROFS:
+            reason = "it is on a read-only filesystem"
+            return cls(
+                f"{doing}: {reason}",
+                "pass a directory on a writable filesystem",
+                reason=reason,
+                read_only=True,
+            )
+        if error.errno in (errno.EACCES, errno.EPERM):
+            reason = f"you may not write to it ({errno.errorcode[error.errno]})"
+            return cls(
+                f"{doing}: {reason}",
+                "pass a directory you can write to",
+                reason=reason,
+                read_only=False,
+            )
+        return None
+
 
 class MountNotAnswering(AnyvenvError):
     """A filesystem call did not return in time: the mount is hung."""

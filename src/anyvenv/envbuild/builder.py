@@ -13,7 +13,6 @@ run after the commit, alongside that work: :attr:`EnvOptions.defer_linked_check`
 
 from __future__ import annotations
 
-import errno
 import os
 import time
 
@@ -384,24 +383,11 @@ def make_parents(parent: str) -> list[str]:
     try:
         return make_missing(parent)
     except OSError as exc:
-        where = exc.filename or parent
-        if exc.errno == errno.EROFS:
-            raise DirectoryNotWritable(
-                f"cannot create {where}: it is on a read-only filesystem",
-                "pass a directory on a writable filesystem",
-                reason="it is on a read-only filesystem",
-                read_only=True,
-            ) from exc
-        if exc.errno in (errno.EACCES, errno.EPERM):
-            raise DirectoryNotWritable(
-                f"cannot create {where}: you may not write where it goes",
-                "pass a directory you can write to",
-                reason="you may not write to it",
-                read_only=False,
-            ) from exc
-        raise UsageError(
-            f"cannot create {where}: {exc.strerror}", "check the path and its permissions"
-        ) from exc
+        doing = f"cannot create {exc.filename or parent}"
+        refused = DirectoryNotWritable.refusing(exc, doing)
+        if refused is not None:
+            raise refused from exc
+        raise UsageError(f"{doing}: {exc.strerror}", "check the path and its permissions") from exc
 
 
 def place_interpreter_files(

@@ -562,21 +562,10 @@ def _result(
 ) -> ProbeResult:
     try:
         device, measured = measured_by()
-    except PermissionError as exc:
-        raise DirectoryNotWritable(
-            f"{dirpath} is not writable by you ({errno_name(exc.errno)})",
-            "pass a directory you can write to",
-            reason=f"you may not write to it ({errno_name(exc.errno)})",
-            read_only=False,
-        ) from exc
     except OSError as exc:
-        if exc.errno == errno.EROFS:
-            raise DirectoryNotWritable(
-                f"{dirpath} is on a read-only filesystem",
-                "pass a directory on a writable filesystem",
-                reason="it is on a read-only filesystem",
-                read_only=True,
-            ) from exc
+        refused = DirectoryNotWritable.refusing(exc, f"cannot probe {dirpath}")
+        if refused is not None:
+            raise refused from exc
         what = f"cannot probe {dirpath}: {exc.strerror or exc} ({errno_name(exc.errno)})"
         if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.EINVAL):
             # a path where nothing can be made (under /proc, too long): the request's fault
