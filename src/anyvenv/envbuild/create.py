@@ -120,7 +120,7 @@ def _checked_strategy(strategy: object) -> Strategy | None:
     if not isinstance(strategy, str):
         raise TypeError(f"strategy must be a str or a Strategy, not {type(strategy).__name__}")
     choices = ("auto", *(member.value for member in Strategy))
-    if isinstance(strategy, str) and strategy in choices:
+    if strategy in choices:
         return Strategy(strategy)
     raise UsageError(
         f"strategy {strategy!r} is not one anyvenv knows",

@@ -119,6 +119,14 @@ class BoundedCall(Generic[T]):
                 if os.waitpid(self.pid, os.WNOHANG)[0]:
                     return
                 time.sleep(0.01)
+        except OSError:
+            return
+        self._kill_child()
+
+    def _kill_child(self) -> None:
+        """SIGKILL the child: it ends once the mount lets go; reaped if it already has, not
+        waited for."""
+        try:
             os.kill(self.pid, _SIGKILL)
             os.waitpid(self.pid, os.WNOHANG)
         except OSError:
@@ -144,11 +152,7 @@ class BoundedCall(Generic[T]):
         finally:
             os.close(self.read_fd)
         if payload is None:
-            try:
-                os.kill(self.pid, _SIGKILL)  # ends it once the mount lets go; not waited for
-                os.waitpid(self.pid, os.WNOHANG)
-            except OSError:
-                pass
+            self._kill_child()
             return False, _not_answering(self.what, self.where, self.limit)
         try:
             os.waitpid(self.pid, 0)  # it has answered: it exits at once
