@@ -299,6 +299,18 @@ def test_a_file_the_mount_refuses_is_one_line_and_no_traceback(
     assert not list(site.glob("fancy-1.0.dist-info/RECORD"))
 
 
+def install_by_hand(
+    python: Path, index: Path, package: str, project: Path, env: dict[str, str]
+) -> None:
+    """``package`` put into the env of ``python`` with plain ``uv pip``, without anyvenv."""
+    plain = run(
+        [uv_binary(), "pip", "install", "--python", python, *index_args(index), package],
+        project,
+        env,
+    )
+    assert plain.returncode == 0, plain.stderr
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
 def test_through_a_shadow_a_package_installed_by_hand_after_anyvenv_pip_stays(
     target: Path, index: Path, home: Path, tmp_path: Path
@@ -316,12 +328,7 @@ def test_through_a_shadow_a_package_installed_by_hand_after_anyvenv_pip_stays(
     python = Path(str(report["env"])) / "bin" / "python"
     through = anyvenv("pip", "install", *index_args(own_index), "gamma", cwd=project, env=env)
     assert through.returncode == 0, through.stderr
-    plain = run(
-        [uv_binary(), "pip", "install", "--python", python, *index_args(own_index), "handmade"],
-        project,
-        env,
-    )
-    assert plain.returncode == 0, plain.stderr
+    install_by_hand(python, own_index, "handmade", project, env)
     write_project(project, dependencies=["alpha", "beta"])  # uv runs (inexactly, as uv run)
     code = "import beta, gamma, handmade; print(handmade.VALUE)"
     kept = anyvenv("run", *index_args(own_index), "python", "-c", code, cwd=project, env=env)
@@ -339,12 +346,7 @@ def test_through_a_shadow_a_package_installed_by_plain_uv_pip_stays(
     project = write_project(target / "demo", dependencies=["alpha"])
     report, _ = sync_json(project, env, index)
     python = Path(str(report["env"])) / "bin" / "python"
-    plain = run(
-        [uv_binary(), "pip", "install", "--python", python, *index_args(index), "gamma"],
-        project,
-        env,
-    )
-    assert plain.returncode == 0, plain.stderr
+    install_by_hand(python, index, "gamma", project, env)
     write_project(project, dependencies=["alpha", "beta"])  # uv runs (inexactly, as uv run)
     code = "import beta, gamma; print(gamma.VALUE)"
     kept = anyvenv("run", *index_args(index), "python", "-c", code, cwd=project, env=env)
