@@ -243,6 +243,15 @@ def test_through_a_shadow_a_reinstall_puts_back_what_the_env_lost(
         again = anyvenv("sync", *index_args(index), *flags, cwd=project, env=env)
         assert again.returncode == 0, again.stderr
         assert run([str(script)], project, env).stdout == "alpha says hi\n", flags
+    # asked in uv's settings instead: at every sync (none is a no-op, as none is for uv)
+    pyproject = project / "pyproject.toml"
+    settings = '\n[tool.uv]\nreinstall-package = ["alpha"]\n'
+    replace_file(pyproject, pyproject.read_bytes() + settings.encode())
+    for _ in range(2):
+        script.unlink()
+        again = anyvenv("sync", *index_args(index), cwd=project, env=env)
+        assert again.returncode == 0, again.stderr
+        assert run([str(script)], project, env).stdout == "alpha says hi\n"
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])

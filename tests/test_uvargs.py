@@ -11,7 +11,7 @@ from anyvenv.cli.sync import OWN as SYNC
 from anyvenv.cli.uvargs import hoist_global_options
 from anyvenv.project.pip import targets_another_env
 from anyvenv.project.uvcall import pip_command, sync_command
-from anyvenv.project.uvrules import option_value, reinstalled, start_dir, unclustered
+from anyvenv.project.uvrules import option_value, reinstall_in_args, start_dir, unclustered
 
 
 def test_sync_keeps_uv_options_in_order() -> None:
@@ -256,13 +256,14 @@ def test_uvs_global_options_before_a_command_that_takes_none_are_refused_by_name
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ([], set()),
+        ([], None),  # (uv's settings decide)
         (["--reinstall"], True),
         (["--force-reinstall"], True),  # uv pip's name for it
-        (["--reinstall", "--no-reinstall"], set()),
+        (["--reinstall", "--no-reinstall"], False),
+        (["--reinstall-package", "x", "--no-reinstall"], False),  # (as uv: nothing)
         (["--reinstall-package", "Foo.Bar", "--reinstall-package=baz_qux"], {"foo-bar", "baz-qux"}),
-        (["--reinstall-package"], set()),  # no value: uv refuses it
+        (["--reinstall-package"], None),  # no value: uv refuses it
     ],
 )
-def test_what_uv_is_asked_to_reinstall(args: list[str], expected: bool | set[str]) -> None:
-    assert reinstalled(args) == expected
+def test_what_uv_is_asked_to_reinstall(args: list[str], expected: bool | set[str] | None) -> None:
+    assert reinstall_in_args(args) == expected

@@ -12,6 +12,8 @@ from anyvenv.project.uvsettings import (
     preference_in_args,
     project_settings_file,
     python_preference,
+    reinstalls,
+    reruns_every_sync,
     setting,
     settings_files,
 )
@@ -130,3 +132,51 @@ def test_bytecode_compilation_is_decided_as_uv_decides_it(tmp_path: Path) -> Non
     )
     assert compiles(["--no-compile", "--compile"], pip=True)
     assert not compiles(["--no-config"])  # no settings read
+
+
+def test_reinstalls_are_combined_as_uv_combines_them(tmp_path: Path) -> None:
+    """--reinstall/--no-reinstall decide alone; --reinstall-package names add to the
+    settings' (all of them when the settings reinstall everything); [tool.uv.pip] first for
+    uv pip."""
+    project = tmp_path / "p"
+    project.mkdir()
+    pyproject = project / "pyproject.toml"
+    environ = no_user_config(tmp_path)
+    start = str(project)
+
+    def asked(args: list[str], pip: bool = False) -> bool | set[str]:
+        return reinstalls(start, args, environ, start, for_pip=pip)
+
+    pyproject.write_text('[project]\nname = "p"\n[tool.uv]\nreinstall-package = ["A_b"]\n')
+    assert asked([]) == {"a-b"}
+    assert asked(["--reinstall-package", "c"]) == {"a-b", "c"}
+    assert asked(["--no-reinstall"]) is False
+    assert asked(["--reinstall"]) is True
+    assert asked(["--no-config"]) == set()
+    pyproject.write_text(
+        '[project]\nname = "p"\n[tool.uv]\nreinstall = true\n'
+        '[tool.uv.pip]\nreinstall = false\nreinstall-package = ["d"]\n'
+    )
+    assert asked(["--reinstall-package", "c"]) is True
+    assert asked(["--reinstall-package", "c"], pip=True) == {"c"}  # (false drops d, as uv)
+
+
+def test_settings_that_reinstall_or_upgrade_make_every_sync_run_uv(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    pyproject = project / "pyproject.toml"
+    environ = no_user_config(tmp_path)
+    start = str(project)
+
+    def reruns(table: str, args: tuple[str, ...] = ()) -> bool:
+        pyproject.write_text(f'[project]\nname = "p"\n[tool.uv]\n{table}\n')
+        return reruns_every_sync(start, args, environ, start)
+
+    assert not reruns("")
+    assert not reruns("reinstall = false\nupgrade = false\nupgrade-package = []")
+    assert reruns("reinstall = true")
+    assert reruns('reinstall-package = ["x"]')
+    assert reruns("upgrade = true")
+    assert reruns('upgrade-package = ["x"]')
+    assert not reruns("upgrade = true", ("--no-upgrade",))
+    assert not reruns("reinstall = true", ("--no-reinstall",))

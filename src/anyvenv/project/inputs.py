@@ -82,17 +82,7 @@ ALWAYS_RUN_OPTIONS = (
     "--show-settings",  # (uv then prints them and syncs nothing: no record either)
 )
 ALWAYS_RUN_SHORT = frozenset("UPnv")  # -U -P -n -v, also inside a cluster such as -qU
-ALWAYS_RUN_VARIABLES = (
-    "UV_UPGRADE",
-    "UV_UPGRADE_PACKAGE",
-    "UV_REINSTALL",
-    "UV_REINSTALL_PACKAGE",
-    "UV_REFRESH",
-    "UV_REFRESH_PACKAGE",
-    "UV_NO_CACHE",
-    "UV_EXCLUDE_NEWER",
-    "UV_EXCLUDE_NEWER_PACKAGE",
-)
+ALWAYS_RUN_VARIABLES = ("UV_NO_CACHE", "UV_EXCLUDE_NEWER")  # (the ones uv reads)
 
 
 def always_runs_uv(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from anyvenv.project import inputs
 from anyvenv.project.sync import LockedProject, SyncOptions, ensure_shadow, mirror_shadow
 from anyvenv.project.uvcall import MUTATING_PIP_COMMANDS, pip_command, run_uv, uv_environment
-from anyvenv.project.uvrules import reinstalled, unclustered
+from anyvenv.project.uvrules import unclustered
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def run_pip(
         command = pip_command(session.uv, args, os.path.join(target, "bin", "python"))
         code = run_uv(command, uv_env, session.cwd)
         report = (
-            mirror_shadow(session.prepared, options.on_mirror_progress, reinstalled(args))
+            mirror_shadow(session.prepared, options.on_mirror_progress, session.reinstalls(args))
             if shadow is not None and code == 0
             else None
         )

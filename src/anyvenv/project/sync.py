@@ -79,7 +79,6 @@ from anyvenv.project.uvrules import (
     env_flag,
     has_flag,
     project_env_path,
-    reinstalled,
     start_dir,
     uses_version_files,
 )
@@ -88,6 +87,8 @@ from anyvenv.project.uvsettings import (
     configured_link_mode,
     preference_in_args,
     python_preference,
+    reinstalls,
+    reruns_every_sync,
 )
 from anyvenv.record import field, mutable_record, record, replace
 
@@ -659,13 +660,16 @@ class Session:
     cache_dir_lookup: CacheDirLookup | None = None
 
     def compiles_bytecode(self, uv_args: Sequence[str]) -> bool:
-        return compiles_bytecode(
-            self.prepared.project.workspace_root,
-            uv_args,
-            self.environ,
-            self.cwd,
-            for_pip=self.options.for_pip,
-        )
+        return compiles_bytecode(*self.settings_context(uv_args), for_pip=self.options.for_pip)
+
+    def reinstalls(self, uv_args: Sequence[str]) -> bool | set[str]:
+        """What uv reinstalls with these arguments: everything, else these packages."""
+        return reinstalls(*self.settings_context(uv_args), for_pip=self.options.for_pip)
+
+    def settings_context(
+        self, uv_args: Sequence[str]
+    ) -> tuple[str, Sequence[str], Mapping[str, str], str]:
+        return self.prepared.project.workspace_root, uv_args, self.environ, self.cwd
 
     def link_mode(self, uv_args: Sequence[str]) -> LinkChoice:
         early = self.cache_dir_lookup
@@ -890,7 +894,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
         )
         if mirrors and _checked_before_mirroring(prepared):
             # what uv reinstalled is copied again even where its RECORD is the same
-            again = reinstalled([*options.uv_args, *reinstall])
+            again = session.reinstalls([*options.uv_args, *reinstall])
             report = mirror_shadow(prepared, options.on_mirror_progress, again)
             if session.compiles_bytecode(options.uv_args):  # uv compiled in the shadow
                 from anyvenv.project.mirror import compile_bytecode
@@ -1052,6 +1056,8 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
     prepared, options = session.prepared, session.options
     if options.uv_command != "sync" or always_runs_uv(options.uv_args, session.environ):
         return None  # the next sync runs uv: it sees the project as uv add left it
+    if reruns_every_sync(*session.settings_context(options.uv_args)):
+        return None  # uv's settings reinstall or upgrade: every sync runs uv, as uv would
     location, request = prepared.location, prepared.choice.request
     start = start_dir(options.uv_args, session.cwd, session.environ)
     pointer = location.declared if location.placement is Placement.ELSEWHERE else None

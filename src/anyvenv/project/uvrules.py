@@ -58,13 +58,14 @@ def has_flag(args: Sequence[str], *names: str) -> bool:
     return any(arg in names for arg in args)
 
 
-def reinstalled(args: Sequence[str]) -> bool | set[str]:
-    """What uv's arguments reinstall: everything (``--reinstall``, uv pip's
-    ``--force-reinstall``; ``--no-reinstall`` after them undoes it), else the normalized names
-    given to ``--reinstall-package``."""
+def reinstall_in_args(args: Sequence[str]) -> bool | set[str] | None:
+    """What uv's arguments say of reinstalling: everything (``True``: ``--reinstall``, uv
+    pip's ``--force-reinstall``), nothing (``False``: ``--no-reinstall``, the last of these
+    winning, names or not), else the normalized names given to ``--reinstall-package``;
+    ``None`` when they say nothing of it (uv's settings decide)."""
     from anyvenv.project.installed import normalize_name
 
-    everything = False
+    everything: bool | None = None
     named: set[str] = set()
     for index, arg in enumerate(args):
         if arg in ("--reinstall", "--force-reinstall"):
@@ -75,7 +76,9 @@ def reinstalled(args: Sequence[str]) -> bool | set[str]:
             named.add(normalize_name(args[index + 1]))
         elif arg.startswith("--reinstall-package="):
             named.add(normalize_name(arg.partition("=")[2]))
-    return True if everything else named
+    if everything is not None:
+        return everything
+    return named or None
 
 
 _OFF = frozenset(("", "0", "f", "false", "n", "no", "off"))

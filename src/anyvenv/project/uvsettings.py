@@ -16,6 +16,7 @@ from anyvenv.project.uvrules import (
     given_config_files,
     has_flag,
     option_value,
+    reinstall_in_args,
     user_and_system_config_files,
     uses_version_files,
 )
@@ -164,6 +165,50 @@ def compiles_bytecode(
     files = settings_files(start, uv_args, environ, cwd)
     _, found = _setting_for("compile-bytecode", files, for_pip=for_pip)
     return found is not None and found[0] is True
+
+
+def reinstalls(
+    start: str,
+    uv_args: Sequence[str],
+    environ: Mapping[str, str],
+    cwd: str,
+    for_pip: bool = False,
+) -> bool | set[str]:
+    """What uv reinstalls, as uv combines it: everything (``True``), else the normalized names
+    of these packages. ``--reinstall``/``--no-reinstall`` decide alone; names given with
+    ``--reinstall-package`` add to those of uv's settings (``reinstall``,
+    ``reinstall-package``; ``[tool.uv.pip]``'s first, for ``uv pip``), or are all of them
+    when the settings reinstall everything."""
+    from anyvenv.project.installed import normalize_name
+
+    said = reinstall_in_args(uv_args)
+    if isinstance(said, bool):
+        return said
+    files = settings_files(start, uv_args, environ, cwd)
+    _, everything = _setting_for("reinstall", files, for_pip=for_pip)
+    if everything is not None and isinstance(everything[0], bool):
+        if everything[0]:
+            return True
+        return said or set()  # (uv: `reinstall = false` drops the file's package names)
+    _, packages = _setting_for("reinstall-package", files, for_pip=for_pip)
+    named = packages[0] if packages is not None and isinstance(packages[0], list) else []
+    return (said or set()) | {normalize_name(name) for name in named if isinstance(name, str)}
+
+
+def reruns_every_sync(
+    start: str, uv_args: Sequence[str], environ: Mapping[str, str], cwd: str
+) -> bool:
+    """Whether uv's settings make every ``uv sync`` do work though nothing changed: they
+    reinstall or upgrade packages (``reinstall``, ``reinstall-package``, ``upgrade``,
+    ``upgrade-package``), unless the command line says not to."""
+    if reinstalls(start, uv_args, environ, cwd):
+        return True
+    if has_flag(uv_args, "--no-upgrade"):
+        return False
+    files = settings_files(start, uv_args, environ, cwd)
+    upgrade = setting("upgrade", files)
+    packages = setting("upgrade-package", files)
+    return (upgrade is not None and upgrade[0] is True) or bool(packages and packages[0])
 
 
 def _setting_for(
