@@ -551,3 +551,49 @@ def test_sync_takes_over_where_python_m_venv_gave_up(
     assert failed.returncode != 0 and (project / ".venv").is_dir(), failed.stderr
     report, proc = sync_json(project, env, index)
     assert report["action"] == "rebuilt" and report["env"] == str(project / ".venv"), proc.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+def test_a_venv_link_from_a_share_to_local_disk_is_followed(
+    target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """Nothing on the share can run, but `.venv` is the user's link to local disk: the env
+    is built where the link leads, as uv builds it, and the link stays (a pointer file there
+    would break plain uv), also when a new Python rebuilds it."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    local = tmp_path / "venvs" / "demo"
+    local.mkdir(parents=True)
+    (project / ".venv").symlink_to(local)
+    for version in ("3.12", "3.11"):
+        replace_file(project / ".python-version", f"{version}\n".encode())
+        report, _ = sync_json(project, env, index)
+        assert report["placement"] == "in-place", report["reason"]
+        assert os.readlink(project / ".venv") == str(local)
+        assert (local / "pyvenv.cfg").is_file()
+        plain = run([uv_binary(), "run", "--no-sync", "alpha-hello"], project, env)
+        assert plain.stdout == "alpha says hi\n", plain.stderr
+        probe = run(
+            [str(local / "bin" / "python"), "-c", "import sys; print(sys.version[:4])"],
+            project,
+            env,
+        )
+        assert probe.stdout.startswith(version), probe.stdout
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_venv_link_from_local_disk_to_fat_goes_through_a_shadow(
+    target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """The project is on local disk, its `.venv` a link to a FAT directory: how the env is
+    made is decided by FAT (chmod fails there), not by the project's disk."""
+    env = project_environ(home)
+    project = write_project(tmp_path / "demo", dependencies=["alpha"])
+    (target / "venv").mkdir()
+    (project / ".venv").symlink_to(target / "venv")
+    report, _ = sync_json(project, env, index)
+    assert report["placement"] == "shadow", report["reason"]
+    assert f" at {target.parent}" in str(report["reason"])  # (the FAT mount's point)
+    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
+    assert ran.returncode == 0 and ran.stdout == "alpha says hi\n", ran.stderr
+    assert (project / ".venv").is_symlink()

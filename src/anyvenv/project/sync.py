@@ -184,7 +184,7 @@ def choose_location(
 ) -> EnvLocation:
     from anyvenv.fs.probe import probe, probe_path_for
 
-    result = probe(probe_path_for(os.path.dirname(declared)))
+    result = probe(probe_path_for(landing_dir(declared)))
     placement, reason = placement_for(result)
     name = project.display_name
     fails = chmod_fails(result)
@@ -195,6 +195,15 @@ def choose_location(
         shadow_env_path(declared, name, key, environ) if placement is Placement.SHADOW else None
     )
     return EnvLocation(declared, declared, placement, reason, shadow, fails)
+
+
+def landing_dir(declared: str) -> str:
+    """Where a new env at ``declared`` lands, whose filesystem decides how it is made: the
+    directory a link at ``declared`` names (the env is built in it, as uv builds through
+    such a link), else ``declared``'s parent."""
+    if os.path.islink(declared) and os.path.isdir(declared):
+        return os.path.realpath(declared)
+    return os.path.dirname(declared)
 
 
 def _holds_an_env(env: str) -> None:
@@ -266,9 +275,7 @@ def build_env(
             pending = _build(location.env, info, defer_check, env_prompt(project), notes)
             return location, pending
         except (EnvironmentBroken, NothingExecutableHere) as exc:
-            reason = (
-                f"{os.path.dirname(declared)} cannot hold a runnable environment ({exc.message})"
-            )
+            reason = f"{landing_dir(declared)} cannot hold a runnable environment ({exc.message})"
             location = EnvLocation(
                 declared, elsewhere_env_path(declared, project.display_name, key, environ),
                 Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails,
