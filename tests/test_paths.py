@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
 
-from anyvenv.fs.paths import is_below, parents, upward
+from anyvenv.fs.paths import is_below, parents, same_entry, upward
 
 
 @pytest.mark.parametrize("path", ["/", "/a", "/a/b", "/a/b/c", "/a b/ü/.venv"])
@@ -29,3 +29,16 @@ def test_parents_are_purepath_parents(path: str) -> None:
 )
 def test_is_below(path: str, directory: str, below: bool) -> None:
     assert is_below(path, directory) is below
+
+
+def test_same_entry_is_one_name_in_one_directory_however_reached(tmp_path: Path) -> None:
+    (tmp_path / "Proj").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "Proj")
+    env = str(tmp_path / "Proj" / ".venv")
+    assert same_entry(env, env)
+    assert same_entry(env, str(tmp_path / "link" / ".venv"))  # (the entry is not followed)
+    assert not same_entry(env, str(tmp_path / "Proj" / "venv"))
+    # a filesystem that minds case: `proj` is another project (its copy), not a spelling
+    (tmp_path / "proj").mkdir()
+    assert not same_entry(env, str(tmp_path / "proj" / ".venv"))
+    assert not same_entry(env, str(tmp_path / "gone" / ".venv"))

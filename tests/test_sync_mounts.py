@@ -597,3 +597,70 @@ def test_a_venv_link_from_local_disk_to_fat_goes_through_a_shadow(
     ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
     assert ran.returncode == 0 and ran.stdout == "alpha says hi\n", ran.stderr
     assert (project / ".venv").is_symlink()
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+def test_a_new_project_at_a_renamed_ones_old_path_gets_its_own_env(
+    target: Path, index: Path, home: Path
+) -> None:
+    """Nothing runs on the share: the env lives in the user's directory, keyed by the
+    project's path. Renamed, the project keeps that env; a new project made at the old path
+    (a fresh clone) gets another, and the renamed one's is left as it was."""
+    env = project_environ(home)
+    first = write_project(target / "pa", dependencies=["alpha"])
+    report, _ = sync_json(first, env, index)
+    assert report["placement"] == "elsewhere"
+    renamed = target / "pb"
+    first.rename(renamed)
+    moved, _ = sync_json(renamed, env, index)
+    assert moved["env"] == report["env"] and moved["action"] == "reused"
+    clone = write_project(target / "pa", dependencies=["gamma"])
+    fresh, _ = sync_json(clone, env, index)
+    assert fresh["env"] != report["env"]
+    assert Path(str(fresh["env"])).name.startswith(Path(str(report["env"])).name + "-")
+    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=renamed, env=env)
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    for project, module in ((renamed, "alpha"), (clone, "gamma")):
+        again, _ = sync_json(project, env, index)
+        assert again["action"] == "reused" and not again["uv_ran"], again
+        ran = anyvenv("run", "--no-sync", "python", "-c", f"import {module}", cwd=project, env=env)
+        assert ran.returncode == 0, ran.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_project_spelled_another_way_on_a_case_insensitive_mount_keeps_its_env(
+    target: Path, index: Path, home: Path
+) -> None:
+    """FAT ignores case: `CaseProj` and `caseproj` are one project, whose env is reused
+    under either spelling (it was copied in whole again at every switch)."""
+    env = project_environ(home)
+    project = write_project(target / "CaseProj", dependencies=["alpha"])
+    made, _ = sync_json(project, env, index)
+    assert made["placement"] == "shadow"
+    for spelling in ("caseproj", "CaseProj", "caseproj"):
+        again, _ = sync_json(target / spelling, env, index)
+        assert again["action"] == "reused", again["rebuild_reason"]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+def test_a_project_reached_through_a_bind_mount_keeps_its_env(
+    target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """One project seen at two paths (a bind mount, as a VM's shared folder is): each path
+    took the env for another project's and built its own, by turns, for ever."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to make a bind mount")
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    made, _ = sync_json(project, env, index)
+    assert made["placement"] == "elsewhere"
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    subprocess.run(["mount", "--bind", str(project), str(seen)], check=True)
+    try:
+        for where in (seen, project, seen):
+            again, _ = sync_json(where, env, index)
+            assert again["action"] == "reused", again["rebuild_reason"]
+            assert again["env"] == made["env"]
+    finally:
+        subprocess.run(["umount", str(seen)], check=True)

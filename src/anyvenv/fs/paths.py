@@ -38,6 +38,44 @@ def same_file(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> 
         return same_place(first, second)
 
 
+def same_entry(first: str, second: str) -> bool:
+    """Whether two paths name the same directory entry: the same text, or the same name in
+    one directory reached two ways (by device and inode: another spelling on a
+    case-insensitive filesystem, a bind mount); the entries themselves are not followed."""
+    if first == second:
+        return True
+    if os.path.basename(first) != os.path.basename(second):
+        return False
+    first, second = os.path.dirname(first), os.path.dirname(second)
+    return same_file(first, second) or _one_directory_in_any_case(first, second)
+
+
+def _one_directory_in_any_case(first: str, second: str) -> bool:
+    """Whether two spellings that differ only in case lead to one directory: where they
+    differ, the directory lists one of the names, and both can be looked up (a filesystem
+    that ignores case, such as FAT, whose FUSE inode numbers differ by spelling)."""
+    first_parts, second_parts = first.split("/"), second.split("/")
+    if len(first_parts) != len(second_parts):
+        return False
+    for index, (one, other) in enumerate(zip(first_parts, second_parts, strict=True)):
+        if one == other:
+            continue
+        if one.casefold() != other.casefold():
+            return False
+        parent = "/".join(first_parts[:index]) or "/"
+        try:
+            names = os.listdir(parent)
+        except OSError:
+            return False
+        if one in names and other in names:  # two entries: the filesystem minds case
+            return False
+        if not (
+            os.path.isdir(os.path.join(parent, one)) and os.path.isdir(os.path.join(parent, other))
+        ):
+            return False
+    return True
+
+
 def is_below(path: str, directory: str) -> bool:
     """Whether ``path`` lies strictly under ``directory`` (by their normalised text)."""
     return os.path.normpath(path).startswith(os.path.normpath(directory).rstrip("/") + "/")

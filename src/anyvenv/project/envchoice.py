@@ -96,7 +96,7 @@ def elsewhere_env_path(
     declared: str, project_name: str, python_key: str, environ: Mapping[str, str]
 ) -> str:
     """The per-user env for a project whose filesystem cannot run one."""
-    return os.path.join(envs_dir(environ), keyed_name(project_name, declared, python_key))
+    return _unused(envs_dir(environ), keyed_name(project_name, declared, python_key), declared)
 
 
 def shadow_dir(environ: Mapping[str, str]) -> str:
@@ -112,7 +112,19 @@ def shadow_env_path(
     env: str, project_name: str, python_key: str, environ: Mapping[str, str]
 ) -> str:
     """The shadow env on local disk that uv installs into for ``env``."""
-    return os.path.join(shadow_dir(environ), keyed_name(project_name, env, python_key))
+    return _unused(shadow_dir(environ), keyed_name(project_name, env, python_key), env)
+
+
+def _unused(directory: str, name: str, declared: str) -> str:
+    """``directory/name``, else ``name-2``, ``name-3``...: the first that serves no other
+    project still using it. (A project renamed away keeps the env keyed by its old path; a
+    new project at that path must not take it over.)"""
+    from anyvenv.project.prune import serves_another
+
+    path, number = os.path.join(directory, name), 2
+    while serves_another(path, declared):
+        path, number = os.path.join(directory, f"{name}-{number}"), number + 1
+    return path
 
 
 def chmod_fails(result: ProbeResult) -> bool:

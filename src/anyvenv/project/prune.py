@@ -224,6 +224,19 @@ def _set_aside_if(remove: bool, env: str, reason: str) -> tuple[Verdict, str, st
         return Verdict.KEPT, f"{reason}, but it cannot be moved: {exc}", None
 
 
+def serves_another(env: str, declared: str) -> bool:
+    """Whether ``env`` serves a project other than the one whose env path is ``declared``,
+    one that still uses it (or may: what cannot be read counts as used). An env without an
+    owner record serves no one."""
+    from anyvenv.fs.paths import same_entry
+    from anyvenv.project.owners import read_owner
+
+    owner = read_owner(env)
+    if owner is None or same_entry(owner.declared, declared):
+        return False
+    return _uses(env, owner)[0] is not Verdict.UNUSED
+
+
 def _uses(env: str, owner: Owner) -> tuple[Verdict, str]:
     from anyvenv.errors import AnyvenvError
     from anyvenv.project import state as state_store

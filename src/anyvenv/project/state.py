@@ -12,6 +12,7 @@ from __future__ import annotations
 import marshal
 import os
 
+from anyvenv.fs.paths import same_entry
 from anyvenv.record import as_dict, field, mutable_record
 
 STATE_NAME = ".anyvenv-sync.state"
@@ -63,7 +64,7 @@ def load(env: str) -> SyncState | None:
     """The state saved in ``env``; ``None`` when there is none, it is of another version, or
     it was saved at another path (the env was moved or copied: see :func:`moved_from`)."""
     state = _read(env)
-    if state is None or state.state_version != STATE_VERSION or state.env != env:
+    if state is None or state.state_version != STATE_VERSION or not same_entry(state.env, env):
         return None
     return state
 
@@ -72,7 +73,7 @@ def moved_from(env: str) -> str | None:
     """Where the env was when its state was saved, if that is not ``env`` (the project was
     moved or copied with its env); ``None`` otherwise."""
     state = _read(env)
-    return state.env if state is not None and state.env != env else None
+    return state.env if state is not None and not same_entry(state.env, env) else None
 
 
 def _read(env: str) -> SyncState | None:

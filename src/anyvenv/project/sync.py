@@ -26,7 +26,7 @@ from anyvenv.errors import (
 )
 from anyvenv.fs import env_lock_path
 from anyvenv.fs.lock import ShareLock
-from anyvenv.fs.paths import is_below, same_place
+from anyvenv.fs.paths import is_below, same_entry, same_place
 from anyvenv.project import inputs as inputs_store
 from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
@@ -345,7 +345,7 @@ def _other_project_served(env: str, declared: str) -> str | None:
     from anyvenv.project.owners import read_owner
 
     owner = read_owner(env)
-    if owner is None or owner.declared == declared:
+    if owner is None or same_entry(owner.declared, declared):
         return None
     try:
         still = read_pointer(owner.declared)
