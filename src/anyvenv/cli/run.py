@@ -134,7 +134,16 @@ def _env_without_sync(args: argparse.Namespace, sync_args: list[str]) -> tuple[s
     from anyvenv.record import replace
 
     with LockedProject(replace(options_of(args), uv_args=tuple(sync_args))) as session:
-        location = session.prepared.location
+        prepared = session.prepared
+        location = prepared.location
+        if prepared.action == "rebuilt":  # as uv run --no-sync, which warns of it too
+            import sys
+
+            print(
+                f"anyvenv: warning: replaced the environment at {location.env} with an empty "
+                f"one, because {prepared.rebuild_reason}",
+                file=sys.stderr,
+            )
         return os.fspath(location.env), os.fspath(location.declared)
 
 

@@ -38,6 +38,18 @@ def uv_install_root() -> str:
     return os.environ.get("UV_PYTHON_INSTALL_DIR") or os.path.join(data_home(), "uv", "python")
 
 
+def is_managed(executable: str) -> bool:
+    """Whether ``executable`` is of a managed install (anyvenv's or uv's), as uv's
+    python-preference tells managed Pythons from the system's."""
+    from anyvenv.fs.paths import is_below
+
+    real = os.path.realpath(executable)
+    return any(
+        is_below(real, os.path.realpath(root))
+        for root in (_anyvenv_install_root(), uv_install_root())
+    )
+
+
 def parse_managed_name(name: str) -> tuple[tuple[int, int, int], bool] | None:
     """(version, free-threaded) of an install dir named like uv's, e.g.
     ``cpython-3.12.9-linux-x86_64-gnu`` or ``cpython-3.13.0+freethreaded-linux-x86_64-gnu``."""

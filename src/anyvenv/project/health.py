@@ -66,9 +66,12 @@ def facts_of_state(saved: SyncState) -> EnvFacts:
     )
 
 
-def inspect_env(env: str, saved: SyncState | None) -> tuple[EnvFacts | None, str | None]:
+def inspect_env(
+    env: str, saved: SyncState | None, strict: bool = True
+) -> tuple[EnvFacts | None, str | None]:
     """(facts, None) for an env that runs; (None, why) for a broken one; (None, None) if absent
-    or an empty directory (a volume mounted there, waiting for its env)."""
+    or an empty directory (a volume mounted there, waiting for its env). ``strict``: an env
+    whose base changed under it (see :func:`base_changed`) is broken too."""
     if not os.path.lexists(env):
         return None, None
     if os.path.isdir(env) and not os.path.islink(env) and not os.listdir(env):
@@ -86,14 +89,49 @@ def inspect_env(env: str, saved: SyncState | None) -> tuple[EnvFacts | None, str
 
     python = os.path.join(env, "bin", "python")
     try:
-        info = query_interpreter(python, use_cache=False)
+        running = info = query_interpreter(python, use_cache=False)
         if is_below(info.executable, env):  # before 3.11, -S leaves venvs unresolved
             info = query_interpreter(base_executable_of(env, info))
+        changed = base_changed(env, running, info.executable) if strict else None
+        if changed is not None:
+            return None, changed
         return facts_of_info(env, info), None
     except AnyvenvError as exc:
         return None, f"its python does not run ({exc.message})"
     except OSError as exc:  # e.g. a link that cannot be read back (EACCES, EPERM)
         return None, f"its python cannot be reached ({errno_name(exc.errno)}: {exc.filename})"
+
+
+def base_changed(env: str, running: InterpreterInfo, base: str) -> str | None:
+    """Why an env whose python runs no longer answers for its base, which was upgraded or
+    removed under it: its pyvenv.cfg names another patch release than the one that runs (uv
+    then replaces the env), or its python is a copy (or hard link) of another release than
+    the base now is, or of a base that is gone (its extension modules, the base's, may not
+    load). ``None`` when it still answers."""
+    from anyvenv.repair.envstate import config_version
+
+    said = config_version(read_pyvenv_cfg(env))
+    if said is not None and len(said) == 3 and said != running.version:
+        return (
+            f"its pyvenv.cfg says Python {version_text(said)}, but its python is "
+            f"{running.version_text}: its base interpreter changed since it was made"
+        )
+    if os.path.islink(os.path.join(env, "bin", "python")):
+        return None  # (the base itself runs)
+    if not os.path.exists(base):
+        return f"its python is a copy of a base interpreter that is gone ({base})"
+    from anyvenv.interpreter.query import query_interpreter
+
+    try:
+        now = query_interpreter(base).version
+    except AnyvenvError as exc:
+        return f"its base interpreter {base} does not run ({exc.message})"
+    if now != running.version:
+        return (
+            f"its python is a copy of Python {running.version_text}, but its base "
+            f"{base} is now {version_text(now)}"
+        )
+    return None
 
 
 def base_executable_of(env: str, info: InterpreterInfo) -> str:

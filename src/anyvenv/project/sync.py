@@ -70,6 +70,7 @@ from anyvenv.project.uvcache import CacheDirLookup, cache_dir_arguments, uv_cach
 from anyvenv.project.uvcall import (
     READ_ONLY_SYNC_FLAGS,
     find_uv,
+    python_as_chosen,
     run_uv,
     sync_command,
     uv_environment,
@@ -440,10 +441,13 @@ def prepare(
     environ: Mapping[str, str],
     defer_check: bool = False,
     may_build: bool = True,
+    as_it_is: bool = False,
 ) -> PreparedEnv:
     """Reuse the project's env or (re)build it. Call with the project lock held. With
     ``defer_check``, a new env's check may still run (``PreparedEnv.pending_check``). Without
-    ``may_build``, an env that would have to be made raises :class:`EnvLeftAlone`."""
+    ``may_build``, an env that would have to be made raises :class:`EnvLeftAlone`. With
+    ``as_it_is`` (``uv pip``, which acts on the env it finds), an env that runs is used
+    whatever its Python; only a missing or broken one is made."""
     from anyvenv.fs.atomic import recover
 
     # what killed runs left beside the env (a staging tree, an old env half removed, temp
@@ -452,30 +456,25 @@ def prepare(
     pointed_to = read_pointer(declared)
     env = pointed_to if pointed_to is not None else declared
     saved = state_store.load(env) if os.path.isdir(env) else None
-    facts, broken = inspect_env(env, saved)
+    facts, broken = inspect_env(env, saved, strict=not as_it_is)
     other = _other_project_served(env, declared) if pointed_to is not None else None
     if other is not None:  # a copied project's pointer: that env stays the original's
         env, saved, facts = declared, None, None
         broken = f"it points to the env of {other}, which that project still uses"
     if facts is not None:
-        if not satisfies(choice.request, facts):
-            broken = (
-                f"it has Python {version_text(facts.version)}, "
-                f"but {choice.source} asks for {choice.request.raw}"
-            )
-        elif not project.allows(facts.version):
-            broken = (
-                f"it has Python {version_text(facts.version)}, "
-                f"outside requires-python {project.requires_python_text}"
-            )
-        else:
+        broken = _unfit(project, choice, facts, env, as_it_is)
+        if broken is None:
             location = _existing_location(
                 declared, env, pointed_to is not None, saved, facts, project, environ
             )
+            if isinstance(location, str) and as_it_is:  # (made by another tool, or moved)
+                location = _location_as_it_is(declared, project, facts, environ)
             if isinstance(location, str):
                 broken = location
             else:
-                kept = saved if saved is not None else _new_state(location, facts)
+                kept = _new_state(location, facts) if saved is None else saved
+                if saved is not None:  # checked again (a vital file changed): as it is now
+                    _take_facts(kept, facts)
                 _keep_owner_records(location)
                 notes = _follow_a_move(env) if saved is None else []
                 return PreparedEnv(project, choice, location, kept, "reused", notes=notes)
@@ -494,6 +493,56 @@ def prepare(
     if pending is None:  # checked: saved now, so that a sync killed or stopped before its
         _save_state(prepared)  # end leaves an env the next one knows as its own, not rebuilds
     return prepared
+
+
+def _unfit(
+    project: Project, choice: PythonChoice, facts: EnvFacts, env: str, as_it_is: bool
+) -> str | None:
+    """Why an env that runs is not the one this project asks for, as uv judges it: another
+    Python than the request, outside requires-python, or not of the kind python-preference
+    allows (only-managed, only-system) unless the request names it by path. ``as_it_is``
+    (``uv pip``): any env will do, but a Python asked for by ``UV_PYTHON`` must be the env's,
+    as uv pip refuses another (:class:`UsageError`)."""
+    has = f"it has Python {version_text(facts.version)}"
+    if not satisfies(choice.request, facts):
+        if as_it_is and choice.source.startswith("UV_PYTHON="):
+            raise UsageError(
+                f"the project env {env} has Python {version_text(facts.version)}, but "
+                f"{choice.source} asks for another",
+                "unset UV_PYTHON, or run 'anyvenv sync' with it to rebuild the env",
+            )
+        return None if as_it_is else f"{has}, but {choice.source} asks for {choice.request.raw}"
+    if as_it_is:
+        return None
+    if not project.allows(facts.version):
+        return f"{has}, outside requires-python {project.requires_python_text}"
+    if choice.preference in ("only-managed", "only-system") and choice.request.path is None:
+        from anyvenv.interpreter.discovery import is_managed
+
+        managed = is_managed(facts.base_executable)
+        if managed != (choice.preference == "only-managed"):
+            kind = "a managed" if managed else "a system"
+            return f"it was made from {kind} Python, and python-preference is {choice.preference}"
+    return None
+
+
+def _location_as_it_is(
+    declared: str, project: Project, facts: EnvFacts, environ: Mapping[str, str]
+) -> EnvLocation:
+    """Where an env found in place stands for ``uv pip``, which uses it as it is: through a
+    shadow env where chmod fails or is ignored there."""
+    key = python_key(facts.version, facts.free_threaded)
+    location = choose_location(declared, project, key, environ)
+    if location.placement is Placement.ELSEWHERE:  # (it runs there all the same)
+        return EnvLocation(declared, declared, Placement.IN_PLACE, location.reason)
+    return location
+
+
+def _take_facts(state: SyncState, facts: EnvFacts) -> None:
+    """Bring a saved state up to date with what the env was found to be."""
+    state.base_executable, state.version = facts.base_executable, list(facts.version)
+    state.free_threaded, state.site_packages = facts.free_threaded, facts.site_packages
+    state.made_by_anyvenv, state.fingerprint = facts.made_by_anyvenv, facts.fingerprint
 
 
 def find_base_interpreter(project: Project, choice: PythonChoice) -> InterpreterInfo:
@@ -516,6 +565,25 @@ def find_base_interpreter(project: Project, choice: PythonChoice) -> Interpreter
 # -- the shadow env ----------------------------------------------------------------------------
 
 
+def _shadow_fits(shadow: str, saved: SyncState) -> bool:
+    """Whether the shadow env is ours, of the env's base and its Python release (uv replaces
+    a shadow whose pyvenv.cfg names another release than runs: one made before the base was
+    upgraded in place is made again)."""
+    from anyvenv.envbuild.config import MADE_BY_KEY
+    from anyvenv.repair.envstate import config_version
+
+    try:
+        cfg = read_pyvenv_cfg(shadow)
+    except EnvironmentBroken:
+        return False
+    return (
+        cfg.get("home") == os.path.dirname(saved.base_executable)
+        and MADE_BY_KEY in cfg
+        and config_version(cfg) == tuple(saved.version)
+        and os.path.exists(os.path.join(shadow, "bin", "python"))
+    )
+
+
 def ensure_shadow(prepared: PreparedEnv, adopt: bool) -> bool:
     """Make the shadow env if it is missing or stale. ``adopt`` (the last sync finished, so
     the env is whole): a new shadow is seeded with the env's packages (so uv sees what is
@@ -529,13 +597,7 @@ def ensure_shadow(prepared: PreparedEnv, adopt: bool) -> bool:
     shadow = prepared.location.shadow
     assert shadow is not None
     saved = prepared.state
-    home = os.path.dirname(saved.base_executable)
-    try:
-        healthy = read_pyvenv_cfg(shadow).get("home") == home and os.path.exists(
-            os.path.join(shadow, "bin", "python")
-        )
-    except EnvironmentBroken:
-        healthy = False
+    healthy = _shadow_fits(shadow, saved)
     from anyvenv.project.mirror import adopt_added, dist_info_dirs, mirror
 
     env_tree, shadow_tree = tree_of(prepared.location.env, saved), tree_of(shadow, saved)
@@ -760,7 +822,13 @@ class LockedProject:
                 options.uv_command != "sync" and chmod_fails_at(project.workspace_root)
             )  # (an edit where chmod fails goes through a copy, with an env: as before)
             prepared = prepare(
-                project, choice, declared, env_vars, self.defer_check, may_build=may_build
+                project,
+                choice,
+                declared,
+                env_vars,
+                self.defer_check,
+                may_build=may_build,
+                as_it_is=options.for_pip,  # uv pip acts on the env it finds
             )
             self._session = Session(
                 options, env_vars, cwd, uv, forced, prepared, cache_dir_lookup=self._early
@@ -876,7 +944,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
         link.mode.value,
         options.uv_command,
     )
-    uv_env = uv_environment(session.environ, target, location.declared)
+    uv_env = python_as_chosen(uv_environment(session.environ, target, location.declared))
     if options.uv_command == "sync":
         lockfile = RewritableLockfile(
             os.path.join(prepared.project.workspace_root, "uv.lock"),

@@ -70,14 +70,30 @@ def uv_environment(
     return result
 
 
+def python_as_chosen(uv_env: dict[str, str]) -> dict[str, str]:
+    """``uv_env`` for uv syncing an env whose Python anyvenv chose (by the request and the
+    python-preference): uv is not to judge it by the preference again, which it does by
+    other rules for an existing env (it replaces one made from a Python asked for by path
+    under only-managed, each time). Settings files' preference is overridden too."""
+    for key in ("UV_MANAGED_PYTHON", "UV_NO_MANAGED_PYTHON"):
+        uv_env.pop(key, None)
+    uv_env["UV_PYTHON_PREFERENCE"] = "system"
+    return uv_env
+
+
 def sync_command(
     uv: str, passthrough: Sequence[str], python: str, link_mode: str, subcommand: str = "sync"
 ) -> list[str]:
-    """``uv sync`` (or ``uv add``/``uv remove``, which sync too) into the env of ``python``."""
+    """``uv sync`` (or ``uv add``/``uv remove``, which sync too) into the env of ``python``,
+    which anyvenv chose: uv's python-preference options are left out (see
+    :func:`python_as_chosen`)."""
+    from anyvenv.project.uvrules import without_options
+
+    kept = without_options(passthrough, ("--python-preference",))
     return [
         uv,
         subcommand,
-        *passthrough,
+        *[arg for arg in kept if arg not in ("--managed-python", "--no-managed-python")],
         "--python",
         python,
         "--link-mode",
