@@ -1336,3 +1336,34 @@ def test_an_env_whose_python_vanished_while_uv_failed_is_rebuilt_next_time(
     assert report["action"] == "rebuilt", report
     works = run([synced / ".venv" / "bin" / "python", "-c", "import gamma"], synced, env)
     assert works.returncode == 0, works.stderr
+
+
+def test_a_relative_python_path_is_taken_from_the_directory_uv_runs_in(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """As uv: with --directory (or UV_WORKING_DIR), `--python ../x` and UV_PYTHON=../x are
+    relative to that directory, not to where the command was typed."""
+    assert PY_OTHER is not None
+    project = write_project(tmp_path / "a" / "proj", python_version=None)
+    (tmp_path / "a" / "pyb").symlink_to(PY_OTHER.parent)
+    relative = f"../pyb/{PY_OTHER.name}"
+    for args, extra in (
+        (["--directory", "a/proj", "--python", relative], {}),
+        ([], {"UV_WORKING_DIR": "a/proj", "UV_PYTHON": relative}),
+    ):
+        done = anyvenv(
+            "sync", "--json", *index_args(index), *args, cwd=tmp_path, env={**env, **extra}
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["python"].startswith("3.11.")
+        ran = anyvenv(
+            "run",
+            "--no-sync",
+            "python",
+            "-c",
+            "import sys; print(sys.version_info[1])",
+            cwd=project,
+            env=env,
+        )
+        assert ran.stdout == "11\n", ran.stderr
+        shutil.rmtree(project / ".venv")

@@ -673,9 +673,14 @@ def locate(
 ) -> tuple[Project, PythonChoice, str]:
     """The project, its Python request and its declared env path (reads files only)."""
     project = discover(start_dir(options.uv_args, cwd, environ))
+    explicit, workdir = options.python, start_dir(options.uv_args, cwd, environ, project=False)
+    if workdir != cwd:  # (--directory: a relative path asked for is taken from there)
+        explicit = explicit and _path_against(workdir, explicit)
+        if environ.get("UV_PYTHON"):
+            environ = {**environ, "UV_PYTHON": _path_against(workdir, environ["UV_PYTHON"])}
     choice = choose_python(
         project,
-        options.python,
+        explicit,
         environ,
         # uv's project env reads .python-version at the workspace root only (its
         # ProjectEnvironment asks from there), not from the working directory as uv venv does
@@ -689,6 +694,16 @@ def locate(
     declared = project_env_path(project.workspace_root, options.uv_args, environ, cwd)
     _check_uv_can_take(declared)
     return project, choice, declared
+
+
+def _path_against(workdir: str, request: str) -> str:
+    """A Python request that is a relative path, made absolute against the directory uv
+    runs in (``--directory`` moves it, as it moves uv before uv reads its options)."""
+    from anyvenv.interpreter.request import names_a_path
+
+    if not names_a_path(request) or os.path.isabs(os.path.expanduser(request)):
+        return request
+    return os.path.join(workdir, request)
 
 
 def _check_uv_can_take(env: str) -> None:
