@@ -1,5 +1,5 @@
 """Finding a base interpreter for a request: paths, names, versions and ranges, on PATH as uv
-looks there (``python3.X``, ``python3``, ``python``, then every ``python3.N`` for a range)."""
+looks there (``python3.X``, ``python3``, ``python``, then every ``python3.N`` it allows)."""
 
 from __future__ import annotations
 
@@ -241,3 +241,20 @@ def test_an_activated_envs_python_is_passed_over_as_uv_passes_it(
     assert find_interpreter(None).version[:2] == (3, 11)  # the python3 after it
     assert find_interpreter(">=3.10,<3.11").version[:2] == (3, 10)  # path_dir's own 3.10
     assert find_interpreter(">=3.10,<3.11").executable != str(env / "bin" / "python3.10")
+
+
+@needs_pythons
+def test_with_no_version_asked_a_versioned_name_is_found_where_it_comes_first(
+    tmp_path: Path, path_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As uv: the first PATH directory holding only python3.12 (e.g. ~/.local/bin) wins over
+    a python3 further on, for no request as for a range; python3.12t is not taken unasked."""
+    first = tmp_path / "first"
+    first.mkdir()
+    assert PYTHONS["3.12"] is not None
+    (first / "python3.12").symlink_to(PYTHONS["3.12"])
+    monkeypatch.setenv("PATH", os.pathsep.join([str(first), str(path_dir)]))
+    assert find_interpreter(None).version[:2] == (3, 12)
+    (first / "python3.12").unlink()
+    (first / "python3.13t").symlink_to(PYTHONS["3.12"])  # (a stand-in: never queried)
+    assert find_interpreter(None).version[:2] == (3, 11)

@@ -87,21 +87,22 @@ def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, str]]:
 
 def _path_candidates(request: PythonRequest) -> Iterator[str]:
     """Executables on PATH that may answer ``request``, directory by directory as uv looks:
-    ``python3.X`` for a request that pins X, then ``python3`` and ``python``, then, for a
-    range (``>=3.12``) or a bare major, every ``python3.N`` there that the range allows. An
+    ``python3.X`` for a request that pins X, then ``python3`` and ``python``, then, for any
+    other request (a range such as ``>=3.12``, a bare major, none), every ``python3.N`` there
+    that it allows. An
     env's ``bin`` (an activated env) is passed over, as uv passes it over for a base."""
     names = ["python3", "python"]
     hint = request.minor_hint()
     if hint is not None:
         names.insert(0, f"python{hint[0]}.{hint[1]}")
-    every_minor = hint is None and not request.is_any
+    every_minor = hint is None
     for directory in _base_directories():
         for name in names:
             candidate = os.path.join(directory, name)
             if _is_executable_file(candidate):
                 yield candidate
-        if every_minor:
-            yield from _versioned_pythons(directory, request)
+        if every_minor:  # (a free-threaded build only when asked for)
+            yield from _versioned_pythons(directory, request, threaded=not request.is_any)
 
 
 def path_interpreters() -> Iterator[str]:
@@ -144,9 +145,11 @@ def _is_env_bin(directory: str) -> bool:
     )
 
 
-def _versioned_pythons(directory: str, request: PythonRequest) -> Iterator[str]:
-    """``python3.N`` and ``python3.Nt`` in ``directory`` whose minor ``request`` may accept
-    (N >= 6, as uv), newest first."""
+def _versioned_pythons(
+    directory: str, request: PythonRequest, threaded: bool = True
+) -> Iterator[str]:
+    """``python3.N`` and (with ``threaded``) ``python3.Nt`` in ``directory`` whose minor
+    ``request`` may accept (N >= 6, as uv), newest first."""
     try:
         names = os.listdir(directory)
     except OSError:
@@ -155,6 +158,8 @@ def _versioned_pythons(directory: str, request: PythonRequest) -> Iterator[str]:
     for name in names:
         minor = versioned_python_minor(name)
         if minor is None or minor < 6 or not request.may_match_minor(3, minor):
+            continue
+        if name.endswith("t") and not threaded:
             continue
         path = os.path.join(directory, name)
         if _is_executable_file(path):
