@@ -522,3 +522,44 @@ def test_find_with_no_request_names_the_file_that_asked(tmp_path: Path) -> None:
     said = one_line_error(proc)
     assert f"asked for by {tmp_path / '.python-version'}" in said, said
     assert said.endswith(f", or change the version in {tmp_path / '.python-version'}"), said
+
+
+def test_offline_installs_come_from_the_cache_or_a_local_mirror(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """--offline (or UV_OFFLINE), as uv's: nothing over the network, the download cache and
+    a file:// mirror still serve."""
+    where = ("--install-dir", str(tmp_path / "pythons"))
+    remote = cli_env(ANYVENV_PYTHON_INSTALL_MIRROR="http://127.0.0.1:9/never")
+    for how, extra in ((["--offline"], {}), ([], {"UV_OFFLINE": "1"})):
+        refused = run_cli("python", "install", "3.12", *where, *how, env={**remote, **extra})
+        assert refused.returncode == 1
+        assert "network access is off" in one_line_error(refused)
+    local = run_cli("python", "install", "3.12", *where, "--offline", env=cli_env())
+    assert local.returncode == 0, local.stderr
+    cached = run_cli("python", "install", "3.12", *where, "--reinstall", "--offline", env=remote)
+    assert cached.returncode == 0, cached.stderr
+
+
+def test_no_install_where_uvs_python_downloads_is_never(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    where = ("--install-dir", str(tmp_path / "pythons"))
+    refused = run_cli("python", "install", "3.12", *where, env=cli_env(UV_PYTHON_DOWNLOADS="never"))
+    assert refused.returncode == 1
+    assert "Python downloads are not allowed (UV_PYTHON_DOWNLOADS is never)" in refused.stderr
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "uv.toml").write_text('python-downloads = "never"\n')
+    env = {key: value for key, value in cli_env().items() if key != "UV_PYTHON_DOWNLOADS"}
+    refused = subprocess.run(
+        [*ANYVENV, "python", "install", "3.12", *where], cwd=project, env=env,
+        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert f"python-downloads in {project / 'uv.toml'} is never" in refused.stderr
+    assert not (tmp_path / "pythons").exists()
+    allowed = run_cli(
+        "python", "install", "3.12", *where, env=cli_env(UV_PYTHON_DOWNLOADS="manual")
+    )
+    assert allowed.returncode == 0, allowed.stderr

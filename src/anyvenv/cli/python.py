@@ -64,6 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace an existing install of that version",
     )
+    install.add_argument(
+        "--offline",
+        action="store_true",
+        help="use no network: only the download cache and file:// mirrors (also UV_OFFLINE)",
+    )
     install.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     add_json_flag(install)
 
@@ -164,6 +169,7 @@ def _install(args: argparse.Namespace) -> int:
         raise UsageError(
             "the --mirror value is empty", "pass a URL or a directory, or leave --mirror out"
         )
+    _check_downloads_allowed()
     requests = _install_requests(args.versions)
     check_installable(requests)  # as uv: a request with no build stops all of them, up front
     results: list[InstallResult] = []
@@ -173,6 +179,30 @@ def _install(args: argparse.Namespace) -> int:
     finally:  # what was installed is said, also when a later install fails
         _report_installs(args, results)
     return 0
+
+
+def _check_downloads_allowed() -> None:
+    """As ``uv python install``: none where uv's python-downloads is ``never``
+    (``UV_PYTHON_DOWNLOADS``, else uv's settings files from here)."""
+    import os
+
+    from anyvenv.errors import AnyvenvError
+
+    source = "UV_PYTHON_DOWNLOADS"
+    value: object = os.environ.get(source)
+    if not value:
+        from anyvenv.project.uvsettings import setting, settings_files
+
+        cwd = os.getcwd()
+        found = setting("python-downloads", settings_files(cwd, (), os.environ, cwd))
+        if found is None:
+            return
+        value, source = found[0], f"python-downloads in {found[1]}"
+    if value == "never":
+        raise AnyvenvError(
+            f"Python downloads are not allowed ({source} is never)",
+            "set it to manual to allow explicit installs",
+        )
 
 
 def _report_installs(args: argparse.Namespace, results: list[InstallResult]) -> None:
@@ -235,10 +265,19 @@ def _install_one(args: argparse.Namespace, version: str) -> InstallResult:
             mirror=args.mirror,
             reinstall=args.reinstall,
             progress=bar,
+            offline=args.offline or _offline_by_variable(),
         )
     finally:
         if bar is not None:
             bar.close()
+
+
+def _offline_by_variable() -> bool:
+    import os
+
+    from anyvenv.project.uvrules import env_flag
+
+    return env_flag(os.environ, "UV_OFFLINE")
 
 
 def _print_installed(result: InstallResult) -> None:

@@ -71,11 +71,13 @@ def fetch_verified(
     filename: str,
     cache_dir: Path,
     progress: ProgressCallback | None = None,
+    offline: bool = False,
 ) -> Path:
     """The path of a cached file with the bytes of ``url`` whose sha256 is ``sha256``.
 
     Raises :class:`ChecksumMismatch` when the bytes differ (nothing is kept) and
-    :class:`DownloadFailed` when they cannot be fetched.
+    :class:`DownloadFailed` when they cannot be fetched, or (``offline``) when they would
+    have to come over the network (a ``file://`` URL is read still).
     """
     expected = _check_expected(sha256, filename)
     cached = cache_dir / filename
@@ -84,6 +86,12 @@ def fetch_verified(
             return cached
         with contextlib.suppress(OSError):
             cached.unlink()  # damaged or replaced upstream: fetch again
+    if offline and not url.startswith("file:"):
+        raise DownloadFailed(
+            f"network access is off (--offline, UV_OFFLINE) and {filename} is not in the "
+            "download cache",
+            "install without --offline, or from a local mirror (--mirror DIR)",
+        )
     cache_dir.mkdir(parents=True, exist_ok=True)
     # named like atomic_write's temp files: the partial downloads of killed runs are cleared
     sweep_dead(cache_dir, TEMP_MARK, prefix=f"{leftover_stem(filename)}{TEMP_MARK}")

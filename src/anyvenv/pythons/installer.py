@@ -168,9 +168,11 @@ def install_python(
     mirror: str | None = None,
     reinstall: bool = False,
     progress: InstallProgress | None = None,
+    offline: bool = False,
 ) -> InstallResult:
     """Install the newest build matching ``request`` into ``install_dir`` (default:
-    ``anyvenv_install_dir()``) so that it runs on that filesystem.
+    ``anyvenv_install_dir()``) so that it runs on that filesystem; ``offline``: from the
+    download cache or a ``file://`` mirror only.
 
     Raises :class:`~anyvenv.errors.AnyvenvError` subclasses: unknown version, checksum
     mismatch, broken or unsafe archive, nothing executable there, no space left, ...
@@ -201,7 +203,9 @@ def install_python(
     plan = plan_links(where)
     with _download_cache() as cache:
         on_bytes = None if progress is None else _stage(progress, "download")
-        archive = fetch_verified(url, download.sha256, download.filename, cache, on_bytes)
+        archive = fetch_verified(
+            url, download.sha256, download.filename, cache, on_bytes, offline=offline
+        )
         tree = read_tree(archive)  # every member checked before anything is written
         try:
             root.mkdir(parents=True, exist_ok=True)
