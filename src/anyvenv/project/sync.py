@@ -921,7 +921,7 @@ def _undo_created(prepared: PreparedEnv) -> None:
     env = location.env
     remove_or_empty(env)  # (a mount point, the working directory: emptied)
     prepared.action = "undone"
-    prepared.notes.append(f"uv refused the command: removed the env made for it at {env}")
+    prepared.notes.append(f"uv stopped with exit code 2: removed the env made for it at {env}")
 
 
 def _rebuild_checked(session: Session, failed: EnvironmentBroken) -> PreparedEnv:
