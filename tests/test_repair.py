@@ -576,3 +576,36 @@ def test_scripts_on_a_noexec_mount_are_said_to_be_stopped_by_the_mount(tmp_path:
         assert "no file can be executable on this filesystem" in repaired.stdout, repaired.stdout
     finally:
         subprocess.run(["umount", mount], check=True)
+
+
+def test_editable_installs_of_a_copied_project_name_the_copy(tmp_path: Path) -> None:
+    """A project copied with its env: the copy's editable install (uv's .pth, its
+    direct_url.json) named the original's source, so the copy imported the original's code
+    while check said nothing. check says it; repair makes them name the copy's source, and
+    leaves a path that only starts like the project's alone."""
+    original = tmp_path / "ma"
+    (original / "src" / "demo").mkdir(parents=True)
+    (original / "src" / "demo" / "__init__.py").write_text("")
+    (tmp_path / "ma-other" / "lib").mkdir(parents=True)
+    env = original / ".venv"
+    uv_venv(env, base_python())
+    site = next(env.glob("lib/python*/site-packages"))
+    (site / "_demo.pth").write_text(f"{original}/src\n{tmp_path}/ma-other/lib\n")
+    (site / "demo-0.1.dist-info").mkdir()
+    direct_url = site / "demo-0.1.dist-info" / "direct_url.json"
+    direct_url.write_text(json.dumps({"url": original.as_uri(), "dir_info": {"editable": True}}))
+    before = fingerprint(original)
+    copy = tmp_path / "mb"
+    shutil.copytree(original, copy, symlinks=True)
+    copied_env = copy / ".venv"
+    assert "editable-stale" in _codes(copied_env)
+    proc = anyvenv("repair", copied_env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    copied_site = next(copied_env.glob("lib/python*/site-packages"))
+    assert (copied_site / "_demo.pth").read_text() == f"{copy}/src\n{tmp_path}/ma-other/lib\n"
+    url = json.loads((copied_site / "demo-0.1.dist-info" / "direct_url.json").read_text())["url"]
+    assert url == copy.as_uri()
+    imported = run([str(copied_env / "bin" / "python"), "-c", "import demo; print(demo.__file__)"])
+    assert imported.stdout == f"{copy}/src/demo/__init__.py\n", imported.stderr
+    assert "editable-stale" not in _codes(copied_env)
+    assert fingerprint(original) == before

@@ -167,6 +167,8 @@ def apply_plan(plan: RepairPlan) -> list[Change]:
             changes += _rewrite_activation(plan, fix)
         elif fix.kind is FixKind.MAKE_EXECUTABLE:
             changes += _make_executable(fix)
+        elif fix.kind is FixKind.MOVE_EDITABLE:
+            changes += _move_editable(fix)
     return changes
 
 
@@ -311,6 +313,21 @@ def _make_executable(fix: Fix) -> list[Change]:
     mode = stat.S_IMODE(os.stat(fix.path).st_mode) | 0o111
     atomic.atomic_write(fix.path, data, mode)
     return [Change("rewrote", fix.path, "now executable")]
+
+
+def _move_editable(fix: Fix) -> list[Change]:
+    """An editable install's file with the old project's paths made the new project's."""
+    from anyvenv.repair.envstate import with_root_moved
+
+    try:
+        data = fix.path.read_bytes()
+    except OSError:
+        return []  # gone since the diagnosis: nothing to do
+    moved = with_root_moved(data, fix.details["old"], fix.details["new"])
+    if moved == data:
+        return []
+    atomic.atomic_write(fix.path, moved, stat.S_IMODE(os.stat(fix.path).st_mode))
+    return [Change("rewrote", fix.path, fix.description)]
 
 
 def _renamed_path(text: bytes, old: bytes, new: bytes) -> bytes | None:

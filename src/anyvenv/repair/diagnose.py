@@ -860,3 +860,38 @@ def _check_activation(env: Path, findings: list[Finding]) -> None:
                 activates=activated,
             )
         )
+        _check_editables(env, activated, findings)
+
+
+def _check_editables(env: Path, old_env: str, findings: list[Finding]) -> None:
+    """Editable installs that name the project the env was moved or copied from (the env's
+    old parent), where the same place exists in the project it is in now: their packages
+    import the old project's code, or fail where it is gone."""
+    from anyvenv.repair.envstate import editable_files, named_below
+
+    old_root, new_root = os.path.dirname(old_env), os.path.dirname(os.fspath(env))
+    if old_root in ("", "/") or same_file(old_root, new_root):
+        return
+    stale = []
+    for path in editable_files(env):
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(1 << 20)
+        except OSError:
+            continue
+        tails = named_below(data, old_root)
+        if any(os.path.exists(new_root + os.fsdecode(tail)) for tail in tails):
+            stale.append(os.fsdecode(path))
+    if stale:
+        findings.append(
+            warning(
+                Code.EDITABLE_STALE,
+                f"{len(stale)} file{'s' if len(stale) > 1 else ''} of editable installs name "
+                f"{old_root}, the project this environment was moved or copied from: their "
+                f"packages import its code, not that of {new_root}",
+                None,
+                old=old_root,
+                new=new_root,
+                files="\n".join(stale),
+            )
+        )

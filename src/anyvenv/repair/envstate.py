@@ -184,3 +184,30 @@ def wanted_interpreter_names(version: tuple[int, ...] | None, free_threaded: boo
     if free_threaded:
         names.append(f"python{version[0]}.{version[1]}t")
     return names
+
+
+def editable_files(env: Path) -> list[Path]:
+    """The files of editable installs in ``env``'s site-packages that name a source
+    directory: path files (``*.pth``), setuptools' ``__editable__*`` finders, and the
+    ``direct_url.json`` of each distribution."""
+    found: list[Path] = []
+    for site in sorted(env.glob("lib/python*/site-packages")):
+        for pattern in ("*.pth", "__editable__*.py", "*.dist-info/direct_url.json"):
+            found += sorted(path for path in site.glob(pattern) if path.is_file())
+    return found
+
+
+def named_below(data: bytes, root: str) -> list[bytes]:
+    """What follows ``root`` (``b""``, or ``/rest``) each time ``data`` names it or a path
+    below it, up to a quote or the end of the line: ``/a/proj`` in ``/a/proj/src`` and
+    ``"file:///a/proj"``, not in ``/a/project``."""
+    pattern = re.escape(os.fsencode(root)) + rb"((?:/[^\"'\r\n]*)?)(?=[\"'\r\n]|$)"
+    return [match.group(1) for match in re.finditer(pattern, data, re.M)]
+
+
+def with_root_moved(data: bytes, old: str, new: str) -> bytes:
+    """``data`` with each path at or below ``old`` (as :func:`named_below` finds them) made
+    the same path below ``new``."""
+    pattern = re.escape(os.fsencode(old)) + rb"(?=/|[\"'\r\n]|$)"
+    replacement = os.fsencode(new)
+    return re.sub(pattern, lambda _: replacement, data, flags=re.M)

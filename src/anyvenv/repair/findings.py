@@ -45,6 +45,7 @@ class Code(str, StrChoice):
     PACKAGE_INCOMPLETE = "package-incomplete"
     ACTIVATION_STALE = "activation-stale"
     ACTIVATION_MISSING = "activation-missing"
+    EDITABLE_STALE = "editable-stale"  # editable installs name the project it was moved from
 
 
 INTERPRETER_CODES = frozenset(

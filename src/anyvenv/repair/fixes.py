@@ -32,6 +32,7 @@ class FixKind(str, enum.Enum):
     REWRITE_SHEBANG = "rewrite-shebang"
     REWRITE_ACTIVATION = "rewrite-activation"
     MAKE_EXECUTABLE = "make-executable"
+    MOVE_EDITABLE = "move-editable"
 
 
 @dataclass(frozen=True)
@@ -361,6 +362,17 @@ def _plan_activation(plan: RepairPlan) -> None:
                     {"old": ""},
                 )
             )
+        if finding.code is Code.EDITABLE_STALE:
+            old, new = finding.evidence["old"], finding.evidence["new"]
+            for name in finding.evidence["files"].split("\n"):
+                plan.fixes.append(
+                    Fix(
+                        FixKind.MOVE_EDITABLE,
+                        Path(name),
+                        f"name {new} instead of {old} (an editable install)",
+                        {"old": old, "new": new},
+                    )
+                )
         if finding.code is Code.ACTIVATION_STALE:
             old = finding.evidence["activates"]
             plan.fixes.append(
