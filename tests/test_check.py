@@ -401,7 +401,7 @@ def test_a_pointer_to_a_gone_env_is_named_as_the_pointer(tmp_path: Path) -> None
 
     gone = tmp_path / "envs" / "demo-0123"
     pointer = tmp_path / ".venv"
-    write_pointer(str(pointer), str(gone), "test")
+    write_pointer(str(pointer), str(gone))
     for command in ("check", "repair"):
         proc = anyvenv(command, str(pointer))
         assert proc.returncode == 2

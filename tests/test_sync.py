@@ -1005,7 +1005,7 @@ def test_pointer_file_is_followed(tmp_path: Path, env: dict[str, str]) -> None:
     elsewhere = tmp_path / "real-env"
     made = anyvenv("venv", str(elsewhere), "--python", str(PY_OTHER), cwd=project, env=env)
     assert made.returncode == 0, made.stderr
-    (project / ".venv").write_bytes(render_pointer(elsewhere, "test"))
+    (project / ".venv").write_bytes(render_pointer(elsewhere))
     proc = anyvenv(
         "run",
         "--no-sync",

@@ -664,3 +664,18 @@ def test_a_project_reached_through_a_bind_mount_keeps_its_env(
             assert again["env"] == made["env"]
     finally:
         subprocess.run(["umount", str(seen)], check=True)
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+def test_plain_uv_follows_the_pointer_file(target: Path, index: Path, home: Path) -> None:
+    """The pointer file is in the form of uv's `.venv` redirect files: plain `uv run` in the
+    project uses the env anyvenv put elsewhere (it failed on the pointer before)."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, index)
+    assert report["placement"] == "elsewhere"
+    assert (project / ".venv").read_text() == f"{report['env']}\n"
+    plain = run([uv_binary(), "run", "--no-sync", "alpha-hello"], project, env)
+    assert (plain.returncode, plain.stdout) == (0, "alpha says hi\n"), plain.stderr
+    again, _ = sync_json(project, env, index)
+    assert again["action"] == "reused" and again["reason"] == report["reason"]

@@ -194,7 +194,7 @@ def test_pip_finds_the_env_uv_pip_finds(tmp_path: Path) -> None:
     (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    (project / ".venv").write_bytes(render_pointer(str(elsewhere), "test"))
+    (project / ".venv").write_bytes(render_pointer(str(elsewhere)))
     assert not targets_another_env(["list"], {}, str(project))
     conda = {"CONDA_PREFIX": str(tmp_path / "conda-env"), "CONDA_DEFAULT_ENV": "work"}
     assert targets_another_env(["list"], conda, str(project))

@@ -3,14 +3,13 @@
 The project declares a path (``.venv`` in the workspace root, or ``UV_PROJECT_ENVIRONMENT``
 resolved against it). The env lives there unless nothing can be executed on that filesystem;
 then it lives in a per-user directory keyed by the declared path and the Python, and the
-declared path becomes a *pointer file*::
+declared path becomes a *pointer file*: the env's absolute path on a line of its own, as in
+uv's ``.venv`` redirect files, so that plain uv (0.13 and later) follows it too::
 
-    # anyvenv: this project's environment lives elsewhere (this filesystem cannot run it)
-    anyvenv-pointer = 1
-    env = /home/me/.local/share/anyvenv/envs/proj-3f2a9c0d1e2b4a5c
-    reason = no file can be executed on the filesystem at /mnt/share/proj (exec: EACCES)
+    /home/me/.local/share/anyvenv/envs/proj-3f2a9c0d1e2b4a5c
 
-``key = value`` lines like pyvenv.cfg; readers need ``anyvenv-pointer`` and an absolute ``env``.
+Pointer files of earlier anyvenv releases are still read: ``key = value`` lines like
+pyvenv.cfg with ``anyvenv-pointer = 1``, an absolute ``env`` and the ``reason``.
 Where chmod does not work, the env stays in place but uv installs into a *shadow env* on local
 disk (per env, in the user cache) whose packages anyvenv mirrors into it.
 """
@@ -172,19 +171,15 @@ def placement_for(result: ProbeResult) -> tuple[Placement, str]:
 # -- the pointer file --------------------------------------------------------------------------
 
 
-def render_pointer(env: str, reason: str) -> bytes:
-    lines = [
-        "# anyvenv: this project's environment lives elsewhere (this filesystem cannot run it)",
-        f"{POINTER_KEY} = {POINTER_VERSION}",
-        f"env = {os.fsdecode(env)}",
-        f"reason = {' '.join(reason.split())}",
-    ]
-    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+def render_pointer(env: str) -> bytes:
+    """A pointer file naming ``env``: its absolute path, as uv's redirect files hold it."""
+    return os.fsencode(env) + b"\n"
 
 
 def _pointer_values(path: str) -> dict[str, str] | None:
-    """The ``key = value`` lines of a pointer file at ``path`` (one read); ``None`` when
-    ``path`` is no regular file, is unreadable or too large, or lacks the pointer key."""
+    """What a pointer file at ``path`` says (one read): ``env``, and ``reason`` in one of
+    an earlier release; ``None`` when ``path`` is no regular file, is unreadable or too
+    large, or is neither form of pointer."""
     from anyvenv.fs.atomic import read_small_file
 
     if not os.path.isfile(path):
@@ -192,18 +187,22 @@ def _pointer_values(path: str) -> dict[str, str] | None:
     data = read_small_file(path, POINTER_MAX_BYTES)
     if data is None:
         return None
-    values = parse_pyvenv_cfg(data.decode("utf-8", "surrogateescape"))
+    text = data.decode("utf-8", "surrogateescape")
+    lines = text.strip().splitlines()
+    if len(lines) == 1 and os.path.isabs(lines[0]):
+        return {"env": lines[0]}  # (uv's redirect form: one absolute path)
+    values = parse_pyvenv_cfg(text)
     return values if POINTER_KEY in values else None
 
 
 def pointer_reason(path: str) -> str:
-    """Why the pointer file at ``path`` was written (its ``reason`` line)."""
+    """Why the pointer file at ``path`` was written, where it says (an earlier release's)."""
     values = _pointer_values(path) or {}
-    return values.get("reason", "the declared path is a pointer file")
+    return values.get("reason", f"{path} is a pointer file to an env that lives elsewhere")
 
 
 def is_pointer(path: str) -> bool:
-    """A regular file (not a directory) that carries the pointer key."""
+    """A regular file (not a directory) that is a pointer file, of either form."""
     return _pointer_values(path) is not None
 
 
@@ -221,7 +220,7 @@ def read_pointer(path: str) -> str | None:
     return target
 
 
-def write_pointer(path: str, env: str, reason: str) -> None:
+def write_pointer(path: str, env: str) -> None:
     """Make ``path`` a pointer to ``env``; a venv directory there is replaced, nothing else."""
     if os.path.isdir(path) and not os.path.islink(path):
         if not is_virtual_environment(path) and not _regenerable(path):
@@ -243,7 +242,7 @@ def write_pointer(path: str, env: str, reason: str) -> None:
         os.unlink(path)
     from anyvenv.fs.atomic import atomic_write
 
-    atomic_write(path, render_pointer(env, reason))
+    atomic_write(path, render_pointer(env))
 
 
 CACHEDIR_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"

@@ -283,7 +283,7 @@ def build_env(
             )  # fmt: skip
     _build(location.env, info, prompt=env_prompt(project), notes=notes)
     record_owner(location.env, declared, EnvKind.ELSEWHERE)
-    write_pointer(declared, location.env, location.reason)
+    write_pointer(declared, location.env)
     return location, None
 
 
@@ -324,9 +324,11 @@ def _existing_location(
     if pointed:
         from anyvenv.fs.probe import probe, probe_path_for
 
-        fails = chmod_fails(probe(probe_path_for(os.path.dirname(declared))))
+        result = probe(probe_path_for(os.path.dirname(declared)))
+        placement, why = placement_for(result)
+        reason = why if placement is Placement.ELSEWHERE else pointer_reason(declared)
         return EnvLocation(
-            declared, env, Placement.ELSEWHERE, pointer_reason(declared), chmod_fails=fails
+            declared, env, Placement.ELSEWHERE, reason, chmod_fails=chmod_fails(result)
         )
     from anyvenv.fs.probe import probe
 
