@@ -671,3 +671,16 @@ def test_seed_from_an_index_takes_uvs_index_options(tmp_path: Path) -> None:
     nothing = run_cli("venv", str(tmp_path / "f"), "-p", str(base), "--seed", "--no-index",
                       "--find-links", str(empty), env=offline)  # fmt: skip
     assert nothing.returncode != 0 and "seeding pip failed" in nothing.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:readlink-eacces", "sshfs-noreadlink"])
+def test_a_link_that_cannot_be_read_back_is_said_so(target: Path) -> None:
+    """Where links are made but cannot be read back, the error says that, not that the link
+    names a missing `?`."""
+    link = target / "env"
+    link.symlink_to(target / "elsewhere")
+    proc = venv_cli(link)
+    assert proc.returncode == 2
+    said = one_line_error(proc)
+    assert f"{link} is a symbolic link that cannot be read back (E" in said, said
+    assert os.path.islink(link)

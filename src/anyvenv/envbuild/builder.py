@@ -28,6 +28,7 @@ from anyvenv.envbuild.plan import InterpreterPlan, LibraryPlacement, find_patche
 from anyvenv.envbuild.validate import finish_check, start_check, verify
 from anyvenv.errors import AnyvenvError, DirectoryNotWritable, EnvironmentBroken, UsageError
 from anyvenv.fs import atomic, inplace
+from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.parents import make_missing, remove_made
 from anyvenv.fs.place import DATA_MODE, EXECUTABLE_MODE, Strategy, create_file, place_file
 from anyvenv.fs.probe import ProbeResult, probe
@@ -216,8 +217,12 @@ class EnvBuilder:
         if os.path.islink(target):  # (one to a directory was followed above)
             try:
                 pointed = os.readlink(target)
-            except OSError:
-                pointed = "?"
+            except OSError as exc:  # (sshfs, CIFS: a link owned by nobody)
+                raise UsageError(
+                    f"{target} is a symbolic link that cannot be read back "
+                    f"({errno_name(exc.errno)})",
+                    "remove the link, or make it name a directory",
+                ) from exc
             what = "a file" if os.path.exists(target) else "missing (or a link loop)"
             raise UsageError(
                 f"{target} is a symbolic link to {pointed}, which is {what}, not a directory",
