@@ -563,3 +563,36 @@ def test_no_install_where_uvs_python_downloads_is_never(
         "python", "install", "3.12", *where, env=cli_env(UV_PYTHON_DOWNLOADS="manual")
     )
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_find_follows_uvs_python_preference(tmp_path: Path) -> None:
+    """As uv python find: --managed-python, --no-managed-python, and otherwise the
+    preference of uv's variables and settings files, decide where it looks."""
+    pythons = {minor: Path(f"/root/.pyenv/versions/{v}/bin/python{minor}") for minor, v in
+               (("3.11", "3.11.7"), ("3.12", "3.12.1"))}  # fmt: skip
+    if not all(path.exists() for path in pythons.values()):
+        pytest.skip("needs pyenv's 3.11 and 3.12")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3.11").symlink_to(pythons["3.11"])
+    managed = tmp_path / "data" / "uv" / "python" / "cpython-3.12.1-linux-x86_64-gnu" / "bin"
+    managed.mkdir(parents=True)
+    (managed / "python3.12").symlink_to(pythons["3.12"])
+    env = cli_env(
+        PATH=f"{bin_dir}:/usr/bin:/bin",
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        ANYVENV_PYTHON_INSTALL_DIR=str(tmp_path / "none"),
+    )
+    env.pop("UV_PYTHON_INSTALL_DIR", None)
+    assert run_cli("python", "find", "3.12", env=env).returncode == 0
+    for flag in ("--no-managed-python",):
+        refused = run_cli("python", "find", "3.12", flag, env=env)
+        assert refused.returncode == 2 and "PATH only" in one_line_error(refused)
+    refused = run_cli("python", "find", "3.12", env={**env, "UV_NO_MANAGED_PYTHON": "1"})
+    assert refused.returncode == 2
+    (tmp_path / "config" / "uv").mkdir(parents=True)
+    (tmp_path / "config" / "uv" / "uv.toml").write_text('python-preference = "only-managed"\n')
+    refused = run_cli("python", "find", "3.11", env=env)
+    assert refused.returncode == 2 and "managed installs only" in one_line_error(refused)
+    assert run_cli("python", "find", "3.12", "--managed-python", env=env).returncode == 0

@@ -23,6 +23,34 @@ def _add_install_dir(parser: argparse.ArgumentParser, given: str = "") -> None:
     )
 
 
+def _add_preference(parser: argparse.ArgumentParser, managed: str) -> None:
+    """uv's ``--managed-python`` and ``--no-managed-python`` (else its python-preference
+    from ``UV_PYTHON_PREFERENCE`` and the like, and its settings files, is followed)."""
+    preference = parser.add_mutually_exclusive_group()
+    preference.add_argument(
+        "--managed-python",
+        action="store_true",
+        help=f"{managed} (uv's only-managed preference)",
+    )
+    preference.add_argument(
+        "--no-managed-python",
+        action="store_true",
+        help="the interpreters on PATH only (uv's only-system preference)",
+    )
+
+
+def _preference_here(args: argparse.Namespace) -> str | None:
+    """The python-preference of these options, else uv's variables and settings files here."""
+    import os
+
+    from anyvenv.project.uvsettings import python_preference
+
+    given = "only-managed" if args.managed_python else None
+    given = "only-system" if args.no_managed_python else given
+    here = os.getcwd()
+    return python_preference(given, here, (), os.environ, here)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(
         dest="python_command", metavar="SUBCOMMAND", parser_class=type(parser)
@@ -105,17 +133,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing.add_argument(
         "--show-urls", action="store_true", help="show where a build would be downloaded from"
     )
-    preference = listing.add_mutually_exclusive_group()
-    preference.add_argument(
-        "--managed-python",
-        action="store_true",
-        help="managed installs and downloads only (uv's only-managed preference)",
-    )
-    preference.add_argument(
-        "--no-managed-python",
-        action="store_true",
-        help="the interpreters on PATH only (uv's only-system preference)",
-    )
+    _add_preference(listing, "managed installs and downloads only")
     add_json_flag(listing)
 
     find = sub.add_parser(
@@ -130,6 +148,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "project's requires-python, else the newest)",
     )
     _add_install_dir(find)
+    _add_preference(find, "managed installs only")
     add_json_flag(find)
 
     uninstall = sub.add_parser("uninstall", help="remove installed Pythons")
@@ -297,23 +316,18 @@ def _list(args: argparse.Namespace) -> int:
     """As ``uv python list``: installed Pythons and the builds that can be installed (the
     newest patch of each minor version unless ``--all-versions``), newest first; an installed
     one shows its interpreter, one to download ``<download available>`` (or its URL)."""
-    import os
 
     from anyvenv.cli.output import print_json
     from anyvenv.interpreter.request import parse_request
-    from anyvenv.project.uvsettings import python_preference
     from anyvenv.pythons.installed import resolve_install_dir
     from anyvenv.pythons.listing import ListScope, list_pythons
 
     install_dir = None if args.install_dir is None else str(resolve_install_dir(args.install_dir))
-    given = "only-managed" if args.managed_python else None
-    given = "only-system" if args.no_managed_python else given
-    here = os.getcwd()
     scope = ListScope(
         installed=not args.available,
         downloads=not args.only_installed,
         install_dir=install_dir,
-        preference=python_preference(given, here, (), os.environ, here) or "managed",
+        preference=_preference_here(args) or "managed",
         every_patch=args.all_versions,
     )
     rows = list_pythons(parse_request(args.request), scope)
@@ -354,7 +368,7 @@ def _find(args: argparse.Namespace) -> int:
         from anyvenv.interpreter.discovery import find_interpreter
 
         try:
-            info = find_interpreter(request, option=None)  # (find has no --python)
+            info = find_interpreter(request, _preference_here(args), option=None)
         except InterpreterNotFound as exc:
             raise (exc if here is None else here.named_in(exc)) from exc
         executable = info.executable
