@@ -1367,3 +1367,23 @@ def test_a_relative_python_path_is_taken_from_the_directory_uv_runs_in(
         )
         assert ran.stdout == "11\n", ran.stderr
         shutil.rmtree(project / ".venv")
+
+
+def test_a_pointer_to_another_projects_own_env_does_not_take_it_over(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """A `.venv` pointer (committed, or written by hand in uv's redirect form) naming the
+    in-project env of another project: syncing here would replace that project's packages.
+    This project gets an env of its own, and the other's is left as it was."""
+    other = write_project(tmp_path / "other", dependencies=["gamma"])
+    sync_json(other, env, index)
+    before = sorted(p.name for p in site_packages(other).iterdir())
+    project = write_project(tmp_path / "demo", dependencies=["alpha"])
+    (project / ".venv").write_text(f"{other / '.venv'}\n")
+    report, _ = sync_json(project, env, index)
+    assert report["action"] == "rebuilt"
+    assert f"it points to the env of {other}" in str(report["rebuild_reason"])
+    assert report["env"] == str(project / ".venv")
+    assert sorted(p.name for p in site_packages(other).iterdir()) == before
+    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr

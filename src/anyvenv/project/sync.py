@@ -26,7 +26,7 @@ from anyvenv.errors import (
 )
 from anyvenv.fs import env_lock_path
 from anyvenv.fs.lock import ShareLock
-from anyvenv.fs.paths import is_below, same_entry, same_place
+from anyvenv.fs.paths import is_below, same_entry, same_file, same_place
 from anyvenv.project import inputs as inputs_store
 from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
@@ -343,12 +343,21 @@ def _existing_location(
 
 def _other_project_served(env: str, declared: str) -> str | None:
     """The other project whose pointer names ``env`` and whom ``env`` serves, per its owner
-    record: ``declared`` is then a copy of that project's pointer. ``None`` when ``env``
-    serves ``declared``, or its project has moved here (its old pointer is gone)."""
+    record: ``declared`` is then a copy of that project's pointer; or the project whose own
+    env ``env`` is (beside its pyproject.toml: a pointer committed or written by hand that
+    names it). ``None`` when ``env`` serves ``declared``, or its project has moved here (its
+    old pointer is gone)."""
     from anyvenv.project.owners import read_owner
 
     owner = read_owner(env)
-    if owner is None or same_entry(owner.declared, declared):
+    if owner is None:  # not one anyvenv put elsewhere: another project's own env, maybe
+        parent = os.path.dirname(env)
+        if os.path.isfile(os.path.join(parent, "pyproject.toml")) and not same_file(
+            parent, os.path.dirname(declared)
+        ):
+            return parent
+        return None
+    if same_entry(owner.declared, declared):
         return None
     try:
         still = read_pointer(owner.declared)
