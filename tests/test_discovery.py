@@ -258,3 +258,19 @@ def test_with_no_version_asked_a_versioned_name_is_found_where_it_comes_first(
     (first / "python3.12").unlink()
     (first / "python3.13t").symlink_to(PYTHONS["3.12"])  # (a stand-in: never queried)
     assert find_interpreter(None).version[:2] == (3, 11)
+
+
+@needs_pythons
+def test_a_versioned_python_name_passes_over_one_on_path_that_does_not_run(
+    tmp_path: Path, path_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As uv reads `python3.12`: a version, so a `python3.12` first on PATH that does not run
+    (a pyenv shim with no such version) is passed over, as it is for `3.12`."""
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    shim = shims / "python3.12"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", os.pathsep.join([str(shims), str(path_dir)]))
+    for request in ("python3.12", "3.12"):
+        assert find_interpreter(request).version[:2] == (3, 12), request

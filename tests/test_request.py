@@ -35,9 +35,14 @@ def test_version_requests(raw: str, version: tuple[int, int, int], ok: bool) -> 
 def test_paths_and_names() -> None:
     assert parse_request("/opt/py/bin/python3").path == "/opt/py/bin/python3"
     assert parse_request("./py").path == "./py"
-    named = parse_request("python3.12")
-    assert named.name == "python3.12" and named.minor_hint() == (3, 12)
+    versioned = parse_request("python3.12")  # as uv: a version, not a name on PATH
+    assert versioned.name is None and versioned.minor_hint() == (3, 12)
+    for same in ("python312", "python@3.12", "PYTHON3.12"):
+        assert parse_request(same).specifiers == versioned.specifiers, same
+    assert parse_request("python3.13t").free_threaded is True
     assert parse_request("pypy3").name == "pypy3"
+    assert parse_request("python3-dbg").name == "python3-dbg"
+    assert parse_request("python").name == "python"
     assert parse_request(None).is_any
 
 
@@ -105,7 +110,7 @@ def test_an_implementation_alone_is_any_cpython(raw: str) -> None:
     assert parse_request(raw).is_any
 
 
-def test_a_versioned_executable_name_also_names_its_version() -> None:
+def test_a_versioned_python_name_is_its_version() -> None:
     named = parse_request("python3.12")
     assert named.names_a_version and named.matches_version((3, 12, 7))
     assert not parse_request("pypy3").names_a_version

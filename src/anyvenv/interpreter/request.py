@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from anyvenv.errors import UsageError
-from anyvenv.record import record
+from anyvenv.record import record, replace
 
 Version = tuple[int, ...]
 
 # Regular expressions only for the rarer forms (ranges, names): importing re costs start-up
 # time, and paths and plain versions, the common requests, are read without it.
-_VERSIONED_NAME = r"^python(\d+(?:\.\d+){0,2}t?)$"
 _SPECIFIER = r"^\s*(~=|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+){0,2})(\.\*)?\s*$"
 _OPERATORS = ("~=", "==", "!=", "<=", ">=", "<", ">")  # in the order _SPECIFIER tries them
 _OPERATOR_STARTS = "<>=!~"
@@ -161,6 +160,9 @@ def _parse_request(raw: str | None) -> PythonRequest:
     text = raw.strip()
     if names_a_path(text):
         return PythonRequest(raw, path=text)
+    versioned = _abstract_version(text)
+    if versioned is not None:  # python3.12, python312, python@3.12: a version, as uv reads it
+        return replace(versioned, raw=raw)
     key = _install_key(text)
     bare, platform = key if key is not None else (_without_implementation(text), ())
     if not bare and key is None:  # cpython, cp: any CPython, as uv reads them
@@ -187,17 +189,28 @@ def _parse_request(raw: str | None) -> PythonRequest:
     import re
 
     if key is None and re.fullmatch(_NAME, text):
-        versioned = re.match(_VERSIONED_NAME, text)
-        if versioned:  # python3.12: that name on PATH, else any 3.12
-            fallback = _parse_request(versioned.group(1))
-            return PythonRequest(
-                raw, name=text, specifiers=fallback.specifiers, free_threaded=fallback.free_threaded
-            )
         return PythonRequest(raw, name=text)
     raise UsageError(
         f"cannot read the Python request {raw!r}",
         "use a version (3.12, 3.12.4, >=3.11), a path, or an executable name",
     )
+
+
+def _abstract_version(text: str) -> PythonRequest | None:
+    """The version request that ``python`` followed by a version (``@`` between them or not)
+    is, as uv reads ``python3.12``: not a name to look up on PATH. ``None`` for anything
+    else (``python``, ``python3-dbg``: names)."""
+    if not text.lower().startswith("python"):
+        return None
+    rest = text[len("python") :]
+    rest = rest[1:] if rest.startswith("@") else rest
+    if not rest[:1].isdigit():
+        return None
+    try:
+        request = _parse_request(rest)
+    except UsageError:
+        return None
+    return request if request.specifiers and request.name is None else None
 
 
 def names_a_path(text: str) -> bool:
