@@ -91,7 +91,10 @@ def test_pip_uv_and_venv_inside_the_env(lab_kind: str, target: Path, tmp_path: P
     env = target / "env"
     proc = venv_cli(env, "--seed")
     assert proc.returncode == 0, proc.stderr
-    assert "seeded: pip" in proc.stderr  # what was installed is said, as uv venv --seed says
+    # what was installed is said, as uv venv --seed says (also where ensurepip seeds: FAT)
+    assert "seeded: pip, setuptools" in proc.stderr, proc.stderr  # (a 3.11 base bundles both)
+    site = next(env.glob("lib/python3.*/site-packages"))
+    assert list(site.glob("setuptools-*.dist-info")) and list(site.glob("pip-*.dist-info"))
     wheel = greeter_wheel(tmp_path / "wheels")
     pip = subprocess.run(
         [str(env / "bin" / "python"), "-m", "pip", "install", "--no-index", "-q", str(wheel)],

@@ -105,4 +105,6 @@ def _seed_with_ensurepip(layout: EnvLayout) -> list[str]:
         raise AnyvenvError(
             f"seeding pip with ensurepip failed: {detail[0]}", "retry without --seed"
         )
-    return ["pip"]
+    # what ensurepip bundles for this Python: setuptools too before 3.12
+    placed = {name.split("-")[0] for name in os.listdir(layout.site_packages)}
+    return [name for name in ("pip", "setuptools") if name in placed]
