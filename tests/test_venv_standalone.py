@@ -14,7 +14,7 @@ import pytest
 from standalone_build import StandaloneArchive, standalone  # noqa: F401  (fixture)
 
 from lab import Lab
-from support import cli_env, run_cli
+from support import cli_env, one_line_error, run_cli
 
 
 def extract(archive: StandaloneArchive, where: Path) -> Path:
@@ -89,3 +89,14 @@ def test_base_on_the_same_mount_is_hard_linked(lab: Lab, standalone: StandaloneA
             env / "lib" / f"libpython{standalone.executable_name.removeprefix('python')}.so.1.0"
         )
     }
+
+
+def test_a_patchelf_that_is_not_there_is_said_not_passed_over(lab: Lab, base: Path) -> None:
+    """A mistyped ANYVENV_PATCHELF stops with the fix (it quietly turned patchelf off, and
+    each env got a libpython copy); nothing is made."""
+    env = lab.target("faultfs:cifs-like") / "env"
+    proc = run_cli("venv", str(env), "--python", str(base),
+                   env=cli_env(ANYVENV_PATCHELF="/nonexistent/patchelf"))  # fmt: skip
+    assert proc.returncode == 2
+    assert "ANYVENV_PATCHELF names /nonexistent/patchelf" in one_line_error(proc)
+    assert not env.exists()

