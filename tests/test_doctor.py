@@ -145,13 +145,22 @@ def test_nothing_executable_advice(target: Path) -> None:
     assert tools["uv sync"]["evidence"] == {"exec": "EACCES"}
     modes = [o for o in _options(data) if "file_mode" in str(o["advice"])]
     assert modes and modes[0]["evidence"] == {"exec": "EACCES"}
+    # what anyvenv sync does here: the env elsewhere (sync works where uv sync breaks)
+    assert data["anyvenv_sync"] == {
+        "placement": "elsewhere",
+        "reason": f"no file can be executed on fuse.faultfs at {target.parent} (exec: EACCES)",
+    }
+    said = anyvenv("doctor", target, "--python", base_python())
+    assert "anyvenv sync: elsewhere (no file can be executed" in said.stdout
 
 
 @pytest.mark.parametrize("lab_kind", ["fat"])
 def test_chmod_failure_stops_uv_sync(target: Path) -> None:
-    tools = _tools(_advice(target))
+    data = _advice(target)
+    tools = _tools(data)
     assert tools["uv sync"]["outcome"] == "fails"
     assert tools["uv sync"]["evidence"] == {"chmod": "ENOSYS"}
+    assert data["anyvenv_sync"]["placement"] == "shadow"  # type: ignore[index]
     assert tools["uv add"]["outcome"] == "fails"
     assert "left torn" in str(tools["uv add"]["reason"])
     assert tools["uv add"]["evidence"] == {"chmod": "ENOSYS"}

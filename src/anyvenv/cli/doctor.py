@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     plan = advice.strategy
     libpython = "" if plan.libpython == "none" else f", libpython by {plan.libpython}"
     print(f"anyvenv venv: {plan.strategy}{libpython} ({plan.reason})")
+    placement, why = advice.sync_placement()
+    print(f"anyvenv sync: {placement} ({why})")
     if advice.options:
         print("your options:")
         for option in advice.options:

@@ -73,7 +73,15 @@ class Advice:
     strategy: Placement
     options: list[Option]
 
+    def sync_placement(self) -> tuple[str, str]:
+        """Where ``anyvenv sync`` puts a project env here, and why (as it decides)."""
+        from anyvenv.project.envchoice import placement_for
+
+        placement, reason = placement_for(self.probe)
+        return placement.value, reason
+
     def to_json(self) -> dict[str, object]:
+        placement, reason = self.sync_placement()
         return {
             "path": self.probe.path,
             "fstype": self.probe.fstype,
@@ -82,6 +90,7 @@ class Advice:
             "checks": self.probe.checks(),
             "tools": [tool.to_json() for tool in self.tools],
             "anyvenv": self.strategy.to_json(),
+            "anyvenv_sync": {"placement": placement, "reason": reason},
             "options": [option.to_json() for option in self.options],
         }
 
