@@ -679,3 +679,32 @@ def test_plain_uv_follows_the_pointer_file(target: Path, index: Path, home: Path
     assert (plain.returncode, plain.stdout) == (0, "alpha says hi\n"), plain.stderr
     again, _ = sync_json(project, env, index)
     assert again["action"] == "reused" and again["reason"] == report["reason"]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])
+def test_pip_on_an_env_sync_did_not_make_takes_nothing_away(
+    target: Path, index: Path, home: Path
+) -> None:
+    """An env made by `anyvenv venv --seed`, with a package pip installed by hand: `anyvenv
+    pip` uses it as it is (list rebuilt it, empty; install went through a new, empty shadow
+    env whose mirror back removed pip and the package), as uv pip would."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    made = anyvenv("venv", "--seed", "-p", "3.12", str(project / ".venv"), cwd=project, env=env)
+    assert made.returncode == 0, made.stderr
+    python = project / ".venv" / "bin" / "python"
+    by_hand = run([python, "-m", "pip", "install", "-q", *index_args(index), "gamma"], project, env)
+    assert by_hand.returncode == 0, by_hand.stderr
+    site = next((project / ".venv").glob("lib/python3.12/site-packages"))
+
+    def installed() -> set[str]:
+        return {path.name.split("-")[0] for path in site.glob("*.dist-info")}
+
+    before = installed()
+    assert {"gamma", "pip"} <= before
+    listed = anyvenv("pip", "list", cwd=project, env=env)
+    assert listed.returncode == 0 and "gamma" in listed.stdout, listed.stderr
+    added = anyvenv("pip", "install", *index_args(index), "beta", cwd=project, env=env)
+    assert added.returncode == 0, added.stderr
+    assert installed() == before | {"beta"}
+    assert run([python, "-c", "import gamma, beta"], project, env).returncode == 0

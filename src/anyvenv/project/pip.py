@@ -104,7 +104,7 @@ def run_pip(
         finished = mutating and inputs.forget(location.env)
         shadow = location.shadow if mutating else None
         if shadow is not None:
-            ensure_shadow(session.prepared, adopt=finished)
+            ensure_shadow(session.prepared, adopt=finished, keep_all=True)
         target = shadow or location.env
         uv_env = uv_environment(session.environ, target, location.declared)
         if mutating:

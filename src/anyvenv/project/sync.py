@@ -595,7 +595,7 @@ def _shadow_fits(shadow: str, saved: SyncState) -> bool:
     )
 
 
-def ensure_shadow(prepared: PreparedEnv, adopt: bool) -> bool:
+def ensure_shadow(prepared: PreparedEnv, adopt: bool, keep_all: bool = False) -> bool:
     """Make the shadow env if it is missing or stale. ``adopt`` (the last sync finished, so
     the env is whole): a new shadow is seeded with the env's packages (so uv sees what is
     installed), a healthy one is given what was installed in or removed from the env itself
@@ -603,8 +603,10 @@ def ensure_shadow(prepared: PreparedEnv, adopt: bool) -> bool:
     would undo it). Without it (a killed mirror may have left the env half-made, or an
     ``anyvenv pip`` command ran since) a healthy shadow takes only the complete packages of
     projects it lacks entirely (installed by hand), and a new one nothing: uv installs what
-    the shadow lacks, and the mirror back copies only what differs. Returns whether it was
-    made."""
+    the shadow lacks, and the mirror back copies only what differs. ``keep_all`` (``uv pip``,
+    which must not take away what it was not asked to): a new shadow is seeded with the env's
+    complete packages whatever ``adopt`` says, as the mirror back removes what the shadow
+    lacks. Returns whether it was made."""
     shadow = prepared.location.shadow
     assert shadow is not None
     saved = prepared.state
@@ -627,7 +629,7 @@ def ensure_shadow(prepared: PreparedEnv, adopt: bool) -> bool:
 
     _build(shadow, query_interpreter(saved.base_executable))
     record_owner(shadow, prepared.location.declared, EnvKind.SHADOW)
-    if adopt:
+    if adopt or keep_all:
         mirror(env_tree, shadow_tree)
     return True
 
