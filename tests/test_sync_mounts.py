@@ -708,3 +708,30 @@ def test_pip_on_an_env_sync_did_not_make_takes_nothing_away(
     assert added.returncode == 0, added.stderr
     assert installed() == before | {"beta"}
     assert run([python, "-c", "import gamma, beta"], project, env).returncode == 0
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])
+def test_run_takes_over_an_env_anyvenv_venv_made_keeping_what_is_installed(
+    target: Path, index: Path, home: Path
+) -> None:
+    """An env `anyvenv venv` made here (its files have their modes, pip its chmod shim) is
+    not rebuilt by `run` or `sync` for want of a shadow env: one is made. `run`'s inexact
+    sync keeps a package installed by hand, as `uv run` keeps it; `sync` removes it, as
+    `uv sync` does."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    made = anyvenv("venv", "--seed", "-p", "3.12", str(project / ".venv"), cwd=project, env=env)
+    assert made.returncode == 0, made.stderr
+    python = project / ".venv" / "bin" / "python"
+    by_hand = run([python, "-m", "pip", "install", "-q", *index_args(index), "gamma"], project, env)
+    assert by_hand.returncode == 0, by_hand.stderr
+    config = (project / ".venv" / "pyvenv.cfg").stat().st_ino
+    ran = anyvenv("run", *index_args(index), "alpha-hello", cwd=project, env=env)
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    assert "Rebuilt" not in ran.stderr
+    assert (project / ".venv" / "pyvenv.cfg").stat().st_ino == config
+    assert run([python, "-c", "import gamma"], project, env).returncode == 0
+    report, _ = sync_json(project, env, index)
+    assert report["action"] == "reused" and report["placement"] == "shadow"
+    assert run([python, "-c", "import gamma"], project, env).returncode == 1
+    assert run([python, "-c", "import alpha"], project, env).returncode == 0

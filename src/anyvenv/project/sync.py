@@ -55,7 +55,13 @@ from anyvenv.project.health import (
     vital_files,
 )
 from anyvenv.project.inputfiles import NotFingerprintable, env_inputs, sync_inputs
-from anyvenv.project.inputs import InputsRecord, Invocation, always_runs_uv
+from anyvenv.project.inputs import (
+    INEXACT_LINE,
+    InputsRecord,
+    Invocation,
+    always_runs_uv,
+    exactness_line,
+)
 from anyvenv.project.linkmode import LinkChoice, LinkMode, choose_link_mode, forced_link_mode
 from anyvenv.project.model import (
     Project,
@@ -332,12 +338,19 @@ def _existing_location(
         )
     from anyvenv.fs.probe import probe
 
-    placement, reason = placement_for(probe(env))
+    result = probe(env)
+    placement, reason = placement_for(result)
     if placement is not Placement.IN_PLACE:  # not made by anyvenv sync for this filesystem
         moved_from = state_store.moved_from(env)
         if moved_from is not None:  # copied or moved: its shadow env was made for that path
             return f"it was made by 'anyvenv sync' for {moved_from}, and here {reason}"
-        return f"it was not made by 'anyvenv sync' for this filesystem, where {reason}"
+        if facts.made_by_anyvenv and placement is Placement.SHADOW:
+            # made by anyvenv venv for this filesystem (files with their modes, the chmod
+            # shim): uv installs through a new shadow env, what is installed kept
+            key = python_key(facts.version, facts.free_threaded)
+            shadow = shadow_env_path(declared, project.display_name, key, environ)
+            return EnvLocation(declared, env, placement, reason, shadow, chmod_fails(result))
+        return f"it was not made by anyvenv for this filesystem, where {reason}"
     return EnvLocation(declared, env, placement, reason)
 
 
@@ -954,7 +967,9 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     # adopt: the last sync finished (its record is there), so the env is whole and what
     # differs from the shadow was done to it by hand
     made_shadow = location.shadow is not None and ensure_shadow(
-        prepared, adopt=os.path.lexists(inputs_store.record_path(location.env))
+        prepared,
+        adopt=os.path.lexists(inputs_store.record_path(location.env)),
+        keep_all=exactness_line(options.uv_args) == INEXACT_LINE,  # (anyvenv run's sync)
     )
     if made_shadow:
         prepared.notes.append(f"made the shadow env {location.shadow}")
