@@ -59,3 +59,32 @@ def test_errno_names() -> None:
     assert errno_name(errno.EACCES) == "EACCES"
     assert errno_name(None) == "EUNKNOWN"
     assert errno_name(99999) == "E99999"
+
+
+def test_only_what_uv_leaves_of_a_venv_is_taken_for_an_abandoned_one(tmp_path: Path) -> None:
+    """uv's leftover (its tag, a .gitignore of `*`, an empty bin/) may be replaced; a
+    directory that only carries a CACHEDIR.TAG (cargo's target/, .pytest_cache) may not."""
+    from anyvenv.envbuild.config import CACHEDIR_SIGNATURE, abandoned_env
+
+    def tagged(name: str, gitignore: bytes = b"*") -> Path:
+        directory = tmp_path / name
+        directory.mkdir()
+        (directory / "CACHEDIR.TAG").write_bytes(CACHEDIR_SIGNATURE + b"\n# a cache\n")
+        (directory / ".gitignore").write_bytes(gitignore)
+        return directory
+
+    left = tagged("left")
+    (left / "bin").mkdir()
+    assert abandoned_env(left)
+    (left / "bin" / "python").symlink_to("/nonexistent/python3")
+    assert abandoned_env(left)
+    (left / "bin" / "notes.txt").write_text("mine")
+    assert not abandoned_env(left)
+    cargo = tagged("target")
+    (cargo / "release").mkdir()
+    (cargo / "release" / "myapp").write_bytes(b"\x7fELF")
+    assert not abandoned_env(cargo)
+    pytest_cache = tagged(".pytest_cache", b"# Created by pytest automatically.\n*\n")
+    assert not abandoned_env(pytest_cache)
+    (tmp_path / "plain").mkdir()
+    assert not abandoned_env(tmp_path / "plain")

@@ -1387,3 +1387,22 @@ def test_a_pointer_to_another_projects_own_env_does_not_take_it_over(
     assert sorted(p.name for p in site_packages(other).iterdir()) == before
     ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
     assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+
+
+def test_a_directory_that_only_carries_a_cache_tag_is_never_replaced(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """UV_PROJECT_ENVIRONMENT naming cargo's target/ (a CACHEDIR.TAG, build output): refused,
+    as uv refuses it, and nothing in it removed (it was taken for uv's leftover and wiped)."""
+    from anyvenv.envbuild.config import CACHEDIR_SIGNATURE
+
+    project = write_project(tmp_path / "demo")
+    target = project / "target"
+    (target / "release").mkdir(parents=True)
+    (target / "CACHEDIR.TAG").write_bytes(CACHEDIR_SIGNATURE + b"\n")
+    (target / "release" / "myapp").write_bytes(b"\x7fELF")
+    refused = anyvenv(
+        "sync", *index_args(index), cwd=project, env={**env, "UV_PROJECT_ENVIRONMENT": "target"}
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert (target / "release" / "myapp").read_bytes() == b"\x7fELF"

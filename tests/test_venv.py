@@ -687,3 +687,20 @@ def test_a_link_that_cannot_be_read_back_is_said_so(target: Path) -> None:
     said = one_line_error(proc)
     assert f"{link} is a symbolic link that cannot be read back (E" in said, said
     assert os.path.islink(link)
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
+def test_what_uv_venv_left_when_it_failed_is_replaced(target: Path) -> None:
+    """uv venv fails on the mount (its symlink) and leaves a directory with its tag: anyvenv
+    venv there makes the env, as sync does (it refused, 'empty it yourself')."""
+    from uv import find_uv_bin
+
+    env = target / "env"
+    failed = subprocess.run(
+        [os.fspath(find_uv_bin()), "venv", "-q", "-p", str(BASE), str(env)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert failed.returncode != 0 and (env / "CACHEDIR.TAG").is_file(), failed.stderr
+    made = venv_cli(env)
+    assert made.returncode == 0, made.stderr
+    assert (env / "pyvenv.cfg").is_file()

@@ -20,6 +20,7 @@ from anyvenv import __version__
 from anyvenv.envbuild.config import (
     CFG_NAME,
     MADE_BY_KEY,
+    abandoned_env,
     is_virtual_environment,
     render_pyvenv_cfg,
 )
@@ -248,6 +249,9 @@ class EnvBuilder:
                     )
                 replaced = True
                 self.replaced_python = _stat_or_none(os.path.join(target, "bin", "python"))
+            elif names and abandoned_env(target):  # what uv left of a venv it gave up on
+                inplace.remove_or_empty(target)
+                names = []
             elif names and not inplace.prune_if_only_directories(target):
                 raise UsageError(
                     f"{target} exists, is not empty and is not a virtual environment",
@@ -256,7 +260,7 @@ class EnvBuilder:
             else:
                 names = []  # empty, or only empty directories, now removed
             # a mount point, the working directory, an empty directory: filled, not replaced
-            self.in_place = inplace.keeps_identity(target, names)
+            self.in_place = os.path.isdir(target) and inplace.keeps_identity(target, names)
         self._make_parents(os.path.dirname(target))
         return replaced
 

@@ -84,3 +84,39 @@ def render_pyvenv_cfg(values: dict[str, str]) -> bytes:
 def is_virtual_environment(path: str | os.PathLike[str]) -> bool:
     """A directory holding a pyvenv.cfg file (what every tool writes)."""
     return os.path.isfile(os.path.join(path, CFG_NAME))
+
+
+CACHEDIR_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
+# what uv leaves of a venv it gave up on (its interpreter symlink failed): the tag and the
+# .gitignore it writes first, and the directories it made before the link
+_UV_LEFTOVER_NAMES = frozenset({"CACHEDIR.TAG", ".gitignore", "bin", "lib", "lib64", "include"})
+
+
+def abandoned_env(path: str | os.PathLike[str]) -> bool:
+    """A directory uv began as a venv and gave up on: no pyvenv.cfg; its CACHEDIR.TAG and a
+    ``.gitignore`` of ``*``, and at most its directories with nothing in them but other
+    directories and ``python*`` entries. Nothing else: another tool's cache directory (a
+    CACHEDIR.TAG in cargo's ``target/``, ``.pytest_cache``) is never taken for one."""
+    if not os.path.isdir(path) or os.path.islink(path) or is_virtual_environment(path):
+        return False
+    try:
+        names = set(os.listdir(path))
+        if "CACHEDIR.TAG" not in names or not names <= _UV_LEFTOVER_NAMES:
+            return False
+        with open(os.path.join(path, "CACHEDIR.TAG"), "rb") as handle:
+            if handle.read(len(CACHEDIR_SIGNATURE)) != CACHEDIR_SIGNATURE:
+                return False
+        if ".gitignore" in names:
+            with open(os.path.join(path, ".gitignore"), "rb") as handle:
+                if handle.read(64).strip() != b"*":
+                    return False
+    except OSError:
+        return False
+    for name in names - {"CACHEDIR.TAG", ".gitignore"}:
+        top = os.path.join(path, name)
+        if os.path.islink(top) or not os.path.isdir(top):
+            return False
+        for _, _, files in os.walk(top):
+            if any(not file.startswith("python") for file in files):
+                return False
+    return True

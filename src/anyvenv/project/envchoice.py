@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.envbuild.config import is_virtual_environment, parse_pyvenv_cfg
+from anyvenv.envbuild.config import abandoned_env, is_virtual_environment, parse_pyvenv_cfg
 from anyvenv.errors import EnvironmentBroken, UsageError
 from anyvenv.fs.outcome import NO, OK
 from anyvenv.record import StrChoice, record
@@ -245,25 +245,9 @@ def write_pointer(path: str, env: str) -> None:
     atomic_write(path, render_pointer(env))
 
 
-CACHEDIR_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
-
-
-def abandoned_env(path: str) -> bool:
-    """A directory a venv tool began and gave up on (uv leaves one where its interpreter
-    symlink fails): no pyvenv.cfg, but a CACHEDIR.TAG, which says its contents can be made
-    again."""
-    if not os.path.isdir(path) or os.path.islink(path) or is_virtual_environment(path):
-        return False
-    try:
-        with open(os.path.join(path, "CACHEDIR.TAG"), "rb") as handle:
-            return handle.read(len(CACHEDIR_SIGNATURE)) == CACHEDIR_SIGNATURE
-    except OSError:
-        return False
-
-
 def _regenerable(path: str) -> bool:
-    """Empty (empty directories aside: what venv leaves when it fails early), or tagged as a
-    cache (CACHEDIR.TAG: what uv leaves when it gives up)."""
+    """Empty (empty directories aside: what venv leaves when it fails early), or what uv
+    leaves when it gives up (:func:`~anyvenv.envbuild.config.abandoned_env`)."""
     from anyvenv.fs.inplace import prune_if_only_directories
 
     return not os.listdir(path) or abandoned_env(path) or prune_if_only_directories(path)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 
-from anyvenv.envbuild.config import CFG_NAME, read_pyvenv_cfg
+from anyvenv.envbuild.config import CFG_NAME, abandoned_env, read_pyvenv_cfg
 from anyvenv.errors import (
     AnyvenvError,
     CannotEditHere,
@@ -32,7 +32,6 @@ from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
     EnvLocation,
     Placement,
-    abandoned_env,
     chmod_fails,
     chmod_fails_at,
     elsewhere_env_path,
