@@ -89,3 +89,38 @@ def test_no_shim_where_chmod_is_ignored_but_every_file_is_executable(target: Pat
     assert read_pyvenv_cfg(env)["anyvenv-mode-shim"] == "false"
     assert not list(env.glob(f"lib/python*/site-packages/{SHIM_PTH}"))
     assert_made_executable_file_runs(env, target)
+
+
+DIRECTORY_AND_LINK = (
+    "import os, shutil, sys\n"
+    "where = sys.argv[1]\n"
+    "os.mkdir(os.path.join(where, 'tree'))\n"
+    "os.chmod(os.path.join(where, 'tree'), 0o755)  # (pip's wheel builder, copytree)\n"
+    "with open(os.path.join(where, 'tree', 'f'), 'w') as f: f.write('x')\n"
+    "shutil.copytree(os.path.join(where, 'tree'), os.path.join(where, 'copy'))\n"
+    "with open(os.path.join(where, 'tool'), 'w') as f: f.write('#!/bin/sh\\necho ran\\n')\n"
+    "try:\n"
+    "    os.symlink('tool', os.path.join(where, 'link'))\n"
+    "except OSError:  # (FAT has no links)\n"
+    "    os.chmod(os.path.join(where, 'tool'), 0o755)\n"
+    "else:\n"
+    "    os.chmod(os.path.join(where, 'link'), 0o755)\n"
+    "    assert os.path.islink(os.path.join(where, 'link'))\n"
+    "print(os.access(os.path.join(where, 'tool'), os.X_OK))\n"
+)
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])
+def test_directories_and_links_through_the_shim(target: Path) -> None:
+    """chmod of a directory where chmod fails is the no-op the filesystem would do (it
+    failed: shutil.copytree, pip's wheel builder); chmod through a link gives its target the
+    mode and leaves the link a link (it was replaced by a copy)."""
+    env = make_env(target)
+    proc = subprocess.run(
+        [str(env / "bin" / "python"), "-c", DIRECTORY_AND_LINK, str(target)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True"]
+    assert (target / "copy" / "f").read_text() == "x"

@@ -41,7 +41,8 @@ def _env_device():
     return _ENV_DEVICE[0]
 
 
-def _on_env_filesystem(path, dir_fd, follow_symlinks):
+def _on_env_filesystem(path, dir_fd, follow_symlinks, kinds=(_stat.S_ISREG,)):
+    """Whether ``path`` is a file (or of one of ``kinds``) on the env's filesystem."""
     device = _env_device()
     if device is None or isinstance(path, int):
         return False
@@ -49,7 +50,7 @@ def _on_env_filesystem(path, dir_fd, follow_symlinks):
         st = _os.stat(path, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
     except (OSError, TypeError, ValueError):
         return False
-    return st.st_dev == device and _stat.S_ISREG(st.st_mode)
+    return st.st_dev == device and any(kind(st.st_mode) for kind in kinds)
 
 
 def _recreate_with_mode(path, mode):
@@ -77,14 +78,17 @@ def chmod(path, mode, *, dir_fd=None, follow_symlinks=True):
     try:
         _REAL_CHMOD(path, mode, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
     except OSError as exc:
-        if exc.errno not in _TOLERATED or not _on_env_filesystem(path, dir_fd, follow_symlinks):
+        kinds = (_stat.S_ISREG, _stat.S_ISDIR)  # (a directory there has no mode to set)
+        if exc.errno not in _TOLERATED or not _on_env_filesystem(
+            path, dir_fd, follow_symlinks, kinds
+        ):
             raise
     wanted_exec = mode & 0o111
     if not wanted_exec or dir_fd is not None or not _on_env_filesystem(path, None, follow_symlinks):
         return
     if _os.stat(path).st_mode & wanted_exec != wanted_exec:
-        try:
-            _recreate_with_mode(path, mode)
+        try:  # the file a link names, not the link: it stays a link
+            _recreate_with_mode(_os.path.realpath(path), mode)
         except OSError:
             pass
 
