@@ -801,6 +801,7 @@ def _check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: lis
     """Installs an installer gave up on half-way (uv where chmod fails): a ``.dist-info``
     without its METADATA, which importlib.metadata and pip cannot read. Repair cannot make
     the package again; the finding says how to."""
+    chmod_fails = _has_mode_shim(env)
     for major, minor, threaded in sites:
         site = env / "lib" / f"python{major}.{minor}{'t' if threaded else ''}" / "site-packages"
         try:
@@ -821,15 +822,30 @@ def _check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: lis
                 if "METADATA" in missing
                 else "an uninstall cannot tell its files"
             ).format(package=package)
+            elsewise = (
+                f"the env's pip: 'python -m pip install --force-reinstall {package}' (uv "
+                "cannot install where chmod fails)"
+                if chmod_fails
+                else f"'uv pip install --reinstall {package}'"
+            )
             findings.append(
                 warning(
                     Code.PACKAGE_INCOMPLETE,
                     f"{name} has no {' and no '.join(missing)}: {why}; reinstall it "
-                    f"('anyvenv sync' in a project, else 'uv pip install --reinstall {package}')",
+                    f"('anyvenv sync' in a project, else {elsewise})",
                     site / name,
                     package=package,
                 )
             )
+
+
+def _has_mode_shim(env: Path) -> bool:
+    """Whether anyvenv gave the env its chmod shim (made where chmod fails or is ignored)."""
+    try:
+        text = read_config_bytes(env / CFG_NAME).decode("utf-8", "surrogateescape")
+    except OSError:
+        return False
+    return parse_pyvenv_cfg(text).get("anyvenv-mode-shim") == "true"
 
 
 def _mode_of(path: Path) -> str:
