@@ -735,3 +735,29 @@ def test_run_takes_over_an_env_anyvenv_venv_made_keeping_what_is_installed(
     assert report["action"] == "reused" and report["placement"] == "shadow"
     assert run([python, "-c", "import gamma"], project, env).returncode == 1
     assert run([python, "-c", "import alpha"], project, env).returncode == 0
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_a_script_another_tool_left_without_its_exec_bits_is_placed_again(
+    target: Path, index: Path, home: Path
+) -> None:
+    """Plain uv (or poetry) writing into the env where chmod is ignored leaves console
+    scripts 0644, their RECORD as anyvenv's: the next sync that runs uv copies the package
+    again (it was passed over as unchanged); until then run says what is wrong."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, index)
+    assert report["placement"] == "shadow"
+    script = project / ".venv" / "bin" / "alpha-hello"
+    data = script.read_bytes()
+    script.unlink()
+    script.write_bytes(data)  # (created 0644 where chmod is ignored: what plain uv leaves)
+    assert not os.access(script, os.X_OK)
+    refused = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
+    assert refused.returncode == 2
+    assert "it is not executable (mode 0644" in refused.stderr, refused.stderr
+    write_project(project, dependencies=["alpha", "gamma"])
+    sync_json(project, env, index)
+    assert os.access(script, os.X_OK)
+    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr

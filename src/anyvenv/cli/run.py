@@ -239,6 +239,15 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
     from anyvenv.errors import UsageError
 
     found = command if os.sep in command else shutil.which(command, path=path)
+    script = os.path.join(env, "bin", command)
+    if found is None and exc.errno == errno.EACCES and os.path.isfile(script):
+        mode = os.stat(script).st_mode & 0o777
+        return UsageError(  # (which() passes over a file that is not executable)
+            f"cannot run {script}: it is not executable (mode {mode:04o}: written by a tool "
+            "where chmod is ignored?)",
+            f"run 'anyvenv repair {env}', or 'anyvenv sync' with --reinstall-package for "
+            "its package",
+        )
     if found is None or exc.errno not in (errno.ENOENT, errno.EACCES, errno.ENOEXEC):
         return UsageError(
             f"cannot run {command!r}: {exc.strerror}",

@@ -255,10 +255,14 @@ def mirror(
     report = MirrorReport()
     wanted = distributions(source.site_packages)
     present = distributions(dest.site_packages)
+    lost_exec = _scripts_without_exec(source, dest)
     changed = [
         name
         for name in sorted(wanted)
-        if present.get(name) != wanted[name] or again is True or name in (again or ())
+        if present.get(name) != wanted[name]
+        or again is True
+        or name in (again or ())
+        or (lost_exec and not lost_exec.isdisjoint(files_of(dest, present[name])))
     ]
     new_files = {name: files_of(source, wanted[name]) for name in changed}
     claimed = {relative for files in new_files.values() for relative in files}
@@ -310,6 +314,26 @@ def adopt_added(source: EnvTree, dest: EnvTree) -> list[str]:
                 raise _not_placed(exc, str(dest.root / relative)) from exc
         added.append(name)
     return added
+
+
+def _scripts_without_exec(source: EnvTree, dest: EnvTree) -> set[str]:
+    """The scripts in ``dest``'s bin/ (relative to its root) that lack the exec bits their
+    copy in ``source`` has: written there by a tool that could not set them (plain uv where
+    chmod is ignored). Their packages are copied again, though their RECORD is the same."""
+    lost: set[str] = set()
+    try:
+        entries = list(os.scandir(dest.root / "bin"))
+    except OSError:
+        return lost
+    for entry in entries:
+        try:
+            if not entry.is_file(follow_symlinks=False) or entry.stat().st_mode & 0o111:
+                continue
+            if os.stat(source.root / "bin" / entry.name).st_mode & 0o111:
+                lost.add(os.path.join("bin", entry.name))
+        except OSError:
+            continue
+    return lost
 
 
 def _remove_unclaimed(
