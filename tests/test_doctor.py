@@ -211,6 +211,24 @@ def test_venv_and_virtualenv_verdicts_match_what_they_do(
     assert runs is (claim.outcome is Outcome.WORKS), claim.reason
 
 
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_the_copies_hint_for_virtualenv_is_what_copies_do(target: Path) -> None:
+    """Where chmod fails, virtualenv --copies fails too (seeding pip sets modes): the verdict
+    says so, instead of sending the user to it."""
+    import sys
+
+    clear_cache()
+    claim = next(
+        item for item in doctor(target, str(base_python())).tools if item.tool == "virtualenv"
+    )
+    assert "'virtualenv --copies' fails too when it seeds pip: chmod ENOSYS" in claim.reason
+    virtualenv = Path(sys.executable).with_name("virtualenv")
+    made = run(
+        [str(virtualenv), "--quiet", "--copies", "-p", str(base_python()), str(target / "e")]
+    )
+    assert made.returncode != 0
+
+
 def test_a_broken_env_in_the_directory_is_pointed_out(tmp_path: Path) -> None:
     """doctor in a project whose .venv does not run: not "everything works", but what check
     found first and the command that mends it."""

@@ -371,12 +371,18 @@ def _virtualenv(result: ProbeResult) -> ToolVerdict:
         return ToolVerdict(tool, Outcome.BREAKS, exe[0], exe[1])
     if link is not None:
         outcome = Outcome.FAILS if result.symlink_create != OK else Outcome.BREAKS
+        if result.chmod not in (OK, NO):  # (seeding pip sets script modes: it fails too)
+            copies = f"'virtualenv --copies' fails too when it seeds pip: chmod {result.chmod}"
+        elif result.chmod_ignored_harmfully:
+            copies = "'virtualenv --copies' works, but bin/pip is left without its exec bit"
+        else:
+            copies = "'virtualenv --copies' works"
         return ToolVerdict(
             tool,
             outcome,
             f"it tests symlinks in the temp dir, not here, and links the interpreter; {link[0]} "
-            "('virtualenv --copies' works)",
-            link[1],
+            f"({copies})",
+            {**link[1], **({} if result.chmod == OK else _evidence(result, "chmod"))},
         )
     modes = _modes_verdict(tool, result, "it sets the mode of the seed packages' scripts")
     if modes is not None:
