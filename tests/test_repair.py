@@ -609,3 +609,27 @@ def test_editable_installs_of_a_copied_project_name_the_copy(tmp_path: Path) -> 
     assert imported.stdout == f"{copy}/src/demo/__init__.py\n", imported.stderr
     assert "editable-stale" not in _codes(copied_env)
     assert fingerprint(original) == before
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_repair_where_chmod_is_ignored_leaves_pip_able_to_install_scripts(
+    target: Path, tmp_path: Path
+) -> None:
+    """An env python -m venv made where chmod is ignored: its bin/pip is 0644. repair makes
+    the scripts executable and adds the chmod shim, so that what pip installs next runs too
+    (it was 0644 again)."""
+    from repair_support import demo_wheel
+
+    env = target / "env"
+    made = run([str(base_python()), "-m", "venv", str(env)])
+    assert made.returncode == 0, made.stderr
+    assert not os.access(env / "bin" / "pip", os.X_OK)
+    proc = anyvenv("repair", env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert os.access(env / "bin" / "pip", os.X_OK)
+    wheels = tmp_path / "wheels"
+    demo_wheel(wheels)
+    pip = [env / "bin" / "pip", "install", "-q", "--no-index", "--find-links", wheels]
+    installed = run([*pip, "anyvenv-demo"])
+    assert installed.returncode == 0, installed.stderr
+    demo_works(env)

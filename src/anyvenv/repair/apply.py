@@ -169,7 +169,19 @@ def apply_plan(plan: RepairPlan) -> list[Change]:
             changes += _make_executable(fix)
         elif fix.kind is FixKind.MOVE_EDITABLE:
             changes += _move_editable(fix)
+        elif fix.kind is FixKind.ADD_MODE_SHIM:
+            changes += _add_mode_shim(fix)
     return changes
+
+
+def _add_mode_shim(fix: Fix) -> list[Change]:
+    """The shim's module, then the .pth that loads it (a kill between leaves no .pth that
+    names a missing module)."""
+    from anyvenv.envbuild.modeshim import SHIM_MODULE, SHIM_PTH, SHIM_PTH_LINE, SHIM_SOURCE
+
+    atomic.atomic_write(fix.path / f"{SHIM_MODULE}.py", SHIM_SOURCE.encode(), DATA_MODE)
+    atomic.atomic_write(fix.path / SHIM_PTH, SHIM_PTH_LINE.encode(), DATA_MODE)
+    return [Change("created", fix.path / SHIM_PTH, fix.description)]
 
 
 # -- interpreter ---------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class FixKind(str, enum.Enum):
     REWRITE_ACTIVATION = "rewrite-activation"
     MAKE_EXECUTABLE = "make-executable"
     MOVE_EDITABLE = "move-editable"
+    ADD_MODE_SHIM = "add-mode-shim"
 
 
 @dataclass(frozen=True)
@@ -349,6 +350,28 @@ def _plan_modes(plan: RepairPlan, probed: ProbeResult | None) -> None:
                     f"{finding.evidence.get('mode', 'unknown')})",
                 )
             )
+    if unexecutable and probed is not None and not probed.chmod_works:
+        _plan_mode_shim(plan)
+
+
+def _plan_mode_shim(plan: RepairPlan) -> None:
+    """Where chmod fails or is ignored, an env without anyvenv's chmod shim has pip write
+    scripts that cannot run again after repair: the shim goes into its site-packages."""
+    from anyvenv.envbuild.modeshim import SHIM_PTH
+
+    version = plan.diagnosis.version
+    if version is None or len(version) < 2:
+        return
+    threaded = "t" if plan.diagnosis.free_threaded else ""
+    site = plan.env / "lib" / f"python{version[0]}.{version[1]}{threaded}" / "site-packages"
+    if site.is_dir() and not (site / SHIM_PTH).exists():
+        plan.fixes.append(
+            Fix(
+                FixKind.ADD_MODE_SHIM,
+                site,
+                "add anyvenv's chmod shim, so that what pip installs later gets its exec bits",
+            )
+        )
 
 
 def _plan_activation(plan: RepairPlan) -> None:
