@@ -586,6 +586,7 @@ def test_editable_installs_of_a_copied_project_name_the_copy(tmp_path: Path) -> 
     original = tmp_path / "ma"
     (original / "src" / "demo").mkdir(parents=True)
     (original / "src" / "demo" / "__init__.py").write_text("")
+    (original / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0.1"\n')
     (tmp_path / "ma-other" / "lib").mkdir(parents=True)
     env = original / ".venv"
     uv_venv(env, base_python())
@@ -609,6 +610,13 @@ def test_editable_installs_of_a_copied_project_name_the_copy(tmp_path: Path) -> 
     assert imported.stdout == f"{copy}/src/demo/__init__.py\n", imported.stderr
     assert "editable-stale" not in _codes(copied_env)
     assert fingerprint(original) == before
+    # the env copied alone into another project (its own src/): whose code it means is
+    # unclear, so it is not rewritten
+    other = tmp_path / "other"
+    (other / "src").mkdir(parents=True)
+    (other / "pyproject.toml").write_text('[project]\nname = "other"\nversion = "0.1"\n')
+    shutil.copytree(env, other / ".venv", symlinks=True)
+    assert "editable-stale" not in _codes(other / ".venv")
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])

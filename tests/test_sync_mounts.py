@@ -761,3 +761,22 @@ def test_a_script_another_tool_left_without_its_exec_bits_is_placed_again(
     assert os.access(script, os.X_OK)
     ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
     assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_pip_on_an_env_of_another_tool_leaves_the_next_sync_its_own_judgement(
+    target: Path, index: Path, home: Path
+) -> None:
+    """`anyvenv pip list` uses an env python -m venv made there as it is, and saves nothing
+    of it: the next `anyvenv sync` rebuilds it as it would have (it then reused it for good,
+    its console scripts written by another tool)."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    assert PY_MAIN is not None
+    made = run([PY_MAIN, "-m", "venv", "--without-pip", project / ".venv"], project, env)
+    assert made.returncode == 0, made.stderr
+    listed = anyvenv("pip", "list", cwd=project, env=env)
+    assert listed.returncode == 0, listed.stderr
+    report, _ = sync_json(project, env, index)
+    assert report["action"] == "rebuilt"
+    assert "not made by anyvenv for this filesystem" in str(report["rebuild_reason"])

@@ -133,6 +133,9 @@ class PreparedEnv:
     rebuild_reason: str | None = None
     notes: list[str] = field(default_factory=list)
     pending_check: PendingCheck | None = None  # a new symlinked env's check, still running
+    # False: the env is used as it is for this command only (uv pip on an env sync would
+    # rebuild): no state is saved, so that the next sync judges it afresh
+    keeps_state: bool = True
 
     @property
     def install_target(self) -> str:
@@ -490,7 +493,8 @@ def prepare(
             location = _existing_location(
                 declared, env, pointed_to is not None, saved, facts, project, environ
             )
-            if isinstance(location, str) and as_it_is:  # (made by another tool, or moved)
+            provisional = isinstance(location, str) and as_it_is
+            if provisional:  # (made by another tool, or moved: as it is, for uv pip only)
                 location = _location_as_it_is(declared, project, facts, environ)
             if isinstance(location, str):
                 broken = location
@@ -499,8 +503,11 @@ def prepare(
                 if saved is not None:  # checked again (a vital file changed): as it is now
                     _take_facts(kept, facts)
                 _keep_owner_records(location)
-                notes = _follow_a_move(env) if saved is None else []
-                return PreparedEnv(project, choice, location, kept, "reused", notes=notes)
+                notes = _follow_a_move(env) if saved is None and not provisional else []
+                return PreparedEnv(
+                    project, choice, location, kept, "reused", notes=notes,
+                    keeps_state=not provisional,
+                )  # fmt: skip
     if not may_build:
         raise EnvLeftAlone(env)
     info = find_base_interpreter(project, choice)
@@ -894,7 +901,11 @@ class LockedProject:
             session = self._session
             if session is not None and session.prepared.pending_check is not None:
                 session.prepared.pending_check.cancel()  # left by an error or Ctrl-C
-            if finished is not None and finished.prepared.action != "undone":
+            if (
+                finished is not None
+                and finished.prepared.action != "undone"
+                and finished.prepared.keeps_state
+            ):
                 _save_state(finished.prepared)
                 if finished.inputs is not None:
                     inputs_store.save(finished.inputs)

@@ -797,6 +797,24 @@ def activated_dir(env: Path) -> str | None:
     return found.group(2) if found else None
 
 
+def _same_project(old_root: str, new_root: str) -> bool:
+    """Whether ``new_root`` is the project at ``old_root`` moved (it is gone) or copied (its
+    pyproject.toml is the same), by the pyproject.toml each holds."""
+    new = os.path.join(new_root, "pyproject.toml")
+    try:
+        with open(new, "rb") as handle:
+            here = handle.read(1 << 20)
+    except OSError:
+        return False
+    try:
+        with open(os.path.join(old_root, "pyproject.toml"), "rb") as handle:
+            return handle.read(1 << 20) == here
+    except FileNotFoundError:
+        return not os.path.exists(old_root)
+    except OSError:
+        return False
+
+
 def _check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list[Finding]) -> None:
     """Installs an installer gave up on half-way (uv where chmod fails): a ``.dist-info``
     without its METADATA, which importlib.metadata and pip cannot read. Repair cannot make
@@ -888,6 +906,8 @@ def _check_editables(env: Path, old_env: str, findings: list[Finding]) -> None:
     old_root, new_root = os.path.dirname(old_env), os.path.dirname(os.fspath(env))
     if old_root in ("", "/") or same_file(old_root, new_root):
         return
+    if not _same_project(old_root, new_root):
+        return  # (an env copied alone into another project: whose code it means is unclear)
     stale = []
     for path in editable_files(env):
         try:

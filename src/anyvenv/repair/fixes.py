@@ -375,6 +375,7 @@ def _plan_mode_shim(plan: RepairPlan) -> None:
 
 
 def _plan_activation(plan: RepairPlan) -> None:
+    _plan_editables(plan)  # before the activation scripts: they mark the env as moved
     for finding in plan.diagnosis.findings:
         if finding.code is Code.ACTIVATION_MISSING:
             plan.fixes.append(
@@ -385,6 +386,20 @@ def _plan_activation(plan: RepairPlan) -> None:
                     {"old": ""},
                 )
             )
+        if finding.code is Code.ACTIVATION_STALE:
+            old = finding.evidence["activates"]
+            plan.fixes.append(
+                Fix(
+                    FixKind.REWRITE_ACTIVATION,
+                    plan.env / "bin",
+                    f"write activation scripts that activate {plan.env} (they activate {old})",
+                    {"old": old},
+                )
+            )
+
+
+def _plan_editables(plan: RepairPlan) -> None:
+    for finding in plan.diagnosis.findings:
         if finding.code is Code.EDITABLE_STALE:
             old, new = finding.evidence["old"], finding.evidence["new"]
             for name in finding.evidence["files"].split("\n"):
@@ -396,16 +411,6 @@ def _plan_activation(plan: RepairPlan) -> None:
                         {"old": old, "new": new},
                     )
                 )
-        if finding.code is Code.ACTIVATION_STALE:
-            old = finding.evidence["activates"]
-            plan.fixes.append(
-                Fix(
-                    FixKind.REWRITE_ACTIVATION,
-                    plan.env / "bin",
-                    f"write activation scripts that activate {plan.env} (they activate {old})",
-                    {"old": old},
-                )
-            )
 
 
 def readable_by_site(line: str) -> bool:
