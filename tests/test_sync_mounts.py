@@ -681,6 +681,17 @@ def test_plain_uv_follows_the_pointer_file(target: Path, index: Path, home: Path
     assert again["action"] == "reused" and again["reason"] == report["reason"]
 
 
+def _seeded_env_with_gamma_by_hand(project: Path, env: dict[str, str], index: Path) -> Path:
+    """`anyvenv venv --seed` at the project's .venv, and gamma installed by its own pip (as
+    a user does by hand); the env's python."""
+    made = anyvenv("venv", "--seed", "-p", "3.12", str(project / ".venv"), cwd=project, env=env)
+    assert made.returncode == 0, made.stderr
+    python = project / ".venv" / "bin" / "python"
+    by_hand = run([python, "-m", "pip", "install", "-q", *index_args(index), "gamma"], project, env)
+    assert by_hand.returncode == 0, by_hand.stderr
+    return python
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])
 def test_pip_on_an_env_sync_did_not_make_takes_nothing_away(
     target: Path, index: Path, home: Path
@@ -690,11 +701,7 @@ def test_pip_on_an_env_sync_did_not_make_takes_nothing_away(
     env whose mirror back removed pip and the package), as uv pip would."""
     env = project_environ(home)
     project = write_project(target / "demo", dependencies=["alpha"])
-    made = anyvenv("venv", "--seed", "-p", "3.12", str(project / ".venv"), cwd=project, env=env)
-    assert made.returncode == 0, made.stderr
-    python = project / ".venv" / "bin" / "python"
-    by_hand = run([python, "-m", "pip", "install", "-q", *index_args(index), "gamma"], project, env)
-    assert by_hand.returncode == 0, by_hand.stderr
+    python = _seeded_env_with_gamma_by_hand(project, env, index)
     site = next((project / ".venv").glob("lib/python3.12/site-packages"))
 
     def installed() -> set[str]:
@@ -720,11 +727,7 @@ def test_run_takes_over_an_env_anyvenv_venv_made_keeping_what_is_installed(
     `uv sync` does."""
     env = project_environ(home)
     project = write_project(target / "demo", dependencies=["alpha"])
-    made = anyvenv("venv", "--seed", "-p", "3.12", str(project / ".venv"), cwd=project, env=env)
-    assert made.returncode == 0, made.stderr
-    python = project / ".venv" / "bin" / "python"
-    by_hand = run([python, "-m", "pip", "install", "-q", *index_args(index), "gamma"], project, env)
-    assert by_hand.returncode == 0, by_hand.stderr
+    python = _seeded_env_with_gamma_by_hand(project, env, index)
     config = (project / ".venv" / "pyvenv.cfg").stat().st_ino
     ran = anyvenv("run", *index_args(index), "alpha-hello", cwd=project, env=env)
     assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
