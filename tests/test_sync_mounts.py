@@ -738,6 +738,8 @@ def test_run_takes_over_an_env_anyvenv_venv_made_keeping_what_is_installed(
     assert report["action"] == "reused" and report["placement"] == "shadow"
     assert run([python, "-c", "import gamma"], project, env).returncode == 1
     assert run([python, "-c", "import alpha"], project, env).returncode == 0
+    # pip, a seed package, stays: uv sync keeps it in an env uv did not make
+    assert run([python, "-m", "pip", "--version"], project, env).returncode == 0
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
@@ -783,3 +785,85 @@ def test_pip_on_an_env_of_another_tool_leaves_the_next_sync_its_own_judgement(
     report, _ = sync_json(project, env, index)
     assert report["action"] == "rebuilt"
     assert "not made by anyvenv for this filesystem" in str(report["rebuild_reason"])
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_scripts_of_a_moved_env_run_after_going_through_a_shadow(
+    target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """A uv project synced on local disk, then moved onto the mount: its console scripts name
+    the old path. Through `anyvenv pip` (the shadow filled from the env) and the `run` that
+    rebuilds the env, they are made to run the env's python (they kept the dead shebang,
+    and every later sync said success)."""
+    env = project_environ(home)
+    local = write_project(tmp_path / "demo", dependencies=["alpha"])
+    plain = run([uv_binary(), "sync", *index_args(index), "--python", str(PY_MAIN)], local, env)
+    assert plain.returncode == 0, plain.stderr
+    project = target / "demo"
+    shutil.copytree(local, project, symlinks=True)
+    shutil.rmtree(local)
+    added = anyvenv("pip", "install", *index_args(index), "gamma", cwd=project, env=env)
+    assert added.returncode == 0, added.stderr
+    ran = anyvenv("run", *index_args(index), "alpha-hello", cwd=project, env=env)
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    checked = anyvenv("check", str(project / ".venv"), cwd=project, env=env)
+    assert checked.returncode == 0, checked.stdout
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_a_script_without_exec_bits_gets_them_through_the_shadow(
+    target: Path, index: Path, home: Path
+) -> None:
+    """python -m venv where chmod is ignored leaves bin/pip 0644; carried into the shadow
+    and back it stayed 0644 (check failed after a rebuild that said the modes were set)."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    assert PY_MAIN is not None
+    made = run([PY_MAIN, "-m", "venv", project / ".venv"], project, env)
+    assert made.returncode == 0, made.stderr
+    assert not os.access(project / ".venv" / "bin" / "pip", os.X_OK)
+    added = anyvenv("pip", "install", *index_args(index), "gamma", cwd=project, env=env)
+    assert added.returncode == 0, added.stderr
+    assert os.access(project / ".venv" / "bin" / "pip", os.X_OK)
+    ran = anyvenv("run", *index_args(index), "true", cwd=project, env=env)
+    assert ran.returncode == 0, ran.stderr
+    for script in (project / ".venv" / "bin").glob("pip*"):
+        assert os.access(script, os.X_OK), script
+    checked = anyvenv("check", str(project / ".venv"), cwd=project, env=env)
+    assert checked.returncode == 0, checked.stdout
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+def test_a_pointer_of_an_earlier_release_is_written_in_uvs_form(
+    target: Path, index: Path, home: Path
+) -> None:
+    """A `key = value` pointer (anyvenv before this release) is followed, and written again
+    as uv's redirect file at the next sync that reuses the env, so plain uv follows it."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, index)
+    old_form = (
+        "# anyvenv: this project's environment lives elsewhere\nanyvenv-pointer = 1\n"
+        f"env = {report['env']}\nreason = no file can be executed\n"
+    )
+    replace_file(project / ".venv", old_form.encode())
+    again, _ = sync_json(project, env, index)
+    assert again["action"] == "reused" and again["env"] == report["env"]
+    assert (project / ".venv").read_text() == f"{report['env']}\n"
+    plain = run([uv_binary(), "run", "--no-sync", "alpha-hello"], project, env)
+    assert (plain.returncode, plain.stdout) == (0, "alpha says hi\n"), plain.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])
+def test_a_first_sync_of_a_seeded_env_keeps_pip(target: Path, index: Path, home: Path) -> None:
+    """`anyvenv venv --seed`, then `anyvenv sync` straight away: the new shadow starts empty,
+    and its mirror back removed pip, which uv sync keeps in an env it did not make."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    made = anyvenv("venv", "--seed", "-p", "3.12", str(project / ".venv"), cwd=project, env=env)
+    assert made.returncode == 0, made.stderr
+    report, _ = sync_json(project, env, index)
+    assert report["placement"] == "shadow"
+    python = project / ".venv" / "bin" / "python"
+    assert run([python, "-m", "pip", "--version"], project, env).returncode == 0
+    assert run([python, "-c", "import alpha"], project, env).returncode == 0

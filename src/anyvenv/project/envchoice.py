@@ -201,6 +201,14 @@ def pointer_reason(path: str) -> str:
     return values.get("reason", f"{path} is a pointer file to an env that lives elsewhere")
 
 
+def refresh_pointer(path: str, env: str) -> None:
+    """Write a pointer file of an earlier release again in uv's redirect form (which plain uv
+    follows too); one in that form already is left as it is."""
+    values = _pointer_values(path)
+    if values is not None and POINTER_KEY in values:
+        write_pointer(path, env)
+
+
 def is_pointer(path: str) -> bool:
     """A regular file (not a directory) that is a pointer file, of either form."""
     return _pointer_values(path) is not None

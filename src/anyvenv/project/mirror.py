@@ -24,7 +24,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anyvenv.envbuild.shebang import retarget_shebang
+from anyvenv.envbuild.shebang import parse_shebang, retarget_shebang, rewritten
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs.place import copy_file, create_file
 from anyvenv.project.installed import dist_info_name
@@ -168,7 +168,9 @@ def _install_file(source: EnvTree, dest: EnvTree, relative: str) -> None:
     data: bytes | None = None
     if relative.startswith("bin" + os.sep):
         with open(src, "rb") as handle:
-            data = retarget_shebang(handle.read(), source.root, dest.root)
+            data = _for_dest(handle.read(), source.root, dest.root)
+        if data is not None:
+            mode |= (mode & 0o444) >> 2  # a package's python script: runnable, wherever from
     if data is not None:
         create_file(target, data, mode)
     else:
@@ -180,6 +182,30 @@ def _install_file(source: EnvTree, dest: EnvTree, relative: str) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(target)
             raise
+
+
+def _for_dest(data: bytes, source_root: Path, dest_root: Path) -> bytes | None:
+    """A script of ``bin/`` run by ``dest_root``'s python: one that names ``source_root``'s,
+    or the python of an env that is not there any more or is another env (a script written
+    where the env was before it was moved or copied). ``None``: a script of another
+    interpreter (``/bin/sh``, a base python that is there), or none at all."""
+    moved = retarget_shebang(data, source_root, dest_root)
+    if moved is not None:
+        return moved
+    shebang = parse_shebang(data[:4096])
+    if shebang is None:
+        return None
+    folder, name = os.path.split(shebang.interpreter)
+    env_root = os.path.dirname(folder)
+    if not name.startswith("python") or os.path.basename(folder) != "bin":
+        return None
+    if env_root == os.fspath(dest_root):
+        return None
+    if os.path.exists(shebang.interpreter) and not os.path.isfile(
+        os.path.join(env_root, "pyvenv.cfg")
+    ):
+        return None  # (a base interpreter that is there: the script means it)
+    return rewritten(data, shebang, os.path.join(os.fspath(dest_root), "bin", name))
 
 
 def _remove_file(dest: EnvTree, relative: str, touched: set[Path]) -> bool:
@@ -241,11 +267,13 @@ def mirror(
     progress: Callable[[int, int], object] | None = None,
     *,
     again: Collection[str] | bool = (),
+    keep: Collection[str] = (),
 ) -> MirrorReport:
     """Make ``dest``'s distributions those of ``source``; returns what changed.
     ``progress(done, total)`` is told of the files written (a big env on a slow share takes
     a while). ``again``: distributions copied even where nothing changed (``True``: all of
-    them), as uv's ``--reinstall`` puts back what was lost.
+    them), as uv's ``--reinstall`` puts back what was lost. ``keep``: distributions of
+    ``dest`` never removed (the seed packages ``uv sync`` keeps in an env it did not make).
 
     Every removal comes before any write, and no file a new RECORD lists is removed: a module
     that moves from one distribution to another in one upgrade is kept, whichever order the
@@ -268,7 +296,7 @@ def mirror(
     claimed = {relative for files in new_files.values() for relative in files}
     touched: set[Path] = set()
     try:
-        for name in sorted(set(present) - set(wanted)):
+        for name in sorted(set(present) - set(wanted) - set(keep)):
             report.files_removed += _remove_unclaimed(dest, present[name], claimed, touched)
             _remove_dist_info(dest, present[name])
             report.removed.append(name)

@@ -41,6 +41,7 @@ from anyvenv.project.envchoice import (
     pointer_reason,
     python_key,
     read_pointer,
+    refresh_pointer,
     shadow_env_path,
     write_pointer,
 )
@@ -503,6 +504,8 @@ def prepare(
                 if saved is not None:  # checked again (a vital file changed): as it is now
                     _take_facts(kept, facts)
                 _keep_owner_records(location)
+                if pointed_to is not None:
+                    refresh_pointer(declared, env)
                 notes = _follow_a_move(env) if saved is None and not provisional else []
                 return PreparedEnv(
                     project, choice, location, kept, "reused", notes=notes,
@@ -1023,7 +1026,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
         if mirrors and _checked_before_mirroring(prepared):
             # what uv reinstalled is copied again even where its RECORD is the same
             again = session.reinstalls([*options.uv_args, *reinstall])
-            report = mirror_shadow(prepared, options.on_mirror_progress, again)
+            report = mirror_shadow(prepared, options.on_mirror_progress, again, keep_seed=True)
             if session.compiles_bytecode(options.uv_args):  # uv compiled in the shadow
                 from anyvenv.project.mirror import compile_bytecode
 
@@ -1226,18 +1229,23 @@ def mirror_shadow(
     prepared: PreparedEnv,
     progress: Callable[[int, int], object] | None = None,
     again: bool | set[str] = False,
+    keep_seed: bool = False,
 ) -> MirrorReport:
     """Bring the shadow env's distributions into the env (``progress``, ``again``: see
-    ``mirror``)."""
+    ``mirror``). ``keep_seed`` (``uv sync``, which never removes them from an env it did
+    not make): the env's pip (and setuptools and wheel before 3.12) stay."""
     from anyvenv.project.mirror import mirror
 
     shadow = prepared.location.shadow
     assert shadow is not None
+    version = tuple(prepared.state.version[:2])
+    seed = ("pip", "uv") if version >= (3, 12) else ("pip", "setuptools", "wheel", "uv")
     return mirror(
         tree_of(shadow, prepared.state),
         tree_of(prepared.location.env, prepared.state),
         progress,
         again=again,
+        keep=seed if keep_seed else (),
     )
 
 
