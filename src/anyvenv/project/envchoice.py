@@ -201,14 +201,6 @@ def pointer_reason(path: str) -> str:
     return values.get("reason", f"{path} is a pointer file to an env that lives elsewhere")
 
 
-def refresh_pointer(path: str, env: str) -> None:
-    """Write a pointer file of an earlier release again in uv's redirect form (which plain uv
-    follows too); one in that form already is left as it is."""
-    values = _pointer_values(path)
-    if values is not None and POINTER_KEY in values:
-        write_pointer(path, env)
-
-
 def is_pointer(path: str) -> bool:
     """A regular file (not a directory) that is a pointer file, of either form."""
     return _pointer_values(path) is not None
@@ -216,6 +208,14 @@ def is_pointer(path: str) -> bool:
 
 def read_pointer(path: str) -> str | None:
     """The env a pointer file at ``path`` names; ``None`` if ``path`` is no pointer file."""
+    found = read_pointer_form(path)
+    return None if found is None else found[0]
+
+
+def read_pointer_form(path: str) -> tuple[str, bool] | None:
+    """The env a pointer file at ``path`` names, and whether the file is of an earlier
+    release's form (to be written again in uv's, which plain uv follows); ``None`` if
+    ``path`` is no pointer file."""
     values = _pointer_values(path)
     if values is None:
         return None
@@ -225,7 +225,7 @@ def read_pointer(path: str) -> str | None:
             f"the pointer file {path} names no absolute env path",
             f"remove {path} and run 'anyvenv sync'",
         )
-    return target
+    return target, POINTER_KEY in values
 
 
 def write_pointer(path: str, env: str) -> None:

@@ -22,6 +22,7 @@ from anyvenv.record import record
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Any
 
     from anyvenv.interpreter.query import InterpreterInfo
 
@@ -53,6 +54,19 @@ def made_by_anyvenv(env: str) -> bool:
         return MADE_BY_KEY in read_pyvenv_cfg(env)
     except EnvironmentBroken:
         return False
+
+
+def state_fields_of(facts: EnvFacts) -> dict[str, Any]:
+    """The fields of a :class:`SyncState` that ``facts`` give (the inverse of
+    :func:`facts_of_state`)."""
+    return {
+        "base_executable": facts.base_executable,
+        "version": list(facts.version),
+        "free_threaded": facts.free_threaded,
+        "site_packages": facts.site_packages,
+        "made_by_anyvenv": facts.made_by_anyvenv,
+        "fingerprint": facts.fingerprint,
+    }
 
 
 def facts_of_state(saved: SyncState) -> EnvFacts:

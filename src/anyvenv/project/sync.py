@@ -41,7 +41,7 @@ from anyvenv.project.envchoice import (
     pointer_reason,
     python_key,
     read_pointer,
-    refresh_pointer,
+    read_pointer_form,
     shadow_env_path,
     write_pointer,
 )
@@ -51,6 +51,7 @@ from anyvenv.project.health import (
     inspect_env,
     made_by_anyvenv,
     satisfies,
+    state_fields_of,
     version_text,
     vital_files,
 )
@@ -423,14 +424,9 @@ def _new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
         env=location.env,
         placement=location.placement.value,
         reason=location.reason,
-        base_executable=facts.base_executable,
-        version=list(facts.version),
-        free_threaded=facts.free_threaded,
-        site_packages=facts.site_packages,
-        made_by_anyvenv=facts.made_by_anyvenv,
-        fingerprint=facts.fingerprint,
         shadow=location.shadow,
         chmod_fails=location.chmod_fails,
+        **state_fields_of(facts),
     )
 
 
@@ -480,7 +476,8 @@ def prepare(
     # what killed runs left beside the env (a staging tree, an old env half removed, temp
     # files): undone before the env is judged, also when it is then reused as it is
     recover(declared)
-    pointed_to = read_pointer(declared)
+    pointer = read_pointer_form(declared)
+    pointed_to, earlier_form = pointer if pointer is not None else (None, False)
     env = pointed_to if pointed_to is not None else declared
     saved = state_store.load(env) if os.path.isdir(env) else None
     facts, broken = inspect_env(env, saved, strict=not as_it_is)
@@ -500,12 +497,15 @@ def prepare(
             if isinstance(location, str):
                 broken = location
             else:
-                kept = _new_state(location, facts) if saved is None else saved
-                if saved is not None:  # checked again (a vital file changed): as it is now
-                    _take_facts(kept, facts)
+                # (a saved state whose env was checked again, a vital file changed: as it is)
+                kept = (
+                    _new_state(location, facts)
+                    if saved is None
+                    else replace(saved, **state_fields_of(facts))
+                )
                 _keep_owner_records(location)
-                if pointed_to is not None:
-                    refresh_pointer(declared, env)
+                if earlier_form:  # (an earlier release's pointer: in uv's form now)
+                    write_pointer(declared, env)
                 notes = _follow_a_move(env) if saved is None and not provisional else []
                 return PreparedEnv(
                     project, choice, location, kept, "reused", notes=notes,
@@ -569,13 +569,6 @@ def _location_as_it_is(
     if location.placement is Placement.ELSEWHERE:  # (it runs there all the same)
         return EnvLocation(declared, declared, Placement.IN_PLACE, location.reason)
     return location
-
-
-def _take_facts(state: SyncState, facts: EnvFacts) -> None:
-    """Bring a saved state up to date with what the env was found to be."""
-    state.base_executable, state.version = facts.base_executable, list(facts.version)
-    state.free_threaded, state.site_packages = facts.free_threaded, facts.site_packages
-    state.made_by_anyvenv, state.fingerprint = facts.made_by_anyvenv, facts.fingerprint
 
 
 def find_base_interpreter(project: Project, choice: PythonChoice) -> InterpreterInfo:
