@@ -138,7 +138,7 @@ def diagnose(env: Path) -> Diagnosis:
     _check_libpython(entries, base, started, findings)
     lib64 = _check_lib64(env, base, findings)
     scripts = _check_scripts(env, findings)
-    _check_packages(env, sites, findings)
+    _check_packages(env, sites, cfg or {}, findings)
     _check_activation(env, findings)
     return Diagnosis(
         env=env,
@@ -815,11 +815,14 @@ def _same_project(old_root: str, new_root: str) -> bool:
         return False
 
 
-def _check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list[Finding]) -> None:
+def _check_packages(
+    env: Path, sites: list[tuple[int, int, bool]], cfg: dict[str, str], findings: list[Finding]
+) -> None:
     """Installs an installer gave up on half-way (uv where chmod fails): a ``.dist-info``
     without its METADATA, which importlib.metadata and pip cannot read. Repair cannot make
     the package again; the finding says how to."""
-    chmod_fails = _has_mode_shim(env)
+    # anyvenv gave the env its chmod shim: made where chmod fails or is ignored
+    chmod_fails = cfg.get("anyvenv-mode-shim") == "true"
     for major, minor, threaded in sites:
         site = env / "lib" / f"python{major}.{minor}{'t' if threaded else ''}" / "site-packages"
         try:
@@ -855,15 +858,6 @@ def _check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: lis
                     package=package,
                 )
             )
-
-
-def _has_mode_shim(env: Path) -> bool:
-    """Whether anyvenv gave the env its chmod shim (made where chmod fails or is ignored)."""
-    try:
-        text = read_config_bytes(env / CFG_NAME).decode("utf-8", "surrogateescape")
-    except OSError:
-        return False
-    return parse_pyvenv_cfg(text).get("anyvenv-mode-shim") == "true"
 
 
 def _mode_of(path: Path) -> str:
