@@ -134,6 +134,12 @@ def anyvenv(
     return run([*ANYVENV, *args], cwd, env, timeout)
 
 
+def alpha_says_hi(project: Path, env: dict[str, str]) -> None:
+    """The console script of the test index's alpha runs in ``project``'s env, unsynced."""
+    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+
+
 def uv_binary() -> str:
     from uv import find_uv_bin
 

@@ -14,6 +14,7 @@ import pytest
 from project_support import (
     PY_MAIN,
     PY_OTHER,
+    alpha_says_hi,
     anyvenv,
     index_args,
     needs_pythons,
@@ -1385,8 +1386,7 @@ def test_a_pointer_to_another_projects_own_env_does_not_take_it_over(
     assert f"it points to the env of {other}" in str(report["rebuild_reason"])
     assert report["env"] == str(project / ".venv")
     assert sorted(p.name for p in site_packages(other).iterdir()) == before
-    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
-    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    alpha_says_hi(project, env)
 
 
 def test_a_directory_that_only_carries_a_cache_tag_is_never_replaced(

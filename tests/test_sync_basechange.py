@@ -14,6 +14,7 @@ import pytest
 from project_support import (
     PY_MAIN,
     PY_OTHER,
+    alpha_says_hi,
     anyvenv,
     index_args,
     needs_pythons,
@@ -62,8 +63,7 @@ def test_an_env_whose_base_was_upgraded_in_place_is_rebuilt_before_uv_sees_it(
     assert report["action"] == "rebuilt"
     assert "pyvenv.cfg says Python 3.12.0" in str(report["rebuild_reason"])
     assert "version_info = 3.12.1" in (project / ".venv" / "pyvenv.cfg").read_text()
-    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
-    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    alpha_says_hi(project, env)
 
 
 _LEFT_OUT = ("test", "__pycache__", "site-packages", "idlelib", "tkinter", "turtledemo", "config-*")
@@ -160,8 +160,7 @@ def test_a_shadow_env_of_another_release_or_replaced_by_uv_is_made_again(
         assert again.returncode == 0, (spoil, again.stderr)
         assert "anyvenv = " in (shadow / "pyvenv.cfg").read_text()
         assert "version_info = 3.12.1" in (shadow / "pyvenv.cfg").read_text()
-        ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
-        assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+        alpha_says_hi(project, env)
 
 
 @pytest.mark.parametrize("lab_kind", ["local", "faultfs:cifs-like"])
@@ -190,8 +189,7 @@ def test_a_python_preference_the_env_does_not_meet_leaves_it_alone_without_a_man
         assert report["action"] == "reused"
     finally:
         (config / "uv.toml").unlink()
-    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
-    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    alpha_says_hi(project, env)
 
 
 @pytest.mark.parametrize("lab_kind", ["local", "fat"])
@@ -255,5 +253,4 @@ def test_what_sync_knows_of_an_env_follows_a_repair_to_another_base(
     assert repaired.returncode == 0, repaired.stderr
     report, _ = sync_json(project, env, index, "--python", "3.12")
     assert report["base_executable"] == str(PY_MAIN)
-    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
-    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    alpha_says_hi(project, env)

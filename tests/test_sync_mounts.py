@@ -13,6 +13,7 @@ import pytest
 from project_support import (
     PY_MAIN,
     PY_OTHER,
+    alpha_says_hi,
     anyvenv,
     index_args,
     needs_pythons,
@@ -618,8 +619,7 @@ def test_a_new_project_at_a_renamed_ones_old_path_gets_its_own_env(
     fresh, _ = sync_json(clone, env, index)
     assert fresh["env"] != report["env"]
     assert Path(str(fresh["env"])).name.startswith(Path(str(report["env"])).name + "-")
-    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=renamed, env=env)
-    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    alpha_says_hi(renamed, env)
     for project, module in ((renamed, "alpha"), (clone, "gamma")):
         again, _ = sync_json(project, env, index)
         assert again["action"] == "reused" and not again["uv_ran"], again
@@ -764,8 +764,7 @@ def test_a_script_another_tool_left_without_its_exec_bits_is_placed_again(
     write_project(project, dependencies=["alpha", "gamma"])
     sync_json(project, env, index)
     assert os.access(script, os.X_OK)
-    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
-    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    alpha_says_hi(project, env)
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
