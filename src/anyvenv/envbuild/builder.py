@@ -31,6 +31,7 @@ from anyvenv.errors import AnyvenvError, DirectoryNotWritable, EnvironmentBroken
 from anyvenv.fs import atomic, inplace
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.parents import make_missing, remove_made
+from anyvenv.fs.paths import through_directory_link
 from anyvenv.fs.place import DATA_MODE, EXECUTABLE_MODE, Strategy, create_file, place_file
 from anyvenv.fs.probe import ProbeResult, probe
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
@@ -208,8 +209,7 @@ class EnvBuilder:
     def prepare(self) -> bool:
         """Check the target; clear leftovers of killed runs; create missing parents.
         Returns whether an existing environment will be replaced."""
-        if os.path.islink(self.target) and os.path.isdir(self.target):
-            self.target = os.path.realpath(self.target)  # as uv: the directory the link names
+        self.target = through_directory_link(self.target)  # as uv: the directory it names
         target = self.target
         if self.options.seed:
             from anyvenv.envbuild.seed import check_seedable

@@ -38,6 +38,14 @@ def same_file(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> 
         return same_place(first, second)
 
 
+def through_directory_link(path: str) -> str:
+    """The directory a link at ``path`` names, when it names one (an env is built in it, as
+    uv builds through such a link); else ``path`` itself."""
+    if os.path.islink(path) and os.path.isdir(path):
+        return os.path.realpath(path)
+    return path
+
+
 def same_entry(first: str, second: str) -> bool:
     """Whether two paths name the same directory entry: the same text, or the same name in
     one directory reached two ways (by device and inode: another spelling on a

@@ -26,7 +26,13 @@ from anyvenv.errors import (
 )
 from anyvenv.fs import env_lock_path
 from anyvenv.fs.lock import ShareLock
-from anyvenv.fs.paths import is_below, same_entry, same_file, same_place
+from anyvenv.fs.paths import (
+    is_below,
+    same_entry,
+    same_file,
+    same_place,
+    through_directory_link,
+)
 from anyvenv.project import inputs as inputs_store
 from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
@@ -212,9 +218,8 @@ def landing_dir(declared: str) -> str:
     """Where a new env at ``declared`` lands, whose filesystem decides how it is made: the
     directory a link at ``declared`` names (the env is built in it, as uv builds through
     such a link), else ``declared``'s parent."""
-    if os.path.islink(declared) and os.path.isdir(declared):
-        return os.path.realpath(declared)
-    return os.path.dirname(declared)
+    followed = through_directory_link(declared)
+    return followed if followed != declared else os.path.dirname(declared)
 
 
 def _holds_an_env(env: str) -> None:
