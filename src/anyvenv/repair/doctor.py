@@ -447,9 +447,14 @@ def _strategy(result: ProbeResult, python: str | None) -> Placement:
     from anyvenv.envbuild.plan import plan_interpreter
     from anyvenv.interpreter.discovery import find_interpreter
     from anyvenv.interpreter.linkage import libpython_linkage
+    from anyvenv.project.uvsettings import python_preference
 
     try:
-        info = find_interpreter(python if python is not None else _venv_request(result.path))
+        request, start = _venv_request(result.path)
+        info = find_interpreter(
+            python if python is not None else request,
+            python_preference(None, start, (), os.environ, os.getcwd()),
+        )
     except AnyvenvError as exc:  # (a version file venv would refuse: said the same way)
         if python is not None:  # what the user asked for does not exist: say so, exit 2
             raise
@@ -461,12 +466,15 @@ def _strategy(result: ProbeResult, python: str | None) -> Placement:
     return Placement(plan.strategy.value, plan.library.value, plan.reason, info.executable)
 
 
-def _venv_request(directory: str) -> str | None:
-    """The Python ``anyvenv venv`` (as ``uv venv``) would ask for in ``directory``: a version
-    file's, the project's requires-python, ``UV_PYTHON``; ``None``: any."""
+def _venv_request(directory: str) -> tuple[str | None, str]:
+    """The Python ``anyvenv venv`` (as ``uv venv``) would ask for in ``directory`` (a version
+    file's, the project's requires-python, ``UV_PYTHON``; ``None``: any), and where it reads
+    uv's settings from (the workspace root of the project there, else ``directory``)."""
     from anyvenv.project.model import python_for_venv
 
-    return python_for_venv(directory, os.environ).choice.request.raw.strip() or None
+    found = python_for_venv(directory, os.environ)
+    start = found.project.workspace_root if found.project is not None else directory
+    return found.choice.request.raw.strip() or None, start
 
 
 def _strategy_without_base(result: ProbeResult, why: str) -> Placement:
