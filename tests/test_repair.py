@@ -148,6 +148,40 @@ def test_repair_rewrites_a_moved_envs_scripts_and_finds_a_new_base(tmp_path: Pat
     assert str(moved) in (moved / "bin" / "activate.bat").read_text()  # it names its env
 
 
+def test_a_new_base_is_found_under_uvs_python_preference(tmp_path: Path) -> None:
+    """The base repair takes for an env whose base is gone is the one uv would take: managed
+    installs first by default, PATH alone under only-system (uv's variable)."""
+    import sys
+
+    base_copy = disposable_base(tmp_path / "base")
+    managed = disposable_base(
+        tmp_path / "data" / "uv" / "python" / "cpython-3.12.1-linux-x86_64-gnu"
+    ).parent
+    on_path = base_python().parent
+    environ = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src"),
+        "PATH": f"{on_path}:/usr/bin:/bin",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "ANYVENV_PYTHON_INSTALL_DIR": str(tmp_path / "none"),
+    }
+    for name in ("UV_PYTHON_INSTALL_DIR", "UV_PYTHON_PREFERENCE", "UV_NO_MANAGED_PYTHON"):
+        environ.pop(name, None)
+    preferences = {
+        "default": ({}, managed),
+        "only-system": ({"UV_NO_MANAGED_PYTHON": "1"}, on_path),
+    }
+    for name in preferences:
+        uv_venv(tmp_path / name, base_copy)
+    shutil.rmtree(base_copy.parent.parent)
+    for name, (extra, home) in preferences.items():
+        env = tmp_path / name
+        proc = run([sys.executable, "-m", "anyvenv", "repair", env], env={**environ, **extra})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"home = {home}\n" in (env / "pyvenv.cfg").read_text(), name
+
+
 def test_scripts_of_an_env_moved_to_a_long_path(tmp_path: Path) -> None:
     """Long paths get the /bin/sh trampoline shebang; repair reads and writes that form."""
     deep = tmp_path / ("d" * 60) / ("e" * 60)

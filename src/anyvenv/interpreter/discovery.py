@@ -267,7 +267,7 @@ def find_interpreter(
     preference = (
         checked_preference(preference, "the python preference")
         if preference
-        else python_preference(os.environ)
+        else _preference_of_variable(os.environ)
     )
     seen: set[str] = set()
     broken: list[str] = []
@@ -302,7 +302,7 @@ def find_interpreter(
 PREFERENCES = ("managed", "only-managed", "system", "only-system")
 
 
-def python_preference(environ: Mapping[str, str]) -> str:
+def _preference_of_variable(environ: Mapping[str, str]) -> str:
     """uv's ``UV_PYTHON_PREFERENCE`` (default ``managed``: managed installs before PATH)."""
     return checked_preference(
         environ.get("UV_PYTHON_PREFERENCE") or "managed", "UV_PYTHON_PREFERENCE"

@@ -78,14 +78,17 @@ def version_request(version: tuple[int, ...], free_threaded: bool) -> str:
     return f"{version[0]}.{version[1]}{'t' if free_threaded else ''}"
 
 
-def discover_base(version: tuple[int, ...], free_threaded: bool) -> InterpreterInfo:
-    """Another interpreter of the env's X.Y (managed installs, then PATH). Raises
+def discover_base(
+    version: tuple[int, ...], free_threaded: bool, preference: str | None = None
+) -> InterpreterInfo:
+    """Another interpreter of the env's X.Y (managed installs, then PATH, as uv's
+    python-preference ``preference`` orders them; ``None``: uv's default). Raises
     :class:`anyvenv.errors.EnvironmentBroken` (the env's state, not the command's mistake:
     exit 1, as for what else repair cannot mend) with what can be done (repair has no
     ``--python``: the env's X.Y is the request)."""
     request = version_request(version, free_threaded)
     try:
-        return find_interpreter(request)
+        return find_interpreter(request, preference)
     except InterpreterNotFound as exc:
         raise EnvironmentBroken(
             f"the environment has no base to run on: {exc.message}",

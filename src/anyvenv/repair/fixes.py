@@ -176,7 +176,12 @@ def _base_for(diagnosis: Diagnosis) -> InterpreterInfo:
     linked = _linked_base(diagnosis)
     if linked is not None:
         return linked
-    return discover_base(diagnosis.version, diagnosis.free_threaded)
+    from anyvenv.project.uvsettings import python_preference
+
+    # uv's preference where the env is (a project's env: the project's settings)
+    where = os.path.dirname(os.path.abspath(diagnosis.env))
+    preference = python_preference(None, where, (), os.environ, os.getcwd())
+    return discover_base(diagnosis.version, diagnosis.free_threaded, preference)
 
 
 def _linked_base(diagnosis: Diagnosis) -> InterpreterInfo | None:
