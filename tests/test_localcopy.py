@@ -42,6 +42,12 @@ def test_dynamic_metadata_and_settings_above_are_not_copied(tmp_path: Path) -> N
     )
     assert "dynamic" in str(why_not_copyable(discover(str(project))))
     (project / "pyproject.toml").write_text(text)
+    outer = tmp_path / "outer" / "pyproject.toml"
+    outer.write_text("[tool.uvicorn]\nport = 1\n[tool.uv-dynamic-versioning]\nx = 1\n")
+    assert why_not_copyable(discover(str(project))) is None  # other tools' tables: no uv settings
+    outer.write_text("[tool.uv]\noffline = true\n")
+    assert str(outer) in str(why_not_copyable(discover(str(project))))
+    outer.unlink()
     (tmp_path / "outer" / "uv.toml").write_text("offline = true\n")
     assert "uv.toml" in str(why_not_copyable(discover(str(project))))
 

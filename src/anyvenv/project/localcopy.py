@@ -62,19 +62,10 @@ def _has_local_sources(data: dict[str, object]) -> bool:
 def _settings_above(root: str) -> str | None:
     """uv takes its project settings from the nearest uv.toml or ``[tool.uv]`` at or above the
     project; one above the root would not be found from the copy."""
-    from anyvenv.fs.paths import upward
+    from anyvenv.project.uvsettings import project_settings_file
 
-    for directory in upward(os.path.dirname(root)):
-        if os.path.isfile(os.path.join(directory, "uv.toml")):
-            return f"uv settings above it ({directory}/uv.toml)"
-        pyproject = os.path.join(directory, "pyproject.toml")
-        try:
-            with open(pyproject, "rb") as stream:
-                if b"[tool.uv" in stream.read(FILE_LIMIT):
-                    return f"uv settings above it ({pyproject})"
-        except OSError:
-            continue
-    return None
+    found = project_settings_file(os.path.dirname(root))
+    return None if found is None else f"uv settings above it ({found})"
 
 
 class ProjectCopy:
