@@ -11,6 +11,7 @@ import pytest
 from anyvenv.envbuild.config import (
     CFG_NAME,
     MAX_CFG_BYTES,
+    config_version,
     parse_pyvenv_cfg,
     read_pyvenv_cfg,
     render_pyvenv_cfg,
@@ -88,3 +89,21 @@ def test_only_what_uv_leaves_of_a_venv_is_taken_for_an_abandoned_one(tmp_path: P
     assert not abandoned_env(pytest_cache)
     (tmp_path / "plain").mkdir()
     assert not abandoned_env(tmp_path / "plain")
+
+
+@pytest.mark.parametrize(
+    ("cfg", "version"),
+    [
+        ({"version_info": "3.12.1"}, (3, 12, 1)),
+        ({"version_info": "3.13.0rc2"}, (3, 13, 0)),  # anyvenv's own, for a pre-release
+        ({"version_info": "3.14.0a1.final.0"}, (3, 14, 0)),
+        ({"version": "3.11.2"}, (3, 11, 2)),  # venv's key
+        ({"version_info": "3.12"}, (3, 12)),
+        ({"version_info": "3.12rc1"}, (3, 12)),
+        ({"version_info": "3", "version": "3.10.4"}, (3, 10, 4)),
+        ({"version_info": "three"}, None),
+        ({}, None),
+    ],
+)
+def test_the_version_a_config_names(cfg: dict[str, str], version: tuple[int, ...] | None) -> None:
+    assert config_version(cfg) == version

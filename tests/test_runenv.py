@@ -34,6 +34,14 @@ def test_a_default_build_does_not_answer_a_free_threaded_request(tmp_path: Path)
     assert mismatch == "its Python 3.13.1 does not satisfy the request 3.13t"
 
 
+def test_a_pre_release_env_is_judged_by_its_numbers(tmp_path: Path) -> None:
+    """pyvenv.cfg of a pre-release (anyvenv writes ``version_info = 3.13.0rc2``) still
+    says which Python the env is for."""
+    _project(tmp_path, "3.13.0rc2")
+    _, _, mismatch = project_env([], str(tmp_path), {}, "3.12")
+    assert mismatch == "its Python 3.13.0 does not satisfy the request 3.12"
+
+
 def test_uv_is_told_of_the_env_only_where_it_cannot_find_it(tmp_path: Path) -> None:
     env = tmp_path / ".venv"
     env.mkdir()

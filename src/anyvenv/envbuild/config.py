@@ -68,6 +68,23 @@ def read_pyvenv_cfg(env: str | os.PathLike[str]) -> dict[str, str]:
     return parse_pyvenv_cfg(raw.decode("utf-8", "surrogateescape"))
 
 
+def config_version(cfg: dict[str, str]) -> tuple[int, ...] | None:
+    """(major, minor[, micro]) from ``version_info`` (uv, virtualenv, anyvenv) or ``version``
+    (venv): its leading numbers, so ``3.13.0rc2`` is (3, 13, 0); ``None`` without a minor."""
+    for key in ("version_info", "version"):
+        numbers: list[int] = []
+        for piece in cfg.get(key, "").split(".")[:3]:
+            digits = piece[: len(piece) - len(piece.lstrip("0123456789"))]
+            if not digits:
+                break
+            numbers.append(int(digits))
+            if digits != piece:  # 0rc2: the micro, then no more
+                break
+        if len(numbers) >= 2:
+            return tuple(numbers)
+    return None
+
+
 def render_pyvenv_cfg(values: dict[str, str]) -> bytes:
     """The file for ``values``; :class:`UsageError` for a key or value that holds a line end
     (a prompt or path with a newline would add lines of its own, e.g. another ``home``)."""

@@ -122,7 +122,7 @@ def base_changed(env: str, running: InterpreterInfo, base: str) -> str | None:
     then replaces the env), or its python is a copy (or hard link) of another release than
     the base now is, or of a base that is gone (its extension modules, the base's, may not
     load). ``None`` when it still answers."""
-    from anyvenv.repair.envstate import config_version
+    from anyvenv.envbuild.config import config_version
 
     said = config_version(read_pyvenv_cfg(env))
     if said is not None and len(said) == 3 and said != running.version:

@@ -80,12 +80,11 @@ def _config(env: str) -> dict[str, str]:
 
 
 def _version_of(config: dict[str, str]) -> tuple[int, int, int] | None:
-    """X.Y.Z from ``version_info`` or ``version`` (repair's ``config_version``, without the
-    imports of repair's env reader on this path); ``None`` without a micro."""
-    parts = (config.get("version_info") or config.get("version") or "").split(".")
-    if len(parts) < 3 or not all(part.isdecimal() for part in parts[:3]):
-        return None
-    return int(parts[0]), int(parts[1]), int(parts[2])
+    """X.Y.Z from ``version_info`` or ``version``; ``None`` without a micro."""
+    from anyvenv.envbuild.config import config_version
+
+    found = config_version(config)
+    return (found[0], found[1], found[2]) if found is not None and len(found) == 3 else None
 
 
 def _answers(

@@ -600,8 +600,7 @@ def _shadow_fits(shadow: str, saved: SyncState) -> bool:
     """Whether the shadow env is ours, of the env's base and its Python release (uv replaces
     a shadow whose pyvenv.cfg names another release than runs: one made before the base was
     upgraded in place is made again)."""
-    from anyvenv.envbuild.config import MADE_BY_KEY
-    from anyvenv.repair.envstate import config_version
+    from anyvenv.envbuild.config import MADE_BY_KEY, config_version
 
     try:
         cfg = read_pyvenv_cfg(shadow)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from anyvenv.envbuild.config import (
     CFG_NAME,
+    config_version,
     is_regular_or_missing,
     parse_pyvenv_cfg,
     read_config_bytes,
@@ -27,7 +28,6 @@ from anyvenv.repair.envstate import (
     INTERPRETER_NAME,
     Entry,
     EntryKind,
-    config_version,
     inspect_entry,
     interpreter_entries,
     made_by,

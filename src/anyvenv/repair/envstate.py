@@ -14,7 +14,6 @@ from anyvenv.fs.outcome import errno_name
 from anyvenv.record import StrChoice, record
 
 INTERPRETER_NAME = re.compile(r"^python(\d+(\.\d+t?)?)?$")
-_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 _POINTER_FILE_LIMIT = 4096
 
 
@@ -74,16 +73,6 @@ def made_by(cfg: dict[str, str]) -> str:
     if "version" in cfg or "executable" in cfg or "command" in cfg:
         return "venv"
     return "unknown"
-
-
-def config_version(cfg: dict[str, str]) -> tuple[int, ...] | None:
-    """(major, minor[, micro]) from ``version_info`` (uv, virtualenv, anyvenv) or ``version``."""
-    for key in ("version_info", "version"):
-        match = _VERSION.match(cfg.get(key, ""))
-        if match:
-            parts = [int(part) for part in match.groups() if part is not None]
-            return tuple(parts)
-    return None
 
 
 def site_versions(env: Path) -> list[tuple[int, int, bool]]:
