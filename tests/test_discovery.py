@@ -274,3 +274,29 @@ def test_a_versioned_python_name_passes_over_one_on_path_that_does_not_run(
     monkeypatch.setenv("PATH", os.pathsep.join([str(shims), str(path_dir)]))
     for request in ("python3.12", "3.12"):
         assert find_interpreter(request).version[:2] == (3, 12), request
+
+
+def test_another_machines_managed_builds_are_not_candidates(path_dir: Path) -> None:
+    """A shared install dir holding another architecture's build: as uv, and as ``python
+    list``, discovery leaves it out rather than trying it and calling it broken."""
+    from anyvenv.interpreter.buildtarget import current_platform
+    from anyvenv.interpreter.discovery import managed_interpreters
+    from support import fake_install
+
+    root = path_dir.parent / "xdg_data_home" / "uv" / "python"
+    here = current_platform().key
+    mine = fake_install(root, f"cpython-3.12.1-{here}", "python3.12")
+    fake_install(root, "cpython-3.99.0-linux-riscv64-gnu", "python3.99")
+    fake_install(root, "cpython-3.98.0-macos-aarch64-none", "python3.98")
+    listed = [exe for _, _, exe in managed_interpreters()]
+    assert listed == [str(mine / "bin" / "python3.12")]
+
+
+def test_this_platform_is_named_as_uv_names_it() -> None:
+    import platform
+
+    from anyvenv.interpreter.buildtarget import current_platform
+
+    found = current_platform()
+    assert found.os == "linux" and found.arch == platform.machine().lower()
+    assert found.libc == ("gnu" if platform.libc_ver()[0] == "glibc" else "musl")

@@ -64,20 +64,35 @@ def parse_managed_name(name: str) -> tuple[tuple[int, int, int], bool] | None:
     return version, bool(match.group(4) or match.group(5))
 
 
+def this_machines_installs(root: str) -> list[tuple[str, tuple[int, int, int], bool]]:
+    """(name, version, free-threaded) of the managed installs in ``root`` built for this
+    machine's platform (a shared install dir may hold other machines' builds; uv leaves them
+    out), by name; whether each has its interpreter is the caller's question."""
+    try:
+        names = sorted(os.listdir(root), reverse=True)
+    except OSError:
+        return []
+    found = []
+    host: str | None = None
+    for name in names:
+        parsed = parse_managed_name(name)
+        if parsed is None:
+            continue
+        if host is None:
+            from anyvenv.interpreter.buildtarget import current_platform
+
+            host = "-" + current_platform().key
+        if name.endswith(host):
+            found.append((name, *parsed))
+    return found
+
+
 def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, str]]:
     """(version, free-threaded, executable) of managed installs, anyvenv's and uv's together,
     newest first (anyvenv's first of two of one version)."""
     found: list[tuple[tuple[int, int, int], bool, str]] = []
     for root in (_anyvenv_install_root(), uv_install_root()):
-        try:
-            names = sorted(os.listdir(root), reverse=True)
-        except OSError:
-            continue
-        for name in names:
-            parsed = parse_managed_name(name)
-            if parsed is None:
-                continue
-            version, threaded = parsed
+        for name, version, threaded in this_machines_installs(root):
             executable = f"python{version[0]}.{version[1]}{'t' if threaded else ''}"
             exe = os.path.join(root, name, "bin", executable)
             if os.path.exists(exe):

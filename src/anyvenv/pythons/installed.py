@@ -18,6 +18,7 @@ from anyvenv.interpreter.discovery import (
     INSTALL_DIR_ENV,
     anyvenv_install_dir,
     parse_managed_name,
+    this_machines_installs,
 )
 from anyvenv.interpreter.request import parse_request
 
@@ -98,19 +99,10 @@ def installed_pythons(
     ``without_interpreter``: those that have lost it too (what a killed uninstall or a killed
     file-by-file commit on FAT leaves), for uninstall to remove when asked to."""
     root = resolve_install_dir(install_dir)
-    try:
-        entries = list(root.iterdir())
-    except OSError:
-        return []
-    from anyvenv.interpreter.buildtarget import current_platform
-
-    host = "-" + current_platform().key  # a shared install dir may hold other machines' builds
     found: list[InstalledPython] = []
-    for entry in entries:
-        parsed = parse_managed_name(entry.name)
-        if parsed is None or not entry.name.endswith(host):
-            continue
-        item = InstalledPython(entry.name, entry, parsed[0], parsed[1])
+    for name, version, threaded in this_machines_installs(os.fspath(root)):
+        entry = root / name
+        item = InstalledPython(name, entry, version, threaded)
         if (without_interpreter and entry.is_dir()) or os.path.lexists(item.executable):
             found.append(item)
     return sorted(found, key=lambda item: (item.version, not item.free_threaded), reverse=True)
