@@ -167,10 +167,11 @@ def test_pointer_file_names_the_environment(tmp_path: Path) -> None:
     env = tmp_path / "real-env"
     uv_venv(env, base_python())
     pointer = tmp_path / ".venv"
-    pointer.write_text(f"{env}\n")
-    with pytest.raises(UsageError) as raised:
-        check(pointer)
-    assert str(env) in raised.value.one_line()
+    for form in (f"{env}\n", f"anyvenv-pointer = 1\nenv = {env}\nreason = x\n"):  # uv's, ours
+        pointer.write_text(form)
+        with pytest.raises(UsageError) as raised:
+            check(pointer)
+        assert f"it names the environment {env}" in raised.value.one_line(), form
 
 
 def test_unreadable_config_is_a_finding(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ from anyvenv.fs.outcome import errno_name
 from anyvenv.record import StrChoice, record
 
 INTERPRETER_NAME = re.compile(r"^python(\d+(\.\d+t?)?)?$")
-_POINTER_FILE_LIMIT = 4096
 
 
 def resolve_environment(path: str | os.PathLike[str]) -> Path:
@@ -52,17 +51,18 @@ def resolve_environment(path: str | os.PathLike[str]) -> Path:
 
 
 def _pointed_environment(file: Path) -> str | None:
-    """A small file holding the path of an environment directory (uv's pointer files)."""
-    from anyvenv.fs.atomic import read_small_file
+    """The environment directory a pointer file names (uv's redirect form, or an earlier
+    anyvenv's), read as ``anyvenv sync`` reads it."""
+    from anyvenv.errors import EnvironmentBroken
+    from anyvenv.project.envchoice import read_pointer
 
-    data = read_small_file(file, _POINTER_FILE_LIMIT)
-    if data is None:
+    try:
+        pointed = read_pointer(os.fspath(file))
+    except EnvironmentBroken:  # (names no absolute path)
         return None
-    text = data.decode("utf-8", "replace").strip()
-    if not text or "\n" in text:
-        return None
-    candidate = Path(text) if os.path.isabs(text) else file.parent / text
-    return os.fspath(candidate) if (candidate / CFG_NAME).is_file() else None
+    return (
+        pointed if pointed is not None and os.path.isfile(os.path.join(pointed, CFG_NAME)) else None
+    )
 
 
 def made_by(cfg: dict[str, str]) -> str:
