@@ -130,3 +130,32 @@ def read_until_closed(controller: int) -> bytes:
             break
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def run_while_locked(
+    lock_path: str | os.PathLike[str], args: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``anyvenv ARGS`` started while another process holds the lock at ``lock_path`` (held
+    for 1.5 s, longer than the wait notice's delay; the command must still be waiting then),
+    finished once it is released."""
+    import time
+
+    from anyvenv.fs.lock import ShareLock
+
+    holder = ShareLock(lock_path)
+    holder.acquire()
+    try:
+        waiting = subprocess.Popen(
+            [*ANYVENV, *args],
+            env=env or cli_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)
+        assert waiting.poll() is None, "it went on while the lock was held"
+    finally:
+        holder.release()
+    out, err = waiting.communicate(timeout=120)
+    return subprocess.CompletedProcess(waiting.args, waiting.returncode, out, err)

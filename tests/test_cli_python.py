@@ -596,3 +596,18 @@ def test_find_follows_uvs_python_preference(tmp_path: Path) -> None:
     refused = run_cli("python", "find", "3.11", env=env)
     assert refused.returncode == 2 and "managed installs only" in one_line_error(refused)
     assert run_cli("python", "find", "3.12", "--managed-python", env=env).returncode == 0
+
+
+def test_an_uninstall_waiting_for_the_install_dirs_lock_says_so(tmp_path: Path) -> None:
+    """As venv and sync: waiting for another install or uninstall in the same directory is
+    told, once, naming the lock."""
+    from anyvenv.pythons.installed import LOCK_NAME
+    from support import run_while_locked
+
+    root = tmp_path / "pythons"
+    fake_install(root, "cpython-3.10.2-linux-x86_64-gnu", "python3.10")
+    proc = run_while_locked(root / LOCK_NAME, ["python", "uninstall", "3.10", "-i", str(root)])
+    assert proc.returncode == 0, proc.stderr
+    told = [line for line in proc.stderr.splitlines() if line.startswith("anyvenv: waiting for ")]
+    assert len(told) == 1 and str(root / LOCK_NAME) in told[0], proc.stderr
+    assert not (root / "cpython-3.10.2-linux-x86_64-gnu").exists()

@@ -675,3 +675,19 @@ def test_repair_where_chmod_is_ignored_leaves_pip_able_to_install_scripts(
     installed = run([*pip, "anyvenv-demo"])
     assert installed.returncode == 0, installed.stderr
     demo_works(env)
+
+
+def test_a_repair_waiting_for_the_envs_lock_says_so(tmp_path: Path) -> None:
+    """As venv and sync: a repair that waits for another process's hold on the env tells
+    what it waits for, once."""
+    from anyvenv.fs import env_lock_path
+    from support import run_while_locked
+
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    (env / "bin" / "activate").unlink()  # something to repair
+    proc = run_while_locked(env_lock_path(str(env)), ["repair", str(env)])
+    assert proc.returncode == 0, proc.stderr
+    told = [line for line in proc.stderr.splitlines() if line.startswith("anyvenv: waiting for ")]
+    assert len(told) == 1 and env_lock_path(str(env)) in told[0], proc.stderr
+    assert (env / "bin" / "activate").is_file()

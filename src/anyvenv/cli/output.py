@@ -33,7 +33,9 @@ def add_json_flag(parser: Any) -> None:
 
 
 def tell_waiting(message: str) -> None:
-    """A lock is held by someone else and this command waits: said once, on stderr."""
+    """A lock is held by someone else and this command waits: said once, on stderr (a
+    progress bar taken off its line first; it is drawn again when work goes on)."""
+    clear_progress()
     print(f"anyvenv: {message}", file=sys.stderr, flush=True)
 
 

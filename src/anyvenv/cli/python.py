@@ -272,7 +272,7 @@ def _check_pins(pinned: list[str], path: str) -> None:
 
 
 def _install_one(args: argparse.Namespace, version: str) -> InstallResult:
-    from anyvenv.cli.output import ProgressBar, draws_progress
+    from anyvenv.cli.output import ProgressBar, draws_progress, tell_waiting
     from anyvenv.pythons.installer import install_python
 
     shown = draws_progress() and not args.quiet and not args.json  # as sync's: none with -q
@@ -285,6 +285,7 @@ def _install_one(args: argparse.Namespace, version: str) -> InstallResult:
             reinstall=args.reinstall,
             progress=bar,
             offline=args.offline or _offline_by_variable(),
+            on_lock_wait=tell_waiting,
         )
     finally:
         if bar is not None:
@@ -410,7 +411,7 @@ def _dir(args: argparse.Namespace) -> int:
 
 
 def _uninstall(args: argparse.Namespace) -> int:
-    from anyvenv.cli.output import print_json
+    from anyvenv.cli.output import print_json, tell_waiting
     from anyvenv.errors import UsageError
     from anyvenv.pythons.installed import uninstall
 
@@ -419,7 +420,7 @@ def _uninstall(args: argparse.Namespace) -> int:
             "give the versions to uninstall, or --all" + (", not both" if args.all else ""),
             "e.g. 'anyvenv python uninstall 3.12'",
         )
-    done = uninstall(args.requests, args.install_dir, every=args.all)
+    done = uninstall(args.requests, args.install_dir, every=args.all, on_lock_wait=tell_waiting)
     for request in done.unmatched:  # as uv: said, the others removed, and no error
         print(f"anyvenv: no installed Python matches {request!r}", file=sys.stderr)
     if args.all and not done.removed:

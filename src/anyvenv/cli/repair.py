@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from anyvenv.cli.check import print_findings_report
-    from anyvenv.cli.output import print_json
+    from anyvenv.cli.output import print_json, tell_waiting
     from anyvenv.project.envchoice import resolve_existing_env
     from anyvenv.repair.apply import repair
 
@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         resolve_existing_env(args.env) if args.env else args.env,
         dry_run=args.dry_run,
         declared=args.env,
+        on_lock_wait=tell_waiting,
     )
     if args.json:
         print_json(report.to_json())

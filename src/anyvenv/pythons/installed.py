@@ -24,6 +24,7 @@ from anyvenv.interpreter.request import parse_request
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 RECORD_NAME = ".anyvenv-install.json"
@@ -86,9 +87,10 @@ def resolve_install_dir(install_dir: str | os.PathLike[str] | None) -> Path:
     return chosen
 
 
-def install_lock(install_dir: Path) -> ShareLock:
-    """The lock every change to ``install_dir`` holds (works on shares)."""
-    return ShareLock(install_dir / LOCK_NAME)
+def install_lock(install_dir: Path, on_wait: Callable[[str], object] | None = None) -> ShareLock:
+    """The lock every change to ``install_dir`` holds (works on shares); ``on_wait`` is told
+    when another process holds it for long."""
+    return ShareLock(install_dir / LOCK_NAME, on_wait=on_wait)
 
 
 def installed_pythons(
@@ -191,8 +193,10 @@ def uninstall(
     install_dir: str | os.PathLike[str] | None = None,
     *,
     every: bool = False,
+    on_lock_wait: Callable[[str], object] | None = None,
 ) -> Uninstalled:
-    """Remove every install matching any of ``requests`` (with ``every``, all installs).
+    """Remove every install matching any of ``requests`` (with ``every``, all installs);
+    ``on_lock_wait`` is told when another install or uninstall holds the install dir.
 
     As ``uv python uninstall``: a request nothing matches is reported (``unmatched``), the
     others are removed; nothing matching at all is no error either. Each
@@ -209,7 +213,7 @@ def uninstall(
     chosen: dict[str, InstalledPython] = {}
     unmatched: list[str] = []
     removed: list[InstalledPython] = []
-    with install_lock(root):
+    with install_lock(root, on_lock_wait):
         # first what killed runs left (an install a crash left under its retired name is put
         # back, so it is removed now rather than coming back after this uninstall)
         recover_installs(root)

@@ -169,10 +169,12 @@ def install_python(
     reinstall: bool = False,
     progress: InstallProgress | None = None,
     offline: bool = False,
+    on_lock_wait: Callable[[str], object] | None = None,
 ) -> InstallResult:
     """Install the newest build matching ``request`` into ``install_dir`` (default:
     ``anyvenv_install_dir()``) so that it runs on that filesystem; ``offline``: from the
-    download cache or a ``file://`` mirror only.
+    download cache or a ``file://`` mirror only; ``on_lock_wait`` is told when another
+    install or uninstall holds the install dir.
 
     Raises :class:`~anyvenv.errors.AnyvenvError` subclasses: unknown version, checksum
     mismatch, broken or unsafe archive, nothing executable there, no space left, ...
@@ -191,7 +193,7 @@ def install_python(
             installed = already
     if not reinstall and os.path.lexists(installed.executable):
         if has_leftovers(root):  # clear what killed runs left, though nothing is installed
-            with install_lock(root):
+            with install_lock(root, on_lock_wait):
                 recover_installs(root)
         return _already_installed(installed, download)
     where = probe(probe_path_for(root))
@@ -209,7 +211,7 @@ def install_python(
         tree = read_tree(archive)  # every member checked before anything is written
         try:
             root.mkdir(parents=True, exist_ok=True)
-            with install_lock(root):
+            with install_lock(root, on_lock_wait):
                 recover_installs(root)  # this version's leftovers, and any other's
                 replacing = os.path.lexists(target)
                 if replacing and not reinstall and os.path.lexists(installed.executable):

@@ -26,6 +26,10 @@ from anyvenv.repair.diagnose import Diagnosis, check, diagnose
 from anyvenv.repair.envstate import EntryKind, inspect_entry
 from anyvenv.repair.fixes import Fix, FixKind, RepairPlan, edit_config_text, plan_repair
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 LOCK_NAME = ".anyvenv-repair.lock"
 
 
@@ -77,27 +81,30 @@ def repair(
     dry_run: bool = False,
     declared: str | os.PathLike[str] | None = None,
     take_env_lock: bool = True,
+    on_lock_wait: Callable[[str], object] | None = None,
 ) -> RepairReport:
     """Fix the environment at ``env`` in place, keeping its packages. With ``dry_run`` only
     the plan is made. The env's lock (beside ``declared``, the path a project names it by,
     else beside ``env``) is held meanwhile, so a sync of it waits; a caller that holds it
     already passes ``take_env_lock=False``. Raises :class:`anyvenv.errors.UsageError` for a
     path that is not an environment and :class:`EnvironmentBroken` for one that cannot be
-    repaired."""
+    repaired. ``on_lock_wait`` is told when another process holds a lock for long."""
     if dry_run or not take_env_lock or not os.fspath(env):
-        return _repair(env, dry_run)  # (an empty path: the check says so)
+        return _repair(env, dry_run, on_lock_wait)  # (an empty path: the check says so)
     from anyvenv.fs.lock import try_env_lock
 
-    lock = try_env_lock(declared if declared is not None else env)
+    lock = try_env_lock(declared if declared is not None else env, on_lock_wait)
     if lock is None:  # a directory no one can lock in: no sync can either
-        return _repair(env, dry_run)
+        return _repair(env, dry_run, on_lock_wait)
     try:
-        return _repair(env, dry_run)
+        return _repair(env, dry_run, on_lock_wait)
     finally:
         lock.release()
 
 
-def _repair(env: str | os.PathLike[str], dry_run: bool) -> RepairReport:
+def _repair(
+    env: str | os.PathLike[str], dry_run: bool, on_lock_wait: Callable[[str], object] | None
+) -> RepairReport:
     before = check(env)
     plan = plan_repair(before)
     report = RepairReport(before.env, dry_run, before, plan)
@@ -109,11 +116,13 @@ def _repair(env: str | os.PathLike[str], dry_run: bool) -> RepairReport:
     if not plan.fixes:
         lock = before.env / LOCK_NAME
         if any(os.path.lexists(f"{lock}{end}") for end in ("", ".flock")):
-            with ShareLock(lock):  # what a repair killed while holding it left: cleared
+            with ShareLock(
+                lock, on_wait=on_lock_wait
+            ):  # what a repair killed while holding it left: cleared
                 pass
         return report
     try:
-        with ShareLock(before.env / LOCK_NAME):
+        with ShareLock(before.env / LOCK_NAME, on_wait=on_lock_wait):
             report.changes = apply_plan(plan)
             _keep_owner(before.env, report.changes)
     except OSError as exc:
