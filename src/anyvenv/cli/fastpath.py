@@ -252,7 +252,6 @@ def answer(argv: Sequence[str]) -> int | None:
         from anyvenv.cli.guard import report
 
         return report(exc)
-    return None
 
 
 # the commands this path may answer, by their first word: (arguments, start time) -> exit

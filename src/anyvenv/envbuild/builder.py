@@ -112,7 +112,7 @@ class PendingCheck:
         self.env = env
         self.info = info
         self.expected_lib = expected_lib
-        self.child = start_check(EnvLayout(env, info).python, info)
+        self.child = start_check(EnvLayout(env, info).python)
 
     def finish(self) -> None:
         verify(finish_check(self.child), self.env, self.info, self.expected_lib)
@@ -155,9 +155,7 @@ class EnvBuilder:
                 self.write_config(layout, plan)
                 deferred = self.options.validate and self._defers_check(plan)
                 check = (
-                    start_check(layout.python, self.info)
-                    if self.options.validate and not deferred
-                    else None
+                    start_check(layout.python) if self.options.validate and not deferred else None
                 )
                 try:
                     self.write_scripts(layout)
@@ -414,7 +412,7 @@ def place_interpreter_files(
         place_file(base_executable, first, plan.strategy, mode=EXECUTABLE_MODE)
         for name in names[1:]:
             _place_sibling(first, os.path.join(layout.bin, name))
-    return _place_library(layout, plan, first, linkage)
+    return _place_library(layout, plan, linkage)
 
 
 def _make_new_dirs(root: str, path: str) -> None:
@@ -438,9 +436,7 @@ def _place_sibling(first: str, path: str) -> None:
         place_file(first, path, Strategy.COPY, mode=EXECUTABLE_MODE)
 
 
-def _place_library(
-    layout: EnvLayout, plan: InterpreterPlan, exe: str, linkage: Linkage
-) -> str | None:
+def _place_library(layout: EnvLayout, plan: InterpreterPlan, linkage: Linkage) -> str | None:
     if plan.library is LibraryPlacement.NONE or linkage.library is None:
         return linkage.library
     if plan.library is LibraryPlacement.PATCHED_RUNPATH:

@@ -41,7 +41,7 @@ class RunningFacts:
     libpython: tuple[str, ...]
 
 
-def start_check(python: str | os.PathLike[str], info: InterpreterInfo) -> Child:
+def start_check(python: str | os.PathLike[str]) -> Child:
     """Start the check in the background so the caller can keep writing files meanwhile."""
     # -I: no user site, no PYTHON* variables; site must run, as it sets sys.prefix to the env;
     # -B: a check writes nothing into the env (no .pyc of the mode shim)

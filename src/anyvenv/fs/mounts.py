@@ -36,7 +36,6 @@ class MountInfo:
     fstype: str
     source: str
     options: tuple[str, ...]
-    super_options: tuple[str, ...]
     device: str
 
     @property
@@ -86,7 +85,6 @@ def parse_mountinfo_line(line: str) -> MountInfo | None:
         fstype=fields[sep + 1],
         source=_unescape(fields[sep + 2]),
         options=tuple(fields[5].split(",")),
-        super_options=tuple(fields[sep + 3].split(",")) if len(fields) > sep + 3 else (),
         device=fields[2],
     )
 

@@ -77,10 +77,6 @@ class InterpreterInfo:
     platform: str
 
     @property
-    def major_minor(self) -> str:
-        return f"{self.version[0]}.{self.version[1]}"
-
-    @property
     def version_text(self) -> str:
         text = ".".join(map(str, self.version))
         if self.releaselevel != "final":

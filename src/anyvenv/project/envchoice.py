@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from anyvenv.fs.probe import ProbeResult
 
 POINTER_KEY = "anyvenv-pointer"
-POINTER_VERSION = "1"
 POINTER_MAX_BYTES = 64 * 1024
 ENVS_DIR_ENV = "ANYVENV_ENVS_DIR"
 SHADOW_DIR_ENV = "ANYVENV_SHADOW_DIR"

@@ -26,10 +26,12 @@ TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (myp
 if TYPE_CHECKING:
     from typing import Any
 
-BUILD_PREFIX = "/install"
+BUILD_PREFIX = "/install"  # where python-build-standalone builds install, named in sysconfig
 _HEADER = "# system configuration generated and used by the sysconfig module\n"
-# /install as a whole path or path prefix, at the start of a word or after -I/-L/=/: .
-_PREFIX_RE = re.compile(r"(?:^|(?<=[\s=:,'\"])|(?<=-I)|(?<=-L))/install(?=$|[/\s:,'\"])")
+# the build prefix as a whole path or path prefix, at the start of a word or after -I/-L/=/: .
+_PREFIX_RE = re.compile(
+    r"(?:^|(?<=[\s=:,'\"])|(?<=-I)|(?<=-L))" + re.escape(BUILD_PREFIX) + r"(?=$|[/\s:,'\"])"
+)
 
 
 class SysconfigNotPatched(AnyvenvError):

@@ -223,7 +223,7 @@ def _place_interpreter(plan: RepairPlan) -> list[Change]:
         config = _config_text(plan)
         atomic.atomic_write(staging / CFG_NAME, config.encode("utf-8", "surrogateescape"))
         try:
-            facts = finish_check(start_check(layout.python, info))
+            facts = finish_check(start_check(layout.python))
         except EnvironmentBroken as exc:
             raise EnvironmentBroken(
                 f"the interpreter placed by {placement.strategy.value} does not run here: "

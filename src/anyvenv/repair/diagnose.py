@@ -128,13 +128,13 @@ def diagnose(env: Path) -> Diagnosis:
     wanted = wanted_interpreter_names(version, free_threaded)
     found = interpreter_entries(env, wanted)
     entries = [entry for entry in found if entry.path.name in wanted]
-    _check_entries(env, entries, findings)
+    _check_entries(entries, findings)
     _check_strays([entry for entry in found if entry.path.name not in wanted], findings)
     # python opens a FIFO or device named pyvenv.cfg and waits forever: do not start it then
     started = _start(entries) if is_regular_or_missing(env / CFG_NAME) else None
     if started is not None:
         _check_started(env, started, findings)
-    _check_versions(cfg or {}, version, sites, base, started, entries, findings)
+    _check_versions(cfg or {}, sites, base, started, entries, findings)
     _check_libpython(entries, base, started, findings)
     lib64 = _check_lib64(env, base, findings)
     scripts = _check_scripts(env, findings)
@@ -312,7 +312,7 @@ def _check_strays(strays: list[Entry], findings: list[Finding]) -> None:
             )
 
 
-def _check_entries(env: Path, entries: list[Entry], findings: list[Finding]) -> None:
+def _check_entries(entries: list[Entry], findings: list[Finding]) -> None:
     by_name = {entry.path.name: entry for entry in entries}
     for index, entry in enumerate(entries):
         name = f"bin/{entry.path.name}"
@@ -443,7 +443,6 @@ def _text(version: tuple[int, ...]) -> str:
 
 def _check_versions(
     cfg: dict[str, str],
-    version: tuple[int, ...] | None,
     sites: list[tuple[int, int, bool]],
     base: BaseLookup | None,
     started: running.Started | running.Failed | None,
