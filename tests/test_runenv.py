@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from anyvenv.project.runenv import environment_for_uv_run, project_env
+from anyvenv.project.runenv import hand_over_to_uv_run, project_env
 
 
 def _project(root: Path, version: str, threaded: bool = False) -> Path:
@@ -45,9 +45,9 @@ def test_a_pre_release_env_is_judged_by_its_numbers(tmp_path: Path) -> None:
 def test_uv_is_told_of_the_env_only_where_it_cannot_find_it(tmp_path: Path) -> None:
     env = tmp_path / ".venv"
     env.mkdir()
-    assert "UV_PROJECT_ENVIRONMENT" not in environment_for_uv_run(str(env), str(env), {})
+    assert hand_over_to_uv_run(str(env), str(env), {"A": "1"}) == ({"A": "1"}, [])
     elsewhere = tmp_path / "elsewhere"
     pointer = tmp_path / "pointer"
     pointer.write_text("")
-    told = environment_for_uv_run(str(elsewhere), str(pointer), {"A": "1"})
-    assert told == {"A": "1", "UV_PROJECT_ENVIRONMENT": str(elsewhere)}
+    told = hand_over_to_uv_run(str(elsewhere), str(pointer), {"A": "1", "VIRTUAL_ENV": "x"})
+    assert told == ({"A": "1", "VIRTUAL_ENV": str(elsewhere)}, ["--active"])

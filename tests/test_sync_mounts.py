@@ -383,9 +383,19 @@ def test_run_reads_its_command_and_hands_uv_run_the_rest(
     module = anyvenv("run", *index_args(index), "-m", "where", cwd=project, env=env)
     assert module.stdout == f"{env_dir}\n", module.stderr
     code = "import sys, beta, gamma; print(gamma.VALUE, sys.prefix != sys.base_prefix)"
+    leaks = "import os; print(os.environ.get('UV_PROJECT_ENVIRONMENT'))"
     layered = anyvenv(
-        "run", *index_args(index), "--with", "gamma", "python", "-c", code, cwd=project, env=env
-    )
+        "run", *index_args(index), "--with", "gamma", "python", "-c", f"{code}; {leaks}",
+        cwd=project, env=env,
+    )  # fmt: skip
+    # the env is named to uv (behind a pointer file) without a variable the command inherits:
+    # one would send every uv command it runs, in any project, to this env
+    assert layered.stdout == "3 True\nNone\n", layered.stderr
+    active = {**env, "VIRTUAL_ENV": str(project / ".venv")}  # a pointer file off-share
+    layered = anyvenv(
+        "run", "--active", *index_args(index), "--with", "gamma", "python", "-c", code,
+        cwd=project, env=active,
+    )  # fmt: skip
     assert layered.stdout == "3 True\n", layered.stderr
     added = anyvenv("pip", "install", *index_args(index), "gamma", cwd=project, env=env)
     assert added.returncode == 0, added.stderr

@@ -16,7 +16,7 @@ from anyvenv.project.runargs import takes_value
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # a no-op run reads OWN before argparse is imported (see cli.fastpath)
     import argparse
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from anyvenv.errors import UsageError
     from anyvenv.project.runtarget import RunTarget
@@ -75,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
         # no project, or one uv does not manage: uv runs the command without a project env
         return exec_uv_run(uv_run_words(args), os.environ)
     if request.needs_uv_run or (target is not None and target.kind == "remote"):
-        from anyvenv.project.runenv import environment_for_uv_run
+        from anyvenv.project.runenv import hand_over_to_uv_run
 
-        on_env = environment_for_uv_run(env, declared, os.environ)
-        return exec_uv_run(uv_run_words(args, on_env=True), on_env)
+        on_env, options = hand_over_to_uv_run(env, declared, os.environ)
+        return exec_uv_run(uv_run_words(args, on_env=True, options=options), on_env)
     if target is None:
         return _list_commands(env)
     return exec_target(env, target, workdir)
@@ -147,10 +147,13 @@ def _env_without_sync(args: argparse.Namespace, sync_args: list[str]) -> tuple[s
         return os.fspath(location.env), os.fspath(location.declared)
 
 
-def uv_run_words(args: argparse.Namespace, on_env: bool = False) -> list[str]:
+def uv_run_words(
+    args: argparse.Namespace, on_env: bool = False, options: Sequence[str] = ()
+) -> list[str]:
     """``uv run``'s command line for what ``anyvenv run`` was given. ``on_env``: on the env
-    anyvenv just synced (uv must not sync it, nor pick another Python)."""
-    words = list(args.uv_args)
+    anyvenv just synced (uv must not sync it, nor pick another Python); ``options``: more of
+    uv run's, in place of the user's of the same kind (``--active``/``--no-active``)."""
+    words = [*_without(args.uv_args, options), *options]
     if args.python and not on_env:
         words += ["--python", args.python]
     if args.link_mode:
@@ -158,6 +161,20 @@ def uv_run_words(args: argparse.Namespace, on_env: bool = False) -> list[str]:
     if args.no_sync or on_env:
         words.append("--no-sync")
     return [*words, "--", *args.command] if args.command else words
+
+
+def _without(uv_args: Sequence[str], options: Sequence[str]) -> list[str]:
+    """``uv_args`` without the ``--active``/``--no-active`` that ``options`` replace (uv
+    refuses ``--active`` twice)."""
+    if "--active" not in options:
+        return list(uv_args)
+    kept: list[str] = []
+    value_next = False
+    for arg in uv_args:
+        if value_next or arg not in ("--active", "--no-active"):
+            kept.append(arg)
+        value_next = not value_next and takes_value(arg)
+    return kept
 
 
 def exec_uv_run(words: list[str], environ: Mapping[str, str]) -> int:

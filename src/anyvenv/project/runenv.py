@@ -56,17 +56,21 @@ def project_env(
     return env, declared, None
 
 
-def environment_for_uv_run(env: str, declared: str, environ: Mapping[str, str]) -> dict[str, str]:
-    """``environ`` for ``uv run --no-sync`` on anyvenv's env. Where uv finds it by itself (the
-    env is at the path the project declares), nothing is added: uv hands its environment on
-    to the command, and a ``UV_PROJECT_ENVIRONMENT`` there would send every uv command the
-    command runs, in whatever project, to this env. Only an env behind a pointer file must be
-    named to uv; then the command sees it too."""
+def hand_over_to_uv_run(
+    env: str, declared: str, environ: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """``environ`` and the options to add for ``uv run --no-sync`` on anyvenv's env. Where
+    uv finds it by itself (the env is at the path the project declares), nothing is added.
+    Else (an env behind a pointer file, an active env named by one) it is named to uv as the
+    active env, ``VIRTUAL_ENV`` with ``--active`` (which uv prefers to any other env): uv sets
+    ``VIRTUAL_ENV`` to the env for the command anyway, while a ``UV_PROJECT_ENVIRONMENT``
+    would be inherited by the command and send every uv command it runs, in whatever
+    project, to this env."""
     from anyvenv.fs.paths import same_place
 
     if os.path.isdir(declared) and same_place(declared, env):
-        return dict(environ)
-    return {**environ, "UV_PROJECT_ENVIRONMENT": os.path.abspath(env)}
+        return dict(environ), []
+    return {**environ, "VIRTUAL_ENV": os.path.abspath(env)}, ["--active"]
 
 
 def _config(env: str) -> dict[str, str]:
