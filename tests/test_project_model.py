@@ -52,6 +52,7 @@ def test_workspace_root_covers_its_members(tmp_path: Path) -> None:
     project = discover(member)
     assert project.workspace_root == str(root)
     assert set(project.members) == {str(root), str(member)}
+    assert project.name == "app" and project.env_name == "root"  # the env is the workspace's
     assert project.allows((3, 12, 1)) and not project.allows((3, 13, 0))  # intersected
     assert not project.allows((3, 9, 0))
     assert discover(skipped).workspace_root == str(skipped)  # excluded: stands alone
@@ -64,6 +65,7 @@ def test_a_virtual_workspace_root(tmp_path: Path) -> None:
     member = _project(root / "a", "a")
     assert discover(member).workspace_root == str(root)
     assert discover(root).name is None
+    assert discover(member).env_name == discover(root).env_name == "ws"  # the directory's
 
 
 def test_a_project_inside_another_project_stands_alone(tmp_path: Path) -> None:

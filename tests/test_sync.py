@@ -861,6 +861,7 @@ def test_workspace_member_syncs_into_the_root_env(
     assert report["env"] == str(root / ".venv")
     assert not (member / ".venv").exists()
     assert (root / "uv.lock").is_file()
+    assert "prompt = root\n" in (root / ".venv" / "pyvenv.cfg").read_text()  # as uv: the root's
     hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=member, env=env)
     assert hello.stdout == "alpha says hi\n"
 

@@ -38,10 +38,13 @@ class Project:
     requires_python_text: str | None
     member_globs: tuple[str, ...] = ()  # [tool.uv.workspace] members, relative to workspace_root
     managed: bool = True  # [tool.uv] managed = false: uv neither locks nor syncs it
+    workspace_name: str | None = None  # the workspace root's project name (None: it has none)
 
     @property
-    def display_name(self) -> str:
-        return self.name or os.path.basename(self.workspace_root)
+    def env_name(self) -> str:
+        """What uv names the workspace's env by (its prompt): the workspace root's project
+        name, else the workspace directory's name; the same from any member."""
+        return self.workspace_name or os.path.basename(self.workspace_root)
 
     def allows(self, version: tuple[int, ...]) -> bool:
         return all(spec.contains(version) for spec in self.requires_python)
@@ -230,10 +233,15 @@ def discover(start: str | os.PathLike[str]) -> Project:
         found = _find_workspace_root(root)
         workspace_root, workspace = found if found is not None else (root, {})
     members = [root] if workspace_root == root and project_table is not None else []
+    workspace_name = name if isinstance(name, str) else None
     if workspace_root != root:
         root_data = read_pyproject(os.path.join(workspace_root, PYPROJECT))
-        if _table(root_data, "project") is not None:
+        root_table = _table(root_data, "project")
+        workspace_name = None
+        if root_table is not None:
             members.append(workspace_root)
+            root_name = root_table.get("name")
+            workspace_name = root_name if isinstance(root_name, str) else None
     for member in _member_dirs(workspace_root, workspace):
         if member not in members:
             members.append(member)
@@ -257,6 +265,7 @@ def discover(start: str | os.PathLike[str]) -> Project:
         requires_python_text=",".join(texts) if texts else None,
         member_globs=tuple(_globs(workspace, "members")),
         managed=(uv_table(data) or {}).get("managed") is not False,
+        workspace_name=workspace_name,
     )
 
 

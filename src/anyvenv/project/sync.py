@@ -203,7 +203,7 @@ def choose_location(
 
     result = probe(probe_path_for(landing_dir(declared)))
     placement, reason = placement_for(result)
-    name = project.display_name
+    name = project.env_name
     fails = chmod_fails(result)
     if placement is Placement.ELSEWHERE:
         env = elsewhere_env_path(declared, name, key, environ)
@@ -263,11 +263,11 @@ def _clear_declared(declared: str) -> None:
 
 
 def env_prompt(project: Project) -> str:
-    """The prompt of a project's env, as uv's: the project's normalised name (``My_Proj`` is
-    ``my-proj``), else the workspace directory's name."""
-    if not project.name:
+    """The prompt of a project's env, as uv's: the workspace root's project name, normalised
+    (``My_Proj`` is ``my-proj``), else the workspace directory's name (from any member)."""
+    if not project.workspace_name:
         return os.path.basename(project.workspace_root)
-    parts = project.name.lower().replace("_", "-").replace(".", "-").split("-")
+    parts = project.workspace_name.lower().replace("_", "-").replace(".", "-").split("-")
     return "-".join(part for part in parts if part)  # (no re: its import costs start-up)
 
 
@@ -293,7 +293,7 @@ def build_env(
         except (EnvironmentBroken, NothingExecutableHere) as exc:
             reason = f"{landing_dir(declared)} cannot hold a runnable environment ({exc.message})"
             location = EnvLocation(
-                declared, elsewhere_env_path(declared, project.display_name, key, environ),
+                declared, elsewhere_env_path(declared, project.env_name, key, environ),
                 Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails,
             )  # fmt: skip
     _build(location.env, info, prompt=env_prompt(project), notes=notes)
@@ -357,7 +357,7 @@ def _existing_location(
             # made by anyvenv venv for this filesystem (files with their modes, the chmod
             # shim): uv installs through a new shadow env, what is installed kept
             key = python_key(facts.version, facts.free_threaded)
-            shadow = shadow_env_path(declared, project.display_name, key, environ)
+            shadow = shadow_env_path(declared, project.env_name, key, environ)
             return EnvLocation(declared, env, placement, reason, shadow, chmod_fails(result))
         return f"it was not made by anyvenv for this filesystem, where {reason}"
     return EnvLocation(declared, env, placement, reason)
