@@ -117,6 +117,13 @@ def test_run_options_are_sorted_by_who_carries_them_out() -> None:
     assert not read_run_args([], {"UV_ENV_FILE": ".env", "UV_NO_ENV_FILE": "1"}).needs_uv_run
     no_file = read_run_args(["--no-env-file"], {"UV_ENV_FILE": ".env"})
     assert not no_file.needs_uv_run and no_file.sync_args == ["--inexact"]
+    assert no_file.env_files == []
+    # the env files uv run reads: the options' (UV_ENV_FILE only without one), none with
+    # --no-env-file wherever it stands
+    given = read_run_args(["--env-file", "a", "--env-file=b"], {"UV_ENV_FILE": "c"})
+    assert given.env_files == ["a", "b"]
+    assert read_run_args([], {"UV_ENV_FILE": "c"}).env_files == ["c"]
+    assert read_run_args(["--env-file", "a", "--no-env-file"], {}).env_files == []
     assert read_run_args(["--gui-script"], {}).gui_script
     # uv's hidden aliases and flags: read as uv reads them, never passed to uv sync
     assert read_run_args(["--exact", "--no-exact"], {}).sync_args == ["--inexact"]

@@ -1407,3 +1407,22 @@ def test_a_directory_that_only_carries_a_cache_tag_is_never_replaced(
     )
     assert refused.returncode == 2, refused.stderr
     assert (target / "release" / "myapp").read_bytes() == b"\x7fELF"
+
+
+def test_a_missing_env_file_is_refused_before_anything_is_synced(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """As uv run, which reads its env files first: no env made, no lock written, for a typo."""
+    project = write_project(tmp_path / "demo")
+    for args, given in (
+        (["--env-file", ".env.missing"], env),
+        ([], {**env, "UV_ENV_FILE": ".env.missing"}),
+    ):
+        proc = anyvenv("run", *index_args(index), *args, "python", "-c", "", cwd=project, env=given)
+        assert proc.returncode == 2
+        assert "no environment file found at .env.missing" in one_line_error(proc)
+        assert not (project / ".venv").exists() and not (project / "uv.lock").exists()
+    (project / ".env.missing").write_text("A=1\n")
+    proc = anyvenv("run", *index_args(index), "--env-file", ".env.missing", "python", "-c",
+                   "import os; print(os.environ['A'])", cwd=project, env=env)  # fmt: skip
+    assert proc.stdout == "1\n", proc.stderr

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         return exec_uv_run(uv_run_words(args), os.environ)
     if target is not None and declares_dependencies_on_stdin(target):  # as a file would
         return exec_uv_run(uv_run_words(args), os.environ)
+    _check_env_files(request.env_files, workdir)  # before a sync, as uv reads them first
     sync_args = request.sync_args
     if target is not None:
         sync_args = target.project_args(workdir, sync_args, os.environ)
@@ -82,6 +83,19 @@ def run(args: argparse.Namespace) -> int:
     if target is None:
         return _list_commands(env)
     return exec_target(env, target, workdir)
+
+
+def _check_env_files(paths: list[str], workdir: str) -> None:
+    """As uv run, which reads its env files before anything else: one that is not there is
+    a usage error (uv says the same, but only after a whole sync)."""
+    for path in paths:
+        if not os.path.exists(os.path.join(workdir, path)):
+            from anyvenv.errors import UsageError
+
+            raise UsageError(
+                f"no environment file found at {path}",
+                "create it, or leave out --env-file (UV_ENV_FILE)",
+            )
 
 
 def _no_sync(args: argparse.Namespace) -> bool:

@@ -123,6 +123,7 @@ class RunArgs:
     __slots__ = (
         "alone",
         "env_file_variable",
+        "env_files",
         "exact",
         "gui_script",
         "layered",
@@ -135,6 +136,7 @@ class RunArgs:
         self.sync_args: list[str] = []
         self.layered: list[str] = []
         self.env_file_variable = False  # UV_ENV_FILE: uv run reads the file itself
+        self.env_files: list[str] = []  # the env files uv run will read (none: --no-env-file)
         self.alone = False
         self.exact = False
         self.module = False
@@ -167,6 +169,8 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
             _read_short_cluster(arg, words[1:], result)
         elif name in LAYERED_WITH_VALUE:
             result.layered += words
+            if name == "--env-file":
+                result.env_files += [arg[len(name) + 1 :]] if joined else words[1:]
         elif arg == NO_ENV_FILE:
             no_env_file = True
         elif arg in ALONE_FLAGS:
@@ -180,6 +184,10 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
         else:
             result.sync_args += words
     result.env_file_variable = bool(environ.get("UV_ENV_FILE")) and not no_env_file
+    if no_env_file:
+        result.env_files = []
+    elif not result.env_files and result.env_file_variable:  # (the option wins, as in uv)
+        result.env_files = [environ["UV_ENV_FILE"]]
     if env_flag(environ, "UV_ISOLATED") or env_flag(environ, "UV_NO_PROJECT"):
         result.alone = True
     result.exact = bool(exact)
