@@ -1,4 +1,4 @@
-"""Where the env goes, the pointer file, and the link mode, decided from probe results."""
+"""Where the env goes and the link mode, decided from probe results."""
 
 from __future__ import annotations
 
@@ -8,16 +8,7 @@ import pytest
 
 from anyvenv.errors import UsageError
 from anyvenv.fs.probe import CHECKS, ProbeResult
-from anyvenv.project.envchoice import (
-    Placement,
-    elsewhere_env_path,
-    is_pointer,
-    placement_for,
-    pointer_reason,
-    read_pointer,
-    resolve_env,
-    write_pointer,
-)
+from anyvenv.project.envchoice import Placement, elsewhere_env_path, placement_for
 from anyvenv.project.linkmode import LinkMode, choose_link_mode, forced_link_mode
 from anyvenv.project.uvrules import declared_env
 from anyvenv.record import replace
@@ -70,48 +61,6 @@ def test_elsewhere_path_is_keyed_by_real_path_and_python(tmp_path: Path) -> None
     assert str(one) != elsewhere_env_path(declared, "My Project!", "cpython-3.11", environ)
     other = str(tmp_path / "q" / ".venv")
     assert str(one) != elsewhere_env_path(other, "My Project!", "cpython-3.12", environ)
-
-
-def test_pointer_file_round_trip(tmp_path: Path) -> None:
-    declared = str(tmp_path / ".venv")
-    target = str(tmp_path / "elsewhere" / "env")
-    write_pointer(declared, target)
-    assert Path(declared).read_text() == f"{target}\n"  # (uv's redirect file: plain uv follows)
-    assert read_pointer(declared) == target
-    assert resolve_env(declared) == target
-    assert resolve_env(str(tmp_path / "plain")) == str(tmp_path / "plain")
-
-
-def test_pointer_files_of_earlier_releases_and_others_are_told_apart(tmp_path: Path) -> None:
-    earlier = tmp_path / "earlier"
-    earlier.write_text(
-        "# anyvenv: this project's environment lives elsewhere\nanyvenv-pointer = 1\n"
-        "env = /x/env\nreason = no file can be executed there\n"
-    )
-    assert read_pointer(str(earlier)) == "/x/env"
-    assert pointer_reason(str(earlier)) == "no file can be executed there"
-    for text in ("notes\n", "relative/env\n", "/a\n/b\n", ""):
-        other = tmp_path / "other"
-        other.write_text(text)
-        assert not is_pointer(str(other)), text
-
-
-def test_pointer_replaces_only_an_env(tmp_path: Path) -> None:
-    venv = tmp_path / ".venv"
-    venv.mkdir()
-    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
-    write_pointer(str(venv), str(tmp_path / "x"))
-    assert venv.is_file()
-    precious = tmp_path / "data"
-    precious.mkdir()
-    (precious / "keep.txt").write_text("mine")
-    with pytest.raises(UsageError, match="not a virtual environment"):
-        write_pointer(str(precious), str(tmp_path / "x"))
-    other = tmp_path / "notes"
-    other.write_text("mine")
-    with pytest.raises(UsageError, match="not an anyvenv pointer"):
-        write_pointer(str(other), str(tmp_path / "x"))
-    assert (precious / "keep.txt").read_text() == other.read_text() == "mine"
 
 
 def test_link_mode_choice() -> None:

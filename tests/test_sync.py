@@ -1001,7 +1001,7 @@ def test_two_syncs_at_once_both_succeed(tmp_path: Path, env: dict[str, str], ind
 
 def test_pointer_file_is_followed(tmp_path: Path, env: dict[str, str]) -> None:
     """run follows a pointer file at .venv to the env it names."""
-    from anyvenv.project.envchoice import render_pointer
+    from anyvenv.project.pointer import render_pointer
 
     project = write_project(tmp_path / "demo")
     elsewhere = tmp_path / "real-env"
@@ -1035,8 +1035,9 @@ def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
     from anyvenv.errors import EnvironmentBroken
     from anyvenv.interpreter.query import query_interpreter
     from anyvenv.project import sync
-    from anyvenv.project.envchoice import Placement, read_pointer
+    from anyvenv.project.envchoice import Placement
     from anyvenv.project.model import discover
+    from anyvenv.project.pointer import read_pointer
 
     project = write_project(tmp_path / "demo")
     declared = str(project / ".venv")

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_prune(entries: list[PruneEntry], dry_run: bool) -> None:
-    from anyvenv.project.prune import Verdict
+    from anyvenv.project.owners import Verdict
 
     unused = [e for e in entries if e.verdict is Verdict.UNUSED]
     kept = [e for e in entries if e.verdict is Verdict.KEPT]

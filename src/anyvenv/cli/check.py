@@ -35,7 +35,7 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
 
 def run(args: argparse.Namespace | SimpleNamespace) -> int:
     from anyvenv.cli.output import print_json
-    from anyvenv.project.envchoice import resolve_existing_env
+    from anyvenv.project.pointer import resolve_existing_env
     from anyvenv.repair.diagnose import check
 
     diagnosis = check(resolve_existing_env(args.env))  # a pointer file is followed

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from anyvenv.cli.check import print_findings_report
     from anyvenv.cli.output import print_json, tell_waiting
-    from anyvenv.project.envchoice import resolve_existing_env
+    from anyvenv.project.pointer import resolve_existing_env
     from anyvenv.repair.apply import repair
 
     # a pointer file (.venv of a project whose env lives elsewhere) is followed, as by check

@@ -86,7 +86,6 @@ def _records_installer(dist_info: str, entry: str) -> bool:
     listing it, as nothing can be concluded). A RECORD modified after INSTALLER is the final
     one without reading it (uv and pip write it last; the wheel's own was put there before):
     on a share, a read of every RECORD is a round trip each."""
-    from anyvenv.project.mirror import record_paths
 
     record = os.path.join(dist_info, "RECORD")
     try:
@@ -99,3 +98,14 @@ def _records_installer(dist_info: str, entry: str) -> bool:
         return True
     wanted = f"{entry}/INSTALLER".casefold()
     return any(path.casefold() == wanted for path in record_paths(text))
+
+
+def record_paths(record: bytes | None) -> list[str]:
+    """The paths a RECORD lists (first CSV column, a path may be quoted), as written."""
+    if not record:
+        return []
+    import csv
+    import io
+
+    text = record.decode("utf-8", "surrogateescape")
+    return [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0]]

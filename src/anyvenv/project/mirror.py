@@ -17,8 +17,6 @@ RECORD is written last, so an interrupted mirror is redone by the next one.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -27,7 +25,7 @@ from pathlib import Path
 from anyvenv.envbuild.shebang import parse_shebang, retarget_shebang, rewritten
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs.place import copy_file, create_file
-from anyvenv.project.installed import dist_info_name
+from anyvenv.project.installed import dist_info_name, record_paths
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -101,14 +99,6 @@ def dist_info_dirs(tree: EnvTree) -> set[str]:
         return {entry for entry in os.listdir(tree.site_packages) if entry.endswith(".dist-info")}
     except FileNotFoundError:
         return set()
-
-
-def record_paths(record: bytes | None) -> list[str]:
-    """The paths a RECORD lists (first CSV column), as written."""
-    if not record:
-        return []
-    text = record.decode("utf-8", "surrogateescape")
-    return [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0]]
 
 
 def _env_relative(tree: EnvTree, listed: str) -> str | None:

@@ -1,4 +1,6 @@
-"""Owner records: which project env path an env in anyvenv's own directories serves.
+"""Owner records: which project env path an env in anyvenv's own directories serves, and
+whether that project still uses it (:func:`use_of`, for ``cache prune`` and for a new env's
+name).
 
 An env that lives outside its project (``Placement.ELSEWHERE``, in the per-user envs
 directory) or a shadow env (in the user cache) carries ``.anyvenv-owner``::
@@ -31,6 +33,12 @@ OWNER_MAX_BYTES = 16 * 1024
 class EnvKind(str, StrChoice):
     ELSEWHERE = "elsewhere"  # the project's env, kept off a filesystem that cannot run it
     SHADOW = "shadow"  # where uv installs for an env on a filesystem where chmod fails
+
+
+class Verdict(str, StrChoice):
+    UNUSED = "unused"  # removed (or would be, with --dry-run)
+    IN_USE = "in-use"
+    KEPT = "kept"  # not known to be unused: no record, unmounted, busy
 
 
 @record
@@ -107,3 +115,63 @@ def record_owner(env: str, declared: str, kind: EnvKind) -> bool:
     except OSError:
         return False
     return True
+
+
+def serves_another(env: str, declared: str) -> bool:
+    """Whether ``env`` serves a project other than the one whose env path is ``declared``,
+    one that still uses it (or may: what cannot be read counts as used). An env without an
+    owner record serves no one."""
+    from anyvenv.fs.paths import same_entry
+
+    owner = read_owner(env)
+    if owner is None or same_entry(owner.declared, declared):
+        return False
+    return use_of(env, owner)[0] is not Verdict.UNUSED
+
+
+def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
+    """Whether the project env path of ``owner`` still uses ``env`` (its pointer file names
+    it, its env installs through it), and why: what cannot be read is kept, as no proof."""
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.fs.paths import same_place
+    from anyvenv.project import state as state_store
+    from anyvenv.project.pointer import read_pointer
+
+    declared = owner.declared
+    if same_place(declared, env):  # UV_PROJECT_ENVIRONMENT names it, or a link to it
+        return Verdict.IN_USE, f"{declared} is this env"
+    unreadable = _unreadable(declared)
+    if unreadable is not None:  # a read error is no proof that it is not used
+        return Verdict.KEPT, unreadable
+    if owner.kind is EnvKind.ELSEWHERE:
+        try:
+            pointed = read_pointer(declared)
+        except AnyvenvError:
+            return Verdict.KEPT, f"{declared} is a pointer file that cannot be read"
+        if pointed is not None and same_place(pointed, env):
+            return Verdict.IN_USE, f"{declared} points to it"
+        return Verdict.UNUSED, f"{declared} no longer points to it"
+    unreadable = _unreadable(os.path.join(declared, state_store.STATE_NAME))
+    if unreadable is not None:
+        return Verdict.KEPT, unreadable
+    saved = state_store.load(declared) if os.path.isdir(declared) else None
+    if saved is not None and saved.shadow and same_place(saved.shadow, env):
+        return Verdict.IN_USE, f"the env at {declared} installs through it"
+    return Verdict.UNUSED, f"no env at {declared} installs through it"
+
+
+def _unreadable(path: str) -> str | None:
+    """Why ``path`` cannot be read, if it is there and cannot; ``None`` if it is not there or
+    can be read."""
+    import errno
+
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:  # (non-blocking: a FIFO there must not hang prune)
+            os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        return f"{path} cannot be read ({exc.strerror}): no proof that the env is unused"
+    return None

@@ -65,8 +65,8 @@ def targets_another_env(
     found = os.path.join(cwd, active) if active else nearest_env(workdir)
     if found is None:
         return False  # none: the project's, made for it (uv pip would stop there)
-    from anyvenv.project.envchoice import resolve_env
     from anyvenv.project.model import discover
+    from anyvenv.project.pointer import resolve_env
     from anyvenv.project.uvrules import declared_env, start_dir
 
     project = discover(start_dir(locating, cwd, environ))

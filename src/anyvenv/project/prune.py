@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.fs.paths import same_place
-from anyvenv.record import StrChoice, record
+from anyvenv.project.owners import Verdict, use_of
+from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -28,12 +28,6 @@ if TYPE_CHECKING:
     from anyvenv.project.owners import Owner
 
 LOCK_WAIT_SECONDS = 2.0  # a project whose sync holds the lock longer is left for next time
-
-
-class Verdict(str, StrChoice):
-    UNUSED = "unused"  # removed (or would be, with --dry-run)
-    IN_USE = "in-use"
-    KEPT = "kept"  # not known to be unused: no record, unmounted, busy
 
 
 @record
@@ -203,7 +197,7 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
     except AnyvenvError as exc:
         return Verdict.KEPT, f"the project's lock could not be taken: {exc.message}", None
     try:
-        verdict, reason = _uses(env, owner)
+        verdict, reason = use_of(env, owner)
         if verdict is not Verdict.UNUSED:
             return verdict, reason, None
         return _set_aside_if(remove, env, reason)
@@ -222,62 +216,3 @@ def _set_aside_if(remove: bool, env: str, reason: str) -> tuple[Verdict, str, st
         return Verdict.UNUSED, reason, set_aside(env)
     except OSError as exc:
         return Verdict.KEPT, f"{reason}, but it cannot be moved: {exc}", None
-
-
-def serves_another(env: str, declared: str) -> bool:
-    """Whether ``env`` serves a project other than the one whose env path is ``declared``,
-    one that still uses it (or may: what cannot be read counts as used). An env without an
-    owner record serves no one."""
-    from anyvenv.fs.paths import same_entry
-    from anyvenv.project.owners import read_owner
-
-    owner = read_owner(env)
-    if owner is None or same_entry(owner.declared, declared):
-        return False
-    return _uses(env, owner)[0] is not Verdict.UNUSED
-
-
-def _uses(env: str, owner: Owner) -> tuple[Verdict, str]:
-    from anyvenv.errors import AnyvenvError
-    from anyvenv.project import state as state_store
-    from anyvenv.project.envchoice import read_pointer
-    from anyvenv.project.owners import EnvKind
-
-    declared = owner.declared
-    if same_place(declared, env):  # UV_PROJECT_ENVIRONMENT names it, or a link to it
-        return Verdict.IN_USE, f"{declared} is this env"
-    unreadable = _unreadable(declared)
-    if unreadable is not None:  # a read error is no proof that it is not used
-        return Verdict.KEPT, unreadable
-    if owner.kind is EnvKind.ELSEWHERE:
-        try:
-            pointed = read_pointer(declared)
-        except AnyvenvError:
-            return Verdict.KEPT, f"{declared} is a pointer file that cannot be read"
-        if pointed is not None and same_place(pointed, env):
-            return Verdict.IN_USE, f"{declared} points to it"
-        return Verdict.UNUSED, f"{declared} no longer points to it"
-    unreadable = _unreadable(os.path.join(declared, state_store.STATE_NAME))
-    if unreadable is not None:
-        return Verdict.KEPT, unreadable
-    saved = state_store.load(declared) if os.path.isdir(declared) else None
-    if saved is not None and saved.shadow and same_place(saved.shadow, env):
-        return Verdict.IN_USE, f"the env at {declared} installs through it"
-    return Verdict.UNUSED, f"no env at {declared} installs through it"
-
-
-def _unreadable(path: str) -> str | None:
-    """Why ``path`` cannot be read, if it is there and cannot; ``None`` if it is not there or
-    can be read."""
-    import errno
-
-    try:
-        if os.path.isdir(path):
-            os.listdir(path)
-        else:  # (non-blocking: a FIFO there must not hang prune)
-            os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
-    except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return None
-        return f"{path} cannot be read ({exc.strerror}): no proof that the env is unused"
-    return None

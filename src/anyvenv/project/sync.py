@@ -42,14 +42,9 @@ from anyvenv.project.envchoice import (
     chmod_fails_at,
     elsewhere_env_path,
     envs_dir,
-    is_pointer,
     placement_for,
-    pointer_reason,
     python_key,
-    read_pointer,
-    read_pointer_form,
     shadow_env_path,
-    write_pointer,
 )
 from anyvenv.project.health import (
     EnvFacts,
@@ -77,6 +72,13 @@ from anyvenv.project.model import (
     discover,
 )
 from anyvenv.project.owners import EnvKind, record_owner
+from anyvenv.project.pointer import (
+    is_pointer,
+    pointer_reason,
+    read_pointer,
+    read_pointer_form,
+    write_pointer,
+)
 from anyvenv.project.state import SyncState
 from anyvenv.project.uptodate import result_json
 from anyvenv.project.uvcache import CacheDirLookup, cache_dir_arguments, uv_cache_dir

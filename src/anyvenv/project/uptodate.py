@@ -90,7 +90,7 @@ def _env_behind(declared: str) -> str | None:
     if not os.path.isfile(declared):
         return None
     from anyvenv.errors import AnyvenvError
-    from anyvenv.project.envchoice import read_pointer
+    from anyvenv.project.pointer import read_pointer
 
     try:
         return read_pointer(declared)

@@ -110,7 +110,7 @@ def _broken_env_here(directory: str) -> Option | None:
     """Advice about the ``.venv`` in ``directory`` (a pointer followed), when it is an env
     that does not work: what check found, and the command that mends it."""
     from anyvenv.errors import AnyvenvError
-    from anyvenv.project.envchoice import resolve_env
+    from anyvenv.project.pointer import resolve_env
     from anyvenv.repair.diagnose import check
 
     declared = os.path.join(directory, ".venv")

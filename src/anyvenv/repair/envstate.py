@@ -54,7 +54,7 @@ def _pointed_environment(file: Path) -> str | None:
     """The environment directory a pointer file names (uv's redirect form, or an earlier
     anyvenv's), read as ``anyvenv sync`` reads it."""
     from anyvenv.errors import EnvironmentBroken
-    from anyvenv.project.envchoice import read_pointer
+    from anyvenv.project.pointer import read_pointer
 
     try:
         pointed = read_pointer(os.fspath(file))
