@@ -232,3 +232,21 @@ def test_the_probe_command_leaves_the_directorys_time(tmp_path: Path) -> None:
     proc = run_cli("probe", str(tmp_path), "--json")
     assert proc.returncode == 0, proc.stderr
     assert os.listdir(tmp_path) == [] and os.stat(tmp_path).st_mtime_ns == 10**18
+
+
+def test_why_symlinks_are_not_used_names_each_errno() -> None:
+    from anyvenv.fs.probe import CHECKS, ProbeResult
+    from anyvenv.record import replace
+
+    works = ProbeResult(
+        path="/x", mount_point="/", fstype="ext4", mount_options=(), **dict.fromkeys(CHECKS, "ok")
+    )
+    assert works.why_no_symlinks == "" and not works.chmod_fails
+    assert replace(works, symlink_create="EOPNOTSUPP").why_no_symlinks == (
+        "symlinks fail (EOPNOTSUPP)"
+    )
+    unreadable = replace(works, symlink_relative="EACCES", symlink_absolute="no")
+    assert unreadable.why_no_symlinks == (
+        "symlinks are created but cannot be read back (relative: EACCES, absolute: no)"
+    )
+    assert replace(works, chmod="ENOSYS").chmod_fails and not replace(works, chmod="no").chmod_fails

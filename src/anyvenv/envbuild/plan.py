@@ -99,12 +99,7 @@ def _choose_strategy(
         return forced, f"{forced.value} (asked for)"
     if probe.symlinks_work:
         return Strategy.SYMLINK, "symlinks are created and read back correctly"
-    why = (
-        f"symlinks fail ({probe.symlink_create})"
-        if probe.symlink_create != "ok"
-        else "symlinks are created but cannot be read back "
-        f"(relative: {probe.symlink_relative}, absolute: {probe.symlink_absolute})"
-    )
+    why = probe.why_no_symlinks
     if same_fs and probe.hardlinks_work:
         if may_hard_link(base):
             return Strategy.HARDLINK, f"{why}; hard links work and the base is on this filesystem"

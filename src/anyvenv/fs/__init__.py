@@ -1,6 +1,9 @@
-"""Filesystem primitives: probing, placing files, atomic writes, locks, bounded calls.
+"""Filesystem primitives: probing what a filesystem does, placing files, atomic writes,
+locks, bounded calls.
 
-This layer knows nothing about virtual environments."""
+This layer imports nothing of the layers above it. What it knows of environments is names
+only: the env lock's file (here), pyvenv.cfg as the file an in-place commit moves last
+(:mod:`anyvenv.fs.inplace`), and the probe's one-line advice (``ProbeResult.verdict``)."""
 
 # PATH + this: the lock file of every change made at PATH (an env, by those who change it).
 # Here, not in fs.lock, so that the import-light no-op check can look for it.

@@ -124,6 +124,25 @@ class ProbeResult:
         return self.chmod == NO and not self.chmod_ignored_harmlessly
 
     @property
+    def why_no_symlinks(self) -> str:
+        """Why links are not used here, for messages ('' where they work): they fail, or
+        they are made but cannot be read back, with the errno of each."""
+        if self.symlinks_work:
+            return ""
+        if self.symlink_create != OK:
+            return f"symlinks fail ({self.symlink_create})"
+        return (
+            "symlinks are created but cannot be read back "
+            f"(relative: {self.symlink_relative}, absolute: {self.symlink_absolute})"
+        )
+
+    @property
+    def chmod_fails(self) -> bool:
+        """chmod gives an error (FAT's ENOSYS, EPERM), not merely nothing: what changes a
+        file's mode after its creation fails (uv's install, its rewrite of uv.lock)."""
+        return self.chmod not in (OK, NO)
+
+    @property
     def needs_mode_shim(self) -> bool:
         """chmod fails or is ignored harmfully: an env here needs anyvenv's chmod shim."""
         return self.chmod != OK and not self.chmod_ignored_harmlessly

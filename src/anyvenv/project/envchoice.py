@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.fs.outcome import NO, OK
 from anyvenv.record import StrChoice, record
 from anyvenv.userdirs import cache_home, data_home
 
@@ -115,19 +114,14 @@ def _unused(directory: str, name: str, declared: str) -> str:
     return path
 
 
-def chmod_fails(result: ProbeResult) -> bool:
-    """chmod raises an error (FAT: ENOSYS), rather than working or being ignored."""
-    return result.chmod not in (OK, NO)
-
-
 def chmod_fails_at(directory: str) -> bool:
-    """:func:`chmod_fails` for the filesystem of ``directory``, probed; ``False`` where it
+    """``ProbeResult.chmod_fails`` for the filesystem of ``directory``, probed; ``False`` where it
     cannot be probed (not writable: whatever must write there says so itself)."""
     from anyvenv.errors import UsageError
     from anyvenv.fs.probe import probe
 
     try:
-        return chmod_fails(probe(directory))
+        return probe(directory).chmod_fails
     except (OSError, UsageError):
         return False
 

@@ -38,7 +38,6 @@ from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
     EnvLocation,
     Placement,
-    chmod_fails,
     chmod_fails_at,
     elsewhere_env_path,
     envs_dir,
@@ -206,7 +205,7 @@ def choose_location(
     result = probe(probe_path_for(landing_dir(declared)))
     placement, reason = placement_for(result)
     name = project.env_name
-    fails = chmod_fails(result)
+    fails = result.chmod_fails
     if placement is Placement.ELSEWHERE:
         env = elsewhere_env_path(declared, name, key, environ)
         return EnvLocation(declared, env, placement, reason, chmod_fails=fails)
@@ -345,7 +344,7 @@ def _existing_location(
         placement, why = placement_for(result)
         reason = why if placement is Placement.ELSEWHERE else pointer_reason(declared)
         return EnvLocation(
-            declared, env, Placement.ELSEWHERE, reason, chmod_fails=chmod_fails(result)
+            declared, env, Placement.ELSEWHERE, reason, chmod_fails=result.chmod_fails
         )
     from anyvenv.fs.probe import probe
 
@@ -360,7 +359,7 @@ def _existing_location(
             # shim): uv installs through a new shadow env, what is installed kept
             key = python_key(facts.version, facts.free_threaded)
             shadow = shadow_env_path(declared, project.env_name, key, environ)
-            return EnvLocation(declared, env, placement, reason, shadow, chmod_fails(result))
+            return EnvLocation(declared, env, placement, reason, shadow, result.chmod_fails)
         return f"it was not made by anyvenv for this filesystem, where {reason}"
     return EnvLocation(declared, env, placement, reason)
 

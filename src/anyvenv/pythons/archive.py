@@ -294,11 +294,7 @@ def plan_links(result: ProbeResult) -> LinkPlan:
     hardlinks = Strategy.HARDLINK if result.hardlinks_work else Strategy.COPY
     if result.symlinks_work:
         return LinkPlan(Strategy.SYMLINK, hardlinks, case_sensitive, "symlinks work")
-    why = (
-        f"symlinks fail ({result.symlink_create})"
-        if result.symlink_create != "ok"
-        else "symlinks are created but not read back right"
-    )
+    why = result.why_no_symlinks
     how = "hard links" if result.hardlinks_work else f"copies (hard links: {result.hardlink})"
     return LinkPlan(hardlinks, hardlinks, case_sensitive, f"{why}: links become {how}")
 

@@ -218,7 +218,7 @@ def _linked_but_noexec(problem: str) -> str:
 def _uv_sync(result: ProbeResult) -> ToolVerdict:
     tool = "uv sync"
     venv = _uv_venv(result)
-    if result.chmod not in (OK, NO) and result.can_execute:
+    if result.chmod_fails and result.can_execute:
         return ToolVerdict(
             tool,
             Outcome.FAILS,
@@ -258,7 +258,7 @@ def _project_file_verdict(
     tool: str, result: ProbeResult, written: str, advice: str
 ) -> ToolVerdict | None:
     """uv cannot replace the project's files where chmod fails; ``None`` where it can."""
-    if result.chmod in (OK, NO):
+    if not result.chmod_fails:
         return None
     return ToolVerdict(
         tool,
@@ -343,7 +343,7 @@ def _python_venv(result: ProbeResult) -> ToolVerdict:
 def _modes_verdict(tool: str, result: ProbeResult, what_sets_modes: str) -> ToolVerdict | None:
     """Where links work but modes do not: chmod failing stops the tool, chmod ignored leaves
     the scripts pip installs without their exec bit; ``None`` where modes work."""
-    if result.chmod not in (OK, NO):
+    if result.chmod_fails:
         return ToolVerdict(
             tool,
             Outcome.FAILS,
@@ -371,7 +371,7 @@ def _virtualenv(result: ProbeResult) -> ToolVerdict:
         return ToolVerdict(tool, Outcome.BREAKS, exe[0], exe[1])
     if link is not None:
         outcome = Outcome.FAILS if result.symlink_create != OK else Outcome.BREAKS
-        if result.chmod not in (OK, NO):  # (seeding pip sets script modes: it fails too)
+        if result.chmod_fails:  # (seeding pip sets script modes: it fails too)
             copies = f"'virtualenv --copies' fails too when it seeds pip: chmod {result.chmod}"
         elif result.chmod_ignored_harmfully:
             copies = "'virtualenv --copies' works, but bin/pip is left without its exec bit"
@@ -401,7 +401,7 @@ def _uv_python_install(result: ProbeResult) -> ToolVerdict:
             f"the install tree holds symlinks (bin/python3 -> python3.X, libpython); {link[0]}",
             link[1],
         )
-    if result.chmod not in (OK, NO):
+    if result.chmod_fails:
         return ToolVerdict(
             tool,
             Outcome.FAILS,

@@ -297,12 +297,7 @@ def _plan_lib64(plan: RepairPlan, probed: ProbeResult) -> None:
             Fix(FixKind.RELINK_LIB64, path, "replace lib64 by a fresh link lib64 -> lib")
         )
         return
-    why = (
-        f"symlinks fail here ({probed.symlink_create})"
-        if probed.symlink_create != "ok"
-        else "symlinks made here cannot be read back "
-        f"(relative: {probed.symlink_relative}, absolute: {probed.symlink_absolute})"
-    )
+    why = probed.why_no_symlinks
     plan.fixes.append(
         Fix(
             FixKind.REMOVE_LIB64,
