@@ -287,3 +287,24 @@ def test_the_plan_follows_uvs_python_preference_as_venv_does(tmp_path: Path) -> 
     (work / "uv.toml").write_text('python-preference = "only-system"\n')
     assert doctor_base() == str(pythons["3.11"].resolve())
     assert "version_info = 3.11" in venv_base()
+
+
+def test_without_a_base_the_plan_says_how_links_would_go() -> None:
+    """No base to plan for (venv would refuse the request): the strategy is told from the
+    probe alone, with what it would take on this filesystem."""
+    from anyvenv.fs.probe import CHECKS, ProbeResult
+    from anyvenv.record import replace
+    from anyvenv.repair.doctor import _strategy_without_base
+
+    works = ProbeResult(
+        path="/x", mount_point="/", fstype="ext4", mount_options=(), **dict.fromkeys(CHECKS, "ok")
+    )
+    assert _strategy_without_base(works, "no base").strategy == "symlink"
+    cifs = replace(works, symlink_create="EOPNOTSUPP", reflink="EOPNOTSUPP")
+    plan = _strategy_without_base(cifs, "no base")
+    assert plan.strategy == "copy" and plan.reason == (
+        "symlinks fail (EOPNOTSUPP); hard links when the base is on this filesystem, "
+        "else a copy (no base)"
+    )
+    fat = replace(cifs, hardlink="EPERM")
+    assert _strategy_without_base(fat, "x").reason == "symlinks fail (EOPNOTSUPP); a copy (x)"

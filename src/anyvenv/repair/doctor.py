@@ -482,13 +482,11 @@ def _strategy_without_base(result: ProbeResult, why: str) -> Placement:
         return Placement("none", "none", f"nothing can be executed here ({result.exec})", None)
     if result.symlinks_work:
         return Placement("symlink", "none", f"symlinks work ({why})", None)
-    return Placement(
-        "copy",
-        "none",
-        f"symlinks do not work; hard links when the base is on this filesystem, else a copy "
-        f"({why})",
-        None,
-    )
+    same_fs = "hard links" if result.hardlinks_work else ""
+    if result.reflinks_work:
+        same_fs = f"{same_fs} or reflinks" if same_fs else "reflinks"
+    how = f"{same_fs} when the base is on this filesystem, else a copy" if same_fs else "a copy"
+    return Placement("copy", "none", f"{result.why_no_symlinks}; {how} ({why})", None)
 
 
 # -- the user's other options --------------------------------------------------------------------
