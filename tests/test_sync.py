@@ -1041,7 +1041,7 @@ def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
 
     project = write_project(tmp_path / "demo")
     declared = str(project / ".venv")
-    real_build = sync._build
+    real_build = sync.build_at
 
     def build(
         env_path: str,
@@ -1054,7 +1054,7 @@ def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
             raise EnvironmentBroken("the new environment's python does not run: test")
         return real_build(env_path, info, defer_check, prompt, notes)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sync, "_build", build)
+    monkeypatch.setattr(sync, "build_at", build)
     environ = {**env, "XDG_DATA_HOME": str(tmp_path / "data")}
     location, pending = sync.build_env(
         discover(project), declared, query_interpreter(str(PY_MAIN)), environ

@@ -14,9 +14,10 @@ from anyvenv.record import StrChoice, record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from anyvenv.fs.probe import ProbeResult
+    from anyvenv.project.state import SyncState
 
 
 class LinkMode(str, StrChoice):
@@ -65,3 +66,35 @@ def choose_link_mode(env_probe: ProbeResult | None, same_filesystem: bool) -> Li
         LinkMode.COPY,
         f"neither reflinks ({env_probe.reflink}) nor hard links ({env_probe.hardlink}) work here",
     )
+
+
+def decide_link_mode(
+    saved: SyncState,
+    install_target: str,
+    forced: LinkChoice | None,
+    uv_args: Sequence[str],
+    environ: Mapping[str, str],
+    cwd: str,
+    cache_dir: Callable[[], str],
+    config_sources: list[str] | None = None,
+) -> LinkChoice:
+    """The link mode uv installs with into ``install_target`` (the env, or its shadow): the
+    one ``forced``, else the decision ``saved`` keeps for this cache, else one made now (and
+    kept in ``saved``). ``cache_dir`` (asked only when there is no decision for this cache)
+    says where uv's cache is; ``config_sources``, the uv config files that may name it, if
+    already found."""
+    if forced is not None:
+        return forced
+    from anyvenv.project.uvcache import cache_dir_arguments
+
+    key = cache_dir_arguments(uv_args, environ, cwd, config_sources)
+    if saved.link_mode and saved.uv_cache_key == key:
+        return LinkChoice(LinkMode(saved.link_mode), saved.link_reason or "decided before")
+    from anyvenv.fs.place import same_filesystem
+    from anyvenv.fs.probe import probe, probe_path_for
+
+    cache = probe_path_for(cache_dir())
+    same = same_filesystem(install_target, cache)
+    choice = choose_link_mode(probe(install_target) if same else None, same)
+    saved.link_mode, saved.link_reason, saved.uv_cache_key = choice.mode.value, choice.reason, key
+    return choice

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from anyvenv.project import inputs
-from anyvenv.project.sync import LockedProject, SyncOptions, ensure_shadow, mirror_shadow
+from anyvenv.project.shadow import ensure_shadow, mirror_shadow
+from anyvenv.project.sync import LockedProject, SyncOptions
 from anyvenv.project.uvcall import MUTATING_PIP_COMMANDS, pip_command, run_uv, uv_environment
 from anyvenv.project.uvrules import unclustered
 
@@ -118,7 +119,7 @@ def run_pip(
         )
         if report is not None and session.compiles_bytecode(args):  # uv compiled the shadow's
             from anyvenv.project.mirror import compile_bytecode
-            from anyvenv.project.sync import tree_of
+            from anyvenv.project.shadow import tree_of
 
             compile_bytecode(tree_of(location.env, session.prepared.state))
     return PipResult(location.env, target, code, report)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 
-from anyvenv.envbuild.config import CFG_NAME, abandoned_env, read_pyvenv_cfg
+from anyvenv.envbuild.config import abandoned_env
 from anyvenv.errors import (
     AnyvenvError,
     CannotEditHere,
@@ -45,6 +45,7 @@ from anyvenv.project.envchoice import (
     python_key,
     shadow_env_path,
 )
+from anyvenv.project.envmake import build_at
 from anyvenv.project.health import (
     EnvFacts,
     facts_of_info,
@@ -63,7 +64,7 @@ from anyvenv.project.inputs import (
     always_runs_uv,
     exactness_line,
 )
-from anyvenv.project.linkmode import LinkChoice, LinkMode, choose_link_mode, forced_link_mode
+from anyvenv.project.linkmode import LinkChoice, decide_link_mode, forced_link_mode
 from anyvenv.project.model import (
     Project,
     PythonChoice,
@@ -78,9 +79,10 @@ from anyvenv.project.pointer import (
     read_pointer_form,
     write_pointer,
 )
+from anyvenv.project.shadow import ensure_shadow, mirror_shadow, tree_of
 from anyvenv.project.state import SyncState
 from anyvenv.project.uptodate import result_json
-from anyvenv.project.uvcache import CacheDirLookup, cache_dir_arguments, uv_cache_dir
+from anyvenv.project.uvcache import CacheDirLookup, uv_cache_dir
 from anyvenv.project.uvcall import (
     READ_ONLY_SYNC_FLAGS,
     find_uv,
@@ -114,7 +116,7 @@ if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
 
     from anyvenv.envbuild.builder import PendingCheck
     from anyvenv.interpreter.query import InterpreterInfo
-    from anyvenv.project.mirror import EnvTree, MirrorReport
+    from anyvenv.project.mirror import MirrorReport
 
 
 @record
@@ -223,35 +225,6 @@ def landing_dir(declared: str) -> str:
     return followed if followed != declared else os.path.dirname(declared)
 
 
-def _holds_an_env(env: str) -> None:
-    """The env we just built still has its files (some FUSE filesystems lose a renamed tree)."""
-    if not os.path.isfile(os.path.join(env, CFG_NAME)) or not os.path.exists(
-        os.path.join(env, "bin", "python")
-    ):
-        raise EnvironmentBroken(
-            f"the environment built at {env} lost its files after it was moved in"
-        )
-
-
-def _build(
-    env: str,
-    info: InterpreterInfo,
-    defer_check: bool = False,
-    prompt: str | None = None,
-    notes: list[str] | None = None,
-) -> PendingCheck | None:
-    """Build ``env``; what the user must know of it (an old env not wholly removed) is added
-    to ``notes``."""
-    from anyvenv.envbuild.builder import EnvOptions, build_with_pending_check
-
-    options = EnvOptions(prompt=prompt, defer_linked_check=defer_check)
-    made, pending = build_with_pending_check(env, info, options)
-    if made.old_env_remains and notes is not None:
-        notes.append(made.old_env_remains)
-    _holds_an_env(env)
-    return pending
-
-
 def _clear_declared(declared: str) -> None:
     """Make room at the declared path for an env in place: a pointer file or an abandoned env
     go (an empty directory stays: the env is built into it, see anyvenv.fs.inplace)."""
@@ -289,7 +262,7 @@ def build_env(
     if location.placement is not Placement.ELSEWHERE:
         _clear_declared(declared)
         try:
-            pending = _build(location.env, info, defer_check, env_prompt(project), notes)
+            pending = build_at(location.env, info, defer_check, env_prompt(project), notes)
             return location, pending
         except (EnvironmentBroken, NothingExecutableHere) as exc:
             reason = f"{landing_dir(declared)} cannot hold a runnable environment ({exc.message})"
@@ -297,7 +270,7 @@ def build_env(
                 declared, elsewhere_env_path(declared, project.env_name, key, environ),
                 Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails,
             )  # fmt: skip
-    _build(location.env, info, prompt=env_prompt(project), notes=notes)
+    build_at(location.env, info, prompt=env_prompt(project), notes=notes)
     record_owner(location.env, declared, EnvKind.ELSEWHERE)
     write_pointer(declared, location.env)
     return location, None
@@ -594,104 +567,6 @@ def find_base_interpreter(project: Project, choice: PythonChoice) -> Interpreter
     return info
 
 
-# -- the shadow env ----------------------------------------------------------------------------
-
-
-def _shadow_fits(shadow: str, saved: SyncState) -> bool:
-    """Whether the shadow env is ours, of the env's base and its Python release (uv replaces
-    a shadow whose pyvenv.cfg names another release than runs: one made before the base was
-    upgraded in place is made again)."""
-    from anyvenv.envbuild.config import MADE_BY_KEY, config_version
-
-    try:
-        cfg = read_pyvenv_cfg(shadow)
-    except EnvironmentBroken:
-        return False
-    return (
-        cfg.get("home") == os.path.dirname(saved.base_executable)
-        and MADE_BY_KEY in cfg
-        and config_version(cfg) == tuple(saved.version)
-        and os.path.exists(os.path.join(shadow, "bin", "python"))
-    )
-
-
-def ensure_shadow(prepared: PreparedEnv, adopt: bool, keep_all: bool = False) -> bool:
-    """Make the shadow env if it is missing or stale. ``adopt`` (the last sync finished, so
-    the env is whole): a new shadow is seeded with the env's packages (so uv sees what is
-    installed), a healthy one is given what was installed in or removed from the env itself
-    since (by a plain ``uv pip`` or ``pip``: else uv would not see it, and the mirror back
-    would undo it). Without it (a killed mirror may have left the env half-made, or an
-    ``anyvenv pip`` command ran since) a healthy shadow takes only the complete packages of
-    projects it lacks entirely (installed by hand), and a new one nothing: uv installs what
-    the shadow lacks, and the mirror back copies only what differs. ``keep_all`` (``uv pip``,
-    which must not take away what it was not asked to): a new shadow is seeded with the env's
-    complete packages whatever ``adopt`` says, as the mirror back removes what the shadow
-    lacks. Returns whether it was made."""
-    shadow = prepared.location.shadow
-    assert shadow is not None
-    saved = prepared.state
-    healthy = _shadow_fits(shadow, saved)
-    from anyvenv.project.mirror import adopt_added, dist_info_dirs, mirror
-
-    env_tree, shadow_tree = tree_of(prepared.location.env, saved), tree_of(shadow, saved)
-    if healthy:
-        if dist_info_dirs(env_tree) != dist_info_dirs(shadow_tree):
-            if adopt:
-                mirror(env_tree, shadow_tree)
-            else:
-                adopt_added(env_tree, shadow_tree)
-        return False
-    from anyvenv.fs.atomic import remove_tree
-    from anyvenv.interpreter.query import query_interpreter
-
-    if os.path.lexists(shadow):
-        remove_tree(shadow)
-
-    _build(shadow, query_interpreter(saved.base_executable))
-    record_owner(shadow, prepared.location.declared, EnvKind.SHADOW)
-    if adopt or keep_all:
-        mirror(env_tree, shadow_tree)
-    return True
-
-
-def tree_of(root: str, saved: SyncState) -> EnvTree:
-    from anyvenv.project.mirror import EnvTree
-
-    return EnvTree.of(root, saved.site_packages)
-
-
-# -- link mode ---------------------------------------------------------------------------------
-
-
-def decide_link_mode(
-    prepared: PreparedEnv,
-    forced: LinkChoice | None,
-    uv_args: Sequence[str],
-    environ: Mapping[str, str],
-    cwd: str,
-    cache_dir: Callable[[], str],
-    config_sources: list[str] | None = None,
-) -> LinkChoice:
-    """The link mode uv installs with; ``cache_dir`` (asked only when the state has no
-    decision for this cache) says where uv's cache is; ``config_sources``, the uv config files
-    that may name it, if already found."""
-    if forced is not None:
-        return forced
-    saved = prepared.state
-    key = cache_dir_arguments(uv_args, environ, cwd, config_sources)
-    if saved.link_mode and saved.uv_cache_key == key:
-        return LinkChoice(LinkMode(saved.link_mode), saved.link_reason or "decided before")
-    from anyvenv.fs.place import same_filesystem
-    from anyvenv.fs.probe import probe, probe_path_for
-
-    cache = probe_path_for(cache_dir())
-    target = prepared.install_target
-    same = same_filesystem(target, cache)
-    choice = choose_link_mode(probe(target) if same else None, same)
-    saved.link_mode, saved.link_reason, saved.uv_cache_key = choice.mode.value, choice.reason, key
-    return choice
-
-
 # -- the whole sync ----------------------------------------------------------------------------
 
 
@@ -799,7 +674,8 @@ class Session:
             return uv_cache_dir(self.uv, uv_args, self.environ, self.cwd)
 
         return decide_link_mode(
-            self.prepared,
+            self.prepared.state,
+            self.prepared.install_target,
             self.forced_link,
             uv_args,
             self.environ,
@@ -1221,30 +1097,6 @@ def reinstall_interrupted(target: str, site_packages: str, read_records: bool = 
         {*clear_stale_data_dirs(site), *interrupted_installs(site, read_records=read_records)}
     )
     return [arg for name in found for arg in ("--reinstall-package", name)]
-
-
-def mirror_shadow(
-    prepared: PreparedEnv,
-    progress: Callable[[int, int], object] | None = None,
-    again: bool | set[str] = False,
-    keep_seed: bool = False,
-) -> MirrorReport:
-    """Bring the shadow env's distributions into the env (``progress``, ``again``: see
-    ``mirror``). ``keep_seed`` (``uv sync``, which never removes them from an env it did
-    not make): the env's pip (and setuptools and wheel before 3.12) stay."""
-    from anyvenv.project.mirror import mirror
-
-    shadow = prepared.location.shadow
-    assert shadow is not None
-    version = tuple(prepared.state.version[:2])
-    seed = ("pip", "uv") if version >= (3, 12) else ("pip", "setuptools", "wheel", "uv")
-    return mirror(
-        tree_of(shadow, prepared.state),
-        tree_of(prepared.location.env, prepared.state),
-        progress,
-        again=again,
-        keep=seed if keep_seed else (),
-    )
 
 
 def vital_paths(prepared: PreparedEnv) -> list[str]:

@@ -1,0 +1,108 @@
+"""The shadow env: where chmod does not work in the env's filesystem, uv installs into an env
+on local disk (per env, in the user cache) whose packages anyvenv then mirrors into the env
+with their modes set at creation (:mod:`anyvenv.project.mirror`)."""
+
+from __future__ import annotations
+
+import os
+
+from anyvenv.envbuild.config import read_pyvenv_cfg
+from anyvenv.errors import EnvironmentBroken
+from anyvenv.project.owners import EnvKind, record_owner
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:  # the no-op path imports no mirror
+    from collections.abc import Callable
+
+    from anyvenv.project.mirror import EnvTree, MirrorReport
+    from anyvenv.project.state import SyncState
+    from anyvenv.project.sync import PreparedEnv
+
+
+def shadow_fits(shadow: str, saved: SyncState) -> bool:
+    """Whether the shadow env is ours, of the env's base and its Python release (uv replaces
+    a shadow whose pyvenv.cfg names another release than runs: one made before the base was
+    upgraded in place is made again)."""
+    from anyvenv.envbuild.config import MADE_BY_KEY, config_version
+
+    try:
+        cfg = read_pyvenv_cfg(shadow)
+    except EnvironmentBroken:
+        return False
+    return (
+        cfg.get("home") == os.path.dirname(saved.base_executable)
+        and MADE_BY_KEY in cfg
+        and config_version(cfg) == tuple(saved.version)
+        and os.path.exists(os.path.join(shadow, "bin", "python"))
+    )
+
+
+def ensure_shadow(prepared: PreparedEnv, adopt: bool, keep_all: bool = False) -> bool:
+    """Make the shadow env if it is missing or stale. ``adopt`` (the last sync finished, so
+    the env is whole): a new shadow is seeded with the env's packages (so uv sees what is
+    installed), a healthy one is given what was installed in or removed from the env itself
+    since (by a plain ``uv pip`` or ``pip``: else uv would not see it, and the mirror back
+    would undo it). Without it (a killed mirror may have left the env half-made, or an
+    ``anyvenv pip`` command ran since) a healthy shadow takes only the complete packages of
+    projects it lacks entirely (installed by hand), and a new one nothing: uv installs what
+    the shadow lacks, and the mirror back copies only what differs. ``keep_all`` (``uv pip``,
+    which must not take away what it was not asked to): a new shadow is seeded with the env's
+    complete packages whatever ``adopt`` says, as the mirror back removes what the shadow
+    lacks. Returns whether it was made."""
+    shadow = prepared.location.shadow
+    assert shadow is not None
+    saved = prepared.state
+    healthy = shadow_fits(shadow, saved)
+    from anyvenv.project.mirror import adopt_added, dist_info_dirs, mirror
+
+    env_tree, shadow_tree = tree_of(prepared.location.env, saved), tree_of(shadow, saved)
+    if healthy:
+        if dist_info_dirs(env_tree) != dist_info_dirs(shadow_tree):
+            if adopt:
+                mirror(env_tree, shadow_tree)
+            else:
+                adopt_added(env_tree, shadow_tree)
+        return False
+    from anyvenv.fs.atomic import remove_tree
+    from anyvenv.interpreter.query import query_interpreter
+
+    if os.path.lexists(shadow):
+        remove_tree(shadow)
+
+    from anyvenv.project.envmake import build_at
+
+    build_at(shadow, query_interpreter(saved.base_executable))
+    record_owner(shadow, prepared.location.declared, EnvKind.SHADOW)
+    if adopt or keep_all:
+        mirror(env_tree, shadow_tree)
+    return True
+
+
+def tree_of(root: str, saved: SyncState) -> EnvTree:
+    from anyvenv.project.mirror import EnvTree
+
+    return EnvTree.of(root, saved.site_packages)
+
+
+def mirror_shadow(
+    prepared: PreparedEnv,
+    progress: Callable[[int, int], object] | None = None,
+    again: bool | set[str] = False,
+    keep_seed: bool = False,
+) -> MirrorReport:
+    """Bring the shadow env's distributions into the env (``progress``, ``again``: see
+    ``mirror``). ``keep_seed`` (``uv sync``, which never removes them from an env it did
+    not make): the env's pip (and setuptools and wheel before 3.12) stay."""
+    from anyvenv.project.mirror import mirror
+
+    shadow = prepared.location.shadow
+    assert shadow is not None
+    version = tuple(prepared.state.version[:2])
+    seed = ("pip", "uv") if version >= (3, 12) else ("pip", "setuptools", "wheel", "uv")
+    return mirror(
+        tree_of(shadow, prepared.state),
+        tree_of(prepared.location.env, prepared.state),
+        progress,
+        again=again,
+        keep=seed if keep_seed else (),
+    )
