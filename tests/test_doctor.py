@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from repair_support import anyvenv, base_python, run, uv_bin
 
+from anyvenv.doctor import Outcome, doctor
 from anyvenv.fs.probe import clear_cache
 from anyvenv.repair.diagnose import check
-from anyvenv.repair.doctor import Outcome, doctor
 
 VERDICT_KINDS = [
     "local",
@@ -292,9 +292,9 @@ def test_the_plan_follows_uvs_python_preference_as_venv_does(tmp_path: Path) -> 
 def test_without_a_base_the_plan_says_how_links_would_go() -> None:
     """No base to plan for (venv would refuse the request): the strategy is told from the
     probe alone, with what it would take on this filesystem."""
+    from anyvenv.doctor import _strategy_without_base
     from anyvenv.fs.probe import CHECKS, ProbeResult
     from anyvenv.record import replace
-    from anyvenv.repair.doctor import _strategy_without_base
 
     works = ProbeResult(
         path="/x", mount_point="/", fstype="ext4", mount_options=(), **dict.fromkeys(CHECKS, "ok")

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from anyvenv.cli.output import print_json
-    from anyvenv.repair.doctor import doctor
+    from anyvenv.doctor import doctor
 
     advice = doctor(args.directory, args.python)
     if args.json:

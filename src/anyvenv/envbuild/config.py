@@ -85,6 +85,31 @@ def config_version(cfg: dict[str, str]) -> tuple[int, ...] | None:
     return None
 
 
+def config_candidates(
+    cfg: dict[str, str], version: tuple[int, ...] | None, free_threaded: bool
+) -> list[str]:
+    """The base executables a pyvenv.cfg names (``base-executable``, ``executable``, the
+    pythons of ``home``), most specific first."""
+    found: list[str] = []
+    for key in ("base-executable", "executable"):
+        if cfg.get(key):
+            found.append(cfg[key])
+    home = cfg.get("home")
+    if home:
+        names = []
+        if version is not None and len(version) >= 2:
+            suffix = "t" if free_threaded else ""
+            names.append(f"python{version[0]}.{version[1]}{suffix}")
+            names.append(f"python{version[0]}")
+        names += ["python3", "python"]
+        found += [os.path.join(home, name) for name in names]
+    unique: list[str] = []
+    for path in found:
+        if path not in unique:
+            unique.append(path)
+    return unique
+
+
 def render_pyvenv_cfg(values: dict[str, str]) -> bytes:
     """The file for ``values``; :class:`UsageError` for a key or value that holds a line end
     (a prompt or path with a newline would add lines of its own, e.g. another ``home``)."""

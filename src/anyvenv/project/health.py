@@ -151,7 +151,7 @@ def base_changed(env: str, running: InterpreterInfo, base: str) -> str | None:
 def base_executable_of(env: str, info: InterpreterInfo) -> str:
     """The base interpreter an env names in pyvenv.cfg (``base-executable``, ``executable``,
     else in ``home``), read as repair reads it: the first of them that exists."""
-    from anyvenv.repair.base import config_candidates
+    from anyvenv.envbuild.config import config_candidates
 
     candidates = config_candidates(read_pyvenv_cfg(env), info.version, info.free_threaded)
     existing = [path for path in candidates if os.path.exists(path)]

@@ -97,9 +97,9 @@ def _answers(
     """Whether the env's python is what ``request`` asks for, as sync judges an env it may
     reuse (:func:`anyvenv.project.health.answers`, from the base pyvenv.cfg names); a path
     to the env itself, or to its own python, answers too."""
+    from anyvenv.envbuild.config import config_candidates
     from anyvenv.fs.paths import same_file
     from anyvenv.project.health import answers
-    from anyvenv.repair.base import config_candidates
 
     own = os.path.join(env, "bin", "python")
     if request.path is not None:

@@ -3,12 +3,12 @@
     diagnose (findings) -> fixes (a plan) -> apply (atomic per file)
 
 ``check(env)`` says whether an env is usable and why not; ``repair(env)`` fixes it in place
-keeping its packages; ``doctor(dir)`` turns a probe into advice.
+keeping its packages. (``anyvenv doctor``, advice for a directory, is :mod:`anyvenv.doctor`.)
 """
 
 from __future__ import annotations
 
-__all__ = ["check", "doctor", "repair"]
+__all__ = ["check", "repair"]
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
     from anyvenv.repair.apply import repair
     from anyvenv.repair.diagnose import check
-    from anyvenv.repair.doctor import doctor
 
 
 def __getattr__(name: str) -> Any:
@@ -28,8 +27,4 @@ def __getattr__(name: str) -> Any:
         from anyvenv.repair.apply import repair
 
         return repair
-    if name == "doctor":
-        from anyvenv.repair.doctor import doctor
-
-        return doctor
     raise AttributeError(f"module 'anyvenv.repair' has no attribute {name!r}")

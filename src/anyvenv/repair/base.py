@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from anyvenv.envbuild.config import config_candidates
 from anyvenv.errors import AnyvenvError, EnvironmentBroken, InterpreterNotFound
 from anyvenv.interpreter.discovery import find_interpreter
 from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
@@ -22,30 +23,6 @@ class BaseLookup:
     @property
     def found(self) -> bool:
         return self.info is not None
-
-
-def config_candidates(
-    cfg: dict[str, str], version: tuple[int, ...] | None, free_threaded: bool
-) -> list[str]:
-    """Executables the config names, most specific first."""
-    found: list[str] = []
-    for key in ("base-executable", "executable"):
-        if cfg.get(key):
-            found.append(cfg[key])
-    home = cfg.get("home")
-    if home:
-        names = []
-        if version is not None and len(version) >= 2:
-            suffix = "t" if free_threaded else ""
-            names.append(f"python{version[0]}.{version[1]}{suffix}")
-            names.append(f"python{version[0]}")
-        names += ["python3", "python"]
-        found += [os.path.join(home, name) for name in names]
-    unique: list[str] = []
-    for path in found:
-        if path not in unique:
-            unique.append(path)
-    return unique
 
 
 def _matches(info: InterpreterInfo, version: tuple[int, ...] | None) -> bool:
