@@ -132,8 +132,16 @@ def read_until_closed(controller: int) -> bytes:
     return b"".join(chunks)
 
 
+def waits_told(stderr: str) -> list[str]:
+    """The lines saying that a command waits for a lock another process holds."""
+    return [line for line in stderr.splitlines() if line.startswith("anyvenv: waiting for ")]
+
+
 def run_while_locked(
-    lock_path: str | os.PathLike[str], args: list[str], env: dict[str, str] | None = None
+    lock_path: str | os.PathLike[str],
+    args: list[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``anyvenv ARGS`` started while another process holds the lock at ``lock_path`` (held
     for 1.5 s, longer than the wait notice's delay; the command must still be waiting then),
@@ -147,6 +155,7 @@ def run_while_locked(
     try:
         waiting = subprocess.Popen(
             [*ANYVENV, *args],
+            cwd=cwd,
             env=env or cli_env(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -154,8 +163,35 @@ def run_while_locked(
             text=True,
         )
         time.sleep(1.5)
-        assert waiting.poll() is None, "it went on while the lock was held"
+        assert waiting.poll() is None, "it went on (or answered) while the lock was held"
     finally:
         holder.release()
     out, err = waiting.communicate(timeout=120)
     return subprocess.CompletedProcess(waiting.args, waiting.returncode, out, err)
+
+
+def path_and_managed_pythons(root: Path, path_name: str) -> tuple[dict[str, str], dict[str, Path]]:
+    """An environment where pyenv's 3.11 is on PATH (as ``path_name``) and its 3.12 is a
+    Python uv manages (under ``XDG_DATA_HOME``), nothing else managed or asked for: the
+    environment and the two pythons. Skips the test without them."""
+    import pytest
+
+    pythons = {minor: Path(f"/root/.pyenv/versions/{v}/bin/python{minor}") for minor, v in
+               (("3.11", "3.11.7"), ("3.12", "3.12.1"))}  # fmt: skip
+    if not all(path.exists() for path in pythons.values()):
+        pytest.skip("needs pyenv's 3.11 and 3.12")
+    bin_dir = root / "bin"
+    bin_dir.mkdir()
+    (bin_dir / path_name).symlink_to(pythons["3.11"])
+    managed = root / "data" / "uv" / "python" / "cpython-3.12.1-linux-x86_64-gnu" / "bin"
+    managed.mkdir(parents=True)
+    (managed / "python3.12").symlink_to(pythons["3.12"])
+    env = cli_env(
+        PATH=f"{bin_dir}:/usr/bin:/bin",
+        XDG_DATA_HOME=str(root / "data"),
+        XDG_CONFIG_HOME=str(root / "config"),
+        ANYVENV_PYTHON_INSTALL_DIR=str(root / "none"),
+    )
+    for name in ("UV_PYTHON_INSTALL_DIR", "UV_PYTHON", "UV_PYTHON_PREFERENCE"):
+        env.pop(name, None)
+    return env, pythons

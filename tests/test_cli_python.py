@@ -568,23 +568,9 @@ def test_no_install_where_uvs_python_downloads_is_never(
 def test_find_follows_uvs_python_preference(tmp_path: Path) -> None:
     """As uv python find: --managed-python, --no-managed-python, and otherwise the
     preference of uv's variables and settings files, decide where it looks."""
-    pythons = {minor: Path(f"/root/.pyenv/versions/{v}/bin/python{minor}") for minor, v in
-               (("3.11", "3.11.7"), ("3.12", "3.12.1"))}  # fmt: skip
-    if not all(path.exists() for path in pythons.values()):
-        pytest.skip("needs pyenv's 3.11 and 3.12")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "python3.11").symlink_to(pythons["3.11"])
-    managed = tmp_path / "data" / "uv" / "python" / "cpython-3.12.1-linux-x86_64-gnu" / "bin"
-    managed.mkdir(parents=True)
-    (managed / "python3.12").symlink_to(pythons["3.12"])
-    env = cli_env(
-        PATH=f"{bin_dir}:/usr/bin:/bin",
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        ANYVENV_PYTHON_INSTALL_DIR=str(tmp_path / "none"),
-    )
-    env.pop("UV_PYTHON_INSTALL_DIR", None)
+    from support import path_and_managed_pythons
+
+    env, _ = path_and_managed_pythons(tmp_path, "python3.11")
     assert run_cli("python", "find", "3.12", env=env).returncode == 0
     for flag in ("--no-managed-python",):
         refused = run_cli("python", "find", "3.12", flag, env=env)
@@ -602,12 +588,12 @@ def test_an_uninstall_waiting_for_the_install_dirs_lock_says_so(tmp_path: Path) 
     """As venv and sync: waiting for another install or uninstall in the same directory is
     told, once, naming the lock."""
     from anyvenv.pythons.installed import LOCK_NAME
-    from support import run_while_locked
+    from support import run_while_locked, waits_told
 
     root = tmp_path / "pythons"
     fake_install(root, "cpython-3.10.2-linux-x86_64-gnu", "python3.10")
     proc = run_while_locked(root / LOCK_NAME, ["python", "uninstall", "3.10", "-i", str(root)])
     assert proc.returncode == 0, proc.stderr
-    told = [line for line in proc.stderr.splitlines() if line.startswith("anyvenv: waiting for ")]
+    told = waits_told(proc.stderr)
     assert len(told) == 1 and str(root / LOCK_NAME) in told[0], proc.stderr
     assert not (root / "cpython-3.10.2-linux-x86_64-gnu").exists()

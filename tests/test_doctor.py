@@ -246,28 +246,11 @@ def test_a_broken_env_in_the_directory_is_pointed_out(tmp_path: Path) -> None:
 def test_the_plan_follows_uvs_python_preference_as_venv_does(tmp_path: Path) -> None:
     """doctor names the base ``anyvenv venv`` takes in DIR under uv's python preference
     (its variables, its settings files), not the default preference's."""
-    from support import cli_env, run_cli
+    from support import path_and_managed_pythons, run_cli
 
-    pythons = {minor: Path(f"/root/.pyenv/versions/{v}/bin/python{minor}") for minor, v in
-               (("3.11", "3.11.7"), ("3.12", "3.12.1"))}  # fmt: skip
-    if not all(path.exists() for path in pythons.values()):
-        pytest.skip("needs pyenv's 3.11 and 3.12")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "python3").symlink_to(pythons["3.11"])
-    managed = tmp_path / "data" / "uv" / "python" / "cpython-3.12.1-linux-x86_64-gnu" / "bin"
-    managed.mkdir(parents=True)
-    (managed / "python3.12").symlink_to(pythons["3.12"])
+    env, pythons = path_and_managed_pythons(tmp_path, "python3")
     work = tmp_path / "work"
     work.mkdir()
-    env = cli_env(
-        PATH=f"{bin_dir}:/usr/bin:/bin",
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        ANYVENV_PYTHON_INSTALL_DIR=str(tmp_path / "none"),
-    )
-    for name in ("UV_PYTHON_INSTALL_DIR", "UV_PYTHON", "UV_PYTHON_PREFERENCE"):
-        env.pop(name, None)
 
     def doctor_base(**extra: str) -> str:
         proc = run_cli("doctor", str(work), "--json", env={**env, **extra})

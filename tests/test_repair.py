@@ -681,13 +681,13 @@ def test_a_repair_waiting_for_the_envs_lock_says_so(tmp_path: Path) -> None:
     """As venv and sync: a repair that waits for another process's hold on the env tells
     what it waits for, once."""
     from anyvenv.fs import env_lock_path
-    from support import run_while_locked
+    from support import run_while_locked, waits_told
 
     env = tmp_path / "env"
     uv_venv(env, base_python())
     (env / "bin" / "activate").unlink()  # something to repair
     proc = run_while_locked(env_lock_path(str(env)), ["repair", str(env)])
     assert proc.returncode == 0, proc.stderr
-    told = [line for line in proc.stderr.splitlines() if line.startswith("anyvenv: waiting for ")]
+    told = waits_told(proc.stderr)
     assert len(told) == 1 and env_lock_path(str(env)) in told[0], proc.stderr
     assert (env / "bin" / "activate").is_file()

@@ -25,7 +25,7 @@ from project_support import (
 )
 
 from anyvenv.fs import env_lock_path
-from anyvenv.fs.lock import ShareLock, current_holder
+from anyvenv.fs.lock import current_holder
 from anyvenv.project.inputfiles import glob_listing, local_sources
 from anyvenv.project.inputs import (
     RECORD_NAME,
@@ -35,7 +35,7 @@ from anyvenv.project.inputs import (
     still_matches,
 )
 from anyvenv.project.uptodate import candidate_roots
-from support import ANYVENV, one_line_error
+from support import one_line_error, run_while_locked, waits_told
 from wheels import build_wheel
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
@@ -166,27 +166,12 @@ def test_a_sync_under_way_is_waited_for_and_a_dead_ones_lock_cleared(
     be half changed) instead of answering from the record; the lock file a killed one left
     is cleared by the next no-op sync, not kept until inputs change."""
     lock_path = env_lock_path(str(synced / ".venv"))
-    holder = ShareLock(lock_path)
-    holder.acquire()
-    try:
-        waiting = subprocess.Popen(
-            [*ANYVENV, "sync", "--json", *index_args(index)],
-            cwd=synced,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        time.sleep(1.5)
-        assert waiting.poll() is None, "it answered while the lock was held"
-    finally:
-        holder.release()
-    out, err = waiting.communicate(timeout=120)
-    assert waiting.returncode == 0, err
-    assert json.loads(out)["uv_ran"] is False  # the record still held, under the lock
+    proc = run_while_locked(lock_path, ["sync", "--json", *index_args(index)], env, synced)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["uv_ran"] is False  # the record still held, under the lock
     # the wait is told once, naming what it waits for (uv says it only with -v)
-    told = [line for line in err.splitlines() if line.startswith("anyvenv: waiting for ")]
-    assert len(told) == 1 and lock_path in told[0], err
+    told = waits_told(proc.stderr)
+    assert len(told) == 1 and lock_path in told[0], proc.stderr
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
