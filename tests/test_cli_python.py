@@ -597,3 +597,37 @@ def test_an_uninstall_waiting_for_the_install_dirs_lock_says_so(tmp_path: Path) 
     told = waits_told(proc.stderr)
     assert len(told) == 1 and str(root / LOCK_NAME) in told[0], proc.stderr
     assert not (root / "cpython-3.10.2-linux-x86_64-gnu").exists()
+
+
+def test_uvs_global_options_are_taken_as_uv_python_takes_them(tmp_path: Path) -> None:
+    """``--directory``/``--project`` move where settings and version files are read,
+    ``--no-config``/``--config-file`` say which are read; the rest (``-q``, ``-v``,
+    ``--offline``, ``--no-cache``, ``--color X``...) change nothing here, and are no error."""
+    from support import path_and_managed_pythons
+
+    env, pythons = path_and_managed_pythons(tmp_path, "python3.11")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".python-version").write_text("3.11\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def found(*args: str) -> str:
+        proc = run_cli("python", "find", *args, cwd=elsewhere, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return os.path.realpath(proc.stdout.strip())
+
+    newest, pinned = str(pythons["3.12"].resolve()), str(pythons["3.11"].resolve())
+    assert found() == newest  # no version file here: the newest, a managed one first
+    assert found("--directory", str(project)) == pinned
+    assert found(f"--project={project}") == pinned
+    assert found("--directory", str(project), "--no-config") == newest
+    only_system = tmp_path / "only-system.toml"
+    only_system.write_text('python-preference = "only-system"\n')
+    assert found("3", "--config-file", str(only_system)) == pinned  # PATH's only
+    for command in (["dir"], ["list", "--only-installed"], ["find", "3.11"]):
+        for given in (["-q"], ["-v", "--offline", "--no-cache", "--color", "never", "-n"]):
+            proc = run_cli("python", *command, *given, cwd=elsewhere, env=env)
+            assert proc.returncode == 0, (command, given, proc.stderr)
+    proc = run_cli("python", "uninstall", "3.99", "--offline", "-i", str(tmp_path / "i"), env=env)
+    assert proc.returncode == 0 and "no installed Python matches '3.99'" in proc.stderr

@@ -39,6 +39,62 @@ def _add_preference(parser: argparse.ArgumentParser, managed: str) -> None:
     )
 
 
+_UV_FLAGS_WITHOUT_EFFECT = (
+    "--no-cache",
+    "-n",
+    "--native-tls",
+    "--system-certs",
+    "--no-progress",
+    "--preview",
+    "--no-preview",
+)
+_UV_VALUES_WITHOUT_EFFECT = ("--color", "--allow-insecure-host", "--cache-dir")
+
+
+def _add_uv_globals(parser: argparse.ArgumentParser, *, quiet: bool, offline: bool) -> None:
+    """uv's global options, which ``uv python ...`` takes too: ``--directory``, ``--project``,
+    ``--no-config`` and ``--config-file`` move or stop the reading of uv's settings and
+    version files; the others change nothing here and are taken as uv takes them (shown in
+    no help: they are uv's)."""
+    hidden = argparse.SUPPRESS
+    group = parser.add_argument_group("uv's global options")
+    group.add_argument(
+        "--directory", metavar="DIR", help="read uv's settings and version files from DIR"
+    )
+    group.add_argument("--project", metavar="DIR", help=hidden)
+    group.add_argument("--no-config", action="store_true", help="read no uv settings files")
+    group.add_argument("--config-file", metavar="FILE", help="read uv's settings from FILE alone")
+    for flag in _UV_FLAGS_WITHOUT_EFFECT:
+        group.add_argument(flag, action="store_true", dest="uv_without_effect", help=hidden)
+    for option in _UV_VALUES_WITHOUT_EFFECT:
+        group.add_argument(option, action="append", dest="uv_values_without_effect", help=hidden)
+    group.add_argument("-v", "--verbose", action="count", dest="uv_without_effect", help=hidden)
+    if quiet:
+        group.add_argument("-q", "--quiet", action="count", help=hidden)
+    if offline:
+        group.add_argument("--offline", action="store_true", help=hidden)
+
+
+def _uv_settings_args(args: argparse.Namespace) -> tuple[str, ...]:
+    """The options that say which settings files uv reads."""
+    config_file = getattr(args, "config_file", None)
+    return (
+        *(("--no-config",) if getattr(args, "no_config", False) else ()),
+        *(("--config-file", config_file) if config_file else ()),
+    )
+
+
+def _here(args: argparse.Namespace) -> str:
+    """Where uv reads settings and version files from: the working directory, moved by
+    ``--directory`` (``UV_WORKING_DIR``) and ``--project`` (``UV_PROJECT``)."""
+    import os
+
+    from anyvenv.project.uvrules import project_dir, working_dir
+
+    base = working_dir(getattr(args, "directory", None), os.getcwd(), os.environ)
+    return project_dir(getattr(args, "project", None), base, os.environ)
+
+
 def _preference_here(args: argparse.Namespace) -> str | None:
     """The python-preference of these options, else uv's variables and settings files here."""
     import os
@@ -47,8 +103,7 @@ def _preference_here(args: argparse.Namespace) -> str | None:
 
     given = "only-managed" if args.managed_python else None
     given = "only-system" if args.no_managed_python else given
-    here = os.getcwd()
-    return python_preference(given, here, (), os.environ, here)
+    return python_preference(given, _here(args), _uv_settings_args(args), os.environ, os.getcwd())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,7 +152,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use no network: only the download cache and file:// mirrors (also UV_OFFLINE)",
     )
-    install.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    install.add_argument("-q", "--quiet", action="count", help="print nothing on success")
+    _add_uv_globals(install, quiet=False, offline=False)
     add_json_flag(install)
 
     listing = sub.add_parser(
@@ -134,6 +190,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--show-urls", action="store_true", help="show where a build would be downloaded from"
     )
     _add_preference(listing, "managed installs and downloads only")
+    _add_uv_globals(listing, quiet=True, offline=True)
     add_json_flag(listing)
 
     find = sub.add_parser(
@@ -149,6 +206,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     _add_install_dir(find)
     _add_preference(find, "managed installs only")
+    _add_uv_globals(find, quiet=True, offline=True)
     add_json_flag(find)
 
     uninstall = sub.add_parser("uninstall", help="remove installed Pythons")
@@ -156,16 +214,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "requests", nargs="*", metavar="VERSION", help="versions (3.12) or install names"
     )
     uninstall.add_argument("--all", action="store_true", help="remove every installed Python")
-    uninstall.add_argument(
-        "-q", "--quiet", action="store_true", help="print only what nothing matched"
-    )
+    uninstall.add_argument("-q", "--quiet", action="count", help="print only what nothing matched")
     _add_install_dir(uninstall)
+    _add_uv_globals(uninstall, quiet=False, offline=True)
     add_json_flag(uninstall)
 
     directory = sub.add_parser(
         "dir", help="print the directory Pythons are installed in (as uv python dir)"
     )
     _add_install_dir(directory)
+    _add_uv_globals(directory, quiet=True, offline=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -188,8 +246,8 @@ def _install(args: argparse.Namespace) -> int:
         raise UsageError(
             "the --mirror value is empty", "pass a URL or a directory, or leave --mirror out"
         )
-    _check_downloads_allowed()
-    requests = _install_requests(args.versions)
+    _check_downloads_allowed(args)
+    requests = _install_requests(args.versions, args)
     check_installable(requests)  # as uv: a request with no build stops all of them, up front
     results: list[InstallResult] = []
     try:
@@ -200,7 +258,7 @@ def _install(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_downloads_allowed() -> None:
+def _check_downloads_allowed(args: argparse.Namespace) -> None:
     """As ``uv python install``: none where uv's python-downloads is ``never``
     (``UV_PYTHON_DOWNLOADS``, else uv's settings files from here)."""
     import os
@@ -212,8 +270,8 @@ def _check_downloads_allowed() -> None:
     if not value:
         from anyvenv.project.uvsettings import setting, settings_files
 
-        cwd = os.getcwd()
-        found = setting("python-downloads", settings_files(cwd, (), os.environ, cwd))
+        files = settings_files(_here(args), _uv_settings_args(args), os.environ, os.getcwd())
+        found = setting("python-downloads", files)
         if found is None:
             return
         value, source = found[0], f"python-downloads in {found[1]}"
@@ -234,7 +292,7 @@ def _report_installs(args: argparse.Namespace, results: list[InstallResult]) -> 
             _print_installed(result)
 
 
-def _install_requests(given: list[str]) -> list[str]:
+def _install_requests(given: list[str], args: argparse.Namespace) -> list[str]:
     """The versions asked for; none: every one in the nearest ``.python-versions`` or
     ``.python-version`` (as ``uv python install``, the first preferred), else any Python 3."""
     if given:
@@ -243,8 +301,12 @@ def _install_requests(given: list[str]) -> list[str]:
 
     from anyvenv.errors import UsageError
     from anyvenv.project.model import find_version_file, version_file_requests
+    from anyvenv.project.uvrules import uses_version_files
 
-    path = find_version_file(os.getcwd(), names=(".python-versions", ".python-version"))
+    if not uses_version_files(_uv_settings_args(args), os.environ):
+        path = None  # as uv: --no-config (UV_NO_CONFIG) reads no version file either
+    else:
+        path = find_version_file(_here(args), names=(".python-versions", ".python-version"))
     try:
         pinned = version_file_requests(path) if path is not None else []
     except UsageError as exc:  # (its hint names venv's and sync's options)
@@ -359,7 +421,7 @@ def _find(args: argparse.Namespace) -> int:
     from anyvenv.errors import InterpreterNotFound
     from anyvenv.pythons.installed import find_installed, installed_pythons
 
-    here = None if args.request else _choice_here()
+    here = None if args.request else _choice_here(args)
     request = args.request or (here.request.raw.strip() if here is not None else None) or None
     if args.install_dir is not None:
         found = find_installed(request, args.install_dir)
@@ -387,7 +449,7 @@ def _find(args: argparse.Namespace) -> int:
     return 0
 
 
-def _choice_here() -> PythonChoice:
+def _choice_here(args: argparse.Namespace) -> PythonChoice:
     """What ``uv python find`` asks for with no request, in the working directory."""
     import os
 
@@ -395,7 +457,7 @@ def _choice_here() -> PythonChoice:
     from anyvenv.project.model import python_for_venv
 
     try:
-        found = python_for_venv(os.getcwd(), os.environ)
+        found = python_for_venv(_here(args), os.environ, no_config=bool(args.no_config))
     except UsageError as exc:  # a version file that cannot be read (its hint names --python)
         raise UsageError(exc.message, "fix or remove it, or pass the version to find") from exc
     if found.warning:
