@@ -230,6 +230,10 @@ def test_quiet_is_read_as_uv_reads_it(args: list[str], quiet: bool) -> None:
         (["--directory", "d", "sync", "--frozen"], ["sync", "--directory", "d", "--frozen"]),
         (["-q", "--project=p", "run", "cmd", "-x"], ["run", "-q", "--project=p", "cmd", "-x"]),
         (["--offline", "pip", "install", "x"], ["pip", "install", "--offline", "x"]),
+        (
+            ["-q", "--directory", "d", "python", "find"],
+            ["python", "find", "-q", "--directory", "d"],
+        ),
         (["--no-cache", "venv", "e"], ["venv", "--no-cache", "e"]),
         (["-qq", "--no-preview", "sync"], ["sync", "-qq", "--no-preview"]),
         (["--bogus", "sync"], ["--bogus", "sync"]),
@@ -248,7 +252,7 @@ def test_uvs_global_options_before_a_command_that_takes_none_are_refused_by_name
     """Not "invalid choice" for the option's value: which option, and where it belongs."""
     from anyvenv.errors import UsageError
 
-    for argv in (["-q", "python", "list"], ["--directory", "w", "check", "e"]):
+    for argv in (["-q", "cache", "dir"], ["--directory", "w", "check", "e"]):
         with pytest.raises(UsageError, match=rf"^{argv[0]} is one of uv's options"):
             hoist_global_options(argv)
 

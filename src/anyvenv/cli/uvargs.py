@@ -150,8 +150,10 @@ GLOBAL_FLAGS = frozenset(
         "--no-preview",
     }
 )
-# the commands that take uv's options; ``pip`` takes them after its own subcommand
-_TAKE_UV_OPTIONS = frozenset({"venv", "sync", "run", "add", "remove", "lock", "pip"})
+# the commands that take uv's options; ``pip`` and ``python`` take them after their own
+# subcommand
+_TAKE_UV_OPTIONS = frozenset({"venv", "sync", "run", "add", "remove", "lock", "pip", "python"})
+_WITH_SUBCOMMAND = frozenset({"pip", "python"})
 
 
 def _counted(arg: str) -> bool:
@@ -161,9 +163,9 @@ def _counted(arg: str) -> bool:
 
 def hoist_global_options(argv: Sequence[str]) -> list[str]:
     """``anyvenv --directory D sync`` read as uv reads ``uv --directory D sync``: uv's global
-    options given before a command that takes uv's options are moved after it (after ``pip``'s
-    subcommand), where anyvenv reads them. Anything else is left as it is, for argparse to
-    answer."""
+    options given before a command that takes uv's options are moved after it (after the
+    subcommand of ``pip`` and ``python``), where anyvenv reads them. Anything else is left as
+    it is, for argparse to answer."""
     index = 0
     while index < len(argv):
         name, equals, _ = argv[index].partition("=")
@@ -182,10 +184,11 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
 
         raise UsageError(
             f"{argv[0]} is one of uv's options, which 'anyvenv {argv[index]}' does not take",
-            "leave it out (uv's options go with venv, sync, run, add, remove, lock and pip)",
+            "leave it out (uv's options go with venv, sync, run, add, remove, lock, pip and "
+            "python)",
         )
     moved, command = list(argv[:index]), argv[index]
     rest = list(argv[index + 1 :])
-    if command == "pip" and rest and not rest[0].startswith("-"):
+    if command in _WITH_SUBCOMMAND and rest and not rest[0].startswith("-"):
         return [command, rest[0], *moved, *rest[1:]]
     return [command, *moved, *rest]
