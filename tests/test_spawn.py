@@ -444,3 +444,41 @@ def test_a_signal_to_anyvenv_alone_stops_its_child_first(
     assert driver.returncode == code and said in stderr, stderr
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)  # stopped and reaped, not left running
+
+
+SIGNALLED_IN_THE_SPAWN = """
+import os, signal, sys
+from anyvenv import spawn
+from anyvenv.cli.guard import guarded
+
+real_spawn = spawn._spawn
+
+def spawn_then_stopped(*args, **kwargs):
+    pid = real_spawn(*args, **kwargs)
+    with open(sys.argv[1], "w") as out:
+        out.write(str(pid))
+    os.kill(os.getpid(), signal.SIGTERM)  # as a supervisor's, before the pid is held
+    return pid
+
+spawn._spawn = spawn_then_stopped
+sys.exit(guarded(lambda: spawn.run_inheriting(["/bin/sleep", "60"])))
+"""
+
+
+def test_a_signal_while_the_child_is_spawned_still_stops_it(tmp_path: Path) -> None:
+    """A stop signal that lands between the child's start and the moment its pid is held
+    waits for that moment: the child is stopped too, not left running (holding the
+    terminal or a pipe) after anyvenv is gone."""
+    pid_file = tmp_path / "child.pid"
+    driver = subprocess.run(
+        [PY, "-c", SIGNALLED_IN_THE_SPAWN, str(pid_file)],
+        env={**os.environ, "PYTHONPATH": SRC},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert driver.returncode == 143 and "anyvenv: terminated" in driver.stderr, driver.stderr
+    child = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # stopped and reaped, not left running

@@ -49,6 +49,8 @@ _SIGXFSZ = 25
 # Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive exec: restore their
 # default in the child, as subprocess does (restore_signals=True).
 _RESTORE_SIGNALS = (_SIGPIPE, _SIGXFSZ) if sys.platform == "linux" else (_SIGPIPE,)
+_SIGHUP = 1
+_STOP_SIGNALS = {_SIGINT, _SIGTERM, _SIGHUP}  # what stops a command (see cli.guard)
 
 _READ_SIZE = 1 << 16  # the default pipe capacity on Linux
 
@@ -249,8 +251,18 @@ def run_inheriting(
     this process alone reaches only it): the child has a moment to end, then it is killed,
     and the exception goes on. The child is never left running behind.
     """
-    pid = _spawn(_argv(args), env, _close_inherited())
+    import _signal  # not signal: it imports enum (start-up)
+
+    # The stop signals wait (blocked) from before the spawn until its pid is held inside the
+    # try below: one arriving in between would end this process and leave the child running.
+    before = _signal.pthread_sigmask(_signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
+        pid = _spawn(_argv(args), env, _close_inherited(), sigmask=before)
+    except BaseException:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, before)
+        raise
+    try:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, before)  # (one pending is handled here)
         return _waitpid(pid)
     except BaseException as exc:
         try:
@@ -271,9 +283,15 @@ def _argv(args: Sequence[str | os.PathLike[str]]) -> list[str]:
 
 
 def _spawn(
-    argv: list[str], env: Mapping[str, str] | None, file_actions: list[tuple[object, ...]]
+    argv: list[str],
+    env: Mapping[str, str] | None,
+    file_actions: list[tuple[object, ...]],
+    sigmask: set[int] | None = None,
 ) -> int:
-    """posix_spawn ``argv``; an exec failure raises its OSError naming the program."""
+    """posix_spawn ``argv`` (``sigmask``: the child's blocked signals, where this process
+    blocks others meanwhile); an exec failure raises its OSError naming the program."""
+    # (no sigmask: the child's is this process's, as posix_spawn leaves it by default)
+    mask = _signal_mask() if sigmask is None else sigmask
     try:
         return os.posix_spawn(
             argv[0],
@@ -281,11 +299,19 @@ def _spawn(
             os.environ if env is None else env,
             file_actions=file_actions,
             setsigdef=_RESTORE_SIGNALS,
+            setsigmask=mask,
         )
     except OSError as exc:
         if exc.filename is None:
             exc.filename = argv[0]
         raise
+
+
+def _signal_mask() -> set[int]:
+    import _signal  # not signal: it imports enum (start-up)
+
+    mask: set[int] = _signal.pthread_sigmask(_signal.SIG_BLOCK, ())
+    return mask
 
 
 def _reap_before(pid: int, deadline: float) -> int | None:
