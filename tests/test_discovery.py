@@ -290,6 +290,31 @@ def test_another_machines_managed_builds_are_not_candidates(path_dir: Path) -> N
     fake_install(root, "cpython-3.98.0-macos-aarch64-none", "python3.98")
     listed = [exe for _, _, exe in managed_interpreters()]
     assert listed == [str(mine / "bin" / "python3.12")]
+    # uv's name for a build of this architecture at a micro-architecture level is this
+    # machine's (the interpreter itself says whether the CPU has what it asks)
+    os_name, arch, libc = here.split("-")
+    level = fake_install(root, f"cpython-3.13.2-{os_name}-{arch}_v3-{libc}", "python3.13")
+    listed = [exe for _, _, exe in managed_interpreters()]
+    assert listed == [str(level / "bin" / "python3.13"), str(mine / "bin" / "python3.12")]
+
+
+@pytest.mark.parametrize(
+    ("key", "runs"),
+    [
+        ("linux-x86_64-gnu", True),
+        ("linux-x86_64_v3-gnu", True),
+        ("linux-x86_64_v4-gnu", True),
+        ("linux-x86_64-musl", False),
+        ("linux-aarch64-gnu", False),
+        ("macos-x86_64-none", False),
+        ("linux-x86_64", False),
+    ],
+)
+def test_build_names_read_as_uv_reads_them(key: str, runs: bool) -> None:
+    from anyvenv.interpreter.buildtarget import Platform
+
+    assert Platform("linux", "x86_64", "gnu").runs(key) is runs
+    assert Platform("linux", "armv7", "gnu").runs("linux-armv7-gnueabihf")  # glibc's
 
 
 def test_this_platform_is_named_as_uv_names_it() -> None:

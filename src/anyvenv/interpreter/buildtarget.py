@@ -19,6 +19,43 @@ class Platform:
     def key(self) -> str:
         return f"{self.os}-{self.arch}-{self.libc}"
 
+    def runs(self, key: str) -> bool:
+        """Whether builds for ``key`` (``linux-x86_64_v3-gnu``, as uv names an install) are
+        for this machine, as uv reads those names: the same OS, the same architecture of any
+        micro-architecture level (``_v2``, ``_v3``, ``_v4``), the same libc (``gnueabihf``
+        is glibc). Whether this CPU has what a level asks is for its interpreter to say."""
+        parts = key.split("-")
+        if len(parts) != 3:
+            return False
+        os_name, arch, libc = parts
+        return (
+            os_name == self.os
+            and _arch_family(arch) == _arch_family(self.arch)
+            and _libc_family(libc) == _libc_family(self.libc)
+        )
+
+
+def _arch_family(arch: str) -> str:
+    name, _, level = arch.rpartition("_v")
+    return name if name and level.isdecimal() else arch
+
+
+def _libc_family(libc: str) -> str:
+    return "gnu" if libc.startswith("gnu") else libc
+
+
+# uname's machine names that uv names otherwise
+_UV_ARCH_NAMES = {
+    "amd64": "x86_64",
+    "arm64": "aarch64",
+    "x86": "i686",
+    "i386": "i686",
+    "armv7l": "armv7",
+    "armv6l": "armv6",
+    "ppc64le": "powerpc64le",
+    "ppc64": "powerpc64",
+}
+
 
 def current_platform() -> Platform:
     """This machine as build targets name it."""
@@ -26,9 +63,7 @@ def current_platform() -> Platform:
 
     system = "darwin" if sys.platform == "darwin" else sys.platform.rstrip("0123456789")
     machine = os.uname().machine.lower()
-    arch = {"amd64": "x86_64", "arm64": "aarch64", "x86": "i686", "i386": "i686"}.get(
-        machine, machine
-    )
+    arch = _UV_ARCH_NAMES.get(machine, machine)
     if system != "linux":
         return Platform(system, arch, "none")
     try:  # glibc says so itself; musl has no such value

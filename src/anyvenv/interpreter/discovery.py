@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from pathlib import Path
 
+    from anyvenv.interpreter.buildtarget import Platform
+
 # Paths are strings here, and re and shutil are imported where a search needs them (re only
 # for managed installs to read, shutil for a name to look up): start-up time.
 
@@ -73,16 +75,16 @@ def this_machines_installs(root: str) -> list[tuple[str, tuple[int, int, int], b
     except OSError:
         return []
     found = []
-    host: str | None = None
+    here: Platform | None = None
     for name in names:
         parsed = parse_managed_name(name)
         if parsed is None:
             continue
-        if host is None:
+        if here is None:
             from anyvenv.interpreter.buildtarget import current_platform
 
-            host = "-" + current_platform().key
-        if name.endswith(host):
+            here = current_platform()
+        if here.runs(name.split("-", 2)[2]):
             found.append((name, *parsed))
     return found
 
