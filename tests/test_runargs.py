@@ -124,6 +124,10 @@ def test_run_options_are_sorted_by_who_carries_them_out() -> None:
     assert given.env_files == ["a", "b"]
     assert read_run_args([], {"UV_ENV_FILE": "c"}).env_files == ["c"]
     assert read_run_args(["--env-file", "a", "--no-env-file"], {}).env_files == []
+    # split as uv splits them: at whitespace, a backslash keeping the next character
+    spaced = read_run_args([], {"UV_ENV_FILE": " a.env  b.env "})
+    assert spaced.env_files == ["a.env", "b.env"]
+    assert read_run_args(["--env-file", "my\\ vars.env c"], {}).env_files == ["my vars.env", "c"]
     assert read_run_args(["--gui-script"], {}).gui_script
     # uv's hidden aliases and flags: read as uv reads them, never passed to uv sync
     assert read_run_args(["--exact", "--no-exact"], {}).sync_args == ["--inexact"]

@@ -1423,7 +1423,17 @@ def test_a_missing_env_file_is_refused_before_anything_is_synced(
         assert proc.returncode == 2
         assert "no environment file found at .env.missing" in one_line_error(proc)
         assert not (project / ".venv").exists() and not (project / "uv.lock").exists()
+    (project / "envdir").mkdir()
+    proc = anyvenv("run", "--env-file", "envdir", "python", "-c", "", cwd=project, env=env)
+    assert proc.returncode == 2
+    assert "cannot read the environment file envdir: it is a directory" in one_line_error(proc)
+    assert not (project / ".venv").exists() and not (project / "uv.lock").exists()
+    (project / "b.env").write_text("B=2\n")
     (project / ".env.missing").write_text("A=1\n")
+    both = anyvenv("run", *index_args(index), "python", "-c",
+                   "import os; print(os.environ['A'], os.environ['B'])", cwd=project,
+                   env={**env, "UV_ENV_FILE": ".env.missing b.env"})  # fmt: skip
+    assert both.stdout == "1 2\n", both.stderr  # several files, as uv reads the variable
     proc = anyvenv("run", *index_args(index), "--env-file", ".env.missing", "python", "-c",
                    "import os; print(os.environ['A'])", cwd=project, env=env)  # fmt: skip
     assert proc.stdout == "1\n", proc.stderr

@@ -86,15 +86,29 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_env_files(paths: list[str], workdir: str) -> None:
-    """As uv run, which reads its env files before anything else: one that is not there is
-    a usage error (uv says the same, but only after a whole sync)."""
-    for path in paths:
-        if not os.path.exists(os.path.join(workdir, path)):
-            from anyvenv.errors import UsageError
+    """As uv run, which reads its env files before anything else: one that is not there, or
+    cannot be read, is a usage error (uv says the same, but only after a whole sync)."""
+    from anyvenv.errors import UsageError
 
+    for path in paths:
+        full = os.path.join(workdir, path)
+        why = None
+        if not os.path.exists(full):
             raise UsageError(
                 f"no environment file found at {path}",
                 "create it, or leave out --env-file (UV_ENV_FILE)",
+            )
+        if os.path.isdir(full):
+            why = "it is a directory"
+        else:
+            try:  # (non-blocking: a FIFO is read by uv, not here)
+                os.close(os.open(full, os.O_RDONLY | os.O_NONBLOCK))
+            except OSError as exc:
+                why = exc.strerror or str(exc)
+        if why is not None:
+            raise UsageError(
+                f"cannot read the environment file {path}: {why}",
+                "name a readable file, or leave out --env-file (UV_ENV_FILE)",
             )
 
 

@@ -170,7 +170,8 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
         elif name in LAYERED_WITH_VALUE:
             result.layered += words
             if name == "--env-file":
-                result.env_files += [arg[len(name) + 1 :]] if joined else words[1:]
+                for value in [arg[len(name) + 1 :]] if joined else words[1:]:
+                    result.env_files += split_env_files(value)
         elif arg == NO_ENV_FILE:
             no_env_file = True
         elif arg in ALONE_FLAGS:
@@ -187,13 +188,36 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
     if no_env_file:
         result.env_files = []
     elif not result.env_files and result.env_file_variable:  # (the option wins, as in uv)
-        result.env_files = [environ["UV_ENV_FILE"]]
+        result.env_files = split_env_files(environ["UV_ENV_FILE"])
     if env_flag(environ, "UV_ISOLATED") or env_flag(environ, "UV_NO_PROJECT"):
         result.alone = True
     result.exact = bool(exact)
     if not result.exact:
         result.sync_args.append("--inexact")
     return result
+
+
+def split_env_files(value: str) -> list[str]:
+    """The env files one ``--env-file`` or ``UV_ENV_FILE`` value names, as uv splits it: at
+    whitespace, a backslash keeping the next character (``my\\ vars.env``)."""
+    paths: list[str] = []
+    current: list[str] = []
+    escaped = False
+    for char in value:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char.isspace():
+            if current:
+                paths.append("".join(current))
+                current = []
+        else:
+            current.append(char)
+    if current:
+        paths.append("".join(current))
+    return paths
 
 
 RECURSION_DEPTH_ENV = "UV_RUN_RECURSION_DEPTH"
