@@ -87,9 +87,15 @@ def test_the_plan_is_for_the_python_venv_would_use_there(tmp_path: Path) -> None
     plan = json.loads(proc.stdout)["anyvenv"]
     assert Path(plan["base"]).name.startswith("python3.12"), plan
     (tmp_path / ".python-version").write_text("pypy@3.10\n")  # venv refuses it: doctor says so
-    refused = json.loads(anyvenv("doctor", tmp_path, "--json", path=path).stdout)["anyvenv"]
+    told = json.loads(anyvenv("doctor", tmp_path, "--json", path=path).stdout)
+    refused = told["anyvenv"]
     assert refused["base"] is None
     assert f"'pypy@3.10' in {tmp_path / '.python-version'}" in refused["reason"], refused
+    assert f"'pypy@3.10' in {tmp_path / '.python-version'}" in refused["stopped"], refused
+    # not "everything works here": what stops venv is the first thing to change
+    assert told["options"][0]["advice"].startswith("'anyvenv venv' here would stop: ")
+    text = anyvenv("doctor", tmp_path, path=path).stdout
+    assert "everything works here" not in text and "'anyvenv venv' here would stop" in text
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:readlink-eacces"])
@@ -263,6 +269,8 @@ def test_the_plan_follows_uvs_python_preference_as_venv_does(tmp_path: Path) -> 
         assert proc.returncode == 0, proc.stderr
         return (made / "pyvenv.cfg").read_text()
 
+    bogus = run_cli("doctor", str(work), "--json", env={**env, "UV_PYTHON_PREFERENCE": "bogus"})
+    assert "python-preference 'bogus'" in json.loads(bogus.stdout)["anyvenv"]["stopped"]
     assert "python3.12" in doctor_base()  # managed first, as uv's default preference
     assert "version_info = 3.12" in venv_base()
     assert doctor_base(UV_NO_MANAGED_PYTHON="1") == str(pythons["3.11"].resolve())
@@ -291,3 +299,7 @@ def test_without_a_base_the_plan_says_how_links_would_go() -> None:
     )
     fat = replace(cifs, hardlink="EPERM")
     assert _strategy_without_base(fat, "x").reason == "symlinks fail (EOPNOTSUPP); a copy (x)"
+    ignored = replace(works, chmod="no", exec_by_default="no")  # as the planner says it
+    assert "chmod here is ignored, so the env gets a chmod shim" in (
+        _strategy_without_base(ignored, "x").reason
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from anyvenv.errors import AnyvenvError, NothingExecutableHere
@@ -56,6 +56,7 @@ class Placement:
     libpython: str
     reason: str
     base: str | None
+    stopped: str | None = None  # why venv would stop before it starts (no base it may take)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -63,6 +64,7 @@ class Placement:
             "libpython": self.libpython,
             "reason": self.reason,
             "base": self.base,
+            "stopped": self.stopped,
         }
 
 
@@ -99,7 +101,10 @@ def doctor(directory: str | os.PathLike[str], python: str | None = None) -> Advi
     """Advice for ``directory`` (probed there). Raises :class:`anyvenv.errors.UsageError`
     for a path that is not a writable directory."""
     result = probe(directory, keep_times=True)  # advice only: it leaves no trace
-    advice = advise(result, _strategy(result, python))
+    strategy = _strategy(result, python)
+    advice = advise(result, strategy)
+    if strategy.stopped is not None:
+        advice.options.insert(0, Option(f"'anyvenv venv' here would stop: {strategy.stopped}"))
     broken = _broken_env_here(os.fspath(directory))
     if broken is not None:
         advice.options.append(broken)
@@ -458,7 +463,8 @@ def _strategy(result: ProbeResult, python: str | None) -> Placement:
     except AnyvenvError as exc:  # (a version file venv would refuse: said the same way)
         if python is not None:  # what the user asked for does not exist: say so, exit 2
             raise
-        return _strategy_without_base(result, exc.message)
+        stopped = exc.message + (f"; {exc.hint}" if exc.hint else "")
+        return replace(_strategy_without_base(result, exc.message), stopped=stopped)
     try:
         plan = plan_interpreter(result, info, libpython_linkage(info.executable), Path(result.path))
     except NothingExecutableHere as exc:
@@ -478,15 +484,18 @@ def _venv_request(directory: str) -> tuple[str | None, str]:
 
 
 def _strategy_without_base(result: ProbeResult, why: str) -> Placement:
+    from anyvenv.envbuild.plan import mode_shim_note
+
     if not result.can_execute:
         return Placement("none", "none", f"nothing can be executed here ({result.exec})", None)
     if result.symlinks_work:
-        return Placement("symlink", "none", f"symlinks work ({why})", None)
+        return Placement("symlink", "none", f"symlinks work{mode_shim_note(result)} ({why})", None)
     same_fs = "hard links" if result.hardlinks_work else ""
     if result.reflinks_work:
         same_fs = f"{same_fs} or reflinks" if same_fs else "reflinks"
     how = f"{same_fs} when the base is on this filesystem, else a copy" if same_fs else "a copy"
-    return Placement("copy", "none", f"{result.why_no_symlinks}; {how} ({why})", None)
+    note = mode_shim_note(result)
+    return Placement("copy", "none", f"{result.why_no_symlinks}; {how}{note} ({why})", None)
 
 
 # -- the user's other options --------------------------------------------------------------------

@@ -84,12 +84,19 @@ def plan_interpreter(
     lib64 = strategy is Strategy.SYMLINK and wants_lib64(info)
     if library is not LibraryPlacement.NONE:
         reason += f"; libpython is found via $ORIGIN, so it is placed by {library.value}"
-    mode_shim = probe.needs_mode_shim
-    if mode_shim:
-        reason += f"; chmod here is {'ignored' if probe.chmod == 'no' else probe.chmod}, so the env gets a chmod shim"
-    elif probe.chmod_ignored_harmlessly:
-        reason += "; chmod here is ignored, but every file is executable: no chmod shim"
-    return InterpreterPlan(strategy, library, lib64, reason, mode_shim)
+    return InterpreterPlan(
+        strategy, library, lib64, reason + mode_shim_note(probe), probe.needs_mode_shim
+    )
+
+
+def mode_shim_note(probe: ProbeResult) -> str:
+    """What the plan's reason says of chmod here ('' where it works)."""
+    if probe.needs_mode_shim:
+        how = "ignored" if probe.chmod == "no" else probe.chmod
+        return f"; chmod here is {how}, so the env gets a chmod shim"
+    if probe.chmod_ignored_harmlessly:
+        return "; chmod here is ignored, but every file is executable: no chmod shim"
+    return ""
 
 
 def _choose_strategy(
