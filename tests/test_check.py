@@ -167,7 +167,8 @@ def test_pointer_file_names_the_environment(tmp_path: Path) -> None:
     env = tmp_path / "real-env"
     uv_venv(env, base_python())
     pointer = tmp_path / ".venv"
-    for form in (f"{env}\n", f"anyvenv-pointer = 1\nenv = {env}\nreason = x\n"):  # uv's, ours
+    forms = (f"{env}\n", "real-env\n", f"anyvenv-pointer = 1\nenv = {env}\nreason = x\n")
+    for form in forms:  # uv's (absolute, relative), an earlier anyvenv's
         pointer.write_text(form)
         with pytest.raises(UsageError) as raised:
             check(pointer)

@@ -56,3 +56,18 @@ def test_pointer_replaces_only_an_env(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not an anyvenv pointer"):
         write_pointer(str(other), str(tmp_path / "x"))
     assert (precious / "keep.txt").read_text() == other.read_text() == "mine"
+
+
+def test_a_relative_redirect_is_followed_as_uv_follows_it(tmp_path: Path) -> None:
+    """uv's ``.venv`` redirect may name the env relative to the file's directory; a line
+    that leads to no env is no pointer (a stray file is never taken for one)."""
+    env = tmp_path / "envs" / "e"
+    (env / "bin").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    pointer = project / ".venv"
+    pointer.write_text("../envs/e\n")
+    assert read_pointer(str(pointer)) == str(env) and resolve_env(str(pointer)) == str(env)
+    pointer.write_text("notes\n")
+    assert not is_pointer(str(pointer)) and read_pointer(str(pointer)) is None

@@ -6,8 +6,10 @@ files do, so that plain uv (0.13 and later) follows it too::
 
     /home/me/.local/share/anyvenv/envs/proj-3f2a9c0d1e2b4a5c
 
-Pointer files of earlier anyvenv releases are still read: ``key = value`` lines like
-pyvenv.cfg with ``anyvenv-pointer = 1``, an absolute ``env`` and the ``reason``.
+A redirect written by hand may name the env relative to the file's directory, as uv reads
+it (taken for a pointer only where that path leads to an env). Pointer files of earlier
+anyvenv releases are still read: ``key = value`` lines like pyvenv.cfg with
+``anyvenv-pointer = 1``, an absolute ``env`` and the ``reason``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ def _pointer_values(path: str) -> dict[str, str] | None:
     lines = text.strip().splitlines()
     if len(lines) == 1 and os.path.isabs(lines[0]):
         return {"env": lines[0]}  # (uv's redirect form: one absolute path)
+    if len(lines) == 1:  # a relative one, as uv follows it: from the file's directory, to an env
+        target = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(path)), lines[0]))
+        if os.path.isfile(os.path.join(target, "pyvenv.cfg")):
+            return {"env": target}
     values = parse_pyvenv_cfg(text)
     return values if POINTER_KEY in values else None
 
