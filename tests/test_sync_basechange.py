@@ -254,3 +254,33 @@ def test_what_sync_knows_of_an_env_follows_a_repair_to_another_base(
     report, _ = sync_json(project, env, index, "--python", "3.12")
     assert report["base_executable"] == str(PY_MAIN)
     alpha_says_hi(project, env)
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "faultfs:mode-0644"])
+def test_pip_leaves_an_env_that_does_not_run_as_it_is(
+    target: Path, index: Path, home: Path
+) -> None:
+    """As uv pip, which refuses an env whose python is gone: never made again for a pip
+    command (that took every package in it, those installed by hand too, in silence); the
+    error names the repair that keeps them."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, index)
+    real = Path(str(report["env"]))
+    added = anyvenv("pip", "install", *index_args(index), "gamma", cwd=project, env=env)
+    assert added.returncode == 0, added.stderr
+    python = real / "bin" / "python"
+    python.unlink()
+    python.symlink_to("/nonexistent/python3.12")
+    for words in (["install", *index_args(index), "devtool"], ["uninstall", "gamma"]):
+        refused = anyvenv("pip", *words, cwd=project, env=env)
+        assert refused.returncode == 1, refused.stderr
+        line = refused.stderr.strip()
+        assert line.startswith(f"anyvenv: error: the project env {real} does not work"), line
+        assert "anyvenv repair" in line and "\n" not in line
+        assert _packages(real) == {"alpha", "beta", "devtool", "gamma"}
+    repaired = anyvenv("repair", str(project / ".venv"), cwd=project, env=env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    added = anyvenv("pip", "uninstall", "gamma", cwd=project, env=env)
+    assert added.returncode == 0, added.stderr
+    assert _packages(real) == {"alpha", "beta", "devtool"}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 
-from anyvenv.envbuild.config import abandoned_env
+from anyvenv.envbuild.config import abandoned_env, is_virtual_environment
 from anyvenv.errors import (
     AnyvenvError,
     CannotEditHere,
@@ -422,6 +422,20 @@ class EnvLeftAlone(AnyvenvError):
         self.env = env
 
 
+class BrokenEnvAsItIs(AnyvenvError):
+    """``uv pip`` acts on the env it finds, as it is; this one exists and does not run. It
+    is not made again for it (that would take every package installed in it): exit 1, with
+    the commands that mend it."""
+
+    def __init__(self, env: str, declared: str, why: str) -> None:
+        super().__init__(
+            f"the project env {env} does not work ({why}), and 'anyvenv pip' uses the env as "
+            "it is, as uv pip does",
+            f"'anyvenv repair {declared}' mends it, keeping its packages; 'anyvenv sync' "
+            "makes it again from the lock",
+        )
+
+
 def leaves_env_alone(options: SyncOptions, environ: Mapping[str, str]) -> bool:
     """Whether uv will not change the project env: ``--show-settings`` (uv prints them and
     stops), ``sync --dry-run``/``--check``, or an edit with ``--no-sync``/``--frozen`` (or
@@ -492,6 +506,8 @@ def prepare(
                 )  # fmt: skip
     if not may_build:
         raise EnvLeftAlone(env)
+    if as_it_is and other is None and broken is not None and is_virtual_environment(env):
+        raise BrokenEnvAsItIs(env, declared, broken)
     info = find_base_interpreter(project, choice)
     told: list[str] = []
     location, pending = build_env(project, declared, info, environ, defer_check, told)
