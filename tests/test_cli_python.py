@@ -73,7 +73,9 @@ def test_install_list_find_uninstall(
 
     removed = run_cli("python", "uninstall", "3.12", *where, "--json")
     assert removed.returncode == 0
-    assert json.loads(removed.stdout) == [{"name": standalone.install_name, "path": str(home)}]
+    assert json.loads(removed.stdout) == [
+        {"name": standalone.install_name, "path": str(home), "files_left": None}
+    ]
     assert not home.exists()
     missing = run_cli("python", "find", "3.12", *where)
     assert missing.returncode == 2

@@ -197,3 +197,38 @@ def test_uninstall_removes_an_install_that_lost_its_interpreter(install_dir: Pat
     removed = uninstall(["3.10"], install_dir).removed
     assert [item.name for item in removed] == ["cpython-3.10.1-linux-x86_64-gnu"]
     assert not (install_dir / "cpython-3.10.1-linux-x86_64-gnu").exists()
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "fat"])
+def test_an_install_in_use_is_uninstalled_and_its_files_left_for_later(
+    target: Path, lab_kind: str
+) -> None:
+    """A process runs from the install: a FUSE mount keeps its open file until it ends, FAT
+    refuses to remove it. The install is gone at once (never listed or used again), what
+    remains is said and removed by the next uninstall, not a traceback or a half-install."""
+    import shutil
+    import subprocess
+
+    from support import cli_env, run_cli
+
+    root = target / "pythons"
+    home = fake_install(root, "cpython-3.12.9-linux-x86_64-gnu", "python3.12")
+    shutil.copyfile("/bin/sleep", home / "bin" / "sleep")
+    if lab_kind != "fat":  # (FAT has no chmod: every file there is executable)
+        os.chmod(home / "bin" / "sleep", 0o755)
+    running = subprocess.Popen([home / "bin" / "sleep", "60"])
+    try:
+        proc = run_cli("python", "uninstall", "3.12", "-i", str(root), "--json", env=cli_env())
+    finally:
+        running.kill()
+        running.wait()
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "files of cpython-3.12.9-linux-x86_64-gnu are still in use" in proc.stderr
+    import json
+
+    assert json.loads(proc.stdout)[0]["files_left"]  # (why, and which file)
+    assert installed_pythons(root) == []
+    again = run_cli("python", "uninstall", "--all", "-i", str(root), env=cli_env())
+    assert again.returncode == 0, again.stderr
+    assert [name for name in entry_names(root) if not name.startswith(".anyvenv-python")] == []

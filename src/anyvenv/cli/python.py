@@ -487,8 +487,19 @@ def _uninstall(args: argparse.Namespace) -> int:
         print(f"anyvenv: no installed Python matches {request!r}", file=sys.stderr)
     if args.all and not done.removed:
         print("anyvenv: no Pythons installed", file=sys.stderr)
+    for name, why in done.left.items():
+        print(
+            f"anyvenv: note: files of {name} are still in use ({why}); the next 'anyvenv "
+            "python install' or 'uninstall' removes them",
+            file=sys.stderr,
+        )
     if args.json:
-        print_json([{"name": item.name, "path": str(item.path)} for item in done.removed])
+        print_json(
+            [
+                {"name": item.name, "path": str(item.path), "files_left": done.left.get(item.name)}
+                for item in done.removed
+            ]
+        )
     elif not args.quiet:
         for item in done.removed:
             print(f"Uninstalled {item.name} ({item.path})")

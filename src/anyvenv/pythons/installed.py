@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from anyvenv.errors import InterpreterNotFound, UsageError
+from anyvenv.errors import AnyvenvError, InterpreterNotFound, UsageError
 from anyvenv.fs import atomic
 from anyvenv.fs.lock import ShareLock
 from anyvenv.interpreter.discovery import (
@@ -186,6 +186,9 @@ class Uninstalled:
 
     removed: list[InstalledPython]
     unmatched: list[str]
+    # install name -> why some of its files are still there (in use: a process runs from
+    # it); no longer an install, they are removed by the next install or uninstall
+    left: dict[str, str] = field(default_factory=dict)
 
 
 def uninstall(
@@ -228,15 +231,25 @@ def uninstall(
         if not chosen:
             return Uninstalled([], unmatched)
         renames_work = atomic.directory_rename_keeps_contents(root)
+        left: dict[str, str] = {}
         for item in chosen.values():
             if not item.path.exists():
                 continue
-            if renames_work:
-                aside = atomic.staging_name(item.path)
-                os.rename(item.path, aside)
-                atomic.remove_tree(aside)
-            else:  # fusefat: a renamed directory loses its files (and their space)
-                item.executable.unlink(missing_ok=True)  # no longer an install from here on
-                atomic.remove_tree(item.path)
+            try:  # a step that fails here leaves the install as it was
+                if renames_work:
+                    remains = atomic.staging_name(item.path)
+                    os.rename(item.path, remains)
+                else:  # fusefat: a renamed directory loses its files (and their space)
+                    remains = os.fspath(item.path)
+                    item.executable.unlink(missing_ok=True)  # no longer an install from here
+            except OSError as exc:
+                raise AnyvenvError(
+                    f"cannot uninstall {item.name}: {exc.strerror or exc}",
+                    f"check that you may change {root}, then run the uninstall again",
+                ) from exc
             removed.append(item)
-    return Uninstalled(removed, unmatched)
+            try:
+                atomic.remove_tree(remains)
+            except OSError as exc:  # (files in use: FUSE and FAT keep them while open)
+                left[item.name] = f"{exc.strerror or exc} ({exc.filename or remains})"
+    return Uninstalled(removed, unmatched, left)
