@@ -257,3 +257,22 @@ def test_a_path_in_an_error_keeps_its_own_spaces(tmp_path: Path) -> None:
         assert f"{missing} does not exist" in one_line_error(proc)
     broken = AnyvenvError("first line\n   second line", "hint")
     assert broken.one_line() == "first line second line; hint"
+
+
+def test_a_filesystem_refusal_anyvenv_did_not_foresee_is_one_line() -> None:
+    """An OSError naming its file that no code path turned into an error of its own (a mount
+    refusing in a new way) is said in one line with its errno, exit 1, not a traceback."""
+    code = (
+        "import errno, sys\n"
+        "from anyvenv.cli.guard import guarded\n"
+        "def refused():\n"
+        "    raise OSError(errno.ENOTEMPTY, 'Directory not empty', '/mnt/share/x/lib')\n"
+        "sys.exit(guarded(refused))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(),
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    line = one_line_error(proc)
+    assert line.startswith("anyvenv: error: /mnt/share/x/lib: Directory not empty (ENOTEMPTY)")

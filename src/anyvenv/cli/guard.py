@@ -124,12 +124,22 @@ _NO_ROOM_OR_BROKEN = (errno.ENOSPC, errno.EDQUOT, errno.EIO)
 
 def said_in_one_line(exc: OSError) -> int | None:
     """The exit code after one line on stderr, when ``exc`` is a full disk or an I/O error
-    (writing the output, or a file); ``None`` for anything else."""
+    (writing the output, or a file), or any refusal that names its file (a filesystem that
+    will not, not a fault of anyvenv's to show a traceback for); ``None`` for anything else."""
     if isinstance(exc, BrokenPipeError):
         drop_output()
         return EXIT_FAILURE
     if exc.errno not in _NO_ROOM_OR_BROKEN:
-        return None
+        if exc.filename is None or exc.errno is None:
+            return None
+        from anyvenv.fs.outcome import errno_name
+
+        print(
+            f"anyvenv: error: {os.fsdecode(exc.filename)}: {exc.strerror} "
+            f"({errno_name(exc.errno)}); check that filesystem and what holds that file",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     drop_output()  # (if it was the output, what is left of it must not be tried again)
     if exc.filename is not None:
         print(f"anyvenv: error: {os.fsdecode(exc.filename)}: {exc.strerror}", file=sys.stderr)
