@@ -633,3 +633,23 @@ def test_uvs_global_options_are_taken_as_uv_python_takes_them(tmp_path: Path) ->
             assert proc.returncode == 0, (command, given, proc.stderr)
     proc = run_cli("python", "uninstall", "3.99", "--offline", "-i", str(tmp_path / "i"), env=env)
     assert proc.returncode == 0 and "no installed Python matches '3.99'" in proc.stderr
+
+
+def test_a_link_on_path_to_a_managed_python_is_managed_to_only_system(tmp_path: Path) -> None:
+    """uv's bin dir (~/.local/bin) holds python3.12 -> a managed install: under only-system
+    (--no-managed-python, UV_NO_MANAGED_PYTHON) it is not a system Python, as for uv."""
+    from support import path_and_managed_pythons
+
+    env, pythons = path_and_managed_pythons(tmp_path, "python3.11")
+    managed = tmp_path / "data" / "uv" / "python" / "cpython-3.12.1-linux-x86_64-gnu" / "bin"
+    (tmp_path / "bin" / "python3.12").symlink_to(managed / "python3.12")  # uv's bin link
+    assert run_cli("python", "find", "3.12", env=env).returncode == 0
+    refused = run_cli("python", "find", "3.12", "--no-managed-python", env=env)
+    assert refused.returncode == 2, refused.stdout
+    listed = run_cli("python", "list", "--only-installed", "--no-managed-python", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "python3.12" not in listed.stdout and "python3.11" in listed.stdout
+    made = run_cli(
+        "venv", "-q", str(tmp_path / "v"), "-p", "3.12", env={**env, "UV_NO_MANAGED_PYTHON": "1"}
+    )
+    assert made.returncode == 2, made.stderr

@@ -45,11 +45,23 @@ def is_managed(executable: str) -> bool:
     python-preference tells managed Pythons from the system's."""
     from anyvenv.fs.paths import is_below
 
-    real = os.path.realpath(executable)
-    return any(
-        is_below(real, os.path.realpath(root))
-        for root in (_anyvenv_install_root(), uv_install_root())
-    )
+    roots = [os.path.realpath(root) for root in (_anyvenv_install_root(), uv_install_root())]
+    # (uv's bin-dir links lead into an install: a hop on the way counts)
+    return any(any(is_below(hop, root) for root in roots) for hop in _link_hops(executable))
+
+
+def _link_hops(path: str) -> Iterator[str]:
+    """``path`` and each file its links lead to in turn, each with its directory resolved."""
+    for _ in range(40):  # (as the kernel's bound on links followed)
+        path = os.path.join(
+            os.path.realpath(os.path.dirname(os.path.abspath(path))), os.path.basename(path)
+        )
+        yield path
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return
+        path = os.path.join(os.path.dirname(path), target)
 
 
 def parse_managed_name(name: str) -> tuple[tuple[int, int, int], bool] | None:
@@ -346,8 +358,10 @@ def _ordered_candidates(request: PythonRequest, preference: str) -> Iterator[str
         for version, threaded, exe in managed_interpreters()
         if request.matches_version(version, threaded) and not (request.is_any and threaded)
     )
-    if preference in ("system", "only-system"):
+    if preference == "system":
         yield from _path_candidates(request)
+    if preference == "only-system":  # (uv's bin-dir links to managed installs are managed)
+        yield from (exe for exe in _path_candidates(request) if not is_managed(exe))
     if preference != "only-system":
         yield from managed
     if preference == "managed":

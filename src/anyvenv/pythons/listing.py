@@ -77,6 +77,10 @@ def list_pythons(request: PythonRequest, scope: ListScope) -> list[ListedPython]
         managed = [row for row in managed_pythons(scope.install_dir) if _wanted(request, row)]
     if scope.installed and scope.preference != "only-managed" and scope.install_dir is None:
         system = [row for row in system_pythons(request) if _wanted(request, row)]
+        if scope.preference == "only-system":  # (uv's bin-dir links to managed installs)
+            from anyvenv.interpreter.discovery import is_managed
+
+            system = [row for row in system if not is_managed(row.path or "")]
     rows = [*system, *(managed if scope.installed else [])]
     if scope.downloads and scope.preference != "only-system" and request.names_a_version:
         installed = {row.key: row for row in managed}
