@@ -640,7 +640,7 @@ def test_a_link_on_path_to_a_managed_python_is_managed_to_only_system(tmp_path: 
     (--no-managed-python, UV_NO_MANAGED_PYTHON) it is not a system Python, as for uv."""
     from support import path_and_managed_pythons
 
-    env, pythons = path_and_managed_pythons(tmp_path, "python3.11")
+    env, _ = path_and_managed_pythons(tmp_path, "python3.11")
     managed = tmp_path / "data" / "uv" / "python" / "cpython-3.12.1-linux-x86_64-gnu" / "bin"
     (tmp_path / "bin" / "python3.12").symlink_to(managed / "python3.12")  # uv's bin link
     assert run_cli("python", "find", "3.12", env=env).returncode == 0
