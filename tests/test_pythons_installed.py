@@ -232,3 +232,34 @@ def test_an_install_in_use_is_uninstalled_and_its_files_left_for_later(
     again = run_cli("python", "uninstall", "--all", "-i", str(root), env=cli_env())
     assert again.returncode == 0, again.stderr
     assert [name for name in entry_names(root) if not name.startswith(".anyvenv-python")] == []
+
+
+def test_uvs_links_in_a_shared_install_dir_are_left_as_uv_leaves_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uv's minor-version link (``cpython-3.11-linux-x86_64-gnu``) to a removed patch leads
+    to the newest left, as after ``uv python uninstall`` (envs uv made through it keep
+    running), and goes with the last one; uv's bin-dir links that then lead nowhere go."""
+    root = tmp_path / "pythons"
+    platform = "linux-x86_64-gnu"
+    old = fake_install(root, f"cpython-3.11.2-{platform}", "python3.11")
+    fake_install(root, f"cpython-3.11.7-{platform}", "python3.11")
+    fake_install(root, f"cpython-3.12.1-{platform}", "python3.12")
+    minor = root / f"cpython-3.11-{platform}"
+    minor.symlink_to(old.name)  # made by uv before anyvenv installed 3.11.7
+    (root / f"cpython-3.12-{platform}").symlink_to(f"cpython-3.12.1-{platform}")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("UV_PYTHON_BIN_DIR", str(bin_dir))
+    (bin_dir / "python3.11").symlink_to(minor / "bin" / "python3.11")
+    (bin_dir / "python3.12").symlink_to(root / f"cpython-3.12.1-{platform}" / "bin" / "python3.12")
+    (bin_dir / "python-mine").symlink_to(tmp_path / "nowhere")  # not uv's: left alone
+
+    uninstall(["3.11.2"], root)
+    assert os.readlink(minor) == f"cpython-3.11.7-{platform}"
+    assert (bin_dir / "python3.11").exists()
+    uninstall(["3.11"], root)
+    assert not os.path.lexists(minor) and not os.path.lexists(bin_dir / "python3.11")
+    uninstall(["3.12"], root)
+    assert not os.path.lexists(root / f"cpython-3.12-{platform}")
+    assert sorted(os.listdir(bin_dir)) == ["python-mine"]

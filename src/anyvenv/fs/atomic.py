@@ -99,6 +99,22 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = DATA_MOD
         raise
 
 
+def replace_with_symlink(path: str | os.PathLike[str], target: str) -> None:
+    """Make ``path`` a symlink to ``target`` in one rename (a reader follows the old link or
+    the new one, never none)."""
+    link = os.fspath(path)
+    temp = _beside(link, TEMP_MARK)
+    try:
+        os.symlink(target, temp)
+        os.replace(temp, link)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
 def unlink_while_open(path: str) -> None:
     """``os.unlink(path)`` (raising as it does), with the file held open meanwhile where it
     can be opened. A FUSE daemon (libfuse's high-level API: sshfs, faultfs) keeps a file

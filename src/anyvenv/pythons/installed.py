@@ -24,7 +24,7 @@ from anyvenv.interpreter.request import parse_request
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from typing import Any
 
 RECORD_NAME = ".anyvenv-install.json"
@@ -252,4 +252,76 @@ def uninstall(
                 atomic.remove_tree(remains)
             except OSError as exc:  # (files in use: FUSE and FAT keep them while open)
                 left[item.name] = f"{exc.strerror or exc} ({exc.filename or remains})"
+        mend_uv_links(root, removed)
     return Uninstalled(removed, unmatched, left)
+
+
+def minor_link_name(item: InstalledPython) -> str:
+    """The name of uv's link to the newest patch of ``item``'s minor version, e.g.
+    ``cpython-3.12-linux-x86_64-gnu`` (``cpython-3.13+freethreaded-...``)."""
+    major, minor, _ = item.version
+    platform = item.name.split("-", 2)[2]
+    return f"cpython-{major}.{minor}{'+freethreaded' if item.free_threaded else ''}-{platform}"
+
+
+def uv_bin_dir(environ: Mapping[str, str]) -> str:
+    """Where uv puts its ``python3.12`` links (``uv python install`` since 0.8):
+    ``UV_PYTHON_BIN_DIR``, else ``XDG_BIN_HOME``, else ``~/.local/bin``."""
+    from anyvenv.userdirs import home_dir
+
+    for name in ("UV_PYTHON_BIN_DIR", "XDG_BIN_HOME"):
+        if os.path.isabs(environ.get(name, "")):
+            return environ[name]
+    return os.path.join(home_dir(environ), ".local", "bin")
+
+
+def mend_uv_links(root: Path, removed: list[InstalledPython]) -> None:
+    """As ``uv python uninstall`` leaves uv's links in a shared install dir: a minor-version
+    link (``cpython-3.12-linux-x86_64-gnu``) to a removed install leads to the newest patch
+    left of that minor version, or is removed with the last one; links in uv's bin dir that
+    now lead nowhere into ``root`` are removed. (Envs uv made through the link keep running.)"""
+    if not removed:
+        return
+    remaining = installed_pythons(root)
+    for item in removed:
+        link = root / minor_link_name(item)
+        if not link.is_symlink():
+            continue
+        newest = next(
+            (
+                other
+                for other in remaining
+                if minor_link_name(other) == link.name and other.version[:2] == item.version[:2]
+            ),
+            None,
+        )
+        if newest is not None and os.path.exists(os.path.join(link, "bin")):
+            continue  # (it leads to one that is there: someone's choice)
+        if newest is not None:
+            atomic.replace_with_symlink(os.fspath(link), newest.name)
+        else:
+            link.unlink(missing_ok=True)
+    _remove_dead_bin_links(root)
+
+
+def _remove_dead_bin_links(root: Path) -> None:
+    """uv's ``python3.12`` links in its bin dir that led into ``root`` and now lead nowhere."""
+    from anyvenv.fs.paths import is_below
+
+    bin_dir = uv_bin_dir(os.environ)
+    try:
+        names = [name for name in os.listdir(bin_dir) if name.startswith("python")]
+    except OSError:
+        return
+    roots = {os.fspath(root), os.path.realpath(root)}
+    for name in names:
+        path = os.path.join(bin_dir, name)
+        try:
+            aim = os.path.normpath(os.path.join(bin_dir, os.readlink(path)))
+        except OSError:
+            continue  # (not a link)
+        if not os.path.exists(path) and any(is_below(aim, where) for where in roots):
+            try:
+                os.unlink(path)
+            except OSError:
+                continue  # (another's to remove)
