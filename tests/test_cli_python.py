@@ -653,3 +653,26 @@ def test_a_link_on_path_to_a_managed_python_is_managed_to_only_system(tmp_path: 
         "venv", "-q", str(tmp_path / "v"), "-p", "3.12", env={**env, "UV_NO_MANAGED_PYTHON": "1"}
     )
     assert made.returncode == 2, made.stderr
+
+
+def test_an_install_moves_uvs_minor_version_link_to_the_newer_patch(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """As ``uv python install`` of a newer patch in an install dir shared with uv: uv's link
+    for that minor version leads to the new install (uv's envs through it run it); anyvenv
+    makes no such link of its own."""
+    install_dir = tmp_path / "pythons"
+    major, minor, _ = standalone.version
+    platform = standalone.install_name.split("-", 2)[2]
+    older = fake_install(
+        install_dir, f"cpython-{major}.{minor}.0-{platform}", f"python{major}.{minor}"
+    )
+    link = install_dir / f"cpython-{major}.{minor}-{platform}"
+    link.symlink_to(older.name)
+    proc = run_cli("python", "install", standalone.version_text, "-i", str(install_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert os.readlink(link) == standalone.install_name
+    other = tmp_path / "mine"
+    proc = run_cli("python", "install", standalone.version_text, "-i", str(other))
+    assert proc.returncode == 0, proc.stderr
+    assert not os.path.lexists(other / link.name)  # none made where uv made none

@@ -264,6 +264,17 @@ def minor_link_name(item: InstalledPython) -> str:
     return f"cpython-{major}.{minor}{'+freethreaded' if item.free_threaded else ''}-{platform}"
 
 
+def newer_for_uv_link(root: Path, item: InstalledPython) -> None:
+    """As ``uv python install`` of a newer patch: uv's minor-version link there (if uv made
+    one; anyvenv makes none) leads to ``item`` when it is newer than the patch it led to."""
+    link = root / minor_link_name(item)
+    if not link.is_symlink():
+        return
+    led_to = parse_managed_name(os.path.basename(os.readlink(link)))
+    if led_to is None or (led_to[0] < item.version and led_to[1] == item.free_threaded):
+        atomic.replace_with_symlink(os.fspath(link), item.name)
+
+
 def uv_bin_dir(environ: Mapping[str, str]) -> str:
     """Where uv puts its ``python3.12`` links (``uv python install`` since 0.8):
     ``UV_PYTHON_BIN_DIR``, else ``XDG_BIN_HOME``, else ``~/.local/bin``."""

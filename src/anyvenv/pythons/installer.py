@@ -36,6 +36,7 @@ from anyvenv.pythons.installed import (
     InstalledPython,
     has_leftovers,
     install_lock,
+    newer_for_uv_link,
     recover_installs,
     resolve_install_dir,
 )
@@ -228,6 +229,7 @@ def install_python(
                     checkpoint("python-install:validated")
                     _commit(staging, target)
                     checkpoint("python-install:committed")
+                    newer_for_uv_link(root, installed)
         except OSError as exc:
             raise _install_error(exc, root, download) from exc
     return InstallResult(
