@@ -99,6 +99,9 @@ def bench_install(
     result.archive = f"{built.path.name}: {size / 1e6:.1f} MB, {members} members"
     environ = {
         **tools.environ,
+        # explicit installs allowed (the peers' "never" is for envs, which download nothing:
+        # anyvenv honours it, as uv python install does, since 898cd1b)
+        "UV_PYTHON_DOWNLOADS": "manual",
         "ANYVENV_PYTHON_DOWNLOADS_JSON": str(built.downloads_json),
         "ANYVENV_PYTHON_INSTALL_MIRROR": built.mirror,
         "ANYVENV_CACHE_DIR": str(work / "anyvenv-cache"),
