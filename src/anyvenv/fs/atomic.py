@@ -87,16 +87,12 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = DATA_MOD
     parent, name = os.path.split(target)
     sweep_dead(parent, TEMP_MARK, prefix=f"{leftover_stem(name)}{TEMP_MARK}")
     temp = _beside(target, TEMP_MARK)
-    try:  # (an interrupted create may have made the file: a FUSE server answers late)
+
+    def make() -> None:
         create_file(temp, data, mode)
         checkpoint("atomic-write:" + name)
-        os.replace(temp, target)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+
+    _made_then_renamed(make, temp, target)
 
 
 def replace_with_symlink(path: str | os.PathLike[str], target: str) -> None:
@@ -104,9 +100,16 @@ def replace_with_symlink(path: str | os.PathLike[str], target: str) -> None:
     the new one, never none)."""
     link = os.fspath(path)
     temp = _beside(link, TEMP_MARK)
+    _made_then_renamed(lambda: os.symlink(target, temp), temp, link)
+
+
+def _made_then_renamed(make: Callable[[], None], temp: str, target: str) -> None:
+    """``make()`` the entry ``temp``, then rename it over ``target``; on any failure (or
+    interruption) ``temp`` is removed, even where ``make`` failed after creating it (a FUSE
+    server that answers late)."""
     try:
-        os.symlink(target, temp)
-        os.replace(temp, link)
+        make()
+        os.replace(temp, target)
     except BaseException:
         try:
             os.unlink(temp)
