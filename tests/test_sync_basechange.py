@@ -284,3 +284,43 @@ def test_pip_leaves_an_env_that_does_not_run_as_it_is(
     added = anyvenv("pip", "uninstall", "gamma", cwd=project, env=env)
     assert added.returncode == 0, added.stderr
     assert _packages(real) == {"alpha", "beta", "devtool"}
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "faultfs:chmod-ignored"])  # (the 2nd: a shadow)
+def test_envs_on_a_managed_python_follow_uvs_minor_version_link_to_a_new_patch(
+    target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """As uv's venvs since 0.8: made by links from a managed Python that uv's minor-version
+    link (``cpython-3.12-linux-x86_64-gnu``) leads to, an env names its base through that
+    link (``version_info`` X.Y), so that after ``uv python upgrade`` and the old patch's
+    removal it runs on the new one: not rebuilt by sync, not broken to check."""
+    from repair_support import disposable_base
+
+    env = project_environ(home, XDG_DATA_HOME=str(tmp_path / "data"))
+    root = tmp_path / "data" / "uv" / "python"
+    platform = "linux-x86_64-gnu"
+    old = disposable_base(root / f"cpython-3.12.1-{platform}")
+    link = root / f"cpython-3.12-{platform}"
+    link.symlink_to(old.parent.parent.name)
+    venv = target / "venv"
+    made = anyvenv("venv", "-q", "-p", "3.12", str(venv), cwd=target, env=env)
+    assert made.returncode == 0, made.stderr
+    project = write_project(target / "demo", dependencies=["alpha"])
+    sync_json(project, env, index)
+    for made_env in (venv, project / ".venv"):
+        cfg = (made_env / "pyvenv.cfg").read_text()
+        assert f"home = {link}/bin\n" in cfg and "version_info = 3.12\n" in cfg, cfg
+    # uv python upgrade: a newer patch installed, the link moved to it, the old one gone
+    newer = disposable_base(root / f"cpython-3.12.2-{platform}")
+    link.unlink()
+    link.symlink_to(newer.parent.parent.name)
+    shutil.rmtree(old.parent.parent)
+    for made_env in (venv, project / ".venv"):
+        code = "import sys; print(sys.prefix)"
+        ran = run([made_env / "bin" / "python", "-c", code], target, env)
+        assert ran.returncode == 0 and ran.stdout.strip() == str(made_env), ran.stderr
+        checked = anyvenv("check", str(made_env), cwd=target, env=env)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    again, _ = sync_json(project, env, index)
+    assert again["action"] == "reused", again
+    alpha_says_hi(project, env)

@@ -64,6 +64,34 @@ def _link_hops(path: str) -> Iterator[str]:
         path = os.path.join(os.path.dirname(path), target)
 
 
+def minor_link_name(install_name: str, version: tuple[int, int, int], threaded: bool) -> str:
+    """The name of uv's link to the newest patch of an install's minor version:
+    ``cpython-3.12-linux-x86_64-gnu`` for ``cpython-3.12.9-linux-x86_64-gnu``
+    (``cpython-3.13+freethreaded-...`` for a free-threaded build)."""
+    platform = install_name.split("-", 2)[2]
+    return f"cpython-{version[0]}.{version[1]}{'+freethreaded' if threaded else ''}-{platform}"
+
+
+def through_minor_link(executable: str) -> str | None:
+    """``executable`` of a managed install, by way of uv's minor-version link to that install
+    (``.../cpython-3.12-linux-x86_64-gnu/bin/python3.12``), as uv names the base of a venv it
+    makes from one: after ``uv python upgrade`` the link, and the venv, lead to the new
+    patch. ``None`` where there is no such link, or it leads to another install."""
+    real = os.path.realpath(executable)
+    install = os.path.dirname(os.path.dirname(real))
+    root, name = os.path.split(install)
+    parsed = parse_managed_name(name)
+    if parsed is None or "-" not in name.split("-", 2)[-1]:
+        return None
+    managed_roots = (_anyvenv_install_root(), uv_install_root())
+    if not any(os.path.realpath(where) == root for where in managed_roots):
+        return None
+    link = os.path.join(root, minor_link_name(name, *parsed))
+    if not os.path.islink(link) or os.path.realpath(link) != install:
+        return None
+    return os.path.join(link, os.path.relpath(real, install))
+
+
 def parse_managed_name(name: str) -> tuple[tuple[int, int, int], bool] | None:
     """(version, free-threaded) of an install dir named like uv's, e.g.
     ``cpython-3.12.9-linux-x86_64-gnu`` or ``cpython-3.13.0+freethreaded-linux-x86_64-gnu``."""

@@ -29,10 +29,14 @@ def shadow_fits(shadow: str, saved: SyncState) -> bool:
         cfg = read_pyvenv_cfg(shadow)
     except EnvironmentBroken:
         return False
+    from anyvenv.fs.paths import same_file
+
+    said = config_version(cfg) or ()  # (X.Y alone where made through uv's minor-version link)
     return (
-        cfg.get("home") == os.path.dirname(saved.base_executable)
+        same_file(cfg.get("home", ""), os.path.dirname(saved.base_executable))
         and MADE_BY_KEY in cfg
-        and config_version(cfg) == tuple(saved.version)
+        and len(said) >= 2
+        and said == tuple(saved.version)[: len(said)]
         and os.path.exists(os.path.join(shadow, "bin", "python"))
     )
 

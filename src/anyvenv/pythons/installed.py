@@ -17,6 +17,7 @@ from anyvenv.fs.lock import ShareLock
 from anyvenv.interpreter.discovery import (
     INSTALL_DIR_ENV,
     anyvenv_install_dir,
+    minor_link_name,
     parse_managed_name,
     this_machines_installs,
 )
@@ -256,18 +257,14 @@ def uninstall(
     return Uninstalled(removed, unmatched, left)
 
 
-def minor_link_name(item: InstalledPython) -> str:
-    """The name of uv's link to the newest patch of ``item``'s minor version, e.g.
-    ``cpython-3.12-linux-x86_64-gnu`` (``cpython-3.13+freethreaded-...``)."""
-    major, minor, _ = item.version
-    platform = item.name.split("-", 2)[2]
-    return f"cpython-{major}.{minor}{'+freethreaded' if item.free_threaded else ''}-{platform}"
+def _minor_link_name(item: InstalledPython) -> str:
+    return minor_link_name(item.name, item.version, item.free_threaded)
 
 
 def newer_for_uv_link(root: Path, item: InstalledPython) -> None:
     """As ``uv python install`` of a newer patch: uv's minor-version link there (if uv made
     one; anyvenv makes none) leads to ``item`` when it is newer than the patch it led to."""
-    link = root / minor_link_name(item)
+    link = root / _minor_link_name(item)
     if not link.is_symlink():
         return
     led_to = parse_managed_name(os.path.basename(os.readlink(link)))
@@ -295,14 +292,14 @@ def mend_uv_links(root: Path, removed: list[InstalledPython]) -> None:
         return
     remaining = installed_pythons(root)
     for item in removed:
-        link = root / minor_link_name(item)
+        link = root / _minor_link_name(item)
         if not link.is_symlink():
             continue
         newest = next(
             (
                 other
                 for other in remaining
-                if minor_link_name(other) == link.name and other.version[:2] == item.version[:2]
+                if _minor_link_name(other) == link.name and other.version[:2] == item.version[:2]
             ),
             None,
         )
