@@ -288,6 +288,8 @@ def test_another_machines_managed_builds_are_not_candidates(path_dir: Path) -> N
     mine = fake_install(root, f"cpython-3.12.1-{here}", "python3.12")
     fake_install(root, "cpython-3.99.0-linux-riscv64-gnu", "python3.99")
     fake_install(root, "cpython-3.98.0-macos-aarch64-none", "python3.98")
+    fake_install(root, "cpython-3.97.0", "python3.97")  # no platform in its name: not an install
+    fake_install(root, "cpython-3.96.0+freethreaded", "python3.96t")
     listed = [exe for _, _, exe in managed_interpreters()]
     assert listed == [str(mine / "bin" / "python3.12")]
     # uv's name for a build of this architecture at a micro-architecture level is this

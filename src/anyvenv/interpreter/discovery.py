@@ -81,7 +81,7 @@ def through_minor_link(executable: str) -> str | None:
     install = os.path.dirname(os.path.dirname(real))
     root, name = os.path.split(install)
     parsed = parse_managed_name(name)
-    if parsed is None or "-" not in name.split("-", 2)[-1]:
+    if parsed is None or len(name.split("-", 2)) < 3:  # (no platform in the name)
         return None
     managed_roots = (_anyvenv_install_root(), uv_install_root())
     if not any(os.path.realpath(where) == root for where in managed_roots):
@@ -124,7 +124,8 @@ def this_machines_installs(root: str) -> list[tuple[str, tuple[int, int, int], b
             from anyvenv.interpreter.buildtarget import current_platform
 
             here = current_platform()
-        if here.runs(name.split("-", 2)[2]):
+        platform = name.split("-", 2)[2:]  # (none: a directory named by a version alone)
+        if platform and here.runs(platform[0]):
             found.append((name, *parsed))
     return found
 
