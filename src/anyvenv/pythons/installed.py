@@ -265,11 +265,14 @@ def newer_for_uv_link(root: Path, item: InstalledPython) -> None:
     """As ``uv python install`` of a newer patch: uv's minor-version link there (if uv made
     one; anyvenv makes none) leads to ``item`` when it is newer than the patch it led to."""
     link = root / _minor_link_name(item)
-    if not link.is_symlink():
+    try:  # (uv's links, kept as uv keeps them where that can be done: never a failed install)
+        if not link.is_symlink():
+            return
+        led_to = parse_managed_name(os.path.basename(os.readlink(link)))
+        if led_to is None or (led_to[0] < item.version and led_to[1] == item.free_threaded):
+            atomic.replace_with_symlink(os.fspath(link), item.name)
+    except OSError:
         return
-    led_to = parse_managed_name(os.path.basename(os.readlink(link)))
-    if led_to is None or (led_to[0] < item.version and led_to[1] == item.free_threaded):
-        atomic.replace_with_symlink(os.fspath(link), item.name)
 
 
 def uv_bin_dir(environ: Mapping[str, str]) -> str:
@@ -290,6 +293,14 @@ def mend_uv_links(root: Path, removed: list[InstalledPython]) -> None:
     now lead nowhere into ``root`` are removed. (Envs uv made through the link keep running.)"""
     if not removed:
         return
+    try:  # (uv's links, kept as uv keeps them where that can be done: never a failed uninstall)
+        _mend_minor_links(root, removed)
+        _remove_dead_bin_links(root)
+    except OSError:
+        return
+
+
+def _mend_minor_links(root: Path, removed: list[InstalledPython]) -> None:
     remaining = installed_pythons(root)
     for item in removed:
         link = root / _minor_link_name(item)
@@ -309,7 +320,6 @@ def mend_uv_links(root: Path, removed: list[InstalledPython]) -> None:
             atomic.replace_with_symlink(os.fspath(link), newest.name)
         else:
             link.unlink(missing_ok=True)
-    _remove_dead_bin_links(root)
 
 
 def _remove_dead_bin_links(root: Path) -> None:
