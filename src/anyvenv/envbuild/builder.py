@@ -184,7 +184,7 @@ class EnvBuilder:
         return EnvInfo(
             path=self.target,
             python=final.python,
-            base_executable=self.base_named(plan),
+            base_executable=plan.base,
             version=self.info.version_text,
             strategy=plan.strategy,
             libpython=plan.library,
@@ -290,22 +290,12 @@ class EnvBuilder:
         if plan.lib64_link:
             os.symlink("lib", os.path.join(layout.root, "lib64"))
 
-    def base_named(self, plan: InterpreterPlan) -> str:
-        """The path the env names its base by: the base itself, or for links, uv's
-        minor-version link to a managed install (the env then follows ``uv python upgrade``
-        to the new patch, as uv's venvs do)."""
-        if plan.strategy is Strategy.SYMLINK:
-            from anyvenv.interpreter.discovery import through_minor_link
-
-            return through_minor_link(self.info.executable) or self.info.executable
-        return self.info.executable
-
     def place_interpreter(self, layout: EnvLayout, plan: InterpreterPlan) -> str | None:
         """Put python, python3, python3.X in bin/. Returns the libpython the env must load."""
-        return place_interpreter_files(layout, plan, self.base_named(plan), self.linkage)
+        return place_interpreter_files(layout, plan, plan.base, self.linkage)
 
     def write_config(self, layout: EnvLayout, plan: InterpreterPlan) -> None:
-        base = self.base_named(plan)
+        base = plan.base
         through_link = base != self.info.executable  # (as uv: then X.Y, which stays true)
         major, minor = self.info.version[:2]
         values = {

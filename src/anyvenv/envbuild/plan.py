@@ -29,6 +29,10 @@ class InterpreterPlan:
     library: LibraryPlacement
     lib64_link: bool
     reason: str
+    # the path the env names its base by: the base itself, or for links, uv's minor-version
+    # link to a managed install (the env then follows ``uv python upgrade`` to the new patch,
+    # as uv's venvs do)
+    base: str
     mode_shim: bool = False  # chmod is broken here: install the env's chmod shim (modeshim.py)
     # (not where chmod is only ignored and every file is executable anyway: exFAT, CIFS 0755)
 
@@ -84,8 +88,13 @@ def plan_interpreter(
     lib64 = strategy is Strategy.SYMLINK and wants_lib64(info)
     if library is not LibraryPlacement.NONE:
         reason += f"; libpython is found via $ORIGIN, so it is placed by {library.value}"
+    base = info.executable
+    if strategy is Strategy.SYMLINK:
+        from anyvenv.interpreter.discovery import through_minor_link
+
+        base = through_minor_link(base) or base
     return InterpreterPlan(
-        strategy, library, lib64, reason + mode_shim_note(probe), probe.needs_mode_shim
+        strategy, library, lib64, reason + mode_shim_note(probe), base, probe.needs_mode_shim
     )
 
 
