@@ -155,6 +155,7 @@ def test_nothing_executable_advice(target: Path) -> None:
     assert data["anyvenv_sync"] == {
         "placement": "elsewhere",
         "reason": f"no file can be executed on fuse.faultfs at {target.parent} (exec: EACCES)",
+        "stopped": None,  # the per-user directory is on local disk
     }
     said = anyvenv("doctor", target, "--python", base_python())
     assert "anyvenv sync: elsewhere (no file can be executed" in said.stdout

@@ -55,12 +55,12 @@ def test_declared_path_reads_uv_project_environment(tmp_path: Path) -> None:
 def test_elsewhere_path_is_keyed_by_real_path_and_python(tmp_path: Path) -> None:
     environ = {"XDG_DATA_HOME": str(tmp_path / "data")}
     declared = str(tmp_path / "p" / ".venv")
-    one = Path(elsewhere_env_path(declared, "My Project!", "cpython-3.12", environ))
+    one = Path(elsewhere_env_path(declared, "My Project!", "cpython-3.12", environ, "why"))
     assert one.parent == tmp_path / "data" / "anyvenv" / "envs"
     assert one.name.startswith("My-Project-")
-    assert str(one) != elsewhere_env_path(declared, "My Project!", "cpython-3.11", environ)
+    assert str(one) != elsewhere_env_path(declared, "My Project!", "cpython-3.11", environ, "why")
     other = str(tmp_path / "q" / ".venv")
-    assert str(one) != elsewhere_env_path(other, "My Project!", "cpython-3.12", environ)
+    assert str(one) != elsewhere_env_path(other, "My Project!", "cpython-3.12", environ, "why")
 
 
 def test_link_mode_choice() -> None:

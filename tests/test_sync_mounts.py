@@ -3,6 +3,7 @@ on the same mount: where uv fails or leaves a broken env, anyvenv's env works.""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -27,7 +28,7 @@ from project_support import (
 )
 
 from anyvenv.fs import ENV_LOCK_SUFFIX
-from lab import ALL_KINDS, LabMount
+from lab import ALL_KINDS, Lab, LabMount
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
 
@@ -876,3 +877,43 @@ def test_a_first_sync_of_a_seeded_env_keeps_pip(target: Path, index: Path, home:
     python = project / ".venv" / "bin" / "python"
     assert run([python, "-m", "pip", "--version"], project, env).returncode == 0
     assert run([python, "-c", "import alpha"], project, env).returncode == 0
+
+
+# Homes on the share: the per-user directory an env or shadow must go to is on a filesystem
+# that cannot hold it either (XDG_DATA_HOME: envs kept outside projects; XDG_CACHE_HOME: shadows).
+HOME_ON_A_SHARE = [
+    ("faultfs:mode-0644", "faultfs:mode-0644", "XDG_DATA_HOME", "ANYVENV_ENVS_DIR"),
+    ("faultfs:mode-0644", "faultfs:chmod-ignored", "XDG_DATA_HOME", "ANYVENV_ENVS_DIR"),
+    ("faultfs:chmod-enosys", "faultfs:chmod-enosys", "XDG_CACHE_HOME", "ANYVENV_SHADOW_DIR"),
+    ("fat", "fat", "XDG_CACHE_HOME", "ANYVENV_SHADOW_DIR"),
+]
+
+
+@pytest.mark.parametrize(("project_kind", "home_kind", "xdg", "variable"), HOME_ON_A_SHARE)
+def test_a_user_directory_that_cannot_hold_the_env_is_named_not_used(
+    lab: Lab, project_kind: str, home_kind: str, xdg: str, variable: str, index: Path,
+    home: Path,
+) -> None:  # fmt: skip
+    project = write_project(lab.target(project_kind, "proj") / "demo")
+    share_home = lab.target(home_kind, "home")
+    env = project_environ(home, **{xdg: str(share_home / "xdg")})
+
+    failed = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert failed.returncode == 1, failed.stderr
+    lines = failed.stderr.splitlines()
+    assert len(lines) == 1 and "cannot hold it either" in lines[0], failed.stderr
+    assert f"set {variable} to a directory on a local disk" in lines[0]
+    assert not os.path.lexists(project / ".venv")  # nothing half-made: no env, no pointer
+    made = [
+        *(share_home / "xdg").glob("anyvenv/envs/*"),
+        *(share_home / "xdg").glob("anyvenv/shadow/*"),
+    ]
+    assert not made, "an env was left in the user dir"
+    advice = json.loads(anyvenv("doctor", "--json", str(project), cwd=project, env=env).stdout)
+    assert variable in str(advice["anyvenv_sync"]["stopped"])
+
+    env[variable] = str(home / f"fixed-{project_kind}-{home_kind}".replace(":", "-"))  # the fix
+    fixed = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert fixed.returncode == 0, fixed.stderr
+    hello = anyvenv("run", "alpha-hello", cwd=project, env=env)
+    assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr

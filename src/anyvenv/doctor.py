@@ -82,6 +82,22 @@ class Advice:
         placement, reason = placement_for(self.probe)
         return placement.value, reason
 
+    def sync_stopped(self) -> str | None:
+        """Why ``anyvenv sync`` would stop here: the per-user directory that its env or shadow
+        env must go to cannot hold it either (a home directory on the same share)."""
+        from anyvenv.errors import UnfitUserDir
+        from anyvenv.project import envchoice
+
+        placement, reason = envchoice.placement_for(self.probe)
+        try:
+            if placement is envchoice.Placement.ELSEWHERE:
+                envchoice.fit_envs_dir(os.environ, reason)
+            elif placement is envchoice.Placement.SHADOW:
+                envchoice.fit_shadow_dir(os.environ, envchoice.fault_of(self.probe) or reason)
+        except UnfitUserDir as exc:
+            return exc.one_line()
+        return None
+
     def to_json(self) -> dict[str, object]:
         placement, reason = self.sync_placement()
         return {
@@ -92,7 +108,11 @@ class Advice:
             "checks": self.probe.checks(),
             "tools": [tool.to_json() for tool in self.tools],
             "anyvenv": self.strategy.to_json(),
-            "anyvenv_sync": {"placement": placement, "reason": reason},
+            "anyvenv_sync": {
+                "placement": placement,
+                "reason": reason,
+                "stopped": self.sync_stopped(),
+            },
             "options": [option.to_json() for option in self.options],
         }
 
@@ -105,6 +125,9 @@ def doctor(directory: str | os.PathLike[str], python: str | None = None) -> Advi
     advice = advise(result, strategy)
     if strategy.stopped is not None:
         advice.options.insert(0, Option(f"'anyvenv venv' here would stop: {strategy.stopped}"))
+    sync_stopped = advice.sync_stopped()
+    if sync_stopped is not None:
+        advice.options.insert(0, Option(f"'anyvenv sync' here would stop: {sync_stopped}"))
     broken = _broken_env_here(os.fspath(directory))
     if broken is not None:
         advice.options.append(broken)

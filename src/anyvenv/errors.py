@@ -94,6 +94,11 @@ class NothingExecutableHere(AnyvenvError):
     """No file on the target filesystem can be executed (noexec, fixed 0644 modes)."""
 
 
+class UnfitUserDir(AnyvenvError):
+    """One of anyvenv's per-user directories (envs kept outside projects, shadow envs) is on a
+    filesystem that cannot hold the env it is needed for: a home directory on a share."""
+
+
 class NotAProject(UsageError):
     """No pyproject.toml above a directory, or none that declares a project or a workspace."""
 

@@ -80,10 +80,21 @@ def envs_dir(environ: Mapping[str, str]) -> str:
 
 
 def elsewhere_env_path(
-    declared: str, project_name: str, python_key: str, environ: Mapping[str, str]
+    declared: str, project_name: str, python_key: str, environ: Mapping[str, str], why: str
 ) -> str:
-    """The per-user env for a project whose filesystem cannot run one."""
-    return _unused(envs_dir(environ), keyed_name(project_name, declared, python_key), declared)
+    """The per-user env for a project whose filesystem cannot run one (``why``: a clause).
+    Raises :class:`anyvenv.errors.UnfitUserDir` when the per-user directory cannot hold it
+    either."""
+    directory = fit_envs_dir(environ, why)
+    return _unused(directory, keyed_name(project_name, declared, python_key), declared)
+
+
+def fit_envs_dir(environ: Mapping[str, str], why: str) -> str:
+    """:func:`envs_dir`, for the env of a project that cannot hold one (``why``), when it can
+    hold that env; else :class:`anyvenv.errors.UnfitUserDir`."""
+    directory = envs_dir(environ)
+    require_fit_user_dir(directory, ENVS_DIR_ENV, f"the env cannot live in the project ({why})")
+    return directory
 
 
 def shadow_dir(environ: Mapping[str, str]) -> str:
@@ -96,10 +107,21 @@ def shadow_dir(environ: Mapping[str, str]) -> str:
 
 
 def shadow_env_path(
-    env: str, project_name: str, python_key: str, environ: Mapping[str, str]
+    env: str, project_name: str, python_key: str, environ: Mapping[str, str], why: str
 ) -> str:
-    """The shadow env on local disk that uv installs into for ``env``."""
-    return _unused(shadow_dir(environ), keyed_name(project_name, env, python_key), env)
+    """The shadow env on local disk that uv installs into for ``env``, which uv cannot install
+    into in place (``why``: a clause). Raises :class:`anyvenv.errors.UnfitUserDir` when the
+    shadow directory cannot hold it either."""
+    directory = fit_shadow_dir(environ, why)
+    return _unused(directory, keyed_name(project_name, env, python_key), env)
+
+
+def fit_shadow_dir(environ: Mapping[str, str], why: str) -> str:
+    """:func:`shadow_dir`, for the shadow of an env that uv cannot install into (``why``), when
+    it can hold that shadow; else :class:`anyvenv.errors.UnfitUserDir`."""
+    directory = shadow_dir(environ)
+    require_fit_user_dir(directory, SHADOW_DIR_ENV, f"uv cannot install into the env ({why})")
+    return directory
 
 
 def _unused(directory: str, name: str, declared: str) -> str:
@@ -128,24 +150,63 @@ def chmod_fails_at(directory: str) -> bool:
 
 def placement_for(result: ProbeResult) -> tuple[Placement, str]:
     """Decide from the probe of the env's filesystem."""
-    where = f"{result.fstype or 'the filesystem'} at {result.mount_point or result.path}"
+    fault = fault_of(result)
+    if fault is None:
+        if result.chmod_ignored_harmlessly:
+            return (
+                Placement.IN_PLACE,
+                f"chmod is ignored on {_where(result)}, but every file there is executable: "
+                "uv installs in place",
+            )
+        return Placement.IN_PLACE, f"files can be executed and chmod works on {_where(result)}"
+    if not result.can_execute:
+        return Placement.ELSEWHERE, fault
+    return (
+        Placement.SHADOW,
+        f"{fault}: uv installs into a shadow env on local disk and anyvenv copies the packages "
+        "in with their modes set at creation",
+    )
+
+
+def fault_of(result: ProbeResult) -> str | None:
+    """What keeps an env on the filesystem ``result`` measured from being made and installed
+    into in place, as a clause (``"chmod fails (ENOSYS) on vfat at /mnt"``); ``None`` when
+    nothing does."""
     if not result.can_execute:
         noexec = ", mounted noexec" if "noexec" in result.mount_options else ""
-        return (
-            Placement.ELSEWHERE,
-            f"no file can be executed on {where} (exec: {result.exec}{noexec})",
+        return f"no file can be executed on {_where(result)} (exec: {result.exec}{noexec})"
+    if result.chmod_works or result.chmod_ignored_harmlessly:
+        return None
+    how = "is ignored" if result.chmod == "no" else f"fails ({result.chmod})"
+    return f"chmod {how} on {_where(result)}"
+
+
+def _where(result: ProbeResult) -> str:
+    return f"{result.fstype or 'the filesystem'} at {result.mount_point or result.path}"
+
+
+def user_dir_fault(directory: str) -> str | None:
+    """What keeps ``directory``, one of anyvenv's per-user directories for envs, from holding
+    an env that uv installs into in place (:func:`fault_of`); ``None`` when nothing does, or
+    it cannot be probed (not writable: what must write there says so itself). Where a home
+    directory is on a share, these directories are on that share too."""
+    from anyvenv.errors import UsageError
+    from anyvenv.fs.probe import probe, probe_path_for
+
+    try:
+        return fault_of(probe(probe_path_for(directory)))
+    except (OSError, UsageError):
+        return None
+
+
+def require_fit_user_dir(directory: str, variable: str, need: str) -> None:
+    """Raise :class:`UnfitUserDir` when ``directory`` (named by ``variable``) cannot hold the
+    env that ``need`` says must go there (``"the project cannot hold its env (...)"``)."""
+    fault = user_dir_fault(directory)
+    if fault is not None:
+        from anyvenv.errors import UnfitUserDir
+
+        raise UnfitUserDir(
+            f"{need}, and {directory} cannot hold it either: {fault}",
+            f"set {variable} to a directory on a local disk",
         )
-    if result.chmod_ignored_harmlessly:
-        return (
-            Placement.IN_PLACE,
-            f"chmod is ignored on {where}, but every file there is executable: "
-            "uv installs in place",
-        )
-    if not result.chmod_works:
-        how = "is ignored" if result.chmod == "no" else f"fails ({result.chmod})"
-        return (
-            Placement.SHADOW,
-            f"chmod {how} on {where}: uv installs into a shadow env on local disk and "
-            "anyvenv copies the packages in with their modes set at creation",
-        )
-    return Placement.IN_PLACE, f"files can be executed and chmod works on {where}"

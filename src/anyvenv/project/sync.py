@@ -41,6 +41,7 @@ from anyvenv.project.envchoice import (
     chmod_fails_at,
     elsewhere_env_path,
     envs_dir,
+    fault_of,
     placement_for,
     python_key,
     shadow_env_path,
@@ -209,11 +210,11 @@ def choose_location(
     name = project.env_name
     fails = result.chmod_fails
     if placement is Placement.ELSEWHERE:
-        env = elsewhere_env_path(declared, name, key, environ)
+        env = elsewhere_env_path(declared, name, key, environ, reason)
         return EnvLocation(declared, env, placement, reason, chmod_fails=fails)
-    shadow = (
-        shadow_env_path(declared, name, key, environ) if placement is Placement.SHADOW else None
-    )
+    shadow = None
+    if placement is Placement.SHADOW:
+        shadow = shadow_env_path(declared, name, key, environ, fault_of(result) or reason)
     return EnvLocation(declared, declared, placement, reason, shadow, fails)
 
 
@@ -266,10 +267,10 @@ def build_env(
             return location, pending
         except (EnvironmentBroken, NothingExecutableHere) as exc:
             reason = f"{landing_dir(declared)} cannot hold a runnable environment ({exc.message})"
+            env = elsewhere_env_path(declared, project.env_name, key, environ, reason)
             location = EnvLocation(
-                declared, elsewhere_env_path(declared, project.env_name, key, environ),
-                Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails,
-            )  # fmt: skip
+                declared, env, Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails
+            )
     build_at(location.env, info, prompt=env_prompt(project), notes=notes)
     record_owner(location.env, declared, EnvKind.ELSEWHERE)
     write_pointer(declared, location.env)
@@ -331,7 +332,8 @@ def _existing_location(
             # made by anyvenv venv for this filesystem (files with their modes, the chmod
             # shim): uv installs through a new shadow env, what is installed kept
             key = python_key(facts.version, facts.free_threaded)
-            shadow = shadow_env_path(declared, project.env_name, key, environ)
+            why = fault_of(result) or reason
+            shadow = shadow_env_path(declared, project.env_name, key, environ, why)
             return EnvLocation(declared, env, placement, reason, shadow, result.chmod_fails)
         return f"it was not made by anyvenv for this filesystem, where {reason}"
     return EnvLocation(declared, env, placement, reason)
