@@ -917,3 +917,36 @@ def test_a_user_directory_that_cannot_hold_the_env_is_named_not_used(
     assert fixed.returncode == 0, fixed.stderr
     hello = anyvenv("run", "alpha-hello", cwd=project, env=env)
     assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "faultfs:lock-enolck", "exfat"])
+def test_a_uv_cache_on_a_share_is_named_when_uv_fails(
+    lab_kind: str, target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    project = write_project(tmp_path / "demo")  # the project on local disk: only the cache
+    env = project_environ(home, UV_CACHE_DIR=str(target / "uv-cache"))
+    what = "flock" if lab_kind == "faultfs:lock-enolck" else "symlinks"
+    for command in (["sync"], ["pip", "install", "beta"]):
+        failed = anyvenv(*command, *index_args(index), cwd=project, env=env)
+        assert failed.returncode != 0, failed.stderr
+        told = [line for line in failed.stderr.splitlines() if line.startswith("anyvenv: ")]
+        assert any(
+            f"uv's cache {target / 'uv-cache'} is on " in line
+            and f", where {what} (" in line
+            and "set UV_CACHE_DIR to a directory on a local disk" in line
+            for line in told
+        ), failed.stderr
+
+    env["UV_CACHE_DIR"] = str(tmp_path / "uv-cache")  # the fix it names
+    assert anyvenv("sync", *index_args(index), cwd=project, env=env).returncode == 0
+    alpha_says_hi(project, env)
+
+
+def test_a_failure_of_uv_with_a_sound_cache_names_no_cache(
+    index: Path, home: Path, tmp_path: Path
+) -> None:
+    project = write_project(tmp_path / "demo", dependencies=("alpha", "no-such-package"))
+    env = project_environ(home)
+    failed = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert failed.returncode != 0 and "no-such-package" in failed.stderr, failed.stderr
+    assert "UV_CACHE_DIR" not in failed.stderr

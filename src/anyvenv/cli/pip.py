@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from anyvenv.cli.uvargs import OwnOptions, pass_through
 
@@ -54,7 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
             progress = mirror_progress(words)
             options = SyncOptions(uv_args=tuple(locating), on_mirror_progress=progress)
-            return run_pip(words, options).uv_exit_code
+            result = run_pip(words, options)
+            if result.uv_exit_code != 0:  # (uv pip's own output stays as uv's otherwise)
+                for note in result.notes:
+                    print(f"anyvenv: {note}", file=sys.stderr)
+            return result.uv_exit_code
     except (NotAProject, EnvLeftAlone, EnvironmentBroken):
         pass  # no project, one uv does not manage, or no env to read
     # as plain uv pip, on the env it finds (the one named, VIRTUAL_ENV, .venv above); anyvenv

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from anyvenv.project import inputs
 from anyvenv.project.shadow import ensure_shadow, mirror_shadow
@@ -24,6 +24,7 @@ class PipResult:
     target: str  # the env uv ran against (the shadow, or the env)
     uv_exit_code: int
     mirror: MirrorReport | None
+    notes: list[str] = field(default_factory=list)  # what the user must be told
 
 
 _TARGET_OPTIONS = ("--python", "--system", "--target", "--prefix")
@@ -112,6 +113,8 @@ def run_pip(
             uv_env["UV_LINK_MODE"] = session.link_mode(()).mode.value
         command = pip_command(session.uv, args, os.path.join(target, "bin", "python"))
         code = run_uv(command, uv_env, session.cwd)
+        if code != 0:
+            session.note_cache_trouble(())
         report = (
             mirror_shadow(session.prepared, options.on_mirror_progress, session.reinstalls(args))
             if shadow is not None and code == 0
@@ -122,4 +125,4 @@ def run_pip(
             from anyvenv.project.shadow import tree_of
 
             compile_bytecode(tree_of(location.env, session.prepared.state))
-    return PipResult(location.env, target, code, report)
+    return PipResult(location.env, target, code, report, session.prepared.notes)

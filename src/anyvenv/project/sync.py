@@ -682,15 +682,7 @@ class Session:
         return self.prepared.project.workspace_root, uv_args, self.environ, self.cwd
 
     def link_mode(self, uv_args: Sequence[str]) -> LinkChoice:
-        early = self.cache_dir_lookup
-        if early is not None and early.args != tuple(uv_args):
-            early = None  # started for other arguments
-
-        def cache_dir() -> str:  # asked only when no decision is kept for this cache
-            if early is not None:
-                return early.result()
-            return uv_cache_dir(self.uv, uv_args, self.environ, self.cwd)
-
+        early = self._early_lookup(uv_args)
         return decide_link_mode(
             self.prepared.state,
             self.prepared.install_target,
@@ -698,9 +690,33 @@ class Session:
             uv_args,
             self.environ,
             self.cwd,
-            cache_dir,
+            lambda: self._cache_dir(uv_args),  # asked only when no decision is kept for it
             early.sources if early is not None else None,
         )
+
+    def _early_lookup(self, uv_args: Sequence[str]) -> CacheDirLookup | None:
+        early = self.cache_dir_lookup
+        return early if early is not None and early.args == tuple(uv_args) else None
+
+    def _cache_dir(self, uv_args: Sequence[str]) -> str:
+        early = self._early_lookup(uv_args)
+        if early is not None:
+            return early.result()
+        return uv_cache_dir(self.uv, uv_args, self.environ, self.cwd)
+
+    def note_cache_trouble(self, uv_args: Sequence[str]) -> None:
+        """After uv failed: say so when its cache is on a filesystem it cannot keep it on (a
+        home directory on a share), whose error would not tell the user what to do."""
+        from anyvenv.project.uvcache import cache_trouble
+
+        try:
+            trouble = cache_trouble(self._cache_dir(uv_args))
+        except AnyvenvError:
+            return
+        if trouble is not None:
+            self.prepared.notes.append(
+                f"{trouble}: set UV_CACHE_DIR to a directory on a local disk"
+            )
 
     def invocation(self) -> Invocation:
         o = self.options
@@ -909,6 +925,8 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
                 code = run_uv(command, uv_env, session.cwd)
     else:
         code = _edit_project(session, command, uv_env, target, link.mode.value)
+    if code != 0:
+        session.note_cache_trouble(options.uv_args)
     report: MirrorReport | None = None
     if code == 0:
         _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)

@@ -190,3 +190,28 @@ class CacheDirLookup:
 def uv_cache_dir(uv: str, args: Sequence[str], environ: Mapping[str, str], cwd: str) -> str:
     """Where uv keeps its cache for this invocation (see :class:`CacheDirLookup`)."""
     return CacheDirLookup(uv, args, environ, cwd).result()
+
+
+def cache_trouble(cache_dir: str) -> str | None:
+    """What uv's cache at ``cache_dir`` needs that its filesystem does not give, as a clause:
+    on Unix uv links each cache entry to its archive by a relative symlink through ``..``,
+    read back, and locks entries with flock. ``None`` when both work, or it cannot be
+    probed."""
+    from anyvenv.fs.outcome import OK
+    from anyvenv.fs.probe import probe, probe_path_for
+
+    try:
+        result = probe(probe_path_for(cache_dir))
+    except (OSError, AnyvenvError):
+        return None
+    failing = [
+        f"{what} ({outcome})"
+        for what, outcome in (("symlinks", result.symlink_dotdot), ("flock", result.flock))
+        if outcome != OK
+    ]
+    if not failing:
+        return None
+    where = f"{result.fstype or 'a filesystem'} at {result.mount_point or result.path}"
+    return (
+        f"uv's cache {cache_dir} is on {where}, where {' and '.join(failing)} fail, which uv needs"
+    )
