@@ -342,3 +342,70 @@ def test_the_disk_s_host_and_a_client_through_a_share_take_turns(
         assert proc.wait(timeout=120) == 0
     _assert_never_overlapping(log.read_text().splitlines(), 4 * 6)
     assert sorted(os.listdir(local_dir)) == []
+
+
+NOBODY_TAKER = """
+import sys
+from anyvenv.fs.lock import LockTimeout, LockUnavailable, env_lock
+lock = env_lock(sys.argv[1], timeout=float(sys.argv[2]))
+try:
+    lock.acquire()
+except (LockTimeout, LockUnavailable) as exc:
+    print(type(exc).__name__, exc.message)
+else:
+    print("taken", lock.path)
+    lock.release()
+"""
+
+
+def _take_as_nobody(env: Path, timeout: float = 0.5) -> str:
+    from support import run_python_as_nobody
+
+    proc = run_python_as_nobody("-c", NOBODY_TAKER, str(env), str(timeout))
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_a_lock_held_by_another_user_is_waited_for_and_then_taken(nobody_scratch: Path) -> None:
+    shared = nobody_scratch / "shared"  # a project both users may write (a group's share)
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    env = shared / ".venv"
+    from anyvenv.fs.lock import env_lock
+
+    with env_lock(env):  # this user's lock files, 0644: the other may only read them
+        said = _take_as_nobody(env)
+        assert said.startswith("LockTimeout "), said  # waited, as for any live holder
+    assert _take_as_nobody(env) == f"taken {env}.anyvenv.lock"
+    # a flock file left by a killed holder of another user is taken, then removed
+    (shared / ".venv.anyvenv.lock.flock").write_bytes(b"")
+    assert _take_as_nobody(env) == f"taken {env}.anyvenv.lock"
+    assert os.listdir(shared) == []
+
+
+def test_an_env_whose_directory_this_user_cannot_write_is_locked_in_the_temp_dir(
+    nobody_scratch: Path,
+) -> None:
+    app = nobody_scratch / "app"  # the container case: /app is root's, /app/.venv the user's
+    (app / ".venv").mkdir(parents=True)
+    os.chown(app / ".venv", 65534, 65534)
+    said = _take_as_nobody(app / ".venv")
+    assert said.startswith("taken /tmp/anyvenv-") and said.endswith(".lock"), said
+    temp_lock = said.removeprefix("taken ")
+    from anyvenv.fs.lock import env_lock
+
+    with env_lock(app / ".venv") as held:  # root may write there: its lock is beside the env
+        assert held.path == f"{app}/.venv.anyvenv.lock"
+    # two takers that cannot write there take turns on the temp dir's lock
+    import fcntl
+
+    assert not os.path.exists(temp_lock + ".flock")  # removed by its holder on release
+    fd = os.open(temp_lock + ".flock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        said = _take_as_nobody(app / ".venv")
+        assert said.startswith("LockTimeout "), said
+    finally:
+        os.close(fd)
+        os.unlink(temp_lock + ".flock")
+    assert os.listdir(app) == [".venv"]

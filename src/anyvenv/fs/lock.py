@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 UNREADABLE_GRACE_SECONDS = 30.0
 _FLOCK_UNUSABLE = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL}
+_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
 class LockTimeout(AnyvenvError):
@@ -239,11 +240,32 @@ def uses_lock_file(directory: str) -> bool:
 
 
 def env_lock(
-    env: str | os.PathLike[str], on_wait: Callable[[str], object] | None = None
+    env: str | os.PathLike[str],
+    on_wait: Callable[[str], object] | None = None,
+    timeout: float | None = None,
 ) -> ShareLock:
     """The lock of the env at ``env`` (its declared path: a pointer file's, for an env kept
-    elsewhere), beside it: ``sync``, ``venv`` and ``repair`` of one env take turns."""
-    return ShareLock(env_lock_path(os.fspath(env)), on_wait=on_wait)
+    elsewhere), beside it: ``sync``, ``venv``, ``repair`` and ``cache prune`` of one env take
+    turns. Where its directory is not ours to write (a project owned by another user, whose
+    env is ours; a read-only mount), a flock in the temp directory keyed by the env's real
+    path serialises the processes of this machine instead, as uv's project locks do."""
+    path = os.fspath(env)
+    return ShareLock(
+        env_lock_path(path),
+        on_wait=on_wait,
+        fallback=_temp_lock_path(path),
+        **({} if timeout is None else {"timeout": timeout}),
+    )
+
+
+def _temp_lock_path(env: str) -> str:
+    import hashlib
+    import tempfile
+
+    key = os.path.realpath(env).encode("utf-8", "surrogateescape")
+    return os.path.join(
+        tempfile.gettempdir(), f"anyvenv-{hashlib.sha256(key).hexdigest()[:16]}.lock"
+    )
 
 
 def try_env_lock(
@@ -275,9 +297,12 @@ class ShareLock:
         poll: float = 0.05,
         unreadable_grace: float = UNREADABLE_GRACE_SECONDS,
         on_wait: Callable[[str], object] | None = None,
+        fallback: str | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self.on_wait = on_wait
+        # where a flock is taken instead when ``path``'s directory may not be written
+        self.fallback = fallback
         self._notice_at = 0.0  # when a wait is told (set by acquire)
         self.timeout = timeout
         self.poll = poll
@@ -304,16 +329,15 @@ class ShareLock:
         self._notice_at = time.monotonic() + WAIT_NOTICE_SECONDS
         deadline = time.monotonic() + self.timeout
         try:
-            if not uses_lock_file(os.path.dirname(self.path)) and self._try_flock(deadline):
-                # the lock file too: a client of this directory through a share (a VM's
-                # sshfs or SMB view of it) cannot see this flock and takes the file instead
-                try:
-                    self._acquire_lock_file(deadline)
-                except BaseException:
-                    self.release()
+            try:
+                self._acquire_beside(deadline)
+            except OSError as exc:
+                if self.fallback is None or exc.errno not in _NOT_WRITABLE:
                     raise
-                return
-            self._acquire_lock_file(deadline)
+                # the temp directory is local to this machine: its flock alone is enough
+                self.path, self.fallback = self.fallback, None
+                if not self._try_flock(deadline):
+                    raise
         except OSError as exc:
             raise LockUnavailable(
                 f"cannot take the lock {exc.filename or self.path}: "
@@ -321,6 +345,18 @@ class ShareLock:
                 "the directory must be writable; a link or other file planted at that path "
                 "is never followed: remove it",
             ) from exc
+
+    def _acquire_beside(self, deadline: float) -> None:
+        if not uses_lock_file(os.path.dirname(self.path)) and self._try_flock(deadline):
+            # the lock file too: a client of this directory through a share (a VM's
+            # sshfs or SMB view of it) cannot see this flock and takes the file instead
+            try:
+                self._acquire_lock_file(deadline)
+            except BaseException:
+                self.release()
+                raise
+            return
+        self._acquire_lock_file(deadline)
 
     def _try_flock(self, deadline: float) -> bool:
         flock_path = self.path + ".flock"
@@ -454,7 +490,15 @@ class ShareLock:
 
 
 def _open_flock_file(path: str) -> int:
-    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except PermissionError:
+        # another user's (its holder's, or left by one killed): flock needs no write access
+        try:
+            return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            pass
+        raise
 
 
 def _still_named(fd: int, path: str) -> bool:

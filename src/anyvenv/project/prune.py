@@ -180,8 +180,7 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
     import errno
 
     from anyvenv.errors import AnyvenvError
-    from anyvenv.fs import env_lock_path
-    from anyvenv.fs.lock import ShareLock
+    from anyvenv.fs.lock import env_lock
 
     project_dir = os.path.dirname(owner.declared)
     try:
@@ -191,7 +190,7 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
             return _set_aside_if(remove, env, f"its project directory {project_dir} is gone")
         return Verdict.KEPT, f"its project directory {project_dir} cannot be read ({exc})", None
 
-    lock = ShareLock(env_lock_path(owner.declared), timeout=LOCK_WAIT_SECONDS)
+    lock = env_lock(owner.declared, timeout=LOCK_WAIT_SECONDS)
     try:
         lock.acquire()
     except AnyvenvError as exc:

@@ -24,8 +24,7 @@ from anyvenv.errors import (
     NothingExecutableHere,
     UsageError,
 )
-from anyvenv.fs import env_lock_path
-from anyvenv.fs.lock import ShareLock
+from anyvenv.fs.lock import ShareLock, env_lock
 from anyvenv.fs.paths import (
     is_below,
     same_entry,
@@ -591,7 +590,7 @@ def find_base_interpreter(project: Project, choice: PythonChoice) -> Interpreter
 def project_lock(declared: str, on_wait: Callable[[str], object] | None = None) -> ShareLock:
     """The lock that serialises syncs of one project: beside the declared env path."""
     os.makedirs(os.path.dirname(declared), exist_ok=True)
-    return ShareLock(env_lock_path(declared), on_wait=on_wait)
+    return env_lock(declared, on_wait)
 
 
 def locate(
