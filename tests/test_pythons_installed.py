@@ -263,3 +263,29 @@ def test_uvs_links_in_a_shared_install_dir_are_left_as_uv_leaves_them(
     uninstall(["3.12"], root)
     assert not os.path.lexists(root / f"cpython-3.12-{platform}")
     assert sorted(os.listdir(bin_dir)) == ["python-mine"]
+
+
+def test_another_users_install_is_refused_whole_not_hidden(nobody_scratch: Path) -> None:
+    """A shared install directory: an install this user may not remove is refused before
+    anything is renamed (renamed aside, it was hidden and broken for its owner)."""
+    from support import one_line_error, run_cli_as_nobody
+
+    root = nobody_scratch / "pythons"
+    root.mkdir()
+    os.chmod(root, 0o777)  # anyone may add an install; each install is its owner's
+    name = "cpython-3.12.9-linux-x86_64-gnu"
+    home = fake_install(root, name, "python3.12")
+    before = sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+
+    refused = run_cli_as_nobody("python", "uninstall", "3.12", "--install-dir", str(root))
+    assert refused.returncode == 1
+    assert f"cannot uninstall {name}: you may not change {home} (owned by root)" in (
+        one_line_error(refused)
+    )
+    assert sorted(str(path.relative_to(root)) for path in root.rglob("*")) == before
+
+    for path in [home, *home.rglob("*")]:  # now the other user's own install
+        os.chown(path, 65534, 65534, follow_symlinks=False)
+    removed = run_cli_as_nobody("python", "uninstall", "3.12", "--install-dir", str(root))
+    assert removed.returncode == 0, removed.stderr
+    assert os.listdir(root) == []

@@ -316,6 +316,43 @@ def remove_tree(path: str | os.PathLike[str]) -> None:
     while_fuse_holds(os.fspath(path), lambda: shutil.rmtree(path))
 
 
+def first_unremovable(path: str | os.PathLike[str]) -> str | None:
+    """The first directory that keeps this user from removing the tree at ``path`` (or from
+    renaming it: its parent comes first): one it may not write to or search, list, or, with
+    the sticky bit, whose entries it does not own. ``None`` when :func:`remove_tree` can
+    remove it all, as far as permissions tell (root may change anything not read-only)."""
+    top = os.fspath(path)
+    if not os.access(os.path.dirname(os.path.abspath(top)), os.W_OK | os.X_OK):
+        return os.path.dirname(os.path.abspath(top))
+    uid = os.geteuid()
+    unlistable: list[str] = []
+
+    def cannot_list(error: OSError) -> None:
+        unlistable.append(error.filename)
+
+    for directory, dirnames, filenames in os.walk(top, onerror=cannot_list):
+        if unlistable:
+            return unlistable[0]
+        if not os.access(directory, os.W_OK | os.X_OK):
+            return directory
+        if uid and os.lstat(directory).st_mode & stat.S_ISVTX:
+            for name in (*dirnames, *filenames):
+                if os.lstat(os.path.join(directory, name)).st_uid != uid:
+                    return directory
+    return unlistable[0] if unlistable else None
+
+
+def owner_name(path: str | os.PathLike[str]) -> str:
+    """The user name of ``path``'s owner (``uid N`` when it has none)."""
+    import pwd
+
+    uid = os.lstat(path).st_uid
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
 # libfuse's high-level API renames a file unlinked while open (a probe's script that was just
 # killed) to .fuse_hiddenNNN and removes it when the kernel's release reaches the daemon, a
 # moment after the process is gone; until then its directory is not empty.

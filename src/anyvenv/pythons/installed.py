@@ -192,6 +192,23 @@ class Uninstalled:
     left: dict[str, str] = field(default_factory=dict)
 
 
+def refuse_unremovable(name: str, path: Path, doing: str) -> None:
+    """An error naming what keeps this user from removing the install ``name`` at ``path``
+    (another user's install in a shared directory), before anything is changed: renamed
+    aside, it would be hidden and broken for its owner, and half of it left."""
+    blocked = atomic.first_unremovable(path)
+    if blocked is None:
+        return
+    try:
+        owner = atomic.owner_name(blocked)
+    except OSError:
+        owner = "another user"
+    raise AnyvenvError(
+        f"cannot {doing} {name}: you may not change {blocked} (owned by {owner})",
+        f"run the {doing} as {owner}, or ask them to",
+    )
+
+
 def uninstall(
     requests: list[str],
     install_dir: str | os.PathLike[str] | None = None,
@@ -231,6 +248,8 @@ def uninstall(
             chosen.update((item.name, item) for item in found)
         if not chosen:
             return Uninstalled([], unmatched)
+        for item in chosen.values():  # all or none: another user's install stops it here
+            refuse_unremovable(item.name, item.path, "uninstall")
         renames_work = atomic.directory_rename_keeps_contents(root)
         left: dict[str, str] = {}
         for item in chosen.values():

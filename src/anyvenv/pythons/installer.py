@@ -38,6 +38,7 @@ from anyvenv.pythons.installed import (
     install_lock,
     newer_for_uv_link,
     recover_installs,
+    refuse_unremovable,
     resolve_install_dir,
 )
 from anyvenv.pythons.sources import (
@@ -217,6 +218,8 @@ def install_python(
                 replacing = os.path.lexists(target)
                 if replacing and not reinstall and os.path.lexists(installed.executable):
                     return _already_installed(installed, download)
+                if replacing:
+                    refuse_unremovable(installed.name, target, "reinstall")
                 with atomic.staging_directory(target) as staging_dir:
                     staging = Path(staging_dir)
                     on_members = None if progress is None else _stage(progress, "extract")
