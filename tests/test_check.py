@@ -458,3 +458,27 @@ def test_a_bin_that_is_a_file_is_refused_by_repair(tmp_path: Path) -> None:
     assert refused.stderr.startswith("anyvenv: error: cannot repair")
     assert "bin is not a directory" in refused.stderr and "Traceback" not in refused.stderr
     assert (env / "bin").read_text() == "x\n"
+
+
+@pytest.mark.parametrize("locked", ["env", "bin"])
+def test_an_env_this_user_cannot_read_is_said_so_not_missing_or_to_be_recreated(
+    nobody_scratch: Path, locked: str
+) -> None:
+    """Another user's env made with umask 077: check and repair say it cannot be read, and
+    by whom, instead of "no pyvenv.cfg" or "recreate it with venv --clear"."""
+    from support import one_line_error, run_cli_as_nobody
+
+    env = nobody_scratch / "env"
+    made = anyvenv("venv", env, "--python", "/usr/bin/python3")
+    assert made.returncode == 0, made.stderr
+    os.chmod(env, 0o700 if locked == "env" else 0o755)
+    os.chmod(env / "bin", 0o700)
+    where = env if locked == "env" else env / "bin"
+    for command in ("check", "repair"):
+        proc = run_cli_as_nobody(command, str(env))
+        assert proc.returncode == 1, (command, proc.stderr, proc.stdout)
+        said = one_line_error(proc)
+        assert f"cannot read {where}: you may not list or enter it (owned by root, mode 0700)" in (
+            said
+        ), said
+        assert "recreate" not in proc.stdout + said and "no pyvenv.cfg" not in said

@@ -42,12 +42,37 @@ def resolve_environment(path: str | os.PathLike[str]) -> Path:
             else "pass the directory of a virtual environment (the one holding pyvenv.cfg and bin/)"
         )
         raise UsageError(f"{text} is a file, not an environment directory", hint)
+    _refuse_unreadable(env)
     if not os.path.lexists(env / CFG_NAME):
         raise UsageError(
             f"{text} is not a virtual environment: it has no {CFG_NAME}",
             "pass the directory of a virtual environment (the one holding pyvenv.cfg and bin/)",
         )
     return env
+
+
+def _refuse_unreadable(env: Path) -> None:
+    """An error when this user may not read the env, its ``bin`` or its pyvenv.cfg (another
+    user's env made with umask 077): what cannot be read must not be called missing, nor
+    the env broken and to be recreated."""
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.fs.atomic import owner_name
+
+    for path in (env, env / "bin"):
+        if os.access(path, os.R_OK | os.X_OK) or (path != env and not os.path.isdir(path)):
+            continue
+        mode = os.stat(path).st_mode & 0o7777
+        raise AnyvenvError(
+            f"cannot read {path}: you may not list or enter it "
+            f"(owned by {owner_name(path)}, mode {mode:04o})",
+            "run this as its owner, or ask them to make it readable",
+        )
+    cfg = env / CFG_NAME
+    if os.path.isfile(cfg) and not os.access(cfg, os.R_OK):
+        raise AnyvenvError(
+            f"cannot read {cfg}: you may not read it (owned by {owner_name(cfg)})",
+            "run this as its owner, or ask them to make it readable",
+        )
 
 
 def _pointed_environment(file: Path) -> str | None:
