@@ -902,7 +902,7 @@ def test_a_user_directory_that_cannot_hold_the_env_is_named_not_used(
     assert failed.returncode == 1, failed.stderr
     lines = failed.stderr.splitlines()
     assert len(lines) == 1 and "cannot hold it either" in lines[0], failed.stderr
-    assert f"set {variable} to a directory on a local disk" in lines[0]
+    assert f"set {variable} to a directory of yours on a local disk" in lines[0]
     assert not os.path.lexists(project / ".venv")  # nothing half-made: no env, no pointer
     made = [
         *(share_home / "xdg").glob("anyvenv/envs/*"),

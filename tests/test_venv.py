@@ -704,3 +704,47 @@ def test_what_uv_venv_left_when_it_failed_is_replaced(target: Path) -> None:
     made = venv_cli(env)
     assert made.returncode == 0, made.stderr
     assert (env / "pyvenv.cfg").is_file()
+
+
+def test_a_parent_this_user_cannot_write_is_named_as_the_refusal(nobody_scratch: Path) -> None:
+    """``venv NEWDIR/env`` where NEWDIR cannot be made: the error names the directory that
+    refuses (the one above NEWDIR) and its owner, not NEWDIR as if it refused."""
+    from support import one_line_error, run_cli_as_nobody
+
+    proc = run_cli_as_nobody("venv", str(nobody_scratch / "newdir" / "env"))
+    assert proc.returncode == 2, proc.stderr
+    said = one_line_error(proc)
+    assert (
+        f"cannot create {nobody_scratch / 'newdir'} in {nobody_scratch}: "
+        "you may not write to it (EACCES)"
+    ) in said, said
+    assert os.listdir(nobody_scratch) == []
+
+
+def test_an_install_dir_this_user_cannot_write_names_the_options_to_pick_another(
+    nobody_scratch: Path,
+) -> None:
+    from support import one_line_error, run_python_as_nobody
+
+    from standalone_build import write_downloads_json
+
+    home = nobody_scratch / "home"  # an existing home this user may not write
+    home.mkdir()
+    name = "cpython-3.12.1-linux-x86_64-gnu"
+    downloads = nobody_scratch / "downloads.json"
+    write_downloads_json(downloads, {name: ((3, 12, 1), "file:///nowhere.tar.gz", "0" * 64)})
+    os.chmod(downloads, 0o644)
+    code = (
+        "import os, runpy, sys; os.environ['HOME'] = sys.argv[1]; "
+        "os.environ['ANYVENV_PYTHON_DOWNLOADS_JSON'] = sys.argv[2]; "
+        "sys.argv = ['anyvenv', 'python', 'install', '3.12']; "
+        "runpy.run_module('anyvenv', run_name='__main__')"
+    )
+    proc = run_python_as_nobody("-c", code, str(home), str(downloads))
+    assert proc.returncode == 2, proc.stderr
+    said = one_line_error(proc)
+    assert f"cannot install into {home}/.local/share/anyvenv/python: {home} is not writable" in (
+        said
+    ), said
+    assert "(owned by root, mode 0755)" in said
+    assert "--install-dir or ANYVENV_PYTHON_INSTALL_DIR" in said

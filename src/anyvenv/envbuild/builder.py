@@ -393,7 +393,8 @@ def make_parents(parent: str) -> list[str]:
     try:
         return make_missing(parent)
     except OSError as exc:
-        doing = f"cannot create {exc.filename or parent}"
+        name = os.fspath(exc.filename or parent)
+        doing = f"cannot create {name} in {os.path.dirname(name)}"  # (where the refusal is)
         refused = DirectoryNotWritable.refusing(exc, doing)
         if refused is not None:
             raise refused from exc

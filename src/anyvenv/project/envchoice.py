@@ -187,14 +187,16 @@ def _where(result: ProbeResult) -> str:
 
 def user_dir_fault(directory: str) -> str | None:
     """What keeps ``directory``, one of anyvenv's per-user directories for envs, from holding
-    an env that uv installs into in place (:func:`fault_of`); ``None`` when nothing does, or
-    it cannot be probed (not writable: what must write there says so itself). Where a home
-    directory is on a share, these directories are on that share too."""
-    from anyvenv.errors import UsageError
+    an env that uv installs into in place (:func:`fault_of`), or may not be written; ``None``
+    when nothing does, or it cannot be probed. Where a home directory is on a share, these
+    directories are on that share too."""
+    from anyvenv.errors import DirectoryNotWritable, UsageError
     from anyvenv.fs.probe import probe, probe_path_for
 
     try:
         return fault_of(probe(probe_path_for(directory)))
+    except DirectoryNotWritable as exc:
+        return exc.message
     except (OSError, UsageError):
         return None
 
@@ -208,5 +210,5 @@ def require_fit_user_dir(directory: str, variable: str, need: str) -> None:
 
         raise UnfitUserDir(
             f"{need}, and {directory} cannot hold it either: {fault}",
-            f"set {variable} to a directory on a local disk",
+            f"set {variable} to a directory of yours on a local disk",
         )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anyvenv import __version__
-from anyvenv.errors import AnyvenvError, NothingExecutableHere
+from anyvenv.errors import AnyvenvError, DirectoryNotWritable, NothingExecutableHere
 from anyvenv.fs import atomic
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.place import DATA_MODE, create_file
@@ -198,7 +198,12 @@ def install_python(
             with install_lock(root, on_lock_wait):
                 recover_installs(root)
         return _already_installed(installed, download)
-    where = probe(probe_path_for(root))
+    try:
+        where = probe(probe_path_for(root))
+    except DirectoryNotWritable as exc:  # (an unwritable home: not a directory they named)
+        error = exc.reworded(f"cannot install into {root}: {exc.message}")
+        error.hint = "pick another install dir with --install-dir or ANYVENV_PYTHON_INSTALL_DIR"
+        raise error from None
     if not where.can_execute:
         raise NothingExecutableHere(
             f"no file can be executed on the filesystem at {where.path} (exec: {where.exec})",
@@ -303,7 +308,8 @@ def _install_error(exc: OSError, root: Path, download: PythonDownload) -> Anyven
         return AnyvenvError(
             f"cannot write {where} ({errno_name(exc.errno)}) while installing "
             f"{download.install_name}",
-            "pick an --install-dir you can write to; nothing was installed",
+            "pick an install dir you can write to (--install-dir or ANYVENV_PYTHON_INSTALL_DIR); "
+            "nothing was installed",
         )
     return AnyvenvError(
         f"installing {download.install_name} into {root} failed at {where}: "
