@@ -88,3 +88,44 @@ def test_a_relative_directory_variable_is_refused_before_anything_is_removed(
         assert proc.returncode == 2, (variable, proc.stderr)
         assert f"{variable}='.' is a relative path" in proc.stderr
     assert (mine / "notes.txt").read_text() == "mine"
+
+
+def test_a_cache_holding_another_users_directory_is_said_not_cleared(
+    nobody_scratch: Path,
+) -> None:
+    """A directory of root's in this user's download cache: that cache is left whole and said
+    (exit 1), not reported removed while hidden under a removal name nobody can clear."""
+    from support import run_python_as_nobody
+
+    cache = nobody_scratch / "cache"
+    downloads = cache / "dl" / "python-downloads"
+    (downloads / "roots").mkdir(parents=True)
+    (downloads / "roots" / "archive.tar.gz").write_bytes(b"x" * 100)
+    (cache / "anyvenv" / "toml").mkdir(parents=True)
+    (cache / "anyvenv" / "toml" / "entry").write_bytes(b"y")
+    for path in (
+        cache,
+        cache / "dl",
+        downloads,
+        *(cache / "anyvenv").rglob("*"),
+        cache / "anyvenv",
+    ):
+        os.chown(path, 65534, 65534)
+    code = (
+        "import os, runpy, sys; os.environ['XDG_CACHE_HOME'] = sys.argv[1]; "
+        "os.environ['ANYVENV_CACHE_DIR'] = sys.argv[2]; "
+        "sys.argv = ['anyvenv', 'cache', 'clean', '--json']; "
+        "runpy.run_module('anyvenv', run_name='__main__')"
+    )
+    proc = run_python_as_nobody("-c", code, str(cache), str(cache / "dl"))
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [entry["path"] for entry in report["cleared"]] == [str(cache / "anyvenv" / "toml")]
+    assert report["not_cleared"] == [
+        {
+            "path": str(downloads),
+            "reason": f"you may not change {downloads / 'roots'} (owned by root)",
+        }
+    ]
+    assert sorted(os.listdir(cache / "dl")) == ["python-downloads"]  # nothing hidden aside
+    assert (downloads / "roots" / "archive.tar.gz").exists()

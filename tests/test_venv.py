@@ -724,9 +724,9 @@ def test_a_parent_this_user_cannot_write_is_named_as_the_refusal(nobody_scratch:
 def test_an_install_dir_this_user_cannot_write_names_the_options_to_pick_another(
     nobody_scratch: Path,
 ) -> None:
-    from support import one_line_error, run_python_as_nobody
-
     from standalone_build import write_downloads_json
+
+    from support import one_line_error, run_python_as_nobody
 
     home = nobody_scratch / "home"  # an existing home this user may not write
     home.mkdir()

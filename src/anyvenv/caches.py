@@ -62,22 +62,48 @@ def _measure(path: str) -> tuple[int, int]:
     return files, size
 
 
-def clean(environ: Mapping[str, str]) -> list[Cleared]:
+@record
+class NotCleared:
+    path: str
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": self.path, "reason": self.reason}
+
+
+def clean(environ: Mapping[str, str]) -> tuple[list[Cleared], list[NotCleared]]:
     """Clear each cache: moved aside in one rename (a reader sees all of it or none), then
-    removed. What cannot be removed is left for the next clean (a leftover of this process)."""
-    from anyvenv.fs.atomic import REMOVING_MARK, RETIRED_MARK, remove_aside, sweep_dead
+    removed. A cache this user may not wholly remove (a directory of another user's in it,
+    an unwritable parent) is left as it is and said; what a FUSE mount keeps while open is
+    left for the next clean (a leftover of this process)."""
+    from anyvenv.fs.atomic import (
+        REMOVING_MARK,
+        RETIRED_MARK,
+        first_unremovable,
+        owner_name,
+        remove_aside,
+        sweep_dead,
+    )
 
     cleared: list[Cleared] = []
+    kept: list[NotCleared] = []
     for path in cache_dirs(environ):
         parent = os.path.dirname(path)
         for mark in (REMOVING_MARK, RETIRED_MARK):  # (older anyvenvs removed via retired names)
             sweep_dead(parent, mark)
         if os.path.islink(path) or not os.path.isdir(path):
             continue
+        blocked = first_unremovable(path)
+        if blocked is not None:
+            kept.append(
+                NotCleared(path, f"you may not change {blocked} (owned by {owner_name(blocked)})")
+            )
+            continue
         files, size = _measure(path)
         try:
             remove_aside(path)
-        except OSError:
+        except OSError as exc:
+            kept.append(NotCleared(path, f"it cannot be moved aside: {exc.strerror or exc}"))
             continue
         cleared.append(Cleared(path, files, size))
-    return cleared
+    return cleared, kept

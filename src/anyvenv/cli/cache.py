@@ -4,6 +4,7 @@ removing the envs no project uses."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from anyvenv.cli.output import add_json_flag
 
@@ -99,15 +100,27 @@ def _clean(as_json: bool) -> int:
 
     from anyvenv.caches import clean
 
-    cleared = clean(os.environ)
+    cleared, kept = clean(os.environ)
+    code = 1 if kept else 0
     if as_json:
         from anyvenv.cli.output import print_json
 
-        print_json({"cleared": [entry.to_json() for entry in cleared]})
-        return 0
+        print_json(
+            {
+                "cleared": [entry.to_json() for entry in cleared],
+                "not_cleared": [entry.to_json() for entry in kept],
+            }
+        )
+        return code
     files = sum(entry.files for entry in cleared)
     size = sum(entry.bytes for entry in cleared)
     print(f"Removed {files} files ({size / 1024 / 1024:.1f} MiB)")
     for entry in cleared:
         print(f"  {entry.path}  ({entry.files} files)")
-    return 0
+    for left in kept:
+        print(
+            f"anyvenv: error: {left.path} was not cleared: {left.reason}; "
+            "run 'anyvenv cache clean' as its owner",
+            file=sys.stderr,
+        )
+    return code
