@@ -748,3 +748,26 @@ def test_an_install_dir_this_user_cannot_write_names_the_options_to_pick_another
     ), said
     assert "(owned by root, mode 0755)" in said
     assert "--install-dir or ANYVENV_PYTHON_INSTALL_DIR" in said
+
+
+def test_a_forced_hard_link_to_another_users_base_is_refused_naming_copy(
+    nobody_scratch: Path,
+) -> None:
+    """``--strategy hardlink`` by a user who may not hard-link root's interpreter (protected
+    hard links): one line naming the base and ``--strategy copy``, not a bare EPERM."""
+    from support import one_line_error, run_cli_as_nobody
+
+    if Path("/proc/sys/fs/protected_hardlinks").read_text().strip() != "1":
+        pytest.skip("hard links to other users' files are allowed on this kernel")
+    work = nobody_scratch / "work"
+    work.mkdir()
+    os.chown(work, 65534, 65534)
+    env = work / "env"
+    proc = run_cli_as_nobody(
+        "venv", str(env), "--python", str(DEBIAN_311), "--strategy", "hardlink"
+    )
+    assert proc.returncode == 2, proc.stderr
+    said = one_line_error(proc)
+    assert "--strategy hardlink: you may not hard-link" in said and "(root's)" in said, said
+    assert "use --strategy copy" in said
+    assert os.listdir(work) == []

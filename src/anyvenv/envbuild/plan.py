@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from anyvenv.errors import NothingExecutableHere
+from anyvenv.errors import NothingExecutableHere, UsageError
 from anyvenv.fs.place import Strategy, may_hard_link, same_filesystem
 from anyvenv.fs.probe import ProbeResult
 from anyvenv.interpreter.linkage import Linkage
@@ -111,6 +111,14 @@ def mode_shim_note(probe: ProbeResult) -> str:
 def _choose_strategy(
     probe: ProbeResult, same_fs: bool, forced: Strategy | None, base: str
 ) -> tuple[Strategy, str]:
+    if forced is Strategy.HARDLINK and not may_hard_link(base):
+        from anyvenv.fs.atomic import owner_name
+
+        raise UsageError(
+            f"--strategy hardlink: you may not hard-link {base}, another user's "
+            f"({owner_name(base)}'s), where fs.protected_hardlinks is on",
+            "use --strategy copy, or none: anyvenv chooses by itself",
+        )
     if forced is not None:
         return forced, f"{forced.value} (asked for)"
     if probe.symlinks_work:
