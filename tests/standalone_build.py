@@ -38,6 +38,8 @@ SOURCE_ENV = "ANYVENV_TEST_SHARED_PYTHON"
 _COLLECT_SCRIPT = r"""
 import json, os, sys, sysconfig, platform, site, ssl, sqlite3, ctypes, subprocess, importlib.util
 import encodings.ascii, encodings.latin_1, encodings.utf_8, encodings.utf_8_sig, encodings.aliases
+# what uv's interpreter query imports (get_interpreter_info.py and its vendored packaging)
+import enum, struct, collections, contextlib, functools, re, warnings, typing, importlib.machinery
 sysconfig.get_config_vars()
 sysconfig.get_paths(scheme="venv")
 platform.python_implementation()

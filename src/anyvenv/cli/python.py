@@ -264,6 +264,7 @@ def _check_downloads_allowed(args: argparse.Namespace) -> None:
     import os
 
     from anyvenv.errors import AnyvenvError
+    from anyvenv.pythons.ondemand import parse_downloads
 
     source = "UV_PYTHON_DOWNLOADS"
     value: object = os.environ.get(source)
@@ -275,7 +276,7 @@ def _check_downloads_allowed(args: argparse.Namespace) -> None:
         if found is None:
             return
         value, source = found[0], f"python-downloads in {found[1]}"
-    if value == "never":
+    if parse_downloads(value, source) == "never":  # (also spelled false or 0, as uv reads it)
         raise AnyvenvError(
             f"Python downloads are not allowed ({source} is never)",
             "set it to manual to allow explicit installs",

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # a no-op sync reads OWN before argparse is imported (see cli
     import argparse
     from collections.abc import Callable, Mapping, Sequence
 
+    from anyvenv.cli.output import ProgressBar
     from anyvenv.project.sync import SyncOptions, SyncResult
 
 OWN = OwnOptions(
@@ -98,12 +99,15 @@ def options_of(args: argparse.Namespace) -> SyncOptions:
     from anyvenv.project.sync import SyncOptions
 
     quiet = quiet_in(args.uv_args) or bool(getattr(args, "json", False))
+    bar = None if quiet else python_progress(args.uv_args)
     return SyncOptions(
         python=args.python,
         link_mode=args.link_mode,
         uv_args=tuple(args.uv_args),
         on_lock_wait=tell_waiting,
         on_mirror_progress=None if quiet else mirror_progress(args.uv_args),
+        on_python_progress=bar,
+        on_python_progress_done=None if bar is None else bar.close,
     )
 
 
@@ -190,16 +194,27 @@ def is_quiet(args: argparse.Namespace) -> bool:
 def mirror_progress(uv_args: Sequence[str]) -> Callable[[int, int], None] | None:
     """The progress bar of the copy from a shadow env: none under ``-q``, nor under uv's
     ``--no-progress`` (``UV_NO_PROGRESS``), which anyvenv's bar follows as uv's do."""
+    from anyvenv.cli.output import files_progress
+
+    return files_progress("anyvenv", "mirror") if _draws_progress(uv_args) else None
+
+
+def python_progress(uv_args: Sequence[str]) -> ProgressBar | None:
+    """The progress bar of a Python downloaded because none answers the request (as
+    :func:`mirror_progress`, drawn on a terminal only)."""
+    from anyvenv.cli.output import ProgressBar, draws_progress
+
+    return ProgressBar("cpython") if _draws_progress(uv_args) and draws_progress() else None
+
+
+def _draws_progress(uv_args: Sequence[str]) -> bool:
     import os
 
-    from anyvenv.cli.output import files_progress
     from anyvenv.project.uvrules import env_flag
 
     if quiet_in(uv_args) or "--no-progress" in uv_args[: _end_of_options(uv_args)]:
-        return None
-    if os.environ.get("UV_NO_PROGRESS") and env_flag(os.environ, "UV_NO_PROGRESS"):
-        return None
-    return files_progress("anyvenv", "mirror")
+        return False
+    return not (os.environ.get("UV_NO_PROGRESS") and env_flag(os.environ, "UV_NO_PROGRESS"))
 
 
 def _end_of_options(uv_args: Sequence[str]) -> int:

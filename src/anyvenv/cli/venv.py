@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import SimpleNamespace
 
+    from anyvenv.pythons.installer import InstallResult
+    from anyvenv.pythons.ondemand import Downloads
+
     Arguments = argparse.Namespace | SimpleNamespace
 
 DEFAULT_PATH = ".venv"
@@ -94,10 +97,8 @@ IGNORED_FLAGS = frozenset(
         "--refresh",
         "--native-tls",
         "--system-certs",
-        "--no-python-downloads",
         "--preview",
         "--no-preview",
-        "--allow-python-downloads",
     }
 )
 # refused with a reason, not as unknown options
@@ -117,6 +118,16 @@ FLAGS: dict[tuple[str, ...], tuple[str, str]] = {
         "no_clear",
         "fail if an environment exists at PATH, without asking (on a terminal anyvenv asks "
         "whether to replace it, as uv venv does)",
+    ),
+    ("--no-python-downloads",): (
+        "no_python_downloads",
+        "never download a Python; without it one is downloaded where no installed Python "
+        "answers the request, as uv venv does (UV_PYTHON_DOWNLOADS, python-downloads)",
+    ),
+    ("--allow-python-downloads",): (
+        "allow_python_downloads",
+        "download a Python where no installed one answers the request, whatever "
+        "python-downloads says",
     ),
     ("--no-project",): (
         "no_project",
@@ -367,6 +378,11 @@ def run(args: Arguments) -> int:
             f"UV_VENV_RELOCATABLE is set: {REFUSED['--relocatable']}", "unset it for anyvenv venv"
         )
     no_project = args.no_project or env_flag(os.environ, "UV_NO_PROJECT")
+    if args.no_python_downloads and args.allow_python_downloads:
+        raise UsageError(
+            "--no-python-downloads cannot be used with --allow-python-downloads",
+            "give one of them, or neither",
+        )
     start = enter_working_dir(args)
     # as uv venv: --python, UV_PYTHON, .python-version, requires-python; the project's env path
     found = python_for_venv(
@@ -381,15 +397,13 @@ def run(args: Arguments) -> int:
         print(f"anyvenv: warning: {found.warning}", file=sys.stderr)
     python = args.python or found.choice.request.raw or None
     source = None if args.python or python is None else found.choice.source
+    settings_start = found.project.workspace_root if found.project is not None else start
+    settings_args = (
+        *(("--no-config",) if args.no_config else ()),
+        *(("--config-file", args.config_file) if args.config_file else ()),
+    )
     preference = python_preference(
-        preference_given(args),
-        found.project.workspace_root if found.project is not None else start,
-        (
-            *(("--no-config",) if args.no_config else ()),
-            *(("--config-file", args.config_file) if args.config_file else ()),
-        ),
-        os.environ,
-        os.getcwd(),
+        preference_given(args), settings_start, settings_args, os.environ, os.getcwd()
     )
     try:
         info = create(
@@ -405,6 +419,7 @@ def run(args: Arguments) -> int:
             clear=clear,
             strategy=args.strategy,
             on_lock_wait=tell_waiting,
+            python_downloads=_downloads(args, settings_args, settings_start),
         )
     except InterpreterNotFound as exc:
         if source is None:
@@ -432,6 +447,44 @@ def run(args: Arguments) -> int:
         lines.append(f"Activate with: {activate_command(info.path, os.environ.get('SHELL'))}")
         print("\n".join(lines), file=sys.stderr)
     return 0
+
+
+def _downloads(args: Arguments, settings_args: tuple[str, ...], start: str) -> Downloads:
+    """How ``venv`` downloads a Python that no install answers: as uv venv, where uv's
+    python-downloads is automatic (its default), with a bar on a terminal and a line said."""
+    import os
+    import sys
+
+    from anyvenv.cli.output import ProgressBar, draws_progress
+    from anyvenv.project.uvrules import env_flag
+    from anyvenv.project.uvsettings import python_downloads
+    from anyvenv.pythons.ondemand import Downloads
+
+    flags = (
+        *(("--no-python-downloads",) if args.no_python_downloads else ()),
+        *(("--allow-python-downloads",) if args.allow_python_downloads else ()),
+        *settings_args,
+    )
+    cwd = os.getcwd()
+    quiet = args.quiet or args.json
+    bar = ProgressBar("cpython") if draws_progress() and not quiet else None
+
+    def said(result: InstallResult) -> None:
+        if not quiet:
+            print(
+                f"Installed {result.install.name} into {result.install.path.parent} "
+                f"({result.seconds:.1f} s): no installed Python answered the request",
+                file=sys.stderr,
+            )
+
+    return Downloads(
+        lambda: python_downloads(start, flags, os.environ, cwd),
+        offline="--offline" in (getattr(args, "seed_index_args", None) or ())
+        or env_flag(os.environ, "UV_OFFLINE"),
+        progress=bar,
+        progress_done=None if bar is None else bar.close,
+        on_installed=said,
+    )
 
 
 def ask_to_replace(path: str) -> bool:

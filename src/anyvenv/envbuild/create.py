@@ -7,7 +7,8 @@ import os
 from anyvenv.envbuild.builder import EnvInfo, EnvOptions, build_environment, make_parents
 from anyvenv.errors import UsageError
 from anyvenv.fs.place import Strategy
-from anyvenv.interpreter.discovery import checked_preference, find_interpreter
+from anyvenv.interpreter.discovery import checked_preference
+from anyvenv.pythons.ondemand import Downloads, find_or_download
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ def create(
     confirm_replace: Callable[[str], bool] | None = None,
     on_lock_wait: Callable[[str], object] | None = None,
     seed_index_args: Sequence[str] = (),
+    python_downloads: bool | Downloads = False,
 ) -> EnvInfo:
     """Create a virtual environment at ``path`` that runs on the filesystem it lands on.
 
@@ -41,7 +43,10 @@ def create(
     ``path`` is replaced (``anyvenv venv`` asks the user on a terminal). ``on_lock_wait`` is
     told when a sync of that env holds its lock and this waits. ``seed_index_args``: uv's
     index options (``--index-url U``, ``--find-links D``, ``--no-index``, ``--offline``...)
-    for ``seed`` where the base bundles no pip wheel.
+    for ``seed`` where the base bundles no pip wheel. ``python_downloads``: where no installed
+    Python answers a version request, download and install the newest build that does
+    (``True``; or a :class:`anyvenv.pythons.ondemand.Downloads` saying how), as ``uv venv``
+    does by default.
 
     Raises ``TypeError`` for an argument of the wrong type, and otherwise
     :class:`anyvenv.errors.AnyvenvError` subclasses (``message`` and ``hint``, picklable):
@@ -68,7 +73,8 @@ def create(
         raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
     if prompt == ".":  # as venv and uv: the name of the working directory
         prompt = os.path.basename(os.getcwd())
-    info = find_interpreter(python, python_preference, option=None)
+    downloads = _checked_downloads(python_downloads)
+    info = find_or_download(python, python_preference, downloads, option=None)
     options = EnvOptions(
         prompt=prompt,
         system_site_packages=system_site_packages,
@@ -126,3 +132,11 @@ def _checked_strategy(strategy: object) -> Strategy | None:
         f"strategy {strategy!r} is not one anyvenv knows",
         f"use one of {', '.join(choices)} (or None: decided from the filesystem)",
     )
+
+
+def _checked_downloads(value: object) -> Downloads | None:
+    if isinstance(value, Downloads):
+        return value
+    if not isinstance(value, bool):
+        raise TypeError(f"python_downloads must be a bool, not {type(value).__name__}")
+    return Downloads(lambda: "automatic") if value else None

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from anyvenv.pythons.ondemand import Downloads
+
 PYPROJECT = "pyproject.toml"
 VERSION_FILES = (".python-version", ".python-versions")
 
@@ -58,6 +60,7 @@ class PythonChoice:
     request: PythonRequest
     source: str
     preference: str | None = None  # None: UV_PYTHON_PREFERENCE, else uv's default
+    downloads: Downloads | None = None  # None: no Python is downloaded for the request
 
     def named_in(self, exc: InterpreterNotFound) -> InterpreterNotFound:
         """``exc`` naming where the request came from (a version file, requires-python,

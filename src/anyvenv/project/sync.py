@@ -103,10 +103,12 @@ from anyvenv.project.uvsettings import (
     compiles_bytecode,
     configured_link_mode,
     preference_in_args,
+    python_downloads,
     python_preference,
     reinstalls,
     reruns_every_sync,
 )
+from anyvenv.pythons.ondemand import Downloads
 from anyvenv.record import field, mutable_record, record, replace
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -117,6 +119,7 @@ if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
     from anyvenv.envbuild.builder import PendingCheck
     from anyvenv.interpreter.query import InterpreterInfo
     from anyvenv.project.mirror import MirrorReport
+    from anyvenv.pythons.installer import InstallProgress
 
 
 @record
@@ -130,6 +133,9 @@ class SyncOptions:
     on_lock_wait: Callable[[str], object] | None = None  # told when another sync holds the lock
     # told (files written, files to write) while a shadow env's packages are copied into the env
     on_mirror_progress: Callable[[int, int], object] | None = None
+    # told (stage, done, total) while a Python no install answers is downloaded, then done
+    on_python_progress: InstallProgress | None = None
+    on_python_progress_done: Callable[[], object] | None = None
 
 
 @mutable_record
@@ -509,8 +515,8 @@ def prepare(
         raise EnvLeftAlone(env)
     if as_it_is and other is None and broken is not None and is_virtual_environment(env):
         raise BrokenEnvAsItIs(env, declared, broken)
-    info = find_base_interpreter(project, choice)
     told: list[str] = []
+    info = find_base_interpreter(project, choice, told)
     location, pending = build_env(project, declared, info, environ, defer_check, told)
     _discard_old(saved, env, location, environ)
     new_facts = facts_of_info(location.env, info)
@@ -567,12 +573,23 @@ def _location_as_it_is(
     return location
 
 
-def find_base_interpreter(project: Project, choice: PythonChoice) -> InterpreterInfo:
-    """The interpreter to build from; :class:`UsageError` when it breaks requires-python."""
-    from anyvenv.interpreter.discovery import find_interpreter
+def find_base_interpreter(
+    project: Project, choice: PythonChoice, notes: list[str] | None = None
+) -> InterpreterInfo:
+    """The interpreter to build from, downloaded where none answers the request and uv's
+    python-downloads allows (said in ``notes``); :class:`UsageError` when it breaks
+    requires-python."""
+    from anyvenv.pythons.ondemand import find_or_download
 
+    downloads = choice.downloads
+    if downloads is not None and notes is not None:
+        downloads = replace(downloads, on_installed=lambda result: notes.append(
+            f"installed {result.install.name} into {result.install.path.parent}: no "
+            f"installed Python answered {choice.request.raw or 'the default request'!r} "
+            f"(from {choice.source}; uv's python-downloads is automatic)"
+        ))  # fmt: skip
     try:
-        info = find_interpreter(choice.request.raw or None, choice.preference)
+        info = find_or_download(choice.request.raw or None, choice.preference, downloads)
     except InterpreterNotFound as exc:
         raise choice.named_in(exc) from exc
     if not project.allows(info.version):
@@ -615,7 +632,14 @@ def locate(
     preference = python_preference(
         preference_in_args(options.uv_args), project.workspace_root, options.uv_args, environ, cwd
     )
-    choice = replace(choice, preference=preference)
+    root = project.workspace_root
+    downloads = Downloads(  # (uv's python-downloads is read only if a download is wanted)
+        lambda: python_downloads(root, options.uv_args, environ, cwd),
+        offline=has_flag(options.uv_args, "--offline") or env_flag(environ, "UV_OFFLINE"),
+        progress=options.on_python_progress,
+        progress_done=options.on_python_progress_done,
+    )
+    choice = replace(choice, preference=preference, downloads=downloads)
     declared = project_env_path(project.workspace_root, options.uv_args, environ, cwd)
     _check_uv_can_take(declared)
     return project, choice, declared

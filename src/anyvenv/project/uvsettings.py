@@ -117,6 +117,26 @@ def python_preference(
     return checked_preference(value if isinstance(value, str) else repr(value), path)
 
 
+def python_downloads(
+    start: str, uv_args: Sequence[str], environ: Mapping[str, str], cwd: str
+) -> str:
+    """uv's python-downloads (``automatic``, ``manual`` or ``never``), in uv's order:
+    ``--no-python-downloads``/``--allow-python-downloads`` in ``uv_args``, then
+    ``UV_PYTHON_DOWNLOADS``, then the settings files from ``start``; else ``automatic``."""
+    from anyvenv.pythons.ondemand import parse_downloads
+
+    if has_flag(uv_args, "--no-python-downloads"):
+        return "never"
+    if has_flag(uv_args, "--allow-python-downloads"):
+        return "automatic"
+    if environ.get("UV_PYTHON_DOWNLOADS"):
+        return parse_downloads(environ["UV_PYTHON_DOWNLOADS"], "UV_PYTHON_DOWNLOADS")
+    found = setting("python-downloads", settings_files(start, uv_args, environ, cwd))
+    if found is None:
+        return "automatic"
+    return parse_downloads(found[0], f"python-downloads in {found[1]}")
+
+
 def configured_link_mode(
     start: str,
     uv_args: Sequence[str],

@@ -1,0 +1,108 @@
+"""A Python downloaded on demand, as uv's ``venv``, ``sync`` and ``run`` do: where no installed
+Python answers a version request and uv's python-downloads is ``automatic`` (its default), the
+newest matching build is installed into anyvenv's install dir (which makes it run where it
+lands) and used. Never for a path or an executable name, nor where the python-preference is
+``only-system``, as in uv."""
+
+from __future__ import annotations
+
+import os
+
+from anyvenv.errors import AnyvenvError, InterpreterNotFound, UsageError
+from anyvenv.record import record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from anyvenv.interpreter.query import InterpreterInfo
+    from anyvenv.pythons.installer import InstallProgress, InstallResult
+
+# uv's accepted spellings of python-downloads (``PythonDownloads::from_str``)
+_VALUES = {
+    "auto": "automatic",
+    "automatic": "automatic",
+    "true": "automatic",
+    "1": "automatic",
+    "manual": "manual",
+    "never": "never",
+    "false": "never",
+    "0": "never",
+}
+
+
+def parse_downloads(value: object, where: str) -> str:
+    """``automatic``, ``manual`` or ``never`` from one of uv's spellings of it; a
+    :class:`UsageError` naming ``where`` it was read otherwise, as uv refuses it."""
+    spelled = _VALUES.get(str(value).strip().lower()) if isinstance(value, (str, bool)) else None
+    if spelled is None:
+        raise UsageError(
+            f"{where} {value!r} is not a python-downloads value",
+            "use automatic, manual or never",
+        )
+    return spelled
+
+
+@record
+class Downloads:
+    """How a Python is downloaded where none answers the request: only where ``setting()``,
+    uv's python-downloads (read then, not on every run), is ``automatic``. ``progress``
+    draws the download; ``on_installed`` is told what was installed, before the env is built
+    from it."""
+
+    setting: Callable[[], str]
+    offline: bool = False
+    progress: InstallProgress | None = None
+    progress_done: Callable[[], object] | None = None  # the download is over (a bar cleared)
+    on_installed: Callable[[InstallResult], object] | None = None
+
+
+def find_or_download(
+    raw: str | None,
+    preference: str | None,
+    downloads: Downloads | None,
+    option: str | None = "--python",
+) -> InterpreterInfo:
+    """The interpreter for ``raw`` as :func:`anyvenv.interpreter.discovery.find_interpreter`
+    finds it; where none is there and ``downloads`` allows, the newest build that answers the
+    request, installed first. :class:`InterpreterNotFound` when neither can be had."""
+    from anyvenv.interpreter.discovery import find_interpreter
+    from anyvenv.interpreter.request import parse_request
+
+    try:
+        return find_interpreter(raw, preference, option=option)
+    except InterpreterNotFound as missing:
+        request = parse_request(raw)
+        if downloads is None or preference == "only-system" or not request.names_a_version:
+            raise
+        if downloads.setting() != "automatic":
+            raise
+        return _downloaded(request.raw.strip() or "3", downloads, missing)
+
+
+def _downloaded(
+    version: str, downloads: Downloads, missing: InterpreterNotFound
+) -> InterpreterInfo:
+    from anyvenv.interpreter.query import query_interpreter
+    from anyvenv.pythons.installer import install_python
+    from anyvenv.pythons.sources import NoSuchDownload
+
+    try:
+        try:
+            result = install_python(version, progress=downloads.progress, offline=downloads.offline)
+        finally:
+            if downloads.progress_done is not None:
+                downloads.progress_done()
+    except NoSuchDownload as exc:  # nothing to download either: the request is what is wrong
+        raise InterpreterNotFound(
+            f"{missing.message}, and there is no build of it to download ({exc.message})",
+            exc.hint,
+        ) from exc
+    except AnyvenvError as exc:
+        raise InterpreterNotFound(
+            f"{missing.message}, and downloading one failed: {exc.message}",
+            exc.hint or missing.hint,
+        ) from exc
+    if downloads.on_installed is not None:
+        downloads.on_installed(result)
+    return query_interpreter(os.fspath(result.install.executable))

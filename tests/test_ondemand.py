@@ -1,0 +1,107 @@
+"""A Python downloaded on demand by ``venv``, ``sync`` and ``run``, as uv does where its
+python-downloads is ``automatic`` (its default): from the test archive's ``file://`` mirror,
+with no Python 3.12 on PATH nor among the managed installs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from project_support import anyvenv, index_args, project_environ, write_project
+from standalone_build import StandaloneArchive, pythons_env, standalone
+
+from anyvenv.envbuild.config import read_pyvenv_cfg
+from support import cli_env, one_line_error, run_cli
+
+__all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
+
+
+def _without_312(tmp_path: Path, base: dict[str, str]) -> dict[str, str]:
+    """``base`` with no Python 3.12 to be found: PATH of the system's (Debian's 3.11 only),
+    empty managed-install directories."""
+    return {
+        **base,
+        "PATH": "/usr/bin:/bin",
+        "ANYVENV_PYTHON_INSTALL_DIR": str(tmp_path / "pythons"),
+        "UV_PYTHON_INSTALL_DIR": str(tmp_path / "uv-pythons"),
+    }
+
+
+def _runs(python: Path) -> str:
+    out = subprocess.run(
+        [str(python), "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3], sys.prefix)"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_venv_downloads_a_python_that_no_install_answers(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    env_vars = _without_312(tmp_path, cli_env())
+    env = tmp_path / "env"
+    made = run_cli("venv", str(env), "--python", "3.12", env=env_vars)
+    assert made.returncode == 0, made.stderr
+    install = tmp_path / "pythons" / standalone.install_name
+    assert f"Installed {standalone.install_name} into {tmp_path / 'pythons'} (" in made.stderr
+    assert read_pyvenv_cfg(env)["home"] == str(install / "bin")
+    assert _runs(env / "bin" / "python") == f"3.12.1 {env}"
+    again = run_cli("venv", str(env), "--python", "3.12", "--clear", env=env_vars)
+    assert again.returncode == 0 and "Installed" not in again.stderr  # found installed now
+
+
+@pytest.mark.parametrize(
+    ("flag", "variables"),
+    [
+        ("--no-python-downloads", {}),
+        (None, {"UV_PYTHON_DOWNLOADS": "manual"}),
+        (None, {"UV_PYTHON_DOWNLOADS": "0"}),
+        ("--no-managed-python", {}),  # only-system: never a managed Python, nor a download
+        (None, {"UV_CONFIG_FILE": "uv.toml"}),  # python-downloads = "never" in it
+    ],
+    ids=["flag", "manual", "zero", "only-system", "settings"],
+)
+def test_no_python_is_downloaded_where_uv_would_not(
+    tmp_path: Path, pythons_env: dict[str, str], flag: str | None, variables: dict[str, str]
+) -> None:
+    (tmp_path / "uv.toml").write_text('python-downloads = "never"\n')
+    env_vars = _without_312(tmp_path, cli_env(**variables))
+    args = ["venv", str(tmp_path / "env"), "--python", "3.12", *([flag] if flag else [])]
+    proc = run_cli(*args, cwd=tmp_path, env=env_vars)
+    assert proc.returncode == 2
+    assert "no Python matching '3.12' found" in one_line_error(proc)
+    assert not (tmp_path / "pythons").exists() and not (tmp_path / "env").exists()
+
+
+def test_a_python_downloads_value_uv_refuses_is_refused(
+    tmp_path: Path, pythons_env: dict[str, str]
+) -> None:
+    env_vars = _without_312(tmp_path, cli_env(UV_PYTHON_DOWNLOADS="sometimes"))
+    proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.12", env=env_vars)
+    assert proc.returncode == 2
+    assert "UV_PYTHON_DOWNLOADS 'sometimes' is not a python-downloads value" in (
+        one_line_error(proc)
+    )
+    assert not (tmp_path / "pythons").exists()
+
+
+def test_sync_downloads_the_python_its_project_asks_for(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str], index: Path
+) -> None:
+    project = write_project(tmp_path / "demo", python_version="3.12")
+    env_vars = _without_312(tmp_path, project_environ(tmp_path / "home", **pythons_env))
+    env_vars["UV_PYTHON_DOWNLOADS"] = "automatic"  # (the project tests' is never)
+    proc = anyvenv("sync", "--json", *index_args(index), cwd=project, env=env_vars)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["action"] == "created"
+    said = [note for note in report["notes"] if note.startswith("installed ")]
+    assert said and standalone.install_name in said[0] and "'3.12'" in said[0], report["notes"]
+    env = Path(str(report["env"]))
+    assert _runs(env / "bin" / "python") == f"3.12.1 {env}"
+    hello = anyvenv("run", "alpha-hello", cwd=project, env=env_vars)
+    assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr
