@@ -253,13 +253,13 @@ def env_lock(
     return ShareLock(
         env_lock_path(path),
         on_wait=on_wait,
-        fallback=_temp_lock_path(path),
+        fallback=lambda: _temp_lock_path(path),
         **({} if timeout is None else {"timeout": timeout}),
     )
 
 
 def _temp_lock_path(env: str) -> str:
-    import hashlib
+    import hashlib  # (here: it loads OpenSSL, a cost every command taking a lock would pay)
     import tempfile
 
     key = os.path.realpath(env).encode("utf-8", "surrogateescape")
@@ -297,7 +297,7 @@ class ShareLock:
         poll: float = 0.05,
         unreadable_grace: float = UNREADABLE_GRACE_SECONDS,
         on_wait: Callable[[str], object] | None = None,
-        fallback: str | None = None,
+        fallback: Callable[[], str] | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self.on_wait = on_wait
@@ -335,7 +335,7 @@ class ShareLock:
                 if self.fallback is None or exc.errno not in _NOT_WRITABLE:
                     raise
                 # the temp directory is local to this machine: its flock alone is enough
-                self.path, self.fallback = self.fallback, None
+                self.path, self.fallback = self.fallback(), None
                 if not self._try_flock(deadline):
                     raise
         except OSError as exc:
