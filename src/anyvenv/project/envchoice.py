@@ -193,8 +193,8 @@ def user_dir_fault(directory: str) -> str | None:
     from anyvenv.errors import DirectoryNotWritable, UsageError
     from anyvenv.fs.probe import probe, probe_path_for
 
-    try:
-        return fault_of(probe(probe_path_for(directory)))
+    try:  # (its nearest existing parent, a home directory maybe: left with its times)
+        return fault_of(probe(probe_path_for(directory), keep_times=True))
     except DirectoryNotWritable as exc:
         return exc.message
     except (OSError, UsageError):
