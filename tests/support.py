@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,6 +12,10 @@ import tempfile
 from pathlib import Path
 
 import anyvenv
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ANYVENV = [sys.executable, "-m", "anyvenv"]
 
@@ -39,8 +44,23 @@ def run_cli_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def run_python_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python3 ARGS`` as uid 65534 with the system Python and a world-readable copy of the
-    package (the test interpreter may live under /root, which nobody cannot enter)."""
+    """``python3 ARGS`` as uid 65534 (see :func:`as_nobody`)."""
+    with as_nobody() as (command, env):
+        return subprocess.run(
+            [*command, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            cwd="/",
+        )
+
+
+@contextlib.contextmanager
+def as_nobody() -> Iterator[tuple[list[str], dict[str, str]]]:
+    """The command that runs the system Python as uid 65534 and its environment, with a
+    world-readable copy of the package (the test interpreter may live under /root, which
+    nobody cannot enter), removed afterwards."""
     package = Path(anyvenv.__file__).parent
     copy = Path(tempfile.mkdtemp(prefix="anyvenv-pkg-", dir="/tmp"))
     try:
@@ -48,14 +68,7 @@ def run_python_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
         for path in [copy, *copy.rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
         command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        return subprocess.run(
-            [*command, "/usr/bin/python3", *args],
-            capture_output=True,
-            text=True,
-            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(copy)},
-            stdin=subprocess.DEVNULL,
-            cwd="/",
-        )
+        yield [*command, "/usr/bin/python3"], {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(copy)}
     finally:
         shutil.rmtree(copy)
 

@@ -358,6 +358,16 @@ else:
 """
 
 
+HOLD_AS_NOBODY = """
+import sys, time
+from anyvenv.fs.lock import env_lock
+lock = env_lock(sys.argv[1])
+lock.acquire()
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
 def _take_as_nobody(env: Path, timeout: float = 0.5) -> str:
     from support import run_python_as_nobody
 
@@ -383,29 +393,35 @@ def test_a_lock_held_by_another_user_is_waited_for_and_then_taken(nobody_scratch
     assert os.listdir(shared) == []
 
 
-def test_an_env_whose_directory_this_user_cannot_write_is_locked_in_the_temp_dir(
+def test_a_user_who_cannot_write_beside_the_env_and_one_who_can_exclude_each_other(
     nobody_scratch: Path,
 ) -> None:
-    app = nobody_scratch / "app"  # the container case: /app is root's, /app/.venv the user's
+    """The container case (/app is root's, /app/.venv the user's): the user's lock is the
+    machine's flock in /tmp, which root takes too, after its own beside the env; whoever
+    comes first, the other waits."""
+    from anyvenv.fs.lock import env_lock
+
+    app = nobody_scratch / "app"
     (app / ".venv").mkdir(parents=True)
     os.chown(app / ".venv", 65534, 65534)
     said = _take_as_nobody(app / ".venv")
-    assert said.startswith("taken /tmp/anyvenv-") and said.endswith(".lock"), said
-    temp_lock = said.removeprefix("taken ")
-    from anyvenv.fs.lock import env_lock
-
-    with env_lock(app / ".venv") as held:  # root may write there: its lock is beside the env
+    assert said == f"taken {app}/.venv.anyvenv.lock", said  # (its path; the lock is in /tmp)
+    with env_lock(app / ".venv") as held:  # root may write there: beside the env, and /tmp
         assert held.path == f"{app}/.venv.anyvenv.lock"
-    # two takers that cannot write there take turns on the temp dir's lock
-    import fcntl
-
-    assert not os.path.exists(temp_lock + ".flock")  # removed by its holder on release
-    fd = os.open(temp_lock + ".flock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         said = _take_as_nobody(app / ".venv")
         assert said.startswith("LockTimeout "), said
-    finally:
-        os.close(fd)
-        os.unlink(temp_lock + ".flock")
+    from support import as_nobody
+
+    with as_nobody() as (python, env):  # the user first: root waits
+        holder = subprocess.Popen(
+            [*python, "-c", HOLD_AS_NOBODY, str(app / ".venv")],
+            stdout=subprocess.PIPE, text=True, env=env, cwd="/",
+        )  # fmt: skip
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+            with pytest.raises(LockTimeout):
+                env_lock(app / ".venv", timeout=0.5).acquire()
+        finally:
+            holder.kill()
+            holder.wait()
     assert os.listdir(app) == [".venv"]

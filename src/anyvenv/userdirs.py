@@ -64,10 +64,10 @@ def cache_entry_path(kind: str, key: bytes, suffix: str) -> str:
     named by a cheap hash of ``key`` (hashlib would load OpenSSL at start-up, zlib is a
     shared library to load too): the entry must hold its key too and be checked on reading,
     so a collision costs a miss."""
-    return os.path.join(cache_home(), "anyvenv", kind, f"{_fnv1a_64(key):016x}{suffix}")
+    return os.path.join(cache_home(), "anyvenv", kind, f"{fnv1a_64(key):016x}{suffix}")
 
 
-def _fnv1a_64(data: bytes) -> int:
+def fnv1a_64(data: bytes) -> int:
     """FNV-1a, 64 bits: a few microseconds for a path."""
     value = 0xCBF29CE484222325
     for byte in data:

@@ -11,6 +11,10 @@ and that pid is dead or is a different process (start time differs); or same hos
 machine id but an earlier boot (the machine has rebooted since, and every process of that boot
 is gone). A lock held from another machine is never stolen.
 
+An env's lock (:func:`env_lock`) also takes a flock in ``/tmp`` named by the env's real path,
+which every user of the machine reaches: a user who may not write beside the env (another
+user's project holding their env; a read-only mount) takes that one alone.
+
 Neither kind of lock leaves a file behind. The flock file is removed by its holder before it
 unlocks; a waiter that then gets the lock on the removed file sees that the path no longer
 names it and opens the path again (the usual unlink-on-release protocol).
@@ -246,26 +250,33 @@ def env_lock(
 ) -> ShareLock:
     """The lock of the env at ``env`` (its declared path: a pointer file's, for an env kept
     elsewhere), beside it: ``sync``, ``venv``, ``repair`` and ``cache prune`` of one env take
-    turns. Where its directory is not ours to write (a project owned by another user, whose
-    env is ours; a read-only mount), a flock in the temp directory keyed by the env's real
-    path serialises the processes of this machine instead, as uv's project locks do."""
+    turns. Each taker also takes a flock in ``/tmp`` named by the env's real path, which
+    every user of this machine reaches: where the env's directory is not a user's to write (a
+    project owned by another user, whose env is theirs; a read-only mount), that flock alone
+    is their lock, as uv's project locks are, and still excludes a taker who can write there."""
     path = os.fspath(env)
     return ShareLock(
         env_lock_path(path),
         on_wait=on_wait,
-        fallback=lambda: _temp_lock_path(path),
+        machine_lock=_machine_lock_path(path),
         **({} if timeout is None else {"timeout": timeout}),
     )
 
 
-def _temp_lock_path(env: str) -> str:
-    import hashlib  # (here: it loads OpenSSL, a cost every command taking a lock would pay)
-    import tempfile
+MACHINE_LOCK_DIR = "/tmp"  # not TMPDIR: every user of the machine must meet in one place
 
-    key = os.path.realpath(env).encode("utf-8", "surrogateescape")
-    return os.path.join(
-        tempfile.gettempdir(), f"anyvenv-{hashlib.sha256(key).hexdigest()[:16]}.lock"
-    )
+
+def _machine_lock_path(env: str) -> str:
+    """``/tmp/anyvenv-<hash>.lock``, the hash of the env's real path (FNV-1a: hashlib would
+    load OpenSSL, a cost every command taking a lock would pay)."""
+    from anyvenv.userdirs import fnv1a_64
+
+    try:
+        real = os.path.realpath(env)
+    except OSError:  # a link on the way that cannot be read back: what it is, then
+        real = os.path.abspath(env)
+    key = real.encode("utf-8", "surrogateescape")
+    return os.path.join(MACHINE_LOCK_DIR, f"anyvenv-{fnv1a_64(key):016x}.lock")
 
 
 def try_env_lock(
@@ -297,12 +308,14 @@ class ShareLock:
         poll: float = 0.05,
         unreadable_grace: float = UNREADABLE_GRACE_SECONDS,
         on_wait: Callable[[str], object] | None = None,
-        fallback: Callable[[], str] | None = None,
+        machine_lock: str | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self.on_wait = on_wait
-        # where a flock is taken instead when ``path``'s directory may not be written
-        self.fallback = fallback
+        # a flock of this machine's (in /tmp) taken after the lock beside ``path``, and alone
+        # where ``path``'s directory may not be written
+        self.machine_lock = machine_lock
+        self._machine_fd: int | None = None
         self._notice_at = 0.0  # when a wait is told (set by acquire)
         self.timeout = timeout
         self.poll = poll
@@ -332,11 +345,14 @@ class ShareLock:
             try:
                 self._acquire_beside(deadline)
             except OSError as exc:
-                if self.fallback is None or exc.errno not in _NOT_WRITABLE:
+                if self.machine_lock is None or exc.errno not in _NOT_WRITABLE:
                     raise
-                # the temp directory is local to this machine: its flock alone is enough
-                self.path, self.fallback = self.fallback(), None
-                if not self._try_flock(deadline):
+                self._acquire_machine_lock(deadline, alone=True)
+            else:
+                try:
+                    self._acquire_machine_lock(deadline, alone=False)
+                except BaseException:
+                    self.release()
                     raise
         except OSError as exc:
             raise LockUnavailable(
@@ -346,8 +362,23 @@ class ShareLock:
                 "is never followed: remove it",
             ) from exc
 
+    def _acquire_machine_lock(self, deadline: float, alone: bool) -> None:
+        """The flock in /tmp: the lock of a taker who may not write beside the env (``alone``:
+        its failure is the lock's), else one more lock, taken where it can be."""
+        if self.machine_lock is None:
+            return
+        try:
+            self._machine_fd = self._flock(self.machine_lock + ".flock", deadline)
+        except OSError:
+            if alone:
+                raise
+        if alone and self._machine_fd is None:
+            raise OSError(errno.ENOLCK, "flock does not work", self.machine_lock)
+
     def _acquire_beside(self, deadline: float) -> None:
-        if not uses_lock_file(os.path.dirname(self.path)) and self._try_flock(deadline):
+        if not uses_lock_file(os.path.dirname(self.path)):
+            self._fd = self._flock(self.path + ".flock", deadline)
+        if self._fd is not None:
             # the lock file too: a client of this directory through a share (a VM's
             # sshfs or SMB view of it) cannot see this flock and takes the file instead
             try:
@@ -358,15 +389,15 @@ class ShareLock:
             return
         self._acquire_lock_file(deadline)
 
-    def _try_flock(self, deadline: float) -> bool:
-        flock_path = self.path + ".flock"
+    def _flock(self, flock_path: str, deadline: float) -> int | None:
+        """The descriptor of ``flock_path``, flocked (waited for up to ``deadline``); ``None``
+        where flock does not work there."""
         fd = _open_flock_file(flock_path)
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 if _still_named(fd, flock_path):
-                    self._fd = fd
-                    return True
+                    return fd
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     os.close(fd)
@@ -379,7 +410,7 @@ class ShareLock:
             except OSError as exc:
                 os.close(fd)
                 if exc.errno in _FLOCK_UNUSABLE:
-                    return False
+                    return None
                 raise
             else:
                 # its holder removed it on release: this lock guards nothing any more
@@ -480,13 +511,22 @@ class ShareLock:
             _unlink_if_holding(self.path, self._payload)  # ours still (json-free compare)
             self._holder = None
         if self._fd is not None:
-            _unlink_quietly(self.path + ".flock")  # while still holding it: see the module doc
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-            except OSError:
-                pass
-            os.close(self._fd)
+            _unflock(self._fd, self.path + ".flock")
             self._fd = None
+        if self._machine_fd is not None and self.machine_lock is not None:
+            _unflock(self._machine_fd, self.machine_lock + ".flock")
+            self._machine_fd = None
+
+
+def _unflock(fd: int, path: str) -> None:
+    """Let go of a flock taken by :meth:`ShareLock._flock`: the file is removed while still
+    held (see the module doc; another user's, in /tmp, stays), then unlocked and closed."""
+    _unlink_quietly(path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    except OSError:
+        pass
+    os.close(fd)
 
 
 def _open_flock_file(path: str) -> int:
