@@ -57,16 +57,22 @@ def run_python_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def as_nobody() -> Iterator[tuple[list[str], dict[str, str]]]:
+def as_nobody(with_uv: bool = False) -> Iterator[tuple[list[str], dict[str, str]]]:
     """The command that runs the system Python as uid 65534 and its environment, with a
     world-readable copy of the package (the test interpreter may live under /root, which
-    nobody cannot enter), removed afterwards."""
+    nobody cannot enter), and of the uv package and binary ``with_uv``, removed afterwards."""
     package = Path(anyvenv.__file__).parent
     copy = Path(tempfile.mkdtemp(prefix="anyvenv-pkg-", dir="/tmp"))
     try:
         shutil.copytree(package, copy / "anyvenv", ignore=shutil.ignore_patterns("__pycache__"))
+        if with_uv:  # found as the uv package finds it beside a --target install: bin/uv
+            import uv
+
+            shutil.copytree(Path(uv.__file__).parent, copy / "uv")
+            (copy / "bin").mkdir()
+            shutil.copy2(uv.find_uv_bin(), copy / "bin" / "uv")
         for path in [copy, *copy.rglob("*")]:
-            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+            os.chmod(path, 0o755 if path.is_dir() or path.name == "uv" else 0o644)
         command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
         yield [*command, "/usr/bin/python3"], {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(copy)}
     finally:

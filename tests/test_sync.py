@@ -1437,3 +1437,41 @@ def test_a_missing_env_file_is_refused_before_anything_is_synced(
     proc = anyvenv("run", *index_args(index), "--env-file", ".env.missing", "python", "-c",
                    "import os; print(os.environ['A'])", cwd=project, env=env)  # fmt: skip
     assert proc.stdout == "1\n", proc.stderr
+
+
+def test_another_user_may_run_and_check_a_project_whose_env_they_cannot_write(
+    nobody_scratch: Path, index: Path
+) -> None:
+    """A project synced by its owner, used by another user who may read it (a shared
+    checkout): ``run``, ``sync --check`` and ``sync --frozen`` work as plain uv's do, instead
+    of stopping at the link-mode probe of an env they may not write."""
+    from support import as_nobody
+
+    wheels = nobody_scratch / "wheels"
+    shutil.copytree(index, wheels)
+    project = write_project(nobody_scratch / "demo", python_version="3.11")
+    env = project_environ(nobody_scratch / "home", PATH="/usr/bin:/bin")
+    made = anyvenv(
+        "sync", *index_args(wheels), "--python", "/usr/bin/python3", cwd=project, env=env
+    )
+    assert made.returncode == 0, made.stderr
+    for path in [nobody_scratch, *nobody_scratch.rglob("*")]:
+        if not path.is_symlink():
+            os.chmod(path, 0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
+    home = nobody_scratch / "nobody-home"
+    home.mkdir()
+    os.chown(home, 65534, 65534)
+    with as_nobody(with_uv=True) as (python, nobody_env):
+        nobody_env.update(
+            HOME=str(home), UV_OFFLINE="1", UV_NO_INDEX="1", UV_FIND_LINKS=str(wheels)
+        )
+        for args, out in (
+            (["run", "alpha-hello"], "alpha says hi\n"),
+            (["sync", "--check"], ""),
+            (["sync", "--frozen"], ""),
+        ):
+            proc = subprocess.run(
+                [*python, "-m", "anyvenv", *args],
+                cwd=project, env=nobody_env, capture_output=True, text=True,
+            )  # fmt: skip
+            assert (proc.returncode, proc.stdout) == (0, out), (args, proc.stderr)

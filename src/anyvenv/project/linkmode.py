@@ -93,8 +93,14 @@ def decide_link_mode(
     from anyvenv.fs.place import same_filesystem
     from anyvenv.fs.probe import probe, probe_path_for
 
+    from anyvenv.errors import DirectoryNotWritable
+
     cache = probe_path_for(cache_dir())
     same = same_filesystem(install_target, cache)
-    choice = choose_link_mode(probe(install_target) if same else None, same)
+    try:
+        choice = choose_link_mode(probe(install_target) if same else None, same)
+    except DirectoryNotWritable as exc:  # another user's env, or one on a read-only mount:
+        # uv changes nothing there (or fails as plain uv would); nothing is kept either
+        return LinkChoice(LinkMode.COPY, f"the env cannot be written: {exc.reason}")
     saved.link_mode, saved.link_reason, saved.uv_cache_key = choice.mode.value, choice.reason, key
     return choice
