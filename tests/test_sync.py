@@ -1475,3 +1475,46 @@ def test_another_user_may_run_and_check_a_project_whose_env_they_cannot_write(
                 cwd=project, env=nobody_env, capture_output=True, text=True,
             )  # fmt: skip
             assert (proc.returncode, proc.stdout) == (0, out), (args, proc.stderr)
+
+
+def test_the_container_layout_is_synced_by_the_user_whose_env_it_is(
+    nobody_scratch: Path, index: Path
+) -> None:
+    """``/app`` is root's, ``/app/.venv`` an empty directory of the user's (a volume): the
+    user's ``sync --frozen`` fills it in place, as plain uv does, instead of stopping at
+    the probe of ``/app``, which they may not write."""
+    from support import as_nobody
+
+    wheels = nobody_scratch / "wheels"
+    shutil.copytree(index, wheels)
+    app = write_project(nobody_scratch / "app", python_version="3.11")
+    env = project_environ(nobody_scratch / "home", PATH="/usr/bin:/bin")
+    locked = subprocess.run(
+        [uv_binary(), "lock", *index_args(wheels), "--python", "/usr/bin/python3"],
+        cwd=app, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert locked.returncode == 0, locked.stderr
+    (app / ".venv").mkdir()
+    os.chown(app / ".venv", 65534, 65534)
+    for path in [nobody_scratch, *nobody_scratch.rglob("*")]:
+        if path != app / ".venv":
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    home = nobody_scratch / "nobody-home"
+    home.mkdir()
+    os.chown(home, 65534, 65534)
+    with as_nobody(with_uv=True) as (python, nobody_env):
+        nobody_env.update(
+            HOME=str(home), UV_OFFLINE="1", UV_NO_INDEX="1", UV_FIND_LINKS=str(wheels)
+        )
+        synced = subprocess.run(
+            [*python, "-m", "anyvenv", "sync", "--frozen", "--python", "/usr/bin/python3"],
+            cwd=app, env=nobody_env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert synced.returncode == 0, synced.stderr
+        ran = subprocess.run(
+            [*python, "-m", "anyvenv", "run", "--frozen", "alpha-hello"],
+            cwd=app, env=nobody_env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    assert (app / ".venv" / "pyvenv.cfg").stat().st_uid == 65534
+    assert sorted(os.listdir(app)) == [".python-version", ".venv", "pyproject.toml", "uv.lock"]

@@ -771,3 +771,22 @@ def test_a_forced_hard_link_to_another_users_base_is_refused_naming_copy(
     assert "--strategy hardlink: you may not hard-link" in said and "(root's)" in said, said
     assert "use --strategy copy" in said
     assert os.listdir(work) == []
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
+def test_a_mount_point_env_is_planned_by_its_own_filesystem(target: Path, tmp_path: Path) -> None:
+    """``/app/.venv`` a mount point (a container volume) of a filesystem without symlinks,
+    on a parent that shares the base's filesystem: no hard link across the two (EXDEV); the
+    interpreter is copied onto the mount."""
+    env = tmp_path / "app" / ".venv"
+    env.mkdir(parents=True)
+    subprocess.run(["mount", "--bind", str(target), str(env)], check=True)
+    try:
+        proc = venv_cli(env, "--python", str(DEBIAN_311), "--json")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["strategy"] == "copy"
+        ran = subprocess.run([str(env / "bin" / "python"), "-c", "import sys; print(sys.prefix)"],
+                             capture_output=True, text=True)  # fmt: skip
+        assert ran.stdout.strip() == str(env), ran.stderr
+    finally:
+        subprocess.run(["umount", str(env)], check=True)

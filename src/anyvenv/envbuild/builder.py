@@ -262,10 +262,14 @@ class EnvBuilder:
         self._make_parents(os.path.dirname(target))
         return replaced
 
+    @property
+    def landing(self) -> str:
+        """The directory whose filesystem the env's files land on: the target's own when
+        filled in place (a mount point is another filesystem than its parent's)."""
+        return self.target if self.in_place else os.path.dirname(self.target)
+
     def probe(self) -> ProbeResult:
-        # the filesystem the env's files land on: the target's own when filled in place (a
-        # mount point is another filesystem than its parent's)
-        where = self.target if self.in_place else os.path.dirname(self.target)
+        where = self.landing
         try:
             return probe(where)
         except DirectoryNotWritable as exc:  # its class kept: read_only, reason
@@ -278,7 +282,7 @@ class EnvBuilder:
             result,
             self.info,
             self.linkage,
-            os.path.dirname(self.target),
+            self.landing,  # (a hard link to the base works only on the base's filesystem)
             forced=self.options.strategy,
         )
 

@@ -90,10 +90,9 @@ def decide_link_mode(
     key = cache_dir_arguments(uv_args, environ, cwd, config_sources)
     if saved.link_mode and saved.uv_cache_key == key:
         return LinkChoice(LinkMode(saved.link_mode), saved.link_reason or "decided before")
+    from anyvenv.errors import DirectoryNotWritable
     from anyvenv.fs.place import same_filesystem
     from anyvenv.fs.probe import probe, probe_path_for
-
-    from anyvenv.errors import DirectoryNotWritable
 
     cache = probe_path_for(cache_dir())
     same = same_filesystem(install_target, cache)

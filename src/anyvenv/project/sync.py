@@ -226,9 +226,17 @@ def choose_location(
 def landing_dir(declared: str) -> str:
     """Where a new env at ``declared`` lands, whose filesystem decides how it is made: the
     directory a link at ``declared`` names (the env is built in it, as uv builds through
-    such a link), else ``declared``'s parent."""
+    such a link), ``declared`` itself where it is filled in place (a mount point, an empty
+    directory: ``/app/.venv`` in a container, whose parent may not be the user's), else
+    ``declared``'s parent."""
+    from anyvenv.fs.inplace import keeps_identity
+
     followed = through_directory_link(declared)
-    return followed if followed != declared else os.path.dirname(declared)
+    if followed != declared:
+        return followed
+    if os.path.isdir(declared) and not os.path.islink(declared) and keeps_identity(declared):
+        return declared
+    return os.path.dirname(declared)
 
 
 def _clear_declared(declared: str) -> None:
