@@ -919,14 +919,18 @@ def test_a_user_directory_that_cannot_hold_the_env_is_named_not_used(
     assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr
 
 
-@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "faultfs:lock-enolck", "exfat"])
+@pytest.mark.parametrize(
+    "lab_kind", ["faultfs:cifs-like", "faultfs:lock-enolck", "faultfs:link-eperm", "exfat"]
+)
 def test_a_uv_cache_on_a_share_is_named_when_uv_fails(
     lab_kind: str, target: Path, index: Path, home: Path, tmp_path: Path
 ) -> None:
     project = write_project(tmp_path / "demo")  # the project on local disk: only the cache
     env = project_environ(home, UV_CACHE_DIR=str(target / "uv-cache"))
-    what = "flock" if lab_kind == "faultfs:lock-enolck" else "symlinks"
-    for command in (["sync"], ["pip", "install", "beta"]):
+    what = {"faultfs:lock-enolck": "flock", "faultfs:link-eperm": "hard links"}.get(
+        lab_kind, "symlinks"
+    )
+    for command in (["sync"], ["run", "python", "-c", "pass"], ["pip", "install", "beta"]):
         failed = anyvenv(*command, *index_args(index), cwd=project, env=env)
         assert failed.returncode != 0, failed.stderr
         told = [line for line in failed.stderr.splitlines() if line.startswith("anyvenv: ")]

@@ -195,7 +195,8 @@ def uv_cache_dir(uv: str, args: Sequence[str], environ: Mapping[str, str], cwd: 
 def cache_trouble(cache_dir: str) -> str | None:
     """What uv's cache at ``cache_dir`` needs that its filesystem does not give, as a clause:
     on Unix uv links each cache entry to its archive by a relative symlink through ``..``,
-    read back, and locks entries with flock. ``None`` when both work, or it cannot be
+    read back, puts its lock files in place by a hard link (a temp file persisted without
+    replacing), and locks entries with flock. ``None`` when all work, or it cannot be
     probed."""
     from anyvenv.fs.outcome import OK
     from anyvenv.fs.probe import probe, probe_path_for
@@ -206,7 +207,11 @@ def cache_trouble(cache_dir: str) -> str | None:
         return None
     failing = [
         f"{what} ({outcome})"
-        for what, outcome in (("symlinks", result.symlink_dotdot), ("flock", result.flock))
+        for what, outcome in (
+            ("symlinks", result.symlink_dotdot),
+            ("hard links", result.hardlink),
+            ("flock", result.flock),
+        )
         if outcome != OK
     ]
     if not failing:
