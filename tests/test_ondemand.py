@@ -13,6 +13,8 @@ from project_support import anyvenv, index_args, project_environ, write_project
 from standalone_build import StandaloneArchive, pythons_env, standalone
 
 from anyvenv.envbuild.config import read_pyvenv_cfg
+from anyvenv.envbuild.create import create
+from anyvenv.errors import InterpreterNotFound
 from support import cli_env, one_line_error, run_cli
 
 __all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
@@ -77,6 +79,27 @@ def test_no_python_is_downloaded_where_uv_would_not(
     assert not (tmp_path / "pythons").exists() and not (tmp_path / "env").exists()
 
 
+def test_where_downloads_are_never_the_way_out_is_to_allow_them(
+    tmp_path: Path, pythons_env: dict[str, str]
+) -> None:
+    env_vars = _without_312(tmp_path, cli_env(UV_PYTHON_DOWNLOADS="never"))
+    proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.12", env=env_vars)
+    assert proc.returncode == 2
+    said = one_line_error(proc)
+    assert "uv's python-downloads is never" in said and "UV_PYTHON_DOWNLOADS=automatic" in said
+    assert "install one with" not in said  # (python install refuses under never too)
+
+
+def test_the_api_downloads_nothing_under_an_only_system_preference_variable(
+    tmp_path: Path, pythons_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in _without_312(tmp_path, {"UV_PYTHON_PREFERENCE": "only-system"}).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(InterpreterNotFound):
+        create(tmp_path / "env", "3.12", python_downloads=True)
+    assert not (tmp_path / "pythons").exists() and not (tmp_path / "env").exists()
+
+
 def test_a_python_downloads_value_uv_refuses_is_refused(
     tmp_path: Path, pythons_env: dict[str, str]
 ) -> None:
@@ -105,3 +128,16 @@ def test_sync_downloads_the_python_its_project_asks_for(
     assert _runs(env / "bin" / "python") == f"3.12.1 {env}"
     hello = anyvenv("run", "alpha-hello", cwd=project, env=env_vars)
     assert (hello.returncode, hello.stdout) == (0, "alpha says hi\n"), hello.stderr
+
+
+def test_a_settings_value_uv_does_not_take_is_refused(
+    tmp_path: Path, pythons_env: dict[str, str]
+) -> None:
+    """uv's settings files take python-downloads by name only (a bool or "true" there is a
+    TOML error to uv), unlike the variable."""
+    (tmp_path / "uv.toml").write_text('python-downloads = "true"\n')
+    env_vars = _without_312(tmp_path, cli_env(UV_CONFIG_FILE=str(tmp_path / "uv.toml")))
+    proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.12", env=env_vars)
+    assert proc.returncode == 2
+    assert "python-downloads = 'true' in" in one_line_error(proc)
+    assert not (tmp_path / "pythons").exists()

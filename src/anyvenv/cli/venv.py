@@ -470,7 +470,7 @@ def _downloads(args: Arguments, settings_args: tuple[str, ...], start: str) -> D
     bar = ProgressBar("cpython") if draws_progress() and not quiet else None
 
     def said(result: InstallResult) -> None:
-        if not quiet:
+        if not quiet and result.status != "already installed":  # (by a run at the same time)
             print(
                 f"Installed {result.install.name} into {result.install.path.parent} "
                 f"({result.seconds:.1f} s): no installed Python answered the request",

@@ -325,7 +325,7 @@ def find_interpreter(
     preference = (
         checked_preference(preference, "the python preference")
         if preference
-        else _preference_of_variable(os.environ)
+        else preference_of_variable(os.environ)
     )
     seen: set[str] = set()
     broken: list[str] = []
@@ -360,7 +360,7 @@ def find_interpreter(
 PREFERENCES = ("managed", "only-managed", "system", "only-system")
 
 
-def _preference_of_variable(environ: Mapping[str, str]) -> str:
+def preference_of_variable(environ: Mapping[str, str]) -> str:
     """uv's ``UV_PYTHON_PREFERENCE`` (default ``managed``: managed installs before PATH)."""
     return checked_preference(
         environ.get("UV_PYTHON_PREFERENCE") or "managed", "UV_PYTHON_PREFERENCE"

@@ -119,7 +119,7 @@ if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
     from anyvenv.envbuild.builder import PendingCheck
     from anyvenv.interpreter.query import InterpreterInfo
     from anyvenv.project.mirror import MirrorReport
-    from anyvenv.pythons.installer import InstallProgress
+    from anyvenv.pythons.installer import InstallProgress, InstallResult
 
 
 @record
@@ -591,11 +591,16 @@ def find_base_interpreter(
 
     downloads = choice.downloads
     if downloads is not None and notes is not None:
-        downloads = replace(downloads, on_installed=lambda result: notes.append(
-            f"installed {result.install.name} into {result.install.path.parent}: no "
-            f"installed Python answered {choice.request.raw or 'the default request'!r} "
-            f"(from {choice.source}; uv's python-downloads is automatic)"
-        ))  # fmt: skip
+
+        def tell(result: InstallResult) -> None:
+            if result.status != "already installed":  # (by a run at the same time)
+                notes.append(
+                    f"installed {result.install.name} into {result.install.path.parent}: no "
+                    f"installed Python answered {choice.request.raw or 'the default request'!r} "
+                    f"(from {choice.source}; uv's python-downloads is automatic)"
+                )
+
+        downloads = replace(downloads, on_installed=tell)
     try:
         info = find_or_download(choice.request.raw or None, choice.preference, downloads)
     except InterpreterNotFound as exc:

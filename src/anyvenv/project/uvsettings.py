@@ -134,7 +134,15 @@ def python_downloads(
     found = setting("python-downloads", settings_files(start, uv_args, environ, cwd))
     if found is None:
         return "automatic"
-    return parse_downloads(found[0], f"python-downloads in {found[1]}")
+    value, path = found
+    if value not in ("automatic", "auto", "manual", "never"):  # as uv's settings take it
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            f"python-downloads = {value!r} in {path} is not one of uv's values",
+            "use automatic, manual or never",
+        )
+    return parse_downloads(value, f"python-downloads in {path}")
 
 
 def configured_link_mode(

@@ -66,16 +66,26 @@ def find_or_download(
     """The interpreter for ``raw`` as :func:`anyvenv.interpreter.discovery.find_interpreter`
     finds it; where none is there and ``downloads`` allows, the newest build that answers the
     request, installed first. :class:`InterpreterNotFound` when neither can be had."""
-    from anyvenv.interpreter.discovery import find_interpreter
+    from anyvenv.interpreter.discovery import find_interpreter, preference_of_variable
     from anyvenv.interpreter.request import parse_request
 
     try:
         return find_interpreter(raw, preference, option=option)
     except InterpreterNotFound as missing:
         request = parse_request(raw)
-        if downloads is None or preference == "only-system" or not request.names_a_version:
+        if downloads is None or not request.names_a_version:
             raise
-        if downloads.setting() != "automatic":
+        if (preference or preference_of_variable(os.environ)) == "only-system":
+            raise
+        setting = downloads.setting()
+        if setting == "never":  # (python install refuses it too: not the way out)
+            raise InterpreterNotFound(
+                f"{missing.message}; a build of it may be downloaded, but uv's "
+                "python-downloads is never",
+                "allow downloads (UV_PYTHON_DOWNLOADS=automatic, or manual and then 'anyvenv "
+                "python install'), or pass a Python's path",
+            ) from None
+        if setting != "automatic":
             raise
         return _downloaded(request.raw.strip() or "3", downloads, missing)
 
