@@ -382,3 +382,31 @@ def test_an_env_a_killed_rebuild_left_aside_is_put_back_not_removed(tmp_path: Pa
     (aside / "bin").mkdir(parents=True)
     _prune(env)
     assert (envs / "demo-0123456789abcdef" / "bin").is_dir() and not aside.exists()
+
+
+def test_another_users_unused_env_is_kept_and_said_not_hidden(nobody_scratch: Path) -> None:
+    """A shared envs dir: an unused env of root's, which this user may not remove, is kept
+    where it is, saying why, not reported removed while left under a removal name."""
+    from anyvenv.project.owners import EnvKind, record_owner
+    from support import run_python_as_nobody
+
+    envs = nobody_scratch / "envs"
+    env = envs / "gone-0123456789abcdef"
+    (env / "lib").mkdir(parents=True)
+    (env / "lib" / "module.py").write_text("")
+    assert record_owner(
+        str(env), str(nobody_scratch / "deleted-project" / ".venv"), EnvKind.ELSEWHERE
+    )
+    os.chmod(envs, 0o777)
+    code = (
+        "import os, runpy, sys; os.environ['ANYVENV_ENVS_DIR'] = sys.argv[1]; "
+        "os.environ['ANYVENV_SHADOW_DIR'] = sys.argv[1]; "
+        "sys.argv = ['anyvenv', 'cache', 'prune', '--json']; "
+        "runpy.run_module('anyvenv', run_name='__main__')"
+    )
+    proc = run_python_as_nobody("-c", code, str(envs))
+    assert proc.returncode == 0, proc.stderr
+    [entry] = json.loads(proc.stdout)["entries"]
+    assert (entry["path"], entry["verdict"], entry["removed"]) == (str(env), "kept", False)
+    assert f"you may not remove {env} (owned by root)" in str(entry["reason"])
+    assert os.listdir(envs) == [env.name] and (env / "lib" / "module.py").exists()
