@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 from support import cli_env, run_cli
@@ -129,3 +130,24 @@ def test_a_cache_holding_another_users_directory_is_said_not_cleared(
     ]
     assert sorted(os.listdir(cache / "dl")) == ["python-downloads"]  # nothing hidden aside
     assert (downloads / "roots" / "archive.tar.gz").exists()
+
+
+def test_a_cache_on_a_read_only_mount_is_said_so(tmp_path: Path) -> None:
+    """Not "owned by root; run it as its owner" to root, whom only the mount refuses."""
+    cache = tmp_path / "cache"
+    (cache / "anyvenv" / "toml").mkdir(parents=True)
+    (cache / "anyvenv" / "toml" / "entry").write_bytes(b"y")
+    subprocess.run(["mount", "--bind", str(cache), str(cache)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(cache)], check=True)
+        env = cli_env(XDG_CACHE_HOME=str(cache), ANYVENV_CACHE_DIR=str(tmp_path / "dl"))
+        done = run_cli("cache", "clean", "--json", env=env)
+        assert done.returncode == 1, done.stderr
+        [left] = json.loads(done.stdout)["not_cleared"]
+        assert left == {
+            "path": str(cache / "anyvenv" / "toml"),
+            "reason": f"{cache / 'anyvenv'} is on a read-only filesystem",
+        }
+    finally:
+        subprocess.run(["umount", str(cache)], check=True)
+    assert (cache / "anyvenv" / "toml" / "entry").exists()

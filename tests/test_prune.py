@@ -408,5 +408,5 @@ def test_another_users_unused_env_is_kept_and_said_not_hidden(nobody_scratch: Pa
     assert proc.returncode == 0, proc.stderr
     [entry] = json.loads(proc.stdout)["entries"]
     assert (entry["path"], entry["verdict"], entry["removed"]) == (str(env), "kept", False)
-    assert f"you may not remove {env} (owned by root)" in str(entry["reason"])
+    assert f"you may not change {env} (owned by root)" in str(entry["reason"])
     assert os.listdir(envs) == [env.name] and (env / "lib" / "module.py").exists()

@@ -79,10 +79,9 @@ def clean(environ: Mapping[str, str]) -> tuple[list[Cleared], list[NotCleared]]:
     from anyvenv.fs.atomic import (
         REMOVING_MARK,
         RETIRED_MARK,
-        first_unremovable,
-        owner_name,
         remove_aside,
         sweep_dead,
+        why_unremovable,
     )
 
     cleared: list[Cleared] = []
@@ -93,11 +92,9 @@ def clean(environ: Mapping[str, str]) -> tuple[list[Cleared], list[NotCleared]]:
             sweep_dead(parent, mark)
         if os.path.islink(path) or not os.path.isdir(path):
             continue
-        blocked = first_unremovable(path)
-        if blocked is not None:
-            kept.append(
-                NotCleared(path, f"you may not change {blocked} (owned by {owner_name(blocked)})")
-            )
+        why = why_unremovable(path)
+        if why is not None:
+            kept.append(NotCleared(path, why))
             continue
         files, size = _measure(path)
         try:

@@ -118,9 +118,5 @@ def _clean(as_json: bool) -> int:
     for entry in cleared:
         print(f"  {entry.path}  ({entry.files} files)")
     for left in kept:
-        print(
-            f"anyvenv: error: {left.path} was not cleared: {left.reason}; "
-            "run 'anyvenv cache clean' as its owner",
-            file=sys.stderr,
-        )
+        print(f"anyvenv: error: {left.path} was not cleared: {left.reason}", file=sys.stderr)
     return code

@@ -342,6 +342,21 @@ def first_unremovable(path: str | os.PathLike[str]) -> str | None:
     return unlistable[0] if unlistable else None
 
 
+def why_unremovable(path: str | os.PathLike[str]) -> str | None:
+    """What keeps this user from removing the tree at ``path`` (:func:`first_unremovable`),
+    as a clause: ``"you may not change /x (owned by root)"``, or that /x is on a read-only
+    filesystem; ``None`` when nothing does."""
+    blocked = first_unremovable(path)
+    if blocked is None:
+        return None
+    try:
+        if os.statvfs(blocked).f_flag & os.ST_RDONLY:
+            return f"{blocked} is on a read-only filesystem"
+        return f"you may not change {blocked} (owned by {owner_name(blocked)})"
+    except OSError:
+        return f"you may not change {blocked}"
+
+
 def owner_name(path: str | os.PathLike[str]) -> str:
     """The user name of ``path``'s owner (``uid N`` when it has none)."""
     import pwd

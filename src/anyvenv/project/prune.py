@@ -207,14 +207,13 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
 def _set_aside_if(remove: bool, env: str, reason: str) -> tuple[Verdict, str, str | None]:
     """The verdict on an unused env, moved aside first if it is to be removed; an env that
     cannot be moved is kept, saying why."""
-    from anyvenv.fs.atomic import first_unremovable, owner_name, set_aside
+    from anyvenv.fs.atomic import set_aside, why_unremovable
 
     if not remove:
         return Verdict.UNUSED, reason, None
-    blocked = first_unremovable(env)
-    if blocked is not None:  # (moved aside, it would be hidden, and stay: another user's)
-        who = owner_name(blocked)
-        return Verdict.KEPT, f"{reason}, but you may not remove {blocked} (owned by {who})", None
+    why = why_unremovable(env)
+    if why is not None:  # (moved aside, it would be hidden, and stay: another user's)
+        return Verdict.KEPT, f"{reason}, but {why}", None
     try:
         return Verdict.UNUSED, reason, set_aside(env)
     except OSError as exc:

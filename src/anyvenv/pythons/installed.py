@@ -196,17 +196,11 @@ def refuse_unremovable(name: str, path: Path, doing: str) -> None:
     """An error naming what keeps this user from removing the install ``name`` at ``path``
     (another user's install in a shared directory), before anything is changed: renamed
     aside, it would be hidden and broken for its owner, and half of it left."""
-    blocked = atomic.first_unremovable(path)
-    if blocked is None:
-        return
-    try:
-        owner = atomic.owner_name(blocked)
-    except OSError:
-        owner = "another user"
-    raise AnyvenvError(
-        f"cannot {doing} {name}: you may not change {blocked} (owned by {owner})",
-        f"run the {doing} as {owner}, or ask them to",
-    )
+    why = atomic.why_unremovable(path)
+    if why is not None:
+        raise AnyvenvError(
+            f"cannot {doing} {name}: {why}", f"run the {doing} as its owner, or ask them to"
+        )
 
 
 def uninstall(
