@@ -425,3 +425,20 @@ def test_a_user_who_cannot_write_beside_the_env_and_one_who_can_exclude_each_oth
             holder.kill()
             holder.wait()
     assert os.listdir(app) == [".venv"]
+
+
+def test_a_stale_lock_file_this_user_may_not_remove_does_not_hold_them_off(
+    nobody_scratch: Path,
+) -> None:
+    """A group's project with the sticky bit: the lock file a killed run of another user left
+    cannot be removed by this one; its holder is provably gone, so the lock is taken (the
+    flocks hold this machine's takers off) instead of waited for until the timeout."""
+    shared = nobody_scratch / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    env = shared / ".venv"
+    _write_holder(Path(f"{env}.anyvenv.lock"), pid=_dead_pid(), started="1")
+    started = time.monotonic()
+    said = _take_as_nobody(env, timeout=5)
+    assert said == f"taken {env}.anyvenv.lock" and time.monotonic() - started < 4, said
+    assert os.listdir(shared) == [".venv.anyvenv.lock"]  # root's, left as it was

@@ -316,6 +316,7 @@ class ShareLock:
         # where ``path``'s directory may not be written
         self.machine_lock = machine_lock
         self._machine_fd: int | None = None
+        self._stale_stays = False  # a stale lock file of a gone holder we may not remove
         self._notice_at = 0.0  # when a wait is told (set by acquire)
         self.timeout = timeout
         self.poll = poll
@@ -432,6 +433,9 @@ class ShareLock:
                 self._holder = me
                 return
             self._break_if_stale()
+            if self._stale_stays:  # (not ours to remove on release either)
+                self._stale_stays = False
+                return
             if time.monotonic() > deadline:
                 holder = read_holder(self.path)
                 who = holder.describe() if holder else "another process"
@@ -476,6 +480,10 @@ class ShareLock:
                 holder is not None or self._unreadable_for_long(self.path)
             ):
                 os.unlink(self.path)
+        except PermissionError:
+            # another user's, in a sticky directory: it stays, holding off other machines
+            # as if it were ours, while this machine's takers are held off by the flocks
+            self._stale_stays = True
         except OSError:
             pass
         finally:
