@@ -790,3 +790,23 @@ def test_a_mount_point_env_is_planned_by_its_own_filesystem(target: Path, tmp_pa
         assert ran.stdout.strip() == str(env), ran.stderr
     finally:
         subprocess.run(["umount", str(env)], check=True)
+
+
+def test_clearing_another_users_env_in_a_sticky_directory_names_its_owner(
+    nobody_scratch: Path,
+) -> None:
+    """In /tmp-like directories only an entry's owner may rename or remove it: the refusal
+    names the owner and the sticky bit, and leaves their env as it was."""
+    from support import one_line_error, run_cli_as_nobody
+
+    sticky = nobody_scratch / "sticky"
+    sticky.mkdir()
+    os.chmod(sticky, 0o1777)
+    env = sticky / "env"
+    made = run_cli("venv", str(env), "--python", str(DEBIAN_311), "-q")
+    assert made.returncode == 0, made.stderr
+    proc = run_cli_as_nobody("venv", str(env), "--python", str(DEBIAN_311), "--clear")
+    assert proc.returncode == 1, proc.stderr
+    said = one_line_error(proc)
+    assert f"({env}, owned by root, in a sticky directory); work as its owner" in said, said
+    assert (env / "pyvenv.cfg").is_file() and os.listdir(sticky) == ["env"]

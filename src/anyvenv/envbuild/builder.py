@@ -13,7 +13,9 @@ run after the commit, alongside that work: :attr:`EnvOptions.defer_linked_check`
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import time
 
 from anyvenv import __version__
@@ -545,8 +547,27 @@ def build_with_pending_check(
         builder = EnvBuilder(target, info, options)
         return builder.build(), builder.pending_check
     except OSError as exc:
+        where, hint = "", "check free space and permissions on that filesystem"
+        if exc.filename:
+            where = f" ({exc.filename}{_whose(os.fspath(exc.filename), exc)})"
+            if exc.errno in (errno.EACCES, errno.EPERM) and ", owned by" in where:
+                hint = "work as its owner, or choose another path"
         raise AnyvenvError(
-            f"cannot create the environment at {target}: {exc.strerror or exc}"
-            + (f" ({exc.filename})" if exc.filename else ""),
-            "check free space and permissions on that filesystem",
+            f"cannot create the environment at {target}: {exc.strerror or exc}{where}", hint
         ) from exc
+
+
+def _whose(path: str, exc: OSError) -> str:
+    """``", owned by u1, in a sticky directory"`` for a path refused to this user (EACCES,
+    EPERM) that another user owns: what the refusal is about; ``""`` otherwise."""
+    if exc.errno not in (errno.EACCES, errno.EPERM):
+        return ""
+    from anyvenv.fs.atomic import owner_name
+
+    try:
+        if os.lstat(path).st_uid == os.geteuid():
+            return ""
+        sticky = os.stat(os.path.dirname(os.path.abspath(path))).st_mode & stat.S_ISVTX
+        return f", owned by {owner_name(path)}" + (", in a sticky directory" if sticky else "")
+    except OSError:
+        return ""
