@@ -346,7 +346,13 @@ class ShareLock:
             try:
                 self._acquire_beside(deadline)
             except OSError as exc:
-                if self.machine_lock is None or exc.errno not in _NOT_WRITABLE:
+                if (
+                    self.machine_lock is None
+                    or exc.errno not in _NOT_WRITABLE
+                    # (sshfs says EPERM for a file another client has just made: a share
+                    # lock must not become this machine's alone on a race)
+                    or os.access(os.path.dirname(self.path) or ".", os.W_OK | os.X_OK)
+                ):
                     raise
                 self._acquire_machine_lock(deadline, alone=True)
             else:
