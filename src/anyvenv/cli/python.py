@@ -264,19 +264,12 @@ def _check_downloads_allowed(args: argparse.Namespace) -> None:
     import os
 
     from anyvenv.errors import AnyvenvError
-    from anyvenv.pythons.ondemand import parse_downloads
+    from anyvenv.project.uvsettings import python_downloads_and_source
 
-    source = "UV_PYTHON_DOWNLOADS"
-    value: object = os.environ.get(source)
-    if not value:
-        from anyvenv.project.uvsettings import setting, settings_files
-
-        files = settings_files(_here(args), _uv_settings_args(args), os.environ, os.getcwd())
-        found = setting("python-downloads", files)
-        if found is None:
-            return
-        value, source = found[0], f"python-downloads in {found[1]}"
-    if parse_downloads(value, source) == "never":  # (also spelled false or 0, as uv reads it)
+    value, source = python_downloads_and_source(
+        _here(args), _uv_settings_args(args), os.environ, os.getcwd()
+    )
+    if value == "never":  # (also spelled false or 0, as uv reads the variable)
         raise AnyvenvError(
             f"Python downloads are not allowed ({source} is never)",
             "set it to manual to allow explicit installs",

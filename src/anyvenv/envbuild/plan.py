@@ -115,9 +115,9 @@ def _choose_strategy(
         from anyvenv.fs.atomic import owner_name
 
         raise UsageError(
-            f"--strategy hardlink: you may not hard-link {base}, another user's "
-            f"({owner_name(base)}'s), where fs.protected_hardlinks is on",
-            "use --strategy copy, or none: anyvenv chooses by itself",
+            f"the hardlink strategy was asked for, but you may not hard-link {base}, another "
+            f"user's ({owner_name(base)}'s), where fs.protected_hardlinks is on",
+            "use the copy strategy (--strategy copy), or none: anyvenv chooses by itself",
         )
     if forced is not None:
         return forced, f"{forced.value} (asked for)"

@@ -120,29 +120,41 @@ def python_preference(
 def python_downloads(
     start: str, uv_args: Sequence[str], environ: Mapping[str, str], cwd: str
 ) -> str:
-    """uv's python-downloads (``automatic``, ``manual`` or ``never``), in uv's order:
+    """uv's python-downloads (``automatic``, ``manual`` or ``never``): see
+    :func:`python_downloads_and_source`."""
+    return python_downloads_and_source(start, uv_args, environ, cwd)[0]
+
+
+def python_downloads_and_source(
+    start: str, uv_args: Sequence[str], environ: Mapping[str, str], cwd: str
+) -> tuple[str, str]:
+    """uv's python-downloads and where it was read, in uv's order:
     ``--no-python-downloads``/``--allow-python-downloads`` in ``uv_args``, then
     ``UV_PYTHON_DOWNLOADS``, then the settings files from ``start``; else ``automatic``."""
     from anyvenv.pythons.ondemand import parse_downloads
 
-    if has_flag(uv_args, "--no-python-downloads"):
-        return "never"
-    if has_flag(uv_args, "--allow-python-downloads"):
-        return "automatic"
+    for flag, value in (
+        ("--no-python-downloads", "never"),
+        ("--allow-python-downloads", "automatic"),
+    ):
+        if has_flag(uv_args, flag):
+            return value, flag
     if environ.get("UV_PYTHON_DOWNLOADS"):
-        return parse_downloads(environ["UV_PYTHON_DOWNLOADS"], "UV_PYTHON_DOWNLOADS")
+        source = "UV_PYTHON_DOWNLOADS"
+        return parse_downloads(environ[source], source), source
     found = setting("python-downloads", settings_files(start, uv_args, environ, cwd))
     if found is None:
-        return "automatic"
-    value, path = found
-    if value not in ("automatic", "auto", "manual", "never"):  # as uv's settings take it
+        return "automatic", "uv's default"
+    setting_value, path = found
+    source = f"python-downloads in {path}"
+    if setting_value not in ("automatic", "auto", "manual", "never"):  # as uv's settings take it
         from anyvenv.errors import UsageError
 
         raise UsageError(
-            f"python-downloads = {value!r} in {path} is not one of uv's values",
+            f"{source} ({setting_value!r}) is not one of uv's values",
             "use automatic, manual or never",
         )
-    return parse_downloads(value, f"python-downloads in {path}")
+    return parse_downloads(setting_value, source), source
 
 
 def configured_link_mode(
