@@ -79,13 +79,19 @@ def test_no_python_is_downloaded_where_uv_would_not(
     assert not (tmp_path / "pythons").exists() and not (tmp_path / "env").exists()
 
 
+def _venv_312_refused(tmp_path: Path, **variables: str) -> str:
+    """The one-line error of ``venv --python 3.12`` with no 3.12 to find, nothing made."""
+    env_vars = _without_312(tmp_path, cli_env(**variables))
+    proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.12", env=env_vars)
+    assert proc.returncode == 2
+    assert not (tmp_path / "pythons").exists() and not (tmp_path / "env").exists()
+    return one_line_error(proc)
+
+
 def test_where_downloads_are_never_the_way_out_is_to_allow_them(
     tmp_path: Path, pythons_env: dict[str, str]
 ) -> None:
-    env_vars = _without_312(tmp_path, cli_env(UV_PYTHON_DOWNLOADS="never"))
-    proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.12", env=env_vars)
-    assert proc.returncode == 2
-    said = one_line_error(proc)
+    said = _venv_312_refused(tmp_path, UV_PYTHON_DOWNLOADS="never")
     assert "uv's python-downloads is never" in said and "UV_PYTHON_DOWNLOADS=automatic" in said
     assert "install one with" not in said  # (python install refuses under never too)
 
@@ -103,13 +109,8 @@ def test_the_api_downloads_nothing_under_an_only_system_preference_variable(
 def test_a_python_downloads_value_uv_refuses_is_refused(
     tmp_path: Path, pythons_env: dict[str, str]
 ) -> None:
-    env_vars = _without_312(tmp_path, cli_env(UV_PYTHON_DOWNLOADS="sometimes"))
-    proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.12", env=env_vars)
-    assert proc.returncode == 2
-    assert "UV_PYTHON_DOWNLOADS 'sometimes' is not a python-downloads value" in (
-        one_line_error(proc)
-    )
-    assert not (tmp_path / "pythons").exists()
+    said = _venv_312_refused(tmp_path, UV_PYTHON_DOWNLOADS="sometimes")
+    assert "UV_PYTHON_DOWNLOADS 'sometimes' is not a python-downloads value" in said
 
 
 def test_sync_downloads_the_python_its_project_asks_for(
@@ -136,8 +137,5 @@ def test_a_settings_value_uv_does_not_take_is_refused(
     """uv's settings files take python-downloads by name only (a bool or "true" there is a
     TOML error to uv), unlike the variable."""
     (tmp_path / "uv.toml").write_text('python-downloads = "true"\n')
-    env_vars = _without_312(tmp_path, cli_env(UV_CONFIG_FILE=str(tmp_path / "uv.toml")))
-    proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.12", env=env_vars)
-    assert proc.returncode == 2
-    assert "('true') is not one of uv's values" in one_line_error(proc)
-    assert not (tmp_path / "pythons").exists()
+    said = _venv_312_refused(tmp_path, UV_CONFIG_FILE=str(tmp_path / "uv.toml"))
+    assert "('true') is not one of uv's values" in said

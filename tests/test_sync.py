@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -27,6 +28,10 @@ from project_support import (
 )
 
 from support import ANYVENV, one_line_error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
 
@@ -1439,14 +1444,35 @@ def test_a_missing_env_file_is_refused_before_anything_is_synced(
     assert proc.stdout == "1\n", proc.stderr
 
 
+@contextlib.contextmanager
+def _anyvenv_as_nobody(
+    scratch: Path, wheels: Path
+) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
+    """``anyvenv ARGS`` run as uid 65534 (the package and uv copied where it may read them),
+    offline on ``wheels``, with a home of its own under ``scratch``."""
+    from support import as_nobody
+
+    home = scratch / "nobody-home"
+    home.mkdir()
+    os.chown(home, 65534, 65534)
+    with as_nobody(with_uv=True) as (python, env):
+        env.update(HOME=str(home), UV_OFFLINE="1", UV_NO_INDEX="1", UV_FIND_LINKS=str(wheels))
+
+        def run_anyvenv(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [*python, "-m", "anyvenv", *args], cwd=cwd, env=env, capture_output=True,
+                text=True,
+            )  # fmt: skip
+
+        yield run_anyvenv
+
+
 def test_another_user_may_run_and_check_a_project_whose_env_they_cannot_write(
     nobody_scratch: Path, index: Path
 ) -> None:
     """A project synced by its owner, used by another user who may read it (a shared
     checkout): ``run``, ``sync --check`` and ``sync --frozen`` work as plain uv's do, instead
     of stopping at the link-mode probe of an env they may not write."""
-    from support import as_nobody
-
     wheels = nobody_scratch / "wheels"
     shutil.copytree(index, wheels)
     project = write_project(nobody_scratch / "demo", python_version="3.11")
@@ -1458,22 +1484,13 @@ def test_another_user_may_run_and_check_a_project_whose_env_they_cannot_write(
     for path in [nobody_scratch, *nobody_scratch.rglob("*")]:
         if not path.is_symlink():
             os.chmod(path, 0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
-    home = nobody_scratch / "nobody-home"
-    home.mkdir()
-    os.chown(home, 65534, 65534)
-    with as_nobody(with_uv=True) as (python, nobody_env):
-        nobody_env.update(
-            HOME=str(home), UV_OFFLINE="1", UV_NO_INDEX="1", UV_FIND_LINKS=str(wheels)
-        )
+    with _anyvenv_as_nobody(nobody_scratch, wheels) as run_anyvenv:
         for args, out in (
             (["run", "alpha-hello"], "alpha says hi\n"),
             (["sync", "--check"], ""),
             (["sync", "--frozen"], ""),
         ):
-            proc = subprocess.run(
-                [*python, "-m", "anyvenv", *args],
-                cwd=project, env=nobody_env, capture_output=True, text=True,
-            )  # fmt: skip
+            proc = run_anyvenv(*args, cwd=project)
             assert (proc.returncode, proc.stdout) == (0, out), (args, proc.stderr)
 
 
@@ -1483,8 +1500,6 @@ def test_the_container_layout_is_synced_by_the_user_whose_env_it_is(
     """``/app`` is root's, ``/app/.venv`` an empty directory of the user's (a volume): the
     user's ``sync --frozen`` fills it in place, as plain uv does, instead of stopping at
     the probe of ``/app``, which they may not write."""
-    from support import as_nobody
-
     wheels = nobody_scratch / "wheels"
     shutil.copytree(index, wheels)
     app = write_project(nobody_scratch / "app", python_version="3.11")
@@ -1499,22 +1514,10 @@ def test_the_container_layout_is_synced_by_the_user_whose_env_it_is(
     for path in [nobody_scratch, *nobody_scratch.rglob("*")]:
         if path != app / ".venv":
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
-    home = nobody_scratch / "nobody-home"
-    home.mkdir()
-    os.chown(home, 65534, 65534)
-    with as_nobody(with_uv=True) as (python, nobody_env):
-        nobody_env.update(
-            HOME=str(home), UV_OFFLINE="1", UV_NO_INDEX="1", UV_FIND_LINKS=str(wheels)
-        )
-        synced = subprocess.run(
-            [*python, "-m", "anyvenv", "sync", "--frozen", "--python", "/usr/bin/python3"],
-            cwd=app, env=nobody_env, capture_output=True, text=True,
-        )  # fmt: skip
+    with _anyvenv_as_nobody(nobody_scratch, wheels) as run_anyvenv:
+        synced = run_anyvenv("sync", "--frozen", "--python", "/usr/bin/python3", cwd=app)
         assert synced.returncode == 0, synced.stderr
-        ran = subprocess.run(
-            [*python, "-m", "anyvenv", "run", "--frozen", "alpha-hello"],
-            cwd=app, env=nobody_env, capture_output=True, text=True,
-        )  # fmt: skip
+        ran = run_anyvenv("run", "--frozen", "alpha-hello", cwd=app)
         assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
     assert (app / ".venv" / "pyvenv.cfg").stat().st_uid == 65534
     assert sorted(os.listdir(app)) == [".python-version", ".venv", "pyproject.toml", "uv.lock"]
