@@ -21,7 +21,7 @@ from anyvenv.fs.lock import (
     uses_lock_file,
 )
 from anyvenv.fs.processes import process_start_time
-from lab import LabMount
+from lab import Lab, LabMount
 from support import cli_env
 
 WORKER = """
@@ -425,6 +425,7 @@ def test_a_user_who_cannot_write_beside_the_env_and_one_who_can_exclude_each_oth
             holder.kill()
             holder.wait()
     assert os.listdir(app) == [".venv"]
+    _remove_machine_flock(app / ".venv")  # (the killed holder's, which root may remove)
 
 
 def test_a_stale_lock_file_this_user_may_not_remove_does_not_hold_them_off(
@@ -442,3 +443,77 @@ def test_a_stale_lock_file_this_user_may_not_remove_does_not_hold_them_off(
     said = _take_as_nobody(env, timeout=5)
     assert said == f"taken {env}.anyvenv.lock" and time.monotonic() - started < 4, said
     assert os.listdir(shared) == [".venv.anyvenv.lock"]  # root's, left as it was
+
+
+HOLD_WITH_UMASK_077 = """
+import os, sys, time
+os.umask(0o077)
+from anyvenv.fs.lock import env_lock
+lock = env_lock(sys.argv[1])
+lock.acquire()
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("layout", ["shared", "container"])
+def test_a_holder_with_a_strict_umask_is_waited_for_not_skipped(
+    nobody_scratch: Path, layout: str
+) -> None:
+    """root holds the lock with umask 077: its lock files are made readable all the same, so
+    the other user waits (it was refused at once, or went on with no lock at all)."""
+    top = nobody_scratch / layout
+    (top / ".venv").mkdir(parents=True)
+    if layout == "shared":
+        os.chmod(top, 0o777)  # a group's project: both may write beside the env
+    else:  # /app is root's, /app/.venv the user's: the user has the /tmp flock alone
+        os.chown(top / ".venv", 65534, 65534)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WITH_UMASK_077, str(top / ".venv")],
+        stdout=subprocess.PIPE, text=True, env=cli_env(),
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        said = _take_as_nobody(top / ".venv")
+        assert said.startswith("LockTimeout "), said
+    finally:
+        holder.kill()
+        holder.wait()
+    said = _take_as_nobody(top / ".venv")  # the killed holder's files are no obstacle
+    assert said == f"taken {top}/.venv.anyvenv.lock", said
+    _remove_machine_flock(top / ".venv")
+
+
+def _remove_machine_flock(env: Path) -> None:
+    """What a killed holder of another user leaves in /tmp (no one else may remove it)."""
+    from anyvenv.fs.lock import _machine_lock_path
+
+    Path(_machine_lock_path(str(env)) + ".flock").unlink(missing_ok=True)
+
+
+def test_a_stale_breaker_this_user_may_not_remove_does_not_hold_them_off(
+    nobody_scratch: Path,
+) -> None:
+    """A root run killed while breaking a stale lock leaves both files, in a sticky
+    directory: stepped over as the stale lock file itself is."""
+    shared = nobody_scratch / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    env = shared / ".venv"
+    for name in (".venv.anyvenv.lock", ".venv.anyvenv.lock.break"):
+        _write_holder(shared / name, pid=_dead_pid(), started="1")
+    started = time.monotonic()
+    said = _take_as_nobody(env, timeout=5)
+    assert said == f"taken {env}.anyvenv.lock" and time.monotonic() - started < 4, said
+
+
+def test_on_a_read_only_mount_the_machine_flock_is_the_lock(lab: Lab) -> None:
+    """A read-only share (the mount says writable; every change fails EROFS, as sshfs with a
+    read-only sftp-server): the lock is the machine's flock, and it excludes."""
+    from anyvenv.fs.lock import env_lock
+
+    env = lab.readonly_target() / ".venv"
+    with env_lock(env), pytest.raises(LockTimeout):
+        env_lock(env, timeout=0.3).acquire()
+    with env_lock(env):  # and it was let go
+        pass

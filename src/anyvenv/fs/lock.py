@@ -40,7 +40,19 @@ if TYPE_CHECKING:
 
 UNREADABLE_GRACE_SECONDS = 30.0
 _FLOCK_UNUSABLE = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL}
-_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def _refused_writing(error: OSError, path: str) -> bool:
+    """Whether ``error`` says this user may not write beside ``path`` (a read-only mount or
+    share, another user's directory), not that a file there is in the way: EROFS and EACCES;
+    EPERM only where ``access()`` agrees, as sshfs says EPERM for a file that another client
+    has just made (a share lock must not become this machine's alone on a race). (FUSE
+    without default_permissions and CIFS with noperm say writable to ``access()`` and then
+    refuse: their EACCES is believed.)"""
+    if error.errno in (errno.EROFS, errno.EACCES):
+        return True
+    directory = os.path.dirname(path) or "."
+    return error.errno == errno.EPERM and not os.access(directory, os.W_OK | os.X_OK)
 
 
 class LockTimeout(AnyvenvError):
@@ -197,6 +209,7 @@ def _link_holder_file(path: str, payload: bytes) -> bool | None:
 
     temp = f"{path}{TEMP_MARK}{leftover_tag()}"  # a killed run's is swept as a temp file
     create_file(temp, payload, 0o644)
+    _chmod_readable(temp)
     try:
         os.link(temp, path)
     except FileExistsError:
@@ -210,12 +223,23 @@ def _link_holder_file(path: str, payload: bytes) -> bool | None:
     return True
 
 
+def _chmod_readable(path: str) -> None:
+    """A holder file made 0644 whatever the umask: one others cannot read would look unwritten
+    to them, and be taken for stale after the grace period while its holder runs."""
+    try:
+        if os.stat(path, follow_symlinks=False).st_mode & 0o044 != 0o044:
+            os.chmod(path, 0o644, follow_symlinks=False)
+    except (OSError, NotImplementedError):
+        pass
+
+
 def _create_then_write(path: str, payload: bytes) -> bool:
     from anyvenv.fs.place import create_file
 
     for attempt in range(2):
         try:
             create_file(path, payload, 0o644)
+            _chmod_readable(path)
         except FileExistsError:
             return False
         except PermissionError:
@@ -268,7 +292,8 @@ MACHINE_LOCK_DIR = "/tmp"  # not TMPDIR: every user of the machine must meet in 
 
 def _machine_lock_path(env: str) -> str:
     """``/tmp/anyvenv-<hash>.lock``, the hash of the env's real path (FNV-1a: hashlib would
-    load OpenSSL, a cost every command taking a lock would pay)."""
+    load OpenSSL, a cost every command taking a lock would pay); in ``TMPDIR`` where ``/tmp``
+    may not be written (a container's read-only root)."""
     from anyvenv.userdirs import fnv1a_64
 
     try:
@@ -276,7 +301,12 @@ def _machine_lock_path(env: str) -> str:
     except OSError:  # a link on the way that cannot be read back: what it is, then
         real = os.path.abspath(env)
     key = real.encode("utf-8", "surrogateescape")
-    return os.path.join(MACHINE_LOCK_DIR, f"anyvenv-{fnv1a_64(key):016x}.lock")
+    directory = MACHINE_LOCK_DIR
+    if not os.access(directory, os.W_OK | os.X_OK):
+        import tempfile
+
+        directory = tempfile.gettempdir()
+    return os.path.join(directory, f"anyvenv-{fnv1a_64(key):016x}.lock")
 
 
 def try_env_lock(
@@ -346,13 +376,7 @@ class ShareLock:
             try:
                 self._acquire_beside(deadline)
             except OSError as exc:
-                if (
-                    self.machine_lock is None
-                    or exc.errno not in _NOT_WRITABLE
-                    # (sshfs says EPERM for a file another client has just made: a share
-                    # lock must not become this machine's alone on a race)
-                    or os.access(os.path.dirname(self.path) or ".", os.W_OK | os.X_OK)
-                ):
+                if self.machine_lock is None or not _refused_writing(exc, self.path):
                     raise
                 self._acquire_machine_lock(deadline, alone=True)
             else:
@@ -451,18 +475,17 @@ class ShareLock:
                 )
             if self.on_wait is not None and time.monotonic() >= self._notice_at:
                 holder = read_holder(self.path)
-                self._tell_wait(holder.describe() if holder else "another process")
+                self._tell_wait(holder.describe() if holder else "another process", True)
             time.sleep(self.poll)
 
-    def _tell_wait(self, who: str) -> None:
-        """Tell ``on_wait``, once per acquire and only after the notice delay, who holds it."""
+    def _tell_wait(self, who: str, of_file: bool = False) -> None:
+        """Tell ``on_wait``, once per acquire and only after the notice delay, who holds it
+        (``of_file``: by the lock file, which may outlive a holder; a flock cannot)."""
         if self.on_wait is None or time.monotonic() < self._notice_at:
             return
         self._notice_at = float("inf")
-        self.on_wait(
-            f"waiting for {self.path}, held by {who} (up to {self.timeout:.0f} s; "
-            f"if that process is gone for good, remove the file)"
-        )
+        gone = "; if that process is gone for good, remove the file" if of_file else ""
+        self.on_wait(f"waiting for {self.path}, held by {who} (up to {self.timeout:.0f} s{gone})")
 
     def _break_if_stale(self) -> None:
         """Remove the lock file if its holder is provably gone; serialised by a breaker file
@@ -501,7 +524,12 @@ class ShareLock:
         breaking = read_holder(breaker)
         stale = self._unreadable_for_long(breaker) if breaking is None else holder_is_gone(breaking)
         if stale and _same_holder(breaking, read_holder(breaker)):
-            _unlink_quietly(breaker)
+            try:
+                os.unlink(breaker)
+            except PermissionError:  # another user's, in a sticky directory: stepped over
+                self._stale_stays = True  # (as the stale lock file it was breaking)
+            except OSError:
+                pass
             self._unreadable.pop(breaker, None)
 
     def _unreadable_for_long(self, path: str) -> bool:
@@ -545,7 +573,7 @@ def _unflock(fd: int, path: str) -> None:
 
 def _open_flock_file(path: str) -> int:
     try:
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except PermissionError:
         # another user's (its holder's, or left by one killed): flock needs no write access
         try:
@@ -553,6 +581,19 @@ def _open_flock_file(path: str) -> int:
         except OSError:
             pass
         raise
+    _readable_by_all(fd)
+    return fd
+
+
+def _readable_by_all(fd: int) -> None:
+    """A lock file of ours made 0644 whatever the umask (077 made it 0600): other users must
+    open it to wait for its flock, and read who holds it."""
+    try:
+        info = os.fstat(fd)
+        if info.st_uid == os.geteuid() and info.st_mode & 0o044 != 0o044:
+            os.fchmod(fd, 0o644)
+    except OSError:  # (FAT: chmod fails; every file there is readable anyway)
+        pass
 
 
 def _still_named(fd: int, path: str) -> bool:

@@ -78,7 +78,8 @@ def find_or_download(
         if (preference or preference_of_variable(os.environ)) == "only-system":
             raise
         setting = downloads.setting()
-        if setting == "never":  # (python install refuses it too: not the way out)
+        version = request.raw.strip() or "3"
+        if setting == "never" and _has_build(version):  # (python install refuses it too)
             raise InterpreterNotFound(
                 f"{missing.message}; a build of it may be downloaded, but uv's "
                 "python-downloads is never",
@@ -87,7 +88,18 @@ def find_or_download(
             ) from None
         if setting != "automatic":
             raise
-        return _downloaded(request.raw.strip() or "3", downloads, missing)
+        return _downloaded(version, downloads, missing)
+
+
+def _has_build(version: str) -> bool:
+    """Whether the release table has a build for ``version`` (for this platform)."""
+    from anyvenv.pythons.sources import available_downloads, select_download
+
+    try:
+        select_download(version, available_downloads())
+    except AnyvenvError:
+        return False
+    return True
 
 
 def _downloaded(
