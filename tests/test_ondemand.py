@@ -96,6 +96,14 @@ def test_where_downloads_are_never_the_way_out_is_to_allow_them(
     assert "install one with" not in said  # (python install refuses under never too)
 
 
+def test_under_only_system_the_hint_is_not_a_managed_install(
+    tmp_path: Path, pythons_env: dict[str, str]
+) -> None:
+    said = _venv_312_refused(tmp_path, UV_PYTHON_PREFERENCE="only-system")
+    assert "(searched PATH only, as python-preference is only-system); put one on PATH" in said
+    assert "python install" not in said
+
+
 def test_the_api_downloads_nothing_under_an_only_system_preference_variable(
     tmp_path: Path, pythons_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -805,8 +805,27 @@ def test_clearing_another_users_env_in_a_sticky_directory_names_its_owner(
     env = sticky / "env"
     made = run_cli("venv", str(env), "--python", str(DEBIAN_311), "-q")
     assert made.returncode == 0, made.stderr
+    os.chmod(env, 0o777)  # theirs to empty, but in a sticky directory not to rename
     proc = run_cli_as_nobody("venv", str(env), "--python", str(DEBIAN_311), "--clear")
     assert proc.returncode == 1, proc.stderr
     said = one_line_error(proc)
     assert f"({env}, owned by root, in a sticky directory); work as its owner" in said, said
     assert (env / "pyvenv.cfg").is_file() and os.listdir(sticky) == ["env"]
+
+
+def test_another_users_env_is_not_replaced_and_hidden(nobody_scratch: Path) -> None:
+    """A world-writable directory (no sticky bit): another user's env could be renamed aside,
+    and then neither could remove it. Refused before anything moves."""
+    from support import one_line_error, run_cli_as_nobody
+
+    shared = nobody_scratch / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    env = shared / "env"
+    made = run_cli("venv", str(env), "--python", str(DEBIAN_311), "-q")
+    assert made.returncode == 0, made.stderr
+    proc = run_cli_as_nobody("venv", str(env), "--python", str(DEBIAN_311), "--clear")
+    assert proc.returncode == 2, proc.stderr
+    said = one_line_error(proc)
+    assert f"cannot replace the environment at {env}: it is root's" in said, said
+    assert (env / "pyvenv.cfg").is_file() and os.listdir(shared) == ["env"]

@@ -247,6 +247,7 @@ class EnvBuilder:
                         f"a virtual environment already exists at {target}",
                         "use --clear to replace it",
                     )
+                _refuse_another_users(target)
                 replaced = True
                 self.replaced_python = _stat_or_none(os.path.join(target, "bin", "python"))
             elif names and abandoned_env(target):  # what uv left of a venv it gave up on
@@ -555,6 +556,22 @@ def build_with_pending_check(
         raise AnyvenvError(
             f"cannot create the environment at {target}: {exc.strerror or exc}{where}", hint
         ) from exc
+
+
+def _refuse_another_users(env: str) -> None:
+    """An env this user may not empty (another user's, whose directory they may not write):
+    replaced, it would be left aside, hidden, where neither may remove it. (An env of theirs
+    holding some files of another's, as ``sudo pip install`` leaves, is replaced: what
+    cannot be removed is named.)"""
+    if os.geteuid() == 0 or os.access(env, os.W_OK | os.X_OK):
+        return
+    from anyvenv.fs.atomic import owner_name
+
+    raise UsageError(
+        f"cannot replace the environment at {env}: it is {owner_name(env)}'s, and you may not "
+        "change it",
+        "work as its owner, or choose another path",
+    )
 
 
 def _whose(path: str, exc: OSError) -> str:

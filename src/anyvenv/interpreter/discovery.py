@@ -342,7 +342,9 @@ def find_interpreter(
         if _satisfies(request, info):
             return info
     wanted = request.raw or "any Python"
-    if request.is_any or (request.minor_hint() is not None and len(request.specifiers) == 1):
+    if preference == "only-system":  # (a managed install would not be taken either)
+        install = "put one on PATH"
+    elif request.is_any or (request.minor_hint() is not None and len(request.specifiers) == 1):
         install = f"install one with 'anyvenv python install {request.raw.strip() or '3'}'"
     else:  # a range: no version to name
         install = "install one that matches (see 'anyvenv python list --available')"
