@@ -259,5 +259,7 @@ def test_a_sync_killed_holding_the_lock_does_not_block_the_other_host(
     assert other.returncode == 0, other.stderr
     assert time.monotonic() - started < 120
     env_works_from(b / "proj", False)
-    assert not leftovers(a / "proj", depth=3), leftovers(a / "proj", depth=3)
+    # seen through b, whose sync cleared them: a's sshfs caches the directory's listing (it
+    # showed the killed sync's staging dir and lock file up to its cache timeout, 1 run in 8)
+    assert not leftovers(b / "proj", depth=3), leftovers(b / "proj", depth=3)
     reliability.add("concurrency", "stale locks recovered across mounts", 1)
