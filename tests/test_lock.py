@@ -488,7 +488,9 @@ def _remove_machine_flock(env: Path) -> None:
     """What a killed holder of another user leaves in /tmp (no one else may remove it)."""
     from anyvenv.fs.lock import _machine_lock_path
 
-    Path(_machine_lock_path(str(env)) + ".flock").unlink(missing_ok=True)
+    path = _machine_lock_path(str(env))
+    assert path is not None
+    Path(path + ".flock").unlink(missing_ok=True)
 
 
 def test_a_stale_breaker_this_user_may_not_remove_does_not_hold_them_off(
@@ -517,3 +519,54 @@ def test_on_a_read_only_mount_the_machine_flock_is_the_lock(lab: Lab) -> None:
         env_lock(env, timeout=0.3).acquire()
     with env_lock(env):  # and it was let go
         pass
+
+
+def test_an_env_reached_through_a_read_only_bind_mount_is_one_env(nobody_scratch: Path) -> None:
+    """The machine's flock is named by the env's directory itself, not its path: a taker
+    through a read-only bind mount of the project (who has that flock alone) and one through
+    the project's own path exclude each other."""
+    from anyvenv.fs.lock import env_lock
+
+    project = nobody_scratch / "project"
+    (project / ".venv").mkdir(parents=True)
+    view = nobody_scratch / "view"
+    view.mkdir()
+    subprocess.run(["mount", "--bind", str(project), str(view)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(view)], check=True)
+        from support import as_nobody
+
+        with as_nobody() as (python, env):  # through the read-only view first: root waits
+            holder = subprocess.Popen(
+                [*python, "-c", HOLD_AS_NOBODY, str(view / ".venv")],
+                stdout=subprocess.PIPE, text=True, env=env, cwd="/",
+            )  # fmt: skip
+            try:
+                assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+                with pytest.raises(LockTimeout):
+                    env_lock(project / ".venv", timeout=0.5).acquire()
+            finally:
+                holder.kill()
+                holder.wait()
+        _remove_machine_flock(project / ".venv")
+    finally:
+        subprocess.run(["umount", str(view)], check=True)
+
+
+def test_with_no_temp_dir_to_write_the_lock_beside_the_env_is_enough(tmp_path: Path) -> None:
+    """A container whose /tmp is read-only and TMPDIR unset: no traceback; venv works where
+    the env's directory may be written (there is no machine flock to take)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    read_only = " && ".join(
+        f"mount --bind {d} {d} && mount -o remount,bind,ro {d}" for d in ("/tmp", "/var/tmp")
+    )
+    script = (  # (from /tmp: its working directory is no temp dir either)
+        f"{read_only} && mount --bind {work} {work} && mount -o remount,bind,rw {work} && "
+        f"cd /tmp && env -u TMPDIR {sys.executable} -m anyvenv venv {work}/.venv -q"
+    )
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=cli_env()
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (work / ".venv" / "pyvenv.cfg").is_file()

@@ -282,7 +282,7 @@ def env_lock(
     return ShareLock(
         env_lock_path(path),
         on_wait=on_wait,
-        machine_lock=_machine_lock_path(path),
+        machine_lock=lambda: _machine_lock_path(path),
         **({} if timeout is None else {"timeout": timeout}),
     )
 
@@ -290,23 +290,25 @@ def env_lock(
 MACHINE_LOCK_DIR = "/tmp"  # not TMPDIR: every user of the machine must meet in one place
 
 
-def _machine_lock_path(env: str) -> str:
-    """``/tmp/anyvenv-<hash>.lock``, the hash of the env's real path (FNV-1a: hashlib would
-    load OpenSSL, a cost every command taking a lock would pay); in ``TMPDIR`` where ``/tmp``
-    may not be written (a container's read-only root)."""
+def _machine_lock_path(env: str) -> str | None:
+    """``/tmp/anyvenv-<key>.lock``; in ``TMPDIR`` where ``/tmp`` may not be written (a
+    container's read-only root); ``None`` where neither may (this machine's flock is then
+    only what the lock beside the env gives). The key is a hash (FNV-1a: hashlib would load
+    OpenSSL, a cost every command taking a lock would pay) of the env's directory by its
+    device and inode, and its name: one for every path to it (a bind mount, read-only or not;
+    a link), where its path would give one per path."""
     from anyvenv.userdirs import fnv1a_64
 
+    parent, name = os.path.split(os.path.abspath(env))
     try:
-        real = os.path.realpath(env)
-    except OSError:  # a link on the way that cannot be read back: what it is, then
-        real = os.path.abspath(env)
-    key = real.encode("utf-8", "surrogateescape")
-    directory = MACHINE_LOCK_DIR
-    if not os.access(directory, os.W_OK | os.X_OK):
-        import tempfile
-
-        directory = tempfile.gettempdir()
-    return os.path.join(directory, f"anyvenv-{fnv1a_64(key):016x}.lock")
+        info = os.stat(parent)
+        key = f"{info.st_dev}:{info.st_ino}/{name}".encode("utf-8", "surrogateescape")
+    except OSError:
+        key = os.path.abspath(env).encode("utf-8", "surrogateescape")
+    for directory in (MACHINE_LOCK_DIR, os.environ.get("TMPDIR", "")):
+        if os.path.isabs(directory) and os.access(directory, os.W_OK | os.X_OK):
+            return os.path.join(directory, f"anyvenv-{fnv1a_64(key):016x}.lock")
+    return None
 
 
 def try_env_lock(
@@ -338,13 +340,14 @@ class ShareLock:
         poll: float = 0.05,
         unreadable_grace: float = UNREADABLE_GRACE_SECONDS,
         on_wait: Callable[[str], object] | None = None,
-        machine_lock: str | None = None,
+        machine_lock: Callable[[], str | None] | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self.on_wait = on_wait
         # a flock of this machine's (in /tmp) taken after the lock beside ``path``, and alone
         # where ``path``'s directory may not be written
         self.machine_lock = machine_lock
+        self._machine_path: str | None = None  # (worked out when it is taken)
         self._machine_fd: int | None = None
         self._stale_stays = False  # a stale lock file of a gone holder we may not remove
         self._notice_at = 0.0  # when a wait is told (set by acquire)
@@ -396,15 +399,19 @@ class ShareLock:
     def _acquire_machine_lock(self, deadline: float, alone: bool) -> None:
         """The flock in /tmp: the lock of a taker who may not write beside the env (``alone``:
         its failure is the lock's), else one more lock, taken where it can be."""
-        if self.machine_lock is None:
+        path = None if self.machine_lock is None else self.machine_lock()
+        if path is None:
+            if alone:
+                raise OSError(errno.EROFS, "no temp directory may be written", "/tmp")
             return
+        self._machine_path = path + ".flock"
         try:
-            self._machine_fd = self._flock(self.machine_lock + ".flock", deadline)
+            self._machine_fd = self._flock(self._machine_path, deadline)
         except OSError:
             if alone:
                 raise
         if alone and self._machine_fd is None:
-            raise OSError(errno.ENOLCK, "flock does not work", self.machine_lock)
+            raise OSError(errno.ENOLCK, "flock does not work", path)
 
     def _acquire_beside(self, deadline: float) -> None:
         if not uses_lock_file(os.path.dirname(self.path)):
@@ -555,8 +562,8 @@ class ShareLock:
         if self._fd is not None:
             _unflock(self._fd, self.path + ".flock")
             self._fd = None
-        if self._machine_fd is not None and self.machine_lock is not None:
-            _unflock(self._machine_fd, self.machine_lock + ".flock")
+        if self._machine_fd is not None and self._machine_path is not None:
+            _unflock(self._machine_fd, self._machine_path)
             self._machine_fd = None
 
 
@@ -572,17 +579,24 @@ def _unflock(fd: int, path: str) -> None:
 
 
 def _open_flock_file(path: str) -> int:
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    except PermissionError:
-        # another user's (its holder's, or left by one killed): flock needs no write access
+    refused: PermissionError | None = None
+    for _ in range(3):  # (a turn more: another user's file went between our two opens)
         try:
-            return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
-            pass
-        raise
-    _readable_by_all(fd)
-    return fd
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except PermissionError as exc:
+            # another user's (its holder's, or left by one killed): flock needs no writing;
+            # none there, the directory is not ours to write
+            refused = exc
+            try:
+                return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue  # (or its holder let go and removed it: made anew, as ours)
+            except OSError:
+                raise exc from None
+        _readable_by_all(fd)
+        return fd
+    assert refused is not None
+    raise refused
 
 
 def _readable_by_all(fd: int) -> None:
