@@ -559,17 +559,20 @@ def build_with_pending_check(
 
 
 def _refuse_another_users(env: str) -> None:
-    """An env this user may not empty (another user's, whose directory they may not write):
-    replaced, it would be left aside, hidden, where neither may remove it. (An env of theirs
-    holding some files of another's, as ``sudo pip install`` leaves, is replaced: what
-    cannot be removed is named.)"""
-    if os.geteuid() == 0 or os.access(env, os.W_OK | os.X_OK):
-        return
+    """Another user's env (its directory theirs): replaced, what this user may not remove of
+    it would be left aside, hidden, where neither could remove it; uv refuses too. (An env of
+    this user's holding some files of another's, as ``sudo pip install`` leaves, is
+    replaced: what cannot be removed is named. Root replaces any.)"""
+    uid = os.geteuid()
+    try:
+        if uid == 0 or os.lstat(env).st_uid == uid:
+            return
+    except OSError:
+        return  # (gone meanwhile: nothing to replace)
     from anyvenv.fs.atomic import owner_name
 
     raise UsageError(
-        f"cannot replace the environment at {env}: it is {owner_name(env)}'s, and you may not "
-        "change it",
+        f"cannot replace the environment at {env}: it is {owner_name(env)}'s",
         "work as its owner, or choose another path",
     )
 
