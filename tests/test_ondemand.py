@@ -96,6 +96,17 @@ def test_where_downloads_are_never_the_way_out_is_to_allow_them(
     assert "install one with" not in said  # (python install refuses under never too)
 
 
+def test_under_never_with_no_build_the_hint_is_not_python_install(
+    tmp_path: Path, pythons_env: dict[str, str]
+) -> None:
+    env_vars = _without_312(tmp_path, cli_env(UV_PYTHON_DOWNLOADS="never"))
+    proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.99", env=env_vars)
+    assert proc.returncode == 2
+    said = one_line_error(proc)
+    assert "no Python matching '3.99' found" in said and "python install" not in said, said
+    assert "put one on PATH or pass its path (python-downloads is never)" in said
+
+
 def test_under_only_system_the_hint_is_not_a_managed_install(
     tmp_path: Path, pythons_env: dict[str, str]
 ) -> None:

@@ -79,7 +79,11 @@ def find_or_download(
             raise
         setting = downloads.setting()
         version = request.raw.strip() or "3"
-        if setting == "never" and _has_build(version):  # (python install refuses it too)
+        if setting == "never" and not _has_build(version):  # (python install is refused)
+            raise InterpreterNotFound(
+                missing.message, "put one on PATH or pass its path (python-downloads is never)"
+            ) from None
+        if setting == "never":
             raise InterpreterNotFound(
                 f"{missing.message}; a build of it may be downloaded, but uv's "
                 "python-downloads is never",
