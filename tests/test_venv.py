@@ -813,3 +813,24 @@ def test_another_users_env_is_not_replaced_and_hidden(
     said = one_line_error(proc)
     assert f"cannot replace the environment at {env}: it is root's; work as its owner" in said
     assert (env / "pyvenv.cfg").is_file() and os.listdir(shared) == ["env"]
+
+
+def test_an_env_of_another_owner_that_may_all_be_removed_is_replaced(
+    nobody_scratch: Path,
+) -> None:
+    """An env showing another owner that this user may change through and through (a group's;
+    sshfs shows the server's uid): replaced as an own env is, nothing left aside."""
+    from support import run_cli_as_nobody
+
+    shared = nobody_scratch / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    env = shared / "env"
+    made = run_cli("venv", str(env), "--python", str(DEBIAN_311), "-q", "--strategy", "copy")
+    assert made.returncode == 0, made.stderr
+    for path in [env, *env.rglob("*")]:
+        if not path.is_symlink():
+            os.chmod(path, 0o777)
+    proc = run_cli_as_nobody("venv", str(env), "--python", str(DEBIAN_311), "--clear")
+    assert proc.returncode == 0, proc.stderr
+    assert (env / "pyvenv.cfg").stat().st_uid == 65534 and os.listdir(shared) == ["env"]

@@ -559,18 +559,23 @@ def build_with_pending_check(
 
 
 def _refuse_another_users(env: str) -> None:
-    """Another user's env (its directory theirs): replaced, what this user may not remove of
-    it would be left aside, hidden, where neither could remove it; uv refuses too. (An env of
-    this user's holding some files of another's, as ``sudo pip install`` leaves, is
-    replaced: what cannot be removed is named. Root replaces any.)"""
+    """Another user's env that this user may not wholly remove: replaced, what is left of it
+    would be hidden aside where neither could remove it (in a sticky directory, even the
+    rename fails); uv refuses too. An env of this user's holding some files of another's, as
+    ``sudo pip install`` leaves, is replaced (what cannot be removed is named), and so is one
+    that shows another owner but may be removed all the same (sshfs with another uid on the
+    server; a group's env that the group may change). Root replaces any."""
     uid = os.geteuid()
     try:
         if uid == 0 or os.lstat(env).st_uid == uid:
             return
+        sticky = os.stat(os.path.dirname(os.path.abspath(env))).st_mode & stat.S_ISVTX
     except OSError:
         return  # (gone meanwhile: nothing to replace)
-    from anyvenv.fs.atomic import owner_name
+    from anyvenv.fs.atomic import owner_name, why_unremovable
 
+    if not sticky and why_unremovable(env) is None:
+        return
     raise UsageError(
         f"cannot replace the environment at {env}: it is {owner_name(env)}'s",
         "work as its owner, or choose another path",
