@@ -570,3 +570,16 @@ def test_with_no_temp_dir_to_write_the_lock_beside_the_env_is_enough(tmp_path: P
     )
     assert proc.returncode == 0, proc.stderr
     assert (work / ".venv" / "pyvenv.cfg").is_file()
+
+
+def test_an_env_reached_through_a_link_to_it_is_one_env(tmp_path: Path) -> None:
+    """``proj/.venv`` a link to the env kept elsewhere: a taker by the link and one by the
+    env's own path exclude each other (the locks beside the two paths are two files)."""
+    from anyvenv.fs.lock import env_lock
+
+    real = tmp_path / "store" / "venv"
+    real.mkdir(parents=True)
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / ".venv").symlink_to(real)
+    with env_lock(tmp_path / "proj" / ".venv"), pytest.raises(LockTimeout):
+        env_lock(real, timeout=0.3).acquire()

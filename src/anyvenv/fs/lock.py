@@ -294,20 +294,29 @@ def _machine_lock_path(env: str) -> str | None:
     """``/tmp/anyvenv-<key>.lock``; in ``TMPDIR`` where ``/tmp`` may not be written (a
     container's read-only root); ``None`` where neither may (this machine's flock is then
     only what the lock beside the env gives). The key is a hash (FNV-1a: hashlib would load
-    OpenSSL, a cost every command taking a lock would pay) of the env's directory by its
-    device and inode, and its name: one for every path to it (a bind mount, read-only or not;
-    a link), where its path would give one per path."""
+    OpenSSL, a cost every command taking a lock would pay) of the env's real path, links
+    resolved; on a local disk, of its directory's device and inode and its name instead: one
+    key for every path to it, a bind mount's too. (Not on FUSE or network filesystems, whose
+    inode numbers may change while nothing holds them: sshfs, exfat-fuse, fusefat.)"""
     from anyvenv.userdirs import fnv1a_64
 
-    parent, name = os.path.split(os.path.abspath(env))
     try:
-        info = os.stat(parent)
-        key = f"{info.st_dev}:{info.st_ino}/{name}".encode("utf-8", "surrogateescape")
-    except OSError:
-        key = os.path.abspath(env).encode("utf-8", "surrogateescape")
+        real = os.path.realpath(env)
+    except OSError:  # a link on the way that cannot be read back: what it is, then
+        real = os.path.abspath(env)
+    key = real
+    parent, name = os.path.split(real)
+    mount = mount_of(parent)
+    if mount is not None and mount.is_local:
+        try:
+            info = os.stat(parent)
+            key = f"{info.st_dev}:{info.st_ino}/{name}"
+        except OSError:
+            pass
     for directory in (MACHINE_LOCK_DIR, os.environ.get("TMPDIR", "")):
         if os.path.isabs(directory) and os.access(directory, os.W_OK | os.X_OK):
-            return os.path.join(directory, f"anyvenv-{fnv1a_64(key):016x}.lock")
+            digest = fnv1a_64(key.encode("utf-8", "surrogateescape"))
+            return os.path.join(directory, f"anyvenv-{digest:016x}.lock")
     return None
 
 
@@ -402,7 +411,11 @@ class ShareLock:
         path = None if self.machine_lock is None else self.machine_lock()
         if path is None:
             if alone:
-                raise OSError(errno.EROFS, "no temp directory may be written", "/tmp")
+                raise LockUnavailable(
+                    f"cannot take the lock of {self.path}: its directory may not be written, "
+                    "and neither /tmp nor TMPDIR may be",
+                    "set TMPDIR to a directory you may write",
+                )
             return
         self._machine_path = path + ".flock"
         try:
