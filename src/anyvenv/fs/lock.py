@@ -11,9 +11,10 @@ and that pid is dead or is a different process (start time differs); or same hos
 machine id but an earlier boot (the machine has rebooted since, and every process of that boot
 is gone). A lock held from another machine is never stolen.
 
-An env's lock (:func:`env_lock`) also takes a flock in ``/tmp`` named by the env's real path,
-which every user of the machine reaches: a user who may not write beside the env (another
-user's project holding their env; a read-only mount) takes that one alone.
+An env's lock (:func:`env_lock`) also takes a flock in ``/tmp`` named after the env (see
+:func:`_machine_lock_path`), which every user of the machine reaches: a user who may not write
+beside the env (another user's project holding their env; a read-only mount) takes that one
+alone.
 
 Neither kind of lock leaves a file behind. The flock file is removed by its holder before it
 unlocks; a waiter that then gets the lock on the removed file sees that the path no longer
@@ -274,7 +275,7 @@ def env_lock(
 ) -> ShareLock:
     """The lock of the env at ``env`` (its declared path: a pointer file's, for an env kept
     elsewhere), beside it: ``sync``, ``venv``, ``repair`` and ``cache prune`` of one env take
-    turns. Each taker also takes a flock in ``/tmp`` named by the env's real path, which
+    turns. Each taker also takes a flock in ``/tmp`` named after the env, which
     every user of this machine reaches: where the env's directory is not a user's to write (a
     project owned by another user, whose env is theirs; a read-only mount), that flock alone
     is their lock, as uv's project locks are, and still excludes a taker who can write there."""
