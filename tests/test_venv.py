@@ -834,3 +834,20 @@ def test_an_env_of_another_owner_that_may_all_be_removed_is_replaced(
     proc = run_cli_as_nobody("venv", str(env), "--python", str(DEBIAN_311), "--clear")
     assert proc.returncode == 0, proc.stderr
     assert (env / "pyvenv.cfg").stat().st_uid == 65534 and os.listdir(shared) == ["env"]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+def test_where_nothing_runs_the_hint_names_a_home_only_on_another_filesystem(
+    target: Path,
+) -> None:
+    """The way out is another filesystem: ``~/.venvs`` where the home is on one, a local
+    disk where the home is on the same share."""
+    share_home = target / "home"
+    share_home.mkdir()
+    cases = ((share_home, "e.g. on a local disk"), (None, "e.g. 'anyvenv venv ~/.venvs/NAME'"))
+    for home, named in cases:
+        env = cli_env() if home is None else cli_env(HOME=str(home))
+        proc = run_cli("venv", str(target / "env"), "--python", str(BASE), env=env)
+        assert proc.returncode == 1
+        said = one_line_error(proc)
+        assert f"create the environment on another filesystem, {named} (" in said, said

@@ -76,10 +76,18 @@ def plan_interpreter(
 ) -> InterpreterPlan:
     """The placement for an env created in ``env_parent`` (whose filesystem ``probe`` measured)."""
     if not probe.can_execute:
+        from anyvenv.userdirs import home_dir
+
+        # (a home on the same share: ~/.venvs would be no better)
+        example = (
+            "on a local disk"
+            if same_filesystem(home_dir(), env_parent)
+            else "'anyvenv venv ~/.venvs/NAME'"
+        )
         raise NothingExecutableHere(
             f"no file can be executed on the filesystem at {env_parent} (exec: {probe.exec}"
             f"{', mounted noexec' if 'noexec' in probe.mount_options else ''})",
-            "create the environment on another filesystem, e.g. 'anyvenv venv ~/.venvs/NAME' "
+            f"create the environment on another filesystem, e.g. {example} "
             "(in a uv project, 'anyvenv sync' keeps it outside the project by itself)",
         )
     same_fs = same_filesystem(info.executable, env_parent)
