@@ -368,6 +368,25 @@ time.sleep(60)
 """
 
 
+def _root_waits_while_nobody_holds(held_by_nobody: Path, taken_by_root: Path) -> None:
+    """uid 65534 holds the env lock by one path; root's take by the other times out."""
+    from anyvenv.fs.lock import env_lock
+    from support import as_nobody
+
+    with as_nobody() as (python, env):
+        holder = subprocess.Popen(
+            [*python, "-c", HOLD_AS_NOBODY, str(held_by_nobody)],
+            stdout=subprocess.PIPE, text=True, env=env, cwd="/",
+        )  # fmt: skip
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+            with pytest.raises(LockTimeout):
+                env_lock(taken_by_root, timeout=0.5).acquire()
+        finally:
+            holder.kill()
+            holder.wait()
+
+
 def _take_as_nobody(env: Path, timeout: float = 0.5) -> str:
     from support import run_python_as_nobody
 
@@ -410,20 +429,7 @@ def test_a_user_who_cannot_write_beside_the_env_and_one_who_can_exclude_each_oth
         assert held.path == f"{app}/.venv.anyvenv.lock"
         said = _take_as_nobody(app / ".venv")
         assert said.startswith("LockTimeout "), said
-    from support import as_nobody
-
-    with as_nobody() as (python, env):  # the user first: root waits
-        holder = subprocess.Popen(
-            [*python, "-c", HOLD_AS_NOBODY, str(app / ".venv")],
-            stdout=subprocess.PIPE, text=True, env=env, cwd="/",
-        )  # fmt: skip
-        try:
-            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-            with pytest.raises(LockTimeout):
-                env_lock(app / ".venv", timeout=0.5).acquire()
-        finally:
-            holder.kill()
-            holder.wait()
+    _root_waits_while_nobody_holds(app / ".venv", app / ".venv")  # the user first
     assert os.listdir(app) == [".venv"]
     _remove_machine_flock(app / ".venv")  # (the killed holder's, which root may remove)
 
@@ -525,7 +531,6 @@ def test_an_env_reached_through_a_read_only_bind_mount_is_one_env(nobody_scratch
     """The machine's flock is named by the env's directory itself, not its path: a taker
     through a read-only bind mount of the project (who has that flock alone) and one through
     the project's own path exclude each other."""
-    from anyvenv.fs.lock import env_lock
 
     project = nobody_scratch / "project"
     (project / ".venv").mkdir(parents=True)
@@ -534,20 +539,7 @@ def test_an_env_reached_through_a_read_only_bind_mount_is_one_env(nobody_scratch
     subprocess.run(["mount", "--bind", str(project), str(view)], check=True)
     try:
         subprocess.run(["mount", "-o", "remount,bind,ro", str(view)], check=True)
-        from support import as_nobody
-
-        with as_nobody() as (python, env):  # through the read-only view first: root waits
-            holder = subprocess.Popen(
-                [*python, "-c", HOLD_AS_NOBODY, str(view / ".venv")],
-                stdout=subprocess.PIPE, text=True, env=env, cwd="/",
-            )  # fmt: skip
-            try:
-                assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-                with pytest.raises(LockTimeout):
-                    env_lock(project / ".venv", timeout=0.5).acquire()
-            finally:
-                holder.kill()
-                holder.wait()
+        _root_waits_while_nobody_holds(view / ".venv", project / ".venv")  # the view first
         _remove_machine_flock(project / ".venv")
     finally:
         subprocess.run(["umount", str(view)], check=True)
