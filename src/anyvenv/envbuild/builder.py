@@ -569,14 +569,11 @@ def _refuse_another_users(env: str) -> None:
     try:
         if uid == 0 or os.lstat(env).st_uid == uid:
             return
-        parent = os.stat(os.path.dirname(os.path.abspath(env)))
-        # (in a sticky directory only an entry's owner, or the directory's, may rename it)
-        sticky = parent.st_mode & stat.S_ISVTX and parent.st_uid != uid
     except OSError:
         return  # (gone meanwhile: nothing to replace)
     from anyvenv.fs.atomic import owner_name, why_unremovable
 
-    if not sticky and why_unremovable(env) is None:
+    if why_unremovable(env) is None:  # (a sticky directory's refusal counts: it is the parent's)
         return
     raise UsageError(
         f"cannot replace the environment at {env}: it is {owner_name(env)}'s",

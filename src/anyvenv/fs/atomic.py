@@ -322,9 +322,10 @@ def first_unremovable(path: str | os.PathLike[str]) -> str | None:
     the sticky bit, whose entries it does not own. ``None`` when :func:`remove_tree` can
     remove it all, as far as permissions tell (root may change anything not read-only)."""
     top = os.fspath(path)
-    if not os.access(os.path.dirname(os.path.abspath(top)), os.W_OK | os.X_OK):
-        return os.path.dirname(os.path.abspath(top))
+    parent = os.path.dirname(os.path.abspath(top))
     uid = os.geteuid()
+    if not os.access(parent, os.W_OK | os.X_OK) or _sticky_keeps(parent, [top], uid):
+        return parent
     unlistable: list[str] = []
 
     def cannot_list(error: OSError) -> None:
@@ -335,11 +336,21 @@ def first_unremovable(path: str | os.PathLike[str]) -> str | None:
             return unlistable[0]
         if not os.access(directory, os.W_OK | os.X_OK):
             return directory
-        if uid and os.lstat(directory).st_mode & stat.S_ISVTX:
-            for name in (*dirnames, *filenames):
-                if os.lstat(os.path.join(directory, name)).st_uid != uid:
-                    return directory
+        entries = [os.path.join(directory, name) for name in (*dirnames, *filenames)]
+        if _sticky_keeps(directory, entries, uid):
+            return directory
     return unlistable[0] if unlistable else None
+
+
+def _sticky_keeps(directory: str, entries: list[str], uid: int) -> bool:
+    """Whether ``directory``'s sticky bit keeps user ``uid`` from removing or renaming one of
+    ``entries``: only an entry's owner, the directory's, or root may."""
+    if uid == 0:
+        return False
+    info = os.lstat(directory)
+    if not info.st_mode & stat.S_ISVTX or info.st_uid == uid:
+        return False
+    return any(os.lstat(entry).st_uid != uid for entry in entries)
 
 
 def why_unremovable(path: str | os.PathLike[str]) -> str | None:
