@@ -23,8 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
     from anyvenv.cli.sync import quiet_in, script_left_to_uv
     from anyvenv.project.localcopy import lock_project
 
@@ -37,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
         print_json(result.to_json())
     elif not quiet_in(args.uv_args):
-        for note in result.notes:
-            print(f"anyvenv: {note}", file=sys.stderr)
+        from anyvenv.cli.output import tell_notes
+
+        tell_notes(result.notes)
     return result.uv_exit_code

@@ -39,6 +39,12 @@ def tell_waiting(message: str) -> None:
     print(f"anyvenv: {message}", file=sys.stderr, flush=True)
 
 
+def tell_notes(notes: Iterable[str]) -> None:
+    """What anyvenv must tell beside uv's output: a line each, on stderr."""
+    for note in notes:
+        print(f"anyvenv: {note}", file=sys.stderr)
+
+
 _drawn: list[ProgressBar] = []  # the bar on the terminal's last line, if one is
 _asking: list[bool] = []  # a question is on the terminal's last line, waiting for an answer
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from anyvenv.cli.uvargs import OwnOptions, pass_through
 
@@ -57,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
             options = SyncOptions(uv_args=tuple(locating), on_mirror_progress=progress)
             result = run_pip(words, options)
             if result.uv_exit_code != 0:  # (uv pip's own output stays as uv's otherwise)
-                for note in result.notes:
-                    print(f"anyvenv: {note}", file=sys.stderr)
+                from anyvenv.cli.output import tell_notes
+
+                tell_notes(result.notes)
             return result.uv_exit_code
     except (NotAProject, EnvLeftAlone, EnvironmentBroken):
         pass  # no project, one uv does not manage, or no env to read

@@ -150,10 +150,9 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> tuple[str, st
     result = sync(replace(options_of(args), uv_args=tuple(sync_args)))
     if result.uv_exit_code != 0:  # uv's error is the news; anyvenv's notes follow it
         if not quiet_in(args.uv_args):
-            import sys
+            from anyvenv.cli.output import tell_notes
 
-            for note in result.prepared.notes:
-                print(f"anyvenv: {note}", file=sys.stderr)
+            tell_notes(result.prepared.notes)
         raise SystemExit(result.uv_exit_code)
     if result.prepared.action != "reused" or result.prepared.notes:
         report(result, quiet=quiet_in(args.uv_args))

@@ -54,9 +54,10 @@ def report(result: SyncResult, quiet: bool) -> None:
 
         print(up_to_date_line(summary_of(prepared, result.link)), file=sys.stderr)
         return
+    from anyvenv.cli.output import tell_notes
+
     if prepared.action == "undone":  # uv refused the command; the env made for it is gone
-        for note in prepared.notes:
-            print(f"anyvenv: {note}", file=sys.stderr)
+        tell_notes(prepared.notes)
         return
     failed = result.uv_exit_code != 0
     if not (failed and prepared.action == "reused"):  # uv's error is the news then
@@ -78,8 +79,7 @@ def report(result: SyncResult, quiet: bool) -> None:
             f"{location.declared} is a pointer file to it",
             file=sys.stderr,
         )
-    for note in prepared.notes:
-        print(f"anyvenv: {note}", file=sys.stderr)
+    tell_notes(prepared.notes)
     if (
         location.placement is Placement.SHADOW
         and result.mirror is not None

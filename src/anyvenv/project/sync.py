@@ -582,7 +582,7 @@ def _location_as_it_is(
 
 
 def find_base_interpreter(
-    project: Project, choice: PythonChoice, notes: list[str] | None = None
+    project: Project, choice: PythonChoice, notes: list[str]
 ) -> InterpreterInfo:
     """The interpreter to build from, downloaded where none answers the request and uv's
     python-downloads allows (said in ``notes``); :class:`UsageError` when it breaks
@@ -590,7 +590,7 @@ def find_base_interpreter(
     from anyvenv.pythons.ondemand import find_or_download
 
     downloads = choice.downloads
-    if downloads is not None and notes is not None:
+    if downloads is not None:
 
         def tell(result: InstallResult) -> None:
             if result.status != "already installed":  # (by a run at the same time)
