@@ -132,6 +132,27 @@ def test_a_python_downloads_value_uv_refuses_is_refused(
     assert "UV_PYTHON_DOWNLOADS 'sometimes' is not a python-downloads value" in said
 
 
+@pytest.mark.parametrize(
+    ("request_text", "said"),
+    [
+        ("2.7", "Python 2.7 is not supported: anyvenv makes environments for CPython 3"),
+        (">=4", "Python >=4 is not supported: anyvenv makes environments for CPython 3"),
+        (">=3.11,<3.5", "no Python version satisfies >=3.11,<3.5"),
+    ],
+)
+def test_a_request_no_cpython_3_answers_is_not_looked_up_among_downloads(
+    tmp_path: Path, pythons_env: dict[str, str], request_text: str, said: str
+) -> None:
+    """Downloads allowed, a request no CPython 3 can answer is refused for what it is, not
+    also for the release table's lack of a build of it."""
+    env_vars = _without_312(tmp_path, cli_env())
+    proc = run_cli("venv", str(tmp_path / "env"), "--python", request_text, env=env_vars)
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert said in line and "download" not in line, line
+    assert not (tmp_path / "pythons").exists() and not (tmp_path / "env").exists()
+
+
 def test_sync_downloads_the_python_its_project_asks_for(
     tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str], index: Path
 ) -> None:

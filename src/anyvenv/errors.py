@@ -109,6 +109,11 @@ class InterpreterNotFound(AnyvenvError):
     exit_code = EXIT_USAGE
 
 
+class UnsupportedPython(InterpreterNotFound):
+    """No CPython 3 for this platform can answer the request (``2.7``, ``>=4``,
+    ``>=3.11,<3.5``, another platform's build): no install nor download will."""
+
+
 class EnvironmentBroken(AnyvenvError):
     """An environment exists but cannot run."""
 

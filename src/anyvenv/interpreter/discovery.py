@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.errors import AnyvenvError, InterpreterNotFound, UsageError
+from anyvenv.errors import AnyvenvError, InterpreterNotFound, UnsupportedPython, UsageError
 from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
 from anyvenv.interpreter.request import PythonRequest, parse_request
 from anyvenv.userdirs import data_home, own_dir
@@ -303,7 +303,7 @@ def find_interpreter(
 
         here = current_platform().key
         if not request.platform_matches(here):
-            raise InterpreterNotFound(
+            raise UnsupportedPython(
                 f"{request.raw.strip()!r} names a build for another platform than this one "
                 f"({here})",
                 "ask for the version alone (3.12)",
@@ -311,13 +311,13 @@ def find_interpreter(
     if request.specifiers and not any(request.may_match_minor(3, minor) for minor in range(100)):
         other_majors = (2, *range(4, 10))
         if not any(request.may_match_minor(m, n) for m in other_majors for n in range(100)):
-            raise InterpreterNotFound(  # (>=3.11,<3.5: its bounds exclude each other)
+            raise UnsupportedPython(  # (>=3.11,<3.5: its bounds exclude each other)
                 f"no Python version satisfies {request.raw.strip()}",
                 f"ask for a range some version is in ({option} '>=3.11')"
                 if option
                 else "ask for a range some version is in ('>=3.11')",
             )
-        raise InterpreterNotFound(
+        raise UnsupportedPython(
             f"Python {request.raw.strip()} is not supported: anyvenv makes environments for "
             "CPython 3",
             f"ask for a Python 3 ({option} 3.12)" if option else "ask for a Python 3 (3.12)",

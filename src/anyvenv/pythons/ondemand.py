@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.errors import AnyvenvError, InterpreterNotFound, UsageError
+from anyvenv.errors import AnyvenvError, InterpreterNotFound, UnsupportedPython, UsageError
 from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -73,7 +73,9 @@ def find_or_download(
         return find_interpreter(raw, preference, option=option)
     except InterpreterNotFound as missing:
         request = parse_request(raw)
-        if downloads is None or not request.names_a_version:
+        if downloads is None or isinstance(missing, UnsupportedPython):
+            raise  # (no build for it either)
+        if not request.names_a_version:
             raise
         if (preference or preference_of_variable(os.environ)) == "only-system":
             raise
