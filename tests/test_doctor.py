@@ -161,6 +161,31 @@ def test_nothing_executable_advice(target: Path) -> None:
     assert "anyvenv sync: elsewhere (no file can be executed" in said.stdout
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
+def test_the_env_is_not_sent_under_a_home_on_the_same_share(
+    target: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``~/.venvs`` is the way out where the home is elsewhere; not where it is on the same
+    share (a university's SMB home), where it would fail as the project's .venv does."""
+
+    def elsewhere_advice() -> str:
+        clear_cache()
+        advice = [o.advice for o in doctor(target, str(base_python())).options]
+        found = [text for text in advice if "UV_PROJECT_ENVIRONMENT=" in text]
+        assert len(found) == 1, advice
+        return found[0]
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert "UV_PROJECT_ENVIRONMENT=~/.venvs/NAME uv sync" in elsewhere_advice()
+    share_home = target / "home"
+    share_home.mkdir()
+    monkeypatch.setenv("HOME", str(share_home))
+    said = elsewhere_advice()
+    assert "~/.venvs" not in said, said
+    assert "(not under your home: it is on this filesystem too)" in said
+    assert "UV_PROJECT_ENVIRONMENT=/PATH/ON/A/LOCAL/DISK/NAME uv sync" in said
+
+
 @pytest.mark.parametrize("lab_kind", ["fat"])
 def test_chmod_failure_stops_uv_sync(target: Path) -> None:
     data = _advice(target)

@@ -596,12 +596,24 @@ def _options(result: ProbeResult) -> list[Option]:
             }.items()
             if value != OK
         }
-        options.append(
-            Option(
-                "keep the environment on a local disk and the project here: "
-                "UV_PROJECT_ENVIRONMENT=~/.venvs/NAME uv sync (a relative value is taken from "
-                "the project root)",
-                evidence,
-            )
-        )
+        options.append(Option(_env_elsewhere_advice(result.path), evidence))
     return options
+
+
+def _env_elsewhere_advice(directory: str) -> str:
+    """Keep the env off this filesystem: in ``~/.venvs`` unless the home is on it too (a
+    university's NFS/SMB home, a VM's shared folder)."""
+    from anyvenv.fs.place import same_filesystem
+    from anyvenv.userdirs import home_dir
+
+    if same_filesystem(home_dir(), directory):
+        where, also = (
+            "/PATH/ON/A/LOCAL/DISK/NAME",
+            " (not under your home: it is on this filesystem too)",
+        )
+    else:
+        where, also = "~/.venvs/NAME", ""
+    return (
+        f"keep the environment on a local disk{also} and the project here: "
+        f"UV_PROJECT_ENVIRONMENT={where} uv sync (a relative value is taken from the project root)"
+    )
