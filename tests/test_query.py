@@ -91,3 +91,64 @@ def test_a_failed_start_is_told_by_the_line_that_says_why(tmp_path: Path) -> Non
         "call first):\n  <no Python frame>\n"
     )
     assert failure_line(fatal, 1) == "Fatal Python error: init_fs_encoding: failed to get the codec"
+
+
+def _pyenv_like_shim(root: Path, versions: dict[str, Path]) -> Path:
+    """A shim as pyenv's: it runs the version named by the nearest ``.python-version`` from
+    the working directory up, else by ``<root>/version``."""
+    (root / "shims").mkdir(parents=True)
+    (root / "versions").mkdir()
+    for name, python in versions.items():
+        (root / "versions" / name).symlink_to(python)
+    shim = root / "shims" / "python3"
+    shim.write_text(
+        "#!/bin/sh\n"
+        "d=$PWD\n"
+        'while [ ! -f "$d/.python-version" ] && [ "$d" != / ]; do d=$(dirname "$d"); done\n'
+        f'if [ -f "$d/.python-version" ]; then v=$(cat "$d/.python-version"); '
+        f'else v=$(cat "{root}/version"); fi\n'
+        f'exec "{root}/versions/$v" "$@"\n'
+    )
+    shim.chmod(0o755)
+    return shim
+
+
+def test_a_shim_is_asked_again_when_the_version_it_would_choose_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pyenv shim's answer hangs on version files in the working directory, above it and
+    in pyenv's root: a changed file is not answered from the cache."""
+    needs_base()
+    other = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
+    if not other.exists():
+        pytest.skip("no pyenv 3.12.1 here")
+    root = tmp_path / "pyenv"
+    shim = _pyenv_like_shim(root, {"a": BASE, "b": other})
+    (root / "version").write_text("a\n")
+    work = tmp_path / "project" / "sub"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    assert query_interpreter(shim).version[:2] == (3, 11)
+    (root / "version").write_text("b\n")  # pyenv global 3.12
+    assert query_interpreter(shim).version[:2] == (3, 12)
+    (tmp_path / "project" / ".python-version").write_text("a\n")  # pyenv local, one up
+    assert query_interpreter(shim).version[:2] == (3, 11)
+    (tmp_path / "project" / ".python-version").write_text("b\n")
+    assert query_interpreter(shim).version[:2] == (3, 12)
+    assert query_interpreter(shim).version[:2] == (3, 12)  # (unchanged: from the cache)
+
+
+def test_a_copied_venv_python_of_an_older_release_names_its_base(tmp_path: Path) -> None:
+    """Before 3.11 a venv's python started with -S has its base's prefix and no
+    _base_executable: its pyvenv.cfg says it is a venv's, and its base is what it names."""
+    from anyvenv.envbuild.create import create
+
+    base = Path("/root/.pyenv/versions/3.10.13/bin/python3.10")
+    if not base.exists():
+        pytest.skip("no pyenv 3.10.13 here")
+    env = tmp_path / "env"
+    create(env, str(base), strategy="copy")
+    assert not (env / "bin" / "python").is_symlink()
+    info = query_interpreter(env / "bin" / "python")
+    assert info.executable == str(base) and info.prefix == str(base.parent.parent)
+    assert query_interpreter(env / "bin" / "python").executable == str(base)

@@ -13,16 +13,22 @@ import os
 from anyvenv.errors import AnyvenvError
 from anyvenv.record import as_dict, fields_of, record
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 # Runs inside the queried interpreter (3.6+ syntax, stdlib only, no site).
 _QUERY_SCRIPT = r"""
 import json, os, sys, sysconfig, platform
 base_exe = getattr(sys, "_base_executable", None) or sys.executable
-if sys.prefix != getattr(sys, "base_prefix", sys.prefix) or hasattr(sys, "real_prefix"):
+here = os.path.dirname(sys.executable)
+# a venv's python: before 3.11, with -S its prefix is already the base's (site makes it the
+# env's) and _base_executable is itself; its pyvenv.cfg is where getpath looks for it
+if (sys.prefix != getattr(sys, "base_prefix", sys.prefix) or hasattr(sys, "real_prefix")
+        or (sys.version_info < (3, 11) and any(os.path.isfile(os.path.join(d, "pyvenv.cfg"))
+                                               for d in (here, os.path.dirname(here))))):
     home = os.path.join(getattr(sys, "base_prefix", sys.prefix), "bin")
-    cand = os.path.join(home, os.path.basename(base_exe))
-    base_exe = cand if os.path.exists(cand) else base_exe
+    names = (os.path.basename(base_exe), "python%d.%d" % sys.version_info[:2], "python3")
+    cand = next((c for c in (os.path.join(home, n) for n in names) if os.path.exists(c)), None)
+    base_exe = cand or base_exe
 cfg = sysconfig.get_config_vars()
 try:
     scheme = sysconfig.get_paths(scheme="venv", vars={"base": "{base}", "platbase": "{base}"})
@@ -116,9 +122,43 @@ def _cache_file(real: str) -> str:
     st = os.stat(real)
     raw = f"{CACHE_VERSION}:{real}:{st.st_size}:{st.st_mtime_ns}"
     if _is_script(real):
-        # what a shim runs depends on where it is run from and on the version variables
-        raw += f":{os.getcwd()}:{os.environ.get('PYENV_VERSION', '')}:{os.environ.get('ASDF_PYTHON_VERSION', '')}"
+        raw += f":{os.getcwd()}:{_shim_inputs(real)}"
     return cache_entry_path("interpreters", raw.encode("utf-8", "surrogateescape"), ".entry")
+
+
+# what version managers' shims (pyenv, asdf, mise) read to choose the interpreter they run
+_SHIM_VARIABLES = ("PYENV_VERSION", "PYENV_DIR", "ASDF_PYTHON_VERSION", "MISE_PYTHON_VERSION")
+_VERSION_FILES = (".python-version", ".tool-versions", ".mise.toml", "mise.toml")
+
+
+def _shim_inputs(shim: str) -> str:
+    """What a shim's choice hangs on: the version variables, the version files of the
+    directory it is run from (pyenv's ``PYENV_DIR``) and of each directory above, the global
+    ones (pyenv's ``<root>/version`` beside its ``shims``, ``~/.tool-versions``) and the
+    versions installed there. A changed file asks the shim again."""
+    from anyvenv.userdirs import home_dir
+
+    root = os.path.dirname(os.path.dirname(shim))  # (<root>/shims/python3)
+    files = [os.path.join(root, "version"), os.path.join(home_dir(), ".tool-versions")]
+    here = os.environ.get("PYENV_DIR") or os.getcwd()
+    while True:
+        files += [os.path.join(here, name) for name in _VERSION_FILES]
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+    parts = [os.environ.get(name, "") for name in _SHIM_VARIABLES]
+    for path in files:
+        try:
+            with open(path, "rb") as handle:
+                parts.append(os.fsdecode(handle.read(65536)))
+        except OSError:
+            parts.append("-")
+    try:
+        parts.append(str(os.stat(os.path.join(root, "versions")).st_mtime_ns))
+    except OSError:
+        parts.append("-")
+    return "\0".join(parts)
 
 
 def _stat_text(path: str) -> str:
