@@ -327,3 +327,45 @@ def test_this_platform_is_named_as_uv_names_it() -> None:
     found = current_platform()
     assert found.os == "linux" and found.arch == platform.machine().lower()
     assert found.libc == ("gnu" if platform.libc_ver()[0] == "glibc" else "musl")
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:readlink-eacces"])
+def test_an_install_whose_links_cannot_be_read_is_found_by_its_versioned_file(
+    target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Python tree copied onto a mount that does not read links back: its directory is
+    taken by the one ``bin/python3.X`` file; its unreadable link, given as a path, is
+    refused with the errno and the way out, not called missing."""
+    python = PYTHONS["3.11"]
+    if python is None:
+        pytest.skip("needs pyenv's 3.11")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(target / "cache"))
+    bin_dir = target / "py" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python3.11").write_text(f'#!/bin/sh\nexec "{python}" "$@"\n')
+    (bin_dir / "python3.11").chmod(0o755)
+    (bin_dir / "python3.11-config").write_text("#!/bin/sh\n")
+    (bin_dir / "python3.11-config").chmod(0o755)
+    (bin_dir / "python3").symlink_to("python3.11")
+    assert not os.path.exists(bin_dir / "python3")  # (the mount refuses to read it)
+    assert find_interpreter(str(target / "py")).version[:2] == (3, 11)
+    with pytest.raises(InterpreterNotFound) as caught:
+        find_interpreter(str(bin_dir / "python3"))
+    assert (
+        caught.value.message == f"{bin_dir / 'python3'} is a link that cannot be read here (EACCES)"
+    )
+    assert "pass the interpreter it names" in str(caught.value.hint)
+    (bin_dir / "python3.12").write_text("")  # two versioned files: none is chosen
+    (bin_dir / "python3.12").chmod(0o755)
+    with pytest.raises(InterpreterNotFound) as caught:
+        find_interpreter(str(target / "py"))
+    assert "py/bin/python3 is a link that cannot be read here (EACCES)" in caught.value.message
+
+
+def test_a_dangling_link_given_as_the_interpreter_is_said_to_dangle(tmp_path: Path) -> None:
+    (tmp_path / "python3").symlink_to("/nonexistent/python3")
+    with pytest.raises(InterpreterNotFound) as caught:
+        find_interpreter(str(tmp_path / "python3"))
+    assert caught.value.message == (
+        f"{tmp_path / 'python3'} is a link to /nonexistent/python3, which does not exist"
+    )

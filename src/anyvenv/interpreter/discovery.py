@@ -259,6 +259,61 @@ def _query_asked_for(path: str) -> InterpreterInfo:
         raise InterpreterNotFound(exc.message, exc.hint) from exc
 
 
+def _interpreter_in(directory: str, given: str) -> str:
+    """The python of an install's or an env's directory: ``bin/python3`` or ``bin/python``,
+    else (those links unreadable or dangling where the tree was copied: an sshfs mount that
+    does not read links back) the one ``bin/python3.X`` file."""
+    bin_dir = os.path.join(directory, "bin")
+    inside = [os.path.join(bin_dir, name) for name in ("python3", "python")]
+    found = next((exe for exe in inside if os.path.exists(exe)), None)
+    if found is not None:
+        return found
+    try:
+        names = os.listdir(bin_dir)
+    except OSError:
+        names = []
+    versioned = sorted(
+        path
+        for path in (os.path.join(bin_dir, name) for name in names if _is_versioned_name(name))
+        if not os.path.islink(path) and _is_executable_file(path)
+    )
+    if len(versioned) == 1:
+        return versioned[0]
+    for exe in inside:
+        _refuse_unfollowable(exe, os.path.join(given, "bin", os.path.basename(exe)))
+    raise InterpreterNotFound(
+        f"{given} is a directory without bin/python3 or bin/python",
+        "pass the path of a Python executable, or of the directory of an install",
+    )
+
+
+def _is_versioned_name(name: str) -> bool:
+    """``python3.12`` (not ``python3.12-config``)."""
+    minor = name[len("python3.") :]
+    return name.startswith("python3.") and minor.isdigit()
+
+
+def _refuse_unfollowable(path: str, given: str) -> None:
+    """An :class:`InterpreterNotFound` naming why a link at ``path`` cannot be followed (a
+    link sshfs or a FUSE mount will not read back: EACCES; a dangling one: ENOENT)."""
+    if not os.path.islink(path):
+        return
+    from anyvenv.fs.outcome import errno_name
+
+    try:
+        target = os.readlink(path)
+    except OSError as exc:
+        raise InterpreterNotFound(
+            f"{given} is a link that cannot be read here ({errno_name(exc.errno)})",
+            "pass the interpreter it names (its bin/python3.X), or mount the filesystem so "
+            "that links read back",
+        ) from None
+    raise InterpreterNotFound(
+        f"{given} is a link to {target}, which does not exist",
+        "pass the path of a Python executable",
+    )
+
+
 def find_interpreter(
     raw_request: str | None, preference: str | None = None, *, option: str | None = "--python"
 ) -> InterpreterInfo:
@@ -273,18 +328,12 @@ def find_interpreter(
     if given is not None:
         path = os.path.expanduser(given)
         if not os.path.exists(path):
+            _refuse_unfollowable(path, given)
             raise InterpreterNotFound(
                 f"no interpreter at {given}", "pass the path of a Python executable"
             )
         if os.path.isdir(path):  # as uv: an install's or an env's directory, its bin/python3
-            inside = [os.path.join(path, "bin", name) for name in ("python3", "python")]
-            found = next((exe for exe in inside if os.path.exists(exe)), None)
-            if found is None:
-                raise InterpreterNotFound(
-                    f"{given} is a directory without bin/python3 or bin/python",
-                    "pass the path of a Python executable, or of the directory of an install",
-                )
-            path = found
+            path = _interpreter_in(path, given)
         return _query_asked_for(path)
     if request.name is not None:
         import shutil
