@@ -625,6 +625,28 @@ def test_seed_takes_the_wheels_a_distributions_python_keeps_for_ensurepip(
     assert shown.stdout.startswith(str(tmp_path / "env")), shown.stderr
 
 
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_seed_where_ensurepip_is_missing_names_the_package_that_brings_it(
+    target: Path, tmp_path: Path
+) -> None:
+    """On FAT pip is seeded by the base's ensurepip; a base without it (Debian's python
+    without python3-venv) is told which package brings it, as ``python -m venv`` tells, and
+    nothing is left."""
+    from repair_support import disposable_base
+
+    base = disposable_base(tmp_path / "base", "3.11")
+    shutil.rmtree(base.parent.parent / "lib" / "python3.11" / "ensurepip")
+    proc = run_cli("venv", str(target / "env"), "-p", str(base), "--seed")
+    assert proc.returncode == 1
+    said = one_line_error(proc)
+    assert "seeding pip with ensurepip failed: " in said and "No module named ensurepip" in said
+    assert said.endswith(
+        "this Python has no ensurepip: install it (Debian, Ubuntu: apt install "
+        "python3.11-venv), or retry without --seed"
+    ), said
+    assert not os.path.lexists(target / "env")
+
+
 @pytest.mark.parametrize(
     ("umask", "directory", "data", "executable"),
     [(0o002, 0o775, 0o664, 0o775), (0o022, 0o755, 0o644, 0o755), (0o077, 0o700, 0o600, 0o700)],

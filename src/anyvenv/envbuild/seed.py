@@ -103,8 +103,20 @@ def _seed_with_ensurepip(layout: EnvLayout) -> list[str]:
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["unknown error"]
         raise AnyvenvError(
-            f"seeding pip with ensurepip failed: {detail[0]}", "retry without --seed"
+            f"seeding pip with ensurepip failed: {detail[0]}", _ensurepip_hint(layout, detail[0])
         )
     # what ensurepip bundles for this Python: setuptools too before 3.12
     placed = {name.split("-")[0] for name in os.listdir(layout.site_packages)}
     return [name for name in ("pip", "setuptools") if name in placed]
+
+
+def _ensurepip_hint(layout: EnvLayout, failure: str) -> str:
+    """The way out of a failed ensurepip: a base without it (Debian's and Ubuntu's keep it
+    in the python3.X-venv package, as ``python -m venv`` says there) gets it installed."""
+    if "No module named ensurepip" in failure or "ensurepip is disabled" in failure:
+        major, minor = layout.info.version[:2]
+        return (
+            f"this Python has no ensurepip: install it (Debian, Ubuntu: apt install "
+            f"python{major}.{minor}-venv), or retry without --seed"
+        )
+    return "retry without --seed"
