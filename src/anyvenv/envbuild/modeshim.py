@@ -19,7 +19,7 @@ from __future__ import annotations
 SHIM_MODULE = "_anyvenv_modes"
 SHIM_PTH = "_anyvenv_modes.pth"
 
-# Runs in the env's interpreter, which may be any CPython 3.8+: keep to old syntax.
+# Runs in the env's interpreter, which may be any CPython 3 (3.6 too): keep to old syntax.
 SHIM_SOURCE = '''\
 """anyvenv: chmod on a filesystem that cannot store modes afterwards (see anyvenv docs)."""
 import errno as _errno

@@ -299,7 +299,7 @@ def query_interpreter(
         info = _from_json(json.loads(proc.stdout))
     except (ValueError, TypeError, KeyError) as exc:
         raise AnyvenvError(
-            f"{path} did not answer like a Python interpreter", "pass a CPython 3.8+ executable"
+            f"{path} did not answer like a Python interpreter", "pass a CPython 3 executable"
         ) from exc
     # the binary itself, or a launcher script; not a venv's copy, whose answer hangs on its
     # pyvenv.cfg (those are asked each time)
