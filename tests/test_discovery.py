@@ -369,3 +369,16 @@ def test_a_dangling_link_given_as_the_interpreter_is_said_to_dangle(tmp_path: Pa
     assert caught.value.message == (
         f"{tmp_path / 'python3'} is a link to /nonexistent/python3, which does not exist"
     )
+
+
+def test_a_file_here_named_as_a_command_is_sent_to_its_path(
+    path_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As uv, a bare name is a command on PATH, not a file in the working directory; the
+    error says how to name that file."""
+    (tmp_path / "mypy310").write_text("#!/bin/sh\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InterpreterNotFound) as caught:
+        find_interpreter("mypy310")
+    assert caught.value.message == "no 'mypy310' on PATH (a name is looked up there, not here)"
+    assert caught.value.hint == "pass it as a path: ./mypy310"

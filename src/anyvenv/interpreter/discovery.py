@@ -342,6 +342,11 @@ def find_interpreter(
         if found is not None:
             return _query_asked_for(found)
         if not request.specifiers:
+            if os.path.isfile(request.name):  # a file here, named as a command: as uv, not taken
+                raise InterpreterNotFound(
+                    f"no {request.name!r} on PATH (a name is looked up there, not here)",
+                    f"pass it as a path: ./{request.name}",
+                )
             raise InterpreterNotFound(
                 f"no {request.name!r} on PATH",
                 f"install it or pass {option} with a version or path" if option else "install it",
