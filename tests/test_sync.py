@@ -984,6 +984,20 @@ def test_an_env_made_for_a_command_uv_refuses_is_removed(
     assert not os.path.lexists(broken / ".venv")
 
 
+def test_an_env_made_for_a_pip_command_uv_refuses_is_removed(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """``anyvenv pip`` with an option uv refuses, in a project with no env: the env made for
+    it goes, as for sync (plain uv pip makes none); one it reused stays."""
+    project = write_project(tmp_path / "demo")
+    bogus = anyvenv("pip", "install", "--no-such-option", "alpha", cwd=project, env=env)
+    assert bogus.returncode == 2 and "removed the env made for it" in bogus.stderr
+    assert not os.path.lexists(project / ".venv")
+    sync_json(project, env, index)
+    again = anyvenv("pip", "install", "--no-such-option", "alpha", cwd=project, env=env)
+    assert again.returncode == 2 and (project / ".venv" / "pyvenv.cfg").is_file()
+
+
 def test_bad_link_mode_is_a_usage_error(synced: Path, env: dict[str, str]) -> None:
     proc = anyvenv("sync", "--link-mode", "teleport", cwd=synced, env=env)
     assert proc.returncode == 2

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from anyvenv.project import inputs
 from anyvenv.project.shadow import ensure_shadow, mirror_shadow
-from anyvenv.project.sync import LockedProject, SyncOptions
+from anyvenv.project.sync import USAGE_EXIT, LockedProject, SyncOptions, undo_created
 from anyvenv.project.uvcall import MUTATING_PIP_COMMANDS, pip_command, run_uv, uv_environment
 from anyvenv.project.uvrules import unclustered
 
@@ -115,6 +115,8 @@ def run_pip(
         code = run_uv(command, uv_env, session.cwd)
         if code != 0:
             session.note_cache_trouble(())
+        if code == USAGE_EXIT and session.prepared.action == "created":
+            undo_created(session.prepared)  # (a command uv refused: it would have made none)
         report = (
             mirror_shadow(session.prepared, options.on_mirror_progress, session.reinstalls(args))
             if shadow is not None and code == 0

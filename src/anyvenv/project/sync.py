@@ -884,16 +884,16 @@ def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> Sync
                 session.inputs = None
                 result = _sync_locked(session, started)
         if result.uv_exit_code == USAGE_EXIT and session.prepared.action == "created":
-            _undo_created(session.prepared)
+            undo_created(session.prepared)
     return result
 
 
 USAGE_EXIT = 2  # uv's exit code for a command it refuses (arguments, settings, project files)
 
 
-def _undo_created(prepared: PreparedEnv) -> None:
-    """uv refused the command: the env made for it goes, as plain uv would have made none
-    (an env replaced for it cannot come back, so only a new one is undone)."""
+def undo_created(prepared: PreparedEnv) -> None:
+    """uv refused the command (sync, pip): the env made for it goes, as plain uv would have
+    made none (an env replaced for it cannot come back, so only a new one is undone)."""
     from anyvenv.fs.inplace import remove_or_empty
 
     location = prepared.location
