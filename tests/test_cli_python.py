@@ -292,7 +292,7 @@ def test_list_available_reads_the_downloads_file(
     ]
 
 
-def _install_on_a_terminal(install_dir: Path, *flags: str) -> tuple[bytes, bytes]:
+def _install_on_a_terminal(install_dir: Path, *flags: str, **variables: str) -> tuple[bytes, bytes]:
     """``python install 3.12`` with stderr on a terminal: (stdout, what the terminal shows)."""
     controller, terminal = pty.openpty()
     proc = subprocess.Popen(
@@ -300,7 +300,7 @@ def _install_on_a_terminal(install_dir: Path, *flags: str) -> tuple[bytes, bytes
         stdout=subprocess.PIPE,
         stderr=terminal,
         stdin=subprocess.DEVNULL,
-        env={**cli_env(), "TERM": "xterm"},
+        env={**cli_env(**variables), "TERM": "xterm"},
     )
     os.close(terminal)
     drawn = read_until_closed(controller)
@@ -326,6 +326,22 @@ def test_no_progress_when_quiet_or_json(
     said, drawn = _install_on_a_terminal(tmp_path / "pythons", flag)
     assert drawn == b""
     assert said == b"" if flag == "-q" else json.loads(said)[0]["status"] == "installed"
+
+
+@pytest.mark.parametrize(
+    ("flags", "variables"), [(["--no-progress"], {}), ([], {"UV_NO_PROGRESS": "1"})]
+)
+def test_no_progress_where_uv_would_draw_none(
+    tmp_path: Path,
+    standalone: StandaloneArchive,
+    pythons_env: dict[str, str],
+    flags: list[str],
+    variables: dict[str, str],
+) -> None:
+    """uv's --no-progress and UV_NO_PROGRESS: no bar, the install said as ever."""
+    said, drawn = _install_on_a_terminal(tmp_path / "pythons", *flags, **variables)
+    assert b"Installed " + standalone.install_name.encode() in said
+    assert b"[" not in drawn and b"download" not in drawn, drawn
 
 
 def test_usage_errors(tmp_path: Path, pythons_env: dict[str, str]) -> None:

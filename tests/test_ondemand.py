@@ -5,6 +5,8 @@ with no Python 3.12 on PATH nor among the managed installs."""
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from standalone_build import StandaloneArchive, pythons_env, standalone
 from anyvenv.envbuild.config import read_pyvenv_cfg
 from anyvenv.envbuild.create import create
 from anyvenv.errors import InterpreterNotFound
-from support import cli_env, one_line_error, run_cli
+from support import ANYVENV, cli_env, one_line_error, read_until_closed, run_cli
 
 __all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
 
@@ -54,6 +56,27 @@ def test_venv_downloads_a_python_that_no_install_answers(
     assert _runs(env / "bin" / "python") == f"3.12.1 {env}"
     again = run_cli("venv", str(env), "--python", "3.12", "--clear", env=env_vars)
     assert again.returncode == 0 and "Installed" not in again.stderr  # found installed now
+
+
+@pytest.mark.parametrize("no_progress", [[], ["--no-progress"]])
+def test_the_download_bar_is_drawn_on_a_terminal_unless_no_progress(
+    tmp_path: Path,
+    standalone: StandaloneArchive,
+    pythons_env: dict[str, str],
+    no_progress: list[str],
+) -> None:
+    env_vars = {**_without_312(tmp_path, cli_env()), "TERM": "xterm"}
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [*ANYVENV, "venv", str(tmp_path / "env"), "--python", "3.12", *no_progress],
+        stdout=subprocess.DEVNULL, stderr=terminal, stdin=subprocess.DEVNULL, env=env_vars,
+    )  # fmt: skip
+    os.close(terminal)
+    drawn = read_until_closed(controller)
+    os.close(controller)
+    assert proc.wait(timeout=120) == 0
+    assert b"Installed " + standalone.install_name.encode() in drawn
+    assert (b"[###" in drawn) is not bool(no_progress), drawn
 
 
 @pytest.mark.parametrize(

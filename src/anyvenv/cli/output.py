@@ -57,6 +57,21 @@ def draws_progress() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
+def progress_wanted(no_progress: bool) -> bool:
+    """Whether a bar is drawn: on a terminal (:func:`draws_progress`), unless uv's
+    ``--no-progress`` (``no_progress``) or ``UV_NO_PROGRESS`` says none, as for uv's bars."""
+    return draws_progress() and not no_progress and not no_progress_by_variable()
+
+
+def no_progress_by_variable() -> bool:
+    """``UV_NO_PROGRESS`` set to one of uv's true words."""
+    import os
+
+    from anyvenv.project.uvrules import env_flag
+
+    return bool(os.environ.get("UV_NO_PROGRESS")) and env_flag(os.environ, "UV_NO_PROGRESS")
+
+
 def ask(question: str) -> str:
     """Put ``question`` on stderr and read one line of answer ('' at end of input)."""
     sys.stderr.write(question)

@@ -44,7 +44,6 @@ _UV_FLAGS_WITHOUT_EFFECT = (
     "-n",
     "--native-tls",
     "--system-certs",
-    "--no-progress",
     "--preview",
     "--no-preview",
 )
@@ -66,6 +65,7 @@ def _add_uv_globals(parser: argparse.ArgumentParser, *, quiet: bool, offline: bo
     group.add_argument("--config-file", metavar="FILE", help="read uv's settings from FILE alone")
     for flag in _UV_FLAGS_WITHOUT_EFFECT:
         group.add_argument(flag, action="store_true", dest="uv_without_effect", help=hidden)
+    group.add_argument("--no-progress", action="store_true", help=hidden)  # (install's bar)
     for option in _UV_VALUES_WITHOUT_EFFECT:
         group.add_argument(option, action="append", dest="uv_values_without_effect", help=hidden)
     group.add_argument("-v", "--verbose", action="count", dest="uv_without_effect", help=hidden)
@@ -328,10 +328,10 @@ def _check_pins(pinned: list[str], path: str) -> None:
 
 
 def _install_one(args: argparse.Namespace, version: str) -> InstallResult:
-    from anyvenv.cli.output import ProgressBar, draws_progress, tell_waiting
+    from anyvenv.cli.output import ProgressBar, progress_wanted, tell_waiting
     from anyvenv.pythons.installer import install_python
 
-    shown = draws_progress() and not args.quiet and not args.json  # as sync's: none with -q
+    shown = progress_wanted(args.no_progress) and not args.quiet and not args.json  # as sync's
     bar = ProgressBar(f"cpython {version}") if shown else None
     try:
         return install_python(

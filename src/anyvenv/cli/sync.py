@@ -208,13 +208,11 @@ def python_progress(uv_args: Sequence[str]) -> ProgressBar | None:
 
 
 def _draws_progress(uv_args: Sequence[str]) -> bool:
-    import os
-
-    from anyvenv.project.uvrules import env_flag
+    from anyvenv.cli.output import no_progress_by_variable
 
     if quiet_in(uv_args) or "--no-progress" in uv_args[: _end_of_options(uv_args)]:
         return False
-    return not (os.environ.get("UV_NO_PROGRESS") and env_flag(os.environ, "UV_NO_PROGRESS"))
+    return not no_progress_by_variable()
 
 
 def _end_of_options(uv_args: Sequence[str]) -> int:

@@ -89,7 +89,6 @@ SEED_INDEX_FLAGS = frozenset({"--no-index", "--offline"})
 COLORS = ("auto", "always", "never")
 IGNORED_FLAGS = frozenset(
     {
-        "--no-progress",
         "-v",
         "--verbose",
         "--no-cache",
@@ -147,6 +146,10 @@ FLAGS: dict[tuple[str, ...], tuple[str, str]] = {
         "ignore .python-version files and uv's settings files (as uv's --no-config)",
     ),
     ("-q", "--quiet"): ("quiet", "print nothing on success"),
+    ("--no-progress",): (
+        "no_progress",
+        "draw no progress bar for a Python downloaded (or UV_NO_PROGRESS)",
+    ),
     ("--json",): ("json", "print a JSON document instead of text"),
 }
 DEFAULTS: dict[str, object] = {
@@ -455,7 +458,7 @@ def _downloads(args: Arguments, settings_args: tuple[str, ...], start: str) -> D
     import os
     import sys
 
-    from anyvenv.cli.output import ProgressBar, draws_progress
+    from anyvenv.cli.output import ProgressBar, progress_wanted
     from anyvenv.project.uvrules import env_flag
     from anyvenv.project.uvsettings import python_downloads
     from anyvenv.pythons.ondemand import Downloads
@@ -467,7 +470,7 @@ def _downloads(args: Arguments, settings_args: tuple[str, ...], start: str) -> D
     )
     cwd = os.getcwd()
     quiet = args.quiet or args.json
-    bar = ProgressBar("cpython") if draws_progress() and not quiet else None
+    bar = ProgressBar("cpython") if progress_wanted(args.no_progress) and not quiet else None
 
     def said(result: InstallResult) -> None:
         if not quiet and result.status != "already installed":  # (by a run at the same time)
