@@ -1177,6 +1177,10 @@ def test_two_json_documents_are_refused(synced: Path, env: dict[str, str]) -> No
     proc = anyvenv("sync", "--json", "--output-format", "json", cwd=synced, env=env)
     assert proc.returncode == 2 and proc.stdout == ""
     assert "--output-format json" in one_line_error(proc)
+    for command in ("sync", "lock"):  # uv's settings printed on stdout are no JSON either
+        shown = anyvenv(command, "--json", "--show-settings", cwd=synced, env=env)
+        assert shown.returncode == 2 and shown.stdout == ""
+        assert "--json and --show-settings would both print on stdout" in one_line_error(shown)
 
 
 def test_a_moved_project_gets_its_scripts_rewritten_on_the_next_sync(

@@ -126,6 +126,13 @@ def script_left_to_uv(args: argparse.Namespace, uv_command: str) -> int | None:
             "--json and --output-format json would both print a JSON document on stdout",
             "use one of them (--json: anyvenv's report, --output-format json: uv's)",
         )
+    if args.json and "--show-settings" in args.uv_args[: _end_of_options(args.uv_args)]:
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            "--json and --show-settings would both print on stdout (uv's settings are not JSON)",
+            "use one of them",
+        )
     if not names_script(args.uv_args):
         return None
     if args.json:
