@@ -701,3 +701,21 @@ def test_an_install_moves_uvs_minor_version_link_to_the_newer_patch(
     proc = run_cli("python", "install", standalone.version_text, "-i", str(other))
     assert proc.returncode == 0, proc.stderr
     assert not os.path.lexists(other / link.name)  # none made where uv made none
+
+
+@pytest.mark.parametrize("subcommand", ["install", "list", "find", "uninstall", "dir"])
+def test_a_working_or_project_directory_that_is_not_there_is_refused(
+    tmp_path: Path, pythons_env: dict[str, str], subcommand: str
+) -> None:
+    """As uv python: a --directory or --project that does not exist is a usage error, not
+    quietly the working directory (whose version files would then be read instead)."""
+    install_dir = tmp_path / "pythons"
+    args = [*(["3.12"] if subcommand in ("install", "uninstall") else []), "-i", str(install_dir)]
+    missing = tmp_path / "nonexistent"
+    moved = run_cli("python", subcommand, *args, "--directory", str(missing))
+    assert moved.returncode == 2 and moved.stdout == ""
+    assert f"the working directory {missing} does not exist" in one_line_error(moved)
+    project = run_cli("python", subcommand, *args, env=cli_env(UV_PROJECT=str(missing)))
+    assert project.returncode == 2
+    assert f"the project directory {missing} does not exist" in one_line_error(project)
+    assert not install_dir.exists()

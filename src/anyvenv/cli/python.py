@@ -89,10 +89,10 @@ def _here(args: argparse.Namespace) -> str:
     ``--directory`` (``UV_WORKING_DIR``) and ``--project`` (``UV_PROJECT``)."""
     import os
 
-    from anyvenv.project.uvrules import project_dir, working_dir
+    from anyvenv.project.uvrules import existing_dirs
 
-    base = working_dir(getattr(args, "directory", None), os.getcwd(), os.environ)
-    return project_dir(getattr(args, "project", None), base, os.environ)
+    directory, project = getattr(args, "directory", None), getattr(args, "project", None)
+    return existing_dirs(directory, project, os.getcwd(), os.environ)[1]
 
 
 def _preference_here(args: argparse.Namespace) -> str | None:
@@ -227,6 +227,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    _here(args)  # a --directory or --project that is not there: refused, as uv refuses it
     command = {
         "install": _install,
         "list": _list,

@@ -334,24 +334,12 @@ def enter_working_dir(args: Arguments) -> str:
     does first thing; return where to look for the project (``--project``/``UV_PROJECT``)."""
     import os
 
-    from anyvenv.errors import UsageError
-    from anyvenv.project.uvrules import project_dir, working_dir
+    from anyvenv.project.uvrules import existing_dirs
 
     cwd = os.getcwd()
-    workdir = working_dir(args.directory, cwd, os.environ)
+    workdir, start = existing_dirs(args.directory, args.project, cwd, os.environ)
     if workdir != cwd:
-        if not os.path.isdir(workdir):
-            raise UsageError(
-                f"the working directory {workdir} does not exist or is not a directory",
-                "pass an existing directory to --directory (or UV_WORKING_DIR)",
-            )
         os.chdir(workdir)
-    start = project_dir(args.project, workdir, os.environ)
-    if start != workdir and not os.path.isdir(start):
-        raise UsageError(
-            f"the project directory {start} does not exist or is not a directory",
-            "pass an existing directory to --project (or UV_PROJECT)",
-        )
     return start
 
 

@@ -140,6 +140,29 @@ def working_dir(directory: str | None, cwd: str, environ: Mapping[str, str]) -> 
     return os.path.normpath(os.path.join(cwd, os.path.expanduser(directory)))
 
 
+def existing_dirs(
+    directory: str | None, project: str | None, cwd: str, environ: Mapping[str, str]
+) -> tuple[str, str]:
+    """uv's working directory and where it looks for the project (:func:`working_dir`,
+    :func:`project_dir`), each refused as uv refuses it (exit 2) where it is moved to a
+    directory that is not there."""
+    from anyvenv.errors import UsageError
+
+    workdir = working_dir(directory, cwd, environ)
+    if workdir != cwd and not os.path.isdir(workdir):
+        raise UsageError(
+            f"the working directory {workdir} does not exist or is not a directory",
+            "pass an existing directory to --directory (or UV_WORKING_DIR)",
+        )
+    start = project_dir(project, workdir, environ)
+    if start != workdir and not os.path.isdir(start):
+        raise UsageError(
+            f"the project directory {start} does not exist or is not a directory",
+            "pass an existing directory to --project (or UV_PROJECT)",
+        )
+    return workdir, start
+
+
 def project_dir(project: str | None, workdir: str, environ: Mapping[str, str]) -> str:
     """Where uv starts looking for the project: ``--project`` (``project``), else
     ``UV_PROJECT``, against the working directory; a path to a ``pyproject.toml`` file means
