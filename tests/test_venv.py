@@ -743,6 +743,33 @@ def test_a_parent_this_user_cannot_write_is_named_as_the_refusal(nobody_scratch:
     assert os.listdir(nobody_scratch) == []
 
 
+def test_a_pyproject_this_user_cannot_read_stops_venv_as_it_stops_uv(
+    nobody_scratch: Path,
+) -> None:
+    """uv venv stops at a pyproject.toml it cannot read (it goes on past invalid TOML): so
+    does venv, saying which file and both ways out; python find says it too."""
+    from support import one_line_error, run_cli_as_nobody
+
+    project = nobody_scratch / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
+    os.chmod(project / "pyproject.toml", 0o600)  # root's, unreadable to uid 65534
+    os.chown(project, 65534, 65534)
+    args = ("--directory", str(project), "--python", "/usr/bin/python3")
+    proc = run_cli_as_nobody("venv", *args, str(project / "env"))
+    assert proc.returncode == 2, proc.stderr
+    assert one_line_error(proc) == (
+        f"anyvenv: error: cannot read {project / 'pyproject.toml'}: Permission denied; "
+        "check its permissions, or pass --no-project"
+    )
+    assert sorted(os.listdir(project)) == ["pyproject.toml"]
+    found = run_cli_as_nobody("python", "find", "--directory", str(project))
+    assert found.returncode == 2
+    assert f"cannot read {project / 'pyproject.toml'}" in one_line_error(found)
+    alone = run_cli_as_nobody("venv", *args, "--no-project", str(project / "env"))
+    assert alone.returncode == 0, alone.stderr
+
+
 def test_an_install_dir_this_user_cannot_write_names_the_options_to_pick_another(
     nobody_scratch: Path,
 ) -> None:

@@ -103,6 +103,11 @@ class NotAProject(UsageError):
     """No pyproject.toml above a directory, or none that declares a project or a workspace."""
 
 
+class ProjectFileUnreadable(UsageError):
+    """A pyproject.toml that is there but cannot be read (EACCES, a directory): uv stops
+    there, where it goes on past one that is not valid TOML."""
+
+
 class InterpreterNotFound(AnyvenvError):
     """No interpreter matches the request."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from anyvenv.errors import InterpreterNotFound, NotAProject, UsageError
+from anyvenv.errors import InterpreterNotFound, NotAProject, ProjectFileUnreadable, UsageError
 from anyvenv.fs.paths import parents, upward
 from anyvenv.interpreter.request import (
     PythonRequest,
@@ -91,7 +91,7 @@ def read_pyproject(path: str) -> dict[str, Any]:
         import errno
 
         hint = "check its permissions" if exc.errno == errno.EACCES else "check that it is a file"
-        raise UsageError(f"cannot read {path}: {exc.strerror}", hint) from exc
+        raise ProjectFileUnreadable(f"cannot read {path}: {exc.strerror}", hint) from exc
     absolute = os.path.abspath(path)
     data = tomlcache.recall(absolute, raw)
     if data is None:
@@ -448,8 +448,8 @@ def python_for_venv(
     """The request ``uv venv`` makes in ``start``: ``--python`` (``explicit``), ``UV_PYTHON``,
     the nearest version file (up to the workspace root of the project ``start`` is in, else up
     to /), the global one, the project's requires-python, else the default Python. A directory
-    that is in no project is not an error; a project that cannot be read is ignored, with a
-    warning. Run from the workspace root, the default path is the project's environment
+    that is in no project is not an error; a project that is not valid is ignored, with a
+    warning, and one whose pyproject.toml cannot be read is refused, as uv does. Run from the workspace root, the default path is the project's environment
     (``UV_PROJECT_ENVIRONMENT``, else ``.venv``)."""
     project: Project | None = None
     warning = None
@@ -458,6 +458,8 @@ def python_for_venv(
             project = discover(start)
         except NotAProject:
             pass
+        except ProjectFileUnreadable as exc:  # (as uv venv: one it cannot read stops it)
+            raise ProjectFileUnreadable(exc.message, f"{exc.hint}, or pass --no-project") from exc
         except UsageError as exc:
             warning = f"ignoring the project around {start}: {exc.message}"
     choice = choose_python(
