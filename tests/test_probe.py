@@ -234,6 +234,18 @@ def test_the_probe_command_leaves_the_directorys_time(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == [] and os.stat(tmp_path).st_mtime_ns == 10**18
 
 
+def test_probing_the_root_of_a_fat_volume_leaves_it_mounted(lab: Lab) -> None:
+    """A FAT volume's root has no times: setting them back after the probe made fusefat
+    crash (the volume gone: "Transport endpoint is not connected"). probe and doctor run
+    there and leave it mounted and as it was."""
+    root = lab.mount_special("fat-root").root
+    for command in ("probe", "doctor"):
+        proc = run_cli(command, str(root), "--json")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)
+        assert os.listdir(root) == [], command  # (a dead mount: ENOTCONN here)
+
+
 def test_why_symlinks_are_not_used_names_each_errno() -> None:
     from anyvenv.fs.probe import CHECKS, ProbeResult
     from anyvenv.record import replace

@@ -186,7 +186,7 @@ class Lab:
 
     def mount_special(self, name: str) -> LabMount:
         """Mounts outside ALL_KINDS: "sshfs-pair-{a,b}", "sshfs-nocache-pair-{a,b}",
-        "tmpfs-<N>k[-<n>]"."""
+        "fat-root" (a FAT volume of its own), "tmpfs-<N>k[-<n>]"."""
         with self._lock:
             if name not in self._mounts:
                 self._mounts[name] = self._make_recorded(name, lambda: self._make_special(name))
@@ -254,6 +254,8 @@ class Lab:
             return self._make_sshfs(
                 name, "sshfs-nocache-pair", None, expect_as="sshfs", extra=SSHFS_NO_CACHE
             )
+        if name == "fat-root":  # (its root is probed, where a crash of fusefat harms no other)
+            return self._make_fat(name, IMAGE_SIZE, ["-F", "32"], expect_as="fat")
         if name.startswith("tmpfs-"):
             size = name[len("tmpfs-") :].split("-")[0]
             if size.endswith("k") and size[:-1].isdigit():
@@ -343,7 +345,7 @@ class Lab:
         active.after_unmount.append(lambda: _detach_loop(device))
         return self._track(kind, active, str(image))
 
-    def _make_fat(self, kind: str, size: int, mkfs_options: list[str]) -> LabMount:
+    def _make_fat(self, kind: str, size: int, mkfs_options: list[str], **describe: str) -> LabMount:
         require_fuse()
         require_programs("mkfs.fat", "fusefat")
         image = self._image(f"{kind}.img", size)
@@ -356,7 +358,7 @@ class Lab:
             mountpoint,
             self._log(kind),
         )
-        return self._track(kind, active, str(image))
+        return self._track(kind, active, str(image), **describe)
 
     def _make_sshfs(
         self,

@@ -436,9 +436,13 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
 
 
 def _put_times_back(dirpath: str, before: os.stat_result) -> None:
-    """Best effort: a filesystem that keeps no such times, or refuses to set them, is left."""
+    """Best effort: a filesystem that keeps no such times, or refuses to set them, is left.
+    Times that did not change are not set (a FAT volume's root has none: fusefat crashes
+    when they are set)."""
     try:
-        os.utime(dirpath, ns=(before.st_atime_ns, before.st_mtime_ns))
+        now = os.stat(dirpath)
+        if (now.st_atime_ns, now.st_mtime_ns) != (before.st_atime_ns, before.st_mtime_ns):
+            os.utime(dirpath, ns=(before.st_atime_ns, before.st_mtime_ns))
     except OSError:
         pass
 
