@@ -115,8 +115,28 @@ def test_where_downloads_are_never_the_way_out_is_to_allow_them(
     tmp_path: Path, pythons_env: dict[str, str]
 ) -> None:
     said = _venv_312_refused(tmp_path, UV_PYTHON_DOWNLOADS="never")
-    assert "uv's python-downloads is never" in said and "UV_PYTHON_DOWNLOADS=automatic" in said
+    assert "downloads are off (UV_PYTHON_DOWNLOADS)" in said
+    assert "UV_PYTHON_DOWNLOADS=automatic" in said
     assert "install one with" not in said  # (python install refuses under never too)
+
+
+def test_where_the_flag_turned_downloads_off_the_way_out_is_to_leave_it_out(
+    tmp_path: Path, pythons_env: dict[str, str]
+) -> None:
+    """Not UV_PYTHON_DOWNLOADS=automatic, which the flag would still override."""
+    env_vars = _without_312(tmp_path, cli_env())
+    args = ("venv", str(tmp_path / "env"), "--python", "3.12", "--no-python-downloads")
+    proc = run_cli(*args, env=env_vars)
+    assert proc.returncode == 2
+    said = one_line_error(proc)
+    assert "downloads are off (--no-python-downloads); leave out --no-python-downloads" in said
+    assert "UV_PYTHON_DOWNLOADS" not in said
+    unasked = run_cli("venv", str(tmp_path / "env"), "--no-python-downloads", cwd=tmp_path,
+                      env={**env_vars, "PATH": str(tmp_path / "nothing")})  # fmt: skip
+    assert unasked.returncode == 2
+    assert "anyvenv: error: no Python found (searched managed installs and PATH)" in (
+        one_line_error(unasked)
+    )
 
 
 def test_under_never_with_no_build_the_hint_is_not_python_install(

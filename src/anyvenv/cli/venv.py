@@ -448,7 +448,7 @@ def _downloads(args: Arguments, settings_args: tuple[str, ...], start: str) -> D
 
     from anyvenv.cli.output import ProgressBar, progress_wanted
     from anyvenv.project.uvrules import env_flag
-    from anyvenv.project.uvsettings import python_downloads
+    from anyvenv.project.uvsettings import python_downloads_and_source
     from anyvenv.pythons.ondemand import Downloads
 
     flags = (
@@ -469,7 +469,7 @@ def _downloads(args: Arguments, settings_args: tuple[str, ...], start: str) -> D
             )
 
     return Downloads(
-        lambda: python_downloads(start, flags, os.environ, cwd),
+        lambda: python_downloads_and_source(start, flags, os.environ, cwd),
         offline="--offline" in (getattr(args, "seed_index_args", None) or ())
         or env_flag(os.environ, "UV_OFFLINE"),
         progress=bar,

@@ -139,4 +139,4 @@ def _checked_downloads(value: object) -> Downloads | None:
         return value
     if not isinstance(value, bool):
         raise TypeError(f"python_downloads must be a bool, not {type(value).__name__}")
-    return Downloads(lambda: "automatic") if value else None
+    return Downloads(lambda: ("automatic", "python_downloads=True")) if value else None

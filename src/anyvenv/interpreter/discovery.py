@@ -395,7 +395,7 @@ def find_interpreter(
             continue
         if _satisfies(request, info):
             return info
-    wanted = request.raw or "any Python"
+    wanted = repr(request.raw) if request.raw else "any Python"
     if preference == "only-system":  # (a managed install would not be taken either)
         install = "put one on PATH"
     elif request.is_any or (request.minor_hint() is not None and len(request.specifiers) == 1):
@@ -408,7 +408,9 @@ def find_interpreter(
         "only-system": "PATH only, as python-preference is only-system",
     }.get(preference, "managed installs and PATH")
     raise InterpreterNotFound(
-        f"no Python matching {wanted!r} found (searched {searched}{skipped})",
+        f"no Python matching {wanted} found (searched {searched}{skipped})"
+        if request.raw
+        else f"no Python found (searched {searched}{skipped})",
         f"{install} or pass {option} PATH" if option else install,
     )
 

@@ -103,7 +103,7 @@ from anyvenv.project.uvsettings import (
     compiles_bytecode,
     configured_link_mode,
     preference_in_args,
-    python_downloads,
+    python_downloads_and_source,
     python_preference,
     reinstalls,
     reruns_every_sync,
@@ -647,7 +647,7 @@ def locate(
     )
     root = project.workspace_root
     downloads = Downloads(  # (uv's python-downloads is read only if a download is wanted)
-        lambda: python_downloads(root, options.uv_args, environ, cwd),
+        lambda: python_downloads_and_source(root, options.uv_args, environ, cwd),
         offline=has_flag(options.uv_args, "--offline") or env_flag(environ, "UV_OFFLINE"),
         progress=options.on_python_progress,
         progress_done=options.on_python_progress_done,

@@ -117,14 +117,6 @@ def python_preference(
     return checked_preference(value if isinstance(value, str) else repr(value), path)
 
 
-def python_downloads(
-    start: str, uv_args: Sequence[str], environ: Mapping[str, str], cwd: str
-) -> str:
-    """uv's python-downloads (``automatic``, ``manual`` or ``never``): see
-    :func:`python_downloads_and_source`."""
-    return python_downloads_and_source(start, uv_args, environ, cwd)[0]
-
-
 def python_downloads_and_source(
     start: str, uv_args: Sequence[str], environ: Mapping[str, str], cwd: str
 ) -> tuple[str, str]:

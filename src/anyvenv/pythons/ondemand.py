@@ -46,11 +46,12 @@ def parse_downloads(value: object, where: str) -> str:
 @record
 class Downloads:
     """How a Python is downloaded where none answers the request: only where ``setting()``,
-    uv's python-downloads (read then, not on every run), is ``automatic``. ``progress``
+    uv's python-downloads and where it was read (read then, not on every run: see
+    :func:`anyvenv.project.uvsettings.python_downloads_and_source`), is ``automatic``. ``progress``
     draws the download; ``on_installed`` is told what was installed, before the env is built
     from it."""
 
-    setting: Callable[[], str]
+    setting: Callable[[], tuple[str, str]]
     offline: bool = False
     progress: InstallProgress | None = None
     progress_done: Callable[[], object] | None = None  # the download is over (a bar cleared)
@@ -79,18 +80,23 @@ def find_or_download(
             raise
         if (preference or preference_of_variable(os.environ)) == "only-system":
             raise
-        setting = downloads.setting()
+        setting, source = downloads.setting()
         version = request.raw.strip() or "3"
         if setting == "never" and not _has_build(version):  # (python install is refused)
             raise InterpreterNotFound(
                 missing.message, "put one on PATH or pass its path (python-downloads is never)"
             ) from None
         if setting == "never":
+            allow = (
+                f"leave out {source}"
+                if source.startswith("--")
+                else "allow downloads (UV_PYTHON_DOWNLOADS=automatic, or manual and then "
+                "'anyvenv python install')"
+            )
             raise InterpreterNotFound(
-                f"{missing.message}; a build of it may be downloaded, but uv's "
-                "python-downloads is never",
-                "allow downloads (UV_PYTHON_DOWNLOADS=automatic, or manual and then 'anyvenv "
-                "python install'), or pass a Python's path",
+                f"{missing.message}; a build of it may be downloaded, but downloads are off "
+                f"({source})",
+                f"{allow}, or pass a Python's path",
             ) from None
         if setting != "automatic":
             raise
