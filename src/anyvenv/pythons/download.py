@@ -124,6 +124,8 @@ def _stream_to(url: str, destination: Path, progress: ProgressCallback | None) -
         ) from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
+        if isinstance(reason, OSError) and reason.strerror:  # (no "[Errno 2] ... 'path'")
+            reason = reason.strerror
         raise DownloadFailed(
             f"cannot download {url}: {reason}",
             "check the mirror (--mirror, ANYVENV_PYTHON_INSTALL_MIRROR, UV_PYTHON_INSTALL_MIRROR) "
