@@ -210,3 +210,34 @@ def test_the_incompatibility_warning_names_the_request_and_requires_python(
         "does not allow"
     )
     assert python_for_venv(str(root), config, explicit="3.11", no_project=True).project is None
+
+
+def test_a_directory_this_user_may_not_enter_is_named_not_taken_for_no_project(
+    nobody_scratch: Path,
+) -> None:
+    """A project directory (the working one) that this user may not enter: sync and run say
+    so and how to get in, not "no pyproject.toml found"; probe and check name that directory,
+    not "a directory above"."""
+    import os
+
+    from support import one_line_error, run_cli_as_nobody
+
+    project = nobody_scratch / "p"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
+    os.chown(project, 65534, 65534)
+    os.chmod(project, 0)
+    for command in ("sync", "run"):
+        proc = run_cli_as_nobody(command, "--directory", str(project), "true")
+        assert proc.returncode == 2, proc.stderr
+        assert one_line_error(proc) == (
+            f"anyvenv: error: cannot look for pyproject.toml in {project}: you may not enter it "
+            f"(owned by nobody, mode 0000); chmod u+rx {project}"
+        )
+    for command, path in (("probe", f"{project}/."), ("check", f"{project}/.venv")):
+        proc = run_cli_as_nobody(command, path)
+        assert proc.returncode == 2, proc.stderr
+        assert (
+            f"cannot be reached: you may not enter {project} (owned by nobody, mode 0000; "
+            "EACCES)" in one_line_error(proc)
+        )

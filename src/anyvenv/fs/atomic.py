@@ -379,6 +379,11 @@ def owner_name(path: str | os.PathLike[str]) -> str:
         return f"uid {uid}"
 
 
+def ownership(path: str | os.PathLike[str]) -> str:
+    """``owned by NAME, mode 0755``: what an error that refuses this user ``path`` says of it."""
+    return f"owned by {owner_name(path)}, mode {stat.S_IMODE(os.stat(path).st_mode):04o}"
+
+
 # libfuse's high-level API renames a file unlinked while open (a probe's script that was just
 # killed) to .fuse_hiddenNNN and removes it when the kernel's release reaches the daemon, a
 # moment after the process is gone; until then its directory is not empty.

@@ -89,6 +89,22 @@ def is_below(path: str, directory: str) -> bool:
     return os.path.normpath(path).startswith(os.path.normpath(directory).rstrip("/") + "/")
 
 
+def _first_unenterable(path: str | os.PathLike[str]) -> str | None:
+    """The first directory on the way to ``path`` (from ``/``; the working directory itself
+    for ``.``) that this user may not enter, if one is."""
+    text = os.fspath(path)
+    absolute = os.path.abspath(text)
+    chain: list[str] = []
+    directory = absolute if os.path.basename(text) in (".", "..") else os.path.dirname(absolute)
+    while True:
+        chain.append(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return next((d for d in reversed(chain) if not os.access(d, os.X_OK)), None)
+
+
 def why_not_found(path: str | os.PathLike[str]) -> str:
     """Why ``path`` is not there, in words to follow its name: nothing there is not the same
     as a directory above it that may not be entered, or too long a name."""
@@ -98,7 +114,12 @@ def why_not_found(path: str | os.PathLike[str]) -> str:
         os.lstat(path)
     except OSError as exc:
         if exc.errno == errno.EACCES:
-            return "cannot be reached: a directory above it may not be entered by you (EACCES)"
+            blocked = _first_unenterable(path)
+            if blocked is None:
+                return "cannot be reached: a directory above it may not be entered by you (EACCES)"
+            from anyvenv.fs.atomic import ownership
+
+            return f"cannot be reached: you may not enter {blocked} ({ownership(blocked)}; EACCES)"
         if exc.errno == errno.ENAMETOOLONG:
             return "is too long a path (ENAMETOOLONG)"
         if exc.errno == errno.ENOTDIR:

@@ -473,11 +473,10 @@ def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | N
             read_only=True,
         )
     if not os.access(text, os.W_OK | os.X_OK):
-        from anyvenv.fs.atomic import owner_name
+        from anyvenv.fs.atomic import ownership
 
-        mode = os.stat(text).st_mode & 0o7777
         raise DirectoryNotWritable(
-            f"{text} is not writable by you (owned by {owner_name(text)}, mode {mode:04o})",
+            f"{text} is not writable by you ({ownership(text)})",
             "use a directory you can write to, or ask its owner",
             reason="you may not write to it",
             read_only=False,

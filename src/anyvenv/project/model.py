@@ -4,6 +4,7 @@ for (``--python``, then ``.python-version``, then ``requires-python``), read the
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 from anyvenv.errors import InterpreterNotFound, NotAProject, ProjectFileUnreadable, UsageError
@@ -156,8 +157,22 @@ def covers(root: str, workspace: dict[str, Any], project_dir: str) -> bool:
 def find_project_root(start: str) -> str:
     """The nearest directory at or above ``start`` holding a pyproject.toml."""
     for directory in upward(start):
-        if os.path.isfile(os.path.join(directory, PYPROJECT)):
-            return directory
+        try:
+            if stat.S_ISREG(os.stat(os.path.join(directory, PYPROJECT)).st_mode):
+                return directory
+        except PermissionError:  # (not "no pyproject.toml": it may be there, unseen)
+            from anyvenv.fs.atomic import ownership
+
+            yours = os.stat(directory).st_uid == os.geteuid()
+            raise UsageError(
+                f"cannot look for {PYPROJECT} in {directory}: you may not enter it "
+                f"({ownership(directory)})",
+                f"chmod u+rx {directory}"
+                if yours
+                else "run this as its owner, or ask them to let you in",
+            ) from None
+        except OSError:
+            continue
     raise NotAProject(
         f"no {PYPROJECT} found in {start} or any parent directory",
         "run this inside a project, or pass --project DIR",

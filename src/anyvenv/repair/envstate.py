@@ -56,15 +56,13 @@ def _refuse_unreadable(env: Path) -> None:
     user's env made with umask 077): what cannot be read must not be called missing, nor
     the env broken and to be recreated."""
     from anyvenv.errors import AnyvenvError
-    from anyvenv.fs.atomic import owner_name
+    from anyvenv.fs.atomic import owner_name, ownership
 
     for path in (env, env / "bin"):
         if os.access(path, os.R_OK | os.X_OK) or (path != env and not os.path.isdir(path)):
             continue
-        mode = os.stat(path).st_mode & 0o7777
         raise AnyvenvError(
-            f"cannot read {path}: you may not list or enter it "
-            f"(owned by {owner_name(path)}, mode {mode:04o})",
+            f"cannot read {path}: you may not list or enter it ({ownership(path)})",
             "run this as its owner, or ask them to make it readable",
         )
     cfg = env / CFG_NAME
