@@ -285,7 +285,10 @@ def test_a_path_this_user_cannot_reach_is_not_called_missing(nobody_scratch: Pat
         proc = run_cli_as_nobody(command, str(top / "locked" / "inner"))
         assert proc.returncode == 2, (command, proc.stderr)
         said = one_line_error(proc)
-        assert "cannot be reached: a directory above it may not be entered" in said, said
+        assert (
+            f"cannot be reached: you may not enter {top / 'locked'} (owned by root, mode 0700; "
+            "EACCES)" in said
+        ), said
     missing = run_cli_as_nobody("check", str(top / "gone"))
     assert "gone does not exist" in one_line_error(missing)
 
