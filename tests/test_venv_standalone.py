@@ -100,3 +100,22 @@ def test_a_patchelf_that_is_not_there_is_said_not_passed_over(lab: Lab, base: Pa
     assert proc.returncode == 2
     assert "ANYVENV_PATCHELF names /nonexistent/patchelf" in one_line_error(proc)
     assert not env.exists()
+
+
+def test_a_patchelf_that_fails_is_said_with_its_reason_and_the_ways_out(
+    lab: Lab, base: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "patchelf"
+    broken.write_text("#!/bin/sh\nexit 3\n")
+    broken.chmod(0o755)
+    env = lab.target("faultfs:cifs-like") / "env"
+    proc = run_cli("venv", str(env), "--python", str(base),
+                   env=cli_env(ANYVENV_PATCHELF=str(broken)))  # fmt: skip
+    assert proc.returncode == 1
+    assert one_line_error(proc) == (
+        f"anyvenv: error: {broken} could not set the library path of the env's "
+        "bin/python: exit code 3, no output; fix or replace that patchelf "
+        "(ANYVENV_PATCHELF names the one to use), or set ANYVENV_PATCHELF= to copy libpython "
+        "beside the env's python instead"
+    )
+    assert not env.exists()

