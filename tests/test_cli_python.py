@@ -350,6 +350,9 @@ def test_usage_errors(tmp_path: Path, pythons_env: dict[str, str]) -> None:
     no_sub = run_cli("python")
     assert no_sub.returncode == 2
     assert "SUBCOMMAND" in one_line_error(no_sub)
+    empty = run_cli("python", "find", "")  # (as uv python find '': not the default Python)
+    assert empty.returncode == 2 and empty.stdout == ""
+    assert "the Python request is empty" in one_line_error(empty)
     not_version = run_cli("python", "install", "/usr/bin/python3", "--install-dir", str(tmp_path))
     assert not_version.returncode == 2
     assert "is not a Python version" in one_line_error(not_version)

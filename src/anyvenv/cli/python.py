@@ -416,6 +416,12 @@ def _find(args: argparse.Namespace) -> int:
     from anyvenv.errors import InterpreterNotFound
     from anyvenv.pythons.installed import find_installed, installed_pythons
 
+    if args.request is not None and not args.request.strip():
+        from anyvenv.errors import UsageError
+
+        raise UsageError(  # (as uv python find '')
+            "the Python request is empty", "pass a version (3.12), or none for the default here"
+        )
     here = None if args.request else _choice_here(args)
     request = args.request or (here.request.raw.strip() if here is not None else None) or None
     if args.install_dir is not None:
