@@ -605,6 +605,11 @@ def test_find_follows_uvs_python_preference(tmp_path: Path) -> None:
     refused = run_cli("python", "find", "3.11", env=env)
     assert refused.returncode == 2 and "managed installs only" in one_line_error(refused)
     assert run_cli("python", "find", "3.12", "--managed-python", env=env).returncode == 0
+    # as uv's: of the two flags, the last one given wins
+    last = run_cli("python", "find", "3.12", "--managed-python", "--no-managed-python", env=env)
+    assert last.returncode == 2 and "PATH only" in one_line_error(last)
+    last = run_cli("python", "find", "3.12", "--no-managed-python", "--managed-python", env=env)
+    assert last.returncode == 0, last.stderr
 
 
 def test_an_uninstall_waiting_for_the_install_dirs_lock_says_so(tmp_path: Path) -> None:

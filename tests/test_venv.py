@@ -514,8 +514,11 @@ def test_on_a_terminal_an_existing_env_is_replaced_only_when_the_user_says_yes(
     assert code == 0, shown
     assert not (env_dir / "mark").exists() and (env_dir / "pyvenv.cfg").is_file()
 
-    both = run_cli("venv", "--clear", "--no-clear", str(env_dir))
-    assert both.returncode == 2 and "cannot be used with" in one_line_error(both)
+    both = run_cli("venv", "--clear", "--no-clear", str(env_dir))  # as uv: the last wins
+    assert both.returncode == 2 and "use --clear" in one_line_error(both)
+    (env_dir / "mark").write_text("old")
+    last = run_cli("venv", "--no-clear", "--clear", str(env_dir))
+    assert last.returncode == 0 and not (env_dir / "mark").exists(), last.stderr
     piped = run_cli("venv", str(env_dir))  # no terminal: no question, as uv
     assert piped.returncode == 2 and "use --clear" in one_line_error(piped)
     other = tmp_path / "data"

@@ -26,15 +26,20 @@ def _add_install_dir(parser: argparse.ArgumentParser, given: str = "") -> None:
 def _add_preference(parser: argparse.ArgumentParser, managed: str) -> None:
     """uv's ``--managed-python`` and ``--no-managed-python`` (else its python-preference
     from ``UV_PYTHON_PREFERENCE`` and the like, and its settings files, is followed)."""
-    preference = parser.add_mutually_exclusive_group()
-    preference.add_argument(
+    from anyvenv.cli.venv import overriding_action  # (the last of the two wins, as in uv)
+
+    parser.add_argument(
         "--managed-python",
-        action="store_true",
+        action=overriding_action(),
+        nargs=0,
+        default=False,
         help=f"{managed} (uv's only-managed preference)",
     )
-    preference.add_argument(
+    parser.add_argument(
         "--no-managed-python",
-        action="store_true",
+        action=overriding_action(),
+        nargs=0,
+        default=False,
         help="the interpreters on PATH only (uv's only-system preference)",
     )
 

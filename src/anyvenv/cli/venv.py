@@ -189,7 +189,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if dest == "json":
             add_json_flag(parser)
         elif dest in OVERRIDING:
-            parser.add_argument(*names, dest=dest, action=_overriding_action(), nargs=0,
+            parser.add_argument(*names, dest=dest, action=overriding_action(), nargs=0,
                                 default=False, help=help_text)  # fmt: skip
         else:
             parser.add_argument(*names, dest=dest, action="store_true", help=help_text)
@@ -213,10 +213,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # flags of which the last given wins, as in uv (clap's overrides_with)
-OVERRIDING = {"managed_python": "no_managed_python", "no_managed_python": "managed_python"}
+OVERRIDING = {
+    "managed_python": "no_managed_python",
+    "no_managed_python": "managed_python",
+    "clear": "no_clear",
+    "no_clear": "clear",
+}
 
 
-def _overriding_action() -> type:
+def overriding_action() -> type:
     import argparse
 
     class Overriding(argparse.Action):
@@ -359,8 +364,6 @@ def run(args: Arguments) -> int:
             "the environment path is empty", f"pass a path, or none for {DEFAULT_PATH}"
         )
     # uv venv's variables stand for its flags
-    if args.clear and args.no_clear:
-        raise UsageError("--clear cannot be used with --no-clear", "give one of them")
     clear = args.clear or (not args.no_clear and env_flag(os.environ, "UV_VENV_CLEAR"))
     interactive = not args.no_clear and sys.stdin.isatty() and sys.stderr.isatty()
     seed = args.seed or env_flag(os.environ, "UV_VENV_SEED")
