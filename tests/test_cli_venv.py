@@ -4,6 +4,7 @@ mean what argparse reads, or be left to argparse."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -76,6 +77,7 @@ def test_ordinary_command_lines_read_as_argparse_reads_them(argv: list[str]) -> 
         ["--json=yes"],
         ["--unknown"],
         ["--color", "bogus"],
+        ["--link-mode", "bogus"],  # (uv refuses a value it does not take, even here)
         ["--force"],
         ["--relocatable"],
         ["-vv"],
@@ -140,3 +142,14 @@ def test_whatever_quick_args_reads_argparse_reads_the_same(argv: list[str]) -> N
     quick = quick_reading(argv)
     if quick is not None:
         assert quick == argparse_reading(argv)
+
+
+def test_a_value_uv_refuses_for_an_option_without_effect_is_refused(tmp_path: Path) -> None:
+    """``--link-mode bogus`` changes nothing for venv, but uv venv refuses it: so does venv
+    (exit 2), as sync does."""
+    from support import one_line_error, run_cli
+
+    proc = run_cli("venv", str(tmp_path / "env"), "--link-mode", "bogus")
+    assert proc.returncode == 2
+    assert "invalid choice: 'bogus'" in one_line_error(proc)
+    assert not (tmp_path / "env").exists()

@@ -86,7 +86,11 @@ SEED_INDEX_VALUE_OPTIONS = frozenset(
     }
 )
 SEED_INDEX_FLAGS = frozenset({"--no-index", "--offline"})
-COLORS = ("auto", "always", "never")
+# the values uv takes for those of its options that change nothing here (it refuses others)
+IGNORED_CHOICES = {
+    "--color": ("auto", "always", "never"),
+    "--link-mode": ("clone", "copy", "hardlink", "symlink"),
+}
 IGNORED_FLAGS = frozenset(
     {
         "-v",
@@ -195,7 +199,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(*names, dest=dest, action="store_true", help=help_text)
     hidden = argparse.SUPPRESS  # no help line, and no attribute (default) either
     for name in sorted(IGNORED_VALUE_OPTIONS):
-        choices = COLORS if name == "--color" else None
+        choices = IGNORED_CHOICES.get(name)
         parser.add_argument(name, action=ignored, choices=choices, default=hidden, help=hidden)
     for name in sorted(IGNORED_FLAGS):
         parser.add_argument(name, action=ignored, nargs=0, default=hidden, help=hidden)
@@ -308,7 +312,7 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
                 if index >= len(argv) or argv[index].startswith("-"):
                     return None
                 attached = argv[index]
-            if name == "--color" and attached not in COLORS:
+            if attached not in IGNORED_CHOICES.get(name, (attached,)):
                 return None
             if name in SEED_INDEX_VALUE_OPTIONS:
                 seed_index += [name, attached]
