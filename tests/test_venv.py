@@ -629,6 +629,19 @@ def test_seed_takes_the_wheels_a_distributions_python_keeps_for_ensurepip(
 
 
 @pytest.mark.parametrize("lab_kind", ["fat"])
+@pytest.mark.parametrize("name", ["a:b", 'q"x', "ünï"])
+def test_a_name_the_filesystem_refuses_is_said_so(target: Path, name: str) -> None:
+    """FAT takes no ``:"*?<>|`` in a name (fusefat no letter beyond ASCII either): said as
+    the name refused, not as a full disk or permissions; nothing is left."""
+    proc = venv_cli(target / name)
+    assert proc.returncode == 2, proc.stderr
+    assert one_line_error(proc).startswith(
+        f"anyvenv: error: the filesystem at {target} refuses the name {name!r} (E"
+    ), proc.stderr
+    assert entry_names(target) == []
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
 def test_seed_where_ensurepip_is_missing_names_the_package_that_brings_it(
     target: Path, tmp_path: Path
 ) -> None:

@@ -459,6 +459,7 @@ class staging_directory:  # named like the context-manager function it replaces
     costs start-up time.)"""
 
     def __init__(self, target: str | os.PathLike[str], inside: bool = False) -> None:
+        self.name = os.path.basename(os.fspath(target))
         self.path = (
             os.path.join(os.fspath(target), STAGING_MARK + _tag())
             if inside
@@ -466,7 +467,12 @@ class staging_directory:  # named like the context-manager function it replaces
         )
 
     def __enter__(self) -> str:
-        os.mkdir(self.path)  # (0o777 less the umask, as any directory a program makes)
+        try:
+            os.mkdir(self.path)  # (0o777 less the umask, as any directory a program makes)
+        except OSError as exc:
+            if exc.errno in (errno.EPERM, errno.EINVAL, errno.EILSEQ):
+                _refuse_a_refused_name(self.path, self.name, exc)
+            raise
         checkpoint("staging:made")
         return self.path
 
@@ -481,6 +487,27 @@ class staging_directory:  # named like the context-manager function it replaces
                 remove_tree(self.path)
             except OSError:
                 pass
+
+
+def _refuse_a_refused_name(path: str, name: str, failure: OSError) -> None:
+    """A :class:`UsageError` where the filesystem refuses ``path`` (named after ``name``) but
+    takes a plain name beside it (FAT: no ``:"*?<>|``; fusefat: no letters beyond ASCII), not a full disk
+    or permissions."""
+    from anyvenv.errors import UsageError
+    from anyvenv.fs.outcome import errno_name
+
+    parent = os.path.dirname(path)
+    plain = os.path.join(parent, f"{TEMP_MARK}name{_tag()}")
+    try:
+        os.mkdir(plain)
+    except OSError:
+        return  # (the name is not what is refused)
+    os.rmdir(plain)
+    raise UsageError(
+        f"the filesystem at {parent} refuses the name {name!r} ({errno_name(failure.errno)})",
+        "pick a name of ASCII letters, digits, '-', '_' and '.' (FAT takes no :\"*?<>| and "
+        "some FUSE filesystems no other letters)",
+    ) from failure
 
 
 _rename_keeps_contents: dict[int, bool] = {}
