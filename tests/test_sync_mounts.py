@@ -534,6 +534,14 @@ def test_a_copied_project_gets_its_own_env_elsewhere_and_a_moved_one_keeps_its(
     project = write_project(target / "demo")
     original, _ = sync_json(project, env, index)
     shutil.copytree(project, target / "copy", symlinks=True)
+    # before its first sync, the copy's pointer is not taken for its env (plain uv follows it)
+    for command in (["check"], ["pip", "list"]):
+        refused = anyvenv(*command, cwd=target / "copy", env=env)
+        assert refused.returncode == 2, (command, refused.stdout, refused.stderr)
+        assert f"names the environment of {project} (a copy of that project's pointer)" in (
+            refused.stderr
+        ), (command, refused.stderr)
+    assert (target / "copy" / ".venv").read_bytes() == (project / ".venv").read_bytes()
     replace_file(
         target / "copy" / "pyproject.toml",
         (project / "pyproject.toml").read_bytes().replace(b'["alpha"]', b'["alpha", "gamma"]'),
@@ -549,6 +557,12 @@ def test_a_copied_project_gets_its_own_env_elsewhere_and_a_moved_one_keeps_its(
     (target / "copy").rename(target / "moved")
     moved, _ = sync_json(target / "moved", env, index)
     assert moved["env"] == copied["env"] and moved["action"] == "reused", moved
+    # run --no-sync in a copy: as with no env, an empty one of its own, not the original's
+    shutil.copytree(project, target / "copy2", symlinks=True)
+    unsynced = anyvenv("run", "--no-sync", "alpha-hello", cwd=target / "copy2", env=env)
+    assert unsynced.returncode != 0 and "alpha says hi" not in unsynced.stdout
+    assert f"points to the env of {project}" in unsynced.stderr, unsynced.stderr
+    alpha_says_hi(project, env)  # (the original's env is as it was)
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "exfat"])

@@ -123,5 +123,12 @@ class EnvironmentBroken(AnyvenvError):
     """An environment exists but cannot run."""
 
 
+class CopiedPointer(EnvironmentBroken):
+    """A project's pointer file names the env of another project, which still uses it (the
+    project was copied with its pointer): that env is not this project's."""
+
+    exit_code = EXIT_USAGE
+
+
 class CannotEditHere(AnyvenvError):
     """``anyvenv add``/``remove`` where uv cannot rewrite the project's files (chmod fails)."""

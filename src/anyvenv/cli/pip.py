@@ -32,7 +32,7 @@ LOCATING_OPTIONS = ("--directory", "--project")
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from anyvenv.errors import EnvironmentBroken, NotAProject, UsageError
+    from anyvenv.errors import CopiedPointer, EnvironmentBroken, NotAProject, UsageError
     from anyvenv.project.pip import run_pip, targets_another_env
     from anyvenv.project.sync import EnvLeftAlone, SyncOptions
     from anyvenv.project.uvcall import exec_uv
@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
                 tell_notes(result.notes)
             return result.uv_exit_code
+    except CopiedPointer:
+        raise  # (plain uv pip would follow it to the other project's env)
     except (NotAProject, EnvLeftAlone, EnvironmentBroken):
         pass  # no project, one uv does not manage, or no env to read
     # as plain uv pip, on the env it finds (the one named, VIRTUAL_ENV, .venv above); anyvenv

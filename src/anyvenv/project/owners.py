@@ -129,6 +129,35 @@ def serves_another(env: str, declared: str) -> bool:
     return use_of(env, owner)[0] is not Verdict.UNUSED
 
 
+def other_project_served(env: str, declared: str) -> str | None:
+    """The other project whose pointer names ``env`` and whom ``env`` serves, per its owner
+    record: ``declared`` is then a copy of that project's pointer; or the project whose own
+    env ``env`` is (beside its pyproject.toml: a pointer committed or written by hand that
+    names it). ``None`` when ``env`` serves ``declared``, or its project has moved here (its
+    old pointer is gone)."""
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.fs.paths import same_entry, same_file, same_place
+    from anyvenv.project.pointer import read_pointer
+
+    owner = read_owner(env)
+    if owner is None:  # not one anyvenv put elsewhere: another project's own env, maybe
+        parent = os.path.dirname(env)
+        if os.path.isfile(os.path.join(parent, "pyproject.toml")) and not same_file(
+            parent, os.path.dirname(declared)
+        ):
+            return parent
+        return None
+    if same_entry(owner.declared, declared):
+        return None
+    try:
+        still = read_pointer(owner.declared)
+    except AnyvenvError:
+        return None
+    if still is None or not same_place(still, env):
+        return None
+    return os.path.dirname(owner.declared)
+
+
 def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
     """Whether the project env path of ``owner`` still uses ``env`` (its pointer file names
     it, its env installs through it), and why: what cannot be read is kept, as no proof."""

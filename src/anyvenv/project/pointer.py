@@ -126,13 +126,31 @@ def resolve_env(declared: str) -> str:
 
 def resolve_existing_env(declared: str) -> str:
     """:func:`resolve_env`, with a :class:`UsageError` naming the pointer when the env it
-    points to is gone (``check`` and ``repair`` would name only the missing env)."""
+    points to is gone (``check`` and ``repair`` would name only the missing env), and a
+    :class:`CopiedPointer` when that env is another project's (see
+    :func:`refuse_a_copied_pointer`)."""
     target = resolve_env(declared)
     if target != declared and not os.path.lexists(target):
-        from anyvenv.errors import UsageError
-
         raise UsageError(
             f"{declared} points to the environment {target}, which does not exist",
             "run 'anyvenv sync' in its project to make it again",
         )
+    if target != declared:
+        refuse_a_copied_pointer(declared, target)
     return target
+
+
+def refuse_a_copied_pointer(declared: str, env: str) -> None:
+    """A :class:`CopiedPointer` when the pointer at ``declared`` names ``env``, the env of
+    another project that still uses it: a copied project's pointer, which ``sync`` does not
+    follow either (it makes the copy an env of its own)."""
+    from anyvenv.errors import CopiedPointer
+    from anyvenv.project.owners import other_project_served
+
+    other = other_project_served(env, declared)
+    if other is not None:
+        raise CopiedPointer(
+            f"{declared} names the environment of {other} (a copy of that project's pointer), "
+            "not one of this project's",
+            "run 'anyvenv sync' here to make this project's own",
+        )

@@ -27,8 +27,6 @@ from anyvenv.errors import (
 from anyvenv.fs.lock import ShareLock, env_lock
 from anyvenv.fs.paths import (
     is_below,
-    same_entry,
-    same_file,
     same_place,
     through_directory_link,
 )
@@ -71,11 +69,10 @@ from anyvenv.project.model import (
     choose_python,
     discover,
 )
-from anyvenv.project.owners import EnvKind, record_owner
+from anyvenv.project.owners import EnvKind, other_project_served, record_owner
 from anyvenv.project.pointer import (
     is_pointer,
     pointer_reason,
-    read_pointer,
     read_pointer_form,
     write_pointer,
 )
@@ -352,33 +349,6 @@ def _existing_location(
     return EnvLocation(declared, env, placement, reason)
 
 
-def _other_project_served(env: str, declared: str) -> str | None:
-    """The other project whose pointer names ``env`` and whom ``env`` serves, per its owner
-    record: ``declared`` is then a copy of that project's pointer; or the project whose own
-    env ``env`` is (beside its pyproject.toml: a pointer committed or written by hand that
-    names it). ``None`` when ``env`` serves ``declared``, or its project has moved here (its
-    old pointer is gone)."""
-    from anyvenv.project.owners import read_owner
-
-    owner = read_owner(env)
-    if owner is None:  # not one anyvenv put elsewhere: another project's own env, maybe
-        parent = os.path.dirname(env)
-        if os.path.isfile(os.path.join(parent, "pyproject.toml")) and not same_file(
-            parent, os.path.dirname(declared)
-        ):
-            return parent
-        return None
-    if same_entry(owner.declared, declared):
-        return None
-    try:
-        still = read_pointer(owner.declared)
-    except AnyvenvError:
-        return None
-    if still is None or not same_place(still, env):
-        return None
-    return os.path.dirname(owner.declared)
-
-
 def _follow_a_move(env: str) -> list[str]:
     """An env moved (or copied) with its project keeps console scripts and activation
     scripts that name its old path: rewritten for where it is now, as ``anyvenv repair``
@@ -489,7 +459,7 @@ def prepare(
     env = pointed_to if pointed_to is not None else declared
     saved = state_store.load(env) if os.path.isdir(env) else None
     facts, broken = inspect_env(env, saved, strict=not as_it_is)
-    other = _other_project_served(env, declared) if pointed_to is not None else None
+    other = other_project_served(env, declared) if pointed_to is not None else None
     if other is not None:  # a copied project's pointer: that env stays the original's
         env, saved, facts = declared, None, None
         broken = f"it points to the env of {other}, which that project still uses"
