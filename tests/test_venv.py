@@ -628,6 +628,23 @@ def test_seed_takes_the_wheels_a_distributions_python_keeps_for_ensurepip(
     assert shown.stdout.startswith(str(tmp_path / "env")), shown.stderr
 
 
+def test_a_pointer_file_at_the_path_is_said_as_what_it_is(tmp_path: Path) -> None:
+    """``.venv`` a pointer file (sync's, where nothing can run in the project): venv says it
+    names an env and how to update that, not "exists and is not a directory"."""
+    elsewhere = tmp_path / "elsewhere"
+    assert venv_cli(elsewhere).returncode == 0
+    (tmp_path / ".venv").write_text(f"{elsewhere}\n")
+    for clear in ([], ["--clear"]):
+        proc = venv_cli(tmp_path / ".venv", *clear)
+        assert proc.returncode == 2
+        assert one_line_error(proc) == (
+            f"anyvenv: error: {tmp_path / '.venv'} is a pointer file (as 'anyvenv sync' writes "
+            f"where nothing can run): the environment it names is {elsewhere}; run 'anyvenv "
+            "sync' to make or update the project's, or pass another path"
+        )
+    assert (tmp_path / ".venv").read_text() == f"{elsewhere}\n"
+
+
 @pytest.mark.parametrize("lab_kind", ["fat"])
 @pytest.mark.parametrize("name", ["a:b", 'q"x', "ünï"])
 def test_a_name_the_filesystem_refuses_is_said_so(target: Path, name: str) -> None:

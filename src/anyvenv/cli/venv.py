@@ -403,9 +403,11 @@ def run(args: Arguments) -> int:
     preference = python_preference(
         preference_given(args), settings_start, settings_args, os.environ, os.getcwd()
     )
+    path = args.path or found.default_path or DEFAULT_PATH
+    _refuse_a_pointer(path)
     try:
         info = create(
-            args.path or found.default_path or DEFAULT_PATH,
+            path,
             python,
             python_preference=preference,
             confirm_replace=ask_to_replace if interactive else None,
@@ -483,6 +485,30 @@ def _downloads(args: Arguments, settings_args: tuple[str, ...], start: str) -> D
         progress_done=None if bar is None else bar.close,
         on_installed=said,
     )
+
+
+def _refuse_a_pointer(path: str) -> None:
+    """A project's ``.venv`` that is a pointer file (``anyvenv sync`` writes one where nothing
+    can run; uv reads it as a redirect) is said as what it is, not as a file in the way."""
+    import os
+
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.project.pointer import read_pointer
+
+    if not os.path.isfile(path) or os.path.islink(path):
+        return
+    try:
+        env = read_pointer(path)
+    except AnyvenvError:
+        return
+    if env is not None:
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            f"{path} is a pointer file (as 'anyvenv sync' writes where nothing can run): the "
+            f"environment it names is {env}",
+            "run 'anyvenv sync' to make or update the project's, or pass another path",
+        )
 
 
 def ask_to_replace(path: str) -> bool:
