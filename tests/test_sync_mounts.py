@@ -127,6 +127,9 @@ def test_sync_works_where_plain_uv_does_not(
     if placement == "shadow":
         assert "copied 3 and removed 0 distributions from the shadow env" in first.stderr
         assert " into its shadow env)" in first.stderr  # the link mode is the shadow's
+        for _ in range(2):  # the second a no-op, which says so too
+            quiet = anyvenv("sync", *index_args(index), cwd=project, env=env)
+        assert " into its shadow env); up to date: " in quiet.stderr, quiet.stderr
         forced, _ = sync_json(project, env, index, "--verbose")  # uv runs: a no-op
         assert forced["uv_ran"] is True
         assert forced["mirror"] == {

@@ -246,8 +246,9 @@ def quiet_in(uv_args: Sequence[str]) -> bool:
 
 def up_to_date_line(summary: Mapping[str, object]) -> str:
     """What a sync that did not need uv says (from its ``--json`` summary)."""
+    into = " into its shadow env" if summary.get("placement") == "shadow" else ""
     return (
         f"anyvenv: Using {summary['env']} (CPython {summary['python']}; "
-        f"link mode {summary['link_mode']}); up to date: nothing uv reads has changed since "
-        "the last sync, so uv was not run"
+        f"link mode {summary['link_mode']}{into}); up to date: nothing uv reads has changed "
+        "since the last sync, so uv was not run"
     )
