@@ -152,3 +152,30 @@ def test_a_copied_venv_python_of_an_older_release_names_its_base(tmp_path: Path)
     info = query_interpreter(env / "bin" / "python")
     assert info.executable == str(base) and info.prefix == str(base.parent.parent)
     assert query_interpreter(env / "bin" / "python").executable == str(base)
+
+
+def test_an_older_venvs_base_is_its_x_y_python_not_what_bin_python_is_there(
+    tmp_path: Path,
+) -> None:
+    """A base prefix whose ``bin/python`` is another Python (Ubuntu's python-is-python3 beside
+    deadsnakes' python3.9): a copied venv python of 3.10 names the base's python3.10; a
+    linked one names what it links to."""
+    import subprocess
+
+    real = Path("/root/.pyenv/versions/3.10.13")
+    if not (real / "bin" / "python3.10").exists():
+        pytest.skip("no pyenv 3.10.13 here")
+    prefix = tmp_path / "prefix"
+    (prefix / "bin").mkdir(parents=True)
+    shutil.copy2(real / "bin" / "python3.10", prefix / "bin" / "python3.10")
+    (prefix / "lib").symlink_to(real / "lib")
+    (prefix / "bin" / "python").symlink_to("/usr/bin/python3")  # another Python
+    base = prefix / "bin" / "python3.10"
+    for flag, name in (("--copies", "copied"), ("--symlinks", "linked")):
+        made = subprocess.run(
+            [str(base), "-m", "venv", flag, "--without-pip", str(tmp_path / name)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        info = query_interpreter(tmp_path / name / "bin" / "python")
+        assert (info.executable, info.version[:2]) == (str(base), (3, 10)), name

@@ -21,12 +21,15 @@ import json, os, sys, sysconfig, platform
 base_exe = getattr(sys, "_base_executable", None) or sys.executable
 here = os.path.dirname(sys.executable)
 # a venv's python: before 3.11, with -S its prefix is already the base's (site makes it the
-# env's) and _base_executable is itself; its pyvenv.cfg is where getpath looks for it
+# env's) and _base_executable is itself; its pyvenv.cfg is where getpath looks for it (a link
+# to the base is the base: followed below)
 if (sys.prefix != getattr(sys, "base_prefix", sys.prefix) or hasattr(sys, "real_prefix")
-        or (sys.version_info < (3, 11) and any(os.path.isfile(os.path.join(d, "pyvenv.cfg"))
-                                               for d in (here, os.path.dirname(here))))):
+        or (sys.version_info < (3, 11) and not os.path.islink(sys.executable)
+            and any(os.path.isfile(os.path.join(d, "pyvenv.cfg"))
+                    for d in (here, os.path.dirname(here))))):
     home = os.path.join(getattr(sys, "base_prefix", sys.prefix), "bin")
-    names = (os.path.basename(base_exe), "python%d.%d" % sys.version_info[:2], "python3")
+    # the X.Y name first: bin/python there may be another Python (python-is-python3)
+    names = ("python%d.%d" % sys.version_info[:2], os.path.basename(base_exe), "python3")
     cand = next((c for c in (os.path.join(home, n) for n in names) if os.path.exists(c)), None)
     base_exe = cand or base_exe
 cfg = sysconfig.get_config_vars()
