@@ -382,3 +382,30 @@ def test_a_file_here_named_as_a_command_is_sent_to_its_path(
         find_interpreter("mypy310")
     assert caught.value.message == "no 'mypy310' on PATH (a name is looked up there, not here)"
     assert caught.value.hint == "pass it as a path: ./mypy310"
+
+
+def test_a_link_to_a_python_this_user_cannot_reach_or_a_loop_is_said_so(
+    tmp_path: Path, nobody_scratch: Path
+) -> None:
+    """Not "which does not exist": the target is there, past a directory the user may not
+    enter (/root), or the links loop."""
+    from support import one_line_error, run_cli_as_nobody
+
+    target = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+    if not os.path.exists(target) or os.stat("/root").st_mode & 0o001:
+        pytest.skip("needs pyenv's 3.11.7 under a /root others may not enter")
+    (nobody_scratch / "py").symlink_to(target)
+    proc = run_cli_as_nobody("venv", "--python", str(nobody_scratch / "py"), "/tmp/never-made")
+    assert proc.returncode == 2
+    assert one_line_error(proc).startswith(
+        f"anyvenv: error: {nobody_scratch / 'py'} is a link to {target}, which cannot be "
+        "reached: you may not enter /root (owned by root, mode 07"
+    ), proc.stderr
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    with pytest.raises(InterpreterNotFound) as caught:
+        find_interpreter(str(tmp_path / "a"))
+    assert (
+        caught.value.message
+        == f"{tmp_path / 'a'} is a link to b, which is in a loop of links (ELOOP)"
+    )

@@ -308,9 +308,23 @@ def _refuse_unfollowable(path: str, given: str) -> None:
             "pass the interpreter it names (its bin/python3.X), or mount the filesystem so "
             "that links read back",
         ) from None
+    import errno
+
+    try:
+        os.stat(path)
+        return  # (there after all: made meanwhile)
+    except OSError as exc:
+        failure = exc.errno
+    if failure == errno.ELOOP:
+        what = "is in a loop of links (ELOOP)"
+    elif failure == errno.EACCES:  # (the target is there, past a directory this user may not enter)
+        from anyvenv.fs.paths import why_not_found
+
+        what = why_not_found(os.path.join(os.path.dirname(os.path.abspath(path)), target))
+    else:
+        what = "does not exist"
     raise InterpreterNotFound(
-        f"{given} is a link to {target}, which does not exist",
-        "pass the path of a Python executable",
+        f"{given} is a link to {target}, which {what}", "pass the path of a Python executable"
     )
 
 
