@@ -148,7 +148,9 @@ class EnvBuilder:
         try:
             result = self.probe()
             plan = self.plan(result)
-            with atomic.staging_directory(self.target, inside=self.in_place) as staging:
+            with atomic.staging_directory(
+                self.target, inside=self.in_place, on_failure=self._refuse_a_refused_name
+            ) as staging:
                 layout = EnvLayout(staging, self.info)
                 self.make_directories(layout, plan)
                 if plan.mode_shim:
@@ -205,6 +207,12 @@ class EnvBuilder:
             and not self.options.seed
             and not self.in_place  # a failed late check removes the env: a rename's, not this
         )
+
+    def _refuse_a_refused_name(self, staging: str, failure: OSError) -> None:
+        """A :class:`UsageError` where the staging directory cannot be made because its name,
+        the env's with a suffix, is one the filesystem refuses."""
+        if atomic.name_refused(staging, failure):
+            raise UsageError(*_name_refusal(self.target, failure)) from failure
 
     def prepare(self) -> bool:
         """Check the target; clear leftovers of killed runs; create missing parents.
@@ -394,6 +402,16 @@ def _time_apart(python: str, root: str, replaced: os.stat_result) -> None:
         pass  # (a filesystem that keeps no times keeps no stale ones either)
 
 
+def _name_refusal(path: str, failure: OSError) -> tuple[str, str]:
+    """The message and hint of a name ``path`` ends in that its filesystem refuses."""
+    return (
+        f"the filesystem at {os.path.dirname(path)} refuses the name "
+        f"{os.path.basename(path)!r} ({errno_name(failure.errno)})",
+        "pick a name of ASCII letters, digits, '-', '_' and '.' (FAT takes no :\"*?<>| and "
+        "some FUSE filesystems no other letters)",
+    )
+
+
 def make_parents(parent: str) -> list[str]:
     """The missing directories of ``parent``, made (see :mod:`anyvenv.fs.parents`); a
     :class:`UsageError` naming the one that cannot be."""
@@ -401,6 +419,8 @@ def make_parents(parent: str) -> list[str]:
         return make_missing(parent)
     except OSError as exc:
         name = os.fspath(exc.filename or parent)
+        if atomic.name_refused(name, exc):
+            raise UsageError(*_name_refusal(name, exc)) from exc
         doing = f"cannot create {name} in {os.path.dirname(name)}"  # (where the refusal is)
         refused = DirectoryNotWritable.refusing(exc, doing)
         if refused is not None:

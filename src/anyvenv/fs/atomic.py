@@ -458,8 +458,13 @@ class staging_directory:  # named like the context-manager function it replaces
     moved or emptied into place. (A class, not a contextlib generator: importing contextlib
     costs start-up time.)"""
 
-    def __init__(self, target: str | os.PathLike[str], inside: bool = False) -> None:
-        self.name = os.path.basename(os.fspath(target))
+    def __init__(
+        self,
+        target: str | os.PathLike[str],
+        inside: bool = False,
+        on_failure: Callable[[str, OSError], object] | None = None,
+    ) -> None:
+        self.on_failure = on_failure  # told when the directory cannot be made (then raised)
         self.path = (
             os.path.join(os.fspath(target), STAGING_MARK + _tag())
             if inside
@@ -470,8 +475,8 @@ class staging_directory:  # named like the context-manager function it replaces
         try:
             os.mkdir(self.path)  # (0o777 less the umask, as any directory a program makes)
         except OSError as exc:
-            if exc.errno in (errno.EPERM, errno.EINVAL, errno.EILSEQ):
-                _refuse_a_refused_name(self.path, self.name, exc)
+            if self.on_failure is not None:
+                self.on_failure(self.path, exc)
             raise
         checkpoint("staging:made")
         return self.path
@@ -489,25 +494,19 @@ class staging_directory:  # named like the context-manager function it replaces
                 pass
 
 
-def _refuse_a_refused_name(path: str, name: str, failure: OSError) -> None:
-    """A :class:`UsageError` where the filesystem refuses ``path`` (named after ``name``) but
-    takes a plain name beside it (FAT: no ``:"*?<>|``; fusefat: no letters beyond ASCII), not a full disk
-    or permissions."""
-    from anyvenv.errors import UsageError
-    from anyvenv.fs.outcome import errno_name
-
-    parent = os.path.dirname(path)
-    plain = os.path.join(parent, f"{TEMP_MARK}name{_tag()}")
+def name_refused(path: str, failure: OSError) -> bool:
+    """Whether ``failure`` to make ``path`` is its name being refused by the filesystem (FAT:
+    no ``:"*?<>|``, EPERM from fusefat, ENOENT from exfat-fuse; fusefat: no letters beyond
+    ASCII): its directory is there and takes a plain name."""
+    if failure.errno not in (errno.EPERM, errno.EINVAL, errno.EILSEQ, errno.ENOENT):
+        return False
+    plain = os.path.join(os.path.dirname(path), f"{TEMP_MARK}name{_tag()}")
     try:
         os.mkdir(plain)
     except OSError:
-        return  # (the name is not what is refused)
+        return False  # (the directory refuses any name, or is not there)
     os.rmdir(plain)
-    raise UsageError(
-        f"the filesystem at {parent} refuses the name {name!r} ({errno_name(failure.errno)})",
-        "pick a name of ASCII letters, digits, '-', '_' and '.' (FAT takes no :\"*?<>| and "
-        "some FUSE filesystems no other letters)",
-    ) from failure
+    return True
 
 
 _rename_keeps_contents: dict[int, bool] = {}
