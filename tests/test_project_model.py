@@ -231,8 +231,8 @@ def test_a_directory_this_user_may_not_enter_is_named_not_taken_for_no_project(
         proc = run_cli_as_nobody(command, "--directory", str(project), "true")
         assert proc.returncode == 2, proc.stderr
         assert one_line_error(proc) == (
-            f"anyvenv: error: cannot look for pyproject.toml in {project}: you may not enter it "
-            f"(owned by nobody, mode 0000); chmod u+rx {project}"
+            f"anyvenv: error: cannot look for pyproject.toml in {project}: you may not enter "
+            f"{project} (owned by nobody, mode 0000); chmod u+rx {project}"
         )
     for command, path in (("probe", f"{project}/."), ("check", f"{project}/.venv")):
         proc = run_cli_as_nobody(command, path)
@@ -241,3 +241,31 @@ def test_a_directory_this_user_may_not_enter_is_named_not_taken_for_no_project(
             f"cannot be reached: you may not enter {project} (owned by nobody, mode 0000; "
             "EACCES)" in one_line_error(proc)
         )
+
+
+def test_a_directory_above_the_project_this_user_may_not_enter_is_named(
+    nobody_scratch: Path,
+) -> None:
+    """Working in a project of one's own below a directory one may not enter (root's 0700):
+    sync, venv and probe name that directory, not "does not exist" or "not writable"."""
+    import os
+    import subprocess
+
+    from support import as_nobody, one_line_error
+
+    locked = nobody_scratch / "lock"
+    project = locked / "proj"
+    project.mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
+    os.chown(project, 65534, 65534)
+    os.chmod(locked, 0o700)
+    with as_nobody(with_uv=True) as (command, env):
+        for args in (["sync"], ["venv", "e"], ["probe", "."]):
+            proc = subprocess.run(  # (started in it by root, the user is in it: cd'ed before)
+                [*command, "-m", "anyvenv", *args], cwd=project,
+                capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            assert proc.returncode == 2, (args, proc.stderr)
+            said = one_line_error(proc)
+            assert f"you may not enter {locked} (owned by root, mode 0700)" in said, (args, said)
+    assert sorted(os.listdir(project)) == ["pyproject.toml"]

@@ -89,7 +89,7 @@ def is_below(path: str, directory: str) -> bool:
     return os.path.normpath(path).startswith(os.path.normpath(directory).rstrip("/") + "/")
 
 
-def _first_unenterable(path: str | os.PathLike[str]) -> str | None:
+def first_unenterable(path: str | os.PathLike[str]) -> str | None:
     """The first directory on the way to ``path`` (from ``/``; the working directory itself
     for ``.``) that this user may not enter, if one is."""
     text = os.fspath(path)
@@ -114,7 +114,7 @@ def why_not_found(path: str | os.PathLike[str]) -> str:
         os.lstat(path)
     except OSError as exc:
         if exc.errno == errno.EACCES:
-            blocked = _first_unenterable(path)
+            blocked = first_unenterable(path)
             if blocked is None:
                 return "cannot be reached: a directory above it may not be entered by you (EACCES)"
             from anyvenv.fs.atomic import ownership

@@ -464,6 +464,17 @@ def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | N
         raise UsageError(f"{text} {why_not_found(text)}", "pass an existing directory")
     if not os.path.isdir(text):
         raise UsageError(f"{text} is not a directory", "pass a directory")
+    from anyvenv.fs.paths import first_unenterable
+
+    blocked = first_unenterable(os.path.join(os.path.abspath(text), "."))
+    if blocked is not None:  # (the working directory, below one this user may not enter)
+        from anyvenv.fs.atomic import ownership
+
+        raise UsageError(
+            f"{text} cannot be reached by its path: you may not enter {blocked} "
+            f"({ownership(blocked)})",
+            "work in a directory you may reach, or ask its owner to let you in",
+        )
     mount = mount_of(text)
     if mount is not None and mount.read_only:
         raise DirectoryNotWritable(

@@ -161,21 +161,31 @@ def find_project_root(start: str) -> str:
             if stat.S_ISREG(os.stat(os.path.join(directory, PYPROJECT)).st_mode):
                 return directory
         except PermissionError:  # (not "no pyproject.toml": it may be there, unseen)
-            from anyvenv.fs.atomic import ownership
-
-            yours = os.stat(directory).st_uid == os.geteuid()
-            raise UsageError(
-                f"cannot look for {PYPROJECT} in {directory}: you may not enter it "
-                f"({ownership(directory)})",
-                f"chmod u+rx {directory}"
-                if yours
-                else "run this as its owner, or ask them to let you in",
-            ) from None
+            _refuse_unreachable(os.path.join(directory, PYPROJECT))
+            raise
         except OSError:
             continue
     raise NotAProject(
         f"no {PYPROJECT} found in {start} or any parent directory",
         "run this inside a project, or pass --project DIR",
+    )
+
+
+def _refuse_unreachable(pyproject: str) -> None:
+    """A :class:`ProjectFileUnreadable` naming the directory on the way to ``pyproject``
+    that this user may not enter (and the way in), when one is."""
+    from anyvenv.fs.paths import first_unenterable
+
+    blocked = first_unenterable(pyproject)
+    if blocked is None:
+        return
+    from anyvenv.fs.atomic import ownership
+
+    yours = os.stat(blocked).st_uid == os.geteuid()
+    raise ProjectFileUnreadable(
+        f"cannot look for {PYPROJECT} in {os.path.dirname(pyproject)}: you may not enter "
+        f"{blocked} ({ownership(blocked)})",
+        f"chmod u+rx {blocked}" if yours else "run this as its owner, or ask them to let you in",
     )
 
 
@@ -227,6 +237,7 @@ def _requires_python(data: dict[str, Any], path: str) -> tuple[str | None, tuple
 def discover(start: str | os.PathLike[str]) -> Project:
     """The project uv would sync when run in ``start`` (a directory)."""
     if not os.path.isdir(start):  # moved there by --directory/--project (UV_WORKING_DIR...)
+        _refuse_unreachable(os.path.join(os.fspath(start), PYPROJECT))
         raise UsageError(
             f"the directory {os.fspath(start)} does not exist or is not a directory",
             "pass an existing directory to --directory or --project (UV_WORKING_DIR, UV_PROJECT)",
