@@ -129,7 +129,10 @@ def test_where_the_flag_turned_downloads_off_the_way_out_is_to_leave_it_out(
     proc = run_cli(*args, env=env_vars)
     assert proc.returncode == 2
     said = one_line_error(proc)
-    assert "downloads are off (--no-python-downloads); leave out --no-python-downloads" in said
+    assert (
+        "downloads are off (--no-python-downloads); pass --allow-python-downloads in place of "
+        "--no-python-downloads" in said
+    )
     assert "UV_PYTHON_DOWNLOADS" not in said
     unasked = run_cli("venv", str(tmp_path / "env"), "--no-python-downloads", cwd=tmp_path,
                       env={**env_vars, "PATH": str(tmp_path / "nothing")})  # fmt: skip

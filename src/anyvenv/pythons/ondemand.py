@@ -87,11 +87,11 @@ def find_or_download(
                 missing.message, "put one on PATH or pass its path (python-downloads is never)"
             ) from None
         if setting == "never":
-            allow = (
-                f"leave out {source}"
+            allow = (  # (--allow-python-downloads overrides the variable and settings too)
+                f"pass --allow-python-downloads in place of {source}"
                 if source.startswith("--")
-                else "allow downloads (UV_PYTHON_DOWNLOADS=automatic, or manual and then "
-                "'anyvenv python install')"
+                else "allow downloads (--allow-python-downloads, UV_PYTHON_DOWNLOADS=automatic, "
+                "or manual and then 'anyvenv python install')"
             )
             raise InterpreterNotFound(
                 f"{missing.message}; a build of it may be downloaded, but downloads are off "
