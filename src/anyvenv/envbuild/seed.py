@@ -102,8 +102,10 @@ def _seed_with_ensurepip(layout: EnvLayout) -> list[str]:
     )
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["unknown error"]
+        # (the staging tree it ran in is removed: the env's own name for its python)
+        said = detail[0].replace(os.fspath(layout.python), "the env's python")
         raise AnyvenvError(
-            f"seeding pip with ensurepip failed: {detail[0]}", _ensurepip_hint(layout, detail[0])
+            f"seeding pip with ensurepip failed: {said}", _ensurepip_hint(layout, said)
         )
     # what ensurepip bundles for this Python: setuptools too before 3.12
     placed = {name.split("-")[0] for name in os.listdir(layout.site_packages)}
