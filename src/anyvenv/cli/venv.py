@@ -368,6 +368,10 @@ def run(args: Arguments) -> int:
             "the environment path is empty", f"pass a path, or none for {DEFAULT_PATH}"
         )
     # uv venv's variables stand for its flags
+    if os.environ.get("UV_LINK_MODE"):  # (changes nothing here, but uv refuses a bad one)
+        from anyvenv.project.linkmode import parse_link_mode
+
+        parse_link_mode(os.environ["UV_LINK_MODE"], "UV_LINK_MODE")
     clear = args.clear or (not args.no_clear and env_flag(os.environ, "UV_VENV_CLEAR"))
     interactive = not args.no_clear and sys.stdin.isatty() and sys.stderr.isatty()
     seed = args.seed or env_flag(os.environ, "UV_VENV_SEED")
