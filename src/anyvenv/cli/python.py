@@ -26,18 +26,19 @@ def _add_install_dir(parser: argparse.ArgumentParser, given: str = "") -> None:
 def _add_preference(parser: argparse.ArgumentParser, managed: str) -> None:
     """uv's ``--managed-python`` and ``--no-managed-python`` (else its python-preference
     from ``UV_PYTHON_PREFERENCE`` and the like, and its settings files, is followed)."""
-    from anyvenv.cli.venv import overriding_action  # (the last of the two wins, as in uv)
+    from anyvenv.cli.uvargs import last_wins  # (the last of the two wins, as in uv)
 
+    pair = {"managed_python": "no_managed_python", "no_managed_python": "managed_python"}
     parser.add_argument(
         "--managed-python",
-        action=overriding_action(),
+        action=last_wins(pair),
         nargs=0,
         default=False,
         help=f"{managed} (uv's only-managed preference)",
     )
     parser.add_argument(
         "--no-managed-python",
-        action=overriding_action(),
+        action=last_wins(pair),
         nargs=0,
         default=False,
         help="the interpreters on PATH only (uv's only-system preference)",

@@ -192,3 +192,19 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
     if command in _WITH_SUBCOMMAND and rest and not rest[0].startswith("-"):
         return [command, rest[0], *moved, *rest[1:]]
     return [command, *moved, *rest]
+
+
+def last_wins(pairs: dict[str, str]) -> type:
+    """An argparse action for a flag that sets its dest and clears its pair's (``pairs``:
+    each dest and the other of its pair): of the two the last given wins, as in uv (clap's
+    ``overrides_with``: ``--clear --no-clear``, ``--managed-python --no-managed-python``)."""
+    import argparse
+
+    class LastWins(argparse.Action):
+        def __call__(
+            self, parser: object, namespace: object, values: object, option: object = None
+        ) -> None:
+            setattr(namespace, self.dest, True)
+            setattr(namespace, pairs[self.dest], False)
+
+    return LastWins

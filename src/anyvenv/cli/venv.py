@@ -188,12 +188,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         )
     import argparse
 
+    from anyvenv.cli.uvargs import last_wins
+
     ignored, refused = _ignoring_actions()
     for names, (dest, help_text) in FLAGS.items():
         if dest == "json":
             add_json_flag(parser)
         elif dest in OVERRIDING:
-            parser.add_argument(*names, dest=dest, action=overriding_action(), nargs=0,
+            parser.add_argument(*names, dest=dest, action=last_wins(OVERRIDING), nargs=0,
                                 default=False, help=help_text)  # fmt: skip
         else:
             parser.add_argument(*names, dest=dest, action="store_true", help=help_text)
@@ -223,19 +225,6 @@ OVERRIDING = {
     "clear": "no_clear",
     "no_clear": "clear",
 }
-
-
-def overriding_action() -> type:
-    import argparse
-
-    class Overriding(argparse.Action):
-        def __call__(
-            self, parser: object, namespace: object, values: object, option: object = None
-        ) -> None:
-            setattr(namespace, self.dest, True)
-            setattr(namespace, OVERRIDING[self.dest], False)
-
-    return Overriding
 
 
 def _collecting_action() -> type:
