@@ -91,7 +91,7 @@ def is_below(path: str, directory: str) -> bool:
 
 def first_unenterable(path: str | os.PathLike[str]) -> str | None:
     """The first directory on the way to ``path`` (from ``/``; the working directory itself
-    for ``.``) that this user may not enter, if one is."""
+    for ``.``) that is there and that this user may not enter, if one is."""
     text = os.fspath(path)
     absolute = os.path.abspath(text)
     chain: list[str] = []
@@ -102,7 +102,11 @@ def first_unenterable(path: str | os.PathLike[str]) -> str | None:
         if parent == directory:
             break
         directory = parent
-    return next((d for d in reversed(chain) if not os.access(d, os.X_OK)), None)
+    for directory in reversed(chain):
+        if not os.access(directory, os.X_OK):
+            # (one that is not there is missing, not closed: nor is any below it)
+            return directory if os.path.lexists(directory) else None
+    return None
 
 
 def why_not_found(path: str | os.PathLike[str]) -> str:
