@@ -485,3 +485,21 @@ def test_an_env_this_user_cannot_read_is_said_so_not_missing_or_to_be_recreated(
             said
         ), said
         assert "recreate" not in proc.stdout + said and "no pyvenv.cfg" not in said
+
+
+def test_a_pointer_written_by_hand_to_a_projects_own_env_is_followed(tmp_path: Path) -> None:
+    """Only a pointer copied from a project whose env sync put elsewhere is refused; one a
+    user wrote (outside any project, or in a subdirectory, to the project's own .venv) is
+    followed, as uv follows it."""
+    project = tmp_path / "proj"
+    made = anyvenv("venv", project / ".venv", "--python", "/usr/bin/python3")
+    assert made.returncode == 0, made.stderr
+    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1"\n')
+    (tmp_path / "notproj").mkdir()
+    (tmp_path / "notproj" / ".venv").write_text(f"{project / '.venv'}\n")
+    (project / "sub").mkdir()
+    (project / "sub" / ".venv").write_text("../.venv\n")
+    for pointer in (tmp_path / "notproj" / ".venv", project / "sub" / ".venv"):
+        proc = anyvenv("check", pointer)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith(f"{project / '.venv'}: usable"), proc.stdout

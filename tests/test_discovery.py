@@ -395,12 +395,14 @@ def test_a_link_to_a_python_this_user_cannot_reach_or_a_loop_is_said_so(
     if not os.path.exists(target) or os.stat("/root").st_mode & 0o001:
         pytest.skip("needs pyenv's 3.11.7 under a /root others may not enter")
     (nobody_scratch / "py").symlink_to(target)
-    proc = run_cli_as_nobody("venv", "--python", str(nobody_scratch / "py"), "/tmp/never-made")
-    assert proc.returncode == 2
-    assert one_line_error(proc).startswith(
-        f"anyvenv: error: {nobody_scratch / 'py'} is a link to {target}, which cannot be "
-        "reached: you may not enter /root (owned by root, mode 07"
-    ), proc.stderr
+    (nobody_scratch / "chain").symlink_to(nobody_scratch / "py")  # (past a link that is there)
+    for link, names in (("py", target), ("chain", str(nobody_scratch / "py"))):
+        proc = run_cli_as_nobody("venv", "--python", str(nobody_scratch / link), "/tmp/never")
+        assert proc.returncode == 2
+        assert one_line_error(proc).startswith(
+            f"anyvenv: error: {nobody_scratch / link} is a link to {names}, which cannot be "
+            "reached: you may not enter /root (owned by root, mode 07"
+        ), proc.stderr
     (tmp_path / "a").symlink_to("b")
     (tmp_path / "b").symlink_to("a")
     with pytest.raises(InterpreterNotFound) as caught:

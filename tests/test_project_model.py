@@ -269,3 +269,25 @@ def test_a_directory_above_the_project_this_user_may_not_enter_is_named(
             said = one_line_error(proc)
             assert f"you may not enter {locked} (owned by root, mode 0700)" in said, (args, said)
     assert sorted(os.listdir(project)) == ["pyproject.toml"]
+
+
+def test_a_pyproject_linked_past_a_closed_directory_is_one_line(nobody_scratch: Path) -> None:
+    """Every directory on the way may be entered, but pyproject.toml is a link into one that
+    may not: "cannot read" (exit 2), not the raw error of the guard."""
+    import os
+
+    from support import one_line_error, run_cli_as_nobody
+
+    secret = nobody_scratch / "secret"
+    secret.mkdir()
+    (secret / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
+    os.chmod(secret, 0o700)
+    project = nobody_scratch / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").symlink_to(secret / "pyproject.toml")
+    proc = run_cli_as_nobody("sync", "--directory", str(project))
+    assert proc.returncode == 2, proc.stderr
+    assert one_line_error(proc) == (
+        f"anyvenv: error: cannot read {project / 'pyproject.toml'}: Permission denied; check "
+        "its permissions and those of what it links to"
+    )

@@ -541,8 +541,9 @@ def test_a_copied_project_gets_its_own_env_elsewhere_and_a_moved_one_keeps_its(
     for command in (["check"], ["pip", "list"]):
         refused = anyvenv(*command, cwd=target / "copy", env=env)
         assert refused.returncode == 2, (command, refused.stdout, refused.stderr)
-        assert f"names the environment of {project} (a copy of that project's pointer)" in (
-            refused.stderr
+        assert (
+            f"names the environment of {project}, which that project still uses (a copy of its "
+            "pointer)" in refused.stderr
         ), (command, refused.stderr)
     assert (target / "copy" / ".venv").read_bytes() == (project / ".venv").read_bytes()
     replace_file(

@@ -460,11 +460,13 @@ def _choice_here(args: argparse.Namespace) -> PythonChoice:
     """What ``uv python find`` asks for with no request, in the working directory."""
     import os
 
-    from anyvenv.errors import UsageError
+    from anyvenv.errors import ProjectFileUnreadable, UsageError
     from anyvenv.project.model import python_for_venv
 
     try:
         found = python_for_venv(_here(args), os.environ, no_config=bool(args.no_config))
+    except ProjectFileUnreadable:
+        raise  # (its own way out)
     except UsageError as exc:  # a version file that cannot be read (its hint names --python)
         raise UsageError(exc.message, "fix or remove it, or pass the version to find") from exc
     if found.warning:

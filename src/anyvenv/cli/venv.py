@@ -357,10 +357,12 @@ def run(args: Arguments) -> int:
             "the environment path is empty", f"pass a path, or none for {DEFAULT_PATH}"
         )
     # uv venv's variables stand for its flags
-    if os.environ.get("UV_LINK_MODE"):  # (changes nothing here, but uv refuses a bad one)
-        from anyvenv.project.linkmode import parse_link_mode
-
-        parse_link_mode(os.environ["UV_LINK_MODE"], "UV_LINK_MODE")
+    link_mode = os.environ.get("UV_LINK_MODE")  # (changes nothing here; uv refuses a bad one)
+    if link_mode and link_mode not in IGNORED_CHOICES["--link-mode"]:
+        raise UsageError(
+            f"UV_LINK_MODE {link_mode!r} is not a link mode",
+            f"use one of {', '.join(IGNORED_CHOICES['--link-mode'])}, or unset it",
+        )
     clear = args.clear or (not args.no_clear and env_flag(os.environ, "UV_VENV_CLEAR"))
     interactive = not args.no_clear and sys.stdin.isatty() and sys.stderr.isatty()
     seed = args.seed or env_flag(os.environ, "UV_VENV_SEED")

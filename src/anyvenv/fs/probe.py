@@ -470,8 +470,9 @@ def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | N
     if blocked is not None:  # (the working directory, below one this user may not enter)
         from anyvenv.fs.atomic import ownership
 
+        where = "it" if blocked == os.path.abspath(text) else blocked
         raise UsageError(
-            f"{text} cannot be reached by its path: you may not enter {blocked} "
+            f"{text} cannot be reached by its path: you may not enter {where} "
             f"({ownership(blocked)})",
             "work in a directory you may reach, or ask its owner to let you in",
         )

@@ -320,7 +320,7 @@ def _refuse_unfollowable(path: str, given: str) -> None:
     elif failure == errno.EACCES:  # (the target is there, past a directory this user may not enter)
         from anyvenv.fs.paths import why_not_found
 
-        what = why_not_found(os.path.join(os.path.dirname(os.path.abspath(path)), target))
+        what = why_not_found(os.path.realpath(path))  # (as far as the chain of links goes)
     else:
         what = "does not exist"
     raise InterpreterNotFound(

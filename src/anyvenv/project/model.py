@@ -160,9 +160,13 @@ def find_project_root(start: str) -> str:
         try:
             if stat.S_ISREG(os.stat(os.path.join(directory, PYPROJECT)).st_mode):
                 return directory
-        except PermissionError:  # (not "no pyproject.toml": it may be there, unseen)
-            _refuse_unreachable(os.path.join(directory, PYPROJECT))
-            raise
+        except PermissionError as exc:  # (not "no pyproject.toml": it may be there, unseen)
+            path = os.path.join(directory, PYPROJECT)
+            _refuse_unreachable(path)
+            raise ProjectFileUnreadable(  # (a link to a place this user may not enter)
+                f"cannot read {path}: {exc.strerror}",
+                "check its permissions and those of what it links to",
+            ) from None
         except OSError:
             continue
     raise NotAProject(

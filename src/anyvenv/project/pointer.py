@@ -141,16 +141,19 @@ def resolve_existing_env(declared: str) -> str:
 
 
 def refuse_a_copied_pointer(declared: str, env: str) -> None:
-    """A :class:`CopiedPointer` when the pointer at ``declared`` names ``env``, the env of
-    another project that still uses it: a copied project's pointer, which ``sync`` does not
-    follow either (it makes the copy an env of its own)."""
+    """A :class:`CopiedPointer` when the pointer at ``declared`` names ``env``, an env that
+    sync put elsewhere for another project, which still uses it: a copied project's pointer,
+    which ``sync`` does not follow either (it makes the copy an env of its own). A pointer
+    written by hand to a project's own ``.venv`` is followed."""
     from anyvenv.errors import CopiedPointer
-    from anyvenv.project.owners import other_project_served
+    from anyvenv.project.owners import other_project_served, read_owner
 
+    if read_owner(env) is None:  # (not an env sync put elsewhere: a hand-written redirect)
+        return
     other = other_project_served(env, declared)
     if other is not None:
         raise CopiedPointer(
-            f"{declared} names the environment of {other} (a copy of that project's pointer), "
-            "not one of this project's",
-            "run 'anyvenv sync' here to make this project's own",
+            f"{declared} names the environment of {other}, which that project still uses (a "
+            "copy of its pointer), not one of this directory's",
+            f"pass {env} to look at that env; in a project, 'anyvenv sync' makes its own",
         )
