@@ -210,7 +210,7 @@ def _link_holder_file(path: str, payload: bytes) -> bool | None:
 
     temp = f"{path}{TEMP_MARK}{leftover_tag()}"  # a killed run's is swept as a temp file
     create_file(temp, payload, 0o644)
-    _chmod_readable(temp)
+    _readable_by_all(temp)
     try:
         os.link(temp, path)
     except FileExistsError:
@@ -224,23 +224,13 @@ def _link_holder_file(path: str, payload: bytes) -> bool | None:
     return True
 
 
-def _chmod_readable(path: str) -> None:
-    """A holder file made 0644 whatever the umask: one others cannot read would look unwritten
-    to them, and be taken for stale after the grace period while its holder runs."""
-    try:
-        if os.stat(path, follow_symlinks=False).st_mode & 0o044 != 0o044:
-            os.chmod(path, 0o644, follow_symlinks=False)
-    except (OSError, NotImplementedError):
-        pass
-
-
 def _create_then_write(path: str, payload: bytes) -> bool:
     from anyvenv.fs.place import create_file
 
     for attempt in range(2):
         try:
             create_file(path, payload, 0o644)
-            _chmod_readable(path)
+            _readable_by_all(path)
         except FileExistsError:
             return False
         except PermissionError:
@@ -613,14 +603,20 @@ def _open_flock_file(path: str) -> int:
     raise refused
 
 
-def _readable_by_all(fd: int) -> None:
-    """A lock file of ours made 0644 whatever the umask (077 made it 0600): other users must
-    open it to wait for its flock, and read who holds it."""
+def _readable_by_all(file: int | str) -> None:
+    """A lock file (an open one, by its fd) or holder file of ours made 0644 whatever the
+    umask (077 made it 0600): other users must open it to wait for its flock, and read who
+    holds it (a holder file they cannot read would look unwritten, and be taken for stale
+    after the grace period while its holder runs)."""
     try:
-        info = os.fstat(fd)
-        if info.st_uid == os.geteuid() and info.st_mode & 0o044 != 0o044:
-            os.fchmod(fd, 0o644)
-    except OSError:  # (FAT: chmod fails; every file there is readable anyway)
+        info = os.fstat(file) if isinstance(file, int) else os.lstat(file)
+        if info.st_uid != os.geteuid() or info.st_mode & 0o044 == 0o044:
+            return
+        if isinstance(file, int):
+            os.fchmod(file, 0o644)
+        else:
+            os.chmod(file, 0o644, follow_symlinks=False)
+    except (OSError, NotImplementedError):  # (FAT: chmod fails; every file there is readable)
         pass
 
 
