@@ -479,8 +479,9 @@ def python_for_venv(
     the nearest version file (up to the workspace root of the project ``start`` is in, else up
     to /), the global one, the project's requires-python, else the default Python. A directory
     that is in no project is not an error; a project that is not valid is ignored, with a
-    warning, and one whose pyproject.toml cannot be read is refused, as uv does. Run from the workspace root, the default path is the project's environment
-    (``UV_PROJECT_ENVIRONMENT``, else ``.venv``)."""
+    warning, and one whose pyproject.toml cannot be read is refused, as uv does. Run from the
+    workspace root, the default path is the project's environment (``UV_PROJECT_ENVIRONMENT``,
+    else ``.venv``)."""
     project: Project | None = None
     warning = None
     if not no_project:

@@ -131,22 +131,31 @@ def serves_another(env: str, declared: str) -> bool:
 
 def other_project_served(env: str, declared: str) -> str | None:
     """The other project whose pointer names ``env`` and whom ``env`` serves, per its owner
-    record: ``declared`` is then a copy of that project's pointer; or the project whose own
-    env ``env`` is (beside its pyproject.toml: a pointer committed or written by hand that
-    names it). ``None`` when ``env`` serves ``declared``, or its project has moved here (its
-    old pointer is gone)."""
-    from anyvenv.errors import AnyvenvError
-    from anyvenv.fs.paths import same_entry, same_file, same_place
-    from anyvenv.project.pointer import read_pointer
+    record (:func:`project_still_served`); or, without a record, the project whose own env
+    ``env`` is (beside its pyproject.toml: a pointer committed or written by hand that names
+    it). ``None`` when ``env`` serves ``declared``."""
+    from anyvenv.fs.paths import same_file
 
     owner = read_owner(env)
-    if owner is None:  # not one anyvenv put elsewhere: another project's own env, maybe
-        parent = os.path.dirname(env)
-        if os.path.isfile(os.path.join(parent, "pyproject.toml")) and not same_file(
-            parent, os.path.dirname(declared)
-        ):
-            return parent
-        return None
+    if owner is not None:
+        return project_still_served(owner, env, declared)
+    parent = os.path.dirname(env)  # (not one anyvenv put elsewhere: another project's own?)
+    if os.path.isfile(os.path.join(parent, "pyproject.toml")) and not same_file(
+        parent, os.path.dirname(declared)
+    ):
+        return parent
+    return None
+
+
+def project_still_served(owner: Owner, env: str, declared: str) -> str | None:
+    """The project of ``env``'s owner record when it is not the one whose env path is
+    ``declared`` and its pointer still names ``env``: ``declared`` is then a copy of that
+    project's pointer. ``None`` when ``env`` serves ``declared``, or its project has moved
+    here (its old pointer is gone)."""
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.fs.paths import same_entry, same_place
+    from anyvenv.project.pointer import read_pointer
+
     if same_entry(owner.declared, declared):
         return None
     try:

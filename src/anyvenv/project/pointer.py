@@ -125,35 +125,35 @@ def resolve_env(declared: str) -> str:
 
 
 def resolve_existing_env(declared: str) -> str:
-    """:func:`resolve_env`, with a :class:`UsageError` naming the pointer when the env it
-    points to is gone (``check`` and ``repair`` would name only the missing env), and a
-    :class:`CopiedPointer` when that env is another project's (see
-    :func:`refuse_a_copied_pointer`)."""
-    target = resolve_env(declared)
+    """:func:`resolve_own_env`, with a :class:`UsageError` naming the pointer when the env it
+    points to is gone (``check`` and ``repair`` would name only the missing env)."""
+    target = resolve_own_env(declared)
     if target != declared and not os.path.lexists(target):
         raise UsageError(
             f"{declared} points to the environment {target}, which does not exist",
             "run 'anyvenv sync' in its project to make it again",
         )
-    if target != declared:
-        refuse_a_copied_pointer(declared, target)
     return target
 
 
-def refuse_a_copied_pointer(declared: str, env: str) -> None:
-    """A :class:`CopiedPointer` when the pointer at ``declared`` names ``env``, an env that
-    sync put elsewhere for another project, which still uses it: a copied project's pointer,
-    which ``sync`` does not follow either (it makes the copy an env of its own). A pointer
-    written by hand to a project's own ``.venv`` is followed."""
-    from anyvenv.errors import CopiedPointer
-    from anyvenv.project.owners import other_project_served, read_owner
+def resolve_own_env(declared: str) -> str:
+    """:func:`resolve_env`, with a :class:`CopiedPointer` when the pointer at ``declared``
+    names an env that sync put elsewhere for another project, which still uses it: a copied
+    project's pointer, which ``sync`` does not follow either (it makes the copy an env of its
+    own). A pointer written by hand to a project's own ``.venv`` is followed."""
+    target = resolve_env(declared)
+    if target == declared:
+        return target
+    from anyvenv.project.owners import project_still_served, read_owner
 
-    if read_owner(env) is None:  # (not an env sync put elsewhere: a hand-written redirect)
-        return
-    other = other_project_served(env, declared)
+    owner = read_owner(target)  # (none: not an env sync put elsewhere, a hand-written redirect)
+    other = None if owner is None else project_still_served(owner, target, declared)
     if other is not None:
+        from anyvenv.errors import CopiedPointer
+
         raise CopiedPointer(
             f"{declared} names the environment of {other}, which that project still uses (a "
             "copy of its pointer), not one of this directory's",
-            f"pass {env} to look at that env; in a project, 'anyvenv sync' makes its own",
+            f"pass {target} to look at that env; in a project, 'anyvenv sync' makes its own",
         )
+    return target

@@ -14,11 +14,9 @@ if TYPE_CHECKING:  # a no-op run activates its env before anything else is impor
 def existing_env(declared: str) -> str:
     """The env behind the declared path (a pointer file is followed); it must have a python."""
     from anyvenv.errors import EnvironmentBroken
-    from anyvenv.project.pointer import refuse_a_copied_pointer, resolve_env
+    from anyvenv.project.pointer import resolve_own_env
 
-    env = resolve_env(declared)
-    if env != declared:
-        refuse_a_copied_pointer(declared, env)
+    env = resolve_own_env(declared)  # (a copied project's pointer is not followed)
     if not os.path.exists(os.path.join(env, "bin", "python")):
         raise EnvironmentBroken(
             f"there is no environment with a python at {env}",
