@@ -47,9 +47,9 @@ def parse_downloads(value: object, where: str) -> str:
 class Downloads:
     """How a Python is downloaded where none answers the request: only where ``setting()``,
     uv's python-downloads and where it was read (read then, not on every run: see
-    :func:`anyvenv.project.uvsettings.python_downloads_and_source`), is ``automatic``. ``progress``
-    draws the download; ``on_installed`` is told what was installed, before the env is built
-    from it."""
+    :func:`anyvenv.project.uvsettings.python_downloads_and_source`), is ``automatic``.
+    ``progress`` draws the download; ``on_installed`` is told what was installed, before the
+    env is built from it."""
 
     setting: Callable[[], tuple[str, str]]
     offline: bool = False
@@ -74,10 +74,10 @@ def find_or_download(
         return find_interpreter(raw, preference, option=option)
     except InterpreterNotFound as missing:
         request = parse_request(raw)
-        if downloads is None or isinstance(missing, UnsupportedPython):
-            raise  # (no build for it either)
-        if not request.names_a_version:
+        if downloads is None or not request.names_a_version:
             raise
+        if isinstance(missing, UnsupportedPython):
+            raise  # (no build for it either)
         if (preference or preference_of_variable(os.environ)) == "only-system":
             raise
         setting, source = downloads.setting()
