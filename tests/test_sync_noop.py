@@ -103,6 +103,18 @@ def test_a_second_sync_does_not_run_uv(synced: Path, env: dict[str, str], index:
     assert (quiet.returncode, quiet.stderr) == (0, "")
 
 
+def test_an_empty_path_option_is_refused_on_the_no_op_path_too(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """uv refuses ``--directory ''``: an up-to-date project is no reason to take it."""
+    for command in (["sync"], ["run", "true"]):
+        for option in ("--directory", "--project", "--cache-dir", "--config-file"):
+            proc = anyvenv(command[0], option, "", *index_args(index), *command[1:],
+                           cwd=synced, env=env)  # fmt: skip
+            assert proc.returncode == 2, (command, option, proc.stderr)
+            assert f"{option} was given an empty value" in proc.stderr
+
+
 HEAVY = {"argparse", "tomllib", "json", "pathlib", "typing", "dataclasses", "re", "subprocess"}
 
 

@@ -271,3 +271,30 @@ def test_uvs_global_options_before_a_command_that_takes_none_are_refused_by_name
 )
 def test_what_uv_is_asked_to_reinstall(args: list[str], expected: bool | set[str] | None) -> None:
     assert reinstall_in_args(args) == expected
+
+
+@pytest.mark.parametrize("option", ["--directory", "--project", "--config-file", "--cache-dir"])
+@pytest.mark.parametrize(
+    "command",
+    [["sync"], ["run"], ["lock"], ["add", "x"], ["venv"], ["python", "find"], ["--OPT", "sync"]],
+)
+def test_an_empty_path_for_uvs_path_options_is_refused_as_uv_refuses_it(
+    tmp_path: Path, command: list[str], option: str
+) -> None:
+    """``--project ''`` is not the working directory: uv refuses it (exit 2), and so does
+    anyvenv, before anything is made, in both forms and on the no-op path too."""
+    from support import one_line_error, run_cli
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
+    for given in ([option, ""], [f"{option}="]):
+        if command[0] == "--OPT":
+            argv = [*given, *command[1:]]
+        else:
+            argv = [*command, *given] + (["true"] if command == ["run"] else [])
+        proc = run_cli(*argv, cwd=tmp_path)
+        assert proc.returncode == 2, (argv, proc.stderr)
+        assert one_line_error(proc) == (
+            f"anyvenv: error: {option} was given an empty value; pass a path to {option}, "
+            "or leave it out"
+        )
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]

@@ -89,11 +89,13 @@ def _up_to_date(values: dict[str, str], uv_args: Sequence[str]) -> UpToDate | No
 
 def _sync(argv: Sequence[str], started: float) -> int | None:
     from anyvenv.cli.sync import OWN, quiet_in, up_to_date_line
+    from anyvenv.cli.uvargs import refuse_empty_paths
 
     ours, uv_args, _ = OWN.split(argv)
     values = own_values(ours)
     if values is None:
         return None
+    refuse_empty_paths(uv_args)
     found = _up_to_date(values, uv_args)
     if found is None:
         from anyvenv.cli.sync import run
@@ -139,11 +141,13 @@ def _shown(path: str) -> str:
 
 def _run(argv: Sequence[str]) -> int | None:
     from anyvenv.cli.run import OWN
+    from anyvenv.cli.uvargs import refuse_empty_paths
 
     ours, uv_args, command = OWN.split(argv)
     values = own_values(ours)
     if values is None or "--no-sync" in values or not command:
         return None
+    refuse_empty_paths(uv_args)
     from anyvenv.project.uvrules import env_flag
 
     if env_flag(os.environ, "UV_NO_SYNC"):

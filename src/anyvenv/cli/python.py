@@ -61,19 +61,32 @@ def _add_uv_globals(parser: argparse.ArgumentParser, *, quiet: bool, offline: bo
     ``--no-config`` and ``--config-file`` move or stop the reading of uv's settings and
     version files; the others change nothing here and are taken as uv takes them (shown in
     no help: they are uv's)."""
+    from anyvenv.cli.uvargs import nonempty_path
+
     hidden = argparse.SUPPRESS
     group = parser.add_argument_group("uv's global options")
     group.add_argument(
-        "--directory", metavar="DIR", help="read uv's settings and version files from DIR"
+        "--directory",
+        metavar="DIR",
+        type=nonempty_path("--directory"),
+        help="read uv's settings and version files from DIR",
     )
-    group.add_argument("--project", metavar="DIR", help=hidden)
+    group.add_argument("--project", metavar="DIR", type=nonempty_path("--project"), help=hidden)
     group.add_argument("--no-config", action="store_true", help="read no uv settings files")
-    group.add_argument("--config-file", metavar="FILE", help="read uv's settings from FILE alone")
+    group.add_argument(
+        "--config-file",
+        metavar="FILE",
+        type=nonempty_path("--config-file"),
+        help="read uv's settings from FILE alone",
+    )
     for flag in _UV_FLAGS_WITHOUT_EFFECT:
         group.add_argument(flag, action="store_true", dest="uv_without_effect", help=hidden)
     group.add_argument("--no-progress", action="store_true", help=hidden)  # (install's bar)
     for option in _UV_VALUES_WITHOUT_EFFECT:
-        group.add_argument(option, action="append", dest="uv_values_without_effect", help=hidden)
+        checked = nonempty_path(option) if option == "--cache-dir" else str
+        group.add_argument(
+            option, action="append", type=checked, dest="uv_values_without_effect", help=hidden
+        )
     group.add_argument("-v", "--verbose", action="count", dest="uv_without_effect", help=hidden)
     if quiet:
         group.add_argument("-q", "--quiet", action="count", help=hidden)

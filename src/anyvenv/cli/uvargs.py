@@ -101,12 +101,46 @@ def pass_through(parser: argparse.ArgumentParser, own: OwnOptions) -> None:
     ) -> tuple[argparse.Namespace, list[str]]:
         ours, passed, command = own.split(list(args or []))
         parsed, extra = original(ours, namespace)
+        refuse_empty_paths(passed + extra)
         parsed.uv_args = passed + extra
         parsed.command = command
         parsed.separated = "--" in (args or [])
         return parsed, []
 
     setattr(parser, "parse_known_args", MethodType(parse_known_args, parser))  # noqa: B010
+
+
+# uv's options whose value is a path: uv refuses an empty one (clap's "a value is required")
+PATH_VALUED = frozenset({"--directory", "--project", "--config-file", "--cache-dir"})
+
+
+def nonempty_path(name: str) -> Callable[[str], str]:
+    """An argparse ``type`` for uv's path option ``name``: its value, refused where empty."""
+
+    def checked(value: str) -> str:
+        if value:
+            return value
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            f"{name} was given an empty value", f"pass a path to {name}, or leave it out"
+        )
+
+    return checked
+
+
+def refuse_empty_paths(uv_args: Sequence[str]) -> None:
+    """Refuse an empty value of uv's path options in ``uv_args`` (``--project ''``,
+    ``--directory=``) as uv does, rather than read it as the working directory."""
+    for index, arg in enumerate(uv_args):
+        name, equals, value = arg.partition("=")
+        if name not in PATH_VALUED:
+            continue
+        if not equals:
+            if index + 1 >= len(uv_args):
+                continue  # (no value at all: uv says so)
+            value = uv_args[index + 1]
+        nonempty_path(name)(value)
 
 
 def describe_passthrough(parser: argparse.ArgumentParser, what: str) -> None:

@@ -181,14 +181,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"where to create it (default: {DEFAULT_PATH}; run from a project's workspace root, "
         "its environment: UV_PROJECT_ENVIRONMENT, else .venv)",
     )
-    for names, (dest, help_text) in VALUE_OPTIONS.items():
-        choices = _choices().get(dest)
-        parser.add_argument(
-            *names, dest=dest, default=DEFAULTS[dest], choices=choices, help=help_text
-        )
     import argparse
 
-    from anyvenv.cli.uvargs import last_wins
+    from anyvenv.cli.uvargs import PATH_VALUED, last_wins, nonempty_path
+
+    for names, (dest, help_text) in VALUE_OPTIONS.items():
+        choices = _choices().get(dest)
+        checked = nonempty_path(names[0]) if names[0] in PATH_VALUED else str
+        parser.add_argument(
+            *names, dest=dest, default=DEFAULTS[dest], choices=choices, type=checked,
+            help=help_text,
+        )  # fmt: skip
 
     ignored, refused = _ignoring_actions()
     for names, (dest, help_text) in FLAGS.items():
@@ -202,7 +205,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hidden = argparse.SUPPRESS  # no help line, and no attribute (default) either
     for name in sorted(IGNORED_VALUE_OPTIONS):
         choices = IGNORED_CHOICES.get(name)
-        parser.add_argument(name, action=ignored, choices=choices, default=hidden, help=hidden)
+        checked = nonempty_path(name) if name in PATH_VALUED else str
+        parser.add_argument(
+            name, action=ignored, choices=choices, type=checked, default=hidden, help=hidden
+        )
     for name in sorted(IGNORED_FLAGS):
         parser.add_argument(name, action=ignored, nargs=0, default=hidden, help=hidden)
     collected = _collecting_action()
@@ -263,6 +269,13 @@ def _ignoring_actions() -> tuple[type, type]:
     return Ignored, Refused
 
 
+def _path_valued(name: str) -> bool:
+    """One of uv's path options, whose empty value argparse refuses."""
+    from anyvenv.cli.uvargs import PATH_VALUED
+
+    return name in PATH_VALUED
+
+
 def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
     """The arguments of an ordinary command line, as argparse would give them; ``None`` for
     anything argparse should answer (help, errors, abbreviations, ``--``, ``-pX`` forms)."""
@@ -286,7 +299,7 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
                 value = argv[index]
             else:
                 return None
-            if value.startswith("-") and not equals:
+            if (value.startswith("-") and not equals) or (not value and _path_valued(name)):
                 return None
             if value not in _choices().get(value_dest[name], (value,)):
                 return None  # argparse refuses each wrong choice, even one given again later
@@ -302,6 +315,8 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
                     return None
                 attached = argv[index]
             if attached not in IGNORED_CHOICES.get(name, (attached,)):
+                return None
+            if not attached and _path_valued(name):
                 return None
             if name in SEED_INDEX_VALUE_OPTIONS:
                 seed_index += [name, attached]
