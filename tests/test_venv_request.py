@@ -98,6 +98,34 @@ def test_a_version_nobody_has_is_a_clear_error_naming_the_file(
     assert not os.path.lexists(tmp_path / ".venv")
 
 
+@pytest.mark.parametrize(
+    ("request_text", "hint"),
+    [
+        ("2.7", "ask for a Python 3 (--python 3.12)"),
+        (">=3.11,<3.5", "ask for a range some version is in (--python '>=3.11')"),
+    ],
+)
+def test_a_python_no_cpython_3_answers_is_refused_with_the_fix_where_it_was_asked(
+    tmp_path: Path, env: dict[str, str], request_text: str, hint: str
+) -> None:
+    """Given with --python, the fix names --python; written in a version file or in
+    UV_PYTHON, the fix is to change it there too."""
+    given = run_cli("venv", "--python", request_text, cwd=tmp_path, env=env)
+    assert given.returncode == 2
+    assert one_line_error(given).endswith(f"; {hint}")
+    version_file = tmp_path / ".python-version"
+    version_file.write_text(f"{request_text}\n")
+    from_file = run_cli("venv", cwd=tmp_path, env=env)
+    assert from_file.returncode == 2
+    said = one_line_error(from_file)
+    assert f", asked for by {version_file};" in said
+    assert said.endswith(f", or change the version in {version_file}")
+    version_file.unlink()
+    variable = run_cli("venv", cwd=tmp_path, env={**env, "UV_PYTHON": request_text})
+    assert one_line_error(variable).endswith(", or change UV_PYTHON")
+    assert os.listdir(tmp_path) == ["pythons"]  # (the fixture's): no env, nothing made
+
+
 def _project(root: Path, requires_python: str = ">=3.12") -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(

@@ -391,6 +391,11 @@ def run(args: Arguments) -> int:
             "--no-python-downloads cannot be used with --allow-python-downloads",
             "give one of them, or neither",
         )
+    if args.python:  # (the API names no option: said here with --python in the hint)
+        from anyvenv.interpreter.discovery import refuse_unsupported
+        from anyvenv.interpreter.request import parse_request
+
+        refuse_unsupported(parse_request(args.python))
     start = enter_working_dir(args)
     # as uv venv: --python, UV_PYTHON, .python-version, requires-python; the project's env path
     found = python_for_venv(
@@ -434,7 +439,7 @@ def run(args: Arguments) -> int:
     except InterpreterNotFound as exc:
         if source is None:
             raise
-        raise InterpreterNotFound(f"{exc.message}, asked for by {source}", exc.hint) from exc
+        raise found.choice.named_in(exc) from exc
     for warning in (found.incompatibility(info.version), info.old_env_remains):
         if warning:
             warnings.append(warning)

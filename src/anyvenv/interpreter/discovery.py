@@ -366,30 +366,7 @@ def find_interpreter(
                 f"install it or pass {option} with a version or path" if option else "install it",
             )
         # python3.12 not on PATH: any 3.12, as uv reads that name
-    if request.platform:
-        from anyvenv.interpreter.buildtarget import current_platform
-
-        here = current_platform().key
-        if not request.platform_matches(here):
-            raise UnsupportedPython(
-                f"{request.raw.strip()!r} names a build for another platform than this one "
-                f"({here})",
-                "ask for the version alone (3.12)",
-            )
-    if request.specifiers and not any(request.may_match_minor(3, minor) for minor in range(100)):
-        other_majors = (2, *range(4, 10))
-        if not any(request.may_match_minor(m, n) for m in other_majors for n in range(100)):
-            raise UnsupportedPython(  # (>=3.11,<3.5: its bounds exclude each other)
-                f"no Python version satisfies {request.raw.strip()}",
-                f"ask for a range some version is in ({option} '>=3.11')"
-                if option
-                else "ask for a range some version is in ('>=3.11')",
-            )
-        raise UnsupportedPython(
-            f"Python {request.raw.strip()} is not supported: anyvenv makes environments for "
-            "CPython 3",
-            f"ask for a Python 3 ({option} 3.12)" if option else "ask for a Python 3 (3.12)",
-        )
+    refuse_unsupported(request, option)
     preference = (
         checked_preference(preference, "the python preference")
         if preference
@@ -430,6 +407,38 @@ def find_interpreter(
 
 
 PREFERENCES = ("managed", "only-managed", "system", "only-system")
+
+
+def refuse_unsupported(request: PythonRequest, option: str | None = "--python") -> None:
+    """:class:`UnsupportedPython` for a request no CPython 3 of this platform answers (2.7,
+    ``>=4``, bounds that exclude each other, another platform's build): nothing installed or
+    downloadable will, so nothing is looked up. ``option`` is named in the hint."""
+
+    def example(value: str) -> str:
+        return f"{option} {value}" if option else value
+
+    if request.platform:
+        from anyvenv.interpreter.buildtarget import current_platform
+
+        here = current_platform().key
+        if not request.platform_matches(here):
+            raise UnsupportedPython(
+                f"{request.raw.strip()!r} names a build for another platform than this one "
+                f"({here})",
+                f"ask for the version alone ({example('3.12')})",
+            )
+    if request.specifiers and not any(request.may_match_minor(3, minor) for minor in range(100)):
+        other_majors = (2, *range(4, 10))
+        if not any(request.may_match_minor(m, n) for m in other_majors for n in range(100)):
+            raise UnsupportedPython(  # (>=3.11,<3.5: its bounds exclude each other)
+                f"no Python version satisfies {request.raw.strip()}",
+                f"ask for a range some version is in ({example(repr('>=3.11'))})",
+            )
+        raise UnsupportedPython(
+            f"Python {request.raw.strip()} is not supported: anyvenv makes environments for "
+            "CPython 3",
+            f"ask for a Python 3 ({example('3.12')})",
+        )
 
 
 def preference_of_variable(environ: Mapping[str, str]) -> str:
