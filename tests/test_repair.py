@@ -150,7 +150,8 @@ def test_repair_rewrites_a_moved_envs_scripts_and_finds_a_new_base(tmp_path: Pat
 
 def test_a_new_base_is_found_under_uvs_python_preference(tmp_path: Path) -> None:
     """The base repair takes for an env whose base is gone is the one uv would take: managed
-    installs first by default, PATH alone under only-system (uv's variable)."""
+    installs first by default, PATH alone under only-system (uv's variable, or the settings
+    where the env is)."""
     import sys
 
     base_copy = disposable_base(tmp_path / "base")
@@ -171,7 +172,10 @@ def test_a_new_base_is_found_under_uvs_python_preference(tmp_path: Path) -> None
     preferences = {
         "default": ({}, managed),
         "only-system": ({"UV_NO_MANAGED_PYTHON": "1"}, on_path),
+        "project/.venv": ({}, on_path),  # (its project's uv.toml says only-system)
     }
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "uv.toml").write_text('python-preference = "only-system"\n')
     for name in preferences:
         uv_venv(tmp_path / name, base_copy)
     shutil.rmtree(base_copy.parent.parent)

@@ -6,6 +6,7 @@ not, 2 for a path that is not an environment."""
 from __future__ import annotations
 
 import argparse
+import os
 
 from anyvenv.cli.output import add_json_flag
 
@@ -24,14 +25,17 @@ def run(args: argparse.Namespace) -> int:
     from anyvenv.cli.check import print_findings_report
     from anyvenv.cli.output import print_json, tell_waiting
     from anyvenv.project.pointer import resolve_existing_env
+    from anyvenv.project.uvsettings import preference_where_env_is
     from anyvenv.repair.apply import repair
 
     # a pointer file (.venv of a project whose env lives elsewhere) is followed, as by check
+    env = resolve_existing_env(args.env) if args.env else args.env
     report = repair(
-        resolve_existing_env(args.env) if args.env else args.env,
+        env,
         dry_run=args.dry_run,
         declared=args.env,
         on_lock_wait=tell_waiting,
+        python_preference=preference_where_env_is(env, os.environ, os.getcwd()) if env else None,
     )
     if args.json:
         print_json(report.to_json())

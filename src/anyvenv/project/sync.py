@@ -349,17 +349,18 @@ def _existing_location(
     return EnvLocation(declared, env, placement, reason)
 
 
-def _follow_a_move(env: str) -> list[str]:
+def _follow_a_move(env: str, preference: str | None) -> list[str]:
     """An env moved (or copied) with its project keeps console scripts and activation
     scripts that name its old path: rewritten for where it is now, as ``anyvenv repair``
-    does. Notes for the user; nothing when the env was not moved."""
+    does (a base it needs looked up with the project's python-preference ``preference``).
+    Notes for the user; nothing when the env was not moved."""
     old = state_store.moved_from(env)
     if old is None or (os.path.isdir(old) and os.path.samefile(old, env)):
         return []
     from anyvenv.repair.apply import repair
 
     try:
-        report = repair(env, take_env_lock=False)  # sync holds it
+        report = repair(env, take_env_lock=False, python_preference=preference)  # sync holds it
     except AnyvenvError as exc:
         return [f"the env was moved from {old}; {exc.one_line()}"]
     if not report.changes:
@@ -484,7 +485,11 @@ def prepare(
                 _keep_owner_records(location)
                 if earlier_form:  # (an earlier release's pointer: in uv's form now)
                     write_pointer(declared, env)
-                notes = _follow_a_move(env) if saved is None and not provisional else []
+                notes = (
+                    _follow_a_move(env, choice.preference)
+                    if saved is None and not provisional
+                    else []
+                )
                 return PreparedEnv(
                     project, choice, location, kept, "reused", notes=notes,
                     keeps_state=not provisional,

@@ -117,6 +117,12 @@ def python_preference(
     return checked_preference(value if isinstance(value, str) else repr(value), path)
 
 
+def preference_where_env_is(env: str, environ: Mapping[str, str], cwd: str) -> str | None:
+    """uv's python-preference for a base of ``env``: the settings where the env is (a
+    project's env: its project's)."""
+    return python_preference(None, os.path.dirname(os.path.abspath(env)), (), environ, cwd)
+
+
 def python_downloads_and_source(
     start: str, uv_args: Sequence[str], environ: Mapping[str, str], cwd: str
 ) -> tuple[str, str]:

@@ -82,31 +82,39 @@ def repair(
     declared: str | os.PathLike[str] | None = None,
     take_env_lock: bool = True,
     on_lock_wait: Callable[[str], object] | None = None,
+    python_preference: str | None = None,
 ) -> RepairReport:
     """Fix the environment at ``env`` in place, keeping its packages. With ``dry_run`` only
     the plan is made. The env's lock (beside ``declared``, the path a project names it by,
     else beside ``env``) is held meanwhile, so a sync of it waits; a caller that holds it
     already passes ``take_env_lock=False``. Raises :class:`anyvenv.errors.UsageError` for a
     path that is not an environment and :class:`EnvironmentBroken` for one that cannot be
-    repaired. ``on_lock_wait`` is told when another process holds a lock for long."""
+    repaired. ``on_lock_wait`` is told when another process holds a lock for long.
+    ``python_preference``: uv's, for a base looked up anew (default: ``UV_PYTHON_PREFERENCE``,
+    else managed; ``anyvenv repair`` passes the one of uv's settings where the env is)."""
     if dry_run or not take_env_lock or not os.fspath(env):
-        return _repair(env, dry_run, on_lock_wait)  # (an empty path: the check says so)
+        return _repair(
+            env, dry_run, on_lock_wait, python_preference
+        )  # (an empty path: the check says so)
     from anyvenv.fs.lock import try_env_lock
 
     lock = try_env_lock(declared if declared is not None else env, on_lock_wait)
     if lock is None:  # a directory no one can lock in: no sync can either
-        return _repair(env, dry_run, on_lock_wait)
+        return _repair(env, dry_run, on_lock_wait, python_preference)
     try:
-        return _repair(env, dry_run, on_lock_wait)
+        return _repair(env, dry_run, on_lock_wait, python_preference)
     finally:
         lock.release()
 
 
 def _repair(
-    env: str | os.PathLike[str], dry_run: bool, on_lock_wait: Callable[[str], object] | None
+    env: str | os.PathLike[str],
+    dry_run: bool,
+    on_lock_wait: Callable[[str], object] | None,
+    preference: str | None,
 ) -> RepairReport:
     before = check(env)
-    plan = plan_repair(before)
+    plan = plan_repair(before, preference)
     report = RepairReport(before.env, dry_run, before, plan)
     if not dry_run:  # what a killed repair left, also when nothing else is left to fix
         atomic.recover(before.env / "bin")

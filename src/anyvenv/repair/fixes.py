@@ -58,6 +58,7 @@ class RepairPlan:
 
     diagnosis: Diagnosis
     fixes: list[Fix]
+    preference: str | None = None  # uv's python-preference for a new base (None: uv's default)
     base: InterpreterInfo | None = None
     linkage: Linkage | None = None
     interpreter: InterpreterPlan | None = None
@@ -106,10 +107,11 @@ def _first_step(refusal: DirectoryNotWritable) -> str:
     return "remount it read-write" if refusal.read_only else "work as its owner"
 
 
-def plan_repair(diagnosis: Diagnosis) -> RepairPlan:
-    """The fixes for ``diagnosis`` (empty for a healthy env). Raises
+def plan_repair(diagnosis: Diagnosis, preference: str | None = None) -> RepairPlan:
+    """The fixes for ``diagnosis`` (empty for a healthy env); a base Python is looked up, where
+    one must be, with uv's python-preference ``preference``. Raises
     :class:`EnvironmentBroken` when the env cannot be repaired in place."""
-    plan = RepairPlan(diagnosis, [])
+    plan = RepairPlan(diagnosis, [], preference)
     if not diagnosis.findings:
         return plan
     refused = unrepairable(diagnosis)
@@ -163,7 +165,8 @@ def _probe(env: Path) -> ProbeResult:
         ) from exc
 
 
-def _base_for(diagnosis: Diagnosis) -> InterpreterInfo:
+def _base_for(plan: RepairPlan) -> InterpreterInfo:
+    diagnosis = plan.diagnosis
     lookup = diagnosis.base
     if lookup is not None and lookup.info is not None:
         return lookup.info
@@ -176,12 +179,7 @@ def _base_for(diagnosis: Diagnosis) -> InterpreterInfo:
     linked = _linked_base(diagnosis)
     if linked is not None:
         return linked
-    from anyvenv.project.uvsettings import python_preference
-
-    # uv's preference where the env is (a project's env: the project's settings)
-    where = os.path.dirname(os.path.abspath(diagnosis.env))
-    preference = python_preference(None, where, (), os.environ, os.getcwd())
-    return discover_base(diagnosis.version, diagnosis.free_threaded, preference)
+    return discover_base(diagnosis.version, diagnosis.free_threaded, plan.preference)
 
 
 def _linked_base(diagnosis: Diagnosis) -> InterpreterInfo | None:
@@ -205,7 +203,7 @@ def _linked_base(diagnosis: Diagnosis) -> InterpreterInfo | None:
 
 def _plan_interpreter(plan: RepairPlan, probed: ProbeResult) -> None:
     diagnosis = plan.diagnosis
-    info = _base_for(diagnosis)
+    info = _base_for(plan)
     linkage = libpython_linkage(info.executable)
     placement = plan_interpreter(probed, info, linkage, diagnosis.env)
     names = EnvLayout(os.fspath(diagnosis.env), info).executable_names()
@@ -243,7 +241,7 @@ def _plan_config(plan: RepairPlan) -> None:
     info = plan.base
     from_config = diagnosis.base is not None and diagnosis.base.info is not None
     if not cfg.get("home"):  # (known from executable = or the env's X.Y: unrepairable says)
-        named = info or _base_for(diagnosis)
+        named = info or _base_for(plan)
         updates["home"] = named.home
         # a config rewritten from nothing (emptied, garbage): what uv and venv write too
         if "implementation" not in cfg:
