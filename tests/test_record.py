@@ -130,7 +130,7 @@ LIGHT_PATHS = {
     "sync": (
         "anyvenv.cli.fastpath anyvenv.cli.sync anyvenv.cli.run anyvenv.project.sync "
         "anyvenv.envbuild.builder anyvenv.envbuild.activation anyvenv.fs.probe "
-        "anyvenv.project.installed anyvenv.interpreter.discovery anyvenv.spawn "
+        "anyvenv.envbuild.dists anyvenv.interpreter.discovery anyvenv.spawn "
         "anyvenv.project.model anyvenv.project.tomlcache anyvenv.project.uvcache "
         "anyvenv.project.inputfiles anyvenv.project.uvlock anyvenv.fs.lock",
         "dataclasses subprocess argparse json csv shutil inspect tempfile threading tomllib typing "

@@ -22,10 +22,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anyvenv.envbuild.dists import dist_info_name, record_paths
 from anyvenv.envbuild.shebang import parse_shebang, retarget_shebang, rewritten
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs.place import copy_file, create_file
-from anyvenv.project.installed import dist_info_name, record_paths
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:

@@ -1137,7 +1137,7 @@ def reinstall_interrupted(target: str, site_packages: str, read_records: bool = 
     """uv options that reinstall what a killed install left half-made in ``target`` (whose
     stale ``.data`` directories are removed first: uv cannot install over them);
     ``read_records``: look into each RECORD too (see ``installed.interrupted_installs``)."""
-    from anyvenv.project.installed import clear_stale_data_dirs, interrupted_installs
+    from anyvenv.envbuild.dists import clear_stale_data_dirs, interrupted_installs
 
     site = os.path.join(target, site_packages)
     found = sorted(

@@ -63,7 +63,7 @@ def reinstall_in_args(args: Sequence[str]) -> bool | set[str] | None:
     pip's ``--force-reinstall``), nothing (``False``: ``--no-reinstall``, the last of these
     winning, names or not), else the normalized names given to ``--reinstall-package``;
     ``None`` when they say nothing of it (uv's settings decide)."""
-    from anyvenv.project.installed import normalize_name
+    from anyvenv.envbuild.dists import normalize_name
 
     everything: bool | None = None
     named: set[str] = set()

@@ -217,7 +217,7 @@ def reinstalls(
     ``--reinstall-package`` add to those of uv's settings (``reinstall``,
     ``reinstall-package``; ``[tool.uv.pip]``'s first, for ``uv pip``), or are all of them
     when the settings reinstall everything."""
-    from anyvenv.project.installed import normalize_name
+    from anyvenv.envbuild.dists import normalize_name
 
     said = reinstall_in_args(uv_args)
     if isinstance(said, bool):

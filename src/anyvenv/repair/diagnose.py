@@ -760,7 +760,7 @@ def _on_noexec(path: Path) -> bool:
 
 def _installed_scripts(env: Path) -> set[str]:
     """The names in bin/ that the RECORD of a package installed in ``env`` lists."""
-    from anyvenv.project.installed import record_paths
+    from anyvenv.envbuild.dists import record_paths
 
     found: set[str] = set()
     bin_dir = os.path.normpath(env / "bin")  # (the sites below are env's by their text too)

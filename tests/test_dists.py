@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from anyvenv.project.installed import dist_info_name, interrupted_installs, normalize_name
+from anyvenv.envbuild.dists import dist_info_name, interrupted_installs, normalize_name
 
 
 def test_names_compare_as_pep_503_says() -> None:
