@@ -417,7 +417,7 @@ def test_where_chmod_fails_a_half_made_package_is_reinstalled_with_pip(target: P
 def test_a_pointer_to_a_gone_env_is_named_as_the_pointer(tmp_path: Path) -> None:
     """anyvenv's pointer file, its env removed: check and repair name the pointer and send
     the user to sync, rather than naming a path the user never typed."""
-    from anyvenv.project.pointer import write_pointer
+    from anyvenv.envbuild.pointerfile import write_pointer
 
     gone = tmp_path / "envs" / "demo-0123"
     pointer = tmp_path / ".venv"

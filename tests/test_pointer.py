@@ -6,14 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from anyvenv.envbuild.pointerfile import is_pointer, pointer_reason, read_pointer, write_pointer
 from anyvenv.errors import UsageError
-from anyvenv.project.pointer import (
-    is_pointer,
-    pointer_reason,
-    read_pointer,
-    resolve_env,
-    write_pointer,
-)
+from anyvenv.project.pointer import resolve_env
 
 
 def test_pointer_file_round_trip(tmp_path: Path) -> None:

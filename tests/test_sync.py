@@ -1021,7 +1021,7 @@ def test_two_syncs_at_once_both_succeed(tmp_path: Path, env: dict[str, str], ind
 
 def test_pointer_file_is_followed(tmp_path: Path, env: dict[str, str]) -> None:
     """run follows a pointer file at .venv to the env it names."""
-    from anyvenv.project.pointer import render_pointer
+    from anyvenv.envbuild.pointerfile import render_pointer
 
     project = write_project(tmp_path / "demo")
     elsewhere = tmp_path / "real-env"
@@ -1052,12 +1052,12 @@ def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
 ) -> None:
     """When the env built in place does not hold (here: the builder's check fails for the
     declared path only), anyvenv falls back to the per-user env and says why."""
+    from anyvenv.envbuild.pointerfile import read_pointer
     from anyvenv.errors import EnvironmentBroken
     from anyvenv.interpreter.query import query_interpreter
     from anyvenv.project import sync
     from anyvenv.project.envchoice import Placement
     from anyvenv.project.model import discover
-    from anyvenv.project.pointer import read_pointer
 
     project = write_project(tmp_path / "demo")
     declared = str(project / ".venv")

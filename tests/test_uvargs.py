@@ -185,7 +185,7 @@ def test_pip_variables_that_name_another_env(tmp_path: Path) -> None:
 def test_pip_finds_the_env_uv_pip_finds(tmp_path: Path) -> None:
     """A project's pointer .venv is its env even under a directory with a .venv of its own;
     an active conda env (not conda's base) is another env, as uv pip takes it."""
-    from anyvenv.project.pointer import render_pointer
+    from anyvenv.envbuild.pointerfile import render_pointer
 
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")

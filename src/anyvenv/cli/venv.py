@@ -507,8 +507,8 @@ def _refuse_a_pointer(path: str) -> None:
     can run; uv reads it as a redirect) is said as what it is, not as a file in the way."""
     import os
 
+    from anyvenv.envbuild.pointerfile import read_pointer
     from anyvenv.errors import AnyvenvError
-    from anyvenv.project.pointer import read_pointer
 
     if not os.path.isfile(path) or os.path.islink(path):
         return

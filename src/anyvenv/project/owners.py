@@ -152,9 +152,9 @@ def project_still_served(owner: Owner, env: str, declared: str) -> str | None:
     ``declared`` and its pointer still names ``env``: ``declared`` is then a copy of that
     project's pointer. ``None`` when ``env`` serves ``declared``, or its project has moved
     here (its old pointer is gone)."""
+    from anyvenv.envbuild.pointerfile import read_pointer
     from anyvenv.errors import AnyvenvError
     from anyvenv.fs.paths import same_entry, same_place
-    from anyvenv.project.pointer import read_pointer
 
     if same_entry(owner.declared, declared):
         return None
@@ -170,10 +170,10 @@ def project_still_served(owner: Owner, env: str, declared: str) -> str | None:
 def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
     """Whether the project env path of ``owner`` still uses ``env`` (its pointer file names
     it, its env installs through it), and why: what cannot be read is kept, as no proof."""
+    from anyvenv.envbuild.pointerfile import read_pointer
     from anyvenv.errors import AnyvenvError
     from anyvenv.fs.paths import same_place
     from anyvenv.project import state as state_store
-    from anyvenv.project.pointer import read_pointer
 
     declared = owner.declared
     if same_place(declared, env):  # UV_PROJECT_ENVIRONMENT names it, or a link to it

@@ -16,6 +16,12 @@ import os
 import time
 
 from anyvenv.envbuild.config import abandoned_env, is_virtual_environment
+from anyvenv.envbuild.pointerfile import (
+    is_pointer,
+    pointer_reason,
+    read_pointer_form,
+    write_pointer,
+)
 from anyvenv.errors import (
     AnyvenvError,
     CannotEditHere,
@@ -70,12 +76,6 @@ from anyvenv.project.model import (
     discover,
 )
 from anyvenv.project.owners import EnvKind, other_project_served, record_owner
-from anyvenv.project.pointer import (
-    is_pointer,
-    pointer_reason,
-    read_pointer_form,
-    write_pointer,
-)
 from anyvenv.project.shadow import ensure_shadow, mirror_shadow, tree_of
 from anyvenv.project.state import SyncState
 from anyvenv.project.uptodate import result_json

@@ -89,8 +89,8 @@ def _env_behind(declared: str) -> str | None:
         return declared
     if not os.path.isfile(declared):
         return None
+    from anyvenv.envbuild.pointerfile import read_pointer
     from anyvenv.errors import AnyvenvError
-    from anyvenv.project.pointer import read_pointer
 
     try:
         return read_pointer(declared)

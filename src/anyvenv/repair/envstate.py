@@ -76,8 +76,8 @@ def _refuse_unreadable(env: Path) -> None:
 def _pointed_environment(file: Path) -> str | None:
     """The environment directory a pointer file names (uv's redirect form, or an earlier
     anyvenv's), read as ``anyvenv sync`` reads it."""
+    from anyvenv.envbuild.pointerfile import read_pointer
     from anyvenv.errors import EnvironmentBroken
-    from anyvenv.project.pointer import read_pointer
 
     try:
         pointed = read_pointer(os.fspath(file))
