@@ -62,6 +62,7 @@ def test_uv_env_moved_onto_mount_is_repaired_keeping_packages(
     dry = anyvenv("repair", "--dry-run", env)
     assert dry.returncode == 0, dry.stderr
     assert "place bin/python" in dry.stdout and "by copy" in dry.stdout
+    assert anyvenv("repair", "--dry-run", "--json", env).returncode == 0
     assert fingerprint(env) == before_dry_run  # dry-run changes nothing
     assert os.stat(env).st_mtime_ns == 10**18  # not even the time its probe came and went
 
@@ -279,6 +280,8 @@ def test_scripts_that_nothing_can_make_executable_are_refused_not_claimed(
     assert "script-not-executable" in _codes(env)
     dry = anyvenv("repair", env, "--dry-run")
     assert dry.returncode == 1 and "cannot:" in dry.stdout, dry.stdout
+    dry_json = anyvenv("repair", env, "--dry-run", "--json")  # the same exit code
+    assert dry_json.returncode == 1 and json.loads(dry_json.stdout)["dry_run"] is True
     first = anyvenv("repair", env)
     assert first.returncode == 1, first.stdout + first.stderr
     assert "now executable" not in first.stdout

@@ -10,6 +10,10 @@ import os
 
 from anyvenv.cli.output import add_json_flag
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from anyvenv.repair.apply import RepairReport
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -39,8 +43,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.json:
         print_json(report.to_json())
-        would_do = args.dry_run and report.plan.fixes and not report.plan.cannot
-        return 0 if report.usable or would_do else 1
+        return _exit_code(report)
     before = report.before
     cannot = report.plan.cannot
     if not report.plan.fixes:
@@ -50,14 +53,14 @@ def run(args: argparse.Namespace) -> int:
             _print_cannot(cannot)
         else:
             print("nothing to repair")
-        return 0 if before.usable else 1
+        return _exit_code(report)
     if args.dry_run:
         print_findings_report(before)
         print("would change:")
         for fix in report.plan.fixes:
             print(f"  {fix.description}")
         _print_cannot(cannot)
-        return 1 if cannot else 0
+        return _exit_code(report)
     print(f"{report.env}: repaired")
     for change in report.changes:
         print(f"  {change.action} {change.path}: {change.detail}")
@@ -65,6 +68,14 @@ def run(args: argparse.Namespace) -> int:
     if after is not None and after.findings:
         print_findings_report(after)
     _print_cannot(cannot)
+    return _exit_code(report)
+
+
+def _exit_code(report: RepairReport) -> int:
+    """0 when the env is usable after the repair, or would be after a dry run's fixes (none
+    of which repair cannot make); 1 otherwise. The same with --json and without."""
+    if report.dry_run and report.plan.fixes:
+        return 1 if report.plan.cannot else 0
     return 0 if report.usable else 1
 
 
