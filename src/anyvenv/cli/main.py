@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
 from anyvenv.cli.guard import guarded, report
 from anyvenv.errors import EXIT_USAGE, AnyvenvError
@@ -40,7 +40,7 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise AnyvenvError(message, f"see '{self.prog} --help'")
 
 

@@ -541,7 +541,7 @@ def settle_started() -> None:
         _, (call, _, _) = _started.popitem()
         try:
             call.result()
-        except Exception:
+        except Exception:  # (nobody wants the answer: whatever it was is not this command's)
             pass
 
 
