@@ -216,6 +216,44 @@ def test_version_mismatch_between_config_and_interpreter(tmp_path: Path) -> None
     )
 
 
+def test_packages_for_another_minor_than_config_and_interpreter_agree_on(
+    tmp_path: Path,
+) -> None:
+    """pyvenv.cfg and bin/python both say 3.11 (a relink, a hand edit), but the packages are
+    in lib/python3.12 alone: not seen, so not usable; repair puts back a 3.12 interpreter and
+    its config, and the package imports again."""
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    site = env / "lib" / "python3.12" / "site-packages"
+    (site / "mypkg.py").write_text("VALUE = 12\n")
+    other = Path("/usr/bin/python3.11")  # Debian's, linked statically: no libpython finding
+    if not other.is_file():
+        pytest.skip("needs Debian's /usr/bin/python3.11")
+    for name in ("python", "python3", "python3.12"):
+        (env / "bin" / name).unlink()
+    (env / "bin" / "python").symlink_to(other)
+    (env / "bin" / "python3").symlink_to("python")
+    cfg = env / "pyvenv.cfg"  # (its home still names the 3.12 base, which is there)
+    lines = [line for line in cfg.read_text().splitlines() if not line.startswith("version")]
+    cfg.write_text("\n".join(["version_info = 3.11.9", *lines]) + "\n")
+    diagnosis = check(env)
+    assert not diagnosis.usable
+    errors = [f for f in diagnosis.findings if f.severity is Severity.ERROR]
+    assert [f.code for f in errors] == [Code.VERSION_MISMATCH], errors
+    assert "the packages are in lib/python3.12" in errors[0].message
+    repaired = anyvenv("repair", str(env))
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert check(env).usable
+    ran = run(
+        [
+            str(env / "bin" / "python"),
+            "-c",
+            "import sys, mypkg; print(sys.version_info[:2], mypkg.VALUE)",
+        ]
+    )
+    assert ran.stdout.strip() == "(3, 12) 12", ran.stdout + ran.stderr
+
+
 def test_copied_interpreter_without_its_libpython(tmp_path: Path) -> None:
     """A copy of an executable that finds libpython via $ORIGIN, without the library."""
     env = tmp_path / "env"

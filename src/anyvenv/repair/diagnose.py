@@ -494,7 +494,8 @@ def _check_versions(
                     interpreter=_text(actual),
                 )
             )
-    elif sites and actual[:2] not in [site[:2] for site in sites]:
+    if sites and actual[:2] not in [site[:2] for site in sites]:
+        # (also where the config agrees with the interpreter: the packages are what count)
         findings.append(
             error(
                 Code.VERSION_MISMATCH,
