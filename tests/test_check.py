@@ -541,3 +541,53 @@ def test_a_pointer_written_by_hand_to_a_projects_own_env_is_followed(tmp_path: P
         proc = anyvenv("check", pointer)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.startswith(f"{project / '.venv'}: usable"), proc.stdout
+
+
+def _not_executable(env: Path) -> None:
+    for name in ("python", "python3", "python3.12"):
+        (env / "bin" / name).chmod(0o644)
+
+
+def _python_missing(env: Path) -> None:
+    (env / "bin" / "python").unlink()  # (python3 and python3.12 still there and running)
+
+
+def _a_wrapper_of_the_base(env: Path) -> None:
+    base = base_python()
+    for name in ("python", "python3", "python3.12"):
+        (env / "bin" / name).unlink()
+        (env / "bin" / name).write_text(f'#!/bin/sh\nexec {base} "$@"\n')
+        (env / "bin" / name).chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("damage", "code"),
+    [
+        (_not_executable, Code.INTERPRETER_NOT_EXECUTABLE),
+        (_python_missing, Code.INTERPRETER_MISSING),
+        (_a_wrapper_of_the_base, Code.INTERPRETER_NOT_IN_ENV),
+    ],
+)
+def test_an_interpreter_that_cannot_serve_the_env_is_an_error_and_repaired(
+    tmp_path: Path, damage: object, code: Code
+) -> None:
+    """bin/python with no execute bit, bin/python gone (python3 still runs), or a wrapper that
+    starts the base outside the env: each is an error (exit 1), not "usable", and repair
+    places the interpreter again."""
+    env = tmp_path / "env"
+    made = anyvenv("venv", "--strategy", "copy", "--python", str(base_python()), str(env))
+    assert made.returncode == 0, made.stderr
+    assert callable(damage)
+    damage(env)
+    proc = anyvenv("check", str(env), "--json")
+    assert proc.returncode == 1, proc.stdout
+    found = _json(proc)
+    assert found["usable"] is False
+    assert {"code": code.value, "severity": "error"}.items() <= next(
+        f for f in found["findings"] if isinstance(f, dict) and f["code"] == code.value
+    ).items(), found
+    repaired = anyvenv("repair", str(env))
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert anyvenv("check", str(env)).returncode == 0
+    ran = run([env / "bin" / "python", "-c", "import sys; print(sys.prefix)"])
+    assert ran.stdout.strip() == str(env), ran.stderr
