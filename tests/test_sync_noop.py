@@ -144,6 +144,19 @@ def test_run_skips_uv_too(synced: Path, env: dict[str, str], index: Path) -> Non
     assert missing.returncode == 2 and "no-such-tool" in missing.stderr
 
 
+def test_a_script_with_inline_metadata_is_left_to_uv_after_a_sync_too(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """A synced project (a record that would answer a no-op) is no reason to run a script
+    that declares its own dependencies in the project env: uv runs it in its own."""
+    script = synced / "tool.py"
+    script.write_text("# /// script\n# dependencies = []\n# ///\nimport sys\nprint(sys.prefix)\n")
+    ran = anyvenv("run", *index_args(index), "tool.py", cwd=synced, env=env)
+    assert ran.returncode == 0, ran.stderr
+    prefix = ran.stdout.strip()
+    assert prefix and os.path.realpath(prefix) != os.path.realpath(synced / ".venv"), prefix
+
+
 def test_a_dependency_edit_runs_uv(synced: Path, env: dict[str, str], index: Path) -> None:
     write_project(synced, dependencies=["alpha", "gamma"])
     assert uv_ran(synced, env, index)
