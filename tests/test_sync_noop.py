@@ -384,6 +384,18 @@ def test_a_new_workspace_member_runs_uv(tmp_path: Path, env: dict[str, str], ind
     member = root / "packages" / "app"
     assert uv_ran(member, env, index)  # from the member: another start, another record
     assert not uv_ran(member, env, index)
+    # a member's setup.py is one of uv's cache keys: made, then changed with its size and
+    # mtime put back (a restore with cp -p): the ctime still tells
+    setup = member / "setup.py"
+    setup.write_text("# dynamic metadata: 1\n")
+    an_hour_ago = time.time_ns() - 3600 * 10**9  # (not racy: no digest of it is kept)
+    for path in (setup, member):
+        os.utime(path, ns=(an_hour_ago, an_hour_ago))
+    assert uv_ran(root, env, index, "--all-packages")
+    assert not uv_ran(root, env, index, "--all-packages")
+    setup.write_text("# dynamic metadata: 2\n")
+    os.utime(setup, ns=(an_hour_ago, an_hour_ago))
+    assert uv_ran(root, env, index, "--all-packages")
 
 
 def test_a_local_wheel_dependency_is_an_input(
