@@ -713,6 +713,25 @@ def test_an_install_moves_uvs_minor_version_link_to_the_newer_patch(
     assert not os.path.lexists(other / link.name)  # none made where uv made none
 
 
+def test_an_install_of_an_older_patch_leaves_uvs_minor_version_link_alone(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """uv's link for the minor version leads to the newest patch: installing an older one
+    beside it does not move the link back."""
+    install_dir = tmp_path / "pythons"
+    major, minor, _ = standalone.version
+    platform = standalone.install_name.split("-", 2)[2]
+    newer = fake_install(
+        install_dir, f"cpython-{major}.{minor}.99-{platform}", f"python{major}.{minor}"
+    )
+    link = install_dir / f"cpython-{major}.{minor}-{platform}"
+    link.symlink_to(newer.name)
+    proc = run_cli("python", "install", standalone.version_text, "-i", str(install_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert (install_dir / standalone.install_name).is_dir()
+    assert os.readlink(link) == newer.name
+
+
 @pytest.mark.parametrize("subcommand", ["install", "list", "find", "uninstall", "dir"])
 def test_a_working_or_project_directory_that_is_not_there_is_refused(
     tmp_path: Path, pythons_env: dict[str, str], subcommand: str
