@@ -972,3 +972,25 @@ def test_a_failure_of_uv_with_a_sound_cache_names_no_cache(
     failed = anyvenv("sync", *index_args(index), cwd=project, env=env)
     assert failed.returncode != 0 and "no-such-package" in failed.stderr, failed.stderr
     assert "UV_CACHE_DIR" not in failed.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644", "faultfs:chmod-ignored"])
+def test_an_env_made_elsewhere_or_with_a_shadow_for_a_refused_command_goes_whole(
+    lab_kind: str, target: Path, index: Path, home: Path
+) -> None:
+    """uv refuses the command (exit 2) after anyvenv made the env: the env put elsewhere and
+    the pointer to it, or the env and its shadow, all go, as plain uv would have made none."""
+    env = project_environ(home)
+    project = write_project(target / "demo")
+    placement = "elsewhere" if lab_kind == "faultfs:mode-0644" else "shadow"
+    refused = anyvenv("sync", "--json", "--no-such-option", *index_args(index), cwd=project,
+                      env=env)  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    report = json.loads(refused.stdout)
+    assert (report["action"], report["placement"]) == ("undone", placement), report
+    assert not os.path.lexists(project / ".venv")  # no pointer, no env
+    assert not os.path.lexists(str(report["env"]))
+    if placement == "shadow":
+        assert report["shadow"] and not os.path.lexists(str(report["shadow"])), report
+    made, _ = sync_json(project, env, index)  # and the next sync makes it as new
+    assert (made["action"], made["placement"]) == ("created", placement), made
