@@ -512,3 +512,41 @@ def test_a_killed_reinstall_on_fat_leaves_a_python_that_runs(
         assert again.returncode == 0, (spec, again.stderr)
         assert install_counts_as_done(home, standalone), spec
         assert entries(install_dir) - {".anyvenv-python.lock"} == {standalone.install_name}
+
+
+def test_a_build_whose_ssl_sqlite3_or_ctypes_cannot_load_is_not_committed(
+    tmp_path: Path, standalone: StandaloneArchive
+) -> None:
+    """Validation imports the modules users need: an extension that is there but cannot load
+    (a garbled _ssl) fails the install, and nothing is left."""
+    tree = tmp_path / "tree"
+    with tarfile.open(standalone.path) as tar:
+        tar.extractall(tree, filter="tar")
+    dynload = next(tree.glob("python/lib/python3.*/lib-dynload"))
+    garbled = sorted(
+        path for core in ("_ssl", "_sqlite3", "_ctypes") for path in dynload.glob(f"{core}.*so")
+    )
+    assert garbled, sorted(p.name for p in dynload.iterdir())
+    garbled[0].write_bytes(b"\x7fELF, but not one")
+    broken = tmp_path / "broken.tar.gz"
+    pack(tree, broken)
+    env = bad_source(tmp_path, standalone, broken)
+    env["ANYVENV_CACHE_DIR"] = str(tmp_path / "cache")
+    install_dir = tmp_path / "pythons"
+    proc = run_cli("python", "install", standalone.version_text, "-i", str(install_dir), env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert "the new Python cannot import" in one_line_error(proc)
+    assert entry_names(install_dir) == []
+
+
+def test_the_users_library_path_does_not_decide_which_libpython_is_validated(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """LD_LIBRARY_PATH naming another libpython of the same version (the one the test build
+    was made from) would make the new Python load it during validation, and its install be
+    refused as foreign: validation runs without it, and the install is made."""
+    env = {**cli_env(**pythons_env), "LD_LIBRARY_PATH": str(standalone.source.libpython.parent)}
+    install_dir = tmp_path / "pythons"
+    proc = run_cli("python", "install", standalone.version_text, "-i", str(install_dir), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert entry_names(install_dir) == [standalone.install_name]
