@@ -698,3 +698,20 @@ def test_a_repair_waiting_for_the_envs_lock_says_so(tmp_path: Path) -> None:
     told = waits_told(proc.stderr)
     assert len(told) == 1 and env_lock_path(str(env)) in told[0], proc.stderr
     assert (env / "bin" / "activate").is_file()
+
+
+def test_a_script_naming_a_python_the_env_lacks_is_given_its_python(tmp_path: Path) -> None:
+    """A script left by a move names <old env>/bin/python3.9, a name this 3.12 env does not
+    have: repair points it at the env's bin/python, not at a bin/python3.9 that is not there."""
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    script = env / "bin" / "tool"
+    script.write_text(
+        f"#!{tmp_path / 'old' / 'bin' / 'python3.9'}\nimport sys\nprint(sys.prefix)\n"
+    )
+    script.chmod(0o755)
+    assert "script-interpreter-missing" in _codes(env)
+    proc = anyvenv("repair", env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert script.read_text().splitlines()[0] == f"#!{env}/bin/python"
+    assert run([script]).stdout.strip() == str(env)
