@@ -143,6 +143,23 @@ def test_a_config_without_home_is_mended_when_the_rest_says_the_python(
     linked = anyvenv("repair", uv_env, path="/usr/bin:/bin")
     assert linked.returncode == 0, linked.stdout + linked.stderr
     assert f"home = {Path(os.path.realpath(base_python())).parent}" in uv_cfg.read_text()
+    # a link to another minor's Python (3.11 for this 3.12 env) does not say the base: a
+    # 3.12 is looked up instead
+    uv_cfg.write_text("".join(kept))
+    for name in ("python", "python3", "python3.12"):
+        (uv_env / "bin" / name).unlink()
+    (uv_env / "bin" / "python").symlink_to(base_python("3.11"))
+    relinked = anyvenv("repair", uv_env, path=f"{base_python().parent}:/usr/bin:/bin")
+    assert relinked.returncode == 0, relinked.stdout + relinked.stderr
+    assert "version = 3.12." in uv_cfg.read_text() or "version_info = 3.12." in uv_cfg.read_text()
+    home = next(line for line in uv_cfg.read_text().splitlines() if line.startswith("home"))
+    assert "3.11" not in home, home
+    assert (
+        run(
+            [uv_env / "bin" / "python", "-c", "import sys; print(sys.version_info[:2])"]
+        ).stdout.strip()
+        == "(3, 12)"
+    )
     cfg.write_bytes(b"\x1b[31mred\x00 = x\n")
     shown = anyvenv("check", env).stdout
     assert "\x1b" not in shown and "'\\x1b[31mred\\x00'" in shown
