@@ -608,3 +608,29 @@ def test_an_interpreter_that_cannot_serve_the_env_is_an_error_and_repaired(
     assert anyvenv("check", str(env)).returncode == 0
     ran = run([env / "bin" / "python", "-c", "import sys; print(sys.prefix)"])
     assert ran.stdout.strip() == str(env), ran.stderr
+
+
+def test_a_copied_interpreter_that_loads_another_builds_libpython_is_said_so(
+    tmp_path: Path,
+) -> None:
+    """A copy of bin/python whose RUNPATH leads to another libpython3.12 (another build's
+    bytes): check names the library it loads and the base's it should, from the ELF facts."""
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    real = os.path.realpath(env / "bin" / "python")
+    base_lib = next(Path(real).parent.parent.glob("lib/libpython3.12.so.1.0"))
+    other = tmp_path / "otherlib"
+    other.mkdir()
+    shutil.copy2(base_lib, other / base_lib.name)
+    stripped = run(["strip", "--strip-unneeded", other / base_lib.name])
+    assert stripped.returncode == 0, stripped.stderr
+    for name in ("python", "python3", "python3.12"):
+        (env / "bin" / name).unlink()
+    shutil.copy2(real, env / "bin" / "python")
+    patched = run(["patchelf", "--set-rpath", str(other), env / "bin" / "python"])
+    assert patched.returncode == 0, patched.stderr
+    diagnosis = check(env)
+    assert not diagnosis.usable
+    (wrong,) = [f for f in diagnosis.findings if f.code is Code.LIBPYTHON_OTHER_BUILD]
+    assert wrong.message.startswith(f"bin/python loads {other / base_lib.name}, which is not")
+    assert str(base_lib) in wrong.message or os.path.realpath(base_lib) in wrong.message
