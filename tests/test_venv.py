@@ -427,6 +427,51 @@ def test_a_deferred_check_runs_after_the_commit_for_symlinked_envs_only(tmp_path
     assert copied.strategy is Strategy.COPY and none is None
 
 
+def test_an_env_whose_python_is_not_as_built_is_never_committed(tmp_path: Path) -> None:
+    """The check before the commit is the guard: a step that leaves the wrong python in the
+    staged env (here a subclass's, linking another minor's Python) fails the build, and the
+    env that was there stays whole, with nothing left beside it."""
+    import glob
+
+    from anyvenv.envbuild.builder import EnvBuilder, EnvOptions, build_environment
+    from anyvenv.envbuild.layout import EnvLayout
+    from anyvenv.envbuild.plan import InterpreterPlan
+    from anyvenv.errors import EnvironmentBroken
+    from anyvenv.fs.place import Strategy
+    from anyvenv.interpreter.query import query_interpreter
+
+    info = query_interpreter(str(BASE))
+    other = next(
+        path
+        for path in sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python3.*[0-9]"))
+        if not os.path.basename(path).startswith(f"python{info.version[0]}.{info.version[1]}")
+        and query_interpreter(path).version >= (3, 8)
+    )
+
+    class LinksAnotherPython(EnvBuilder):
+        def place_interpreter(self, layout: EnvLayout, plan: InterpreterPlan) -> str | None:
+            expected = super().place_interpreter(layout, plan)
+            os.unlink(layout.python)
+            os.symlink(other, layout.python)
+            return expected
+
+    target = tmp_path / "env"
+    build_environment(target, info, EnvOptions(strategy=Strategy.COPY))
+    before = sorted(str(p.relative_to(target)) for p in target.rglob("*"))
+    with pytest.raises(EnvironmentBroken, match="the new python"):
+        build_environment(
+            target, info, EnvOptions(strategy=Strategy.COPY), builder_class=LinksAnotherPython
+        )
+    assert sorted(str(p.relative_to(target)) for p in target.rglob("*")) == before
+    assert entry_names(tmp_path) == ["env"]
+    ran = subprocess.run(
+        [target / "bin" / "python", "-c", "import sys; print(sys.prefix)"],
+        capture_output=True,
+        text=True,
+    )
+    assert ran.stdout.strip() == str(target), ran.stderr
+
+
 ACTIVATING_SHELLS = {  # $SHELL -> how to run a line in it and print VIRTUAL_ENV
     "/bin/bash": ["bash", "-c", '{line}; printf %s "$VIRTUAL_ENV"'],
     "/usr/bin/zsh": ["zsh", "-c", '{line}; printf %s "$VIRTUAL_ENV"'],

@@ -539,9 +539,14 @@ def fix_shebangs(
 
 
 def build_environment(
-    target: str | os.PathLike[str], info: InterpreterInfo, options: EnvOptions
+    target: str | os.PathLike[str],
+    info: InterpreterInfo,
+    options: EnvOptions,
+    builder_class: type[EnvBuilder] = EnvBuilder,
 ) -> EnvInfo:
-    return build_with_pending_check(target, info, options)[0]
+    """Build the env at ``target`` from ``info`` with ``builder_class`` (a subclass changes
+    a step: its result is checked as any other before it is committed)."""
+    return build_with_pending_check(target, info, options, builder_class)[0]
 
 
 def _check_name_length(target: str) -> None:
@@ -567,11 +572,14 @@ def _check_name_length(target: str) -> None:
 
 
 def build_with_pending_check(
-    target: str | os.PathLike[str], info: InterpreterInfo, options: EnvOptions
+    target: str | os.PathLike[str],
+    info: InterpreterInfo,
+    options: EnvOptions,
+    builder_class: type[EnvBuilder] = EnvBuilder,
 ) -> tuple[EnvInfo, PendingCheck | None]:
     """Build; with ``options.defer_linked_check``, the check the caller must still finish."""
     try:
-        builder = EnvBuilder(target, info, options)
+        builder = builder_class(target, info, options)
         return builder.build(), builder.pending_check
     except OSError as exc:
         where, hint = "", "check free space and permissions on that filesystem"
