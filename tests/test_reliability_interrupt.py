@@ -282,6 +282,10 @@ def test_an_undo_killed_at_every_step_leaves_the_env_whole_or_gone(
     trace = tmp_path / "trace"
     done = run(refused, ANYVENV_TEST_TRACE=str(trace))
     assert done.returncode == 2, done.stderr
+    if where == "emptied-in-place":  # all of it goes, its files and its lib64 link too
+        assert os.listdir(env) == []
+    else:
+        assert not os.path.lexists(env)
     specs = [spec for spec in by_name(read_trace(trace)) if spec.startswith("remove-env:")]
     assert specs, read_trace(trace)
     for spec in specs:

@@ -392,9 +392,19 @@ _RELEASE_WAITS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)  # seconds
 
 
 def remove_tree_quietly(path: str) -> None:
-    """Remove a tree we made, without following links and without raising. A directory held
-    only by files a FUSE daemon has not released yet is tried again for a moment."""
+    """Remove a tree we made (or a file, or a link, not followed) without raising. A
+    directory held only by files a FUSE daemon has not released yet is tried again for a
+    moment."""
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            os.unlink(path)
+            return
+    except OSError:
+        return
+    _remove_directory_quietly(path)
 
+
+def _remove_directory_quietly(path: str) -> None:
     def remove() -> None:
         _remove_entries(path)
         os.rmdir(path)
@@ -443,11 +453,11 @@ def _remove_entries(path: str) -> None:
         try:
             os.unlink(child)  # without an lstat first: each is a round trip on a share
         except IsADirectoryError:
-            remove_tree_quietly(child)
+            _remove_directory_quietly(child)
         except OSError:
             try:  # EPERM is what unlink(2) of a directory gives on Linux
                 if stat.S_ISDIR(os.lstat(child).st_mode):
-                    remove_tree_quietly(child)
+                    _remove_directory_quietly(child)
             except OSError:
                 pass
 
