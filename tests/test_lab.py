@@ -45,8 +45,32 @@ def test_every_fault_mode_but_the_special_ones_is_a_kind() -> None:
     assert {f"faultfs:{mode}" for mode in MODES} - set(ALL_KINDS) == {
         f"faultfs:{mode}" for mode in SPECIAL_MODES
     }
-    assert {"readonly", "hang-symlink", "eio-after-writes"} == SPECIAL_MODES
+    assert {
+        "readonly",
+        "hang-symlink",
+        "eio-after-writes",
+        "absolute-symlink-eperm",
+        "absolute-readlink-rewritten",
+    } == SPECIAL_MODES
     assert "local" in ALL_KINDS
+
+
+ABSOLUTE_ONLY = {  # measured by the lab's own probe, not anyvenv's
+    "faultfs:absolute-symlink-eperm": {"symlink_absolute": "EPERM"},
+    "faultfs:absolute-readlink-rewritten": {"symlink_absolute": "no"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ABSOLUTE_ONLY))
+def test_modes_that_break_absolute_links_only(lab: Lab, kind: str) -> None:
+    measured = probe_all(lab.target(kind), lab.outside_file())
+    expected = {**TYPICAL_SYMLINKS, **ABSOLUTE_ONLY[kind]}
+    assert {key: measured[key] for key in expected} == expected
+
+
+TYPICAL_SYMLINKS = dict.fromkeys(
+    ("symlink_create", "symlink_relative", "symlink_dotdot", "symlink_absolute"), "ok"
+)
 
 
 # -- every kind ------------------------------------------------------------

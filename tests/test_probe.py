@@ -262,3 +262,35 @@ def test_why_symlinks_are_not_used_names_each_errno() -> None:
         "symlinks are created but cannot be read back (relative: EACCES, absolute: no)"
     )
     assert replace(works, chmod="ENOSYS").chmod_fails and not replace(works, chmod="no").chmod_fails
+
+
+@pytest.mark.parametrize(
+    ("kind", "absolute"),
+    [
+        ("faultfs:absolute-symlink-eperm", "EPERM"),
+        ("faultfs:absolute-readlink-rewritten", "no"),
+    ],
+)
+def test_links_that_fail_only_when_absolute_are_not_trusted(
+    lab: Lab, kind: str, absolute: str
+) -> None:
+    """Relative links work, absolute ones are refused or read back rewritten (as Debian's
+    sshfs rewrites them): the interpreter link is absolute, so symlinks do not do, and the
+    env made there runs."""
+    from support import BASE
+
+    target = lab.target(kind)
+    clear_cache()
+    result = probe(target, use_cache=False)
+    assert result.checks()["symlink_relative"] == "ok"
+    assert result.checks()["symlink_absolute"] == absolute
+    assert not result.symlinks_work
+    made = run_cli("venv", "--python", str(BASE), str(target / "env"))
+    assert made.returncode == 0, made.stderr
+    assert "interpreter: symlink" not in made.stderr, made.stderr
+    ran = subprocess.run(
+        [target / "env" / "bin" / "python", "-c", "import sys; print(sys.prefix)"],
+        capture_output=True,
+        text=True,
+    )
+    assert ran.stdout.strip() == str(target / "env"), ran.stderr

@@ -220,13 +220,18 @@ class FaultOps:
             self._hang()
         if self._spec.symlink_errno is not None:
             raise _fail(self._spec.symlink_errno)
+        if self._spec.absolute_symlink_errno is not None and source.startswith("/"):
+            raise _fail(self._spec.absolute_symlink_errno)
         os.symlink(source, self._full(target))
         return 0
 
     def readlink(self, path: str) -> str:
         if self._spec.readlink_errno is not None:
             raise _fail(self._spec.readlink_errno)
-        return os.readlink(self._full(path))
+        text = os.readlink(self._full(path))
+        if self._spec.absolute_readlink_rewritten and text.startswith("/"):
+            return os.path.relpath(text, os.path.dirname("/" + path.lstrip("/")))
+        return text
 
     def link(self, target: str, source: str) -> int:
         """Create the hard link ``target`` to the existing ``source``."""

@@ -39,6 +39,11 @@ class FaultSpec:
     write_budget: bool = False
     """write() fails with EIO once the budget in WRITE_BUDGET_FILE (in the backing root:
     a number of write calls still allowed) is spent; without that file writes never fail."""
+    absolute_symlink_errno: int | None = None
+    """symlink() of an absolute target fails with this errno (relative ones are made)."""
+    absolute_readlink_rewritten: bool = False
+    """readlink() of an absolute target answers it relative to the link, as if the mount's
+    root were /: what sshfs's transform_symlinks shows (the link then leads nowhere)."""
 
 
 HANG_NAME_PREFIX = "never-answers"
@@ -68,9 +73,19 @@ MODES: dict[str, FaultSpec] = {
     "readonly": FaultSpec(readonly=True),
     "hang-symlink": FaultSpec(symlink_hangs=True),
     "eio-after-writes": FaultSpec(write_budget=True),
+    "absolute-symlink-eperm": FaultSpec(absolute_symlink_errno=errno.EPERM),
+    "absolute-readlink-rewritten": FaultSpec(absolute_readlink_rewritten=True),
 }
 """Every faultfs mode by name."""
 
-SPECIAL_MODES = frozenset({"readonly", "hang-symlink", "eio-after-writes"})
+SPECIAL_MODES = frozenset(
+    {
+        "readonly",
+        "hang-symlink",
+        "eio-after-writes",
+        "absolute-symlink-eperm",
+        "absolute-readlink-rewritten",
+    }
+)
 """Modes that are not a filesystem to build on (lab.ALL_KINDS leaves them out): reached
 through Lab.readonly_target, Lab.hung_target and Lab.eio_target."""
