@@ -575,3 +575,16 @@ def test_an_env_reached_through_a_link_to_it_is_one_env(tmp_path: Path) -> None:
     (tmp_path / "proj" / ".venv").symlink_to(real)
     with env_lock(tmp_path / "proj" / ".venv"), pytest.raises(LockTimeout):
         env_lock(real, timeout=0.3).acquire()
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:passthrough"])
+def test_a_release_removes_only_its_own_lock_file(target: Path) -> None:
+    """A holder whose lock file was broken as stale while it ran (a slow share) and taken by
+    another: its release leaves the other's file alone."""
+    lock_path = target / "x.lock"
+    with ShareLock(lock_path, timeout=10, poll=0.01):
+        assert lock_path.exists()
+        os.unlink(lock_path)
+        _write_holder(lock_path, pid=os.getppid())  # another holder's, alive
+        theirs = lock_path.read_bytes()
+    assert lock_path.read_bytes() == theirs
