@@ -120,3 +120,14 @@ def test_replacing_a_tree_file_by_file_keeps_the_new_and_only_the_new(tmp_path: 
         "bin/python": "new", "lib/a.py": "new", "was_dir": "now a file", "f/inside": "y"
     }  # fmt: skip
     assert not new.exists()
+
+
+def test_recover_leaves_what_a_live_process_is_making(tmp_path: Path) -> None:
+    """A staging tree or a retired env of a run still going (this process: alive) is its own:
+    recover, called by any other command, leaves both alone."""
+    target = tmp_path / "env"
+    staging, retired = Path(atomic.staging_name(target)), Path(atomic.retired_name(target))
+    for path in (staging, retired):
+        (path / "bin").mkdir(parents=True)
+    assert atomic.recover(target) == []
+    assert staging.is_dir() and retired.is_dir() and not target.exists()
