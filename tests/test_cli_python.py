@@ -215,6 +215,17 @@ def test_venv_finds_the_installed_python(
         text=True,
     )
     assert out.stdout.strip() == str(install_dir / standalone.install_name), out.stderr
+    # with uv's minor-version link there, as uv: the env's home is the link's bin and its
+    # version X.Y, so that after an upgrade of the patch the env follows the link
+    platform = standalone.install_name.split("-", 2)[2]
+    major, minor, _ = standalone.version
+    link = install_dir / f"cpython-{major}.{minor}-{platform}"
+    link.symlink_to(standalone.install_name)
+    linked = tmp_path / "linked"
+    proc = run_cli("venv", str(linked), "--python", "3.12", env=env_vars)
+    assert proc.returncode == 0, proc.stderr
+    config = read_pyvenv_cfg(linked)
+    assert (config["home"], config["version_info"]) == (str(link / "bin"), f"{major}.{minor}")
 
 
 def test_mirror_flag_overrides_the_environment(
