@@ -51,26 +51,26 @@ def test_every_fault_mode_but_the_special_ones_is_a_kind() -> None:
         "eio-after-writes",
         "absolute-symlink-eperm",
         "absolute-readlink-rewritten",
+        "link-copies",
     } == SPECIAL_MODES
     assert "local" in ALL_KINDS
 
 
-ABSOLUTE_ONLY = {  # measured by the lab's own probe, not anyvenv's
+LINKS_OK = dict.fromkeys(
+    ("symlink_create", "symlink_relative", "symlink_dotdot", "symlink_absolute", "hardlink"), "ok"
+)
+LINK_FAULTS = {  # special modes, measured by the lab's own probe, not anyvenv's
     "faultfs:absolute-symlink-eperm": {"symlink_absolute": "EPERM"},
     "faultfs:absolute-readlink-rewritten": {"symlink_absolute": "no"},
+    "faultfs:link-copies": {"hardlink": "no"},
 }
 
 
-@pytest.mark.parametrize("kind", sorted(ABSOLUTE_ONLY))
-def test_modes_that_break_absolute_links_only(lab: Lab, kind: str) -> None:
+@pytest.mark.parametrize("kind", sorted(LINK_FAULTS))
+def test_special_modes_that_break_one_kind_of_link(lab: Lab, kind: str) -> None:
     measured = probe_all(lab.target(kind), lab.outside_file())
-    expected = {**TYPICAL_SYMLINKS, **ABSOLUTE_ONLY[kind]}
+    expected = {**LINKS_OK, **LINK_FAULTS[kind]}
     assert {key: measured[key] for key in expected} == expected
-
-
-TYPICAL_SYMLINKS = dict.fromkeys(
-    ("symlink_create", "symlink_relative", "symlink_dotdot", "symlink_absolute"), "ok"
-)
 
 
 # -- every kind ------------------------------------------------------------

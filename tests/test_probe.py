@@ -294,3 +294,14 @@ def test_links_that_fail_only_when_absolute_are_not_trusted(
         text=True,
     )
     assert ran.stdout.strip() == str(target / "env"), ran.stderr
+
+
+def test_a_hard_link_that_is_a_copy_is_not_taken_for_one(lab: Lab) -> None:
+    """link() that succeeds but makes a copy (a server emulating hard links): a write through
+    one name is not seen through the other, so the probe says hard links do not work."""
+    target = lab.target("faultfs:link-copies")
+    clear_cache()
+    result = probe(target, use_cache=False)
+    assert result.checks()["hardlink"] == "no"
+    assert not result.hardlinks_work
+    assert entry_names(target) == []

@@ -41,6 +41,9 @@ class FaultSpec:
     a number of write calls still allowed) is spent; without that file writes never fail."""
     absolute_symlink_errno: int | None = None
     """symlink() of an absolute target fails with this errno (relative ones are made)."""
+    link_copies: bool = False
+    """link() succeeds but makes a copy, not a second name of the file (as some servers
+    emulate hard links)."""
     absolute_readlink_rewritten: bool = False
     """readlink() of an absolute target answers it relative to the link, as if the mount's
     root were /: what sshfs's transform_symlinks shows (the link then leads nowhere)."""
@@ -75,6 +78,7 @@ MODES: dict[str, FaultSpec] = {
     "eio-after-writes": FaultSpec(write_budget=True),
     "absolute-symlink-eperm": FaultSpec(absolute_symlink_errno=errno.EPERM),
     "absolute-readlink-rewritten": FaultSpec(absolute_readlink_rewritten=True),
+    "link-copies": FaultSpec(link_copies=True),
 }
 """Every faultfs mode by name."""
 
@@ -85,6 +89,7 @@ SPECIAL_MODES = frozenset(
         "eio-after-writes",
         "absolute-symlink-eperm",
         "absolute-readlink-rewritten",
+        "link-copies",
     }
 )
 """Modes that are not a filesystem to build on (lab.ALL_KINDS leaves them out): reached
