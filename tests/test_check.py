@@ -127,12 +127,14 @@ def test_a_config_without_home_is_mended_when_the_rest_says_the_python(
     cfg = env / "pyvenv.cfg"
     lines = cfg.read_text().splitlines(True)
     cfg.write_text("".join(line for line in lines if not line.startswith("home")))
+    cfg.chmod(0o640)  # (the user's choice: kept by the rewrite)
     checked = anyvenv("check", env)
     assert checked.returncode == 1 and "config-no-home" in checked.stdout
     assert "fix it with: anyvenv repair" in checked.stdout
     repaired = anyvenv("repair", env)
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     assert f"home = {base_python().parent}" in cfg.read_text()
+    assert cfg.stat().st_mode & 0o777 == 0o640
     assert anyvenv("check", env).returncode == 0
     # uv writes no executable =: with no 3.12 on PATH, the env's own python link says it
     uv_env = tmp_path / "uv-env"
