@@ -636,3 +636,21 @@ def test_a_copied_interpreter_that_loads_another_builds_libpython_is_said_so(
     (wrong,) = [f for f in diagnosis.findings if f.code is Code.LIBPYTHON_OTHER_BUILD]
     assert wrong.message.startswith(f"bin/python loads {other / base_lib.name}, which is not")
     assert str(base_lib) in wrong.message or os.path.realpath(base_lib) in wrong.message
+
+
+def test_a_lib64_link_to_another_directory_is_named_and_relinked(tmp_path: Path) -> None:
+    """lib64 that leads somewhere else than lib (a copy that rewrote it, a hand edit): a
+    warning naming where it leads, and repair makes it lead to lib again."""
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (env / "lib64").unlink()
+    (env / "lib64").symlink_to(elsewhere)
+    diagnosis = check(env)
+    (finding,) = [f for f in diagnosis.findings if f.code is Code.LIB64_DANGLING]
+    assert finding.severity is Severity.WARNING and str(elsewhere) in finding.message
+    repaired = anyvenv("repair", str(env))
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert os.path.samefile(env / "lib64", env / "lib")
+    assert check(env).findings == []
