@@ -276,7 +276,16 @@ def test_what_uv_is_asked_to_reinstall(args: list[str], expected: bool | set[str
 @pytest.mark.parametrize("option", ["--directory", "--project", "--config-file", "--cache-dir"])
 @pytest.mark.parametrize(
     "command",
-    [["sync"], ["run"], ["lock"], ["add", "x"], ["venv"], ["python", "find"], ["--OPT", "sync"]],
+    [
+        ["sync"],
+        ["run"],
+        ["lock"],
+        ["add", "x"],
+        ["venv"],
+        ["python", "find"],
+        ["pip", "install", "x"],
+        ["--OPT", "sync"],
+    ],
 )
 def test_an_empty_path_for_uvs_path_options_is_refused_as_uv_refuses_it(
     tmp_path: Path, command: list[str], option: str

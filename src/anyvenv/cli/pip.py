@@ -40,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
     words = pip_words(args)
     if not words:
         raise UsageError("no 'uv pip' subcommand given", "e.g. 'anyvenv pip list'")
+    from anyvenv.cli.uvargs import refuse_empty_paths
+
+    refuse_empty_paths(words[: words.index("--")] if "--" in words else words)
     locating = locating_args(words)
     subcommand = words[0]
     try:
