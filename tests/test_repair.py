@@ -187,6 +187,28 @@ def test_a_new_base_is_found_under_uvs_python_preference(tmp_path: Path) -> None
         assert f"home = {home}\n" in (env / "pyvenv.cfg").read_text(), name
 
 
+def test_a_bad_python_preference_setting_stops_only_a_repair_that_looks_up_a_base(
+    tmp_path: Path,
+) -> None:
+    """uv's python-preference is read where a base must be found: a healthy env, or one
+    whose scripts need rewriting, is repaired whatever the setting says (check agrees)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "uv.toml").write_text('python-preference = "bogus"\n')
+    env = project / ".venv"
+    uv_venv(env, base_python())
+    assert anyvenv("repair", env).returncode == 0
+    assert anyvenv("repair", "--dry-run", "--json", env).returncode == 0
+    missing = anyvenv("repair", project / "nonexistent")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr, missing.stderr
+    cfg = env / "pyvenv.cfg"
+    lines = cfg.read_text().splitlines(True)
+    cfg.write_text("".join(line for line in lines if not line.startswith("home")))
+    (env / "bin" / "python").unlink()  # a base must be found now: the setting is read
+    bad = anyvenv("repair", env)
+    assert bad.returncode == 2 and "python-preference 'bogus'" in bad.stderr, bad.stderr
+
+
 def test_scripts_of_an_env_moved_to_a_long_path(tmp_path: Path) -> None:
     """Long paths get the /bin/sh trampoline shebang; repair reads and writes that form."""
     deep = tmp_path / ("d" * 60) / ("e" * 60)

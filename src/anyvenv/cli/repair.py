@@ -39,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         declared=args.env,
         on_lock_wait=tell_waiting,
-        python_preference=preference_where_env_is(env, os.environ, os.getcwd()) if env else None,
+        # (uv's settings where the env is declared: a project's, for its pointer too; read
+        # only if a base is looked up)
+        python_preference=lambda: preference_where_env_is(args.env, os.environ, os.getcwd()),
     )
     if args.json:
         print_json(report.to_json())

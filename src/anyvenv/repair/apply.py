@@ -82,7 +82,7 @@ def repair(
     declared: str | os.PathLike[str] | None = None,
     take_env_lock: bool = True,
     on_lock_wait: Callable[[str], object] | None = None,
-    python_preference: str | None = None,
+    python_preference: str | Callable[[], str | None] | None = None,
 ) -> RepairReport:
     """Fix the environment at ``env`` in place, keeping its packages. With ``dry_run`` only
     the plan is made. The env's lock (beside ``declared``, the path a project names it by,
@@ -91,7 +91,8 @@ def repair(
     path that is not an environment and :class:`EnvironmentBroken` for one that cannot be
     repaired. ``on_lock_wait`` is told when another process holds a lock for long.
     ``python_preference``: uv's, for a base looked up anew (default: ``UV_PYTHON_PREFERENCE``,
-    else managed; ``anyvenv repair`` passes the one of uv's settings where the env is)."""
+    else managed), or a function that works it out, called only if a base is looked up
+    (``anyvenv repair`` passes the one of uv's settings where the env is declared)."""
     if dry_run or not take_env_lock or not os.fspath(env):
         return _repair(
             env, dry_run, on_lock_wait, python_preference
@@ -111,7 +112,7 @@ def _repair(
     env: str | os.PathLike[str],
     dry_run: bool,
     on_lock_wait: Callable[[str], object] | None,
-    preference: str | None,
+    preference: str | Callable[[], str | None] | None,
 ) -> RepairReport:
     before = check(env)
     plan = plan_repair(before, preference)

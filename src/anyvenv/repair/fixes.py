@@ -23,6 +23,10 @@ from anyvenv.repair.diagnose import Diagnosis
 from anyvenv.repair.envstate import INTERPRETER_NAME, EntryKind
 from anyvenv.repair.findings import INTERPRETER_CODES, Code, Finding, Severity
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 class FixKind(str, enum.Enum):
     PLACE_INTERPRETER = "place-interpreter"
@@ -58,7 +62,9 @@ class RepairPlan:
 
     diagnosis: Diagnosis
     fixes: list[Fix]
-    preference: str | None = None  # uv's python-preference for a new base (None: uv's default)
+    # uv's python-preference for a new base (None: uv's default), or what works it out: read
+    # only where a base is looked up (a bad setting is no reason to refuse what needs none)
+    preference: str | Callable[[], str | None] | None = None
     base: InterpreterInfo | None = None
     linkage: Linkage | None = None
     interpreter: InterpreterPlan | None = None
@@ -107,7 +113,9 @@ def _first_step(refusal: DirectoryNotWritable) -> str:
     return "remount it read-write" if refusal.read_only else "work as its owner"
 
 
-def plan_repair(diagnosis: Diagnosis, preference: str | None = None) -> RepairPlan:
+def plan_repair(
+    diagnosis: Diagnosis, preference: str | Callable[[], str | None] | None = None
+) -> RepairPlan:
     """The fixes for ``diagnosis`` (empty for a healthy env); a base Python is looked up, where
     one must be, with uv's python-preference ``preference``. Raises
     :class:`EnvironmentBroken` when the env cannot be repaired in place."""
@@ -179,7 +187,8 @@ def _base_for(plan: RepairPlan) -> InterpreterInfo:
     linked = _linked_base(diagnosis)
     if linked is not None:
         return linked
-    return discover_base(diagnosis.version, diagnosis.free_threaded, plan.preference)
+    preference = plan.preference() if callable(plan.preference) else plan.preference
+    return discover_base(diagnosis.version, diagnosis.free_threaded, preference)
 
 
 def _linked_base(diagnosis: Diagnosis) -> InterpreterInfo | None:
