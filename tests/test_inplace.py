@@ -195,3 +195,29 @@ def test_an_empty_directory_on_every_mount_is_filled_and_then_replaced(
     assert cleared.returncode == 0, cleared.stderr
     assert _works(env) and not _has_marker(env), lab_kind
     assert not leftovers(target, depth=2), leftovers(target, depth=2)
+
+
+def test_an_env_emptied_in_place_keeps_its_config_while_anything_else_stays(
+    nobody_scratch: Path,
+) -> None:
+    """Emptied in place (the working directory), an env whose bin/python cannot be removed
+    (here: another user's) keeps its pyvenv.cfg: it stays an env, which the next run replaces,
+    never a bare bin/python that tools take for a base interpreter."""
+    from support import run_python_as_nobody
+
+    env = nobody_scratch / "env"
+    (env / "bin").mkdir(parents=True)
+    (env / "lib").mkdir()
+    (env / "bin" / "python").write_bytes(b"a copied interpreter\n")
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (env / ".gitignore").write_text("*\n")
+    for path in (env, env / "lib", env / "pyvenv.cfg", env / ".gitignore"):
+        os.chown(path, 65534, 65534)  # (bin and bin/python stay root's: not removable)
+    code = (
+        "import os; from anyvenv.fs.inplace import remove_or_empty; "
+        f"os.chdir({str(env)!r}); remove_or_empty(os.getcwd())"
+    )
+    proc = run_python_as_nobody("-c", code)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(os.listdir(env)) == ["bin", "pyvenv.cfg"]
+    assert (env / "bin" / "python").is_file()

@@ -115,6 +115,8 @@ def remove_or_empty(path: str) -> None:
             return
     remove = remove_tree_quietly if identity else remove_tree
     for name in sorted(os.listdir(path), key=lambda name: (name == FINAL_NAME, name)):
+        if name == FINAL_NAME and os.listdir(path) != [FINAL_NAME]:
+            return  # (what could not be removed stays in an env, which the next run replaces)
         remove(os.path.join(path, name))
         checkpoint("remove-env:" + name)
     if not identity:
