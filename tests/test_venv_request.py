@@ -119,10 +119,10 @@ def test_a_python_no_cpython_3_answers_is_refused_with_the_fix_where_it_was_aske
     assert from_file.returncode == 2
     said = one_line_error(from_file)
     assert f", asked for by {version_file};" in said
-    assert said.endswith(f", or change the version in {version_file}")
+    assert said.endswith(f"; {hint}, or change the version in {version_file}")  # as sync
     version_file.unlink()
     variable = run_cli("venv", cwd=tmp_path, env={**env, "UV_PYTHON": request_text})
-    assert one_line_error(variable).endswith(", or change UV_PYTHON")
+    assert one_line_error(variable).endswith(f"; {hint}, or change UV_PYTHON")
     assert os.listdir(tmp_path) == ["pythons"]  # (the fixture's): no env, nothing made
 
 

@@ -93,4 +93,5 @@ SPECIAL_MODES = frozenset(
     }
 )
 """Modes that are not a filesystem to build on (lab.ALL_KINDS leaves them out): reached
-through Lab.readonly_target, Lab.hung_target and Lab.eio_target."""
+through Lab.readonly_target, Lab.hung_target and Lab.eio_target, and the link faults through
+Lab.target("faultfs:MODE")."""

@@ -410,6 +410,13 @@ def run(args: Arguments) -> int:
         print(f"anyvenv: warning: {found.warning}", file=sys.stderr)
     python = args.python or found.choice.request.raw or None
     source = None if args.python or python is None else found.choice.source
+    if source is not None:  # (as sync says it: the fix with --python, or where it was asked)
+        from anyvenv.interpreter.discovery import refuse_unsupported
+
+        try:
+            refuse_unsupported(found.choice.request)
+        except InterpreterNotFound as exc:
+            raise found.choice.named_in(exc) from None
     settings_start = found.project.workspace_root if found.project is not None else start
     settings_args = (
         *(("--no-config",) if args.no_config else ()),
