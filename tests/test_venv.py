@@ -986,3 +986,23 @@ def test_where_nothing_runs_the_hint_names_a_home_only_on_another_filesystem(
         assert proc.returncode == 1
         said = one_line_error(proc)
         assert f"create the environment on another filesystem, {named} (" in said, said
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "sshfs"])
+def test_a_copied_python_replaced_at_once_gets_a_time_clear_of_the_old_one(
+    lab_kind: str, target: Path
+) -> None:
+    """uv knows an interpreter by its path and modification time (sshfs keeps whole seconds):
+    a copy replacing another at the same path a moment later is given a time 2 s clear of
+    it, also where python, python3 and python3.X are one file hard-linked together."""
+    import glob
+
+    other = sorted(glob.glob("/root/.pyenv/versions/3.1[0-9].*/bin/python3.1[0-9]"))
+    other = [path for path in other if Path(path).resolve() != BASE.resolve()]
+    env = target / "env"
+    first = run_cli("venv", "-q", "--strategy", "copy", "--python", str(BASE), str(env))
+    assert first.returncode == 0, first.stderr
+    old = os.stat(env / "bin" / "python").st_mtime_ns
+    again = run_cli("venv", "-q", "--clear", "--strategy", "copy", "--python", other[0], str(env))
+    assert again.returncode == 0, again.stderr
+    assert os.stat(env / "bin" / "python").st_mtime_ns - old >= 2_000_000_000

@@ -371,9 +371,9 @@ class EnvBuilder:
         remove_made(self.created_parents)
 
 
-def _stat_or_none(path: str) -> os.stat_result | None:
+def _stat_or_none(path: str, follow: bool = True) -> os.stat_result | None:
     try:
-        return os.stat(path)
+        return os.stat(path, follow_symlinks=follow)
     except OSError:
         return None
 
@@ -392,14 +392,29 @@ def _time_apart(python: str, root: str, replaced: os.stat_result) -> None:
     if os.path.commonpath([copied, os.path.realpath(root)]) != os.path.realpath(root):
         return  # a link to the base: its time is the base's
     new = _stat_or_none(copied)
-    if new is None or new.st_nlink != 1:
-        return
+    if new is None or new.st_nlink > _names_of(new, os.path.dirname(copied)):
+        return  # a hard link to the base as well: its time is the base's
     if abs(new.st_mtime_ns - replaced.st_mtime_ns) >= _TIME_GRAIN_NS:
         return
     try:
         os.utime(copied, ns=(new.st_atime_ns, replaced.st_mtime_ns + _TIME_GRAIN_NS))
     except OSError:
         pass  # (a filesystem that keeps no times keeps no stale ones either)
+
+
+def _names_of(st: os.stat_result, directory: str) -> int:
+    """How many python names in ``directory`` are the file ``st`` (the env's own names of
+    one copy: python, python3, python3.X hard-linked together)."""
+    try:
+        names = [name for name in os.listdir(directory) if name.startswith("python")]
+    except OSError:
+        return 1
+    count = 0
+    for name in names:
+        other = _stat_or_none(os.path.join(directory, name), follow=False)
+        if other is not None and (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
+            count += 1
+    return max(count, 1)
 
 
 def _name_refusal(path: str, failure: OSError) -> tuple[str, str]:
