@@ -175,9 +175,7 @@ class EnvBuilder:
             self._remove_created_parents()
             raise
         if self.replaced_python is not None:  # (once in place: fusefat's rename resets times)
-            _time_apart(
-                os.path.join(self.target, "bin", "python"), self.target, self.replaced_python
-            )
+            _time_apart(os.path.join(self.target, "bin"), self.replaced_python)
         if deferred:
             try:
                 self.pending_check = PendingCheck(self.target, self.info, expected_lib)
@@ -384,37 +382,34 @@ def _stat_or_none(path: str, follow: bool = True) -> os.stat_result | None:
 _TIME_GRAIN_NS = 2_000_000_000
 
 
-def _time_apart(python: str, root: str, replaced: os.stat_result) -> None:
-    """Give a copied ``python`` (or the copy in the env it links to) a modification time
-    clear of the one of the python it replaces at its path. What is the base's (a link to
-    it, a hard link) is left alone."""
-    copied = os.path.realpath(python)
-    if os.path.commonpath([copied, os.path.realpath(root)]) != os.path.realpath(root):
-        return  # a link to the base: its time is the base's
-    new = _stat_or_none(copied)
-    if new is None or new.st_nlink > _names_of(new, os.path.dirname(copied)):
-        return  # a hard link to the base as well: its time is the base's
-    if abs(new.st_mtime_ns - replaced.st_mtime_ns) >= _TIME_GRAIN_NS:
+def _time_apart(bin_dir: str, replaced: os.stat_result) -> None:
+    """Give the env's own python files in ``bin_dir`` (python, python3, python3.X: copies, or
+    one file hard-linked together) a modification time clear of the one of the python they
+    replace at that path, each by its own name (sshfs caches each name's times apart). What
+    is the base's (a link to it, a hard link) is left alone."""
+    try:
+        names = [name for name in os.listdir(bin_dir) if name.startswith("python")]
+    except OSError:
         return
-    try:
-        os.utime(copied, ns=(new.st_atime_ns, replaced.st_mtime_ns + _TIME_GRAIN_NS))
-    except OSError:
-        pass  # (a filesystem that keeps no times keeps no stale ones either)
-
-
-def _names_of(st: os.stat_result, directory: str) -> int:
-    """How many python names in ``directory`` are the file ``st`` (the env's own names of
-    one copy: python, python3, python3.X hard-linked together)."""
-    try:
-        names = [name for name in os.listdir(directory) if name.startswith("python")]
-    except OSError:
-        return 1
-    count = 0
+    files = {}
     for name in names:
-        other = _stat_or_none(os.path.join(directory, name), follow=False)
-        if other is not None and (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
-            count += 1
-    return max(count, 1)
+        found = _stat_or_none(os.path.join(bin_dir, name), follow=False)
+        if found is not None and stat.S_ISREG(found.st_mode):
+            files[name] = found
+    for name, st in files.items():
+        own_names = sum((o.st_dev, o.st_ino) == (st.st_dev, st.st_ino) for o in files.values())
+        if st.st_nlink > own_names:
+            continue  # a hard link to the base as well: its time is the base's
+        if abs(st.st_mtime_ns - replaced.st_mtime_ns) >= _TIME_GRAIN_NS:
+            continue
+        try:
+            os.utime(
+                os.path.join(bin_dir, name),
+                ns=(st.st_atime_ns, replaced.st_mtime_ns + _TIME_GRAIN_NS),
+                follow_symlinks=False,
+            )
+        except OSError:
+            pass  # (a filesystem that keeps no times keeps no stale ones either)
 
 
 def _name_refusal(path: str, failure: OSError) -> tuple[str, str]:
