@@ -377,3 +377,22 @@ def test_a_version_file_that_cannot_be_read_is_an_error_as_in_uv(
     assert uv.returncode != 0 and "UTF-8" in uv.stderr, uv.stderr
     ignored = run_cli("venv", "--no-config", cwd=work, env=_no_uv_python(env))
     assert ignored.returncode == 0, ignored.stderr
+
+
+def test_another_implementation_in_uvs_form_is_refused_as_such(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """``pypy@3.10`` is uv's request for PyPy, not an unreadable one: refused because anyvenv
+    makes CPython envs, naming the file it came from."""
+    given = run_cli("venv", "--python", "pypy@3.10", cwd=tmp_path, env=env)
+    assert given.returncode == 2
+    assert "'pypy@3.10' asks for pypy: anyvenv makes environments for CPython 3" in (
+        one_line_error(given)
+    )
+    version_file = tmp_path / ".python-version"
+    version_file.write_text("graalpy@3.11\n")
+    from_file = run_cli("venv", cwd=tmp_path, env=env)
+    assert from_file.returncode == 2
+    said = one_line_error(from_file)
+    assert "asks for graalpy" in said and said.endswith(f"or change the version in {version_file}")
+    assert sorted(os.listdir(tmp_path)) == [".python-version", "pythons"]

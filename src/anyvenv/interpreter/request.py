@@ -190,6 +190,14 @@ def _parse_request(raw: str | None) -> PythonRequest:
 
     if key is None and re.fullmatch(_NAME, text):
         return PythonRequest(raw, name=text)
+    other = re.match(r"(pypy|graalpy|pyodide)@", text, re.IGNORECASE)
+    if other is not None:  # (uv's form for other implementations: no CPython answers it)
+        from anyvenv.errors import UnsupportedPython
+
+        raise UnsupportedPython(
+            f"{raw.strip()!r} asks for {other.group(1)}: anyvenv makes environments for CPython 3",
+            "ask for a CPython version (3.12)",
+        )
     raise UsageError(
         f"cannot read the Python request {raw!r}",
         "use a version (3.12, 3.12.4, >=3.11), a path, or an executable name",

@@ -7,7 +7,13 @@ import os
 import stat
 import sys
 
-from anyvenv.errors import InterpreterNotFound, NotAProject, ProjectFileUnreadable, UsageError
+from anyvenv.errors import (
+    InterpreterNotFound,
+    NotAProject,
+    ProjectFileUnreadable,
+    UnsupportedPython,
+    UsageError,
+)
 from anyvenv.fs.paths import parents, upward
 from anyvenv.interpreter.request import (
     PythonRequest,
@@ -410,6 +416,8 @@ def choose_python(
                 continue
             try:
                 request = parse_request(text)
+            except UnsupportedPython as exc:  # (pypy@3.10: read, but no CPython answers it)
+                raise PythonChoice(PythonRequest(text), path).named_in(exc) from exc
             except UsageError as exc:
                 raise UsageError(
                     f"cannot read the Python version {text!r} in {path}", exc.hint
