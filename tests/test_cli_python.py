@@ -705,13 +705,7 @@ def test_an_install_moves_uvs_minor_version_link_to_the_newer_patch(
     makes no such link of its own. A link that cannot be read (sshfs-noreadlink) is left as
     it is: the install itself is not failed for uv's link."""
     install_dir = target / "pythons"
-    major, minor, _ = standalone.version
-    platform = standalone.install_name.split("-", 2)[2]
-    older = fake_install(
-        install_dir, f"cpython-{major}.{minor}.0-{platform}", f"python{major}.{minor}"
-    )
-    link = install_dir / f"cpython-{major}.{minor}-{platform}"
-    link.symlink_to(older.name)
+    link = _uvs_minor_link_to(install_dir, standalone, patch=0)
     proc = run_cli("python", "install", standalone.version_text, "-i", str(install_dir))
     assert proc.returncode == 0, proc.stderr
     if lab_kind == "local":
@@ -730,17 +724,25 @@ def test_an_install_of_an_older_patch_leaves_uvs_minor_version_link_alone(
     """uv's link for the minor version leads to the newest patch: installing an older one
     beside it does not move the link back."""
     install_dir = tmp_path / "pythons"
-    major, minor, _ = standalone.version
-    platform = standalone.install_name.split("-", 2)[2]
-    newer = fake_install(
-        install_dir, f"cpython-{major}.{minor}.99-{platform}", f"python{major}.{minor}"
-    )
-    link = install_dir / f"cpython-{major}.{minor}-{platform}"
-    link.symlink_to(newer.name)
+    link = _uvs_minor_link_to(install_dir, standalone, patch=99)
+    newer = os.readlink(link)
     proc = run_cli("python", "install", standalone.version_text, "-i", str(install_dir))
     assert proc.returncode == 0, proc.stderr
     assert (install_dir / standalone.install_name).is_dir()
-    assert os.readlink(link) == newer.name
+    assert os.readlink(link) == newer
+
+
+def _uvs_minor_link_to(install_dir: Path, standalone: StandaloneArchive, patch: int) -> Path:
+    """uv's minor-version link in ``install_dir``, to a (fake) install of the test archive's
+    X.Y with another ``patch``."""
+    major, minor, _ = standalone.version
+    platform = standalone.install_name.split("-", 2)[2]
+    other = fake_install(
+        install_dir, f"cpython-{major}.{minor}.{patch}-{platform}", f"python{major}.{minor}"
+    )
+    link = install_dir / f"cpython-{major}.{minor}-{platform}"
+    link.symlink_to(other.name)
+    return link
 
 
 @pytest.mark.parametrize("subcommand", ["install", "list", "find", "uninstall", "dir"])
