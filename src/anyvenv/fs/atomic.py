@@ -396,12 +396,15 @@ def remove_tree_quietly(path: str) -> None:
     directory held only by files a FUSE daemon has not released yet is tried again for a
     moment."""
     try:
-        if not stat.S_ISDIR(os.lstat(path).st_mode):
-            os.unlink(path)
-            return
+        os.unlink(path)  # without an lstat first: each is a round trip on a share
+    except IsADirectoryError:
+        _remove_directory_quietly(path)
     except OSError:
-        return
-    _remove_directory_quietly(path)
+        try:  # EPERM is what unlink(2) of a directory gives on Linux
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                _remove_directory_quietly(path)
+        except OSError:
+            pass
 
 
 def _remove_directory_quietly(path: str) -> None:
@@ -449,17 +452,7 @@ def _remove_entries(path: str) -> None:
     except OSError:
         entries = []
     for name in entries:
-        child = os.path.join(path, name)
-        try:
-            os.unlink(child)  # without an lstat first: each is a round trip on a share
-        except IsADirectoryError:
-            _remove_directory_quietly(child)
-        except OSError:
-            try:  # EPERM is what unlink(2) of a directory gives on Linux
-                if stat.S_ISDIR(os.lstat(child).st_mode):
-                    _remove_directory_quietly(child)
-            except OSError:
-                pass
+        remove_tree_quietly(os.path.join(path, name))
 
 
 class staging_directory:  # named like the context-manager function it replaces
