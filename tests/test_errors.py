@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from anyvenv.errors import AnyvenvError, DirectoryNotWritable, UsageError
-from anyvenv.project.sync import EnvLeftAlone
+from anyvenv.project.prepare import EnvLeftAlone
 
 
 @pytest.mark.parametrize(

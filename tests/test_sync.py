@@ -79,7 +79,7 @@ def test_sync_installs_and_run_uses_the_env(
     assert "anyvenv = " in cfg
     assert "prompt = demo\n" in cfg  # the project's name, as uv's project env
     from anyvenv.project.model import discover
-    from anyvenv.project.sync import env_prompt
+    from anyvenv.project.prepare import env_prompt
 
     odd = write_project(tmp_path / "odd", name="My_Odd.Proj")
     assert env_prompt(discover(str(odd))) == "my-odd-proj"  # normalised, as uv writes it
@@ -225,7 +225,7 @@ def test_a_kept_link_mode_decision_asks_uv_nothing(
 ) -> None:
     """With a uv.toml only `uv cache dir` can tell where the cache is; once the decision is
     kept, a sync that runs uv again starts no `uv cache dir` at all."""
-    from anyvenv.project import sync, uvcache
+    from anyvenv.project import session, sync, uvcache
 
     project = write_project(tmp_path / "demo")
     (project / "uv.toml").write_text(f'cache-dir = "{env["UV_CACHE_DIR"]}"\n')
@@ -236,9 +236,9 @@ def test_a_kept_link_mode_decision_asks_uv_nothing(
         raise AssertionError("uv was asked for its cache dir again")
 
     monkeypatch.setattr(uvcache, "CacheDirLookup", no_lookup)
-    monkeypatch.setattr(sync, "CacheDirLookup", no_lookup)
+    monkeypatch.setattr(session, "CacheDirLookup", no_lookup)
     monkeypatch.chdir(project)
-    options = sync.SyncOptions(uv_args=(*index_args(index), "--reinstall"))
+    options = session.SyncOptions(uv_args=(*index_args(index), "--reinstall"))
     result = sync.sync(options, plain)
     assert result.uv_exit_code == 0 and result.uv_ran and result.prepared.action == "reused"
     assert result.link.mode.value == first["link_mode"]
@@ -1055,13 +1055,13 @@ def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
     from anyvenv.envbuild.pointerfile import read_pointer
     from anyvenv.errors import EnvironmentBroken
     from anyvenv.interpreter.query import query_interpreter
-    from anyvenv.project import sync
+    from anyvenv.project import prepare
     from anyvenv.project.envchoice import Placement
     from anyvenv.project.model import discover
 
     project = write_project(tmp_path / "demo")
     declared = str(project / ".venv")
-    real_build = sync.build_at
+    real_build = prepare.build_at
 
     def build(
         env_path: str,
@@ -1074,9 +1074,9 @@ def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
             raise EnvironmentBroken("the new environment's python does not run: test")
         return real_build(env_path, info, defer_check, prompt, notes)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sync, "build_at", build)
+    monkeypatch.setattr(prepare, "build_at", build)
     environ = {**env, "XDG_DATA_HOME": str(tmp_path / "data")}
-    location, pending = sync.build_env(
+    location, pending = prepare.build_env(
         discover(project), declared, query_interpreter(str(PY_MAIN)), environ
     )
     assert pending is None, "an env elsewhere is checked before it is used"
@@ -1337,12 +1337,12 @@ def test_run_of_a_path_that_cannot_run_blames_the_path(
 UV_REMOVING_THE_PYTHON = """
 import os, sys
 sys.argv = ["anyvenv", *sys.argv[1:]]
-import anyvenv.project.sync as project_sync
+import anyvenv.project.session as project_session
 fake = os.path.join(os.getcwd(), "fake-uv")
 with open(fake, "w") as f:  # uv removing the env half-way, then failing (as a race can make it)
     f.write("#!/bin/sh\\nrm -f .venv/bin/python*\\necho 'error: half-way' >&2\\nexit 2\\n")
 os.chmod(fake, 0o755)
-project_sync.find_uv = lambda: fake
+project_session.find_uv = lambda: fake
 from anyvenv.__main__ import main
 raise SystemExit(main())
 """

@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     from anyvenv.errors import CopiedPointer, EnvironmentBroken, NotAProject, UsageError
     from anyvenv.project.pip import run_pip, targets_another_env
-    from anyvenv.project.sync import EnvLeftAlone, SyncOptions
+    from anyvenv.project.prepare import EnvLeftAlone
+    from anyvenv.project.session import SyncOptions
     from anyvenv.project.uvcall import exec_uv
 
     words = pip_words(args)

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if target is not None:
         sync_args = target.project_args(workdir, sync_args, os.environ)
     from anyvenv.errors import NotAProject
-    from anyvenv.project.sync import EnvLeftAlone
+    from anyvenv.project.prepare import EnvLeftAlone
 
     try:
         env, declared = _synced_env(args, sync_args)
@@ -162,7 +162,7 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> tuple[str, st
 
 def _env_without_sync(args: argparse.Namespace, sync_args: list[str]) -> tuple[str, str]:
     from anyvenv.cli.sync import options_of
-    from anyvenv.project.sync import LockedProject
+    from anyvenv.project.session import LockedProject
     from anyvenv.record import replace
 
     with LockedProject(replace(options_of(args), uv_args=tuple(sync_args))) as session:

@@ -12,7 +12,8 @@ if TYPE_CHECKING:  # a no-op sync reads OWN before argparse is imported (see cli
     from collections.abc import Callable, Mapping, Sequence
 
     from anyvenv.cli.output import ProgressBar
-    from anyvenv.project.sync import SyncOptions, SyncResult
+    from anyvenv.project.session import SyncOptions
+    from anyvenv.project.sync import SyncResult
 
 OWN = OwnOptions(
     with_value=frozenset({"-p", "--python", "--link-mode"}), flags=frozenset({"--json"})
@@ -96,7 +97,7 @@ def report(result: SyncResult, quiet: bool) -> None:
 
 def options_of(args: argparse.Namespace) -> SyncOptions:
     from anyvenv.cli.output import tell_waiting
-    from anyvenv.project.sync import SyncOptions
+    from anyvenv.project.session import SyncOptions
 
     quiet = quiet_in(args.uv_args) or bool(getattr(args, "json", False))
     bar = None if quiet else python_progress(args.uv_args)
@@ -162,7 +163,8 @@ def run_leaving_env_alone(args: argparse.Namespace, uv_command: str) -> int:
     so that nothing is made (or rebuilt) for a command that changes no env."""
     import os
 
-    from anyvenv.project.sync import EnvLeftAlone, sync
+    from anyvenv.project.prepare import EnvLeftAlone
+    from anyvenv.project.sync import sync
     from anyvenv.record import replace
 
     try:

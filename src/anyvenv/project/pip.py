@@ -8,9 +8,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from anyvenv.project import inputs
+from anyvenv.project.prepare import undo_created
+from anyvenv.project.session import LockedProject, SyncOptions
 from anyvenv.project.shadow import ensure_shadow, mirror_shadow
-from anyvenv.project.sync import USAGE_EXIT, LockedProject, SyncOptions, undo_created
-from anyvenv.project.uvcall import MUTATING_PIP_COMMANDS, pip_command, run_uv, uv_environment
+from anyvenv.project.uvcall import (
+    MUTATING_PIP_COMMANDS,
+    USAGE_EXIT,
+    pip_command,
+    run_uv,
+    uv_environment,
+)
 from anyvenv.project.uvrules import unclustered
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)

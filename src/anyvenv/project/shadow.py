@@ -15,8 +15,8 @@ if TYPE_CHECKING:  # the no-op path imports no mirror
     from collections.abc import Callable
 
     from anyvenv.project.mirror import EnvTree, MirrorReport
+    from anyvenv.project.prepare import PreparedEnv
     from anyvenv.project.state import SyncState
-    from anyvenv.project.sync import PreparedEnv
 
 
 def shadow_fits(shadow: str, saved: SyncState) -> bool:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 # Global flags after which uv changes nothing: no mirroring is due.
 READ_ONLY_SYNC_FLAGS = ("--dry-run", "--check")
+USAGE_EXIT = 2  # uv's exit code for a command it refuses (arguments, settings, project files)
 # `uv pip` subcommands that change the env.
 MUTATING_PIP_COMMANDS = frozenset({"install", "uninstall", "sync"})
 

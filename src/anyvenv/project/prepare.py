@@ -1,0 +1,492 @@
+"""The project env before uv runs: reuse it, or find an interpreter and (re)build it where it
+can run (in place, through a shadow env, or in the per-user directory behind a pointer file).
+
+Called with the project lock held (see :mod:`anyvenv.project.session`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from anyvenv.envbuild.config import abandoned_env, is_virtual_environment
+from anyvenv.envbuild.pointerfile import (
+    is_pointer,
+    pointer_reason,
+    read_pointer_form,
+    write_pointer,
+)
+from anyvenv.errors import (
+    AnyvenvError,
+    EnvironmentBroken,
+    InterpreterNotFound,
+    NothingExecutableHere,
+    UsageError,
+)
+from anyvenv.fs.paths import is_below, same_place, through_directory_link
+from anyvenv.project import state as state_store
+from anyvenv.project.envchoice import (
+    EnvLocation,
+    Placement,
+    elsewhere_env_path,
+    envs_dir,
+    fault_of,
+    placement_for,
+    python_key,
+    shadow_env_path,
+)
+from anyvenv.project.envmake import build_at
+from anyvenv.project.health import (
+    EnvFacts,
+    facts_of_info,
+    inspect_env,
+    satisfies,
+    state_fields_of,
+    version_text,
+    vital_files,
+)
+from anyvenv.project.model import Project, PythonChoice
+from anyvenv.project.owners import EnvKind, other_project_served, record_owner
+from anyvenv.project.state import SyncState
+from anyvenv.record import field, mutable_record, replace
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
+    from collections.abc import Mapping
+
+    from anyvenv.envbuild.builder import PendingCheck
+    from anyvenv.interpreter.query import InterpreterInfo
+    from anyvenv.pythons.installer import InstallResult
+
+
+@mutable_record
+class PreparedEnv:
+    """An env that runs and satisfies the request, ready for uv."""
+
+    project: Project
+    choice: PythonChoice
+    location: EnvLocation
+    state: SyncState
+    action: str  # "created", "rebuilt" or "reused"
+    rebuild_reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+    pending_check: PendingCheck | None = None  # a new symlinked env's check, still running
+    # False: the env is used as it is for this command only (uv pip on an env sync would
+    # rebuild): no state is saved, so that the next sync judges it afresh
+    keeps_state: bool = True
+
+    @property
+    def install_target(self) -> str:
+        """Where uv installs: the shadow env, or the env itself."""
+        return self.location.shadow or self.location.env
+
+
+# -- choosing where and building ----------------------------------------------------------------
+
+
+def choose_location(
+    declared: str, project: Project, key: str, environ: Mapping[str, str]
+) -> EnvLocation:
+    from anyvenv.fs.probe import probe, probe_path_for
+
+    result = probe(probe_path_for(landing_dir(declared)))
+    placement, reason = placement_for(result)
+    name = project.env_name
+    fails = result.chmod_fails
+    if placement is Placement.ELSEWHERE:
+        env = elsewhere_env_path(declared, name, key, environ, reason)
+        return EnvLocation(declared, env, placement, reason, chmod_fails=fails)
+    shadow = None
+    if placement is Placement.SHADOW:
+        shadow = shadow_env_path(declared, name, key, environ, fault_of(result) or reason)
+    return EnvLocation(declared, declared, placement, reason, shadow, fails)
+
+
+def landing_dir(declared: str) -> str:
+    """Where a new env at ``declared`` lands, whose filesystem decides how it is made: the
+    directory a link at ``declared`` names (the env is built in it, as uv builds through
+    such a link), ``declared`` itself where it is filled in place (a mount point, an empty
+    directory: ``/app/.venv`` in a container, whose parent may not be the user's), else
+    ``declared``'s parent."""
+    from anyvenv.fs.inplace import keeps_identity
+
+    followed = through_directory_link(declared)
+    if followed != declared:
+        return followed
+    if os.path.isdir(declared) and not os.path.islink(declared) and keeps_identity(declared):
+        return declared
+    return os.path.dirname(declared)
+
+
+def _clear_declared(declared: str) -> None:
+    """Make room at the declared path for an env in place: a pointer file or an abandoned env
+    go (an empty directory stays: the env is built into it, see anyvenv.fs.inplace)."""
+    if is_pointer(declared):
+        os.unlink(declared)
+    elif abandoned_env(declared):
+        from anyvenv.fs.inplace import remove_or_empty
+
+        remove_or_empty(declared)  # (a mount point, the working directory: emptied)
+
+
+def env_prompt(project: Project) -> str:
+    """The prompt of a project's env, as uv's: the workspace root's project name, normalised
+    (``My_Proj`` is ``my-proj``), else the workspace directory's name (from any member)."""
+    if not project.workspace_name:
+        return os.path.basename(project.workspace_root)
+    parts = project.workspace_name.lower().replace("_", "-").replace(".", "-").split("-")
+    return "-".join(part for part in parts if part)  # (no re: its import costs start-up)
+
+
+def build_env(
+    project: Project,
+    declared: str,
+    info: InterpreterInfo,
+    environ: Mapping[str, str],
+    defer_check: bool = False,
+    notes: list[str] | None = None,
+) -> tuple[EnvLocation, PendingCheck | None]:
+    """Build a fresh env for ``info`` where it can run; falls back to the per-user directory
+    when the declared place cannot hold a runnable env. With ``defer_check``, the check of an
+    env in place whose python is a symlink may still be running (see :func:`sync`); what the
+    user must be told is added to ``notes``."""
+    key = python_key(info.version, info.free_threaded)
+    location = choose_location(declared, project, key, environ)
+    if location.placement is not Placement.ELSEWHERE:
+        _clear_declared(declared)
+        try:
+            pending = build_at(location.env, info, defer_check, env_prompt(project), notes)
+            return location, pending
+        except (EnvironmentBroken, NothingExecutableHere) as exc:
+            reason = f"{landing_dir(declared)} cannot hold a runnable environment ({exc.message})"
+            env = elsewhere_env_path(declared, project.env_name, key, environ, reason)
+            location = EnvLocation(
+                declared, env, Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails
+            )
+    build_at(location.env, info, prompt=env_prompt(project), notes=notes)
+    record_owner(location.env, declared, EnvKind.ELSEWHERE)
+    write_pointer(declared, location.env)
+    return location, None
+
+
+def _discard_old(
+    old: SyncState | None, old_env: str, new: EnvLocation, environ: Mapping[str, str]
+) -> None:
+    """Remove what the previous env left in anyvenv's own directories (never the user's)."""
+    if old_env != new.env and is_below(old_env, envs_dir(environ)) and os.path.isdir(old_env):
+        remove_tree_or_leave_it(old_env)
+    if old is not None and old.shadow and old.shadow != new.shadow:
+        remove_tree_or_leave_it(old.shadow)
+
+
+def remove_tree_or_leave_it(path: str) -> None:
+    from anyvenv.fs.atomic import remove_tree
+
+    try:
+        remove_tree(path)  # a link planted there is refused, not followed
+    except OSError:
+        pass
+
+
+def _existing_location(
+    declared: str,
+    env: str,
+    pointed: bool,
+    saved: SyncState | None,
+    facts: EnvFacts,
+    project: Project,
+    environ: Mapping[str, str],
+) -> EnvLocation | str:
+    """Where a healthy existing env stands, or why it must be rebuilt to be usable here."""
+    if saved is not None:
+        placement = Placement(saved.placement)
+        return EnvLocation(
+            declared, env, placement, saved.reason, saved.shadow or None, saved.chmod_fails
+        )
+    if pointed:
+        from anyvenv.fs.probe import probe, probe_path_for
+
+        result = probe(probe_path_for(os.path.dirname(declared)))
+        placement, why = placement_for(result)
+        reason = why if placement is Placement.ELSEWHERE else pointer_reason(declared)
+        return EnvLocation(
+            declared, env, Placement.ELSEWHERE, reason, chmod_fails=result.chmod_fails
+        )
+    from anyvenv.fs.probe import probe
+
+    result = probe(env)
+    placement, reason = placement_for(result)
+    if placement is not Placement.IN_PLACE:  # not made by anyvenv sync for this filesystem
+        moved_from = state_store.moved_from(env)
+        if moved_from is not None:  # copied or moved: its shadow env was made for that path
+            return f"it was made by 'anyvenv sync' for {moved_from}, and here {reason}"
+        if facts.made_by_anyvenv and placement is Placement.SHADOW:
+            # made by anyvenv venv for this filesystem (files with their modes, the chmod
+            # shim): uv installs through a new shadow env, what is installed kept
+            key = python_key(facts.version, facts.free_threaded)
+            why = fault_of(result) or reason
+            shadow = shadow_env_path(declared, project.env_name, key, environ, why)
+            return EnvLocation(declared, env, placement, reason, shadow, result.chmod_fails)
+        return f"it was not made by anyvenv for this filesystem, where {reason}"
+    return EnvLocation(declared, env, placement, reason)
+
+
+def _follow_a_move(env: str, preference: str | None) -> list[str]:
+    """An env moved (or copied) with its project keeps console scripts and activation
+    scripts that name its old path: rewritten for where it is now, as ``anyvenv repair``
+    does (a base it needs looked up with the project's python-preference ``preference``).
+    Notes for the user; nothing when the env was not moved."""
+    old = state_store.moved_from(env)
+    if old is None or (os.path.isdir(old) and os.path.samefile(old, env)):
+        return []
+    from anyvenv.repair.apply import repair
+
+    try:
+        report = repair(env, take_env_lock=False, python_preference=preference)  # sync holds it
+    except AnyvenvError as exc:
+        return [f"the env was moved from {old}; {exc.one_line()}"]
+    if not report.changes:
+        return []
+    return [
+        f"the env was moved from {old}: rewrote {len(report.changes)} files (console and "
+        "activation scripts) that named the old path"
+    ]
+
+
+def _keep_owner_records(location: EnvLocation) -> None:
+    """A reused env outside the project, or its shadow, names the project it serves now (the
+    project may have moved, or the env may predate owner records)."""
+    if location.placement is Placement.ELSEWHERE and not same_place(
+        location.declared, location.env
+    ):
+        # (UV_PROJECT_ENVIRONMENT naming the env itself would make it its own owner and
+        # hide the project whose pointer names it)
+        record_owner(location.env, location.declared, EnvKind.ELSEWHERE)
+    if location.shadow and os.path.isdir(location.shadow):
+        record_owner(location.shadow, location.declared, EnvKind.SHADOW)
+
+
+def _new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
+    return SyncState(
+        env=location.env,
+        placement=location.placement.value,
+        reason=location.reason,
+        shadow=location.shadow,
+        chmod_fails=location.chmod_fails,
+        **state_fields_of(facts),
+    )
+
+
+class EnvLeftAlone(AnyvenvError):
+    """The command leaves the env alone (``sync --dry-run``, ``add --no-sync``, a project uv
+    does not manage) and the env is not there to reuse: the caller runs uv without anyvenv
+    making one (``env``: the env path uv gets). Should a caller miss it, it is one line."""
+
+    def __init__(self, env: str) -> None:
+        super().__init__(
+            f"no environment is made at {env} for this command",
+            "run the same command with uv itself",
+        )
+        self.env = env
+
+
+class BrokenEnvAsItIs(AnyvenvError):
+    """``uv pip`` acts on the env it finds, as it is; this one exists and does not run. It
+    is not made again for it (that would take every package installed in it): exit 1, with
+    the commands that mend it."""
+
+    def __init__(self, env: str, declared: str, why: str) -> None:
+        super().__init__(
+            f"the project env {env} does not work ({why}), and 'anyvenv pip' uses the env as "
+            "it is, as uv pip does",
+            f"'anyvenv repair {declared}' mends it, keeping its packages; 'anyvenv sync' "
+            "makes it again from the lock",
+        )
+
+
+def prepare(
+    project: Project,
+    choice: PythonChoice,
+    declared: str,
+    environ: Mapping[str, str],
+    defer_check: bool = False,
+    may_build: bool = True,
+    as_it_is: bool = False,
+) -> PreparedEnv:
+    """Reuse the project's env or (re)build it. Call with the project lock held. With
+    ``defer_check``, a new env's check may still run (``PreparedEnv.pending_check``). Without
+    ``may_build``, an env that would have to be made raises :class:`EnvLeftAlone`. With
+    ``as_it_is`` (``uv pip``, which acts on the env it finds), an env that runs is used
+    whatever its Python; only a missing or broken one is made."""
+    from anyvenv.fs.atomic import recover
+
+    # what killed runs left beside the env (a staging tree, an old env half removed, temp
+    # files): undone before the env is judged, also when it is then reused as it is
+    recover(declared)
+    pointer = read_pointer_form(declared)
+    pointed_to, earlier_form = pointer if pointer is not None else (None, False)
+    env = pointed_to if pointed_to is not None else declared
+    saved = state_store.load(env) if os.path.isdir(env) else None
+    facts, broken = inspect_env(env, saved, strict=not as_it_is)
+    other = other_project_served(env, declared) if pointed_to is not None else None
+    if other is not None:  # a copied project's pointer: that env stays the original's
+        env, saved, facts = declared, None, None
+        broken = f"it points to the env of {other}, which that project still uses"
+    if facts is not None:
+        broken = _unfit(project, choice, facts, env, as_it_is)
+        if broken is None:
+            location = _existing_location(
+                declared, env, pointed_to is not None, saved, facts, project, environ
+            )
+            provisional = isinstance(location, str) and as_it_is
+            if provisional:  # (made by another tool, or moved: as it is, for uv pip only)
+                location = _location_as_it_is(declared, project, facts, environ)
+            if isinstance(location, str):
+                broken = location
+            else:
+                # (a saved state whose env was checked again, a vital file changed: as it is)
+                kept = (
+                    _new_state(location, facts)
+                    if saved is None
+                    else replace(saved, **state_fields_of(facts))
+                )
+                _keep_owner_records(location)
+                if earlier_form:  # (an earlier release's pointer: in uv's form now)
+                    write_pointer(declared, env)
+                notes = (
+                    _follow_a_move(env, choice.preference)
+                    if saved is None and not provisional
+                    else []
+                )
+                return PreparedEnv(
+                    project, choice, location, kept, "reused", notes=notes,
+                    keeps_state=not provisional,
+                )  # fmt: skip
+    if not may_build:
+        raise EnvLeftAlone(env)
+    if as_it_is and other is None and broken is not None and is_virtual_environment(env):
+        raise BrokenEnvAsItIs(env, declared, broken)
+    told: list[str] = []
+    info = find_base_interpreter(project, choice, told)
+    location, pending = build_env(project, declared, info, environ, defer_check, told)
+    _discard_old(saved, env, location, environ)
+    new_facts = facts_of_info(location.env, info)
+    action = "rebuilt" if broken is not None else "created"
+    state = _new_state(location, new_facts)
+    prepared = PreparedEnv(
+        project, choice, location, state, action, broken, notes=told, pending_check=pending
+    )
+    if pending is None:  # checked: saved now, so that a sync killed or stopped before its
+        save_state(prepared)  # end leaves an env the next one knows as its own, not rebuilds
+    return prepared
+
+
+def _unfit(
+    project: Project, choice: PythonChoice, facts: EnvFacts, env: str, as_it_is: bool
+) -> str | None:
+    """Why an env that runs is not the one this project asks for, as uv judges it: another
+    Python than the request, outside requires-python, or not of the kind python-preference
+    allows (only-managed, only-system) unless the request names it by path. ``as_it_is``
+    (``uv pip``): any env will do, but a Python asked for by ``UV_PYTHON`` must be the env's,
+    as uv pip refuses another (:class:`UsageError`)."""
+    has = f"it has Python {version_text(facts.version)}"
+    if not satisfies(choice.request, facts):
+        if as_it_is and choice.source.startswith("UV_PYTHON="):
+            raise UsageError(
+                f"the project env {env} has Python {version_text(facts.version)}, but "
+                f"{choice.source} asks for another",
+                "unset UV_PYTHON, or run 'anyvenv sync' with it to rebuild the env",
+            )
+        return None if as_it_is else f"{has}, but {choice.source} asks for {choice.request.raw}"
+    if as_it_is:
+        return None
+    if not project.allows(facts.version):
+        return f"{has}, outside requires-python {project.requires_python_text}"
+    if choice.preference in ("only-managed", "only-system") and choice.request.path is None:
+        from anyvenv.interpreter.discovery import is_managed
+
+        managed = is_managed(facts.base_executable)
+        if managed != (choice.preference == "only-managed"):
+            kind = "a managed" if managed else "a system"
+            return f"it was made from {kind} Python, and python-preference is {choice.preference}"
+    return None
+
+
+def _location_as_it_is(
+    declared: str, project: Project, facts: EnvFacts, environ: Mapping[str, str]
+) -> EnvLocation:
+    """Where an env found in place stands for ``uv pip``, which uses it as it is: through a
+    shadow env where chmod fails or is ignored there."""
+    key = python_key(facts.version, facts.free_threaded)
+    location = choose_location(declared, project, key, environ)
+    if location.placement is Placement.ELSEWHERE:  # (it runs there all the same)
+        return EnvLocation(declared, declared, Placement.IN_PLACE, location.reason)
+    return location
+
+
+def find_base_interpreter(
+    project: Project, choice: PythonChoice, notes: list[str]
+) -> InterpreterInfo:
+    """The interpreter to build from, downloaded where none answers the request and uv's
+    python-downloads allows (said in ``notes``); :class:`UsageError` when it breaks
+    requires-python."""
+    from anyvenv.pythons.ondemand import find_or_download
+
+    downloads = choice.downloads
+    if downloads is not None:
+
+        def tell(result: InstallResult) -> None:
+            if result.status != "already installed":  # (by a run at the same time)
+                notes.append(
+                    f"installed {result.install.name} into {result.install.path.parent}: no "
+                    f"installed Python answered {choice.request.raw or 'the default request'!r} "
+                    f"(from {choice.source}; uv's python-downloads is automatic)"
+                )
+
+        downloads = replace(downloads, on_installed=tell)
+    try:
+        info = find_or_download(choice.request.raw or None, choice.preference, downloads)
+    except InterpreterNotFound as exc:
+        raise choice.named_in(exc) from exc
+    if not project.allows(info.version):
+        raise UsageError(
+            f"Python {info.version_text} (from {choice.source}) does not satisfy the project's "
+            f"requires-python {project.requires_python_text}",
+            "ask for a Python that does (--python, .python-version) or change requires-python",
+        )
+    return info
+
+
+def undo_created(prepared: PreparedEnv) -> None:
+    """uv refused the command (sync, pip): the env made for it goes, as plain uv would have
+    made none (an env replaced for it cannot come back, so only a new one is undone)."""
+    from anyvenv.fs.inplace import remove_or_empty
+
+    location = prepared.location
+    if location.shadow is not None:
+        remove_tree_or_leave_it(location.shadow)
+    if location.placement is Placement.ELSEWHERE and is_pointer(location.declared):
+        os.unlink(location.declared)
+    env = location.env
+    remove_or_empty(env)  # (a mount point, the working directory: emptied)
+    prepared.action = "undone"
+    prepared.notes.append(f"uv stopped with exit code 2: removed the env made for it at {env}")
+
+
+def vital_paths(prepared: PreparedEnv) -> list[str]:
+    """The files the state's fingerprint covers (kept from before, or found now)."""
+    current = prepared.state
+    return list(current.fingerprint) or vital_files(prepared.location.env, current.base_executable)
+
+
+def save_state(prepared: PreparedEnv) -> None:
+    """Save what is known of the env, with the fingerprint of its vital files. Where one of
+    them is gone (uv removed the env half-way and failed), the state is dropped instead: a
+    fingerprint without it would match next time, and the env be reused unchecked."""
+    env = prepared.location.env
+    current = prepared.state
+    paths = vital_paths(prepared)
+    current.fingerprint = state_store.fingerprint(paths)
+    if len(current.fingerprint) < len(set(paths)):
+        state_store.discard(env)
+    elif state_store.load(env) != current:
+        state_store.save(env, current)
