@@ -396,3 +396,10 @@ def test_another_implementation_in_uvs_form_is_refused_as_such(
     said = one_line_error(from_file)
     assert "asks for graalpy" in said and said.endswith(f"or change the version in {version_file}")
     assert sorted(os.listdir(tmp_path)) == [".python-version", "pythons"]
+    version_file.unlink()
+    for value, why in (("pypy@3.10", "asks for pypy"), ("3.x!", "cannot read")):
+        from_variable = run_cli("venv", cwd=tmp_path, env={**env, "UV_PYTHON": value})
+        assert from_variable.returncode == 2
+        said = one_line_error(from_variable)
+        assert why in said and "UV_PYTHON" in said, said
+    assert sorted(os.listdir(tmp_path)) == ["pythons"]

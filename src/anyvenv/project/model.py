@@ -400,7 +400,13 @@ def choose_python(
         return PythonChoice(parse_request(explicit), f"--python {explicit}")
     from_env = environ.get("UV_PYTHON")
     if from_env:
-        return PythonChoice(parse_request(from_env), f"UV_PYTHON={from_env}")
+        source = f"UV_PYTHON={from_env}"
+        try:
+            return PythonChoice(parse_request(from_env), source)
+        except UnsupportedPython as exc:  # (pypy@3.10: read, but no CPython answers it)
+            raise PythonChoice(PythonRequest(from_env), source).named_in(exc) from exc
+        except UsageError as exc:
+            raise UsageError(f"{exc.message} in UV_PYTHON", f"{exc.hint}; or unset it") from exc
     if use_version_files:
         if start is None:
             if project is None:
