@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from anyvenv.fs import atomic
+from anyvenv.fs import atomic, leftovers
 from support import entry_names
 
 
 def _staged(target: Path, marker: str) -> Path:
-    staging = Path(atomic.staging_name(target))
+    staging = Path(leftovers.staging_name(target))
     (staging / "bin").mkdir(parents=True)
     (staging / "bin" / "tool").write_text(marker)
     (staging / "pyvenv.cfg").write_text(marker)
@@ -72,23 +72,23 @@ def test_names_up_to_name_max_get_leftovers_that_fit_and_are_found_again(
     from support import run_cli
 
     long_a, long_b = "a" * 254 + "1", "a" * 254 + "2"
-    assert atomic.leftover_stem(long_a) != atomic.leftover_stem(long_b)
-    assert atomic.leftover_stem(".venv") == "..venv"
+    assert leftovers.leftover_stem(long_a) != leftovers.leftover_stem(long_b)
+    assert leftovers.leftover_stem(".venv") == "..venv"
     for name in (long_a, "é" * 127):  # bytes, not characters, are what must fit
         made = run_cli("venv", "-q", str(tmp_path / name))
         assert made.returncode == 0, made.stderr
         again = run_cli("venv", "-q", "--clear", str(tmp_path / name))
         assert again.returncode == 0, again.stderr
-        assert len(os.fsencode(os.path.basename(atomic.staging_name(tmp_path / name)))) <= 255
+        assert len(os.fsencode(os.path.basename(leftovers.staging_name(tmp_path / name)))) <= 255
     dead = tmp_path / (
-        atomic.leftover_stem(long_b)
-        + atomic.STAGING_MARK
-        + f"{atomic.this_host()}-999999999-abcdef"
+        leftovers.leftover_stem(long_b)
+        + leftovers.STAGING_MARK
+        + f"{leftovers.this_host()}-999999999-abcdef"
     )
     dead.mkdir()
-    assert [item.path for item in atomic.leftovers_of(tmp_path / long_b)] == [str(dead)]
-    assert atomic.leftovers_of(tmp_path / long_a) == []  # another target's
-    atomic.recover(tmp_path / long_b)
+    assert [item.path for item in leftovers.leftovers_of(tmp_path / long_b)] == [str(dead)]
+    assert leftovers.leftovers_of(tmp_path / long_a) == []  # another target's
+    leftovers.recover(tmp_path / long_b)
     assert not dead.exists()
 
 
@@ -126,8 +126,8 @@ def test_recover_leaves_what_a_live_process_is_making(tmp_path: Path) -> None:
     """A staging tree or a retired env of a run still going (this process: alive) is its own:
     recover, called by any other command, leaves both alone."""
     target = tmp_path / "env"
-    staging, retired = Path(atomic.staging_name(target)), Path(atomic.retired_name(target))
+    staging, retired = Path(leftovers.staging_name(target)), Path(leftovers.retired_name(target))
     for path in (staging, retired):
         (path / "bin").mkdir(parents=True)
-    assert atomic.recover(target) == []
+    assert leftovers.recover(target) == []
     assert staging.is_dir() and retired.is_dir() and not target.exists()

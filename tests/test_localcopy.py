@@ -82,7 +82,7 @@ def test_the_copies_of_killed_runs_are_cleared(
     import sys
     import tempfile
 
-    from anyvenv.fs.atomic import this_host
+    from anyvenv.fs.leftovers import this_host
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],

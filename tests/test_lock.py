@@ -307,7 +307,7 @@ def test_temp_files_of_killed_takers_and_breakers_are_swept(tmp_path: Path) -> N
     """A taker or a breaker killed between writing its temp file and linking it leaves
     NAME.anyvenv-tmp-TAG or NAME.break.anyvenv-tmp-TAG: the next taker clears both (the
     breaker's was never matched), and a live process's is kept."""
-    from anyvenv.fs.atomic import TEMP_MARK, this_host
+    from anyvenv.fs.leftovers import TEMP_MARK, this_host
 
     dead = 2**22 + 12345  # beyond pid_max's default: no such process
     lock_path = tmp_path / "e.anyvenv.lock"

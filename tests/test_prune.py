@@ -16,7 +16,7 @@ import pytest
 from project_support import anyvenv, index_args, needs_pythons, project_environ, write_project
 
 from anyvenv.fs import env_lock_path
-from anyvenv.fs.atomic import REMOVING_MARK, RETIRED_MARK, STAGING_MARK, this_host
+from anyvenv.fs.leftovers import REMOVING_MARK, RETIRED_MARK, STAGING_MARK, this_host
 from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.mounts import read_mounts
 from anyvenv.project.owners import (

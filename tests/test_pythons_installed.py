@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from anyvenv.errors import InterpreterNotFound, UsageError
-from anyvenv.fs import atomic
+from anyvenv.fs import leftovers
 from anyvenv.pythons.installed import (
     Uninstalled,
     find_installed,
@@ -87,7 +87,7 @@ def test_uninstall_every_match_and_nothing_else(install_dir: Path) -> None:
     left = sorted(os.listdir(install_dir))
     assert "cpython-3.12.9-linux-x86_64-gnu" not in left
     assert "cpython-3.11.11-linux-x86_64-gnu" in left
-    staged = [name for name in left if atomic.STAGING_MARK in name]
+    staged = [name for name in left if leftovers.STAGING_MARK in name]
     assert staged == [".cpython-3.12.9-linux-x86_64-gnu.anyvenv-staging-host-1-abcdef"], (
         "the removed installs leave nothing aside"
     )
@@ -148,9 +148,9 @@ def test_what_killed_runs_left_is_undone_before_an_uninstall(install_dir: Path) 
     from anyvenv.pythons.installed import has_leftovers
 
     name = "cpython-3.11.11-linux-x86_64-gnu"
-    dead = f"{atomic.this_host()}-999999999-abcdef"
-    (install_dir / name).rename(install_dir / f".{name}{atomic.RETIRED_MARK}{dead}")
-    (install_dir / f".{name}{atomic.STAGING_MARK}{dead}").mkdir()
+    dead = f"{leftovers.this_host()}-999999999-abcdef"
+    (install_dir / name).rename(install_dir / f".{name}{leftovers.RETIRED_MARK}{dead}")
+    (install_dir / f".{name}{leftovers.STAGING_MARK}{dead}").mkdir()
     assert has_leftovers(install_dir)
     removed = uninstall(["3.11"], install_dir).removed
     assert [item.name for item in removed] == [name]

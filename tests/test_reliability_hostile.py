@@ -24,7 +24,8 @@ from standalone_build import (
     write_downloads_json,
 )
 
-from anyvenv.fs.atomic import atomic_write, sweep_dead, this_host
+from anyvenv.fs.atomic import atomic_write
+from anyvenv.fs.leftovers import sweep_dead, this_host
 from anyvenv.fs.lock import LockUnavailable, ShareLock
 from anyvenv.fs.place import Strategy, copy_file, create_file, place_file
 from anyvenv.fs.probe import PROBE_DIR_PREFIX, probe

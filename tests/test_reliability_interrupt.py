@@ -570,7 +570,7 @@ def test_mirror_clears_the_temp_files_of_a_killed_mirror(tmp_path: Path) -> None
         return EnvTree.of(root, "lib/python3.12/site-packages")
 
     source, dest = env(tmp_path / "shadow", b"new = 1\n"), env(tmp_path / "env", b"old = 1\n")
-    from anyvenv.fs.atomic import this_host
+    from anyvenv.fs.leftovers import this_host
 
     dead = dest.site_packages / "pkg" / f".mod.py.anyvenv-tmp-{this_host()}-999999-abcdef"
     dead.write_bytes(b"half")

@@ -1242,7 +1242,7 @@ def test_a_killed_venv_s_staging_tree_is_cleared_by_the_next_sync(
 ) -> None:
     """A staging tree a killed ``venv --clear`` left beside the env went only with the next
     rebuild; a sync that reuses the env clears it too."""
-    from anyvenv.fs.atomic import STAGING_MARK, this_host
+    from anyvenv.fs.leftovers import STAGING_MARK, this_host
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip

@@ -76,13 +76,8 @@ def clean(environ: Mapping[str, str]) -> tuple[list[Cleared], list[NotCleared]]:
     removed. A cache this user may not wholly remove (a directory of another user's in it,
     an unwritable parent) is left as it is and said; what a FUSE mount keeps while open is
     left for the next clean (a leftover of this process)."""
-    from anyvenv.fs.atomic import (
-        REMOVING_MARK,
-        RETIRED_MARK,
-        remove_aside,
-        sweep_dead,
-        why_unremovable,
-    )
+    from anyvenv.fs.leftovers import REMOVING_MARK, RETIRED_MARK, remove_aside, sweep_dead
+    from anyvenv.fs.remove import why_unremovable
 
     cleared: list[Cleared] = []
     kept: list[NotCleared] = []

@@ -30,7 +30,7 @@ from anyvenv.envbuild.layout import EnvLayout
 from anyvenv.envbuild.plan import InterpreterPlan, LibraryPlacement, find_patchelf, plan_interpreter
 from anyvenv.envbuild.validate import finish_check, start_check, verify
 from anyvenv.errors import AnyvenvError, DirectoryNotWritable, EnvironmentBroken, UsageError
-from anyvenv.fs import atomic, inplace
+from anyvenv.fs import atomic, inplace, leftovers
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.parents import make_missing, remove_made
 from anyvenv.fs.paths import through_directory_link
@@ -241,7 +241,7 @@ class EnvBuilder:
                 "choose another path for the environment",
             )
         _check_name_length(target)
-        atomic.recover(target)  # a killed run may have left the old env renamed aside
+        leftovers.recover(target)  # a killed run may have left the old env renamed aside
         replaced = False
         if os.path.isdir(target):
             inplace.recover_inside(target)  # or half moved into a directory it fills in place
@@ -615,7 +615,7 @@ def _refuse_another_users(env: str) -> None:
             return
     except OSError:
         return  # (gone meanwhile: nothing to replace)
-    from anyvenv.fs.atomic import owner_name, why_unremovable
+    from anyvenv.fs.remove import owner_name, why_unremovable
 
     if why_unremovable(env) is None:  # (a sticky directory's refusal counts: it is the parent's)
         return
@@ -630,7 +630,7 @@ def _whose(path: str, exc: OSError) -> str:
     EPERM) that another user owns: what the refusal is about; ``""`` otherwise."""
     if exc.errno not in (errno.EACCES, errno.EPERM):
         return ""
-    from anyvenv.fs.atomic import owner_name
+    from anyvenv.fs.remove import owner_name
 
     try:
         if os.lstat(path).st_uid == os.geteuid():

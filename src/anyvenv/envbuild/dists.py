@@ -43,7 +43,7 @@ def clear_stale_data_dirs(site_packages: str | os.PathLike[str]) -> list[str]:
         entries = os.listdir(site_packages)
     except OSError:
         return []
-    from anyvenv.fs.atomic import remove_tree
+    from anyvenv.fs.remove import remove_tree
 
     cleared: list[str] = []
     for entry in entries:

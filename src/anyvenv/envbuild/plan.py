@@ -120,7 +120,7 @@ def _choose_strategy(
     probe: ProbeResult, same_fs: bool, forced: Strategy | None, base: str
 ) -> tuple[Strategy, str]:
     if forced is Strategy.HARDLINK and not may_hard_link(base):
-        from anyvenv.fs.atomic import owner_name
+        from anyvenv.fs.remove import owner_name
 
         raise UsageError(
             f"the hardlink strategy was asked for, but you may not hard-link {base}, another "

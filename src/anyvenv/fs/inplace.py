@@ -24,20 +24,17 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.fs.atomic import (
+from anyvenv.fs.atomic import atomic_write, directory_rename_keeps_contents, move_tree_by_files
+from anyvenv.fs.leftovers import (
     MARK,
     STAGING_MARK,
     TEMP_MARK,
-    atomic_write,
     dead_leftovers,
-    directory_rename_keeps_contents,
     maker_is_gone,
-    move_tree_by_files,
-    remove_tree,
-    remove_tree_quietly,
     staging_name,
     sweep_dead,
 )
+from anyvenv.fs.remove import remove_tree, remove_tree_quietly
 from anyvenv.killpoints import checkpoint
 
 JOURNAL_MARK = MARK + "fill-"

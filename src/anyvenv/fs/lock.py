@@ -205,7 +205,7 @@ def _link_holder_file(path: str, payload: bytes) -> bool | None:
     creating and writing it cannot lose it to a waiter's grace period. ``None`` where hard
     links fail (FAT, exFAT) or cannot tell "exists" (sshfs says EPERM): the caller then
     creates it with ``O_EXCL``."""
-    from anyvenv.fs.atomic import TEMP_MARK, leftover_tag
+    from anyvenv.fs.leftovers import TEMP_MARK, leftover_tag
     from anyvenv.fs.place import create_file
 
     temp = f"{path}{TEMP_MARK}{leftover_tag()}"  # a killed run's is swept as a temp file
@@ -460,7 +460,7 @@ class ShareLock:
                 fd = _open_flock_file(flock_path)
 
     def _acquire_lock_file(self, deadline: float) -> None:
-        from anyvenv.fs.atomic import TEMP_MARK, sweep_dead
+        from anyvenv.fs.leftovers import TEMP_MARK, sweep_dead
 
         me = current_holder()
         payload = _holder_json(me)
@@ -636,7 +636,7 @@ def _still_named(fd: int, path: str) -> bool:
 # directory from being removed; unlinked while held open, it is hidden until this process's
 # own close, and removed when that release reaches the daemon, a moment later. So the files
 # of a lock are unlinked while open (and a directory emptied of them is removed with
-# atomic.while_fuse_holds, which waits for that moment).
+# anyvenv.fs.remove.while_fuse_holds, which waits for that moment).
 
 
 def _unlink_while_open(path: str) -> None:

@@ -42,7 +42,7 @@ def remove_made(made: list[str]) -> None:
     """Remove the directories :func:`make_missing` made, innermost first, where they are
     still empty (another run may have put its own files in one meanwhile; a FUSE daemon may
     hold a file just closed there for a moment, and is waited for); ``made`` is emptied."""
-    from anyvenv.fs.atomic import while_fuse_holds
+    from anyvenv.fs.remove import while_fuse_holds
 
     for path in reversed(made):
 

@@ -121,7 +121,7 @@ def why_not_found(path: str | os.PathLike[str]) -> str:
             blocked = first_unenterable(path)
             if blocked is None:
                 return "cannot be reached: a directory above it may not be entered by you (EACCES)"
-            from anyvenv.fs.atomic import ownership
+            from anyvenv.fs.remove import ownership
 
             return f"cannot be reached: you may not enter {blocked} ({ownership(blocked)}; EACCES)"
         if exc.errno == errno.ENAMETOOLONG:

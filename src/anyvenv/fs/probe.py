@@ -15,16 +15,12 @@ import sys
 import time
 
 from anyvenv.errors import AnyvenvError, DirectoryNotWritable, UsageError
-from anyvenv.fs.atomic import (
-    leftover_tag,
-    remember_directory_rename,
-    remove_tree_quietly,
-    renamed_directory_keeps_files,
-    sweep_dead,
-)
+from anyvenv.fs.atomic import remember_directory_rename, renamed_directory_keeps_files
+from anyvenv.fs.leftovers import leftover_tag, sweep_dead
 from anyvenv.fs.mounts import MountInfo, mount_of
 from anyvenv.fs.outcome import NO, OK, Outcome, errno_name, outcome_of_error
 from anyvenv.fs.place import FICLONE
+from anyvenv.fs.remove import remove_tree_quietly
 from anyvenv.record import as_dict, record, replace
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -468,7 +464,7 @@ def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | N
 
     blocked = first_unenterable(os.path.join(os.path.abspath(text), "."))
     if blocked is not None:  # (the working directory, below one this user may not enter)
-        from anyvenv.fs.atomic import ownership
+        from anyvenv.fs.remove import ownership
 
         where = "it" if blocked == os.path.abspath(text) else blocked
         raise UsageError(
@@ -485,7 +481,7 @@ def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | N
             read_only=True,
         )
     if not os.access(text, os.W_OK | os.X_OK):
-        from anyvenv.fs.atomic import ownership
+        from anyvenv.fs.remove import ownership
 
         raise DirectoryNotWritable(
             f"{text} is not writable by you ({ownership(text)})",

@@ -80,7 +80,8 @@ class ProjectCopy:
     def __enter__(self) -> ProjectCopy:
         import tempfile
 
-        from anyvenv.fs.atomic import leftover_tag, read_small_file, sweep_dead
+        from anyvenv.fs.atomic import read_small_file
+        from anyvenv.fs.leftovers import leftover_tag, sweep_dead
         from anyvenv.fs.place import create_file
 
         parent = tempfile.gettempdir()

@@ -138,7 +138,7 @@ def files_of(tree: EnvTree, dist: Distribution) -> list[str]:
 
 def _temp_beside(path: Path) -> Path:
     """Named as atomic_write names its temp files, so those of killed runs are cleared."""
-    from anyvenv.fs.atomic import TEMP_MARK, leftover_tag
+    from anyvenv.fs.leftovers import TEMP_MARK, leftover_tag
 
     return path.with_name(f".{path.name}{TEMP_MARK}{leftover_tag()}")
 
@@ -151,7 +151,7 @@ def _install_file(source: EnvTree, dest: EnvTree, relative: str) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     exists = os.path.lexists(dst)
     if exists:
-        from anyvenv.fs.atomic import TEMP_MARK, sweep_dead
+        from anyvenv.fs.leftovers import TEMP_MARK, sweep_dead
 
         sweep_dead(dst.parent, TEMP_MARK, prefix=f".{dst.name}{TEMP_MARK}")
     target = _temp_beside(dst) if exists else dst

@@ -189,7 +189,7 @@ def _refuse_unreachable(pyproject: str) -> None:
     blocked = first_unenterable(pyproject)
     if blocked is None:
         return
-    from anyvenv.fs.atomic import ownership
+    from anyvenv.fs.remove import ownership
 
     yours = os.stat(blocked).st_uid == os.geteuid()
     raise ProjectFileUnreadable(

@@ -179,7 +179,7 @@ def _discard_old(
 
 
 def remove_tree_or_leave_it(path: str) -> None:
-    from anyvenv.fs.atomic import remove_tree
+    from anyvenv.fs.remove import remove_tree
 
     try:
         remove_tree(path)  # a link planted there is refused, not followed
@@ -317,7 +317,7 @@ def prepare(
     ``may_build``, an env that would have to be made raises :class:`EnvLeftAlone`. With
     ``as_it_is`` (``uv pip``, which acts on the env it finds), an env that runs is used
     whatever its Python; only a missing or broken one is made."""
-    from anyvenv.fs.atomic import recover
+    from anyvenv.fs.leftovers import recover
 
     # what killed runs left beside the env (a staging tree, an old env half removed, temp
     # files): undone before the env is judged, also when it is then reused as it is

@@ -76,7 +76,7 @@ def _names(directory: str) -> list[str]:
 
 
 def _leftovers(directory: str, dry_run: bool) -> list[PruneEntry]:
-    from anyvenv.fs.atomic import (
+    from anyvenv.fs.leftovers import (
         LONGEST_STEM,
         MARK,
         REMOVING_MARK,
@@ -94,7 +94,7 @@ def _leftovers(directory: str, dry_run: bool) -> list[PruneEntry]:
         if name.startswith(".") and RETIRED_MARK in name and not dry_run:
             target = os.path.join(directory, name[1 : name.index(MARK)])
             if len(os.fsencode(os.path.basename(target))) >= LONGEST_STEM - 10:
-                continue  # maybe a name cut to fit (atomic.leftover_stem): the env's unknown
+                continue  # maybe a name cut to fit (leftovers.leftover_stem): the env's unknown
             if not os.path.lexists(target):
                 recover(target)
     if dry_run:
@@ -141,7 +141,7 @@ def judge(env: str, mounts: list[MountInfo], *, remove: bool = False) -> PruneEn
     except OSError as exc:  # the lock's file, or the helper died: no proof either way
         verdict, reason = Verdict.KEPT, f"its project could not be asked: {exc.strerror or exc}"
     if aside is not None:
-        from anyvenv.fs.atomic import remove_tree_quietly
+        from anyvenv.fs.remove import remove_tree_quietly
 
         remove_tree_quietly(aside)  # what it cannot remove, the next prune clears as a leftover
     return PruneEntry(env, kind, owner.declared, verdict, reason, removed=aside is not None)
@@ -207,7 +207,8 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
 def _set_aside_if(remove: bool, env: str, reason: str) -> tuple[Verdict, str, str | None]:
     """The verdict on an unused env, moved aside first if it is to be removed; an env that
     cannot be moved is kept, saying why."""
-    from anyvenv.fs.atomic import set_aside, why_unremovable
+    from anyvenv.fs.leftovers import set_aside
+    from anyvenv.fs.remove import why_unremovable
 
     if not remove:
         return Verdict.UNUSED, reason, None

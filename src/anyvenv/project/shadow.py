@@ -67,7 +67,7 @@ def ensure_shadow(prepared: PreparedEnv, adopt: bool, keep_all: bool = False) ->
             else:
                 adopt_added(env_tree, shadow_tree)
         return False
-    from anyvenv.fs.atomic import remove_tree
+    from anyvenv.fs.remove import remove_tree
     from anyvenv.interpreter.query import query_interpreter
 
     if os.path.lexists(shadow):

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from anyvenv.errors import AnyvenvError
-from anyvenv.fs.atomic import TEMP_MARK, leftover_stem, leftover_tag, sweep_dead
+from anyvenv.fs.leftovers import TEMP_MARK, leftover_stem, leftover_tag, sweep_dead
 from anyvenv.fs.outcome import errno_name
 from anyvenv.killpoints import checkpoint
 from anyvenv.userdirs import cache_home

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyvenv.errors import AnyvenvError, InterpreterNotFound, UsageError
-from anyvenv.fs import atomic
+from anyvenv.fs import atomic, leftovers
 from anyvenv.fs.lock import ShareLock
+from anyvenv.fs.remove import remove_tree, why_unremovable
 from anyvenv.interpreter.discovery import (
     INSTALL_DIR_ENV,
     anyvenv_install_dir,
@@ -168,17 +169,17 @@ def recover_installs(root: Path) -> list[str]:
     except OSError:
         return []
     touched: list[str] = []
-    targets = {name[1 : name.index(atomic.MARK)] for name in names if _dead_leftover(name)}
+    targets = {name[1 : name.index(leftovers.MARK)] for name in names if _dead_leftover(name)}
     for target in sorted(targets):
-        touched += atomic.recover(root / target)
+        touched += leftovers.recover(root / target)
     return touched
 
 
 def _dead_leftover(name: str) -> bool:
-    if not name.startswith(".") or name.startswith(atomic.MARK) or atomic.MARK not in name:
+    if not name.startswith(".") or name.startswith(leftovers.MARK) or leftovers.MARK not in name:
         return False
     tail = name.rsplit("-", 3)[-3:]
-    return len(tail) == 3 and atomic.maker_is_gone("-".join(tail))
+    return len(tail) == 3 and leftovers.maker_is_gone("-".join(tail))
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def refuse_unremovable(name: str, path: Path, doing: str) -> None:
     """An error naming what keeps this user from removing the install ``name`` at ``path``
     (another user's install in a shared directory), before anything is changed: renamed
     aside, it would be hidden and broken for its owner, and half of it left."""
-    why = atomic.why_unremovable(path)
+    why = why_unremovable(path)
     if why is not None:
         raise AnyvenvError(
             f"cannot {doing} {name}: {why}", f"run the {doing} as its owner, or ask them to"
@@ -217,7 +218,7 @@ def uninstall(
     others are removed; nothing matching at all is no error either. Each
     install is first renamed aside under a staging name (one rename: a reader sees it or
     not), then deleted; a crash in between leaves a leftover that
-    :func:`anyvenv.fs.atomic.recover` removes, never a half-deleted install.
+    :func:`anyvenv.fs.leftovers.recover` removes, never a half-deleted install.
     """
     root = resolve_install_dir(install_dir)
     for request in requests:  # a usage error before anything is touched
@@ -251,7 +252,7 @@ def uninstall(
                 continue
             try:  # a step that fails here leaves the install as it was
                 if renames_work:
-                    remains = atomic.staging_name(item.path)
+                    remains = leftovers.staging_name(item.path)
                     os.rename(item.path, remains)
                 else:  # fusefat: a renamed directory loses its files (and their space)
                     remains = os.fspath(item.path)
@@ -263,7 +264,7 @@ def uninstall(
                 ) from exc
             removed.append(item)
             try:
-                atomic.remove_tree(remains)
+                remove_tree(remains)
             except OSError as exc:  # (files in use: FUSE and FAT keep them while open)
                 left[item.name] = f"{exc.strerror or exc} ({exc.filename or remains})"
         mend_uv_links(root, removed)

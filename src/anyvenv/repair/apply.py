@@ -18,7 +18,7 @@ from anyvenv.envbuild.layout import EnvLayout
 from anyvenv.envbuild.shebang import read_shebang, rewritten
 from anyvenv.envbuild.validate import finish_check, start_check, verify
 from anyvenv.errors import AnyvenvError, EnvironmentBroken
-from anyvenv.fs import atomic
+from anyvenv.fs import atomic, leftovers
 from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.place import DATA_MODE, EXECUTABLE_MODE, Strategy, place_file
 from anyvenv.killpoints import checkpoint
@@ -118,8 +118,8 @@ def _repair(
     plan = plan_repair(before, preference)
     report = RepairReport(before.env, dry_run, before, plan)
     if not dry_run:  # what a killed repair left, also when nothing else is left to fix
-        atomic.recover(before.env / "bin")
-        atomic.sweep_dead(before.env, atomic.TEMP_MARK, prefix=".lib64")
+        leftovers.recover(before.env / "bin")
+        leftovers.sweep_dead(before.env, leftovers.TEMP_MARK, prefix=".lib64")
     if dry_run:
         return report
     if not plan.fixes:
@@ -221,7 +221,7 @@ def _place_interpreter(plan: RepairPlan) -> list[Change]:
     assert info is not None and linkage is not None and placement is not None
     env = plan.env
     bin_dir = env / "bin"
-    atomic.recover(bin_dir)
+    leftovers.recover(bin_dir)
     bin_dir.mkdir(exist_ok=True)
     with atomic.staging_directory(bin_dir) as staging_dir:
         staging = Path(staging_dir)
@@ -313,7 +313,7 @@ def _remove_lib64(fix: Fix) -> list[Change]:
 
 
 def _relink_lib64(fix: Fix) -> Change:
-    temp = fix.path.with_name(f".lib64{atomic.TEMP_MARK}{atomic.leftover_tag()}")
+    temp = fix.path.with_name(f".lib64{leftovers.TEMP_MARK}{leftovers.leftover_tag()}")
     os.symlink("lib", temp)
     try:
         os.replace(temp, fix.path)

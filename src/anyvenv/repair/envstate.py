@@ -56,7 +56,7 @@ def _refuse_unreadable(env: Path) -> None:
     user's env made with umask 077): what cannot be read must not be called missing, nor
     the env broken and to be recreated."""
     from anyvenv.errors import AnyvenvError
-    from anyvenv.fs.atomic import owner_name, ownership
+    from anyvenv.fs.remove import owner_name, ownership
 
     for path in (env, env / "bin"):
         if os.access(path, os.R_OK | os.X_OK) or (path != env and not os.path.isdir(path)):

@@ -1,0 +1,211 @@
+"""What anyvenv leaves beside a target while it works, and clearing what killed runs left.
+
+Names of leftovers say who made them (``.NAME.anyvenv-staging-HOST-PID-RAND``, temp files
+``.NAME.anyvenv-tmp-HOST-PID-RAND``), so the next run can clear those whose maker is gone
+(on this host: a process of another host is never judged by its pid).
+"""
+
+from __future__ import annotations
+
+import os
+
+from anyvenv.fs.processes import process_alive
+from anyvenv.fs.remove import remove_tree, remove_tree_quietly
+from anyvenv.killpoints import checkpoint
+from anyvenv.record import record
+
+MARK = ".anyvenv-"  # every staging and retired directory: ".<target name>.anyvenv-..."
+STAGING_MARK = MARK + "staging-"
+RETIRED_MARK = MARK + "old-"
+REMOVING_MARK = MARK + "removing-"  # on its way out: cleared, never put back
+TEMP_MARK = ".anyvenv-tmp-"
+
+
+def leftover_tag() -> str:
+    """``HOST-PID-RAND``: ends the name of anything left behind, so it can be cleared later."""
+    return f"{this_host()}-{os.getpid()}-{os.urandom(3).hex()}"
+
+
+# what a leftover's name adds to its target's (".", a mark, HOST-PID-RAND: host at most 32
+# characters) must fit in NAME_MAX (255 bytes) with the target's name part
+LONGEST_STEM = 180
+
+
+def leftover_stem(name: str) -> str:
+    """``.NAME``, the start of the names of what is left beside ``NAME``; a name too long to
+    leave room for the rest is cut and ends with a checksum of the whole, so that two long
+    names stay apart."""
+    if len(os.fsencode(name)) <= LONGEST_STEM:
+        return "." + name
+    import zlib
+
+    check = f"~{zlib.crc32(os.fsencode(name)):08x}"
+    cut = name
+    while len(os.fsencode(cut)) > LONGEST_STEM - len(check):
+        cut = cut[:-1]
+    return f".{cut}{check}"
+
+
+def beside_name(target: str | os.PathLike[str], mark: str) -> str:
+    parent, name = os.path.split(os.fspath(target))
+    return os.path.join(parent, f"{leftover_stem(name)}{mark}{leftover_tag()}")
+
+
+def staging_name(target: str | os.PathLike[str]) -> str:
+    return beside_name(target, STAGING_MARK)
+
+
+def retired_name(target: str | os.PathLike[str]) -> str:
+    return beside_name(target, RETIRED_MARK)
+
+
+@record
+class Leftover:
+    path: str
+    host: str
+    pid: int
+    kind: str  # "staging" or "retired"
+
+
+def parse_leftover(
+    target: str | os.PathLike[str], entry: str | os.PathLike[str]
+) -> Leftover | None:
+    """A staging or retired directory of ``target``, with its maker; ``None`` if not ours."""
+    prefix = leftover_stem(os.path.basename(os.fspath(target)))
+    entry = os.fspath(entry)
+    name = os.path.basename(entry)
+    for mark, kind in ((STAGING_MARK, "staging"), (RETIRED_MARK, "retired")):
+        if name.startswith(prefix + mark):
+            parts = name[len(prefix + mark) :].rsplit("-", 2)
+            if len(parts) == 3 and parts[1].isdigit():
+                return Leftover(entry, parts[0], int(parts[1]), kind)
+    return None
+
+
+_HOST: list[str] = []
+
+
+def this_host() -> str:
+    """The host part of leftover names: the host name and, after a dot, this pid namespace
+    (a container with the same host name has other pids: its live leftovers are not ours to
+    judge by pid)."""
+    if not _HOST:
+        # os.uname, not socket.gethostname: importing socket costs start-up time
+        name = os.uname().nodename.replace("-", "_").replace("/", "_")[:24] or "host"
+        try:
+            namespace = "".join(c for c in os.readlink("/proc/self/ns/pid") if c.isdigit())
+        except OSError:
+            namespace = ""
+        _HOST.append(f"{name}.{namespace[-6:]}" if namespace else name)
+    return _HOST[0]
+
+
+def leftovers_of(target: str | os.PathLike[str], names: list[str] | None = None) -> list[Leftover]:
+    """The staging and retired directories beside ``target`` (``names``: its parent's
+    entries, when the caller has listed them already)."""
+    parent = os.path.dirname(os.fspath(target))
+    if names is None:
+        try:
+            names = os.listdir(parent or ".")
+        except OSError:
+            return []
+    prefix = leftover_stem(os.path.basename(os.fspath(target))) + MARK  # only names like ours
+    found = (
+        parse_leftover(target, os.path.join(parent, name))
+        for name in names
+        if name.startswith(prefix)
+    )
+    return [item for item in found if item is not None]
+
+
+def maker_is_gone(tail: str) -> bool:
+    """Whether ``HOST-PID-RAND[...]`` names a process of this host that no longer runs."""
+    parts = tail.split("-")
+    if len(parts) < 3 or not parts[1].isdigit():
+        return False
+    return parts[0] == this_host() and not process_alive(int(parts[1]))
+
+
+def sweep_dead(directory: str | os.PathLike[str], mark: str, prefix: str = "") -> list[str]:
+    """Remove the entries of ``directory`` named ``...MARK HOST-PID-RAND...`` (and starting
+    with ``prefix``) whose maker (on this host) is gone: temp files of :func:`atomic_write`,
+    probe directories."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return _sweep_names(directory, names, mark, prefix)
+
+
+def dead_leftovers(
+    directory: str | os.PathLike[str], names: list[str], mark: str, prefix: str = ""
+) -> list[str]:
+    """The paths among ``names`` that :func:`sweep_dead` would remove (nothing is removed)."""
+    found: list[str] = []
+    for name in names:
+        # leftovers' names start with a dot (or the prefix asked for, as the temp dir's
+        # copies do); others are someone's (an env named "x.anyvenv-old-host-1-a")
+        if not name.startswith(prefix or "."):
+            continue
+        _, hit, tail = name.partition(mark)
+        if hit and name.startswith(prefix) and maker_is_gone(tail):
+            found.append(os.path.join(directory, name))
+    return found
+
+
+def _sweep_names(
+    directory: str | os.PathLike[str], names: list[str], mark: str, prefix: str = ""
+) -> list[str]:
+    removed: list[str] = []
+    for path in dead_leftovers(directory, names, mark, prefix):
+        try:
+            remove_tree(path)
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
+def remove_aside(path: str) -> None:
+    """Remove a tree anyvenv made: first renamed aside (one rename, so its name holds all of
+    it or nothing), then removed quietly; a kill leaves a leftover that :func:`sweep_dead`
+    clears. Raises :class:`OSError` only if the rename fails (then nothing changed)."""
+    remove_tree_quietly(set_aside(path))
+
+
+def set_aside(path: str) -> str:
+    """The first half of :func:`remove_aside`: rename ``path`` to a removal name beside it and
+    return that name, for a caller that must move it under a lock and remove it after."""
+    aside = beside_name(path, REMOVING_MARK)  # not a retired name: recover would put it back
+    os.rename(path, aside)
+    checkpoint("remove-aside:" + os.path.basename(path))
+    return aside
+
+
+def recover(target: str | os.PathLike[str]) -> list[str]:
+    """Undo what a killed run left beside ``target``; returns the paths removed or restored.
+
+    Only leftovers made on this host by a process that is gone are touched. A retired copy
+    of the old target is put back when the target itself is missing (the crash fell between
+    the two renames of :func:`commit`), otherwise removed. Dead temp files of
+    :func:`atomic_write` beside it are removed too.
+    """
+    parent = os.path.dirname(os.fspath(target)) or "."
+    try:
+        names = os.listdir(parent)  # once, for both kinds of leftovers (a round trip on a share)
+    except OSError:
+        return []
+    touched = _sweep_names(parent, names, TEMP_MARK)
+    me = this_host()
+    for item in leftovers_of(target, names):
+        if item.host != me or process_alive(item.pid):
+            continue
+        try:
+            if item.kind == "retired" and not os.path.lexists(target):
+                os.rename(item.path, target)
+            else:
+                remove_tree(item.path)
+        except OSError:
+            continue  # (files the user may not remove: left for a later run, or for them)
+        touched.append(item.path)
+    return touched

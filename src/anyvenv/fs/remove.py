@@ -1,0 +1,172 @@
+"""Removing trees anyvenv made, links never followed, and saying what keeps a user from it.
+
+A FUSE daemon hides a file unlinked while open until its release, which can come a moment
+after the process is gone: removal waits a moment for those.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import time
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def remove_tree(path: str | os.PathLike[str]) -> None:
+    """Remove a tree anyvenv made (never follows links out of it)."""
+    try:
+        is_dir = stat.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return
+    if not is_dir:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        return
+    import shutil  # here: start-up time of the commands that remove nothing
+
+    while_fuse_holds(os.fspath(path), lambda: shutil.rmtree(path))
+
+
+def first_unremovable(path: str | os.PathLike[str]) -> str | None:
+    """The first directory that keeps this user from removing the tree at ``path`` (or from
+    renaming it: its parent comes first): one it may not write to or search, list, or, with
+    the sticky bit, whose entries it does not own. ``None`` when :func:`remove_tree` can
+    remove it all, as far as permissions tell (root may change anything not read-only)."""
+    top = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(top))
+    uid = os.geteuid()
+    if not os.access(parent, os.W_OK | os.X_OK) or _sticky_keeps(parent, [top], uid):
+        return parent
+    unlistable: list[str] = []
+
+    def cannot_list(error: OSError) -> None:
+        unlistable.append(error.filename)
+
+    for directory, dirnames, filenames in os.walk(top, onerror=cannot_list):
+        if unlistable:
+            return unlistable[0]
+        if not os.access(directory, os.W_OK | os.X_OK):
+            return directory
+        entries = [os.path.join(directory, name) for name in (*dirnames, *filenames)]
+        if _sticky_keeps(directory, entries, uid):
+            return directory
+    return unlistable[0] if unlistable else None
+
+
+def _sticky_keeps(directory: str, entries: list[str], uid: int) -> bool:
+    """Whether ``directory``'s sticky bit keeps user ``uid`` from removing or renaming one of
+    ``entries``: only an entry's owner, the directory's, or root may."""
+    if uid == 0:
+        return False
+    info = os.lstat(directory)
+    if not info.st_mode & stat.S_ISVTX or info.st_uid == uid:
+        return False
+    return any(os.lstat(entry).st_uid != uid for entry in entries)
+
+
+def why_unremovable(path: str | os.PathLike[str]) -> str | None:
+    """What keeps this user from removing the tree at ``path`` (:func:`first_unremovable`),
+    as a clause: ``"you may not change /x (owned by root)"``, or that /x is on a read-only
+    filesystem; ``None`` when nothing does."""
+    blocked = first_unremovable(path)
+    if blocked is None:
+        return None
+    try:
+        if os.statvfs(blocked).f_flag & os.ST_RDONLY:
+            return f"{blocked} is on a read-only filesystem"
+        return f"you may not change {blocked} (owned by {owner_name(blocked)})"
+    except OSError:
+        return f"you may not change {blocked}"
+
+
+def owner_name(path: str | os.PathLike[str]) -> str:
+    """The user name of ``path``'s owner (``uid N`` when it has none)."""
+    import pwd
+
+    uid = os.lstat(path).st_uid
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def ownership(path: str | os.PathLike[str]) -> str:
+    """``owned by NAME, mode 0755``: what an error that refuses this user ``path`` says of it."""
+    return f"owned by {owner_name(path)}, mode {stat.S_IMODE(os.stat(path).st_mode):04o}"
+
+
+# libfuse's high-level API renames a file unlinked while open (a probe's script that was just
+# killed) to .fuse_hiddenNNN and removes it when the kernel's release reaches the daemon, a
+# moment after the process is gone; until then its directory is not empty.
+FUSE_HIDDEN_PREFIX = ".fuse_hidden"
+_RELEASE_WAITS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)  # seconds, 1.59 in all
+
+
+def remove_tree_quietly(path: str) -> None:
+    """Remove a tree we made (or a file, or a link, not followed) without raising. A
+    directory held only by files a FUSE daemon has not released yet is tried again for a
+    moment."""
+    try:
+        os.unlink(path)  # without an lstat first: each is a round trip on a share
+    except IsADirectoryError:
+        _remove_directory_quietly(path)
+    except OSError:
+        try:  # EPERM is what unlink(2) of a directory gives on Linux
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                _remove_directory_quietly(path)
+        except OSError:
+            pass
+
+
+def _remove_directory_quietly(path: str) -> None:
+    def remove() -> None:
+        _remove_entries(path)
+        os.rmdir(path)
+
+    try:
+        while_fuse_holds(path, remove)
+    except OSError:
+        pass
+
+
+def while_fuse_holds(path: str, remove: Callable[[], None]) -> None:
+    """``remove()`` the tree at ``path``, tried again for a moment while all that keeps it is
+    files a FUSE daemon has not released yet; the last error is raised."""
+    for wait in _RELEASE_WAITS:
+        try:
+            remove()
+            return
+        except OSError as exc:
+            if not _held_by_fuse_only(exc, path):
+                raise
+        time.sleep(wait)
+    remove()
+
+
+def _held_by_fuse_only(error: OSError, path: str) -> bool:
+    """``error`` says the tree at ``path`` is not empty, and what is left in it is only
+    files a FUSE daemon has hidden until their release: worth waiting for."""
+    if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EBUSY):
+        return False
+    try:
+        for _, _, files in os.walk(path):
+            if not all(name.startswith(FUSE_HIDDEN_PREFIX) for name in files):
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def _remove_entries(path: str) -> None:
+    try:
+        entries = os.listdir(path)
+    except OSError:
+        entries = []
+    for name in entries:
+        remove_tree_quietly(os.path.join(path, name))
