@@ -380,7 +380,7 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
     user's additions) with the old path made the new one; otherwise anyvenv's (every
     shell's), with the prompt pyvenv.cfg names, else the env's name."""
     from anyvenv.envbuild.activation import render_activation_scripts
-    from anyvenv.repair.diagnose import activated_dir
+    from anyvenv.repair.contents import activated_dir
 
     if activated_dir(plan.env) != (fix.details["old"] or None):
         return []  # changed since the diagnosis: leave it

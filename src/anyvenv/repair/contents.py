@@ -1,0 +1,311 @@
+"""What ``anyvenv check`` finds in an environment besides its interpreter: console scripts
+that cannot run (no exec bit, a python that is gone or another env's), packages installed
+half-way, and activation scripts and editable installs that name where the env was before
+it was moved or copied."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from anyvenv.envbuild.config import CFG_NAME
+from anyvenv.envbuild.shebang import Shebang, read_shebang
+from anyvenv.fs.paths import same_file
+from anyvenv.record import record
+from anyvenv.repair.envstate import INTERPRETER_NAME
+from anyvenv.repair.findings import Code, Finding, error, warning
+
+# activation scripts; and hidden files: an installer's temp files (uv's .tmpXXXXXX) and
+# anyvenv's own, which are no one's console scripts
+_NOT_SCRIPTS = ("activate", "deactivate", "Activate.ps1", "pydoc.bat", ".")
+
+
+@record
+class ScriptState:
+    """A script in bin/ whose interpreter is dead or belongs to another environment."""
+
+    path: Path
+    shebang: Shebang
+    replacement: str  # the env's interpreter it should run
+
+
+def _is_environment_python(path: str) -> bool:
+    parent = os.path.dirname(os.path.dirname(path))
+    return os.path.isfile(os.path.join(parent, CFG_NAME))
+
+
+def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
+    bin_dir = env / "bin"
+    states: list[ScriptState] = []
+    try:
+        names = sorted(os.listdir(bin_dir))
+    except OSError:
+        return states
+    own_prefix = os.fspath(bin_dir) + os.sep
+    installed: set[str] | None = None  # the scripts this env's packages installed (RECORDs)
+    for name in names:
+        if INTERPRETER_NAME.match(name) or name.startswith(_NOT_SCRIPTS):
+            continue
+        path = bin_dir / name
+        if path.is_symlink() or not path.is_file():
+            continue
+        shebang = read_shebang(path)
+        if shebang is None:
+            continue
+        if not os.access(path, os.X_OK):  # chmod ignored or failing where it was installed
+            if installed is None:
+                installed = _installed_scripts(env)
+            if name in installed:  # (a user's own file may be so on purpose: left as it is)
+                mode = _mode_of(path)
+                why = (  # exec bits, and still not runnable: the mount says noexec
+                    f"it has its exec bits (mode {mode}) but its filesystem runs no file (noexec)"
+                    if _on_noexec(path)
+                    else f"mode {mode}"
+                )
+                findings.append(
+                    error(
+                        Code.SCRIPT_NOT_EXECUTABLE,
+                        f"bin/{name} is not executable ({why}): running it gives "
+                        "'Permission denied'",
+                        path,
+                        mode=mode,
+                    )
+                )
+        if not os.path.isabs(shebang.interpreter):
+            continue
+        interpreter = os.path.normpath(shebang.interpreter)
+        if interpreter.startswith(own_prefix):
+            continue  # runs this env's own interpreter: the interpreter checks cover it
+        base_name = os.path.basename(interpreter)
+        is_python = bool(INTERPRETER_NAME.match(base_name))
+        replacement = os.fspath(bin_dir / base_name) if is_python else ""
+        if not is_python and os.path.isfile(bin_dir / base_name):
+            replacement = os.fspath(bin_dir / base_name)  # a moved env's own tool (node...)
+        if not os.path.exists(interpreter):
+            if not replacement:  # a user's script for another program: not ours to rewrite
+                findings.append(
+                    warning(
+                        Code.SCRIPT_INTERPRETER_MISSING,
+                        f"bin/{name} runs {shebang.interpreter}, which does not exist (not a "
+                        "python script: left as it is)",
+                        path,
+                        interpreter=shebang.interpreter,
+                    )
+                )
+                continue
+            findings.append(
+                error(
+                    Code.SCRIPT_INTERPRETER_MISSING,
+                    f"bin/{name} runs {shebang.interpreter}, which does not exist",
+                    path,
+                    interpreter=shebang.interpreter,
+                )
+            )
+            states.append(ScriptState(path, shebang, replacement))
+        elif (
+            is_python
+            and _is_environment_python(interpreter)
+            and not same_file(os.path.dirname(os.path.dirname(interpreter)), env)
+        ):
+            if installed is None:
+                installed = _installed_scripts(env)
+            if name not in installed:  # put there by hand to run that env: it does
+                findings.append(
+                    warning(
+                        Code.SCRIPT_INTERPRETER_FOREIGN,
+                        f"bin/{name} runs {shebang.interpreter}, the python of another "
+                        "environment (no package of this one installed it: left as it is)",
+                        path,
+                        interpreter=shebang.interpreter,
+                    )
+                )
+                continue
+            findings.append(
+                error(
+                    Code.SCRIPT_INTERPRETER_FOREIGN,
+                    f"bin/{name}, installed by a package of this environment, runs "
+                    f"{shebang.interpreter}, the python of another environment, which does not "
+                    "see this one's packages",
+                    path,
+                    interpreter=shebang.interpreter,
+                )
+            )
+            states.append(ScriptState(path, shebang, replacement))
+    return states
+
+
+def _on_noexec(path: Path) -> bool:
+    """Whether ``path`` is on a filesystem mounted noexec."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_NOEXEC)
+    except (OSError, AttributeError):
+        return False
+
+
+def _installed_scripts(env: Path) -> set[str]:
+    """The names in bin/ that the RECORD of a package installed in ``env`` lists."""
+    from anyvenv.envbuild.dists import record_paths
+
+    found: set[str] = set()
+    bin_dir = os.path.normpath(env / "bin")  # (the sites below are env's by their text too)
+    for site in env.glob("lib/python*/site-packages"):
+        for record_file in site.glob("*.dist-info/RECORD"):
+            try:
+                listed = record_paths(record_file.read_bytes())
+            except OSError:
+                continue
+            for relative in listed:
+                if os.path.isabs(relative):  # written where the env was made: its bin/
+                    if os.path.basename(os.path.dirname(relative)) == "bin":
+                        found.add(os.path.basename(relative))
+                    continue
+                placed = os.path.normpath(os.path.join(site, relative))
+                if os.path.dirname(placed) == bin_dir:
+                    found.add(os.path.basename(placed))
+    return found
+
+
+_ACTIVATED_DIR = re.compile(r"^\s*(?:export\s+)?VIRTUAL_ENV=(['\"]?)(/[^'\"\n]*)\1\s*$", re.M)
+
+
+def activated_dir(env: Path) -> str | None:
+    """The directory ``bin/activate`` activates, when it names one literally (uv, venv,
+    virtualenv and anyvenv write ``VIRTUAL_ENV='/path'``; a relocatable script names none)."""
+    try:
+        with open(env / "bin" / "activate", "rb") as handle:
+            text = handle.read(1 << 16).decode("utf-8", "surrogateescape")
+    except OSError:
+        return None
+    found = _ACTIVATED_DIR.search(text)
+    return found.group(2) if found else None
+
+
+def _same_project(old_root: str, new_root: str) -> bool:
+    """Whether ``new_root`` is the project at ``old_root`` moved (it is gone) or copied (its
+    pyproject.toml is the same), by the pyproject.toml each holds."""
+    new = os.path.join(new_root, "pyproject.toml")
+    try:
+        with open(new, "rb") as handle:
+            here = handle.read(1 << 20)
+    except OSError:
+        return False
+    try:
+        with open(os.path.join(old_root, "pyproject.toml"), "rb") as handle:
+            return handle.read(1 << 20) == here
+    except FileNotFoundError:
+        return not os.path.exists(old_root)
+    except OSError:
+        return False
+
+
+def check_packages(
+    env: Path, sites: list[tuple[int, int, bool]], cfg: dict[str, str], findings: list[Finding]
+) -> None:
+    """Installs an installer gave up on half-way (uv where chmod fails): a ``.dist-info``
+    without its METADATA, which importlib.metadata and pip cannot read. Repair cannot make
+    the package again; the finding says how to."""
+    # anyvenv gave the env its chmod shim: made where chmod fails or is ignored
+    chmod_fails = cfg.get("anyvenv-mode-shim") == "true"
+    for major, minor, threaded in sites:
+        site = env / "lib" / f"python{major}.{minor}{'t' if threaded else ''}" / "site-packages"
+        try:
+            names = sorted(os.listdir(site))
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(".dist-info"):
+                continue
+            missing = [
+                file for file in ("METADATA", "RECORD") if not os.path.lexists(site / name / file)
+            ]
+            if not missing:
+                continue
+            package = name[: -len(".dist-info")].rsplit("-", 1)[0]
+            why = (
+                "the install of {package} stopped half-way"
+                if "METADATA" in missing
+                else "an uninstall cannot tell its files"
+            ).format(package=package)
+            elsewise = (
+                f"the env's pip: 'python -m pip install --force-reinstall {package}' (uv "
+                "cannot install where chmod fails)"
+                if chmod_fails
+                else f"'uv pip install --reinstall {package}'"
+            )
+            findings.append(
+                warning(
+                    Code.PACKAGE_INCOMPLETE,
+                    f"{name} has no {' and no '.join(missing)}: {why}; reinstall it "
+                    f"('anyvenv sync' in a project, else {elsewise})",
+                    site / name,
+                    package=package,
+                )
+            )
+
+
+def _mode_of(path: Path) -> str:
+    try:
+        return f"{os.stat(path).st_mode & 0o7777:04o}"
+    except OSError:
+        return "unknown"
+
+
+def check_activation(env: Path, findings: list[Finding]) -> None:
+    if not os.path.lexists(env / "bin" / "activate"):
+        findings.append(
+            warning(
+                Code.ACTIVATION_MISSING,
+                "bin/activate is missing: the environment cannot be activated (the tool that "
+                "made it stopped before writing its activation scripts?)",
+                env / "bin" / "activate",
+            )
+        )
+        return
+    activated = activated_dir(env)
+    if activated is not None and not same_file(activated, env):
+        findings.append(
+            warning(
+                Code.ACTIVATION_STALE,
+                f"bin/activate activates {activated}, not this environment (moved?)",
+                env / "bin" / "activate",
+                activates=activated,
+            )
+        )
+        _check_editables(env, activated, findings)
+
+
+def _check_editables(env: Path, old_env: str, findings: list[Finding]) -> None:
+    """Editable installs that name the project the env was moved or copied from (the env's
+    old parent), where the same place exists in the project it is in now: their packages
+    import the old project's code, or fail where it is gone."""
+    from anyvenv.repair.envstate import editable_files, named_below
+
+    old_root, new_root = os.path.dirname(old_env), os.path.dirname(os.fspath(env))
+    if old_root in ("", "/") or same_file(old_root, new_root):
+        return
+    if not _same_project(old_root, new_root):
+        return  # (an env copied alone into another project: whose code it means is unclear)
+    stale = []
+    for path in editable_files(env):
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(1 << 20)
+        except OSError:
+            continue
+        tails = named_below(data, old_root)
+        if any(os.path.exists(new_root + os.fsdecode(tail)) for tail in tails):
+            stale.append(os.fsdecode(path))
+    if stale:
+        findings.append(
+            warning(
+                Code.EDITABLE_STALE,
+                f"{len(stale)} file{'s' if len(stale) > 1 else ''} of editable installs name "
+                f"{old_root}, the project this environment was moved or copied from: their "
+                f"packages import its code, not that of {new_root}",
+                None,
+                old=old_root,
+                new=new_root,
+                files="\n".join(stale),
+            )
+        )
