@@ -179,3 +179,18 @@ def test_an_older_venvs_base_is_its_x_y_python_not_what_bin_python_is_there(
         assert made.returncode == 0, made.stderr
         info = query_interpreter(tmp_path / name / "bin" / "python")
         assert (info.executable, info.version[:2]) == (str(base), (3, 10)), name
+
+
+def test_a_program_that_is_no_python_is_named_so_in_one_short_line(tmp_path: Path) -> None:
+    """``--python /bin/ls``: ls says the query script back, 3 KB of it; the error says the
+    program is not a Python, and another program's long complaint is cut."""
+    with pytest.raises(AnyvenvError) as not_python:
+        query_interpreter("/bin/ls")
+    assert not_python.value.message.startswith("/bin/ls is not a Python interpreter")
+    assert len(not_python.value.one_line()) < 200
+    talker = tmp_path / "talker"
+    talker.write_text(f"#!/bin/sh\necho '{'x' * 5000}' >&2\nexit 1\n")
+    talker.chmod(0o755)
+    with pytest.raises(AnyvenvError, match=r"failed to start: x+\.\.\.$") as long_line:
+        query_interpreter(talker)
+    assert len(long_line.value.one_line()) < 500

@@ -260,6 +260,11 @@ def failure_line(stderr: str, returncode: int) -> str:
     return lines[-1] if lines[0].startswith("Traceback") else lines[0]
 
 
+def _shortened(line: str, limit: int = 300) -> str:
+    """A line of another program's output, cut to fit in one line of ours."""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def query_interpreter(
     executable: str | os.PathLike[str], *, use_cache: bool = True
 ) -> InterpreterInfo:
@@ -292,8 +297,14 @@ def query_interpreter(
                 "environments for CPython 3",
                 "pass a Python 3 (--python 3.12, or its path)",
             )
+        if _QUERY_SCRIPT.splitlines()[1] in stderr:  # it said our -c script back: not python
+            raise AnyvenvError(
+                f"{path} is not a Python interpreter: it does not take Python's options (exit "
+                f"code {proc.returncode})",
+                "pass a CPython 3 executable",
+            )
         raise AnyvenvError(
-            f"the interpreter {path} failed to start: {failure_line(stderr, proc.returncode)}",
+            f"the interpreter {path} failed to start: {_shortened(failure_line(stderr, proc.returncode))}",
             "pass a working Python",
         )
     import json
