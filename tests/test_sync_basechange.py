@@ -272,7 +272,13 @@ def test_pip_leaves_an_env_that_does_not_run_as_it_is(
     python = real / "bin" / "python"
     python.unlink()
     python.symlink_to("/nonexistent/python3.12")
-    for words in (["install", *index_args(index), "devtool"], ["uninstall", "gamma"]):
+    for words in (
+        ["install", *index_args(index), "devtool"],
+        ["uninstall", "gamma"],
+        ["list"],  # (not another Python's packages: plain uv pip would take the one on PATH)
+        ["freeze"],
+        ["show", "alpha"],
+    ):
         refused = anyvenv("pip", *words, cwd=project, env=env)
         assert refused.returncode == 1, refused.stderr
         line = refused.stderr.strip()

@@ -32,7 +32,7 @@ LOCATING_OPTIONS = ("--directory", "--project")
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from anyvenv.errors import CopiedPointer, EnvironmentBroken, NotAProject, UsageError
+    from anyvenv.errors import CopiedPointer, NotAProject, UsageError
     from anyvenv.project.pip import run_pip, targets_another_env
     from anyvenv.project.prepare import EnvLeftAlone
     from anyvenv.project.session import SyncOptions
@@ -50,10 +50,11 @@ def run(args: argparse.Namespace) -> int:
         if subcommand not in RESOLVE_ONLY and not targets_another_env(
             words, os.environ, os.getcwd(), locating
         ):
-            if subcommand in READ_ONLY:
-                from anyvenv.project.runenv import project_env
+            if subcommand in READ_ONLY:  # no env to read: as plain uv pip (an env that
+                from anyvenv.project.runenv import project_has_env  # does not run: refused)
 
-                project_env(locating, os.getcwd(), os.environ)  # EnvironmentBroken: none
+                if not project_has_env(locating, os.getcwd(), os.environ):
+                    return exec_uv(["pip", *words], os.environ)
             from anyvenv.cli.sync import mirror_progress
 
             progress = mirror_progress(words)
@@ -66,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
             return result.uv_exit_code
     except CopiedPointer:
         raise  # (plain uv pip would follow it to the other project's env)
-    except (NotAProject, EnvLeftAlone, EnvironmentBroken):
-        pass  # no project, one uv does not manage, or no env to read
+    except (NotAProject, EnvLeftAlone):
+        pass  # no project, or one uv does not manage
     # as plain uv pip, on the env it finds (the one named, VIRTUAL_ENV, .venv above); anyvenv
     # makes none
     return exec_uv(["pip", *words], os.environ)

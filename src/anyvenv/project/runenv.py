@@ -25,6 +25,20 @@ def existing_env(declared: str) -> str:
     return env
 
 
+def project_has_env(uv_args: Sequence[str], cwd: str, environ: Mapping[str, str]) -> bool:
+    """Whether the project uv would find from ``cwd`` has an env where it declares one (a
+    pointer file followed; a copied project's raises :class:`CopiedPointer`), running or not:
+    a directory with a pyvenv.cfg, as every tool makes one."""
+    from anyvenv.envbuild.config import is_virtual_environment
+    from anyvenv.project.model import discover
+    from anyvenv.project.pointer import resolve_own_env
+    from anyvenv.project.uvrules import project_env_path, start_dir
+
+    project = discover(start_dir(uv_args, cwd, environ))
+    declared = project_env_path(project.workspace_root, uv_args, environ, cwd)
+    return is_virtual_environment(resolve_own_env(declared))
+
+
 def project_env(
     uv_args: Sequence[str], cwd: str, environ: Mapping[str, str], python: str | None = None
 ) -> tuple[str, str, str | None]:
