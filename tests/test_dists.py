@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from anyvenv.envbuild.dists import dist_info_name, interrupted_installs, normalize_name
+from anyvenv.envbuild.dists import (
+    clear_dead_dist_infos,
+    dist_info_name,
+    interrupted_installs,
+    normalize_name,
+)
 
 
 def test_names_compare_as_pep_503_says() -> None:
@@ -72,3 +77,22 @@ def test_names_normalize_as_the_pep_503_regex_does() -> None:
     for _ in range(3000):
         name = "".join(rng.choice("aZ9-_.é") for _ in range(rng.randint(0, 12)))
         assert normalize_name(name) == re.sub(r"[-_.]+", "-", name).lower(), name
+
+
+def test_a_dist_info_no_tool_can_read_and_that_lists_nothing_is_cleared(tmp_path: Path) -> None:
+    """Plain uv where chmod fails leaves ``NAME.dist-info`` with an empty RECORD and no
+    METADATA: removed (nothing it lists is left behind). One with METADATA, or with a RECORD
+    that lists files, is a package's and stays."""
+    site = tmp_path / "site-packages"
+    kept_files = {
+        "readable-1.0": {"METADATA": "Name: readable\n"},
+        "listed-1.0": {"RECORD": "x,,\n"},
+    }
+    for name, files in {**kept_files, "Dead_Pkg-1.0": {"RECORD": ""}, "bare-1.0": {}}.items():
+        info = site / f"{name}.dist-info"
+        info.mkdir(parents=True)
+        for file, text in files.items():
+            (info / file).write_text(text)
+    assert clear_dead_dist_infos(site) == ["bare", "dead-pkg"]
+    assert sorted(os.listdir(site)) == ["listed-1.0.dist-info", "readable-1.0.dist-info"]
+    assert clear_dead_dist_infos(tmp_path / "missing") == []

@@ -234,7 +234,14 @@ def test_adopt_added_takes_only_complete_packages_of_projects_it_lacks(
     _install(env, "extra", "1.0", {"extra.py": (b"x", 0o644)})
     _install(env, "half", "1.0", {"half.py": (b"h", 0o644)})
     (env.site_packages / "half-1.0.dist-info" / "RECORD").unlink()  # a killed copy's
+    # plain uv where chmod fails: an empty RECORD made first, then nothing (no METADATA)
+    _install(env, "failed", "1.0", {"failed.py": (b"f", 0o644)})
+    (env.site_packages / "failed-1.0.dist-info" / "RECORD").write_bytes(b"")
+    _install(env, "nometa", "1.0", {"nometa.py": (b"n", 0o644)})
+    (env.site_packages / "nometa-1.0.dist-info" / "METADATA").unlink()
     assert adopt_added(env, shadow) == ["extra"]
+    assert not (shadow.site_packages / "failed-1.0.dist-info").exists()
+    assert not (shadow.site_packages / "nometa-1.0.dist-info").exists()
     assert (shadow.site_packages / "extra.py").read_bytes() == b"x"
     assert (shadow.site_packages / "extra-1.0.dist-info" / "RECORD").is_file()
     assert not (shadow.site_packages / "half.py").exists()

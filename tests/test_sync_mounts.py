@@ -371,6 +371,35 @@ def test_through_a_shadow_a_package_installed_by_plain_uv_pip_stays(
     assert "No module named 'gamma'" in gone.stderr
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_a_package_plain_uv_failed_to_install_is_not_spread_to_the_shadow(
+    target: Path, index: Path, home: Path
+) -> None:
+    """Plain `uv pip install` where chmod fails stops after an empty RECORD: that half of a
+    package is not taken into the shadow (uv then fails on it, naming the shadow), and the
+    next exact sync leaves neither env with it, as check's advice says."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, index)
+    real, shadow = Path(str(report["env"])), Path(str(report["shadow"]))
+    python = real / "bin" / "python"
+    plain = run(
+        [uv_binary(), "pip", "install", "--python", python, *index_args(index), "gamma"],
+        project,
+        env,
+    )
+    assert plain.returncode != 0  # (uv's copy fails at its chmod: ENOSYS)
+    site = next(real.glob("lib/python*/site-packages"))
+    assert [p.name for p in site.glob("gamma-*.dist-info")], "uv left nothing half-made"
+    synced = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert synced.returncode == 0, synced.stderr
+    for tree in (real, shadow):
+        assert not list(tree.glob("lib/python*/site-packages/gamma*")), tree
+    checked = anyvenv("check", "--json", str(project / ".venv"), cwd=project, env=env)
+    codes = [finding["code"] for finding in json.loads(checked.stdout)["findings"]]
+    assert "package-incomplete" not in codes, codes
+
+
 @pytest.mark.parametrize("lab_kind", ALL_KINDS)
 def test_run_reads_its_command_and_hands_uv_run_the_rest(
     target: Path, index: Path, home: Path

@@ -54,6 +54,40 @@ def clear_stale_data_dirs(site_packages: str | os.PathLike[str]) -> list[str]:
     return sorted(cleared)
 
 
+def clear_dead_dist_infos(site_packages: str | os.PathLike[str]) -> list[str]:
+    """Remove the ``.dist-info`` directories an installer left with no METADATA and a RECORD
+    that is empty or missing: what plain uv leaves where chmod fails (it stops at the first
+    file it copies, an empty RECORD), which no tool can read (uv then fails on it, and its
+    uninstall leaves it) and which lists no file to leave behind. Returns their
+    distributions."""
+    try:
+        entries = os.listdir(site_packages)
+    except OSError:
+        return []
+    from anyvenv.fs.remove import remove_tree
+
+    cleared: list[str] = []
+    for entry in entries:
+        path = os.path.join(site_packages, entry)
+        if not entry.endswith(DIST_INFO) or os.path.islink(path) or not os.path.isdir(path):
+            continue
+        if os.path.lexists(os.path.join(path, "METADATA")):
+            continue
+        try:
+            if os.path.getsize(os.path.join(path, "RECORD")) > 0:
+                continue
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue
+        try:
+            remove_tree(path)
+        except OSError:
+            continue
+        cleared.append(dist_info_name(entry))
+    return sorted(cleared)
+
+
 def interrupted_installs(
     site_packages: str | os.PathLike[str], *, read_records: bool = False
 ) -> list[str]:

@@ -314,14 +314,18 @@ def mirror(
 
 def adopt_added(source: EnvTree, dest: EnvTree) -> list[str]:
     """Copy into ``dest`` the distributions of ``source`` whose project ``dest`` lacks
-    entirely and whose RECORD is there (written last: they are complete), file by file as
-    they are; nothing of ``dest`` is removed or replaced. Returns their names. For a shadow
-    env that must not take the env's other differences (an env a killed mirror left
-    half-made), but must see a package installed into the env by hand."""
+    entirely and that are complete (a RECORD that lists files, written last by the mirror
+    and by installers, and a METADATA: plain uv where chmod fails leaves an empty RECORD
+    and no more), file by file as they are; nothing of ``dest`` is removed or replaced.
+    Returns their names. For a shadow env that must not take the env's other differences (an
+    env a killed mirror left half-made), but must see a package installed into the env by
+    hand."""
     have = distributions(dest.site_packages)
     added: list[str] = []
     for name, dist in sorted(distributions(source.site_packages).items()):
-        if name in have or dist.record is None:
+        if name in have or not dist.record:
+            continue
+        if not os.path.isfile(source.site_packages / dist.dist_info / "METADATA"):
             continue
         for relative in files_of(source, dist):
             if not os.path.lexists(source.root / relative):

@@ -377,12 +377,21 @@ def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
 
 def reinstall_interrupted(target: str, site_packages: str, read_records: bool = False) -> list[str]:
     """uv options that reinstall what a killed install left half-made in ``target`` (whose
-    stale ``.data`` directories are removed first: uv cannot install over them);
-    ``read_records``: look into each RECORD too (see ``installed.interrupted_installs``)."""
-    from anyvenv.envbuild.dists import clear_stale_data_dirs, interrupted_installs
+    stale ``.data`` directories and unreadable dist-infos are removed first: uv cannot
+    install over them); ``read_records``: look into each RECORD too (see
+    ``installed.interrupted_installs``)."""
+    from anyvenv.envbuild.dists import (
+        clear_dead_dist_infos,
+        clear_stale_data_dirs,
+        interrupted_installs,
+    )
 
     site = os.path.join(target, site_packages)
     found = sorted(
-        {*clear_stale_data_dirs(site), *interrupted_installs(site, read_records=read_records)}
+        {
+            *clear_stale_data_dirs(site),
+            *clear_dead_dist_infos(site),
+            *interrupted_installs(site, read_records=read_records),
+        }
     )
     return [arg for name in found for arg in ("--reinstall-package", name)]
