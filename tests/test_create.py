@@ -32,7 +32,16 @@ def test_the_public_names_are_reachable_from_the_package() -> None:
         ({"path": 123}, TypeError, "path must be a str or an os.PathLike, not int"),
         ({"python": 3.12}, TypeError, "python must be a str"),
         ({"strategy": "bogus"}, UsageError, "strategy 'bogus'"),
-        ({"strategy": "COPY"}, UsageError, "use one of auto, symlink, hardlink, reflink, copy"),
+        ({"strategy": "COPY"}, UsageError, "use one of auto, symlink, hardlink, copy"),
+        ({"strategy": "reflink"}, UsageError, "strategy 'reflink'"),  # (as --strategy)
+        ({"system_site_packages": "false"}, TypeError, "system_site_packages must be a bool"),
+        ({"seed": "no"}, TypeError, "seed must be a bool, not str"),
+        ({"clear": 1}, TypeError, "clear must be a bool, not int"),
+        ({"confirm_replace": 5}, TypeError, "confirm_replace must be callable or None"),
+        ({"on_lock_wait": "x"}, TypeError, "on_lock_wait must be callable or None"),
+        ({"seed_index_args": [1, 2]}, TypeError, "seed_index_args must be a sequence of str"),
+        ({"prompt": "a\0b"}, UsageError, "the prompt contains a NUL character"),
+        ({"path": "env\0x"}, UsageError, "the environment path contains a NUL character"),
         ({"python_preference": "bogus"}, UsageError, "python-preference 'bogus'"),
         ({"seed_index_args": "--no-index"}, TypeError, "not one string"),
         ({"path": ""}, UsageError, "the environment path is empty"),
@@ -58,6 +67,49 @@ def test_bad_arguments_are_refused_before_anything_is_made(
 def test_a_path_given_as_bytes_or_a_path_object_is_taken(tmp_path: Path) -> None:
     made = anyvenv.create(os.fsencode(tmp_path / "b"), python=Path(BASE))  # type: ignore[arg-type]
     assert made.path == str(tmp_path / "b")
+    assert anyvenv.probe(os.fsencode(tmp_path)).path == str(tmp_path)  # type: ignore[arg-type]
+
+
+def test_a_working_directory_that_is_gone_is_a_usage_error(tmp_path: Path) -> None:
+    """A relative path, or the prompt ``"."``, read the working directory: gone, it is said
+    as the CLI says it, not as a bare FileNotFoundError."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, anyvenv\n"
+        f"os.mkdir({str(tmp_path / 'gone')!r}); os.chdir({str(tmp_path / 'gone')!r})\n"
+        f"os.rmdir({str(tmp_path / 'gone')!r})\n"
+        "for path, prompt in (('env', None), (" + repr(str(tmp_path / "abs")) + ", '.')):\n"
+        "    try:\n"
+        f"        anyvenv.create(path, {str(BASE)!r}, prompt=prompt)\n"
+        "    except anyvenv.UsageError as exc:\n"
+        "        print(exc.one_line())\n"
+    )
+    said = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (
+        said.stdout.splitlines()
+        == ["the current directory does not exist; chdir to a directory that does"] * 2
+    ), said.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_each_call_creates_files_under_the_umask_of_its_time(tmp_path: Path) -> None:
+    """A host (tox, a server) that sets the umask per job: the second env is not made with
+    the first one's (a pyvenv.cfg its group may not read runs their python as the base)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, anyvenv\n"
+        f"os.umask(0o077); anyvenv.create({str(tmp_path / 'u1')!r}, {str(BASE)!r})\n"
+        f"os.umask(0o002); anyvenv.create({str(tmp_path / 'u2')!r}, {str(BASE)!r})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "u1" / "pyvenv.cfg").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "u2" / "pyvenv.cfg").stat().st_mode & 0o777 == 0o664
+    assert (tmp_path / "u2" / "bin" / "activate").stat().st_mode & 0o777 == 0o664
 
 
 def test_a_read_only_place_is_said_with_its_own_error(tmp_path: Path) -> None:

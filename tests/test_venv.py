@@ -885,6 +885,28 @@ def test_an_install_dir_this_user_cannot_write_names_the_options_to_pick_another
     assert "--install-dir or ANYVENV_PYTHON_INSTALL_DIR" in said
 
 
+@pytest.mark.parametrize(
+    ("lab_kind", "strategy", "why"),
+    [
+        ("faultfs:link-exdev", "hardlink", "hard links fail (EXDEV)"),
+        ("faultfs:cifs-like", "hardlink", "the base is on another filesystem"),
+        ("faultfs:cifs-like", "symlink", "symlinks fail (EOPNOTSUPP)"),
+        ("faultfs:readlink-eacces", "symlink", "cannot be read back"),
+    ],
+)
+def test_a_forced_strategy_the_filesystem_cannot_do_is_refused_with_the_probes_reason(
+    target: Path, strategy: str, why: str
+) -> None:
+    """Not 'check free space and permissions' after a half-built env (nor an env whose links
+    cannot be read): the probe's reason, before anything is made, and the fix."""
+    proc = run_cli("venv", str(target / "env"), "--python", str(BASE), "--strategy", strategy)
+    assert proc.returncode == 2, proc.stderr
+    said = one_line_error(proc)
+    assert f"the {strategy} strategy was asked for, but here" in said and why in said, said
+    assert "(--strategy copy)" in said
+    assert os.listdir(target) == []
+
+
 def test_a_forced_hard_link_to_another_users_base_is_refused_naming_copy(
     nobody_scratch: Path,
 ) -> None:

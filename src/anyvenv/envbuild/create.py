@@ -6,7 +6,7 @@ import os
 
 from anyvenv.envbuild.builder import EnvInfo, EnvOptions, build_environment, make_parents
 from anyvenv.errors import UsageError
-from anyvenv.fs.place import Strategy
+from anyvenv.fs.place import Strategy, forget_umask
 from anyvenv.interpreter.discovery import checked_preference
 from anyvenv.pythons.ondemand import Downloads, find_or_download
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def create(
     path: str | os.PathLike[str],
-    python: str | None = None,
+    python: str | os.PathLike[str] | None = None,
     *,
     prompt: str | None = None,
     system_site_packages: bool = False,
@@ -60,6 +60,16 @@ def create(
     target = _checked_path(path)
     if python is not None and not isinstance(python, str):
         python = _checked_python(python)
+    for name, flag in (
+        ("system_site_packages", system_site_packages),
+        ("seed", seed),
+        ("clear", clear),
+    ):
+        if not isinstance(flag, bool):  # ("false" is true: refused, not taken)
+            raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
+    for name, callback in (("confirm_replace", confirm_replace), ("on_lock_wait", on_lock_wait)):
+        if callback is not None and not callable(callback):
+            raise TypeError(f"{name} must be callable or None, not {type(callback).__name__}")
     forced = _checked_strategy(strategy)
     if python_preference is not None:
         if not isinstance(python_preference, str):
@@ -67,12 +77,19 @@ def create(
                 f"python_preference must be a str, not {type(python_preference).__name__}"
             )
         checked_preference(python_preference, "python_preference")
-    if isinstance(seed_index_args, (str, bytes)):
-        raise TypeError("seed_index_args must be a sequence of arguments, not one string")
+    if isinstance(seed_index_args, (str, bytes)) or not all(
+        isinstance(arg, str) for arg in seed_index_args
+    ):
+        raise TypeError("seed_index_args must be a sequence of str arguments, not one string")
     if prompt is not None and not isinstance(prompt, str):
         raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
-    if prompt == ".":  # as venv and uv: the name of the working directory
-        prompt = os.path.basename(os.getcwd())
+    if prompt is not None and "\0" in prompt:
+        raise UsageError("the prompt contains a NUL character", "pass a prompt without one")
+    if prompt == "." or not os.path.isabs(target):  # (both read the working directory)
+        working_dir = _working_dir()
+        if prompt == ".":  # as venv and uv: the name of the working directory
+            prompt = os.path.basename(working_dir)
+    forget_umask()  # (a host process may have changed it since the last call)
     downloads = _checked_downloads(python_downloads)
     info = find_or_download(python, python_preference, downloads, option=None)
     options = EnvOptions(
@@ -108,7 +125,18 @@ def _checked_path(path: object) -> str:
     target = os.fsdecode(os.fspath(path))
     if not target:
         raise UsageError("the environment path is empty", "pass the directory to create")
+    if "\0" in target:
+        raise UsageError("the environment path contains a NUL character", "pass a path without one")
     return target
+
+
+def _working_dir() -> str:
+    try:
+        return os.getcwd()
+    except FileNotFoundError:
+        raise UsageError(
+            "the current directory does not exist", "chdir to a directory that does"
+        ) from None
 
 
 def _checked_python(python: object) -> str:
@@ -125,8 +153,8 @@ def _checked_strategy(strategy: object) -> Strategy | None:
         return None
     if not isinstance(strategy, str):
         raise TypeError(f"strategy must be a str or a Strategy, not {type(strategy).__name__}")
-    choices = ("auto", *(member.value for member in Strategy))
-    if strategy in choices:
+    choices = ("auto", *(member.value for member in Strategy if member is not Strategy.REFLINK))
+    if strategy in choices:  # (reflink: copy clones where the filesystem can, by itself)
         return Strategy(strategy)
     raise UsageError(
         f"strategy {strategy!r} is not one anyvenv knows",

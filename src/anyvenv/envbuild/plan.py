@@ -127,6 +127,21 @@ def _choose_strategy(
             f"user's ({owner_name(base)}'s), where fs.protected_hardlinks is on",
             "use the copy strategy (--strategy copy), or none: anyvenv chooses by itself",
         )
+    if forced is Strategy.SYMLINK and not probe.symlinks_work:
+        raise UsageError(
+            f"the symlink strategy was asked for, but here {probe.why_no_symlinks}",
+            "use the copy strategy (--strategy copy), or none: anyvenv chooses by itself",
+        )
+    if forced is Strategy.HARDLINK and not (same_fs and probe.hardlinks_work):
+        why = (
+            "the base is on another filesystem"
+            if probe.hardlinks_work
+            else f"hard links fail ({probe.hardlink})"
+        )
+        raise UsageError(
+            f"the hardlink strategy was asked for, but here {why}",
+            "use the copy strategy (--strategy copy), or none: anyvenv chooses by itself",
+        )
     if forced is not None:
         return forced, f"{forced.value} (asked for)"
     if probe.symlinks_work:

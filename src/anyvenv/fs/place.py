@@ -99,6 +99,12 @@ def _settle_mode(fd: int, mode: int) -> None:
 _umask: list[int] = []
 
 
+def forget_umask() -> None:
+    """Have :func:`process_umask` read it again (the API's calls: a host process may set it
+    between them)."""
+    _umask.clear()
+
+
 def process_umask() -> int:
     """This process's umask, read once (from /proc on Linux: reading it with ``os.umask``
     means setting it, which races with other threads creating files)."""

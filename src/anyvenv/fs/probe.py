@@ -451,7 +451,7 @@ def _clean_up(running: Child | Outcome, scratch: str) -> None:
 
 def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | None]:
     """The directory to probe and its mount, or a :class:`UsageError` naming what is wrong."""
-    text = os.fspath(path)
+    text = os.fsdecode(os.fspath(path))
     if not text:
         raise UsageError("the directory path is empty", "pass a directory, or none for '.'")
     if not os.path.lexists(text):
