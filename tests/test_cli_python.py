@@ -305,6 +305,67 @@ def test_list_available_reads_the_downloads_file(
     ]
 
 
+def test_list_shows_downloads_only_where_uvs_python_downloads_is_automatic(
+    tmp_path: Path, pythons_env: dict[str, str]
+) -> None:
+    """As uv python list: with python-downloads never or manual (``UV_PYTHON_DOWNLOADS``,
+    ``--no-python-downloads``, a setting), the builds to download are left out unless
+    ``--only-downloads`` asks for them; ``--allow-python-downloads`` shows them again."""
+    root = tmp_path / "pythons"
+    fake_install(root, "cpython-3.10.2-linux-x86_64-gnu", "python3.10")
+    downloads = write_downloads_json(
+        tmp_path / "downloads.json",
+        {"cpython-3.11.7-linux-x86_64-gnu": ((3, 11, 7), github_url("3.11.7"), "0" * 64)},
+    )
+    env = cli_env(ANYVENV_PYTHON_DOWNLOADS_JSON=str(downloads))
+    never = {**env, "UV_PYTHON_DOWNLOADS": "never"}
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "uv.toml").write_text('python-downloads = "manual"\n')
+
+    def names(*args: str, environ: dict[str, str] = env, cwd: Path = tmp_path) -> list[str]:
+        listed = run_cli("python", "list", "-i", str(root), *args, env=environ, cwd=cwd)
+        assert listed.returncode == 0, listed.stderr
+        return [line.split()[0] for line in listed.stdout.splitlines()]
+
+    everything = ["cpython-3.11.7-linux-x86_64-gnu", "cpython-3.10.2-linux-x86_64-gnu"]
+    assert names() == everything
+    installed = ["cpython-3.10.2-linux-x86_64-gnu"]
+    assert names(environ=never) == installed
+    assert names("--no-python-downloads") == installed
+    assert names(cwd=project) == installed
+    assert names("--allow-python-downloads", environ=never) == everything
+    assert names("--only-downloads", environ=never) == ["cpython-3.11.7-linux-x86_64-gnu"]
+    refused = run_cli("python", "install", "--no-python-downloads", "3.11", "-i", str(root))
+    assert refused.returncode == 1
+    assert "Python downloads are not allowed (--no-python-downloads)" in refused.stderr
+
+
+def test_the_python_commands_take_uvs_python_preference_option(tmp_path: Path) -> None:
+    """``--python-preference`` as uv's global option: list and find follow it; with
+    ``--managed-python`` or ``--no-managed-python`` it is a usage error, as in uv."""
+    from support import BASE
+
+    found = run_cli("python", "find", "--python-preference", "only-system", str(BASE))
+    assert (found.returncode, found.stdout.strip()) == (0, str(BASE)), found.stderr
+    managed_only = run_cli(
+        "python", "find", "--python-preference", "only-managed", str(BASE), "-i",
+        str(tmp_path / "none"),
+    )  # fmt: skip
+    assert managed_only.returncode != 0
+    for preference, on_path in (("only-system", True), ("only-managed", False)):
+        listed = run_cli("python", "list", "--only-installed", "--python-preference", preference)
+        assert listed.returncode == 0, listed.stderr
+        assert ("/usr/bin/python3.11" in listed.stdout) is on_path, listed.stdout
+    for flag in ("--managed-python", "--no-managed-python"):
+        both = run_cli("python", "find", "--python-preference", "system", flag)
+        assert both.returncode == 2
+        assert f"{flag} cannot be used with --python-preference" in both.stderr
+    for command in (["dir"], ["uninstall", "3.99"], ["list", "--no-python-downloads"]):
+        taken = run_cli("python", *command, "--python-preference", "system", "-i", str(tmp_path))
+        assert "unrecognized arguments" not in taken.stderr, taken.stderr
+
+
 def _install_on_a_terminal(install_dir: Path, *flags: str, **variables: str) -> tuple[bytes, bytes]:
     """``python install 3.12`` with stderr on a terminal: (stdout, what the terminal shows)."""
     controller, terminal = pty.openpty()

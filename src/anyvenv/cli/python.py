@@ -88,6 +88,14 @@ def _add_uv_globals(parser: argparse.ArgumentParser, *, quiet: bool, offline: bo
             option, action="append", type=checked, dest="uv_values_without_effect", help=hidden
         )
     group.add_argument("-v", "--verbose", action="count", dest="uv_without_effect", help=hidden)
+    from anyvenv.interpreter.discovery import PREFERENCES
+
+    group.add_argument(  # (list and find follow it; the others take it as uv does)
+        "--python-preference", choices=PREFERENCES, metavar="PREFERENCE", help=hidden
+    )
+    downloads = group.add_mutually_exclusive_group()
+    for flag in ("--no-python-downloads", "--allow-python-downloads"):  # (list: shown or not)
+        downloads.add_argument(flag, action="store_true", help=hidden)
     if quiet:
         group.add_argument("-q", "--quiet", action="count", help=hidden)
     if offline:
@@ -95,11 +103,13 @@ def _add_uv_globals(parser: argparse.ArgumentParser, *, quiet: bool, offline: bo
 
 
 def _uv_settings_args(args: argparse.Namespace) -> tuple[str, ...]:
-    """The options that say which settings files uv reads."""
+    """The options that say which settings files uv reads, and its python-downloads."""
     config_file = getattr(args, "config_file", None)
     return (
         *(("--no-config",) if getattr(args, "no_config", False) else ()),
         *(("--config-file", config_file) if config_file else ()),
+        *(("--no-python-downloads",) if getattr(args, "no_python_downloads", False) else ()),
+        *(("--allow-python-downloads",) if getattr(args, "allow_python_downloads", False) else ()),
     )
 
 
@@ -120,8 +130,17 @@ def _preference_here(args: argparse.Namespace) -> str | None:
 
     from anyvenv.project.uvsettings import python_preference
 
-    given = "only-managed" if args.managed_python else None
-    given = "only-system" if args.no_managed_python else given
+    given = args.python_preference
+    for flag, preference in (("managed", "only-managed"), ("no-managed", "only-system")):
+        if getattr(args, f"{flag.replace('-', '_')}_python"):
+            if args.python_preference:  # (as uv's: the two cannot be given together)
+                from anyvenv.errors import UsageError
+
+                raise UsageError(
+                    f"--{flag}-python cannot be used with --python-preference",
+                    "give one of them",
+                )
+            given = preference
     return python_preference(given, _here(args), _uv_settings_args(args), os.environ, os.getcwd())
 
 
@@ -290,8 +309,9 @@ def _check_downloads_allowed(args: argparse.Namespace) -> None:
         _here(args), _uv_settings_args(args), os.environ, os.getcwd()
     )
     if value == "never":  # (also spelled false or 0, as uv reads the variable)
+        said = source if source.startswith("--") else f"{source} is never"
         raise AnyvenvError(
-            f"Python downloads are not allowed ({source} is never)",
+            f"Python downloads are not allowed ({said})",
             "set it to manual to allow explicit installs",
         )
 
@@ -402,7 +422,9 @@ def _list(args: argparse.Namespace) -> int:
     install_dir = None if args.install_dir is None else str(resolve_install_dir(args.install_dir))
     scope = ListScope(
         installed=not args.available,
-        downloads=not args.only_installed,
+        # as uv's: the builds to download are listed where uv's python-downloads is automatic
+        # (else only with --only-downloads)
+        downloads=args.available or (not args.only_installed and _downloads_here(args)),
         install_dir=install_dir,
         preference=_preference_here(args) or "managed",
         every_patch=args.all_versions,
@@ -424,6 +446,19 @@ def _list(args: argparse.Namespace) -> int:
             shown = row.path if target is None else f"{row.path} -> {target}"
         print(f"{row.key:<{width}}    {shown}")
     return 0
+
+
+def _downloads_here(args: argparse.Namespace) -> bool:
+    """Whether uv's python-downloads is automatic for these options, its variables and the
+    settings files here."""
+    import os
+
+    from anyvenv.project.uvsettings import python_downloads_and_source
+
+    value, _ = python_downloads_and_source(
+        _here(args), _uv_settings_args(args), os.environ, os.getcwd()
+    )
+    return value == "automatic"
 
 
 def _find(args: argparse.Namespace) -> int:
