@@ -80,6 +80,13 @@ def test_a_boolean_variable_uv_would_refuse_is_refused_before_anything_is_done(
         ("UV_VENV_CLEAR", ["venv", str(env_dir)]),
         ("UV_NO_SYNC", ["run", "python", "-c", "pass"]),
         ("UV_NO_PROJECT", ["venv", str(tmp_path / "other")]),
+        # uv's global ones, which every uv command refuses, read or not by the command here
+        ("UV_NO_PROGRESS", ["venv", str(tmp_path / "other")]),
+        ("UV_NO_CACHE", ["venv", str(tmp_path / "other")]),
+        ("UV_PREVIEW", ["sync"]),
+        ("UV_OFFLINE", ["python", "find", "3.11"]),
+        ("UV_NO_PROGRESS", ["python", "list"]),
+        ("UV_NATIVE_TLS", ["pip", "list"]),
     ):
         proc = subprocess.run(
             [*ANYVENV, *args], cwd=tmp_path, env=cli_env(**{variable: "nope"}),
@@ -88,6 +95,7 @@ def test_a_boolean_variable_uv_would_refuse_is_refused_before_anything_is_done(
         assert proc.returncode == 2, (variable, proc.stderr)
         assert f"{variable}='nope' is not a boolean" in one_line_error(proc)
     assert (env_dir / "keep").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["env"]
     on = subprocess.run(
         [*ANYVENV, "venv", "-q", str(env_dir)], env=cli_env(UV_VENV_CLEAR="Yes"),
         capture_output=True, text=True,

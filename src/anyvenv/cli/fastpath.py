@@ -249,6 +249,10 @@ def answer(argv: Sequence[str]) -> int | None:
             from anyvenv.fs.bounded import check_timeout_setting
 
             check_timeout_setting()  # a bad value: said before anything runs (not over help)
+        if argv[0] in ("venv", "sync", "run") and not ("-h" in argv or "--help" in argv):
+            from anyvenv.project.uvrules import check_global_flags
+
+            check_global_flags(os.environ)  # (as uv: before anything is made)
         return command(argv[1:], started)
     except BrokenPipeError:
         return 1

@@ -125,5 +125,13 @@ def _parse_and_run(argv: list[str]) -> int:
     from anyvenv.fs.bounded import check_timeout_setting
 
     check_timeout_setting()  # (a setting every command may read: checked before it runs)
+    from anyvenv.cli.uvargs import AS_UV_COMMANDS
+
+    if module.__name__.rpartition(".")[2] in AS_UV_COMMANDS:  # (args.command may be run's)
+        import os
+
+        from anyvenv.project.uvrules import check_global_flags
+
+        check_global_flags(os.environ)  # (as uv: before anything is made)
     code: int = module.run(args)
     return code

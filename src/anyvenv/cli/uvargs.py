@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from anyvenv.project.uvrules import unclustered
 
+# the commands that stand for uv's: they refuse uv's global variables as uv would
+AS_UV_COMMANDS = frozenset({"venv", "sync", "run", "add", "remove", "lock", "pip", "python"})
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # a no-op sync splits its arguments here before argparse is imported
     import argparse

@@ -104,6 +104,29 @@ def env_flag(environ: Mapping[str, str], name: str) -> bool:
     )
 
 
+# uv's global boolean variables: every uv command refuses one that holds none of its words
+UV_GLOBAL_FLAGS = (
+    "UV_NO_PROGRESS",
+    "UV_OFFLINE",
+    "UV_NO_CACHE",
+    "UV_NATIVE_TLS",
+    "UV_SYSTEM_CERTS",
+    "UV_PREVIEW",
+    "UV_NO_CONFIG",
+    "UV_ISOLATED",
+    "UV_NO_ENV_FILE",
+    "UV_MANAGED_PYTHON",
+    "UV_NO_MANAGED_PYTHON",
+)
+
+
+def check_global_flags(environ: Mapping[str, str]) -> None:
+    """:class:`UsageError` for the first of uv's global boolean variables that is not one
+    of its words, as uv gives at its start, whatever the command (before anyvenv acts)."""
+    for name in UV_GLOBAL_FLAGS:
+        env_flag(environ, name)
+
+
 def env_set(environ: Mapping[str, str], name: str) -> bool:
     """Whether ``name`` is set to anything but nothing or a false word (for variables that
     hold a value, such as ``UV_EXCLUDE_NEWER``, or where uv will judge the value itself)."""
