@@ -685,6 +685,36 @@ def test_a_new_project_at_a_renamed_ones_old_path_gets_its_own_env(
         assert ran.returncode == 0, ran.stderr
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+def test_a_new_project_at_the_old_path_syncing_first_does_not_take_the_renamed_ones_env(
+    target: Path, index: Path, home: Path
+) -> None:
+    """The same, in the other order: the new project syncs before the renamed one has. The
+    env keyed by the path is the renamed project's (its pointer names it, and the record
+    knows the directory it was made for): the new one gets another, and the renamed one's
+    env, with what was installed into it by hand, is reused as it was."""
+    env = project_environ(home)
+    first = write_project(target / "pa", dependencies=["alpha"])
+    report, _ = sync_json(first, env, index)
+    assert report["placement"] == "elsewhere"
+    by_hand = anyvenv("pip", "install", *index_args(index), "gamma", cwd=first, env=env)
+    assert by_hand.returncode == 0, by_hand.stderr
+    renamed = target / "pb"
+    first.rename(renamed)
+    clone = write_project(target / "pa", dependencies=["beta"])
+    fresh, _ = sync_json(clone, env, index)
+    assert fresh["env"] != report["env"] and fresh["action"] == "created", fresh
+    code = "import alpha, gamma"  # (what the renamed project had, by hand too)
+    kept = anyvenv("run", "--no-sync", "python", "-c", code, cwd=renamed, env=env)
+    assert kept.returncode == 0, kept.stderr
+    moved = anyvenv("run", "--frozen", "--inexact", "python", "-c", code, cwd=renamed, env=env)
+    assert moved.returncode == 0, moved.stderr
+    again, _ = sync_json(renamed, env, index)
+    assert again["env"] == report["env"] and again["action"] == "reused", again
+    again, _ = sync_json(clone, env, index)
+    assert again["env"] == fresh["env"] and again["action"] == "reused", again
+
+
 @pytest.mark.parametrize("lab_kind", ["fat"])
 def test_a_project_spelled_another_way_on_a_case_insensitive_mount_keeps_its_env(
     target: Path, index: Path, home: Path

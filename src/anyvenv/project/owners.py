@@ -11,12 +11,16 @@ directory) or a shadow env (in the user cache) carries ``.anyvenv-owner``::
     mount-point = /mnt/share
     mount-source = //server/share
     mount-device = 0:53
+    project-inode = 1234567
 
 ``owner`` is the declared env path (a pointer file there names an ``elsewhere`` env; the env
 there records its ``shadow``). The mount the project was on (where, what, and the device
 number of its filesystem, which a remount or another filesystem at the same place changes)
 tells a project that is gone from one whose filesystem is just not mounted now; an empty
-``mount-point`` means it was not known. ``key = value`` lines, like pyvenv.cfg.
+``mount-point`` means it was not known. ``project-inode`` (of the directory holding the
+declared path, on that filesystem) tells a project renamed away, whose env this stays, from
+a new project made at its old path: that one gets another env. ``key = value`` lines, like
+pyvenv.cfg.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class Owner:
     mount_point: str  # the mount the project was on when the record was written
     mount_source: str  # what was mounted there (a device, //server/share, host:dir)
     mount_device: str = ""  # major:minor of that filesystem ("": not recorded)
+    project_inode: str = ""  # of the directory holding ``declared`` ("": not recorded)
 
 
 def owner_of(declared: str, kind: EnvKind) -> Owner:
@@ -58,7 +63,15 @@ def owner_of(declared: str, kind: EnvKind) -> Owner:
     mount = mount_of(os.path.dirname(declared))
     if mount is None:
         return Owner(declared, kind, "", "", "")
-    return Owner(declared, kind, mount.mount_point, mount.source, mount.device)
+    inode = _inode_of(os.path.dirname(declared))
+    return Owner(declared, kind, mount.mount_point, mount.source, mount.device, inode)
+
+
+def _inode_of(directory: str) -> str:
+    try:
+        return str(os.stat(directory).st_ino)
+    except OSError:
+        return ""
 
 
 def render_owner(owner: Owner) -> bytes:
@@ -69,6 +82,7 @@ def render_owner(owner: Owner) -> bytes:
         f"mount-point = {owner.mount_point}",
         f"mount-source = {owner.mount_source}",
         f"mount-device = {owner.mount_device}",
+        f"project-inode = {owner.project_inode}",
     ]
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
@@ -97,6 +111,7 @@ def read_owner(env: str) -> Owner | None:
         values.get("mount-point", ""),
         values.get("mount-source", ""),
         values.get("mount-device", ""),
+        values.get("project-inode", ""),
     )
 
 
@@ -124,9 +139,37 @@ def serves_another(env: str, declared: str) -> bool:
     from anyvenv.fs.paths import same_entry
 
     owner = read_owner(env)
-    if owner is None or same_entry(owner.declared, declared):
+    if owner is None:
         return False
+    if same_entry(owner.declared, declared):
+        return renamed_away(owner, env)
     return use_of(env, owner)[0] is not Verdict.UNUSED
+
+
+def renamed_away(owner: Owner, env: str) -> bool:
+    """Whether the project ``env`` was made for was renamed away from the path its record
+    names, and another directory (a new project) stands there now: no pointer there names
+    ``env``, and that directory, on the same filesystem as recorded, is another one (its
+    inode). Not known (no inode recorded, another mount): ``False``, the env is the path's."""
+    from anyvenv.envbuild.pointerfile import read_pointer
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.fs.mounts import mount_of
+    from anyvenv.fs.paths import same_place
+
+    if owner.kind is not EnvKind.ELSEWHERE or not owner.project_inode or not owner.mount_device:
+        return False
+    try:
+        pointed = read_pointer(owner.declared)
+    except AnyvenvError:
+        return False
+    if pointed is not None and same_place(pointed, env):
+        return False
+    here = os.path.dirname(owner.declared)
+    mount = mount_of(here)
+    if mount is None or mount.device != owner.mount_device:
+        return False
+    inode = _inode_of(here)
+    return bool(inode) and inode != owner.project_inode
 
 
 def other_project_served(env: str, declared: str) -> str | None:
