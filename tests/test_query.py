@@ -194,3 +194,34 @@ def test_a_program_that_is_no_python_is_named_so_in_one_short_line(tmp_path: Pat
     with pytest.raises(AnyvenvError, match=r"failed to start: x+\.\.\.$") as long_line:
         query_interpreter(talker)
     assert len(long_line.value.one_line()) < 500
+
+
+def test_a_libpython_changed_under_the_same_executable_is_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shared build's version is in its libpython: one replaced (another patch release's)
+    under an unchanged executable is not answered from the cache."""
+    needs_base()
+    library = BASE.parent.parent / "lib" / "libpython3.11.so.1.0"
+    if not library.exists():
+        pytest.skip("the base is not a shared build")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "lib").mkdir()
+    real = tmp_path / "bin" / "python3.11"
+    shutil.copy2(BASE, real)
+    ours = tmp_path / "lib" / library.name
+    shutil.copy2(library, ours)
+    monkeypatch.setenv("LD_LIBRARY_PATH", str(tmp_path / "lib"))  # (before its RUNPATH)
+    shim = tmp_path / "shim"
+    counter = tmp_path / "runs"
+    shim.write_text(f'#!/bin/sh\necho run >> "{counter}"\nexec "{real}" "$@"\n')
+    shim.chmod(0o755)
+    query_interpreter(shim)
+    query_interpreter(shim)
+    assert counter.read_text().count("run") == 1, "second answer from the cache"
+    replacement = tmp_path / "new.so"
+    shutil.copyfile(library, replacement)
+    os.replace(replacement, ours)
+    os.utime(ours, ns=(time.time_ns() + 10**10, time.time_ns() + 10**10))
+    query_interpreter(shim)
+    assert counter.read_text().count("run") == 2

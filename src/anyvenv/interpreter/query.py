@@ -33,6 +33,12 @@ if (sys.prefix != getattr(sys, "base_prefix", sys.prefix) or hasattr(sys, "real_
     cand = next((c for c in (os.path.join(home, n) for n in names) if os.path.exists(c)), None)
     base_exe = cand or base_exe
 cfg = sysconfig.get_config_vars()
+lib = ""  # the libpython really loaded (Linux), whose file holds a shared build's version
+try:
+    with open("/proc/self/maps") as maps:
+        lib = next((l.split(None, 5)[-1].strip() for l in maps if "/libpython" in l), "")
+except OSError:
+    pass
 try:
     scheme = sysconfig.get_paths(scheme="venv", vars={"base": "{base}", "platbase": "{base}"})
 except KeyError:
@@ -57,6 +63,7 @@ print(json.dumps({
     "include": scheme["include"],
     "pointer_bits": 64 if sys.maxsize > 2**32 else 32,
     "platform": sys.platform,
+    "loaded_libpython": lib,
 }))
 """
 
@@ -169,13 +176,26 @@ def _stat_text(path: str) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-# An entry: NAME NUL VALUE NUL ... with the queried path, the executable's size:mtime, and
-# every InterpreterInfo field (tuples joined by ".", booleans as 0/1). No path holds a NUL.
-_QUERIED, _EXECUTABLE_STAT = "queried", "executable_stat"
+# An entry: NAME NUL VALUE NUL ... with the queried path, the executable's size:mtime, its
+# libpython's (shared builds), and every InterpreterInfo field (tuples joined by ".", booleans as 0/1). No path holds a NUL.
+_QUERIED, _EXECUTABLE_STAT, _LIBRARY_STAT = "queried", "executable_stat", "library_stat"
 
 
-def _encode_entry(real: str, info: InterpreterInfo) -> bytes:
+def _library_stat(library: str) -> str:
+    """``PATH:size:mtime`` of the libpython a shared build loaded ('' for none): its version
+    is there, not in the executable (a libpython replaced under an unchanged binary changes
+    the answer)."""
+    if not library:
+        return ""
+    try:
+        return f"{library}:{_stat_text(library)}"
+    except OSError:
+        return ""
+
+
+def _encode_entry(real: str, info: InterpreterInfo, library: str) -> bytes:
     items = [_QUERIED, real, _EXECUTABLE_STAT, _stat_text(info.executable)]
+    items += [_LIBRARY_STAT, _library_stat(library)]
     for name, value in as_dict(info).items():
         if isinstance(value, tuple):
             value = ".".join(map(str, value))
@@ -202,16 +222,19 @@ def _read_cache(cache_file: str, real: str) -> InterpreterInfo | None:
         info = _from_text(entry)
         if _stat_text(info.executable) != entry[_EXECUTABLE_STAT]:
             return None
+        library = entry[_LIBRARY_STAT].rsplit(":", 2)[0]  # (KeyError: an older entry)
+        if _library_stat(library) != entry[_LIBRARY_STAT]:
+            return None
         return info
     except (OSError, ValueError, TypeError, KeyError):
         return None
 
 
-def _write_cache(cache_file: str, real: str, info: InterpreterInfo) -> None:
+def _write_cache(cache_file: str, real: str, info: InterpreterInfo, library: str) -> None:
     from anyvenv.fs.atomic import atomic_write
 
     try:
-        data = _encode_entry(real, info)
+        data = _encode_entry(real, info, library)
         os.makedirs(os.path.dirname(cache_file), exist_ok=True)
         atomic_write(cache_file, data)
     except OSError:
@@ -310,13 +333,15 @@ def query_interpreter(
     import json
 
     try:
-        info = _from_json(json.loads(proc.stdout))
-    except (ValueError, TypeError, KeyError) as exc:
+        answer = json.loads(proc.stdout)
+        library = str(answer.pop("loaded_libpython", ""))
+        info = _from_json(answer)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise AnyvenvError(
             f"{path} did not answer like a Python interpreter", "pass a CPython 3 executable"
         ) from exc
     # the binary itself, or a launcher script; not a venv's copy, whose answer hangs on its
     # pyvenv.cfg (those are asked each time)
     if cache_file is not None and (os.path.realpath(info.executable) == real or _is_script(real)):
-        _write_cache(cache_file, real, info)
+        _write_cache(cache_file, real, info, library)
     return info
