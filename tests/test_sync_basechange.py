@@ -233,6 +233,29 @@ def test_run_no_sync_says_it_replaced_an_env_whose_python_is_gone(
     assert run([str(python), "-c", "pass"], project, env).returncode == 0
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
+def test_run_no_sync_replaces_a_copied_python_whose_base_is_gone(
+    target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """A copy (no symlinks there) of a shared build, which finds libpython in its base: with
+    the base gone it cannot start, though it is there. `run --no-sync` replaces the env, as
+    for a dangling link (and as uv run --no-sync), rather than failing in the loader."""
+    assert PY_MAIN is not None
+    prefix = PY_MAIN.parent.parent
+    libpython = SharedPython(prefix, (3, 12, 1)).libpython
+    base = _tree(tmp_path / "base", PY_MAIN, prefix / "lib" / "python3.12", libpython)
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"], python_version="3.12")
+    sync_json(project, env, index, "--python", str(base))
+    python = project / ".venv" / "bin" / "python"
+    assert not python.is_symlink()
+    shutil.rmtree(tmp_path / "base")
+    assert run([str(python), "-c", "pass"], project, env).returncode != 0  # (the loader's)
+    ran = anyvenv("run", "--no-sync", "python", "-c", "print('ran')", cwd=project, env=env)
+    assert (ran.returncode, ran.stdout) == (0, "ran\n"), ran.stderr
+    assert "anyvenv: warning: replaced the environment at " in ran.stderr
+
+
 @pytest.mark.parametrize("lab_kind", ["fat"])
 def test_what_sync_knows_of_an_env_follows_a_repair_to_another_base(
     target: Path, index: Path, home: Path, tmp_path: Path

@@ -46,7 +46,8 @@ def project_env(
     ``uv_args`` move it), as it is, and the path the project declares it at (a pointer there
     followed): for ``anyvenv run --no-sync``. With them, why it does not answer the
     ``--python`` request or the project's requires-python, if it does not: as ``uv run
-    --no-sync``, the env is used anyway, with a warning."""
+    --no-sync``, the env is used anyway, with a warning. :class:`EnvironmentBroken` where
+    there is none, or its base (pyvenv.cfg's ``home``) is gone."""
     from anyvenv.project.model import discover
     from anyvenv.project.uvrules import project_env_path, start_dir
 
@@ -54,6 +55,13 @@ def project_env(
     declared = project_env_path(project.workspace_root, uv_args, environ, cwd)
     env = existing_env(declared)
     config = _config(env)
+    home = config.get("home")
+    if home and not os.path.isdir(home):  # (a copied python that needs it runs no more)
+        from anyvenv.errors import EnvironmentBroken
+
+        raise EnvironmentBroken(
+            f"the base Python of {env} is gone ({home})", "run 'anyvenv sync' to rebuild it"
+        )
     version = _version_of(config)
     if version is None:
         return env, declared, None
