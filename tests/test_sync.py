@@ -842,6 +842,12 @@ def test_pip_acts_on_the_project_uv_pip_would(
     plain = run([uv_binary(), "pip", "list"], bare, env)
     assert (listed.returncode, listed.stdout) == (plain.returncode, plain.stdout)
     assert not (bare / ".venv").exists()
+    trial = anyvenv("pip", "install", "--dry-run", *index_args(index), "gamma", cwd=bare, env=env)
+    plain = run(
+        [uv_binary(), "pip", "install", "--dry-run", *index_args(index), "gamma"], bare, env
+    )
+    assert trial.returncode == plain.returncode, trial.stderr
+    assert not (bare / ".venv").exists()  # (a dry run makes no env, as plain uv pip's)
     compiled = anyvenv(
         "pip", "compile", "pyproject.toml", "-q", *index_args(index), cwd=bare, env=env
     )

@@ -50,9 +50,11 @@ def run(args: argparse.Namespace) -> int:
         if subcommand not in RESOLVE_ONLY and not targets_another_env(
             words, os.environ, os.getcwd(), locating
         ):
-            if subcommand in READ_ONLY:  # no env to read: as plain uv pip (an env that
-                from anyvenv.project.runenv import project_has_env  # does not run: refused)
+            if subcommand in READ_ONLY or "--dry-run" in words:
+                from anyvenv.project.runenv import project_has_env
 
+                # no env to read: as plain uv pip, making none (one that does not run is
+                # refused below, as for a command that changes it)
                 if not project_has_env(locating, os.getcwd(), os.environ):
                     return exec_uv(["pip", *words], os.environ)
             from anyvenv.cli.sync import mirror_progress
