@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,19 @@ def test_recover_leaves_what_a_live_process_is_making(tmp_path: Path) -> None:
         (path / "bin").mkdir(parents=True)
     assert leftovers.recover(target) == []
     assert staging.is_dir() and retired.is_dir() and not target.exists()
+
+
+def test_ctrl_c_as_a_staging_directory_is_made_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KeyboardInterrupt between the mkdir and the with block (whose exit would remove it):
+    in a process that lives on (a library's host), nothing clears it later."""
+
+    def interrupted(name: str) -> None:
+        if name == "staging:made":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic, "checkpoint", interrupted)
+    with pytest.raises(KeyboardInterrupt), atomic.staging_directory(tmp_path / "env"):
+        pass
+    assert os.listdir(tmp_path) == []

@@ -131,11 +131,14 @@ class staging_directory:  # named like the context-manager function it replaces
     def __enter__(self) -> str:
         try:
             os.mkdir(self.path)  # (0o777 less the umask, as any directory a program makes)
+            checkpoint("staging:made")
         except OSError as exc:
             if self.on_failure is not None:
                 self.on_failure(self.path, exc)
             raise
-        checkpoint("staging:made")
+        except BaseException:  # Ctrl-C before the with block (and so __exit__) began
+            remove_tree_quietly(self.path)
+            raise
         return self.path
 
     def __exit__(
