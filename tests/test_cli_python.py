@@ -336,6 +336,8 @@ def test_list_shows_downloads_only_where_uvs_python_downloads_is_automatic(
     assert names(cwd=project) == installed
     assert names("--allow-python-downloads", environ=never) == everything
     assert names("--only-downloads", environ=never) == ["cpython-3.11.7-linux-x86_64-gnu"]
+    both = run_cli("python", "list", "--no-python-downloads", "--allow-python-downloads")
+    assert both.returncode == 2 and "cannot be used with" in both.stderr
     refused = run_cli("python", "install", "--no-python-downloads", "3.11", "-i", str(root))
     assert refused.returncode == 1
     assert "Python downloads are not allowed (--no-python-downloads)" in refused.stderr

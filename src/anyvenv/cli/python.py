@@ -93,13 +93,28 @@ def _add_uv_globals(parser: argparse.ArgumentParser, *, quiet: bool, offline: bo
     group.add_argument(  # (list and find follow it; the others take it as uv does)
         "--python-preference", choices=PREFERENCES, metavar="PREFERENCE", help=hidden
     )
-    downloads = group.add_mutually_exclusive_group()
     for flag in ("--no-python-downloads", "--allow-python-downloads"):  # (list: shown or not)
-        downloads.add_argument(flag, action="store_true", help=hidden)
+        group.add_argument(flag, action="store_true", help=hidden)
     if quiet:
         group.add_argument("-q", "--quiet", action="count", help=hidden)
     if offline:
         group.add_argument("--offline", action="store_true", help=hidden)
+    taken = [
+        "--project DIR",
+        "--python-preference P",
+        "--no-python-downloads",
+        "--allow-python-downloads",
+        "--no-progress",
+        "-v/--verbose",
+        *(["-q/--quiet"] if quiet else []),
+        *(["--offline"] if offline else []),
+        *_UV_FLAGS_WITHOUT_EFFECT,
+        *(f"{option} VALUE" for option in _UV_VALUES_WITHOUT_EFFECT),
+    ]
+    parser.epilog = (
+        f"Also taken, as uv's global options: {', '.join(taken)} (see the README for what "
+        "each does here; most change nothing)."
+    )
 
 
 def _uv_settings_args(args: argparse.Namespace) -> tuple[str, ...]:
@@ -266,6 +281,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _here(args)  # a --directory or --project that is not there: refused, as uv refuses it
+    if args.no_python_downloads and args.allow_python_downloads:
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            "--no-python-downloads cannot be used with --allow-python-downloads",
+            "give one of them, or neither",
+        )
     command = {
         "install": _install,
         "list": _list,

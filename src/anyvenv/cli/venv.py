@@ -222,6 +222,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         )
     for name in REFUSED:
         parser.add_argument(name, action=refused, nargs=0, default=hidden, help=hidden)
+    parser.epilog = (
+        "Also taken, as uv venv takes them: for --seed where the base bundles no pip, uv's "
+        f"index options ({', '.join(sorted(SEED_INDEX_VALUE_OPTIONS | SEED_INDEX_FLAGS))}); "
+        "with no effect here: "
+        f"{', '.join(sorted(IGNORED_VALUE_OPTIONS | IGNORED_FLAGS))}. Refused: "
+        f"{', '.join(sorted(REFUSED))}."
+    )
 
 
 # flags of which the last given wins, as in uv (clap's overrides_with)
