@@ -102,3 +102,29 @@ def test_call_bounded_passes_results_and_errors_through(tmp_path: Path) -> None:
         call_bounded(lambda: os.stat(tmp_path / "missing"), what="stat", where="x")
     with pytest.raises(MountNotAnswering, match="is not answering"):
         call_bounded(lambda: time.sleep(5), what="sleep", where="x", timeout=0.2)
+
+
+def _zombie_children() -> list[int]:
+    """This process's children that have ended and were not reaped."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == os.getpid():
+            found.append(int(entry))
+    return found
+
+
+def test_a_killed_stuck_child_is_reaped_by_a_later_call(tmp_path: Path) -> None:
+    """In a process that lives on (a library's host), the child given up on and killed is
+    not left a zombie: the next bounded call reaps it once it has ended."""
+    with pytest.raises(MountNotAnswering):
+        call_bounded(lambda: time.sleep(30), what="sleep", where="x", timeout=0.2)
+    time.sleep(0.3)  # (SIGKILLed: it has ended by now)
+    assert call_bounded(lambda: 7, what="seven", where="x") == 7
+    assert _zombie_children() == []

@@ -96,6 +96,7 @@ class BoundedCall(Generic[T]):
             except BaseException as exc:
                 self._done = (False, exc)
             return
+        reap_ended()
         read_fd, write_fd = os.pipe()
         parent = os.getpid()
         pid = os.fork()
@@ -124,11 +125,12 @@ class BoundedCall(Generic[T]):
         self._kill_child()
 
     def _kill_child(self) -> None:
-        """SIGKILL the child: it ends once the mount lets go; reaped if it already has, not
-        waited for."""
+        """SIGKILL the child: it ends once the mount lets go; reaped if it already has, else
+        by a later call (:func:`reap_ended`), not waited for."""
         try:
             os.kill(self.pid, _SIGKILL)
-            os.waitpid(self.pid, os.WNOHANG)
+            if not os.waitpid(self.pid, os.WNOHANG)[0]:
+                _unreaped.append(self.pid)
         except OSError:
             pass
 
@@ -163,6 +165,25 @@ class BoundedCall(Generic[T]):
                 errno.EIO, f"the process doing {self.what} at {self.where} ended without an answer"
             )
         return _decode(payload)
+
+
+# children killed while stuck on a hung mount, not yet reaped: a process that lives on (a
+# library's host) would keep them as zombies once the mount lets them go
+_unreaped: list[int] = []
+
+
+def reap_ended() -> list[int]:
+    """Reap the killed children that have ended since; returns their pids."""
+    reaped = []
+    for pid in list(_unreaped):
+        try:
+            ended = os.waitpid(pid, os.WNOHANG)[0] != 0
+        except ChildProcessError:
+            ended = True  # (reaped by someone else: a host's own SIGCHLD handling)
+        if ended:
+            _unreaped.remove(pid)
+            reaped.append(pid)
+    return reaped
 
 
 def start_bounded(
