@@ -39,7 +39,7 @@ def test_the_public_names_are_reachable_from_the_package() -> None:
         ({"clear": 1}, TypeError, "clear must be a bool, not int"),
         ({"confirm_replace": 5}, TypeError, "confirm_replace must be callable or None"),
         ({"on_lock_wait": "x"}, TypeError, "on_lock_wait must be callable or None"),
-        ({"seed_index_args": [1, 2]}, TypeError, "seed_index_args must be a sequence of str"),
+        ({"seed_index_args": [1, 2]}, TypeError, "seed_index_args must hold str arguments"),
         ({"prompt": "a\0b"}, UsageError, "the prompt contains a NUL character"),
         ({"path": "env\0x"}, UsageError, "the environment path contains a NUL character"),
         ({"python_preference": "bogus"}, UsageError, "python-preference 'bogus'"),
@@ -68,6 +68,22 @@ def test_a_path_given_as_bytes_or_a_path_object_is_taken(tmp_path: Path) -> None
     made = anyvenv.create(os.fsencode(tmp_path / "b"), python=Path(BASE))  # type: ignore[arg-type]
     assert made.path == str(tmp_path / "b")
     assert anyvenv.probe(os.fsencode(tmp_path)).path == str(tmp_path)  # type: ignore[arg-type]
+
+
+def test_seed_index_args_given_as_an_iterator_are_all_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Looked at for their type, then kept: an iterator is not used up by the look."""
+    from anyvenv.envbuild import create as create_module
+
+    given: list[object] = []
+    monkeypatch.setattr(
+        create_module, "build_environment", lambda target, info, options: given.append(options)
+    )
+    arguments = iter(["--find-links", str(tmp_path), "--no-index"])
+    anyvenv.create(tmp_path / "env", str(BASE), seed=True, seed_index_args=arguments)
+    (options,) = given
+    assert options.seed_index_args == ("--find-links", str(tmp_path), "--no-index")  # type: ignore[attr-defined]
 
 
 def test_a_working_directory_that_is_gone_is_a_usage_error(tmp_path: Path) -> None:

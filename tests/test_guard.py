@@ -87,6 +87,8 @@ def test_a_boolean_variable_uv_would_refuse_is_refused_before_anything_is_done(
         ("UV_OFFLINE", ["python", "find", "3.11"]),
         ("UV_NO_PROGRESS", ["python", "list"]),
         ("UV_NATIVE_TLS", ["pip", "list"]),
+        ("UV_FROZEN", ["venv", str(tmp_path / "other")]),
+        ("UV_VENV_SEED", ["python", "dir"]),
     ):
         proc = subprocess.run(
             [*ANYVENV, *args], cwd=tmp_path, env=cli_env(**{variable: "nope"}),
@@ -94,6 +96,13 @@ def test_a_boolean_variable_uv_would_refuse_is_refused_before_anything_is_done(
         )  # fmt: skip
         assert proc.returncode == 2, (variable, proc.stderr)
         assert f"{variable}='nope' is not a boolean" in one_line_error(proc)
+    for variable, args in (("UV_OFFLINE", ["python", "list"]), ("UV_NO_SYNC", ["venv", "x"])):
+        empty = subprocess.run(
+            [*ANYVENV, *args], cwd=tmp_path, env=cli_env(**{variable: ""}),
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert empty.returncode == 2, (variable, empty.stderr)  # (as uv: nothing is no boolean)
+        assert f"{variable} is set to nothing" in one_line_error(empty)
     assert (env_dir / "keep").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["env"]
     on = subprocess.run(

@@ -188,6 +188,17 @@ def test_a_program_that_is_no_python_is_named_so_in_one_short_line(tmp_path: Pat
         query_interpreter("/bin/ls")
     assert not_python.value.message.startswith("/bin/ls is not a Python interpreter")
     assert len(not_python.value.one_line()) < 200
+    # a Python 3.13+ without json: its traceback shows the -c line too, and says why
+    slim = tmp_path / "slim"
+    slim.write_text(
+        "#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
+        "echo '  File \"<string>\", line 2, in <module>' >&2\n"
+        "echo '    import json, os, sys, sysconfig, platform' >&2\n"
+        "echo \"ModuleNotFoundError: No module named 'json'\" >&2\nexit 1\n"
+    )
+    slim.chmod(0o755)
+    with pytest.raises(AnyvenvError, match="failed to start: ModuleNotFoundError: No module"):
+        query_interpreter(slim)
     talker = tmp_path / "talker"
     talker.write_text(f"#!/bin/sh\necho '{'x' * 5000}' >&2\nexit 1\n")
     talker.chmod(0o755)

@@ -77,10 +77,11 @@ def create(
                 f"python_preference must be a str, not {type(python_preference).__name__}"
             )
         checked_preference(python_preference, "python_preference")
-    if isinstance(seed_index_args, (str, bytes)) or not all(
-        isinstance(arg, str) for arg in seed_index_args
-    ):
-        raise TypeError("seed_index_args must be a sequence of str arguments, not one string")
+    if isinstance(seed_index_args, (str, bytes)):
+        raise TypeError("seed_index_args must be a sequence of arguments, not one string")
+    seed_index_args = tuple(seed_index_args)  # (once: an iterator is used up by a look)
+    if not all(isinstance(arg, str) for arg in seed_index_args):
+        raise TypeError("seed_index_args must hold str arguments only")
     if prompt is not None and not isinstance(prompt, str):
         raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
     if prompt is not None and "\0" in prompt:
@@ -96,7 +97,7 @@ def create(
         prompt=prompt,
         system_site_packages=system_site_packages,
         seed=seed,
-        seed_index_args=tuple(seed_index_args),
+        seed_index_args=seed_index_args,
         strategy=forced,
         clear=clear,
         confirm_replace=confirm_replace,
@@ -158,7 +159,8 @@ def _checked_strategy(strategy: object) -> Strategy | None:
         return Strategy(strategy)
     raise UsageError(
         f"strategy {strategy!r} is not one anyvenv knows",
-        f"use one of {', '.join(choices)} (or None: decided from the filesystem)",
+        f"use one of {', '.join(choices)} (or None: decided from the filesystem; a copy is a "
+        "reflink where the filesystem clones files)",
     )
 
 

@@ -320,7 +320,8 @@ def query_interpreter(
                 "environments for CPython 3",
                 "pass a Python 3 (--python 3.12, or its path)",
             )
-        if _QUERY_SCRIPT.splitlines()[1] in stderr:  # it said our -c script back: not python
+        echoed = _QUERY_SCRIPT.splitlines()[1] in stderr  # (a traceback shows it too: 3.13+)
+        if echoed and "Traceback (most recent call last)" not in stderr:  # not a python
             raise AnyvenvError(
                 f"{path} is not a Python interpreter: it does not take Python's options (exit "
                 f"code {proc.returncode})",

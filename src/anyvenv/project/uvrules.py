@@ -104,7 +104,8 @@ def env_flag(environ: Mapping[str, str], name: str) -> bool:
     )
 
 
-# uv's global boolean variables: every uv command refuses one that holds none of its words
+# the boolean variables every uv command (0.13) reads at its start, and refuses when one
+# holds none of its words, or nothing
 UV_GLOBAL_FLAGS = (
     "UV_NO_PROGRESS",
     "UV_OFFLINE",
@@ -117,13 +118,31 @@ UV_GLOBAL_FLAGS = (
     "UV_NO_ENV_FILE",
     "UV_MANAGED_PYTHON",
     "UV_NO_MANAGED_PYTHON",
+    "UV_FROZEN",
+    "UV_LOCKED",
+    "UV_NO_SYNC",
+    "UV_SHOW_RESOLUTION",
+    "UV_NO_INSTALLER_METADATA",
+    "UV_NO_EDITABLE",
+    "UV_NO_DEV",
+    "UV_DEV",
+    "UV_INIT_BARE",
+    "UV_VENV_SEED",
+    "UV_VENV_CLEAR",
 )
 
 
 def check_global_flags(environ: Mapping[str, str]) -> None:
-    """:class:`UsageError` for the first of uv's global boolean variables that is not one
-    of its words, as uv gives at its start, whatever the command (before anyvenv acts)."""
+    """:class:`UsageError` for the first of uv's start-up boolean variables that is empty or
+    not one of its words, as uv gives whatever the command (before anyvenv acts)."""
     for name in UV_GLOBAL_FLAGS:
+        if environ.get(name) == "":
+            from anyvenv.errors import UsageError
+
+            raise UsageError(
+                f"{name} is set to nothing, which uv does not take as a boolean value",
+                f"set {name} to 1, true, yes or on (or 0, false, no, off), or unset it",
+            )
         env_flag(environ, name)
 
 
