@@ -5,6 +5,7 @@ reason; never handed to uv to be replaced."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -115,6 +116,32 @@ def test_a_copied_python_whose_base_became_another_release_is_rebuilt(
     assert "a copy of Python 3.11.2" in str(report["rebuild_reason"])
     assert "is now 3.11.7" in str(report["rebuild_reason"])
     assert report["python"] == "3.11.7"
+
+
+@pytest.mark.parametrize(("strategy", "placed"), [("copy", "copied"), ("hardlink", "hard-linked")])
+def test_check_says_how_an_interpreter_that_outlived_its_base_release_was_placed(
+    tmp_path: Path, strategy: str, placed: str
+) -> None:
+    """The env's own interpreter file is Debian's 3.11.2; its base at the same path is now
+    pyenv's 3.11.7: check says so, naming a hard link as one (it said "copied")."""
+    assert PY_OTHER is not None
+    base = _debian_tree(tmp_path / "base")
+    env_dir = tmp_path / "env"
+    environ = project_environ(tmp_path / "home")
+    made = anyvenv(
+        "venv", str(env_dir), "-q", "--python", str(base), "--strategy", strategy,
+        cwd=tmp_path, env=environ,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    shutil.rmtree(tmp_path / "base")
+    prefix = PY_OTHER.parent.parent
+    shared = SharedPython(prefix, (3, 11, 7))
+    _tree(tmp_path / "base", PY_OTHER, prefix / "lib" / "python3.11", shared.libpython)
+    checked = anyvenv("check", "--json", str(env_dir), cwd=tmp_path, env=environ)
+    assert checked.returncode == 1, checked.stderr
+    said = [finding["message"] for finding in json.loads(checked.stdout)["findings"]]
+    wanted = f"the {placed} interpreter is Python 3.11.2 but its base is now 3.11.7"
+    assert any(message.startswith(wanted) for message in said), said
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])

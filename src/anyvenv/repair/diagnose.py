@@ -499,10 +499,13 @@ def _check_versions(
         and base.info is not None
         and base.info.version != started.version
     ):
+        placed = {"hardlink": "hard-linked", "copy": "copied"}.get(
+            cfg.get("anyvenv-strategy", ""), "copied (or hard-linked)"
+        )
         findings.append(
             error(
                 Code.VERSION_MISMATCH,
-                f"the copied interpreter is Python {started.version_text} but its base is now "
+                f"the {placed} interpreter is Python {started.version_text} but its base is now "
                 f"{base.info.version_text}: extension modules of the base may fail to load",
                 None,
                 interpreter=started.version_text,
