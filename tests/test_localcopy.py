@@ -52,6 +52,37 @@ def test_dynamic_metadata_and_settings_above_are_not_copied(tmp_path: Path) -> N
     assert "uv.toml" in str(why_not_copyable(discover(str(project))))
 
 
+def test_a_project_locked_against_a_relative_path_is_not_copied(tmp_path: Path) -> None:
+    """uv writes a relative find-links or index path into uv.lock relative to the project it
+    locks, and reads one from there: from a copy elsewhere it leads nowhere (the lock put
+    back named a path under the temp dir's parent)."""
+    project = write_project(tmp_path / "demo")
+    found = discover(str(project))
+    assert (
+        why_not_copyable(found, ["--find-links", "/abs/wheels", "--index-url=https://x/simple"])
+        is None
+    )
+    for args, environ in (
+        (["--find-links", "wheels"], {}),
+        (["-fwheels"], {}),
+        (["--index=local=../index"], {}),
+        ([], {"UV_FIND_LINKS": "/abs, wheels"}),
+    ):
+        assert "relative to it (" in str(why_not_copyable(found, args, environ)), (args, environ)
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(text + '\n[tool.uv]\nfind-links = ["wheels"]\n')
+    assert "(wheels)" in str(why_not_copyable(found))
+    pyproject.write_text(text + '\n[[tool.uv.index]]\nname = "here"\nurl = "./index"\n')
+    assert "(./index)" in str(why_not_copyable(found))
+    pyproject.write_text(text)
+    lock = project / "uv.lock"
+    lock.write_text('[[package]]\nname = "demo"\nsource = { virtual = "." }\n')
+    assert why_not_copyable(found) is None  # (the project itself)
+    lock.write_text('[[package]]\nname = "alpha"\nsource = { registry = "../../wheels" }\n')
+    assert "(../../wheels)" in str(why_not_copyable(found))
+
+
 def test_the_copy_holds_the_root_files_and_puts_back_what_changed(tmp_path: Path) -> None:
     project = write_project(tmp_path / "demo")
     (project / "uv.lock").write_text("old lock\n")

@@ -478,6 +478,34 @@ def test_where_uv_cannot_replace_the_lock_its_versions_are_kept(
             assert "resolved again (it cannot be locked in a copy: it has path" in notes
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_a_relative_find_links_survives_a_new_lock_where_uv_cannot_replace_it(
+    target: Path, index: Path, home: Path
+) -> None:
+    """`--find-links wheels`, a wheelhouse in the project: uv.lock names it relative to the
+    project. It is not locked in a copy elsewhere (whose relative path, put back, led nowhere
+    and every later sync failed), but resolved again in place, and stays usable."""
+    import shutil
+
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["gamma"])
+    (project / "wheels").mkdir()
+    for wheel in index.glob("*.whl"):  # (copied without their modes: chmod fails there)
+        shutil.copyfile(wheel, project / "wheels" / wheel.name)
+    local = ["--no-index", "--find-links", "wheels"]
+    first = anyvenv("sync", *local, cwd=project, env=env)
+    assert first.returncode == 0, first.stderr
+    assert 'registry = "wheels"' in (project / "uv.lock").read_text()
+    text = (project / "pyproject.toml").read_text().replace('["gamma"]', '["gamma", "alpha"]')
+    replace_file(project / "pyproject.toml", text.encode())
+    for _ in range(2):  # (and the one after it)
+        again = anyvenv("sync", *local, cwd=project, env=env)
+        assert again.returncode == 0, again.stderr
+        lock = (project / "uv.lock").read_text()
+        assert 'name = "alpha"' in lock and 'registry = "wheels"' in lock, lock
+    alpha_says_hi(project, env)
+
+
 @pytest.mark.parametrize("lab_kind", ["fat", "faultfs:chmod-enosys", "faultfs:cifs-like"])
 def test_lock_works_where_plain_uv_lock_cannot_replace_the_lock(
     lab_kind: str, lab_mount: LabMount, target: Path, index: Path, home: Path, tmp_path: Path

@@ -14,6 +14,7 @@ creation, renamed over the old one), which works there.
 from __future__ import annotations
 
 import os
+import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,9 +30,11 @@ FILE_LIMIT = 16 * 1024 * 1024
 COPY_MARK = "anyvenv-project-"  # then HOST-PID-RAND: a killed run's copy is cleared later
 
 
-def why_not_copyable(project: Project) -> str | None:
-    """Why uv would not lock ``project`` the same in a copy of its root files; ``None``: it
-    would."""
+def why_not_copyable(
+    project: Project, uv_args: Sequence[str] = (), environ: Mapping[str, str] | None = None
+) -> str | None:
+    """Why uv would not lock ``project`` the same in a copy of its root files (with these uv
+    arguments and variables); ``None``: it would."""
     from anyvenv.project.model import read_pyproject
 
     if project.workspace_root != project.root or project.member_globs:
@@ -42,13 +45,91 @@ def why_not_copyable(project: Project) -> str | None:
         return "its metadata is dynamic (uv must build it to lock)"
     if _has_local_sources(data):
         return "it has path or workspace sources"
+    relative = _relative_location(project.root, data, uv_args, environ or {})
+    if relative is not None:  # (uv writes it into uv.lock relative to the copy, or reads it
+        # from there: a path that leads nowhere from the project, or nowhere from the copy)
+        return f"it locks against a path relative to it ({relative})"
     return _settings_above(project.root)
 
 
-def _has_local_sources(data: dict[str, object]) -> bool:
+# uv's options and variables that name where packages come from, and its settings' keys
+_INDEX_OPTIONS = ("--find-links", "-f", "--index-url", "-i", "--extra-index-url", "--index",
+                  "--default-index")  # fmt: skip
+_INDEX_VARIABLES = ("UV_FIND_LINKS", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX",
+                    "UV_DEFAULT_INDEX")  # fmt: skip
+_INDEX_SETTINGS = ("find-links", "index-url", "extra-index-url")
+_LOCKED_SOURCE = re.compile(r'\b(?:registry|path|directory|editable|virtual)\s*=\s*"([^"]*)"')
+
+
+def _relative_location(
+    root: str, data: dict[str, object], uv_args: Sequence[str], environ: Mapping[str, str]
+) -> str | None:
+    """The first place packages come from that is a relative path: in uv.lock (besides the
+    project's own "."), in the arguments, uv's variables or its settings in the root's
+    pyproject.toml and uv.toml."""
+    from anyvenv.fs.atomic import read_small_file
+    from anyvenv.project.model import read_pyproject
+
+    found: list[str] = []
+    lock = read_small_file(os.path.join(root, "uv.lock"), FILE_LIMIT)
+    if lock is not None:
+        found += _LOCKED_SOURCE.findall(lock.decode("utf-8", "replace"))
+    for index, arg in enumerate(uv_args):
+        name, joined, value = arg.partition("=")
+        if name in _INDEX_OPTIONS and joined:
+            found.append(value)
+        elif arg in _INDEX_OPTIONS and index + 1 < len(uv_args):
+            found.append(uv_args[index + 1])
+        elif arg[:2] in ("-f", "-i") and len(arg) > 2 and not arg.startswith("--"):
+            found.append(arg[2:])
+    for variable in _INDEX_VARIABLES:
+        found += environ.get(variable, "").replace(",", " ").split()
+    settings = [_uv_table(data)]
+    uv_toml = os.path.join(root, "uv.toml")
+    if os.path.isfile(uv_toml):
+        settings.append(read_pyproject(uv_toml))
+    for table in settings:
+        for key in _INDEX_SETTINGS:
+            found += _strings(table.get(key))
+        for entry in _listed(table.get("index")):
+            if isinstance(entry, dict):
+                found += _strings(entry.get("url"))
+    return next((place for place in map(_location, found) if _is_relative(place)), None)
+
+
+def _listed(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _strings(value: object) -> list[str]:
+    """A setting's string, or the strings of its list."""
+    items = [value] if isinstance(value, str) else _listed(value)
+    return [item for item in items if isinstance(item, str)]
+
+
+def _uv_table(data: dict[str, object]) -> dict[str, object]:
     tool = data.get("tool")
     uv = tool.get("uv") if isinstance(tool, dict) else None
-    sources = uv.get("sources") if isinstance(uv, dict) else None
+    return uv if isinstance(uv, dict) else {}
+
+
+def _location(value: str) -> str:
+    """A ``--index`` value's location: after ``NAME=`` when it names one."""
+    name, joined, location = value.partition("=")
+    return location if joined and "/" not in name and ":" not in name else value
+
+
+def _is_relative(place: str) -> bool:
+    return (
+        bool(place)
+        and place != "."
+        and "://" not in place
+        and not os.path.isabs(os.path.expanduser(place))
+    )
+
+
+def _has_local_sources(data: dict[str, object]) -> bool:
+    sources = _uv_table(data).get("sources")
     if not isinstance(sources, dict):
         return False
     for source in sources.values():
@@ -257,7 +338,7 @@ def _lock(
     if not (writes and os.path.isfile(result.lockfile) and chmod_fails_at(root)):
         result.uv_exit_code = run_uv(command, environ, cwd)
         return
-    reason = why_not_copyable(project)
+    reason = why_not_copyable(project, uv_args, environ)
     if reason is None:
         workdir = start_dir(uv_args, cwd, environ, project=False)
         result.uv_exit_code, written = lock_in_copy(project, uv, uv_args, environ, workdir)

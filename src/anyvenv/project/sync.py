@@ -242,7 +242,7 @@ def _relock_in_copy(
     from anyvenv.project.uvhelp import carried_over, uv_options
 
     project, options = session.prepared.project, session.options
-    reason = why_not_copyable(project)
+    reason = why_not_copyable(project, options.uv_args, session.environ)
     if reason is not None:
         lockfile.why_not_in_copy = reason
         return 0
@@ -277,7 +277,7 @@ def _edit_project(
     if in_copy:
         from anyvenv.project.localcopy import why_not_copyable
 
-        reason = why_not_copyable(prepared.project)
+        reason = why_not_copyable(prepared.project, session.options.uv_args, session.environ)
         if reason is not None:
             raise CannotEditHere(
                 f"uv cannot {session.options.uv_command} dependencies on the project's "
