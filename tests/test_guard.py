@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from anyvenv.errors import AnyvenvError
+from anyvenv.project.uvrules import UV_GLOBAL_FLAGS
 from support import ANYVENV, cli_env, one_line_error
 
 NEEDS_THE_DIRECTORY = [
@@ -110,6 +111,76 @@ def test_a_boolean_variable_uv_would_refuse_is_refused_before_anything_is_done(
         capture_output=True, text=True,
     )  # fmt: skip
     assert on.returncode == 0 and not (env_dir / "keep").exists(), on.stderr
+
+
+# measured: what uv 0.13.9 refuses at its start whatever the command (`uv python dir`)
+UV_START_UP_BOOLEANS = [
+    "UV_NO_PROGRESS",
+    "UV_OFFLINE",
+    "UV_NO_CACHE",
+    "UV_NATIVE_TLS",
+    "UV_SYSTEM_CERTS",
+    "UV_PREVIEW",
+    "UV_NO_CONFIG",
+    "UV_ISOLATED",
+    "UV_NO_ENV_FILE",
+    "UV_MANAGED_PYTHON",
+    "UV_NO_MANAGED_PYTHON",
+    "UV_FROZEN",
+    "UV_LOCKED",
+    "UV_NO_SYNC",
+    "UV_SHOW_RESOLUTION",
+    "UV_NO_INSTALLER_METADATA",
+    "UV_NO_EDITABLE",
+    "UV_NO_DEV",
+    "UV_DEV",
+    "UV_INIT_BARE",
+    "UV_VENV_SEED",
+    "UV_VENV_CLEAR",
+]
+
+
+def test_the_start_up_variables_are_those_uv_refuses() -> None:
+    from anyvenv.project.uvcall import find_uv
+
+    assert sorted(UV_GLOBAL_FLAGS) == sorted(UV_START_UP_BOOLEANS)
+    for variable in UV_START_UP_BOOLEANS:  # (the uv anyvenv runs says so too)
+        refused = subprocess.run(
+            [find_uv(), "python", "dir"], env=cli_env(**{variable: "nope"}), capture_output=True
+        )
+        assert refused.returncode == 2, variable
+
+
+@pytest.mark.parametrize("variable", UV_START_UP_BOOLEANS)
+def test_each_of_uvs_start_up_variables_is_refused_before_a_sync_makes_anything(
+    tmp_path: Path, variable: str
+) -> None:
+    """Each, as uv refuses it at its start: before the env is made (not by uv afterwards,
+    with the env made and removed again)."""
+    project = tmp_path / "demo"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
+    proc = subprocess.run(
+        [*ANYVENV, "sync", "--offline"], cwd=project, env=cli_env(**{variable: "nope"}),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert f"{variable}='nope' is not a boolean" in one_line_error(proc)
+    assert sorted(p.name for p in project.iterdir()) == ["pyproject.toml"]
+
+
+def test_uvs_variables_do_not_stop_help_nor_anyvenvs_own_commands(tmp_path: Path) -> None:
+    """As uv prints its help whatever its variables hold; `cache`, `check`, `probe` are
+    anyvenv's own: uv's variables are not theirs to refuse."""
+    bad = cli_env(UV_OFFLINE="nope")
+    for args in (
+        ["venv", "--help"],
+        ["sync", "--help"],
+        ["cache", "dir"],
+        ["probe", str(tmp_path)],
+    ):
+        proc = subprocess.run([*ANYVENV, *args], env=bad, capture_output=True, text=True)
+        assert proc.returncode == 0, (args, proc.stderr)
 
 
 def test_an_abbreviated_option_is_refused_as_uv_refuses_it(tmp_path: Path) -> None:

@@ -199,6 +199,11 @@ def test_a_program_that_is_no_python_is_named_so_in_one_short_line(tmp_path: Pat
     slim.chmod(0o755)
     with pytest.raises(AnyvenvError, match="failed to start: ModuleNotFoundError: No module"):
         query_interpreter(slim)
+    number = tmp_path / "number"  # (answers JSON, but no object)
+    number.write_text("#!/bin/sh\necho 1\n")
+    number.chmod(0o755)
+    with pytest.raises(AnyvenvError, match="did not answer like a Python interpreter"):
+        query_interpreter(number)
     talker = tmp_path / "talker"
     talker.write_text(f"#!/bin/sh\necho '{'x' * 5000}' >&2\nexit 1\n")
     talker.chmod(0o755)

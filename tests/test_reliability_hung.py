@@ -16,6 +16,7 @@ from reliability_report import Tally
 from reliability_support import base_python, leftovers
 
 from anyvenv.errors import MountNotAnswering
+from anyvenv.fs import bounded
 from anyvenv.fs.bounded import call_bounded
 from anyvenv.fs.probe import probe
 from lab import Lab
@@ -127,4 +128,20 @@ def test_a_killed_stuck_child_is_reaped_by_a_later_call(tmp_path: Path) -> None:
         call_bounded(lambda: time.sleep(30), what="sleep", where="x", timeout=0.2)
     time.sleep(0.3)  # (SIGKILLed: it has ended by now)
     assert call_bounded(lambda: 7, what="seven", where="x") == 7
-    assert _zombie_children() == []
+    assert _zombie_children() == [] and bounded._unreaped == []
+
+
+def test_a_stuck_child_still_running_is_reaped_once_it_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One that has not ended at the next call (stuck in the kernel: here a kill that does
+    nothing) is kept in mind, and reaped by a call after it ends; none is left behind."""
+    monkeypatch.setattr(bounded, "_SIGKILL", 0)  # (signal 0: the child goes on sleeping)
+    with pytest.raises(MountNotAnswering):
+        call_bounded(lambda: time.sleep(1.0), what="sleep", where="x", timeout=0.2)
+    assert len(bounded._unreaped) == 1
+    assert call_bounded(lambda: 7, what="seven", where="x") == 7
+    assert len(bounded._unreaped) == 1  # (still running: not waited for)
+    time.sleep(1.2)
+    assert call_bounded(lambda: 8, what="eight", where="x") == 8
+    assert _zombie_children() == [] and bounded._unreaped == []

@@ -725,8 +725,8 @@ def test_a_new_project_at_the_old_path_syncing_first_does_not_take_the_renamed_o
     first = write_project(target / "pa", dependencies=["alpha"])
     report, _ = sync_json(first, env, index)
     assert report["placement"] == "elsewhere"
-    by_hand = anyvenv("pip", "install", *index_args(index), "gamma", cwd=first, env=env)
-    assert by_hand.returncode == 0, by_hand.stderr
+    # (by hand, not through anyvenv, which would write the env's owner record again)
+    install_by_hand(Path(str(report["env"])) / "bin" / "python", index, "gamma", first, env)
     renamed = target / "pb"
     first.rename(renamed)
     clone = write_project(target / "pa", dependencies=["beta"])
@@ -741,6 +741,26 @@ def test_a_new_project_at_the_old_path_syncing_first_does_not_take_the_renamed_o
     assert again["env"] == report["env"] and again["action"] == "reused", again
     again, _ = sync_json(clone, env, index)
     assert again["env"] == fresh["env"] and again["action"] == "reused", again
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_a_project_made_again_at_its_path_keeps_the_shadow_envs_name(
+    target: Path, index: Path, home: Path
+) -> None:
+    """A shadow env is the cache of the env at a path, not of a project directory: a project
+    made again there (another directory, another inode) takes it over, not a `-2` beside
+    it (on FAT the inode of the same directory changes as the kernel's cache lets it go)."""
+    import shutil
+
+    env = project_environ(home)
+    project = write_project(target / "pa", dependencies=["alpha"])
+    first, _ = sync_json(project, env, index)
+    assert first["placement"] == "shadow"
+    project.rename(target / "gone")  # (removed after the new one is made: another inode)
+    project = write_project(target / "pa", dependencies=["gamma"])
+    shutil.rmtree(target / "gone")
+    again, _ = sync_json(project, env, index)
+    assert again["shadow"] == first["shadow"], again
 
 
 @pytest.mark.parametrize("lab_kind", ["fat"])
