@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 DIST_INFO = ".dist-info"
 _SEPARATORS = "-_."
 
@@ -39,19 +43,7 @@ def clear_stale_data_dirs(site_packages: str | os.PathLike[str]) -> list[str]:
     (an install moves their contents out and removes them; uv, killed part-way, leaves one
     holding a temp file, and then refuses every later install of that wheel: "RECORD file
     doesn't match wheel contents"). Returns the distributions they belonged to."""
-    try:
-        entries = os.listdir(site_packages)
-    except OSError:
-        return []
-    from anyvenv.fs.remove import remove_tree
-
-    cleared: list[str] = []
-    for entry in entries:
-        path = os.path.join(site_packages, entry)
-        if entry.endswith(".data") and os.path.isdir(path) and not os.path.islink(path):
-            remove_tree(path)
-            cleared.append(dist_info_name(entry, ".data"))
-    return sorted(cleared)
+    return _clear_directories(site_packages, ".data", lambda path: True)
 
 
 def clear_dead_dist_infos(site_packages: str | os.PathLike[str]) -> list[str]:
@@ -60,6 +52,25 @@ def clear_dead_dist_infos(site_packages: str | os.PathLike[str]) -> list[str]:
     file it copies, an empty RECORD), which no tool can read (uv then fails on it, and its
     uninstall leaves it) and which lists no file to leave behind. Returns their
     distributions."""
+    return _clear_directories(site_packages, DIST_INFO, _dead_dist_info)
+
+
+def _dead_dist_info(path: str) -> bool:
+    if os.path.lexists(os.path.join(path, "METADATA")):
+        return False
+    try:
+        return os.path.getsize(os.path.join(path, "RECORD")) == 0
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+def _clear_directories(
+    site_packages: str | os.PathLike[str], suffix: str, dead: Callable[[str], bool]
+) -> list[str]:
+    """Remove the directories of ``site_packages`` named ``*suffix`` (links not followed)
+    that ``dead(path)`` says an installer left; the distributions of those removed."""
     try:
         entries = os.listdir(site_packages)
     except OSError:
@@ -69,22 +80,15 @@ def clear_dead_dist_infos(site_packages: str | os.PathLike[str]) -> list[str]:
     cleared: list[str] = []
     for entry in entries:
         path = os.path.join(site_packages, entry)
-        if not entry.endswith(DIST_INFO) or os.path.islink(path) or not os.path.isdir(path):
+        if not entry.endswith(suffix) or os.path.islink(path) or not os.path.isdir(path):
             continue
-        if os.path.lexists(os.path.join(path, "METADATA")):
-            continue
-        try:
-            if os.path.getsize(os.path.join(path, "RECORD")) > 0:
-                continue
-        except FileNotFoundError:
-            pass
-        except OSError:
+        if not dead(path):
             continue
         try:
             remove_tree(path)
         except OSError:
-            continue
-        cleared.append(dist_info_name(entry))
+            continue  # (uv's own error names it next)
+        cleared.append(dist_info_name(entry, suffix))
     return sorted(cleared)
 
 
