@@ -64,6 +64,7 @@ def test_a_project_locked_against_a_relative_path_is_not_copied(tmp_path: Path) 
     )
     for args, environ in (
         (["--find-links", "wheels"], {}),
+        (["--find-links", "."], {}),
         (["-fwheels"], {}),
         (["--index=local=../index"], {}),
         ([], {"UV_FIND_LINKS": "/abs, wheels"}),
@@ -81,6 +82,8 @@ def test_a_project_locked_against_a_relative_path_is_not_copied(tmp_path: Path) 
     assert why_not_copyable(found) is None  # (the project itself)
     lock.write_text('[[package]]\nname = "alpha"\nsource = { registry = "../../wheels" }\n')
     assert "(../../wheels)" in str(why_not_copyable(found))
+    lock.write_text('[[package]]\nname = "alpha"\nsource = { registry = "." }\n')
+    assert "(.)" in str(why_not_copyable(found))
 
 
 def test_the_copy_holds_the_root_files_and_puts_back_what_changed(tmp_path: Path) -> None:

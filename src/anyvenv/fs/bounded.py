@@ -180,7 +180,7 @@ def reap_ended() -> list[int]:
             ended = os.waitpid(pid, os.WNOHANG)[0] != 0
         except ChildProcessError:
             ended = True  # (reaped by someone else: a host's own SIGCHLD handling)
-        if ended:
+        if ended and pid in _unreaped:  # (another thread may have taken it meanwhile)
             _unreaped.remove(pid)
             reaped.append(pid)
     return reaped

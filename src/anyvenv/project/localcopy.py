@@ -58,7 +58,7 @@ _INDEX_OPTIONS = ("--find-links", "-f", "--index-url", "-i", "--extra-index-url"
 _INDEX_VARIABLES = ("UV_FIND_LINKS", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX",
                     "UV_DEFAULT_INDEX")  # fmt: skip
 _INDEX_SETTINGS = ("find-links", "index-url", "extra-index-url")
-_LOCKED_SOURCE = re.compile(r'\b(?:registry|path|directory|editable|virtual)\s*=\s*"([^"]*)"')
+_LOCKED_SOURCE = re.compile(r'\b(registry|path|directory|editable|virtual)\s*=\s*"([^"]*)"')
 
 
 def _relative_location(
@@ -73,7 +73,9 @@ def _relative_location(
     found: list[str] = []
     lock = read_small_file(os.path.join(root, "uv.lock"), FILE_LIMIT)
     if lock is not None:
-        found += _LOCKED_SOURCE.findall(lock.decode("utf-8", "replace"))
+        for key, value in _LOCKED_SOURCE.findall(lock.decode("utf-8", "replace")):
+            if not (key in ("editable", "virtual") and value == "."):  # (the project itself)
+                found.append(value)
     for index, arg in enumerate(uv_args):
         name, joined, value = arg.partition("=")
         if name in _INDEX_OPTIONS and joined:
@@ -120,12 +122,7 @@ def _location(value: str) -> str:
 
 
 def _is_relative(place: str) -> bool:
-    return (
-        bool(place)
-        and place != "."
-        and "://" not in place
-        and not os.path.isabs(os.path.expanduser(place))
-    )
+    return bool(place) and "://" not in place and not os.path.isabs(os.path.expanduser(place))
 
 
 def _has_local_sources(data: dict[str, object]) -> bool:

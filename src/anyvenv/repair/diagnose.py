@@ -499,7 +499,7 @@ def _check_versions(
         and base.info is not None
         and base.info.version != started.version
     ):
-        placed = {"hardlink": "hard-linked", "copy": "copied"}.get(
+        placed = {"hardlink": "hard-linked", "copy": "copied", "reflink": "copied"}.get(
             cfg.get("anyvenv-strategy", ""), "copied (or hard-linked)"
         )
         findings.append(
