@@ -151,18 +151,11 @@ def renamed_away(owner: Owner, env: str) -> bool:
     names, and another directory (a new project) stands there now: no pointer there names
     ``env``, and that directory, on the same filesystem as recorded, is another one (its
     inode). Not known (no inode recorded, another mount): ``False``, the env is the path's."""
-    from anyvenv.envbuild.pointerfile import read_pointer
-    from anyvenv.errors import AnyvenvError
     from anyvenv.fs.mounts import mount_of
-    from anyvenv.fs.paths import same_place
 
     if owner.kind is not EnvKind.ELSEWHERE or not owner.project_inode or not owner.mount_device:
         return False
-    try:
-        pointed = read_pointer(owner.declared)
-    except AnyvenvError:
-        return False
-    if pointed is not None and same_place(pointed, env):
+    if pointer_names(owner.declared, env) is not False:  # (named, or not readable: the path's)
         return False
     here = os.path.dirname(owner.declared)
     mount = mount_of(here)
@@ -195,26 +188,30 @@ def project_still_served(owner: Owner, env: str, declared: str) -> str | None:
     ``declared`` and its pointer still names ``env``: ``declared`` is then a copy of that
     project's pointer. ``None`` when ``env`` serves ``declared``, or its project has moved
     here (its old pointer is gone)."""
-    from anyvenv.envbuild.pointerfile import read_pointer
-    from anyvenv.errors import AnyvenvError
-    from anyvenv.fs.paths import same_entry, same_place
+    from anyvenv.fs.paths import same_entry
 
-    if same_entry(owner.declared, declared):
-        return None
-    try:
-        still = read_pointer(owner.declared)
-    except AnyvenvError:
-        return None
-    if still is None or not same_place(still, env):
+    if same_entry(owner.declared, declared) or not pointer_names(owner.declared, env):
         return None
     return os.path.dirname(owner.declared)
+
+
+def pointer_names(declared: str, env: str) -> bool | None:
+    """Whether the pointer file at ``declared`` names ``env``; ``None`` when it cannot be
+    read (no pointer there: ``False``)."""
+    from anyvenv.envbuild.pointerfile import read_pointer
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.fs.paths import same_place
+
+    try:
+        pointed = read_pointer(declared)
+    except AnyvenvError:
+        return None
+    return pointed is not None and same_place(pointed, env)
 
 
 def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
     """Whether the project env path of ``owner`` still uses ``env`` (its pointer file names
     it, its env installs through it), and why: what cannot be read is kept, as no proof."""
-    from anyvenv.envbuild.pointerfile import read_pointer
-    from anyvenv.errors import AnyvenvError
     from anyvenv.fs.paths import same_place
     from anyvenv.project import state as state_store
 
@@ -225,11 +222,10 @@ def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
     if unreadable is not None:  # a read error is no proof that it is not used
         return Verdict.KEPT, unreadable
     if owner.kind is EnvKind.ELSEWHERE:
-        try:
-            pointed = read_pointer(declared)
-        except AnyvenvError:
+        names = pointer_names(declared, env)
+        if names is None:
             return Verdict.KEPT, f"{declared} is a pointer file that cannot be read"
-        if pointed is not None and same_place(pointed, env):
+        if names:
             return Verdict.IN_USE, f"{declared} points to it"
         return Verdict.UNUSED, f"{declared} no longer points to it"
     unreadable = _unreadable(os.path.join(declared, state_store.STATE_NAME))
