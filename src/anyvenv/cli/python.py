@@ -143,20 +143,12 @@ def _preference_here(args: argparse.Namespace) -> str | None:
     """The python-preference of these options, else uv's variables and settings files here."""
     import os
 
+    from anyvenv.cli.uvargs import preference_given
     from anyvenv.project.uvsettings import python_preference
 
-    given = args.python_preference
-    for flag, preference in (("managed", "only-managed"), ("no-managed", "only-system")):
-        if getattr(args, f"{flag.replace('-', '_')}_python"):
-            if args.python_preference:  # (as uv's: the two cannot be given together)
-                from anyvenv.errors import UsageError
-
-                raise UsageError(
-                    f"--{flag}-python cannot be used with --python-preference",
-                    "give one of them",
-                )
-            given = preference
-    return python_preference(given, _here(args), _uv_settings_args(args), os.environ, os.getcwd())
+    return python_preference(
+        preference_given(args), _here(args), _uv_settings_args(args), os.environ, os.getcwd()
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # a no-op sync splits its arguments here before argparse is imported
     import argparse
     from collections.abc import Callable, Sequence
+    from types import SimpleNamespace
 
 
 class OwnOptions:
@@ -245,3 +246,29 @@ def last_wins(pairs: dict[str, str]) -> type:
             setattr(namespace, pairs[self.dest], False)
 
     return LastWins
+
+
+def preference_given(args: argparse.Namespace | SimpleNamespace) -> str | None:
+    """The python-preference the command line gives (``--managed-python``,
+    ``--no-managed-python``, ``--python-preference``); a usage error for two at once, as
+    uv's."""
+    from anyvenv.errors import UsageError
+
+    given = [
+        name
+        for name, value in (
+            ("--managed-python", args.managed_python),
+            ("--no-managed-python", args.no_managed_python),
+            ("--python-preference", args.python_preference),
+        )
+        if value
+    ]
+    if len(given) > 1:
+        raise UsageError(
+            f"{given[0]} cannot be used with {given[1]}", "give one of them, or neither"
+        )
+    if args.managed_python:
+        return "only-managed"
+    if args.no_managed_python:
+        return "only-system"
+    return str(args.python_preference) if args.python_preference else None

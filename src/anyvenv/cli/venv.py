@@ -429,6 +429,8 @@ def run(args: Arguments) -> int:
         *(("--no-config",) if args.no_config else ()),
         *(("--config-file", args.config_file) if args.config_file else ()),
     )
+    from anyvenv.cli.uvargs import preference_given
+
     preference = python_preference(
         preference_given(args), settings_start, settings_args, os.environ, os.getcwd()
     )
@@ -551,30 +553,6 @@ def ask_to_replace(path: str) -> bool:
     if not answer:
         sys.stderr.write("\n")
     return bool(answer) and answer.strip().lower() in ("", "y", "yes")
-
-
-def preference_given(args: Arguments) -> str | None:
-    """The python-preference the command line gives; a usage error for two at once, as uv's."""
-    from anyvenv.errors import UsageError
-
-    given = [
-        name
-        for name, value in (
-            ("--managed-python", args.managed_python),
-            ("--no-managed-python", args.no_managed_python),
-            ("--python-preference", args.python_preference),
-        )
-        if value
-    ]
-    if len(given) > 1:
-        raise UsageError(
-            f"{given[0]} cannot be used with {given[1]}", "give one of them, or neither"
-        )
-    if args.managed_python:
-        return "only-managed"
-    if args.no_managed_python:
-        return "only-system"
-    return str(args.python_preference) if args.python_preference else None
 
 
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")

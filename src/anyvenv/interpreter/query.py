@@ -177,7 +177,8 @@ def _stat_text(path: str) -> str:
 
 
 # An entry: NAME NUL VALUE NUL ... with the queried path, the executable's size:mtime, its
-# libpython's (shared builds), and every InterpreterInfo field (tuples joined by ".", booleans as 0/1). No path holds a NUL.
+# libpython's (shared builds), and every InterpreterInfo field (tuples joined by ".",
+# booleans as 0/1). No path holds a NUL.
 _QUERIED, _EXECUTABLE_STAT, _LIBRARY_STAT = "queried", "executable_stat", "library_stat"
 
 
