@@ -403,3 +403,12 @@ def test_another_implementation_in_uvs_form_is_refused_as_such(
         said = one_line_error(from_variable)
         assert why in said and "UV_PYTHON" in said, said
     assert sorted(os.listdir(tmp_path)) == ["pythons"]
+
+
+def test_both_download_flags_are_refused_before_anything_is_made(tmp_path: Path) -> None:
+    proc = run_cli(
+        "venv", str(tmp_path / "env"), "--no-python-downloads", "--allow-python-downloads"
+    )
+    assert proc.returncode == 2
+    assert "--no-python-downloads cannot be used with --allow-python-downloads" in proc.stderr
+    assert os.listdir(tmp_path) == []

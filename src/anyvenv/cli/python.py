@@ -273,13 +273,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _here(args)  # a --directory or --project that is not there: refused, as uv refuses it
-    if args.no_python_downloads and args.allow_python_downloads:
-        from anyvenv.errors import UsageError
+    from anyvenv.cli.uvargs import refuse_both_download_flags
 
-        raise UsageError(
-            "--no-python-downloads cannot be used with --allow-python-downloads",
-            "give one of them, or neither",
-        )
+    refuse_both_download_flags(args)
     command = {
         "install": _install,
         "list": _list,

@@ -272,3 +272,14 @@ def preference_given(args: argparse.Namespace | SimpleNamespace) -> str | None:
     if args.no_managed_python:
         return "only-system"
     return str(args.python_preference) if args.python_preference else None
+
+
+def refuse_both_download_flags(args: argparse.Namespace | SimpleNamespace) -> None:
+    """``--no-python-downloads`` with ``--allow-python-downloads``: a usage error, as uv's."""
+    if args.no_python_downloads and args.allow_python_downloads:
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            "--no-python-downloads cannot be used with --allow-python-downloads",
+            "give one of them, or neither",
+        )

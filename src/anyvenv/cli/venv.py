@@ -393,11 +393,9 @@ def run(args: Arguments) -> int:
             f"UV_VENV_RELOCATABLE is set: {REFUSED['--relocatable']}", "unset it for anyvenv venv"
         )
     no_project = args.no_project or env_flag(os.environ, "UV_NO_PROJECT")
-    if args.no_python_downloads and args.allow_python_downloads:
-        raise UsageError(
-            "--no-python-downloads cannot be used with --allow-python-downloads",
-            "give one of them, or neither",
-        )
+    from anyvenv.cli.uvargs import refuse_both_download_flags
+
+    refuse_both_download_flags(args)
     if args.python:  # (the API names no option: said here with --python in the hint)
         from anyvenv.interpreter.discovery import refuse_unsupported
         from anyvenv.interpreter.request import parse_request
