@@ -98,10 +98,11 @@ def env_flag(environ: Mapping[str, str], name: str) -> bool:
         return True
     from anyvenv.errors import UsageError
 
-    raise UsageError(
-        f"{name}={environ[name]!r} is not a boolean value",
-        f"set {name} to 1, true, yes or on (or 0, false, no, off), or unset it",
-    )
+    raise UsageError(f"{name}={environ[name]!r} is not a boolean value", _boolean_hint(name))
+
+
+def _boolean_hint(name: str) -> str:
+    return f"set {name} to 1, true, yes or on (or 0, false, no, off), or unset it"
 
 
 # the boolean variables every uv command (0.13) reads at its start, and refuses when one
@@ -141,7 +142,7 @@ def check_global_flags(environ: Mapping[str, str]) -> None:
 
             raise UsageError(
                 f"{name} is set to nothing, which uv does not take as a boolean value",
-                f"set {name} to 1, true, yes or on (or 0, false, no, off), or unset it",
+                _boolean_hint(name),
             )
         env_flag(environ, name)
 
