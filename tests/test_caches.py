@@ -7,6 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from anyvenv.project.buildshim import with_build_shim
 from support import cli_env, run_cli
 
 
@@ -29,6 +30,8 @@ def test_clean_clears_the_caches_and_keeps_envs_and_shadows(tmp_path: Path) -> N
     downloads = tmp_path / "dl" / "python-downloads"
     downloads.mkdir(parents=True)
     (downloads / "cpython.tar.gz").write_bytes(b"x" * 1000)
+    shim = with_build_shim(env, [str(tmp_path)])["PYTHONPATH"].split(os.pathsep)[0]
+    assert Path(shim).parent == tmp_path / "cache" / "anyvenv" / "build-shim"
     shadow = tmp_path / "cache" / "anyvenv" / "shadow" / "demo-0123456789abcdef"
     shadow.mkdir(parents=True)
     elsewhere = tmp_path / "data" / "anyvenv" / "envs" / "demo-0123456789abcdef"
@@ -37,7 +40,7 @@ def test_clean_clears_the_caches_and_keeps_envs_and_shadows(tmp_path: Path) -> N
     cleared = _clean(env)
     assert cleared[str(downloads)] == {"path": str(downloads), "files": 1, "bytes": 1000}
     assert int(str(cleared[str(interpreters)]["files"])) >= 1
-    assert not downloads.exists() and not interpreters.exists()
+    assert not downloads.exists() and not interpreters.exists() and not os.path.exists(shim)
     assert shadow.is_dir() and elsewhere.is_dir() and (tmp_path / "env" / "pyvenv.cfg").is_file()
     assert sorted(p.name for p in (tmp_path / "cache" / "anyvenv").iterdir()) == ["shadow"]
     assert _clean(env) == {}  # nothing left to clear

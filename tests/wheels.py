@@ -65,3 +65,41 @@ def greeter_wheel(directory: Path) -> Path:
         },
         console_scripts={"greet": "greeter:main"},
     )
+
+
+def repack_installed(directory: Path, name: str) -> Path:
+    """A wheel of the distribution ``name`` installed in the tests' own environment (its files
+    as installed, bytecode left out), for a real package the tests cannot download: a build
+    backend such as setuptools, served offline with ``--find-links``."""
+    from importlib.metadata import distribution
+
+    dist = distribution(name)
+    version = dist.version
+    stem = f"{dist.metadata['Name'].replace('-', '_')}-{version}"
+    info = f"{stem}.dist-info"
+    files: dict[str, bytes] = {}
+    for entry in dist.files or []:
+        path = entry.as_posix()
+        if "__pycache__" in path or path.startswith(("..", "/")):
+            continue
+        if path.startswith(f"{info}/") and path.rsplit("/", 1)[1] in (
+            "RECORD",
+            "INSTALLER",
+            "REQUESTED",
+            "direct_url.json",
+        ):
+            continue
+        located = Path(str(entry.locate()))
+        if located.is_file():
+            files[path] = located.read_bytes()
+    files[f"{info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: anyvenv-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    record = [_record_line(path, data) for path, data in files.items()] + [f"{info}/RECORD,,"]
+    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    directory.mkdir(parents=True, exist_ok=True)
+    wheel = directory / f"{stem}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return wheel

@@ -1,5 +1,5 @@
-"""anyvenv's own caches, which can all be made again: Python downloads, and the interpreter
-and pyproject.toml lookups. ``anyvenv cache clean`` clears them. (The envs kept outside
+"""anyvenv's own caches, which can all be made again: Python downloads, the interpreter and
+pyproject.toml lookups, and the build shim (:mod:`anyvenv.project.buildshim`). ``anyvenv cache clean`` clears them. (The envs kept outside
 projects are not caches: ``anyvenv cache prune`` judges those one by one.)"""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 LOOKUP_KINDS = ("interpreters", "toml")  # see userdirs.cache_entry_path
+OWN_KINDS = (*LOOKUP_KINDS, "build-shim")  # under $XDG_CACHE_HOME/anyvenv
 
 
 @record
@@ -30,8 +31,8 @@ def cache_dirs(environ: Mapping[str, str]) -> list[str]:
     from anyvenv.pythons.download import download_cache_dir
     from anyvenv.userdirs import cache_home
 
-    lookups = [os.path.join(cache_home(environ), "anyvenv", kind) for kind in LOOKUP_KINDS]
-    return [str(download_cache_dir()), *lookups]
+    own = [os.path.join(cache_home(environ), "anyvenv", kind) for kind in OWN_KINDS]
+    return [str(download_cache_dir()), *own]
 
 
 def directories(environ: Mapping[str, str]) -> dict[str, str]:

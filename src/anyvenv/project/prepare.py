@@ -490,3 +490,21 @@ def save_state(prepared: PreparedEnv) -> None:
         state_store.discard(env)
     elif state_store.load(env) != current:
         state_store.save(env, current)
+
+
+def project_chmod_fails(prepared: PreparedEnv) -> bool:
+    """Whether chmod fails where the project's files are (uv cannot replace pyproject.toml or
+    uv.lock there). Measured at the workspace root: the env may be on another filesystem
+    (``UV_PROJECT_ENVIRONMENT`` or ``--active`` off a FAT drive)."""
+    from anyvenv.fs.probe import probe_path_for
+    from anyvenv.project.envchoice import chmod_fails_at
+
+    root = prepared.project.workspace_root
+    location = prepared.location
+    try:
+        env_parent = probe_path_for(os.path.dirname(location.declared))
+        if os.stat(root).st_dev == os.stat(env_parent).st_dev:
+            return location.chmod_fails
+    except OSError:
+        pass
+    return chmod_fails_at(root)

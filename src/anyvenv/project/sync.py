@@ -18,12 +18,19 @@ import time
 
 from anyvenv.errors import CannotEditHere, EnvironmentBroken
 from anyvenv.project import inputs as inputs_store
-from anyvenv.project.envchoice import Placement, chmod_fails_at
+from anyvenv.project.envchoice import Placement
 from anyvenv.project.health import made_by_anyvenv
 from anyvenv.project.inputfiles import NotFingerprintable, env_inputs, sync_inputs
 from anyvenv.project.inputs import INEXACT_LINE, InputsRecord, always_runs_uv, exactness_line
 from anyvenv.project.linkmode import LinkChoice
-from anyvenv.project.prepare import PreparedEnv, prepare, save_state, undo_created, vital_paths
+from anyvenv.project.prepare import (
+    PreparedEnv,
+    prepare,
+    project_chmod_fails,
+    save_state,
+    undo_created,
+    vital_paths,
+)
 from anyvenv.project.session import LockedProject, Session, SyncOptions
 from anyvenv.project.shadow import ensure_shadow, mirror_shadow, tree_of
 from anyvenv.project.uptodate import result_json
@@ -162,10 +169,15 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
         options.uv_command,
     )
     uv_env = python_as_chosen(uv_environment(session.environ, target, location.declared))
+    chmod_fails = project_chmod_fails(prepared)
+    if chmod_fails:  # uv builds the project where it is
+        from anyvenv.project.buildshim import with_build_shim
+
+        uv_env = with_build_shim(uv_env, [prepared.project.workspace_root])
     if options.uv_command == "sync":
         lockfile = RewritableLockfile(
             os.path.join(prepared.project.workspace_root, "uv.lock"),
-            project_chmod_fails(prepared),
+            chmod_fails,
             prepared.notes,
             command,
             uv_env,
@@ -177,7 +189,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
             with lockfile:
                 code = run_uv(command, uv_env, session.cwd)
     else:
-        code = _edit_project(session, command, uv_env, target, link.mode.value)
+        code = _edit_project(session, command, uv_env, target, link.mode.value, chmod_fails)
     if code != 0:
         session.note_cache_trouble(options.uv_args)
     report: MirrorReport | None = None
@@ -215,23 +227,6 @@ def _checked_before_mirroring(prepared: PreparedEnv) -> bool:
     return True
 
 
-def project_chmod_fails(prepared: PreparedEnv) -> bool:
-    """Whether chmod fails where the project's files are (uv cannot replace pyproject.toml or
-    uv.lock there). Measured at the workspace root: the env may be on another filesystem
-    (``UV_PROJECT_ENVIRONMENT`` or ``--active`` off a FAT drive)."""
-    from anyvenv.fs.probe import probe_path_for
-
-    root = prepared.project.workspace_root
-    location = prepared.location
-    try:
-        env_parent = probe_path_for(os.path.dirname(location.declared))
-        if os.stat(root).st_dev == os.stat(env_parent).st_dev:
-            return location.chmod_fails
-    except OSError:
-        pass
-    return chmod_fails_at(root)
-
-
 def _relock_in_copy(
     session: Session, lockfile: RewritableLockfile, target: str, uv_env: Mapping[str, str]
 ) -> int:
@@ -263,7 +258,12 @@ def _relock_in_copy(
 
 
 def _edit_project(
-    session: Session, command: Sequence[str], uv_env: Mapping[str, str], target: str, link: str
+    session: Session,
+    command: Sequence[str],
+    uv_env: Mapping[str, str],
+    target: str,
+    link: str,
+    in_copy: bool,
 ) -> int:
     """``uv add``/``uv remove``; what uv changed of the project's files is put back if it fails
     or is stopped. Where chmod fails uv cannot rewrite pyproject.toml in place (it fails at
@@ -273,7 +273,6 @@ def _edit_project(
     from anyvenv.project.editguard import EditGuard
 
     prepared = session.prepared
-    in_copy = project_chmod_fails(prepared)
     if in_copy:
         from anyvenv.project.localcopy import why_not_copyable
 

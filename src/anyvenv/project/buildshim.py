@@ -1,0 +1,126 @@
+"""Let build backends run where the project's filesystem has no chmod (FAT: ENOSYS).
+
+uv builds the project (and path sources) with their build backend in an isolated build env
+of its own, with the source tree as the working directory. setuptools 68 and later writes
+``PKG-INFO`` into the project's ``*.egg-info`` through a temp file whose mode it then sets
+with ``os.chmod``, and distutils keeps modes with ``os.chmod`` when it copies; where chmod
+fails the build fails with it. anyvenv's env shim (:mod:`anyvenv.envbuild.modeshim`) is in
+the project env, not in uv's build env; what reaches the backend is the environment: uv
+passes ``PYTHONPATH`` on. So for uv's run only, anyvenv puts a directory holding a
+``sitecustomize`` in front of ``PYTHONPATH``. In every Python uv starts, it makes ENOSYS or
+EOPNOTSUPP from ``os.chmod``/``os.fchmod`` the no-op such a filesystem would do if it had
+one, for files and directories on the devices named in :data:`DEVICES_VARIABLE` only, and
+then runs the ``sitecustomize`` it hides, if any (Debian's, the user's).
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+DEVICES_VARIABLE = "ANYVENV_CHMOD_NOOP_DEVICES"  # (written out in SHIM_SOURCE too)
+CACHE_KIND = "build-shim"  # cleared by cache clean (anyvenv.caches.OWN_KINDS)
+
+# Runs in whatever Python uv builds with, which may be any CPython 3: keep to old syntax.
+SHIM_SOURCE = '''\
+"""anyvenv: chmod where the project's filesystem has none (see anyvenv.project.buildshim)."""
+import errno as _errno
+import os as _os
+import stat as _stat
+import sys as _sys
+
+_TOLERATED = (_errno.ENOSYS, _errno.EOPNOTSUPP)
+_DEVICES = frozenset(
+    int(word) for word in _os.environ.get("ANYVENV_CHMOD_NOOP_DEVICES", "").split(",") if word.isdigit()
+)
+
+
+def _on_devices(target, dir_fd=None, follow_symlinks=True):
+    try:
+        if isinstance(target, int):
+            st = _os.fstat(target)
+        else:
+            st = _os.stat(target, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+    except (OSError, TypeError, ValueError):
+        return False
+    kind = _stat.S_ISREG(st.st_mode) or _stat.S_ISDIR(st.st_mode)
+    return kind and st.st_dev in _DEVICES
+
+
+def _tolerating(real, checks_path):
+    def chmod(target, mode, *args, **kwargs):
+        try:
+            return real(target, mode, *args, **kwargs)
+        except OSError as exc:
+            if exc.errno not in _TOLERATED:
+                raise
+            where = _on_devices(target, **kwargs) if checks_path else _on_devices(target)
+            if not where:
+                raise
+            return None
+
+    chmod.__doc__ = real.__doc__
+    chmod.__name__ = real.__name__
+    return chmod
+
+
+def _run_hidden_sitecustomize():
+    import importlib.machinery
+    import importlib.util
+
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    path = [p for p in _sys.path if _os.path.abspath(p or _os.curdir) != here]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", path)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    _sys.modules["sitecustomize"] = module
+    spec.loader.exec_module(module)
+
+
+if _DEVICES:
+    _os.chmod = _tolerating(_os.chmod, True)
+    _os.fchmod = _tolerating(_os.fchmod, False)
+_run_hidden_sitecustomize()
+'''
+
+
+def shim_directory(environ: Mapping[str, str]) -> str | None:
+    """The directory holding the shim as ``sitecustomize.py`` (in anyvenv's cache, named by
+    its contents), written when missing; ``None`` where it cannot be written."""
+    from anyvenv.fs.atomic import atomic_write, read_small_file
+    from anyvenv.userdirs import cache_home, fnv1a_64
+
+    data = SHIM_SOURCE.encode()
+    directory = os.path.join(cache_home(environ), "anyvenv", CACHE_KIND, f"{fnv1a_64(data):016x}")
+    path = os.path.join(directory, "sitecustomize.py")
+    try:
+        if read_small_file(path, len(data) + 1) != data:
+            os.makedirs(directory, exist_ok=True)
+            atomic_write(path, data)
+    except OSError:
+        return None
+    return directory
+
+
+def with_build_shim(uv_env: Mapping[str, str], source_dirs: Iterable[str]) -> dict[str, str]:
+    """``uv_env`` for a uv run whose builds write into ``source_dirs``, which are on a
+    filesystem where chmod fails: the shim first on ``PYTHONPATH``, their devices named.
+    ``uv_env`` as it is where the shim cannot be written (uv's own error then shows)."""
+    result = dict(uv_env)
+    directory = shim_directory(uv_env)
+    devices = set()
+    for source in source_dirs:
+        try:
+            devices.add(os.stat(source).st_dev)
+        except OSError:
+            continue
+    if directory is None or not devices:
+        return result
+    earlier = result.get("PYTHONPATH", "")  # kept as it is: an empty entry has a meaning
+    result["PYTHONPATH"] = directory + os.pathsep + earlier if earlier else directory
+    result[DEVICES_VARIABLE] = ",".join(str(device) for device in sorted(devices))
+    return result

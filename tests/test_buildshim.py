@@ -1,0 +1,127 @@
+"""Build backends where the project's filesystem has no chmod: setuptools on FAT."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from project_support import PY_MAIN, anyvenv, index_args, project_environ, run, uv_binary
+
+from anyvenv.project.buildshim import DEVICES_VARIABLE, SHIM_SOURCE, with_build_shim
+from wheels import repack_installed
+
+SETUPTOOLS_PROJECT = (
+    '[project]\nname = "demo"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+    'dependencies = []\n\n[build-system]\nrequires = ["setuptools>=70.1"]\n'
+    'build-backend = "setuptools.build_meta"\n'
+)
+CHMOD = "import os, sys\nos.chmod(sys.argv[1], 0o644)\nprint('chmod done')\n"
+
+
+@pytest.fixture(scope="module")
+def setuptools_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real setuptools (68 and later set modes in the egg-info), as a local wheel."""
+    index = tmp_path_factory.mktemp("setuptools-index")
+    repack_installed(index, "setuptools")
+    return index
+
+
+def setuptools_project(root: Path) -> Path:
+    package = root / "src" / "demo"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("VALUE = 'built by setuptools'\n")
+    (root / "pyproject.toml").write_text(SETUPTOOLS_PROJECT)
+    (root / ".python-version").write_text("3.12\n")
+    return root
+
+
+def shimmed_python(
+    environ: dict[str, str], script: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], env=environ, capture_output=True, text=True
+    )
+
+
+@pytest.mark.skipif(PY_MAIN is None, reason="needs pyenv's 3.12")
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys", "fat"])
+def test_a_setuptools_project_syncs_where_chmod_fails(
+    target: Path, lab_kind: str, setuptools_index: Path, tmp_path: Path
+) -> None:
+    project = setuptools_project(target / "proj")
+    env = project_environ(tmp_path)
+    if lab_kind == "faultfs:chmod-enosys":  # (where uv can make its venv at all)
+        plain = run(
+            [uv_binary(), "sync", *index_args(setuptools_index)],
+            project,
+            {**env, "UV_CACHE_DIR": str(tmp_path / "plain-cache")},
+        )
+        assert plain.returncode != 0
+        assert "egg-info" in plain.stderr and "Errno 38" in plain.stderr, plain.stderr
+        (project / "uv.lock").unlink(missing_ok=True)
+        run(["rm", "-rf", ".venv", "src/demo.egg-info"], project, env)
+    synced = anyvenv("sync", *index_args(setuptools_index), cwd=project, env=env)
+    assert synced.returncode == 0, synced.stderr
+    ran = anyvenv(
+        "run", "--no-sync", "python", "-c", "import demo; print(demo.VALUE)", cwd=project, env=env
+    )
+    assert (ran.returncode, ran.stdout) == (0, "built by setuptools\n"), ran.stderr
+    again = anyvenv("sync", "--json", *index_args(setuptools_index), cwd=project, env=env)
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_chmod_is_a_no_op_only_on_the_devices_named(target: Path, tmp_path: Path) -> None:
+    on_mount = target / "file"
+    on_mount.write_text("x")
+    environ = with_build_shim(dict(os.environ, XDG_CACHE_HOME=str(tmp_path)), [str(target)])
+    assert environ[DEVICES_VARIABLE] == str(os.stat(target).st_dev)
+    done = shimmed_python(environ, CHMOD, str(on_mount))
+    assert (done.returncode, done.stdout) == (0, "chmod done\n"), done.stderr
+    elsewhere = with_build_shim(dict(os.environ, XDG_CACHE_HOME=str(tmp_path)), [str(tmp_path)])
+    failed = shimmed_python(elsewhere, CHMOD, str(on_mount))
+    assert failed.returncode != 0 and "Errno 38" in failed.stderr, failed.stderr
+    missing = shimmed_python(environ, CHMOD, str(target / "missing"))
+    assert "FileNotFoundError" in missing.stderr  # other errors stay errors
+
+
+def test_the_sitecustomize_it_hides_still_runs(tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    users.mkdir()
+    (users / "sitecustomize.py").write_text("import builtins\nbuiltins.USERS_RAN = True\n")
+    environ = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONPATH=str(users))
+    shimmed = with_build_shim(environ, [str(tmp_path)])
+    first, rest = shimmed["PYTHONPATH"].split(os.pathsep, 1)
+    assert rest == str(users) and (Path(first) / "sitecustomize.py").read_text() == SHIM_SOURCE
+    probe = "import builtins, os\nprint(getattr(builtins, 'USERS_RAN', False), os.chmod.__module__)"
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], env=shimmed, capture_output=True, text=True
+    )
+    assert (proc.returncode, proc.stdout.split()) == (0, ["True", "sitecustomize"]), proc.stderr
+
+
+@pytest.mark.skipif(PY_MAIN is None, reason="needs pyenv's 3.12")
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_pip_and_lock_build_a_setuptools_project_where_chmod_fails(
+    target: Path, setuptools_index: Path, tmp_path: Path
+) -> None:
+    """``anyvenv pip install -e .`` builds it; ``anyvenv lock`` builds it for its metadata
+    when that is dynamic."""
+    project = setuptools_project(target / "proj")
+    env = project_environ(tmp_path)
+    installed = anyvenv(
+        "pip", "install", *index_args(setuptools_index), "-e", ".", cwd=project, env=env
+    )
+    assert installed.returncode == 0, installed.stderr
+    ran = anyvenv("run", "--no-sync", "python", "-c", "import demo", cwd=project, env=env)
+    assert ran.returncode == 0, ran.stderr
+    text = SETUPTOOLS_PROJECT.replace("dependencies = []\n", 'dynamic = ["dependencies"]\n')
+    dynamic = '\n[tool.setuptools.dynamic]\ndependencies = {file = ["requirements.txt"]}\n'
+    (project / "pyproject.toml").write_text(text + dynamic)
+    (project / "requirements.txt").write_text("setuptools\n")
+    locked = anyvenv("lock", *index_args(setuptools_index), cwd=project, env=env)
+    assert locked.returncode == 0, locked.stderr
+    assert '{ name = "setuptools" }' in (project / "uv.lock").read_text()  # read by building
