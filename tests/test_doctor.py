@@ -13,6 +13,7 @@ from repair_support import anyvenv, base_python, run, uv_bin
 from anyvenv.doctor import Outcome, doctor
 from anyvenv.fs.probe import clear_cache
 from anyvenv.repair.diagnose import check
+from lab import Lab
 
 VERDICT_KINDS = [
     "local",
@@ -164,10 +165,11 @@ def test_nothing_executable_advice(target: Path) -> None:
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
 def test_the_env_is_not_sent_under_a_home_on_the_same_share(
-    target: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    target: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lab: Lab
 ) -> None:
     """``~/.venvs`` is the way out where the home is elsewhere; not where it is on the same
-    share (a university's SMB home), where it would fail as the project's .venv does."""
+    share (a university's SMB home), where it would fail as the project's .venv does, nor on
+    another share where it fails."""
 
     def elsewhere_advice() -> str:
         clear_cache()
@@ -184,6 +186,11 @@ def test_the_env_is_not_sent_under_a_home_on_the_same_share(
     said = elsewhere_advice()
     assert "~/.venvs" not in said, said
     assert "(not under your home: it is on this filesystem too)" in said
+    assert "UV_PROJECT_ENVIRONMENT=/PATH/ON/A/LOCAL/DISK/NAME uv sync" in said
+    # a home on another share where uv sync fails too: not there either
+    monkeypatch.setenv("HOME", str(lab.target("faultfs:chmod-enosys", "home")))
+    said = elsewhere_advice()
+    assert "(not under your home: uv sync fails there too: uv sets the mode" in said, said
     assert "UV_PROJECT_ENVIRONMENT=/PATH/ON/A/LOCAL/DISK/NAME uv sync" in said
 
 

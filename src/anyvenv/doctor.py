@@ -601,19 +601,34 @@ def _options(result: ProbeResult) -> list[Option]:
 
 
 def _env_elsewhere_advice(directory: str) -> str:
-    """Keep the env off this filesystem: in ``~/.venvs`` unless the home is on it too (a
-    university's NFS/SMB home, a VM's shared folder)."""
+    """Keep the env off this filesystem: in ``~/.venvs`` where uv sync works under the home,
+    not where the home is on this filesystem too (a university's NFS/SMB home, a VM's shared
+    folder) or on another where uv sync fails or breaks."""
     from anyvenv.fs.place import same_filesystem
     from anyvenv.userdirs import home_dir
 
-    if same_filesystem(home_dir(), directory):
-        where, also = (
-            "/PATH/ON/A/LOCAL/DISK/NAME",
-            " (not under your home: it is on this filesystem too)",
-        )
+    home = home_dir()
+    local = "/PATH/ON/A/LOCAL/DISK/NAME"
+    if same_filesystem(home, directory):
+        where, also = local, " (not under your home: it is on this filesystem too)"
     else:
-        where, also = "~/.venvs/NAME", ""
+        why_not = _why_uv_sync_fails_under(home)
+        where, also = (
+            (local, f" (not under your home: {why_not})") if why_not else ("~/.venvs/NAME", "")
+        )
     return (
         f"keep the environment on a local disk{also} and the project here: "
         f"UV_PROJECT_ENVIRONMENT={where} uv sync (a relative value is taken from the project root)"
     )
+
+
+def _why_uv_sync_fails_under(home: str) -> str | None:
+    """Why plain ``uv sync`` cannot make an env under ``home`` (another filesystem where it
+    fails or breaks, or one that cannot be probed); ``None`` where it works."""
+    try:
+        verdict = _uv_sync(probe(home))
+    except (OSError, AnyvenvError):  # (unwritable: uv could not make an env there either)
+        return "it cannot be probed"
+    if verdict.outcome is Outcome.WORKS:
+        return None
+    return f"uv sync {verdict.outcome.value} there too: {verdict.reason}"
