@@ -21,6 +21,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -45,8 +46,10 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 # a developer's settings the tests must not inherit (the tests that need one set it): where
-# Pythons download from, and the depth of the `uv run`/`anyvenv run` the tests run under
+# Pythons download from and put their executables, and the depth of the `uv run`/`anyvenv
+# run` the tests run under
 UNINHERITED_VARIABLES = (
+    "UV_PYTHON_BIN_DIR",
     "ANYVENV_PYTHON_INSTALL_MIRROR",
     "ANYVENV_PYTHON_DOWNLOADS_JSON",
     "UV_PYTHON_INSTALL_MIRROR",
@@ -63,6 +66,12 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, _interrupt)
     for name in UNINHERITED_VARIABLES:
         os.environ.pop(name, None)
+    # `python install` makes python3.X in a bin dir: never the developer's ~/.local/bin
+    os.environ["ANYVENV_PYTHON_BIN_DIR"] = tempfile.mkdtemp(prefix="anyvenv-tests-bin-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ.get("ANYVENV_PYTHON_BIN_DIR", ""), ignore_errors=True)
 
 
 def _unavailable(kind: str, error: LabUnavailable) -> NoReturn:

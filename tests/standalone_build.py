@@ -309,6 +309,7 @@ def pythons_env(
         "ANYVENV_PYTHON_INSTALL_MIRROR": standalone.mirror,
         "ANYVENV_CACHE_DIR": str(tmp_path / "cache"),
         "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
+        "ANYVENV_PYTHON_BIN_DIR": str(tmp_path / "bin"),  # (not the user's ~/.local/bin)
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)

@@ -35,10 +35,11 @@ def test_install_list_find_uninstall(
     home = install_dir / standalone.install_name
     exe = home / "bin" / standalone.executable_name
 
-    proc = run_cli("python", "install", "3.12", *where, "--json")
+    proc = run_cli("python", "install", "3.12", *where, "--json", "--no-bin")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "", "no progress when stderr is not a terminal"
     [report] = json.loads(proc.stdout)  # a list, whatever the number of versions
+    assert report["executables"] is None  # (--no-bin; made by the next install)
     assert report["status"] == "installed"
     assert report["path"] == str(home)
     assert report["executable"] == str(exe)
@@ -74,7 +75,12 @@ def test_install_list_find_uninstall(
     removed = run_cli("python", "uninstall", "3.12", *where, "--json")
     assert removed.returncode == 0
     assert json.loads(removed.stdout) == [
-        {"name": standalone.install_name, "path": str(home), "files_left": None}
+        {
+            "name": standalone.install_name,
+            "path": str(home),
+            "files_left": None,
+            "executables_removed": ["python3.12"],
+        }
     ]
     assert not home.exists()
     missing = run_cli("python", "find", "3.12", *where)

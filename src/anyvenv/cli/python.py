@@ -10,7 +10,8 @@ from anyvenv.cli.output import add_json_flag
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from anyvenv.project.model import PythonChoice
-    from anyvenv.pythons.installer import InstallResult
+    from anyvenv.pythons.executables import Executables
+    from anyvenv.pythons.installer import ExecutableNames, InstallResult
 
 
 def _add_install_dir(parser: argparse.ArgumentParser, given: str = "") -> None:
@@ -197,6 +198,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use no network: only the download cache and file:// mirrors (also UV_OFFLINE)",
     )
+    names = install.add_mutually_exclusive_group()
+    names.add_argument(
+        "--no-bin",
+        action="store_true",
+        help="make no python3.X in the bin dir (default: made, as uv does; also "
+        "UV_PYTHON_INSTALL_BIN=0)",
+    )
+    names.add_argument(
+        "--default",
+        action="store_true",
+        help="make python3 and python in the bin dir too (one version only)",
+    )
+    install.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="replace names in the bin dir that are not anyvenv's (uv's, yours)",
+    )
     install.add_argument("-q", "--quiet", action="count", help="print nothing on success")
     _add_uv_globals(install, quiet=False, offline=False)
     add_json_flag(install)
@@ -267,6 +286,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     directory = sub.add_parser(
         "dir", help="print the directory Pythons are installed in (as uv python dir)"
     )
+    directory.add_argument(
+        "--bin",
+        action="store_true",
+        help="print the directory their executables are put in instead (ANYVENV_PYTHON_BIN_DIR, "
+        "else UV_PYTHON_BIN_DIR, XDG_BIN_HOME, XDG_DATA_HOME/../bin, ~/.local/bin)",
+    )
     _add_install_dir(directory)
     _add_uv_globals(directory, quiet=True, offline=True)
 
@@ -297,6 +322,13 @@ def _install(args: argparse.Namespace) -> int:
         )
     _check_downloads_allowed(args)
     requests = _install_requests(args.versions, args)
+    if args.default and len(requests) > 1:
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            "--default names one version, and several are to be installed",
+            "install them, then run 'anyvenv python install --default' with the one",
+        )
     check_installable(requests)  # as uv: a request with no build stops all of them, up front
     results: list[InstallResult] = []
     try:
@@ -305,6 +337,24 @@ def _install(args: argparse.Namespace) -> int:
     finally:  # what was installed is said, also when a later install fails
         _report_installs(args, results)
     return 0
+
+
+def _executable_names(args: argparse.Namespace) -> ExecutableNames | None:
+    """The names to make in the bin dir, as uv: unless --no-bin or UV_PYTHON_INSTALL_BIN off."""
+    import os
+
+    from anyvenv.project.uvrules import env_flag
+    from anyvenv.pythons.installer import ExecutableNames
+
+    if args.no_bin:
+        return None
+    if os.environ.get("UV_PYTHON_INSTALL_BIN") and not env_flag(
+        os.environ, "UV_PYTHON_INSTALL_BIN"
+    ):
+        if args.default:
+            return ExecutableNames(default=True, force=args.force)  # (asked for by name)
+        return None
+    return ExecutableNames(default=args.default, force=args.force)
 
 
 def _check_downloads_allowed(args: argparse.Namespace) -> None:
@@ -334,6 +384,38 @@ def _report_installs(args: argparse.Namespace, results: list[InstallResult]) -> 
     elif not args.quiet:
         for result in results:
             _print_installed(result)
+        _warn_about_executables([r.executables for r in results if r.executables is not None])
+
+
+def _warn_about_executables(made: list[Executables]) -> None:
+    """On stderr (not with -q, as uv's warnings; --json has it all): names left alone, names
+    not made, and a bin dir that is not on PATH."""
+    import os
+
+    from anyvenv.pythons.executables import on_path
+
+    for names in made:
+        if names.not_ours:
+            listed = ", ".join(names.not_ours)
+            print(
+                f"anyvenv: warning: {listed} in {names.bin_dir} "
+                f"{'is' if len(names.not_ours) == 1 else 'are'} not anyvenv's, so "
+                f"{'it was' if len(names.not_ours) == 1 else 'they were'} left as "
+                f"{'it is' if len(names.not_ours) == 1 else 'they are'}; --force replaces "
+                f"{'it' if len(names.not_ours) == 1 else 'them'}",
+                file=sys.stderr,
+            )
+        if names.problem:
+            print(
+                f"anyvenv: warning: python executables not made: {names.problem}", file=sys.stderr
+            )
+    linked = [names.bin_dir for names in made if names.linked]
+    if linked and not on_path(linked[0], os.environ):
+        print(
+            f"anyvenv: warning: {linked[0]} is not on your PATH; to run the installed Python "
+            f'executables by name: export PATH="{linked[0]}:$PATH"',
+            file=sys.stderr,
+        )
 
 
 def _install_requests(given: list[str], args: argparse.Namespace) -> list[str]:
@@ -392,6 +474,7 @@ def _install_one(args: argparse.Namespace, version: str) -> InstallResult:
             progress=bar,
             offline=args.offline or _offline_by_variable(),
             on_lock_wait=tell_waiting,
+            executables=_executable_names(args),
         )
     finally:
         if bar is not None:
@@ -407,9 +490,17 @@ def _offline_by_variable() -> bool:
 
 
 def _print_installed(result: InstallResult) -> None:
+    made = result.executables
+    names = (
+        f"  executables: {', '.join(made.linked)} in {made.bin_dir} ({made.how})"
+        if made is not None and made.linked
+        else None
+    )
     if result.status == "already installed":
         print(f"{result.install.name} is already installed at {result.install.path}")
         print("  (use --reinstall to replace it)")
+        if names:
+            print(names)
         return
     verb = "Reinstalled" if result.status == "reinstalled" else "Installed"
     print(f"{verb} {result.install.name} in {result.seconds:.1f}s")
@@ -417,6 +508,8 @@ def _print_installed(result: InstallResult) -> None:
     print(f"  links: {result.links} ({result.reason})")
     if result.skipped:
         print(f"  skipped {len(result.skipped)} members: {', '.join(result.skipped[:3])}")
+    if names:
+        print(names)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -533,6 +626,13 @@ def _choice_here(args: argparse.Namespace) -> PythonChoice:
 
 
 def _dir(args: argparse.Namespace) -> int:
+    if args.bin:
+        import os
+
+        from anyvenv.pythons.executables import bin_dir
+
+        print(bin_dir(os.environ))
+        return 0
     from anyvenv.pythons.installed import resolve_install_dir
 
     print(resolve_install_dir(args.install_dir))
@@ -563,11 +663,18 @@ def _uninstall(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             [
-                {"name": item.name, "path": str(item.path), "files_left": done.left.get(item.name)}
+                {
+                    "name": item.name,
+                    "path": str(item.path),
+                    "files_left": done.left.get(item.name),
+                    "executables_removed": done.executables.get(item.name, []),
+                }
                 for item in done.removed
             ]
         )
     elif not args.quiet:
         for item in done.removed:
-            print(f"Uninstalled {item.name} ({item.path})")
+            names = done.executables.get(item.name)
+            also = f"; removed {', '.join(names)} from the bin dir" if names else ""
+            print(f"Uninstalled {item.name} ({item.path}){also}")
     return 0

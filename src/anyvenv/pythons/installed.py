@@ -26,7 +26,7 @@ from anyvenv.interpreter.request import parse_request
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
     from typing import Any
 
 RECORD_NAME = ".anyvenv-install.json"
@@ -191,6 +191,8 @@ class Uninstalled:
     # install name -> why some of its files are still there (in use: a process runs from
     # it); no longer an install, they are removed by the next install or uninstall
     left: dict[str, str] = field(default_factory=dict)
+    # install name -> its names of anyvenv's in the user's bin dir, removed with it
+    executables: dict[str, list[str]] = field(default_factory=dict)
 
 
 def refuse_unremovable(name: str, path: Path, doing: str) -> None:
@@ -245,6 +247,9 @@ def uninstall(
             return Uninstalled([], unmatched)
         for item in chosen.values():  # all or none: another user's install stops it here
             refuse_unremovable(item.name, item.path, "uninstall")
+        from anyvenv.pythons.executables import entries_leading_to, remove_entries
+
+        names = {item.name: entries_leading_to([item], os.environ) for item in chosen.values()}
         renames_work = atomic.directory_rename_keeps_contents(root)
         left: dict[str, str] = {}
         for item in chosen.values():
@@ -267,8 +272,9 @@ def uninstall(
                 remove_tree(remains)
             except OSError as exc:  # (files in use: FUSE and FAT keep them while open)
                 left[item.name] = f"{exc.strerror or exc} ({exc.filename or remains})"
+        unlinked = {item.name: remove_entries(names[item.name]) for item in removed}
         mend_uv_links(root, removed)
-    return Uninstalled(removed, unmatched, left)
+    return Uninstalled(removed, unmatched, left, unlinked)
 
 
 def _minor_link_name(item: InstalledPython) -> str:
@@ -287,17 +293,6 @@ def newer_for_uv_link(root: Path, item: InstalledPython) -> None:
             atomic.replace_with_symlink(os.fspath(link), item.name)
     except OSError:
         return
-
-
-def uv_bin_dir(environ: Mapping[str, str]) -> str:
-    """Where uv puts its ``python3.12`` links (``uv python install`` since 0.8):
-    ``UV_PYTHON_BIN_DIR``, else ``XDG_BIN_HOME``, else ``~/.local/bin``."""
-    from anyvenv.userdirs import home_dir
-
-    for name in ("UV_PYTHON_BIN_DIR", "XDG_BIN_HOME"):
-        if os.path.isabs(environ.get(name, "")):
-            return environ[name]
-    return os.path.join(home_dir(environ), ".local", "bin")
 
 
 def mend_uv_links(root: Path, removed: list[InstalledPython]) -> None:
@@ -339,6 +334,7 @@ def _mend_minor_links(root: Path, removed: list[InstalledPython]) -> None:
 def _remove_dead_bin_links(root: Path) -> None:
     """uv's ``python3.12`` links in its bin dir that led into ``root`` and now lead nowhere."""
     from anyvenv.fs.paths import is_below
+    from anyvenv.pythons.executables import uv_bin_dir
 
     bin_dir = uv_bin_dir(os.environ)
     try:

@@ -52,6 +52,8 @@ TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (myp
 if TYPE_CHECKING:
     from typing import Any
 
+    from anyvenv.pythons.executables import Executables
+
 InstallProgress = Callable[[str, int, "int | None"], None]
 """Called with (stage, done, total): stage "download" counts bytes, "extract" members."""
 
@@ -100,6 +102,8 @@ class InstallResult:
     seconds: float = 0.0
     sha256: str | None = None
     """The archive's, as installed (for an install already there: its record's)."""
+    executables: Executables | None = None
+    """Its names in the bin dir, when they were asked for."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -116,6 +120,7 @@ class InstallResult:
             "validated_imports": list(self.imported),
             "skipped_members": list(self.skipped),
             "seconds": round(self.seconds, 3),
+            "executables": None if self.executables is None else self.executables.to_json(),
         }
 
 
@@ -172,15 +177,52 @@ def install_python(
     progress: InstallProgress | None = None,
     offline: bool = False,
     on_lock_wait: Callable[[str], object] | None = None,
+    executables: ExecutableNames | None = None,
 ) -> InstallResult:
     """Install the newest build matching ``request`` into ``install_dir`` (default:
     ``anyvenv_install_dir()``) so that it runs on that filesystem; ``offline``: from the
     download cache or a ``file://`` mirror only; ``on_lock_wait`` is told when another
-    install or uninstall holds the install dir.
+    install or uninstall holds the install dir; ``executables``: then (also when it was
+    already installed) its names in the user's bin dir (:mod:`anyvenv.pythons.executables`).
 
     Raises :class:`~anyvenv.errors.AnyvenvError` subclasses: unknown version, checksum
     mismatch, broken or unsafe archive, nothing executable there, no space left, ...
     """
+    result = _install(request, install_dir, mirror, reinstall, progress, offline, on_lock_wait)
+    if executables is None:
+        return result
+    from dataclasses import replace
+
+    from anyvenv.pythons.executables import install_executables
+
+    made = install_executables(
+        result.install,
+        os.environ,
+        default=executables.default,
+        force=executables.force,
+        reinstall=reinstall,
+    )
+    return replace(result, executables=made)
+
+
+@dataclass(frozen=True)
+class ExecutableNames:
+    """The install's names to make in the bin dir: ``python3.X``, with ``default``
+    ``python3`` and ``python`` too; ``force``: over names that are not anyvenv's."""
+
+    default: bool = False
+    force: bool = False
+
+
+def _install(
+    request: str,
+    install_dir: str | os.PathLike[str] | None,
+    mirror: str | None,
+    reinstall: bool,
+    progress: InstallProgress | None,
+    offline: bool,
+    on_lock_wait: Callable[[str], object] | None,
+) -> InstallResult:
     started = time.perf_counter()
     root = resolve_install_dir(install_dir)
     download = select_download(request, available_downloads())
