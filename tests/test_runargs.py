@@ -142,8 +142,19 @@ def test_options_of_uv_sync_that_uv_run_refuses_are_refused() -> None:
     """As uv run: a sync-only option is a usage error (passed on to the sync, ``--dry-run``
     changed nothing and the command still ran); the table is uv's own difference."""
     sync, run = help_options(uv_help("sync")), help_options(uv_help("run"))
-    assert set(sync) - set(run) - {"--inexact"} == SYNC_ONLY
-    for name in [*SYNC_ONLY, "--json"]:
+    hidden = {  # hidden from uv sync --help: refused by uv run all the same
+        "--only-install-local",
+        "--only-install-package",
+        "--only-install-project",
+        "--only-install-workspace",
+    }
+    assert set(sync) - set(run) - {"--inexact"} == SYNC_ONLY - hidden
+    for name in hidden:
+        refused = subprocess.run(
+            [uv_binary(), "run", name, "x", "true"], capture_output=True, text=True
+        )
+        assert refused.returncode == 2 and "unexpected argument" in refused.stderr
+    for name in [*SYNC_ONLY, *hidden, "--json"]:
         with pytest.raises(UsageError) as caught:
             read_run_args([name], {})
         assert name in caught.value.one_line()

@@ -83,6 +83,10 @@ SYNC_ONLY = frozenset(
         "--no-install-package",
         "--no-install-project",
         "--no-install-workspace",
+        "--only-install-local",  # (the --only-install ones are hidden from uv sync --help)
+        "--only-install-package",
+        "--only-install-project",
+        "--only-install-workspace",
         "--output-format",
     }
 )
