@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import repair_support
-from project_support import PY_MAIN, index_args, project_environ, write_project
+from project_support import PY_MAIN, PY_OTHER, index_args, project_environ, write_project
 from reliability_report import Tally
 from reliability_support import (
     ANYVENV,
@@ -296,6 +296,46 @@ def test_an_undo_killed_at_every_step_leaves_the_env_whole_or_gone(
             assert (env / "pyvenv.cfg").is_file(), f"killed at {spec}: {os.listdir(env)}"
         again = run(("sync", *index_args(index)))
         assert again.returncode == 0, f"killed at {spec}; next sync: {again.stderr!r}"
+        synced_project_works(project)
+        assert not leftovers(project, depth=2), leftovers(project, depth=2)
+    reliability.add("sync", "SIGKILL points", len(specs))
+
+
+@pytest.mark.skipif(PY_MAIN is None or PY_OTHER is None, reason="needs pyenv's 3.12 and 3.11")
+def test_a_put_back_killed_at_every_step_leaves_one_env_that_runs(
+    tmp_path: Path, index: Path, reliability: Tally
+) -> None:
+    """The Python asked for changed and uv refuses the options: the env rebuilt for them is
+    put back. Killed at any step of that, the project has one env that runs (the old one,
+    whole, or the new one), nothing beside it, and the next sync works."""
+    home = tmp_path / "home"
+    environ = project_environ(home)
+    project = write_project(tmp_path / "proj", dependencies=["alpha"], python_version="3.11")
+    env = project / ".venv"
+    refused = ("sync", "--frozen", "--locked", *index_args(index))
+
+    def run(args: tuple[str, ...], **extra: str) -> subprocess.CompletedProcess[bytes]:
+        return run_sync(project, {**environ, **extra}, args)
+
+    def reset() -> None:
+        shutil.rmtree(env, ignore_errors=True)
+        (project / ".python-version").write_text("3.11\n")
+        assert run(("sync", *index_args(index))).returncode == 0
+        (project / ".python-version").write_text("3.12\n")
+
+    reset()
+    trace = tmp_path / "trace"
+    done = run(refused, ANYVENV_TEST_TRACE=str(trace))
+    assert done.returncode == 2 and b"put back the env" in done.stderr, done.stderr
+    specs = by_name(read_trace(trace))
+    assert "sync:old-env-kept-aside@1" in specs and "sync:new-env-set-aside@1" in specs, specs
+    for spec in specs:
+        reset()
+        proc = run(refused, ANYVENV_TEST_KILL_AT=spec)
+        assert proc.returncode == -9, (spec, proc.stderr)
+        again = run(("sync", "--frozen", *index_args(index)))  # (recovers what was left)
+        assert again.returncode == 0, f"killed at {spec}; next sync: {again.stderr!r}"
+        assert python_prefix(env) == os.fspath(env), f"killed at {spec}: env does not run"
         synced_project_works(project)
         assert not leftovers(project, depth=2), leftovers(project, depth=2)
     reliability.add("sync", "SIGKILL points", len(specs))

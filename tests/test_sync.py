@@ -990,6 +990,41 @@ def test_an_env_made_for_a_command_uv_refuses_is_removed(
     assert not os.path.lexists(broken / ".venv")
 
 
+def test_an_env_replaced_for_a_command_uv_refuses_comes_back(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """The Python asked for changed, and uv refuses the options (``--frozen`` with
+    ``--locked``, here also from its variables): the env rebuilt for the command is put back
+    as it was, packages and all, as plain uv leaves it; the next sync it takes rebuilds it."""
+    project = write_project(tmp_path / "demo", python_version="3.11")
+    sync_json(project, env, index)
+    before = sorted(os.listdir(site_packages(project, "3.11")))
+    (project / ".python-version").write_text("3.12\n")
+    for args, variables in (
+        (["--frozen", "--locked"], {}),
+        ([], {"UV_FROZEN": "1", "UV_LOCKED": "1"}),
+    ):
+        refused = anyvenv(
+            "sync", "--json", *args, *index_args(index), cwd=project, env={**env, **variables}
+        )
+        assert refused.returncode == 2, refused.stderr
+        said = json.loads(refused.stdout)
+        assert said["action"] == "restored", said
+        assert any("put back the env that was at" in note for note in said["notes"]), said
+        assert sorted(os.listdir(site_packages(project, "3.11"))) == before
+        assert sorted(os.listdir(project)) == [
+            ".python-version",
+            ".venv",
+            "pyproject.toml",
+            "uv.lock",
+        ]
+    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    rebuilt, _ = sync_json(project, env, index)
+    assert rebuilt["action"] == "rebuilt" and (site_packages(project) / "alpha").is_dir()
+    assert sorted(os.listdir(project)) == [".python-version", ".venv", "pyproject.toml", "uv.lock"]
+
+
 def test_an_env_made_for_a_pip_command_uv_refuses_is_removed(
     tmp_path: Path, env: dict[str, str], index: Path
 ) -> None:

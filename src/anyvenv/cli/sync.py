@@ -57,7 +57,7 @@ def report(result: SyncResult, quiet: bool) -> None:
         return
     from anyvenv.cli.output import tell_notes
 
-    if prepared.action == "undone":  # uv refused the command; the env made for it is gone
+    if prepared.action in ("undone", "restored"):  # uv refused the command: as it was
         tell_notes(prepared.notes)
         return
     failed = result.uv_exit_code != 0

@@ -73,6 +73,9 @@ class PreparedEnv:
     # False: the env is used as it is for this command only (uv pip on an env sync would
     # rebuild): no state is saved, so that the next sync judges it afresh
     keeps_state: bool = True
+    # the env this one replaced in place, kept aside (under a retired name) until uv takes the
+    # command: put back if uv refuses it (:func:`put_back_replaced`), else removed
+    replaced_env: str | None = None
 
     @property
     def install_target(self) -> str:
@@ -311,12 +314,14 @@ def prepare(
     defer_check: bool = False,
     may_build: bool = True,
     as_it_is: bool = False,
+    keep_replaced: bool = False,
 ) -> PreparedEnv:
     """Reuse the project's env or (re)build it. Call with the project lock held. With
     ``defer_check``, a new env's check may still run (``PreparedEnv.pending_check``). Without
     ``may_build``, an env that would have to be made raises :class:`EnvLeftAlone`. With
     ``as_it_is`` (``uv pip``, which acts on the env it finds), an env that runs is used
-    whatever its Python; only a missing or broken one is made."""
+    whatever its Python; only a missing or broken one is made. With ``keep_replaced``, an env
+    that runs and is rebuilt in place is kept aside (``PreparedEnv.replaced_env``)."""
     from anyvenv.fs.leftovers import recover
 
     # what killed runs left beside the env (a staging tree, an old env half removed, temp
@@ -367,13 +372,31 @@ def prepare(
         raise BrokenEnvAsItIs(env, declared, broken)
     told: list[str] = []
     info = find_base_interpreter(project, choice, told)
-    location, pending = build_env(project, declared, info, environ, defer_check, told)
+    runs_in_place = facts is not None and pointed_to is None and other is None
+    aside = _keep_aside(env) if keep_replaced and runs_in_place else None
+    try:
+        location, pending = build_env(project, declared, info, environ, defer_check, told)
+    except BaseException:
+        if aside is not None and not os.path.lexists(env):
+            os.rename(aside, env)  # (else recover, next time, removes it)
+        raise
+    if aside is not None and location.env != env:  # (built elsewhere after all: not put back)
+        _remove_kept(aside, env)
+        aside = None
     _discard_old(saved, env, location, environ)
     new_facts = facts_of_info(location.env, info)
     action = "rebuilt" if broken is not None else "created"
     state = _new_state(location, new_facts)
     prepared = PreparedEnv(
-        project, choice, location, state, action, broken, notes=told, pending_check=pending
+        project,
+        choice,
+        location,
+        state,
+        action,
+        broken,
+        notes=told,
+        pending_check=pending,
+        replaced_env=aside,
     )
     if pending is None:  # checked: saved now, so that a sync killed or stopped before its
         save_state(prepared)  # end leaves an env the next one knows as its own, not rebuilds
@@ -470,6 +493,80 @@ def undo_created(prepared: PreparedEnv) -> None:
     remove_or_empty(env)  # (a mount point, the working directory: emptied)
     prepared.action = "undone"
     prepared.notes.append(f"uv stopped with exit code 2: removed the env made for it at {env}")
+
+
+def _keep_aside(env: str) -> str | None:
+    """``env``, about to be rebuilt in place, renamed aside under a retired name (put back by
+    :func:`~anyvenv.fs.leftovers.recover` if this process dies before the new one is in
+    place, removed by it after); ``None`` where it cannot be (then it is replaced as before:
+    another's files in it, a filesystem whose renamed directories lose their files)."""
+    from anyvenv.fs.atomic import directory_rename_keeps_contents
+    from anyvenv.fs.leftovers import retired_name
+    from anyvenv.fs.remove import why_unremovable
+    from anyvenv.killpoints import checkpoint
+
+    if not is_virtual_environment(env) or why_unremovable(env) is not None:
+        return None
+    if not directory_rename_keeps_contents(os.path.dirname(env) or "."):
+        return None
+    kept = retired_name(env)
+    try:
+        os.rename(env, kept)
+    except OSError:
+        return None
+    checkpoint("sync:old-env-kept-aside")
+    return kept
+
+
+def _remove_kept(kept: str, env: str) -> None:
+    """Remove the env kept aside for ``env``: first under a staging name (recover puts a
+    retired one back where the env is missing, and removes a staging one of a dead run)."""
+    from anyvenv.fs.leftovers import staging_name
+    from anyvenv.fs.remove import remove_tree_quietly
+
+    going = staging_name(env)
+    try:
+        os.rename(kept, going)
+    except OSError:
+        return
+    remove_tree_quietly(going)
+
+
+def put_back_replaced(prepared: PreparedEnv) -> bool:
+    """uv refused the command (exit code 2): the env replaced for it comes back, as plain uv
+    would have left it, and the new one goes. Whether it came back."""
+    from anyvenv.fs.leftovers import staging_name
+    from anyvenv.fs.remove import remove_tree_quietly
+    from anyvenv.killpoints import checkpoint
+
+    kept, env = prepared.replaced_env, prepared.location.env
+    if kept is None:
+        return False
+    prepared.replaced_env = None
+    new = staging_name(env)  # (removed by recover if this run dies: the kept one comes back)
+    try:
+        os.rename(env, new)
+    except OSError:
+        _remove_kept(kept, env)
+        return False
+    checkpoint("sync:new-env-set-aside")
+    try:
+        os.rename(kept, env)
+    except OSError:
+        os.rename(new, env)
+        _remove_kept(kept, env)
+        return False
+    remove_tree_quietly(new)
+    prepared.action = "restored"
+    prepared.notes.append(f"uv stopped with exit code 2: put back the env that was at {env}")
+    return True
+
+
+def discard_replaced(prepared: PreparedEnv) -> None:
+    """uv took the command (or it stopped otherwise): the env kept aside goes."""
+    if prepared.replaced_env is not None:
+        _remove_kept(prepared.replaced_env, prepared.location.declared)
+        prepared.replaced_env = None
 
 
 def vital_paths(prepared: PreparedEnv) -> list[str]:

@@ -15,7 +15,13 @@ from anyvenv.project.envchoice import chmod_fails_at
 from anyvenv.project.inputs import InputsRecord, Invocation
 from anyvenv.project.linkmode import LinkChoice, decide_link_mode, forced_link_mode
 from anyvenv.project.model import Project, PythonChoice, choose_python, discover
-from anyvenv.project.prepare import EnvLeftAlone, PreparedEnv, prepare, save_state
+from anyvenv.project.prepare import (
+    EnvLeftAlone,
+    PreparedEnv,
+    discard_replaced,
+    prepare,
+    save_state,
+)
 from anyvenv.project.uvcache import CacheDirLookup, uv_cache_dir
 from anyvenv.project.uvcall import find_uv
 from anyvenv.project.uvrules import (
@@ -271,6 +277,7 @@ class LockedProject:
                 self.defer_check,
                 may_build=may_build,
                 as_it_is=options.for_pip,  # uv pip acts on the env it finds
+                keep_replaced=not options.for_pip,  # (put back if uv refuses the command)
             )
             self._session = Session(
                 options, env_vars, cwd, uv, forced, prepared, cache_dir_lookup=self._early
@@ -296,9 +303,11 @@ class LockedProject:
             session = self._session
             if session is not None and session.prepared.pending_check is not None:
                 session.prepared.pending_check.cancel()  # left by an error or Ctrl-C
+            if session is not None:
+                discard_replaced(session.prepared)  # (not put back: uv took the command)
             if (
                 finished is not None
-                and finished.prepared.action != "undone"
+                and finished.prepared.action not in ("undone", "restored")
                 and finished.prepared.keeps_state
             ):
                 save_state(finished.prepared)

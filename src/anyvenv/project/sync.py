@@ -27,6 +27,7 @@ from anyvenv.project.prepare import (
     PreparedEnv,
     prepare,
     project_chmod_fails,
+    put_back_replaced,
     save_state,
     undo_created,
     vital_paths,
@@ -128,6 +129,8 @@ def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> Sync
                 result = _sync_locked(session, started)
         if result.uv_exit_code == USAGE_EXIT and session.prepared.action == "created":
             undo_created(session.prepared)
+        elif result.uv_exit_code == USAGE_EXIT:
+            put_back_replaced(session.prepared)
     return result
 
 
@@ -139,6 +142,7 @@ def _rebuild_checked(session: Session, failed: EnvironmentBroken) -> PreparedEnv
     remove_or_empty(old.location.env)  # made by this sync a moment ago
     rebuilt = prepare(old.project, old.choice, old.location.declared, session.environ)
     rebuilt.action, rebuilt.rebuild_reason = "rebuilt", failed.message
+    rebuilt.replaced_env = old.replaced_env  # (the env before this sync, if kept)
     return rebuilt
 
 
