@@ -499,13 +499,17 @@ def _keep_aside(env: str) -> str | None:
     """``env``, about to be rebuilt in place, renamed aside under a retired name (put back by
     :func:`~anyvenv.fs.leftovers.recover` if this process dies before the new one is in
     place, removed by it after); ``None`` where it cannot be (then it is replaced as before:
-    another's files in it, a filesystem whose renamed directories lose their files)."""
+    another's files in it, a filesystem whose renamed directories lose their files, a mount
+    point or the working directory)."""
     from anyvenv.fs.atomic import directory_rename_keeps_contents
+    from anyvenv.fs.inplace import keeps_identity
     from anyvenv.fs.leftovers import retired_name
     from anyvenv.fs.remove import why_unremovable
     from anyvenv.killpoints import checkpoint
 
     if not is_virtual_environment(env) or why_unremovable(env) is not None:
+        return None
+    if keeps_identity(env):  # (a mount point, the working directory: filled in place)
         return None
     if not directory_rename_keeps_contents(os.path.dirname(env) or "."):
         return None
