@@ -67,6 +67,47 @@ def test_processes_take_turns(lab_kind: str, target: Path, tmp_path: Path) -> No
     assert not Path(f"{lock_path}.flock").exists()  # and so is flock's, by its holder
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "exfat"])
+def test_an_interrupt_once_the_lock_file_is_there_leaves_none(
+    target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or SIGTERM, raised as an exception) arriving just after the lock file appeared
+    and before the lock knew it held it: the file goes, or other machines, which cannot prove
+    this holder gone, would wait for it. Hard-linked into place (cifs-like) or created and
+    written (exFAT, no hard links): the interrupt lands in the step after each."""
+    import anyvenv.fs.lock as lock_module
+
+    step = "_unlink_while_open" if lab_kind_links(target) else "_readable_by_all"
+
+    lock_path = target / "env.anyvenv.lock"
+    real = getattr(lock_module, step)
+
+    def interrupted(path: str) -> None:
+        real(path)
+        if lock_path.exists():  # (not while only its temp file is there)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(lock_module, step, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ShareLock(lock_path).acquire()
+    assert not lock_path.exists(), os.listdir(target)
+    monkeypatch.undo()
+    with ShareLock(lock_path):  # taken at once: no one's holds it
+        assert lock_path.exists()
+
+
+def lab_kind_links(directory: Path) -> bool:
+    try:
+        (directory / "a").write_text("")
+        os.link(directory / "a", directory / "b")
+    except OSError:
+        return False
+    finally:
+        for name in ("a", "b"):
+            (directory / name).unlink(missing_ok=True)
+    return True
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:passthrough", "sshfs"])
 def test_a_released_lock_leaves_nothing_on_a_fuse_mount(target: Path) -> None:
     """libfuse keeps a file unlinked just after its close as .fuse_hidden for good when the

@@ -470,9 +470,13 @@ class ShareLock:
         directory, name = os.path.split(self.path)
         sweep_dead(directory or ".", TEMP_MARK, prefix=name + ".")
         while True:
-            if _create_holder_file(self.path, payload):
-                self._holder = me
-                return
+            try:
+                if _create_holder_file(self.path, payload):
+                    self._holder = me
+                    return
+            except BaseException:  # Ctrl-C, SIGTERM once the file was there: no one's then
+                _unlink_if_holding(self.path, payload)
+                raise
             self._break_if_stale()
             if self._stale_stays:  # (not ours to remove on release either)
                 self._stale_stays = False
