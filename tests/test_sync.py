@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -519,6 +520,13 @@ def test_commands_run_with_default_signal_dispositions(synced: Path, env: dict[s
         assert mask & ignored_by_python == 0, (args, shown.stdout)
     piped = anyvenv("run", "--no-sync", "sh", "-c", "seq 1 100000 | head -1", cwd=synced, env=env)
     assert (piped.stdout, piped.stderr) == ("1\n", "")
+    # what the caller ignores stays ignored (nohup, trap '' TERM), as under uv run
+    quoted = " ".join(shlex.quote(word) for word in [*ANYVENV, "run"])
+    for args in ("--no-sync", ""):
+        line = f"trap '' TERM; exec {quoted} {args} grep SigIgn /proc/self/status"
+        shown = run(["sh", "-c", line], synced, env)
+        assert shown.returncode == 0, shown.stderr
+        assert int(shown.stdout.split()[-1], 16) & (1 << (15 - 1)), (args, shown.stdout)
 
 
 def test_a_script_on_standard_input_reaches_uv_when_uv_runs_it(

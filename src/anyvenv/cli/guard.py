@@ -59,8 +59,9 @@ def guarded(command: Callable[[], int]) -> int:
     try:
         for signum in (_signal.SIGTERM, _SIGHUP):
             handler = _signal.getsignal(signum)
-            if signum == _SIGHUP and handler != _signal.SIG_DFL:
-                continue  # nohup's SIG_IGN (or a host's own handler) is kept
+            if handler != _signal.SIG_DFL:
+                continue  # nohup's SIG_IGN, a caller's (the command run inherits it, as under
+                # uv run), or a host's own handler is kept
             _signal.signal(signum, _raise_terminated)
             previous.append((signum, handler))
     except ValueError:  # not the main thread (an embedding program's): leave signals be
