@@ -1265,6 +1265,13 @@ def test_a_script_whose_interpreter_is_gone_is_named_as_such(
     assert ran.returncode == 2
     line = one_line_error(ran)
     assert "/nowhere/python does not exist" in line and "anyvenv repair" in line, line
+    own = synced / "mine.sh"  # a script of the user's, not the env's: no repair to offer
+    own.write_text("#!/nowhere/interp\n")
+    own.chmod(0o755)
+    ran = anyvenv("run", "--no-sync", "./mine.sh", cwd=synced, env=env)
+    line = one_line_error(ran)
+    assert ran.returncode == 2 and "/nowhere/interp does not exist" in line, line
+    assert "repair" not in line and "fix its first line" in line, line
 
 
 def test_a_stale_data_dir_a_killed_uv_left_is_cleared(

@@ -302,6 +302,8 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
             f"cannot run {command!r}: {exc.strerror}",
             f"is it installed in {env}? (PATH starts with {env}/bin)",
         )
+    from anyvenv.fs.paths import is_below
+
     if exc.errno == errno.ENOENT and os.path.isfile(found):
         from pathlib import Path
 
@@ -309,12 +311,15 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
 
         shebang = read_shebang(Path(found))
         named = f" {shebang.interpreter}" if shebang is not None else ""
+        fix = (
+            f"run 'anyvenv repair {env}' (a moved env) or reinstall the package"
+            if is_below(found, env)
+            else "fix its first line, or run it with the interpreter it needs"
+        )  # (a script of the user's own, not the env's)
         return UsageError(
             f"cannot run {found}: the interpreter its first line names{named} does not exist",
-            f"run 'anyvenv repair {env}' (a moved env) or reinstall the package",
+            fix,
         )
-    from anyvenv.fs.paths import is_below
-
     if is_below(found, env):  # one of the env's scripts
         return UsageError(
             f"cannot run {found}: {exc.strerror}",
