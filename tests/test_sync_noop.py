@@ -133,6 +133,24 @@ def test_a_no_op_sync_imports_next_to_nothing(
     assert not loaded & (HEAVY | pipeline | {"uv"}), sorted(loaded)
 
 
+def test_run_without_sync_takes_the_shortcut_when_a_sync_would_change_nothing(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """``run --no-sync`` (``UV_NO_SYNC``) on an up-to-date env: the env a sync would leave as
+    it is, executed at once, without the pipeline (as fast as a no-op ``run``)."""
+    for args, extra in ((["--no-sync"], {}), ([], {"UV_NO_SYNC": "1"})):
+        proc = run(
+            [sys.executable, "-X", "importtime", "-m", "anyvenv", "run", *args,
+             *index_args(index), "true"],
+            synced, {**env, **extra},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
+        assert "anyvenv.project.uptodate" in imported  # the shortcut answered
+        pipeline = {"anyvenv.project.session", "anyvenv.project.prepare", "argparse"}
+        assert not imported & pipeline, (args, sorted(imported & pipeline))
+
+
 def test_run_skips_uv_too(synced: Path, env: dict[str, str], index: Path) -> None:
     code = "import os, sys, alpha; print(sys.prefix, os.environ['VIRTUAL_ENV'])"
     proc = anyvenv("run", *index_args(index), "--", "python", "-c", code, cwd=synced, env=env)

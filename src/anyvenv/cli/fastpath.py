@@ -145,13 +145,14 @@ def _run(argv: Sequence[str]) -> int | None:
 
     ours, uv_args, command = OWN.split(argv)
     values = own_values(ours)
-    if values is None or "--no-sync" in values or not command:
+    if values is None or not command:
         return None
     refuse_empty_paths(uv_args)
     from anyvenv.project.uvrules import env_flag
 
-    if env_flag(os.environ, "UV_NO_SYNC"):
-        return None
+    # (--no-sync, UV_NO_SYNC: an env a sync would leave as it is serves as well, at once;
+    # a value of UV_NO_SYNC that uv refuses is refused here too)
+    env_flag(os.environ, "UV_NO_SYNC")
     from anyvenv.project.runargs import read_run_args
     from anyvenv.project.runtarget import read_target
     from anyvenv.project.uvrules import start_dir

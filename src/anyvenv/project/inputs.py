@@ -47,8 +47,11 @@ RACY_NS = 3_000_000_000
 
 WATCHED_PREFIXES = ("UV_", "ANYVENV_")
 # what runs set for the commands they run, and which no sync reads: a nested run (a script of
-# the env that calls anyvenv run) must find the sync of the outer one still holding
-RUN_ONLY_VARIABLES = frozenset({"UV_RUN_RECURSION_DEPTH", "UV_RUN_MAX_RECURSION_DEPTH"})
+# the env that calls anyvenv run) must find the sync of the outer one still holding; and
+# UV_NO_SYNC, which asks a run for the env as it is (the same env, where it is up to date)
+RUN_ONLY_VARIABLES = frozenset(
+    {"UV_RUN_RECURSION_DEPTH", "UV_RUN_MAX_RECURSION_DEPTH", "UV_NO_SYNC"}
+)
 WATCHED_NAMES = frozenset(
     {
         "VIRTUAL_ENV",
