@@ -998,6 +998,25 @@ def test_an_env_made_for_a_command_uv_refuses_is_removed(
     assert not os.path.lexists(broken / ".venv")
 
 
+def test_a_frozen_sync_without_a_lock_makes_no_env_as_uv(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """uv sync --frozen with no uv.lock stops before it makes an env (exit 1): none is made
+    for it; uv run --frozen makes one, and so does anyvenv run."""
+    project = write_project(tmp_path / "demo")
+    for args, variables in ((["--frozen"], {}), ([], {"UV_FROZEN": "1"})):
+        stopped = anyvenv(
+            "sync", "--json", *args, *index_args(index), cwd=project, env={**env, **variables}
+        )
+        assert stopped.returncode == 1 and "Unable to find lockfile" in stopped.stderr
+        assert json.loads(stopped.stdout)["action"] == "left to uv"
+        assert sorted(os.listdir(project)) == [".python-version", "pyproject.toml"]
+    plain = run([uv_binary(), "sync", "--frozen", *index_args(index)], project, env)
+    assert plain.returncode == 1 and not (project / ".venv").exists()
+    ran = anyvenv("run", "--frozen", *index_args(index), "true", cwd=project, env=env)
+    assert ran.returncode == 1 and (project / ".venv" / "pyvenv.cfg").is_file()
+
+
 def test_an_env_replaced_for_a_command_uv_refuses_comes_back(
     tmp_path: Path, env: dict[str, str], index: Path
 ) -> None:

@@ -147,7 +147,7 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> tuple[str, st
     from anyvenv.project.sync import sync
     from anyvenv.record import replace
 
-    result = sync(replace(options_of(args), uv_args=tuple(sync_args)))
+    result = sync(replace(options_of(args), uv_args=tuple(sync_args), for_run=True))
     if result.uv_exit_code != 0:  # uv's error is the news; anyvenv's notes follow it
         if not quiet_in(args.uv_args):
             from anyvenv.cli.output import tell_notes
@@ -165,7 +165,9 @@ def _env_without_sync(args: argparse.Namespace, sync_args: list[str]) -> tuple[s
     from anyvenv.project.session import LockedProject
     from anyvenv.record import replace
 
-    with LockedProject(replace(options_of(args), uv_args=tuple(sync_args))) as session:
+    with LockedProject(
+        replace(options_of(args), uv_args=tuple(sync_args), for_run=True)
+    ) as session:
         prepared = session.prepared
         location = prepared.location
         if prepared.action == "rebuilt":  # as uv run --no-sync, which warns of it too

@@ -57,6 +57,7 @@ class SyncOptions:
     uv_args: tuple[str, ...] = ()  # everything else, passed to uv unchanged
     cwd: str | None = None
     uv_command: str = "sync"  # or "add", "remove": uv edits the project, then syncs the env
+    for_run: bool = False  # the sync of `anyvenv run` (uv run makes its env where sync would not)
     for_pip: bool = False  # for `uv pip`: a link-mode in uv's pip table comes first
     on_lock_wait: Callable[[str], object] | None = None  # told when another sync holds the lock
     # told (files written, files to write) while a shadow env's packages are copied into the env
@@ -131,14 +132,18 @@ def _check_uv_can_take(env: str) -> None:
         ) from None
 
 
-def leaves_env_alone(options: SyncOptions, environ: Mapping[str, str]) -> bool:
+def leaves_env_alone(options: SyncOptions, environ: Mapping[str, str], root: str) -> bool:
     """Whether uv will not change the project env: ``--show-settings`` (uv prints them and
-    stops), ``sync --dry-run``/``--check``, or an edit with ``--no-sync``/``--frozen`` (or
-    ``UV_NO_SYNC``/``UV_FROZEN``)."""
+    stops), ``sync --dry-run``/``--check``, ``sync --frozen`` (``UV_FROZEN``) of a project
+    (at ``root``) with no uv.lock (uv stops before it makes an env; uv run makes one), or an
+    edit with ``--no-sync``/``--frozen`` (or ``UV_NO_SYNC``/``UV_FROZEN``)."""
     args = options.uv_args
     if has_flag(args, "--show-settings"):
         return True
     if options.uv_command == "sync":
+        frozen = has_flag(args, "--frozen") or env_flag(environ, "UV_FROZEN")
+        if frozen and not options.for_run and not os.path.lexists(os.path.join(root, "uv.lock")):
+            return True
         return has_flag(args, "--dry-run", "--check")
     return has_flag(args, "--no-sync", "--frozen") or any(
         env_flag(environ, name) for name in ("UV_NO_SYNC", "UV_FROZEN")
@@ -266,7 +271,7 @@ class LockedProject:
             self._early = early_cache_dir_lookup(
                 uv, self.link_args, forced, declared, env_vars, cwd
             )
-            may_build = not leaves_env_alone(options, env_vars) or (
+            may_build = not leaves_env_alone(options, env_vars, project.workspace_root) or (
                 options.uv_command != "sync" and chmod_fails_at(project.workspace_root)
             )  # (an edit where chmod fails goes through a copy, with an env: as before)
             prepared = prepare(
