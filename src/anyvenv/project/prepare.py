@@ -372,15 +372,17 @@ def prepare(
         raise BrokenEnvAsItIs(env, declared, broken)
     told: list[str] = []
     info = find_base_interpreter(project, choice, told)
+    # (in place, without a shadow env: what the env holds is all there is to put back)
     runs_in_place = facts is not None and pointed_to is None and other is None
-    aside = _keep_aside(env) if keep_replaced and runs_in_place else None
+    unshadowed = saved is None or not saved.shadow
+    aside = _keep_aside(env) if keep_replaced and runs_in_place and unshadowed else None
     try:
         location, pending = build_env(project, declared, info, environ, defer_check, told)
     except BaseException:
         if aside is not None and not os.path.lexists(env):
             os.rename(aside, env)  # (else recover, next time, removes it)
         raise
-    if aside is not None and location.env != env:  # (built elsewhere after all: not put back)
+    if aside is not None and (location.env != env or location.shadow):  # (not put back)
         _remove_kept(aside, env)
         aside = None
     _discard_old(saved, env, location, environ)
