@@ -148,3 +148,25 @@ def test_ctrl_c_as_a_staging_directory_is_made_leaves_none(
     with pytest.raises(KeyboardInterrupt), atomic.staging_directory(tmp_path / "env"):
         pass
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "faultfs:cifs-like", "fat"])
+def test_commit_keeping_keeps_the_old_tree_for_the_caller(lab_kind: str, target: Path) -> None:
+    """The new tree in place, the old one kept whole under a retired name (which recover
+    removes once its maker is gone, the target being there); where renaming a directory
+    loses its files (fusefat) nothing is kept, as by commit."""
+    old, new = target / "env", target / "staging"
+    for tree, text in ((old, "old"), (new, "new")):
+        (tree / "bin").mkdir(parents=True)
+        (tree / "bin" / "python").write_text(text)
+    kept = atomic.commit_keeping(new, old)
+    assert (old / "bin" / "python").read_text() == "new" and not new.exists()
+    if lab_kind == "fat":
+        assert kept is None and entry_names(target) == ["env"]
+        return
+    assert kept is not None and (Path(kept) / "bin" / "python").read_text() == "old"
+    found = leftovers.leftovers_of(old)
+    assert [(item.path, item.kind) for item in found] == [(kept, "retired")]
+    (target / "another").mkdir()
+    assert atomic.commit_keeping(target / "another", target / "fresh") is None  # none to keep
+    assert (target / "fresh").is_dir()

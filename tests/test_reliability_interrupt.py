@@ -328,7 +328,7 @@ def test_a_put_back_killed_at_every_step_leaves_one_env_that_runs(
     done = run(refused, ANYVENV_TEST_TRACE=str(trace))
     assert done.returncode == 2 and b"put back the env" in done.stderr, done.stderr
     specs = by_name(read_trace(trace))
-    assert "sync:old-env-kept-aside@1" in specs and "sync:new-env-set-aside@1" in specs, specs
+    assert "commit:old-kept@1" in specs and "sync:new-env-set-aside@1" in specs, specs
     for spec in specs:
         reset()
         proc = run(refused, ANYVENV_TEST_KILL_AT=spec)

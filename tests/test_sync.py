@@ -1137,14 +1137,15 @@ def test_an_env_that_cannot_be_held_in_place_goes_elsewhere(
         defer_check: bool = False,
         prompt: str | None = None,
         notes: list[str] | None = None,
-    ) -> None:
+        keep_replaced: bool = False,
+    ) -> tuple[object, str | None]:
         if env_path == declared:
             raise EnvironmentBroken("the new environment's python does not run: test")
-        return real_build(env_path, info, defer_check, prompt, notes)  # type: ignore[arg-type]
+        return real_build(env_path, info, defer_check, prompt, notes, keep_replaced)  # type: ignore[arg-type]
 
     monkeypatch.setattr(prepare, "build_at", build)
     environ = {**env, "XDG_DATA_HOME": str(tmp_path / "data")}
-    location, pending = prepare.build_env(
+    location, pending, _ = prepare.build_env(
         discover(project), declared, query_interpreter(str(PY_MAIN)), environ
     )
     assert pending is None, "an env elsewhere is checked before it is used"

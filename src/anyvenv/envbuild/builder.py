@@ -69,6 +69,9 @@ class EnvOptions:
     # a symlinked env's check starts after the commit and the caller finishes it
     # (EnvBuilder.pending_check); copied or linked interpreters are always checked before
     defer_linked_check: bool = False
+    # an env replaced is kept beside the new one under a retired name (EnvInfo.kept_old), for
+    # the caller to put back or remove (see anyvenv.fs.atomic.commit_keeping)
+    keep_replaced: bool = False
 
 
 @record
@@ -88,6 +91,8 @@ class EnvInfo:
     seconds: float = 0.0
     # said when some of the replaced env could not be removed (files of another owner)
     old_env_remains: str | None = None
+    # where the replaced env was kept (EnvOptions.keep_replaced); not in to_json
+    kept_old: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -139,6 +144,7 @@ class EnvBuilder:
         self.in_place = False  # filled where it is (anyvenv.fs.inplace), not renamed into place
         self.remains: atomic.Remains | None = None  # of the env replaced, if not all removed
         self.replaced_python: os.stat_result | None = None  # the python of the env replaced
+        self.kept_old: str | None = None  # the env replaced, kept (EnvOptions.keep_replaced)
 
     # -- the pipeline ------------------------------------------------------------------------
 
@@ -181,6 +187,8 @@ class EnvBuilder:
                 self.pending_check = PendingCheck(self.target, self.info, expected_lib)
             except BaseException:
                 inplace.remove_or_empty(self.target)  # ours, just made; its python cannot start
+                if self.kept_old is not None and not os.path.lexists(self.target):
+                    os.rename(self.kept_old, self.target)  # the env it replaced, back
                 raise
         final = EnvLayout(self.target, self.info)
         return EnvInfo(
@@ -196,6 +204,7 @@ class EnvBuilder:
             seeded=tuple(seeded),
             seconds=time.perf_counter() - started,
             old_env_remains=None if self.remains is None else self.remains.message("environment"),
+            kept_old=self.kept_old,
         )
 
     def _defers_check(self, plan: InterpreterPlan) -> bool:
@@ -357,6 +366,8 @@ class EnvBuilder:
     def commit(self, staging: str) -> None:
         if self.in_place:
             inplace.fill(staging, self.target)
+        elif self.options.keep_replaced:
+            self.kept_old = atomic.commit_keeping(staging, self.target)
         else:
             self.remains = atomic.commit(staging, self.target)
 

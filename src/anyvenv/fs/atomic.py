@@ -333,6 +333,35 @@ def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> R
     return remains
 
 
+def commit_keeping(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> str | None:
+    """As :func:`commit`, but the old target is kept beside it under a retired name, whose
+    path is returned, for the caller to remove or put back (a run killed before it does so
+    leaves it to :func:`~anyvenv.fs.leftovers.recover`: put back if the target is missing,
+    else removed). ``None`` where there was no old target, or where renaming a directory
+    loses its contents (then the old one is removed, as by :func:`commit`)."""
+    if not os.path.lexists(target) or not directory_rename_keeps_contents(
+        os.path.dirname(os.fspath(staging)) or "."
+    ):
+        commit(staging, target)
+        return None
+    kept = retired_name(target)
+    if exchange(staging, target):
+        checkpoint("commit:exchanged")
+        os.rename(staging, kept)  # the old tree, now under the staging name
+        checkpoint("commit:old-kept")
+        return kept
+    os.rename(target, kept)
+    checkpoint("commit:retired")
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        if not os.path.lexists(target):
+            os.rename(kept, target)
+        raise
+    checkpoint("commit:renamed")
+    return kept
+
+
 def _remove_old(path: str) -> Remains | None:
     try:
         remove_tree(path)

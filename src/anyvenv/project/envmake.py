@@ -29,14 +29,16 @@ def build_at(
     defer_check: bool = False,
     prompt: str | None = None,
     notes: list[str] | None = None,
-) -> PendingCheck | None:
+    keep_replaced: bool = False,
+) -> tuple[PendingCheck | None, str | None]:
     """Build ``env``; what the user must know of it (an old env not wholly removed) is added
-    to ``notes``."""
+    to ``notes``. Returns the check still running (``defer_check``) and, with
+    ``keep_replaced``, where the env it replaced was kept (see EnvOptions.keep_replaced)."""
     from anyvenv.envbuild.builder import EnvOptions, build_with_pending_check
 
-    options = EnvOptions(prompt=prompt, defer_linked_check=defer_check)
+    options = EnvOptions(prompt=prompt, defer_linked_check=defer_check, keep_replaced=keep_replaced)
     made, pending = build_with_pending_check(env, info, options)
     if made.old_env_remains and notes is not None:
         notes.append(made.old_env_remains)
     holds_an_env(env)
-    return pending
+    return pending, made.kept_old

@@ -74,8 +74,9 @@ class PreparedEnv:
     # rebuild): no state is saved, so that the next sync judges it afresh
     keeps_state: bool = True
     # the env this one replaced in place, kept aside (under a retired name) until uv takes the
-    # command: put back if uv refuses it (:func:`put_back_replaced`), else removed
-    replaced_env: str | None = None
+    # command, and where it goes back: put back if uv refuses it (:func:`put_back_replaced`),
+    # else removed
+    replaced_env: tuple[str, str] | None = None
 
     @property
     def install_target(self) -> str:
@@ -147,18 +148,23 @@ def build_env(
     environ: Mapping[str, str],
     defer_check: bool = False,
     notes: list[str] | None = None,
-) -> tuple[EnvLocation, PendingCheck | None]:
+    keep_replaced: bool = False,
+) -> tuple[EnvLocation, PendingCheck | None, str | None]:
     """Build a fresh env for ``info`` where it can run; falls back to the per-user directory
     when the declared place cannot hold a runnable env. With ``defer_check``, the check of an
     env in place whose python is a symlink may still be running (see :func:`sync`); what the
-    user must be told is added to ``notes``."""
+    user must be told is added to ``notes``. With ``keep_replaced``, an env replaced in place
+    (without a shadow env) is kept: its path is returned last."""
     key = python_key(info.version, info.free_threaded)
     location = choose_location(declared, project, key, environ)
     if location.placement is not Placement.ELSEWHERE:
         _clear_declared(declared)
+        keep = keep_replaced and location.shadow is None
         try:
-            pending = build_at(location.env, info, defer_check, env_prompt(project), notes)
-            return location, pending
+            pending, kept = build_at(
+                location.env, info, defer_check, env_prompt(project), notes, keep
+            )
+            return location, pending, kept
         except (EnvironmentBroken, NothingExecutableHere) as exc:
             reason = f"{landing_dir(declared)} cannot hold a runnable environment ({exc.message})"
             env = elsewhere_env_path(declared, project.env_name, key, environ, reason)
@@ -168,7 +174,7 @@ def build_env(
     build_at(location.env, info, prompt=env_prompt(project), notes=notes)
     record_owner(location.env, declared, EnvKind.ELSEWHERE)
     write_pointer(declared, location.env)
-    return location, None
+    return location, None, None
 
 
 def _discard_old(
@@ -375,16 +381,10 @@ def prepare(
     # (in place, without a shadow env: what the env holds is all there is to put back)
     runs_in_place = facts is not None and pointed_to is None and other is None
     unshadowed = saved is None or not saved.shadow
-    aside = _keep_aside(env) if keep_replaced and runs_in_place and unshadowed else None
-    try:
-        location, pending = build_env(project, declared, info, environ, defer_check, told)
-    except BaseException:
-        if aside is not None and not os.path.lexists(env):
-            os.rename(aside, env)  # (else recover, next time, removes it)
-        raise
-    if aside is not None and (location.env != env or location.shadow):  # (not put back)
-        _remove_kept(aside, env)
-        aside = None
+    location, pending, kept_old = build_env(
+        project, declared, info, environ, defer_check, told,
+        keep_replaced=keep_replaced and runs_in_place and unshadowed,
+    )  # fmt: skip
     _discard_old(saved, env, location, environ)
     new_facts = facts_of_info(location.env, info)
     action = "rebuilt" if broken is not None else "created"
@@ -398,7 +398,7 @@ def prepare(
         broken,
         notes=told,
         pending_check=pending,
-        replaced_env=aside,
+        replaced_env=None if kept_old is None else (kept_old, location.env),
     )
     if pending is None:  # checked: saved now, so that a sync killed or stopped before its
         save_state(prepared)  # end leaves an env the next one knows as its own, not rebuilds
@@ -497,33 +497,6 @@ def undo_created(prepared: PreparedEnv) -> None:
     prepared.notes.append(f"uv stopped with exit code 2: removed the env made for it at {env}")
 
 
-def _keep_aside(env: str) -> str | None:
-    """``env``, about to be rebuilt in place, renamed aside under a retired name (put back by
-    :func:`~anyvenv.fs.leftovers.recover` if this process dies before the new one is in
-    place, removed by it after); ``None`` where it cannot be (then it is replaced as before:
-    another's files in it, a filesystem whose renamed directories lose their files, a mount
-    point or the working directory)."""
-    from anyvenv.fs.atomic import directory_rename_keeps_contents
-    from anyvenv.fs.inplace import keeps_identity
-    from anyvenv.fs.leftovers import retired_name
-    from anyvenv.fs.remove import why_unremovable
-    from anyvenv.killpoints import checkpoint
-
-    if not is_virtual_environment(env) or why_unremovable(env) is not None:
-        return None
-    if keeps_identity(env):  # (a mount point, the working directory: filled in place)
-        return None
-    if not directory_rename_keeps_contents(os.path.dirname(env) or "."):
-        return None
-    kept = retired_name(env)
-    try:
-        os.rename(env, kept)
-    except OSError:
-        return None
-    checkpoint("sync:old-env-kept-aside")
-    return kept
-
-
 def _remove_kept(kept: str, env: str) -> None:
     """Remove the env kept aside for ``env``: first under a staging name (recover puts a
     retired one back where the env is missing, and removes a staging one of a dead run)."""
@@ -545,9 +518,9 @@ def put_back_replaced(prepared: PreparedEnv) -> bool:
     from anyvenv.fs.remove import remove_tree_quietly
     from anyvenv.killpoints import checkpoint
 
-    kept, env = prepared.replaced_env, prepared.location.env
-    if kept is None:
+    if prepared.replaced_env is None:
         return False
+    kept, env = prepared.replaced_env
     prepared.replaced_env = None
     new = staging_name(env)  # (removed by recover if this run dies: the kept one comes back)
     try:
@@ -564,14 +537,16 @@ def put_back_replaced(prepared: PreparedEnv) -> bool:
         return False
     remove_tree_quietly(new)
     prepared.action = "restored"
-    prepared.notes.append(f"uv stopped with exit code 2: put back the env that was at {env}")
+    prepared.notes.append(
+        f"uv stopped with exit code 2: put back the env that was at {prepared.location.env}"
+    )
     return True
 
 
 def discard_replaced(prepared: PreparedEnv) -> None:
     """uv took the command (or it stopped otherwise): the env kept aside goes."""
     if prepared.replaced_env is not None:
-        _remove_kept(prepared.replaced_env, prepared.location.declared)
+        _remove_kept(*prepared.replaced_env)
         prepared.replaced_env = None
 
 
