@@ -510,6 +510,25 @@ def test_a_racy_input_is_compared_by_content(tmp_path: Path) -> None:
     assert not still_matches(str(path), None)
 
 
+@pytest.mark.parametrize("lab_kind", ["fat", "local"])
+def test_where_a_rewrite_keeps_the_times_inputs_are_compared_by_content(
+    lab_kind: str, target: Path
+) -> None:
+    """fusefat keeps a file's mtime and ctime when it is rewritten in place: an edit of
+    pyproject.toml of the same size ("alpha" to "gamma") must still be seen, so every input
+    there is recorded with its content; elsewhere only a racy one is."""
+    path = target / "pyproject.toml"
+    path.write_text('dependencies = ["alpha"]\n')
+    st = path.stat()
+    entry = entry_of(str(path), recorded_at_ns=st.st_mtime_ns + 10 * 1_000_000_000)
+    assert entry is not None and (entry[3] is not None) == (lab_kind == "fat"), entry
+    with open(path, "r+b") as stream:  # in place, same size, no truncation
+        stream.write(b'dependencies = ["gamma"]\n')
+    if lab_kind == "fat":
+        assert path.stat().st_mtime_ns == st.st_mtime_ns  # (what fusefat does)
+        assert not still_matches(str(path), entry)
+
+
 def test_a_racy_fifo_among_the_inputs_is_not_read(tmp_path: Path) -> None:
     """A FIFO at an input's path (``mkfifo .python-version``) would block a read forever."""
     fifo = tmp_path / ".python-version"

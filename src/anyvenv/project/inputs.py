@@ -18,6 +18,8 @@ A path modified less than :data:`RACY_NS` before the recording (or after it) cou
 within the same mtime tick (a jiffy on local disks, 1 s on sshfs, 2 s on FAT), so without its
 mtime changing: its content is recorded too (a directory's names, a file's CRC-32) and compared.
 This assumes the clock of a network filesystem's server is within that margin of this one's.
+On a filesystem that keeps a file's times when it is rewritten in place (fusefat), every path
+is recorded with its content.
 
 The record is kept in marshal format, which reading imports nothing for (json would import
 ``re``): a no-op sync reads it before anything else is imported. Everything here is
@@ -187,6 +189,22 @@ def _racy(mtime_ns: int, recorded_at_ns: int) -> bool:
     return mtime_ns > recorded_at_ns - RACY_NS
 
 
+# filesystems that do not move a file's times when it is written in place (measured: fusefat
+# keeps mtime and ctime), whose files are therefore always compared by content too
+TIMELESS_FSTYPES = frozenset({"fuse.fusefat"})
+_timeless: dict[int, bool] = {}
+
+
+def _keeps_no_times(path: str, device: int) -> bool:
+    known = _timeless.get(device)
+    if known is None:
+        from anyvenv.fs.mounts import mount_of
+
+        mount = mount_of(path)
+        known = _timeless[device] = mount is not None and mount.fstype in TIMELESS_FSTYPES
+    return known
+
+
 def _digest(path: str, mode: int) -> str | int:
     """A directory's sorted names, or a file's CRC-32 (a FIFO or device: its type alone; reading
     one could wait forever)."""
@@ -214,7 +232,7 @@ def entry_of(path: str, recorded_at_ns: int | None) -> Entry:
         return None
     if recorded_at_ns is None:
         return (st.st_size, st.st_mtime_ns, 0, None)
-    racy = _racy(st.st_mtime_ns, recorded_at_ns)
+    racy = _racy(st.st_mtime_ns, recorded_at_ns) or _keeps_no_times(path, st.st_dev)
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, _digest(path, st.st_mode) if racy else None)
 
 
