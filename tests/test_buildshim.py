@@ -88,12 +88,14 @@ def test_chmod_is_a_no_op_only_on_the_devices_named(target: Path, tmp_path: Path
     assert "FileNotFoundError" in missing.stderr  # other errors stay errors
 
 
-def test_the_sitecustomize_it_hides_still_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_the_sitecustomize_it_hides_still_runs(target: Path, tmp_path: Path) -> None:
     users = tmp_path / "users"
     users.mkdir()
     (users / "sitecustomize.py").write_text("import builtins\nbuiltins.USERS_RAN = True\n")
     environ = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONPATH=str(users))
-    shimmed = with_build_shim(environ, [str(tmp_path)])
+    assert with_build_shim(environ, [str(tmp_path)]) == environ  # chmod works there: none
+    shimmed = with_build_shim(environ, [str(tmp_path), str(target)])
     first, rest = shimmed["PYTHONPATH"].split(os.pathsep, 1)
     assert rest == str(users) and (Path(first) / "sitecustomize.py").read_text() == SHIM_SOURCE
     probe = "import builtins, os\nprint(getattr(builtins, 'USERS_RAN', False), os.chmod.__module__)"
@@ -125,3 +127,46 @@ def test_pip_and_lock_build_a_setuptools_project_where_chmod_fails(
     locked = anyvenv("lock", *index_args(setuptools_index), cwd=project, env=env)
     assert locked.returncode == 0, locked.stderr
     assert '{ name = "setuptools" }' in (project / "uv.lock").read_text()  # read by building
+
+
+@pytest.mark.skipif(PY_MAIN is None, reason="needs pyenv's 3.12")
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_a_path_source_on_another_filesystem_and_pip_outside_a_project_build_there(
+    target: Path, setuptools_index: Path, tmp_path: Path
+) -> None:
+    """The project on local disk, its path source (setuptools) where chmod fails: the source
+    is built there. And outside any project, ``pip install -e DIR`` into the active env on
+    local disk of a setup.py-only project where chmod fails."""
+    env = project_environ(tmp_path)
+    lib = setuptools_project(target / "lib")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["demo"]\n\n[tool.uv.sources]\n'
+        f'demo = {{ path = "{lib}", editable = true }}\n'
+    )
+    (app / ".python-version").write_text("3.12\n")
+    synced = anyvenv("sync", *index_args(setuptools_index), cwd=app, env=env)
+    assert synced.returncode == 0, synced.stderr
+    ran = anyvenv(
+        "run", "--no-sync", "python", "-c", "import demo; print(demo.VALUE)", cwd=app, env=env
+    )
+    assert (ran.returncode, ran.stdout) == (0, "built by setuptools\n"), ran.stderr
+
+    legacy = target / "legacy"
+    (legacy / "legacy").mkdir(parents=True)
+    (legacy / "legacy" / "__init__.py").write_text("WHERE = 'legacy'\n")
+    (legacy / "setup.py").write_text(
+        "from setuptools import setup\nsetup(name='legacy', version='1.0', packages=['legacy'])\n"
+    )
+    venv = tmp_path / "venv"
+    made = anyvenv("venv", "-q", "--python", str(PY_MAIN), str(venv), cwd=tmp_path, env=env)
+    assert made.returncode == 0, made.stderr
+    active = {**env, "VIRTUAL_ENV": str(venv)}
+    installed = anyvenv(
+        "pip", "install", *index_args(setuptools_index), "-e", str(legacy), cwd=tmp_path, env=active
+    )
+    assert installed.returncode == 0, installed.stderr
+    imported = run([str(venv / "bin" / "python"), "-c", "import legacy"], tmp_path, env)
+    assert imported.returncode == 0, imported.stderr

@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from anyvenv.project.buildshim import with_build_shim
+from anyvenv.project.buildshim import shim_directory
 from support import cli_env, run_cli
 
 
@@ -30,7 +30,7 @@ def test_clean_clears_the_caches_and_keeps_envs_and_shadows(tmp_path: Path) -> N
     downloads = tmp_path / "dl" / "python-downloads"
     downloads.mkdir(parents=True)
     (downloads / "cpython.tar.gz").write_bytes(b"x" * 1000)
-    shim = with_build_shim(env, [str(tmp_path)])["PYTHONPATH"].split(os.pathsep)[0]
+    shim = str(shim_directory(env))
     assert Path(shim).parent == tmp_path / "cache" / "anyvenv" / "build-shim"
     shadow = tmp_path / "cache" / "anyvenv" / "shadow" / "demo-0123456789abcdef"
     shadow.mkdir(parents=True)

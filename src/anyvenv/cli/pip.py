@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from anyvenv.errors import CopiedPointer, NotAProject, UsageError
-    from anyvenv.project.pip import run_pip, targets_another_env
+    from anyvenv.project.pip import BUILDING_PIP_COMMANDS, run_pip, targets_another_env
     from anyvenv.project.prepare import EnvLeftAlone
     from anyvenv.project.session import SyncOptions
     from anyvenv.project.uvcall import exec_uv
@@ -72,7 +72,12 @@ def run(args: argparse.Namespace) -> int:
     except (NotAProject, EnvLeftAlone):
         pass  # no project, or one uv does not manage
     # as plain uv pip, on the env it finds (the one named, VIRTUAL_ENV, .venv above); anyvenv
-    # makes none
+    # makes none, but what uv builds where chmod fails (pip install -e .) gets the build shim
+    if subcommand in BUILDING_PIP_COMMANDS:
+        from anyvenv.project.buildshim import named_dirs, with_build_shim
+
+        shimmed = with_build_shim(os.environ, named_dirs(words[1:], os.getcwd()))
+        return exec_uv(["pip", *words], shimmed)
     return exec_uv(["pip", *words], os.environ)
 
 

@@ -21,6 +21,8 @@ TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (myp
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from anyvenv.project.model import Project
+
 DEVICES_VARIABLE = "ANYVENV_CHMOD_NOOP_DEVICES"  # (written out in SHIM_SOURCE too)
 CACHE_KIND = "build-shim"  # cleared by cache clean (anyvenv.caches.OWN_KINDS)
 
@@ -107,20 +109,76 @@ def shim_directory(environ: Mapping[str, str]) -> str | None:
 
 
 def with_build_shim(uv_env: Mapping[str, str], source_dirs: Iterable[str]) -> dict[str, str]:
-    """``uv_env`` for a uv run whose builds write into ``source_dirs``, which are on a
-    filesystem where chmod fails: the shim first on ``PYTHONPATH``, their devices named.
-    ``uv_env`` as it is where the shim cannot be written (uv's own error then shows)."""
+    """``uv_env`` for a uv run whose builds may write into ``source_dirs``: where chmod fails
+    on the filesystem of any of them (measured), the shim first on ``PYTHONPATH`` and those
+    devices named; ``uv_env`` as it is elsewhere, or where the shim cannot be written (uv's
+    own error then shows)."""
     result = dict(uv_env)
+    devices = _devices_without_chmod(source_dirs)
+    if not devices:
+        return result
     directory = shim_directory(uv_env)
-    devices = set()
-    for source in source_dirs:
-        try:
-            devices.add(os.stat(source).st_dev)
-        except OSError:
-            continue
-    if directory is None or not devices:
+    if directory is None:
         return result
     earlier = result.get("PYTHONPATH", "")  # kept as it is: an empty entry has a meaning
     result["PYTHONPATH"] = directory + os.pathsep + earlier if earlier else directory
-    result[DEVICES_VARIABLE] = ",".join(str(device) for device in sorted(devices))
+    result[DEVICES_VARIABLE] = ",".join(str(device) for device in devices)
     return result
+
+
+def _devices_without_chmod(directories: Iterable[str]) -> list[int]:
+    """The devices of ``directories`` whose chmod fails: measured by the probe, except on a
+    local disk's own filesystems (ext4, xfs, tmpfs...), where it works (no probe there)."""
+    from anyvenv.fs.mounts import mount_of, read_mounts
+    from anyvenv.project.envchoice import chmod_fails_at
+
+    mounts = None
+    judged: dict[int, bool] = {}
+    for directory in directories:
+        try:
+            device = os.stat(directory).st_dev
+        except OSError:
+            continue
+        if device in judged:
+            continue
+        mounts = read_mounts() if mounts is None else mounts
+        mount = mount_of(directory, mounts)
+        judged[device] = not (mount is not None and mount.is_local) and chmod_fails_at(directory)
+    return sorted(device for device, fails in judged.items() if fails)
+
+
+def project_source_dirs(project: Project) -> list[str]:
+    """Where uv builds for ``project``: its workspace root and members, and the directories
+    their ``[tool.uv.sources]`` name by path (``../lib``), which may be on other filesystems."""
+    from anyvenv.errors import UsageError
+    from anyvenv.project.model import read_pyproject
+
+    found = [project.workspace_root, *project.members]
+    for member in [project.workspace_root, *project.members]:
+        try:
+            data = read_pyproject(os.path.join(member, "pyproject.toml"))
+        except (OSError, UsageError):
+            continue
+        tool = data.get("tool")
+        uv = tool.get("uv") if isinstance(tool, dict) else None
+        sources = uv.get("sources") if isinstance(uv, dict) else None
+        for source in sources.values() if isinstance(sources, dict) else ():
+            for entry in source if isinstance(source, list) else [source]:
+                path = entry.get("path") if isinstance(entry, dict) else None
+                if isinstance(path, str):
+                    full = os.path.join(member, os.path.expanduser(path))
+                    found.append(full if os.path.isdir(full) else os.path.dirname(full))
+    return list(dict.fromkeys(found))
+
+
+def named_dirs(args: Iterable[str], cwd: str) -> list[str]:
+    """The working directory and the directories among ``args`` (``-e ../lib``, ``./pkg``): what
+    ``uv pip`` may build."""
+    found = [cwd]
+    for arg in args:
+        if arg.startswith("-") or "://" in arg:
+            continue
+        full = os.path.join(cwd, os.path.expanduser(arg))
+        if os.path.isdir(full):
+            found.append(full)
+    return found

@@ -332,12 +332,11 @@ def _lock(
     uv = find_uv()
     command = [uv, "lock", *uv_args]
     writes = not has_flag(uv_args, *LOCK_WRITE_FREE_FLAGS, "--check-exists")
-    chmod_fails = chmod_fails_at(root)
-    if chmod_fails:  # uv builds a project with dynamic metadata where it is
-        from anyvenv.project.buildshim import with_build_shim
+    from anyvenv.project.buildshim import project_source_dirs, with_build_shim
 
-        environ = with_build_shim(environ, [root])
-    if not (writes and chmod_fails and os.path.isfile(result.lockfile)):
+    # uv builds what has dynamic metadata where it is
+    environ = with_build_shim(environ, project_source_dirs(project))
+    if not (writes and os.path.isfile(result.lockfile) and chmod_fails_at(root)):
         result.uv_exit_code = run_uv(command, environ, cwd)
         return
     reason = why_not_copyable(project, uv_args, environ)

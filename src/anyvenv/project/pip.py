@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from anyvenv.project import inputs
-from anyvenv.project.prepare import project_chmod_fails, undo_created
+from anyvenv.project.prepare import undo_created
 from anyvenv.project.session import LockedProject, SyncOptions
 from anyvenv.project.shadow import ensure_shadow, mirror_shadow
 from anyvenv.project.uvcall import (
@@ -117,10 +117,11 @@ def run_pip(
             ensure_shadow(session.prepared, adopt=finished, keep_all=True)
         target = shadow or location.env
         uv_env = uv_environment(session.environ, target, location.declared)
-        if args and args[0] in BUILDING_PIP_COMMANDS and project_chmod_fails(session.prepared):
-            from anyvenv.project.buildshim import with_build_shim
+        if args and args[0] in BUILDING_PIP_COMMANDS:  # (what uv builds, where it is)
+            from anyvenv.project.buildshim import named_dirs, project_source_dirs, with_build_shim
 
-            uv_env = with_build_shim(uv_env, [session.prepared.project.workspace_root, session.cwd])
+            sources = project_source_dirs(session.prepared.project)
+            uv_env = with_build_shim(uv_env, [*sources, *named_dirs(args[1:], session.cwd)])
         if mutating:
             uv_env["UV_LINK_MODE"] = session.link_mode(()).mode.value
         command = pip_command(session.uv, args, os.path.join(target, "bin", "python"))
