@@ -13,6 +13,17 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
+def _write_wheel(wheel: Path, info: str, files: dict[str, bytes]) -> Path:
+    """Write ``files`` and their RECORD (in ``info``, the dist-info directory) as ``wheel``."""
+    record = [_record_line(path, data) for path, data in files.items()] + [f"{info}/RECORD,,"]
+    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    wheel.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return wheel
+
+
 def build_wheel(
     directory: Path,
     name: str,
@@ -43,14 +54,7 @@ def build_wheel(
             f"{script} = {target}" for script, target in console_scripts.items()
         ]
         files[f"{info}/entry_points.txt"] = ("\n".join(lines) + "\n").encode()
-    record = [_record_line(path, data) for path, data in files.items()] + [f"{info}/RECORD,,"]
-    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
-    directory.mkdir(parents=True, exist_ok=True)
-    wheel = directory / f"{dist}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, data in files.items():
-            archive.writestr(path, data)
-    return wheel
+    return _write_wheel(directory / f"{dist}-{version}-py3-none-any.whl", info, files)
 
 
 def greeter_wheel(directory: Path) -> Path:
@@ -95,11 +99,4 @@ def repack_installed(directory: Path, name: str) -> Path:
     files[f"{info}/WHEEL"] = (
         b"Wheel-Version: 1.0\nGenerator: anyvenv-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     )
-    record = [_record_line(path, data) for path, data in files.items()] + [f"{info}/RECORD,,"]
-    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
-    directory.mkdir(parents=True, exist_ok=True)
-    wheel = directory / f"{stem}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, data in files.items():
-            archive.writestr(path, data)
-    return wheel
+    return _write_wheel(directory / f"{stem}-py3-none-any.whl", info, files)
