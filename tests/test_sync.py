@@ -529,6 +529,20 @@ def test_commands_run_with_default_signal_dispositions(synced: Path, env: dict[s
         assert int(shown.stdout.split()[-1], 16) & (1 << (15 - 1)), (args, shown.stdout)
 
 
+def test_a_closed_standard_stream_is_dev_null_for_the_command(
+    synced: Path, env: dict[str, str]
+) -> None:
+    """``anyvenv run CMD <&-``: CMD gets /dev/null as its stdin, as under uv run (a closed
+    fd 0 would be taken by its first file)."""
+    code = "import os, sys; print(sys.stdin is not None and os.path.realpath('/proc/self/fd/0'))"
+    for args in (["--no-sync"], []):
+        shown = subprocess.run(
+            [*ANYVENV, "run", *args, "python", "-c", code], cwd=synced, env=env,
+            capture_output=True, text=True, preexec_fn=lambda: os.close(0),
+        )  # fmt: skip
+        assert (shown.returncode, shown.stdout) == (0, "/dev/null\n"), shown.stderr
+
+
 def test_a_script_on_standard_input_reaches_uv_when_uv_runs_it(
     tmp_path: Path, synced: Path, env: dict[str, str], index: Path
 ) -> None:

@@ -66,12 +66,16 @@ def _answer(args: list[str]) -> int:
 
 def _usable_standard_streams() -> None:
     """A closed stdin, stdout or stderr (``>&-``) reads and writes as ``/dev/null`` rather
-    than crashing on ``None``; paths that are not UTF-8 are printed as the bytes they are."""
+    than crashing on ``None``, for anyvenv and the programs it starts; paths that are not
+    UTF-8 are printed as the bytes they are."""
     import os
 
-    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+    for fd, (name, mode) in enumerate((("stdin", "r"), ("stdout", "w"), ("stderr", "w"))):
         if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, mode))  # noqa: SIM115 (lives as long as we do)
+            stream = open(os.devnull, mode)  # noqa: SIM115 (lives as long as we do)
+            setattr(sys, name, stream)
+            if stream.fileno() == fd:  # (the closed fd itself: what uv and the command run by
+                os.set_inheritable(fd, True)  # `anyvenv run` get, as under uv run)
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
