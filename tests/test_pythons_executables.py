@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_install_makes_the_minor_version_name_and_uninstall_removes_it(
     assert os.readlink(name) == str(home / "bin" / "python3.12")  # (the bin dir holds links)
     assert runs_from(name) == str(home)
     assert f"  executables: python3.12 in {bin_dir} (symlink)" in made.stdout
-    assert f'export PATH="{bin_dir}:$PATH"' in made.stderr  # not on PATH: said how
+    assert f'export PATH={bin_dir}:"$PATH"' in made.stderr  # not on PATH: said how
     assert sorted(os.listdir(bin_dir)) == ["python3.12"]
     on_path = install(pythons, "3.12", PATH=f"{bin_dir}:{os.environ['PATH']}")
     assert (on_path.returncode, on_path.stderr) == (0, "")  # (already there, on PATH)
@@ -169,6 +170,12 @@ def test_a_bin_dir_without_symlinks_gets_launchers(
     assert not name.is_symlink() and LAUNCHER_MARK in name.read_text()
     assert runs_from(name) == str(pythons / standalone.install_name)
     assert f"in {bin_dir} (launcher)" in made.stdout
+    shutil.rmtree(pythons)  # its install gone: the launcher of anyvenv's is made anew
+    other = tmp_path / "other"
+    again = install(other, "3.12", ANYVENV_PYTHON_BIN_DIR=str(bin_dir))
+    assert again.returncode == 0 and "not anyvenv's" not in again.stderr, again.stderr
+    assert runs_from(name) == str(other / standalone.install_name)
+    pythons = other
     removed = run_cli(
         "python",
         "uninstall",

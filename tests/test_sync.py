@@ -1064,6 +1064,17 @@ def test_an_env_replaced_for_a_command_uv_refuses_comes_back(
     rebuilt, _ = sync_json(project, env, index)
     assert rebuilt["action"] == "rebuilt" and (site_packages(project) / "alpha").is_dir()
     assert sorted(os.listdir(project)) == [".python-version", ".venv", "pyproject.toml", "uv.lock"]
+    # .venv the user's link to a directory: not put back (the link stays a link, nothing left)
+    shutil.rmtree(project / ".venv")
+    (tmp_path / "real").mkdir()
+    (project / ".venv").symlink_to(tmp_path / "real")
+    (project / ".python-version").write_text("3.11\n")
+    sync_json(project, env, index)
+    (project / ".python-version").write_text("3.12\n")
+    refused = anyvenv("sync", "--frozen", "--locked", *index_args(index), cwd=project, env=env)
+    assert refused.returncode == 2 and (project / ".venv").is_symlink(), refused.stderr
+    assert os.readlink(project / ".venv") == str(tmp_path / "real")
+    assert sorted(os.listdir(tmp_path)) == ["demo", "real"]
 
 
 def test_an_env_made_for_a_pip_command_uv_refuses_is_removed(

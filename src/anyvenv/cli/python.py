@@ -411,9 +411,11 @@ def _warn_about_executables(made: list[Executables]) -> None:
             )
     linked = [names.bin_dir for names in made if names.linked]
     if linked and not on_path(linked[0], os.environ):
+        import shlex
+
         print(
             f"anyvenv: warning: {linked[0]} is not on your PATH; to run the installed Python "
-            f'executables by name: export PATH="{linked[0]}:$PATH"',
+            f'executables by name: export PATH={shlex.quote(linked[0])}:"$PATH"',
             file=sys.stderr,
         )
 

@@ -172,13 +172,66 @@ def project_source_dirs(project: Project) -> list[str]:
 
 
 def named_dirs(args: Iterable[str], cwd: str) -> list[str]:
-    """The working directory and the directories among ``args`` (``-e ../lib``, ``./pkg``): what
-    ``uv pip`` may build."""
+    """The working directory and the local directories ``args`` name (``-e ../lib``,
+    ``--editable=../lib``, ``./pkg[extra]``, ``name @ file:///path``, and the same in the
+    requirements files given with ``-r``): what ``uv pip`` or ``uv add`` may build."""
     found = [cwd]
-    for arg in args:
-        if arg.startswith("-") or "://" in arg:
+    words = list(args)
+    for index, word in enumerate(words):
+        value = _option_value(word, words[index + 1 : index + 2], ("-r", "--requirement"))
+        if value is not None:
+            found += _dirs_in_requirements(os.path.join(cwd, os.path.expanduser(value)))
             continue
-        full = os.path.join(cwd, os.path.expanduser(arg))
-        if os.path.isdir(full):
-            found.append(full)
+        directory = _local_dir(word, cwd)
+        if directory is not None:
+            found.append(directory)
+    return found
+
+
+def _option_value(word: str, following: list[str], names: tuple[str, ...]) -> str | None:
+    """The value ``word`` gives one of the options ``names`` (``-r F``, ``-rF``,
+    ``--requirement=F``, ``--requirement F``)."""
+    for name in names:
+        if word == name:
+            return following[0] if following else None
+        if name.startswith("--") and word.startswith(name + "="):
+            return word[len(name) + 1 :]
+        if not name.startswith("--") and word.startswith(name) and len(word) > len(name):
+            return word[len(name) :]
+    return None
+
+
+def _local_dir(word: str, base: str) -> str | None:
+    """The directory on this machine that one word of a requirement names, if any."""
+    for prefix in ("--editable=", "-e"):
+        if word.startswith(prefix) and word != prefix:
+            word = word[len(prefix) :]
+            break
+    if word.startswith("-"):
+        return None
+    if "file://" in word:
+        from urllib.parse import unquote, urlsplit
+
+        word = unquote(urlsplit(word[word.index("file://") :]).path)
+    elif "://" in word:
+        return None
+    if word.endswith("]") and "[" in word:
+        word = word[: word.index("[")]  # extras
+    full = os.path.join(base, os.path.expanduser(word.strip()))
+    return full if word.strip() and os.path.isdir(full) else None
+
+
+def _dirs_in_requirements(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            lines = stream.read(1 << 20).splitlines()
+    except OSError:
+        return []
+    base = os.path.dirname(path)
+    found: list[str] = []
+    for line in lines:
+        for word in line.partition(" #")[0].split():
+            directory = _local_dir(word, base)
+            if directory is not None:
+                found.append(directory)
     return found

@@ -378,9 +378,10 @@ def prepare(
         raise BrokenEnvAsItIs(env, declared, broken)
     told: list[str] = []
     info = find_base_interpreter(project, choice, told)
-    # (in place, without a shadow env: what the env holds is all there is to put back)
+    # (in place, without a shadow env: what the env holds is all there is to put back; not
+    # through a link, whose target the old env is kept beside)
     runs_in_place = facts is not None and pointed_to is None and other is None
-    unshadowed = saved is None or not saved.shadow
+    unshadowed = (saved is None or not saved.shadow) and not os.path.islink(env)
     location, pending, kept_old = build_env(
         project, declared, info, environ, defer_check, told,
         keep_replaced=keep_replaced and runs_in_place and unshadowed,

@@ -174,10 +174,13 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     )
     uv_env = python_as_chosen(uv_environment(session.environ, target, location.declared))
     chmod_fails = project_chmod_fails(prepared)
-    from anyvenv.project.buildshim import project_source_dirs, with_build_shim
+    from anyvenv.project.buildshim import named_dirs, project_source_dirs, with_build_shim
 
-    # uv builds the project and its path sources where they are
-    uv_env = with_build_shim(uv_env, project_source_dirs(prepared.project))
+    # uv builds the project and its path sources where they are (and what add is given)
+    sources = project_source_dirs(prepared.project)
+    if options.uv_command != "sync":
+        sources += named_dirs(options.uv_args, session.cwd)
+    uv_env = with_build_shim(uv_env, sources)
     if options.uv_command == "sync":
         lockfile = RewritableLockfile(
             os.path.join(prepared.project.workspace_root, "uv.lock"),

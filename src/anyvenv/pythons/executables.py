@@ -179,8 +179,9 @@ def _verdict(
         return "make"
     target = leads_to(path)
     if target is None or not os.path.exists(target):
+        # a symlink leading nowhere, or a launcher of ours whose install is gone
         dangling = os.path.islink(path) and not os.path.exists(path)
-        return "make" if dangling or force else "not ours"
+        return "make" if dangling or target is not None or force else "not ours"
     owner = install_of(target)
     if owner is None:
         return "make" if force else "not ours"
