@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from project_support import PY_MAIN, anyvenv, index_args, project_environ, run, uv_binary
 
-from anyvenv.project.buildshim import DEVICES_VARIABLE, SHIM_SOURCE, named_dirs, with_build_shim
+from anyvenv.project.buildshim import (
+    DEVICES_VARIABLE,
+    SHIM_SOURCE,
+    named_dirs,
+    project_source_dirs,
+    shim_directory,
+    with_build_shim,
+)
+from lab import Lab
 from wheels import repack_installed
 
 SETUPTOOLS_PROJECT = (
@@ -83,7 +91,24 @@ def test_a_setuptools_project_syncs_where_chmod_fails(
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
-def test_chmod_is_a_no_op_only_on_the_devices_named(target: Path, tmp_path: Path) -> None:
+def test_chmod_is_a_no_op_only_on_the_devices_named(target: Path, tmp_path: Path, lab: Lab) -> None:
+    """Another filesystem where chmod fails (FAT) is not named: chmod still fails there."""
+    fat_file = lab.target("fat", "other") / "file"
+    fat_file.write_text("x")
+    cache = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    cache.pop("PYTHONPATH", None)
+    one = with_build_shim(cache, [str(target)])
+    assert one["PYTHONPATH"] == shim_directory(cache)  # (no empty entry: no cwd on sys.path)
+    still = shimmed_python(one, CHMOD, str(fat_file))
+    assert still.returncode != 0 and "Errno 38" in still.stderr, still.stderr
+    both = with_build_shim(cache, [str(target), str(fat_file.parent), "/nowhere/lib"])
+    assert len(both[DEVICES_VARIABLE].split(",")) == 2
+    done = shimmed_python(both, CHMOD, str(fat_file))
+    assert (done.returncode, done.stdout) == (0, "chmod done\n"), done.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_chmod_is_a_no_op_on_the_device_named(target: Path, tmp_path: Path) -> None:
     on_mount = target / "file"
     on_mount.write_text("x")
     environ = with_build_shim(dict(os.environ, XDG_CACHE_HOME=str(tmp_path)), [str(target)])
@@ -194,3 +219,26 @@ def test_the_directories_pip_and_add_are_given_are_found_in_every_form(tmp_path:
     assert found[0] == str(tmp_path)
     assert {os.path.normpath(p) for p in found[1:]} == {str(lib), str(other), str(third)}
     assert named_dirs(["--requirement=req.txt"], str(tmp_path))[1:] == [str(third)]
+
+
+def test_the_source_directories_of_a_workspace(tmp_path: Path) -> None:
+    """Members' path sources count too, in every form uv takes (a list of them, ``~``)."""
+    from anyvenv.project.model import discover
+
+    root, member = tmp_path / "ws", tmp_path / "ws" / "packages" / "m"
+    member.mkdir(parents=True)
+    for name in ("lib-a", "lib-b", "lib-c"):
+        (tmp_path / name).mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "ws"\nversion = "0"\n\n[tool.uv.workspace]\nmembers = ["packages/*"]\n'
+        f'[tool.uv.sources]\na = {{ path = "{tmp_path / "lib-a"}" }}\n'
+    )
+    (member / "pyproject.toml").write_text(
+        '[project]\nname = "m"\nversion = "0"\n\n[tool.uv.sources]\n'
+        'b = [{ path = "../../../lib-b", marker = "sys_platform == \'linux\'" }]\n'
+        'c = { path = "../../../lib-c/dist/c-1.0.tar.gz" }\n'
+    )
+    found = {os.path.normpath(p) for p in project_source_dirs(discover(str(member)))}
+    expected = {str(root), str(member), *(str(tmp_path / n) for n in ("lib-a", "lib-b"))}
+    assert expected <= found, found
+    assert str(tmp_path / "lib-c" / "dist") in found  # (an archive: its directory)

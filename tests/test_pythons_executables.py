@@ -149,7 +149,9 @@ def test_the_newest_patch_keeps_the_name(
     assert report["executables"]["kept"] == ["python3.12"] and os.readlink(name) == str(newer)
 
 
-@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "faultfs:mode-0644"])
+@pytest.mark.parametrize(
+    "lab_kind", ["faultfs:cifs-like", "faultfs:symlink-eopnotsupp", "faultfs:mode-0644"]
+)
 def test_a_bin_dir_without_symlinks_gets_launchers(
     tmp_path: Path,
     target: Path,
@@ -168,6 +170,7 @@ def test_a_bin_dir_without_symlinks_gets_launchers(
         return
     name = bin_dir / "python3.12"
     assert not name.is_symlink() and LAUNCHER_MARK in name.read_text()
+    assert name.stat().st_mode & 0o111 == 0o111  # (made executable where modes are kept)
     assert runs_from(name) == str(pythons / standalone.install_name)
     assert f"in {bin_dir} (launcher)" in made.stdout
     shutil.rmtree(pythons)  # its install gone: the launcher of anyvenv's is made anew
@@ -203,6 +206,28 @@ def test_free_threaded_names() -> None:
         "cpython-3.13.1+freethreaded-linux-x86_64-gnu", Path("/x"), (3, 13, 1), True
     )
     assert names_for(threaded, default=True) == ["python3.13t", "python3t", "pythont"]
+
+
+def test_an_uninstall_removes_only_the_names_of_what_it_removes(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """Names of another install of anyvenv's (3.11's, reached through a linked install dir)
+    stay when 3.12 goes."""
+    pythons, bin_dir = tmp_path / "pythons", Path(pythons_env["ANYVENV_PYTHON_BIN_DIR"])
+    assert install(pythons, "3.12").returncode == 0
+    elsewhere = other_patch(tmp_path / "real-pythons", standalone, patch=0)
+    eleven = fake_install(
+        tmp_path / "real-pythons", "cpython-3.11.9-linux-x86_64-gnu", "python3.11", record={}
+    )
+    (tmp_path / "linked").symlink_to(tmp_path / "real-pythons")
+    (bin_dir / "python3.11").symlink_to(tmp_path / "linked" / eleven.name / "bin" / "python3.11")
+    (bin_dir / "python3").symlink_to(elsewhere)
+    removed = run_cli("python", "uninstall", "3.12", "-i", str(pythons))
+    assert removed.returncode == 0, removed.stderr
+    assert sorted(os.listdir(bin_dir)) == ["python3", "python3.11"]
+    gone = run_cli("python", "uninstall", "--all", "-i", str(tmp_path / "linked"))
+    assert gone.returncode == 0, gone.stderr
+    assert os.listdir(bin_dir) == []  # (found through the link to that install dir)
 
 
 def test_a_name_made_again_meanwhile_is_not_removed(tmp_path: Path) -> None:
