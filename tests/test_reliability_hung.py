@@ -130,7 +130,9 @@ def test_a_killed_stuck_child_is_reaped_by_a_later_call(
     before = set(_zombie_children())  # (an earlier test's, ended since: not ours to count)
     with pytest.raises(MountNotAnswering):
         call_bounded(lambda: time.sleep(30), what="sleep", where="x", timeout=0.2)
-    time.sleep(0.3)  # (SIGKILLed: it has ended by now)
+    deadline = time.monotonic() + 10  # SIGKILLed: ended in a moment (longer on a busy machine)
+    while not set(_zombie_children()) - before and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert call_bounded(lambda: 7, what="seven", where="x") == 7
     assert set(_zombie_children()) <= before and bounded._unreaped == []
 
