@@ -151,7 +151,7 @@ def project_source_dirs(project: Project) -> list[str]:
     """Where uv builds for ``project``: its workspace root and members, and the directories
     their ``[tool.uv.sources]`` name by path (``../lib``), which may be on other filesystems."""
     from anyvenv.errors import UsageError
-    from anyvenv.project.model import read_pyproject
+    from anyvenv.project.model import read_pyproject, uv_source_entries
 
     found = [project.workspace_root, *project.members]
     for member in [project.workspace_root, *project.members]:
@@ -159,15 +159,11 @@ def project_source_dirs(project: Project) -> list[str]:
             data = read_pyproject(os.path.join(member, "pyproject.toml"))
         except (OSError, UsageError):
             continue
-        tool = data.get("tool")
-        uv = tool.get("uv") if isinstance(tool, dict) else None
-        sources = uv.get("sources") if isinstance(uv, dict) else None
-        for source in sources.values() if isinstance(sources, dict) else ():
-            for entry in source if isinstance(source, list) else [source]:
-                path = entry.get("path") if isinstance(entry, dict) else None
-                if isinstance(path, str):
-                    full = os.path.join(member, os.path.expanduser(path))
-                    found.append(full if os.path.isdir(full) else os.path.dirname(full))
+        for entry in uv_source_entries(data):
+            path = entry.get("path") if isinstance(entry, dict) else None
+            if isinstance(path, str):
+                full = os.path.join(member, os.path.expanduser(path))
+                found.append(full if os.path.isdir(full) else os.path.dirname(full))
     return list(dict.fromkeys(found))
 
 

@@ -126,15 +126,12 @@ def _is_relative(place: str) -> bool:
 
 
 def _has_local_sources(data: dict[str, object]) -> bool:
-    sources = _uv_table(data).get("sources")
-    if not isinstance(sources, dict):
-        return False
-    for source in sources.values():
-        entries = source if isinstance(source, list) else [source]
-        for entry in entries:
-            if not isinstance(entry, dict) or "path" in entry or "workspace" in entry:
-                return True
-    return False
+    from anyvenv.project.model import uv_source_entries
+
+    return any(
+        not isinstance(entry, dict) or "path" in entry or "workspace" in entry
+        for entry in uv_source_entries(data)
+    )
 
 
 def _settings_above(root: str) -> str | None:

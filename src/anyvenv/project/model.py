@@ -86,6 +86,18 @@ class PythonChoice:
         )
 
 
+def uv_source_entries(data: dict[str, Any]) -> list[object]:
+    """The entries of a parsed pyproject's ``[tool.uv.sources]``: each source's table, or
+    each table of a source given as a list (uv's per-marker form)."""
+    tool = data.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    sources = uv.get("sources") if isinstance(uv, dict) else None
+    entries: list[object] = []
+    for source in sources.values() if isinstance(sources, dict) else ():
+        entries += source if isinstance(source, list) else [source]
+    return entries
+
+
 def read_pyproject(path: str) -> dict[str, Any]:
     """The parsed TOML of ``path``; :class:`UsageError` naming the file when it is invalid.
     The same bytes parsed before are not parsed again (:mod:`anyvenv.project.tomlcache`)."""

@@ -217,10 +217,9 @@ def entries_leading_to(
             continue
         path = os.path.join(directory, name)
         target = leads_to(path)
-        if target is None or install_of(target) is None:
-            continue
-        if os.path.dirname(os.path.dirname(os.path.realpath(target))) in homes:
-            found.append((path, target))
+        owner = None if target is None else install_of(target)
+        if target is not None and owner is not None and os.fspath(owner.path) in homes:
+            found.append((path, target))  # (owner.path is real: install_of resolved it)
     return found
 
 
