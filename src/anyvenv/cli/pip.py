@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from anyvenv.project.pip import BUILDING_PIP_COMMANDS, run_pip, targets_another_env
     from anyvenv.project.prepare import EnvLeftAlone
     from anyvenv.project.session import SyncOptions
-    from anyvenv.project.uvcall import exec_uv
+    from anyvenv.project.uvcall import MUTATING_PIP_COMMANDS, exec_uv
 
     words = pip_words(args)
     if not words:
@@ -72,13 +72,38 @@ def run(args: argparse.Namespace) -> int:
     except (NotAProject, EnvLeftAlone):
         pass  # no project, or one uv does not manage
     # as plain uv pip, on the env it finds (the one named, VIRTUAL_ENV, .venv above); anyvenv
-    # makes none, but what uv builds where chmod fails (pip install -e .) gets the build shim
+    # makes none, but installs through a shadow where uv cannot install into it in place
+    if subcommand in MUTATING_PIP_COMMANDS and "--dry-run" not in words:
+        code = _through_shadow(words)
+        if code is not None:
+            return code
+    # and what uv builds where chmod fails (pip install -e .) gets the build shim
     if subcommand in BUILDING_PIP_COMMANDS:
         from anyvenv.project.buildshim import named_dirs, with_build_shim
 
         shimmed = with_build_shim(os.environ, named_dirs(words[1:], os.getcwd()))
         return exec_uv(["pip", *words], shimmed)
     return exec_uv(["pip", *words], os.environ)
+
+
+def _through_shadow(words: list[str]) -> int | None:
+    """uv pip's exit code, where it ran through the shadow of the env it acts on (see
+    :mod:`anyvenv.project.barepip`); ``None`` where plain uv pip is to run."""
+    import os
+
+    from anyvenv.cli.output import tell_notes
+    from anyvenv.cli.sync import mirror_progress, quiet_in
+    from anyvenv.project.barepip import pip_on_env, run_bare_pip
+
+    target = pip_on_env(words, os.environ, os.getcwd())
+    if target is None:
+        return None
+    result = run_bare_pip(target, os.environ, os.getcwd(), mirror_progress(words))
+    if result is None:
+        return None
+    if not quiet_in(words):
+        tell_notes(result.notes)
+    return result.uv_exit_code
 
 
 def locating_args(words: list[str]) -> list[str]:

@@ -66,13 +66,7 @@ def targets_another_env(
     from anyvenv.project.uvrules import option_value, working_dir
 
     workdir = working_dir(option_value(locating, "--directory"), cwd, environ)
-    active = environ.get("VIRTUAL_ENV")
-    # uv pip's choice: VIRTUAL_ENV, else an active conda env (not conda's base), else the env
-    # the working directory is in or the nearest .venv above it
-    conda = environ.get("CONDA_PREFIX")
-    if not active and conda and environ.get("CONDA_DEFAULT_ENV") not in ("base", "root"):
-        active = conda
-    found = os.path.join(cwd, active) if active else nearest_env(workdir)
+    found = env_uv_pip_finds(environ, cwd, workdir)
     if found is None:
         return False  # none: the project's, made for it (uv pip would stop there)
     from anyvenv.project.model import discover
@@ -83,6 +77,17 @@ def targets_another_env(
     declared = declared_env(project.workspace_root, environ)
     ours = {os.path.realpath(declared), os.path.realpath(resolve_env(declared))}
     return os.path.realpath(found) not in ours
+
+
+def env_uv_pip_finds(environ: Mapping[str, str], cwd: str, workdir: str) -> str | None:
+    """The env ``uv pip`` acts on when no option names one: ``VIRTUAL_ENV``, else an active
+    conda env (not conda's base), else the env the working directory ``workdir`` is in or the
+    nearest ``.venv`` above it; ``None`` where there is none."""
+    active = environ.get("VIRTUAL_ENV")
+    conda = environ.get("CONDA_PREFIX")
+    if not active and conda and environ.get("CONDA_DEFAULT_ENV") not in ("base", "root"):
+        active = conda
+    return os.path.join(cwd, active) if active else nearest_env(workdir)
 
 
 def nearest_env(start: str) -> str | None:

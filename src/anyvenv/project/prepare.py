@@ -274,7 +274,7 @@ def _keep_owner_records(location: EnvLocation) -> None:
         record_owner(location.shadow, location.declared, EnvKind.SHADOW)
 
 
-def _new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
+def new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
     return SyncState(
         env=location.env,
         placement=location.placement.value,
@@ -356,7 +356,7 @@ def prepare(
             else:
                 # (a saved state whose env was checked again, a vital file changed: as it is)
                 kept = (
-                    _new_state(location, facts)
+                    new_state(location, facts)
                     if saved is None
                     else replace(saved, **state_fields_of(facts))
                 )
@@ -389,7 +389,7 @@ def prepare(
     _discard_old(saved, env, location, environ)
     new_facts = facts_of_info(location.env, info)
     action = "rebuilt" if broken is not None else "created"
-    state = _new_state(location, new_facts)
+    state = new_state(location, new_facts)
     prepared = PreparedEnv(
         project,
         choice,

@@ -13,10 +13,22 @@ from anyvenv.project.owners import EnvKind, record_owner
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:  # the no-op path imports no mirror
     from collections.abc import Callable
+    from typing import Protocol
 
+    from anyvenv.project.envchoice import EnvLocation
     from anyvenv.project.mirror import EnvTree, MirrorReport
-    from anyvenv.project.prepare import PreparedEnv
     from anyvenv.project.state import SyncState
+
+    class ShadowedEnv(Protocol):
+        """An env that uv installs into through its shadow: a project's
+        (:class:`anyvenv.project.prepare.PreparedEnv`), or one no project stands for
+        (:class:`anyvenv.project.barepip.BareEnv`)."""
+
+        @property
+        def location(self) -> EnvLocation: ...
+
+        @property
+        def state(self) -> SyncState: ...
 
 
 def shadow_fits(shadow: str, saved: SyncState) -> bool:
@@ -41,7 +53,7 @@ def shadow_fits(shadow: str, saved: SyncState) -> bool:
     )
 
 
-def ensure_shadow(prepared: PreparedEnv, adopt: bool, keep_all: bool = False) -> bool:
+def ensure_shadow(prepared: ShadowedEnv, adopt: bool, keep_all: bool = False) -> bool:
     """Make the shadow env if it is missing or stale. ``adopt`` (the last sync finished, so
     the env is whole): a new shadow is seeded with the env's packages (so uv sees what is
     installed), a healthy one is given what was installed in or removed from the env itself
@@ -89,7 +101,7 @@ def tree_of(root: str, saved: SyncState) -> EnvTree:
 
 
 def mirror_shadow(
-    prepared: PreparedEnv,
+    prepared: ShadowedEnv,
     progress: Callable[[int, int], object] | None = None,
     again: bool | set[str] = False,
     keep_seed: bool = False,

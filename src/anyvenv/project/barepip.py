@@ -1,0 +1,277 @@
+"""``uv pip`` on an env that no project of anyvenv's stands for (outside a project, or another
+env than the project's, named by ``--python``, ``UV_PYTHON``, ``VIRTUAL_ENV`` or found as the
+nearest ``.venv``), on a filesystem where uv cannot install in place: chmod fails there (FAT:
+ENOSYS, for every file uv copies), or is ignored and files are made without their exec bit
+(console scripts that cannot run). As for a project env (:mod:`anyvenv.project.shadow`), uv
+installs into the env's shadow on local disk, and the packages are mirrored into the env with
+their modes set at creation.
+
+How the env installs is kept in the env's sync state (:mod:`anyvenv.project.state`), so that
+the next command probes nothing and runs no python, and ``cache prune`` sees the shadow in use.
+A marker in the shadow says that a mirror into the env began and did not end: the env may
+then be half-made, and the shadow, not the env, says what is installed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from anyvenv.project.envchoice import EnvLocation, Placement
+from anyvenv.project.state import SyncState
+from anyvenv.record import record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+MIRROR_PENDING = ".anyvenv-mirror-pending"  # in the shadow: a mirror into the env began
+
+
+@record
+class BareEnv:
+    """An env no project stands for, installed into through its shadow."""
+
+    location: EnvLocation
+    state: SyncState
+
+
+@record
+class BarePipResult:
+    uv_exit_code: int
+    notes: list[str]  # what the user must be told (a shadow made)
+
+
+@record
+class PipOnEnv:
+    """What ``uv pip`` is run as: on which env, with which arguments (without the option
+    that named the env's python, which the shadow's replaces)."""
+
+    env: str
+    args: list[str]
+
+
+def pip_on_env(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> PipOnEnv | None:
+    """The virtual env plain ``uv pip ARGS`` acts on, as uv pip finds it (``--python``/``-p``
+    or ``UV_PYTHON`` naming the env or a python in it, else ``VIRTUAL_ENV``, an active conda
+    env, the nearest ``.venv``). ``None`` where it acts on something else or on what this
+    cannot tell: a system Python (``--system``, ``UV_SYSTEM_PYTHON``), ``--target`` or
+    ``--prefix``, a Python asked for by version or name, ``-p`` in a cluster (``-qp``)."""
+    from anyvenv.interpreter.request import names_a_path
+    from anyvenv.project.pip import env_uv_pip_finds
+    from anyvenv.project.uvrules import env_flag, option_value, working_dir
+
+    end = args.index("--") if "--" in args else len(args)
+    options, rest = list(args[:end]), list(args[end:])
+    if any(arg.partition("=")[0] in ("--system", "--target", "--prefix") for arg in options):
+        return None
+    named = _python_option(options)
+    if named is None:
+        return None
+    requested, kept = named
+    workdir = working_dir(option_value(options, "--directory"), cwd, environ)
+    if requested is None:
+        if env_flag(environ, "UV_SYSTEM_PYTHON"):
+            return None
+        requested = environ.get("UV_PYTHON") or None
+    if requested is None:
+        found = env_uv_pip_finds(environ, cwd, workdir)
+    elif names_a_path(requested):
+        found = _env_of(os.path.join(workdir, os.path.expanduser(requested)))
+    else:
+        return None
+    from anyvenv.envbuild.config import is_virtual_environment
+
+    if found is None or not os.path.isdir(found) or not is_virtual_environment(found):
+        return None
+    return PipOnEnv(os.path.abspath(found), [*kept, *rest])
+
+
+def _python_option(options: list[str]) -> tuple[str | None, list[str]] | None:
+    """The last ``--python``/``-p`` value among ``options`` (``None``: not given) and the
+    options without it; ``None`` where ``-p`` is clustered with other flags (``-qp X``)."""
+    from anyvenv.project.uvrules import unclustered
+
+    value: str | None = None
+    kept: list[str] = []
+    index = 0
+    while index < len(options):
+        arg = options[index]
+        if arg in ("--python", "-p"):
+            if index + 1 == len(options):
+                return None  # (uv says what is missing)
+            value, index = options[index + 1], index + 2
+            continue
+        if arg.startswith("--python="):
+            value = arg[len("--python=") :]
+        elif arg.startswith("-p") and not arg.startswith("--"):
+            value = arg[2:].removeprefix("=")
+        elif unclustered(arg, "p") is not None:
+            return None
+        else:
+            kept.append(arg)
+        index += 1
+    return value, kept
+
+
+def _env_of(path: str) -> str | None:
+    """The env a ``--python`` path names: the env directory itself, or the env of a python
+    in its ``bin``."""
+    if os.path.isdir(path):
+        return path
+    bin_dir = os.path.dirname(os.path.abspath(path))
+    return os.path.dirname(bin_dir) if os.path.basename(bin_dir) == "bin" else None
+
+
+def run_bare_pip(
+    target: PipOnEnv,
+    environ: Mapping[str, str],
+    cwd: str,
+    progress: Callable[[int, int], object] | None = None,
+) -> BarePipResult | None:
+    """Run ``uv pip`` (a command that changes packages) on ``target.env`` through its shadow
+    where uv cannot install there in place; ``None`` where uv can (or the env does not run:
+    plain uv pip says what it says), and nothing was done."""
+    from anyvenv.fs.lock import env_lock
+    from anyvenv.project.uvcall import find_uv
+
+    with env_lock(target.env):
+        bare = _shadowed(target.env, environ)
+        if bare is None:
+            return None
+        return _install_through_shadow(bare, target.args, find_uv(), environ, cwd, progress)
+
+
+def _shadowed(env: str, environ: Mapping[str, str]) -> BareEnv | None:
+    """``env`` with its shadow, where uv cannot install into it in place; ``None`` where it
+    can, or the env does not run. From the env's saved state where it still holds, else
+    measured (no probe on a local disk's own filesystems)."""
+    from anyvenv.project import state as state_store
+    from anyvenv.project.health import inspect_env
+
+    saved = state_store.load(env)
+    if saved is not None and state_store.still_matches(saved.fingerprint):
+        if saved.placement != Placement.SHADOW.value or not saved.shadow:
+            return None
+        location = EnvLocation(
+            env, env, Placement.SHADOW, saved.reason, saved.shadow, saved.chmod_fails
+        )
+        return BareEnv(location, saved)
+    fault = _install_fault(env)
+    if fault is None:
+        return None
+    facts, _ = inspect_env(env, None, strict=False)
+    if facts is None:
+        return None
+    from anyvenv.project.envchoice import python_key, shadow_env_path
+    from anyvenv.project.prepare import new_state
+
+    why, chmod_fails = fault
+    key = python_key(facts.version, facts.free_threaded)
+    shadow = shadow_env_path(env, _env_name(env), key, environ, why)
+    location = EnvLocation(env, env, Placement.SHADOW, why, shadow, chmod_fails)
+    return BareEnv(location, new_state(location, facts))
+
+
+def _install_fault(env: str) -> tuple[str, bool] | None:
+    """Why uv cannot install into ``env`` in place, and whether chmod fails (not just is
+    ignored) there; ``None`` where it can."""
+    from anyvenv.errors import UsageError
+    from anyvenv.fs.mounts import mount_of, read_mounts
+    from anyvenv.fs.probe import probe
+    from anyvenv.project.envchoice import fault_of
+
+    mount = mount_of(env, read_mounts())
+    if mount is not None and mount.is_local:
+        return None
+    try:
+        result = probe(env)
+    except (OSError, UsageError):  # (not writable: uv says so itself)
+        return None
+    fault = fault_of(result)
+    if fault is None or not result.can_execute:
+        return None
+    return fault, result.chmod_fails
+
+
+def _env_name(env: str) -> str:
+    """What the shadow is named after: the env's directory name, or its parent's for a
+    ``.venv`` or ``venv``."""
+    name = os.path.basename(env)
+    return os.path.basename(os.path.dirname(env)) if name in (".venv", "venv") else name
+
+
+def _install_through_shadow(
+    bare: BareEnv,
+    args: list[str],
+    uv: str,
+    environ: Mapping[str, str],
+    cwd: str,
+    progress: Callable[[int, int], object] | None,
+) -> BarePipResult:
+    from anyvenv.project.buildshim import named_dirs, with_build_shim
+    from anyvenv.project.shadow import ensure_shadow, mirror_shadow, tree_of
+    from anyvenv.project.uvcall import pip_command, run_uv, uv_environment
+
+    env, shadow = bare.location.env, bare.location.shadow
+    assert shadow is not None
+    notes = []
+    if ensure_shadow(bare, adopt=not os.path.exists(_pending(shadow)), keep_all=True):
+        notes.append(f"uv installs into a shadow env at {shadow}: {bare.location.reason}")
+    uv_env = with_build_shim(uv_environment(environ, shadow, env), named_dirs(args[1:], cwd))
+    uv_env["UV_LINK_MODE"] = _link_mode(bare.state, shadow, args, uv, environ, cwd)
+    code = run_uv(pip_command(uv, args, os.path.join(shadow, "bin", "python")), uv_env, cwd)
+    if code == 0:
+        from anyvenv.project.uvsettings import compiles_bytecode, reinstalls
+
+        _write_marker(_pending(shadow))
+        mirror_shadow(bare, progress, reinstalls(cwd, args, environ, cwd, for_pip=True))
+        if compiles_bytecode(cwd, args, environ, cwd, for_pip=True):
+            from anyvenv.project.mirror import compile_bytecode
+
+            compile_bytecode(tree_of(env, bare.state))
+        os.unlink(_pending(shadow))
+    _save_state(bare)
+    return BarePipResult(code, notes)
+
+
+def _link_mode(
+    saved: SyncState,
+    shadow: str,
+    args: list[str],
+    uv: str,
+    environ: Mapping[str, str],
+    cwd: str,
+) -> str:
+    from anyvenv.project.linkmode import decide_link_mode, forced_link_mode
+    from anyvenv.project.uvcache import uv_cache_dir
+    from anyvenv.project.uvrules import option_value
+    from anyvenv.project.uvsettings import configured_link_mode
+
+    forced = forced_link_mode(option_value(args, "--link-mode"), environ) or configured_link_mode(
+        cwd, args, environ, cwd, for_pip=True
+    )
+    choice = decide_link_mode(
+        saved, shadow, forced, args, environ, cwd, lambda: uv_cache_dir(uv, args, environ, cwd)
+    )
+    return choice.mode.value
+
+
+def _pending(shadow: str) -> str:
+    return os.path.join(shadow, MIRROR_PENDING)
+
+
+def _write_marker(path: str) -> None:
+    with open(path, "wb"):
+        pass
+
+
+def _save_state(bare: BareEnv) -> None:
+    from anyvenv.project import state as state_store
+    from anyvenv.project.health import vital_files
+
+    saved = bare.state
+    saved.fingerprint = state_store.fingerprint(
+        list(saved.fingerprint) or vital_files(bare.location.env, saved.base_executable)
+    )
+    if state_store.load(bare.location.env) != saved:
+        state_store.save(bare.location.env, saved)

@@ -1,0 +1,286 @@
+"""``anyvenv pip`` on an env no project stands for (outside a project, or named by ``--python``
+or ``VIRTUAL_ENV``), on mounts where plain ``uv pip`` cannot install into it in place: uv
+installs into the env's shadow and the packages are mirrored in (project/barepip.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from project_support import (
+    PY_MAIN,
+    build_index,
+    index_args,
+    needs_pythons,
+    project_environ,
+    run,
+    sync_json,
+    uv_binary,
+    write_project,
+)
+from reliability_support import killed
+
+from anyvenv.project.barepip import MIRROR_PENDING, pip_on_env
+from lab import ALL_KINDS
+from lab.expect import EXPECT
+from support import ANYVENV
+from wheels import build_wheel, greeter_wheel
+
+pytestmark = [needs_pythons, pytest.mark.timeout(300)]
+
+
+def _needs_shadow(kind: str) -> bool:
+    """Files run there, but chmod fails, or is ignored where files are not executable."""
+    expect = EXPECT[kind]
+    if expect["exec"] != "ok" or expect["chmod"] == "ok":
+        return False
+    return not (expect["chmod"] == "no" and expect["exec_by_default"] == "ok")
+
+
+SHADOW_KINDS = [kind for kind in ALL_KINDS if _needs_shadow(kind)]
+
+
+def test_the_kinds_that_need_a_shadow() -> None:
+    assert SHADOW_KINDS == ["faultfs:chmod-ignored", "faultfs:chmod-enosys", "fat"]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def make_env(env: Path, home: Path) -> None:
+    proc = run(
+        [*ANYVENV, "venv", str(env), "--python", str(PY_MAIN)], env.parent, project_environ(home)
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def anyvenv_pip(
+    *args: str, home: Path, cwd: Path, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    return run([*ANYVENV, "pip", *args], cwd, project_environ(home, **extra))
+
+
+def says_hello(env: Path) -> str:
+    """What the env's console script ``greet`` prints, run directly (its exec bit, its
+    shebang), or why it does not run."""
+    try:
+        proc = subprocess.run([env / "bin" / "greet"], capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        return f"does not run: {exc.strerror}"
+    return proc.stdout.strip() if proc.returncode == 0 else f"exit {proc.returncode}: {proc.stderr}"
+
+
+def imports(env: Path, module: str) -> bool:
+    proc = subprocess.run([env / "bin" / "python", "-c", f"import {module}"], capture_output=True)
+    return proc.returncode == 0
+
+
+def shadows(home: Path) -> list[str]:
+    directory = home / "cache" / "anyvenv" / "shadow"
+    return sorted(os.listdir(directory)) if directory.is_dir() else []
+
+
+@pytest.mark.parametrize("lab_kind", SHADOW_KINDS)
+def test_pip_installs_into_an_env_outside_a_project(
+    lab_kind: str, target: Path, tmp_path: Path, home: Path
+) -> None:
+    wheels = tmp_path / "wheels"
+    greeter = greeter_wheel(wheels)
+    other = build_wheel(wheels, "other", modules={"other/__init__.py": "X = 1\n"})
+    outside = tmp_path / "elsewhere"  # no project here, nor above
+    outside.mkdir()
+
+    # plain uv pip on such an env: it fails (chmod ENOSYS), or its console script cannot run
+    plain_env = target / "plain"
+    make_env(plain_env, home)
+    plain = run(
+        [
+            uv_binary(),
+            "pip",
+            "install",
+            "--python",
+            str(plain_env / "bin" / "python"),
+            str(greeter),
+        ],
+        outside,
+        project_environ(home),
+    )
+    if lab_kind == "faultfs:chmod-ignored":
+        assert plain.returncode == 0, plain.stderr
+        assert says_hello(plain_env).startswith("does not run: Permission denied")
+    else:
+        assert plain.returncode != 0
+        assert "os error 38" in plain.stderr
+
+    env = target / "env"
+    make_env(env, home)
+    installed = anyvenv_pip("install", str(greeter), home=home, cwd=outside, VIRTUAL_ENV=str(env))
+    assert installed.returncode == 0, installed.stderr
+    assert "anyvenv: uv installs into a shadow env at" in installed.stderr
+    assert says_hello(env) == f"hello from {env}"
+    assert len(shadows(home)) == 1
+
+    # named by --python, from a directory with a project of its own: the same shadow
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
+    python = str(env / "bin" / "python")
+    added = anyvenv_pip("install", "--python", python, str(other), home=home, cwd=project)
+    assert added.returncode == 0, added.stderr
+    assert "shadow env at" not in added.stderr  # (said when it is made)
+    assert not (project / ".venv").exists()
+    assert imports(env, "other") and imports(env, "greeter")
+    assert len(shadows(home)) == 1
+
+    removed = anyvenv_pip("uninstall", f"--python={python}", "greeter", home=home, cwd=outside)
+    assert removed.returncode == 0, removed.stderr
+    assert not imports(env, "greeter")
+    assert not (env / "bin" / "greet").exists()
+    assert imports(env, "other")
+
+    assert prune_verdicts(home) == {shadows(home)[0]: "in-use"}
+    shutil.rmtree(env)
+    assert prune_verdicts(home) == {shadows(home)[0]: "unused"}
+
+
+def prune_verdicts(home: Path) -> dict[str, str]:
+    """What ``cache prune --dry-run`` says of each shadow env."""
+    proc = run(
+        [*ANYVENV, "cache", "prune", "--dry-run", "--json"], home.parent, project_environ(home)
+    )
+    assert proc.returncode == 0, proc.stderr
+    entries = json.loads(proc.stdout)["entries"]
+    return {os.path.basename(e["path"]): e["verdict"] for e in entries if e["kind"] == "shadow"}
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_what_changed_in_the_env_itself_is_kept(target: Path, tmp_path: Path, home: Path) -> None:
+    """A package removed from the env by another tool since does not come back from the
+    shadow at the next install."""
+    wheels = tmp_path / "wheels"
+    greeter = greeter_wheel(wheels)
+    other = build_wheel(wheels, "other", modules={"other/__init__.py": "X = 1\n"})
+    env = target / "env"
+    make_env(env, home)
+    first = anyvenv_pip("install", str(greeter), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
+    assert first.returncode == 0, first.stderr
+    python = str(env / "bin" / "python")
+    by_uv = run(
+        [uv_binary(), "pip", "uninstall", "--python", python, "greeter"],
+        tmp_path,
+        project_environ(home),
+    )
+    assert by_uv.returncode == 0, by_uv.stderr
+    second = anyvenv_pip("install", str(other), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
+    assert second.returncode == 0, second.stderr
+    assert imports(env, "other")
+    assert not imports(env, "greeter")
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_a_mirror_killed_half_way_is_finished_by_the_next_command(
+    target: Path, tmp_path: Path, home: Path
+) -> None:
+    """Whatever it installs: the shadow, not the half-made env, says what is installed."""
+    wheels = tmp_path / "wheels"
+    greeter = greeter_wheel(wheels)
+    other = build_wheel(wheels, "other", modules={"other/__init__.py": "X = 1\n"})
+    env = target / "env"
+    make_env(env, home)
+    environ = {**project_environ(home), "VIRTUAL_ENV": str(env)}
+    proc = killed("pip", "install", str(greeter), at="create:greet", cwd=tmp_path, **environ)
+    assert proc.returncode == -9, proc.stderr
+    (shadow,) = shadows(home)
+    assert (home / "cache" / "anyvenv" / "shadow" / shadow / MIRROR_PENDING).exists()
+    assert says_hello(env) != f"hello from {env}"  # (half-made)
+
+    again = anyvenv_pip("install", str(other), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
+    assert again.returncode == 0, again.stderr
+    assert says_hello(env) == f"hello from {env}"
+    assert imports(env, "other")
+    assert not (home / "cache" / "anyvenv" / "shadow" / shadow / MIRROR_PENDING).exists()
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "exfat"])
+def test_no_shadow_where_uv_installs_in_place(target: Path, tmp_path: Path, home: Path) -> None:
+    """On a local disk (not probed) and where chmod is ignored but every file is executable."""
+    greeter = greeter_wheel(tmp_path / "wheels")
+    env = target / "env"
+    make_env(env, home)
+    proc = anyvenv_pip("install", str(greeter), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
+    assert proc.returncode == 0, proc.stderr
+    assert says_hello(env) == f"hello from {env}"
+    assert shadows(home) == []
+
+
+def fake_env(path: Path) -> Path:
+    (path / "bin").mkdir(parents=True)
+    (path / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    return path
+
+
+def test_the_env_uv_pip_acts_on(tmp_path: Path) -> None:
+    env = fake_env(tmp_path / "env")
+    python = str(env / "bin" / "python")
+    cwd = str(tmp_path)
+    for args in (
+        ["install", "--python", python, "x"],
+        ["install", f"--python={python}", "x"],
+        ["install", "-p", python, "x"],
+        ["install", f"-p{python}", "x"],
+        ["install", "-p", "./env", "x"],  # the env's directory, relative to the working dir
+    ):
+        found = pip_on_env(args, {}, cwd)
+        assert found is not None, args
+        assert (found.env, found.args) == (str(env), ["install", "x"]), args
+    named = pip_on_env(["install", "x"], {"UV_PYTHON": python}, cwd)
+    assert named is not None and named.env == str(env)
+    active = pip_on_env(["install", "x", "--", "-p"], {"VIRTUAL_ENV": "env"}, cwd)
+    assert active is not None and active.args == ["install", "x", "--", "-p"]
+    nested = tmp_path / "env" / "sub"
+    nested.mkdir()
+    inside = pip_on_env(["install", "x"], {}, str(nested))  # the env the directory is in
+    assert inside is not None and inside.env == str(env)
+    for args in (
+        ["install", "--system", "x"],
+        ["install", "--target", "t", "x"],
+        ["install", "--prefix=p", "x"],
+        ["install", "-p", "3.12", "x"],
+        ["install", "-p", "env", "x"],  # (no "/": uv reads it as a name, not a path)
+        ["install", "-qp", python, "x"],
+        ["install", "--python", str(tmp_path), "x"],  # a directory that is no env
+    ):
+        assert pip_on_env(args, {"VIRTUAL_ENV": str(env)}, cwd) is None, args
+    assert (
+        pip_on_env(["install", "x"], {"UV_SYSTEM_PYTHON": "1", "VIRTUAL_ENV": str(env)}, cwd)
+        is None
+    )
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_a_project_env_changed_from_outside_is_synced_again(
+    target: Path, tmp_path: Path, home: Path
+) -> None:
+    """The project's env, active, changed by ``anyvenv pip`` from outside the project (through
+    the project's own shadow): the next sync runs uv and takes the extra package away."""
+    index = build_index(tmp_path / "index")
+    project = write_project(target / "proj", dependencies=["gamma"])
+    environ = project_environ(home)
+    synced, _ = sync_json(project, environ, index)
+    assert synced["placement"] == "shadow"
+    env = project / ".venv"
+    installed = anyvenv_pip(
+        "install", *index_args(index), "alpha", home=home, cwd=tmp_path, VIRTUAL_ENV=str(env)
+    )
+    assert installed.returncode == 0, installed.stderr
+    assert "shadow env at" not in installed.stderr  # (the project's)
+    assert imports(env, "alpha")
+    sync_json(project, environ, index)  # (its inputs record covers the env's site-packages)
+    assert not imports(env, "alpha")
+    assert imports(env, "gamma")
