@@ -284,3 +284,25 @@ def test_a_project_env_changed_from_outside_is_synced_again(
     sync_json(project, environ, index)  # (its inputs record covers the env's site-packages)
     assert not imports(env, "alpha")
     assert imports(env, "gamma")
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_package_fat_refuses_fails_alone(target: Path, tmp_path: Path, home: Path) -> None:
+    """A wheel with a file name FAT cannot hold (``a:b.txt``): one line naming the package,
+    nothing of it left in the env, and the next install of another package works."""
+    wheels = tmp_path / "wheels"
+    colon = build_wheel(wheels, "colon", data_files={"colon/a:b.txt": b"x"})
+    other = build_wheel(wheels, "other", modules={"other/__init__.py": "X = 1\n"})
+    env = target / "env"
+    make_env(env, home)
+    refused = anyvenv_pip("install", str(colon), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[-1].startswith(
+        "anyvenv: error: colon could not be installed: cannot place "
+    )
+    site = env / "lib" / f"python{PY_MAIN.name[6:]}" / "site-packages"
+    left = [name for name in os.listdir(site) if name.startswith("colon")]
+    assert not left, [os.listdir(site / n) for n in left]
+    after = anyvenv_pip("install", str(other), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
+    assert after.returncode == 0, after.stderr
+    assert imports(env, "other")

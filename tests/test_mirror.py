@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import subprocess
@@ -29,7 +30,11 @@ def _install(tree: EnvTree, name: str, version: str, files: dict[str, tuple[byte
         path = Path(os.path.normpath(tree.site_packages / relative))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        path.chmod(mode)
+        try:
+            path.chmod(mode)
+        except OSError as exc:  # (FAT: chmod fails, every file is 0755 there)
+            if exc.errno != errno.ENOSYS:
+                raise
         lines.append(f"{relative},,{len(data)}")
     lines.append(f"{dist_info}/RECORD,,")
     (tree.site_packages / dist_info / "RECORD").write_text("\n".join(lines) + "\n")
@@ -215,10 +220,50 @@ def test_a_file_that_cannot_be_placed_is_one_error_naming_it(envs: tuple[EnvTree
     with pytest.raises(AnyvenvError) as info:
         mirror(source, dest)
     assert info.value.message.startswith(
-        f"cannot place {dest.site_packages / 'tool' / '__init__.py'}: "
+        f"tool could not be installed: cannot place {dest.site_packages / 'tool' / '__init__.py'}: "
     )
     assert not (dest.site_packages / "tool-1.0.dist-info" / "RECORD").exists()  # redone next time
     assert sorted(os.listdir(dest.site_packages / "tool")) == ["__init__.py"]  # no temp file
+
+
+@pytest.mark.parametrize("lab_kind", ["fat", "exfat"])
+def test_a_directory_renamed_only_by_case_takes_its_new_name(
+    lab_kind: str, target: Path, tmp_path: Path
+) -> None:
+    """``Caser/`` in 1.0, ``caser/`` in 2.0: on a case-insensitive filesystem the emptied old
+    directory must be gone before the new files are written, or they land in it."""
+    source = EnvTree.of(tmp_path / "shadow", SITE)
+    dest = EnvTree.of(target / "env", SITE)
+    _install(dest, "caseren", "1.0", {"Caser/__init__.py": (b"V = 1\n", 0o644)})
+    _install(source, "caseren", "2.0", {"caser/__init__.py": (b"V = 2\n", 0o644)})
+    assert mirror(source, dest).updated == ["caseren"]
+    assert "caser" in os.listdir(dest.site_packages)
+    assert "Caser" not in os.listdir(dest.site_packages)
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_package_the_filesystem_refuses_is_taken_back_and_the_others_placed(
+    lab_kind: str, target: Path, tmp_path: Path
+) -> None:
+    """FAT refuses ``a:b.txt``: that package is not left half-made, and the packages mirrored
+    after it (in name order) are still placed."""
+    from anyvenv.project.mirror import NotPlaced
+
+    source = EnvTree.of(tmp_path / "shadow", SITE)
+    dest = EnvTree.of(target / "env", SITE)
+    _install(dest, "zeta", "1.0", {"zeta.py": (b"1", 0o644)})
+    _install(source, "zeta", "2.0", {"zeta.py": (b"2", 0o644)})
+    _install(
+        source, "colon", "1.0", {"colon/__init__.py": (b"", 0o644), "colon/a:b.txt": (b"x", 0o644)}
+    )
+    with pytest.raises(NotPlaced) as info:
+        mirror(source, dest)
+    assert list(info.value.refused) == ["colon"]
+    assert info.value.message.startswith("colon could not be installed: cannot place ")
+    assert info.value.report.updated == ["zeta"]
+    assert (dest.site_packages / "zeta.py").read_bytes() == b"2"
+    assert (dest.site_packages / "zeta-2.0.dist-info" / "RECORD").exists()
+    assert not [name for name in os.listdir(dest.site_packages) if name.startswith("colon")]
 
 
 def test_adopt_added_takes_only_complete_packages_of_projects_it_lacks(

@@ -267,9 +267,14 @@ def mirror(
 
     Every removal comes before any write, and no file a new RECORD lists is removed: a module
     that moves from one distribution to another in one upgrade is kept, whichever order the
-    two come in. A file that cannot be written or removed stops the mirror with an
-    :class:`AnyvenvError` naming it; the distributions not yet complete (their RECORD is
-    written last) are copied again by the next mirror."""
+    two come in. The directories the removals emptied go before any write too: on a
+    case-insensitive filesystem (FAT, exFAT) a package directory renamed only by case
+    (``Caser/`` to ``caser/``) would otherwise keep its old name. A file that cannot be
+    removed stops the mirror with an :class:`AnyvenvError` naming it; a distribution a file
+    of which cannot be written (a name the filesystem refuses, no space left) is taken back
+    out of ``dest``, the others are still placed, and :class:`NotPlaced` names it after.
+    An interrupted mirror leaves the distributions not yet complete without their RECORD
+    (written last): the next mirror copies them again."""
     report = MirrorReport()
     wanted = distributions(source.site_packages)
     present = distributions(dest.site_packages)
@@ -296,20 +301,69 @@ def mirror(
                 report.files_removed += _remove_unclaimed(dest, old_dist, claimed, touched)
                 if old_dist.dist_info != wanted[name].dist_info:
                     _remove_dist_info(dest, old_dist)
+        _prune(dest, touched)
+        touched.clear()
         total = sum(len(files) for files in new_files.values())
+        refused: dict[str, AnyvenvError] = {}
         for name in changed:
             for relative in new_files[name]:
                 try:
                     _install_file(source, dest, relative)
                 except OSError as exc:
-                    raise _not_placed(exc, str(dest.root / relative)) from exc
+                    refused[name] = _not_placed(exc, str(dest.root / relative))
+                    _take_back(dest, new_files[name], wanted[name], touched)
+                    break
                 report.files_written += 1
                 if progress is not None:
                     progress(report.files_written, total)
-            (report.updated if name in present else report.added).append(name)
+            else:
+                (report.updated if name in present else report.added).append(name)
     finally:
         _prune(dest, touched)
+    if refused:
+        raise NotPlaced(refused, report)
     return report
+
+
+class NotPlaced(AnyvenvError):
+    """Distributions the mirror could not place (each taken back out of the env), by name,
+    with the error of the file that was refused; ``report``: what was placed."""
+
+    def __init__(self, refused: dict[str, AnyvenvError], report: MirrorReport) -> None:
+        first = next(iter(refused.values()))
+        names = ", ".join(sorted(refused))
+        super().__init__(
+            f"{names} could not be installed: {first.message}",
+            f"the filesystem refused a file of it (a name it cannot hold, no space left, no "
+            f"permission); the other packages were installed: leave out {names}, or keep the "
+            "environment on another filesystem (UV_PROJECT_ENVIRONMENT)",
+        )
+        self.refused = refused
+        self.report = report
+
+
+def _take_back(dest: EnvTree, files: list[str], dist: Distribution, touched: set[Path]) -> None:
+    """Remove the files of ``dist`` (what was written of them, and those of its old version
+    not yet rewritten) and its dist-info directory: nothing half-made of it stays."""
+    for relative in files:
+        touched.add((dest.root / relative).parent)  # (made for it, though nothing was written)
+        with contextlib.suppress(OSError):
+            _remove_file(dest, relative, touched)
+    _remove_dist_info(dest, dist)
+
+
+def remove_distributions(tree: EnvTree, names: Collection[str]) -> None:
+    """Remove the distributions ``names`` from ``tree`` by their RECORD (a shadow env made to
+    match an env that could not take them)."""
+    present = distributions(tree.site_packages)
+    touched: set[Path] = set()
+    try:
+        for name in names:
+            if name in present:
+                _remove_unclaimed(tree, present[name], set(), touched)
+                _remove_dist_info(tree, present[name])
+    finally:
+        _prune(tree, touched)
 
 
 def adopt_added(source: EnvTree, dest: EnvTree) -> list[str]:

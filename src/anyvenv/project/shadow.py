@@ -108,17 +108,23 @@ def mirror_shadow(
 ) -> MirrorReport:
     """Bring the shadow env's distributions into the env (``progress``, ``again``: see
     ``mirror``). ``keep_seed`` (``uv sync``, which never removes them from an env it did
-    not make): the env's pip (and setuptools and wheel before 3.12) stay."""
-    from anyvenv.project.mirror import mirror
+    not make): the env's pip (and setuptools and wheel before 3.12) stay. Distributions the
+    env's filesystem refuses are removed from the shadow too, so that the next command (one
+    that installs something else) does not meet them again (:class:`NotPlaced` is raised)."""
+    from anyvenv.project.mirror import NotPlaced, mirror, remove_distributions
 
     shadow = prepared.location.shadow
     assert shadow is not None
     version = tuple(prepared.state.version[:2])
     seed = ("pip", "uv") if version >= (3, 12) else ("pip", "setuptools", "wheel", "uv")
-    return mirror(
-        tree_of(shadow, prepared.state),
-        tree_of(prepared.location.env, prepared.state),
-        progress,
-        again=again,
-        keep=seed if keep_seed else (),
-    )
+    try:
+        return mirror(
+            tree_of(shadow, prepared.state),
+            tree_of(prepared.location.env, prepared.state),
+            progress,
+            again=again,
+            keep=seed if keep_seed else (),
+        )
+    except NotPlaced as exc:  # the shadow lets them go too: it says what the env holds
+        remove_distributions(tree_of(shadow, prepared.state), exc.refused)
+        raise
