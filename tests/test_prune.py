@@ -307,6 +307,18 @@ def test_a_broken_owner_record_counts_as_none(tmp_path: Path) -> None:
     assert not record_owner(str(tmp_path / "missing"), f"{tmp_path}/p/.venv", EnvKind.SHADOW)
 
 
+@pytest.mark.parametrize("name", ["nl\nproj", " spaced ", "caf\udce9", "a = b # c"])
+def test_an_owner_record_keeps_any_project_path(tmp_path: Path, name: str) -> None:
+    """A newline (which ends a line of the record), spaces at the ends, bytes that are not
+    UTF-8: the owner read back is the path written, so prune asks the right project."""
+    env_dir = tmp_path / "env"
+    env_dir.mkdir()
+    declared = os.path.join(str(tmp_path), name, ".venv")
+    assert record_owner(str(env_dir), declared, EnvKind.ELSEWHERE)
+    owner = read_owner(str(env_dir))
+    assert owner is not None and owner.declared == declared
+
+
 def test_cache_dir_names_the_directories(tmp_path: Path) -> None:
     env = project_environ(tmp_path / "home", ANYVENV_SHADOW_DIR=str(tmp_path / "sh"))
     done = anyvenv("cache", "dir", "--json", cwd=tmp_path, env=env)

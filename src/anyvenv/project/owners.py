@@ -12,6 +12,11 @@ directory) or a shadow env (in the user cache) carries ``.anyvenv-owner``::
     mount-source = //server/share
     mount-device = 0:53
     project-inode = 1234567
+    owner-hex = 2f6d6e742f...
+
+``owner-hex`` holds the owner's path byte for byte (hex of its file-system encoding): a path
+may hold a newline, which ends a ``key = value`` line, or spaces at its ends, which the
+reading strips. ``owner`` is kept beside it for the reader.
 
 ``owner`` is the declared env path (a pointer file there names an ``elsewhere`` env; the env
 there records its ``shadow``). The mount the project was on (where, what, and the device
@@ -25,6 +30,7 @@ pyvenv.cfg.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from anyvenv.envbuild.config import parse_pyvenv_cfg
@@ -83,6 +89,7 @@ def render_owner(owner: Owner) -> bytes:
         f"mount-source = {owner.mount_source}",
         f"mount-device = {owner.mount_device}",
         f"project-inode = {owner.project_inode}",
+        f"owner-hex = {os.fsencode(owner.declared).hex()}",
     ]
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
@@ -99,6 +106,8 @@ def read_owner(env: str) -> Owner | None:
         return None
     values = parse_pyvenv_cfg(data.decode("utf-8", "surrogateescape"))
     declared = values.get("owner", "")
+    with contextlib.suppress(KeyError, ValueError):  # (records written before it have none)
+        declared = os.fsdecode(bytes.fromhex(values["owner-hex"]))
     try:
         kind = EnvKind(values.get("kind", ""))
     except ValueError:
