@@ -1031,3 +1031,22 @@ def test_a_copied_python_replaced_at_once_gets_a_time_clear_of_the_old_one(
     minor = ".".join(Path(other[0]).name.removeprefix("python").split(".")[:2])
     for name in ("python", "python3", f"python{minor}"):
         assert os.stat(env / "bin" / name).st_mtime_ns - old >= 2_000_000_000, name
+
+
+def test_a_path_with_a_colon_is_made_and_said_not_to_activate(tmp_path: Path) -> None:
+    """``python -m venv`` refuses the path, uv venv makes an env its scripts break PATH with:
+    anyvenv makes it, warns, and prints no activation line that would fail."""
+    env_dir = tmp_path / "a:b" / "env"
+    proc = run_cli("venv", str(env_dir), env=cli_env(SHELL="/bin/bash"))
+    assert proc.returncode == 0, proc.stderr
+    assert "Activate with" not in proc.stderr
+    assert "anyvenv: warning: the activation scripts refuse this env: its path contains ':'" in (
+        proc.stderr
+    )
+    listed = run_cli("venv", str(env_dir), "--clear", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert any("contains ':'" in warning for warning in json.loads(listed.stdout)["warnings"])
+    activated = subprocess.run(
+        ["bash", "-c", f"source '{env_dir}/bin/activate'"], capture_output=True, text=True
+    )
+    assert activated.returncode != 0 and "contains ':'" in activated.stderr

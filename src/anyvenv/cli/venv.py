@@ -454,7 +454,14 @@ def run(args: Arguments) -> int:
         if source is None:
             raise
         raise found.choice.named_in(exc) from exc
-    for warning in (found.incompatibility(info.version), info.old_env_remains):
+    unreachable = (  # (python -m venv refuses such a path; uv venv's scripts break PATH)
+        f"the activation scripts refuse this env: its path contains '{os.pathsep}', which "
+        "cannot be one entry of PATH; run its bin/python directly, or make it at a path "
+        f"without '{os.pathsep}'"
+        if os.pathsep in info.path
+        else None
+    )
+    for warning in (found.incompatibility(info.version), info.old_env_remains, unreachable):
         if warning:
             warnings.append(warning)
             print(f"anyvenv: warning: {warning}", file=sys.stderr)
@@ -473,7 +480,8 @@ def run(args: Arguments) -> int:
         lines.append(f"interpreter: {placement} ({info.reason})")
         if info.seeded:  # as uv venv --seed lists what it installed
             lines.append(f"seeded: {', '.join(info.seeded)}")
-        lines.append(f"Activate with: {activate_command(info.path, os.environ.get('SHELL'))}")
+        if unreachable is None:
+            lines.append(f"Activate with: {activate_command(info.path, os.environ.get('SHELL'))}")
         print("\n".join(lines), file=sys.stderr)
     return 0
 
