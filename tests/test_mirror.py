@@ -241,6 +241,25 @@ def test_a_directory_renamed_only_by_case_takes_its_new_name(
     assert "Caser" not in os.listdir(dest.site_packages)
 
 
+@pytest.mark.parametrize("lab_kind", ["fat", "exfat", "local"])
+def test_a_file_of_another_package_in_another_case_is_kept(
+    lab_kind: str, target: Path, tmp_path: Path
+) -> None:
+    """mova 1.0 had ``sharedpk/Util.py``; movb, unchanged, has ``sharedpk/util.py``: where
+    case does not tell them apart they are one file, which mova 2.0 dropping Util.py must
+    not take away; where it does, Util.py goes."""
+    source = EnvTree.of(tmp_path / "shadow", SITE)
+    dest = EnvTree.of(target / "env", SITE)
+    _install(dest, "mova", "1.0", {"sharedpk/Util.py": (b"a", 0o644)})
+    _install(dest, "movb", "2.0", {"sharedpk/util.py": (b"b", 0o644)})
+    _install(source, "mova", "2.0", {"mova.py": (b"2", 0o644)})
+    _install(source, "movb", "2.0", {"sharedpk/util.py": (b"b", 0o644)})
+    assert mirror(source, dest).updated == ["mova"]
+    assert os.path.exists(dest.site_packages / "sharedpk" / "util.py")
+    if lab_kind == "local":
+        assert os.listdir(dest.site_packages / "sharedpk") == ["util.py"]
+
+
 @pytest.mark.parametrize("lab_kind", ["fat"])
 def test_a_package_the_filesystem_refuses_is_taken_back_and_the_others_placed(
     lab_kind: str, target: Path, tmp_path: Path

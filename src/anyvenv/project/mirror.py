@@ -269,7 +269,8 @@ def mirror(
     that moves from one distribution to another in one upgrade is kept, whichever order the
     two come in. The directories the removals emptied go before any write too: on a
     case-insensitive filesystem (FAT, exFAT) a package directory renamed only by case
-    (``Caser/`` to ``caser/``) would otherwise keep its old name. A file that cannot be
+    (``Caser/`` to ``caser/``) would otherwise keep its old name; there, a file that a
+    distribution left as it is lists in another case is not removed either. A file that cannot be
     removed stops the mirror with an :class:`AnyvenvError` naming it; a distribution a file
     of which cannot be written (a name the filesystem refuses, no space left) is taken back
     out of ``dest``, the others are still placed, and :class:`NotPlaced` names it after.
@@ -289,16 +290,24 @@ def mirror(
     ]
     new_files = {name: files_of(source, wanted[name]) for name in changed}
     claimed = {relative for files in new_files.values() for relative in files}
+    gone = sorted(set(present) - set(wanted) - set(keep))
+    # where case does not tell names apart (FAT, exFAT), Util.py of one is util.py of
+    # another: the files of the distributions left as they are are claimed too, whatever
+    # their case (those of the new RECORDs are written again after the removals)
+    kept: set[str] = set()
+    if _case_insensitive(dest.site_packages):
+        staying = set(present) - set(changed) - set(gone)
+        kept = {path.casefold() for path in _listed(dest, present, staying)}
     touched: set[Path] = set()
     try:
-        for name in sorted(set(present) - set(wanted) - set(keep)):
-            report.files_removed += _remove_unclaimed(dest, present[name], claimed, touched)
+        for name in gone:
+            report.files_removed += _remove_unclaimed(dest, present[name], claimed, touched, kept)
             _remove_dist_info(dest, present[name])
             report.removed.append(name)
         for name in changed:
             old_dist = present.get(name)
             if old_dist is not None:
-                report.files_removed += _remove_unclaimed(dest, old_dist, claimed, touched)
+                report.files_removed += _remove_unclaimed(dest, old_dist, claimed, touched, kept)
                 if old_dist.dist_info != wanted[name].dist_info:
                     _remove_dist_info(dest, old_dist)
         _prune(dest, touched)
@@ -340,6 +349,29 @@ class NotPlaced(AnyvenvError):
         )
         self.refused = refused
         self.report = report
+
+
+def _case_insensitive(directory: Path) -> bool:
+    """Whether the filesystem of ``directory`` finds names whatever their case (FAT, exFAT):
+    its name with the case of each letter swapped names it too."""
+    swapped = directory.with_name(directory.name.swapcase())
+    if swapped.name == directory.name:
+        return False
+    try:
+        return os.path.isdir(swapped) and swapped.name not in os.listdir(directory.parent)
+    except OSError:
+        return False
+
+
+def _listed(tree: EnvTree, present: dict[str, Distribution], names: Collection[str]) -> set[str]:
+    """The files the RECORDs of ``names`` list, relative to the env root."""
+    found: set[str] = set()
+    for name in names:
+        for listed in record_paths(present[name].record):
+            relative = _env_relative(tree, listed)
+            if relative is not None:
+                found.add(relative)
+    return found
 
 
 def _take_back(dest: EnvTree, files: list[str], dist: Distribution, touched: set[Path]) -> None:
@@ -413,12 +445,17 @@ def _scripts_without_exec(source: EnvTree, dest: EnvTree) -> set[str]:
 
 
 def _remove_unclaimed(
-    dest: EnvTree, dist: Distribution, claimed: set[str], touched: set[Path]
+    dest: EnvTree,
+    dist: Distribution,
+    claimed: set[str],
+    touched: set[Path],
+    kept_folded: Collection[str] = (),
 ) -> int:
-    """Remove the files of ``dist`` (as installed in ``dest``) that no new RECORD lists."""
+    """Remove the files of ``dist`` (as installed in ``dest``) that are neither ``claimed``
+    nor, case-folded, in ``kept_folded``."""
     removed = 0
     for relative in files_of(dest, dist):
-        if relative in claimed:
+        if relative in claimed or (kept_folded and relative.casefold() in kept_folded):
             continue
         try:
             removed += _remove_file(dest, relative, touched)
