@@ -24,7 +24,8 @@ from project_support import (
 )
 from reliability_support import killed
 
-from anyvenv.project.barepip import MIRROR_PENDING, pip_on_env
+from anyvenv.project.barepip import pip_on_env
+from anyvenv.project.shadow import MIRROR_JOURNAL
 from lab import ALL_KINDS
 from lab.expect import EXPECT
 from support import ANYVENV
@@ -197,14 +198,14 @@ def test_a_mirror_killed_half_way_is_finished_by_the_next_command(
     proc = killed("pip", "install", str(greeter), at="create:greet", cwd=tmp_path, **environ)
     assert proc.returncode == -9, proc.stderr
     (shadow,) = shadows(home)
-    assert (home / "cache" / "anyvenv" / "shadow" / shadow / MIRROR_PENDING).exists()
+    assert (home / "cache" / "anyvenv" / "shadow" / shadow / MIRROR_JOURNAL).exists()
     assert says_hello(env) != f"hello from {env}"  # (half-made)
 
     again = anyvenv_pip("install", str(other), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
     assert again.returncode == 0, again.stderr
     assert says_hello(env) == f"hello from {env}"
     assert imports(env, "other")
-    assert not (home / "cache" / "anyvenv" / "shadow" / shadow / MIRROR_PENDING).exists()
+    assert not (home / "cache" / "anyvenv" / "shadow" / shadow / MIRROR_JOURNAL).exists()
 
 
 @pytest.mark.parametrize("lab_kind", ["local", "exfat"])
@@ -306,3 +307,67 @@ def test_a_package_fat_refuses_fails_alone(target: Path, tmp_path: Path, home: P
     after = anyvenv_pip("install", str(other), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
     assert after.returncode == 0, after.stderr
     assert imports(env, "other")
+
+
+def _big(wheels: Path, version: str) -> Path:
+    """Five modules, each version's of its own name: what one leaves, the other lacks."""
+    modules = {f"big/m{version[0]}_{i}.py": f"V = {version!r}\n" for i in range(5)}
+    return build_wheel(wheels, "big", version, modules={"big/__init__.py": "", **modules})
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+@pytest.mark.parametrize("then", ["uninstall", "downgrade"])
+def test_an_upgrade_killed_half_way_leaves_no_files_behind(
+    target: Path, tmp_path: Path, home: Path, then: str
+) -> None:
+    """The files the killed copy wrote are named by its journal, not yet by a RECORD: the
+    next command removes those that the version it wants (or none) does not list."""
+    wheels = tmp_path / "wheels"
+    one, two = _big(wheels, "1.0"), _big(wheels, "2.0")
+    env = target / "env"
+    make_env(env, home)
+    first = anyvenv_pip("install", str(one), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
+    assert first.returncode == 0, first.stderr
+    environ = {**project_environ(home), "VIRTUAL_ENV": str(env)}
+    proc = killed("pip", "install", str(two), at="copy:m2_3.py", cwd=tmp_path, **environ)
+    assert proc.returncode == -9, proc.stderr
+    site = env / "lib" / f"python{PY_MAIN.name[6:]}" / "site-packages"
+    assert (site / "big" / "m2_0.py").exists()  # (half-made)
+    if then == "uninstall":
+        done = anyvenv_pip("uninstall", "big", home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
+        assert done.returncode == 0, done.stderr
+        assert not (site / "big").exists()
+    else:
+        done = anyvenv_pip("install", str(one), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
+        assert done.returncode == 0, done.stderr
+        assert sorted(os.listdir(site / "big")) == ["__init__.py"] + [
+            f"m1_{i}.py" for i in range(5)
+        ]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_a_project_env_killed_half_way_from_outside_syncs_again(
+    target: Path, tmp_path: Path, home: Path
+) -> None:
+    """The project's env, changed from outside and killed while its copy ran: the project's
+    own next sync brings it back to the lock, with nothing of the half-made package left."""
+    index = build_index(tmp_path / "index")
+    project = write_project(target / "proj", dependencies=["gamma"])
+    environ = project_environ(home)
+    sync_json(project, environ, index)
+    env = project / ".venv"
+    outside = {**environ, "VIRTUAL_ENV": str(env)}
+    proc = killed(
+        "pip",
+        "install",
+        *index_args(index),
+        "alpha",
+        at="copy:__init__.py",
+        cwd=tmp_path,
+        **outside,
+    )
+    assert proc.returncode == -9, proc.stderr
+    sync_json(project, environ, index)
+    site = next(env.glob("lib/python*/site-packages"))
+    assert imports(env, "gamma")
+    assert not [name for name in os.listdir(site) if name.startswith(("alpha", "beta"))]

@@ -8,8 +8,8 @@ their modes set at creation.
 
 How the env installs is kept in the env's sync state (:mod:`anyvenv.project.state`), so that
 the next command probes nothing and runs no python, and ``cache prune`` sees the shadow in use.
-A marker in the shadow says that a mirror into the env began and did not end: the env may
-then be half-made, and the shadow, not the env, says what is installed.
+A mirror into the env that did not end is known by its journal in the shadow
+(:data:`anyvenv.project.shadow.MIRROR_JOURNAL`), as for a project's env.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from anyvenv.record import record
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-
-MIRROR_PENDING = ".anyvenv-mirror-pending"  # in the shadow: a mirror into the env began
 
 
 @record
@@ -215,7 +213,7 @@ def _install_through_shadow(
     env, shadow = bare.location.env, bare.location.shadow
     assert shadow is not None
     notes = []
-    if ensure_shadow(bare, adopt=not os.path.exists(_pending(shadow)), keep_all=True):
+    if ensure_shadow(bare, adopt=True, keep_all=True):  # (the env is whole, unless a journal)
         notes.append(f"uv installs into a shadow env at {shadow}: {bare.location.reason}")
     uv_env = with_build_shim(uv_environment(environ, shadow, env), named_dirs(args[1:], cwd))
     uv_env["UV_LINK_MODE"] = _link_mode(bare.state, shadow, args, uv, environ, cwd)
@@ -223,13 +221,11 @@ def _install_through_shadow(
     if code == 0:
         from anyvenv.project.uvsettings import compiles_bytecode, reinstalls
 
-        _write_marker(_pending(shadow))
         mirror_shadow(bare, progress, reinstalls(cwd, args, environ, cwd, for_pip=True))
         if compiles_bytecode(cwd, args, environ, cwd, for_pip=True):
             from anyvenv.project.mirror import compile_bytecode
 
             compile_bytecode(tree_of(env, bare.state))
-        os.unlink(_pending(shadow))
     _save_state(bare)
     return BarePipResult(code, notes)
 
@@ -254,15 +250,6 @@ def _link_mode(
         saved, shadow, forced, args, environ, cwd, lambda: uv_cache_dir(uv, args, environ, cwd)
     )
     return choice.mode.value
-
-
-def _pending(shadow: str) -> str:
-    return os.path.join(shadow, MIRROR_PENDING)
-
-
-def _write_marker(path: str) -> None:
-    with open(path, "wb"):
-        pass
 
 
 def _save_state(bare: BareEnv) -> None:

@@ -258,12 +258,17 @@ def mirror(
     *,
     again: Collection[str] | bool = (),
     keep: Collection[str] = (),
+    journal: Path | None = None,
 ) -> MirrorReport:
     """Make ``dest``'s distributions those of ``source``; returns what changed.
     ``progress(done, total)`` is told of the files written (a big env on a slow share takes
     a while). ``again``: distributions copied even where nothing changed (``True``: all of
     them), as uv's ``--reinstall`` puts back what was lost. ``keep``: distributions of
     ``dest`` never removed (the seed packages ``uv sync`` keeps in an env it did not make).
+    ``journal``: a file that holds, while the mirror runs, the files it places per
+    distribution (before their RECORD is there to say so); one left by a mirror that did not
+    end names files of distributions it left half-made, which this one copies again or
+    removes. It is removed when the mirror ends (also when packages were refused).
 
     Every removal comes before any write, and no file a new RECORD lists is removed: a module
     that moves from one distribution to another in one upgrade is kept, whichever order the
@@ -280,17 +285,22 @@ def mirror(
     wanted = distributions(source.site_packages)
     present = distributions(dest.site_packages)
     lost_exec = _scripts_without_exec(source, dest)
+    earlier = read_journal(journal) if journal is not None else {}
     changed = [
         name
         for name in sorted(wanted)
         if present.get(name) != wanted[name]
         or again is True
         or name in (again or ())
+        or name in earlier
         or (lost_exec and not lost_exec.isdisjoint(files_of(dest, present[name])))
     ]
     new_files = {name: files_of(source, wanted[name]) for name in changed}
     claimed = {relative for files in new_files.values() for relative in files}
     gone = sorted(set(present) - set(wanted) - set(keep))
+    orphaned = sorted(set(earlier) - set(wanted) - set(present))  # (no dist-info made yet)
+    if journal is not None and (changed or earlier):
+        write_journal(journal, earlier, new_files)
     # where case does not tell names apart (FAT, exFAT), Util.py of one is util.py of
     # another: the files of the distributions left as they are are claimed too, whatever
     # their case (those of the new RECORDs are written again after the removals)
@@ -299,17 +309,23 @@ def mirror(
         staying = set(present) - set(changed) - set(gone)
         kept = {path.casefold() for path in _listed(dest, present, staying)}
     touched: set[Path] = set()
+
+    def old_files(name: str) -> list[str]:
+        installed = files_of(dest, present[name]) if name in present else []
+        return [*installed, *earlier.get(name, ())]
+
     try:
         for name in gone:
-            report.files_removed += _remove_unclaimed(dest, present[name], claimed, touched, kept)
+            files = old_files(name)
+            report.files_removed += _remove_unclaimed(dest, files, claimed, touched, kept)
             _remove_dist_info(dest, present[name])
             report.removed.append(name)
-        for name in changed:
+        for name in [*changed, *orphaned]:
+            files = old_files(name)
+            report.files_removed += _remove_unclaimed(dest, files, claimed, touched, kept)
             old_dist = present.get(name)
-            if old_dist is not None:
-                report.files_removed += _remove_unclaimed(dest, old_dist, claimed, touched, kept)
-                if old_dist.dist_info != wanted[name].dist_info:
-                    _remove_dist_info(dest, old_dist)
+            if old_dist is not None and old_dist.dist_info != wanted[name].dist_info:
+                _remove_dist_info(dest, old_dist)
         _prune(dest, touched)
         touched.clear()
         total = sum(len(files) for files in new_files.values())
@@ -329,9 +345,44 @@ def mirror(
                 (report.updated if name in present else report.added).append(name)
     finally:
         _prune(dest, touched)
+    if journal is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(journal)
     if refused:
         raise NotPlaced(refused, report)
     return report
+
+
+def read_journal(journal: Path) -> dict[str, list[str]]:
+    """The files a mirror that did not end was placing, per distribution (see
+    :func:`mirror`); empty where there is no journal, or one that cannot be read."""
+    import marshal
+
+    try:
+        data = marshal.loads(journal.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        name: [path for path in files if isinstance(path, str)]
+        for name, files in data.items()
+        if isinstance(name, str) and isinstance(files, list)
+    }
+
+
+def write_journal(
+    journal: Path, earlier: dict[str, list[str]], placing: dict[str, list[str]]
+) -> None:
+    """Write the journal: the files of ``earlier`` and those being placed, per distribution."""
+    import marshal
+
+    from anyvenv.fs.atomic import atomic_write
+
+    entries = {name: list(files) for name, files in earlier.items()}
+    for name, files in placing.items():
+        entries[name] = list(dict.fromkeys([*entries.get(name, ()), *files]))
+    atomic_write(journal, marshal.dumps(entries))
 
 
 class NotPlaced(AnyvenvError):
@@ -392,7 +443,7 @@ def remove_distributions(tree: EnvTree, names: Collection[str]) -> None:
     try:
         for name in names:
             if name in present:
-                _remove_unclaimed(tree, present[name], set(), touched)
+                _remove_unclaimed(tree, files_of(tree, present[name]), set(), touched)
                 _remove_dist_info(tree, present[name])
     finally:
         _prune(tree, touched)
@@ -446,15 +497,15 @@ def _scripts_without_exec(source: EnvTree, dest: EnvTree) -> set[str]:
 
 def _remove_unclaimed(
     dest: EnvTree,
-    dist: Distribution,
+    files: list[str],
     claimed: set[str],
     touched: set[Path],
     kept_folded: Collection[str] = (),
 ) -> int:
-    """Remove the files of ``dist`` (as installed in ``dest``) that are neither ``claimed``
-    nor, case-folded, in ``kept_folded``."""
+    """Remove the ``files`` (of a distribution, relative to ``dest``'s root) that are
+    neither ``claimed`` nor, case-folded, in ``kept_folded``."""
     removed = 0
-    for relative in files_of(dest, dist):
+    for relative in files:
         if relative in claimed or (kept_folded and relative.casefold() in kept_folded):
             continue
         try:

@@ -30,7 +30,6 @@ pyvenv.cfg.
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from anyvenv.envbuild.config import parse_pyvenv_cfg
@@ -106,8 +105,12 @@ def read_owner(env: str) -> Owner | None:
         return None
     values = parse_pyvenv_cfg(data.decode("utf-8", "surrogateescape"))
     declared = values.get("owner", "")
-    with contextlib.suppress(KeyError, ValueError):  # (records written before it have none)
-        declared = os.fsdecode(bytes.fromhex(values["owner-hex"]))
+    hexed = values.get("owner-hex")  # (records written before it have none)
+    if hexed is not None:
+        try:
+            declared = os.fsdecode(bytes.fromhex(hexed))
+        except ValueError:
+            return None
     try:
         kind = EnvKind(values.get("kind", ""))
     except ValueError:

@@ -13,6 +13,7 @@ from anyvenv.project.owners import EnvKind, record_owner
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:  # the no-op path imports no mirror
     from collections.abc import Callable
+    from pathlib import Path
     from typing import Protocol
 
     from anyvenv.project.envchoice import EnvLocation
@@ -53,6 +54,19 @@ def shadow_fits(shadow: str, saved: SyncState) -> bool:
     )
 
 
+MIRROR_JOURNAL = ".anyvenv-mirror-journal"
+"""In the shadow env, while its packages are mirrored into the env: the files being placed
+(:func:`anyvenv.project.mirror.mirror`'s ``journal``). One left behind says that a mirror into
+the env did not end: the env may be half-made, and the shadow, not the env, says what is
+installed."""
+
+
+def journal_of(shadow: str) -> Path:
+    from pathlib import Path
+
+    return Path(shadow, MIRROR_JOURNAL)
+
+
 def ensure_shadow(prepared: ShadowedEnv, adopt: bool, keep_all: bool = False) -> bool:
     """Make the shadow env if it is missing or stale. ``adopt`` (the last sync finished, so
     the env is whole): a new shadow is seeded with the env's packages (so uv sees what is
@@ -64,12 +78,17 @@ def ensure_shadow(prepared: ShadowedEnv, adopt: bool, keep_all: bool = False) ->
     the shadow lacks, and the mirror back copies only what differs. ``keep_all`` (``uv pip``,
     which must not take away what it was not asked to): a new shadow is seeded with the env's
     complete packages whatever ``adopt`` says, as the mirror back removes what the shadow
-    lacks. Returns whether it was made."""
+    lacks. A mirror into the env that did not end (its journal is there) is as if ``adopt``
+    were not given. Returns whether it was made."""
     shadow = prepared.location.shadow
     assert shadow is not None
     saved = prepared.state
     healthy = shadow_fits(shadow, saved)
-    from anyvenv.project.mirror import adopt_added, dist_info_dirs, mirror
+    from anyvenv.project.mirror import adopt_added, dist_info_dirs, mirror, read_journal
+
+    journal = journal_of(shadow)
+    pending = journal.exists()
+    adopt = adopt and not pending
 
     env_tree, shadow_tree = tree_of(prepared.location.env, saved), tree_of(shadow, saved)
     if healthy:
@@ -82,14 +101,21 @@ def ensure_shadow(prepared: ShadowedEnv, adopt: bool, keep_all: bool = False) ->
     from anyvenv.fs.remove import remove_tree
     from anyvenv.interpreter.query import query_interpreter
 
+    base = query_interpreter(saved.base_executable)
+    placing = read_journal(journal) if pending else {}
     if os.path.lexists(shadow):
         remove_tree(shadow)
 
     from anyvenv.project.envmake import build_at
 
-    build_at(shadow, query_interpreter(saved.base_executable))
+    build_at(shadow, base)
     record_owner(shadow, prepared.location.declared, EnvKind.SHADOW)
-    if adopt or keep_all:
+    if pending:  # (kept: it names the files of the env's half-made packages)
+        from anyvenv.project.mirror import write_journal
+
+        write_journal(journal, placing, {})
+        adopt_added(env_tree, shadow_tree)  # (the env's complete packages only)
+    elif adopt or keep_all:
         mirror(env_tree, shadow_tree)
     return True
 
@@ -124,6 +150,7 @@ def mirror_shadow(
             progress,
             again=again,
             keep=seed if keep_seed else (),
+            journal=journal_of(shadow),
         )
     except NotPlaced as exc:  # the shadow lets them go too: it says what the env holds
         remove_distributions(tree_of(shadow, prepared.state), exc.refused)
