@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from project_support import (
     write_project,
 )
 from reliability_support import killed
+from standalone_build import StandaloneArchive, standalone
 
 from anyvenv.project.barepip import pip_on_env
 from anyvenv.project.shadow import MIRROR_JOURNAL
@@ -32,6 +34,7 @@ from support import ANYVENV
 from wheels import build_wheel, greeter_wheel
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
+__all__ = ["standalone"]  # a fixture used by the tests below
 
 
 def _needs_shadow(kind: str) -> bool:
@@ -123,7 +126,7 @@ def test_pip_installs_into_an_env_outside_a_project(
     make_env(env, home)
     installed = anyvenv_pip("install", str(greeter), home=home, cwd=outside, VIRTUAL_ENV=str(env))
     assert installed.returncode == 0, installed.stderr
-    assert "anyvenv: uv installs into a shadow env at" in installed.stderr
+    assert f"anyvenv: uv installs into {env} through its shadow env " in installed.stderr
     assert says_hello(env) == f"hello from {env}"
     assert len(shadows(home)) == 1
 
@@ -132,9 +135,9 @@ def test_pip_installs_into_an_env_outside_a_project(
     project.mkdir()
     (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
     python = str(env / "bin" / "python")
-    added = anyvenv_pip("install", "--python", python, str(other), home=home, cwd=project)
+    added = anyvenv_pip("install", "-q", "--python", python, str(other), home=home, cwd=project)
     assert added.returncode == 0, added.stderr
-    assert "shadow env at" not in added.stderr  # (said when it is made)
+    assert added.stderr == ""  # (-q: neither uv nor anyvenv says anything)
     assert not (project / ".venv").exists()
     assert imports(env, "other") and imports(env, "greeter")
     assert len(shadows(home)) == 1
@@ -223,11 +226,15 @@ def test_no_shadow_where_uv_installs_in_place(target: Path, tmp_path: Path, home
 def fake_env(path: Path) -> Path:
     (path / "bin").mkdir(parents=True)
     (path / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (path / "bin" / "python").write_text("")
+    (path / "bin" / "python").chmod(0o755)
+    (path / "bin" / "activate").write_text("")
     return path
 
 
 def test_the_env_uv_pip_acts_on(tmp_path: Path) -> None:
     env = fake_env(tmp_path / "env")
+    (tmp_path / "link").symlink_to(env)
     python = str(env / "bin" / "python")
     cwd = str(tmp_path)
     for args in (
@@ -236,6 +243,8 @@ def test_the_env_uv_pip_acts_on(tmp_path: Path) -> None:
         ["install", "-p", python, "x"],
         ["install", f"-p{python}", "x"],
         ["install", "-p", "./env", "x"],  # the env's directory, relative to the working dir
+        ["install", "-p", "env", "x"],  # (an existing directory of that name, as uv reads it)
+        ["install", "-p", "link/bin/python", "x"],  # (the env itself, not the link to it)
     ):
         found = pip_on_env(args, {}, cwd)
         assert found is not None, args
@@ -253,7 +262,9 @@ def test_the_env_uv_pip_acts_on(tmp_path: Path) -> None:
         ["install", "--target", "t", "x"],
         ["install", "--prefix=p", "x"],
         ["install", "-p", "3.12", "x"],
-        ["install", "-p", "env", "x"],  # (no "/": uv reads it as a name, not a path)
+        ["install", "-p", "envy", "x"],  # (nothing of that name here: an executable's name)
+        ["install", "-p", "env/bin/activate", "x"],  # (no python)
+        ["install", "-p", "env/bin/python9", "x"],  # (not there)
         ["install", "-qp", python, "x"],
         ["install", "--python", str(tmp_path), "x"],  # a directory that is no env
     ):
@@ -280,7 +291,10 @@ def test_a_project_env_changed_from_outside_is_synced_again(
         "install", *index_args(index), "alpha", home=home, cwd=tmp_path, VIRTUAL_ENV=str(env)
     )
     assert installed.returncode == 0, installed.stderr
-    assert "shadow env at" not in installed.stderr  # (the project's)
+    shadow = synced["shadow"]
+    assert f"anyvenv: uv installs into {env} through its shadow env {shadow}: " in (
+        installed.stderr
+    )  # (the project's own shadow)
     assert imports(env, "alpha")
     sync_json(project, environ, index)  # (its inputs record covers the env's site-packages)
     assert not imports(env, "alpha")
@@ -371,3 +385,25 @@ def test_a_project_env_killed_half_way_from_outside_syncs_again(
     site = next(env.glob("lib/python*/site-packages"))
     assert imports(env, "gamma")
     assert not [name for name in os.listdir(site) if name.startswith(("alpha", "beta"))]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_an_env_whose_base_is_gone_is_one_line_naming_repair(
+    target: Path, tmp_path: Path, home: Path, standalone: StandaloneArchive
+) -> None:
+    """Plain uv pip would stop at the mount's chmod; anyvenv says the env is broken."""
+    with tarfile.open(standalone.path) as archive:
+        archive.extractall(tmp_path / "base", filter="tar")
+    major, minor = standalone.version[:2]
+    base = tmp_path / "base" / "python" / "bin" / f"python{major}.{minor}"
+    env = target / "env"
+    made = run([*ANYVENV, "venv", str(env), "--python", str(base)], tmp_path, project_environ(home))
+    assert made.returncode == 0, made.stderr
+    shutil.rmtree(tmp_path / "base")
+    greeter = greeter_wheel(tmp_path / "wheels")
+    proc = anyvenv_pip("install", str(greeter), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"anyvenv: error: the env {env} does not work (")
+    assert f"'anyvenv repair {env}' mends it" in proc.stderr
+    assert shadows(home) == []

@@ -98,12 +98,14 @@ def _through_shadow(words: list[str]) -> int | None:
     target = pip_on_env(words, os.environ, os.getcwd())
     if target is None:
         return None
-    result = run_bare_pip(target, os.environ, os.getcwd(), mirror_progress(words))
-    if result is None:
-        return None
-    if not quiet_in(words):
-        tell_notes(result.notes)
-    return result.uv_exit_code
+    quiet = quiet_in(words)
+    return run_bare_pip(
+        target,
+        os.environ,
+        os.getcwd(),
+        mirror_progress(words),
+        None if quiet else lambda note: tell_notes([note]),
+    )
 
 
 def locating_args(words: list[str]) -> list[str]:

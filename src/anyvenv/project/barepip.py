@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 
+from anyvenv.errors import AnyvenvError
 from anyvenv.project.envchoice import EnvLocation, Placement
 from anyvenv.project.state import SyncState
 from anyvenv.record import record
@@ -34,12 +35,6 @@ class BareEnv:
 
 
 @record
-class BarePipResult:
-    uv_exit_code: int
-    notes: list[str]  # what the user must be told (a shadow made)
-
-
-@record
 class PipOnEnv:
     """What ``uv pip`` is run as: on which env, with which arguments (without the option
     that named the env's python, which the shadow's replaces)."""
@@ -54,7 +49,6 @@ def pip_on_env(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> Pip
     env, the nearest ``.venv``). ``None`` where it acts on something else or on what this
     cannot tell: a system Python (``--system``, ``UV_SYSTEM_PYTHON``), ``--target`` or
     ``--prefix``, a Python asked for by version or name, ``-p`` in a cluster (``-qp``)."""
-    from anyvenv.interpreter.request import names_a_path
     from anyvenv.project.pip import env_uv_pip_finds
     from anyvenv.project.uvrules import env_flag, option_value, working_dir
 
@@ -73,15 +67,33 @@ def pip_on_env(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> Pip
         requested = environ.get("UV_PYTHON") or None
     if requested is None:
         found = env_uv_pip_finds(environ, cwd, workdir)
-    elif names_a_path(requested):
-        found = _env_of(os.path.join(workdir, os.path.expanduser(requested)))
     else:
-        return None
+        path = _path_named(requested, workdir)
+        found = _env_of(path) if path is not None else None
     from anyvenv.envbuild.config import is_virtual_environment
 
     if found is None or not os.path.isdir(found) or not is_virtual_environment(found):
         return None
-    return PipOnEnv(os.path.abspath(found), [*kept, *rest])
+    return PipOnEnv(os.path.realpath(found), [*kept, *rest])
+
+
+def _path_named(requested: str, workdir: str) -> str | None:
+    """The path a ``--python`` value names, as uv reads it: one with a ``/`` or a leading
+    ``.``, else a directory or file of that name in the working directory, unless the value
+    reads as a version (``3.12``, ``python3.12``); ``None`` for a version or a name."""
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.interpreter.request import names_a_path, parse_request
+
+    if names_a_path(requested):
+        return os.path.join(workdir, os.path.expanduser(requested))
+    try:
+        request = parse_request(requested)
+    except AnyvenvError:
+        return None
+    named = os.path.join(workdir, requested)
+    if request.name is None or request.specifiers or not os.path.exists(named):
+        return None
+    return named
 
 
 def _python_option(options: list[str]) -> tuple[str | None, list[str]] | None:
@@ -113,11 +125,15 @@ def _python_option(options: list[str]) -> tuple[str | None, list[str]] | None:
 
 def _env_of(path: str) -> str | None:
     """The env a ``--python`` path names: the env directory itself, or the env of a python
-    in its ``bin``."""
+    in its ``bin`` (an executable file named ``python...``)."""
     if os.path.isdir(path):
         return path
-    bin_dir = os.path.dirname(os.path.abspath(path))
-    return os.path.dirname(bin_dir) if os.path.basename(bin_dir) == "bin" else None
+    bin_dir, name = os.path.split(os.path.abspath(path))
+    if os.path.basename(bin_dir) != "bin" or not name.startswith("python"):
+        return None
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        return None  # (uv says what it is)
+    return os.path.dirname(bin_dir)
 
 
 def run_bare_pip(
@@ -125,10 +141,13 @@ def run_bare_pip(
     environ: Mapping[str, str],
     cwd: str,
     progress: Callable[[int, int], object] | None = None,
-) -> BarePipResult | None:
+    on_note: Callable[[str], object] | None = None,
+) -> int | None:
     """Run ``uv pip`` (a command that changes packages) on ``target.env`` through its shadow
-    where uv cannot install there in place; ``None`` where uv can (or the env does not run:
-    plain uv pip says what it says), and nothing was done."""
+    where uv cannot install there in place, and return uv's exit code; ``None`` where uv can
+    (nothing was done). ``on_note`` is told, before uv runs, where uv installs and why (uv
+    names the shadow env). An env there that does not run (its base gone) is an
+    :class:`AnyvenvError`."""
     from anyvenv.fs.lock import env_lock
     from anyvenv.project.uvcall import find_uv
 
@@ -136,13 +155,19 @@ def run_bare_pip(
         bare = _shadowed(target.env, environ)
         if bare is None:
             return None
+        if on_note is not None:
+            location = bare.location
+            on_note(
+                f"uv installs into {location.env} through its shadow env {location.shadow}: "
+                f"{location.reason}"
+            )
         return _install_through_shadow(bare, target.args, find_uv(), environ, cwd, progress)
 
 
 def _shadowed(env: str, environ: Mapping[str, str]) -> BareEnv | None:
     """``env`` with its shadow, where uv cannot install into it in place; ``None`` where it
-    can, or the env does not run. From the env's saved state where it still holds, else
-    measured (no probe on a local disk's own filesystems)."""
+    can. From the env's saved state where it still holds, else measured (no probe on a local
+    disk's own filesystems)."""
     from anyvenv.project import state as state_store
     from anyvenv.project.health import inspect_env
 
@@ -157,9 +182,12 @@ def _shadowed(env: str, environ: Mapping[str, str]) -> BareEnv | None:
     fault = _install_fault(env)
     if fault is None:
         return None
-    facts, _ = inspect_env(env, None, strict=False)
-    if facts is None:
-        return None
+    facts, why = inspect_env(env, None, strict=False)
+    if facts is not None and not os.path.exists(facts.base_executable):
+        why = f"its base interpreter {facts.base_executable} is gone"
+        facts = None
+    if facts is None:  # (uv pip would fail there, on the env's filesystem: say why here)
+        raise _BrokenBareEnv(env, why or "it is not a virtual environment", fault[0])
     from anyvenv.project.envchoice import python_key, shadow_env_path
     from anyvenv.project.prepare import new_state
 
@@ -168,6 +196,15 @@ def _shadowed(env: str, environ: Mapping[str, str]) -> BareEnv | None:
     shadow = shadow_env_path(env, _env_name(env), key, environ, why)
     location = EnvLocation(env, env, Placement.SHADOW, why, shadow, chmod_fails)
     return BareEnv(location, new_state(location, facts))
+
+
+class _BrokenBareEnv(AnyvenvError):
+    def __init__(self, env: str, why: str, fault: str) -> None:
+        super().__init__(
+            f"the env {env} does not work ({why}); uv installs into it through a shadow env "
+            f"made from its base, as {fault}",
+            f"'anyvenv repair {env}' mends it, keeping its packages",
+        )
 
 
 def _install_fault(env: str) -> tuple[str, bool] | None:
@@ -205,16 +242,14 @@ def _install_through_shadow(
     environ: Mapping[str, str],
     cwd: str,
     progress: Callable[[int, int], object] | None,
-) -> BarePipResult:
+) -> int:
     from anyvenv.project.buildshim import named_dirs, with_build_shim
     from anyvenv.project.shadow import ensure_shadow, mirror_shadow, tree_of
     from anyvenv.project.uvcall import pip_command, run_uv, uv_environment
 
     env, shadow = bare.location.env, bare.location.shadow
     assert shadow is not None
-    notes = []
-    if ensure_shadow(bare, adopt=True, keep_all=True):  # (the env is whole, unless a journal)
-        notes.append(f"uv installs into a shadow env at {shadow}: {bare.location.reason}")
+    ensure_shadow(bare, adopt=True, keep_all=True)  # (the env is whole, unless a journal)
     uv_env = with_build_shim(uv_environment(environ, shadow, env), named_dirs(args[1:], cwd))
     uv_env["UV_LINK_MODE"] = _link_mode(bare.state, shadow, args, uv, environ, cwd)
     code = run_uv(pip_command(uv, args, os.path.join(shadow, "bin", "python")), uv_env, cwd)
@@ -227,7 +262,7 @@ def _install_through_shadow(
 
             compile_bytecode(tree_of(env, bare.state))
     _save_state(bare)
-    return BarePipResult(code, notes)
+    return code
 
 
 def _link_mode(

@@ -395,8 +395,8 @@ class NotPlaced(AnyvenvError):
         super().__init__(
             f"{names} could not be installed: {first.message}",
             f"the filesystem refused a file of it (a name it cannot hold, no space left, no "
-            f"permission); the other packages were installed: leave out {names}, or keep the "
-            "environment on another filesystem (UV_PROJECT_ENVIRONMENT)",
+            f"permission); the other packages were installed: leave out {names}, or put the "
+            "environment on a filesystem that can hold it",
         )
         self.refused = refused
         self.report = report

@@ -228,7 +228,7 @@ def check_packages(
                 else "an uninstall cannot tell its files"
             ).format(package=package)
             elsewise = (
-                f"the env's pip: 'python -m pip install --force-reinstall {package}' (uv "
+                f"'anyvenv pip install --python {env} --reinstall {package}' (plain uv "
                 "cannot install where chmod fails)"
                 if chmod_fails
                 else f"'uv pip install --reinstall {package}'"
