@@ -273,6 +273,19 @@ def test_the_env_uv_pip_acts_on(tmp_path: Path) -> None:
         pip_on_env(["install", "x"], {"UV_SYSTEM_PYTHON": "1", "VIRTUAL_ENV": str(env)}, cwd)
         is None
     )
+    # a version the env the search finds answers (as uv pip takes the active env for 3.12)
+    versioned = fake_env(tmp_path / "versioned")
+    (versioned / "pyvenv.cfg").write_text("home = /usr/bin\nversion_info = 3.12.1\n")
+    active = {"VIRTUAL_ENV": str(versioned)}
+    for args, environ in (
+        (["install", "-p", "3.12", "x"], active),
+        (["install", "--python", "python3.12", "x"], active),
+        (["install", "x"], {**active, "UV_PYTHON": ">=3.11"}),
+    ):
+        found = pip_on_env(args, environ, cwd)
+        assert found is not None and found.env == str(versioned), (args, environ)
+        assert found.args == ["install", "x"]
+    assert pip_on_env(["install", "-p", "3.11", "x"], active, cwd) is None
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])

@@ -69,12 +69,41 @@ def pip_on_env(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> Pip
         found = env_uv_pip_finds(environ, cwd, workdir)
     else:
         path = _path_named(requested, workdir)
-        found = _env_of(path) if path is not None else None
+        found = (
+            _env_of(path) if path is not None else _answering_env(requested, environ, cwd, workdir)
+        )
     from anyvenv.envbuild.config import is_virtual_environment
 
     if found is None or not os.path.isdir(found) or not is_virtual_environment(found):
         return None
     return PipOnEnv(os.path.realpath(found), [*kept, *rest])
+
+
+def _answering_env(
+    requested: str, environ: Mapping[str, str], cwd: str, workdir: str
+) -> str | None:
+    """The env a version request (``3.12``, ``python3.12``) names, as uv pip finds it: the
+    one it finds with no request (``VIRTUAL_ENV``, the nearest ``.venv``...) where its
+    ``pyvenv.cfg`` says a version that answers; ``None`` otherwise (uv looks elsewhere)."""
+    from anyvenv.envbuild.config import config_version, read_pyvenv_cfg
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.interpreter.request import parse_request
+    from anyvenv.project.pip import env_uv_pip_finds
+
+    try:
+        request = parse_request(requested)
+    except AnyvenvError:
+        return None
+    found = env_uv_pip_finds(environ, cwd, workdir)
+    if not request.specifiers or found is None:
+        return None
+    try:
+        version = config_version(read_pyvenv_cfg(found))
+    except AnyvenvError:
+        return None
+    if version is None or len(version) < 3:
+        return None
+    return found if request.matches_version((version[0], version[1], version[2])) else None
 
 
 def _path_named(requested: str, workdir: str) -> str | None:
