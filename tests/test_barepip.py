@@ -420,3 +420,173 @@ def test_an_env_whose_base_is_gone_is_one_line_naming_repair(
     assert proc.stderr.startswith(f"anyvenv: error: the env {env} does not work (")
     assert f"'anyvenv repair {env}' mends it" in proc.stderr
     assert shadows(home) == []
+
+
+def site_of(env: Path) -> Path:
+    (site,) = env.glob("lib/python3*/site-packages")
+    return site
+
+
+def shadow_dir(home: Path) -> Path:
+    (name,) = shadows(home)
+    return home / "cache" / "anyvenv" / "shadow" / name
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_what_uv_pip_is_asked_lands_as_it_would(target: Path, tmp_path: Path, home: Path) -> None:
+    """Reading and dry-run commands make no shadow; a failed install says so (exit code);
+    --reinstall puts a damaged file back; --compile-bytecode compiles in the env; the
+    shadow is hard-linked from uv's cache (one disk) and named after a .venv's project."""
+    wheels = tmp_path / "wheels"
+    greeter = greeter_wheel(wheels)
+    env = target / "proj" / ".venv"
+    env.parent.mkdir()
+    make_env(env, home)
+    active = {"VIRTUAL_ENV": str(env)}
+    listed = anyvenv_pip("list", home=home, cwd=tmp_path, **active)
+    assert listed.returncode == 0, listed.stderr
+    dry = anyvenv_pip("install", "--dry-run", str(greeter), home=home, cwd=tmp_path, **active)
+    assert dry.returncode == 0, dry.stderr
+    assert shadows(home) == []
+    missing = anyvenv_pip(
+        "install", "--no-index", "--find-links", str(wheels), "nosuchpkg",
+        home=home, cwd=tmp_path, **active,
+    )  # fmt: skip
+    assert missing.returncode == 1, missing.stderr
+    assert shadows(home)[0].startswith("proj-")
+
+    assert anyvenv_pip("install", str(greeter), home=home, cwd=tmp_path, **active).returncode == 0
+    linked = next(shadow_dir(home).glob("lib/python3*/site-packages/greeter/__init__.py"))
+    assert linked.stat().st_nlink > 1
+    init = site_of(env) / "greeter" / "__init__.py"
+    good = init.read_bytes()
+    init.write_bytes(b"raise SystemExit('damaged')\n")
+    assert not list(init.parent.glob("__pycache__/*.pyc"))
+    again = anyvenv_pip(
+        "install", "--reinstall", "--compile-bytecode", str(greeter),
+        home=home, cwd=tmp_path, **active,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert init.read_bytes() == good
+    assert list(init.parent.glob("__pycache__/__init__.*.pyc"))
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_uvs_settings_and_directory_are_read(target: Path, tmp_path: Path, home: Path) -> None:
+    """``--directory`` moves where the env is found; a ``link-mode`` in uv.toml is followed
+    for the shadow, as uv pip would follow it."""
+    greeter = greeter_wheel(tmp_path / "wheels")
+    env = target / "env"
+    make_env(env, home)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "uv.toml").write_text('link-mode = "copy"\n')
+    found = anyvenv_pip("install", "--directory", str(env), str(greeter), home=home, cwd=elsewhere)
+    assert found.returncode == 0, found.stderr
+    assert says_hello(env) == f"hello from {env}"
+    copied = next(shadow_dir(home).glob("lib/python3*/site-packages/greeter/__init__.py"))
+    assert copied.stat().st_nlink == 1
+    named = anyvenv_pip(
+        "uninstall", "--directory", str(target), "-p", "./env/bin/python", "greeter",
+        home=home, cwd=elsewhere,
+    )  # fmt: skip
+    assert named.returncode == 0, named.stderr
+    assert not imports(env, "greeter")
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_a_rebuilt_shadow_after_a_killed_copy_keeps_the_envs_packages(
+    target: Path, tmp_path: Path, home: Path
+) -> None:
+    """The shadow no longer fits (its python gone) while a copy into the env did not end: the
+    new shadow takes the env's complete packages, so the copy back removes none of them."""
+    wheels = tmp_path / "wheels"
+    greeter = greeter_wheel(wheels)
+    other = build_wheel(wheels, "other", modules={"other/__init__.py": "X = 1\n"})
+    third = build_wheel(wheels, "third", modules={"third/__init__.py": "X = 1\n"})
+    env = target / "env"
+    make_env(env, home)
+    active = {"VIRTUAL_ENV": str(env)}
+    assert anyvenv_pip("install", str(other), home=home, cwd=tmp_path, **active).returncode == 0
+    environ = {**project_environ(home), **active}
+    proc = killed("pip", "install", str(greeter), at="create:greet", cwd=tmp_path, **environ)
+    assert proc.returncode == -9, proc.stderr
+    (shadow_dir(home) / "bin" / "python").unlink()
+    done = anyvenv_pip("install", str(third), home=home, cwd=tmp_path, **active)
+    assert done.returncode == 0, done.stderr
+    assert imports(env, "third") and imports(env, "other")
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_a_held_env_lock_is_waited_for(target: Path, tmp_path: Path, home: Path) -> None:
+    from anyvenv.fs.lock import env_lock
+
+    greeter = greeter_wheel(tmp_path / "wheels")
+    env = target / "env"
+    make_env(env, home)
+    with env_lock(str(env)):
+        waiting = subprocess.Popen(
+            [*ANYVENV, "pip", "install", str(greeter)],
+            cwd=tmp_path,
+            env=project_environ(home, VIRTUAL_ENV=str(env)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(timeout=3)
+        assert shadows(home) == []
+    _, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, err
+
+
+def test_an_in_place_project_env_changed_from_outside(tmp_path: Path, home: Path) -> None:
+    """On local disk the project's env takes uv pip in place (its state says so): nothing
+    else is made."""
+    index = build_index(tmp_path / "index")
+    project = write_project(tmp_path / "proj", dependencies=["gamma"])
+    synced, _ = sync_json(project, project_environ(home), index)
+    assert synced["placement"] == "in-place"
+    outside = tmp_path / "out"
+    outside.mkdir()
+    env = project / ".venv"
+    done = anyvenv_pip(
+        "install", *index_args(index), "alpha", home=home, cwd=outside, VIRTUAL_ENV=str(env)
+    )
+    assert done.returncode == 0, done.stderr
+    assert imports(env, "alpha")
+    assert shadows(home) == []
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_python_given_twice_is_refused_as_uv_refuses_it(
+    target: Path, tmp_path: Path, home: Path
+) -> None:
+    greeter = greeter_wheel(tmp_path / "wheels")
+    first, second = target / "a", target / "b"
+    make_env(first, home)
+    make_env(second, home)
+    pythons = ["-p", str(first / "bin" / "python"), "-p", str(second / "bin" / "python")]
+    proc = anyvenv_pip("install", *pythons, str(greeter), home=home, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "cannot be used multiple times" in proc.stderr
+    assert not imports(first, "greeter") and not imports(second, "greeter")
+
+
+def test_conda_and_home_relative_pythons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = fake_env(tmp_path / "env")
+    conda = fake_env(tmp_path / "conda")
+    cwd = str(tmp_path)
+    both = {"VIRTUAL_ENV": str(env), "CONDA_PREFIX": str(conda), "CONDA_DEFAULT_ENV": "work"}
+    found = pip_on_env(["install", "x"], both, cwd)
+    assert found is not None and found.env == str(env)  # (VIRTUAL_ENV first, as in uv)
+    only_conda = {"CONDA_PREFIX": str(conda), "CONDA_DEFAULT_ENV": "work"}
+    found = pip_on_env(["install", "x"], only_conda, cwd)
+    assert found is not None and found.env == str(conda)
+    (tmp_path / "sub").mkdir()
+    base = {"CONDA_PREFIX": str(conda), "CONDA_DEFAULT_ENV": "root"}  # (conda's base: no)
+    assert pip_on_env(["install", "x"], base, str(tmp_path / "sub")) is None
+    monkeypatch.setenv("HOME", str(tmp_path))
+    found = pip_on_env(["install", "--python=~/env/bin/python", "x"], {}, cwd)
+    assert found is not None and found.env == str(env)
+    found = pip_on_env(["install", f"-p={env}/bin/python", "x"], {}, cwd)
+    assert found is not None and found.env == str(env)

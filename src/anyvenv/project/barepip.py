@@ -126,11 +126,12 @@ def _path_named(requested: str, workdir: str) -> str | None:
 
 
 def _python_option(options: list[str]) -> tuple[str | None, list[str]] | None:
-    """The last ``--python``/``-p`` value among ``options`` (``None``: not given) and the
-    options without it; ``None`` where ``-p`` is clustered with other flags (``-qp X``)."""
+    """The ``--python``/``-p`` value among ``options`` (``None``: not given) and the options
+    without it; ``None`` where ``-p`` is clustered with other flags (``-qp X``) or given
+    twice (uv refuses that: plain uv pip says so)."""
     from anyvenv.project.uvrules import unclustered
 
-    value: str | None = None
+    values: list[str] = []
     kept: list[str] = []
     index = 0
     while index < len(options):
@@ -138,18 +139,21 @@ def _python_option(options: list[str]) -> tuple[str | None, list[str]] | None:
         if arg in ("--python", "-p"):
             if index + 1 == len(options):
                 return None  # (uv says what is missing)
-            value, index = options[index + 1], index + 2
+            values.append(options[index + 1])
+            index += 2
             continue
         if arg.startswith("--python="):
-            value = arg[len("--python=") :]
+            values.append(arg[len("--python=") :])
         elif arg.startswith("-p") and not arg.startswith("--"):
-            value = arg[2:].removeprefix("=")
+            values.append(arg[2:].removeprefix("="))
         elif unclustered(arg, "p") is not None:
             return None
         else:
             kept.append(arg)
         index += 1
-    return value, kept
+    if len(values) > 1:
+        return None
+    return (values[0] if values else None), kept
 
 
 def _env_of(path: str) -> str | None:
@@ -278,7 +282,7 @@ def _install_through_shadow(
 
     env, shadow = bare.location.env, bare.location.shadow
     assert shadow is not None
-    ensure_shadow(bare, adopt=True, keep_all=True)  # (the env is whole, unless a journal)
+    ensure_shadow(bare, adopt=True)  # (the env is whole, unless a journal says otherwise)
     uv_env = with_build_shim(uv_environment(environ, shadow, env), named_dirs(args[1:], cwd))
     uv_env["UV_LINK_MODE"] = _link_mode(bare.state, shadow, args, uv, environ, cwd)
     code = run_uv(pip_command(uv, args, os.path.join(shadow, "bin", "python")), uv_env, cwd)
