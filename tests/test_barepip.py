@@ -25,6 +25,7 @@ from project_support import (
 )
 from reliability_support import killed
 from standalone_build import StandaloneArchive, standalone
+from test_buildshim import setuptools_index, setuptools_project
 
 from anyvenv.project.barepip import pip_on_env
 from anyvenv.project.shadow import MIRROR_JOURNAL
@@ -34,7 +35,7 @@ from support import ANYVENV
 from wheels import build_wheel, greeter_wheel
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
-__all__ = ["standalone"]  # a fixture used by the tests below
+__all__ = ["setuptools_index", "standalone"]  # fixtures used by the tests below
 
 
 def _needs_shadow(kind: str) -> bool:
@@ -590,3 +591,25 @@ def test_conda_and_home_relative_pythons(tmp_path: Path, monkeypatch: pytest.Mon
     assert found is not None and found.env == str(env)
     found = pip_on_env(["install", f"-p={env}/bin/python", "x"], {}, cwd)
     assert found is not None and found.env == str(env)
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_an_editable_setuptools_project_there_builds_and_installs(
+    target: Path, tmp_path: Path, home: Path, setuptools_index: Path
+) -> None:
+    """Env and project where chmod fails: uv installs through the shadow, and setuptools,
+    which chmods its egg-info in the project, builds there through the build shim."""
+    project = setuptools_project(target / "lib")
+    env = target / "env"
+    make_env(env, home)
+    done = anyvenv_pip(
+        "install", *index_args(setuptools_index), "-e", str(project),
+        home=home, cwd=tmp_path, VIRTUAL_ENV=str(env),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    ran = subprocess.run(
+        [env / "bin" / "python", "-c", "import demo; print(demo.VALUE)"],
+        capture_output=True,
+        text=True,
+    )
+    assert ran.stdout == "built by setuptools\n", ran.stderr
