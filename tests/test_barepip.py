@@ -613,3 +613,44 @@ def test_an_editable_setuptools_project_there_builds_and_installs(
         text=True,
     )
     assert ran.stdout == "built by setuptools\n", ran.stderr
+
+
+def test_a_local_disk_is_not_probed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import anyvenv.fs.probe
+    from anyvenv.project.barepip import _install_fault
+
+    def probed(*args: object, **kwargs: object) -> None:
+        raise AssertionError("probed")
+
+    monkeypatch.setattr(anyvenv.fs.probe, "probe", probed)
+    assert _install_fault(str(tmp_path)) is None
+
+
+def test_a_saved_state_is_trusted_only_while_the_env_is_as_it_was(
+    tmp_path: Path, home: Path
+) -> None:
+    """A state saying "through a shadow" for an env whose pyvenv.cfg changed since: measured
+    again (local disk: in place), no shadow made from the stale state."""
+    from anyvenv.project import state as state_store
+    from anyvenv.project.health import vital_files
+
+    greeter = greeter_wheel(tmp_path / "wheels")
+    env = tmp_path / "env"
+    make_env(env, home)
+    stale = tmp_path / "stale-shadow"
+    base = os.path.realpath(env / "bin" / "python")
+    state_store.save(
+        str(env),
+        state_store.SyncState(
+            env=str(env), placement="shadow", reason="", base_executable=base,
+            version=[3, 12, 1], free_threaded=False,
+            site_packages=os.path.relpath(site_of(env), env), made_by_anyvenv=True,
+            fingerprint=state_store.fingerprint(vital_files(str(env), base)), shadow=str(stale),
+        ),
+    )  # fmt: skip
+    with open(env / "pyvenv.cfg", "a") as config:
+        config.write("# edited\n")
+    done = anyvenv_pip("install", str(greeter), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
+    assert done.returncode == 0, done.stderr
+    assert not stale.exists()
+    assert imports(env, "greeter")
