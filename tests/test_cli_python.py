@@ -830,3 +830,18 @@ def test_a_working_or_project_directory_that_is_not_there_is_refused(
     assert project.returncode == 2
     assert f"the project directory {missing} does not exist" in one_line_error(project)
     assert not install_dir.exists()
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_an_install_dir_name_the_filesystem_refuses_is_said_so(
+    target: Path, pythons_env: dict[str, str]
+) -> None:
+    """fusefat takes no letter beyond ASCII (EPERM): said as the name refused, as venv says
+    it, not as a directory that cannot be written; nothing is left."""
+    install_dir = target / "caf\u00e9" / "pythons"
+    proc = run_cli("python", "install", "3.12", "--install-dir", str(install_dir), "--no-bin")
+    assert proc.returncode == 2, proc.stderr
+    assert one_line_error(proc).startswith(
+        f"anyvenv: error: the filesystem at {target} refuses the name 'caf\u00e9' (E"
+    ), proc.stderr
+    assert os.listdir(target) == []

@@ -219,7 +219,7 @@ class EnvBuilder:
         """A :class:`UsageError` where the staging directory cannot be made because its name,
         the env's with a suffix, is one the filesystem refuses."""
         if atomic.name_refused(staging, failure):
-            raise UsageError(*_name_refusal(self.target, failure)) from failure
+            raise atomic.name_refusal(self.target, failure) from failure
 
     def prepare(self) -> bool:
         """Check the target; clear leftovers of killed runs; create missing parents.
@@ -423,16 +423,6 @@ def _time_apart(bin_dir: str, replaced: os.stat_result) -> None:
             pass  # (a filesystem that keeps no times keeps no stale ones either)
 
 
-def _name_refusal(path: str, failure: OSError) -> tuple[str, str]:
-    """The message and hint of a name ``path`` ends in that its filesystem refuses."""
-    return (
-        f"the filesystem at {os.path.dirname(path)} refuses the name "
-        f"{os.path.basename(path)!r} ({errno_name(failure.errno)})",
-        "pick a name of ASCII letters, digits, '-', '_' and '.' (FAT takes no :\"*?<>| and "
-        "some FUSE filesystems no other letters)",
-    )
-
-
 def make_parents(parent: str) -> list[str]:
     """The missing directories of ``parent``, made (see :mod:`anyvenv.fs.parents`); a
     :class:`UsageError` naming the one that cannot be."""
@@ -441,7 +431,7 @@ def make_parents(parent: str) -> list[str]:
     except OSError as exc:
         name = os.fspath(exc.filename or parent)
         if atomic.name_refused(name, exc):
-            raise UsageError(*_name_refusal(name, exc)) from exc
+            raise atomic.name_refusal(name, exc) from exc
         doing = f"cannot create {name} in {os.path.dirname(name)}"  # (where the refusal is)
         refused = DirectoryNotWritable.refusing(exc, doing)
         if refused is not None:

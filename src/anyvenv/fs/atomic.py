@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from types import TracebackType
 
+    from anyvenv.errors import UsageError
+
 # Paths are strings here (``str | os.PathLike[str]`` in, ``str`` out): importing pathlib costs
 # more start-up time than creating a whole environment on local disk.
 
@@ -167,6 +169,20 @@ def name_refused(path: str, failure: OSError) -> bool:
         return False  # (the directory refuses any name, or is not there)
     os.rmdir(plain)
     return True
+
+
+def name_refusal(path: str, failure: OSError) -> UsageError:
+    """The error for a name ``path`` ends in that its filesystem refuses (see
+    :func:`name_refused`)."""
+    from anyvenv.errors import UsageError
+    from anyvenv.fs.outcome import errno_name
+
+    return UsageError(
+        f"the filesystem at {os.path.dirname(path)} refuses the name "
+        f"{os.path.basename(path)!r} ({errno_name(failure.errno)})",
+        "pick a name of ASCII letters, digits, '-', '_' and '.' (FAT takes no :\"*?<>| and "
+        "some FUSE filesystems no other letters)",
+    )
 
 
 _rename_keeps_contents: dict[int, bool] = {}

@@ -341,6 +341,8 @@ def _download_cache() -> Iterator[Path]:
 
 def _install_error(exc: OSError, root: Path, download: PythonDownload) -> AnyvenvError:
     where = exc.filename or root
+    if exc.filename and atomic.name_refused(os.fspath(exc.filename), exc):
+        return atomic.name_refusal(os.fspath(exc.filename), exc)  # (FAT: no café)
     if exc.errno == errno.ENOSPC:
         return AnyvenvError(
             f"no space left on device at {root} while installing {download.install_name}",
