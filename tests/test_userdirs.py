@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from anyvenv.errors import UsageError
 from anyvenv.userdirs import cache_entry_path, fnv1a_64, own_dir, xdg_dir
+from support import cli_env, run_cli
 
 
 @pytest.mark.parametrize(
@@ -40,6 +42,18 @@ def test_own_directory_variables_expand_home_and_refuse_relative_paths() -> None
     assert own_dir("ANYVENV_CACHE_DIR", {"ANYVENV_CACHE_DIR": "~/c"}) == os.path.expanduser("~/c")
     with pytest.raises(UsageError, match="relative path"):
         own_dir("ANYVENV_CACHE_DIR", {"ANYVENV_CACHE_DIR": "c"})
+
+
+def test_an_own_directory_variable_naming_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UsageError, match="is not a directory") as info:
+        own_dir("ANYVENV_SHADOW_DIR", {"ANYVENV_SHADOW_DIR": str(tmp_path / "file")})
+    assert info.value.hint == "set ANYVENV_SHADOW_DIR to a directory, or unset it"
+    missing = str(tmp_path / "not-yet")  # (made when needed)
+    assert own_dir("ANYVENV_SHADOW_DIR", {"ANYVENV_SHADOW_DIR": missing}) == missing
+    proc = run_cli("cache", "dir", env=cli_env(ANYVENV_SHADOW_DIR=str(tmp_path / "file")))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("anyvenv: error: ANYVENV_SHADOW_DIR=")
 
 
 def test_a_relative_xdg_value_falls_back_to_the_home_default() -> None:

@@ -40,7 +40,7 @@ def own_dir(name: str, environ: Mapping[str, str] | None = None) -> str | None:
     ``ANYVENV_SHADOW_DIR``, ``ANYVENV_PYTHON_INSTALL_DIR``), ``~`` expanded; ``None`` when
     unset. A relative value is a usage error: ``cache clean``, ``cache prune`` and ``python
     uninstall`` remove things there, and a relative path would make that the working
-    directory."""
+    directory. So is one that names a file."""
     value = (os.environ if environ is None else environ).get(name, "")
     if not value:
         return None
@@ -50,6 +50,12 @@ def own_dir(name: str, environ: Mapping[str, str] | None = None) -> str | None:
 
         raise UsageError(
             f"{name}={value!r} is a relative path", f"set {name} to an absolute path, or unset it"
+        )
+    if os.path.exists(expanded) and not os.path.isdir(expanded):
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            f"{name}={value!r} is not a directory", f"set {name} to a directory, or unset it"
         )
     return expanded
 
