@@ -57,14 +57,16 @@ def run(args: argparse.Namespace) -> int:
                 # refused below, as for a command that changes it)
                 if not project_has_env(locating, os.getcwd(), os.environ):
                     return exec_uv(["pip", *words], os.environ)
-            from anyvenv.cli.sync import mirror_progress
+            from anyvenv.cli.output import tell_notes
+            from anyvenv.cli.sync import mirror_progress, quiet_in
 
-            progress = mirror_progress(words)
-            options = SyncOptions(uv_args=tuple(locating), on_mirror_progress=progress)
+            options = SyncOptions(
+                uv_args=tuple(locating),
+                on_mirror_progress=mirror_progress(words),
+                on_shadow_note=None if quiet_in(words) else lambda note: tell_notes([note]),
+            )
             result = run_pip(words, options)
             if result.uv_exit_code != 0:  # (uv pip's own output stays as uv's otherwise)
-                from anyvenv.cli.output import tell_notes
-
                 tell_notes(result.notes)
             return result.uv_exit_code
     except CopiedPointer:

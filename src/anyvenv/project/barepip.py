@@ -189,11 +189,9 @@ def run_bare_pip(
         if bare is None:
             return None
         if on_note is not None:
-            location = bare.location
-            on_note(
-                f"uv installs into {location.env} through its shadow env {location.shadow}: "
-                f"{location.reason}"
-            )
+            from anyvenv.project.envchoice import shadow_note
+
+            on_note(shadow_note(bare.location))
         return _install_through_shadow(bare, target.args, find_uv(), environ, cwd, progress)
 
 

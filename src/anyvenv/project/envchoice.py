@@ -148,6 +148,19 @@ def chmod_fails_at(directory: str) -> bool:
         return False
 
 
+SHADOW_MEANS = (
+    "uv installs into a shadow env on local disk and anyvenv copies the packages in with their "
+    "modes set at creation"
+)
+
+
+def shadow_note(location: EnvLocation) -> str:
+    """The line that says where uv installs for an env with a shadow, and why (uv's own
+    output names the shadow env, not the env)."""
+    why = location.reason.removesuffix(f": {SHADOW_MEANS}")
+    return f"uv installs into {location.env} through its shadow env {location.shadow}: {why}"
+
+
 def placement_for(result: ProbeResult) -> tuple[Placement, str]:
     """Decide from the probe of the env's filesystem."""
     fault = fault_of(result)
@@ -161,11 +174,7 @@ def placement_for(result: ProbeResult) -> tuple[Placement, str]:
         return Placement.IN_PLACE, f"files can be executed and chmod works on {_where(result)}"
     if not result.can_execute:
         return Placement.ELSEWHERE, fault
-    return (
-        Placement.SHADOW,
-        f"{fault}: uv installs into a shadow env on local disk and anyvenv copies the packages "
-        "in with their modes set at creation",
-    )
+    return Placement.SHADOW, f"{fault}: {SHADOW_MEANS}"
 
 
 def fault_of(result: ProbeResult) -> str | None:

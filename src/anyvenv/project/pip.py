@@ -120,6 +120,10 @@ def run_pip(
         shadow = location.shadow if mutating else None
         if shadow is not None:
             ensure_shadow(session.prepared, adopt=finished, keep_all=True)
+            if options.on_shadow_note is not None:
+                from anyvenv.project.envchoice import shadow_note
+
+                options.on_shadow_note(shadow_note(location))
         target = shadow or location.env
         uv_env = uv_environment(session.environ, target, location.declared)
         if args and args[0] in BUILDING_PIP_COMMANDS:  # (what uv builds, where it is)

@@ -62,6 +62,8 @@ class SyncOptions:
     on_lock_wait: Callable[[str], object] | None = None  # told when another sync holds the lock
     # told (files written, files to write) while a shadow env's packages are copied into the env
     on_mirror_progress: Callable[[int, int], object] | None = None
+    # told, before uv pip runs on a shadow env, which env it stands for and why
+    on_shadow_note: Callable[[str], object] | None = None
     # told (stage, done, total) while a Python no install answers is downloaded, then done
     on_python_progress: InstallProgress | None = None
     on_python_progress_done: Callable[[], object] | None = None
