@@ -204,6 +204,9 @@ def test_a_mirror_killed_half_way_is_finished_by_the_next_command(
     (shadow,) = shadows(home)
     assert (home / "cache" / "anyvenv" / "shadow" / shadow / MIRROR_JOURNAL).exists()
     assert says_hello(env) != f"hello from {env}"  # (half-made)
+    pruned = run([*ANYVENV, "cache", "prune"], tmp_path, project_environ(home))
+    assert pruned.returncode == 0, pruned.stderr
+    assert shadows(home) == [shadow]  # (the env's state, saved before the copy, names it)
 
     again = anyvenv_pip("install", str(other), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
     assert again.returncode == 0, again.stderr
@@ -654,3 +657,49 @@ def test_a_saved_state_is_trusted_only_while_the_env_is_as_it_was(
     assert done.returncode == 0, done.stderr
     assert not stale.exists()
     assert imports(env, "greeter")
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+@pytest.mark.parametrize("at", ["unlink:INSTALLER", "unlink:m1_2.py"])
+def test_an_uninstall_killed_half_way_is_finished_by_the_next_install(
+    target: Path, tmp_path: Path, home: Path, at: str
+) -> None:
+    """Killed before its METADATA went (the package looks whole) or after: the next command
+    takes the shadow, which no longer has it, for what is installed."""
+    wheels = tmp_path / "wheels"
+    big = _big(wheels, "1.0")
+    other = build_wheel(wheels, "other", modules={"other/__init__.py": "X = 1\n"})
+    env = target / "env"
+    make_env(env, home)
+    active = {"VIRTUAL_ENV": str(env)}
+    assert anyvenv_pip("install", str(big), home=home, cwd=tmp_path, **active).returncode == 0
+    environ = {**project_environ(home), **active}
+    proc = killed("pip", "uninstall", "big", at=at, cwd=tmp_path, **environ)
+    assert proc.returncode == -9, proc.stderr
+    site = site_of(env)
+    assert (site / "big" / "m1_4.py").exists()  # (half-removed)
+    done = anyvenv_pip("install", str(other), home=home, cwd=tmp_path, **active)
+    assert done.returncode == 0, done.stderr
+    assert imports(env, "other")
+    assert not [name for name in os.listdir(site) if name.startswith("big")]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_an_env_of_pip_whose_record_lists_removed_files_is_taken_over(
+    target: Path, tmp_path: Path, home: Path
+) -> None:
+    """``python -m venv`` and its pip, which records the .pyc files it compiles; the
+    __pycache__ cleaned since: the env's packages go into the new shadow without them."""
+    wheels = tmp_path / "wheels"
+    gamma = build_wheel(wheels, "gamma", modules={"gamma/__init__.py": "VALUE = 3\n"})
+    greeter = greeter_wheel(wheels)
+    env = target / "env"
+    made = run([str(PY_MAIN), "-m", "venv", str(env)], tmp_path, project_environ(home))
+    assert made.returncode == 0, made.stderr
+    pip = [str(env / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", str(gamma)]
+    assert run(pip, tmp_path, project_environ(home)).returncode == 0
+    shutil.rmtree(site_of(env) / "gamma" / "__pycache__")
+    done = anyvenv_pip("install", str(greeter), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
+    assert done.returncode == 0, done.stderr
+    assert imports(env, "gamma")
+    assert says_hello(env) == f"hello from {env}"

@@ -211,19 +211,31 @@ def test_again_copies_what_is_unchanged_in_its_record(envs: tuple[EnvTree, EnvTr
     assert (dest.site_packages / "other.py").read_bytes() == b"o"
 
 
-def test_a_file_that_cannot_be_placed_is_one_error_naming_it(envs: tuple[EnvTree, EnvTree]) -> None:
+def test_a_file_that_cannot_be_placed_is_one_error_naming_it(
+    envs: tuple[EnvTree, EnvTree], tmp_path: Path
+) -> None:
+    """Not a name the filesystem refuses (here a directory in the way; an I/O error, a full
+    disk): the mirror stops, no package is taken back as refused, and its journal lets the
+    next mirror finish."""
     from anyvenv.errors import AnyvenvError
+    from anyvenv.project.mirror import NotPlaced
 
     source, dest = envs
+    journal = tmp_path / "journal"
     _install(source, "tool", "1.0", {"tool/__init__.py": (b"v1", 0o644)})
     (dest.site_packages / "tool" / "__init__.py").mkdir(parents=True)  # in the way
     with pytest.raises(AnyvenvError) as info:
-        mirror(source, dest)
-    assert info.value.message.startswith(
-        f"tool could not be installed: cannot place {dest.site_packages / 'tool' / '__init__.py'}: "
+        mirror(source, dest, journal=journal)
+    assert not isinstance(info.value, NotPlaced)
+    assert journal.exists()
+    assert info.value.message.startswith(  # (not a name refused: the mirror stops there)
+        f"cannot place {dest.site_packages / 'tool' / '__init__.py'}: "
     )
     assert not (dest.site_packages / "tool-1.0.dist-info" / "RECORD").exists()  # redone next time
     assert sorted(os.listdir(dest.site_packages / "tool")) == ["__init__.py"]  # no temp file
+    (dest.site_packages / "tool" / "__init__.py").rmdir()
+    assert mirror(source, dest, journal=journal).added == ["tool"]
+    assert not journal.exists()
 
 
 @pytest.mark.parametrize("lab_kind", ["fat", "exfat"])
@@ -283,6 +295,60 @@ def test_a_package_the_filesystem_refuses_is_taken_back_and_the_others_placed(
     assert (dest.site_packages / "zeta.py").read_bytes() == b"2"
     assert (dest.site_packages / "zeta-2.0.dist-info" / "RECORD").exists()
     assert not [name for name in os.listdir(dest.site_packages) if name.startswith("colon")]
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_refused_package_takes_back_no_file_another_package_lists(
+    lab_kind: str, target: Path, tmp_path: Path
+) -> None:
+    """sharedb shares ``nspkg/__init__.py`` with shareda (an old-style namespace package) and
+    holds a name FAT refuses: its take-back leaves shareda's files, and so does its removal
+    from the shadow."""
+    from anyvenv.project.mirror import NotPlaced, remove_distributions
+
+    source = EnvTree.of(tmp_path / "shadow", SITE)
+    dest = EnvTree.of(target / "env", SITE)
+    shareda = {"nspkg/__init__.py": (b"", 0o644), "nspkg/a.py": (b"A", 0o644)}
+    _install(dest, "shareda", "1.0", shareda)
+    _install(source, "shareda", "1.0", shareda)
+    _install(source, "sharedb", "1.0", {
+        "nspkg/__init__.py": (b"", 0o644), "nspkg/b.py": (b"B", 0o644),
+        "nspkg/b\u00e9.py": (b"B", 0o644),
+    })  # fmt: skip
+    with pytest.raises(NotPlaced):
+        mirror(source, dest)
+    assert sorted(os.listdir(dest.site_packages / "nspkg")) == ["__init__.py", "a.py"]
+    remove_distributions(source, ["sharedb"])
+    assert sorted(os.listdir(source.site_packages / "nspkg")) == ["__init__.py", "a.py"]
+
+
+def test_a_package_whose_record_lists_a_missing_file_is_copied_without_it(
+    envs: tuple[EnvTree, EnvTree],
+) -> None:
+    """pip records the .pyc files it compiles; removed since (a cleaned __pycache__), they
+    are not there to copy: the copy lacks them too, and nothing stops."""
+    source, dest = envs
+    _install(source, "tool", "1.0", {
+        "tool/__init__.py": (b"v1", 0o644), "tool/__pycache__/__init__.cpython-312.pyc": (b"c", 0o644),
+    })  # fmt: skip
+    (source.site_packages / "tool" / "__pycache__" / "__init__.cpython-312.pyc").unlink()
+    assert mirror(source, dest).added == ["tool"]
+    assert (dest.site_packages / "tool" / "__init__.py").read_bytes() == b"v1"
+
+
+def test_complete_only_neither_copies_nor_removes_a_half_made_package(
+    envs: tuple[EnvTree, EnvTree],
+) -> None:
+    """An env's package that an install left half-made (no RECORD) is not taken into its
+    shadow, nor is the shadow's own copy of it removed."""
+    env, shadow = envs
+    _install(env, "half", "2.0", {"half.py": (b"2", 0o644)})
+    (env.site_packages / "half-2.0.dist-info" / "RECORD").unlink()
+    _install(shadow, "half", "1.0", {"half.py": (b"1", 0o644)})
+    _install(env, "whole", "1.0", {"whole.py": (b"w", 0o644)})
+    report = mirror(env, shadow, complete_only=True)
+    assert (report.added, report.removed, report.updated) == (["whole"], [], [])
+    assert (shadow.site_packages / "half.py").read_bytes() == b"1"
 
 
 def test_adopt_added_takes_only_complete_packages_of_projects_it_lacks(

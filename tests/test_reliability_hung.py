@@ -127,14 +127,14 @@ def test_a_killed_stuck_child_is_reaped_by_a_later_call(
     """In a process that lives on (a library's host), the child given up on and killed is
     not left a zombie: the next bounded call reaps it once it has ended."""
     monkeypatch.setattr(bounded, "_unreaped", [])  # (not those still stuck on the hung mount)
-    before = set(_zombie_children())  # (an earlier test's, ended since: not ours to count)
     with pytest.raises(MountNotAnswering):
         call_bounded(lambda: time.sleep(30), what="sleep", where="x", timeout=0.2)
+    killed = list(bounded._unreaped)  # (none if reaped at once; other tests' children: not ours)
     deadline = time.monotonic() + 10  # SIGKILLed: ended in a moment (longer on a busy machine)
-    while not set(_zombie_children()) - before and time.monotonic() < deadline:
+    while not set(killed) <= set(_zombie_children()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert call_bounded(lambda: 7, what="seven", where="x") == 7
-    assert set(_zombie_children()) <= before and bounded._unreaped == []
+    assert not set(killed) & set(_zombie_children()) and bounded._unreaped == []
 
 
 def test_a_stuck_child_still_running_is_reaped_once_it_ends(

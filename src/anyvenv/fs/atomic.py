@@ -160,7 +160,8 @@ def name_refused(path: str, failure: OSError) -> bool:
     """Whether ``failure`` to make ``path`` is its name being refused by the filesystem (FAT:
     no ``:"*?<>|``, EPERM from fusefat, ENOENT from exfat-fuse; fusefat: no letters beyond
     ASCII): its directory is there and takes a plain name."""
-    if failure.errno not in (errno.EPERM, errno.EINVAL, errno.EILSEQ, errno.ENOENT):
+    refusals = (errno.EPERM, errno.EINVAL, errno.EILSEQ, errno.ENOENT, errno.ENAMETOOLONG)
+    if failure.errno not in refusals:
         return False
     plain = os.path.join(os.path.dirname(path), f"{TEMP_MARK}name{leftover_tag()}")
     try:

@@ -283,6 +283,7 @@ def _install_through_shadow(
     ensure_shadow(bare, adopt=True)  # (the env is whole, unless a journal says otherwise)
     uv_env = with_build_shim(uv_environment(environ, shadow, env), named_dirs(args[1:], cwd))
     uv_env["UV_LINK_MODE"] = _link_mode(bare.state, shadow, args, uv, environ, cwd)
+    _save_state(bare)  # (before the copy: a prune meanwhile sees the shadow in use)
     code = run_uv(pip_command(uv, args, os.path.join(shadow, "bin", "python")), uv_env, cwd)
     if code == 0:
         from anyvenv.project.uvsettings import compiles_bytecode, reinstalls
@@ -292,7 +293,6 @@ def _install_through_shadow(
             from anyvenv.project.mirror import compile_bytecode
 
             compile_bytecode(tree_of(env, bare.state))
-    _save_state(bare)
     return code
 
 

@@ -25,7 +25,9 @@ from pathlib import Path
 from anyvenv.envbuild.dists import dist_info_name, record_paths
 from anyvenv.envbuild.shebang import parse_shebang, retarget_shebang, rewritten
 from anyvenv.errors import AnyvenvError
+from anyvenv.fs.atomic import name_refused
 from anyvenv.fs.place import copy_file, create_file
+from anyvenv.killpoints import checkpoint
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -143,11 +145,16 @@ def _temp_beside(path: Path) -> Path:
     return path.with_name(f".{path.name}{TEMP_MARK}{leftover_tag()}")
 
 
-def _install_file(source: EnvTree, dest: EnvTree, relative: str) -> None:
-    """Copy one file over with its mode set at creation; scripts in bin/ get the new shebang."""
+def _install_file(source: EnvTree, dest: EnvTree, relative: str) -> bool:
+    """Copy one file over with its mode set at creation; scripts in bin/ get the new shebang.
+    ``False`` (nothing done) where ``source`` lacks the file its RECORD lists (removed by
+    hand, or an uninstall stopped half-way there): the copy lacks it too."""
     src = source.root / relative
     dst = dest.root / relative
-    mode = os.stat(src).st_mode & 0o777
+    try:
+        mode = os.stat(src).st_mode & 0o777
+    except FileNotFoundError:
+        return False
     dst.parent.mkdir(parents=True, exist_ok=True)
     exists = os.path.lexists(dst)
     if exists:
@@ -172,6 +179,7 @@ def _install_file(source: EnvTree, dest: EnvTree, relative: str) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(target)
             raise
+    return True
 
 
 def _for_dest(data: bytes, source_root: Path, dest_root: Path) -> bytes | None:
@@ -202,6 +210,7 @@ def _remove_file(dest: EnvTree, relative: str, touched: set[Path]) -> bool:
     path = dest.root / relative
     try:
         os.unlink(path)
+        checkpoint("unlink:" + path.name)
     except FileNotFoundError:
         return False
     except IsADirectoryError:
@@ -259,6 +268,7 @@ def mirror(
     again: Collection[str] | bool = (),
     keep: Collection[str] = (),
     journal: Path | None = None,
+    complete_only: bool = False,
 ) -> MirrorReport:
     """Make ``dest``'s distributions those of ``source``; returns what changed.
     ``progress(done, total)`` is told of the files written (a big env on a slow share takes
@@ -269,6 +279,8 @@ def mirror(
     distribution (before their RECORD is there to say so); one left by a mirror that did not
     end names files of distributions it left half-made, which this one copies again or
     removes. It is removed when the mirror ends (also when packages were refused).
+    ``complete_only``: the distributions of ``source`` that an install left half-made are
+    neither copied nor removed from ``dest`` (an env's, taken into its shadow).
 
     Every removal comes before any write, and no file a new RECORD lists is removed: a module
     that moves from one distribution to another in one upgrade is kept, whichever order the
@@ -284,6 +296,10 @@ def mirror(
     report = MirrorReport()
     wanted = distributions(source.site_packages)
     present = distributions(dest.site_packages)
+    if complete_only:
+        half_made = {name for name, dist in wanted.items() if not _complete(source, dist)}
+        wanted = {name: dist for name, dist in wanted.items() if name not in half_made}
+        keep = {*keep, *half_made}
     lost_exec = _scripts_without_exec(source, dest)
     earlier = read_journal(journal) if journal is not None else {}
     changed = [
@@ -299,15 +315,14 @@ def mirror(
     claimed = {relative for files in new_files.values() for relative in files}
     gone = sorted(set(present) - set(wanted) - set(keep))
     orphaned = sorted(set(earlier) - set(wanted) - set(present))  # (no dist-info made yet)
-    if journal is not None and (changed or earlier):
-        write_journal(journal, earlier, new_files)
+    if journal is not None and (changed or gone or earlier):
+        write_journal(journal, earlier, {**new_files, **{name: [] for name in gone}})
+    staying = set(present) - set(changed) - set(gone)
     # where case does not tell names apart (FAT, exFAT), Util.py of one is util.py of
     # another: the files of the distributions left as they are are claimed too, whatever
     # their case (those of the new RECORDs are written again after the removals)
-    kept: set[str] = set()
-    if _case_insensitive(dest.site_packages):
-        staying = set(present) - set(changed) - set(gone)
-        kept = {path.casefold() for path in _listed(dest, present, staying)}
+    fold = _case_insensitive(dest.site_packages)
+    kept = {path.casefold() for path in _listed(dest, present, staying)} if fold else set()
     touched: set[Path] = set()
 
     def old_files(name: str) -> list[str]:
@@ -333,10 +348,18 @@ def mirror(
         for name in changed:
             for relative in new_files[name]:
                 try:
-                    _install_file(source, dest, relative)
+                    if not _install_file(source, dest, relative):
+                        continue
                 except OSError as exc:
-                    refused[name] = _not_placed(exc, str(dest.root / relative))
-                    _take_back(dest, new_files[name], wanted[name], touched)
+                    path = str(dest.root / relative)
+                    if not name_refused(path, exc):  # (EIO, ENOSPC...: stop; redone next time)
+                        raise _not_placed(exc, path) from exc
+                    refused[name] = _not_placed(exc, path)
+                    others = {
+                        f for other, files in new_files.items() if other != name for f in files
+                    }
+                    owned = others | _listed(dest, present, staying)
+                    _take_back(dest, new_files[name], wanted[name], touched, owned, fold)
                     break
                 report.files_written += 1
                 if progress is not None:
@@ -425,11 +448,24 @@ def _listed(tree: EnvTree, present: dict[str, Distribution], names: Collection[s
     return found
 
 
-def _take_back(dest: EnvTree, files: list[str], dist: Distribution, touched: set[Path]) -> None:
+def _take_back(
+    dest: EnvTree,
+    files: list[str],
+    dist: Distribution,
+    touched: set[Path],
+    owned: set[str],
+    fold: bool,
+) -> None:
     """Remove the files of ``dist`` (what was written of them, and those of its old version
-    not yet rewritten) and its dist-info directory: nothing half-made of it stays."""
+    not yet rewritten) and its dist-info directory: nothing half-made of it stays. The files
+    another distribution lists (``owned``; compared case-folded with ``fold``), such as a
+    shared namespace ``__init__.py``, stay."""
+    if fold:
+        owned = {path.casefold() for path in owned}
     for relative in files:
         touched.add((dest.root / relative).parent)  # (made for it, though nothing was written)
+        if (relative.casefold() if fold else relative) in owned:
+            continue
         with contextlib.suppress(OSError):
             _remove_file(dest, relative, touched)
     _remove_dist_info(dest, dist)
@@ -439,40 +475,43 @@ def remove_distributions(tree: EnvTree, names: Collection[str]) -> None:
     """Remove the distributions ``names`` from ``tree`` by their RECORD (a shadow env made to
     match an env that could not take them)."""
     present = distributions(tree.site_packages)
+    owned = _listed(tree, present, set(present) - set(names))  # (shared files stay)
     touched: set[Path] = set()
     try:
         for name in names:
             if name in present:
-                _remove_unclaimed(tree, files_of(tree, present[name]), set(), touched)
+                _remove_unclaimed(tree, files_of(tree, present[name]), owned, touched)
                 _remove_dist_info(tree, present[name])
     finally:
         _prune(tree, touched)
 
 
-def adopt_added(source: EnvTree, dest: EnvTree) -> list[str]:
+def adopt_added(source: EnvTree, dest: EnvTree, skip: Collection[str] = ()) -> list[str]:
     """Copy into ``dest`` the distributions of ``source`` whose project ``dest`` lacks
     entirely and that are complete (a RECORD that lists files, written last by the mirror
     and by installers, and a METADATA: plain uv where chmod fails leaves an empty RECORD
     and no more), file by file as they are; nothing of ``dest`` is removed or replaced.
     Returns their names. For a shadow env that must not take the env's other differences (an
     env a killed mirror left half-made), but must see a package installed into the env by
-    hand."""
+    hand. ``skip``: projects not taken (those a killed mirror was placing or removing)."""
     have = distributions(dest.site_packages)
     added: list[str] = []
     for name, dist in sorted(distributions(source.site_packages).items()):
-        if name in have or not dist.record:
-            continue
-        if not os.path.isfile(source.site_packages / dist.dist_info / "METADATA"):
+        if name in have or name in skip or not _complete(source, dist):
             continue
         for relative in files_of(source, dist):
-            if not os.path.lexists(source.root / relative):
-                continue  # (removed by hand: the copy lacks it too)
             try:
-                _install_file(source, dest, relative)
+                _install_file(source, dest, relative)  # (one removed by hand: not copied)
             except OSError as exc:
                 raise _not_placed(exc, str(dest.root / relative)) from exc
         added.append(name)
     return added
+
+
+def _complete(tree: EnvTree, dist: Distribution) -> bool:
+    """A RECORD that lists files (written last by the mirror and by installers) and a
+    METADATA: not an install that stopped half-way."""
+    return bool(dist.record) and os.path.isfile(tree.site_packages / dist.dist_info / "METADATA")
 
 
 def _scripts_without_exec(source: EnvTree, dest: EnvTree) -> set[str]:
@@ -520,9 +559,9 @@ def _not_placed(error: OSError, path: str, doing: str = "place") -> AnyvenvError
 
     return AnyvenvError(
         f"cannot {doing} {path}: {error.strerror or error} ({errno_name(error.errno)})",
-        "the filesystem refused that file (a name it cannot hold, no space left, no "
-        "permission); the packages not yet complete are placed again by the next sync, "
-        "or keep the environment on another filesystem (UV_PROJECT_ENVIRONMENT)",
+        "the filesystem refused that file (no space left, no permission, an I/O error); "
+        "what is not yet complete is placed again by the next command (sync, run or pip), "
+        "or put the environment on another filesystem",
     )
 
 

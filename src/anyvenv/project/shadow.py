@@ -89,20 +89,20 @@ def ensure_shadow(prepared: ShadowedEnv, adopt: bool, keep_all: bool = False) ->
     journal = journal_of(shadow)
     pending = journal.exists()
     adopt = adopt and not pending
+    placing = read_journal(journal) if pending else {}  # (the shadow says what they are)
 
     env_tree, shadow_tree = tree_of(prepared.location.env, saved), tree_of(shadow, saved)
     if healthy:
         if dist_info_dirs(env_tree) != dist_info_dirs(shadow_tree):
             if adopt:
-                mirror(env_tree, shadow_tree)
+                mirror(env_tree, shadow_tree, complete_only=True)
             else:
-                adopt_added(env_tree, shadow_tree)
+                adopt_added(env_tree, shadow_tree, skip=placing)
         return False
     from anyvenv.fs.remove import remove_tree
     from anyvenv.interpreter.query import query_interpreter
 
     base = query_interpreter(saved.base_executable)
-    placing = read_journal(journal) if pending else {}
     if os.path.lexists(shadow):
         remove_tree(shadow)
 
@@ -114,9 +114,8 @@ def ensure_shadow(prepared: ShadowedEnv, adopt: bool, keep_all: bool = False) ->
         from anyvenv.project.mirror import write_journal
 
         write_journal(journal, placing, {})
-        adopt_added(env_tree, shadow_tree)  # (the env's complete packages only)
-    elif adopt or keep_all:
-        mirror(env_tree, shadow_tree)
+    if pending or adopt or keep_all:
+        adopt_added(env_tree, shadow_tree, skip=placing)  # (into the empty shadow)
     return True
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from pathlib import Path
 
 from anyvenv.envbuild.config import CFG_NAME
@@ -228,7 +229,7 @@ def check_packages(
                 else "an uninstall cannot tell its files"
             ).format(package=package)
             elsewise = (
-                f"'anyvenv pip install --python {env} --reinstall {package}' (plain uv "
+                f"'anyvenv pip install --python {shlex.quote(str(env))} --reinstall {package}' (plain uv "
                 "cannot install where chmod fails)"
                 if chmod_fails
                 else f"'uv pip install --reinstall {package}'"
