@@ -523,23 +523,28 @@ def test_a_first_sync_killed_after_its_env_was_made_leaves_an_env_the_next_one_r
 @pytest.mark.slow
 @pytest.mark.skipif(PY_MAIN is None, reason="needs pyenv's 3.12")
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+@pytest.mark.parametrize("change", ["add", "remove"])
 def test_sync_through_a_shadow_env_killed_while_mirroring(
-    target: Path, tmp_path: Path, index: Path, reliability: Tally
+    target: Path, tmp_path: Path, index: Path, reliability: Tally, change: str
 ) -> None:
     """Where chmod is ignored uv installs into a shadow env that anyvenv then mirrors into
-    the project's env file by file: killed anywhere in that, the next sync completes it."""
+    the project's env file by file: killed anywhere in that, adding a package or removing
+    one, the next sync completes it (nothing of a removed package left)."""
     home = tmp_path / "home"
     environ = project_environ(home)
     project = write_project(target / "proj", dependencies=["gamma"])
     args = ("sync", *index_args(index))
+    before, after = (
+        (["gamma"], ["gamma", "alpha"]) if change == "add" else (["gamma", "alpha"], ["alpha"])
+    )
 
     def sync(**extra: str) -> subprocess.CompletedProcess[bytes]:
         return run_sync(project, {**environ, **extra}, args)
 
     def reset() -> None:
-        write_project(project, dependencies=["gamma"])
+        write_project(project, dependencies=before)
         assert sync().returncode == 0
-        write_project(project, dependencies=["gamma", "alpha"])
+        write_project(project, dependencies=after)
 
     reset()
     trace = tmp_path / "trace"
@@ -560,6 +565,9 @@ def test_sync_through_a_shadow_env_killed_while_mirroring(
             synced_project_works(project)
         except (AssertionError, OSError) as exc:
             raise AssertionError(f"killed at {spec} ({proc.returncode}): {again.stderr!r}") from exc
+        site = next((project / ".venv").glob("lib/python3*/site-packages"))
+        if change == "remove":
+            assert not [name for name in os.listdir(site) if name.startswith("gamma")], spec
         assert not leftovers(project, home, depth=6), leftovers(project, home, depth=6)
     assert kills >= 10
     reliability.add("sync", "SIGKILL points", kills)

@@ -208,6 +208,7 @@ def _for_dest(data: bytes, source_root: Path, dest_root: Path) -> bytes | None:
 
 def _remove_file(dest: EnvTree, relative: str, touched: set[Path]) -> bool:
     path = dest.root / relative
+    touched.add(path.parent)  # (gone already: its directory may still be left, emptied)
     try:
         os.unlink(path)
         checkpoint("unlink:" + path.name)
@@ -215,7 +216,6 @@ def _remove_file(dest: EnvTree, relative: str, touched: set[Path]) -> bool:
         return False
     except IsADirectoryError:
         return False
-    touched.add(path.parent)
     if path.suffix == ".py":
         cache = path.parent / "__pycache__"
         with contextlib.suppress(OSError):
@@ -316,7 +316,8 @@ def mirror(
     gone = sorted(set(present) - set(wanted) - set(keep))
     orphaned = sorted(set(earlier) - set(wanted) - set(present))  # (no dist-info made yet)
     if journal is not None and (changed or gone or earlier):
-        write_journal(journal, earlier, {**new_files, **{name: [] for name in gone}})
+        removing = {name: files_of(dest, present[name]) for name in gone}
+        write_journal(journal, earlier, {**new_files, **removing})
     staying = set(present) - set(changed) - set(gone)
     # where case does not tell names apart (FAT, exFAT), Util.py of one is util.py of
     # another: the files of the distributions left as they are are claimed too, whatever
