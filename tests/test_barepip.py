@@ -703,3 +703,32 @@ def test_an_env_of_pip_whose_record_lists_removed_files_is_taken_over(
     assert done.returncode == 0, done.stderr
     assert imports(env, "gamma")
     assert says_hello(env) == f"hello from {env}"
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_half_made_package_whose_shadow_is_gone_is_left_and_said(
+    target: Path, tmp_path: Path, home: Path
+) -> None:
+    """The copy killed, then its shadow (and the journal in it) deleted: which files the
+    half-made package has cannot be told. It is left as it is (not its dist-info removed and
+    its files kept, hidden), the user is told, and the reinstall named works."""
+    wheels = tmp_path / "wheels"
+    one, two = _big(wheels, "1.0"), _big(wheels, "2.0")
+    other = build_wheel(wheels, "other", modules={"other/__init__.py": "X = 1\n"})
+    env = target / "env"
+    make_env(env, home)
+    active = {"VIRTUAL_ENV": str(env)}
+    assert anyvenv_pip("install", str(one), home=home, cwd=tmp_path, **active).returncode == 0
+    environ = {**project_environ(home), **active}
+    proc = killed("pip", "install", str(two), at="copy:m2_3.py", cwd=tmp_path, **environ)
+    assert proc.returncode == -9, proc.stderr
+    shutil.rmtree(shadow_dir(home))
+    done = anyvenv_pip("install", str(other), home=home, cwd=tmp_path, **active)
+    assert done.returncode == 0, done.stderr
+    assert f"anyvenv: warning: big in {env}: an install that did not finish" in done.stderr
+    assert (site_of(env) / "big-2.0.dist-info").is_dir()
+    again = anyvenv_pip("install", "--reinstall", str(two), home=home, cwd=tmp_path, **active)
+    assert again.returncode == 0, again.stderr
+    assert sorted(os.listdir(site_of(env) / "big")) == ["__init__.py"] + [
+        f"m2_{i}.py" for i in range(5)
+    ]

@@ -192,7 +192,9 @@ def run_bare_pip(
             from anyvenv.project.envchoice import shadow_note
 
             on_note(shadow_note(bare.location))
-        return _install_through_shadow(bare, target.args, find_uv(), environ, cwd, progress)
+        return _install_through_shadow(
+            bare, target.args, find_uv(), environ, cwd, progress, on_note
+        )
 
 
 def _shadowed(env: str, environ: Mapping[str, str]) -> BareEnv | None:
@@ -273,6 +275,7 @@ def _install_through_shadow(
     environ: Mapping[str, str],
     cwd: str,
     progress: Callable[[int, int], object] | None,
+    on_note: Callable[[str], object] | None,
 ) -> int:
     from anyvenv.project.buildshim import named_dirs, with_build_shim
     from anyvenv.project.shadow import ensure_shadow, mirror_shadow, tree_of
@@ -288,7 +291,11 @@ def _install_through_shadow(
     if code == 0:
         from anyvenv.project.uvsettings import compiles_bytecode, reinstalls
 
-        mirror_shadow(bare, progress, reinstalls(cwd, args, environ, cwd, for_pip=True))
+        report = mirror_shadow(bare, progress, reinstalls(cwd, args, environ, cwd, for_pip=True))
+        if report.half_made and on_note is not None:
+            from anyvenv.project.shadow import half_made_note
+
+            on_note(half_made_note(env, report.half_made))
         if compiles_bytecode(cwd, args, environ, cwd, for_pip=True):
             from anyvenv.project.mirror import compile_bytecode
 

@@ -60,6 +60,9 @@ class MirrorReport:
     removed: list[str] = field(default_factory=list)
     files_written: int = 0
     files_removed: int = 0
+    # distributions of the destination an install left half-made (no RECORD) that the
+    # source lacks and no journal names: their files cannot be told, so they are left
+    half_made: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -72,6 +75,7 @@ class MirrorReport:
             "removed": self.removed,
             "files_written": self.files_written,
             "files_removed": self.files_removed,
+            "half_made": self.half_made,
         }
 
 
@@ -280,7 +284,9 @@ def mirror(
     end names files of distributions it left half-made, which this one copies again or
     removes. It is removed when the mirror ends (also when packages were refused).
     ``complete_only``: the distributions of ``source`` that an install left half-made are
-    neither copied nor removed from ``dest`` (an env's, taken into its shadow).
+    neither copied nor removed from ``dest`` (an env's, taken into its shadow). One of
+    ``dest`` that ``source`` lacks, has no RECORD and no journal names is left as it is and
+    named in the report's ``half_made``.
 
     Every removal comes before any write, and no file a new RECORD lists is removed: a module
     that moves from one distribution to another in one upgrade is kept, whichever order the
@@ -314,6 +320,12 @@ def mirror(
     new_files = {name: files_of(source, wanted[name]) for name in changed}
     claimed = {relative for files in new_files.values() for relative in files}
     gone = sorted(set(present) - set(wanted) - set(keep))
+    # one with no RECORD, which no journal names (its shadow was made again since): which
+    # files are its cannot be told; removing its dist-info alone would hide what is left
+    report.half_made = [
+        name for name in gone if present[name].record is None and name not in earlier
+    ]
+    gone = [name for name in gone if name not in report.half_made]
     orphaned = sorted(set(earlier) - set(wanted) - set(present))  # (no dist-info made yet)
     if journal is not None and (changed or gone or earlier):
         removing = {name: files_of(dest, present[name]) for name in gone}

@@ -144,6 +144,10 @@ def run_pip(
             if shadow is not None and code == 0
             else None
         )
+        if report is not None and report.half_made and options.on_shadow_note is not None:
+            from anyvenv.project.shadow import half_made_note
+
+            options.on_shadow_note(half_made_note(location.env, report.half_made))
         if report is not None and session.compiles_bytecode(args):  # uv compiled the shadow's
             from anyvenv.project.mirror import compile_bytecode
             from anyvenv.project.shadow import tree_of

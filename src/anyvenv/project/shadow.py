@@ -119,6 +119,19 @@ def ensure_shadow(prepared: ShadowedEnv, adopt: bool, keep_all: bool = False) ->
     return True
 
 
+def half_made_note(env: str, names: list[str]) -> str:
+    """What to tell of packages a mirror left as they are, half-made (see
+    :attr:`anyvenv.project.mirror.MirrorReport.half_made`)."""
+    import shlex
+
+    listed = ", ".join(names)
+    return (
+        f"warning: {listed} in {env}: an install that did not finish left it without its "
+        f"RECORD, and its files cannot be told; reinstall it ('anyvenv pip install --python "
+        f"{shlex.quote(env)} --reinstall {names[0]}') or remove the env"
+    )
+
+
 def tree_of(root: str, saved: SyncState) -> EnvTree:
     from anyvenv.project.mirror import EnvTree
 
