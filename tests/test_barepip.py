@@ -732,3 +732,26 @@ def test_a_half_made_package_whose_shadow_is_gone_is_left_and_said(
     assert sorted(os.listdir(site_of(env) / "big")) == ["__init__.py"] + [
         f"m2_{i}.py" for i in range(5)
     ]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_reinstall_copies_again_only_what_uv_reinstalled(
+    target: Path, tmp_path: Path, home: Path
+) -> None:
+    """``--reinstall`` reinstalls what uv pip resolved (greeter), not the whole env: only
+    that is copied again, a file of another package changed in the env stays as it is."""
+    wheels = tmp_path / "wheels"
+    greeter = greeter_wheel(wheels)
+    other = build_wheel(wheels, "other", modules={"other/__init__.py": "X = 1\n"})
+    env = target / "env"
+    make_env(env, home)
+    active = {"VIRTUAL_ENV": str(env)}
+    both = anyvenv_pip("install", str(greeter), str(other), home=home, cwd=tmp_path, **active)
+    assert both.returncode == 0, both.stderr
+    site = site_of(env)
+    for module in ("greeter", "other"):
+        (site / module / "__init__.py").write_text("CHANGED = True\n")
+    again = anyvenv_pip("install", "--reinstall", str(greeter), home=home, cwd=tmp_path, **active)
+    assert again.returncode == 0, again.stderr
+    assert says_hello(env) == f"hello from {env}"
+    assert (site / "other" / "__init__.py").read_text() == "CHANGED = True\n"

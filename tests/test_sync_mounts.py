@@ -208,6 +208,15 @@ def test_pip_goes_through_the_shadow_env(target: Path, index: Path, home: Path) 
     assert said + "chmod is ignored on " in installed.stderr  # (uv's output names the shadow)
     script = env_dir / "bin" / "alpha-hello"
     assert run([str(script)], project, env).stdout == "alpha says hi\n"  # exec bit from creation
+    site = next(env_dir.glob("lib/python3*/site-packages"))
+    for module in ("alpha", "gamma"):  # (changed by hand in the env)
+        (site / module / "__init__.py").write_text("raise SystemExit('changed')\n")
+    again = anyvenv(
+        "pip", "install", "--reinstall", *index_args(index), "alpha", cwd=project, env=env
+    )
+    assert again.returncode == 0, again.stderr
+    assert run([str(script)], project, env).stdout == "alpha says hi\n"  # (copied again)
+    assert "changed" in (site / "gamma" / "__init__.py").read_text()  # (not reinstalled by uv)
     listed = anyvenv("pip", "list", cwd=project, env=env)
     assert "alpha" in listed.stdout and "gamma" in listed.stdout
     removed = anyvenv("pip", "uninstall", "-q", "alpha", cwd=project, env=env)

@@ -287,11 +287,15 @@ def _install_through_shadow(
     uv_env = with_build_shim(uv_environment(environ, shadow, env), named_dirs(args[1:], cwd))
     uv_env["UV_LINK_MODE"] = _link_mode(bare.state, shadow, args, uv, environ, cwd)
     _save_state(bare)  # (before the copy: a prune meanwhile sees the shadow in use)
+    from anyvenv.project.shadow import record_stamps, reinstalled
+    from anyvenv.project.uvsettings import compiles_bytecode, reinstalls
+
+    asked = reinstalls(cwd, args, environ, cwd, for_pip=True)
+    before = record_stamps(shadow, bare.state) if asked is True else None
     code = run_uv(pip_command(uv, args, os.path.join(shadow, "bin", "python")), uv_env, cwd)
     if code == 0:
-        from anyvenv.project.uvsettings import compiles_bytecode, reinstalls
-
-        report = mirror_shadow(bare, progress, reinstalls(cwd, args, environ, cwd, for_pip=True))
+        again = reinstalled(asked, shadow, bare.state, before)
+        report = mirror_shadow(bare, progress, again)
         if report.half_made and on_note is not None:
             from anyvenv.project.shadow import half_made_note
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from anyvenv.project import inputs
 from anyvenv.project.prepare import undo_created
 from anyvenv.project.session import LockedProject, SyncOptions
-from anyvenv.project.shadow import ensure_shadow, mirror_shadow
+from anyvenv.project.shadow import ensure_shadow, mirror_shadow, record_stamps, reinstalled
 from anyvenv.project.uvcall import (
     MUTATING_PIP_COMMANDS,
     USAGE_EXIT,
@@ -134,13 +134,23 @@ def run_pip(
         if mutating:
             uv_env["UV_LINK_MODE"] = session.link_mode(()).mode.value
         command = pip_command(session.uv, args, os.path.join(target, "bin", "python"))
+        asked = session.reinstalls(args) if shadow is not None else False
+        before = (
+            record_stamps(shadow, session.prepared.state)
+            if asked is True and shadow is not None
+            else None
+        )
         code = run_uv(command, uv_env, session.cwd)
         if code != 0:
             session.note_cache_trouble(())
         if code == USAGE_EXIT and session.prepared.action == "created":
             undo_created(session.prepared)  # (a command uv refused: it would have made none)
         report = (
-            mirror_shadow(session.prepared, options.on_mirror_progress, session.reinstalls(args))
+            mirror_shadow(
+                session.prepared,
+                options.on_mirror_progress,
+                reinstalled(asked, shadow, session.prepared.state, before),
+            )
             if shadow is not None and code == 0
             else None
         )

@@ -119,6 +119,38 @@ def ensure_shadow(prepared: ShadowedEnv, adopt: bool, keep_all: bool = False) ->
     return True
 
 
+RecordStamps = dict[str, tuple[int, int]]
+
+
+def record_stamps(shadow: str, saved: SyncState) -> RecordStamps:
+    """Each distribution of the shadow, by name: its RECORD's inode and time (which uv's
+    install of it changes, a reinstall too)."""
+    from anyvenv.project.mirror import distributions
+
+    tree = tree_of(shadow, saved)
+    stamps: RecordStamps = {}
+    for name, dist in distributions(tree.site_packages).items():
+        try:
+            st = os.stat(tree.site_packages / dist.dist_info / "RECORD")
+        except OSError:
+            continue
+        stamps[name] = (st.st_ino, st.st_mtime_ns)
+    return stamps
+
+
+def reinstalled(
+    asked: bool | set[str], shadow: str, saved: SyncState, before: RecordStamps | None
+) -> bool | set[str]:
+    """What to copy again into the env though its RECORD is alike (``mirror``'s ``again``):
+    for ``uv pip``'s ``--reinstall`` (``asked`` is ``True``: what it resolved, not the whole
+    env), the distributions whose RECORD uv wrote since ``before``; names asked for as
+    they are."""
+    if asked is not True or before is None:
+        return asked
+    after = record_stamps(shadow, saved)
+    return {name for name, stamp in after.items() if before.get(name) != stamp}
+
+
 def half_made_note(env: str, names: list[str]) -> str:
     """What to tell of packages a mirror left as they are, half-made (see
     :attr:`anyvenv.project.mirror.MirrorReport.half_made`)."""
