@@ -351,6 +351,24 @@ def test_complete_only_neither_copies_nor_removes_a_half_made_package(
     assert (shadow.site_packages / "half.py").read_bytes() == b"1"
 
 
+def test_a_journal_left_behind_clears_the_temp_files_of_its_dead_run(
+    envs: tuple[EnvTree, EnvTree], tmp_path: Path
+) -> None:
+    """Killed while a file was rewritten (written beside it under a temp name first): the
+    next mirror clears that temp file, though it writes nothing there (the package went)."""
+    from anyvenv.fs.leftovers import TEMP_MARK, this_host
+    from anyvenv.project.mirror import write_journal
+
+    source, dest = envs
+    _install(dest, "tool", "1.0", {"tool/__init__.py": (b"v1", 0o644)})
+    dead = dest.site_packages / "tool" / f".__init__.py{TEMP_MARK}{this_host()}-999999-abcdef"
+    dead.write_bytes(b"half")
+    journal = tmp_path / "journal"
+    write_journal(journal, {}, {"tool": [f"{SITE}/tool/__init__.py"]})
+    assert mirror(source, dest, journal=journal).removed == ["tool"]
+    assert not (dest.site_packages / "tool").exists()
+
+
 def test_adopt_added_takes_only_complete_packages_of_projects_it_lacks(
     envs: tuple[EnvTree, EnvTree],
 ) -> None:

@@ -308,6 +308,8 @@ def mirror(
         keep = {*keep, *half_made}
     lost_exec = _scripts_without_exec(source, dest)
     earlier = read_journal(journal) if journal is not None else {}
+    if earlier:  # a mirror that did not end: the temp files its kill left where it wrote
+        _sweep_temps(dest, earlier)
     changed = [
         name
         for name in sorted(wanted)
@@ -387,6 +389,16 @@ def mirror(
     if refused:
         raise NotPlaced(refused, report)
     return report
+
+
+def _sweep_temps(dest: EnvTree, placing: dict[str, list[str]]) -> None:
+    """Remove the temp files of dead runs in the directories of ``placing``'s files (a file
+    rewritten is written beside it under a temp name first, then renamed over it)."""
+    from anyvenv.fs.leftovers import TEMP_MARK, sweep_dead
+
+    directories = {os.path.dirname(path) for files in placing.values() for path in files}
+    for directory in sorted(directories):
+        sweep_dead(dest.root / directory, TEMP_MARK)
 
 
 def read_journal(journal: Path) -> dict[str, list[str]]:
