@@ -71,6 +71,21 @@ def anyvenv_pip(
     return run([*ANYVENV, "pip", *args], cwd, project_environ(home, **extra))
 
 
+def installed_then_killed(
+    env: Path, home: Path, cwd: Path, first: Path | None, command: list[str], at: str
+) -> dict[str, str]:
+    """A new env, ``first`` installed into it through its shadow, then ``anyvenv pip
+    COMMAND`` SIGKILLed at the checkpoint ``at``; returns the variables that name the env."""
+    make_env(env, home)
+    active = {"VIRTUAL_ENV": str(env)}
+    if first is not None:
+        done = anyvenv_pip("install", str(first), home=home, cwd=cwd, **active)
+        assert done.returncode == 0, done.stderr
+    proc = killed("pip", *command, at=at, cwd=cwd, **project_environ(home), **active)
+    assert proc.returncode == -9, proc.stderr
+    return active
+
+
 def says_hello(env: Path) -> str:
     """What the env's console script ``greet`` prints, run directly (its exec bit, its
     shebang), or why it does not run."""
@@ -197,10 +212,7 @@ def test_a_mirror_killed_half_way_is_finished_by_the_next_command(
     greeter = greeter_wheel(wheels)
     other = build_wheel(wheels, "other", modules={"other/__init__.py": "X = 1\n"})
     env = target / "env"
-    make_env(env, home)
-    environ = {**project_environ(home), "VIRTUAL_ENV": str(env)}
-    proc = killed("pip", "install", str(greeter), at="create:greet", cwd=tmp_path, **environ)
-    assert proc.returncode == -9, proc.stderr
+    installed_then_killed(env, home, tmp_path, None, ["install", str(greeter)], "create:greet")
     (shadow,) = shadows(home)
     assert (home / "cache" / "anyvenv" / "shadow" / shadow / MIRROR_JOURNAL).exists()
     assert says_hello(env) != f"hello from {env}"  # (half-made)
@@ -356,12 +368,7 @@ def test_an_upgrade_killed_half_way_leaves_no_files_behind(
     wheels = tmp_path / "wheels"
     one, two = _big(wheels, "1.0"), _big(wheels, "2.0")
     env = target / "env"
-    make_env(env, home)
-    first = anyvenv_pip("install", str(one), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
-    assert first.returncode == 0, first.stderr
-    environ = {**project_environ(home), "VIRTUAL_ENV": str(env)}
-    proc = killed("pip", "install", str(two), at="copy:m2_3.py", cwd=tmp_path, **environ)
-    assert proc.returncode == -9, proc.stderr
+    installed_then_killed(env, home, tmp_path, one, ["install", str(two)], "copy:m2_3.py")
     site = env / "lib" / f"python{PY_MAIN.name[6:]}" / "site-packages"
     assert (site / "big" / "m2_0.py").exists()  # (half-made)
     if then == "uninstall":
@@ -509,12 +516,9 @@ def test_a_rebuilt_shadow_after_a_killed_copy_keeps_the_envs_packages(
     other = build_wheel(wheels, "other", modules={"other/__init__.py": "X = 1\n"})
     third = build_wheel(wheels, "third", modules={"third/__init__.py": "X = 1\n"})
     env = target / "env"
-    make_env(env, home)
-    active = {"VIRTUAL_ENV": str(env)}
-    assert anyvenv_pip("install", str(other), home=home, cwd=tmp_path, **active).returncode == 0
-    environ = {**project_environ(home), **active}
-    proc = killed("pip", "install", str(greeter), at="create:greet", cwd=tmp_path, **environ)
-    assert proc.returncode == -9, proc.stderr
+    active = installed_then_killed(
+        env, home, tmp_path, other, ["install", str(greeter)], "create:greet"
+    )
     (shadow_dir(home) / "bin" / "python").unlink()
     done = anyvenv_pip("install", str(third), home=home, cwd=tmp_path, **active)
     assert done.returncode == 0, done.stderr
@@ -670,12 +674,7 @@ def test_an_uninstall_killed_half_way_is_finished_by_the_next_install(
     big = _big(wheels, "1.0")
     other = build_wheel(wheels, "other", modules={"other/__init__.py": "X = 1\n"})
     env = target / "env"
-    make_env(env, home)
-    active = {"VIRTUAL_ENV": str(env)}
-    assert anyvenv_pip("install", str(big), home=home, cwd=tmp_path, **active).returncode == 0
-    environ = {**project_environ(home), **active}
-    proc = killed("pip", "uninstall", "big", at=at, cwd=tmp_path, **environ)
-    assert proc.returncode == -9, proc.stderr
+    active = installed_then_killed(env, home, tmp_path, big, ["uninstall", "big"], at)
     site = site_of(env)
     assert (site / "big" / "m1_4.py").exists()  # (half-removed)
     done = anyvenv_pip("install", str(other), home=home, cwd=tmp_path, **active)
@@ -716,12 +715,7 @@ def test_a_half_made_package_whose_shadow_is_gone_is_left_and_said(
     one, two = _big(wheels, "1.0"), _big(wheels, "2.0")
     other = build_wheel(wheels, "other", modules={"other/__init__.py": "X = 1\n"})
     env = target / "env"
-    make_env(env, home)
-    active = {"VIRTUAL_ENV": str(env)}
-    assert anyvenv_pip("install", str(one), home=home, cwd=tmp_path, **active).returncode == 0
-    environ = {**project_environ(home), **active}
-    proc = killed("pip", "install", str(two), at="copy:m2_3.py", cwd=tmp_path, **environ)
-    assert proc.returncode == -9, proc.stderr
+    active = installed_then_killed(env, home, tmp_path, one, ["install", str(two)], "copy:m2_3.py")
     shutil.rmtree(shadow_dir(home))
     done = anyvenv_pip("install", str(other), home=home, cwd=tmp_path, **active)
     assert done.returncode == 0, done.stderr
