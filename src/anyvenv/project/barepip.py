@@ -277,9 +277,18 @@ def _install_through_shadow(
     progress: Callable[[int, int], object] | None,
     on_note: Callable[[str], object] | None,
 ) -> int:
+    """uv pip into the shadow, then its packages mirrored into the env."""
     from anyvenv.project.buildshim import named_dirs, with_build_shim
-    from anyvenv.project.shadow import ensure_shadow, mirror_shadow, tree_of
+    from anyvenv.project.shadow import (
+        ensure_shadow,
+        half_made_note,
+        mirror_shadow,
+        record_stamps,
+        reinstalled,
+        tree_of,
+    )
     from anyvenv.project.uvcall import pip_command, run_uv, uv_environment
+    from anyvenv.project.uvsettings import compiles_bytecode, reinstalls
 
     env, shadow = bare.location.env, bare.location.shadow
     assert shadow is not None
@@ -287,9 +296,6 @@ def _install_through_shadow(
     uv_env = with_build_shim(uv_environment(environ, shadow, env), named_dirs(args[1:], cwd))
     uv_env["UV_LINK_MODE"] = _link_mode(bare.state, shadow, args, uv, environ, cwd)
     _save_state(bare)  # (before the copy: a prune meanwhile sees the shadow in use)
-    from anyvenv.project.shadow import record_stamps, reinstalled
-    from anyvenv.project.uvsettings import compiles_bytecode, reinstalls
-
     asked = reinstalls(cwd, args, environ, cwd, for_pip=True)
     before = record_stamps(shadow, bare.state) if asked is True else None
     code = run_uv(pip_command(uv, args, os.path.join(shadow, "bin", "python")), uv_env, cwd)
@@ -297,8 +303,6 @@ def _install_through_shadow(
         again = reinstalled(asked, shadow, bare.state, before)
         report = mirror_shadow(bare, progress, again)
         if report.half_made and on_note is not None:
-            from anyvenv.project.shadow import half_made_note
-
             on_note(half_made_note(env, report.half_made))
         if compiles_bytecode(cwd, args, environ, cwd, for_pip=True):
             from anyvenv.project.mirror import compile_bytecode

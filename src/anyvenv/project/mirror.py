@@ -294,11 +294,13 @@ def mirror(
     case-insensitive filesystem (FAT, exFAT) a package directory renamed only by case
     (``Caser/`` to ``caser/``) would otherwise keep its old name; there, a file that a
     distribution left as it is lists in another case is not removed either. A file that cannot be
-    removed stops the mirror with an :class:`AnyvenvError` naming it; a distribution a file
-    of which cannot be written (a name the filesystem refuses, no space left) is taken back
-    out of ``dest``, the others are still placed, and :class:`NotPlaced` names it after.
-    An interrupted mirror leaves the distributions not yet complete without their RECORD
-    (written last): the next mirror copies them again."""
+    removed stops the mirror with an :class:`AnyvenvError` naming it, and so does one that
+    cannot be written for another reason than its name (no space left, an I/O error): the
+    journal lets the next mirror finish. A distribution one of whose names the filesystem
+    refuses is taken back out of ``dest`` (not the files other distributions list), the
+    others are still placed, and :class:`NotPlaced` names it after. An interrupted mirror
+    leaves the distributions not yet complete without their RECORD (written last): the
+    next mirror copies them again."""
     report = MirrorReport()
     wanted = distributions(source.site_packages)
     present = distributions(dest.site_packages)
@@ -442,9 +444,9 @@ class NotPlaced(AnyvenvError):
         names = ", ".join(sorted(refused))
         super().__init__(
             f"{names} could not be installed: {first.message}",
-            f"the filesystem refused a file of it (a name it cannot hold, no space left, no "
-            f"permission); the other packages were installed: leave out {names}, or put the "
-            "environment on a filesystem that can hold it",
+            f"the filesystem refuses the name of a file of it; the other packages were "
+            f"installed: leave out {names}, or put the environment on a filesystem that can "
+            "hold that name",
         )
         self.refused = refused
         self.report = report
