@@ -133,7 +133,8 @@ def test_sync_works_where_plain_uv_does_not(
         forced, _ = sync_json(project, env, index, "--verbose")  # uv runs: a no-op
         assert forced["uv_ran"] is True
         assert forced["mirror"] == {
-            "added": [], "updated": [], "removed": [], "files_written": 0, "files_removed": 0
+            "added": [], "updated": [], "removed": [], "files_written": 0, "files_removed": 0,
+            "half_made": [],
         }  # fmt: skip
         assert os.access(env_dir / "bin" / "beta-tool", os.X_OK)
         tool = run([str(env_dir / "bin" / "beta-tool")], project, env)
