@@ -6,6 +6,10 @@ import argparse
 
 from anyvenv.cli.uvargs import OwnOptions, pass_through
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 OWN = OwnOptions(with_value=frozenset(), flags=frozenset(), command_follows=True)
 
 
@@ -58,12 +62,12 @@ def run(args: argparse.Namespace) -> int:
                 if not project_has_env(locating, os.getcwd(), os.environ):
                     return exec_uv(["pip", *words], os.environ)
             from anyvenv.cli.output import tell_notes
-            from anyvenv.cli.sync import mirror_progress, quiet_in
+            from anyvenv.cli.sync import mirror_progress
 
             options = SyncOptions(
                 uv_args=tuple(locating),
                 on_mirror_progress=mirror_progress(words),
-                on_shadow_note=None if quiet_in(words) else lambda note: tell_notes([note]),
+                on_shadow_note=shadow_notes(words),
             )
             result = run_pip(words, options)
             if result.uv_exit_code != 0:  # (uv pip's own output stays as uv's otherwise)
@@ -93,21 +97,23 @@ def _through_shadow(words: list[str]) -> int | None:
     :mod:`anyvenv.project.barepip`); ``None`` where plain uv pip is to run."""
     import os
 
-    from anyvenv.cli.output import tell_notes
-    from anyvenv.cli.sync import mirror_progress, quiet_in
+    from anyvenv.cli.sync import mirror_progress
     from anyvenv.project.barepip import pip_on_env, run_bare_pip
 
     target = pip_on_env(words, os.environ, os.getcwd())
     if target is None:
         return None
-    quiet = quiet_in(words)
     return run_bare_pip(
-        target,
-        os.environ,
-        os.getcwd(),
-        mirror_progress(words),
-        None if quiet else lambda note: tell_notes([note]),
+        target, os.environ, os.getcwd(), mirror_progress(words), shadow_notes(words)
     )
+
+
+def shadow_notes(words: list[str]) -> Callable[[str], None] | None:
+    """What tells the lines about a shadow env on stderr: nothing under ``-q``."""
+    from anyvenv.cli.output import tell_notes
+    from anyvenv.cli.sync import quiet_in
+
+    return None if quiet_in(words) else lambda note: tell_notes([note])
 
 
 def locating_args(words: list[str]) -> list[str]:

@@ -279,14 +279,8 @@ def _install_through_shadow(
 ) -> int:
     """uv pip into the shadow, then its packages mirrored into the env."""
     from anyvenv.project.buildshim import named_dirs, with_build_shim
-    from anyvenv.project.shadow import (
-        ensure_shadow,
-        half_made_note,
-        mirror_shadow,
-        record_stamps,
-        reinstalled,
-        tree_of,
-    )
+    from anyvenv.project.prepare import save_state
+    from anyvenv.project.shadow import ensure_shadow, mirror_into_env, record_stamps, reinstalled
     from anyvenv.project.uvcall import pip_command, run_uv, uv_environment
     from anyvenv.project.uvsettings import compiles_bytecode, reinstalls
 
@@ -295,19 +289,18 @@ def _install_through_shadow(
     ensure_shadow(bare, adopt=True)  # (the env is whole, unless a journal says otherwise)
     uv_env = with_build_shim(uv_environment(environ, shadow, env), named_dirs(args[1:], cwd))
     uv_env["UV_LINK_MODE"] = _link_mode(bare.state, shadow, args, uv, environ, cwd)
-    _save_state(bare)  # (before the copy: a prune meanwhile sees the shadow in use)
+    save_state(bare)  # (before the copy: a prune meanwhile sees the shadow in use)
     asked = reinstalls(cwd, args, environ, cwd, for_pip=True)
     before = record_stamps(shadow, bare.state) if asked is True else None
     code = run_uv(pip_command(uv, args, os.path.join(shadow, "bin", "python")), uv_env, cwd)
     if code == 0:
-        again = reinstalled(asked, shadow, bare.state, before)
-        report = mirror_shadow(bare, progress, again)
-        if report.half_made and on_note is not None:
-            on_note(half_made_note(env, report.half_made))
-        if compiles_bytecode(cwd, args, environ, cwd, for_pip=True):
-            from anyvenv.project.mirror import compile_bytecode
-
-            compile_bytecode(tree_of(env, bare.state))
+        mirror_into_env(
+            bare,
+            progress,
+            reinstalled(asked, shadow, bare.state, before),
+            on_note,
+            compiles_bytecode(cwd, args, environ, cwd, for_pip=True),
+        )
     return code
 
 
@@ -331,15 +324,3 @@ def _link_mode(
         saved, shadow, forced, args, environ, cwd, lambda: uv_cache_dir(uv, args, environ, cwd)
     )
     return choice.mode.value
-
-
-def _save_state(bare: BareEnv) -> None:
-    from anyvenv.project import state as state_store
-    from anyvenv.project.health import vital_files
-
-    saved = bare.state
-    saved.fingerprint = state_store.fingerprint(
-        list(saved.fingerprint) or vital_files(bare.location.env, saved.base_executable)
-    )
-    if state_store.load(bare.location.env) != saved:
-        state_store.save(bare.location.env, saved)

@@ -128,10 +128,7 @@ def _dist_info_files(tree: EnvTree, dist_info: str) -> list[str]:
 def files_of(tree: EnvTree, dist: Distribution) -> list[str]:
     """Every file of ``dist`` relative to the env root, RECORD last."""
     record_rel = os.path.relpath(tree.site_packages / dist.dist_info / "RECORD", tree.root)
-    listed = [_env_relative(tree, path) for path in record_paths(dist.record)]
-    unique = dict.fromkeys(
-        [path for path in listed if path is not None] + _dist_info_files(tree, dist.dist_info)
-    )
+    unique = dict.fromkeys(_recorded(tree, dist) + _dist_info_files(tree, dist.dist_info))
     unique.pop(record_rel, None)
     ordered = list(unique)
     if dist.record is not None:
@@ -464,15 +461,15 @@ def _case_insensitive(directory: Path) -> bool:
         return False
 
 
+def _recorded(tree: EnvTree, dist: Distribution) -> list[str]:
+    """The files ``dist``'s RECORD lists, relative to the env root (none that leave it)."""
+    listed = [_env_relative(tree, path) for path in record_paths(dist.record)]
+    return [path for path in listed if path is not None]
+
+
 def _listed(tree: EnvTree, present: dict[str, Distribution], names: Collection[str]) -> set[str]:
     """The files the RECORDs of ``names`` list, relative to the env root."""
-    found: set[str] = set()
-    for name in names:
-        for listed in record_paths(present[name].record):
-            relative = _env_relative(tree, listed)
-            if relative is not None:
-                found.add(relative)
-    return found
+    return {path for name in names for path in _recorded(tree, present[name])}
 
 
 def _take_back(

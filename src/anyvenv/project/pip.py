@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from anyvenv.project import inputs
 from anyvenv.project.prepare import undo_created
 from anyvenv.project.session import LockedProject, SyncOptions
-from anyvenv.project.shadow import ensure_shadow, mirror_shadow, record_stamps, reinstalled
+from anyvenv.project.shadow import ensure_shadow, mirror_into_env, record_stamps, reinstalled
 from anyvenv.project.uvcall import (
     MUTATING_PIP_COMMANDS,
     USAGE_EXIT,
@@ -146,21 +146,14 @@ def run_pip(
         if code == USAGE_EXIT and session.prepared.action == "created":
             undo_created(session.prepared)  # (a command uv refused: it would have made none)
         report = (
-            mirror_shadow(
+            mirror_into_env(
                 session.prepared,
                 options.on_mirror_progress,
                 reinstalled(asked, shadow, session.prepared.state, before),
+                options.on_shadow_note,
+                session.compiles_bytecode(args),
             )
             if shadow is not None and code == 0
             else None
         )
-        if report is not None and report.half_made and options.on_shadow_note is not None:
-            from anyvenv.project.shadow import half_made_note
-
-            options.on_shadow_note(half_made_note(location.env, report.half_made))
-        if report is not None and session.compiles_bytecode(args):  # uv compiled the shadow's
-            from anyvenv.project.mirror import compile_bytecode
-            from anyvenv.project.shadow import tree_of
-
-            compile_bytecode(tree_of(location.env, session.prepared.state))
     return PipResult(location.env, target, code, report, session.prepared.notes)

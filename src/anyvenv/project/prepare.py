@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
 
     from anyvenv.envbuild.builder import PendingCheck
     from anyvenv.interpreter.query import InterpreterInfo
+    from anyvenv.project.shadow import ShadowedEnv
     from anyvenv.pythons.installer import InstallResult
 
 
@@ -551,13 +552,13 @@ def discard_replaced(prepared: PreparedEnv) -> None:
         prepared.replaced_env = None
 
 
-def vital_paths(prepared: PreparedEnv) -> list[str]:
+def vital_paths(prepared: ShadowedEnv) -> list[str]:
     """The files the state's fingerprint covers (kept from before, or found now)."""
     current = prepared.state
     return list(current.fingerprint) or vital_files(prepared.location.env, current.base_executable)
 
 
-def save_state(prepared: PreparedEnv) -> None:
+def save_state(prepared: ShadowedEnv) -> None:
     """Save what is known of the env, with the fingerprint of its vital files. Where one of
     them is gone (uv removed the env half-way and failed), the state is dropped instead: a
     fingerprint without it would match next time, and the env be reused unchecked."""

@@ -151,6 +151,28 @@ def reinstalled(
     return {name for name, stamp in after.items() if before.get(name) != stamp}
 
 
+def mirror_into_env(
+    prepared: ShadowedEnv,
+    progress: Callable[[int, int], object] | None,
+    again: bool | set[str],
+    on_note: Callable[[str], object] | None,
+    compiles: bool,
+    keep_seed: bool = False,
+) -> MirrorReport:
+    """After uv ran on the shadow: :func:`mirror_shadow`, ``on_note`` told of packages left
+    half-made (see :func:`half_made_note`), and, where uv compiled the shadow's packages
+    (``compiles``), the env's site-packages compiled by its own python."""
+    report = mirror_shadow(prepared, progress, again, keep_seed)
+    env = prepared.location.env
+    if report.half_made and on_note is not None:
+        on_note(half_made_note(env, report.half_made))
+    if compiles:
+        from anyvenv.project.mirror import compile_bytecode
+
+        compile_bytecode(tree_of(env, prepared.state))
+    return report
+
+
 def half_made_note(env: str, names: list[str]) -> str:
     """What to tell of packages a mirror left as they are, half-made (see
     :attr:`anyvenv.project.mirror.MirrorReport.half_made`)."""

@@ -33,7 +33,7 @@ from anyvenv.project.prepare import (
     vital_paths,
 )
 from anyvenv.project.session import LockedProject, Session, SyncOptions
-from anyvenv.project.shadow import ensure_shadow, half_made_note, mirror_shadow, tree_of
+from anyvenv.project.shadow import ensure_shadow, mirror_into_env
 from anyvenv.project.uptodate import result_json
 from anyvenv.project.uvcall import (
     READ_ONLY_SYNC_FLAGS,
@@ -208,13 +208,14 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
         if mirrors and _checked_before_mirroring(prepared):
             # what uv reinstalled is copied again even where its RECORD is the same
             again = session.reinstalls([*options.uv_args, *reinstall])
-            report = mirror_shadow(prepared, options.on_mirror_progress, again, keep_seed=True)
-            if report.half_made:
-                prepared.notes.append(half_made_note(location.env, report.half_made))
-            if session.compiles_bytecode(options.uv_args):  # uv compiled in the shadow
-                from anyvenv.project.mirror import compile_bytecode
-
-                compile_bytecode(tree_of(location.env, prepared.state))
+            report = mirror_into_env(
+                prepared,
+                options.on_mirror_progress,
+                again,
+                prepared.notes.append,
+                session.compiles_bytecode(options.uv_args),
+                keep_seed=True,
+            )
         session.inputs = inputs_of(session, link)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
 
