@@ -383,6 +383,37 @@ def test_an_upgrade_killed_half_way_leaves_no_files_behind(
         ]
 
 
+def _codes(proc: subprocess.CompletedProcess[str], key: str = "findings") -> list[str]:
+    return [finding["code"] for finding in json.loads(proc.stdout)[key]]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_check_and_repair_tell_of_a_copy_that_did_not_finish(
+    target: Path, tmp_path: Path, home: Path
+) -> None:
+    """The killed copy's journal is in the shadow, which check and repair find through the
+    env's state: the env is said to be half-made until the stopped command runs again."""
+    wheels = tmp_path / "wheels"
+    one, two = _big(wheels, "1.0"), _big(wheels, "2.0")
+    env = target / "env"
+    active = installed_then_killed(env, home, tmp_path, one, ["install", str(two)], "copy:m2_3.py")
+    environ = project_environ(home)
+    checked = run([*ANYVENV, "check", str(env)], tmp_path, environ)
+    assert checked.returncode == 0, checked.stderr  # (a warning: its python runs)
+    line = next(line for line in checked.stdout.splitlines() if "copy-unfinished" in line)
+    assert "big may be missing or half-copied" in line, line
+    assert "run the stopped command again" in line, line
+    repaired = run([*ANYVENV, "repair", str(env), "--json"], tmp_path, environ)
+    assert repaired.returncode == 0, repaired.stderr
+    assert "copy-unfinished" in _codes(repaired, "findings_before")
+    assert json.loads(repaired.stdout)["plan"] == []  # (repair cannot finish it)
+    again = anyvenv_pip("install", str(two), home=home, cwd=tmp_path, **active)
+    assert again.returncode == 0, again.stderr
+    after = run([*ANYVENV, "check", str(env), "--json"], tmp_path, environ)
+    assert after.returncode == 0, after.stderr
+    assert _codes(after) == [], after.stdout
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
 def test_a_project_env_killed_half_way_from_outside_syncs_again(
     target: Path, tmp_path: Path, home: Path

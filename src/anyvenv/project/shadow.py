@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the no-op path imports no mirror
     from anyvenv.project.envchoice import EnvLocation
     from anyvenv.project.mirror import EnvTree, MirrorReport
     from anyvenv.project.state import SyncState
+    from anyvenv.repair.findings import Finding
 
     class ShadowedEnv(Protocol):
         """An env that uv installs into through its shadow: a project's
@@ -65,6 +66,34 @@ def journal_of(shadow: str) -> Path:
     from pathlib import Path
 
     return Path(shadow, MIRROR_JOURNAL)
+
+
+def unfinished_copy(env: str | os.PathLike[str]) -> list[Finding]:
+    """A warning where the last mirror from the env's shadow into ``env`` did not end (its
+    journal is still there): the packages it names may be missing or half-copied in the env.
+    Nothing where the env has no shadow, as most have not."""
+    from anyvenv.project import state as state_store
+
+    saved = state_store.load(os.fspath(env))
+    if saved is None or not saved.shadow:
+        return []
+    journal = journal_of(saved.shadow)
+    if not os.path.lexists(journal):
+        return []
+    from anyvenv.project.mirror import read_journal
+    from anyvenv.repair.findings import Code, warning
+
+    names = ", ".join(sorted(read_journal(journal))) or "its packages"
+    return [
+        warning(
+            Code.COPY_UNFINISHED,
+            f"the copy of packages into it from its shadow env {saved.shadow} did not finish "
+            f"(anyvenv was stopped): {names} may be missing or half-copied; run the stopped "
+            "command again ('anyvenv sync' in its project, or the 'anyvenv pip' command on "
+            "this env): it finishes the copy",
+            journal,
+        )
+    ]
 
 
 def ensure_shadow(prepared: ShadowedEnv, adopt: bool, keep_all: bool = False) -> bool:

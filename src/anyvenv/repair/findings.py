@@ -43,6 +43,7 @@ class Code(str, StrChoice):
     SCRIPT_INTERPRETER_FOREIGN = "script-interpreter-foreign"
     SCRIPT_NOT_EXECUTABLE = "script-not-executable"
     PACKAGE_INCOMPLETE = "package-incomplete"
+    COPY_UNFINISHED = "copy-unfinished"  # packages being copied in from a shadow env
     ACTIVATION_STALE = "activation-stale"
     ACTIVATION_MISSING = "activation-missing"
     EDITABLE_STALE = "editable-stale"  # editable installs name the project it was moved from
