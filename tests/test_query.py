@@ -93,24 +93,61 @@ def test_a_failed_start_is_told_by_the_line_that_says_why(tmp_path: Path) -> Non
     assert failure_line(fatal, 1) == "Fatal Python error: init_fs_encoding: failed to get the codec"
 
 
-def _pyenv_like_shim(root: Path, versions: dict[str, Path]) -> Path:
-    """A shim as pyenv's: it runs the version named by the nearest ``.python-version`` from
-    the working directory up, else by ``<root>/version``."""
-    (root / "shims").mkdir(parents=True)
-    (root / "versions").mkdir()
-    for name, python in versions.items():
-        (root / "versions" / name).symlink_to(python)
-    shim = root / "shims" / "python3"
-    shim.write_text(
-        "#!/bin/sh\n"
-        "d=$PWD\n"
+def _pyenv_like_shim(root: Path, prefixes: dict[str, Path], runs: Path | None = None) -> Path:
+    """A shim as pyenv's: it runs ``<root>/libexec/pyenv exec`` with the name it was run by,
+    which runs that program of the version named by the nearest ``.python-version`` from the
+    working directory up, else by ``<root>/version`` (and notes each run in ``runs``)."""
+    for directory in ("shims", "versions", "libexec"):
+        (root / directory).mkdir(parents=True)
+    for name, prefix in prefixes.items():
+        (root / "versions" / name).symlink_to(prefix)
+    pyenv = root / "libexec" / "pyenv"
+    pyenv.write_text(
+        "#!/bin/sh\n" + (f'echo run >> "{runs}"\n' if runs is not None else "") + "d=$PWD\n"
         'while [ ! -f "$d/.python-version" ] && [ "$d" != / ]; do d=$(dirname "$d"); done\n'
         f'if [ -f "$d/.python-version" ]; then v=$(cat "$d/.python-version"); '
         f'else v=$(cat "{root}/version"); fi\n'
-        f'exec "{root}/versions/$v" "$@"\n'
+        f'program=$2; shift 2\nexec "{root}/versions/$v/bin/$program" "$@"\n'
     )
-    shim.chmod(0o755)
+    shim = root / "shims" / "python3"
+    shim.write_text(f'#!/bin/sh\nprogram="${{0##*/}}"\nexec "{pyenv}" exec "$program" "$@"\n')
+    for script in (pyenv, shim):
+        script.chmod(0o755)
     return shim
+
+
+def test_a_pyenv_shim_is_answered_from_the_cache_in_another_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyenv's choice hangs on its version files, not on the directory: a bare ``anyvenv
+    venv`` in a new directory does not run the shim again (about 200 ms). The name it is run
+    by is what it chooses by, though."""
+    needs_base()
+    other = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
+    if not other.exists():
+        pytest.skip("no pyenv 3.12.1 here")
+    runs = tmp_path / "runs"
+    root = tmp_path / "pyenv"
+    mixed = tmp_path / "mixed" / "bin"  # (a version whose python3.12 is another Python)
+    mixed.mkdir(parents=True)
+    (mixed / "python3").symlink_to(BASE)
+    (mixed / "python3.12").symlink_to(other)
+    shim = _pyenv_like_shim(root, {"a": mixed.parent}, runs)
+    (root / "version").write_text("a\n")
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        assert query_interpreter(shim).version[:2] == (3, 11)
+    assert runs.read_text().count("run") == 1
+    (tmp_path / "bin").mkdir()
+    named = tmp_path / "bin" / "python3.12"
+    named.symlink_to(shim)  # (run by another name: pyenv runs that program)
+    assert query_interpreter(named).version[:2] == (3, 12)
+    real_shim = Path("/root/.pyenv/shims/python3")  # (pyenv's own is known as one too)
+    if real_shim.exists():
+        from anyvenv.interpreter.query import _PYENV_SHIM, _launcher_kind
+
+        assert _launcher_kind(str(real_shim)) == _PYENV_SHIM
 
 
 def test_a_shim_is_asked_again_when_the_version_it_would_choose_changes(
@@ -123,7 +160,7 @@ def test_a_shim_is_asked_again_when_the_version_it_would_choose_changes(
     if not other.exists():
         pytest.skip("no pyenv 3.12.1 here")
     root = tmp_path / "pyenv"
-    shim = _pyenv_like_shim(root, {"a": BASE, "b": other})
+    shim = _pyenv_like_shim(root, {"a": BASE.parent.parent, "b": other.parent.parent})
     (root / "version").write_text("a\n")
     work = tmp_path / "project" / "sub"
     work.mkdir(parents=True)

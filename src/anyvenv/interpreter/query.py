@@ -116,23 +116,36 @@ class InterpreterInfo:
         return data
 
 
-def _is_script(path: str) -> bool:
-    """A launcher script (a pyenv or asdf shim), not the interpreter binary itself."""
+_SCRIPT, _PYENV_SHIM = "script", "pyenv-shim"
+
+
+def _launcher_kind(path: str) -> str | None:
+    """A launcher script (a version manager's shim): ``_PYENV_SHIM`` for pyenv's, whose
+    choice hangs on nothing of the directory it runs in but the version files
+    :func:`_shim_inputs` reads; ``_SCRIPT`` for another's; ``None`` for a binary."""
     try:
         with open(path, "rb") as handle:
-            return handle.read(2) == b"#!"
+            head = handle.read(1024)
     except OSError:
-        return False
+        return None
+    if not head.startswith(b"#!"):
+        return None
+    return _PYENV_SHIM if b'/libexec/pyenv" exec' in head else _SCRIPT
 
 
-def _cache_file(real: str) -> str:
-    """The cache entry for ``real``; it holds the path it describes, checked on reading."""
+def _cache_file(path: str, real: str, launcher: str | None) -> str:
+    """The cache entry for ``real`` (run as ``path``); it holds the path it describes,
+    checked on reading. A launcher's entry also hangs on the name it is run by (pyenv's
+    shims choose by it) and on what its choice hangs on: the version files, and the working
+    directory for another launcher than pyenv's (it may read a file there that
+    :func:`_shim_inputs` does not know)."""
     from anyvenv.userdirs import cache_entry_path
 
     st = os.stat(real)
     raw = f"{CACHE_VERSION}:{real}:{st.st_size}:{st.st_mtime_ns}"
-    if _is_script(real):
-        raw += f":{os.getcwd()}:{_shim_inputs(real)}"
+    if launcher is not None:
+        where = "" if launcher == _PYENV_SHIM else os.getcwd()
+        raw += f":{os.path.abspath(path)}:{where}:{_shim_inputs(real)}"
     return cache_entry_path("interpreters", raw.encode("utf-8", "surrogateescape"), ".entry")
 
 
@@ -296,9 +309,10 @@ def query_interpreter(
     path = os.fspath(executable)
     real = os.path.realpath(path)
     cache_file: str | None = None
+    launcher = _launcher_kind(real) if use_cache else None
     if use_cache:
         try:
-            cache_file = _cache_file(real)
+            cache_file = _cache_file(path, real, launcher)
         except OSError:
             pass
         else:
@@ -344,6 +358,6 @@ def query_interpreter(
         ) from exc
     # the binary itself, or a launcher script; not a venv's copy, whose answer hangs on its
     # pyvenv.cfg (those are asked each time)
-    if cache_file is not None and (os.path.realpath(info.executable) == real or _is_script(real)):
+    if cache_file is not None and (os.path.realpath(info.executable) == real or launcher):
         _write_cache(cache_file, real, info, library)
     return info
