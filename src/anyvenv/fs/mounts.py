@@ -89,16 +89,26 @@ def parse_mountinfo_line(line: str) -> MountInfo | None:
     )
 
 
+_last_parsed: dict[str, tuple[MountInfo, ...]] = {}  # (the text last read, parsed)
+
+
 def read_mounts(text: str | None = None) -> list[MountInfo]:
-    """All mounts of this process, in mountinfo order (later mounts stack over earlier)."""
+    """All mounts of this process, in mountinfo order (later mounts stack over earlier).
+    Read each time (mounts come and go), parsed again only when the text changed: one
+    command asks several times."""
     if text is None:
         try:
             with open(MOUNTINFO, encoding="utf-8", errors="surrogateescape") as handle:
                 text = handle.read()
         except OSError:
             return []
-    lines = text.split("\n")  # not splitlines: U+2028, \x85, \x1c ... may be in a name
-    return [m for m in map(parse_mountinfo_line, lines) if m is not None]
+    parsed = _last_parsed.get(text)
+    if parsed is None:
+        lines = text.split("\n")  # not splitlines: U+2028, \x85, \x1c ... may be in a name
+        parsed = tuple(m for m in map(parse_mountinfo_line, lines) if m is not None)
+        _last_parsed.clear()
+        _last_parsed[text] = parsed
+    return list(parsed)
 
 
 def _is_under(path: str, mount_point: str) -> bool:
