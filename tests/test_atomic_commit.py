@@ -62,6 +62,26 @@ def test_a_tree_is_removed_though_the_fuse_daemon_releases_a_file_late(
     assert entry_names(target) == []
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:passthrough", "fat", "exfat", "sshfs-noreadlink"])
+def test_ctrl_c_with_a_descriptor_lost_in_the_staging_tree_still_removes_it(
+    lab_kind: str, target: Path
+) -> None:
+    """Ctrl-C right after an ``open`` returned, before its owner held the descriptor (a copy
+    into the staging tree): nothing will ever close it, and on FUSE its file (hidden as
+    .fuse_hidden*) kept the staging tree until the process ended (h48: `python install`
+    interrupted on cifs-like, fat, sshfs). The descriptor is let go of, on /dev/null."""
+    lost = -1
+    with pytest.raises(KeyboardInterrupt), atomic.staging_directory(target / "env") as staging:
+        (Path(staging) / "lib").mkdir()
+        lost = os.open(Path(staging) / "lib" / "libpython.so", os.O_WRONLY | os.O_CREAT)
+        raise KeyboardInterrupt
+    try:
+        assert entry_names(target) == []
+        assert os.path.samestat(os.fstat(lost), os.stat(os.devnull))
+    finally:
+        os.close(lost)
+
+
 def test_names_up_to_name_max_get_leftovers_that_fit_and_are_found_again(
     tmp_path: Path,
 ) -> None:

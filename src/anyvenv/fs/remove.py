@@ -138,6 +138,7 @@ def _remove_directory_quietly(path: str) -> None:
 def while_fuse_holds(path: str, remove: Callable[[], None]) -> None:
     """``remove()`` the tree at ``path``, tried again for a moment while all that keeps it is
     files a FUSE daemon has not released yet; the last error is raised."""
+    let_go = True
     for wait in _RELEASE_WAITS:
         try:
             remove()
@@ -145,14 +146,52 @@ def while_fuse_holds(path: str, remove: Callable[[], None]) -> None:
         except OSError as exc:
             if not _held_by_fuse_only(exc, path):
                 raise
+        if let_go:
+            let_go = False
+            if _let_go_of_own_files(path):
+                continue  # (their release is on its way now: no wait before trying again)
         time.sleep(wait)
     remove()
 
 
+def _let_go_of_own_files(path: str) -> bool:
+    """Point this process's descriptors on files already unlinked from the tree at ``path``
+    at /dev/null, and say whether there were any. One lost to Ctrl-C between its ``open``
+    and its owner (a copy interrupted there) keeps the FUSE daemon's hidden file, and so
+    the tree, until this process ends; its number stays open (on /dev/null), so whoever
+    still holds it closes it as before, never another file that took its number."""
+    prefix = os.path.realpath(path) + "/"
+    try:
+        numbers = os.listdir("/proc/self/fd")
+    except OSError:
+        return False
+    null = -1
+    try:
+        for number in numbers:
+            try:
+                target = os.readlink(f"/proc/self/fd/{number}")
+            except OSError:
+                continue
+            if target.startswith(prefix) and target.endswith(" (deleted)"):
+                if null < 0:
+                    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+                os.dup2(null, int(number), inheritable=False)
+    except OSError:
+        pass
+    finally:
+        if null >= 0:
+            os.close(null)
+    return null >= 0
+
+
 def _held_by_fuse_only(error: OSError, path: str) -> bool:
     """``error`` says the tree at ``path`` is not empty, and what is left in it is only
-    files a FUSE daemon has hidden until their release: worth waiting for."""
-    if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EBUSY):
+    files a FUSE daemon has hidden until their release: worth waiting for. (fusefat says
+    EPERM for a directory that is not empty.) A hidden file that went while it was being
+    removed is worth trying again too."""
+    if error.errno == errno.ENOENT:
+        return os.path.basename(os.fsdecode(error.filename or "")).startswith(FUSE_HIDDEN_PREFIX)
+    if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EBUSY, errno.EPERM):
         return False
     try:
         for _, _, files in os.walk(path):
