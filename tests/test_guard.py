@@ -13,6 +13,7 @@ import pytest
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.project.uvrules import UV_GLOBAL_FLAGS
+from lab import Lab
 from support import ANYVENV, cli_env, one_line_error
 
 NEEDS_THE_DIRECTORY = [
@@ -364,3 +365,25 @@ def test_a_filesystem_refusal_anyvenv_did_not_foresee_is_one_line() -> None:
     assert proc.returncode == 1
     line = one_line_error(proc)
     assert line.startswith("anyvenv: error: /mnt/share/x/lib: Directory not empty (ENOTEMPTY)")
+
+
+def test_a_file_that_fills_the_disk_is_named_with_the_fix(lab: Lab) -> None:
+    """A write of anyvenv's own (a state file, the mirror's journal in the user cache) on a
+    full filesystem: the line names the file, so the user knows which disk is full (h46: the
+    shadow's side, while the project's disk had room), and says to free space there."""
+    full = lab.small_target(size_kib=256)
+    code = (
+        "import sys\n"
+        "from anyvenv.cli.guard import guarded\n"
+        "from anyvenv.fs.atomic import atomic_write\n"
+        "sys.exit(guarded(lambda: atomic_write(sys.argv[1], bytes(1 << 20))))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(full / "journal")], capture_output=True, text=True,
+        env=cli_env(), stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    line = one_line_error(proc)
+    assert line.startswith(f"anyvenv: error: {full}/journal"), line
+    assert line.endswith("No space left on device; free space on that filesystem"), line
+    assert os.listdir(full) == []  # (the temp file is gone)

@@ -15,6 +15,7 @@ import pytest
 
 from anyvenv.fs.lock import (
     LockTimeout,
+    LockUnavailable,
     ShareLock,
     _create_holder_file,
     current_holder,
@@ -629,3 +630,15 @@ def test_a_release_removes_only_its_own_lock_file(target: Path) -> None:
         _write_holder(lock_path, pid=os.getppid())  # another holder's, alive
         theirs = lock_path.read_bytes()
     assert lock_path.read_bytes() == theirs
+
+
+def test_a_lock_on_a_full_filesystem_says_to_free_space(lab: Lab) -> None:
+    """The lock's file cannot be written on a full disk: the fix is room, not a writable
+    directory or a planted file (h46: what `anyvenv pip list` said on a full disk)."""
+    full = lab.small_target(size_kib=256)
+    with pytest.raises(OSError), open(full / "filler", "wb") as filler:
+        filler.write(bytes(1 << 20))
+    with pytest.raises(LockUnavailable) as refused:
+        ShareLock(full / ".venv.anyvenv.lock", timeout=2).acquire()
+    assert "ENOSPC" in refused.value.message
+    assert refused.value.hint == "free space on that filesystem"

@@ -197,8 +197,9 @@ def test_a_link_planted_at_the_flock_path_is_refused(tmp_path: Path, victim: Pat
     lock = tmp_path / "project" / ".venv.anyvenv.lock"
     lock.parent.mkdir()
     Path(str(lock) + ".flock").symlink_to(victim)
-    with pytest.raises(LockUnavailable, match="ELOOP"):
+    with pytest.raises(LockUnavailable, match="ELOOP") as refused:
         ShareLock(lock, timeout=2).acquire()
+    assert refused.value.hint is not None and refused.value.hint.endswith("remove it")
     assert victim.read_text() == "precious"
 
 

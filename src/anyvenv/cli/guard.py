@@ -143,7 +143,14 @@ def said_in_one_line(exc: OSError) -> int | None:
         return EXIT_FAILURE
     drop_output()  # (if it was the output, what is left of it must not be tried again)
     if exc.filename is not None:
-        print(f"anyvenv: error: {os.fsdecode(exc.filename)}: {exc.strerror}", file=sys.stderr)
+        fix = (
+            "check that device and its connection"
+            if exc.errno == errno.EIO
+            else "free space on that filesystem"
+        )
+        print(
+            f"anyvenv: error: {os.fsdecode(exc.filename)}: {exc.strerror}; {fix}", file=sys.stderr
+        )
     else:  # a write without a name: the output, or a file being copied
         print(
             f"anyvenv: error: writing failed: {exc.strerror}; free space where anyvenv writes"

@@ -74,11 +74,13 @@ def _made_then_renamed(make: Callable[[], None], temp: str, target: str) -> None
     try:
         make()
         os.replace(temp, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(temp)
         except OSError:
             pass
+        if isinstance(exc, OSError) and exc.filename == temp and exc.errno:
+            raise OSError(exc.errno, exc.strerror, target) from exc  # (the name the user knows)
         raise
 
 

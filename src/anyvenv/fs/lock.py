@@ -245,6 +245,18 @@ def _create_then_write(path: str, payload: bytes) -> bool:
     return False
 
 
+def _lock_fix(error: OSError, where: str) -> str:
+    """What to do where a lock file cannot be made: free space, look at the device, or make
+    the directory writable (and remove what was planted at the path, if something is)."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free space on that filesystem"
+    if error.errno == errno.EIO:
+        return "check that device and its connection"
+    if os.path.islink(where) or (os.path.lexists(where) and not os.path.isfile(where)):
+        return "a link or other file planted at that path is never followed: remove it"
+    return "the directory must be writable"
+
+
 def _same_holder(first: Holder | None, second: Holder | None) -> bool:
     """Both unreadable, or both the same holder (by token)."""
     if first is None or second is None:
@@ -389,11 +401,11 @@ class ShareLock:
                     self.release()
                     raise
         except OSError as exc:
+            where = os.fspath(exc.filename or self.path)
             raise LockUnavailable(
-                f"cannot take the lock {exc.filename or self.path}: "
+                f"cannot take the lock {where}: "
                 f"{exc.strerror or exc} ({errno.errorcode.get(exc.errno or 0, exc.errno)})",
-                "the directory must be writable; a link or other file planted at that path "
-                "is never followed: remove it",
+                _lock_fix(exc, where),
             ) from exc
 
     def _acquire_machine_lock(self, deadline: float, alone: bool) -> None:

@@ -59,17 +59,26 @@ class _new_file:  # named like the context-manager function it replaces
     ) -> None:
         if kind is not None:
             self._discard(close=True)
+            self._name_in(error)
             return
         try:
             _settle_mode(self.fd, self.mode)
-        except BaseException:
+        except BaseException as exc:
             self._discard(close=True)
+            self._name_in(exc)
             raise
         try:
             os.close(self.fd)  # may report a write error late (NFS, FUSE): the fd is gone anyway
-        except BaseException:
+        except BaseException as exc:
             self._discard(close=False)
+            self._name_in(exc)
             raise
+
+    def _name_in(self, error: BaseException | None) -> None:
+        """A write's error (a full disk: ENOSPC, EDQUOT, or EIO at close) raised again with
+        the file's name, which ``os.write`` and ``os.close`` do not give it."""
+        if isinstance(error, OSError) and error.filename is None and error.errno:
+            raise OSError(error.errno, error.strerror, os.fspath(self.path)) from error
 
     def _discard(self, *, close: bool) -> None:
         try:
