@@ -22,6 +22,7 @@ from standalone_build import (
 
 from anyvenv.envbuild.config import read_pyvenv_cfg
 from anyvenv.interpreter.query import query_interpreter
+from anyvenv.pythons.sources import GITHUB_RELEASE_BASES
 from support import ANYVENV, BASE, cli_env, fake_install, one_line_error, read_until_closed, run_cli
 
 __all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
@@ -280,10 +281,16 @@ def test_list_available_reads_the_downloads_file(
     listed = run_cli("python", "list", "--available", "-i", str(root), env=env)
     names = [line.split()[0] for line in listed.stdout.splitlines()]
     assert names == [standalone.install_name, threaded, "cpython-3.11.7-linux-x86_64-gnu"]
-    first = listed.stdout.splitlines()[0]
-    exe = root / standalone.install_name / "bin" / standalone.executable_name
-    assert first.endswith(f" {exe}"), first
-    assert listed.stdout.splitlines()[2].endswith(" <download available>")
+    # as uv's --only-downloads: every row a download, the installed one's too
+    assert all(line.endswith(" <download available>") for line in listed.stdout.splitlines())
+    mirror = "file:///srv/pythons"
+    shown = run_cli(
+        "python", "list", "--available", "--show-urls", "-i", str(root),
+        env={**env, "ANYVENV_PYTHON_INSTALL_MIRROR": mirror},
+    )  # fmt: skip
+    urls = [line.split()[-1] for line in shown.stdout.splitlines()]
+    assert urls[0] == standalone.url.replace(GITHUB_RELEASE_BASES[0], mirror), urls
+    assert urls[2] == github_url("3.11.7").replace(GITHUB_RELEASE_BASES[0], mirror), urls
     # the default, as uv python list: the newest patch of each minor, installed ones too
     older = "cpython-3.11.4-linux-x86_64-gnu"
     downloads = write_downloads_json(
@@ -604,14 +611,17 @@ def test_list_shows_uvs_installs_and_the_base_interpreters_on_path(
         tmp_path / "downloads.json",
         {"cpython-3.11.7-linux-x86_64-gnu": ((3, 11, 7), github_url("3.11.7"), "0" * 64)},
     )
+    mirror = "file:///srv/pythons"  # (as uv's: the URL it would fetch, from the mirror)
     urls = run_cli(
-        "python",
-        "list",
-        "--only-downloads",
-        "--show-urls",
-        env={**env, "ANYVENV_PYTHON_DOWNLOADS_JSON": str(downloads)},
-    )
-    assert urls.stdout.split() == ["cpython-3.11.7-linux-x86_64-gnu", github_url("3.11.7")]
+        "python", "list", "--only-downloads", "--show-urls",
+        env={
+            **{k: v for k, v in env.items() if k != "ANYVENV_PYTHON_INSTALL_MIRROR"},
+            "ANYVENV_PYTHON_DOWNLOADS_JSON": str(downloads),
+            "UV_PYTHON_INSTALL_MIRROR": mirror,  # (uv's, where anyvenv's is not set)
+        },
+    )  # fmt: skip
+    expected = github_url("3.11.7").replace(GITHUB_RELEASE_BASES[0], mirror)
+    assert urls.stdout.split() == ["cpython-3.11.7-linux-x86_64-gnu", expected]
 
 
 def test_find_with_no_request_names_the_file_that_asked(tmp_path: Path) -> None:

@@ -237,7 +237,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--available",
         "--only-downloads",
         action="store_true",
-        help="list only the builds that can be installed (an installed one with its path)",
+        help="list only the builds that can be installed",
     )
     shown.add_argument(
         "--only-installed",

@@ -83,14 +83,10 @@ def list_pythons(request: PythonRequest, scope: ListScope) -> list[ListedPython]
             system = [row for row in system if not is_managed(row.path or "")]
     rows = [*system, *(managed if scope.installed else [])]
     if scope.downloads and scope.preference != "only-system" and request.names_a_version:
-        installed = {row.key: row for row in managed}
+        installed = {row.key for row in managed} if scope.installed else set()
         for download in _downloads(request, scope.every_patch):
-            have = installed.get(download.install_name)
-            if have is not None:  # installed: shown with its interpreter instead
-                if not scope.installed:
-                    rows.append(have)
-                continue
-            rows.append(_download_row(download))
+            if download.install_name not in installed:  # (else shown with its interpreter)
+                rows.append(_download_row(download))
     rows.sort(key=lambda row: row.path or "", reverse=True)
     rows.sort(
         key=lambda row: (row.version, not row.free_threaded, row.key, _KIND_ORDER[row.kind]),
@@ -204,11 +200,13 @@ def _downloads(request: PythonRequest, every_patch: bool) -> list[PythonDownload
 
 
 def _download_row(download: PythonDownload) -> ListedPython:
+    from anyvenv.pythons.sources import download_url
+
     return ListedPython(
         download.install_name,
         download.version,
         download.free_threaded,
         DOWNLOAD,
-        url=download.url,
+        url=download_url(download),  # (from the mirror, where one is set: as uv's list)
         details=download.to_json(),
     )
