@@ -483,6 +483,16 @@ def test_uninstall_as_uv_does(tmp_path: Path) -> None:
     partial = run_cli("python", "uninstall", "3.10", "3.11", *where)
     assert partial.returncode == 0, partial.stderr
     assert partial.stderr == "anyvenv: no installed Python matches '3.10'\n"
+    uvs = tmp_path.with_name(tmp_path.name + "-uv")  # (only uv installed it: said so)
+    fake_install(uvs, "cpython-3.10.2-linux-x86_64-gnu", "python3.10")
+    ours = cli_env(ANYVENV_PYTHON_INSTALL_DIR=str(tmp_path), UV_PYTHON_INSTALL_DIR=str(uvs))
+    only_uvs = run_cli("python", "uninstall", "3.10", env=ours)
+    assert only_uvs.returncode == 0, only_uvs.stderr
+    assert only_uvs.stderr == (
+        "anyvenv: no installed Python matches '3.10' among anyvenv's; "
+        f"cpython-3.10.2-linux-x86_64-gnu in {uvs} is uv's: 'uv python uninstall 3.10' removes it\n"
+    )
+    assert (uvs / "cpython-3.10.2-linux-x86_64-gnu").is_dir()
     assert partial.stdout.startswith("Uninstalled cpython-3.11.11-linux-x86_64-gnu")
     listed = run_cli("python", "list", "--only-installed", *where)
     assert listed.stdout.split()[0] == "cpython-3.12.9-linux-x86_64-gnu"

@@ -641,6 +641,31 @@ def _dir(args: argparse.Namespace) -> int:
     return 0
 
 
+def _uvs_own(request: str) -> str | None:
+    """Where only uv installed what ``request`` names (in its own install dir, not
+    anyvenv's): a clause saying so and how uv removes it; ``None`` where uv has none."""
+    import os
+
+    from anyvenv.errors import UsageError
+    from anyvenv.interpreter.discovery import uv_install_root
+    from anyvenv.pythons.installed import installed_pythons, matching, resolve_install_dir
+
+    uv_root = uv_install_root()
+    try:
+        if os.path.realpath(uv_root) == os.path.realpath(resolve_install_dir(None)):
+            return None  # (a shared dir: what uv installed there was looked at already)
+        found = matching(request, installed_pythons(uv_root))
+    except (UsageError, OSError):
+        return None
+    if not found:
+        return None
+    names = ", ".join(item.name for item in found)
+    return (
+        f" among anyvenv's; {names} in {uv_root} is uv's: "
+        f"'uv python uninstall {request}' removes it"
+    )
+
+
 def _uninstall(args: argparse.Namespace) -> int:
     from anyvenv.cli.output import print_json, tell_waiting
     from anyvenv.errors import UsageError
@@ -653,7 +678,8 @@ def _uninstall(args: argparse.Namespace) -> int:
         )
     done = uninstall(args.requests, args.install_dir, every=args.all, on_lock_wait=tell_waiting)
     for request in done.unmatched:  # as uv: said, the others removed, and no error
-        print(f"anyvenv: no installed Python matches {request!r}", file=sys.stderr)
+        uvs = _uvs_own(request) if args.install_dir is None else None
+        print(f"anyvenv: no installed Python matches {request!r}{uvs or ''}", file=sys.stderr)
     if args.all and not done.removed:
         print("anyvenv: no Pythons installed", file=sys.stderr)
     for name, why in done.left.items():
