@@ -335,6 +335,10 @@ def test_no_space_left_installs_nothing(
         proc, install_dir, standalone.install_name, before, "no space left"
     )
     assert "nothing was installed" in line
+    fresh = install_dir.parent / "new" / "pythons"  # (made for it: taken away again)
+    proc = run_cli("python", "install", "3.12", "--install-dir", str(fresh))
+    assert proc.returncode == 1 and "no space left" in proc.stderr.lower(), proc.stderr
+    assert not fresh.parent.exists()
 
 
 @pytest.mark.parametrize("lab_kind", ["local", "faultfs:cifs-like"])
@@ -536,7 +540,7 @@ def test_a_build_whose_ssl_sqlite3_or_ctypes_cannot_load_is_not_committed(
     proc = run_cli("python", "install", standalone.version_text, "-i", str(install_dir), env=env)
     assert proc.returncode == 1, proc.stderr
     assert "the new Python cannot import" in one_line_error(proc)
-    assert entry_names(install_dir) == []
+    assert not install_dir.exists()  # (made for the install: taken away again)
 
 
 def test_the_users_library_path_does_not_decide_which_libpython_is_validated(

@@ -258,6 +258,7 @@ def _install(
             url, download.sha256, download.filename, cache, on_bytes, offline=offline
         )
         tree = read_tree(archive)  # every member checked before anything is written
+        made = _missing_from(root)  # (made here: taken away again if nothing is installed)
         try:
             root.mkdir(parents=True, exist_ok=True)
             with install_lock(root, on_lock_wait):
@@ -280,8 +281,11 @@ def _install(
                     _commit(staging, target)
                     checkpoint("python-install:committed")
                     newer_for_uv_link(root, installed)
-        except OSError as exc:
-            raise _install_error(exc, root, download) from exc
+        except BaseException as exc:
+            _remove_empty(made)
+            if isinstance(exc, OSError):
+                raise _install_error(exc, root, download) from exc
+            raise
     return InstallResult(
         installed,
         download,
@@ -294,6 +298,25 @@ def _install(
         seconds=time.perf_counter() - started,
         sha256=download.sha256,
     )
+
+
+def _missing_from(directory: Path) -> list[Path]:
+    """``directory`` and those above it that are not there yet, the deepest first."""
+    missing: list[Path] = []
+    for path in (directory, *directory.parents):
+        if os.path.lexists(path):
+            break
+        missing.append(path)
+    return missing
+
+
+def _remove_empty(directories: list[Path]) -> None:
+    """Remove ``directories`` (the deepest first) while they are empty (quietly)."""
+    for directory in directories:
+        try:
+            os.rmdir(directory)
+        except OSError:
+            return
 
 
 def _commit(staging: Path, target: Path) -> None:
