@@ -129,6 +129,29 @@ def test_names_that_are_not_anyvenvs_are_left_alone_unless_forced(
     assert sorted(os.listdir(bin_dir)) == ["python", "python3.12"]  # (uv's and yours)
 
 
+def test_a_reinstall_keeps_uvs_name_that_leads_through_its_minor_version_link(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """An install dir shared with uv: uv's ``python3.12`` leads through its minor-version
+    link (which ``uv python upgrade`` moves on). A reinstall of that Python keeps it (h48);
+    ``--force`` makes it anyvenv's."""
+    pythons, bin_dir = tmp_path / "pythons", Path(pythons_env["ANYVENV_PYTHON_BIN_DIR"])
+    made = install(pythons, "3.12", "--no-bin")
+    assert made.returncode == 0, made.stderr
+    minor = pythons / "cpython-3.12-linux-x86_64-gnu"
+    minor.symlink_to(standalone.install_name)
+    bin_dir.mkdir()
+    uvs = bin_dir / "python3.12"
+    uvs.symlink_to(minor / "bin" / "python3.12")
+    again = install(pythons, "3.12", "--reinstall")
+    assert again.returncode == 0, again.stderr
+    assert os.readlink(uvs) == str(minor / "bin" / "python3.12")
+    assert runs_from(uvs) == str(minor)  # (it runs, through uv's link)
+    forced = install(pythons, "3.12", "--reinstall", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert os.readlink(uvs) == str(pythons / standalone.install_name / "bin" / "python3.12")
+
+
 def test_the_newest_patch_keeps_the_name(
     tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
 ) -> None:

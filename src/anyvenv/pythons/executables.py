@@ -9,7 +9,8 @@ through ``$ORIGIN``). As uv does with its own:
 - ``python3.X`` (``python3.Xt`` free-threaded) for every install; ``python3`` and
   ``python`` too with ``default``;
 - a name that is anyvenv's and leads to an older patch of the same Python is taken over; one
-  leading to a newer patch is kept; the same install's is made again only when reinstalling;
+  leading to a newer patch is kept; the same install's is made again only when reinstalling,
+  and not then where it leads there through another name (uv's minor-version link);
 - a name that is not anyvenv's (uv's, the user's) is left alone unless ``force``; a symlink
   leading nowhere is replaced;
 - uninstalling removes the names that lead to the installs removed.
@@ -186,11 +187,25 @@ def _verdict(
     if owner is None:
         return "make" if force else "not ours"
     if owner.path == item.path or os.path.realpath(owner.path) == os.path.realpath(item.path):
-        return "make" if reinstall or force else "same"
+        if force or (reinstall and not _through_another_name(path, item)):
+            return "make"
+        return "same"
     same_kind = owner.version[:2] == item.version[:2] and owner.free_threaded == item.free_threaded
     if default or force or not same_kind or owner.version < item.version:
         return "make"
     return "kept"
+
+
+def _through_another_name(path: str, item: InstalledPython) -> bool:
+    """Whether the symlink ``path`` leads into ``item`` by another name than its directory's
+    own (uv's minor-version link, ``cpython-3.12-linux-x86_64-gnu``, which ``uv python
+    upgrade`` moves on): a reinstall keeps it, as remaking it would cut that link out."""
+    try:
+        text = os.readlink(path)
+    except OSError:
+        return False  # (a launcher of ours: made again)
+    home = os.path.dirname(os.path.dirname(os.path.join(os.path.dirname(path), text)))
+    return os.path.normpath(home) != os.path.normpath(item.path)
 
 
 def _make(path: str, executable: Path, how: str) -> None:
