@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from anyvenv.fs import atomic, leftovers
+from lab import Lab
 from support import entry_names
 
 
@@ -80,6 +81,20 @@ def test_ctrl_c_with_a_descriptor_lost_in_the_staging_tree_still_removes_it(
         assert os.path.samestat(os.fstat(lost), os.stat(os.devnull))
     finally:
         os.close(lost)
+
+
+def test_a_refusal_on_a_full_filesystem_is_not_taken_for_a_refused_name(lab: Lab) -> None:
+    """A full FUSE filesystem may say EPERM, and a plain name still fits there (h46, fusefat:
+    a package taken back as if its file names were refused); on a filesystem with room, a
+    plain name fitting tells a refused name. (fusefat reports no sizes: not told there.)"""
+    import errno
+
+    roomy, full = lab.small_target(size_kib=4096), lab.small_target(size_kib=256)
+    with pytest.raises(OSError), open(full / "filler", "wb") as filler:
+        filler.write(bytes(1 << 20))
+    refusal = OSError(errno.EPERM, "Operation not permitted")
+    assert atomic.name_refused(str(roomy / "caf\u00e9.py"), refusal)
+    assert not atomic.name_refused(str(full / "caf\u00e9.py"), refusal)
 
 
 def test_names_up_to_name_max_get_leftovers_that_fit_and_are_found_again(

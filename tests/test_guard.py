@@ -387,3 +387,26 @@ def test_a_file_that_fills_the_disk_is_named_with_the_fix(lab: Lab) -> None:
     assert line.startswith(f"anyvenv: error: {full}/journal"), line
     assert line.endswith("No space left on device; free space on that filesystem"), line
     assert os.listdir(full) == []  # (the temp file is gone)
+
+
+def test_a_refusal_on_a_full_filesystem_says_it_is_full(lab: Lab) -> None:
+    """sshfs says EIO at close, fusefat EPERM, when the disk is full (h46): an error naming a
+    file where almost no room is left says so, whatever its errno (fusefat itself reports no
+    sizes: there it cannot be told)."""
+    full = lab.small_target(size_kib=256)
+    with pytest.raises(OSError), open(full / "filler", "wb") as filler:
+        filler.write(bytes(1 << 20))
+    code = (
+        "import errno, sys\n"
+        "from anyvenv.cli.guard import guarded\n"
+        "def refused():\n"
+        "    raise OSError(errno.EPERM, 'Operation not permitted', sys.argv[1])\n"
+        "sys.exit(guarded(refused))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(full / "pkg" / "mod.py")], capture_output=True,
+        text=True, env=cli_env(), stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    line = one_line_error(proc)
+    assert "(EPERM); its filesystem is full (0 KiB left): free space on it" in line, line

@@ -133,11 +133,18 @@ def said_in_one_line(exc: OSError) -> int | None:
     if exc.errno not in _NO_ROOM_OR_BROKEN:
         if exc.filename is None or exc.errno is None:
             return None
+        from anyvenv.fs.atomic import NEARLY_FULL_BYTES, room_left
         from anyvenv.fs.outcome import errno_name
 
+        left = room_left(os.fsdecode(exc.filename))
+        fix = (
+            f"its filesystem is full ({left // 1024} KiB left): free space on it"
+            if left is not None and left < NEARLY_FULL_BYTES
+            else "check that filesystem and what holds that file"
+        )
         print(
             f"anyvenv: error: {os.fsdecode(exc.filename)}: {exc.strerror} "
-            f"({errno_name(exc.errno)}); check that filesystem and what holds that file",
+            f"({errno_name(exc.errno)}); {fix}",
             file=sys.stderr,
         )
         return EXIT_FAILURE

@@ -165,6 +165,9 @@ def name_refused(path: str, failure: OSError) -> bool:
     refusals = (errno.EPERM, errno.EINVAL, errno.EILSEQ, errno.ENOENT, errno.ENAMETOOLONG)
     if failure.errno not in refusals:
         return False
+    left = room_left(os.path.dirname(path))
+    if left is not None and left < NEARLY_FULL_BYTES:
+        return False  # (a full FUSE filesystem may say EPERM, and a plain name still fits)
     plain = os.path.join(os.path.dirname(path), f"{TEMP_MARK}name{leftover_tag()}")
     try:
         os.mkdir(plain)
@@ -172,6 +175,29 @@ def name_refused(path: str, failure: OSError) -> bool:
         return False  # (the directory refuses any name, or is not there)
     os.rmdir(plain)
     return True
+
+
+NEARLY_FULL_BYTES = 1 << 20
+"""Less room than this left on a filesystem: an error there may be its being full, whatever
+errno it gave (EIO from sshfs at close, EPERM from some FUSE filesystems)."""
+
+
+def room_left(path: str | os.PathLike[str]) -> int | None:
+    """The bytes this user may still write on the filesystem holding ``path`` (or its
+    nearest directory that is there); ``None`` where that cannot be told."""
+    directory = os.path.abspath(path)
+    while not os.path.isdir(directory):
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+    try:
+        info = os.statvfs(directory)
+    except OSError:
+        return None
+    if info.f_blocks == 0:
+        return None  # (a filesystem that reports no sizes: fusefat)
+    return info.f_bavail * info.f_frsize
 
 
 def name_refusal(path: str, failure: OSError) -> UsageError:
