@@ -59,17 +59,17 @@ def test_install_makes_the_minor_version_name_and_uninstall_removes_it(
     name = bin_dir / "python3.12"
     assert os.readlink(name) == str(home / "bin" / "python3.12")  # (the bin dir holds links)
     assert runs_from(name) == str(home)
-    assert f"  executables: python3.12 in {bin_dir} (symlink)" in made.stdout
+    assert f"  executables: python3.12 in {bin_dir} (symlink)" in made.stderr
     assert f'export PATH={bin_dir}:"$PATH"' in made.stderr  # not on PATH: said how
     assert sorted(os.listdir(bin_dir)) == ["python3.12"]
     on_path = install(pythons, "3.12", PATH=f"{bin_dir}:{os.environ['PATH']}")
-    assert (on_path.returncode, on_path.stderr) == (0, "")  # (already there, on PATH)
+    assert on_path.returncode == 0 and "export PATH" not in on_path.stderr  # (on PATH)
     shown = run_cli("python", "dir", "--bin")
     assert shown.stdout == f"{bin_dir}\n"
 
     removed = run_cli("python", "uninstall", "3.12", "-i", str(pythons))
     assert removed.returncode == 0, removed.stderr
-    assert "removed python3.12 from the bin dir" in removed.stdout
+    assert "removed python3.12 from the bin dir" in removed.stderr
     assert os.listdir(bin_dir) == []
 
 
@@ -195,7 +195,7 @@ def test_a_bin_dir_without_symlinks_gets_launchers(
     assert not name.is_symlink() and LAUNCHER_MARK in name.read_text()
     assert name.stat().st_mode & 0o111 == 0o111  # (made executable where modes are kept)
     assert runs_from(name) == str(pythons / standalone.install_name)
-    assert f"in {bin_dir} (launcher)" in made.stdout
+    assert f"in {bin_dir} (launcher)" in made.stderr
     shutil.rmtree(pythons)  # its install gone: the launcher of anyvenv's is made anew
     other = tmp_path / "other"
     again = install(other, "3.12", ANYVENV_PYTHON_BIN_DIR=str(bin_dir))

@@ -492,6 +492,7 @@ def _offline_by_variable() -> bool:
 
 
 def _print_installed(result: InstallResult) -> None:
+    """What was installed, on stderr as uv says it (stdout is for --json)."""
     made = result.executables
     names = (
         f"  executables: {', '.join(made.linked)} in {made.bin_dir} ({made.how})"
@@ -499,19 +500,24 @@ def _print_installed(result: InstallResult) -> None:
         else None
     )
     if result.status == "already installed":
-        print(f"{result.install.name} is already installed at {result.install.path}")
-        print("  (use --reinstall to replace it)")
+        print(
+            f"{result.install.name} is already installed at {result.install.path}", file=sys.stderr
+        )
+        print("  (use --reinstall to replace it)", file=sys.stderr)
         if names:
-            print(names)
+            print(names, file=sys.stderr)
         return
     verb = "Reinstalled" if result.status == "reinstalled" else "Installed"
-    print(f"{verb} {result.install.name} in {result.seconds:.1f}s")
-    print(f"  interpreter: {result.install.executable}")
-    print(f"  links: {result.links} ({result.reason})")
+    print(f"{verb} {result.install.name} in {result.seconds:.1f}s", file=sys.stderr)
+    print(f"  interpreter: {result.install.executable}", file=sys.stderr)
+    print(f"  links: {result.links} ({result.reason})", file=sys.stderr)
     if result.skipped:
-        print(f"  skipped {len(result.skipped)} members: {', '.join(result.skipped[:3])}")
+        print(
+            f"  skipped {len(result.skipped)} members: {', '.join(result.skipped[:3])}",
+            file=sys.stderr,
+        )
     if names:
-        print(names)
+        print(names, file=sys.stderr)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -704,5 +710,5 @@ def _uninstall(args: argparse.Namespace) -> int:
         for item in done.removed:
             names = done.executables.get(item.name)
             also = f"; removed {', '.join(names)} from the bin dir" if names else ""
-            print(f"Uninstalled {item.name} ({item.path}){also}")
+            print(f"Uninstalled {item.name} ({item.path}){also}", file=sys.stderr)
     return 0
