@@ -867,3 +867,27 @@ def test_an_install_dir_name_the_filesystem_refuses_is_said_so(
         f"anyvenv: error: the filesystem at {target} refuses the name 'caf\u00e9' (E"
     ), proc.stderr
     assert os.listdir(target) == []
+
+
+def test_find_of_a_version_no_build_has_does_not_suggest_installing_it(
+    tmp_path: Path, pythons_env: dict[str, str]
+) -> None:
+    """``python find 3.99``: the hint names an install only where a build can be installed
+    (h48); here it says that none can, and where to see the ones that can."""
+    missing = run_cli("python", "find", "3.99", "-i", str(tmp_path))
+    assert missing.returncode == 2
+    line = one_line_error(missing)
+    assert "no build of 3.99 can be installed either" in line, line
+    assert "python install 3.99" not in line
+    other = run_cli(
+        "python",
+        "find",
+        "3.12.1",
+        env=cli_env(
+            ANYVENV_PYTHON_INSTALL_DIR=str(tmp_path),
+            UV_PYTHON_INSTALL_DIR=str(tmp_path / "uv"),
+            PATH="/nonexistent",
+        ),
+    )
+    assert other.returncode == 2
+    assert "install one with 'anyvenv python install 3.12.1'" in one_line_error(other)

@@ -9,6 +9,7 @@ from anyvenv.cli.output import add_json_flag
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from anyvenv.errors import InterpreterNotFound
     from anyvenv.project.model import PythonChoice
     from anyvenv.pythons.executables import Executables
     from anyvenv.pythons.installer import ExecutableNames, InstallResult
@@ -572,6 +573,19 @@ def _downloads_here(args: argparse.Namespace) -> bool:
     return value == "automatic"
 
 
+def _without_a_build(error: InterpreterNotFound, request: str | None) -> InterpreterNotFound:
+    """``error``, whose hint says to install ``request``, with a hint that says no build of
+    it can be installed where none can (``python find 3.99``)."""
+    from anyvenv.pythons.sources import has_build
+
+    if request and "anyvenv python install" in (error.hint or "") and not has_build(request):
+        error.hint = (
+            f"no build of {request} can be installed either (see 'anyvenv python list "
+            "--available'): ask for another version"
+        )
+    return error
+
+
 def _find(args: argparse.Namespace) -> int:
     """As ``uv python find``: the Python anyvenv (and ``anyvenv venv``) would use for the
     request, managed installs (anyvenv's and uv's, newest first) then PATH, as the python
@@ -590,7 +604,10 @@ def _find(args: argparse.Namespace) -> int:
     here = None if args.request else _choice_here(args)
     request = args.request or (here.request.raw.strip() if here is not None else None) or None
     if args.install_dir is not None:
-        found = find_installed(request, args.install_dir)
+        try:
+            found = find_installed(request, args.install_dir)
+        except InterpreterNotFound as exc:
+            raise _without_a_build(exc, request) from None
         data, executable = found.to_json(), str(found.executable)
     else:
         from anyvenv.fs.paths import same_file
@@ -599,6 +616,7 @@ def _find(args: argparse.Namespace) -> int:
         try:
             info = find_interpreter(request, _preference_here(args), option=None)
         except InterpreterNotFound as exc:
+            exc = _without_a_build(exc, request)
             raise (exc if here is None else here.named_in(exc)) from exc
         executable = info.executable
         ours = (item for item in installed_pythons() if same_file(item.executable, executable))

@@ -241,6 +241,18 @@ def available_downloads(target: Platform | None = None) -> list[PythonDownload]:
     )
 
 
+def has_build(request: str) -> bool:
+    """Whether ``anyvenv python install REQUEST`` has a build to install here (``True`` where
+    that cannot be told: a request that names no version, a downloads file not readable)."""
+    try:
+        select_download(request, available_downloads())
+    except NoSuchDownload:
+        return False
+    except (UsageError, OSError, ValueError):
+        return True
+    return True
+
+
 def select_download(request: str, downloads: Iterable[PythonDownload]) -> PythonDownload:
     """The newest build matching ``request`` (``3.12``, ``3.12.4``, ``3.13t``, ``>=3.11``).
 
