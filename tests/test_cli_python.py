@@ -114,6 +114,12 @@ def test_install_list_find_uninstall(
         f"anyvenv: error: {project / '.python-versions'} pins 'pypy3.10', which is not a "
         "CPython version anyvenv installs; pass the versions to install, or fix the file"
     )
+    (project / ".python-versions").write_text("3.12\n3.10\n")  # (a version with no build)
+    no_build = run_cli("python", "install", *where, cwd=project)
+    assert no_build.returncode == 2
+    assert one_line_error(no_build).startswith(
+        f"anyvenv: error: {project / '.python-versions'} pins '3.10': no CPython build matching"
+    ), no_build.stderr
 
 
 def test_several_versions_are_checked_before_any_is_installed(

@@ -446,7 +446,8 @@ def _install_requests(given: list[str], args: argparse.Namespace) -> list[str]:
 
 
 def _check_pins(pinned: list[str], path: str) -> None:
-    """A pin that is no version is named with the file it came from."""
+    """A pin that is no version, or one no build can be installed of, is named with the
+    file it came from."""
     from anyvenv.errors import UsageError
     from anyvenv.interpreter.request import parse_request
 
@@ -460,6 +461,15 @@ def _check_pins(pinned: list[str], path: str) -> None:
                 f"{path} pins {request!r}, which is not a CPython version anyvenv installs",
                 "pass the versions to install, or fix the file",
             )
+        from anyvenv.pythons.sources import NoSuchDownload, available_downloads, select_download
+
+        try:
+            select_download(request, available_downloads())
+        except NoSuchDownload as exc:  # (named with the file, as the pin came from it)
+            raise UsageError(
+                f"{path} pins {request!r}: {exc.message}",
+                "pass the versions to install, or change the file",
+            ) from exc
 
 
 def _install_one(args: argparse.Namespace, version: str) -> InstallResult:
