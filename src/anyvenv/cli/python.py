@@ -450,7 +450,9 @@ def _check_pins(pinned: list[str], path: str) -> None:
     file it came from."""
     from anyvenv.errors import UsageError
     from anyvenv.interpreter.request import parse_request
+    from anyvenv.pythons.sources import NoSuchDownload, available_downloads, select_download
 
+    downloads = None
     for request in pinned:
         try:
             names_a_version = parse_request(request).names_a_version
@@ -461,10 +463,9 @@ def _check_pins(pinned: list[str], path: str) -> None:
                 f"{path} pins {request!r}, which is not a CPython version anyvenv installs",
                 "pass the versions to install, or fix the file",
             )
-        from anyvenv.pythons.sources import NoSuchDownload, available_downloads, select_download
-
+        downloads = available_downloads() if downloads is None else downloads
         try:
-            select_download(request, available_downloads())
+            select_download(request, downloads)
         except NoSuchDownload as exc:  # (named with the file, as the pin came from it)
             raise UsageError(
                 f"{path} pins {request!r}: {exc.message}",
