@@ -62,10 +62,11 @@ def test_a_different_directory_asks_a_shim_again(
     counter = tmp_path / "runs"
     shim.write_text(f'#!/bin/sh\necho run >> "{counter}"\nexec "{BASE}" "$@"\n')
     shim.chmod(0o755)
-    query_interpreter(shim)
-    (tmp_path / "elsewhere").mkdir()
-    monkeypatch.chdir(tmp_path / "elsewhere")  # a .python-version here could pick another
-    query_interpreter(shim)
+    for name in ("one", "two"):  # (siblings: the version files above them are the same)
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)  # another launcher may read a file only there
+        monkeypatch.setenv("PWD", str(tmp_path / name))
+        query_interpreter(shim)
     assert counter.read_text().count("run") == 2
 
 
@@ -103,7 +104,9 @@ def _pyenv_like_shim(root: Path, prefixes: dict[str, Path], runs: Path | None = 
         (root / "versions" / name).symlink_to(prefix)
     pyenv = root / "libexec" / "pyenv"
     pyenv.write_text(
-        "#!/bin/sh\n" + (f'echo run >> "{runs}"\n' if runs is not None else "") + "d=$PWD\n"
+        "#!/bin/sh\n"
+        + (f'echo run >> "{runs}"\n' if runs is not None else "")
+        + "d=${PYENV_DIR:-$PWD}; case $d in /*) ;; *) d=$PWD/$d ;; esac\n"
         'while [ ! -f "$d/.python-version" ] && [ "$d" != / ]; do d=$(dirname "$d"); done\n'
         f'if [ -f "$d/.python-version" ]; then v=$(cat "$d/.python-version"); '
         f'else v=$(cat "{root}/version"); fi\n'
@@ -150,6 +153,38 @@ def test_a_pyenv_shim_is_answered_from_the_cache_in_another_directory(
         assert _launcher_kind(str(real_shim)) == _PYENV_SHIM
 
 
+@pytest.mark.parametrize("how", ["relative PYENV_DIR", "linked working directory"])
+def test_a_pyenv_shim_walks_up_from_where_pyenv_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """pyenv walks up from ``PYENV_DIR`` taken from the working directory, and from the
+    working directory as the shell names it (``$PWD``, through a link): two directories
+    that differ only there are not answered from one cache entry (h49)."""
+    needs_base()
+    other = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
+    if not other.exists():
+        pytest.skip("no pyenv 3.12.1 here")
+    root = tmp_path / "pyenv"
+    shim = _pyenv_like_shim(root, {"a": BASE.parent.parent, "b": other.parent.parent})
+    (root / "version").write_text("a\n")
+    found = []
+    for name, version in (("A", "a"), ("B", "b")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / ".python-version").write_text(f"{version}\n")
+        if how == "relative PYENV_DIR":
+            work = tmp_path / name / "sub"
+            work.mkdir()
+            monkeypatch.setenv("PYENV_DIR", ".")  # (its version file is one up)
+        else:  # (the physical directory has no version file above it)
+            (tmp_path / f"physical-{name}" / "w").mkdir(parents=True)
+            work = tmp_path / name / "link"
+            work.symlink_to(tmp_path / f"physical-{name}" / "w")
+        monkeypatch.chdir(work)
+        monkeypatch.setenv("PWD", str(work))
+        found.append(query_interpreter(shim).version[:2])
+    assert found == [(3, 11), (3, 12)]
+
+
 def test_a_shim_is_asked_again_when_the_version_it_would_choose_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -186,9 +221,12 @@ def test_a_copied_venv_python_of_an_older_release_names_its_base(tmp_path: Path)
     env = tmp_path / "env"
     create(env, str(base), strategy="copy")
     assert not (env / "bin" / "python").is_symlink()
+    entries = tmp_path / "cache" / "anyvenv" / "interpreters"
+    before = set(entries.iterdir()) if entries.exists() else set()
     info = query_interpreter(env / "bin" / "python")
     assert info.executable == str(base) and info.prefix == str(base.parent.parent)
     assert query_interpreter(env / "bin" / "python").executable == str(base)
+    assert set(entries.iterdir()) == before  # (its answer hangs on pyvenv.cfg: not cached)
 
 
 def test_an_older_venvs_base_is_its_x_y_python_not_what_bin_python_is_there(

@@ -163,7 +163,7 @@ def _shim_inputs(shim: str) -> str:
 
     root = os.path.dirname(os.path.dirname(shim))  # (<root>/shims/python3)
     files = [os.path.join(root, "version"), os.path.join(home_dir(), ".tool-versions")]
-    here = os.environ.get("PYENV_DIR") or os.getcwd()
+    here = os.path.normpath(os.path.join(_logical_cwd(), os.environ.get("PYENV_DIR") or "."))
     while True:
         files += [os.path.join(here, name) for name in _VERSION_FILES]
         parent = os.path.dirname(here)
@@ -182,6 +182,19 @@ def _shim_inputs(shim: str) -> str:
     except OSError:
         parts.append("-")
     return "\0".join(parts)
+
+
+def _logical_cwd() -> str:
+    """The working directory as the shell names it (``$PWD``, through the links it was
+    reached by), where that names it, as pyenv walks up from it; else the physical one."""
+    cwd = os.getcwd()
+    logical = os.environ.get("PWD", "")
+    try:
+        if os.path.isabs(logical) and os.path.samefile(logical, cwd):
+            return os.path.normpath(logical)
+    except OSError:
+        pass
+    return cwd
 
 
 def _stat_text(path: str) -> str:
