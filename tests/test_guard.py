@@ -410,3 +410,27 @@ def test_a_refusal_on_a_full_filesystem_says_it_is_full(lab: Lab) -> None:
     assert proc.returncode == 1
     line = one_line_error(proc)
     assert "(EPERM); its filesystem is full (0 KiB left): free space on it" in line, line
+
+
+def test_an_io_error_writing_a_file_names_it_and_its_device(lab: Lab) -> None:
+    """EIO from a mount that fails (sshfs when its server's disk is full, a dying drive): the
+    line names the file and says to look at the device, not only to free space."""
+    failing, set_budget = lab.eio_target()
+    set_budget(0)
+    code = (
+        "import sys\n"
+        "from anyvenv.cli.guard import guarded\n"
+        "from anyvenv.fs.atomic import atomic_write\n"
+        "sys.exit(guarded(lambda: atomic_write(sys.argv[1], b'state')))\n"
+    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(failing / "state")], capture_output=True,
+            text=True, env=cli_env(), stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    finally:
+        set_budget(None)
+    assert proc.returncode == 1
+    assert one_line_error(proc) == (
+        f"anyvenv: error: {failing}/state: Input/output error; check that device and its connection"
+    )

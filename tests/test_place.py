@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from anyvenv.fs.place import Strategy, copy_file, create_file, place_file
+from lab import Lab
 from support import can_run_as_nobody, run_python_as_nobody
 
 
@@ -125,3 +126,34 @@ def test_hard_links_to_another_users_file_are_known_to_fail() -> None:
         assert done.stdout.strip() == f"[False, True] {errno.EPERM}"
     finally:
         shutil.rmtree(shared)
+
+
+def test_a_write_error_names_the_file_written_and_a_read_error_does_not(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """os.write and os.close give no file name: the new file's is put on the error of a
+    write to it (EIO on a failing mount, ENOSPC), so the user is sent to the right device;
+    an error while a copy reads its source is not blamed on the new file (h49)."""
+    from anyvenv.fs.lock import LockUnavailable, ShareLock
+    from anyvenv.fs.place import _new_file
+
+    failing, set_budget = lab.eio_target()
+    set_budget(0)
+    try:
+        with pytest.raises(OSError) as written:
+            create_file(failing / "state", b"x")
+        assert (written.value.errno, written.value.filename) == (
+            errno.EIO,
+            str(failing / "state"),
+        )
+        with pytest.raises(LockUnavailable) as locked:
+            ShareLock(failing / ".venv.anyvenv.lock", timeout=2).acquire()
+        assert locked.value.hint == "check that device and its connection"
+    finally:
+        set_budget(None)
+    assert os.listdir(failing) == []
+    for number, named in ((errno.EIO, None), (errno.ENOSPC, str(tmp_path / "copy"))):
+        with pytest.raises(OSError) as copying, _new_file(tmp_path / "copy", 0o644):
+            raise OSError(number, os.strerror(number))  # (as a read of the source, or a write)
+        assert copying.value.filename == named
+        assert not (tmp_path / "copy").exists()

@@ -36,6 +36,9 @@ class Strategy(str, StrChoice):
     COPY = "copy"
 
 
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+
+
 class _new_file:  # named like the context-manager function it replaces
     """``with _new_file(path, mode) as fd:`` a descriptor on a new file created with ``mode``
     less what the umask takes from the group's and others' bits (a link at ``path`` is not
@@ -43,8 +46,9 @@ class _new_file:  # named like the context-manager function it replaces
     failure the half-written file is removed. (A class, not a contextlib generator: importing
     contextlib costs start-up time.)"""
 
-    def __init__(self, path: str | os.PathLike[str], mode: int) -> None:
+    def __init__(self, path: str | os.PathLike[str], mode: int, only_writes: bool = False) -> None:
         self.path, self.mode = path, mode & ~(process_umask() & 0o077)
+        self.only_writes = only_writes  # (the with block only writes to it: its errors are its)
         self.fd = -1
 
     def __enter__(self) -> int:
@@ -59,7 +63,8 @@ class _new_file:  # named like the context-manager function it replaces
     ) -> None:
         if kind is not None:
             self._discard(close=True)
-            self._name_in(error)
+            if self.only_writes or (isinstance(error, OSError) and error.errno in _NO_ROOM):
+                self._name_in(error)  # (a write's: a failed read of a copy is the source's)
             return
         try:
             _settle_mode(self.fd, self.mode)
@@ -75,8 +80,8 @@ class _new_file:  # named like the context-manager function it replaces
             raise
 
     def _name_in(self, error: BaseException | None) -> None:
-        """A write's error (a full disk: ENOSPC, EDQUOT, or EIO at close) raised again with
-        the file's name, which ``os.write`` and ``os.close`` do not give it."""
+        """An error of this file's (a full disk: ENOSPC, EDQUOT, or EIO at close) raised
+        again with its name, which ``os.write`` and ``os.close`` do not give it."""
         if isinstance(error, OSError) and error.filename is None and error.errno:
             raise OSError(error.errno, error.strerror, os.fspath(self.path)) from error
 
@@ -143,7 +148,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def create_file(path: str | os.PathLike[str], data: bytes, mode: int = DATA_MODE) -> None:
     """Create ``path`` (it must not exist, a link there is not followed) holding ``data``."""
-    with _new_file(path, mode) as fd:
+    with _new_file(path, mode, only_writes=True) as fd:
         _write_all(fd, data)
     checkpoint("create:" + os.path.basename(os.fspath(path)))
 
