@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import shlex
 import shutil
 import subprocess
 import sys
@@ -502,6 +503,12 @@ def test_uninstall_as_uv_does(tmp_path: Path) -> None:
         f"cpython-3.10.2-linux-x86_64-gnu in {uvs} is uv's: 'uv python uninstall 3.10' removes it\n"
     )
     assert (uvs / "cpython-3.10.2-linux-x86_64-gnu").is_dir()
+    fake_install(uvs, "cpython-3.10.4-linux-x86_64-gnu", "python3.10")
+    ranged = run_cli("python", "uninstall", ">=3.10,<3.11", env=ours)
+    quoted = shlex.quote(">=3.10,<3.11")  # (it is pasted into a shell)
+    assert ranged.stderr.endswith(f" are uv's: 'uv python uninstall {quoted}' removes them\n")
+    named = run_cli("python", "uninstall", "3.10", "--install-dir", str(tmp_path), env=ours)
+    assert named.stderr == "anyvenv: no installed Python matches '3.10'\n"  # (there only)
     listed = run_cli("python", "list", "--only-installed", *where)
     assert listed.stdout.split()[0] == "cpython-3.12.9-linux-x86_64-gnu"
     everything = run_cli("python", "uninstall", "--all", *where, "--json")

@@ -694,10 +694,13 @@ def _uvs_own(request: str) -> str | None:
         return None
     if not found:
         return None
+    import shlex
+
     names = ", ".join(item.name for item in found)
+    whose, it = ("are uv's", "them") if len(found) > 1 else ("is uv's", "it")
     return (
-        f" among anyvenv's; {names} in {uv_root} is uv's: "
-        f"'uv python uninstall {request}' removes it"
+        f" among anyvenv's; {names} in {uv_root} {whose}: "
+        f"'uv python uninstall {shlex.quote(request)}' removes {it}"
     )
 
 
