@@ -71,16 +71,28 @@ def test_ctrl_c_with_a_descriptor_lost_in_the_staging_tree_still_removes_it(
     into the staging tree): nothing will ever close it, and on FUSE its file (hidden as
     .fuse_hidden*) kept the staging tree until the process ended (h48: `python install`
     interrupted on cifs-like, fat, sshfs). The descriptor is let go of, on /dev/null."""
-    lost = -1
+    # what must not be let go of: a deleted file outside (a lock's, a caller's), and files of
+    # a sibling whose name starts as the tree's does, deleted or not
+    outside = os.open(target / "lock", os.O_WRONLY | os.O_CREAT)
+    os.unlink(target / "lock")
+    lost = sibling = live = -1
     with pytest.raises(KeyboardInterrupt), atomic.staging_directory(target / "env") as staging:
+        os.mkdir(staging + "X")
+        sibling = os.open(staging + "X/gone", os.O_WRONLY | os.O_CREAT)
+        os.unlink(staging + "X/gone")
+        live = os.open(staging + "X/kept", os.O_WRONLY | os.O_CREAT)
         (Path(staging) / "lib").mkdir()
         lost = os.open(Path(staging) / "lib" / "libpython.so", os.O_WRONLY | os.O_CREAT)
         raise KeyboardInterrupt
     try:
-        assert entry_names(target) == []
+        assert entry_names(target) == [os.path.basename(staging) + "X"]
         assert os.path.samestat(os.fstat(lost), os.stat(os.devnull))
+        for held in (sibling, live, outside):
+            assert not os.path.samestat(os.fstat(held), os.stat(os.devnull))
+            os.write(held, b"still a file")
     finally:
-        os.close(lost)
+        for fd in (lost, sibling, live, outside):
+            os.close(fd)
 
 
 def test_a_refusal_on_a_full_filesystem_is_not_taken_for_a_refused_name(lab: Lab) -> None:
