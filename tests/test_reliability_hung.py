@@ -20,6 +20,7 @@ from anyvenv.fs import bounded
 from anyvenv.fs.bounded import call_bounded
 from anyvenv.fs.probe import probe
 from lab import Lab
+from lab.faults import HANG_NAME_PREFIX
 from support import cli_env, one_line_error
 
 BOUND = 2.0
@@ -81,6 +82,22 @@ def test_sync_on_a_hung_mount_gives_up(lab: Lab, reliability: Tally) -> None:
     proc, seconds = timed_cli("sync", "--offline", "--python", str(base_python()), cwd=project)
     assert_not_answering(proc, seconds)
     assert not (project / ".venv").exists()
+    reliability.add("hung mount", "commands that gave up in time", 1)
+
+
+@pytest.mark.parametrize("command", ["probe", "venv"])
+def test_a_directory_whose_very_lookup_hangs_is_given_up_on(
+    lab: Lab, reliability: Tally, command: str
+) -> None:
+    """A mount that answers nothing at all for the directory, not even its ``lstat`` (h46:
+    faultfs or sshfs's server stopped): the first look at the path is bounded too, on a
+    mount that is not local, so ``probe`` and ``venv`` give up there as well."""
+    hung = Path(lab.hung_target(), f"{HANG_NAME_PREFIX}-dir")
+    args = (
+        [str(hung)] if command == "probe" else [str(hung / "env"), "--python", str(base_python())]
+    )
+    proc, seconds = timed_cli(command, *args)
+    assert_not_answering(proc, seconds)
     reliability.add("hung mount", "commands that gave up in time", 1)
 
 

@@ -121,10 +121,15 @@ def mount_of(
     path: str | os.PathLike[str], mounts: list[MountInfo] | None = None
 ) -> MountInfo | None:
     """The mount holding ``path`` (resolved): the last, longest mount point above it."""
-    real = os.path.realpath(path)
+    return mount_containing(os.path.realpath(path), mounts)
+
+
+def mount_containing(absolute: str, mounts: list[MountInfo] | None = None) -> MountInfo | None:
+    """The mount holding the absolute path ``absolute`` as it is written (not resolved:
+    nothing there is looked at, so this cannot hang on a mount that stops answering)."""
     best: MountInfo | None = None
     for mount in read_mounts() if mounts is None else mounts:
-        if _is_under(real, mount.mount_point) and (
+        if _is_under(absolute, mount.mount_point) and (
             best is None or len(mount.mount_point) >= len(best.mount_point)
         ):
             best = mount

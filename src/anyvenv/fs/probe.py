@@ -17,7 +17,7 @@ import time
 from anyvenv.errors import AnyvenvError, DirectoryNotWritable, UsageError
 from anyvenv.fs.atomic import remember_directory_rename, renamed_directory_keeps_files
 from anyvenv.fs.leftovers import leftover_tag, sweep_dead
-from anyvenv.fs.mounts import MountInfo, mount_of
+from anyvenv.fs.mounts import MountInfo, mount_containing, mount_of
 from anyvenv.fs.outcome import NO, OK, Outcome, errno_name, outcome_of_error
 from anyvenv.fs.place import FICLONE
 from anyvenv.fs.remove import remove_tree_quietly
@@ -492,6 +492,28 @@ def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | N
     return text, mount
 
 
+def _validated(path: str | os.PathLike[str], timeout: float | None) -> tuple[str, MountInfo | None]:
+    """:func:`validate_probe_dir`, in a bounded child where the path is on a mount that is
+    not local (one that stops answering holds the first look at the path, ``lstat``, as
+    much as the probe's own calls)."""
+    text = os.fsdecode(os.fspath(path))
+    written = mount_containing(os.path.abspath(text)) if text else None
+    if written is None or written.is_local:
+        return validate_probe_dir(path)
+    from anyvenv.fs.bounded import call_bounded
+
+    def plain() -> tuple[str, tuple[str, str, str, tuple[str, ...], str] | None]:
+        checked, mount = validate_probe_dir(path)  # (plain data: no pickle in the child)
+        if mount is None:
+            return checked, None
+        return checked, (mount.mount_point, mount.fstype, mount.source, mount.options, mount.device)
+
+    checked, fields = call_bounded(
+        plain, what="probe", where=os.path.abspath(text), timeout=timeout
+    )
+    return checked, None if fields is None else MountInfo(*fields)
+
+
 def _call_directly(func: Callable[[], T], *, what: str, where: str, timeout: float | None) -> T:
     return func()
 
@@ -519,7 +541,7 @@ def start_probe(path: str | os.PathLike[str]) -> None:
     child anyway); a bad directory is left for :func:`probe` to report. Call
     :func:`settle_started` before exiting, so no probe outlives its command."""
     try:
-        text, mount = validate_probe_dir(path)
+        text, mount = _validated(path, None)
     except UsageError:
         return
     dirpath = os.path.abspath(text)
@@ -560,7 +582,7 @@ def probe(
     Raises :class:`UsageError` for a bad directory and :class:`MountNotAnswering` when the
     mount does not answer within the bound.
     """
-    text, mount = validate_probe_dir(path)
+    text, mount = _validated(path, timeout)
     dirpath = os.path.abspath(text)
     started = _started.pop(dirpath, None)
     if started is not None:  # begun by start_probe: measured fresh, whatever use_cache says
