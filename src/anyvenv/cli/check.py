@@ -36,11 +36,12 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
 def run(args: argparse.Namespace | SimpleNamespace) -> int:
     from anyvenv.cli.output import print_json
     from anyvenv.project.pointer import resolve_existing_env
-    from anyvenv.project.shadow import unfinished_copy
+    from anyvenv.project.shadow import with_unfinished_copy
     from anyvenv.repair.diagnose import check
 
     diagnosis = check(resolve_existing_env(args.env))  # a pointer file is followed
-    diagnosis.findings += unfinished_copy(diagnosis.env)  # (known to the project layer)
+    # (a copy from a shadow env is known to the project layer)
+    diagnosis.findings = with_unfinished_copy(diagnosis.env, diagnosis.findings)
     if args.json:
         print_json(diagnosis.to_json())
     else:

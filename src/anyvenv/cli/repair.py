@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from anyvenv.cli.check import print_findings_report
     from anyvenv.cli.output import print_json, tell_waiting
     from anyvenv.project.pointer import resolve_existing_env
-    from anyvenv.project.shadow import unfinished_copy
+    from anyvenv.project.shadow import with_unfinished_copy
     from anyvenv.project.uvsettings import preference_where_env_is
     from anyvenv.repair.apply import repair
 
@@ -44,10 +44,9 @@ def run(args: argparse.Namespace) -> int:
         # only if a base is looked up)
         python_preference=lambda: preference_where_env_is(args.env, os.environ, os.getcwd()),
     )
-    left = unfinished_copy(report.env)  # (the stopped command finishes it, not repair)
-    for diagnosis in (report.before, report.after):
+    for diagnosis in (report.before, report.after):  # (the stopped command finishes a copy)
         if diagnosis is not None:
-            diagnosis.findings += left
+            diagnosis.findings = with_unfinished_copy(report.env, diagnosis.findings)
     if args.json:
         print_json(report.to_json())
         return _exit_code(report)

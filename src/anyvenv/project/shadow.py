@@ -68,31 +68,41 @@ def journal_of(shadow: str) -> Path:
     return Path(shadow, MIRROR_JOURNAL)
 
 
-def unfinished_copy(env: str | os.PathLike[str]) -> list[Finding]:
-    """A warning where the last mirror from the env's shadow into ``env`` did not end (its
-    journal is still there): the packages it names may be missing or half-copied in the env.
-    Nothing where the env has no shadow, as most have not."""
+def with_unfinished_copy(env: str | os.PathLike[str], findings: list[Finding]) -> list[Finding]:
+    """``findings`` of the env at ``env`` with a warning where the last mirror from its
+    shadow into it did not end (its journal is still there): the packages the journal names
+    may be missing or half-copied, and the stopped command finishes them (their own
+    ``package-incomplete`` findings, whose fix is another, are left out). ``findings`` as
+    they are where the env has no shadow, as most have not."""
     from anyvenv.project import state as state_store
 
     saved = state_store.load(os.fspath(env))
     if saved is None or not saved.shadow:
-        return []
+        return findings
     journal = journal_of(saved.shadow)
     if not os.path.lexists(journal):
-        return []
+        return findings
+    from anyvenv.envbuild.dists import dist_info_name
     from anyvenv.project.mirror import read_journal
     from anyvenv.repair.findings import Code, warning
 
-    names = ", ".join(sorted(read_journal(journal))) or "its packages"
+    named = set(read_journal(journal))
+    kept = [
+        finding
+        for finding in findings
+        if finding.code is not Code.PACKAGE_INCOMPLETE
+        or dist_info_name(os.path.basename(finding.path or "")) not in named
+    ]
     return [
+        *kept,
         warning(
             Code.COPY_UNFINISHED,
             f"the copy of packages into it from its shadow env {saved.shadow} did not finish "
-            f"(anyvenv was stopped): {names} may be missing or half-copied; run the stopped "
-            "command again ('anyvenv sync' in its project, or the 'anyvenv pip' command on "
-            "this env): it finishes the copy",
+            f"(anyvenv was stopped): {', '.join(sorted(named)) or 'its packages'} may be "
+            "missing or half-copied; run the stopped command again ('anyvenv sync' in its "
+            "project, or the 'anyvenv pip' command on this env): it finishes the copy",
             journal,
-        )
+        ),
     ]
 
 
