@@ -13,6 +13,7 @@ from anyvenv.errors import AnyvenvError
 from anyvenv.interpreter.query import failure_line, query_interpreter
 
 BASE = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
+OTHER = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
 
 
 @pytest.fixture(autouse=True)
@@ -126,15 +127,14 @@ def test_a_pyenv_shim_is_answered_from_the_cache_in_another_directory(
     venv`` in a new directory does not run the shim again (about 200 ms). The name it is run
     by is what it chooses by, though."""
     needs_base()
-    other = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
-    if not other.exists():
+    if not OTHER.exists():
         pytest.skip("no pyenv 3.12.1 here")
     runs = tmp_path / "runs"
     root = tmp_path / "pyenv"
     mixed = tmp_path / "mixed" / "bin"  # (a version whose python3.12 is another Python)
     mixed.mkdir(parents=True)
     (mixed / "python3").symlink_to(BASE)
-    (mixed / "python3.12").symlink_to(other)
+    (mixed / "python3.12").symlink_to(OTHER)
     shim = _pyenv_like_shim(root, {"a": mixed.parent}, runs)
     (root / "version").write_text("a\n")
     for name in ("one", "two"):
@@ -153,6 +153,17 @@ def test_a_pyenv_shim_is_answered_from_the_cache_in_another_directory(
         assert _launcher_kind(str(real_shim)) == _PYENV_SHIM
 
 
+def _two_versions_shim(root: Path) -> Path:
+    """A pyenv-like shim in ``root`` choosing between "a" (3.11) and "b" (3.12), "a" by
+    default."""
+    needs_base()
+    if not OTHER.exists():
+        pytest.skip("no pyenv 3.12.1 here")
+    shim = _pyenv_like_shim(root, {"a": BASE.parent.parent, "b": OTHER.parent.parent})
+    (root / "version").write_text("a\n")
+    return shim
+
+
 @pytest.mark.parametrize("how", ["relative PYENV_DIR", "linked working directory"])
 def test_a_pyenv_shim_walks_up_from_where_pyenv_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
@@ -160,13 +171,8 @@ def test_a_pyenv_shim_walks_up_from_where_pyenv_does(
     """pyenv walks up from ``PYENV_DIR`` taken from the working directory, and from the
     working directory as the shell names it (``$PWD``, through a link): two directories
     that differ only there are not answered from one cache entry (h49)."""
-    needs_base()
-    other = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
-    if not other.exists():
-        pytest.skip("no pyenv 3.12.1 here")
     root = tmp_path / "pyenv"
-    shim = _pyenv_like_shim(root, {"a": BASE.parent.parent, "b": other.parent.parent})
-    (root / "version").write_text("a\n")
+    shim = _two_versions_shim(root)
     found = []
     for name, version in (("A", "a"), ("B", "b")):
         (tmp_path / name).mkdir()
@@ -190,13 +196,8 @@ def test_a_shim_is_asked_again_when_the_version_it_would_choose_changes(
 ) -> None:
     """A pyenv shim's answer hangs on version files in the working directory, above it and
     in pyenv's root: a changed file is not answered from the cache."""
-    needs_base()
-    other = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
-    if not other.exists():
-        pytest.skip("no pyenv 3.12.1 here")
     root = tmp_path / "pyenv"
-    shim = _pyenv_like_shim(root, {"a": BASE.parent.parent, "b": other.parent.parent})
-    (root / "version").write_text("a\n")
+    shim = _two_versions_shim(root)
     work = tmp_path / "project" / "sub"
     work.mkdir(parents=True)
     monkeypatch.chdir(work)
