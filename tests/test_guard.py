@@ -390,26 +390,32 @@ def test_a_file_that_fills_the_disk_is_named_with_the_fix(lab: Lab) -> None:
 
 
 def test_a_refusal_on_a_full_filesystem_says_it_is_full(lab: Lab) -> None:
-    """sshfs says EIO at close, fusefat EPERM, when the disk is full (h46): an error naming a
-    file where almost no room is left says so, whatever its errno (fusefat itself reports no
-    sizes: there it cannot be told)."""
+    """sshfs says EIO, some FUSE filesystems EPERM, when the disk is full (h46): an error of
+    those naming a file where almost no room is left says so; a permission refusal there is
+    not blamed on space (h50). (fusefat reports no sizes: there it cannot be told.)"""
     full = lab.small_target(size_kib=256)
     with pytest.raises(OSError), open(full / "filler", "wb") as filler:
         filler.write(bytes(1 << 20))
     code = (
-        "import errno, sys\n"
+        "import errno, os, sys\n"
         "from anyvenv.cli.guard import guarded\n"
         "def refused():\n"
-        "    raise OSError(errno.EPERM, 'Operation not permitted', sys.argv[1])\n"
+        "    number = getattr(errno, sys.argv[2])\n"
+        "    raise OSError(number, os.strerror(number), sys.argv[1])\n"
         "sys.exit(guarded(refused))\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code, str(full / "pkg" / "mod.py")], capture_output=True,
-        text=True, env=cli_env(), stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    assert proc.returncode == 1
-    line = one_line_error(proc)
-    assert "(EPERM); its filesystem is full (0 KiB left): free space on it" in line, line
+    said = {}
+    for name in ("EPERM", "EIO", "EACCES"):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(full / "pkg" / "mod.py"), name],
+            capture_output=True, text=True, env=cli_env(), stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert proc.returncode == 1
+        said[name] = one_line_error(proc)
+    full_fix = "its filesystem is full (0 KiB left): free space on it"
+    assert said["EPERM"].endswith(f"(EPERM); {full_fix}"), said
+    assert said["EIO"].endswith(f"Input/output error; {full_fix}"), said
+    assert said["EACCES"].endswith("(EACCES); check that filesystem and what holds that file")
 
 
 def test_an_io_error_writing_a_file_names_it_and_its_device(lab: Lab) -> None:

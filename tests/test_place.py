@@ -132,8 +132,8 @@ def test_a_write_error_names_the_file_written_and_a_read_error_does_not(
     lab: Lab, tmp_path: Path
 ) -> None:
     """os.write and os.close give no file name: the new file's is put on the error of a
-    write to it (EIO on a failing mount, ENOSPC), so the user is sent to the right device;
-    an error while a copy reads its source is not blamed on the new file (h49)."""
+    write to it (EIO on a failing mount or a full sshfs, ENOSPC), so the user is sent to the
+    right device; an error a copy's read of its source names is left as it is (h49, h50)."""
     from anyvenv.fs.lock import LockUnavailable, ShareLock
     from anyvenv.fs.place import _new_file
 
@@ -152,8 +152,12 @@ def test_a_write_error_names_the_file_written_and_a_read_error_does_not(
     finally:
         set_budget(None)
     assert os.listdir(failing) == []
-    for number, named in ((errno.EIO, None), (errno.ENOSPC, str(tmp_path / "copy"))):
+    source = str(tmp_path / "source")
+    for raised, named in (
+        (OSError(errno.EIO, "Input/output error"), str(tmp_path / "copy")),  # (a write's)
+        (OSError(errno.EIO, "Input/output error", source), source),  # (a read's: named)
+    ):
         with pytest.raises(OSError) as copying, _new_file(tmp_path / "copy", 0o644):
-            raise OSError(number, os.strerror(number))  # (as a read of the source, or a write)
+            raise raised
         assert copying.value.filename == named
         assert not (tmp_path / "copy").exists()

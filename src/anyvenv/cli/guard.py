@@ -123,6 +123,21 @@ def _say(line: str) -> None:
 _NO_ROOM_OR_BROKEN = (errno.ENOSPC, errno.EDQUOT, errno.EIO)
 
 
+# what a full filesystem says instead of ENOSPC: EPERM (some FUSE filesystems), EFBIG
+_FULL_SAID_OTHERWISE = (errno.EPERM, errno.EFBIG)
+
+
+def _full_filesystem(exc: OSError) -> str | None:
+    """What to say where the filesystem of the file ``exc`` names has next to no room left
+    (so that is the likely cause); ``None`` where it has room or cannot tell."""
+    from anyvenv.fs.atomic import NEARLY_FULL_BYTES, room_left
+
+    left = room_left(os.fsdecode(exc.filename))
+    if left is None or left >= NEARLY_FULL_BYTES:
+        return None
+    return f"its filesystem is full ({left // 1024} KiB left): free space on it"
+
+
 def said_in_one_line(exc: OSError) -> int | None:
     """The exit code after one line on stderr, when ``exc`` is a full disk or an I/O error
     (writing the output, or a file), or any refusal that names its file (a filesystem that
@@ -133,15 +148,10 @@ def said_in_one_line(exc: OSError) -> int | None:
     if exc.errno not in _NO_ROOM_OR_BROKEN:
         if exc.filename is None or exc.errno is None:
             return None
-        from anyvenv.fs.atomic import NEARLY_FULL_BYTES, room_left
         from anyvenv.fs.outcome import errno_name
 
-        left = room_left(os.fsdecode(exc.filename))
-        fix = (
-            f"its filesystem is full ({left // 1024} KiB left): free space on it"
-            if left is not None and left < NEARLY_FULL_BYTES
-            else "check that filesystem and what holds that file"
-        )
+        full = _full_filesystem(exc) if exc.errno in _FULL_SAID_OTHERWISE else None
+        fix = full or "check that filesystem and what holds that file"
         print(
             f"anyvenv: error: {os.fsdecode(exc.filename)}: {exc.strerror} "
             f"({errno_name(exc.errno)}); {fix}",
@@ -150,11 +160,10 @@ def said_in_one_line(exc: OSError) -> int | None:
         return EXIT_FAILURE
     drop_output()  # (if it was the output, what is left of it must not be tried again)
     if exc.filename is not None:
-        fix = (
-            "check that device and its connection"
-            if exc.errno == errno.EIO
-            else "free space on that filesystem"
-        )
+        if exc.errno != errno.EIO:
+            fix = "free space on that filesystem"
+        else:  # (a full sshfs says EIO)
+            fix = _full_filesystem(exc) or "check that device and its connection"
         print(
             f"anyvenv: error: {os.fsdecode(exc.filename)}: {exc.strerror}; {fix}", file=sys.stderr
         )

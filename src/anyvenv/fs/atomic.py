@@ -165,7 +165,7 @@ def name_refused(path: str, failure: OSError) -> bool:
     refusals = (errno.EPERM, errno.EINVAL, errno.EILSEQ, errno.ENOENT, errno.ENAMETOOLONG)
     if failure.errno not in refusals:
         return False
-    left = room_left(os.path.dirname(path))
+    left = room_left(os.path.dirname(path)) if failure.errno == errno.EPERM else None
     if left is not None and left < NEARLY_FULL_BYTES:
         return False  # (a full FUSE filesystem may say EPERM, and a plain name still fits)
     plain = os.path.join(os.path.dirname(path), f"{TEMP_MARK}name{leftover_tag()}")

@@ -36,9 +36,6 @@ class Strategy(str, StrChoice):
     COPY = "copy"
 
 
-_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
-
-
 class _new_file:  # named like the context-manager function it replaces
     """``with _new_file(path, mode) as fd:`` a descriptor on a new file created with ``mode``
     less what the umask takes from the group's and others' bits (a link at ``path`` is not
@@ -46,9 +43,8 @@ class _new_file:  # named like the context-manager function it replaces
     failure the half-written file is removed. (A class, not a contextlib generator: importing
     contextlib costs start-up time.)"""
 
-    def __init__(self, path: str | os.PathLike[str], mode: int, only_writes: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], mode: int) -> None:
         self.path, self.mode = path, mode & ~(process_umask() & 0o077)
-        self.only_writes = only_writes  # (the with block only writes to it: its errors are its)
         self.fd = -1
 
     def __enter__(self) -> int:
@@ -63,8 +59,7 @@ class _new_file:  # named like the context-manager function it replaces
     ) -> None:
         if kind is not None:
             self._discard(close=True)
-            if self.only_writes or (isinstance(error, OSError) and error.errno in _NO_ROOM):
-                self._name_in(error)  # (a write's: a failed read of a copy is the source's)
+            self._name_in(error)  # (a failed read of a copy's source is named by _copy_fd)
             return
         try:
             _settle_mode(self.fd, self.mode)
@@ -80,8 +75,9 @@ class _new_file:  # named like the context-manager function it replaces
             raise
 
     def _name_in(self, error: BaseException | None) -> None:
-        """An error of this file's (a full disk: ENOSPC, EDQUOT, or EIO at close) raised
-        again with its name, which ``os.write`` and ``os.close`` do not give it."""
+        """An error without a name (a full disk: ENOSPC, EDQUOT, EIO from a write or at
+        close) raised again with this file's, which ``os.write`` and ``os.close`` do not give
+        it; a copy names its source's read errors itself."""
         if isinstance(error, OSError) and error.filename is None and error.errno:
             raise OSError(error.errno, error.strerror, os.fspath(self.path)) from error
 
@@ -148,7 +144,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def create_file(path: str | os.PathLike[str], data: bytes, mode: int = DATA_MODE) -> None:
     """Create ``path`` (it must not exist, a link there is not followed) holding ``data``."""
-    with _new_file(path, mode, only_writes=True) as fd:
+    with _new_file(path, mode) as fd:
         _write_all(fd, data)
     checkpoint("create:" + os.path.basename(os.fspath(path)))
 
@@ -160,7 +156,7 @@ def copy_file(
     with open(source, "rb") as src:
         src_fd = src.fileno()
         with _new_file(destination, _mode_of(src_fd, mode)) as dst_fd:
-            _copy_fd(src_fd, dst_fd)
+            _copy_fd(src_fd, dst_fd, source)
     checkpoint("copy:" + os.path.basename(os.fspath(destination)))
 
 
@@ -179,8 +175,9 @@ def _mode_of(src_fd: int, mode: int | None) -> int:
     return os.fstat(src_fd).st_mode & 0o7777 if mode is None else mode
 
 
-def _copy_fd(src_fd: int, dst_fd: int) -> None:
-    """Kernel-side copy where possible (copy_file_range, sendfile), else read/write."""
+def _copy_fd(src_fd: int, dst_fd: int, source: str | os.PathLike[str]) -> None:
+    """Kernel-side copy where possible (copy_file_range, sendfile), else read/write; a read
+    that fails is named by ``source`` (what is unnamed is the new file's: a write's)."""
     size = os.fstat(src_fd).st_size
     copied = 0
     copy_range = getattr(os, "copy_file_range", None)
@@ -205,7 +202,10 @@ def _copy_fd(src_fd: int, dst_fd: int) -> None:
     os.lseek(src_fd, copied, os.SEEK_SET)
     os.lseek(dst_fd, copied, os.SEEK_SET)
     while True:
-        chunk = os.read(src_fd, _COPY_CHUNK)
+        try:
+            chunk = os.read(src_fd, _COPY_CHUNK)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, os.fspath(source)) from exc
         if not chunk:
             return
         _write_all(dst_fd, chunk)
