@@ -582,12 +582,13 @@ def probe(
     Raises :class:`UsageError` for a bad directory and :class:`MountNotAnswering` when the
     mount does not answer within the bound.
     """
+    text = os.fsdecode(os.fspath(path))
+    started = _started.pop(os.path.abspath(text), None) if text else None
+    if started is not None:  # begun by start_probe (which checked the directory): measured
+        call, started_on, begun = started  # fresh, whatever use_cache says
+        return _result(os.path.abspath(text), started_on, begun, call.result)
     text, mount = _validated(path, timeout)
     dirpath = os.path.abspath(text)
-    started = _started.pop(dirpath, None)
-    if started is not None:  # begun by start_probe: measured fresh, whatever use_cache says
-        call, mount, begun = started
-        return _result(dirpath, mount, begun, call.result)
     # A local disk cannot hang like a network or FUSE mount: no child process needed there.
     if mount is not None and mount.is_local:
         bounded = _call_directly
