@@ -179,7 +179,7 @@ def name_refused(path: str, failure: OSError) -> bool:
 
 NEARLY_FULL_BYTES = 1 << 20
 """Less room than this left on a filesystem: an error there may be its being full, whatever
-errno it gave (EIO from sshfs at close, EPERM from some FUSE filesystems)."""
+errno it gave (EIO from sshfs, on write or at close; EPERM from some FUSE filesystems)."""
 
 
 def room_left(path: str | os.PathLike[str]) -> int | None:
