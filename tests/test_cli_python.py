@@ -892,6 +892,8 @@ def test_find_of_a_version_no_build_has_does_not_suggest_installing_it(
     line = one_line_error(missing)
     assert "no build of 3.99 can be installed either" in line, line
     assert "python install 3.99" not in line
+    ranged = run_cli("python", "find", ">=3.99", env=cli_env(PATH="/nonexistent"))
+    assert "no build of >=3.99 can be installed either" in one_line_error(ranged)
     other = run_cli(
         "python",
         "find",

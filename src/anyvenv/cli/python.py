@@ -585,11 +585,15 @@ def _downloads_here(args: argparse.Namespace) -> bool:
 
 
 def _without_a_build(error: InterpreterNotFound, request: str | None) -> InterpreterNotFound:
-    """``error``, whose hint says to install ``request``, with a hint that says no build of
-    it can be installed where none can (``python find 3.99``)."""
+    """``error``, whose hint says to install ``request`` (or one that matches it), with a
+    hint that says no build of it can be installed where none can (``python find 3.99``,
+    ``python find '>=3.99'``)."""
     from anyvenv.pythons.sources import has_build
 
-    if request and "anyvenv python install" in (error.hint or "") and not has_build(request):
+    suggests_install = any(
+        words in (error.hint or "") for words in ("anyvenv python install", "install one that")
+    )
+    if request and suggests_install and not has_build(request):
         error.hint = (
             f"no build of {request} can be installed either (see 'anyvenv python list "
             "--available'): ask for another version"
