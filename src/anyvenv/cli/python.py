@@ -322,7 +322,7 @@ def _install(args: argparse.Namespace) -> int:
             "the --mirror value is empty", "pass a URL or a directory, or leave --mirror out"
         )
     _check_downloads_allowed(args)
-    requests = _install_requests(args.versions, args)
+    requests, pinned_in = _install_requests(args.versions, args)
     if args.default and len(requests) > 1:
         from anyvenv.errors import UsageError
 
@@ -330,7 +330,8 @@ def _install(args: argparse.Namespace) -> int:
             "--default names one version, and several are to be installed",
             "install them, then run 'anyvenv python install --default' with the one",
         )
-    check_installable(requests)  # as uv: a request with no build stops all of them, up front
+    # as uv: a request with no build stops all of them, up front
+    check_installable(requests, pinned_in)
     results: list[InstallResult] = []
     try:
         for version in requests:
@@ -421,11 +422,12 @@ def _warn_about_executables(made: list[Executables]) -> None:
         )
 
 
-def _install_requests(given: list[str], args: argparse.Namespace) -> list[str]:
-    """The versions asked for; none: every one in the nearest ``.python-versions`` or
-    ``.python-version`` (as ``uv python install``, the first preferred), else any Python 3."""
+def _install_requests(given: list[str], args: argparse.Namespace) -> tuple[list[str], str | None]:
+    """The versions asked for, and the version file they came from; none asked for: every
+    one in the nearest ``.python-versions`` or ``.python-version`` (as ``uv python
+    install``, the first preferred), else any Python 3."""
     if given:
-        return given
+        return given, None
     import os
 
     from anyvenv.errors import UsageError
@@ -442,17 +444,15 @@ def _install_requests(given: list[str], args: argparse.Namespace) -> list[str]:
         raise UsageError(exc.message, "fix or remove it, or pass the versions to install") from exc
     if path is not None:
         _check_pins(pinned, path)
-    return pinned or ["3"]
+    return (pinned, path) if pinned else (["3"], None)
 
 
 def _check_pins(pinned: list[str], path: str) -> None:
-    """A pin that is no version, or one no build can be installed of, is named with the
-    file it came from."""
+    """A pin that is no version is named with the file it came from (as one no build can be
+    installed of is, by ``check_installable``)."""
     from anyvenv.errors import UsageError
     from anyvenv.interpreter.request import parse_request
-    from anyvenv.pythons.sources import NoSuchDownload, available_downloads, select_download
 
-    downloads = None
     for request in pinned:
         try:
             names_a_version = parse_request(request).names_a_version
@@ -463,14 +463,6 @@ def _check_pins(pinned: list[str], path: str) -> None:
                 f"{path} pins {request!r}, which is not a CPython version anyvenv installs",
                 "pass the versions to install, or fix the file",
             )
-        downloads = available_downloads() if downloads is None else downloads
-        try:
-            select_download(request, downloads)
-        except NoSuchDownload as exc:  # (named with the file, as the pin came from it)
-            raise UsageError(
-                f"{path} pins {request!r}: {exc.message}",
-                "pass the versions to install, or change the file",
-            ) from exc
 
 
 def _install_one(args: argparse.Namespace, version: str) -> InstallResult:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anyvenv import __version__
-from anyvenv.errors import AnyvenvError, DirectoryNotWritable, NothingExecutableHere
+from anyvenv.errors import AnyvenvError, DirectoryNotWritable, NothingExecutableHere, UsageError
 from anyvenv.fs import atomic
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.place import DATA_MODE, create_file
@@ -147,7 +147,6 @@ def _already_installed(installed: InstalledPython, download: PythonDownload) -> 
 def _satisfying_install(request: str, root: Path) -> InstalledPython | None:
     """The newest install in ``root`` that satisfies ``request`` (``3.12`` is satisfied by
     an installed 3.12.1 though 3.12.2 is out); ``None`` if none does."""
-    from anyvenv.errors import UsageError
     from anyvenv.interpreter.request import parse_request
     from anyvenv.pythons.installed import installed_pythons, matching
 
@@ -160,12 +159,23 @@ def _satisfying_install(request: str, root: Path) -> InstalledPython | None:
     return found[0] if found else None
 
 
-def check_installable(requests: Iterable[str]) -> None:
+def check_installable(requests: Iterable[str], pinned_in: str | None = None) -> None:
     """Raise the error :func:`install_python` would for the first request no known build
-    matches, before anything is installed."""
+    matches, before anything is installed; ``pinned_in``: the version file the requests
+    came from, which the error then names."""
+    from anyvenv.pythons.sources import NoSuchDownload
+
     downloads = available_downloads()
     for request in requests:
-        select_download(request, downloads)
+        try:
+            select_download(request, downloads)
+        except NoSuchDownload as exc:
+            if pinned_in is None:
+                raise
+            raise UsageError(
+                f"{pinned_in} pins {request!r}: {exc.message}",
+                "pass the versions to install, or change the file",
+            ) from exc
 
 
 def install_python(
