@@ -185,12 +185,11 @@ errno it gave (EIO from sshfs, on write or at close; EPERM from some FUSE filesy
 def room_left(path: str | os.PathLike[str]) -> int | None:
     """The bytes this user may still write on the filesystem holding ``path`` (or its
     nearest directory that is there); ``None`` where that cannot be told."""
-    directory = os.path.abspath(path)
-    while not os.path.isdir(directory):
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
+    from anyvenv.fs.paths import upward
+
+    directory = next((each for each in upward(os.path.abspath(path)) if os.path.isdir(each)), None)
+    if directory is None:
+        return None
     try:
         info = os.statvfs(directory)
     except OSError:
