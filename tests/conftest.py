@@ -91,6 +91,25 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
         the_lab.close()
 
 
+HUNG_TEST_DEADLINE = 120.0
+"""Seconds a test on the lab's hung mount may take (far more than any bound it tests, less
+than pytest-timeout's 300 s, which cannot end a process stuck in the kernel)."""
+
+
+@pytest.fixture
+def hung_watchdog(lab: Lab) -> Iterator[None]:
+    """For tests on the lab's hung mount: one that hangs is failed after HUNG_TEST_DEADLINE,
+    its mount aborted so it and what it started can end, instead of holding up the run."""
+    with lab.hung_watchdog(HUNG_TEST_DEADLINE) as fired:
+        yield
+    if fired.is_set():
+        pytest.fail(
+            f"the test hung on the lab's hung mount: its connection was aborted after "
+            f"{HUNG_TEST_DEADLINE:g}s (something waited on the mount with no bound)",
+            pytrace=False,
+        )
+
+
 @pytest.fixture
 def lab_kind() -> str:
     """The lab kind of the test; parametrize it to run on mounts."""

@@ -256,6 +256,28 @@ def test_abort_ends_a_hung_mount(lab: Lab) -> None:
     assert mount_entry(mountpoint) is None
 
 
+def test_the_hung_watchdog_frees_a_stuck_test_and_a_new_mount_follows(lab: Lab) -> None:
+    private = Lab()
+    try:
+        with private.hung_watchdog(1.0) as fired:
+            directory = private.hung_target()
+            child = subprocess.Popen(
+                [sys.executable, "-c", _HANGING_SYMLINK, str(directory / "l")],
+                stdout=subprocess.DEVNULL,
+            )
+            assert child.wait(timeout=30) != 0  # freed by the abort: not connected
+            assert fired.is_set()
+        assert "aborted after a test hung for 1s" in private.status()["faultfs:hang-symlink"]
+        with private.hung_watchdog(60.0) as quiet:  # a test that ends in time: no abort
+            again = private.hung_target()
+            (again / "file").write_text("answers")
+        assert not quiet.is_set() and (again / "file").read_text() == "answers"
+        status = private.status()["faultfs:hang-symlink"]
+        assert status.startswith("mounted") and "again after the first was aborted" in status
+    finally:
+        private.close()
+
+
 def test_small_target_fills_up(lab: Lab) -> None:
     directory = lab.small_target(size_kib=1024)
     with pytest.raises(OSError) as caught, open(directory / "big", "wb") as stream:

@@ -344,6 +344,7 @@ def test_cache_dir_names_the_directories(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "invalid choice" in bad.stderr
 
 
+@pytest.mark.usefixtures("hung_watchdog")
 def test_a_project_on_a_share_that_hangs_keeps_its_env_and_prune_ends(
     tmp_path: Path, lab: Lab
 ) -> None:

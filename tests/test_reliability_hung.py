@@ -23,6 +23,8 @@ from lab import Lab
 from lab.faults import HANG_NAME_PREFIX
 from support import cli_env, one_line_error
 
+pytestmark = pytest.mark.usefixtures("hung_watchdog")
+
 BOUND = 2.0
 SLACK = 15.0  # start-up and a loaded machine; the point is "returns", not speed
 

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -22,6 +22,7 @@ from lab.faults import MODES, SPECIAL_MODES, WRITE_BUDGET_FILE
 from lab.mounts import (
     ActiveMount,
     LabUnavailable,
+    abort_fuse_connection,
     mount_entry,
     require_fuse,
     require_programs,
@@ -53,6 +54,8 @@ SFTP_DENY = {
     "sshfs-nosymlink": f"{SFTP_SERVER} -P symlink",
     "sshfs-noreadlink": f"{SFTP_SERVER} -P readlink",
 }
+
+HUNG_KIND = "faultfs:hang-symlink"
 
 OnUnavailable = Callable[[str, LabUnavailable], NoReturn]
 
@@ -90,6 +93,7 @@ class Lab:
         self._active: list[ActiveMount] = []
         self._status: dict[str, str] = {}
         self._failures: dict[str, LabUnavailable] = {}
+        self._dropped: dict[str, str] = {}  # kind: why its mount was taken down early
         self._counter = itertools.count(1)
         self._sshd: SshServer | None = None
         self._closed = False
@@ -157,9 +161,34 @@ class Lab:
     def hung_target(self) -> Path:
         """A fresh directory on a faultfs mount where symlink() never answers (a hung
         server); everything else works. The lab unmounts it by aborting its connection."""
-        mount = self.mount("faultfs:hang-symlink")
+        mount = self.mount(HUNG_KIND)
         backing_dir = self._fresh_dir(Path(mount.source), "hung")
         return mount.root / backing_dir.name
+
+    @contextlib.contextmanager
+    def hung_watchdog(self, seconds: float) -> Iterator[threading.Event]:
+        """Bound a test on the hung mount: if it has not ended within ``seconds`` (a
+        regression left something waiting on the mount with no bound of its own, where not
+        even SIGKILL frees a process), abort the mount's connection. Every pending call then
+        fails (ENOTCONN) and the test can end; the event yielded says the watchdog fired. The
+        aborted mount is unmounted on leaving, and the next ``hung_target`` mounts a new one."""
+        fired = threading.Event()
+
+        def abort() -> None:  # (no lab lock: the stuck thread may be holding it)
+            mount = self._mounts.get(HUNG_KIND)
+            if mount is not None and abort_fuse_connection(mount.root):
+                fired.set()
+
+        timer = threading.Timer(seconds, abort)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield fired
+        finally:
+            timer.cancel()
+            timer.join()
+            if fired.is_set():
+                self._drop(HUNG_KIND, f"aborted after a test hung for {seconds:g}s")
 
     def eio_target(self) -> tuple[Path, Callable[[int | None], None]]:
         """A fresh directory on a faultfs mount whose writes fail with EIO once a budget is
@@ -215,6 +244,18 @@ class Lab:
             if self._owns_base and self._base is not None and self._nothing_mounted_below():
                 shutil.rmtree(self._base, ignore_errors=True)
 
+    def _drop(self, kind: str, why: str) -> None:
+        """Unmount the mount of ``kind`` and forget it: the next use mounts a new one."""
+        with self._lock:
+            mount = self._mounts.pop(kind, None)
+            if mount is None:
+                return
+            for active in [a for a in self._active if a.mountpoint == mount.root]:
+                with contextlib.suppress(Exception):
+                    active.unmount()
+                self._active.remove(active)
+            self._status[kind] = self._dropped[kind] = why
+
     # -- making mounts ---------------------------------------------------
     def _make_recorded(self, kind: str, make: Callable[[], LabMount]) -> LabMount:
         if self._closed:
@@ -228,6 +269,8 @@ class Lab:
             self._status[kind] = f"not mounted: {error.reason}"
             self._on_unavailable(kind, error)
         self._status[kind] = f"mounted ({mount.mount_seconds:.2f}s)"
+        if kind in self._dropped:
+            self._status[kind] += f", again after the first was {self._dropped[kind]}"
         return mount
 
     def _make(self, kind: str) -> LabMount:
