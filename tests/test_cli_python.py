@@ -703,6 +703,39 @@ def test_no_install_where_uvs_python_downloads_is_never(
     assert allowed.returncode == 0, allowed.stderr
 
 
+@pytest.mark.parametrize("lab_target", ["faultfs:mode-0644"], indirect=True)
+def test_list_leaves_out_a_managed_python_that_cannot_run_and_warns(
+    tmp_path: Path, lab_target: Path
+) -> None:
+    """As uv python list: an install uv made where no file can be executable (a mount that
+    shows every file 0644) is left out with a warning naming it and why; the one that runs
+    is listed, and with -q nothing is said."""
+    uvs = lab_target / "uv-pythons"
+    broken = fake_install(uvs, "cpython-3.10.2-linux-x86_64-gnu", "python3.10")
+    works = fake_install(tmp_path / "ours", "cpython-3.12.1-linux-x86_64-gnu", "python3.12")
+    env = cli_env(
+        PATH="/usr/bin:/bin",
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        ANYVENV_PYTHON_INSTALL_DIR=str(tmp_path / "ours"),
+        UV_PYTHON_INSTALL_DIR=str(uvs),
+        UV_PYTHON_DOWNLOADS="manual",
+    )
+    listed = run_cli("python", "list", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [row["installed"] for row in json.loads(listed.stdout) if row["kind"] == "managed"] == [
+        str(works / "bin" / "python3.12")
+    ]
+    exe = broken / "bin" / "python3.10"
+    assert listed.stderr == (
+        f"anyvenv: warning: the managed Python at {exe} cannot be run "
+        "(it is not executable (mode 0644)); left out\n"
+    )
+    text = run_cli("python", "list", "--only-installed", env=env)
+    assert text.returncode == 0 and str(exe) not in text.stdout and str(exe) in text.stderr
+    quiet = run_cli("python", "list", "-q", env=env)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
 def test_find_follows_uvs_python_preference(tmp_path: Path) -> None:
     """As uv python find: --managed-python, --no-managed-python, and otherwise the
     preference of uv's variables and settings files, decide where it looks."""

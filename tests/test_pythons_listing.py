@@ -36,7 +36,7 @@ def install_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def rows(request: str | None, **scope: Any) -> list[tuple[str, str]]:
     found = list_pythons(parse_request(request), ListScope(**scope))
-    return [(row.key, row.kind) for row in found]
+    return [(row.key, row.kind) for row in found.rows]
 
 
 def test_installed_builds_replace_their_download_and_older_patches_are_hidden(
@@ -62,6 +62,6 @@ def test_requests_and_preferences_filter(install_dir: str) -> None:
     assert rows(">=3.13", install_dir=install_dir) == [(THREADED, "managed")]
     assert rows("cpython-3.12-linux-aarch64-gnu", install_dir=install_dir) == []
     assert rows(None, install_dir=install_dir, preference="only-system") == []
-    downloads = list_pythons(parse_request("3.12.9"), ListScope(install_dir=install_dir))
+    downloads = list_pythons(parse_request("3.12.9"), ListScope(install_dir=install_dir)).rows
     assert downloads[0].url == github_url("3.12.9") and downloads[0].path is None
     assert downloads[0].to_json()["installed"] is None

@@ -544,7 +544,13 @@ def _list(args: argparse.Namespace) -> int:
         preference=_preference_here(args) or "managed",
         every_patch=args.all_versions,
     )
-    rows = list_pythons(parse_request(args.request), scope)
+    listing = list_pythons(parse_request(args.request), scope)
+    rows = listing.rows
+    for path, why in [] if args.quiet else listing.cannot_run:  # (as uv's warnings)
+        print(
+            f"anyvenv: warning: the managed Python at {path} cannot be run ({why}); left out",
+            file=sys.stderr,
+        )
     if args.json:
         print_json([row.to_json() for row in rows])
         return 0

@@ -69,12 +69,28 @@ class ListScope:
     every_patch: bool = False
 
 
-def list_pythons(request: PythonRequest, scope: ListScope) -> list[ListedPython]:
+@dataclass(frozen=True)
+class PythonListing:
+    """What ``python list`` shows: ``rows``, newest first; and the managed installs left out
+    because their interpreter cannot be run here (``cannot_run``: its path and why), which
+    uv too leaves out with a warning (an install made on a mount that shows files 0644)."""
+
+    rows: list[ListedPython]
+    cannot_run: list[tuple[str, str]] = field(default_factory=list)
+
+
+def list_pythons(request: PythonRequest, scope: ListScope) -> PythonListing:
     """The rows of ``python list`` for ``request``, newest first, as uv orders them."""
     managed: list[ListedPython] = []
     system: list[ListedPython] = []
+    cannot_run: list[tuple[str, str]] = []
     if scope.preference != "only-system" and (scope.installed or scope.downloads):
-        managed = [row for row in managed_pythons(scope.install_dir) if _wanted(request, row)]
+        for row in managed_pythons(scope.install_dir):
+            why = _why_not_runnable(row.path or "")
+            if why is not None:
+                cannot_run.append((row.path or "", why))
+            elif _wanted(request, row):
+                managed.append(row)
     if scope.installed and scope.preference != "only-managed" and scope.install_dir is None:
         system = [row for row in system_pythons(request) if _wanted(request, row)]
         if scope.preference == "only-system":  # (uv's bin-dir links to managed installs)
@@ -98,7 +114,22 @@ def list_pythons(request: PythonRequest, scope: ListScope) -> list[ListedPython]
         if row.path is None or row.path not in paths:
             shown.append(row)
             paths.add(row.path or "")
-    return shown
+    return PythonListing(shown, cannot_run)
+
+
+def _why_not_runnable(executable: str) -> str | None:
+    """Why the interpreter at ``executable`` cannot be started (as execve would refuse it:
+    not there, a link that cannot be followed, no execute permission), or ``None``. Not run:
+    listing stays as cheap as a stat per install."""
+    try:
+        st = os.stat(executable)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if not os.path.isfile(executable):
+        return "it is not a file"
+    if not os.access(executable, os.X_OK):
+        return f"it is not executable (mode {st.st_mode & 0o7777:04o})"
+    return None
 
 
 def managed_pythons(install_dir: str | None = None) -> list[ListedPython]:
