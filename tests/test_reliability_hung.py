@@ -124,6 +124,36 @@ def test_call_bounded_passes_results_and_errors_through(tmp_path: Path) -> None:
         call_bounded(lambda: time.sleep(5), what="sleep", where="x", timeout=0.2)
 
 
+_WITH_STDIO_CLOSED = """
+import os, sys
+from anyvenv.fs.bounded import call_bounded
+from anyvenv.fs.probe import probe
+log = open(sys.argv[2], "w", buffering=1)
+for fd in (0, 1, 2):
+    os.close(fd)
+log.write(f"{call_bounded(lambda: 6 * 7, what='a sum', where='here')}\\n")
+log.write(f"{probe(sys.argv[1], use_cache=False).symlink_create}\\n")
+"""
+
+
+def test_a_caller_running_with_stdio_closed_still_gets_the_childs_answer(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """A daemon has 0, 1 and 2 closed, so its pipe to the child may be there: the child must
+    not put /dev/null over it (the answer went nowhere and every probe off local disk
+    failed with "ended without an answer")."""
+    directory = lab.target("faultfs:cifs-like")
+    log = tmp_path / "log"
+    done = subprocess.run(
+        [sys.executable, "-c", _WITH_STDIO_CLOSED, str(directory), str(log)],
+        env=cli_env(),
+        timeout=BOUND + SLACK,
+        check=False,
+    )
+    assert done.returncode == 0, log.read_text()
+    assert log.read_text().splitlines() == ["42", "EOPNOTSUPP"]
+
+
 def _zombie_children() -> list[int]:
     """This process's children that have ended and were not reaped."""
     found = []

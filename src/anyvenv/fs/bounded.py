@@ -104,8 +104,7 @@ class BoundedCall(Generic[T]):
             try:
                 _ignore_ctrl_c()
                 serving(parent)
-                _keep_only(write_fd)
-                _write_all(write_fd, _outcome(func))
+                _write_all(_keep_only(write_fd), _outcome(func))
             finally:
                 os._exit(0)
         os.close(write_fd)
@@ -208,10 +207,14 @@ def _ignore_ctrl_c() -> None:
     _signal.signal(_SIGINT, _signal.SIG_IGN)
 
 
-def _keep_only(fd: int) -> None:
-    """In the child: hold nothing of the parent's but ``fd``. A child stuck on a hung mount
-    must not keep the caller's output pipes open (whoever reads them would wait for it) nor
-    its locks (flock locks belong to the open file, which the child would share)."""
+def _keep_only(fd: int) -> int:
+    """In the child: hold nothing of the parent's but ``fd``, and return where it is now. A
+    child stuck on a hung mount must not keep the caller's output pipes open (whoever reads
+    them would wait for it) nor its locks (flock locks belong to the open file, which the
+    child would share). A caller running with 0, 1 or 2 closed (a daemon) may have been given
+    the pipe there: it is moved above 2 first, or /dev/null put on 0-2 would close it."""
+    while fd <= 2:
+        fd = os.dup(fd)  # (the copies left at 0-2 are replaced by /dev/null below)
     null = os.open(os.devnull, os.O_RDWR)
     for standard in (0, 1, 2):
         os.dup2(null, standard)
@@ -222,6 +225,7 @@ def _keep_only(fd: int) -> None:
     os.closerange(keep[-1] + 1, 1 << 20)
     if null not in (fd, 0, 1, 2):
         os.close(null)
+    return fd
 
 
 # The answer's encoding: plain data and OSErrors through marshal (a builtin module: pickle
