@@ -174,3 +174,26 @@ def test_replace_makes_a_changed_copy() -> None:
     assert point.y == 2
     with pytest.raises(TypeError, match="no field z"):
         replace(point, z=1)
+
+
+def test_a_record_is_taken_as_the_frozen_dataclass_its_type_says_it_is() -> None:
+    """Code that type-checks runs: mypy reads a record as a frozen dataclass, so a user may
+    pass one to dataclasses' functions, match it by position or copy.replace it."""
+    import copy
+    import dataclasses
+
+    point = Point(1, 2)
+    assert dataclasses.is_dataclass(point) and dataclasses.is_dataclass(Point)
+    assert [f.name for f in dataclasses.fields(Point)] == ["x", "y", "label"]
+    assert dataclasses.asdict(point) == {"x": 1, "y": 2, "label": "p"}
+    assert dataclasses.astuple(point) == (1, 2, "p")
+    assert dataclasses.replace(point, y=3) == Point(1, 3)
+    match point:
+        case Point(x, y, label):
+            assert (x, y, label) == (1, 2, "p")
+        case _:
+            pytest.fail("a record is matched by position")
+    if hasattr(copy, "replace"):  # (3.13+)
+        assert copy.replace(point, label="q") == Point(1, 2, "q")
+    info = dataclasses.asdict(Tally("t"))
+    assert info == {"name": "t", "seen": [], "count": 0}

@@ -139,7 +139,35 @@ def _make_record(cls: type[R], frozen: bool) -> type[R]:
     if not frozen:
         setattr(cls, "__hash__", None)  # noqa: B010 - equal by value, so unhashable
     setattr(cls, "__record_fields__", fields)  # noqa: B010 - not a declared attribute
+    # what a dataclass has, for code that takes a record for the dataclass its type says it
+    # is: pattern matching by position, copy.replace (3.13+), and dataclasses' functions
+    setattr(cls, "__match_args__", fields)  # noqa: B010
+    setattr(cls, "__replace__", replace)  # noqa: B010
+    setattr(cls, "__dataclass_fields__", _DATACLASS_FIELDS)  # noqa: B010
     return cls
+
+
+class _DataclassFields:
+    """A record class's ``__dataclass_fields__``, made on first use (``dataclasses`` imported
+    then, not at start-up): ``dataclasses.fields``, ``asdict``, ``astuple``, ``replace`` and
+    ``is_dataclass`` then take records as they take frozen dataclasses."""
+
+    def __get__(self, obj: object, cls: type) -> dict[str, Any]:
+        import dataclasses
+
+        annotations: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            annotations.update(getattr(klass, "__annotations__", None) or {})
+        made: dict[str, Any] = {}
+        for name in fields_of(cls):
+            made[name] = made_field = dataclasses.field()
+            made_field.name, made_field.type = name, annotations.get(name, "Any")
+            made_field._field_type = getattr(dataclasses, "_FIELD", None)
+        type.__setattr__(cls, "__dataclass_fields__", made)  # (made once per class)
+        return made
+
+
+_DATACLASS_FIELDS = _DataclassFields()
 
 
 def fields_of(obj: object) -> tuple[str, ...]:
