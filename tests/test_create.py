@@ -49,6 +49,8 @@ def test_the_public_names_are_reachable_from_the_package() -> None:
         ({"strategy": 3}, TypeError, "strategy must be a str or a Strategy, not int"),
         ({"python_preference": 3}, TypeError, "python_preference must be a str, not int"),
         ({"prompt": 3}, TypeError, "prompt must be a str, not int"),
+        ({"builder": object}, TypeError, "builder must be a subclass of anyvenv.EnvBuilder"),
+        ({"builder": "EnvBuilder"}, TypeError, "builder must be a subclass of anyvenv.EnvBuilder"),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_is_made(
@@ -62,6 +64,33 @@ def test_bad_arguments_are_refused_before_anything_is_made(
     told = info.value
     assert said in (told.one_line() if isinstance(told, anyvenv.AnyvenvError) else str(told))
     assert os.listdir(tmp_path) == []
+
+
+def test_a_builder_subclass_changes_a_step_and_its_env_is_still_validated(
+    tmp_path: Path,
+) -> None:
+    """As venv.EnvBuilder: a subclass overrides a step; what it makes is checked before it
+    is put in place, and a step that breaks the env leaves nothing."""
+    from anyvenv.envbuild.layout import EnvLayout
+    from anyvenv.envbuild.plan import InterpreterPlan
+    from anyvenv.errors import EnvironmentBroken
+
+    class WithNotes(anyvenv.EnvBuilder):
+        def write_scripts(self, layout: EnvLayout) -> None:
+            super().write_scripts(layout)
+            Path(layout.root, "NOTES").write_text("made by a subclass\n")
+
+    made = anyvenv.create(tmp_path / "env", python=str(BASE), builder=WithNotes)
+    assert (tmp_path / "env" / "NOTES").read_text() == "made by a subclass\n"
+    assert (tmp_path / "env" / "bin" / "activate").is_file() and made.replaced is False
+
+    class NoInterpreter(anyvenv.EnvBuilder):
+        def place_interpreter(self, layout: EnvLayout, plan: InterpreterPlan) -> str | None:
+            return None  # (forgets to put python in bin/)
+
+    with pytest.raises(EnvironmentBroken):
+        anyvenv.create(tmp_path / "broken", python=str(BASE), builder=NoInterpreter)
+    assert sorted(os.listdir(tmp_path)) == ["env"]
 
 
 def test_a_path_given_as_bytes_or_a_path_object_is_taken(tmp_path: Path) -> None:
@@ -78,7 +107,7 @@ def test_seed_index_args_given_as_an_iterator_are_all_kept(
 
     given: list[object] = []
     monkeypatch.setattr(
-        create_module, "build_environment", lambda target, info, options: given.append(options)
+        create_module, "build_environment", lambda target, info, options, _: given.append(options)
     )
     arguments = iter(["--find-links", str(tmp_path), "--no-index"])
     anyvenv.create(tmp_path / "env", str(BASE), seed=True, seed_index_args=arguments)

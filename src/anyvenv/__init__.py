@@ -1,6 +1,7 @@
 """anyvenv: Python environments that work on filesystems where links or modes are broken.
 
-The public API: :func:`create` (an environment, described by an :class:`EnvInfo`),
+The public API: :func:`create` (an environment, described by an :class:`EnvInfo`; its steps
+overridden in a subclass of :class:`EnvBuilder`),
 :func:`probe` (what a filesystem does, a :class:`ProbeResult`), the :class:`Strategy` an
 environment's interpreter was placed with, and the errors they raise, all subclasses of
 :class:`AnyvenvError`. They are imported lazily, so that ``import anyvenv`` (and the CLI)
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "create": "anyvenv.envbuild.create",
     "EnvInfo": "anyvenv.envbuild.builder",
+    "EnvBuilder": "anyvenv.envbuild.builder",
     "probe": "anyvenv.fs.probe",
     "ProbeResult": "anyvenv.fs.probe",
     "Strategy": "anyvenv.fs.place",
@@ -33,6 +35,7 @@ _PUBLIC = {
 __all__ = [
     "AnyvenvError",
     "DirectoryNotWritable",
+    "EnvBuilder",
     "EnvInfo",
     "EnvironmentBroken",
     "InterpreterNotFound",
@@ -48,7 +51,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from anyvenv.envbuild.builder import EnvInfo
+    from anyvenv.envbuild.builder import EnvBuilder, EnvInfo
     from anyvenv.envbuild.create import create
     from anyvenv.errors import (
         AnyvenvError,

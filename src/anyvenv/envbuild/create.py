@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.envbuild.builder import EnvInfo, EnvOptions, build_environment, make_parents
+from anyvenv.envbuild.builder import (
+    EnvBuilder,
+    EnvInfo,
+    EnvOptions,
+    build_environment,
+    make_parents,
+)
 from anyvenv.errors import UsageError
 from anyvenv.fs.place import Strategy, forget_umask
 from anyvenv.interpreter.discovery import checked_preference
@@ -29,6 +35,7 @@ def create(
     on_lock_wait: Callable[[str], object] | None = None,
     seed_index_args: Sequence[str] = (),
     python_downloads: bool | Downloads = False,
+    builder: type[EnvBuilder] = EnvBuilder,
 ) -> EnvInfo:
     """Create a virtual environment at ``path`` that runs on the filesystem it lands on.
 
@@ -46,7 +53,9 @@ def create(
     for ``seed`` where the base bundles no pip wheel. ``python_downloads``: where no installed
     Python answers a version request, download and install the newest build that does
     (``True``; or a :class:`anyvenv.pythons.ondemand.Downloads` saying how), as ``uv venv``
-    does by default.
+    does by default. ``builder``: a subclass of :class:`EnvBuilder` that overrides some of its
+    steps (``make_directories``, ``place_interpreter``, ``write_config``, ``write_scripts``,
+    ``seed``...); what it makes is validated as any env is before it is put in place.
 
     Raises ``TypeError`` for an argument of the wrong type, and otherwise
     :class:`anyvenv.errors.AnyvenvError` subclasses (``message`` and ``hint``, picklable):
@@ -71,6 +80,8 @@ def create(
         if callback is not None and not callable(callback):
             raise TypeError(f"{name} must be callable or None, not {type(callback).__name__}")
     forced = _checked_strategy(strategy)
+    if not (isinstance(builder, type) and issubclass(builder, EnvBuilder)):
+        raise TypeError(f"builder must be a subclass of anyvenv.EnvBuilder, not {builder!r}")
     if python_preference is not None:
         if not isinstance(python_preference, str):
             raise TypeError(
@@ -111,7 +122,7 @@ def create(
     try:
         lock = try_env_lock(target, on_lock_wait)
         try:
-            return build_environment(target, info, options)
+            return build_environment(target, info, options, builder)
         finally:
             if lock is not None:
                 lock.release()
