@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,64 @@ def test_uvs_option_before_a_command_that_takes_none_is_one_line_and_2(tmp_path:
     assert one_line_error(proc).startswith(
         "anyvenv: error: --directory is one of uv's options, which 'anyvenv check' does not take"
     )
+
+
+def _with_reader_gone(args: list[str], stream: str, cwd: Path) -> tuple[int, bytes]:
+    """Run the CLI with ``stream`` (stdout or stderr) a pipe whose reader has gone (as under
+    ``| head -c1`` once head has exited); the exit code and what the other stream got."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [*ANYVENV, *args],
+            stdout=write_end if stream == "stdout" else subprocess.PIPE,
+            stderr=write_end if stream == "stderr" else subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+            env=cli_env(),
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    return done.returncode, done.stderr if stream == "stdout" else done.stdout
+
+
+def test_an_output_whose_reader_is_gone_leaves_the_work_and_its_exit_code(
+    tmp_path: Path,
+) -> None:
+    """As uv: ``anyvenv python list | head -c1`` exits 0, and a venv whose stderr notes
+    find no reader is still made (it used to stop with exit 1 at its first line)."""
+    for args in (["--version"], ["python", "dir"], ["probe", "--json", str(tmp_path)]):
+        code, said = _with_reader_gone(args, "stdout", tmp_path)
+        assert (code, said) == (0, b""), args
+    code, _ = _with_reader_gone(["venv", "env"], "stderr", tmp_path)
+    assert code == 0
+    ran = subprocess.run(
+        [tmp_path / "env" / "bin" / "python", "-c", "import sys; print(sys.prefix)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.stdout.strip() == str(tmp_path / "env"), ran.stderr
+
+
+def test_a_path_the_outputs_encoding_cannot_say_is_written_as_its_bytes(tmp_path: Path) -> None:
+    """Under an ASCII ``PYTHONIOENCODING`` a path with ``é`` is printed as its bytes, as uv
+    prints it: the env is made and said, an error is one line, never a traceback."""
+    place = tmp_path / "café"
+    place.mkdir()
+    env = cli_env(PYTHONIOENCODING="ascii")
+    made = subprocess.run(
+        [*ANYVENV, "venv", "v"], cwd=place, env=env, capture_output=True, check=False
+    )
+    assert made.returncode == 0, made.stderr
+    assert os.fsencode(place / "v") in made.stderr and b"Traceback" not in made.stderr
+    refused = subprocess.run(
+        [*ANYVENV, "check", str(place / "nothere")], env=env, capture_output=True, check=False
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(b"anyvenv: error: " + os.fsencode(place / "nothere"))
+    assert refused.stderr.count(b"\n") == 1

@@ -6,7 +6,7 @@ import sys
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
 
 def entry() -> NoReturn:
@@ -66,8 +66,10 @@ def _answer(args: list[str]) -> int:
 
 def _usable_standard_streams() -> None:
     """A closed stdin, stdout or stderr (``>&-``) reads and writes as ``/dev/null`` rather
-    than crashing on ``None``, for anyvenv and the programs it starts; paths that are not
-    UTF-8 are printed as the bytes they are."""
+    than crashing on ``None``, for anyvenv and the programs it starts; an output whose
+    reader is gone (``| head``) is let go of, as uv does, and the command finishes; paths are
+    printed as the bytes they are, whatever the output's encoding."""
+    import codecs
     import os
 
     for fd, (name, mode) in enumerate((("stdin", "r"), ("stdout", "w"), ("stderr", "w"))):
@@ -76,10 +78,70 @@ def _usable_standard_streams() -> None:
             setattr(sys, name, stream)
             if stream.fileno() == fd:  # (the closed fd itself: what uv and the command run by
                 os.set_inheritable(fd, True)  # `anyvenv run` get, as under uv run)
-    for stream in (sys.stdout, sys.stderr):
+    codecs.register_error(_AS_BYTES, _as_bytes)
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            reconfigure(errors="surrogateescape")
+            reconfigure(errors=_AS_BYTES)
+        if not isinstance(stream, _LetGoWhenGone):
+            setattr(sys, name, _LetGoWhenGone(stream))
+
+
+_AS_BYTES = "anyvenv-as-bytes"
+
+
+def _as_bytes(error: UnicodeError) -> tuple[bytes, int]:
+    """What the output's encoding cannot say (a path not UTF-8, ``é`` under an ASCII
+    ``PYTHONIOENCODING``) is written as the bytes it stands for, as uv writes a path."""
+    import os
+
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start : error.end]
+    try:
+        data = os.fsencode(text)
+    except UnicodeError:  # (a lone surrogate no path decodes to)
+        data = text.encode("utf-8", "backslashreplace")
+    return data, error.end
+
+
+class _LetGoWhenGone:
+    """stdout or stderr, which writes to ``/dev/null`` once its reader has gone (EPIPE): what
+    is left to say is dropped, and the work and its exit code stand, as with uv."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            written: int = self._stream.write(text)
+        except BrokenPipeError:
+            self._let_go()
+            return len(text)
+        return written
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        import os
+
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, self._stream.fileno())
+        finally:
+            os.close(null)
+        try:  # noqa: SIM105 - contextlib costs start-up time
+            self._stream.flush()  # (what was waiting goes nowhere now)
+        except OSError:
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def end_process(code: int) -> NoReturn:
