@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -307,3 +308,52 @@ def test_an_empty_path_for_uvs_path_options_is_refused_as_uv_refuses_it(
             "or leave it out"
         )
         assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]
+
+
+# uv 0.13's global options (some hidden from its help), each as a script passing it to every
+# uv command would give it
+UV_GLOBALS = [
+    ["--no-native-tls"],
+    ["--native-tls"],
+    ["--system-certs"],
+    ["--no-system-certs"],
+    ["--offline"],
+    ["--no-offline"],
+    ["--no-color"],
+    ["--color", "never"],
+    ["--no-installer-metadata"],
+    ["--preview"],
+    ["--no-preview"],
+    ["--preview-features", "python-upgrade"],
+    ["--preview-features=python-upgrade"],
+    ["--no-cache"],
+    ["--no-progress"],
+    ["--allow-insecure-host", "example.org"],
+    ["-v"],
+]
+
+
+def test_every_global_option_uv_takes_is_taken_before_and_after_the_command(
+    tmp_path: Path,
+) -> None:
+    """As uv: each of its global options (``--preview-features``, ``--no-system-certs``...)
+    is taken by venv and python, and before the command (a script passing the same options
+    to every uv command works)."""
+    from project_support import uv_binary
+
+    from support import cli_env, run_cli
+
+    env = cli_env(UV_OFFLINE="1")
+    for number, option in enumerate(UV_GLOBALS):
+        by_uv = subprocess.run(
+            [uv_binary(), "python", "dir", *option], capture_output=True, text=True, env=env
+        )
+        assert by_uv.returncode == 0, (option, by_uv.stderr)  # (uv 0.13 takes it)
+        for argv in (
+            ["python", "dir", *option],
+            [*option, "python", "dir"],
+            ["venv", *option, str(tmp_path / f"e{number}")],
+            [*option, "venv", str(tmp_path / f"f{number}")],
+        ):
+            done = run_cli(*argv, env=env)
+            assert done.returncode == 0, (argv, done.stderr)

@@ -51,11 +51,20 @@ _UV_FLAGS_WITHOUT_EFFECT = (
     "--no-cache",
     "-n",
     "--native-tls",
+    "--no-native-tls",
     "--system-certs",
+    "--no-system-certs",
+    "--no-color",
+    "--no-installer-metadata",
     "--preview",
     "--no-preview",
 )
-_UV_VALUES_WITHOUT_EFFECT = ("--color", "--allow-insecure-host", "--cache-dir")
+_UV_VALUES_WITHOUT_EFFECT = (
+    "--color",
+    "--allow-insecure-host",
+    "--cache-dir",
+    "--preview-features",
+)
 
 
 def _add_uv_globals(parser: argparse.ArgumentParser, *, quiet: bool, offline: bool) -> None:
@@ -101,6 +110,7 @@ def _add_uv_globals(parser: argparse.ArgumentParser, *, quiet: bool, offline: bo
         group.add_argument("-q", "--quiet", action="count", help=hidden)
     if offline:
         group.add_argument("--offline", action="store_true", help=hidden)
+        group.add_argument("--no-offline", action="store_true", help=hidden)
     taken = [
         "--project DIR",
         "--python-preference P",
@@ -109,7 +119,7 @@ def _add_uv_globals(parser: argparse.ArgumentParser, *, quiet: bool, offline: bo
         "--no-progress",
         "-v/--verbose",
         *(["-q/--quiet"] if quiet else []),
-        *(["--offline"] if offline else []),
+        *(["--offline", "--no-offline"] if offline else []),
         *_UV_FLAGS_WITHOUT_EFFECT,
         *(f"{option} VALUE" for option in _UV_VALUES_WITHOUT_EFFECT),
     ]
@@ -194,10 +204,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace an existing install of that version",
     )
+    from anyvenv.cli.uvargs import last_wins  # (the last of the two wins, as in uv)
+
+    pair = {"offline": "no_offline", "no_offline": "offline"}
     install.add_argument(
         "--offline",
-        action="store_true",
+        action=last_wins(pair),
+        nargs=0,
+        default=False,
         help="use no network: only the download cache and file:// mirrors (also UV_OFFLINE)",
+    )
+    install.add_argument(
+        "--no-offline",
+        action=last_wins(pair),
+        nargs=0,
+        default=False,
+        help="use the network after all (against an earlier --offline or UV_OFFLINE)",
     )
     names = install.add_mutually_exclusive_group()
     names.add_argument(
@@ -478,7 +500,7 @@ def _install_one(args: argparse.Namespace, version: str) -> InstallResult:
             mirror=args.mirror,
             reinstall=args.reinstall,
             progress=bar,
-            offline=args.offline or _offline_by_variable(),
+            offline=args.offline or (not args.no_offline and _offline_by_variable()),
             on_lock_wait=tell_waiting,
             executables=_executable_names(args),
         )

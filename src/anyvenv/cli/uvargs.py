@@ -166,6 +166,7 @@ GLOBAL_WITH_VALUE = frozenset(
         "--color",
         "--python-preference",
         "--allow-insecure-host",
+        "--preview-features",
     }
 )
 GLOBAL_FLAGS = frozenset(
@@ -178,8 +179,13 @@ GLOBAL_FLAGS = frozenset(
         "--no-cache",
         "--offline",
         "--no-config",
+        "--no-offline",
         "--native-tls",
+        "--no-native-tls",
         "--system-certs",
+        "--no-system-certs",
+        "--no-color",
+        "--no-installer-metadata",
         "--no-progress",
         "--managed-python",
         "--no-managed-python",

@@ -66,6 +66,7 @@ IGNORED_VALUE_OPTIONS = frozenset(
         "--refresh-package",
         "--allow-insecure-host",
         "--trusted-host",
+        "--preview-features",
     }
 )
 # the index options of uv's --seed: handed to the uv that seeds where the base bundles no pip
@@ -85,7 +86,7 @@ SEED_INDEX_VALUE_OPTIONS = frozenset(
         "--exclude-newer-package",
     }
 )
-SEED_INDEX_FLAGS = frozenset({"--no-index", "--offline"})
+SEED_INDEX_FLAGS = frozenset({"--no-index", "--offline", "--no-offline"})
 # the values uv takes for those of its options that change nothing here (it refuses others)
 IGNORED_CHOICES = {
     "--color": ("auto", "always", "never"),
@@ -99,7 +100,11 @@ IGNORED_FLAGS = frozenset(
         "-n",
         "--refresh",
         "--native-tls",
+        "--no-native-tls",
         "--system-certs",
+        "--no-system-certs",
+        "--no-color",
+        "--no-installer-metadata",
         "--preview",
         "--no-preview",
     }
@@ -493,7 +498,6 @@ def _downloads(args: Arguments, settings_args: tuple[str, ...], start: str) -> D
     import sys
 
     from anyvenv.cli.output import ProgressBar, progress_wanted
-    from anyvenv.project.uvrules import env_flag
     from anyvenv.project.uvsettings import python_downloads_and_source
     from anyvenv.pythons.ondemand import Downloads
 
@@ -516,8 +520,7 @@ def _downloads(args: Arguments, settings_args: tuple[str, ...], start: str) -> D
 
     return Downloads(
         lambda: python_downloads_and_source(start, flags, os.environ, cwd),
-        offline="--offline" in (getattr(args, "seed_index_args", None) or ())
-        or env_flag(os.environ, "UV_OFFLINE"),
+        offline=_offline(getattr(args, "seed_index_args", None) or ()),
         progress=bar,
         progress_done=None if bar is None else bar.close,
         on_installed=said,
@@ -592,3 +595,16 @@ def _quoted(text: str, fish: bool = False) -> str:
     if fish:
         return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def _offline(seed_index_args: Sequence[str]) -> bool:
+    """uv's offline setting: the last of ``--offline`` and ``--no-offline`` given, else
+    ``UV_OFFLINE``."""
+    import os
+
+    from anyvenv.project.uvrules import env_flag
+
+    given = [arg for arg in seed_index_args if arg in ("--offline", "--no-offline")]
+    if given:
+        return given[-1] == "--offline"
+    return env_flag(os.environ, "UV_OFFLINE")
