@@ -154,3 +154,18 @@ def test_a_cache_on_a_read_only_mount_is_said_so(tmp_path: Path) -> None:
     finally:
         subprocess.run(["umount", str(cache)], check=True)
     assert (cache / "anyvenv" / "toml" / "entry").exists()
+
+
+def test_clean_and_prune_say_what_they_did_on_stderr_as_uvs_cache_commands(
+    tmp_path: Path,
+) -> None:
+    """stdout is for --json only: ``uv cache clean``/``prune`` say what they removed on
+    stderr, and so do these."""
+    env = cli_env(XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_DATA_HOME=str(tmp_path / "data"))
+    assert run_cli("venv", str(tmp_path / "env"), "-q", env=env).returncode == 0
+    cleaned = run_cli("cache", "clean", env=env)
+    assert (cleaned.returncode, cleaned.stdout) == (0, "")
+    assert cleaned.stderr.startswith("Removed ") and "interpreters" in cleaned.stderr
+    pruned = run_cli("cache", "prune", env=env)
+    assert (pruned.returncode, pruned.stdout) == (0, "")
+    assert pruned.stderr.startswith("Removed 0, kept 0")

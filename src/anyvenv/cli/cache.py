@@ -89,10 +89,11 @@ def _print_prune(entries: list[PruneEntry], dry_run: bool) -> None:
     kept = [e for e in entries if e.verdict is Verdict.KEPT]
     in_use = sum(1 for e in entries if e.verdict is Verdict.IN_USE)
     verb = "Would remove" if dry_run else "Removed"
-    print(f"{verb} {len(unused)}, kept {len(kept)} not known to be unused, {in_use} in use")
+    said = f"{verb} {len(unused)}, kept {len(kept)} not known to be unused, {in_use} in use"
+    print(said, file=sys.stderr)  # (as uv's cache commands: stdout is for --json)
     done = "unused" if dry_run else "removed"
     for label, entry in [(done, e) for e in unused] + [("kept", e) for e in kept]:
-        print(f"  {label:<7}  {entry.path}  ({entry.reason})")
+        print(f"  {label:<7}  {entry.path}  ({entry.reason})", file=sys.stderr)
 
 
 def _clean(as_json: bool) -> int:
@@ -114,9 +115,9 @@ def _clean(as_json: bool) -> int:
         return code
     files = sum(entry.files for entry in cleared)
     size = sum(entry.bytes for entry in cleared)
-    print(f"Removed {files} files ({size / 1024 / 1024:.1f} MiB)")
+    print(f"Removed {files} files ({size / 1024 / 1024:.1f} MiB)", file=sys.stderr)  # (as uv's)
     for entry in cleared:
-        print(f"  {entry.path}  ({entry.files} files)")
+        print(f"  {entry.path}  ({entry.files} files)", file=sys.stderr)
     for left in kept:
         print(f"anyvenv: error: {left.path} was not cleared: {left.reason}", file=sys.stderr)
     return code
