@@ -1271,6 +1271,10 @@ def test_two_json_documents_are_refused(synced: Path, env: dict[str, str]) -> No
     proc = anyvenv("sync", "--json", "--output-format", "json", cwd=synced, env=env)
     assert proc.returncode == 2 and proc.stdout == ""
     assert "--output-format json" in one_line_error(proc)
+    # uv lock has no --output-format: uv refuses it as plain uv would, not anyvenv's hint
+    locked = anyvenv("lock", "--json", "--output-format", "json", cwd=synced, env=env)
+    assert locked.returncode == 2 and "would both print" not in locked.stderr
+    assert "unexpected argument '--output-format'" in locked.stderr, locked.stderr
     for command in ("sync", "lock"):  # uv's settings printed on stdout are no JSON either
         shown = anyvenv(command, "--json", "--show-settings", cwd=synced, env=env)
         assert shown.returncode == 2 and shown.stdout == ""

@@ -120,7 +120,11 @@ def script_left_to_uv(args: argparse.Namespace, uv_command: str) -> int | None:
     from anyvenv.project.uvcall import exec_uv, names_script
     from anyvenv.project.uvrules import option_value
 
-    if args.json and option_value(args.uv_args, "--output-format") == "json":
+    if (  # (uv sync alone has --output-format: uv lock, add and remove refuse it themselves)
+        uv_command == "sync"
+        and args.json
+        and option_value(args.uv_args, "--output-format") == "json"
+    ):
         from anyvenv.errors import UsageError
 
         raise UsageError(
