@@ -673,6 +673,22 @@ def test_offline_installs_come_from_the_cache_or_a_local_mirror(
         refused = run_cli("python", "install", "3.12", *where, *how, env={**remote, **extra})
         assert refused.returncode == 1
         assert "network access is off" in one_line_error(refused)
+        assert one_line_error(refused).endswith(
+            "; allow the network, or name a local mirror (ANYVENV_PYTHON_INSTALL_MIRROR or "
+            "UV_PYTHON_INSTALL_MIRROR, or --mirror of 'anyvenv python install')"
+        )
+    # --no-offline, the last of the two, or against UV_OFFLINE: the network is tried again
+    for how, extra in (
+        (["--offline", "--no-offline"], {}),
+        (["--no-offline"], {"UV_OFFLINE": "1"}),
+    ):
+        tried = run_cli("python", "install", "3.12", *where, *how, env={**remote, **extra})
+        assert tried.returncode == 1
+        assert one_line_error(tried).startswith("anyvenv: error: cannot download http://")
+    # venv downloads with the same words (it has no --mirror of its own)
+    made = run_cli("venv", str(tmp_path / "env"), "-p", "3.12", "--managed-python", "--offline",
+                   env={**remote, "UV_PYTHON_INSTALL_DIR": str(tmp_path / "none")})  # fmt: skip
+    assert made.returncode == 2 and "network access is off" in one_line_error(made), made.stderr
     local = run_cli("python", "install", "3.12", *where, "--offline", env=cli_env())
     assert local.returncode == 0, local.stderr
     cached = run_cli("python", "install", "3.12", *where, "--reinstall", "--offline", env=remote)

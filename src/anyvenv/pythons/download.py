@@ -88,9 +88,9 @@ def fetch_verified(
             cached.unlink()  # damaged or replaced upstream: fetch again
     if offline and not url.startswith("file:"):
         raise DownloadFailed(
-            f"network access is off (--offline, UV_OFFLINE) and {filename} is not in the "
+            f"network access is off (--offline or UV_OFFLINE) and {filename} is not in the "
             "download cache",
-            "install without --offline, or from a local mirror (--mirror DIR)",
+            f"allow the network, or name a local mirror ({_MIRRORS})",
         )
     cache_dir.mkdir(parents=True, exist_ok=True)
     # named like atomic_write's temp files: the partial downloads of killed runs are cleared
@@ -111,6 +111,13 @@ def fetch_verified(
     return cached
 
 
+# where a mirror is named, for every command that downloads (venv and sync have no --mirror)
+_MIRRORS = (
+    "ANYVENV_PYTHON_INSTALL_MIRROR or UV_PYTHON_INSTALL_MIRROR, or --mirror of "
+    "'anyvenv python install'"
+)
+
+
 def _stream_to(url: str, destination: Path, progress: ProgressCallback | None) -> str:
     """Write the body of ``url`` to a new file ``destination``; returns its sha256."""
     digest = hashlib.sha256()
@@ -119,8 +126,7 @@ def _stream_to(url: str, destination: Path, progress: ProgressCallback | None) -
     except urllib.error.HTTPError as exc:
         raise DownloadFailed(
             f"cannot download {url}: HTTP {exc.code} {exc.reason}",
-            "check the version, the mirror (--mirror, ANYVENV_PYTHON_INSTALL_MIRROR, "
-            "UV_PYTHON_INSTALL_MIRROR) or the network",
+            f"check the version, the mirror ({_MIRRORS}) or the network",
         ) from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
@@ -128,8 +134,7 @@ def _stream_to(url: str, destination: Path, progress: ProgressCallback | None) -
             reason = reason.strerror
         raise DownloadFailed(
             f"cannot download {url}: {reason}",
-            "check the mirror (--mirror, ANYVENV_PYTHON_INSTALL_MIRROR, UV_PYTHON_INSTALL_MIRROR) "
-            "or the network",
+            f"check the mirror ({_MIRRORS}) or the network",
         ) from exc
     with response:
         length = response.headers.get("Content-Length")
