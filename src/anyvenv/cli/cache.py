@@ -22,9 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_json_flag(where)
     clean = sub.add_parser(
         "clean",
-        help="clear anyvenv's caches: Python downloads, interpreter and pyproject.toml lookups",
+        help="clear anyvenv's caches: Python downloads, interpreter and pyproject.toml "
+        "lookups, the build shim",
         description="Clear anyvenv's caches, which are made again when needed: Python "
-        "downloads and the interpreter and pyproject.toml lookups. The envs kept outside "
+        "downloads, the interpreter and pyproject.toml lookups, and the build shim (what "
+        "lets builds run where chmod fails). The envs kept outside "
         "projects are not touched: 'anyvenv cache prune' removes those no project uses.",
     )
     add_json_flag(clean)
