@@ -662,6 +662,31 @@ def test_find_with_no_request_names_the_file_that_asked(tmp_path: Path) -> None:
     assert said.endswith(f", or change the version in {tmp_path / '.python-version'}"), said
 
 
+def test_an_install_dir_with_a_newline_in_its_path_is_validated_as_any(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """The kernel writes a newline in /proc/self/maps as ``\\012``: the check that the new
+    Python loaded its own libpython reads it back, not refusing a sound install."""
+    install_dir = tmp_path / "a\nb" / "pythons"
+    done = run_cli("python", "install", "3.12", "--install-dir", str(install_dir), "--no-bin")
+    assert done.returncode == 0, done.stderr
+    (exe,) = install_dir.glob("*/bin/python3.12")
+    ran = subprocess.run(
+        [exe, "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True
+    )
+    assert ran.stdout.strip() == str(exe.parent.parent), ran.stderr
+    # an env there that copies its base's libpython in (no patchelf): its check reads the
+    # copy's path back too (the base itself cannot be there: pyvenv.cfg's home is one line)
+    plain = tmp_path / "plain"
+    assert run_cli("python", "install", "3.12", "-i", str(plain), "--no-bin").returncode == 0
+    (base,) = plain.glob("*/bin/python3.12")
+    env_dir = tmp_path / "a\nb" / "env"
+    made = run_cli("venv", str(env_dir), "-p", str(base), "--strategy", "copy", "--json",
+                   env={**os.environ, "ANYVENV_PATCHELF": ""})  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["libpython"] in ("copy", "hardlink")  # (in the env's lib/)
+
+
 def test_offline_installs_come_from_the_cache_or_a_local_mirror(
     tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
 ) -> None:

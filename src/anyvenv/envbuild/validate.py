@@ -17,7 +17,7 @@ RUNNING_FACTS_CODE = (
     "libs = []\n"
     "try:\n"
     "    with open('/proc/self/maps') as f:\n"
-    "        libs = sorted({l.split(None, 5)[-1].strip() for l in f if 'libpython' in l and '/' in l})\n"
+    "        libs = sorted({l.split(None, 5)[-1].strip().replace('\\\\012', '\\n') for l in f if 'libpython' in l and '/' in l})\n"
     "except OSError:\n"
     "    pass\n"
     "FACTS = {'prefix': sys.prefix, 'base_prefix': sys.base_prefix,"

@@ -36,7 +36,7 @@ cfg = sysconfig.get_config_vars()
 lib = ""  # the libpython really loaded (Linux), whose file holds a shared build's version
 try:
     with open("/proc/self/maps") as maps:
-        lib = next((l.split(None, 5)[-1].strip() for l in maps if "/libpython" in l), "")
+        lib = next((l.split(None, 5)[-1].strip().replace("\\012", "\n") for l in maps if "/libpython" in l), "")
 except OSError:
     pass
 try:

@@ -75,7 +75,7 @@ for name, core in (("ssl", "_ssl"), ("sqlite3", "_sqlite3"), ("ctypes", "_ctypes
 libs = []
 try:
     with open("/proc/self/maps") as maps:
-        libs = sorted({l.split(None, 5)[-1].strip() for l in maps if "libpython" in l and "/" in l})
+        libs = sorted({l.split(None, 5)[-1].strip().replace("\\012", "\n") for l in maps if "libpython" in l and "/" in l})
 except OSError:
     pass
 out["libpython"] = libs
