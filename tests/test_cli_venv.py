@@ -157,3 +157,31 @@ def test_a_value_uv_refuses_for_an_option_without_effect_is_refused(tmp_path: Pa
         assert variable.returncode == 2
         assert f"UV_LINK_MODE {value!r} is not a link mode" in one_line_error(variable)
     assert not (tmp_path / "env").exists()
+
+
+def test_an_env_at_a_path_that_is_not_utf8_is_made_with_a_warning_that_uv_refuses_it(
+    tmp_path: Path,
+) -> None:
+    """uv venv refuses such a path and uv pip refuses the env: anyvenv makes one whose python
+    runs, and says uv will not work on it."""
+    import json
+    import os
+    import subprocess
+
+    from project_support import uv_binary
+
+    env_dir = os.path.join(os.fsdecode(tmp_path), os.fsdecode(b"x\xffy"))
+    made = support.run_cli("venv", env_dir, "--json")
+    assert made.returncode == 0, made.stderr
+    warning = "uv cannot work on this env: its path is not valid UTF-8"
+    assert [w for w in json.loads(made.stdout)["warnings"] if w.startswith(warning)]
+    assert f"anyvenv: warning: {warning}" in made.stderr
+    python = os.path.join(env_dir, "bin", "python")
+    ran = subprocess.run([python, "-c", "import sys; print(sys.prefix != sys.base_prefix)"],
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    assert ran.stdout.strip() == "True", ran.stderr
+    by_uv = subprocess.run([uv_binary(), "pip", "list", "--python", python],
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    assert by_uv.returncode != 0  # (what the warning says)
+    plain = support.run_cli("venv", str(tmp_path / "plain"), "--json")
+    assert json.loads(plain.stdout)["warnings"] == []

@@ -466,7 +466,18 @@ def run(args: Arguments) -> int:
         if os.pathsep in info.path
         else None
     )
-    for warning in (found.incompatibility(info.version), info.old_env_remains, unreachable):
+    not_utf8 = (  # (uv venv refuses such a path: uv pip and uv sync refuse the env made)
+        "uv cannot work on this env: its path is not valid UTF-8 (uv pip and uv sync refuse "
+        "it; its python runs); make it at a UTF-8 path for uv"
+        if not _is_utf8(info.path)
+        else None
+    )
+    for warning in (
+        found.incompatibility(info.version),
+        info.old_env_remains,
+        unreachable,
+        not_utf8,
+    ):
         if warning:
             warnings.append(warning)
             print(f"anyvenv: warning: {warning}", file=sys.stderr)
@@ -608,3 +619,13 @@ def _offline(seed_index_args: Sequence[str]) -> bool:
     if given:
         return given[-1] == "--offline"
     return env_flag(os.environ, "UV_OFFLINE")
+
+
+def _is_utf8(path: str) -> bool:
+    """Whether ``path`` (as os functions give it: bytes that are not UTF-8 as surrogates) is
+    valid UTF-8."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
