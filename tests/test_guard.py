@@ -440,3 +440,25 @@ def test_an_io_error_writing_a_file_names_it_and_its_device(lab: Lab) -> None:
     assert one_line_error(proc) == (
         f"anyvenv: error: {failing}/state: Input/output error; check that device and its connection"
     )
+
+
+def test_a_path_the_locales_encoding_cannot_say_is_one_line_naming_the_fix(
+    tmp_path: Path,
+) -> None:
+    """Under a C locale with UTF-8 mode off, an env under ``café`` is named in files as UTF-8
+    that the ASCII filesystem encoding cannot take back: one line saying to use a UTF-8
+    locale, exit 2, not a traceback."""
+    place = tmp_path / "café"
+    place.mkdir()
+    made = subprocess.run([*ANYVENV, "venv", "v", "-q"], cwd=place, env=cli_env(),
+                          capture_output=True, check=False)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    env = cli_env(PYTHONUTF8="0", LC_ALL="C")
+    env.pop("PYTHONIOENCODING", None)
+    for command in (["check", "v"], ["repair", "v", "--json"]):
+        done = subprocess.run([*ANYVENV, *command], cwd=place, env=env, capture_output=True,
+                              check=False)  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count(b"\n") == 1 and b"Traceback" not in done.stderr
+        assert done.stderr.endswith(b"; run anyvenv with a UTF-8 locale (LC_ALL=C.UTF-8) or "
+                                    b"PYTHONUTF8=1\n")  # fmt: skip

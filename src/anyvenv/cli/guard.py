@@ -86,6 +86,19 @@ def _exit_code_of(command: Callable[[], int]) -> int:
         return 128 + stop.signum
     except BrokenPipeError:
         return EXIT_FAILURE
+    except UnicodeError:
+        encoding = sys.getfilesystemencoding()
+        if encoding.lower().replace("-", "") == "utf8":
+            raise  # (no locale to blame: a fault of anyvenv's, shown as one)
+        from anyvenv.errors import UsageError
+
+        return report(
+            UsageError(
+                f"a path here cannot be said in this process's filesystem encoding ({encoding}, "
+                "from the locale)",
+                "run anyvenv with a UTF-8 locale (LC_ALL=C.UTF-8) or PYTHONUTF8=1",
+            )
+        )
     except FileNotFoundError as exc:
         if exc.filename is not None or _cwd_exists():
             raise
