@@ -12,6 +12,7 @@ import pytest
 
 import anyvenv
 from anyvenv.errors import DirectoryNotWritable, UsageError
+from lab import Lab
 from support import BASE
 
 
@@ -227,3 +228,23 @@ def test_one_env_made_at_once_in_a_new_directory_is_made_once(tmp_path: Path) ->
         assert len(made) == 1 and len(refused) == 3, results
         assert all("already exists" in error.message for error in refused)
         assert not made[0].replaced
+
+
+def test_hints_are_said_in_the_apis_words(tmp_path: Path, lab: Lab) -> None:
+    """A caller of create() passes ``clear=True``, not ``--clear``: the hints creation gives
+    in the command line's words are said with create()'s keywords."""
+    from anyvenv.envbuild import create as create_module
+
+    anyvenv.create(tmp_path / "env", python=str(BASE))
+    with pytest.raises(UsageError) as again:
+        anyvenv.create(tmp_path / "env", python=str(BASE))
+    assert again.value.hint == "pass clear=True to replace it"
+    share = lab.target("faultfs:cifs-like")
+    with pytest.raises(UsageError) as forced:
+        anyvenv.create(share / "env", python=str(BASE), strategy="symlink")
+    assert "use the copy strategy (strategy='copy')" in str(forced.value.hint)
+    # every phrase translated is one creation says (a reworded hint would slip through)
+    here = Path(create_module.__file__)
+    sources = "".join(path.read_text() for path in here.parent.glob("*.py") if path != here)
+    for command_line, _ in create_module._API_WORDS:
+        assert command_line in sources, command_line

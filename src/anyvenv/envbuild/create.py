@@ -11,7 +11,7 @@ from anyvenv.envbuild.builder import (
     build_environment,
     make_parents,
 )
-from anyvenv.errors import UsageError
+from anyvenv.errors import AnyvenvError, UsageError
 from anyvenv.fs.place import Strategy, forget_umask
 from anyvenv.interpreter.discovery import checked_preference
 from anyvenv.pythons.ondemand import Downloads, find_or_download
@@ -123,12 +123,29 @@ def create(
         lock = try_env_lock(target, on_lock_wait)
         try:
             return build_environment(target, info, options, builder)
+        except AnyvenvError as exc:
+            exc.hint = _in_api_words(exc.hint)
+            raise
         finally:
             if lock is not None:
                 lock.release()
     except BaseException:
         remove_made(made)
         raise
+
+
+# the hints creation gives in the command line's words, as a caller of create() says them
+_API_WORDS = (
+    ("use --clear to replace it", "pass clear=True to replace it"),
+    ("(--strategy copy)", "(strategy='copy')"),
+    ("without --seed", "without seed=True"),
+)
+
+
+def _in_api_words(hint: str | None) -> str | None:
+    for command_line, api in _API_WORDS:
+        hint = None if hint is None else hint.replace(command_line, api)
+    return hint
 
 
 def _checked_path(path: object) -> str:
