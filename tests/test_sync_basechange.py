@@ -60,6 +60,8 @@ def test_an_env_whose_base_was_upgraded_in_place_is_rebuilt_before_uv_sees_it(
     project = write_project(target / "demo", dependencies=["alpha"])
     sync_json(project, env, index)
     _cfg_with(project / ".venv", "version_info", "3.12.0")
+    listed = anyvenv("pip", "list", cwd=project, env=env)  # (as it is: recorded as nothing)
+    assert listed.returncode == 0, listed.stderr
     report, _ = sync_json(project, env, index)
     assert report["action"] == "rebuilt"
     assert "pyvenv.cfg says Python 3.12.0" in str(report["rebuild_reason"])
@@ -111,6 +113,9 @@ def test_a_copied_python_whose_base_became_another_release_is_rebuilt(
     prefix = PY_OTHER.parent.parent
     shared = SharedPython(prefix, (3, 11, 7))
     _tree(tmp_path / "base", PY_OTHER, prefix / "lib" / "python3.11", shared.libpython)
+    # a pip command first uses the env as it is; it must not record it as checked either
+    listed = anyvenv("pip", "list", cwd=project, env=env)
+    assert listed.returncode == 0, listed.stderr
     report, _ = sync_json(project, env, index, "--python", str(base))
     assert report["action"] == "rebuilt", report
     assert "a copy of Python 3.11.2" in str(report["rebuild_reason"])

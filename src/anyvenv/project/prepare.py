@@ -338,7 +338,12 @@ def prepare(
     pointed_to, earlier_form = pointer if pointer is not None else (None, False)
     env = pointed_to if pointed_to is not None else declared
     saved = state_store.load(env) if os.path.isdir(env) else None
-    facts, broken = inspect_env(env, saved, strict=not as_it_is)
+    facts, broken = inspect_env(env, saved)
+    base_moved = False
+    if as_it_is and facts is None and broken is not None:  # (uv pip acts on what runs:
+        facts = inspect_env(env, saved, strict=False)[0]  # a base changed under it too)
+        base_moved = facts is not None
+        broken = None if base_moved else broken
     other = other_project_served(env, declared) if pointed_to is not None else None
     if other is not None:  # a copied project's pointer: that env stays the original's
         env, saved, facts = declared, None, None
@@ -371,7 +376,9 @@ def prepare(
                 )
                 return PreparedEnv(
                     project, choice, location, kept, "reused", notes=notes,
-                    keeps_state=not provisional,
+                    # (an env whose base changed is used as it is, not recorded as checked:
+                    # the next sync must still find it changed and rebuild it)
+                    keeps_state=not provisional and not base_moved,
                 )  # fmt: skip
     if not may_build:
         raise EnvLeftAlone(env)
