@@ -657,3 +657,17 @@ def test_a_lib64_link_to_another_directory_is_named_and_relinked(tmp_path: Path)
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     assert os.path.samefile(env / "lib64", env / "lib")
     assert check(env).findings == []
+
+
+def test_a_copied_env_under_a_directory_named_libpython_is_usable(tmp_path: Path) -> None:
+    """Only a file named libpython* is the loaded libpython: the env's own python, mapped
+    from under ``libpython-env/``, is not taken for one (check called it another build's)."""
+    from support import cli_env, run_cli
+
+    env = tmp_path / "libpython-env"
+    made = run_cli("venv", str(env), "-q", "--strategy", "copy", "-p", base_python(),
+                   env=cli_env())  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    diagnosis = check(env)
+    assert diagnosis.usable, [f.message for f in diagnosis.findings]
+    assert not [f for f in diagnosis.findings if f.code is Code.LIBPYTHON_OTHER_BUILD]

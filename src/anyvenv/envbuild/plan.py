@@ -173,5 +173,6 @@ def _choose_library(
 def _needed_is_path(linkage: Linkage) -> bool:
     """A NEEDED entry holding ``$ORIGIN/...`` itself: RUNPATH cannot redirect it."""
     return linkage.dynamic is not None and any(
-        "/" in needed and "libpython" in needed for needed in linkage.dynamic.needed
+        "/" in needed and needed.rsplit("/", 1)[-1].startswith("libpython")
+        for needed in linkage.dynamic.needed
     )

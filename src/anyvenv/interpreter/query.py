@@ -36,7 +36,8 @@ cfg = sysconfig.get_config_vars()
 lib = ""  # the libpython really loaded (Linux), whose file holds a shared build's version
 try:
     with open("/proc/self/maps") as maps:
-        lib = next((l.split(None, 5)[-1].strip().replace("\\012", "\n") for l in maps if "/libpython" in l), "")
+        paths = (l.split(None, 5)[-1].strip().replace("\\012", "\n") for l in maps if "/" in l)
+        lib = next((p for p in paths if p.rsplit("/", 1)[-1].startswith("libpython")), "")
 except OSError:
     pass
 try:

@@ -75,7 +75,8 @@ for name, core in (("ssl", "_ssl"), ("sqlite3", "_sqlite3"), ("ctypes", "_ctypes
 libs = []
 try:
     with open("/proc/self/maps") as maps:
-        libs = sorted({l.split(None, 5)[-1].strip().replace("\\012", "\n") for l in maps if "libpython" in l and "/" in l})
+        paths = {l.split(None, 5)[-1].strip().replace("\\012", "\n") for l in maps if "/" in l}
+    libs = sorted(p for p in paths if p.rsplit("/", 1)[-1].startswith("libpython"))
 except OSError:
     pass
 out["libpython"] = libs
