@@ -737,3 +737,20 @@ def test_a_script_naming_a_python_the_env_lacks_is_given_its_python(tmp_path: Pa
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert script.read_text().splitlines()[0] == f"#!{env}/bin/python"
     assert run([script]).stdout.strip() == str(env)
+
+
+def test_what_an_interpreter_was_is_said_as_found_a_hard_link_as_one(tmp_path: Path) -> None:
+    """The change list says what each replaced interpreter was: a hard link to the base is
+    not "a copy"."""
+    env = tmp_path / "env"
+    made = anyvenv("venv", str(env), "-q", "--strategy", "hardlink", "-p", base_python())
+    assert made.returncode == 0, made.stderr
+    (env / "bin" / "python3").unlink()
+    fixed = anyvenv("repair", str(env), "--json")
+    assert fixed.returncode == 0, fixed.stderr
+    details = {
+        Path(change["path"]).name: change["detail"]
+        for change in json.loads(fixed.stdout)["changes"]
+        if change["action"] == "replaced"
+    }
+    assert details["python"].startswith("was a hard link, now placed by "), details

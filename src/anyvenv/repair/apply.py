@@ -213,7 +213,13 @@ def _describe(path: Path) -> str:
         return f"a dangling link to {entry.link_target}"
     if entry.kind is EntryKind.LINK:
         return f"a link to {entry.link_target}"
-    return "a copy" if entry.kind is EntryKind.FILE else entry.kind.value
+    if entry.kind is not EntryKind.FILE:
+        return entry.kind.value
+    try:
+        linked = os.lstat(path).st_nlink > 1
+    except OSError:
+        linked = False
+    return "a hard link" if linked else "a copy"
 
 
 def _place_interpreter(plan: RepairPlan) -> list[Change]:
