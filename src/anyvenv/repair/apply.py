@@ -214,7 +214,7 @@ def _describe(path: Path) -> str:
     if entry.kind is EntryKind.LINK:
         return f"a link to {entry.link_target}"
     if entry.kind is not EntryKind.FILE:
-        return entry.kind.value
+        return str(entry.kind.value)
     try:
         linked = os.lstat(path).st_nlink > 1
     except OSError:
