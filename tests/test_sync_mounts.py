@@ -386,6 +386,29 @@ def test_through_a_shadow_a_package_installed_by_plain_uv_pip_stays(
     assert "No module named 'gamma'" in gone.stderr
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys", "fat"])
+def test_through_a_shadow_a_package_plain_uv_removed_after_anyvenv_pip_stays_removed(
+    target: Path, index: Path, home: Path
+) -> None:
+    """What plain uv removes from the env (it can remove where it cannot install) is taken
+    out of the shadow too, after an `anyvenv pip` as after a sync: the next run or pip
+    command does not bring it back."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, index)
+    python = Path(str(report["env"])) / "bin" / "python"
+    added = anyvenv("pip", "install", *index_args(index), "gamma", cwd=project, env=env)
+    assert added.returncode == 0, added.stderr
+    removed = run([uv_binary(), "pip", "uninstall", "--python", python, "gamma"], project, env)
+    assert removed.returncode == 0, removed.stderr
+    code = "import importlib.util as u; print(u.find_spec('gamma') is None)"
+    ran = anyvenv("run", *index_args(index), "python", "-c", code, cwd=project, env=env)
+    assert ran.stdout == "True\n", ran.stderr
+    more = anyvenv("pip", "install", *index_args(index), "devtool", cwd=project, env=env)
+    assert more.returncode == 0, more.stderr
+    assert run([python, "-c", code], project, env).stdout == "True\n"
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
 def test_a_package_plain_uv_failed_to_install_is_not_spread_to_the_shadow(
     target: Path, index: Path, home: Path

@@ -286,7 +286,7 @@ def _install_through_shadow(
 
     env, shadow = bare.location.env, bare.location.shadow
     assert shadow is not None
-    ensure_shadow(bare, adopt=True)  # (the env is whole, unless a journal says otherwise)
+    ensure_shadow(bare)  # (the env is whole, unless a journal says otherwise)
     uv_env = with_build_shim(uv_environment(environ, shadow, env), named_dirs(args[1:], cwd))
     uv_env["UV_LINK_MODE"] = _link_mode(bare.state, shadow, args, uv, environ, cwd)
     save_state(bare)  # (before the copy: a prune meanwhile sees the shadow in use)

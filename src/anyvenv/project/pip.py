@@ -114,12 +114,11 @@ def run_pip(
     with LockedProject(replace(options, for_pip=True), environ) as session:
         location = session.prepared.location
         mutating = bool(args) and args[0] in MUTATING_PIP_COMMANDS
-        # the next sync must run uv to bring the env back to the lock; a record there means
-        # the last sync finished: the env is whole (see ensure_shadow)
-        finished = mutating and inputs.forget(location.env)
+        if mutating:  # the next sync must run uv to bring the env back to the lock
+            inputs.forget(location.env)
         shadow = location.shadow if mutating else None
         if shadow is not None:
-            ensure_shadow(session.prepared, adopt=finished, keep_all=True)
+            ensure_shadow(session.prepared, keep_all=True)
             if options.on_shadow_note is not None:
                 from anyvenv.project.envchoice import shadow_note
 

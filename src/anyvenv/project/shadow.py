@@ -106,19 +106,19 @@ def with_unfinished_copy(env: str | os.PathLike[str], findings: list[Finding]) -
     ]
 
 
-def ensure_shadow(prepared: ShadowedEnv, adopt: bool, keep_all: bool = False) -> bool:
-    """Make the shadow env if it is missing or stale. ``adopt`` (the last sync finished, so
-    the env is whole): a new shadow is seeded with the env's packages (so uv sees what is
-    installed), a healthy one is given what was installed in or removed from the env itself
-    since (by a plain ``uv pip`` or ``pip``: else uv would not see it, and the mirror back
-    would undo it). Without it (a killed mirror may have left the env half-made, or an
-    ``anyvenv pip`` command ran since) a healthy shadow takes only the complete packages of
-    projects it lacks entirely (installed by hand), and a new one nothing: uv installs what
-    the shadow lacks, and the mirror back copies only what differs. ``keep_all`` (``uv pip``,
-    which must not take away what it was not asked to): a new shadow is seeded with the env's
-    complete packages whatever ``adopt`` says, as the mirror back removes what the shadow
-    lacks. A mirror into the env that did not end (its journal is there) is as if ``adopt``
-    were not given. Returns whether it was made."""
+def ensure_shadow(prepared: ShadowedEnv, keep_all: bool = False) -> bool:
+    """Make the shadow env if it is missing or stale. The env is only ever written by the
+    mirror, whose journal is there until it ends; with no journal the env is whole: a new
+    shadow is seeded with the env's packages (so uv sees what is installed), a healthy one
+    is given what was installed in or removed from the env itself since (by a plain ``uv
+    pip``, ``uv sync`` or ``pip``: else uv would not see it, and the mirror back would undo
+    it). A mirror into the env that did not end (its journal is there) may have left it
+    half-made: a healthy shadow then takes only the complete packages of projects it lacks
+    entirely (installed by hand), and a new one nothing: uv installs what the shadow lacks,
+    and the mirror back copies only what differs. ``keep_all`` (``uv pip``, which must not
+    take away what it was not asked to): a new shadow is seeded with the env's complete
+    packages, as the mirror back removes what the shadow lacks. Returns whether it was
+    made."""
     shadow = prepared.location.shadow
     assert shadow is not None
     saved = prepared.state
@@ -127,7 +127,7 @@ def ensure_shadow(prepared: ShadowedEnv, adopt: bool, keep_all: bool = False) ->
 
     journal = journal_of(shadow)
     pending = journal.exists()
-    adopt = adopt and not pending
+    adopt = not pending
     placing = read_journal(journal) if pending else {}  # (the shadow says what they are)
 
     env_tree, shadow_tree = tree_of(prepared.location.env, saved), tree_of(shadow, saved)

@@ -149,11 +149,9 @@ def _rebuild_checked(session: Session, failed: EnvironmentBroken) -> PreparedEnv
 def _sync_locked(session: Session, started: float) -> SyncResult:
     options, prepared = session.options, session.prepared
     location = prepared.location
-    # adopt: the last sync finished (its record is there), so the env is whole and what
-    # differs from the shadow was done to it by hand
+    # what differs between a whole env and its shadow was done to the env by hand
     made_shadow = location.shadow is not None and ensure_shadow(
         prepared,
-        adopt=os.path.lexists(inputs_store.record_path(location.env)),
         keep_all=exactness_line(options.uv_args) == INEXACT_LINE,  # (anyvenv run's sync)
     )
     if made_shadow:
