@@ -447,7 +447,7 @@ def test_a_package_whose_install_stopped_half_way_is_reported(tmp_path: Path) ->
     diagnosis = check(env)
     found = [item for item in diagnosis.findings if item.code is Code.PACKAGE_INCOMPLETE]
     assert [item.evidence["package"] for item in found] == ["alpha"]
-    assert "uv pip install --reinstall alpha" in found[0].message
+    assert f"'anyvenv pip install --python {env} --reinstall alpha'" in found[0].message
     assert diagnosis.usable
     (site / "beta-2.0.dist-info").mkdir()  # metadata, but no RECORD: uninstall cannot work
     (site / "beta-2.0.dist-info" / "METADATA").write_text("Name: beta\nVersion: 2.0\n")
@@ -456,16 +456,21 @@ def test_a_package_whose_install_stopped_half_way_is_reported(tmp_path: Path) ->
     assert "has no RECORD: an uninstall cannot tell its files" in found[1].message
 
 
-@pytest.mark.parametrize("lab_kind", ["fat"])
+@pytest.mark.parametrize(
+    ("lab_kind", "maker"), [("fat", "anyvenv"), ("faultfs:chmod-enosys", "uv")]
+)
 def test_where_chmod_fails_a_half_made_package_is_reinstalled_with_anyvenv_pip(
-    target: Path,
+    target: Path, maker: str
 ) -> None:
-    """On FAT plain uv cannot install at all (chmod ENOSYS): the hint names anyvenv's pip,
+    """Where chmod fails plain uv cannot install (ENOSYS): the hint names anyvenv's pip,
     which installs there through a shadow env, not a uv command that fails the same way (nor
-    the env's pip, which an env made without --seed lacks)."""
+    the env's pip, which an env made without --seed lacks); for an env uv made there too."""
     env = target / "env"
-    made = anyvenv("venv", env, "--python", base_python())
-    assert made.returncode == 0, made.stderr
+    if maker == "uv":
+        uv_venv(env, base_python())
+    else:
+        made = anyvenv("venv", env, "--python", base_python())
+        assert made.returncode == 0, made.stderr
     site = next((env / "lib").glob("python3.*/site-packages"))
     (site / "alpha-1.0.dist-info").mkdir()
     (site / "alpha-1.0.dist-info" / "RECORD").write_text("")

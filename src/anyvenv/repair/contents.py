@@ -206,8 +206,6 @@ def check_packages(
     """Installs an installer gave up on half-way (uv where chmod fails): a ``.dist-info``
     without its METADATA, which importlib.metadata and pip cannot read. Repair cannot make
     the package again; the finding says how to."""
-    # anyvenv gave the env its chmod shim: made where chmod fails or is ignored
-    chmod_fails = cfg.get("anyvenv-mode-shim") == "true"
     for major, minor, threaded in sites:
         site = env / "lib" / f"python{major}.{minor}{'t' if threaded else ''}" / "site-packages"
         try:
@@ -228,11 +226,10 @@ def check_packages(
                 if "METADATA" in missing
                 else "an uninstall cannot tell its files"
             ).format(package=package)
+            # (a half-made install is what plain uv leaves where chmod fails, and fails
+            # at again there: anyvenv's pip installs anywhere, uv's own env or not)
             elsewise = (
-                f"'anyvenv pip install --python {shlex.quote(str(env))} --reinstall {package}' (plain uv "
-                "cannot install where chmod fails)"
-                if chmod_fails
-                else f"'uv pip install --reinstall {package}'"
+                f"'anyvenv pip install --python {shlex.quote(str(env))} --reinstall {package}'"
             )
             findings.append(
                 warning(
