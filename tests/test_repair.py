@@ -637,6 +637,13 @@ def test_scripts_on_a_noexec_mount_are_said_to_be_stopped_by_the_mount(tmp_path:
         repaired = anyvenv("repair", env)
         assert repaired.returncode == 1
         assert "no file can be executable on this filesystem" in repaired.stdout, repaired.stdout
+        # check's last line sends the user where it helps, not to that repair
+        said = anyvenv("check", env)
+        assert said.returncode == 1
+        assert said.stdout.splitlines()[-1].startswith(
+            "it cannot be repaired where it is: no file can be executable on this filesystem"
+        ), said.stdout
+        assert "fix it with: anyvenv repair" not in said.stdout
     finally:
         subprocess.run(["umount", mount], check=True)
 

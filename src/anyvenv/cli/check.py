@@ -50,9 +50,15 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
             import os
             import shlex
 
-            from anyvenv.repair.fixes import unrepairable, unwritable
+            from anyvenv.repair.findings import Code
+            from anyvenv.repair.fixes import nothing_executable_here, unrepairable, unwritable
 
             stuck = unwritable(diagnosis.env)
+            nowhere = (  # (scripts shown 0644 where nothing can be executable: no repair helps)
+                nothing_executable_here(diagnosis.env)
+                if stuck is None and diagnosis.has(Code.SCRIPT_NOT_EXECUTABLE)
+                else None
+            )
             if unrepairable(diagnosis) is not None:  # repair would refuse: say what will work
                 print(
                     f"recreate it: anyvenv venv --clear {shlex.quote(os.fspath(diagnosis.env))}"
@@ -64,6 +70,8 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
                     f"it cannot be repaired where it is: {why}; {first}, "
                     f"then run: anyvenv repair {shlex.quote(args.env)}"
                 )
+            elif nowhere is not None:
+                print(f"it cannot be repaired where it is: {nowhere}")
             else:
                 print(f"fix it with: anyvenv repair {shlex.quote(args.env)}")
     return 0 if diagnosis.usable else 1

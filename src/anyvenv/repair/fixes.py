@@ -333,18 +333,28 @@ def _plan_scripts(plan: RepairPlan) -> None:
         )
 
 
+def nothing_executable_here(env: Path, probed: ProbeResult | None = None) -> str | None:
+    """Why no script of ``env`` can be made executable where it is (fixed 0644 modes,
+    noexec: writing them anew cannot help) and what to do instead; ``None`` where files can
+    be executable."""
+    probed = probed or _probe(env)
+    if probed.can_execute:
+        return None
+    return (
+        f"no file can be executable on this filesystem (exec: {probed.exec}); keep the "
+        "environment on another one ('anyvenv sync' does so for a project by itself), or run "
+        "its scripts with its python"
+    )
+
+
 def _plan_modes(plan: RepairPlan, probed: ProbeResult | None) -> None:
     unexecutable = [f for f in plan.diagnosis.findings if f.code is Code.SCRIPT_NOT_EXECUTABLE]
     if unexecutable:
         probed = probed or _probe(plan.env)
-        if not probed.can_execute:  # fixed 0644 modes, noexec: writing them anew cannot help
-            plan.cannot.append(
-                f"make {', '.join('bin/' + Path(f.path or '').name for f in unexecutable)} "
-                f"executable: no file can be executable on this filesystem (exec: {probed.exec}); "
-                "keep the "
-                "environment on another one ('anyvenv sync' does so for a project by itself), "
-                "or run them with its python"
-            )
+        nowhere = nothing_executable_here(plan.env, probed)
+        if nowhere is not None:
+            names = ", ".join("bin/" + Path(f.path or "").name for f in unexecutable)
+            plan.cannot.append(f"make {names} executable: {nowhere}")
             return
     for finding in unexecutable:
         if finding.path is not None:
