@@ -777,6 +777,24 @@ def test_list_leaves_out_a_managed_python_that_cannot_run_and_warns(
     assert quiet.returncode == 0 and quiet.stderr == ""
 
 
+@pytest.mark.parametrize("lab_target", ["faultfs:mode-0644"], indirect=True)
+def test_an_install_already_there_that_cannot_run_is_said_so(
+    lab_target: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """uv's install of the version, made where no file is executable: "already installed",
+    as uv says, and that its interpreter cannot run there, with what to do."""
+    install_dir = lab_target / "pythons"
+    home = fake_install(install_dir, standalone.install_name, standalone.executable_name)
+    done = run_cli("python", "install", "3.12", "--install-dir", str(install_dir), "--no-bin")
+    assert done.returncode == 0, done.stderr
+    assert "is already installed at" in done.stderr
+    exe = home / "bin" / standalone.executable_name
+    assert (
+        f"anyvenv: warning: its interpreter {exe} cannot be run (it is not executable (mode "
+        "0644)): install into a directory on another filesystem (--install-dir)"
+    ) in done.stderr, done.stderr
+
+
 def test_find_follows_uvs_python_preference(tmp_path: Path) -> None:
     """As uv python find: --managed-python, --no-managed-python, and otherwise the
     preference of uv's variables and settings files, decide where it looks."""

@@ -526,9 +526,19 @@ def _print_installed(result: InstallResult) -> None:
         else None
     )
     if result.status == "already installed":
+        from anyvenv.pythons.installed import why_not_runnable
+
         print(
             f"{result.install.name} is already installed at {result.install.path}", file=sys.stderr
         )
+        why = why_not_runnable(str(result.install.executable))
+        if why is not None:  # (uv's, made where no file is executable: no reinstall helps)
+            print(
+                f"anyvenv: warning: its interpreter {result.install.executable} cannot be run "
+                f"({why}): install into a directory on another filesystem (--install-dir), or "
+                "--reinstall it where files can be executable",
+                file=sys.stderr,
+            )
         print("  (use --reinstall to replace it)", file=sys.stderr)
         if names:
             print(names, file=sys.stderr)

@@ -353,3 +353,18 @@ def _remove_dead_bin_links(root: Path) -> None:
                 os.unlink(path)
             except OSError:
                 continue  # (another's to remove)
+
+
+def why_not_runnable(executable: str) -> str | None:
+    """Why the interpreter at ``executable`` cannot be started (as execve would refuse it:
+    not there, a link that cannot be followed, no execute permission), or ``None``. Not run:
+    listing stays as cheap as a stat per install."""
+    try:
+        st = os.stat(executable)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if not os.path.isfile(executable):
+        return "it is not a file"
+    if not os.access(executable, os.X_OK):
+        return f"it is not executable (mode {st.st_mode & 0o7777:04o})"
+    return None

@@ -81,12 +81,14 @@ class PythonListing:
 
 def list_pythons(request: PythonRequest, scope: ListScope) -> PythonListing:
     """The rows of ``python list`` for ``request``, newest first, as uv orders them."""
+    from anyvenv.pythons.installed import why_not_runnable
+
     managed: list[ListedPython] = []
     system: list[ListedPython] = []
     cannot_run: list[tuple[str, str]] = []
     if scope.preference != "only-system" and (scope.installed or scope.downloads):
         for row in managed_pythons(scope.install_dir):
-            why = _why_not_runnable(row.path or "")
+            why = why_not_runnable(row.path or "")
             if why is not None:
                 cannot_run.append((row.path or "", why))
             elif _wanted(request, row):
@@ -115,21 +117,6 @@ def list_pythons(request: PythonRequest, scope: ListScope) -> PythonListing:
             shown.append(row)
             paths.add(row.path or "")
     return PythonListing(shown, cannot_run)
-
-
-def _why_not_runnable(executable: str) -> str | None:
-    """Why the interpreter at ``executable`` cannot be started (as execve would refuse it:
-    not there, a link that cannot be followed, no execute permission), or ``None``. Not run:
-    listing stays as cheap as a stat per install."""
-    try:
-        st = os.stat(executable)
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    if not os.path.isfile(executable):
-        return "it is not a file"
-    if not os.access(executable, os.X_OK):
-        return f"it is not executable (mode {st.st_mode & 0o7777:04o})"
-    return None
 
 
 def managed_pythons(install_dir: str | None = None) -> list[ListedPython]:
