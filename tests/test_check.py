@@ -676,3 +676,19 @@ def test_a_copied_env_under_a_directory_named_libpython_is_usable(tmp_path: Path
     diagnosis = check(env)
     assert diagnosis.usable, [f.message for f in diagnosis.findings]
     assert not [f for f in diagnosis.findings if f.code is Code.LIBPYTHON_OTHER_BUILD]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
+def test_what_plain_uv_left_of_a_venv_is_named_with_what_makes_one(target: Path) -> None:
+    """uv venv fails on the share (EOPNOTSUPP) and leaves its tag and empty directories:
+    check and repair say that is what it is and which command makes the env there."""
+    from project_support import uv_binary
+
+    left = target / ".venv"
+    failed = run([uv_binary(), "venv", str(left), "--python", base_python()])
+    assert failed.returncode != 0 and left.is_dir()
+    for command in ("check", "repair"):
+        said = anyvenv(command, left)
+        assert said.returncode == 2, said.stderr
+        assert "it is what uv left of one it could not make" in said.stderr, said.stderr
+        assert "'anyvenv sync' in a project, else 'anyvenv venv'" in said.stderr

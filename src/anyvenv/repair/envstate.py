@@ -44,6 +44,15 @@ def resolve_environment(path: str | os.PathLike[str]) -> Path:
         raise UsageError(f"{text} is a file, not an environment directory", hint)
     _refuse_unreadable(env)
     if not os.path.lexists(env / CFG_NAME):
+        from anyvenv.envbuild.config import abandoned_env
+
+        if abandoned_env(env):  # (plain uv venv or uv sync failed there: ENOSYS, EOPNOTSUPP)
+            raise UsageError(
+                f"{text} is not a virtual environment: it is what uv left of one it could not "
+                "make (no pyvenv.cfg, empty directories)",
+                "make it with 'anyvenv sync' in a project, else 'anyvenv venv' (either takes "
+                "its place)",
+            )
         raise UsageError(
             f"{text} is not a virtual environment: it has no {CFG_NAME}",
             "pass the directory of a virtual environment (the one holding pyvenv.cfg and bin/)",
