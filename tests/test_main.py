@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from support import ANYVENV, cli_env, one_line_error
 
 
@@ -124,13 +126,17 @@ def test_uvs_option_before_a_command_that_takes_none_is_one_line_and_2(tmp_path:
     )
 
 
-def _with_reader_gone(args: list[str], stream: str, cwd: Path) -> tuple[int, bytes]:
+def _with_reader_gone(
+    args: list[str], stream: str, cwd: Path, unbuffered: bool = False
+) -> tuple[int, bytes]:
     """Run the CLI with ``stream`` (stdout or stderr) a pipe whose reader has gone (as under
-    ``| head -c1`` once head has exited); the exit code and what the other stream got."""
-    import os
-
+    ``| head -c1`` once head has exited); the exit code and what the other stream got.
+    ``unbuffered``: with PYTHONUNBUFFERED (a write fails), else without (a flush fails)."""
     read_end, write_end = os.pipe()
     os.close(read_end)
+    env = cli_env(PYTHONUNBUFFERED="1")
+    if not unbuffered:
+        del env["PYTHONUNBUFFERED"]
     try:
         done = subprocess.run(
             [*ANYVENV, *args],
@@ -138,7 +144,7 @@ def _with_reader_gone(args: list[str], stream: str, cwd: Path) -> tuple[int, byt
             stderr=write_end if stream == "stderr" else subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             cwd=cwd,
-            env=cli_env(),
+            env=env,
             timeout=120,
             check=False,
         )
@@ -147,15 +153,16 @@ def _with_reader_gone(args: list[str], stream: str, cwd: Path) -> tuple[int, byt
     return done.returncode, done.stderr if stream == "stdout" else done.stdout
 
 
+@pytest.mark.parametrize("unbuffered", [False, True])
 def test_an_output_whose_reader_is_gone_leaves_the_work_and_its_exit_code(
-    tmp_path: Path,
+    tmp_path: Path, unbuffered: bool
 ) -> None:
     """As uv: ``anyvenv python list | head -c1`` exits 0, and a venv whose stderr notes
     find no reader is still made (it used to stop with exit 1 at its first line)."""
     for args in (["--version"], ["python", "dir"], ["probe", "--json", str(tmp_path)]):
-        code, said = _with_reader_gone(args, "stdout", tmp_path)
+        code, said = _with_reader_gone(args, "stdout", tmp_path, unbuffered)
         assert (code, said) == (0, b""), args
-    code, _ = _with_reader_gone(["venv", "env"], "stderr", tmp_path)
+    code, _ = _with_reader_gone(["venv", "env"], "stderr", tmp_path, unbuffered)
     assert code == 0
     ran = subprocess.run(
         [tmp_path / "env" / "bin" / "python", "-c", "import sys; print(sys.prefix)"],
@@ -183,3 +190,15 @@ def test_a_path_the_outputs_encoding_cannot_say_is_written_as_its_bytes(tmp_path
     assert refused.returncode == 2
     assert refused.stderr.startswith(b"anyvenv: error: " + os.fsencode(place / "nothere"))
     assert refused.stderr.count(b"\n") == 1
+
+
+def test_a_program_run_meets_the_closed_pipe_as_under_uv_run(tmp_path: Path) -> None:
+    """anyvenv's own note on a stderr whose reader has gone is dropped, but the program it
+    runs gets that stderr as it is: one that writes on ends of SIGPIPE (exit 141, as under
+    ``uv run``), rather than writing into /dev/null for ever."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0"\nrequires-python = ">=3.8"\n'
+    )
+    loop = ["sh", "-c", "sleep 0.2; while :; do echo x >&2; done"]
+    code, _ = _with_reader_gone(["run", "--offline", "--", *loop], "stderr", tmp_path)
+    assert code in (-13, 128 + 13)  # (killed by SIGPIPE, or its exit code: 141 in a shell)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -108,10 +109,14 @@ def _as_bytes(error: UnicodeError) -> tuple[bytes, int]:
 
 class _LetGoWhenGone:
     """stdout or stderr, which writes to ``/dev/null`` once its reader has gone (EPIPE): what
-    is left to say is dropped, and the work and its exit code stand, as with uv."""
+    is left to say is dropped, and the work and its exit code stand, as with uv. The file
+    descriptor itself is left as it is until the process ends: a program ``run`` starts meets
+    the closed pipe as under ``uv run`` (and ends of SIGPIPE), rather than writing on into
+    ``/dev/null`` for ever."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
+        self._gone: Any = None  # the stream whose reader went, once it has
 
     def write(self, text: str) -> int:
         try:
@@ -127,16 +132,29 @@ class _LetGoWhenGone:
         except BrokenPipeError:
             self._let_go()
 
-    def _let_go(self) -> None:
-        import os
+    def fileno(self) -> int:
+        return int((self._gone or self._stream).fileno())
 
+    def isatty(self) -> bool:
+        return bool((self._gone or self._stream).isatty())
+
+    def _let_go(self) -> None:
+        if self._gone is None:
+            self._gone = self._stream
+            self._stream = open(os.devnull, "w")  # noqa: SIM115 (lives as long as we do)
+
+    def discard(self) -> None:
+        """At the end: what the stream whose reader went still holds goes nowhere (it would
+        be tried again, with a traceback, by the interpreter's teardown)."""
+        if self._gone is None:
+            return
         null = os.open(os.devnull, os.O_WRONLY)
         try:
-            os.dup2(null, self._stream.fileno())
+            os.dup2(null, self._gone.fileno())
         finally:
             os.close(null)
         try:  # noqa: SIM105 - contextlib costs start-up time
-            self._stream.flush()  # (what was waiting goes nowhere now)
+            self._gone.flush()
         except OSError:
             pass
 
@@ -150,6 +168,9 @@ def end_process(code: int) -> NoReturn:
     output is flushed: tearing down the modules a command loaded takes 2-4 ms, as long as
     some commands take to do their work. Every file anyvenv writes is closed where it is
     written, and child processes are waited for where they are started."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, _LetGoWhenGone):
+            stream.discard()
     if not _teardown_needed():
         try:
             sys.stdout.flush()
