@@ -197,3 +197,9 @@ def test_a_record_is_taken_as_the_frozen_dataclass_its_type_says_it_is() -> None
         assert copy.replace(point, label="q") == Point(1, 2, "q")
     info = dataclasses.asdict(Tally("t"))
     assert info == {"name": "t", "seen": [], "count": 0}
+    # pprint reads the params of a dataclass too wide for a line (then prints its repr)
+    import pprint
+
+    wide = Point(1, 2, label="x" * 90)
+    assert pprint.pformat(wide, width=40) == repr(wide)
+    assert pprint.pformat(anyvenv.probe("/tmp"), width=60).startswith("ProbeResult(path='/tmp',")

@@ -144,6 +144,8 @@ def _make_record(cls: type[R], frozen: bool) -> type[R]:
     setattr(cls, "__match_args__", fields)  # noqa: B010
     setattr(cls, "__replace__", replace)  # noqa: B010
     setattr(cls, "__dataclass_fields__", _DATACLASS_FIELDS)  # noqa: B010
+    setattr(cls, "__dataclass_params__", _DATACLASS_PARAMS)  # noqa: B010 - pprint reads it
+    setattr(cls, "__record_frozen__", frozen)  # noqa: B010
     return cls
 
 
@@ -167,7 +169,31 @@ class _DataclassFields:
         return made
 
 
+class _DataclassParams:
+    """A record class's ``__dataclass_params__`` (what ``@dataclass`` was given), made on
+    first use: ``pprint`` reads its ``repr`` to print a dataclass field by field."""
+
+    def __get__(self, obj: object, cls: type) -> Any:
+        from types import SimpleNamespace
+
+        params = SimpleNamespace(
+            init=True,
+            repr=True,
+            eq=True,
+            order=False,
+            unsafe_hash=False,
+            frozen=getattr(cls, "__record_frozen__", True),
+            match_args=True,
+            kw_only=False,
+            slots=False,
+            weakref_slot=False,
+        )
+        type.__setattr__(cls, "__dataclass_params__", params)  # (made once per class)
+        return params
+
+
 _DATACLASS_FIELDS = _DataclassFields()
+_DATACLASS_PARAMS = _DataclassParams()
 
 
 def fields_of(obj: object) -> tuple[str, ...]:
