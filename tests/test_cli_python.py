@@ -710,6 +710,21 @@ def test_offline_installs_come_from_the_cache_or_a_local_mirror(
         tried = run_cli("python", "install", "3.12", *where, *how, env={**remote, **extra})
         assert tried.returncode == 1
         assert one_line_error(tried).startswith("anyvenv: error: cannot download http://")
+    # sync too takes the last of --offline and --no-offline, and --no-offline over UV_OFFLINE
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0"\nrequires-python = "==3.12.*"\n'
+    )
+    managed = {**remote, "UV_MANAGED_PYTHON": "1", "UV_PYTHON_INSTALL_DIR": str(tmp_path / "no")}
+    for how, extra in (
+        (["--offline", "--no-offline"], {}),
+        (["--no-offline"], {"UV_OFFLINE": "1"}),
+    ):
+        tried = run_cli("sync", *how, env={**managed, **extra, "ANYVENV_PYTHON_INSTALL_DIR":
+                                          str(tmp_path / "none")}, cwd=project)  # fmt: skip
+        assert tried.returncode != 0
+        assert "cannot download http://" in one_line_error(tried), tried.stderr
     # venv downloads with the same words (it has no --mirror of its own)
     made = run_cli("venv", str(tmp_path / "env"), "-p", "3.12", "--managed-python", "--offline",
                    env={**remote, "UV_PYTHON_INSTALL_DIR": str(tmp_path / "none")})  # fmt: skip

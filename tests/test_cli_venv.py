@@ -185,3 +185,9 @@ def test_an_env_at_a_path_that_is_not_utf8_is_made_with_a_warning_that_uv_refuse
     assert by_uv.returncode != 0  # (what the warning says)
     plain = support.run_cli("venv", str(tmp_path / "plain"), "--json")
     assert json.loads(plain.stdout)["warnings"] == []
+    # valid UTF-8 under a locale whose encoding is ASCII (the path arrives as surrogates)
+    c_locale = support.cli_env(PYTHONUTF8="0", LC_ALL="C")
+    c_locale.pop("PYTHONIOENCODING", None)
+    accented = support.run_cli("venv", str(tmp_path / "café"), "--json", env=c_locale)
+    assert accented.returncode == 0, accented.stderr
+    assert json.loads(accented.stdout)["warnings"] == []

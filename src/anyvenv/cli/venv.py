@@ -509,6 +509,7 @@ def _downloads(args: Arguments, settings_args: tuple[str, ...], start: str) -> D
     import sys
 
     from anyvenv.cli.output import ProgressBar, progress_wanted
+    from anyvenv.project.uvrules import offline_wanted
     from anyvenv.project.uvsettings import python_downloads_and_source
     from anyvenv.pythons.ondemand import Downloads
 
@@ -531,7 +532,7 @@ def _downloads(args: Arguments, settings_args: tuple[str, ...], start: str) -> D
 
     return Downloads(
         lambda: python_downloads_and_source(start, flags, os.environ, cwd),
-        offline=_offline(getattr(args, "seed_index_args", None) or ()),
+        offline=offline_wanted(getattr(args, "seed_index_args", None) or (), os.environ),
         progress=bar,
         progress_done=None if bar is None else bar.close,
         on_installed=said,
@@ -608,24 +609,13 @@ def _quoted(text: str, fish: bool = False) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
-def _offline(seed_index_args: Sequence[str]) -> bool:
-    """uv's offline setting: the last of ``--offline`` and ``--no-offline`` given, else
-    ``UV_OFFLINE``."""
+def _is_utf8(path: str) -> bool:
+    """Whether the bytes of ``path`` (as the filesystem has them, whatever the locale's
+    encoding) are valid UTF-8."""
     import os
 
-    from anyvenv.project.uvrules import env_flag
-
-    given = [arg for arg in seed_index_args if arg in ("--offline", "--no-offline")]
-    if given:
-        return given[-1] == "--offline"
-    return env_flag(os.environ, "UV_OFFLINE")
-
-
-def _is_utf8(path: str) -> bool:
-    """Whether ``path`` (as os functions give it: bytes that are not UTF-8 as surrogates) is
-    valid UTF-8."""
     try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
         return False
     return True

@@ -27,6 +27,7 @@ from anyvenv.project.uvcall import find_uv
 from anyvenv.project.uvrules import (
     env_flag,
     has_flag,
+    offline_wanted,
     project_env_path,
     start_dir,
     uses_version_files,
@@ -100,7 +101,7 @@ def locate(
     root = project.workspace_root
     downloads = Downloads(  # (uv's python-downloads is read only if a download is wanted)
         lambda: python_downloads_and_source(root, options.uv_args, environ, cwd),
-        offline=has_flag(options.uv_args, "--offline") or env_flag(environ, "UV_OFFLINE"),
+        offline=offline_wanted(options.uv_args, environ),
         progress=options.on_python_progress,
         progress_done=options.on_python_progress_done,
     )

@@ -58,6 +58,15 @@ def has_flag(args: Sequence[str], *names: str) -> bool:
     return any(arg in names for arg in args)
 
 
+def offline_wanted(args: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """uv's offline setting: the last of ``--offline`` and ``--no-offline`` in ``args``, else
+    ``UV_OFFLINE``."""
+    given = [arg for arg in args if arg in ("--offline", "--no-offline")]
+    if given:
+        return given[-1] == "--offline"
+    return env_flag(environ, "UV_OFFLINE")
+
+
 def reinstall_in_args(args: Sequence[str]) -> bool | set[str] | None:
     """What uv's arguments say of reinstalling: everything (``True``: ``--reinstall``, uv
     pip's ``--force-reinstall``), nothing (``False``: ``--no-reinstall``, the last of these
