@@ -91,6 +91,14 @@ def test_a_builder_subclass_changes_a_step_and_its_env_is_still_validated(
 
     with pytest.raises(EnvironmentBroken):
         anyvenv.create(tmp_path / "broken", python=str(BASE), builder=NoInterpreter)
+
+    class LosesItLater(anyvenv.EnvBuilder):  # (a step after the interpreter's breaks it)
+        def write_scripts(self, layout: EnvLayout) -> None:
+            super().write_scripts(layout)
+            os.unlink(layout.python)
+
+    with pytest.raises(EnvironmentBroken):
+        anyvenv.create(tmp_path / "later", python=str(BASE), builder=LosesItLater)
     assert sorted(os.listdir(tmp_path)) == ["env"]
 
 

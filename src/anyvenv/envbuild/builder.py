@@ -164,9 +164,11 @@ class EnvBuilder:
                 expected_lib = self.place_interpreter(layout, plan)
                 self.write_config(layout, plan)
                 deferred = self.options.validate and self._defers_check(plan)
-                check = (
-                    start_check(layout.python) if self.options.validate and not deferred else None
-                )
+                checked = self.options.validate and not deferred
+                # (while the scripts are written; a subclass's later steps may change what
+                # runs, so its env is checked once they are done)
+                early = checked and type(self) is EnvBuilder
+                check = start_check(layout.python) if early else None
                 try:
                     self.write_scripts(layout)
                 finally:
@@ -176,6 +178,9 @@ class EnvBuilder:
                 seeded = self.seed(layout, plan) if self.options.seed else []
                 if seeded:  # before the commit: a crash must not leave scripts run by staging
                     fix_shebangs(layout.bin, staging, self.target)
+                if checked and not early:
+                    last = finish_check(start_check(layout.python))
+                    verify(last, staging, self.info, expected_lib)
                 self.commit(staging)
         except BaseException:
             self._remove_created_parents()
