@@ -761,3 +761,12 @@ def test_what_an_interpreter_was_is_said_as_found_a_hard_link_as_one(tmp_path: P
         if change["action"] == "replaced"
     }
     assert details["python"].startswith("was a hard link, now placed by "), details
+    copied = tmp_path / "copied"  # and a copy as a copy
+    made = anyvenv("venv", str(copied), "-q", "--strategy", "copy", "-p", base_python())
+    assert made.returncode == 0, made.stderr
+    (copied / "bin" / "python3").unlink()
+    fixed = anyvenv("repair", str(copied), "--json")
+    assert fixed.returncode == 0, fixed.stderr
+    said = [c["detail"] for c in json.loads(fixed.stdout)["changes"]
+            if c["action"] == "replaced" and c["path"].endswith("/bin/python")]  # fmt: skip
+    assert said and said[0].startswith("was a copy, now placed by "), said

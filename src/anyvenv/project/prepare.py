@@ -343,7 +343,6 @@ def prepare(
     if as_it_is and facts is None and broken is not None:  # (uv pip acts on what runs:
         facts = inspect_env(env, saved, strict=False)[0]  # a base changed under it too)
         base_moved = facts is not None
-        broken = None if base_moved else broken
     other = other_project_served(env, declared) if pointed_to is not None else None
     if other is not None:  # a copied project's pointer: that env stays the original's
         env, saved, facts = declared, None, None

@@ -215,11 +215,22 @@ def _describe(path: Path) -> str:
         return f"a link to {entry.link_target}"
     if entry.kind is not EntryKind.FILE:
         return str(entry.kind.value)
+    return "a hard link" if _linked_from_outside(path) else "a copy"
+
+
+def _linked_from_outside(path: Path) -> bool:
+    """Whether the file at ``path`` has names outside its directory (a hard link to the base;
+    a copy's other names, python3 beside python, are in the same directory)."""
     try:
-        linked = os.lstat(path).st_nlink > 1
+        st = os.lstat(path)
+        inside = 0
+        with os.scandir(path.parent) as entries:
+            for entry in entries:
+                other = entry.stat(follow_symlinks=False)
+                inside += (other.st_ino, other.st_dev) == (st.st_ino, st.st_dev)
     except OSError:
-        linked = False
-    return "a hard link" if linked else "a copy"
+        return False
+    return st.st_nlink > inside
 
 
 def _place_interpreter(plan: RepairPlan) -> list[Change]:
