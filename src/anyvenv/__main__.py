@@ -68,10 +68,9 @@ def _answer(args: list[str]) -> int:
 def _usable_standard_streams() -> None:
     """A closed stdin, stdout or stderr (``>&-``) reads and writes as ``/dev/null`` rather
     than crashing on ``None``, for anyvenv and the programs it starts; an output whose
-    reader is gone (``| head``) is let go of, as uv does, and the command finishes; paths are
-    printed as the bytes they are, whatever the output's encoding."""
+    reader is gone (``| head``) is let go of, as uv does, and the command finishes; what the
+    output's encoding cannot say of a path is written as the bytes it stands for."""
     import codecs
-    import os
 
     for fd, (name, mode) in enumerate((("stdin", "r"), ("stdout", "w"), ("stderr", "w"))):
         if getattr(sys, name) is None:
@@ -95,8 +94,6 @@ _AS_BYTES = "anyvenv-as-bytes"
 def _as_bytes(error: UnicodeError) -> tuple[bytes, int]:
     """What the output's encoding cannot say (a path not UTF-8, ``é`` under an ASCII
     ``PYTHONIOENCODING``) is written as the bytes it stands for, as uv writes a path."""
-    import os
-
     if not isinstance(error, UnicodeEncodeError):
         raise error
     text = error.object[error.start : error.end]
@@ -178,8 +175,6 @@ def end_process(code: int) -> NoReturn:
         except (OSError, ValueError):  # the slow way reports it as it always has
             pass
         else:
-            import os
-
             os._exit(code)
     sys.exit(code)
 
