@@ -171,7 +171,7 @@ class _DataclassFields:
 
 class _DataclassParams:
     """A record class's ``__dataclass_params__`` (what ``@dataclass`` was given), made on
-    first use: ``pprint`` reads its ``repr`` to print a dataclass field by field."""
+    first use: ``pprint`` reads it of anything ``is_dataclass`` takes."""
 
     def __get__(self, obj: object, cls: type) -> Any:
         from types import SimpleNamespace

@@ -55,7 +55,8 @@ def create(
     (``True``; or a :class:`anyvenv.pythons.ondemand.Downloads` saying how), as ``uv venv``
     does by default. ``builder``: a subclass of :class:`EnvBuilder` that overrides some of its
     steps (``make_directories``, ``place_interpreter``, ``write_config``, ``write_scripts``,
-    ``seed``...); what it makes is validated as any env is before it is put in place.
+    ``seed``...); what it makes is validated once all its steps are done, before it is put
+    in place.
 
     Raises ``TypeError`` for an argument of the wrong type, and otherwise
     :class:`anyvenv.errors.AnyvenvError` subclasses (``message`` and ``hint``, picklable):

@@ -200,9 +200,7 @@ def _same_project(old_root: str, new_root: str) -> bool:
         return False
 
 
-def check_packages(
-    env: Path, sites: list[tuple[int, int, bool]], cfg: dict[str, str], findings: list[Finding]
-) -> None:
+def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list[Finding]) -> None:
     """Installs an installer gave up on half-way (uv where chmod fails): a ``.dist-info``
     without its METADATA, which importlib.metadata and pip cannot read. Repair cannot make
     the package again; the finding says how to."""

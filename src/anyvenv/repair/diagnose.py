@@ -124,7 +124,7 @@ def diagnose(env: Path) -> Diagnosis:
     _check_libpython(entries, base, started, findings)
     lib64 = _check_lib64(env, base, findings)
     scripts = check_scripts(env, findings)
-    check_packages(env, sites, cfg or {}, findings)
+    check_packages(env, sites, findings)
     check_activation(env, findings)
     return Diagnosis(
         env=env,
