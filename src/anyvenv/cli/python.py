@@ -28,22 +28,12 @@ def _add_install_dir(parser: argparse.ArgumentParser, given: str = "") -> None:
 def _add_preference(parser: argparse.ArgumentParser, managed: str) -> None:
     """uv's ``--managed-python`` and ``--no-managed-python`` (else its python-preference
     from ``UV_PYTHON_PREFERENCE`` and the like, and its settings files, is followed)."""
-    from anyvenv.cli.uvargs import last_wins  # (the last of the two wins, as in uv)
+    from anyvenv.cli.uvargs import add_last_wins_pair
 
-    pair = {"managed_python": "no_managed_python", "no_managed_python": "managed_python"}
-    parser.add_argument(
-        "--managed-python",
-        action=last_wins(pair),
-        nargs=0,
-        default=False,
-        help=f"{managed} (uv's only-managed preference)",
-    )
-    parser.add_argument(
-        "--no-managed-python",
-        action=last_wins(pair),
-        nargs=0,
-        default=False,
-        help="the interpreters on PATH only (uv's only-system preference)",
+    add_last_wins_pair(
+        parser,
+        ("--managed-python", f"{managed} (uv's only-managed preference)"),
+        ("--no-managed-python", "the interpreters on PATH only (uv's only-system preference)"),
     )
 
 
@@ -204,23 +194,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace an existing install of that version",
     )
-    from anyvenv.cli.uvargs import last_wins  # (the last of the two wins, as in uv)
+    from anyvenv.cli.uvargs import add_last_wins_pair
 
-    pair = {"offline": "no_offline", "no_offline": "offline"}
-    install.add_argument(
-        "--offline",
-        action=last_wins(pair),
-        nargs=0,
-        default=False,
-        help="use no network: only the download cache and file:// mirrors (also UV_OFFLINE)",
-    )
-    install.add_argument(
-        "--no-offline",
-        action=last_wins(pair),
-        nargs=0,
-        default=False,
-        help="use the network after all (against an earlier --offline or UV_OFFLINE)",
-    )
+    add_last_wins_pair(
+        install,
+        ("--offline", "use no network: only the download cache and file:// mirrors (also "
+         "UV_OFFLINE)"),
+        ("--no-offline", "use the network after all (against an earlier --offline or UV_OFFLINE)"),
+    )  # fmt: skip
     names = install.add_mutually_exclusive_group()
     names.add_argument(
         "--no-bin",

@@ -254,6 +254,17 @@ def last_wins(pairs: dict[str, str]) -> type:
     return LastWins
 
 
+def add_last_wins_pair(
+    parser: argparse.ArgumentParser, first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    """Two flags (each ``(option, help)``) of which the last given wins, as in uv; both
+    ``False`` when neither is given."""
+    dests = [option.lstrip("-").replace("-", "_") for option, _ in (first, second)]
+    action = last_wins({dests[0]: dests[1], dests[1]: dests[0]})
+    for option, help_text in (first, second):
+        parser.add_argument(option, action=action, nargs=0, default=False, help=help_text)
+
+
 def preference_given(args: argparse.Namespace | SimpleNamespace) -> str | None:
     """The python-preference the command line gives (``--managed-python``,
     ``--no-managed-python``, ``--python-preference``); a usage error for two at once, as
