@@ -119,3 +119,27 @@ def test_a_patchelf_that_fails_is_said_with_its_reason_and_the_ways_out(
         "beside the env's python instead"
     )
     assert not env.exists()
+
+
+def test_a_repair_to_a_link_removes_the_libpython_the_copy_needed(
+    base: Path, tmp_path: Path
+) -> None:
+    """An env that carried its base's libpython (a copy, ANYVENV_PATCHELF=) repaired where
+    links work: the interpreter is a link now, and the env's libpython, which nothing loads
+    any more, is removed, not left as megabytes of a release."""
+    env = tmp_path / "env"
+    made = run_cli("venv", str(env), "--python", str(base), "--strategy", "copy", "--json",
+                   env=cli_env(ANYVENV_PATCHELF=""))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["libpython"] in ("copy", "hardlink")
+    (library,) = (env / "lib").glob("libpython*.so*")
+    (env / "bin" / "python3").unlink()  # (broken: repair places the interpreter again)
+    fixed = run_cli("repair", str(env), "--json")
+    assert fixed.returncode == 0, fixed.stderr
+    changes = json.loads(fixed.stdout)["changes"]
+    assert {"action": "removed", "path": str(library),
+            "detail": "no longer loaded: the base's own is"} in changes  # fmt: skip
+    assert not library.exists() and (env / "bin" / "python").is_symlink()
+    assert loaded_libpython(env / "bin" / "python") == {
+        os.path.realpath(base.parent.parent / "lib" / library.name)
+    }

@@ -257,7 +257,34 @@ def _place_interpreter(plan: RepairPlan) -> list[Change]:
                 "nothing in the environment was changed",
             ) from exc
         verify(facts, staging, info, expected)
-        return _move_into(staging, env, placement.strategy)
+        changes = _move_into(staging, env, placement.strategy)
+    return changes + _drop_unused_libpython(plan)
+
+
+def _drop_unused_libpython(plan: RepairPlan) -> list[Change]:
+    """The libpython an earlier placement put in the env's ``lib/`` (a copy or hard link of
+    its base's), once the interpreter placed now loads the base's own: removed (it would stay
+    as megabytes of another release, which nothing loads)."""
+    from anyvenv.envbuild.plan import LibraryPlacement
+
+    placement = plan.interpreter
+    assert placement is not None
+    was = (plan.diagnosis.config or {}).get("anyvenv-libpython")
+    own = (LibraryPlacement.COPY.value, LibraryPlacement.HARDLINK.value)
+    if was not in own or placement.library.value in own:
+        return []
+    lib = plan.env / "lib"
+    try:
+        names = sorted(os.listdir(lib))
+    except OSError:
+        return []
+    changes = []
+    for name in names:
+        path = lib / name
+        if name.startswith("libpython") and ".so" in name and stat.S_ISREG(os.lstat(path).st_mode):
+            os.unlink(path)
+            changes.append(Change("removed", path, "no longer loaded: the base's own is"))
+    return changes
 
 
 def _place_extras(layout: EnvLayout, names: list[str], strategy: Strategy) -> None:
