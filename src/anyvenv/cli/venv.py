@@ -373,7 +373,7 @@ def run(args: Arguments) -> int:
     import sys
 
     from anyvenv.cli.output import tell_waiting
-    from anyvenv.envbuild.create import create
+    from anyvenv.envbuild.create import make_environment
     from anyvenv.errors import InterpreterNotFound, UsageError
     from anyvenv.project.model import python_for_venv
     from anyvenv.project.uvrules import env_flag
@@ -440,7 +440,7 @@ def run(args: Arguments) -> int:
     path = args.path or found.default_path or DEFAULT_PATH
     _refuse_a_pointer(path)
     try:
-        info = create(
+        info = make_environment(
             path,
             python,
             python_preference=preference,

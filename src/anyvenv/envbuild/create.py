@@ -19,9 +19,12 @@ from anyvenv.pythons.ondemand import Downloads, find_or_download
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from typing import ParamSpec
+
+    P = ParamSpec("P")
 
 
-def create(
+def make_environment(
     path: str | os.PathLike[str],
     python: str | os.PathLike[str] | None = None,
     *,
@@ -56,7 +59,8 @@ def create(
     does by default. ``builder``: a subclass of :class:`EnvBuilder` that overrides some of its
     steps (``make_directories``, ``place_interpreter``, ``write_config``, ``write_scripts``,
     ``seed``...); what it makes is validated once all its steps are done, before it is put
-    in place.
+    in place. An error's hint names create()'s keywords (``clear=True``); ``anyvenv venv``
+    calls :func:`make_environment`, whose hints name its options (``--clear``).
 
     Raises ``TypeError`` for an argument of the wrong type, and otherwise
     :class:`anyvenv.errors.AnyvenvError` subclasses (``message`` and ``hint``, picklable):
@@ -124,9 +128,6 @@ def create(
         lock = try_env_lock(target, on_lock_wait)
         try:
             return build_environment(target, info, options, builder)
-        except AnyvenvError as exc:
-            exc.hint = _in_api_words(exc.hint)
-            raise
         finally:
             if lock is not None:
                 lock.release()
@@ -147,6 +148,23 @@ def _in_api_words(hint: str | None) -> str | None:
     for command_line, api in _API_WORDS:
         hint = None if hint is None else hint.replace(command_line, api)
     return hint
+
+
+def _hints_in_api_words(make: Callable[P, EnvInfo]) -> Callable[P, EnvInfo]:
+    def create(*args: P.args, **kwargs: P.kwargs) -> EnvInfo:
+        try:
+            return make(*args, **kwargs)
+        except AnyvenvError as exc:
+            exc.hint = _in_api_words(exc.hint)
+            raise
+
+    create.__doc__ = make.__doc__
+    create.__module__ = make.__module__
+    create.__wrapped__ = make  # type: ignore[attr-defined]  # (inspect.signature follows it)
+    return create
+
+
+create = _hints_in_api_words(make_environment)
 
 
 def _checked_path(path: object) -> str:
