@@ -289,3 +289,18 @@ def test_another_users_install_is_refused_whole_not_hidden(nobody_scratch: Path)
     removed = run_cli_as_nobody("python", "uninstall", "3.12", "--install-dir", str(root))
     assert removed.returncode == 0, removed.stderr
     assert os.listdir(root) == []
+
+
+def test_why_an_interpreter_cannot_be_run_is_said_without_running_it(tmp_path: Path) -> None:
+    from anyvenv.pythons.installed import why_not_runnable
+
+    runs = tmp_path / "python3.12"
+    runs.write_bytes(b"#!/bin/sh\n")
+    runs.chmod(0o755)
+    assert why_not_runnable(str(runs)) is None
+    runs.chmod(0o644)
+    assert why_not_runnable(str(runs)) == "it is not executable (mode 0644)"
+    assert why_not_runnable(str(tmp_path)) == "it is not a file"
+    assert why_not_runnable(str(tmp_path / "gone")) == "No such file or directory"
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    assert why_not_runnable(str(tmp_path / "dangling")) == "No such file or directory"
