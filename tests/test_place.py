@@ -130,9 +130,9 @@ def test_hard_links_to_another_users_file_are_known_to_fail() -> None:
 
 def _left_in(directory: Path) -> list[str]:
     """What ``directory`` holds, but libfuse's ``.fuse_hidden*`` names: a file unlinked while
-    open (the lock's flock file is, by design) is renamed so, and removed at its release,
-    except where the release overtakes the rename in the server's threads (seen here in
-    about one run of ten: a race of libfuse's, not a file anyvenv left)."""
+    open (the lock's flock file is, by design) is renamed so, and removed at its release. In
+    about one run of ten here one stayed, with no process holding it open any more: left by
+    the FUSE server (a race in it, likely), not a file anyvenv left."""
     return sorted(name for name in os.listdir(directory) if not name.startswith(".fuse_hidden"))
 
 
