@@ -251,6 +251,12 @@ def test_hints_are_said_in_the_apis_words(tmp_path: Path, lab: Lab) -> None:
     with pytest.raises(UsageError) as forced:
         anyvenv.create(share / "env", python=str(BASE), strategy="symlink")
     assert "use the copy strategy (strategy='copy')" in str(forced.value.hint)
+    # a Python that is not there: the command downloads one, a library call when let
+    from anyvenv.errors import InterpreterNotFound
+
+    with pytest.raises(InterpreterNotFound) as missing:
+        anyvenv.create(tmp_path / "none", python="3.5", python_preference="only-managed")
+    assert str(missing.value.hint).endswith(", or pass python_downloads=True to let create() do so")
     # every phrase translated is one creation says (a reworded hint would slip through)
     here = Path(create_module.__file__)
     sources = "".join(path.read_text() for path in here.parent.glob("*.py") if path != here)

@@ -11,7 +11,7 @@ from anyvenv.envbuild.builder import (
     build_environment,
     make_parents,
 )
-from anyvenv.errors import AnyvenvError, UsageError
+from anyvenv.errors import AnyvenvError, InterpreterNotFound, UsageError
 from anyvenv.fs.place import Strategy, forget_umask
 from anyvenv.interpreter.discovery import checked_preference
 from anyvenv.pythons.ondemand import Downloads, find_or_download
@@ -156,6 +156,12 @@ def _hints_in_api_words(make: Callable[P, EnvInfo]) -> Callable[P, EnvInfo]:
             return make(*args, **kwargs)
         except AnyvenvError as exc:
             exc.hint = _in_api_words(exc.hint)
+            if (  # (the command downloads one by itself; a library call only when let)
+                isinstance(exc, InterpreterNotFound)
+                and not kwargs.get("python_downloads")
+                and "'anyvenv python install " in (exc.hint or "")
+            ):
+                exc.hint = f"{exc.hint}, or pass python_downloads=True to let create() do so"
             raise
 
     create.__doc__ = make.__doc__
