@@ -151,6 +151,15 @@ def test_under_never_with_no_build_the_hint_is_not_python_install(
     said = one_line_error(proc)
     assert "no Python matching '3.99' found" in said and "python install" not in said, said
     assert "put one on PATH or pass its path (python-downloads is never)" in said
+    # under only-managed PATH is not searched: it is not sent there
+    managed = {**env_vars, "UV_PYTHON_PREFERENCE": "only-managed"}
+    proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.99", env=managed)
+    assert proc.returncode == 2
+    said = one_line_error(proc)
+    assert said.endswith(
+        "; pass its path, or let PATH be searched too (a python-preference other than "
+        "only-managed) (python-downloads is never)"
+    ), said
 
 
 def test_under_only_system_the_hint_is_not_a_managed_install(

@@ -78,13 +78,20 @@ def find_or_download(
             raise
         if isinstance(missing, UnsupportedPython):
             raise  # (no build for it either)
-        if (preference or preference_of_variable(os.environ)) == "only-system":
+        effective = preference or preference_of_variable(os.environ)
+        if effective == "only-system":
             raise
         setting, source = downloads.setting()
         version = request.raw.strip() or "3"
         if setting == "never" and not _has_build(version):  # (python install is refused)
+            where = (
+                "pass its path, or let PATH be searched too (a python-preference other than "
+                "only-managed)"
+                if effective == "only-managed"
+                else "put one on PATH or pass its path"
+            )
             raise InterpreterNotFound(
-                missing.message, "put one on PATH or pass its path (python-downloads is never)"
+                missing.message, f"{where} (python-downloads is never)"
             ) from None
         if setting == "never":
             allow = (  # (--allow-python-downloads overrides the variable and settings too)
