@@ -83,7 +83,10 @@ def find_or_download(
             raise
         setting, source = downloads.setting()
         version = request.raw.strip() or "3"
-        if setting == "never" and not _has_build(version):  # (python install is refused)
+        from anyvenv.pythons.sources import has_build
+
+        # (python install is refused where there is no build, or none can be told)
+        if setting == "never" and not has_build(version, unknown=False):
             where = (
                 "pass its path, or let PATH be searched too (a python-preference other than "
                 "only-managed)"
@@ -108,17 +111,6 @@ def find_or_download(
         if setting != "automatic":
             raise
         return _downloaded(version, downloads, missing)
-
-
-def _has_build(version: str) -> bool:
-    """Whether the release table has a build for ``version`` (for this platform)."""
-    from anyvenv.pythons.sources import available_downloads, select_download
-
-    try:
-        select_download(version, available_downloads())
-    except AnyvenvError:
-        return False
-    return True
 
 
 def _downloaded(

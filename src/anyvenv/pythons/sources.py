@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from anyvenv.errors import UsageError
+from anyvenv.errors import AnyvenvError, UsageError
 from anyvenv.interpreter.buildtarget import Platform, current_platform
 from anyvenv.interpreter.request import parse_request
 
@@ -241,15 +241,16 @@ def available_downloads(target: Platform | None = None) -> list[PythonDownload]:
     )
 
 
-def has_build(request: str) -> bool:
-    """Whether ``anyvenv python install REQUEST`` has a build to install here (``True`` where
-    that cannot be told: a request that names no version, a downloads file not readable)."""
+def has_build(request: str, *, unknown: bool = True) -> bool:
+    """Whether ``anyvenv python install REQUEST`` has a build to install here; ``unknown``
+    where that cannot be told (a request that names no version, a downloads file not
+    readable)."""
     try:
         select_download(request, available_downloads())
     except NoSuchDownload:
         return False
-    except (UsageError, OSError, ValueError):
-        return True
+    except (AnyvenvError, OSError, ValueError):
+        return unknown
     return True
 
 
