@@ -6,7 +6,7 @@ import os
 
 from anyvenv.errors import EnvironmentBroken
 from anyvenv.fs.paths import same_file
-from anyvenv.interpreter.query import InterpreterInfo, failure_line
+from anyvenv.interpreter.query import LOADED_LIBPYTHONS_CODE, InterpreterInfo, failure_line
 from anyvenv.record import record
 from anyvenv.spawn import Child, SpawnTimeout
 
@@ -14,14 +14,8 @@ from anyvenv.spawn import Child, SpawnTimeout
 # ``libpython`` is what the loader really mapped (Linux), not what sysconfig claims.
 RUNNING_FACTS_CODE = (
     "import sys\n"
-    "libs = []\n"
-    "try:\n"
-    "    with open('/proc/self/maps') as f:\n"
-    "        paths = {l.split(None, 5)[-1].strip().replace('\\\\012', '\\n') for l in f if '/' in l}\n"
-    "    libs = sorted(p for p in paths if p.rsplit('/', 1)[-1].startswith('libpython'))\n"
-    "except OSError:\n"
-    "    pass\n"
-    "FACTS = {'prefix': sys.prefix, 'base_prefix': sys.base_prefix,"
+    + LOADED_LIBPYTHONS_CODE
+    + "FACTS = {'prefix': sys.prefix, 'base_prefix': sys.base_prefix,"
     " 'version': list(sys.version_info[:3]), 'libpython': libs}\n"
 )
 # The answer: NUL-separated fields, as bytes (exact for any path; no json to import here).

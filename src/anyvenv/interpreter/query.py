@@ -15,8 +15,22 @@ from anyvenv.record import as_dict, fields_of, record
 
 CACHE_VERSION = 4
 
+# Runs inside a python (3.6+ syntax, stdlib only): ``libs``, the libpython files the loader
+# really mapped (Linux), whatever the path's directories are called; /proc/self/maps writes a
+# newline in a path as \012. Shared by the query, the env check and the install check.
+LOADED_LIBPYTHONS_CODE = r"""
+libs = []
+try:
+    with open("/proc/self/maps") as maps:
+        paths = {l.split(None, 5)[-1].strip().replace("\\012", "\n") for l in maps if "/" in l}
+    libs = sorted(p for p in paths if p.rsplit("/", 1)[-1].startswith("libpython"))
+except OSError:
+    pass
+"""
+
 # Runs inside the queried interpreter (3.6+ syntax, stdlib only, no site).
-_QUERY_SCRIPT = r"""
+_QUERY_SCRIPT = (
+    r"""
 import json, os, sys, sysconfig, platform
 base_exe = getattr(sys, "_base_executable", None) or sys.executable
 here = os.path.dirname(sys.executable)
@@ -33,13 +47,10 @@ if (sys.prefix != getattr(sys, "base_prefix", sys.prefix) or hasattr(sys, "real_
     cand = next((c for c in (os.path.join(home, n) for n in names) if os.path.exists(c)), None)
     base_exe = cand or base_exe
 cfg = sysconfig.get_config_vars()
-lib = ""  # the libpython really loaded (Linux), whose file holds a shared build's version
-try:
-    with open("/proc/self/maps") as maps:
-        paths = (l.split(None, 5)[-1].strip().replace("\\012", "\n") for l in maps if "/" in l)
-        lib = next((p for p in paths if p.rsplit("/", 1)[-1].startswith("libpython")), "")
-except OSError:
-    pass
+"""
+    + LOADED_LIBPYTHONS_CODE
+    + r"""
+lib = libs[0] if libs else ""  # the libpython really loaded, whose file holds its version
 try:
     scheme = sysconfig.get_paths(scheme="venv", vars={"base": "{base}", "platbase": "{base}"})
 except KeyError:
@@ -67,6 +78,7 @@ print(json.dumps({
     "loaded_libpython": lib,
 }))
 """
+)
 
 
 @record

@@ -27,6 +27,7 @@ from anyvenv.fs import atomic
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.place import DATA_MODE, create_file
 from anyvenv.fs.probe import probe, probe_path_for
+from anyvenv.interpreter.query import LOADED_LIBPYTHONS_CODE
 from anyvenv.killpoints import checkpoint
 from anyvenv.pythons.archive import ExtractReport, LinkPlan, extract, plan_links, read_tree
 from anyvenv.pythons.download import download_cache_dir, fetch_verified
@@ -61,7 +62,8 @@ VALIDATE_TIMEOUT = 300.0
 PENDING_MARK = ".anyvenv-pending"
 _LEAKY_VARIABLES = ("LD_LIBRARY_PATH", "LD_PRELOAD", "PYTHONHOME", "PYTHONPATH")
 # Runs in the new build with -I: what it is, where it thinks it lives, what it loaded.
-_VALIDATE_SCRIPT = r"""
+_VALIDATE_SCRIPT = (
+    r"""
 import importlib.util, json, sys
 out = {"version": list(sys.version_info[:3]), "prefix": sys.prefix, "imported": [], "failed": {}}
 for name, core in (("ssl", "_ssl"), ("sqlite3", "_sqlite3"), ("ctypes", "_ctypes")):
@@ -72,16 +74,13 @@ for name, core in (("ssl", "_ssl"), ("sqlite3", "_sqlite3"), ("ctypes", "_ctypes
         out["imported"].append(name)
     except Exception as exc:
         out["failed"][name] = "%s: %s" % (type(exc).__name__, exc)
-libs = []
-try:
-    with open("/proc/self/maps") as maps:
-        paths = {l.split(None, 5)[-1].strip().replace("\\012", "\n") for l in maps if "/" in l}
-    libs = sorted(p for p in paths if p.rsplit("/", 1)[-1].startswith("libpython"))
-except OSError:
-    pass
+"""
+    + LOADED_LIBPYTHONS_CODE
+    + r"""
 out["libpython"] = libs
 print(json.dumps(out))
 """
+)
 
 
 class InstallBroken(AnyvenvError):
