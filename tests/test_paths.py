@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 import pytest
 
-from anyvenv.fs.paths import is_below, parents, same_entry, upward
+from anyvenv.fs.paths import is_below, is_utf8, parents, same_entry, upward
 
 
 @pytest.mark.parametrize("path", ["/", "/a", "/a/b", "/a/b/c", "/a b/ü/.venv"])
@@ -42,3 +43,9 @@ def test_same_entry_is_one_name_in_one_directory_however_reached(tmp_path: Path)
     (tmp_path / "proj").mkdir()
     assert not same_entry(env, str(tmp_path / "proj" / ".venv"))
     assert not same_entry(env, str(tmp_path / "gone" / ".venv"))
+
+
+def test_a_path_is_utf8_by_its_bytes_not_by_how_the_locale_decoded_them() -> None:
+    assert is_utf8("/tmp/café/.venv") and is_utf8(b"/tmp/caf\xc3\xa9")
+    assert not is_utf8(b"/tmp/x\xffy") and not is_utf8(os.fsdecode(b"/tmp/x\xffy"))
+    assert is_utf8("/tmp/caf\udcc3\udca9")  # (café's bytes, as an ASCII locale decodes them)

@@ -375,6 +375,7 @@ def run(args: Arguments) -> int:
     from anyvenv.cli.output import tell_waiting
     from anyvenv.envbuild.create import make_environment
     from anyvenv.errors import InterpreterNotFound, UsageError
+    from anyvenv.fs.paths import is_utf8
     from anyvenv.project.model import python_for_venv
     from anyvenv.project.uvrules import env_flag
     from anyvenv.project.uvsettings import python_preference
@@ -469,7 +470,7 @@ def run(args: Arguments) -> int:
     not_utf8 = (  # (uv venv refuses such a path: uv pip and uv sync refuse the env made)
         "uv cannot work on this env: its path is not valid UTF-8 (uv pip and uv sync refuse "
         "it; its python runs); make it at a UTF-8 path for uv"
-        if not _is_utf8(info.path)
+        if not is_utf8(info.path)
         else None
     )
     for warning in (
@@ -607,15 +608,3 @@ def _quoted(text: str, fish: bool = False) -> str:
     if fish:
         return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return "'" + text.replace("'", "'\"'\"'") + "'"
-
-
-def _is_utf8(path: str) -> bool:
-    """Whether the bytes of ``path`` (as the filesystem has them, whatever the locale's
-    encoding) are valid UTF-8."""
-    import os
-
-    try:
-        os.fsencode(path).decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True

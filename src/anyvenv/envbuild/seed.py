@@ -41,14 +41,14 @@ def _wheel_pkg_dir(python: str) -> Path | None:
 def check_seedable(env: str | os.PathLike[str]) -> None:
     """:class:`UsageError` for a path pip cannot be installed into: neither uv nor pip (nor
     ensurepip) accept a path that is not valid UTF-8."""
-    try:
-        os.fsencode(env).decode("utf-8")
-    except UnicodeDecodeError:
+    from anyvenv.fs.paths import is_utf8
+
+    if not is_utf8(env):
         raise UsageError(
             f"{os.fsdecode(env)!r} is not valid UTF-8: pip cannot be installed there "
             "(uv and pip refuse such paths)",
             "create the environment without --seed",
-        ) from None
+        )
 
 
 def uv_binary() -> str:

@@ -84,6 +84,16 @@ def _one_directory_in_any_case(first: str, second: str) -> bool:
     return True
 
 
+def is_utf8(path: str | bytes | os.PathLike[str]) -> bool:
+    """Whether the bytes of ``path`` (as the filesystem has them, whatever the locale's
+    encoding) are valid UTF-8, which uv and pip take no path without."""
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def is_below(path: str, directory: str) -> bool:
     """Whether ``path`` lies strictly under ``directory`` (by their normalised text)."""
     return os.path.normpath(path).startswith(os.path.normpath(directory).rstrip("/") + "/")

@@ -123,16 +123,15 @@ def _path_against(workdir: str, request: str) -> str:
 
 def _check_uv_can_take(env: str) -> None:
     """uv refuses an env path that is not UTF-8 (after it is built): said first, with the fix."""
-    encoded = os.fsencode(env)
-    try:
-        encoded.decode("utf-8")
-    except UnicodeDecodeError:
-        shown = encoded.decode("utf-8", "backslashreplace")
+    from anyvenv.fs.paths import is_utf8
+
+    if not is_utf8(env):
+        shown = os.fsencode(env).decode("utf-8", "backslashreplace")
         raise UsageError(
             f"the project env path {shown} is not valid UTF-8, and uv takes no other",
             "set UV_PROJECT_ENVIRONMENT to a UTF-8 path (the project itself may stay), or "
             "rename the directory",
-        ) from None
+        )
 
 
 def leaves_env_alone(options: SyncOptions, environ: Mapping[str, str], root: str) -> bool:
