@@ -462,3 +462,23 @@ def test_a_path_the_locales_encoding_cannot_say_is_one_line_naming_the_fix(
         assert done.stderr.count(b"\n") == 1 and b"Traceback" not in done.stderr
         assert done.stderr.endswith(b"; run anyvenv with a UTF-8 locale (LC_ALL=C.UTF-8) or "
                                     b"PYTHONUTF8=1\n")  # fmt: skip
+
+
+def test_a_unicode_error_under_a_utf8_encoding_is_not_blamed_on_the_locale() -> None:
+    """Under UTF-8 (the default here) no locale is at fault: a UnicodeError is anyvenv's own
+    bug and shows as one (a traceback, exit 1), not as advice to change the locale."""
+    code = (
+        "import sys\n"
+        "from anyvenv.cli.guard import guarded\n"
+        "def broken():\n"
+        "    b'\\xff'.decode('utf-8')\n"
+        "    return 0\n"
+        "sys.exit(guarded(broken))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-X", "utf8", "-c", code], capture_output=True, text=True,
+        env=cli_env(), stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "Traceback" in proc.stderr and "UnicodeDecodeError" in proc.stderr
+    assert "locale" not in proc.stderr
