@@ -10,7 +10,8 @@ from anyvenv.envbuild import plan
 from anyvenv.envbuild.plan import LibraryPlacement, plan_interpreter
 from anyvenv.fs.place import Strategy
 from anyvenv.fs.probe import probe
-from anyvenv.interpreter.linkage import libpython_linkage
+from anyvenv.interpreter.elf import DynamicInfo
+from anyvenv.interpreter.linkage import LibpythonLink, Linkage, libpython_linkage
 from anyvenv.interpreter.query import query_interpreter
 from anyvenv.record import replace
 from support import BASE
@@ -44,3 +45,26 @@ def test_a_base_the_user_may_not_hard_link_is_copied(
     assert result.strategy is Strategy.COPY
     assert "not to the base" in result.reason
     assert result.library is not LibraryPlacement.HARDLINK
+
+
+@pytest.mark.parametrize(
+    ("needed", "placement"),
+    [
+        (("libc.so.6", "$ORIGIN/../lib/libpython3.12.so.1.0"), LibraryPlacement.COPY),
+        (("$ORIGIN/../libpython-env/libz.so.1", "libpython3.12.so.1.0"),
+         LibraryPlacement.PATCHED_RUNPATH),
+    ],
+    ids=["libpython-by-path", "another-library-under-a-libpython-dir"],
+)  # fmt: skip
+def test_only_a_libpython_named_by_path_rules_out_patching_runpath(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, needed: tuple[str, ...],
+    placement: LibraryPlacement,
+) -> None:  # fmt: skip
+    """RUNPATH cannot redirect a NEEDED entry that is a path, so such a libpython is copied;
+    another library's path under a directory named ``libpython-env`` does not count."""
+    monkeypatch.setattr(plan, "find_patchelf", lambda: "/usr/bin/patchelf")
+    linkage = Linkage(LibpythonLink.ORIGIN, "libpython3.12.so.1.0", "/b/lib/libpython3.12.so.1.0",
+                      "$ORIGIN/../lib", DynamicInfo(needed=needed, runpath=("$ORIGIN/../lib",)))  # fmt: skip
+    measured = probe(str(tmp_path))
+    chosen = plan._choose_library(Strategy.COPY, linkage, measured, same_fs=False)
+    assert chosen is placement

@@ -143,3 +143,23 @@ def test_a_repair_to_a_link_removes_the_libpython_the_copy_needed(
     assert loaded_libpython(env / "bin" / "python") == {
         os.path.realpath(base.parent.parent / "lib" / library.name)
     }
+
+
+def test_a_libpython_named_by_path_in_needed_is_copied_not_patched(
+    lab: Lab, base: Path, tmp_path: Path
+) -> None:
+    """A base whose NEEDED entry is ``$ORIGIN/../lib/libpython...`` itself (no RUNPATH): the
+    loader opens that path as written, so patching RUNPATH cannot redirect it. The env's copy
+    gets libpython beside it, where that path leads, even though patchelf is at hand."""
+    home = tmp_path / "needed-path"
+    shutil.copytree(base.parent.parent, home, symlinks=True)
+    python = home / "bin" / base.name
+    soname = f"libpython{base.name.removeprefix('python')}.so.1.0"
+    subprocess.run(["patchelf", "--remove-rpath", "--replace-needed", soname,
+                    f"$ORIGIN/../lib/{soname}", str(python)], check=True)  # fmt: skip
+    env = lab.target("faultfs:cifs-like") / "env"
+    proc = run_cli("venv", str(env), "--python", str(python), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert (report["strategy"], report["libpython"]) == ("copy", "copy")
+    assert loaded_libpython(env / "bin" / "python") == {os.path.realpath(env / "lib" / soname)}
