@@ -257,6 +257,9 @@ def test_hints_are_said_in_the_apis_words(tmp_path: Path, lab: Lab) -> None:
     with pytest.raises(InterpreterNotFound) as missing:
         anyvenv.create(tmp_path / "none", python="3.5", python_preference="only-managed")
     assert str(missing.value.hint).endswith(", or pass python_downloads=True to let create() do so")
+    with pytest.raises(UsageError) as unseedable:  # (pip refuses a path that is not UTF-8)
+        anyvenv.create(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"), python=str(BASE), seed=True)
+    assert unseedable.value.hint == "create the environment without seed=True"
     # every phrase translated is one creation says (a reworded hint would slip through)
     here = Path(create_module.__file__)
     sources = "".join(path.read_text() for path in here.parent.glob("*.py") if path != here)
