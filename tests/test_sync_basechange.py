@@ -168,6 +168,25 @@ def test_a_copied_python_whose_base_is_gone_is_rebuilt(
     assert ran.returncode == 0, ran.stderr
 
 
+def test_a_linked_python_whose_base_is_gone_is_rebuilt_naming_the_missing_base(
+    tmp_path: Path, index: Path, home: Path
+) -> None:
+    """An env whose python links to a base that was removed: the rebuild names where the link
+    leads, as uv does ("linked to non-existent Python interpreter"), not "No such file" of
+    the env's python, which is there."""
+    python = _debian_tree(tmp_path / "base")
+    env = project_environ(home)
+    project = write_project(tmp_path / "demo", dependencies=["alpha"], python_version=None)
+    sync_json(project, env, index, "--python", str(python))
+    assert (project / ".venv" / "bin" / "python").is_symlink()
+    shutil.rmtree(tmp_path / "base")
+    report, _ = sync_json(project, env, index, "--python", "3.11")
+    assert report["action"] == "rebuilt", report
+    assert report["rebuild_reason"] == (
+        f"its python links to {python}, which does not exist (its base is gone)"
+    )
+
+
 @pytest.mark.parametrize("lab_kind", ["fat"])
 def test_a_shadow_env_of_another_release_or_replaced_by_uv_is_made_again(
     target: Path, index: Path, home: Path

@@ -102,6 +102,9 @@ def inspect_env(
     from anyvenv.interpreter.query import query_interpreter
 
     python = os.path.join(env, "bin", "python")
+    dangling = _dangling_link(python)
+    if dangling is not None:  # (as uv says it: not "No such file" of a file that is there)
+        return None, f"its python links to {dangling}, which does not exist (its base is gone)"
     try:
         running = info = query_interpreter(python, use_cache=False)
         if is_below(info.executable, env):  # before 3.11, -S leaves venvs unresolved
@@ -114,6 +117,21 @@ def inspect_env(
         return None, f"its python does not run ({exc.message})"
     except OSError as exc:  # e.g. a link that cannot be read back (EACCES, EPERM)
         return None, f"its python cannot be reached ({errno_name(exc.errno)}: {exc.filename})"
+
+
+def _dangling_link(path: str) -> str | None:
+    """Where the link at ``path`` leads (its last link's target, absolute) when that is not
+    there; ``None`` for a path that is not a link, or one that leads to a file."""
+    try:
+        if not os.path.islink(path) or os.path.exists(path):
+            return None
+        hops = 0
+        while os.path.islink(path) and hops < 40:
+            path = os.path.join(os.path.dirname(path), os.readlink(path))
+            hops += 1
+    except OSError:  # (a link that cannot be read back: said where the query fails)
+        return None
+    return os.path.normpath(path)
 
 
 def base_changed(env: str, running: InterpreterInfo, base: str) -> str | None:

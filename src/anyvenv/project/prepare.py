@@ -32,6 +32,7 @@ from anyvenv.project.envchoice import (
     fault_of,
     placement_for,
     python_key,
+    shadow_dir,
     shadow_env_path,
 )
 from anyvenv.project.envmake import build_at
@@ -184,7 +185,12 @@ def _discard_old(
     """Remove what the previous env left in anyvenv's own directories (never the user's)."""
     if old_env != new.env and is_below(old_env, envs_dir(environ)) and os.path.isdir(old_env):
         remove_tree_or_leave_it(old_env)
-    if old is not None and old.shadow and old.shadow != new.shadow:
+    if (
+        old is not None
+        and old.shadow
+        and old.shadow != new.shadow
+        and is_below(old.shadow, shadow_dir(environ))  # (never another user's or machine's)
+    ):
         remove_tree_or_leave_it(old.shadow)
 
 
@@ -209,9 +215,13 @@ def _existing_location(
     """Where a healthy existing env stands, or why it must be rebuilt to be usable here."""
     if saved is not None:
         placement = Placement(saved.placement)
-        return EnvLocation(
-            declared, env, placement, saved.reason, saved.shadow or None, saved.chmod_fails
-        )
+        shadow = saved.shadow or None
+        if shadow is not None and not is_below(shadow, shadow_dir(environ)):
+            # (the shadow of another user or machine, whose sync saved the state on the
+            # share, or of an earlier ANYVENV_SHADOW_DIR: this user's own is used)
+            key = python_key(facts.version, facts.free_threaded)
+            shadow = shadow_env_path(declared, project.env_name, key, environ, saved.reason)
+        return EnvLocation(declared, env, placement, saved.reason, shadow, saved.chmod_fails)
     if pointed:
         from anyvenv.fs.probe import probe, probe_path_for
 
@@ -350,41 +360,26 @@ def prepare(
     if facts is not None:
         broken = _unfit(project, choice, facts, env, as_it_is)
         if broken is None:
-            location = _existing_location(
-                declared, env, pointed_to is not None, saved, facts, project, environ
-            )
-            provisional = isinstance(location, str) and as_it_is
-            if provisional:  # (made by another tool, or moved: as it is, for uv pip only)
-                location = _location_as_it_is(declared, project, facts, environ)
-            if isinstance(location, str):
-                broken = location
+            reused = _reuse(
+                project, choice, declared, env, pointed_to is not None, saved, facts,
+                environ, as_it_is, base_moved,
+            )  # fmt: skip
+            if isinstance(reused, str):
+                broken = reused
             else:
-                # (a saved state whose env was checked again, a vital file changed: as it is)
-                kept = (
-                    new_state(location, facts)
-                    if saved is None
-                    else replace(saved, **state_fields_of(facts))
-                )
-                _keep_owner_records(location)
                 if earlier_form:  # (an earlier release's pointer: in uv's form now)
                     write_pointer(declared, env)
-                notes = (
-                    _follow_a_move(env, choice.preference)
-                    if saved is None and not provisional
-                    else []
-                )
-                return PreparedEnv(
-                    project, choice, location, kept, "reused", notes=notes,
-                    # (an env whose base changed is used as it is, not recorded as checked:
-                    # the next sync must still find it changed and rebuild it)
-                    keeps_state=not provisional and not base_moved,
-                )  # fmt: skip
+                return reused
     if not may_build:
         raise EnvLeftAlone(env)
     if as_it_is and other is None and broken is not None and is_virtual_environment(env):
         raise BrokenEnvAsItIs(env, declared, broken)
     told: list[str] = []
     info = find_base_interpreter(project, choice, told)
+    if pointed_to is not None and other is None and not os.path.lexists(pointed_to):
+        own = _own_env_elsewhere(project, choice, declared, pointed_to, info, environ)
+        if own is not None:  # (another machine's, or another user's, pointer)
+            return own
     # (in place, without a shadow env: what the env holds is all there is to put back; not
     # through a link, whose target the old env is kept beside)
     runs_in_place = facts is not None and pointed_to is None and other is None
@@ -411,6 +406,82 @@ def prepare(
     if pending is None:  # checked: saved now, so that a sync killed or stopped before its
         save_state(prepared)  # end leaves an env the next one knows as its own, not rebuilds
     return prepared
+
+
+def _reuse(
+    project: Project,
+    choice: PythonChoice,
+    declared: str,
+    env: str,
+    pointed: bool,
+    saved: SyncState | None,
+    facts: EnvFacts,
+    environ: Mapping[str, str],
+    as_it_is: bool,
+    base_moved: bool = False,
+) -> PreparedEnv | str:
+    """The env at ``env``, which runs and is the one asked for, reused; or why it must be
+    rebuilt to be usable here."""
+    location = _existing_location(declared, env, pointed, saved, facts, project, environ)
+    provisional = isinstance(location, str) and as_it_is
+    if provisional:  # (made by another tool, or moved: as it is, for uv pip only)
+        location = _location_as_it_is(declared, project, facts, environ)
+    if isinstance(location, str):
+        return location
+    # (a saved state whose env was checked again, a vital file changed: as it is)
+    kept = (
+        new_state(location, facts)
+        if saved is None
+        else replace(saved, shadow=location.shadow, **state_fields_of(facts))
+    )
+    _keep_owner_records(location)
+    notes = _follow_a_move(env, choice.preference) if saved is None and not provisional else []
+    return PreparedEnv(
+        project, choice, location, kept, "reused", notes=notes,
+        # (an env whose base changed is used as it is, not recorded as checked: the next
+        # sync must still find it changed and rebuild it)
+        keeps_state=not provisional and not base_moved,
+    )  # fmt: skip
+
+
+def _own_env_elsewhere(
+    project: Project,
+    choice: PythonChoice,
+    declared: str,
+    pointed_to: str,
+    info: InterpreterInfo,
+    environ: Mapping[str, str],
+) -> PreparedEnv | None:
+    """The env this user keeps for the project in the per-user directory, reused, where the
+    pointer names an env that is not here: one another machine or user made, whose sync
+    wrote the pointer on the share. ``None`` when there is none that serves the project,
+    runs and is the one asked for: a new one is made."""
+    from anyvenv.errors import UnfitUserDir
+    from anyvenv.fs.paths import same_entry
+    from anyvenv.project.owners import read_owner
+
+    key = python_key(info.version, info.free_threaded)
+    try:
+        location = choose_location(declared, project, key, environ)
+    except UnfitUserDir:
+        return None  # (said by the build that follows)
+    env = location.env
+    owner = read_owner(env) if location.placement is Placement.ELSEWHERE else None
+    if owner is None or not same_entry(owner.declared, declared):
+        return None
+    saved = state_store.load(env)
+    facts, broken = inspect_env(env, saved)
+    if facts is None or broken is not None or _unfit(project, choice, facts, env, False):
+        return None
+    reused = _reuse(project, choice, declared, env, True, saved, facts, environ, False)
+    if isinstance(reused, str):
+        return None
+    write_pointer(declared, env)
+    reused.notes.append(
+        f"{declared} named {pointed_to}, which is not here (an env of another machine or "
+        f"user?): this one's env for the project, {env}, is used again"
+    )
+    return reused
 
 
 def _unfit(

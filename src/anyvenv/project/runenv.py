@@ -28,15 +28,17 @@ def existing_env(declared: str) -> str:
 def project_has_env(uv_args: Sequence[str], cwd: str, environ: Mapping[str, str]) -> bool:
     """Whether the project uv would find from ``cwd`` has an env where it declares one (a
     pointer file followed; a copied project's raises :class:`CopiedPointer`), running or not:
-    a directory with a pyvenv.cfg, as every tool makes one."""
+    a directory with a pyvenv.cfg, as every tool makes one. A pointer naming an env that is
+    not there (another machine's, on a share) is a :class:`UsageError` saying so: plain uv
+    pip would read the base interpreter's packages instead."""
     from anyvenv.envbuild.config import is_virtual_environment
     from anyvenv.project.model import discover
-    from anyvenv.project.pointer import resolve_own_env
+    from anyvenv.project.pointer import resolve_existing_env
     from anyvenv.project.uvrules import project_env_path, start_dir
 
     project = discover(start_dir(uv_args, cwd, environ))
     declared = project_env_path(project.workspace_root, uv_args, environ, cwd)
-    return is_virtual_environment(resolve_own_env(declared))
+    return is_virtual_environment(resolve_existing_env(declared))
 
 
 def project_env(
