@@ -446,9 +446,10 @@ def test_repair_killed_between_every_file_it_changes(tmp_path: Path, reliability
         kills += proc.returncode == -9
         if proc.returncode != -9:
             assert "+" in spec and proc.returncode == 0, (spec, proc.stderr)
-        # leftovers the next run clears: staging, temp files and the killed holder's lock
-        # files (its flock's and, on local disk too, its O_EXCL one)
-        marks = (".anyvenv-staging-", ".anyvenv-tmp-", ".anyvenv-repair.lock")
+        # leftovers the next run clears: staging, temp files, the probe's scratch directory
+        # (a timed kill can land while it measures the env's filesystem) and the killed
+        # holder's lock files (its flock's and, on local disk too, its O_EXCL one)
+        marks = (".anyvenv-staging-", ".anyvenv-tmp-", ".anyvenv-probe-", ".anyvenv-repair.lock")
         found = {
             key: value
             for key, value in repair_support.fingerprint(env).items()

@@ -588,3 +588,84 @@ def test_an_env_behind_a_pointer_is_active_through_the_pointer_too(
         monkeypatch.setenv("VIRTUAL_ENV", active)
         _warn_if_another_env_is_active(found, [])
         assert ("does not match the project environment" in capsys.readouterr().err) is warned
+
+
+EDITING_BACKEND = '''
+import base64, hashlib, os, pathlib, zipfile
+
+def _edit_pyproject():
+    """As an editor saving pyproject.toml while the sync runs (once)."""
+    if not pathlib.Path("edited").exists():
+        pathlib.Path("edited").write_text("")
+        path = pathlib.Path("pyproject.toml")
+        path.write_text(path.read_text().replace("dependencies = []", 'dependencies = ["gamma"]'))
+
+def _wheel(directory):
+    _edit_pyproject()
+    name = "demo-0.1-py3-none-any.whl"
+    files = {
+        "demo_mod.py": b"VALUE = 1\\n",
+        "demo-0.1.dist-info/METADATA": b"Metadata-Version: 2.1\\nName: demo\\nVersion: 0.1\\n",
+        "demo-0.1.dist-info/WHEEL": (
+            b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+        ),
+    }
+    lines = []
+    with zipfile.ZipFile(os.path.join(directory, name), "w") as wheel:
+        for member, data in files.items():
+            wheel.writestr(member, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            lines.append(f"{member},sha256={digest.decode()},{len(data)}")
+        lines.append("demo-0.1.dist-info/RECORD,,")
+        wheel.writestr("demo-0.1.dist-info/RECORD", "\\n".join(lines) + "\\n")
+    return name
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory)
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory)
+'''
+
+
+def test_an_edit_made_while_uv_runs_is_not_taken_as_synced(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """pyproject.toml saved while the sync runs (here by the project's own build backend,
+    called by uv after it read the file): the sync that follows runs uv, which sees the new
+    dependency, as uv run would; not a no-op on the word of a record taken after the edit."""
+    project = tmp_path / "demo"
+    project.mkdir()
+    (project / "backend.py").write_text(EDITING_BACKEND)
+    (project / ".python-version").write_text("3.12\n")
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+        'dependencies = []\n\n[build-system]\nrequires = []\nbuild-backend = "backend"\n'
+        'backend-path = ["."]\n'
+    )
+    assert uv_ran(project, env, index)
+    assert (project / "edited").exists() and "gamma" in (project / "pyproject.toml").read_text()
+    assert uv_ran(project, env, index), "the edit made while uv ran was taken as synced"
+    ran = anyvenv("run", "--no-sync", "python", "-c", "import gamma", cwd=project, env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert not uv_ran(project, env, index)
+
+
+@pytest.mark.parametrize("lab_kind", ["exfat", "sshfs"])
+def test_where_ctime_follows_a_restored_mtime_an_edit_is_still_seen(
+    target: Path, env: dict[str, str], index: Path
+) -> None:
+    """On sshfs and exFAT a file's ctime is its mtime: setting the mtime back (``cp -p``,
+    ``tar -x``, ``rsync -a``) sets the ctime back too, so a same-size edit whose old mtime was
+    restored must be seen by content."""
+    project = write_project(target / "demo", dependencies=["alpha"])
+    pyproject = project / "pyproject.toml"
+    os.utime(pyproject, ns=(1_577_836_800_000_000_000,) * 2)  # (2020-01-01, as from a tarball)
+    assert uv_ran(project, env, index)
+    assert not uv_ran(project, env, index)
+    pyproject.write_bytes(pyproject.read_bytes().replace(b'["alpha"]', b'["gamma"]'))
+    os.utime(pyproject, ns=(1_577_836_800_000_000_000,) * 2)
+    assert pyproject.stat().st_ctime_ns == pyproject.stat().st_mtime_ns  # (the mount's way)
+    assert uv_ran(project, env, index), "a same-size edit with its mtime restored went unseen"
+    ran = anyvenv("run", "--no-sync", "python", "-c", "import gamma", cwd=project, env=env)
+    assert ran.returncode == 0, ran.stderr

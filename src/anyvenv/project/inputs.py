@@ -18,8 +18,10 @@ A path modified less than :data:`RACY_NS` before the recording (or after it) cou
 within the same mtime tick (a jiffy on local disks, 1 s on sshfs, 2 s on FAT), so without its
 mtime changing: its content is recorded too (a directory's names, a file's CRC-32) and compared.
 This assumes the clock of a network filesystem's server is within that margin of this one's.
-On a filesystem that keeps a file's times when it is rewritten in place (fusefat), every path
-is recorded with its content.
+On a filesystem whose times may not tell an edit (sshfs and exFAT, whose ctime is the mtime, so
+that restoring an mtime restores both; FAT; fusefat, which keeps both times over a rewrite in
+place; any filesystem but a local disk's or the kernel's SMB and NFS clients), every path is
+recorded with its content.
 
 The record is kept in marshal format, which reading imports nothing for (json would import
 ``re``): a no-op sync reads it before anything else is imported. Everything here is
@@ -189,19 +191,28 @@ def _racy(mtime_ns: int, recorded_at_ns: int) -> bool:
     return mtime_ns > recorded_at_ns - RACY_NS
 
 
-# filesystems that do not move a file's times when it is written in place (measured: fusefat
-# keeps mtime and ctime), whose files are therefore always compared by content too
-TIMELESS_FSTYPES = frozenset({"fuse.fusefat"})
-_timeless: dict[int, bool] = {}
+# filesystems whose ctime moves to "now" whenever a file's content or times change, which no
+# tool can set back: there size, mtime and ctime stand for the content (local disks, the
+# kernel's SMB and NFS clients, whose ctime is the server's change time). Elsewhere a file's
+# times may not tell an edit: sshfs and exFAT give the mtime as ctime (``cp -p``, ``tar -x``
+# or ``rsync -a`` set both back), FAT a creation time, fusefat keeps both over a rewrite in
+# place, and other FUSE filesystems are not known: every input there is compared by content.
+CTIME_TRUSTED_FSTYPES = frozenset({"cifs", "smb3", "nfs", "nfs4", "ntfs3"})
+# (a larger input there, the uv binary of an anyvenv installed on a share, is not read at each
+# no-op sync: another release of it has another size)
+UNTOLD_DIGEST_MAX_BYTES = 4 * 1024 * 1024
+_times_untrusted: dict[int, bool] = {}
 
 
-def _keeps_no_times(path: str, device: int) -> bool:
-    known = _timeless.get(device)
+def _times_do_not_tell(path: str, device: int) -> bool:
+    known = _times_untrusted.get(device)
     if known is None:
         from anyvenv.fs.mounts import mount_of
 
         mount = mount_of(path)
-        known = _timeless[device] = mount is not None and mount.fstype in TIMELESS_FSTYPES
+        known = _times_untrusted[device] = mount is None or not (
+            mount.is_local or mount.fstype in CTIME_TRUSTED_FSTYPES
+        )
     return known
 
 
@@ -232,7 +243,9 @@ def entry_of(path: str, recorded_at_ns: int | None) -> Entry:
         return None
     if recorded_at_ns is None:
         return (st.st_size, st.st_mtime_ns, 0, None)
-    racy = _racy(st.st_mtime_ns, recorded_at_ns) or _keeps_no_times(path, st.st_dev)
+    racy = _racy(st.st_mtime_ns, recorded_at_ns) or (
+        st.st_size <= UNTOLD_DIGEST_MAX_BYTES and _times_do_not_tell(path, st.st_dev)
+    )
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, _digest(path, st.st_mode) if racy else None)
 
 

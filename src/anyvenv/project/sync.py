@@ -21,7 +21,14 @@ from anyvenv.project import inputs as inputs_store
 from anyvenv.project.envchoice import Placement
 from anyvenv.project.health import made_by_anyvenv
 from anyvenv.project.inputfiles import NotFingerprintable, env_inputs, sync_inputs
-from anyvenv.project.inputs import INEXACT_LINE, InputsRecord, always_runs_uv, exactness_line
+from anyvenv.project.inputs import (
+    INEXACT_LINE,
+    InputsRecord,
+    always_runs_uv,
+    entry_of,
+    exactness_line,
+    still_matches,
+)
 from anyvenv.project.linkmode import LinkChoice
 from anyvenv.project.prepare import (
     PreparedEnv,
@@ -52,6 +59,7 @@ TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (myp
 if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
     from collections.abc import Mapping, Sequence
 
+    from anyvenv.project.inputs import Entry
     from anyvenv.project.mirror import MirrorReport
 
 
@@ -171,6 +179,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
         options.uv_command,
     )
     uv_env = python_as_chosen(uv_environment(session.environ, target, location.declared))
+    before = inputs_before(session)
     chmod_fails = project_chmod_fails(prepared)
     from anyvenv.project.buildshim import named_dirs, project_source_dirs, with_build_shim
 
@@ -214,7 +223,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
                 session.compiles_bytecode(options.uv_args),
                 keep_seed=True,
             )
-        session.inputs = inputs_of(session, link)
+        session.inputs = inputs_of(session, link, before)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
 
 
@@ -352,24 +361,72 @@ def nothing_changed(session: Session) -> bool:
     return recorded is not None and recorded.holds_for(session.invocation())
 
 
-def inputs_of(session: Session, link: LinkChoice) -> InputsRecord | None:
-    """What the sync that just succeeded read; ``None`` when that cannot be fingerprinted."""
-    prepared, options = session.prepared, session.options
+def _recorded(session: Session) -> bool:
+    """Whether a successful run of uv here leaves a record of its inputs (see
+    :func:`inputs_of`)."""
+    options = session.options
     if options.uv_command != "sync" or always_runs_uv(options.uv_args, session.environ):
-        return None  # the next sync runs uv: it sees the project as uv add left it
-    if reruns_every_sync(*session.settings_context(options.uv_args)):
-        return None  # uv's settings reinstall or upgrade: every sync runs uv, as uv would
-    location, request = prepared.location, prepared.choice.request
+        return False  # the next sync runs uv: it sees the project as uv add left it
+    # uv's settings reinstall or upgrade: every sync runs uv, as uv would
+    return not reruns_every_sync(*session.settings_context(options.uv_args))
+
+
+def project_inputs(session: Session) -> list[str]:
+    """The paths outside the env that a sync reads (the project's files, uv's config and
+    binary, a Python given by path). :class:`NotFingerprintable` or ``OSError`` when that
+    cannot be told."""
+    prepared, options = session.prepared, session.options
     start = start_dir(options.uv_args, session.cwd, session.environ)
+    paths = sync_inputs(
+        prepared.project, start, session.uv, options.uv_args, session.environ, session.cwd
+    )
+    request = prepared.choice.request
+    if request.path is not None:
+        paths.append(os.path.join(session.cwd, os.path.expanduser(request.path)))
+    return paths
+
+
+def inputs_before(session: Session) -> dict[str, Entry] | None:
+    """The project's inputs as uv is about to read them, for :func:`inputs_of` to tell an
+    edit made while uv ran (an editor saving pyproject.toml): ``None`` when no record is
+    due or they cannot be told."""
+    if not _recorded(session):
+        return None
+    try:
+        now = time.time_ns()
+        return {path: entry_of(path, now) for path in project_inputs(session)}
+    except (NotFingerprintable, OSError):
+        return None
+
+
+def _held_while_uv_ran(before: dict[str, Entry], paths: set[str], lockfile: str) -> bool:
+    """Whether the inputs are the ones uv read: each as it was before uv ran, but uv.lock,
+    which uv writes (the local packages a lock uv wrote names anew are as uv read them)."""
+    return all(
+        path == lockfile or still_matches(path, entry)
+        for path, entry in before.items()
+        if path in paths
+    )
+
+
+def inputs_of(
+    session: Session, link: LinkChoice, before: dict[str, Entry] | None
+) -> InputsRecord | None:
+    """What the sync that just succeeded read; ``None`` when that cannot be fingerprinted,
+    or when an input changed while uv ran (``before``: :func:`inputs_before`): uv may have
+    read it before the change, and the next sync must run it again."""
+    if before is None or not _recorded(session):
+        return None
+    prepared = session.prepared
+    location, request = prepared.location, prepared.choice.request
     pointer = location.declared if location.placement is Placement.ELSEWHERE else None
     extra = ["PATH"] if request.name is not None else []  # found on PATH
+    lockfile = os.path.join(prepared.project.workspace_root, "uv.lock")
     try:
-        paths = sync_inputs(
-            prepared.project, start, session.uv, options.uv_args, session.environ, session.cwd
-        )
+        paths = project_inputs(session)
+        if not _held_while_uv_ran(before, set(paths), lockfile):
+            return None
         paths += env_inputs(location.env, prepared.state.site_packages, location.shadow, pointer)
-        if request.path is not None:
-            paths.append(os.path.join(session.cwd, os.path.expanduser(request.path)))
         return InputsRecord.take(
             location.env,
             session.invocation(),
