@@ -137,7 +137,7 @@ def doctor(directory: str | os.PathLike[str], python: str | None = None) -> Advi
 def _broken_env_here(directory: str) -> Option | None:
     """Advice about the ``.venv`` in ``directory`` (a pointer followed), when it is an env
     that does not work: what check found, and the command that mends it."""
-    from anyvenv.errors import AnyvenvError
+    from anyvenv.errors import AnyvenvError, MadeOnWindows
     from anyvenv.project.pointer import resolve_env
     from anyvenv.repair.diagnose import check
 
@@ -146,6 +146,8 @@ def _broken_env_here(directory: str) -> Option | None:
         return None
     try:
         diagnosis = check(resolve_env(declared))
+    except MadeOnWindows as exc:
+        return Option(exc.one_line(), {"codes": "made-on-windows"})
     except AnyvenvError:  # not an environment: nothing to say of it here
         return None
     if diagnosis.usable:

@@ -99,6 +99,11 @@ class UnfitUserDir(AnyvenvError):
     filesystem that cannot hold the env it is needed for: a home directory on a share."""
 
 
+class MadeOnWindows(UsageError):
+    """An env made on Windows, on a drive this system shares (its ``Scripts\\python.exe``
+    cannot run here): named as such by ``check`` and ``repair``, which leave it alone."""
+
+
 class NotAProject(UsageError):
     """No pyproject.toml above a directory, or none that declares a project or a workspace."""
 

@@ -128,6 +128,25 @@ def is_virtual_environment(path: str | os.PathLike[str]) -> bool:
     return os.path.isfile(os.path.join(path, CFG_NAME))
 
 
+def made_on_windows(env: str | os.PathLike[str]) -> str | None:
+    """What shows that the env at ``env`` was made on Windows (a drive shared with it: a
+    dual boot, a USB drive, a Windows host's folder in a VM), whose python cannot run here:
+    ``Scripts\\python.exe``, or a pyvenv.cfg ``home`` with a drive letter or a UNC path; as
+    a phrase. ``None`` otherwise."""
+    for name in ("python.exe", "activate.bat"):
+        if os.path.isfile(os.path.join(env, "Scripts", name)):
+            return f"Scripts\\{name}"
+    try:
+        raw = read_config_bytes(os.path.join(env, CFG_NAME))
+    except OSError:
+        return None
+    home = parse_pyvenv_cfg(raw.decode("utf-8", "surrogateescape")).get("home", "")
+    drive = len(home) >= 3 and home[0].isascii() and home[0].isalpha() and home[1] == ":"
+    if (drive and home[2] in "\\/") or home.startswith("\\\\"):
+        return f"home = {home}"
+    return None
+
+
 CACHEDIR_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
 # what uv leaves of a venv it gave up on (its interpreter symlink failed): the tag and the
 # .gitignore it writes first, and the directories it made before the link

@@ -58,6 +58,15 @@ def same_entry(first: str, second: str) -> bool:
     return same_file(first, second) or _one_directory_in_any_case(first, second)
 
 
+def same_directory(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
+    """:func:`same_file` for two directories, which are also one where two spellings differ
+    only in case on a filesystem that ignores it (FAT and exFAT through FUSE give each
+    spelling an inode number of its own)."""
+    if same_file(first, second):
+        return True
+    return _one_directory_in_any_case(os.path.abspath(first), os.path.abspath(second))
+
+
 def _one_directory_in_any_case(first: str, second: str) -> bool:
     """Whether two spellings that differ only in case lead to one directory: where they
     differ, the directory lists one of the names, and both can be looked up (a filesystem

@@ -99,8 +99,12 @@ def inspect_env(
             return None, f"its {CFG_NAME} names no home (base interpreter)"
     except EnvironmentBroken as exc:
         return None, exc.message
+    from anyvenv.envbuild.config import made_on_windows
     from anyvenv.interpreter.query import query_interpreter
 
+    windows = made_on_windows(env)
+    if windows is not None:
+        return None, f"it was made on Windows ({windows}): its python cannot run here"
     python = os.path.join(env, "bin", "python")
     dangling = _dangling_link(python)
     if dangling is not None:  # (as uv says it: not "No such file" of a file that is there)

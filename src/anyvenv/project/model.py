@@ -125,7 +125,8 @@ def parse_toml(path: str, raw: bytes) -> dict[str, Any]:
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     try:
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+        # (a leading BOM, as Notepad writes, is skipped: uv reads such a file too)
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         # RecursionError: arrays or tables nested thousands deep (tomllib recurses)
         raise UsageError(f"{path} is not valid TOML: {exc}", "fix the file, then retry") from exc
@@ -331,9 +332,10 @@ def uv_table(data: dict[str, Any]) -> dict[str, Any] | None:
 def _read_version_file(path: str) -> list[str]:
     """The requests in a version file, one a line, comments left out; a usage error when it
     cannot be read or is not UTF-8, as uv refuses it (rather than silently taking another
-    Python)."""
+    Python). A leading BOM (Notepad's) is skipped: uv 0.13 takes the first line with it for
+    a request it cannot read, and ignores the file with a warning."""
     try:
-        with open(path, encoding="utf-8") as stream:
+        with open(path, encoding="utf-8-sig") as stream:
             text = stream.read()
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"

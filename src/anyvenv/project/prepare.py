@@ -315,11 +315,17 @@ class BrokenEnvAsItIs(AnyvenvError):
     the commands that mend it."""
 
     def __init__(self, env: str, declared: str, why: str) -> None:
+        from anyvenv.envbuild.config import made_on_windows
+
+        mend = (
+            f"'anyvenv repair {declared}' mends it, keeping its packages; "
+            if made_on_windows(env) is None
+            else ""  # (nothing of Windows' runs here: not repair's to mend)
+        )
         super().__init__(
             f"the project env {env} does not work ({why}), and 'anyvenv pip' uses the env as "
             "it is, as uv pip does",
-            f"'anyvenv repair {declared}' mends it, keeping its packages; 'anyvenv sync' "
-            "makes it again from the lock",
+            f"{mend}'anyvenv sync' makes it again from the lock",
         )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from anyvenv.envbuild.config import CFG_NAME
 from anyvenv.envbuild.shebang import Shebang, read_shebang
-from anyvenv.fs.paths import same_file
+from anyvenv.fs.paths import same_directory, same_file
 from anyvenv.record import record
 from anyvenv.repair.envstate import INTERPRETER_NAME
 from anyvenv.repair.findings import Code, Finding, error, warning
@@ -259,7 +259,7 @@ def check_activation(env: Path, findings: list[Finding]) -> None:
         )
         return
     activated = activated_dir(env)
-    if activated is not None and not same_file(activated, env):
+    if activated is not None and not same_directory(activated, env):
         findings.append(
             warning(
                 Code.ACTIVATION_STALE,

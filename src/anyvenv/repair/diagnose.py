@@ -90,7 +90,8 @@ class Diagnosis:
 
 def check(env: str | os.PathLike[str]) -> Diagnosis:
     """Diagnose the environment at ``env``. Raises :class:`anyvenv.errors.UsageError` when
-    ``env`` is not an environment at all (missing, a file, no pyvenv.cfg)."""
+    ``env`` is not an environment at all (missing, a file, no pyvenv.cfg), and
+    :class:`anyvenv.errors.MadeOnWindows` for one made on Windows."""
     return diagnose(resolve_environment(env))
 
 

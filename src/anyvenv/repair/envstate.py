@@ -57,6 +57,19 @@ def resolve_environment(path: str | os.PathLike[str]) -> Path:
             f"{text} is not a virtual environment: it has no {CFG_NAME}",
             "pass the directory of a virtual environment (the one holding pyvenv.cfg and bin/)",
         )
+    from anyvenv.envbuild.config import made_on_windows
+
+    windows = made_on_windows(env)
+    if windows is not None:
+        from anyvenv.errors import MadeOnWindows
+
+        raise MadeOnWindows(
+            f"{text} was made on Windows ({windows}): its python cannot run here, and "
+            "nothing of it is changed",
+            "'anyvenv sync' in its project (else 'anyvenv venv --clear') makes one for this "
+            "system in its place, as uv does; to keep it for Windows, give this system's env "
+            "another path (UV_PROJECT_ENVIRONMENT)",
+        )
     return env
 
 
