@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -395,3 +396,75 @@ def test_adopt_added_takes_only_complete_packages_of_projects_it_lacks(
     assert not (shadow.site_packages / "half.py").exists()
     assert (shadow.site_packages / "tool" / "__init__.py").read_bytes() == b"v1"
     assert adopt_added(env, shadow) == []  # taken once
+
+
+class _Killed(Exception):
+    """Stands for a SIGKILL in the middle of a copy (the journal stays behind, as then)."""
+
+
+def test_after_a_kill_only_what_was_not_placed_whole_is_copied_again(
+    envs: tuple[EnvTree, EnvTree], tmp_path: Path
+) -> None:
+    """A big env killed late in its copy: the distributions already placed whole (their
+    RECORD written) are not copied all over again; the one being copied, and those not yet
+    begun, are."""
+    source, dest = envs
+    for name in ("aaa", "bbb", "ccc"):
+        _install(source, name, "1.0", {f"{name}/{n}.py": (b"x", 0o644) for n in range(4)})
+    journal = tmp_path / "journal"
+
+    with pytest.raises(_Killed):  # after aaa's 6 files, and 2 of bbb's
+        mirror(source, dest, kill_after(8), journal=journal)
+    assert journal.exists()
+    report = mirror(source, dest, journal=journal)
+    assert report.added == ["bbb", "ccc"] and report.files_written == 12, report
+    assert not journal.exists() and not list(tmp_path.glob("journal*"))
+    assert not mirror(source, dest).changed
+    # a mirror killed once aaa was done, then one that places aaa again (a reinstall: its
+    # RECORD the same) killed before aaa is done: the first run's word that aaa was done no
+    # longer holds, and the next mirror copies aaa again
+    with pytest.raises(_Killed):
+        mirror(source, dest, kill_after(7), again=True, journal=journal)
+    (dest.site_packages / "aaa" / "1.py").write_bytes(b"half-copied")
+    with pytest.raises(_Killed):
+        mirror(source, dest, kill_after(1), again=["aaa"], journal=journal)
+    assert "aaa" in mirror(source, dest, journal=journal).updated
+    assert (dest.site_packages / "aaa" / "1.py").read_bytes() == b"x"
+
+
+def kill_after(files: int) -> Callable[[int, int], None]:
+    def progress(done: int, total: int) -> None:
+        if done == files:
+            raise _Killed
+
+    return progress
+
+
+def test_a_file_two_new_distributions_list_is_the_later_ones(
+    envs: tuple[EnvTree, EnvTree],
+) -> None:
+    """Both new, in a directory the mirror makes: the second is written over the first (a
+    namespace package's ``__init__.py`` that two distributions ship)."""
+    source, dest = envs
+    _install(source, "one", "1.0", {"ns/__init__.py": (b"one", 0o644)})
+    _install(source, "two", "1.0", {"ns/__init__.py": (b"two", 0o644)})
+    report = mirror(source, dest)
+    assert report.added == ["one", "two"]
+    assert (dest.site_packages / "ns" / "__init__.py").read_bytes() == b"two"
+
+
+def test_a_deep_tree_removed_leaves_no_directory(envs: tuple[EnvTree, EnvTree]) -> None:
+    """Every directory a removed distribution emptied goes, deepest first, parents after
+    (a package of thousands of directories), and a directory another one still uses stays."""
+    source, dest = envs
+    files = {f"deep/{a}/{b}/{c}/m.py": (b"", 0o644) for a in "xy" for b in "pq" for c in "uv"}
+    _install(dest, "deep", "1.0", files)
+    _install(dest, "other", "1.0", {"deep/x/p/keep.py": (b"", 0o644)})
+    (dest.site_packages / "deep" / "y" / "q" / "v" / "__pycache__").mkdir()
+    (dest.site_packages / "deep" / "y" / "q" / "v" / "__pycache__" / "m.cpython-312.pyc").touch()
+    _install(source, "other", "1.0", {"deep/x/p/keep.py": (b"", 0o644)})
+    mirror(source, dest)
+    left = sorted(
+        str(p.relative_to(dest.site_packages)) for p in (dest.site_packages / "deep").rglob("*")
+    )
+    assert left == ["deep/x", "deep/x/p", "deep/x/p/keep.py"]

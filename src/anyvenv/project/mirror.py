@@ -146,41 +146,76 @@ def _temp_beside(path: Path) -> Path:
     return path.with_name(f".{path.name}{TEMP_MARK}{leftover_tag()}")
 
 
-def _install_file(source: EnvTree, dest: EnvTree, relative: str) -> bool:
-    """Copy one file over with its mode set at creation; scripts in bin/ get the new shebang.
-    ``False`` (nothing done) where ``source`` lacks the file its RECORD lists (removed by
-    hand, or an uninstall stopped half-way there): the copy lacks it too."""
-    src = source.root / relative
-    dst = dest.root / relative
-    try:
-        mode = os.stat(src).st_mode & 0o777
-    except FileNotFoundError:
-        return False
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    exists = os.path.lexists(dst)
-    if exists:
-        from anyvenv.fs.leftovers import TEMP_MARK, sweep_dead
+class _Placing:
+    """The writes of one mirror into ``dest``: each directory is made (or found there) once,
+    one that this mirror made holds only what it wrote (its files are created without a look
+    first), and the dead temp files of a directory are swept once. On a FUSE or network mount
+    every ``mkdir`` and ``lstat`` is a round trip (fusefat's a directory scan): per file,
+    they cost more than the copies."""
 
-        sweep_dead(dst.parent, TEMP_MARK, prefix=f".{dst.name}{TEMP_MARK}")
-    target = _temp_beside(dst) if exists else dst
-    data: bytes | None = None
-    if relative.startswith("bin" + os.sep):
-        with open(src, "rb") as handle:
-            data = _for_dest(handle.read(), source.root, dest.root)
-        if data is not None:
-            mode |= (mode & 0o444) >> 2  # a package's python script: runnable, wherever from
-    if data is not None:
-        create_file(target, data, mode)
-    else:
-        copy_file(src, target, mode)
-    if exists:
+    def __init__(self, source: EnvTree, dest: EnvTree) -> None:
+        self.source, self.dest = source, dest
+        self._there: set[Path] = set()
+        self._made: set[Path] = set()
+        self._swept: set[Path] = set()
+
+    def _directory(self, directory: Path) -> None:
+        if directory in self._there or directory == self.dest.root:
+            return
+        self._directory(directory.parent)
+        try:
+            os.mkdir(directory)
+            self._made.add(directory)
+        except FileExistsError:
+            if not os.path.isdir(directory):
+                raise
+        self._there.add(directory)
+
+    def install(self, relative: str) -> bool:
+        """Copy one file over with its mode set at creation; scripts in bin/ get the new
+        shebang. ``False`` (nothing done) where the source lacks the file its RECORD lists
+        (removed by hand, or an uninstall stopped half-way there): the copy lacks it too."""
+        src = self.source.root / relative
+        dst = self.dest.root / relative
+        try:
+            mode = os.stat(src).st_mode & 0o777
+        except FileNotFoundError:
+            return False
+        self._directory(dst.parent)
+        data: bytes | None = None
+        if relative.startswith("bin" + os.sep):
+            with open(src, "rb") as handle:
+                data = _for_dest(handle.read(), self.source.root, self.dest.root)
+            if data is not None:
+                mode |= (mode & 0o444) >> 2  # a package's python script: runnable, wherever from
+        if dst.parent in self._made or not os.path.lexists(dst):
+            try:
+                _write(src, dst, data, mode)
+                return True
+            except FileExistsError:  # (listed by two distributions: the later one's)
+                pass
+        if dst.parent not in self._swept:
+            from anyvenv.fs.leftovers import TEMP_MARK, sweep_dead
+
+            sweep_dead(dst.parent, TEMP_MARK)  # (a killed run's, beside the files it rewrote)
+            self._swept.add(dst.parent)
+        target = _temp_beside(dst)
+        _write(src, target, data, mode)
         try:
             os.replace(target, dst)
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(target)
             raise
-    return True
+        return True
+
+
+def _write(src: Path, target: Path, data: bytes | None, mode: int) -> None:
+    """Create ``target`` (not there) with ``data``, else with the bytes of ``src``."""
+    if data is not None:
+        create_file(target, data, mode)
+    else:
+        copy_file(src, target, mode)
 
 
 def _for_dest(data: bytes, source_root: Path, dest_root: Path) -> bytes | None:
@@ -207,7 +242,11 @@ def _for_dest(data: bytes, source_root: Path, dest_root: Path) -> bytes | None:
     return rewritten(data, shebang, os.path.join(os.fspath(dest_root), "bin", name))
 
 
-def _remove_file(dest: EnvTree, relative: str, touched: set[Path]) -> bool:
+def _remove_file(
+    dest: EnvTree, relative: str, touched: set[Path], caches: dict[Path, list[str]]
+) -> bool:
+    """Remove one file of ``dest`` and its bytecode; ``caches``: the ``__pycache__`` listings
+    read so far (each listed once, not once per module removed)."""
     path = dest.root / relative
     touched.add(path.parent)  # (gone already: its directory may still be left, emptied)
     try:
@@ -220,38 +259,55 @@ def _remove_file(dest: EnvTree, relative: str, touched: set[Path]) -> bool:
     if path.suffix == ".py":
         cache = path.parent / "__pycache__"
         with contextlib.suppress(OSError):
-            for entry in os.listdir(cache):
-                if entry.startswith(path.stem + ".") and entry.endswith(".pyc"):
-                    os.unlink(cache / entry)
+            names = caches.get(cache)
+            if names is None:
+                names = caches[cache] = os.listdir(cache)
+            for entry in [n for n in names if n.startswith(path.stem + ".") and n.endswith(".pyc")]:
+                os.unlink(cache / entry)
+                names.remove(entry)
             touched.add(cache)
     return True
 
 
 def _prune(dest: EnvTree, directories: set[Path]) -> None:
-    """Remove directories emptied by removals (and their leftover __pycache__), bottom up."""
+    """Remove directories emptied by removals (and their leftover __pycache__), deepest
+    first, then each parent they leave empty."""
+    import errno
+    import heapq
+
     stops = {dest.root, dest.site_packages, dest.root / "bin"}
-    pending = sorted(directories, key=lambda p: len(p.parts), reverse=True)
+    pending = [(-len(p.parts), str(p), p) for p in directories]
+    heapq.heapify(pending)
     seen: set[Path] = set()
     while pending:
-        directory = pending.pop(0)
+        directory = heapq.heappop(pending)[2]
         if directory in seen or directory in stops or dest.root not in directory.parents:
             continue
         seen.add(directory)
         try:
-            entries = os.listdir(directory)
-        except OSError:
-            continue
-        if entries == ["__pycache__"] and not any(
-            name.endswith(".py") for name in os.listdir(directory / "__pycache__")
-        ):
-            shutil.rmtree(directory / "__pycache__", ignore_errors=True)
-            entries = []
-        if entries:
-            continue
-        with contextlib.suppress(OSError):
             os.rmdir(directory)
-            pending.append(directory.parent)
-            pending.sort(key=lambda p: len(p.parts), reverse=True)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not _only_stale_bytecode(
+                directory
+            ):
+                continue
+            shutil.rmtree(directory / "__pycache__", ignore_errors=True)
+            try:
+                os.rmdir(directory)
+            except OSError:
+                continue
+        parent = directory.parent
+        heapq.heappush(pending, (-len(parent.parts), str(parent), parent))
+
+
+def _only_stale_bytecode(directory: Path) -> bool:
+    """Whether ``directory`` holds only a ``__pycache__`` with no source left beside it."""
+    try:
+        if os.listdir(directory) != ["__pycache__"]:
+            return False
+        return not any(name.endswith(".py") for name in os.listdir(directory / "__pycache__"))
+    except OSError:
+        return False
 
 
 def _remove_dist_info(dest: EnvTree, dist: Distribution) -> None:
@@ -338,6 +394,8 @@ def mirror(
     fold = _case_insensitive(dest.site_packages)
     kept = {path.casefold() for path in _listed(dest, present, staying)} if fold else set()
     touched: set[Path] = set()
+    caches: dict[Path, list[str]] = {}
+    placing = _Placing(source, dest)
 
     def old_files(name: str) -> list[str]:
         installed = files_of(dest, present[name]) if name in present else []
@@ -346,12 +404,12 @@ def mirror(
     try:
         for name in gone:
             files = old_files(name)
-            report.files_removed += _remove_unclaimed(dest, files, claimed, touched, kept)
+            report.files_removed += _remove_unclaimed(dest, files, claimed, touched, caches, kept)
             _remove_dist_info(dest, present[name])
             report.removed.append(name)
         for name in [*changed, *orphaned]:
             files = old_files(name)
-            report.files_removed += _remove_unclaimed(dest, files, claimed, touched, kept)
+            report.files_removed += _remove_unclaimed(dest, files, claimed, touched, caches, kept)
             old_dist = present.get(name)
             if old_dist is not None and old_dist.dist_info != wanted[name].dist_info:
                 _remove_dist_info(dest, old_dist)
@@ -362,7 +420,7 @@ def mirror(
         for name in changed:
             for relative in new_files[name]:
                 try:
-                    if not _install_file(source, dest, relative):
+                    if not placing.install(relative):
                         continue
                 except OSError as exc:
                     path = str(dest.root / relative)
@@ -373,18 +431,22 @@ def mirror(
                         f for other, files in new_files.items() if other != name for f in files
                     }
                     owned = others | _listed(dest, present, staying)
-                    _take_back(dest, new_files[name], wanted[name], touched, owned, fold)
+                    _take_back(dest, new_files[name], wanted[name], touched, caches, owned, fold)
                     break
                 report.files_written += 1
                 if progress is not None:
                     progress(report.files_written, total)
             else:
                 (report.updated if name in present else report.added).append(name)
+                if journal is not None:  # (its RECORD is there: not to be copied again)
+                    _mark_done(journal, name)
     finally:
         _prune(dest, touched)
     if journal is not None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(journal)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(_done_list(journal))
     if refused:
         raise NotPlaced(refused, report)
     return report
@@ -400,9 +462,21 @@ def _sweep_temps(dest: EnvTree, placing: dict[str, list[str]]) -> None:
         sweep_dead(dest.root / directory, TEMP_MARK)
 
 
+def _done_list(journal: Path) -> Path:
+    """Beside the journal: the distributions that mirror has placed whole, a name a line,
+    which a mirror after a kill does not copy again (a big env killed late in its copy is
+    not copied all over)."""
+    return journal.with_name(journal.name + ".done")
+
+
+def _mark_done(journal: Path, name: str) -> None:
+    with open(_done_list(journal), "a", encoding="utf-8") as done:
+        done.write(name + "\n")
+
+
 def read_journal(journal: Path) -> dict[str, list[str]]:
-    """The files a mirror that did not end was placing, per distribution (see
-    :func:`mirror`); empty where there is no journal, or one that cannot be read."""
+    """The files a mirror that did not end was placing, per distribution it did not finish
+    (see :func:`mirror`); empty where there is no journal, or one that cannot be read."""
     import marshal
 
     try:
@@ -411,10 +485,14 @@ def read_journal(journal: Path) -> dict[str, list[str]]:
         return {}
     if not isinstance(data, dict):
         return {}
+    try:
+        done = set(_done_list(journal).read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        done = set()
     return {
         name: [path for path in files if isinstance(path, str)]
         for name, files in data.items()
-        if isinstance(name, str) and isinstance(files, list)
+        if isinstance(name, str) and isinstance(files, list) and name not in done
     }
 
 
@@ -429,6 +507,10 @@ def write_journal(
     entries = {name: list(files) for name, files in earlier.items()}
     for name, files in placing.items():
         entries[name] = list(dict.fromkeys([*entries.get(name, ()), *files]))
+    # (an earlier mirror's list of what it finished goes first: this one may place those
+    # distributions again, and they are not done until it says so)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_done_list(journal))
     atomic_write(journal, marshal.dumps(entries))
 
 
@@ -477,6 +559,7 @@ def _take_back(
     files: list[str],
     dist: Distribution,
     touched: set[Path],
+    caches: dict[Path, list[str]],
     owned: set[str],
     fold: bool,
 ) -> None:
@@ -491,7 +574,7 @@ def _take_back(
         if (relative.casefold() if fold else relative) in owned:
             continue
         with contextlib.suppress(OSError):
-            _remove_file(dest, relative, touched)
+            _remove_file(dest, relative, touched, caches)
     _remove_dist_info(dest, dist)
 
 
@@ -501,10 +584,11 @@ def remove_distributions(tree: EnvTree, names: Collection[str]) -> None:
     present = distributions(tree.site_packages)
     owned = _listed(tree, present, set(present) - set(names))  # (shared files stay)
     touched: set[Path] = set()
+    caches: dict[Path, list[str]] = {}
     try:
         for name in names:
             if name in present:
-                _remove_unclaimed(tree, files_of(tree, present[name]), owned, touched)
+                _remove_unclaimed(tree, files_of(tree, present[name]), owned, touched, caches)
                 _remove_dist_info(tree, present[name])
     finally:
         _prune(tree, touched)
@@ -519,13 +603,14 @@ def adopt_added(source: EnvTree, dest: EnvTree, skip: Collection[str] = ()) -> l
     env a killed mirror left half-made), but must see a package installed into the env by
     hand. ``skip``: projects not taken (those a killed mirror was placing or removing)."""
     have = distributions(dest.site_packages)
+    placing = _Placing(source, dest)
     added: list[str] = []
     for name, dist in sorted(distributions(source.site_packages).items()):
         if name in have or name in skip or not _complete(source, dist):
             continue
         for relative in files_of(source, dist):
             try:
-                _install_file(source, dest, relative)  # (one removed by hand: not copied)
+                placing.install(relative)  # (one removed by hand: not copied)
             except OSError as exc:
                 raise _not_placed(exc, str(dest.root / relative)) from exc
         added.append(name)
@@ -563,6 +648,7 @@ def _remove_unclaimed(
     files: list[str],
     claimed: set[str],
     touched: set[Path],
+    caches: dict[Path, list[str]],
     kept_folded: Collection[str] = (),
 ) -> int:
     """Remove the ``files`` (of a distribution, relative to ``dest``'s root) that are
@@ -572,7 +658,7 @@ def _remove_unclaimed(
         if relative in claimed or (kept_folded and relative.casefold() in kept_folded):
             continue
         try:
-            removed += _remove_file(dest, relative, touched)
+            removed += _remove_file(dest, relative, touched, caches)
         except OSError as exc:
             raise _not_placed(exc, str(dest.root / relative), "remove") from exc
     return removed

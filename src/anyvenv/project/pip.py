@@ -13,7 +13,7 @@ from anyvenv.project.session import LockedProject, SyncOptions
 from anyvenv.project.shadow import ensure_shadow, mirror_into_env, record_stamps, reinstalled
 from anyvenv.project.uvcall import (
     MUTATING_PIP_COMMANDS,
-    USAGE_EXIT,
+    UV_ERROR_EXIT,
     pip_command,
     run_uv,
     uv_environment,
@@ -142,7 +142,7 @@ def run_pip(
         code = run_uv(command, uv_env, session.cwd)
         if code != 0:
             session.note_cache_trouble(())
-        if code == USAGE_EXIT and session.prepared.action == "created":
+        if code == UV_ERROR_EXIT and session.prepared.action == "created":
             undo_created(session.prepared)  # (a command uv refused: it would have made none)
         report = (
             mirror_into_env(

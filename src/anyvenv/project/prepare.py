@@ -567,8 +567,9 @@ def find_base_interpreter(
 
 
 def undo_created(prepared: PreparedEnv) -> None:
-    """uv refused the command (sync, pip): the env made for it goes, as plain uv would have
-    made none (an env replaced for it cannot come back, so only a new one is undone)."""
+    """uv stopped with exit code 2, its code for an error (a command it refuses, a failed
+    resolution or install: sync, pip): the env made for it goes, and the project is as before
+    the command (an env replaced for it cannot come back, so only a new one is undone)."""
     from anyvenv.fs.inplace import remove_or_empty
 
     location = prepared.location
@@ -597,8 +598,9 @@ def _remove_kept(kept: str, env: str) -> None:
 
 
 def put_back_replaced(prepared: PreparedEnv) -> bool:
-    """uv refused the command (exit code 2): the env replaced for it comes back, as plain uv
-    would have left it, and the new one goes. Whether it came back."""
+    """uv stopped with exit code 2 (a command it refuses, a failed resolution or install):
+    the env replaced for it comes back, as it was before the command, and the new one goes.
+    Whether it came back."""
     from anyvenv.fs.leftovers import staging_name
     from anyvenv.fs.remove import remove_tree_quietly
     from anyvenv.killpoints import checkpoint

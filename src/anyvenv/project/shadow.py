@@ -87,6 +87,8 @@ def with_unfinished_copy(env: str | os.PathLike[str], findings: list[Finding]) -
     from anyvenv.repair.findings import Code, warning
 
     named = set(read_journal(journal))
+    if not named:  # (every distribution was placed whole: only the journal was left)
+        return findings
     kept = [
         finding
         for finding in findings

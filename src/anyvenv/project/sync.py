@@ -44,7 +44,7 @@ from anyvenv.project.shadow import ensure_shadow, mirror_into_env
 from anyvenv.project.uptodate import result_json
 from anyvenv.project.uvcall import (
     READ_ONLY_SYNC_FLAGS,
-    USAGE_EXIT,
+    UV_ERROR_EXIT,
     python_as_chosen,
     run_uv,
     sync_command,
@@ -135,9 +135,9 @@ def sync(options: SyncOptions, environ: Mapping[str, str] | None = None) -> Sync
                 session.prepared = _rebuild_checked(session, exc)
                 session.inputs = None
                 result = _sync_locked(session, started)
-        if result.uv_exit_code == USAGE_EXIT and session.prepared.action == "created":
+        if result.uv_exit_code == UV_ERROR_EXIT and session.prepared.action == "created":
             undo_created(session.prepared)
-        elif result.uv_exit_code == USAGE_EXIT:
+        elif result.uv_exit_code == UV_ERROR_EXIT:
             put_back_replaced(session.prepared)
     return result
 

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 # Global flags after which uv changes nothing: no mirroring is due.
 READ_ONLY_SYNC_FLAGS = ("--dry-run", "--check")
-USAGE_EXIT = 2  # uv's exit code for a command it refuses (arguments, settings, project files)
+UV_ERROR_EXIT = (
+    2  # uv's exit code for an error: a command it refuses, a resolution or install that fails
+)
 # `uv pip` subcommands that change the env.
 MUTATING_PIP_COMMANDS = frozenset({"install", "uninstall", "sync"})
 
