@@ -53,3 +53,20 @@ def test_an_env_before_3_11_is_inspected_as_its_base(tmp_path: Path) -> None:
     assert why is None and facts is not None
     assert os.path.realpath(facts.base_executable) == os.path.realpath(python)
     assert facts.version[:2] == (3, 10)
+
+
+def test_a_dangling_link_is_named_where_its_last_hop_leads(tmp_path: Path) -> None:
+    """Links followed hop by hop, each relative one against its own directory: the path that
+    is missing is named, not one on the way that is there."""
+    from anyvenv.project.health import _dangling_link
+
+    base_bin = tmp_path / "base" / "bin"
+    base_bin.mkdir(parents=True)
+    (base_bin / "python3").symlink_to("python3.12")  # (relative: base/bin/python3.12)
+    env_bin = tmp_path / "env" / "bin"
+    env_bin.mkdir(parents=True)
+    (env_bin / "python").symlink_to(base_bin / "python3")
+    assert _dangling_link(str(env_bin / "python")) == str(base_bin / "python3.12")
+    (base_bin / "python3.12").write_text("")
+    assert _dangling_link(str(env_bin / "python")) is None
+    assert _dangling_link(str(base_bin / "python3.12")) is None  # (no link at all)

@@ -468,3 +468,34 @@ def test_a_deep_tree_removed_leaves_no_directory(envs: tuple[EnvTree, EnvTree]) 
         str(p.relative_to(dest.site_packages)) for p in (dest.site_packages / "deep").rglob("*")
     )
     assert left == ["deep/x", "deep/x/p", "deep/x/p/keep.py"]
+
+
+def test_a_rewrite_clears_dead_temp_files_beside_it_without_a_journal(
+    envs: tuple[EnvTree, EnvTree],
+) -> None:
+    """A killed run's temp file beside a file that is now rewritten goes, also where no
+    journal names it (a shadow taking an env's packages, a mirror run without one)."""
+    from anyvenv.fs.leftovers import TEMP_MARK, this_host
+
+    source, dest = envs
+    _install(dest, "tool", "1.0", {"tool/__init__.py": (b"v1", 0o644)})
+    dead = dest.site_packages / "tool" / f".__init__.py{TEMP_MARK}{this_host()}-999999-abcdef"
+    dead.write_bytes(b"half")
+    _install(source, "tool", "2.0", {"tool/__init__.py": (b"v2", 0o644)})
+    assert mirror(source, dest).updated == ["tool"]
+    assert sorted(p.name for p in (dest.site_packages / "tool").iterdir()) == ["__init__.py"]
+
+
+def test_bytecode_of_a_directory_still_in_use_stays(envs: tuple[EnvTree, EnvTree]) -> None:
+    """A removed module's directory that still holds another's files keeps its __pycache__
+    (only a directory left with nothing but a __pycache__ of no source goes)."""
+    source, dest = envs
+    _install(dest, "gone", "1.0", {"shared/gone.py": (b"", 0o644)})
+    _install(dest, "kept", "1.0", {"shared/kept.py": (b"", 0o644)})
+    _install(source, "kept", "1.0", {"shared/kept.py": (b"", 0o644)})
+    cache = dest.site_packages / "shared" / "__pycache__"
+    cache.mkdir()
+    (cache / "kept.cpython-312.pyc").touch()
+    (cache / "gone.cpython-312.pyc").touch()
+    assert mirror(source, dest).removed == ["gone"]
+    assert sorted(p.name for p in cache.iterdir()) == ["kept.cpython-312.pyc"]

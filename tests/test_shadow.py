@@ -35,3 +35,36 @@ def test_only_our_shadow_of_the_envs_base_and_release_fits(tmp_path: Path) -> No
     uvs = tmp_path / "uvs"  # uv's own env of the same base: uv would replace it as it likes
     subprocess.run([uv_bin(), "venv", "-q", "-p", str(BASE), str(uvs)], check=True)
     assert not shadow_fits(str(uvs), saved)
+
+
+def test_a_journal_whose_distributions_were_all_placed_is_no_unfinished_copy(
+    tmp_path: Path,
+) -> None:
+    """Killed after the last distribution was placed whole, before the journal went: check
+    has nothing to warn of (no package may be missing)."""
+    from anyvenv.project import state as state_store
+    from anyvenv.project.mirror import _mark_done, write_journal
+    from anyvenv.project.shadow import journal_of, with_unfinished_copy
+
+    env, shadow = tmp_path / "env", tmp_path / "shadow"
+    made = run_cli("venv", str(env), "-p", str(BASE), "-q")
+    assert made.returncode == 0, made.stderr
+    shadow.mkdir()
+    info = query_interpreter(str(BASE))
+    saved = SyncState(
+        env=str(env), placement="shadow", reason="chmod fails", base_executable=info.executable,
+        version=list(info.version), free_threaded=False,
+        site_packages="lib/python3.11/site-packages", made_by_anyvenv=True, fingerprint={},
+        shadow=str(shadow),
+    )  # fmt: skip
+    state_store.save(str(env), saved)
+    journal = journal_of(str(shadow))
+    write_journal(journal, {}, {"alpha": ["lib/alpha.py"], "beta": ["lib/beta.py"]})
+    _mark_done(journal, "alpha")
+    warned = with_unfinished_copy(env, [])
+    assert [finding.message.split(":")[0] for finding in warned] == [
+        f"the copy of packages into it from its shadow env {shadow} did not finish (anyvenv "
+        "was stopped)"
+    ] and "beta may be missing" in warned[0].message
+    _mark_done(journal, "beta")
+    assert with_unfinished_copy(env, []) == []

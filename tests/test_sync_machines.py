@@ -18,6 +18,8 @@ from project_support import (
     write_project,
 )
 
+from anyvenv.project import state as state_store
+
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
 
 
@@ -97,12 +99,20 @@ def test_each_machine_installs_through_a_shadow_env_of_its_own(
     assert shadow_a.is_relative_to(home_a)
 
     moved = away(home_a)
+    # uv pip on the env named from outside its project, the state still naming A's shadow:
+    # through one of B's own
+    added = anyvenv(
+        "pip", "install", "gamma", *index_args(index), "--python", str(project / ".venv"),
+        cwd=tmp_path, env=on_b,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert list(home_b.glob("cache/anyvenv/shadow/*/lib/python3.*/site-packages/gamma"))
     on_b_first, proc = sync_json(project, on_b, index, "--inexact")
     assert on_b_first["action"] == "reused", proc.stderr
     shadow_b = Path(str(on_b_first["shadow"]))
     assert shadow_b.is_relative_to(home_b)
-    added = anyvenv("pip", "install", "gamma", *index_args(index), cwd=project, env=on_b)
-    assert added.returncode == 0, added.stderr
+    saved = state_store.load(str(project / ".venv"))
+    assert saved is not None and saved.shadow == str(shadow_b)  # (what check and pip read)
     back(home_a, moved)
 
     assert (shadow_a / "pyvenv.cfg").is_file(), "B removed A's shadow env"
@@ -118,3 +128,26 @@ def test_each_machine_installs_through_a_shadow_env_of_its_own(
     assert rebuilt["action"] == "rebuilt", proc.stderr
     assert Path(str(rebuilt["shadow"])).is_relative_to(home_b)
     assert (shadow_a / "pyvenv.cfg").is_file(), "B removed A's shadow env"
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+def test_this_machines_own_env_is_made_again_when_it_does_not_run(
+    target: Path, index: Path, tmp_path: Path
+) -> None:
+    """Back on A, the pointer names B's env, and A's own no longer runs (its python gone):
+    it is made again for the project, not reused as it is."""
+    home_a, home_b = tmp_path / "a", tmp_path / "b"
+    on_a, on_b = project_environ(home_a), project_environ(home_b)
+    project = write_project(target / "demo")
+    env_a = Path(str(sync_json(project, on_a, index)[0]["env"]))
+    moved = away(home_a)
+    sync_json(project, on_b, index)
+    back(home_a, moved)
+    moved = away(home_b)
+    for name in ("python", "python3", "python3.12"):
+        (env_a / "bin" / name).unlink()
+    report, proc = sync_json(project, on_a, index)
+    assert (report["env"], report["action"]) == (str(env_a), "created"), proc.stderr
+    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=on_a)
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    back(home_b, moved)

@@ -594,11 +594,16 @@ EDITING_BACKEND = '''
 import base64, hashlib, os, pathlib, zipfile
 
 def _edit_pyproject():
-    """As an editor saving pyproject.toml while the sync runs (once)."""
+    """As an editor saving pyproject.toml while the sync runs (once); with SAME_SIZE, an
+    edit of the same size whose old mtime is put back (a checkout or a restore)."""
     if not pathlib.Path("edited").exists():
         pathlib.Path("edited").write_text("")
         path = pathlib.Path("pyproject.toml")
-        path.write_text(path.read_text().replace("dependencies = []", 'dependencies = ["gamma"]'))
+        st = path.stat()
+        old, new = ('["alpha"]', '["gamma"]') if SAME_SIZE else ("[]", '["gamma"]')
+        path.write_text(path.read_text().replace("dependencies = " + old, "dependencies = " + new))
+        if SAME_SIZE:
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 def _wheel(directory):
     _edit_pyproject()
@@ -628,20 +633,23 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 '''
 
 
+@pytest.mark.parametrize("same_size", [False, True], ids=["edit", "same-size-mtime-kept"])
 def test_an_edit_made_while_uv_runs_is_not_taken_as_synced(
-    tmp_path: Path, env: dict[str, str], index: Path
+    tmp_path: Path, env: dict[str, str], index: Path, same_size: bool
 ) -> None:
     """pyproject.toml saved while the sync runs (here by the project's own build backend,
     called by uv after it read the file): the sync that follows runs uv, which sees the new
-    dependency, as uv run would; not a no-op on the word of a record taken after the edit."""
+    dependency, as uv run would; not a no-op on the word of a record taken after the edit.
+    Also when the edit keeps the file's size and mtime (its ctime tells)."""
     project = tmp_path / "demo"
     project.mkdir()
-    (project / "backend.py").write_text(EDITING_BACKEND)
+    (project / "backend.py").write_text(f"SAME_SIZE = {same_size}\n{EDITING_BACKEND}")
     (project / ".python-version").write_text("3.12\n")
+    dependencies = '["alpha"]' if same_size else "[]"
     (project / "pyproject.toml").write_text(
         '[project]\nname = "demo"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
-        'dependencies = []\n\n[build-system]\nrequires = []\nbuild-backend = "backend"\n'
-        'backend-path = ["."]\n'
+        f"dependencies = {dependencies}\n\n[build-system]\nrequires = []\n"
+        'build-backend = "backend"\nbackend-path = ["."]\n'
     )
     assert uv_ran(project, env, index)
     assert (project / "edited").exists() and "gamma" in (project / "pyproject.toml").read_text()
@@ -669,3 +677,31 @@ def test_where_ctime_follows_a_restored_mtime_an_edit_is_still_seen(
     assert uv_ran(project, env, index), "a same-size edit with its mtime restored went unseen"
     ran = anyvenv("run", "--no-sync", "python", "-c", "import gamma", cwd=project, env=env)
     assert ran.returncode == 0, ran.stderr
+
+
+def test_only_local_disks_and_the_kernels_network_clients_are_trusted_by_their_times(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the times may not tell an edit, an input is recorded with its content, but one
+    over 4 MiB (the uv binary of an anyvenv on a share) is not read at every no-op."""
+    from anyvenv.fs import mounts
+    from anyvenv.project import inputs
+
+    for fstype, untrusted in [("ext4", False), ("cifs", False), ("nfs4", False),
+                              ("ntfs3", False), ("fuse.sshfs", True), ("fuseblk", True),
+                              ("exfat", True), ("vfat", True), ("9p", True)]:  # fmt: skip
+        inputs._times_untrusted.clear()
+        mount = mounts.MountInfo("/m", fstype, "src", ("rw",), "0:99")
+        monkeypatch.setattr(mounts, "mount_of", lambda path, found=mount: found)
+        assert inputs._times_do_not_tell(str(tmp_path), 99) is untrusted, fstype
+    inputs._times_untrusted.clear()
+    monkeypatch.setattr(inputs, "_times_do_not_tell", lambda path, device: True)
+    small, big = tmp_path / "uv.lock", tmp_path / "uv"
+    small.write_bytes(b"x" * 100)
+    big.write_bytes(b"x" * (inputs.UNTOLD_DIGEST_MAX_BYTES + 1))
+    for path in (small, big):
+        os.utime(path, ns=(1_577_836_800_000_000_000,) * 2)
+    later = time.time_ns()
+    small_entry, big_entry = entry_of(str(small), later), entry_of(str(big), later)
+    assert small_entry is not None and small_entry[3] is not None
+    assert big_entry is not None and big_entry[3] is None

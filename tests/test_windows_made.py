@@ -135,3 +135,28 @@ def test_an_env_named_in_another_case_is_not_taken_for_a_moved_one(target: Path)
     codes = [finding["code"] for finding in json.loads(proc.stdout)["findings"]]
     assert "activation-stale" not in codes, proc.stdout
     shutil.rmtree(target / ".Venv")
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        ({"Scripts/activate.bat": b"@echo off\r\n"}, "Scripts\\activate.bat"),
+        ({}, "home = \\\\server\\share\\Python312"),
+    ],
+    ids=["activate-bat", "unc-home"],
+)
+def test_an_env_made_on_windows_is_told_by_any_of_its_marks(
+    tmp_path: Path, files: dict[str, bytes], said: str
+) -> None:
+    """A Windows env with its python.exe gone (an antivirus's quarantine, a half copy) still
+    has Scripts\\activate.bat; one made from a Python on a share names it by UNC path."""
+    env = tmp_path / ".venv"
+    env.mkdir()
+    home = b"\\\\server\\share\\Python312" if not files else b"C:\\Python312"
+    (env / "pyvenv.cfg").write_bytes(b"home = " + home + b"\r\nversion = 3.12.1\r\n")
+    for name, data in files.items():
+        (env / name).parent.mkdir(parents=True, exist_ok=True)
+        (env / name).write_bytes(data)
+    proc = run_cli("check", str(env))
+    assert proc.returncode == 2
+    assert f"was made on Windows ({said})" in one_line_error(proc)

@@ -19,7 +19,7 @@ import os
 from anyvenv.errors import AnyvenvError
 from anyvenv.project.envchoice import EnvLocation, Placement
 from anyvenv.project.state import SyncState
-from anyvenv.record import record
+from anyvenv.record import record, replace
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -208,10 +208,12 @@ def _shadowed(env: str, environ: Mapping[str, str]) -> BareEnv | None:
     if saved is not None and state_store.still_matches(saved.fingerprint):
         if saved.placement != Placement.SHADOW.value or not saved.shadow:
             return None
-        location = EnvLocation(
-            env, env, Placement.SHADOW, saved.reason, saved.shadow, saved.chmod_fails
-        )
-        return BareEnv(location, saved)
+        from anyvenv.project.envchoice import own_shadow, python_key
+
+        key = python_key(saved.version, saved.free_threaded)
+        shadow = own_shadow(saved.shadow, env, _env_name(env), key, environ, saved.reason)
+        location = EnvLocation(env, env, Placement.SHADOW, saved.reason, shadow, saved.chmod_fails)
+        return BareEnv(location, replace(saved, shadow=shadow))
     fault = _install_fault(env)
     if fault is None:
         return None

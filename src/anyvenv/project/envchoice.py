@@ -116,6 +116,20 @@ def shadow_env_path(
     return _unused(directory, keyed_name(project_name, env, python_key), env)
 
 
+def own_shadow(
+    saved: str, env: str, name: str, python_key: str, environ: Mapping[str, str], why: str
+) -> str:
+    """The shadow env ``saved`` in an env's state where it is this user's (under
+    :func:`shadow_dir`); else this user's own (:func:`shadow_env_path`): the state, on the
+    share, may name another user's or another machine's, or one under an earlier
+    ``ANYVENV_SHADOW_DIR``, which is neither used nor removed."""
+    from anyvenv.fs.paths import is_below
+
+    if is_below(saved, shadow_dir(environ)):
+        return saved
+    return shadow_env_path(env, name, python_key, environ, why)
+
+
 def fit_shadow_dir(environ: Mapping[str, str], why: str) -> str:
     """:func:`shadow_dir`, for the shadow of an env that uv cannot install into (``why``), when
     it can hold that shadow; else :class:`anyvenv.errors.UnfitUserDir`."""

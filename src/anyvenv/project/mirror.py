@@ -442,7 +442,7 @@ def mirror(
                     _mark_done(journal, name)
     finally:
         _prune(dest, touched)
-    if journal is not None:
+    if journal is not None:  # (a done list a kill leaves alone is cleared by the next journal)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(journal)
         with contextlib.suppress(FileNotFoundError):
@@ -507,7 +507,7 @@ def write_journal(
     entries = {name: list(files) for name, files in earlier.items()}
     for name, files in placing.items():
         entries[name] = list(dict.fromkeys([*entries.get(name, ()), *files]))
-    # (an earlier mirror's list of what it finished goes first: this one may place those
+    # (an earlier mirror's list of what it finished goes: this one may place those
     # distributions again, and they are not done until it says so)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(_done_list(journal))

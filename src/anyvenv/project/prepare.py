@@ -30,6 +30,7 @@ from anyvenv.project.envchoice import (
     elsewhere_env_path,
     envs_dir,
     fault_of,
+    own_shadow,
     placement_for,
     python_key,
     shadow_dir,
@@ -216,11 +217,9 @@ def _existing_location(
     if saved is not None:
         placement = Placement(saved.placement)
         shadow = saved.shadow or None
-        if shadow is not None and not is_below(shadow, shadow_dir(environ)):
-            # (the shadow of another user or machine, whose sync saved the state on the
-            # share, or of an earlier ANYVENV_SHADOW_DIR: this user's own is used)
+        if shadow is not None:
             key = python_key(facts.version, facts.free_threaded)
-            shadow = shadow_env_path(declared, project.env_name, key, environ, saved.reason)
+            shadow = own_shadow(shadow, declared, project.env_name, key, environ, saved.reason)
         return EnvLocation(declared, env, placement, saved.reason, shadow, saved.chmod_fails)
     if pointed:
         from anyvenv.fs.probe import probe, probe_path_for
@@ -476,8 +475,8 @@ def _own_env_elsewhere(
     if owner is None or not same_entry(owner.declared, declared):
         return None
     saved = state_store.load(env)
-    facts, broken = inspect_env(env, saved)
-    if facts is None or broken is not None or _unfit(project, choice, facts, env, False):
+    facts = inspect_env(env, saved)[0]  # (None where it does not run: why is not asked)
+    if facts is None or _unfit(project, choice, facts, env, False):
         return None
     reused = _reuse(project, choice, declared, env, True, saved, facts, environ, False)
     if isinstance(reused, str):
