@@ -5,6 +5,7 @@ not taken for the other's, and neither is destroyed by the other's sync."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,15 @@ from project_support import (
 from anyvenv.project import state as state_store
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
+
+
+def _pruned(environ: dict[str, str]) -> dict[str, str]:
+    """``cache prune``'s verdict on each env in this user's directories."""
+    done = anyvenv("cache", "prune", "--json", cwd=Path("/"), env=environ)
+    assert done.returncode == 0, done.stderr
+    return {
+        str(entry["path"]): str(entry["verdict"]) for entry in json.loads(done.stdout)["entries"]
+    }
 
 
 def away(home: Path) -> Path:
@@ -60,6 +70,10 @@ def test_a_pointer_the_other_machine_wrote_leads_back_to_this_machines_env(
     assert (project / ".venv").read_text() == f"{env_b}\n"
     back(home_a, moved)
     moved = away(home_b)
+    # A's cache prune, before any sync here: the pointer names B's env, which is not here,
+    # and the next sync comes back to A's own, with what was installed in it
+    assert _pruned(on_a)[str(env_a)] == "kept"
+    assert env_a.is_dir()
 
     code = "import gamma, sys; print(sys.prefix)"
     ran = anyvenv("run", "--", "python", "-c", code, cwd=project, env=on_a)
@@ -116,6 +130,8 @@ def test_each_machine_installs_through_a_shadow_env_of_its_own(
     back(home_a, moved)
 
     assert (shadow_a / "pyvenv.cfg").is_file(), "B removed A's shadow env"
+    # A's cache prune: the state names B's shadow; A's own is used again by a sync here
+    assert _pruned(on_a)[str(shadow_a)] == "kept"
     again, proc = sync_json(project, on_a, index, "--inexact")
     assert Path(str(again["shadow"])) == shadow_a, proc.stderr
     assert (shadow_b / "pyvenv.cfg").is_file(), "A removed B's shadow env"

@@ -239,6 +239,12 @@ def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
             return Verdict.KEPT, f"{declared} is a pointer file that cannot be read"
         if names:
             return Verdict.IN_USE, f"{declared} points to it"
+        elsewhere = _pointed_elsewhere(declared)
+        if elsewhere is not None:  # (the next sync here comes back to this env)
+            return Verdict.KEPT, (
+                f"{declared} points to {elsewhere}, which is not here (another machine's or "
+                "user's env, on a shared project): this one is used again by a sync here"
+            )
         return Verdict.UNUSED, f"{declared} no longer points to it"
     unreadable = _unreadable(os.path.join(declared, state_store.STATE_NAME))
     if unreadable is not None:
@@ -246,7 +252,29 @@ def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
     saved = state_store.load(declared) if os.path.isdir(declared) else None
     if saved is not None and saved.shadow and same_place(saved.shadow, env):
         return Verdict.IN_USE, f"the env at {declared} installs through it"
+    if (
+        saved is not None
+        and saved.shadow
+        and not same_place(os.path.dirname(saved.shadow), os.path.dirname(env))
+    ):  # (the next sync here installs through this one again)
+        return Verdict.KEPT, (
+            f"the env at {declared} last installed through {saved.shadow}, another user's or "
+            "machine's shadow env: this one is used again by a sync here"
+        )
     return Verdict.UNUSED, f"no env at {declared} installs through it"
+
+
+def _pointed_elsewhere(declared: str) -> str | None:
+    """The env the pointer file at ``declared`` names, where that is not here (another
+    machine's, on a share both use)."""
+    from anyvenv.envbuild.pointerfile import read_pointer
+    from anyvenv.errors import AnyvenvError
+
+    try:
+        pointed = read_pointer(declared)
+    except AnyvenvError:
+        return None
+    return pointed if pointed is not None and not os.path.lexists(pointed) else None
 
 
 def _unreadable(path: str) -> str | None:
