@@ -566,8 +566,8 @@ def find_base_interpreter(
 
 
 def undo_created(prepared: PreparedEnv) -> None:
-    """uv stopped with exit code 2, its code for an error (a command it refuses, a failed
-    resolution or install: sync, pip): the env made for it goes, and the project is as before
+    """uv stopped with exit code 2, its code for an error (a command it refuses, a file it
+    cannot install: sync, pip): the env made for it goes, and the project is as before
     the command (an env replaced for it cannot come back, so only a new one is undone)."""
     from anyvenv.fs.inplace import remove_or_empty
 
@@ -597,7 +597,7 @@ def _remove_kept(kept: str, env: str) -> None:
 
 
 def put_back_replaced(prepared: PreparedEnv) -> bool:
-    """uv stopped with exit code 2 (a command it refuses, a failed resolution or install):
+    """uv stopped with exit code 2 (a command it refuses, a file it cannot install):
     the env replaced for it comes back, as it was before the command, and the new one goes.
     Whether it came back."""
     from anyvenv.fs.leftovers import staging_name
