@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 # Global flags after which uv changes nothing: no mirroring is due.
 READ_ONLY_SYNC_FLAGS = ("--dry-run", "--check")
-UV_ERROR_EXIT = 2  # uv's exit code for an error: a command it refuses, a file it cannot install (1: a resolution with no solution)
+# uv's exit code for an error: a command it refuses, a file it cannot install (1 is a command
+# that failed: a resolution with no solution)
+UV_ERROR_EXIT = 2
 # `uv pip` subcommands that change the env.
 MUTATING_PIP_COMMANDS = frozenset({"install", "uninstall", "sync"})
 
