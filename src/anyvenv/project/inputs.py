@@ -20,8 +20,8 @@ mtime changing: its content is recorded too (a directory's names, a file's CRC-3
 This assumes the clock of a network filesystem's server is within that margin of this one's.
 On a filesystem whose times may not tell an edit (sshfs and exFAT, whose ctime is the mtime, so
 that restoring an mtime restores both; FAT; fusefat, which keeps both times over a rewrite in
-place; any filesystem but a local disk's or the kernel's SMB and NFS clients), every path is
-recorded with its content.
+place; any filesystem but a local disk's, the kernel's SMB and NFS clients and its ntfs3
+driver), every path is recorded with its content.
 
 The record is kept in marshal format, which reading imports nothing for (json would import
 ``re``): a no-op sync reads it before anything else is imported. Everything here is
@@ -193,7 +193,8 @@ def _racy(mtime_ns: int, recorded_at_ns: int) -> bool:
 
 # filesystems whose ctime moves to "now" whenever a file's content or times change, which no
 # tool can set back: there size, mtime and ctime stand for the content (local disks, the
-# kernel's SMB and NFS clients, whose ctime is the server's change time). Elsewhere a file's
+# kernel's SMB and NFS clients, whose ctime is the server's change time, and ntfs3, which keeps
+# NTFS's change time). Elsewhere a file's
 # times may not tell an edit: sshfs and exFAT give the mtime as ctime (``cp -p``, ``tar -x``
 # or ``rsync -a`` set both back), FAT a creation time, fusefat keeps both over a rewrite in
 # place, and other FUSE filesystems are not known: every input there is compared by content.

@@ -160,7 +160,7 @@ class _Placing:
         self._swept: set[Path] = set()
 
     def _directory(self, directory: Path) -> None:
-        if directory in self._there or directory == self.dest.root:
+        if directory in self._there or directory in (self.dest.root, directory.parent):
             return
         self._directory(directory.parent)
         try:
