@@ -705,3 +705,35 @@ def test_only_local_disks_and_the_kernels_network_clients_are_trusted_by_their_t
     small_entry, big_entry = entry_of(str(small), later), entry_of(str(big), later)
     assert small_entry is not None and small_entry[3] is not None
     assert big_entry is not None and big_entry[3] is None
+
+
+def test_files_an_uninstall_left_without_a_record_are_told_of(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """An uninstall that stopped half-way (a file another program held open, on a share): uv
+    removes the dist-info's files first, so its RECORD and METADATA are gone and the module
+    stays. The project no longer wants the package, so no reinstall puts it right: the sync
+    says that files of it may be left, and where, rather than nothing."""
+    site = site_packages(synced)
+    dist_info = site / "beta-1.0.dist-info"
+    for name in os.listdir(dist_info):
+        os.unlink(dist_info / name)
+    pyproject = synced / "pyproject.toml"
+    replace_file(pyproject, pyproject.read_bytes().replace(b'["alpha"]', b'["gamma"]'))
+    report, proc = sync(synced, env, index)
+    assert not (site / "beta-1.0.dist-info").exists() and (site / "beta").is_dir()
+    assert report["notes"] == [
+        "the install record of beta had been lost (an install or an uninstall of it that "
+        "stopped half-way), and the project no longer has beta: files of it may be left in "
+        f"{site}, where they can still be imported; remove them by hand, or make the env "
+        f"again (remove {synced / '.venv'}, then run 'anyvenv sync')"
+    ], proc.stderr
+    # a package still wanted is installed again, with nothing to say
+    dist_info = site / "gamma-1.0.dist-info"
+    for name in os.listdir(dist_info):
+        os.unlink(dist_info / name)
+    os.unlink(site / "gamma" / "__init__.py")
+    replace_file(pyproject, pyproject.read_bytes())  # (an input changed: uv runs)
+    report, proc = sync(synced, env, index)
+    assert report["notes"] == [], proc.stderr
+    assert (site / "gamma" / "__init__.py").is_file() and (site / "gamma-1.0.dist-info").is_dir()

@@ -170,7 +170,11 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     # no record of the last sync: it may have been killed while uv installed (see below)
     unrecorded = not inputs_store.forget(location.env)
     target = prepared.install_target
-    reinstall = reinstall_interrupted(target, prepared.state.site_packages, unrecorded)
+    from anyvenv.envbuild.dists import clear_dead_dist_infos
+
+    site = os.path.join(target, prepared.state.site_packages)
+    lost = clear_dead_dist_infos(site)  # (their names are reinstalled below, if still wanted)
+    reinstall = reinstall_interrupted(target, prepared.state.site_packages, unrecorded, lost)
     command = sync_command(
         session.uv,
         [*options.uv_args, *reinstall],
@@ -224,7 +228,29 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
                 keep_seed=True,
             )
         session.inputs = inputs_of(session, link, before)
+        prepared.notes += lost_record_notes(site, lost, location.declared)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
+
+
+def lost_record_notes(site: str, lost: list[str], declared: str) -> list[str]:
+    """What to say of the distributions whose dist-info had lost its RECORD and METADATA
+    (an install or an uninstall that stopped half-way: a file another program held open, on
+    a share) and that the sync did not install again: files of them may be left, importable,
+    which no record names any more."""
+    from anyvenv.envbuild.dists import dist_info_name
+
+    try:
+        there = {dist_info_name(name) for name in os.listdir(site) if name.endswith(".dist-info")}
+    except OSError:
+        return []
+    return [
+        f"the install record of {name} had been lost (an install or an uninstall of it that "
+        f"stopped half-way), and the project no longer has {name}: files of it may be left in "
+        f"{site}, where they can still be imported; remove them by hand, or make the env "
+        f"again (remove {declared}, then run 'anyvenv sync')"
+        for name in lost
+        if name not in there
+    ]
 
 
 def _checked_before_mirroring(prepared: PreparedEnv) -> bool:
@@ -439,11 +465,13 @@ def inputs_of(
         return None
 
 
-def reinstall_interrupted(target: str, site_packages: str, read_records: bool = False) -> list[str]:
+def reinstall_interrupted(
+    target: str, site_packages: str, read_records: bool = False, lost: list[str] | None = None
+) -> list[str]:
     """uv options that reinstall what a killed install left half-made in ``target`` (whose
     stale ``.data`` directories and unreadable dist-infos are removed first: uv cannot
-    install over them); ``read_records``: look into each RECORD too (see
-    ``installed.interrupted_installs``)."""
+    install over them; ``lost``: those already removed, by :func:`clear_dead_dist_infos`);
+    ``read_records``: look into each RECORD too (see ``installed.interrupted_installs``)."""
     from anyvenv.envbuild.dists import (
         clear_dead_dist_infos,
         clear_stale_data_dirs,
@@ -454,7 +482,7 @@ def reinstall_interrupted(target: str, site_packages: str, read_records: bool = 
     found = sorted(
         {
             *clear_stale_data_dirs(site),
-            *clear_dead_dist_infos(site),
+            *(clear_dead_dist_infos(site) if lost is None else lost),
             *interrupted_installs(site, read_records=read_records),
         }
     )
