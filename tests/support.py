@@ -57,8 +57,11 @@ def run_python_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def as_nobody(with_uv: bool = False) -> Iterator[tuple[list[str], dict[str, str]]]:
-    """The command that runs the system Python as uid 65534 and its environment, with a
+def as_nobody(
+    with_uv: bool = False, uid: int = 65534
+) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """The command that runs the system Python as uid 65534 (or ``uid``: one with no passwd
+    entry stands for a container run as an arbitrary user) and its environment, with a
     world-readable copy of the package (the test interpreter may live under /root, which
     nobody cannot enter), and of the uv package and binary ``with_uv``, removed afterwards."""
     package = Path(anyvenv.__file__).parent
@@ -73,7 +76,7 @@ def as_nobody(with_uv: bool = False) -> Iterator[tuple[list[str], dict[str, str]
             shutil.copy2(uv.find_uv_bin(), copy / "bin" / "uv")
         for path in [copy, *copy.rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() or path.name == "uv" else 0o644)
-        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        command = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
         yield [*command, "/usr/bin/python3"], {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(copy)}
     finally:
         shutil.rmtree(copy)

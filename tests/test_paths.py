@@ -49,3 +49,44 @@ def test_a_path_is_utf8_by_its_bytes_not_by_how_the_locale_decoded_them() -> Non
     assert is_utf8("/tmp/café/.venv") and is_utf8(b"/tmp/caf\xc3\xa9")
     assert not is_utf8(b"/tmp/x\xffy") and not is_utf8(os.fsdecode(b"/tmp/x\xffy"))
     assert is_utf8("/tmp/caf\udcc3\udca9")  # (café's bytes, as an ASCII locale decodes them)
+
+
+def test_scratch_files_never_go_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python's temp dir search ends with the working directory: in a read-only container
+    with the project on a share, that put the project's "local" copy on the share itself
+    (or, with a working directory that cannot be written either, raised a traceback)."""
+    import tempfile
+
+    from anyvenv.errors import UsageError
+    from anyvenv.fs.paths import temp_parent
+    from anyvenv.project.localcopy import ProjectCopy
+
+    monkeypatch.delenv("TEMP", raising=False)
+    monkeypatch.delenv("TMP", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert temp_parent("a test") == str(tmp_path / "tmp")
+    said = (
+        "no writable temporary directory for the project's copy on local disk: /tmp, /var/tmp "
+        "and /usr/tmp cannot be written, and TMPDIR names none that can; set TMPDIR to a "
+        "writable directory on a local disk"
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(project))  # (its last resort)
+    monkeypatch.chdir(project)
+    with pytest.raises(UsageError) as fell_back, ProjectCopy(str(project)):
+        pass
+    assert fell_back.value.one_line() == said
+    assert sorted(os.listdir(project)) == ["pyproject.toml"]
+
+    def none_found() -> str:
+        raise FileNotFoundError("No usable temporary directory found")
+
+    monkeypatch.setattr(tempfile, "gettempdir", none_found)
+    with pytest.raises(UsageError, match="no writable temporary directory for a test"):
+        temp_parent("a test")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from anyvenv.errors import UsageError
 from anyvenv.userdirs import cache_entry_path, fnv1a_64, own_dir, xdg_dir
-from support import cli_env, run_cli
+from support import as_nobody, can_run_as_nobody, cli_env, one_line_error, run_cli
 
 
 @pytest.mark.parametrize(
@@ -60,3 +62,64 @@ def test_a_relative_xdg_value_falls_back_to_the_home_default() -> None:
     environ = {"HOME": "/home/u", "XDG_DATA_HOME": "rel"}
     assert xdg_dir("XDG_DATA_HOME", ".local/share", environ) == "/home/u/.local/share"
     assert xdg_dir("XDG_DATA_HOME", ".local/share", {"XDG_DATA_HOME": "/d"}) == "/d"
+
+
+def test_no_home_at_all_is_said_not_taken_for_a_directory_named_tilde(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HOME unset and no password entry (``docker run --user 4242``): ``~`` left as it is
+    would put anyvenv's directories in a directory named ``~`` wherever it runs."""
+    import pwd
+
+    from anyvenv.errors import NoHomeDirectory
+    from anyvenv.userdirs import home_dir
+
+    def no_entry(uid: int) -> object:
+        raise KeyError(uid)
+
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    with pytest.raises(NoHomeDirectory) as unset:
+        home_dir({})
+    assert unset.value.one_line() == (
+        f"no home directory for anyvenv's per-user directories: HOME is unset, and uid "
+        f"{os.getuid()} has none in the password database; set HOME to an absolute path (or "
+        "XDG_DATA_HOME and XDG_CACHE_HOME)"
+    )
+    with pytest.raises(NoHomeDirectory, match="HOME is 'here', not an absolute path"):
+        xdg_dir("XDG_CACHE_HOME", ".cache", {"HOME": "here"})
+    assert xdg_dir("XDG_CACHE_HOME", ".cache", {"XDG_CACHE_HOME": "/c"}) == "/c"
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    with pytest.raises(FileNotFoundError):  # (a lookup cache is passed over)
+        cache_entry_path("toml", b"key", ".toml-entry")
+
+
+@pytest.mark.skipif(not can_run_as_nobody(), reason="needs root, setpriv and /usr/bin/python3")
+def test_a_uid_with_no_home_makes_envs_and_writes_nothing_where_it_runs() -> None:
+    """As a container's arbitrary uid with no HOME: ``venv`` works (lookup caches are passed
+    over), ``python list`` lists what is on PATH, and what needs a per-user directory says
+    how to give one, in one line; nothing is written in the working directory."""
+    import shutil
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="anyvenv-nohome-", dir="/tmp"))  # (others may enter)
+    os.chown(work, 4242, 4242)
+    with as_nobody(uid=4242) as (command, env), contextlib.ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, work, True)
+
+        def anyvenv(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([*command, "-m", "anyvenv", *args], capture_output=True,
+                                  text=True, env=env, cwd=work, stdin=subprocess.DEVNULL)  # fmt: skip
+
+        made = anyvenv("venv", "env", "-p", "/usr/bin/python3", "-q")
+        assert made.returncode == 0, made.stderr
+        listed = anyvenv("python", "list", "--only-installed")
+        assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+        assert "/usr/bin/python3" in listed.stdout
+        where = anyvenv("cache", "dir")
+        assert where.returncode == 2
+        assert one_line_error(where).startswith(
+            "anyvenv: error: no home directory for anyvenv's per-user directories: HOME is "
+            "unset, and uid 4242 has none in the password database;"
+        )
+        assert sorted(os.listdir(work)) == ["env"]

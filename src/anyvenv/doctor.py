@@ -606,12 +606,18 @@ def _env_elsewhere_advice(directory: str) -> str:
     """Keep the env off this filesystem: in ``~/.venvs`` where uv sync works under the home,
     not where the home is on this filesystem too (a university's NFS/SMB home, a VM's shared
     folder) or on another where uv sync fails or breaks."""
+    from anyvenv.errors import NoHomeDirectory
     from anyvenv.fs.place import same_filesystem
     from anyvenv.userdirs import home_dir
 
-    home = home_dir()
     local = "/PATH/ON/A/LOCAL/DISK/NAME"
-    if same_filesystem(home, directory):
+    try:
+        home = home_dir()
+    except NoHomeDirectory:
+        home = ""
+    if not home:
+        where, also = local, " (you have no home directory here)"
+    elif same_filesystem(home, directory):
         where, also = local, " (not under your home: it is on this filesystem too)"
     else:
         why_not = _why_uv_sync_fails_under(home)

@@ -99,6 +99,12 @@ class UnfitUserDir(AnyvenvError):
     filesystem that cannot hold the env it is needed for: a home directory on a share."""
 
 
+class NoHomeDirectory(UsageError):
+    """No home directory to put anyvenv's per-user directories under: ``HOME`` unset (or not
+    absolute) and no password database entry for this uid (a container run as an arbitrary
+    uid). What needs one says so; lookup caches are passed over."""
+
+
 class MadeOnWindows(UsageError):
     """An env made on Windows, on a drive this system shares (its ``Scripts\\python.exe``
     cannot run here): named as such by ``check`` and ``repair``, which leave it alone."""

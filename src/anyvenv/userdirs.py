@@ -11,7 +11,10 @@ if TYPE_CHECKING:
 
 def home_dir(environ: Mapping[str, str] | None = None) -> str:
     """``$HOME`` when it is an absolute path, else the user's home from the password database
-    (an empty or relative ``HOME`` must not put anyvenv's files in ``/`` or the project)."""
+    (an empty or relative ``HOME`` must not put anyvenv's files in ``/`` or the project).
+    :class:`anyvenv.errors.NoHomeDirectory` where there is neither (``docker run --user N``):
+    a ``~`` left as it is would put them in a directory named ``~`` wherever the command
+    runs."""
     values = os.environ if environ is None else environ
     home = values.get("HOME", "")
     if os.path.isabs(home):
@@ -19,9 +22,19 @@ def home_dir(environ: Mapping[str, str] | None = None) -> str:
     import pwd
 
     try:
-        return pwd.getpwuid(os.getuid()).pw_dir
+        found = pwd.getpwuid(os.getuid()).pw_dir
     except KeyError:
-        return os.path.expanduser("~")
+        found = ""
+    if os.path.isabs(found):
+        return found
+    from anyvenv.errors import NoHomeDirectory
+
+    said = "unset" if not home else f"{home!r}, not an absolute path"
+    raise NoHomeDirectory(
+        f"no home directory for anyvenv's per-user directories: HOME is {said}, and uid "
+        f"{os.getuid()} has none in the password database",
+        "set HOME to an absolute path (or XDG_DATA_HOME and XDG_CACHE_HOME)",
+    )
 
 
 def xdg_dir(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
@@ -70,7 +83,13 @@ def cache_entry_path(kind: str, key: bytes, suffix: str) -> str:
     named by a cheap hash of ``key`` (hashlib would load OpenSSL at start-up, zlib is a
     shared library to load too): the entry must hold its key too and be checked on reading,
     so a collision costs a miss."""
-    return os.path.join(cache_home(), "anyvenv", kind, f"{fnv1a_64(key):016x}{suffix}")
+    from anyvenv.errors import NoHomeDirectory
+
+    try:
+        cache = cache_home()
+    except NoHomeDirectory as exc:  # (a lookup cache is passed over: its callers read OSError)
+        raise FileNotFoundError(exc.message) from exc
+    return os.path.join(cache, "anyvenv", kind, f"{fnv1a_64(key):016x}{suffix}")
 
 
 def fnv1a_64(data: bytes) -> int:

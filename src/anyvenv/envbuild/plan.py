@@ -76,14 +76,14 @@ def plan_interpreter(
 ) -> InterpreterPlan:
     """The placement for an env created in ``env_parent`` (whose filesystem ``probe`` measured)."""
     if not probe.can_execute:
+        from anyvenv.errors import NoHomeDirectory
         from anyvenv.userdirs import home_dir
 
-        # (a home on the same share: ~/.venvs would be no better)
-        example = (
-            "on a local disk"
-            if same_filesystem(home_dir(), env_parent)
-            else "'anyvenv venv ~/.venvs/NAME'"
-        )
+        try:  # (a home on the same share, or none: ~/.venvs would be no better)
+            local_home = not same_filesystem(home_dir(), env_parent)
+        except NoHomeDirectory:
+            local_home = False
+        example = "'anyvenv venv ~/.venvs/NAME'" if local_home else "on a local disk"
         raise NothingExecutableHere(
             f"no file can be executed on the filesystem at {env_parent} (exec: {probe.exec}"
             f"{', mounted noexec' if 'noexec' in probe.mount_options else ''})",

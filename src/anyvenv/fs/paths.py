@@ -150,3 +150,32 @@ def why_not_found(path: str | os.PathLike[str]) -> str:
         if exc.errno == errno.ELOOP:
             return "cannot be reached: its links loop (ELOOP)"
     return "does not exist"
+
+
+def temp_parent(purpose: str) -> str:
+    """The temporary directory to make scratch files in for ``purpose`` (a phrase:
+    "the project copy"): ``TMPDIR`` or a system one that can be written. Python's own
+    search ends with the working directory, which may be the very share the scratch files
+    are to stay off (a read-only container with the project on FAT): a
+    :class:`anyvenv.errors.UsageError` instead."""
+    import tempfile
+
+    try:
+        found = tempfile.gettempdir()
+    except FileNotFoundError:  # (none of its candidates can be written)
+        found = None
+    named = [os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")]
+    candidates = {
+        os.path.realpath(path) for path in [*named, "/tmp", "/var/tmp", "/usr/tmp"] if path
+    }
+    # (a tempfile.tempdir a host program set is its own choice: only the fallback is refused)
+    fell_back = found is not None and os.path.realpath(found) == os.path.realpath(os.getcwd())
+    if found is None or (fell_back and os.path.realpath(found) not in candidates):
+        from anyvenv.errors import UsageError
+
+        raise UsageError(
+            f"no writable temporary directory for {purpose}: /tmp, /var/tmp and /usr/tmp "
+            "cannot be written, and TMPDIR names none that can",
+            "set TMPDIR to a writable directory on a local disk",
+        )
+    return found

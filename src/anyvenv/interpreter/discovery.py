@@ -35,6 +35,21 @@ def _anyvenv_install_root() -> str:
     return given or os.path.join(data_home(), "anyvenv", "python")
 
 
+def _managed_roots() -> list[str]:
+    """The install roots of anyvenv's and uv's managed Pythons, in that order; one that
+    would be under a home directory there is not (``NoHomeDirectory``) is left out: no
+    install can be there."""
+    from anyvenv.errors import NoHomeDirectory
+
+    roots: list[str] = []
+    for root in (_anyvenv_install_root, uv_install_root):
+        try:
+            roots.append(root())
+        except NoHomeDirectory:
+            continue
+    return roots
+
+
 def uv_install_root() -> str:
     """Where ``uv python install`` puts Pythons (``UV_PYTHON_INSTALL_DIR`` overrides)."""
     return os.environ.get("UV_PYTHON_INSTALL_DIR") or os.path.join(data_home(), "uv", "python")
@@ -45,7 +60,7 @@ def is_managed(executable: str) -> bool:
     python-preference tells managed Pythons from the system's."""
     from anyvenv.fs.paths import is_below
 
-    roots = [os.path.realpath(root) for root in (_anyvenv_install_root(), uv_install_root())]
+    roots = [os.path.realpath(root) for root in _managed_roots()]
     # (uv's bin-dir links lead into an install: a hop on the way counts)
     return any(any(is_below(hop, root) for root in roots) for hop in _link_hops(executable))
 
@@ -83,8 +98,7 @@ def through_minor_link(executable: str) -> str | None:
     parsed = parse_managed_name(name)
     if parsed is None or len(name.split("-", 2)) < 3:  # (no platform in the name)
         return None
-    managed_roots = (_anyvenv_install_root(), uv_install_root())
-    if not any(os.path.realpath(where) == root for where in managed_roots):
+    if not any(os.path.realpath(where) == root for where in _managed_roots()):
         return None
     link = os.path.join(root, minor_link_name(name, *parsed))
     if not os.path.islink(link) or os.path.realpath(link) != install:
@@ -134,7 +148,7 @@ def managed_interpreters() -> Iterator[tuple[tuple[int, int, int], bool, str]]:
     """(version, free-threaded, executable) of managed installs, anyvenv's and uv's together,
     newest first (anyvenv's first of two of one version)."""
     found: list[tuple[tuple[int, int, int], bool, str]] = []
-    for root in (_anyvenv_install_root(), uv_install_root()):
+    for root in _managed_roots():
         for name, version, threaded in this_machines_installs(root):
             executable = f"python{version[0]}.{version[1]}{'t' if threaded else ''}"
             exe = os.path.join(root, name, "bin", executable)

@@ -172,10 +172,15 @@ def _shim_inputs(shim: str) -> str:
     directory it is run from (pyenv's ``PYENV_DIR``) and of each directory above, the global
     ones (pyenv's ``<root>/version`` beside its ``shims``, ``~/.tool-versions``) and the
     versions installed there. A changed file asks the shim again."""
+    from contextlib import suppress
+
+    from anyvenv.errors import NoHomeDirectory
     from anyvenv.userdirs import home_dir
 
     root = os.path.dirname(os.path.dirname(shim))  # (<root>/shims/python3)
-    files = [os.path.join(root, "version"), os.path.join(home_dir(), ".tool-versions")]
+    files = [os.path.join(root, "version")]
+    with suppress(NoHomeDirectory):  # (no home: no ~/.tool-versions)
+        files.append(os.path.join(home_dir(), ".tool-versions"))
     here = os.path.normpath(os.path.join(_logical_cwd(), os.environ.get("PYENV_DIR") or "."))
     while True:
         files += [os.path.join(here, name) for name in _VERSION_FILES]

@@ -166,7 +166,7 @@ def local_sources(workspace_root: str, lock_text: str) -> list[str]:
 def _config_files(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) -> list[str]:
     user = user_config_dir(environ)
     paths = user_and_system_config_files(environ)
-    paths += [os.path.join(user, name) for name in VERSION_FILES]
+    paths += [os.path.join(user, name) for name in VERSION_FILES] if user is not None else []
     return paths + given_config_files(uv_args, environ, cwd)
 
 

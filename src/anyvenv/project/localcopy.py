@@ -153,13 +153,12 @@ class ProjectCopy:
         self.before: dict[str, bytes | None] = {}
 
     def __enter__(self) -> ProjectCopy:
-        import tempfile
-
         from anyvenv.fs.atomic import read_small_file
         from anyvenv.fs.leftovers import leftover_tag, sweep_dead
+        from anyvenv.fs.paths import temp_parent
         from anyvenv.fs.place import create_file
 
-        parent = tempfile.gettempdir()
+        parent = temp_parent("the project's copy on local disk")
         sweep_dead(parent, COPY_MARK, prefix=COPY_MARK)  # the copies of killed runs
         self.root = os.path.join(parent, COPY_MARK + leftover_tag())
         os.mkdir(self.root, 0o700)

@@ -377,8 +377,11 @@ def global_version_file(environ: Mapping[str, str]) -> str | None:
     """uv's global pin, ``$XDG_CONFIG_HOME/uv/.python-version``."""
     from anyvenv.project.uvrules import user_config_dir
 
+    user = user_config_dir(environ)
+    if user is None:
+        return None
     for name in VERSION_FILES:
-        path = os.path.join(user_config_dir(environ), name)
+        path = os.path.join(user, name)
         if os.path.isfile(path):
             return path
     return None

@@ -66,8 +66,8 @@ def remember(path: str, raw: bytes, data: dict[str, Any]) -> None:
         return
     from anyvenv.fs.atomic import atomic_write
 
-    target = entry_path(path)
     try:
+        target = entry_path(path)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         atomic_write(target, entry, mode=0o600)
     except OSError:

@@ -258,12 +258,17 @@ def declared_env(workspace_root: str, environ: Mapping[str, str]) -> str:
     return os.path.join(workspace_root, ".venv")
 
 
-def user_config_dir(environ: Mapping[str, str]) -> str:
+def user_config_dir(environ: Mapping[str, str]) -> str | None:
     """Where uv reads the user's ``uv.toml`` and global ``.python-version``:
-    ``$XDG_CONFIG_HOME/uv``, else ``~/.config/uv``."""
+    ``$XDG_CONFIG_HOME/uv``, else ``~/.config/uv``; ``None`` with no home (a container's
+    arbitrary uid), where uv reads no user config either."""
+    from anyvenv.errors import NoHomeDirectory
     from anyvenv.userdirs import xdg_dir
 
-    return os.path.join(xdg_dir("XDG_CONFIG_HOME", ".config", environ), "uv")
+    try:
+        return os.path.join(xdg_dir("XDG_CONFIG_HOME", ".config", environ), "uv")
+    except NoHomeDirectory:
+        return None
 
 
 def system_config_dirs(environ: Mapping[str, str]) -> list[str]:
@@ -275,7 +280,8 @@ def system_config_dirs(environ: Mapping[str, str]) -> list[str]:
 
 def user_and_system_config_files(environ: Mapping[str, str]) -> list[str]:
     """The ``uv.toml`` files uv may read outside the project, the user's first."""
-    dirs = [user_config_dir(environ), *system_config_dirs(environ)]
+    user = user_config_dir(environ)
+    dirs = [*([user] if user is not None else []), *system_config_dirs(environ)]
     return [os.path.join(directory, "uv.toml") for directory in dirs]
 
 

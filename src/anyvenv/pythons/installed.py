@@ -80,7 +80,7 @@ def resolve_install_dir(install_dir: str | os.PathLike[str] | None) -> Path:
     if install_dir is not None:
         if not os.fspath(install_dir):
             raise UsageError("the install directory path is empty", "pass a directory")
-        chosen = Path(install_dir).expanduser().absolute()
+        chosen = Path(os.path.expanduser(install_dir)).absolute()  # (no home: ~ stays)
     else:  # (ANYVENV_PYTHON_INSTALL_DIR ~ expanded; a usage error when relative)
         chosen = anyvenv_install_dir().absolute()
     if chosen.exists() and not chosen.is_dir():

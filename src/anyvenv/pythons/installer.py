@@ -368,7 +368,10 @@ def _download_cache() -> Iterator[Path]:
     if usable:
         yield cache
         return
-    with tempfile.TemporaryDirectory(prefix="anyvenv-download-") as temporary:
+    from anyvenv.fs.paths import temp_parent
+
+    parent = temp_parent("the download (its cache cannot be written either)")
+    with tempfile.TemporaryDirectory(prefix="anyvenv-download-", dir=parent) as temporary:
         yield Path(temporary)
 
 

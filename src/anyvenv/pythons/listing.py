@@ -122,16 +122,23 @@ def list_pythons(request: PythonRequest, scope: ListScope) -> PythonListing:
 def managed_pythons(install_dir: str | None = None) -> list[ListedPython]:
     """Installs for this machine: anyvenv's (with what their records say), then uv's not of
     the same name; or those in ``install_dir`` alone."""
-    from anyvenv.errors import UsageError
+    from anyvenv.errors import NoHomeDirectory, UsageError
     from anyvenv.interpreter.discovery import uv_install_root
     from anyvenv.pythons.installed import installed_pythons
 
-    roots = [install_dir] if install_dir is not None else [None, uv_install_root()]
+    roots: list[str | None] = [install_dir]
+    if install_dir is None:
+        from contextlib import suppress
+
+        with suppress(NoHomeDirectory):  # (no home: nor can uv have one under it)
+            roots.append(uv_install_root())
     rows: list[ListedPython] = []
     names: set[str] = set()
     for root in roots:
         try:
             installs = installed_pythons(root)
+        except NoHomeDirectory:
+            continue  # (no home: no install of anyvenv's under it)
         except UsageError:
             if root is None or root == install_dir:
                 raise

@@ -305,7 +305,7 @@ def normalize_mirror(mirror: str) -> str:
     """A mirror base URL without a trailing slash; a plain directory path becomes file://."""
     text = mirror.strip()
     if "://" not in text:
-        return Path(text).expanduser().absolute().as_uri()
+        return Path(os.path.expanduser(text)).absolute().as_uri()  # (no home: ~ stays)
     return text.rstrip("/")
 
 
