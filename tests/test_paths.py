@@ -69,6 +69,9 @@ def test_scratch_files_never_go_to_the_working_directory(
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", None)
     assert temp_parent("a test") == str(tmp_path / "tmp")
+    monkeypatch.chdir(tmp_path / "tmp")  # (TMPDIR naming the working directory is its choice)
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert temp_parent("a test") == str(tmp_path / "tmp")
     said = (
         "no writable temporary directory for the project's copy on local disk: /tmp, /var/tmp "
         "and /usr/tmp cannot be written, and TMPDIR names none that can; set TMPDIR to a "

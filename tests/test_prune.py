@@ -305,6 +305,39 @@ def test_a_shadow_env_goes_when_its_env_is_gone(
     assert not os.path.lexists(shadow)
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_a_shadow_of_an_earlier_shadow_dir_goes(
+    lab_kind: str, target: Path, tmp_path: Path, index: Path
+) -> None:
+    """The env now installs through a shadow under another ANYVENV_SHADOW_DIR of this
+    user's (a per-project one, set by direnv): the old shadow is no one's. (Kept is only one
+    whose env last installed through a shadow that is not here, or another user's.)"""
+    env = project_environ(tmp_path / "home")
+    project = write_project(target / "demo")
+    first, _ = _synced(project, env, index, "shadow")
+    other = {**env, "ANYVENV_SHADOW_DIR": str(tmp_path / "other-shadows")}
+    second, _ = _synced(project, other, index, "shadow")
+    assert Path(second).is_relative_to(tmp_path / "other-shadows")
+    done = _prune(env)[first]
+    assert (done["verdict"], done["removed"]) == ("unused", True), done
+    assert not os.path.lexists(first) and os.path.isdir(second)
+
+
+def test_a_pointer_to_another_env_that_is_here_frees_this_one(
+    synced: ElsewhereProject, tmp_path: Path
+) -> None:
+    """Only a pointer naming an env that is not here (another machine's) keeps this one:
+    one naming another env here, which is then the project's, does not."""
+    elsewhere_env = tmp_path / "another-env"
+    elsewhere_env.mkdir()
+    (synced.project / ".venv").write_text(f"{elsewhere_env}\n")
+    done = _prune(synced.env, "--dry-run")[synced.elsewhere]
+    assert done["verdict"] == "unused", done
+    (synced.project / ".venv").write_text(f"{tmp_path / 'not-here'}\n")
+    kept = _prune(synced.env, "--dry-run")[synced.elsewhere]
+    assert kept["verdict"] == "kept" and "which is not here" in str(kept["reason"]), kept
+
+
 def test_a_broken_owner_record_counts_as_none(tmp_path: Path) -> None:
     env_dir = tmp_path / "env"
     env_dir.mkdir()

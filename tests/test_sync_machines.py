@@ -130,8 +130,11 @@ def test_each_machine_installs_through_a_shadow_env_of_its_own(
     back(home_a, moved)
 
     assert (shadow_a / "pyvenv.cfg").is_file(), "B removed A's shadow env"
-    # A's cache prune: the state names B's shadow; A's own is used again by a sync here
+    # A's cache prune, B's home not here: the state names B's shadow, which is not on this
+    # machine; A's own is used again by a sync here
+    moved_b = away(home_b)
     assert _pruned(on_a)[str(shadow_a)] == "kept"
+    back(home_b, moved_b)
     again, proc = sync_json(project, on_a, index, "--inexact")
     assert Path(str(again["shadow"])) == shadow_a, proc.stderr
     assert (shadow_b / "pyvenv.cfg").is_file(), "A removed B's shadow env"

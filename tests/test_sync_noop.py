@@ -720,11 +720,13 @@ def test_files_an_uninstall_left_without_a_record_are_told_of(
         os.unlink(dist_info / name)
     pyproject = synced / "pyproject.toml"
     replace_file(pyproject, pyproject.read_bytes().replace(b'["alpha"]', b'["gamma"]'))
+    dry, _ = sync(synced, env, index, "--dry-run")  # (it changes nothing, says nothing)
+    assert dry["notes"] == [] and (site / "beta-1.0.dist-info").is_dir(), dry
     report, proc = sync(synced, env, index)
     assert not (site / "beta-1.0.dist-info").exists() and (site / "beta").is_dir()
     assert report["notes"] == [
         "the install record of beta had been lost (an install or an uninstall of it that "
-        "stopped half-way), and the project no longer has beta: files of it may be left in "
+        "stopped half-way), and beta was not installed again: files of it may be left in "
         f"{site}, where they can still be imported; remove them by hand, or make the env "
         f"again (remove {synced / '.venv'}, then run 'anyvenv sync')"
     ], proc.stderr

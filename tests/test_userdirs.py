@@ -113,6 +113,12 @@ def test_a_uid_with_no_home_makes_envs_and_writes_nothing_where_it_runs() -> Non
 
         made = anyvenv("venv", "env", "-p", "/usr/bin/python3", "-q")
         assert made.returncode == 0, made.stderr
+        unpinned = anyvenv("venv", "env2", "-q")  # (no user config nor managed install)
+        assert unpinned.returncode == 0, unpinned.stderr
+        found = anyvenv("python", "find", "/usr/bin/python3")
+        assert found.returncode == 0 and found.stdout.startswith("/usr/bin/python3"), found.stderr
+        advised = anyvenv("doctor")
+        assert advised.returncode == 0 and "Traceback" not in advised.stderr, advised.stderr
         listed = anyvenv("python", "list", "--only-installed")
         assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
         assert "/usr/bin/python3" in listed.stdout
@@ -122,4 +128,4 @@ def test_a_uid_with_no_home_makes_envs_and_writes_nothing_where_it_runs() -> Non
             "anyvenv: error: no home directory for anyvenv's per-user directories: HOME is "
             "unset, and uid 4242 has none in the password database;"
         )
-        assert sorted(os.listdir(work)) == ["env"]
+        assert sorted(os.listdir(work)) == ["env", "env2"]

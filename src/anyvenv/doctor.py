@@ -85,7 +85,7 @@ class Advice:
     def sync_stopped(self) -> str | None:
         """Why ``anyvenv sync`` would stop here: the per-user directory that its env or shadow
         env must go to cannot hold it either (a home directory on the same share)."""
-        from anyvenv.errors import UnfitUserDir
+        from anyvenv.errors import NoHomeDirectory, UnfitUserDir
         from anyvenv.project import envchoice
 
         placement, reason = envchoice.placement_for(self.probe)
@@ -94,7 +94,7 @@ class Advice:
                 envchoice.fit_envs_dir(os.environ, reason)
             elif placement is envchoice.Placement.SHADOW:
                 envchoice.fit_shadow_dir(os.environ, envchoice.fault_of(self.probe) or reason)
-        except UnfitUserDir as exc:
+        except (UnfitUserDir, NoHomeDirectory) as exc:
             return exc.one_line()
         return None
 

@@ -645,7 +645,13 @@ def _find(args: argparse.Namespace) -> int:
             exc = _without_a_build(exc, request)
             raise (exc if here is None else here.named_in(exc)) from exc
         executable = info.executable
-        ours = (item for item in installed_pythons() if same_file(item.executable, executable))
+        from anyvenv.errors import NoHomeDirectory
+
+        try:
+            installs = installed_pythons()
+        except NoHomeDirectory:  # (no home: no install of anyvenv's under it)
+            installs = []
+        ours = (item for item in installs if same_file(item.executable, executable))
         own = next(ours, None)  # one of anyvenv's installs: its record too
         data = (
             own.to_json()

@@ -178,4 +178,4 @@ def temp_parent(purpose: str) -> str:
             "cannot be written, and TMPDIR names none that can",
             "set TMPDIR to a writable directory on a local disk",
         )
-    return found
+    return os.path.abspath(found)  # (TMPDIR=. is kept relative by tempfile)

@@ -252,16 +252,20 @@ def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
     saved = state_store.load(declared) if os.path.isdir(declared) else None
     if saved is not None and saved.shadow and same_place(saved.shadow, env):
         return Verdict.IN_USE, f"the env at {declared} installs through it"
-    if (
-        saved is not None
-        and saved.shadow
-        and not same_place(os.path.dirname(saved.shadow), os.path.dirname(env))
-    ):  # (the next sync here installs through this one again)
-        return Verdict.KEPT, (
+    if saved is not None and saved.shadow and _anothers(saved.shadow):
+        return Verdict.KEPT, (  # (the next sync here installs through this one again)
             f"the env at {declared} last installed through {saved.shadow}, another user's or "
             "machine's shadow env: this one is used again by a sync here"
         )
     return Verdict.UNUSED, f"no env at {declared} installs through it"
+
+
+def _anothers(path: str) -> bool:
+    """Whether ``path`` is not this user's: not here (another machine's), or another uid's."""
+    try:
+        return os.lstat(path).st_uid != os.geteuid()
+    except OSError:  # (not here, or in another user's home, not to be entered)
+        return True
 
 
 def _pointed_elsewhere(declared: str) -> str | None:

@@ -173,8 +173,13 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     from anyvenv.envbuild.dists import clear_dead_dist_infos
 
     site = os.path.join(target, prepared.state.site_packages)
-    lost = clear_dead_dist_infos(site)  # (their names are reinstalled below, if still wanted)
-    reinstall = reinstall_interrupted(target, prepared.state.site_packages, unrecorded, lost)
+    read_only = has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS)  # (--dry-run changes nothing)
+    lost = [] if read_only else clear_dead_dist_infos(site)  # (reinstalled below, if wanted)
+    reinstall = (
+        []
+        if read_only
+        else reinstall_interrupted(target, prepared.state.site_packages, unrecorded, lost)
+    )
     command = sync_command(
         session.uv,
         [*options.uv_args, *reinstall],
@@ -245,7 +250,7 @@ def lost_record_notes(site: str, lost: list[str], declared: str) -> list[str]:
         return []
     return [
         f"the install record of {name} had been lost (an install or an uninstall of it that "
-        f"stopped half-way), and the project no longer has {name}: files of it may be left in "
+        f"stopped half-way), and {name} was not installed again: files of it may be left in "
         f"{site}, where they can still be imported; remove them by hand, or make the env "
         f"again (remove {declared}, then run 'anyvenv sync')"
         for name in lost
