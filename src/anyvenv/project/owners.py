@@ -234,15 +234,18 @@ def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
     if unreadable is not None:  # a read error is no proof that it is not used
         return Verdict.KEPT, unreadable
     if owner.kind is EnvKind.ELSEWHERE:
-        names = pointer_names(declared, env)
-        if names is None:
+        from anyvenv.envbuild.pointerfile import read_pointer
+        from anyvenv.errors import AnyvenvError
+
+        try:
+            pointed = read_pointer(declared)
+        except AnyvenvError:
             return Verdict.KEPT, f"{declared} is a pointer file that cannot be read"
-        if names:
+        if pointed is not None and same_place(pointed, env):
             return Verdict.IN_USE, f"{declared} points to it"
-        elsewhere = _pointed_elsewhere(declared)
-        if elsewhere is not None:  # (the next sync here comes back to this env)
-            return Verdict.KEPT, (
-                f"{declared} points to {elsewhere}, which is not here (another machine's or "
+        if pointed is not None and not os.path.lexists(pointed):
+            return Verdict.KEPT, (  # (the next sync here comes back to this env)
+                f"{declared} points to {pointed}, which is not here (another machine's or "
                 "user's env, on a shared project): this one is used again by a sync here"
             )
         return Verdict.UNUSED, f"{declared} no longer points to it"
@@ -266,19 +269,6 @@ def _anothers(path: str) -> bool:
         return os.lstat(path).st_uid != os.geteuid()
     except OSError:  # (not here, or in another user's home, not to be entered)
         return True
-
-
-def _pointed_elsewhere(declared: str) -> str | None:
-    """The env the pointer file at ``declared`` names, where that is not here (another
-    machine's, on a share both use)."""
-    from anyvenv.envbuild.pointerfile import read_pointer
-    from anyvenv.errors import AnyvenvError
-
-    try:
-        pointed = read_pointer(declared)
-    except AnyvenvError:
-        return None
-    return pointed if pointed is not None and not os.path.lexists(pointed) else None
 
 
 def _unreadable(path: str) -> str | None:
