@@ -446,7 +446,7 @@ def inputs_of(
     """What the sync that just succeeded read; ``None`` when that cannot be fingerprinted,
     or when an input changed while uv ran (``before``: :func:`inputs_before`): uv may have
     read it before the change, and the next sync must run it again."""
-    if before is None or not _recorded(session):
+    if before is None:  # (also where no record is due: see inputs_before)
         return None
     prepared = session.prepared
     location, request = prepared.location, prepared.choice.request
