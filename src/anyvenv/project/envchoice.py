@@ -116,6 +116,14 @@ def shadow_env_path(
     return _unused(directory, keyed_name(project_name, env, python_key), env)
 
 
+def is_own_shadow(path: str, environ: Mapping[str, str]) -> bool:
+    """Whether the shadow env at ``path`` is this user's (under :func:`shadow_dir`): not
+    another user's or machine's, whose sync saved it in an env's state on the share."""
+    from anyvenv.fs.paths import is_below
+
+    return is_below(path, shadow_dir(environ))
+
+
 def own_shadow(
     saved: str, env: str, name: str, python_key: str, environ: Mapping[str, str], why: str
 ) -> str:
@@ -123,9 +131,7 @@ def own_shadow(
     :func:`shadow_dir`); else this user's own (:func:`shadow_env_path`): the state, on the
     share, may name another user's or another machine's, or one under an earlier
     ``ANYVENV_SHADOW_DIR``, which is neither used nor removed."""
-    from anyvenv.fs.paths import is_below
-
-    if is_below(saved, shadow_dir(environ)):
+    if is_own_shadow(saved, environ):
         return saved
     return shadow_env_path(env, name, python_key, environ, why)
 

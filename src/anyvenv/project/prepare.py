@@ -30,10 +30,10 @@ from anyvenv.project.envchoice import (
     elsewhere_env_path,
     envs_dir,
     fault_of,
+    is_own_shadow,
     own_shadow,
     placement_for,
     python_key,
-    shadow_dir,
     shadow_env_path,
 )
 from anyvenv.project.envmake import build_at
@@ -190,7 +190,7 @@ def _discard_old(
         old is not None
         and old.shadow
         and old.shadow != new.shadow
-        and is_below(old.shadow, shadow_dir(environ))  # (never another user's or machine's)
+        and is_own_shadow(old.shadow, environ)  # (never another user's or machine's)
     ):
         remove_tree_or_leave_it(old.shadow)
 
