@@ -128,19 +128,20 @@ def is_virtual_environment(path: str | os.PathLike[str]) -> bool:
     return os.path.isfile(os.path.join(path, CFG_NAME))
 
 
-def made_on_windows(env: str | os.PathLike[str]) -> str | None:
+def made_on_windows(env: str | os.PathLike[str], cfg: dict[str, str] | None = None) -> str | None:
     """What shows that the env at ``env`` was made on Windows (a drive shared with it: a
     dual boot, a USB drive, a Windows host's folder in a VM), whose python cannot run here:
     ``Scripts\\python.exe``, or a pyvenv.cfg ``home`` with a drive letter or a UNC path; as
-    a phrase. ``None`` otherwise."""
+    a phrase. ``None`` otherwise. ``cfg``: its pyvenv.cfg, where the caller has read it."""
     for name in ("python.exe", "activate.bat"):
         if os.path.isfile(os.path.join(env, "Scripts", name)):
             return f"Scripts\\{name}"
-    try:
-        raw = read_config_bytes(os.path.join(env, CFG_NAME))
-    except OSError:
-        return None
-    home = parse_pyvenv_cfg(raw.decode("utf-8", "surrogateescape")).get("home", "")
+    if cfg is None:
+        try:
+            cfg = read_pyvenv_cfg(env)
+        except EnvironmentBroken:
+            return None
+    home = cfg.get("home", "")
     drive = len(home) >= 3 and home[0].isascii() and home[0].isalpha() and home[1] == ":"
     if (drive and home[2] in "\\/") or home.startswith("\\\\"):
         return f"home = {home}"

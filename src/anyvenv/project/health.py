@@ -95,14 +95,15 @@ def inspect_env(
     if saved is not None and state_store.still_matches(saved.fingerprint):
         return facts_of_state(saved), None
     try:  # what check calls broken and repair will not mend: no base named
-        if not read_pyvenv_cfg(env).get("home"):
-            return None, f"its {CFG_NAME} names no home (base interpreter)"
+        cfg = read_pyvenv_cfg(env)
     except EnvironmentBroken as exc:
         return None, exc.message
+    if not cfg.get("home"):
+        return None, f"its {CFG_NAME} names no home (base interpreter)"
     from anyvenv.envbuild.config import made_on_windows
     from anyvenv.interpreter.query import query_interpreter
 
-    windows = made_on_windows(env)
+    windows = made_on_windows(env, cfg)
     if windows is not None:
         return None, f"it was made on Windows ({windows}): its python cannot run here"
     python = os.path.join(env, "bin", "python")
