@@ -221,3 +221,34 @@ def test_an_env_emptied_in_place_keeps_its_config_while_anything_else_stays(
     assert proc.returncode == 0, proc.stderr
     assert sorted(os.listdir(env)) == ["bin", "pyvenv.cfg"]
     assert (env / "bin" / "python").is_file()
+
+
+def _planted_tail() -> str:
+    """``HOST-PID-RAND`` of a maker on this host that is gone, as another user can write it."""
+    from anyvenv.fs.leftovers import this_host
+
+    return f"{this_host()}-999999999-abcdef"
+
+
+@pytest.mark.parametrize("phase", ["new", "old"])
+def test_a_planted_fill_journal_never_reaches_outside_the_directory(
+    tmp_path: Path, phase: str
+) -> None:
+    """A fill journal that another user with write access to the env's directory put there:
+    one naming what lies outside it is left alone; one whose old tree is a link out is
+    cleared without following the link. Nothing outside the directory is removed or moved."""
+    victim = tmp_path / "victim" / "docs"
+    victim.mkdir(parents=True)
+    (victim / "a.txt").write_text("the user's\n")
+    target = tmp_path / "share" / "proj" / ".venv"
+    target.mkdir(parents=True)
+    tail = _planted_tail()
+    names = ["../../../victim/docs", os.fspath(victim)] if phase == "new" else []
+    (target / f".anyvenv-fill-{tail}").write_text("\n".join(["anyvenv-fill 1", phase, *names, ""]))
+    if phase == "old":
+        (target / f".anyvenv-old-{tail}").symlink_to(victim)
+    run_anyvenv("venv", target, "--python", BASE, "-q", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    assert (victim / "a.txt").read_text() == "the user's\n"
+    assert sorted(os.listdir(victim)) == ["a.txt"]
+    # a journal that names what no fill wrote is not one of anyvenv's: as it was
+    assert (target / f".anyvenv-fill-{tail}").exists() == (phase == "new")

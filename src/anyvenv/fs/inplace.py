@@ -23,6 +23,7 @@ of the old tree. TAG is ``HOST-PID-RAND``: only a fill whose maker is gone is re
 from __future__ import annotations
 
 import os
+import stat
 
 from anyvenv.fs.atomic import atomic_write, directory_rename_keeps_contents, move_tree_by_files
 from anyvenv.fs.leftovers import (
@@ -191,7 +192,15 @@ def _read_journal(journal: str) -> tuple[str, list[str]] | None:
         return None
     if len(lines) < 3 or lines[0] != _FORMAT or lines[1] not in ("old", "new"):
         return None
-    return lines[1], [name for name in lines[2:] if name]
+    names = [name for name in lines[2:] if name]
+    if not all(_entry_name(name) for name in names):
+        return None  # not one a fill wrote: names that lead out of the directory are never undone
+    return lines[1], names
+
+
+def _entry_name(name: str) -> bool:
+    """Whether ``name`` names an entry of a directory, and nothing above or below it."""
+    return name not in (".", "..") and "/" not in name and "\0" not in name
 
 
 def recover_inside(target: str) -> list[str]:
@@ -236,7 +245,14 @@ def _undo(target: str, phase: str, new: list[str], old_dir: str) -> None:
     if phase == "new":  # every old entry was moved aside first: these names are new ones
         for name in new:
             remove_tree(os.path.join(target, name))
-    if os.path.isdir(old_dir):
+    if _real_directory(old_dir):  # (a link put there by another is never followed)
         keeps_contents = directory_rename_keeps_contents(target)
         for name in os.listdir(old_dir):
             _move(os.path.join(old_dir, name), os.path.join(target, name), keeps_contents)
+
+
+def _real_directory(path: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
