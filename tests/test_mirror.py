@@ -370,6 +370,27 @@ def test_a_journal_left_behind_clears_the_temp_files_of_its_dead_run(
     assert not (dest.site_packages / "tool").exists()
 
 
+def test_a_journal_never_removes_what_lies_outside_the_env(
+    envs: tuple[EnvTree, EnvTree], tmp_path: Path
+) -> None:
+    """A journal another user wrote (the env's directory is a group's, or a shadow made
+    under umask 000) naming files outside the env, by an absolute path or by ``..``: the
+    mirror removes none of them."""
+    from anyvenv.project.mirror import read_journal, write_journal
+
+    source, dest = envs
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (victim / name).write_text("the user's\n")
+    outside = [os.fspath(victim / "a.txt"), os.path.relpath(victim / "b.txt", dest.root)]
+    journal = tmp_path / "journal"
+    write_journal(journal, {}, {"zzz": [*outside, f"{SITE}/zzz.py"]})
+    assert read_journal(journal) == {"zzz": [f"{SITE}/zzz.py"]}
+    mirror(source, dest, journal=journal)
+    assert sorted(os.listdir(victim)) == ["a.txt", "b.txt"]
+
+
 def test_adopt_added_takes_only_complete_packages_of_projects_it_lacks(
     envs: tuple[EnvTree, EnvTree],
 ) -> None:

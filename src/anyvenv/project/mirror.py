@@ -111,9 +111,14 @@ def _env_relative(tree: EnvTree, listed: str) -> str | None:
     """A RECORD path as a path relative to the env root; ``None`` if it leaves the env."""
     full = os.path.normpath(os.path.join(tree.site_packages, listed))
     relative = os.path.relpath(full, tree.root)
-    if relative == "." or relative.startswith(".." + os.sep) or relative == "..":
-        return None
-    return relative
+    return relative if _below_root(relative) else None
+
+
+def _below_root(relative: str) -> bool:
+    """Whether ``relative``, a path read from the env, names something below the env's root
+    (not the root, not above it, not absolute)."""
+    normal = os.path.normpath(relative)
+    return not (os.path.isabs(normal) or normal in (".", "..") or normal.startswith(".." + os.sep))
 
 
 def _dist_info_files(tree: EnvTree, dist_info: str) -> list[str]:
@@ -476,7 +481,9 @@ def _mark_done(journal: Path, name: str) -> None:
 
 def read_journal(journal: Path) -> dict[str, list[str]]:
     """The files a mirror that did not end was placing, per distribution it did not finish
-    (see :func:`mirror`); empty where there is no journal, or one that cannot be read."""
+    (see :func:`mirror`); empty where there is no journal, or one that cannot be read. A path
+    that leads out of the env is left out: the journal is in a directory others may write to
+    (a group's env, a shadow made under umask 000), and its paths are removed."""
     import marshal
 
     try:
@@ -490,7 +497,7 @@ def read_journal(journal: Path) -> dict[str, list[str]]:
     except (OSError, UnicodeDecodeError):
         done = set()
     return {
-        name: [path for path in files if isinstance(path, str)]
+        name: [path for path in files if isinstance(path, str) and _below_root(path)]
         for name, files in data.items()
         if isinstance(name, str) and isinstance(files, list) and name not in done
     }
