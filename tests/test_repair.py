@@ -24,6 +24,8 @@ from repair_support import (
     uv_venv,
 )
 
+from support import one_line_error
+
 BROKEN_LINK_KINDS = ["faultfs:readlink-eacces", "sshfs", "sshfs-noreadlink"]
 
 
@@ -450,6 +452,25 @@ def test_a_bin_that_is_a_link_to_a_directory_is_fine(tmp_path: Path) -> None:
     (env / "bin").symlink_to("realbin")
     assert anyvenv("check", env).returncode == 0
     assert "bin-not-a-directory" not in _codes(env)
+
+
+def test_repair_writes_nothing_through_a_link_that_leads_out_of_the_env(tmp_path: Path) -> None:
+    """An env whose ``bin`` is a link to a directory outside it (another user's env on a
+    share, made so that root's repair rewrites /usr/local/bin): repair refuses, and the
+    files out there are as they were."""
+    made = env_with_demo(tmp_path / "made", base_python(), tmp_path / "wheels")
+    moved = tmp_path / "moved"
+    shutil.copytree(made, moved, symlinks=True)
+    outside = tmp_path / "sysbin"
+    (moved / "bin").rename(outside)
+    (moved / "bin").symlink_to(outside)
+    before = {path.name: path.read_bytes() for path in outside.iterdir() if path.is_file()}
+    assert f"#!{made}/bin/python".encode() in before[DEMO_SCRIPT]  # one repair would rewrite
+    repaired = anyvenv("repair", moved)
+    assert repaired.returncode == 1, repaired.stderr
+    assert f"{moved}/bin leads out of the environment" in one_line_error(repaired)
+    assert sorted(path.name for path in outside.iterdir()) == sorted(before)
+    assert {name: (outside / name).read_bytes() for name in before} == before
 
 
 def test_a_path_in_other_tools_scripts_is_renamed_once() -> None:

@@ -117,6 +117,8 @@ def _repair(
     before = check(env)
     plan = plan_repair(before, preference)
     report = RepairReport(before.env, dry_run, before, plan)
+    if not dry_run:
+        _refuse_links_out(plan)
     if not dry_run:  # what a killed repair left, also when nothing else is left to fix
         leftovers.recover(before.env / "bin")
         leftovers.sweep_dead(before.env, leftovers.TEMP_MARK, prefix=".lib64")
@@ -142,6 +144,27 @@ def _repair(
         ) from exc
     report.after = diagnose(before.env)
     return report
+
+
+def _refuse_links_out(plan: RepairPlan) -> None:
+    """Raise :class:`EnvironmentBroken` where a directory repair would write in leads out of
+    the env (``bin`` a link to ``/usr/local/bin``): repair, run as root on an env another
+    user can change, writes only inside the env, and gives what it wrote to the env's owner."""
+    from anyvenv.fs.paths import is_below
+
+    env = plan.env
+    real_env = os.path.realpath(env)
+    directories = [env / "bin", env / "lib"]
+    for fix in plan.fixes:
+        directories.append(fix.path if fix.kind is FixKind.ADD_MODE_SHIM else fix.path.parent)
+    for directory in directories:
+        real = os.path.realpath(directory)
+        if real != real_env and not is_below(real, real_env):
+            raise EnvironmentBroken(
+                f"{directory} leads out of the environment {env} (to {real}); repair changes "
+                "files only inside an environment",
+                f"replace the link with a directory, or repair the environment at {real}",
+            )
 
 
 def _keep_owner(env: Path, changes: list[Change]) -> None:
