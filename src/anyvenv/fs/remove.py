@@ -202,10 +202,42 @@ def _held_by_fuse_only(error: OSError, path: str) -> bool:
     return True
 
 
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def _remove_entries(path: str) -> None:
+    """Remove what the directory at ``path`` holds, through descriptors: a directory in it
+    swapped for a link by another user meanwhile (a group's env) is never followed."""
     try:
-        entries = os.listdir(path)
+        descriptor = os.open(path, _DIRECTORY_FLAGS)
     except OSError:
-        entries = []
-    for name in entries:
-        remove_tree_quietly(os.path.join(path, name))
+        return
+    try:
+        _remove_entries_at(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _remove_entries_at(directory: int) -> None:
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.unlink(name, dir_fd=directory)  # (EISDIR, or EPERM, for a directory)
+            continue
+        except OSError:
+            pass
+        try:  # a directory, not a link to one (opened as itself, whatever its name is later)
+            inner = os.open(name, _DIRECTORY_FLAGS, dir_fd=directory)
+        except OSError:
+            continue
+        try:
+            _remove_entries_at(inner)
+        finally:
+            os.close(inner)
+        try:
+            os.rmdir(name, dir_fd=directory)
+        except OSError:
+            pass

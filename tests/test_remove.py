@@ -1,0 +1,56 @@
+"""Removing trees anyvenv made: links are never followed out of them, also when a directory
+in one is swapped for a link while it is being removed (another user's, in a group's env)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from anyvenv.fs import remove
+
+
+def _tree_and_victim(tmp_path: Path) -> tuple[Path, Path]:
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "mine.txt").write_text("anyvenv's\n")
+    (tree / "top.txt").write_text("anyvenv's\n")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "a.txt").write_text("the user's\n")
+    return tree, victim
+
+
+@pytest.mark.parametrize("how", ["remove_tree_quietly", "remove_tree"])
+def test_a_link_in_a_tree_is_removed_and_not_followed(tmp_path: Path, how: str) -> None:
+    tree, victim = _tree_and_victim(tmp_path)
+    (tree / "link").symlink_to(victim)
+    getattr(remove, how)(os.fspath(tree))
+    assert not tree.exists()
+    assert sorted(os.listdir(victim)) == ["a.txt"]
+
+
+def test_a_directory_swapped_for_a_link_while_it_is_removed_is_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the moment removal finds ``sub`` is a directory and the moment it lists it,
+    ``sub`` becomes a link to the user's files (as a ``renameat2`` exchange by another user
+    does, in a race): nothing of the user's is removed."""
+    tree, victim = _tree_and_victim(tmp_path)
+    real_listdir = os.listdir
+    calls: list[object] = []
+
+    def listdir_after_swap(where: object = ".") -> list[str]:
+        calls.append(where)
+        if len(calls) == 2:  # the listing of sub: sub is a link to the victim from now on
+            os.rename(tree / "sub", tmp_path / "away")
+            (tree / "sub").symlink_to(victim)
+        return real_listdir(where)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(os, "listdir", listdir_after_swap)
+    remove.remove_tree_quietly(os.fspath(tree))
+    monkeypatch.undo()
+    assert len(calls) >= 2
+    assert sorted(os.listdir(victim)) == ["a.txt"]
+    assert not tree.exists()
