@@ -1027,6 +1027,30 @@ def test_a_pointer_of_an_earlier_release_is_written_in_uvs_form(
     assert (plain.returncode, plain.stdout) == (0, "alpha says hi\n"), plain.stderr
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+@pytest.mark.parametrize("command", ["sync", "run"])
+def test_a_declared_path_no_pointer_can_replace_leaves_the_env_elsewhere_alone(
+    target: Path, index: Path, home: Path, command: str
+) -> None:
+    """``.venv`` became a file anyvenv does not read as a pointer (a newer release's form,
+    an editor's): the sync or run refuses before the env it kept elsewhere is built again,
+    so the packages in it stay; the file is left as it is."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, index)
+    site = next(Path(report["env"]).glob("lib/python*/site-packages"))
+    before = sorted(os.listdir(site))
+    assert any(name.startswith("alpha") for name in before)
+    foreign = b'{"env": "' + report["env"].encode() + b'"}\n'
+    replace_file(project / ".venv", foreign)
+    args = ["sync", *index_args(index)] if command == "sync" else ["run", "--no-sync", "true"]
+    refused = anyvenv(*args, cwd=project, env=env)
+    assert refused.returncode == 2, refused.stderr
+    assert "is not an anyvenv pointer file" in refused.stderr
+    assert sorted(os.listdir(site)) == before
+    assert (project / ".venv").read_bytes() == foreign
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])
 def test_a_first_sync_of_a_seeded_env_keeps_pip(target: Path, index: Path, home: Path) -> None:
     """`anyvenv venv --seed`, then `anyvenv sync` straight away: the new shadow starts empty,

@@ -84,24 +84,32 @@ def read_pointer_form(path: str) -> tuple[str, bool] | None:
     return target, POINTER_KEY in values
 
 
-def write_pointer(path: str, env: str) -> None:
-    """Make ``path`` a pointer to ``env``; a venv directory there is replaced, nothing else."""
+def refuse_pointer_over(path: str) -> None:
+    """Raise :class:`UsageError` where :func:`write_pointer` would refuse to replace what is
+    at ``path``: asked before an env is built for the pointer to name, so that nothing is
+    built, nor an env there rebuilt, for a pointer that cannot be written."""
     if os.path.isdir(path) and not os.path.islink(path):
         if not is_virtual_environment(path) and not _regenerable(path):
             raise UsageError(
                 f"{path} is a directory but not a virtual environment",
                 "refusing to replace it: move it away, then retry",
             )
-        from anyvenv.fs.inplace import remove_or_empty
-
-        remove_or_empty(path)  # (aside first: a kill leaves the env whole, or gone)
-        if os.path.isdir(path):
-            os.rmdir(path)  # emptied in place (the working directory): the pointer takes it
     elif os.path.lexists(path) and not is_pointer(path) and not os.path.islink(path):
         raise UsageError(
             f"{path} exists and is not an anyvenv pointer file",
             "refusing to replace it: move it away, then retry",
         )
+
+
+def write_pointer(path: str, env: str) -> None:
+    """Make ``path`` a pointer to ``env``; a venv directory there is replaced, nothing else."""
+    refuse_pointer_over(path)
+    if os.path.isdir(path) and not os.path.islink(path):
+        from anyvenv.fs.inplace import remove_or_empty
+
+        remove_or_empty(path)  # (aside first: a kill leaves the env whole, or gone)
+        if os.path.isdir(path):
+            os.rmdir(path)  # emptied in place (the working directory): the pointer takes it
     elif os.path.islink(path):
         os.unlink(path)
     from anyvenv.fs.atomic import atomic_write

@@ -13,6 +13,7 @@ from anyvenv.envbuild.pointerfile import (
     is_pointer,
     pointer_reason,
     read_pointer_form,
+    refuse_pointer_over,
     write_pointer,
 )
 from anyvenv.errors import (
@@ -174,6 +175,7 @@ def build_env(
             location = EnvLocation(
                 declared, env, Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails
             )
+    refuse_pointer_over(declared)  # (before an env of this user's there is rebuilt)
     build_at(location.env, info, prompt=env_prompt(project), notes=notes)
     record_owner(location.env, declared, EnvKind.ELSEWHERE)
     write_pointer(declared, location.env)
