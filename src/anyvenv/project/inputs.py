@@ -46,7 +46,9 @@ if TYPE_CHECKING:
     Entry = tuple[int, int, int, str | int | None] | None
 
 RECORD_NAME = ".anyvenv-sync.inputs"
-RECORD_VERSION = 3
+# bumped whenever what is recorded, or how it is compared, changes: anyvenv's version is no
+# help (a record an earlier release made under laxer rules would be trusted)
+RECORD_VERSION = 4
 RACY_NS = 3_000_000_000
 
 WATCHED_PREFIXES = ("UV_", "ANYVENV_")
@@ -262,8 +264,11 @@ def still_matches(path: str, entry: Entry) -> bool:
     size, mtime_ns, ctime_ns, digest = entry
     if (st.st_size, st.st_mtime_ns) != (size, mtime_ns) or ctime_ns not in (0, st.st_ctime_ns):
         return False
-    if digest is None:
-        return True
+    if digest is None:  # an input recorded without its content where the times do not tell
+        # (by a release that trusted them there): not one this release can vouch for
+        return not (
+            ctime_ns and size <= UNTOLD_DIGEST_MAX_BYTES and _times_do_not_tell(path, st.st_dev)
+        )
     try:
         return _digest(path, st.st_mode) == digest
     except OSError:
