@@ -70,3 +70,34 @@ def test_a_dangling_link_is_named_where_its_last_hop_leads(tmp_path: Path) -> No
     (base_bin / "python3.12").write_text("")
     assert _dangling_link(str(env_bin / "python")) is None
     assert _dangling_link(str(base_bin / "python3.12")) is None  # (no link at all)
+
+
+def test_a_saved_state_is_trusted_only_where_it_fingerprints_the_envs_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A state whose fingerprint still matches answers without the env's python being run;
+    one that leaves out the env's python (an earlier release saved it over an env that had
+    lost it) is not trusted: the env is inspected again, and found broken."""
+    from anyvenv.interpreter import query
+    from anyvenv.project import state as state_store
+    from anyvenv.project.health import state_fields_of
+    from anyvenv.project.state import SyncState
+
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    facts, why = inspect_env(str(env), None)
+    assert why is None and facts is not None
+    saved = SyncState(env=str(env), placement="in-place", reason="", **state_fields_of(facts))
+
+    def not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the env's python was run")
+
+    monkeypatch.setattr(query, "query_interpreter", not_run)
+    assert inspect_env(str(env), saved) == (facts, None)
+    monkeypatch.undo()
+    python = str(env / "bin" / "python")
+    saved.fingerprint = {path: st for path, st in saved.fingerprint.items() if path != python}
+    os.unlink(python)
+    assert state_store.still_matches(saved.fingerprint)  # (what the vital files alone say)
+    facts, why = inspect_env(str(env), saved)
+    assert facts is None and why is not None

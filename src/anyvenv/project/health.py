@@ -49,6 +49,17 @@ def vital_files(env: str, base_executable: str) -> list[str]:
     return files
 
 
+def _vouches(saved: state_store.SyncState, env: str) -> bool:
+    """Whether ``saved`` still tells what the env at ``env`` is: its vital files as they were,
+    and the env's own pyvenv.cfg and python among them (a state an earlier release saved
+    over an env that had lost its python left it out, and would be trusted for good)."""
+    recorded = saved.fingerprint
+    for name in (CFG_NAME, os.path.join("bin", "python")):
+        if not any(os.path.join(root, name) in recorded for root in (saved.env, env)):
+            return False
+    return state_store.still_matches(recorded)
+
+
 def made_by_anyvenv(env: str) -> bool:
     try:
         return MADE_BY_KEY in read_pyvenv_cfg(env)
@@ -92,7 +103,7 @@ def inspect_env(
         return None, None
     if not is_virtual_environment(env):
         return None, f"{env} has no {CFG_NAME}"
-    if saved is not None and state_store.still_matches(saved.fingerprint):
+    if saved is not None and _vouches(saved, env):
         return facts_of_state(saved), None
     try:  # what check calls broken and repair will not mend: no base named
         cfg = read_pyvenv_cfg(env)
