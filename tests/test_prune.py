@@ -306,6 +306,33 @@ def test_a_shadow_env_goes_when_its_env_is_gone(
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_a_shadow_named_by_another_releases_state_is_kept(
+    lab_kind: str, target: Path, tmp_path: Path, index: Path
+) -> None:
+    """The env's state was saved by another release of anyvenv (another state version,
+    fields this one lacks): the shadow it names is still in use; a state nothing can read is
+    no proof the shadow is unused either. Neither is removed."""
+    import marshal
+
+    from anyvenv.project.state import STATE_NAME
+
+    env = project_environ(tmp_path / "home")
+    project = write_project(target / "demo")
+    shadow, _ = _synced(project, env, index, "shadow")
+    state = project / ".venv" / STATE_NAME
+    data = marshal.loads(state.read_bytes())
+    data.update(state_version=99, field_of_a_later_release=True)
+    state.write_bytes(marshal.dumps(data))
+    done = _prune(env)[shadow]
+    assert (done["verdict"], done["removed"]) == ("in-use", False), done
+    state.write_bytes(b"not marshal")
+    done = _prune(env)[shadow]
+    assert (done["verdict"], done["removed"]) == ("kept", False), done
+    assert "cannot be read" in str(done["reason"])
+    assert os.path.isdir(shadow)
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
 def test_a_shadow_of_an_earlier_shadow_dir_goes(
     lab_kind: str, target: Path, tmp_path: Path, index: Path
 ) -> None:

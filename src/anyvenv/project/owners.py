@@ -252,12 +252,18 @@ def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
     unreadable = _unreadable(os.path.join(declared, state_store.STATE_NAME))
     if unreadable is not None:
         return Verdict.KEPT, unreadable
-    saved = state_store.load(declared) if os.path.isdir(declared) else None
-    if saved is not None and saved.shadow and same_place(saved.shadow, env):
+    # (a state another release saved is read for its shadow alone)
+    shadow = state_store.shadow_named(declared) if os.path.isdir(declared) else ""
+    if shadow is None and os.path.lexists(os.path.join(declared, state_store.STATE_NAME)):
+        return Verdict.KEPT, (
+            f"the state of the env at {declared} cannot be read (saved by another release of "
+            "anyvenv?): it may install through this one"
+        )
+    if shadow and same_place(shadow, env):
         return Verdict.IN_USE, f"the env at {declared} installs through it"
-    if saved is not None and saved.shadow and _anothers(saved.shadow):
+    if shadow and _anothers(shadow):
         return Verdict.KEPT, (  # (the next sync here installs through this one again)
-            f"the env at {declared} last installed through {saved.shadow}, another user's or "
+            f"the env at {declared} last installed through {shadow}, another user's or "
             "machine's shadow env: this one is used again by a sync here"
         )
     return Verdict.UNUSED, f"no env at {declared} installs through it"

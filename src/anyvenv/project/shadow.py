@@ -76,10 +76,10 @@ def with_unfinished_copy(env: str | os.PathLike[str], findings: list[Finding]) -
     they are where the env has no shadow, as most have not."""
     from anyvenv.project import state as state_store
 
-    saved = state_store.load(os.fspath(env))
-    if saved is None or not saved.shadow:
+    shadow = state_store.shadow_named(os.fspath(env))  # (whichever release saved the state)
+    if not shadow:
         return findings
-    journal = journal_of(saved.shadow)
+    journal = journal_of(shadow)
     if not os.path.lexists(journal):
         return findings
     from anyvenv.envbuild.dists import dist_info_name
@@ -99,7 +99,7 @@ def with_unfinished_copy(env: str | os.PathLike[str], findings: list[Finding]) -
         *kept,
         warning(
             Code.COPY_UNFINISHED,
-            f"the copy of packages into it from its shadow env {saved.shadow} did not finish "
+            f"the copy of packages into it from its shadow env {shadow} did not finish "
             f"(anyvenv was stopped): {', '.join(sorted(named)) or 'its packages'} may be "
             "missing or half-copied; run the stopped command again ('anyvenv sync' in its "
             "project, or the 'anyvenv pip' command on this env): it finishes the copy",

@@ -76,6 +76,23 @@ def moved_from(env: str) -> str | None:
     return state.env if state is not None and not same_entry(state.env, env) else None
 
 
+def shadow_named(env: str) -> str | None:
+    """The shadow env that the state saved in ``env`` names, whichever release of anyvenv
+    saved it (of another version, :func:`load` reads none); ``""`` where it names none, as
+    an env synced in place; ``None`` where there is no state of this env to read it from."""
+    try:
+        with open(os.path.join(env, STATE_NAME), "rb") as stream:
+            data = marshal.load(stream)
+    except (OSError, ValueError, TypeError, EOFError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("env"), str):
+        return None
+    if not same_entry(data["env"], env):
+        return None  # (a moved or copied env's: that shadow is the original's)
+    shadow = data.get("shadow")
+    return shadow if isinstance(shadow, str) else ""
+
+
 def _read(env: str) -> SyncState | None:
     try:
         with open(os.path.join(env, STATE_NAME), "rb") as stream:
