@@ -391,6 +391,30 @@ def test_a_journal_never_removes_what_lies_outside_the_env(
     assert sorted(os.listdir(victim)) == ["a.txt", "b.txt"]
 
 
+def test_a_done_list_speaks_only_for_the_journal_it_was_kept_for(tmp_path: Path) -> None:
+    """A done list left beside a journal it was not kept for (an earlier release removed
+    only its own journal; a kill between the journal's two unlinks): the distributions the
+    journal names are still unfinished."""
+    import marshal
+
+    from anyvenv.project.mirror import _done_list, _mark_done, read_journal, write_journal
+
+    journal = tmp_path / "journal"
+    first = write_journal(journal, {}, {"delta": ["lib/delta.py"], "gamma": ["lib/gamma.py"]})
+    _mark_done(journal, first, "delta")
+    assert set(read_journal(journal)) == {"gamma"}
+    left = _done_list(journal).read_bytes()
+    second = write_journal(journal, {}, {"delta": ["lib/delta.py"]})  # (clears its list)
+    assert second != first
+    _done_list(journal).write_bytes(left)  # another journal's list
+    assert set(read_journal(journal)) == {"delta"}
+    _done_list(journal).write_text("delta\n")  # an earlier release's, names alone
+    assert set(read_journal(journal)) == {"delta"}
+    # an earlier release's journal (no token) with that list: nothing is taken as done
+    journal.write_bytes(marshal.dumps({"delta": ["lib/delta.py"]}))
+    assert set(read_journal(journal)) == {"delta"}
+
+
 def test_adopt_added_takes_only_complete_packages_of_projects_it_lacks(
     envs: tuple[EnvTree, EnvTree],
 ) -> None:

@@ -59,8 +59,8 @@ def test_a_journal_whose_distributions_were_all_placed_is_no_unfinished_copy(
     )  # fmt: skip
     state_store.save(str(env), saved)
     journal = journal_of(str(shadow))
-    write_journal(journal, {}, {"alpha": ["lib/alpha.py"], "beta": ["lib/beta.py"]})
-    _mark_done(journal, "alpha")
+    token = write_journal(journal, {}, {"alpha": ["lib/alpha.py"], "beta": ["lib/beta.py"]})
+    _mark_done(journal, token, "alpha")
     warned = with_unfinished_copy(env, [])
     assert [finding.message.split(":")[0] for finding in warned] == [
         f"the copy of packages into it from its shadow env {shadow} did not finish (anyvenv "
@@ -74,5 +74,5 @@ def test_a_journal_whose_distributions_were_all_placed_is_no_unfinished_copy(
     data = marshal.loads(state.read_bytes())
     state.write_bytes(marshal.dumps({**data, "state_version": 99, "later_field": 1}))
     assert [finding.code.value for finding in with_unfinished_copy(env, [])] == ["copy-unfinished"]
-    _mark_done(journal, "beta")
+    _mark_done(journal, token, "beta")
     assert with_unfinished_copy(env, []) == []

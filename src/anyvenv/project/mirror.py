@@ -389,9 +389,10 @@ def mirror(
     ]
     gone = [name for name in gone if name not in report.half_made]
     orphaned = sorted(set(earlier) - set(wanted) - set(present))  # (no dist-info made yet)
+    token = ""  # (the journal's, which its done list names)
     if journal is not None and (changed or gone or earlier):
         removing = {name: files_of(dest, present[name]) for name in gone}
-        write_journal(journal, earlier, {**new_files, **removing})
+        token = write_journal(journal, earlier, {**new_files, **removing})
     staying = set(present) - set(changed) - set(gone)
     # where case does not tell names apart (FAT, exFAT), Util.py of one is util.py of
     # another: the files of the distributions left as they are are claimed too, whatever
@@ -443,8 +444,8 @@ def mirror(
                     progress(report.files_written, total)
             else:
                 (report.updated if name in present else report.added).append(name)
-                if journal is not None:  # (its RECORD is there: not to be copied again)
-                    _mark_done(journal, name)
+                if journal is not None and token:  # (its RECORD is there: not to be copied again)
+                    _mark_done(journal, token, name)
     finally:
         _prune(dest, touched)
     if journal is not None:  # (a done list a kill leaves alone is cleared by the next journal)
@@ -468,15 +469,19 @@ def _sweep_temps(dest: EnvTree, placing: dict[str, list[str]]) -> None:
 
 
 def _done_list(journal: Path) -> Path:
-    """Beside the journal: the distributions that mirror has placed whole, a name a line,
-    which a mirror after a kill does not copy again (a big env killed late in its copy is
-    not copied all over)."""
+    """Beside the journal: the distributions that mirror has placed whole, ``TOKEN NAME`` a
+    line (the token is the journal's: a list another journal's mirror left, an earlier
+    release's that knew no token, says nothing of this one), which a mirror after a kill does
+    not copy again (a big env killed late in its copy is not copied all over)."""
     return journal.with_name(journal.name + ".done")
 
 
-def _mark_done(journal: Path, name: str) -> None:
+def _mark_done(journal: Path, token: str, name: str) -> None:
     with open(_done_list(journal), "a", encoding="utf-8") as done:
-        done.write(name + "\n")
+        done.write(f"{token} {name}\n")
+
+
+_TOKEN_KEY = ""  # the journal's entry that holds its token (no distribution's name)
 
 
 def read_journal(journal: Path) -> dict[str, list[str]]:
@@ -492,10 +497,14 @@ def read_journal(journal: Path) -> dict[str, list[str]]:
         return {}
     if not isinstance(data, dict):
         return {}
-    try:
-        done = set(_done_list(journal).read_text(encoding="utf-8").splitlines())
-    except (OSError, UnicodeDecodeError):
-        done = set()
+    token = data.get(_TOKEN_KEY)
+    done: set[str] = set()
+    if isinstance(token, str) and token:
+        try:
+            lines = _done_list(journal).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        done = {line[len(token) + 1 :] for line in lines if line.startswith(token + " ")}
     return {
         name: [path for path in files if isinstance(path, str) and _below_root(path)]
         for name, files in data.items()
@@ -505,20 +514,24 @@ def read_journal(journal: Path) -> dict[str, list[str]]:
 
 def write_journal(
     journal: Path, earlier: dict[str, list[str]], placing: dict[str, list[str]]
-) -> None:
-    """Write the journal: the files of ``earlier`` and those being placed, per distribution."""
+) -> str:
+    """Write the journal: the files of ``earlier`` and those being placed, per distribution;
+    returns its token (see :func:`_done_list`)."""
     import marshal
 
     from anyvenv.fs.atomic import atomic_write
 
-    entries = {name: list(files) for name, files in earlier.items()}
+    token = os.urandom(8).hex()
+    entries: dict[str, object] = {_TOKEN_KEY: token}  # (a str: an earlier release skips it)
+    entries.update((name, list(files)) for name, files in earlier.items())
     for name, files in placing.items():
-        entries[name] = list(dict.fromkeys([*entries.get(name, ()), *files]))
+        entries[name] = list(dict.fromkeys([*earlier.get(name, ()), *files]))
     # (an earlier mirror's list of what it finished goes: this one may place those
     # distributions again, and they are not done until it says so)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(_done_list(journal))
     atomic_write(journal, marshal.dumps(entries))
+    return token
 
 
 class NotPlaced(AnyvenvError):
