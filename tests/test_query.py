@@ -317,3 +317,27 @@ def test_a_libpython_changed_under_the_same_executable_is_asked_again(
     os.utime(ours, ns=(time.time_ns() + 10**10, time.time_ns() + 10**10))
     query_interpreter(shim)
     assert counter.read_text().count("run") == 2
+
+
+def test_an_answer_is_not_given_for_an_interpreter_that_can_no_longer_run(
+    tmp_path: Path,
+) -> None:
+    """Its mount remounted noexec (an NFS home on a compute node): the cached answer is not
+    taken for one that still runs; the interpreter is asked, and said not to run."""
+    import subprocess
+
+    needs_base()
+    if os.geteuid() != 0:
+        pytest.fail("a bind mount needs root (CI runs as root)")
+    mount_point = tmp_path / "home"
+    mount_point.mkdir()
+    prefix = BASE.parent.parent
+    subprocess.run(["mount", "--bind", str(prefix), str(mount_point)], check=True)
+    try:
+        python = mount_point / "bin" / BASE.name
+        assert query_interpreter(python).version[:2] == (3, 11)
+        subprocess.run(["mount", "-o", "remount,bind,noexec", str(mount_point)], check=True)
+        with pytest.raises(AnyvenvError, match="cannot run the interpreter"):
+            query_interpreter(python)
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)

@@ -348,7 +348,9 @@ def query_interpreter(
             pass
         else:
             cached = _read_cache(cache_file, real)
-            if cached is not None:
+            # (one that can no longer be run, its mount remounted noexec, is asked anew: the
+            # cache must not vouch for it)
+            if cached is not None and os.access(real, os.X_OK):
                 return cached
     from anyvenv.spawn import SpawnTimeout, run_captured
 
