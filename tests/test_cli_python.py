@@ -806,8 +806,11 @@ def test_an_install_already_there_that_cannot_run_is_said_so(
     exe = home / "bin" / standalone.executable_name
     assert (
         f"anyvenv: warning: its interpreter {exe} cannot be run (it is not executable (mode "
-        "0644)): install into a directory on another filesystem (--install-dir)"
+        "0644)): install into a directory on another filesystem (--install-dir, or "
+        "ANYVENV_PYTHON_INSTALL_DIR for every command), or --reinstall it where files can be "
+        "executable\n"
     ) in done.stderr, done.stderr
+    assert "(use --reinstall to replace it)" not in done.stderr  # (said once, above)
 
 
 def test_find_follows_uvs_python_preference(tmp_path: Path) -> None:

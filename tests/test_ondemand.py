@@ -8,6 +8,7 @@ import json
 import os
 import pty
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,44 @@ def test_a_settings_value_uv_does_not_take_is_refused(
     (tmp_path / "uv.toml").write_text('python-downloads = "true"\n')
     said = _venv_312_refused(tmp_path, UV_CONFIG_FILE=str(tmp_path / "uv.toml"))
     assert "('true') is not one of uv's values" in said
+
+
+@pytest.fixture
+def noexec_dir(tmp_path: Path) -> Iterator[Path]:
+    """A tmpfs mounted noexec (a home on a compute node): nothing on it can be run."""
+    if os.geteuid() != 0:
+        pytest.fail("mounting a tmpfs needs root (CI runs as root)")
+    mount_point = tmp_path / "noexec"
+    mount_point.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "noexec,size=8m", "tmpfs", mount_point], check=True
+    )
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", mount_point], check=False)
+
+
+def test_an_install_on_a_noexec_filesystem_is_not_taken_for_the_download(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str], noexec_dir: Path
+) -> None:
+    """The version is installed where nothing runs (the install dir is mounted noexec):
+    neither found nor downloaded again over it; the error says why, and where to install
+    instead (not to run 'python install', which says it is installed)."""
+    from support import fake_install
+
+    env_vars = {**_without_312(tmp_path, cli_env()), "ANYVENV_PYTHON_INSTALL_DIR": str(noexec_dir)}
+    home = fake_install(noexec_dir, standalone.install_name, standalone.executable_name)
+    made = run_cli("venv", str(tmp_path / "env"), "--python", "3.12", env=env_vars)
+    assert made.returncode != 0
+    line = one_line_error(made)
+    assert f"the install of it at {home} cannot be run (its filesystem is mounted noexec)" in line
+    assert line.endswith(
+        "install into a directory on another filesystem (--install-dir, or "
+        "ANYVENV_PYTHON_INSTALL_DIR for every command)"
+    ), line
+    assert not (tmp_path / "env").exists()
+    told = run_cli("python", "install", "3.12", env=env_vars)
+    assert told.returncode == 0, told.stderr
+    assert "cannot be run (its filesystem is mounted noexec): install into" in told.stderr
+    assert "--reinstall" not in told.stderr

@@ -507,20 +507,21 @@ def _print_installed(result: InstallResult) -> None:
         else None
     )
     if result.status == "already installed":
-        from anyvenv.pythons.installed import why_not_runnable
+        from anyvenv.pythons.installed import unrunnable_fix, why_not_runnable
 
         print(
             f"{result.install.name} is already installed at {result.install.path}", file=sys.stderr
         )
-        why = why_not_runnable(str(result.install.executable))
-        if why is not None:  # (uv's, made where no file is executable: no reinstall helps)
+        executable = str(result.install.executable)
+        why = why_not_runnable(executable)
+        if why is not None:  # (made where no file is executable, or remounted noexec since)
             print(
-                f"anyvenv: warning: its interpreter {result.install.executable} cannot be run "
-                f"({why}): install into a directory on another filesystem (--install-dir), or "
-                "--reinstall it where files can be executable",
+                f"anyvenv: warning: its interpreter {executable} cannot be run ({why}): "
+                f"{unrunnable_fix(executable)}",
                 file=sys.stderr,
             )
-        print("  (use --reinstall to replace it)", file=sys.stderr)
+        else:
+            print("  (use --reinstall to replace it)", file=sys.stderr)
         if names:
             print(names, file=sys.stderr)
         return

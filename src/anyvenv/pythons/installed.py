@@ -366,5 +366,27 @@ def why_not_runnable(executable: str) -> str | None:
     if not os.path.isfile(executable):
         return "it is not a file"
     if not os.access(executable, os.X_OK):
+        if on_noexec_mount(executable):
+            return "its filesystem is mounted noexec"
         return f"it is not executable (mode {st.st_mode & 0o7777:04o})"
     return None
+
+
+def on_noexec_mount(path: str) -> bool:
+    """Whether ``path`` is on a filesystem mounted noexec (nothing there can be run)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_NOEXEC)
+    except OSError:
+        return False
+
+
+def unrunnable_fix(executable: str) -> str:
+    """What makes an installed Python whose interpreter cannot be run (:func:`why_not_runnable`)
+    run: another install dir where its filesystem is mounted noexec (a reinstall there would
+    not run either), else that or a reinstall (a copy made 0644 on a filesystem that can
+    keep exec bits runs once made again)."""
+    elsewhere = "install into a directory on another filesystem (--install-dir, or "
+    elsewhere += "ANYVENV_PYTHON_INSTALL_DIR for every command)"
+    if on_noexec_mount(executable):
+        return elsewhere
+    return f"{elsewhere}, or --reinstall it where files can be executable"

@@ -138,4 +138,15 @@ def _downloaded(
         ) from exc
     if downloads.on_installed is not None:
         downloads.on_installed(result)
-    return query_interpreter(os.fspath(result.install.executable))
+    executable = os.fspath(result.install.executable)
+    if result.status == "already installed":  # (one discovery passed over as not runnable)
+        from anyvenv.pythons.installed import unrunnable_fix, why_not_runnable
+
+        why = why_not_runnable(executable)
+        if why is not None:
+            raise InterpreterNotFound(
+                f"{missing.message}, and the install of it at {result.install.path} cannot be "
+                f"run ({why})",
+                unrunnable_fix(executable),
+            )
+    return query_interpreter(executable)
