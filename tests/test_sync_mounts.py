@@ -1133,6 +1133,23 @@ def test_a_uv_cache_on_a_share_is_named_when_uv_fails(
     alpha_says_hi(project, env)
 
 
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_a_uv_cache_on_a_share_is_not_blamed_for_a_resolution_that_failed(
+    lab_kind: str, target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """On sshfs, wheels install from uv's cache (only its absolute links fail, which builds
+    need): a dependency no index has fails with uv's own words, and anyvenv says nothing of
+    the cache, which did not cause it."""
+    project = write_project(tmp_path / "demo", dependencies=["alpha"])
+    env = project_environ(home, UV_CACHE_DIR=str(target / "uv-cache"))
+    assert anyvenv("sync", *index_args(index), cwd=project, env=env).returncode == 0
+    write_project(project, dependencies=["alpha", "no-such-package"])
+    for command in (["sync"], ["pip", "install", "no-such-package"]):
+        failed = anyvenv(*command, *index_args(index), cwd=project, env=env)
+        assert failed.returncode == 1, failed.stderr
+        assert "uv's cache" not in failed.stderr, failed.stderr
+
+
 def test_a_failure_of_uv_with_a_sound_cache_names_no_cache(
     index: Path, home: Path, tmp_path: Path
 ) -> None:

@@ -140,7 +140,7 @@ def run_pip(
             else None
         )
         code = run_uv(command, uv_env, session.cwd)
-        if code != 0:
+        if code == UV_ERROR_EXIT:  # (not a resolution that failed: uv's exit 1)
             session.note_cache_trouble(())
         if code == UV_ERROR_EXIT and session.prepared.action == "created":
             undo_created(session.prepared)  # (a command uv refused: it would have made none)

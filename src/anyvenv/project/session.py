@@ -202,8 +202,9 @@ class Session:
         return uv_cache_dir(self.uv, uv_args, self.environ, self.cwd)
 
     def note_cache_trouble(self, uv_args: Sequence[str]) -> None:
-        """After uv failed: say so when its cache is on a filesystem it cannot keep it on (a
-        home directory on a share), whose error would not tell the user what to do."""
+        """After uv failed with an error (not a resolution that found no solution, which no
+        cache causes): say so when its cache is on a filesystem it cannot keep it on (a home
+        directory on a share), whose error would not tell the user what to do."""
         from anyvenv.project.uvcache import cache_trouble
 
         try:

@@ -213,7 +213,7 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
                 code = run_uv(command, uv_env, session.cwd)
     else:
         code = _edit_project(session, command, uv_env, target, link.mode.value, chmod_fails)
-    if code != 0:
+    if code == UV_ERROR_EXIT:  # (not a resolution that failed: uv's exit 1)
         session.note_cache_trouble(options.uv_args)
     report: MirrorReport | None = None
     if code == 0:
