@@ -194,6 +194,24 @@ def test_the_env_is_not_sent_under_a_home_on_the_same_share(
     assert "UV_PROJECT_ENVIRONMENT=/PATH/ON/A/LOCAL/DISK/NAME uv sync" in said
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
+def test_a_uv_cache_uv_cannot_keep_is_pointed_out(
+    target: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The directory is on local disk, but uv's cache is on a share where its links fail (a
+    home on SMB): doctor does not say that everything works, and names the cache's fix."""
+    monkeypatch.setenv("UV_CACHE_DIR", str(target / "uv-cache"))
+    text = anyvenv("doctor", tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert "everything works here" not in text.stdout
+    assert f"uv's cache {target / 'uv-cache'} is on " in text.stdout
+    assert "set UV_CACHE_DIR to a directory on a local disk" in text.stdout
+    (option,) = _options(_advice(tmp_path))
+    assert option["evidence"] == {"uv_cache_dir": str(target / "uv-cache")}
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    assert _options(_advice(tmp_path)) == []
+
+
 @pytest.mark.parametrize("lab_kind", ["fat"])
 def test_chmod_failure_stops_uv_sync(target: Path) -> None:
     data = _advice(target)

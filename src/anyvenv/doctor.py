@@ -131,7 +131,32 @@ def doctor(directory: str | os.PathLike[str], python: str | None = None) -> Advi
     broken = _broken_env_here(os.fspath(directory))
     if broken is not None:
         advice.options.append(broken)
+    cache = _uv_cache_advice(os.fspath(directory))
+    if cache is not None:
+        advice.options.append(cache)
     return advice
+
+
+def _uv_cache_advice(directory: str) -> Option | None:
+    """Advice where uv's cache (for a uv run in ``directory``) is on a filesystem uv cannot
+    keep it on (a home on a share): every sync, of any project, fails there, though the
+    directory itself is fine."""
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.project.uvcache import cache_trouble, uv_cache_dir
+    from anyvenv.project.uvcall import find_uv
+
+    try:
+        cache = uv_cache_dir(find_uv(), [], os.environ, directory)
+    except (AnyvenvError, OSError):
+        return None
+    trouble = cache_trouble(cache)
+    if trouble is None:
+        return None
+    return Option(
+        f"{trouble}: 'uv sync' and 'anyvenv sync' may fail on any project; set UV_CACHE_DIR "
+        "to a directory on a local disk",
+        {"uv_cache_dir": cache},
+    )
 
 
 def _broken_env_here(directory: str) -> Option | None:
