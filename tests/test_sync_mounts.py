@@ -1098,6 +1098,14 @@ def test_a_user_directory_that_cannot_hold_the_env_is_named_not_used(
     assert not made, "an env was left in the user dir"
     advice = json.loads(anyvenv("doctor", "--json", str(project), cwd=project, env=env).stdout)
     assert variable in str(advice["anyvenv_sync"]["stopped"])
+    if variable == "ANYVENV_SHADOW_DIR":  # an env synced before, whose shadow must move
+        synced = anyvenv("sync", *index_args(index), cwd=project, env=project_environ(home))
+        assert synced.returncode == 0, synced.stderr
+        write_project(project, dependencies=["alpha", "gamma"])
+        again = anyvenv("sync", *index_args(index), cwd=project, env=env)
+        assert again.returncode == 1, again.stderr
+        (line,) = again.stderr.splitlines()
+        assert "cannot hold it either" in line and "copies the packages in" not in line, line
 
     env[variable] = str(home / f"fixed-{project_kind}-{home_kind}".replace(":", "-"))  # the fix
     fixed = anyvenv("sync", *index_args(index), cwd=project, env=env)

@@ -140,6 +140,7 @@ def fit_shadow_dir(environ: Mapping[str, str], why: str) -> str:
     """:func:`shadow_dir`, for the shadow of an env that uv cannot install into (``why``), when
     it can hold that shadow; else :class:`anyvenv.errors.UnfitUserDir`."""
     directory = shadow_dir(environ)
+    why = why.removesuffix(f": {SHADOW_MEANS}")  # (a saved reason says what a shadow is for)
     require_fit_user_dir(directory, SHADOW_DIR_ENV, f"uv cannot install into the env ({why})")
     return directory
 
@@ -169,7 +170,7 @@ def chmod_fails_at(directory: str) -> bool:
 
 
 SHADOW_MEANS = (
-    "uv installs into a shadow env on local disk and anyvenv copies the packages in with their "
+    "uv installs into a shadow env where modes work and anyvenv copies the packages in with their "
     "modes set at creation"
 )
 
