@@ -250,6 +250,8 @@ def test_envs_without_an_owner_record_and_live_staging_are_kept(tmp_path: Path) 
     env = project_environ(tmp_path / "home")
     envs = Path(env["XDG_DATA_HOME"], "anyvenv", "envs")
     (envs / "old-0123456789abcdef" / "bin").mkdir(parents=True)  # made before records
+    (envs / "old-0123456789abcdef" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (envs / "notes").mkdir()  # the user's own, put there by hand
     host = this_host()
     live = envs / f".x{STAGING_MARK}{host}-{os.getpid()}-aaaaaa"
     live.mkdir()
@@ -260,11 +262,16 @@ def test_envs_without_an_owner_record_and_live_staging_are_kept(tmp_path: Path) 
     named = envs / f"x{RETIRED_MARK}{host}-{gone_pid}-a-0123456789abcdef"
     (named / "bin").mkdir(parents=True)
     found = _prune(env)
-    assert found[str(envs / "old-0123456789abcdef")]["verdict"] == "kept"
+    old = found[str(envs / "old-0123456789abcdef")]
+    assert old["verdict"] == "kept" and "no owner record" in str(old["reason"])
+    notes = found[str(envs / "notes")]
+    assert (notes["verdict"], notes["reason"]) == ("kept", "not an environment")
     assert found[str(left)]["kind"] == "leftover" and found[str(left)]["removed"] is True
     assert found[str(named)]["verdict"] == "kept" and named.is_dir()
     assert str(live) not in found
-    assert sorted(os.listdir(envs)) == sorted(["old-0123456789abcdef", live.name, named.name])
+    assert sorted(os.listdir(envs)) == sorted(
+        ["old-0123456789abcdef", "notes", live.name, named.name]
+    )
 
 
 def test_one_directory_for_envs_and_shadows_is_judged_once(tmp_path: Path) -> None:
