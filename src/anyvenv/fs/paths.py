@@ -22,6 +22,26 @@ def upward(path: str) -> list[str]:
     return [path, *parents(path)]
 
 
+def missing_directories(directory: str) -> list[str]:
+    """``directory`` and those above it that are not there yet, the deepest first: what a
+    ``makedirs`` of it makes, and :func:`remove_while_empty` takes away again."""
+    missing: list[str] = []
+    for path in upward(os.path.abspath(directory)):
+        if os.path.lexists(path):
+            break
+        missing.append(path)
+    return missing
+
+
+def remove_while_empty(directories: list[str]) -> None:
+    """Remove ``directories`` (the deepest first) while they are empty (quietly)."""
+    for directory in directories:
+        try:
+            os.rmdir(directory)
+        except OSError:
+            return
+
+
 def same_place(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
     """Whether two paths lead to the same place, links followed, by their resolved text
     (no stat of the paths themselves: right for one that is gone; resolving reads the links

@@ -94,16 +94,20 @@ def shim_directory(environ: Mapping[str, str]) -> str | None:
     """The directory holding the shim as ``sitecustomize.py`` (in anyvenv's cache, named by
     its contents), written when missing; ``None`` where it cannot be written."""
     from anyvenv.fs.atomic import atomic_write, read_small_file
+    from anyvenv.fs.paths import missing_directories, remove_while_empty
     from anyvenv.userdirs import cache_home, fnv1a_64
 
     data = SHIM_SOURCE.encode()
     directory = os.path.join(cache_home(environ), "anyvenv", CACHE_KIND, f"{fnv1a_64(data):016x}")
     path = os.path.join(directory, "sitecustomize.py")
+    if read_small_file(path, len(data) + 1) == data:
+        return directory
+    made = missing_directories(directory)
     try:
-        if read_small_file(path, len(data) + 1) != data:
-            os.makedirs(directory, exist_ok=True)
-            atomic_write(path, data)
-    except OSError:
+        os.makedirs(directory, exist_ok=True)
+        atomic_write(path, data)
+    except OSError:  # (a full disk: no empty directories left behind either)
+        remove_while_empty(made)
         return None
     return directory
 

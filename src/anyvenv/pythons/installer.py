@@ -25,6 +25,7 @@ from anyvenv import __version__
 from anyvenv.errors import AnyvenvError, DirectoryNotWritable, NothingExecutableHere, UsageError
 from anyvenv.fs import atomic
 from anyvenv.fs.outcome import errno_name
+from anyvenv.fs.paths import missing_directories, remove_while_empty
 from anyvenv.fs.place import DATA_MODE, create_file
 from anyvenv.fs.probe import probe, probe_path_for
 from anyvenv.interpreter.query import LOADED_LIBPYTHONS_CODE
@@ -268,7 +269,9 @@ def _install(
             url, download.sha256, download.filename, cache, on_bytes, offline=offline
         )
         tree = read_tree(archive)  # every member checked before anything is written
-        made = _missing_from(root)  # (made here: taken away again if nothing is installed)
+        made = missing_directories(
+            os.fspath(root)
+        )  # (made here: taken away again if nothing is installed)
         try:
             root.mkdir(parents=True, exist_ok=True)
             with install_lock(root, on_lock_wait):
@@ -292,7 +295,7 @@ def _install(
                     checkpoint("python-install:committed")
                     newer_for_uv_link(root, installed)
         except BaseException as exc:
-            _remove_empty(made)
+            remove_while_empty(made)
             if isinstance(exc, OSError):
                 raise _install_error(exc, root, download) from exc
             raise
@@ -308,25 +311,6 @@ def _install(
         seconds=time.perf_counter() - started,
         sha256=download.sha256,
     )
-
-
-def _missing_from(directory: Path) -> list[Path]:
-    """``directory`` and those above it that are not there yet, the deepest first."""
-    missing: list[Path] = []
-    for path in (directory, *directory.parents):
-        if os.path.lexists(path):
-            break
-        missing.append(path)
-    return missing
-
-
-def _remove_empty(directories: list[Path]) -> None:
-    """Remove ``directories`` (the deepest first) while they are empty (quietly)."""
-    for directory in directories:
-        try:
-            os.rmdir(directory)
-        except OSError:
-            return
 
 
 def _commit(staging: Path, target: Path) -> None:
