@@ -471,6 +471,39 @@ def test_repair_writes_nothing_through_a_link_that_leads_out_of_the_env(tmp_path
     assert f"{moved}/bin leads out of the environment" in one_line_error(repaired)
     assert sorted(path.name for path in outside.iterdir()) == sorted(before)
     assert {name: (outside / name).read_bytes() for name in before} == before
+    # with nothing to fix in it, such an env is left as it is, as check finds it usable
+    made_bin = tmp_path / "made-bin"
+    (made / "bin").rename(made_bin)
+    (made / "bin").symlink_to(made_bin)
+    assert anyvenv("check", made).returncode == 0
+    left = anyvenv("repair", made)
+    assert left.returncode == 0, left.stderr
+
+
+def test_a_mode_shim_is_not_written_through_a_site_packages_that_leads_out(
+    tmp_path: Path,
+) -> None:
+    """The site-packages the chmod shim would go into is a link out of the env: refused
+    (the shim's fix names that directory itself, not a file in it)."""
+    from anyvenv.errors import EnvironmentBroken
+    from anyvenv.repair.apply import _refuse_links_out
+    from anyvenv.repair.diagnose import Diagnosis
+    from anyvenv.repair.fixes import Fix, FixKind, RepairPlan
+
+    env = tmp_path / "env"
+    (env / "lib" / "python3.12").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    site = env / "lib" / "python3.12" / "site-packages"
+    site.symlink_to(outside)
+    shim = Fix(FixKind.ADD_MODE_SHIM, site, "add the chmod shim")
+    diagnosis = Diagnosis(env, None, "", None, False, None, [], None)
+    plan = RepairPlan(diagnosis, [shim])
+    with pytest.raises(EnvironmentBroken, match="site-packages leads out of the environment"):
+        _refuse_links_out(plan)
+    site.unlink()
+    site.mkdir()
+    _refuse_links_out(plan)  # (a directory of the env's own: nothing to refuse)
 
 
 def test_a_path_in_other_tools_scripts_is_renamed_once() -> None:

@@ -154,16 +154,21 @@ def _refuse_links_out(plan: RepairPlan) -> None:
 
     env = plan.env
     real_env = os.path.realpath(env)
-    directories = [env / "bin", env / "lib"]
+    directories: list[Path] = []
     for fix in plan.fixes:
-        directories.append(fix.path if fix.kind is FixKind.ADD_MODE_SHIM else fix.path.parent)
+        if fix.kind is FixKind.PLACE_INTERPRETER:  # (and the libpython it may drop)
+            directories += [env / "bin", env / "lib"]
+        elif fix.kind is FixKind.ADD_MODE_SHIM:  # (its path: the site-packages written in)
+            directories.append(fix.path)
+        else:
+            directories.append(fix.path.parent)
     for directory in directories:
         real = os.path.realpath(directory)
         if real != real_env and not is_below(real, real_env):
             raise EnvironmentBroken(
                 f"{directory} leads out of the environment {env} (to {real}); repair changes "
                 "files only inside an environment",
-                f"replace the link with a directory, or repair the environment at {real}",
+                f"make {directory} a directory of the environment's own, then repair it again",
             )
 
 
