@@ -54,3 +54,32 @@ def test_a_directory_swapped_for_a_link_while_it_is_removed_is_not_followed(
     assert len(calls) >= 2
     assert sorted(os.listdir(victim)) == ["a.txt"]
     assert not tree.exists()
+
+
+@pytest.mark.parametrize("swapped", ["sub", "tree"])
+def test_a_directory_swapped_for_a_link_once_found_a_directory_is_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swapped: str
+) -> None:
+    """Just after its unlink says it is a directory (EISDIR), the directory (one in the tree,
+    or the tree itself) becomes a link to the user's files: it is opened as itself or not at
+    all, so nothing of the user's is removed."""
+    tree, victim = _tree_and_victim(tmp_path)
+    real_unlink = os.unlink
+    done: list[bool] = []
+
+    def unlink_then_swap(path: object, *, dir_fd: int | None = None) -> None:
+        try:
+            real_unlink(path, dir_fd=dir_fd)  # type: ignore[arg-type]
+        except IsADirectoryError:
+            if not done and os.path.basename(os.fsdecode(path)) == swapped:  # type: ignore[arg-type]
+                done.append(True)
+                moved = tree / "sub" if swapped == "sub" else tree
+                os.rename(moved, tmp_path / "away")
+                moved.symlink_to(victim)
+            raise
+
+    monkeypatch.setattr(os, "unlink", unlink_then_swap)
+    remove.remove_tree_quietly(os.fspath(tree))
+    monkeypatch.undo()
+    assert done
+    assert sorted(os.listdir(victim)) == ["a.txt"]
