@@ -230,25 +230,41 @@ def _planted_tail() -> str:
     return f"{this_host()}-999999999-abcdef"
 
 
-@pytest.mark.parametrize("phase", ["new", "old"])
+PLANTED = {
+    "outside": ("new", ["../../../victim/docs", "VICTIM"]),
+    "parent": ("new", [".."]),  # the project directory itself
+    "itself": ("new", ["."]),
+    "nul": ("new", ["a\0b"]),
+    "old-tree-a-link": ("old", []),
+}
+
+
+@pytest.mark.parametrize("planted", sorted(PLANTED))
 def test_a_planted_fill_journal_never_reaches_outside_the_directory(
-    tmp_path: Path, phase: str
+    tmp_path: Path, planted: str
 ) -> None:
     """A fill journal that another user with write access to the env's directory put there:
-    one naming what lies outside it is left alone; one whose old tree is a link out is
-    cleared without following the link. Nothing outside the directory is removed or moved."""
+    one naming what is not an entry of it (outside it, the directory above or itself, a name
+    no file has) is left alone; one whose old tree is a link out is cleared without
+    following the link. Nothing outside the directory is removed or moved; no traceback."""
+    phase, names = PLANTED[planted]
     victim = tmp_path / "victim" / "docs"
     victim.mkdir(parents=True)
     (victim / "a.txt").write_text("the user's\n")
     target = tmp_path / "share" / "proj" / ".venv"
     target.mkdir(parents=True)
+    (target.parent / "pyproject.toml").write_text("the user's\n")
     tail = _planted_tail()
-    names = ["../../../victim/docs", os.fspath(victim)] if phase == "new" else []
+    names = [os.fspath(victim) if name == "VICTIM" else name for name in names]
     (target / f".anyvenv-fill-{tail}").write_text("\n".join(["anyvenv-fill 1", phase, *names, ""]))
     if phase == "old":
         (target / f".anyvenv-old-{tail}").symlink_to(victim)
-    run_anyvenv("venv", target, "--python", BASE, "-q", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    ran = run_anyvenv(
+        "venv", target, "--python", BASE, "-q", XDG_CACHE_HOME=str(tmp_path / "cache")
+    )
+    assert b"Traceback" not in ran.stderr, ran.stderr
     assert (victim / "a.txt").read_text() == "the user's\n"
     assert sorted(os.listdir(victim)) == ["a.txt"]
+    assert (target.parent / "pyproject.toml").read_text() == "the user's\n"
     # a journal that names what no fill wrote is not one of anyvenv's: as it was
     assert (target / f".anyvenv-fill-{tail}").exists() == (phase == "new")

@@ -383,12 +383,48 @@ def test_a_journal_never_removes_what_lies_outside_the_env(
     victim.mkdir()
     for name in ("a.txt", "b.txt"):
         (victim / name).write_text("the user's\n")
-    outside = [os.fspath(victim / "a.txt"), os.path.relpath(victim / "b.txt", dest.root)]
+    (victim / "c.txt").write_text("the user's\n")
+    outside = [
+        os.fspath(victim / "a.txt"),
+        os.path.relpath(victim / "b.txt", dest.root),
+        "lib/../" + os.path.relpath(victim / "c.txt", dest.root),  # (down, then up)
+    ]
     journal = tmp_path / "journal"
     write_journal(journal, {}, {"zzz": [*outside, f"{SITE}/zzz.py"]})
     assert read_journal(journal) == {"zzz": [f"{SITE}/zzz.py"]}
     mirror(source, dest, journal=journal)
-    assert sorted(os.listdir(victim)) == ["a.txt", "b.txt"]
+    assert sorted(os.listdir(victim)) == ["a.txt", "b.txt", "c.txt"]
+
+
+def test_a_record_never_removes_what_lies_outside_the_env(
+    envs: tuple[EnvTree, EnvTree], tmp_path: Path
+) -> None:
+    """A distribution in the env whose RECORD lists a file outside it (by ``..``, or an
+    absolute path) is removed without that file."""
+    source, dest = envs
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's\n")
+    _install(dest, "gone", "1.0", {"gone.py": (b"g", 0o644)})
+    record = dest.site_packages / "gone-1.0.dist-info" / "RECORD"
+    up = os.path.relpath(victim, dest.site_packages)
+    record.write_text(record.read_text() + f"{up},,\n{victim},,\n")
+    assert mirror(source, dest).removed == ["gone"]
+    assert victim.read_text() == "the user's\n"
+    assert not (dest.site_packages / "gone.py").exists()
+
+
+def test_a_journal_rewritten_keeps_the_files_of_the_run_it_follows(tmp_path: Path) -> None:
+    """Killed twice: the second journal names the first run's files of a distribution as
+    well as its own (another version's), so the next mirror clears both."""
+    from anyvenv.project.mirror import read_journal, write_journal
+
+    journal = tmp_path / "journal"
+    write_journal(journal, {}, {"tool": [f"{SITE}/tool/v1.py"], "other": [f"{SITE}/other.py"]})
+    write_journal(journal, read_journal(journal), {"tool": [f"{SITE}/tool/v2.py"]})
+    assert read_journal(journal) == {
+        "tool": [f"{SITE}/tool/v1.py", f"{SITE}/tool/v2.py"],
+        "other": [f"{SITE}/other.py"],
+    }
 
 
 def test_a_done_list_speaks_only_for_the_journal_it_was_kept_for(tmp_path: Path) -> None:
