@@ -210,6 +210,11 @@ def test_a_uv_cache_uv_cannot_keep_is_pointed_out(
     assert option["evidence"] == {"uv_cache_dir": str(target / "uv-cache")}
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
     assert _options(_advice(tmp_path)) == []
+    # where uv cannot say where its cache is (a uv.toml it refuses), doctor still advises
+    monkeypatch.delenv("UV_CACHE_DIR")
+    (tmp_path / "uv.toml").write_text("cache-dir = [\n")
+    proc = anyvenv("doctor", tmp_path)
+    assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.parametrize("lab_kind", ["fat"])

@@ -267,10 +267,7 @@ def test_an_install_on_a_noexec_filesystem_is_not_taken_for_the_download(
     assert made.returncode != 0
     line = one_line_error(made)
     assert f"the install of it at {home} cannot be run (its filesystem is mounted noexec)" in line
-    assert line.endswith(
-        "install into a directory on another filesystem (--install-dir, or "
-        "ANYVENV_PYTHON_INSTALL_DIR for every command)"
-    ), line
+    assert line.endswith("set ANYVENV_PYTHON_INSTALL_DIR to a directory on another filesystem")
     assert not (tmp_path / "env").exists()
     told = run_cli("python", "install", "3.12", env=env_vars)
     assert told.returncode == 0, told.stderr

@@ -337,6 +337,11 @@ def test_a_shadow_named_by_another_releases_state_is_kept(
     assert (done["verdict"], done["removed"]) == ("kept", False), done
     assert "cannot be read" in str(done["reason"])
     assert os.path.isdir(shadow)
+    # a state (of any release) of an env that installs in place now frees the shadow
+    state.write_bytes(marshal.dumps({**data, "placement": "in-place", "shadow": None}))
+    done = _prune(env)[shadow]
+    assert (done["verdict"], done["removed"]) == ("unused", True), done
+    assert not os.path.lexists(shadow)
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])

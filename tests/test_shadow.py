@@ -3,6 +3,7 @@ one made before may be used again (its end to end use is in test_sync_mounts).""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -74,5 +75,8 @@ def test_a_journal_whose_distributions_were_all_placed_is_no_unfinished_copy(
     data = marshal.loads(state.read_bytes())
     state.write_bytes(marshal.dumps({**data, "state_version": 99, "later_field": 1}))
     assert [finding.code.value for finding in with_unfinished_copy(env, [])] == ["copy-unfinished"]
+    copy = tmp_path / "copy"  # a copy of the env, its state naming the original: not its shadow
+    shutil.copytree(env, copy, symlinks=True)
+    assert with_unfinished_copy(copy, []) == []
     _mark_done(journal, token, "beta")
     assert with_unfinished_copy(env, []) == []

@@ -344,6 +344,29 @@ def test_a_damaged_record_is_ignored(
     assert not uv_ran(synced, env, index)
 
 
+def test_a_record_of_an_earlier_record_version_is_not_trusted(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """A record as an earlier release wrote it (its record version, in the data and the key;
+    anyvenv's own version is the same across releases) makes uv run once. Version 3 is the
+    last one made under the rules before inputs on sshfs and exFAT were compared by content."""
+    import marshal
+
+    from anyvenv.project.inputs import RECORD_VERSION
+
+    record = synced / ".venv" / RECORD_NAME
+    data = marshal.loads(record.read_bytes())
+    earlier = 3
+    data["version"] = earlier
+    data["key"] = [
+        line.replace(f" {RECORD_VERSION}", f" {earlier}") if line.startswith("anyvenv ") else line
+        for line in data["key"]
+    ]
+    record.write_bytes(marshal.dumps(data))
+    assert uv_ran(synced, env, index)
+    assert not uv_ran(synced, env, index)
+
+
 def test_a_new_config_file_runs_uv(synced: Path, env: dict[str, str], index: Path) -> None:
     user_config = Path(env["XDG_CONFIG_HOME"]) / "uv" / "uv.toml"
     beside = synced / "uv.toml"
@@ -717,6 +740,8 @@ def test_only_local_disks_and_the_kernels_network_clients_are_trusted_by_their_t
     small_entry, big_entry = entry_of(str(small), later), entry_of(str(big), later)
     assert small_entry is not None and small_entry[3] is not None
     assert big_entry is not None and big_entry[3] is None
+    # and one recorded so is vouched for by its times alone: no uv run at every no-op
+    assert still_matches(str(big), big_entry) and still_matches(str(small), small_entry)
 
 
 def test_files_an_uninstall_left_without_a_record_are_told_of(

@@ -202,10 +202,10 @@ def _shadowed(env: str, environ: Mapping[str, str]) -> BareEnv | None:
     can. From the env's saved state where it still holds, else measured (no probe on a local
     disk's own filesystems)."""
     from anyvenv.project import state as state_store
-    from anyvenv.project.health import inspect_env
+    from anyvenv.project.health import inspect_env, state_vouches
 
     saved = state_store.load(env)
-    if saved is not None and state_store.still_matches(saved.fingerprint):
+    if saved is not None and state_vouches(saved, env):
         if saved.placement != Placement.SHADOW.value or not saved.shadow:
             return None
         from anyvenv.project.envchoice import own_shadow, python_key

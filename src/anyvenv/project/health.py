@@ -49,7 +49,7 @@ def vital_files(env: str, base_executable: str) -> list[str]:
     return files
 
 
-def _vouches(saved: state_store.SyncState, env: str) -> bool:
+def state_vouches(saved: state_store.SyncState, env: str) -> bool:
     """Whether ``saved`` still tells what the env at ``env`` is: its vital files as they were,
     and the env's own pyvenv.cfg and python among them (a state an earlier release saved
     over an env that had lost its python left it out, and would be trusted for good)."""
@@ -103,7 +103,7 @@ def inspect_env(
         return None, None
     if not is_virtual_environment(env):
         return None, f"{env} has no {CFG_NAME}"
-    if saved is not None and _vouches(saved, env):
+    if saved is not None and state_vouches(saved, env):
         return facts_of_state(saved), None
     try:  # what check calls broken and repair will not mend: no base named
         cfg = read_pyvenv_cfg(env)

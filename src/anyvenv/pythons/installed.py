@@ -380,13 +380,19 @@ def on_noexec_mount(path: str) -> bool:
         return False
 
 
-def unrunnable_fix(executable: str) -> str:
+def unrunnable_fix(executable: str, *, installing: bool = True) -> str:
     """What makes an installed Python whose interpreter cannot be run (:func:`why_not_runnable`)
     run: another install dir where its filesystem is mounted noexec (a reinstall there would
     not run either), else that or a reinstall (a copy made 0644 on a filesystem that can
-    keep exec bits runs once made again)."""
-    elsewhere = "install into a directory on another filesystem (--install-dir, or "
-    elsewhere += "ANYVENV_PYTHON_INSTALL_DIR for every command)"
+    keep exec bits runs once made again). ``installing``: said to ``python install`` (whose
+    options it names), else to a command that downloads a Python when none is found."""
+    if installing:
+        elsewhere = "install into a directory on another filesystem (--install-dir, or "
+        elsewhere += "ANYVENV_PYTHON_INSTALL_DIR for every command)"
+        again = "--reinstall it"
+    else:
+        elsewhere = "set ANYVENV_PYTHON_INSTALL_DIR to a directory on another filesystem"
+        again = "reinstall it ('anyvenv python install --reinstall')"
     if on_noexec_mount(executable):
         return elsewhere
-    return f"{elsewhere}, or --reinstall it where files can be executable"
+    return f"{elsewhere}, or {again} where files can be executable"

@@ -147,6 +147,6 @@ def _downloaded(
             raise InterpreterNotFound(
                 f"{missing.message}, and the install of it at {result.install.path} cannot be "
                 f"run ({why})",
-                unrunnable_fix(executable),
+                unrunnable_fix(executable, installing=False),
             )
     return query_interpreter(executable)
