@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from anyvenv.errors import UsageError
+from anyvenv.fs.outcome import OK
 from anyvenv.fs.probe import CHECKS, PROBE_DIR_PREFIX, clear_cache, probe, start_probe
 from anyvenv.record import replace
 from lab import ALL_KINDS, Lab
@@ -305,3 +306,24 @@ def test_a_hard_link_that_is_a_copy_is_not_taken_for_one(lab: Lab) -> None:
     assert result.checks()["hardlink"] == "no"
     assert not result.hardlinks_work
     assert entry_names(target) == []
+
+
+def test_a_slow_share_is_probed_with_a_bound_on_each_step(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every operation answers, but slowly (a share far away): the probe's hundred or so
+    operations take longer than the bound, and each step is well within it. The bound is
+    on a step, so it is no hung mount; a mount that stops answering still is one."""
+    from anyvenv.errors import MountNotAnswering
+
+    slow = lab.target("faultfs:slow-20ms", "slow")
+    monkeypatch.setenv("ANYVENV_FS_TIMEOUT", "1")
+    clear_cache()
+    result = probe(slow)
+    assert result.seconds > 1, result.seconds  # (the sum is over the bound)
+    assert result.excl_create == OK and result.can_execute
+    assert not [name for name in os.listdir(slow) if name.startswith(PROBE_DIR_PREFIX)]
+    clear_cache()
+    hung = lab.hung_target()
+    with lab.hung_watchdog(60), pytest.raises(MountNotAnswering, match="no reply within 1s"):
+        probe(hung)

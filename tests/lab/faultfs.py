@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import logging
 import os
 import stat
 import sys
 import threading
 import time
+from collections.abc import Callable
 from ctypes.util import find_library
 from types import ModuleType
 from typing import Any
@@ -46,6 +48,23 @@ _STATVFS_KEYS = (
 
 def _fail(code: int) -> OSError:
     return OSError(code, os.strerror(code))
+
+
+# every operation a latency applies to (mfusepy reads their signatures: wrapped, not replaced)
+_SLOWED = (
+    "getattr", "access", "statfs", "chmod", "chown", "utimens", "mkdir", "rmdir", "unlink",
+    "rename", "symlink", "readlink", "link", "opendir", "readdir", "releasedir", "create",
+    "open", "read", "write", "truncate", "fsync", "release",
+)  # fmt: skip
+
+
+def _slowed(operation: Callable[..., Any], seconds: float) -> Callable[..., Any]:
+    @functools.wraps(operation)
+    def slowly(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(seconds)
+        return operation(*args, **kwargs)
+
+    return slowly
 
 
 class FaultOps:
@@ -73,6 +92,9 @@ class FaultOps:
         if spec.lock_errno is not None:
             self.flock = self._refuse_flock
             self.lock = self._refuse_lock
+        if spec.latency_seconds:
+            for name in _SLOWED:
+                setattr(self, name, _slowed(getattr(self, name), spec.latency_seconds))
 
     # -- helpers ---------------------------------------------------------
     def _full(self, path: str) -> str:

@@ -47,6 +47,8 @@ class FaultSpec:
     absolute_readlink_rewritten: bool = False
     """readlink() of an absolute target answers it relative to the link, as if the mount's
     root were /: what sshfs's transform_symlinks shows (the link then leads nowhere)."""
+    latency_seconds: float = 0.0
+    """Every operation answers after this long (a share far away: each one answered, slowly)."""
 
 
 HANG_NAME_PREFIX = "never-answers"
@@ -79,6 +81,7 @@ MODES: dict[str, FaultSpec] = {
     "absolute-symlink-eperm": FaultSpec(absolute_symlink_errno=errno.EPERM),
     "absolute-readlink-rewritten": FaultSpec(absolute_readlink_rewritten=True),
     "link-copies": FaultSpec(link_copies=True),
+    "slow-20ms": FaultSpec(latency_seconds=0.02),
 }
 """Every faultfs mode by name."""
 
@@ -90,6 +93,7 @@ SPECIAL_MODES = frozenset(
         "absolute-symlink-eperm",
         "absolute-readlink-rewritten",
         "link-copies",
+        "slow-20ms",
     }
 )
 """Modes that are not a filesystem to build on (lab.ALL_KINDS leaves them out): reached

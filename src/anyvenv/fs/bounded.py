@@ -37,7 +37,8 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 
 
 def default_timeout() -> float:
-    """The bound on one filesystem operation; ``ANYVENV_FS_TIMEOUT`` overrides it."""
+    """The bound on one filesystem operation (a bounded call that makes many, the probe, says
+    it is alive after each step: see :func:`beat`); ``ANYVENV_FS_TIMEOUT`` overrides it."""
     raw = os.environ.get(DEFAULT_TIMEOUT_ENV)
     if not raw:
         return DEFAULT_TIMEOUT_SECONDS
@@ -82,9 +83,26 @@ def call_bounded(
     return start_bounded(func, what=what, where=where, timeout=timeout).result()
 
 
+# In a bounded call's child: where it says it is alive (see beat); None elsewhere.
+_beat_fd: int | None = None
+_BEAT = b"."  # (an answer starts with one of the _MARSHAL_VALUE... bytes, never this one)
+
+
+def beat() -> None:
+    """Say, from a bounded call that makes many filesystem operations (each answered, on a
+    slow share), that it has made another step: its bound counts again from now, so that it
+    bounds each step, not the sum of them. Nothing outside a bounded call's child."""
+    if _beat_fd is not None:
+        try:
+            os.write(_beat_fd, _BEAT)
+        except OSError:
+            pass
+
+
 class BoundedCall(Generic[T]):
     """A :func:`call_bounded` under way: started in a child, answered by :meth:`result`, so
-    the caller can do other work meanwhile. The bound counts from the start."""
+    the caller can do other work meanwhile. The bound counts from the start, and again from
+    each :func:`beat` of the call."""
 
     def __init__(self, func: Callable[[], T], what: str, where: str, limit: float) -> None:
         self.what, self.where, self.limit = what, where, limit
@@ -102,9 +120,11 @@ class BoundedCall(Generic[T]):
         pid = os.fork()
         if pid == 0:  # the child: answer through the pipe, never return into the caller's code
             try:
+                global _beat_fd
                 _ignore_ctrl_c()
                 serving(parent)
-                _write_all(_keep_only(write_fd), _outcome(func))
+                _beat_fd = _keep_only(write_fd)
+                _write_all(_beat_fd, _outcome(func))
             finally:
                 os._exit(0)
         os.close(write_fd)
@@ -146,7 +166,7 @@ class BoundedCall(Generic[T]):
 
     def _collect(self) -> tuple[bool, Any]:
         try:
-            payload = _read_until(self.read_fd, self.deadline)
+            payload = _read_until(self.read_fd, self.deadline, self.limit)
         except BaseException:  # Ctrl-C, SIGTERM: the child (which ignores Ctrl-C) is ended
             self._end_child()
             raise
@@ -287,22 +307,23 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _read_until(fd: int, deadline: float) -> bytes | None:
-    """Everything written to ``fd`` until its end, or ``None`` if the deadline comes first."""
+def _read_until(fd: int, deadline: float, limit: float) -> bytes | None:
+    """The answer written to ``fd`` until its end (the beats before it left out), or ``None``
+    if the deadline comes first; each beat puts the deadline ``limit`` seconds from then.
+    What was written while the caller did other work is read before the deadline counts."""
     import select
 
     chunks: list[bytes] = []
     while True:
         left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        ready, _, _ = select.select([fd], [], [], left)
+        ready, _, _ = select.select([fd], [], [], max(left, 0.0))
         if not ready:
             return None
         chunk = os.read(fd, 1 << 16)
         if not chunk:
-            return b"".join(chunks)
+            return b"".join(chunks).lstrip(_BEAT)
         chunks.append(chunk)
+        deadline = time.monotonic() + limit  # (alive: a beat, or the answer under way)
 
 
 def _call_in_thread(func: Callable[[], T], what: str, where: str, limit: float) -> T:

@@ -363,10 +363,21 @@ def make_scratch_dir(parent: str) -> str:
     raise FileExistsError(errno.EEXIST, "no free probe directory name", parent)  # pragma: no cover
 
 
+class _Steps(dict[str, Outcome]):
+    """The probe's results, each one a step that says the probe is alive (its bound, in a
+    bounded child, then bounds each step: a slow share answers every operation in time)."""
+
+    def __setitem__(self, key: str, value: Outcome) -> None:
+        super().__setitem__(key, value)
+        from anyvenv.fs.bounded import beat
+
+        beat()
+
+
 def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
     """The checks, made in a scratch directory inside ``dirpath``; ``keep_times``: then the
     times of ``dirpath`` are put back as they were (for the commands that only look)."""
-    results: dict[str, Outcome] = {}
+    results: dict[str, Outcome] = _Steps()
     running: Child | Outcome = NO
     before = os.stat(dirpath) if keep_times else None
     scratch = make_scratch_dir(dirpath)
@@ -428,7 +439,7 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
             raise
         if before is not None:
             _put_times_back(dirpath, before)
-    return results
+    return dict(results)  # (plain: marshalled back from a bounded child)
 
 
 def _put_times_back(dirpath: str, before: os.stat_result) -> None:
