@@ -492,6 +492,13 @@ def test_local_sources_come_from_the_lock(tmp_path: Path) -> None:
     assert str(tmp_path / "packages" / "app" / "src") in found
     assert str(tmp_path / "dist" / "w-1.0-py3-none-any.whl") in found
     assert len(found) == 5
+    # the workspace root's own package: its files by the paths the project's are known by
+    # (no ./ twins, each a stat more at every no-op), a .. kept for the kernel to follow
+    root = local_sources(str(tmp_path), '[[package]]\nsource = { virtual = "." }\n')
+    assert str(tmp_path / "pyproject.toml") in root and str(tmp_path / "src") in root
+    assert not [path for path in root if "/./" in path or path.endswith("/.")], root
+    up = local_sources(str(tmp_path), '[[package]]\nsource = { editable = "../lib" }\n')
+    assert str(tmp_path / ".." / "lib" / "src") in up
 
 
 def test_the_lock_is_read_as_the_documented_regex_reads_it() -> None:

@@ -155,12 +155,21 @@ def local_sources(workspace_root: str, lock_text: str) -> list[str]:
     """What uv.lock's local packages are read from: their cache-key files, or the archive."""
     paths: list[str] = []
     for kind, raw in local_source_entries(lock_text):
-        source = os.path.join(workspace_root, os.path.expanduser(_unescape(raw)))
+        source = _joined(workspace_root, os.path.expanduser(_unescape(raw)))
         if kind == "path":
             paths.append(source)
         else:
             paths += [os.path.join(source, name) for name in CACHE_KEY_FILES]
     return paths
+
+
+def _joined(root: str, relative: str) -> str:
+    """``relative`` (an absolute path as it is) from ``root``, its ``.`` parts left out: the
+    workspace root's own ``virtual = "."`` is the root's paths, not ``root/./``'s twins (each
+    a stat more at every no-op sync). ``..`` stays, as the kernel follows it after links."""
+    joined = os.path.join(root, relative)
+    parts = [part for part in joined.split("/") if part != "."]
+    return "/".join(parts).rstrip("/") or "/"
 
 
 def _config_files(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) -> list[str]:
@@ -178,14 +187,15 @@ def _read(path: str) -> bytes | None:
         return None
 
 
-def _refuse_uncacheable(paths: Sequence[str]) -> None:
+def _refuse_uncacheable(paths: Sequence[str], read: Mapping[str, bytes | None]) -> None:
     """:class:`NotFingerprintable` when a pyproject.toml sets cache-keys or a config file sets
-    exclude-newer (a substring search: a false alarm only costs a run of uv)."""
+    exclude-newer (a substring search: a false alarm only costs a run of uv). ``read``: the
+    bytes of paths already read (uv.lock), not read again."""
     for path in paths:
         name = os.path.basename(path)
         if name not in (PYPROJECT, UV_CONFIG, LOCKFILE):
             continue
-        data = _read(path)
+        data = read[path] if path in read else _read(path)
         if data is None:
             continue
         if name == PYPROJECT and b"cache-keys" in data:
@@ -205,17 +215,22 @@ def sync_inputs(
     """Every path a sync of ``project`` from ``start`` reads outside the env;
     :class:`NotFingerprintable` when that is not all uv decides by."""
     lockfile = os.path.join(project.workspace_root, LOCKFILE)
-    lock_text = (_read(lockfile) or b"").decode("utf-8", "surrogateescape")
-    paths = [
-        *_along_the_way(start),
-        *_workspace(project),
-        lockfile,
-        *local_sources(project.workspace_root, lock_text),
-        *_config_files(uv_args, environ, cwd),
-        uv,
-    ]
-    _refuse_uncacheable(paths)
-    return list(dict.fromkeys(paths))
+    lock_data = _read(lockfile)
+    lock_text = (lock_data or b"").decode("utf-8", "surrogateescape")
+    paths = list(
+        dict.fromkeys(
+            [
+                *_along_the_way(start),
+                *_workspace(project),
+                lockfile,
+                *local_sources(project.workspace_root, lock_text),
+                *_config_files(uv_args, environ, cwd),
+                uv,
+            ]
+        )
+    )
+    _refuse_uncacheable(paths, {lockfile: lock_data})
+    return paths
 
 
 def env_inputs(env: str, site_packages: str, shadow: str | None, pointer: str | None) -> list[str]:
