@@ -306,11 +306,17 @@ class InputsRecord:
         inputs: Iterable[str],
         vital: Iterable[str],
         summary: dict[str, object],
+        known: Mapping[str, Entry] | None = None,
     ) -> InputsRecord:
         """Fingerprint ``inputs`` and ``vital`` files (size and mtime: the sync state trusts them
-        the same way) now. :class:`OSError` if one cannot be read."""
+        the same way) now; ``known``: inputs fingerprinted a moment ago and found unchanged
+        since, taken as they are (on a share each is a round trip or a read more). :class:`OSError`
+        if one cannot be read."""
         now = time.time_ns()
-        files: dict[str, Entry] = {path: entry_of(path, now) for path in inputs}
+        known = known or {}
+        files: dict[str, Entry] = {
+            path: known[path] if path in known else entry_of(path, now) for path in inputs
+        }
         for path in vital:
             files.setdefault(path, entry_of(path, None))
         return cls(env, invocation.key(extra_variables, env), extra_variables, files, summary)

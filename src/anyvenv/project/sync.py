@@ -457,6 +457,7 @@ def inputs_of(
         paths = project_inputs(session)
         if not _held_while_uv_ran(before, set(paths), lockfile):
             return None
+        unchanged = {path: entry for path, entry in before.items() if path != lockfile}
         paths += env_inputs(location.env, prepared.state.site_packages, location.shadow, pointer)
         return InputsRecord.take(
             location.env,
@@ -465,6 +466,7 @@ def inputs_of(
             paths,
             vital_paths(prepared),
             summary_of(prepared, link),
+            unchanged,  # (just checked: as they were before uv ran)
         )
     except (NotFingerprintable, OSError):  # an input that cannot be read: uv runs next time
         return None
