@@ -503,26 +503,32 @@ def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | N
     return text, mount
 
 
-def _validated(path: str | os.PathLike[str], timeout: float | None) -> tuple[str, MountInfo | None]:
+def _validated(
+    path: str | os.PathLike[str], timeout: float | None, with_device: bool = False
+) -> tuple[str, MountInfo | None, int | None]:
     """:func:`validate_probe_dir`, in a bounded child where the path is on a mount that is
     not local (one that stops answering holds the first look at the path, ``lstat``, as
-    much as the probe's own calls)."""
+    much as the probe's own calls); ``with_device``: the directory's device too (what a
+    cached answer is looked up by), in the same child, else ``None``."""
     text = os.fsdecode(os.fspath(path))
     written = mount_containing(os.path.abspath(text)) if text else None
     if written is None or written.is_local:
-        return validate_probe_dir(path)
+        checked, mount = validate_probe_dir(path)
+        return checked, mount, os.stat(checked).st_dev if with_device else None
     from anyvenv.fs.bounded import call_bounded
 
-    def plain() -> tuple[str, tuple[str, str, str, tuple[str, ...], str] | None]:
+    def plain() -> tuple[str, tuple[str, str, str, tuple[str, ...], str] | None, int | None]:
         checked, mount = validate_probe_dir(path)  # (plain data: no pickle in the child)
+        device = os.stat(checked).st_dev if with_device else None
         if mount is None:
-            return checked, None
-        return checked, (mount.mount_point, mount.fstype, mount.source, mount.options, mount.device)
+            return checked, None, device
+        fields = (mount.mount_point, mount.fstype, mount.source, mount.options, mount.device)
+        return checked, fields, device
 
-    checked, fields = call_bounded(
+    checked, fields, device = call_bounded(
         plain, what="probe", where=os.path.abspath(text), timeout=timeout
     )
-    return checked, None if fields is None else MountInfo(*fields)
+    return checked, None if fields is None else MountInfo(*fields), device
 
 
 def _call_directly(func: Callable[[], T], *, what: str, where: str, timeout: float | None) -> T:
@@ -552,7 +558,7 @@ def start_probe(path: str | os.PathLike[str]) -> None:
     child anyway); a bad directory is left for :func:`probe` to report. Call
     :func:`settle_started` before exiting, so no probe outlives its command."""
     try:
-        text, mount = _validated(path, None)
+        text, mount, _ = _validated(path, None)
     except UsageError:
         return
     dirpath = os.path.abspath(text)
@@ -598,17 +604,15 @@ def probe(
     if started is not None:  # begun by start_probe (which checked the directory): measured
         call, started_on, begun = started  # fresh, whatever use_cache says
         return _result(os.path.abspath(text), started_on, begun, call.result)
-    text, mount = _validated(path, timeout)
+    looked_up = use_cache and bool(_cache)  # (its device: in the same child, where bounded)
+    text, mount, device = _validated(path, timeout, with_device=looked_up)
     dirpath = os.path.abspath(text)
     # A local disk cannot hang like a network or FUSE mount: no child process needed there.
     if mount is not None and mount.is_local:
         bounded = _call_directly
     else:
         from anyvenv.fs.bounded import call_bounded as bounded
-    if use_cache and _cache:  # (the stat costs a child process of its own where bounded)
-        device = bounded(
-            lambda: os.stat(dirpath).st_dev, what="stat", where=dirpath, timeout=timeout
-        )
+    if device is not None:
         cached = _cache.get(_cache_key(device, mount))
         if cached is not None:  # the same mount's answers, about this directory
             return cached if cached.path == dirpath else replace(cached, path=dirpath)
