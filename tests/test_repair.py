@@ -480,6 +480,33 @@ def test_repair_writes_nothing_through_a_link_that_leads_out_of_the_env(tmp_path
     assert left.returncode == 0, left.stderr
 
 
+@pytest.mark.parametrize("missing", ["activation scripts", "the interpreter"])
+def test_no_fix_writes_through_a_bin_that_leads_out_of_the_env(
+    tmp_path: Path, missing: str
+) -> None:
+    """An env with no console scripts whose ``bin`` is a link out: the activation scripts
+    (missing there) or the interpreter it would place are written in ``bin`` itself, so
+    repair refuses them too, and the directory out there stays as it was."""
+    env = tmp_path / "env"
+    assert anyvenv("venv", env, "--python", base_python()).returncode == 0
+    outside = tmp_path / "sysbin"
+    outside.mkdir()
+    for entry in (env / "bin").iterdir():
+        if entry.name.startswith("python"):
+            shutil.copy(entry, outside / entry.name, follow_symlinks=False)
+    if missing == "the interpreter":
+        for name in ("activate", "activate.fish", "activate.csh"):
+            shutil.copy(env / "bin" / name, outside / name)
+        (outside / "python").unlink()
+    shutil.rmtree(env / "bin")
+    (env / "bin").symlink_to(outside)
+    before = sorted(os.listdir(outside))
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 1, repaired.stdout + repaired.stderr
+    assert f"{env}/bin leads out of the environment" in one_line_error(repaired)
+    assert sorted(os.listdir(outside)) == before
+
+
 def test_a_mode_shim_is_not_written_through_a_site_packages_that_leads_out(
     tmp_path: Path,
 ) -> None:

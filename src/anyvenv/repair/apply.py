@@ -146,6 +146,12 @@ def _repair(
     return report
 
 
+# fixes whose path is the directory they write in (bin/, site-packages), not a file
+_FIXES_OF_A_DIRECTORY = frozenset(
+    {FixKind.PLACE_INTERPRETER, FixKind.REWRITE_ACTIVATION, FixKind.ADD_MODE_SHIM}
+)
+
+
 def _refuse_links_out(plan: RepairPlan) -> None:
     """Raise :class:`EnvironmentBroken` where a directory repair would write in leads out of
     the env (``bin`` a link to ``/usr/local/bin``): repair, run as root on an env another
@@ -156,12 +162,12 @@ def _refuse_links_out(plan: RepairPlan) -> None:
     real_env = os.path.realpath(env)
     directories: list[Path] = []
     for fix in plan.fixes:
-        if fix.kind is FixKind.PLACE_INTERPRETER:  # (and the libpython it may drop)
-            directories += [env / "bin", env / "lib"]
-        elif fix.kind is FixKind.ADD_MODE_SHIM:  # (its path: the site-packages written in)
+        if fix.kind in _FIXES_OF_A_DIRECTORY:  # (its path: the directory written in)
             directories.append(fix.path)
-        else:
+        else:  # (its path: the file written)
             directories.append(fix.path.parent)
+        if fix.kind is FixKind.PLACE_INTERPRETER:  # (and lib/, whose libpython it may drop)
+            directories.append(env / "lib")
     for directory in directories:
         real = os.path.realpath(directory)
         if real != real_env and not is_below(real, real_env):
