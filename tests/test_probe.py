@@ -315,8 +315,14 @@ def test_a_slow_share_is_probed_with_a_bound_on_each_step(
     operations take longer than the bound, and each step is well within it. The bound is
     on a step, so it is no hung mount; a mount that stops answering still is one."""
     from anyvenv.errors import MountNotAnswering
+    from anyvenv.fs.leftovers import this_host
 
     slow = lab.target("faultfs:slow-20ms", "slow")
+    for number in range(3):  # what killed probes left, cleared first: a step each
+        left = slow / f"{PROBE_DIR_PREFIX}{this_host()}-99999{number}-abcdef"
+        left.mkdir()
+        for name in "abcde":
+            (left / name).write_text("x")
     monkeypatch.setenv("ANYVENV_FS_TIMEOUT", "1")
     clear_cache()
     result = probe(slow)

@@ -170,6 +170,33 @@ def _zombie_children() -> list[int]:
     return found
 
 
+def test_each_beat_gives_a_bounded_call_its_bound_again(tmp_path: Path) -> None:
+    """A call that says it is alive after each step is bounded per step: eight steps of
+    0.15 s pass a bound of 0.4 s; one that stops beating is given up on a bound after its
+    last beat; a beat or answer written while the caller did other work still counts."""
+
+    def steps() -> int:
+        for _ in range(8):
+            time.sleep(0.15)
+            bounded.beat()
+        return 8
+
+    assert call_bounded(steps, what="steps", where="x", timeout=0.4) == 8
+
+    def then_stuck() -> None:
+        bounded.beat()
+        time.sleep(30)
+
+    began = time.monotonic()
+    with pytest.raises(MountNotAnswering):
+        call_bounded(then_stuck, what="stuck", where="x", timeout=0.4)
+    assert time.monotonic() - began < 2.0
+    early = bounded.start_bounded(lambda: ".42", what="answer", where="x", timeout=0.3)
+    time.sleep(0.8)  # (the caller busy past the bound: the answer is there to be read)
+    assert early.result() == ".42"
+    bounded.beat()  # (outside a bounded call's child: nothing)
+
+
 def test_a_killed_stuck_child_is_reaped_by_a_later_call(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -156,12 +156,16 @@ def dead_leftovers(
 def _sweep_names(
     directory: str | os.PathLike[str], names: list[str], mark: str, prefix: str = ""
 ) -> list[str]:
+    from anyvenv.fs.bounded import beat  # (each a step, in a bounded probe's child)
+
     removed: list[str] = []
     for path in dead_leftovers(directory, names, mark, prefix):
         try:
             remove_tree(path)
         except OSError:
             continue
+        finally:
+            beat()
         removed.append(path)
     return removed
 

@@ -16,6 +16,7 @@ import time
 
 from anyvenv.errors import AnyvenvError, DirectoryNotWritable, UsageError
 from anyvenv.fs.atomic import remember_directory_rename, renamed_directory_keeps_files
+from anyvenv.fs.bounded import beat
 from anyvenv.fs.leftovers import leftover_tag, sweep_dead
 from anyvenv.fs.mounts import MountInfo, mount_containing, mount_of
 from anyvenv.fs.outcome import NO, OK, Outcome, errno_name, outcome_of_error
@@ -369,8 +370,6 @@ class _Steps(dict[str, Outcome]):
 
     def __setitem__(self, key: str, value: Outcome) -> None:
         super().__setitem__(key, value)
-        from anyvenv.fs.bounded import beat
-
         beat()
 
 
@@ -381,6 +380,7 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
     running: Child | Outcome = NO
     before = os.stat(dirpath) if keep_times else None
     scratch = make_scratch_dir(dirpath)
+    beat()  # (what killed probes left was cleared: a step of its own)
     try:
         plain = os.path.join(scratch, "plain")
         script = os.path.join(scratch, "script")

@@ -219,11 +219,14 @@ def _remove_entries(path: str) -> None:
 
 
 def _remove_entries_at(directory: int) -> None:
+    from anyvenv.fs.bounded import beat  # (each entry a step, in a bounded probe's child)
+
     try:
         names = os.listdir(directory)
     except OSError:
         return
     for name in names:
+        beat()
         try:
             os.unlink(name, dir_fd=directory)  # (EISDIR, or EPERM, for a directory)
             continue
