@@ -333,3 +333,27 @@ def test_a_slow_share_is_probed_with_a_bound_on_each_step(
     hung = lab.hung_target()
     with lab.hung_watchdog(60), pytest.raises(MountNotAnswering, match="no reply within 1s"):
         probe(hung)
+
+
+def test_a_cached_answer_on_a_share_costs_one_child(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a mount that is not local, a second probe of the same filesystem is answered from
+    the cache after one bounded child (the directory validated and its device read), not
+    two, nor the probe's own."""
+    first = lab.target("faultfs:passthrough", "cached-a")
+    second = lab.target("faultfs:passthrough", "cached-b")
+    clear_cache()
+    measured = probe(first)
+    real_fork = os.fork
+    forks: list[int] = []
+
+    def counted() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counted)
+    again = probe(second)
+    monkeypatch.undo()
+    assert len(forks) == 1
+    assert again == replace(measured, path=str(second))

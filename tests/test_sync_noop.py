@@ -395,6 +395,22 @@ def test_exclude_newer_and_cache_keys_always_run_uv(
     assert uv_ran(project, env, index)
 
 
+def test_a_lock_resolved_with_exclude_newer_is_no_fingerprintable_input(tmp_path: Path) -> None:
+    """uv.lock, read once for its local sources, is searched for exclude-newer as the
+    settings files are: what uv resolves then depends on the time too."""
+    from anyvenv.project.inputfiles import NotFingerprintable, sync_inputs
+    from anyvenv.project.model import discover
+
+    project = write_project(tmp_path / "demo")
+    lock = project / "uv.lock"
+    lock.write_text('version = 1\n[options]\nexclude-newer = "2099-01-01T00:00:00Z"\n')
+    args = (discover(project), str(project), "/usr/bin/uv", [], {"HOME": str(tmp_path)})
+    with pytest.raises(NotFingerprintable, match="exclude-newer"):
+        sync_inputs(*args, str(project))
+    lock.write_text("version = 1\n")
+    assert str(lock) in sync_inputs(*args, str(project))
+
+
 def test_another_directory_has_a_record_of_its_own(
     synced: Path, env: dict[str, str], index: Path
 ) -> None:
