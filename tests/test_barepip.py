@@ -665,10 +665,12 @@ def test_a_local_disk_is_not_probed(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert _install_fault(str(tmp_path)) is None
 
 
+@pytest.mark.parametrize("stale_by", ["an edit", "an earlier release"])
 def test_a_saved_state_is_trusted_only_while_the_env_is_as_it_was(
-    tmp_path: Path, home: Path
+    tmp_path: Path, home: Path, stale_by: str
 ) -> None:
-    """A state saying "through a shadow" for an env whose pyvenv.cfg changed since: measured
+    """A state saying "through a shadow" for an env whose pyvenv.cfg changed since, or whose
+    fingerprint leaves out the env's python (as an earlier release could save it): measured
     again (local disk: in place), no shadow made from the stale state."""
     from anyvenv.project import state as state_store
     from anyvenv.project.health import vital_files
@@ -676,7 +678,8 @@ def test_a_saved_state_is_trusted_only_while_the_env_is_as_it_was(
     greeter = greeter_wheel(tmp_path / "wheels")
     env = tmp_path / "env"
     make_env(env, home)
-    stale = tmp_path / "stale-shadow"
+    # (in this user's shadow dir: taken as the env's own shadow, were the state trusted)
+    stale = home / "cache" / "anyvenv" / "shadow" / f"stale-{stale_by.replace(' ', '-')}"
     base = os.path.realpath(env / "bin" / "python")
     state_store.save(
         str(env),
@@ -684,11 +687,16 @@ def test_a_saved_state_is_trusted_only_while_the_env_is_as_it_was(
             env=str(env), placement="shadow", reason="", base_executable=base,
             version=[3, 12, 1], free_threaded=False,
             site_packages=os.path.relpath(site_of(env), env), made_by_anyvenv=True,
-            fingerprint=state_store.fingerprint(vital_files(str(env), base)), shadow=str(stale),
+            fingerprint=state_store.fingerprint(
+                [path for path in vital_files(str(env), base)
+                 if stale_by == "an edit" or not path.endswith("/bin/python")]
+            ),
+            shadow=str(stale),
         ),
     )  # fmt: skip
-    with open(env / "pyvenv.cfg", "a") as config:
-        config.write("# edited\n")
+    if stale_by == "an edit":
+        with open(env / "pyvenv.cfg", "a") as config:
+            config.write("# edited\n")
     done = anyvenv_pip("install", str(greeter), home=home, cwd=tmp_path, VIRTUAL_ENV=str(env))
     assert done.returncode == 0, done.stderr
     assert not stale.exists()
