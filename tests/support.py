@@ -82,6 +82,20 @@ def as_nobody(
         shutil.rmtree(copy)
 
 
+@contextlib.contextmanager
+def tmpfs_mounted(mount_point: Path, options: str, source: str = "tmpfs") -> Iterator[Path]:
+    """A tmpfs mounted at ``mount_point`` (made if missing) with ``options`` (``noexec``,
+    ``size=64k``), unmounted after. Needs root, as CI runs."""
+    if os.geteuid() != 0:
+        raise AssertionError("mounting a tmpfs needs root (CI runs as root)")
+    mount_point.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, source, str(mount_point)], check=True)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
 def can_run_as_nobody() -> bool:
     return (
         os.geteuid() == 0

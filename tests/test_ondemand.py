@@ -18,7 +18,7 @@ from standalone_build import StandaloneArchive, pythons_env, standalone
 from anyvenv.envbuild.config import read_pyvenv_cfg
 from anyvenv.envbuild.create import create
 from anyvenv.errors import InterpreterNotFound
-from support import ANYVENV, cli_env, one_line_error, read_until_closed, run_cli
+from support import ANYVENV, cli_env, one_line_error, read_until_closed, run_cli, tmpfs_mounted
 
 __all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
 
@@ -240,17 +240,8 @@ def test_a_settings_value_uv_does_not_take_is_refused(
 @pytest.fixture
 def noexec_dir(tmp_path: Path) -> Iterator[Path]:
     """A tmpfs mounted noexec (a home on a compute node): nothing on it can be run."""
-    if os.geteuid() != 0:
-        pytest.fail("mounting a tmpfs needs root (CI runs as root)")
-    mount_point = tmp_path / "noexec"
-    mount_point.mkdir()
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "noexec,size=8m", "tmpfs", mount_point], check=True
-    )
-    try:
+    with tmpfs_mounted(tmp_path / "noexec", "noexec,size=8m") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", mount_point], check=False)
 
 
 def test_an_install_on_a_noexec_filesystem_is_not_taken_for_the_download(

@@ -29,6 +29,7 @@ from anyvenv.project.owners import (
 )
 from lab import Lab
 from lab.faults import HANG_NAME_PREFIX
+from support import tmpfs_mounted
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
 
@@ -61,18 +62,8 @@ def _synced(project: Path, env: dict[str, str], index: Path, placement: str) -> 
 @pytest.fixture
 def noexec_share(tmp_path: Path) -> Iterator[Path]:
     """A tmpfs mounted noexec: nothing on it can run, so a project's env goes elsewhere."""
-    if os.geteuid() != 0:
-        pytest.fail("mounting a tmpfs needs root (CI runs as root)")
-    mount_point = tmp_path / "share"
-    mount_point.mkdir()
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "noexec,size=16m", "anyvenv-prune-test", mount_point],
-        check=True,
-    )
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", mount_point], check=False)
+    with tmpfs_mounted(tmp_path / "share", "noexec,size=16m", "anyvenv-prune-test") as share:
+        yield share
 
 
 def _device_of(path: Path) -> str:
