@@ -269,9 +269,8 @@ def _install(
             url, download.sha256, download.filename, cache, on_bytes, offline=offline
         )
         tree = read_tree(archive)  # every member checked before anything is written
-        made = missing_directories(
-            os.fspath(root)
-        )  # (made here: taken away again if nothing is installed)
+        # (made here: taken away again if nothing is installed)
+        made = missing_directories(os.fspath(root))
         try:
             root.mkdir(parents=True, exist_ok=True)
             with install_lock(root, on_lock_wait):

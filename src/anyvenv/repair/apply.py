@@ -117,9 +117,8 @@ def _repair(
     before = check(env)
     plan = plan_repair(before, preference)
     report = RepairReport(before.env, dry_run, before, plan)
-    if not dry_run:
-        _refuse_links_out(plan)
     if not dry_run:  # what a killed repair left, also when nothing else is left to fix
+        _refuse_links_out(plan)
         leftovers.recover(before.env / "bin")
         leftovers.sweep_dead(before.env, leftovers.TEMP_MARK, prefix=".lib64")
     if dry_run:
