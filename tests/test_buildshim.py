@@ -19,6 +19,7 @@ from anyvenv.project.buildshim import (
     with_build_shim,
 )
 from lab import Lab
+from support import tmpfs_mounted
 from wheels import repack_installed
 
 SETUPTOOLS_PROJECT = (
@@ -247,12 +248,7 @@ def test_the_source_directories_of_a_workspace(tmp_path: Path) -> None:
 def test_a_shim_that_cannot_be_written_leaves_no_directory(tmp_path: Path) -> None:
     """The cache is on a full disk: no shim (uv's own error then shows), and none of the
     directories made for it is left behind, empty."""
-    if os.geteuid() != 0:
-        pytest.fail("mounting a tmpfs needs root (CI runs as root)")
-    full = tmp_path / "full"
-    full.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(full)], check=True)
-    try:
+    with tmpfs_mounted(tmp_path / "full", "size=64k") as full:
         with open(full / "filler", "wb", buffering=0) as filler:
             try:
                 while True:
@@ -261,7 +257,5 @@ def test_a_shim_that_cannot_be_written_leaves_no_directory(tmp_path: Path) -> No
                 pass
         assert shim_directory({"XDG_CACHE_HOME": str(full / "cache")}) is None
         assert sorted(os.listdir(full)) == ["filler"]
-    finally:
-        subprocess.run(["umount", "-l", str(full)], check=False)
     written = shim_directory({"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert written is not None and os.path.isfile(os.path.join(written, "sitecustomize.py"))
