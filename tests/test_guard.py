@@ -14,7 +14,7 @@ import pytest
 from anyvenv.errors import AnyvenvError
 from anyvenv.project.uvrules import UV_GLOBAL_FLAGS
 from lab import Lab
-from support import ANYVENV, cli_env, one_line_error
+from support import ANYVENV, as_nobody, cli_env, one_line_error
 
 NEEDS_THE_DIRECTORY = [
     ["venv"],
@@ -482,3 +482,29 @@ def test_a_unicode_error_under_a_utf8_encoding_is_not_blamed_on_the_locale() -> 
     assert proc.returncode == 1
     assert "Traceback" in proc.stderr and "UnicodeDecodeError" in proc.stderr
     assert "locale" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["venv", "sync"])
+def test_a_user_at_the_process_limit_is_told_so_in_one_line(
+    nobody_scratch: Path, command: str
+) -> None:
+    """`ulimit -u` reached (a crowded login node): no process can be started, which is no
+    verdict on the filesystem ("nothing can be executed here") and no traceback: one line
+    naming the limit, exit 1, nothing made."""
+    work = nobody_scratch / "work"
+    work.mkdir()
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.11"\n'
+    )
+    os.chmod(work, 0o777)
+    with as_nobody(with_uv=True) as (as_nobody_command, env):
+        done = subprocess.run(
+            ["prlimit", "--nproc=1", *as_nobody_command, "-m", "anyvenv", command,
+             *(["env"] if command == "venv" else []), "--python", "/usr/bin/python3"],
+            capture_output=True, text=True, cwd=work, stdin=subprocess.DEVNULL,
+            env={**env, "HOME": str(work), "XDG_CACHE_HOME": str(work / "cache")},
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    line = one_line_error(done)
+    assert "(EAGAIN); this user runs as many processes as it may (ulimit -u)" in line, line
+    assert not (work / "env").exists() and not (work / ".venv").exists()

@@ -197,6 +197,27 @@ def test_each_beat_gives_a_bounded_call_its_bound_again(tmp_path: Path) -> None:
     bounded.beat()  # (outside a bounded call's child: nothing)
 
 
+def test_a_bounded_call_that_cannot_fork_says_why_and_leaks_no_pipe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fork refused (EAGAIN: the user's process limit): one error naming the limit, the
+    pipe made for the child closed again."""
+    import errno
+
+    from anyvenv.errors import ProcessLimit
+
+    def refused() -> int:
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    before = sorted(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fork", refused)
+    with pytest.raises(ProcessLimit, match=r"\(EAGAIN\)") as raised:
+        call_bounded(lambda: 7, what="probe", where="/x")
+    monkeypatch.undo()
+    assert "ulimit -u" in str(raised.value.hint)
+    assert sorted(os.listdir("/proc/self/fd")) == before
+
+
 def test_a_killed_stuck_child_is_reaped_by_a_later_call(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -482,3 +482,16 @@ def test_a_signal_while_the_child_is_spawned_still_stops_it(tmp_path: Path) -> N
     child = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)  # stopped and reaped, not left running
+
+
+def test_an_inherited_fd_above_a_lowered_open_files_limit_does_not_stop_a_spawn() -> None:
+    """A shell that holds fd 100 and then lowers `ulimit -n` to 64: glibc refuses to close
+    an fd at or above the limit in posix_spawn (EBADF, before anything starts); the fd is
+    left to the child, and the child starts."""
+    src = Path(spawn.__file__).resolve().parent.parent
+    script = "from anyvenv.spawn import Child; print(Child(['/bin/true']).wait(10).returncode)"
+    done = subprocess.run(
+        ["bash", "-c", f'exec 100</dev/null; ulimit -n 64; exec "$0" -c "{script}"', sys.executable],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(src)},
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, "0\n"), done.stderr

@@ -90,6 +90,31 @@ class MountNotAnswering(AnyvenvError):
     exit_code = EXIT_MOUNT_NOT_ANSWERING
 
 
+# what to do when this process or user ran out of something (by errno): no filesystem's
+# doing, and nothing anyvenv could have done otherwise
+LIMIT_FIXES = {
+    11: "this user runs as many processes as it may (ulimit -u): end some, or raise the limit",
+    12: "too little memory is left to start a process (ulimit -v, or the machine)",
+    24: "this process has as many files open as it may (ulimit -n): raise the limit",
+    23: "the system has as many files open as it may: close some, then retry",
+}  # (EAGAIN, ENOMEM, EMFILE, ENFILE: importing errno costs start-up time)
+
+
+class ProcessLimit(AnyvenvError):
+    """No process could be started (too many processes for this user, too little memory):
+    never a verdict on a filesystem or an interpreter."""
+
+    @classmethod
+    def from_error(cls, exc: OSError, what: str) -> ProcessLimit | None:
+        """The error for ``exc`` where it is such a limit (starting ``what``); else None."""
+        fix = LIMIT_FIXES.get(exc.errno or 0)
+        if fix is None or exc.errno in (23, 24):  # (open files: not a process's start)
+            return None
+        from anyvenv.fs.outcome import errno_name
+
+        return cls(f"cannot start {what}: {exc.strerror} ({errno_name(exc.errno)})", fix)
+
+
 class NothingExecutableHere(AnyvenvError):
     """No file on the target filesystem can be executed (noexec, fixed 0644 modes)."""
 

@@ -302,6 +302,11 @@ def _spawn(
             setsigmask=mask,
         )
     except OSError as exc:
+        from anyvenv.errors import ProcessLimit
+
+        limit = ProcessLimit.from_error(exc, argv[0])
+        if limit is not None:  # (EAGAIN, ENOMEM: no verdict on the program, nor its filesystem)
+            raise limit from exc
         if exc.filename is None:
             exc.filename = argv[0]
         raise
@@ -366,10 +371,13 @@ def _inheritable_fds() -> list[int]:
         names = os.listdir("/proc/self/fd")  # the listing's own fd is closed by now
     except OSError:
         return []  # no /proc: leave them, as a plain exec would
+    # glibc refuses a close action for an fd at or above the soft RLIMIT_NOFILE (EBADF, and
+    # nothing is started): one inherited from before a lower `ulimit -n` is left to the child
+    limit = os.sysconf("SC_OPEN_MAX")
     fds = []
     for name in names:
         fd = int(name)
-        if fd > 2:
+        if 2 < fd < limit:
             try:
                 if os.get_inheritable(fd):
                     fds.append(fd)

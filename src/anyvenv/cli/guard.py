@@ -153,10 +153,22 @@ def _full_filesystem(exc: OSError) -> str | None:
 
 def said_in_one_line(exc: OSError) -> int | None:
     """The exit code after one line on stderr, when ``exc`` is a full disk or an I/O error
-    (writing the output, or a file), or any refusal that names its file (a filesystem that
-    will not, not a fault of anyvenv's to show a traceback for); ``None`` for anything else."""
+    (writing the output, or a file), a limit this process or user ran into (processes,
+    memory, open files), or any refusal that names its file (a filesystem that will not,
+    not a fault of anyvenv's to show a traceback for); ``None`` for anything else."""
     if isinstance(exc, BrokenPipeError):
         drop_output()
+        return EXIT_FAILURE
+    from anyvenv.errors import LIMIT_FIXES
+
+    limit_fix = LIMIT_FIXES.get(exc.errno or 0)
+    if limit_fix is not None:
+        from anyvenv.fs.outcome import errno_name
+
+        print(
+            f"anyvenv: error: cannot go on: {exc.strerror} ({errno_name(exc.errno)}); {limit_fix}",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
     if exc.errno not in _NO_ROOM_OR_BROKEN:
         if exc.filename is None or exc.errno is None:

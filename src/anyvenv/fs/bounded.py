@@ -117,7 +117,14 @@ class BoundedCall(Generic[T]):
         reap_ended()
         read_fd, write_fd = os.pipe()
         parent = os.getpid()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # (EAGAIN: as many processes as this user may run; ENOMEM)
+            os.close(read_fd)
+            os.close(write_fd)
+            from anyvenv.errors import ProcessLimit
+
+            raise ProcessLimit.from_error(exc, f"a process for {what} at {where}") or exc from exc
         if pid == 0:  # the child: answer through the pipe, never return into the caller's code
             try:
                 global _beat_fd

@@ -393,9 +393,10 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
         results["exec_by_default"] = _try(lambda: os.stat(plain).st_mode & 0o100 != 0)
         try:
             _write_new(script, _EXEC_SCRIPT, 0o755)
-            running = _start_exec(script)  # runs while the other checks are made
         except OSError as exc:
             running = outcome_of_error(exc)
+        else:
+            running = _start_exec(script)  # runs while the other checks are made
 
         rel_link = os.path.join(scratch, "link-rel")
         results["symlink_create"] = _try_symlink("plain", rel_link)

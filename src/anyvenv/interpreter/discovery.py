@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.errors import AnyvenvError, InterpreterNotFound, UnsupportedPython, UsageError
+from anyvenv.errors import (
+    AnyvenvError,
+    InterpreterNotFound,
+    ProcessLimit,
+    UnsupportedPython,
+    UsageError,
+)
 from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
 from anyvenv.interpreter.request import PythonRequest, parse_request
 from anyvenv.userdirs import data_home, own_dir
@@ -267,7 +273,7 @@ def _query_asked_for(path: str) -> InterpreterInfo:
 
     try:
         return query_interpreter(path)
-    except (InterpreterNotFound, MountNotAnswering):
+    except (InterpreterNotFound, MountNotAnswering, ProcessLimit):
         raise
     except AnyvenvError as exc:
         raise InterpreterNotFound(exc.message, exc.hint) from exc
@@ -395,6 +401,8 @@ def find_interpreter(
         seen.add(real)
         try:
             info = query_interpreter(candidate)
+        except ProcessLimit:  # (no candidate would start either: said as the limit it is)
+            raise
         except AnyvenvError:  # a broken candidate (e.g. a pyenv shim of another version)
             broken.append(candidate)
             continue
