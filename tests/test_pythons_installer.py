@@ -554,3 +554,27 @@ def test_the_users_library_path_does_not_decide_which_libpython_is_validated(
     proc = run_cli("python", "install", standalone.version_text, "-i", str(install_dir), env=env)
     assert proc.returncode == 0, proc.stderr
     assert entry_names(install_dir) == [standalone.install_name]
+
+
+@pytest.mark.parametrize(
+    ("code", "said"), [(28, "no space left on device"), (122, "disk quota exceeded")]
+)
+def test_a_full_disk_or_quota_is_said_so_for_the_install_and_its_download(
+    tmp_path: Path, code: int, said: str
+) -> None:
+    """ENOSPC and EDQUOT (a university home's quota) alike: what is full, and to free space
+    or install elsewhere; not 'run anyvenv probe', nor 'a writable directory'."""
+    from anyvenv.interpreter.buildtarget import Platform
+    from anyvenv.pythons.download import _cache_write_error
+    from anyvenv.pythons.installer import _install_error
+    from anyvenv.pythons.sources import PythonDownload
+
+    download = PythonDownload(
+        (3, 12, 1), False, Platform("linux", "x86_64", "gnu"), "file:///x.tar.gz", "ab" * 32
+    )
+    failed = OSError(code, os.strerror(code), str(tmp_path / "lib" / "libpython3.12.so"))
+    installing = _install_error(failed, tmp_path, download).one_line()
+    assert installing.startswith(f"{said} at {tmp_path} while installing "), installing
+    assert "free space or pick another --install-dir" in installing
+    caching = _cache_write_error(tmp_path / "cache" / "x.tar.gz", failed).one_line()
+    assert caching.startswith(f"{said} for the download cache at {tmp_path / 'cache'}"), caching

@@ -169,9 +169,10 @@ def _stream_to(url: str, destination: Path, progress: ProgressCallback | None) -
 
 
 def _cache_write_error(path: Path, exc: OSError) -> AnyvenvError:
-    if exc.errno == errno.ENOSPC:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        full = "no space left on device" if exc.errno == errno.ENOSPC else "disk quota exceeded"
         return AnyvenvError(
-            f"no space left on device for the download cache at {path.parent}",
+            f"{full} for the download cache at {path.parent}",
             f"free space there or set {CACHE_ENV} to another directory",
         )
     return AnyvenvError(

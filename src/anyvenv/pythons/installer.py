@@ -362,9 +362,10 @@ def _install_error(exc: OSError, root: Path, download: PythonDownload) -> Anyven
     where = exc.filename or root
     if exc.filename and atomic.name_refused(os.fspath(exc.filename), exc):
         return atomic.name_refusal(os.fspath(exc.filename), exc)  # (FAT: no café)
-    if exc.errno == errno.ENOSPC:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        full = "no space left on device" if exc.errno == errno.ENOSPC else "disk quota exceeded"
         return AnyvenvError(
-            f"no space left on device at {root} while installing {download.install_name}",
+            f"{full} at {root} while installing {download.install_name}",
             "free space or pick another --install-dir; nothing was installed",
         )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
