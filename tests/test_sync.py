@@ -1647,3 +1647,32 @@ def test_the_container_layout_is_synced_by_the_user_whose_env_it_is(
         assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
     assert (app / ".venv" / "pyvenv.cfg").stat().st_uid == 65534
     assert sorted(os.listdir(app)) == [".python-version", ".venv", "pyproject.toml", "uv.lock"]
+
+
+UV_KILLED = """
+import os, sys
+sys.argv = ["anyvenv", *sys.argv[1:]]
+import anyvenv.project.session as project_session
+fake = os.path.join(os.getcwd(), "fake-uv")
+with open(fake, "w") as f:  # uv killed by a signal (a file size limit), saying nothing
+    f.write("#!/bin/sh\\nkill -XFSZ $$\\n")
+os.chmod(fake, 0o755)
+project_session.find_uv = lambda: fake
+from anyvenv.__main__ import main
+raise SystemExit(main())
+"""
+
+
+def test_uv_killed_by_a_signal_is_said_so_and_exits_as_a_shell_says_it(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """uv killed (SIGXFSZ under `ulimit -f`): no 'its error above' (it said nothing), the
+    signal and its likely cause named, and the exit code a shell gives (128 + 25)."""
+    write_project(synced, dependencies=["alpha", "gamma"])  # uv must run
+    killed = run([sys.executable, "-c", UV_KILLED, "sync", *index_args(index)], synced, env)
+    assert killed.returncode == 128 + 25, killed.stderr
+    assert "its error above" not in killed.stderr
+    assert (
+        "anyvenv: uv was killed by SIGXFSZ (a file size limit: ulimit -f), before it could say "
+        "why" in killed.stderr
+    ), killed.stderr

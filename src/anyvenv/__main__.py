@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         if said is None:
             raise
         return said
-    return code
+    # a child's return code passed on (uv's), killed by signal N: as a shell says it, 128 + N
+    return 128 - code if code < 0 else code
 
 
 def _answer(args: list[str]) -> int:

@@ -409,3 +409,22 @@ def _reap_pid(pid: int, options: int) -> int | None:
         if reaped == 0:
             return None
         return os.waitstatus_to_exitcode(status)
+
+
+# what a signal that ends a program most often says of the machine, not of the program
+_SIGNAL_CAUSES = {"SIGXFSZ": "a file size limit: ulimit -f", "SIGKILL": "out of memory, or killed"}
+
+
+def killed_by(returncode: int) -> str | None:
+    """``SIGSEGV`` (with its likely cause, where one is usual) for a return code that says
+    the process was killed by a signal (negative); ``None`` for one that exited."""
+    if returncode >= 0:
+        return None
+    import signal  # (only on this path: it imports enum)
+
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+    cause = _SIGNAL_CAUSES.get(name)
+    return f"{name} ({cause})" if cause else name

@@ -72,6 +72,12 @@ def run(args: argparse.Namespace) -> int:
             result = run_pip(words, options)
             if result.uv_exit_code != 0:  # (uv pip's own output stays as uv's otherwise)
                 tell_notes(result.notes)
+            if result.uv_exit_code < 0:  # (killed: uv said nothing)
+                import sys
+
+                from anyvenv.cli.sync import uv_failure
+
+                print(f"anyvenv: {uv_failure(result.uv_exit_code)}", file=sys.stderr)
             return result.uv_exit_code
     except CopiedPointer:
         raise  # (plain uv pip would follow it to the other project's env)

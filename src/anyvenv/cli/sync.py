@@ -72,8 +72,10 @@ def report(result: SyncResult, quiet: bool) -> None:
         if prepared.rebuild_reason:
             line += f"; the old one was replaced: {prepared.rebuild_reason}"
         if failed:
-            line += f"; then uv failed (exit code {result.uv_exit_code}, its error above)"
+            line += "; then " + uv_failure(result.uv_exit_code)
         print(line, file=sys.stderr)
+    elif result.uv_exit_code < 0:  # (killed: uv said nothing, so that is the news)
+        print(f"anyvenv: {uv_failure(result.uv_exit_code)}", file=sys.stderr)
     if location.placement is Placement.ELSEWHERE and prepared.action != "reused":
         print(
             f"anyvenv: the environment lives outside the project ({location.reason}); "
@@ -258,3 +260,13 @@ def up_to_date_line(summary: Mapping[str, object]) -> str:
         f"link mode {summary['link_mode']}{into}); up to date: nothing uv reads has changed "
         "since the last sync, so uv was not run"
     )
+
+
+def uv_failure(code: int) -> str:
+    """How uv ended, for a line after its own output: killed by a signal, it said nothing."""
+    from anyvenv.spawn import killed_by
+
+    killed = killed_by(code)
+    if killed is not None:
+        return f"uv was killed by {killed}, before it could say why"
+    return f"uv failed (exit code {code}, its error above)"
