@@ -109,6 +109,22 @@ def test_a_refusal_on_a_full_filesystem_is_not_taken_for_a_refused_name(lab: Lab
     assert not atomic.name_refused(str(full / "caf\u00e9.py"), refusal)
 
 
+def test_a_name_every_filesystem_takes_is_never_taken_for_a_refused_one(lab: Lab) -> None:
+    """fusefat reports no sizes, so a full one cannot be told by its room: EPERM for a name
+    of portable characters (``blob.bin``) is something else than its name (h71: a package
+    said to have a name FAT refuses, on a FAT with 500 KiB left); ``caf\u00e9.py`` and
+    ``a:b.py`` are still refused names there."""
+    import errno
+
+    fat = lab.target("fat", "names")
+    refusal = OSError(errno.EPERM, "Operation not permitted")
+    assert not atomic.name_refused(str(fat / "blob.bin"), refusal)
+    assert not atomic.name_refused(str(fat / "my_pkg-1.0.dist-info"), refusal)
+    assert atomic.name_refused(str(fat / "caf\u00e9.py"), refusal)
+    assert atomic.name_refused(str(fat / "a:b.py"), refusal)
+    assert atomic.name_refused(str(fat / "trailing."), refusal)  # (not portable on FAT)
+
+
 def test_names_up_to_name_max_get_leftovers_that_fit_and_are_found_again(
     tmp_path: Path,
 ) -> None:

@@ -165,6 +165,8 @@ def name_refused(path: str, failure: OSError) -> bool:
     refusals = (errno.EPERM, errno.EINVAL, errno.EILSEQ, errno.ENOENT, errno.ENAMETOOLONG)
     if failure.errno not in refusals:
         return False
+    if failure.errno != errno.ENAMETOOLONG and _portable_name(os.path.basename(path)):
+        return False  # (no filesystem refuses such a name: a full fusefat says EPERM)
     left = room_left(os.path.dirname(path)) if failure.errno == errno.EPERM else None
     if left is not None and left < NEARLY_FULL_BYTES:
         return False  # (a full FUSE filesystem may say EPERM, and a plain name still fits)
@@ -176,6 +178,15 @@ def name_refused(path: str, failure: OSError) -> bool:
     os.rmdir(plain)
     return True
 
+
+def _portable_name(name: str) -> bool:
+    """Whether ``name`` is made of POSIX's portable filename characters (letters, digits,
+    ``.``, ``_``, ``-``) and does not end in a dot (which FAT drops): a name every
+    filesystem takes, whose refusal is something else (a full disk)."""
+    return bool(name) and not name.endswith(".") and all(char in _PORTABLE for char in name)
+
+
+_PORTABLE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 NEARLY_FULL_BYTES = 1 << 20
 """Less room than this left on a filesystem: an error there may be its being full, whatever
