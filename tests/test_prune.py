@@ -366,6 +366,12 @@ def test_a_pointer_to_another_env_that_is_here_frees_this_one(
     (synced.project / ".venv").write_text(f"{tmp_path / 'not-here'}\n")
     kept = _prune(synced.env, "--dry-run")[synced.elsewhere]
     assert kept["verdict"] == "kept" and "which is not here" in str(kept["reason"]), kept
+    # a file anyvenv does not read as a pointer (another release's form): no proof either
+    (synced.project / ".venv").write_text(f'{{"env": "{synced.elsewhere}"}}\n')
+    unread = _prune(synced.env)[synced.elsewhere]
+    assert (unread["verdict"], unread["removed"]) == ("kept", False), unread
+    assert "does not read as a pointer" in str(unread["reason"])
+    assert os.path.isdir(synced.elsewhere)
 
 
 def test_a_broken_owner_record_counts_as_none(tmp_path: Path) -> None:

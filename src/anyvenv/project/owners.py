@@ -248,6 +248,11 @@ def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
                 f"{declared} points to {pointed}, which is not here (another machine's or "
                 "user's env, on a shared project): this one is used again by a sync here"
             )
+        if pointed is None and os.path.isfile(declared):  # (a sync here refuses it too)
+            return Verdict.KEPT, (
+                f"{declared} is a file anyvenv does not read as a pointer (another release's "
+                "form?): it may still name this env"
+            )
         return Verdict.UNUSED, f"{declared} no longer points to it"
     unreadable = _unreadable(os.path.join(declared, state_store.STATE_NAME))
     if unreadable is not None:
