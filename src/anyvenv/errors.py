@@ -110,9 +110,10 @@ class ProcessLimit(AnyvenvError):
         fix = LIMIT_FIXES.get(exc.errno or 0)
         if fix is None or exc.errno in (23, 24):  # (open files: not a process's start)
             return None
-        from anyvenv.fs.outcome import errno_name
+        import errno  # (only on this path)
 
-        return cls(f"cannot start {what}: {exc.strerror} ({errno_name(exc.errno)})", fix)
+        name = errno.errorcode.get(exc.errno or 0, f"E{exc.errno}")
+        return cls(f"cannot start {what}: {exc.strerror} ({name})", fix)
 
 
 class NothingExecutableHere(AnyvenvError):
