@@ -1441,18 +1441,27 @@ def test_run_of_a_path_that_cannot_run_blames_the_path(
         assert "anyvenv check" not in said
 
 
-UV_REMOVING_THE_PYTHON = """
+def with_fake_uv(script: str) -> str:
+    """A ``python -c`` program that runs anyvenv's CLI with uv replaced by the shell
+    ``script`` (written as ./fake-uv in the working directory)."""
+    return f"""
 import os, sys
 sys.argv = ["anyvenv", *sys.argv[1:]]
 import anyvenv.project.session as project_session
 fake = os.path.join(os.getcwd(), "fake-uv")
-with open(fake, "w") as f:  # uv removing the env half-way, then failing (as a race can make it)
-    f.write("#!/bin/sh\\nrm -f .venv/bin/python*\\necho 'error: half-way' >&2\\nexit 2\\n")
+with open(fake, "w") as f:
+    f.write({"#!/bin/sh" + chr(10) + script!r})
 os.chmod(fake, 0o755)
 project_session.find_uv = lambda: fake
 from anyvenv.__main__ import main
 raise SystemExit(main())
 """
+
+
+# uv removing the env half-way, then failing (as a race can make it)
+UV_REMOVING_THE_PYTHON = with_fake_uv(
+    "rm -f .venv/bin/python*\necho 'error: half-way' >&2\nexit 2\n"
+)
 
 
 def test_an_env_whose_python_vanished_while_uv_failed_is_rebuilt_next_time(
@@ -1649,18 +1658,7 @@ def test_the_container_layout_is_synced_by_the_user_whose_env_it_is(
     assert sorted(os.listdir(app)) == [".python-version", ".venv", "pyproject.toml", "uv.lock"]
 
 
-UV_KILLED = """
-import os, sys
-sys.argv = ["anyvenv", *sys.argv[1:]]
-import anyvenv.project.session as project_session
-fake = os.path.join(os.getcwd(), "fake-uv")
-with open(fake, "w") as f:  # uv killed by a signal (a file size limit), saying nothing
-    f.write("#!/bin/sh\\nkill -XFSZ $$\\n")
-os.chmod(fake, 0o755)
-project_session.find_uv = lambda: fake
-from anyvenv.__main__ import main
-raise SystemExit(main())
-"""
+UV_KILLED = with_fake_uv("kill -XFSZ $$\n")  # (a file size limit: uv says nothing)
 
 
 def test_uv_killed_by_a_signal_is_said_so_and_exits_as_a_shell_says_it(
