@@ -124,7 +124,10 @@ class BoundedCall(Generic[T]):
             os.close(write_fd)
             from anyvenv.errors import ProcessLimit
 
-            raise ProcessLimit.from_error(exc, f"a process for {what} at {where}") or exc from exc
+            refused = ProcessLimit.from_error(exc, f"a process for {what} at {where}")
+            if refused is None:
+                raise
+            raise refused from exc
         if pid == 0:  # the child: answer through the pipe, never return into the caller's code
             try:
                 global _beat_fd
