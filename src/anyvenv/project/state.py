@@ -15,6 +15,10 @@ import os
 from anyvenv.fs.paths import same_entry
 from anyvenv.record import as_dict, field, mutable_record
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from typing import Any
+
 STATE_NAME = ".anyvenv-sync.state"
 STATE_VERSION = 2  # 1: .anyvenv-sync.json
 
@@ -80,26 +84,33 @@ def shadow_named(env: str) -> str | None:
     """The shadow env that the state saved in ``env`` names, whichever release of anyvenv
     saved it (of another version, :func:`load` reads none); ``""`` where it names none, as
     an env synced in place; ``None`` where there is no state of this env to read it from."""
-    try:
-        with open(os.path.join(env, STATE_NAME), "rb") as stream:
-            data = marshal.load(stream)
-    except (OSError, ValueError, TypeError, EOFError):
+    data = _raw(env)
+    saved_at = None if data is None else data.get("env")
+    if data is None or not isinstance(saved_at, str):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("env"), str):
-        return None
-    if not same_entry(data["env"], env):
+    if not same_entry(saved_at, env):
         return None  # (a moved or copied env's: that shadow is the original's)
     shadow = data.get("shadow")
     return shadow if isinstance(shadow, str) else ""
 
 
 def _read(env: str) -> SyncState | None:
+    data = _raw(env)
+    try:
+        return None if data is None else SyncState(**data)
+    except TypeError:  # (fields of another release's)
+        return None
+
+
+def _raw(env: str) -> dict[str, Any] | None:
+    """The state file's data as it was saved, by whichever release; ``None`` where there is
+    none that can be read."""
     try:
         with open(os.path.join(env, STATE_NAME), "rb") as stream:
             data = marshal.load(stream)
-        return SyncState(**data)
     except (OSError, ValueError, TypeError, EOFError):
         return None
+    return data if isinstance(data, dict) else None
 
 
 def discard(env: str) -> None:
