@@ -580,3 +580,121 @@ def test_bytecode_of_a_directory_still_in_use_stays(envs: tuple[EnvTree, EnvTree
     (cache / "gone.cpython-312.pyc").touch()
     assert mirror(source, dest).removed == ["gone"]
     assert sorted(p.name for p in cache.iterdir()) == ["kept.cpython-312.pyc"]
+
+
+# -- many files: placed several at once --------------------------------------------------------
+
+
+def _many(tree: EnvTree, names: tuple[str, ...], each: int) -> None:
+    """Distributions of ``each`` modules apiece (enough files for the mirror's thread pool)."""
+    for name in names:
+        _install(tree, name, "1.0", {f"{name}/m{n}.py": (f"{name}{n}".encode(), 0o644) for n in range(each)})  # fmt: skip
+
+
+def _complete_or_unrecorded(source: EnvTree, dest: EnvTree) -> list[str]:
+    """The distributions of ``dest`` that have their RECORD; each must have every file of
+    its source's RECORD already (the RECORD is written last)."""
+    recorded = []
+    for record in sorted(dest.site_packages.glob("*.dist-info/RECORD")):
+        for line in record.read_text().splitlines():
+            relative = line.split(",")[0]
+            assert (dest.site_packages / relative).is_file(), (record, relative)
+            assert (dest.site_packages / relative).read_bytes() == (
+                source.site_packages / relative
+            ).read_bytes()
+        recorded.append(record.parent.name)
+    return recorded
+
+
+def test_many_files_are_placed_at_once_each_record_after_its_files(
+    envs: tuple[EnvTree, EnvTree],
+) -> None:
+    """A big install on a share waits on the server per file: the files are placed several
+    at once. Whenever a RECORD is there, every other file of its distribution is too."""
+    import threading
+
+    source, dest = envs
+    _many(source, ("aaa", "bbb", "ccc", "ddd"), 20)
+    threads_seen: set[str] = set()
+    told: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        told.append(done)
+        threads_seen.update(t.name for t in threading.enumerate())
+        _complete_or_unrecorded(source, dest)
+
+    report = mirror(source, dest, progress)
+    assert report.added == ["aaa", "bbb", "ccc", "ddd"] and report.files_written == 4 * 22
+    assert told == list(range(1, 4 * 22 + 1))  # (counted in this thread, one by one)
+    assert any(name.startswith("anyvenv-mirror") for name in threads_seen), threads_seen
+    assert len(_complete_or_unrecorded(source, dest)) == 4
+    assert not [t for t in threading.enumerate() if t.name.startswith("anyvenv-mirror")]
+    assert not mirror(source, dest).changed
+
+
+def test_many_files_stopped_half_way_are_finished_by_the_next_mirror(
+    envs: tuple[EnvTree, EnvTree], tmp_path: Path
+) -> None:
+    """Stopped while several copies are under way: those end first (no thread is left), no
+    distribution has its RECORD without all its files, and the next mirror places the rest."""
+    import threading
+
+    source, dest = envs
+    _many(source, ("aaa", "bbb", "ccc"), 30)
+    journal = tmp_path / "journal"
+    with pytest.raises(_Killed):
+        mirror(source, dest, kill_after(40), journal=journal)
+    assert not [t for t in threading.enumerate() if t.name.startswith("anyvenv-mirror")]
+    assert journal.exists()
+    assert len(_complete_or_unrecorded(source, dest)) < 3
+    report = mirror(source, dest, journal=journal)
+    assert report.changed and not journal.exists()
+    assert len(_complete_or_unrecorded(source, dest)) == 3
+    assert not [p for p in dest.root.rglob("*") if ".anyvenv-tmp" in p.name or "tmp-" in p.name]
+    assert not mirror(source, dest).changed
+
+
+def test_many_files_one_not_placed_stops_them_all_naming_it(
+    envs: tuple[EnvTree, EnvTree], tmp_path: Path
+) -> None:
+    """An I/O error (here a directory in the way) among copies under way: the mirror stops
+    with one error naming the file, no RECORD of that distribution is written, and the next
+    mirror finishes once the cause is gone."""
+    from anyvenv.errors import AnyvenvError
+    from anyvenv.project.mirror import NotPlaced
+
+    source, dest = envs
+    _many(source, ("aaa", "bbb"), 30)
+    blocker = dest.site_packages / "bbb" / "m7.py"
+    blocker.mkdir(parents=True)
+    journal = tmp_path / "journal"
+    with pytest.raises(AnyvenvError) as info:
+        mirror(source, dest, journal=journal)
+    assert not isinstance(info.value, NotPlaced)
+    assert info.value.message.startswith(f"cannot place {blocker}: ")
+    assert "bbb-1.0.dist-info" not in _complete_or_unrecorded(source, dest)
+    blocker.rmdir()
+    assert "bbb" in mirror(source, dest, journal=journal).added
+    assert len(_complete_or_unrecorded(source, dest)) == 2
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_many_files_a_refused_name_takes_back_only_its_package(
+    lab_kind: str, target: Path, tmp_path: Path
+) -> None:
+    """FAT refuses ``a:b.txt`` among copies under way: that package is taken back whole
+    once its copies under way are done; the others are placed."""
+    from anyvenv.project.mirror import NotPlaced
+
+    source = EnvTree.of(tmp_path / "shadow", SITE)
+    dest = EnvTree.of(target / "env", SITE)
+    dest.site_packages.mkdir(parents=True)
+    _many(source, ("aaa", "zzz"), 25)
+    files = {f"colon/m{n}.py": (b"", 0o644) for n in range(25)}
+    _install(source, "colon", "1.0", {**files, "colon/a:b.txt": (b"x", 0o644)})
+    with pytest.raises(NotPlaced) as info:
+        mirror(source, dest)
+    assert list(info.value.refused) == ["colon"]
+    assert sorted(info.value.report.added) == ["aaa", "zzz"]
+    assert sorted(_complete_or_unrecorded(source, dest)) == ["aaa-1.0.dist-info", "zzz-1.0.dist-info"]  # fmt: skip
+    assert not [name for name in os.listdir(dest.site_packages) if name.startswith("colon")]

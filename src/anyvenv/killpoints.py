@@ -26,6 +26,10 @@ _KILL_AT = os.environ.get(KILL_ENV) or None
 _TRACE = os.environ.get(TRACE_ENV) or None
 _ACTIVE = _KILL_AT is not None or _TRACE is not None
 
+if _ACTIVE:  # (threading is imported only in tests: start-up time matters)
+    import threading
+
+    _COUNTING = threading.Lock()
 _reached = 0
 _by_name: dict[str, int] = {}
 _parent: int | None = None  # the anyvenv a forked helper works for (see serving)
@@ -43,9 +47,10 @@ def _reached_checkpoint(name: str) -> None:
     import time
 
     global _reached
-    _reached += 1  # the checkpoints run in the main thread
-    count = _by_name[name] = _by_name.get(name, 0) + 1
-    number = _reached
+    with _COUNTING:  # (a mirror places files in several threads)
+        _reached += 1
+        count = _by_name[name] = _by_name.get(name, 0) + 1
+        number = _reached
     if _TRACE is not None:
         line = f"{number} {name} {time.monotonic():.6f}\n".encode("utf-8", "surrogateescape")
         fd = os.open(_TRACE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
