@@ -51,6 +51,40 @@ def test_pbs_installer_has_nothing_for_musl() -> None:
     assert downloads_from_pbs_installer(Platform("linux", "x86_64", "musl")) == []
 
 
+def test_a_pbs_installer_without_its_table_file_is_one_error_naming_the_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Releases before 2026.10.25 keep the table in a module, not in versions.json (another
+    tool, pdm, may have put one there): the error says which release to upgrade to."""
+    import sys
+
+    from anyvenv.pythons.sources import PBS_INSTALLER_WITH_TABLE
+
+    older = tmp_path / "pbs_installer"
+    older.mkdir()
+    (older / "__init__.py").write_text("")
+    (older / "_versions.py").write_text("PYTHON_VERSIONS = {}\n")
+    monkeypatch.delitem(sys.modules, "pbs_installer", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(BadDownloadsFile) as info:
+        downloads_from_pbs_installer(LINUX)
+    assert info.value.message.startswith("cannot read the release table of pbs-installer (")
+    assert f"upgrade it to {PBS_INSTALLER_WITH_TABLE} or later" in info.value.hint
+    assert "pip install --upgrade pbs-installer" in info.value.hint
+
+
+def test_the_pbs_installer_anyvenv_requires_ships_its_table_file() -> None:
+    """pyproject.toml's floor is the first release with versions.json, not an older one that
+    pip would keep where a user already has it."""
+    import tomllib
+
+    from anyvenv.pythons.sources import PBS_INSTALLER_WITH_TABLE
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    wanted = [d for d in pyproject["project"]["dependencies"] if d.startswith("pbs-installer")]
+    assert wanted == [f"pbs-installer>={PBS_INSTALLER_WITH_TABLE}"]
+
+
 def test_install_name_matches_uv_and_discovery() -> None:
     from anyvenv.interpreter.discovery import parse_managed_name
 

@@ -107,6 +107,11 @@ def _pbs_platform(target: Platform) -> tuple[str, str]:
     return os_name, arch
 
 
+PBS_INSTALLER_WITH_TABLE = "2026.10.25"
+"""The first pbs-installer release whose table is a data file (``versions.json``), which
+anyvenv reads without importing the package; pyproject.toml requires it."""
+
+
 def downloads_from_pbs_installer(target: Platform) -> list[PythonDownload]:
     """The install_only CPython builds for ``target`` in pbs-installer's table.
 
@@ -120,7 +125,9 @@ def downloads_from_pbs_installer(target: Platform) -> list[PythonDownload]:
     except (ModuleNotFoundError, OSError, ValueError) as exc:
         raise BadDownloadsFile(
             f"cannot read the release table of pbs-installer ({exc})",
-            f"reinstall anyvenv, or set {DOWNLOADS_JSON_ENV} to a downloads JSON file",
+            f"upgrade it to {PBS_INSTALLER_WITH_TABLE} or later, the first to ship it as "
+            "versions.json (`pip install --upgrade pbs-installer` where anyvenv is installed), "
+            f"or set {DOWNLOADS_JSON_ENV} to a downloads JSON file",
         ) from exc
     if target.os == "linux" and target.libc != "gnu":
         return []
