@@ -10,7 +10,7 @@ import pytest
 from anyvenv.envbuild.config import read_pyvenv_cfg
 from anyvenv.envbuild.modeshim import SHIM_PTH
 from lab import Lab
-from support import run_cli
+from support import cli_env, run_cli
 
 BASE = (
     "/root/.pyenv/versions/3.11.7/bin/python3.11"
@@ -124,3 +124,18 @@ def test_directories_and_links_through_the_shim(target: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True"]
     assert (target / "copy" / "f").read_text() == "x"
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_anyvenv_run_from_an_env_with_the_shim_measures_chmod_as_it_is(target: Path) -> None:
+    """anyvenv installed into such an env (its python loads the shim): its probe of that
+    filesystem still sees chmod fail, so the envs it makes there get the shim and uv
+    installs through a shadow env, as from anyvenv installed anywhere else."""
+    env = make_env(target)
+    probed = subprocess.run(
+        [str(env / "bin" / "python"), "-c",
+         "import os, sys; from anyvenv.fs.probe import probe; "
+         "print(os.chmod.__module__, probe(sys.argv[1]).chmod)", str(target)],
+        capture_output=True, text=True, env=cli_env(), check=True,
+    )  # fmt: skip
+    assert probed.stdout.split() == ["_anyvenv_modes", "ENOSYS"], probed

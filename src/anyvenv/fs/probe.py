@@ -253,9 +253,13 @@ def _check_symlink_read_back(link: str, target: str, real_target: str) -> Outcom
 
 
 def _check_chmod(path: str) -> Outcome:
+    # posix's own chmod: anyvenv may run from an env whose chmod shim (envbuild.modeshim)
+    # replaced os.chmod and turns ENOSYS on that filesystem into a no-op
+    import posix
+
     def change() -> bool:
         for mode in (0o700, 0o644):
-            os.chmod(path, mode)
+            posix.chmod(path, mode)
             if stat.S_IMODE(os.stat(path).st_mode) != mode:
                 return False
         return True
