@@ -142,7 +142,7 @@ UV_START_UP_BOOLEANS = [
 
 
 def test_the_start_up_variables_are_those_uv_refuses() -> None:
-    from anyvenv.project.uvcall import find_uv
+    from anyvenv.uvbinary import find_uv
 
     assert sorted(UV_GLOBAL_FLAGS) == sorted(UV_START_UP_BOOLEANS)
     for variable in UV_START_UP_BOOLEANS:  # (the uv anyvenv runs says so too)

@@ -143,7 +143,7 @@ def _uv_cache_advice(directory: str) -> Option | None:
     directory itself is fine."""
     from anyvenv.errors import AnyvenvError
     from anyvenv.project.uvcache import cache_trouble, uv_cache_dir
-    from anyvenv.project.uvcall import find_uv
+    from anyvenv.uvbinary import find_uv
 
     try:
         cache = uv_cache_dir(find_uv(), [], os.environ, directory)

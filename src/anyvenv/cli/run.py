@@ -340,6 +340,6 @@ def uv_run_variables(environ: Mapping[str, str]) -> dict[str, str]:
     """What ``uv run`` tells the command it runs: ``UV``, the uv binary (for scripts that call
     ``"$UV"``), and ``UV_RUN_RECURSION_DEPTH``, one more than it was."""
     from anyvenv.project.runargs import RECURSION_DEPTH_ENV, recursion_depth
-    from anyvenv.project.uvcall import find_uv
+    from anyvenv.uvbinary import find_uv
 
     return {"UV": find_uv(), RECURSION_DEPTH_ENV: str(recursion_depth(environ) + 1)}

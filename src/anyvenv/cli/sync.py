@@ -176,7 +176,8 @@ def run_leaving_env_alone(args: argparse.Namespace, uv_command: str) -> int:
     try:
         result = sync(replace(options_of(args), uv_command=uv_command))
     except EnvLeftAlone as left:
-        from anyvenv.project.uvcall import exec_uv, find_uv, run_uv
+        from anyvenv.project.uvcall import exec_uv, run_uv
+        from anyvenv.uvbinary import find_uv
 
         environ = {**os.environ, "UV_PROJECT_ENVIRONMENT": os.path.abspath(left.env)}
         if not args.json:

@@ -52,9 +52,9 @@ def check_seedable(env: str | os.PathLike[str]) -> None:
 
 
 def uv_binary() -> str:
-    from uv import find_uv_bin
+    from anyvenv.uvbinary import find_uv
 
-    return os.fspath(find_uv_bin())
+    return find_uv()
 
 
 def seed_packages(

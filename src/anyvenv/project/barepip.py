@@ -182,7 +182,7 @@ def run_bare_pip(
     names the shadow env). An env there that does not run (its base gone) is an
     :class:`AnyvenvError`."""
     from anyvenv.fs.lock import env_lock
-    from anyvenv.project.uvcall import find_uv
+    from anyvenv.uvbinary import find_uv
 
     with env_lock(target.env):
         bare = _shadowed(target.env, environ)

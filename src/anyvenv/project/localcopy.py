@@ -320,9 +320,10 @@ def _lock(
     cwd: str,
 ) -> None:
     from anyvenv.project.envchoice import chmod_fails_at
-    from anyvenv.project.uvcall import find_uv, run_uv
+    from anyvenv.project.uvcall import run_uv
     from anyvenv.project.uvlock import LOCK_CHECK, LOCK_WRITE_FREE_FLAGS, RewritableLockfile
     from anyvenv.project.uvrules import has_flag, start_dir
+    from anyvenv.uvbinary import find_uv
 
     root = project.workspace_root
     uv = find_uv()

@@ -23,7 +23,6 @@ from anyvenv.project.prepare import (
     save_state,
 )
 from anyvenv.project.uvcache import CacheDirLookup, uv_cache_dir
-from anyvenv.project.uvcall import find_uv
 from anyvenv.project.uvrules import (
     env_flag,
     has_flag,
@@ -42,6 +41,7 @@ from anyvenv.project.uvsettings import (
 )
 from anyvenv.pythons.ondemand import Downloads
 from anyvenv.record import mutable_record, record, replace
+from anyvenv.uvbinary import find_uv
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror

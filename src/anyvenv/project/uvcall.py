@@ -11,6 +11,7 @@ import os
 import sys
 
 from anyvenv.errors import AnyvenvError
+from anyvenv.uvbinary import find_uv
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -24,39 +25,6 @@ READ_ONLY_SYNC_FLAGS = ("--dry-run", "--check")
 UV_ERROR_EXIT = 2
 # `uv pip` subcommands that change the env.
 MUTATING_PIP_COMMANDS = frozenset({"install", "uninstall", "sync"})
-
-
-def find_uv() -> str:
-    """The uv executable of the ``uv`` package (a dependency of anyvenv), as the package's
-    ``find_uv_bin`` finds it. Its first choice, this Python's scripts directory, where
-    installing the package puts the binary, is tried first by itself: ``find_uv_bin`` works
-    out all its candidates before it looks, and one of them imports fnmatch and re."""
-    first = _first_uv_candidate()
-    if first is not None and os.path.isfile(first):
-        return first
-    try:
-        from uv import find_uv_bin
-
-        return os.fspath(find_uv_bin())
-    except (ImportError, FileNotFoundError) as exc:
-        raise AnyvenvError(
-            f"uv is not available ({exc})", "install anyvenv with its dependencies (pip install uv)"
-        ) from exc
-
-
-def _first_uv_candidate() -> str | None:
-    """``uv`` in ``sysconfig.get_path("scripts")``. In a virtual environment (where anyvenv
-    is installed by pipx, ``uv tool install`` or into a project's venv) every POSIX scheme
-    puts scripts in ``{sys.prefix}/bin``, so sysconfig and its build data (a few ms to
-    import) are not needed to know it."""
-    if os.name == "posix" and sys.prefix != sys.base_prefix:
-        return os.path.join(sys.prefix, "bin", "uv")
-    import sysconfig
-
-    scripts = sysconfig.get_path("scripts")
-    if not scripts:
-        return None
-    return os.path.join(scripts, "uv" + (sysconfig.get_config_var("EXE") or ""))
 
 
 def uv_environment(
