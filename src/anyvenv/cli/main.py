@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from types import ModuleType
-from typing import Any, NoReturn
 
 from anyvenv.cli.guard import guarded, report
 from anyvenv.errors import EXIT_USAGE, AnyvenvError
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any, NoReturn
 
 # name -> (module under anyvenv.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
