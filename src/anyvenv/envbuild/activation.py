@@ -36,7 +36,7 @@ import os
 __all__ = ["render_activation_scripts"]
 
 _ENCODING = "utf-8"
-_ERRORS = "surrogateescape"  # the bytes os.fsencode() would give on a UTF-8 system
+_ERRORS = "surrogateescape"  # (with _as_written: the bytes os.fsencode() gives, any locale)
 
 # Placeholders in the templates are written @@NAME@@; no template holds "@@" otherwise.
 _MARK = "@@"
@@ -533,9 +533,10 @@ def render_activation_scripts(env_dir: str, prompt: str) -> dict[str, bytes]:
     """
     if "\0" in env_dir or "\0" in prompt:
         raise ValueError("the environment path and the prompt cannot contain NUL")
-    venv = os.path.abspath(env_dir)
-    name = prompt or os.path.basename(venv)
+    python_name = prompt or os.path.basename(os.path.abspath(env_dir))
     try:
+        venv = _as_written(os.path.abspath(env_dir))
+        name = _as_written(python_name) if prompt else os.path.basename(venv)
         raw_dir = venv.encode(_ENCODING, _ERRORS)
         raw_name = name.encode(_ENCODING, _ERRORS)
     except UnicodeEncodeError as exc:
@@ -573,12 +574,29 @@ def render_activation_scripts(env_dir: str, prompt: str) -> dict[str, bytes]:
             scripts["activate.ps1"] = _fill(
                 _PS1, {"ENV_DIR": _ps_literal(utf8_dir), "PROMPT": _ps_literal(shown)}
             )
-    scripts["activate_this.py"] = _fill(_THIS, {"ENV_DIR": repr(raw_dir), "PROMPT": ascii(name)})
+    scripts["activate_this.py"] = _fill(
+        _THIS, {"ENV_DIR": repr(raw_dir), "PROMPT": ascii(python_name)}
+    )
     # it refuses a path with ':' itself: the path is found where the file is, when sourced
     scripts["activate.xsh"] = _fill(
-        _XSH, {"BIN_DIR": repr(raw_dir + b"/bin"), "PROMPT": ascii(name)}
+        _XSH, {"BIN_DIR": repr(raw_dir + b"/bin"), "PROMPT": ascii(python_name)}
     )
     return {file_name: text.encode(_ENCODING, _ERRORS) for file_name, text in scripts.items()}
+
+
+def _as_written(text: str) -> str:
+    """``text`` (a path, or a prompt typed in this locale) as the str whose UTF-8 encoding
+    with surrogateescape is its bytes in this locale's encoding (``os.fsencode``): a shell
+    reads the scripts as bytes, which must be the path's on disk, whatever the locale (under
+    Latin-1, encoding the str as UTF-8 would name another directory). The same str on a
+    UTF-8 system. A character this locale cannot encode (a prompt passed by an API caller)
+    is kept as UTF-8."""
+    try:
+        return os.fsencode(text).decode(_ENCODING, _ERRORS)
+    except UnicodeEncodeError:
+        if any("\udc80" <= char <= "\udcff" for char in text):
+            raise  # (an escaped byte this locale cannot give back: no such file name here)
+        return text
 
 
 _SHELL_FILES = (

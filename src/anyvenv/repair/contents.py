@@ -175,7 +175,7 @@ def activated_dir(env: Path) -> str | None:
     virtualenv and anyvenv write ``VIRTUAL_ENV='/path'``; a relocatable script names none)."""
     try:
         with open(env / "bin" / "activate", "rb") as handle:
-            text = handle.read(1 << 16).decode("utf-8", "surrogateescape")
+            text = os.fsdecode(handle.read(1 << 16))  # (the path's bytes: as the env's are)
     except OSError:
         return None
     found = _ACTIVATED_DIR.search(text)

@@ -1,0 +1,99 @@
+"""anyvenv under a locale whose encoding is not UTF-8 (Latin-1, ASCII), with paths that are.
+
+Python decodes paths with the locale's encoding there: the bytes of ``projé`` (UTF-8: c3 a9)
+are the str ``projÃ©`` under Latin-1. What anyvenv writes for a shell (activation scripts)
+must hold the path's bytes as on disk, and what it reads back must be decoded as the paths
+it compares them with are.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from support import ANYVENV, BASE, cli_env
+
+LATIN1 = "fr_FR.ISO-8859-1"
+
+
+@pytest.fixture(scope="module")
+def latin1(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The variables of a Latin-1 locale, compiled into a private LOCPATH (Debian's
+    ``locales`` package has its sources; CI installs it)."""
+    where = tmp_path_factory.mktemp("locales")
+    made = subprocess.run(
+        ["localedef", "-i", "fr_FR", "-f", "ISO-8859-1", str(where / LATIN1)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if not (where / LATIN1).is_dir():
+        message = f"cannot compile a Latin-1 locale: {made.stderr.strip()[-300:]}"
+        if os.environ.get("ANYVENV_LAB_REQUIRED") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return {"LOCPATH": str(where), "LC_ALL": LATIN1, "LANG": LATIN1}
+
+
+def anyvenv(*args: str | Path, cwd: Path, **extra: str) -> subprocess.CompletedProcess[bytes]:
+    inherited = {k: v for k, v in cli_env().items() if k not in ("PYTHONUTF8", "LC_CTYPE")}
+    environ = {**inherited, **extra}
+    return subprocess.run(
+        [*ANYVENV, *map(os.fsencode, args)], cwd=cwd, env=environ, capture_output=True
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    where = tmp_path / "projé"  # (UTF-8 bytes on disk)
+    where.mkdir()
+    return where
+
+
+def _activated(env: Path) -> bytes:
+    """The VIRTUAL_ENV bash gets from ``source bin/activate``, as bytes."""
+    done = subprocess.run(
+        ["bash", "-c", 'source "$1/bin/activate" && test -d "$VIRTUAL_ENV" && printf %s "$VIRTUAL_ENV"', "-", env],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return done.stdout
+
+
+def test_activation_scripts_made_under_latin1_name_the_path_on_disk(
+    latin1: dict[str, str], project: Path
+) -> None:
+    made = anyvenv("venv", "env", "--python", BASE, cwd=project, **latin1)
+    assert made.returncode == 0, made.stderr
+    assert _activated(project / "env") == os.fsencode(project / "env")
+    fish = (project / "env" / "bin" / "activate.fish").read_bytes()
+    assert os.fsencode(project / "env") in fish
+    checked = anyvenv("check", "env", cwd=project, **latin1)
+    assert checked.returncode == 0 and b"activation-stale" not in checked.stdout + checked.stderr
+
+
+def test_an_env_made_under_utf8_is_left_alone_by_check_and_repair_under_latin1(
+    latin1: dict[str, str], project: Path
+) -> None:
+    made = anyvenv("venv", "env", "--python", BASE, cwd=project)
+    assert made.returncode == 0, made.stderr
+    before = (project / "env" / "bin" / "activate").read_bytes()
+    checked = anyvenv("check", "env", cwd=project, **latin1)
+    assert checked.returncode == 0, checked.stderr
+    assert b"activation-stale" not in checked.stdout + checked.stderr
+    repaired = anyvenv("repair", "env", cwd=project, **latin1)
+    assert repaired.returncode == 0, repaired.stderr
+    assert (project / "env" / "bin" / "activate").read_bytes() == before
+    assert _activated(project / "env") == os.fsencode(project / "env")
+
+
+def test_check_and_repair_of_a_non_ascii_env_under_an_ascii_locale(project: Path) -> None:
+    """C locale without UTF-8 mode: Python decodes the path's bytes as escaped ones; the
+    activation script's path is decoded the same way, not refused as unsayable here."""
+    made = anyvenv("venv", "env", "--python", BASE, cwd=project)
+    assert made.returncode == 0, made.stderr
+    ascii_only = {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    for command in ("check", "repair"):
+        done = anyvenv(command, "env", cwd=project, **ascii_only)
+        assert done.returncode == 0, (command, done.stderr)
+        assert b"activation-stale" not in done.stdout + done.stderr
