@@ -217,3 +217,22 @@ def test_the_argparse_path_does_not_import_typing() -> None:
     )
     assert "usage: anyvenv cache" in done.stdout
     assert done.stderr.strip().splitlines()[-1] == "False", done.stderr
+
+
+def test_no_file_is_opened_in_the_locale_s_encoding_without_saying_so(tmp_path: Path) -> None:
+    """Under ``-X warn_default_encoding -W error::EncodingWarning`` (what a user checking
+    their own code runs with) a command that takes a lock, with its standard streams closed,
+    warns of nothing."""
+    strict = [sys.executable, "-X", "warn_default_encoding", "-W", "error::EncodingWarning"]
+    for args in (["venv", "env"], ["check", "env"]):
+        done = subprocess.run(
+            [*strict, "-m", "anyvenv", *args], cwd=tmp_path, env=cli_env(),
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode == 0 and "EncodingWarning" not in done.stderr, done.stderr
+    closed = subprocess.run(
+        [*strict, "-m", "anyvenv", "check", "env"], cwd=tmp_path, env=cli_env(),
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        pass_fds=(), close_fds=True, preexec_fn=lambda: (os.close(0), os.close(1)),
+    )  # fmt: skip
+    assert closed.returncode == 0 and b"EncodingWarning" not in closed.stderr, closed.stderr

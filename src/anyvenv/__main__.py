@@ -75,7 +75,7 @@ def _usable_standard_streams() -> None:
 
     for fd, (name, mode) in enumerate((("stdin", "r"), ("stdout", "w"), ("stderr", "w"))):
         if getattr(sys, name) is None:
-            stream = open(os.devnull, mode)  # noqa: SIM115 (lives as long as we do)
+            stream = open(os.devnull, mode, encoding="locale")  # noqa: SIM115 (lives as long as we do)
             setattr(sys, name, stream)
             if stream.fileno() == fd:  # (the closed fd itself: what uv and the command run by
                 os.set_inheritable(fd, True)  # `anyvenv run` get, as under uv run)
@@ -139,7 +139,7 @@ class _LetGoWhenGone:
     def _let_go(self) -> None:
         if self._gone is None:
             self._gone = self._stream
-            self._stream = open(os.devnull, "w")  # noqa: SIM115 (lives as long as we do)
+            self._stream = open(os.devnull, "w", encoding="locale")  # noqa: SIM115 (lives as long as we do)
 
     def discard(self) -> None:
         """At the end: what the stream whose reader went still holds goes nowhere (it would

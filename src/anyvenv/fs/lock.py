@@ -87,7 +87,7 @@ def _pid_namespace() -> str:
 
 def _boot_id() -> str:
     try:
-        with open("/proc/sys/kernel/random/boot_id") as handle:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii", errors="replace") as handle:
             return handle.read().strip()
     except OSError:
         return ""
@@ -96,7 +96,7 @@ def _boot_id() -> str:
 def _machine_id() -> str:
     for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
         try:
-            with open(path) as handle:
+            with open(path, encoding="ascii", errors="replace") as handle:
                 found = handle.read().strip()
         except OSError:
             continue

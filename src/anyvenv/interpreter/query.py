@@ -21,7 +21,9 @@ CACHE_VERSION = 4
 LOADED_LIBPYTHONS_CODE = r"""
 libs = []
 try:
-    with open("/proc/self/maps") as maps:
+    import sys as _sys  # (paths as this python decodes its others: its filesystem encoding)
+    with open("/proc/self/maps", encoding=_sys.getfilesystemencoding(),
+              errors=_sys.getfilesystemencodeerrors()) as maps:
         paths = {l.split(None, 5)[-1].strip().replace("\\012", "\n") for l in maps if "/" in l}
     libs = sorted(p for p in paths if p.rsplit("/", 1)[-1].startswith("libpython"))
 except OSError:
