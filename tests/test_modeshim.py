@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,60 @@ def test_anyvenv_run_from_an_env_with_the_shim_measures_chmod_as_it_is(target: P
         capture_output=True, text=True, env=cli_env(), check=True,
     )  # fmt: skip
     assert probed.stdout.split() == ["_anyvenv_modes", "ENOSYS"], probed
+
+
+CHMOD_TWO_FILES = (
+    "import os, sys\n"
+    "where = sys.argv[1]\n"
+    "inodes = []\n"
+    "for name in ('one.so', 'two.so'):\n"
+    "    path = os.path.join(where, name)\n"
+    "    with open(path, 'wb') as f: f.write(b'x' * 4096)\n"
+    "    before = os.stat(path).st_ino\n"
+    "    os.chmod(path, 0o755)\n"
+    "    inodes.append(os.stat(path).st_ino == before)\n"
+    "print(*inodes, os.access(os.path.join(where, 'two.so'), os.X_OK))\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("lab_kind", "kept"), [("fat", "False True"), ("faultfs:chmod-ignored", "False False")]
+)
+def test_a_file_is_rewritten_only_where_that_gives_it_its_mode(
+    lab_kind: str, kept: str, target: Path
+) -> None:
+    """fusefat shows every file 0700 whatever it was made with: once a rewrite has shown
+    that, the shim stops rewriting files (pip's chmod of each .so of numpy cost seconds);
+    where the mode given at creation sticks, each file is rewritten with it."""
+    env = make_env(target)
+    proc = subprocess.run(
+        [str(env / "bin" / "python"), "-c", CHMOD_TWO_FILES, str(target)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert proc.stdout.split() == [*kept.split(), "True"], proc
+
+
+RECREATE_ON_A_FULL_DISK = (
+    "import os, sys\n"
+    "namespace = {}\n"
+    "exec(sys.argv[2], namespace)\n"
+    "path = os.path.join(sys.argv[1], 'big.so')\n"
+    "try:\n"
+    "    namespace['_recreate_with_mode'](path, 0o755)\n"
+    "except OSError as exc:\n"
+    "    print(exc.errno == 28, sorted(os.listdir(sys.argv[1])))\n"
+)
+
+
+def test_a_rewrite_that_fills_the_disk_leaves_nothing_behind(lab: Lab) -> None:
+    """No space for the copy: the error is the caller's (chmod's, which the shim keeps to
+    itself), and no half-written temp file stays beside the file, which no RECORD lists."""
+    from anyvenv.envbuild.modeshim import SHIM_SOURCE
+
+    small = lab.small_target(512)
+    (small / "big.so").write_bytes(b"x" * 300 * 1024)
+    proc = subprocess.run(
+        [sys.executable, "-c", RECREATE_ON_A_FULL_DISK, str(small), SHIM_SOURCE],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert proc.stdout.strip().split(maxsplit=1) == ["True", "['big.so']"], proc

@@ -54,24 +54,39 @@ def _on_env_filesystem(path, dir_fd, follow_symlinks, kinds=(_stat.S_ISREG,)):
 
 
 def _recreate_with_mode(path, mode):
-    """Copy the file into a new one created with ``mode`` and rename it over the old."""
+    """Copy the file into a new one created with ``mode`` and rename it over the old; the
+    new file's mode (what the filesystem gave it). Nothing is left behind on a failure (a
+    full disk)."""
     path = _os.fspath(path)
     folder, name = _os.path.split(path)
     temp = _os.path.join(folder, ".%s.anyvenv-mode-%d" % (name, _os.getpid()))
-    with open(path, "rb") as source:
-        data = source.read()
-    fd = _os.open(temp, _os.O_WRONLY | _os.O_CREAT | _os.O_EXCL, mode & 0o7777)
+    source = _os.open(path, _os.O_RDONLY)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[_os.write(fd, view):]
+        fd = _os.open(temp, _os.O_WRONLY | _os.O_CREAT | _os.O_EXCL, mode & 0o7777)
+        try:
+            try:
+                while True:
+                    chunk = _os.read(source, 1 << 20)
+                    if not chunk:
+                        break
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[_os.write(fd, view):]
+            finally:
+                _os.close(fd)
+            _os.replace(temp, path)
+        except BaseException:
+            try:
+                _os.unlink(temp)
+            except OSError:
+                pass
+            raise
     finally:
-        _os.close(fd)
-    try:
-        _os.replace(temp, path)
-    except OSError:
-        _os.unlink(temp)
-        raise
+        _os.close(source)
+    return _os.stat(path).st_mode
+
+
+_MODES_FIXED = []  # [True] once a file made with exec bits did not show them: the mount sets modes
 
 
 def chmod(path, mode, *, dir_fd=None, follow_symlinks=True):
@@ -84,13 +99,17 @@ def chmod(path, mode, *, dir_fd=None, follow_symlinks=True):
         ):
             raise
     wanted_exec = mode & 0o111
-    if not wanted_exec or dir_fd is not None or not _on_env_filesystem(path, None, follow_symlinks):
+    if not wanted_exec or dir_fd is not None or _MODES_FIXED:
+        return
+    if not _on_env_filesystem(path, None, follow_symlinks):
         return
     if _os.stat(path).st_mode & wanted_exec != wanted_exec:
         try:  # the file a link names, not the link: it stays a link
-            _recreate_with_mode(_os.path.realpath(path), mode)
+            made = _recreate_with_mode(_os.path.realpath(path), mode)
         except OSError:
-            pass
+            return
+        if made & wanted_exec != wanted_exec:  # (fusefat: every file 0700, whatever it is made with)
+            _MODES_FIXED.append(True)  # rewriting files gains nothing here: no more of it
 
 
 chmod.__doc__ = _REAL_CHMOD.__doc__
