@@ -454,6 +454,16 @@ def test_a_package_whose_install_stopped_half_way_is_reported(tmp_path: Path) ->
     found = [item for item in check(env).findings if item.code is Code.PACKAGE_INCOMPLETE]
     assert [item.evidence["package"] for item in found] == ["alpha", "beta"]
     assert "has no RECORD: an uninstall cannot tell its files" in found[1].message
+    # by name, the index's package of that name would come: the hint says so; one whose
+    # dist-info names where it came from (a local path) is reinstalled from there
+    assert "with its path or URL for the name if it is not from your index" in found[0].message
+    (site / "gamma-0.1.dist-info").mkdir()
+    (site / "gamma-0.1.dist-info" / "direct_url.json").write_text(
+        '{"url": "file:///work/gamma pkg", "dir_info": {}}'
+    )
+    found = [item for item in check(env).findings if item.code is Code.PACKAGE_INCOMPLETE]
+    assert f"--reinstall 'gamma @ file:///work/gamma pkg''" in found[2].message
+    assert "if it is not from your index" not in found[2].message
 
 
 @pytest.mark.parametrize(

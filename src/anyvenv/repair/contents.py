@@ -226,9 +226,14 @@ def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list
             ).format(package=package)
             # (a half-made install is what plain uv leaves where chmod fails, and fails
             # at again there: anyvenv's pip installs anywhere, uv's own env or not)
+            source = _installed_from(site / name)
+            wanted = f"{package} @ {source}" if source else package
             elsewise = (
-                f"'anyvenv pip install --python {shlex.quote(str(env))} --reinstall {package}'"
+                f"'anyvenv pip install --python {shlex.quote(str(env))} --reinstall "
+                f"{shlex.quote(wanted)}'"
             )
+            if source is None:  # (the name alone is looked up on the index: another package)
+                elsewise += ", with its path or URL for the name if it is not from your index"
             findings.append(
                 warning(
                     Code.PACKAGE_INCOMPLETE,
@@ -238,6 +243,19 @@ def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list
                     package=package,
                 )
             )
+
+
+def _installed_from(dist_info: Path) -> str | None:
+    """The URL a package was installed from where its dist-info says (``direct_url.json``,
+    PEP 610: a local path or a URL, not an index), else ``None``."""
+    import json
+
+    try:
+        with open(dist_info / "direct_url.json", "rb") as handle:
+            url = json.loads(handle.read(1 << 16)).get("url")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return url if isinstance(url, str) and url and "\n" not in url else None
 
 
 def _mode_of(path: Path) -> str:
