@@ -17,10 +17,13 @@ from repair_support import (
     run,
     uv_venv,
 )
+from standalone_build import StandaloneArchive, standalone
 
 from anyvenv.errors import UsageError
 from anyvenv.repair.diagnose import check
 from anyvenv.repair.findings import Code, Severity
+
+__all__ = ["standalone"]  # (a fixture)
 
 
 def _json(proc: object) -> dict[str, object]:
@@ -462,7 +465,7 @@ def test_a_package_whose_install_stopped_half_way_is_reported(tmp_path: Path) ->
         '{"url": "file:///work/gamma pkg", "dir_info": {}}'
     )
     found = [item for item in check(env).findings if item.code is Code.PACKAGE_INCOMPLETE]
-    assert f"--reinstall 'gamma @ file:///work/gamma pkg''" in found[2].message
+    assert "--reinstall 'gamma @ file:///work/gamma pkg''" in found[2].message
     assert "if it is not from your index" not in found[2].message
 
 
@@ -702,3 +705,37 @@ def test_what_plain_uv_left_of_a_venv_is_named_with_what_makes_one(target: Path)
         assert said.returncode == 2, said.stderr
         assert "it is what uv left of one it could not make" in said.stderr, said.stderr
         assert "'anyvenv sync' in a project, else 'anyvenv venv'" in said.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
+def test_a_copied_python_whose_base_directory_names_another_python_is_warned_of(
+    target: Path, tmp_path: Path, standalone: StandaloneArchive
+) -> None:
+    """A base directory with python3.12 beside a python3 that is another Python, and no
+    python (Ubuntu's deadsnakes): a copied bin/python takes that python3 for its base, so
+    `python -m venv` run with it makes an env of the other Python. check says so, naming
+    what CPython itself takes (as the env's python reports it)."""
+    import tarfile
+
+    with tarfile.open(standalone.path) as archive:
+        archive.extractall(tmp_path / "base", filter="tar")
+    bin_dir = tmp_path / "base" / "python" / "bin"
+    (bin_dir / "python").unlink()
+    (bin_dir / "python3").unlink()
+    import sys
+
+    other = Path(sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}")
+    assert sys.version_info[:2] != standalone.version[:2]  # (the tests' own base: another one)
+    (bin_dir / "python3").symlink_to(other)
+    env = target / "env"
+    made = anyvenv("venv", env, "--python", bin_dir / standalone.executable_name)
+    assert made.returncode == 0, made.stderr
+    reported = subprocess.run(
+        [env / "bin" / "python", "-c", "import sys; print(sys._base_executable)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert reported == str(bin_dir / "python3")
+    found = [item for item in check(env).findings if item.code is Code.BASE_NAMED_OTHERWISE]
+    assert sorted(Path(item.path or "").name for item in found) == ["python", "python3"]
+    assert all(item.evidence["taken"] == reported for item in found)
+    assert f"run them with bin/{standalone.executable_name}" in found[0].message

@@ -116,6 +116,7 @@ def diagnose(env: Path) -> Diagnosis:
     found = interpreter_entries(env, wanted)
     entries = [entry for entry in found if entry.path.name in wanted]
     _check_entries(entries, findings)
+    _check_base_names(cfg or {}, base, entries, findings)
     _check_strays([entry for entry in found if entry.path.name not in wanted], findings)
     # python opens a FIFO or device named pyvenv.cfg and waits forever: do not start it then
     started = _start(entries) if is_regular_or_missing(env / CFG_NAME) else None
@@ -247,6 +248,43 @@ def _check_base(
             )
         )
     return lookup
+
+
+def _check_base_names(
+    cfg: dict[str, str], base: BaseLookup | None, entries: list[Entry], findings: list[Finding]
+) -> None:
+    """A copied ``bin/python`` (or ``python3``) takes ``home/<its name>`` for its base
+    (``sys._base_executable``; CPython 3.11+, falling back to ``python3`` then ``pythonX.Y``
+    where that name is missing), which is another Python where the base's directory holds
+    several (Ubuntu's deadsnakes ``python3.12`` beside ``python3``, 3.10): ``python -m venv``
+    and ``uv venv -p`` run with it then make an env of that Python. A linked one is followed
+    to its base instead."""
+    home = cfg.get("home")
+    if not home or base is None or base.info is None or base.info.version[:2] < (3, 11):
+        return
+    real = base.info.executable
+    minor = f"python{base.info.version[0]}.{base.info.version[1]}"
+    for entry in entries:
+        name = entry.path.name
+        if entry.kind is not EntryKind.FILE or name == minor or not name.startswith("python"):
+            continue
+        tried = [name, *(other for other in ("python3", minor) if other != name)]
+        taken = next(
+            (os.path.join(home, n) for n in tried if os.path.isfile(os.path.join(home, n))), None
+        )
+        if taken is None or same_file(taken, real):
+            continue
+        findings.append(
+            warning(
+                Code.BASE_NAMED_OTHERWISE,
+                f"bin/{name} takes {taken} for its base Python (sys._base_executable), not "
+                f"{real}: python -m venv, virtualenv or uv venv -p run with bin/{name} make "
+                f"environments of that Python; run them with bin/{minor}",
+                entry.path,
+                taken=taken,
+                base=real,
+            )
+        )
 
 
 def _holds(home: str, executable: str) -> bool:

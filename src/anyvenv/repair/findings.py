@@ -24,6 +24,7 @@ class Code(str, StrChoice):
     BIN_NOT_A_DIRECTORY = "bin-not-a-directory"
     HOME_MISSING = "home-missing"
     HOME_STALE = "home-stale"  # the base is found by another key; home names another place
+    BASE_NAMED_OTHERWISE = "base-named-otherwise"  # home/python (python3) is another Python
     BASE_MISSING = "base-missing"
     BASE_DOES_NOT_RUN = "base-does-not-run"
     INTERPRETER_MISSING = "interpreter-missing"
