@@ -138,6 +138,7 @@ def test_a_flock_file_left_by_a_killed_holder_is_taken_and_then_removed(tmp_path
     assert holder.stdout is not None and holder.stdout.readline() == "held\n"
     holder.kill()
     holder.wait()
+    holder.stdout.close()
     left = Path(f"{lock_path}.flock")
     assert left.exists()
     with ShareLock(lock_path, timeout=5):
@@ -427,6 +428,7 @@ def _root_waits_while_nobody_holds(held_by_nobody: Path, taken_by_root: Path) ->
         finally:
             holder.kill()
             holder.wait()
+            holder.stdout.close()
 
 
 def _take_as_nobody(env: Path, timeout: float = 0.5) -> str:
@@ -527,6 +529,7 @@ def test_a_holder_with_a_strict_umask_is_waited_for_not_skipped(
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()
     said = _take_as_nobody(top / ".venv")  # the killed holder's files are no obstacle
     assert said == f"taken {top}/.venv.anyvenv.lock", said
     _remove_machine_flock(top / ".venv")
