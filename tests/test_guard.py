@@ -367,6 +367,38 @@ def test_a_filesystem_refusal_anyvenv_did_not_foresee_is_one_line() -> None:
     assert line.startswith("anyvenv: error: /mnt/share/x/lib: Directory not empty (ENOTEMPTY)")
 
 
+def _file_size_limit() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+
+def test_a_file_size_limit_is_named_with_its_fix(tmp_path: Path) -> None:
+    """``ulimit -f`` (EFBIG, the disk not full): the line says which limit stopped the
+    write, not to free space; for an env made, for anyvenv's own writes and a mirror's."""
+    code = (
+        "import sys\n"
+        "from anyvenv.cli.guard import guarded\n"
+        "from anyvenv.fs.atomic import atomic_write\n"
+        "sys.exit(guarded(lambda: atomic_write(sys.argv[1], bytes(1 << 16))))\n"
+    )
+    fix = "larger than this process may write (ulimit -f) or than that filesystem takes"
+    for args in (["-c", code, str(tmp_path / "state")], ["-m", "anyvenv", "venv", "env"]):
+        proc = subprocess.run(
+            [sys.executable, *args], capture_output=True, text=True,
+            env=cli_env(PYTHONDONTWRITEBYTECODE="1"),  # (CPython writes a .pyc cut short)
+            stdin=subprocess.DEVNULL, cwd=tmp_path, preexec_fn=_file_size_limit,
+        )  # fmt: skip
+        assert proc.returncode == 1
+        line = one_line_error(proc)
+        assert "File too large" in line and fix in line, line
+    assert os.listdir(tmp_path) == []  # (nothing half-made)
+    from anyvenv.project.mirror import _not_placed
+
+    refused = _not_placed(OSError(27, "File too large"), "/env/lib/x.so")
+    assert fix in (refused.hint or "")
+
+
 def test_a_file_that_fills_the_disk_is_named_with_the_fix(lab: Lab) -> None:
     """A write of anyvenv's own (a state file, the mirror's journal in the user cache) on a
     full filesystem: the line names the file, so the user knows which disk is full (h46: the

@@ -176,6 +176,10 @@ def said_in_one_line(exc: OSError) -> int | None:
         from anyvenv.fs.outcome import errno_name
 
         full = _full_filesystem(exc) if exc.errno in _FULL_SAID_OTHERWISE else None
+        if full is None and exc.errno == errno.EFBIG:
+            from anyvenv.fs.outcome import TOO_LARGE_FIX
+
+            full = TOO_LARGE_FIX
         fix = full or "check that filesystem and what holds that file"
         print(
             f"anyvenv: error: {os.fsdecode(exc.filename)}: {exc.strerror} "

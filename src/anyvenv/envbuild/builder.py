@@ -601,6 +601,10 @@ def build_with_pending_check(
         return builder.build(), builder.pending_check
     except OSError as exc:
         where, hint = "", "check free space and permissions on that filesystem"
+        if exc.errno == errno.EFBIG:
+            from anyvenv.fs.outcome import TOO_LARGE_FIX
+
+            hint = TOO_LARGE_FIX
         if exc.filename:
             where = f" ({exc.filename}{_whose(os.fspath(exc.filename), exc)})"
             if exc.errno in (errno.EACCES, errno.EPERM) and ", owned by" in where:

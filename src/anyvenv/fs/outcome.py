@@ -19,5 +19,12 @@ def errno_name(code: int | None) -> str:
     return errno.errorcode.get(code, f"E{code}")
 
 
+TOO_LARGE_FIX = (
+    "the file is larger than this process may write (ulimit -f) or than that filesystem "
+    "takes (FAT: 4 GiB): raise the limit, or use another filesystem"
+)
+"""What to do about EFBIG from a write (its filesystem not full)."""
+
+
 def outcome_of_error(exc: OSError) -> Outcome:
     return errno_name(exc.errno)

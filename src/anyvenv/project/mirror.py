@@ -795,13 +795,19 @@ def _remove_unclaimed(
 
 
 def _not_placed(error: OSError, path: str, doing: str = "place") -> AnyvenvError:
-    from anyvenv.fs.outcome import errno_name
+    import errno
 
+    from anyvenv.fs.outcome import TOO_LARGE_FIX, errno_name
+
+    why = (
+        TOO_LARGE_FIX
+        if error.errno == errno.EFBIG
+        else "the filesystem refused that file (no space left, no permission, an I/O error)"
+    )
     return AnyvenvError(
         f"cannot {doing} {path}: {error.strerror or error} ({errno_name(error.errno)})",
-        "the filesystem refused that file (no space left, no permission, an I/O error); "
-        "what is not yet complete is placed again by the next command (sync, run or pip), "
-        "or put the environment on another filesystem",
+        f"{why}; what is not yet complete is placed again by the next command (sync, run or "
+        "pip), or put the environment on another filesystem",
     )
 
 
