@@ -100,7 +100,8 @@ def with_unfinished_copy(env: str | os.PathLike[str], findings: list[Finding]) -
         warning(
             Code.COPY_UNFINISHED,
             f"the copy of packages into it from its shadow env {shadow} did not finish "
-            f"(anyvenv was stopped): {', '.join(sorted(named)) or 'its packages'} may be "
+            f"(anyvenv was stopped, or a write there failed: no space left, an I/O error): "
+            f"{', '.join(sorted(named)) or 'its packages'} may be "
             "missing or half-copied; run the stopped command again ('anyvenv sync' in its "
             "project, or the 'anyvenv pip' command on this env): it finishes the copy",
             journal,
