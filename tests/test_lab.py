@@ -56,6 +56,7 @@ LINK_FAULTS = {  # special modes, measured by the lab's own probe, not anyvenv's
     "faultfs:absolute-symlink-eperm": {"symlink_absolute": "EPERM"},
     "faultfs:absolute-readlink-rewritten": {"symlink_absolute": "no"},
     "faultfs:link-copies": {"hardlink": "no"},
+    "faultfs:link-eio": {"hardlink": "EIO"},
 }
 
 

@@ -19,6 +19,7 @@ from anyvenv.fs.lock import (
     ShareLock,
     _create_holder_file,
     current_holder,
+    try_env_lock,
     uses_lock_file,
 )
 from anyvenv.fs.processes import process_start_time
@@ -124,6 +125,21 @@ def test_a_released_lock_leaves_nothing_on_a_fuse_mount(target: Path) -> None:
             time.sleep(0.01)
         assert os.listdir(directory) == [], attempt  # none kept for good
         directory.rmdir()
+
+
+def test_a_lock_is_taken_where_link_fails_with_an_io_error(lab: Lab) -> None:
+    """rclone answers link() with EIO: not a broken device (files are made there), so the
+    lock file is made with O_EXCL instead, excludes a second holder, and goes at release."""
+    target = lab.target("faultfs:link-eio")
+    lock_path = target / "env.anyvenv.lock"
+    with ShareLock(lock_path):
+        assert os.path.exists(lock_path)
+        with pytest.raises(LockTimeout):
+            ShareLock(lock_path, timeout=0.3).acquire()
+    assert os.listdir(target) == []
+    taken = try_env_lock(target / "env")
+    assert taken is not None  # (not "no lock": the env is built under it)
+    taken.release()
 
 
 def test_a_flock_file_left_by_a_killed_holder_is_taken_and_then_removed(tmp_path: Path) -> None:

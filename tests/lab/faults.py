@@ -81,6 +81,7 @@ MODES: dict[str, FaultSpec] = {
     "absolute-symlink-eperm": FaultSpec(absolute_symlink_errno=errno.EPERM),
     "absolute-readlink-rewritten": FaultSpec(absolute_readlink_rewritten=True),
     "link-copies": FaultSpec(link_copies=True),
+    "link-eio": FaultSpec(link_errno=errno.EIO),  # (rclone's answer to link())
     "slow-20ms": FaultSpec(latency_seconds=0.02),
 }
 """Every faultfs mode by name."""
@@ -93,6 +94,7 @@ SPECIAL_MODES = frozenset(
         "absolute-symlink-eperm",
         "absolute-readlink-rewritten",
         "link-copies",
+        "link-eio",
         "slow-20ms",
     }
 )

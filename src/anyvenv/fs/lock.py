@@ -197,14 +197,16 @@ def _create_holder_file(path: str, payload: bytes) -> bool:
 
 
 _NO_HARD_LINKS = {errno.EPERM, errno.ENOSYS, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV}
+# a link() that fails for one of these fails the O_EXCL create too: said as it is
+_LINK_STOPS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENAMETOOLONG, errno.ENOENT}
 
 
 def _link_holder_file(path: str, payload: bytes) -> bool | None:
     """A temp file written whole, then hard-linked to ``path`` (``link`` fails if ``path``
     exists, on servers too): no one ever sees the lock file empty, so a holder paused between
     creating and writing it cannot lose it to a waiter's grace period. ``None`` where hard
-    links fail (FAT, exFAT) or cannot tell "exists" (sshfs says EPERM): the caller then
-    creates it with ``O_EXCL``."""
+    links fail (FAT, exFAT; rclone says EIO) or cannot tell "exists" (sshfs says EPERM): the
+    caller then creates it with ``O_EXCL``, which says what a failure stopping both is."""
     from anyvenv.fs.leftovers import TEMP_MARK, leftover_tag
     from anyvenv.fs.place import create_file
 
@@ -216,7 +218,7 @@ def _link_holder_file(path: str, payload: bytes) -> bool | None:
     except FileExistsError:
         return False
     except OSError as exc:
-        if exc.errno in _NO_HARD_LINKS:
+        if exc.errno in _NO_HARD_LINKS or exc.errno not in _LINK_STOPS:
             return None
         raise
     finally:
