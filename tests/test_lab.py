@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -392,3 +393,29 @@ def test_unknown_kind_is_reported_not_skipped() -> None:
 
 def test_package_exports() -> None:
     assert lab.ALL_KINDS is ALL_KINDS
+
+
+def test_busy_while_open_refuses_to_remove_an_open_file_only(lab: Lab) -> None:
+    """faultfs:busy-while-open, as SMB through libsmbclient: unlink and rename of a file
+    that is open fail with EBUSY (no .fuse_hidden name), and work once it is closed."""
+    target = lab.target("faultfs:busy-while-open")
+    path = target / "f"
+    path.write_bytes(b"x")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(OSError) as unlinked:
+            os.unlink(path)
+        with pytest.raises(OSError) as renamed:
+            os.rename(path, target / "g")
+        assert unlinked.value.errno == renamed.value.errno == errno.EBUSY
+        assert os.listdir(target) == ["f"]
+    finally:
+        os.close(fd)
+    deadline = time.monotonic() + 5  # (the release reaches the daemon after close returns)
+    while time.monotonic() < deadline:
+        try:
+            os.unlink(path)
+            break
+        except OSError:
+            time.sleep(0.01)
+    assert os.listdir(target) == []

@@ -142,6 +142,23 @@ def test_a_lock_is_taken_where_link_fails_with_an_io_error(lab: Lab) -> None:
     taken.release()
 
 
+def test_a_lock_leaves_nothing_where_an_open_file_cannot_be_removed(lab: Lab) -> None:
+    """SMB through libsmbclient (smbnetfs, gvfs-smb) refuses to unlink or rename a file that
+    is open (EBUSY): the lock's files, removed while held elsewhere, are removed once closed
+    here, not left to make the next machine wait for a holder that is gone."""
+    target = lab.target("faultfs:busy-while-open")
+    for name in ("a", "b"):
+        with ShareLock(target / f"{name}.anyvenv.lock"):
+            pass
+    assert os.listdir(target) == []
+    made = subprocess.run(
+        [sys.executable, "-m", "anyvenv", "venv", str(target / "env")],
+        capture_output=True, text=True, env=cli_env(),
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert os.listdir(target) == ["env"]
+
+
 def test_a_flock_file_left_by_a_killed_holder_is_taken_and_then_removed(tmp_path: Path) -> None:
     """The kernel drops a dead holder's flock; its file stays until the next holder is done."""
     lock_path = tmp_path / "project.lock"

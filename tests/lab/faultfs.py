@@ -89,6 +89,9 @@ class FaultOps:
         self._budget_lock = threading.Lock()
         self._budget_stamp: tuple[int, int] | None = None
         self._budget: int | None = None
+        self._open_lock = threading.Lock()
+        self._open_files: dict[tuple[int, int], int] = {}  # (dev, ino) -> open handles
+        self._handle_file: dict[int, tuple[int, int]] = {}  # fh -> (dev, ino)
         if spec.lock_errno is not None:
             self.flock = self._refuse_flock
             self.lock = self._refuse_lock
@@ -227,13 +230,37 @@ class FaultOps:
 
     def unlink(self, path: str) -> int:
         self._writable()
+        self._refuse_if_open(path)
         os.unlink(self._full(path))
         return 0
 
     def rename(self, old: str, new: str) -> int:
         self._writable()
+        self._refuse_if_open(old)
+        self._refuse_if_open(new)
         os.rename(self._full(old), self._full(new))
         return 0
+
+    def _refuse_if_open(self, path: str) -> None:
+        """EBUSY for a file some handle holds open (busy_while_open modes)."""
+        if not self._spec.busy_while_open:
+            return
+        try:
+            st = os.lstat(self._full(path))
+        except OSError:
+            return
+        with self._open_lock:
+            if self._open_files.get((st.st_dev, st.st_ino)):
+                raise _fail(errno.EBUSY)
+
+    def _opened(self, fh: int) -> int:
+        if self._spec.busy_while_open:
+            st = os.fstat(fh)
+            key = (st.st_dev, st.st_ino)
+            with self._open_lock:
+                self._open_files[key] = self._open_files.get(key, 0) + 1
+                self._handle_file[fh] = key
+        return fh
 
     def symlink(self, target: str, source: str) -> int:
         """Create the link ``target`` holding the text ``source`` (mfusepy's naming)."""
@@ -292,12 +319,12 @@ class FaultOps:
     # -- files -----------------------------------------------------------
     def create(self, path: str, mode: int, flags: int) -> int:
         self._writable()
-        return os.open(self._full(path), flags | os.O_CREAT, mode & 0o7777)
+        return self._opened(os.open(self._full(path), flags | os.O_CREAT, mode & 0o7777))
 
     def open(self, path: str, flags: int) -> int:
         if flags & _WRITE_FLAGS:
             self._writable()
-        return os.open(self._full(path), flags)
+        return self._opened(os.open(self._full(path), flags))
 
     def read(self, path: str | None, size: int, offset: int, fh: int) -> bytes:
         return os.pread(fh, size, offset)
@@ -318,6 +345,10 @@ class FaultOps:
         return 0
 
     def release(self, path: str | None, fh: int) -> int:
+        with self._open_lock:
+            key = self._handle_file.pop(fh, None)
+            if key is not None:
+                self._open_files[key] -= 1
         os.close(fh)
         return 0
 
@@ -452,6 +483,8 @@ def serve(backing: str, mountpoint: str, mode: str, debug: bool = False) -> None
         allow_other=True,
         use_ino=True,
         auto_unmount=True,
+        # SMB's client does not hide an open file it is told to remove: the server refuses
+        **({"hard_remove": True} if MODES[mode].busy_while_open else {}),
     )
 
 

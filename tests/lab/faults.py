@@ -48,6 +48,10 @@ class FaultSpec:
     """readlink() of an absolute target answers it relative to the link, as if the mount's
     root were /: what sshfs's transform_symlinks shows (the link then leads nowhere)."""
     latency_seconds: float = 0.0
+    busy_while_open: bool = False
+    """unlink() or rename() of a file that is open (by anyone) fails with EBUSY, and so does
+    a rename over one: SMB through libsmbclient (smbnetfs, gvfs-smb), where the server holds
+    an open file's name."""
     """Every operation answers after this long (a share far away: each one answered, slowly)."""
 
 
@@ -82,6 +86,7 @@ MODES: dict[str, FaultSpec] = {
     "absolute-readlink-rewritten": FaultSpec(absolute_readlink_rewritten=True),
     "link-copies": FaultSpec(link_copies=True),
     "link-eio": FaultSpec(link_errno=errno.EIO),  # (rclone's answer to link())
+    "busy-while-open": FaultSpec(busy_while_open=True),
     "slow-20ms": FaultSpec(latency_seconds=0.02),
 }
 """Every faultfs mode by name."""
@@ -95,6 +100,7 @@ SPECIAL_MODES = frozenset(
         "absolute-readlink-rewritten",
         "link-copies",
         "link-eio",
+        "busy-while-open",
         "slow-20ms",
     }
 )

@@ -98,8 +98,30 @@ def unlink_while_open(path: str) -> None:
         return
     try:
         os.unlink(path)
-    finally:
+    except OSError as exc:
         os.close(fd)
+        if exc.errno != errno.EBUSY:
+            raise
+        unlink_once_closed(path)  # (SMB through libsmbclient: a file held open stays)
+    else:
+        os.close(fd)
+
+
+def unlink_once_closed(path: str) -> None:
+    """``os.unlink(path)`` of a file this process has just closed, where a file that is open
+    cannot be removed (EBUSY: SMB through libsmbclient, smbnetfs and gvfs-smb): the close
+    reaches the server a moment after close() returns, so EBUSY is tried again for up to
+    half a second (another process holding it open keeps it: EBUSY is raised then)."""
+    import time
+
+    for pause in (0.0, 0.01, 0.02, 0.04, 0.08, 0.15, 0.2):
+        time.sleep(pause)
+        try:
+            os.unlink(path)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY or pause == 0.2:
+                raise
 
 
 def read_small_file(path: str | os.PathLike[str], limit: int) -> bytes | None:

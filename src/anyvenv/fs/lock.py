@@ -592,12 +592,18 @@ class ShareLock:
 def _unflock(fd: int, path: str) -> None:
     """Let go of a flock taken by :meth:`ShareLock._flock`: the file is removed while still
     held (see the module doc; another user's, in /tmp, stays), then unlocked and closed."""
-    _unlink_quietly(path)
+    try:
+        os.unlink(path)
+        busy = False
+    except OSError as exc:
+        busy = exc.errno == errno.EBUSY  # (SMB: a file held open cannot be removed)
     try:
         fcntl.flock(fd, fcntl.LOCK_UN)
     except OSError:
         pass
     os.close(fd)
+    if busy:  # (another holder that opened it since keeps it: EBUSY again, it stays)
+        _unlink_once_closed(path)
 
 
 def _open_flock_file(path: str) -> int:
@@ -672,13 +678,27 @@ def _unlink_if_holding(path: str, payload: bytes) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return
+    ours = False
     try:
-        if os.read(fd, 4096) == payload:
-            _unlink_quietly(path)
-    except OSError:
-        pass
+        ours = os.read(fd, 4096) == payload
+        if ours:
+            os.unlink(path)
+            ours = False  # (gone)
+    except OSError as exc:
+        ours = ours and exc.errno == errno.EBUSY  # (SMB: removed once closed, below)
     finally:
         os.close(fd)
+    if ours:
+        _unlink_once_closed(path)
+
+
+def _unlink_once_closed(path: str) -> None:
+    from anyvenv.fs.atomic import unlink_once_closed
+
+    try:
+        unlink_once_closed(path)
+    except OSError:
+        pass
 
 
 def _unlink_quietly(path: str) -> None:
