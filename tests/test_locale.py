@@ -97,3 +97,36 @@ def test_check_and_repair_of_a_non_ascii_env_under_an_ascii_locale(project: Path
         done = anyvenv(command, "env", cwd=project, **ascii_only)
         assert done.returncode == 0, (command, done.stderr)
         assert b"activation-stale" not in done.stdout + done.stderr
+
+
+def test_sync_under_latin1_installs_into_the_env_not_a_doubly_encoded_sibling(
+    latin1: dict[str, str], tmp_path: Path
+) -> None:
+    """uv reads the env python's prefix, printed in Latin-1, as UTF-8 (uv 0.13.9) and would
+    install into ``projÃ©/.venv`` beside ``projé/.venv``, whatever uv's cache held before:
+    anyvenv runs uv under a UTF-8 locale, so the packages land in the env, and run works."""
+    from project_support import build_index, index_args, project_environ, write_project
+
+    index = build_index(tmp_path / "index")
+    work = tmp_path / "work"
+    project = write_project(work / "projé", python_version=None)
+    environ = {**project_environ(tmp_path / "home", PYTHONUTF8="0"), **latin1}
+    environ.pop("LC_CTYPE", None)
+    synced = subprocess.run(
+        [*ANYVENV, "sync", *index_args(index)], cwd=project, env=environ, capture_output=True
+    )
+    assert synced.returncode == 0, synced.stderr
+    assert os.listdir(work) == ["projé"]  # (no projÃ©: c3 83 c2 a9)
+    ran = subprocess.run(
+        [*ANYVENV, "run", "--no-sync", "alpha-hello"], cwd=project, env=environ,
+        capture_output=True,
+    )  # fmt: skip
+    assert ran.stdout == b"alpha says hi\n", ran.stderr
+
+
+def test_seeding_under_latin1_puts_pip_into_the_env(latin1: dict[str, str], project: Path) -> None:
+    environ = {"UV_CACHE_DIR": str(project / "uv-cache"), "PYTHONUTF8": "0", **latin1}
+    made = anyvenv("venv", "--seed", "env", "--python", BASE, cwd=project, **environ)
+    assert made.returncode == 0, made.stderr
+    assert os.listdir(project.parent) == [project.name]
+    assert list((project / "env" / "lib").glob("python3.*/site-packages/pip/__init__.py"))

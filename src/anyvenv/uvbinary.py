@@ -9,7 +9,7 @@ from anyvenv.errors import AnyvenvError
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
 
 def find_uv() -> str:
@@ -67,3 +67,15 @@ def _beside_uv_package(path: Sequence[str]) -> str | None:
             return os.path.join(prefix, "bin", "uv")
         return os.path.join(site, "bin", "uv")
     return None
+
+
+def in_utf8_locale(environ: Mapping[str, str]) -> Mapping[str, str]:
+    """``environ`` for uv. uv reads what the pythons it asks about print (their
+    ``sys.prefix``: where it installs) as UTF-8, while a python under a locale of another
+    encoding (Latin-1) prints a path in that one: uv 0.13 then installs into a doubly
+    encoded sibling of the env (``projé`` read as ``projÃ©``). Where this process's paths
+    are not UTF-8, uv runs under C.UTF-8 (where that locale is missing, Python starts in
+    UTF-8 mode under C all the same)."""
+    if sys.getfilesystemencoding().replace("-", "").lower() == "utf8":
+        return environ
+    return {**environ, "LC_ALL": "C.UTF-8"}

@@ -85,7 +85,14 @@ def seed_packages(
         args += ["--no-index", "--find-links", os.fspath(bundled)]
     else:
         args += list(index_args)
-    proc = subprocess.run([*args, *wanted], capture_output=True, stdin=subprocess.DEVNULL)
+    from anyvenv.uvbinary import in_utf8_locale
+
+    proc = subprocess.run(
+        [*args, *wanted],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        env=dict(in_utf8_locale(os.environ)),  # (else pip lands beside the env: see there)
+    )
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["unknown error"]
         raise AnyvenvError(

@@ -11,7 +11,7 @@ import os
 import sys
 
 from anyvenv.errors import AnyvenvError
-from anyvenv.uvbinary import find_uv
+from anyvenv.uvbinary import find_uv, in_utf8_locale
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -80,7 +80,9 @@ def pip_command(uv: str, args: Sequence[str], python: str) -> list[str]:
 
 
 def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: str) -> int:
-    """Run uv with our stdio (its output is the user's to see); returns its exit code."""
+    """Run uv with our stdio (its output is the user's to see); returns its exit code.
+    (Under a UTF-8 locale: see :func:`in_utf8_locale`; it runs no program of the user's.)"""
+    environ = in_utf8_locale(environ)
     try:
         if is_working_directory(cwd):
             from anyvenv.spawn import run_inheriting
