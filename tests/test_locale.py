@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,84 @@ def test_seeding_under_latin1_puts_pip_into_the_env(latin1: dict[str, str], proj
     assert made.returncode == 0, made.stderr
     assert os.listdir(project.parent) == [project.name]
     assert list((project / "env" / "lib").glob("python3.*/site-packages/pip/__init__.py"))
+
+
+def _in_latin1(latin1: dict[str, str], code: str, *args: str | Path) -> list[str]:
+    """What ``code`` prints, run by a python under the Latin-1 locale (paths given as bytes,
+    which it decodes as Latin-1: é's UTF-8 bytes are ``Ã©`` there)."""
+    environ = {**cli_env(), "PYTHONUTF8": "0", **latin1}
+    environ.pop("LC_CTYPE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *map(os.fsencode, args)],
+        env=environ, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.split()
+
+
+def test_files_anyvenv_writes_and_reads_keep_a_path_s_bytes_under_latin1(
+    latin1: dict[str, str], project: Path
+) -> None:
+    """A pointer written under UTF-8 names the env under Latin-1 too; a launcher made under
+    Latin-1 runs; an env's keyed name is the same in both locales; a package file whose name
+    is not ASCII is mirrored (RECORD is UTF-8: the names' bytes as uv writes them)."""
+    from anyvenv.envbuild.pointerfile import write_pointer
+    from anyvenv.project.envchoice import keyed_name
+
+    env = project / "env"
+    (env / "bin").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    write_pointer(str(project / ".venv"), str(env))
+    source = project / "shadow" / "lib" / "python3.12" / "site-packages"
+    (source / "delta-1.0.dist-info").mkdir(parents=True)
+    (source / "delta").mkdir()
+    (source / "delta" / "données.txt").write_bytes(b"data")
+    (source / "delta-1.0.dist-info" / "RECORD").write_bytes(
+        "delta/données.txt,,4\ndelta-1.0.dist-info/RECORD,,\n".encode()
+    )
+    code = (
+        "import os, sys\n"
+        "from anyvenv.envbuild.pointerfile import read_pointer\n"
+        "from anyvenv.project.envchoice import keyed_name\n"
+        "from anyvenv.project.mirror import EnvTree, mirror\n"
+        "from anyvenv.pythons.executables import _launcher\n"
+        "project = os.fsdecode(sys.argv[1])\n"
+        "print(os.path.isdir(read_pointer(os.path.join(project, '.venv'))))\n"
+        "print(keyed_name('demo', project, 'cpython-3.12'))\n"
+        "site = 'lib/python3.12/site-packages'\n"
+        "report = mirror(EnvTree.of(os.path.join(project, 'shadow'), site),\n"
+        "                EnvTree.of(os.path.join(project, 'copy'), site))\n"
+        "print(report.files_written)\n"
+        "launcher = os.path.join(project, 'launcher')\n"
+        "with open(launcher, 'wb') as out:\n"
+        "    out.write(_launcher(os.path.join(project, 'env', 'bin', 'tool')))\n"
+    )
+    (env / "bin" / "tool").write_text("#!/bin/sh\necho tool ran\n")
+    (env / "bin" / "tool").chmod(0o755)
+    (project / "copy" / "lib" / "python3.12" / "site-packages").mkdir(parents=True)
+    said = _in_latin1(latin1, code, project)
+    assert said == ["True", keyed_name("demo", str(project), "cpython-3.12"), "2"]
+    copied = project / "copy" / "lib" / "python3.12" / "site-packages" / "delta" / "données.txt"
+    assert copied.read_bytes() == b"data"
+    (project / "launcher").chmod(0o755)
+    ran = subprocess.run([project / "launcher"], capture_output=True, text=True)
+    assert ran.stdout == "tool ran\n", ran.stderr
+
+
+def test_a_mount_at_a_path_that_is_not_ascii_is_found_under_latin1(
+    latin1: dict[str, str], tmp_path: Path
+) -> None:
+    """/proc/self/mountinfo holds mount points' bytes: read as paths are given (Latin-1
+    here), a mount at ``mnté`` is that mount, not the one below it (the probe of a FUSE or
+    network mount is bounded only when it is known for one)."""
+    point = tmp_path / "mnté"
+    point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "anyvenv-test", point], check=True)
+    try:
+        code = (
+            "import os, sys\nfrom anyvenv.fs.mounts import mount_of\n"
+            "mount = mount_of(os.fsdecode(sys.argv[1]))\n"
+            "print(mount.fstype, mount.mount_point == os.fsdecode(sys.argv[1]))\n"
+        )
+        assert _in_latin1(latin1, code, point) == ["tmpfs", "True"]
+    finally:
+        subprocess.run(["umount", point], check=True)

@@ -139,11 +139,13 @@ def _records_installer(dist_info: str, entry: str) -> bool:
 
 
 def record_paths(record: bytes | None) -> list[str]:
-    """The paths a RECORD lists (first CSV column, a path may be quoted), as written."""
+    """The paths a RECORD lists (first CSV column, a path may be quoted), as written: its
+    UTF-8 bytes are the names' bytes on disk (uv writes them so, whatever the locale), given
+    as this process gives paths (``os.fsdecode``: under Latin-1, ``é`` is ``Ã©`` here)."""
     if not record:
         return []
     import csv
     import io
 
-    text = record.decode("utf-8", "surrogateescape")
+    text = os.fsdecode(record)
     return [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0]]

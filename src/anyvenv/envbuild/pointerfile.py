@@ -39,7 +39,7 @@ def _pointer_values(path: str) -> dict[str, str] | None:
     data = read_small_file(path, POINTER_MAX_BYTES)
     if data is None:
         return None
-    text = data.decode("utf-8", "surrogateescape")
+    text = os.fsdecode(data)  # (written with os.fsencode: the path's bytes, any locale)
     lines = text.strip().splitlines()
     if len(lines) == 1 and os.path.isabs(lines[0]):
         return {"env": lines[0]}  # (uv's redirect form: one absolute path)

@@ -320,7 +320,7 @@ def _machine_lock_path(env: str) -> str | None:
             pass
     for directory in (MACHINE_LOCK_DIR, os.environ.get("TMPDIR", "")):
         if os.path.isabs(directory) and os.access(directory, os.W_OK | os.X_OK):
-            digest = fnv1a_64(key.encode("utf-8", "surrogateescape"))
+            digest = fnv1a_64(os.fsencode(key))  # (the path's bytes: one lock, any locale)
             return os.path.join(directory, f"anyvenv-{digest:016x}.lock")
     return None
 

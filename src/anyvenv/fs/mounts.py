@@ -98,8 +98,8 @@ def read_mounts(text: str | None = None) -> list[MountInfo]:
     command asks several times."""
     if text is None:
         try:
-            with open(MOUNTINFO, encoding="utf-8", errors="surrogateescape") as handle:
-                text = handle.read()
+            with open(MOUNTINFO, "rb") as handle:
+                text = os.fsdecode(handle.read())  # (mount points' bytes: as paths are given)
         except OSError:
             return []
     parsed = _last_parsed.get(text)

@@ -68,7 +68,7 @@ def keyed_name(name: str, path: str, python_key: str) -> str:
     import hashlib
 
     real = os.path.realpath(path)
-    digest = hashlib.sha256(f"{real}\0{python_key}".encode("utf-8", "surrogateescape"))
+    digest = hashlib.sha256(os.fsencode(f"{real}\0{python_key}"))  # (any locale: one name)
     return f"{_slug(name)}-{digest.hexdigest()[:16]}"
 
 

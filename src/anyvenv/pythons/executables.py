@@ -94,8 +94,9 @@ def names_for(item: InstalledPython, default: bool) -> list[str]:
 
 
 def _launcher(executable: Path) -> bytes:
-    quoted = "'" + os.fspath(executable).replace("'", "'\\''") + "'"
-    return f'#!/bin/sh\n{LAUNCHER_MARK}\nexec {quoted} "$@"\n'.encode()
+    """The script: the executable's path as its bytes on disk (``os.fsencode``), any locale."""
+    quoted = b"'" + os.fsencode(executable).replace(b"'", b"'\\''") + b"'"
+    return b"#!/bin/sh\n" + LAUNCHER_MARK.encode() + b"\nexec " + quoted + b' "$@"\n'
 
 
 def _launched(path: str) -> str | None:
@@ -105,7 +106,7 @@ def _launched(path: str) -> str | None:
     data = read_small_file(path, LAUNCHER_LIMIT)
     if data is None:
         return None
-    lines = data.decode(errors="replace").split("\n")
+    lines = os.fsdecode(data).split("\n")
     if len(lines) < 3 or lines[1] != LAUNCHER_MARK or not lines[2].startswith("exec '"):
         return None
     quoted = lines[2][len("exec ") : -len(' "$@"')]
