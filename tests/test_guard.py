@@ -477,23 +477,33 @@ def test_an_io_error_writing_a_file_names_it_and_its_device(lab: Lab) -> None:
 def test_a_path_the_locales_encoding_cannot_say_is_one_line_naming_the_fix(
     tmp_path: Path,
 ) -> None:
-    """Under a C locale with UTF-8 mode off, an env under ``café`` is named in files as UTF-8
-    that the ASCII filesystem encoding cannot take back: one line saying to use a UTF-8
-    locale, exit 2, not a traceback."""
-    place = tmp_path / "café"
-    place.mkdir()
-    made = subprocess.run([*ANYVENV, "venv", "v", "-q"], cwd=place, env=cli_env(),
+    """Under a C locale with UTF-8 mode off, an env under ``café`` made under UTF-8 is
+    checked and repaired (its files are read as its paths' bytes); the sync state of a
+    project there names its env as UTF-8 text that the ASCII filesystem encoding cannot
+    take back: a sync is one line saying to use a UTF-8 locale, exit 2, not a traceback."""
+    from project_support import build_index, index_args, project_environ, write_project
+
+    index = build_index(tmp_path / "index")
+    place = write_project(tmp_path / "café", python_version=None)
+    utf8 = project_environ(tmp_path / "home")
+    made = subprocess.run([*ANYVENV, "sync", "-q", *index_args(index)], cwd=place, env=utf8,
                           capture_output=True, check=False)  # fmt: skip
     assert made.returncode == 0, made.stderr
-    env = cli_env(PYTHONUTF8="0", LC_ALL="C")
+    plain = subprocess.run([*ANYVENV, "venv", "v", "-q"], cwd=place, env=utf8,
+                           capture_output=True, check=False)  # fmt: skip
+    assert plain.returncode == 0, plain.stderr
+    env = {**utf8, "PYTHONUTF8": "0", "LC_ALL": "C", "PYTHONCOERCECLOCALE": "0"}
     env.pop("PYTHONIOENCODING", None)
     for command in (["check", "v"], ["repair", "v", "--json"]):
         done = subprocess.run([*ANYVENV, *command], cwd=place, env=env, capture_output=True,
                               check=False)  # fmt: skip
-        assert done.returncode == 2, done.stderr
-        assert done.stderr.count(b"\n") == 1 and b"Traceback" not in done.stderr
-        assert done.stderr.endswith(b"; run anyvenv with a UTF-8 locale (LC_ALL=C.UTF-8) or "
-                                    b"PYTHONUTF8=1\n")  # fmt: skip
+        assert done.returncode == 0, (command, done.stderr)
+    done = subprocess.run([*ANYVENV, "sync", *index_args(index)], cwd=place, env=env,
+                          capture_output=True, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count(b"\n") == 1 and b"Traceback" not in done.stderr
+    assert done.stderr.endswith(b"; run anyvenv with a UTF-8 locale (LC_ALL=C.UTF-8) or "
+                                b"PYTHONUTF8=1\n")  # fmt: skip
 
 
 def test_a_unicode_error_under_a_utf8_encoding_is_not_blamed_on_the_locale() -> None:
