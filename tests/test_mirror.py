@@ -606,14 +606,26 @@ def _complete_or_unrecorded(source: EnvTree, dest: EnvTree) -> list[str]:
     return recorded
 
 
+@pytest.fixture
+def share_envs(target: Path, tmp_path: Path) -> tuple[EnvTree, EnvTree]:
+    """A source on local disk, a destination on a mount of ``lab_kind`` (a share)."""
+    source = EnvTree.of(tmp_path / "shadow", SITE)
+    dest = EnvTree.of(target / "env", SITE)
+    for tree in (source, dest):
+        tree.site_packages.mkdir(parents=True)
+        (tree.root / "bin").mkdir()
+    return source, dest
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "sshfs"])
 def test_many_files_are_placed_at_once_each_record_after_its_files(
-    envs: tuple[EnvTree, EnvTree],
+    lab_kind: str, share_envs: tuple[EnvTree, EnvTree]
 ) -> None:
     """A big install on a share waits on the server per file: the files are placed several
     at once. Whenever a RECORD is there, every other file of its distribution is too."""
     import threading
 
-    source, dest = envs
+    source, dest = share_envs
     _many(source, ("aaa", "bbb", "ccc", "ddd"), 20)
     threads_seen: set[str] = set()
     told: list[int] = []
@@ -632,14 +644,15 @@ def test_many_files_are_placed_at_once_each_record_after_its_files(
     assert not mirror(source, dest).changed
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
 def test_many_files_stopped_half_way_are_finished_by_the_next_mirror(
-    envs: tuple[EnvTree, EnvTree], tmp_path: Path
+    lab_kind: str, share_envs: tuple[EnvTree, EnvTree], tmp_path: Path
 ) -> None:
     """Stopped while several copies are under way: those end first (no thread is left), no
     distribution has its RECORD without all its files, and the next mirror places the rest."""
     import threading
 
-    source, dest = envs
+    source, dest = share_envs
     _many(source, ("aaa", "bbb", "ccc"), 30)
     journal = tmp_path / "journal"
     with pytest.raises(_Killed):
@@ -654,8 +667,9 @@ def test_many_files_stopped_half_way_are_finished_by_the_next_mirror(
     assert not mirror(source, dest).changed
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
 def test_many_files_one_not_placed_stops_them_all_naming_it(
-    envs: tuple[EnvTree, EnvTree], tmp_path: Path
+    lab_kind: str, share_envs: tuple[EnvTree, EnvTree], tmp_path: Path
 ) -> None:
     """An I/O error (here a directory in the way) among copies under way: the mirror stops
     with one error naming the file, no RECORD of that distribution is written, and the next
@@ -663,7 +677,7 @@ def test_many_files_one_not_placed_stops_them_all_naming_it(
     from anyvenv.errors import AnyvenvError
     from anyvenv.project.mirror import NotPlaced
 
-    source, dest = envs
+    source, dest = share_envs
     _many(source, ("aaa", "bbb"), 30)
     blocker = dest.site_packages / "bbb" / "m7.py"
     blocker.mkdir(parents=True)
@@ -681,11 +695,15 @@ def test_many_files_one_not_placed_stops_them_all_naming_it(
 
 @pytest.mark.parametrize("lab_kind", ["fat"])
 def test_many_files_a_refused_name_takes_back_only_its_package(
-    lab_kind: str, target: Path, tmp_path: Path
+    lab_kind: str, target: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """FAT refuses ``a:b.txt`` among copies under way: that package is taken back whole
-    once its copies under way are done; the others are placed."""
+    once its copies under way are done; the others are placed. (FAT is a local device,
+    placed one file at a time: here several at once all the same, as on a share.)"""
+    from anyvenv.project import mirror as mirror_module
     from anyvenv.project.mirror import NotPlaced
+
+    monkeypatch.setattr(mirror_module, "_worth_copies_at_once", lambda dest, total: True)
 
     source = EnvTree.of(tmp_path / "shadow", SITE)
     dest = EnvTree.of(target / "env", SITE)
@@ -699,3 +717,21 @@ def test_many_files_a_refused_name_takes_back_only_its_package(
     assert sorted(info.value.report.added) == ["aaa", "zzz"]
     assert sorted(_complete_or_unrecorded(source, dest)) == ["aaa-1.0.dist-info", "zzz-1.0.dist-info"]  # fmt: skip
     assert not [name for name in os.listdir(dest.site_packages) if name.startswith("colon")]
+
+
+@pytest.mark.parametrize(
+    ("lab_kind", "at_once"),
+    [("sshfs", True), ("faultfs:cifs-like", True), ("local", False), ("fat", False),
+     ("exfat", False)],
+)  # fmt: skip
+def test_files_are_placed_at_once_only_where_calls_wait_on_a_server(
+    lab_kind: str, at_once: bool, target: Path
+) -> None:
+    """Several at once where each call waits on a server or FUSE daemon of its own; one
+    after another on local disk and local devices, where the threads only cost (20,000
+    small files on tmpfs: 4.7 s against 0.9 s)."""
+    from anyvenv.project.mirror import _PARALLEL_FROM, _worth_copies_at_once
+
+    tree = EnvTree.of(target, SITE)
+    assert _worth_copies_at_once(tree, _PARALLEL_FROM) is at_once
+    assert not _worth_copies_at_once(tree, _PARALLEL_FROM - 1)

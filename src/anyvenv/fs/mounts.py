@@ -27,6 +27,16 @@ LOCAL_FSTYPES = frozenset(
 """Filesystems on a local block device or in memory: calls there cannot hang on a network
 peer or a FUSE server, and flock there is the kernel's own."""
 
+DEVICE_FSTYPES = frozenset(
+    {
+        "vfat", "msdos", "exfat", "ntfs", "ntfs3", "hfsplus", "udf", "iso9660", "squashfs",
+        "fuseblk",  # (exfat-fuse, ntfs-3g: a FUSE driver of a block device)
+        "fuse.fusefat",
+    }
+)  # fmt: skip
+"""Other filesystems of a local device (a USB drive): their calls are answered at once,
+though not always by the kernel alone."""
+
 
 @record
 class MountInfo:
@@ -49,6 +59,13 @@ class MountInfo:
     @property
     def is_local(self) -> bool:
         return self.fstype in LOCAL_FSTYPES
+
+    @property
+    def answers_from_afar(self) -> bool:
+        """Whether each call waits on a server or a FUSE daemon of its own (a network share,
+        sshfs, rclone, an unknown FUSE filesystem), not on a local device or memory: where
+        calls made at once finish sooner than one after another."""
+        return not self.is_local and self.fstype not in DEVICE_FSTYPES
 
 
 def _unescape(field: str) -> str:
