@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -152,25 +153,32 @@ CHMOD_TWO_FILES = (
     "    before = os.stat(path).st_ino\n"
     "    os.chmod(path, 0o755)\n"
     "    inodes.append(os.stat(path).st_ino == before)\n"
-    "print(*inodes, os.access(os.path.join(where, 'two.so'), os.X_OK))\n"
+    "print(*inodes, *(os.access(os.path.join(where, n), os.X_OK) for n in ('one.so', 'two.so')))\n"
 )
 
 
 @pytest.mark.parametrize(
-    ("lab_kind", "kept"), [("fat", "False True"), ("faultfs:chmod-ignored", "False False")]
+    ("lab_kind", "umask", "kept"),
+    [
+        ("fat", 0o022, "False True"),
+        ("faultfs:chmod-ignored", 0o022, "False False"),
+        ("faultfs:chmod-ignored", 0o027, "False False"),
+        ("faultfs:chmod-ignored", 0o077, "False False"),
+    ],
 )
 def test_a_file_is_rewritten_only_where_that_gives_it_its_mode(
-    lab_kind: str, kept: str, target: Path
+    lab_kind: str, umask: int, kept: str, target: Path
 ) -> None:
     """fusefat shows every file 0700 whatever it was made with: once a rewrite has shown
     that, the shim stops rewriting files (pip's chmod of each .so of numpy cost seconds);
-    where the mode given at creation sticks, each file is rewritten with it."""
+    where the mode given at creation sticks, each file is rewritten with it, under a umask
+    that takes the group's or others' bits too (not taken for a mode that did not stick)."""
     env = make_env(target)
     proc = subprocess.run(
         [str(env / "bin" / "python"), "-c", CHMOD_TWO_FILES, str(target)],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, preexec_fn=lambda: os.umask(umask),
     )  # fmt: skip
-    assert proc.stdout.split() == [*kept.split(), "True"], proc
+    assert proc.stdout.split() == [*kept.split(), "True", "True"], proc
 
 
 RECREATE_ON_A_FULL_DISK = (

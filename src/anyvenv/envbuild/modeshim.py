@@ -89,6 +89,20 @@ def _recreate_with_mode(path, mode):
 _MODES_FIXED = []  # [True] once a file made with exec bits did not show them: the mount sets modes
 
 
+def _umask():
+    """This process's umask (from /proc: setting it to read it races with other threads)."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = _os.umask(0o022)
+    _os.umask(mask)
+    return mask
+
+
 def chmod(path, mode, *, dir_fd=None, follow_symlinks=True):
     try:
         _REAL_CHMOD(path, mode, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
@@ -103,12 +117,13 @@ def chmod(path, mode, *, dir_fd=None, follow_symlinks=True):
         return
     if not _on_env_filesystem(path, None, follow_symlinks):
         return
-    if _os.stat(path).st_mode & wanted_exec != wanted_exec:
+    wanted = wanted_exec & ~_umask()  # (what a file made with ``mode`` gets)
+    if wanted and _os.stat(path).st_mode & wanted != wanted:
         try:  # the file a link names, not the link: it stays a link
             made = _recreate_with_mode(_os.path.realpath(path), mode)
         except OSError:
             return
-        if made & wanted_exec != wanted_exec:  # (fusefat: every file 0700, whatever it is made with)
+        if made & wanted != wanted:  # (fusefat: every file 0700, whatever it is made with)
             _MODES_FIXED.append(True)  # rewriting files gains nothing here: no more of it
 
 
