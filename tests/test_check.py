@@ -739,3 +739,8 @@ def test_a_copied_python_whose_base_directory_names_another_python_is_warned_of(
     assert sorted(Path(item.path or "").name for item in found) == ["python", "python3"]
     assert all(item.evidence["taken"] == reported for item in found)
     assert f"run them with bin/{standalone.executable_name}" in found[0].message
+    # the usual base directory: home/python and python3 links to python3.X, which is the base
+    usual = target / "usual"
+    made = anyvenv("venv", usual, "--python", other)
+    assert made.returncode == 0, made.stderr
+    assert not check(usual).has(Code.BASE_NAMED_OTHERWISE)

@@ -37,7 +37,9 @@ def latin1(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {"LOCPATH": str(where), "LC_ALL": LATIN1, "LANG": LATIN1}
 
 
-def anyvenv(*args: str | Path, cwd: Path, **extra: str) -> subprocess.CompletedProcess[bytes]:
+def anyvenv(
+    *args: str | bytes | Path, cwd: Path, **extra: str
+) -> subprocess.CompletedProcess[bytes]:
     inherited = {k: v for k, v in cli_env().items() if k not in ("PYTHONUTF8", "LC_CTYPE")}
     environ = {**inherited, **extra}
     return subprocess.run(
@@ -71,6 +73,23 @@ def test_activation_scripts_made_under_latin1_name_the_path_on_disk(
     assert os.fsencode(project / "env") in fish
     checked = anyvenv("check", "env", cwd=project, **latin1)
     assert checked.returncode == 0 and b"activation-stale" not in checked.stdout + checked.stderr
+
+
+def test_an_env_named_in_latin1_is_shown_in_its_prompt_as_typed(
+    latin1: dict[str, str], project: Path
+) -> None:
+    """The prompt a shell prints: the name's bytes as the terminal (this locale) shows them,
+    the directory's name by default, a --prompt as it was typed."""
+    made = anyvenv("venv", "é-env", "--python", BASE, cwd=project, **latin1)
+    assert made.returncode == 0, made.stderr
+    shown = subprocess.run(
+        ["bash", "-c", 'source "$1/bin/activate" && printf %s "$VIRTUAL_ENV_PROMPT"', "-",
+         project / "é-env"], capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    assert shown.endswith("é-env".encode()), shown
+    typed = anyvenv("venv", "v", "--prompt", b"caf\xe9", "--python", BASE, cwd=project, **latin1)
+    assert typed.returncode == 0, typed.stderr
+    assert b"caf\xe9" in (project / "v" / "bin" / "activate").read_bytes()
 
 
 def test_an_env_made_under_utf8_is_left_alone_by_check_and_repair_under_latin1(
