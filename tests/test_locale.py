@@ -189,7 +189,7 @@ def test_files_anyvenv_writes_and_reads_keep_a_path_s_bytes_under_latin1(
         "from anyvenv.envbuild.pointerfile import read_pointer\n"
         "from anyvenv.project.envchoice import keyed_name\n"
         "from anyvenv.project.mirror import EnvTree, mirror\n"
-        "from anyvenv.pythons.executables import _launcher\n"
+        "from anyvenv.pythons.executables import _launched, _launcher\n"
         "project = os.fsdecode(sys.argv[1])\n"
         "print(os.path.isdir(read_pointer(os.path.join(project, '.venv'))))\n"
         "print(keyed_name('demo', project, 'cpython-3.12'))\n"
@@ -200,12 +200,13 @@ def test_files_anyvenv_writes_and_reads_keep_a_path_s_bytes_under_latin1(
         "launcher = os.path.join(project, 'launcher')\n"
         "with open(launcher, 'wb') as out:\n"
         "    out.write(_launcher(os.path.join(project, 'env', 'bin', 'tool')))\n"
+        "print(_launched(launcher) == os.path.join(project, 'env', 'bin', 'tool'))\n"
     )
     (env / "bin" / "tool").write_text("#!/bin/sh\necho tool ran\n")
     (env / "bin" / "tool").chmod(0o755)
     (project / "copy" / "lib" / "python3.12" / "site-packages").mkdir(parents=True)
     said = _in_latin1(latin1, code, project)
-    assert said == ["True", keyed_name("demo", str(project), "cpython-3.12"), "2"]
+    assert said == ["True", keyed_name("demo", str(project), "cpython-3.12"), "2", "True"]
     copied = project / "copy" / "lib" / "python3.12" / "site-packages" / "delta" / "données.txt"
     assert copied.read_bytes() == b"data"
     (project / "launcher").chmod(0o755)

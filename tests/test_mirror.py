@@ -627,6 +627,9 @@ def test_many_files_are_placed_at_once_each_record_after_its_files(
 
     source, dest = share_envs
     _many(source, ("aaa", "bbb", "ccc", "ddd"), 20)
+    only_record = source.site_packages / "bare-1.0.dist-info"  # (no other file: placed first)
+    only_record.mkdir()
+    (only_record / "RECORD").write_text("bare-1.0.dist-info/RECORD,,\n")
     threads_seen: set[str] = set()
     told: list[int] = []
 
@@ -636,10 +639,11 @@ def test_many_files_are_placed_at_once_each_record_after_its_files(
         _complete_or_unrecorded(source, dest)
 
     report = mirror(source, dest, progress)
-    assert report.added == ["aaa", "bbb", "ccc", "ddd"] and report.files_written == 4 * 22
-    assert told == list(range(1, 4 * 22 + 1))  # (counted in this thread, one by one)
+    assert report.added == ["aaa", "bare", "bbb", "ccc", "ddd"]
+    assert report.files_written == 4 * 22 + 1
+    assert told == list(range(1, 4 * 22 + 2))  # (counted in this thread, one by one)
     assert any(name.startswith("anyvenv-mirror") for name in threads_seen), threads_seen
-    assert len(_complete_or_unrecorded(source, dest)) == 4
+    assert len(_complete_or_unrecorded(source, dest)) == 5
     assert not [t for t in threading.enumerate() if t.name.startswith("anyvenv-mirror")]
     assert not mirror(source, dest).changed
 
@@ -709,8 +713,8 @@ def test_many_files_a_refused_name_takes_back_only_its_package(
     dest = EnvTree.of(target / "env", SITE)
     dest.site_packages.mkdir(parents=True)
     _many(source, ("aaa", "zzz"), 25)
-    files = {f"colon/m{n}.py": (b"", 0o644) for n in range(25)}
-    _install(source, "colon", "1.0", {**files, "colon/a:b.txt": (b"x", 0o644)})
+    files = {f"colon/m{n}.py": (b"", 0o644) for n in range(40)}  # (more than go at once)
+    _install(source, "colon", "1.0", {"colon/a:b.txt": (b"x", 0o644), **files})  # (refused first)
     with pytest.raises(NotPlaced) as info:
         mirror(source, dest)
     assert list(info.value.refused) == ["colon"]

@@ -34,9 +34,11 @@ def lock_is_current(
     needs no change."""
     import subprocess  # here: only where chmod fails
 
+    from anyvenv.uvbinary import in_utf8_locale
+
     proc = subprocess.run(
         [*command, *check],
-        env=dict(uv_env),
+        env=dict(in_utf8_locale(uv_env)),  # (see there: else uv misreads the env's prefix)
         cwd=cwd,
         capture_output=True,
         stdin=subprocess.DEVNULL,
