@@ -45,14 +45,18 @@ def _script(root: Path) -> bytes:
     return f"#!{root}/bin/python\nimport tool\ntool.main()\n".encode()
 
 
-@pytest.fixture
-def envs(tmp_path: Path) -> tuple[EnvTree, EnvTree]:
-    source = EnvTree.of(tmp_path / "shadow", SITE)
-    dest = EnvTree.of(tmp_path / "env", SITE)
+def _made_envs(source_root: Path, dest_root: Path) -> tuple[EnvTree, EnvTree]:
+    source = EnvTree.of(source_root, SITE)
+    dest = EnvTree.of(dest_root, SITE)
     for tree in (source, dest):
         tree.site_packages.mkdir(parents=True)
         (tree.root / "bin").mkdir()
     return source, dest
+
+
+@pytest.fixture
+def envs(tmp_path: Path) -> tuple[EnvTree, EnvTree]:
+    return _made_envs(tmp_path / "shadow", tmp_path / "env")
 
 
 def test_adds_with_modes_and_new_shebangs_then_is_a_no_op(envs: tuple[EnvTree, EnvTree]) -> None:
@@ -609,12 +613,7 @@ def _complete_or_unrecorded(source: EnvTree, dest: EnvTree) -> list[str]:
 @pytest.fixture
 def share_envs(target: Path, tmp_path: Path) -> tuple[EnvTree, EnvTree]:
     """A source on local disk, a destination on a mount of ``lab_kind`` (a share)."""
-    source = EnvTree.of(tmp_path / "shadow", SITE)
-    dest = EnvTree.of(target / "env", SITE)
-    for tree in (source, dest):
-        tree.site_packages.mkdir(parents=True)
-        (tree.root / "bin").mkdir()
-    return source, dest
+    return _made_envs(tmp_path / "shadow", target / "env")
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "sshfs"])
