@@ -43,7 +43,6 @@ def checkpoint(name: str) -> None:
 
 
 def _reached_checkpoint(name: str) -> None:
-    import threading  # only in tests: start-up time matters
     import time
 
     global _reached

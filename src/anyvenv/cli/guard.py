@@ -173,14 +173,10 @@ def said_in_one_line(exc: OSError) -> int | None:
     if exc.errno not in _NO_ROOM_OR_BROKEN:
         if exc.filename is None or exc.errno is None:
             return None
-        from anyvenv.fs.outcome import errno_name
+        from anyvenv.fs.outcome import errno_name, too_large_or
 
         full = _full_filesystem(exc) if exc.errno in _FULL_SAID_OTHERWISE else None
-        if full is None and exc.errno == errno.EFBIG:
-            from anyvenv.fs.outcome import TOO_LARGE_FIX
-
-            full = TOO_LARGE_FIX
-        fix = full or "check that filesystem and what holds that file"
+        fix = full or too_large_or(exc.errno, "check that filesystem and what holds that file")
         print(
             f"anyvenv: error: {os.fsdecode(exc.filename)}: {exc.strerror} "
             f"({errno_name(exc.errno)}); {fix}",

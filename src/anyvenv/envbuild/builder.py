@@ -600,11 +600,10 @@ def build_with_pending_check(
         builder = builder_class(target, info, options)
         return builder.build(), builder.pending_check
     except OSError as exc:
-        where, hint = "", "check free space and permissions on that filesystem"
-        if exc.errno == errno.EFBIG:
-            from anyvenv.fs.outcome import TOO_LARGE_FIX
+        from anyvenv.fs.outcome import too_large_or
 
-            hint = TOO_LARGE_FIX
+        where = ""
+        hint = too_large_or(exc.errno, "check free space and permissions on that filesystem")
         if exc.filename:
             where = f" ({exc.filename}{_whose(os.fspath(exc.filename), exc)})"
             if exc.errno in (errno.EACCES, errno.EPERM) and ", owned by" in where:

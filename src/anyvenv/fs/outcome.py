@@ -26,5 +26,11 @@ TOO_LARGE_FIX = (
 """What to do about EFBIG from a write (its filesystem not full)."""
 
 
+def too_large_or(code: int | None, otherwise: str) -> str:
+    """What to do about a write that failed with ``code``: :data:`TOO_LARGE_FIX` for EFBIG,
+    else ``otherwise``."""
+    return TOO_LARGE_FIX if code == errno.EFBIG else otherwise
+
+
 def outcome_of_error(exc: OSError) -> Outcome:
     return errno_name(exc.errno)

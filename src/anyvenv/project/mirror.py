@@ -836,14 +836,11 @@ def _remove_unclaimed(
 
 
 def _not_placed(error: OSError, path: str, doing: str = "place") -> AnyvenvError:
-    import errno
+    from anyvenv.fs.outcome import errno_name, too_large_or
 
-    from anyvenv.fs.outcome import TOO_LARGE_FIX, errno_name
-
-    why = (
-        TOO_LARGE_FIX
-        if error.errno == errno.EFBIG
-        else "the filesystem refused that file (no space left, no permission, an I/O error)"
+    why = too_large_or(
+        error.errno,
+        "the filesystem refused that file (no space left, no permission, an I/O error)",
     )
     return AnyvenvError(
         f"cannot {doing} {path}: {error.strerror or error} ({errno_name(error.errno)})",
