@@ -1,4 +1,4 @@
-"""The test lab: real mounts (faultfs modes, exFAT, FAT, sshfs, tmpfs) made on demand."""
+"""The test lab: real mounts (faultfs modes, exFAT, NTFS, FAT, sshfs, SMB, tmpfs) made on demand."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from lab.mounts import (
     run,
     start_mount_process,
 )
+from lab.smbd import SambaServer
 from lab.sshd import SFTP_SERVER, SshServer
 
 LAB_DIR = Path(__file__).resolve().parent
@@ -37,7 +38,7 @@ TESTS_DIR = LAB_DIR.parent
 
 FAULT_KINDS = [f"faultfs:{mode}" for mode in MODES if mode not in SPECIAL_MODES]
 SSHFS_KINDS = ["sshfs", "sshfs-nosymlink", "sshfs-noreadlink"]
-ALL_KINDS = ["local", *FAULT_KINDS, "exfat", "ntfs", "fat", *SSHFS_KINDS]
+ALL_KINDS = ["local", *FAULT_KINDS, "exfat", "ntfs", "fat", *SSHFS_KINDS, "smb"]
 """Every kind a venv should be tried on; a test parametrized over it runs once per kind."""
 
 IMAGE_SIZE = 256 * 1024 * 1024
@@ -96,6 +97,7 @@ class Lab:
         self._dropped: dict[str, str] = {}  # kind: why its mount was taken down early
         self._counter = itertools.count(1)
         self._sshd: SshServer | None = None
+        self._smbd: SambaServer | None = None
         self._closed = False
         atexit.register(self.close)
 
@@ -239,8 +241,9 @@ class Lab:
             for active in reversed(self._active):
                 with contextlib.suppress(Exception):
                     active.unmount()
-            if self._sshd is not None:
-                self._sshd.stop()
+            for server in (self._sshd, self._smbd):
+                if server is not None:
+                    server.stop()
             if self._owns_base and self._base is not None and self._nothing_mounted_below():
                 shutil.rmtree(self._base, ignore_errors=True)
 
@@ -288,6 +291,8 @@ class Lab:
             return self._make_fat(kind, IMAGE_SIZE, ["-F", "32"])
         if kind in SSHFS_KINDS:
             return self._make_sshfs(kind, kind, SFTP_DENY.get(kind))
+        if kind == "smb":
+            return self._make_smb(kind)
         raise LabUnavailable(f"unknown lab kind {kind!r}")
 
     def _make_special(self, name: str) -> LabMount:
@@ -421,6 +426,22 @@ class Lab:
         described = {} if expect_as is None else {"expect_as": expect_as}
         return self._track(kind, active, str(source), **described)
 
+    def _make_smb(self, kind: str) -> LabMount:
+        """The share of a private smbd, through smbnetfs (see lab.smbd), bind-mounted."""
+        require_fuse()
+        require_root("smb (bind mount)")
+        if self._smbd is None:
+            self._smbd = SambaServer.start(self.base / "smbd")
+        server = self._smbd
+        network = self._mountpoint(f"{kind}-network")
+        command, environment = server.smbnetfs_command(network)
+        started = time.monotonic()
+        self._active.append(start_mount_process(command, network, self._log(kind), environment))
+        mountpoint = self._mountpoint(kind)
+        run(["mount", "--bind", server.share_in(network), mountpoint])
+        bound = ActiveMount(mountpoint, seconds=time.monotonic() - started)
+        return self._track(kind, bound, str(server.share_dir))
+
     def _make_tmpfs(self, name: str, size_kib: int) -> LabMount:
         require_root("tmpfs mount")
         mountpoint = self._mountpoint(name)
@@ -510,7 +531,8 @@ def reap_stale_labs(parent: str = LAB_PARENT) -> list[Path]:
             continue
         for mountpoint in _mounts_below(base):
             ActiveMount(mountpoint).unmount()
-        _stop_stale_sshd(base / "sshd" / "sshd.pid")
+        _stop_stale_server(base / "sshd" / "sshd.pid")
+        _stop_stale_server(base / "smbd" / "run" / "smbd.pid")
         _detach_loops_below(base)
         if not _mounts_below(base):
             shutil.rmtree(base, ignore_errors=True)
@@ -527,6 +549,6 @@ def _detach_loops_below(base: Path) -> None:
                 _detach_loop(name)
 
 
-def _stop_stale_sshd(pidfile: Path) -> None:
+def _stop_stale_server(pidfile: Path) -> None:
     with contextlib.suppress(OSError, ValueError):
         os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)

@@ -2,7 +2,7 @@
 
 Values: "ok", "no" (call succeeded, effect missing) or the errno name of the
 failing call. Measured on Debian 12 (kernel 6.x, libfuse 3.14, sshfs 3.7.3,
-exfat-fuse 1.3.0, ntfs-3g 2022.10.3, fusefat 0.1a, OpenSSH 9.2).
+exfat-fuse 1.3.0, ntfs-3g 2022.10.3, fusefat 0.1a, OpenSSH 9.2, Samba 4.17, smbnetfs 0.6.3).
 """
 
 from __future__ import annotations
@@ -68,6 +68,17 @@ _DIFFERENCES: dict[str, dict[str, str]] = {
     "sshfs": {"symlink_dotdot": "EPERM", "symlink_absolute": "EPERM"},
     "sshfs-nosymlink": _no_symlinks("EACCES"),  # sftp-server -P symlink
     "sshfs-noreadlink": _unreadable_links("EACCES"),  # sftp-server -P readlink
+    # Samba's defaults through smbnetfs (libsmbclient, SMB3, no Unix extensions): no links,
+    # modes made from DOS attributes (chmod a silent no-op), names case-insensitive, a file
+    # held open cannot be renamed (nor removed: EBUSY)
+    "smb": {
+        **_no_symlinks("ENOSYS"),
+        "hardlink": "EPERM",
+        "chmod": "no",
+        "case_sensitive": "no",
+        "rename_open": "EBUSY",  # (opened without FILE_SHARE_DELETE)
+        **EVERY_FILE_EXECUTABLE,
+    },
 }
 
 EXPECT: dict[str, dict[str, str]] = {
@@ -93,5 +104,6 @@ FSTYPE: dict[str, str] = {
     "sshfs-pair-b": "fuse.sshfs",
     "sshfs-nocache-pair-a": "fuse.sshfs",
     "sshfs-nocache-pair-b": "fuse.sshfs",
+    "smb": "fuse.smbnetfs",
 }
 """fstype in /proc/self/mountinfo per kind ("local" depends on the machine)."""

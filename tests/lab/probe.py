@@ -31,6 +31,7 @@ PROBE_KEYS = (
     "exec_by_default",
     "case_sensitive",
     "rename_over",
+    "rename_open",
     "excl_create",
     "flock",
     "fcntl_lock",
@@ -154,6 +155,17 @@ def rename_over(work: Path) -> str:
     return OK
 
 
+def rename_open(work: Path) -> str:
+    """A file is renamed while it is held open (libsmbclient's servers refuse: EBUSY)."""
+    _write(work / "held")
+    fd = os.open(work / "held", os.O_RDONLY)
+    try:
+        os.rename(work / "held", work / "moved")
+    finally:
+        os.close(fd)
+    return OK if (work / "moved").exists() and not (work / "held").exists() else NO
+
+
 def dir_rename(work: Path) -> str:
     """A renamed directory keeps what it holds (fusefat loses it)."""
     moving = work / "moving"
@@ -234,6 +246,7 @@ def probe_all(directory: Path, outside: Path) -> dict[str, str]:
         "exec_by_default": exec_by_default,
         "case_sensitive": case_sensitive,
         "rename_over": rename_over,
+        "rename_open": rename_open,
         "excl_create": excl_create,
         "flock": flock,
         "fcntl_lock": fcntl_lock,

@@ -42,7 +42,7 @@ def free_port() -> int:
         return port
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1.0):
             return True
@@ -88,7 +88,7 @@ class SshServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise LabUnavailable(f"sshd exited: {log.read_text(errors='replace')[-2000:]}")
-            if _port_open(self.port):
+            if port_open(self.port):
                 return
             time.sleep(0.05)
         self.stop()
