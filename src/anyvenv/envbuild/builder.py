@@ -363,10 +363,10 @@ class EnvBuilder:
     def seed(self, layout: EnvLayout, plan: InterpreterPlan) -> list[str]:
         from anyvenv.envbuild.seed import seed_packages
 
-        # uv copies files and then chmods them: where chmod fails, pip (with the shim) installs
-        return seed_packages(
-            layout, with_pip=plan.mode_shim, index_args=self.options.seed_index_args
-        )
+        # uv copies files and then chmods them, and renames each into place while holding it
+        # open: where either fails, or chmod is ignored, pip (with the shim) installs
+        with_pip = plan.mode_shim or plan.uv_writes_fail
+        return seed_packages(layout, with_pip=with_pip, index_args=self.options.seed_index_args)
 
     def commit(self, staging: str) -> None:
         if self.in_place:
@@ -418,14 +418,29 @@ def _time_apart(bin_dir: str, replaced: os.stat_result) -> None:
             continue  # a hard link to the base as well: its time is the base's
         if abs(st.st_mtime_ns - replaced.st_mtime_ns) >= _TIME_GRAIN_NS:
             continue
+        path = os.path.join(bin_dir, name)
         try:
             os.utime(
-                os.path.join(bin_dir, name),
+                path,
                 ns=(st.st_atime_ns, replaced.st_mtime_ns + _TIME_GRAIN_NS),
                 follow_symlinks=False,
             )
         except OSError:
-            pass  # (a filesystem that keeps no times keeps no stale ones either)
+            continue  # (a filesystem that keeps no times keeps no stale ones either)
+        _keep_exec_bits(path, st.st_mode)
+
+
+def _keep_exec_bits(path: str, mode: int) -> None:
+    """Give ``path`` back the exec bits of ``mode`` where setting its times took them
+    (libsmbclient, as in smbnetfs and gvfs-smb, sets a file's DOS attributes with its
+    times: the archive bit that shows as the owner's x goes)."""
+    now = _stat_or_none(path, follow=False)
+    if now is None or now.st_mode & 0o111 or not mode & 0o111:
+        return
+    try:
+        os.chmod(path, stat.S_IMODE(mode))  # (a file of the env's own, seen regular)
+    except OSError:
+        pass  # (the check after building tells whether it runs)
 
 
 def make_parents(parent: str) -> list[str]:
