@@ -24,6 +24,7 @@ VERDICT_KINDS = [
     "sshfs",
     "sshfs-nosymlink",
     "fat",
+    "smb",
 ]
 
 

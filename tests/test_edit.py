@@ -32,6 +32,7 @@ WORKS_EVERYWHERE = [
     "faultfs:mode-0644",
     "sshfs",
     "fat",
+    "smb",
 ]
 
 
@@ -62,7 +63,7 @@ def test_added_packages_work_and_removed_ones_go(
     assert again.returncode == 0 and '"uv_ran": true' in again.stdout  # uv add left no record
 
 
-@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "sshfs"])
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like", "sshfs", "smb"])
 def test_plain_uv_add_in_a_new_project_there_fails_or_leaves_a_broken_python(
     lab_kind: str, target: Path, index: Path, tmp_path: Path
 ) -> None:
@@ -79,15 +80,19 @@ def test_plain_uv_add_in_a_new_project_there_fails_or_leaves_a_broken_python(
         assert plain.returncode != 0 and "failed to symlink" in plain.stderr
 
 
-@pytest.mark.parametrize("lab_kind", ["fat"])
+@pytest.mark.parametrize(
+    ("lab_kind", "why"),
+    [("fat", "chmod fails (ENOSYS)"), ("smb", "a file held open cannot be renamed (EBUSY)")],
+)
 def test_where_uv_cannot_rewrite_the_project_nor_a_copy_nothing_changes(
-    lab_kind: str, target: Path, index: Path, tmp_path: Path
+    lab_kind: str, why: str, target: Path, index: Path, tmp_path: Path
 ) -> None:
     """uv rewrites pyproject.toml in place, then copies its mode back with fchmod, which fails
     on FAT (ENOSYS): measured, plain ``uv add`` there leaves a pyproject.toml that is no longer
-    TOML (and, on fusefat, a damaged volume; so it is not run here). anyvenv edits a copy on
-    local disk instead (above), but not for a project whose files reach beyond its root, nor
-    when uv would write a path, which would be relative to the copy."""
+    TOML (and, on fusefat, a damaged volume; so it is not run here); on SMB through
+    libsmbclient uv renames its temp file into place while holding it open (EBUSY). anyvenv
+    edits a copy on local disk instead (above), but not for a project whose files reach
+    beyond its root, nor when uv would write a path, which would be relative to the copy."""
     env = project_environ(tmp_path / "home")
     write_project(target / "beta", dependencies=[], name="beta")
     project = write_project(target / "demo", python_version="3.12")
@@ -105,8 +110,19 @@ def test_where_uv_cannot_rewrite_the_project_nor_a_copy_nothing_changes(
         refused = anyvenv(*command, *index_args(index), cwd=project, env=env)
         assert refused.returncode == 1
         line = one_line_error(refused)
-        assert "chmod fails there" in line and "path or workspace sources" in line, line
+        assert f"{why} there" in line and "path or workspace sources" in line, line
         assert "edit pyproject.toml by hand" in line
+    if lab_kind == "smb":  # the lock must change, and uv can write no new one there either
+        needs_beta = text.replace(b'dependencies = ["alpha"]', b'dependencies = ["alpha", "beta"]')
+        replace_file(project / "pyproject.toml", needs_beta)
+        for command in (["sync"], ["lock"]):
+            stopped = anyvenv(*command, *index_args(index), cwd=project, env=env)
+            line = one_line_error(stopped)
+            assert stopped.returncode == 1, stopped.stderr
+            assert f"uv cannot write uv.lock on the project's filesystem: {why}" in line, line
+            assert "cannot be locked through a copy: it has path or workspace sources" in line
+        assert (project / "pyproject.toml").read_bytes() == needs_beta
+        replace_file(project / "pyproject.toml", text)
     assert (project / "pyproject.toml").read_bytes() == text
     assert (project / "uv.lock").read_bytes() == before["uv.lock"]
     hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)

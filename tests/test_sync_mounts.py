@@ -42,6 +42,7 @@ PLAIN_UV_BROKEN = {
     "exfat": "fails: the interpreter symlink cannot be made",
     "fat": "fails: the interpreter symlink cannot be made",
     "sshfs-nosymlink": "fails: the interpreter symlink cannot be made",
+    "smb": "fails: the interpreter symlink cannot be made",
     "faultfs:readlink-eacces": "its python link cannot be read (EACCES)",
     "sshfs-noreadlink": "its python link cannot be read (EACCES)",
     "sshfs": "its absolute python link is refused (EPERM)",
@@ -59,6 +60,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def expected_placement(mount: LabMount) -> str:
     if mount.expect["exec"] != "ok":
         return "elsewhere"
+    if mount.expect["rename_open"] != "ok":  # uv's every write fails (SMB, libsmbclient)
+        return "shadow"
     if mount.expect["chmod"] == "ok":
         return "in-place"
     # chmod ignored where every file is executable anyway (exFAT, CIFS-like): nothing is lost
@@ -144,8 +147,11 @@ def test_sync_works_where_plain_uv_does_not(
     changed, _ = sync_json(project, env, index)
     assert 'name = "gamma"' in (project / "uv.lock").read_text()
     notes = " ".join(map(str, changed["notes"]))  # type: ignore[call-overload]
-    chmod_errors = lab_mount.expect["chmod"] not in ("ok", "no")
-    assert ("uv cannot replace uv.lock" in notes) == chmod_errors, notes
+    # (where chmod fails, or a file held open cannot be renamed, uv cannot replace it)
+    no_rewrite = (
+        lab_mount.expect["chmod"] not in ("ok", "no") or lab_mount.expect["rename_open"] != "ok"
+    )
+    assert ("uv cannot replace uv.lock" in notes) == no_rewrite, notes
     gone = anyvenv("run", "--no-sync", "--", "python", "-c", "import alpha", cwd=project, env=env)
     assert gone.returncode != 0 and "No module named 'alpha'" in gone.stderr
     assert not (env_dir / "bin" / "alpha-hello").exists()
@@ -544,7 +550,7 @@ def test_a_relative_find_links_survives_a_new_lock_where_uv_cannot_replace_it(
     alpha_says_hi(project, env)
 
 
-@pytest.mark.parametrize("lab_kind", ["fat", "faultfs:chmod-enosys", "faultfs:cifs-like"])
+@pytest.mark.parametrize("lab_kind", ["fat", "faultfs:chmod-enosys", "faultfs:cifs-like", "smb"])
 def test_lock_works_where_plain_uv_lock_cannot_replace_the_lock(
     lab_kind: str, lab_mount: LabMount, target: Path, index: Path, home: Path, tmp_path: Path
 ) -> None:
@@ -558,24 +564,39 @@ def test_lock_works_where_plain_uv_lock_cannot_replace_the_lock(
     shutil.copytree(index, newer)
     build_wheel(newer, "gamma", "2.0", modules={"gamma/__init__.py": "VALUE = 4\n"})
     project = write_project(target / "demo", dependencies=["gamma"])
+    # where a file held open cannot be renamed (SMB through libsmbclient), uv cannot write
+    # even a new file: its temp file is renamed into place while still open
+    no_new_files = lab_mount.expect["rename_open"] != "ok"
+    if no_new_files:
+        plain_new = run([uv_binary(), "lock", *index_args(index)], project, env)
+        assert plain_new.returncode == 2 and "os error 16" in plain_new.stderr, plain_new.stderr
     first = anyvenv("lock", "--json", *index_args(index), cwd=project, env=env)
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout)["written"] == "in place"  # a new file: uv can write it
+    # a new file: uv writes it, unless it can write none
+    assert json.loads(first.stdout)["written"] == ("through a copy" if no_new_files else "in place")
     text = (project / "pyproject.toml").read_text().replace('["gamma"]', '["gamma", "alpha"]')
     replace_file(project / "pyproject.toml", text.encode())
     chmod_fails = lab_mount.expect["chmod"] not in ("ok", "no")
     check = run([uv_binary(), "lock", "--check", *index_args(newer)], project, env)
     assert check.returncode == 1  # the lock must change
-    if chmod_fails:  # plain uv lock (the lock left as it was)
+    if chmod_fails or no_new_files:  # plain uv lock (the lock left as it was)
+        locked = (project / "uv.lock").read_bytes()
         plain = run([uv_binary(), "lock", *index_args(newer)], project, env)
-        assert plain.returncode == 2 and "os error 38" in plain.stderr, plain.stderr
+        errno = "os error 16" if no_new_files else "os error 38"
+        assert plain.returncode == 2 and errno in plain.stderr, plain.stderr
+        if no_new_files:  # libsmbclient removes the name a rename would replace, then fails
+            assert "uv.lock" not in os.listdir(project)  # plain uv lost the lock
+            replace_file(project / "uv.lock", locked)
+            for left in project.glob(".tmp*"):  # (and left its temp file)
+                left.unlink()
     doctor = anyvenv("doctor", "--json", str(project), cwd=project, env=env)
     verdicts = {tool["tool"]: tool["outcome"] for tool in json.loads(doctor.stdout)["tools"]}
-    assert verdicts["uv lock"] == ("fails" if chmod_fails else "works")  # what was just seen
+    rewrites_fail = chmod_fails or no_new_files
+    assert verdicts["uv lock"] == ("fails" if rewrites_fail else "works")  # what was just seen
     report = anyvenv("lock", "--json", *index_args(newer), cwd=project, env=env)
     assert report.returncode == 0, report.stderr
     result = json.loads(report.stdout)
-    assert result["written"] == ("through a copy" if chmod_fails else "in place")
+    assert result["written"] == ("through a copy" if rewrites_fail else "in place")
     lock = (project / "uv.lock").read_text()
     assert 'name = "alpha"' in lock and 'name = "gamma"\nversion = "1.0"' in lock
     assert run([uv_binary(), "lock", "--check", *index_args(newer)], project, env).returncode == 0

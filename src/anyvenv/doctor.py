@@ -273,6 +273,15 @@ def _linked_but_noexec(problem: str) -> str:
 def _uv_sync(result: ProbeResult) -> ToolVerdict:
     tool = "uv sync"
     venv = _uv_venv(result)
+    if result.rename_open != OK and result.can_execute:
+        return ToolVerdict(
+            tool,
+            Outcome.FAILS,
+            f"uv renames every file it writes into place while still holding it open, and a "
+            f"file held open cannot be renamed here ({result.rename_open}), even into a "
+            "working environment",
+            _evidence(result, "rename_open"),
+        )
     if result.chmod_fails and result.can_execute:
         return ToolVerdict(
             tool,
@@ -310,16 +319,25 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
 
 
 def _project_file_verdict(
-    tool: str, result: ProbeResult, written: str, advice: str
+    tool: str, result: ProbeResult, written: str, advice: str, after_fchmod: str = ""
 ) -> ToolVerdict | None:
-    """uv cannot replace the project's files where chmod fails; ``None`` where it can."""
+    """uv cannot replace the project's files where chmod fails, nor write any where a file
+    held open cannot be renamed; ``None`` where it can."""
+    if result.rename_open != OK:
+        return ToolVerdict(
+            tool,
+            Outcome.FAILS,
+            f"uv writes each file it changes to a temporary file and renames that into place "
+            f"while still holding it open, which fails here ({result.rename_open}); {advice}",
+            _evidence(result, "rename_open"),
+        )
     if not result.chmod_fails:
         return None
     return ToolVerdict(
         tool,
         Outcome.FAILS,
         f"uv writes {written} and copies the old file's mode onto it with fchmod, which fails "
-        f"here ({result.chmod}); {advice}",
+        f"here ({result.chmod}){after_fchmod}; {advice}",
         _evidence(result, "chmod"),
     )
 
@@ -329,8 +347,9 @@ def _uv_add(result: ProbeResult) -> ToolVerdict:
         "uv add",
         result,
         "pyproject.toml in place",
-        "the file is left torn. 'anyvenv add' has uv edit a copy of the project on local disk "
-        "and puts the files back (for a project that depends on nothing outside its root)",
+        "'anyvenv add' has uv edit a copy of the project on local disk and puts the files "
+        "back (for a project that depends on nothing outside its root)",
+        ": the file is left torn",
     )
     if fails is not None:
         return fails

@@ -168,4 +168,5 @@ class CopiedPointer(EnvironmentBroken):
 
 
 class CannotEditHere(AnyvenvError):
-    """``anyvenv add``/``remove`` where uv cannot rewrite the project's files (chmod fails)."""
+    """uv cannot write the project's files where they are (chmod fails, or a file held open
+    cannot be renamed), and they cannot be edited or locked through a copy either."""

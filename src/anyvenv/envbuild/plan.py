@@ -8,7 +8,7 @@ import sys
 
 from anyvenv.errors import NothingExecutableHere, UsageError
 from anyvenv.fs.place import Strategy, may_hard_link, same_filesystem
-from anyvenv.fs.probe import ProbeResult
+from anyvenv.fs.probe import REWRITES_WORK, ProbeResult
 from anyvenv.interpreter.linkage import Linkage
 from anyvenv.interpreter.query import InterpreterInfo
 from anyvenv.record import StrChoice, record
@@ -35,6 +35,7 @@ class InterpreterPlan:
     base: str
     mode_shim: bool = False  # chmod is broken here: install the env's chmod shim (modeshim.py)
     # (not where chmod is only ignored and every file is executable anyway: exFAT, CIFS 0755)
+    uv_writes_fail: bool = False  # uv cannot install here (ProbeResult.rewrites): pip seeds
 
 
 PATCHELF_ENV = "ANYVENV_PATCHELF"
@@ -102,7 +103,13 @@ def plan_interpreter(
 
         base = through_minor_link(base) or base
     return InterpreterPlan(
-        strategy, library, lib64, reason + mode_shim_note(probe), base, probe.needs_mode_shim
+        strategy,
+        library,
+        lib64,
+        reason + mode_shim_note(probe),
+        base,
+        probe.needs_mode_shim,
+        probe.rewrites != REWRITES_WORK,
     )
 
 

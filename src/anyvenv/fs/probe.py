@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 PROBE_DIR_PREFIX = ".anyvenv-probe-"
+# what ProbeResult.rewrites says
+REWRITES_WORK = "works"
+ONLY_NEW_FILES = "only-new-files"
+NO_REWRITES = "none"
 _EXEC_SCRIPT = b"#!/bin/sh\nexit 0\n"
 
 CHECKS = (
@@ -49,6 +53,7 @@ CHECKS = (
     "exec_by_default",
     "case_sensitive",
     "rename_over",
+    "rename_open",
     "excl_create",
     "flock",
     "fcntl_lock",
@@ -75,6 +80,7 @@ class ProbeResult:
     exec_by_default: Outcome  # "ok": a file created without exec bits has them (fixed modes)
     case_sensitive: Outcome
     rename_over: Outcome
+    rename_open: Outcome  # a file still held open is renamed (libsmbclient: EBUSY)
     excl_create: Outcome
     flock: Outcome
     fcntl_lock: Outcome
@@ -140,6 +146,25 @@ class ProbeResult:
         return self.chmod not in (OK, NO)
 
     @property
+    def rewrites(self) -> str:
+        """How far a file can be written the way most tools write one (uv's installs, its
+        rewrite of uv.lock and pyproject.toml): a temp file, given the old file's mode with
+        fchmod, renamed into place while still held open. :data:`REWRITES_WORK`;
+        :data:`ONLY_NEW_FILES` where chmod fails (FAT: a new file is written, an old one
+        cannot be replaced); :data:`NO_REWRITES` where a file held open cannot be renamed
+        (SMB through libsmbclient, EBUSY: not even a new file is written)."""
+        if self.rename_open != OK:
+            return NO_REWRITES
+        return ONLY_NEW_FILES if self.chmod_fails else REWRITES_WORK
+
+    @property
+    def why_rewrites_fail(self) -> str:
+        """Why a file cannot be rewritten here, for messages ('' where it can)."""
+        if self.rename_open != OK:
+            return f"a file held open cannot be renamed ({self.rename_open})"
+        return f"chmod fails ({self.chmod})" if self.chmod_fails else ""
+
+    @property
     def needs_mode_shim(self) -> bool:
         """chmod fails or is ignored harmfully: an env here needs anyvenv's chmod shim."""
         return self.chmod != OK and not self.chmod_ignored_harmlessly
@@ -186,6 +211,11 @@ def verdict_for(result: ProbeResult) -> str:
         notes.append("chmod is ignored: set modes when creating files")
     elif result.chmod != OK:
         notes.append(f"chmod fails ({result.chmod}): set modes when creating files")
+    if result.rename_open != OK:
+        notes.append(
+            f"a file held open cannot be renamed ({result.rename_open}): "
+            "uv's writes fail, install through a shadow env"
+        )
     if result.flock != OK:
         notes.append(f"flock fails ({result.flock}): use lock files")
     if result.dir_rename != OK:
@@ -326,6 +356,23 @@ def _check_rename_over(dirpath: str, existing: str) -> Outcome:
     return _try(rename)
 
 
+def _check_rename_open(dirpath: str) -> Outcome:
+    """A file is renamed while a descriptor of it is open, as uv persists its temp files
+    (libsmbclient opens files without FILE_SHARE_DELETE: the server refuses, EBUSY)."""
+    held, moved = os.path.join(dirpath, "open-held"), os.path.join(dirpath, "open-moved")
+
+    def rename() -> bool:
+        _write_new(held, b"held", 0o644)
+        fd = os.open(held, os.O_RDONLY)
+        try:
+            os.rename(held, moved)
+        finally:
+            os.close(fd)
+        return os.path.lexists(moved) and not os.path.lexists(held)
+
+    return _try(rename)
+
+
 def _check_dir_rename(dirpath: str) -> Outcome:
     return _try(lambda: renamed_directory_keeps_files(dirpath))
 
@@ -433,6 +480,7 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
         results["chmod"] = _check_chmod(plain)
         results["case_sensitive"] = _try(lambda: _check_case_sensitive(plain) == OK)
         results["rename_over"] = _check_rename_over(scratch, hard_source)
+        results["rename_open"] = _check_rename_open(scratch)
         results["dir_rename"] = _check_dir_rename(scratch)
         results["flock"], results["fcntl_lock"] = _check_locks(plain)
         results["exec"] = _finish_exec(running)

@@ -212,7 +212,7 @@ def _shadowed(env: str, environ: Mapping[str, str]) -> BareEnv | None:
 
         key = python_key(saved.version, saved.free_threaded)
         shadow = own_shadow(saved.shadow, env, _env_name(env), key, environ, saved.reason)
-        location = EnvLocation(env, env, Placement.SHADOW, saved.reason, shadow, saved.chmod_fails)
+        location = EnvLocation(env, env, Placement.SHADOW, saved.reason, shadow, saved.rewrites)
         return BareEnv(location, replace(saved, shadow=shadow))
     fault = _install_fault(env)
     if fault is None:
@@ -226,10 +226,10 @@ def _shadowed(env: str, environ: Mapping[str, str]) -> BareEnv | None:
     from anyvenv.project.envchoice import python_key, shadow_env_path
     from anyvenv.project.prepare import new_state
 
-    why, chmod_fails = fault
+    why, rewrites = fault
     key = python_key(facts.version, facts.free_threaded)
     shadow = shadow_env_path(env, _env_name(env), key, environ, why)
-    location = EnvLocation(env, env, Placement.SHADOW, why, shadow, chmod_fails)
+    location = EnvLocation(env, env, Placement.SHADOW, why, shadow, rewrites)
     return BareEnv(location, new_state(location, facts))
 
 
@@ -242,9 +242,9 @@ class _BrokenBareEnv(AnyvenvError):
         )
 
 
-def _install_fault(env: str) -> tuple[str, bool] | None:
-    """Why uv cannot install into ``env`` in place, and whether chmod fails (not just is
-    ignored) there; ``None`` where it can."""
+def _install_fault(env: str) -> tuple[str, str] | None:
+    """Why uv cannot install into ``env`` in place, and what ``ProbeResult.rewrites`` says
+    there; ``None`` where it can."""
     from anyvenv.errors import UsageError
     from anyvenv.fs.mounts import mount_of, read_mounts
     from anyvenv.fs.probe import probe
@@ -260,7 +260,7 @@ def _install_fault(env: str) -> tuple[str, bool] | None:
     fault = fault_of(result)
     if fault is None or not result.can_execute:
         return None
-    return fault, result.chmod_fails
+    return fault, result.rewrites
 
 
 def _env_name(env: str) -> str:

@@ -134,7 +134,7 @@ def _devices_without_chmod(directories: Iterable[str]) -> list[int]:
     """The devices of ``directories`` whose chmod fails: measured by the probe, except on a
     local disk's own filesystems (ext4, xfs, tmpfs...), where it works (no probe there)."""
     from anyvenv.fs.mounts import mount_of, read_mounts
-    from anyvenv.project.envchoice import chmod_fails_at
+    from anyvenv.project.envchoice import probed_at
 
     mounts = None
     judged: dict[int, bool] = {}
@@ -147,7 +147,8 @@ def _devices_without_chmod(directories: Iterable[str]) -> list[int]:
             continue
         mounts = read_mounts() if mounts is None else mounts
         mount = mount_of(directory, mounts)
-        judged[device] = not (mount is not None and mount.is_local) and chmod_fails_at(directory)
+        probed = None if mount is not None and mount.is_local else probed_at(directory)
+        judged[device] = probed is not None and probed.chmod_fails
     return sorted(device for device, fails in judged.items() if fails)
 
 

@@ -40,7 +40,7 @@ class EnvLocation:
     placement: Placement
     reason: str
     shadow: str | None = None  # the shadow env (SHADOW only)
-    chmod_fails: bool = False  # chmod errors (not just ignored) where the project lives
+    rewrites: str = "works"  # ProbeResult.rewrites where the project lives
 
 
 _SLUG_KEPT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
@@ -157,21 +157,37 @@ def _unused(directory: str, name: str, declared: str) -> str:
     return path
 
 
-def chmod_fails_at(directory: str) -> bool:
-    """``ProbeResult.chmod_fails`` for the filesystem of ``directory``, probed; ``False`` where it
-    cannot be probed (not writable: whatever must write there says so itself)."""
+def probed_at(directory: str) -> ProbeResult | None:
+    """The probe of the filesystem of ``directory``; ``None`` where it cannot be probed (not
+    writable: whatever must write there says so itself)."""
     from anyvenv.errors import UsageError
     from anyvenv.fs.probe import probe
 
     try:
-        return probe(directory).chmod_fails
+        return probe(directory)
     except (OSError, UsageError):
-        return False
+        return None
+
+
+def rewrites_at(directory: str) -> str:
+    """``ProbeResult.rewrites`` for the filesystem of ``directory`` (``REWRITES_WORK`` where
+    it cannot be probed)."""
+    from anyvenv.fs.probe import REWRITES_WORK
+
+    found = probed_at(directory)
+    return REWRITES_WORK if found is None else found.rewrites
+
+
+def rewrites_work_at(directory: str) -> bool:
+    """Whether uv can write and replace files on the filesystem of ``directory``."""
+    from anyvenv.fs.probe import REWRITES_WORK
+
+    return rewrites_at(directory) == REWRITES_WORK
 
 
 SHADOW_MEANS = (
-    "uv installs into a shadow env where modes work and anyvenv copies the packages in with their "
-    "modes set at creation"
+    "uv installs into a shadow env where its writes work and anyvenv copies the packages in with "
+    "their modes set at creation"
 )
 
 
@@ -205,6 +221,8 @@ def fault_of(result: ProbeResult) -> str | None:
     if not result.can_execute:
         noexec = ", mounted noexec" if "noexec" in result.mount_options else ""
         return f"no file can be executed on {_where(result)} (exec: {result.exec}{noexec})"
+    if result.rename_open != "ok":  # (uv renames each file it writes while holding it open)
+        return f"a file held open cannot be renamed on {_where(result)} ({result.rename_open})"
     if result.chmod_works or result.chmod_ignored_harmlessly:
         return None
     how = "is ignored" if result.chmod == "no" else f"fails ({result.chmod})"

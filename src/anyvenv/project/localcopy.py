@@ -208,10 +208,12 @@ class ProjectCopy:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-LOCKED_IN_COPY = (
-    "uv cannot replace uv.lock on this filesystem (chmod fails), so it was locked in a copy of "
-    "the project on local disk and put back: locked versions were kept"
-)
+def locked_in_copy(why: str) -> str:
+    """The note of a lock made in a copy, as ``why`` (``ProbeResult.why_rewrites_fail``)."""
+    return (
+        f"uv cannot replace uv.lock on this filesystem, as {why}, so it was locked in a copy of "
+        "the project on local disk and put back: locked versions were kept"
+    )
 
 
 def lock_in_copy(
@@ -257,8 +259,9 @@ def edit_in_copy(
         pyproject = changed.get("pyproject.toml")
         if pyproject is not None and _has_local_sources(parse_toml("pyproject.toml", pyproject)):
             raise CannotEditHere(
-                "uv would write a path source, and where chmod fails anyvenv edits the project "
-                "through a copy, from which a relative path would be wrong",
+                "uv would write a path source, and where uv cannot rewrite the project's files "
+                "anyvenv edits the project through a copy, from which a relative path would be "
+                "wrong",
                 "add it to pyproject.toml by hand, then run 'anyvenv sync'",
             )
         copy.put_back()
@@ -319,7 +322,9 @@ def _lock(
     environ: Mapping[str, str],
     cwd: str,
 ) -> None:
-    from anyvenv.project.envchoice import chmod_fails_at
+    from anyvenv.errors import CannotEditHere
+    from anyvenv.fs.probe import NO_REWRITES, ONLY_NEW_FILES
+    from anyvenv.project.envchoice import probed_at
     from anyvenv.project.uvcall import run_uv
     from anyvenv.project.uvlock import LOCK_CHECK, LOCK_WRITE_FREE_FLAGS, RewritableLockfile
     from anyvenv.project.uvrules import has_flag, start_dir
@@ -333,19 +338,29 @@ def _lock(
 
     # uv builds what has dynamic metadata where it is
     environ = with_build_shim(environ, project_source_dirs(project))
-    if not (writes and os.path.isfile(result.lockfile) and chmod_fails_at(root)):
+    probed = probed_at(root) if writes else None
+    rewrites = probed.rewrites if probed is not None else None
+    exists = os.path.isfile(result.lockfile)
+    # (where new files can be written, uv writes a missing lock itself)
+    if probed is None or not (rewrites == NO_REWRITES or (rewrites == ONLY_NEW_FILES and exists)):
         result.uv_exit_code = run_uv(command, environ, cwd)
         return
     reason = why_not_copyable(project, uv_args, environ)
+    if reason is not None and rewrites == NO_REWRITES:
+        raise CannotEditHere(
+            f"uv cannot write uv.lock on the project's filesystem: {probed.why_rewrites_fail}, "
+            f"and the project cannot be locked through a copy: {reason}",
+            "lock it where its files are on a local disk, then copy uv.lock here",
+        )
     if reason is None:
         workdir = start_dir(uv_args, cwd, environ, project=False)
         result.uv_exit_code, written = lock_in_copy(project, uv, uv_args, environ, workdir)
         if written:
             result.how = "through a copy"
-            result.notes.append(LOCKED_IN_COPY)
+            result.notes.append(locked_in_copy(probed.why_rewrites_fail))
         return
     lockfile = RewritableLockfile(
-        result.lockfile, True, result.notes, command, environ, uv_args, cwd, LOCK_CHECK
+        result.lockfile, ONLY_NEW_FILES, result.notes, command, environ, uv_args, cwd, LOCK_CHECK
     )
     lockfile.why_not_in_copy = reason
     with lockfile:

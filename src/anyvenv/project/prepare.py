@@ -99,14 +99,14 @@ def choose_location(
     result = probe(probe_path_for(landing_dir(declared)))
     placement, reason = placement_for(result)
     name = project.env_name
-    fails = result.chmod_fails
+    rewrites = result.rewrites
     if placement is Placement.ELSEWHERE:
         env = elsewhere_env_path(declared, name, key, environ, reason)
-        return EnvLocation(declared, env, placement, reason, chmod_fails=fails)
+        return EnvLocation(declared, env, placement, reason, rewrites=rewrites)
     shadow = None
     if placement is Placement.SHADOW:
         shadow = shadow_env_path(declared, name, key, environ, fault_of(result) or reason)
-    return EnvLocation(declared, declared, placement, reason, shadow, fails)
+    return EnvLocation(declared, declared, placement, reason, shadow, rewrites)
 
 
 def landing_dir(declared: str) -> str:
@@ -173,7 +173,7 @@ def build_env(
             reason = f"{landing_dir(declared)} cannot hold a runnable environment ({exc.message})"
             env = elsewhere_env_path(declared, project.env_name, key, environ, reason)
             location = EnvLocation(
-                declared, env, Placement.ELSEWHERE, reason, chmod_fails=location.chmod_fails
+                declared, env, Placement.ELSEWHERE, reason, rewrites=location.rewrites
             )
     refuse_pointer_over(declared)  # (before an env of this user's there is rebuilt)
     build_at(location.env, info, prompt=env_prompt(project), notes=notes)
@@ -222,16 +222,14 @@ def _existing_location(
         if shadow is not None:
             key = python_key(facts.version, facts.free_threaded)
             shadow = own_shadow(shadow, declared, project.env_name, key, environ, saved.reason)
-        return EnvLocation(declared, env, placement, saved.reason, shadow, saved.chmod_fails)
+        return EnvLocation(declared, env, placement, saved.reason, shadow, saved.rewrites)
     if pointed:
         from anyvenv.fs.probe import probe, probe_path_for
 
         result = probe(probe_path_for(os.path.dirname(declared)))
         placement, why = placement_for(result)
         reason = why if placement is Placement.ELSEWHERE else pointer_reason(declared)
-        return EnvLocation(
-            declared, env, Placement.ELSEWHERE, reason, chmod_fails=result.chmod_fails
-        )
+        return EnvLocation(declared, env, Placement.ELSEWHERE, reason, rewrites=result.rewrites)
     from anyvenv.fs.probe import probe
 
     result = probe(env)
@@ -246,7 +244,7 @@ def _existing_location(
             key = python_key(facts.version, facts.free_threaded)
             why = fault_of(result) or reason
             shadow = shadow_env_path(declared, project.env_name, key, environ, why)
-            return EnvLocation(declared, env, placement, reason, shadow, result.chmod_fails)
+            return EnvLocation(declared, env, placement, reason, shadow, result.rewrites)
         return f"it was not made by anyvenv for this filesystem, where {reason}"
     return EnvLocation(declared, env, placement, reason)
 
@@ -292,7 +290,7 @@ def new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
         placement=location.placement.value,
         reason=location.reason,
         shadow=location.shadow,
-        chmod_fails=location.chmod_fails,
+        rewrites=location.rewrites,
         **state_fields_of(facts),
     )
 
@@ -658,19 +656,19 @@ def save_state(prepared: ShadowedEnv) -> None:
         state_store.save(env, current)
 
 
-def project_chmod_fails(prepared: PreparedEnv) -> bool:
-    """Whether chmod fails where the project's files are (uv cannot replace pyproject.toml or
-    uv.lock there). Measured at the workspace root: the env may be on another filesystem
+def project_rewrites(prepared: PreparedEnv) -> str:
+    """``ProbeResult.rewrites`` where the project's files are: can uv write uv.lock and
+    pyproject.toml there, replace them, or neither? Measured at the workspace root: the env may be on another filesystem
     (``UV_PROJECT_ENVIRONMENT`` or ``--active`` off a FAT drive)."""
     from anyvenv.fs.probe import probe_path_for
-    from anyvenv.project.envchoice import chmod_fails_at
+    from anyvenv.project.envchoice import rewrites_at
 
     root = prepared.project.workspace_root
     location = prepared.location
     try:
         env_parent = probe_path_for(os.path.dirname(location.declared))
         if os.stat(root).st_dev == os.stat(env_parent).st_dev:
-            return location.chmod_fails
+            return location.rewrites
     except OSError:
         pass
-    return chmod_fails_at(root)
+    return rewrites_at(root)

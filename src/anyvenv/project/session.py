@@ -11,7 +11,7 @@ import os
 from anyvenv.errors import AnyvenvError, UsageError
 from anyvenv.fs.lock import ShareLock, env_lock
 from anyvenv.project import inputs as inputs_store
-from anyvenv.project.envchoice import chmod_fails_at
+from anyvenv.project.envchoice import rewrites_work_at
 from anyvenv.project.inputs import InputsRecord, Invocation
 from anyvenv.project.linkmode import LinkChoice, decide_link_mode, forced_link_mode
 from anyvenv.project.model import Project, PythonChoice, choose_python, discover
@@ -275,8 +275,8 @@ class LockedProject:
                 uv, self.link_args, forced, declared, env_vars, cwd
             )
             may_build = not leaves_env_alone(options, env_vars, project.workspace_root) or (
-                options.uv_command != "sync" and chmod_fails_at(project.workspace_root)
-            )  # (an edit where chmod fails goes through a copy, with an env: as before)
+                options.uv_command != "sync" and not rewrites_work_at(project.workspace_root)
+            )  # (an edit where uv cannot rewrite goes through a copy, with an env: as before)
             prepared = prepare(
                 project,
                 choice,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 STATE_NAME = ".anyvenv-sync.state"
-STATE_VERSION = 2  # 1: .anyvenv-sync.json
+STATE_VERSION = 3  # 1: .anyvenv-sync.json; 2: chmod_fails, not rewrites
 
 Fingerprint = dict[str, list[int]]
 
@@ -37,7 +37,7 @@ class SyncState:
     made_by_anyvenv: bool
     fingerprint: Fingerprint
     shadow: str | None = None
-    chmod_fails: bool = False  # where the project lives: uv cannot rewrite uv.lock there
+    rewrites: str = "works"  # ProbeResult.rewrites where the project lives (uv.lock, pyproject)
     link_mode: str | None = None
     link_reason: str | None = None
     uv_cache_key: list[str] = field(default_factory=list)

@@ -33,7 +33,7 @@ from anyvenv.project.linkmode import LinkChoice
 from anyvenv.project.prepare import (
     PreparedEnv,
     prepare,
-    project_chmod_fails,
+    project_rewrites,
     put_back_replaced,
     save_state,
     undo_created,
@@ -61,6 +61,7 @@ if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
 
     from anyvenv.project.inputs import Entry
     from anyvenv.project.mirror import MirrorReport
+    from anyvenv.project.model import Project
 
 
 @mutable_record
@@ -189,7 +190,8 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     )
     uv_env = python_as_chosen(uv_environment(session.environ, target, location.declared))
     before = inputs_before(session)
-    chmod_fails = project_chmod_fails(prepared)
+    rewrites = project_rewrites(prepared)
+    from anyvenv.fs.probe import REWRITES_WORK
     from anyvenv.project.buildshim import named_dirs, project_source_dirs, with_build_shim
 
     # uv builds the project and its path sources where they are (and what add is given)
@@ -200,19 +202,21 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     if options.uv_command == "sync":
         lockfile = RewritableLockfile(
             os.path.join(prepared.project.workspace_root, "uv.lock"),
-            chmod_fails,
+            rewrites,
             prepared.notes,
             command,
             uv_env,
             options.uv_args,
             session.cwd,
         )
-        code = _relock_in_copy(session, lockfile, target, uv_env) if lockfile.set_aside else 0
+        relock = lockfile.set_aside or lockfile.in_copy_only
+        code = _relock_in_copy(session, lockfile, target, uv_env) if relock else 0
         if code == 0:
             with lockfile:
                 code = run_uv(command, uv_env, session.cwd)
     else:
-        code = _edit_project(session, command, uv_env, target, link.mode.value, chmod_fails)
+        in_copy = rewrites != REWRITES_WORK
+        code = _edit_project(session, command, uv_env, target, link.mode.value, in_copy)
     if code == UV_ERROR_EXIT:  # (not a resolution that failed: uv's exit 1)
         session.note_cache_trouble(options.uv_args)
     report: MirrorReport | None = None
@@ -281,11 +285,18 @@ def _relock_in_copy(
     """uv.lock must change where uv cannot replace it: lock in a copy of the project on local
     disk (versions kept) when the project allows it, else leave it to ``lockfile`` (set aside,
     versions resolved afresh). uv's exit code."""
-    from anyvenv.project.localcopy import LOCKED_IN_COPY, lock_in_copy, why_not_copyable
+    from anyvenv.project.localcopy import lock_in_copy, locked_in_copy, why_not_copyable
     from anyvenv.project.uvhelp import carried_over, uv_options
 
     project, options = session.prepared.project, session.options
     reason = why_not_copyable(project, options.uv_args, session.environ)
+    if reason is not None and lockfile.in_copy_only:
+        raise CannotEditHere(
+            f"uv cannot write uv.lock on the project's filesystem: {_why_rewrites_fail(project)}, "
+            f"and the project cannot be locked through a copy: {reason}",
+            "lock it where its files are on a local disk, copy uv.lock here, then run "
+            "'anyvenv sync --frozen'",
+        )
     if reason is not None:
         lockfile.why_not_in_copy = reason
         return 0
@@ -300,9 +311,17 @@ def _relock_in_copy(
         start_dir(options.uv_args, session.cwd, session.environ, project=False),
     )
     if code == 0:
-        lockfile.set_aside = False  # current now: uv sync leaves it as it is
-        session.prepared.notes.append(LOCKED_IN_COPY)
+        lockfile.set_aside = lockfile.in_copy_only = False  # current now: uv sync leaves it
+        session.prepared.notes.append(locked_in_copy(_why_rewrites_fail(project)))
     return code
+
+
+def _why_rewrites_fail(project: Project) -> str:
+    """Why uv cannot write the project's files where they are (probed there before: cached)."""
+    from anyvenv.project.envchoice import probed_at
+
+    found = probed_at(project.workspace_root)
+    return (found.why_rewrites_fail if found is not None else "") or "its writes fail"
 
 
 def _edit_project(
@@ -328,8 +347,8 @@ def _edit_project(
         if reason is not None:
             raise CannotEditHere(
                 f"uv cannot {session.options.uv_command} dependencies on the project's "
-                f"filesystem: chmod fails there, and the project cannot be edited through a "
-                f"copy: {reason}",
+                f"filesystem: {_why_rewrites_fail(prepared.project)} there, and the project "
+                f"cannot be edited through a copy: {reason}",
                 "edit pyproject.toml by hand, then run 'anyvenv sync'",
             )
     guard = EditGuard(prepared.project)

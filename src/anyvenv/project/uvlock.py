@@ -47,13 +47,16 @@ def lock_is_current(
 
 
 class RewritableLockfile:
-    """Where chmod fails (``chmod_fails``) and ``lockfile`` must change, set it aside so that
-    uv writes a new one (resolved afresh; a note says so), and put it back if uv fails."""
+    """``lockfile`` where uv cannot replace it (``rewrites``: ``ProbeResult.rewrites`` there).
+    Where only new files can be written (chmod fails) and it must change, it is set aside so
+    that uv writes a new one (resolved afresh; a note says so), and put back if uv fails.
+    Where no file can be written as uv writes one (a file held open cannot be renamed), it
+    must be locked in a copy (``in_copy_only``) if it is missing or must change."""
 
     def __init__(
         self,
         lockfile: str,
-        chmod_fails: bool,
+        rewrites: str,
         notes: list[str],
         command: Sequence[str],
         uv_env: Mapping[str, str],
@@ -65,12 +68,17 @@ class RewritableLockfile:
         self.notes = notes
         self.aside: str | None = None
         self.why_not_in_copy: str | None = None  # why it could not be locked in a copy
-        self.set_aside = (
-            chmod_fails
-            and _may_rewrite_lock(uv_args, uv_env)
-            and os.path.isfile(lockfile)
-            and not lock_is_current(command, uv_env, cwd, check)
+        from anyvenv.fs.probe import NO_REWRITES, ONLY_NEW_FILES
+
+        exists = os.path.isfile(lockfile)
+        may_change = rewrites in (ONLY_NEW_FILES, NO_REWRITES) and _may_rewrite_lock(
+            uv_args, uv_env
         )
+        # (where new files can be written, uv writes a missing lock itself)
+        may_change = may_change and (exists or rewrites == NO_REWRITES)
+        changes = may_change and not (exists and lock_is_current(command, uv_env, cwd, check))
+        self.set_aside = changes and rewrites == ONLY_NEW_FILES
+        self.in_copy_only = changes and rewrites == NO_REWRITES
 
     def __enter__(self) -> None:
         if self.set_aside:
