@@ -1209,3 +1209,40 @@ def test_an_env_made_elsewhere_or_with_a_shadow_for_a_refused_command_goes_whole
         assert report["shadow"] and not os.path.lexists(str(report["shadow"])), report
     made, _ = sync_json(project, env, index)  # and the next sync makes it as new
     assert (made["action"], made["placement"]) == ("created", placement), made
+
+
+@pytest.mark.parametrize("lab_kind", ["smb"])
+def test_a_file_in_use_on_a_share_stops_the_copy_until_it_is_let_go(
+    lab_kind: str, target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """On SMB through libsmbclient a file held open cannot be replaced nor removed (EBUSY), as
+    on Windows: an upgrade while a program of the env holds a file of the package stops with
+    one line that says so, and the next sync, once it is let go, finishes the copy."""
+    from wheels import build_wheel
+
+    env = project_environ(home)
+    newer = tmp_path / "newer-index"
+    shutil.copytree(index, newer)
+    build_wheel(newer, "gamma", "2.0", modules={"gamma/__init__.py": "VALUE = 4\n"})
+    project = write_project(target / "demo", dependencies=["gamma"])
+    assert anyvenv("sync", *index_args(index), cwd=project, env=env).returncode == 0
+    python = project / ".venv" / "bin" / "python"
+    holding = (
+        "import gamma, sys; f = open(gamma.__file__); print('held', flush=True); sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [str(python), "-c", holding], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        upgrade = anyvenv("sync", "--upgrade", *index_args(newer), cwd=project, env=env)
+        assert upgrade.returncode == 1
+        line = upgrade.stderr.strip().splitlines()[-1]  # after uv's own lines, into the shadow
+        assert line.startswith("anyvenv: error: cannot place ") and "(EBUSY)" in line, line
+        assert "a program holds that file open" in line and "run the command again" in line
+    finally:
+        holder.communicate("")
+    finished = anyvenv("sync", *index_args(newer), cwd=project, env=env)
+    assert finished.returncode == 0, finished.stderr
+    value = run([str(python), "-c", "import gamma; print(gamma.VALUE)"], project, env)
+    assert value.stdout == "4\n", value.stderr

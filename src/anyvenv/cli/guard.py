@@ -173,10 +173,10 @@ def said_in_one_line(exc: OSError) -> int | None:
     if exc.errno not in _NO_ROOM_OR_BROKEN:
         if exc.filename is None or exc.errno is None:
             return None
-        from anyvenv.fs.outcome import errno_name, too_large_or
+        from anyvenv.fs.outcome import errno_name, write_error_fix
 
         full = _full_filesystem(exc) if exc.errno in _FULL_SAID_OTHERWISE else None
-        fix = full or too_large_or(exc.errno, "check that filesystem and what holds that file")
+        fix = full or write_error_fix(exc.errno, "check that filesystem and what holds that file")
         print(
             f"anyvenv: error: {os.fsdecode(exc.filename)}: {exc.strerror} "
             f"({errno_name(exc.errno)}); {fix}",

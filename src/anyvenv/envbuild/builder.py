@@ -615,10 +615,10 @@ def build_with_pending_check(
         builder = builder_class(target, info, options)
         return builder.build(), builder.pending_check
     except OSError as exc:
-        from anyvenv.fs.outcome import too_large_or
+        from anyvenv.fs.outcome import write_error_fix
 
         where = ""
-        hint = too_large_or(exc.errno, "check free space and permissions on that filesystem")
+        hint = write_error_fix(exc.errno, "check free space and permissions on that filesystem")
         if exc.filename:
             where = f" ({exc.filename}{_whose(os.fspath(exc.filename), exc)})"
             if exc.errno in (errno.EACCES, errno.EPERM) and ", owned by" in where:

@@ -26,10 +26,19 @@ TOO_LARGE_FIX = (
 """What to do about EFBIG from a write (its filesystem not full)."""
 
 
-def too_large_or(code: int | None, otherwise: str) -> str:
-    """What to do about a write that failed with ``code``: :data:`TOO_LARGE_FIX` for EFBIG,
-    else ``otherwise``."""
-    return TOO_LARGE_FIX if code == errno.EFBIG else otherwise
+IN_USE_FIX = (
+    "a program holds that file open, and this filesystem cannot replace or remove a file in "
+    "use (SMB through libsmbclient): end what runs from there, then run the command again"
+)
+"""What to do about EBUSY from a rename or a removal."""
+
+
+def write_error_fix(code: int | None, otherwise: str) -> str:
+    """What to do about a write, rename or removal that failed with ``code``:
+    :data:`TOO_LARGE_FIX` for EFBIG, :data:`IN_USE_FIX` for EBUSY, else ``otherwise``."""
+    if code == errno.EFBIG:
+        return TOO_LARGE_FIX
+    return IN_USE_FIX if code == errno.EBUSY else otherwise
 
 
 def outcome_of_error(exc: OSError) -> Outcome:

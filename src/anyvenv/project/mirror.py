@@ -836,9 +836,9 @@ def _remove_unclaimed(
 
 
 def _not_placed(error: OSError, path: str, doing: str = "place") -> AnyvenvError:
-    from anyvenv.fs.outcome import errno_name, too_large_or
+    from anyvenv.fs.outcome import errno_name, write_error_fix
 
-    why = too_large_or(
+    why = write_error_fix(
         error.errno,
         "the filesystem refused that file (no space left, no permission, an I/O error)",
     )
