@@ -43,6 +43,7 @@ PLAIN_UV_BROKEN = {
     "fat": "fails: the interpreter symlink cannot be made",
     "sshfs-nosymlink": "fails: the interpreter symlink cannot be made",
     "smb": "fails: the interpreter symlink cannot be made",
+    "rclone": "fails: the interpreter symlink cannot be made (EIO)",
     "faultfs:readlink-eacces": "its python link cannot be read (EACCES)",
     "sshfs-noreadlink": "its python link cannot be read (EACCES)",
     "sshfs": "its absolute python link is refused (EPERM)",

@@ -1,5 +1,5 @@
 """Real-filesystem test lab for anyvenv: fault-injecting FUSE mounts, exFAT, NTFS, FAT, sshfs,
-SMB (Samba through smbnetfs).
+SMB (Samba through smbnetfs), rclone.
 
 Use through the fixtures of tests/conftest.py (``lab``, ``target``, ``lab_target``).
 """

@@ -1,4 +1,5 @@
-"""The test lab: real mounts (faultfs modes, exFAT, NTFS, FAT, sshfs, SMB, tmpfs) made on demand."""
+"""The test lab: real mounts (faultfs modes, exFAT, NTFS, FAT, sshfs, SMB, rclone, tmpfs) made
+on demand."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ TESTS_DIR = LAB_DIR.parent
 
 FAULT_KINDS = [f"faultfs:{mode}" for mode in MODES if mode not in SPECIAL_MODES]
 SSHFS_KINDS = ["sshfs", "sshfs-nosymlink", "sshfs-noreadlink"]
-ALL_KINDS = ["local", *FAULT_KINDS, "exfat", "ntfs", "fat", *SSHFS_KINDS, "smb"]
+ALL_KINDS = ["local", *FAULT_KINDS, "exfat", "ntfs", "fat", *SSHFS_KINDS, "smb", "rclone"]
 """Every kind a venv should be tried on; a test parametrized over it runs once per kind."""
 
 IMAGE_SIZE = 256 * 1024 * 1024
@@ -55,6 +56,10 @@ SFTP_DENY = {
     "sshfs-nosymlink": f"{SFTP_SERVER} -P symlink",
     "sshfs-noreadlink": f"{SFTP_SERVER} -P readlink",
 }
+
+RCLONE_CACHE_MODES = {"rclone": "writes", "rclone-off": "off"}
+"""rclone's --vfs-cache-mode per lab mount ("writes": what its docs advise for programs that
+write files; "off": a special mount, where a file reopened for writing loses its writes)."""
 
 HUNG_KIND = "faultfs:hang-symlink"
 
@@ -217,11 +222,16 @@ class Lab:
 
     def mount_special(self, name: str) -> LabMount:
         """Mounts outside ALL_KINDS: "sshfs-pair-{a,b}", "sshfs-nocache-pair-{a,b}",
-        "fat-root" (a FAT volume of its own), "tmpfs-<N>k[-<n>]"."""
+        "fat-root" (a FAT volume of its own), "rclone-off" (rclone with --vfs-cache-mode
+        off), "tmpfs-<N>k[-<n>]"."""
         with self._lock:
             if name not in self._mounts:
                 self._mounts[name] = self._make_recorded(name, lambda: self._make_special(name))
             return self._mounts[name]
+
+    def special_target(self, name: str) -> Path:
+        """A fresh empty directory on the special mount ``name`` (see :meth:`mount_special`)."""
+        return self._fresh_dir(self.mount_special(name).root, "t")
 
     def status(self) -> dict[str, str]:
         """Per kind tried: "mounted (0.3s)" or "not mounted: why"."""
@@ -293,6 +303,8 @@ class Lab:
             return self._make_sshfs(kind, kind, SFTP_DENY.get(kind))
         if kind == "smb":
             return self._make_smb(kind)
+        if kind == "rclone":
+            return self._make_rclone(kind)
         raise LabUnavailable(f"unknown lab kind {kind!r}")
 
     def _make_special(self, name: str) -> LabMount:
@@ -302,6 +314,8 @@ class Lab:
             return self._make_sshfs(
                 name, "sshfs-nocache-pair", None, expect_as="sshfs", extra=SSHFS_NO_CACHE
             )
+        if name == "rclone-off":
+            return self._make_rclone(name)
         if name == "fat-root":  # (its root is probed, where a crash of fusefat harms no other)
             return self._make_fat(name, IMAGE_SIZE, ["-F", "32"], expect_as="fat")
         if name.startswith("tmpfs-"):
@@ -441,6 +455,36 @@ class Lab:
         run(["mount", "--bind", server.share_in(network), mountpoint])
         bound = ActiveMount(mountpoint, seconds=time.monotonic() - started)
         return self._track(kind, bound, str(server.share_dir))
+
+    def _make_rclone(self, kind: str) -> LabMount:
+        """A local directory through ``rclone mount`` (in the foreground: the lab stops it
+        after the unmount, where it lingers uploading), with every file shown 0755 and a
+        fresh cache directory of its own."""
+        require_fuse()
+        require_programs("rclone")
+        source = self.base / "rclone-src" / kind
+        source.mkdir(parents=True, exist_ok=True)
+        (self.base / "rclone-cache").mkdir(exist_ok=True)
+        cache = self._fresh_dir(self.base / "rclone-cache", kind)
+        mountpoint = self._mountpoint(kind)
+        command: list[str | os.PathLike[str]] = [
+            "rclone",
+            "mount",
+            source,
+            mountpoint,
+            "--vfs-cache-mode",
+            RCLONE_CACHE_MODES[kind],
+            "--file-perms",
+            "0755",
+            "--cache-dir",
+            cache,
+            "--config",
+            os.devnull,  # (no user's remotes or settings: a local directory needs none)
+            "--log-file",
+            self._log(kind),
+        ]
+        active = start_mount_process(command, mountpoint, self._log(kind))
+        return self._track(kind, active, str(source))
 
     def _make_tmpfs(self, name: str, size_kib: int) -> LabMount:
         require_root("tmpfs mount")

@@ -2,7 +2,8 @@
 
 Values: "ok", "no" (call succeeded, effect missing) or the errno name of the
 failing call. Measured on Debian 12 (kernel 6.x, libfuse 3.14, sshfs 3.7.3,
-exfat-fuse 1.3.0, ntfs-3g 2022.10.3, fusefat 0.1a, OpenSSH 9.2, Samba 4.17, smbnetfs 0.6.3).
+exfat-fuse 1.3.0, ntfs-3g 2022.10.3, fusefat 0.1a, OpenSSH 9.2, Samba 4.17, smbnetfs 0.6.3,
+rclone 1.60.1).
 """
 
 from __future__ import annotations
@@ -79,6 +80,16 @@ _DIFFERENCES: dict[str, dict[str, str]] = {
         "rename_open": "EBUSY",  # (opened without FILE_SHARE_DELETE)
         **EVERY_FILE_EXECUTABLE,
     },
+    # rclone mount of a local directory, --vfs-cache-mode writes --file-perms 0755: no links
+    # of either kind (EIO), every file 0755 (chmod a silent no-op); a file in a renamed
+    # directory cannot be read until rclone has uploaded it, some 5 s later (EIO)
+    "rclone": {
+        **_no_symlinks("EIO"),
+        "hardlink": "EIO",
+        "chmod": "no",
+        "dir_rename": "EIO",
+        **EVERY_FILE_EXECUTABLE,
+    },
 }
 
 EXPECT: dict[str, dict[str, str]] = {
@@ -105,5 +116,7 @@ FSTYPE: dict[str, str] = {
     "sshfs-nocache-pair-a": "fuse.sshfs",
     "sshfs-nocache-pair-b": "fuse.sshfs",
     "smb": "fuse.smbnetfs",
+    "rclone": "fuse.rclone",
+    "rclone-off": "fuse.rclone",
 }
 """fstype in /proc/self/mountinfo per kind ("local" depends on the machine)."""

@@ -167,12 +167,20 @@ def rename_open(work: Path) -> str:
 
 
 def dir_rename(work: Path) -> str:
-    """A renamed directory keeps what it holds (fusefat loses it)."""
-    moving = work / "moving"
+    """A renamed directory keeps what it holds, readable at once (fusefat loses it; rclone's
+    VFS cache cannot read it until uploaded: EIO, or no bytes with --vfs-cache-mode full).
+    It is renamed back after: rclone 1.60 brings a tree removed under its new name back on
+    the remote (its bug #6809)."""
+    moving, moved = work / "moving", work / "moved"
     moving.mkdir()
     _write(moving / "inside")
-    os.rename(moving, work / "moved")
-    return OK if (work / "moved" / "inside").is_file() else NO
+    os.rename(moving, moved)
+    try:
+        return OK if (moved / "inside").read_bytes() == PAYLOAD else NO
+    except FileNotFoundError:
+        return NO  # (lost with the rename: fusefat)
+    finally:
+        os.rename(moved, moving)
 
 
 def excl_create(work: Path) -> str:
