@@ -17,6 +17,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from lab import LabMount
+
 ANYVENV = [sys.executable, "-m", "anyvenv"]
 
 
@@ -117,6 +119,19 @@ def entry_names(directory: Path) -> list[str]:
     """Sorted names in ``directory``, without libfuse's transient ``.fuse_hidden*`` files (a
     file unlinked before the kernel's asynchronous release reached the FUSE server)."""
     return sorted(name for name in os.listdir(directory) if not name.startswith(".fuse_hidden"))
+
+
+RCLONE_WRITE_BACK = 5.0
+"""Seconds after its close that rclone uploads a file (its ``--vfs-write-back`` default)."""
+
+
+def on_rclone_remote(mount: LabMount, directory: Path) -> list[str]:
+    """The entries of ``directory`` (on the lab's rclone mount ``mount``) on rclone's remote
+    (the lab's source directory), once what rclone had to upload when asked is uploaded."""
+    import time
+
+    time.sleep(RCLONE_WRITE_BACK + 3)
+    return entry_names(Path(mount.source) / directory.relative_to(mount.root))
 
 
 def argparse_reading(command: str, argv: list[str]) -> dict[str, object] | None:

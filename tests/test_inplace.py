@@ -22,9 +22,9 @@ from reliability_support import (
     traced,
 )
 
-from lab import ALL_KINDS
+from lab import ALL_KINDS, LabMount
 from lab.expect import CAN_EXECUTE
-from support import cli_env, one_line_error
+from support import cli_env, entry_names, on_rclone_remote, one_line_error
 
 BASE = base_python("3.11")
 RUNNABLE_KINDS = [kind for kind in ALL_KINDS if CAN_EXECUTE.get(kind, True)]
@@ -195,6 +195,24 @@ def test_an_empty_directory_on_every_mount_is_filled_and_then_replaced(
     assert cleared.returncode == 0, cleared.stderr
     assert _works(env) and not _has_marker(env), lab_kind
     assert not leftovers(target, depth=2), leftovers(target, depth=2)
+
+
+@pytest.mark.parametrize("lab_kind", ["rclone"])
+def test_an_env_removed_on_rclone_does_not_come_back_on_its_remote(
+    lab_mount: LabMount, target: Path
+) -> None:
+    """sync's undo removes the env it made a moment ago: renamed aside and removed there,
+    the whole tree came back on rclone's remote once rclone uploaded its files (rclone 1.60,
+    its bug #6809); it is emptied in place instead."""
+    from anyvenv.fs.inplace import remove_or_empty
+
+    env = target / "env"
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").write_bytes(b"a copied interpreter\n")
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    remove_or_empty(str(env))
+    assert entry_names(target) == []
+    assert on_rclone_remote(lab_mount, target) == []
 
 
 def test_an_env_emptied_in_place_keeps_its_config_while_anything_else_stays(

@@ -13,10 +13,24 @@ import pytest
 
 from anyvenv.errors import UsageError
 from anyvenv.fs.outcome import OK
-from anyvenv.fs.probe import CHECKS, PROBE_DIR_PREFIX, clear_cache, probe, start_probe
+from anyvenv.fs.probe import (
+    CHECKS,
+    PROBE_DIR_PREFIX,
+    ProbeResult,
+    clear_cache,
+    probe,
+    start_probe,
+)
 from anyvenv.record import replace
-from lab import ALL_KINDS, Lab
-from support import can_run_as_nobody, entry_names, one_line_error, run_cli, run_cli_as_nobody
+from lab import ALL_KINDS, Lab, LabMount
+from support import (
+    can_run_as_nobody,
+    entry_names,
+    on_rclone_remote,
+    one_line_error,
+    run_cli,
+    run_cli_as_nobody,
+)
 
 
 @pytest.mark.parametrize("lab_kind", ALL_KINDS)
@@ -32,6 +46,26 @@ def test_probe_matches_the_measured_filesystem(lab: Lab, lab_kind: str, target: 
         assert result.fstype == mount.fstype
         assert result.mount_point == str(mount.root)
     assert entry_names(target) == [], "the probe cleans up after itself"
+
+
+@pytest.mark.parametrize("lab_kind", ["rclone"])
+def test_the_probe_leaves_nothing_on_an_rclone_remote(lab_mount: LabMount, target: Path) -> None:
+    """The probe's renamed directory is renamed back before it is removed: removed under its
+    new name, rclone 1.60 brought it back on the remote once it uploaded its file (its bug
+    #6809), a .anyvenv-probe-* directory left there for good."""
+    clear_cache()
+    probe(target, use_cache=False)
+    assert on_rclone_remote(lab_mount, target) == []
+
+
+def test_directories_are_never_renamed_on_rclone_whatever_was_measured() -> None:
+    works = ProbeResult(
+        path="/x", mount_point="/", fstype="ext4", mount_options=(), **dict.fromkeys(CHECKS, OK)
+    )
+    assert works.renames_trees
+    rclone = replace(works, fstype="fuse.rclone")  # (--vfs-cache-mode off: read back at once)
+    assert not rclone.renames_trees
+    assert "directories are never renamed on fuse.rclone: move files" in rclone.verdict()
 
 
 @pytest.mark.parametrize(

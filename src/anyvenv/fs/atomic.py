@@ -255,10 +255,14 @@ def remember_directory_rename(device: int, keeps_contents: bool) -> None:
 
 
 def directory_rename_keeps_contents(parent: str | os.PathLike[str]) -> bool:
-    """Whether a renamed directory still holds its files on the filesystem of ``parent``.
+    """Whether a renamed directory still holds its files, readable, on the filesystem of
+    ``parent``.
 
-    fusefat (FAT32 through FUSE) renames the entry but loses what was in it. Measured once per
-    filesystem (device) and process, in ``parent`` itself.
+    fusefat (FAT32 through FUSE) renames the entry but loses what was in it; rclone cannot
+    read it back until uploaded, and is never trusted with it (see
+    :data:`~anyvenv.fs.mounts.UNRENAMABLE_TREE_FSTYPES`). Measured once per filesystem
+    (device) and process, in ``parent`` itself; a step of the measure that fails counts as
+    "no" (the commit then moves file by file, and meets a real fault itself).
     """
     device = os.stat(parent).st_dev
     known = _rename_keeps_contents.get(device)
@@ -267,14 +271,17 @@ def directory_rename_keeps_contents(parent: str | os.PathLike[str]) -> bool:
     from anyvenv.fs.mounts import mount_of
 
     mount = mount_of(parent)
-    if mount is not None and mount.is_local:  # a kernel filesystem: POSIX rename semantics
-        _rename_keeps_contents[device] = True
-        return True
+    if mount is not None and (mount.is_local or not mount.renames_trees):
+        # a kernel filesystem: POSIX rename semantics; rclone: never
+        _rename_keeps_contents[device] = mount.is_local
+        return mount.is_local
     sweep_dead(parent, RENAME_PROBE_MARK)
     workdir = os.path.join(parent, f"{RENAME_PROBE_MARK}{leftover_tag()}")
     os.mkdir(workdir)
     try:
         keeps = renamed_directory_keeps_files(workdir)
+    except OSError:
+        keeps = False
     finally:
         remove_tree_quietly(workdir)
         if os.path.lexists(workdir):  # a .fuse_hidden name that showed up after the listing
@@ -283,19 +290,31 @@ def directory_rename_keeps_contents(parent: str | os.PathLike[str]) -> bool:
     return keeps
 
 
+_RENAME_PROBE_BYTES = b"anyvenv probe\n"
+
+
 def renamed_directory_keeps_files(workdir: str) -> bool:
     """Inside ``workdir`` (an empty directory of ours, removed by the caller): whether a
-    directory holding a file still holds it once renamed. fusefat renames the entry and loses
-    the files in it that hold data (empty ones survive), so the file is not empty."""
+    directory holding a file still holds it once renamed, with its bytes read back at once.
+    fusefat renames the entry and loses the files in it that hold data (empty ones survive),
+    so the file is not empty; rclone's VFS cache keeps the entry but cannot read it until
+    uploaded (EIO, raised; or no bytes). The directory is renamed back before the caller
+    removes it: rclone 1.60 brings a tree removed under its new name back on the remote."""
     moving, moved = os.path.join(workdir, "moving"), os.path.join(workdir, "moved")
     os.mkdir(moving)
     fd = os.open(os.path.join(moving, "inside"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        os.write(fd, b"anyvenv probe\n")
+        os.write(fd, _RENAME_PROBE_BYTES)
     finally:
         os.close(fd)
     os.rename(moving, moved)
-    return os.path.isfile(os.path.join(moved, "inside"))
+    try:
+        with open(os.path.join(moved, "inside"), "rb") as stream:
+            return stream.read(len(_RENAME_PROBE_BYTES) + 1) == _RENAME_PROBE_BYTES
+    except FileNotFoundError:
+        return False  # (lost with the rename)
+    finally:
+        os.rename(moved, moving)
 
 
 def move_tree_by_files(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
@@ -370,8 +389,9 @@ def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> R
     between leaves it under the retired name, and :func:`~anyvenv.fs.leftovers.recover` puts it back). Returns what
     is left of the old target where some of it could not be removed (files of another owner).
 
-    Where renaming a directory loses its contents (fusefat), the old target is removed and the
-    new tree is moved in file by file: not atomic, but the only way that keeps the files.
+    Where renaming a directory loses its contents (fusefat) or leaves them unreadable for a
+    while (rclone), the old target is removed and the new tree is moved in file by file: not
+    atomic, but the only way that keeps the files.
     """
     if not directory_rename_keeps_contents(os.path.dirname(os.fspath(staging)) or "."):
         if os.path.lexists(target):

@@ -94,8 +94,10 @@ def remove_or_empty(path: str) -> None:
     renamed aside first (under a staging name, which the next run's recover clears). One
     that must keep its identity (:func:`keeps_identity`: a mount point, the working
     directory) is emptied instead, as is one where a renamed directory loses its files
-    (fusefat): ``pyvenv.cfg`` last, so that what a kill leaves is still an env, replaced by
-    the next run, never a bare ``bin/python`` that tools take for the base interpreter."""
+    (fusefat) or a tree removed under its new name comes back (rclone: on its remote, once
+    it uploads the files): ``pyvenv.cfg`` last, so that what a kill leaves is still an env,
+    replaced by the next run, never a bare ``bin/python`` that tools take for the base
+    interpreter."""
     if os.path.islink(path) or not os.path.isdir(path):
         remove_tree(path)
         return

@@ -37,6 +37,13 @@ DEVICE_FSTYPES = frozenset(
 """Other filesystems of a local device (a USB drive): their calls are answered at once,
 though not always by the kernel alone."""
 
+UNRENAMABLE_TREE_FSTYPES = frozenset({"fuse.rclone"})
+"""Filesystems where a directory holding files is never renamed, whatever a probe measured:
+rclone's VFS cache cannot read the files of a renamed directory until it has uploaded them,
+some 5 s later (EIO with ``--vfs-cache-mode writes``, no bytes with ``full``; with ``off`` or
+``minimal`` a read back may pass, racing the upload), and a tree removed under its new name
+comes back on the remote (rclone 1.60, its bug #6809)."""
+
 
 @record
 class MountInfo:
@@ -61,11 +68,23 @@ class MountInfo:
         return self.fstype in LOCAL_FSTYPES
 
     @property
+    def renames_trees(self) -> bool:
+        """Whether a directory holding files may be renamed here (see
+        :data:`UNRENAMABLE_TREE_FSTYPES`; a probe measures the rest)."""
+        return renames_trees(self.fstype)
+
+    @property
     def answers_from_afar(self) -> bool:
         """Whether each call waits on a server or a FUSE daemon of its own (a network share,
         sshfs, rclone, an unknown FUSE filesystem), not on a local device or memory: where
         calls made at once finish sooner than one after another."""
         return not self.is_local and self.fstype not in DEVICE_FSTYPES
+
+
+def renames_trees(fstype: str | None) -> bool:
+    """Whether a directory holding files may be renamed on a filesystem of ``fstype``
+    (``None``: not known) as far as its type tells (see :data:`UNRENAMABLE_TREE_FSTYPES`)."""
+    return fstype not in UNRENAMABLE_TREE_FSTYPES
 
 
 def _unescape(field: str) -> str:

@@ -18,7 +18,7 @@ from anyvenv.errors import AnyvenvError, DirectoryNotWritable, UsageError
 from anyvenv.fs.atomic import remember_directory_rename, renamed_directory_keeps_files
 from anyvenv.fs.bounded import beat
 from anyvenv.fs.leftovers import leftover_tag, sweep_dead
-from anyvenv.fs.mounts import MountInfo, mount_containing, mount_of
+from anyvenv.fs.mounts import MountInfo, mount_containing, mount_of, renames_trees
 from anyvenv.fs.outcome import NO, OK, Outcome, errno_name, outcome_of_error
 from anyvenv.fs.place import FICLONE
 from anyvenv.fs.remove import remove_tree_quietly
@@ -97,6 +97,13 @@ class ProbeResult:
             == self.symlink_dotdot
             == self.symlink_absolute
         )
+
+    @property
+    def renames_trees(self) -> bool:
+        """A directory holding files may be renamed here: its files were read back at once
+        (``dir_rename``), and it is not rclone, where that passes only while racing the
+        upload (see :data:`~anyvenv.fs.mounts.UNRENAMABLE_TREE_FSTYPES`)."""
+        return self.dir_rename == OK and renames_trees(self.fstype)
 
     @property
     def hardlinks_work(self) -> bool:
@@ -219,7 +226,11 @@ def verdict_for(result: ProbeResult) -> str:
     if result.flock != OK:
         notes.append(f"flock fails ({result.flock}): use lock files")
     if result.dir_rename != OK:
-        notes.append(f"a renamed directory loses its contents ({result.dir_rename}): move files")
+        notes.append(
+            f"a renamed directory's files are lost or unreadable ({result.dir_rename}): move files"
+        )
+    elif not result.renames_trees:
+        notes.append(f"directories are never renamed on {result.fstype}: move files")
     return "; ".join([head, *notes])
 
 
@@ -707,7 +718,7 @@ def _result(
     )
     _cache[_cache_key(device, mount)] = result
     # the commit of an env or install here needs this fact: it need not measure it again
-    remember_directory_rename(device, result.dir_rename == OK)
+    remember_directory_rename(device, result.renames_trees)
     return result
 
 
