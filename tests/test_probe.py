@@ -238,6 +238,33 @@ def test_a_directory_where_nothing_can_be_made_is_one_line(tmp_path: Path) -> No
         subprocess.run(["umount", "-l", str(full)], check=False)
 
 
+def test_a_call_failing_after_a_file_was_made_is_not_taken_for_a_refusal_to_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EPERM from a check made after the probe's first file (rclone without its VFS cache
+    failed the close of the lock check's file so) is the filesystem failing a call, not the
+    directory refusing to be written: it said "you may not write to it", exit 2."""
+    import errno
+
+    import anyvenv.fs.probe as probe_module
+    from anyvenv.errors import AnyvenvError
+
+    def refused(path: str) -> tuple[str, str]:
+        raise PermissionError(errno.EPERM, "Operation not permitted", path)
+
+    monkeypatch.setattr(probe_module, "_check_locks", refused)
+    clear_cache()
+    with pytest.raises(AnyvenvError) as caught:
+        probe(tmp_path, use_cache=False)
+    assert not isinstance(caught.value, UsageError)
+    assert caught.value.one_line() == (
+        f"cannot probe {tmp_path}: a file was made there, then Operation not permitted "
+        "(EPERM); the filesystem fails a call an environment needs: create it on another "
+        "filesystem"
+    )
+    assert entry_names(tmp_path) == []
+
+
 def test_a_second_interrupt_during_the_clean_up_still_removes_the_scratch_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

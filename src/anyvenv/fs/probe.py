@@ -495,6 +495,10 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
         results["dir_rename"] = _check_dir_rename(scratch)
         results["flock"], results["fcntl_lock"] = _check_locks(plain)
         results["exec"] = _finish_exec(running)
+    except OSError as exc:
+        if results.get("excl_create") != OK:
+            raise  # (no file could be made: the directory's refusal, said by _result)
+        raise _failed_after_create(dirpath, exc) from exc
     finally:
         try:
             _clean_up(running, scratch)
@@ -504,6 +508,21 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
         if before is not None:
             _put_times_back(dirpath, before)
     return dict(results)  # (plain: marshalled back from a bounded child)
+
+
+def _failed_after_create(dirpath: str, exc: OSError) -> AnyvenvError:
+    """The error for a call that failed after the probe made its first file in ``dirpath``:
+    not the directory refusing to be written (an EPERM said "you may not write to it"), but
+    the filesystem failing a call an environment needs."""
+    what = (
+        f"cannot probe {dirpath}: a file was made there, then {exc.strerror or exc} "
+        f"({errno_name(exc.errno)})"
+    )
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return AnyvenvError(what, "free space on that filesystem, or pass another directory")
+    return AnyvenvError(
+        what, "the filesystem fails a call an environment needs: create it on another filesystem"
+    )
 
 
 def _put_times_back(dirpath: str, before: os.stat_result) -> None:
