@@ -100,6 +100,22 @@ def test_lab_target_gives_a_fresh_empty_directory(lab_target: Path) -> None:
     assert (lab_target / "file").read_text() == "x"
 
 
+def test_rclone_without_its_cache_empties_a_file_written_through_a_second_open(lab: Lab) -> None:
+    """--vfs-cache-mode off: the first descriptor, closed last, is uploaded last (empty); an
+    existing file opened for writing fails at its close (EPERM: the lab's lock checks)."""
+    target = lab.special_target("rclone-off")
+    assert mount_entry(lab.mount_special("rclone-off").root) == (
+        "fuse.rclone",
+        lab.mount_special("rclone-off").source,
+    )
+    measured = probe_all(target, lab.outside_file())
+    assert (measured["reopen_write"], measured["flock"], measured["fcntl_lock"]) == (
+        "no",
+        "EPERM",
+        "EPERM",
+    )
+
+
 # -- faultfs specifics -----------------------------------------------------
 @pytest.mark.parametrize("lab_kind", ["faultfs:readlink-eacces"])
 def test_readlink_eacces_shows_links_owned_by_nobody(target: Path) -> None:

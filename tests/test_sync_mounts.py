@@ -641,6 +641,26 @@ def test_lock_of_a_project_that_cannot_be_copied_is_written_anew(
     assert not list(project.glob(".uv.lock*"))
 
 
+def test_a_project_on_rclone_without_its_cache_is_refused_for_what_it_does(
+    lab: Lab, index: Path, home: Path
+) -> None:
+    """rclone with --vfs-cache-mode off empties what uv writes into an env (see
+    test_venv.test_rclone_without_its_cache_is_refused_for_what_it_does): sync stops before
+    making one, saying why, exit 1; doctor says it would."""
+    env = project_environ(home)
+    project = write_project(lab.special_target("rclone-off") / "demo")
+    refused = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert refused.returncode == 1, refused.stderr
+    assert "a file reopened for writing loses its writes on the filesystem at " in refused.stderr
+    assert "(reopen_write: no): uv's installs into an environment there would come" in (
+        refused.stderr
+    )
+    assert sorted(os.listdir(project)) == [".python-version", "pyproject.toml"]  # (no .venv)
+    advice = json.loads(anyvenv("doctor", "--json", cwd=project, env=env).stdout)
+    assert "(reopen_write: no)" in advice["anyvenv_sync"]["stopped"]
+    assert advice["anyvenv"]["strategy"] == "none"
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
 def test_a_copied_project_gets_its_own_env_elsewhere_and_a_moved_one_keeps_its(
     lab_kind: str, target: Path, index: Path, home: Path

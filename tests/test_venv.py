@@ -360,6 +360,35 @@ def test_missing_parents_are_created_and_removed_on_failure(lab: Lab) -> None:
         assert entry_names(target) == [], [(r, ds, fs) for r, ds, fs in os.walk(target)]
 
 
+WRITES_LOST = (
+    "anyvenv: error: a file reopened for writing loses its writes on the filesystem at {} "
+    "(reopen_write: no): uv's installs into an environment there would come out empty; "
+    "create the environment on another filesystem, e.g. 'anyvenv venv ~/.venvs/NAME' "
+    "(or mount it with rclone's --vfs-cache-mode writes)"
+)
+
+
+def test_rclone_without_its_cache_is_refused_for_what_it_does(lab: Lab) -> None:
+    """rclone with --vfs-cache-mode off: a file written through a second open while the first
+    (O_RDWR, from its O_EXCL creation, as uv's temp files) is held comes out empty once that
+    one is closed, and an existing file opened for writing fails at its close (EPERM), which
+    the probe met in its lock check and took for "you may not write to it" (exit 2). The probe
+    measures it (reopen_write) and says so; an env there is refused as on a mount where
+    nothing runs, exit 1, with the true reason."""
+    target = lab.special_target("rclone-off")
+    probed = run_cli("probe", str(target), "--json")
+    assert probed.returncode == 0, probed.stderr
+    measured = json.loads(probed.stdout)
+    assert (measured["reopen_write"], measured["flock"], measured["exec"]) == ("no", "ok", "ok")
+    assert measured["verdict"] == (
+        "a file reopened for writing loses its writes here (reopen_write: no), so uv's installs "
+        "would come out empty: an environment must live on another filesystem"
+    )
+    proc = venv_cli(target / "env")
+    assert (proc.returncode, one_line_error(proc)) == (1, WRITES_LOST.format(target))
+    assert entry_names(target) == []
+
+
 def test_read_only_target(lab: Lab) -> None:
     target = lab.readonly_target()
     proc = venv_cli(target / "env")

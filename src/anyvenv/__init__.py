@@ -27,6 +27,7 @@ _PUBLIC = {
     "DirectoryNotWritable": "anyvenv.errors",
     "InterpreterNotFound": "anyvenv.errors",
     "NothingExecutableHere": "anyvenv.errors",
+    "WritesLostHere": "anyvenv.errors",
     "EnvironmentBroken": "anyvenv.errors",
     "MountNotAnswering": "anyvenv.errors",
     "LockTimeout": "anyvenv.fs.lock",
@@ -45,6 +46,7 @@ __all__ = [
     "ProbeResult",
     "Strategy",
     "UsageError",
+    "WritesLostHere",
     "__version__",
     "create",
     "probe",
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
         MountNotAnswering,
         NothingExecutableHere,
         UsageError,
+        WritesLostHere,
     )
     from anyvenv.fs.lock import LockTimeout
     from anyvenv.fs.place import Strategy

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from anyvenv.errors import AnyvenvError, NothingExecutableHere
+from anyvenv.errors import AnyvenvError, NothingExecutableHere, WritesLostHere
 from anyvenv.fs.outcome import NO, OK
 from anyvenv.fs.probe import ProbeResult, probe
 
@@ -89,6 +89,10 @@ class Advice:
         from anyvenv.project import envchoice
 
         placement, reason = envchoice.placement_for(self.probe)
+        if placement is not envchoice.Placement.ELSEWHERE and not self.probe.keeps_reopened_writes:
+            from anyvenv.envbuild.plan import writes_lost_refusal
+
+            return writes_lost_refusal(self.probe, self.probe.path).one_line()
         try:
             if placement is envchoice.Placement.ELSEWHERE:
                 envchoice.fit_envs_dir(os.environ, reason)
@@ -281,6 +285,15 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
             f"file held open cannot be renamed here ({result.rename_open}), even into a "
             "working environment",
             _evidence(result, "rename_open"),
+        )
+    if not result.keeps_reopened_writes and result.can_execute:
+        return ToolVerdict(
+            tool,
+            Outcome.BREAKS,
+            "uv writes every file it installs through a second open of a temporary file it "
+            f"holds open, and such writes are lost here ({result.reopen_write}): the files "
+            "come out empty, even in a working environment",
+            _evidence(result, "reopen_write"),
         )
     if result.chmod_fails and result.can_execute:
         return ToolVerdict(
@@ -536,7 +549,7 @@ def _strategy(result: ProbeResult, python: str | None) -> Placement:
         return replace(_strategy_without_base(result, exc.message), stopped=stopped)
     try:
         plan = plan_interpreter(result, info, libpython_linkage(info.executable), Path(result.path))
-    except NothingExecutableHere as exc:
+    except (NothingExecutableHere, WritesLostHere) as exc:
         return Placement("none", "none", exc.message, info.executable)
     return Placement(plan.strategy.value, plan.library.value, plan.reason, info.executable)
 
@@ -557,6 +570,9 @@ def _strategy_without_base(result: ProbeResult, why: str) -> Placement:
 
     if not result.can_execute:
         return Placement("none", "none", f"nothing can be executed here ({result.exec})", None)
+    if not result.keeps_reopened_writes:
+        why_not = f"a file reopened for writing loses its writes here ({result.reopen_write})"
+        return Placement("none", "none", why_not, None)
     if result.symlinks_work:
         return Placement("symlink", "none", f"symlinks work{mode_shim_note(result)} ({why})", None)
     same_fs = "hard links" if result.hardlinks_work else ""
@@ -631,14 +647,27 @@ def _options(result: ProbeResult) -> list[Option]:
                     _evidence(result, "exec"),
                 )
             )
-    trouble = not result.symlinks_work or not result.can_execute or result.chmod != OK
+    if not result.keeps_reopened_writes and fstype == "fuse.rclone":
+        options.append(
+            Option(
+                "rclone without its VFS cache loses what is written to a file opened twice: "
+                "mount it with --vfs-cache-mode writes",
+                _evidence(result, "reopen_write"),
+            )
+        )
+    trouble = (
+        not result.symlinks_work
+        or not result.can_execute
+        or result.chmod != OK
+        or not result.keeps_reopened_writes
+    )
     if trouble:
         evidence = {
             name: value
             for name, value in {
                 **_evidence(result, "symlink_create"),
                 **bad,
-                **_evidence(result, "chmod", "exec"),
+                **_evidence(result, "chmod", "exec", "reopen_write"),
             }.items()
             if value != OK
         }

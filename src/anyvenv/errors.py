@@ -120,6 +120,12 @@ class NothingExecutableHere(AnyvenvError):
     """No file on the target filesystem can be executed (noexec, fixed 0644 modes)."""
 
 
+class WritesLostHere(AnyvenvError):
+    """Files written as uv installs them (through a second open of a temp file held open) come
+    out empty on the target filesystem (rclone without its VFS cache): no environment can be
+    installed into there, though files can be made and executed."""
+
+
 class UnfitUserDir(AnyvenvError):
     """One of anyvenv's per-user directories (envs kept outside projects, shadow envs) is on a
     filesystem that cannot hold the env it is needed for: a home directory on a share."""

@@ -32,6 +32,7 @@ PROBE_KEYS = (
     "case_sensitive",
     "rename_over",
     "rename_open",
+    "reopen_write",
     "excl_create",
     "flock",
     "fcntl_lock",
@@ -166,6 +167,23 @@ def rename_open(work: Path) -> str:
     return OK if (work / "moved").exists() and not (work / "held").exists() else NO
 
 
+def reopen_write(work: Path) -> str:
+    """A file written through a second open (O_TRUNC) while its first (O_RDWR, O_EXCL) is held
+    keeps those bytes once both are closed, as uv writes what it installs (rclone without
+    its VFS cache empties it when the first is closed)."""
+    path = work / "reopened"
+    first = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        second = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        try:
+            os.write(second, PAYLOAD)
+        finally:
+            os.close(second)
+    finally:
+        os.close(first)
+    return OK if path.read_bytes() == PAYLOAD else NO
+
+
 def dir_rename(work: Path) -> str:
     """A renamed directory keeps what it holds, readable at once (fusefat loses it; rclone's
     VFS cache cannot read it until uploaded: EIO, or no bytes with --vfs-cache-mode full).
@@ -255,6 +273,7 @@ def probe_all(directory: Path, outside: Path) -> dict[str, str]:
         "case_sensitive": case_sensitive,
         "rename_over": rename_over,
         "rename_open": rename_open,
+        "reopen_write": reopen_write,
         "excl_create": excl_create,
         "flock": flock,
         "fcntl_lock": fcntl_lock,

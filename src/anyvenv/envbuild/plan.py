@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from anyvenv.errors import NothingExecutableHere, UsageError
+from anyvenv.errors import NothingExecutableHere, UsageError, WritesLostHere
 from anyvenv.fs.place import Strategy, may_hard_link, same_filesystem
 from anyvenv.fs.probe import REWRITES_WORK, ProbeResult
 from anyvenv.interpreter.linkage import Linkage
@@ -77,20 +77,14 @@ def plan_interpreter(
 ) -> InterpreterPlan:
     """The placement for an env created in ``env_parent`` (whose filesystem ``probe`` measured)."""
     if not probe.can_execute:
-        from anyvenv.errors import NoHomeDirectory
-        from anyvenv.userdirs import home_dir
-
-        try:  # (a home on the same share, or none: ~/.venvs would be no better)
-            local_home = not same_filesystem(home_dir(), env_parent)
-        except NoHomeDirectory:
-            local_home = False
-        example = "'anyvenv venv ~/.venvs/NAME'" if local_home else "on a local disk"
         raise NothingExecutableHere(
             f"no file can be executed on the filesystem at {env_parent} (exec: {probe.exec}"
             f"{', mounted noexec' if 'noexec' in probe.mount_options else ''})",
-            f"create the environment on another filesystem, e.g. {example} "
+            f"create the environment on another filesystem, e.g. {_elsewhere(env_parent)} "
             "(in a uv project, 'anyvenv sync' keeps it outside the project by itself)",
         )
+    if not probe.keeps_reopened_writes:
+        raise writes_lost_refusal(probe, env_parent)
     same_fs = same_filesystem(info.executable, env_parent)
     strategy, reason = _choose_strategy(probe, same_fs, forced, info.executable)
     library = _choose_library(strategy, linkage, probe, same_fs)
@@ -111,6 +105,35 @@ def plan_interpreter(
         probe.needs_mode_shim,
         probe.rewrites != REWRITES_WORK,
     )
+
+
+def writes_lost_refusal(probe: ProbeResult, env_parent: str | os.PathLike[str]) -> WritesLostHere:
+    """The refusal of an env in ``env_parent``, where a file reopened for writing loses its
+    writes (rclone without its VFS cache): what uv installs there would come out empty."""
+    remount = (
+        " (or mount it with rclone's --vfs-cache-mode writes)"
+        if probe.fstype == "fuse.rclone"
+        else ""
+    )
+    return WritesLostHere(
+        f"a file reopened for writing loses its writes on the filesystem at {env_parent} "
+        f"(reopen_write: {probe.reopen_write}): uv's installs into an environment there "
+        "would come out empty",
+        f"create the environment on another filesystem, e.g. {_elsewhere(env_parent)}" + remount,
+    )
+
+
+def _elsewhere(env_parent: str | os.PathLike[str]) -> str:
+    """Where to make an env that cannot live in ``env_parent``, as an example for messages:
+    under the home where it is on another filesystem (not on the same share, or missing)."""
+    from anyvenv.errors import NoHomeDirectory
+    from anyvenv.userdirs import home_dir
+
+    try:
+        local_home = not same_filesystem(home_dir(), env_parent)
+    except NoHomeDirectory:
+        local_home = False
+    return "'anyvenv venv ~/.venvs/NAME'" if local_home else "on a local disk"
 
 
 def mode_shim_note(probe: ProbeResult) -> str:

@@ -54,6 +54,7 @@ CHECKS = (
     "case_sensitive",
     "rename_over",
     "rename_open",
+    "reopen_write",
     "excl_create",
     "flock",
     "fcntl_lock",
@@ -81,6 +82,7 @@ class ProbeResult:
     case_sensitive: Outcome
     rename_over: Outcome
     rename_open: Outcome  # a file still held open is renamed (libsmbclient: EBUSY)
+    reopen_write: Outcome  # a file written through a second open keeps it (rclone, cache off)
     excl_create: Outcome
     flock: Outcome
     fcntl_lock: Outcome
@@ -104,6 +106,13 @@ class ProbeResult:
         (``dir_rename``), and it is not rclone, where that passes only while racing the
         upload (see :data:`~anyvenv.fs.mounts.UNRENAMABLE_TREE_FSTYPES`)."""
         return self.dir_rename == OK and renames_trees(self.fstype)
+
+    @property
+    def keeps_reopened_writes(self) -> bool:
+        """What is written through a second open of a file, while its first is held, is still
+        there once both are closed: how uv writes every file it installs (see
+        :func:`_check_reopen_write`). Where it is not, no environment can live here."""
+        return self.reopen_write == OK
 
     @property
     def hardlinks_work(self) -> bool:
@@ -195,6 +204,12 @@ def verdict_for(result: ProbeResult) -> str:
     if not result.can_execute:
         return (
             f"nothing can be executed here (exec: {result.exec}): "
+            "an environment must live on another filesystem"
+        )
+    if not result.keeps_reopened_writes:
+        return (
+            f"a file reopened for writing loses its writes here (reopen_write: "
+            f"{result.reopen_write}), so uv's installs would come out empty: "
             "an environment must live on another filesystem"
         )
     if result.symlinks_work:
@@ -384,13 +399,42 @@ def _check_rename_open(dirpath: str) -> Outcome:
     return _try(rename)
 
 
+_REOPENED_BYTES = b"anyvenv probe: written through a second open\n"
+
+
+def _check_reopen_write(dirpath: str) -> Outcome:
+    """A file made with ``O_RDWR | O_EXCL`` and held open is written through a second open
+    (``O_TRUNC``), then both are closed: its bytes must be there. uv writes every file it
+    installs so (a temp file, written through its path, renamed while still open). rclone
+    without its VFS cache (``--vfs-cache-mode off``) uploads the empty first handle last:
+    the file comes out empty ("no"); it fails other writes to an open file with EPERM."""
+    path = os.path.join(dirpath, "reopened")
+
+    def rewrite() -> bool:
+        first = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        try:
+            second = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+            try:
+                os.write(second, _REOPENED_BYTES)
+            finally:
+                os.close(second)
+        finally:
+            os.close(first)
+        with open(path, "rb") as stream:
+            return stream.read(len(_REOPENED_BYTES) + 1) == _REOPENED_BYTES
+
+    return _try(rewrite)
+
+
 def _check_dir_rename(dirpath: str) -> Outcome:
     return _try(lambda: renamed_directory_keeps_files(dirpath))
 
 
 def _check_locks(path: str) -> tuple[Outcome, Outcome]:
-    """flock, then a POSIX (fcntl) lock, each taken and released on one open of ``path``."""
-    fd = os.open(path, os.O_RDWR)
+    """flock, then a POSIX (fcntl) lock, each taken and released on one open of ``path``, a
+    new file (an existing one opened for writing fails at its close where a file reopened
+    for writing loses its writes: EPERM, rclone without its VFS cache; measured apart)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     try:
         return _lock_outcome(fd, fcntl.flock), _lock_outcome(fd, fcntl.lockf)
     finally:
@@ -492,8 +536,9 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
         results["case_sensitive"] = _try(lambda: _check_case_sensitive(plain) == OK)
         results["rename_over"] = _check_rename_over(scratch, hard_source)
         results["rename_open"] = _check_rename_open(scratch)
+        results["reopen_write"] = _check_reopen_write(scratch)
         results["dir_rename"] = _check_dir_rename(scratch)
-        results["flock"], results["fcntl_lock"] = _check_locks(plain)
+        results["flock"], results["fcntl_lock"] = _check_locks(os.path.join(scratch, "lock"))
         results["exec"] = _finish_exec(running)
     except OSError as exc:
         if results.get("excl_create") != OK:
