@@ -103,7 +103,8 @@ def matrix_markdown(rows: list[MatrixRow], machine: Machine, full: bool = True) 
     intro = (
         f"{machine.header()}\n\n"
         "Every filesystem and fault mode of the test lab (tests/lab: real FUSE mounts, exFAT, NTFS, "
-        "FAT32, sshfs to a local sshd; see tests/lab/README.md for what each does), one env per "
+        "FAT32, sshfs to a local sshd, an SMB share of a local Samba through smbnetfs, rclone; "
+        "see tests/lab/README.md for what each does), one env per "
         'cell from the same base interpreter. "works": the command exits 0 and '
         '`<env>/bin/python` starts as the env\'s python; "broken python": it exits 0 but that '
         'python does not start (or starts outside the env); "no exec": nothing can be '
