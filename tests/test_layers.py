@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "anyvenv"
 
 # lowest first; a module may import its own layer and those before it
 LAYERS = [
-    {"errors", "record", "spawn", "userdirs", "killpoints", "uvbinary"},  # utilities for all
+    {"errors", "record", "spawn", "userdirs", "killpoints", "uvbinary", "signals"},  # for all
     {"fs"},  # probe, link/copy/atomic/lock primitives
     {"interpreter"},  # finding a Python, and what it is
     {"pythons"},  # managed CPython builds

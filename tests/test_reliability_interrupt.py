@@ -648,3 +648,33 @@ def test_an_old_env_killed_while_it_was_being_removed_never_comes_back(
     assert env_is_complete(env) and not has_marker(env)
     assert not leftovers(target, depth=1), leftovers(target, depth=1)
     reliability.add("venv", "SIGKILL points", 1)
+
+
+# -- Ctrl-C and SIGTERM in the steps that must finish whole -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lab_kind", "at"),
+    [
+        ("faultfs:passthrough", "commit:retired"),  # no RENAME_EXCHANGE: renamed aside, then in
+        ("faultfs:passthrough", "commit:renamed"),
+        ("fat", "commit:moved-file@5"),  # renamed directories lose their files: file by file
+    ],
+)
+@pytest.mark.parametrize("signal_name", ["INT", "TERM"])
+def test_a_replace_stopped_while_the_env_is_moved_in_finishes_the_move_first(
+    lab_kind: str, at: str, signal_name: str, target: Path, reliability: Tally
+) -> None:
+    """A Ctrl-C or SIGTERM while the new env is moved in waits until the move is done: the
+    command then stops as interrupted (130, 143), with the new env whole in place and neither
+    the old one beside it nor half of either."""
+    env = target / "env"
+    make_old_env(env)
+    args = ("venv", env, "--python", BASE, "--clear", "-q")
+    proc = killed(*args, at=at, ANYVENV_TEST_KILL_SIGNAL=signal_name)
+    assert proc.returncode == (130 if signal_name == "INT" else 143), proc.stderr
+    assert env_is_complete(env) and not has_marker(env)  # the new one, whole
+    assert not leftovers(target, depth=1), leftovers(target, depth=1)
+    checked = run_anyvenv("check", env)
+    assert checked.returncode == 0, checked.stdout
+    reliability.add("venv", "Ctrl-C/SIGTERM points", 1)

@@ -10,6 +10,8 @@ one of these variables was set when anyvenv started, so production pays one glob
     ANYVENV_TEST_KILL_AT=SPEC+SECONDS at that checkpoint start a timer that kills SECONDS later
                                       (whatever runs then: a child such as uv, a validation run)
     ANYVENV_TEST_TRACE=FILE           append "N NAME MONOTONIC-SECONDS" per checkpoint reached
+    ANYVENV_TEST_KILL_SIGNAL=INT      send SIGINT (as Ctrl-C does) instead of SIGKILL; or TERM,
+                                      HUP (the kill's spec as above)
 
 The kill takes the whole process group when anyvenv leads it (the tests start it with a new
 session, so children such as uv die with it, as on a closed terminal), else only itself.
@@ -21,6 +23,7 @@ import os
 
 KILL_ENV = "ANYVENV_TEST_KILL_AT"
 TRACE_ENV = "ANYVENV_TEST_TRACE"
+SIGNAL_ENV = "ANYVENV_TEST_KILL_SIGNAL"
 
 _KILL_AT = os.environ.get(KILL_ENV) or None
 _TRACE = os.environ.get(TRACE_ENV) or None
@@ -85,12 +88,16 @@ def serving(parent: int) -> None:
 
 
 def kill_now() -> None:
-    """SIGKILL this process (and its group when it leads one), after the anyvenv it serves."""
+    """SIGKILL this process (and its group when it leads one), after the anyvenv it serves;
+    or the signal ``ANYVENV_TEST_KILL_SIGNAL`` names, which the process may handle."""
     import signal
 
+    chosen = os.environ.get(SIGNAL_ENV)
+    signum = getattr(signal, f"SIG{chosen}") if chosen else signal.SIGKILL
     for pid in (_parent, os.getpid()):
         if pid is None:
             continue
         if os.getpgrp() == pid:
-            os.killpg(pid, signal.SIGKILL)
-        os.kill(pid, signal.SIGKILL)
+            os.killpg(pid, signum)
+        if signum == signal.SIGKILL or os.getpgrp() != pid:
+            os.kill(pid, signum)

@@ -27,6 +27,7 @@ from anyvenv.fs.place import DATA_MODE, create_file
 from anyvenv.fs.remove import remove_tree, remove_tree_quietly
 from anyvenv.killpoints import checkpoint
 from anyvenv.record import record
+from anyvenv.signals import held_signals
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -319,13 +320,24 @@ def renamed_directory_keeps_files(workdir: str) -> bool:
 
 def move_tree_by_files(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
     """Move a tree by recreating its directories and renaming each file (for filesystems
-    where renaming a directory loses its contents); ``source`` is removed afterwards."""
+    where renaming a directory loses its contents); ``source`` is removed afterwards. The
+    files of its top directory go last, so that a move killed part-way leaves no
+    ``pyvenv.cfg``: what it leaves is never taken for a whole env."""
+    top: list[str] = []
     for directory, dirs, files in os.walk(source):
         relative = os.path.relpath(directory, source)
         into = os.fspath(destination) if relative == "." else os.path.join(destination, relative)
         os.makedirs(into, exist_ok=True)
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(directory, d))]:
+        entries = files + [d for d in dirs if os.path.islink(os.path.join(directory, d))]
+        if relative == ".":
+            top = entries
+            continue
+        for name in entries:
             os.rename(os.path.join(directory, name), os.path.join(into, name))
+            checkpoint("commit:moved-file")
+    for name in sorted(top, key=lambda name: name == "pyvenv.cfg"):
+        os.rename(os.path.join(source, name), os.path.join(destination, name))
+        checkpoint("commit:moved-file")
     remove_tree(source)
 
 
@@ -394,9 +406,10 @@ def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> R
     atomic, but the only way that keeps the files.
     """
     if not directory_rename_keeps_contents(os.path.dirname(os.fspath(staging)) or "."):
-        if os.path.lexists(target):
-            remove_tree(target)
-        move_tree_by_files(staging, target)
+        with held_signals():  # (a Ctrl-C here would leave neither the old tree nor the new)
+            if os.path.lexists(target):
+                remove_tree(target)
+            move_tree_by_files(staging, target)
         return None
     if os.path.lexists(target) and exchange(staging, target):
         checkpoint("commit:exchanged")
@@ -404,27 +417,34 @@ def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> R
         checkpoint("commit:removed-old")
         return remains
     retired: str | None = None
-    if os.path.lexists(target):
-        retired = retired_name(target)
-        os.rename(target, retired)
-        checkpoint("commit:retired")
+    going: str | None = None
     try:
-        os.rename(staging, target)
-    except BaseException:
-        if retired is not None and not os.path.lexists(target):
-            os.rename(retired, target)
+        with held_signals():  # (a Ctrl-C between these renames would leave the old tree beside)
+            if os.path.lexists(target):
+                retired = retired_name(target)
+                os.rename(target, retired)
+                checkpoint("commit:retired")
+            try:
+                os.rename(staging, target)
+            except BaseException:
+                if retired is not None and not os.path.lexists(target):
+                    os.rename(retired, target)
+                raise
+            checkpoint("commit:renamed")
+            if retired is None:
+                return None
+            # first under a staging name: a retired tree is put back by recover when the
+            # target is missing, and one half-removed by a kill must never be
+            going = staging_name(target)
+            try:
+                os.rename(retired, going)
+            except OSError as exc:
+                return Remains(retired, f"{exc.strerror or exc}")
+            checkpoint("commit:old-set-aside")
+    except BaseException:  # (a Ctrl-C held back until now: the old tree goes first, as staging)
+        if going is not None and os.path.lexists(going):
+            remove_tree_quietly(going)
         raise
-    checkpoint("commit:renamed")
-    if retired is None:
-        return None
-    # first under a staging name: a retired tree is put back by recover when the target is
-    # missing, and one half-removed by a kill must never be
-    going = staging_name(target)
-    try:
-        os.rename(retired, going)
-    except OSError as exc:
-        return Remains(retired, f"{exc.strerror or exc}")
-    checkpoint("commit:old-set-aside")
     remains = _remove_old(going)
     checkpoint("commit:removed-old")
     return remains

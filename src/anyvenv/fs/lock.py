@@ -32,7 +32,9 @@ from anyvenv.errors import AnyvenvError
 from anyvenv.fs import env_lock_path
 from anyvenv.fs.mounts import mount_of
 from anyvenv.fs.processes import process_alive, process_start_time
+from anyvenv.killpoints import checkpoint
 from anyvenv.record import as_dict, record
+from anyvenv.signals import held_signals
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -211,18 +213,19 @@ def _link_holder_file(path: str, payload: bytes) -> bool | None:
     from anyvenv.fs.place import create_file
 
     temp = f"{path}{TEMP_MARK}{leftover_tag()}"  # a killed run's is swept as a temp file
-    create_file(temp, payload, 0o644)
-    _readable_by_all(temp)
-    try:
-        os.link(temp, path)
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno in _NO_HARD_LINKS or exc.errno not in _LINK_STOPS:
-            return None
-        raise
-    finally:
-        _unlink_while_open(temp)
+    with held_signals():  # (a Ctrl-C between the create and the unlink would leave the temp)
+        create_file(temp, payload, 0o644)
+        try:
+            _readable_by_all(temp)
+            os.link(temp, path)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno in _NO_HARD_LINKS or exc.errno not in _LINK_STOPS:
+                return None
+            raise
+        finally:
+            _unlink_while_open(temp)
     return True
 
 
@@ -578,15 +581,17 @@ class ShareLock:
         return now - seen[1] >= self.unreadable_grace
 
     def release(self) -> None:
-        if self._holder is not None:  # first, while the flock (if any) still holds
-            _unlink_if_holding(self.path, self._payload)  # ours still (json-free compare)
-            self._holder = None
-        if self._fd is not None:
-            _unflock(self._fd, self.path + ".flock")
-            self._fd = None
-        if self._machine_fd is not None and self._machine_path is not None:
-            _unflock(self._machine_fd, self._machine_path)
-            self._machine_fd = None
+        with held_signals():  # (a Ctrl-C between these steps would leave the later files)
+            if self._holder is not None:  # first, while the flock (if any) still holds
+                _unlink_if_holding(self.path, self._payload)  # ours still (json-free compare)
+                self._holder = None
+                checkpoint("lock:holder-file-removed")
+            if self._fd is not None:
+                _unflock(self._fd, self.path + ".flock")
+                self._fd = None
+            if self._machine_fd is not None and self._machine_path is not None:
+                _unflock(self._machine_fd, self._machine_path)
+                self._machine_fd = None
 
 
 def _unflock(fd: int, path: str) -> None:

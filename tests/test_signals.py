@@ -1,0 +1,99 @@
+"""Signals held off while a step must finish whole (anyvenv.signals)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from reliability_support import killed, leftovers
+
+from anyvenv.signals import held_signals
+
+
+def test_a_ctrl_c_in_the_block_is_raised_when_it_ends() -> None:
+    steps = []
+    with pytest.raises(KeyboardInterrupt), held_signals():
+        os.kill(os.getpid(), signal.SIGINT)
+        steps.append("after the signal")
+    assert steps == ["after the signal"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_handler_that_was_there_gets_the_first_signal_once() -> None:
+    got: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
+    try:
+        with held_signals():
+            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert got == []
+        assert got == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_nested_blocks_deliver_when_the_outer_one_ends() -> None:
+    steps = []
+    with pytest.raises(KeyboardInterrupt), held_signals():
+        with held_signals():
+            os.kill(os.getpid(), signal.SIGINT)
+        steps.append("the outer block went on")
+    assert steps == ["the outer block went on"]
+
+
+def test_an_ignored_signal_stays_ignored() -> None:
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with held_signals():
+            assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGHUP)
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
+def test_outside_the_main_thread_nothing_is_held() -> None:
+    seen: list[object] = []
+
+    def run() -> None:
+        with held_signals():
+            seen.append(signal.getsignal(signal.SIGINT))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert seen == [signal.default_int_handler]
+
+
+def test_a_default_action_is_taken_when_the_block_ends() -> None:
+    code = (
+        "import os, signal, sys\n"
+        "from anyvenv.signals import held_signals\n"
+        "with held_signals():\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    print('finished the step', flush=True)\n"
+        "print('not reached', flush=True)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGTERM
+    assert proc.stdout == "finished the step\n"
+
+
+@pytest.mark.parametrize("signal_name", ["INT", "TERM"])
+def test_a_lock_let_go_of_when_stopped_leaves_none_of_its_files(
+    signal_name: str, tmp_path: Path
+) -> None:
+    """Stopped between removing its lock file and letting go of its flock, the command still
+    removes every file of the lock before it stops."""
+    env = tmp_path / "env"
+    proc = killed(
+        "venv", env, "-q", at="lock:holder-file-removed", ANYVENV_TEST_KILL_SIGNAL=signal_name
+    )
+    assert proc.returncode == (130 if signal_name == "INT" else 143), proc.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name != "env"]
+    assert not leftovers(tmp_path, depth=1)
