@@ -550,3 +550,24 @@ def test_a_user_at_the_process_limit_is_told_so_in_one_line(
     line = one_line_error(done)
     assert "(EAGAIN); this user runs as many processes as it may (ulimit -u)" in line, line
     assert not (work / "env").exists() and not (work / ".venv").exists()
+
+
+def test_a_sigterm_python_drops_in_a_finalizer_still_ends_the_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A signal's exception raised inside a ``__del__`` (or a weakref callback) is dropped by
+    Python with a traceback: the command is told it was stopped once it returns, and no
+    traceback is printed."""
+    from anyvenv.cli.guard import Terminated, guarded
+
+    class Finalized:
+        def __del__(self) -> None:
+            raise Terminated(15)  # as the SIGTERM handler raises, wherever the process is
+
+    def command() -> int:
+        Finalized()  # (dropped at once: its __del__ runs here)
+        return 0
+
+    assert guarded(command) == 143
+    err = capsys.readouterr().err
+    assert err == "anyvenv: terminated\n"

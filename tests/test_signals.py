@@ -97,3 +97,13 @@ def test_a_lock_let_go_of_when_stopped_leaves_none_of_its_files(
     assert proc.returncode == (130 if signal_name == "INT" else 143), proc.stderr
     assert not [p for p in tmp_path.iterdir() if p.name != "env"]
     assert not leftovers(tmp_path, depth=1)
+
+
+def test_a_ctrl_c_while_the_env_is_checked_is_an_interruption(tmp_path: Path) -> None:
+    """Ctrl-C reaches the new python's start-up check too (the terminal signals the whole
+    process group): the command stops as interrupted, not as an env whose python fails."""
+    env = tmp_path / "env"
+    proc = killed("venv", env, "-q", at="create:activate.fish", ANYVENV_TEST_KILL_SIGNAL="INT")
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.decode().strip() == "anyvenv: interrupted"
+    assert os.listdir(tmp_path) == []

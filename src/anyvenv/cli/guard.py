@@ -66,9 +66,28 @@ def guarded(command: Callable[[], int]) -> int:
             previous.append((signum, handler))
     except ValueError:  # not the main thread (an embedding program's): leave signals be
         pass
+    lost: list[BaseException] = []
+    hook = sys.unraisablehook
+
+    def keep_stops(unraisable: sys.UnraisableHookArgs) -> None:
+        # a signal's exception raised inside a __del__ or a weakref callback is dropped by
+        # Python, with a traceback: kept instead, and raised once the command returns
+        if isinstance(unraisable.exc_value, (KeyboardInterrupt, Terminated)):
+            lost.append(unraisable.exc_value)
+        else:
+            hook(unraisable)
+
+    def command_then_stops() -> int:
+        code = command()
+        if lost:
+            raise lost[0]
+        return code
+
+    sys.unraisablehook = keep_stops
     try:
-        return _exit_code_of(command)
+        return _exit_code_of(command_then_stops)
     finally:
+        sys.unraisablehook = hook
         for signum, handler in previous:  # as they were, for a host that called main()
             _signal.signal(signum, handler)
 

@@ -171,8 +171,11 @@ class EnvBuilder:
                 check = start_check(layout.python) if early else None
                 try:
                     self.write_scripts(layout)
-                finally:
-                    facts = finish_check(check) if check is not None else None
+                except BaseException:  # (its outcome, not the check's: a Ctrl-C reached both)
+                    if check is not None:
+                        check.kill()
+                    raise
+                facts = finish_check(check) if check is not None else None
                 if facts is not None:
                     verify(facts, staging, self.info, expected_lib)
                 seeded = self.seed(layout, plan) if self.options.seed else []
