@@ -521,15 +521,12 @@ def _patch_runpath(layout: EnvLayout, linkage: Linkage) -> None:
     assert patchelf is not None and linkage.library is not None
     libdir = os.path.dirname(linkage.library)
     executables = [os.path.join(layout.bin, name) for name in layout.executable_names()]
-    import tempfile  # here: start-up time of the envs that need no patching
-
-    from anyvenv.fs.paths import temp_parent
+    from anyvenv.fs.leftovers import scratch_dir
     from anyvenv.spawn import run_captured
 
     # patchelf rewrites a file in place (O_TRUNC, then write), which fusefat refuses (EPERM):
     # patch a local copy once, then write each executable anew (siblings are the same bytes)
-    parent = temp_parent("patching the env's python")
-    with tempfile.TemporaryDirectory(prefix="anyvenv-patchelf-", dir=parent) as scratch:
+    with scratch_dir("patching the env's python", "anyvenv-patchelf-") as scratch:
         local = os.path.join(scratch, os.path.basename(executables[0]))
         place_file(executables[0], local, Strategy.COPY, mode=EXECUTABLE_MODE)
         proc = run_captured([patchelf, "--set-rpath", libdir, local])

@@ -213,3 +213,26 @@ def recover(target: str | os.PathLike[str]) -> list[str]:
             continue  # (files the user may not remove: left for a later run, or for them)
         touched.append(item.path)
     return touched
+
+
+class scratch_dir:
+    """``with scratch_dir(purpose, mark) as path:`` a new directory of this process's own in
+    the temporary directory (:func:`~anyvenv.fs.paths.temp_parent`), named ``MARK`` then
+    ``HOST-PID-RAND``, removed on leaving; the ones of killed runs are swept first."""
+
+    def __init__(self, purpose: str, mark: str) -> None:
+        self.purpose = purpose
+        self.mark = mark
+        self.path = ""
+
+    def __enter__(self) -> str:
+        from anyvenv.fs.paths import temp_parent
+
+        parent = temp_parent(self.purpose)
+        sweep_dead(parent, self.mark, prefix=self.mark)
+        self.path = os.path.join(parent, self.mark + leftover_tag())
+        os.mkdir(self.path, 0o700)
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        remove_tree_quietly(self.path)

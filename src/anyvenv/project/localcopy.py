@@ -148,20 +148,18 @@ class ProjectCopy:
     disk (``copy.root``); :meth:`put_back` writes what changed there into the project."""
 
     def __init__(self, project_root: str) -> None:
+        from anyvenv.fs.leftovers import scratch_dir
+
         self.project_root = project_root
         self.root = ""
         self.before: dict[str, bytes | None] = {}
+        self._scratch = scratch_dir("the project's copy on local disk", COPY_MARK)
 
     def __enter__(self) -> ProjectCopy:
         from anyvenv.fs.atomic import read_small_file
-        from anyvenv.fs.leftovers import leftover_tag, sweep_dead
-        from anyvenv.fs.paths import temp_parent
         from anyvenv.fs.place import create_file
 
-        parent = temp_parent("the project's copy on local disk")
-        sweep_dead(parent, COPY_MARK, prefix=COPY_MARK)  # the copies of killed runs
-        self.root = os.path.join(parent, COPY_MARK + leftover_tag())
-        os.mkdir(self.root, 0o700)
+        self.root = self._scratch.__enter__()  # (the copies of killed runs are swept first)
         try:
             for name in COPIED:
                 data = read_small_file(os.path.join(self.project_root, name), FILE_LIMIT)
@@ -203,9 +201,7 @@ class ProjectCopy:
         self._remove()
 
     def _remove(self) -> None:
-        import shutil
-
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._scratch.__exit__(None, None, None)
 
 
 def locked_in_copy(why: str) -> str:

@@ -15,7 +15,6 @@ import errno
 import json
 import os
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -351,10 +350,10 @@ def _download_cache() -> Iterator[Path]:
     if usable:
         yield cache
         return
-    from anyvenv.fs.paths import temp_parent
+    from anyvenv.fs.leftovers import scratch_dir
 
-    parent = temp_parent("the download (its cache cannot be written either)")
-    with tempfile.TemporaryDirectory(prefix="anyvenv-download-", dir=parent) as temporary:
+    purpose = "the download (its cache cannot be written either)"
+    with scratch_dir(purpose, "anyvenv-download-") as temporary:
         yield Path(temporary)
 
 
