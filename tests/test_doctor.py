@@ -361,3 +361,24 @@ def test_without_a_base_the_plan_says_how_links_would_go() -> None:
     assert "chmod here is ignored, so the env gets a chmod shim" in (
         _strategy_without_base(ignored, "x").reason
     )
+
+
+@pytest.mark.parametrize("lab_kind", ["smb"])
+def test_where_uv_can_write_no_file_its_project_commands_fail_and_the_advice_says_anyvenv(
+    target: Path,
+) -> None:
+    """On SMB through libsmbclient uv renames each file it writes while holding it open: uv
+    sync, add and lock fail (measured in test_sync_mounts and test_edit), and the advice to
+    keep the env on local disk names anyvenv sync (plain uv sync would lose uv.lock there)."""
+    data = _advice(target)
+    tools = _tools(data)
+    for tool in ("uv sync", "uv add", "uv lock"):
+        assert tools[tool]["outcome"] == "fails", tools[tool]
+        assert tools[tool]["evidence"] == {"rename_open": "EBUSY"}, tools[tool]
+    assert "holding it open" in str(tools["uv sync"]["reason"])
+    elsewhere = [o for o in _options(data) if "UV_PROJECT_ENVIRONMENT=" in str(o["advice"])]
+    assert len(elsewhere) == 1, _options(data)
+    advice = str(elsewhere[0]["advice"])
+    assert " anyvenv sync (" in advice and " uv sync (" not in advice, advice
+    assert "uv itself cannot write uv.lock here, as a file held open cannot be renamed" in advice
+    assert data["anyvenv_sync"]["placement"] == "shadow", data["anyvenv_sync"]

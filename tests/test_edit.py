@@ -119,10 +119,15 @@ def test_where_uv_cannot_rewrite_the_project_nor_a_copy_nothing_changes(
             stopped = anyvenv(*command, *index_args(index), cwd=project, env=env)
             line = one_line_error(stopped)
             assert stopped.returncode == 1, stopped.stderr
-            assert f"uv cannot write uv.lock on the project's filesystem: {why}" in line, line
+            assert f"uv cannot write uv.lock on the project's filesystem, as {why}" in line, line
             assert "cannot be locked through a copy: it has path or workspace sources" in line
         assert (project / "pyproject.toml").read_bytes() == needs_beta
         replace_file(project / "pyproject.toml", text)
+        # a lock that need not change is left as it is, copyable project or not (as after
+        # it was made on a local disk and copied in, as the refusal says)
+        current = anyvenv("lock", "--json", *index_args(index), cwd=project, env=env)
+        assert current.returncode == 0, current.stderr
+        assert '"written": "unchanged"' in current.stdout, current.stdout
     assert (project / "pyproject.toml").read_bytes() == text
     assert (project / "uv.lock").read_bytes() == before["uv.lock"]
     hello = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
@@ -199,3 +204,18 @@ def test_the_guard_says_what_it_could_not_put_back(tmp_path: Path) -> None:
     pyproject.mkdir()  # in the way of the put-back's rename
     assert guard.failed() == []
     assert guard.not_restored == [str(pyproject)]
+
+
+@pytest.mark.parametrize("lab_kind", ["fat", "smb"])
+def test_add_without_sync_in_a_new_project_writes_its_files_whole(
+    lab_kind: str, target: Path, index: Path, tmp_path: Path
+) -> None:
+    """``add --no-sync`` before any env or lock: uv edits a copy there too (it would fail on
+    pyproject.toml: ENOSYS at the fchmod on FAT, EBUSY at the rename on SMB)."""
+    env = project_environ(tmp_path / "home")
+    project = write_project(target / "demo", python_version="3.12")
+    added = anyvenv("add", "--no-sync", "gamma", *index_args(index), cwd=project, env=env)
+    assert added.returncode == 0, added.stderr
+    assert _dependencies(project) == ["alpha", "gamma>=1.0"]
+    assert 'name = "gamma"' in (project / "uv.lock").read_text()
+    assert not [p.name for p in project.iterdir() if p.name.startswith(".tmp")]

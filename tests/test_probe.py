@@ -91,6 +91,13 @@ def test_fat_verdict_mentions_chmod(lab: Lab) -> None:
     assert "chmod fails (ENOSYS)" in verdict
 
 
+def test_smb_verdict_says_what_uv_cannot_write(lab: Lab) -> None:
+    result = probe(lab.target("smb"), use_cache=False)
+    assert "a file held open cannot be renamed (EBUSY): uv's writes fail" in result.verdict()
+    assert result.rewrites == "none"
+    assert result.why_rewrites_fail == "a file held open cannot be renamed (EBUSY)"
+
+
 def test_cli_json_reports_every_check(lab: Lab) -> None:
     target = lab.target("faultfs:cifs-like")
     proc = run_cli("probe", str(target), "--json")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from anyvenv.errors import AnyvenvError, NothingExecutableHere, WritesLostHere
 from anyvenv.fs.outcome import NO, OK
-from anyvenv.fs.probe import ProbeResult, probe
+from anyvenv.fs.probe import REWRITES_WORK, ProbeResult, probe
 
 CIFS_TYPES = ("cifs", "smb3", "smbfs")
 READ_BACK = ("symlink_relative", "symlink_dotdot", "symlink_absolute")
@@ -660,6 +660,7 @@ def _options(result: ProbeResult) -> list[Option]:
         or not result.can_execute
         or result.chmod != OK
         or not result.keeps_reopened_writes
+        or result.rewrites != REWRITES_WORK
     )
     if trouble:
         evidence = {
@@ -667,18 +668,21 @@ def _options(result: ProbeResult) -> list[Option]:
             for name, value in {
                 **_evidence(result, "symlink_create"),
                 **bad,
-                **_evidence(result, "chmod", "exec", "reopen_write"),
+                **_evidence(result, "chmod", "exec", "reopen_write", "rename_open"),
             }.items()
             if value != OK
         }
-        options.append(Option(_env_elsewhere_advice(result.path), evidence))
+        options.append(Option(_env_elsewhere_advice(result), evidence))
     return options
 
 
-def _env_elsewhere_advice(directory: str) -> str:
+def _env_elsewhere_advice(result: ProbeResult) -> str:
     """Keep the env off this filesystem: in ``~/.venvs`` where uv sync works under the home,
     not where the home is on this filesystem too (a university's NFS/SMB home, a VM's shared
-    folder) or on another where uv sync fails or breaks."""
+    folder) or on another where uv sync fails or breaks. Where uv cannot write the project's
+    files here (chmod fails, or a file held open cannot be renamed: plain uv would lose or
+    tear uv.lock), through ``anyvenv sync``, which locks in a copy."""
+    directory = result.path
     from anyvenv.errors import NoHomeDirectory
     from anyvenv.fs.place import same_filesystem
     from anyvenv.userdirs import home_dir
@@ -697,9 +701,15 @@ def _env_elsewhere_advice(directory: str) -> str:
         where, also = (
             (local, f" (not under your home: {why_not})") if why_not else ("~/.venvs/NAME", "")
         )
+    if result.rewrites == REWRITES_WORK:
+        command = "uv sync"
+    else:
+        also += f"; uv itself cannot write uv.lock here, as {result.why_rewrites_fail}"
+        command = "anyvenv sync"
     return (
         f"keep the environment on a local disk{also} and the project here: "
-        f"UV_PROJECT_ENVIRONMENT={where} uv sync (a relative value is taken from the project root)"
+        f"UV_PROJECT_ENVIRONMENT={where} {command} (a relative value is taken from the project "
+        "root)"
     )
 
 

@@ -368,7 +368,7 @@ class EnvBuilder:
 
         # uv copies files and then chmods them, and renames each into place while holding it
         # open: where either fails, or chmod is ignored, pip (with the shim) installs
-        with_pip = plan.mode_shim or plan.uv_writes_fail
+        with_pip = plan.mode_shim or plan.uv_installs_fail
         return seed_packages(layout, with_pip=with_pip, index_args=self.options.seed_index_args)
 
     def commit(self, staging: str) -> None:

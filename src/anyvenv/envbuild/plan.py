@@ -35,7 +35,9 @@ class InterpreterPlan:
     base: str
     mode_shim: bool = False  # chmod is broken here: install the env's chmod shim (modeshim.py)
     # (not where chmod is only ignored and every file is executable anyway: exFAT, CIFS 0755)
-    uv_writes_fail: bool = False  # uv cannot install here (ProbeResult.rewrites): pip seeds
+    # uv's install fails here (ProbeResult.rewrites: it chmods each file it copies, and renames
+    # it into place while holding it open): pip seeds
+    uv_installs_fail: bool = False
 
 
 PATCHELF_ENV = "ANYVENV_PATCHELF"

@@ -27,8 +27,9 @@ TOO_LARGE_FIX = (
 
 
 IN_USE_FIX = (
-    "a program holds that file open, and this filesystem cannot replace or remove a file in "
-    "use (SMB through libsmbclient): end what runs from there, then run the command again"
+    "a program likely holds that file open, and this filesystem cannot replace or remove a "
+    "file in use (as SMB through libsmbclient; or it is a mount point): end what runs from "
+    "there, then run the command again"
 )
 """What to do about EBUSY from a rename or a removal."""
 

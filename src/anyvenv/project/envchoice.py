@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from anyvenv.fs.outcome import OK
 from anyvenv.record import StrChoice, record
 from anyvenv.userdirs import cache_home, data_home
 
@@ -159,13 +160,16 @@ def _unused(directory: str, name: str, declared: str) -> str:
 
 def probed_at(directory: str) -> ProbeResult | None:
     """The probe of the filesystem of ``directory``; ``None`` where it cannot be probed (not
-    writable: whatever must write there says so itself)."""
-    from anyvenv.errors import UsageError
+    writable, or a call of the probe failed there: whatever must write there says so itself,
+    and uv can write nothing there either)."""
+    from anyvenv.errors import AnyvenvError, MountNotAnswering
     from anyvenv.fs.probe import probe
 
     try:
         return probe(directory)
-    except (OSError, UsageError):
+    except MountNotAnswering:
+        raise  # (a hung mount holds uv too: said as it is)
+    except (OSError, AnyvenvError):
         return None
 
 
@@ -209,7 +213,7 @@ def placement_for(result: ProbeResult) -> tuple[Placement, str]:
                 "uv installs in place",
             )
         return Placement.IN_PLACE, f"files can be executed and chmod works on {_where(result)}"
-    if not result.can_execute:
+    if not result.can_execute or not result.keeps_reopened_writes:
         return Placement.ELSEWHERE, fault
     return Placement.SHADOW, f"{fault}: {SHADOW_MEANS}"
 
@@ -221,7 +225,12 @@ def fault_of(result: ProbeResult) -> str | None:
     if not result.can_execute:
         noexec = ", mounted noexec" if "noexec" in result.mount_options else ""
         return f"no file can be executed on {_where(result)} (exec: {result.exec}{noexec})"
-    if result.rename_open != "ok":  # (uv renames each file it writes while holding it open)
+    if not result.keeps_reopened_writes:  # (uv writes each file it installs so: they'd be empty)
+        return (
+            f"a file reopened for writing loses its writes on {_where(result)} "
+            f"(reopen_write: {result.reopen_write})"
+        )
+    if result.rename_open != OK:  # (uv renames each file it writes while holding it open)
         return f"a file held open cannot be renamed on {_where(result)} ({result.rename_open})"
     if result.chmod_works or result.chmod_ignored_harmlessly:
         return None

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from types import TracebackType
 
+    from anyvenv.errors import CannotEditHere
     from anyvenv.project.model import Project
 
 # The files of a project root that uv reads to lock it and may rewrite.
@@ -204,6 +205,18 @@ class ProjectCopy:
         self._scratch.__exit__(None, None, None)
 
 
+def cannot_lock_here(why: str, reason: str) -> CannotEditHere:
+    """uv.lock must be written where uv can write no file (``why``), and the project cannot be
+    locked through a copy (``reason``)."""
+    from anyvenv.errors import CannotEditHere
+
+    return CannotEditHere(
+        f"uv cannot write uv.lock on the project's filesystem, as {why}, and the project "
+        f"cannot be locked through a copy: {reason}",
+        "lock it where its files are on a local disk, then copy uv.lock here",
+    )
+
+
 def locked_in_copy(why: str) -> str:
     """The note of a lock made in a copy, as ``why`` (``ProbeResult.why_rewrites_fail``)."""
     return (
@@ -294,9 +307,10 @@ class LockResult:
 
 
 def lock_project(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) -> LockResult:
-    """``uv lock`` with ``uv_args``: in place where uv can replace uv.lock; where chmod fails
-    (and the lock exists and may change), in a copy of the project on local disk, or, for a
-    project that cannot be copied, with the old lock set aside."""
+    """``uv lock`` with ``uv_args``: in place where uv can write uv.lock, or where it need not
+    (current; or missing, where uv can write a new file); else in a copy of the project on
+    local disk, or, for a project that cannot be copied, with the old lock set aside (where
+    chmod fails) or refused (where uv can write no file)."""
     from anyvenv.fs.atomic import read_small_file
     from anyvenv.project.model import discover
     from anyvenv.project.uvrules import start_dir
@@ -318,8 +332,7 @@ def _lock(
     environ: Mapping[str, str],
     cwd: str,
 ) -> None:
-    from anyvenv.errors import CannotEditHere
-    from anyvenv.fs.probe import NO_REWRITES, ONLY_NEW_FILES
+    from anyvenv.fs.probe import REWRITES_WORK
     from anyvenv.project.envchoice import probed_at
     from anyvenv.project.uvcall import run_uv
     from anyvenv.project.uvlock import LOCK_CHECK, LOCK_WRITE_FREE_FLAGS, RewritableLockfile
@@ -335,19 +348,17 @@ def _lock(
     # uv builds what has dynamic metadata where it is
     environ = with_build_shim(environ, project_source_dirs(project))
     probed = probed_at(root) if writes else None
-    rewrites = probed.rewrites if probed is not None else None
-    exists = os.path.isfile(result.lockfile)
-    # (where new files can be written, uv writes a missing lock itself)
-    if probed is None or not (rewrites == NO_REWRITES or (rewrites == ONLY_NEW_FILES and exists)):
+    if probed is None or probed.rewrites == REWRITES_WORK:
+        result.uv_exit_code = run_uv(command, environ, cwd)
+        return
+    lockfile = RewritableLockfile(
+        result.lockfile, probed.rewrites, result.notes, command, environ, uv_args, cwd, LOCK_CHECK
+    )
+    if not (lockfile.set_aside or lockfile.in_copy_only):
+        # current (uv leaves it as it is), or missing where uv can write it anew
         result.uv_exit_code = run_uv(command, environ, cwd)
         return
     reason = why_not_copyable(project, uv_args, environ)
-    if reason is not None and rewrites == NO_REWRITES:
-        raise CannotEditHere(
-            f"uv cannot write uv.lock on the project's filesystem: {probed.why_rewrites_fail}, "
-            f"and the project cannot be locked through a copy: {reason}",
-            "lock it where its files are on a local disk, then copy uv.lock here",
-        )
     if reason is None:
         workdir = start_dir(uv_args, cwd, environ, project=False)
         result.uv_exit_code, written = lock_in_copy(project, uv, uv_args, environ, workdir)
@@ -355,9 +366,8 @@ def _lock(
             result.how = "through a copy"
             result.notes.append(locked_in_copy(probed.why_rewrites_fail))
         return
-    lockfile = RewritableLockfile(
-        result.lockfile, ONLY_NEW_FILES, result.notes, command, environ, uv_args, cwd, LOCK_CHECK
-    )
+    if lockfile.in_copy_only:
+        raise cannot_lock_here(probed.why_rewrites_fail, reason)
     lockfile.why_not_in_copy = reason
     with lockfile:
         result.uv_exit_code = run_uv(command, environ, cwd)

@@ -217,7 +217,24 @@ class _Placing:
             with contextlib.suppress(OSError):
                 os.unlink(target)
             raise
+        if dst.suffix == ".py":  # (its old bytecode may pass for the new: same size, second)
+            _drop_bytecode(dst)
         return True
+
+
+def _bytecode_names(stem: str, names: list[str]) -> list[str]:
+    """The ``.pyc`` files of module ``stem`` among a ``__pycache__``'s ``names``."""
+    return [name for name in names if name.startswith(stem + ".") and name.endswith(".pyc")]
+
+
+def _drop_bytecode(source: Path) -> None:
+    """Remove the bytecode of the module ``source``, replaced: Python takes a ``.pyc`` whose
+    recorded size and modification second match the source's for it, and a new version of
+    the same size placed within the second of the old one's compiling would run as the old."""
+    cache = source.parent / "__pycache__"
+    with contextlib.suppress(OSError):
+        for name in _bytecode_names(source.stem, os.listdir(cache)):
+            os.unlink(cache / name)
 
 
 def _write(src: Path, target: Path, data: bytes | None, mode: int) -> None:
@@ -272,7 +289,7 @@ def _remove_file(
             names = caches.get(cache)
             if names is None:
                 names = caches[cache] = os.listdir(cache)
-            for entry in [n for n in names if n.startswith(path.stem + ".") and n.endswith(".pyc")]:
+            for entry in _bytecode_names(path.stem, names):
                 os.unlink(cache / entry)
                 names.remove(entry)
             touched.add(cache)

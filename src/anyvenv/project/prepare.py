@@ -658,8 +658,8 @@ def save_state(prepared: ShadowedEnv) -> None:
 
 def project_rewrites(prepared: PreparedEnv) -> str:
     """``ProbeResult.rewrites`` where the project's files are: can uv write uv.lock and
-    pyproject.toml there, replace them, or neither? Measured at the workspace root: the env may be on another filesystem
-    (``UV_PROJECT_ENVIRONMENT`` or ``--active`` off a FAT drive)."""
+    pyproject.toml there, replace them, or neither? Measured at the workspace root: the env
+    may be on another filesystem (``UV_PROJECT_ENVIRONMENT`` or ``--active`` off a FAT drive)."""
     from anyvenv.fs.probe import probe_path_for
     from anyvenv.project.envchoice import rewrites_at
 

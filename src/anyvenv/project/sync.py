@@ -282,21 +282,22 @@ def _checked_before_mirroring(prepared: PreparedEnv) -> bool:
 def _relock_in_copy(
     session: Session, lockfile: RewritableLockfile, target: str, uv_env: Mapping[str, str]
 ) -> int:
-    """uv.lock must change where uv cannot replace it: lock in a copy of the project on local
-    disk (versions kept) when the project allows it, else leave it to ``lockfile`` (set aside,
-    versions resolved afresh). uv's exit code."""
-    from anyvenv.project.localcopy import lock_in_copy, locked_in_copy, why_not_copyable
+    """uv.lock must change (or be made) where uv cannot write it: lock in a copy of the project
+    on local disk (versions kept) when the project allows it, else leave it to ``lockfile``
+    (set aside, versions resolved afresh), or, where uv can write no file there, refuse
+    (:class:`CannotEditHere`). uv's exit code."""
+    from anyvenv.project.localcopy import (
+        cannot_lock_here,
+        lock_in_copy,
+        locked_in_copy,
+        why_not_copyable,
+    )
     from anyvenv.project.uvhelp import carried_over, uv_options
 
     project, options = session.prepared.project, session.options
     reason = why_not_copyable(project, options.uv_args, session.environ)
     if reason is not None and lockfile.in_copy_only:
-        raise CannotEditHere(
-            f"uv cannot write uv.lock on the project's filesystem: {_why_rewrites_fail(project)}, "
-            f"and the project cannot be locked through a copy: {reason}",
-            "lock it where its files are on a local disk, copy uv.lock here, then run "
-            "'anyvenv sync --frozen'",
-        )
+        raise cannot_lock_here(_why_rewrites_fail(project), reason)
     if reason is not None:
         lockfile.why_not_in_copy = reason
         return 0
@@ -311,7 +312,7 @@ def _relock_in_copy(
         start_dir(options.uv_args, session.cwd, session.environ, project=False),
     )
     if code == 0:
-        lockfile.set_aside = lockfile.in_copy_only = False  # current now: uv sync leaves it
+        lockfile.set_aside = False  # current now: uv sync leaves it
         session.prepared.notes.append(locked_in_copy(_why_rewrites_fail(project)))
     return code
 
@@ -335,8 +336,9 @@ def _edit_project(
     """``uv add``/``uv remove``; what uv changed of the project's files is put back if it fails
     or is stopped. Where chmod fails uv cannot rewrite pyproject.toml in place (it fails at
     the fchmod that copies the old mode, after rewriting it: the file is left torn, and
-    fusefat's volume damaged): uv edits a copy of the project on local disk, anyvenv puts
-    the files back, and ``uv sync`` follows."""
+    fusefat's volume damaged), nor where a file held open cannot be renamed (its temp file
+    is renamed into place while still open): uv edits a copy of the project on local disk,
+    anyvenv puts the files back, and ``uv sync`` follows."""
     from anyvenv.project.editguard import EditGuard
 
     prepared = session.prepared

@@ -1,5 +1,8 @@
-"""uv.lock where chmod fails: uv cannot replace it there (it copies the old file's mode onto the
-new one, and that fchmod fails with ENOSYS on FAT), so when it must change it is set aside."""
+"""uv.lock where uv cannot write it in place: where chmod fails it cannot replace it (it copies
+the old file's mode onto the new one, and that fchmod fails with ENOSYS on FAT), so when it
+must change it is set aside (or locked in a copy: :mod:`anyvenv.project.localcopy`); where a
+file held open cannot be renamed (SMB through libsmbclient) it can write none, so a lock that
+is missing or must change is made in a copy."""
 
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ def lock_is_current(
 ) -> bool:
     """``command`` (``uv sync`` or ``uv lock`` with the same options) asked whether uv.lock
     needs no change."""
-    import subprocess  # here: only where chmod fails
+    import subprocess  # here: only where uv cannot write uv.lock in place
 
     from anyvenv.uvbinary import in_utf8_locale
 
