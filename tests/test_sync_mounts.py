@@ -1235,6 +1235,21 @@ def test_an_env_made_elsewhere_or_with_a_shadow_for_a_refused_command_goes_whole
     assert (made["action"], made["placement"]) == ("created", placement), made
 
 
+def _synced_gamma_project(
+    target: Path, index: Path, env: dict[str, str], tmp_path: Path
+) -> tuple[Path, Path]:
+    """A project synced with gamma 1.0 (``VALUE = 3``), and an index that also has 2.0
+    (``VALUE = 4``, the same size)."""
+    from wheels import build_wheel
+
+    newer = tmp_path / "newer-index"
+    shutil.copytree(index, newer)
+    build_wheel(newer, "gamma", "2.0", modules={"gamma/__init__.py": "VALUE = 4\n"})
+    project = write_project(target / "demo", dependencies=["gamma"])
+    assert anyvenv("sync", *index_args(index), cwd=project, env=env).returncode == 0
+    return project, newer
+
+
 @pytest.mark.parametrize("lab_kind", ["smb"])
 def test_a_file_in_use_on_a_share_stops_the_copy_until_it_is_let_go(
     lab_kind: str, target: Path, index: Path, home: Path, tmp_path: Path
@@ -1242,14 +1257,8 @@ def test_a_file_in_use_on_a_share_stops_the_copy_until_it_is_let_go(
     """On SMB through libsmbclient a file held open cannot be replaced nor removed (EBUSY), as
     on Windows: an upgrade while a program of the env holds a file of the package stops with
     one line that says so, and the next sync, once it is let go, finishes the copy."""
-    from wheels import build_wheel
-
     env = project_environ(home)
-    newer = tmp_path / "newer-index"
-    shutil.copytree(index, newer)
-    build_wheel(newer, "gamma", "2.0", modules={"gamma/__init__.py": "VALUE = 4\n"})
-    project = write_project(target / "demo", dependencies=["gamma"])
-    assert anyvenv("sync", *index_args(index), cwd=project, env=env).returncode == 0
+    project, newer = _synced_gamma_project(target, index, env, tmp_path)
     python = project / ".venv" / "bin" / "python"
     holding = (
         "import gamma, sys; f = open(gamma.__file__); print('held', flush=True); sys.stdin.read()"
@@ -1280,14 +1289,8 @@ def test_a_module_upgraded_through_the_shadow_does_not_run_its_old_bytecode(
     """The mirror replaces a module in place: its old bytecode goes with it. (Python takes a
     ``.pyc`` whose recorded size and second match the source's, or one compiled with
     ``unchecked-hash``, whatever the source: here the latter, which shows it every time.)"""
-    from wheels import build_wheel
-
     env = project_environ(home)
-    newer = tmp_path / "newer-index"
-    shutil.copytree(index, newer)
-    build_wheel(newer, "gamma", "2.0", modules={"gamma/__init__.py": "VALUE = 4\n"})
-    project = write_project(target / "demo", dependencies=["gamma"])
-    assert anyvenv("sync", *index_args(index), cwd=project, env=env).returncode == 0
+    project, newer = _synced_gamma_project(target, index, env, tmp_path)
     python = str(project / ".venv" / "bin" / "python")
     compiled = "import gamma, py_compile as c; c.compile(gamma.__file__, cfile=__import__('importlib.util').util.cache_from_source(gamma.__file__), invalidation_mode=c.PycInvalidationMode.UNCHECKED_HASH)"
     assert run([python, "-c", compiled], project, env).returncode == 0

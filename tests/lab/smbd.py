@@ -10,12 +10,11 @@ mounts the whole network (``MNT/HOST/SHARE``); the lab bind-mounts the share's d
 from __future__ import annotations
 
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.mounts import LabUnavailable, require_programs, require_root, run, stop_process
-from lab.sshd import START_TIMEOUT, free_port, port_open
+from lab.mounts import require_programs, require_root, run, stop_process
+from lab.sshd import free_port, wait_listening
 
 SMBD = "/usr/sbin/smbd"
 SHARE = "share"
@@ -91,9 +90,8 @@ class SambaServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        server = cls(workdir, port, process)
-        server._wait_listening(log)
-        return server
+        wait_listening("smbd", process, port, log)
+        return cls(workdir, port, process)
 
     @property
     def share_dir(self) -> Path:
@@ -112,17 +110,6 @@ class SambaServer:
         command += ["-o", ",".join([f"config={config}", *_SMBNETFS_OPTIONS])]
         environment = {"HOME": str(self.workdir / "client"), "PATH": "/usr/sbin:/usr/bin:/bin"}
         return command, environment
-
-    def _wait_listening(self, log: Path) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise LabUnavailable(f"smbd exited: {log.read_text(errors='replace')[-2000:]}")
-            if port_open(self.port):
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise LabUnavailable(f"smbd not listening on {self.port} after {START_TIMEOUT:.0f}s")
 
     def stop(self) -> None:
         stop_process(self.process, wait_first=False)

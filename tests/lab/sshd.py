@@ -42,6 +42,20 @@ def free_port() -> int:
         return port
 
 
+def wait_listening(name: str, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    """Wait until the server ``process`` (``name``, logging to ``log``) listens on ``port`` of
+    127.0.0.1; it is stopped if it does not within START_TIMEOUT."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LabUnavailable(f"{name} exited: {log.read_text(errors='replace')[-2000:]}")
+        if port_open(port):
+            return
+        time.sleep(0.05)
+    stop_process(process, wait_first=False)
+    raise LabUnavailable(f"{name} not listening on {port} after {START_TIMEOUT:.0f}s")
+
+
 def port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1.0):
@@ -80,19 +94,8 @@ class SshServer:
                 start_new_session=True,
             )
         server = cls(workdir, port, workdir / "client_ed25519", process)
-        server._wait_listening(log)
+        wait_listening("sshd", process, port, log)
         return server
-
-    def _wait_listening(self, log: Path) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise LabUnavailable(f"sshd exited: {log.read_text(errors='replace')[-2000:]}")
-            if port_open(self.port):
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise LabUnavailable(f"sshd not listening on {self.port} after {START_TIMEOUT:.0f}s")
 
     def ssh_options(self) -> list[str]:
         """sshfs/ssh -o options: our key and port, no host key checks, no prompts."""
