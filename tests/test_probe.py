@@ -425,3 +425,15 @@ def test_a_cached_answer_on_a_share_costs_one_child(
     monkeypatch.undo()
     assert len(forks) == 1
     assert again == replace(measured, path=str(second))
+
+
+def test_only_writes_measured_lost_refuse_an_env() -> None:
+    """``reopen_write`` "no" (the bytes were lost: rclone without its cache) keeps envs off
+    the filesystem; a write that failed outright there (EIO once a share breaks, ENOSPC) is
+    met by what writes next, and said as it is."""
+    works = ProbeResult(
+        path="/x", mount_point="/", fstype="ext4", mount_options=(), **dict.fromkeys(CHECKS, OK)
+    )
+    assert not replace(works, reopen_write="no").keeps_reopened_writes
+    for failed in ("EIO", "ENOSPC"):
+        assert replace(works, reopen_write=failed).keeps_reopened_writes

@@ -111,8 +111,10 @@ class ProbeResult:
     def keeps_reopened_writes(self) -> bool:
         """What is written through a second open of a file, while its first is held, is still
         there once both are closed: how uv writes every file it installs (see
-        :func:`_check_reopen_write`). Where it is not, no environment can live here."""
-        return self.reopen_write == OK
+        :func:`_check_reopen_write`). Where it is not ("no": the bytes were lost), no
+        environment can live here; a write that failed outright (EIO, ENOSPC) says nothing of
+        it: what writes there next meets that failure itself, and says it."""
+        return self.reopen_write != NO
 
     @property
     def hardlinks_work(self) -> bool:
