@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from anyvenv.errors import AnyvenvError, NothingExecutableHere, WritesLostHere
-from anyvenv.fs.outcome import NO, OK
-from anyvenv.fs.probe import REWRITES_WORK, ProbeResult, probe
+from anyvenv.fs.outcome import NO, OK, REWRITES_WORK
+from anyvenv.fs.probe import ProbeResult, probe
 
 CIFS_TYPES = ("cifs", "smb3", "smbfs")
 READ_BACK = ("symlink_relative", "symlink_dotdot", "symlink_absolute")

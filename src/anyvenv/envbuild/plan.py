@@ -7,8 +7,9 @@ import os
 import sys
 
 from anyvenv.errors import NothingExecutableHere, UsageError, WritesLostHere
+from anyvenv.fs.outcome import REWRITES_WORK
 from anyvenv.fs.place import Strategy, may_hard_link, same_filesystem
-from anyvenv.fs.probe import REWRITES_WORK, ProbeResult
+from anyvenv.fs.probe import ProbeResult
 from anyvenv.interpreter.linkage import Linkage
 from anyvenv.interpreter.query import InterpreterInfo
 from anyvenv.record import StrChoice, record

@@ -7,6 +7,11 @@ import errno
 OK = "ok"
 NO = "no"
 
+# How far a file can be written the way most tools write one (ProbeResult.rewrites)
+REWRITES_WORK = "works"
+ONLY_NEW_FILES = "only-new-files"  # chmod fails: a new file is written, an old one not replaced
+NO_REWRITES = "none"  # a file held open cannot be renamed: not even a new file is written
+
 Outcome = str
 
 

@@ -19,7 +19,16 @@ from anyvenv.fs.atomic import remember_directory_rename, renamed_directory_keeps
 from anyvenv.fs.bounded import beat
 from anyvenv.fs.leftovers import leftover_tag, sweep_dead
 from anyvenv.fs.mounts import MountInfo, mount_containing, mount_of, renames_trees
-from anyvenv.fs.outcome import NO, OK, Outcome, errno_name, outcome_of_error
+from anyvenv.fs.outcome import (
+    NO,
+    NO_REWRITES,
+    OK,
+    ONLY_NEW_FILES,
+    REWRITES_WORK,
+    Outcome,
+    errno_name,
+    outcome_of_error,
+)
 from anyvenv.fs.place import FICLONE
 from anyvenv.fs.remove import remove_tree_quietly
 from anyvenv.record import as_dict, record, replace
@@ -35,10 +44,6 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 PROBE_DIR_PREFIX = ".anyvenv-probe-"
-# what ProbeResult.rewrites says
-REWRITES_WORK = "works"
-ONLY_NEW_FILES = "only-new-files"
-NO_REWRITES = "none"
 _EXEC_SCRIPT = b"#!/bin/sh\nexit 0\n"
 
 CHECKS = (
@@ -167,7 +172,8 @@ class ProbeResult:
     def rewrites(self) -> str:
         """How far a file can be written the way most tools write one (uv's installs, its
         rewrite of uv.lock and pyproject.toml): a temp file, given the old file's mode with
-        fchmod, renamed into place while still held open. :data:`REWRITES_WORK`;
+        fchmod, renamed into place while still held open (see :mod:`anyvenv.fs.outcome`):
+        :data:`REWRITES_WORK`;
         :data:`ONLY_NEW_FILES` where chmod fails (FAT: a new file is written, an old one
         cannot be replaced); :data:`NO_REWRITES` where a file held open cannot be renamed
         (SMB through libsmbclient, EBUSY: not even a new file is written)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.fs.outcome import OK
+from anyvenv.fs.outcome import OK, REWRITES_WORK
 from anyvenv.record import StrChoice, record
 from anyvenv.userdirs import cache_home, data_home
 
@@ -41,7 +41,7 @@ class EnvLocation:
     placement: Placement
     reason: str
     shadow: str | None = None  # the shadow env (SHADOW only)
-    rewrites: str = "works"  # ProbeResult.rewrites where the project lives
+    rewrites: str = REWRITES_WORK  # ProbeResult.rewrites where the project lives
 
 
 _SLUG_KEPT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
@@ -176,16 +176,12 @@ def probed_at(directory: str) -> ProbeResult | None:
 def rewrites_at(directory: str) -> str:
     """``ProbeResult.rewrites`` for the filesystem of ``directory`` (``REWRITES_WORK`` where
     it cannot be probed)."""
-    from anyvenv.fs.probe import REWRITES_WORK
-
     found = probed_at(directory)
     return REWRITES_WORK if found is None else found.rewrites
 
 
 def rewrites_work_at(directory: str) -> bool:
     """Whether uv can write and replace files on the filesystem of ``directory``."""
-    from anyvenv.fs.probe import REWRITES_WORK
-
     return rewrites_at(directory) == REWRITES_WORK
 
 

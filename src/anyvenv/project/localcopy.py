@@ -332,7 +332,7 @@ def _lock(
     environ: Mapping[str, str],
     cwd: str,
 ) -> None:
-    from anyvenv.fs.probe import REWRITES_WORK
+    from anyvenv.fs.outcome import REWRITES_WORK
     from anyvenv.project.envchoice import probed_at
     from anyvenv.project.uvcall import run_uv
     from anyvenv.project.uvlock import LOCK_CHECK, LOCK_WRITE_FREE_FLAGS, RewritableLockfile

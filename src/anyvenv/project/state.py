@@ -12,6 +12,7 @@ from __future__ import annotations
 import marshal
 import os
 
+from anyvenv.fs.outcome import REWRITES_WORK
 from anyvenv.fs.paths import same_entry
 from anyvenv.record import as_dict, field, mutable_record
 
@@ -37,7 +38,7 @@ class SyncState:
     made_by_anyvenv: bool
     fingerprint: Fingerprint
     shadow: str | None = None
-    rewrites: str = "works"  # ProbeResult.rewrites where the project lives (uv.lock, pyproject)
+    rewrites: str = REWRITES_WORK  # ProbeResult.rewrites where the project lives
     link_mode: str | None = None
     link_reason: str | None = None
     uv_cache_key: list[str] = field(default_factory=list)

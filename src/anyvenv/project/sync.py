@@ -17,6 +17,7 @@ import os
 import time
 
 from anyvenv.errors import CannotEditHere, EnvironmentBroken
+from anyvenv.fs.outcome import REWRITES_WORK
 from anyvenv.project import inputs as inputs_store
 from anyvenv.project.envchoice import Placement
 from anyvenv.project.health import made_by_anyvenv
@@ -191,7 +192,6 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     uv_env = python_as_chosen(uv_environment(session.environ, target, location.declared))
     before = inputs_before(session)
     rewrites = project_rewrites(prepared)
-    from anyvenv.fs.probe import REWRITES_WORK
     from anyvenv.project.buildshim import named_dirs, project_source_dirs, with_build_shim
 
     # uv builds the project and its path sources where they are (and what add is given)

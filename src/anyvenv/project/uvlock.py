@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from anyvenv.fs.outcome import NO_REWRITES, ONLY_NEW_FILES
 from anyvenv.project.uvcall import READ_ONLY_SYNC_FLAGS
 from anyvenv.project.uvrules import env_flag, has_flag
 
@@ -71,15 +72,14 @@ class RewritableLockfile:
         self.notes = notes
         self.aside: str | None = None
         self.why_not_in_copy: str | None = None  # why it could not be locked in a copy
-        from anyvenv.fs.probe import NO_REWRITES, ONLY_NEW_FILES
-
         exists = os.path.isfile(lockfile)
-        may_change = rewrites in (ONLY_NEW_FILES, NO_REWRITES) and _may_rewrite_lock(
-            uv_args, uv_env
-        )
         # (where new files can be written, uv writes a missing lock itself)
-        may_change = may_change and (exists or rewrites == NO_REWRITES)
-        changes = may_change and not (exists and lock_is_current(command, uv_env, cwd, check))
+        concerned = rewrites == NO_REWRITES or (rewrites == ONLY_NEW_FILES and exists)
+        changes = (
+            concerned
+            and _may_rewrite_lock(uv_args, uv_env)
+            and not (exists and lock_is_current(command, uv_env, cwd, check))
+        )
         self.set_aside = changes and rewrites == ONLY_NEW_FILES
         self.in_copy_only = changes and rewrites == NO_REWRITES
 
