@@ -89,10 +89,6 @@ class Advice:
         from anyvenv.project import envchoice
 
         placement, reason = envchoice.placement_for(self.probe)
-        if placement is not envchoice.Placement.ELSEWHERE and not self.probe.keeps_reopened_writes:
-            from anyvenv.envbuild.plan import writes_lost_refusal
-
-            return writes_lost_refusal(self.probe, self.probe.path).one_line()
         try:
             if placement is envchoice.Placement.ELSEWHERE:
                 envchoice.fit_envs_dir(os.environ, reason)

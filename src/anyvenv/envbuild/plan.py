@@ -87,7 +87,7 @@ def plan_interpreter(
             "(in a uv project, 'anyvenv sync' keeps it outside the project by itself)",
         )
     if not probe.keeps_reopened_writes:
-        raise writes_lost_refusal(probe, env_parent)
+        raise _writes_lost_refusal(probe, env_parent)
     same_fs = same_filesystem(info.executable, env_parent)
     strategy, reason = _choose_strategy(probe, same_fs, forced, info.executable)
     library = _choose_library(strategy, linkage, probe, same_fs)
@@ -110,7 +110,7 @@ def plan_interpreter(
     )
 
 
-def writes_lost_refusal(probe: ProbeResult, env_parent: str | os.PathLike[str]) -> WritesLostHere:
+def _writes_lost_refusal(probe: ProbeResult, env_parent: str | os.PathLike[str]) -> WritesLostHere:
     """The refusal of an env in ``env_parent``, where a file reopened for writing loses its
     writes (rclone without its VFS cache): what uv installs there would come out empty."""
     remount = (
