@@ -563,6 +563,9 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
     return dict(results)  # (plain: marshalled back from a bounded child)
 
 
+_FREE_SPACE_FIX = "free space on that filesystem, or pass another directory"
+
+
 def _failed_after_create(dirpath: str, exc: OSError) -> AnyvenvError:
     """The error for a call that failed after the probe made its first file in ``dirpath``:
     not the directory refusing to be written (an EPERM said "you may not write to it"), but
@@ -572,7 +575,7 @@ def _failed_after_create(dirpath: str, exc: OSError) -> AnyvenvError:
         f"({errno_name(exc.errno)})"
     )
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return AnyvenvError(what, "free space on that filesystem, or pass another directory")
+        return AnyvenvError(what, _FREE_SPACE_FIX)
     return AnyvenvError(
         what, "the filesystem fails a call an environment needs: create it on another filesystem"
     )
@@ -777,9 +780,7 @@ def _result(
         if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.EINVAL):
             # a path where nothing can be made (under /proc, too long): the request's fault
             raise UsageError(what, "pass a directory where files can be created") from exc
-        raise AnyvenvError(
-            what, "free space on that filesystem, or pass another directory"
-        ) from exc
+        raise AnyvenvError(what, _FREE_SPACE_FIX) from exc
     result = ProbeResult(
         path=dirpath,
         mount_point=mount.mount_point if mount else None,
