@@ -678,3 +678,240 @@ def test_a_lock_on_a_full_filesystem_says_to_free_space(lab: Lab) -> None:
         ShareLock(full / ".venv.anyvenv.lock", timeout=2).acquire()
     assert "ENOSPC" in refused.value.message
     assert refused.value.hint == "free space on that filesystem"
+
+
+# -- stale machine flock files (sweep_machine_flocks) ------------------------------------------
+
+STALE = "anyvenv-0123456789abcdef.lock.flock"  # a name _machine_lock_path makes, plus .flock
+
+HOLD_MACHINE_LOCK = """
+import sys, time
+from anyvenv.fs.lock import ShareLock
+lock = ShareLock(sys.argv[1], machine_lock=lambda: sys.argv[2])
+lock.acquire()
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def _killed_holder_of(directory: Path) -> Path:
+    """The machine flock file a holder killed with SIGKILL left in ``directory``."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_MACHINE_LOCK, str(directory / "env.anyvenv.lock"),
+         str(directory / STALE.removesuffix(".flock"))],
+        env=cli_env(), stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    holder.kill()
+    holder.wait()
+    holder.stdout.close()
+    left = directory / STALE
+    assert left.is_file()
+    return left
+
+
+def test_a_flock_file_left_by_a_killed_holder_is_swept(tmp_path: Path) -> None:
+    from anyvenv.fs.lock import sweep_machine_flocks
+
+    left = _killed_holder_of(tmp_path)
+    assert sweep_machine_flocks([str(tmp_path)]) == 1
+    assert not left.exists()
+    assert sweep_machine_flocks([str(tmp_path)]) == 0
+
+
+def test_a_held_flock_file_is_kept(tmp_path: Path) -> None:
+    """Held through another open of it (another open file description, as another process's
+    would be): it stays, and its holder still holds it, by that name."""
+    import fcntl
+
+    from anyvenv.fs.lock import _still_named, sweep_machine_flocks
+
+    held = tmp_path / STALE
+    fd = os.open(held, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert sweep_machine_flocks([str(tmp_path)]) == 0
+        assert _still_named(fd, str(held))
+    finally:
+        os.close(fd)
+    assert sweep_machine_flocks([str(tmp_path)]) == 1  # let go without removing it: stale
+
+
+def test_only_files_named_exactly_as_machine_flocks_are_swept_and_links_never_followed(
+    tmp_path: Path,
+) -> None:
+    from anyvenv.fs.lock import sweep_machine_flocks
+
+    target = tmp_path / "target"
+    target.mkdir()
+    precious = target / "anyvenv-fedcba9876543210.lock.flock"  # (swept, were it listed)
+    precious.write_bytes(b"")
+    keep = [
+        "anyvenv-0123456789ABCDEF.lock.flock",  # not a name anyvenv makes
+        "anyvenv-0123456789abcde.lock.flock",
+        "anyvenv-0123456789abcdef.lock",  # the lock file itself, never made in /tmp
+        "anyvenv-0123456789abcdef.lock.flock.bak",
+        "uv-0123456789abcdef.lock",
+    ]
+    swept = tmp_path / "swept"
+    swept.mkdir()
+    for name in keep:
+        (swept / name).write_bytes(b"")
+    (swept / STALE).symlink_to(precious)
+    directory = "anyvenv-1111111111111111.lock.flock"
+    (swept / directory).mkdir()
+    assert sweep_machine_flocks([str(swept), str(tmp_path / "missing")]) == 0
+    assert sorted(os.listdir(swept)) == sorted([*keep, STALE, directory])
+    assert precious.is_file()
+
+
+SWEEP_AS_NOBODY = """
+import sys
+from anyvenv.fs.lock import sweep_machine_flocks
+print(sweep_machine_flocks([sys.argv[1]]))
+"""
+
+
+def test_a_user_sweeps_only_their_own_and_root_every_ones(nobody_scratch: Path) -> None:
+    """In a directory where both may remove files, another user's stays; root's sweep
+    removes any user's."""
+    from anyvenv.fs.lock import sweep_machine_flocks
+    from support import run_python_as_nobody
+
+    shared = nobody_scratch / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    roots = shared / STALE
+    roots.write_bytes(b"")
+    nobodys = shared / "anyvenv-00000000000000ff.lock.flock"
+    nobodys.write_bytes(b"")
+    os.chown(nobodys, 65534, 65534)
+    proc = run_python_as_nobody("-c", SWEEP_AS_NOBODY, str(shared))
+    assert (proc.returncode, proc.stdout) == (0, "1\n"), proc.stderr
+    assert os.listdir(shared) == [STALE]
+    os.chown(roots, 65534, 65534)
+    assert sweep_machine_flocks([str(shared)]) == 1
+    assert os.listdir(shared) == []
+
+
+def _assert_held_by_name_and_exclusively(lock: ShareLock, flock_path: Path) -> None:
+    import fcntl
+
+    from anyvenv.fs.lock import _still_named
+
+    assert lock._machine_fd is not None and _still_named(lock._machine_fd, str(flock_path))
+    other = os.open(flock_path, os.O_RDONLY)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(other)
+
+
+def test_a_taker_that_opened_the_file_before_a_sweep_removed_it_opens_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep comes between the taker's open of the stale file and its flock: the taker
+    gets the flock of a removed file, sees that, and takes the one its path names."""
+    import anyvenv.fs.lock as lock_module
+
+    stale = _killed_holder_of(tmp_path)
+    opened = lock_module._open_flock_file
+    swept: list[int] = []
+
+    def open_then_sweep(path: str) -> int:
+        fd = opened(path)
+        if path == str(stale) and not swept:
+            swept.append(lock_module.sweep_machine_flocks([str(tmp_path)]))
+        return fd
+
+    monkeypatch.setattr(lock_module, "_open_flock_file", open_then_sweep)
+    lock = ShareLock(
+        tmp_path / "env.anyvenv.lock", timeout=10, poll=0.01,
+        machine_lock=lambda: str(stale).removesuffix(".flock"),
+    )  # fmt: skip
+    with lock:
+        assert swept == [1]
+        _assert_held_by_name_and_exclusively(lock, stale)
+    assert not stale.exists()
+
+
+def test_a_taker_waiting_while_a_sweep_holds_the_file_takes_the_new_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep holds the stale file's flock (it has checked nothing yet) when a taker opens
+    that file and is refused; the sweep removes it and lets go; the taker, once it has the
+    flock of the removed file, opens its path again and holds the new file."""
+    import threading
+
+    import anyvenv.fs.lock as lock_module
+
+    stale = _killed_holder_of(tmp_path)
+    lock = ShareLock(
+        tmp_path / "env.anyvenv.lock", timeout=10, poll=0.01,
+        machine_lock=lambda: str(stale).removesuffix(".flock"),
+    )  # fmt: skip
+    refused = threading.Event()
+    monkeypatch.setattr(lock, "_tell_wait", lambda *_: refused.set())  # (the taker's wait)
+    taker = threading.Thread(target=lock.acquire)
+    still_named = lock_module._still_named
+    calls: list[str] = []
+
+    def taker_comes_first(fd: int, path: str) -> bool:
+        calls.append(path)
+        if len(calls) == 1:  # the sweep's: it holds the flock; the taker opens, is refused
+            taker.start()
+            assert refused.wait(10)
+        return still_named(fd, path)
+
+    monkeypatch.setattr(lock_module, "_still_named", taker_comes_first)
+    assert lock_module.sweep_machine_flocks([str(tmp_path)]) == 1
+    taker.join(10)
+    assert not taker.is_alive()
+    try:
+        assert calls.count(str(stale)) >= 3  # the sweep's; the taker's on the old; the new
+        _assert_held_by_name_and_exclusively(lock, stale)
+    finally:
+        lock.release()
+    assert not stale.exists()
+
+
+def test_a_sweep_that_opened_a_file_let_go_since_leaves_the_next_holder_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the sweep's open and its flock, the holder lets go (removing the file) and the
+    next taker makes the path anew and holds it: the sweep gets the flock of the removed file
+    and must not remove the path, which names the new holder's."""
+    import fcntl
+    import types
+
+    import anyvenv.fs.lock as lock_module
+
+    flock_path = tmp_path / STALE
+
+    def held_lock() -> ShareLock:
+        lock = ShareLock(
+            tmp_path / "env.anyvenv.lock", timeout=10, poll=0.01,
+            machine_lock=lambda: str(flock_path).removesuffix(".flock"),
+        )  # fmt: skip
+        lock.acquire()
+        return lock
+
+    first = held_lock()
+    taken: list[ShareLock] = []
+
+    def flock(fd: int, operation: int) -> None:
+        if not taken:  # the sweep's flock (the first one from here): before it, a turn
+            taken.append(first)
+            first.release()
+            taken.append(held_lock())
+        fcntl.flock(fd, operation)
+
+    fake = types.SimpleNamespace(flock=flock, LOCK_EX=fcntl.LOCK_EX, LOCK_NB=fcntl.LOCK_NB,
+                                 LOCK_UN=fcntl.LOCK_UN)  # fmt: skip
+    monkeypatch.setattr(lock_module, "fcntl", fake)
+    assert lock_module.sweep_machine_flocks([str(tmp_path)]) == 0
+    try:
+        _assert_held_by_name_and_exclusively(taken[1], flock_path)
+    finally:
+        taken[1].release()

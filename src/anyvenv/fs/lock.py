@@ -16,9 +16,12 @@ An env's lock (:func:`env_lock`) also takes a flock in ``/tmp`` named after the 
 beside the env (another user's project holding their env; a read-only mount) takes that one
 alone.
 
-Neither kind of lock leaves a file behind. The flock file is removed by its holder before it
-unlocks; a waiter that then gets the lock on the removed file sees that the path no longer
-names it and opens the path again (the usual unlink-on-release protocol).
+Neither kind of lock leaves a file behind when let go. The flock file is removed by its holder
+before it unlocks; a waiter that then gets the lock on the removed file sees that the path no
+longer names it and opens the path again (the usual unlink-on-release protocol). A holder
+killed with SIGKILL leaves its flock file, taken again only by the next taker of that env;
+those left in /tmp are removed by :func:`sweep_machine_flocks` (``anyvenv cache clean``), by
+the same protocol: flocked, then unlinked while held.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import stat
 import time
 
 from anyvenv.errors import AnyvenvError
@@ -296,6 +300,8 @@ def env_lock(
 
 
 MACHINE_LOCK_DIR = "/tmp"  # not TMPDIR: every user of the machine must meet in one place
+_MACHINE_PREFIX = "anyvenv-"  # then 16 hex digits, .lock (and .flock: the file of the flock)
+_MACHINE_FLOCK_SUFFIX = ".lock.flock"
 
 
 def _machine_lock_path(env: str) -> str | None:
@@ -321,11 +327,79 @@ def _machine_lock_path(env: str) -> str | None:
             key = f"{info.st_dev}:{info.st_ino}/{name}"
         except OSError:
             pass
-    for directory in (MACHINE_LOCK_DIR, os.environ.get("TMPDIR", "")):
-        if os.path.isabs(directory) and os.access(directory, os.W_OK | os.X_OK):
+    for directory in _machine_lock_dirs():
+        if os.access(directory, os.W_OK | os.X_OK):
             digest = fnv1a_64(os.fsencode(key))  # (the path's bytes: one lock, any locale)
-            return os.path.join(directory, f"anyvenv-{digest:016x}.lock")
+            return os.path.join(directory, f"{_MACHINE_PREFIX}{digest:016x}.lock")
     return None
+
+
+def _machine_lock_dirs() -> list[str]:
+    """Where :func:`_machine_lock_path` looks, in turn: /tmp, then an absolute TMPDIR."""
+    found = [MACHINE_LOCK_DIR]
+    fallback = os.environ.get("TMPDIR", "")
+    if os.path.isabs(fallback) and os.path.normpath(fallback) != MACHINE_LOCK_DIR:
+        found.append(fallback)
+    return found
+
+
+def sweep_machine_flocks(directories: list[str] | None = None) -> int:
+    """Remove the machine flock files (``anyvenv-<16 hex>.lock.flock``) in /tmp and TMPDIR
+    (or ``directories``) that no one holds: a holder removes its own on release, but one
+    killed (SIGKILL, the OOM killer) leaves it for good, as uv leaves its /tmp/uv-*.lock.
+    Only this user's files (root's: everyone's). Returns how many went. Not run on every
+    release: a listing of a /tmp holding thousands of files costs milliseconds that each
+    command would pay; ``anyvenv cache clean`` runs it."""
+    removed = 0
+    for directory in _machine_lock_dirs() if directories is None else directories:
+        try:
+            names = [entry.name for entry in os.scandir(directory)]
+        except OSError:
+            continue
+        for name in names:
+            if _is_machine_flock_name(name) and _sweep_flock_file(os.path.join(directory, name)):
+                removed += 1
+    return removed
+
+
+def _is_machine_flock_name(name: str) -> bool:
+    """Exactly a name :func:`_machine_lock_path` makes, plus ``.flock``: nothing else goes."""
+    key = name[len(_MACHINE_PREFIX) : -len(_MACHINE_FLOCK_SUFFIX)]
+    return (
+        name.startswith(_MACHINE_PREFIX)
+        and name.endswith(_MACHINE_FLOCK_SUFFIX)
+        and len(key) == 16
+        and all(char in "0123456789abcdef" for char in key)
+    )
+
+
+def _sweep_flock_file(path: str) -> bool:
+    """Remove ``path`` if it is a regular file of this user's (any, for root) whose flock
+    is free, the way a holder lets go (:func:`_unflock`): unlinked while flocked, so a taker
+    that opened it before sees, once it has the flock, that the path no longer names it and
+    opens the path again (:meth:`ShareLock._flock`). Never waits, never follows a link,
+    never creates; any failure leaves it."""
+    me = os.geteuid()
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or (me != 0 and info.st_uid != me):
+            return False
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
+            return False  # (replaced since the lstat: judged next time)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if not _still_named(fd, path):
+            return False  # (its holder let go and removed it; the path may be a new one's)
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # (the flock goes with it)
 
 
 def try_env_lock(
