@@ -48,6 +48,30 @@ def test_clean_clears_the_caches_and_keeps_envs_and_shadows(tmp_path: Path) -> N
     assert again.returncode == 0, again.stderr
 
 
+def test_clean_removes_the_lock_files_killed_runs_left_in_tmp(tmp_path: Path) -> None:
+    """An env lock's flock file in /tmp that no one holds (its holder was killed) goes, and
+    is counted; one held stays."""
+    import fcntl
+
+    env = cli_env(XDG_CACHE_HOME=str(tmp_path / "cache"), ANYVENV_CACHE_DIR=str(tmp_path / "dl"))
+    stale, held = (Path(f"/tmp/anyvenv-{os.urandom(8).hex()}.lock.flock") for _ in range(2))
+    stale.write_bytes(b"")
+    fd = os.open(held, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        done = run_cli("cache", "clean", "--json", env=env)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["stale_lock_files_removed"] >= 1
+        assert not stale.exists() and held.exists()
+        stale.write_bytes(b"")
+        said = run_cli("cache", "clean", env=env)
+        assert said.returncode == 0 and " lock files left by killed runs (in /tmp)" in said.stderr
+        assert not stale.exists() and held.exists()
+    finally:
+        held.unlink()
+        os.close(fd)
+
+
 def test_clean_does_not_follow_a_link_planted_at_a_cache_path(tmp_path: Path) -> None:
     precious = tmp_path / "precious"
     precious.mkdir()

@@ -72,12 +72,15 @@ class NotCleared:
         return {"path": self.path, "reason": self.reason}
 
 
-def clean(environ: Mapping[str, str]) -> tuple[list[Cleared], list[NotCleared]]:
+def clean(environ: Mapping[str, str]) -> tuple[list[Cleared], list[NotCleared], int]:
     """Clear each cache: moved aside in one rename (a reader sees all of it or none), then
     removed. A cache this user may not wholly remove (a directory of another user's in it,
     an unwritable parent) is left as it is and said; what a FUSE mount keeps while open is
-    left for the next clean (a leftover of this process)."""
+    left for the next clean (a leftover of this process). The env locks' flock files that
+    killed runs left in /tmp go too (their number is the third item): nothing else removes
+    them."""
     from anyvenv.fs.leftovers import REMOVING_MARK, RETIRED_MARK, remove_aside, sweep_dead
+    from anyvenv.fs.lock import sweep_machine_flocks
     from anyvenv.fs.remove import why_unremovable
 
     cleared: list[Cleared] = []
@@ -99,4 +102,4 @@ def clean(environ: Mapping[str, str]) -> tuple[list[Cleared], list[NotCleared]]:
             kept.append(NotCleared(path, f"it cannot be moved aside: {exc.strerror or exc}"))
             continue
         cleared.append(Cleared(path, files, size))
-    return cleared, kept
+    return cleared, kept, sweep_machine_flocks()

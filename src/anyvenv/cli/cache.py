@@ -23,10 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     clean = sub.add_parser(
         "clean",
         help="clear anyvenv's caches: Python downloads, interpreter and pyproject.toml "
-        "lookups, the build shim",
+        "lookups, the build shim, lock files left by killed runs",
         description="Clear anyvenv's caches, which are made again when needed: Python "
         "downloads, the interpreter and pyproject.toml lookups, and the build shim (what "
-        "lets builds run where chmod fails). The envs kept outside "
+        "lets builds run where chmod fails); and the lock files that killed runs left in /tmp. "
+        "The envs kept outside "
         "projects are not touched: 'anyvenv cache prune' removes those no project uses.",
     )
     add_json_flag(clean)
@@ -103,7 +104,7 @@ def _clean(as_json: bool) -> int:
 
     from anyvenv.caches import clean
 
-    cleared, kept = clean(os.environ)
+    cleared, kept, stale_locks = clean(os.environ)
     code = 1 if kept else 0
     if as_json:
         from anyvenv.cli.output import print_json
@@ -112,6 +113,7 @@ def _clean(as_json: bool) -> int:
             {
                 "cleared": [entry.to_json() for entry in cleared],
                 "not_cleared": [entry.to_json() for entry in kept],
+                "stale_lock_files_removed": stale_locks,
             }
         )
         return code
@@ -120,6 +122,8 @@ def _clean(as_json: bool) -> int:
     print(f"Removed {files} files ({size / 1024 / 1024:.1f} MiB)", file=sys.stderr)  # (as uv's)
     for entry in cleared:
         print(f"  {entry.path}  ({entry.files} files)", file=sys.stderr)
+    if stale_locks:
+        print(f"  {stale_locks} lock files left by killed runs (in /tmp)", file=sys.stderr)
     for left in kept:
         print(f"anyvenv: error: {left.path} was not cleared: {left.reason}", file=sys.stderr)
     return code
