@@ -20,7 +20,14 @@ from project_support import PY_MAIN, index_args, project_environ, write_project
 from reliability_report import Tally
 from reliability_support import leftovers
 
-from anyvenv.fs.lock import LockTimeout, ShareLock, read_holder, uses_lock_file
+from anyvenv.fs.lock import (
+    LockTimeout,
+    ShareLock,
+    _machine_lock_path,
+    _sweep_flock_file,
+    read_holder,
+    uses_lock_file,
+)
 from lab import Lab
 from support import cli_env
 
@@ -247,6 +254,10 @@ def test_a_sync_killed_holding_the_lock_does_not_block_the_other_host(
     assert lock.exists(), "the killed sync held the project lock"
     holder = read_holder(lock)
     assert holder is not None and not Path(f"/proc/{holder.pid}").exists()
+    # its flock file in /tmp (named by the env's path through a: b's sync takes another) is
+    # no one's now; swept, as cache clean does, not left behind by every run
+    machine = _machine_lock_path(str(a / "proj" / ".venv"))
+    assert machine is not None and _sweep_flock_file(machine + ".flock")
     started = time.monotonic()
     other = subprocess.run(
         [sys.executable, "-m", "anyvenv", "sync", *index_args(index)],
