@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from repair_support import (
+    DEMO_EXTRA,
+    DEMO_MODULE,
     anyvenv,
     base_python,
     disposable_base,
+    env_with_demo,
     fingerprint,
     run,
     uv_venv,
@@ -490,6 +493,104 @@ def test_where_chmod_fails_a_half_made_package_is_reinstalled_with_anyvenv_pip(
     found = [item for item in check(env).findings if item.code is Code.PACKAGE_INCOMPLETE]
     assert f"'anyvenv pip install --python {env} --reinstall alpha'" in found[0].message
     assert "'uv pip" not in found[0].message
+
+
+def _rewrite(path: Path, data: bytes) -> None:
+    """A new file with ``data`` in the place of ``path`` (not written in place: uv hard-links
+    what it installs from its cache, which would change too)."""
+    path.unlink()
+    path.write_bytes(data)
+
+
+def _cut_short(path: Path) -> None:
+    data = path.read_bytes()
+    _rewrite(path, data[: len(data) // 2])
+
+
+def _damaged(findings: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [item for item in findings if item["code"] == "package-files-damaged"]
+
+
+def test_a_package_file_missing_or_cut_short_is_named_with_the_reinstall_that_mends_it(
+    tmp_path: Path,
+) -> None:
+    """A file a package's RECORD lists that is gone or not the size recorded (a full disk, a
+    killed copy, a mount that lost writes): the dist-info says it is installed, so nothing
+    else tells. A warning names the files and the reinstall, which mends it."""
+    wheels = tmp_path / "wheels"
+    env = env_with_demo(tmp_path / "env", base_python(), wheels)
+    assert _damaged(_json(anyvenv("check", env, "--json"))["findings"]) == []  # type: ignore[arg-type]
+    site = next(env.glob("lib/python3.*/site-packages"))
+    module = site / DEMO_MODULE / "__init__.py"
+    size = module.stat().st_size
+    _cut_short(module)
+    (site / "anyvenv_demo_extra" / f"{DEMO_EXTRA}.py").unlink()
+    proc = anyvenv("check", env, "--json")
+    assert proc.returncode == 0, proc.stderr  # (usable: the env is, one package is not)
+    found = _damaged(_json(proc)["findings"])  # type: ignore[arg-type]
+    assert len(found) == 1 and found[0]["severity"] == "warning"
+    assert found[0]["evidence"] == {
+        "package": "anyvenv_demo",
+        "files": f"{site.relative_to(env)}/{DEMO_MODULE}/__init__.py\n"
+        f"{site.relative_to(env)}/anyvenv_demo_extra/{DEMO_EXTRA}.py",
+    }
+    message = str(found[0]["message"])
+    assert message.startswith("2 files of anyvenv_demo are missing or not the size its RECORD")
+    assert f"{DEMO_MODULE}/__init__.py ({size // 2} bytes, recorded {size})" in message
+    assert f"anyvenv_demo_extra/{DEMO_EXTRA}.py (missing, recorded 11)" in message
+    assert "'anyvenv sync --reinstall-package anyvenv_demo' in a project" in message
+    command = f"anyvenv pip install --python {env} --reinstall anyvenv_demo"
+    assert f"'{command}'" in message
+    text = anyvenv("check", env)
+    assert text.returncode == 0 and "package-files-damaged  2 files of anyvenv_demo" in text.stdout
+    mended = anyvenv(*command.split()[1:], "--no-index", "--find-links", wheels)
+    assert mended.returncode == 0, mended.stderr
+    assert _damaged(_json(anyvenv("check", env, "--json"))["findings"]) == []  # type: ignore[arg-type]
+
+
+def test_files_changed_on_purpose_are_not_taken_for_damage(tmp_path: Path) -> None:
+    """Scripts in bin/ (shebangs rewritten for a moved env), the files of editable installs
+    (rewritten by repair) and a file two packages list (the later install's bytes won) may
+    differ from a RECORD: none is called damaged; rows without a size, or naming a path
+    outside the env, are not compared."""
+    env = env_with_demo(tmp_path / "env", base_python(), tmp_path / "wheels")
+    site = next(env.glob("lib/python3.*/site-packages"))
+    script = next(path for path in (env / "bin").iterdir() if path.name == "demo-tool")
+    _rewrite(script, script.read_bytes().replace(b"#!", b"#!/usr/bin/env -S ", 1))
+    _rewrite(site / "anyvenv_demo.pth", b"anyvenv_demo_extra\n# moved\n")
+    other = site / "other-2.0.dist-info"
+    other.mkdir()
+    (other / "METADATA").write_text("Metadata-Version: 2.1\nName: other\nVersion: 2.0\n")
+    module = f"{DEMO_MODULE}/__init__.py"
+    (other / "RECORD").write_text(
+        f"{module},sha256=x,{(site / module).stat().st_size + 5}\n"  # (its own, overwritten)
+        "other/gone.py,,\n"  # no size: not compared
+        f"{tmp_path / 'elsewhere.py'},sha256=x,10\n"  # outside the env
+        "other-2.0.dist-info/RECORD,,\n"
+    )
+    found = check(env).findings
+    assert [item for item in found if item.code is Code.PACKAGE_FILES_DAMAGED] == []
+    _rewrite(site / module, (site / module).read_bytes() + b"# 5\n\n")  # other's, 5 longer
+    assert [item for item in check(env).findings if item.code is Code.PACKAGE_FILES_DAMAGED] == []
+    _cut_short(site / module)  # neither package's size: both are named
+    named = [item for item in check(env).findings if item.code is Code.PACKAGE_FILES_DAMAGED]
+    assert sorted(item.evidence["package"] for item in named) == ["anyvenv_demo", "other"]
+
+
+def test_repair_reports_damaged_package_files_it_leaves_after_its_fixes(tmp_path: Path) -> None:
+    """repair mends the interpreter, not a package's files: its report after the fixes still
+    names them (from its first look: no fix touches them), and the env is usable."""
+    env = env_with_demo(tmp_path / "env", base_python(), tmp_path / "wheels")
+    site = next(env.glob("lib/python3.*/site-packages"))
+    _cut_short(site / DEMO_MODULE / "__init__.py")
+    (env / "bin" / "python").unlink()
+    proc = anyvenv("repair", env, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = _json(proc)
+    assert report["usable_after"] is True and report["changes"]
+    after = report["findings_after"]
+    assert isinstance(after, list)
+    assert [item["evidence"]["package"] for item in _damaged(after)] == ["anyvenv_demo"]
 
 
 def test_a_pointer_to_a_gone_env_is_named_as_the_pointer(tmp_path: Path) -> None:

@@ -278,6 +278,39 @@ def test_through_a_shadow_a_reinstall_puts_back_what_the_env_lost(
         assert run([str(script)], project, env).stdout == "alpha says hi\n"
 
 
+@pytest.mark.parametrize("lab_kind", ["local", "fat", "sshfs"])
+def test_a_package_file_the_env_lost_is_named_by_check_and_put_back_by_the_sync_it_names(
+    target: Path, index: Path, home: Path
+) -> None:
+    """A file of an installed package gone or cut short (a full disk, a killed copy, a mount
+    that lost writes): uv takes the package for installed, a plain sync leaves it so. check
+    names it and the sync that puts it back, and that sync does, in place or through a
+    shadow env alike."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, index)
+    site = next(Path(str(report["env"])).glob("lib/python3.*/site-packages"))
+    data = site / "beta" / "data.json"
+    data.unlink()  # (a new file, not one cut in place: uv hard-links from its cache)
+    data.write_bytes(b"{")
+    checked = anyvenv("check", "--json", cwd=project, env=env)
+    assert checked.returncode == 0, checked.stderr
+    found = [
+        item for item in json.loads(checked.stdout)["findings"]
+        if item["code"] == "package-files-damaged"
+    ]  # fmt: skip
+    assert [item["evidence"]["package"] for item in found] == ["beta"]
+    assert "beta/data.json (1 bytes, recorded 12)" in found[0]["message"]
+    assert "'anyvenv sync --reinstall-package beta' in a project" in found[0]["message"]
+    plain = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert plain.returncode == 0 and data.read_bytes() == b"{", plain.stderr  # (uv: installed)
+    again = anyvenv("sync", *index_args(index), "--reinstall-package", "beta", cwd=project, env=env)
+    assert again.returncode == 0, again.stderr
+    assert data.read_bytes() == b'{"beta": 1}\n'
+    checked = anyvenv("check", "--json", cwd=project, env=env)
+    assert json.loads(checked.stdout)["findings"] == [], checked.stdout
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "fat"])
 def test_through_a_shadow_bytecode_is_compiled_in_the_env(
     target: Path, index: Path, home: Path, tmp_path: Path

@@ -170,7 +170,7 @@ def _broken_env_here(directory: str) -> Option | None:
     if not os.path.lexists(declared):
         return None
     try:
-        diagnosis = check(resolve_env(declared))
+        diagnosis = check(resolve_env(declared), package_files=False)  # (errors alone)
     except MadeOnWindows as exc:
         return Option(exc.one_line(), {"codes": "made-on-windows"})
     except AnyvenvError:  # not an environment: nothing to say of it here

@@ -149,3 +149,19 @@ def record_paths(record: bytes | None) -> list[str]:
 
     text = os.fsdecode(record)
     return [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0]]
+
+
+def recorded_sizes(record: bytes | None) -> list[tuple[str, int]]:
+    """The paths a RECORD lists with a size (third CSV column: the RECORD itself, and files
+    an installer writes after it, have none), as :func:`record_paths` gives them."""
+    if not record:
+        return []
+    import csv
+    import io
+
+    text = os.fsdecode(record)
+    return [
+        (row[0], int(row[2]))
+        for row in csv.reader(io.StringIO(text))
+        if len(row) >= 3 and row[0] and row[2].isdigit()
+    ]

@@ -24,6 +24,7 @@ from anyvenv.fs.place import DATA_MODE, EXECUTABLE_MODE, Strategy, place_file
 from anyvenv.killpoints import checkpoint
 from anyvenv.repair.diagnose import Diagnosis, check, diagnose
 from anyvenv.repair.envstate import EntryKind, inspect_entry
+from anyvenv.repair.findings import Code
 from anyvenv.repair.fixes import Fix, FixKind, RepairPlan, edit_config_text, plan_repair
 
 TYPE_CHECKING = False
@@ -141,7 +142,10 @@ def _repair(
             + (f" ({exc.filename})" if exc.filename else ""),
             "files changed so far are complete; run 'anyvenv check' to see what is left",
         ) from exc
-    report.after = diagnose(before.env)
+    # (no fix touches a package's files: what the first look found of them stands)
+    after = diagnose(before.env, package_files=False)
+    after.findings += [item for item in before.findings if item.code is Code.PACKAGE_FILES_DAMAGED]
+    report.after = after
     return report
 
 

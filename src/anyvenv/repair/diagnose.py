@@ -22,7 +22,13 @@ from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.record import field, mutable_record
 from anyvenv.repair import running
 from anyvenv.repair.base import BaseLookup, base_from_config
-from anyvenv.repair.contents import ScriptState, check_activation, check_packages, check_scripts
+from anyvenv.repair.contents import (
+    ScriptState,
+    check_activation,
+    check_package_files,
+    check_packages,
+    check_scripts,
+)
 from anyvenv.repair.envstate import (
     Entry,
     EntryKind,
@@ -88,14 +94,16 @@ class Diagnosis:
         }
 
 
-def check(env: str | os.PathLike[str]) -> Diagnosis:
+def check(env: str | os.PathLike[str], package_files: bool = True) -> Diagnosis:
     """Diagnose the environment at ``env``. Raises :class:`anyvenv.errors.UsageError` when
     ``env`` is not an environment at all (missing, a file, no pyvenv.cfg), and
-    :class:`anyvenv.errors.MadeOnWindows` for one made on Windows."""
-    return diagnose(resolve_environment(env))
+    :class:`anyvenv.errors.MadeOnWindows` for one made on Windows. ``package_files``: also
+    compare each package's files with its RECORD (a stat each: seconds on a share for a
+    large env; a caller after the errors alone skips it)."""
+    return diagnose(resolve_environment(env), package_files)
 
 
-def diagnose(env: Path) -> Diagnosis:
+def diagnose(env: Path, package_files: bool = True) -> Diagnosis:
     findings: list[Finding] = []
     cfg = _read_config(env, findings)
     if os.path.lexists(env / "bin") and not os.path.isdir(env / "bin"):  # (a link to one: fine)
@@ -127,6 +135,8 @@ def diagnose(env: Path) -> Diagnosis:
     lib64 = _check_lib64(env, base, findings)
     scripts = check_scripts(env, findings)
     check_packages(env, sites, findings)
+    if package_files:
+        check_package_files(env, sites, findings)
     check_activation(env, findings)
     return Diagnosis(
         env=env,

@@ -44,6 +44,7 @@ class Code(str, StrChoice):
     SCRIPT_INTERPRETER_FOREIGN = "script-interpreter-foreign"
     SCRIPT_NOT_EXECUTABLE = "script-not-executable"
     PACKAGE_INCOMPLETE = "package-incomplete"
+    PACKAGE_FILES_DAMAGED = "package-files-damaged"  # missing, or not the size RECORD gives
     COPY_UNFINISHED = "copy-unfinished"  # packages being copied in from a shadow env
     ACTIVATION_STALE = "activation-stale"
     ACTIVATION_MISSING = "activation-missing"
