@@ -20,6 +20,7 @@ LEFTOVER_MARKS = (
     ".anyvenv-tmp-",
     ".anyvenv-probe-",
     ".anyvenv-rename-probe-",
+    ".anyvenv-moving-",
 )
 PYENV = Path("/root/.pyenv/versions")
 

@@ -34,6 +34,8 @@ from reliability_support import (
 )
 from standalone_build import StandaloneArchive, pythons_env, standalone
 
+from support import cli_env
+
 __all__ = ["pythons_env", "standalone"]  # fixtures
 
 BASE = base_python("3.11")
@@ -648,6 +650,181 @@ def test_an_old_env_killed_while_it_was_being_removed_never_comes_back(
     assert env_is_complete(env) and not has_marker(env)
     assert not leftovers(target, depth=1), leftovers(target, depth=1)
     reliability.add("venv", "SIGKILL points", 1)
+
+
+# -- a commit file by file (fusefat, rclone), killed part-way ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lab_kind", "at"),
+    [
+        ("fat", "commit:moved-file@3"),  # in bin/: no top-level file of the env yet
+        ("fat", "commit:moved-file@14"),  # top-level files in, but for pyvenv.cfg (the last)
+        ("rclone", "commit:moved-file@3"),
+    ],
+)
+def test_a_new_env_killed_while_moved_in_file_by_file_is_made_again_by_a_plain_venv(
+    lab_kind: str, at: str, target: Path, reliability: Tally
+) -> None:
+    """Where a renamed directory loses its files, the new env is moved in file by file: a
+    kill part-way left a directory of half an env, which ``anyvenv check`` called no env and
+    a plain ``anyvenv venv`` refused as the user's own. Its marker says whose it is now: check
+    says what it is, and the next run removes it and makes the env."""
+    env = target / "env"
+    proc = killed("venv", env, "--python", BASE, "-q", at=at)
+    assert proc.returncode == -9, proc.stderr
+    assert env.is_dir() and not (env / "pyvenv.cfg").exists()  # half of it, as the test means
+    checked = run_anyvenv("check", env)
+    assert checked.returncode != 0
+    assert b"killed while moving one into place file by file" in checked.stderr, checked.stderr
+    again = run_anyvenv("venv", env, "--python", BASE, "-q")
+    assert again.returncode == 0, again.stderr
+    assert env_is_complete(env)
+    assert not leftovers(target, depth=3), leftovers(target, depth=3)
+    reliability.add("venv", "SIGKILL points", 1)
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_an_env_killed_while_its_old_one_was_emptied_file_by_file_is_made_again(
+    lab_kind: str, target: Path, reliability: Tally
+) -> None:
+    """``--clear`` over an env where directories are never renamed: the old env is emptied in
+    place, pyvenv.cfg first, before the new one moves in. Killed then, what is left is
+    neither, and the next plain run makes the env (before, it was refused as the user's)."""
+    env = target / "env"
+    make_old_env(env)
+    args = ("venv", env, "--python", BASE, "--clear", "-q")
+    proc = killed(*args, at="commit:removed-old-entry@2")
+    assert proc.returncode == -9, proc.stderr
+    assert env.is_dir() and not (env / "pyvenv.cfg").exists()
+    again = run_anyvenv("venv", env, "--python", BASE, "-q")
+    assert again.returncode == 0, again.stderr
+    assert env_is_complete(env) and not has_marker(env)
+    assert not leftovers(target, depth=3), leftovers(target, depth=3)
+    reliability.add("venv", "SIGKILL points", 1)
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_an_env_killed_before_its_old_one_was_emptied_keeps_the_old_one(
+    lab_kind: str, target: Path, reliability: Tally
+) -> None:
+    """Killed with the marker written but nothing of the old env removed yet: the old env
+    (its pyvenv.cfg there) is whole, and stays, without the marker."""
+    env = target / "env"
+    make_old_env(env)
+    proc = killed("venv", env, "--python", BASE, "--clear", "-q", at="commit:marked")
+    assert proc.returncode == -9, proc.stderr
+    again = run_anyvenv("venv", env, "--python", BASE, "-q")  # (no --clear: refused)
+    assert b"already exists" in again.stderr, again.stderr
+    assert env_is_complete(env) and has_marker(env)  # the old env, whole
+    assert not leftovers(target, depth=3), leftovers(target, depth=3)
+    reliability.add("venv", "SIGKILL points", 1)
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_half_moved_env_whose_staging_tree_is_gone_is_made_again(
+    lab_kind: str, target: Path, reliability: Tally
+) -> None:
+    """The killed run's staging tree removed since (by hand, or by ``cache prune`` where the
+    envs directory is such a filesystem): its marker alone is enough for the next run."""
+    env = target / "env"
+    proc = killed("venv", env, "--python", BASE, "-q", at="commit:moved-file@3")
+    assert proc.returncode == -9, proc.stderr
+    for staging in target.glob(".env.anyvenv-staging-*"):
+        shutil.rmtree(staging)
+    again = run_anyvenv("venv", env, "--python", BASE, "-q")
+    assert again.returncode == 0, again.stderr
+    assert env_is_complete(env)
+    assert not leftovers(target, depth=3), leftovers(target, depth=3)
+    reliability.add("venv", "SIGKILL points", 1)
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_half_moved_env_the_user_added_files_to_is_left_to_them(
+    lab_kind: str, target: Path, reliability: Tally
+) -> None:
+    """What a killed move left, where the user has put a file since, is no longer only
+    anyvenv's: it is refused (their file kept), with what it is and what to do."""
+    env = target / "env"
+    proc = killed("venv", env, "--python", BASE, "-q", at="commit:moved-file@3")
+    assert proc.returncode == -9, proc.stderr
+    (env / "notes.txt").write_text("mine")
+    again = run_anyvenv("venv", env, "--python", BASE, "-q")
+    assert again.returncode != 0
+    assert b"with other files since" in again.stderr, again.stderr
+    assert (env / "notes.txt").read_text() == "mine"
+    reliability.add("venv", "SIGKILL points", 1)
+
+
+def _stopped(pid: int, seconds: float = 60) -> bool:
+    """Whether process ``pid`` was stopped (SIGSTOP) within ``seconds``."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            return False
+        if state == "T":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_an_env_being_moved_in_file_by_file_by_a_live_run_is_left_alone(
+    lab_kind: str, target: Path
+) -> None:
+    """A run stopped mid-move (SIGSTOP: alive, its marker in the env) is never undone by
+    another: recover leaves its half env and staging tree, check says a run is moving it in,
+    and once resumed the run finishes the env."""
+    import signal
+
+    from anyvenv.fs import leftovers as fs_leftovers
+
+    env = target / "env"
+    command = [*ANYVENV, "venv", os.fspath(env), "--python", os.fspath(BASE), "-q"]
+    stop = {"ANYVENV_TEST_KILL_AT": "commit:moved-file@3", "ANYVENV_TEST_KILL_SIGNAL": "STOP"}
+    proc = subprocess.Popen(
+        command, env=cli_env(**stop), stdin=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        assert _stopped(proc.pid), "the run did not stop at its checkpoint"
+        before = sorted(os.listdir(env)), sorted(os.listdir(target))
+        assert fs_leftovers.recover(env) == []
+        assert (sorted(os.listdir(env)), sorted(os.listdir(target))) == before
+        checked = run_anyvenv("check", env)
+        assert checked.returncode != 0
+        assert b"is moving one into place file by file" in checked.stderr, checked.stderr
+        os.kill(proc.pid, signal.SIGCONT)
+        assert proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert env_is_complete(env)
+    assert not leftovers(target, depth=3), leftovers(target, depth=3)
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_directory_of_the_users_beside_a_dead_staging_tree_is_still_refused(
+    lab_kind: str, target: Path
+) -> None:
+    """No marker, no undo: a directory of the user's at the env's path is refused as before,
+    even with a killed run's staging tree beside it (which is cleared)."""
+    from anyvenv.fs.leftovers import this_host
+
+    env = target / "env"
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "tool").write_text("mine")
+    dead = target / f".env.anyvenv-staging-{this_host()}-999999-abcdef"
+    (dead / "bin").mkdir(parents=True)
+    again = run_anyvenv("venv", env, "--python", BASE, "-q")
+    assert again.returncode != 0
+    assert b"is not empty and is not a virtual environment" in again.stderr, again.stderr
+    assert (env / "bin" / "tool").read_text() == "mine"
+    assert not dead.exists()
 
 
 # -- Ctrl-C and SIGTERM in the steps that must finish whole -----------------------------------

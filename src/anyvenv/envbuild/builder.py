@@ -276,7 +276,12 @@ class EnvBuilder:
             elif names and abandoned_env(target):  # what uv left of a venv it gave up on
                 inplace.remove_or_empty(target)
                 names = []
+            elif names and target in leftovers.undo_cut_move(target, names):
+                names = []  # a fill file by file killed part-way (its staging tree gone since)
             elif names and not inplace.prune_if_only_directories(target):
+                moving = leftovers.cut_move(target, names)
+                if moving is not None:  # one under way, or of another host's run
+                    raise leftovers.cut_move_error(target, moving)
                 raise UsageError(
                     f"{target} exists, is not empty and is not a virtual environment",
                     "refusing to replace it: choose another path or empty it yourself",

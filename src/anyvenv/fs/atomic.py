@@ -14,11 +14,13 @@ import os
 import sys
 
 from anyvenv.fs.leftovers import (
+    COMPLETE_NAME,
     STAGING_MARK,
     TEMP_MARK,
     beside_name,
     leftover_stem,
     leftover_tag,
+    mark_moving,
     retired_name,
     staging_name,
     sweep_dead,
@@ -323,6 +325,13 @@ def move_tree_by_files(source: str | os.PathLike[str], destination: str | os.Pat
     where renaming a directory loses its contents); ``source`` is removed afterwards. The
     files of its top directory go last, so that a move killed part-way leaves no
     ``pyvenv.cfg``: what it leaves is never taken for a whole env."""
+    move_files(source, destination)
+    remove_tree(source)
+
+
+def move_files(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
+    """:func:`move_tree_by_files` but for the removal of ``source``, whose directories stay
+    (emptied). Directories already in ``destination`` are kept, and filled."""
     top: list[str] = []
     for directory, dirs, files in os.walk(source):
         relative = os.path.relpath(directory, source)
@@ -335,10 +344,9 @@ def move_tree_by_files(source: str | os.PathLike[str], destination: str | os.Pat
         for name in entries:
             os.rename(os.path.join(directory, name), os.path.join(into, name))
             checkpoint("commit:moved-file")
-    for name in sorted(top, key=lambda name: name == "pyvenv.cfg"):
+    for name in sorted(top, key=lambda name: name == COMPLETE_NAME):
         os.rename(os.path.join(source, name), os.path.join(destination, name))
         checkpoint("commit:moved-file")
-    remove_tree(source)
 
 
 def replace_tree_by_files(
@@ -402,14 +410,12 @@ def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> R
     is left of the old target where some of it could not be removed (files of another owner).
 
     Where renaming a directory loses its contents (fusefat) or leaves them unreadable for a
-    while (rclone), the old target is removed and the new tree is moved in file by file: not
-    atomic, but the only way that keeps the files.
+    while (rclone), the old target is emptied and the new tree is moved in file by file
+    (:func:`commit_by_files`): not atomic, but the only way that keeps the files.
     """
     if not directory_rename_keeps_contents(os.path.dirname(os.fspath(staging)) or "."):
         with held_signals():  # (a Ctrl-C here would leave neither the old tree nor the new)
-            if os.path.lexists(target):
-                remove_tree(target)
-            move_tree_by_files(staging, target)
+            commit_by_files(os.fspath(staging), os.fspath(target))
         return None
     if os.path.lexists(target) and exchange(staging, target):
         checkpoint("commit:exchanged")
@@ -448,6 +454,35 @@ def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> R
     remains = _remove_old(going)
     checkpoint("commit:removed-old")
     return remains
+
+
+def commit_by_files(staging: str, target: str) -> None:
+    """:func:`commit` where a renamed directory loses its files: the old target is emptied
+    (``pyvenv.cfg`` first) and the new tree moved in file by file (``pyvenv.cfg`` last), with
+    a marker in the target meanwhile (:func:`~anyvenv.fs.leftovers.mark_moving`). A run
+    killed part-way leaves a directory that :func:`~anyvenv.fs.leftovers.recover` knows for
+    anyvenv's, and removes: without the marker it looked like one of the user's, which the
+    next ``anyvenv venv`` refused to replace. One that fails part-way (a full disk) removes
+    the target itself: neither tree is whole any more."""
+    if os.path.isdir(target) and not os.path.islink(target):
+        old = os.listdir(target)
+    else:
+        remove_tree(target)  # (a file or a link there, if anything)
+        os.mkdir(target)
+        old = []
+    marker = mark_moving(target, old + os.listdir(staging))
+    checkpoint("commit:marked")
+    try:
+        for name in sorted(old, key=lambda name: name != COMPLETE_NAME):
+            remove_tree(os.path.join(target, name))
+            checkpoint("commit:removed-old-entry")
+        move_files(staging, target)
+    except OSError:
+        remove_tree_quietly(target)
+        raise
+    os.unlink(marker)  # (the new tree is whole: a failure here leaves it, marker and all)
+    checkpoint("commit:unmarked")
+    remove_tree(staging)
 
 
 def commit_keeping(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> str | None:

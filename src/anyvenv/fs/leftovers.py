@@ -2,7 +2,9 @@
 
 Names of leftovers say who made them (``.NAME.anyvenv-staging-HOST-PID-RAND``, temp files
 ``.NAME.anyvenv-tmp-HOST-PID-RAND``), so the next run can clear those whose maker is gone
-(on this host: a process of another host is never judged by its pid).
+(on this host: a process of another host is never judged by its pid). A target filled file
+by file holds a marker meanwhile (``.anyvenv-moving-HOST-PID-RAND``), so that what a killed
+fill leaves is known for anyvenv's, never taken for the user's own directory.
 """
 
 from __future__ import annotations
@@ -14,10 +16,15 @@ from anyvenv.fs.remove import remove_tree, remove_tree_quietly
 from anyvenv.killpoints import checkpoint
 from anyvenv.record import record
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from anyvenv.errors import UsageError
+
 MARK = ".anyvenv-"  # every staging and retired directory: ".<target name>.anyvenv-..."
 STAGING_MARK = MARK + "staging-"
 RETIRED_MARK = MARK + "old-"
 REMOVING_MARK = MARK + "removing-"  # on its way out: cleared, never put back
+MOVING_MARK = MARK + "moving-"  # inside a target filled file by file (see mark_moving)
 TEMP_MARK = ".anyvenv-tmp-"
 
 
@@ -192,7 +199,8 @@ def recover(target: str | os.PathLike[str]) -> list[str]:
     Only leftovers made on this host by a process that is gone are touched. A retired copy
     of the old target is put back when the target itself is missing (the crash fell between
     the two renames of :func:`commit`), otherwise removed. Dead temp files of
-    :func:`atomic_write` beside it are removed too.
+    :func:`atomic_write` beside it are removed too, and a target a killed commit was filling
+    file by file (its staging tree is still beside then) is undone (:func:`undo_cut_move`).
     """
     parent = os.path.dirname(os.fspath(target)) or "."
     try:
@@ -201,9 +209,14 @@ def recover(target: str | os.PathLike[str]) -> list[str]:
         return []
     touched = _sweep_names(parent, names, TEMP_MARK)
     me = this_host()
-    for item in leftovers_of(target, names):
-        if item.host != me or process_alive(item.pid):
-            continue
+    dead = [
+        item
+        for item in leftovers_of(target, names)
+        if item.host == me and not process_alive(item.pid)
+    ]
+    if any(item.kind == "staging" for item in dead):  # (a fill file by file keeps it beside)
+        touched += undo_cut_move(target)
+    for item in dead:
         try:
             if item.kind == "retired" and not os.path.lexists(target):
                 os.rename(item.path, target)
@@ -213,6 +226,135 @@ def recover(target: str | os.PathLike[str]) -> list[str]:
             continue  # (files the user may not remove: left for a later run, or for them)
         touched.append(item.path)
     return touched
+
+
+_MOVING_FORMAT = "anyvenv-moving 1"
+COMPLETE_NAME = "pyvenv.cfg"  # moved in last, removed first: with it there, an env is whole
+
+
+def mark_moving(target: str, names: list[str]) -> str:
+    """Create in ``target`` (a directory) the marker of a fill file by file by this process,
+    listing ``names``: every top-level name the target may hold meanwhile (the old tree's and
+    the new one's). Returns its path, for the caller to remove once the fill is done. A run
+    killed in between leaves it, and :func:`undo_cut_move` removes what it marks, and only
+    a directory that holds nothing else."""
+    path = os.path.join(target, MOVING_MARK + leftover_tag())
+    text = "\n".join([_MOVING_FORMAT, *sorted(set(names)), ""])
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, text.encode("utf-8", "surrogateescape"))
+    finally:
+        os.close(fd)
+    return path
+
+
+@record
+class CutMove:
+    """A marker of :func:`mark_moving` found in a directory: a fill file by file that is
+    under way, or was cut short."""
+
+    marker: str
+    host: str
+    pid: int
+    gone: bool  # its maker, on this host, no longer runs
+    complete: bool  # the directory holds pyvenv.cfg: an env untouched yet, or whole again
+    only_listed: bool  # the directory holds nothing the marker does not list
+
+
+def cut_move(target: str | os.PathLike[str], names: list[str] | None = None) -> CutMove | None:
+    """The marker of a fill file by file in ``target`` (``names``: its entries, when the
+    caller has listed them already), or ``None`` where there is none, or where it is not
+    one anyvenv wrote."""
+    directory = os.fspath(target)
+    try:
+        names = os.listdir(directory) if names is None else names
+    except OSError:
+        return None
+    for name in names:
+        parts = name[len(MOVING_MARK) :].split("-") if name.startswith(MOVING_MARK) else []
+        if len(parts) != 3 or not parts[1].isdigit():
+            continue
+        marker = os.path.join(directory, name)
+        listed = _listed_names(marker)
+        if listed is None:
+            continue  # not a marker we wrote: the directory is not taken for ours
+        others = {each for each in names if not each.startswith(MOVING_MARK)}
+        return CutMove(
+            marker,
+            parts[0],
+            int(parts[1]),
+            gone=maker_is_gone(name[len(MOVING_MARK) :]),
+            complete=COMPLETE_NAME in names,
+            only_listed=others <= listed,
+        )
+    return None
+
+
+def _listed_names(marker: str) -> set[str] | None:
+    """The names a marker lists; ``None`` if it is not a regular file in our format."""
+    try:
+        fd = os.open(marker, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 1 << 16)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    lines = data.decode("utf-8", "surrogateescape").split("\n")
+    if lines[0] != _MOVING_FORMAT:
+        return None
+    return {name for name in lines[1:] if name}
+
+
+def undo_cut_move(target: str | os.PathLike[str], names: list[str] | None = None) -> list[str]:
+    """Clear what a killed fill file by file left in ``target``; returns the paths removed.
+
+    With ``pyvenv.cfg`` there, the old env was untouched yet, or the new one whole: only the
+    marker goes. Without it, neither tree is whole (the old one was being emptied, the new
+    one moved in): the directory goes, as a killed commit elsewhere leaves nothing of its new
+    tree; but only where its maker is gone and it holds nothing the marker does not list.
+    """
+    found = cut_move(target, names)
+    if found is None or not found.gone:
+        return []
+    try:
+        if found.complete:
+            os.unlink(found.marker)
+            return [found.marker]
+        if not found.only_listed:
+            return []
+        remove_tree(target)
+    except OSError:
+        return []  # (left for a later run, or for the user)
+    return [os.fspath(target)]
+
+
+def cut_move_error(text: str, found: CutMove) -> UsageError:
+    """Why the directory ``text`` (holding ``found``, and no ``pyvenv.cfg``) is no env yet,
+    and what makes it one: in one line, not the "no pyvenv.cfg" a user cannot act on."""
+    from anyvenv.errors import UsageError
+
+    where = "" if found.host == this_host() else f" on {found.host}"
+    if found.gone and found.only_listed:
+        return UsageError(
+            f"{text} is not a virtual environment: it is what an anyvenv killed while moving "
+            f"one into place file by file left (process {found.pid})",
+            "'anyvenv venv' (or 'anyvenv sync' in its project) removes it and makes the "
+            "environment again",
+        )
+    if found.gone:
+        return UsageError(
+            f"{text} is not a virtual environment: it is what an anyvenv killed while moving "
+            f"one into place file by file left (process {found.pid}), with other files since",
+            "move your files out of it and remove it, then make the environment again",
+        )
+    return UsageError(
+        f"{text} is not a virtual environment yet: anyvenv{where} (process {found.pid}) is "
+        "moving one into place file by file",
+        "wait for that run to end (if it was killed, remove the directory yourself)",
+    )
 
 
 class scratch_dir:

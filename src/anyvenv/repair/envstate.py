@@ -53,6 +53,11 @@ def resolve_environment(path: str | os.PathLike[str]) -> Path:
                 "make it with 'anyvenv sync' in a project, else 'anyvenv venv' (either takes "
                 "its place)",
             )
+        from anyvenv.fs.leftovers import cut_move, cut_move_error
+
+        moving = cut_move(env)
+        if moving is not None:  # (an anyvenv filling it file by file, or killed doing so)
+            raise cut_move_error(text, moving)
         raise UsageError(
             f"{text} is not a virtual environment: it has no {CFG_NAME}",
             "pass the directory of a virtual environment (the one holding pyvenv.cfg and bin/)",
