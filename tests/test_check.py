@@ -495,6 +495,43 @@ def test_where_chmod_fails_a_half_made_package_is_reinstalled_with_anyvenv_pip(
     assert "'uv pip" not in found[0].message
 
 
+@pytest.mark.parametrize("lab_kind", ["sshfs-noreadlink", "sshfs", "local"])
+def test_another_tools_link_in_bin_that_cannot_be_followed_is_named(
+    target: Path, lab_kind: str
+) -> None:
+    """A link another tool put in bin/ (nodeenv's ``node``): where it cannot be read (the
+    sshfs of a VM's host folder: EACCES; the lab's sshfs refuses an absolute target: EPERM)
+    or leads nowhere (a removed target), its command fails: a warning says so, and why. A
+    link that works is not named; the env stays usable."""
+    env = target / "env"
+    made = anyvenv("venv", env, "--python", base_python())
+    assert made.returncode == 0, made.stderr
+    tool = env / "bin" / "tool"
+    tool.symlink_to("/bin/true")
+    proc = anyvenv("check", env, "--json")
+    assert proc.returncode == 0, proc.stderr
+    found = [item for item in _json(proc)["findings"] if item["code"] == "bin-link-broken"]  # type: ignore[attr-defined]
+    if lab_kind == "local":
+        assert found == []
+        tool.unlink()
+        tool.symlink_to(target / "gone")
+        found = [
+            item for item in _json(anyvenv("check", env, "--json"))["findings"]  # type: ignore[attr-defined]
+            if item["code"] == "bin-link-broken"
+        ]  # fmt: skip
+        assert [item["message"] for item in found] == [
+            f"bin/tool points to {target / 'gone'}, which does not exist: running it fails"
+        ]
+        return
+    assert len(found) == 1 and found[0]["severity"] == "warning"
+    message = found[0]["message"]
+    errno_name = {"sshfs-noreadlink": "EACCES", "sshfs": "EPERM"}[lab_kind]  # (absolute: refused)
+    assert found[0]["evidence"] == {"readlink": errno_name}
+    assert message.startswith(f"bin/tool is a symlink that cannot be read ({errno_name}): running")
+    with pytest.raises(OSError):  # (what the finding says: the kernel cannot follow it)
+        run([tool])
+
+
 def _rewrite(path: Path, data: bytes) -> None:
     """A new file with ``data`` in the place of ``path`` (not written in place: uv hard-links
     what it installs from its cache, which would change too)."""

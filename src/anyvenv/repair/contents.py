@@ -1,10 +1,11 @@
 """What ``anyvenv check`` finds in an environment besides its interpreter: console scripts
-that cannot run (no exec bit, a python that is gone or another env's), packages installed
-half-way, and activation scripts and editable installs that name where the env was before
+that cannot run (no exec bit, a python that is gone or another env's), other tools' links in
+bin/ that cannot be followed, packages installed half-way or missing files, and activation scripts and editable installs that name where the env was before
 it was moved or copied."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shlex
@@ -49,7 +50,10 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
         if INTERPRETER_NAME.match(name) or name.startswith(_NOT_SCRIPTS):
             continue
         path = bin_dir / name
-        if path.is_symlink() or not path.is_file():
+        if path.is_symlink():
+            _check_bin_link(path, findings)
+            continue
+        if not path.is_file():
             continue
         shebang = read_shebang(path)
         if shebang is None:
@@ -134,6 +138,45 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
             )
             states.append(ScriptState(path, shebang, replacement))
     return states
+
+
+def _check_bin_link(path: Path, findings: list[Finding]) -> None:
+    """A link in bin/ besides the interpreter's (another tool's: nodeenv's ``node``, a
+    ``python3.X-config``) that cannot be read (sshfs of a VM's host folder: EACCES) or leads
+    nowhere: the command it names fails. Not repair's to make again: a warning."""
+    from anyvenv.fs.outcome import errno_name
+
+    try:
+        target = os.readlink(path)
+    except OSError as exc:
+        findings.append(
+            warning(
+                Code.BIN_LINK_BROKEN,
+                f"bin/{path.name} is a symlink that cannot be read ({errno_name(exc.errno)}): "
+                "running it fails (the tool that put it there must place a file instead, as "
+                "links do not work on this filesystem)",
+                path,
+                readlink=errno_name(exc.errno),
+            )
+        )
+        return
+    try:
+        os.stat(path)
+    except OSError as exc:
+        why = (
+            "does not exist"
+            if exc.errno == errno.ENOENT
+            else f"cannot be reached ({errno_name(exc.errno)})"
+        )
+        findings.append(
+            warning(
+                Code.BIN_LINK_BROKEN,
+                f"bin/{path.name} points to {target}, which {why}: running it fails",
+                path,
+                target=target,
+                stat=errno_name(exc.errno),
+            )
+        )
 
 
 def _on_noexec(path: Path) -> bool:

@@ -43,6 +43,7 @@ class Code(str, StrChoice):
     SCRIPT_INTERPRETER_MISSING = "script-interpreter-missing"
     SCRIPT_INTERPRETER_FOREIGN = "script-interpreter-foreign"
     SCRIPT_NOT_EXECUTABLE = "script-not-executable"
+    BIN_LINK_BROKEN = "bin-link-broken"  # another tool's link in bin/: unreadable, or dangling
     PACKAGE_INCOMPLETE = "package-incomplete"
     PACKAGE_FILES_DAMAGED = "package-files-damaged"  # missing, or not the size RECORD gives
     COPY_UNFINISHED = "copy-unfinished"  # packages being copied in from a shadow env
