@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -251,8 +252,6 @@ def test_a_call_failing_after_a_file_was_made_is_not_taken_for_a_refusal_to_writ
     """EPERM from a check made after the probe's first file (rclone without its VFS cache
     failed the close of the lock check's file so) is the filesystem failing a call, not the
     directory refusing to be written: it said "you may not write to it", exit 2."""
-    import errno
-
     import anyvenv.fs.probe as probe_module
     from anyvenv.errors import AnyvenvError
 
@@ -270,6 +269,36 @@ def test_a_call_failing_after_a_file_was_made_is_not_taken_for_a_refusal_to_writ
         "filesystem"
     )
     assert entry_names(tmp_path) == []
+
+
+def fill_leaving_one_page(directory: Path) -> None:
+    """Fill the tmpfs ``directory`` is on, then free one page: room for one small file."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while True:
+            os.write(fd, b"x" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC, exc
+    finally:
+        os.close(fd)
+    os.truncate(filler, filler.stat().st_size // 4096 * 4096 - 4096)
+
+
+def test_a_probe_that_runs_out_of_room_after_its_first_file_says_to_free_space(lab: Lab) -> None:
+    """A filesystem with room for the probe's first file, not for the next: the hint is the
+    one a probe that could not make its first file gives (free space), not "the filesystem
+    fails a call"; exit 1, one line, with ``--json`` too."""
+    target = lab.small_target(size_kib=256)
+    fill_leaving_one_page(target)
+    for extra in ([], ["--json"]):
+        proc = run_cli("probe", str(target), *extra)
+        assert proc.returncode == 1 and proc.stdout == "", (proc.stdout, proc.stderr)
+        assert one_line_error(proc) == (
+            f"anyvenv: error: cannot probe {target}: a file was made there, then No space "
+            "left on device (ENOSPC); free space on that filesystem, or pass another directory"
+        )
+    assert entry_names(target) == ["filler"]
 
 
 def test_a_second_interrupt_during_the_clean_up_still_removes_the_scratch_directory(
