@@ -411,6 +411,19 @@ def test_package_exports() -> None:
     assert lab.ALL_KINDS is ALL_KINDS
 
 
+def test_dir_rename_eio_fails_the_rename_of_a_directory_only(lab: Lab) -> None:
+    """faultfs:dir-rename-eio: a directory cannot be renamed (EIO); a file can."""
+    target = lab.target("faultfs:dir-rename-eio")
+    (target / "d").mkdir()
+    (target / "f").write_bytes(b"x")
+    with pytest.raises(OSError) as renamed:
+        os.rename(target / "d", target / "e")
+    assert renamed.value.errno == errno.EIO
+    os.rename(target / "f", target / "g")
+    assert sorted(os.listdir(target)) == ["d", "g"]
+    assert probe_all(target, lab.outside_file())["dir_rename"] == "EIO"
+
+
 def test_busy_while_open_refuses_to_remove_an_open_file_only(lab: Lab) -> None:
     """faultfs:busy-while-open, as SMB through libsmbclient: unlink and rename of a file
     that is open fail with EBUSY (no .fuse_hidden name), and work once it is closed."""

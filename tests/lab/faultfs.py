@@ -238,6 +238,10 @@ class FaultOps:
         self._writable()
         self._refuse_if_open(old)
         self._refuse_if_open(new)
+        if self._spec.dir_rename_errno is not None and stat.S_ISDIR(
+            os.lstat(self._full(old)).st_mode
+        ):
+            raise _fail(self._spec.dir_rename_errno)
         os.rename(self._full(old), self._full(new))
         return 0
 

@@ -48,11 +48,14 @@ class FaultSpec:
     """readlink() of an absolute target answers it relative to the link, as if the mount's
     root were /: what sshfs's transform_symlinks shows (the link then leads nowhere)."""
     latency_seconds: float = 0.0
+    """Every operation answers after this long (a share far away: each one answered, slowly)."""
+    dir_rename_errno: int | None = None
+    """rename() of a directory fails with this errno (files are renamed): the step that
+    measures whether a renamed directory keeps its files fails, as on a failing share."""
     busy_while_open: bool = False
     """unlink() or rename() of a file that is open (by anyone) fails with EBUSY, and so does
     a rename over one: SMB through libsmbclient (smbnetfs, gvfs-smb), where the server holds
     an open file's name."""
-    """Every operation answers after this long (a share far away: each one answered, slowly)."""
 
 
 HANG_NAME_PREFIX = "never-answers"
@@ -88,6 +91,7 @@ MODES: dict[str, FaultSpec] = {
     "link-eio": FaultSpec(link_errno=errno.EIO),  # (rclone's answer to link())
     "busy-while-open": FaultSpec(busy_while_open=True),
     "slow-20ms": FaultSpec(latency_seconds=0.02),
+    "dir-rename-eio": FaultSpec(dir_rename_errno=errno.EIO),
 }
 """Every faultfs mode by name."""
 
@@ -102,6 +106,7 @@ SPECIAL_MODES = frozenset(
         "link-eio",
         "busy-while-open",
         "slow-20ms",
+        "dir-rename-eio",
     }
 )
 """Modes that are not a filesystem to build on (lab.ALL_KINDS leaves them out): reached
