@@ -54,6 +54,23 @@ def test_directories_are_never_renamed_on_rclone(
     assert not atomic.directory_rename_keeps_contents(target)
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:dir-rename-eio"])
+def test_a_measure_of_directory_rename_that_fails_counts_as_no(
+    lab_kind: str, target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A FUSE mount (not rclone) where renaming a directory fails (EIO): the measure's
+    failing step counts as "no", and the commit moves the tree file by file, whole."""
+    monkeypatch.setattr(atomic, "_rename_keeps_contents", {})  # (measured here, not recalled)
+    assert not atomic.directory_rename_keeps_contents(target)
+    assert entry_names(target) == []
+    destination = target / "env"
+    atomic.commit(_staged(destination, "one"), destination)
+    atomic.commit(_staged(destination, "two"), destination)
+    assert (destination / "bin" / "tool").read_text() == "two"
+    assert (destination / "pyvenv.cfg").read_text() == "two"
+    assert entry_names(target) == ["env"]
+
+
 @pytest.mark.parametrize("remove", ["remove_tree_quietly", "remove_tree"])
 @pytest.mark.parametrize("lab_kind", ["faultfs:passthrough"])
 def test_a_tree_is_removed_though_the_fuse_daemon_releases_a_file_late(

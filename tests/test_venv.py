@@ -416,6 +416,20 @@ def test_no_space_left(lab: Lab) -> None:
     assert entry_names(target) == ["filler"], "nothing half-made"
 
 
+def test_an_env_is_whole_where_renaming_a_directory_fails(lab: Lab) -> None:
+    """A FUSE mount (not rclone) where renaming a directory fails (EIO): the probe's step
+    that measures it fails, which counts as "no": the env is moved in file by file, made
+    and replaced whole, and its python runs."""
+    target = lab.target("faultfs:dir-rename-eio")
+    env = target / "env"
+    for extra in ([], ["--clear"]):
+        proc = venv_cli(env, *extra)
+        assert proc.returncode == 0, proc.stderr
+        assert python_facts(env)["prefix"] == str(env)
+        (env.parent / "facts.py").unlink()
+        assert entry_names(target) == ["env"], "nothing left beside it"
+
+
 def test_python_api(tmp_path: Path) -> None:
     import anyvenv
 
