@@ -756,6 +756,42 @@ def test_sync_takes_over_where_python_m_venv_gave_up(
     assert report["action"] == "rebuilt" and report["env"] == str(project / ".venv"), proc.stderr
 
 
+@pytest.mark.parametrize("lab_kind", ["smb"])
+def test_a_pointer_to_local_disk_still_locks_through_a_copy_where_the_project_lives(
+    target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """The project is on SMB (a file held open cannot be renamed: uv writes no uv.lock
+    there), its `.venv` a pointer (uv's redirect file, written by hand) to an env on local
+    disk: uv installs in place there, but uv.lock, in the project, is still locked through a
+    copy, on the first sync and on the next (the saved state's); in place, uv failed (os
+    error 16) and lost the lock."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    local = tmp_path / "envs" / "demo"
+    made = anyvenv("venv", str(local), "--python", str(PY_MAIN), cwd=tmp_path, env=env)
+    assert made.returncode == 0, made.stderr
+    (project / ".venv").write_text(f"{local}\n")
+    for dependencies in (["alpha"], ["alpha", "gamma"]):
+        deps = ", ".join(json.dumps(d) for d in dependencies)
+        text = (project / "pyproject.toml").read_text()
+        replace_file(project / "pyproject.toml", text.replace('["alpha"]', f"[{deps}]").encode())
+        report, _ = sync_json(project, env, index)
+        assert report["env"] == str(local) and report["placement"] == "elsewhere", report
+        assert report["notes"] == [
+            "uv cannot replace uv.lock on this filesystem, as a file held open cannot be "
+            "renamed (EBUSY), so it was locked in a copy of the project on local disk and put "
+            "back: locked versions were kept"
+        ], report
+        lock = (project / "uv.lock").read_text()
+        assert all(f'name = "{name}"' in lock for name in dependencies), lock
+        assert (project / ".venv").read_text() == f"{local}\n"
+    checked = run([uv_binary(), "lock", "--check", *index_args(index)], project, env)
+    assert checked.returncode == 0, checked.stderr
+    alpha_says_hi(project, env)
+    ran = anyvenv("run", "--no-sync", "python", "-c", "import gamma", cwd=project, env=env)
+    assert ran.returncode == 0, ran.stderr
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
 def test_a_venv_link_from_a_share_to_local_disk_is_followed(
     target: Path, index: Path, home: Path, tmp_path: Path
