@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from anyvenv.fs.processes import is_zombie, process_alive, process_start_time
 
@@ -42,3 +44,46 @@ def test_a_killed_process_not_yet_reaped_is_not_alive() -> None:
 
 def test_this_process_is_alive() -> None:
     assert process_alive(os.getpid())
+
+
+def test_holders_below_a_directory_are_those_running_opening_or_mapping_its_files(
+    tmp_path: Path,
+) -> None:
+    """A process whose program, open file or mapped file is below the directory holds it;
+    one whose working directory alone is there does not (SMB renames that directory), nor
+    one holding a file of a directory of the same name's prefix; nor this process itself."""
+    from anyvenv.fs.processes import holders_below
+
+    held = tmp_path / "env"
+    (held / "bin").mkdir(parents=True)
+    shutil.copy2("/bin/sleep", held / "bin" / "sleeper")
+    (held / "data").write_bytes(b"x" * 4096)
+    (tmp_path / "envy").mkdir()
+    (tmp_path / "envy" / "data").write_bytes(b"y")
+    mapper = (
+        "import mmap, sys, time\n"
+        "handle = open(sys.argv[1], 'rb')\n"
+        "view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)\n"
+        "handle.close()\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    children = [
+        subprocess.Popen([held / "bin" / "sleeper", "60"]),
+        subprocess.Popen([sys.executable, "-c", mapper, held / "data"], stdout=subprocess.PIPE),
+        subprocess.Popen([sys.executable, "-c", mapper, tmp_path / "envy" / "data"], stdout=subprocess.PIPE),
+        subprocess.Popen(["/bin/sleep", "60"], cwd=held),
+    ]  # fmt: skip
+    own = open(held / "data", "rb")  # noqa: SIM115 (held while asked)
+    try:
+        for child in children[1:3]:
+            assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        found = holders_below(held)
+        assert [pid for pid, _ in found] == sorted([children[0].pid, children[1].pid])
+        assert dict(found)[children[0].pid] == "sleeper"
+    finally:
+        own.close()
+        for child in children:
+            child.kill()
+            child.wait()
+    assert holders_below(held) == []

@@ -1093,3 +1093,32 @@ def test_a_path_with_a_colon_is_made_and_said_not_to_activate(tmp_path: Path) ->
         ["bash", "-c", f"source '{env_dir}/bin/activate'"], capture_output=True, text=True
     )
     assert activated.returncode != 0 and "contains ':'" in activated.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["smb"])
+def test_clear_of_an_env_in_use_on_smb_names_what_runs_from_it(target: Path) -> None:
+    """SMB refuses to rename a directory whose python runs (EACCES, read as "permission
+    denied"): `--clear` stops in one line that names the program and says to end it, and the
+    old env is left whole; once it ends, `--clear` replaces the env."""
+    env = target / "env"
+    made = run_cli("venv", "-q", "--python", str(BASE), str(env))
+    assert made.returncode == 0, made.stderr
+    running = subprocess.Popen(
+        [env / "bin" / "python", "-c", "import sys, time; print(sys.prefix, flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert running.stdout is not None and running.stdout.readline().strip() == str(env)
+        refused = run_cli("venv", "--clear", "--python", str(BASE), str(env))
+        assert refused.returncode == 1
+        said = one_line_error(refused)
+        assert f"python (process {running.pid}) runs from the old environment" in said, said
+        assert said.endswith("end what runs from it, then run the command again")
+    finally:
+        running.kill()
+        running.wait()
+    kept = subprocess.run([env / "bin" / "python", "-c", "print(1)"], capture_output=True)
+    assert kept.stdout == b"1\n" and read_pyvenv_cfg(env)
+    again = run_cli("venv", "-q", "--clear", "--python", str(BASE), str(env))
+    assert again.returncode == 0, again.stderr

@@ -628,6 +628,8 @@ def build_with_pending_check(
             where = f" ({exc.filename}{_whose(os.fspath(exc.filename), exc)})"
             if exc.errno in (errno.EACCES, errno.EPERM) and ", owned by" in where:
                 hint = "work as its owner, or choose another path"
+            elif exc.errno in (errno.EACCES, errno.EPERM, errno.EBUSY):
+                hint = _in_use_fix(os.fspath(target)) or hint
         raise AnyvenvError(
             f"cannot create the environment at {target}: {exc.strerror or exc}{where}", hint
         ) from exc
@@ -653,6 +655,29 @@ def _refuse_another_users(env: str) -> None:
     raise UsageError(
         f"cannot replace the environment at {env}: it is {owner_name(env)}'s",
         "work as its owner, or choose another path",
+    )
+
+
+def _in_use_fix(target: str) -> str | None:
+    """Where the old env at ``target`` is in use (its python runs, a file of it is open): SMB
+    refuses to rename such a directory (EACCES, as if permission were lacking) or to replace
+    such a file (EBUSY). The fix naming the programs of this host that hold it; ``None``
+    where none does (or ``target`` is no directory)."""
+    if not os.path.isdir(target):
+        return None
+    from anyvenv.fs.processes import holders_below
+
+    holders = holders_below(target)
+    if not holders:
+        return None
+    named = ", ".join(f"{name} (process {pid})" for pid, name in holders[:3])
+    if len(holders) > 3:
+        named += f" and {len(holders) - 3} more"
+    verb = "run" if len(holders) > 1 else "runs"
+    return (
+        f"{named} {verb} from the old environment or {'hold' if len(holders) > 1 else 'holds'} "
+        "its files open, and this filesystem cannot move or replace files in use (as SMB): "
+        "end what runs from it, then run the command again"
     )
 
 

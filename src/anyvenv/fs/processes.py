@@ -40,3 +40,49 @@ def _stat_fields(pid: int) -> list[bytes]:
     except OSError:
         return []
     return raw[raw.rfind(b")") + 2 :].split()
+
+
+def holders_below(directory: str | os.PathLike[str]) -> list[tuple[int, str]]:
+    """The processes of this host (those this user may look into) that run a program below
+    ``directory``, hold a file below it open, or map one (a library): ``(pid, command name)``
+    by pid. What keeps a directory from being renamed on SMB (EACCES there) or a file from
+    being replaced (EBUSY); a holder on another machine is not seen. Reads /proc: for an
+    error's hint, not for a hot path."""
+    prefix = os.path.join(os.path.realpath(directory), "")
+    me = os.getpid()
+    try:
+        pids = sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
+    except OSError:
+        return []
+    return [(pid, _command_name(pid)) for pid in pids if pid != me and _holds(pid, prefix)]
+
+
+def _holds(pid: int, prefix: str) -> bool:
+    """Whether process ``pid`` runs, has open or maps a file whose path starts with
+    ``prefix`` (a directory's real path and a slash)."""
+    base = f"/proc/{pid}"
+    try:
+        fds = os.listdir(f"{base}/fd")
+    except OSError:  # (another user's, or gone)
+        fds = []
+    for link in [f"{base}/exe", *(f"{base}/fd/{fd}" for fd in fds)]:
+        try:
+            if os.readlink(link).startswith(prefix):
+                return True
+        except OSError:
+            continue
+    try:
+        with open(f"{base}/maps", "rb") as handle:
+            maps = handle.read()
+    except OSError:
+        return False
+    return b" " + os.fsencode(prefix) in maps
+
+
+def _command_name(pid: int) -> str:
+    """The command name of ``pid`` (``comm``: at most 15 bytes), ``?`` if it is gone."""
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as handle:
+            return os.fsdecode(handle.read().strip()) or "?"
+    except OSError:
+        return "?"
