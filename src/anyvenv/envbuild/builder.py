@@ -628,7 +628,9 @@ def build_with_pending_check(
             where = f" ({exc.filename}{_whose(os.fspath(exc.filename), exc)})"
             if exc.errno in (errno.EACCES, errno.EPERM) and ", owned by" in where:
                 hint = "work as its owner, or choose another path"
-            elif exc.errno in (errno.EACCES, errno.EPERM, errno.EBUSY):
+            elif exc.errno == errno.EBUSY or (
+                exc.errno in (errno.EACCES, errno.EPERM) and not _on_local_disk(target)
+            ):  # (a kernel filesystem renames a directory in use: a refusal there is one)
                 hint = _in_use_fix(os.fspath(target)) or hint
         raise AnyvenvError(
             f"cannot create the environment at {target}: {exc.strerror or exc}{where}", hint
@@ -656,6 +658,13 @@ def _refuse_another_users(env: str) -> None:
         f"cannot replace the environment at {env}: it is {owner_name(env)}'s",
         "work as its owner, or choose another path",
     )
+
+
+def _on_local_disk(path: str | os.PathLike[str]) -> bool:
+    from anyvenv.fs.mounts import mount_of
+
+    mount = mount_of(os.fspath(path))
+    return mount is not None and mount.is_local
 
 
 def _in_use_fix(target: str) -> str | None:
