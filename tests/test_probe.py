@@ -25,7 +25,9 @@ from anyvenv.fs.probe import (
 from anyvenv.record import replace
 from lab import ALL_KINDS, Lab, LabMount
 from support import (
+    ANYVENV,
     can_run_as_nobody,
+    cli_env,
     entry_names,
     on_rclone_remote,
     one_line_error,
@@ -299,6 +301,37 @@ def test_a_probe_that_runs_out_of_room_after_its_first_file_says_to_free_space(l
             "left on device (ENOSPC); free space on that filesystem, or pass another directory"
         )
     assert entry_names(target) == ["filler"]
+
+
+@pytest.mark.parametrize("limit", [10, 20, 30])
+def test_a_file_size_limit_stops_the_probe_with_its_fix_not_a_verdict(
+    tmp_path: Path, limit: int
+) -> None:
+    """``ulimit -f`` of a few bytes: each of the probe's writes is cut short (EFBIG). That
+    says nothing of the filesystem ("exec: EFBIG" read as "nothing can be executed here",
+    and would have put an env elsewhere): the probe stops, exit 1, with the limit's fix,
+    before or after its first file, and leaves nothing."""
+    import resource
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        [*ANYVENV, "probe", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=cli_env(),
+        preexec_fn=limited,
+    )
+    assert proc.returncode == 1 and proc.stdout == "", (proc.stdout, proc.stderr)
+    said = one_line_error(proc)
+    assert said.startswith(f"anyvenv: error: cannot probe {tmp_path}: "), said
+    assert said.endswith(
+        "File too large (EFBIG); the file is larger than this process may write (ulimit -f) "
+        "or than that filesystem takes (FAT: 4 GiB): raise the limit, or use another filesystem"
+    ), said
+    assert entry_names(tmp_path) == []
 
 
 def test_a_second_interrupt_during_the_clean_up_still_removes_the_scratch_directory(

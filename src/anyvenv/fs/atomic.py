@@ -25,7 +25,7 @@ from anyvenv.fs.leftovers import (
     staging_name,
     sweep_dead,
 )
-from anyvenv.fs.place import DATA_MODE, create_file
+from anyvenv.fs.place import DATA_MODE, create_file, write_all
 from anyvenv.fs.remove import remove_tree, remove_tree_quietly
 from anyvenv.killpoints import checkpoint
 from anyvenv.record import record
@@ -307,7 +307,7 @@ def renamed_directory_keeps_files(workdir: str) -> bool:
     os.mkdir(moving)
     fd = os.open(os.path.join(moving, "inside"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        os.write(fd, _RENAME_PROBE_BYTES)
+        write_all(fd, _RENAME_PROBE_BYTES)
     finally:
         os.close(fd)
     os.rename(moving, moved)

@@ -16,6 +16,7 @@ import os
 import time
 
 from anyvenv.errors import MountNotAnswering
+from anyvenv.fs.place import write_all
 from anyvenv.killpoints import serving
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -134,7 +135,7 @@ class BoundedCall(Generic[T]):
                 _ignore_ctrl_c()
                 serving(parent)
                 _beat_fd = _keep_only(write_fd)
-                _write_all(_beat_fd, _outcome(func))
+                write_all(_beat_fd, _outcome(func))
             finally:
                 os._exit(0)
         os.close(write_fd)
@@ -309,12 +310,6 @@ def _decode(payload: bytes) -> tuple[bool, Any]:
 
     ok, value = pickle.loads(body)
     return bool(ok), value
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _read_until(fd: int, deadline: float, limit: float) -> bytes | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from anyvenv.fs.place import write_all
 from anyvenv.fs.processes import process_alive
 from anyvenv.fs.remove import remove_tree, remove_tree_quietly
 from anyvenv.killpoints import checkpoint
@@ -242,7 +243,7 @@ def mark_moving(target: str, names: list[str]) -> str:
     text = "\n".join([_MOVING_FORMAT, *sorted(set(names)), ""])
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
-        os.write(fd, text.encode("utf-8", "surrogateescape"))
+        write_all(fd, text.encode("utf-8", "surrogateescape"))
     finally:
         os.close(fd)
     return path

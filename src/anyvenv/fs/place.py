@@ -135,7 +135,9 @@ def process_umask() -> int:
     return _umask[0]
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd``: a short write (a file size limit, a full disk reached
+    part-way) is followed by another, which raises what stopped it (EFBIG, ENOSPC)."""
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -145,7 +147,7 @@ def _write_all(fd: int, data: bytes) -> None:
 def create_file(path: str | os.PathLike[str], data: bytes, mode: int = DATA_MODE) -> None:
     """Create ``path`` (it must not exist, a link there is not followed) holding ``data``."""
     with _new_file(path, mode) as fd:
-        _write_all(fd, data)
+        write_all(fd, data)
     checkpoint("create:" + os.path.basename(os.fspath(path)))
 
 
@@ -208,7 +210,7 @@ def _copy_fd(src_fd: int, dst_fd: int, source: str | os.PathLike[str]) -> None:
             raise OSError(exc.errno, exc.strerror, os.fspath(source)) from exc
         if not chunk:
             return
-        _write_all(dst_fd, chunk)
+        write_all(dst_fd, chunk)
 
 
 def place_file(

@@ -28,8 +28,9 @@ from anyvenv.fs.outcome import (
     Outcome,
     errno_name,
     outcome_of_error,
+    write_error_fix,
 )
-from anyvenv.fs.place import FICLONE
+from anyvenv.fs.place import FICLONE, write_all
 from anyvenv.fs.remove import remove_tree_quietly
 from anyvenv.record import as_dict, record, replace
 
@@ -260,11 +261,23 @@ def verdict_for(result: ProbeResult) -> str:
 # -- the checks ------------------------------------------------------------------------------
 
 
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _outcome(exc: OSError) -> Outcome:
+    """What a failed call says of the filesystem. A full disk, a quota or a file size limit
+    says nothing of it (``exec: ENOSPC`` would read "nothing can run here"): raised, for the
+    probe to stop with the fix."""
+    if exc.errno in _NO_ROOM:
+        raise exc
+    return outcome_of_error(exc)
+
+
 def _try(action: Callable[[], bool]) -> Outcome:
     try:
         return OK if action() else NO
     except OSError as exc:
-        return outcome_of_error(exc)
+        return _outcome(exc)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -275,7 +288,7 @@ def _same_file(a: str, b: str) -> bool:
 def _write_new(path: str, data: bytes, mode: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
-        os.write(fd, data)
+        write_all(fd, data)
     finally:
         os.close(fd)
 
@@ -284,7 +297,7 @@ def _try_symlink(target: str, link: str) -> Outcome:
     try:
         os.symlink(target, link)
     except OSError as exc:
-        return outcome_of_error(exc)
+        return _outcome(exc)
     return OK
 
 
@@ -301,7 +314,7 @@ def _try_hardlink(source: str, link: str) -> Outcome:
         with open(source, "rb") as handle:
             return OK if handle.read().endswith(b"+") else NO
     except OSError as exc:
-        return outcome_of_error(exc)
+        return _outcome(exc)
 
 
 def _check_symlink_read_back(link: str, target: str, real_target: str) -> Outcome:
@@ -313,7 +326,7 @@ def _check_symlink_read_back(link: str, target: str, real_target: str) -> Outcom
     except FileNotFoundError:
         return NO  # dangling: the target string was rewritten on the way
     except OSError as exc:
-        return outcome_of_error(exc)
+        return _outcome(exc)
 
 
 def _check_chmod(path: str) -> Outcome:
@@ -338,7 +351,7 @@ def _start_exec(path: str) -> Child | Outcome:
     try:
         return Child([path])
     except OSError as exc:
-        return outcome_of_error(exc)
+        return _outcome(exc)
 
 
 def _finish_exec(started: Child | Outcome) -> Outcome:
@@ -363,7 +376,7 @@ def _check_reflink(src: str, dst: str) -> Outcome:
             fcntl.ioctl(dfd, FICLONE, sfd)
             return OK
         except OSError as exc:
-            return outcome_of_error(exc)
+            return _outcome(exc)
         finally:
             os.close(dfd)
     finally:
@@ -423,7 +436,7 @@ def _check_reopen_write(dirpath: str) -> Outcome:
         try:
             second = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
             try:
-                os.write(second, _REOPENED_BYTES)
+                write_all(second, _REOPENED_BYTES)
             finally:
                 os.close(second)
         finally:
@@ -455,7 +468,7 @@ def _lock_outcome(fd: int, lock: Callable[[int, int], object]) -> Outcome:
         lock(fd, fcntl.LOCK_UN)
         return OK
     except OSError as exc:
-        return outcome_of_error(exc)
+        return _outcome(exc)
 
 
 def absolute_link_target() -> str:
@@ -502,13 +515,13 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
             _write_new(plain, b"anyvenv probe\n", 0o644)
             results["excl_create"] = OK
         except OSError as exc:
-            results["excl_create"] = outcome_of_error(exc)
+            results["excl_create"] = _outcome(exc)
             raise
         results["exec_by_default"] = _try(lambda: os.stat(plain).st_mode & 0o100 != 0)
         try:
             _write_new(script, _EXEC_SCRIPT, 0o755)
         except OSError as exc:
-            running = outcome_of_error(exc)
+            running = _outcome(exc)
         else:
             running = _start_exec(script)  # runs while the other checks are made
 
@@ -539,7 +552,7 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
         try:
             results["reflink"] = _check_reflink(plain, os.path.join(scratch, "clone"))
         except OSError as exc:
-            results["reflink"] = outcome_of_error(exc)
+            results["reflink"] = _outcome(exc)
         results["chmod"] = _check_chmod(plain)
         results["case_sensitive"] = _try(lambda: _check_case_sensitive(plain) == OK)
         results["rename_over"] = _check_rename_over(scratch, hard_source)
@@ -574,8 +587,8 @@ def _failed_after_create(dirpath: str, exc: OSError) -> AnyvenvError:
         f"cannot probe {dirpath}: a file was made there, then {exc.strerror or exc} "
         f"({errno_name(exc.errno)})"
     )
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return AnyvenvError(what, _FREE_SPACE_FIX)
+    if exc.errno in _NO_ROOM:
+        return AnyvenvError(what, write_error_fix(exc.errno, _FREE_SPACE_FIX))
     return AnyvenvError(
         what, "the filesystem fails a call an environment needs: create it on another filesystem"
     )
@@ -780,7 +793,7 @@ def _result(
         if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.EINVAL):
             # a path where nothing can be made (under /proc, too long): the request's fault
             raise UsageError(what, "pass a directory where files can be created") from exc
-        raise AnyvenvError(what, _FREE_SPACE_FIX) from exc
+        raise AnyvenvError(what, write_error_fix(exc.errno, _FREE_SPACE_FIX)) from exc
     result = ProbeResult(
         path=dirpath,
         mount_point=mount.mount_point if mount else None,
