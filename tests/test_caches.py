@@ -65,7 +65,7 @@ def test_clean_removes_the_lock_files_killed_runs_left_in_tmp(tmp_path: Path) ->
         assert not stale.exists() and held.exists()
         stale.write_bytes(b"")
         said = run_cli("cache", "clean", env=env)
-        assert said.returncode == 0 and " lock files left by killed runs (in /tmp)" in said.stderr
+        assert said.returncode == 0 and " lock files left by killed runs" in said.stderr
         assert not stale.exists() and held.exists()
     finally:
         held.unlink()

@@ -123,7 +123,7 @@ def _clean(as_json: bool) -> int:
     for entry in cleared:
         print(f"  {entry.path}  ({entry.files} files)", file=sys.stderr)
     if stale_locks:
-        print(f"  {stale_locks} lock files left by killed runs (in /tmp)", file=sys.stderr)
+        print(f"  {stale_locks} lock files left by killed runs", file=sys.stderr)
     for left in kept:
         print(f"anyvenv: error: {left.path} was not cleared: {left.reason}", file=sys.stderr)
     return code

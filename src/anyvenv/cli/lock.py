@@ -1,5 +1,5 @@
 """``anyvenv lock [--json] [uv lock options]``: ``uv lock`` that works where uv cannot replace
-uv.lock in place (chmod fails: FAT)."""
+uv.lock in place (chmod fails: FAT; a file held open cannot be renamed: SMB)."""
 
 from __future__ import annotations
 

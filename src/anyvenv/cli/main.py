@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "sync, then run a command in the project environment"),
     "add": ("add", "`uv add` into the project environment anyvenv makes or reuses"),
     "remove": ("remove", "`uv remove` from the project environment anyvenv makes or reuses"),
-    "lock": ("lock", "`uv lock`, also where uv cannot replace uv.lock in place (FAT)"),
+    "lock": ("lock", "`uv lock`, also where uv cannot replace uv.lock in place (FAT, SMB)"),
     "pip": ("pip", "run `uv pip` against the project environment"),
     "python": (
         "python",
