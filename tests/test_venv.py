@@ -9,6 +9,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -1122,3 +1123,44 @@ def test_clear_of_an_env_in_use_on_smb_names_what_runs_from_it(target: Path) -> 
     assert kept.stdout == b"1\n" and read_pyvenv_cfg(env)
     again = run_cli("venv", "-q", "--clear", "--python", str(BASE), str(env))
     assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["fat", "rclone"])
+def test_clear_of_an_env_in_use_where_it_is_replaced_file_by_file(target: Path) -> None:
+    """Where the env is replaced file by file (FAT, rclone), its python running: fusefat
+    keeps each file removed while open as a hidden file, so its directory cannot go. The
+    old env was emptied, then the replacement failed (no env, a wrong cause named); the
+    directories holding hidden files are kept and filled: the new env works, and so does
+    the running program, and the hidden files go when it ends."""
+    env = target / "env"
+    made = run_cli("venv", "-q", "--python", str(BASE), str(env))
+    assert made.returncode == 0, made.stderr
+    echo = "import sys\nfor line in sys.stdin:\n    print(line.strip(), sys.prefix, flush=True)\n"
+    running = subprocess.Popen(
+        [env / "bin" / "python", "-c", echo], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )  # fmt: skip
+    assert running.stdin is not None and running.stdout is not None
+    try:
+        running.stdin.write("before\n")
+        running.stdin.flush()
+        assert running.stdout.readline() == f"before {env}\n"
+        again = run_cli("venv", "-q", "--clear", "--python", str(BASE), str(env))
+        assert again.returncode == 0, again.stderr
+        running.stdin.write("after\n")
+        running.stdin.flush()
+        assert running.stdout.readline() == f"after {env}\n"
+        ran = subprocess.run(
+            [env / "bin" / "python", "-c", "import sys; print(sys.prefix)"],
+            capture_output=True,
+            text=True,
+        )
+        assert ran.stdout == f"{env}\n", ran.stderr
+        checked = run_cli("check", str(env))
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    finally:
+        running.stdin.close()
+        running.wait()
+    deadline = time.monotonic() + 10  # (the daemon removes them once the release reaches it)
+    while any(name.startswith(".fuse_hidden") for name in os.listdir(env / "bin")):
+        assert time.monotonic() < deadline, os.listdir(env / "bin")
+        time.sleep(0.05)

@@ -674,20 +674,11 @@ def _in_use_fix(target: str) -> str | None:
     where none does (or ``target`` is no directory)."""
     if not os.path.isdir(target):
         return None
+    from anyvenv.fs.outcome import in_use_fix
     from anyvenv.fs.processes import holders_below
 
     holders = holders_below(target)
-    if not holders:
-        return None
-    named = ", ".join(f"{name} (process {pid})" for pid, name in holders[:3])
-    if len(holders) > 3:
-        named += f" and {len(holders) - 3} more"
-    verb = "run" if len(holders) > 1 else "runs"
-    return (
-        f"{named} {verb} from the old environment or {'hold' if len(holders) > 1 else 'holds'} "
-        "its files open, and this filesystem cannot move or replace files in use (as SMB): "
-        "end what runs from it, then run the command again"
-    )
+    return in_use_fix(holders, "the old environment") if holders else None
 
 
 def _whose(path: str, exc: OSError) -> str:

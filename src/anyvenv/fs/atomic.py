@@ -26,7 +26,8 @@ from anyvenv.fs.leftovers import (
     sweep_dead,
 )
 from anyvenv.fs.place import DATA_MODE, create_file, write_all
-from anyvenv.fs.remove import remove_tree, remove_tree_quietly
+from anyvenv.fs.processes import holders_below
+from anyvenv.fs.remove import remove_tree, remove_tree_but_held, remove_tree_quietly
 from anyvenv.killpoints import checkpoint
 from anyvenv.record import record
 from anyvenv.signals import held_signals
@@ -472,9 +473,12 @@ def commit_by_files(staging: str, target: str) -> None:
         old = []
     marker = mark_moving(target, old + os.listdir(staging))
     checkpoint("commit:marked")
+    # a program running from the old tree: its open files stay, hidden, until it lets go
+    # (fusefat): the directories holding them are kept and filled, not removed
+    remove = remove_tree_but_held if old and holders_below(target) else remove_tree
     try:
         for name in sorted(old, key=lambda name: name != COMPLETE_NAME):
-            remove_tree(os.path.join(target, name))
+            remove(os.path.join(target, name))
             checkpoint("commit:removed-old-entry")
         move_files(staging, target)
     except OSError:

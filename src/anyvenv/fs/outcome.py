@@ -39,6 +39,19 @@ IN_USE_FIX = (
 """What to do about EBUSY from a rename or a removal."""
 
 
+def in_use_fix(holders: list[tuple[int, str]], what: str) -> str:
+    """The fix for ``what`` refused because the programs ``holders`` run from it or hold its
+    files open."""
+    from anyvenv.fs.processes import holders_named
+
+    many = len(holders) > 1
+    return (
+        f"{holders_named(holders)} {'run' if many else 'runs'} from {what} or "
+        f"{'hold' if many else 'holds'} its files open, and this filesystem cannot move, "
+        "replace or remove files in use: end what runs from it, then run the command again"
+    )
+
+
 def write_error_fix(code: int | None, otherwise: str) -> str:
     """What to do about a write, rename or removal that failed with ``code``:
     :data:`TOO_LARGE_FIX` for EFBIG, :data:`IN_USE_FIX` for EBUSY, else ``otherwise``."""

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection
+
 
 def process_alive(pid: int) -> bool:
     """Whether ``pid`` runs on this host. A process killed and not yet reaped (a zombie,
@@ -45,38 +49,53 @@ def _stat_fields(pid: int) -> list[bytes]:
 def holders_below(directory: str | os.PathLike[str]) -> list[tuple[int, str]]:
     """The processes of this host (those this user may look into) that run a program below
     ``directory``, hold a file below it open, or map one (a library): ``(pid, command name)``
-    by pid. What keeps a directory from being renamed on SMB (EACCES there) or a file from
-    being replaced (EBUSY); a holder on another machine is not seen. Reads /proc: for an
-    error's hint, not for a hot path."""
+    by pid. What keeps a directory from being renamed on SMB (EACCES there), or emptied on
+    a FUSE mount (libfuse hides a removed file still open as ``.fuse_hidden*``), or a file
+    from being replaced (EBUSY); a holder on another machine is not seen. Reads /proc: for
+    an error's hint or a step that is about to fail, not for a hot path."""
     prefix = os.path.join(os.path.realpath(directory), "")
+    return _holders(lambda held: any(path.startswith(prefix) for path in held))
+
+
+def holders_of(paths: Collection[str | os.PathLike[str]]) -> list[tuple[int, str]]:
+    """As :func:`holders_below`, for the files ``paths`` themselves."""
+    wanted = {os.path.realpath(path) for path in paths}
+    return _holders(lambda held: not wanted.isdisjoint(held)) if wanted else []
+
+
+def _holders(holds: Callable[[set[str]], bool]) -> list[tuple[int, str]]:
     me = os.getpid()
     try:
         pids = sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
     except OSError:
         return []
-    return [(pid, _command_name(pid)) for pid in pids if pid != me and _holds(pid, prefix)]
+    return [(pid, _command_name(pid)) for pid in pids if pid != me and holds(_held_paths(pid))]
 
 
-def _holds(pid: int, prefix: str) -> bool:
-    """Whether process ``pid`` runs, has open or maps a file whose path starts with
-    ``prefix`` (a directory's real path and a slash)."""
+def _held_paths(pid: int) -> set[str]:
+    """The paths of the files process ``pid`` runs, holds open or maps (a removed one ends
+    in `` (deleted)``); what this user may not look into is left out."""
     base = f"/proc/{pid}"
     try:
         fds = os.listdir(f"{base}/fd")
     except OSError:  # (another user's, or gone)
         fds = []
+    held = set()
     for link in [f"{base}/exe", *(f"{base}/fd/{fd}" for fd in fds)]:
         try:
-            if os.readlink(link).startswith(prefix):
-                return True
+            held.add(os.readlink(link))
         except OSError:
             continue
     try:
         with open(f"{base}/maps", "rb") as handle:
             maps = handle.read()
     except OSError:
-        return False
-    return b" " + os.fsencode(prefix) in maps
+        return held
+    for line in maps.splitlines():  # address perms offset device inode path
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5].startswith(b"/"):
+            held.add(os.fsdecode(fields[5]))
+    return held
 
 
 def _command_name(pid: int) -> str:
@@ -86,3 +105,10 @@ def _command_name(pid: int) -> str:
             return os.fsdecode(handle.read().strip()) or "?"
     except OSError:
         return "?"
+
+
+def holders_named(holders: list[tuple[int, str]], at_most: int = 3) -> str:
+    """``python (process 12), bash (process 34) and 2 more``."""
+    named = ", ".join(f"{name} (process {pid})" for pid, name in holders[:at_most])
+    more = len(holders) - at_most
+    return named + (f" and {more} more" if more > 0 else "")

@@ -124,6 +124,45 @@ def remove_tree_quietly(path: str) -> None:
             pass
 
 
+def remove_tree_but_held(path: str) -> None:
+    """Remove the tree at ``path`` but what a FUSE daemon keeps for a program that still
+    holds it: libfuse turns a file removed while open into a ``.fuse_hidden*`` file, removed
+    when the program lets go, and the directories holding one stay (emptied of all else).
+    Anything else that cannot be removed raises. Links are removed, never followed."""
+    if not os.path.isdir(path) or os.path.islink(path):
+        _unlink_if_there(path)
+        return
+    for directory, dirs, files in os.walk(path, topdown=False):
+        for name in files:
+            if not name.startswith(FUSE_HIDDEN_PREFIX):
+                _unlink_if_there(os.path.join(directory, name))
+        for name in dirs:
+            _remove_directory_but_held(os.path.join(directory, name))
+    _remove_directory_but_held(path)
+
+
+def _unlink_if_there(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _remove_directory_but_held(path: str) -> None:
+    """``rmdir``, or ``unlink`` for a link to a directory; kept where only hidden files of
+    a FUSE daemon are left in it."""
+    try:
+        if os.path.islink(path):
+            os.unlink(path)
+        else:
+            os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if not _held_by_fuse_only(exc, path):
+            raise
+
+
 def _remove_directory_quietly(path: str) -> None:
     def remove() -> None:
         _remove_entries(path)
