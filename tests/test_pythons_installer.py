@@ -578,3 +578,47 @@ def test_a_full_disk_or_quota_is_said_so_for_the_install_and_its_download(
     assert "free space or pick another --install-dir" in installing
     caching = _cache_write_error(tmp_path / "cache" / "x.tar.gz", failed).one_line()
     assert caching.startswith(f"{said} for the download cache at {tmp_path / 'cache'}"), caching
+
+
+@pytest.mark.parametrize("lab_kind", ["smb", "sshfs"])
+def test_a_reinstall_while_a_python_of_the_install_runs_says_what_holds_it(
+    lab_kind: str, target: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """A python of the install running: SMB will not rename its directory (EACCES, read as
+    "cannot write, pick another install dir"): one line names the program and says to end
+    it, and the install is kept. On sshfs the old install is moved aside but keeps what the
+    program holds (hidden files): the reinstall says so (it was silent, ~100 MB left), and
+    the next run after the program ends removes it."""
+    install_dir = target / "pythons"
+    home = install_dir / standalone.install_name
+    args = ["python", "install", "3.12", "--install-dir", str(install_dir)]
+    assert run_cli(*args).returncode == 0
+    running = subprocess.Popen(
+        [home / "bin" / standalone.executable_name, "-c", "import sys; sys.stdin.readline()"],
+        stdin=subprocess.PIPE,
+    )
+    try:
+        proc = run_cli(*args, "--reinstall", "--json")
+        if lab_kind == "smb":
+            assert proc.returncode == 1 and json.loads(proc.stdout) == [], proc.stderr
+            said = one_line_error(proc)
+            assert f"cannot replace {home} (EACCES) while installing" in said, said
+            assert (
+                f"(process {running.pid}) runs from the installed {standalone.install_name}" in said
+            )
+            assert said.endswith("then run the command again; nothing was installed"), said
+        else:
+            assert proc.returncode == 0, proc.stderr
+            left = json.loads(proc.stdout)[0]["old_remains"]
+            assert left.startswith("a program still holds files of the old install: what is"), left
+            assert left.endswith("anyvenv's next run there removes it once that program ends")
+    finally:
+        assert running.stdin is not None
+        running.stdin.close()
+        running.wait()
+    assert install_counts_as_done(home, standalone)
+    if lab_kind == "sshfs":
+        assert any("anyvenv-staging" in name for name in entries(install_dir))  # (its remains)
+        again = run_cli(*args, "--reinstall", "--json")
+        assert again.returncode == 0 and json.loads(again.stdout)[0]["old_remains"] is None
+        assert entries(install_dir) - {".anyvenv-python.lock"} == {standalone.install_name}

@@ -851,3 +851,37 @@ def test_what_an_interpreter_was_is_said_as_found_a_hard_link_as_one(tmp_path: P
     said = [c["detail"] for c in json.loads(fixed.stdout)["changes"]
             if c["action"] == "replaced" and c["path"].endswith("/bin/python")]  # fmt: skip
     assert said and said[0].startswith("was a copy, now placed by "), said
+
+
+@pytest.mark.parametrize("lab_kind", ["smb"])
+def test_a_repair_stopped_by_a_file_in_use_names_what_holds_it(target: Path) -> None:
+    """SMB will not replace a file a program holds open (EBUSY): a repair that must place
+    the interpreter again while a program holds it open stops in one line that names the
+    file it was replacing (not its staging copy) and the program, and says to end it; once
+    the program ends the repair is done."""
+    import subprocess
+    import sys
+
+    env = target / "env"
+    made = anyvenv("venv", env, "--python", base_python())
+    assert made.returncode == 0, made.stderr
+    python = env / "bin" / "python"
+    python.unlink()
+    python.write_bytes(b"not a program\n")  # (mode: the share's, executable)
+    holding = "import sys; handle = open(sys.argv[1], 'rb'); sys.stdin.readline()"
+    running = subprocess.Popen([sys.executable, "-c", holding, python], stdin=subprocess.PIPE)
+    try:
+        stopped = anyvenv("repair", env)
+        assert stopped.returncode == 1
+        said = one_line_error(stopped)
+        assert f"repair of {env} stopped: Device or resource busy ({python})" in said, said
+        assert f"(process {running.pid}) runs from the environment or holds" in said, said
+        assert "end what runs from it, then run the command again; files changed so far" in said
+    finally:
+        assert running.stdin is not None
+        running.stdin.close()
+        running.wait()
+    done = anyvenv("repair", env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert anyvenv("check", env).returncode == 0
+    assert not [name for name in os.listdir(env / "bin") if name.startswith(".")]

@@ -536,6 +536,8 @@ def _print_installed(result: InstallResult) -> None:
         )
     if names:
         print(names, file=sys.stderr)
+    if result.old_remains:
+        print(f"anyvenv: warning: {result.old_remains}", file=sys.stderr)
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -628,10 +628,10 @@ def build_with_pending_check(
             where = f" ({exc.filename}{_whose(os.fspath(exc.filename), exc)})"
             if exc.errno in (errno.EACCES, errno.EPERM) and ", owned by" in where:
                 hint = "work as its owner, or choose another path"
-            elif exc.errno == errno.EBUSY or (
-                exc.errno in (errno.EACCES, errno.EPERM) and not _on_local_disk(target)
-            ):  # (a kernel filesystem renames a directory in use: a refusal there is one)
-                hint = _in_use_fix(os.fspath(target)) or hint
+            else:
+                from anyvenv.fs.outcome import held_tree_fix
+
+                hint = held_tree_fix(exc, os.fspath(target), "the old environment") or hint
         raise AnyvenvError(
             f"cannot create the environment at {target}: {exc.strerror or exc}{where}", hint
         ) from exc
@@ -658,27 +658,6 @@ def _refuse_another_users(env: str) -> None:
         f"cannot replace the environment at {env}: it is {owner_name(env)}'s",
         "work as its owner, or choose another path",
     )
-
-
-def _on_local_disk(path: str | os.PathLike[str]) -> bool:
-    from anyvenv.fs.mounts import mount_of
-
-    mount = mount_of(os.fspath(path))
-    return mount is not None and mount.is_local
-
-
-def _in_use_fix(target: str) -> str | None:
-    """Where the old env at ``target`` is in use (its python runs, a file of it is open): SMB
-    refuses to rename such a directory (EACCES, as if permission were lacking) or to replace
-    such a file (EBUSY). The fix naming the programs of this host that hold it; ``None``
-    where none does (or ``target`` is no directory)."""
-    if not os.path.isdir(target):
-        return None
-    from anyvenv.fs.outcome import in_use_fix
-    from anyvenv.fs.processes import holders_below
-
-    holders = holders_below(target)
-    return in_use_fix(holders, "the old environment") if holders else None
 
 
 def _whose(path: str, exc: OSError) -> str:

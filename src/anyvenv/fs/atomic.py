@@ -27,7 +27,11 @@ from anyvenv.fs.leftovers import (
 )
 from anyvenv.fs.place import DATA_MODE, create_file, write_all
 from anyvenv.fs.processes import holders_below
-from anyvenv.fs.remove import remove_tree, remove_tree_but_held, remove_tree_quietly
+from anyvenv.fs.remove import (
+    remove_tree,
+    remove_tree_but_held,
+    remove_tree_quietly,
+)
 from anyvenv.killpoints import checkpoint
 from anyvenv.record import record
 from anyvenv.signals import held_signals
@@ -396,8 +400,14 @@ class Remains:
 
     path: str
     reason: str
+    held: bool = False  # only files a FUSE daemon keeps for a program still running are left
 
     def message(self, what: str) -> str:
+        if self.held:
+            return (
+                f"a program still holds files of the old {what}: what is left of it is at "
+                f"{self.path}, and anyvenv's next run there removes it once that program ends"
+            )
         return (
             f"could not remove all of the old {what} ({self.reason}): what is left of it is at "
             f"{self.path}; remove it yourself (anyvenv tries again on its next run there)"
@@ -522,8 +532,13 @@ def _remove_old(path: str) -> Remains | None:
     try:
         remove_tree(path)
     except OSError as exc:
-        where = f": {os.path.basename(exc.filename)}" if exc.filename else ""
-        return Remains(path, f"{exc.strerror or exc}{where}")
+        try:  # all but the hidden files a FUSE daemon keeps for a program that holds them
+            remove_tree_but_held(path)
+        except OSError:
+            where = f": {os.path.basename(exc.filename)}" if exc.filename else ""
+            return Remains(path, f"{exc.strerror or exc}{where}")
+        if os.path.lexists(path):
+            return Remains(path, "files held by a running program", held=True)
     return None
 
 

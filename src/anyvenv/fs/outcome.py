@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 
 OK = "ok"
 NO = "no"
@@ -50,6 +51,32 @@ def in_use_fix(holders: list[tuple[int, str]], what: str) -> str:
         f"{'hold' if many else 'holds'} its files open, and this filesystem cannot move, "
         "replace or remove files in use: end what runs from it, then run the command again"
     )
+
+
+def held_tree_fix(exc: OSError, tree: str, what: str) -> str | None:
+    """Where ``exc`` may come from programs holding files of the directory ``tree`` (its
+    python running, a file of it open): EBUSY anywhere; EACCES or EPERM off a local disk
+    (SMB refuses to rename a directory in use so, as if permission were lacking; a kernel
+    filesystem renames it, so a refusal there is about permission). The fix naming the
+    programs of this host that hold it (``what``: how to call the tree); ``None`` where
+    none does, or the error is another."""
+    if exc.errno != errno.EBUSY and not (
+        exc.errno in (errno.EACCES, errno.EPERM) and not _on_local_disk(tree)
+    ):
+        return None
+    if not os.path.isdir(tree):
+        return None
+    from anyvenv.fs.processes import holders_below
+
+    holders = holders_below(tree)
+    return in_use_fix(holders, what) if holders else None
+
+
+def _on_local_disk(path: str) -> bool:
+    from anyvenv.fs.mounts import mount_of
+
+    mount = mount_of(path)
+    return mount is not None and mount.is_local
 
 
 def write_error_fix(code: int | None, otherwise: str) -> str:

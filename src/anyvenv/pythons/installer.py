@@ -23,7 +23,7 @@ from pathlib import Path
 from anyvenv import __version__
 from anyvenv.errors import AnyvenvError, DirectoryNotWritable, NothingExecutableHere, UsageError
 from anyvenv.fs import atomic
-from anyvenv.fs.outcome import errno_name
+from anyvenv.fs.outcome import errno_name, held_tree_fix
 from anyvenv.fs.paths import missing_directories, remove_while_empty
 from anyvenv.fs.place import DATA_MODE, create_file
 from anyvenv.fs.probe import probe, probe_path_for
@@ -104,6 +104,8 @@ class InstallResult:
     """The archive's, as installed (for an install already there: its record's)."""
     executables: Executables | None = None
     """Its names in the bin dir, when they were asked for."""
+    old_remains: str = ""
+    """What is left of the install it replaced, and why, where it could not all be removed."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -121,6 +123,7 @@ class InstallResult:
             "skipped_members": list(self.skipped),
             "seconds": round(self.seconds, 3),
             "executables": None if self.executables is None else self.executables.to_json(),
+            "old_remains": self.old_remains or None,
         }
 
 
@@ -289,7 +292,7 @@ def _install(
                     validated = validate_build(staging, download)
                     _write_record(staging, download, url, plan, report)
                     checkpoint("python-install:validated")
-                    _commit(staging, target)
+                    remains = _commit(staging, target)
                     checkpoint("python-install:committed")
                     newer_for_uv_link(root, installed)
         except BaseException as exc:
@@ -308,10 +311,11 @@ def _install(
         skipped=tuple(report.skipped),
         seconds=time.perf_counter() - started,
         sha256=download.sha256,
+        old_remains="" if remains is None else remains.message("install"),
     )
 
 
-def _commit(staging: Path, target: Path) -> None:
+def _commit(staging: Path, target: Path) -> atomic.Remains | None:
     """Rename the staged install into place. Where renaming a directory loses its files
     (fusefat) the tree moves file by file: ``bin/`` is hidden until everything else has
     moved, so a crash in between leaves nothing that runs or counts as installed (discovery
@@ -320,18 +324,18 @@ def _commit(staging: Path, target: Path) -> None:
     the old interpreter with files of one build or the other of that version, which runs
     (removing the old install first, as before, lost it to a kill)."""
     if atomic.directory_rename_keeps_contents(staging.parent):
-        atomic.commit(staging, target)
-        return
+        return atomic.commit(staging, target)  # (what is left of the old one, if any)
     if target.is_dir():  # a reinstall: the old install keeps running while files are replaced
         atomic.replace_tree_by_files(staging, target, last=("bin",))
-        return
+        return None
     bin_dir = staging / "bin"
     names = sorted(os.listdir(bin_dir))
     for name in names:
         os.rename(bin_dir / name, bin_dir / f".{name}{PENDING_MARK}")
-    atomic.commit(staging, target)
+    atomic.commit(staging, target)  # (no old one to leave: a new install)
     for name in names:
         os.rename(target / "bin" / f".{name}{PENDING_MARK}", target / "bin" / name)
+    return None
 
 
 def _stage(progress: InstallProgress, stage: str) -> Callable[[int, int | None], None]:
@@ -366,6 +370,14 @@ def _install_error(exc: OSError, root: Path, download: PythonDownload) -> Anyven
         return AnyvenvError(
             f"{full} at {root} while installing {download.install_name}",
             "free space or pick another --install-dir; nothing was installed",
+        )
+    old = os.fspath(root / download.install_name)
+    held = held_tree_fix(exc, old, f"the installed {download.install_name}")
+    if held is not None:  # (SMB: a directory whose python runs is not renamed: EACCES)
+        return AnyvenvError(
+            f"cannot replace {old} ({errno_name(exc.errno)}) while installing "
+            f"{download.install_name}",
+            f"{held}; nothing was installed",
         )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return AnyvenvError(

@@ -137,10 +137,17 @@ def _repair(
             report.changes = apply_plan(plan)
             _keep_owner(before.env, report.changes)
     except OSError as exc:
+        from anyvenv.fs.outcome import held_tree_fix, write_error_fix
+
+        named = exc.filename2 or exc.filename  # (a rename's: the file it was to replace)
+        fix = held_tree_fix(exc, os.fspath(before.env), "the environment") or write_error_fix(
+            exc.errno, ""
+        )
         raise AnyvenvError(
             f"repair of {before.env} stopped: {exc.strerror or exc}"
-            + (f" ({exc.filename})" if exc.filename else ""),
-            "files changed so far are complete; run 'anyvenv check' to see what is left",
+            + (f" ({named})" if named else ""),
+            (f"{fix}; " if fix else "")
+            + "files changed so far are complete; run 'anyvenv check' to see what is left",
         ) from exc
     # (no fix touches a package's files: what the first look found of them stands)
     after = diagnose(before.env, package_files=False)
