@@ -14,10 +14,12 @@ from repair_support import (
     DEMO_MODULE,
     anyvenv,
     base_python,
+    demo_wheel,
     disposable_base,
     env_with_demo,
     fingerprint,
     run,
+    uv_bin,
     uv_venv,
 )
 from standalone_build import StandaloneArchive, standalone
@@ -573,8 +575,8 @@ def test_a_package_file_missing_or_cut_short_is_named_with_the_reinstall_that_me
     }
     message = str(found[0]["message"])
     assert message.startswith("2 files of anyvenv_demo are missing or not the size its RECORD")
-    assert f"{DEMO_MODULE}/__init__.py ({size // 2} bytes, recorded {size})" in message
-    assert f"anyvenv_demo_extra/{DEMO_EXTRA}.py (missing, recorded 11)" in message
+    assert f": {DEMO_MODULE}/__init__.py ({size // 2} bytes, recorded {size})" in message
+    assert f", anyvenv_demo_extra/{DEMO_EXTRA}.py (missing, recorded 11)" in message
     assert "'anyvenv sync --reinstall-package anyvenv_demo' in a project" in message
     command = f"anyvenv pip install --python {env} --reinstall anyvenv_demo"
     assert f"'{command}'" in message
@@ -599,19 +601,102 @@ def test_files_changed_on_purpose_are_not_taken_for_damage(tmp_path: Path) -> No
     other.mkdir()
     (other / "METADATA").write_text("Metadata-Version: 2.1\nName: other\nVersion: 2.0\n")
     module = f"{DEMO_MODULE}/__init__.py"
+    size = (site / module).stat().st_size
+    (site / "__editable___other_finder.py").write_text("MAPPING = {}\n")  # (written anew)
+    (other / "direct_url.json").write_text('{"url": "file:///moved/other"}')
     (other / "RECORD").write_text(
-        f"{module},sha256=x,{(site / module).stat().st_size + 5}\n"  # (its own, overwritten)
+        f"{module},sha256=x,{size + 5}\n"  # (its own, overwritten)
         "other/gone.py,,\n"  # no size: not compared
         f"{tmp_path / 'elsewhere.py'},sha256=x,10\n"  # outside the env
+        "__editable___other_finder.py,sha256=x,999\n"  # rewritten by repair for a move
+        "other-2.0.dist-info/direct_url.json,sha256=x,999\n"
         "other-2.0.dist-info/RECORD,,\n"
     )
     found = check(env).findings
     assert [item for item in found if item.code is Code.PACKAGE_FILES_DAMAGED] == []
     _rewrite(site / module, (site / module).read_bytes() + b"# 5\n\n")  # other's, 5 longer
     assert [item for item in check(env).findings if item.code is Code.PACKAGE_FILES_DAMAGED] == []
-    _cut_short(site / module)  # neither package's size: both are named
+    _cut_short(site / module)  # neither package's size: both are named, the larger said
     named = [item for item in check(env).findings if item.code is Code.PACKAGE_FILES_DAMAGED]
     assert sorted(item.evidence["package"] for item in named) == ["anyvenv_demo", "other"]
+    assert f": {module} ({(size + 5) // 2} bytes, recorded {size + 5})" in named[0].message
+
+
+def test_a_dist_info_without_metadata_is_said_half_made_not_damaged(tmp_path: Path) -> None:
+    """An install stopped before its METADATA: package-incomplete says so, with its fix;
+    the files its RECORD lists are not compared too (one finding per fault)."""
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    site = next(env.glob("lib/python3.*/site-packages"))
+    (site / "half-1.0.dist-info").mkdir()
+    (site / "half-1.0.dist-info" / "RECORD").write_text("half/__init__.py,sha256=x,10\n")
+    codes = [item.code for item in check(env).findings]
+    assert codes == [Code.PACKAGE_INCOMPLETE]
+
+
+def test_files_installed_as_links_are_compared_through_them(tmp_path: Path) -> None:
+    """uv's ``--link-mode symlink`` leaves links into its cache: their targets' sizes are
+    the files' (no finding); a target removed from the cache is a missing file."""
+    wheels = tmp_path / "wheels"
+    demo_wheel(wheels)
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    cache = tmp_path / "uv-cache"
+    proc = run(
+        [
+            uv_bin(), "pip", "install", "--quiet", "--python", env / "bin" / "python",
+            "--link-mode", "symlink", "--cache-dir", cache, "--no-index", "--find-links",
+            wheels, "anyvenv-demo",
+        ]
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    site = next(env.glob("lib/python3.*/site-packages"))
+    module = site / DEMO_MODULE / "__init__.py"
+    assert module.is_symlink()
+    assert _damaged(_json(anyvenv("check", env, "--json"))["findings"]) == []  # type: ignore[arg-type]
+    module.resolve().unlink()
+    found = _damaged(_json(anyvenv("check", env, "--json"))["findings"])  # type: ignore[arg-type]
+    assert f": {DEMO_MODULE}/__init__.py (missing, recorded " in str(found[0]["message"])
+
+
+@pytest.mark.parametrize("lab_kind", ["fat", "smb", "local"])
+def test_two_names_of_a_package_that_differ_only_in_case(
+    target: Path, lab_kind: str, tmp_path: Path
+) -> None:
+    """A wheel with ``Readme.py`` and ``README.py``: where case is not told apart they are
+    one file, which has one of their sizes. Not damage a reinstall mends (it collides
+    again): said as what it is. Where case is told apart, nothing is said."""
+    from wheels import build_wheel
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    build_wheel(
+        wheels,
+        "coll",
+        modules={
+            "coll/__init__.py": "",
+            "coll/Readme.py": "# " + "x" * 50 + "\n",
+            "coll/README.py": "#\n",
+        },
+    )
+    env = target / "env"
+    made = anyvenv("venv", env, "--python", base_python())
+    assert made.returncode == 0, made.stderr
+    installed = anyvenv(
+        "pip", "install", "--python", env, "--no-index", "--find-links", wheels, "coll"
+    )
+    assert installed.returncode == 0, installed.stderr
+    findings = _json(anyvenv("check", env, "--json"))["findings"]
+    assert isinstance(findings, list)
+    assert _damaged(findings) == []
+    collide = [item for item in findings if item["code"] == "package-names-collide"]
+    if lab_kind == "local":
+        assert collide == []
+        return
+    assert [item["evidence"]["package"] for item in collide] == ["coll"]
+    message = collide[0]["message"]
+    assert "coll has files whose names differ only in case (coll/" in message
+    assert "no reinstall can place both" in message
 
 
 def test_repair_reports_damaged_package_files_it_leaves_after_its_fixes(tmp_path: Path) -> None:

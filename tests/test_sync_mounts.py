@@ -300,7 +300,7 @@ def test_a_package_file_the_env_lost_is_named_by_check_and_put_back_by_the_sync_
         if item["code"] == "package-files-damaged"
     ]  # fmt: skip
     assert [item["evidence"]["package"] for item in found] == ["beta"]
-    assert "beta/data.json (1 bytes, recorded 12)" in found[0]["message"]
+    assert ": beta/data.json (1 byte, recorded 12)" in found[0]["message"]
     assert "'anyvenv sync --reinstall-package beta' in a project" in found[0]["message"]
     plain = anyvenv("sync", *index_args(index), cwd=project, env=env)
     assert plain.returncode == 0 and data.read_bytes() == b"{", plain.stderr  # (uv: installed)

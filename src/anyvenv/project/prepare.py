@@ -260,7 +260,9 @@ def _follow_a_move(env: str, preference: str | None) -> list[str]:
     from anyvenv.repair.apply import repair
 
     try:
-        report = repair(env, take_env_lock=False, python_preference=preference)  # sync holds it
+        report = repair(  # (sync holds the lock; it keeps the changes only)
+            env, take_env_lock=False, python_preference=preference, package_files=False
+        )
     except AnyvenvError as exc:
         return [f"the env was moved from {old}; {exc.one_line()}"]
     if not report.changes:

@@ -84,9 +84,11 @@ def repair(
     take_env_lock: bool = True,
     on_lock_wait: Callable[[str], object] | None = None,
     python_preference: str | Callable[[], str | None] | None = None,
+    package_files: bool = True,
 ) -> RepairReport:
     """Fix the environment at ``env`` in place, keeping its packages. With ``dry_run`` only
-    the plan is made. The env's lock (beside ``declared``, the path a project names it by,
+    the plan is made. ``package_files``: also compare the packages' files with their RECORDs
+    for the report (a stat each; a caller after the fixes alone skips it). The env's lock (beside ``declared``, the path a project names it by,
     else beside ``env``) is held meanwhile, so a sync of it waits; a caller that holds it
     already passes ``take_env_lock=False``. Raises :class:`anyvenv.errors.UsageError` for a
     path that is not an environment and :class:`EnvironmentBroken` for one that cannot be
@@ -96,15 +98,15 @@ def repair(
     (``anyvenv repair`` passes the one of uv's settings where the env is declared)."""
     if dry_run or not take_env_lock or not os.fspath(env):
         return _repair(
-            env, dry_run, on_lock_wait, python_preference
+            env, dry_run, on_lock_wait, python_preference, package_files
         )  # (an empty path: the check says so)
     from anyvenv.fs.lock import try_env_lock
 
     lock = try_env_lock(declared if declared is not None else env, on_lock_wait)
     if lock is None:  # a directory no one can lock in: no sync can either
-        return _repair(env, dry_run, on_lock_wait, python_preference)
+        return _repair(env, dry_run, on_lock_wait, python_preference, package_files)
     try:
-        return _repair(env, dry_run, on_lock_wait, python_preference)
+        return _repair(env, dry_run, on_lock_wait, python_preference, package_files)
     finally:
         lock.release()
 
@@ -114,8 +116,9 @@ def _repair(
     dry_run: bool,
     on_lock_wait: Callable[[str], object] | None,
     preference: str | Callable[[], str | None] | None,
+    package_files: bool,
 ) -> RepairReport:
-    before = check(env)
+    before = check(env, package_files)
     plan = plan_repair(before, preference)
     report = RepairReport(before.env, dry_run, before, plan)
     if not dry_run:  # what a killed repair left, also when nothing else is left to fix

@@ -298,12 +298,63 @@ def check_package_files(
             for path, size in rows:
                 recorded.setdefault(path, set()).add(size)
         on_disk = _sizes_on_disk(recorded)
+        one_file = _one_file_under_two_names(recorded, on_disk)
         for name, rows in listed.items():
+            paths = [path for path, _ in rows]
+            twins = [path for path in paths if path in one_file]
+            if twins:
+                findings.append(_names_collide_finding(env, site / name, twins))
             damaged = [
-                path for path, _ in rows if path in on_disk and on_disk[path] not in recorded[path]
+                path
+                for path in paths
+                if path in on_disk and on_disk[path] not in recorded[path] and path not in one_file
             ]
             if damaged:
                 findings.append(_damaged_finding(env, site / name, damaged, on_disk, recorded))
+
+
+def _one_file_under_two_names(recorded: dict[str, set[int]], on_disk: dict[str, int]) -> set[str]:
+    """The listed paths that differ from another only in case and are one file with it: on a
+    filesystem that ignores case (FAT, exFAT, SMB) a package's ``README.py`` and
+    ``Readme.py`` land in one file, whose size is one of theirs; no reinstall can help. Told
+    by the directory's listing, which holds fewer such names than were written (FUSE gives
+    each name its own inode number, so the two do not compare as one file)."""
+    by_folded: dict[str, list[str]] = {}
+    for path in recorded:
+        by_folded.setdefault(path.casefold(), []).append(path)
+    found: set[str] = set()
+    for paths in by_folded.values():
+        there = [path for path in paths if on_disk.get(path, _MISSING) != _MISSING]
+        if len(there) > 1 and _fewer_names_listed(there):
+            found.update(there)
+    return found
+
+
+def _fewer_names_listed(paths: list[str]) -> bool:
+    """Whether the directory of ``paths`` (names that differ only in case) lists fewer of
+    them than there are: they are one entry."""
+    folded = os.path.basename(paths[0]).casefold()
+    try:
+        names = os.listdir(os.path.dirname(paths[0]))
+    except OSError:
+        return False
+    return sum(name.casefold() == folded for name in names) < len(paths)
+
+
+def _names_collide_finding(env: Path, dist_info: Path, twins: list[str]) -> Finding:
+    package = _package_of(dist_info.name)
+    site = os.fspath(dist_info.parent) + os.sep
+    root = os.fspath(env) + os.sep
+    shown = " and ".join(path[len(site) :] if path.startswith(site) else path for path in twins)
+    return warning(
+        Code.PACKAGE_NAMES_COLLIDE,
+        f"{package} has files whose names differ only in case ({shown}), one file on this "
+        "filesystem, which does not tell case apart: it holds one of them, and no reinstall "
+        "can place both (put the environment on a filesystem that does)",
+        dist_info,
+        package=package,
+        files="\n".join(path[len(root) :] for path in twins),
+    )
 
 
 def _listed_sizes(env: Path, site: Path) -> dict[str, list[tuple[str, int]]]:
@@ -376,7 +427,7 @@ def _damaged_finding(
 
     def said(path: str) -> str:  # as the RECORD names it, below site-packages or the env
         size = on_disk[path]
-        found = "missing" if size == _MISSING else f"{size} bytes"
+        found = "missing" if size == _MISSING else f"{size} byte{'' if size == 1 else 's'}"
         shown = path[len(site) :] if path.startswith(site) else path[len(root) :]
         return f"{shown} ({found}, recorded {max(recorded[path])})"
 

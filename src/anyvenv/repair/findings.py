@@ -46,6 +46,7 @@ class Code(str, StrChoice):
     BIN_LINK_BROKEN = "bin-link-broken"  # another tool's link in bin/: unreadable, or dangling
     PACKAGE_INCOMPLETE = "package-incomplete"
     PACKAGE_FILES_DAMAGED = "package-files-damaged"  # missing, or not the size RECORD gives
+    PACKAGE_NAMES_COLLIDE = "package-names-collide"  # two names, one file: case ignored
     COPY_UNFINISHED = "copy-unfinished"  # packages being copied in from a shadow env
     ACTIVATION_STALE = "activation-stale"
     ACTIVATION_MISSING = "activation-missing"
