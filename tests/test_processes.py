@@ -87,3 +87,36 @@ def test_holders_below_a_directory_are_those_running_opening_or_mapping_its_file
             child.kill()
             child.wait()
     assert holders_below(held) == []
+
+
+def test_holders_by_path_names_each_held_file_with_its_holders(tmp_path: Path) -> None:
+    """Of many files, those held, each with who holds it (a path through a link is given
+    back as it was given); a file nobody holds is left out."""
+    from anyvenv.fs.processes import holders_by_path
+
+    files = [tmp_path / name for name in ("a", "b", "c")]
+    for path in files:
+        path.write_bytes(b"x")
+    (tmp_path / "link").symlink_to(tmp_path)
+    opener = "import sys; f = [open(p) for p in sys.argv[1:]]; print('ready', flush=True); sys.stdin.read()"
+    both = subprocess.Popen(
+        [sys.executable, "-c", opener, files[0], files[1]],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    one = subprocess.Popen(
+        [sys.executable, "-c", opener, files[1]], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        for child in (both, one):
+            assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        through_link = str(tmp_path / "link" / "a")
+        found = holders_by_path([through_link, str(files[1]), str(files[2])])
+        name = dict(found[through_link])[both.pid]
+        assert found == {
+            through_link: [(both.pid, name)],
+            str(files[1]): sorted([(both.pid, name), (one.pid, name)]),
+        }
+    finally:
+        for child in (both, one):
+            child.communicate(b"")
+    assert holders_by_path([str(path) for path in files]) == {}

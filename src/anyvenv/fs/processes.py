@@ -63,13 +63,38 @@ def holders_of(paths: Collection[str | os.PathLike[str]]) -> list[tuple[int, str
     return _holders(lambda held: not wanted.isdisjoint(held)) if wanted else []
 
 
+def holders_by_path(
+    paths: Collection[str | os.PathLike[str]],
+) -> dict[str, list[tuple[int, str]]]:
+    """Those of ``paths`` (as given) that processes of this host run, hold open or map, each
+    with those processes (as :func:`holders_of`, in one look at each process): which files
+    of many keep a step from being done, and who holds them."""
+    given: dict[str, list[str]] = {}
+    for path in paths:
+        given.setdefault(os.path.realpath(path), []).append(os.fspath(path))
+    found: dict[str, list[tuple[int, str]]] = {}
+    for pid in _other_pids() if given else []:
+        held = given.keys() & _held_paths(pid)
+        if held:
+            holder = (pid, _command_name(pid))
+            for path in (path for real in sorted(held) for path in given[real]):
+                found.setdefault(path, []).append(holder)
+    return found
+
+
 def _holders(holds: Callable[[set[str]], bool]) -> list[tuple[int, str]]:
+    return [(pid, _command_name(pid)) for pid in _other_pids() if holds(_held_paths(pid))]
+
+
+def _other_pids() -> list[int]:
+    """The processes of this host but this one, by pid (none where /proc cannot be read)."""
     me = os.getpid()
     try:
-        pids = sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
+        return sorted(
+            int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != me
+        )
     except OSError:
         return []
-    return [(pid, _command_name(pid)) for pid in pids if pid != me and holds(_held_paths(pid))]
 
 
 def _held_paths(pid: int) -> set[str]:
