@@ -703,7 +703,7 @@ def test_many_files_a_refused_name_takes_back_only_its_package(
     """FAT refuses ``a:b.txt`` among copies under way: that package is taken back whole
     once its copies under way are done; the others are placed. (FAT is a local device,
     placed one file at a time: here several at once all the same, as on a share.)"""
-    from anyvenv.project import mirror as mirror_module
+    import anyvenv.project.mirror as mirror_module
     from anyvenv.project.mirror import NotPlaced
 
     monkeypatch.setattr(mirror_module, "_worth_copies_at_once", lambda dest, total: True)
@@ -738,3 +738,92 @@ def test_files_are_placed_at_once_only_where_calls_wait_on_a_server(
     tree = EnvTree.of(target, SITE)
     assert _worth_copies_at_once(tree, _PARALLEL_FROM) is at_once
     assert not _worth_copies_at_once(tree, _PARALLEL_FROM - 1)
+
+
+def _holder_of(path: Path) -> subprocess.Popen[str]:
+    """A process that holds ``path`` open until its stdin closes."""
+    holding = "import sys; f = open(sys.argv[1]); print('held', flush=True); sys.stdin.read()"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", holding, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_where_files_in_use_stay_one_held_stops_the_mirror_before_any_change(
+    envs: tuple[EnvTree, EnvTree], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a file held open cannot be replaced or removed (SMB through libsmbclient: here
+    told so), a file the upgrade would remove that a process holds stops the mirror before
+    it changes anything, naming the process; a held file of a package left as it is stops
+    nothing."""
+    from repair_support import fingerprint
+
+    import anyvenv.project.mirror as mirror_module
+    from anyvenv.errors import AnyvenvError
+
+    monkeypatch.setattr(mirror_module, "_open_files_stay", lambda dest: True, raising=False)
+    source, dest = envs
+    journal = tmp_path / "journal"
+    _install(dest, "tool", "1.0", {"tool/__init__.py": (b"v1", 0o644), "tool/old.py": (b"", 0o644)})
+    _install(dest, "other", "1.0", {"other.py": (b"o1", 0o644)})
+    _install(source, "tool", "2.0", {"tool/__init__.py": (b"v2", 0o644)})
+    _install(source, "other", "1.0", {"other.py": (b"o1", 0o644)})
+    _install(source, "new", "1.0", {"new.py": (b"n1", 0o644)})
+    before = fingerprint(dest.root)
+    holder = _holder_of(dest.site_packages / "tool" / "old.py")
+    try:
+        with pytest.raises(AnyvenvError) as info:
+            mirror(source, dest, journal=journal)
+        assert (
+            info.value.message
+            == f"cannot replace or remove tool in {dest.root}: nothing was changed"
+        )
+        assert f"(process {holder.pid}) runs from the environment's packages" in str(
+            info.value.hint
+        )
+        assert fingerprint(dest.root) == before
+        assert not journal.exists()
+    finally:
+        holder.communicate("")
+    holder = _holder_of(dest.site_packages / "other.py")  # (left as it is)
+    try:
+        report = mirror(source, dest, journal=journal)
+    finally:
+        holder.communicate("")
+    assert (report.added, report.updated) == (["new"], ["tool"])
+    assert not (dest.site_packages / "tool" / "old.py").exists()
+
+
+def test_a_file_in_use_that_cannot_be_replaced_names_its_holder(
+    envs: tuple[EnvTree, EnvTree], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file the mirror meets held open (EBUSY) though no check foresaw it (a program that
+    began after it; here the filesystem seemed to allow it) is named with the program of
+    this host that holds it."""
+    from anyvenv.errors import AnyvenvError
+
+    source, dest = envs
+    _install(dest, "tool", "1.0", {"tool/__init__.py": (b"v1", 0o644)})
+    _install(source, "tool", "2.0", {"tool/__init__.py": (b"v2", 0o644)})
+    held = dest.site_packages / "tool" / "__init__.py"
+    replace = os.replace
+
+    def refused(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if Path(dst) == held:
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(dst))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", refused)
+    holder = _holder_of(held)
+    try:
+        with pytest.raises(AnyvenvError) as info:
+            mirror(source, dest)
+    finally:
+        holder.communicate("")
+    assert info.value.message.startswith(f"cannot place {held}: ")
+    assert "(EBUSY)" in info.value.message
+    assert f"(process {holder.pid}) runs from the environment's packages" in str(info.value.hint)

@@ -1319,36 +1319,96 @@ def _synced_gamma_project(
     return project, newer
 
 
-@pytest.mark.parametrize("lab_kind", ["smb"])
-def test_a_file_in_use_on_a_share_stops_the_copy_until_it_is_let_go(
-    lab_kind: str, target: Path, index: Path, home: Path, tmp_path: Path
-) -> None:
-    """On SMB through libsmbclient a file held open cannot be replaced nor removed (EBUSY), as
-    on Windows: an upgrade while a program of the env holds a file of the package stops with
-    one line that says so, and the next sync, once it is let go, finishes the copy."""
-    env = project_environ(home)
-    project, newer = _synced_gamma_project(target, index, env, tmp_path)
-    python = project / ".venv" / "bin" / "python"
+def _holding(python: Path, module: str) -> subprocess.Popen[str]:
+    """A python of the env that imported ``module`` and holds its file open until its stdin
+    closes (as a program that reads its package's data does)."""
     holding = (
-        "import gamma, sys; f = open(gamma.__file__); print('held', flush=True); sys.stdin.read()"
+        f"import {module}, sys; f = open({module}.__file__); print('held', flush=True); "
+        "sys.stdin.read()"
     )
     holder = subprocess.Popen(
         [str(python), "-c", holding], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+@pytest.mark.parametrize("lab_kind", ["smb"])
+def test_a_file_in_use_on_a_share_stops_the_copy_before_it_changes_anything(
+    lab_kind: str, target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """On SMB through libsmbclient a file held open cannot be replaced nor removed (EBUSY), as
+    on Windows: an upgrade (or a reinstall) while a program of the env holds a file of the
+    package stops with one line naming that program, before the env is changed at all (not
+    a package of two versions that a new process would import); once it is let go, the
+    same sync upgrades it."""
+    from repair_support import fingerprint
+
+    from anyvenv.project.inputs import RECORD_NAME
+    from anyvenv.project.shadow import journal_of
+
+    def files() -> dict[str, tuple[object, ...]]:  # (a sync forgets its record of inputs)
+        found = fingerprint(project / ".venv")
+        found.pop(RECORD_NAME, None)
+        return found
+
+    env = project_environ(home)
+    project, newer = _synced_gamma_project(target, index, env, tmp_path)
+    python = project / ".venv" / "bin" / "python"
+    journal = journal_of(str(sync_json(project, env, index)[0]["shadow"]))
+    holder = _holding(python, "gamma")
+    before = files()  # (with the bytecode its import wrote)
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         upgrade = anyvenv("sync", "--upgrade", *index_args(newer), cwd=project, env=env)
         assert upgrade.returncode == 1
         line = upgrade.stderr.strip().splitlines()[-1]  # after uv's own lines, into the shadow
-        assert line.startswith("anyvenv: error: cannot place ") and "(EBUSY)" in line, line
-        assert "a program likely holds that file open" in line, line
-        assert "run the command again" in line
+        said = f"anyvenv: error: cannot replace or remove gamma in {project / '.venv'}: "
+        assert line.startswith(said + "nothing was changed; "), line
+        assert f"(process {holder.pid}) runs from the environment's packages" in line, line
+        assert line.endswith("end what runs from it, then run the command again"), line
+        assert files() == before
+        reinstall = anyvenv(
+            "pip", "install", "--reinstall", *index_args(index), "gamma", cwd=project, env=env
+        )
+        assert reinstall.returncode == 1
+        assert f"(process {holder.pid})" in reinstall.stderr.strip().splitlines()[-1]
+        assert files() == before
+        assert not journal.exists()  # (no copy was begun: none to finish)
     finally:
         holder.communicate("")
     finished = anyvenv("sync", *index_args(newer), cwd=project, env=env)
     assert finished.returncode == 0, finished.stderr
     value = run([str(python), "-c", "import gamma; print(gamma.VALUE)"], project, env)
     assert value.stdout == "4\n", value.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["smb"])
+def test_a_file_in_use_on_a_share_keeps_no_other_package_from_its_upgrade(
+    lab_kind: str, target: Path, index: Path, home: Path, tmp_path: Path
+) -> None:
+    """What a running program holds open stops only the copy that would replace it: beta is
+    upgraded while a python holds gamma's module open."""
+    from wheels import build_wheel
+
+    env = project_environ(home)
+    newer = tmp_path / "newer-index"
+    shutil.copytree(index, newer)
+    build_wheel(newer, "beta", "2.0", modules={"beta/__init__.py": "DATA = 'two'\n"})
+    project = write_project(target / "demo", dependencies=["gamma", "beta"])
+    assert anyvenv("sync", *index_args(index), cwd=project, env=env).returncode == 0
+    python = project / ".venv" / "bin" / "python"
+    holder = _holding(python, "gamma")
+    try:
+        upgrade = anyvenv(
+            "sync", "--upgrade-package", "beta", *index_args(newer), cwd=project, env=env
+        )
+        assert upgrade.returncode == 0, upgrade.stderr
+        said = run(
+            [str(python), "-c", "import beta, gamma; print(beta.DATA, gamma.VALUE)"], project, env
+        )
+        assert said.stdout == "two 3\n", said.stderr
+    finally:
+        holder.communicate("")
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "smb"])

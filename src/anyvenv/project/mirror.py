@@ -380,7 +380,9 @@ def mirror(
     refuses is taken back out of ``dest`` (not the files other distributions list), the
     others are still placed, and :class:`NotPlaced` names it after. An interrupted mirror
     leaves the distributions not yet complete without their RECORD (written last): the
-    next mirror copies them again."""
+    next mirror copies them again. Where a file held open cannot be replaced or removed (SMB
+    through libsmbclient), one it would replace or remove that a program of this host holds
+    stops it before it changes anything (:func:`_refuse_files_in_use`)."""
     report = MirrorReport()
     wanted = distributions(source.site_packages)
     present = distributions(dest.site_packages)
@@ -411,32 +413,35 @@ def mirror(
     ]
     gone = [name for name in gone if name not in report.half_made]
     orphaned = sorted(set(earlier) - set(wanted) - set(present))  # (no dist-info made yet)
-    token = ""  # (the journal's, which its done list names)
-    if journal is not None and (changed or gone or earlier):
-        removing = {name: files_of(dest, present[name]) for name in gone}
-        token = write_journal(journal, earlier, {**new_files, **removing})
     staying = set(present) - set(changed) - set(gone)
     # where case does not tell names apart (FAT, exFAT), Util.py of one is util.py of
     # another: the files of the distributions left as they are are claimed too, whatever
     # their case (those of the new RECORDs are written again after the removals)
     fold = _case_insensitive(dest.site_packages)
     kept = {path.casefold() for path in _listed(dest, present, staying)} if fold else set()
+    old_files = {
+        name: [*(files_of(dest, present[name]) if name in present else ()), *earlier.get(name, ())]
+        for name in [*gone, *changed, *orphaned]
+    }
+    # (where something of dest goes or is written over: never in a sync that changes nothing)
+    if any(old_files.values()) and _open_files_stay(dest):
+        _refuse_files_in_use(dest, new_files, old_files, _listed(dest, present, staying), kept)
+    token = ""  # (the journal's, which its done list names)
+    if journal is not None and (changed or gone or earlier):
+        removing = {name: files_of(dest, present[name]) for name in gone}
+        token = write_journal(journal, earlier, {**new_files, **removing})
     touched: set[Path] = set()
     caches: dict[Path, list[str]] = {}
     placing = _Placing(source, dest)
 
-    def old_files(name: str) -> list[str]:
-        installed = files_of(dest, present[name]) if name in present else []
-        return [*installed, *earlier.get(name, ())]
-
     try:
         for name in gone:
-            files = old_files(name)
+            files = old_files[name]
             report.files_removed += _remove_unclaimed(dest, files, claimed, touched, caches, kept)
             _remove_dist_info(dest, present[name])
             report.removed.append(name)
         for name in [*changed, *orphaned]:
-            files = old_files(name)
+            files = old_files[name]
             report.files_removed += _remove_unclaimed(dest, files, claimed, touched, caches, kept)
             old_dist = present.get(name)
             if old_dist is not None and old_dist.dist_info != wanted[name].dist_info:
@@ -476,6 +481,68 @@ def mirror(
     if refused:
         raise NotPlaced(refused, report)
     return report
+
+
+def _refuse_files_in_use(
+    dest: EnvTree,
+    new_files: dict[str, list[str]],
+    old_files: dict[str, list[str]],
+    staying_files: set[str],
+    kept: set[str],
+) -> None:
+    """Stop the mirror before it changes anything where a program of this host holds open
+    (runs, maps) a file of ``dest`` that it would replace or remove, on a filesystem that
+    cannot replace or remove a file in use (:func:`_open_files_stay`; SMB through
+    libsmbclient: EBUSY). Stopped there half-way, the env would hold a package of two
+    versions (its new modules beside the old extension a running python maps) and lack the
+    rest. ``old_files``: of each distribution changed or removed, the files ``dest`` has of
+    it; ``staying_files``: those of the others; ``kept``: files not removed, case-folded
+    (see :func:`mirror`)."""
+    claimed = {path for files in new_files.values() for path in files}
+    existing = staying_files.union(*old_files.values())
+    at_stake: dict[str, str] = {}  # file -> the distribution it is placed or removed for
+    for name, files in new_files.items():
+        at_stake.update((path, name) for path in files if path in existing)
+    for name, files in old_files.items():
+        for path in files:
+            if path not in claimed and not (kept and path.casefold() in kept):
+                at_stake.setdefault(path, name)
+    if not at_stake:
+        return
+    from anyvenv.fs.processes import holders_by_path
+
+    whose = {str(dest.root / path): name for path, name in at_stake.items()}
+    held = holders_by_path(whose)
+    if not held:
+        return
+    from anyvenv.fs.outcome import in_use_fix
+
+    holders = sorted({holder for found in held.values() for holder in found})
+    names = sorted({whose[path] for path in held})
+    raise AnyvenvError(
+        f"cannot replace or remove {', '.join(names)} in {dest.root}: nothing was changed",
+        in_use_fix(holders, "the environment's packages"),
+    )
+
+
+def _open_files_stay(dest: EnvTree) -> bool:
+    """Whether a file held open cannot be replaced or removed on the filesystem of ``dest``:
+    the probe's ``rename_open`` fails there (SMB through libsmbclient); ``False`` on a local
+    disk, or where it cannot be probed (a write of the mirror then says what fails)."""
+    from anyvenv.errors import MountNotAnswering
+    from anyvenv.fs.mounts import mount_of
+    from anyvenv.fs.outcome import OK
+    from anyvenv.fs.probe import probe
+
+    mount = mount_of(dest.root)
+    if mount is not None and mount.is_local:
+        return False
+    try:
+        return probe(dest.root, keep_times=True).rename_open != OK
+    except MountNotAnswering:
+        raise  # (a hung mount holds the mirror too: said as it is)
+    except (OSError, AnyvenvError):
+        return False
 
 
 _PARALLEL_FROM = 32
@@ -853,12 +920,20 @@ def _remove_unclaimed(
 
 
 def _not_placed(error: OSError, path: str, doing: str = "place") -> AnyvenvError:
-    from anyvenv.fs.outcome import errno_name, write_error_fix
+    import errno
+
+    from anyvenv.fs.outcome import errno_name, in_use_fix, write_error_fix
 
     why = write_error_fix(
         error.errno,
         "the filesystem refused that file (no space left, no permission, an I/O error)",
     )
+    if error.errno == errno.EBUSY:  # (held by a program of this host: named)
+        from anyvenv.fs.processes import holders_of
+
+        holders = holders_of([path])
+        if holders:
+            why = in_use_fix(holders, "the environment's packages")
     return AnyvenvError(
         f"cannot {doing} {path}: {error.strerror or error} ({errno_name(error.errno)})",
         f"{why}; what is not yet complete is placed again by the next command (sync, run or "
