@@ -749,6 +749,8 @@ def test_only_files_named_exactly_as_machine_flocks_are_swept_and_links_never_fo
     keep = [
         "anyvenv-0123456789ABCDEF.lock.flock",  # not a name anyvenv makes
         "anyvenv-0123456789abcde.lock.flock",
+        "anyvenv-0123456789abcdef0.lock.flock",  # a hex digit too many
+        "myfiles-0123456789abcdef.lock.flock",  # another program's, of the same shape
         "anyvenv-0123456789abcdef.lock",  # the lock file itself, never made in /tmp
         "anyvenv-0123456789abcdef.lock.flock.bak",
         "uv-0123456789abcdef.lock",
@@ -763,6 +765,57 @@ def test_only_files_named_exactly_as_machine_flocks_are_swept_and_links_never_fo
     assert sweep_machine_flocks([str(swept), str(tmp_path / "missing")]) == 0
     assert sorted(os.listdir(swept)) == sorted([*keep, STALE, directory])
     assert precious.is_file()
+
+
+def test_a_file_replaced_between_its_check_and_its_open_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep judged a stale regular file (lstat); before its open, the name was given to
+    something else (here a FIFO): what it opened is not what it judged, and it stays."""
+    import types
+
+    import anyvenv.fs.lock as lock_module
+
+    stale = tmp_path / STALE
+    stale.write_bytes(b"")
+    swapped: list[str] = []
+
+    def open_after_a_swap(path: str, flags: int, *args: int) -> int:
+        if path == str(stale) and not swapped:
+            swapped.append(path)
+            os.mkfifo(tmp_path / "fifo")  # (made while the file is there: another inode)
+            os.rename(tmp_path / "fifo", path)
+        return os.open(path, flags, *args)
+
+    class SwappingOs(types.ModuleType):
+        def __getattr__(self, name: str) -> object:
+            return getattr(os, name)
+
+    fake = SwappingOs("os")
+    setattr(fake, "open", open_after_a_swap)  # noqa: B010
+    monkeypatch.setattr(lock_module, "os", fake)
+    assert lock_module.sweep_machine_flocks([str(tmp_path)]) == 0
+    assert swapped == [str(stale)]
+    assert stale.is_fifo()
+
+
+@pytest.mark.parametrize(
+    ("tmpdir", "listed"),
+    [
+        ("/tmp/", ["/tmp"]),  # /tmp itself: not listed twice
+        ("/tmp//", ["/tmp"]),
+        ("tmp", ["/tmp"]),  # relative: not a place every run would meet
+        ("", ["/tmp"]),
+        ("/var/tmp", ["/tmp", "/var/tmp"]),
+    ],
+)
+def test_the_machine_lock_directories_are_tmp_then_an_absolute_tmpdir(
+    tmpdir: str, listed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from anyvenv.fs.lock import _machine_lock_dirs
+
+    monkeypatch.setenv("TMPDIR", tmpdir)
+    assert _machine_lock_dirs() == listed
 
 
 SWEEP_AS_NOBODY = """
