@@ -190,6 +190,35 @@ def test_names_up_to_name_max_get_leftovers_that_fit_and_are_found_again(
     assert not dead.exists()
 
 
+@pytest.mark.parametrize("replacing", [False, True], ids=["fresh", "replacing"])
+def test_a_commit_file_by_file_that_fails_part_way_removes_the_target(
+    replacing: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A move file by file refused part-way (a full disk): neither tree is whole in the
+    target, which goes, marker and all; the error is the caller's, and so is the staging
+    tree, with what it still holds."""
+    import errno
+
+    destination = tmp_path / "env"
+    if replacing:
+        atomic.commit_by_files(os.fspath(_staged(destination, "one")), os.fspath(destination))
+        (destination / "lib").mkdir()
+        (destination / "lib" / "module.py").write_text("one")
+    staging = _staged(destination, "two")
+
+    def full_after_the_first_file(name: str) -> None:
+        if name == "commit:moved-file":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(atomic, "checkpoint", full_after_the_first_file)
+    with pytest.raises(OSError) as failed:
+        atomic.commit_by_files(os.fspath(staging), os.fspath(destination))
+    assert failed.value.errno == errno.ENOSPC
+    assert not os.path.lexists(destination)
+    assert (staging / "pyvenv.cfg").read_text() == "two"  # (moved last: still there)
+    assert entry_names(tmp_path) == [staging.name]
+
+
 def test_replacing_a_tree_file_by_file_keeps_the_new_and_only_the_new(tmp_path: Path) -> None:
     """What a reinstall on fusefat does: files replaced in place (``last`` after the rest),
     a file where a directory was and back, what only the old tree had removed."""
