@@ -37,3 +37,70 @@ def test_a_scratch_dir_is_its_own_and_clears_those_of_killed_runs(
         (Path(path) / "file").write_text("x")
     assert not dead.exists() and alive.exists()
     assert not Path(path).exists()
+
+
+# -- markers of a move file by file (mark_moving, cut_move) that are not ours ----------------
+
+
+def _directory_of_the_users(env: Path, marker: str, text: str) -> dict[str, str]:
+    """``env``: no pyvenv.cfg, a file named ``marker`` holding ``text``, files of the user's."""
+    files = {"file.txt": "mine", "bin/tool": "mine too", marker: text}
+    for name, content in files.items():
+        (env / name).parent.mkdir(parents=True, exist_ok=True)
+        (env / name).write_text(content)
+    return files
+
+
+def _files_below(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): path.read_text() for path in root.rglob("*") if path.is_file()
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("{host}-{dead}-abcdef", "my notes\nfile.txt\nbin\n"),  # named as ours; not our format
+        ("x", "anyvenv-moving 1\nfile.txt\nbin\n"),  # our format; names that are not ours
+        ("{host}-{dead}", "anyvenv-moving 1\nfile.txt\nbin\n"),
+        ("{host}-{dead}-abc-def", "anyvenv-moving 1\nfile.txt\nbin\n"),
+        ("{host}-pid-abcdef", "anyvenv-moving 1\nfile.txt\nbin\n"),
+    ],
+    ids=["other-format", "one-part", "two-parts", "four-parts", "pid-not-digits"],
+)
+def test_a_directory_with_a_moving_marker_that_is_not_ours_is_the_users(
+    name: str, text: str, tmp_path: Path
+) -> None:
+    """A file named like a marker of a killed move file by file, but not one anyvenv wrote
+    (another first line, a name not HOST-PID-RAND): the directory is refused as the user's,
+    as any other, and nothing in it is removed."""
+    from support import BASE, run_cli
+
+    env = tmp_path / "env"
+    marker = ".anyvenv-moving-" + name.format(host=this_host(), dead=_dead_pid())
+    files = _directory_of_the_users(env, marker, text)
+    made = run_cli("venv", os.fspath(env), "--python", os.fspath(BASE), "-q")
+    assert made.returncode != 0
+    assert "is not empty and is not a virtual environment" in made.stderr, made.stderr
+    checked = run_cli("check", os.fspath(env))
+    assert checked.returncode != 0
+    assert "it has no pyvenv.cfg" in checked.stderr, checked.stderr
+    assert _files_below(env) == files
+
+
+def test_a_move_file_by_file_of_another_host_is_named_and_left(tmp_path: Path) -> None:
+    """The marker of a run on another host (a share both mount): its process cannot be
+    judged from here, so the directory is left as it is, and the message says where it runs."""
+    from support import BASE, run_cli
+
+    env = tmp_path / "env"
+    marker = ".anyvenv-moving-otherhost.4026531-4242-abcdef"
+    files = _directory_of_the_users(env, marker, "anyvenv-moving 1\nfile.txt\nbin\n")
+    for args in (("check", os.fspath(env)), ("venv", os.fspath(env), "--python", os.fspath(BASE))):
+        proc = run_cli(*args)
+        assert proc.returncode != 0
+        assert "anyvenv on otherhost.4026531 (process 4242) is moving one" in proc.stderr, (
+            args,
+            proc.stderr,
+        )
+        assert _files_below(env) == files
