@@ -708,6 +708,31 @@ def test_an_env_killed_while_its_old_one_was_emptied_file_by_file_is_made_again(
 
 
 @pytest.mark.parametrize("lab_kind", ["fat"])
+def test_an_old_env_with_files_of_its_own_killed_while_emptied_is_made_again(
+    lab_kind: str, target: Path, reliability: Tally
+) -> None:
+    """The old env holds top-level entries the new one will not (a user's file, an include/
+    directory): the marker lists the old tree's names too, so what a kill leaves once
+    pyvenv.cfg is gone is still known for anyvenv's. Those entries were the --clear's to
+    remove: the next run removes them with the rest."""
+    env = target / "env"
+    make_old_env(env)
+    (env / "notes.txt").write_text("mine")
+    (env / "include" / "site").mkdir(parents=True)
+    args = ("venv", env, "--python", BASE, "--clear", "-q")
+    proc = killed(*args, at="commit:removed-old-entry@1")
+    assert proc.returncode == -9, proc.stderr
+    assert not (env / "pyvenv.cfg").exists() and (env / "notes.txt").exists()
+    checked = run_anyvenv("check", env)
+    assert checked.returncode != 0
+    assert b"killed while moving one into place file by file left" in checked.stderr
+    assert b"with other files since" not in checked.stderr, checked.stderr
+    _made_again_by_a_plain_run(env, target)
+    assert not (env / "notes.txt").exists() and not (env / "include" / "site").exists()
+    reliability.add("venv", "SIGKILL points", 1)
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
 def test_an_env_killed_before_its_old_one_was_emptied_keeps_the_old_one(
     lab_kind: str, target: Path, reliability: Tally
 ) -> None:
@@ -793,6 +818,7 @@ def test_an_env_being_moved_in_file_by_file_by_a_live_run_is_left_alone(
         assert _stopped(proc.pid), "the run did not stop at its checkpoint"
         before = sorted(os.listdir(env)), sorted(os.listdir(target))
         assert fs_leftovers.recover(env) == []
+        assert fs_leftovers.undo_cut_move(env) == []  # (its maker lives: not undone)
         assert (sorted(os.listdir(env)), sorted(os.listdir(target))) == before
         checked = run_anyvenv("check", env)
         assert checked.returncode != 0
