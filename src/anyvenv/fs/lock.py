@@ -389,8 +389,10 @@ def _sweep_flock_file(path: str) -> bool:
         return False
     try:
         opened = os.fstat(fd)
-        if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
-            return False  # (replaced since the lstat: judged next time)
+        if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(
+            opened.st_mode
+        ):
+            return False  # (replaced since the lstat, its inode number reused or not: next time)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         if not _still_named(fd, path):
             return False  # (its holder let go and removed it; the path may be a new one's)
