@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from anyvenv.fs.processes import is_zombie, process_alive, process_start_time
 
@@ -120,3 +123,41 @@ def test_holders_by_path_names_each_held_file_with_its_holders(tmp_path: Path) -
         for child in (both, one):
             child.communicate(b"")
     assert holders_by_path([str(path) for path in files]) == {}
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs", "smb", "local"])
+def test_a_refusal_is_said_to_be_a_program_in_use_only_where_files_in_use_stay(
+    target: Path, lab_kind: str
+) -> None:
+    """A program holds a file of a directory whose rename was refused. On SMB a directory in
+    use is not renamed (EACCES): the fix names the program. sshfs and a local disk rename
+    it, so an EACCES there is about permission: no such fix (the permission one stays).
+    EBUSY says "in use" anywhere."""
+    from anyvenv.fs.outcome import held_tree_fix
+
+    tree = target / "env"
+    tree.mkdir()
+    (tree / "data").write_text("x")
+    holding = subprocess.Popen(
+        [sys.executable, "-c", "import sys; f = open(sys.argv[1]); sys.stdin.readline()", tree / "data"],
+        stdin=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(f"/proc/{holding.pid}/fd/3"):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        refused = PermissionError(errno.EACCES, "Permission denied", str(tree))
+        said = held_tree_fix(refused, str(tree), "the old environment")
+        if lab_kind == "smb":
+            assert said is not None
+            assert f"(process {holding.pid}) runs from the old environment" in said
+        else:
+            assert said is None
+        busy = OSError(errno.EBUSY, "Device or resource busy", str(tree))
+        assert f"(process {holding.pid})" in (held_tree_fix(busy, str(tree), "it") or "")
+    finally:
+        assert holding.stdin is not None
+        holding.stdin.close()
+        holding.wait()
+    assert held_tree_fix(OSError(errno.EBUSY, "busy", str(tree)), str(tree), "it") is None

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from anyvenv.fs import remove
+from support import can_run_as_nobody, run_python_as_nobody
 
 
 def _tree_and_victim(tmp_path: Path) -> tuple[Path, Path]:
@@ -83,3 +84,54 @@ def test_a_directory_swapped_for_a_link_once_found_a_directory_is_not_followed(
     monkeypatch.undo()
     assert done
     assert sorted(os.listdir(victim)) == ["a.txt"]
+
+
+def test_removing_all_but_held_files_never_follows_a_link(tmp_path: Path) -> None:
+    """A link given (or found in the tree) is removed, never walked into: the directory it
+    names keeps its files."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("mine")
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "link").symlink_to(elsewhere)
+    (tree / "file").write_text("x")
+    top_link = tmp_path / "top-link"
+    top_link.symlink_to(elsewhere)
+    remove.remove_tree_but_held(str(top_link))
+    remove.remove_tree_but_held(str(tree), str(tmp_path / "hold"))
+    assert not top_link.is_symlink() and not tree.exists() and not (tmp_path / "hold").exists()
+    assert (elsewhere / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.skipif(not can_run_as_nobody(), reason="needs root and setpriv")
+def test_a_tree_left_for_want_of_permission_is_not_said_held_by_a_program() -> None:
+    """An old tree holding a directory this user may not list or empty: what is left is
+    said as such ("remove it yourself"), not as files a running program holds, which the
+    next run would never see go."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="anyvenv-test-", dir="/tmp"))  # (nobody reaches it)
+    base.chmod(0o777)
+    code = (
+        "import os, sys\n"
+        "from anyvenv.fs.atomic import _remove_old\n"
+        "old = os.path.join(sys.argv[1], 'old')\n"
+        "os.makedirs(os.path.join(old, 'locked'))\n"
+        "open(os.path.join(old, 'locked', 'f'), 'w').close()\n"
+        "os.chmod(os.path.join(old, 'locked'), 0)\n"
+        "left = _remove_old(old)\n"
+        "print(left.held, left.message('environment'))\n"
+    )
+    try:
+        done = run_python_as_nobody("-c", code, str(base))
+    finally:
+        for directory, _, _ in os.walk(base):
+            os.chmod(directory, 0o755)
+        shutil.rmtree(base)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("False could not remove all of the old environment ("), (
+        done.stdout
+    )
+    assert "remove it yourself" in done.stdout

@@ -1127,40 +1127,55 @@ def test_clear_of_an_env_in_use_on_smb_names_what_runs_from_it(target: Path) -> 
 
 @pytest.mark.parametrize("lab_kind", ["fat", "rclone"])
 def test_clear_of_an_env_in_use_where_it_is_replaced_file_by_file(target: Path) -> None:
-    """Where the env is replaced file by file (FAT, rclone), its python running: fusefat
-    keeps each file removed while open as a hidden file, so its directory cannot go. The
-    old env was emptied, then the replacement failed (no env, a wrong cause named); the
-    directories holding hidden files are kept and filled: the new env works, and so does
-    the running program, and the hidden files go when it ends."""
+    """Where the env is replaced file by file (FAT, rclone), its python running with a file
+    of a package open: fusefat keeps each file removed while open as a hidden file, so its
+    directory cannot go (the old env was emptied, then the replacement failed; then the
+    package's directories stayed in the new env, an empty namespace package that imports).
+    The hidden files are moved into one directory aside: the new env works and holds
+    nothing of the old package, the running program works, and the files go when it ends."""
     env = target / "env"
     made = run_cli("venv", "-q", "--python", str(BASE), str(env))
     assert made.returncode == 0, made.stderr
-    echo = "import sys\nfor line in sys.stdin:\n    print(line.strip(), sys.prefix, flush=True)\n"
+    site = next(env.glob("lib/python3*/site-packages"))
+    (site / "oldpkg" / "sub").mkdir(parents=True)
+    (site / "oldpkg" / "__init__.py").write_text("")
+    (site / "oldpkg" / "sub" / "data.txt").write_text("old data\n")
+    echo = (
+        "import sys\n"
+        "held = open(sys.argv[1])\n"
+        "for line in sys.stdin:\n"
+        "    print(line.strip(), sys.prefix, held.read(3), flush=True)\n"
+        "    held.seek(0)\n"
+    )
     running = subprocess.Popen(
-        [env / "bin" / "python", "-c", echo], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )  # fmt: skip
+        [env / "bin" / "python", "-c", echo, site / "oldpkg" / "sub" / "data.txt"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert running.stdin is not None and running.stdout is not None
     try:
         running.stdin.write("before\n")
         running.stdin.flush()
-        assert running.stdout.readline() == f"before {env}\n"
+        assert running.stdout.readline() == f"before {env} old\n"
         again = run_cli("venv", "-q", "--clear", "--python", str(BASE), str(env))
         assert again.returncode == 0, again.stderr
         running.stdin.write("after\n")
         running.stdin.flush()
-        assert running.stdout.readline() == f"after {env}\n"
+        assert running.stdout.readline() == f"after {env} old\n"
+        assert not (site / "oldpkg").exists()  # (nothing of the old package in the new env)
         ran = subprocess.run(
-            [env / "bin" / "python", "-c", "import sys; print(sys.prefix)"],
+            [env / "bin" / "python", "-c", "import sys; print(sys.prefix); import oldpkg"],
             capture_output=True,
             text=True,
         )
-        assert ran.stdout == f"{env}\n", ran.stderr
+        assert ran.stdout == f"{env}\n" and "No module named 'oldpkg'" in ran.stderr
         checked = run_cli("check", str(env))
         assert checked.returncode == 0, checked.stdout + checked.stderr
     finally:
         running.stdin.close()
         running.wait()
     deadline = time.monotonic() + 10  # (the daemon removes them once the release reaches it)
-    while any(name.startswith(".fuse_hidden") for name in os.listdir(env / "bin")):
-        assert time.monotonic() < deadline, os.listdir(env / "bin")
+    while [path for path in env.rglob(".fuse_hidden*")]:
+        assert time.monotonic() < deadline, list(env.rglob(".fuse_hidden*"))
         time.sleep(0.05)

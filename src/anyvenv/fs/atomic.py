@@ -15,6 +15,7 @@ import sys
 
 from anyvenv.fs.leftovers import (
     COMPLETE_NAME,
+    HELD_MARK,
     STAGING_MARK,
     TEMP_MARK,
     beside_name,
@@ -28,6 +29,7 @@ from anyvenv.fs.leftovers import (
 from anyvenv.fs.place import DATA_MODE, create_file, write_all
 from anyvenv.fs.processes import holders_below
 from anyvenv.fs.remove import (
+    move_hidden,
     remove_tree,
     remove_tree_but_held,
     remove_tree_quietly,
@@ -481,22 +483,42 @@ def commit_by_files(staging: str, target: str) -> None:
         remove_tree(target)  # (a file or a link there, if anything)
         os.mkdir(target)
         old = []
-    marker = mark_moving(target, old + os.listdir(staging))
+    # a program running from the old tree: fusefat keeps each file it holds, hidden, until
+    # it lets go; those are moved into one directory, so that none of the old tree's stays
+    hold = (
+        os.path.join(target, HELD_MARK + leftover_tag()) if old and holders_below(target) else None
+    )
+    marker = mark_moving(target, [*old, *os.listdir(staging), *_names_of(hold)])
     checkpoint("commit:marked")
-    # a program running from the old tree: its open files stay, hidden, until it lets go
-    # (fusefat): the directories holding them are kept and filled, not removed
-    remove = remove_tree_but_held if old and holders_below(target) else remove_tree
     try:
         for name in sorted(old, key=lambda name: name != COMPLETE_NAME):
-            remove(os.path.join(target, name))
+            if hold is None:
+                remove_tree(os.path.join(target, name))
+            else:
+                remove_tree_but_held(os.path.join(target, name), hold)
             checkpoint("commit:removed-old-entry")
+        if hold is not None:
+            move_hidden(target, hold)  # (the top level's own: a pyvenv.cfg held open)
         move_files(staging, target)
     except OSError:
         remove_tree_quietly(target)
         raise
     os.unlink(marker)  # (the new tree is whole: a failure here leaves it, marker and all)
     checkpoint("commit:unmarked")
+    if hold is not None:
+        _remove_if_empty(hold)  # (else its files go when the program ends; it, next time)
     remove_tree(staging)
+
+
+def _names_of(path: str | None) -> list[str]:
+    return [] if path is None else [os.path.basename(path)]
+
+
+def _remove_if_empty(directory: str) -> None:
+    try:
+        os.rmdir(directory)
+    except OSError:
+        pass
 
 
 def commit_keeping(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> str | None:

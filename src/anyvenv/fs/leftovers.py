@@ -26,6 +26,7 @@ STAGING_MARK = MARK + "staging-"
 RETIRED_MARK = MARK + "old-"
 REMOVING_MARK = MARK + "removing-"  # on its way out: cleared, never put back
 MOVING_MARK = MARK + "moving-"  # inside a target filled file by file (see mark_moving)
+HELD_MARK = MARK + "held-"  # inside it too: the old files a running program still holds
 TEMP_MARK = ".anyvenv-tmp-"
 
 

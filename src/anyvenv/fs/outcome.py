@@ -55,28 +55,22 @@ def in_use_fix(holders: list[tuple[int, str]], what: str) -> str:
 
 def held_tree_fix(exc: OSError, tree: str, what: str) -> str | None:
     """Where ``exc`` may come from programs holding files of the directory ``tree`` (its
-    python running, a file of it open): EBUSY anywhere; EACCES or EPERM off a local disk
-    (SMB refuses to rename a directory in use so, as if permission were lacking; a kernel
-    filesystem renames it, so a refusal there is about permission). The fix naming the
+    python running, a file of it open): EBUSY anywhere; EACCES or EPERM where files in use
+    stay (SMB refuses to rename a directory in use so, as if permission were lacking; sshfs,
+    NFS or a local disk rename it, so a refusal there is about permission). The fix naming the
     programs of this host that hold it (``what``: how to call the tree); ``None`` where
     none does, or the error is another."""
-    if exc.errno != errno.EBUSY and not (
-        exc.errno in (errno.EACCES, errno.EPERM) and not _on_local_disk(tree)
-    ):
+    if exc.errno not in (errno.EBUSY, errno.EACCES, errno.EPERM) or not os.path.isdir(tree):
         return None
-    if not os.path.isdir(tree):
-        return None
+    if exc.errno != errno.EBUSY:
+        from anyvenv.fs.probe import files_in_use_stay
+
+        if not files_in_use_stay(tree):  # (sshfs, NFS, a local disk: a refusal is one)
+            return None
     from anyvenv.fs.processes import holders_below
 
     holders = holders_below(tree)
     return in_use_fix(holders, what) if holders else None
-
-
-def _on_local_disk(path: str) -> bool:
-    from anyvenv.fs.mounts import mount_of
-
-    mount = mount_of(path)
-    return mount is not None and mount.is_local
 
 
 def write_error_fix(code: int | None, otherwise: str) -> str:

@@ -141,6 +141,8 @@ def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
+        if written == 0:  # (a daemon that takes nothing and says no error: not forever)
+            raise OSError(errno.EIO, "the filesystem took none of the bytes written")
         view = view[written:]
 
 

@@ -821,3 +821,21 @@ def probe_path_for(target: str | os.PathLike[str]) -> str:
             break
         current = parent
     return current
+
+
+def files_in_use_stay(directory: str | os.PathLike[str]) -> bool:
+    """Whether a file held open cannot be renamed, replaced or removed on the filesystem of
+    ``directory`` (the probe's ``rename_open`` fails: SMB through libsmbclient, EBUSY; a
+    directory holding one is not renamed either, EACCES). ``False`` on a local disk (no
+    probe), and where it cannot be probed; a hung mount raises :class:`MountNotAnswering`."""
+    from anyvenv.errors import MountNotAnswering
+
+    mount = mount_of(os.fspath(directory))
+    if mount is not None and mount.is_local:
+        return False
+    try:
+        return probe(directory, keep_times=True).rename_open != OK
+    except MountNotAnswering:
+        raise
+    except (OSError, AnyvenvError):
+        return False

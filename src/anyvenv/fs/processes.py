@@ -64,14 +64,16 @@ def holders_of(paths: Collection[str | os.PathLike[str]]) -> list[tuple[int, str
 
 
 def holders_by_path(
-    paths: Collection[str | os.PathLike[str]],
+    paths: Collection[str | os.PathLike[str]], *, resolved: bool = False
 ) -> dict[str, list[tuple[int, str]]]:
     """Those of ``paths`` (as given) that processes of this host run, hold open or map, each
     with those processes (as :func:`holders_of`, in one look at each process): which files
-    of many keep a step from being done, and who holds them."""
+    of many keep a step from being done, and who holds them. ``resolved``: the paths are
+    real already (no link in them: not looked up again, a stat each on a share)."""
     given: dict[str, list[str]] = {}
     for path in paths:
-        given.setdefault(os.path.realpath(path), []).append(os.fspath(path))
+        real = os.fspath(path) if resolved else os.path.realpath(path)
+        given.setdefault(real, []).append(os.fspath(path))
     found: dict[str, list[tuple[int, str]]] = {}
     for pid in _other_pids() if given else []:
         held = given.keys() & _held_paths(pid)

@@ -124,21 +124,43 @@ def remove_tree_quietly(path: str) -> None:
             pass
 
 
-def remove_tree_but_held(path: str) -> None:
+def remove_tree_but_held(path: str, hold: str | None = None) -> None:
     """Remove the tree at ``path`` but what a FUSE daemon keeps for a program that still
     holds it: libfuse turns a file removed while open into a ``.fuse_hidden*`` file, removed
-    when the program lets go, and the directories holding one stay (emptied of all else).
-    Anything else that cannot be removed raises. Links are removed, never followed."""
+    when the program lets go. With ``hold`` (a directory on the same filesystem, made when
+    first needed) those files are moved there, where the daemon still removes them, so that
+    no directory of the tree stays; without, the directories holding one stay (emptied of
+    all else). Anything else that cannot be removed raises. Links are removed, never
+    followed."""
     if not os.path.isdir(path) or os.path.islink(path):
         _unlink_if_there(path)
         return
-    for directory, dirs, files in os.walk(path, topdown=False):
+    for directory, dirs, files in os.walk(path, topdown=False, onerror=_raise):
         for name in files:
             if not name.startswith(FUSE_HIDDEN_PREFIX):
                 _unlink_if_there(os.path.join(directory, name))
+        if hold is not None:
+            move_hidden(directory, hold)
         for name in dirs:
             _remove_directory_but_held(os.path.join(directory, name))
     _remove_directory_but_held(path)
+
+
+def move_hidden(directory: str, hold: str) -> None:
+    """Move the hidden files of a FUSE daemon (files removed while open) from ``directory``
+    into ``hold``, made when first needed; one released meanwhile is gone already."""
+    for name in os.listdir(directory):
+        if name.startswith(FUSE_HIDDEN_PREFIX):
+            os.makedirs(hold, exist_ok=True)
+            try:
+                os.rename(os.path.join(directory, name), os.path.join(hold, name))
+            except FileNotFoundError:
+                pass
+
+
+def _raise(error: OSError) -> None:
+    """``os.walk``'s ``onerror``: a directory that cannot be listed is not passed over."""
+    raise error
 
 
 def _unlink_if_there(path: str) -> None:
@@ -233,7 +255,7 @@ def _held_by_fuse_only(error: OSError, path: str) -> bool:
     if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EBUSY, errno.EPERM):
         return False
     try:
-        for _, _, files in os.walk(path):
+        for _, _, files in os.walk(path, onerror=_raise):  # (a directory not listed: no)
             if not all(name.startswith(FUSE_HIDDEN_PREFIX) for name in files):
                 return False
     except OSError:

@@ -511,8 +511,9 @@ def _refuse_files_in_use(
         return
     from anyvenv.fs.processes import holders_by_path
 
-    whose = {str(dest.root / path): name for path, name in at_stake.items()}
-    held = holders_by_path(whose)
+    root = os.path.realpath(dest.root)  # (the files below: made by installers, no links)
+    whose = {os.path.join(root, path): name for path, name in at_stake.items()}
+    held = holders_by_path(whose, resolved=True)
     if not held:
         return
     from anyvenv.fs.outcome import in_use_fix
@@ -526,23 +527,11 @@ def _refuse_files_in_use(
 
 
 def _open_files_stay(dest: EnvTree) -> bool:
-    """Whether a file held open cannot be replaced or removed on the filesystem of ``dest``:
-    the probe's ``rename_open`` fails there (SMB through libsmbclient); ``False`` on a local
-    disk, or where it cannot be probed (a write of the mirror then says what fails)."""
-    from anyvenv.errors import MountNotAnswering
-    from anyvenv.fs.mounts import mount_of
-    from anyvenv.fs.outcome import OK
-    from anyvenv.fs.probe import probe
+    """Whether a file held open cannot be replaced or removed on the filesystem of ``dest``
+    (:func:`~anyvenv.fs.probe.files_in_use_stay`)."""
+    from anyvenv.fs.probe import files_in_use_stay
 
-    mount = mount_of(dest.root)
-    if mount is not None and mount.is_local:
-        return False
-    try:
-        return probe(dest.root, keep_times=True).rename_open != OK
-    except MountNotAnswering:
-        raise  # (a hung mount holds the mirror too: said as it is)
-    except (OSError, AnyvenvError):
-        return False
+    return files_in_use_stay(dest.root)
 
 
 _PARALLEL_FROM = 32
