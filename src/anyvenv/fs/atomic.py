@@ -27,7 +27,6 @@ from anyvenv.fs.leftovers import (
     sweep_dead,
 )
 from anyvenv.fs.place import DATA_MODE, create_file, write_all
-from anyvenv.fs.processes import holders_below
 from anyvenv.fs.remove import (
     move_hidden,
     remove_tree,
@@ -485,19 +484,14 @@ def commit_by_files(staging: str, target: str) -> None:
         old = []
     # a program running from the old tree: fusefat keeps each file it holds, hidden, until
     # it lets go; those are moved into one directory, so that none of the old tree's stays
-    hold = (
-        os.path.join(target, HELD_MARK + leftover_tag()) if old and holders_below(target) else None
-    )
-    marker = mark_moving(target, [*old, *os.listdir(staging), *_names_of(hold)])
+    hold = os.path.join(target, HELD_MARK + leftover_tag())
+    marker = mark_moving(target, [*old, *os.listdir(staging), os.path.basename(hold)])
     checkpoint("commit:marked")
     try:
         for name in sorted(old, key=lambda name: name != COMPLETE_NAME):
-            if hold is None:
-                remove_tree(os.path.join(target, name))
-            else:
-                remove_tree_but_held(os.path.join(target, name), hold)
+            remove_tree_but_held(os.path.join(target, name), hold)
             checkpoint("commit:removed-old-entry")
-        if hold is not None:
+        if old:
             move_hidden(target, hold)  # (the top level's own: a pyvenv.cfg held open)
         move_files(staging, target)
     except OSError:
@@ -505,13 +499,8 @@ def commit_by_files(staging: str, target: str) -> None:
         raise
     os.unlink(marker)  # (the new tree is whole: a failure here leaves it, marker and all)
     checkpoint("commit:unmarked")
-    if hold is not None:
-        _remove_if_empty(hold)  # (else its files go when the program ends; it, next time)
+    _remove_if_empty(hold)  # (else its files go when the program ends; it, next time)
     remove_tree(staging)
-
-
-def _names_of(path: str | None) -> list[str]:
-    return [] if path is None else [os.path.basename(path)]
 
 
 def _remove_if_empty(directory: str) -> None:
