@@ -28,6 +28,7 @@ from anyvenv.fs.leftovers import (
 )
 from anyvenv.fs.place import DATA_MODE, create_file, write_all
 from anyvenv.fs.remove import (
+    FUSE_HIDDEN_PREFIX,
     move_hidden,
     remove_tree,
     remove_tree_but_held,
@@ -549,8 +550,21 @@ def _remove_old(path: str) -> Remains | None:
             where = f": {os.path.basename(exc.filename)}" if exc.filename else ""
             return Remains(path, f"{exc.strerror or exc}{where}")
         if os.path.lexists(path):
-            return Remains(path, "files held by a running program", held=True)
+            where = f": {os.path.basename(exc.filename)}" if exc.filename else ""
+            held = _holds_hidden_files(path)  # (else an empty directory that would not go)
+            return Remains(path, f"{exc.strerror or exc}{where}", held=held)
     return None
+
+
+def _holds_hidden_files(path: str) -> bool:
+    """Whether a FUSE daemon's hidden files (files removed while a program holds them) are
+    in the tree at ``path``."""
+    try:
+        return any(
+            name.startswith(FUSE_HIDDEN_PREFIX) for _, _, files in os.walk(path) for name in files
+        )
+    except OSError:
+        return False
 
 
 def exchange(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
