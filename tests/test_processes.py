@@ -161,3 +161,64 @@ def test_a_refusal_is_said_to_be_a_program_in_use_only_where_files_in_use_stay(
         holding.stdin.close()
         holding.wait()
     assert held_tree_fix(OSError(errno.EBUSY, "busy", str(tree)), str(tree), "it") is None
+
+
+def test_a_library_loaded_and_its_file_closed_is_held_through_the_maps(tmp_path: Path) -> None:
+    """dlopen closes the library's file once mapped: no fd shows it, only the maps do; a
+    process that loaded a library below the directory holds it."""
+    from anyvenv.fs.processes import holders_below
+
+    lib = tmp_path / "env" / "lib" / "libz.so.1"
+    lib.parent.mkdir(parents=True)
+    shutil.copyfile(os.path.realpath("/lib/x86_64-linux-gnu/libz.so.1"), lib)
+    loader = (
+        "import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); "
+        "print('ready', flush=True); sys.stdin.read()"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", loader, lib], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        fds = os.listdir(f"/proc/{child.pid}/fd")
+        assert all(os.readlink(f"/proc/{child.pid}/fd/{fd}") != str(lib) for fd in fds)
+        assert [pid for pid, _ in holders_below(tmp_path / "env")] == [child.pid]
+    finally:
+        child.communicate(b"")
+    assert holders_below(tmp_path / "env") == []
+
+
+def test_each_path_given_for_one_held_file_is_given_back(tmp_path: Path) -> None:
+    """Two paths of one file (one through a link): both are in the answer, each with its
+    holder."""
+    from anyvenv.fs.processes import holders_by_path
+
+    (tmp_path / "a").write_bytes(b"x")
+    (tmp_path / "link").symlink_to(tmp_path)
+    opener = "import sys; f = open(sys.argv[1]); print('ready', flush=True); sys.stdin.read()"
+    child = subprocess.Popen(
+        [sys.executable, "-c", opener, tmp_path / "a"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        given = [str(tmp_path / "link" / "a"), str(tmp_path / "a")]
+        found = holders_by_path(given)
+        assert set(found) == set(given)
+        assert all([pid for pid, _ in found[path]] == [child.pid] for path in given)
+    finally:
+        child.communicate(b"")
+
+
+@pytest.mark.parametrize(
+    ("count", "said"),
+    [
+        (3, "a (process 1), a (process 2), a (process 3)"),
+        (4, "a (process 1), a (process 2), a (process 3) and 1 more"),
+    ],
+)
+def test_holders_named_counts_only_those_left_unnamed(count: int, said: str) -> None:
+    from anyvenv.fs.processes import holders_named
+
+    assert holders_named([(pid, "a") for pid in range(1, count + 1)]) == said
