@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -697,6 +698,67 @@ def test_two_names_of_a_package_that_differ_only_in_case(
     message = collide[0]["message"]
     assert "coll has files whose names differ only in case (coll/" in message
     assert "no reinstall can place both" in message
+
+
+def _env_with_two_names_differing_in_case(tmp_path: Path) -> tuple[Path, Path]:
+    """An env on the local disk (case told apart) with a package listing ``Readme.py`` and
+    ``README.py``; and the directory of those two."""
+    from wheels import build_wheel
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    build_wheel(
+        wheels,
+        "coll",
+        modules={
+            "coll/__init__.py": "",
+            "coll/Readme.py": "# " + "x" * 50 + "\n",
+            "coll/README.py": "#\n",
+        },
+    )
+    env = tmp_path / "env"
+    made = anyvenv("venv", env, "--python", base_python())
+    assert made.returncode == 0, made.stderr
+    installed = anyvenv(
+        "pip", "install", "--python", env, "--no-index", "--find-links", wheels, "coll"
+    )
+    assert installed.returncode == 0, installed.stderr
+    return env, next(env.glob("lib/python3.*/site-packages")) / "coll"
+
+
+def test_names_differing_in_case_in_a_directory_not_listed_are_not_said_to_collide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the directory of two such names cannot be listed (EACCES), nothing tells they
+    are one file: not said to collide (both are there, each of its size: nothing is said)."""
+    env, coll = _env_with_two_names_differing_in_case(tmp_path)
+    listdir = os.listdir
+
+    def refused(path: str | os.PathLike[str] = ".") -> list[str]:
+        if os.fspath(path) == os.fspath(coll):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", refused)
+    codes = [item.code for item in check(env).findings]
+    assert Code.PACKAGE_NAMES_COLLIDE not in codes and Code.PACKAGE_FILES_DAMAGED not in codes
+
+
+def test_one_of_two_names_differing_in_case_removed_is_missing_not_a_collision(
+    tmp_path: Path,
+) -> None:
+    """Where case is told apart, one of ``Readme.py`` and ``README.py`` gone is a file
+    missing (a reinstall mends it), not two names that are one file."""
+    env, coll = _env_with_two_names_differing_in_case(tmp_path)
+    (coll / "Readme.py").unlink()
+    findings = _json(anyvenv("check", env, "--json"))["findings"]
+    assert isinstance(findings, list)
+    assert [item for item in findings if item["code"] == "package-names-collide"] == []
+    site = coll.parent
+    assert [item["evidence"] for item in _damaged(findings)] == [
+        {"package": "coll", "files": f"{site.relative_to(env)}/coll/Readme.py"}
+    ]
+    assert "coll/Readme.py (missing, recorded 53)" in str(_damaged(findings)[0]["message"])
 
 
 def test_repair_reports_damaged_package_files_it_leaves_after_its_fixes(tmp_path: Path) -> None:
