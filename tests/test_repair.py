@@ -885,3 +885,42 @@ def test_a_repair_stopped_by_a_file_in_use_names_what_holds_it(target: Path) -> 
     assert done.returncode == 0, done.stdout + done.stderr
     assert anyvenv("check", env).returncode == 0
     assert not [name for name in os.listdir(env / "bin") if name.startswith(".")]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
+def test_a_repair_stopped_by_a_file_size_limit_says_which_limit(target: Path) -> None:
+    """``ulimit -f`` of 1 MB lets a repair start but not copy an interpreter of some MB
+    (no links here: a copy is placed): the line says the limit stopped it (EFBIG), not just
+    "File too large"; once the limit is gone the repair is done."""
+    import resource
+    import subprocess
+    import sys
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    env = target / "env"
+    made = anyvenv("venv", env, "--python", "/usr/bin/python3")
+    assert made.returncode == 0, made.stderr
+    assert (env / "bin" / "python").stat().st_size > 1 << 20
+    python = env / "bin" / "python"
+    python.unlink()
+    python.write_bytes(b"not a program\n")
+    src = Path(__file__).resolve().parent.parent / "src"
+    stopped = subprocess.run(
+        [sys.executable, "-m", "anyvenv", "repair", str(env)], capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=str(src), PYTHONDONTWRITEBYTECODE="1"),
+        stdin=subprocess.DEVNULL, preexec_fn=limited,
+    )  # fmt: skip
+    assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+    said = one_line_error(stopped)
+    assert f"anyvenv: error: repair of {env} stopped: File too large (" in said, said
+    assert said.endswith(
+        "; the file is larger than this process may write (ulimit -f) or than that filesystem "
+        "takes (FAT: 4 GiB): raise the limit, or use another filesystem; files changed so far "
+        "are complete; run 'anyvenv check' to see what is left"
+    ), said
+    assert not [name for name in os.listdir(env) if ".anyvenv-" in name]  # (no staging left)
+    done = anyvenv("repair", env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert anyvenv("check", env).returncode == 0
