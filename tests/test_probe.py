@@ -273,6 +273,30 @@ def test_a_call_failing_after_a_file_was_made_is_not_taken_for_a_refusal_to_writ
     assert entry_names(tmp_path) == []
 
 
+def test_a_quota_reached_after_the_first_file_says_to_free_space_not_an_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EDQUOT from a check made after the first file (a quota, as ENOSPC a full disk) says
+    nothing of the filesystem: the probe stops with the fix to free space, not a verdict
+    with a check answered "EDQUOT"; and leaves nothing."""
+    import anyvenv.fs.probe as probe_module
+    from anyvenv.errors import AnyvenvError
+
+    def over_quota(path: str) -> str:
+        raise OSError(errno.EDQUOT, "Disk quota exceeded", path)
+
+    monkeypatch.setattr(probe_module, "_check_case_sensitive", over_quota)
+    clear_cache()
+    with pytest.raises(AnyvenvError) as caught:
+        probe(tmp_path, use_cache=False)
+    assert not isinstance(caught.value, UsageError)
+    assert caught.value.one_line() == (
+        f"cannot probe {tmp_path}: a file was made there, then Disk quota exceeded (EDQUOT); "
+        "free space on that filesystem, or pass another directory"
+    )
+    assert entry_names(tmp_path) == []
+
+
 def fill_leaving_one_page(directory: Path) -> None:
     """Fill the tmpfs ``directory`` is on, then free one page: room for one small file."""
     filler = directory / "filler"
