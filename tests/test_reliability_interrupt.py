@@ -725,8 +725,8 @@ def test_an_old_env_with_files_of_its_own_killed_while_emptied_is_made_again(
     assert not (env / "pyvenv.cfg").exists() and (env / "notes.txt").exists()
     checked = run_anyvenv("check", env)
     assert checked.returncode != 0
-    assert b"killed while moving one into place file by file left" in checked.stderr
-    assert b"with other files since" not in checked.stderr, checked.stderr
+    assert b"killed while moving one into place file by file, and this is what" in checked.stderr
+    assert b"other files were put in it since" not in checked.stderr, checked.stderr
     _made_again_by_a_plain_run(env, target)
     assert not (env / "notes.txt").exists() and not (env / "include" / "site").exists()
     reliability.add("venv", "SIGKILL points", 1)
@@ -776,7 +776,7 @@ def test_a_half_moved_env_the_user_added_files_to_is_left_to_them(
     (env / "notes.txt").write_text("mine")
     again = run_anyvenv("venv", env, "--python", BASE, "-q")
     assert again.returncode != 0
-    assert b"with other files since" in again.stderr, again.stderr
+    assert b"other files were put in it since" in again.stderr, again.stderr
     assert (env / "notes.txt").read_text() == "mine"
     reliability.add("venv", "SIGKILL points", 1)
 

@@ -914,7 +914,7 @@ def test_a_repair_stopped_by_a_file_size_limit_says_which_limit(target: Path) ->
     )  # fmt: skip
     assert stopped.returncode == 1, stopped.stdout + stopped.stderr
     said = one_line_error(stopped)
-    assert f"anyvenv: error: repair of {env} stopped: File too large (" in said, said
+    assert f"anyvenv: error: repair of {env} stopped: File too large ({env}/bin/python);" in said
     assert said.endswith(
         "; the file is larger than this process may write (ulimit -f) or than that filesystem "
         "takes (FAT: 4 GiB): raise the limit, or use another filesystem; files changed so far "

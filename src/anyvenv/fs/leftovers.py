@@ -341,15 +341,16 @@ def cut_move_error(text: str, found: CutMove) -> UsageError:
     where = "" if found.host == this_host() else f" on {found.host}"
     if found.gone and found.only_listed:
         return UsageError(
-            f"{text} is not a virtual environment: it is what an anyvenv killed while moving "
-            f"one into place file by file left (process {found.pid})",
+            f"{text} is not a virtual environment: an anyvenv run (process {found.pid}) was "
+            "killed while moving one into place file by file, and this is what it left",
             "'anyvenv venv' (or 'anyvenv sync' in its project) removes it and makes the "
             "environment again",
         )
     if found.gone:
         return UsageError(
-            f"{text} is not a virtual environment: it is what an anyvenv killed while moving "
-            f"one into place file by file left (process {found.pid}), with other files since",
+            f"{text} is not a virtual environment: an anyvenv run (process {found.pid}) was "
+            "killed while moving one into place file by file, and other files were put in it "
+            "since",
             "move your files out of it and remove it, then make the environment again",
         )
     return UsageError(

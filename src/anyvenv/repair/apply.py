@@ -143,6 +143,7 @@ def _repair(
         from anyvenv.fs.outcome import held_tree_fix, write_error_fix
 
         named = exc.filename2 or exc.filename  # (a rename's: the file it was to replace)
+        named = _as_in_env(os.fsdecode(named), before.env) if named else named
         fix = held_tree_fix(exc, os.fspath(before.env), "the environment") or write_error_fix(
             exc.errno, ""
         )
@@ -157,6 +158,14 @@ def _repair(
     after.findings += [item for item in before.findings if item.code is Code.PACKAGE_FILES_DAMAGED]
     report.after = after
     return report
+
+
+def _as_in_env(path: str, env: Path) -> str:
+    """The file of ``env`` that a path of a repair's staging copy stands for
+    (``ENV/.bin.anyvenv-staging-*/bin/python``: ``ENV/bin/python``); others as they are."""
+    root = os.path.join(os.fspath(env), "")
+    first, _, rest = path[len(root) :].partition(os.sep) if path.startswith(root) else ("", "", "")
+    return root + rest if leftovers.STAGING_MARK in first and rest else path
 
 
 # fixes whose path is the directory they write in (bin/, site-packages), not a file
