@@ -660,16 +660,11 @@ def test_files_installed_as_links_are_compared_through_them(tmp_path: Path) -> N
     assert f": {DEMO_MODULE}/__init__.py (missing, recorded " in str(found[0]["message"])
 
 
-@pytest.mark.parametrize("lab_kind", ["fat", "smb", "local"])
-def test_two_names_of_a_package_that_differ_only_in_case(
-    target: Path, lab_kind: str, tmp_path: Path
-) -> None:
-    """A wheel with ``Readme.py`` and ``README.py``: where case is not told apart they are
-    one file, which has one of their sizes. Not damage a reinstall mends (it collides
-    again): said as what it is. Where case is told apart, nothing is said."""
+def _env_with_two_names_differing_in_case(env: Path, wheels: Path) -> Path:
+    """An env made at ``env`` with a package (its wheel built in ``wheels``) listing
+    ``Readme.py`` and ``README.py``; returns the directory of those two."""
     from wheels import build_wheel
 
-    wheels = tmp_path / "wheels"
     wheels.mkdir()
     build_wheel(
         wheels,
@@ -680,13 +675,24 @@ def test_two_names_of_a_package_that_differ_only_in_case(
             "coll/README.py": "#\n",
         },
     )
-    env = target / "env"
     made = anyvenv("venv", env, "--python", base_python())
     assert made.returncode == 0, made.stderr
     installed = anyvenv(
         "pip", "install", "--python", env, "--no-index", "--find-links", wheels, "coll"
     )
     assert installed.returncode == 0, installed.stderr
+    return next(env.glob("lib/python3.*/site-packages")) / "coll"
+
+
+@pytest.mark.parametrize("lab_kind", ["fat", "smb", "local"])
+def test_two_names_of_a_package_that_differ_only_in_case(
+    target: Path, lab_kind: str, tmp_path: Path
+) -> None:
+    """A wheel with ``Readme.py`` and ``README.py``: where case is not told apart they are
+    one file, which has one of their sizes. Not damage a reinstall mends (it collides
+    again): said as what it is. Where case is told apart, nothing is said."""
+    env = target / "env"
+    _env_with_two_names_differing_in_case(env, tmp_path / "wheels")
     findings = _json(anyvenv("check", env, "--json"))["findings"]
     assert isinstance(findings, list)
     assert _damaged(findings) == []
@@ -700,38 +706,13 @@ def test_two_names_of_a_package_that_differ_only_in_case(
     assert "no reinstall can place both" in message
 
 
-def _env_with_two_names_differing_in_case(tmp_path: Path) -> tuple[Path, Path]:
-    """An env on the local disk (case told apart) with a package listing ``Readme.py`` and
-    ``README.py``; and the directory of those two."""
-    from wheels import build_wheel
-
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    build_wheel(
-        wheels,
-        "coll",
-        modules={
-            "coll/__init__.py": "",
-            "coll/Readme.py": "# " + "x" * 50 + "\n",
-            "coll/README.py": "#\n",
-        },
-    )
-    env = tmp_path / "env"
-    made = anyvenv("venv", env, "--python", base_python())
-    assert made.returncode == 0, made.stderr
-    installed = anyvenv(
-        "pip", "install", "--python", env, "--no-index", "--find-links", wheels, "coll"
-    )
-    assert installed.returncode == 0, installed.stderr
-    return env, next(env.glob("lib/python3.*/site-packages")) / "coll"
-
-
 def test_names_differing_in_case_in_a_directory_not_listed_are_not_said_to_collide(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where the directory of two such names cannot be listed (EACCES), nothing tells they
     are one file: not said to collide (both are there, each of its size: nothing is said)."""
-    env, coll = _env_with_two_names_differing_in_case(tmp_path)
+    env = tmp_path / "env"  # (on the local disk: case told apart)
+    coll = _env_with_two_names_differing_in_case(env, tmp_path / "wheels")
     listdir = os.listdir
 
     def refused(path: str | os.PathLike[str] = ".") -> list[str]:
@@ -749,7 +730,8 @@ def test_one_of_two_names_differing_in_case_removed_is_missing_not_a_collision(
 ) -> None:
     """Where case is told apart, one of ``Readme.py`` and ``README.py`` gone is a file
     missing (a reinstall mends it), not two names that are one file."""
-    env, coll = _env_with_two_names_differing_in_case(tmp_path)
+    env = tmp_path / "env"  # (on the local disk: case told apart)
+    coll = _env_with_two_names_differing_in_case(env, tmp_path / "wheels")
     (coll / "Readme.py").unlink()
     findings = _json(anyvenv("check", env, "--json"))["findings"]
     assert isinstance(findings, list)
