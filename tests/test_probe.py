@@ -248,24 +248,33 @@ def test_a_directory_where_nothing_can_be_made_is_one_line(tmp_path: Path) -> No
         subprocess.run(["umount", "-l", str(full)], check=False)
 
 
+def _probe_error_after_first_file(
+    directory: Path, monkeypatch: pytest.MonkeyPatch, check: str, error: OSError
+) -> str:
+    """The one line of the error a probe of ``directory`` stops with where its ``check``
+    (made after its first file) fails with ``error``; checked not to be a usage error."""
+    import anyvenv.fs.probe as probe_module
+    from anyvenv.errors import AnyvenvError
+
+    def failing(path: str) -> object:
+        raise OSError(error.errno, error.strerror, path)
+
+    monkeypatch.setattr(probe_module, check, failing)
+    clear_cache()
+    with pytest.raises(AnyvenvError) as caught:
+        probe(directory, use_cache=False)
+    assert not isinstance(caught.value, UsageError)
+    return caught.value.one_line()
+
+
 def test_a_call_failing_after_a_file_was_made_is_not_taken_for_a_refusal_to_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """EPERM from a check made after the probe's first file (rclone without its VFS cache
     failed the close of the lock check's file so) is the filesystem failing a call, not the
     directory refusing to be written: it said "you may not write to it", exit 2."""
-    import anyvenv.fs.probe as probe_module
-    from anyvenv.errors import AnyvenvError
-
-    def refused(path: str) -> tuple[str, str]:
-        raise PermissionError(errno.EPERM, "Operation not permitted", path)
-
-    monkeypatch.setattr(probe_module, "_check_locks", refused)
-    clear_cache()
-    with pytest.raises(AnyvenvError) as caught:
-        probe(tmp_path, use_cache=False)
-    assert not isinstance(caught.value, UsageError)
-    assert caught.value.one_line() == (
+    refused = PermissionError(errno.EPERM, "Operation not permitted")
+    assert _probe_error_after_first_file(tmp_path, monkeypatch, "_check_locks", refused) == (
         f"cannot probe {tmp_path}: a file was made there, then Operation not permitted "
         "(EPERM); the filesystem fails a call an environment needs: create it on another "
         "filesystem"
@@ -279,18 +288,9 @@ def test_a_quota_reached_after_the_first_file_says_to_free_space_not_an_outcome(
     """EDQUOT from a check made after the first file (a quota, as ENOSPC a full disk) says
     nothing of the filesystem: the probe stops with the fix to free space, not a verdict
     with a check answered "EDQUOT"; and leaves nothing."""
-    import anyvenv.fs.probe as probe_module
-    from anyvenv.errors import AnyvenvError
-
-    def over_quota(path: str) -> str:
-        raise OSError(errno.EDQUOT, "Disk quota exceeded", path)
-
-    monkeypatch.setattr(probe_module, "_check_case_sensitive", over_quota)
-    clear_cache()
-    with pytest.raises(AnyvenvError) as caught:
-        probe(tmp_path, use_cache=False)
-    assert not isinstance(caught.value, UsageError)
-    assert caught.value.one_line() == (
+    over_quota = OSError(errno.EDQUOT, "Disk quota exceeded")
+    check = "_check_case_sensitive"
+    assert _probe_error_after_first_file(tmp_path, monkeypatch, check, over_quota) == (
         f"cannot probe {tmp_path}: a file was made there, then Disk quota exceeded (EDQUOT); "
         "free space on that filesystem, or pass another directory"
     )
