@@ -26,6 +26,7 @@ from anyvenv.fs.leftovers import (
     staging_name,
     sweep_dead,
 )
+from anyvenv.fs.paths import remove_while_empty
 from anyvenv.fs.place import DATA_MODE, create_file, write_all
 from anyvenv.fs.remove import (
     FUSE_HIDDEN_PREFIX,
@@ -500,15 +501,8 @@ def commit_by_files(staging: str, target: str) -> None:
         raise
     os.unlink(marker)  # (the new tree is whole: a failure here leaves it, marker and all)
     checkpoint("commit:unmarked")
-    _remove_if_empty(hold)  # (else its files go when the program ends; it, next time)
+    remove_while_empty([hold])  # (else its files go when the program ends; it, next time)
     remove_tree(staging)
-
-
-def _remove_if_empty(directory: str) -> None:
-    try:
-        os.rmdir(directory)
-    except OSError:
-        pass
 
 
 def commit_keeping(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> str | None:

@@ -59,8 +59,7 @@ def holders_below(directory: str | os.PathLike[str]) -> list[tuple[int, str]]:
 
 def holders_of(paths: Collection[str | os.PathLike[str]]) -> list[tuple[int, str]]:
     """As :func:`holders_below`, for the files ``paths`` themselves."""
-    wanted = {os.path.realpath(path) for path in paths}
-    return _holders(lambda held: not wanted.isdisjoint(held)) if wanted else []
+    return sorted({holder for found in holders_by_path(paths).values() for holder in found})
 
 
 def holders_by_path(

@@ -23,10 +23,7 @@ def remove_tree(path: str | os.PathLike[str]) -> None:
     except FileNotFoundError:
         return
     if not is_dir:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+        _unlink_if_there(os.fspath(path))
         return
     import shutil  # here: start-up time of the commands that remove nothing
 
