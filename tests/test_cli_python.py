@@ -982,10 +982,13 @@ def test_an_install_dir_name_the_filesystem_refuses_is_said_so(
     target: Path, pythons_env: dict[str, str]
 ) -> None:
     """fusefat takes no letter beyond ASCII (EPERM): said as the name refused, as venv says
-    it, not as a directory that cannot be written; nothing is left."""
+    it, not as a directory that cannot be written; nothing is left, nor printed on stdout."""
     install_dir = target / "caf\u00e9" / "pythons"
-    proc = run_cli("python", "install", "3.12", "--install-dir", str(install_dir), "--no-bin")
+    proc = run_cli(
+        "python", "install", "3.12", "--install-dir", str(install_dir), "--no-bin", "--json"
+    )
     assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == "", "nothing was installed: no document, as every command's error"
     assert one_line_error(proc).startswith(
         f"anyvenv: error: the filesystem at {target} refuses the name 'caf\u00e9' (E"
     ), proc.stderr

@@ -339,8 +339,11 @@ def _install(args: argparse.Namespace) -> int:
     try:
         for version in requests:
             results.append(_install_one(args, version))
-    finally:  # what was installed is said, also when a later install fails
-        _report_installs(args, results)
+    except BaseException:
+        if results:  # what was installed is said, also when a later install fails
+            _report_installs(args, results)
+        raise  # (and when none was, stdout stays empty, as every command's on an error)
+    _report_installs(args, results)
     return 0
 
 
