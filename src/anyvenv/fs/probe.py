@@ -576,7 +576,7 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
     return dict(results)  # (plain: marshalled back from a bounded child)
 
 
-_FREE_SPACE_FIX = "free space on that filesystem, or pass another directory"
+_FREE_SPACE_FIX = "free space on that filesystem"  # (probe, venv and sync say it alike)
 
 
 def _failed_after_create(dirpath: str, exc: OSError) -> AnyvenvError:
