@@ -64,6 +64,22 @@ def _creating(lab: Lab, make: Callable[[Path], list[str]], tools: Tools) -> Step
     return step
 
 
+# `python -m cProfile -o F -m anyvenv` writes nothing: the CLI ends its process with os._exit
+# once nothing is left to tear down (anyvenv.__main__.end_process), before cProfile writes F.
+# So the child profiles main() (imports included) and writes F itself.
+_PROFILED_RUN = """
+import cProfile, sys
+out, sys.argv = sys.argv[1], ["anyvenv", *sys.argv[2:]]
+profiler = cProfile.Profile()
+profiler.enable()
+from anyvenv.__main__ import main
+code = main()
+profiler.disable()
+profiler.dump_stats(out)
+sys.exit(code)
+"""
+
+
 def profile(
     interpreter: str,
     args: list[str],
@@ -71,11 +87,11 @@ def profile(
     cwd: Path | None = None,
     top: int = 25,
 ) -> str:
-    """cProfile of ``python -m anyvenv ARGS`` in a child: the top entries by cumulative time
+    """cProfile of ``anyvenv ARGS`` (its main()) in a child: the top entries by cumulative time
     (anyvenv's functions, and waits for child processes and threads)."""
     with tempfile.TemporaryDirectory(prefix="anyvenv-bench-prof-") as scratch:
         out = Path(scratch) / "profile.out"
-        argv = [interpreter, "-m", "cProfile", "-o", str(out), "-m", "anyvenv", *args]
+        argv = [interpreter, "-c", _PROFILED_RUN, str(out), *args]
         timed = run_timed(argv, environ, cwd=cwd)
         if timed.returncode != 0 or not out.is_file():
             return f"(profiling failed: {error_line(timed.output)})"
