@@ -924,3 +924,29 @@ def test_a_repair_stopped_by_a_file_size_limit_says_which_limit(target: Path) ->
     done = anyvenv("repair", env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert anyvenv("check", env).returncode == 0
+
+
+@pytest.mark.parametrize("maker", ["anyvenv", "uv", "venv"])
+def test_a_moved_env_whose_path_holds_quotes_is_found_stale_and_mended(
+    tmp_path: Path, maker: str
+) -> None:
+    """Each tool quotes a path with a ``'`` its own way (``'\\''``, ``'"'"'``, ``"…"``): the
+    activation script is still read as naming the old place, so check warns and repair
+    rewrites it (it was taken for naming none: "usable", and activating ran another python)."""
+    name = "it's" if maker == "venv" else 'it\'s "q" $x'  # (venv writes a " as it is)
+    env, moved = tmp_path / name / "env", tmp_path / f"{name} moved" / "env"
+    base = base_python()
+    if maker == "anyvenv":
+        assert anyvenv("venv", "-q", "-p", base, env).returncode == 0
+    elif maker == "uv":
+        uv_venv(env, base)
+    else:
+        assert run([str(base), "-m", "venv", "--without-pip", str(env)]).returncode == 0
+    moved.parent.mkdir()
+    move_env(env, moved)
+    assert "activation-stale" in _codes(moved)
+    repaired = anyvenv("repair", moved)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    activated = run(["bash", "-c", '. "$1/bin/activate" && command -v python', "_", str(moved)])
+    assert activated.stdout == f"{moved}/bin/python\n", activated.stderr
+    assert "activation-stale" not in _codes(moved)

@@ -210,7 +210,7 @@ def _installed_scripts(env: Path) -> set[str]:
     return found
 
 
-_ACTIVATED_DIR = re.compile(r"^\s*(?:export\s+)?VIRTUAL_ENV=(['\"]?)(/[^'\"\n]*)\1\s*$", re.M)
+_ACTIVATED_LINE = re.compile(r"^[ \t]*(?:export[ \t]+)?VIRTUAL_ENV=(.+?)[ \t]*$", re.M)
 
 
 def activated_dir(env: Path) -> str | None:
@@ -221,8 +221,16 @@ def activated_dir(env: Path) -> str | None:
             text = os.fsdecode(handle.read(1 << 16))  # (the path's bytes: as the env's are)
     except OSError:
         return None
-    found = _ACTIVATED_DIR.search(text)
-    return found.group(2) if found else None
+    import shlex
+
+    for found in _ACTIVATED_LINE.finditer(text):
+        try:  # one shell word however it is quoted (a path with a quote is written '\'')
+            words = shlex.split(found.group(1), comments=True)
+        except ValueError:  # (unbalanced quotes: not a line that names a path)
+            continue
+        if len(words) == 1 and words[0].startswith("/"):
+            return words[0]
+    return None  # (venv's `$(cygpath ...)` and a relocatable script's name no path)
 
 
 def _same_project(old_root: str, new_root: str) -> bool:
