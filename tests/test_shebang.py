@@ -3,6 +3,8 @@ pyvenv.cfg edit that keeps every other line."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from anyvenv.envbuild.shebang import SHEBANG_LIMIT, parse_shebang, render_header, rewritten
@@ -99,3 +101,22 @@ def test_a_script_moves_with_its_env_whatever_the_paths_hold() -> None:
     assert b"'/a b/bin/python'" in moved
     back = retarget_shebang(moved, "/a b", "/plain")
     assert back == b"#!/plain/bin/python\nbody\n"
+
+
+@pytest.mark.parametrize("part", ["d", "q'"])
+def test_a_header_for_a_path_of_path_max_is_read_from_its_file(tmp_path: Path, part: str) -> None:
+    """A script whose interpreter path is as long as a path can be (4095 bytes, each quote
+    written as five in the trampoline) is read whole from its file: it was cut at 1024 bytes
+    and taken for a plain ``/bin/sh`` script, so a moved env's were never retargeted."""
+    from anyvenv.envbuild.shebang import read_shebang
+
+    interpreter = ("/" + part * 4096)[:4088] + "/python"
+    for forms in ("pip's '\"'\"'", "the shorter '\\''"):
+        header = render_header(interpreter)  # (a ' written as pip writes it)
+        if forms != "pip's '\"'\"'":
+            header = header.replace(b"'\"'\"'", b"'\\''")
+        script = tmp_path / "script"
+        script.write_bytes(header + b"import sys\n" + b"#" * 20000 + b"\n")
+        found = read_shebang(script)
+        assert found is not None and found.interpreter == interpreter, forms
+        assert found.header_length == len(header)

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from anyvenv.record import record
 
-HEAD_BYTES = 1024
+# The longest header: the /bin/sh form for a path of PATH_MAX (4096) bytes, each a quote
+# written as five ('"'"'); a script's first line and trampoline are read within it.
+HEAD_BYTES = 5 * 4096 + 64
 SHEBANG_LIMIT = 127  # the kernel's BINPRM_BUF_SIZE is 128 on older Linux and on macOS
 
 
@@ -153,7 +155,7 @@ def retarget_shebang(
         return (
             render_header(new + os.fsdecode(rest), b" " + args if args else b"") + data[end + 1 :]
         )
-    shebang = parse_shebang(data[:4096])
+    shebang = parse_shebang(data[:HEAD_BYTES])
     if shebang is None or not shebang.interpreter.startswith(old):
         return None
     return rewritten(data, shebang, new + shebang.interpreter[len(old) :])

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyvenv.envbuild.dists import dist_info_name, record_paths
-from anyvenv.envbuild.shebang import parse_shebang, retarget_shebang, rewritten
+from anyvenv.envbuild.shebang import HEAD_BYTES, parse_shebang, retarget_shebang, rewritten
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs.atomic import name_refused
 from anyvenv.fs.place import copy_file, create_file
@@ -253,7 +253,7 @@ def _for_dest(data: bytes, source_root: Path, dest_root: Path) -> bytes | None:
     moved = retarget_shebang(data, source_root, dest_root)
     if moved is not None:
         return moved
-    shebang = parse_shebang(data[:4096])
+    shebang = parse_shebang(data[:HEAD_BYTES])
     if shebang is None:
         return None
     folder, name = os.path.split(shebang.interpreter)
