@@ -532,10 +532,11 @@ ACTIVATING_SHELLS = {  # $SHELL -> how to run a line in it and print VIRTUAL_ENV
 
 def test_the_activation_line_printed_works_in_the_users_shell(tmp_path: Path) -> None:
     """As uv: the line names the script for ``$SHELL`` and quotes the path for that shell, so
-    pasting it works for a path with spaces and quotes."""
+    pasting it works for a path with spaces, quotes and a ``!`` (history in csh, even
+    between quotes)."""
     from anyvenv.cli.venv import activate_command
 
-    env_dir = tmp_path / "it's a dir" / "e 1"
+    env_dir = tmp_path / "it's a dir!" / "e 1"
     proc = run_cli("venv", str(env_dir), env=cli_env(SHELL="/bin/bash"))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""  # as uv venv: what it did goes to stderr, stdout is --json's
@@ -555,6 +556,22 @@ def test_the_activation_line_printed_works_in_the_users_shell(tmp_path: Path) ->
         assert (done.returncode, done.stdout) == (0, str(env_dir)), (shell, line, done.stderr)
         ran.add(shell)
     assert {"/bin/bash", "/usr/bin/xonsh"} <= ran  # bash and xonsh (a test dependency) at least
+
+
+def test_the_csh_activation_line_works_typed_at_a_prompt(tmp_path: Path) -> None:
+    """At an interactive csh prompt a ``!`` is history even between quotes ("Event not
+    found"): the line printed for ``SHELL=/bin/tcsh`` escapes it, and activates when typed."""
+    from anyvenv.cli.venv import activate_command
+
+    env_dir = tmp_path / "bang!x" / "env"
+    assert run_cli("venv", "-q", str(env_dir)).returncode == 0
+    line = activate_command(str(env_dir), "/bin/tcsh")
+    typed = f"{line}\nprintf '<%s>' \"$VIRTUAL_ENV\"\nexit\n"
+    done = subprocess.run(
+        ["script", "-qec", "tcsh -f -i", "/dev/null"],
+        input=typed, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert f"<{env_dir}>" in done.stdout, (line, done.stdout, done.stderr)
 
 
 def _venv_on_a_terminal(env_dir: Path, answer: bytes, *extra: str) -> tuple[int, str]:

@@ -588,8 +588,8 @@ def activate_command(env: str, shell: str | None) -> str:
     scripts = os.path.join(env, "bin")
     if name == "fish":
         return "source " + _quoted(os.path.join(scripts, "activate.fish"), fish=True)
-    if name in ("csh", "tcsh"):
-        return "source " + _quoted(os.path.join(scripts, "activate.csh"))
+    if name in ("csh", "tcsh"):  # (a ! is history there, also inside quotes: \! is one)
+        return "source " + _quoted(os.path.join(scripts, "activate.csh")).replace("!", "\\!")
     if name == "nu":
         path = os.path.join(scripts, "activate.nu")
         return "overlay use " + '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
