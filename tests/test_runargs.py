@@ -3,8 +3,10 @@ which options are uv sync's, which only uv run can carry out."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 from project_support import uv_binary
@@ -22,6 +24,7 @@ from anyvenv.project.runargs import (
     read_run_args,
     takes_value,
 )
+from support import one_line_error, run_cli
 
 
 def uv_help(command: str) -> str:
@@ -159,3 +162,24 @@ def test_options_of_uv_sync_that_uv_run_refuses_are_refused() -> None:
             read_run_args([name], {})
         assert name in caught.value.one_line()
     assert read_run_args(["--inexact"], {}).sync_args == ["--inexact"]  # (run does anyway)
+
+
+@pytest.mark.parametrize("words", [["--directory"], ["--cache-dir"], ["-q", "-w"], ["-qw"]])
+def test_an_option_given_last_without_its_value_is_refused_before_anything(
+    tmp_path: Path, words: list[str]
+) -> None:
+    """As uv run ("a value is required"), before a sync: it was given the ``--inexact``
+    anyvenv adds to the sync, and said "the directory …/--inexact does not exist" (or blamed
+    uv's cache at ./--inexact), or synced, then failed."""
+    with pytest.raises(UsageError) as caught:
+        read_run_args(words, {})
+    option = "-w" if words[-1].endswith("w") else words[-1]
+    assert caught.value.one_line() == (
+        f"{option} needs a value, and none was given; give one after it ({option} VALUE), "
+        "before the command"
+    )
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
+    proc = run_cli("run", *words, cwd=tmp_path)
+    assert proc.returncode == 2 and "--inexact" not in proc.stderr, proc.stderr
+    assert one_line_error(proc).startswith(f"anyvenv: error: {option} needs a value")
+    assert sorted(os.listdir(tmp_path)) == ["pyproject.toml"]  # no env, no lock

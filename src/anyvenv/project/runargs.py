@@ -165,6 +165,8 @@ def read_run_args(uv_args: Sequence[str], environ: Mapping[str, str]) -> RunArgs
         arg = uv_args[index]
         name, joined, _ = arg.partition("=")
         value_follows = not joined and takes_value(arg)
+        if value_follows and index + 1 == len(uv_args):
+            _refuse_without_value(arg)  # (--inexact, added below, would be taken for it)
         words = uv_args[index : index + 2] if value_follows else [arg]
         index += len(words)
         if name in SYNC_ONLY or name == "--json":
@@ -279,6 +281,17 @@ def _refuse(name: str) -> None:
     raise UsageError(
         f"{name} is an option of uv sync, not of uv run",
         f"uv run refuses it too; to sync that way, use 'anyvenv sync {name}'",
+    )
+
+
+def _refuse_without_value(arg: str) -> None:
+    """As uv run: an option given last that needs a value, before anything is done."""
+    from anyvenv.errors import UsageError
+
+    shown = f"-{arg[-1]}" if not arg.startswith("--") else arg  # (-qw: the w wants it)
+    raise UsageError(
+        f"{shown} needs a value, and none was given",
+        f"give one after it ({shown} VALUE), before the command",
     )
 
 
