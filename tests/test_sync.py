@@ -912,6 +912,31 @@ def test_relative_project_environment_is_read_against_the_workspace_root(
     assert not (project / ".venv").exists()
 
 
+def test_a_tilde_in_uvs_path_variables_is_a_name_as_uv_reads_it(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """uv takes ``~`` in UV_PROJECT_ENVIRONMENT (and UV_PROJECT, UV_WORKING_DIR) as a name,
+    not the home directory: anyvenv syncs the env uv uses (it made one in the home, and plain
+    ``uv run`` worked in another)."""
+    project = write_project(tmp_path / "demo")
+    home = tmp_path / "home"
+    home.mkdir()
+    tilde = {**env, "HOME": str(home), "UV_PROJECT_ENVIRONMENT": "~/env"}
+    report, _ = sync_json(project, tilde, index)
+    assert report["env"] == str(project / "~" / "env")
+    assert os.listdir(home) == []
+    uv_python = subprocess.run(
+        [uv_binary(), "run", "--no-sync", "python", "-c", "import sys; print(sys.prefix)"],
+        cwd=project, env=tilde, capture_output=True, text=True,
+    )  # fmt: skip
+    assert uv_python.stdout == f"{project / '~' / 'env'}\n", uv_python.stderr
+    for variable in ("UV_PROJECT", "UV_WORKING_DIR"):
+        moved = {**env, "HOME": str(project), variable: "~"}
+        proc = anyvenv("sync", *index_args(index), cwd=tmp_path, env=moved)
+        assert proc.returncode == 2, proc.stderr
+        assert str(tmp_path / "~") in proc.stderr, proc.stderr
+
+
 # -- bad input ---------------------------------------------------------------------------------
 
 

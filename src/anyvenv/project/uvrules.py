@@ -181,7 +181,7 @@ def start_dir(
 
 def working_dir(directory: str | None, cwd: str, environ: Mapping[str, str]) -> str:
     """uv's working directory: ``--directory`` (``directory``), else ``UV_WORKING_DIR``, moves
-    it from ``cwd``."""
+    it from ``cwd``. A ``~`` in them is a name, as uv reads it (the shell expands its own)."""
     directory = (
         directory
         or environ.get("UV_WORKING_DIR")
@@ -189,7 +189,7 @@ def working_dir(directory: str | None, cwd: str, environ: Mapping[str, str]) -> 
     )
     if not directory:
         return cwd
-    return os.path.normpath(os.path.join(cwd, os.path.expanduser(directory)))
+    return os.path.normpath(os.path.join(cwd, directory))
 
 
 def existing_dirs(
@@ -222,7 +222,7 @@ def project_dir(project: str | None, workdir: str, environ: Mapping[str, str]) -
     project = project or environ.get("UV_PROJECT")
     if not project:
         return workdir
-    path = os.path.normpath(os.path.join(workdir, os.path.expanduser(project)))
+    path = os.path.normpath(os.path.join(workdir, project))
     if os.path.basename(path) == "pyproject.toml" and os.path.isfile(path):
         return os.path.dirname(path)
     return path
@@ -250,11 +250,11 @@ def project_env_path(
 
 
 def declared_env(workspace_root: str, environ: Mapping[str, str]) -> str:
-    """``UV_PROJECT_ENVIRONMENT`` as uv reads it (relative: against the workspace root), else
-    ``.venv`` in the workspace root."""
+    """``UV_PROJECT_ENVIRONMENT`` as uv reads it (relative: against the workspace root; a
+    ``~`` is a name, not the home directory), else ``.venv`` in the workspace root."""
     value = environ.get("UV_PROJECT_ENVIRONMENT")
     if value:
-        return os.path.normpath(os.path.join(workspace_root, os.path.expanduser(value)))
+        return os.path.normpath(os.path.join(workspace_root, value))
     return os.path.join(workspace_root, ".venv")
 
 
