@@ -43,8 +43,15 @@ class EnvLayout:
 
     def executable_names(self) -> list[str]:
         """``python``, ``python3``, ``python3.X`` (and ``python3.Xt`` for free-threaded builds)."""
-        major, minor = self.info.version[0], self.info.version[1]
-        names = ["python", f"python{major}", f"python{major}.{minor}"]
-        if self.info.free_threaded:
-            names.append(f"python{major}.{minor}t")
-        return names
+        return interpreter_names(self.info.version, self.info.free_threaded)
+
+
+def interpreter_names(version: tuple[int, ...] | None, free_threaded: bool) -> list[str]:
+    """What a POSIX env's bin/ should hold: python, python3, python3.X[t] (python and python3
+    where the version is not known)."""
+    if version is None or len(version) < 2:
+        return ["python", "python3"]
+    names = ["python", f"python{version[0]}", f"python{version[0]}.{version[1]}"]
+    if free_threaded:
+        names.append(f"python{version[0]}.{version[1]}t")
+    return names

@@ -16,6 +16,7 @@ from anyvenv.envbuild.config import (
     parse_pyvenv_cfg,
     read_config_bytes,
 )
+from anyvenv.envbuild.layout import interpreter_names
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.paths import same_file
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
@@ -37,7 +38,6 @@ from anyvenv.repair.envstate import (
     made_by,
     resolve_environment,
     site_versions,
-    wanted_interpreter_names,
 )
 from anyvenv.repair.findings import Code, Finding, Severity, error, warning
 
@@ -120,7 +120,7 @@ def diagnose(env: Path, package_files: bool = True) -> Diagnosis:
         version = sites[0][:2]  # the one lib/pythonX.Y says whose packages these are
     free_threaded = any(site[2] for site in sites if version and site[:2] == tuple(version[:2]))
     base = _check_base(cfg, version, free_threaded, findings) if cfg is not None else None
-    wanted = wanted_interpreter_names(version, free_threaded)
+    wanted = interpreter_names(version, free_threaded)
     found = interpreter_entries(env, wanted)
     entries = [entry for entry in found if entry.path.name in wanted]
     _check_entries(entries, findings)

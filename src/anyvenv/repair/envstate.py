@@ -215,16 +215,6 @@ def interpreter_entries(env: Path, wanted: list[str]) -> list[Entry]:
     return [inspect_entry(env / "bin" / name) for name in names]
 
 
-def wanted_interpreter_names(version: tuple[int, ...] | None, free_threaded: bool) -> list[str]:
-    """What a POSIX env's bin/ should hold: python, python3, python3.X[t]."""
-    if version is None or len(version) < 2:
-        return ["python", "python3"]
-    names = ["python", f"python{version[0]}", f"python{version[0]}.{version[1]}"]
-    if free_threaded:
-        names.append(f"python{version[0]}.{version[1]}t")
-    return names
-
-
 def editable_files(env: Path) -> list[Path]:
     """The files of editable installs in ``env``'s site-packages that name a source
     directory: path files (``*.pth``), setuptools' ``__editable__*`` finders, and the
