@@ -55,3 +55,12 @@ def interpreter_names(version: tuple[int, ...] | None, free_threaded: bool) -> l
     if free_threaded:
         names.append(f"python{version[0]}.{version[1]}t")
     return names
+
+
+def site_packages_path(version: tuple[int, ...], free_threaded: bool) -> str:
+    """``lib/pythonX.Y[t]/site-packages``, relative to the env root: where CPython's site
+    looks for an env's packages, for an env whose interpreter is not asked (check and
+    repair read the version from pyvenv.cfg or lib/). :attr:`EnvLayout.site_packages`, for
+    an env being made, is the interpreter's own answer (its ``venv`` install scheme)."""
+    threaded = "t" if free_threaded else ""
+    return os.path.join("lib", f"python{version[0]}.{version[1]}{threaded}", "site-packages")

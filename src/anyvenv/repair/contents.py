@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 
 from anyvenv.envbuild.config import CFG_NAME
+from anyvenv.envbuild.layout import site_packages_path
 from anyvenv.envbuild.shebang import Shebang, read_shebang
 from anyvenv.fs.paths import same_directory, same_file
 from anyvenv.record import record
@@ -256,7 +257,7 @@ def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list
     without its METADATA, which importlib.metadata and pip cannot read. Repair cannot make
     the package again; the finding says how to."""
     for major, minor, threaded in sites:
-        site = env / "lib" / f"python{major}.{minor}{'t' if threaded else ''}" / "site-packages"
+        site = env / site_packages_path((major, minor), threaded)
         try:
             names = sorted(os.listdir(site))
         except OSError:
@@ -297,7 +298,7 @@ def check_package_files(
     files of editable installs (rewritten by ``repair``) are not compared; a file two
     packages list may have either's size (the later install's bytes won)."""
     for major, minor, threaded in sites:
-        site = env / "lib" / f"python{major}.{minor}{'t' if threaded else ''}" / "site-packages"
+        site = env / site_packages_path((major, minor), threaded)
         listed = _listed_sizes(env, site)
         if not listed:
             continue

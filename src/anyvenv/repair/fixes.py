@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyvenv.envbuild.config import CFG_NAME
-from anyvenv.envbuild.layout import EnvLayout
+from anyvenv.envbuild.layout import EnvLayout, site_packages_path
 from anyvenv.envbuild.plan import InterpreterPlan, plan_interpreter
 from anyvenv.errors import DirectoryNotWritable, EnvironmentBroken, UsageError
 from anyvenv.fs.probe import ProbeResult, probe
@@ -379,8 +379,7 @@ def _plan_mode_shim(plan: RepairPlan) -> None:
     version = plan.diagnosis.version
     if version is None or len(version) < 2:
         return
-    threaded = "t" if plan.diagnosis.free_threaded else ""
-    site = plan.env / "lib" / f"python{version[0]}.{version[1]}{threaded}" / "site-packages"
+    site = plan.env / site_packages_path(version, plan.diagnosis.free_threaded)
     if site.is_dir() and not (site / SHIM_PTH).exists():
         plan.fixes.append(
             Fix(
