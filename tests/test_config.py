@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from anyvenv.envbuild.config import (
-    CFG_NAME,
     MAX_CFG_BYTES,
     config_version,
     parse_pyvenv_cfg,
@@ -17,6 +16,7 @@ from anyvenv.envbuild.config import (
     render_pyvenv_cfg,
 )
 from anyvenv.errors import EnvironmentBroken, UsageError
+from anyvenv.fs import CFG_NAME
 from anyvenv.fs.outcome import errno_name
 from anyvenv.repair.fixes import edit_config_text
 

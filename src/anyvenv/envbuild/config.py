@@ -7,8 +7,8 @@ import os
 import stat
 
 from anyvenv.errors import EnvironmentBroken, UsageError
+from anyvenv.fs import CFG_NAME
 
-CFG_NAME = "pyvenv.cfg"
 MADE_BY_KEY = "anyvenv"  # pyvenv.cfg key holding the version of anyvenv that made the env
 MAX_CFG_BYTES = 1 << 20  # ours are < 1 KiB; more is not a config
 

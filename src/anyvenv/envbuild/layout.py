@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from anyvenv.fs import CFG_NAME
 from anyvenv.interpreter.query import InterpreterInfo
 from anyvenv.record import record
 
@@ -39,7 +40,7 @@ class EnvLayout:
 
     @property
     def config(self) -> str:
-        return os.path.join(self.root, "pyvenv.cfg")
+        return os.path.join(self.root, CFG_NAME)
 
     def executable_names(self) -> list[str]:
         """``python``, ``python3``, ``python3.X`` (and ``python3.Xt`` for free-threaded builds)."""

@@ -2,8 +2,14 @@
 locks, bounded calls.
 
 This layer imports nothing of the layers above it. What it knows of environments is names
-only: the env lock's file (here), pyvenv.cfg as the file an in-place commit moves last
-(:mod:`anyvenv.fs.inplace`), and the probe's one-line advice (``ProbeResult.verdict``)."""
+only: the env lock's file and pyvenv.cfg (here: the file whose presence makes a tree a whole
+env, which the tree commits of :mod:`anyvenv.fs.atomic` and :mod:`anyvenv.fs.inplace` move
+in last and take out first, and :mod:`anyvenv.fs.leftovers` looks for), and the probe's
+one-line advice (``ProbeResult.verdict``)."""
+
+# An env's config file, every tool's (uv, venv, virtualenv, anyvenv): with it there, a tree
+# is a whole env.
+CFG_NAME = "pyvenv.cfg"
 
 # PATH + this: the lock file of every change made at PATH (an env, by those who change it).
 # Here, not in fs.lock, so that the import-light no-op check can look for it.

@@ -13,8 +13,8 @@ import errno
 import os
 import sys
 
+from anyvenv.fs import CFG_NAME
 from anyvenv.fs.leftovers import (
-    COMPLETE_NAME,
     HELD_MARK,
     STAGING_MARK,
     TEMP_MARK,
@@ -352,7 +352,7 @@ def move_files(source: str | os.PathLike[str], destination: str | os.PathLike[st
         for name in entries:
             os.rename(os.path.join(directory, name), os.path.join(into, name))
             checkpoint("commit:moved-file")
-    for name in sorted(top, key=lambda name: name == COMPLETE_NAME):
+    for name in sorted(top, key=lambda name: name == CFG_NAME):  # (last: with it, the env is whole)
         os.rename(os.path.join(source, name), os.path.join(destination, name))
         checkpoint("commit:moved-file")
 
@@ -490,7 +490,7 @@ def commit_by_files(staging: str, target: str) -> None:
     marker = mark_moving(target, [*old, *os.listdir(staging), os.path.basename(hold)])
     checkpoint("commit:marked")
     try:
-        for name in sorted(old, key=lambda name: name != COMPLETE_NAME):
+        for name in sorted(old, key=lambda name: name != CFG_NAME):  # (taken out first)
             remove_tree_but_held(os.path.join(target, name), hold)
             checkpoint("commit:removed-old-entry")
         if old:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import stat
 
+from anyvenv.fs import CFG_NAME
 from anyvenv.fs.atomic import atomic_write, directory_rename_keeps_contents, move_tree_by_files
 from anyvenv.fs.leftovers import (
     MARK,
@@ -40,7 +41,6 @@ from anyvenv.killpoints import checkpoint
 
 JOURNAL_MARK = MARK + "fill-"
 OLD_MARK = MARK + "old-"
-FINAL_NAME = "pyvenv.cfg"  # moved last: with it in place, the env is complete
 _FORMAT = "anyvenv-fill 1"
 
 
@@ -114,8 +114,8 @@ def remove_or_empty(path: str) -> None:
             remove_tree_quietly(aside)  # what a kill or a refusal leaves, recover clears
             return
     remove = remove_tree_quietly if identity else remove_tree
-    for name in sorted(os.listdir(path), key=lambda name: (name == FINAL_NAME, name)):
-        if name == FINAL_NAME and os.listdir(path) != [FINAL_NAME]:
+    for name in sorted(os.listdir(path), key=lambda name: (name == CFG_NAME, name)):
+        if name == CFG_NAME and os.listdir(path) != [CFG_NAME]:
             return  # (what could not be removed stays in an env, which the next run replaces)
         remove(os.path.join(path, name))
         checkpoint("remove-env:" + name)
@@ -133,7 +133,7 @@ def _old_entries(target: str) -> list[str]:
 
 def _new_entries(staging: str) -> list[str]:
     """The staging tree's entries in the order they are moved up: ``pyvenv.cfg`` last."""
-    return sorted(os.listdir(staging), key=lambda name: (name == FINAL_NAME, name))
+    return sorted(os.listdir(staging), key=lambda name: (name == CFG_NAME, name))
 
 
 def _write_journal(journal: str, phase: str, names: list[str]) -> None:
@@ -227,7 +227,7 @@ def recover_inside(target: str) -> list[str]:
         staging = os.path.join(target, STAGING_MARK + tail)
         old_dir = os.path.join(target, OLD_MARK + tail)
         # pyvenv.cfg is moved up last: in phase "new", with it in place the fill was complete
-        if phase == "old" or not os.path.lexists(os.path.join(target, FINAL_NAME)):
+        if phase == "old" or not os.path.lexists(os.path.join(target, CFG_NAME)):
             _undo(target, phase, new, old_dir)
         _clear(staging, old_dir, journal)
         handled.append(journal)

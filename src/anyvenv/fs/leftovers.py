@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from anyvenv.fs import CFG_NAME
 from anyvenv.fs.place import write_all
 from anyvenv.fs.processes import process_alive
 from anyvenv.fs.remove import remove_tree, remove_tree_quietly
@@ -231,7 +232,6 @@ def recover(target: str | os.PathLike[str]) -> list[str]:
 
 
 _MOVING_FORMAT = "anyvenv-moving 1"
-COMPLETE_NAME = "pyvenv.cfg"  # moved in last, removed first: with it there, an env is whole
 
 
 def mark_moving(target: str, names: list[str]) -> str:
@@ -286,7 +286,7 @@ def cut_move(target: str | os.PathLike[str], names: list[str] | None = None) -> 
             parts[0],
             int(parts[1]),
             gone=maker_is_gone(name[len(MOVING_MARK) :]),
-            complete=COMPLETE_NAME in names,
+            complete=CFG_NAME in names,
             only_listed=others <= listed,
         )
     return None

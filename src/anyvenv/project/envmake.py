@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.envbuild.config import CFG_NAME
 from anyvenv.errors import EnvironmentBroken
+from anyvenv.fs import CFG_NAME
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 
+from anyvenv.fs import CFG_NAME
 from anyvenv.fs.paths import upward
 from anyvenv.project.model import PYPROJECT, VERSION_FILES, Project
 from anyvenv.project.uvrules import (
@@ -239,7 +240,7 @@ def env_inputs(env: str, site_packages: str, shadow: str | None, pointer: str | 
     if shadow is not None:
         paths += [
             os.path.join(shadow, site_packages),
-            os.path.join(shadow, "pyvenv.cfg"),
+            os.path.join(shadow, CFG_NAME),
             os.path.join(shadow, "bin", "python"),
         ]
     if pointer is not None:

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyvenv.envbuild.builder import place_interpreter_files
-from anyvenv.envbuild.config import CFG_NAME, read_config_bytes
+from anyvenv.envbuild.config import read_config_bytes
 from anyvenv.envbuild.layout import EnvLayout
 from anyvenv.envbuild.shebang import read_shebang, rewritten
 from anyvenv.envbuild.validate import finish_check, start_check, verify
 from anyvenv.errors import AnyvenvError, EnvironmentBroken
-from anyvenv.fs import atomic, leftovers
+from anyvenv.fs import CFG_NAME, atomic, leftovers
 from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.place import DATA_MODE, EXECUTABLE_MODE, Strategy, place_file
 from anyvenv.killpoints import checkpoint

@@ -11,9 +11,9 @@ import re
 import shlex
 from pathlib import Path
 
-from anyvenv.envbuild.config import CFG_NAME
 from anyvenv.envbuild.layout import site_packages_path
 from anyvenv.envbuild.shebang import Shebang, read_shebang
+from anyvenv.fs import CFG_NAME
 from anyvenv.fs.paths import same_directory, same_file
 from anyvenv.record import record
 from anyvenv.repair.envstate import INTERPRETER_NAME

@@ -10,13 +10,13 @@ import os
 from pathlib import Path
 
 from anyvenv.envbuild.config import (
-    CFG_NAME,
     config_version,
     is_regular_or_missing,
     parse_pyvenv_cfg,
     read_config_bytes,
 )
 from anyvenv.envbuild.layout import interpreter_names
+from anyvenv.fs import CFG_NAME
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.paths import same_file
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage

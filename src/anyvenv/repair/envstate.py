@@ -8,8 +8,8 @@ import re
 import stat
 from pathlib import Path
 
-from anyvenv.envbuild.config import CFG_NAME
 from anyvenv.errors import UsageError
+from anyvenv.fs import CFG_NAME
 from anyvenv.fs.outcome import errno_name
 from anyvenv.record import StrChoice, record
 

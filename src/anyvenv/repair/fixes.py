@@ -11,10 +11,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anyvenv.envbuild.config import CFG_NAME
 from anyvenv.envbuild.layout import EnvLayout, site_packages_path
 from anyvenv.envbuild.plan import InterpreterPlan, plan_interpreter
 from anyvenv.errors import DirectoryNotWritable, EnvironmentBroken, UsageError
+from anyvenv.fs import CFG_NAME
 from anyvenv.fs.probe import ProbeResult, probe
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.interpreter.query import InterpreterInfo
