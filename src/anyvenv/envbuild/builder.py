@@ -22,14 +22,13 @@ from anyvenv import __version__
 from anyvenv.envbuild.config import (
     MADE_BY_KEY,
     abandoned_env,
-    is_virtual_environment,
     render_pyvenv_cfg,
 )
 from anyvenv.envbuild.layout import EnvLayout
 from anyvenv.envbuild.plan import InterpreterPlan, LibraryPlacement, find_patchelf, plan_interpreter
 from anyvenv.envbuild.validate import finish_check, start_check, verify
 from anyvenv.errors import AnyvenvError, DirectoryNotWritable, EnvironmentBroken, UsageError
-from anyvenv.fs import CFG_NAME, atomic, inplace, leftovers
+from anyvenv.fs import CFG_NAME, atomic, inplace, is_virtual_environment, leftovers
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.parents import make_missing, remove_made
 from anyvenv.fs.paths import through_directory_link

@@ -7,7 +7,7 @@ import os
 import stat
 
 from anyvenv.errors import EnvironmentBroken, UsageError
-from anyvenv.fs import CFG_NAME
+from anyvenv.fs import CFG_NAME, is_virtual_environment
 
 MADE_BY_KEY = "anyvenv"  # pyvenv.cfg key holding the version of anyvenv that made the env
 MAX_CFG_BYTES = 1 << 20  # ours are < 1 KiB; more is not a config
@@ -121,11 +121,6 @@ def render_pyvenv_cfg(values: dict[str, str]) -> bytes:
             )
     lines = [f"{key} = {value}" for key, value in values.items()]
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
-
-
-def is_virtual_environment(path: str | os.PathLike[str]) -> bool:
-    """A directory holding a pyvenv.cfg file (what every tool writes)."""
-    return os.path.isfile(os.path.join(path, CFG_NAME))
 
 
 def made_on_windows(env: str | os.PathLike[str], cfg: dict[str, str] | None = None) -> str | None:

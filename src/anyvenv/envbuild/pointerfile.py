@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.envbuild.config import abandoned_env, is_virtual_environment, parse_pyvenv_cfg
+from anyvenv.envbuild.config import abandoned_env, parse_pyvenv_cfg
 from anyvenv.errors import EnvironmentBroken, UsageError
+from anyvenv.fs import is_virtual_environment
 
 POINTER_KEY = "anyvenv-pointer"
 POINTER_MAX_BYTES = 64 * 1024
@@ -45,7 +46,7 @@ def _pointer_values(path: str) -> dict[str, str] | None:
         return {"env": lines[0]}  # (uv's redirect form: one absolute path)
     if len(lines) == 1:  # a relative one, as uv follows it: from the file's directory, to an env
         target = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(path)), lines[0]))
-        if os.path.isfile(os.path.join(target, "pyvenv.cfg")):
+        if is_virtual_environment(target):
             return {"env": target}
     values = parse_pyvenv_cfg(text)
     return values if POINTER_KEY in values else None

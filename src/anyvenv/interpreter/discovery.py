@@ -11,6 +11,7 @@ from anyvenv.errors import (
     UnsupportedPython,
     UsageError,
 )
+from anyvenv.fs import is_virtual_environment
 from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
 from anyvenv.interpreter.request import PythonRequest, parse_request
 from anyvenv.userdirs import data_home, own_dir
@@ -217,10 +218,7 @@ def _base_directories() -> Iterator[str]:
 def _is_env_bin(directory: str) -> bool:
     """Whether ``directory`` holds an env's executables (``pyvenv.cfg`` in it or its parent)."""
     directory = os.path.abspath(directory)
-    return any(
-        os.path.isfile(os.path.join(where, "pyvenv.cfg"))
-        for where in (directory, os.path.dirname(directory))
-    )
+    return any(is_virtual_environment(where) for where in (directory, os.path.dirname(directory)))
 
 
 def _versioned_pythons(

@@ -72,7 +72,7 @@ def pip_on_env(args: Sequence[str], environ: Mapping[str, str], cwd: str) -> Pip
         found = (
             _env_of(path) if path is not None else _answering_env(requested, environ, cwd, workdir)
         )
-    from anyvenv.envbuild.config import is_virtual_environment
+    from anyvenv.fs import is_virtual_environment
 
     if found is None or not os.path.isdir(found) or not is_virtual_environment(found):
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from anyvenv.errors import EnvironmentBroken
-from anyvenv.fs import CFG_NAME
+from anyvenv.fs import is_virtual_environment
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -15,9 +15,7 @@ if TYPE_CHECKING:
 
 def holds_an_env(env: str) -> None:
     """The env we just built still has its files (some FUSE filesystems lose a renamed tree)."""
-    if not os.path.isfile(os.path.join(env, CFG_NAME)) or not os.path.exists(
-        os.path.join(env, "bin", "python")
-    ):
+    if not is_virtual_environment(env) or not os.path.exists(os.path.join(env, "bin", "python")):
         raise EnvironmentBroken(
             f"the environment built at {env} lost its files after it was moved in"
         )

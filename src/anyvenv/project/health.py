@@ -7,11 +7,10 @@ import os
 
 from anyvenv.envbuild.config import (
     MADE_BY_KEY,
-    is_virtual_environment,
     read_pyvenv_cfg,
 )
 from anyvenv.errors import AnyvenvError, EnvironmentBroken
-from anyvenv.fs import CFG_NAME
+from anyvenv.fs import CFG_NAME, is_virtual_environment
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.paths import is_below
 from anyvenv.interpreter.request import PythonRequest

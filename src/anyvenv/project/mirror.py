@@ -25,7 +25,7 @@ from pathlib import Path
 from anyvenv.envbuild.dists import dist_info_name, record_paths
 from anyvenv.envbuild.shebang import HEAD_BYTES, parse_shebang, retarget_shebang, rewritten
 from anyvenv.errors import AnyvenvError
-from anyvenv.fs import CFG_NAME
+from anyvenv.fs import is_virtual_environment
 from anyvenv.fs.atomic import name_refused
 from anyvenv.fs.place import copy_file, create_file
 from anyvenv.killpoints import checkpoint
@@ -263,7 +263,7 @@ def _for_dest(data: bytes, source_root: Path, dest_root: Path) -> bytes | None:
         return None
     if env_root == os.fspath(dest_root):
         return None
-    if os.path.exists(shebang.interpreter) and not os.path.isfile(os.path.join(env_root, CFG_NAME)):
+    if os.path.exists(shebang.interpreter) and not is_virtual_environment(env_root):
         return None  # (a base interpreter that is there: the script means it)
     return rewritten(data, shebang, os.path.join(os.fspath(dest_root), "bin", name))
 

@@ -94,10 +94,11 @@ def nearest_env(start: str) -> str | None:
     """The env ``uv pip`` finds from ``start`` with no VIRTUAL_ENV: the one ``start`` is in,
     or the first ``.venv`` at or above it. A ``.venv`` that is a file (anyvenv's pointer to
     the env it stands for) ends the search too: that env is the one meant there."""
+    from anyvenv.fs import is_virtual_environment
     from anyvenv.fs.paths import upward
 
     for directory in upward(os.path.abspath(start)):
-        if os.path.isfile(os.path.join(directory, "pyvenv.cfg")):
+        if is_virtual_environment(directory):
             return directory
         dot_venv = os.path.join(directory, ".venv")
         if os.path.lexists(dot_venv):

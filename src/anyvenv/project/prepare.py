@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.envbuild.config import abandoned_env, is_virtual_environment
+from anyvenv.envbuild.config import abandoned_env
 from anyvenv.envbuild.pointerfile import (
     is_pointer,
     pointer_reason,
@@ -23,6 +23,7 @@ from anyvenv.errors import (
     NothingExecutableHere,
     UsageError,
 )
+from anyvenv.fs import is_virtual_environment
 from anyvenv.fs.paths import is_below, same_place, through_directory_link
 from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (

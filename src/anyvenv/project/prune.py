@@ -119,7 +119,7 @@ def judge(env: str, mounts: list[MountInfo], *, remove: bool = False) -> PruneEn
         return PruneEntry(env, "unknown", None, Verdict.KEPT, "not a directory anyvenv made")
     owner = read_owner(env)
     if owner is None:
-        from anyvenv.envbuild.config import is_virtual_environment
+        from anyvenv.fs import is_virtual_environment
 
         if not is_virtual_environment(env):  # (a directory of the user's, put there by hand)
             return PruneEntry(env, "unknown", None, Verdict.KEPT, "not an environment")

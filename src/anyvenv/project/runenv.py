@@ -31,7 +31,7 @@ def project_has_env(uv_args: Sequence[str], cwd: str, environ: Mapping[str, str]
     a directory with a pyvenv.cfg, as every tool makes one. A pointer naming an env that is
     not there (another machine's, on a share) is a :class:`UsageError` saying so: plain uv
     pip would read the base interpreter's packages instead."""
-    from anyvenv.envbuild.config import is_virtual_environment
+    from anyvenv.fs import is_virtual_environment
     from anyvenv.project.model import discover
     from anyvenv.project.pointer import resolve_existing_env
     from anyvenv.project.uvrules import project_env_path, start_dir

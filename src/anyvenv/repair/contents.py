@@ -13,7 +13,7 @@ from pathlib import Path
 
 from anyvenv.envbuild.layout import site_packages_path
 from anyvenv.envbuild.shebang import Shebang, read_shebang
-from anyvenv.fs import CFG_NAME
+from anyvenv.fs import is_virtual_environment
 from anyvenv.fs.paths import same_directory, same_file
 from anyvenv.record import record
 from anyvenv.repair.envstate import INTERPRETER_NAME
@@ -34,8 +34,7 @@ class ScriptState:
 
 
 def _is_environment_python(path: str) -> bool:
-    parent = os.path.dirname(os.path.dirname(path))
-    return os.path.isfile(os.path.join(parent, CFG_NAME))
+    return is_virtual_environment(os.path.dirname(os.path.dirname(path)))
 
 
 def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:

@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 from anyvenv.errors import UsageError
-from anyvenv.fs import CFG_NAME
+from anyvenv.fs import CFG_NAME, is_virtual_environment
 from anyvenv.fs.outcome import errno_name
 from anyvenv.record import StrChoice, record
 
@@ -110,9 +110,7 @@ def _pointed_environment(file: Path) -> str | None:
         pointed = read_pointer(os.fspath(file))
     except EnvironmentBroken:  # (names no absolute path)
         return None
-    return (
-        pointed if pointed is not None and os.path.isfile(os.path.join(pointed, CFG_NAME)) else None
-    )
+    return pointed if pointed is not None and is_virtual_environment(pointed) else None
 
 
 def made_by(cfg: dict[str, str]) -> str:
