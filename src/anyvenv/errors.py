@@ -3,7 +3,6 @@ one-line messages and exit codes."""
 
 from __future__ import annotations
 
-EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_MOUNT_NOT_ANSWERING = 3

@@ -220,17 +220,14 @@ def place_file(
     destination: str | os.PathLike[str],
     strategy: Strategy,
     *,
-    link_target: str | None = None,
     mode: int | None = None,
 ) -> None:
-    """Place ``source`` at ``destination`` by ``strategy``.
-
-    ``link_target`` is the text a symlink gets (default: ``source`` as given). The caller
-    chose the strategy from the probe; no fallback happens here, so a failure is an
-    ``OSError`` the caller can name.
+    """Place ``source`` at ``destination`` by ``strategy`` (a symlink's text: ``source`` as
+    given). The caller chose the strategy from the probe; no fallback happens here, so a
+    failure is an ``OSError`` the caller can name.
     """
     if strategy is Strategy.SYMLINK:
-        os.symlink(link_target if link_target is not None else os.fspath(source), destination)
+        os.symlink(os.fspath(source), destination)
         checkpoint("symlink:" + os.path.basename(os.fspath(destination)))
     elif strategy is Strategy.HARDLINK:
         os.link(source, destination, follow_symlinks=True)

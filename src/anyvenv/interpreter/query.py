@@ -13,7 +13,7 @@ import os
 from anyvenv.errors import AnyvenvError
 from anyvenv.record import as_dict, fields_of, record
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 
 # Runs inside a python (3.6+ syntax, stdlib only): ``libs``, the libpython files the loader
 # really mapped (Linux), whatever the path's directories are called; /proc/self/maps writes a
@@ -64,17 +64,9 @@ print(json.dumps({
     "releaselevel": sys.version_info[3],
     "serial": sys.version_info[4],
     "prefix": getattr(sys, "base_prefix", sys.prefix),
-    "exec_prefix": getattr(sys, "base_exec_prefix", sys.exec_prefix),
-    "abiflags": getattr(sys, "abiflags", ""),
     "free_threaded": bool(cfg.get("Py_GIL_DISABLED")),
-    "ldlibrary": cfg.get("LDLIBRARY") or "",
-    "instsoname": cfg.get("INSTSONAME") or "",
-    "libdir": cfg.get("LIBDIR") or "",
-    "enable_shared": bool(cfg.get("Py_ENABLE_SHARED")),
     "purelib": scheme["purelib"],
     "platlib": scheme["platlib"],
-    "scripts": scheme["scripts"],
-    "include": scheme["include"],
     "pointer_bits": 64 if sys.maxsize > 2**32 else 32,
     "platform": sys.platform,
     "loaded_libpython": lib,
@@ -93,17 +85,9 @@ class InterpreterInfo:
     releaselevel: str
     serial: int
     prefix: str
-    exec_prefix: str
-    abiflags: str
     free_threaded: bool
-    ldlibrary: str
-    instsoname: str
-    libdir: str
-    enable_shared: bool
     purelib: str
     platlib: str
-    scripts: str
-    include: str
     pointer_bits: int
     platform: str
 
@@ -124,11 +108,6 @@ class InterpreterInfo:
     def relative_path(self, scheme_path: str) -> str:
         """A scheme path (``{base}/lib/python3.X/site-packages``) relative to the env root."""
         return scheme_path.replace("{base}/", "").replace("{base}", "")
-
-    def to_json(self) -> dict[str, object]:
-        data = as_dict(self)
-        data["version"] = list(self.version)
-        return data
 
 
 _SCRIPT, _PYENV_SHIM = "script", "pyenv-shim"
@@ -288,7 +267,7 @@ def _write_cache(cache_file: str, real: str, info: InterpreterInfo, library: str
         pass
 
 
-_BOOLS = ("free_threaded", "enable_shared")
+_BOOLS = ("free_threaded",)
 
 
 def _from_text(entry: dict[str, str]) -> InterpreterInfo:

@@ -16,6 +16,7 @@ from anyvenv.uvbinary import find_uv, in_utf8_locale
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from typing import NoReturn
 
 
 # Global flags after which uv changes nothing: no mirroring is due.
@@ -95,7 +96,9 @@ def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: str) -> int:
         raise AnyvenvError(f"cannot run uv ({command[0]}): {exc.strerror}") from exc
 
 
-def exec_uv(words: Sequence[str], environ: Mapping[str, str], stdin: bytes | None = None) -> int:
+def exec_uv(
+    words: Sequence[str], environ: Mapping[str, str], stdin: bytes | None = None
+) -> NoReturn:
     """Replace this process with ``uv WORDS...``: for what uv does without anyvenv's env.
     ``stdin``: what uv reads on its standard input instead of ours (already read: a script
     given on it)."""
@@ -110,7 +113,6 @@ def exec_uv(words: Sequence[str], environ: Mapping[str, str], stdin: bytes | Non
         exec_replacing(uv, [uv, *words], environ)
     except OSError as exc:
         raise AnyvenvError(f"cannot run uv ({uv}): {exc.strerror}") from exc
-    return 0  # pragma: no cover - exec does not return
 
 
 def _feed_standard_input(data: bytes) -> None:
