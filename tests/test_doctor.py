@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from repair_support import anyvenv, base_python, run, uv_bin
 
-from anyvenv.doctor import Outcome, doctor
+from anyvenv.doctor import ToolOutcome, doctor
 from anyvenv.fs.probe import clear_cache
 from anyvenv.repair.diagnose import check
 from lab import Lab
@@ -56,12 +56,12 @@ def test_uv_venv_verdict_matches_what_uv_does(lab_kind: str, target: Path) -> No
     uv_claim = next(tool for tool in verdict.tools if tool.tool == "uv venv")
     env = target / ".venv"
     made = run([uv_bin(), "venv", "--quiet", "--python", base_python(), env])
-    if uv_claim.outcome is Outcome.FAILS:
+    if uv_claim.outcome is ToolOutcome.FAILS:
         assert made.returncode != 0
         return
     assert made.returncode == 0, made.stderr
     usable = check(env).usable
-    assert usable is (uv_claim.outcome is Outcome.WORKS), uv_claim.reason
+    assert usable is (uv_claim.outcome is ToolOutcome.WORKS), uv_claim.reason
 
 
 def test_local_disk_needs_nothing(tmp_path: Path) -> None:
@@ -266,13 +266,13 @@ def test_venv_and_virtualenv_verdicts_match_what_they_do(
         virtualenv = Path(sys.executable).with_name("virtualenv")
         command = [str(virtualenv), "--quiet", "-p", str(base_python()), str(env)]
     made = run(command)
-    if claim.outcome is Outcome.FAILS:
+    if claim.outcome is ToolOutcome.FAILS:
         assert made.returncode != 0, claim.reason
         return
     assert made.returncode == 0, (claim.reason, made.stderr)
     pip = env / "bin" / "pip"
     runs = check(env).usable and os.access(pip, os.X_OK) and run([pip, "--version"]).returncode == 0
-    assert runs is (claim.outcome is Outcome.WORKS), claim.reason
+    assert runs is (claim.outcome is ToolOutcome.WORKS), claim.reason
 
 
 @pytest.mark.parametrize("lab_kind", ["fat"])

@@ -17,7 +17,7 @@ CIFS_TYPES = ("cifs", "smb3", "smbfs")
 READ_BACK = ("symlink_relative", "symlink_dotdot", "symlink_absolute")
 
 
-class Outcome(str, enum.Enum):
+class ToolOutcome(str, enum.Enum):
     WORKS = "works"
     BREAKS = "breaks"  # succeeds, but leaves an environment that does not run
     FAILS = "fails"  # stops with an error
@@ -26,7 +26,7 @@ class Outcome(str, enum.Enum):
 @dataclass(frozen=True)
 class ToolVerdict:
     tool: str
-    outcome: Outcome
+    outcome: ToolOutcome
     reason: str
     evidence: dict[str, str] = field(default_factory=dict)
 
@@ -247,20 +247,20 @@ def _uv_venv(result: ProbeResult) -> ToolVerdict:
     link = _link_problem(result)
     if link is not None and result.symlink_create != OK:
         return ToolVerdict(
-            tool, Outcome.FAILS, f"it links the interpreter and lib64; {link[0]}", link[1]
+            tool, ToolOutcome.FAILS, f"it links the interpreter and lib64; {link[0]}", link[1]
         )
     if link is not None:
         return ToolVerdict(
             tool,
-            Outcome.BREAKS,
+            ToolOutcome.BREAKS,
             f"bin/python is a link to the base interpreter; {link[0]}: python does not start "
             "(anyvenv repair fixes such an env)",
             link[1],
         )
     exe = _exec_problem(result)
     if exe is not None:
-        return ToolVerdict(tool, Outcome.WORKS, _linked_but_noexec(exe[0]), exe[1])
-    return ToolVerdict(tool, Outcome.WORKS, "symlinks work here", _evidence(result, *READ_BACK))
+        return ToolVerdict(tool, ToolOutcome.WORKS, _linked_but_noexec(exe[0]), exe[1])
+    return ToolVerdict(tool, ToolOutcome.WORKS, "symlinks work here", _evidence(result, *READ_BACK))
 
 
 def _linked_but_noexec(problem: str) -> str:
@@ -276,7 +276,7 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
     if result.rename_open != OK and result.can_execute:
         return ToolVerdict(
             tool,
-            Outcome.FAILS,
+            ToolOutcome.FAILS,
             f"uv renames every file it writes into place while still holding it open, and a "
             f"file held open cannot be renamed here ({result.rename_open}), even into a "
             "working environment",
@@ -285,7 +285,7 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
     if not result.keeps_reopened_writes and result.can_execute:
         return ToolVerdict(
             tool,
-            Outcome.BREAKS,
+            ToolOutcome.BREAKS,
             "uv writes every file it installs through a second open of a temporary file it "
             f"holds open, and such writes are lost here ({result.reopen_write}): the files "
             "come out empty, even in a working environment",
@@ -294,17 +294,20 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
     if result.chmod_fails and result.can_execute:
         return ToolVerdict(
             tool,
-            Outcome.FAILS,
+            ToolOutcome.FAILS,
             f"uv sets the mode of every package file it copies and chmod fails here "
             f"({result.chmod}), even into a working environment",
             _evidence(result, "chmod"),
         )
     exe = _exec_problem(result)
-    if venv.outcome is Outcome.WORKS and exe is not None:
+    if venv.outcome is ToolOutcome.WORKS and exe is not None:
         return ToolVerdict(
-            tool, Outcome.BREAKS, f"{exe[0]}: the console scripts it installs cannot run", exe[1]
+            tool,
+            ToolOutcome.BREAKS,
+            f"{exe[0]}: the console scripts it installs cannot run",
+            exe[1],
         )
-    if venv.outcome is not Outcome.WORKS:
+    if venv.outcome is not ToolOutcome.WORKS:
         reuse = (
             "; into an environment made by 'anyvenv venv' it works (uv reuses it)"
             if result.can_execute
@@ -319,12 +322,12 @@ def _uv_sync(result: ProbeResult) -> ToolVerdict:
     if result.chmod_ignored_harmfully:
         return ToolVerdict(
             tool,
-            Outcome.BREAKS,
+            ToolOutcome.BREAKS,
             "chmod is accepted but ignored here: console scripts keep the mode they were "
             "created with and may not be executable (run them as 'python -m ...')",
             _evidence(result, "chmod"),
         )
-    return ToolVerdict(tool, Outcome.WORKS, _modes_work(result), _modes_evidence(result))
+    return ToolVerdict(tool, ToolOutcome.WORKS, _modes_work(result), _modes_evidence(result))
 
 
 def _project_file_verdict(
@@ -335,7 +338,7 @@ def _project_file_verdict(
     if result.rename_open != OK:
         return ToolVerdict(
             tool,
-            Outcome.FAILS,
+            ToolOutcome.FAILS,
             f"uv writes each file it changes to a temporary file and renames that into place "
             f"while still holding it open, which fails here ({result.rename_open}); {advice}",
             _evidence(result, "rename_open"),
@@ -344,7 +347,7 @@ def _project_file_verdict(
         return None
     return ToolVerdict(
         tool,
-        Outcome.FAILS,
+        ToolOutcome.FAILS,
         f"uv writes {written} and copies the old file's mode onto it with fchmod, which fails "
         f"here ({result.chmod}){after_fchmod}; {advice}",
         _evidence(result, "chmod"),
@@ -378,7 +381,7 @@ def _uv_lock(result: ProbeResult) -> ToolVerdict:
     if fails is not None:
         return fails
     return ToolVerdict(
-        "uv lock", Outcome.WORKS, "it needs no env, and uv.lock is replaced in place", {}
+        "uv lock", ToolOutcome.WORKS, "it needs no env, and uv.lock is replaced in place", {}
     )
 
 
@@ -389,19 +392,19 @@ def _python_venv(result: ProbeResult) -> ToolVerdict:
     if link is not None and result.symlink_create != OK:
         return ToolVerdict(
             tool,
-            Outcome.FAILS,
+            ToolOutcome.FAILS,
             f"it creates the lib64 -> lib link even with --copies; {link[0]}",
             link[1],
         )
     if exe is not None and link is None:
         return ToolVerdict(
             tool,
-            Outcome.WORKS,
+            ToolOutcome.WORKS,
             _linked_but_noexec(exe[0]) + "; with --copies nothing runs",
             exe[1],
         )
     if exe is not None:
-        return ToolVerdict(tool, Outcome.BREAKS, exe[0], exe[1])
+        return ToolVerdict(tool, ToolOutcome.BREAKS, exe[0], exe[1])
     if link is not None:
         relative_bad = result.symlink_relative != OK
         copies = (
@@ -411,7 +414,7 @@ def _python_venv(result: ProbeResult) -> ToolVerdict:
         )
         return ToolVerdict(
             tool,
-            Outcome.BREAKS,
+            ToolOutcome.BREAKS,
             f"bin/python links to the base; {link[0]}: python does not start ({copies})",
             link[1],
         )
@@ -420,7 +423,7 @@ def _python_venv(result: ProbeResult) -> ToolVerdict:
     )
     if modes is not None:
         return modes
-    return ToolVerdict(tool, Outcome.WORKS, "symlinks work here", _evidence(result, *READ_BACK))
+    return ToolVerdict(tool, ToolOutcome.WORKS, "symlinks work here", _evidence(result, *READ_BACK))
 
 
 def _modes_verdict(tool: str, result: ProbeResult, what_sets_modes: str) -> ToolVerdict | None:
@@ -429,14 +432,14 @@ def _modes_verdict(tool: str, result: ProbeResult, what_sets_modes: str) -> Tool
     if result.chmod_fails:
         return ToolVerdict(
             tool,
-            Outcome.FAILS,
+            ToolOutcome.FAILS,
             f"{what_sets_modes} and chmod fails here ({result.chmod})",
             _evidence(result, "chmod"),
         )
     if result.chmod_ignored_harmfully:
         return ToolVerdict(
             tool,
-            Outcome.BREAKS,
+            ToolOutcome.BREAKS,
             "chmod is accepted but ignored here: bin/pip and the console scripts pip installs "
             "keep the mode they were created with and cannot be run",
             _evidence(result, "chmod"),
@@ -449,11 +452,11 @@ def _virtualenv(result: ProbeResult) -> ToolVerdict:
     link = _link_problem(result)
     exe = _exec_problem(result)
     if exe is not None and link is None:
-        return ToolVerdict(tool, Outcome.WORKS, _linked_but_noexec(exe[0]), exe[1])
+        return ToolVerdict(tool, ToolOutcome.WORKS, _linked_but_noexec(exe[0]), exe[1])
     if exe is not None:
-        return ToolVerdict(tool, Outcome.BREAKS, exe[0], exe[1])
+        return ToolVerdict(tool, ToolOutcome.BREAKS, exe[0], exe[1])
     if link is not None:
-        outcome = Outcome.FAILS if result.symlink_create != OK else Outcome.BREAKS
+        outcome = ToolOutcome.FAILS if result.symlink_create != OK else ToolOutcome.BREAKS
         if result.chmod_fails:  # (seeding pip sets script modes: it fails too)
             copies = f"'virtualenv --copies' fails too when it seeds pip: chmod {result.chmod}"
         elif result.chmod_ignored_harmfully:
@@ -470,7 +473,7 @@ def _virtualenv(result: ProbeResult) -> ToolVerdict:
     modes = _modes_verdict(tool, result, "it sets the mode of the seed packages' scripts")
     if modes is not None:
         return modes
-    return ToolVerdict(tool, Outcome.WORKS, "symlinks work here", _evidence(result, *READ_BACK))
+    return ToolVerdict(tool, ToolOutcome.WORKS, "symlinks work here", _evidence(result, *READ_BACK))
 
 
 def _uv_python_install(result: ProbeResult) -> ToolVerdict:
@@ -480,35 +483,35 @@ def _uv_python_install(result: ProbeResult) -> ToolVerdict:
     if link is not None and result.symlink_create != OK:
         return ToolVerdict(
             tool,
-            Outcome.FAILS,
+            ToolOutcome.FAILS,
             f"the install tree holds symlinks (bin/python3 -> python3.X, libpython); {link[0]}",
             link[1],
         )
     if result.chmod_fails:
         return ToolVerdict(
             tool,
-            Outcome.FAILS,
+            ToolOutcome.FAILS,
             f"setting the executables' modes fails ({result.chmod})",
             _evidence(result, "chmod"),
         )
     if exe is not None:
-        return ToolVerdict(tool, Outcome.BREAKS, exe[0], exe[1])
+        return ToolVerdict(tool, ToolOutcome.BREAKS, exe[0], exe[1])
     if link is not None:
         return ToolVerdict(
             tool,
-            Outcome.BREAKS,
+            ToolOutcome.BREAKS,
             f"the links inside the install tree cannot be followed: {link[0]}",
             link[1],
         )
     if result.chmod_ignored_harmfully:
         return ToolVerdict(
             tool,
-            Outcome.BREAKS,
+            ToolOutcome.BREAKS,
             "modes are set after extraction and chmod is ignored here: the interpreter may "
             "land without its exec bit",
             _evidence(result, "chmod"),
         )
-    return ToolVerdict(tool, Outcome.WORKS, _modes_work(result), _modes_evidence(result))
+    return ToolVerdict(tool, ToolOutcome.WORKS, _modes_work(result), _modes_evidence(result))
 
 
 def _modes_work(result: ProbeResult) -> str:
@@ -716,6 +719,6 @@ def _why_uv_sync_fails_under(home: str) -> str | None:
         verdict = _uv_sync(probe(home))
     except (OSError, AnyvenvError):  # (unwritable: uv could not make an env there either)
         return "it cannot be probed"
-    if verdict.outcome is Outcome.WORKS:
+    if verdict.outcome is ToolOutcome.WORKS:
         return None
     return f"uv sync {verdict.outcome.value} there too: {verdict.reason}"
