@@ -1,5 +1,5 @@
 """Start an environment's python once and ask it where it stands: prefix, base, version,
-the libpython it loaded and whether its site-packages is on sys.path."""
+the libpython it loaded and which standard compiled modules it cannot load."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 STDLIB_PROBES = ("math", "_struct", "_socket", "select", "binascii")
 # -I: no user site, no PYTHON* variables; -B: write no .pyc (check changes nothing).
 # The answer: NUL-separated fields (exact for any path; no json on either side): prefix,
-# base prefix, version, purelib, the number of libpython paths, those paths, the number of
-# standard modules that do not load, those (with why), then sys.path.
+# base prefix, version, the number of libpython paths, those paths, the number of standard
+# modules that do not load, those (with why).
 _SCRIPT = RUNNING_FACTS_CODE + (
-    "import os, sysconfig\n"
+    "import os\n"
     "libs = FACTS['libpython']\n"
     "failed = []\n"
     f"for name in {STDLIB_PROBES!r}:\n"
@@ -31,8 +31,7 @@ _SCRIPT = RUNNING_FACTS_CODE + (
     "    except ImportError as exc:\n"
     "        failed.append(f'{name} ({exc})')\n"
     "fields = [FACTS['prefix'], FACTS['base_prefix'], '.'.join(map(str, FACTS['version'])),"
-    " sysconfig.get_paths()['purelib'], str(len(libs)), *libs, str(len(failed)), *failed,"
-    " *sys.path]\n"
+    " str(len(libs)), *libs, str(len(failed)), *failed]\n"
     "sys.stdout.buffer.write(b'\\0'.join(map(os.fsencode, fields)))\n"
 )
 TIMEOUT = 60.0
@@ -46,17 +45,11 @@ class Started:
     base_prefix: str
     version: tuple[int, int, int]
     libpython: tuple[str, ...]
-    purelib: str
-    path: tuple[str, ...]
     unloadable: tuple[str, ...] = ()  # standard compiled modules that failed, with why
 
     @property
     def version_text(self) -> str:
         return ".".join(map(str, self.version))
-
-    @property
-    def site_packages_on_path(self) -> bool:
-        return self.purelib in self.path
 
 
 @record
@@ -92,7 +85,7 @@ def parse_answer(stdout: bytes) -> Started | None:
     """The facts the check script printed, or ``None`` if that is not what it printed."""
     fields = [os.fsdecode(field) for field in stdout.split(b"\0")]
     try:
-        prefix, base_prefix, version, purelib, count, *rest = fields
+        prefix, base_prefix, version, count, *rest = fields
         major, minor, micro = (int(part) for part in version.split("."))
         libs = int(count)
     except ValueError:
@@ -104,14 +97,12 @@ def parse_answer(stdout: bytes) -> Started | None:
     except ValueError:
         return None
     after = rest[libs + 1 :]
-    if not 0 <= failed <= len(after):
+    if failed != len(after):
         return None
     return Started(
         prefix=prefix,
         base_prefix=base_prefix,
         version=(major, minor, micro),
         libpython=tuple(rest[:libs]),
-        purelib=purelib,
-        path=tuple(after[failed:]),
-        unloadable=tuple(after[:failed]),
+        unloadable=tuple(after),
     )
