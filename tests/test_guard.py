@@ -571,3 +571,45 @@ def test_a_sigterm_python_drops_in_a_finalizer_still_ends_the_command(
     assert guarded(command) == 143
     err = capsys.readouterr().err
     assert err == "anyvenv: terminated\n"
+
+
+SECOND_SIGNAL_DRIVER = """
+import os, signal, sys, time
+from anyvenv.cli.guard import guarded
+
+class SignalledWhileSaid:  # stderr, whose first write brings a second signal (a TERM)
+    def __init__(self, stream):
+        self.stream, self.sent = stream, False
+    def write(self, text):
+        if not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
+        return self.stream.write(text)
+    def flush(self):
+        self.stream.flush()
+
+def command():
+    try:
+        os.kill(os.getpid(), signal.SIGHUP)  # the terminal closed: stop
+        time.sleep(5)
+    finally:
+        os.kill(os.getpid(), signal.SIGTERM)  # timeout's TERM, while cleaning up
+        time.sleep(0.05)
+        sys.stderr.write("cleaned up\\n")
+        sys.stderr = SignalledWhileSaid(sys.stderr)  # and another while the end is said
+    return 0
+
+sys.exit(guarded(command))
+"""
+
+
+def test_a_second_stop_signal_neither_cuts_the_clean_up_nor_brings_a_traceback() -> None:
+    """A closed terminal's HUP, then timeout's or a supervisor's TERM (h100: a second user's
+    sync waiting for a lock, ended): the clean-up runs to its end and the first signal's
+    line and exit code stand (a TERM while the line was said gave a traceback, exit 1)."""
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    done = subprocess.run(
+        [sys.executable, "-c", SECOND_SIGNAL_DRIVER],
+        env={**os.environ, "PYTHONPATH": src}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (129, "cleaned up\nanyvenv: hung up\n")

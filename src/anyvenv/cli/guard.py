@@ -45,6 +45,10 @@ class Terminated(BaseException):
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
+    if isinstance(sys.exc_info()[1], (Terminated, KeyboardInterrupt)):
+        return  # stopping for a signal already (cleaning up, or saying so): a second one
+        # (timeout's TERM after a closed terminal's HUP) stops nothing more, and would
+        # stop the clean-up or the last line half-way, with a traceback
     raise Terminated(signum)
 
 
