@@ -8,6 +8,7 @@ import os
 import pty
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -993,6 +994,29 @@ def test_an_install_dir_name_the_filesystem_refuses_is_said_so(
         f"anyvenv: error: the filesystem at {target} refuses the name 'caf\u00e9' (E"
     ), proc.stderr
     assert os.listdir(target) == []
+
+
+def test_an_install_follows_the_umask_as_uvs_does(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """``umask 002`` in a team's install dir: the group may write what the install made
+    (directories 775, files 664 and 775, as uv's), so another member may reinstall or remove
+    it; others never may, whatever the archive says."""
+    install_dir = tmp_path / "pythons"
+    proc = subprocess.run(
+        ["sh", "-c", 'umask 002 && exec "$@"', "-", *ANYVENV, "python", "install", "3.12",
+         "--install-dir", str(install_dir), "--no-bin"],
+        capture_output=True, text=True, env=cli_env(), timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    home = install_dir / standalone.install_name
+    modes = {
+        stat.S_IMODE(path.lstat().st_mode)
+        for path in [home, *home.rglob("*")]
+        if not path.is_symlink()
+    }
+    assert modes <= {0o775, 0o664}, sorted(f"{mode:o}" for mode in modes)
+    assert stat.S_IMODE((home / "bin" / standalone.executable_name).stat().st_mode) == 0o775
 
 
 def test_find_of_a_version_no_build_has_does_not_suggest_installing_it(

@@ -100,7 +100,8 @@ def test_member_filter_accepts_the_standalone_layout() -> None:
     assert check_member(tar_info("python/", tarfile.DIRTYPE)) is None
     exe = check_member(tar_info("python/bin/python3.12", mode=0o4777))
     assert exe is not None and exe.kind is Kind.FILE and exe.path == "bin/python3.12"
-    assert exe.mode == 0o755, "set-id and group/other write are dropped, exec bits kept"
+    assert exe.mode == 0o775, "set-id and others' write are dropped, exec bits kept, the group"
+    # may write where the umask lets it (as in uv's installs)
     link = check_member(tar_info("python/bin/python3", tarfile.SYMTYPE, "python3.12"))
     assert link is not None and (link.kind, link.link) == (Kind.SYMLINK, "python3.12")
     up = check_member(tar_info("python/share/terminfo/x/xterm", tarfile.SYMTYPE, "../v/vt100"))

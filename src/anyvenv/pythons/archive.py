@@ -113,9 +113,15 @@ def _check_symlink_text(path: str, text: str, member: str) -> None:
         raise _refuse(member, f"is a symlink to {text!r}, outside the tree")
 
 
+# The most a directory of the tree may have; the umask takes from it, as from uv's (``umask
+# 002`` in a shared group directory: the group may replace or remove the install too).
+DIR_MODE = 0o775
+
+
 def _file_mode(mode: int) -> int:
-    """Keep read and exec bits, drop set-id, sticky and write for others; owner may write."""
-    return (mode & 0o755) | 0o600
+    """Keep read and exec bits, drop set-id, sticky and write for others; owner may write,
+    and the group, where the umask allows it (as for uv's installs)."""
+    return (mode & 0o755) | 0o620
 
 
 def check_member(member: tarfile.TarInfo) -> Entry | None:
@@ -126,7 +132,7 @@ def check_member(member: tarfile.TarInfo) -> Entry | None:
     """
     path = member_path(member.name)
     if member.isdir():
-        return None if path is None else Entry(Kind.DIR, path, 0o755)
+        return None if path is None else Entry(Kind.DIR, path, DIR_MODE)
     if path is None:
         raise _refuse(member.name, "replaces the top directory with a non-directory")
     if member.isreg():
@@ -199,7 +205,7 @@ def check_tree(entries: Iterable[Entry]) -> Tree:
         by_path[entry.path] = entry
     for entry in ordered:
         for ancestor in _ancestors(entry.path):
-            above = by_path.setdefault(ancestor, Entry(Kind.DIR, ancestor, 0o755))  # implied
+            above = by_path.setdefault(ancestor, Entry(Kind.DIR, ancestor, DIR_MODE))  # implied
             if above.kind is not Kind.DIR:
                 raise _refuse(
                     TOP + "/" + entry.path, f"lies below the {above.kind.value} {ancestor!r}"
@@ -323,7 +329,7 @@ class _Extractor:
         return self.root.joinpath(*path.split("/"))
 
     def make_dir(self, path: str) -> None:
-        os.makedirs(self.target(path), 0o755, exist_ok=True)
+        os.makedirs(self.target(path), DIR_MODE, exist_ok=True)
         self.report.directories += 1
 
     def make_file(self, path: str, data: bytes, mode: int) -> None:
@@ -365,11 +371,11 @@ class _Extractor:
                 f"archive directory links through {final.path!r} form a loop",
                 "the archive is damaged; nothing was installed",
             )
-        os.makedirs(self.target(path), 0o755, exist_ok=True)
+        os.makedirs(self.target(path), DIR_MODE, exist_ok=True)
         for inner in self.tree.under(final.path):
             relative = path + inner.path[len(final.path) :]
             if inner.kind is Kind.DIR:
-                os.makedirs(self.target(relative), 0o755, exist_ok=True)
+                os.makedirs(self.target(relative), DIR_MODE, exist_ok=True)
                 continue
             resolved = self.tree.resolve(inner.path)
             if resolved is None:
