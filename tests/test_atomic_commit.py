@@ -178,6 +178,10 @@ def test_names_up_to_name_max_get_leftovers_that_fit_and_are_found_again(
         again = run_cli("venv", "-q", "--clear", str(tmp_path / name))
         assert again.returncode == 0, again.stderr
         assert len(os.fsencode(os.path.basename(leftovers.staging_name(tmp_path / name)))) <= 255
+        for mark in (leftovers.STAGING_MARK, leftovers.RETIRED_MARK, leftovers.REMOVING_MARK,
+                     leftovers.TEMP_MARK):  # fmt: skip
+            longest = leftovers.leftover_stem(name) + mark + "h" * leftovers.LONGEST_TAG
+            assert len(os.fsencode(longest)) <= 255, mark  # (HOST-PID-RAND at its longest)
     dead = tmp_path / (
         leftovers.leftover_stem(long_b)
         + leftovers.STAGING_MARK

@@ -12,6 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from project_support import (
+    PY_MAIN,
+    alpha_says_hi,
+    anyvenv,
+    index_args,
+    needs_pythons,
+    project_environ,
+    write_project,
+)
 
 from anyvenv.fs.lock import (
     LockTimeout,
@@ -25,6 +34,7 @@ from anyvenv.fs.lock import (
 from anyvenv.fs.processes import process_start_time
 from lab import Lab, LabMount
 from support import cli_env
+from wheels import greeter_wheel
 
 WORKER = """
 import sys, time, os
@@ -680,6 +690,24 @@ def test_a_lock_on_a_full_filesystem_says_to_free_space(lab: Lab) -> None:
     assert refused.value.hint == "free space on that filesystem"
 
 
+def test_a_lock_whose_path_is_too_long_says_to_use_a_shorter_path(tmp_path: Path) -> None:
+    """A lock path longer than a path may be (its name fits): said as too long, with its
+    length and the limit, not as a directory that must be writable."""
+    deep = tmp_path
+    while len(os.fsencode(deep)) < 4096 - 2 * 200:
+        deep /= "d" * 200
+    deep.mkdir(parents=True)
+    lock_path = deep / ("e" * (4100 - len(os.fsencode(deep)) - 1))
+    with pytest.raises(LockUnavailable) as refused:
+        ShareLock(lock_path, timeout=2).acquire()
+    flock = f"{lock_path}.flock"  # (the first file a lock on a local disk makes)
+    assert refused.value.one_line() == (
+        f"cannot take the lock {flock}: File name too long (ENAMETOOLONG); that path is "
+        f"{len(os.fsencode(flock))} bytes, and the limit there is 4096: use a shorter path"
+    )
+    assert os.listdir(deep) == []
+
+
 # -- stale machine flock files (sweep_machine_flocks) ------------------------------------------
 
 STALE = "anyvenv-0123456789abcdef.lock.flock"  # a name _machine_lock_path makes, plus .flock
@@ -968,3 +996,90 @@ def test_a_sweep_that_opened_a_file_let_go_since_leaves_the_next_holder_s(
         _assert_held_by_name_and_exclusively(taken[1], flock_path)
     finally:
         taken[1].release()
+
+
+# -- an env named with up to the 255 bytes a name may have ------------------------------------
+
+
+def test_every_name_the_lock_of_an_env_makes_fits_whatever_the_env_s_name() -> None:
+    """The lock file, its flock file, its breaker and their temp files (HOST-PID-RAND at its
+    longest) of an env named with up to 255 bytes each fit in 255 bytes. A name that leaves
+    room keeps the lock name it always had (envs made before keep their locks); a longer one
+    is cut to its start and a checksum of the whole: the same each time, and apart from
+    another long name's that starts alike."""
+    from anyvenv.fs import LONGEST_LOCK_STEM, env_lock_path
+    from anyvenv.fs.leftovers import LONGEST_TAG, TEMP_MARK, leftover_tag
+
+    assert len(leftover_tag()) <= LONGEST_TAG
+    for name in ("e" * 255, "\u00e9" * 127, "e" * 178, "e" * LONGEST_LOCK_STEM, ".venv"):
+        lock = os.path.basename(env_lock_path(f"/d/{name}"))
+        for made in (lock, f"{lock}.flock", f"{lock}.break{TEMP_MARK}{'h' * LONGEST_TAG}"):
+            assert len(os.fsencode(made)) <= 255, (len(name), made)
+    fits = "e" * LONGEST_LOCK_STEM
+    assert env_lock_path(f"/d/{fits}") == f"/d/{fits}.anyvenv.lock"
+    assert env_lock_path("/d/.venv") == "/d/.venv.anyvenv.lock"
+    cut = env_lock_path(f"/d/{fits}x")
+    assert cut == env_lock_path(f"/d/{fits}x") != env_lock_path(f"/d/{fits}y")
+    assert cut.startswith(f"/d/{'e' * 168}~") and cut.endswith(".anyvenv.lock")
+
+
+ENV_LOCK_WORKER = """
+import sys, time
+from anyvenv.fs.lock import env_lock
+env, log, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for _ in range(rounds):
+    with env_lock(env, timeout=60):
+        with open(log, "a") as f:
+            f.write(f"in {sys.argv[4]}\\n")
+        time.sleep(0.05)
+        with open(log, "a") as f:
+            f.write(f"out {sys.argv[4]}\\n")
+"""
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "fat"])
+def test_two_processes_take_turns_at_the_lock_of_an_env_named_with_250_bytes(
+    target: Path, tmp_path: Path
+) -> None:
+    """Its lock's names fit (fusefat refuses a longer name with EPERM, a local disk with
+    ENAMETOOLONG): two processes exclude each other, venv and repair take it (not go on
+    without it), and nothing is left."""
+    env = target / ("e" * 250)
+    taken = try_env_lock(env)
+    assert taken is not None
+    taken.release()
+    log = tmp_path / "log"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", ENV_LOCK_WORKER, str(env), str(log), "3", str(worker)],
+            env=cli_env(),
+        )
+        for worker in range(2)
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    _assert_never_overlapping(log.read_text().splitlines(), 2 * 3)
+    assert os.listdir(target) == []
+
+
+@needs_pythons
+@pytest.mark.parametrize("lab_kind", ["local", "fat"])
+def test_an_env_named_with_250_bytes_is_made_installed_into_and_synced(
+    target: Path, index: Path, tmp_path: Path
+) -> None:
+    """venv, pip install and sync of an env whose name leaves no room for the lock's suffixes
+    (uv works there): each takes the env's lock and leaves nothing but the env."""
+    environ = project_environ(tmp_path / "home")
+    env = target / ("e" * 250)
+    made = anyvenv("venv", str(env), "--python", str(PY_MAIN), cwd=target, env=environ)
+    assert made.returncode == 0, made.stderr
+    wheel = greeter_wheel(tmp_path)
+    installed = anyvenv("pip", "install", "--python", str(env), str(wheel), cwd=target, env=environ)
+    assert installed.returncode == 0, installed.stderr
+    project = write_project(target / "demo")
+    synced_env = {**environ, "UV_PROJECT_ENVIRONMENT": str(target / ("s" * 250))}
+    synced = anyvenv("sync", *index_args(index), cwd=project, env=synced_env)
+    assert synced.returncode == 0, synced.stderr
+    alpha_says_hi(project, synced_env)
+    assert sorted(os.listdir(target)) == ["demo", "e" * 250, "s" * 250]
+    assert sorted(os.listdir(project)) == [".python-version", "pyproject.toml", "uv.lock"]

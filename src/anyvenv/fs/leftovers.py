@@ -36,24 +36,21 @@ def leftover_tag() -> str:
     return f"{this_host()}-{os.getpid()}-{os.urandom(3).hex()}"
 
 
-# what a leftover's name adds to its target's (".", a mark, HOST-PID-RAND: host at most 32
-# characters) must fit in NAME_MAX (255 bytes) with the target's name part
+# what a leftover's name adds to its target's (".", a mark, HOST-PID-RAND) must fit in
+# NAME_MAX (255 bytes) with the target's name part
 LONGEST_STEM = 180
+# HOST-PID-RAND at its longest: a host of 24 characters and a pid namespace of 6 digits
+# (this_host), a pid of 7 digits (Linux's pid_max is 2**22 at most), 6 hex digits
+LONGEST_TAG = 24 + 1 + 6 + 1 + 7 + 1 + 6
 
 
 def leftover_stem(name: str) -> str:
     """``.NAME``, the start of the names of what is left beside ``NAME``; a name too long to
     leave room for the rest is cut and ends with a checksum of the whole, so that two long
-    names stay apart."""
-    if len(os.fsencode(name)) <= LONGEST_STEM:
-        return "." + name
-    import zlib
+    names stay apart (:func:`~anyvenv.fs.fitted_name`)."""
+    from anyvenv.fs import fitted_name
 
-    check = f"~{zlib.crc32(os.fsencode(name)):08x}"
-    cut = name
-    while len(os.fsencode(cut)) > LONGEST_STEM - len(check):
-        cut = cut[:-1]
-    return f".{cut}{check}"
+    return "." + fitted_name(name, LONGEST_STEM)
 
 
 def beside_name(target: str | os.PathLike[str], mark: str) -> str:

@@ -255,15 +255,30 @@ def _create_then_write(path: str, payload: bytes) -> bool:
 
 
 def _lock_fix(error: OSError, where: str) -> str:
-    """What to do where a lock file cannot be made: free space, look at the device, or make
-    the directory writable (and remove what was planted at the path, if something is)."""
+    """What to do where a lock file cannot be made: free space, look at the device, use a
+    shorter path, or make the directory writable (and remove what was planted at the path, if
+    something is)."""
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return "free space on that filesystem"
     if error.errno == errno.EIO:
         return "check that device and its connection"
+    if error.errno == errno.ENAMETOOLONG:  # (its name fits: env_lock_path cuts a long one)
+        return _too_long_fix(where)
     if os.path.islink(where) or (os.path.lexists(where) and not os.path.isfile(where)):
         return "a link or other file planted at that path is never followed: remove it"
     return "the directory must be writable"
+
+
+def _too_long_fix(where: str) -> str:
+    """What to do where the path ``where`` is too long (ENAMETOOLONG): its name, longer than
+    its filesystem takes, or the whole, longer than a path may be."""
+    from anyvenv.fs.paths import byte_length, name_max, path_max
+
+    name, limit = byte_length(os.path.basename(where)), name_max(os.path.dirname(where))
+    if name > limit:
+        return f"its name is {name} bytes, and the filesystem takes {limit}: use a shorter name"
+    size, limit = byte_length(where), path_max(os.path.dirname(where))
+    return f"that path is {size} bytes, and the limit there is {limit}: use a shorter path"
 
 
 def _same_holder(first: Holder | None, second: Holder | None) -> bool:

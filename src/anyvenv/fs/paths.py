@@ -128,6 +128,33 @@ def is_below(path: str, directory: str) -> bool:
     return os.path.normpath(path).startswith(os.path.normpath(directory).rstrip("/") + "/")
 
 
+def name_max(path: str | os.PathLike[str]) -> int:
+    """The longest name, in bytes, that the filesystem of ``path`` (or of the nearest
+    directory above it that is there) takes: its ``PC_NAME_MAX``; 255 where it does not say."""
+    return _limit(path, "PC_NAME_MAX", 255)
+
+
+def path_max(path: str | os.PathLike[str]) -> int:
+    """The limit of a path's length, in bytes, on the filesystem of ``path`` (or of the
+    nearest directory above it that is there): its ``PC_PATH_MAX``, the terminating NUL
+    counted (a path must be shorter); 4096, Linux's, where it does not say."""
+    return _limit(path, "PC_PATH_MAX", 4096)
+
+
+def _limit(path: str | os.PathLike[str], name: str, otherwise: int) -> int:
+    directory = next((each for each in upward(os.path.abspath(path)) if os.path.isdir(each)), "/")
+    try:
+        found = os.pathconf(directory, name)
+    except (OSError, ValueError):
+        return otherwise
+    return found if found > 0 else otherwise
+
+
+def byte_length(path: str | os.PathLike[str]) -> int:
+    """The length of ``path`` in bytes, as the filesystem counts it."""
+    return len(os.fsencode(path))
+
+
 def first_unenterable(path: str | os.PathLike[str]) -> str | None:
     """The first directory on the way to ``path`` (from ``/``; the working directory itself
     for ``.``) that is there and that this user may not enter, if one is."""
