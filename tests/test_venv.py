@@ -336,6 +336,55 @@ def test_a_name_too_long_for_the_filesystem_is_a_usage_error(tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == []
 
 
+def _deep_directory(top: Path, length: int) -> Path:
+    """A directory (made) whose path is ``length`` bytes, below ``top``."""
+    deep = top
+    while len(os.fsencode(deep)) + 201 < length:
+        deep /= "d" * 200
+    deep /= "p" * (length - len(os.fsencode(deep)) - 1)
+    deep.mkdir(parents=True)
+    return deep
+
+
+@pytest.mark.parametrize(("parent", "total"), [(3900, 4040), (4060, 4075)])
+def test_a_path_too_long_for_the_files_of_an_env_is_said_so_with_the_limit(
+    tmp_path: Path, parent: int, total: int
+) -> None:
+    """Paths of 4040 and 4075 bytes (uv makes an env up to about 4066): the files of the env
+    built beside it, or of the probe of its directory, pass PATH_MAX. Said as the env's path
+    too long, with its length and the limit (it named its hidden staging path and said to
+    check free space and permissions); nothing is left."""
+    deep = _deep_directory(tmp_path / "top", parent)
+    env = deep / ("e" * (total - parent - 1))
+    proc = venv_cli(env)
+    assert proc.returncode == 2, proc.stderr
+    assert one_line_error(proc) == (
+        f"anyvenv: error: cannot create the environment at {env}: its path is too long "
+        f"({total} bytes: the paths of the files in it pass the limit of 4096 bytes); pick a "
+        "shorter path"
+    )
+    assert entry_names(deep) == []
+
+
+def test_a_name_made_for_an_env_too_long_for_its_filesystem_is_said_as_its_name(
+    tmp_path: Path,
+) -> None:
+    """Where the name refused as too long is one made for the env (eCryptfs takes 143 bytes: a
+    staging name beside an env of 120), its name is said to be too long, not its path."""
+    import errno
+
+    from anyvenv.envbuild.builder import path_too_long
+
+    env = str(tmp_path / ("e" * 120))
+    staging = str(tmp_path / ("." + "e" * 120 + ".anyvenv-staging-" + "h" * 140))
+    error = path_too_long(env, OSError(errno.ENAMETOOLONG, "File name too long", staging))
+    assert error.one_line() == (
+        f"cannot create the environment at {env}: its name is too long for that filesystem "
+        "(120 bytes: the names of the files made for it pass the 255 bytes the filesystem "
+        "takes); choose a shorter name"
+    )
+
+
 def test_missing_interpreter_is_a_usage_error(tmp_path: Path) -> None:
     proc = run_cli("venv", str(tmp_path / "env"), "--python", "3.99")
     assert proc.returncode == 2

@@ -224,6 +224,8 @@ class EnvBuilder:
     def _refuse_a_refused_name(self, staging: str, failure: OSError) -> None:
         """A :class:`UsageError` where the staging directory cannot be made because its name,
         the env's with a suffix, is one the filesystem refuses."""
+        if failure.errno == errno.ENAMETOOLONG:
+            raise path_too_long(self.target, failure) from failure
         if atomic.name_refused(staging, failure):
             raise atomic.name_refusal(self.target, failure) from failure
 
@@ -304,6 +306,9 @@ class EnvBuilder:
         except DirectoryNotWritable as exc:  # its class kept: read_only, reason
             raise exc.reworded(f"cannot create an environment in {where}: {exc.reason}") from exc
         except UsageError as exc:
+            cause = exc.__cause__  # (the probe's files beside it pass the limit: the env's would)
+            if isinstance(cause, OSError) and cause.errno == errno.ENAMETOOLONG:
+                raise path_too_long(self.target, cause) from cause
             raise exc.reworded(f"cannot create an environment in {where}: {exc.message}") from exc
 
     def plan(self, result: ProbeResult) -> InterpreterPlan:
@@ -620,6 +625,8 @@ def build_with_pending_check(
     except OSError as exc:
         from anyvenv.fs.outcome import write_error_fix
 
+        if exc.errno == errno.ENAMETOOLONG:
+            raise path_too_long(os.fspath(target), exc) from exc
         where = ""
         hint = write_error_fix(exc.errno, "check free space and permissions on that filesystem")
         if exc.filename:
@@ -633,6 +640,30 @@ def build_with_pending_check(
         raise AnyvenvError(
             f"cannot create the environment at {target}: {exc.strerror or exc}{where}", hint
         ) from exc
+
+
+def path_too_long(target: str, failure: OSError) -> UsageError:
+    """The error for an env that cannot be made because a path of its is too long
+    (``failure``: ENAMETOOLONG): the paths of its files pass the limit of a path's length
+    (its own name fits: :func:`_check_name_length`); or, where a name anyvenv gives a file of
+    it is the one too long (a staging name on eCryptfs, which takes 143 bytes), its name."""
+    from anyvenv.fs.paths import byte_length, name_max, path_max
+
+    made = os.fspath(failure.filename or target)
+    name, name_limit = byte_length(os.path.basename(made)), name_max(os.path.dirname(made))
+    if name > name_limit:
+        return UsageError(
+            f"cannot create the environment at {target}: its name is too long for that "
+            f"filesystem ({byte_length(os.path.basename(target))} bytes: the names of the "
+            f"files made for it pass the {name_limit} bytes the filesystem takes)",
+            "choose a shorter name",
+        )
+    return UsageError(
+        f"cannot create the environment at {target}: its path is too long "
+        f"({byte_length(os.path.abspath(target))} bytes: the paths of the files in it pass "
+        f"the limit of {path_max(os.path.dirname(os.path.abspath(target)))} bytes)",
+        "pick a shorter path",
+    )
 
 
 def _refuse_another_users(env: str) -> None:
