@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from pathlib import Path
@@ -41,6 +42,28 @@ def test_a_file_in_the_way_is_an_error_and_nothing_is_left(tmp_path: Path) -> No
 def test_what_was_made_before_a_failure_is_removed(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="too long"):
         make_missing(str(tmp_path / "x" / "y" / ("n" * 300)))
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_failure_is_judged_while_what_was_made_is_there_then_that_is_removed(
+    tmp_path: Path,
+) -> None:
+    """The judge of a directory that cannot be made sees the ones made above it (a refused
+    name is told by making another beside it); then they go, and what it returns is raised
+    from the error (the error itself where it returns nothing)."""
+    seen: list[tuple[str, int | None, bool]] = []
+
+    def judge(path: str, error: OSError) -> BaseException | None:
+        seen.append((path, error.errno, os.path.isdir(os.path.dirname(path))))
+        return ValueError("judged") if len(seen) == 1 else None
+
+    deep = tmp_path / "x" / "y" / ("n" * 300)
+    with pytest.raises(ValueError, match="judged") as judged:
+        make_missing(str(deep), judge)
+    assert isinstance(judged.value.__cause__, OSError)
+    with pytest.raises(OSError, match="too long"):
+        make_missing(str(deep), judge)
+    assert seen == [(str(deep), errno.ENAMETOOLONG, True)] * 2
     assert os.listdir(tmp_path) == []
 
 

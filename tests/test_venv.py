@@ -818,6 +818,23 @@ def test_a_name_the_filesystem_refuses_is_said_so(target: Path, path: str) -> No
     assert entry_names(target) == []
 
 
+@pytest.mark.parametrize(("lab_kind", "errno_name"), [("fat", "EPERM"), ("exfat", "ENOENT")])
+def test_a_refused_name_below_a_directory_made_for_the_env_is_said_so(
+    target: Path, errno_name: str
+) -> None:
+    """``new/deep:er/env``: the refusal of ``deep:er`` is judged while ``new``, made for it,
+    is still there (judged after its removal, it was said as a directory that may not be
+    written, or as a missing one on exFAT); nothing is left."""
+    proc = venv_cli(target / "new" / "deep:er" / "env")
+    assert proc.returncode == 2, proc.stderr
+    assert one_line_error(proc) == (
+        f"anyvenv: error: the filesystem at {target / 'new'} refuses the name 'deep:er' "
+        f"({errno_name}); pick a name of ASCII letters, digits, '-', '_' and '.' (FAT takes "
+        'no :"*?<>| and some FUSE filesystems no other letters)'
+    )
+    assert entry_names(target) == []
+
+
 @pytest.mark.parametrize("lab_kind", ["fat"])
 def test_seed_where_ensurepip_is_missing_names_the_package_that_brings_it(
     target: Path, tmp_path: Path

@@ -457,17 +457,20 @@ def _keep_exec_bits(path: str, mode: int) -> None:
 def make_parents(parent: str) -> list[str]:
     """The missing directories of ``parent``, made (see :mod:`anyvenv.fs.parents`); a
     :class:`UsageError` naming the one that cannot be."""
-    try:
-        return make_missing(parent)
-    except OSError as exc:
-        name = os.fspath(exc.filename or parent)
-        if atomic.name_refused(name, exc):
-            raise atomic.name_refusal(name, exc) from exc
-        doing = f"cannot create {name} in {os.path.dirname(name)}"  # (where the refusal is)
-        refused = DirectoryNotWritable.refusing(exc, doing)
-        if refused is not None:
-            raise refused from exc
-        raise UsageError(f"{doing}: {exc.strerror}", "check the path and its permissions") from exc
+    return make_missing(parent, judge=_parent_refusal)
+
+
+def _parent_refusal(name: str, exc: OSError) -> UsageError:
+    """The error for the directory ``name`` that cannot be made, judged while the ones made
+    above it are still there: a name its filesystem refuses is told by making another in its
+    parent, which must be there (one made, then removed before, said "you may not write")."""
+    if atomic.name_refused(name, exc):
+        return atomic.name_refusal(name, exc)
+    doing = f"cannot create {name} in {os.path.dirname(name)}"  # (where the refusal is)
+    refused = DirectoryNotWritable.refusing(exc, doing)
+    if refused is not None:
+        return refused
+    return UsageError(f"{doing}: {exc.strerror}", "check the path and its permissions")
 
 
 def place_interpreter_files(

@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import NoReturn
+
 __all__ = ["make_missing", "remove_made"]
 
 
-def make_missing(directory: str) -> list[str]:
+def make_missing(
+    directory: str, judge: Callable[[str, OSError], BaseException | None] | None = None
+) -> list[str]:
     """Create ``directory`` and the directories above it that do not exist; return those this
     call created, outermost first. Raises the ``OSError`` of a directory that cannot be made,
-    after removing the ones it made."""
+    after removing the ones it made; or what ``judge(path, error)`` returns for it, judged
+    while those are still there (a name refused is told by making another beside it)."""
     missing: list[str] = []
     current = os.path.abspath(directory)
     while not os.path.lexists(current):
@@ -26,16 +34,30 @@ def make_missing(directory: str) -> list[str]:
     for path in reversed(missing):
         try:
             os.mkdir(path)
-        except FileExistsError:
+        except FileExistsError as exc:
             if os.path.isdir(path):
                 continue  # made meanwhile by another run: its, not ours
-            remove_made(made)
-            raise
-        except OSError:
-            remove_made(made)
-            raise
+            _failed(made, path, exc, judge)
+        except OSError as exc:
+            _failed(made, path, exc, judge)
         made.append(path)
     return made
+
+
+def _failed(
+    made: list[str],
+    path: str,
+    error: OSError,
+    judge: Callable[[str, OSError], BaseException | None] | None,
+) -> NoReturn:
+    """``error`` making ``path`` ends :func:`make_missing`: judged, then what it made removed."""
+    try:
+        judged = None if judge is None else judge(path, error)
+    finally:
+        remove_made(made)
+    if judged is None:
+        raise error
+    raise judged from error
 
 
 def remove_made(made: list[str]) -> None:
