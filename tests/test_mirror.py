@@ -303,6 +303,40 @@ def test_a_package_the_filesystem_refuses_is_taken_back_and_the_others_placed(
 
 
 @pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_package_with_a_path_too_long_there_is_taken_back_saying_to_use_a_shorter_path(
+    lab_kind: str, target: Path, tmp_path: Path
+) -> None:
+    """An env 4000 bytes deep: a file of one package passes PATH_MAX (its name fits). That
+    package is taken back, the others are placed, and the fix is a shorter path for the env,
+    not a filesystem that can hold that name."""
+    from anyvenv.project.mirror import NotPlaced
+
+    root = target
+    while len(os.fsencode(root / SITE)) + 201 < 4000:
+        root /= "d" * 200
+    root /= "e" * (4000 - len(os.fsencode(root / SITE)) - 1)
+    source = EnvTree.of(tmp_path / "shadow", SITE)
+    dest = EnvTree.of(root, SITE)
+    assert len(os.fsencode(dest.site_packages)) == 4000
+    _install(dest, "zeta", "1.0", {"zeta.py": (b"1", 0o644)})
+    _install(source, "zeta", "2.0", {"zeta.py": (b"2", 0o644)})
+    deep = f"deep/{'m' * 100}.py"
+    _install(source, "deep", "1.0", {"deep/__init__.py": (b"", 0o644), deep: (b"x", 0o644)})
+    with pytest.raises(NotPlaced) as info:
+        mirror(source, dest)
+    assert list(info.value.refused) == ["deep"]
+    assert info.value.one_line() == (
+        f"deep could not be installed: cannot place {dest.site_packages / deep}: its path is "
+        "too long (4109 bytes; the limit there is 4096); the path of a file of it is too long "
+        "there; the other packages were installed: leave out deep, or use a shorter path for "
+        "the environment"
+    )
+    assert info.value.report.updated == ["zeta"]
+    assert (dest.site_packages / "zeta.py").read_bytes() == b"2"
+    assert sorted(os.listdir(dest.site_packages)) == ["zeta-2.0.dist-info", "zeta.py"]
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
 def test_a_refused_package_takes_back_no_file_another_package_lists(
     lab_kind: str, target: Path, tmp_path: Path
 ) -> None:

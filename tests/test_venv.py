@@ -366,6 +366,23 @@ def test_a_path_too_long_for_the_files_of_an_env_is_said_so_with_the_limit(
     assert entry_names(deep) == []
 
 
+def test_a_directory_above_the_env_past_the_limit_of_a_path_says_its_length(
+    tmp_path: Path,
+) -> None:
+    """A directory to make above the env whose path passes PATH_MAX (its name fits): said as
+    its path too long, with its length and the limit (it said the filesystem refuses its
+    name, and to pick one of ASCII letters); nothing is left."""
+    deep = _deep_directory(tmp_path / "top", 4000)
+    above = deep / ("q" * 100)
+    proc = venv_cli(above / "env")
+    assert proc.returncode == 2, proc.stderr
+    assert one_line_error(proc) == (
+        f"anyvenv: error: cannot create {above}: its path is too long (4101 bytes; the limit "
+        "there is 4096); pick a shorter path"
+    )
+    assert entry_names(deep) == []
+
+
 def test_a_name_made_for_an_env_too_long_for_its_filesystem_is_said_as_its_name(
     tmp_path: Path,
 ) -> None:
@@ -805,16 +822,52 @@ def test_a_pointer_file_at_the_path_is_said_as_what_it_is(tmp_path: Path) -> Non
     [("fat", "a:b"), ("fat", 'q"x'), ("fat", "ünï"), ("fat", "a:b/env"), ("exfat", "a:b"),
      ("exfat", "a?b/env")],
 )  # fmt: skip
-def test_a_name_the_filesystem_refuses_is_said_so(target: Path, path: str) -> None:
+def test_a_name_the_filesystem_refuses_is_said_so(lab_kind: str, target: Path, path: str) -> None:
     """FAT takes no ``:"*?<>|`` in a name (fusefat no letter beyond ASCII either; EPERM from
     fusefat, ENOENT from exfat-fuse), for the env or a directory made above it: said as the
     name refused, not as a full disk or permissions; nothing is left."""
     proc = venv_cli(target / path)
     assert proc.returncode == 2, proc.stderr
     name = path.split("/")[0]
-    assert one_line_error(proc).startswith(
-        f"anyvenv: error: the filesystem at {target} refuses the name {name!r} (E"
-    ), proc.stderr
+    errno_name = {"fat": "EPERM", "exfat": "ENOENT"}[lab_kind]
+    assert one_line_error(proc) == (
+        f"anyvenv: error: the filesystem at {target} refuses the name '{name}' ({errno_name}); "
+        "pick a name of ASCII letters, digits, '-', '_' and '.' (FAT takes no :\"*?<>| and "
+        "some FUSE filesystems no other letters)"
+    )
+    assert entry_names(target) == []
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+@pytest.mark.parametrize("path", ["bs\\x", "bs\\x/env"])
+def test_a_refused_name_is_said_as_it_is_not_as_a_python_repr(target: Path, path: str) -> None:
+    """``bs\\x``, for the env or a directory above it: its backslash is not doubled."""
+    proc = venv_cli(target / path)
+    assert proc.returncode == 2, proc.stderr
+    assert one_line_error(proc) == (
+        f"anyvenv: error: the filesystem at {target} refuses the name 'bs\\x' (EPERM); pick a "
+        "name of ASCII letters, digits, '-', '_' and '.' (FAT takes no :\"*?<>| and some FUSE "
+        "filesystems no other letters)"
+    )
+    assert entry_names(target) == []
+
+
+@pytest.mark.parametrize(
+    ("lab_kind", "errno_name"),
+    [("local", "ENAMETOOLONG"), ("fat", "EPERM"), ("exfat", "ENAMETOOLONG")],
+)
+def test_a_directory_name_too_long_for_the_filesystem_says_its_length_and_the_limit(
+    target: Path, errno_name: str
+) -> None:
+    """A 256-byte name of ASCII letters above the env (fusefat refuses it with EPERM): said
+    too long, with its length and the limit, and to choose a shorter name, as the env's own
+    name is (not to pick a name of ASCII letters); nothing is left."""
+    proc = venv_cli(target / ("n" * 256) / "env")
+    assert proc.returncode == 2, proc.stderr
+    assert one_line_error(proc) == (
+        f"anyvenv: error: the name {'n' * 24}... in {target} is too long (256 bytes; the "
+        f"filesystem takes 255; {errno_name}); choose a shorter name"
+    )
     assert entry_names(target) == []
 
 

@@ -194,11 +194,15 @@ class staging_directory:  # named like the context-manager function it replaces
 def name_refused(path: str, failure: OSError) -> bool:
     """Whether ``failure`` to make ``path`` is its name being refused by the filesystem (FAT:
     no ``:"*?<>|``, EPERM from fusefat, ENOENT from exfat-fuse; fusefat: no letters beyond
-    ASCII): its directory is there and takes a plain name."""
+    ASCII): its directory is there and takes a plain name. A name longer than its filesystem
+    takes (fusefat says EPERM), and a path longer than a path may be (ENAMETOOLONG: neither is
+    a full disk) count too (:func:`path_too_long` tells the second)."""
     refusals = (errno.EPERM, errno.EINVAL, errno.EILSEQ, errno.ENOENT, errno.ENAMETOOLONG)
     if failure.errno not in refusals:
         return False
-    if failure.errno != errno.ENAMETOOLONG and _portable_name(os.path.basename(path)):
+    if failure.errno == errno.ENAMETOOLONG or _name_too_long(path):
+        return True
+    if _portable_name(os.path.basename(path)):
         return False  # (no filesystem refuses such a name: a full fusefat says EPERM)
     left = room_left(os.path.dirname(path)) if failure.errno == errno.EPERM else None
     if left is not None and left < NEARLY_FULL_BYTES:
@@ -210,6 +214,29 @@ def name_refused(path: str, failure: OSError) -> bool:
         return False  # (the directory refuses any name, or is not there)
     os.rmdir(plain)
     return True
+
+
+def _name_too_long(path: str) -> bool:
+    """Whether the name ``path`` ends in is longer than its filesystem takes."""
+    from anyvenv.fs.paths import byte_length, name_max
+
+    return byte_length(os.path.basename(path)) > name_max(os.path.dirname(path))
+
+
+def path_too_long(path: str, failure: OSError) -> bool:
+    """Whether ``failure`` to make ``path`` is its path being longer than a path may be
+    (ENAMETOOLONG where its name fits)."""
+    return failure.errno == errno.ENAMETOOLONG and not _name_too_long(path)
+
+
+def too_long_path_clause(path: str) -> str:
+    """``"its path is too long (N bytes; the limit there is M)"``, of ``path``."""
+    from anyvenv.fs.paths import byte_length, path_max
+
+    return (
+        f"its path is too long ({byte_length(path)} bytes; the limit there is "
+        f"{path_max(os.path.dirname(path))})"
+    )
 
 
 def _portable_name(name: str) -> bool:
@@ -245,13 +272,25 @@ def room_left(path: str | os.PathLike[str]) -> int | None:
 
 def name_refusal(path: str, failure: OSError) -> UsageError:
     """The error for a name ``path`` ends in that its filesystem refuses (see
-    :func:`name_refused`)."""
+    :func:`name_refused`): too long (its length and the filesystem's limit), in a path too
+    long, or holding letters it does not take (the name itself, in quotes)."""
     from anyvenv.errors import UsageError
     from anyvenv.fs.outcome import errno_name
+    from anyvenv.fs.paths import byte_length, name_max
 
+    directory, name = os.path.split(path)
+    if _name_too_long(path):
+        return UsageError(
+            f"the name {name[:24]}... in {directory} is too long ({byte_length(name)} bytes; "
+            f"the filesystem takes {name_max(directory)}; {errno_name(failure.errno)})",
+            "choose a shorter name",
+        )
+    if path_too_long(path, failure):
+        return UsageError(
+            f"cannot create {path}: {too_long_path_clause(path)}", "pick a shorter path"
+        )
     return UsageError(
-        f"the filesystem at {os.path.dirname(path)} refuses the name "
-        f"{os.path.basename(path)!r} ({errno_name(failure.errno)})",
+        f"the filesystem at {directory} refuses the name '{name}' ({errno_name(failure.errno)})",
         "pick a name of ASCII letters, digits, '-', '_' and '.' (FAT takes no :\"*?<>| and "
         "some FUSE filesystems no other letters)",
     )

@@ -26,7 +26,7 @@ from anyvenv.envbuild.dists import dist_info_name, record_paths
 from anyvenv.envbuild.shebang import HEAD_BYTES, parse_shebang, retarget_shebang, rewritten
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs import is_virtual_environment
-from anyvenv.fs.atomic import name_refused
+from anyvenv.fs.atomic import name_refused, path_too_long, too_long_path_clause
 from anyvenv.fs.place import copy_file, create_file
 from anyvenv.killpoints import checkpoint
 
@@ -566,6 +566,8 @@ def _refusal_of(placing: _Placing, relative: str, placed: bool | OSError) -> Any
     path = str(placing.dest.root / relative)
     if not name_refused(path, placed):
         raise _not_placed(placed, path) from placed
+    if path_too_long(path, placed):
+        return PathTooLong(f"cannot place {path}: {too_long_path_clause(path)}")
     return _not_placed(placed, path)
 
 
@@ -757,6 +759,11 @@ def write_journal(
     return token
 
 
+class PathTooLong(AnyvenvError):
+    """A file of a distribution the mirror could not place because its path is longer than a
+    path may be (its name fits)."""
+
+
 class NotPlaced(AnyvenvError):
     """Distributions the mirror could not place (each taken back out of the env), by name,
     with the error of the file that was refused; ``report``: what was placed."""
@@ -764,11 +771,15 @@ class NotPlaced(AnyvenvError):
     def __init__(self, refused: dict[str, AnyvenvError], report: MirrorReport) -> None:
         first = next(iter(refused.values()))
         names = ", ".join(sorted(refused))
+        if isinstance(first, PathTooLong):
+            why = "the path of a file of it is too long there"
+            fix = "use a shorter path for the environment"
+        else:
+            why = "the filesystem refuses the name of a file of it"
+            fix = "put the environment on a filesystem that can hold that name"
         super().__init__(
             f"{names} could not be installed: {first.message}",
-            f"the filesystem refuses the name of a file of it; the other packages were "
-            f"installed: leave out {names}, or put the environment on a filesystem that can "
-            "hold that name",
+            f"{why}; the other packages were installed: leave out {names}, or {fix}",
         )
         self.refused = refused
         self.report = report
