@@ -12,6 +12,7 @@ from project_support import pyenv_python
 
 from anyvenv.interpreter.request import parse_request
 from anyvenv.project.health import EnvFacts, inspect_env, satisfies
+from support import one_line_error
 
 FACTS = EnvFacts(
     base_executable=sys.executable,
@@ -101,3 +102,39 @@ def test_a_saved_state_is_trusted_only_where_it_fingerprints_the_envs_python(
     assert state_store.still_matches(saved.fingerprint)  # (what the vital files alone say)
     facts, why = inspect_env(str(env), saved)
     assert facts is None and why is not None
+
+
+def test_another_users_env_this_user_may_not_list_is_said_as_theirs(
+    nobody_scratch: Path,
+) -> None:
+    """A team's project whose .venv another user made with umask 077: sync and run say whose
+    it is and what to do, as check says it (they said "Permission denied (EACCES); check that
+    filesystem and what holds that file"); the env is left as it is."""
+    from support import ANYVENV, as_nobody
+
+    project = nobody_scratch / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.8"\n'
+    )
+    env = project / ".venv"
+    made = subprocess.run([*ANYVENV, "venv", "-q", str(env)], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    os.chmod(env, 0o700)
+    before = sorted(path.name for path in env.iterdir())
+    home = nobody_scratch / "home"
+    home.mkdir(mode=0o777)
+    os.chmod(home, 0o777)
+    with as_nobody(with_uv=True) as (command, variables):
+        for args in (["sync", "--offline"], ["run", "--no-sync", "true"]):
+            proc = subprocess.run(
+                [*command, "-m", "anyvenv", *args],
+                env={**variables, "HOME": str(home)}, cwd=project,
+                capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            assert proc.returncode == 1, (args, proc.stderr)
+            assert one_line_error(proc) == (
+                f"anyvenv: error: cannot read {env}: you may not list or enter it (owned by "
+                "root, mode 0700); run this as its owner, or ask them to make it readable"
+            ), args
+    assert sorted(path.name for path in env.iterdir()) == before

@@ -98,8 +98,16 @@ def inspect_env(
     whose base changed under it (see :func:`base_changed`) is broken too."""
     if not os.path.lexists(env):
         return None, None
-    if os.path.isdir(env) and not os.path.islink(env) and not os.listdir(env):
-        return None, None
+    try:
+        if os.path.isdir(env) and not os.path.islink(env) and not os.listdir(env):
+            return None, None
+    except PermissionError:  # another user's, made with umask 077: said as check says it
+        from pathlib import Path
+
+        from anyvenv.repair.envstate import refuse_unreadable
+
+        refuse_unreadable(Path(env))
+        raise
     if not is_virtual_environment(env):
         return None, f"{env} has no {CFG_NAME}"
     if saved is not None and state_vouches(saved, env):

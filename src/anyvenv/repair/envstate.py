@@ -42,7 +42,7 @@ def resolve_environment(path: str | os.PathLike[str]) -> Path:
             else "pass the directory of a virtual environment (the one holding pyvenv.cfg and bin/)"
         )
         raise UsageError(f"{text} is a file, not an environment directory", hint)
-    _refuse_unreadable(env)
+    refuse_unreadable(env)
     if not os.path.lexists(env / CFG_NAME):
         from anyvenv.envbuild.config import abandoned_env
 
@@ -78,7 +78,7 @@ def resolve_environment(path: str | os.PathLike[str]) -> Path:
     return env
 
 
-def _refuse_unreadable(env: Path) -> None:
+def refuse_unreadable(env: Path) -> None:
     """An error when this user may not read the env, its ``bin`` or its pyvenv.cfg (another
     user's env made with umask 077): what cannot be read must not be called missing, nor
     the env broken and to be recreated."""
