@@ -252,7 +252,35 @@ def test_a_wait_is_told_once_naming_the_holder(target: Path) -> None:
     with pytest.raises(LockTimeout):
         ShareLock(lock_path, timeout=1.6, poll=0.02, on_wait=told.append).acquire()
     assert len(told) == 1, told
-    assert str(lock_path) in told[0] and "pid 4242 on elsewhere#boot" in told[0]
+    assert str(lock_path) in told[0] and "pid 4242 on elsewhere (up to" in told[0]
+
+
+GONE_NOTE = "; if that process is gone for good, remove the file"
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "sshfs"])
+def test_a_wait_for_another_users_lock_says_whose_it_is(lab_kind: str, target: Path) -> None:
+    """A team's project: the notice names the user who holds the lock (by name on this
+    machine), and no boot id; on local disk also while the flock is what is waited for (it
+    said "another process of this machine")."""
+    import fcntl
+
+    lock_path = target / "env.anyvenv.lock"
+    flock_fd = os.open(f"{lock_path}.flock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(flock_fd, fcntl.LOCK_EX)  # (another open file: it excludes ShareLock's)
+        _write_holder(lock_path, uid=65534)  # a live pid (ours) of this machine, nobody's
+        told: list[str] = []
+        with pytest.raises(LockTimeout) as caught:
+            ShareLock(lock_path, timeout=1.6, poll=0.02, on_wait=told.append).acquire()
+        whose = f"held by pid {os.getpid()} of nobody on this machine"
+        assert caught.value.message == f"{lock_path} is {whose}"
+        assert told == [
+            f"waiting for {lock_path}, {whose} "
+            f"(up to 2 s{'' if lab_kind == 'local' else GONE_NOTE})"
+        ], told
+    finally:
+        os.close(flock_fd)
 
 
 @pytest.mark.parametrize("lab_kind", ["sshfs"])
@@ -285,7 +313,7 @@ def test_a_lock_of_another_boot_is_kept_unless_it_is_provably_this_machine(
     lock_path = target / "x.lock"
     name = current_holder().host.rpartition("#")[0]
     _write_holder(lock_path, host=f"{name}#an-earlier-boot", pid=_dead_pid(), **changes)
-    with pytest.raises(LockTimeout, match="an-earlier-boot"):
+    with pytest.raises(LockTimeout, match="another boot of this machine, or another machine"):
         ShareLock(lock_path, timeout=0.3, poll=0.02).acquire()
     assert json.loads(lock_path.read_text())["host"] == f"{name}#an-earlier-boot"
 
@@ -933,7 +961,12 @@ def test_a_taker_waiting_while_a_sweep_holds_the_file_takes_the_new_one(
         machine_lock=lambda: str(stale).removesuffix(".flock"),
     )  # fmt: skip
     refused = threading.Event()
-    monkeypatch.setattr(lock, "_tell_wait", lambda *_: refused.set())  # (the taker's wait)
+
+    def told_of_a_wait(who: object, of_file: bool = False) -> None:
+        if not of_file:  # (the taker's wait at the flock)
+            refused.set()
+
+    monkeypatch.setattr(lock, "_tell_wait", told_of_a_wait)
     taker = threading.Thread(target=lock.acquire)
     still_named = lock_module._still_named
     calls: list[str] = []

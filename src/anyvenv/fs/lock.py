@@ -79,9 +79,29 @@ class Holder:
     token: str
     machine: str = ""  # /etc/machine-id ("" if unknown, and in locks of older versions)
     pidns: str = ""  # the holder's pid namespace ("pid:[N]"; "" if unknown or older)
+    uid: int = -1  # the holder's user (-1 in locks of older versions)
 
     def describe(self) -> str:
-        return f"pid {self.pid} on {self.host}"
+        """``pid N on this machine`` (``pid N of alice on vm``): who to wait for, or ask."""
+        mine = current_holder().host
+        same = self.host == mine
+        name = self.host.rpartition("#")[0] or self.host  # (without the boot id)
+        where = "this machine" if same else name
+        if not same and name == mine.rpartition("#")[0]:
+            where += " (another boot of this machine, or another machine of that name)"
+        whose = ""
+        if self.uid >= 0 and self.uid != os.getuid():  # (another user: say whose it is)
+            whose = f" of {_user_name(self.uid)}" if same else f" of uid {self.uid}"
+        return f"pid {self.pid}{whose} on {where}"
+
+
+def _user_name(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
 
 def _pid_namespace() -> str:
@@ -119,6 +139,7 @@ def current_holder() -> Holder:
         token=os.urandom(8).hex(),
         machine=_machine_id(),
         pidns=_pid_namespace(),
+        uid=os.getuid(),
     )
 
 
@@ -170,6 +191,7 @@ def read_holder(path: str) -> Holder | None:
             str(data["token"]),
             str(data.get("machine", "")),
             str(data.get("pidns", "")),
+            int(data.get("uid", -1)),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -551,11 +573,11 @@ class ShareLock:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     os.close(fd)
+                    who = self._holder_beside("another process of this machine")
                     raise LockTimeout(
-                        f"{self.path} is locked by another process",
-                        "wait for it to finish, then try again",
+                        f"{self.path} is held by {who}", "wait for it to finish, then try again"
                     ) from None
-                self._tell_wait("another process of this machine")
+                self._tell_wait(lambda: self._holder_beside("another process of this machine"))
                 time.sleep(self.poll)
             except OSError as exc:
                 os.close(fd)
@@ -590,25 +612,28 @@ class ShareLock:
                 self._stale_stays = False
                 return
             if time.monotonic() > deadline:
-                holder = read_holder(self.path)
-                who = holder.describe() if holder else "another process"
+                who = self._holder_beside()
                 raise LockTimeout(
                     f"{self.path} is held by {who}",
                     f"wait for it; if that process is gone for good, remove {self.path}",
                 )
-            if self.on_wait is not None and time.monotonic() >= self._notice_at:
-                holder = read_holder(self.path)
-                self._tell_wait(holder.describe() if holder else "another process", True)
+            self._tell_wait(self._holder_beside, True)
             time.sleep(self.poll)
 
-    def _tell_wait(self, who: str, of_file: bool = False) -> None:
+    def _tell_wait(self, who: Callable[[], str], of_file: bool = False) -> None:
         """Tell ``on_wait``, once per acquire and only after the notice delay, who holds it
-        (``of_file``: by the lock file, which may outlive a holder; a flock cannot)."""
+        (``who()``, asked then; ``of_file``: by the lock file, which may outlive a holder; a
+        flock cannot)."""
         if self.on_wait is None or time.monotonic() < self._notice_at:
             return
         self._notice_at = float("inf")
         gone = "; if that process is gone for good, remove the file" if of_file else ""
-        self.on_wait(f"waiting for {self.path}, held by {who} (up to {self.timeout:.0f} s{gone})")
+        self.on_wait(f"waiting for {self.path}, held by {who()} (up to {self.timeout:.0f} s{gone})")
+
+    def _holder_beside(self, otherwise: str = "another process") -> str:
+        """Who holds the lock, by its lock file (the flock's holder writes it too)."""
+        holder = read_holder(self.path)
+        return holder.describe() if holder else otherwise
 
     def _break_if_stale(self) -> None:
         """Remove the lock file if its holder is provably gone; serialised by a breaker file
