@@ -128,9 +128,7 @@ def doctor(directory: str | os.PathLike[str], python: str | None = None) -> Advi
     sync_stopped = advice.sync_stopped()
     if sync_stopped is not None:
         advice.options.insert(0, Option(f"'anyvenv sync' here would stop: {sync_stopped}"))
-    broken = _broken_env_here(os.fspath(directory))
-    if broken is not None:
-        advice.options.append(broken)
+    advice.options.extend(_env_here(os.fspath(directory)))
     cache = _uv_cache_advice(os.fspath(directory))
     if cache is not None:
         advice.options.append(cache)
@@ -159,32 +157,65 @@ def _uv_cache_advice(directory: str) -> Option | None:
     )
 
 
-def _broken_env_here(directory: str) -> Option | None:
-    """Advice about the ``.venv`` in ``directory`` (a pointer followed), when it is an env
-    that does not work: what check found, and the command that mends it."""
+def _env_here(directory: str) -> list[Option]:
+    """Advice about the ``.venv`` in ``directory`` (a pointer followed): where its pointer
+    names another user's env, which one is this user's; when the env (this user's) does not
+    work, what check found, and the command that mends it."""
     from anyvenv.errors import AnyvenvError, MadeOnWindows
     from anyvenv.project.pointer import resolve_env
     from anyvenv.repair.diagnose import check
 
     declared = os.path.join(directory, ".venv")
     if not os.path.lexists(declared):
-        return None
+        return []
     try:
-        diagnosis = check(resolve_env(declared), package_files=False)  # (errors alone)
+        env = resolve_env(declared)
+    except AnyvenvError:  # not a pointer that can be read: nothing to say of it here
+        return []
+    options: list[Option] = []
+    if env != declared:
+        anothers = _anothers_env_here(declared, env)
+        if anothers is not None:
+            option, own = anothers
+            options.append(option)
+            if own is None:
+                return options
+            env = own
+    try:
+        diagnosis = check(env, package_files=False)  # (errors alone)
     except MadeOnWindows as exc:
-        return Option(exc.one_line(), {"codes": "made-on-windows"})
+        return [*options, Option(exc.one_line(), {"codes": "made-on-windows"})]
     except AnyvenvError:  # not an environment: nothing to say of it here
-        return None
+        return options
     if diagnosis.usable:
-        return None
+        return options
     errors = diagnosis.errors
-    return Option(
-        f"the environment {declared} is not usable ({errors[0].message}"
-        + (f"; and {len(errors) - 1} more" if len(errors) > 1 else "")
-        + f"): run 'anyvenv check {declared}' for all of it, 'anyvenv repair {declared}' to "
-        "mend it",
-        {"codes": ", ".join(finding.code.value for finding in errors)},
-    )
+    return [
+        *options,
+        Option(
+            f"the environment {declared} is not usable ({errors[0].message}"
+            + (f"; and {len(errors) - 1} more" if len(errors) > 1 else "")
+            + f"): run 'anyvenv check {declared}' for all of it, 'anyvenv repair {declared}' "
+            "to mend it",
+            {"codes": ", ".join(finding.code.value for finding in errors)},
+        ),
+    ]
+
+
+def _anothers_env_here(declared: str, pointed: str) -> tuple[Option, str | None] | None:
+    """Where the pointer at ``declared`` names ``pointed``, another user's env: the advice
+    that says so, and this user's own env for the project (``None`` where they have none)."""
+    from anyvenv.project.envchoice import envs_dir
+    from anyvenv.project.owners import own_env_for
+    from anyvenv.project.pointer import PER_USER, anothers_env
+
+    anothers = anothers_env(declared, pointed, os.environ)
+    if anothers is None:
+        return None
+    own = own_env_for(declared, envs_dir(os.environ))
+    yours = f"yours is {own}" if own is not None else "'anyvenv sync' here makes yours"
+    evidence = {"pointer": pointed, **({"yours": own} if own is not None else {})}
+    return Option(f"{anothers}: {PER_USER}; {yours}", evidence), own
 
 
 def advise(result: ProbeResult, strategy: Placement) -> Advice:

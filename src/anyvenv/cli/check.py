@@ -34,12 +34,16 @@ def quick_args(argv: Sequence[str]) -> SimpleNamespace | None:
 
 
 def run(args: argparse.Namespace | SimpleNamespace) -> int:
+    import os
+
     from anyvenv.cli.output import print_json
     from anyvenv.project.pointer import resolve_existing_env
     from anyvenv.project.shadow import with_unfinished_copy
     from anyvenv.repair.diagnose import check
 
-    diagnosis = check(resolve_existing_env(args.env))  # a pointer file is followed
+    env, anothers = resolve_existing_env(args.env, os.environ)  # a pointer file is followed
+    tell_anothers(anothers, env, "checking")
+    diagnosis = check(env)
     # (a copy from a shadow env is known to the project layer)
     diagnosis.findings = with_unfinished_copy(diagnosis.env, diagnosis.findings)
     if args.json:
@@ -47,7 +51,6 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
     else:
         print_findings_report(diagnosis)
         if not diagnosis.usable:
-            import os
             import shlex
 
             from anyvenv.repair.findings import Code
@@ -75,6 +78,16 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
             else:
                 print(f"fix it with: anyvenv repair {shlex.quote(args.env)}")
     return 0 if diagnosis.usable else 1
+
+
+def tell_anothers(anothers: str | None, env: str, doing: str) -> None:
+    """Where the pointer names another user's env (``anothers``: the line that says so), that
+    line on stderr, and that ``env``, this user's own, is what the command is ``doing``
+    (``"checking"``)."""
+    if anothers is not None:
+        import sys
+
+        print(f"anyvenv: {anothers}; {doing} yours at {env}", file=sys.stderr)
 
 
 def print_findings_report(diagnosis: Diagnosis) -> None:

@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from anyvenv.cli.check import print_findings_report
+    from anyvenv.cli.check import print_findings_report, tell_anothers
     from anyvenv.cli.output import print_json, tell_waiting
     from anyvenv.project.pointer import resolve_existing_env
     from anyvenv.project.shadow import with_unfinished_copy
@@ -34,7 +34,10 @@ def run(args: argparse.Namespace) -> int:
     from anyvenv.repair.apply import repair
 
     # a pointer file (.venv of a project whose env lives elsewhere) is followed, as by check
-    env = resolve_existing_env(args.env) if args.env else args.env
+    env = args.env
+    if args.env:
+        env, anothers = resolve_existing_env(args.env, os.environ)
+        tell_anothers(anothers, env, "repairing")
     report = repair(
         env,
         dry_run=args.dry_run,

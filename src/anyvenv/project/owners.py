@@ -144,6 +144,37 @@ def record_owner(env: str, declared: str, kind: EnvKind) -> bool:
     return True
 
 
+def own_env_for(declared: str, directory: str) -> str | None:
+    """This user's env kept off the share for the project env path ``declared``: the env in
+    ``directory`` (their envs directory) whose owner record names ``declared``, found without
+    the pointer there (which may name another user's); the one synced last where a change of
+    Python left more than one. ``None`` where there is none."""
+    from anyvenv.fs import is_virtual_environment
+    from anyvenv.fs.paths import same_entry
+    from anyvenv.project.state import STATE_NAME
+
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return None
+    found: list[tuple[float, str]] = []
+    for name in names:
+        if name.startswith("."):  # (what a sync sets aside: staging, retired)
+            continue
+        env = os.path.join(directory, name)
+        owner = read_owner(env)
+        if owner is None or owner.kind is not EnvKind.ELSEWHERE:
+            continue
+        if not same_entry(owner.declared, declared) or not is_virtual_environment(env):
+            continue
+        try:
+            synced = os.stat(os.path.join(env, STATE_NAME)).st_mtime
+        except OSError:
+            synced = 0.0
+        found.append((synced, env))
+    return max(found)[1] if found else None
+
+
 def serves_another(env: str, declared: str) -> bool:
     """Whether ``env`` serves a project other than the one whose env path is ``declared``,
     one that still uses it (or may: what cannot be read counts as used). An env without an

@@ -1,6 +1,8 @@
 """Which env a project's declared path stands for: itself, or the env its pointer file names
 (the file's form is :mod:`anyvenv.envbuild.pointerfile`), and when a pointer is not followed:
-a copied project's, naming an env another project still uses."""
+a copied project's, naming an env another project still uses; another user's, naming an env
+kept off the share that is not this user's (an env kept off a share is per user: this
+user's own for the project is used instead, and the pointer is left to its owner)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,11 @@ import os
 
 from anyvenv.envbuild.pointerfile import read_pointer
 from anyvenv.errors import UsageError
+from anyvenv.record import record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 def resolve_env(declared: str) -> str:
@@ -17,16 +24,111 @@ def resolve_env(declared: str) -> str:
     return target if target is not None else declared
 
 
-def resolve_existing_env(declared: str) -> str:
-    """:func:`resolve_own_env`, with a :class:`UsageError` naming the pointer when the env it
-    points to is gone (``check`` and ``repair`` would name only the missing env)."""
-    target = resolve_own_env(declared)
-    if target != declared and not os.path.lexists(target):
+def resolve_existing_env(declared: str, environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """:func:`resolve_for_user`, with a :class:`UsageError` naming the pointer when the env it
+    points to is gone (``check`` and ``repair`` would name only the missing env), and naming
+    its owner when it is another user's and this user has none of their own. The env, and
+    the line that says the pointer names another user's (``None`` where it does not)."""
+    found = resolve_for_user(declared, environ)
+    if found.env is None:
         raise UsageError(
-            f"{declared} points to the environment {target}, which does not exist",
+            f"{found.anothers}; you have none of your own",
+            f"{PER_USER}: 'anyvenv sync' in the project makes yours",
+        )
+    if found.anothers is None and found.env != declared and not os.path.lexists(found.env):
+        raise UsageError(
+            f"{declared} points to the environment {found.env}, which does not exist",
             "run 'anyvenv sync' in its project to make it again",
         )
-    return target
+    return found.env, found.anothers
+
+
+@record
+class UserEnv:
+    """The env a project's declared path stands for, for this user (:func:`resolve_for_user`)."""
+
+    env: str | None  # None: the pointer names another user's env, and this user has none
+    # where the pointer names another user's env: the line that says so (:func:`anothers_env`)
+    anothers: str | None = None
+
+
+def resolve_for_user(declared: str, environ: Mapping[str, str]) -> UserEnv:
+    """:func:`resolve_own_env` for this user: where the pointer names an env that is another
+    user's, this user's own for the project (``None`` where they have none yet), with the
+    line that says so."""
+    target = resolve_env(declared)
+    if target != declared:
+        anothers = anothers_env(declared, target, environ)
+        if anothers is not None:
+            from anyvenv.project.envchoice import envs_dir
+            from anyvenv.project.owners import own_env_for
+
+            return UserEnv(own_env_for(declared, envs_dir(environ)), anothers)
+    return UserEnv(resolve_own_env(declared))
+
+
+PER_USER = "an env kept off a share is per user"
+
+
+def anothers_env(declared: str, target: str, environ: Mapping[str, str]) -> str | None:
+    """Where the pointer at ``declared`` names ``target``, an env that is not this user's
+    (:func:`not_yours`): the line that says so (``.venv names the environment /home/alice/...,
+    which belongs to alice (uid 1500)``); else ``None``."""
+    from anyvenv.project.envchoice import envs_dir
+
+    why = not_yours(target, envs_dir(environ))
+    return None if why is None else f"{declared} names the environment {target}, which {why}"
+
+
+def not_yours(env: str, own_dir: str) -> str | None:
+    """Why ``env``, which a pointer names, is not this user's, as words to follow its path:
+    another user's env kept off a share (``belongs to alice (uid 1500)``), or one this user
+    cannot read (``cannot be read by you: ...; EACCES``). ``None`` where it is this user's;
+    where it is not there (this user's, removed, or another machine's: made again or found
+    by sync); where it lies in ``own_dir``, this user's envs directory (whoever a share
+    holding it says owns it); and where it is another user's that no sync put elsewhere (no
+    owner record: a redirect written by hand to an env a team shares, followed as uv
+    follows it)."""
+    import errno
+
+    from anyvenv.fs.paths import is_below
+
+    if is_below(env, own_dir):
+        return None
+    try:
+        uid = os.lstat(env).st_uid
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM):
+            return None
+        from anyvenv.fs.paths import first_unenterable
+        from anyvenv.fs.remove import ownership
+
+        code = errno.errorcode[exc.errno]
+        blocked = first_unenterable(env)
+        if blocked is None:
+            return f"cannot be read by you ({code})"
+        return f"cannot be read by you: you may not enter {blocked} ({ownership(blocked)}; {code})"
+    if uid == os.geteuid():
+        return None
+    if not os.access(env, os.R_OK | os.X_OK):
+        from anyvenv.fs.remove import ownership
+
+        return f"cannot be read by you ({ownership(env)}; EACCES)"
+    from anyvenv.project.owners import read_owner
+
+    if read_owner(env) is None:
+        return None
+    return f"belongs to {_user_name(uid)}"
+
+
+def _user_name(uid: int) -> str:
+    """``alice (uid 1500)``; ``another user (uid 1500)`` where it has no name."""
+    import pwd
+
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"another user (uid {uid})"
 
 
 def resolve_own_env(declared: str) -> str:

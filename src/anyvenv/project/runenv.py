@@ -38,7 +38,7 @@ def project_has_env(uv_args: Sequence[str], cwd: str, environ: Mapping[str, str]
 
     project = discover(start_dir(uv_args, cwd, environ))
     declared = project_env_path(project.workspace_root, uv_args, environ, cwd)
-    return is_virtual_environment(resolve_existing_env(declared))
+    return is_virtual_environment(resolve_existing_env(declared, environ)[0])
 
 
 def project_env(
