@@ -48,6 +48,8 @@ def share(nobody_scratch: Path, index: Path) -> Iterator[Share]:
     directory writable by both users, and root's env kept in root's home."""
     wheels = nobody_scratch / "wheels"
     shutil.copytree(index, wheels)
+    for path in [wheels, *wheels.iterdir()]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
     with tmpfs_mounted(nobody_scratch / "share", "noexec,size=64m,mode=1777", "anyvenv-users"):
         project = write_project(nobody_scratch / "share" / "demo", python_version="3.11")
         os.chmod(project, 0o777)
@@ -117,3 +119,84 @@ def test_check_and_pip_list_name_the_user_whose_env_the_pointer_names(
             assert doctor.returncode == 0, doctor.stderr
             assert f"which {why}: an env kept off a share is per user" in doctor.stdout
     assert share.pointer() == pointer
+
+
+def _tree(env: Path) -> dict[str, int]:
+    """Every file and directory in ``env`` with its modification time (ns): what changes
+    when anything in it is written."""
+    return {str(path): path.lstat().st_mtime_ns for path in [env, *env.rglob("*")]}
+
+
+def test_the_second_user_syncs_runs_and_installs_into_an_env_of_their_own(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """Root's env is readable (a home 0755) but not the second user's to write: their
+    ``pip install``, ``sync``, ``run`` and ``run --no-sync`` all act on one env of their own,
+    found again each time, and each that prepares it says so in one line; the pointer
+    still names root's env, which is left as it was and still runs."""
+    pointer, before = share.pointer(), _tree(share.env)
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        added = nobody("pip", "install", "gamma", cwd=share.project)
+        assert added.returncode == 0, added.stderr
+        own = nobody.envs / share.env.name  # (keyed by the project's path and its Python)
+        told = (
+            f"anyvenv: {share.project / '.venv'} names the environment {share.env}, which "
+            f"belongs to root (uid 0); using yours at {own} (an env kept off a share is per "
+            "user: the pointer is left to its owner)\n"
+        )
+        assert told in added.stderr
+        assert f"environment at: {own}\n" in added.stderr  # (uv's own line)
+        assert list(own.glob("lib/python3.*/site-packages/gamma"))
+        assert share.pointer() == pointer
+        synced = nobody("sync", "--inexact", cwd=share.project)
+        assert synced.returncode == 0, synced.stderr
+        assert told in synced.stderr and "is a pointer file to it" not in synced.stderr
+        code = "import alpha, gamma, sys; print(sys.prefix)"
+        for no_sync in ([], ["--no-sync"]):
+            ran = nobody("run", *no_sync, "--", "python", "-c", code, cwd=share.project)
+            assert (ran.returncode, ran.stdout) == (0, f"{own}\n"), (no_sync, ran.stderr)
+        ran = nobody("run", "--no-sync", "alpha-hello", cwd=share.project)
+        assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+        checked = nobody("check", cwd=share.project)
+        assert checked.returncode == 0, checked.stderr
+        assert checked.stdout.startswith(f"{own}: usable")
+        assert checked.stderr == (
+            f"anyvenv: .venv names the environment {share.env}, which belongs to root "
+            f"(uid 0); checking yours at {own}\n"
+        )
+    assert share.pointer() == pointer
+    assert _tree(share.env) == before, "root's env was written"
+    ran = share.root("run", "--no-sync", "alpha-hello")
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    again = share.root("sync", "--json", *index_args(share.wheels), "--python", PYTHON)
+    assert again.returncode == 0, again.stderr
+    assert '"action": "reused"' in again.stdout and str(share.env) in again.stdout
+
+
+def test_an_env_the_second_user_cannot_read_is_not_taken_over(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """Root's home is 0750: the second user cannot even see root's env. Their ``run
+    --no-sync`` makes an (empty) env of their own, as uv run --no-sync makes one, and their
+    sync fills it; the pointer still names root's env, so that root's commands go on as
+    before (not "cannot run 'alpha-hello' ... is it installed in" the other user's env)."""
+    pointer = share.pointer()
+    os.chmod(share.root_home, 0o750)
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        own = nobody.envs / share.env.name
+        code = "import sys; print(sys.prefix)"
+        ran = nobody("run", "--no-sync", "--", "python", "-c", code, cwd=share.project)
+        assert (ran.returncode, ran.stdout) == (0, f"{own}\n"), ran.stderr
+        assert share.pointer() == pointer, "the pointer was taken over"
+        assert (
+            f"names the environment {share.env}, which cannot be read by you: you may not "
+            f"enter {share.root_home} (owned by root, mode 0750; EACCES); using yours at {own}"
+        ) in ran.stderr
+        listed = nobody("sync", "--json", cwd=share.project)
+        assert listed.returncode == 0, listed.stderr
+        assert f'"env": "{own}"' in listed.stdout and "cannot be read by you" in listed.stdout
+        ran = nobody("run", "--no-sync", "alpha-hello", cwd=share.project)
+        assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    assert share.pointer() == pointer
+    ran = share.root("run", "--no-sync", "alpha-hello")
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr

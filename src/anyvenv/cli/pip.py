@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 uv_args=tuple(locating),
                 on_mirror_progress=mirror_progress(words),
                 on_shadow_note=shadow_notes(words),
+                on_anothers_env=shadow_notes(words),
             )
             result = run_pip(words, options)
             if result.uv_exit_code != 0:  # (uv pip's own output stays as uv's otherwise)

@@ -76,7 +76,11 @@ def report(result: SyncResult, quiet: bool) -> None:
         print(line, file=sys.stderr)
     elif result.uv_exit_code < 0:  # (killed: uv said nothing, so that is the news)
         print(f"anyvenv: {uv_failure(result.uv_exit_code)}", file=sys.stderr)
-    if location.placement is Placement.ELSEWHERE and prepared.action != "reused":
+    if (
+        location.placement is Placement.ELSEWHERE
+        and prepared.action != "reused"
+        and prepared.anothers is None  # (the pointer names another user's env, said above)
+    ):
         print(
             f"anyvenv: the environment lives outside the project ({location.reason}); "
             f"{location.declared} is a pointer file to it",
@@ -98,7 +102,7 @@ def report(result: SyncResult, quiet: bool) -> None:
 
 
 def options_of(args: argparse.Namespace) -> SyncOptions:
-    from anyvenv.cli.output import tell_waiting
+    from anyvenv.cli.output import tell_notes, tell_waiting
     from anyvenv.project.session import SyncOptions
 
     quiet = quiet_in(args.uv_args) or bool(getattr(args, "json", False))
@@ -111,6 +115,7 @@ def options_of(args: argparse.Namespace) -> SyncOptions:
         on_mirror_progress=None if quiet else mirror_progress(args.uv_args),
         on_python_progress=bar,
         on_python_progress_done=None if bar is None else bar.close,
+        on_anothers_env=None if quiet else lambda line: tell_notes([line]),
     )
 
 

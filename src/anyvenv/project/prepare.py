@@ -49,7 +49,14 @@ from anyvenv.project.health import (
     vital_files,
 )
 from anyvenv.project.model import Project, PythonChoice
-from anyvenv.project.owners import EnvKind, other_project_served, record_owner
+from anyvenv.project.owners import (
+    EnvKind,
+    other_project_served,
+    own_env_for,
+    pointer_names,
+    record_owner,
+)
+from anyvenv.project.pointer import PER_USER, anothers_env
 from anyvenv.project.state import SyncState
 from anyvenv.record import field, mutable_record, replace
 
@@ -82,6 +89,10 @@ class PreparedEnv:
     # command, and where it goes back: put back if uv refuses it (:func:`put_back_replaced`),
     # else removed
     replaced_env: tuple[str, str] | None = None
+    # where the pointer names another user's env (an env kept off a share is per user): the
+    # line that says so and which env is used instead, this user's own (the pointer is left
+    # to its owner)
+    anothers: str | None = None
 
     @property
     def install_target(self) -> str:
@@ -180,6 +191,36 @@ def build_env(
     build_at(location.env, info, prompt=env_prompt(project), notes=notes)
     record_owner(location.env, declared, EnvKind.ELSEWHERE)
     write_pointer(declared, location.env)
+    return location, None, None
+
+
+def _using_yours(anothers: str, env: str) -> str:
+    """The line that says the pointer names another user's env (``anothers``), and that this
+    user's own, ``env``, is used."""
+    return f"{anothers}; using yours at {env} ({PER_USER}: the pointer is left to its owner)"
+
+
+def build_own_env(
+    project: Project,
+    declared: str,
+    info: InterpreterInfo,
+    environ: Mapping[str, str],
+    notes: list[str] | None = None,
+) -> tuple[EnvLocation, None, None]:
+    """Build this user's own env for ``info`` where the pointer at ``declared`` names another
+    user's env: in this user's envs directory, whatever the project's filesystem would allow
+    (the pointer is its owner's, and is left as it is; an env kept off a share is per user).
+    As :func:`build_env` returns."""
+    key = python_key(info.version, info.free_threaded)
+    location = choose_location(declared, project, key, environ)
+    if location.placement is not Placement.ELSEWHERE:  # (a pointer of another user's all the same)
+        reason = f"{declared} is a pointer to another user's env, which is left to them"
+        env = elsewhere_env_path(declared, project.env_name, key, environ, reason)
+        location = EnvLocation(
+            declared, env, Placement.ELSEWHERE, reason, rewrites=location.rewrites
+        )
+    build_at(location.env, info, prompt=env_prompt(project), notes=notes)
+    record_owner(location.env, declared, EnvKind.ELSEWHERE)
     return location, None, None
 
 
@@ -354,9 +395,14 @@ def prepare(
     recover(declared)
     pointer = read_pointer_form(declared)
     pointed_to, earlier_form = pointer if pointer is not None else (None, False)
+    anothers = None if pointed_to is None else anothers_env(declared, pointed_to, environ)
+    if anothers is not None:  # this user's own env stands for the pointer's, found without it
+        pointed_to, earlier_form = own_env_for(declared, envs_dir(environ)), False
     env = pointed_to if pointed_to is not None else declared
     saved = state_store.load(env) if os.path.isdir(env) else None
     facts, broken = inspect_env(env, saved)
+    if anothers is not None and pointed_to is None:  # (none of this user's yet: one is made)
+        facts, broken = None, None
     base_moved = False
     if as_it_is and facts is None and broken is not None:  # (uv pip acts on what runs:
         facts = inspect_env(env, saved, strict=False)[0]  # a base changed under it too)
@@ -377,6 +423,8 @@ def prepare(
             else:
                 if earlier_form:  # (an earlier release's pointer: in uv's form now)
                     write_pointer(declared, env)
+                if anothers is not None:
+                    reused.anothers = _using_yours(anothers, env)
                 return reused
     if not may_build:
         raise EnvLeftAlone(env)
@@ -384,18 +432,26 @@ def prepare(
         raise BrokenEnvAsItIs(env, declared, broken)
     told: list[str] = []
     info = find_base_interpreter(project, choice, told)
-    if pointed_to is not None and other is None and not os.path.lexists(pointed_to):
+    if (
+        pointed_to is not None
+        and other is None
+        and anothers is None
+        and not os.path.lexists(pointed_to)
+    ):
         own = _own_env_elsewhere(project, choice, declared, pointed_to, info, environ)
-        if own is not None:  # (another machine's, or another user's, pointer)
+        if own is not None:  # (another machine's pointer)
             return own
     # (in place, without a shadow env: what the env holds is all there is to put back; not
     # through a link, whose target the old env is kept beside)
     runs_in_place = facts is not None and pointed_to is None and other is None
     unshadowed = (saved is None or not saved.shadow) and not os.path.islink(env)
-    location, pending, kept_old = build_env(
-        project, declared, info, environ, defer_check, told,
-        keep_replaced=keep_replaced and runs_in_place and unshadowed,
-    )  # fmt: skip
+    if anothers is not None:
+        location, pending, kept_old = build_own_env(project, declared, info, environ, told)
+    else:
+        location, pending, kept_old = build_env(
+            project, declared, info, environ, defer_check, told,
+            keep_replaced=keep_replaced and runs_in_place and unshadowed,
+        )  # fmt: skip
     _discard_old(saved, env, location, environ)
     new_facts = facts_of_info(location.env, info)
     action = "rebuilt" if broken is not None else "created"
@@ -410,6 +466,7 @@ def prepare(
         notes=told,
         pending_check=pending,
         replaced_env=None if kept_old is None else (kept_old, location.env),
+        anothers=None if anothers is None else _using_yours(anothers, location.env),
     )
     if pending is None:  # checked: saved now, so that a sync killed or stopped before its
         save_state(prepared)  # end leaves an env the next one knows as its own, not rebuilds
@@ -577,8 +634,8 @@ def undo_created(prepared: PreparedEnv) -> None:
     location = prepared.location
     if location.shadow is not None:
         remove_tree_or_leave_it(location.shadow)
-    if location.placement is Placement.ELSEWHERE and is_pointer(location.declared):
-        os.unlink(location.declared)
+    if location.placement is Placement.ELSEWHERE and pointer_names(location.declared, location.env):
+        os.unlink(location.declared)  # (not another user's pointer, naming their env)
     env = location.env
     remove_or_empty(env)  # (a mount point, the working directory: emptied)
     prepared.action = "undone"

@@ -11,12 +11,18 @@ if TYPE_CHECKING:  # a no-op run activates its env before anything else is impor
     from anyvenv.interpreter.request import PythonRequest
 
 
-def existing_env(declared: str) -> str:
-    """The env behind the declared path (a pointer file is followed); it must have a python."""
+def existing_env(declared: str, environ: Mapping[str, str]) -> str:
+    """The env behind the declared path (a pointer file is followed; one naming another
+    user's env stands for this user's own); it must have a python."""
     from anyvenv.errors import EnvironmentBroken
-    from anyvenv.project.pointer import resolve_own_env
+    from anyvenv.project.pointer import resolve_for_user
 
-    env = resolve_own_env(declared)  # (a copied project's pointer is not followed)
+    env = resolve_for_user(declared, environ).env  # (a copied project's pointer: not followed)
+    if env is None:  # (the pointer names another user's env, and this user has none yet)
+        raise EnvironmentBroken(
+            f"you have no environment of your own for {declared}",
+            "run 'anyvenv sync' first (or drop --no-sync)",
+        )
     if not os.path.exists(os.path.join(env, "bin", "python")):
         raise EnvironmentBroken(
             f"there is no environment with a python at {env}",
@@ -55,7 +61,7 @@ def project_env(
 
     project = discover(start_dir(uv_args, cwd, environ))
     declared = project_env_path(project.workspace_root, uv_args, environ, cwd)
-    env = existing_env(declared)
+    env = existing_env(declared, environ)
     config = _config(env)
     home = config.get("home")
     if home and not os.path.isdir(home):  # (a copied python that needs it runs no more)

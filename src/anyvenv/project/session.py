@@ -68,6 +68,9 @@ class SyncOptions:
     # told (stage, done, total) while a Python no install answers is downloaded, then done
     on_python_progress: InstallProgress | None = None
     on_python_progress_done: Callable[[], object] | None = None
+    # told, once the env is ready, where the pointer names another user's env: the line that
+    # says so, and which env is used instead (else it is one of the notes)
+    on_anothers_env: Callable[[str], object] | None = None
 
 
 def project_lock(declared: str, on_wait: Callable[[str], object] | None = None) -> ShareLock:
@@ -287,6 +290,10 @@ class LockedProject:
                 as_it_is=options.for_pip,  # uv pip acts on the env it finds
                 keep_replaced=not options.for_pip,  # (put back if uv refuses the command)
             )
+            if prepared.anothers is not None and options.on_anothers_env is not None:
+                options.on_anothers_env(prepared.anothers)
+            elif prepared.anothers is not None:
+                prepared.notes.append(prepared.anothers)
             self._session = Session(
                 options, env_vars, cwd, uv, forced, prepared, cache_dir_lookup=self._early
             )
