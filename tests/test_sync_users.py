@@ -7,6 +7,7 @@ while the pointer keeps naming root's, whose env stays as it was and still runs.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -200,3 +201,31 @@ def test_an_env_the_second_user_cannot_read_is_not_taken_over(
     assert share.pointer() == pointer
     ran = share.root("run", "--no-sync", "alpha-hello")
     assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["home-0755", "home-0750"])
+def test_the_second_users_own_env_is_in_use_for_cache_prune(
+    share: Share, nobody_scratch: Path, closed: bool
+) -> None:
+    """The pointer names root's env, not the second user's: their ``cache prune`` still
+    keeps their own env for the project (not "no longer points to it", removed), which the
+    next command there uses again."""
+    if closed:
+        os.chmod(share.root_home, 0o750)
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        synced = nobody("sync", cwd=share.project)
+        assert synced.returncode == 0, synced.stderr
+        own = nobody.envs / share.env.name
+        pruned = nobody("cache", "prune", "--json", cwd=nobody.home)
+        assert pruned.returncode == 0, pruned.stderr
+        (entry,) = json.loads(pruned.stdout)["entries"]
+        assert (entry["path"], entry["verdict"]) == (str(own), "in-use"), entry
+        assert entry["reason"].startswith(
+            f"{share.project / '.venv'} names {share.env}, which "
+            + ("cannot be read by you" if closed else "belongs to root (uid 0)")
+        )
+        assert entry["reason"].endswith(
+            "an env kept off a share is per user, and this is yours for the project"
+        )
+        ran = nobody("run", "--no-sync", "alpha-hello", cwd=share.project)
+        assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr

@@ -274,6 +274,10 @@ def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
             return Verdict.KEPT, f"{declared} is a pointer file that cannot be read"
         if pointed is not None and same_place(pointed, env):
             return Verdict.IN_USE, f"{declared} points to it"
+        if pointed is not None:
+            anothers = _anothers_pointer(declared, pointed, env)
+            if anothers is not None:
+                return anothers
         if pointed is not None and not os.path.lexists(pointed):
             return Verdict.KEPT, (  # (the next sync here comes back to this env)
                 f"{declared} points to {pointed}, which is not here (another machine's or "
@@ -303,6 +307,25 @@ def use_of(env: str, owner: Owner) -> tuple[Verdict, str]:
             "machine's shadow env: this one is used again by a sync here"
         )
     return Verdict.UNUSED, f"no env at {declared} installs through it"
+
+
+def _anothers_pointer(declared: str, pointed: str, env: str) -> tuple[Verdict, str] | None:
+    """Where the pointer at ``declared`` names ``pointed``, another user's env, whether
+    ``env`` (this user's, in their envs directory) is the one this user's syncs use in its
+    stead (:func:`own_env_for`), and why; ``None`` where ``pointed`` is not another user's."""
+    from anyvenv.project.pointer import PER_USER, not_yours
+
+    directory = os.path.dirname(env)
+    why = not_yours(pointed, directory)
+    if why is None:
+        return None
+    named = f"{declared} names {pointed}, which {why}: {PER_USER}"
+    own = own_env_for(declared, directory)
+    if own == env:
+        return Verdict.IN_USE, f"{named}, and this is yours for the project"
+    if own is None:  # (not found as this user's for it: no proof either way)
+        return Verdict.KEPT, f"{named}, and this may be yours for the project"
+    return Verdict.UNUSED, f"{named}, and yours for the project is {own}"
 
 
 def _anothers(path: str) -> bool:
