@@ -82,9 +82,12 @@ class NobodyRun:
     env: dict[str, str]
     home: Path
 
-    def __call__(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, cwd: Path, options: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess[str]:
+        """``anyvenv ARGS`` in ``cwd``; ``options``: the Python's own (``-X importtime``)."""
         return subprocess.run(
-            [*self.python, "-m", "anyvenv", *args], cwd=cwd, env=self.env,
+            [*self.python, *options, "-m", "anyvenv", *args], cwd=cwd, env=self.env,
             capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=240,
         )  # fmt: skip
 
@@ -229,3 +232,28 @@ def test_the_second_users_own_env_is_in_use_for_cache_prune(
         )
         ran = nobody("run", "--no-sync", "alpha-hello", cwd=share.project)
         assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+
+
+def test_a_no_op_run_of_the_second_user_takes_the_shortcut_to_their_own_env(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """Once the second user's own env is synced, their ``run`` and ``sync`` that have nothing
+    to do find it without the pipeline (the shortcut looks past the pointer to root's env),
+    as fast and as quiet as the owner's own."""
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        synced = nobody("sync", cwd=share.project)
+        assert synced.returncode == 0, synced.stderr
+        own = nobody.envs / share.env.name
+        code = "import sys; print(sys.prefix)"
+        ran = nobody(
+            "run", "--", "python", "-c", code, cwd=share.project, options=("-X", "importtime")
+        )
+        assert (ran.returncode, ran.stdout) == (0, f"{own}\n"), ran.stderr
+        imported = {line.rsplit("|", 1)[-1].strip() for line in ran.stderr.splitlines()}
+        assert "anyvenv.project.uptodate" in imported  # the shortcut answered
+        pipeline = {"anyvenv.project.session", "anyvenv.project.prepare"}
+        assert not imported & pipeline, sorted(imported & pipeline)
+        again = nobody("sync", cwd=share.project)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr.startswith(f"anyvenv: Using {own} ")
+        assert "up to date" in again.stderr and "names the environment" not in again.stderr

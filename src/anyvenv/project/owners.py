@@ -313,11 +313,12 @@ def _anothers_pointer(declared: str, pointed: str, env: str) -> tuple[Verdict, s
     """Where the pointer at ``declared`` names ``pointed``, another user's env, whether
     ``env`` (this user's, in their envs directory) is the one this user's syncs use in its
     stead (:func:`own_env_for`), and why; ``None`` where ``pointed`` is not another user's."""
+    from anyvenv.fs.paths import is_below
     from anyvenv.project.pointer import PER_USER, not_yours
 
     directory = os.path.dirname(env)
-    why = not_yours(pointed, directory)
-    if why is None:
+    why = not_yours(pointed)
+    if why is None or is_below(pointed, directory):  # (one in this user's dir is theirs)
         return None
     named = f"{declared} names {pointed}, which {why}: {PER_USER}"
     own = own_env_for(declared, directory)

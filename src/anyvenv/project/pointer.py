@@ -74,27 +74,27 @@ def anothers_env(declared: str, target: str, environ: Mapping[str, str]) -> str 
     """Where the pointer at ``declared`` names ``target``, an env that is not this user's
     (:func:`not_yours`): the line that says so (``.venv names the environment /home/alice/...,
     which belongs to alice (uid 1500)``); else ``None``."""
+    why = not_yours(target)
+    if why is None:
+        return None
+    from anyvenv.fs.paths import is_below
     from anyvenv.project.envchoice import envs_dir
 
-    why = not_yours(target, envs_dir(environ))
-    return None if why is None else f"{declared} names the environment {target}, which {why}"
+    if is_below(target, envs_dir(environ)):  # (this user's envs dir: whoever a share says
+        return None  # owns what is in it, an env there is theirs)
+    return f"{declared} names the environment {target}, which {why}"
 
 
-def not_yours(env: str, own_dir: str) -> str | None:
+def not_yours(env: str) -> str | None:
     """Why ``env``, which a pointer names, is not this user's, as words to follow its path:
     another user's env kept off a share (``belongs to alice (uid 1500)``), or one this user
     cannot read (``cannot be read by you: ...; EACCES``). ``None`` where it is this user's;
     where it is not there (this user's, removed, or another machine's: made again or found
-    by sync); where it lies in ``own_dir``, this user's envs directory (whoever a share
-    holding it says owns it); and where it is another user's that no sync put elsewhere (no
-    owner record: a redirect written by hand to an env a team shares, followed as uv
-    follows it)."""
+    by sync); and where it is another user's that no sync put elsewhere (no owner record: a
+    redirect written by hand to an env a team shares, followed as uv follows it). One
+    ``lstat`` where it is this user's (a no-op sync asks)."""
     import errno
 
-    from anyvenv.fs.paths import is_below
-
-    if is_below(env, own_dir):
-        return None
     try:
         uid = os.lstat(env).st_uid
     except OSError as exc:

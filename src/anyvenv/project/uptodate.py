@@ -17,7 +17,7 @@ from anyvenv.project.uvrules import project_env_path, start_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Mapping
 
 PYPROJECT = "pyproject.toml"
 
@@ -83,8 +83,9 @@ def candidate_roots(start: str) -> list[str]:
     return found
 
 
-def _env_behind(declared: str) -> str | None:
-    """The env at ``declared``: itself, or where a pointer file there points."""
+def _env_behind(declared: str, environ: Mapping[str, str]) -> str | None:
+    """The env at ``declared``: itself, or where a pointer file there points; where that is
+    another user's env (kept off a share, per user), this user's own for the project."""
     if os.path.isdir(declared):
         return declared
     if not os.path.isfile(declared):
@@ -93,8 +94,19 @@ def _env_behind(declared: str) -> str | None:
     from anyvenv.errors import AnyvenvError
 
     try:
-        return read_pointer(declared)
+        pointed = read_pointer(declared)
     except (AnyvenvError, OSError):
+        return None
+    from anyvenv.project.pointer import anothers_env
+
+    try:
+        if pointed is None or anothers_env(declared, pointed, environ) is None:
+            return pointed
+        from anyvenv.project.envchoice import envs_dir
+        from anyvenv.project.owners import own_env_for
+
+        return own_env_for(declared, envs_dir(environ))  # (another user's: this user's own)
+    except (AnyvenvError, OSError):  # (the ordinary way says what is wrong)
         return None
 
 
@@ -105,7 +117,7 @@ def find_up_to_date(invocation: Invocation) -> UpToDate | None:
     start = start_dir(invocation.uv_args, invocation.cwd, invocation.environ)
     for root in candidate_roots(start):
         declared = project_env_path(root, invocation.uv_args, invocation.environ, invocation.cwd)
-        env = _env_behind(declared)
+        env = _env_behind(declared, invocation.environ)
         record = load(env) if env is not None else None
         if record is not None and record.holds_for(invocation):
             # a sync or venv under way holds the lock (wait for it), or a killed one left
