@@ -257,3 +257,26 @@ def test_a_no_op_run_of_the_second_user_takes_the_shortcut_to_their_own_env(
         assert again.returncode == 0, again.stderr
         assert again.stderr.startswith(f"anyvenv: Using {own} ")
         assert "up to date" in again.stderr and "names the environment" not in again.stderr
+
+
+def test_a_removed_env_is_made_again_where_it_was_for_each_user(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """The owner removes the env the pointer names: their next sync makes it again at that
+    path (the pointer as it was). The second user removes their own: theirs is made again in
+    their directory, and the pointer still names root's."""
+    pointer = share.pointer()
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        synced = nobody("sync", cwd=share.project)
+        assert synced.returncode == 0, synced.stderr
+        own = nobody.envs / share.env.name
+        shutil.rmtree(share.env)
+        again = share.root("sync", *index_args(share.wheels), "--python", PYTHON)
+        assert again.returncode == 0, again.stderr
+        assert (share.env / "pyvenv.cfg").is_file() and share.pointer() == pointer
+        shutil.rmtree(own)
+        ran = nobody("run", "alpha-hello", cwd=share.project)
+        assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+        assert (own / "pyvenv.cfg").is_file() and share.pointer() == pointer
+    ran = share.root("run", "--no-sync", "alpha-hello")
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
