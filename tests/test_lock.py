@@ -1116,3 +1116,29 @@ def test_an_env_named_with_250_bytes_is_made_installed_into_and_synced(
     alpha_says_hi(project, synced_env)
     assert sorted(os.listdir(target)) == ["demo", "e" * 250, "s" * 250]
     assert sorted(os.listdir(project)) == [".python-version", "pyproject.toml", "uv.lock"]
+
+
+def test_another_users_flock_file_this_user_cannot_open_is_said_as_theirs(
+    nobody_scratch: Path,
+) -> None:
+    """A lock's flock file another user left 0600 (killed before its mode was set, or planted)
+    in a directory this user may not write: not "the directory must be writable" (/tmp is),
+    but whose the file is, and who may remove it."""
+    from support import run_python_as_nobody
+
+    flock = nobody_scratch / "x.lock.flock"
+    flock.write_bytes(b"")
+    os.chmod(flock, 0o600)
+    code = (
+        "import sys\n"
+        "from anyvenv.fs.lock import ShareLock\n"
+        "try:\n"
+        "    ShareLock(sys.argv[1], timeout=1).acquire()\n"
+        "except Exception as exc:\n"
+        "    print(exc.one_line())\n"
+    )
+    proc = run_python_as_nobody("-c", code, str(nobody_scratch / "x.lock"))
+    assert proc.stdout == (
+        f"cannot take the lock {flock}: Permission denied (EACCES); it is not yours to open "
+        "(owned by root, mode 0600): its owner or root may remove it\n"
+    ), proc.stderr

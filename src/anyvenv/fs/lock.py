@@ -288,6 +288,10 @@ def _lock_fix(error: OSError, where: str) -> str:
         return _too_long_fix(where)
     if os.path.islink(where) or (os.path.lexists(where) and not os.path.isfile(where)):
         return "a link or other file planted at that path is never followed: remove it"
+    if error.errno == errno.EACCES and os.path.isfile(where) and not os.access(where, os.R_OK):
+        from anyvenv.fs.remove import ownership  # another user's, that this one cannot open
+
+        return f"it is not yours to open ({ownership(where)}): its owner or root may remove it"
     return "the directory must be writable"
 
 
