@@ -8,6 +8,64 @@ EXIT_USAGE = 2
 EXIT_MOUNT_NOT_ANSWERING = 3
 
 
+class OptionWords:
+    """How a front end names its options in the hints of the errors raised under it: the
+    command line's ``--python 3.12`` and ``--clear``, create()'s ``python='3.12'`` and
+    ``clear=True``. A hint below the front ends names an option only through the words its
+    caller passed down (never a default front end's): where none were passed
+    (:data:`NO_OPTIONS`), or the front end has no such option, the hint names none.
+
+    An option is known by create()'s keyword for it (``python``, ``clear``, ``strategy``,
+    ``seed``, ``python_downloads``) or, for the command line's alone, by its name in
+    Python (``install_dir``, ``offline``, ``reinstall``)."""
+
+    __slots__ = ("_keywords", "_names")
+
+    def __init__(self, names: dict[str, str], *, keywords: bool) -> None:
+        self._names = dict(names)
+        self._keywords = keywords
+
+    @classmethod
+    def command_line(cls, *names: str, **spelled: str) -> OptionWords:
+        """A command's options ``names``, each said ``--NAME`` (``-`` for ``_``); ``spelled``:
+        one said otherwise (``python_downloads="--allow-python-downloads"``)."""
+        names_said = {name: "--" + name.replace("_", "-") for name in names}
+        return cls({**names_said, **spelled}, keywords=False)
+
+    @classmethod
+    def function_keywords(cls, *names: str) -> OptionWords:
+        """A function's keyword arguments ``names``, said ``name=value``."""
+        return cls({name: name for name in names}, keywords=True)
+
+    def option(
+        self, name: str, value: str | None = None, *, placeholder: bool = False
+    ) -> str | None:
+        """Option ``name`` given ``value`` (``None``: a flag turned on), as this front end's
+        user writes it: ``--strategy copy`` or ``strategy='copy'``, ``--clear`` or
+        ``clear=True``; a ``placeholder`` value stands for one (``--python PATH`` or
+        ``python=PATH``). ``None`` where the front end has no such option."""
+        spelled = self._names.get(name)
+        if spelled is None:
+            return None
+        if value is None:
+            return f"{spelled}=True" if self._keywords else spelled
+        if placeholder:
+            return f"{spelled}={value}" if self._keywords else f"{spelled} {value}"
+        if self._keywords:
+            return f"{spelled}={value!r}"
+        import shlex  # (only to say an error)
+
+        return f"{spelled} {shlex.quote(value)}"
+
+    def __repr__(self) -> str:
+        kind = "function_keywords" if self._keywords else "command_line"
+        return f"OptionWords.{kind}({', '.join(map(repr, self._names.values()))})"
+
+
+# the words of a caller that names no option (its options are not ours to name)
+NO_OPTIONS = OptionWords({}, keywords=False)
+
+
 class AnyvenvError(Exception):
     """A problem the user can act on: ``message`` says what, ``hint`` says what to do."""
 
