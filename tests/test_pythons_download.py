@@ -128,3 +128,21 @@ def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_
     assert download_cache_dir() == tmp_path / "xdg" / "anyvenv" / "python-downloads"
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "mine"))
     assert download_cache_dir() == tmp_path / "mine" / "python-downloads"
+
+
+def test_offline_names_the_offline_option_of_the_caller_alone(tmp_path: Path) -> None:
+    """A command's ``--offline`` (or UV_OFFLINE) is named where the command has it; a caller
+    of create() that passed its own Downloads(offline=True) is told no option."""
+    from anyvenv.errors import NO_OPTIONS, OptionWords
+
+    url = "https://downloads.invalid/archive.tar.gz"
+    with pytest.raises(DownloadFailed) as command:
+        fetch_verified(url, SHA, "archive.tar.gz", tmp_path / "cache", offline=True,
+                       words=OptionWords.command_line("offline"))  # fmt: skip
+    assert command.value.message.startswith("network access is off (--offline or UV_OFFLINE) and ")
+    with pytest.raises(DownloadFailed) as function:
+        fetch_verified(url, SHA, "archive.tar.gz", tmp_path / "cache", offline=True,
+                       words=NO_OPTIONS)  # fmt: skip
+    assert function.value.message == (
+        "network access is off and archive.tar.gz is not in the download cache"
+    )

@@ -563,7 +563,11 @@ def test_a_full_disk_or_quota_is_said_so_for_the_install_and_its_download(
     tmp_path: Path, code: int, said: str
 ) -> None:
     """ENOSPC and EDQUOT (a university home's quota) alike: what is full, and to free space
-    or install elsewhere; not 'run anyvenv probe', nor 'a writable directory'."""
+    or install elsewhere (with python install's --install-dir; a command that downloads a
+    Python for an env has none: the variable); not 'run anyvenv probe', nor 'a writable
+    directory'."""
+    from anyvenv.cli.python import INSTALL_WORDS
+    from anyvenv.errors import NO_OPTIONS
     from anyvenv.interpreter.buildtarget import Platform
     from anyvenv.pythons.download import _cache_write_error
     from anyvenv.pythons.installer import _install_error
@@ -573,9 +577,13 @@ def test_a_full_disk_or_quota_is_said_so_for_the_install_and_its_download(
         (3, 12, 1), False, Platform("linux", "x86_64", "gnu"), "file:///x.tar.gz", "ab" * 32
     )
     failed = OSError(code, os.strerror(code), str(tmp_path / "lib" / "libpython3.12.so"))
-    installing = _install_error(failed, tmp_path, download).one_line()
+    installing = _install_error(failed, tmp_path, download, INSTALL_WORDS).one_line()
     assert installing.startswith(f"{said} at {tmp_path} while installing "), installing
     assert "free space or pick another --install-dir" in installing
+    downloading = _install_error(failed, tmp_path, download, NO_OPTIONS).one_line()
+    assert downloading.endswith(
+        "free space or pick another install dir (ANYVENV_PYTHON_INSTALL_DIR); nothing was installed"
+    ), downloading
     caching = _cache_write_error(tmp_path / "cache" / "x.tar.gz", failed).one_line()
     assert caching.startswith(f"{said} for the download cache at {tmp_path / 'cache'}"), caching
 

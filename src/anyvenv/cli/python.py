@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from anyvenv.cli.output import add_json_flag
+from anyvenv.errors import OptionWords
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -13,6 +14,9 @@ if TYPE_CHECKING:
     from anyvenv.project.model import PythonChoice
     from anyvenv.pythons.executables import Executables
     from anyvenv.pythons.installer import ExecutableNames, InstallResult
+
+# how the hints of an install name python install's options
+INSTALL_WORDS = OptionWords.command_line("install_dir", "offline", "reinstall")
 
 
 def _add_install_dir(parser: argparse.ArgumentParser, given: str = "") -> None:
@@ -487,6 +491,7 @@ def _install_one(args: argparse.Namespace, version: str) -> InstallResult:
             offline=args.offline or (not args.no_offline and _offline_by_variable()),
             on_lock_wait=tell_waiting,
             executables=_executable_names(args),
+            words=INSTALL_WORDS,
         )
     finally:
         if bar is not None:
@@ -520,7 +525,7 @@ def _print_installed(result: InstallResult) -> None:
         if why is not None:  # (made where no file is executable, or remounted noexec since)
             print(
                 f"anyvenv: warning: its interpreter {executable} cannot be run ({why}): "
-                f"{unrunnable_fix(executable)}",
+                f"{unrunnable_fix(executable, INSTALL_WORDS)}",
                 file=sys.stderr,
             )
         else:

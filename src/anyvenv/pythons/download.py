@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from anyvenv.errors import AnyvenvError
+from anyvenv.errors import NO_OPTIONS, AnyvenvError, OptionWords
 from anyvenv.fs.leftovers import TEMP_MARK, leftover_stem, leftover_tag, sweep_dead
 from anyvenv.fs.outcome import errno_name
 from anyvenv.killpoints import checkpoint
@@ -72,12 +72,14 @@ def fetch_verified(
     cache_dir: Path,
     progress: ProgressCallback | None = None,
     offline: bool = False,
+    words: OptionWords = NO_OPTIONS,
 ) -> Path:
     """The path of a cached file with the bytes of ``url`` whose sha256 is ``sha256``.
 
     Raises :class:`ChecksumMismatch` when the bytes differ (nothing is kept) and
     :class:`DownloadFailed` when they cannot be fetched, or (``offline``) when they would
-    have to come over the network (a ``file://`` URL is read still).
+    have to come over the network (a ``file://`` URL is read still); ``words``: the
+    caller's front end's, whose ``offline`` option the refusal names (none by default).
     """
     expected = _check_expected(sha256, filename)
     cached = cache_dir / filename
@@ -87,9 +89,10 @@ def fetch_verified(
         with contextlib.suppress(OSError):
             cached.unlink()  # damaged or replaced upstream: fetch again
     if offline and not url.startswith("file:"):
+        flag = words.option("offline")  # (the caller's; a function's user said so itself)
         raise DownloadFailed(
-            f"network access is off (--offline or UV_OFFLINE) and {filename} is not in the "
-            "download cache",
+            f"network access is off{f' ({flag} or UV_OFFLINE)' if flag else ''} and {filename} "
+            "is not in the download cache",
             f"allow the network, or name a local mirror ({_MIRRORS})",
         )
     cache_dir.mkdir(parents=True, exist_ok=True)

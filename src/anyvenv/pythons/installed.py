@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anyvenv.errors import AnyvenvError, InterpreterNotFound, UsageError
+from anyvenv.errors import AnyvenvError, InterpreterNotFound, OptionWords, UsageError
 from anyvenv.fs import atomic, leftovers
 from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.remove import remove_tree, why_unremovable
@@ -84,8 +84,12 @@ def resolve_install_dir(install_dir: str | os.PathLike[str] | None) -> Path:
     else:  # (ANYVENV_PYTHON_INSTALL_DIR ~ expanded; a usage error when relative)
         chosen = anyvenv_install_dir().absolute()
     if chosen.exists() and not chosen.is_dir():
-        where = "--install-dir" if install_dir is not None else INSTALL_DIR_ENV
-        raise UsageError(f"{chosen} is not a directory", f"set {where} to a directory")
+        fix = (  # (a path the caller passed, by whatever option its user gave it)
+            "pass a directory as the install dir"
+            if install_dir is not None
+            else f"set {INSTALL_DIR_ENV} to a directory"
+        )
+        raise UsageError(f"{chosen} is not a directory", fix)
     return chosen
 
 
@@ -380,19 +384,22 @@ def on_noexec_mount(path: str) -> bool:
         return False
 
 
-def unrunnable_fix(executable: str, *, installing: bool = True) -> str:
+def unrunnable_fix(executable: str, words: OptionWords) -> str:
     """What makes an installed Python whose interpreter cannot be run (:func:`why_not_runnable`)
     run: another install dir where its filesystem is mounted noexec (a reinstall there would
     not run either), else that or a reinstall (a copy made 0644 on a filesystem that can
-    keep exec bits runs once made again). ``installing``: said to ``python install`` (whose
-    options it names), else to a command that downloads a Python when none is found."""
-    if installing:
-        elsewhere = "install into a directory on another filesystem (--install-dir, or "
-        elsewhere += "ANYVENV_PYTHON_INSTALL_DIR for every command)"
-        again = "--reinstall it"
+    keep exec bits runs once made again). ``words``: the caller's front end's: ``python
+    install`` names its options (``install_dir``, ``reinstall``); one that downloads a Python
+    where none is found has neither."""
+    install_dir, reinstall = words.option("install_dir"), words.option("reinstall")
+    if install_dir:
+        elsewhere = f"install into a directory on another filesystem ({install_dir}, or "
+        elsewhere += f"{INSTALL_DIR_ENV} for every command)"
     else:
-        elsewhere = "set ANYVENV_PYTHON_INSTALL_DIR to a directory on another filesystem"
-        again = "reinstall it ('anyvenv python install --reinstall')"
+        elsewhere = f"set {INSTALL_DIR_ENV} to a directory on another filesystem"
+    again = (
+        f"{reinstall} it" if reinstall else "reinstall it ('anyvenv python install --reinstall')"
+    )
     if on_noexec_mount(executable):
         return elsewhere
     return f"{elsewhere}, or {again} where files can be executable"

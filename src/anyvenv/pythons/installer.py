@@ -21,12 +21,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anyvenv import __version__
-from anyvenv.errors import AnyvenvError, DirectoryNotWritable, NothingExecutableHere, UsageError
+from anyvenv.errors import (
+    NO_OPTIONS,
+    AnyvenvError,
+    DirectoryNotWritable,
+    NothingExecutableHere,
+    OptionWords,
+    UsageError,
+)
 from anyvenv.fs import atomic
 from anyvenv.fs.outcome import errno_name, held_tree_fix
 from anyvenv.fs.paths import missing_directories, remove_while_empty
 from anyvenv.fs.place import DATA_MODE, create_file
 from anyvenv.fs.probe import probe, probe_path_for
+from anyvenv.interpreter.discovery import INSTALL_DIR_ENV
 from anyvenv.interpreter.query import LOADED_LIBPYTHONS_CODE
 from anyvenv.killpoints import checkpoint
 from anyvenv.pythons.archive import ExtractReport, LinkPlan, extract, plan_links, read_tree
@@ -191,17 +199,23 @@ def install_python(
     offline: bool = False,
     on_lock_wait: Callable[[str], object] | None = None,
     executables: ExecutableNames | None = None,
+    words: OptionWords = NO_OPTIONS,
 ) -> InstallResult:
     """Install the newest build matching ``request`` into ``install_dir`` (default:
     ``anyvenv_install_dir()``) so that it runs on that filesystem; ``offline``: from the
     download cache or a ``file://`` mirror only; ``on_lock_wait`` is told when another
     install or uninstall holds the install dir; ``executables``: then (also when it was
-    already installed) its names in the user's bin dir (:mod:`anyvenv.pythons.executables`).
+    already installed) its names in the user's bin dir (:mod:`anyvenv.pythons.executables`);
+    ``words``: the caller's front end's, whose options the hints name (``install_dir``,
+    ``offline``: ``python install`` has them, a command that downloads a Python for an env
+    does not; none by default).
 
     Raises :class:`~anyvenv.errors.AnyvenvError` subclasses: unknown version, checksum
     mismatch, broken or unsafe archive, nothing executable there, no space left, ...
     """
-    result = _install(request, install_dir, mirror, reinstall, progress, offline, on_lock_wait)
+    result = _install(
+        request, install_dir, mirror, reinstall, progress, offline, on_lock_wait, words
+    )
     if executables is None:
         return result
     from dataclasses import replace
@@ -235,6 +249,7 @@ def _install(
     progress: InstallProgress | None,
     offline: bool,
     on_lock_wait: Callable[[str], object] | None,
+    words: OptionWords,
 ) -> InstallResult:
     started = time.perf_counter()
     root = resolve_install_dir(install_dir)
@@ -257,18 +272,18 @@ def _install(
         where = probe(probe_path_for(root))
     except DirectoryNotWritable as exc:  # (an unwritable home: not a directory they named)
         error = exc.reworded(f"cannot install into {root}: {exc.message}")
-        error.hint = "pick another install dir with --install-dir or ANYVENV_PYTHON_INSTALL_DIR"
+        error.hint = f"pick another install dir with {_install_dir_options(words)}"
         raise error from None
     if not where.can_execute:
         raise NothingExecutableHere(
             f"no file can be executed on the filesystem at {where.path} (exec: {where.exec})",
-            "install into another filesystem with --install-dir or ANYVENV_PYTHON_INSTALL_DIR",
+            f"install into another filesystem with {_install_dir_options(words)}",
         )
     plan = plan_links(where)
     with _download_cache() as cache:
         on_bytes = None if progress is None else _stage(progress, "download")
         archive = fetch_verified(
-            url, download.sha256, download.filename, cache, on_bytes, offline=offline
+            url, download.sha256, download.filename, cache, on_bytes, offline=offline, words=words
         )
         tree = read_tree(archive)  # every member checked before anything is written
         # (made here: taken away again if nothing is installed)
@@ -298,7 +313,7 @@ def _install(
         except BaseException as exc:
             remove_while_empty(made)
             if isinstance(exc, OSError):
-                raise _install_error(exc, root, download) from exc
+                raise _install_error(exc, root, download, words) from exc
             raise
     return InstallResult(
         installed,
@@ -361,15 +376,25 @@ def _download_cache() -> Iterator[Path]:
         yield Path(temporary)
 
 
-def _install_error(exc: OSError, root: Path, download: PythonDownload) -> AnyvenvError:
+def _install_dir_options(words: OptionWords) -> str:
+    """How the user picks another install dir: the front end's option (``python install
+    --install-dir``), if it has one, or the variable every command reads."""
+    option = words.option("install_dir")
+    return f"{option} or {INSTALL_DIR_ENV}" if option else INSTALL_DIR_ENV
+
+
+def _install_error(
+    exc: OSError, root: Path, download: PythonDownload, words: OptionWords
+) -> AnyvenvError:
     where = exc.filename or root
     if exc.filename and atomic.name_refused(os.fspath(exc.filename), exc):
         return atomic.name_refusal(os.fspath(exc.filename), exc)  # (FAT: no café)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         full = "no space left on device" if exc.errno == errno.ENOSPC else "disk quota exceeded"
+        elsewhere = words.option("install_dir") or f"install dir ({INSTALL_DIR_ENV})"
         return AnyvenvError(
             f"{full} at {root} while installing {download.install_name}",
-            "free space or pick another --install-dir; nothing was installed",
+            f"free space or pick another {elsewhere}; nothing was installed",
         )
     old = os.fspath(root / download.install_name)
     held = held_tree_fix(exc, old, f"the installed {download.install_name}")
@@ -383,7 +408,7 @@ def _install_error(exc: OSError, root: Path, download: PythonDownload) -> Anyven
         return AnyvenvError(
             f"cannot write {where} ({errno_name(exc.errno)}) while installing "
             f"{download.install_name}",
-            "pick an install dir you can write to (--install-dir or ANYVENV_PYTHON_INSTALL_DIR); "
+            f"pick an install dir you can write to ({_install_dir_options(words)}); "
             "nothing was installed",
         )
     return AnyvenvError(

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import os
 
-from anyvenv.errors import AnyvenvError, InterpreterNotFound, UnsupportedPython, UsageError
+from anyvenv.errors import (
+    NO_OPTIONS,
+    AnyvenvError,
+    InterpreterNotFound,
+    UnsupportedPython,
+    UsageError,
+)
 from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -147,6 +153,6 @@ def _downloaded(
             raise InterpreterNotFound(
                 f"{missing.message}, and the install of it at {result.install.path} cannot be "
                 f"run ({why})",
-                unrunnable_fix(executable, installing=False),
+                unrunnable_fix(executable, NO_OPTIONS),
             )
     return query_interpreter(executable)
