@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -13,7 +15,7 @@ import pytest
 import anyvenv
 from anyvenv.errors import DirectoryNotWritable, UsageError
 from lab import Lab
-from support import BASE
+from support import BASE, one_line_error, run_cli
 
 
 def test_the_public_names_are_reachable_from_the_package() -> None:
@@ -238,30 +240,135 @@ def test_one_env_made_at_once_in_a_new_directory_is_made_once(tmp_path: Path) ->
         assert not made[0].replaced
 
 
-def test_hints_are_said_in_the_apis_words(tmp_path: Path, lab: Lab) -> None:
-    """A caller of create() passes ``clear=True``, not ``--clear``: the hints creation gives
-    in the command line's words are said with create()'s keywords."""
-    from anyvenv.envbuild import create as create_module
+def _said_to_a_caller(error: anyvenv.AnyvenvError) -> str:
+    """The error's line, checked to name no command-line option (a command it quotes,
+    'anyvenv python install 3.5', is one to run, not an option of create())."""
+    line = error.one_line()
+    unquoted = re.sub(r"'anyvenv [^']*'", "", line)
+    assert re.search(r"(?<![\w-])--[a-z]", unquoted) is None, line
+    return line
 
+
+def _python_2(where: Path) -> str:
+    """An executable named python that refuses ``-I`` as Python 2 does."""
+    where.mkdir()
+    python = where / "python"
+    python.write_text('#!/bin/sh\necho "Unknown option: -I" >&2\nexit 2\n')
+    python.chmod(0o755)
+    return str(python)
+
+
+@pytest.mark.parametrize(
+    ("python", "said"),
+    [
+        ("python-2", "is Python 2 or older than 3.4: anyvenv makes environments for CPython 3; "
+         "pass a Python 3 (python='3.12', or its path)"),
+        ("2.7", "Python 2.7 is not supported: anyvenv makes environments for CPython 3; "
+         "ask for a Python 3 (python='3.12')"),
+        (">=3.11,<3.5", "ask for a range some version is in (python='>=3.11')"),
+        ("cpython-3.12-windows-x86_64-none", "ask for the version alone (python='3.12')"),
+        ("pythonzz", "no 'pythonzz' on PATH; install it, or pass a version or a path "
+         "(python='3.12')"),
+        ("3.5", "install one with 'anyvenv python install 3.5' or pass python=PATH, or pass "
+         "python_downloads=True to have one downloaded"),
+    ],
+    ids=["python-2", "2.7", "empty-range", "other-platform", "no-such-name", "not-installed"],
+)  # fmt: skip
+def test_a_python_not_found_is_said_with_creates_keywords(
+    tmp_path: Path, python: str, said: str
+) -> None:
+    """Whichever layer refuses the request (the query of the interpreter, discovery, the
+    download's choice), the hint names create()'s ``python=`` and ``python_downloads=``."""
+    from anyvenv.errors import InterpreterNotFound
+
+    if python == "python-2":
+        python = _python_2(tmp_path / "old")
+    with pytest.raises(InterpreterNotFound) as refused:
+        anyvenv.create(tmp_path / "env", python=python, python_preference="only-managed")
+    assert said in _said_to_a_caller(refused.value)
+    assert not (tmp_path / "env").exists()
+
+
+def test_what_is_in_the_way_is_said_with_creates_keywords(tmp_path: Path) -> None:
     anyvenv.create(tmp_path / "env", python=str(BASE))
     with pytest.raises(UsageError) as again:
         anyvenv.create(tmp_path / "env", python=str(BASE))
-    assert again.value.hint == "pass clear=True to replace it"
+    assert _said_to_a_caller(again.value).endswith("; use clear=True to replace it")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "file").write_text("mine")
+    with pytest.raises(UsageError) as other:  # (clear=True would not replace it either)
+        anyvenv.create(tmp_path / "other", python=str(BASE))
+    assert "is not a virtual environment" in _said_to_a_caller(other.value)
+    (tmp_path / "a-file").write_text("mine")
+    with pytest.raises(UsageError) as a_file:
+        anyvenv.create(tmp_path / "a-file", python=str(BASE))
+    assert "exists and is not a directory" in _said_to_a_caller(a_file.value)
+    with pytest.raises(UsageError) as unseedable:  # (pip refuses a path that is not UTF-8)
+        anyvenv.create(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"), python=str(BASE), seed=True)
+    assert _said_to_a_caller(unseedable.value).endswith(
+        "; create the environment without seed=True"
+    )
+
+
+def test_a_strategy_that_cannot_work_is_said_with_creates_keywords(
+    tmp_path: Path, lab: Lab
+) -> None:
     share = lab.target("faultfs:cifs-like")
     with pytest.raises(UsageError) as forced:
         anyvenv.create(share / "env", python=str(BASE), strategy="symlink")
-    assert "use the copy strategy (strategy='copy')" in str(forced.value.hint)
-    # a Python that is not there: the command downloads one, a library call when let
-    from anyvenv.errors import InterpreterNotFound
+    assert "use the copy strategy (strategy='copy')" in _said_to_a_caller(forced.value)
 
-    with pytest.raises(InterpreterNotFound) as missing:
-        anyvenv.create(tmp_path / "none", python="3.5", python_preference="only-managed")
-    assert str(missing.value.hint).endswith(", or pass python_downloads=True to let create() do so")
-    with pytest.raises(UsageError) as unseedable:  # (pip refuses a path that is not UTF-8)
-        anyvenv.create(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"), python=str(BASE), seed=True)
-    assert unseedable.value.hint == "create the environment without seed=True"
-    # every phrase translated is one creation says (a reworded hint would slip through)
-    here = Path(create_module.__file__)
-    sources = "".join(path.read_text() for path in here.parent.glob("*.py") if path != here)
-    for command_line, _ in create_module._API_WORDS:
-        assert command_line in sources, command_line
+
+def test_the_command_line_says_its_options_where_create_says_keywords(tmp_path: Path) -> None:
+    """The same refusals through ``anyvenv venv``: its options, never create()'s keywords."""
+    old = _python_2(tmp_path / "old")
+
+    def venv(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli("venv", *args, cwd=tmp_path)
+
+    refused = venv("env", "--python", old)
+    assert refused.returncode == 2
+    assert one_line_error(refused).endswith("; pass a Python 3 (--python 3.12, or its path)")
+    unknown = venv("env", "--python", "pythonzz")
+    assert one_line_error(unknown).endswith(
+        "; install it, or pass a version or a path (--python 3.12)"
+    )
+    assert venv("env", "--python", str(BASE)).returncode == 0
+    assert one_line_error(venv("env", "--python", str(BASE))).endswith(
+        "; use --clear to replace it"
+    )
+    unseedable = venv(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"), "--python", str(BASE), "--seed")
+    assert one_line_error(unseedable).endswith("; create the environment without --seed")
+
+
+# the options of the command line a hint below it could point to (OptionWords names them)
+_FRONT_END_OPTION = re.compile(
+    r"--(python|clear|strategy|seed|allow-python-downloads|install-dir|offline|reinstall)\b"
+)
+
+
+def test_no_layer_below_the_front_ends_says_their_options_itself() -> None:
+    """What create() calls names an option only through the OptionWords its caller passed:
+    no string there says ``--clear`` (an argument list handed to uv, a command quoted for
+    the user to run, a docstring, are not hints)."""
+    import ast
+
+    src = Path(anyvenv.__file__).parent
+    said = []
+    for layer in ("fs", "interpreter", "pythons", "envbuild"):
+        for path in sorted((src / layer).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            passed_over: set[int] = set()
+            for node in ast.walk(tree):
+                body = getattr(node, "body", None)
+                if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+                    passed_over.add(id(body[0].value))  # (a docstring)
+                if isinstance(node, (ast.List, ast.Tuple)):
+                    passed_over.update(id(item) for item in node.elts)  # (arguments)
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                    continue
+                prose = re.sub(r"'[^']*'|`[^`]*`", "", node.value)  # (commands quoted)
+                if id(node) not in passed_over and _FRONT_END_OPTION.search(prose):
+                    said.append(f"{path.relative_to(src)}:{node.lineno}: {node.value!r}")
+    assert said == []

@@ -264,3 +264,46 @@ def test_an_install_on_a_noexec_filesystem_is_not_taken_for_the_download(
     assert told.returncode == 0, told.stderr
     assert "cannot be run (its filesystem is mounted noexec): install into" in told.stderr
     assert "--reinstall" not in told.stderr
+
+
+def test_the_apis_downloads_turned_off_are_said_with_its_keyword(
+    tmp_path: Path, pythons_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller of create() whose own Downloads says never is told of python_downloads=True,
+    not of the command line's --allow-python-downloads."""
+    from anyvenv.pythons.ondemand import Downloads
+
+    for key, value in _without_312(tmp_path, {}).items():
+        monkeypatch.setenv(key, value)
+    never = Downloads(lambda: ("never", "the caller's settings"))
+    with pytest.raises(InterpreterNotFound) as refused:
+        create(tmp_path / "env", "3.12", python_downloads=never)
+    said = refused.value.one_line()
+    assert (
+        "downloads are off (the caller's settings); allow downloads (python_downloads=True, "
+        in (said)
+    )
+    assert "--" not in said, said
+    assert not (tmp_path / "pythons").exists() and not (tmp_path / "env").exists()
+
+
+def test_a_download_into_a_noexec_install_dir_names_the_options_of_who_asked(
+    tmp_path: Path, pythons_env: dict[str, str], noexec_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing runs where Pythons are installed: python install names its --install-dir, but
+    venv has none and create() no such keyword: they name the variable alone."""
+    variables = {**_without_312(tmp_path, {}), "ANYVENV_PYTHON_INSTALL_DIR": str(noexec_dir)}
+    for key, value in variables.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(InterpreterNotFound) as refused:
+        create(tmp_path / "env", "3.12", python_downloads=True)
+    elsewhere = "install into another filesystem with ANYVENV_PYTHON_INSTALL_DIR"
+    assert refused.value.hint == elsewhere
+    made = run_cli("venv", str(tmp_path / "env"), "--python", "3.12", env=cli_env(**variables))
+    assert made.returncode != 0 and one_line_error(made).endswith(f"; {elsewhere}")
+    told = run_cli("python", "install", "3.12", env=cli_env(**variables))
+    assert told.returncode != 0
+    assert one_line_error(told).endswith(
+        "; install into another filesystem with --install-dir or ANYVENV_PYTHON_INSTALL_DIR"
+    )
+    assert not (tmp_path / "env").exists()

@@ -651,7 +651,7 @@ def _find(args: argparse.Namespace) -> int:
         from anyvenv.interpreter.discovery import find_interpreter
 
         try:
-            info = find_interpreter(request, _preference_here(args), option=None)
+            info = find_interpreter(request, _preference_here(args))  # (no option: names none)
         except InterpreterNotFound as exc:
             exc = _without_a_build(exc, request)
             raise (exc if here is None else here.named_in(exc)) from exc

@@ -9,6 +9,7 @@ abbreviated option, a value that looks like an option, a wrong choice) goes to a
 from __future__ import annotations
 
 from anyvenv.cli.output import add_json_flag
+from anyvenv.errors import OptionWords
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
     Arguments = argparse.Namespace | SimpleNamespace
 
 DEFAULT_PATH = ".venv"
+# how the hints of what venv calls name its options
+WORDS = OptionWords.command_line(
+    "python", "clear", "strategy", "seed", "offline", python_downloads="--allow-python-downloads"
+)
 STRATEGIES = ("auto", "symlink", "hardlink", "copy")
 
 # option strings -> (destination, help)
@@ -402,11 +407,11 @@ def run(args: Arguments) -> int:
     from anyvenv.cli.uvargs import refuse_both_download_flags
 
     refuse_both_download_flags(args)
-    if args.python:  # (the API names no option: said here with --python in the hint)
+    if args.python:  # (before the project is read: refused for what it is)
         from anyvenv.interpreter.discovery import refuse_unsupported
         from anyvenv.interpreter.request import parse_request
 
-        refuse_unsupported(parse_request(args.python))
+        refuse_unsupported(parse_request(args.python), words=WORDS)
     start = enter_working_dir(args)
     # as uv venv: --python, UV_PYTHON, .python-version, requires-python; the project's env path
     found = python_for_venv(
@@ -425,7 +430,7 @@ def run(args: Arguments) -> int:
         from anyvenv.interpreter.discovery import refuse_unsupported
 
         try:
-            refuse_unsupported(found.choice.request)
+            refuse_unsupported(found.choice.request, words=WORDS)
         except InterpreterNotFound as exc:
             raise found.choice.named_in(exc) from None
     settings_start = found.project.workspace_root if found.project is not None else start
@@ -444,6 +449,7 @@ def run(args: Arguments) -> int:
         info = make_environment(
             path,
             python,
+            words=WORDS,
             python_preference=preference,
             confirm_replace=ask_to_replace if interactive else None,
             # as uv venv: with no PATH, the working directory's name

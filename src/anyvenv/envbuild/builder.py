@@ -27,7 +27,14 @@ from anyvenv.envbuild.config import (
 from anyvenv.envbuild.layout import EnvLayout
 from anyvenv.envbuild.plan import InterpreterPlan, LibraryPlacement, find_patchelf, plan_interpreter
 from anyvenv.envbuild.validate import finish_check, start_check, verify
-from anyvenv.errors import AnyvenvError, DirectoryNotWritable, EnvironmentBroken, UsageError
+from anyvenv.errors import (
+    NO_OPTIONS,
+    AnyvenvError,
+    DirectoryNotWritable,
+    EnvironmentBroken,
+    OptionWords,
+    UsageError,
+)
 from anyvenv.fs import CFG_NAME, atomic, inplace, is_virtual_environment, leftovers
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.parents import make_missing, remove_made
@@ -70,6 +77,9 @@ class EnvOptions:
     # an env replaced is kept beside the new one under a retired name (EnvInfo.kept_old), for
     # the caller to put back or remove (see anyvenv.fs.atomic.commit_keeping)
     keep_replaced: bool = False
+    # how the caller's front end names its options (``clear``, ``strategy``, ``seed``) in the
+    # hints of the errors raised here: the command line's or create()'s; none by default
+    words: OptionWords = NO_OPTIONS
 
 
 @record
@@ -237,7 +247,7 @@ class EnvBuilder:
         if self.options.seed:
             from anyvenv.envbuild.seed import check_seedable
 
-            check_seedable(target)
+            check_seedable(target, self.options.words)
         if os.path.islink(target):  # (one to a directory was followed above)
             try:
                 pointed = os.readlink(target)
@@ -266,9 +276,12 @@ class EnvBuilder:
             if is_virtual_environment(target):
                 confirm = self.options.confirm_replace
                 if not self.options.clear and not (confirm is not None and confirm(target)):
+                    clear = self.options.words.option("clear")
                     raise UsageError(
                         f"a virtual environment already exists at {target}",
-                        "use --clear to replace it",
+                        f"use {clear} to replace it"
+                        if clear
+                        else "choose another path, or remove it first",
                     )
                 _refuse_another_users(target)
                 replaced = True
@@ -318,6 +331,7 @@ class EnvBuilder:
             self.linkage,
             self.landing,  # (a hard link to the base works only on the base's filesystem)
             forced=self.options.strategy,
+            words=self.options.words,
         )
 
     def make_directories(self, layout: EnvLayout, plan: InterpreterPlan) -> None:
@@ -377,7 +391,12 @@ class EnvBuilder:
         # uv copies files and then chmods them, and renames each into place while holding it
         # open: where either fails, or chmod is ignored, pip (with the shim) installs
         with_pip = plan.mode_shim or plan.uv_installs_fail
-        return seed_packages(layout, with_pip=with_pip, index_args=self.options.seed_index_args)
+        return seed_packages(
+            layout,
+            with_pip=with_pip,
+            index_args=self.options.seed_index_args,
+            words=self.options.words,
+        )
 
     def commit(self, staging: str) -> None:
         if self.in_place:

@@ -11,20 +11,23 @@ from anyvenv.envbuild.builder import (
     build_environment,
     make_parents,
 )
-from anyvenv.errors import AnyvenvError, InterpreterNotFound, UsageError
+from anyvenv.errors import InterpreterNotFound, OptionWords, UsageError
 from anyvenv.fs.place import Strategy, forget_umask
 from anyvenv.interpreter.discovery import checked_preference
-from anyvenv.pythons.ondemand import Downloads, find_or_download
+from anyvenv.pythons.ondemand import Downloads, find_or_download, may_be_downloaded
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from typing import ParamSpec
 
-    P = ParamSpec("P")
+# what a hint says to a caller of create(): its keywords (``clear=True``), never the command
+# line's options (``--clear``); ``anyvenv venv`` passes its own to make_environment()
+CREATE_WORDS = OptionWords.function_keywords(
+    "python", "clear", "strategy", "seed", "python_downloads"
+)
 
 
-def make_environment(
+def create(
     path: str | os.PathLike[str],
     python: str | os.PathLike[str] | None = None,
     *,
@@ -59,8 +62,8 @@ def make_environment(
     does by default. ``builder``: a subclass of :class:`EnvBuilder` that overrides some of its
     steps (``make_directories``, ``place_interpreter``, ``write_config``, ``write_scripts``,
     ``seed``...); what it makes is validated once all its steps are done, before it is put
-    in place. An error's hint names create()'s keywords (``clear=True``); ``anyvenv venv``
-    calls :func:`make_environment`, whose hints name its options (``--clear``).
+    in place. An error's hint names create()'s keywords (``clear=True``), never the command
+    line's options.
 
     Raises ``TypeError`` for an argument of the wrong type, and otherwise
     :class:`anyvenv.errors.AnyvenvError` subclasses (``message`` and ``hint``, picklable):
@@ -71,6 +74,44 @@ def make_environment(
     :class:`~anyvenv.errors.EnvironmentBroken` when the new env's python does not run as
     built (nothing is left then).
     """
+    return make_environment(
+        path,
+        python,
+        words=CREATE_WORDS,
+        prompt=prompt,
+        system_site_packages=system_site_packages,
+        seed=seed,
+        clear=clear,
+        strategy=strategy,
+        python_preference=python_preference,
+        confirm_replace=confirm_replace,
+        on_lock_wait=on_lock_wait,
+        seed_index_args=seed_index_args,
+        python_downloads=python_downloads,
+        builder=builder,
+    )
+
+
+def make_environment(
+    path: str | os.PathLike[str],
+    python: str | os.PathLike[str] | None = None,
+    *,
+    words: OptionWords,
+    prompt: str | None = None,
+    system_site_packages: bool = False,
+    seed: bool = False,
+    clear: bool = False,
+    strategy: str | Strategy | None = None,
+    python_preference: str | None = None,
+    confirm_replace: Callable[[str], bool] | None = None,
+    on_lock_wait: Callable[[str], object] | None = None,
+    seed_index_args: Sequence[str] = (),
+    python_downloads: bool | Downloads = False,
+    builder: type[EnvBuilder] = EnvBuilder,
+) -> EnvInfo:
+    """:func:`create` for a front end whose user passes these arguments as ``words`` says
+    (``anyvenv venv``: the command line's ``--clear``): every hint of its errors that points
+    to an option names it so."""
     target = _checked_path(path)
     if python is not None and not isinstance(python, str):
         python = _checked_python(python)
@@ -107,8 +148,15 @@ def make_environment(
         if prompt == ".":  # as venv and uv: the name of the working directory
             prompt = os.path.basename(working_dir)
     forget_umask()  # (a host process may have changed it since the last call)
-    downloads = _checked_downloads(python_downloads)
-    info = find_or_download(python, python_preference, downloads, option=None)
+    downloads = _checked_downloads(python_downloads, words)
+    try:
+        info = find_or_download(python, python_preference, downloads, words=words)
+    except InterpreterNotFound as missing:  # (one may be downloaded: said how, where it may)
+        allow = words.option("python_downloads")
+        if downloads is None and allow and may_be_downloaded(python, python_preference, missing):
+            missing.hint = f"{missing.hint}, or " if missing.hint else ""
+            missing.hint += f"pass {allow} to have one downloaded"
+        raise
     options = EnvOptions(
         prompt=prompt,
         system_site_packages=system_site_packages,
@@ -117,6 +165,7 @@ def make_environment(
         strategy=forced,
         clear=clear,
         confirm_replace=confirm_replace,
+        words=words,
     )
     # a sync of a project whose env this is waits (and this waits for it); the lock is beside
     # the env: the directories above it are made first, and removed again if this fails
@@ -134,43 +183,6 @@ def make_environment(
     except BaseException:
         remove_made(made)
         raise
-
-
-# the hints creation gives in the command line's words, as a caller of create() says them
-_API_WORDS = (
-    ("use --clear to replace it", "pass clear=True to replace it"),
-    ("(--strategy copy)", "(strategy='copy')"),
-    ("without --seed", "without seed=True"),
-)
-
-
-def _in_api_words(hint: str | None) -> str | None:
-    for command_line, api in _API_WORDS:
-        hint = None if hint is None else hint.replace(command_line, api)
-    return hint
-
-
-def _hints_in_api_words(make: Callable[P, EnvInfo]) -> Callable[P, EnvInfo]:
-    def create(*args: P.args, **kwargs: P.kwargs) -> EnvInfo:
-        try:
-            return make(*args, **kwargs)
-        except AnyvenvError as exc:
-            exc.hint = _in_api_words(exc.hint)
-            if (  # (the command downloads one by itself; a library call only when let)
-                isinstance(exc, InterpreterNotFound)
-                and not kwargs.get("python_downloads")
-                and "'anyvenv python install " in (exc.hint or "")
-            ):
-                exc.hint = f"{exc.hint}, or pass python_downloads=True to let create() do so"
-            raise
-
-    create.__doc__ = make.__doc__
-    create.__module__ = make.__module__
-    create.__wrapped__ = make  # type: ignore[attr-defined]  # (inspect.signature follows it)
-    return create
-
-
-create = _hints_in_api_words(make_environment)
 
 
 def _checked_path(path: object) -> str:
@@ -217,9 +229,10 @@ def _checked_strategy(strategy: object) -> Strategy | None:
     )
 
 
-def _checked_downloads(value: object) -> Downloads | None:
+def _checked_downloads(value: object, words: OptionWords) -> Downloads | None:
     if isinstance(value, Downloads):
         return value
     if not isinstance(value, bool):
         raise TypeError(f"python_downloads must be a bool, not {type(value).__name__}")
-    return Downloads(lambda: ("automatic", "python_downloads=True")) if value else None
+    source = words.option("python_downloads") or "python_downloads"
+    return Downloads(lambda: ("automatic", source)) if value else None

@@ -6,7 +6,13 @@ from __future__ import annotations
 import os
 import sys
 
-from anyvenv.errors import NothingExecutableHere, UsageError, WritesLostHere
+from anyvenv.errors import (
+    NO_OPTIONS,
+    NothingExecutableHere,
+    OptionWords,
+    UsageError,
+    WritesLostHere,
+)
 from anyvenv.fs.outcome import REWRITES_WORK
 from anyvenv.fs.place import Strategy, may_hard_link, same_filesystem
 from anyvenv.fs.probe import ProbeResult
@@ -77,8 +83,11 @@ def plan_interpreter(
     env_parent: str | os.PathLike[str],
     *,
     forced: Strategy | None = None,
+    words: OptionWords = NO_OPTIONS,
 ) -> InterpreterPlan:
-    """The placement for an env created in ``env_parent`` (whose filesystem ``probe`` measured)."""
+    """The placement for an env created in ``env_parent`` (whose filesystem ``probe`` measured);
+    ``forced``: the strategy the user asked for, refused where it cannot work with a hint that
+    names their ``strategy`` option in their front end's ``words``."""
     if not probe.can_execute:
         raise NothingExecutableHere(
             f"no file can be executed on the filesystem at {env_parent} (exec: {probe.exec}"
@@ -89,7 +98,7 @@ def plan_interpreter(
     if not probe.keeps_reopened_writes:
         raise _writes_lost_refusal(probe, env_parent)
     same_fs = same_filesystem(info.executable, env_parent)
-    strategy, reason = _choose_strategy(probe, same_fs, forced, info.executable)
+    strategy, reason = _choose_strategy(probe, same_fs, forced, info.executable, words)
     library = _choose_library(strategy, linkage, probe, same_fs)
     lib64 = strategy is Strategy.SYMLINK and wants_lib64(info)
     if library is not LibraryPlacement.NONE:
@@ -150,20 +159,23 @@ def mode_shim_note(probe: ProbeResult) -> str:
 
 
 def _choose_strategy(
-    probe: ProbeResult, same_fs: bool, forced: Strategy | None, base: str
+    probe: ProbeResult, same_fs: bool, forced: Strategy | None, base: str, words: OptionWords
 ) -> tuple[Strategy, str]:
+    copy = words.option("strategy", Strategy.COPY.value)
+    instead = "use the copy strategy" + (f" ({copy})" if copy else "")
+    instead += ", or none: anyvenv chooses by itself"
     if forced is Strategy.HARDLINK and not may_hard_link(base):
         from anyvenv.fs.remove import owner_name
 
         raise UsageError(
             f"the hardlink strategy was asked for, but you may not hard-link {base}, another "
             f"user's ({owner_name(base)}'s), where fs.protected_hardlinks is on",
-            "use the copy strategy (--strategy copy), or none: anyvenv chooses by itself",
+            instead,
         )
     if forced is Strategy.SYMLINK and not probe.symlinks_work:
         raise UsageError(
             f"the symlink strategy was asked for, but here {probe.why_no_symlinks}",
-            "use the copy strategy (--strategy copy), or none: anyvenv chooses by itself",
+            instead,
         )
     if forced is Strategy.HARDLINK and not (same_fs and probe.hardlinks_work):
         why = (
@@ -173,7 +185,7 @@ def _choose_strategy(
         )
         raise UsageError(
             f"the hardlink strategy was asked for, but here {why}",
-            "use the copy strategy (--strategy copy), or none: anyvenv chooses by itself",
+            instead,
         )
     if forced is not None:
         return forced, f"{forced.value} (asked for)"

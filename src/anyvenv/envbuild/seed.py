@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from anyvenv.envbuild.layout import EnvLayout
-from anyvenv.errors import AnyvenvError, UsageError
+from anyvenv.errors import AnyvenvError, OptionWords, UsageError
 
 
 def bundled_wheel_dir(layout: EnvLayout) -> Path | None:
@@ -38,16 +38,23 @@ def _wheel_pkg_dir(python: str) -> Path | None:
     return Path(found) if proc.returncode == 0 and found else None
 
 
-def check_seedable(env: str | os.PathLike[str]) -> None:
+def _unseeded(words: OptionWords) -> str:
+    """How the user makes an env without pip: without their ``seed`` option (``words``)."""
+    seed = words.option("seed")
+    return f"without {seed}" if seed else "without seeding pip"
+
+
+def check_seedable(env: str | os.PathLike[str], words: OptionWords) -> None:
     """:class:`UsageError` for a path pip cannot be installed into: neither uv nor pip (nor
-    ensurepip) accept a path that is not valid UTF-8."""
+    ensurepip) accept a path that is not valid UTF-8. ``words``: the caller's front end's,
+    whose ``seed`` option the hint names."""
     from anyvenv.fs.paths import is_utf8
 
     if not is_utf8(env):
         raise UsageError(
             f"{os.fsdecode(env)!r} is not valid UTF-8: pip cannot be installed there "
             "(uv and pip refuse such paths)",
-            "create the environment without --seed",
+            f"create the environment {_unseeded(words)}",
         )
 
 
@@ -58,15 +65,20 @@ def uv_binary() -> str:
 
 
 def seed_packages(
-    layout: EnvLayout, *, with_pip: bool = False, index_args: Sequence[str] = ()
+    layout: EnvLayout,
+    *,
+    with_pip: bool = False,
+    index_args: Sequence[str] = (),
+    words: OptionWords,
 ) -> list[str]:
     """Install pip (and setuptools where the base bundles it); returns what was asked.
 
     uv does it fastest; ``with_pip`` runs the base's ensurepip in the env instead, for
     filesystems where uv's chmod after copying fails. ``index_args`` (uv's index options)
-    are for a base that bundles no pip wheel: then uv takes pip from that index."""
+    are for a base that bundles no pip wheel: then uv takes pip from that index. ``words``:
+    the caller's front end's, whose ``seed`` option the hint of a failure names."""
     if with_pip:
-        return _seed_with_ensurepip(layout)
+        return _seed_with_ensurepip(layout, words)
     wanted = ["pip"]
     args = [
         uv_binary(),
@@ -96,12 +108,12 @@ def seed_packages(
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["unknown error"]
         raise AnyvenvError(
-            f"seeding {', '.join(wanted)} failed: {detail[0]}", "retry without --seed"
+            f"seeding {', '.join(wanted)} failed: {detail[0]}", f"retry {_unseeded(words)}"
         )
     return wanted
 
 
-def _seed_with_ensurepip(layout: EnvLayout) -> list[str]:
+def _seed_with_ensurepip(layout: EnvLayout, words: OptionWords) -> list[str]:
     proc = subprocess.run(
         [os.fspath(layout.python), "-I", "-m", "ensurepip", "--default-pip"],
         capture_output=True,
@@ -112,20 +124,20 @@ def _seed_with_ensurepip(layout: EnvLayout) -> list[str]:
         # (the staging tree it ran in is removed: the env's own name for its python)
         said = detail[0].replace(os.fspath(layout.python), "the env's python")
         raise AnyvenvError(
-            f"seeding pip with ensurepip failed: {said}", _ensurepip_hint(layout, said)
+            f"seeding pip with ensurepip failed: {said}", _ensurepip_hint(layout, said, words)
         )
     # what ensurepip bundles for this Python: setuptools too before 3.12
     placed = {name.split("-")[0] for name in os.listdir(layout.site_packages)}
     return [name for name in ("pip", "setuptools") if name in placed]
 
 
-def _ensurepip_hint(layout: EnvLayout, failure: str) -> str:
+def _ensurepip_hint(layout: EnvLayout, failure: str, words: OptionWords) -> str:
     """The way out of a failed ensurepip: a base without it (Debian's and Ubuntu's keep it
     in the python3.X-venv package, as ``python -m venv`` says there) gets it installed."""
     if "No module named ensurepip" in failure or "ensurepip is disabled" in failure:
         major, minor = layout.info.version[:2]
         return (
             f"this Python has no ensurepip: install it (Debian, Ubuntu: apt install "
-            f"python{major}.{minor}-venv), or retry without --seed"
+            f"python{major}.{minor}-venv), or retry {_unseeded(words)}"
         )
-    return "retry without --seed"
+    return f"retry {_unseeded(words)}"

@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 
 from anyvenv.errors import (
+    NO_OPTIONS,
     AnyvenvError,
     InterpreterNotFound,
+    OptionWords,
     ProcessLimit,
     UnsupportedPython,
     UsageError,
 )
 from anyvenv.fs import is_virtual_environment
-from anyvenv.interpreter.query import InterpreterInfo, query_interpreter
+from anyvenv.interpreter.query import InterpreterInfo, NotPython3, query_interpreter
 from anyvenv.interpreter.request import PythonRequest, parse_request
 from anyvenv.userdirs import data_home, own_dir
 
@@ -264,7 +266,7 @@ def _satisfies(request: PythonRequest, info: InterpreterInfo) -> bool:
     )
 
 
-def _query_asked_for(path: str) -> InterpreterInfo:
+def _query_asked_for(path: str, words: OptionWords) -> InterpreterInfo:
     """The interpreter the user named; one that does not run or answer is their request
     failing (exit 2, as in uv), not anyvenv's."""
     from anyvenv.errors import MountNotAnswering
@@ -273,6 +275,11 @@ def _query_asked_for(path: str) -> InterpreterInfo:
         return query_interpreter(path)
     except (InterpreterNotFound, MountNotAnswering, ProcessLimit):
         raise
+    except NotPython3 as exc:
+        example = words.option("python", "3.12")
+        raise UnsupportedPython(
+            exc.message, f"pass a Python 3 ({example}, or its path)" if example else exc.hint
+        ) from exc
     except AnyvenvError as exc:
         raise InterpreterNotFound(exc.message, exc.hint) from exc
 
@@ -347,12 +354,13 @@ def _refuse_unfollowable(path: str, given: str) -> None:
 
 
 def find_interpreter(
-    raw_request: str | None, preference: str | None = None, *, option: str | None = "--python"
+    raw_request: str | None, preference: str | None = None, *, words: OptionWords = NO_OPTIONS
 ) -> InterpreterInfo:
     """The base interpreter for ``--python`` (``None``: any Python, as uv finds one: the
     newest managed install, else the first ``python3`` on PATH). ``preference`` is uv's
-    python-preference (default: ``UV_PYTHON_PREFERENCE``, else ``managed``). ``option``:
-    the caller's option for a path, named in the hints (``None``: it has none)."""
+    python-preference (default: ``UV_PYTHON_PREFERENCE``, else ``managed``). ``words``: how
+    the caller's user passes a Python (its ``python`` option), for the hints (the default
+    names no option)."""
     request = parse_request(raw_request)
     given = request.path
     if given is None and request.name is not None and os.path.isdir(request.name):
@@ -366,25 +374,26 @@ def find_interpreter(
             )
         if os.path.isdir(path):  # as uv: an install's or an env's directory, its bin/python3
             path = _interpreter_in(path, given)
-        return _query_asked_for(path)
+        return _query_asked_for(path, words)
     if request.name is not None:
         import shutil
 
         found = shutil.which(request.name)
         if found is not None:
-            return _query_asked_for(found)
+            return _query_asked_for(found, words)
         if not request.specifiers:
             if os.path.isfile(request.name):  # a file here, named as a command: as uv, not taken
                 raise InterpreterNotFound(
                     f"no {request.name!r} on PATH (a name is looked up there, not here)",
                     f"pass it as a path: ./{request.name}",
                 )
+            example = words.option("python", "3.12")
             raise InterpreterNotFound(
                 f"no {request.name!r} on PATH",
-                f"install it or pass {option} with a version or path" if option else "install it",
+                f"install it, or pass a version or a path ({example})" if example else "install it",
             )
         # python3.12 not on PATH: any 3.12, as uv reads that name
-    refuse_unsupported(request, option)
+    refuse_unsupported(request, words=words)
     preference = (
         checked_preference(preference, "the python preference")
         if preference
@@ -418,24 +427,26 @@ def find_interpreter(
         "only-managed": "managed installs only, as python-preference is only-managed",
         "only-system": "PATH only, as python-preference is only-system",
     }.get(preference, "managed installs and PATH")
+    path_option = words.option("python", "PATH", placeholder=True)
     raise InterpreterNotFound(
         f"no Python matching {wanted} found (searched {searched}{skipped})"
         if request.raw
         else f"no Python found (searched {searched}{skipped})",
-        f"{install} or pass {option} PATH" if option else install,
+        f"{install} or pass {path_option}" if path_option else install,
     )
 
 
 PREFERENCES = ("managed", "only-managed", "system", "only-system")
 
 
-def refuse_unsupported(request: PythonRequest, option: str | None = "--python") -> None:
+def refuse_unsupported(request: PythonRequest, *, words: OptionWords = NO_OPTIONS) -> None:
     """:class:`UnsupportedPython` for a request no CPython 3 of this platform answers (2.7,
     ``>=4``, bounds that exclude each other, another platform's build): nothing installed or
-    downloadable will, so nothing is looked up. ``option`` is named in the hint."""
+    downloadable will, so nothing is looked up. ``words``: how the caller's user passes a
+    Python, for the hint's example (the default names no option)."""
 
     def example(value: str) -> str:
-        return f"{option} {value}" if option else value
+        return words.option("python", value) or value
 
     if request.platform:
         from anyvenv.interpreter.buildtarget import current_platform
@@ -452,7 +463,7 @@ def refuse_unsupported(request: PythonRequest, option: str | None = "--python") 
         if not any(request.may_match_minor(m, n) for m in other_majors for n in range(100)):
             raise UnsupportedPython(  # (>=3.11,<3.5: its bounds exclude each other)
                 f"no Python version satisfies {request.raw.strip()}",
-                f"ask for a range some version is in ({example(repr('>=3.11'))})",
+                f"ask for a range some version is in ({example('>=3.11')})",
             )
         raise UnsupportedPython(
             f"Python {request.raw.strip()} is not supported: anyvenv makes environments for "

@@ -15,6 +15,13 @@ from anyvenv.record import as_dict, fields_of, record
 
 CACHE_VERSION = 5
 
+
+class NotPython3(AnyvenvError):
+    """The interpreter is Python 2, or a Python 3 older than 3.4 (it has no ``-I``): no
+    environment of anyvenv's is made from it. Its hint names no option: a caller that has
+    one for a Python names it (see :func:`anyvenv.interpreter.discovery.find_interpreter`)."""
+
+
 # Runs inside a python (3.6+ syntax, stdlib only): ``libs``, the libpython files the loader
 # really mapped (Linux), whatever the path's directories are called; /proc/self/maps writes a
 # newline in a path as \012. Shared by the query, the env check and the install check.
@@ -344,10 +351,10 @@ def query_interpreter(
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace")
         if "Unknown option: -I" in stderr:  # Python 2 (and 3 before 3.4) has no -I
-            raise AnyvenvError(
+            raise NotPython3(
                 f"the interpreter {path} is Python 2 or older than 3.4: anyvenv makes "
                 "environments for CPython 3",
-                "pass a Python 3 (--python 3.12, or its path)",
+                "pass a Python 3 (a version such as 3.12, or its path)",
             )
         echoed = _QUERY_SCRIPT.splitlines()[1] in stderr  # (a traceback shows it too: 3.13+)
         if echoed and "Traceback (most recent call last)" not in stderr:  # not a python

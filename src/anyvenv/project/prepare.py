@@ -21,6 +21,7 @@ from anyvenv.errors import (
     EnvironmentBroken,
     InterpreterNotFound,
     NothingExecutableHere,
+    OptionWords,
     UsageError,
 )
 from anyvenv.fs import is_virtual_environment
@@ -592,6 +593,13 @@ def _location_as_it_is(
     return location
 
 
+# how the hints of a Python not found name the options of the command (sync, run, lock...):
+# uv's, which it takes
+UV_COMMAND_WORDS = OptionWords.command_line(
+    "python", "offline", python_downloads="--allow-python-downloads"
+)
+
+
 def find_base_interpreter(
     project: Project, choice: PythonChoice, notes: list[str]
 ) -> InterpreterInfo:
@@ -613,7 +621,9 @@ def find_base_interpreter(
 
         downloads = replace(downloads, on_installed=tell)
     try:
-        info = find_or_download(choice.request.raw or None, choice.preference, downloads)
+        info = find_or_download(
+            choice.request.raw or None, choice.preference, downloads, words=UV_COMMAND_WORDS
+        )
     except InterpreterNotFound as exc:
         raise choice.named_in(exc) from exc
     if not project.allows(info.version):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 
 from anyvenv.errors import (
-    NO_OPTIONS,
     AnyvenvError,
     InterpreterNotFound,
+    OptionWords,
     UnsupportedPython,
     UsageError,
 )
@@ -68,25 +68,25 @@ def find_or_download(
     raw: str | None,
     preference: str | None,
     downloads: Downloads | None,
-    option: str | None = "--python",
+    *,
+    words: OptionWords,
 ) -> InterpreterInfo:
     """The interpreter for ``raw`` as :func:`anyvenv.interpreter.discovery.find_interpreter`
     finds it; where none is there and ``downloads`` allows, the newest build that answers the
-    request, installed first. :class:`InterpreterNotFound` when neither can be had."""
+    request, installed first. :class:`InterpreterNotFound` when neither can be had. ``words``:
+    the caller's front end's (its options are named in the hints: its ``python``, its
+    ``python_downloads`` that lets a Python be downloaded)."""
     from anyvenv.interpreter.discovery import find_interpreter, preference_of_variable
     from anyvenv.interpreter.request import parse_request
 
     try:
-        return find_interpreter(raw, preference, option=option)
+        return find_interpreter(raw, preference, words=words)
     except InterpreterNotFound as missing:
+        if downloads is None or not may_be_downloaded(raw, preference, missing):
+            raise
+        allow = words.option("python_downloads")
         request = parse_request(raw)
-        if downloads is None or not request.names_a_version:
-            raise
-        if isinstance(missing, UnsupportedPython):
-            raise  # (no build for it either)
         effective = preference or preference_of_variable(os.environ)
-        if effective == "only-system":
-            raise
         setting, source = downloads.setting()
         version = request.raw.strip() or "3"
         from anyvenv.pythons.sources import has_build
@@ -103,24 +103,42 @@ def find_or_download(
                 missing.message, f"{where} (python-downloads is never)"
             ) from None
         if setting == "never":
-            allow = (  # (--allow-python-downloads overrides the variable and settings too)
-                f"pass --allow-python-downloads in place of {source}"
-                if source.startswith("--")
-                else "allow downloads (--allow-python-downloads, UV_PYTHON_DOWNLOADS=automatic, "
-                "or manual and then 'anyvenv python install')"
+            ways = [  # (the front end's option overrides the variable and settings too)
+                *([allow] if allow else []),
+                "UV_PYTHON_DOWNLOADS=automatic",
+                "or manual and then 'anyvenv python install'",
+            ]
+            fix = (
+                f"pass {allow} in place of {source}"
+                if allow and source.startswith("--")  # (the command line's own flag)
+                else f"allow downloads ({', '.join(ways)})"
             )
             raise InterpreterNotFound(
                 f"{missing.message}; a build of it may be downloaded, but downloads are off "
                 f"({source})",
-                f"{allow}, or pass a Python's path",
+                f"{fix}, or pass a Python's path",
             ) from None
         if setting != "automatic":
             raise
-        return _downloaded(version, downloads, missing)
+        return _downloaded(version, downloads, missing, words)
+
+
+def may_be_downloaded(
+    raw: str | None, preference: str | None, missing: InterpreterNotFound
+) -> bool:
+    """Whether a download may answer ``raw``, which ``missing`` says no installed Python
+    answers: a version (not a path or a name), one CPython 3 has, under a python-preference
+    that takes managed Pythons."""
+    from anyvenv.interpreter.discovery import preference_of_variable
+    from anyvenv.interpreter.request import parse_request
+
+    if isinstance(missing, UnsupportedPython) or not parse_request(raw).names_a_version:
+        return False
+    return (preference or preference_of_variable(os.environ)) != "only-system"
 
 
 def _downloaded(
-    version: str, downloads: Downloads, missing: InterpreterNotFound
+    version: str, downloads: Downloads, missing: InterpreterNotFound, words: OptionWords
 ) -> InterpreterInfo:
     from anyvenv.interpreter.query import query_interpreter
     from anyvenv.pythons.installer import install_python
@@ -128,7 +146,9 @@ def _downloaded(
 
     try:
         try:
-            result = install_python(version, progress=downloads.progress, offline=downloads.offline)
+            result = install_python(
+                version, progress=downloads.progress, offline=downloads.offline, words=words
+            )
         finally:
             if downloads.progress_done is not None:
                 downloads.progress_done()
@@ -153,6 +173,6 @@ def _downloaded(
             raise InterpreterNotFound(
                 f"{missing.message}, and the install of it at {result.install.path} cannot be "
                 f"run ({why})",
-                unrunnable_fix(executable, NO_OPTIONS),
+                unrunnable_fix(executable, words),
             )
     return query_interpreter(executable)
