@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from anyvenv.project.runargs import read_run_args
 from anyvenv.project.runtarget import (
+    IN_ENV,
+    UV_ALONE,
+    UV_ON_ENV,
     available_commands,
     has_inline_metadata,
     is_zipapp,
+    plan_run,
     read_target,
 )
 
@@ -173,3 +178,55 @@ def test_a_script_names_its_project_as_in_uv_run(
     target = read_target([c for c in command if c not in ("-s", "-m")], str(cwd), **flags)
     expected = uv_args + (["--project", str(cwd / project)] if project else [])
     assert target.project_args(str(cwd), uv_args, environ) == expected
+
+
+INLINE_STDIN = b"# /// script\n# dependencies = []\n# ///\nprint(2)\n"
+
+
+@pytest.mark.parametrize(
+    ("uv_args", "command", "stdin", "variables", "route", "kind"),
+    [
+        ([], ["pytest", "-x"], None, {}, IN_ENV, "command"),
+        ([], ["tool.py"], None, {}, IN_ENV, "script"),
+        ([], ["inline.py"], None, {}, UV_ALONE, "inline-script"),
+        (["--script"], ["inline.py"], None, {}, UV_ALONE, "inline-script"),
+        (["--gui-script"], ["inline.py"], None, {}, UV_ALONE, "inline-script"),
+        (["--script"], ["notes.txt"], None, {}, IN_ENV, "script"),
+        (["--gui-script"], ["gui.PYW"], None, {}, IN_ENV, "script"),
+        (["-m"], ["http.server"], None, {}, IN_ENV, "module"),
+        ([], ["-"], b"print(2)\n", {}, IN_ENV, "stdin"),
+        ([], ["-"], INLINE_STDIN, {}, UV_ALONE, "stdin"),
+        ([], ["https://example.com/x.py"], None, {}, UV_ON_ENV, "remote"),
+        (["--with", "rich"], ["python"], None, {}, UV_ON_ENV, "python"),
+        (["--env-file", ".env"], ["python"], None, {}, UV_ON_ENV, "python"),
+        ([], ["python"], None, {"UV_ENV_FILE": ".env"}, UV_ON_ENV, "python"),
+        (["--isolated"], ["python"], None, {}, UV_ALONE, "python"),
+        (["--no-project"], ["tool.py"], None, {}, UV_ALONE, "script"),
+        ([], ["python"], None, {"UV_NO_PROJECT": "1"}, UV_ALONE, "python"),
+        (["--isolated"], ["-"], INLINE_STDIN, {}, UV_ALONE, "stdin"),
+        (["--with", "rich"], ["inline.py"], None, {}, UV_ALONE, "inline-script"),
+        (["--show-settings"], [""], None, {}, UV_ALONE, None),  # (uv reads nothing of it)
+        ([], [], None, {}, IN_ENV, None),  # (the env's commands are listed)
+    ],
+)
+def test_one_plan_says_who_runs_what_anyvenv_run_was_given(
+    cwd: Path,
+    uv_args: list[str],
+    command: list[str],
+    stdin: bytes | None,
+    variables: dict[str, str],
+    route: str,
+    kind: str | None,
+) -> None:
+    """uv alone (an env of its own), uv on the env anyvenv synced, or anyvenv in that env:
+    decided in one place for the no-op shortcut and the ordinary way; standard input is read
+    only for ``-``."""
+
+    def stdin_script() -> bytes:
+        assert stdin is not None, "standard input read for a command that is not -"
+        return stdin
+
+    request = read_run_args(uv_args, variables)
+    plan = plan_run(request, uv_args, command, str(cwd), stdin_script)
+    assert plan.route == route
+    assert (None if plan.target is None else plan.target.kind) == kind

@@ -799,3 +799,74 @@ def test_files_an_uninstall_left_without_a_record_are_told_of(
     report, proc = sync(synced, env, index)
     assert report["notes"] == [], proc.stderr
     assert (site / "gamma" / "__init__.py").is_file() and (site / "gamma-1.0.dist-info").is_dir()
+
+
+def test_a_script_on_standard_input_takes_the_shortcut_too(
+    synced: Path, env: dict[str, str], index: Path
+) -> None:
+    """``run -`` on an up-to-date env: the script is read once, found to declare nothing
+    (else uv runs it in an env of its own) and run at once, without the pipeline."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "anyvenv", "run", *index_args(index), "-"],
+        cwd=synced, env=env, input="import sys; print(sys.prefix)\n", capture_output=True,
+        text=True, timeout=240,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{synced / '.venv'}\n"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
+    assert "anyvenv.project.uptodate" in imported  # the shortcut answered
+    pipeline = {"anyvenv.project.session", "anyvenv.project.prepare", "argparse"}
+    assert not imported & pipeline, sorted(imported & pipeline)
+
+
+# runs `anyvenv run ARGS` the short way (as the command line does) or the ordinary way (as
+# argparse's dispatch does), and prints who would have run the command instead of running it
+_ROUTE_SHOWN = """
+import json, sys
+import anyvenv.cli.run as run
+run.exec_uv_run = lambda words, environ: print("uv", json.dumps(words)) or 0
+run.exec_target = lambda env, target, workdir: print("in the env", target.kind) or 0
+if sys.argv[1] == "short":
+    from anyvenv.__main__ import main
+else:
+    from anyvenv.cli.main import run as main
+print("exit", main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        ["true"],
+        ["tool.py"],
+        ["plain.py"],
+        ["--script", "tool.py"],
+        ["--gui-script", "plain.py"],
+        ["-m", "alpha"],
+        ["-"],
+        ["https://example.invalid/x.py"],
+        ["--with", "beta", "true"],
+        ["--isolated", "true"],
+        ["--no-project", "true"],
+        ["--no-sync", "tool.py"],
+        ["--show-settings", "true"],
+    ],
+    ids=lambda given: " ".join(given),
+)
+def test_the_shortcut_and_the_ordinary_way_route_a_run_alike(
+    synced: Path, env: dict[str, str], index: Path, given: list[str]
+) -> None:
+    """Whether uv runs it alone, uv runs it on the env, or anyvenv runs it in the env: the
+    same for an up-to-date project whichever way the command line is answered."""
+    (synced / "tool.py").write_text("# /// script\n# dependencies = []\n# ///\nprint(1)\n")
+    (synced / "plain.py").write_text("print(1)\n")
+    said = {}
+    for way in ("short", "ordinary"):
+        proc = subprocess.run(
+            [sys.executable, "-c", _ROUTE_SHOWN, way, "run", *index_args(index), *given],
+            cwd=synced, env=env, input="print(2)\n", capture_output=True, text=True,
+            timeout=240,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        said[way] = proc.stdout
+    assert said["short"] == said["ordinary"] and said["short"].endswith("exit 0\n"), said

@@ -140,7 +140,7 @@ def _shown(path: str) -> str:
 
 
 def _run(argv: Sequence[str]) -> int | None:
-    from anyvenv.cli.run import OWN
+    from anyvenv.cli.run import OWN, stdin_script
     from anyvenv.cli.uvargs import refuse_empty_paths
 
     ours, uv_args, command = OWN.split(argv)
@@ -154,7 +154,7 @@ def _run(argv: Sequence[str]) -> int | None:
     # a value of UV_NO_SYNC that uv refuses is refused here too)
     env_flag(os.environ, "UV_NO_SYNC")
     from anyvenv.project.runargs import read_run_args
-    from anyvenv.project.runtarget import read_target
+    from anyvenv.project.runtarget import IN_ENV, plan_run
     from anyvenv.project.uvrules import start_dir
 
     request = read_run_args(uv_args, os.environ)
@@ -162,18 +162,15 @@ def _run(argv: Sequence[str]) -> int | None:
         workdir = start_dir(uv_args, os.getcwd(), os.environ, project=False)
     except OSError:  # a working directory that is gone: the ordinary way says so
         return None
-    from anyvenv.errors import AnyvenvError
-
-    try:
-        target = read_target(command, workdir, request.module, request.script, request.gui_script)
+    try:  # (the ordinary way decides alike: it calls plan_run too)
+        plan = plan_run(request, uv_args, command, workdir, stdin_script)
     except AnyvenvError:  # the ordinary way says what is wrong
         return None
+    target = plan.target
     found = None
-    # (a script on standard input may declare dependencies: the ordinary way reads it)
-    left_to_uv = target.kind in ("inline-script", "remote", "stdin")
-    if not request.needs_uv_run and not left_to_uv:
+    if plan.route == IN_ENV and target is not None:  # (uv runs anything else: it must start)
         found = _up_to_date(values, target.project_args(workdir, request.sync_args, os.environ))
-    if found is None:
+    if found is None or target is None:
         from anyvenv.cli.run import run
 
         return _ordinary(run, QuickArgs(values, uv_args, command))

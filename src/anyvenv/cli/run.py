@@ -46,22 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from anyvenv.project.runargs import read_run_args
+    from anyvenv.project.runtarget import UV_ALONE, UV_ON_ENV, plan_run
     from anyvenv.project.uvrules import start_dir
 
     request = read_run_args(args.uv_args, os.environ)
-    if "--show-settings" in args.uv_args:  # uv prints its settings and runs nothing
-        return exec_uv_run(uv_run_words(args), os.environ)
     workdir = start_dir(args.uv_args, os.getcwd(), os.environ, project=False)
-    command: list[str] = list(args.command)
-    target = None
-    if command:
-        from anyvenv.project.runtarget import read_target
-
-        target = read_target(command, workdir, request.module, request.script, request.gui_script)
-    if request.alone or (target is not None and target.kind == "inline-script"):
-        # uv runs it without the project env (an env of its own, in uv's cache)
-        return exec_uv_run(uv_run_words(args), os.environ)
-    if target is not None and declares_dependencies_on_stdin(target):  # as a file would
+    plan = plan_run(request, args.uv_args, args.command, workdir, stdin_script)
+    target = plan.target
+    if plan.route == UV_ALONE:  # (an env of uv's own, in its cache)
         return exec_uv_run(uv_run_words(args), os.environ)
     _check_env_files(request.env_files, workdir)  # before a sync, as uv reads them first
     sync_args = request.sync_args
@@ -75,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     except (NotAProject, EnvLeftAlone):
         # no project, or one uv does not manage: uv runs the command without a project env
         return exec_uv_run(uv_run_words(args), os.environ)
-    if request.needs_uv_run or (target is not None and target.kind == "remote"):
+    if plan.route == UV_ON_ENV:
         from anyvenv.project.runenv import hand_over_to_uv_run
 
         on_env, options = hand_over_to_uv_run(env, declared, os.environ)
@@ -229,14 +221,6 @@ def stdin_script() -> bytes:
 
         _read_stdin.append(sys.stdin.buffer.read())
     return _read_stdin[0]
-
-
-def declares_dependencies_on_stdin(target: RunTarget) -> bool:
-    """``run -`` of a script with PEP 723 metadata: uv runs it in an env of its own, as it
-    would the same script from a file."""
-    from anyvenv.project.runtarget import inline_metadata_in
-
-    return target.kind == "stdin" and inline_metadata_in(stdin_script())
 
 
 def _list_commands(env: str) -> int:

@@ -14,10 +14,23 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Final, Literal
+
+    from anyvenv.project.runargs import RunArgs
+
+    RunRoute = Literal["uv alone", "uv on the env", "in the env"]
 
 # the opening line of a PEP 723 metadata block of type `script`
 _SCRIPT_BLOCK_START = b"# /// script"
+
+# Who carries out what ``anyvenv run`` was given (:func:`plan_run`):
+# uv alone, without anyvenv's env (an env of uv's own, in its cache, or none at all)
+UV_ALONE: Final = "uv alone"
+# uv run --no-sync, on the env anyvenv synced (what only uv can add on top of it)
+UV_ON_ENV: Final = "uv on the env"
+# anyvenv, which execs the target in the env it synced (or lists its commands, for none)
+IN_ENV: Final = "in the env"
 
 
 class RunTarget:
@@ -69,6 +82,59 @@ class RunTarget:
             # last sync's record still answers for it
             return list(uv_args)
         return [*uv_args, "--project", project]
+
+
+class RunPlan:
+    """How ``anyvenv run`` carries out its command line: ``route`` (:data:`UV_ALONE`,
+    :data:`UV_ON_ENV`, :data:`IN_ENV`) and ``target``, the command read (``None``: none was
+    given, or it is uv's alone to read)."""
+
+    __slots__ = ("route", "target")
+
+    def __init__(self, route: RunRoute, target: RunTarget | None) -> None:
+        self.route = route
+        self.target = target
+
+    def __repr__(self) -> str:
+        kind = None if self.target is None else self.target.kind
+        return f"RunPlan({self.route!r}, {kind!r})"
+
+
+def plan_run(
+    request: RunArgs,
+    uv_args: Sequence[str],
+    command: Sequence[str],
+    workdir: str,
+    stdin_script: Callable[[], bytes],
+) -> RunPlan:
+    """Who runs ``command`` (``uv_args`` read as ``request``; paths from ``workdir``): the one
+    place that decides it, for the no-op shortcut and the ordinary way alike.
+
+    uv alone: ``--show-settings`` (uv prints them and runs nothing), ``--isolated`` and
+    ``--no-project`` (``UV_ISOLATED``, ``UV_NO_PROJECT``), a script that declares its own
+    dependencies (PEP 723), from a file or on standard input (``stdin_script()`` reads it,
+    once, only then); uv on the env anyvenv synced: ``--with``, ``--env-file``
+    (``UV_ENV_FILE``), a URL; anyvenv in the env: the rest. Where the sync finds no project
+    uv manages, the ordinary way hands the command to uv alone all the same (as uv run does
+    without a project env). :class:`~anyvenv.errors.UsageError` for a command that cannot
+    be read (empty, ``-m -``)."""
+    if "--show-settings" in uv_args:
+        return RunPlan(UV_ALONE, None)
+    target = (
+        read_target(command, workdir, request.module, request.script, request.gui_script)
+        if command
+        else None
+    )
+    if request.alone:
+        return RunPlan(UV_ALONE, target)
+    if target is not None and (
+        target.kind == "inline-script"
+        or (target.kind == "stdin" and inline_metadata_in(stdin_script()))  # as a file would
+    ):
+        return RunPlan(UV_ALONE, target)
+    if request.needs_uv_run or (target is not None and target.kind == "remote"):
+        return RunPlan(UV_ON_ENV, target)
+    return RunPlan(IN_ENV, target)
 
 
 def _nearest_pyproject(directory: str) -> str | None:
