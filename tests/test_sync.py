@@ -327,15 +327,36 @@ def test_run_no_sync_warns_of_an_env_that_does_not_answer_the_request(
     show = ("python", "-c", "import sys; print(sys.version_info[:2])")
     other = anyvenv("run", "--no-sync", "--python", "3.99", *show, cwd=synced, env=env)
     assert (other.returncode, other.stdout) == (0, "(3, 12)\n"), other.stderr
-    assert other.stderr.startswith(
-        "anyvenv: warning: using the incompatible environment .venv because of --no-sync "
-        "(its Python 3.12."
+    assert other.stderr == (  # (uv run's own warning: it runs the command, on anyvenv's env)
+        "warning: Using incompatible environment (`.venv`) due to `--no-sync` (The project "
+        "environment's Python version does not satisfy the request: `Python 3.99`)\n"
     ), other.stderr
-    assert "does not satisfy the request 3.99)" in other.stderr
+    pinned = anyvenv("run", "--no-sync", *show, cwd=synced, env={**env, "UV_PYTHON": "3.11"})
+    assert pinned.returncode == 0 and "Using incompatible environment" in pinned.stderr
     for bad, said in ((("--link-mode", "teleport"), "'teleport' is not a link mode"),
                       (("--python", "3.12@@"), "cannot read the Python request")):  # fmt: skip
         refused = anyvenv("run", "--no-sync", *bad, *show, cwd=synced, env=env)
         assert refused.returncode == 2 and said in one_line_error(refused), refused.stderr
+
+
+def test_run_no_sync_is_checked_as_uv_run_checks_it(synced: Path, env: dict[str, str]) -> None:
+    """With nothing synced, uv still reads the command line and the project: an option it
+    does not know, a member not in the workspace, a required-version this uv is not, are
+    refused as by ``uv run --no-sync`` (exit 2), and nothing runs (they ran, exit 0)."""
+    show = ("python", "-c", "print('ran')")
+    for words, said in (
+        (["--bogus"], "unexpected argument '--bogus'"),
+        (["--package", "nope"], "does not have a member"),
+        (["--frozen", "--locked"], "cannot be used with"),
+    ):
+        refused = anyvenv("run", "--no-sync", *words, *show, cwd=synced, env=env)
+        assert (refused.returncode, refused.stdout) == (2, ""), (words, refused.stderr)
+        assert said in refused.stderr, (words, refused.stderr)
+    with (synced / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('\n[tool.uv]\nrequired-version = ">=0.99"\n')
+    pinned = anyvenv("run", "--no-sync", *show, cwd=synced, env=env)
+    assert (pinned.returncode, pinned.stdout) == (2, ""), pinned.stderr
+    assert "Required uv version `>=0.99` does not match" in pinned.stderr
 
 
 def test_a_config_that_names_no_base_is_rebuilt(

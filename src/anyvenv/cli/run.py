@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
         on_env, options = hand_over_to_uv_run(env, declared, os.environ)
         return exec_uv_run(uv_run_words(args, on_env=True, options=options), on_env)
+    if _no_sync(args):
+        _checked_by_uv_run(args, request.sync_args, env, declared)
     if target is None:
         return _list_commands(env)
     return exec_target(env, target, workdir)
@@ -121,20 +123,14 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> tuple[str, st
             from anyvenv.project.linkmode import parse_link_mode
 
             parse_link_mode(args.link_mode, "--link-mode")
+        if args.python:  # (as sync reads it; an env that is not that Python: uv run warns)
+            from anyvenv.interpreter.request import parse_request
+
+            parse_request(args.python)
         try:
-            env, declared, mismatch = project_env(sync_args, os.getcwd(), os.environ, args.python)
+            return project_env(sync_args, os.getcwd(), os.environ)
         except EnvironmentBroken:  # none yet: made (nothing installed), as uv run --no-sync
             return _env_without_sync(args, sync_args)
-        if mismatch is not None:  # used as it is, as uv run --no-sync uses it
-            import sys
-
-            where = os.path.relpath(env) if env.startswith(os.getcwd() + os.sep) else env
-            print(
-                f"anyvenv: warning: using the incompatible environment {where} because of "
-                f"--no-sync ({mismatch})",
-                file=sys.stderr,
-            )
-        return env, declared
     from anyvenv.cli.sync import options_of, quiet_in, report
     from anyvenv.project.sync import sync
     from anyvenv.record import replace
@@ -171,6 +167,30 @@ def _env_without_sync(args: argparse.Namespace, sync_args: list[str]) -> tuple[s
                 file=sys.stderr,
             )
         return os.fspath(location.env), os.fspath(location.declared)
+
+
+def _checked_by_uv_run(
+    args: argparse.Namespace, sync_args: Sequence[str], env: str, declared: str
+) -> None:
+    """Under ``--no-sync`` no ``uv sync`` read the command line and the project: ``uv run
+    --no-sync`` reads them, on the env, running ``true``, so that what it refuses (an option
+    it does not know, a ``--package`` not in the workspace, a ``required-version`` this uv
+    is not) is refused, with its exit code, and what it warns of (an env that is not the
+    Python asked for: ``--python``, ``UV_PYTHON``, ``.python-version``) is said, before
+    anyvenv runs the command itself (as it would after a sync)."""
+    from anyvenv.project.runenv import hand_over_to_uv_run
+    from anyvenv.project.uvcall import run_uv
+    from anyvenv.uvbinary import find_uv
+
+    on_env, options = hand_over_to_uv_run(env, declared, os.environ)
+    words = [*_without(sync_args, options), *options, "--no-sync"]
+    if args.python:
+        words += ["--python", args.python]
+    if args.link_mode:
+        words += ["--link-mode", args.link_mode]
+    code = run_uv([find_uv(), "run", *words, "--", "true"], on_env, os.getcwd())
+    if code != 0:
+        raise SystemExit(128 - code if code < 0 else code)
 
 
 def uv_run_words(
