@@ -352,11 +352,26 @@ def test_run_no_sync_is_checked_as_uv_run_checks_it(synced: Path, env: dict[str,
         refused = anyvenv("run", "--no-sync", *words, *show, cwd=synced, env=env)
         assert (refused.returncode, refused.stdout) == (2, ""), (words, refused.stderr)
         assert said in refused.stderr, (words, refused.stderr)
+    bare = {**env, "PATH": "/nonexistent"}  # (what uv runs to read them is no command of PATH)
+    ran = anyvenv("run", "--no-sync", "--python", "3.12", *show, cwd=synced, env=bare)
+    assert (ran.returncode, ran.stdout) == (0, "ran\n"), ran.stderr
     with (synced / "pyproject.toml").open("a") as pyproject:
         pyproject.write('\n[tool.uv]\nrequired-version = ">=0.99"\n')
     pinned = anyvenv("run", "--no-sync", *show, cwd=synced, env=env)
     assert (pinned.returncode, pinned.stdout) == (2, ""), pinned.stderr
     assert "Required uv version `>=0.99` does not match" in pinned.stderr
+
+
+def test_run_no_sync_refused_by_uv_leaves_no_env_made_for_it(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """With no env yet, ``run --no-sync`` makes an empty one, as uv run; where uv then refuses
+    the command line, that env is removed again, as uv, which reads it first, makes none."""
+    project = write_project(tmp_path / "demo")
+    before = sorted(os.listdir(project))
+    refused = anyvenv("run", "--no-sync", "--bogus", "python", "-c", "1", cwd=project, env=env)
+    assert refused.returncode == 2 and "unexpected argument '--bogus'" in refused.stderr
+    assert sorted(os.listdir(project)) == before
 
 
 def test_a_config_that_names_no_base_is_rebuilt(

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from anyvenv.project.prepare import EnvLeftAlone
 
     try:
-        env, declared = _synced_env(args, sync_args)
+        env, declared = _synced_env(args, sync_args, checked=plan.route != UV_ON_ENV)
     except (NotAProject, EnvLeftAlone):
         # no project, or one uv does not manage: uv runs the command without a project env
         return exec_uv_run(uv_run_words(args), os.environ)
@@ -72,8 +72,6 @@ def run(args: argparse.Namespace) -> int:
 
         on_env, options = hand_over_to_uv_run(env, declared, os.environ)
         return exec_uv_run(uv_run_words(args, on_env=True, options=options), on_env)
-    if _no_sync(args):
-        _checked_by_uv_run(args, request.sync_args, env, declared)
     if target is None:
         return _list_commands(env)
     return exec_target(env, target, workdir)
@@ -113,8 +111,10 @@ def _no_sync(args: argparse.Namespace) -> bool:
     return bool(args.no_sync) or env_flag(os.environ, "UV_NO_SYNC")
 
 
-def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> tuple[str, str]:
-    """The env to run in, synced unless ``--no-sync``, and the path the project declares it at."""
+def _synced_env(args: argparse.Namespace, sync_args: list[str], checked: bool) -> tuple[str, str]:
+    """The env to run in, synced unless ``--no-sync``, and the path the project declares it
+    at. ``checked``: under ``--no-sync``, uv reads the command line first
+    (:func:`_checked_by_uv_run`; not where uv runs the command itself)."""
     if _no_sync(args):
         from anyvenv.errors import EnvironmentBroken
         from anyvenv.project.runenv import project_env
@@ -128,9 +128,12 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> tuple[str, st
 
             parse_request(args.python)
         try:
-            return project_env(sync_args, os.getcwd(), os.environ)
+            env, declared = project_env(sync_args, os.getcwd(), os.environ)
         except EnvironmentBroken:  # none yet: made (nothing installed), as uv run --no-sync
-            return _env_without_sync(args, sync_args)
+            return _env_without_sync(args, sync_args, checked)
+        if checked:
+            _checked_by_uv_run(args, sync_args, env, declared)
+        return env, declared
     from anyvenv.cli.sync import options_of, quiet_in, report
     from anyvenv.project.sync import sync
     from anyvenv.record import replace
@@ -148,7 +151,12 @@ def _synced_env(args: argparse.Namespace, sync_args: list[str]) -> tuple[str, st
     return os.fspath(location.env), os.fspath(location.declared)
 
 
-def _env_without_sync(args: argparse.Namespace, sync_args: list[str]) -> tuple[str, str]:
+def _env_without_sync(
+    args: argparse.Namespace, sync_args: list[str], checked: bool
+) -> tuple[str, str]:
+    """An env made with nothing installed (or one that did not run, replaced), as ``uv run
+    --no-sync`` makes one; where uv then refuses the command line (``checked``), a new one
+    is removed again, as uv, which reads the command line first, makes none."""
     from anyvenv.cli.sync import options_of
     from anyvenv.project.session import LockedProject
     from anyvenv.record import replace
@@ -166,14 +174,24 @@ def _env_without_sync(args: argparse.Namespace, sync_args: list[str]) -> tuple[s
                 f"one, because {prepared.rebuild_reason}",
                 file=sys.stderr,
             )
-        return os.fspath(location.env), os.fspath(location.declared)
+        env, declared = os.fspath(location.env), os.fspath(location.declared)
+        if checked:
+            try:
+                _checked_by_uv_run(args, sync_args, env, declared)
+            except SystemExit:
+                if prepared.action == "created":
+                    from anyvenv.project.prepare import undo_created
+
+                    undo_created(prepared)
+                raise
+        return env, declared
 
 
 def _checked_by_uv_run(
     args: argparse.Namespace, sync_args: Sequence[str], env: str, declared: str
 ) -> None:
     """Under ``--no-sync`` no ``uv sync`` read the command line and the project: ``uv run
-    --no-sync`` reads them, on the env, running ``true``, so that what it refuses (an option
+    --no-sync`` reads them, on the env, running ``/bin/sh -c :``, so that what it refuses (an option
     it does not know, a ``--package`` not in the workspace, a ``required-version`` this uv
     is not) is refused, with its exit code, and what it warns of (an env that is not the
     Python asked for: ``--python``, ``UV_PYTHON``, ``.python-version``) is said, before
@@ -188,7 +206,8 @@ def _checked_by_uv_run(
         words += ["--python", args.python]
     if args.link_mode:
         words += ["--link-mode", args.link_mode]
-    code = run_uv([find_uv(), "run", *words, "--", "true"], on_env, os.getcwd())
+    # (/bin/sh by its path: a PATH that holds no `true` is the user's to have)
+    code = run_uv([find_uv(), "run", *words, "--", "/bin/sh", "-c", ":"], on_env, os.getcwd())
     if code != 0:
         raise SystemExit(128 - code if code < 0 else code)
 
