@@ -5,6 +5,7 @@ directory does not exist"); every command that needs it stops with one line and 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -590,7 +591,7 @@ class SignalledWhileSaid:  # stderr, whose first write brings a second signal (a
 
 def command():
     try:
-        os.kill(os.getpid(), signal.SIGHUP)  # the terminal closed: stop
+        os.kill(os.getpid(), int(sys.argv[1]))  # the terminal closed, or Ctrl-C: stop
         time.sleep(5)
     finally:
         os.kill(os.getpid(), signal.SIGTERM)  # timeout's TERM, while cleaning up
@@ -603,13 +604,20 @@ sys.exit(guarded(command))
 """
 
 
-def test_a_second_stop_signal_neither_cuts_the_clean_up_nor_brings_a_traceback() -> None:
-    """A closed terminal's HUP, then timeout's or a supervisor's TERM (h100: a second user's
-    sync waiting for a lock, ended): the clean-up runs to its end and the first signal's
-    line and exit code stand (a TERM while the line was said gave a traceback, exit 1)."""
+@pytest.mark.parametrize(
+    ("first", "code", "said"),
+    [(signal.SIGHUP, 129, "anyvenv: hung up"), (signal.SIGINT, 130, "anyvenv: interrupted")],
+)
+def test_a_second_stop_signal_neither_cuts_the_clean_up_nor_brings_a_traceback(
+    first: signal.Signals, code: int, said: str
+) -> None:
+    """A closed terminal's HUP (or a Ctrl-C), then timeout's or a supervisor's TERM (h100: a
+    second user's sync waiting for a lock, ended): the clean-up runs to its end and the
+    first signal's line and exit code stand (a TERM while the line was said gave a
+    traceback, exit 1)."""
     src = str(Path(__file__).resolve().parent.parent / "src")
     done = subprocess.run(
-        [sys.executable, "-c", SECOND_SIGNAL_DRIVER],
+        [sys.executable, "-c", SECOND_SIGNAL_DRIVER, str(int(first))],
         env={**os.environ, "PYTHONPATH": src}, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert (done.returncode, done.stderr) == (129, "cleaned up\nanyvenv: hung up\n")
+    assert (done.returncode, done.stderr) == (code, f"cleaned up\n{said}\n")
