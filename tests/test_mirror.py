@@ -861,3 +861,19 @@ def test_a_file_in_use_that_cannot_be_replaced_names_its_holder(
     assert info.value.message.startswith(f"cannot place {held}: ")
     assert "(EBUSY)" in info.value.message
     assert f"(process {holder.pid}) runs from the environment's packages" in str(info.value.hint)
+
+
+def test_a_script_of_a_gone_env_with_a_long_header_is_retargeted() -> None:
+    """A console script whose ``/bin/sh`` header names the python of an env that is gone, at
+    a path long with quotes (each written as five bytes): read whole (it was read within
+    4096 bytes, taken for a plain sh script, and kept naming the gone env)."""
+    from anyvenv.envbuild.shebang import parse_shebang, render_header
+    from anyvenv.project.mirror import _for_dest
+
+    gone = "/gone/" + "q'" * 1000 + "/bin/python"
+    data = render_header(gone) + b"import sys\n"
+    assert len(data) > 4096
+    moved = _for_dest(data, Path("/shadow"), Path("/project/.venv"))
+    assert moved is not None
+    found = parse_shebang(moved)
+    assert found is not None and found.interpreter == "/project/.venv/bin/python"
