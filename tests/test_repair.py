@@ -950,3 +950,23 @@ def test_a_moved_env_whose_path_holds_quotes_is_found_stale_and_mended(
     activated = run(["bash", "-c", '. "$1/bin/activate" && command -v python', "_", str(moved)])
     assert activated.stdout == f"{moved}/bin/python\n", activated.stderr
     assert "activation-stale" not in _codes(moved)
+
+
+@pytest.mark.parametrize(
+    ("lines", "named"),
+    [
+        (['if [ "${OSTYPE:-}" = "cygwin" ]; then', '    export VIRTUAL_ENV=$(cygpath "/a b")',
+          "else", '    export VIRTUAL_ENV="/a b"', "fi"], "/a b"),  # venv 3.12's
+        (["VIRTUAL_ENV='/a b' # the env"], "/a b"),  # a comment after the word
+        (['VIRTUAL_ENV="$(cd "$(dirname "${BASH_SOURCE[0]}")"/.. && pwd)"'], None),
+        (['VIRTUAL_ENV="$HOME/env"'], None),  # relocatable, or not a path: names none
+    ],
+)  # fmt: skip
+def test_the_dir_an_activation_script_names_is_read_as_the_shell_reads_it(
+    tmp_path: Path, lines: list[str], named: str | None
+) -> None:
+    from anyvenv.repair.contents import activated_dir
+
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "activate").write_text("\n".join(["deactivate nondestructive", *lines, ""]))
+    assert activated_dir(tmp_path) == named
