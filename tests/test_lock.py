@@ -1142,3 +1142,20 @@ def test_another_users_flock_file_this_user_cannot_open_is_said_as_theirs(
         f"cannot take the lock {flock}: Permission denied (EACCES); it is not yours to open "
         "(owned by root, mode 0600): its owner or root may remove it\n"
     ), proc.stderr
+
+
+def test_a_lock_name_longer_than_its_filesystem_takes_says_to_shorten_the_name(
+    tmp_path: Path,
+) -> None:
+    """ENAMETOOLONG of a lock's own name (eCryptfs takes 143 bytes, where the cut keeps 177):
+    the fix is a shorter name, with its length and the filesystem's limit, not a shorter
+    path."""
+    import errno
+
+    from anyvenv.fs.lock import _lock_fix
+
+    where = str(tmp_path / ("n" * 300))
+    error = OSError(errno.ENAMETOOLONG, "File name too long", where)
+    assert _lock_fix(error, where) == (
+        "its name is 300 bytes, and the filesystem takes 255: use a shorter name"
+    )
