@@ -1159,3 +1159,20 @@ def test_a_lock_name_longer_than_its_filesystem_takes_says_to_shorten_the_name(
     assert _lock_fix(error, where) == (
         "its name is 300 bytes, and the filesystem takes 255: use a shorter name"
     )
+
+
+def test_a_holder_is_described_by_its_host_without_the_boot_id() -> None:
+    """This machine's lock says so; another boot of a host of this name is told apart from
+    this one; an older release's lock, which names no boot, is named by its host alone."""
+    from anyvenv.fs.lock import Holder
+
+    me = current_holder()
+    name = me.host.rpartition("#")[0]
+    assert Holder(me.host, 42, "", "t").describe() == "pid 42 on this machine"
+    assert Holder(f"{name}#another-boot", 42, "", "t").describe() == (
+        f"pid 42 on {name} (another boot of this machine, or another machine of that name)"
+    )
+    assert Holder(name, 42, "", "t").describe() == f"pid 42 on {name}"
+    assert Holder("elsewhere#b", 42, "", "t", uid=os.getuid() + 1).describe() == (
+        f"pid 42 of uid {os.getuid() + 1} on elsewhere"
+    )

@@ -87,7 +87,8 @@ class Holder:
         same = self.host == mine
         name = self.host.rpartition("#")[0] or self.host  # (without the boot id)
         where = "this machine" if same else name
-        if not same and name == mine.rpartition("#")[0]:
+        if not same and "#" in self.host and name == mine.rpartition("#")[0]:
+            # (an older release's lock names no boot: its host is all there is to say)
             where += " (another boot of this machine, or another machine of that name)"
         whose = ""
         if self.uid >= 0 and self.uid != os.getuid():  # (another user: say whose it is)
