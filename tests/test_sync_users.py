@@ -280,3 +280,61 @@ def test_a_removed_env_is_made_again_where_it_was_for_each_user(
         assert (own / "pyvenv.cfg").is_file() and share.pointer() == pointer
     ran = share.root("run", "--no-sync", "alpha-hello")
     assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+
+
+def _told(share: Share, own: Path, why: str = "belongs to root (uid 0)") -> str:
+    """The line that says the pointer names root's env and that the second user's, ``own``,
+    is used instead (``why``: what root's env is to them)."""
+    return (
+        f"anyvenv: {share.project / '.venv'} names the environment {share.env}, which {why}; "
+        f"using yours at {own} (an env kept off a share is per user: the pointer is left to "
+        "its owner)"
+    )
+
+
+def _anyvenv_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    """What anyvenv said on stderr, without uv's own lines (its timings vary)."""
+    return [line for line in proc.stderr.splitlines() if line.startswith("anyvenv:")]
+
+
+def test_the_second_users_first_sync_says_it_created_their_env_and_nothing_of_a_pointer(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """The second user's first sync, which makes their env: it says that the pointer names
+    root's env and that theirs is used, then "Created" theirs (not "Rebuilt": the pointer file
+    at .venv is no broken env of theirs), and not that .venv is a pointer file to it (the
+    pointer names root's; it is not theirs)."""
+    pointer = share.pointer()
+    version = subprocess.run(
+        [PYTHON, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        own = nobody.envs / share.env.name
+        synced = nobody("sync", cwd=share.project)
+        assert synced.returncode == 0, synced.stderr
+        assert _anyvenv_lines(synced) == [
+            _told(share, own),
+            f"anyvenv: Created {own} (CPython {version}; link mode hardlink)",
+        ], synced.stderr
+        assert (own / "pyvenv.cfg").is_file()
+    assert share.pointer() == pointer
+
+
+def test_the_second_users_first_sync_that_uv_refuses_leaves_roots_pointer(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """uv refuses the second user's first sync (an option it does not know: exit 2): the env
+    made for it, their own, is removed, as for the owner's; root's pointer, which does not
+    name it, stays as it was, and root's env still runs."""
+    pointer = share.pointer()
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        own = nobody.envs / share.env.name
+        refused = nobody("sync", "--no-such-option", cwd=share.project)
+        assert refused.returncode == 2, refused.stderr
+        assert f"removed the env made for it at {own}" in refused.stderr
+        assert not os.path.lexists(own)
+        assert (share.project / ".venv").is_file(), "root's pointer was removed"
+        assert share.pointer() == pointer
+    ran = share.root("run", "--no-sync", "alpha-hello")
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
