@@ -338,3 +338,79 @@ def test_the_second_users_first_sync_that_uv_refuses_leaves_roots_pointer(
         assert share.pointer() == pointer
     ran = share.root("run", "--no-sync", "alpha-hello")
     assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+
+
+def test_a_share_that_could_hold_an_env_still_gets_no_env_of_the_second_users(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """The share is remounted ``exec`` after root synced: an env could run in the project
+    now, but .venv is root's pointer. The second user's sync makes their env in their own
+    envs directory, not in place at .venv over root's pointer, which still names root's env,
+    which still runs."""
+    pointer = share.pointer()
+    subprocess.run(["mount", "-o", "remount,exec", str(share.project.parent)], check=True)
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        own = nobody.envs / share.env.name
+        synced = nobody("sync", cwd=share.project)
+        assert synced.returncode == 0, synced.stderr
+        assert _told(share, own) in synced.stderr
+        assert (own / "pyvenv.cfg").is_file()
+        assert share.pointer() == pointer, "root's pointer was replaced"
+        code = "import alpha, sys; print(sys.prefix)"
+        ran = nobody("run", "--no-sync", "--", "python", "-c", code, cwd=share.project)
+        assert (ran.returncode, ran.stdout) == (0, f"{own}\n"), ran.stderr
+    assert share.pointer() == pointer
+    ran = share.root("run", "--no-sync", "alpha-hello")
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+
+
+def test_a_hand_written_pointer_to_an_env_without_an_owner_record_is_followed(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """.venv written by hand in uv's redirect form (one absolute path) names an env of
+    root's that no sync put elsewhere (made with ``anyvenv venv``: no owner record), readable
+    by all: an env a team shares. The second user follows it, as uv follows it: check finds
+    it usable and run uses it, with no line that it belongs to root, and no env of their own
+    is made."""
+    team = share.root_home / "team-env"
+    made = share.root("venv", "-q", "--python", PYTHON, str(team))
+    assert made.returncode == 0, made.stderr
+    assert not (team / ".anyvenv-owner").exists()
+    (share.project / ".venv").write_text(f"{team}\n")
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        checked = nobody("check", cwd=share.project)
+        assert checked.returncode == 0, checked.stderr
+        assert checked.stdout.startswith(f"{team}: usable"), checked.stdout
+        assert "belongs to" not in checked.stderr and "yours" not in checked.stderr
+        code = "import sys; print(sys.prefix)"
+        ran = nobody("run", "--no-sync", "--", "python", "-c", code, cwd=share.project)
+        assert (ran.returncode, ran.stdout) == (0, f"{team}\n"), ran.stderr
+        assert "belongs to" not in ran.stderr
+        assert not nobody.envs.exists() or not os.listdir(nobody.envs)
+    assert share.pointer() == f"{team}\n"
+
+
+def test_an_env_of_roots_closed_to_others_is_not_followed(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """Root's home can be entered (0755) but root's env itself is 0700: the second user is
+    told it cannot be read by them, with its owner and mode, and their sync makes and uses
+    an env of their own; the pointer still names root's."""
+    pointer = share.pointer()
+    os.chmod(share.env, 0o700)
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        own = nobody.envs / share.env.name
+        why = "cannot be read by you (owned by root, mode 0700; EACCES)"
+        checked = nobody("check", cwd=share.project)
+        assert checked.returncode == 2, checked.stderr
+        assert f"names the environment {share.env}, which {why}; you have none" in (
+            one_line_error(checked)
+        )
+        synced = nobody("sync", cwd=share.project)
+        assert synced.returncode == 0, synced.stderr
+        assert _told(share, own, why) in synced.stderr
+        ran = nobody("run", "--no-sync", "alpha-hello", cwd=share.project)
+        assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    assert share.pointer() == pointer
+    ran = share.root("run", "--no-sync", "alpha-hello")
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
