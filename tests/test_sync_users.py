@@ -414,3 +414,63 @@ def test_an_env_of_roots_closed_to_others_is_not_followed(
     assert share.pointer() == pointer
     ran = share.root("run", "--no-sync", "alpha-hello")
     assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+
+
+def _copy_env(env: Path, copy: Path, synced_at: float) -> None:
+    """A copy of ``env`` (its owner record and owner kept) at ``copy``, last synced at
+    ``synced_at`` (the time of its sync state)."""
+    subprocess.run(["cp", "-a", str(env), str(copy)], check=True)
+    os.utime(copy / ".anyvenv-sync.state", (synced_at, synced_at))
+
+
+def _checked_env(nobody: NobodyRun, share: Share) -> str:
+    """The env the second user's ``check`` in the project looks at, as it says (a copy of an
+    env is not usable as it is: its scripts name the env copied)."""
+    checked = nobody("check", cwd=share.project)
+    assert checked.returncode in (0, 1) and "Traceback" not in checked.stderr, checked.stderr
+    told = checked.stderr.rstrip("\n")
+    assert told.startswith(f"anyvenv: .venv names the environment {share.env}"), told
+    return told.rsplit("; checking yours at ", 1)[-1]
+
+
+def test_of_two_own_envs_the_second_user_uses_the_one_synced_last(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """The second user has two envs of their own for the project (as a change of Python
+    leaves where the old one could not be removed): their commands use the one synced last,
+    whichever its name."""
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        synced = nobody("sync", cwd=share.project)
+        assert synced.returncode == 0, synced.stderr
+        own = nobody.envs / share.env.name
+        last = (own / ".anyvenv-sync.state").stat().st_mtime
+        other = nobody.envs / "demo-0000000000000312"
+        _copy_env(own, other, last - 600)  # synced before
+        assert _checked_env(nobody, share) == str(own)
+        code = "import sys; print(sys.prefix)"
+        ran = nobody("run", "--no-sync", "--", "python", "-c", code, cwd=share.project)
+        assert (ran.returncode, ran.stdout) == (0, f"{own}\n"), ran.stderr
+        os.utime(other / ".anyvenv-sync.state", (last + 600, last + 600))  # synced after
+        assert _checked_env(nobody, share) == str(other)
+
+
+def test_a_staging_or_retired_env_in_the_envs_dir_is_not_taken_for_the_users_own(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """A sync sets a new env up under a staging name, and an old one aside under a retired
+    name (``.NAME.anyvenv-...``), in the second user's envs directory, each with the owner
+    record of the project and synced after their env: neither is taken for their own env,
+    which their commands still use."""
+    from anyvenv.fs.leftovers import retired_name, staging_name
+
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        synced = nobody("sync", cwd=share.project)
+        assert synced.returncode == 0, synced.stderr
+        own = nobody.envs / share.env.name
+        last = (own / ".anyvenv-sync.state").stat().st_mtime
+        for aside in (staging_name(own), retired_name(own)):
+            _copy_env(own, Path(aside), last + 600)
+        assert _checked_env(nobody, share) == str(own)
+        code = "import sys; print(sys.prefix)"
+        ran = nobody("run", "--no-sync", "--", "python", "-c", code, cwd=share.project)
+        assert (ran.returncode, ran.stdout) == (0, f"{own}\n"), ran.stderr
