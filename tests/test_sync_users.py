@@ -474,3 +474,58 @@ def test_a_staging_or_retired_env_in_the_envs_dir_is_not_taken_for_the_users_own
         code = "import sys; print(sys.prefix)"
         ran = nobody("run", "--no-sync", "--", "python", "-c", code, cwd=share.project)
         assert (ran.returncode, ran.stdout) == (0, f"{own}\n"), ran.stderr
+
+
+def test_repair_by_the_second_user_repairs_their_own_env(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """The second user's env is broken (its python3 link gone, a console script no longer
+    executable): their ``repair`` in the project says the pointer names root's env and that
+    it repairs theirs, and mends theirs; root's env is left as it was."""
+    pointer, before = share.pointer(), _tree(share.env)
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        synced = nobody("sync", cwd=share.project)
+        assert synced.returncode == 0, synced.stderr
+        own = nobody.envs / share.env.name
+        (own / "bin" / "python3").unlink()
+        os.chmod(own / "bin" / "alpha-hello", 0o644)
+        repaired = nobody("repair", cwd=share.project)
+        assert repaired.returncode == 0, repaired.stderr
+        assert repaired.stderr == (
+            f"anyvenv: .venv names the environment {share.env}, which belongs to root "
+            f"(uid 0); repairing yours at {own}\n"
+        )
+        assert repaired.stdout.startswith(f"{own}: repaired\n"), repaired.stdout
+        assert os.access(own / "bin" / "python3", os.X_OK)
+        assert os.stat(own / "bin" / "alpha-hello").st_mode & 0o111
+        ran = nobody("run", "--no-sync", "alpha-hello", cwd=share.project)
+        assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    assert share.pointer() == pointer
+    assert _tree(share.env) == before, "root's env was written"
+
+
+def test_repair_by_the_second_user_takes_turns_with_syncs_of_the_project(
+    share: Share, nobody_scratch: Path
+) -> None:
+    """The second user's ``repair`` of their own env takes the lock of the project's .venv,
+    the one their syncs there take (not one beside their env, which no sync takes): it waits
+    while that lock is held, and says so, then repairs their env."""
+    from anyvenv.fs.lock import env_lock
+
+    with second_user(nobody_scratch, share.wheels) as nobody:
+        synced = nobody("sync", cwd=share.project)
+        assert synced.returncode == 0, synced.stderr
+        own = nobody.envs / share.env.name
+        os.chmod(own / "bin" / "alpha-hello", 0o644)
+        with env_lock(share.project / ".venv"):
+            waiting = subprocess.Popen(
+                [*nobody.python, "-m", "anyvenv", "repair"], cwd=share.project,
+                env=nobody.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            with pytest.raises(subprocess.TimeoutExpired):
+                waiting.wait(timeout=2)
+        out, err = waiting.communicate(timeout=120)
+        assert waiting.returncode == 0, err
+        lock = f"{share.project / '.venv'}.anyvenv.lock"
+        assert f"anyvenv: waiting for {lock}, held by pid {os.getpid()} of root" in err, err
+        assert out.startswith(f"{own}: repaired\n"), out
