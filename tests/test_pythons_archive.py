@@ -102,6 +102,8 @@ def test_member_filter_accepts_the_standalone_layout() -> None:
     assert exe is not None and exe.kind is Kind.FILE and exe.path == "bin/python3.12"
     assert exe.mode == 0o775, "set-id and others' write are dropped, exec bits kept, the group"
     # may write where the umask lets it (as in uv's installs)
+    private = check_member(tar_info("python/lib/private", mode=0o600))
+    assert private is not None and private.mode == 0o600, "no write for a group that may not read"
     link = check_member(tar_info("python/bin/python3", tarfile.SYMTYPE, "python3.12"))
     assert link is not None and (link.kind, link.link) == (Kind.SYMLINK, "python3.12")
     up = check_member(tar_info("python/share/terminfo/x/xterm", tarfile.SYMTYPE, "../v/vt100"))

@@ -120,8 +120,8 @@ DIR_MODE = 0o775
 
 def _file_mode(mode: int) -> int:
     """Keep read and exec bits, drop set-id, sticky and write for others; owner may write,
-    and the group, where the umask allows it (as for uv's installs)."""
-    return (mode & 0o755) | 0o620
+    and a group that may read, where the umask allows it (as for uv's installs)."""
+    return (mode & 0o755) | 0o600 | (0o020 if mode & 0o040 else 0)
 
 
 def check_member(member: tarfile.TarInfo) -> Entry | None:
