@@ -92,17 +92,13 @@ class Holder:
             where += " (another boot of this machine, or another machine of that name)"
         whose = ""
         if self.uid >= 0 and self.uid != os.getuid():  # (another user: say whose it is)
-            whose = f" of {_user_name(self.uid)}" if same else f" of uid {self.uid}"
+            if same:
+                from anyvenv.fs.remove import user_name
+
+                whose = f" of {user_name(self.uid)}"
+            else:  # (another machine's uids are not this one's)
+                whose = f" of uid {self.uid}"
         return f"pid {self.pid}{whose} on {where}"
-
-
-def _user_name(uid: int) -> str:
-    import pwd
-
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid {uid}"
 
 
 def _pid_namespace() -> str:

@@ -84,9 +84,13 @@ def why_unremovable(path: str | os.PathLike[str]) -> str | None:
 
 def owner_name(path: str | os.PathLike[str]) -> str:
     """The user name of ``path``'s owner (``uid N`` when it has none)."""
+    return user_name(os.lstat(path).st_uid)
+
+
+def user_name(uid: int) -> str:
+    """The name of the user ``uid`` (``uid N`` when it has none)."""
     import pwd
 
-    uid = os.lstat(path).st_uid
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:

@@ -118,17 +118,10 @@ def not_yours(env: str) -> str | None:
 
     if read_owner(env) is None:
         return None
-    return f"belongs to {_user_name(uid)}"
+    from anyvenv.fs.remove import user_name
 
-
-def _user_name(uid: int) -> str:
-    """``alice (uid 1500)``; ``another user (uid 1500)`` where it has no name."""
-    import pwd
-
-    try:
-        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
-    except KeyError:
-        return f"another user (uid {uid})"
+    name = user_name(uid)
+    return f"belongs to {name} (uid {uid})" if name != f"uid {uid}" else f"belongs to uid {uid}"
 
 
 def resolve_own_env(declared: str) -> str:
