@@ -615,21 +615,13 @@ def build_environment(
 def _check_name_length(target: str) -> None:
     """A name longer than its filesystem takes (255 bytes on most, 143 on eCryptfs) is the
     request's fault."""
-    name = os.path.basename(target)
-    size = len(os.fsencode(name))
-    if size <= 143:  # within every Linux filesystem's limit: no call to ask
-        return
-    existing = os.path.dirname(target)
-    while not os.path.isdir(existing) and os.path.dirname(existing) != existing:
-        existing = os.path.dirname(existing)
-    try:
-        name_max = os.pathconf(existing, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        name_max = 255
-    if size > name_max:
+    from anyvenv.fs.paths import name_over_limit
+
+    over = name_over_limit(target)
+    if over is not None:
         raise UsageError(
-            f"the environment's name {name[:24]}... is too long ({size} bytes; the filesystem "
-            f"takes {name_max})",
+            f"the environment's name {os.path.basename(target)[:24]}... is too long ({over[0]} "
+            f"bytes; the filesystem takes {over[1]})",
             "choose a shorter name",
         )
 
@@ -669,15 +661,14 @@ def path_too_long(target: str, failure: OSError) -> UsageError:
     (``failure``: ENAMETOOLONG): the paths of its files pass the limit of a path's length
     (its own name fits: :func:`_check_name_length`); or, where a name anyvenv gives a file of
     it is the one too long (a staging name on eCryptfs, which takes 143 bytes), its name."""
-    from anyvenv.fs.paths import byte_length, name_max, path_max
+    from anyvenv.fs.paths import byte_length, name_over_limit, path_max
 
-    made = os.fspath(failure.filename or target)
-    name, name_limit = byte_length(os.path.basename(made)), name_max(os.path.dirname(made))
-    if name > name_limit:
+    over = name_over_limit(os.fspath(failure.filename or target))
+    if over is not None:
         return UsageError(
             f"cannot create the environment at {target}: its name is too long for that "
             f"filesystem ({byte_length(os.path.basename(target))} bytes: the names of the "
-            f"files made for it pass the {name_limit} bytes the filesystem takes)",
+            f"files made for it pass the {over[1]} bytes the filesystem takes)",
             "choose a shorter name",
         )
     return UsageError(

@@ -26,7 +26,7 @@ from anyvenv.fs.leftovers import (
     staging_name,
     sweep_dead,
 )
-from anyvenv.fs.paths import remove_while_empty
+from anyvenv.fs.paths import name_over_limit, remove_while_empty
 from anyvenv.fs.place import DATA_MODE, create_file, write_all
 from anyvenv.fs.remove import (
     FUSE_HIDDEN_PREFIX,
@@ -200,7 +200,7 @@ def name_refused(path: str, failure: OSError) -> bool:
     refusals = (errno.EPERM, errno.EINVAL, errno.EILSEQ, errno.ENOENT, errno.ENAMETOOLONG)
     if failure.errno not in refusals:
         return False
-    if failure.errno == errno.ENAMETOOLONG or _name_too_long(path):
+    if failure.errno == errno.ENAMETOOLONG or name_over_limit(path) is not None:
         return True
     if _portable_name(os.path.basename(path)):
         return False  # (no filesystem refuses such a name: a full fusefat says EPERM)
@@ -216,17 +216,10 @@ def name_refused(path: str, failure: OSError) -> bool:
     return True
 
 
-def _name_too_long(path: str) -> bool:
-    """Whether the name ``path`` ends in is longer than its filesystem takes."""
-    from anyvenv.fs.paths import byte_length, name_max
-
-    return byte_length(os.path.basename(path)) > name_max(os.path.dirname(path))
-
-
 def path_too_long(path: str, failure: OSError) -> bool:
     """Whether ``failure`` to make ``path`` is its path being longer than a path may be
     (ENAMETOOLONG where its name fits)."""
-    return failure.errno == errno.ENAMETOOLONG and not _name_too_long(path)
+    return failure.errno == errno.ENAMETOOLONG and name_over_limit(path) is None
 
 
 def too_long_path_clause(path: str) -> str:
@@ -276,13 +269,13 @@ def name_refusal(path: str, failure: OSError) -> UsageError:
     long, or holding letters it does not take (the name itself, in quotes)."""
     from anyvenv.errors import UsageError
     from anyvenv.fs.outcome import errno_name
-    from anyvenv.fs.paths import byte_length, name_max
 
     directory, name = os.path.split(path)
-    if _name_too_long(path):
+    over = name_over_limit(path)
+    if over is not None:
         return UsageError(
-            f"the name {name[:24]}... in {directory} is too long ({byte_length(name)} bytes; "
-            f"the filesystem takes {name_max(directory)}; {errno_name(failure.errno)})",
+            f"the name {name[:24]}... in {directory} is too long ({over[0]} bytes; "
+            f"the filesystem takes {over[1]}; {errno_name(failure.errno)})",
             "choose a shorter name",
         )
     if path_too_long(path, failure):

@@ -295,11 +295,13 @@ def _lock_fix(error: OSError, where: str) -> str:
 def _too_long_fix(where: str) -> str:
     """What to do where the path ``where`` is too long (ENAMETOOLONG): its name, longer than
     its filesystem takes, or the whole, longer than a path may be."""
-    from anyvenv.fs.paths import byte_length, name_max, path_max
+    from anyvenv.fs.paths import byte_length, name_over_limit, path_max
 
-    name, limit = byte_length(os.path.basename(where)), name_max(os.path.dirname(where))
-    if name > limit:
-        return f"its name is {name} bytes, and the filesystem takes {limit}: use a shorter name"
+    over = name_over_limit(where)
+    if over is not None:
+        return (
+            f"its name is {over[0]} bytes, and the filesystem takes {over[1]}: use a shorter name"
+        )
     size, limit = byte_length(where), path_max(os.path.dirname(where))
     return f"that path is {size} bytes, and the limit there is {limit}: use a shorter path"
 

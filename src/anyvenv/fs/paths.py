@@ -155,6 +155,17 @@ def byte_length(path: str | os.PathLike[str]) -> int:
     return len(os.fsencode(path))
 
 
+def name_over_limit(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """``(its bytes, the filesystem's limit)`` where the name ``path`` ends in is longer than
+    its filesystem takes (255 bytes on most, 143 on eCryptfs); ``None`` where it fits (one of
+    143 bytes or less fits every Linux filesystem: no call to ask)."""
+    size = byte_length(os.path.basename(path))
+    if size <= 143:
+        return None
+    limit = name_max(os.path.dirname(os.fspath(path)))
+    return (size, limit) if size > limit else None
+
+
 def first_unenterable(path: str | os.PathLike[str]) -> str | None:
     """The first directory on the way to ``path`` (from ``/``; the working directory itself
     for ``.``) that is there and that this user may not enter, if one is."""
