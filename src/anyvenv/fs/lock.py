@@ -83,7 +83,7 @@ class Holder:
 
     def describe(self) -> str:
         """``pid N on this machine`` (``pid N of alice on vm``): who to wait for, or ask."""
-        mine = current_holder().host
+        mine = _this_host()
         same = self.host == mine
         name = self.host.rpartition("#")[0] or self.host  # (without the boot id)
         where = "this machine" if same else name
@@ -128,9 +128,14 @@ def _machine_id() -> str:
     return ""
 
 
+def _this_host() -> str:
+    """``NAME#BOOT-ID``: this machine, in this boot, as a holder's ``host`` says it."""
+    return f"{os.uname().nodename}#{_boot_id()}"
+
+
 def current_holder() -> Holder:
     return Holder(
-        host=f"{os.uname().nodename}#{_boot_id()}",
+        host=_this_host(),
         pid=os.getpid(),
         started=process_start_time(os.getpid()),
         token=os.urandom(8).hex(),
