@@ -42,6 +42,11 @@ class Share:
     def root(self, *args: str) -> subprocess.CompletedProcess[str]:
         return anyvenv(*args, cwd=self.project, env=self.root_env)
 
+    def assert_roots_env_runs(self) -> None:
+        """Root's env, which the pointer names, still runs root's console script."""
+        ran = self.root("run", "--no-sync", "alpha-hello")
+        assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+
 
 @pytest.fixture
 def share(nobody_scratch: Path, index: Path) -> Iterator[Share]:
@@ -170,8 +175,7 @@ def test_the_second_user_syncs_runs_and_installs_into_an_env_of_their_own(
         )
     assert share.pointer() == pointer
     assert _tree(share.env) == before, "root's env was written"
-    ran = share.root("run", "--no-sync", "alpha-hello")
-    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    share.assert_roots_env_runs()
     again = share.root("sync", "--json", *index_args(share.wheels), "--python", PYTHON)
     assert again.returncode == 0, again.stderr
     assert '"action": "reused"' in again.stdout and str(share.env) in again.stdout
@@ -202,8 +206,7 @@ def test_an_env_the_second_user_cannot_read_is_not_taken_over(
         ran = nobody("run", "--no-sync", "alpha-hello", cwd=share.project)
         assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
     assert share.pointer() == pointer
-    ran = share.root("run", "--no-sync", "alpha-hello")
-    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    share.assert_roots_env_runs()
 
 
 @pytest.mark.parametrize("closed", [False, True], ids=["home-0755", "home-0750"])
@@ -278,8 +281,7 @@ def test_a_removed_env_is_made_again_where_it_was_for_each_user(
         ran = nobody("run", "alpha-hello", cwd=share.project)
         assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
         assert (own / "pyvenv.cfg").is_file() and share.pointer() == pointer
-    ran = share.root("run", "--no-sync", "alpha-hello")
-    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    share.assert_roots_env_runs()
 
 
 def _told(share: Share, own: Path, why: str = "belongs to root (uid 0)") -> str:
@@ -336,8 +338,7 @@ def test_the_second_users_first_sync_that_uv_refuses_leaves_roots_pointer(
         assert not os.path.lexists(own)
         assert (share.project / ".venv").is_file(), "root's pointer was removed"
         assert share.pointer() == pointer
-    ran = share.root("run", "--no-sync", "alpha-hello")
-    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    share.assert_roots_env_runs()
 
 
 def test_a_share_that_could_hold_an_env_still_gets_no_env_of_the_second_users(
@@ -360,8 +361,7 @@ def test_a_share_that_could_hold_an_env_still_gets_no_env_of_the_second_users(
         ran = nobody("run", "--no-sync", "--", "python", "-c", code, cwd=share.project)
         assert (ran.returncode, ran.stdout) == (0, f"{own}\n"), ran.stderr
     assert share.pointer() == pointer
-    ran = share.root("run", "--no-sync", "alpha-hello")
-    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    share.assert_roots_env_runs()
 
 
 def test_a_hand_written_pointer_to_an_env_without_an_owner_record_is_followed(
@@ -412,8 +412,7 @@ def test_an_env_of_roots_closed_to_others_is_not_followed(
         ran = nobody("run", "--no-sync", "alpha-hello", cwd=share.project)
         assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
     assert share.pointer() == pointer
-    ran = share.root("run", "--no-sync", "alpha-hello")
-    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    share.assert_roots_env_runs()
 
 
 def _copy_env(env: Path, copy: Path, synced_at: float) -> None:
