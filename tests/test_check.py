@@ -282,6 +282,32 @@ def test_packages_for_another_minor_than_config_and_interpreter_agree_on(
     assert ran.stdout.strip() == "(3, 12) 12", ran.stdout + ran.stderr
 
 
+def test_packages_of_a_free_threaded_build_under_a_default_build_are_not_seen(
+    tmp_path: Path,
+) -> None:
+    """The packages are in lib/python3.13t (a free-threaded build's), and the config and
+    bin/python name a default 3.13, which reads lib/python3.13: not usable, each said; repair
+    wants a 3.13t (none here) and changes nothing rather than relink the same default build."""
+    env = tmp_path / "env"
+    uv_venv(env, base_python("3.13"))
+    (env / "lib" / "python3.13").rename(env / "lib" / "python3.13t")
+    (env / "lib" / "python3.13t" / "site-packages" / "mypkg.py").write_text("VALUE = 13\n")
+    diagnosis = check(env)
+    assert not diagnosis.usable and diagnosis.free_threaded
+    errors = {f.code: f.message for f in diagnosis.findings if f.severity is Severity.ERROR}
+    assert (
+        "a default build (not free-threaded) that reads lib/python3.13, but the packages "
+        "are in lib/python3.13t" in errors[Code.VERSION_MISMATCH]
+    ), errors
+    assert "not a free-threaded build" in errors[Code.BASE_DOES_NOT_RUN], errors
+    before = fingerprint(env)
+    repaired = anyvenv("repair", str(env), path=str(tmp_path))  # (no 3.13t on PATH either)
+    assert repaired.returncode == 1, repaired.stdout + repaired.stderr
+    assert "no Python matching '3.13t'" in repaired.stderr
+    assert "anyvenv python install 3.13t" in repaired.stderr
+    assert fingerprint(env) == before
+
+
 def test_copied_interpreter_without_its_libpython(tmp_path: Path) -> None:
     """A copy of an executable that finds libpython via $ORIGIN, without the library."""
     env = tmp_path / "env"

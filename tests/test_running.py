@@ -58,16 +58,24 @@ def test_a_python_that_hangs_is_given_up_on(tmp_path: Path) -> None:
 
 def test_any_path_survives_the_answer() -> None:
     odd = os.fsdecode(b"/env/with\nnewline/\xff")
-    fields = (odd, "/base", "3.12.1", "1", odd + "/libpython3.12.so", "0")
+    fields = (odd, "/base", "3.12.1", "", "1", odd + "/libpython3.12.so", "0")
     answer = b"\0".join(os.fsencode(field) for field in fields)
     assert parse_answer(answer) == Started(odd, "/base", (3, 12, 1), (odd + "/libpython3.12.so",))
-    failing = (odd, "/base", "3.12.1", "0", "1", f"math (no math in {odd})")
+    failing = (odd, "/base", "3.12.1", "", "0", "1", f"math (no math in {odd})")
     started = parse_answer(b"\0".join(os.fsencode(field) for field in failing))
     assert started is not None and started.unloadable == (f"math (no math in {odd})",)
 
 
+def test_a_free_threaded_build_says_so() -> None:
+    started = parse_answer(b"/env\0/base\x003.13.1\0t\x000\x000")
+    assert started is not None and started.free_threaded
+    default = parse_answer(b"/env\0/base\x003.13.1\0\x000\x000")
+    assert default is not None and not default.free_threaded
+
+
 def test_a_truncated_answer_is_refused() -> None:
     assert parse_answer(b"/env\0/base\0" + b"3.12") is None
-    assert parse_answer(b"/env\0/base\x003.12.1\x005\0/lib") is None
-    assert parse_answer(b"/env\0/base\x003.x.1\x000\x000") is None
-    assert parse_answer(b"/env\0/base\x003.12.1\x000\x002\0math (x)") is None
+    assert parse_answer(b"/env\0/base\x003.12.1\0\x005\0/lib") is None
+    assert parse_answer(b"/env\0/base\x003.x.1\0\x000\x000") is None
+    assert parse_answer(b"/env\0/base\x003.12.1\0\x000\x002\0math (x)") is None
+    assert parse_answer(b"/env\0/base\x003.12.1\0d\x000\x000") is None

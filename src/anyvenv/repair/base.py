@@ -25,8 +25,19 @@ class BaseLookup:
         return self.info is not None
 
 
-def _matches(info: InterpreterInfo, version: tuple[int, ...] | None) -> bool:
-    return version is None or len(version) < 2 or tuple(info.version[:2]) == tuple(version[:2])
+def why_not_base(
+    info: InterpreterInfo, version: tuple[int, ...] | None, free_threaded: bool
+) -> str | None:
+    """Why ``info`` cannot be the base of an env of ``version`` (X.Y) and build, or ``None``:
+    a free-threaded build reads lib/pythonX.Yt, a default build lib/pythonX.Y."""
+    if version is None or len(version) < 2:
+        return None
+    if tuple(info.version[:2]) != tuple(version[:2]):
+        return f"is Python {info.version_text}"
+    if info.free_threaded != free_threaded:
+        build = "a free-threaded build" if info.free_threaded else "not a free-threaded build"
+        return f"is Python {info.version_text}, {build}"
+    return None
 
 
 def base_from_config(
@@ -44,8 +55,9 @@ def base_from_config(
         except AnyvenvError as exc:
             failures[path] = exc.message
             continue
-        if not _matches(info, version):
-            failures[path] = f"is Python {info.version_text}"
+        mismatch = why_not_base(info, version, free_threaded)
+        if mismatch is not None:
+            failures[path] = mismatch
             continue
         return BaseLookup(info, tuple(candidates), failures)
     return BaseLookup(None, tuple(candidates), failures)

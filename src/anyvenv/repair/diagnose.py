@@ -15,7 +15,7 @@ from anyvenv.envbuild.config import (
     parse_pyvenv_cfg,
     read_config_bytes,
 )
-from anyvenv.envbuild.layout import interpreter_names
+from anyvenv.envbuild.layout import interpreter_names, site_packages_path
 from anyvenv.fs import CFG_NAME
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.paths import same_file
@@ -118,7 +118,10 @@ def diagnose(env: Path, package_files: bool = True) -> Diagnosis:
     version = config_version(cfg or {})
     if len(sites) == 1 and (version is None or tuple(version[:2]) != sites[0][:2]):
         version = sites[0][:2]  # the one lib/pythonX.Y says whose packages these are
-    free_threaded = any(site[2] for site in sites if version and site[:2] == tuple(version[:2]))
+    # a free-threaded build's packages are in lib/pythonX.Yt (where both are, the default
+    # build's lib/pythonX.Y holds what a default build reads)
+    builds = {site[2] for site in sites if version and site[:2] == tuple(version[:2])}
+    free_threaded = builds == {True}
     base = _check_base(cfg, version, free_threaded, findings) if cfg is not None else None
     wanted = interpreter_names(version, free_threaded)
     found = interpreter_entries(env, wanted)
@@ -245,8 +248,9 @@ def _check_base(
         present = [why for why in lookup.failures.values() if why != "does not exist"]
         other_version = bool(present) and all(why.startswith("is Python ") for why in present)
         code = Code.BASE_DOES_NOT_RUN if present else Code.BASE_MISSING
-        if other_version:  # upgraded in place: it runs, as another X.Y
-            what = f"is now another version than the env's {_text(version or ())}"
+        if other_version:  # upgraded in place: it runs, as another X.Y (or build)
+            build = " free-threaded build" if free_threaded else ""
+            what = f"is now another version than the env's {_text(version or ())}{build}"
         else:
             what = "does not run" if present else "is missing"
         findings.append(
@@ -476,6 +480,11 @@ def _text(version: tuple[int, ...]) -> str:
     return ".".join(map(str, version))
 
 
+def _site_directory(site: tuple[int, int, bool]) -> str:
+    """``lib/pythonX.Y[t]``: the directory of an env's packages for that build."""
+    return os.path.dirname(site_packages_path(site[:2], site[2]))
+
+
 def _check_versions(
     cfg: dict[str, str],
     sites: list[tuple[int, int, bool]],
@@ -486,9 +495,11 @@ def _check_versions(
 ) -> None:
     cfg_version = config_version(cfg)
     if isinstance(started, running.Started):
-        actual, source = started.version, "the interpreter runs as"
+        actual, threaded = started.version, started.free_threaded
+        source = "the interpreter runs as"
     elif base is not None and base.info is not None:
-        actual, source = base.info.version, "its base interpreter is"
+        actual, threaded = base.info.version, base.info.free_threaded
+        source = "its base interpreter is"
     else:
         return
     if cfg_version is not None:
@@ -529,13 +540,18 @@ def _check_versions(
                     interpreter=_text(actual),
                 )
             )
-    if sites and actual[:2] not in [site[:2] for site in sites]:
+    looked_in = (actual[0], actual[1], threaded)
+    if sites and looked_in not in sites:
         # (also where the config agrees with the interpreter: the packages are what count)
+        where = ", ".join(_site_directory(site) for site in sites)
+        build = ""
+        if actual[:2] in [site[:2] for site in sites]:  # X.Y agree: the build does not
+            kind = "free-threaded build" if threaded else "default build (not free-threaded)"
+            build = f", a {kind} that reads {_site_directory(looked_in)},"
         findings.append(
             error(
                 Code.VERSION_MISMATCH,
-                f"{source} {_text(actual)} but the packages are in "
-                + ", ".join(f"lib/python{m}.{n}" for m, n, _ in sites),
+                f"{source} {_text(actual)}{build} but the packages are in {where}",
                 None,
                 interpreter=_text(actual),
             )

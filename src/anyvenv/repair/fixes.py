@@ -18,7 +18,7 @@ from anyvenv.fs import CFG_NAME
 from anyvenv.fs.probe import ProbeResult, probe
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.interpreter.query import InterpreterInfo
-from anyvenv.repair.base import discover_base
+from anyvenv.repair.base import discover_base, why_not_base
 from anyvenv.repair.diagnose import Diagnosis
 from anyvenv.repair.envstate import INTERPRETER_NAME, EntryKind
 from anyvenv.repair.findings import INTERPRETER_CODES, Code, Finding, Severity
@@ -193,7 +193,7 @@ def _base_for(plan: RepairPlan) -> InterpreterInfo:
 
 def _linked_base(diagnosis: Diagnosis) -> InterpreterInfo | None:
     """The base that the env's own ``bin/python`` links to, when that runs as the env's X.Y
-    (a pyvenv.cfg that lost its ``home``: the link still says which Python it is)."""
+    and build (a pyvenv.cfg that lost its ``home``: the link still says which Python it is)."""
     from anyvenv.errors import AnyvenvError
     from anyvenv.fs.paths import is_below
     from anyvenv.interpreter.query import query_interpreter
@@ -206,8 +206,7 @@ def _linked_base(diagnosis: Diagnosis) -> InterpreterInfo | None:
         info = query_interpreter(real)
     except (AnyvenvError, OSError):
         return None
-    version = diagnosis.version or ()
-    return info if tuple(info.version[:2]) == tuple(version[:2]) else None
+    return info if why_not_base(info, diagnosis.version, diagnosis.free_threaded) is None else None
 
 
 def _plan_interpreter(plan: RepairPlan, probed: ProbeResult) -> None:

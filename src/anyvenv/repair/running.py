@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 STDLIB_PROBES = ("math", "_struct", "_socket", "select", "binascii")
 # -I: no user site, no PYTHON* variables; -B: write no .pyc (check changes nothing).
 # The answer: NUL-separated fields (exact for any path; no json on either side): prefix,
-# base prefix, version, the number of libpython paths, those paths, the number of standard
-# modules that do not load, those (with why).
+# base prefix, version, "t" for a free-threaded build (else empty), the number of libpython
+# paths, those paths, the number of standard modules that do not load, those (with why).
 _SCRIPT = RUNNING_FACTS_CODE + (
     "import os\n"
     "libs = FACTS['libpython']\n"
@@ -31,7 +31,8 @@ _SCRIPT = RUNNING_FACTS_CODE + (
     "    except ImportError as exc:\n"
     "        failed.append(f'{name} ({exc})')\n"
     "fields = [FACTS['prefix'], FACTS['base_prefix'], '.'.join(map(str, FACTS['version'])),"
-    " str(len(libs)), *libs, str(len(failed)), *failed]\n"
+    " 't' if 't' in getattr(sys, 'abiflags', '') else '', str(len(libs)), *libs,"
+    " str(len(failed)), *failed]\n"
     "sys.stdout.buffer.write(b'\\0'.join(map(os.fsencode, fields)))\n"
 )
 TIMEOUT = 60.0
@@ -46,6 +47,7 @@ class Started:
     version: tuple[int, int, int]
     libpython: tuple[str, ...]
     unloadable: tuple[str, ...] = ()  # standard compiled modules that failed, with why
+    free_threaded: bool = False  # (sys.abiflags has "t": it looks in lib/pythonX.Yt)
 
     @property
     def version_text(self) -> str:
@@ -85,10 +87,12 @@ def parse_answer(stdout: bytes) -> Started | None:
     """The facts the check script printed, or ``None`` if that is not what it printed."""
     fields = [os.fsdecode(field) for field in stdout.split(b"\0")]
     try:
-        prefix, base_prefix, version, count, *rest = fields
+        prefix, base_prefix, version, threaded, count, *rest = fields
         major, minor, micro = (int(part) for part in version.split("."))
         libs = int(count)
     except ValueError:
+        return None
+    if threaded not in ("", "t"):
         return None
     if not 0 <= libs < len(rest):
         return None
@@ -105,4 +109,5 @@ def parse_answer(stdout: bytes) -> Started | None:
         version=(major, minor, micro),
         libpython=tuple(rest[:libs]),
         unloadable=tuple(after),
+        free_threaded=threaded == "t",
     )
