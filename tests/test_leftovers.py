@@ -104,3 +104,50 @@ def test_a_move_file_by_file_of_another_host_is_named_and_left(tmp_path: Path) -
             proc.stderr,
         )
         assert _files_below(env) == files
+
+
+def test_a_host_name_becomes_a_name_part_every_filesystem_takes() -> None:
+    """Ordinary names are kept (``-`` made ``_``: it separates the tag's parts); a name with
+    other characters or longer than 24 bytes is cut to 24 ASCII bytes ending in a checksum,
+    which keeps two hosts whose safe forms agree apart."""
+    from anyvenv.fs.leftovers import HOST_PART, _host_name
+
+    assert _host_name("build-01.example") == "build_01.example"
+    assert _host_name("") == "host"
+    names = ["café:01", "cafè:01", "é" * 30, "a" * 40, "x*y?z|w"]
+    parts = [_host_name(name) for name in names]
+    for name, part in zip(names, parts, strict=True):
+        assert part.isascii() and len(part) <= HOST_PART, (name, part)
+        assert all(c.isalnum() or c in "_.~" for c in part), part
+        assert part == _host_name(name)  # (the same in every process)
+    assert len(set(parts)) == len(parts)
+
+
+def test_an_env_is_made_on_fat_under_a_host_name_fat_refuses(lab: object) -> None:
+    """A staging directory is named after the host: a host name with ``:`` (FAT takes none)
+    or non-ASCII letters must not stop ``anyvenv venv`` on FAT (a UTS namespace of its own
+    gives this run that name)."""
+    from lab import Lab
+
+    assert isinstance(lab, Lab)
+    target = lab.target("fat")
+    src = Path(__file__).resolve().parent.parent / "src"
+    script = (
+        "import os, socket, sys\n"
+        "socket.sethostname('café:01'.encode())\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'anyvenv', 'venv', '-q', sys.argv[1]])\n"
+    )
+    proc = subprocess.run(
+        ["unshare", "--uts", sys.executable, "-c", script, str(target / "env")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(src)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    made = subprocess.run(
+        [str(target / "env" / "bin" / "python"), "-c", "import sys; print(sys.prefix)"],
+        capture_output=True,
+        text=True,
+    )
+    assert made.stdout.strip() == str(target / "env"), made.stderr
+    assert sorted(os.listdir(target)) == ["env"]

@@ -39,9 +39,10 @@ def leftover_tag() -> str:
 # what a leftover's name adds to its target's (".", a mark, HOST-PID-RAND) must fit in
 # NAME_MAX (255 bytes) with the target's name part
 LONGEST_STEM = 180
-# HOST-PID-RAND at its longest: a host of 24 characters and a pid namespace of 6 digits
+# HOST-PID-RAND at its longest: a host of 24 bytes and a pid namespace of 6 digits
 # (this_host), a pid of 7 digits (Linux's pid_max is 2**22 at most), 6 hex digits
-LONGEST_TAG = 24 + 1 + 6 + 1 + 7 + 1 + 6
+HOST_PART = 24
+LONGEST_TAG = HOST_PART + 1 + 6 + 1 + 7 + 1 + 6
 
 
 def leftover_stem(name: str) -> str:
@@ -98,13 +99,30 @@ def this_host() -> str:
     judge by pid)."""
     if not _HOST:
         # os.uname, not socket.gethostname: importing socket costs start-up time
-        name = os.uname().nodename.replace("-", "_").replace("/", "_")[:24] or "host"
+        name = _host_name(os.uname().nodename)
         try:
             namespace = "".join(c for c in os.readlink("/proc/self/ns/pid") if c.isdigit())
         except OSError:
             namespace = ""
         _HOST.append(f"{name}.{namespace[-6:]}" if namespace else name)
     return _HOST[0]
+
+
+def _host_name(nodename: str) -> str:
+    """``nodename`` as a part of a name every filesystem takes: ASCII letters, digits, ``_``
+    and ``.``, 24 bytes at most (``-`` separates the tag's parts: it becomes ``_``). A name
+    that needed more than that (other characters, more length) is cut and ends with ``~`` and
+    a checksum of the whole, so that two such hosts stay apart."""
+    name = nodename.replace("-", "_")
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "_.") else "_" for c in name)
+    if safe == name and 0 < len(name) <= HOST_PART:
+        return name
+    if not nodename:
+        return "host"
+    import zlib
+
+    check = f"~{zlib.crc32(os.fsencode(nodename)):08x}"
+    return safe[: HOST_PART - len(check)] + check
 
 
 def leftovers_of(target: str | os.PathLike[str], names: list[str] | None = None) -> list[Leftover]:
