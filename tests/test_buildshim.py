@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from project_support import PY_MAIN, anyvenv, index_args, project_environ, run, uv_binary
+from repair_support import base_python
 
 from anyvenv.project.buildshim import (
     DEVICES_VARIABLE,
@@ -121,6 +122,37 @@ def test_chmod_is_a_no_op_on_the_device_named(target: Path, tmp_path: Path) -> N
     assert failed.returncode != 0 and "Errno 38" in failed.stderr, failed.stderr
     missing = shimmed_python(environ, CHMOD, str(target / "missing"))
     assert "FileNotFoundError" in missing.stderr  # other errors stay errors
+
+
+PATH_CHMOD = (
+    "import os, pathlib, shutil, sys\n"
+    "for name in sys.argv[1:]:\n"
+    "    pathlib.Path(name).chmod(0o640)\n"
+    "    shutil.copymode(name, name)\n"
+    "print(oct(os.stat(sys.argv[-1]).st_mode & 0o777))\n"
+)
+
+
+@pytest.mark.parametrize("minor", ["3.8", "3.9", "3.10", "3.12"])
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+def test_path_chmod_works_under_the_shim_in_every_python(
+    minor: str, target: Path, tmp_path: Path
+) -> None:
+    """pathlib before 3.11 keeps os.chmod as a class attribute of its accessor: a shim that
+    put a function there broke every Path.chmod (poetry-core's wheel builds), on any disk."""
+    python = base_python(minor)
+    on_mount = target / "file"
+    on_mount.write_text("x")
+    local = tmp_path / "local"
+    local.write_text("x")
+    environ = with_build_shim(dict(os.environ, XDG_CACHE_HOME=str(tmp_path)), [str(target)])
+    done = subprocess.run(
+        [str(python), "-c", PATH_CHMOD, str(on_mount), str(local)],
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
+    assert (done.returncode, done.stdout) == (0, "0o640\n"), done.stderr
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])

@@ -52,21 +52,39 @@ def _on_devices(target, dir_fd=None, follow_symlinks=True):
     return kind and st.st_dev in _DEVICES
 
 
-def _tolerating(real, checks_path):
-    def chmod(target, mode, *args, **kwargs):
+class _Tolerating(object):
+    """os.chmod or os.fchmod, with ENOSYS on the named devices a no-op. An object, not a
+    function: a function kept as a class attribute binds (pathlib's accessor keeps os.chmod
+    so before Python 3.11, and Path.chmod then passed the path twice), a builtin does not."""
+
+    def __init__(self, real, checks_path):
+        self._real = real
+        self._checks_path = checks_path
+        self.__doc__ = real.__doc__
+        self.__name__ = real.__name__
+
+    def __call__(self, target, mode, *args, **kwargs):
         try:
-            return real(target, mode, *args, **kwargs)
+            return self._real(target, mode, *args, **kwargs)
         except OSError as exc:
             if exc.errno not in _TOLERATED:
                 raise
-            where = _on_devices(target, **kwargs) if checks_path else _on_devices(target)
+            if self._checks_path:
+                where = _on_devices(target, **kwargs)
+            else:
+                where = _on_devices(target)
             if not where:
                 raise
             return None
 
-    chmod.__doc__ = real.__doc__
-    chmod.__name__ = real.__name__
-    return chmod
+
+def _tolerating(real, checks_path):
+    wrapper = _Tolerating(real, checks_path)
+    for supports in ("supports_dir_fd", "supports_fd", "supports_follow_symlinks"):
+        found = getattr(_os, supports, None)  # (shutil asks these what os.chmod takes)
+        if found is not None and real in found:
+            found.add(wrapper)
+    return wrapper
 
 
 def _run_hidden_sitecustomize():
