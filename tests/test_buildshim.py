@@ -198,6 +198,37 @@ def test_pip_and_lock_build_a_setuptools_project_where_chmod_fails(
 
 @pytest.mark.skipif(PY_MAIN is None, reason="needs pyenv's 3.12")
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
+@pytest.mark.parametrize("table", ["dependencies", "dependency-groups"])
+def test_a_direct_reference_to_a_directory_where_chmod_fails_is_built_there(
+    table: str, target: Path, setuptools_index: Path, tmp_path: Path
+) -> None:
+    """``demo @ file:///...`` in the project's dependencies (or a dependency group, which
+    uv syncs by default for ``dev``): the directory it names is where uv builds, so the shim
+    covers it as it does a ``[tool.uv.sources]`` path."""
+    env = project_environ(tmp_path)
+    lib = setuptools_project(target / "lib")
+    app = tmp_path / "app"
+    app.mkdir()
+    requirement = f"\"demo @ {lib.as_uri()} ; python_version >= '3.10'\""
+    listed = (
+        f"dependencies = [{requirement}]\n"
+        if table == "dependencies"
+        else f"dependencies = []\n\n[dependency-groups]\ndev = [{requirement}]\n"
+    )
+    (app / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\nrequires-python = ">=3.10"\n' + listed
+    )
+    (app / ".python-version").write_text("3.12\n")
+    synced = anyvenv("sync", *index_args(setuptools_index), cwd=app, env=env)
+    assert synced.returncode == 0, synced.stderr
+    ran = anyvenv(
+        "run", "--no-sync", "python", "-c", "import demo; print(demo.VALUE)", cwd=app, env=env
+    )
+    assert (ran.returncode, ran.stdout) == (0, "built by setuptools\n"), ran.stderr
+
+
+@pytest.mark.skipif(PY_MAIN is None, reason="needs pyenv's 3.12")
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
 def test_a_path_source_on_another_filesystem_and_pip_outside_a_project_build_there(
     target: Path, setuptools_index: Path, tmp_path: Path
 ) -> None:

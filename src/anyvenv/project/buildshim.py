@@ -171,8 +171,9 @@ def _devices_without_chmod(directories: Iterable[str]) -> list[int]:
 
 
 def project_source_dirs(project: Project) -> list[str]:
-    """Where uv builds for ``project``: its workspace root and members, and the directories
-    their ``[tool.uv.sources]`` name by path (``../lib``), which may be on other filesystems."""
+    """Where uv builds for ``project``: its workspace root and members, the directories their
+    ``[tool.uv.sources]`` name by path (``../lib``) and their requirements name by a direct
+    reference (``lib @ file:///srv/lib``), which may be on other filesystems."""
     from anyvenv.errors import UsageError
     from anyvenv.project.model import read_pyproject, uv_source_entries
 
@@ -187,7 +188,36 @@ def project_source_dirs(project: Project) -> list[str]:
             if isinstance(path, str):
                 full = os.path.join(member, os.path.expanduser(path))
                 found.append(full if os.path.isdir(full) else os.path.dirname(full))
+        for requirement in _requirement_strings(data):
+            _, at, url = requirement.partition("@")
+            directory = _local_dir(url.partition(";")[0].strip(), member) if at else None
+            if directory is not None:
+                found.append(directory)
     return list(dict.fromkeys(found))
+
+
+def _requirement_strings(data: dict[str, object]) -> list[str]:
+    """The PEP 508 strings of a pyproject's dependencies, optional dependencies, dependency
+    groups and uv's ``dev-dependencies``."""
+    project = data.get("project")
+    tool = data.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    lists: list[object] = []
+    if isinstance(project, dict):
+        lists.append(project.get("dependencies"))
+        extras = project.get("optional-dependencies")
+        lists += list(extras.values()) if isinstance(extras, dict) else []
+    groups = data.get("dependency-groups")
+    lists += list(groups.values()) if isinstance(groups, dict) else []
+    if isinstance(uv, dict):
+        lists.append(uv.get("dev-dependencies"))
+    return [
+        item
+        for listed in lists
+        if isinstance(listed, list)
+        for item in listed
+        if isinstance(item, str)
+    ]
 
 
 def named_dirs(args: Iterable[str], cwd: str) -> list[str]:
