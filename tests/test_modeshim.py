@@ -205,3 +205,38 @@ def test_a_rewrite_that_fills_the_disk_leaves_nothing_behind(lab: Lab) -> None:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert proc.stdout.strip().split(maxsplit=1) == ["True", "['big.so']"], proc
+
+
+PATH_CHMOD = (
+    "import os, pathlib, shutil, sys, subprocess\n"
+    "tool = pathlib.Path(sys.argv[1])\n"
+    "tool.write_text('#!/bin/sh\\necho ran\\n')\n"
+    "tool.chmod(0o755)\n"
+    "local = pathlib.Path(sys.argv[2])\n"
+    "local.write_text('x')\n"
+    "local.chmod(0o640)\n"
+    "shutil.copymode(str(local), str(local))\n"
+    "print(subprocess.run([str(tool)], capture_output=True, text=True).stdout.strip(),"
+    " oct(local.stat().st_mode & 0o777))\n"
+)
+
+
+@pytest.mark.parametrize("minor", ["3.8", "3.9", "3.10", "3.12"])
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored", "faultfs:chmod-enosys"])
+def test_path_chmod_goes_through_the_shim_in_every_python(
+    minor: str, target: Path, tmp_path: Path
+) -> None:
+    """pathlib before 3.11 keeps os.chmod as a class attribute of its accessor: a shim that
+    put a function there broke every Path.chmod in the env, on any disk."""
+    from repair_support import base_python
+
+    env = target / "env"
+    made = run_cli("venv", str(env), "--python", str(base_python(minor)))
+    assert made.returncode == 0, made.stderr
+    assert (env / "lib" / f"python{minor}" / "site-packages" / SHIM_PTH).is_file()
+    proc = subprocess.run(
+        [str(env / "bin" / "python"), "-c", PATH_CHMOD, str(target / "tool"), str(tmp_path / "f")],
+        capture_output=True,
+        text=True,
+    )
+    assert (proc.returncode, proc.stdout) == (0, "ran 0o640\n"), proc.stderr

@@ -103,7 +103,7 @@ def _umask():
     return mask
 
 
-def chmod(path, mode, *, dir_fd=None, follow_symlinks=True):
+def _chmod(path, mode, dir_fd=None, follow_symlinks=True):
     try:
         _REAL_CHMOD(path, mode, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
     except OSError as exc:
@@ -127,7 +127,25 @@ def chmod(path, mode, *, dir_fd=None, follow_symlinks=True):
             _MODES_FIXED.append(True)  # rewriting files gains nothing here: no more of it
 
 
-chmod.__doc__ = _REAL_CHMOD.__doc__
+class _Chmod(object):
+    """os.chmod's stand-in. An object, not a function: a function kept as a class attribute
+    binds (pathlib's accessor keeps os.chmod so before Python 3.11, and Path.chmod then
+    passed the path twice), a builtin does not."""
+
+    __name__ = "chmod"
+
+    def __init__(self):
+        self.__doc__ = _REAL_CHMOD.__doc__
+
+    def __call__(self, path, mode, *, dir_fd=None, follow_symlinks=True):
+        return _chmod(path, mode, dir_fd, follow_symlinks)
+
+
+chmod = _Chmod()
+for _supports in ("supports_dir_fd", "supports_follow_symlinks"):
+    _found = getattr(_os, _supports, None)  # (shutil asks these what os.chmod takes)
+    if _found is not None and _REAL_CHMOD in _found:
+        _found.add(chmod)
 _os.chmod = chmod
 '''
 
