@@ -248,3 +248,27 @@ def path_and_managed_pythons(root: Path, path_name: str) -> tuple[dict[str, str]
     for name in ("UV_PYTHON_INSTALL_DIR", "UV_PYTHON", "UV_PYTHON_PREFERENCE"):
         env.pop(name, None)
     return env, pythons
+
+
+def traced_calls(command: list[str], syscalls: str, cwd: Path | None = None) -> list[str]:
+    """The system calls ``syscalls`` (strace's ``trace=`` list) that ``command`` and its
+    children made, in order, as strace writes them with paths of descriptors shown
+    (``fsync(3</dir/file>) = 0``); skips the test where strace is missing."""
+    import pytest
+
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("needs strace")
+    with tempfile.TemporaryDirectory() as scratch:
+        trace = Path(scratch) / "trace"
+        done = subprocess.run(
+            [strace, "-f", "-y", "-e", f"trace={syscalls}", "-o", str(trace), *command],
+            cwd=cwd,
+            env=cli_env(),
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, done.stderr
+        lines = trace.read_text().splitlines()
+    calls = [line.split(None, 1)[1] for line in lines if " " in line]
+    return [call for call in calls if not call.startswith(("+++", "---"))]

@@ -33,7 +33,7 @@ from anyvenv.fs.lock import (
 )
 from anyvenv.fs.processes import process_start_time
 from lab import Lab, LabMount
-from support import cli_env
+from support import cli_env, traced_calls
 from wheels import greeter_wheel
 
 WORKER = """
@@ -1176,3 +1176,67 @@ def test_a_holder_is_described_by_its_host_without_the_boot_id() -> None:
     assert Holder("elsewhere#b", 42, "", "t", uid=os.getuid() + 1).describe() == (
         f"pid 42 of uid {os.getuid() + 1} on elsewhere"
     )
+
+
+def _boot_time() -> int:
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("btime "):
+            return int(line.split()[1])
+    raise AssertionError("no btime in /proc/stat")
+
+
+@needs_pythons
+def test_an_empty_lock_file_from_before_this_boot_is_taken_at_once(
+    index: Path, tmp_path: Path
+) -> None:
+    """A crash kept the lock file's name, not its bytes: a sync after the reboot waited the
+    whole grace period (30 s) for "another process". No process of this boot made it: taken
+    at once."""
+    environ = project_environ(tmp_path / "home")
+    project = write_project(tmp_path / "demo")
+    assert anyvenv("sync", *index_args(index), cwd=project, env=environ).returncode == 0
+    lock_path = project / ".venv.anyvenv.lock"
+    lock_path.write_bytes(b"")
+    before_boot = _boot_time() - 3600
+    os.utime(lock_path, (before_boot, before_boot))
+    started = time.monotonic()
+    synced = anyvenv("sync", *index_args(index), cwd=project, env=environ)
+    assert synced.returncode == 0, synced.stderr
+    assert time.monotonic() - started < 10, synced.stderr
+    assert not lock_path.exists()
+    alpha_says_hi(project, environ)
+
+
+def test_an_empty_lock_file_of_this_boot_keeps_its_grace_period_on_local_disk(
+    tmp_path: Path,
+) -> None:
+    """One made since the boot may be being written right now: it is not taken at once."""
+    lock_path = tmp_path / "x.lock"
+    lock_path.write_bytes(b"")
+    with pytest.raises(LockTimeout):
+        ShareLock(lock_path, timeout=0.3, poll=0.02, unreadable_grace=30).acquire()
+    assert lock_path.read_bytes() == b""
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs"])
+def test_an_empty_lock_file_on_a_share_keeps_its_grace_period_whatever_its_time(
+    target: Path,
+) -> None:
+    """On a share the server's clock stamps it, and another machine may be writing it: its
+    time says nothing about this boot's processes."""
+    lock_path = target / "x.lock"
+    lock_path.write_bytes(b"")
+    before_boot = _boot_time() - 3600
+    os.utime(lock_path, (before_boot, before_boot))
+    with pytest.raises(LockTimeout):
+        ShareLock(lock_path, timeout=0.3, poll=0.02, unreadable_grace=30).acquire()
+    assert lock_path.read_bytes() == b""
+
+
+def test_the_holder_file_is_on_disk_before_it_is_linked_into_place(tmp_path: Path) -> None:
+    """fsync of the holder's temp file before the link (strace: the order of the calls)."""
+    code = "import sys; from anyvenv.fs.lock import ShareLock\n"
+    code += "with ShareLock(sys.argv[1], timeout=5): pass\n"
+    calls = traced_calls([sys.executable, "-c", code, str(tmp_path / "x.lock")], "fsync,link")
+    linked = next(i for i, call in enumerate(calls) if call.startswith("link("))
+    assert calls[linked - 1].startswith("fsync(") and "x.lock" in calls[linked - 1], calls

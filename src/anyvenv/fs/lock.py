@@ -9,7 +9,10 @@ host with the disk takes that file too, after its flock: a client of the same di
 through a share (a VM's view of the host's folder) cannot see the flock. A stale one is removed only when its holder is provably gone: same host and boot,
 and that pid is dead or is a different process (start time differs); or same host name and
 machine id but an earlier boot (the machine has rebooted since, and every process of that boot
-is gone). A lock held from another machine is never stolen.
+is gone). A lock held from another machine is never stolen. One whose holder cannot be read
+(empty: its maker died between making and writing it, or a crash kept its name and not its
+bytes) is stale once unchanged for a grace period, or at once on a local disk where it was
+last written before this machine booted.
 
 An env's lock (:func:`env_lock`) also takes a flock in ``/tmp`` named after the env (see
 :func:`_machine_lock_path`), which every user of the machine reaches: a user who may not write
@@ -242,7 +245,8 @@ def _link_holder_file(path: str, payload: bytes) -> bool | None:
 
     temp = f"{path}{TEMP_MARK}{leftover_tag()}"  # a killed run's is swept as a temp file
     with held_signals():  # (a Ctrl-C between the create and the unlink would leave the temp)
-        create_file(temp, payload, 0o644)
+        # on disk before it is linked: a crash must not leave the link on an empty file
+        create_file(temp, payload, 0o644, durable=True)
         try:
             _readable_by_all(temp)
             os.link(temp, path)
@@ -648,10 +652,11 @@ class ShareLock:
         so that two breakers cannot remove a fresh lock taken in between.
 
         A lock file whose holder cannot be read (its maker died between creating and writing
-        it) counts as stale once it has stayed unchanged for ``unreadable_grace`` seconds."""
+        it) counts as stale once it has stayed unchanged for ``unreadable_grace`` seconds, or
+        at once where it was last written before this machine booted (:func:`_before_boot`)."""
         holder = read_holder(self.path)
         if holder is None:
-            if not self._unreadable_for_long(self.path):
+            if not self._unreadable_stale(self.path):
                 return
         elif not holder_is_gone(holder):
             return
@@ -662,7 +667,7 @@ class ShareLock:
         try:
             again = read_holder(self.path)
             if _same_holder(holder, again) and (
-                holder is not None or self._unreadable_for_long(self.path)
+                holder is not None or self._unreadable_stale(self.path)
             ):
                 os.unlink(self.path)
         except PermissionError:
@@ -678,7 +683,7 @@ class ShareLock:
     def _clear_stale_breaker(self, breaker: str) -> None:
         """A breaker left by a process that died while breaking would block every later one."""
         breaking = read_holder(breaker)
-        stale = self._unreadable_for_long(breaker) if breaking is None else holder_is_gone(breaking)
+        stale = self._unreadable_stale(breaker) if breaking is None else holder_is_gone(breaking)
         if stale and _same_holder(breaking, read_holder(breaker)):
             try:
                 os.unlink(breaker)
@@ -687,6 +692,11 @@ class ShareLock:
             except OSError:
                 pass
             self._unreadable.pop(breaker, None)
+
+    def _unreadable_stale(self, path: str) -> bool:
+        """Whether ``path``, holding no readable holder, is stale: from before this boot, or
+        unchanged for the grace period."""
+        return _before_boot(path) or self._unreadable_for_long(path)
 
     def _unreadable_for_long(self, path: str) -> bool:
         """Whether ``path`` (holding no readable holder) has stayed the same file with the same
@@ -716,6 +726,25 @@ class ShareLock:
             if self._machine_fd is not None and self._machine_path is not None:
                 _unflock(self._machine_fd, self._machine_path)
                 self._machine_fd = None
+
+
+def _before_boot(path: str) -> bool:
+    """Whether ``path`` (a lock file without a readable holder: a crash kept its name, not
+    its bytes) is on a local filesystem and was last written before this machine booted: no
+    process of this boot made it, and none writes it now. (Only where this machine's clock
+    stamps it: on a share, another machine may be writing it, stamped by the server's.)"""
+    from anyvenv.fs.processes import boot_time
+
+    booted = boot_time()
+    if booted is None:
+        return False
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    if st.st_mtime >= booted:
+        return False
+    return not uses_lock_file(os.path.dirname(path) or ".")
 
 
 def _unflock(fd: int, path: str) -> None:

@@ -146,11 +146,26 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def create_file(path: str | os.PathLike[str], data: bytes, mode: int = DATA_MODE) -> None:
-    """Create ``path`` (it must not exist, a link there is not followed) holding ``data``."""
+def create_file(
+    path: str | os.PathLike[str], data: bytes, mode: int = DATA_MODE, *, durable: bool = False
+) -> None:
+    """Create ``path`` (it must not exist, a link there is not followed) holding ``data``;
+    ``durable``: on disk (fsync) before this returns, so that a crash after a later step that
+    names it (a link, a rename) cannot leave that name on an empty file."""
     with _new_file(path, mode) as fd:
         write_all(fd, data)
+        if durable:
+            _fsync(fd)
     checkpoint("create:" + os.path.basename(os.fspath(path)))
+
+
+def _fsync(fd: int) -> None:
+    """``fsync``, where the filesystem has it (EINVAL: one that keeps nothing to flush)."""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise
 
 
 def copy_file(

@@ -36,6 +36,19 @@ def process_start_time(pid: int) -> str:
     return fields[19].decode() if len(fields) > 19 else ""
 
 
+def boot_time() -> int | None:
+    """When this machine booted, in seconds since the epoch (``btime`` of /proc/stat);
+    ``None`` where it does not say."""
+    try:
+        with open("/proc/stat", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"btime "):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _stat_fields(pid: int) -> list[bytes]:
     """The fields of /proc/PID/stat after the command name (state first); [] if unknown."""
     try:
