@@ -5,6 +5,7 @@ step is undone or finished by the next run."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from reliability_support import (
 
 from lab import ALL_KINDS, LabMount
 from lab.expect import CAN_EXECUTE
-from support import cli_env, entry_names, on_rclone_remote, one_line_error
+from support import cli_env, entry_names, on_rclone_remote, one_line_error, traced_calls
 
 BASE = base_python("3.11")
 RUNNABLE_KINDS = [kind for kind in ALL_KINDS if CAN_EXECUTE.get(kind, True)]
@@ -286,3 +287,100 @@ def test_a_planted_fill_journal_never_reaches_outside_the_directory(
     assert (target.parent / "pyproject.toml").read_text() == "the user's\n"
     # a journal that names what no fill wrote is not one of anyvenv's: as it was
     assert (target / f".anyvenv-fill-{tail}").exists() == (phase == "new")
+
+
+def _tree(directory: Path) -> dict[str, str]:
+    """Every entry below ``directory`` and what it is (a file's bytes' length): to see that
+    nothing moved or went."""
+    found: dict[str, str] = {}
+    for root, dirs, files in os.walk(directory):
+        for name in dirs + files:
+            path = Path(root, name)
+            relative = os.fspath(path.relative_to(directory))
+            found[relative] = "dir" if path.is_dir() else str(path.lstat().st_size)
+    return found
+
+
+def _killed_while_moving_up(work: Path, cache: dict[str, str]) -> Path:
+    """An env at ``work`` (the working directory: filled in place) whose replacement was
+    killed with its bin/ moved up: the old env in .anyvenv-old-*, the rest in staging; the
+    journal is returned."""
+    work.mkdir()
+    assert run_anyvenv("venv", ".", "--python", BASE, "-q", cwd=work, **cache).returncode == 0
+    (next(work.glob("lib/python*/site-packages")) / MARKER).write_text("X = 1\n")
+    args = ("venv", ".", "--python", BASE, "-q", "--clear")
+    assert killed(*args, at="fill:moved:bin", cwd=work, **cache).returncode == -9
+    return next(work.glob(".anyvenv-fill-*"))
+
+
+def test_a_fill_journal_emptied_by_a_crash_is_said_naming_the_old_env_s_directory(
+    tmp_path: Path,
+) -> None:
+    """A crash kept the journal's name, not its bytes: the next run said the directory "is not
+    a virtual environment ... empty it yourself", never naming the hidden .anyvenv-old-* that
+    holds the whole old env. Now it names it and what to do; nothing is moved or removed."""
+    work = tmp_path / "inpl"
+    journal = _killed_while_moving_up(work, {"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    journal.write_bytes(b"")
+    before = _tree(work)
+    ran = run_anyvenv("venv", ".", "--python", BASE, "-q", cwd=work)
+    error = _error(ran)
+    assert ran.returncode == 2, ran.stderr
+    old_dir = next(work.glob(".anyvenv-old-*"))
+    assert f"kept in {old_dir.name}" in error, error
+    assert "journal cannot be read" in error and "not a virtual environment" not in error
+    assert f"move the entries of {old_dir.name} back" in error, error
+    assert _tree(work) == before
+    assert any(old_dir.glob(f"lib/python*/site-packages/{MARKER}"))
+
+
+def test_a_fill_journal_that_lost_its_last_phase_leaves_no_mix_of_old_and_new(
+    tmp_path: Path,
+) -> None:
+    """The journal rewritten to its "new" phase reached the disk after the moves, or not at
+    all (a crash, writes out of order): it says "old" while new entries are up. Undoing moved
+    some old ones back over new ones, then failed (ENOTEMPTY, "check free space"), leaving a
+    mix that check called usable. Now nothing moves, and the error says why."""
+    work = tmp_path / "inpl"
+    journal = _killed_while_moving_up(work, {"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    journal.write_text(journal.read_text().replace("\nnew\n", "\nold\n", 1))
+    before = _tree(work)
+    ran = run_anyvenv("venv", ".", "--python", BASE, "-q", cwd=work)
+    error = _error(ran)
+    assert ran.returncode == 2, ran.stderr
+    assert "cannot be undone" in error and "nothing was moved" in error, error
+    assert "free space" not in error
+    assert _tree(work) == before
+
+
+def test_a_rename_over_a_directory_that_is_not_empty_is_not_said_as_a_full_disk() -> None:
+    import errno
+
+    from anyvenv.fs.outcome import write_error_fix
+
+    for code in (errno.ENOTEMPTY, errno.EEXIST):
+        assert "free space" not in write_error_fix(code, "check free space")
+
+
+def test_the_fill_journal_is_on_disk_before_anything_moves(tmp_path: Path) -> None:
+    """Each writing of the journal (phase "old", then "new") is synced, file then directory,
+    before the first entry it covers moves (strace: the order of the calls)."""
+    work = tmp_path / "inpl"
+    work.mkdir()
+    assert run_anyvenv("venv", ".", "--python", BASE, "-q", cwd=work).returncode == 0
+    replace = ("venv", ".", "--python", str(BASE), "-q", "--clear")
+    calls = traced_calls([*ANYVENV, *replace], "fsync,rename", cwd=work)
+    journal_renames = [
+        i
+        for i, call in enumerate(calls)
+        if call.startswith("rename(") and "/.anyvenv-fill-" in call.split(", ")[1]
+    ]
+    assert len(journal_renames) == 2, calls
+    synced_directory = re.compile(rf"fsync\(\d+<{re.escape(os.fspath(work))}>\)")
+    for at in journal_renames:  # the temp file synced, renamed, then its directory synced
+        assert calls[at - 1].startswith("fsync(") and "anyvenv-fill" in calls[at - 1], calls
+        assert synced_directory.match(calls[at + 1]), calls[at:]
+    first_move = next(
+        i for i, call in enumerate(calls) if call.startswith(f'rename("{work}/.gitignore"')
+    )
+    assert journal_renames[0] < first_move, calls

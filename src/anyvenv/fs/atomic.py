@@ -27,7 +27,7 @@ from anyvenv.fs.leftovers import (
     sweep_dead,
 )
 from anyvenv.fs.paths import name_over_limit, remove_while_empty
-from anyvenv.fs.place import DATA_MODE, create_file, write_all
+from anyvenv.fs.place import DATA_MODE, create_file, sync_directory, write_all
 from anyvenv.fs.remove import (
     FUSE_HIDDEN_PREFIX,
     move_hidden,
@@ -55,19 +55,25 @@ _AT_FDCWD = -100
 _NO_EXCHANGE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = DATA_MODE) -> None:
+def atomic_write(
+    path: str | os.PathLike[str], data: bytes, mode: int = DATA_MODE, *, durable: bool = False
+) -> None:
     """Replace ``path`` with ``data`` in one rename (a reader sees old or new bytes). Temp
-    files of this path left by killed runs are removed first."""
+    files of this path left by killed runs are removed first. ``durable``: the bytes reach
+    the disk before the rename, and the rename before this returns (fsync of the file, then
+    of its directory), so a crash leaves the old bytes or the new, never an empty file."""
     target = os.fspath(path)
     parent, name = os.path.split(target)
     sweep_dead(parent, TEMP_MARK, prefix=f"{leftover_stem(name)}{TEMP_MARK}")
     temp = beside_name(target, TEMP_MARK)
 
     def make() -> None:
-        create_file(temp, data, mode)
+        create_file(temp, data, mode, durable=durable)
         checkpoint("atomic-write:" + name)
 
     _made_then_renamed(make, temp, target)
+    if durable:
+        sync_directory(parent or ".")
 
 
 def replace_with_symlink(path: str | os.PathLike[str], target: str) -> None:

@@ -39,6 +39,10 @@ from anyvenv.fs.leftovers import (
 from anyvenv.fs.remove import remove_tree, remove_tree_quietly
 from anyvenv.killpoints import checkpoint
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from anyvenv.errors import UsageError
+
 JOURNAL_MARK = MARK + "fill-"
 OLD_MARK = MARK + "old-"
 _FORMAT = "anyvenv-fill 1"
@@ -137,7 +141,9 @@ def _new_entries(staging: str) -> list[str]:
 
 
 def _write_journal(journal: str, phase: str, names: list[str]) -> None:
-    atomic_write(journal, "\n".join([_FORMAT, phase, *names, ""]).encode())
+    """Written whole and on disk (its directory's entry too) before anything moves: a crash
+    must leave a journal the next run can read, saying the phase it was in."""
+    atomic_write(journal, "\n".join([_FORMAT, phase, *names, ""]).encode(), durable=True)
 
 
 def _move(source: str, destination: str, keeps_contents: bool) -> None:
@@ -220,15 +226,15 @@ def recover_inside(target: str) -> list[str]:
         if not maker_is_gone(tail):
             continue
         journal = os.path.join(target, name)
-        read = _read_journal(journal)
-        if read is None:
-            continue  # not a journal we can read: leave it, and the directory, alone
-        phase, new = read
         staging = os.path.join(target, STAGING_MARK + tail)
         old_dir = os.path.join(target, OLD_MARK + tail)
+        read = _read_journal(journal)
+        if read is None:  # not a journal we can read: nothing is done by it, and we stop
+            raise _unreadable_journal(target, journal, old_dir, staging)
+        phase, new = read
         # pyvenv.cfg is moved up last: in phase "new", with it in place the fill was complete
         if phase == "old" or not os.path.lexists(os.path.join(target, CFG_NAME)):
-            _undo(target, phase, new, old_dir)
+            _undo(target, phase, new, old_dir, journal)
         _clear(staging, old_dir, journal)
         handled.append(journal)
     # temp files of journal writes, and staging directories of runs killed before a fill
@@ -243,14 +249,66 @@ def recover_inside(target: str) -> list[str]:
     return handled
 
 
-def _undo(target: str, phase: str, new: list[str], old_dir: str) -> None:
-    if phase == "new":  # every old entry was moved aside first: these names are new ones
-        for name in new:
-            remove_tree(os.path.join(target, name))
-    if _real_directory(old_dir):  # (a link put there by another is never followed)
+def _unreadable_journal(target: str, journal: str, old_dir: str, staging: str) -> UsageError:
+    """The error for a fill journal whose maker is gone and that cannot be read (emptied by a
+    crash, or not anyvenv's): what it left in ``target`` and what to do, nothing done."""
+    from anyvenv.errors import UsageError
+
+    old, new = os.path.lexists(old_dir), os.path.lexists(staging)
+    said = f"; the environment it replaced is kept in {os.path.basename(old_dir)}" if old else ""
+    if new:
+        said += f"; the new one's entries not yet moved are in {os.path.basename(staging)}"
+    restore = (
+        f"to keep the old environment move the entries of {os.path.basename(old_dir)} back "
+        "into it (replacing those of the same name), or to start afresh empty it; then "
+        if old
+        else "look at what it holds; then "
+    )
+    left = [journal, *([old_dir] if old else []), *([staging] if new else [])]
+    return UsageError(
+        f"a fill of {target} was cut short and its journal cannot be read, so it is neither "
+        f"finished nor undone{said}",
+        f"{restore}remove {', '.join(os.path.basename(path) for path in left)} and run again",
+    )
+
+
+def _undo(target: str, phase: str, new: list[str], old_dir: str, journal: str) -> None:
+    """Put the old tree back: the new entries removed (phase ``new``), then each entry of
+    ``old_dir`` moved back. Where a name to move back is taken by an entry the journal does
+    not say is a new one (a journal that lost its last phase), nothing is done."""
+    old = os.listdir(old_dir) if _real_directory(old_dir) else []  # (a link is not followed)
+    removable = set(new) if phase == "new" else set()  # (in "new", every old one was aside)
+    taken = [name for name in old if name not in removable and _exists(target, name)]
+    if taken:
+        raise _undo_conflict(target, taken, old_dir, journal)
+    for name in removable:
+        remove_tree(os.path.join(target, name))
+    if old:
         keeps_contents = directory_rename_keeps_contents(target)
-        for name in os.listdir(old_dir):
+        for name in old:
             _move(os.path.join(old_dir, name), os.path.join(target, name), keeps_contents)
+
+
+def _exists(directory: str, name: str) -> bool:
+    return os.path.lexists(os.path.join(directory, name))
+
+
+def _undo_conflict(target: str, taken: list[str], old_dir: str, journal: str) -> UsageError:
+    from anyvenv.errors import UsageError
+
+    aside = os.path.basename(old_dir)
+    left = [os.path.basename(journal), aside]
+    staging = os.path.join(target, STAGING_MARK + left[0][len(JOURNAL_MARK) :])
+    if os.path.lexists(staging):
+        left.append(os.path.basename(staging))
+    return UsageError(
+        f"a fill of {target} was cut short and cannot be undone: {', '.join(sorted(taken))} "
+        f"{'is' if len(taken) == 1 else 'are'} both there and in {aside}, which holds the "
+        "environment it replaced; nothing was moved",
+        f"to keep the old environment move the entries of {aside} back into {target} "
+        "(replacing those of the same name), or to start afresh empty it; then remove "
+        f"{', '.join(left)} and run again",
+    )
 
 
 def _real_directory(path: str) -> bool:

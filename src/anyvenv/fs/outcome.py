@@ -73,11 +73,21 @@ def held_tree_fix(exc: OSError, tree: str, what: str) -> str | None:
     return in_use_fix(holders, what) if holders else None
 
 
+IN_THE_WAY_FIX = (
+    "something is already at that path (a directory that is not empty): look at what is "
+    "there and move it away, then run the command again"
+)
+"""What to do about ENOTEMPTY or EEXIST from a rename: not a matter of free space."""
+
+
 def write_error_fix(code: int | None, otherwise: str) -> str:
     """What to do about a write, rename or removal that failed with ``code``:
-    :data:`TOO_LARGE_FIX` for EFBIG, :data:`IN_USE_FIX` for EBUSY, else ``otherwise``."""
+    :data:`TOO_LARGE_FIX` for EFBIG, :data:`IN_USE_FIX` for EBUSY, :data:`IN_THE_WAY_FIX`
+    for ENOTEMPTY and EEXIST, else ``otherwise``."""
     if code == errno.EFBIG:
         return TOO_LARGE_FIX
+    if code in (errno.ENOTEMPTY, errno.EEXIST):
+        return IN_THE_WAY_FIX
     return IN_USE_FIX if code == errno.EBUSY else otherwise
 
 

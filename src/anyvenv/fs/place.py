@@ -168,6 +168,21 @@ def _fsync(fd: int) -> None:
             raise
 
 
+def sync_directory(path: str | os.PathLike[str]) -> None:
+    """Have the entries of the directory ``path`` (a file created, renamed or removed in it)
+    reach the disk; quietly nothing where a directory cannot be opened or synced."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def copy_file(
     source: str | os.PathLike[str], destination: str | os.PathLike[str], mode: int | None = None
 ) -> None:
