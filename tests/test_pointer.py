@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from anyvenv.envbuild.pointerfile import is_pointer, pointer_reason, read_pointer, write_pointer
 from anyvenv.errors import UsageError
 from anyvenv.project.pointer import resolve_env
+from support import traced_calls
 
 
 def test_pointer_file_round_trip(tmp_path: Path) -> None:
@@ -66,3 +68,16 @@ def test_a_relative_redirect_is_followed_as_uv_follows_it(tmp_path: Path) -> Non
     assert read_pointer(str(pointer)) == str(env) and resolve_env(str(pointer)) == str(env)
     pointer.write_text("notes\n")
     assert not is_pointer(str(pointer)) and read_pointer(str(pointer)) is None
+
+
+def test_a_pointer_file_is_on_disk_when_written(tmp_path: Path) -> None:
+    """The pointer's bytes are synced before its rename, and its directory after (strace):
+    a crash leaves the old pointer or the new, not an empty file."""
+    declared = tmp_path / ".venv"
+    code = "import sys; from anyvenv.envbuild.pointerfile import write_pointer\n"
+    code += "write_pointer(sys.argv[1], sys.argv[2])\n"
+    argv = [sys.executable, "-c", code, str(declared), "/elsewhere/env"]
+    calls = traced_calls(argv, "fsync,rename")
+    renamed = next(i for i, call in enumerate(calls) if call.startswith("rename("))
+    assert calls[renamed - 1].startswith("fsync(") and ".venv" in calls[renamed - 1], calls
+    assert calls[renamed + 1].startswith("fsync(") and f"<{tmp_path}>" in calls[renamed + 1]

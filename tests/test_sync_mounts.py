@@ -1428,3 +1428,37 @@ def test_a_module_upgraded_through_the_shadow_does_not_run_its_old_bytecode(
     assert upgrade.returncode == 0, upgrade.stderr
     value = run([python, "-c", "import gamma; print(gamma.VALUE)"], project, env)
     assert value.stdout == "4\n", value.stderr
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "faultfs:mode-0644"])
+@pytest.mark.parametrize("command", ["sync", "run"])
+def test_an_empty_pointer_file_left_by_a_crash_is_written_again(
+    lab_kind: str, target: Path, index: Path, home: Path, command: str
+) -> None:
+    """A crash kept ``.venv``'s name, not its bytes: sync and run refused ("exists and is not
+    a directory; choose another path"), check said it is "a file". Now check names it as an
+    empty pointer, and sync and run write it again, saying so in one line: naming the env
+    kept elsewhere (its packages kept), or, where there is none, making the env as at first."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    report, _ = sync_json(project, env, index)
+    declared = project / ".venv"
+    if lab_kind == "local":  # (in place: a pointer was never written, and there is no env)
+        shutil.rmtree(declared)
+    declared.write_bytes(b"")
+    checked = anyvenv("check", str(declared), cwd=project, env=env)
+    assert checked.returncode == 2 and "is an empty pointer file" in checked.stderr, checked
+    args = ["sync", *index_args(index)] if command == "sync" else ["run", "alpha-hello"]
+    if command == "run":
+        args[1:1] = index_args(index)
+    mended = anyvenv(*args, cwd=project, env=env)
+    assert mended.returncode == 0, mended.stderr
+    said = [line for line in mended.stderr.splitlines() if "empty pointer file" in line]
+    assert len(said) == 1, mended.stderr
+    if lab_kind == "local":
+        assert declared.is_dir() and "made again" in said[0], said
+    else:
+        assert declared.read_text() == f"{report['env']}\n"
+        assert f"written again, naming {report['env']}" in said[0], said
+        assert "Installed" not in mended.stderr  # (the env kept elsewhere, used again)
+    alpha_says_hi(project, env)

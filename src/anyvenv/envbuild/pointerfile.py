@@ -52,6 +52,23 @@ def _pointer_values(path: str) -> dict[str, str] | None:
     return values if POINTER_KEY in values else None
 
 
+def is_empty_pointer(path: str) -> bool:
+    """A regular file of no bytes (not a link): at a project's declared env path, a pointer
+    whose contents a crash lost (its name reached the disk, its bytes did not), as uv says
+    of an empty redirect file."""
+    import stat
+
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0
+
+
+EMPTY_POINTER = "is an empty pointer file (what it named was lost, likely in a crash)"
+"""How an empty file at a project's declared env path is said (:func:`is_empty_pointer`)."""
+
+
 def pointer_reason(path: str) -> str:
     """Why the pointer file at ``path`` was written, where it says (an earlier release's)."""
     values = _pointer_values(path) or {}
@@ -95,7 +112,12 @@ def refuse_pointer_over(path: str) -> None:
                 f"{path} is a directory but not a virtual environment",
                 "refusing to replace it: move it away, then retry",
             )
-    elif os.path.lexists(path) and not is_pointer(path) and not os.path.islink(path):
+    elif (
+        os.path.lexists(path)
+        and not is_pointer(path)
+        and not os.path.islink(path)
+        and not is_empty_pointer(path)
+    ):
         raise UsageError(
             f"{path} exists and is not an anyvenv pointer file",
             "refusing to replace it: move it away, then retry",
@@ -115,7 +137,7 @@ def write_pointer(path: str, env: str) -> None:
         os.unlink(path)
     from anyvenv.fs.atomic import atomic_write
 
-    atomic_write(path, render_pointer(env))
+    atomic_write(path, render_pointer(env), durable=True)  # (a crash leaves no empty one)
 
 
 def _regenerable(path: str) -> bool:

@@ -29,6 +29,13 @@ def resolve_existing_env(declared: str, environ: Mapping[str, str]) -> tuple[str
     points to is gone (``check`` and ``repair`` would name only the missing env), and naming
     its owner when it is another user's and this user has none of their own. The env, and
     the line that says the pointer names another user's (``None`` where it does not)."""
+    from anyvenv.envbuild.pointerfile import EMPTY_POINTER, is_empty_pointer
+
+    if is_empty_pointer(declared):
+        raise UsageError(
+            f"{declared} {EMPTY_POINTER}",
+            "run 'anyvenv sync' in its project to write it again",
+        )
     found = resolve_for_user(declared, environ)
     if found.env is None:
         raise UsageError(

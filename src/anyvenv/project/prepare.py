@@ -10,6 +10,8 @@ import os
 
 from anyvenv.envbuild.config import abandoned_env
 from anyvenv.envbuild.pointerfile import (
+    EMPTY_POINTER,
+    is_empty_pointer,
     is_pointer,
     pointer_reason,
     read_pointer_form,
@@ -141,7 +143,7 @@ def landing_dir(declared: str) -> str:
 def _clear_declared(declared: str) -> None:
     """Make room at the declared path for an env in place: a pointer file or an abandoned env
     go (an empty directory stays: the env is built into it, see anyvenv.fs.inplace)."""
-    if is_pointer(declared):
+    if is_pointer(declared) or is_empty_pointer(declared):
         os.unlink(declared)
     elif abandoned_env(declared):
         from anyvenv.fs.inplace import remove_or_empty
@@ -394,6 +396,40 @@ def prepare(
     # what killed runs left beside the env (a staging tree, an old env half removed, temp
     # files): undone before the env is judged, also when it is then reused as it is
     recover(declared)
+    mended = _mend_empty_pointer(declared, environ)
+    prepared = _prepare(
+        project, choice, declared, environ, defer_check, may_build, as_it_is, keep_replaced
+    )
+    if mended is not None:
+        prepared.notes.insert(0, mended)
+    return prepared
+
+
+def _mend_empty_pointer(declared: str, environ: Mapping[str, str]) -> str | None:
+    """Where ``declared`` is an empty pointer file (:func:`is_empty_pointer`), write it again
+    naming this user's env kept elsewhere for the project, or, where there is none, remove it
+    (the env is then made, and the pointer written, as at first). The line that says so."""
+    if not is_empty_pointer(declared):
+        return None
+    own = own_env_for(declared, envs_dir(environ))
+    if own is not None:
+        write_pointer(declared, own)
+        return f"{declared} {EMPTY_POINTER}: written again, naming {own}"
+    os.unlink(declared)
+    return f"{declared} {EMPTY_POINTER}, and no env of the project was found: made again"
+
+
+def _prepare(
+    project: Project,
+    choice: PythonChoice,
+    declared: str,
+    environ: Mapping[str, str],
+    defer_check: bool,
+    may_build: bool,
+    as_it_is: bool,
+    keep_replaced: bool,
+) -> PreparedEnv:
+    """:func:`prepare`, once what killed runs and crashes left is mended."""
     pointer = read_pointer_form(declared)
     pointed_to, earlier_form = pointer if pointer is not None else (None, False)
     anothers = None if pointed_to is None else anothers_env(declared, pointed_to, environ)
