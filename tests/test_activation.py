@@ -824,3 +824,10 @@ def test_render_rejects_impossible_input() -> None:
         render_activation_scripts("/a", "p\0")
     with pytest.raises(ValueError):
         render_activation_scripts("/a\ud800b", "p")  # a lone surrogate that is not a byte
+
+
+def test_the_names_of_the_scripts_are_those_rendered() -> None:
+    """check looks for empty scripts by these names: each is one repair can write again."""
+    from anyvenv.envbuild.activation import SCRIPT_NAMES, render_activation_scripts
+
+    assert sorted(SCRIPT_NAMES) == sorted(render_activation_scripts("/x/env", ""))

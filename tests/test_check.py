@@ -1037,3 +1037,30 @@ def test_a_copied_python_whose_base_directory_names_another_python_is_warned_of(
     made = anyvenv("venv", usual, "--python", other)
     assert made.returncode == 0, made.stderr
     assert not check(usual).has(Code.BASE_NAMED_OTHERWISE)
+
+
+def test_an_empty_console_script_of_a_package_is_an_error_naming_its_reinstall(
+    tmp_path: Path,
+) -> None:
+    """A console script a package's RECORD lists, emptied by a crash (0 bytes, so no
+    shebang): check skipped it, and the env was "usable" while the command ran nothing and
+    said nothing. An error now names the package and the reinstall, which mends it; an empty
+    file of the user's own in bin/ is left alone."""
+    wheels = tmp_path / "wheels"
+    env = env_with_demo(tmp_path / "env", base_python(), wheels)
+    _rewrite(env / "bin" / "demo-tool", b"")
+    (env / "bin" / "mine").write_bytes(b"")
+    proc = anyvenv("check", env, "--json")
+    assert proc.returncode == 1, proc.stdout
+    found = [item for item in _json(proc)["findings"] if item["code"] == "script-empty"]  # type: ignore[attr-defined]
+    assert len(found) == 1 and found[0]["severity"] == "error", found
+    assert found[0]["evidence"] == {"package": "anyvenv_demo"}
+    message = str(found[0]["message"])
+    assert message.startswith("bin/demo-tool of anyvenv_demo is empty (0 bytes)"), message
+    command = f"anyvenv pip install --python {env} --reinstall anyvenv_demo"
+    assert f"'{command}'" in message, message
+    text = anyvenv("check", env)
+    assert text.stdout.splitlines()[-1].startswith("reinstall the packages named above"), text
+    mended = anyvenv(*command.split()[1:], "--no-index", "--find-links", wheels)
+    assert mended.returncode == 0, mended.stderr
+    assert anyvenv("check", env).returncode == 0

@@ -970,3 +970,38 @@ def test_the_dir_an_activation_script_names_is_read_as_the_shell_reads_it(
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "activate").write_text("\n".join(["deactivate nondestructive", *lines, ""]))
     assert activated_dir(tmp_path) == named
+
+
+def test_empty_activation_scripts_are_found_and_written_again(tmp_path: Path) -> None:
+    """Activation scripts a crash emptied (0 bytes): check only asked whether bin/activate
+    exists, so activating did nothing and nothing said why. check names them; repair writes
+    them again (anyvenv's own, for the env where it is), and leaves the others as they are."""
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    for name in ("activate", "activate.fish", "activate_this.py"):
+        (env / "bin" / name).unlink()
+        (env / "bin" / name).write_bytes(b"")
+    kept = (env / "bin" / "activate.csh").read_bytes()
+    checked = json.loads(anyvenv("check", env, "--json").stdout)
+    found = [item for item in checked["findings"] if item["code"] == "activation-empty"]
+    assert len(found) == 1, checked["findings"]
+    assert found[0]["evidence"]["scripts"].split("\n") == [
+        "activate",
+        "activate.fish",
+        "activate_this.py",
+    ]
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "activation-empty" not in _codes(env)
+    activated = run(["bash", "-c", f". {env / 'bin/activate'} && echo $VIRTUAL_ENV"])
+    assert activated.stdout.strip() == str(env), activated.stderr
+    this = run(
+        [
+            env / "bin" / "python",
+            "-c",
+            f"exec(open({str(env / 'bin/activate_this.py')!r}).read()); import sys; print(sys.prefix)",
+        ]
+    )
+    assert this.stdout.strip() == str(env), this.stderr
+    assert (env / "bin" / "activate.fish").stat().st_size > 0
+    assert (env / "bin" / "activate.csh").read_bytes() == kept

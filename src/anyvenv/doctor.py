@@ -195,8 +195,12 @@ def _env_here(directory: str) -> list[Option]:
         Option(
             f"the environment {declared} is not usable ({errors[0].message}"
             + (f"; and {len(errors) - 1} more" if len(errors) > 1 else "")
-            + f"): run 'anyvenv check {declared}' for all of it, 'anyvenv repair {declared}' "
-            "to mend it",
+            + f"): run 'anyvenv check {declared}' for all of it, "
+            + (
+                "then reinstall as it says"
+                if diagnosis.reinstall_only
+                else f"'anyvenv repair {declared}' to mend it"
+            ),
             {"codes": ", ".join(finding.code.value for finding in errors)},
         ),
     ]

@@ -75,6 +75,8 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
                 )
             elif nowhere is not None:
                 print(f"it cannot be repaired where it is: {nowhere}")
+            elif diagnosis.reinstall_only:
+                print("reinstall the packages named above: repair writes no package's files")
             else:
                 print(f"fix it with: anyvenv repair {shlex.quote(args.env)}")
     return 0 if diagnosis.usable else 1

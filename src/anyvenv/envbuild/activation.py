@@ -606,3 +606,5 @@ _SHELL_FILES = (
     ("activate.nu", "nu"),
     ("activate.ps1", "ps1"),
 )
+SCRIPT_NAMES = (*(name for name, _ in _SHELL_FILES), "activate_this.py", "activate.xsh")
+"""The names in bin/ of the scripts :func:`render_activation_scripts` writes."""

@@ -482,6 +482,8 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
     from anyvenv.envbuild.activation import render_activation_scripts
     from anyvenv.repair.contents import activated_dir
 
+    if "empty" in fix.details:
+        return _write_empty_activation(plan, fix.details["empty"].split("\n"))
     if activated_dir(plan.env) != (fix.details["old"] or None):
         return []  # changed since the diagnosis: leave it
     env = os.fspath(plan.env)
@@ -503,6 +505,24 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
                 continue  # (one that is missing or names no path, activate_this.py: as it is)
         atomic.atomic_write(path, scripts[name], DATA_MODE)  # sourced, not run
         changes.append(Change("rewrote", path, f"activates {env}"))
+    return changes
+
+
+def _write_empty_activation(plan: RepairPlan, names: list[str]) -> list[Change]:
+    """anyvenv's activation scripts ``names`` for the env where it is, each written where it
+    is still empty (0 bytes: what a crash left); one changed since the diagnosis is left."""
+    from anyvenv.envbuild.activation import render_activation_scripts
+
+    env = os.fspath(plan.env)
+    prompt = (plan.diagnosis.config or {}).get("prompt") or os.path.basename(env)
+    scripts = render_activation_scripts(env, prompt)
+    changes = []
+    for name in sorted(names, key=lambda name: name == "activate"):  # (as the rewrite above)
+        path = plan.env / "bin" / name
+        if name not in scripts or path.is_symlink() or not path.is_file() or path.stat().st_size:
+            continue
+        atomic.atomic_write(path, scripts[name], DATA_MODE)
+        changes.append(Change("rewrote", path, f"was empty; activates {env}"))
     return changes
 
 

@@ -45,7 +45,7 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
     except OSError:
         return states
     own_prefix = os.fspath(bin_dir) + os.sep
-    installed: set[str] | None = None  # the scripts this env's packages installed (RECORDs)
+    installed: dict[str, Path] | None = None  # scripts of this env's packages: their dist-info
     for name in names:
         if INTERPRETER_NAME.match(name) or name.startswith(_NOT_SCRIPTS):
             continue
@@ -57,6 +57,11 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
             continue
         shebang = read_shebang(path)
         if shebang is None:
+            if _is_empty(path):
+                if installed is None:
+                    installed = _installed_scripts(env)
+                if name in installed:  # (a user's own empty file: left as it is)
+                    findings.append(_empty_script_finding(env, path, installed[name]))
             continue
         if not os.access(path, os.X_OK):  # chmod ignored or failing where it was installed
             if installed is None:
@@ -187,11 +192,44 @@ def _on_noexec(path: Path) -> bool:
         return False
 
 
-def _installed_scripts(env: Path) -> set[str]:
-    """The names in bin/ that the RECORD of a package installed in ``env`` lists."""
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def _empty_script_finding(env: Path, path: Path, dist_info: Path) -> Finding:
+    """A console script of 0 bytes that the package of ``dist_info`` installed: running it
+    does nothing, and says nothing."""
+    package = _package_of(dist_info.name)
+    return error(
+        Code.SCRIPT_EMPTY,
+        f"bin/{path.name} of {package} is empty (0 bytes): running it does nothing "
+        f"{_LOST_AND_REINSTALL.format(_reinstall_for(env, dist_info))}",
+        path,
+        package=package,
+    )
+
+
+def _reinstall_for(env: Path, dist_info: Path) -> str:
+    """How a package whose files are damaged is installed again (in a project, by sync)."""
+    package = _package_of(dist_info.name)
+    return _reinstall_commands(env, dist_info, f"anyvenv sync --reinstall-package {package}")
+
+
+_LOST_AND_REINSTALL = (
+    "(an install or copy stopped part-way, or the filesystem lost what was written); "
+    "reinstall it ({})"
+)
+
+
+def _installed_scripts(env: Path) -> dict[str, Path]:
+    """The names in bin/ that the RECORD of a package installed in ``env`` lists, and the
+    ``.dist-info`` of that package."""
     from anyvenv.envbuild.dists import record_paths
 
-    found: set[str] = set()
+    found: dict[str, Path] = {}
     bin_dir = os.path.normpath(env / "bin")  # (the sites below are env's by their text too)
     for site in env.glob("lib/python*/site-packages"):
         for record_file in site.glob("*.dist-info/RECORD"):
@@ -202,11 +240,11 @@ def _installed_scripts(env: Path) -> set[str]:
             for relative in listed:
                 if os.path.isabs(relative):  # written where the env was made: its bin/
                     if os.path.basename(os.path.dirname(relative)) == "bin":
-                        found.add(os.path.basename(relative))
+                        found[os.path.basename(relative)] = record_file.parent
                     continue
                 placed = os.path.normpath(os.path.join(site, relative))
                 if os.path.dirname(placed) == bin_dir:
-                    found.add(os.path.basename(placed))
+                    found[os.path.basename(placed)] = record_file.parent
     return found
 
 
@@ -442,12 +480,11 @@ def _damaged_finding(
     count = len(damaged)
     named = ", ".join(said(path) for path in damaged[:_NAMED_AT_MOST])
     more = f" and {count - _NAMED_AT_MOST} more" if count > _NAMED_AT_MOST else ""
-    reinstall = _reinstall_commands(env, dist_info, f"anyvenv sync --reinstall-package {package}")
     return warning(
         Code.PACKAGE_FILES_DAMAGED,
         f"{count} file{'s' if count > 1 else ''} of {package} {'are' if count > 1 else 'is'} "
-        f"missing or not the size its RECORD gives: {named}{more} (an install or copy stopped "
-        f"part-way, or the filesystem lost what was written); reinstall it ({reinstall})",
+        f"missing or not the size its RECORD gives: {named}{more} "
+        f"{_LOST_AND_REINSTALL.format(_reinstall_for(env, dist_info))}",
         dist_info,
         package=package,
         files="\n".join(path[len(root) :] for path in damaged),
@@ -507,6 +544,7 @@ def check_activation(env: Path, findings: list[Finding]) -> None:
         )
         return
     activated = activated_dir(env)
+    empty = _empty_activation_scripts(env)
     if activated is not None and not same_directory(activated, env):
         findings.append(
             warning(
@@ -517,6 +555,34 @@ def check_activation(env: Path, findings: list[Finding]) -> None:
             )
         )
         _check_editables(env, activated, findings)
+    if empty:  # (after a stale one: its rewrite keeps an empty script empty)
+        findings.append(
+            warning(
+                Code.ACTIVATION_EMPTY,
+                f"{', '.join('bin/' + name for name in empty)} "
+                f"{'are' if len(empty) > 1 else 'is'} empty (0 bytes: a crash kept the name, "
+                "not the contents): activating with it does nothing",
+                env / "bin" / empty[0],
+                scripts="\n".join(empty),
+            )
+        )
+
+
+def _empty_activation_scripts(env: Path) -> list[str]:
+    """The activation scripts anyvenv writes that are regular files of 0 bytes in bin/."""
+    import stat
+
+    from anyvenv.envbuild.activation import SCRIPT_NAMES
+
+    empty = []
+    for name in SCRIPT_NAMES:
+        try:
+            info = os.lstat(env / "bin" / name)
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_size == 0:
+            empty.append(name)
+    return empty
 
 
 def _check_editables(env: Path, old_env: str, findings: list[Finding]) -> None:

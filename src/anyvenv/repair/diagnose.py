@@ -39,7 +39,7 @@ from anyvenv.repair.envstate import (
     resolve_environment,
     site_versions,
 )
-from anyvenv.repair.findings import Code, Finding, Severity, error, warning
+from anyvenv.repair.findings import REINSTALL_CODES, Code, Finding, Severity, error, warning
 
 NOBODY_ID = 65534
 
@@ -67,6 +67,12 @@ class Diagnosis:
     @property
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def reinstall_only(self) -> bool:
+        """Whether every error is one only a reinstall of its package mends (repair writes
+        no package's files)."""
+        return all(finding.code in REINSTALL_CODES for finding in self.errors)
 
     @property
     def warnings(self) -> list[Finding]:

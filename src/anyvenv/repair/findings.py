@@ -43,6 +43,7 @@ class Code(str, StrChoice):
     SCRIPT_INTERPRETER_MISSING = "script-interpreter-missing"
     SCRIPT_INTERPRETER_FOREIGN = "script-interpreter-foreign"
     SCRIPT_NOT_EXECUTABLE = "script-not-executable"
+    SCRIPT_EMPTY = "script-empty"  # a package's console script of 0 bytes: a reinstall mends it
     BIN_LINK_BROKEN = "bin-link-broken"  # another tool's link in bin/: unreadable, or dangling
     PACKAGE_INCOMPLETE = "package-incomplete"
     PACKAGE_FILES_DAMAGED = "package-files-damaged"  # missing, or not the size RECORD gives
@@ -50,7 +51,13 @@ class Code(str, StrChoice):
     COPY_UNFINISHED = "copy-unfinished"  # packages being copied in from a shadow env
     ACTIVATION_STALE = "activation-stale"
     ACTIVATION_MISSING = "activation-missing"
+    ACTIVATION_EMPTY = "activation-empty"  # 0 bytes (a crash kept the name, not the bytes)
     EDITABLE_STALE = "editable-stale"  # editable installs name the project it was moved from
+
+
+REINSTALL_CODES = frozenset({Code.SCRIPT_EMPTY})
+"""Errors only a reinstall of the package mends (their message says how): repair writes no
+package's files."""
 
 
 INTERPRETER_CODES = frozenset(

@@ -411,6 +411,16 @@ def _plan_activation(plan: RepairPlan) -> None:
                     {"old": old},
                 )
             )
+        if finding.code is Code.ACTIVATION_EMPTY:
+            names = finding.evidence["scripts"]
+            plan.fixes.append(
+                Fix(
+                    FixKind.REWRITE_ACTIVATION,
+                    plan.env / "bin",
+                    f"write {names.replace(chr(10), ', ')} again, activating {plan.env} (empty)",
+                    {"empty": names},
+                )
+            )
 
 
 def _plan_editables(plan: RepairPlan) -> None:
