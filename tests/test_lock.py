@@ -1233,10 +1233,16 @@ def test_an_empty_lock_file_on_a_share_keeps_its_grace_period_whatever_its_time(
     assert lock_path.read_bytes() == b""
 
 
-def test_the_holder_file_is_on_disk_before_it_is_linked_into_place(tmp_path: Path) -> None:
-    """fsync of the holder's temp file before the link (strace: the order of the calls)."""
+@pytest.mark.parametrize("lab_kind", ["local", "faultfs:cifs-like"])
+def test_the_holder_file_is_on_disk_before_it_is_linked_into_place_on_a_share(
+    lab_kind: str, target: Path
+) -> None:
+    """On a share, fsync of the holder's temp file before the link (strace: the order of the
+    calls). Beside a local flock, none: a lock file a crash emptied there is stale at once
+    (it predates the boot), and every venv and sync would pay for it."""
     code = "import sys; from anyvenv.fs.lock import ShareLock\n"
     code += "with ShareLock(sys.argv[1], timeout=5): pass\n"
-    calls = traced_calls([sys.executable, "-c", code, str(tmp_path / "x.lock")], "fsync,link")
+    calls = traced_calls([sys.executable, "-c", code, str(target / "x.lock")], "fsync,link")
     linked = next(i for i, call in enumerate(calls) if call.startswith("link("))
-    assert calls[linked - 1].startswith("fsync(") and "x.lock" in calls[linked - 1], calls
+    synced = [call for call in calls[:linked] if call.startswith("fsync(") and "x.lock" in call]
+    assert len(synced) == (0 if lab_kind == "local" else 1), calls

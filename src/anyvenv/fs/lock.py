@@ -219,11 +219,14 @@ def _json_text(text: str) -> str:
     return "".join(char if char >= " " else f"\\u{ord(char):04x}" for char in escaped)
 
 
-def _create_holder_file(path: str, payload: bytes) -> bool:
+def _create_holder_file(path: str, payload: bytes, durable: bool = True) -> bool:
     """Create ``path`` exclusively holding ``payload``; False if it exists. Where hard links
     work it appears whole, in one step; elsewhere it is created, then written (and removed
-    again if it could not be written completely)."""
-    linked = _link_holder_file(path, payload)
+    again if it could not be written completely). ``durable``: where hard links work, its
+    bytes are on disk before its name (a crash must not leave a lock file whose holder cannot
+    be read; not needed beside a local flock, where such a file from before a boot is stale
+    at once: :func:`_before_boot`)."""
+    linked = _link_holder_file(path, payload, durable)
     if linked is not None:
         return linked
     return _create_then_write(path, payload)
@@ -234,7 +237,7 @@ _NO_HARD_LINKS = {errno.EPERM, errno.ENOSYS, errno.EOPNOTSUPP, errno.EMLINK, err
 _LINK_STOPS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENAMETOOLONG, errno.ENOENT}
 
 
-def _link_holder_file(path: str, payload: bytes) -> bool | None:
+def _link_holder_file(path: str, payload: bytes, durable: bool) -> bool | None:
     """A temp file written whole, then hard-linked to ``path`` (``link`` fails if ``path``
     exists, on servers too): no one ever sees the lock file empty, so a holder paused between
     creating and writing it cannot lose it to a waiter's grace period. ``None`` where hard
@@ -245,8 +248,7 @@ def _link_holder_file(path: str, payload: bytes) -> bool | None:
 
     temp = f"{path}{TEMP_MARK}{leftover_tag()}"  # a killed run's is swept as a temp file
     with held_signals():  # (a Ctrl-C between the create and the unlink would leave the temp)
-        # on disk before it is linked: a crash must not leave the link on an empty file
-        create_file(temp, payload, 0o644, durable=True)
+        create_file(temp, payload, 0o644, durable=durable)
         try:
             _readable_by_all(temp)
             os.link(temp, path)
@@ -613,7 +615,8 @@ class ShareLock:
         sweep_dead(directory or ".", TEMP_MARK, prefix=name + ".")
         while True:
             try:
-                if _create_holder_file(self.path, payload):
+                # (self._fd: the flock beside it, on a local disk)
+                if _create_holder_file(self.path, payload, durable=self._fd is None):
                     self._holder = me
                     return
             except BaseException:  # Ctrl-C, SIGTERM once the file was there: no one's then
