@@ -1315,3 +1315,32 @@ def test_clear_of_an_env_in_use_where_it_is_replaced_file_by_file(target: Path) 
     while [path for path in env.rglob(".fuse_hidden*")]:
         assert time.monotonic() < deadline, list(env.rglob(".fuse_hidden*"))
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("strategy", ["symlink", "copy"])
+def test_what_the_env_needs_to_start_is_on_disk_before_it_is_renamed_into_place(
+    strategy: str, tmp_path: Path
+) -> None:
+    """pyvenv.cfg and a copied python are synced in the staging directory before the rename
+    that puts the env in place, and the parent directory after it (strace): a crash right
+    after must not leave a committed env of empty files (ext4 keeps the rename, not the
+    bytes, of files not yet written back)."""
+    from support import traced_calls
+
+    env = tmp_path / "env"
+    argv = [*ANYVENV, "venv", "-q", "--strategy", strategy, "--python", BASE, str(env)]
+    calls = traced_calls(argv, "fsync,rename,renameat,renameat2")
+    renamed = next(i for i, call in enumerate(calls) if f', "{env}")' in call)
+
+    def synced(part: list[str]) -> list[str]:
+        return [c.split("<", 1)[1].split(">", 1)[0] for c in part if c.startswith("fsync(")]
+
+    staging_mark = ".env.anyvenv-staging-"
+    staged = {
+        path.split(staging_mark, 1)[1].partition("/")[2]
+        for path in synced(calls[:renamed])
+        if staging_mark in path
+    }
+    assert {"", "pyvenv.cfg"} <= staged, calls  # (the staging directory itself: "")
+    assert ("bin/python" in staged) == (strategy == "copy"), staged
+    assert str(tmp_path) in synced(calls[renamed + 1 :]), calls

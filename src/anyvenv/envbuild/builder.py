@@ -39,7 +39,15 @@ from anyvenv.fs import CFG_NAME, atomic, inplace, is_virtual_environment, leftov
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.parents import make_missing, remove_made
 from anyvenv.fs.paths import through_directory_link
-from anyvenv.fs.place import DATA_MODE, EXECUTABLE_MODE, Strategy, create_file, place_file
+from anyvenv.fs.place import (
+    DATA_MODE,
+    EXECUTABLE_MODE,
+    Strategy,
+    create_file,
+    place_file,
+    sync_directory,
+    sync_file,
+)
 from anyvenv.fs.probe import ProbeResult, probe
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.interpreter.query import InterpreterInfo
@@ -192,10 +200,13 @@ class EnvBuilder:
                 if checked and not early:
                     last = finish_check(start_check(layout.python))
                     verify(last, staging, self.info, expected_lib)
+                self.make_durable(layout, expected_lib)
                 self.commit(staging)
         except BaseException:
             self._remove_created_parents()
             raise
+        if not self.in_place:  # (a fill's journal and moves are on disk already)
+            sync_directory(os.path.dirname(self.target))  # the rename that put it in place
         if self.replaced_python is not None:  # (once in place: fusefat's rename resets times)
             _time_apart(os.path.join(self.target, "bin"), self.replaced_python)
         if deferred:
@@ -397,6 +408,22 @@ class EnvBuilder:
             index_args=self.options.seed_index_args,
             words=self.options.words,
         )
+
+    def make_durable(self, layout: EnvLayout, library: str | None) -> None:
+        """What the env needs to start, on disk before the rename that puts it in place: its
+        pyvenv.cfg, the interpreter and libpython files placed in it (a link's target is the
+        base's), and the directories that name them. A crash after the rename then leaves an
+        env whose python runs, not one of empty files (the activation scripts, if a crash
+        empties them, are found by check and written again by repair)."""
+        files = [os.path.join(layout.root, CFG_NAME)]
+        files += [os.path.join(layout.bin, name) for name in layout.executable_names()]
+        if library is not None and library.startswith(layout.root + os.sep):
+            files.append(library)
+        for path in files:
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                sync_file(path)
+        for directory in {os.path.dirname(path) for path in files}:
+            sync_directory(directory)
 
     def commit(self, staging: str) -> None:
         if self.in_place:

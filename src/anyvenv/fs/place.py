@@ -168,6 +168,16 @@ def _fsync(fd: int) -> None:
             raise
 
 
+def sync_file(path: str | os.PathLike[str]) -> None:
+    """Have the bytes of the file at ``path`` (written earlier, closed) reach the disk; an
+    I/O error flushing them is raised (what was written is lost)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def sync_directory(path: str | os.PathLike[str]) -> None:
     """Have the entries of the directory ``path`` (a file created, renamed or removed in it)
     reach the disk; quietly nothing where a directory cannot be opened or synced."""
