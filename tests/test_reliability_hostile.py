@@ -311,8 +311,6 @@ GARBAGE_PROJECT: dict[str, tuple[bytes, bytes | None]] = {
     "name-not-a-string": (b'[project]\nname = ["x"]\nversion = "0"\n', None),
     "requires-python-int": (b'[project]\nname = "x"\nversion = "0"\nrequires-python = 5\n', None),
     "no-project-table": (b'project = "x"\n', None),
-    "version-file-garbage": (b'[project]\nname = "x"\nversion = "0"\n', b"3.x\n"),
-    "version-file-5000-digits": (b'[project]\nname = "x"\nversion = "0"\n', b"3" * 5000 + b"\n"),
     "version-file-missing-path": (b'[project]\nname = "x"\nversion = "0"\n', b"/nowhere/python\n"),
 }
 
@@ -338,6 +336,35 @@ def test_garbage_project_files_are_usage_errors_before_anything_is_made(
     error_line(proc)
     assert not (project / ".venv").exists()
     reliability.add("hostile input", "garbage project files refused", 1)
+
+
+GARBAGE_VERSION_FILE = {"garbage": b"3.x\n", "5000-digits": b"3" * 5000 + b"\n"}
+
+
+@pytest.mark.parametrize("garbage", list(GARBAGE_VERSION_FILE))
+def test_garbage_in_a_version_file_is_ignored_with_uvs_warning(
+    tmp_path: Path, garbage: str, reliability: Tally
+) -> None:
+    """A line uv cannot read as a version it reads as an executable name, and ignores with a
+    warning (uv 0.7 on): the sync goes on with requires-python, no traceback."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_bytes(
+        b'[project]\nname = "x"\nversion = "0"\nrequires-python = ">=3.11,<3.12"\n'
+    )
+    (project / ".python-version").write_bytes(GARBAGE_VERSION_FILE[garbage])
+    proc = subprocess.run(
+        [*_anyvenv(), "sync"],
+        cwd=project,
+        env=project_environ(tmp_path / "home", PATH=f"{BASE.parent}:{os.environ['PATH']}"),
+        capture_output=True,
+        timeout=120,
+    )
+    said = proc.stderr.decode(errors="replace")
+    assert proc.returncode == 0 and "Traceback" not in said, said
+    assert "Ignoring unsupported Python request" in said.splitlines()[0], said
+    assert (project / ".venv" / "pyvenv.cfg").is_file()
+    reliability.add("hostile input", "garbage version file ignored", 1)
 
 
 # -- archives --------------------------------------------------------------------------------

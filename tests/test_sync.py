@@ -496,6 +496,31 @@ def test_a_version_file_below_the_workspace_root_is_not_the_project_envs(
     assert "Would use project environment" in uv.stderr, uv.stderr  # uv keeps it as well
 
 
+def test_names_in_a_version_file_are_ignored_with_uvs_warning(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """pyenv-virtualenv's ``pyenv local myenv`` and pyenv's ``system`` are no requests uv
+    takes: it warns and goes on with the next line, else requires-python; so does anyvenv,
+    where it refused (no 'myenv' on PATH)."""
+    project = write_project(tmp_path / "demo", requires_python=">=3.11,<3.12", python_version=None)
+    pin = project / ".python-version"
+    for name in ("myenv", "system"):
+        pin.write_text(f"{name}\n")
+        report, proc = sync_json(project, env, index)
+        assert str(report["python"]).startswith("3.11"), report  # requires-python's
+        warning = f"Ignoring unsupported Python request `{name}` in version file: {pin}"
+        assert warning in proc.stderr, proc.stderr
+        uv = run([uv_binary(), "python", "find"], project, env)
+        assert warning in uv.stderr, uv.stderr  # uv's own words
+    pin.write_text("myenv\n3.11\n")  # the next line is the request
+    found = anyvenv("python", "find", cwd=project, env=env)
+    assert found.stdout.strip() == str(PY_OTHER), found.stderr
+    assert "`myenv`" in found.stderr
+    pin.write_text("python3.11\n")  # a version as uv reads it: honoured, no warning
+    found = anyvenv("python", "find", cwd=project, env=env)
+    assert (found.stdout.strip(), found.stderr) == (str(PY_OTHER), "")
+
+
 def test_uvs_python_preference_is_read_from_the_project_and_the_command_line(
     tmp_path: Path, env: dict[str, str], index: Path
 ) -> None:

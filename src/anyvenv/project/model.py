@@ -18,6 +18,7 @@ from anyvenv.fs.paths import parents, upward
 from anyvenv.interpreter.request import (
     PythonRequest,
     Specifier,
+    names_a_path,
     parse_request,
     parse_specifiers,
 )
@@ -330,9 +331,9 @@ def uv_table(data: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _read_version_file(path: str) -> list[str]:
-    """The requests in a version file, one a line, comments left out; a usage error when it
-    cannot be read or is not UTF-8, as uv refuses it (rather than silently taking another
-    Python). A leading BOM (Notepad's) is skipped: uv 0.13 takes the first line with it for
+    """The requests in a version file, one a line, comments and the lines uv ignores (with its
+    warning: see ``_honoured``) left out; a usage error when it cannot be read or is not
+    UTF-8, as uv refuses it (rather than silently taking another Python). A leading BOM (Notepad's) is skipped: uv 0.13 takes the first line with it for
     a request it cannot read, and ignores the file with a warning."""
     try:
         with open(path, encoding="utf-8-sig") as stream:
@@ -344,7 +345,42 @@ def _read_version_file(path: str) -> list[str]:
             "fix or remove it, or pass --python (--no-config ignores version files)",
         ) from exc
     stripped = (line.strip() for line in text.splitlines())
-    return [line for line in stripped if line and not line.startswith("#")]
+    lines = [line for line in stripped if line and not line.startswith("#")]
+    return [line for line in lines if _honoured(line, path)]
+
+
+_WARNED: set[tuple[str, str]] = set()  # (line, path): each said once a run, as uv's warn-once
+
+
+def _honoured(line: str, path: str) -> bool:
+    """Whether uv takes a line of a version file as a request. uv (0.7 on) ignores, with a
+    warning, one it would read as an executable name: an environment's name as
+    pyenv-virtualenv pins it (``myenv``), pyenv's ``system``, ``python``, ``python3-dbg``, or
+    anything it cannot read as a version (``3.x``); the next line, else the next source, is
+    then used."""
+    if not _names_an_executable(line):
+        return True
+    if (line, path) not in _WARNED:
+        _WARNED.add((line, path))
+        print(
+            f"anyvenv: warning: Ignoring unsupported Python request `{line}` in version file: "
+            f"{path}",
+            file=sys.stderr,
+        )
+    return False
+
+
+def _names_an_executable(text: str) -> bool:
+    """Whether uv reads a version file's line as an executable name (see ``_honoured``)."""
+    if names_a_path(text):  # (uv reads .venv as a path only when something is there)
+        return "/" not in text and not os.path.exists(text)
+    try:
+        request = parse_request(text)
+    except UnsupportedPython:  # (pypy@3.10: uv reads it, and finds no PyPy)
+        return False
+    except UsageError:  # (uv reads what is no version, path nor key as a name)
+        return True
+    return request.name is not None and not request.specifiers
 
 
 def version_file_request(path: str) -> str | None:
