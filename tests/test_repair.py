@@ -189,6 +189,48 @@ def test_a_new_base_is_found_under_uvs_python_preference(tmp_path: Path) -> None
         assert f"home = {home}\n" in (env / "pyvenv.cfg").read_text(), name
 
 
+def test_a_virtualenv_env_on_a_new_base_names_its_prefixes_in_virtualenvs_form(
+    tmp_path: Path,
+) -> None:
+    """virtualenv's pyvenv.cfg names its base's prefixes and a five-part version_info: once
+    repaired onto a new base, they name that base (not the one that is gone), in that form."""
+    import sys
+
+    base_copy = disposable_base(tmp_path / "base")
+    env = tmp_path / "env"
+    made = run([sys.executable, "-m", "virtualenv", "--quiet", "--no-seed", "-p", base_copy, env])
+    assert made.returncode == 0, made.stdout + made.stderr
+    before = (env / "pyvenv.cfg").read_text()
+    assert f"base-prefix = {tmp_path / 'base'}\n" in before
+    version_info = next(line for line in before.splitlines() if line.startswith("version_info"))
+    assert version_info.endswith(".final.0")
+    shutil.rmtree(tmp_path / "base")
+    real = base_python()
+    proc = anyvenv("repair", env, path=f"{real.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cfg = (env / "pyvenv.cfg").read_text().splitlines()
+    prefix = real.parent.parent
+    assert f"base-prefix = {prefix}" in cfg and f"base-exec-prefix = {prefix}" in cfg, cfg
+    assert version_info in cfg, cfg  # the same release: the line as virtualenv wrote it
+    facts = run([env / "bin" / "python", "-c", "import sys; print(sys.base_prefix)"])
+    assert facts.stdout == f"{prefix}\n", facts.stderr
+
+
+def test_a_new_version_keeps_the_form_of_each_version_key() -> None:
+    """A pre-release too: virtualenv's five parts are sys.version_info's."""
+    from anyvenv.repair.fixes import _versions
+
+    cfg = {"version_info": "3.13.0.final.0", "version": "3.13.0"}
+    assert _versions(cfg, "3.13.1rc2") == {
+        "version_info": "3.13.1.candidate.2",
+        "version": "3.13.1rc2",
+    }
+    assert _versions({"version_info": "3.13.0"}, "3.14.0a7") == {"version_info": "3.14.0a7"}
+    assert _versions({"version_info": "3.12.0.beta.1"}, "3.12.2") == {
+        "version_info": "3.12.2.final.0"
+    }
+
+
 def test_a_bad_python_preference_setting_stops_only_a_repair_that_looks_up_a_base(
     tmp_path: Path,
 ) -> None:

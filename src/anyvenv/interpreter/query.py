@@ -13,7 +13,7 @@ import os
 from anyvenv.errors import AnyvenvError
 from anyvenv.record import as_dict, fields_of, record
 
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 
 
 class NotPython3(AnyvenvError):
@@ -71,6 +71,7 @@ print(json.dumps({
     "releaselevel": sys.version_info[3],
     "serial": sys.version_info[4],
     "prefix": getattr(sys, "base_prefix", sys.prefix),
+    "exec_prefix": getattr(sys, "base_exec_prefix", sys.exec_prefix),
     "free_threaded": bool(cfg.get("Py_GIL_DISABLED")),
     "purelib": scheme["purelib"],
     "platlib": scheme["platlib"],
@@ -92,6 +93,7 @@ class InterpreterInfo:
     releaselevel: str
     serial: int
     prefix: str
+    exec_prefix: str  # (virtualenv's pyvenv.cfg names both: base-prefix, base-exec-prefix)
     free_threaded: bool
     purelib: str
     platlib: str

@@ -261,9 +261,11 @@ def _plan_config(plan: RepairPlan) -> None:
         for key in ("base-executable", "executable"):
             if key in cfg:
                 updates[key] = info.executable
+        updates.update(_base_prefixes(cfg, info))
     elif diagnosis.has(Code.HOME_STALE, Code.STDLIB_OTHER_BUILD) and from_config:
         assert diagnosis.base is not None and diagnosis.base.info is not None
         updates["home"] = diagnosis.base.info.home  # where the base the config names is
+        updates.update(_base_prefixes(cfg, diagnosis.base.info))
     if plan.interpreter is not None:
         for key, value in (
             ("anyvenv-strategy", plan.interpreter.strategy.value),
@@ -275,13 +277,9 @@ def _plan_config(plan: RepairPlan) -> None:
     for finding in diagnosis.findings:
         if finding.code is Code.VERSION_MISMATCH and "interpreter" in finding.evidence:
             actual_version = actual_version or finding.evidence["interpreter"]
-            updates.update(
-                {key: actual_version for key in ("version_info", "version") if key in cfg}
-            )
+            updates.update(_versions(cfg, actual_version))
     if info is not None and not from_config:
-        updates.update(
-            {key: info.version_text for key in ("version_info", "version") if key in cfg}
-        )
+        updates.update(_versions(cfg, info.version_text))
     updates = {key: value for key, value in updates.items() if cfg.get(key) != value}
     if not updates:
         return
@@ -294,6 +292,36 @@ def _plan_config(plan: RepairPlan) -> None:
             dict(updates),
         )
     )
+
+
+def _base_prefixes(cfg: dict[str, str], base: InterpreterInfo) -> dict[str, str]:
+    """virtualenv's ``base-prefix`` and ``base-exec-prefix``, where the config has them, set to
+    the new base's (left naming the old one, they name a base that is gone)."""
+    values = {"base-prefix": base.prefix, "base-exec-prefix": base.exec_prefix}
+    return {key: value for key, value in values.items() if key in cfg}
+
+
+_LEVELS = {"a": "alpha", "b": "beta", "rc": "candidate"}
+
+
+def _versions(cfg: dict[str, str], version: str) -> dict[str, str]:
+    """``version_info`` and ``version``, where the config has them, set to ``version``
+    (``3.12.1``, ``3.13.0rc1``) in the form each had: virtualenv's five-part
+    ``version_info = 3.12.1.final.0`` stays five-part."""
+    values: dict[str, str] = {k: version for k in ("version_info", "version") if k in cfg}
+    if "version_info" in values and len(cfg["version_info"].split(".")) == 5:
+        values["version_info"] = _five_parts(version)
+    return values
+
+
+def _five_parts(version: str) -> str:
+    """``3.12.1`` -> ``3.12.1.final.0``; ``3.13.0rc1`` -> ``3.13.0.candidate.1`` (as
+    ``sys.version_info`` reads, which virtualenv writes)."""
+    for short, level in _LEVELS.items():
+        release, found, serial = version.partition(short)
+        if found and serial.isdigit():
+            return f"{release}.{level}.{serial}"
+    return f"{version}.final.0"
 
 
 def _plan_lib64(plan: RepairPlan, probed: ProbeResult) -> None:
