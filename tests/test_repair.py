@@ -231,6 +231,34 @@ def test_a_new_version_keeps_the_form_of_each_version_key() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("maker", "prompt"), [("venv", "pdm-venv-3.12"), ("venv", "it's"), ("virtualenv", "demo")]
+)
+def test_activation_written_by_repair_takes_the_prompt_without_its_quotes(
+    tmp_path: Path, maker: str, prompt: str
+) -> None:
+    """venv writes pyvenv.cfg's prompt as a repr ('demo'), virtualenv in double quotes: the
+    activation scripts repair writes show the prompt, not the quotes around it."""
+    import sys
+
+    env = tmp_path / "env"
+    python = base_python()
+    if maker == "venv":
+        command = [python, "-m", "venv", "--without-pip", "--prompt", prompt, env]
+    else:
+        command = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "-p", python, env]
+        command += ["--prompt", prompt]
+    made = run(command)
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert f"prompt = {prompt}\n" not in (env / "pyvenv.cfg").read_text()  # (quoted there)
+    for script in (env / "bin").glob("activate*"):
+        script.unlink()
+    proc = anyvenv("repair", env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    shown = run(["bash", "-c", '. "$1/bin/activate" && echo "$VIRTUAL_ENV_PROMPT"', "_", env])
+    assert shown.stdout == f"{prompt}\n", shown.stdout + shown.stderr
+
+
 def test_a_bad_python_preference_setting_stops_only_a_repair_that_looks_up_a_base(
     tmp_path: Path,
 ) -> None:

@@ -25,7 +25,14 @@ from anyvenv.killpoints import checkpoint
 from anyvenv.repair.diagnose import Diagnosis, check, diagnose
 from anyvenv.repair.envstate import EntryKind, inspect_entry
 from anyvenv.repair.findings import Code
-from anyvenv.repair.fixes import Fix, FixKind, RepairPlan, edit_config_text, plan_repair
+from anyvenv.repair.fixes import (
+    Fix,
+    FixKind,
+    RepairPlan,
+    config_prompt,
+    edit_config_text,
+    plan_repair,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -487,7 +494,7 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
     if activated_dir(plan.env) != (fix.details["old"] or None):
         return []  # changed since the diagnosis: leave it
     env = os.fspath(plan.env)
-    prompt = (plan.diagnosis.config or {}).get("prompt") or os.path.basename(env)
+    prompt = config_prompt(plan.diagnosis.config or {}) or os.path.basename(env)
     changes = []
     scripts = render_activation_scripts(env, prompt)
     old = fix.details["old"]

@@ -324,6 +324,24 @@ def _five_parts(version: str) -> str:
     return f"{version}.final.0"
 
 
+def config_prompt(cfg: dict[str, str]) -> str | None:
+    """pyvenv.cfg's ``prompt`` as its maker meant it: venv writes a repr (``'demo'``),
+    virtualenv wraps it in double quotes (``"demo"``), uv writes it bare."""
+    raw = cfg.get("prompt")
+    if not raw or len(raw) < 2 or raw[0] not in "'\"" or raw[-1] != raw[0]:
+        return raw or None
+    if "virtualenv" not in cfg:  # venv's repr: its escapes read back as Python reads them
+        import ast
+
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = None
+        if isinstance(value, str):
+            return value
+    return raw[1:-1]  # (virtualenv reads its own so: one matching pair off)
+
+
 def _plan_lib64(plan: RepairPlan, probed: ProbeResult) -> None:
     path = plan.env / "lib64"
     if probed.symlinks_work:
