@@ -107,7 +107,20 @@ BAD_PATHS = {
         lambda root: (root / "file").write_text("hello\n") and root / "file",
         "is a file, not an environment directory",
     ),
+    "conda": (  # (conda-meta/ and bin/python: a conda env, no venv)
+        lambda root: _conda_shaped(root / "conda"),
+        "is a conda environment (conda-meta/), not a virtual environment: anyvenv does not "
+        "manage conda environments",
+    ),
 }
+
+
+def _conda_shaped(env: Path) -> Path:
+    (env / "conda-meta").mkdir(parents=True)
+    (env / "conda-meta" / "history").write_text("")
+    (env / "bin").mkdir()
+    (env / "bin" / "python").symlink_to(base_python())
+    return env
 
 
 @pytest.mark.parametrize("command", [["check"], ["repair"], ["repair", "--dry-run"]])

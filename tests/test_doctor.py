@@ -14,6 +14,7 @@ from anyvenv.doctor import ToolOutcome, doctor
 from anyvenv.fs.probe import clear_cache
 from anyvenv.repair.diagnose import check
 from lab import Lab
+from support import one_line_error
 
 VERDICT_KINDS = [
     "local",
@@ -305,6 +306,35 @@ def test_a_broken_env_in_the_directory_is_pointed_out(tmp_path: Path) -> None:
     assert any(f"anyvenv repair {env}" in text for text in said), said
     text = anyvenv("doctor", tmp_path)
     assert "everything works here" not in text.stdout and "is not usable" in text.stdout
+
+
+@pytest.mark.parametrize("shape", ["conda", "file"])
+def test_a_venv_path_sync_refuses_is_pointed_out_with_syncs_own_words(
+    tmp_path: Path, shape: str
+) -> None:
+    """A .venv that is no env sync may replace (a conda env's directory; a file holding a name,
+    no pointer): doctor says the line sync stops with, not "everything works"."""
+    from project_support import anyvenv as run_anyvenv
+    from project_support import project_environ, write_project
+
+    project = write_project(tmp_path / "demo", dependencies=(), python_version=None)
+    env = project / ".venv"
+    if shape == "conda":
+        (env / "conda-meta").mkdir(parents=True)
+        (env / "conda-meta" / "history").write_text("")
+        (env / "bin").mkdir()
+        (env / "bin" / "python").symlink_to(base_python())
+    else:
+        env.write_text("myenv\n")
+    environ = project_environ(tmp_path / "home")
+    synced = run_anyvenv("sync", cwd=project, env=environ)
+    assert synced.returncode == 2, synced.stderr
+    stopped = one_line_error(synced).removeprefix("anyvenv: error: ")
+    text = run_anyvenv("doctor", cwd=project, env=environ)
+    assert "everything works here" not in text.stdout, text.stdout
+    said = [str(option["advice"]) for option in _options(_advice(project))]
+    kind = " (a conda environment: conda-meta/)" if shape == "conda" else ""
+    assert f"'anyvenv sync', 'run' and 'venv' here would stop{kind}: {stopped}" in said, said
 
 
 def test_the_plan_follows_uvs_python_preference_as_venv_does(tmp_path: Path) -> None:

@@ -185,8 +185,8 @@ def _env_here(directory: str) -> list[Option]:
         diagnosis = check(env, package_files=False)  # (errors alone)
     except MadeOnWindows as exc:
         return [*options, Option(exc.one_line(), {"codes": "made-on-windows"})]
-    except AnyvenvError:  # not an environment: nothing to say of it here
-        return options
+    except AnyvenvError:  # not an environment: what sync, run and venv stop on, if they do
+        return [*options, *_not_an_env_here(env)]
     if diagnosis.usable:
         return options
     errors = diagnosis.errors
@@ -204,6 +204,19 @@ def _env_here(directory: str) -> list[Option]:
             {"codes": ", ".join(finding.code.value for finding in errors)},
         ),
     ]
+
+
+def _not_an_env_here(env: str) -> list[Option]:
+    """The line 'anyvenv sync' (and run, and venv) stops with where the ``.venv`` here is no
+    environment it may replace: a file, a directory of another kind (a conda env)."""
+    from anyvenv.envbuild.builder import refusal
+    from anyvenv.repair.envstate import conda_env
+
+    refused = refusal(os.path.abspath(env))  # (named as sync names it)
+    if refused is None:
+        return []
+    kind = " (a conda environment: conda-meta/)" if conda_env(env) else ""
+    return [Option(f"'anyvenv sync', 'run' and 'venv' here would stop{kind}: {refused.one_line()}")]
 
 
 def _anothers_env_here(declared: str, pointed: str) -> tuple[Option, str | None] | None:

@@ -144,6 +144,60 @@ class PendingCheck:
         self.child.kill()
 
 
+def no_directory_refusal(target: str) -> UsageError | None:
+    """Why an env cannot be made at ``target``, a link to no directory or a file (a link to
+    a directory is followed first, as uv builds through it); ``None`` when it is neither."""
+    if os.path.islink(target):
+        try:
+            pointed = os.readlink(target)
+        except OSError as exc:  # (sshfs, CIFS: a link owned by nobody)
+            refused = UsageError(
+                f"{target} is a symbolic link that cannot be read back ({errno_name(exc.errno)})",
+                "remove the link, or make it name a directory",
+            )
+            refused.__cause__ = exc
+            return refused
+        what = "a file" if os.path.exists(target) else "missing (or a link loop)"
+        return UsageError(
+            f"{target} is a symbolic link to {pointed}, which is {what}, not a directory",
+            "remove the link, or make it name a directory",
+        )
+    if os.path.lexists(target) and not os.path.isdir(target):
+        return UsageError(
+            f"{target} exists and is not a directory", "choose another path for the environment"
+        )
+    return None
+
+
+def not_an_environment(target: str) -> UsageError:
+    """The refusal of a directory that holds files and is no env: nothing of it is replaced."""
+    return UsageError(
+        f"{target} exists, is not empty and is not a virtual environment",
+        "refusing to replace it: choose another path or empty it yourself",
+    )
+
+
+def refusal(target: str) -> UsageError | None:
+    """What making an env at ``target`` stops on, read only (for advice: the leftovers of a
+    killed run, which a build recovers first, are not looked at): a link to no directory, a
+    file, a directory holding files that is no env nor what uv left of one."""
+    target = through_directory_link(target)
+    refused = no_directory_refusal(target)
+    if refused is not None or not os.path.isdir(target) or is_virtual_environment(target):
+        return refused
+    if abandoned_env(target) or not _holds_a_file(target):
+        return None
+    return not_an_environment(target)
+
+
+def _holds_a_file(directory: str) -> bool:
+    """Whether anything but directories is under ``directory`` (a build removes those)."""
+    for root, subdirs, files in os.walk(directory):
+        if files or any(os.path.islink(os.path.join(root, name)) for name in subdirs):
+            return True
+    return False
+
+
 class EnvBuilder:
     """One creation. Subclass and override a step to change it."""
 
@@ -259,25 +313,9 @@ class EnvBuilder:
             from anyvenv.envbuild.seed import check_seedable
 
             check_seedable(target, self.options.words)
-        if os.path.islink(target):  # (one to a directory was followed above)
-            try:
-                pointed = os.readlink(target)
-            except OSError as exc:  # (sshfs, CIFS: a link owned by nobody)
-                raise UsageError(
-                    f"{target} is a symbolic link that cannot be read back "
-                    f"({errno_name(exc.errno)})",
-                    "remove the link, or make it name a directory",
-                ) from exc
-            what = "a file" if os.path.exists(target) else "missing (or a link loop)"
-            raise UsageError(
-                f"{target} is a symbolic link to {pointed}, which is {what}, not a directory",
-                "remove the link, or make it name a directory",
-            )
-        if os.path.lexists(target) and not os.path.isdir(target):
-            raise UsageError(
-                f"{target} exists and is not a directory",
-                "choose another path for the environment",
-            )
+        refused = no_directory_refusal(target)
+        if refused is not None:
+            raise refused
         _check_name_length(target)
         leftovers.recover(target)  # a killed run may have left the old env renamed aside
         replaced = False
@@ -306,10 +344,7 @@ class EnvBuilder:
                 moving = leftovers.cut_move(target, names)
                 if moving is not None:  # one under way, or of another host's run
                     raise leftovers.cut_move_error(target, moving)
-                raise UsageError(
-                    f"{target} exists, is not empty and is not a virtual environment",
-                    "refusing to replace it: choose another path or empty it yourself",
-                )
+                raise not_an_environment(target)
             else:
                 names = []  # empty, or only empty directories, now removed
             # a mount point, the working directory, an empty directory: filled, not replaced

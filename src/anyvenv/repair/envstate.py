@@ -16,6 +16,11 @@ from anyvenv.record import StrChoice, record
 INTERPRETER_NAME = re.compile(r"^python(\d+(\.\d+t?)?)?$")
 
 
+def conda_env(path: str | os.PathLike[str]) -> bool:
+    """A conda environment (its ``conda-meta/``, which conda, mamba and pixi write)."""
+    return os.path.isdir(os.path.join(path, "conda-meta"))
+
+
 def resolve_environment(path: str | os.PathLike[str]) -> Path:
     """The absolute env directory, or a :class:`UsageError` saying why ``path`` is not one."""
     text = os.fspath(path)
@@ -52,6 +57,13 @@ def resolve_environment(path: str | os.PathLike[str]) -> Path:
                 "make (no pyvenv.cfg, empty directories)",
                 "make it with 'anyvenv sync' in a project, else 'anyvenv venv' (either takes "
                 "its place)",
+            )
+        if conda_env(env):
+            raise UsageError(
+                f"{text} is a conda environment (conda-meta/), not a virtual environment: "
+                "anyvenv does not manage conda environments",
+                "use conda for it, or pass the directory of a virtual environment (the one "
+                "holding pyvenv.cfg and bin/)",
             )
         from anyvenv.fs.leftovers import cut_move, cut_move_error
 
