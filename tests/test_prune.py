@@ -148,8 +148,28 @@ def test_an_unmounted_project_keeps_its_env_and_a_deleted_one_frees_it(
     shutil.rmtree(second.project)
     gone = _prune(second.env)[second.elsewhere]
     assert (gone["verdict"], gone["removed"]) == ("unused", True)
-    assert f"its project directory {second.project} is gone" in str(gone["reason"])
+    held = f"the directory {second.project} that held its project env path .venv is gone"
+    assert held in str(gone["reason"])
     assert not os.path.lexists(second.elsewhere)
+
+
+def test_an_env_path_below_the_project_is_named_as_what_is_gone(
+    tmp_path: Path, noexec_share: Path, index: Path
+) -> None:
+    """Under UV_PROJECT_ENVIRONMENT=.tox/py312 the record's path is in .tox: its removal frees
+    the env, said as .tox gone, not as the project's directory (which is still there)."""
+    env = project_environ(tmp_path / "home", UV_PROJECT_ENVIRONMENT=".tox/py312")
+    project = write_project(noexec_share / "demo")
+    elsewhere, owner = _synced(project, env, index, "elsewhere")
+    assert owner.declared == str(project / ".tox" / "py312")
+    shutil.rmtree(project / ".tox")
+    gone = _prune(env)[elsewhere]
+    assert (gone["verdict"], gone["removed"]) == ("unused", True)
+    reason = str(gone["reason"])
+    assert reason == (
+        f"the directory {project / '.tox'} that held its project env path py312 is gone"
+    ), reason
+    assert project.is_dir()
 
 
 def test_an_env_named_directly_or_through_a_link_is_in_use(

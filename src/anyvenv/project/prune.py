@@ -5,8 +5,8 @@ filesystem cannot run one (``envs_dir``) and the shadow envs of projects where c
 (``shadow_dir``). Each env there carries an owner record (:mod:`anyvenv.project.owners`). An
 env is removed only when its project says, under the project's lock, that it no longer uses
 it: the pointer file at the declared path names another env (or is gone), the env at the
-declared path records another shadow, or the project's directory is gone from a filesystem
-that is mounted now. An env without a record, or whose project's filesystem is not mounted,
+declared path records another shadow, or the directory holding the declared path (the
+project's, for ``.venv``) is gone from a filesystem that is mounted now. An env without a record, or whose project's filesystem is not mounted,
 does not answer (within ``ANYVENV_FS_TIMEOUT``) or is busy syncing, is kept and reported.
 Removal renames the env aside first, while the project's lock is still held (a sync that
 starts after the verdict cannot take the env up again), so an interrupted prune leaves a
@@ -187,12 +187,13 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
     from anyvenv.fs.lock import env_lock
 
     project_dir = os.path.dirname(owner.declared)
+    holder = _holder(owner.declared)
     try:
         os.stat(project_dir)
     except OSError as exc:  # only "not there" proves it gone: EACCES, ENOTCONN, EIO do not
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return _set_aside_if(remove, env, f"its project directory {project_dir} is gone")
-        return Verdict.KEPT, f"its project directory {project_dir} cannot be read ({exc})", None
+            return _set_aside_if(remove, env, f"{holder} is gone")
+        return Verdict.KEPT, f"{holder} cannot be read ({exc})", None
 
     lock = env_lock(owner.declared, timeout=LOCK_WAIT_SECONDS)
     try:
@@ -206,6 +207,13 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
         return _set_aside_if(remove, env, reason)
     finally:
         lock.release()
+
+
+def _holder(declared: str) -> str:
+    """The directory holding the project's env path, named as that: the record names no
+    project directory, and under ``UV_PROJECT_ENVIRONMENT=.tox/py312`` it is ``.tox``."""
+    directory, name = os.path.split(declared)
+    return f"the directory {directory} that held its project env path {name}"
 
 
 def _set_aside_if(remove: bool, env: str, reason: str) -> tuple[Verdict, str, str | None]:
