@@ -519,6 +519,10 @@ def test_names_in_a_version_file_are_ignored_with_uvs_warning(
     pin.write_text("python3.11\n")  # a version as uv reads it: honoured, no warning
     found = anyvenv("python", "find", cwd=project, env=env)
     assert (found.stdout.strip(), found.stderr) == (str(PY_OTHER), "")
+    pin.write_text("pypy3.10\n")  # another implementation, as uv reads it: not ignored
+    refused = anyvenv("python", "find", cwd=project, env=env)
+    assert refused.returncode == 2 and "Ignoring" not in refused.stderr, refused.stderr
+    assert "asked for by" in one_line_error(refused)
 
 
 def test_uvs_python_preference_is_read_from_the_project_and_the_command_line(

@@ -380,7 +380,29 @@ def _names_an_executable(text: str) -> bool:
         return False
     except UsageError:  # (uv reads what is no version, path nor key as a name)
         return True
-    return request.name is not None and not request.specifiers
+    if request.name is None or request.specifiers:
+        return False
+    return not _names_an_implementation(text)
+
+
+_OTHER_IMPLEMENTATIONS = ("pypy", "graalpy", "pyodide", "pp", "gp")
+
+
+def _names_an_implementation(text: str) -> bool:
+    """Whether uv reads ``text`` as another implementation, with a version or without
+    (``pypy3.10``, ``pp310``, ``graalpy``): a request it keeps (and finds no CPython for)."""
+    lowered = text.lower()
+    for prefix in _OTHER_IMPLEMENTATIONS:
+        if lowered.startswith(prefix):
+            rest = lowered[len(prefix) :].lstrip("@-")
+            if not rest:
+                return True
+            try:
+                request = parse_request(rest)
+            except UsageError:
+                return False
+            return bool(request.specifiers) and request.name is None
+    return False
 
 
 def version_file_request(path: str) -> str | None:
