@@ -231,14 +231,16 @@ def test_a_new_version_keeps_the_form_of_each_version_key() -> None:
     }
 
 
+@pytest.mark.parametrize("lost", ["removed", "emptied"])
 @pytest.mark.parametrize(
     ("maker", "prompt"), [("venv", "pdm-venv-3.12"), ("venv", "it's"), ("virtualenv", "demo")]
 )
 def test_activation_written_by_repair_takes_the_prompt_without_its_quotes(
-    tmp_path: Path, maker: str, prompt: str
+    tmp_path: Path, maker: str, prompt: str, lost: str
 ) -> None:
     """venv writes pyvenv.cfg's prompt as a repr ('demo'), virtualenv in double quotes: the
-    activation scripts repair writes show the prompt, not the quotes around it."""
+    activation scripts repair writes show the prompt, not the quotes around it (where they
+    were missing, and where a crash left them empty)."""
     import sys
 
     env = tmp_path / "env"
@@ -252,7 +254,7 @@ def test_activation_written_by_repair_takes_the_prompt_without_its_quotes(
     assert made.returncode == 0, made.stdout + made.stderr
     assert f"prompt = {prompt}\n" not in (env / "pyvenv.cfg").read_text()  # (quoted there)
     for script in (env / "bin").glob("activate*"):
-        script.unlink()
+        script.unlink() if lost == "removed" else script.write_bytes(b"")
     proc = anyvenv("repair", env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     shown = run(["bash", "-c", '. "$1/bin/activate" && echo "$VIRTUAL_ENV_PROMPT"', "_", env])

@@ -494,7 +494,7 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
     if activated_dir(plan.env) != (fix.details["old"] or None):
         return []  # changed since the diagnosis: leave it
     env = os.fspath(plan.env)
-    prompt = config_prompt(plan.diagnosis.config or {}) or os.path.basename(env)
+    prompt = _prompt(plan)
     changes = []
     scripts = render_activation_scripts(env, prompt)
     old = fix.details["old"]
@@ -515,13 +515,18 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
     return changes
 
 
+def _prompt(plan: RepairPlan) -> str:
+    """The prompt the env's activation scripts show: pyvenv.cfg's, else the env's name."""
+    return config_prompt(plan.diagnosis.config or {}) or os.path.basename(plan.env)
+
+
 def _write_empty_activation(plan: RepairPlan, names: list[str]) -> list[Change]:
     """anyvenv's activation scripts ``names`` for the env where it is, each written where it
     is still empty (0 bytes: what a crash left); one changed since the diagnosis is left."""
     from anyvenv.envbuild.activation import render_activation_scripts
 
     env = os.fspath(plan.env)
-    prompt = (plan.diagnosis.config or {}).get("prompt") or os.path.basename(env)
+    prompt = _prompt(plan)
     scripts = render_activation_scripts(env, prompt)
     changes = []
     for name in sorted(names, key=lambda name: name == "activate"):  # (as the rewrite above)
