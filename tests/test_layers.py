@@ -70,3 +70,23 @@ def test_no_package_imports_one_above_it() -> None:
             if LEVEL[_part(name)] > own:
                 upward.append(f"{path.relative_to(SRC)}:{line} imports {name}")
     assert upward == []
+
+
+def test_only_the_cli_prints() -> None:
+    """Below the CLI, code returns what is to be said (notes, warnings, findings) or tells a
+    callback; it never writes to the terminal itself (a library user's own output is theirs).
+    Code written into scripts, which prints in its own process, is a string: not counted."""
+    printing = []
+    for path in sorted(SRC.rglob("*.py")):
+        module = "anyvenv." + ".".join(path.relative_to(SRC).with_suffix("").parts)
+        if _part(module) in {"cli", "__main__"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            called = isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            if called and node.func.id == "print":  # type: ignore[attr-defined]
+                printing.append(f"{module}:{node.lineno}")
+            if isinstance(node, ast.Attribute) and node.attr == "write":  # sys.stderr.write
+                text = ast.unparse(node.value)
+                if text.startswith(("sys.stdout", "sys.stderr")):
+                    printing.append(f"{module}:{node.lineno} {text}.write")
+    assert printing == [], printing

@@ -512,6 +512,9 @@ def test_names_in_a_version_file_are_ignored_with_uvs_warning(
         assert warning in proc.stderr, proc.stderr
         uv = run([uv_binary(), "python", "find"], project, env)
         assert warning in uv.stderr, uv.stderr  # uv's own words
+    (project / ".venv").rename(tmp_path / "old-env")  # (a sync with work to do)
+    quiet = anyvenv("sync", "-q", *index_args(index), cwd=project, env=env)
+    assert (quiet.returncode, quiet.stderr) == (0, ""), quiet.stderr  # as uv -q: no warning
     pin.write_text("myenv\n3.11\n")  # the next line is the request
     found = anyvenv("python", "find", cwd=project, env=env)
     assert found.stdout.strip() == str(PY_OTHER), found.stderr

@@ -45,6 +45,12 @@ def tell_notes(notes: Iterable[str]) -> None:
         print(f"anyvenv: {note}", file=sys.stderr)
 
 
+def tell_warnings(warnings: Iterable[str]) -> None:
+    """Warnings beside uv's output (uv's own words, where anyvenv reads what uv would):
+    ``anyvenv: warning: ...``, a line each, on stderr."""
+    tell_notes(f"warning: {warning}" for warning in warnings)
+
+
 _drawn: list[ProgressBar] = []  # the bar on the terminal's last line, if one is
 _asking: list[bool] = []  # a question is on the terminal's last line, waiting for an answer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from anyvenv.cli.output import add_json_flag
+from anyvenv.cli.output import add_json_flag, tell_warnings
 from anyvenv.errors import OptionWords
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -449,9 +449,10 @@ def _install_requests(given: list[str], args: argparse.Namespace) -> tuple[list[
     else:
         path = find_version_file(_here(args), names=(".python-versions", ".python-version"))
     try:
-        pinned = version_file_requests(path) if path is not None else []
+        pinned, ignored = version_file_requests(path) if path is not None else ([], [])
     except UsageError as exc:  # (its hint names venv's and sync's options)
         raise UsageError(exc.message, "fix or remove it, or pass the versions to install") from exc
+    tell_warnings(ignored)
     if path is not None:
         _check_pins(pinned, path)
     return (pinned, path) if pinned else (["3"], None)
@@ -689,8 +690,8 @@ def _choice_here(args: argparse.Namespace) -> PythonChoice:
         raise  # (its own way out)
     except UsageError as exc:  # a version file that cannot be read (its hint names --python)
         raise UsageError(exc.message, "fix or remove it, or pass the version to find") from exc
-    if found.warning:
-        print(f"anyvenv: warning: {found.warning}", file=sys.stderr)
+    tell_warnings([found.warning] if found.warning else [])
+    tell_warnings(found.choice.warnings)
     return found.choice
 
 

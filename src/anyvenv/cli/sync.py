@@ -102,7 +102,7 @@ def report(result: SyncResult, quiet: bool) -> None:
 
 
 def options_of(args: argparse.Namespace) -> SyncOptions:
-    from anyvenv.cli.output import tell_notes, tell_waiting
+    from anyvenv.cli.output import tell_notes, tell_waiting, tell_warnings
     from anyvenv.project.session import SyncOptions
 
     quiet = quiet_in(args.uv_args) or bool(getattr(args, "json", False))
@@ -112,6 +112,8 @@ def options_of(args: argparse.Namespace) -> SyncOptions:
         link_mode=args.link_mode,
         uv_args=tuple(args.uv_args),
         on_lock_wait=tell_waiting,
+        # (uv -q says none; --json keeps stderr for what is said beside it)
+        on_warning=None if quiet_in(args.uv_args) else lambda line: tell_warnings([line]),
         on_mirror_progress=None if quiet else mirror_progress(args.uv_args),
         on_python_progress=bar,
         on_python_progress_done=None if bar is None else bar.close,

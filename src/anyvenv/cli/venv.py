@@ -8,7 +8,7 @@ abbreviated option, a value that looks like an option, a wrong choice) goes to a
 
 from __future__ import annotations
 
-from anyvenv.cli.output import add_json_flag
+from anyvenv.cli.output import add_json_flag, tell_warnings
 from anyvenv.errors import OptionWords
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -422,8 +422,8 @@ def run(args: Arguments) -> int:
         no_config=args.no_config,
     )
     warnings = [found.warning] if found.warning else []
-    if found.warning:
-        print(f"anyvenv: warning: {found.warning}", file=sys.stderr)
+    warnings += found.choice.warnings
+    tell_warnings(warnings)
     python = args.python or found.choice.request.raw or None
     source = None if args.python or python is None else found.choice.source
     if source is not None:  # (as sync says it: the fix with --python, or where it was asked)

@@ -69,6 +69,7 @@ class PythonChoice:
     source: str
     preference: str | None = None  # None: UV_PYTHON_PREFERENCE, else uv's default
     downloads: Downloads | None = None  # None: no Python is downloaded for the request
+    warnings: tuple[str, ...] = ()  # uv's, for lines of a version file it ignores (to print)
 
     def named_in(self, exc: InterpreterNotFound) -> InterpreterNotFound:
         """``exc`` naming where the request came from (a version file, requires-python,
@@ -330,11 +331,12 @@ def uv_table(data: dict[str, Any]) -> dict[str, Any] | None:
 # -- the Python request ------------------------------------------------------------------------
 
 
-def _read_version_file(path: str) -> list[str]:
-    """The requests in a version file, one a line, comments and the lines uv ignores (with its
-    warning: see ``_honoured``) left out; a usage error when it cannot be read or is not
-    UTF-8, as uv refuses it (rather than silently taking another Python). A leading BOM (Notepad's) is skipped: uv 0.13 takes the first line with it for
-    a request it cannot read, and ignores the file with a warning."""
+def _read_version_file(path: str) -> tuple[list[str], list[str]]:
+    """The requests in a version file, one a line, comments and the lines uv ignores left
+    out, and uv's warning for each line it ignores (see :func:`_names_an_executable`); a usage
+    error when it cannot be read or is not UTF-8, as uv refuses it (rather than silently
+    taking another Python). A leading BOM (Notepad's) is skipped: uv 0.13 takes the first
+    line with it for a request it cannot read, and ignores the file with a warning."""
     try:
         with open(path, encoding="utf-8-sig") as stream:
             text = stream.read()
@@ -346,32 +348,19 @@ def _read_version_file(path: str) -> list[str]:
         ) from exc
     stripped = (line.strip() for line in text.splitlines())
     lines = [line for line in stripped if line and not line.startswith("#")]
-    return [line for line in lines if _honoured(line, path)]
-
-
-_WARNED: set[tuple[str, str]] = set()  # (line, path): each said once a run, as uv's warn-once
-
-
-def _honoured(line: str, path: str) -> bool:
-    """Whether uv takes a line of a version file as a request. uv (0.7 on) ignores, with a
-    warning, one it would read as an executable name: an environment's name as
-    pyenv-virtualenv pins it (``myenv``), pyenv's ``system``, ``python``, ``python3-dbg``, or
-    anything it cannot read as a version (``3.x``); the next line, else the next source, is
-    then used."""
-    if not _names_an_executable(line):
-        return True
-    if (line, path) not in _WARNED:
-        _WARNED.add((line, path))
-        print(
-            f"anyvenv: warning: Ignoring unsupported Python request `{line}` in version file: "
-            f"{path}",
-            file=sys.stderr,
-        )
-    return False
+    ignored = [line for line in lines if _names_an_executable(line)]
+    warnings = [
+        f"Ignoring unsupported Python request `{line}` in version file: {path}"  # (uv's words)
+        for line in ignored
+    ]
+    return [line for line in lines if line not in ignored], warnings
 
 
 def _names_an_executable(text: str) -> bool:
-    """Whether uv reads a version file's line as an executable name (see ``_honoured``)."""
+    """Whether uv reads a version file's line as an executable name, which uv (0.7 on)
+    ignores with a warning: an environment's name as pyenv-virtualenv pins it (``myenv``),
+    pyenv's ``system``, ``python``, ``python3-dbg``, or anything it cannot read as a version
+    (``3.x``); the next line, else the next source, is then used."""
     if names_a_path(text):  # (uv reads .venv as a path only when something is there)
         return "/" not in text and not os.path.exists(text)
     try:
@@ -405,13 +394,9 @@ def _names_an_implementation(text: str) -> bool:
     return False
 
 
-def version_file_request(path: str) -> str | None:
-    """The request a version file makes (its first line that is not a comment)."""
-    return next(iter(_read_version_file(path)), None)
-
-
-def version_file_requests(path: str) -> list[str]:
-    """Every request in a version file, as ``uv python install`` reads it."""
+def version_file_requests(path: str) -> tuple[list[str], list[str]]:
+    """Every request in a version file, as ``uv python install`` reads it, and uv's warning
+    for each line it ignores."""
     return _read_version_file(path)
 
 
@@ -491,9 +476,14 @@ def choose_python(
         # the nearest local file, even an empty one, hides the global pin (as in uv)
         local = find_version_file(os.path.abspath(start), stop_at)
         glob = None if local else global_version_file(environ)
+        warnings: list[str] = []
         for path, is_global in ((local, False), (glob, True)):
-            text = None if path is None else version_file_request(path)
-            if path is None or text is None:
+            if path is None:
+                continue
+            requests, ignored = _read_version_file(path)
+            warnings += ignored
+            text = next(iter(requests), None)
+            if text is None:
                 continue
             try:
                 request = parse_request(text)
@@ -507,12 +497,16 @@ def choose_python(
             allowed = project is None or pinned is None or project.allows(pinned)
             if is_global and not allowed:
                 continue  # uv ignores a global pin the project does not allow
-            return PythonChoice(request, f"{path}")
+            return PythonChoice(request, f"{path}", warnings=tuple(warnings))
+    else:
+        warnings = []
     if project is not None and project.requires_python_text:
         return PythonChoice(
-            _requires_python_request(project), f"requires-python {project.requires_python_text}"
+            _requires_python_request(project),
+            f"requires-python {project.requires_python_text}",
+            warnings=tuple(warnings),
         )
-    return PythonChoice(parse_request(None), "the default Python")
+    return PythonChoice(parse_request(None), "the default Python", warnings=tuple(warnings))
 
 
 @record

@@ -61,6 +61,8 @@ class SyncOptions:
     for_run: bool = False  # the sync of `anyvenv run` (uv run makes its env where sync would not)
     for_pip: bool = False  # for `uv pip`: a link-mode in uv's pip table comes first
     on_lock_wait: Callable[[str], object] | None = None  # told when another sync holds the lock
+    # told uv's warning for each line of the version file that uv ignores (as uv says it)
+    on_warning: Callable[[str], object] | None = None
     # told (files written, files to write) while a shadow env's packages are copied into the env
     on_mirror_progress: Callable[[int, int], object] | None = None
     # told, before uv pip runs on a shadow env, which env it stands for and why
@@ -265,6 +267,9 @@ class LockedProject:
         options, env_vars = self.options, self.environ
         cwd = options.cwd or os.getcwd()
         project, choice, declared = locate(options, env_vars, cwd)
+        if options.on_warning is not None:
+            for warning in choice.warnings:
+                options.on_warning(warning)
         if not project.managed:  # uv syncs no env for it (and says so): make none
             raise EnvLeftAlone(declared)
         forced = forced_link_mode(options.link_mode, env_vars) or configured_link_mode(
