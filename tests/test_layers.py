@@ -82,8 +82,8 @@ def test_only_the_cli_prints() -> None:
         if _part(module) in {"cli", "__main__"}:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            called = isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            if called and node.func.id == "print":  # type: ignore[attr-defined]
+            func = node.func if isinstance(node, ast.Call) else None
+            if isinstance(func, ast.Name) and func.id == "print":
                 printing.append(f"{module}:{node.lineno}")
             if isinstance(node, ast.Attribute) and node.attr == "write":  # sys.stderr.write
                 text = ast.unparse(node.value)
