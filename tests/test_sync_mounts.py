@@ -27,6 +27,7 @@ from project_support import (
     write_project,
 )
 
+from anyvenv.envbuild.modeshim import SHIM_PTH
 from anyvenv.fs import ENV_LOCK_SUFFIX
 from lab import ALL_KINDS, Lab, LabMount
 
@@ -1030,6 +1031,48 @@ def test_run_takes_over_an_env_anyvenv_venv_made_keeping_what_is_installed(
     assert run([python, "-m", "pip", "--version"], project, env).returncode == 0
 
 
+def _package_by_hand(site: Path, name: str) -> None:
+    """A distribution written into ``site`` without an installer (a copied env's own)."""
+    (site / f"{name}.py").write_text("VALUE = 'by hand'\n")
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "INSTALLER").write_text("pip\n")
+    (info / "RECORD").write_text(
+        f"{name}.py,,\n{info.name}/METADATA,,\n{info.name}/INSTALLER,,\n{info.name}/RECORD,,\n"
+    )
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_run_takes_over_another_tools_env_whose_scripts_run_keeping_what_is_installed(
+    target: Path, index: Path, home: Path
+) -> None:
+    """An env virtualenv made on FAT (every file shows its exec bits there), with a package
+    of its own: `run` takes it over through a shadow env, keeping that package (it rebuilt the
+    env and lost it, where `uv run` fails and leaves it be), and gives it the chmod shim, as
+    `anyvenv venv` would have; repair, mending it, gives the shim too."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    assert PY_MAIN is not None
+    venv = project / ".venv"
+    command = [sys.executable, "-m", "virtualenv", "-q", "--copies", "--no-seed", "-p", PY_MAIN]
+    made = run([*command, venv], project, env)
+    assert made.returncode == 0, made.stdout + made.stderr
+    site = venv / "lib" / "python3.12" / "site-packages"
+    _package_by_hand(site, "handmade")
+    ran = anyvenv("run", *index_args(index), "alpha-hello", cwd=project, env=env)
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    assert "Rebuilt" not in ran.stderr
+    python = venv / "bin" / "python"
+    assert run([python, "-c", "import handmade, alpha"], project, env).returncode == 0
+    assert (site / SHIM_PTH).is_file()
+    (site / SHIM_PTH).unlink()
+    (venv / "bin" / "activate").unlink()  # (something to mend)
+    repaired = anyvenv("repair", venv, cwd=project, env=env)
+    assert repaired.returncode == 0, repaired.stderr
+    assert (site / SHIM_PTH).is_file() and (venv / "bin" / "activate").is_file()
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
 def test_a_script_another_tool_left_without_its_exec_bits_is_placed_again(
     target: Path, index: Path, home: Path
@@ -1060,18 +1103,23 @@ def test_pip_on_an_env_of_another_tool_leaves_the_next_sync_its_own_judgement(
     target: Path, index: Path, home: Path
 ) -> None:
     """`anyvenv pip list` uses an env python -m venv made there as it is, and saves nothing
-    of it: the next `anyvenv sync` rebuilds it as it would have (it then reused it for good,
-    its console scripts written by another tool)."""
+    of it: the next `anyvenv sync` rebuilds it as it would have, a script in it lacking its
+    exec bits (it then reused it for good, its console scripts written by another tool)."""
     env = project_environ(home)
     project = write_project(target / "demo", dependencies=["alpha"])
     assert PY_MAIN is not None
     made = run([PY_MAIN, "-m", "venv", "--without-pip", project / ".venv"], project, env)
     assert made.returncode == 0, made.stderr
+    tool = project / ".venv" / "bin" / "tool"
+    tool.write_text(f"#!{project / '.venv' / 'bin' / 'python'}\nprint('tool')\n")
+    assert not os.access(tool, os.X_OK)  # (made 0644: what pip leaves where chmod is ignored)
     listed = anyvenv("pip", "list", cwd=project, env=env)
     assert listed.returncode == 0, listed.stderr
     report, _ = sync_json(project, env, index)
     assert report["action"] == "rebuilt"
-    assert "not made by anyvenv for this filesystem" in str(report["rebuild_reason"])
+    reason = str(report["rebuild_reason"])
+    assert "not made by anyvenv for this filesystem" in reason
+    assert reason.endswith("and scripts in its bin/ cannot be run"), reason
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])

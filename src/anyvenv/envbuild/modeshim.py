@@ -150,3 +150,19 @@ _os.chmod = chmod
 '''
 
 SHIM_PTH_LINE = f"import {SHIM_MODULE}\n"
+
+
+def add_mode_shim(site_packages: str) -> bool:
+    """Give an existing env whose site-packages is ``site_packages`` the shim, where it has
+    none: the module, then the .pth that loads it (a kill between leaves no .pth naming a
+    missing module). Whether it was added."""
+    import os
+
+    from anyvenv.fs.atomic import atomic_write
+
+    pth = os.path.join(site_packages, SHIM_PTH)
+    if os.path.lexists(pth):
+        return False
+    atomic_write(os.path.join(site_packages, f"{SHIM_MODULE}.py"), SHIM_SOURCE.encode())
+    atomic_write(pth, SHIM_PTH_LINE.encode())
+    return True

@@ -283,15 +283,45 @@ def _existing_location(
         moved_from = state_store.moved_from(env)
         if moved_from is not None:  # copied or moved: its shadow env was made for that path
             return f"it was made by 'anyvenv sync' for {moved_from}, and here {reason}"
-        if facts.made_by_anyvenv and placement is Placement.SHADOW:
+        if placement is Placement.SHADOW and (facts.made_by_anyvenv or _scripts_run(env)):
             # made by anyvenv venv for this filesystem (files with their modes, the chmod
-            # shim): uv installs through a new shadow env, what is installed kept
+            # shim), or by another tool and nothing in it lacks its exec bits (FAT, exFAT
+            # show them on every file), given the shim: uv installs through a new shadow
+            # env, what is installed kept
+            if result.needs_mode_shim:
+                from anyvenv.envbuild.modeshim import add_mode_shim
+
+                add_mode_shim(os.path.join(env, facts.site_packages))
             key = python_key(facts.version, facts.free_threaded)
             why = fault_of(result) or reason
             shadow = shadow_env_path(declared, project.env_name, key, environ, why)
             return EnvLocation(declared, env, placement, reason, shadow, result.rewrites)
-        return f"it was not made by anyvenv for this filesystem, where {reason}"
+        unrunnable = (
+            ", and scripts in its bin/ cannot be run" if placement is Placement.SHADOW else ""
+        )
+        return f"it was not made by anyvenv for this filesystem, where {reason}{unrunnable}"
     return EnvLocation(declared, env, placement, reason)
+
+
+def _scripts_run(env: str) -> bool:
+    """Whether this user may run every script (a file starting ``#!``) in the env's bin/:
+    an env another tool made on a filesystem where chmod fails or is ignored then lacks
+    nothing an env anyvenv made there has, but the chmod shim."""
+    bin_dir = os.path.join(env, "bin")
+    try:
+        names = os.listdir(bin_dir)
+    except OSError:
+        return False
+    for name in names:
+        path = os.path.join(bin_dir, name)
+        try:
+            with open(path, "rb") as handle:
+                script = handle.read(2) == b"#!"
+        except OSError:  # (a directory, a link that cannot be followed: not a script)
+            continue
+        if script and not os.access(path, os.X_OK):
+            return False
+    return True
 
 
 def _follow_a_move(env: str, preference: str | None) -> list[str]:

@@ -256,12 +256,10 @@ def apply_plan(plan: RepairPlan) -> list[Change]:
 
 
 def _add_mode_shim(fix: Fix) -> list[Change]:
-    """The shim's module, then the .pth that loads it (a kill between leaves no .pth that
-    names a missing module)."""
-    from anyvenv.envbuild.modeshim import SHIM_MODULE, SHIM_PTH, SHIM_PTH_LINE, SHIM_SOURCE
+    from anyvenv.envbuild.modeshim import SHIM_PTH, add_mode_shim
 
-    atomic.atomic_write(fix.path / f"{SHIM_MODULE}.py", SHIM_SOURCE.encode(), DATA_MODE)
-    atomic.atomic_write(fix.path / SHIM_PTH, SHIM_PTH_LINE.encode(), DATA_MODE)
+    if not add_mode_shim(os.fspath(fix.path)):
+        return []  # (added since the diagnosis)
     return [Change("created", fix.path / SHIM_PTH, fix.description)]
 
 

@@ -144,6 +144,10 @@ def plan_repair(
     _plan_scripts(plan)
     _plan_modes(plan, probed)
     _plan_activation(plan)
+    if plan.fixes:  # (written anyway: an env another tool made here gets what pip needs too)
+        probed = probed or _probe(diagnosis.env)
+        if probed.needs_mode_shim:
+            _plan_mode_shim(plan)
     stuck = unwritable(diagnosis.env) if plan.fixes else None  # nothing to write: no matter
     if stuck is not None:
         why, first = stuck
@@ -425,7 +429,8 @@ def _plan_mode_shim(plan: RepairPlan) -> None:
     if version is None or len(version) < 2:
         return
     site = plan.env / site_packages_path(version, plan.diagnosis.free_threaded)
-    if site.is_dir() and not (site / SHIM_PTH).exists():
+    planned = any(fix.kind is FixKind.ADD_MODE_SHIM for fix in plan.fixes)
+    if site.is_dir() and not (site / SHIM_PTH).exists() and not planned:
         plan.fixes.append(
             Fix(
                 FixKind.ADD_MODE_SHIM,
