@@ -512,9 +512,16 @@ def test_names_in_a_version_file_are_ignored_with_uvs_warning(
         assert warning in proc.stderr, proc.stderr
         uv = run([uv_binary(), "python", "find"], project, env)
         assert warning in uv.stderr, uv.stderr  # uv's own words
-    (project / ".venv").rename(tmp_path / "old-env")  # (a sync with work to do)
+        again, proc = sync_json(project, env, index)  # (nothing to do: uv is not run)
+        assert again["uv_ran"] is False and warning in proc.stderr, proc.stderr  # as uv: again
+        assert again["python_request_warnings"] == [warning]
+        ran = anyvenv("run", "python", "-c", "pass", cwd=project, env=env)
+        assert ran.returncode == 0 and warning in ran.stderr, ran.stderr
     quiet = anyvenv("sync", "-q", *index_args(index), cwd=project, env=env)
     assert (quiet.returncode, quiet.stderr) == (0, ""), quiet.stderr  # as uv -q: no warning
+    (project / ".venv").rename(tmp_path / "old-env")  # (a sync with work to do)
+    quiet = anyvenv("sync", "-q", *index_args(index), cwd=project, env=env)
+    assert (quiet.returncode, quiet.stderr) == (0, ""), quiet.stderr
     pin.write_text("myenv\n3.11\n")  # the next line is the request
     found = anyvenv("python", "find", cwd=project, env=env)
     assert found.stdout.strip() == str(PY_OTHER), found.stderr

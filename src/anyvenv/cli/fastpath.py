@@ -102,6 +102,7 @@ def _sync(argv: Sequence[str], started: float) -> int | None:
 
         return _ordinary(run, QuickArgs(values, uv_args, []))
     _warn_if_another_env_is_active(found, uv_args)
+    _repeat_version_file_warnings(found, uv_args)
     if "--json" in values:
         from anyvenv.cli.output import print_json
 
@@ -109,6 +110,18 @@ def _sync(argv: Sequence[str], started: float) -> int | None:
     elif not quiet_in(uv_args):
         print(up_to_date_line(found.summary), file=sys.stderr)
     return 0
+
+
+def _repeat_version_file_warnings(found: UpToDate, uv_args: Sequence[str]) -> None:
+    """uv's warnings for lines of the version file it ignores, as the last sync said them
+    (the file is as it was then): uv says them on every command; not under ``-q``."""
+    from anyvenv.cli.sync import quiet_in
+
+    warnings = found.summary.get("python_request_warnings")
+    if quiet_in(uv_args) or not isinstance(warnings, list):
+        return
+    for warning in warnings:
+        print(f"anyvenv: warning: {warning}", file=sys.stderr)
 
 
 def _warn_if_another_env_is_active(found: UpToDate, uv_args: Sequence[str]) -> None:
@@ -178,6 +191,7 @@ def _run(argv: Sequence[str]) -> int | None:
     from anyvenv.cli.run import exec_target
 
     _warn_if_another_env_is_active(found, uv_args)
+    _repeat_version_file_warnings(found, uv_args)
     # (guarded: exec meets a missing command, as the ordinary way)
     return guarded(lambda: exec_target(found.env, target, workdir))
 

@@ -102,6 +102,8 @@ def summary_of(p: PreparedEnv, link: LinkChoice) -> dict[str, object]:
         "base_executable": p.state.base_executable,
         "python_request": p.choice.request.raw,
         "python_request_source": p.choice.source,
+        # uv's warnings for lines of the version file it ignores: said again by a no-op sync
+        "python_request_warnings": list(p.choice.warnings),
         "link_mode": link.mode.value,
         "link_mode_reason": link.reason,
     }
