@@ -384,3 +384,34 @@ def test_the_fill_journal_is_on_disk_before_anything_moves(tmp_path: Path) -> No
         i for i, call in enumerate(calls) if call.startswith(f'rename("{work}/.gitignore"')
     )
     assert journal_renames[0] < first_move, calls
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_fill_killed_while_a_directory_moves_aside_file_by_file_is_undone(
+    target: Path, tmp_path: Path
+) -> None:
+    """On fusefat a directory is moved file by file: a fill of the working directory killed
+    half-way through moving the old env's bin/ aside leaves bin/ in both places, which the
+    next run merges back (it was refused as a name taken by another entry)."""
+    env = target / "env"
+    env.mkdir()
+
+    def venv(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        command = [*ANYVENV, "venv", ".", "--python", BASE, "-q", *args]
+        environ = {**cli_env(), **extra}
+        return subprocess.run(command, cwd=env, env=environ, capture_output=True, text=True)
+
+    assert venv().returncode == 0
+    trace = tmp_path / "trace"
+    assert venv("--clear", ANYVENV_TEST_TRACE=str(trace)).returncode == 0
+    points = [line.split()[1] for line in trace.read_text().splitlines()]
+    aside = points.index("fill:journal")  # (then the old entries go aside, bin/ among them)
+    at = points[:aside].count("commit:moved-file") + 3
+    (next(env.glob("lib/python*/site-packages")) / MARKER).write_text("X = 1\n")
+    cut = venv("--clear", ANYVENV_TEST_KILL_AT=f"commit:moved-file@{at}")
+    assert cut.returncode == -9, cut.stderr
+    assert (env / "bin").is_dir() and any(env.glob(".anyvenv-old-*/bin"))  # (half moved)
+    after = venv()
+    assert after.returncode == 2 and "already exists" in after.stderr, after.stderr
+    assert _has_marker(env) and _works(env)
+    assert not leftovers(env, depth=1), leftovers(env, depth=1)

@@ -260,7 +260,8 @@ def _unreadable_journal(target: str, journal: str, old_dir: str, staging: str) -
         said += f"; the new one's entries not yet moved are in {os.path.basename(staging)}"
     restore = (
         f"to keep the old environment move the entries of {os.path.basename(old_dir)} back "
-        "into it (replacing those of the same name), or to start afresh empty it; then "
+        f"into {target} (replacing those of the same name), or to start afresh empty "
+        f"{target}; then "
         if old
         else "look at what it holds; then "
     )
@@ -278,15 +279,29 @@ def _undo(target: str, phase: str, new: list[str], old_dir: str, journal: str) -
     not say is a new one (a journal that lost its last phase), nothing is done."""
     old = os.listdir(old_dir) if _real_directory(old_dir) else []  # (a link is not followed)
     removable = set(new) if phase == "new" else set()  # (in "new", every old one was aside)
-    taken = [name for name in old if name not in removable and _exists(target, name)]
+    keeps_contents = directory_rename_keeps_contents(target) if old else True
+    taken = [
+        name
+        for name in old
+        if name not in removable
+        and _exists(target, name)
+        and not (not keeps_contents and _half_moved(target, old_dir, name))
+    ]
     if taken:
         raise _undo_conflict(target, taken, old_dir, journal)
     for name in removable:
         remove_tree(os.path.join(target, name))
-    if old:
-        keeps_contents = directory_rename_keeps_contents(target)
-        for name in old:
-            _move(os.path.join(old_dir, name), os.path.join(target, name), keeps_contents)
+    for name in old:
+        _move(os.path.join(old_dir, name), os.path.join(target, name), keeps_contents)
+
+
+def _half_moved(target: str, old_dir: str, name: str) -> bool:
+    """Whether ``name`` is a directory both in ``target`` and in ``old_dir``: where a directory
+    is moved file by file (fusefat), one whose move aside was cut short; moved back by the
+    same merge, not taken for another entry in the way."""
+    return _real_directory(os.path.join(target, name)) and _real_directory(
+        os.path.join(old_dir, name)
+    )
 
 
 def _exists(directory: str, name: str) -> bool:
