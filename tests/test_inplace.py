@@ -384,6 +384,10 @@ def test_the_fill_journal_is_on_disk_before_anything_moves(tmp_path: Path) -> No
         i for i, call in enumerate(calls) if call.startswith(f'rename("{work}/.gitignore"')
     )
     assert journal_renames[0] < first_move, calls
+    last_move = max(
+        i for i, call in enumerate(calls) if call.startswith(f'rename("{work}/.anyvenv-staging-')
+    )
+    assert any(synced_directory.match(call) for call in calls[last_move + 1 :]), calls[last_move:]
 
 
 @pytest.mark.parametrize("lab_kind", ["fat"])

@@ -259,7 +259,7 @@ class EnvBuilder:
         except BaseException:
             self._remove_created_parents()
             raise
-        if not self.in_place:  # (a fill's journal and moves are on disk already)
+        if not self.in_place:  # (a fill syncs its directory itself: anyvenv.fs.inplace)
             sync_directory(os.path.dirname(self.target))  # the rename that put it in place
         if self.replaced_python is not None:  # (once in place: fusefat's rename resets times)
             _time_apart(os.path.join(self.target, "bin"), self.replaced_python)

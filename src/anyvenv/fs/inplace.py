@@ -36,6 +36,7 @@ from anyvenv.fs.leftovers import (
     staging_name,
     sweep_dead,
 )
+from anyvenv.fs.place import sync_directory
 from anyvenv.fs.remove import remove_tree, remove_tree_quietly
 from anyvenv.killpoints import checkpoint
 
@@ -175,6 +176,7 @@ def fill(staging: str, target: str) -> None:
     for name in new:
         _move(os.path.join(staging, name), os.path.join(target, name), keeps_contents)
         checkpoint("fill:moved:" + name)
+    sync_directory(target)  # (the moves on disk before the journal that would undo them goes)
     _clear(staging, old_dir, journal)
 
 
