@@ -151,3 +151,30 @@ def test_an_env_is_made_on_fat_under_a_host_name_fat_refuses(lab: object) -> Non
     )
     assert made.stdout.strip() == str(target / "env"), made.stderr
     assert sorted(os.listdir(target)) == ["env"]
+
+
+def test_what_an_earlier_release_left_under_a_long_host_name_is_still_cleared(
+    tmp_path: Path,
+) -> None:
+    """Earlier releases cut the host name at 24 characters where this one ends a long name in
+    a checksum: a staging directory a killed run of one left beside the env is still this
+    host's, and cleared by the next ``anyvenv venv``."""
+    host = "ip-172-31-22-123.ec2.internal"
+    namespace = "".join(c for c in os.readlink("/proc/self/ns/pid") if c.isdigit())[-6:]
+    earlier = f"{host.replace('-', '_')[:24]}.{namespace}"
+    staging = tmp_path / f".env.anyvenv-staging-{earlier}-{_dead_pid()}-abcdef"
+    (staging / "bin").mkdir(parents=True)
+    src = Path(__file__).resolve().parent.parent / "src"
+    script = (
+        "import os, socket, sys\n"
+        f"socket.sethostname({host!r}.encode())\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'anyvenv', 'venv', '-q', sys.argv[1]])\n"
+    )
+    proc = subprocess.run(
+        ["unshare", "--uts", sys.executable, "-c", script, str(tmp_path / "env")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(src)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(os.listdir(tmp_path)) == ["env"]

@@ -97,15 +97,28 @@ def this_host() -> str:
     """The host part of leftover names: the host name and, after a dot, this pid namespace
     (a container with the same host name has other pids: its live leftovers are not ours to
     judge by pid)."""
+    return _hosts()[0]
+
+
+def is_this_host(host: str) -> bool:
+    """Whether the host part ``host`` of a leftover's name is this host's: as this release
+    writes it, or as earlier ones did (the node name cut at 24 characters), so that
+    what a killed run of one left is still cleared by the next."""
+    return host in _hosts()
+
+
+def _hosts() -> list[str]:
     if not _HOST:
         # os.uname, not socket.gethostname: importing socket costs start-up time
-        name = _host_name(os.uname().nodename)
+        nodename = os.uname().nodename
+        earlier = nodename.replace("-", "_").replace("/", "_")[:24] or "host"
         try:
             namespace = "".join(c for c in os.readlink("/proc/self/ns/pid") if c.isdigit())
         except OSError:
             namespace = ""
-        _HOST.append(f"{name}.{namespace[-6:]}" if namespace else name)
-    return _HOST[0]
+        for name in (_host_name(nodename), earlier):
+            _HOST.append(f"{name}.{namespace[-6:]}" if namespace else name)
+    return _HOST
 
 
 def _host_name(nodename: str) -> str:
@@ -148,7 +161,7 @@ def maker_is_gone(tail: str) -> bool:
     parts = tail.split("-")
     if len(parts) < 3 or not parts[1].isdigit():
         return False
-    return parts[0] == this_host() and not process_alive(int(parts[1]))
+    return is_this_host(parts[0]) and not process_alive(int(parts[1]))
 
 
 def sweep_dead(directory: str | os.PathLike[str], mark: str, prefix: str = "") -> list[str]:
@@ -226,11 +239,10 @@ def recover(target: str | os.PathLike[str]) -> list[str]:
     except OSError:
         return []
     touched = _sweep_names(parent, names, TEMP_MARK)
-    me = this_host()
     dead = [
         item
         for item in leftovers_of(target, names)
-        if item.host == me and not process_alive(item.pid)
+        if is_this_host(item.host) and not process_alive(item.pid)
     ]
     if any(item.kind == "staging" for item in dead):  # (a fill file by file keeps it beside)
         touched += undo_cut_move(target)
@@ -353,7 +365,7 @@ def cut_move_error(text: str, found: CutMove) -> UsageError:
     and what makes it one: in one line, not the "no pyvenv.cfg" a user cannot act on."""
     from anyvenv.errors import UsageError
 
-    where = "" if found.host == this_host() else f" on {found.host}"
+    where = "" if is_this_host(found.host) else f" on {found.host}"
     if found.gone and found.only_listed:
         return UsageError(
             f"{text} is not a virtual environment: an anyvenv run (process {found.pid}) was "
