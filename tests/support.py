@@ -267,7 +267,7 @@ def traced_calls(command: list[str], syscalls: str, cwd: Path | None = None) -> 
         done = subprocess.run(
             [strace, "-f", "-y", "-e", f"trace={syscalls}", "-o", str(trace), *command],
             cwd=cwd,
-            env=cli_env(),
+            env={**cli_env(), "PYTHONDONTWRITEBYTECODE": "1"},  # (a .pyc written is traced)
             capture_output=True,
             stdin=subprocess.DEVNULL,
         )

@@ -337,6 +337,18 @@ def test_a_venv_path_sync_refuses_is_pointed_out_with_syncs_own_words(
     assert f"'anyvenv sync', 'run' and 'venv' here would stop{kind}: {stopped}" in said, said
 
 
+def test_an_empty_pointer_is_said_to_be_written_again_by_sync(tmp_path: Path) -> None:
+    """An empty .venv file (a pointer a crash emptied) is no refusal: sync writes it again
+    (test_sync_mounts), and doctor says so, not that sync would stop."""
+    from project_support import write_project
+
+    project = write_project(tmp_path / "demo", dependencies=(), python_version=None)
+    (project / ".venv").write_bytes(b"")
+    said = [str(option["advice"]) for option in _options(_advice(project))]
+    assert f"{project / '.venv'} is an empty pointer file" in " ".join(said), said
+    assert not any("would stop" in line for line in said), said
+
+
 def test_the_plan_follows_uvs_python_preference_as_venv_does(tmp_path: Path) -> None:
     """doctor names the base ``anyvenv venv`` takes in DIR under uv's python preference
     (its variables, its settings files), not the default preference's."""

@@ -1513,3 +1513,21 @@ def test_an_empty_pointer_file_left_by_a_crash_is_written_again(
         assert f"written again, naming {report['env']}" in said[0], said
         assert "Installed" not in mended.stderr  # (the env kept elsewhere, used again)
     alpha_says_hi(project, env)
+
+
+def test_a_fifo_in_bin_does_not_hold_the_look_at_another_tools_scripts(tmp_path: Path) -> None:
+    """Whether another tool's env may be taken over reads the start of each file in bin/: a
+    FIFO there (or a link to one) is passed over, not read (the read would wait forever)."""
+    from anyvenv.project.prepare import _scripts_run
+
+    bin_dir = tmp_path / "env" / "bin"
+    bin_dir.mkdir(parents=True)
+    os.mkfifo(bin_dir / "fifo")
+    (bin_dir / "to-fifo").symlink_to("fifo")
+    (bin_dir / "tool").write_text("#!/bin/sh\n")
+    os.chmod(bin_dir / "tool", 0o644)
+    code = f"from anyvenv.project.prepare import _scripts_run; print(_scripts_run({str(tmp_path / 'env')!r}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    assert done.stdout == "False\n", done.stderr  # (the script lacks its exec bits)
+    os.chmod(bin_dir / "tool", 0o755)
+    assert _scripts_run(str(tmp_path / "env"))

@@ -210,8 +210,11 @@ def _not_an_env_here(env: str) -> list[Option]:
     """The line 'anyvenv sync' (and run, and venv) stops with where the ``.venv`` here is no
     environment it may replace: a file, a directory of another kind (a conda env)."""
     from anyvenv.envbuild.builder import refusal
+    from anyvenv.envbuild.pointerfile import EMPTY_POINTER, is_empty_pointer
     from anyvenv.repair.envstate import conda_env
 
+    if is_empty_pointer(env):  # (sync writes it again: venv alone would stop)
+        return [Option(f"{env} {EMPTY_POINTER}: 'anyvenv sync' writes it again")]
     refused = refusal(os.path.abspath(env))  # (named as sync names it)
     if refused is None:
         return []

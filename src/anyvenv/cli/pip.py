@@ -61,12 +61,11 @@ def run(args: argparse.Namespace) -> int:
                 # refused below, as for a command that changes it)
                 if not project_has_env(locating, os.getcwd(), os.environ):
                     return exec_uv(["pip", *words], os.environ)
-            from anyvenv.cli.output import tell_notes, tell_warnings
+            from anyvenv.cli.output import tell_notes
             from anyvenv.cli.sync import mirror_progress
 
-            options = SyncOptions(
+            options = SyncOptions(  # (no on_warning: uv pip says nothing of version files)
                 uv_args=tuple(locating),
-                on_warning=lambda line: tell_warnings([line]),
                 on_mirror_progress=mirror_progress(words),
                 on_shadow_note=shadow_notes(words),
                 on_anothers_env=shadow_notes(words),

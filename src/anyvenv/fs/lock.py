@@ -222,14 +222,14 @@ def _json_text(text: str) -> str:
 def _create_holder_file(path: str, payload: bytes, durable: bool = True) -> bool:
     """Create ``path`` exclusively holding ``payload``; False if it exists. Where hard links
     work it appears whole, in one step; elsewhere it is created, then written (and removed
-    again if it could not be written completely). ``durable``: where hard links work, its
-    bytes are on disk before its name (a crash must not leave a lock file whose holder cannot
-    be read; not needed beside a local flock, where such a file from before a boot is stale
-    at once: :func:`_before_boot`)."""
+    again if it could not be written completely). ``durable``: its bytes are on disk before
+    its name is (hard links), or before this returns (a crash must not leave a lock file
+    whose holder cannot be read; not needed beside a local flock, where such a file from
+    before a boot is stale at once: :func:`_before_boot`)."""
     linked = _link_holder_file(path, payload, durable)
     if linked is not None:
         return linked
-    return _create_then_write(path, payload)
+    return _create_then_write(path, payload, durable)
 
 
 _NO_HARD_LINKS = {errno.EPERM, errno.ENOSYS, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV}
@@ -263,12 +263,12 @@ def _link_holder_file(path: str, payload: bytes, durable: bool) -> bool | None:
     return True
 
 
-def _create_then_write(path: str, payload: bytes) -> bool:
+def _create_then_write(path: str, payload: bytes, durable: bool) -> bool:
     from anyvenv.fs.place import create_file
 
     for attempt in range(2):
         try:
-            create_file(path, payload, 0o644)
+            create_file(path, payload, 0o644, durable=durable)
             _readable_by_all(path)
         except FileExistsError:
             return False

@@ -170,8 +170,12 @@ def _fsync(fd: int) -> None:
 
 def sync_file(path: str | os.PathLike[str]) -> None:
     """Have the bytes of the file at ``path`` (written earlier, closed) reach the disk; an
-    I/O error flushing them is raised (what was written is lost)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    I/O error flushing them is raised (what was written is lost). Nothing where it cannot
+    be opened to be synced (a share that refuses a file of mode 0 to be read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except (PermissionError, FileNotFoundError):
+        return
     try:
         _fsync(fd)
     finally:

@@ -7,6 +7,7 @@ Called with the project lock held (see :mod:`anyvenv.project.session`).
 from __future__ import annotations
 
 import os
+import stat
 
 from anyvenv.envbuild.config import abandoned_env
 from anyvenv.envbuild.pointerfile import (
@@ -143,7 +144,7 @@ def landing_dir(declared: str) -> str:
 def _clear_declared(declared: str) -> None:
     """Make room at the declared path for an env in place: a pointer file or an abandoned env
     go (an empty directory stays: the env is built into it, see anyvenv.fs.inplace)."""
-    if is_pointer(declared) or is_empty_pointer(declared):
+    if is_pointer(declared):  # (an empty one is mended before: _mend_empty_pointer)
         os.unlink(declared)
     elif abandoned_env(declared):
         from anyvenv.fs.inplace import remove_or_empty
@@ -315,9 +316,11 @@ def _scripts_run(env: str) -> bool:
     for name in names:
         path = os.path.join(bin_dir, name)
         try:
+            if not stat.S_ISREG(os.stat(path).st_mode):  # (a FIFO would block the read)
+                continue
             with open(path, "rb") as handle:
                 script = handle.read(2) == b"#!"
-        except OSError:  # (a directory, a link that cannot be followed: not a script)
+        except OSError:  # (a link that cannot be followed, a file this user cannot read)
             continue
         if script and not os.access(path, os.X_OK):
             return False
