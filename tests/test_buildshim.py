@@ -155,6 +155,24 @@ def test_path_chmod_works_under_the_shim_in_every_python(
     assert (done.returncode, done.stdout) == (0, "0o640\n"), done.stderr
 
 
+def test_the_build_shims_chmod_is_in_the_sets_shutil_asks(tmp_path: Path) -> None:
+    """The stand-ins for os.chmod and os.fchmod are in os.supports_* wherever the real ones
+    are: shutil, asking those, passes them what it would pass the real ones."""
+    code = SHIM_SOURCE + (
+        "\nfor name in ('supports_dir_fd', 'supports_fd', 'supports_follow_symlinks'):"
+        "\n    found = getattr(_os, name)"
+        "\n    for wrapper in (_os.chmod, _os.fchmod):"
+        "\n        assert (wrapper in found) == (wrapper._real in found), (name, wrapper)"
+        "\nassert _os.chmod in _os.supports_dir_fd\nprint('in')\n"
+    )
+    environ = dict(os.environ, ANYVENV_CHMOD_NOOP_DEVICES=str(os.stat(tmp_path).st_dev))
+    (tmp_path / "shim.py").write_text(code)
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "shim.py")], env=environ, capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout) == (0, "in\n"), done.stderr
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:chmod-enosys"])
 def test_the_sitecustomize_it_hides_still_runs(target: Path, tmp_path: Path) -> None:
     users = tmp_path / "users"
@@ -306,6 +324,30 @@ def test_the_source_directories_of_a_workspace(tmp_path: Path) -> None:
     expected = {str(root), str(member), *(str(tmp_path / n) for n in ("lib-a", "lib-b"))}
     assert expected <= found, found
     assert str(tmp_path / "lib-c" / "dist") in found  # (an archive: its directory)
+
+
+def test_direct_references_in_every_table_uv_reads_are_source_directories(
+    tmp_path: Path,
+) -> None:
+    """``name @ file:///DIR`` in dependencies, an extra, a dependency group and uv's
+    dev-dependencies: each DIR is where uv builds (a URL not on this machine is not)."""
+    from anyvenv.project.model import discover
+
+    names = ("dep", "extra", "group", "dev")
+    for name in names:
+        (tmp_path / name).mkdir()
+    uri = {name: (tmp_path / name).as_uri() for name in names}
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0"\n'
+        f'dependencies = ["d @ {uri["dep"]}", "r @ https://example.com/r.whl"]\n'
+        f"[project.optional-dependencies]\nx = [\"e @ {uri['extra']} ; python_version > '3'\"]\n"
+        f'[dependency-groups]\ng = ["g @ {uri["group"]}", {{ include-group = "h" }}]\nh = []\n'
+        f'[tool.uv]\ndev-dependencies = ["v[extra] @ {uri["dev"]}"]\n'
+    )
+    found = set(project_source_dirs(discover(str(project))))
+    assert found == {str(project), *(str(tmp_path / name) for name in names)}, found
 
 
 def test_a_shim_that_cannot_be_written_leaves_no_directory(tmp_path: Path) -> None:

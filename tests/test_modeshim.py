@@ -240,3 +240,28 @@ def test_path_chmod_goes_through_the_shim_in_every_python(
         text=True,
     )
     assert (proc.returncode, proc.stdout) == (0, "ran 0o640\n"), proc.stderr
+
+
+def test_the_shim_is_added_once_and_kept_in_the_sets_shutil_asks(tmp_path: Path) -> None:
+    """add_mode_shim gives an env's site-packages the shim where it has none, and leaves one
+    that is there as it is; the stand-in is in os.supports_* wherever os.chmod was, so
+    shutil passes it what it would pass os.chmod."""
+    from anyvenv.envbuild.modeshim import SHIM_MODULE, SHIM_SOURCE, add_mode_shim
+
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    assert add_mode_shim(str(site))
+    module = site / f"{SHIM_MODULE}.py"
+    first = module.stat().st_ino
+    assert not add_mode_shim(str(site)) and module.stat().st_ino == first
+    code = (
+        SHIM_SOURCE
+        + "\nassert _os.chmod is chmod and chmod in _os.supports_dir_fd"
+        + "\nassert (chmod in _os.supports_follow_symlinks)"
+        + " == (_REAL_CHMOD in _os.supports_follow_symlinks)\nprint('in')\n"
+    )
+    (tmp_path / "shim.py").write_text(code)
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "shim.py")], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout) == (0, "in\n"), done.stderr

@@ -229,6 +229,12 @@ def test_a_new_version_keeps_the_form_of_each_version_key() -> None:
     assert _versions({"version_info": "3.12.0.beta.1"}, "3.12.2") == {
         "version_info": "3.12.2.final.0"
     }
+    assert _versions({"version_info": "3.12.0.final.0"}, "3.14.0b2") == {
+        "version_info": "3.14.0.beta.2"
+    }
+    assert _versions({"version_info": "3.12.0.final.0"}, "3.14.0a1") == {
+        "version_info": "3.14.0.alpha.1"
+    }
 
 
 @pytest.mark.parametrize("lost", ["removed", "emptied"])
