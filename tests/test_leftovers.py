@@ -123,6 +123,22 @@ def test_a_host_name_becomes_a_name_part_every_filesystem_takes() -> None:
     assert len(set(parts)) == len(parts)
 
 
+def _venv_under_host_name(host: str, env: Path) -> subprocess.CompletedProcess[str]:
+    """``anyvenv venv -q ENV`` in a UTS namespace of its own, whose host name is ``host``."""
+    src = Path(__file__).resolve().parent.parent / "src"
+    script = (
+        "import os, socket, sys\n"
+        "socket.sethostname(sys.argv[1].encode())\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'anyvenv', 'venv', '-q', sys.argv[2]])\n"
+    )
+    return subprocess.run(
+        ["unshare", "--uts", sys.executable, "-c", script, host, str(env)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(src)),
+    )
+
+
 def test_an_env_is_made_on_fat_under_a_host_name_fat_refuses(lab: object) -> None:
     """A staging directory is named after the host: a host name with ``:`` (FAT takes none)
     or non-ASCII letters must not stop ``anyvenv venv`` on FAT (a UTS namespace of its own
@@ -131,18 +147,7 @@ def test_an_env_is_made_on_fat_under_a_host_name_fat_refuses(lab: object) -> Non
 
     assert isinstance(lab, Lab)
     target = lab.target("fat")
-    src = Path(__file__).resolve().parent.parent / "src"
-    script = (
-        "import os, socket, sys\n"
-        "socket.sethostname('café:01'.encode())\n"
-        "os.execv(sys.executable, [sys.executable, '-m', 'anyvenv', 'venv', '-q', sys.argv[1]])\n"
-    )
-    proc = subprocess.run(
-        ["unshare", "--uts", sys.executable, "-c", script, str(target / "env")],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(src)),
-    )
+    proc = _venv_under_host_name("café:01", target / "env")
     assert proc.returncode == 0, proc.stderr
     made = subprocess.run(
         [str(target / "env" / "bin" / "python"), "-c", "import sys; print(sys.prefix)"],
@@ -164,17 +169,6 @@ def test_what_an_earlier_release_left_under_a_long_host_name_is_still_cleared(
     earlier = f"{host.replace('-', '_')[:24]}.{namespace}"
     staging = tmp_path / f".env.anyvenv-staging-{earlier}-{_dead_pid()}-abcdef"
     (staging / "bin").mkdir(parents=True)
-    src = Path(__file__).resolve().parent.parent / "src"
-    script = (
-        "import os, socket, sys\n"
-        f"socket.sethostname({host!r}.encode())\n"
-        "os.execv(sys.executable, [sys.executable, '-m', 'anyvenv', 'venv', '-q', sys.argv[1]])\n"
-    )
-    proc = subprocess.run(
-        ["unshare", "--uts", sys.executable, "-c", script, str(tmp_path / "env")],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(src)),
-    )
+    proc = _venv_under_host_name(host, tmp_path / "env")
     assert proc.returncode == 0, proc.stderr
     assert sorted(os.listdir(tmp_path)) == ["env"]
