@@ -290,9 +290,7 @@ def _existing_location(
             # show them on every file), given the shim: uv installs through a new shadow
             # env, what is installed kept
             if result.needs_mode_shim:
-                from anyvenv.envbuild.modeshim import add_mode_shim
-
-                add_mode_shim(os.path.join(env, facts.site_packages))
+                _give_mode_shim(os.path.join(env, facts.site_packages))
             key = python_key(facts.version, facts.free_threaded)
             why = fault_of(result) or reason
             shadow = shadow_env_path(declared, project.env_name, key, environ, why)
@@ -302,6 +300,18 @@ def _existing_location(
         )
         return f"it was not made by anyvenv for this filesystem, where {reason}{unrunnable}"
     return EnvLocation(declared, env, placement, reason)
+
+
+def _give_mode_shim(site_packages: str) -> None:
+    """The chmod shim for an env taken over where chmod fails or is ignored, so that its own
+    pip works as in one anyvenv made; left out where it cannot be written (the env's files
+    are this user's to read only): uv installs through the shadow env all the same."""
+    from anyvenv.envbuild.modeshim import add_mode_shim
+
+    try:
+        add_mode_shim(site_packages)
+    except OSError:
+        pass
 
 
 def _scripts_run(env: str) -> bool:
