@@ -291,3 +291,22 @@ def test_a_pyproject_linked_past_a_closed_directory_is_one_line(nobody_scratch: 
         f"anyvenv: error: cannot read {project / 'pyproject.toml'}: Permission denied; check "
         "its permissions and those of what it links to"
     )
+
+
+def test_a_version_file_line_uv_reads_as_a_name_is_passed_over_with_its_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``.myenv`` (a dotted name, nothing there) and ``system`` are names uv ignores, with a
+    warning each; the next line is the request. ``.venv`` where it exists is a path, kept."""
+    monkeypatch.chdir(tmp_path)
+    pin = _write(tmp_path / "dir" / ".python-version", ".myenv\nsystem\n3.11\n")
+    choice = choose_python(None, None, {}, start=str(pin.parent))
+    assert choice.request.raw == "3.11"
+    assert choice.warnings == tuple(
+        f"Ignoring unsupported Python request `{line}` in version file: {pin}"
+        for line in (".myenv", "system")
+    )
+    (tmp_path / ".venv").mkdir()
+    pin.write_text(".venv\n3.11\n")  # (as uv: a path, read from the working directory)
+    kept = choose_python(None, None, {}, start=str(pin.parent))
+    assert kept.request.raw == ".venv" and kept.warnings == ()
