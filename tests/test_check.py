@@ -1077,3 +1077,17 @@ def test_an_empty_console_script_of_a_package_is_an_error_naming_its_reinstall(
     mended = anyvenv(*command.split()[1:], "--no-index", "--find-links", wheels)
     assert mended.returncode == 0, mended.stderr
     assert anyvenv("check", env).returncode == 0
+
+
+def test_doctor_sends_an_env_whose_only_errors_a_reinstall_mends_to_the_reinstall(
+    tmp_path: Path,
+) -> None:
+    """doctor beside an env whose one error is an empty console script: check it, then
+    reinstall as it says (repair writes no package's files), not "repair it"."""
+    env = env_with_demo(tmp_path / "proj" / ".venv", base_python(), tmp_path / "wheels")
+    _rewrite(env / "bin" / "demo-tool", b"")
+    proc = anyvenv("doctor", tmp_path / "proj", "--json")
+    assert proc.returncode == 0, proc.stderr
+    said = [str(option["advice"]) for option in _json(proc)["options"]]  # type: ignore[attr-defined]
+    line = next(text for text in said if "is not usable" in text)
+    assert line.endswith("for all of it, then reinstall as it says"), line
