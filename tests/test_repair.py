@@ -1083,3 +1083,19 @@ def test_empty_activation_scripts_are_found_and_written_again(tmp_path: Path) ->
     assert this.stdout.strip() == str(env), this.stderr
     assert (env / "bin" / "activate.fish").stat().st_size > 0
     assert (env / "bin" / "activate.csh").read_bytes() == kept
+
+
+def test_virtualenvs_base_keys_take_the_new_bases_prefix_and_exec_prefix_each() -> None:
+    """base-prefix from the base's prefix, base-exec-prefix from its exec_prefix (they differ
+    where Python was built with --exec-prefix); keys the config lacks are not added."""
+    from anyvenv.interpreter.query import query_interpreter
+    from anyvenv.record import replace
+    from anyvenv.repair.fixes import _base_prefixes
+
+    info = replace(query_interpreter(str(base_python())), exec_prefix="/opt/exec")
+    cfg = {"base-prefix": "/gone", "base-exec-prefix": "/gone", "home": "/gone/bin"}
+    assert _base_prefixes(cfg, info) == {
+        "base-prefix": info.prefix,
+        "base-exec-prefix": "/opt/exec",
+    }
+    assert _base_prefixes({"home": "/gone/bin"}, info) == {}
