@@ -1091,3 +1091,15 @@ def test_doctor_sends_an_env_whose_only_errors_a_reinstall_mends_to_the_reinstal
     said = [str(option["advice"]) for option in _json(proc)["options"]]  # type: ignore[attr-defined]
     line = next(text for text in said if "is not usable" in text)
     assert line.endswith("for all of it, then reinstall as it says"), line
+
+
+def test_a_default_build_with_a_free_threaded_site_beside_its_own_is_usable(
+    tmp_path: Path,
+) -> None:
+    """lib/python3.13 and lib/python3.13t both there (a 3.13t tool's directory left beside):
+    the default build reads its own, so the env is usable and taken for a default build."""
+    env = tmp_path / "env"
+    uv_venv(env, base_python("3.13"))
+    (env / "lib" / "python3.13t" / "site-packages").mkdir(parents=True)
+    diagnosis = check(env)
+    assert diagnosis.usable and not diagnosis.free_threaded, diagnosis.findings
