@@ -163,3 +163,20 @@ def test_a_libpython_named_by_path_in_needed_is_copied_not_patched(
     report = json.loads(proc.stdout)
     assert (report["strategy"], report["libpython"]) == ("copy", "copy")
     assert loaded_libpython(env / "bin" / "python") == {os.path.realpath(env / "lib" / soname)}
+
+
+def test_a_libpython_copied_into_the_env_is_on_disk_before_the_env_is_renamed_into_place(
+    base: Path, tmp_path: Path
+) -> None:
+    """Where the env holds its own libpython (no patchelf: a copy), that copy is synced
+    before the rename that puts the env in place, as the interpreter is (strace)."""
+    from support import ANYVENV, traced_calls
+
+    env = tmp_path / "env"
+    no_patchelf = ["env", "ANYVENV_PATCHELF="]  # (the copy, not a patched RUNPATH)
+    argv = [*no_patchelf, *ANYVENV, "venv", "-q", "--strategy", "copy", "--python", str(base)]
+    calls = traced_calls([*argv, str(env)], "fsync,rename,renameat2")
+    renamed = next(i for i, call in enumerate(calls) if f', "{env}")' in call)
+    synced = [c for c in calls[:renamed] if c.startswith("fsync(") and "/lib/libpython" in c]
+    assert len(synced) == 1, calls
+    assert (env / "lib" / f"libpython{base.name.removeprefix('python')}.so.1.0").is_file()
