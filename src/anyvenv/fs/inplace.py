@@ -236,7 +236,7 @@ def recover_inside(target: str) -> list[str]:
         phase, new = read
         # pyvenv.cfg is moved up last: in phase "new", with it in place the fill was complete
         if phase == "old" or not os.path.lexists(os.path.join(target, CFG_NAME)):
-            _undo(target, phase, new, old_dir, journal)
+            _undo(target, phase, new, old_dir, journal, staging)
         _clear(staging, old_dir, journal)
         handled.append(journal)
     # temp files of journal writes, and staging directories of runs killed before a fill
@@ -260,22 +260,30 @@ def _unreadable_journal(target: str, journal: str, old_dir: str, staging: str) -
     said = f"; the environment it replaced is kept in {os.path.basename(old_dir)}" if old else ""
     if new:
         said += f"; the new one's entries not yet moved are in {os.path.basename(staging)}"
+    return UsageError(
+        f"a fill of {target} was cut short and its journal cannot be read, so it is neither "
+        f"finished nor undone{said}",
+        _cut_short_fix(target, journal, old_dir, staging),
+    )
+
+
+def _cut_short_fix(target: str, journal: str, old_dir: str, staging: str) -> str:
+    """What to do with what a fill cut short left in ``target`` that anyvenv will not act on:
+    the old env's entries back (or the directory emptied), then its leftovers removed."""
     restore = (
         f"to keep the old environment move the entries of {os.path.basename(old_dir)} back "
         f"into {target} (replacing those of the same name), or to start afresh empty "
         f"{target}; then "
-        if old
+        if os.path.lexists(old_dir)
         else "look at what it holds; then "
     )
-    left = [journal, *([old_dir] if old else []), *([staging] if new else [])]
-    return UsageError(
-        f"a fill of {target} was cut short and its journal cannot be read, so it is neither "
-        f"finished nor undone{said}",
-        f"{restore}remove {', '.join(os.path.basename(path) for path in left)} and run again",
-    )
+    left = [journal, *(path for path in (old_dir, staging) if os.path.lexists(path))]
+    return f"{restore}remove {', '.join(os.path.basename(path) for path in left)} and run again"
 
 
-def _undo(target: str, phase: str, new: list[str], old_dir: str, journal: str) -> None:
+def _undo(
+    target: str, phase: str, new: list[str], old_dir: str, journal: str, staging: str
+) -> None:
     """Put the old tree back: the new entries removed (phase ``new``), then each entry of
     ``old_dir`` moved back. Where a name to move back is taken by an entry the journal does
     not say is a new one (a journal that lost its last phase), nothing is done."""
@@ -290,7 +298,7 @@ def _undo(target: str, phase: str, new: list[str], old_dir: str, journal: str) -
         and not (not keeps_contents and _half_moved(target, old_dir, name))
     ]
     if taken:
-        raise _undo_conflict(target, taken, old_dir, journal)
+        raise _undo_conflict(target, taken, old_dir, journal, staging)
     for name in removable:
         remove_tree(os.path.join(target, name))
     for name in old:
@@ -310,21 +318,17 @@ def _exists(directory: str, name: str) -> bool:
     return os.path.lexists(os.path.join(directory, name))
 
 
-def _undo_conflict(target: str, taken: list[str], old_dir: str, journal: str) -> UsageError:
+def _undo_conflict(
+    target: str, taken: list[str], old_dir: str, journal: str, staging: str
+) -> UsageError:
     from anyvenv.errors import UsageError
 
     aside = os.path.basename(old_dir)
-    left = [os.path.basename(journal), aside]
-    staging = os.path.join(target, STAGING_MARK + left[0][len(JOURNAL_MARK) :])
-    if os.path.lexists(staging):
-        left.append(os.path.basename(staging))
     return UsageError(
         f"a fill of {target} was cut short and cannot be undone: {', '.join(sorted(taken))} "
         f"{'is' if len(taken) == 1 else 'are'} both there and in {aside}, which holds the "
         "environment it replaced; nothing was moved",
-        f"to keep the old environment move the entries of {aside} back into {target} "
-        "(replacing those of the same name), or to start afresh empty it; then remove "
-        f"{', '.join(left)} and run again",
+        _cut_short_fix(target, journal, old_dir, staging),
     )
 
 
