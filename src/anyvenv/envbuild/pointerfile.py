@@ -56,13 +56,9 @@ def is_empty_pointer(path: str) -> bool:
     """A regular file of no bytes (not a link): at a project's declared env path, a pointer
     whose contents a crash lost (its name reached the disk, its bytes did not), as uv says
     of an empty redirect file."""
-    import stat
+    from anyvenv.fs.paths import is_empty_file
 
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(info.st_mode) and info.st_size == 0
+    return is_empty_file(path)
 
 
 EMPTY_POINTER = "is an empty pointer file (what it named was lost, likely in a crash)"

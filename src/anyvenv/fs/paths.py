@@ -113,6 +113,18 @@ def _one_directory_in_any_case(first: str, second: str) -> bool:
     return True
 
 
+def is_empty_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a regular file of no bytes (a link is not followed): what a crash
+    leaves of a file whose name reached the disk and whose bytes did not."""
+    import stat
+
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0
+
+
 def is_utf8(path: str | bytes | os.PathLike[str]) -> bool:
     """Whether the bytes of ``path`` (as the filesystem has them, whatever the locale's
     encoding) are valid UTF-8, which uv and pip take no path without."""

@@ -570,19 +570,10 @@ def check_activation(env: Path, findings: list[Finding]) -> None:
 
 def _empty_activation_scripts(env: Path) -> list[str]:
     """The activation scripts anyvenv writes that are regular files of 0 bytes in bin/."""
-    import stat
-
     from anyvenv.envbuild.activation import SCRIPT_NAMES
+    from anyvenv.fs.paths import is_empty_file
 
-    empty = []
-    for name in SCRIPT_NAMES:
-        try:
-            info = os.lstat(env / "bin" / name)
-        except OSError:
-            continue
-        if stat.S_ISREG(info.st_mode) and info.st_size == 0:
-            empty.append(name)
-    return empty
+    return [name for name in SCRIPT_NAMES if is_empty_file(env / "bin" / name)]
 
 
 def _check_editables(env: Path, old_env: str, findings: list[Finding]) -> None:
