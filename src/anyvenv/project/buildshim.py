@@ -199,9 +199,10 @@ def project_source_dirs(project: Project) -> list[str]:
 def _requirement_strings(data: dict[str, object]) -> list[str]:
     """The PEP 508 strings of a pyproject's dependencies, optional dependencies, dependency
     groups and uv's ``dev-dependencies``."""
+    from anyvenv.project.model import uv_table
+
     project = data.get("project")
-    tool = data.get("tool")
-    uv = tool.get("uv") if isinstance(tool, dict) else None
+    uv = uv_table(data)
     lists: list[object] = []
     if isinstance(project, dict):
         lists.append(project.get("dependencies"))
@@ -209,7 +210,7 @@ def _requirement_strings(data: dict[str, object]) -> list[str]:
         lists += list(extras.values()) if isinstance(extras, dict) else []
     groups = data.get("dependency-groups")
     lists += list(groups.values()) if isinstance(groups, dict) else []
-    if isinstance(uv, dict):
+    if uv is not None:
         lists.append(uv.get("dev-dependencies"))
     return [
         item
