@@ -164,6 +164,17 @@ def _anyvenv() -> list[str]:
     return [sys.executable, "-m", "anyvenv"]
 
 
+def _sync(project: Path, home: Path, timeout: float) -> subprocess.CompletedProcess[bytes]:
+    """``anyvenv sync`` in ``project``, its HOME ``home``, the base first on PATH."""
+    return subprocess.run(
+        [*_anyvenv(), "sync"],
+        cwd=project,
+        env=project_environ(home, PATH=f"{BASE.parent}:{os.environ['PATH']}"),
+        capture_output=True,
+        timeout=timeout,
+    )
+
+
 # -- planted links ---------------------------------------------------------------------------
 
 
@@ -218,13 +229,7 @@ def test_a_link_planted_at_a_lock_file_path_is_never_followed(target: Path, vict
 def test_sync_with_a_planted_lock_link_fails_cleanly(tmp_path: Path, victim: Path) -> None:
     project = write_project(tmp_path / "proj", dependencies=(), python_version="3.11")
     (project / ".venv.anyvenv.lock.flock").symlink_to(victim)
-    proc = subprocess.run(
-        [*_anyvenv(), "sync"],
-        cwd=project,
-        env=project_environ(tmp_path / "home", PATH=f"{BASE.parent}:{os.environ['PATH']}"),
-        capture_output=True,
-        timeout=240,
-    )
+    proc = _sync(project, tmp_path / "home", timeout=240)
     assert proc.returncode == 1
     assert "cannot take the lock" in error_line(proc)
     assert victim.read_text() == "precious"
@@ -325,13 +330,7 @@ def test_garbage_project_files_are_usage_errors_before_anything_is_made(
     (project / "pyproject.toml").write_bytes(pyproject)
     if version_file is not None:
         (project / ".python-version").write_bytes(version_file)
-    proc = subprocess.run(
-        [*_anyvenv(), "sync"],
-        cwd=project,
-        env=project_environ(tmp_path / "home", PATH=f"{BASE.parent}:{os.environ['PATH']}"),
-        capture_output=True,
-        timeout=120,
-    )
+    proc = _sync(project, tmp_path / "home", timeout=120)
     assert proc.returncode == 2, proc.stderr
     error_line(proc)
     assert not (project / ".venv").exists()
@@ -353,13 +352,7 @@ def test_garbage_in_a_version_file_is_ignored_with_uvs_warning(
         b'[project]\nname = "x"\nversion = "0"\nrequires-python = ">=3.11,<3.12"\n'
     )
     (project / ".python-version").write_bytes(GARBAGE_VERSION_FILE[garbage])
-    proc = subprocess.run(
-        [*_anyvenv(), "sync"],
-        cwd=project,
-        env=project_environ(tmp_path / "home", PATH=f"{BASE.parent}:{os.environ['PATH']}"),
-        capture_output=True,
-        timeout=120,
-    )
+    proc = _sync(project, tmp_path / "home", timeout=120)
     said = proc.stderr.decode(errors="replace")
     assert proc.returncode == 0 and "Traceback" not in said, said
     assert "Ignoring unsupported Python request" in said.splitlines()[0], said
