@@ -161,33 +161,8 @@ def mode_shim_note(probe: ProbeResult) -> str:
 def _choose_strategy(
     probe: ProbeResult, same_fs: bool, forced: Strategy | None, base: str, words: OptionWords
 ) -> tuple[Strategy, str]:
-    copy = words.option("strategy", Strategy.COPY.value)
-    instead = "use the copy strategy" + (f" ({copy})" if copy else "")
-    instead += ", or none: anyvenv chooses by itself"
-    if forced is Strategy.HARDLINK and not may_hard_link(base):
-        from anyvenv.fs.remove import owner_name
-
-        raise UsageError(
-            f"the hardlink strategy was asked for, but you may not hard-link {base}, another "
-            f"user's ({owner_name(base)}'s), where fs.protected_hardlinks is on",
-            instead,
-        )
-    if forced is Strategy.SYMLINK and not probe.symlinks_work:
-        raise UsageError(
-            f"the symlink strategy was asked for, but here {probe.why_no_symlinks}",
-            instead,
-        )
-    if forced is Strategy.HARDLINK and not (same_fs and probe.hardlinks_work):
-        why = (
-            "the base is on another filesystem"
-            if probe.hardlinks_work
-            else f"hard links fail ({probe.hardlink})"
-        )
-        raise UsageError(
-            f"the hardlink strategy was asked for, but here {why}",
-            instead,
-        )
     if forced is not None:
+        _refuse_forced(probe, same_fs, forced, base, words)
         return forced, f"{forced.value} (asked for)"
     if probe.symlinks_work:
         return Strategy.SYMLINK, "symlinks are created and read back correctly"
@@ -199,6 +174,33 @@ def _choose_strategy(
     if same_fs and probe.reflinks_work:
         return Strategy.REFLINK, f"{why}; reflinks work and the base is on this filesystem"
     return Strategy.COPY, f"{why}; copying the interpreter"
+
+
+def _refuse_forced(
+    probe: ProbeResult, same_fs: bool, forced: Strategy, base: str, words: OptionWords
+) -> None:
+    """A :class:`UsageError` where the strategy asked for cannot be had here."""
+    if forced is Strategy.HARDLINK and not may_hard_link(base):
+        from anyvenv.fs.remove import owner_name
+
+        problem = (
+            f"the hardlink strategy was asked for, but you may not hard-link {base}, another "
+            f"user's ({owner_name(base)}'s), where fs.protected_hardlinks is on"
+        )
+    elif forced is Strategy.SYMLINK and not probe.symlinks_work:
+        problem = f"the symlink strategy was asked for, but here {probe.why_no_symlinks}"
+    elif forced is Strategy.HARDLINK and not (same_fs and probe.hardlinks_work):
+        why = (
+            "the base is on another filesystem"
+            if probe.hardlinks_work
+            else f"hard links fail ({probe.hardlink})"
+        )
+        problem = f"the hardlink strategy was asked for, but here {why}"
+    else:
+        return
+    copy = words.option("strategy", Strategy.COPY.value)  # (shlex: only to say an error)
+    instead = "use the copy strategy" + (f" ({copy})" if copy else "")
+    raise UsageError(problem, instead + ", or none: anyvenv chooses by itself")
 
 
 def _choose_library(
