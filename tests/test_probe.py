@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from anyvenv.errors import UsageError
+from anyvenv.fs.leftovers import sweep_dead
 from anyvenv.fs.outcome import OK
 from anyvenv.fs.probe import (
     CHECKS,
@@ -20,6 +21,8 @@ from anyvenv.fs.probe import (
     ProbeResult,
     clear_cache,
     probe,
+    remove_probe_scratch,
+    settle_started,
     start_probe,
 )
 from anyvenv.record import replace
@@ -210,9 +213,25 @@ def test_a_probe_started_early_gives_what_a_probe_gives(lab: Lab, lab_kind: str)
     target = lab.target(lab_kind)
     start_probe(target)
     early = probe(target)
+    remove_probe_scratch()
+    assert entry_names(target) == [], "what the probe left is removed"
     clear_cache()
     assert early.checks() == probe(target, use_cache=False).checks()
     assert entry_names(target) == [], "the probe cleans up after itself"
+
+
+def test_a_probe_started_early_answers_before_its_scratch_is_removed(lab: Lab) -> None:
+    """On a share each removal is a round trip: the started probe answers first and leaves
+    its scratch directory, named for this process (so no other run clears it meanwhile), to
+    be removed while the caller waits for something else, or at the latest when it settles."""
+    target = lab.target("faultfs:cifs-like")
+    start_probe(target)
+    probe(target)
+    (left,) = entry_names(target)
+    assert left.startswith(PROBE_DIR_PREFIX) and f"-{os.getpid()}-" in left
+    assert sweep_dead(target, PROBE_DIR_PREFIX) == [], "a live process's: not swept"
+    settle_started()
+    assert entry_names(target) == []
 
 
 def test_a_probe_nobody_took_is_settled_before_exit(lab: Lab) -> None:

@@ -140,6 +140,26 @@ class BoundedCall(Generic[T]):
                 os._exit(0)
         os.close(write_fd)
         self.pid, self.read_fd = pid, read_fd
+        self._read: list[bytes] = []  # (what :meth:`wait_alive` read of the answer)
+
+    def wait_alive(self) -> None:
+        """Wait until the call has made its first step (a :func:`beat`, or its answer):
+        raise :class:`MountNotAnswering` where the bound passes first."""
+        if self._done is not None:
+            return
+        import select
+
+        ready, _, _ = select.select(
+            [self.read_fd], [], [], max(self.deadline - time.monotonic(), 0)
+        )
+        if ready:
+            self._read.append(os.read(self.read_fd, 1 << 16))
+            self.deadline = time.monotonic() + self.limit
+            return
+        os.close(self.read_fd)
+        self._kill_child()
+        self._done = (False, _not_answering(self.what, self.where, self.limit))
+        self.result()
 
     def _end_child(self) -> None:
         """Give the child a moment to finish its call (it removes what it made), then kill it
@@ -177,7 +197,7 @@ class BoundedCall(Generic[T]):
 
     def _collect(self) -> tuple[bool, Any]:
         try:
-            payload = _read_until(self.read_fd, self.deadline, self.limit)
+            payload = _read_until(self.read_fd, self.deadline, self.limit, self._read)
         except BaseException:  # Ctrl-C, SIGTERM: the child (which ignores Ctrl-C) is ended
             self._end_child()
             raise
@@ -312,13 +332,18 @@ def _decode(payload: bytes) -> tuple[bool, Any]:
     return bool(ok), value
 
 
-def _read_until(fd: int, deadline: float, limit: float) -> bytes | None:
-    """The answer written to ``fd`` until its end (the beats before it left out), or ``None``
-    if the deadline comes first; each beat puts the deadline ``limit`` seconds from then.
-    What was written while the caller did other work is read before the deadline counts."""
+def _read_until(
+    fd: int, deadline: float, limit: float, read: list[bytes] | None = None
+) -> bytes | None:
+    """The answer written to ``fd`` until its end (the beats before it left out; ``read``:
+    what was read of it before), or ``None`` if the deadline comes first; each beat puts the
+    deadline ``limit`` seconds from then. What was written while the caller did other work is
+    read before the deadline counts."""
     import select
 
-    chunks: list[bytes] = []
+    chunks: list[bytes] = list(read or ())
+    if chunks and not chunks[-1]:
+        return b"".join(chunks).lstrip(_BEAT)  # (the end was read already)
     while True:
         left = deadline - time.monotonic()
         ready, _, _ = select.select([fd], [], [], max(left, 0.0))

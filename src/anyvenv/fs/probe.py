@@ -43,6 +43,13 @@ if TYPE_CHECKING:
     from anyvenv.spawn import Child
 
     T = TypeVar("T")
+    # What a probe started early answers: ``None`` for a directory it is not to measure
+    # (:func:`probe` then says what is wrong, as for any other); else the mount's fields, the
+    # device, the checks and the scratch directory the child left for the caller to remove.
+    _EarlyAnswer = (
+        tuple[tuple[str, str, str, tuple[str, ...], str], int, dict[str, Outcome], str | None]
+        | None
+    )
 
 PROBE_DIR_PREFIX = ".anyvenv-probe-"
 _EXEC_SCRIPT = b"#!/bin/sh\nexit 0\n"
@@ -476,13 +483,13 @@ def absolute_link_target() -> str:
     return os.path.realpath(sys.executable)
 
 
-def make_scratch_dir(parent: str) -> str:
+def make_scratch_dir(parent: str, owner: int | None = None) -> str:
     """A fresh directory inside ``parent`` for trying things, to be removed with
-    :func:`remove_tree_quietly`. Its name ends in HOST-PID-RAND: the ones of killed runs are
-    cleared here the next time."""
+    :func:`remove_tree_quietly` by this process or the ``owner`` process. Its name ends in
+    HOST-PID-RAND: the ones of killed runs are cleared here the next time."""
     sweep_dead(parent, PROBE_DIR_PREFIX)
     for _ in range(8):
-        path = os.path.join(parent, PROBE_DIR_PREFIX + leftover_tag())
+        path = os.path.join(parent, PROBE_DIR_PREFIX + leftover_tag(owner))
         try:
             os.mkdir(path, 0o700)
             return path
@@ -500,13 +507,18 @@ class _Steps(dict[str, Outcome]):
         beat()
 
 
-def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
-    """The checks, made in a scratch directory inside ``dirpath``; ``keep_times``: then the
-    times of ``dirpath`` are put back as they were (for the commands that only look)."""
+def _measure(
+    dirpath: str, keep_times: bool = False, leave_to: int | None = None
+) -> tuple[dict[str, Outcome], str | None]:
+    """The checks, made in a scratch directory inside ``dirpath``, and that directory where
+    they were made and ``leave_to`` names the process that is to remove it (else ``None``:
+    removed); ``keep_times``: the times of ``dirpath`` are put back as they were (for the
+    commands that only look)."""
     results: dict[str, Outcome] = _Steps()
+    done = False
     running: Child | Outcome = NO
     before = os.stat(dirpath) if keep_times else None
-    scratch = make_scratch_dir(dirpath)
+    scratch = make_scratch_dir(dirpath, leave_to)
     beat()  # (what killed probes left was cleared: a step of its own)
     try:
         plain = os.path.join(scratch, "plain")
@@ -561,19 +573,21 @@ def _measure(dirpath: str, keep_times: bool = False) -> dict[str, Outcome]:
         results["dir_rename"] = _check_dir_rename(scratch)
         results["flock"], results["fcntl_lock"] = _check_locks(os.path.join(scratch, "lock"))
         results["exec"] = _finish_exec(running)
+        done = True
     except OSError as exc:
         if results.get("excl_create") != OK:
             raise  # (no file could be made: the directory's refusal, said by _result)
         raise _failed_after_create(dirpath, exc) from exc
     finally:
+        left = done and leave_to is not None
         try:
-            _clean_up(running, scratch)
+            _clean_up(running, None if left else scratch)
         except BaseException:  # a second Ctrl-C landed in the clean-up: finish it, go on
-            _clean_up(running, scratch)
+            _clean_up(running, None if left else scratch)
             raise
         if before is not None:
             _put_times_back(dirpath, before)
-    return dict(results)  # (plain: marshalled back from a bounded child)
+    return dict(results), scratch if left else None  # (plain: marshalled from a child)
 
 
 _FREE_SPACE_FIX = "free space on that filesystem"  # (probe, venv and sync say it alike)
@@ -606,10 +620,11 @@ def _put_times_back(dirpath: str, before: os.stat_result) -> None:
         pass
 
 
-def _clean_up(running: Child | Outcome, scratch: str) -> None:
+def _clean_up(running: Child | Outcome, scratch: str | None) -> None:
     if not isinstance(running, str):
         running.kill()  # a check failed part-way: the script must not outlive the probe
-    remove_tree_quietly(scratch)
+    if scratch is not None:
+        remove_tree_quietly(scratch)
 
 
 def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | None]:
@@ -698,8 +713,10 @@ def _cache_key(device: int, mount: MountInfo | None) -> _CacheKey:
     return (device, mount.mount_point, mount.options) if mount else (device, None, ())
 
 
-# directory -> (the measurement under way in a child, its mount, when it started)
-_started: dict[str, tuple[BoundedCall[tuple[int, dict[str, Outcome]]], MountInfo, float]] = {}
+# directory -> (the measurement under way in a child, when it started)
+_started: dict[str, tuple[BoundedCall[_EarlyAnswer], float]] = {}
+# scratch directories of probes answered before their removal (see remove_probe_scratch)
+_scratch_left: list[str] = []
 
 
 def start_probe(path: str | os.PathLike[str]) -> None:
@@ -707,35 +724,66 @@ def start_probe(path: str | os.PathLike[str]) -> None:
     load the rest of itself meanwhile; :func:`probe` of the same directory takes the answer.
 
     Only for mounts that are not local (there the probe is a round trip per call and runs in a
-    child anyway); a bad directory is left for :func:`probe` to report. Call
-    :func:`settle_started` before exiting, so no probe outlives its command."""
-    try:
-        text, mount, _ = _validated(path, None)
-    except UsageError:
-        return
-    dirpath = os.path.abspath(text)
-    if mount is None or mount.is_local or dirpath in _started:
+    child anyway); a bad directory is left for :func:`probe` to report. The child looks at
+    the directory (what would hang on a hung mount) and measures it, and it leaves its
+    scratch directory for :func:`remove_probe_scratch` (each removal a round trip there: the
+    caller removes it while it waits for something else). Call :func:`settle_started` before
+    exiting, so no probe outlives its command and no scratch directory stays."""
+    text = os.fsdecode(os.fspath(path))
+    dirpath = os.path.abspath(text) if text else ""
+    written = mount_containing(dirpath) if text else None
+    if written is None or written.is_local or dirpath in _started:
         return
     from anyvenv.fs.bounded import start_bounded
 
-    call = start_bounded(_device_and_checks(dirpath), what="probe", where=dirpath)
-    _started[dirpath] = (call, mount, time.perf_counter())
+    caller = os.getpid()
+    call = start_bounded(lambda: _early_answer(text, caller), what="probe", where=dirpath)
+    # the first look at the directory, as a probe's: where the mount answers nothing, the
+    # command stops here, before any call of its own could hang on it
+    call.wait_alive()
+    _started[dirpath] = (call, time.perf_counter())
+
+
+def _early_answer(text: str, caller: int) -> _EarlyAnswer:
+    """In a started probe's child: the directory checked, then measured (plain data); its
+    scratch directory is left to ``caller`` to remove."""
+    try:
+        checked, mount = validate_probe_dir(text)
+    except UsageError:
+        return None  # (said by probe, as for a directory nobody started a probe of)
+    beat()  # (looked at: see start_probe)
+    if mount is None or mount.is_local:
+        return None  # (through a link to a local disk: measured by probe, directly)
+    fields = (mount.mount_point, mount.fstype, mount.source, mount.options, mount.device)
+    device = os.stat(checked).st_dev
+    results, scratch = _measure(os.path.abspath(checked), leave_to=caller)
+    return fields, device, results, scratch
+
+
+def remove_probe_scratch() -> None:
+    """Remove the scratch directories that probes started by :func:`start_probe` left."""
+    while _scratch_left:
+        remove_tree_quietly(_scratch_left.pop())
 
 
 def settle_started() -> None:
-    """Wait for the probes :func:`start_probe` began that nobody took (each within its bound)."""
+    """Wait for the probes :func:`start_probe` began that nobody took (each within its bound),
+    and remove what they left."""
     while _started:
-        _, (call, _, _) = _started.popitem()
+        _, (call, _) = _started.popitem()
         try:
-            call.result()
+            answer = call.result()
         except Exception:  # (nobody wants the answer: whatever it was is not this command's)
-            pass
+            continue
+        if answer is not None and answer[3] is not None:
+            _scratch_left.append(answer[3])
+    remove_probe_scratch()
 
 
 def _device_and_checks(
     dirpath: str, keep_times: bool = False
 ) -> Callable[[], tuple[int, dict[str, Outcome]]]:
-    return lambda: (os.stat(dirpath).st_dev, _measure(dirpath, keep_times))
+    return lambda: (os.stat(dirpath).st_dev, _measure(dirpath, keep_times)[0])
 
 
 def probe(
@@ -753,9 +801,14 @@ def probe(
     """
     text = os.fsdecode(os.fspath(path))
     started = _started.pop(os.path.abspath(text), None) if text else None
-    if started is not None:  # begun by start_probe (which checked the directory): measured
-        call, started_on, begun = started  # fresh, whatever use_cache says
-        return _result(os.path.abspath(text), started_on, begun, call.result)
+    if started is not None:  # begun by start_probe: measured fresh, whatever use_cache says
+        call, begun = started
+        try:
+            answer: _EarlyAnswer | OSError = call.result()
+        except OSError as exc:
+            answer = exc
+        if answer is not None:  # (None: a directory it was not to measure, looked at below)
+            return _early_result(os.path.abspath(text), begun, answer)
     looked_up = use_cache and bool(_cache)  # (its device: in the same child, where bounded)
     text, mount, device = _validated(path, timeout, with_device=looked_up)
     dirpath = os.path.abspath(text)
@@ -775,6 +828,23 @@ def probe(
         time.perf_counter(),
         lambda: bounded(measure, what="probe", where=dirpath, timeout=timeout),
     )
+
+
+def _early_result(dirpath: str, begun: float, answer: _EarlyAnswer | OSError) -> ProbeResult:
+    """The result of a probe :func:`start_probe` began, or its error, said as a probe made now
+    says it."""
+    if isinstance(answer, OSError):
+        failure = answer
+
+        def failed() -> tuple[int, dict[str, Outcome]]:
+            raise failure
+
+        return _result(dirpath, None, begun, failed)
+    assert answer is not None
+    fields, device, results, scratch = answer
+    if scratch is not None:
+        _scratch_left.append(scratch)
+    return _result(dirpath, MountInfo(*fields), begun, lambda: (device, results))
 
 
 def _result(
