@@ -48,7 +48,7 @@ from anyvenv.fs.place import (
     sync_directory,
     sync_file,
 )
-from anyvenv.fs.probe import ProbeResult, probe
+from anyvenv.fs.probe import ProbeResult, probe, remove_probe_scratch
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.interpreter.query import InterpreterInfo
 from anyvenv.record import record
@@ -241,6 +241,9 @@ class EnvBuilder:
                 check = start_check(layout.python) if early else None
                 try:
                     self.write_scripts(layout)
+                    if early:  # (waits only for the disk: done while the check runs)
+                        self.make_durable(layout, expected_lib)
+                    remove_probe_scratch()
                 except BaseException:  # (its outcome, not the check's: a Ctrl-C reached both)
                     if check is not None:
                         check.kill()
@@ -254,7 +257,8 @@ class EnvBuilder:
                 if checked and not early:
                     last = finish_check(start_check(layout.python))
                     verify(last, staging, self.info, expected_lib)
-                self.make_durable(layout, expected_lib)
+                if not early:  # (a subclass's steps may have changed what it syncs)
+                    self.make_durable(layout, expected_lib)
                 self.commit(staging)
         except BaseException:
             self._remove_created_parents()
