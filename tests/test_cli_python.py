@@ -555,6 +555,36 @@ def test_find_without_an_install_of_its_own_finds_what_uv_python_find_would(
         assert "--python" not in one_line_error(nowhere), nowhere.stderr
 
 
+def test_a_version_file_naming_no_version_installs_nothing(tmp_path: Path) -> None:
+    """As uv python install: a version file with no version in it (empty, comments and blank
+    lines, or only lines uv ignores) asks for nothing, so nothing is installed, and nothing is
+    downloaded (the mirror here has nothing: fetching anything would fail); any Python 3 is
+    installed only where no version file is found."""
+    install_dir = tmp_path / "pythons"
+    mirror = (tmp_path / "no-mirror").as_uri()
+    where = ("--install-dir", str(install_dir), "--mirror", mirror)
+    version_file = tmp_path / ".python-version"
+    for text in ("", "# pinned by hand\n\n   \n", "system\n"):
+        version_file.write_text(text)
+        said = run_cli("python", "install", *where, cwd=tmp_path)
+        assert said.returncode == 0, said.stderr
+        assert said.stdout == ""
+        assert f"{version_file} names no Python version: nothing to install" in said.stderr
+        assert ("Ignoring unsupported Python request `system`" in said.stderr) == (
+            "system" in text
+        ), said.stderr
+        listed = run_cli("python", "install", *where, "--json", "-q", cwd=tmp_path)
+        assert listed.returncode == 0, listed.stderr
+        assert json.loads(listed.stdout) == []
+        assert "nothing to install" not in listed.stderr  # (--json says it: an empty list)
+        assert not install_dir.exists() or not any(
+            p for p in install_dir.iterdir() if not p.name.startswith(".")
+        )
+    version_file.unlink()  # no version file: any Python 3, which this mirror does not have
+    unpinned = run_cli("python", "install", *where, cwd=tmp_path)
+    assert unpinned.returncode != 0 and "cannot download" in unpinned.stderr, unpinned.stderr
+
+
 def test_an_unreadable_version_file_is_named_with_what_this_command_takes(tmp_path: Path) -> None:
     (tmp_path / ".python-version").write_bytes(b"\xff\xfe")
     for command, hint in (

@@ -435,7 +435,9 @@ def _warn_about_executables(made: list[Executables]) -> None:
 def _install_requests(given: list[str], args: argparse.Namespace) -> tuple[list[str], str | None]:
     """The versions asked for, and the version file they came from; none asked for: every
     one in the nearest ``.python-versions`` or ``.python-version`` (as ``uv python
-    install``, the first preferred), else any Python 3."""
+    install``, the first preferred), else any Python 3. A version file that names none
+    (empty, or only comments and lines uv ignores) asks for nothing, as uv's: then nothing is
+    installed."""
     if given:
         return given, None
     import os
@@ -455,7 +457,11 @@ def _install_requests(given: list[str], args: argparse.Namespace) -> tuple[list[
     tell_warnings(ignored)
     if path is not None:
         _check_pins(pinned, path)
-    return (pinned, path) if pinned else (["3"], None)
+    if path is None:
+        return ["3"], None
+    if not pinned and not (args.quiet or args.json):
+        print(f"{path} names no Python version: nothing to install", file=sys.stderr)
+    return pinned, path
 
 
 def _check_pins(pinned: list[str], path: str) -> None:
