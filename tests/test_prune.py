@@ -90,12 +90,14 @@ def test_an_env_elsewhere_is_kept_while_its_pointer_names_it(
     synced: ElsewhereProject, noexec_share: Path
 ) -> None:
     env, project, elsewhere, owner = synced.env, synced.project, synced.elsewhere, synced.owner
-    assert (owner.declared, owner.kind, owner.mount_point) == (
+    assert (owner.declared, owner.kind, owner.mount_point, owner.project) == (
         str(project / ".venv"),
         EnvKind.ELSEWHERE,
         str(noexec_share),
+        str(project),
     )
-    assert _prune(env)[elsewhere]["verdict"] == "in-use"
+    in_use = _prune(env)[elsewhere]
+    assert (in_use["verdict"], in_use["project"]) == ("in-use", str(project))
 
     (project / ".venv").unlink()  # the user removes the pointer: the env is no one's now
     dry = _prune(env, "--dry-run")[elsewhere]
@@ -144,12 +146,21 @@ def test_an_unmounted_project_keeps_its_env_and_a_deleted_one_frees_it(
     finally:
         subprocess.run(["umount", noexec_share], check=True)
     assert _prune(second.env, "--dry-run")[second.elsewhere]["verdict"] == "in-use"
-    # a project deleted from the filesystem it was synced on frees its env
+    # a project deleted from the filesystem it was synced on frees its env, said of the
+    # project (its root, in the owner record), not of the env's own directory
     shutil.rmtree(second.project)
+    said = anyvenv("cache", "prune", "--dry-run", cwd=Path("/"), env=second.env)
+    assert said.returncode == 0, said.stderr
+    line = (
+        f"  unused   {second.elsewhere}  (project {second.project}: its project directory is gone)"
+    )
+    assert line in said.stderr.splitlines(), said.stderr
     gone = _prune(second.env)[second.elsewhere]
     assert (gone["verdict"], gone["removed"]) == ("unused", True)
-    held = f"the directory {second.project} that held its project env path .venv is gone"
-    assert held in str(gone["reason"])
+    assert (gone["project"], gone["reason"]) == (
+        str(second.project),
+        "its project directory is gone",
+    )
     assert not os.path.lexists(second.elsewhere)
 
 
@@ -161,10 +172,10 @@ def test_an_env_path_below_the_project_is_named_as_what_is_gone(
     env = project_environ(tmp_path / "home", UV_PROJECT_ENVIRONMENT=".tox/py312")
     project = write_project(noexec_share / "demo")
     elsewhere, owner = _synced(project, env, index, "elsewhere")
-    assert owner.declared == str(project / ".tox" / "py312")
+    assert (owner.declared, owner.project) == (str(project / ".tox" / "py312"), str(project))
     shutil.rmtree(project / ".tox")
     gone = _prune(env)[elsewhere]
-    assert (gone["verdict"], gone["removed"]) == ("unused", True)
+    assert (gone["verdict"], gone["removed"], gone["project"]) == ("unused", True, str(project))
     reason = str(gone["reason"])
     assert reason == (
         f"the directory {project / '.tox'} that held its project env path py312 is gone"
@@ -311,14 +322,15 @@ def test_a_shadow_env_goes_when_its_env_is_gone(
     env = project_environ(tmp_path / "home")
     project = write_project(target / "demo")
     shadow, owner = _synced(project, env, index, "shadow")
-    assert (owner.declared, owner.kind) == (
+    assert (owner.declared, owner.kind, owner.project) == (
         str(project / ".venv"),
         EnvKind.SHADOW,
+        str(project),
     )
     assert _prune(env)[shadow]["verdict"] == "in-use"
     shutil.rmtree(project / ".venv")
     done = _prune(env)[shadow]
-    assert (done["verdict"], done["removed"]) == ("unused", True)
+    assert (done["verdict"], done["removed"], done["project"]) == ("unused", True, str(project))
     assert "no env at" in str(done["reason"])
     assert not os.path.lexists(shadow)
 
@@ -402,10 +414,12 @@ def test_a_broken_owner_record_counts_as_none(tmp_path: Path) -> None:
     assert read_owner(str(env_dir)) is None
     (env_dir / OWNER_NAME).write_text(f"owner = {tmp_path}/p/.venv\nkind = nonsense\n")
     assert read_owner(str(env_dir)) is None
-    assert record_owner(str(env_dir), f"{tmp_path}/p/.venv", EnvKind.SHADOW)
+    assert record_owner(str(env_dir), f"{tmp_path}/p/.venv", EnvKind.SHADOW, project=None)
     owner = read_owner(str(env_dir))
     assert owner is not None and owner.kind is EnvKind.SHADOW and owner.mount_point
-    assert not record_owner(str(tmp_path / "missing"), f"{tmp_path}/p/.venv", EnvKind.SHADOW)
+    assert owner.project == ""  # (the shadow of an env no project stands for)
+    missing = str(tmp_path / "missing")
+    assert not record_owner(missing, f"{tmp_path}/p/.venv", EnvKind.SHADOW, project=None)
 
 
 @pytest.mark.parametrize("name", ["nl\nproj", " spaced ", "caf\udce9", "a = b # c"])
@@ -414,10 +428,40 @@ def test_an_owner_record_keeps_any_project_path(tmp_path: Path, name: str) -> No
     UTF-8: the owner read back is the path written, so prune asks the right project."""
     env_dir = tmp_path / "env"
     env_dir.mkdir()
-    declared = os.path.join(str(tmp_path), name, ".venv")
-    assert record_owner(str(env_dir), declared, EnvKind.ELSEWHERE)
+    root = os.path.join(str(tmp_path), name)
+    declared = os.path.join(root, ".venv")
+    assert record_owner(str(env_dir), declared, EnvKind.ELSEWHERE, project=root)
     owner = read_owner(str(env_dir))
-    assert owner is not None and owner.declared == declared
+    assert owner is not None and (owner.declared, owner.project) == (declared, root)
+
+
+def test_an_owner_record_without_the_project_is_read_and_named_as_before(
+    tmp_path: Path,
+) -> None:
+    """A record an earlier release wrote names no project: it is still read (and judged), its
+    gone project named as the directory that held its env path; the project's next sync
+    records the project."""
+    env = project_environ(tmp_path / "home")
+    orphan = Path(env["XDG_DATA_HOME"], "anyvenv", "envs", "demo-0123456789abcdef")
+    (orphan / "lib").mkdir(parents=True)
+    project = tmp_path / "deleted-project"
+    project.mkdir()
+    assert record_owner(
+        str(orphan), str(project / ".venv"), EnvKind.ELSEWHERE, project=str(project)
+    )
+    record = (orphan / OWNER_NAME).read_text()
+    old = "".join(
+        line for line in record.splitlines(True) if not line.startswith(("project ", "project-hex"))
+    )
+    assert "project-inode" in old and "project-hex" not in old
+    (orphan / OWNER_NAME).write_text(old)
+    owner = read_owner(str(orphan))
+    assert owner is not None and owner.declared == str(project / ".venv")
+    assert owner.project == "" and owner.project_named() == str(project)
+    project.rmdir()
+    gone = _prune(env)[str(orphan)]
+    assert (gone["verdict"], gone["removed"], gone["project"]) == ("unused", True, None)
+    assert gone["reason"] == f"the directory {project} that held its project env path .venv is gone"
 
 
 def test_cache_dir_names_the_directories(tmp_path: Path) -> None:
@@ -467,7 +511,7 @@ def test_a_prune_killed_while_removing_leaves_a_leftover_the_next_one_clears(
     project = tmp_path / "project"  # still there, but its .venv points nowhere now
     project.mkdir()
     (project / "pyproject.toml").write_text("[project]\n")
-    assert record_owner(str(orphan), str(project / ".venv"), EnvKind.ELSEWHERE)
+    assert record_owner(str(orphan), str(project / ".venv"), EnvKind.ELSEWHERE, project=None)
     killed = anyvenv(
         "cache",
         "prune",
@@ -508,9 +552,8 @@ def test_another_users_unused_env_is_kept_and_said_not_hidden(nobody_scratch: Pa
     env = envs / "gone-0123456789abcdef"
     (env / "lib").mkdir(parents=True)
     (env / "lib" / "module.py").write_text("")
-    assert record_owner(
-        str(env), str(nobody_scratch / "deleted-project" / ".venv"), EnvKind.ELSEWHERE
-    )
+    project = nobody_scratch / "deleted-project"
+    assert record_owner(str(env), str(project / ".venv"), EnvKind.ELSEWHERE, project=str(project))
     os.chmod(envs, 0o777)
     code = (
         "import os, runpy, sys; os.environ['ANYVENV_ENVS_DIR'] = sys.argv[1]; "

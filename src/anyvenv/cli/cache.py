@@ -96,7 +96,8 @@ def _print_prune(entries: list[PruneEntry], dry_run: bool) -> None:
     print(said, file=sys.stderr)  # (as uv's cache commands: stdout is for --json)
     done = "unused" if dry_run else "removed"
     for label, entry in [(done, e) for e in unused] + [("kept", e) for e in kept]:
-        print(f"  {label:<7}  {entry.path}  ({entry.reason})", file=sys.stderr)
+        why = f"project {entry.project}: {entry.reason}" if entry.project else entry.reason
+        print(f"  {label:<7}  {entry.path}  ({why})", file=sys.stderr)
 
 
 def _clean(as_json: bool) -> int:

@@ -33,6 +33,11 @@ class BareEnv:
     location: EnvLocation
     state: SyncState
 
+    @property
+    def project_root(self) -> None:
+        """No project: the shadow's owner record names none."""
+        return None
+
 
 @record
 class PipOnEnv:

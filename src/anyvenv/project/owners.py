@@ -13,10 +13,17 @@ directory) or a shadow env (in the user cache) carries ``.anyvenv-owner``::
     mount-device = 0:53
     project-inode = 1234567
     owner-hex = 2f6d6e742f...
+    project = /mnt/share/proj
+    project-hex = 2f6d6e742f...
 
 ``owner-hex`` holds the owner's path byte for byte (hex of its file-system encoding): a path
 may hold a newline, which ends a ``key = value`` line, or spaces at its ends, which the
 reading strips. ``owner`` is kept beside it for the reader.
+``project`` (and ``project-hex``, the same way) is the root of the project (its workspace's)
+the env serves, which prune and the messages name: the declared path need not be in it
+(``UV_PROJECT_ENVIRONMENT=/elsewhere/env``), nor its directory be it (``.tox/py312``).
+Records written before it have none (nor has the shadow of an env no project stands for):
+the directory holding the declared path is then named.
 
 ``owner`` is the declared env path (a pointer file there names an ``elsewhere`` env; the env
 there records its ``shadow``). The mount the project was on (where, what, and the device
@@ -58,18 +65,26 @@ class Owner:
     mount_source: str  # what was mounted there (a device, //server/share, host:dir)
     mount_device: str = ""  # major:minor of that filesystem ("": not recorded)
     project_inode: str = ""  # of the directory holding ``declared`` ("": not recorded)
+    project: str = ""  # the root of the project it serves ("": not recorded, or no project)
+
+    def project_named(self) -> str:
+        """The project, as messages name it: its root, else (a record without it) the
+        directory holding its env path."""
+        return self.project or os.path.dirname(self.declared)
 
 
-def owner_of(declared: str, kind: EnvKind) -> Owner:
-    """The record for an env serving ``declared``, with the mount the project is on now
-    (unknown, all empty, where the mount table cannot be read: prune then keeps the env)."""
+def owner_of(declared: str, kind: EnvKind, project: str | None) -> Owner:
+    """The record for an env serving ``declared`` for the project at ``project`` (its root;
+    ``None``: no project stands for the env), with the mount the project is on now (unknown,
+    all empty, where the mount table cannot be read: prune then keeps the env)."""
     from anyvenv.fs.mounts import mount_of
 
+    root = project or ""
     mount = mount_of(os.path.dirname(declared))
     if mount is None:
-        return Owner(declared, kind, "", "", "")
+        return Owner(declared, kind, "", "", "", project=root)
     inode = _inode_of(os.path.dirname(declared))
-    return Owner(declared, kind, mount.mount_point, mount.source, mount.device, inode)
+    return Owner(declared, kind, mount.mount_point, mount.source, mount.device, inode, root)
 
 
 def _inode_of(directory: str) -> str:
@@ -89,6 +104,8 @@ def render_owner(owner: Owner) -> bytes:
         f"mount-device = {owner.mount_device}",
         f"project-inode = {owner.project_inode}",
         f"owner-hex = {os.fsencode(owner.declared).hex()}",
+        f"project = {owner.project}",
+        f"project-hex = {os.fsencode(owner.project).hex()}",
     ]
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
@@ -117,6 +134,13 @@ def read_owner(env: str) -> Owner | None:
         return None
     if not os.path.isabs(declared):
         return None
+    project = values.get("project", "")
+    project_hex = values.get("project-hex")  # (records written before it have neither)
+    if project_hex is not None:
+        try:
+            project = os.fsdecode(bytes.fromhex(project_hex))
+        except ValueError:
+            project = ""  # (the env is still judged by its declared path)
     return Owner(
         declared,
         kind,
@@ -124,15 +148,18 @@ def read_owner(env: str) -> Owner | None:
         values.get("mount-source", ""),
         values.get("mount-device", ""),
         values.get("project-inode", ""),
+        project if os.path.isabs(project) else "",
     )
 
 
-def record_owner(env: str, declared: str, kind: EnvKind) -> bool:
-    """Write the record unless ``env`` already holds this one: ``declared``, ``kind`` and the
-    mount the project is on now (a moved project takes its env along, and a remounted share
-    has another device: the record follows on its next sync). Quietly skipped (``False``) if
-    the env cannot take it: without a record, prune keeps the env."""
-    owner = owner_of(declared, kind)
+def record_owner(env: str, declared: str, kind: EnvKind, *, project: str | None) -> bool:
+    """Write the record unless ``env`` already holds this one: ``declared``, ``kind``, the
+    project's root ``project`` (``None``: no project stands for the env) and the mount the
+    project is on now (a moved project takes its env along, and a remounted share has another
+    device: the record follows on its next sync; so does an earlier release's record, without
+    the project). Quietly skipped (``False``) if the env cannot take it: without a record,
+    prune keeps the env."""
+    owner = owner_of(declared, kind, project)
     if read_owner(env) == owner:
         return True
     from anyvenv.fs.atomic import atomic_write
@@ -235,7 +262,7 @@ def project_still_served(owner: Owner, env: str, declared: str) -> str | None:
 
     if same_entry(owner.declared, declared) or not pointer_names(owner.declared, env):
         return None
-    return os.path.dirname(owner.declared)
+    return owner.project_named()
 
 
 def pointer_names(declared: str, env: str) -> bool | None:

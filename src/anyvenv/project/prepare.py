@@ -103,6 +103,11 @@ class PreparedEnv:
         """Where uv installs: the shadow env, or the env itself."""
         return self.location.shadow or self.location.env
 
+    @property
+    def project_root(self) -> str:
+        """The root of the project the env serves (its workspace's), for owner records."""
+        return self.project.workspace_root
+
 
 # -- choosing where and building ----------------------------------------------------------------
 
@@ -193,7 +198,7 @@ def build_env(
             )
     refuse_pointer_over(declared)  # (before an env of this user's there is rebuilt)
     build_at(location.env, info, prompt=env_prompt(project), notes=notes)
-    record_owner(location.env, declared, EnvKind.ELSEWHERE)
+    record_owner(location.env, declared, EnvKind.ELSEWHERE, project=project.workspace_root)
     write_pointer(declared, location.env)
     return location, None, None
 
@@ -224,7 +229,7 @@ def build_own_env(
             declared, env, Placement.ELSEWHERE, reason, rewrites=location.rewrites
         )
     build_at(location.env, info, prompt=env_prompt(project), notes=notes)
-    record_owner(location.env, declared, EnvKind.ELSEWHERE)
+    record_owner(location.env, declared, EnvKind.ELSEWHERE, project=project.workspace_root)
     return location, None, None
 
 
@@ -361,17 +366,21 @@ def _follow_a_move(env: str, preference: str | None) -> list[str]:
     ]
 
 
-def _keep_owner_records(location: EnvLocation) -> None:
+def _keep_owner_records(location: EnvLocation, project: Project) -> None:
     """A reused env outside the project, or its shadow, names the project it serves now (the
-    project may have moved, or the env may predate owner records)."""
+    project may have moved, or the env may predate owner records, or the project in them)."""
     if location.placement is Placement.ELSEWHERE and not same_place(
         location.declared, location.env
     ):
         # (UV_PROJECT_ENVIRONMENT naming the env itself would make it its own owner and
         # hide the project whose pointer names it)
-        record_owner(location.env, location.declared, EnvKind.ELSEWHERE)
+        record_owner(
+            location.env, location.declared, EnvKind.ELSEWHERE, project=project.workspace_root
+        )
     if location.shadow and os.path.isdir(location.shadow):
-        record_owner(location.shadow, location.declared, EnvKind.SHADOW)
+        record_owner(
+            location.shadow, location.declared, EnvKind.SHADOW, project=project.workspace_root
+        )
 
 
 def new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
@@ -579,7 +588,7 @@ def _reuse(
         if saved is None
         else replace(saved, shadow=location.shadow, **state_fields_of(facts))
     )
-    _keep_owner_records(location)
+    _keep_owner_records(location, project)
     notes = _follow_a_move(env, choice.preference) if saved is None and not provisional else []
     return PreparedEnv(
         project, choice, location, kept, "reused", notes=notes,

@@ -38,12 +38,14 @@ class PruneEntry:
     verdict: Verdict
     reason: str
     removed: bool = False
+    project: str | None = None  # the project's root, where its record names it
 
     def to_json(self) -> dict[str, object]:
         return {
             "path": self.path,
             "kind": self.kind,
             "owner": self.owner,
+            "project": self.project,
             "verdict": self.verdict.value,
             "reason": self.reason,
             "removed": self.removed,
@@ -125,10 +127,10 @@ def judge(env: str, mounts: list[MountInfo], *, remove: bool = False) -> PruneEn
             return PruneEntry(env, "unknown", None, Verdict.KEPT, "not an environment")
         reason = "it has no owner record (made before anyvenv kept them): remove it by hand"
         return PruneEntry(env, "unknown", None, Verdict.KEPT, reason)
-    kind = owner.kind.value
+    kind, project = owner.kind.value, owner.project or None
     elsewhere = _not_the_recorded_filesystem(owner, mounts)
     if elsewhere is not None:
-        return PruneEntry(env, kind, owner.declared, Verdict.KEPT, elsewhere)
+        return PruneEntry(env, kind, owner.declared, Verdict.KEPT, elsewhere, project=project)
     from anyvenv.errors import MountNotAnswering
     from anyvenv.fs.bounded import call_bounded
 
@@ -148,7 +150,8 @@ def judge(env: str, mounts: list[MountInfo], *, remove: bool = False) -> PruneEn
         from anyvenv.fs.remove import remove_tree_quietly
 
         remove_tree_quietly(aside)  # what it cannot remove, the next prune clears as a leftover
-    return PruneEntry(env, kind, owner.declared, verdict, reason, removed=aside is not None)
+    removed = aside is not None
+    return PruneEntry(env, kind, owner.declared, verdict, reason, removed, project)
 
 
 def _not_the_recorded_filesystem(owner: Owner, mounts: list[MountInfo]) -> str | None:
@@ -187,7 +190,7 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
     from anyvenv.fs.lock import env_lock
 
     project_dir = os.path.dirname(owner.declared)
-    holder = _holder(owner.declared)
+    holder = _holder(owner)
     try:
         os.stat(project_dir)
     except OSError as exc:  # only "not there" proves it gone: EACCES, ENOTCONN, EIO do not
@@ -209,10 +212,13 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
         lock.release()
 
 
-def _holder(declared: str) -> str:
-    """The directory holding the project's env path, named as that: the record names no
-    project directory, and under ``UV_PROJECT_ENVIRONMENT=.tox/py312`` it is ``.tox``."""
-    directory, name = os.path.split(declared)
+def _holder(owner: Owner) -> str:
+    """The directory holding the project's env path, named as that: the project's own when
+    it is the project's root, which the record names (an earlier release's names none); under
+    ``UV_PROJECT_ENVIRONMENT=.tox/py312`` it is ``.tox``."""
+    directory, name = os.path.split(owner.declared)
+    if owner.project and os.path.normpath(directory) == os.path.normpath(owner.project):
+        return "its project directory"  # (named beside the reason: PruneEntry.project)
     return f"the directory {directory} that held its project env path {name}"
 
 

@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # the no-op path imports no mirror
         @property
         def state(self) -> SyncState: ...
 
+        @property
+        def project_root(self) -> str | None: ...
+
 
 def shadow_fits(shadow: str, saved: SyncState) -> bool:
     """Whether the shadow env is ours, of the env's base and its Python release (uv replaces
@@ -151,7 +154,7 @@ def ensure_shadow(prepared: ShadowedEnv, keep_all: bool = False) -> bool:
     from anyvenv.project.envmake import build_at
 
     build_at(shadow, base)
-    record_owner(shadow, prepared.location.declared, EnvKind.SHADOW)
+    record_owner(shadow, prepared.location.declared, EnvKind.SHADOW, project=prepared.project_root)
     if pending:  # (kept: it names the files of the env's half-made packages)
         from anyvenv.project.mirror import write_journal
 
