@@ -1103,3 +1103,52 @@ def test_a_default_build_with_a_free_threaded_site_beside_its_own_is_usable(
     (env / "lib" / "python3.13t" / "site-packages").mkdir(parents=True)
     diagnosis = check(env)
     assert diagnosis.usable and not diagnosis.free_threaded, diagnosis.findings
+
+
+def test_virtualenvs_base_prefix_naming_a_gone_base_is_not_reported_while_home_works(
+    tmp_path: Path,
+) -> None:
+    """virtualenv's ``base-prefix`` and ``base-exec-prefix`` are its record of the base: no
+    CPython 3 reads them (sys.base_prefix, the standard library and ``python -m venv``
+    inside come from ``home``; virtualenv's own reader was its Python 2 site.py, and uv reads
+    neither), so where they name a base that is gone while ``home`` holds the env's base (a
+    base reinstalled elsewhere behind the links of ``home``), the env works: check reports
+    nothing and repair leaves the file alone. (When repair moves the env to a new base, it
+    sets them with ``home``.)"""
+    import sys
+
+    base = base_python()
+    env = tmp_path / "env"
+    made = run([sys.executable, "-m", "virtualenv", "--quiet", "--no-seed", "-p", base, env])
+    assert made.returncode == 0, made.stdout + made.stderr
+    cfg_path = env / "pyvenv.cfg"
+    gone = tmp_path / "gone-base"
+    lines = cfg_path.read_text().splitlines()
+    assert any(line.startswith("base-prefix = ") for line in lines)
+    edited = [
+        f"{line.partition(' = ')[0]} = {gone}"
+        if line.startswith(("base-prefix = ", "base-exec-prefix = "))
+        else line
+        for line in lines
+    ]
+    cfg_path.write_text("\n".join(edited) + "\n")
+    before = cfg_path.read_bytes()
+    prefix = base.parent.parent
+    facts = run(
+        [env / "bin" / "python", "-c", "import sys, json; print(sys.base_prefix, json.__file__)"]
+    )
+    assert facts.returncode == 0, facts.stderr
+    assert facts.stdout.split() == [
+        str(prefix),
+        str(prefix / "lib" / base.name / "json" / "__init__.py"),
+    ]
+    inner = tmp_path / "inner"
+    nested = run([env / "bin" / "python", "-m", "venv", "--without-pip", inner])
+    assert nested.returncode == 0, nested.stderr
+    assert f"home = {base.parent}\n" in (inner / "pyvenv.cfg").read_text()
+    checked = anyvenv("check", env, "--json")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert _json(checked)["findings"] == []
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert cfg_path.read_bytes() == before
