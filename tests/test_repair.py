@@ -216,6 +216,39 @@ def test_a_virtualenv_env_on_a_new_base_names_its_prefixes_in_virtualenvs_form(
     assert facts.stdout == f"{prefix}\n", facts.stderr
 
 
+def test_a_stale_home_mended_from_the_base_the_config_names_sets_virtualenvs_prefixes_too(
+    tmp_path: Path,
+) -> None:
+    """home names a place without the base, which base-executable still names (home-stale):
+    repair sets home to the base's directory, and virtualenv's base-prefix and
+    base-exec-prefix, which named the same gone place, to the base's prefixes (not left
+    naming what is not there)."""
+    import sys
+
+    base = base_python()
+    env = tmp_path / "env"
+    made = run([sys.executable, "-m", "virtualenv", "--quiet", "--no-seed", "-p", base, env])
+    assert made.returncode == 0, made.stdout + made.stderr
+    cfg_path = env / "pyvenv.cfg"
+    gone = tmp_path / "moved-away"
+    stale = {"home": f"{gone}/bin", "base-prefix": str(gone), "base-exec-prefix": str(gone)}
+    lines = [
+        f"{key} = {stale[key]}" if key in stale else line
+        for line in cfg_path.read_text().splitlines()
+        for key in [line.partition(" = ")[0]]
+    ]
+    cfg_path.write_text("\n".join(lines) + "\n")
+    assert "base-executable" in cfg_path.read_text()
+    assert "home-stale" in _codes(env)
+    proc = anyvenv("repair", env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cfg = cfg_path.read_text().splitlines()
+    prefix = base.parent.parent
+    assert f"home = {base.parent}" in cfg, cfg
+    assert f"base-prefix = {prefix}" in cfg and f"base-exec-prefix = {prefix}" in cfg, cfg
+    assert "home-stale" not in _codes(env)
+
+
 def test_a_new_version_keeps_the_form_of_each_version_key() -> None:
     """A pre-release too: virtualenv's five parts are sys.version_info's."""
     from anyvenv.repair.fixes import _versions
