@@ -272,7 +272,14 @@ def test_a_new_version_keeps_the_form_of_each_version_key() -> None:
 
 @pytest.mark.parametrize("lost", ["removed", "emptied"])
 @pytest.mark.parametrize(
-    ("maker", "prompt"), [("venv", "pdm-venv-3.12"), ("venv", "it's"), ("virtualenv", "demo")]
+    ("maker", "prompt"),
+    [
+        ("venv", "pdm-venv-3.12"),
+        ("venv", "it's"),
+        ("venv", 'it\'s "both"'),  # (venv's repr escapes the quote: 'it\'s "both"')
+        ("venv", "back\\slash"),  # (and a backslash: 'back\\slash')
+        ("virtualenv", "demo"),
+    ],
 )
 def test_activation_written_by_repair_takes_the_prompt_without_its_quotes(
     tmp_path: Path, maker: str, prompt: str, lost: str
@@ -292,6 +299,8 @@ def test_activation_written_by_repair_takes_the_prompt_without_its_quotes(
     made = run(command)
     assert made.returncode == 0, made.stdout + made.stderr
     assert f"prompt = {prompt}\n" not in (env / "pyvenv.cfg").read_text()  # (quoted there)
+    if maker == "venv":
+        assert f"prompt = {prompt!r}\n" in (env / "pyvenv.cfg").read_text()  # (a repr)
     for script in (env / "bin").glob("activate*"):
         script.unlink() if lost == "removed" else script.write_bytes(b"")
     proc = anyvenv("repair", env)
