@@ -914,6 +914,32 @@ def test_repair_where_chmod_is_ignored_leaves_pip_able_to_install_scripts(
     demo_works(env)
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:chmod-ignored"])
+def test_the_chmod_shim_is_planned_once_where_both_its_reasons_hold(target: Path) -> None:
+    """Where chmod is ignored, the shim is wanted twice over: scripts without their exec bits
+    are written anew (what pip installs next must run too), and the env gets what pip needs
+    whatever is mended. The plan (and what repair says it will do) names it once."""
+    from anyvenv.repair.apply import apply_plan
+    from anyvenv.repair.diagnose import check
+    from anyvenv.repair.fixes import FixKind, plan_repair
+
+    env = target / "env"
+    made = run([str(base_python()), "-m", "venv", str(env)])  # (its bin/pip is 0644)
+    assert made.returncode == 0, made.stderr
+    tool = env / "bin" / "pip"
+    assert not os.access(tool, os.X_OK)
+    plan = plan_repair(check(env))
+    assert FixKind.MAKE_EXECUTABLE in [fix.kind for fix in plan.fixes]
+    shims = [fix for fix in plan.fixes if fix.kind is FixKind.ADD_MODE_SHIM]
+    assert len(shims) == 1, plan.fixes
+    said = anyvenv("repair", env, "--dry-run")
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert (said.stdout + said.stderr).count("chmod shim") == 1, said.stdout + said.stderr
+    changes = apply_plan(plan)
+    assert [change.action for change in changes if "chmod shim" in change.detail] == ["created"]
+    assert os.access(tool, os.X_OK)
+
+
 def test_a_repair_waiting_for_the_envs_lock_says_so(tmp_path: Path) -> None:
     """As venv and sync: a repair that waits for another process's hold on the env tells
     what it waits for, once."""
