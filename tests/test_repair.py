@@ -1118,6 +1118,31 @@ def test_the_dir_an_activation_script_names_is_read_as_the_shell_reads_it(
     assert activated_dir(tmp_path) == named
 
 
+def test_an_empty_activation_script_written_since_the_diagnosis_is_left_as_it_is(
+    tmp_path: Path,
+) -> None:
+    """The plan names the activation scripts that were empty when the env was looked at; one
+    the user (or the tool that was interrupted) has written since is theirs now: repair
+    writes only those still empty, never over what is there."""
+    from anyvenv.repair.apply import apply_plan
+    from anyvenv.repair.diagnose import check
+    from anyvenv.repair.fixes import plan_repair
+
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    for name in ("activate", "activate.fish"):
+        (env / "bin" / name).write_bytes(b"")
+    plan = plan_repair(check(env))
+    [fix] = [fix for fix in plan.fixes if "empty" in fix.details]
+    assert fix.details["empty"].split("\n") == ["activate", "activate.fish"]
+    mine = b"# written by hand after the check\nset -gx VIRTUAL_ENV /somewhere/else\n"
+    (env / "bin" / "activate.fish").write_bytes(mine)
+    changes = apply_plan(plan)
+    assert [change.path.name for change in changes] == ["activate"]
+    assert (env / "bin" / "activate.fish").read_bytes() == mine
+    assert str(env) in (env / "bin" / "activate").read_text()
+
+
 def test_empty_activation_scripts_are_found_and_written_again(tmp_path: Path) -> None:
     """Activation scripts a crash emptied (0 bytes): check only asked whether bin/activate
     exists, so activating did nothing and nothing said why. check names them; repair writes
