@@ -358,7 +358,7 @@ def test_unreadable_lib64_on_the_mount_is_named(tmp_path: Path, lab: object) -> 
 def test_a_base_this_user_cannot_enter_is_not_called_missing(nobody_scratch: Path) -> None:
     """Run as another user, a base Python under a directory they cannot enter is there:
     the finding says it cannot be entered (EACCES), not that it no longer exists."""
-    from support import run_cli_as_nobody
+    from support import one_line_error, run_cli_as_nobody
 
     top = nobody_scratch
     (top / "private" / "bin").mkdir(parents=True)
@@ -376,6 +376,17 @@ def test_a_base_this_user_cannot_enter_is_not_called_missing(nobody_scratch: Pat
     messages = [item["message"] for item in json.loads(proc.stdout)["findings"]]
     assert any("cannot be entered by this user" in text for text in messages), messages
     assert not any("no longer exists" in text for text in messages), messages
+    # (not sent to repair, which would move the env onto another Python: it refuses)
+    reason = (
+        f"its base Python's directory {top / 'private' / 'bin'} (pyvenv.cfg 'home'), which you "
+        f"cannot reach (you may not enter {top / 'private'}, owned by root, mode 0700); ask "
+        f"root to let you into {top / 'private'}"
+    )
+    told = run_cli_as_nobody("check", str(env))
+    assert told.stdout.endswith(f"repair cannot mend it for you: {reason}\n"), told.stdout
+    refused = run_cli_as_nobody("repair", "--dry-run", str(env))
+    assert refused.returncode == 1, refused.stderr
+    assert one_line_error(refused) == f"anyvenv: error: cannot repair {env}: {reason}"
 
 
 def test_a_path_this_user_cannot_reach_is_not_called_missing(nobody_scratch: Path) -> None:

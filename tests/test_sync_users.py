@@ -528,3 +528,65 @@ def test_repair_by_the_second_user_takes_turns_with_syncs_of_the_project(
         lock = f"{share.project / '.venv'}.anyvenv.lock"
         assert f"anyvenv: waiting for {lock}, held by pid {os.getpid()} of root" in err, err
         assert out.startswith(f"{own}: repaired\n"), out
+
+
+def test_an_env_whose_base_the_second_user_cannot_reach_is_left_as_it_is(
+    nobody_scratch: Path, index: Path
+) -> None:
+    """Root's env, in place in a project every user may write (made with umask 000, as a
+    group's with 002), links to a Python under a directory closed to others (a pyenv in a home
+    at 0750): that base is there, not gone. The second user's sync, run --no-sync, pip
+    install and repair each leave the env as it is (they replaced it, emptied it or rewrote
+    it onto /usr/bin's Python, saying its base "does not exist") and say in one line what
+    stops them; check does not send them to repair. Root's env still runs."""
+    wheels = nobody_scratch / "wheels"
+    shutil.copytree(index, wheels)
+    for path in [wheels, *wheels.iterdir()]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    private = nobody_scratch / "private"
+    (private / "bin").mkdir(parents=True)
+    base = private / "bin" / "python3.11"
+    shutil.copy2(os.path.realpath(PYTHON), base)
+    os.chmod(private, 0o700)
+    project = write_project(nobody_scratch / "team" / "demo", python_version=None)
+    for directory in (project.parent, project):
+        os.chmod(directory, 0o777)
+    root_env = project_environ(nobody_scratch / "root-home", PATH="/usr/bin:/bin")
+    umask = os.umask(0)
+    try:
+        made = anyvenv(
+            "sync", *index_args(wheels), "--python", str(base), cwd=project, env=root_env
+        )
+    finally:
+        os.umask(umask)
+    assert made.returncode == 0, made.stderr
+    env = project / ".venv"
+    assert os.readlink(env / "bin" / "python") == str(base) and env.stat().st_mode & 0o002
+    before = _tree(env)
+    reason = (
+        f"its python links to {base}, which you cannot reach (you may not enter {private}, "
+        f"owned by root, mode 0700)"
+    )
+    let_in = f"ask root to let you into {private}"
+    refused = (
+        f"anyvenv: error: the environment {env} cannot be used by you, and is left as it is: "
+        f"{reason}; {let_in}, or set UV_PROJECT_ENVIRONMENT to an env of your own"
+    )
+    with second_user(nobody_scratch, wheels) as nobody:
+        for args in (["sync"], ["run", "--no-sync", "true"], ["pip", "install", "gamma"]):
+            proc = nobody(*args, cwd=project)
+            assert proc.returncode == 1, (args, proc.stderr)
+            assert one_line_error(proc) == refused, args
+        for args in (["repair"], ["repair", "--dry-run"]):
+            proc = nobody(*args, cwd=project)
+            assert proc.returncode == 1, (args, proc.stderr)
+            assert (
+                one_line_error(proc) == f"anyvenv: error: cannot repair {env}: {reason}; {let_in}"
+            )
+        checked = nobody("check", cwd=project)
+        assert checked.returncode == 1, checked.stderr
+        assert "anyvenv repair" not in checked.stdout
+        assert checked.stdout.endswith(f"repair cannot mend it for you: {reason}; {let_in}\n")
+    assert _tree(env) == before, "root's env was written"
+    ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=root_env)
+    assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr

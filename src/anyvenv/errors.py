@@ -223,6 +223,12 @@ class EnvironmentBroken(AnyvenvError):
     """An environment exists but cannot run."""
 
 
+class BaseOutOfReach(AnyvenvError):
+    """An env whose base interpreter this user cannot reach (a directory on the way they may
+    not enter), though it may well be there: left as it is, not called broken and replaced
+    (as uv refuses it: "failed to canonicalize path", EACCES)."""
+
+
 class CopiedPointer(EnvironmentBroken):
     """A project's pointer file names the env of another project, which still uses it (the
     project was copied with its pointer): that env is not this project's."""

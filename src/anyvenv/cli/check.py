@@ -53,16 +53,20 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
         if not diagnosis.usable:
             import shlex
 
+            from anyvenv.repair.envstate import base_out_of_reach
             from anyvenv.repair.findings import Code
             from anyvenv.repair.fixes import nothing_executable_here, unrepairable, unwritable
 
+            out = base_out_of_reach(diagnosis.env)
             stuck = unwritable(diagnosis.env)
             nowhere = (  # (scripts shown 0644 where nothing can be executable: no repair helps)
                 nothing_executable_here(diagnosis.env)
                 if stuck is None and diagnosis.has(Code.SCRIPT_NOT_EXECUTABLE)
                 else None
             )
-            if unrepairable(diagnosis) is not None:  # repair would refuse: say what will work
+            if out is not None:  # (its base is not gone: repair refuses to move it off it)
+                print(f"repair cannot mend it for you: {out.reason()}; {out.let_in()}")
+            elif unrepairable(diagnosis) is not None:  # repair would refuse: say what will work
                 print(
                     f"recreate it: anyvenv venv --clear {shlex.quote(os.fspath(diagnosis.env))}"
                     " (then reinstall its packages)"

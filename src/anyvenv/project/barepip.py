@@ -222,7 +222,7 @@ def _shadowed(env: str, environ: Mapping[str, str]) -> BareEnv | None:
     fault = _install_fault(env)
     if fault is None:
         return None
-    facts, why = inspect_env(env, None, strict=False)
+    facts, why = inspect_env(env, None, strict=False, instead="or use an env of your own")
     if facts is not None and not os.path.exists(facts.base_executable):
         why = f"its base interpreter {facts.base_executable} is gone"
         facts = None

@@ -90,12 +90,19 @@ def facts_of_state(saved: SyncState) -> EnvFacts:
     )
 
 
+# what a project's user may do instead of waiting to be let in to another's base
+OWN_ENV_INSTEAD = "or set UV_PROJECT_ENVIRONMENT to an env of your own"
+
+
 def inspect_env(
-    env: str, saved: SyncState | None, strict: bool = True
+    env: str, saved: SyncState | None, strict: bool = True, instead: str = OWN_ENV_INSTEAD
 ) -> tuple[EnvFacts | None, str | None]:
     """(facts, None) for an env that runs; (None, why) for a broken one; (None, None) if absent
     or an empty directory (a volume mounted there, waiting for its env). ``strict``: an env
-    whose base changed under it (see :func:`base_changed`) is broken too."""
+    whose base changed under it (see :func:`base_changed`) is broken too. An env that does
+    not run for this user because its base lies past a directory they may not enter is not
+    broken but out of their reach: :class:`BaseOutOfReach` (``instead``: what else they may
+    do, after asking to be let in), as uv refuses it; it is left as it is."""
     if not os.path.lexists(env):
         return None, None
     try:
@@ -119,11 +126,34 @@ def inspect_env(
     if not cfg.get("home"):
         return None, f"its {CFG_NAME} names no home (base interpreter)"
     from anyvenv.envbuild.config import made_on_windows
-    from anyvenv.interpreter.query import query_interpreter
 
     windows = made_on_windows(env, cfg)
     if windows is not None:
         return None, f"it was made on Windows ({windows}): its python cannot run here"
+    facts, broken = _run_env(env, strict)
+    if broken is not None:
+        _refuse_out_of_reach(env, instead)
+    return facts, broken
+
+
+def _refuse_out_of_reach(env: str, instead: str) -> None:
+    """:class:`BaseOutOfReach` where the base of ``env``, which does not run for this user,
+    lies past a directory they may not enter (it may well be there: not gone)."""
+    from anyvenv.errors import BaseOutOfReach
+    from anyvenv.repair.envstate import base_out_of_reach
+
+    out = base_out_of_reach(env)
+    if out is not None:
+        raise BaseOutOfReach(
+            f"the environment {env} cannot be used by you, and is left as it is: {out.reason()}",
+            f"{out.let_in()}, {instead}",
+        )
+
+
+def _run_env(env: str, strict: bool) -> tuple[EnvFacts | None, str | None]:
+    """:func:`inspect_env` of an env whose pyvenv.cfg names its base: by running its python."""
+    from anyvenv.interpreter.query import query_interpreter
+
     python = os.path.join(env, "bin", "python")
     dangling = _dangling_link(python)
     if dangling is not None:  # (as uv says it: not "No such file" of a file that is there)

@@ -112,6 +112,74 @@ def refuse_unreadable(env: Path) -> None:
         )
 
 
+@record
+class OutOfReach:
+    """A base interpreter this user cannot reach, though it may well be there: ``what`` leads
+    to it (the env's link, or its pyvenv.cfg's ``home``), past ``blocked``, a directory on
+    the way they may not enter (another user's home at 0750, a pyenv root closed to them)."""
+
+    what: str
+    blocked: str
+
+    def reason(self) -> str:
+        """``its python links to X, which you cannot reach (you may not enter D, owned by
+        A, mode 0750)``."""
+        from anyvenv.fs.remove import ownership
+
+        try:
+            whose = f", {ownership(self.blocked)}"
+        except OSError:  # (gone meanwhile)
+            whose = ""
+        return f"{self.what}, which you cannot reach (you may not enter {self.blocked}{whose})"
+
+    def let_in(self) -> str:
+        """What lets this user in: their own directory opened again, or its owner asked."""
+        from anyvenv.fs.remove import owner_name
+
+        try:
+            mine = os.lstat(self.blocked).st_uid == os.getuid()
+            owner = owner_name(self.blocked)
+        except OSError:
+            mine, owner = False, "its owner"
+        if mine:
+            return f"make {self.blocked} enterable again (chmod u+x {self.blocked})"
+        return f"ask {owner} to let you into {self.blocked}"
+
+
+def base_out_of_reach(env: str | os.PathLike[str]) -> OutOfReach | None:
+    """Where this user cannot reach the base interpreter of ``env``: its ``bin/python`` links
+    into, or its pyvenv.cfg's ``home`` lies under, a directory they may not enter. Such a base
+    is not gone (it may well be there, the env its owner's and whole): the env is not theirs to
+    replace or rewrite onto another Python, as uv refuses it ("failed to canonicalize path",
+    EACCES). ``None`` where nothing on the way is closed to them (root enters everything)."""
+    from anyvenv.envbuild.config import read_pyvenv_cfg
+    from anyvenv.errors import EnvironmentBroken
+    from anyvenv.fs.paths import first_unenterable
+
+    python = os.path.join(os.fspath(env), "bin", "python")
+    target = python
+    try:
+        for _ in range(40):  # (a link past a closed directory is not a link to lstat)
+            if not os.path.islink(target):
+                break
+            target = os.path.normpath(os.path.join(os.path.dirname(target), os.readlink(target)))
+    except OSError:
+        pass  # (a link that cannot be read back: said by what reads it)
+    if target != python:
+        blocked = first_unenterable(target)
+        if blocked is not None:
+            return OutOfReach(f"its python links to {target}", blocked)
+    try:
+        home = read_pyvenv_cfg(os.fspath(env)).get("home")
+    except EnvironmentBroken:
+        return None
+    if home and os.path.isabs(home):
+        blocked = first_unenterable(os.path.join(home, "."))  # (home itself counts)
+        if blocked is not None:
+            return OutOfReach(f"its base Python's directory {home} (pyvenv.cfg 'home')", blocked)
+    return None
+
+
 def _pointed_environment(file: Path) -> str | None:
     """The environment directory a pointer file names (uv's redirect form, or an earlier
     anyvenv's), read as ``anyvenv sync`` reads it."""

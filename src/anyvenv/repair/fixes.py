@@ -20,7 +20,7 @@ from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.interpreter.query import InterpreterInfo
 from anyvenv.repair.base import discover_base, why_not_base
 from anyvenv.repair.diagnose import Diagnosis
-from anyvenv.repair.envstate import INTERPRETER_NAME, EntryKind
+from anyvenv.repair.envstate import INTERPRETER_NAME, EntryKind, base_out_of_reach
 from anyvenv.repair.findings import INTERPRETER_CODES, Code, Finding, Severity
 
 TYPE_CHECKING = False
@@ -133,6 +133,9 @@ def plan_repair(
             f"cannot repair {diagnosis.env}: {refused.message}",
             f"{why}; recreate the environment (anyvenv venv --clear {diagnosis.env}) and reinstall",
         )
+    out = None if diagnosis.usable else base_out_of_reach(diagnosis.env)
+    if out is not None:  # (not gone: what it would be moved onto another Python for)
+        raise EnvironmentBroken(f"cannot repair {diagnosis.env}: {out.reason()}", out.let_in())
     probed: ProbeResult | None = None
     if _needs_interpreter(diagnosis):
         probed = _probe(diagnosis.env)
