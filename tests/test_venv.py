@@ -1009,6 +1009,36 @@ def test_a_parent_this_user_cannot_write_is_named_as_the_refusal(nobody_scratch:
     assert os.listdir(nobody_scratch) == []
 
 
+def test_a_python_past_a_directory_this_user_cannot_enter_is_not_called_missing(
+    nobody_scratch: Path,
+) -> None:
+    """``venv -p`` and ``doctor --python`` of a Python under a directory closed to this user
+    (root's pyenv, /root at 0700): said so, as uv says Permission denied (they said "no
+    interpreter at"), exit 2, nothing made."""
+    from support import one_line_error, run_cli_as_nobody
+
+    private = nobody_scratch / "private"
+    (private / "bin").mkdir(parents=True)
+    python = private / "bin" / "python3.11"
+    shutil.copy2(os.path.realpath("/usr/bin/python3"), python)
+    os.chmod(private, 0o700)
+    env = nobody_scratch / "env"
+    said = (
+        f"anyvenv: error: {python} cannot be reached: you may not enter {private} (owned by "
+        "root, mode 0700; EACCES); pass a Python you may run"
+    )
+    for args in (
+        ["venv", str(env), "-p", str(python)],
+        ["doctor", "/tmp", "--python", str(python)],
+    ):
+        proc = run_cli_as_nobody(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert one_line_error(proc) == said, args
+    assert sorted(os.listdir(nobody_scratch)) == ["private"]
+    gone = run_cli_as_nobody("venv", str(env), "-p", str(nobody_scratch / "gone" / "python"))
+    assert one_line_error(gone).startswith("anyvenv: error: no interpreter at ")
+
+
 def test_a_pyproject_this_user_cannot_read_stops_venv_as_it_stops_uv(
     nobody_scratch: Path,
 ) -> None:

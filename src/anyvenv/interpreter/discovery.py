@@ -369,9 +369,18 @@ def find_interpreter(
         path = os.path.expanduser(given)
         if not os.path.exists(path):
             _refuse_unfollowable(path, given)
-            raise InterpreterNotFound(
-                f"no interpreter at {given}", "pass the path of a Python executable"
+            from anyvenv.fs.paths import why_not_found
+
+            why = why_not_found(path)  # (there, maybe, past a directory this user may not enter)
+            if why == "does not exist":
+                raise InterpreterNotFound(
+                    f"no interpreter at {given}", "pass the path of a Python executable"
+                )
+            blocked = why.startswith("cannot be reached")
+            hint = (
+                "pass a Python you may run" if blocked else "pass the path of a Python executable"
             )
+            raise InterpreterNotFound(f"{given} {why}", hint)
         if os.path.isdir(path):  # as uv: an install's or an env's directory, its bin/python3
             path = _interpreter_in(path, given)
         return _query_asked_for(path, words)
