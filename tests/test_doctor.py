@@ -424,3 +424,39 @@ def test_where_uv_can_write_no_file_its_project_commands_fail_and_the_advice_say
     assert " anyvenv sync (" in advice and " uv sync (" not in advice, advice
     assert "uv itself cannot write uv.lock here, as a file held open cannot be renamed" in advice
     assert data["anyvenv_sync"]["placement"] == "shadow", data["anyvenv_sync"]
+
+
+def test_a_directory_this_user_cannot_write_still_gets_its_env_checked(
+    nobody_scratch: Path,
+) -> None:
+    """doctor in a project another user owns (0755): the filesystem cannot be probed there,
+    said with the directory's absolute path (it said ". is not writable by you"), exit 2;
+    what it says of the ``.venv`` there needs no writing and is said all the same."""
+    import subprocess
+
+    from support import ANYVENV, as_nobody
+
+    project = nobody_scratch / "project"
+    project.mkdir()
+    made = subprocess.run(
+        [*ANYVENV, "venv", "-q", "--python", "/usr/bin/python3", str(project / ".venv")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    before = sorted(os.listdir(project))
+    with as_nobody() as (command, variables):
+        proc = subprocess.run(
+            [*command, "-m", "anyvenv", "doctor"], cwd=project, env=variables,
+            capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert one_line_error(proc) == (
+        f"anyvenv: error: {project} cannot be probed: you may not write to it (owned by root, "
+        "mode 0755); doctor tries a filesystem by writing a few files: run it in a directory "
+        "there you may write to"
+    )
+    assert proc.stdout == (
+        "what can be said here without writing:\n"
+        f"  - the environment {project / '.venv'} is usable (as 'anyvenv check' finds it)\n"
+    )
+    assert sorted(os.listdir(project)) == before

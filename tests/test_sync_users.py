@@ -538,7 +538,7 @@ def test_an_env_whose_base_the_second_user_cannot_reach_is_left_as_it_is(
     at 0750): that base is there, not gone. The second user's sync, run --no-sync, pip
     install and repair each leave the env as it is (they replaced it, emptied it or rewrote
     it onto /usr/bin's Python, saying its base "does not exist") and say in one line what
-    stops them; check does not send them to repair. Root's env still runs."""
+    stops them; check and doctor do not send them to repair. Root's env still runs."""
     wheels = nobody_scratch / "wheels"
     shutil.copytree(index, wheels)
     for path in [wheels, *wheels.iterdir()]:
@@ -587,6 +587,10 @@ def test_an_env_whose_base_the_second_user_cannot_reach_is_left_as_it_is(
         assert checked.returncode == 1, checked.stderr
         assert "anyvenv repair" not in checked.stdout
         assert checked.stdout.endswith(f"repair cannot mend it for you: {reason}; {let_in}\n")
+        doctor = nobody("doctor", cwd=project)
+        assert doctor.returncode == 0, doctor.stderr
+        assert f"not for you to repair: {reason}; {let_in}" in doctor.stdout
+        assert "anyvenv repair" not in doctor.stdout
     assert _tree(env) == before, "root's env was written"
     ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=root_env)
     assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr

@@ -9,7 +9,12 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from anyvenv.errors import AnyvenvError, NothingExecutableHere, WritesLostHere
+from anyvenv.errors import (
+    AnyvenvError,
+    DirectoryNotWritable,
+    NothingExecutableHere,
+    WritesLostHere,
+)
 from anyvenv.fs.outcome import NO, OK, REWRITES_WORK
 from anyvenv.fs.probe import ProbeResult, probe
 
@@ -117,10 +122,38 @@ class Advice:
         }
 
 
+class NotProbedHere(DirectoryNotWritable):
+    """The directory doctor advises on cannot be probed: this user may not write there, or it
+    is on a read-only mount. ``env_options``: what doctor says all the same of the ``.venv``
+    there (as check finds it), which needs no writing."""
+
+    def __init__(
+        self, refusal: DirectoryNotWritable, directory: str, env_options: list[Option]
+    ) -> None:
+        where = os.path.abspath(directory)
+        whose, then = "", "remount it read-write"
+        if not refusal.read_only:
+            from anyvenv.fs.remove import ownership
+
+            whose, then = f" ({ownership(where)})", "run it in a directory there you may write to"
+        super().__init__(
+            f"{where} cannot be probed: {refusal.reason}{whose}",
+            f"doctor tries a filesystem by writing a few files: {then}",
+            reason=refusal.reason,
+            read_only=refusal.read_only,
+        )
+        self.env_options = env_options
+
+
 def doctor(directory: str | os.PathLike[str], python: str | None = None) -> Advice:
     """Advice for ``directory`` (probed there). Raises :class:`anyvenv.errors.UsageError`
-    for a path that is not a writable directory."""
-    result = probe(directory, keep_times=True)  # advice only: it leaves no trace
+    for a path that is not a directory, and :class:`NotProbedHere` for one that cannot be
+    written (with what it can say of the ``.venv`` there)."""
+    try:
+        result = probe(directory, keep_times=True)  # advice only: it leaves no trace
+    except DirectoryNotWritable as exc:
+        text = os.fspath(directory)
+        raise NotProbedHere(exc, text, _env_here(text, say_usable=True)) from exc
     strategy = _strategy(result, python)
     advice = advise(result, strategy)
     if strategy.stopped is not None:
@@ -157,13 +190,16 @@ def _uv_cache_advice(directory: str) -> Option | None:
     )
 
 
-def _env_here(directory: str) -> list[Option]:
+def _env_here(directory: str, say_usable: bool = False) -> list[Option]:
     """Advice about the ``.venv`` in ``directory`` (a pointer followed): where its pointer
     names another user's env, which one is this user's; when the env (this user's) does not
-    work, what check found, and the command that mends it."""
-    from anyvenv.errors import AnyvenvError, MadeOnWindows
+    work, what check found, and the command that mends it (none where its base lies past a
+    directory this user may not enter: repair refuses that). ``say_usable``: a usable one is
+    said too."""
+    from anyvenv.errors import MadeOnWindows
     from anyvenv.project.pointer import resolve_env
     from anyvenv.repair.diagnose import check
+    from anyvenv.repair.envstate import base_out_of_reach
 
     declared = os.path.join(directory, ".venv")
     if not os.path.lexists(declared):
@@ -188,19 +224,22 @@ def _env_here(directory: str) -> list[Option]:
     except AnyvenvError:  # not an environment: what sync, run and venv stop on, if they do
         return [*options, *_not_an_env_here(env)]
     if diagnosis.usable:
-        return options
+        usable = Option(f"the environment {diagnosis.env} is usable (as 'anyvenv check' finds it)")
+        return [*options, usable] if say_usable else options
     errors = diagnosis.errors
+    out = base_out_of_reach(diagnosis.env)
+    if out is not None:
+        then = f"not for you to repair: {out.reason()}; {out.let_in()}"
+    elif diagnosis.reinstall_only:
+        then = "then reinstall as it says"
+    else:
+        then = f"'anyvenv repair {declared}' to mend it"
     return [
         *options,
         Option(
             f"the environment {declared} is not usable ({errors[0].message}"
             + (f"; and {len(errors) - 1} more" if len(errors) > 1 else "")
-            + f"): run 'anyvenv check {declared}' for all of it, "
-            + (
-                "then reinstall as it says"
-                if diagnosis.reinstall_only
-                else f"'anyvenv repair {declared}' to mend it"
-            ),
+            + f"): run 'anyvenv check {declared}' for all of it, {then}",
             {"codes": ", ".join(finding.code.value for finding in errors)},
         ),
     ]

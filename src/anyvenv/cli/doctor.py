@@ -25,9 +25,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from anyvenv.cli.output import print_json
-    from anyvenv.doctor import doctor
+    from anyvenv.doctor import NotProbedHere, doctor
 
-    advice = doctor(args.directory, args.python)
+    try:
+        advice = doctor(args.directory, args.python)
+    except NotProbedHere as exc:  # (the error line follows what can be said all the same)
+        if exc.env_options and not args.json:
+            print("what can be said here without writing:")
+            for option in exc.env_options:
+                print(f"  - {option.advice}" + _proof(option.evidence))
+        raise
     if args.json:
         print_json(advice.to_json())
         return 0
