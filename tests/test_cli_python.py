@@ -1049,6 +1049,33 @@ def test_an_install_follows_the_umask_as_uvs_does(
     assert stat.S_IMODE((home / "bin" / standalone.executable_name).stat().st_mode) == 0o775
 
 
+def test_an_install_is_on_disk_before_it_is_renamed_into_place(
+    tmp_path: Path, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """A power cut after the rename that puts an install in place must not leave a
+    complete-looking install of empty files: the staged tree is flushed to disk (one
+    syncfs of its filesystem, else sync) before that rename, and the install dir after it
+    (strace)."""
+    from support import traced_calls
+
+    install_dir = tmp_path / "pythons"
+    home = install_dir / standalone.install_name
+    argv = [*ANYVENV, "python", "install", "3.12", "--install-dir", str(install_dir), "--no-bin"]
+    calls = traced_calls(argv, "fsync,syncfs,sync,rename,renameat2")
+    renamed = next(
+        i for i, call in enumerate(calls) if call.startswith("rename") and f'"{home}"' in call
+    )
+    flushed = [
+        call
+        for call in calls[:renamed]
+        if call.startswith(("syncfs(", "sync(")) and call.endswith("= 0")
+    ]
+    assert flushed, calls
+    after = [call for call in calls[renamed + 1 :] if call.startswith("fsync(")]
+    assert any(call.startswith("fsync(") and f"<{install_dir}>)" in call for call in after), calls
+    assert (home / "bin" / standalone.executable_name).is_file()
+
+
 def test_find_of_a_version_no_build_has_does_not_suggest_installing_it(
     tmp_path: Path, pythons_env: dict[str, str]
 ) -> None:

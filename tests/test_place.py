@@ -169,3 +169,23 @@ def test_a_write_error_names_the_file_written_and_a_read_error_does_not(
             raise raised
         assert copying.value.filename == named
         assert not (tmp_path / "copy").exists()
+
+
+def test_sync_filesystem_falls_back_to_sync_and_raises_a_lost_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One syncfs of the directory's filesystem; where the C library has none, sync() of
+    all; an I/O error of the flush (the bytes are lost) is raised, not passed over."""
+    from anyvenv.fs import place
+
+    synced: list[str] = []
+    monkeypatch.setattr(os, "sync", lambda: synced.append("sync"))
+    place.sync_filesystem(tmp_path)  # (this libc has syncfs)
+    assert synced == []
+    monkeypatch.setattr(place, "_syncfs", lambda fd: None)
+    place.sync_filesystem(tmp_path)
+    assert synced == ["sync"]
+    monkeypatch.setattr(place, "_syncfs", lambda fd: errno.EIO)
+    with pytest.raises(OSError) as raised:
+        place.sync_filesystem(tmp_path)
+    assert raised.value.errno == errno.EIO and raised.value.filename == os.fspath(tmp_path)

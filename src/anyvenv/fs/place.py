@@ -197,6 +197,44 @@ def sync_directory(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+def sync_filesystem(path: str | os.PathLike[str]) -> None:
+    """Have everything written to the filesystem that holds the directory ``path`` (a tree
+    of thousands of files staged there) reach the disk: one ``syncfs`` of that filesystem
+    (Linux; far cheaper than an fsync per file, each of which commits the journal), else
+    ``sync`` of every filesystem. An I/O error flushing (what was written is lost) is
+    raised; nothing where the directory cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        os.sync()
+        return
+    try:
+        failure = _syncfs(fd)
+    finally:
+        os.close(fd)
+    if failure is None:
+        os.sync()  # (no syncfs in this libc)
+    elif failure and failure not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        raise OSError(failure, os.strerror(failure), os.fspath(path))
+
+
+def _syncfs(fd: int) -> int | None:
+    """libc's ``syncfs(fd)`` (Python has no ``os.syncfs``): 0, the errno of a failure, or
+    ``None`` where the C library has no such function."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs = libc.syncfs
+    except (ImportError, OSError, AttributeError):
+        return None
+    syncfs.argtypes = [ctypes.c_int]
+    syncfs.restype = ctypes.c_int
+    if syncfs(fd) == 0:
+        return 0
+    return ctypes.get_errno() or errno.EIO
+
+
 def copy_file(
     source: str | os.PathLike[str], destination: str | os.PathLike[str], mode: int | None = None
 ) -> None:

@@ -32,7 +32,7 @@ from anyvenv.errors import (
 from anyvenv.fs import atomic
 from anyvenv.fs.outcome import errno_name, held_tree_fix
 from anyvenv.fs.paths import missing_directories, remove_while_empty
-from anyvenv.fs.place import DATA_MODE, create_file
+from anyvenv.fs.place import DATA_MODE, create_file, sync_directory, sync_filesystem
 from anyvenv.fs.probe import probe, probe_path_for
 from anyvenv.interpreter.discovery import INSTALL_DIR_ENV
 from anyvenv.interpreter.query import LOADED_LIBPYTHONS_CODE
@@ -307,7 +307,11 @@ def _install(
                     validated = validate_build(staging, download)
                     _write_record(staging, download, url, plan, report)
                     checkpoint("python-install:validated")
+                    # on disk before the rename: a power cut after it must not leave a
+                    # complete-looking install of empty files (nothing else flushes them)
+                    sync_filesystem(staging)
                     remains = _commit(staging, target)
+                    sync_directory(root)  # the rename that put it in place
                     checkpoint("python-install:committed")
                     newer_for_uv_link(root, installed)
         except BaseException as exc:
