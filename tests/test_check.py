@@ -1163,3 +1163,180 @@ def test_virtualenvs_base_prefix_naming_a_gone_base_is_not_reported_while_home_w
     repaired = anyvenv("repair", env)
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     assert cfg_path.read_bytes() == before
+
+
+def test_an_emptied_record_or_metadata_is_named_with_the_reinstall_that_mends_it(
+    tmp_path: Path,
+) -> None:
+    """A RECORD of 0 bytes (a crash of the machine kept its name, not its bytes): nothing of
+    the package could be compared, so check said nothing. A warning names it and the
+    reinstall, which mends it; an emptied METADATA too, in the same line."""
+    wheels = tmp_path / "wheels"
+    env = env_with_demo(tmp_path / "env", base_python(), wheels)
+    dist_info = next(env.glob("lib/python3.*/site-packages/anyvenv_demo-1.0.dist-info"))
+    _rewrite(dist_info / "RECORD", b"")
+    proc = anyvenv("check", env, "--json")
+    assert proc.returncode == 0, proc.stderr  # (the package imports: a warning)
+    found = [item for item in _json(proc)["findings"] if item["severity"] != "ok"]  # type: ignore[attr-defined]
+    assert [item["code"] for item in found] == ["package-record-empty"], found
+    assert found[0]["severity"] == "warning"
+    assert found[0]["evidence"] == {"package": "anyvenv_demo", "files": "RECORD"}
+    message = str(found[0]["message"])
+    assert message.startswith("anyvenv_demo-1.0.dist-info/RECORD is empty (0 bytes"), message
+    command = f"anyvenv pip install --python {env} --reinstall anyvenv_demo"
+    assert f"'{command}'" in message
+    _rewrite(dist_info / "METADATA", b"")
+    [both] = [item for item in check(env).findings if item.code is Code.PACKAGE_RECORD_EMPTY]
+    assert both.evidence["files"] == "METADATA\nRECORD"
+    assert both.message.startswith("anyvenv_demo-1.0.dist-info/METADATA and RECORD are empty")
+    mended = anyvenv(*command.split()[1:], "--no-index", "--find-links", wheels)
+    assert mended.returncode == 0, mended.stderr
+    assert check(env).findings == []
+
+
+_CONSOLE_SCRIPTS = {  # as each installer writes one (after a shebang of its own form)
+    "uv": b'# -*- coding: utf-8 -*-\nimport sys\nfrom anyvenv_demo import main\nif __name__ == "__main__":\n    if sys.argv[0].endswith("-script.pyw"):\n        sys.argv[0] = sys.argv[0][:-11]\n    elif sys.argv[0].endswith(".exe"):\n        sys.argv[0] = sys.argv[0][:-4]\n    sys.exit(main())\n',
+    "distlib": b"# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom anyvenv_demo import main\nif __name__ == '__main__':\n    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(main())\n",
+    "installer": b'# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom anyvenv_demo import main\nif __name__ == "__main__":\n    sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])\n    sys.exit(main.run())\n',
+}  # fmt: skip
+_SHEBANGS = [
+    b"#!/env/bin/python\n",
+    b"#!/bin/sh\n'''exec' '/a path/bin/python3' \"$0\" \"$@\"\n' '''\n",
+    b"#!/bin/sh\n'''exec' \"$(dirname -- \"$(realpath -- \"$0\")\")\"/'python' \"$0\" \"$@\"\n' '''\n",
+]
+
+
+@pytest.mark.parametrize("writer", sorted(_CONSOLE_SCRIPTS))
+@pytest.mark.parametrize("shebang", _SHEBANGS, ids=["plain", "sh", "relocatable"])
+def test_a_console_script_cut_at_any_byte_is_damaged_and_a_whole_one_is_not(
+    writer: str, shebang: bytes
+) -> None:
+    """Each installer's console script, whole, is not judged damaged; cut short after any
+    of its bytes (a crash, a copy stopped part-way: its size is not compared, as its shebang
+    moves with the env) it is, whether it would fail (a SyntaxError) or run nothing; so is
+    one whose bytes are all NUL."""
+    from anyvenv.envbuild.shebang import parse_shebang
+    from anyvenv.repair.contents import _script_damage
+
+    whole = shebang + _CONSOLE_SCRIPTS[writer]
+    assert _script_damage(whole, parse_shebang(whole)) is None
+    for end in range(1, len(whole)):
+        cut = whole[:end]
+        assert _script_damage(cut, parse_shebang(cut)) is not None, cut
+    zeroed = b"\0" * len(whole)
+    assert _script_damage(zeroed, parse_shebang(zeroed)) == (
+        "its bytes are all NUL: the size kept, not the contents"
+    )
+
+
+def test_other_scripts_in_bin_are_not_judged_by_a_console_scripts_shape() -> None:
+    """A package's own script (not written from an entry point: no coding line first), a
+    shell script, or one longer than any console script: not called damaged."""
+    from anyvenv.envbuild.shebang import HEAD_BYTES, parse_shebang
+    from anyvenv.repair.contents import _script_damage
+
+    for data in [
+        b"#!/env/bin/python\nimport sys\nprint(sys.argv)",
+        b"#!/bin/sh\necho hi",
+        b"#!/usr/bin/env python3\n# -*- coding: utf-8 -*-\nimport sys\n",
+        b"#!/env/bin/python\n# -*- coding: utf-8 -*-\n" + b"#" * HEAD_BYTES,
+        b"\x7fELF\x02\x01\x01" + b"\0" * 9000,
+    ]:
+        assert _script_damage(data, parse_shebang(data)) is None, data
+
+
+@pytest.mark.parametrize("how", ["mid-line", "at-a-line-end", "nul"])
+def test_a_console_script_cut_short_is_an_error_naming_its_reinstall(
+    tmp_path: Path, how: str
+) -> None:
+    """A package's console script that still starts with its shebang but lost its end (or
+    whose bytes are NUL): the env was "usable" while the command failed with a SyntaxError or
+    ran nothing. An error names the package and its reinstall, which mends it; repair says
+    so; a file of the user's own in bin/ is left alone."""
+    wheels = tmp_path / "wheels"
+    env = env_with_demo(tmp_path / "env", base_python(), wheels)
+    script = env / "bin" / "demo-tool"
+    data = script.read_bytes()
+    damaged = {
+        "mid-line": data[: len(data) * 2 // 3],
+        "at-a-line-end": data[: data.rindex(b"    sys.exit(")],  # (runs, and does nothing)
+        "nul": b"\0" * len(data),
+    }[how]
+    _rewrite(script, damaged)
+    script.chmod(0o755)
+    (env / "bin" / "mine").write_bytes(damaged)
+    proc = anyvenv("check", env, "--json")
+    assert proc.returncode == 1, proc.stdout
+    found = _json(proc)["findings"]
+    assert [item["code"] for item in found] == ["script-damaged"], found  # type: ignore[index]
+    assert found[0]["severity"] == "error"  # type: ignore[index]
+    assert found[0]["evidence"] == {"package": "anyvenv_demo"}  # type: ignore[index]
+    message = str(found[0]["message"])  # type: ignore[index]
+    assert message.startswith("bin/demo-tool of anyvenv_demo is damaged ("), message
+    command = f"anyvenv pip install --python {env} --reinstall anyvenv_demo"
+    assert f"'{command}'" in message, message
+    text = anyvenv("check", env)
+    assert text.stdout.splitlines()[-1].startswith("reinstall the packages named above"), text
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 1 and "script-damaged" in repaired.stdout, repaired
+    assert repaired.stdout.splitlines()[-1].startswith("reinstall the packages named above")
+    assert script.read_bytes() == damaged  # (repair writes no package's files)
+    mended = anyvenv(*command.split()[1:], "--no-index", "--find-links", wheels)
+    assert mended.returncode == 0, mended.stderr
+    assert anyvenv("check", env).returncode == 0
+
+
+def test_package_files_of_nul_bytes_are_named_with_the_reinstall_that_mends_them(
+    tmp_path: Path,
+) -> None:
+    """Files of the size their RECORD gives whose bytes are NUL (what XFS and others leave
+    of a file written just before a crash of the machine): source whose first block, or
+    last, is NUL, a shared object whose first is. Other files (data, whose zeros may be
+    meant) and a shared object's last block (padding) are not read. A warning names them
+    with the reinstall; repair carries it through its fixes and says so."""
+    from wheels import build_wheel
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    body = "".join(f"VALUE_{number} = {number}\n" for number in range(1000))  # (> 4 KiB)
+    elf = b"\x7fELF\x02\x01\x01" + b"\x01" * 9000
+    build_wheel(
+        wheels,
+        "zeroed",
+        modules={"zeroed/__init__.py": body, "zeroed/small.py": "X = 1\n"},
+        data_files={"zeroed/native.so": elf, "zeroed/tail.so": elf, "zeroed/data.bin": elf},
+    )
+    env = tmp_path / "env"
+    uv_venv(env, base_python())
+    installed = anyvenv(
+        "pip", "install", "--python", env, "--no-index", "--find-links", wheels, "zeroed"
+    )
+    assert installed.returncode == 0, installed.stderr
+    assert check(env).findings == []
+    package = next(env.glob("lib/python3.*/site-packages")) / "zeroed"
+    source = (package / "__init__.py").read_bytes()
+    _rewrite(package / "__init__.py", source[:4096] + b"\0" * (len(source) - 4096))  # (its end)
+    _rewrite(package / "small.py", b"\0" * 6)
+    _rewrite(package / "native.so", b"\0" * len(elf))
+    _rewrite(package / "tail.so", elf[:-4096] + b"\0" * 4096)
+    _rewrite(package / "data.bin", b"\0" * len(elf))
+    proc = anyvenv("check", env, "--json")
+    assert proc.returncode == 0, proc.stderr  # (usable: the env is, one package is not)
+    found = _json(proc)["findings"]
+    assert [item["code"] for item in found] == ["package-files-zeroed"], found  # type: ignore[index]
+    site = package.parent.relative_to(env)
+    assert found[0]["evidence"] == {  # type: ignore[index]
+        "package": "zeroed",
+        "files": f"{site}/zeroed/__init__.py\n{site}/zeroed/native.so\n{site}/zeroed/small.py",
+    }
+    message = str(found[0]["message"])  # type: ignore[index]
+    assert message.startswith(
+        "3 files of zeroed hold NUL bytes where their contents should be (the size its RECORD "
+        "gives, not the bytes: a crash of the machine): zeroed/__init__.py, zeroed/native.so, "
+        "zeroed/small.py; reinstall it ("
+    ), message
+    (env / "bin" / "python").unlink()  # (something repair mends)
+    repaired = anyvenv("repair", env)
+    assert repaired.returncode == 0, repaired.stderr
+    assert "package-files-zeroed" in repaired.stdout, repaired.stdout
+    assert repaired.stdout.splitlines()[-1].startswith("reinstall the packages named above")

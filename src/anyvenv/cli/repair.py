@@ -13,6 +13,7 @@ from anyvenv.cli.output import add_json_flag
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from anyvenv.repair.apply import RepairReport
+    from anyvenv.repair.diagnose import Diagnosis
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if before.findings:
             print("nothing repair can change")
             _print_cannot(cannot)
+            _print_reinstall(before)
         else:
             print("nothing to repair")
         return _exit_code(report)
@@ -69,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         for fix in report.plan.fixes:
             print(f"  {fix.description}")
         _print_cannot(cannot)
+        _print_reinstall(before)
         return _exit_code(report)
     print(f"{report.env}: repaired")
     for change in report.changes:
@@ -77,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     if after is not None and after.findings:
         print_findings_report(after)
     _print_cannot(cannot)
+    if after is not None:
+        _print_reinstall(after)
     return _exit_code(report)
 
 
@@ -86,6 +91,15 @@ def _exit_code(report: RepairReport) -> int:
     if report.dry_run and report.plan.fixes:
         return 1 if report.plan.cannot else 0
     return 0 if report.usable else 1
+
+
+def _print_reinstall(diagnosis: Diagnosis) -> None:
+    """Where packages are damaged (their findings name the reinstall), that repair left
+    them: it writes no package's files."""
+    from anyvenv.repair.findings import PACKAGE_CODES
+
+    if diagnosis.has(*PACKAGE_CODES):
+        print("reinstall the packages named above: repair writes no package's files")
 
 
 def _print_cannot(cannot: list[str]) -> None:

@@ -24,7 +24,7 @@ from anyvenv.fs.place import DATA_MODE, EXECUTABLE_MODE, Strategy, place_file
 from anyvenv.killpoints import checkpoint
 from anyvenv.repair.diagnose import Diagnosis, check, diagnose
 from anyvenv.repair.envstate import EntryKind, inspect_entry
-from anyvenv.repair.findings import Code
+from anyvenv.repair.findings import PACKAGE_FILE_CODES
 from anyvenv.repair.fixes import (
     Fix,
     FixKind,
@@ -162,7 +162,7 @@ def _repair(
         ) from exc
     # (no fix touches a package's files: what the first look found of them stands)
     after = diagnose(before.env, package_files=False)
-    after.findings += [item for item in before.findings if item.code is Code.PACKAGE_FILES_DAMAGED]
+    after.findings += [item for item in before.findings if item.code in PACKAGE_FILE_CODES]
     report.after = after
     return report
 

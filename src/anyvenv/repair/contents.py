@@ -1,7 +1,8 @@
 """What ``anyvenv check`` finds in an environment besides its interpreter: console scripts
-that cannot run (no exec bit, a python that is gone or another env's), other tools' links in
-bin/ that cannot be followed, packages installed half-way or missing files, and activation scripts and editable installs that name where the env was before
-it was moved or copied."""
+that cannot run (no exec bit, a python that is gone or another env's, cut short or emptied),
+other tools' links in bin/ that cannot be followed, packages installed half-way, with an
+empty RECORD, or with files missing, cut short or of NUL bytes, and activation scripts and
+editable installs that name where the env was before it was moved or copied."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import shlex
 from pathlib import Path
 
 from anyvenv.envbuild.layout import site_packages_path
-from anyvenv.envbuild.shebang import Shebang, read_shebang
+from anyvenv.envbuild.shebang import HEAD_BYTES, Shebang, parse_shebang
 from anyvenv.fs import is_virtual_environment
 from anyvenv.fs.paths import same_directory, same_file
 from anyvenv.record import record
@@ -55,7 +56,15 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
             continue
         if not path.is_file():
             continue
-        shebang = read_shebang(path)
+        head = _read_head(path)
+        shebang = None if head is None else parse_shebang(head)
+        damage = None if head is None else _script_damage(head, shebang)
+        if damage is not None:
+            if installed is None:
+                installed = _installed_scripts(env)
+            if name in installed:  # (a user's own file: left as it is)
+                findings.append(_damaged_script_finding(env, path, installed[name], damage))
+                continue
         if shebang is None:
             if _is_empty(path):
                 if installed is None:
@@ -143,6 +152,70 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
             )
             states.append(ScriptState(path, shebang, replacement))
     return states
+
+
+def _read_head(path: Path) -> bytes | None:
+    """The first bytes of a file in bin/: a console script whole (its shebang is read from
+    them too); ``None`` where it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(HEAD_BYTES)
+    except OSError:
+        return None
+
+
+# Every console-script writer (uv, pip's distlib, pypa/installer) writes this line after the
+# shebang, then imports, ``if __name__ == "__main__":`` and, last, ``sys.exit(FUNC())``.
+_GENERATED_FIRST_LINE = b"# -*- coding: utf-8 -*-\n"
+_GENERATED_LAST_LINE = re.compile(rb"\n[ \t]+sys\.exit\([^\n]*\)\n\Z")
+_EXEC_LINE_START = b"'''exec'"  # the second line of the /bin/sh form
+_BLOCK = 4096
+
+
+def _script_damage(head: bytes, shebang: Shebang | None) -> str | None:
+    """How a script of bin/ (``head``: its first bytes) shows it lost its bytes, or
+    ``None``: its start all NUL bytes (a crash of the machine kept its size, not its bytes),
+    or a console script of an installer's known shape that ends before its last line (cut
+    short: it fails with a SyntaxError or runs nothing). An empty file is told apart by its
+    caller; other programs' scripts, and files longer than any console script, are not
+    judged by their shape."""
+    if not head:
+        return None
+    if not head[:_BLOCK].strip(b"\0"):
+        return "its bytes are all NUL: the size kept, not the contents"
+    if len(head) >= HEAD_BYTES:
+        return None
+    if shebang is None:
+        within = head.startswith(b"#!") or b"#!".startswith(head)  # (no newline after it)
+        return "cut short: it ends within its #! line" if within else None
+    body = head[shebang.header_length :]
+    if not body:  # (no program has a script of its #! line alone: it would run nothing)
+        return f"cut short: {len(head)} bytes, nothing after its #! line"
+    if not shebang.sh_exec and os.path.basename(shebang.interpreter) == "sh":
+        # the /bin/sh form (envbuild.shebang) whose exec line or closing quote is not all there
+        if body.startswith(_EXEC_LINE_START) or _EXEC_LINE_START.startswith(body):
+            return "cut short: it ends within its #! lines"
+        return None
+    if not (shebang.sh_exec or INTERPRETER_NAME.match(os.path.basename(shebang.interpreter))):
+        return None  # (another program's script: its shape is not known)
+    if _GENERATED_FIRST_LINE.startswith(body):
+        return f"cut short: {len(head)} bytes, nothing after its #! line"
+    if body.startswith(_GENERATED_FIRST_LINE) and not _GENERATED_LAST_LINE.search(body):
+        return f"cut short: {len(head)} bytes, ending before its last line, sys.exit(...)"
+    return None
+
+
+def _damaged_script_finding(env: Path, path: Path, dist_info: Path, damage: str) -> Finding:
+    """A console script that the package of ``dist_info`` installed whose bytes were lost
+    (see :func:`_script_damage`): running it fails, or does nothing."""
+    package = _package_of(dist_info.name)
+    return error(
+        Code.SCRIPT_DAMAGED,
+        f"bin/{path.name} of {package} is damaged ({damage}): running it fails or does "
+        f"nothing {_LOST_AND_REINSTALL.format(_reinstall_for(env, dist_info))}",
+        path,
+        package=package,
+    )
 
 
 def _check_bin_link(path: Path, findings: list[Finding]) -> None:
@@ -291,8 +364,9 @@ def _same_project(old_root: str, new_root: str) -> bool:
 
 def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list[Finding]) -> None:
     """Installs an installer gave up on half-way (uv where chmod fails): a ``.dist-info``
-    without its METADATA, which importlib.metadata and pip cannot read. Repair cannot make
-    the package again; the finding says how to."""
+    without its METADATA, which importlib.metadata and pip cannot read; and one whose RECORD
+    or METADATA is there but empty (a crash of the machine kept their names, not their
+    bytes). Repair cannot make the package again; the finding says how to."""
     for major, minor, threaded in sites:
         site = env / site_packages_path((major, minor), threaded)
         try:
@@ -302,10 +376,12 @@ def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list
         for name in names:
             if not name.endswith(".dist-info"):
                 continue
-            missing = [
-                file for file in ("METADATA", "RECORD") if not os.path.lexists(site / name / file)
-            ]
+            sizes = {file: _size_of(site / name / file) for file in ("METADATA", "RECORD")}
+            missing = [file for file, size in sizes.items() if size == _MISSING]
             if not missing:
+                empty = [file for file, size in sizes.items() if size == 0]
+                if empty:
+                    findings.append(_empty_dist_info_finding(env, site / name, empty))
                 continue
             package = _package_of(name)
             why = (
@@ -324,6 +400,42 @@ def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list
             )
 
 
+def _size_of(path: Path) -> int | None:
+    """The size of the file at ``path`` (not followed), ``_MISSING`` where there is none;
+    ``None`` where it cannot be looked at, or is no regular file."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return _MISSING
+    except (OSError, ValueError):
+        return None
+    import stat
+
+    return found.st_size if stat.S_ISREG(found.st_mode) else None
+
+
+def _empty_dist_info_finding(env: Path, dist_info: Path, empty: list[str]) -> Finding:
+    """A ``.dist-info`` whose RECORD or METADATA is a file of 0 bytes: the files a RECORD
+    lists cannot be checked, nor removed by an uninstall or upgrade, which leaves them
+    behind; an empty METADATA gives importlib.metadata no name nor version."""
+    package = _package_of(dist_info.name)
+    what = " and ".join(empty)
+    harm = []
+    if "RECORD" in empty:
+        harm.append("its files cannot be checked, and an uninstall or upgrade cannot tell them")
+    if "METADATA" in empty:
+        harm.append("importlib.metadata finds no name or version in it")
+    return warning(
+        Code.PACKAGE_RECORD_EMPTY,
+        f"{dist_info.name}/{what} {'are' if len(empty) > 1 else 'is'} empty (0 bytes: a crash "
+        f"kept the name, not the contents): {'; '.join(harm)}; reinstall it "
+        f"({_reinstall_for(env, dist_info)})",
+        dist_info,
+        package=package,
+        files="\n".join(empty),
+    )
+
+
 def check_package_files(
     env: Path, sites: list[tuple[int, int, bool]], findings: list[Finding]
 ) -> None:
@@ -333,7 +445,9 @@ def check_package_files(
     imports wrong, or not at all, while its dist-info says it is installed, so a plain sync
     leaves it so. Scripts in bin/ (their shebangs are rewritten when an env moves) and the
     files of editable installs (rewritten by ``repair``) are not compared; a file two
-    packages list may have either's size (the later install's bytes won)."""
+    packages list may have either's size (the later install's bytes won). On a local disk
+    or device, source, bytecode and shared objects of the right size are also read at their
+    start (and end): NUL bytes there are what a crash of the machine left (:func:`_nul_filled`)."""
     for major, minor, threaded in sites:
         site = env / site_packages_path((major, minor), threaded)
         listed = _listed_sizes(env, site)
@@ -345,6 +459,7 @@ def check_package_files(
                 recorded.setdefault(path, set()).add(size)
         on_disk = _sizes_on_disk(recorded)
         one_file = _one_file_under_two_names(recorded, on_disk)
+        read_nul = _reads_are_cheap(site)
         for name, rows in listed.items():
             paths = [path for path, _ in rows]
             twins = [path for path in paths if path in one_file]
@@ -357,6 +472,17 @@ def check_package_files(
             ]
             if damaged:
                 findings.append(_damaged_finding(env, site / name, damaged, on_disk, recorded))
+            zeroed = [
+                path
+                for path in paths
+                if read_nul
+                and on_disk.get(path, 0) > 0
+                and on_disk[path] in recorded[path]
+                and path.endswith(_CODE_SUFFIXES)
+                and _nul_filled(path, on_disk[path])
+            ]
+            if zeroed:
+                findings.append(_zeroed_finding(env, site / name, zeroed))
 
 
 def _one_file_under_two_names(recorded: dict[str, set[int]], on_disk: dict[str, int]) -> set[str]:
@@ -455,6 +581,69 @@ def _sizes_on_disk(paths: dict[str, set[int]]) -> dict[str, int]:
         except (OSError, ValueError):
             continue
     return sizes
+
+
+# Files whose first (and last) bytes are never all NUL: source (python refuses a NUL byte),
+# bytecode (a magic number first) and shared objects (an ELF header first).
+_CODE_SUFFIXES = (".py", ".pyc", ".so")
+_TAIL_CHECKED = (".py", ".pyc")  # (a shared object may end in zeros of padding)
+
+
+def _reads_are_cheap(site: Path) -> bool:
+    """Whether the files of ``site`` are on a local disk or device (a USB drive), where
+    reading the first block of each is a small cost beside the stat each gets; not on a
+    share, where each open and read is a round trip (some 5,500 files: 0.4 s to stat on
+    sshfs, 4 s more to read)."""
+    from anyvenv.fs.mounts import mount_of
+
+    mount = mount_of(site)
+    return mount is not None and not mount.answers_from_afar
+
+
+def _nul_filled(path: str, size: int) -> bool:
+    """Whether the file at ``path`` (``size`` bytes, the size its RECORD gives) holds NUL
+    bytes where its contents should be: its first block, or for source and bytecode its
+    last, all NUL. What XFS and others leave of a file written shortly before a crash of the
+    machine: its size logged, its bytes never written. Two reads at most (a large file is
+    not read through); one that cannot be read is not called damaged."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except (OSError, ValueError):
+        return False
+    try:
+        first = os.pread(fd, _BLOCK, 0)
+        if first and not first.strip(b"\0"):
+            return True
+        if size <= _BLOCK or not path.endswith(_TAIL_CHECKED):
+            return False
+        last = os.pread(fd, _BLOCK, size - _BLOCK)
+        return bool(last) and not last.strip(b"\0")
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _zeroed_finding(env: Path, dist_info: Path, zeroed: list[str]) -> Finding:
+    package = _package_of(dist_info.name)
+    site = os.fspath(dist_info.parent) + os.sep
+    root = os.fspath(env) + os.sep
+    count = len(zeroed)
+    named = ", ".join(
+        path[len(site) :] if path.startswith(site) else path[len(root) :]
+        for path in zeroed[:_NAMED_AT_MOST]
+    )
+    more = f" and {count - _NAMED_AT_MOST} more" if count > _NAMED_AT_MOST else ""
+    return warning(
+        Code.PACKAGE_FILES_ZEROED,
+        f"{count} file{'s' if count > 1 else ''} of {package} {'hold' if count > 1 else 'holds'}"
+        f" NUL bytes where {'their' if count > 1 else 'its'} contents should be (the size its "
+        f"RECORD gives, not the bytes: a crash of the machine): {named}{more}; reinstall it "
+        f"({_reinstall_for(env, dist_info)})",
+        dist_info,
+        package=package,
+        files="\n".join(path[len(root) :] for path in zeroed),
+    )
 
 
 _NAMED_AT_MOST = 3

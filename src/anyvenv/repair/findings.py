@@ -44,9 +44,12 @@ class Code(str, StrChoice):
     SCRIPT_INTERPRETER_FOREIGN = "script-interpreter-foreign"
     SCRIPT_NOT_EXECUTABLE = "script-not-executable"
     SCRIPT_EMPTY = "script-empty"  # a package's console script of 0 bytes: a reinstall mends it
+    SCRIPT_DAMAGED = "script-damaged"  # a package's console script cut short, or NUL bytes
     BIN_LINK_BROKEN = "bin-link-broken"  # another tool's link in bin/: unreadable, or dangling
     PACKAGE_INCOMPLETE = "package-incomplete"
     PACKAGE_FILES_DAMAGED = "package-files-damaged"  # missing, or not the size RECORD gives
+    PACKAGE_FILES_ZEROED = "package-files-zeroed"  # the size RECORD gives, but NUL bytes
+    PACKAGE_RECORD_EMPTY = "package-record-empty"  # RECORD (or METADATA) of 0 bytes
     PACKAGE_NAMES_COLLIDE = "package-names-collide"  # two names, one file: case ignored
     COPY_UNFINISHED = "copy-unfinished"  # packages being copied in from a shadow env
     ACTIVATION_STALE = "activation-stale"
@@ -55,9 +58,22 @@ class Code(str, StrChoice):
     EDITABLE_STALE = "editable-stale"  # editable installs name the project it was moved from
 
 
-REINSTALL_CODES = frozenset({Code.SCRIPT_EMPTY})
+REINSTALL_CODES = frozenset({Code.SCRIPT_EMPTY, Code.SCRIPT_DAMAGED})
 """Errors only a reinstall of the package mends (their message says how): repair writes no
 package's files."""
+
+PACKAGE_CODES = REINSTALL_CODES | {
+    Code.PACKAGE_INCOMPLETE,
+    Code.PACKAGE_FILES_DAMAGED,
+    Code.PACKAGE_FILES_ZEROED,
+    Code.PACKAGE_RECORD_EMPTY,
+}
+"""Findings, errors or warnings, that a reinstall of the package named mends and repair
+does not (it writes no package's files)."""
+
+PACKAGE_FILE_CODES = frozenset({Code.PACKAGE_FILES_DAMAGED, Code.PACKAGE_FILES_ZEROED})
+"""Findings of the look at each package file (``check(package_files=True)``), which repair
+takes once, before its fixes (none of which touches them)."""
 
 
 INTERPRETER_CODES = frozenset(
