@@ -48,7 +48,7 @@ from anyvenv.fs.place import (
     sync_directory,
     sync_file,
 )
-from anyvenv.fs.probe import ProbeResult, probe, remove_probe_scratch
+from anyvenv.fs.probe import ProbeResult, probe
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.interpreter.query import InterpreterInfo
 from anyvenv.record import record
@@ -243,7 +243,6 @@ class EnvBuilder:
                     self.write_scripts(layout)
                     if early:  # (waits only for the disk: done while the check runs)
                         self.make_durable(layout, expected_lib)
-                    remove_probe_scratch()
                 except BaseException:  # (its outcome, not the check's: a Ctrl-C reached both)
                     if check is not None:
                         check.kill()

@@ -86,6 +86,8 @@ def call_bounded(
 
 # In a bounded call's child: where it says it is alive (see beat); None elsewhere.
 _beat_fd: int | None = None
+# In a bounded call's child: what it does once it has answered (see after_answer).
+_after: list[Callable[[], object]] = []
 _BEAT = b"."  # (an answer starts with one of the _MARSHAL_VALUE... bytes, never this one)
 
 
@@ -100,13 +102,28 @@ def beat() -> None:
             pass
 
 
+def after_answer(work: Callable[[], object]) -> None:
+    """From a bounded call started with ``finishing`` (see :func:`start_bounded`): do
+    ``work`` once the answer is sent, while the caller goes on (a probe's clean-up, each call
+    a round trip on a share); the caller waits for it with :meth:`BoundedCall.finish`.
+    Outside a bounded call's child, done at once."""
+    if _beat_fd is None:
+        work()
+    else:
+        _after.append(work)
+
+
 class BoundedCall(Generic[T]):
     """A :func:`call_bounded` under way: started in a child, answered by :meth:`result`, so
     the caller can do other work meanwhile. The bound counts from the start, and again from
     each :func:`beat` of the call."""
 
-    def __init__(self, func: Callable[[], T], what: str, where: str, limit: float) -> None:
+    def __init__(
+        self, func: Callable[[], T], what: str, where: str, limit: float, finishing: bool = False
+    ) -> None:
         self.what, self.where, self.limit = what, where, limit
+        self.finishing = finishing  # (its child may go on after answering: after_answer)
+        self._answered = False  # (by its child, through the pipe)
         self.deadline = time.monotonic() + limit
         self._done: tuple[bool, Any] | None = None
         if not hasattr(os, "fork"):
@@ -136,6 +153,10 @@ class BoundedCall(Generic[T]):
                 serving(parent)
                 _beat_fd = _keep_only(write_fd)
                 write_all(_beat_fd, _outcome(func))
+                if _after:
+                    os.close(_beat_fd)  # (answered: the caller reads to the end, and goes on)
+                    for work in _after:
+                        work()
             finally:
                 os._exit(0)
         os.close(write_fd)
@@ -195,6 +216,21 @@ class BoundedCall(Generic[T]):
             return result
         raise value
 
+    def finish(self) -> None:
+        """Wait until the child of an answered call, ``finishing`` what it does after its
+        answer, has ended, within the bound (else it is left to the kernel, as a stuck one)."""
+        if not self._answered:
+            return  # (not yet, or never: one killed is left to the kernel; or a thread's)
+        deadline = time.monotonic() + self.limit
+        try:
+            while not os.waitpid(self.pid, os.WNOHANG)[0]:
+                if time.monotonic() > deadline:
+                    self._kill_child()
+                    return
+                time.sleep(0.002)
+        except ChildProcessError:
+            pass  # (reaped already: one that did not answer, killed)
+
     def _collect(self) -> tuple[bool, Any]:
         try:
             payload = _read_until(self.read_fd, self.deadline, self.limit, self._read)
@@ -206,10 +242,12 @@ class BoundedCall(Generic[T]):
         if payload is None:
             self._kill_child()
             return False, _not_answering(self.what, self.where, self.limit)
-        try:
-            os.waitpid(self.pid, 0)  # it has answered: it exits at once
-        except ChildProcessError:
-            pass
+        self._answered = True
+        if not self.finishing:
+            try:
+                os.waitpid(self.pid, 0)  # it has answered: it exits at once
+            except ChildProcessError:
+                pass
         if not payload:
             return False, OSError(
                 errno.EIO, f"the process doing {self.what} at {self.where} ended without an answer"
@@ -237,11 +275,18 @@ def reap_ended() -> list[int]:
 
 
 def start_bounded(
-    func: Callable[[], T], *, what: str, where: str, timeout: float | None = None
+    func: Callable[[], T],
+    *,
+    what: str,
+    where: str,
+    timeout: float | None = None,
+    finishing: bool = False,
 ) -> BoundedCall[T]:
-    """Start ``func`` as :func:`call_bounded` does, without waiting for it."""
+    """Start ``func`` as :func:`call_bounded` does, without waiting for it; ``finishing``: it
+    may leave work for after its answer (:func:`after_answer`), which the caller waits for
+    with :meth:`BoundedCall.finish`."""
     limit = default_timeout() if timeout is None else timeout
-    return BoundedCall(func, what, where, limit)
+    return BoundedCall(func, what, where, limit, finishing)
 
 
 _SIGKILL = 9  # signal.SIGKILL on every POSIX system; importing signal costs start-up time

@@ -31,11 +31,9 @@ HELD_MARK = MARK + "held-"  # inside it too: the old files a running program sti
 TEMP_MARK = ".anyvenv-tmp-"
 
 
-def leftover_tag(pid: int | None = None) -> str:
-    """``HOST-PID-RAND``: ends the name of anything left behind, so it can be cleared later;
-    ``pid``: of the process that is to remove it, if not this one (it is cleared once that
-    process is gone)."""
-    return f"{this_host()}-{os.getpid() if pid is None else pid}-{os.urandom(3).hex()}"
+def leftover_tag() -> str:
+    """``HOST-PID-RAND``: ends the name of anything left behind, so it can be cleared later."""
+    return f"{this_host()}-{os.getpid()}-{os.urandom(3).hex()}"
 
 
 # what a leftover's name adds to its target's (".", a mark, HOST-PID-RAND) must fit in

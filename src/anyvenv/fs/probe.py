@@ -45,11 +45,8 @@ if TYPE_CHECKING:
     T = TypeVar("T")
     # What a probe started early answers: ``None`` for a directory it is not to measure
     # (:func:`probe` then says what is wrong, as for any other); else the mount's fields, the
-    # device, the checks and the scratch directory the child left for the caller to remove.
-    _EarlyAnswer = (
-        tuple[tuple[str, str, str, tuple[str, ...], str], int, dict[str, Outcome], str | None]
-        | None
-    )
+    # device and the checks.
+    _EarlyAnswer = tuple[tuple[str, str, str, tuple[str, ...], str], int, dict[str, Outcome]] | None
 
 PROBE_DIR_PREFIX = ".anyvenv-probe-"
 _EXEC_SCRIPT = b"#!/bin/sh\nexit 0\n"
@@ -483,13 +480,13 @@ def absolute_link_target() -> str:
     return os.path.realpath(sys.executable)
 
 
-def make_scratch_dir(parent: str, owner: int | None = None) -> str:
+def make_scratch_dir(parent: str) -> str:
     """A fresh directory inside ``parent`` for trying things, to be removed with
-    :func:`remove_tree_quietly` by this process or the ``owner`` process. Its name ends in
-    HOST-PID-RAND: the ones of killed runs are cleared here the next time."""
+    :func:`remove_tree_quietly`. Its name ends in HOST-PID-RAND: the ones of killed runs are
+    cleared here the next time."""
     sweep_dead(parent, PROBE_DIR_PREFIX)
     for _ in range(8):
-        path = os.path.join(parent, PROBE_DIR_PREFIX + leftover_tag(owner))
+        path = os.path.join(parent, PROBE_DIR_PREFIX + leftover_tag())
         try:
             os.mkdir(path, 0o700)
             return path
@@ -508,17 +505,17 @@ class _Steps(dict[str, Outcome]):
 
 
 def _measure(
-    dirpath: str, keep_times: bool = False, leave_to: int | None = None
+    dirpath: str, keep_times: bool = False, leave: bool = False
 ) -> tuple[dict[str, Outcome], str | None]:
     """The checks, made in a scratch directory inside ``dirpath``, and that directory where
-    they were made and ``leave_to`` names the process that is to remove it (else ``None``:
-    removed); ``keep_times``: the times of ``dirpath`` are put back as they were (for the
-    commands that only look)."""
+    they were all made and ``leave``: for the caller to remove (else ``None``: removed);
+    ``keep_times``: the times of ``dirpath`` are put back as they were (for the commands that
+    only look)."""
     results: dict[str, Outcome] = _Steps()
     done = False
     running: Child | Outcome = NO
     before = os.stat(dirpath) if keep_times else None
-    scratch = make_scratch_dir(dirpath, leave_to)
+    scratch = make_scratch_dir(dirpath)
     beat()  # (what killed probes left was cleared: a step of its own)
     try:
         plain = os.path.join(scratch, "plain")
@@ -579,7 +576,7 @@ def _measure(
             raise  # (no file could be made: the directory's refusal, said by _result)
         raise _failed_after_create(dirpath, exc) from exc
     finally:
-        left = done and leave_to is not None
+        left = done and leave
         try:
             _clean_up(running, None if left else scratch)
         except BaseException:  # a second Ctrl-C landed in the clean-up: finish it, go on
@@ -715,8 +712,8 @@ def _cache_key(device: int, mount: MountInfo | None) -> _CacheKey:
 
 # directory -> (the measurement under way in a child, when it started)
 _started: dict[str, tuple[BoundedCall[_EarlyAnswer], float]] = {}
-# scratch directories of probes answered before their removal (see remove_probe_scratch)
-_scratch_left: list[str] = []
+# the started probes answered, whose children may still be removing their scratch directory
+_answered: list[BoundedCall[_EarlyAnswer]] = []
 
 
 def start_probe(path: str | os.PathLike[str]) -> None:
@@ -725,10 +722,10 @@ def start_probe(path: str | os.PathLike[str]) -> None:
 
     Only for mounts that are not local (there the probe is a round trip per call and runs in a
     child anyway); a bad directory is left for :func:`probe` to report. The child looks at
-    the directory (what would hang on a hung mount) and measures it, and it leaves its
-    scratch directory for :func:`remove_probe_scratch` (each removal a round trip there: the
-    caller removes it while it waits for something else). Call :func:`settle_started` before
-    exiting, so no probe outlives its command and no scratch directory stays."""
+    the directory (what would hang on a hung mount) and measures it; it answers before it
+    removes its scratch directory (each removal a round trip there), while the caller goes
+    on. Call :func:`settle_started` before exiting, so no probe outlives its command and no
+    scratch directory stays."""
     text = os.fsdecode(os.fspath(path))
     dirpath = os.path.abspath(text) if text else ""
     written = mount_containing(dirpath) if text else None
@@ -736,17 +733,16 @@ def start_probe(path: str | os.PathLike[str]) -> None:
         return
     from anyvenv.fs.bounded import start_bounded
 
-    caller = os.getpid()
-    call = start_bounded(lambda: _early_answer(text, caller), what="probe", where=dirpath)
+    call = start_bounded(lambda: _early_answer(text), what="probe", where=dirpath, finishing=True)
     # the first look at the directory, as a probe's: where the mount answers nothing, the
     # command stops here, before any call of its own could hang on it
     call.wait_alive()
     _started[dirpath] = (call, time.perf_counter())
 
 
-def _early_answer(text: str, caller: int) -> _EarlyAnswer:
+def _early_answer(text: str) -> _EarlyAnswer:
     """In a started probe's child: the directory checked, then measured (plain data); its
-    scratch directory is left to ``caller`` to remove."""
+    scratch directory is removed once the answer is sent."""
     try:
         checked, mount = validate_probe_dir(text)
     except UsageError:
@@ -756,28 +752,26 @@ def _early_answer(text: str, caller: int) -> _EarlyAnswer:
         return None  # (through a link to a local disk: measured by probe, directly)
     fields = (mount.mount_point, mount.fstype, mount.source, mount.options, mount.device)
     device = os.stat(checked).st_dev
-    results, scratch = _measure(os.path.abspath(checked), leave_to=caller)
-    return fields, device, results, scratch
+    results, scratch = _measure(os.path.abspath(checked), leave=True)
+    if scratch is not None:
+        from anyvenv.fs.bounded import after_answer
 
-
-def remove_probe_scratch() -> None:
-    """Remove the scratch directories that probes started by :func:`start_probe` left."""
-    while _scratch_left:
-        remove_tree_quietly(_scratch_left.pop())
+        after_answer(lambda: remove_tree_quietly(scratch))
+    return fields, device, results
 
 
 def settle_started() -> None:
-    """Wait for the probes :func:`start_probe` began that nobody took (each within its bound),
-    and remove what they left."""
+    """Wait for the probes :func:`start_probe` began, the ones nobody took (each within its
+    bound) and the ones still removing what they made."""
     while _started:
         _, (call, _) = _started.popitem()
         try:
-            answer = call.result()
+            call.result()
         except Exception:  # (nobody wants the answer: whatever it was is not this command's)
-            continue
-        if answer is not None and answer[3] is not None:
-            _scratch_left.append(answer[3])
-    remove_probe_scratch()
+            pass
+        _answered.append(call)
+    while _answered:
+        _answered.pop().finish()
 
 
 def _device_and_checks(
@@ -807,6 +801,7 @@ def probe(
             answer: _EarlyAnswer | OSError = call.result()
         except OSError as exc:
             answer = exc
+        _answered.append(call)
         if answer is not None:  # (None: a directory it was not to measure, looked at below)
             return _early_result(os.path.abspath(text), begun, answer)
     looked_up = use_cache and bool(_cache)  # (its device: in the same child, where bounded)
@@ -841,9 +836,7 @@ def _early_result(dirpath: str, begun: float, answer: _EarlyAnswer | OSError) ->
 
         return _result(dirpath, None, begun, failed)
     assert answer is not None
-    fields, device, results, scratch = answer
-    if scratch is not None:
-        _scratch_left.append(scratch)
+    fields, device, results = answer
     return _result(dirpath, MountInfo(*fields), begun, lambda: (device, results))
 
 
