@@ -30,6 +30,7 @@ from project_support import (
 from anyvenv.envbuild.modeshim import SHIM_PTH
 from anyvenv.fs import ENV_LOCK_SUFFIX
 from lab import ALL_KINDS, Lab, LabMount
+from support import one_line_error
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
 
@@ -311,6 +312,58 @@ def test_a_package_file_the_env_lost_is_named_by_check_and_put_back_by_the_sync_
     again = anyvenv("sync", *index_args(index), "--reinstall-package", "beta", cwd=project, env=env)
     assert again.returncode == 0, again.stderr
     assert data.read_bytes() == b'{"beta": 1}\n'
+    checked = anyvenv("check", "--json", cwd=project, env=env)
+    assert json.loads(checked.stdout)["findings"] == [], checked.stdout
+
+
+@pytest.mark.parametrize("lab_kind", ["sshfs", "sshfs-noreadlink"])
+def test_a_forced_symlink_link_mode_is_refused_where_its_links_cannot_be_read_back(
+    lab_kind: str, target: Path, index: Path, home: Path
+) -> None:
+    """uv's symlink link mode makes absolute links into its cache, which this sshfs will not
+    read (EPERM: an absolute target; EACCES: a server that refuses readlink): uv installs
+    packages that cannot be imported (gamma: an empty namespace package), or fails on a
+    wheel with scripts. Asked for by UV_LINK_MODE, --link-mode or [tool.uv], it is refused in
+    one line, before uv runs: an env made for the sync goes, one there is left as it was."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["gamma"])
+    errno_name = {"sshfs": "EPERM", "sshfs-noreadlink": "EACCES"}[lab_kind]
+
+    def refusal(where: str) -> str:
+        return (
+            f"anyvenv: error: link mode symlink was asked for ({where}), but uv's links into "
+            f"its cache cannot be read back on fuse.sshfs at {project / '.venv'} (absolute "
+            f"links: {errno_name}); use link mode copy, or none: anyvenv chooses by itself"
+        )
+
+    forced = {**env, "UV_LINK_MODE": "symlink"}
+    refused = anyvenv("sync", *index_args(index), cwd=project, env=forced)
+    assert refused.returncode == 2 and one_line_error(refused) == refusal("UV_LINK_MODE")
+    assert not os.path.lexists(project / ".venv")  # (the env made for it: gone)
+    synced = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert synced.returncode == 0, synced.stderr
+    write_project(project, dependencies=["gamma", "beta"])  # (work for uv)
+    refused = anyvenv("sync", *index_args(index), "--link-mode", "symlink", cwd=project, env=env)
+    assert refused.returncode == 2 and one_line_error(refused) == refusal("--link-mode")
+    with open(project / "pyproject.toml", "a") as handle:
+        handle.write('\n[tool.uv]\nlink-mode = "symlink"\n')
+    refused = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    where = f"link-mode in {project / 'pyproject.toml'}"
+    assert refused.returncode == 2 and one_line_error(refused) == refusal(where)
+    replace_file(project / ".python-version", b"3.11\n")  # (the env is replaced for it)
+    refused = anyvenv("sync", *index_args(index), cwd=project, env=forced)
+    assert refused.returncode == 2 and one_line_error(refused) == refusal("UV_LINK_MODE")
+    replace_file(project / ".python-version", b"3.12\n")
+    ran = anyvenv(
+        "run",
+        "--no-sync",
+        "python",
+        "-c",
+        "import gamma, sys; print(gamma.VALUE, sys.version_info[:2])",
+        cwd=project,
+        env=env,
+    )
+    assert (ran.returncode, ran.stdout) == (0, "3 (3, 12)\n"), ran.stderr  # (the env: as it was)
     checked = anyvenv("check", "--json", cwd=project, env=env)
     assert json.loads(checked.stdout)["findings"] == [], checked.stdout
 

@@ -4,10 +4,13 @@ trial, fallback and warning.
 clone where reflinks work between the cache and the env (copy-on-write: the env can be edited
 without touching the cache), hard link where they share a filesystem that allows it, copy
 otherwise. ``--link-mode``, ``UV_LINK_MODE`` or ``link-mode`` in uv's settings files (uv.toml,
-``[tool.uv]``) forces one, in that order, as in uv.
+``[tool.uv]``) forces one, in that order, as in uv; a forced symlink mode is refused where the
+links uv would make cannot be read back (see :func:`refuse_unreadable_links`).
 """
 
 from __future__ import annotations
+
+import os
 
 from anyvenv.errors import UsageError
 from anyvenv.record import StrChoice, record
@@ -33,6 +36,11 @@ class LinkMode(str, StrChoice):
 class LinkChoice:
     mode: LinkMode
     reason: str
+
+
+class LinkModeRefused(UsageError):
+    """The link mode asked for would leave an env whose packages cannot be read; raised
+    before uv runs, so the caller can leave the env as it was."""
 
 
 def parse_link_mode(value: str, where: str) -> LinkMode:
@@ -84,6 +92,7 @@ def decide_link_mode(
     says where uv's cache is; ``config_sources``, the uv config files that may name it, if
     already found."""
     if forced is not None:
+        refuse_unreadable_links(forced, install_target)
         return forced
     from anyvenv.project.uvcache import cache_dir_arguments
 
@@ -103,3 +112,31 @@ def decide_link_mode(
         return LinkChoice(LinkMode.COPY, f"the env cannot be written: {exc.reason}")
     saved.link_mode, saved.link_reason, saved.uv_cache_key = choice.mode.value, choice.reason, key
     return choice
+
+
+def refuse_unreadable_links(forced: LinkChoice, install_target: str) -> None:
+    """:class:`LinkModeRefused` where the symlink mode was asked for and the links uv makes
+    in ``install_target`` (absolute: into its cache) are made there but cannot be read back
+    (sshfs, whose ``contain_symlinks`` refuses an absolute target, or a server that refuses
+    every readlink): uv takes them as made, and installs packages no one can import (a
+    wheel with scripts in its data fails). Where links cannot be made at all, uv copies
+    instead (with a warning); a shadow env on local disk takes them."""
+    if forced.mode is not LinkMode.SYMLINK or not os.path.isdir(install_target):
+        return
+    from anyvenv.errors import DirectoryNotWritable
+    from anyvenv.fs.outcome import NO, OK
+    from anyvenv.fs.probe import probe
+
+    try:
+        found = probe(install_target)
+    except DirectoryNotWritable:  # (uv changes nothing there, or fails as plain uv would)
+        return
+    if found.symlink_create != OK or found.symlink_absolute == OK:
+        return
+    outcome = found.symlink_absolute
+    raise LinkModeRefused(
+        f"link mode symlink was {forced.reason}, but uv's links into its cache cannot be "
+        f"read back on {found.fstype or 'the filesystem'} at {install_target} (absolute "
+        f"links: {'they read back changed' if outcome == NO else outcome})",
+        "use link mode copy, or none: anyvenv chooses by itself",
+    )

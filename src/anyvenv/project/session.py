@@ -13,14 +13,21 @@ from anyvenv.fs.lock import ShareLock, env_lock
 from anyvenv.project import inputs as inputs_store
 from anyvenv.project.envchoice import rewrites_work_at
 from anyvenv.project.inputs import InputsRecord, Invocation
-from anyvenv.project.linkmode import LinkChoice, decide_link_mode, forced_link_mode
+from anyvenv.project.linkmode import (
+    LinkChoice,
+    LinkModeRefused,
+    decide_link_mode,
+    forced_link_mode,
+)
 from anyvenv.project.model import Project, PythonChoice, choose_python, discover
 from anyvenv.project.prepare import (
     EnvLeftAlone,
     PreparedEnv,
     discard_replaced,
     prepare,
+    put_back_replaced,
     save_state,
+    undo_created,
 )
 from anyvenv.project.uvcache import CacheDirLookup, uv_cache_dir
 from anyvenv.project.uvrules import (
@@ -184,17 +191,31 @@ class Session:
         return self.prepared.project.workspace_root, uv_args, self.environ, self.cwd
 
     def link_mode(self, uv_args: Sequence[str]) -> LinkChoice:
+        """The link mode uv installs with; where the one asked for is refused (before uv
+        runs), the project is left as before the command: an env made for it goes, one it
+        replaced comes back."""
         early = self._early_lookup(uv_args)
-        return decide_link_mode(
-            self.prepared.state,
-            self.prepared.install_target,
-            self.forced_link,
-            uv_args,
-            self.environ,
-            self.cwd,
-            lambda: self._cache_dir(uv_args),  # asked only when no decision is kept for it
-            early.sources if early is not None else None,
-        )
+        try:
+            return decide_link_mode(
+                self.prepared.state,
+                self.prepared.install_target,
+                self.forced_link,
+                uv_args,
+                self.environ,
+                self.cwd,
+                lambda: self._cache_dir(uv_args),  # asked only when no decision is kept for it
+                early.sources if early is not None else None,
+            )
+        except LinkModeRefused:
+            prepared = self.prepared
+            if prepared.pending_check is not None:  # (its python, about to be removed)
+                prepared.pending_check.cancel()
+                prepared.pending_check = None
+            if prepared.action == "created":
+                undo_created(prepared)
+            else:
+                put_back_replaced(prepared)
+            raise
 
     def _early_lookup(self, uv_args: Sequence[str]) -> CacheDirLookup | None:
         early = self.cache_dir_lookup
