@@ -710,6 +710,73 @@ def test_files_installed_as_links_are_compared_through_them(tmp_path: Path) -> N
     assert f": {DEMO_MODULE}/__init__.py (missing, recorded " in str(found[0]["message"])
 
 
+@pytest.mark.parametrize("lab_kind", ["sshfs", "sshfs-noreadlink"])
+def test_package_files_that_are_links_this_filesystem_will_not_read_are_damaged(
+    target: Path, lab_kind: str, tmp_path: Path
+) -> None:
+    """uv's ``--link-mode symlink`` on sshfs leaves links into its cache that cannot be read
+    (the lab's sshfs refuses an absolute target: EPERM; a server refusing readlink: EACCES):
+    the package cannot be imported, though its target has the size recorded. check names
+    its files as damaged, why, and the reinstall (with another link mode)."""
+    wheels = tmp_path / "wheels"
+    demo_wheel(wheels)
+    env = target / "env"
+    made = anyvenv("venv", env, "--python", base_python())
+    assert made.returncode == 0, made.stderr
+    installed = anyvenv(
+        "pip", "install", "--python", env, "--no-index", "--find-links", wheels, "anyvenv-demo"
+    )
+    assert installed.returncode == 0, installed.stderr
+    assert _damaged(_json(anyvenv("check", env, "--json"))["findings"]) == []  # type: ignore[arg-type]
+    site = next(env.glob("lib/python3.*/site-packages"))
+    module = site / DEMO_MODULE / "__init__.py"
+    cached = tmp_path / "cache" / "__init__.py"  # (as uv's cache: on the local disk, whole)
+    cached.parent.mkdir()
+    cached.write_bytes(module.read_bytes())
+    module.unlink()
+    module.symlink_to(cached)
+    with pytest.raises(OSError):  # (what the finding says: the file cannot be opened)
+        module.read_bytes()
+    proc = anyvenv("check", env, "--json")
+    assert proc.returncode == 0, proc.stderr  # (usable: the env is, one package is not)
+    found = _damaged(_json(proc)["findings"])  # type: ignore[arg-type]
+    assert [item["evidence"] for item in found] == [
+        {"package": "anyvenv_demo", "files": f"{site.relative_to(env)}/{DEMO_MODULE}/__init__.py"}
+    ]
+    message = str(found[0]["message"])
+    errno_name = {"sshfs-noreadlink": "EACCES", "sshfs": "EPERM"}[lab_kind]
+    size = cached.stat().st_size
+    assert f": {DEMO_MODULE}/__init__.py (a link that cannot be read, {errno_name}, " in message
+    assert f"recorded {size})" in message
+    assert "link mode symlink makes" in message and "with another link mode" in message
+    assert "'anyvenv sync --reinstall-package anyvenv_demo' in a project" in message
+
+
+def test_a_package_file_linked_past_a_directory_this_user_may_not_enter_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link that reads, whose target lies past a directory this user may not enter
+    (another user's uv cache: stat EACCES), is not called damaged: its owner imports it."""
+    wheels = tmp_path / "wheels"
+    env = env_with_demo(tmp_path / "env", base_python(), wheels)
+    site = next(env.glob("lib/python3.*/site-packages"))
+    module = site / DEMO_MODULE / "__init__.py"
+    cached = tmp_path / "cache" / "__init__.py"
+    cached.parent.mkdir()
+    cached.write_bytes(module.read_bytes())
+    module.unlink()
+    module.symlink_to(cached)
+    stat = os.stat
+
+    def refused(path: str | os.PathLike[str], *args: object, **kwargs: object) -> os.stat_result:
+        if os.fspath(path) == os.fspath(module) and kwargs.get("follow_symlinks", True):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", refused)
+    assert [item for item in check(env).findings if item.code is Code.PACKAGE_FILES_DAMAGED] == []
+
+
 def _env_with_two_names_differing_in_case(env: Path, wheels: Path) -> Path:
     """An env made at ``env`` with a package (its wheel built in ``wheels``) listing
     ``Readme.py`` and ``README.py``; returns the directory of those two."""

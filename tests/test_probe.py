@@ -230,6 +230,7 @@ def test_a_probe_started_early_answers_before_its_scratch_is_removed(lab: Lab) -
     settle_started()
     assert entry_names(target) == []
 
+
 def test_a_probe_nobody_took_is_settled_before_exit(lab: Lab) -> None:
     """``anyvenv venv`` starts the probe of the target's directory before it has looked for
     the interpreter: when that fails, the probe must still be over, and gone, at exit."""

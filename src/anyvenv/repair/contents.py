@@ -295,6 +295,11 @@ _LOST_AND_REINSTALL = (
     "(an install or copy stopped part-way, or the filesystem lost what was written); "
     "reinstall it ({})"
 )
+# where files are links this filesystem will not read: uv's link mode symlink made them
+_UNREADABLE_AND_REINSTALL = (
+    "(links into uv's cache, as its link mode symlink makes, which this filesystem will not "
+    "read: the package cannot be imported); reinstall it with another link mode ({})"
+)
 
 
 def _installed_scripts(env: Path) -> dict[str, Path]:
@@ -443,7 +448,8 @@ def check_package_files(
     install or copy that stopped part-way (a full disk, a killed copy), or a mount that lost
     what was written (rclone without its cache empties files written again). The package
     imports wrong, or not at all, while its dist-info says it is installed, so a plain sync
-    leaves it so. Scripts in bin/ (their shebangs are rewritten when an env moves) and the
+    leaves it so. A link the filesystem will not read (uv's symlink mode on sshfs) is
+    damaged too: what it names cannot be opened. Scripts in bin/ (their shebangs are rewritten when an env moves) and the
     files of editable installs (rewritten by ``repair``) are not compared; a file two
     packages list may have either's size (the later install's bytes won). On a local disk
     or device, source, bytecode and shared objects of the right size are also read at their
@@ -472,20 +478,14 @@ def check_package_files(
             ]
             if damaged:
                 findings.append(_damaged_finding(env, site / name, damaged, on_disk, recorded))
-            zeroed = [
-                path
-                for path in paths
-                if read_nul
-                and on_disk.get(path, 0) > 0
-                and on_disk[path] in recorded[path]
-                and path.endswith(_CODE_SUFFIXES)
-                and _nul_filled(path, on_disk[path])
-            ]
+            zeroed = _zeroed(paths, on_disk, recorded) if read_nul else []
             if zeroed:
                 findings.append(_zeroed_finding(env, site / name, zeroed))
 
 
-def _one_file_under_two_names(recorded: dict[str, set[int]], on_disk: dict[str, int]) -> set[str]:
+def _one_file_under_two_names(
+    recorded: dict[str, set[int]], on_disk: dict[str, int | str]
+) -> set[str]:
     """The listed paths that differ from another only in case and are one file with it: on a
     filesystem that ignores case (FAT, exFAT, SMB) a package's ``README.py`` and
     ``Readme.py`` land in one file, whose size is one of theirs; no reinstall can help. Told
@@ -567,17 +567,24 @@ def _rewritten(path: str) -> bool:
 _MISSING = -1
 
 
-def _sizes_on_disk(paths: dict[str, set[int]]) -> dict[str, int]:
+def _sizes_on_disk(paths: dict[str, set[int]]) -> dict[str, int | str]:
     """The size of each of ``paths`` (through links: uv's symlink mode), ``_MISSING`` for
-    one that is not there; one that cannot be looked at (EACCES, EIO) is left out. One at a
-    time: a share answers a stat in a round trip, and smbnetfs (libsmbclient) grew slower
-    with threads asking at once, sshfs no faster (measured on a 6,000-file env)."""
-    sizes: dict[str, int] = {}
+    one that is not there, the errno name for a link the filesystem will not read (sshfs:
+    EPERM for an absolute target, EACCES where the server refuses readlink: what it names
+    cannot be opened); one that cannot be looked at otherwise (EACCES past a directory this
+    user may not enter, another user's; EIO) is left out. One at a time: a share answers a
+    stat in a round trip, and smbnetfs (libsmbclient) grew slower with threads asking at
+    once, sshfs no faster (measured on a 6,000-file env)."""
+    sizes: dict[str, int | str] = {}
     for path in paths:
         try:
             sizes[path] = os.stat(path).st_size
         except FileNotFoundError:
             sizes[path] = _MISSING
+        except PermissionError:
+            unreadable = _unreadable_link(path)
+            if unreadable is not None:
+                sizes[path] = unreadable
         except (OSError, ValueError):
             continue
     return sizes
@@ -598,6 +605,21 @@ def _reads_are_cheap(site: Path) -> bool:
 
     mount = mount_of(site)
     return mount is not None and not mount.answers_from_afar
+
+
+def _zeroed(
+    paths: list[str], on_disk: dict[str, int | str], recorded: dict[str, set[int]]
+) -> list[str]:
+    """The files of ``paths`` of the size their RECORD gives whose bytes are NUL where code
+    should be (:func:`_nul_filled`): source, bytecode and shared objects."""
+    zeroed = []
+    for path in paths:
+        size = on_disk.get(path)  # (a str: a link that cannot be read, named as damaged)
+        if not isinstance(size, int) or size <= 0 or size not in recorded[path]:
+            continue
+        if path.endswith(_CODE_SUFFIXES) and _nul_filled(path, size):
+            zeroed.append(path)
+    return zeroed
 
 
 def _nul_filled(path: str, size: int) -> bool:
@@ -646,6 +668,21 @@ def _zeroed_finding(env: Path, dist_info: Path, zeroed: list[str]) -> Finding:
     )
 
 
+def _unreadable_link(path: str) -> str | None:
+    """The errno name of the readlink that fails (EACCES, EPERM) where ``path`` is a link
+    the filesystem will not read; ``None`` for a file, or a link that reads (whose target
+    lies past a directory this user may not enter)."""
+    from anyvenv.fs.outcome import errno_name
+
+    try:
+        os.readlink(path)
+    except PermissionError as exc:
+        return errno_name(exc.errno)
+    except (OSError, ValueError):  # (not a link; or it reads, but not now: left out)
+        return None
+    return None
+
+
 _NAMED_AT_MOST = 3
 
 
@@ -653,7 +690,7 @@ def _damaged_finding(
     env: Path,
     dist_info: Path,
     damaged: list[str],
-    on_disk: dict[str, int],
+    on_disk: dict[str, int | str],
     recorded: dict[str, set[int]],
 ) -> Finding:
     package = _package_of(dist_info.name)
@@ -662,18 +699,23 @@ def _damaged_finding(
 
     def said(path: str) -> str:  # as the RECORD names it, below site-packages or the env
         size = on_disk[path]
-        found = "missing" if size == _MISSING else f"{size} byte{'' if size == 1 else 's'}"
+        if isinstance(size, str):
+            found = f"a link that cannot be read, {size}"
+        else:
+            found = "missing" if size == _MISSING else f"{size} byte{'' if size == 1 else 's'}"
         shown = path[len(site) :] if path.startswith(site) else path[len(root) :]
         return f"{shown} ({found}, recorded {max(recorded[path])})"
 
     count = len(damaged)
     named = ", ".join(said(path) for path in damaged[:_NAMED_AT_MOST])
     more = f" and {count - _NAMED_AT_MOST} more" if count > _NAMED_AT_MOST else ""
+    links = any(isinstance(on_disk[path], str) for path in damaged)
+    why = _UNREADABLE_AND_REINSTALL if links else _LOST_AND_REINSTALL
     return warning(
         Code.PACKAGE_FILES_DAMAGED,
         f"{count} file{'s' if count > 1 else ''} of {package} {'are' if count > 1 else 'is'} "
         f"missing or not the size its RECORD gives: {named}{more} "
-        f"{_LOST_AND_REINSTALL.format(_reinstall_for(env, dist_info))}",
+        f"{why.format(_reinstall_for(env, dist_info))}",
         dist_info,
         package=package,
         files="\n".join(path[len(root) :] for path in damaged),
