@@ -75,6 +75,43 @@ def test_link_mode_choice() -> None:
         forced_link_mode("teleport", {})
 
 
+@pytest.mark.parametrize(
+    ("mode", "changes", "refused"),
+    [
+        ("symlink", {"symlink_dotdot": "EPERM", "symlink_absolute": "EPERM"}, True),  # sshfs
+        ("symlink", {"symlink_relative": "EACCES", "symlink_absolute": "EACCES"}, True),
+        ("symlink", {"symlink_absolute": "no"}, True),  # read back changed: leads nowhere
+        ("symlink", {}, False),
+        # not made at all (cifs-like, exFAT): uv copies instead, with its warning
+        ("symlink", dict.fromkeys(("symlink_create", "symlink_absolute"), "EOPNOTSUPP"), False),
+        ("hardlink", {"symlink_absolute": "EPERM", "hardlink": "EPERM"}, False),  # uv copies
+        ("clone", {"symlink_absolute": "EPERM"}, False),
+    ],
+)
+def test_a_forced_symlink_mode_is_refused_where_its_links_do_not_read_back(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    changes: dict[str, str],
+    refused: bool,
+) -> None:
+    from anyvenv.fs import probe as probe_module
+    from anyvenv.project.linkmode import LinkModeRefused, refuse_unreadable_links
+
+    found = _probe(**changes)
+    monkeypatch.setattr(probe_module, "probe", lambda path: replace(found, path=str(path)))
+    forced = forced_link_mode(mode, {})
+    assert forced is not None
+    if not refused:
+        refuse_unreadable_links(forced, str(tmp_path))
+        return
+    with pytest.raises(LinkModeRefused) as caught:
+        refuse_unreadable_links(forced, str(tmp_path))
+    assert caught.value.exit_code == 2
+    assert caught.value.message.startswith("link mode symlink was asked for (--link-mode), but")
+    assert f"cannot be read back on ext4 at {tmp_path} (absolute links: " in caught.value.message
+
+
 def test_slugs_are_what_the_regex_made() -> None:
     """Read without re; the names of existing per-user envs depend on it staying the same."""
     import random
