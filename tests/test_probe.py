@@ -18,6 +18,7 @@ from anyvenv.fs.probe import (
     CHECKS,
     PROBE_DIR_PREFIX,
     ProbeResult,
+    _measure,
     clear_cache,
     probe,
     settle_started,
@@ -50,6 +51,18 @@ def test_probe_matches_the_measured_filesystem(lab: Lab, lab_kind: str, target: 
         assert result.fstype == mount.fstype
         assert result.mount_point == str(mount.root)
     assert entry_names(target) == [], "the probe cleans up after itself"
+
+
+@pytest.mark.parametrize("lab_kind", ALL_KINDS)
+def test_checks_made_at_once_find_what_checks_made_in_turn(target: Path) -> None:
+    """Off a local disk the probe makes the checks that need nothing of each other at once
+    (each chain in a directory of its own: a far share answers them together); what it finds
+    is what the same checks made one after the other find, on every kind of the lab."""
+    at_once, left = _measure(str(target), parallel=True)
+    in_turn, _ = _measure(str(target), parallel=False)
+    assert left is None and set(at_once) == set(CHECKS)
+    assert at_once == in_turn
+    assert entry_names(target) == []
 
 
 @pytest.mark.parametrize("lab_kind", ["rclone"])

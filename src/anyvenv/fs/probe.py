@@ -505,12 +505,14 @@ class _Steps(dict[str, Outcome]):
 
 
 def _measure(
-    dirpath: str, keep_times: bool = False, leave: bool = False
+    dirpath: str, keep_times: bool = False, leave: bool = False, parallel: bool = False
 ) -> tuple[dict[str, Outcome], str | None]:
     """The checks, made in a scratch directory inside ``dirpath``, and that directory where
     they were all made and ``leave``: for the caller to remove (else ``None``: removed);
     ``keep_times``: the times of ``dirpath`` are put back as they were (for the commands that
-    only look)."""
+    only look); ``parallel``: the checks that do not need each other are made at once, each
+    in a directory of its own (on a share each call is a round trip; calls that change one
+    directory wait for each other in the kernel, in different ones they do not)."""
     results: dict[str, Outcome] = _Steps()
     done = False
     running: Child | Outcome = NO
@@ -534,41 +536,8 @@ def _measure(
         else:
             running = _start_exec(script)  # runs while the other checks are made
 
-        rel_link = os.path.join(scratch, "link-rel")
-        results["symlink_create"] = _try_symlink("plain", rel_link)
-        if results["symlink_create"] == OK:
-            results["symlink_relative"] = _check_symlink_read_back(rel_link, "plain", plain)
-            sub = os.path.join(scratch, "sub")
-            os.mkdir(sub)
-            dotdot_link = os.path.join(sub, "link-dotdot")
-            made = _try_symlink("../plain", dotdot_link)
-            results["symlink_dotdot"] = (
-                _check_symlink_read_back(dotdot_link, "../plain", plain) if made == OK else made
-            )
-            abs_link = os.path.join(scratch, "link-abs")
-            outside = absolute_link_target()
-            made = _try_symlink(outside, abs_link)
-            results["symlink_absolute"] = (
-                _check_symlink_read_back(abs_link, outside, outside) if made == OK else made
-            )
-        else:
-            for key in ("symlink_relative", "symlink_dotdot", "symlink_absolute"):
-                results[key] = results["symlink_create"]
-
-        hard_source = os.path.join(scratch, "hard-source")  # fresh: no attributes cached yet
-        _write_new(hard_source, b"anyvenv probe\n", 0o644)
-        results["hardlink"] = _try_hardlink(hard_source, os.path.join(scratch, "hard"))
-        try:
-            results["reflink"] = _check_reflink(plain, os.path.join(scratch, "clone"))
-        except OSError as exc:
-            results["reflink"] = _outcome(exc)
-        results["chmod"] = _check_chmod(plain)
-        results["case_sensitive"] = _try(lambda: _check_case_sensitive(plain) == OK)
-        results["rename_over"] = _check_rename_over(scratch, hard_source)
-        results["rename_open"] = _check_rename_open(scratch)
-        results["reopen_write"] = _check_reopen_write(scratch)
-        results["dir_rename"] = _check_dir_rename(scratch)
-        results["flock"], results["fcntl_lock"] = _check_locks(os.path.join(scratch, "lock"))
+        chains = _chains(scratch, plain, results)
+        _run_chains(chains, parallel)
         results["exec"] = _finish_exec(running)
         done = True
     except OSError as exc:
@@ -585,6 +554,98 @@ def _measure(
         if before is not None:
             _put_times_back(dirpath, before)
     return dict(results), scratch if left else None  # (plain: marshalled from a child)
+
+
+def _chains(scratch: str, plain: str, results: dict[str, Outcome]) -> list[Callable[[], None]]:
+    """The checks after the first files, as chains that need nothing of each other: each
+    makes its files in a directory of its own under ``scratch`` (but the ones on ``plain``)
+    and sets its ``results``."""
+
+    def links() -> None:
+        rel_link = os.path.join(scratch, "link-rel")
+        results["symlink_create"] = _try_symlink("plain", rel_link)
+        if results["symlink_create"] != OK:
+            for key in ("symlink_relative", "symlink_dotdot", "symlink_absolute"):
+                results[key] = results["symlink_create"]
+            return
+        results["symlink_relative"] = _check_symlink_read_back(rel_link, "plain", plain)
+        sub = os.path.join(scratch, "sub")
+        os.mkdir(sub)
+        dotdot_link = os.path.join(sub, "link-dotdot")
+        made = _try_symlink("../plain", dotdot_link)
+        results["symlink_dotdot"] = (
+            _check_symlink_read_back(dotdot_link, "../plain", plain) if made == OK else made
+        )
+        abs_link = os.path.join(scratch, "link-abs")
+        outside = absolute_link_target()
+        made = _try_symlink(outside, abs_link)
+        results["symlink_absolute"] = (
+            _check_symlink_read_back(abs_link, outside, outside) if made == OK else made
+        )
+
+    def of_plain() -> None:
+        try:
+            results["reflink"] = _check_reflink(plain, os.path.join(scratch, "clone"))
+        except OSError as exc:
+            results["reflink"] = _outcome(exc)
+        results["chmod"] = _check_chmod(plain)
+        results["case_sensitive"] = _try(lambda: _check_case_sensitive(plain) == OK)
+
+    def hard_and_renames() -> None:
+        folder = _own_directory(scratch, "hard")
+        hard_source = os.path.join(folder, "hard-source")  # fresh: no attributes cached yet
+        _write_new(hard_source, b"anyvenv probe\n", 0o644)
+        results["hardlink"] = _try_hardlink(hard_source, os.path.join(folder, "hard"))
+        results["rename_over"] = _check_rename_over(folder, hard_source)
+
+    def open_renames() -> None:
+        results["rename_open"] = _check_rename_open(_own_directory(scratch, "open"))
+
+    def rewrites() -> None:
+        results["reopen_write"] = _check_reopen_write(_own_directory(scratch, "reopen"))
+
+    def directory_rename() -> None:
+        results["dir_rename"] = _check_dir_rename(_own_directory(scratch, "moves"))
+
+    def locks() -> None:
+        folder = _own_directory(scratch, "locks")
+        results["flock"], results["fcntl_lock"] = _check_locks(os.path.join(folder, "lock"))
+
+    return [links, hard_and_renames, directory_rename, open_renames, rewrites, of_plain, locks]
+
+
+def _own_directory(scratch: str, name: str) -> str:
+    path = os.path.join(scratch, name)
+    os.mkdir(path, 0o700)
+    return path
+
+
+def _run_chains(chains: list[Callable[[], None]], parallel: bool) -> None:
+    """Run ``chains`` in turn, or each in a thread of its own where ``parallel``; the first
+    error one met (an :class:`OSError` such as ENOSPC, or a Ctrl-C) is raised once all are
+    over."""
+    if not parallel:
+        for chain in chains:
+            chain()
+        return
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run(chain: Callable[[], None]) -> None:
+        try:
+            chain()
+        except BaseException as exc:  # (raised in the caller's thread, below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(chain,), daemon=True) for chain in chains[1:]]
+    for thread in threads:
+        thread.start()
+    run(chains[0])
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 _FREE_SPACE_FIX = "free space on that filesystem"  # (probe, venv and sync say it alike)
@@ -752,7 +813,7 @@ def _early_answer(text: str) -> _EarlyAnswer:
         return None  # (through a link to a local disk: measured by probe, directly)
     fields = (mount.mount_point, mount.fstype, mount.source, mount.options, mount.device)
     device = os.stat(checked).st_dev
-    results, scratch = _measure(os.path.abspath(checked), leave=True)
+    results, scratch = _measure(os.path.abspath(checked), leave=True, parallel=True)
     if scratch is not None:
         from anyvenv.fs.bounded import after_answer
 
@@ -775,9 +836,9 @@ def settle_started() -> None:
 
 
 def _device_and_checks(
-    dirpath: str, keep_times: bool = False
+    dirpath: str, keep_times: bool, parallel: bool
 ) -> Callable[[], tuple[int, dict[str, Outcome]]]:
-    return lambda: (os.stat(dirpath).st_dev, _measure(dirpath, keep_times)[0])
+    return lambda: (os.stat(dirpath).st_dev, _measure(dirpath, keep_times, parallel=parallel)[0])
 
 
 def probe(
@@ -807,8 +868,10 @@ def probe(
     looked_up = use_cache and bool(_cache)  # (its device: in the same child, where bounded)
     text, mount, device = _validated(path, timeout, with_device=looked_up)
     dirpath = os.path.abspath(text)
-    # A local disk cannot hang like a network or FUSE mount: no child process needed there.
-    if mount is not None and mount.is_local:
+    # A local disk cannot hang like a network or FUSE mount: no child process needed there,
+    # nor checks made at once (each call answers in microseconds)
+    local = mount is not None and mount.is_local
+    if local:
         bounded = _call_directly
     else:
         from anyvenv.fs.bounded import call_bounded as bounded
@@ -816,7 +879,7 @@ def probe(
         cached = _cache.get(_cache_key(device, mount))
         if cached is not None:  # the same mount's answers, about this directory
             return cached if cached.path == dirpath else replace(cached, path=dirpath)
-    measure = _device_and_checks(dirpath, keep_times)
+    measure = _device_and_checks(dirpath, keep_times, parallel=not local)
     return _result(
         dirpath,
         mount,
