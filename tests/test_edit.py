@@ -20,7 +20,7 @@ from project_support import (
 
 from anyvenv.project.editguard import EditGuard
 from anyvenv.project.model import discover, read_pyproject
-from support import one_line_error
+from support import entry_names, one_line_error
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
 
@@ -219,3 +219,126 @@ def test_add_without_sync_in_a_new_project_writes_its_files_whole(
     assert _dependencies(project) == ["alpha", "gamma>=1.0"]
     assert 'name = "gamma"' in (project / "uv.lock").read_text()
     assert not [p.name for p in project.iterdir() if p.name.startswith(".tmp")]
+
+
+SCRIPT = (
+    b"# /// script\n"
+    b'# requires-python = ">=3.11"\n'
+    b'# dependencies = ["gamma", "alpha"]\n'
+    b"# ///\n"
+    b"import gamma\n"
+    b"print(gamma.VALUE)\n"
+)
+
+
+def _script_dependencies(script: Path) -> list[str]:
+    import ast
+
+    import tomllib
+
+    text = script.read_text()
+    ast.parse(text)  # whole: not torn
+    block = text.split("# /// script\n", 1)[1].split("# ///\n", 1)[0]
+    deps: list[str] = tomllib.loads(block.replace("# ", "").replace("#\n", "\n"))["dependencies"]
+    return deps
+
+
+def _locked_names(lock: Path) -> list[str]:
+    import tomllib
+
+    return sorted(package["name"] for package in tomllib.loads(lock.read_text())["package"])
+
+
+@pytest.mark.parametrize("lab_kind", ["fat", "smb"])
+def test_a_script_and_its_lock_are_edited_through_a_copy_where_uv_cannot_rewrite_them(
+    lab_kind: str, target: Path, index: Path, tmp_path: Path
+) -> None:
+    """Measured: on FAT ``uv add --script``/``uv remove --script`` on a script with a lock
+    rewrite the script, fail writing the lock (ENOSYS) and leave the script torn (its old
+    tail after the old text: a SyntaxError); on SMB uv can write no lock at all (EBUSY).
+    anyvenv has uv work on a copy of both on local disk and writes them back whole."""
+    env = project_environ(tmp_path / "home")
+    script, lock = target / "r.py", target / "r.py.lock"
+    script.write_bytes(SCRIPT)
+    locked = anyvenv("lock", "--script", "r.py", *index_args(index), cwd=target, env=env)
+    assert locked.returncode == 0, locked.stderr
+    assert _locked_names(lock) == ["alpha", "beta", "gamma"]  # (alpha needs beta)
+    assert script.read_bytes() == SCRIPT
+
+    removed = anyvenv(
+        "remove", "--script", "r.py", "alpha", *index_args(index), cwd=target, env=env
+    )
+    assert removed.returncode == 0, removed.stderr
+    assert _script_dependencies(script) == ["gamma"]
+    assert _locked_names(lock) == ["gamma"]
+    added = anyvenv("add", "--script", "r.py", "beta", *index_args(index), cwd=target, env=env)
+    assert added.returncode == 0, added.stderr
+    assert "worked on a copy on local disk" in added.stderr, added.stderr
+    assert _script_dependencies(script) == ["beta>=1.0", "gamma"]
+    assert _locked_names(lock) == ["beta", "gamma"]
+    ran = anyvenv("run", "r.py", cwd=target, env=env)
+    assert (ran.returncode, ran.stdout) == (0, "3\n"), ran.stderr
+
+    before = {path: path.read_bytes() for path in (script, lock)}
+    failed = anyvenv(
+        "add", "--script", "r.py", "nosuchpkg", *index_args(index), cwd=target, env=env
+    )
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr, failed.stderr
+    assert {path: path.read_bytes() for path in before} == before
+    assert entry_names(target) == ["r.py", "r.py.lock"]
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_script_lock_that_must_change_is_made_in_a_copy_before_uv_runs_or_syncs_it(
+    lab_kind: str, target: Path, index: Path, tmp_path: Path
+) -> None:
+    """uv run and uv sync --script rewrite a lock that no longer matches the script, which
+    fails where chmod fails (ENOSYS): the lock is made in a copy first, then uv finds it
+    current."""
+    env = project_environ(tmp_path / "home", UV_FIND_LINKS=str(index), UV_NO_INDEX="1")
+    script, lock = target / "r.py", target / "r.py.lock"
+    script.write_bytes(SCRIPT)
+    assert anyvenv("lock", "--script", "r.py", cwd=target, env=env).returncode == 0
+    replace_file(script, SCRIPT.replace(b'"alpha"]', b'"alpha", "devtool"]'))
+    ran = anyvenv("run", "r.py", cwd=target, env=env)
+    assert (ran.returncode, ran.stdout) == (0, "3\n"), ran.stderr
+    assert "devtool" in _locked_names(lock)
+    replace_file(script, SCRIPT.replace(b', "alpha"]', b"]"))
+    synced = anyvenv("sync", "--script", "r.py", cwd=target, env=env)
+    assert synced.returncode == 0, synced.stderr
+    assert _locked_names(lock) == ["gamma"]
+    assert entry_names(target) == ["r.py", "r.py.lock"]
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_script_with_path_sources_is_not_edited_through_a_copy(
+    lab_kind: str, target: Path, index: Path, tmp_path: Path
+) -> None:
+    """A path in the script's metadata, or one uv would write there, is relative to the
+    script: from a copy it would lead elsewhere. Refused in one line; nothing changes."""
+    env = project_environ(tmp_path / "home")
+    write_project(target / "beta", dependencies=[], name="beta")
+    script, lock = target / "r.py", target / "r.py.lock"
+    script.write_bytes(SCRIPT)
+    assert (
+        anyvenv("lock", "--script", "r.py", *index_args(index), cwd=target, env=env).returncode == 0
+    )
+    before = {path: path.read_bytes() for path in (script, lock)}
+    path_added = anyvenv(
+        "add", "--script", "r.py", "./beta", *index_args(index), cwd=target, env=env
+    )
+    assert path_added.returncode == 1, path_added.stderr
+    last = path_added.stderr.strip().splitlines()[-1]  # after uv's own lines
+    assert "uv would write a path source" in last and "chmod fails (ENOSYS)" in last, last
+    assert {path: path.read_bytes() for path in before} == before
+
+    sourced = SCRIPT.replace(
+        b"# ///\nimport", b'# [tool.uv.sources]\n# beta = { path = "beta" }\n# ///\nimport'
+    )
+    replace_file(script, sourced)
+    refused = anyvenv(
+        "remove", "--script", "r.py", "alpha", *index_args(index), cwd=target, env=env
+    )
+    assert refused.returncode == 1
+    assert "its metadata has path sources" in one_line_error(refused)
+    assert script.read_bytes() == sourced and lock.read_bytes() == before[lock]

@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_run(request, args.uv_args, args.command, workdir, stdin_script)
     target = plan.target
     if plan.route == UV_ALONE:  # (an env of uv's own, in its cache)
+        if target is not None and target.kind == "inline-script":
+            _relock_script(args, os.path.join(workdir, target.target))
         return exec_uv_run(uv_run_words(args), os.environ)
     _check_env_files(request.env_files, workdir)  # before a sync, as uv reads them first
     sync_args = request.sync_args
@@ -75,6 +77,19 @@ def run(args: argparse.Namespace) -> int:
     if target is None:
         return _list_commands(env)
     return exec_target(env, target, workdir)
+
+
+def _relock_script(args: argparse.Namespace, script: str) -> None:
+    """Where uv cannot rewrite the script's lock beside it (FAT, SMB), one that must change is
+    made first in a copy on local disk (uv run would fail writing it)."""
+    from anyvenv.cli.sync import tell_script_notes
+    from anyvenv.project.scriptcopy import relock_in_copy
+
+    given = [*args.uv_args, *(["--python", args.python] if args.python else [])]
+    done = relock_in_copy("run", given, script, os.environ, os.getcwd())
+    tell_script_notes(done, args.uv_args)
+    if done is not None and done.uv_exit_code != 0:
+        raise SystemExit(done.uv_exit_code)
 
 
 def _check_env_files(paths: list[str], workdir: str) -> None:

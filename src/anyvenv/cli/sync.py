@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # a no-op sync reads OWN before argparse is imported (see cli
     from collections.abc import Callable, Mapping, Sequence
 
     from anyvenv.cli.output import ProgressBar
+    from anyvenv.project.scriptcopy import ScriptResult
     from anyvenv.project.session import SyncOptions
     from anyvenv.project.sync import SyncResult
 
@@ -123,7 +124,9 @@ def options_of(args: argparse.Namespace) -> SyncOptions:
 
 def script_left_to_uv(args: argparse.Namespace, uv_command: str) -> int | None:
     """With ``--script FILE``, uv works on the script's own env (in its cache), not on the
-    project: uv does it alone, as plain ``uv`` would. ``None`` without ``--script``."""
+    project: uv does it alone, as plain ``uv`` would, except that where uv cannot rewrite the
+    script and its lock (FAT, SMB) it edits or locks a copy of them on local disk
+    (:mod:`anyvenv.project.scriptcopy`). ``None`` without ``--script``."""
     import os
 
     from anyvenv.project.uvcall import exec_uv, names_script
@@ -157,7 +160,32 @@ def script_left_to_uv(args: argparse.Namespace, uv_command: str) -> int | None:
             f"--json reports {reports}, and with --script uv works on the script's own",
             f"drop --json (uv {uv_command} --script has no JSON output)",
         )
-    return exec_uv(uv_words(args, uv_command), os.environ)
+    from anyvenv.project.scriptcopy import edit_in_copy, named_script, relock_in_copy
+
+    # where uv cannot rewrite the script and its lock beside it: in a copy on local disk
+    words, cwd = uv_words(args, uv_command), os.getcwd()
+    if uv_command == "sync":
+        script = named_script(args.uv_args, cwd, os.environ)
+        done = (
+            None if script is None else relock_in_copy("sync", words[1:], script, os.environ, cwd)
+        )
+        if done is None or done.uv_exit_code == 0:
+            tell_script_notes(done, args.uv_args)
+            return exec_uv(words, os.environ)
+    else:
+        done = edit_in_copy(uv_command, words, args.uv_args, os.environ, cwd)
+        if done is None:
+            return exec_uv(words, os.environ)
+    tell_script_notes(done, args.uv_args)
+    return done.uv_exit_code
+
+
+def tell_script_notes(done: ScriptResult | None, uv_args: Sequence[str]) -> None:
+    """What was done in a copy of a script, said unless quiet."""
+    if done is not None and not quiet_in(uv_args):
+        from anyvenv.cli.output import tell_notes
+
+        tell_notes(done.notes)
 
 
 def uv_words(args: argparse.Namespace, uv_command: str) -> list[str]:

@@ -44,7 +44,7 @@ def why_not_copyable(
     table = data.get("project")
     if isinstance(table, dict) and table.get("dynamic"):
         return "its metadata is dynamic (uv must build it to lock)"
-    if _has_local_sources(data):
+    if has_local_sources(data):
         return "it has path or workspace sources"
     relative = _relative_location(project.root, data, uv_args, environ or {})
     if relative is not None:  # (uv writes it into uv.lock relative to the copy, or reads it
@@ -71,8 +71,23 @@ def _relative_location(
     from anyvenv.fs.atomic import read_small_file
     from anyvenv.project.model import read_pyproject
 
-    found: list[str] = []
+    settings = [uv_table(data)]
+    uv_toml = os.path.join(root, "uv.toml")
+    if os.path.isfile(uv_toml):
+        settings.append(read_pyproject(uv_toml))
     lock = read_small_file(os.path.join(root, "uv.lock"), FILE_LIMIT)
+    return relative_location_in(lock, settings, uv_args, environ)
+
+
+def relative_location_in(
+    lock: bytes | None,
+    settings: Sequence[dict[str, object]],
+    uv_args: Sequence[str],
+    environ: Mapping[str, str],
+) -> str | None:
+    """The first place packages come from that is a relative path: in ``lock`` (besides the
+    project's own "."), in the arguments, uv's variables or the uv ``settings`` tables."""
+    found: list[str] = []
     if lock is not None:
         for key, value in _LOCKED_SOURCE.findall(lock.decode("utf-8", "replace")):
             if not (key in ("editable", "virtual") and value == "."):  # (the project itself)
@@ -87,10 +102,6 @@ def _relative_location(
             found.append(arg[2:])
     for variable in _INDEX_VARIABLES:
         found += environ.get(variable, "").replace(",", " ").split()
-    settings = [_uv_table(data)]
-    uv_toml = os.path.join(root, "uv.toml")
-    if os.path.isfile(uv_toml):
-        settings.append(read_pyproject(uv_toml))
     for table in settings:
         for key in _INDEX_SETTINGS:
             found += _strings(table.get(key))
@@ -110,7 +121,7 @@ def _strings(value: object) -> list[str]:
     return [item for item in items if isinstance(item, str)]
 
 
-def _uv_table(data: dict[str, object]) -> dict[str, object]:
+def uv_table(data: dict[str, object]) -> dict[str, object]:
     tool = data.get("tool")
     uv = tool.get("uv") if isinstance(tool, dict) else None
     return uv if isinstance(uv, dict) else {}
@@ -126,7 +137,7 @@ def _is_relative(place: str) -> bool:
     return bool(place) and "://" not in place and not os.path.isabs(os.path.expanduser(place))
 
 
-def _has_local_sources(data: dict[str, object]) -> bool:
+def has_local_sources(data: dict[str, object]) -> bool:
     from anyvenv.project.model import uv_source_entries
 
     return any(
@@ -266,7 +277,7 @@ def edit_in_copy(
             return code
         changed = copy.changed()
         pyproject = changed.get("pyproject.toml")
-        if pyproject is not None and _has_local_sources(parse_toml("pyproject.toml", pyproject)):
+        if pyproject is not None and has_local_sources(parse_toml("pyproject.toml", pyproject)):
             raise CannotEditHere(
                 "uv would write a path source, and where uv cannot rewrite the project's files "
                 "anyvenv edits the project through a copy, from which a relative path would be "

@@ -21,7 +21,7 @@ LOCK_WRITE_FREE_FLAGS = ("--locked", "--frozen", *READ_ONLY_SYNC_FLAGS)
 LOCK_ASIDE_NAME = ".uv.lock.anyvenv-old"
 
 
-def _may_rewrite_lock(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
+def may_rewrite_lock(uv_args: Sequence[str], environ: Mapping[str, str]) -> bool:
     if has_flag(uv_args, *LOCK_WRITE_FREE_FLAGS):
         return False
     return not any(env_flag(environ, key) for key in ("UV_LOCKED", "UV_FROZEN"))
@@ -77,7 +77,7 @@ class RewritableLockfile:
         concerned = rewrites == NO_REWRITES or (rewrites == ONLY_NEW_FILES and exists)
         changes = (
             concerned
-            and _may_rewrite_lock(uv_args, uv_env)
+            and may_rewrite_lock(uv_args, uv_env)
             and not (exists and lock_is_current(command, uv_env, cwd, check))
         )
         self.set_aside = changes and rewrites == ONLY_NEW_FILES
