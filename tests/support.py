@@ -250,11 +250,13 @@ def path_and_managed_pythons(root: Path, path_name: str) -> tuple[dict[str, str]
     return env, pythons
 
 
-def traced_calls(command: list[str], syscalls: str, cwd: Path | None = None) -> list[str]:
+def traced_calls(
+    command: list[str], syscalls: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> list[str]:
     """The system calls ``syscalls`` (strace's ``trace=`` list) that ``command`` and its
     children made, in order, as strace writes them with paths of descriptors shown
-    (``fsync(3</dir/file>) = 0``); skips the test where strace is missing (fails under
-    ANYVENV_LAB_REQUIRED=1: CI installs it)."""
+    (``fsync(3</dir/file>) = 0``), run with ``env`` (else :func:`cli_env`); skips the test
+    where strace is missing (fails under ANYVENV_LAB_REQUIRED=1: CI installs it)."""
     import pytest
 
     strace = shutil.which("strace")
@@ -267,7 +269,7 @@ def traced_calls(command: list[str], syscalls: str, cwd: Path | None = None) -> 
         done = subprocess.run(
             [strace, "-f", "-y", "-e", f"trace={syscalls}", "-o", str(trace), *command],
             cwd=cwd,
-            env={**cli_env(), "PYTHONDONTWRITEBYTECODE": "1"},  # (a .pyc written is traced)
+            env={**(env or cli_env()), "PYTHONDONTWRITEBYTECODE": "1"},  # (a .pyc is traced)
             capture_output=True,
             stdin=subprocess.DEVNULL,
         )

@@ -53,6 +53,23 @@ def test_probe_matches_the_measured_filesystem(lab: Lab, lab_kind: str, target: 
     assert entry_names(target) == [], "the probe cleans up after itself"
 
 
+def test_a_probe_started_of_one_directory_answers_for_another_of_its_mount(lab: Lab) -> None:
+    """A sync starts the probe of its env's place before it knows the directory the env's
+    placement will ask about (the nearest existing one): a probe of another directory of
+    the same mount takes the started probe's answer (answers are the mount's, as cached ones
+    are) instead of probing again."""
+    target = lab.target("faultfs:cifs-like")
+    other = target / "other"
+    other.mkdir()
+    before = os.stat(other).st_mtime_ns
+    start_probe(target)
+    result = probe(other)
+    settle_started()
+    assert result.path == str(other) and result.fstype == "fuse.faultfs"
+    assert os.stat(other).st_mtime_ns == before, "no probe was made in it"
+    assert entry_names(target) == ["other"]
+
+
 @pytest.mark.parametrize("lab_kind", ALL_KINDS)
 def test_checks_made_at_once_find_what_checks_made_in_turn(target: Path) -> None:
     """Off a local disk the probe makes the checks that need nothing of each other at once

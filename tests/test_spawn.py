@@ -496,3 +496,22 @@ def test_an_inherited_fd_above_a_lowered_open_files_limit_does_not_stop_a_spawn(
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(src)},
     )  # fmt: skip
     assert (done.returncode, done.stdout) == (0, "0\n"), done.stderr
+
+
+def test_what_must_be_over_before_an_exec_is_done_first(tmp_path: Path) -> None:
+    """``anyvenv run`` replaces itself with the command: a probe begun early, still removing
+    its scratch directory in a child, is waited for first (the command would not wait)."""
+    code = (
+        "import sys\n"
+        "from anyvenv.spawn import before_exec, exec_replacing\n"
+        "before_exec(lambda: print('settled', flush=True))\n"
+        "exec_replacing('/bin/sh', ['sh', '-c', 'echo replaced'], {})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "settled\nreplaced\n"

@@ -30,7 +30,7 @@ from project_support import (
 from anyvenv.envbuild.modeshim import SHIM_PTH
 from anyvenv.fs import ENV_LOCK_SUFFIX
 from lab import ALL_KINDS, Lab, LabMount
-from support import one_line_error
+from support import ANYVENV, one_line_error, traced_calls
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
 
@@ -1584,3 +1584,27 @@ def test_a_fifo_in_bin_does_not_hold_the_look_at_another_tools_scripts(tmp_path:
     assert done.stdout == "False\n", done.stderr  # (the script lacks its exec bits)
     os.chmod(bin_dir / "tool", 0o755)
     assert _scripts_run(str(tmp_path / "env"))
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:cifs-like"])
+def test_the_place_of_an_env_to_be_made_is_probed_while_the_project_is_read(
+    target: Path, index: Path, home: Path
+) -> None:
+    """On a share each call is a round trip (a far one: a second for the probe): a sync that
+    will make the project's env starts the probe of its place once the project is found, in a
+    child, while the command reads the rest of the project and takes its lock; the probe's
+    first look at the directory (whether it may be written) comes before the lock file."""
+    project = write_project(target / "demo")
+    env = project_environ(home)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    command = [*ANYVENV, "sync", *index_args(index)]
+    calls = traced_calls(command, "access,link", cwd=project, env=env)
+    looked_at = next(
+        i for i, call in enumerate(calls) if call.startswith(f'access("{project}", W_OK|X_OK)')
+    )
+    locked = next(
+        i for i, call in enumerate(calls) if f"{ENV_LOCK_SUFFIX}" in call and "link(" in call
+    )
+    assert looked_at < locked, calls
+    assert (project / ".venv" / "pyvenv.cfg").is_file()
+    assert not [name for name in os.listdir(project) if name.startswith(".anyvenv-probe-")]

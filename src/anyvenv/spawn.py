@@ -24,13 +24,14 @@ import time
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import NoReturn
 
 __all__ = [
     "Child",
     "Finished",
     "SpawnTimeout",
+    "before_exec",
     "exec_replacing",
     "run_captured",
     "run_inheriting",
@@ -55,6 +56,17 @@ _STOP_SIGNALS = {_SIGINT, _SIGTERM, _SIGHUP}  # what stops a command (see cli.gu
 _READ_SIZE = 1 << 16  # the default pipe capacity on Linux
 
 
+# what must be over before this process is replaced by another program (one that would not
+# wait for our children): see before_exec
+_before_exec: list[Callable[[], object]] = []
+
+
+def before_exec(hook: Callable[[], object]) -> None:
+    """Have ``hook`` called before :func:`exec_replacing` replaces this process (once)."""
+    if hook not in _before_exec:
+        _before_exec.append(hook)
+
+
 def exec_replacing(
     path: str, argv: Sequence[str], env: Mapping[str, str], *, search: bool = False
 ) -> NoReturn:
@@ -64,6 +76,8 @@ def exec_replacing(
     printing "Broken pipe"). :class:`OSError` when it cannot start (the handlers are put back)."""
     import _signal  # type: ignore[import-not-found]  # not signal: it imports enum (start-up)
 
+    while _before_exec:
+        _before_exec.pop(0)()
     before = [(number, _signal.signal(number, _signal.SIG_DFL)) for number in _RESTORE_SIGNALS]
     try:
         if search:

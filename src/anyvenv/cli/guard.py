@@ -55,6 +55,18 @@ def _raise_terminated(signum: int, frame: object) -> None:
 _SIGHUP = 1  # on every POSIX system (signal's constant would import enum)
 
 
+def _settle_probes() -> None:
+    """The probes a command began early (:func:`anyvenv.fs.probe.start_probe`) are over, and
+    what they made removed, when it ends (looked up: a command that began none never
+    imports the probe)."""
+    probe = sys.modules.get("anyvenv.fs.probe")
+    if probe is not None:
+        try:
+            probe.settle_started()
+        except (KeyboardInterrupt, Terminated):  # (a second stop: the first one's code stands)
+            pass
+
+
 def guarded(command: Callable[[], int]) -> int:
     """Run ``command`` and turn the ways it can fail into exit codes."""
     import _signal  # type: ignore[import-not-found]  # not signal: it imports enum (start-up)
@@ -91,6 +103,7 @@ def guarded(command: Callable[[], int]) -> int:
     try:
         return _exit_code_of(command_then_stops)
     finally:
+        _settle_probes()
         sys.unraisablehook = hook
         for signum, handler in previous:  # as they were, for a host that called main()
             _signal.signal(signum, handler)

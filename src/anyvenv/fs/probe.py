@@ -771,8 +771,8 @@ def _cache_key(device: int, mount: MountInfo | None) -> _CacheKey:
     return (device, mount.mount_point, mount.options) if mount else (device, None, ())
 
 
-# directory -> (the measurement under way in a child, when it started)
-_started: dict[str, tuple[BoundedCall[_EarlyAnswer], float]] = {}
+# directory -> (the measurement under way in a child, its mount point, when it started)
+_started: dict[str, tuple[BoundedCall[_EarlyAnswer], str, float]] = {}
 # the started probes answered, whose children may still be removing their scratch directory
 _answered: list[BoundedCall[_EarlyAnswer]] = []
 
@@ -798,7 +798,10 @@ def start_probe(path: str | os.PathLike[str]) -> None:
     # the first look at the directory, as a probe's: where the mount answers nothing, the
     # command stops here, before any call of its own could hang on it
     call.wait_alive()
-    _started[dirpath] = (call, time.perf_counter())
+    _started[dirpath] = (call, written.mount_point, time.perf_counter())
+    from anyvenv.spawn import before_exec
+
+    before_exec(settle_started)  # (a program run in this process's place would not wait)
 
 
 def _early_answer(text: str) -> _EarlyAnswer:
@@ -825,7 +828,7 @@ def settle_started() -> None:
     """Wait for the probes :func:`start_probe` began, the ones nobody took (each within its
     bound) and the ones still removing what they made."""
     while _started:
-        _, (call, _) = _started.popitem()
+        _, (call, _, _) = _started.popitem()
         try:
             call.result()
         except Exception:  # (nobody wants the answer: whatever it was is not this command's)
@@ -855,9 +858,9 @@ def probe(
     mount does not answer within the bound.
     """
     text = os.fsdecode(os.fspath(path))
-    started = _started.pop(os.path.abspath(text), None) if text else None
+    started = _take_started(os.path.abspath(text)) if text and _started else None
     if started is not None:  # begun by start_probe: measured fresh, whatever use_cache says
-        call, begun = started
+        call, _, begun = started
         try:
             answer: _EarlyAnswer | OSError = call.result()
         except OSError as exc:
@@ -886,6 +889,19 @@ def probe(
         time.perf_counter(),
         lambda: bounded(measure, what="probe", where=dirpath, timeout=timeout),
     )
+
+
+def _take_started(dirpath: str) -> tuple[BoundedCall[_EarlyAnswer], str, float] | None:
+    """The probe :func:`start_probe` began of ``dirpath``, else of another directory of its
+    mount (the answers are the mount's, as cached ones are)."""
+    started = _started.pop(dirpath, None)
+    if started is not None:
+        return started
+    mount = mount_containing(dirpath)
+    for directory, (_, mount_point, _) in list(_started.items()):
+        if mount is not None and mount.mount_point == mount_point:
+            return _started.pop(directory)
+    return None
 
 
 def _early_result(dirpath: str, begun: float, answer: _EarlyAnswer | OSError) -> ProbeResult:

@@ -24,6 +24,7 @@ from anyvenv.project.prepare import (
     EnvLeftAlone,
     PreparedEnv,
     discard_replaced,
+    landing_dir,
     prepare,
     put_back_replaced,
     save_state,
@@ -293,6 +294,10 @@ class LockedProject:
                 options.on_warning(warning)
         if not project.managed:  # uv syncs no env for it (and says so): make none
             raise EnvLeftAlone(declared)
+        if not os.path.lexists(declared):  # (to be made: its place is probed meanwhile)
+            from anyvenv.fs.probe import probe_path_for, start_probe
+
+            start_probe(probe_path_for(landing_dir(declared)))
         forced = forced_link_mode(options.link_mode, env_vars) or configured_link_mode(
             project.workspace_root, options.uv_args, env_vars, cwd, for_pip=options.for_pip
         )
