@@ -777,6 +777,25 @@ def test_a_package_file_linked_past_a_directory_this_user_may_not_enter_is_left_
     assert [item for item in check(env).findings if item.code is Code.PACKAGE_FILES_DAMAGED] == []
 
 
+def test_a_package_file_past_a_directory_this_user_may_not_enter_is_left_out(
+    nobody_scratch: Path,
+) -> None:
+    """A package's files in a directory another user closed (0700) cannot be looked at by
+    this user: left out, not called damaged (nor a link that cannot be read: readlink of a
+    path past a closed directory fails EACCES too, as the link mode symlink's on sshfs)."""
+    from support import run_cli_as_nobody
+
+    env = env_with_demo(nobody_scratch / "env", Path("/usr/bin/python3.11"), nobody_scratch)
+    for path in [env, *env.rglob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            os.chmod(path, 0o755)
+    package = next(env.glob("lib/python3.*/site-packages")) / DEMO_MODULE
+    os.chmod(package, 0o700)
+    proc = run_cli_as_nobody("check", "--json", str(env))
+    codes = [item["code"] for item in json.loads(proc.stdout)["findings"]]
+    assert Code.PACKAGE_FILES_DAMAGED.value not in codes, proc.stdout
+
+
 def _env_with_two_names_differing_in_case(env: Path, wheels: Path) -> Path:
     """An env made at ``env`` with a package (its wheel built in ``wheels``) listing
     ``Readme.py`` and ``README.py``; returns the directory of those two."""
@@ -1310,6 +1329,31 @@ def test_other_scripts_in_bin_are_not_judged_by_a_console_scripts_shape() -> Non
         b"\x7fELF\x02\x01\x01" + b"\0" * 9000,
     ]:
         assert _script_damage(data, parse_shebang(data)) is None, data
+
+
+def test_a_packages_data_script_is_not_judged_by_a_console_scripts_shape(
+    tmp_path: Path,
+) -> None:
+    """A script a package ships as data (setuptools' ``scripts=``: ``#!python``, rewritten
+    on install), with the coding line installers write but ending in ``main()``, not
+    ``sys.exit(...)``: it runs, and is not called cut short; all NUL bytes, it is damaged."""
+    env = env_with_demo(tmp_path / "env", base_python(), tmp_path / "wheels")
+    site = next(env.glob("lib/python3.*/site-packages"))
+    record = next(site.glob("*.dist-info/RECORD"))
+    tool = env / "bin" / "demo-data"
+    tool.write_bytes(
+        f"#!{env / 'bin' / 'python'}\n# -*- coding: utf-8 -*-\n".encode()
+        + b'"""Run the tool."""\nprint("data script")\n'
+    )
+    tool.chmod(0o755)
+    with record.open("a") as stream:
+        stream.write(f"../../../bin/demo-data,,{tool.stat().st_size}\n")
+    assert run([tool]).stdout == "data script\n"
+    proc = anyvenv("check", env, "--json")
+    assert proc.returncode == 0 and _json(proc)["findings"] == [], proc.stdout
+    _rewrite(tool, b"\0" * tool.stat().st_size)
+    proc = anyvenv("check", env, "--json")
+    assert [item["code"] for item in _json(proc)["findings"]] == ["script-damaged"], proc.stdout
 
 
 @pytest.mark.parametrize("how", ["mid-line", "at-a-line-end", "nul"])

@@ -62,7 +62,11 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
         if damage is not None:
             if installed is None:
                 installed = _installed_scripts(env)
-            if name in installed:  # (a user's own file: left as it is)
+            # (a user's own file: left as it is; a package's data script has no known shape,
+            # only its bytes all NUL tell)
+            if name in installed and (
+                damage == _ALL_NUL or name in _entry_point_scripts(installed[name])
+            ):
                 findings.append(_damaged_script_finding(env, path, installed[name], damage))
                 continue
         if shebang is None:
@@ -170,6 +174,7 @@ _GENERATED_FIRST_LINE = b"# -*- coding: utf-8 -*-\n"
 _GENERATED_LAST_LINE = re.compile(rb"\n[ \t]+sys\.exit\([^\n]*\)\n\Z")
 _EXEC_LINE_START = b"'''exec'"  # the second line of the /bin/sh form
 _BLOCK = 4096
+_ALL_NUL = "its bytes are all NUL: the size kept, not the contents"
 
 
 def _script_damage(head: bytes, shebang: Shebang | None) -> str | None:
@@ -182,7 +187,7 @@ def _script_damage(head: bytes, shebang: Shebang | None) -> str | None:
     if not head:
         return None
     if not head[:_BLOCK].strip(b"\0"):
-        return "its bytes are all NUL: the size kept, not the contents"
+        return _ALL_NUL
     if len(head) >= HEAD_BYTES:
         return None
     if shebang is None:
@@ -203,6 +208,25 @@ def _script_damage(head: bytes, shebang: Shebang | None) -> str | None:
     if body.startswith(_GENERATED_FIRST_LINE) and not _GENERATED_LAST_LINE.search(body):
         return f"cut short: {len(head)} bytes, ending before its last line, sys.exit(...)"
     return None
+
+
+def _entry_point_scripts(dist_info: Path) -> set[str]:
+    """The console and GUI scripts the package of ``dist_info`` declares (its
+    ``entry_points.txt``): the ones an installer writes from its template, whose shape is
+    known. A package's data scripts (setuptools' ``scripts=``) are its own text."""
+    try:
+        text = (dist_info / "entry_points.txt").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    names: set[str] = set()
+    section = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section in ("console_scripts", "gui_scripts") and "=" in line:
+            names.add(line.split("=", 1)[0].strip())
+    return names
 
 
 def _damaged_script_finding(env: Path, path: Path, dist_info: Path, damage: str) -> Finding:
@@ -672,13 +696,17 @@ def _unreadable_link(path: str) -> str | None:
     """The errno name of the readlink that fails (EACCES, EPERM) where ``path`` is a link
     the filesystem will not read; ``None`` for a file, or a link that reads (whose target
     lies past a directory this user may not enter)."""
+    import stat
+
     from anyvenv.fs.outcome import errno_name
 
     try:
+        if not stat.S_ISLNK(os.lstat(path).st_mode):
+            return None  # (a file past a directory this user may not enter: left out)
         os.readlink(path)
-    except PermissionError as exc:
-        return errno_name(exc.errno)
-    except (OSError, ValueError):  # (not a link; or it reads, but not now: left out)
+    except PermissionError as exc:  # (of the lstat too: a directory on the way is closed)
+        return errno_name(exc.errno) if os.path.islink(path) else None
+    except (OSError, ValueError):  # (it reads, but not now: left out)
         return None
     return None
 
