@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -569,3 +570,26 @@ def test_only_writes_measured_lost_refuse_an_env() -> None:
     assert not replace(works, reopen_write="no").keeps_reopened_writes
     for failed in ("EIO", "ENOSPC"):
         assert replace(works, reopen_write=failed).keeps_reopened_writes
+
+
+def test_what_a_started_probe_does_after_its_answer_is_done_when_its_caller_is_gone(
+    tmp_path: Path,
+) -> None:
+    """A started probe's child removes its scratch directory after answering: where the
+    caller stopped before the answer (a Ctrl-C while the probe looks at the directory), the
+    answer cannot be written, and the removal is still made."""
+    from anyvenv.fs.bounded import after_answer, start_bounded
+
+    made, measured = tmp_path / "scratch", tmp_path / "measured"
+
+    def measure() -> int:
+        made.mkdir()
+        measured.touch()
+        after_answer(made.rmdir)
+        time.sleep(0.3)  # (meanwhile the caller is gone)
+        return 1
+
+    call = start_bounded(measure, what="probe", where=str(tmp_path), finishing=True)
+    os.close(call.read_fd)  # the caller's end of the pipe, as its exit closes it
+    os.waitpid(call.pid, 0)  # (the child, answering nobody)
+    assert measured.exists() and not made.exists()

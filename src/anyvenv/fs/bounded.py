@@ -152,11 +152,13 @@ class BoundedCall(Generic[T]):
                 _ignore_ctrl_c()
                 serving(parent)
                 _beat_fd = _keep_only(write_fd)
-                write_all(_beat_fd, _outcome(func))
-                if _after:
-                    os.close(_beat_fd)  # (answered: the caller reads to the end, and goes on)
-                    for work in _after:
-                        work()
+                try:
+                    write_all(_beat_fd, _outcome(func))
+                finally:  # (also where the caller is gone: what it would wait for is done)
+                    if _after:
+                        os.close(_beat_fd)  # (answered: the caller reads to the end)
+                        for work in _after:
+                            work()
             finally:
                 os._exit(0)
         os.close(write_fd)
