@@ -23,6 +23,7 @@ from anyvenv.project.owners import (
     OWNER_NAME,
     EnvKind,
     Owner,
+    owner_of,
     read_owner,
     record_owner,
     render_owner,
@@ -422,7 +423,10 @@ def test_a_broken_owner_record_counts_as_none(tmp_path: Path) -> None:
     assert not record_owner(missing, f"{tmp_path}/p/.venv", EnvKind.SHADOW, project=None)
 
 
-@pytest.mark.parametrize("name", ["nl\nproj", " spaced ", "caf\udce9", "a = b # c"])
+@pytest.mark.parametrize(
+    "name",
+    ["nl\nproj", " spaced ", "caf\udce9", "a = b # c", "x\nmount-point = /x\nowner-hex = 2f"],
+)
 def test_an_owner_record_keeps_any_project_path(tmp_path: Path, name: str) -> None:
     """A newline (which ends a line of the record), spaces at the ends, bytes that are not
     UTF-8: the owner read back is the path written, so prune asks the right project."""
@@ -433,6 +437,8 @@ def test_an_owner_record_keeps_any_project_path(tmp_path: Path, name: str) -> No
     assert record_owner(str(env_dir), declared, EnvKind.ELSEWHERE, project=root)
     owner = read_owner(str(env_dir))
     assert owner is not None and (owner.declared, owner.project) == (declared, root)
+    assert owner.mount_point != "/x", "a path cannot stand for the lines after it"
+    assert owner == owner_of(declared, EnvKind.ELSEWHERE, root)  # (not rewritten each sync)
 
 
 def test_an_owner_record_without_the_project_is_read_and_named_as_before(

@@ -7,18 +7,19 @@ directory) or a shadow env (in the user cache) carries ``.anyvenv-owner``::
 
     # anyvenv: the project environment this env serves (read by 'anyvenv cache prune')
     owner = /mnt/share/proj/.venv
+    project = /mnt/share/proj
     kind = elsewhere
     mount-point = /mnt/share
     mount-source = //server/share
     mount-device = 0:53
     project-inode = 1234567
     owner-hex = 2f6d6e742f...
-    project = /mnt/share/proj
     project-hex = 2f6d6e742f...
 
 ``owner-hex`` holds the owner's path byte for byte (hex of its file-system encoding): a path
 may hold a newline, which ends a ``key = value`` line, or spaces at its ends, which the
-reading strips. ``owner`` is kept beside it for the reader.
+reading strips. ``owner`` is kept beside it for the reader (the paths as written come first:
+a newline in one, read as the end of its line, is followed by the real lines it would fake).
 ``project`` (and ``project-hex``, the same way) is the root of the project (its workspace's)
 the env serves, which prune and the messages name: the declared path need not be in it
 (``UV_PROJECT_ENVIRONMENT=/elsewhere/env``), nor its directory be it (``.tox/py312``).
@@ -97,14 +98,15 @@ def _inode_of(directory: str) -> str:
 def render_owner(owner: Owner) -> bytes:
     lines = [
         "# anyvenv: the project environment this env serves (read by 'anyvenv cache prune')",
+        # (the paths as written first: a newline in one cannot stand for the lines after it)
         f"owner = {owner.declared}",
+        f"project = {owner.project}",
         f"kind = {owner.kind.value}",
         f"mount-point = {owner.mount_point}",
         f"mount-source = {owner.mount_source}",
         f"mount-device = {owner.mount_device}",
         f"project-inode = {owner.project_inode}",
         f"owner-hex = {os.fsencode(owner.declared).hex()}",
-        f"project = {owner.project}",
         f"project-hex = {os.fsencode(owner.project).hex()}",
     ]
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
