@@ -271,7 +271,8 @@ def test_a_script_and_its_lock_are_edited_through_a_copy_where_uv_cannot_rewrite
     assert removed.returncode == 0, removed.stderr
     assert _script_dependencies(script) == ["gamma"]
     assert _locked_names(lock) == ["gamma"]
-    added = anyvenv("add", "--script", "r.py", "beta", *index_args(index), cwd=target, env=env)
+    # (the option's other form, --script=FILE, names the file the copy stands for too)
+    added = anyvenv("add", "--script=r.py", "beta", *index_args(index), cwd=target, env=env)
     assert added.returncode == 0, added.stderr
     assert "worked on a copy on local disk" in added.stderr, added.stderr
     assert _script_dependencies(script) == ["beta>=1.0", "gamma"]

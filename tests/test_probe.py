@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from anyvenv.errors import UsageError
+from anyvenv.errors import AnyvenvError, UsageError
 from anyvenv.fs.outcome import OK
 from anyvenv.fs.probe import (
     CHECKS,
@@ -593,3 +593,20 @@ def test_what_a_started_probe_does_after_its_answer_is_done_when_its_caller_is_g
     os.close(call.read_fd)  # the caller's end of the pipe, as its exit closes it
     os.waitpid(call.pid, 0)  # (the child, answering nobody)
     assert measured.exists() and not made.exists()
+
+
+def test_a_started_probe_that_meets_an_error_part_way_says_it_and_leaves_nothing(
+    lab: Lab,
+) -> None:
+    """Checks made at once: an error one of them meets (EIO once the mount's writes are
+    spent) is the probe's, as one made in turn says it, and its scratch directory goes."""
+    directory, set_budget = lab.eio_target()
+    set_budget(2)  # (the probe's first two files: then every chain's writes fail)
+    try:
+        start_probe(directory)
+        with pytest.raises(AnyvenvError, match=r"a file was made there, then .*\(EIO\)"):
+            probe(directory)
+        settle_started()
+    finally:
+        set_budget(None)
+    assert entry_names(directory) == []
