@@ -536,8 +536,7 @@ def _measure(
         else:
             running = _start_exec(script)  # runs while the other checks are made
 
-        chains = _chains(scratch, plain, results)
-        _run_chains(chains, parallel)
+        _run_chains(_chains(scratch, plain, results, parallel), parallel)
         results["exec"] = _finish_exec(running)
         done = True
     except OSError as exc:
@@ -556,10 +555,19 @@ def _measure(
     return dict(results), scratch if left else None  # (plain: marshalled from a child)
 
 
-def _chains(scratch: str, plain: str, results: dict[str, Outcome]) -> list[Callable[[], None]]:
-    """The checks after the first files, as chains that need nothing of each other: each
-    makes its files in a directory of its own under ``scratch`` (but the ones on ``plain``)
-    and sets its ``results``."""
+def _chains(
+    scratch: str, plain: str, results: dict[str, Outcome], apart: bool
+) -> list[Callable[[], None]]:
+    """The checks after the first files, as chains that need nothing of each other, each
+    setting its ``results``; ``apart``: each makes its files in a directory of its own under
+    ``scratch`` (but the ones on ``plain``), to be run at once; else all in ``scratch``."""
+
+    def own_directory(name: str) -> str:
+        if not apart:
+            return scratch  # (its names are no other chain's)
+        path = os.path.join(scratch, name)
+        os.mkdir(path, 0o700)
+        return path
 
     def links() -> None:
         rel_link = os.path.join(scratch, "link-rel")
@@ -592,32 +600,26 @@ def _chains(scratch: str, plain: str, results: dict[str, Outcome]) -> list[Calla
         results["case_sensitive"] = _try(lambda: _check_case_sensitive(plain) == OK)
 
     def hard_and_renames() -> None:
-        folder = _own_directory(scratch, "hard")
+        folder = own_directory("hard")
         hard_source = os.path.join(folder, "hard-source")  # fresh: no attributes cached yet
         _write_new(hard_source, b"anyvenv probe\n", 0o644)
         results["hardlink"] = _try_hardlink(hard_source, os.path.join(folder, "hard"))
         results["rename_over"] = _check_rename_over(folder, hard_source)
 
     def open_renames() -> None:
-        results["rename_open"] = _check_rename_open(_own_directory(scratch, "open"))
+        results["rename_open"] = _check_rename_open(own_directory("open"))
 
     def rewrites() -> None:
-        results["reopen_write"] = _check_reopen_write(_own_directory(scratch, "reopen"))
+        results["reopen_write"] = _check_reopen_write(own_directory("reopen"))
 
     def directory_rename() -> None:
-        results["dir_rename"] = _check_dir_rename(_own_directory(scratch, "moves"))
+        results["dir_rename"] = _check_dir_rename(own_directory("moves"))
 
     def locks() -> None:
-        folder = _own_directory(scratch, "locks")
+        folder = own_directory("locks")
         results["flock"], results["fcntl_lock"] = _check_locks(os.path.join(folder, "lock"))
 
     return [links, hard_and_renames, directory_rename, open_renames, rewrites, of_plain, locks]
-
-
-def _own_directory(scratch: str, name: str) -> str:
-    path = os.path.join(scratch, name)
-    os.mkdir(path, 0o700)
-    return path
 
 
 def _run_chains(chains: list[Callable[[], None]], parallel: bool) -> None:
