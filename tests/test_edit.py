@@ -343,3 +343,87 @@ def test_a_script_with_path_sources_is_not_edited_through_a_copy(
     assert refused.returncode == 1
     assert "its metadata has path sources" in one_line_error(refused)
     assert script.read_bytes() == sourced and lock.read_bytes() == before[lock]
+
+
+def test_a_script_copy_whose_lock_cannot_be_written_puts_the_script_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The script is written first: where its lock then cannot be, the script gets its old
+    text again (a new script beside its old lock would not match it)."""
+    from anyvenv.fs import atomic
+    from anyvenv.project.scriptcopy import ScriptCopy
+
+    script, lock = tmp_path / "r.py", tmp_path / "r.py.lock"
+    script.write_bytes(SCRIPT)
+    lock.write_bytes(b"version = 1\n")
+    real_write = atomic.atomic_write
+
+    def write(path: str, data: bytes, mode: int) -> None:
+        if path == str(lock):
+            raise OSError(28, "No space left on device")
+        real_write(path, data, mode)
+
+    monkeypatch.setattr(atomic, "atomic_write", write)
+    with ScriptCopy(str(script), SCRIPT, b"version = 1\n") as copy:
+        Path(copy.script).write_bytes(SCRIPT.replace(b', "alpha"]', b"]"))
+        Path(copy.script + ".lock").write_bytes(b"version = 1\nrevision = 3\n")
+        with pytest.raises(OSError, match="No space left"):
+            copy.put_back()
+    assert (script.read_bytes(), lock.read_bytes()) == (SCRIPT, b"version = 1\n")
+
+
+def test_a_script_on_local_disk_is_edited_and_locked_by_uv_in_place(
+    index: Path, tmp_path: Path
+) -> None:
+    """Where uv can rewrite files beside the script, no copy is made: uv works on it alone."""
+    env = project_environ(tmp_path / "home", UV_FIND_LINKS=str(index), UV_NO_INDEX="1")
+    script = tmp_path / "r.py"
+    script.write_bytes(SCRIPT)
+    for words in (["lock"], ["add", "beta"], ["remove", "beta"], ["sync"]):
+        if words == ["sync"]:  # (a lock that must change: uv rewrites it itself)
+            replace_file(script, SCRIPT.replace(b', "alpha"]', b"]"))
+        done = anyvenv(words[0], "--script", "r.py", *words[1:], cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        assert "a copy on local disk" not in done.stderr, (words, done.stderr)
+    assert _locked_names(tmp_path / "r.py.lock") == ["gamma"]
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_script_lock_that_may_not_change_is_not_made_in_a_copy(
+    lab_kind: str, target: Path, index: Path, tmp_path: Path
+) -> None:
+    """--frozen, --locked (or UV_FROZEN, UV_LOCKED) say the lock is not to be rewritten: no
+    copy rewrites it before uv syncs the script (--locked fails, as the lock is stale)."""
+    env = project_environ(tmp_path / "home", UV_FIND_LINKS=str(index), UV_NO_INDEX="1")
+    script, lock = target / "r.py", target / "r.py.lock"
+    script.write_bytes(SCRIPT)
+    assert anyvenv("lock", "--script", "r.py", cwd=target, env=env).returncode == 0
+    replace_file(script, SCRIPT.replace(b'"alpha"]', b'"alpha", "devtool"]'))
+    locked = lock.read_bytes()
+    frozen = anyvenv("sync", "--script", "r.py", "--frozen", cwd=target, env=env)
+    assert frozen.returncode == 0, frozen.stderr
+    assert lock.read_bytes() == locked
+    for flag, extra in (("--locked", {}), ("-q", {"UV_LOCKED": "1"})):
+        stale = anyvenv("sync", "--script", "r.py", flag, cwd=target, env={**env, **extra})
+        assert stale.returncode != 0 and "a copy on local" not in stale.stderr, stale.stderr
+        assert lock.read_bytes() == locked
+    assert entry_names(target) == ["r.py", "r.py.lock"]
+
+
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_script_lock_that_cannot_be_made_in_a_copy_stops_the_sync(
+    lab_kind: str, target: Path, index: Path, tmp_path: Path
+) -> None:
+    """When uv lock fails in the copy (no solution), sync --script exits with its code and
+    uv sync does not run (it would only fail the same way, saying it twice)."""
+    env = project_environ(tmp_path / "home", UV_FIND_LINKS=str(index), UV_NO_INDEX="1")
+    script, lock = target / "r.py", target / "r.py.lock"
+    script.write_bytes(SCRIPT)
+    assert anyvenv("lock", "--script", "r.py", cwd=target, env=env).returncode == 0
+    locked = lock.read_bytes()
+    replace_file(script, SCRIPT.replace(b'"alpha"]', b'"alpha", "nosuchpkg"]'))
+    synced = anyvenv("sync", "--script", "r.py", cwd=target, env=env)
+    assert synced.returncode == 1, synced.stderr
+    assert synced.stderr.count("nosuchpkg was not found") == 1, synced.stderr
+    assert lock.read_bytes() == locked
+    assert entry_names(target) == ["r.py", "r.py.lock"]
