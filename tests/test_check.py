@@ -1275,6 +1275,9 @@ def test_an_emptied_record_or_metadata_is_named_with_the_reinstall_that_mends_it
     [both] = [item for item in check(env).findings if item.code is Code.PACKAGE_RECORD_EMPTY]
     assert both.evidence["files"] == "METADATA\nRECORD"
     assert both.message.startswith("anyvenv_demo-1.0.dist-info/METADATA and RECORD are empty")
+    repaired = anyvenv("repair", env)  # (nothing else to mend: it says what it left)
+    assert "package-record-empty" in repaired.stdout, repaired.stdout
+    assert repaired.stdout.splitlines()[-1].startswith("reinstall the packages named above")
     mended = anyvenv(*command.split()[1:], "--no-index", "--find-links", wheels)
     assert mended.returncode == 0, mended.stderr
     assert check(env).findings == []
@@ -1313,6 +1316,17 @@ def test_a_console_script_cut_at_any_byte_is_damaged_and_a_whole_one_is_not(
     assert _script_damage(zeroed, parse_shebang(zeroed)) == (
         "its bytes are all NUL: the size kept, not the contents"
     )
+
+
+def test_a_script_of_its_shebang_line_alone_is_cut_short_whatever_it_runs() -> None:
+    """No program's script is its #! line and nothing after: it would run nothing."""
+    from anyvenv.envbuild.shebang import parse_shebang
+    from anyvenv.repair.contents import _script_damage
+
+    for head in (b"#!/usr/bin/perl\n", b"#!/usr/bin/env node\n", b"#!/env/bin/python\n"):
+        assert _script_damage(head, parse_shebang(head)) == (
+            f"cut short: {len(head)} bytes, nothing after its #! line"
+        ), head
 
 
 def test_other_scripts_in_bin_are_not_judged_by_a_console_scripts_shape() -> None:
@@ -1451,3 +1465,7 @@ def test_package_files_of_nul_bytes_are_named_with_the_reinstall_that_mends_them
     assert repaired.returncode == 0, repaired.stderr
     assert "package-files-zeroed" in repaired.stdout, repaired.stdout
     assert repaired.stdout.splitlines()[-1].startswith("reinstall the packages named above")
+    _rewrite(package / "small.py", b"\0" * 5)  # (not the size recorded: damaged, only)
+    found_now = {item.code: item.evidence["files"] for item in check(env).findings}
+    assert found_now[Code.PACKAGE_FILES_DAMAGED] == f"{site}/zeroed/small.py", found_now
+    assert "small.py" not in found_now[Code.PACKAGE_FILES_ZEROED], found_now
