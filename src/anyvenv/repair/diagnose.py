@@ -320,10 +320,11 @@ def _holds(home: str, executable: str) -> bool:
 
 
 def _unreachable(path: str) -> str | None:
-    """Why ``path``, which may exist, cannot be reached (EACCES on the way); ``None`` if it
+    """Why ``path``, which may exist, cannot be reached (EACCES on the way, or at the
+    directory itself: its stat needs only its parents, its entries need it); ``None`` if it
     can, or does not exist."""
     try:
-        os.stat(path)
+        os.stat(os.path.join(path, "."))
     except PermissionError as exc:
         return exc.strerror
     except OSError:
