@@ -471,6 +471,34 @@ def test_an_env_whose_base_is_gone_is_one_line_naming_repair(
     assert shadows(home) == []
 
 
+def test_a_bare_env_whose_base_is_out_of_reach_is_left_with_a_hint_for_pip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An env given to pip (no project: no UV_PROJECT_ENVIRONMENT to point elsewhere) whose
+    base lies past a directory this user may not enter: left as it is, the hint says to use
+    an env of one's own."""
+    from anyvenv.errors import BaseOutOfReach
+    from anyvenv.project import barepip
+    from anyvenv.repair import envstate
+
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    closed = tmp_path / "closed"
+    (env / "pyvenv.cfg").write_text(f"home = {closed / 'bin'}\nversion_info = 3.12.1\n")
+    monkeypatch.setattr(barepip, "_install_fault", lambda env: ("chmod fails (ENOSYS)", "x"))
+    monkeypatch.setattr(  # (root enters every directory: as another user would find it)
+        envstate,
+        "base_out_of_reach",
+        lambda env: envstate.OutOfReach(f"its base Python's directory {closed}", str(closed)),
+    )
+    with pytest.raises(BaseOutOfReach) as caught:
+        barepip._shadowed(str(env), {})
+    assert caught.value.message.startswith(f"the environment {env} cannot be used by you")
+    assert caught.value.hint is not None and caught.value.hint.endswith(
+        ", or use an env of your own"
+    ), caught.value.hint
+
+
 def site_of(env: Path) -> Path:
     (site,) = env.glob("lib/python3*/site-packages")
     return site

@@ -355,19 +355,23 @@ def test_unreadable_lib64_on_the_mount_is_named(tmp_path: Path, lab: object) -> 
     assert "owned by nobody" in unreadable[0].message
 
 
-def test_a_base_this_user_cannot_enter_is_not_called_missing(nobody_scratch: Path) -> None:
-    """Run as another user, a base Python under a directory they cannot enter is there:
-    the finding says it cannot be entered (EACCES), not that it no longer exists."""
+@pytest.mark.parametrize("home_name", ["private/bin", "private"])
+def test_a_base_this_user_cannot_enter_is_not_called_missing(
+    nobody_scratch: Path, home_name: str
+) -> None:
+    """Run as another user, a base Python under a directory they cannot enter (or in one:
+    ``home`` itself closed, its parents open) is there: the finding says it cannot be
+    entered (EACCES), not that it no longer exists."""
     from support import one_line_error, run_cli_as_nobody
 
     top = nobody_scratch
+    home = top / home_name
     (top / "private" / "bin").mkdir(parents=True)
     os.chmod(top / "private", 0o700)
     env = top / "env"
     (env / "bin").mkdir(parents=True)
     (env / "pyvenv.cfg").write_text(
-        f"home = {top / 'private' / 'bin'}\nversion_info = 3.11.7\n"
-        "include-system-site-packages = false\n"
+        f"home = {home}\nversion_info = 3.11.7\ninclude-system-site-packages = false\n"
     )
     for path in (env, env / "bin"):
         os.chmod(path, 0o755)
@@ -378,7 +382,7 @@ def test_a_base_this_user_cannot_enter_is_not_called_missing(nobody_scratch: Pat
     assert not any("no longer exists" in text for text in messages), messages
     # (not sent to repair, which would move the env onto another Python: it refuses)
     reason = (
-        f"its base Python's directory {top / 'private' / 'bin'} (pyvenv.cfg 'home'), which you "
+        f"its base Python's directory {home} (pyvenv.cfg 'home'), which you "
         f"cannot reach (you may not enter {top / 'private'}, owned by root, mode 0700); ask "
         f"root to let you into {top / 'private'}"
     )
