@@ -19,6 +19,7 @@ from anyvenv.fs import env_lock_path
 from anyvenv.fs.leftovers import REMOVING_MARK, RETIRED_MARK, STAGING_MARK, this_host
 from anyvenv.fs.lock import ShareLock
 from anyvenv.fs.mounts import read_mounts
+from anyvenv.project.inputs import RECORD_NAME
 from anyvenv.project.owners import (
     OWNER_NAME,
     EnvKind,
@@ -329,6 +330,20 @@ def test_a_shadow_env_goes_when_its_env_is_gone(
         str(project),
     )
     assert _prune(env)[shadow]["verdict"] == "in-use"
+    record = Path(shadow, OWNER_NAME)  # (as an earlier release wrote it: no project)
+    record.write_text(
+        "".join(
+            line
+            for line in record.read_text().splitlines(True)
+            if not line.startswith(("project ", "project-hex"))
+        )
+    )
+    assert getattr(read_owner(shadow), "project", None) == ""
+    # the next sync of another release (the up-to-date shortcut compares anyvenv's version)
+    # records the project
+    (project / ".venv" / RECORD_NAME).unlink()
+    _sync(project, env, index)
+    assert getattr(read_owner(shadow), "project", None) == str(project)
     shutil.rmtree(project / ".venv")
     done = _prune(env)[shadow]
     assert (done["verdict"], done["removed"], done["project"]) == ("unused", True, str(project))
@@ -415,6 +430,19 @@ def test_a_broken_owner_record_counts_as_none(tmp_path: Path) -> None:
     assert read_owner(str(env_dir)) is None
     (env_dir / OWNER_NAME).write_text(f"owner = {tmp_path}/p/.venv\nkind = nonsense\n")
     assert read_owner(str(env_dir)) is None
+    # a project that is not absolute, or whose hex does not read: none named (the env is
+    # still judged by its declared path)
+    for project_lines in (
+        "project = relative/p\n",
+        f"project = {tmp_path}/p\nproject-hex = {os.fsencode('relative/p').hex()}\n",
+        f"project = {tmp_path}/p\nproject-hex = zz\n",
+    ):
+        (env_dir / OWNER_NAME).write_text(
+            f"owner = {tmp_path}/p/.venv\n{project_lines}kind = elsewhere\n"
+        )
+        owner = read_owner(str(env_dir))
+        assert owner is not None and owner.declared == f"{tmp_path}/p/.venv", project_lines
+        assert owner.project == "" and owner.project_named() == f"{tmp_path}/p", project_lines
     assert record_owner(str(env_dir), f"{tmp_path}/p/.venv", EnvKind.SHADOW, project=None)
     owner = read_owner(str(env_dir))
     assert owner is not None and owner.kind is EnvKind.SHADOW and owner.mount_point
