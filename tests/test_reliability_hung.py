@@ -250,3 +250,66 @@ def test_a_stuck_child_still_running_is_reaped_once_it_ends(
     time.sleep(1.2)
     assert call_bounded(lambda: 8, what="eight", where="x") == 8
     assert set(_zombie_children()) <= before and bounded._unreaped == []
+
+
+def _ended_by_sigkill(pid: int, within: float) -> bool:
+    """Whether the child ``pid`` ended by SIGKILL within ``within`` seconds (reaped here; or
+    already, by the kill itself, when it is not in bounded's list of those left to reap)."""
+    import signal
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            ended, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return pid not in bounded._unreaped
+        if ended:
+            return os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        time.sleep(0.02)
+    return False
+
+
+def test_a_started_call_that_never_steps_is_killed_when_given_up_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """wait_alive past the bound with no beat nor answer (a started probe stuck on a hung
+    mount): MountNotAnswering, and the child is killed, not left to run on."""
+    monkeypatch.setattr(bounded, "_unreaped", [])
+    call = bounded.start_bounded(lambda: time.sleep(20), what="sleep", where="x", timeout=0.3)
+    try:
+        with pytest.raises(MountNotAnswering):
+            call.wait_alive()
+        assert _ended_by_sigkill(call.pid, 10.0)
+    finally:
+        try:
+            os.kill(call.pid, 9)
+            os.waitpid(call.pid, 0)
+        except OSError:
+            pass
+
+
+def test_finishing_after_the_answer_is_bounded_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call that answered, then hangs in the work it left for after its answer (a probe's
+    clean-up on a mount that stopped answering since): finish() gives up within the bound
+    and kills the child; the command is not held at its exit."""
+    monkeypatch.setattr(bounded, "_unreaped", [])
+
+    def answer_then_hang() -> int:
+        bounded.after_answer(lambda: time.sleep(20))
+        return 5
+
+    call = bounded.start_bounded(
+        answer_then_hang, what="probe", where="x", timeout=0.5, finishing=True
+    )
+    try:
+        assert call.result() == 5
+        began = time.monotonic()
+        call.finish()
+        assert time.monotonic() - began < 0.5 + 4.0
+        assert _ended_by_sigkill(call.pid, 10.0)
+    finally:
+        try:
+            os.kill(call.pid, 9)
+            os.waitpid(call.pid, 0)
+        except OSError:
+            pass
