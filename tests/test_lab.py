@@ -448,3 +448,34 @@ def test_busy_while_open_refuses_to_remove_an_open_file_only(lab: Lab) -> None:
         except OSError:
             time.sleep(0.01)
     assert os.listdir(target) == []
+
+
+def test_count_ops_records_each_round_trip_of_a_block_by_process(lab: Lab) -> None:
+    """A faultfs mount records the operations it answers during ``lab.count_ops``: each
+    lookup of an absent name is one getattr (the kernel keeps no negative entries), a listing
+    is opendir and readdir, and each is the asking process's; nothing outside the block."""
+    target = lab.target("faultfs:passthrough")
+    (target / "sub").mkdir()
+    os.path.lexists(target / "before")  # (outside any block: not recorded)
+    with lab.count_ops("faultfs:passthrough") as trace:
+        for number in range(5):
+            assert not os.path.lexists(target / f"absent-{number}")
+        assert os.listdir(target / "sub") == []
+        child = subprocess.run(
+            [sys.executable, "-c", f"import os; os.path.lexists({str(target / 'child')!r})"],
+            check=True,
+        )
+    os.path.lexists(target / "after")
+    assert child.returncode == 0
+    mine = trace.select(pid=os.getpid())
+    looked_up = [op.path for op in mine if op.name == "getattr"]
+    assert [str(target / f"absent-{number}") for number in range(5)] == [
+        path for path in looked_up if "absent-" in path
+    ]
+    assert trace.count("opendir", target / "sub", os.getpid()) == 1
+    assert trace.count("readdir", target / "sub", os.getpid()) >= 1
+    others = trace.select("getattr", target / "child")
+    assert len(others) == 1 and others[0].pid != os.getpid()
+    assert not trace.select(under=target / "before") and not trace.select(under=target / "after")
+    with pytest.raises(ValueError), lab.count_ops("sshfs"):
+        pass

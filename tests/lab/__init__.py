@@ -4,7 +4,7 @@ SMB (Samba through smbnetfs), rclone.
 Use through the fixtures of tests/conftest.py (``lab``, ``target``, ``lab_target``).
 """
 
-from lab.core import ALL_KINDS, FAULT_KINDS, SSHFS_KINDS, Lab, LabMount
+from lab.core import ALL_KINDS, FAULT_KINDS, SSHFS_KINDS, Lab, LabMount, Op, OpTrace
 from lab.mounts import LabUnavailable
 from lab.probe import PROBE_KEYS, probe_all
 
@@ -16,5 +16,7 @@ __all__ = [
     "Lab",
     "LabMount",
     "LabUnavailable",
+    "Op",
+    "OpTrace",
     "probe_all",
 ]

@@ -67,6 +67,46 @@ OnUnavailable = Callable[[str, LabUnavailable], NoReturn]
 
 
 @dataclass(frozen=True)
+class Op:
+    """One operation a faultfs mount answered (see :meth:`Lab.count_ops`)."""
+
+    pid: int
+    """The process that asked (its thread group: every thread of a process counts as it)."""
+    name: str
+    """The FUSE operation: getattr (a lookup or a stat), opendir, readdir, open, read, ..."""
+    path: str
+    """Its first path, on the mount (mount root + the path FUSE gives), or "" for none (an
+    operation on an open file)."""
+
+
+@dataclass
+class OpTrace:
+    """The operations of a faultfs mount during a ``with lab.count_ops(kind)`` block, filled
+    in when the block ends."""
+
+    ops: list[Op] = field(default_factory=list)
+
+    def count(
+        self, name: str | None = None, under: Path | str | None = None, pid: int | None = None
+    ) -> int:
+        """How many operations were ``name`` (any, if None), on ``under`` or a path below
+        it (any path, if None), asked by process ``pid`` (any, if None)."""
+        return len(self.select(name, under, pid))
+
+    def select(
+        self, name: str | None = None, under: Path | str | None = None, pid: int | None = None
+    ) -> list[Op]:
+        prefix = None if under is None else str(under).rstrip("/")
+        return [
+            op
+            for op in self.ops
+            if (name is None or op.name == name)
+            and (pid is None or op.pid == pid)
+            and (prefix is None or op.path == prefix or op.path.startswith(prefix + "/"))
+        ]
+
+
+@dataclass(frozen=True)
 class LabMount:
     """One mounted filesystem of the lab and what it is measured to do."""
 
@@ -196,6 +236,28 @@ class Lab:
             timer.join()
             if fired.is_set():
                 self._drop(HUNG_KIND, f"aborted after a test hung for {seconds:g}s")
+
+    @contextlib.contextmanager
+    def count_ops(self, kind: str) -> Iterator[OpTrace]:
+        """The operations the faultfs mount of ``kind`` answers during the block (the trace
+        yielded is filled in when it ends): round trips to a share, counted without a clock.
+        A lookup the kernel answers from its cache (an entry or attributes seen in the last
+        second) never reaches the mount; release and releasedir are sent without waiting
+        and may come after the block. Blocks of one mount must not overlap."""
+        if not kind.startswith("faultfs:"):
+            raise ValueError(f"only faultfs mounts trace their operations, not {kind!r}")
+        mount = self.mount(kind)
+        trace, ops = self._trace_file(kind), OpTrace()
+        trace.write_bytes(b"")
+        try:
+            yield ops
+        finally:
+            recorded = trace.read_bytes()
+            trace.unlink()
+            root = str(mount.root)
+            for line in recorded.decode("utf-8", "surrogateescape").splitlines():
+                pid, name, path = line.split(" ", 2)
+                ops.ops.append(Op(int(pid), name, "" if path == "-" else root + path.rstrip("/")))
 
     def eio_target(self) -> tuple[Path, Callable[[int | None], None]]:
         """A fresh directory on a faultfs mount whose writes fail with EIO once a budget is
@@ -371,6 +433,8 @@ class Lab:
             str(mountpoint),
             "--mode",
             mode,
+            "--trace",
+            str(self._trace_file(kind)),
         ]
         active = start_mount_process(command, mountpoint, self._log(kind), env=env)
         return self._track(kind, active, str(backing))
@@ -509,6 +573,12 @@ class Lab:
         logs = self.base / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         return logs / f"{kind.replace(':', '-')}.log"
+
+    def _trace_file(self, kind: str) -> Path:
+        """Where the faultfs mount of ``kind`` records its operations while it exists."""
+        traces = self.base / "traces"
+        traces.mkdir(parents=True, exist_ok=True)
+        return traces / f"{kind.replace(':', '-')}.ops"
 
     def _fresh_dir(self, parent: Path, name: str) -> Path:
         path = parent / f"{name}{next(self._counter):04d}"

@@ -50,7 +50,8 @@ def _fail(code: int) -> OSError:
     return OSError(code, os.strerror(code))
 
 
-# every operation a latency applies to (mfusepy reads their signatures: wrapped, not replaced)
+# every operation a latency applies to and a trace records (mfusepy reads their signatures:
+# wrapped, not replaced)
 _SLOWED = (
     "getattr", "access", "statfs", "chmod", "chown", "utimens", "mkdir", "rmdir", "unlink",
     "rename", "symlink", "readlink", "link", "opendir", "readdir", "releasedir", "create",
@@ -65,6 +66,70 @@ def _slowed(operation: Callable[..., Any], seconds: float) -> Callable[..., Any]
         return operation(*args, **kwargs)
 
     return slowly
+
+
+Caller = Callable[[], int]
+"""The thread id of the process whose request is being answered (fuse_get_context's pid)."""
+
+_OPENING = frozenset({"open", "opendir", "create"})
+_CLOSING = frozenset({"release", "releasedir"})
+
+
+class Tracer:
+    """Appends ``PID NAME PATH`` to ``trace`` for each operation while that file exists (the
+    lab creates it for a block of a test and removes it after). PID is the caller's process,
+    PATH the first path argument as FUSE gives it; an operation on an open file (where FUSE
+    gives no path: nopath) shows the path it was opened by, ``-`` if not known."""
+
+    def __init__(self, trace: str, caller: Caller) -> None:
+        self._trace = trace
+        self._caller = caller
+        self._lock = threading.Lock()
+        self._opened: dict[int, str] = {}  # file handle -> path it was opened by
+
+    def wrap(self, operation: Callable[..., Any], name: str) -> Callable[..., Any]:
+        @functools.wraps(operation)
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            path = args[0] if args else None
+            if path is None:
+                handle = kwargs.get("fh", args[-1] if args else None)
+                with self._lock:
+                    known = self._opened.get(handle) if isinstance(handle, int) else None
+                    if name in _CLOSING and isinstance(handle, int):
+                        self._opened.pop(handle, None)
+                path = known
+            self._record(name, path)
+            answer = operation(*args, **kwargs)
+            if name in _OPENING and isinstance(answer, int) and isinstance(args[0], str):
+                with self._lock:
+                    self._opened[answer] = args[0]
+            return answer
+
+        return traced
+
+    def _record(self, name: str, path: object) -> None:
+        try:
+            fd = os.open(self._trace, os.O_WRONLY | os.O_APPEND)
+        except OSError:  # (no trace asked for now)
+            return
+        try:
+            shown = path if isinstance(path, str) and path else "-"
+            line = f"{_process_of(self._caller())} {name} {shown}\n"
+            os.write(fd, line.encode("utf-8", "surrogateescape"))  # (O_APPEND: one write, whole)
+        finally:
+            os.close(fd)
+
+
+def _process_of(thread: int) -> int:
+    """The process (thread group) of a thread id: FUSE names the calling thread."""
+    try:
+        with open(f"/proc/{thread}/status", encoding="ascii", errors="replace") as stream:
+            for line in stream:
+                if line.startswith("Tgid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return thread
 
 
 class FaultOps:
@@ -82,7 +147,14 @@ class FaultOps:
     flag_nullpath_ok = True
     flag_nopath = True
 
-    def __init__(self, backing: str, spec: FaultSpec, mountpoint: str = "") -> None:
+    def __init__(
+        self,
+        backing: str,
+        spec: FaultSpec,
+        mountpoint: str = "",
+        trace: str = "",
+        caller: Caller | None = None,
+    ) -> None:
         self._root = os.path.abspath(backing).rstrip("/")
         self._spec = spec
         self._mountpoint = os.path.abspath(mountpoint) if mountpoint else ""
@@ -98,6 +170,10 @@ class FaultOps:
         if spec.latency_seconds:
             for name in _SLOWED:
                 setattr(self, name, _slowed(getattr(self, name), spec.latency_seconds))
+        if trace:  # (outermost: an operation is recorded before it waits or answers)
+            tracer = Tracer(trace, caller or os.getpid)
+            for name in _SLOWED:
+                setattr(self, name, tracer.wrap(getattr(self, name), name))
 
     # -- helpers ---------------------------------------------------------
     def _full(self, path: str) -> str:
@@ -166,7 +242,7 @@ class FaultOps:
     def access(self, path: str, amode: int) -> int:
         if amode & os.W_OK:
             self._writable()
-        mode = self.getattr(path)["st_mode"]
+        mode = FaultOps.getattr(self, path)["st_mode"]  # (not the slowed or traced one)
         if amode & os.X_OK and stat.S_ISREG(mode) and not mode & 0o111:
             raise _fail(errno.EACCES)
         return 0
@@ -470,13 +546,18 @@ def libfuse_description() -> str:
     return f"{mfusepy._libfuse_path} ({mfusepy.fuse_version_major}.{mfusepy.fuse_version_minor})"
 
 
-def serve(backing: str, mountpoint: str, mode: str, debug: bool = False) -> None:
+def serve(backing: str, mountpoint: str, mode: str, debug: bool = False, trace: str = "") -> None:
     """Mount faultfs in this process and serve until unmounted or signalled."""
     mfusepy = _load_mfusepy()
     os.umask(0)  # the kernel already applied the caller's umask to create/mkdir modes
     fuse_class = _fuse_class(mfusepy)
+
+    def caller() -> int:
+        pid: int = mfusepy.fuse_get_context()[2]
+        return pid
+
     fuse_class(
-        FaultOps(backing, MODES[mode], mountpoint),
+        FaultOps(backing, MODES[mode], mountpoint, trace, caller),
         mountpoint,
         foreground=True,
         nothreads=False,
@@ -498,6 +579,12 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("mountpoint")
     parser.add_argument("--mode", default="passthrough", choices=sorted(MODES))
     parser.add_argument("--debug", action="store_true", help="libfuse debug output")
+    parser.add_argument(
+        "--trace",
+        default="",
+        metavar="FILE",
+        help="while FILE exists, append 'PID OPERATION PATH' to it for each operation",
+    )
     parser.add_argument("--which-libfuse", action="store_true", help="print libfuse and exit")
     return parser.parse_args(argv)
 
@@ -508,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         print(libfuse_description())
         return 0
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING)
-    serve(args.backing, args.mountpoint, args.mode, debug=args.debug)
+    serve(args.backing, args.mountpoint, args.mode, debug=args.debug, trace=args.trace)
     return 0
 
 
