@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from anyvenv.envbuild.dists import (
-    clear_dead_dist_infos,
-    dist_info_name,
-    interrupted_installs,
-    normalize_name,
-)
+from anyvenv.envbuild.dists import dist_info_name, look_for_half_made, normalize_name
+
+
+def interrupted_installs(site: Path, *, read_records: bool = False) -> list[str]:
+    return look_for_half_made(site, read_records=read_records).interrupted
+
+
+def clear_dead_dist_infos(site: Path) -> list[str]:
+    return look_for_half_made(site).dead
 
 
 def test_names_compare_as_pep_503_says() -> None:
@@ -23,6 +26,7 @@ def test_a_dist_info_without_installer_is_interrupted(tmp_path: Path) -> None:
     for name, finished in (("done_pkg-1.0", True), ("Half.Made-2.0", False), ("other-3", False)):
         info = site / f"{name}.dist-info"
         info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Name: {name}\n")  # (not dead: readable)
         (info / "RECORD").write_text("")
         if finished:
             (info / "INSTALLER").write_text("uv\n")
@@ -96,3 +100,38 @@ def test_a_dist_info_no_tool_can_read_and_that_lists_nothing_is_cleared(tmp_path
     assert clear_dead_dist_infos(site) == ["bare", "dead-pkg"]
     assert sorted(os.listdir(site)) == ["listed-1.0.dist-info", "readable-1.0.dist-info"]
     assert clear_dead_dist_infos(tmp_path / "missing") == []
+
+
+def test_one_look_finds_stale_data_dirs_dead_and_interrupted_dist_infos(tmp_path: Path) -> None:
+    """What a sync reinstalls, from one listing: the stale ``.data`` directory and the dead
+    dist-info are removed, the interrupted one is left; a link named like either is never
+    removed (nor followed into), and one without INSTALLER through it counts as interrupted.
+    A dist-info with INSTALLER is finished even with no METADATA or RECORD (an installer
+    writes INSTALLER after them and an uninstaller removes it before them)."""
+    site = tmp_path / "site-packages"
+    elsewhere = tmp_path / "elsewhere"
+    for info, files in {
+        site / "done-1.0.dist-info": {"INSTALLER": "uv\n"},  # (not even METADATA: finished)
+        site / "Dead.Pkg-1.0.dist-info": {"RECORD": ""},
+        site / "half-2.0.dist-info": {"METADATA": "Name: half\n", "RECORD": "half/x.py,,\n"},
+        site / "stale-1.0.data": {"scripts": "left\n"},
+        elsewhere / "linked-1.0.dist-info": {"RECORD": ""},
+        elsewhere / "linked_data-1.0.data": {"x": ""},
+    }.items():
+        info.mkdir(parents=True)
+        for file, text in files.items():
+            (info / file).write_text(text)
+    for name in ("linked-1.0.dist-info", "linked_data-1.0.data"):
+        os.symlink(elsewhere / name, site / name)
+    found = look_for_half_made(site)
+    assert (found.data_dirs, found.dead) == (["stale"], ["dead-pkg"])
+    assert found.interrupted == ["half", "linked"]
+    assert found.reinstall == ["dead-pkg", "half", "linked", "stale"]
+    assert sorted(os.listdir(site)) == [
+        "done-1.0.dist-info",
+        "half-2.0.dist-info",
+        "linked-1.0.dist-info",
+        "linked_data-1.0.data",
+    ]
+    assert sorted(os.listdir(elsewhere)) == ["linked-1.0.dist-info", "linked_data-1.0.data"]
+    assert look_for_half_made(tmp_path / "absent").reinstall == []

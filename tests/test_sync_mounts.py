@@ -31,6 +31,7 @@ from anyvenv.envbuild.modeshim import SHIM_PTH
 from anyvenv.fs import ENV_LOCK_SUFFIX
 from lab import ALL_KINDS, Lab, LabMount
 from support import ANYVENV, one_line_error, traced_calls
+from wheels import build_wheel
 
 pytestmark = [needs_pythons, pytest.mark.timeout(300)]
 
@@ -1608,3 +1609,45 @@ def test_the_place_of_an_env_to_be_made_is_probed_while_the_project_is_read(
     assert looked_at < locked, calls
     assert (project / ".venv" / "pyvenv.cfg").is_file()
     assert not [name for name in os.listdir(project) if name.startswith(".anyvenv-probe-")]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:passthrough"])
+def test_an_ordinary_sync_looks_at_each_installed_dist_info_once(
+    target: Path, lab: Lab, home: Path, tmp_path: Path
+) -> None:
+    """Before uv runs, a sync that is not a no-op looks for what a killed install left in
+    site-packages: on a share each lookup is a round trip. One listing, and one lookup per
+    dist-info (its INSTALLER: uv writes it after every file of the wheel, METADATA among
+    them, so only one without it needs a second look), not three listings and four lookups
+    each. Counted with the lab's operation trace (anyvenv's own process: uv's are its own)."""
+    count = 16
+    wheels = tmp_path / "wheels"
+    names = [f"pkg{number:02d}" for number in range(count)]
+    for name in [*names, "devtool"]:  # (the dev group's)
+        build_wheel(wheels, name, modules={f"{name}/__init__.py": "X = 1\n"})
+    project = write_project(target / "demo", dependencies=names)
+    env = project_environ(home)
+    first = anyvenv("sync", *index_args(wheels), cwd=project, env=env)
+    assert first.returncode == 0, first.stderr
+    site = project / ".venv" / "lib" / "python3.12" / "site-packages"
+    dist_infos = len([name for name in os.listdir(site) if name.endswith(".dist-info")])
+    assert dist_infos >= count + 1  # (and the project's own)
+    write_project(project, dependencies=[*names, "pkg00>=1"])  # (not a no-op: uv runs)
+    with lab.count_ops("faultfs:passthrough") as trace:
+        child = subprocess.Popen(
+            [*ANYVENV, "sync", *index_args(wheels)],
+            cwd=project,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 0, stderr
+    listings = [op for op in trace.select("opendir", pid=child.pid) if op.path == str(site)]
+    lookups = trace.select("getattr", site, child.pid)
+    in_dist_infos = [op for op in lookups if ".dist-info/" in op.path]
+    # (measured before: 5 listings, 34 lookups in dist-infos: METADATA and INSTALLER each)
+    assert len(listings) <= 2, listings
+    assert len(in_dist_infos) <= dist_infos, [op.path for op in in_dist_infos]
+    assert len(lookups) <= dist_infos + 4, [op.path for op in lookups]

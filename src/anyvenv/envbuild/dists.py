@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import os
 
-TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
 DIST_INFO = ".dist-info"
 _SEPARATORS = "-_."
 
@@ -38,21 +34,88 @@ def dist_info_name(entry: str, suffix: str = DIST_INFO) -> str:
     return normalize_name(entry[: -len(suffix)].split("-", 1)[0])
 
 
-def clear_stale_data_dirs(site_packages: str | os.PathLike[str]) -> list[str]:
-    """Remove the ``NAME-VERSION.data`` directories a killed installer left in site-packages
-    (an install moves their contents out and removes them; uv, killed part-way, leaves one
-    holding a temp file, and then refuses every later install of that wheel: "RECORD file
-    doesn't match wheel contents"). Returns the distributions they belonged to."""
-    return _clear_directories(site_packages, ".data", lambda path: True)
+DATA = ".data"
 
 
-def clear_dead_dist_infos(site_packages: str | os.PathLike[str]) -> list[str]:
-    """Remove the ``.dist-info`` directories an installer left with no METADATA and a RECORD
-    that is empty or missing: what plain uv leaves where chmod fails (it stops at the first
-    file it copies, an empty RECORD), which no tool can read (uv then fails on it, and its
-    uninstall leaves it) and which lists no file to leave behind. Returns their
-    distributions."""
-    return _clear_directories(site_packages, DIST_INFO, _dead_dist_info)
+class HalfMade:
+    """What one look at a site-packages directory found a killed install or uninstall left
+    (each list sorted, of normalized distribution names); see :func:`look_for_half_made`."""
+
+    __slots__ = ("data_dirs", "dead", "interrupted")
+
+    def __init__(self) -> None:
+        self.data_dirs: list[str] = []
+        """Whose stale ``NAME-VERSION.data`` directory was removed."""
+        self.dead: list[str] = []
+        """Whose dead dist-info (no METADATA, an empty or missing RECORD) was removed."""
+        self.interrupted: list[str] = []
+        """Whose dist-info an installer did not finish (left as it is)."""
+
+    @property
+    def reinstall(self) -> list[str]:
+        """Every distribution found: what the next install must install again."""
+        return sorted({*self.data_dirs, *self.dead, *self.interrupted})
+
+
+def look_for_half_made(
+    site_packages: str | os.PathLike[str], *, read_records: bool = False
+) -> HalfMade:
+    """List ``site_packages`` once (on a share, each call is a round trip) and find what a
+    killed installer left there, removing what no installer can go on from:
+
+    - a ``NAME-VERSION.data`` directory (an install moves its contents out and removes it;
+      uv, killed part-way, leaves one holding a temp file, and then refuses every later
+      install of that wheel: "RECORD file doesn't match wheel contents"): removed;
+    - a dead ``.dist-info``, with no METADATA and a RECORD that is empty or missing: what
+      plain uv leaves where chmod fails (it stops at the first file it copies, an empty
+      RECORD), or a uv uninstall stopped part-way (it removes the dist-info's files first),
+      which no tool can read (uv then fails on it, and its uninstall leaves it) and which
+      lists no file to leave behind: removed;
+    - an interrupted install: a dist-info without its INSTALLER file (uv and pip write it
+      after every file of the wheel, with the final RECORD). uv takes it for installed
+      ("Checked") although files may be missing; ``--reinstall-package`` makes it install
+      it again. With ``read_records`` (a sync may have been killed since the last one that
+      finished), also one whose RECORD does not list its INSTALLER: uv writes INSTALLER,
+      then the final RECORD, and one killed in between leaves the wheel's own RECORD, which
+      names files already moved (``NAME.data/...``) and is what uninstall would read.
+
+    A dist-info with its INSTALLER is neither dead nor interrupted (without ``read_records``):
+    one lookup each, the common case. Installers write INSTALLER after METADATA and the
+    wheel's RECORD, and uninstallers remove it before them (uv and pip sort RECORD, where
+    ``INSTALLER`` comes before ``METADATA`` and ``RECORD``), so only a dist-info without it
+    needs the second look. Directories and links are told apart by the listing's entry types
+    (no lookup where the filesystem gives them); links are never removed."""
+    found = HalfMade()
+    try:
+        with os.scandir(site_packages) as listing:
+            entries = [
+                (entry.name, entry.is_dir(follow_symlinks=False))
+                for entry in listing
+                if entry.name.endswith((DIST_INFO, DATA))
+            ]
+    except OSError:
+        return found
+    for entry, real_dir in entries:
+        path = os.path.join(site_packages, entry)
+        if entry.endswith(DATA):
+            if real_dir and _removed(path):
+                found.data_dirs.append(dist_info_name(entry, DATA))
+            continue
+        name = dist_info_name(entry)
+        try:
+            installer: int | None = os.lstat(os.path.join(path, "INSTALLER")).st_mtime_ns
+        except OSError:
+            installer = None
+        if installer is not None:
+            if read_records and not _records_installer(path, entry, installer):
+                found.interrupted.append(name)
+        elif real_dir and _dead_dist_info(path) and _removed(path):
+            found.dead.append(name)
+        else:  # (a dead one that could not be removed: uv's own error names it next)
+            found.interrupted.append(name)
+    for names in (found.data_dirs, found.dead, found.interrupted):
+        names.sort()
+    return found
 
 
 def _dead_dist_info(path: str) -> bool:
@@ -66,59 +129,17 @@ def _dead_dist_info(path: str) -> bool:
         return False
 
 
-def _clear_directories(
-    site_packages: str | os.PathLike[str], suffix: str, dead: Callable[[str], bool]
-) -> list[str]:
-    """Remove the directories of ``site_packages`` named ``*suffix`` (links not followed)
-    that ``dead(path)`` says an installer left; the distributions of those removed."""
-    try:
-        entries = os.listdir(site_packages)
-    except OSError:
-        return []
+def _removed(path: str) -> bool:
     from anyvenv.fs.remove import remove_tree
 
-    cleared: list[str] = []
-    for entry in entries:
-        path = os.path.join(site_packages, entry)
-        if not entry.endswith(suffix) or os.path.islink(path) or not os.path.isdir(path):
-            continue
-        if not dead(path):
-            continue
-        try:
-            remove_tree(path)
-        except OSError:
-            continue  # (uv's own error names it next)
-        cleared.append(dist_info_name(entry, suffix))
-    return sorted(cleared)
-
-
-def interrupted_installs(
-    site_packages: str | os.PathLike[str], *, read_records: bool = False
-) -> list[str]:
-    """Distributions an installer was killed in the middle of installing: a dist-info without
-    its INSTALLER file (uv and pip write it at the end, with the final RECORD). uv takes
-    them for installed ("Checked") although files may be missing; ``--reinstall-package``
-    makes it install them again. With ``read_records`` (a sync may have been killed since
-    the last one that finished), also one whose RECORD does not list its INSTALLER: uv writes
-    INSTALLER, then the final RECORD, and one killed in between leaves the wheel's own RECORD,
-    which names files already moved (``NAME.data/...``) and is what uninstall would read."""
     try:
-        entries = os.listdir(site_packages)
+        remove_tree(path)
     except OSError:
-        return []
-    found = []
-    for entry in entries:
-        if not entry.endswith(DIST_INFO):
-            continue
-        dist_info = os.path.join(site_packages, entry)
-        if not os.path.lexists(os.path.join(dist_info, "INSTALLER")) or (
-            read_records and not _records_installer(dist_info, entry)
-        ):
-            found.append(dist_info_name(entry))
-    return sorted(found)
+        return False  # (uv's own error names it next)
+    return True
 
 
-def _records_installer(dist_info: str, entry: str) -> bool:
+def _records_installer(dist_info: str, entry: str, installer: int) -> bool:
     """Whether the dist-info's RECORD lists its INSTALLER, as the final RECORD of an install
     does (read as CSV, names compared without case: FAT; an unreadable RECORD counts as
     listing it, as nothing can be concluded). A RECORD modified after INSTALLER is the final
@@ -127,7 +148,6 @@ def _records_installer(dist_info: str, entry: str) -> bool:
 
     record = os.path.join(dist_info, "RECORD")
     try:
-        installer = os.stat(os.path.join(dist_info, "INSTALLER")).st_mtime_ns
         if os.stat(record).st_mtime_ns > installer:
             return True
         with open(record, "rb") as handle:

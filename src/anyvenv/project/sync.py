@@ -174,16 +174,10 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     # no record of the last sync: it may have been killed while uv installed (see below)
     unrecorded = not inputs_store.forget(location.env)
     target = prepared.install_target
-    from anyvenv.envbuild.dists import clear_dead_dist_infos
-
     site = os.path.join(target, prepared.state.site_packages)
     read_only = has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS)  # (--dry-run changes nothing)
-    lost = [] if read_only else clear_dead_dist_infos(site)  # (reinstalled below, if wanted)
-    reinstall = (
-        []
-        if read_only
-        else reinstall_interrupted(target, prepared.state.site_packages, unrecorded, lost)
-    )
+    # dead dist-infos removed ("lost": reinstalled below, if wanted), and what to reinstall
+    lost, reinstall = ([], []) if read_only else reinstall_interrupted(site, unrecorded)
     command = sync_command(
         session.uv,
         [*options.uv_args, *reinstall],
@@ -248,6 +242,8 @@ def lost_record_notes(site: str, lost: list[str], declared: str) -> list[str]:
     (an install or an uninstall that stopped half-way: a file another program held open, on
     a share) and that the sync did not install again: files of them may be left, importable,
     which no record names any more."""
+    if not lost:  # (the common case: no listing)
+        return []
     from anyvenv.envbuild.dists import dist_info_name
 
     try:
@@ -495,25 +491,13 @@ def inputs_of(
         return None
 
 
-def reinstall_interrupted(
-    target: str, site_packages: str, read_records: bool = False, lost: list[str] | None = None
-) -> list[str]:
-    """uv options that reinstall what a killed install left half-made in ``target`` (whose
-    stale ``.data`` directories and unreadable dist-infos are removed first: uv cannot
-    install over them; ``lost``: those already removed, by :func:`clear_dead_dist_infos`);
-    ``read_records``: look into each RECORD too (see ``installed.interrupted_installs``)."""
-    from anyvenv.envbuild.dists import (
-        clear_dead_dist_infos,
-        clear_stale_data_dirs,
-        interrupted_installs,
-    )
+def reinstall_interrupted(site: str, read_records: bool = False) -> tuple[list[str], list[str]]:
+    """What a killed install left half-made in the site-packages directory ``site`` (one
+    listing; its stale ``.data`` directories and dead dist-infos are removed first: uv cannot
+    install over them): the distributions whose dead dist-info was removed, and the uv
+    options that reinstall all of them; ``read_records``: look into each RECORD too (see
+    ``dists.look_for_half_made``)."""
+    from anyvenv.envbuild.dists import look_for_half_made
 
-    site = os.path.join(target, site_packages)
-    found = sorted(
-        {
-            *clear_stale_data_dirs(site),
-            *(clear_dead_dist_infos(site) if lost is None else lost),
-            *interrupted_installs(site, read_records=read_records),
-        }
-    )
-    return [arg for name in found for arg in ("--reinstall-package", name)]
+    found = look_for_half_made(site, read_records=read_records)
+    return found.dead, [arg for name in found.reinstall for arg in ("--reinstall-package", name)]
