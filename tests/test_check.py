@@ -27,7 +27,8 @@ from standalone_build import StandaloneArchive, standalone
 
 from anyvenv.errors import UsageError
 from anyvenv.repair.diagnose import check
-from anyvenv.repair.findings import Code, Severity
+from anyvenv.repair.findings import Code, Finding, Severity
+from lab import ALL_KINDS, Lab
 
 __all__ = ["standalone"]  # (a fixture)
 
@@ -1473,3 +1474,98 @@ def test_package_files_of_nul_bytes_are_named_with_the_reinstall_that_mends_them
     found_now = {item.code: item.evidence["files"] for item in check(env).findings}
     assert found_now[Code.PACKAGE_FILES_DAMAGED] == f"{site}/zeroed/small.py", found_now
     assert "small.py" not in found_now[Code.PACKAGE_FILES_ZEROED], found_now
+
+
+def _files_of_every_answer(root: Path, outside: Path) -> list[str]:
+    """Paths under ``root`` giving each answer a stat gives check: files of several sizes
+    (in subdirectories, as a package's), missing ones (and one past a missing directory), a
+    file where a directory is expected, and links: relative, absolute to outside the mount,
+    dangling (where the filesystem makes links at all)."""
+    paths: list[str] = []
+    for number in range(24):
+        package = root / f"pkg{number % 3}"
+        package.mkdir(exist_ok=True)
+        path = package / f"m{number}.py"
+        path.write_bytes(b"x" * (number * 37))
+        paths.append(str(path))
+    paths += [str(root / "pkg0" / "gone.py"), str(root / "gone" / "x.py")]
+    paths.append(str(root / "pkg1" / "m1.py" / "below-a-file"))
+    for name, target in (("rel.py", "m0.py"), ("abs.py", str(outside)), ("dangling.py", "no")):
+        try:
+            os.symlink(target, root / "pkg0" / name)
+        except OSError:
+            continue
+        paths.append(str(root / "pkg0" / name))
+    return paths
+
+
+@pytest.mark.parametrize("lab_kind", ALL_KINDS)
+def test_sizes_asked_at_once_are_the_sizes_asked_in_turn(
+    lab: Lab, lab_kind: str, target: Path
+) -> None:
+    """On a share check asks for the sizes of a package's files several at once (each stat
+    a round trip): every answer (a size, missing, a link the filesystem will not read, left
+    out) is the one asked in turn gives, on every kind of the lab, in the same order."""
+    from anyvenv.repair.contents import _sizes_at_once, _sizes_on_disk
+
+    paths = _files_of_every_answer(target, lab.outside_file())
+    in_turn = _sizes_on_disk(paths)
+    at_once = _sizes_on_disk(paths, at_once=True)
+    assert list(at_once.items()) == list(in_turn.items())
+    assert len(_sizes_at_once(paths)) == len(paths)
+    assert in_turn[paths[5]] == 5 * 37 and in_turn[paths[24]] == in_turn[paths[25]] == -1
+
+
+@pytest.mark.parametrize(
+    ("lab_kind", "threads"), [("local", False), ("faultfs:passthrough", True), ("smb", False)]
+)
+def test_check_asks_for_sizes_at_once_only_where_a_share_answers_together(
+    target: Path, threads: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sizes of the files RECORDs list are asked by several threads where the env is on
+    a share (a FUSE daemon or a server: its answers come together), not on a local disk, nor
+    on smbnetfs, which answers one at a time (threads only queue there). The findings are
+    the same either way."""
+    from anyvenv.repair import contents
+
+    env = target / "env"
+    site = env / "lib" / "python3.12" / "site-packages"
+    info = site / "many-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: many\nVersion: 1.0\n")
+    (site / "many").mkdir()
+    rows = []
+    for number in range(40):
+        (site / "many" / f"m{number}.py").write_bytes(b"#" * number)
+        rows.append(f"many/m{number}.py,sha256=x,{number + (number == 7)}")
+    (info / "RECORD").write_text("\n".join([*rows, "many/gone.py,sha256=x,3", ""]))
+    asked: list[int] = []
+    real = contents._sizes_at_once
+
+    def counted(paths: list[str]) -> list[int | str | None]:
+        asked.append(len(paths))
+        return real(paths)
+
+    monkeypatch.setattr(contents, "_sizes_at_once", counted)
+    findings: list[Finding] = []
+    contents.check_package_files(env, [(3, 12, False)], findings)
+    assert asked == ([41] if threads else [])
+    [damaged] = findings
+    assert damaged.evidence["files"].splitlines() == [
+        "lib/python3.12/site-packages/many/m7.py",
+        "lib/python3.12/site-packages/many/gone.py",
+    ]
+
+
+def test_only_far_mounts_that_answer_together_are_asked_at_once() -> None:
+    from anyvenv.fs.mounts import MountInfo
+
+    kinds = "ext4 tmpfs fuseblk vfat cifs nfs4 fuse.sshfs fuse.rclone fuse.faultfs fuse.smbnetfs"
+    at_once = [
+        kind
+        for kind in kinds.split()
+        if MountInfo(
+            mount_point="/m", fstype=kind, source="s", options=(), device="0:1"
+        ).answers_at_once
+    ]
+    assert at_once == ["cifs", "nfs4", "fuse.sshfs", "fuse.rclone", "fuse.faultfs"]

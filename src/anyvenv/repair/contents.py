@@ -487,9 +487,9 @@ def check_package_files(
         for rows in listed.values():
             for path, size in rows:
                 recorded.setdefault(path, set()).add(size)
-        on_disk = _sizes_on_disk(recorded)
+        at_once, read_nul = _where(site)
+        on_disk = _sizes_on_disk(recorded, at_once)
         one_file = _one_file_under_two_names(recorded, on_disk)
-        read_nul = _reads_are_cheap(site)
         for name, rows in listed.items():
             paths = [path for path, _ in rows]
             twins = [path for path in paths if path in one_file]
@@ -591,27 +591,76 @@ def _rewritten(path: str) -> bool:
 _MISSING = -1
 
 
-def _sizes_on_disk(paths: dict[str, set[int]]) -> dict[str, int | str]:
+def _sizes_on_disk(
+    paths: dict[str, set[int]] | list[str], at_once: bool = False
+) -> dict[str, int | str]:
     """The size of each of ``paths`` (through links: uv's symlink mode), ``_MISSING`` for
     one that is not there, the errno name for a link the filesystem will not read (sshfs:
     EPERM for an absolute target, EACCES where the server refuses readlink: what it names
     cannot be opened); one that cannot be looked at otherwise (EACCES past a directory this
-    user may not enter, another user's; EIO) is left out. One at a time: a share answers a
-    stat in a round trip, and smbnetfs (libsmbclient) grew slower with threads asking at
-    once, sshfs no faster (measured on a 6,000-file env)."""
-    sizes: dict[str, int | str] = {}
-    for path in paths:
+    user may not enter, another user's; EIO) is left out. ``at_once``: where the files are
+    on a share (each stat a round trip; the server answers several together), with
+    :data:`_STATS_AT_ONCE` threads asking (:func:`_sizes_at_once`); the same answer."""
+    listed = list(paths)
+    if at_once and len(listed) >= _STATS_AT_ONCE_FROM:
+        found = _sizes_at_once(listed)
+    else:
+        found = [_size_on_disk(path) for path in listed]
+    return {path: size for path, size in zip(listed, found, strict=True) if size is not None}
+
+
+_STATS_AT_ONCE = 8
+"""Threads asking for sizes at once on a share (measured, 10 small packages: see README)."""
+_STATS_AT_ONCE_FROM = 16
+"""Files from which the threads are worth their start."""
+
+
+def _size_on_disk(path: str) -> int | str | None:
+    """One answer of :func:`_sizes_on_disk` (``None``: left out)."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return _MISSING
+    except PermissionError:
+        return _unreadable_link(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _sizes_at_once(paths: list[str]) -> list[int | str | None]:
+    """:func:`_size_on_disk` of each of ``paths``, in their order, asked by
+    :data:`_STATS_AT_ONCE` threads (this one among them) taking the next path as each is
+    done; an error none of them expects is raised here once all are done."""
+    import threading
+
+    found: list[int | str | None] = [None] * len(paths)
+    failures: list[BaseException] = []
+    taking = threading.Lock()
+    indices = iter(range(len(paths)))
+
+    def work() -> None:
         try:
-            sizes[path] = os.stat(path).st_size
-        except FileNotFoundError:
-            sizes[path] = _MISSING
-        except PermissionError:
-            unreadable = _unreadable_link(path)
-            if unreadable is not None:
-                sizes[path] = unreadable
-        except (OSError, ValueError):
-            continue
-    return sizes
+            while not failures:
+                with taking:
+                    index = next(indices, None)
+                if index is None:
+                    return
+                found[index] = _size_on_disk(paths[index])
+        except BaseException as exc:  # (raised in the calling thread below)
+            failures.append(exc)
+
+    helpers = [
+        threading.Thread(target=work, name="anyvenv-check-stat", daemon=True)
+        for _ in range(min(_STATS_AT_ONCE, len(paths)) - 1)
+    ]
+    for helper in helpers:
+        helper.start()
+    work()
+    for helper in helpers:
+        helper.join()
+    if failures:
+        raise failures[0]
+    return found
 
 
 # Files whose first (and last) bytes are never all NUL: source (python refuses a NUL byte),
@@ -620,15 +669,20 @@ _CODE_SUFFIXES = (".py", ".pyc", ".so")
 _TAIL_CHECKED = (".py", ".pyc")  # (a shared object may end in zeros of padding)
 
 
-def _reads_are_cheap(site: Path) -> bool:
-    """Whether the files of ``site`` are on a local disk or device (a USB drive), where
-    reading the first block of each is a small cost beside the stat each gets; not on a
-    share, where each open and read is a round trip (some 5,500 files: 0.4 s to stat on
-    sshfs, 4 s more to read)."""
+def _where(site: Path) -> tuple[bool, bool]:
+    """Whether the stats of the files of ``site`` are made several at once: on a share that
+    answers calls together (each a round trip: 10 small packages on a FUSE mount answering
+    in 20 ms, ``check`` 5.5 s in turn, 3.6 s with 8 threads); and whether their first bytes
+    are read: on a local disk or device, where reading the first block of each is a small
+    cost beside the stat each gets (on a share, each open and read is a round trip: some
+    5,500 files, 0.4 s to stat on sshfs, 4 s more to read). Neither where the mount is not
+    known."""
     from anyvenv.fs.mounts import mount_of
 
     mount = mount_of(site)
-    return mount is not None and not mount.answers_from_afar
+    if mount is None:
+        return False, False
+    return mount.answers_at_once, not mount.answers_from_afar
 
 
 def _zeroed(
