@@ -20,6 +20,10 @@ from anyvenv.record import record
 from anyvenv.repair.envstate import INTERPRETER_NAME
 from anyvenv.repair.findings import Code, Finding, error, warning
 
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 # activation scripts; and hidden files: an installer's temp files (uv's .tmpXXXXXX) and
 # anyvenv's own, which are no one's console scripts
 _NOT_SCRIPTS = ("activate", "deactivate", "Activate.ps1", "pydoc.bat", ".")
@@ -726,19 +730,14 @@ def _nul_filled(path: str, size: int) -> bool:
 
 def _zeroed_finding(env: Path, dist_info: Path, zeroed: list[str]) -> Finding:
     package = _package_of(dist_info.name)
-    site = os.fspath(dist_info.parent) + os.sep
     root = os.fspath(env) + os.sep
     count = len(zeroed)
-    named = ", ".join(
-        path[len(site) :] if path.startswith(site) else path[len(root) :]
-        for path in zeroed[:_NAMED_AT_MOST]
-    )
-    more = f" and {count - _NAMED_AT_MOST} more" if count > _NAMED_AT_MOST else ""
+    named = _some_named(zeroed, lambda path: _as_recorded(path, env, dist_info))
     return warning(
         Code.PACKAGE_FILES_ZEROED,
         f"{count} file{'s' if count > 1 else ''} of {package} {'hold' if count > 1 else 'holds'}"
         f" NUL bytes where {'their' if count > 1 else 'its'} contents should be (the size its "
-        f"RECORD gives, not the bytes: a crash of the machine): {named}{more}; reinstall it "
+        f"RECORD gives, not the bytes: a crash of the machine): {named}; reinstall it "
         f"({_reinstall_for(env, dist_info)})",
         dist_info,
         package=package,
@@ -768,6 +767,21 @@ def _unreadable_link(path: str) -> str | None:
 _NAMED_AT_MOST = 3
 
 
+def _some_named(paths: list[str], said: Callable[[str], str]) -> str:
+    """The first of ``paths`` as ``said`` says them, and how many more there are."""
+    named = ", ".join(said(path) for path in paths[:_NAMED_AT_MOST])
+    more = len(paths) - _NAMED_AT_MOST
+    return f"{named} and {more} more" if more > 0 else named
+
+
+def _as_recorded(path: str, env: Path, dist_info: Path) -> str:
+    """``path`` as a RECORD names it: below site-packages (the dist-info's parent), or
+    below the env (a script in bin/)."""
+    site = os.fspath(dist_info.parent) + os.sep
+    root = os.fspath(env) + os.sep
+    return path[len(site) :] if path.startswith(site) else path[len(root) :]
+
+
 def _damaged_finding(
     env: Path,
     dist_info: Path,
@@ -776,27 +790,25 @@ def _damaged_finding(
     recorded: dict[str, set[int]],
 ) -> Finding:
     package = _package_of(dist_info.name)
-    site = os.fspath(dist_info.parent) + os.sep
     root = os.fspath(env) + os.sep
 
-    def said(path: str) -> str:  # as the RECORD names it, below site-packages or the env
+    def said(path: str) -> str:
         size = on_disk[path]
         if isinstance(size, str):
             found = f"a link that cannot be read, {size}"
         else:
             found = "missing" if size == _MISSING else f"{size} byte{'' if size == 1 else 's'}"
-        shown = path[len(site) :] if path.startswith(site) else path[len(root) :]
+        shown = _as_recorded(path, env, dist_info)
         return f"{shown} ({found}, recorded {max(recorded[path])})"
 
     count = len(damaged)
-    named = ", ".join(said(path) for path in damaged[:_NAMED_AT_MOST])
-    more = f" and {count - _NAMED_AT_MOST} more" if count > _NAMED_AT_MOST else ""
+    named = _some_named(damaged, said)
     links = any(isinstance(on_disk[path], str) for path in damaged)
     why = _UNREADABLE_AND_REINSTALL if links else _LOST_AND_REINSTALL
     return warning(
         Code.PACKAGE_FILES_DAMAGED,
         f"{count} file{'s' if count > 1 else ''} of {package} {'are' if count > 1 else 'is'} "
-        f"missing or not the size its RECORD gives: {named}{more} "
+        f"missing or not the size its RECORD gives: {named} "
         f"{why.format(_reinstall_for(env, dist_info))}",
         dist_info,
         package=package,
