@@ -479,3 +479,21 @@ def test_count_ops_records_each_round_trip_of_a_block_by_process(lab: Lab) -> No
     assert not trace.select(under=target / "before") and not trace.select(under=target / "after")
     with pytest.raises(ValueError), lab.count_ops("sshfs"):
         pass
+
+
+def test_the_lab_sshd_runs_commands_with_a_home_of_its_own(lab: Lab) -> None:
+    """sshd runs the sftp servers through root's shell, and bash sources ~/.bashrc for a
+    command run by sshd: with the machine's home, its rc ran at every sshfs mount (here
+    `pyenv init`, a rehash rewriting every pyenv shim while other tests ran them)."""
+    lab.mount("sshfs")
+    server = lab._ssh_server()
+    options = [word for option in server.ssh_options() for word in ("-o", option)]
+    done = subprocess.run(
+        ["ssh", *options, "root@127.0.0.1", "echo $HOME"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(server.workdir / "home")

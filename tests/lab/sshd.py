@@ -32,6 +32,10 @@ MaxStartups 100
 MaxSessions 100
 LogLevel ERROR
 Subsystem sftp {sftp_server}
+# the sftp servers run through root's shell, and bash sources ~/.bashrc for a command run by
+# sshd: a home of the lab's own, so that the machine's rc (pyenv init: a rehash rewriting
+# every shim while tests run them) is not run by each mount
+SetEnv HOME={workdir}/home
 """
 
 
