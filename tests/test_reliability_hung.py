@@ -281,11 +281,16 @@ def test_a_started_call_that_never_steps_is_killed_when_given_up_on(
             call.wait_alive()
         assert _ended_by_sigkill(call.pid, 10.0)
     finally:
-        try:
-            os.kill(call.pid, 9)
-            os.waitpid(call.pid, 0)
-        except OSError:
-            pass
+        _kill_and_reap(call.pid)
+
+
+def _kill_and_reap(pid: int) -> None:
+    """The test's child ended whatever happened (gone already: nothing to do)."""
+    try:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
 
 
 def test_finishing_after_the_answer_is_bounded_too(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -308,8 +313,4 @@ def test_finishing_after_the_answer_is_bounded_too(monkeypatch: pytest.MonkeyPat
         assert time.monotonic() - began < 0.5 + 4.0
         assert _ended_by_sigkill(call.pid, 10.0)
     finally:
-        try:
-            os.kill(call.pid, 9)
-            os.waitpid(call.pid, 0)
-        except OSError:
-            pass
+        _kill_and_reap(call.pid)
