@@ -32,6 +32,7 @@ from anyvenv.fs.outcome import (
 )
 from anyvenv.fs.place import FICLONE, write_all
 from anyvenv.fs.remove import remove_tree_quietly
+from anyvenv.fs.together import run_together
 from anyvenv.record import as_dict, record, replace
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -536,7 +537,7 @@ def _measure(
         else:
             running = _start_exec(script)  # runs while the other checks are made
 
-        _run_chains(_chains(scratch, plain, results, parallel), parallel)
+        run_together(_chains(scratch, plain, results, parallel), parallel)
         results["exec"] = _finish_exec(running)
         done = True
     except OSError as exc:
@@ -620,34 +621,6 @@ def _chains(
         results["flock"], results["fcntl_lock"] = _check_locks(os.path.join(folder, "lock"))
 
     return [links, hard_and_renames, directory_rename, open_renames, rewrites, of_plain, locks]
-
-
-def _run_chains(chains: list[Callable[[], None]], parallel: bool) -> None:
-    """Run ``chains`` in turn, or each in a thread of its own where ``parallel``; the first
-    error one met (an :class:`OSError` such as ENOSPC, or a Ctrl-C) is raised once all are
-    over."""
-    if not parallel:
-        for chain in chains:
-            chain()
-        return
-    import threading
-
-    errors: list[BaseException] = []
-
-    def run(chain: Callable[[], None]) -> None:
-        try:
-            chain()
-        except BaseException as exc:  # (raised in the caller's thread, below)
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(chain,), daemon=True) for chain in chains[1:]]
-    for thread in threads:
-        thread.start()
-    run(chains[0])
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 _FREE_SPACE_FIX = "free space on that filesystem"  # (probe, venv and sync say it alike)
