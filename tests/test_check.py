@@ -13,6 +13,7 @@ import pytest
 from repair_support import (
     DEMO_EXTRA,
     DEMO_MODULE,
+    DEMO_SCRIPT,
     anyvenv,
     base_python,
     demo_wheel,
@@ -1569,3 +1570,45 @@ def test_only_far_mounts_that_answer_together_are_asked_at_once() -> None:
         ).answers_at_once
     ]
     assert at_once == ["cifs", "nfs4", "fuse.sshfs", "fuse.rclone", "fuse.faultfs"]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:passthrough"])
+def test_checks_made_at_once_on_a_share_find_what_checks_in_turn_find(
+    target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a share that answers calls together, check looks at the interpreter, the scripts,
+    the packages, their files and the activation scripts at once (each call a round trip:
+    10 packages on a mount answering in 20 ms, 4.0 s in turn, 1.2 s at once); what it finds,
+    and the order it says it in, are what it finds looking at each in turn."""
+    from anyvenv.repair import diagnose
+
+    env = env_with_demo(target / "env", base_python(), target / "wheels")
+    site = next(env.glob("lib/python3.*/site-packages"))
+    _cut_short(site / DEMO_MODULE / "__init__.py")  # package-files-damaged
+    (env / "bin" / DEMO_SCRIPT).chmod(0o644)  # script-not-executable
+    ghost = site / "ghost-1.0.dist-info"  # package-incomplete
+    ghost.mkdir()
+    (ghost / "RECORD").write_text("ghost/__init__.py,,\n")
+    _rewrite(env / "bin" / "activate.fish", b"")  # activation-empty
+    (env / "bin" / "python3").unlink()  # an interpreter name missing
+    asked: list[bool] = []
+    real = diagnose.run_together
+
+    def recorded(calls: list[object], at_once: bool) -> None:
+        asked.append(at_once)
+        real(calls, at_once)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(diagnose, "run_together", recorded)
+    together = [finding.to_json() for finding in check(env).findings]
+    monkeypatch.setattr(diagnose, "_answers_at_once", lambda env: False)
+    in_turn = [finding.to_json() for finding in check(env).findings]
+    assert asked == [True, False]
+    assert together == in_turn
+    codes = {str(finding["code"]) for finding in together}
+    assert {
+        Code.PACKAGE_FILES_DAMAGED.value,
+        Code.SCRIPT_NOT_EXECUTABLE.value,
+        Code.PACKAGE_INCOMPLETE.value,
+        Code.ACTIVATION_EMPTY.value,
+    } <= codes, codes
+    assert Code.INTERPRETER_MISSING.value in codes, codes

@@ -6,6 +6,7 @@ editable installs that name where the env was before it was moved or copied."""
 
 from __future__ import annotations
 
+import enum
 import errno
 import os
 import re
@@ -22,7 +23,11 @@ from anyvenv.repair.findings import Code, Finding, error, warning
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+    from typing import TypeVar
+
+    R = TypeVar("R")
+    T = TypeVar("T")
 
 # activation scripts; and hidden files: an installer's temp files (uv's .tmpXXXXXX) and
 # anyvenv's own, which are no one's console scripts
@@ -51,16 +56,15 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
         return states
     own_prefix = os.fspath(bin_dir) + os.sep
     installed: dict[str, Path] | None = None  # scripts of this env's packages: their dist-info
-    for name in names:
-        if INTERPRETER_NAME.match(name) or name.startswith(_NOT_SCRIPTS):
-            continue
+    names = [n for n in names if not (INTERPRETER_NAME.match(n) or n.startswith(_NOT_SCRIPTS))]
+    looks = _each(_look_at, [bin_dir / name for name in names], _where(bin_dir)[0])
+    for name, (kind, head) in zip(names, looks, strict=True):
         path = bin_dir / name
-        if path.is_symlink():
+        if kind is _Kind.LINK:
             _check_bin_link(path, findings)
             continue
-        if not path.is_file():
+        if kind is not _Kind.FILE:
             continue
-        head = _read_head(path)
         shebang = None if head is None else parse_shebang(head)
         damage = None if head is None else _script_damage(head, shebang)
         if damage is not None:
@@ -160,6 +164,21 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
             )
             states.append(ScriptState(path, shebang, replacement))
     return states
+
+
+class _Kind(enum.Enum):
+    LINK = "link"
+    FILE = "file"  # (a link to one is LINK)
+    OTHER = "other"
+
+
+def _look_at(path: Path) -> tuple[_Kind, bytes | None]:
+    """What an entry of bin/ is, and the first bytes of a file (see :func:`_read_head`)."""
+    if path.is_symlink():
+        return _Kind.LINK, None
+    if not path.is_file():
+        return _Kind.OTHER, None
+    return _Kind.FILE, _read_head(path)
 
 
 def _read_head(path: Path) -> bytes | None:
@@ -406,10 +425,11 @@ def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list
             names = sorted(os.listdir(site))
         except OSError:
             continue
-        for name in names:
-            if not name.endswith(".dist-info"):
-                continue
-            sizes = {file: _size_of(site / name / file) for file in ("METADATA", "RECORD")}
+        infos = [name for name in names if name.endswith(".dist-info")]
+        paths = [site / name / file for name in infos for file in _DIST_INFO_NEEDS]
+        found = iter(_each(_size_of, paths, _where(site)[0]))
+        for name in infos:
+            sizes = {file: next(found) for file in _DIST_INFO_NEEDS}
             missing = [file for file, size in sizes.items() if size == _MISSING]
             if not missing:
                 empty = [file for file, size in sizes.items() if size == 0]
@@ -431,6 +451,20 @@ def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list
                     package=package,
                 )
             )
+
+
+_DIST_INFO_NEEDS = ("METADATA", "RECORD")
+"""The files of a ``.dist-info`` without which its package cannot be read or uninstalled."""
+
+
+def _each(func: Callable[[T], R], items: Sequence[T], at_once: bool) -> list[R]:
+    """``func`` of each of ``items``, in their order: by :data:`_STATS_AT_ONCE` threads where
+    ``at_once`` (on a share that answers together), else in turn."""
+    if not at_once:
+        return [func(item) for item in items]
+    from anyvenv.fs.together import map_together
+
+    return map_together(func, items, _STATS_AT_ONCE)
 
 
 def _size_of(path: Path) -> int | None:
@@ -569,13 +603,9 @@ def _listed_sizes(env: Path, site: Path) -> dict[str, list[tuple[str, int]]]:
     root = os.fspath(env) + os.sep
     scripts = os.path.join(os.fspath(env), "bin") + os.sep
     listed: dict[str, list[tuple[str, int]]] = {}
-    for name in names:
-        if not os.path.lexists(site / name / "METADATA"):
-            continue
-        try:
-            with open(site / name / "RECORD", "rb") as handle:
-                record_bytes = handle.read()
-        except OSError:
+    records = _each(_record_of, [site / name for name in names], _where(site)[0])
+    for name, record_bytes in zip(names, records, strict=True):
+        if record_bytes is None:
             continue
         rows = []
         for relative, size in recorded_sizes(record_bytes):
@@ -584,6 +614,18 @@ def _listed_sizes(env: Path, site: Path) -> dict[str, list[tuple[str, int]]]:
                 rows.append((path, size))
         listed[name] = rows
     return listed
+
+
+def _record_of(dist_info: Path) -> bytes | None:
+    """The bytes of the RECORD of ``dist_info``; ``None`` where it cannot be read, or where
+    the ``.dist-info`` has no METADATA (:func:`check_packages` says that)."""
+    if not os.path.lexists(dist_info / "METADATA"):
+        return None
+    try:
+        with open(dist_info / "RECORD", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
 
 
 def _rewritten(path: str) -> bool:
@@ -633,38 +675,10 @@ def _size_on_disk(path: str) -> int | str | None:
 
 def _sizes_at_once(paths: list[str]) -> list[int | str | None]:
     """:func:`_size_on_disk` of each of ``paths``, in their order, asked by
-    :data:`_STATS_AT_ONCE` threads (this one among them) taking the next path as each is
-    done; an error none of them expects is raised here once all are done."""
-    import threading
+    :data:`_STATS_AT_ONCE` threads (this one among them)."""
+    from anyvenv.fs.together import map_together
 
-    found: list[int | str | None] = [None] * len(paths)
-    failures: list[BaseException] = []
-    taking = threading.Lock()
-    indices = iter(range(len(paths)))
-
-    def work() -> None:
-        try:
-            while not failures:
-                with taking:
-                    index = next(indices, None)
-                if index is None:
-                    return
-                found[index] = _size_on_disk(paths[index])
-        except BaseException as exc:  # (raised in the calling thread below)
-            failures.append(exc)
-
-    helpers = [
-        threading.Thread(target=work, name="anyvenv-check-stat", daemon=True)
-        for _ in range(min(_STATS_AT_ONCE, len(paths)) - 1)
-    ]
-    for helper in helpers:
-        helper.start()
-    work()
-    for helper in helpers:
-        helper.join()
-    if failures:
-        raise failures[0]
-    return found
+    return map_together(_size_on_disk, paths, _STATS_AT_ONCE)
 
 
 # Files whose first (and last) bytes are never all NUL: source (python refuses a NUL byte),

@@ -19,6 +19,7 @@ from anyvenv.envbuild.layout import interpreter_names, site_packages_path
 from anyvenv.fs import CFG_NAME
 from anyvenv.fs.outcome import errno_name
 from anyvenv.fs.paths import same_file
+from anyvenv.fs.together import run_together
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.record import field, mutable_record
 from anyvenv.repair import running
@@ -130,23 +131,44 @@ def diagnose(env: Path, package_files: bool = True) -> Diagnosis:
     free_threaded = builds == {True}
     base = _check_base(cfg, version, free_threaded, findings) if cfg is not None else None
     wanted = interpreter_names(version, free_threaded)
-    found = interpreter_entries(env, wanted)
+    at_once = _answers_at_once(env)
+    found = interpreter_entries(env, wanted, at_once)
     entries = [entry for entry in found if entry.path.name in wanted]
     _check_entries(entries, findings)
     _check_base_names(cfg or {}, base, entries, findings)
     _check_strays([entry for entry in found if entry.path.name not in wanted], findings)
-    # python opens a FIFO or device named pyvenv.cfg and waits forever: do not start it then
-    started = _start(entries) if is_regular_or_missing(env / CFG_NAME) else None
-    if started is not None:
-        _check_started(env, started, findings)
-    _check_versions(cfg or {}, sites, base, started, entries, findings)
-    _check_libpython(entries, base, started, findings)
-    lib64 = _check_lib64(env, base, findings)
-    scripts = check_scripts(env, findings)
-    check_packages(env, sites, findings)
+    # what the interpreter does, and what the env's files are: apart, each finding in its own
+    # list (said in this order), made at once where the env is on a share (each call a round
+    # trip; the interpreter run first, in this thread)
+    ran: list[Finding] = []
+    of_scripts: list[Finding] = []
+    of_packages: list[Finding] = []
+    of_files: list[Finding] = []
+    of_activation: list[Finding] = []
+    started: running.Started | running.Failed | None = None
+    lib64: Entry | None = None
+    scripts: list[ScriptState] = []
+
+    def run_interpreter() -> None:
+        nonlocal started, lib64
+        # python opens a FIFO or device named pyvenv.cfg and waits forever: not started then
+        started = _start(entries) if is_regular_or_missing(env / CFG_NAME) else None
+        if started is not None:
+            _check_started(env, started, ran)
+        _check_versions(cfg or {}, sites, base, started, entries, ran)
+        _check_libpython(entries, base, started, ran)
+        lib64 = _check_lib64(env, base, ran)
+
+    def look_at_scripts() -> None:
+        scripts.extend(check_scripts(env, of_scripts))
+
+    calls = [run_interpreter, look_at_scripts, lambda: check_packages(env, sites, of_packages)]
     if package_files:
-        check_package_files(env, sites, findings)
-    check_activation(env, findings)
+        calls.append(lambda: check_package_files(env, sites, of_files))
+    calls.append(lambda: check_activation(env, of_activation))
+    run_together(calls, at_once)
+    for made in (ran, of_scripts, of_packages, of_files, of_activation):
+        findings += made
     return Diagnosis(
         env=env,
         config=cfg,
@@ -160,6 +182,15 @@ def diagnose(env: Path, package_files: bool = True) -> Diagnosis:
         lib64=lib64,
         findings=findings,
     )
+
+
+def _answers_at_once(env: Path) -> bool:
+    """Whether the env's checks are made at once: it is on a share that answers several
+    calls together (see :attr:`anyvenv.fs.mounts.MountInfo.answers_at_once`)."""
+    from anyvenv.fs.mounts import mount_of
+
+    mount = mount_of(env)
+    return mount is not None and mount.answers_at_once
 
 
 # -- config and base ---------------------------------------------------------------------------

@@ -282,15 +282,19 @@ def inspect_entry(path: Path) -> Entry:
     return Entry(path, kind, target, readlink_error, stat_error, executable)
 
 
-def interpreter_entries(env: Path, wanted: list[str]) -> list[Entry]:
-    """The ``wanted`` names in bin/ plus any other ``python*`` interpreter name found there."""
+def interpreter_entries(env: Path, wanted: list[str], at_once: bool = False) -> list[Entry]:
+    """The ``wanted`` names in bin/ plus any other ``python*`` interpreter name found there;
+    ``at_once``: each looked at by a thread of its own (on a share that answers together)."""
     names = list(wanted)
     try:
         present = sorted(os.listdir(env / "bin"))
     except OSError:
         present = []
     names += [name for name in present if INTERPRETER_NAME.match(name) and name not in names]
-    return [inspect_entry(env / "bin" / name) for name in names]
+    from anyvenv.fs.together import map_together
+
+    paths = [env / "bin" / name for name in names]
+    return map_together(inspect_entry, paths, len(paths) if at_once else 1)
 
 
 def editable_files(env: Path) -> list[Path]:
