@@ -24,6 +24,7 @@ import os
 from anyvenv.fs import CFG_NAME
 from anyvenv.fs.paths import upward
 from anyvenv.project.model import PYPROJECT, VERSION_FILES, Project
+from anyvenv.project.readonce import read_bytes
 from anyvenv.project.uvrules import (
     given_config_files,
     user_and_system_config_files,
@@ -32,7 +33,7 @@ from anyvenv.project.uvrules import (
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
 LOCKFILE = "uv.lock"
 UV_CONFIG = "uv.toml"
@@ -182,19 +183,21 @@ def _config_files(uv_args: Sequence[str], environ: Mapping[str, str], cwd: str) 
 
 def _read(path: str) -> bytes | None:
     try:
-        with open(path, "rb") as stream:
-            return stream.read()
+        return read_bytes(path)  # (once a command: see readonce)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
 
 
-def _refuse_uncacheable(paths: Sequence[str], read: Mapping[str, bytes | None]) -> None:
+def _refuse_uncacheable(
+    paths: Sequence[str], read: Mapping[str, bytes | None], checked: Collection[str] = ()
+) -> None:
     """:class:`NotFingerprintable` when a pyproject.toml sets cache-keys or a config file sets
     exclude-newer (a substring search: a false alarm only costs a run of uv). ``read``: the
-    bytes of paths already read (uv.lock), not read again."""
+    bytes of paths already read (uv.lock), not read again; ``checked``: paths checked before
+    and found unchanged since, not read again."""
     for path in paths:
         name = os.path.basename(path)
-        if name not in (PYPROJECT, UV_CONFIG, LOCKFILE):
+        if name not in (PYPROJECT, UV_CONFIG, LOCKFILE) or path in checked:
             continue
         data = read[path] if path in read else _read(path)
         if data is None:
@@ -212,9 +215,11 @@ def sync_inputs(
     uv_args: Sequence[str],
     environ: Mapping[str, str],
     cwd: str,
+    checked: Collection[str] = (),
 ) -> list[str]:
     """Every path a sync of ``project`` from ``start`` reads outside the env;
-    :class:`NotFingerprintable` when that is not all uv decides by."""
+    :class:`NotFingerprintable` when that is not all uv decides by (``checked``: paths found
+    to tell nothing of that before, and unchanged since)."""
     lockfile = os.path.join(project.workspace_root, LOCKFILE)
     lock_data = _read(lockfile)
     lock_text = (lock_data or b"").decode("utf-8", "surrogateescape")
@@ -230,7 +235,7 @@ def sync_inputs(
             ]
         )
     )
-    _refuse_uncacheable(paths, {lockfile: lock_data})
+    _refuse_uncacheable(paths, {lockfile: lock_data}, checked)
     return paths
 
 

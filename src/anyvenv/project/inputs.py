@@ -42,6 +42,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from anyvenv.project.readonce import FileMemo
+
     # (size, mtime_ns, ctime_ns or 0 if not compared, content digest or None); None: missing
     Entry = tuple[int, int, int, str | int | None] | None
 
@@ -219,20 +221,33 @@ def _times_do_not_tell(path: str, device: int) -> bool:
     return known
 
 
-def _digest(path: str, mode: int) -> str | int:
+def _digest(path: str, st: os.stat_result) -> str | int:
     """A directory's sorted names, or a file's CRC-32 (a FIFO or device: its type alone; reading
-    one could wait forever)."""
+    one could wait forever). A file this command has read already, and that is still the one
+    read (``st``: its stat a moment ago), is not read again (:mod:`anyvenv.project.readonce`)."""
+    mode = st.st_mode
     if stat.S_ISDIR(mode):
         return "\0".join(sorted(os.listdir(path)))
     if not stat.S_ISREG(mode):
         return f"type {stat.S_IFMT(mode)}"
     import zlib
 
+    memo = _active_memo()
+    kept = memo.same_file(path, st) if memo is not None else None
+    if kept is not None:
+        return zlib.crc32(kept)
     crc = 0
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
             crc = zlib.crc32(chunk, crc)
     return crc
+
+
+def _active_memo() -> FileMemo | None:
+    """The memo of what this command read (:mod:`anyvenv.project.readonce`), if one is active:
+    none can be where that module was never imported (a no-op sync does not import it)."""
+    readonce = sys.modules.get("anyvenv.project.readonce")
+    return None if readonce is None else readonce.current()
 
 
 def entry_of(path: str, recorded_at_ns: int | None) -> Entry:
@@ -249,7 +264,7 @@ def entry_of(path: str, recorded_at_ns: int | None) -> Entry:
     racy = _racy(st.st_mtime_ns, recorded_at_ns) or (
         st.st_size <= UNTOLD_DIGEST_MAX_BYTES and _times_do_not_tell(path, st.st_dev)
     )
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, _digest(path, st.st_mode) if racy else None)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, _digest(path, st) if racy else None)
 
 
 def still_matches(path: str, entry: Entry) -> bool:
@@ -270,7 +285,7 @@ def still_matches(path: str, entry: Entry) -> bool:
             ctime_ns and size <= UNTOLD_DIGEST_MAX_BYTES and _times_do_not_tell(path, st.st_dev)
         )
     try:
-        return _digest(path, st.st_mode) == digest
+        return _digest(path, st) == digest
     except OSError:
         return False
 

@@ -102,12 +102,13 @@ def uv_source_entries(data: dict[str, Any]) -> list[object]:
 
 def read_pyproject(path: str) -> dict[str, Any]:
     """The parsed TOML of ``path``; :class:`UsageError` naming the file when it is invalid.
-    The same bytes parsed before are not parsed again (:mod:`anyvenv.project.tomlcache`)."""
+    The same bytes parsed before are not parsed again (:mod:`anyvenv.project.tomlcache`), nor
+    read again while this command's memo of them holds (:mod:`anyvenv.project.readonce`)."""
     from anyvenv.project import tomlcache
+    from anyvenv.project.readonce import read_bytes
 
     try:
-        with open(path, "rb") as stream:
-            raw = stream.read()
+        raw = read_bytes(path)
     except OSError as exc:
         import errno
 
@@ -216,9 +217,11 @@ def _refuse_unreachable(pyproject: str) -> None:
 
 def _find_workspace_root(project_dir: str) -> tuple[str, dict[str, Any]] | None:
     """The first ancestor pyproject.toml that declares a workspace covering ``project_dir``."""
+    from anyvenv.project.readonce import is_file
+
     for directory in parents(project_dir):
         path = os.path.join(directory, PYPROJECT)
-        if not os.path.isfile(path):
+        if not is_file(path):
             continue
         data = read_pyproject(path)
         workspace = _workspace_table(data)
@@ -337,9 +340,10 @@ def _read_version_file(path: str) -> tuple[list[str], list[str]]:
     error when it cannot be read or is not UTF-8, as uv refuses it (rather than silently
     taking another Python). A leading BOM (Notepad's) is skipped: uv 0.13 takes the first
     line with it for a request it cannot read, and ignores the file with a warning."""
-    try:
-        with open(path, encoding="utf-8-sig") as stream:
-            text = stream.read()
+    from anyvenv.project.readonce import read_bytes
+
+    try:  # (splitlines below takes \r\n and \r as text mode's newlines would)
+        text = read_bytes(path).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
         raise UsageError(
@@ -406,10 +410,12 @@ def find_version_file(
     """``.python-version`` (or ``.python-versions``) in ``start`` or the nearest directory above
     it, as uv looks: up to ``stop_at`` (the workspace root, included) when given, else up to /.
     ``names``: the file names, in the order they are preferred in one directory."""
+    from anyvenv.project.readonce import is_file
+
     for directory in upward(start):
         for name in names:
             path = os.path.join(directory, name)
-            if os.path.isfile(path):
+            if is_file(path):
                 return path
         if directory == stop_at:
             return None

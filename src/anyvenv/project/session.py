@@ -30,6 +30,7 @@ from anyvenv.project.prepare import (
     save_state,
     undo_created,
 )
+from anyvenv.project.readonce import FileMemo
 from anyvenv.project.uvcache import CacheDirLookup, uv_cache_dir
 from anyvenv.project.uvrules import (
     env_flag,
@@ -48,7 +49,7 @@ from anyvenv.project.uvsettings import (
     reinstalls,
 )
 from anyvenv.pythons.ondemand import Downloads
-from anyvenv.record import mutable_record, record, replace
+from anyvenv.record import field, mutable_record, record, replace
 from anyvenv.uvbinary import find_uv
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -178,6 +179,9 @@ class Session:
     inputs: InputsRecord | None = None  # saved with the state: uv succeeded on these inputs
     # `uv cache dir`, started before a new env was built (see :func:`early_cache_dir_lookup`)
     cache_dir_lookup: CacheDirLookup | None = None
+    # the project's files as read before uv runs (``with session.reads.active():``; emptied
+    # before uv runs: see readonce)
+    reads: FileMemo = field(default_factory=FileMemo)
 
     def compiles_bytecode(self, uv_args: Sequence[str]) -> bool:
         return compiles_bytecode(*self.settings_context(uv_args), for_pip=self.options.for_pip)
@@ -268,7 +272,9 @@ class LockedProject:
     before anything is touched), take its lock, make or reuse its env; the state (and the inputs
     uv succeeded on) is saved when the block ends without an error. With ``defer_check`` the
     block must settle ``session.prepared.pending_check``; ``link_args`` are the uv arguments
-    the block will decide the link mode for, if known."""
+    the block will decide the link mode for, if known. The project's files are read once
+    while the block is entered (:mod:`anyvenv.project.readonce`); ``session.reads`` keeps
+    them for what the block does before uv runs."""
 
     def __init__(
         self,
@@ -284,8 +290,13 @@ class LockedProject:
         self._lock: ShareLock | None = None
         self._early: CacheDirLookup | None = None
         self._session: Session | None = None
+        self._reads = FileMemo()
 
     def __enter__(self) -> Session:
+        with self._reads.active():
+            return self._enter()
+
+    def _enter(self) -> Session:
         options, env_vars = self.options, self.environ
         cwd = options.cwd or os.getcwd()
         project, choice, declared = locate(options, env_vars, cwd)
@@ -326,7 +337,14 @@ class LockedProject:
             elif prepared.anothers is not None:
                 prepared.notes.append(prepared.anothers)
             self._session = Session(
-                options, env_vars, cwd, uv, forced, prepared, cache_dir_lookup=self._early
+                options,
+                env_vars,
+                cwd,
+                uv,
+                forced,
+                prepared,
+                cache_dir_lookup=self._early,
+                reads=self._reads,
             )
         except BaseException:
             self._leave(None)

@@ -40,6 +40,7 @@ from anyvenv.project.prepare import (
     undo_created,
     vital_paths,
 )
+from anyvenv.project.readonce import FileMemo
 from anyvenv.project.session import LockedProject, Session, SyncOptions
 from anyvenv.project.shadow import ensure_shadow, mirror_into_env
 from anyvenv.project.uptodate import result_json
@@ -58,7 +59,7 @@ from anyvenv.record import mutable_record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:  # the no-op path imports neither the probe nor the mirror
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from anyvenv.project.inputs import Entry
     from anyvenv.project.mirror import MirrorReport
@@ -159,42 +160,46 @@ def _rebuild_checked(session: Session, failed: EnvironmentBroken) -> PreparedEnv
 
 
 def _sync_locked(session: Session, started: float) -> SyncResult:
-    options, prepared = session.options, session.prepared
-    location = prepared.location
-    # what differs between a whole env and its shadow was done to the env by hand
-    made_shadow = location.shadow is not None and ensure_shadow(
-        prepared,
-        keep_all=exactness_line(options.uv_args) == INEXACT_LINE,  # (anyvenv run's sync)
-    )
-    if made_shadow:
-        prepared.notes.append(f"made the shadow env {location.shadow}")
-    link = session.link_mode(options.uv_args)
-    if not made_shadow and nothing_changed(session):
-        return SyncResult(prepared, link, 0, None, time.perf_counter() - started, False)
-    # no record of the last sync: it may have been killed while uv installed (see below)
-    unrecorded = not inputs_store.forget(location.env)
-    target = prepared.install_target
-    site = os.path.join(target, prepared.state.site_packages)
-    read_only = has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS)  # (--dry-run changes nothing)
-    # dead dist-infos removed ("lost": reinstalled below, if wanted), and what to reinstall
-    lost, reinstall = ([], []) if read_only else reinstall_interrupted(site, unrecorded)
-    command = sync_command(
-        session.uv,
-        [*options.uv_args, *reinstall],
-        os.path.join(target, "bin", "python"),
-        link.mode.value,
-        options.uv_command,
-    )
-    uv_env = python_as_chosen(uv_environment(session.environ, target, location.declared))
-    before = inputs_before(session)
-    rewrites = project_rewrites(prepared)
-    from anyvenv.project.buildshim import named_dirs, project_source_dirs, with_build_shim
+    # before uv runs, each of the project's files is read once (readonce): the memo is
+    # emptied before uv runs, and what is read after it is read afresh
+    with session.reads.active():
+        options, prepared = session.options, session.prepared
+        location = prepared.location
+        # what differs between a whole env and its shadow was done to the env by hand
+        made_shadow = location.shadow is not None and ensure_shadow(
+            prepared,
+            keep_all=exactness_line(options.uv_args) == INEXACT_LINE,  # (anyvenv run's sync)
+        )
+        if made_shadow:
+            prepared.notes.append(f"made the shadow env {location.shadow}")
+        link = session.link_mode(options.uv_args)
+        if not made_shadow and nothing_changed(session):
+            return SyncResult(prepared, link, 0, None, time.perf_counter() - started, False)
+        # no record of the last sync: it may have been killed while uv installed (see below)
+        unrecorded = not inputs_store.forget(location.env)
+        target = prepared.install_target
+        site = os.path.join(target, prepared.state.site_packages)
+        read_only = has_flag(options.uv_args, *READ_ONLY_SYNC_FLAGS)  # (--dry-run changes nothing)
+        # dead dist-infos removed ("lost": reinstalled below, if wanted), and what to reinstall
+        lost, reinstall = ([], []) if read_only else reinstall_interrupted(site, unrecorded)
+        command = sync_command(
+            session.uv,
+            [*options.uv_args, *reinstall],
+            os.path.join(target, "bin", "python"),
+            link.mode.value,
+            options.uv_command,
+        )
+        uv_env = python_as_chosen(uv_environment(session.environ, target, location.declared))
+        before = inputs_before(session)
+        rewrites = project_rewrites(prepared)
+        from anyvenv.project.buildshim import named_dirs, project_source_dirs, with_build_shim
 
-    # uv builds the project and its path sources where they are (and what add is given)
-    sources = project_source_dirs(prepared.project)
-    if options.uv_command != "sync":
-        sources += named_dirs(options.uv_args, session.cwd)
-    uv_env = with_build_shim(uv_env, sources)
+        # uv builds the project and its path sources where they are (and what add is given)
+        sources = project_source_dirs(prepared.project)
+        if options.uv_command != "sync":
+            sources += named_dirs(options.uv_args, session.cwd)
+        uv_env = with_build_shim(uv_env, sources)
+    session.reads.forget()
     if options.uv_command == "sync":
         lockfile = RewritableLockfile(
             os.path.join(prepared.project.workspace_root, "uv.lock"),
@@ -213,27 +218,28 @@ def _sync_locked(session: Session, started: float) -> SyncResult:
     else:
         in_copy = rewrites != REWRITES_WORK
         code = _edit_project(session, command, uv_env, target, link.mode.value, in_copy)
-    if code == UV_ERROR_EXIT:  # (not a resolution that failed: uv's exit 1)
-        session.note_cache_trouble(options.uv_args)
-    report: MirrorReport | None = None
-    if code == 0:
-        _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
-        mirrors = location.shadow is not None and not has_flag(
-            options.uv_args, *READ_ONLY_SYNC_FLAGS
-        )
-        if mirrors and _checked_before_mirroring(prepared):
-            # what uv reinstalled is copied again even where its RECORD is the same
-            again = session.reinstalls([*options.uv_args, *reinstall])
-            report = mirror_into_env(
-                prepared,
-                options.on_mirror_progress,
-                again,
-                prepared.notes.append,
-                session.compiles_bytecode(options.uv_args),
-                keep_seed=True,
+    with FileMemo().active():  # (uv is done: what it wrote is read afresh, once)
+        if code == UV_ERROR_EXIT:  # (not a resolution that failed: uv's exit 1)
+            session.note_cache_trouble(options.uv_args)
+        report: MirrorReport | None = None
+        if code == 0:
+            _check_not_replaced(target, prepared.state.made_by_anyvenv or target != location.env)
+            mirrors = location.shadow is not None and not has_flag(
+                options.uv_args, *READ_ONLY_SYNC_FLAGS
             )
-        session.inputs = inputs_of(session, link, before)
-        prepared.notes += lost_record_notes(site, lost, location.declared)
+            if mirrors and _checked_before_mirroring(prepared):
+                # what uv reinstalled is copied again even where its RECORD is the same
+                again = session.reinstalls([*options.uv_args, *reinstall])
+                report = mirror_into_env(
+                    prepared,
+                    options.on_mirror_progress,
+                    again,
+                    prepared.notes.append,
+                    session.compiles_bytecode(options.uv_args),
+                    keep_seed=True,
+                )
+            session.inputs = inputs_of(session, link, before)
+            prepared.notes += lost_record_notes(site, lost, location.declared)
     return SyncResult(prepared, link, code, report, time.perf_counter() - started)
 
 
@@ -421,14 +427,20 @@ def _recorded(session: Session) -> bool:
     return not reruns_every_sync(*session.settings_context(options.uv_args))
 
 
-def project_inputs(session: Session) -> list[str]:
+def project_inputs(session: Session, checked: Collection[str] = ()) -> list[str]:
     """The paths outside the env that a sync reads (the project's files, uv's config and
     binary, a Python given by path). :class:`NotFingerprintable` or ``OSError`` when that
-    cannot be told."""
+    cannot be told (``checked``: inputs that told nothing of that before, unchanged since)."""
     prepared, options = session.prepared, session.options
     start = start_dir(options.uv_args, session.cwd, session.environ)
     paths = sync_inputs(
-        prepared.project, start, session.uv, options.uv_args, session.environ, session.cwd
+        prepared.project,
+        start,
+        session.uv,
+        options.uv_args,
+        session.environ,
+        session.cwd,
+        checked,
     )
     request = prepared.choice.request
     if request.path is not None:
@@ -439,24 +451,27 @@ def project_inputs(session: Session) -> list[str]:
 def inputs_before(session: Session) -> dict[str, Entry] | None:
     """The project's inputs as uv is about to read them, for :func:`inputs_of` to tell an
     edit made while uv ran (an editor saving pyproject.toml): ``None`` when no record is
-    due or they cannot be told."""
+    due or they cannot be told, or when one that this sync read before (``session.reads``:
+    the project, the Python request, uv's settings) changed since: what the sync decided by
+    is then not what uv reads."""
     if not _recorded(session):
         return None
     try:
         now = time.time_ns()
-        return {path: entry_of(path, now) for path in project_inputs(session)}
+        before = {path: entry_of(path, now) for path in project_inputs(session)}
     except (NotFingerprintable, OSError):
         return None
+    if any(session.reads.changed(path, entry) for path, entry in before.items()):
+        return None
+    return before
 
 
-def _held_while_uv_ran(before: dict[str, Entry], paths: set[str], lockfile: str) -> bool:
-    """Whether the inputs are the ones uv read: each as it was before uv ran, but uv.lock,
-    which uv writes (the local packages a lock uv wrote names anew are as uv read them)."""
-    return all(
-        path == lockfile or still_matches(path, entry)
-        for path, entry in before.items()
-        if path in paths
-    )
+def _held_while_uv_ran(before: dict[str, Entry], lockfile: str) -> set[str]:
+    """The inputs that are as they were before uv ran (the ones uv read), but uv.lock, which
+    uv writes (the local packages a lock uv wrote names anew are as uv read them)."""
+    return {
+        path for path, entry in before.items() if path != lockfile and still_matches(path, entry)
+    }
 
 
 def inputs_of(
@@ -473,8 +488,10 @@ def inputs_of(
     extra = ["PATH"] if request.name is not None else []  # found on PATH
     lockfile = os.path.join(prepared.project.workspace_root, "uv.lock")
     try:
-        paths = project_inputs(session)
-        if not _held_while_uv_ran(before, set(paths), lockfile):
+        held = _held_while_uv_ran(before, lockfile)
+        # (those that held were found to tell nothing against a record before uv ran)
+        paths = project_inputs(session, held)
+        if any(path in before and path != lockfile and path not in held for path in paths):
             return None
         unchanged = {path: entry for path, entry in before.items() if path != lockfile}
         paths += env_inputs(location.env, prepared.state.site_packages, location.shadow, pointer)

@@ -13,6 +13,7 @@ import os
 
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs.paths import upward
+from anyvenv.project.readonce import read_bytes
 from anyvenv.project.uvcall import is_working_directory
 from anyvenv.project.uvrules import (
     env_flag,
@@ -109,8 +110,7 @@ def _cache_configs_in(directory: str) -> list[str]:
         found.append(uv_toml)
     pyproject = os.path.join(directory, "pyproject.toml")
     try:
-        with open(pyproject, "rb") as stream:
-            text = stream.read()
+        text = read_bytes(pyproject)
     except (FileNotFoundError, NotADirectoryError):
         return found
     except OSError:

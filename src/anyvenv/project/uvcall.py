@@ -82,7 +82,11 @@ def pip_command(uv: str, args: Sequence[str], python: str) -> list[str]:
 
 def run_uv(command: Sequence[str], environ: Mapping[str, str], cwd: str) -> int:
     """Run uv with our stdio (its output is the user's to see); returns its exit code.
-    (Under a UTF-8 locale: see :func:`in_utf8_locale`; it runs no program of the user's.)"""
+    (Under a UTF-8 locale: see :func:`in_utf8_locale`; it runs no program of the user's.)
+    uv may write what a memo of this command's reads kept: it is dropped (see readonce)."""
+    from anyvenv.project.readonce import uv_runs
+
+    uv_runs()
     environ = in_utf8_locale(environ)
     try:
         if is_working_directory(cwd):

@@ -51,7 +51,9 @@ def settings_files(
     if not uses_version_files(uv_args, environ):  # --no-config / UV_NO_CONFIG
         return []
     nearest = project_settings_file(start)
-    others = [path for path in user_and_system_config_files(environ) if os.path.isfile(path)]
+    from anyvenv.project.readonce import is_file
+
+    others = [path for path in user_and_system_config_files(environ) if is_file(path)]
     return [*([nearest] if nearest else []), *others]
 
 
@@ -60,13 +62,14 @@ def project_settings_file(start: str) -> str | None:
     ``start``. A ``pyproject.toml`` that cannot be read is passed over, as uv warns and goes
     on; a ``uv.toml`` is taken as it is (reading it later says what is wrong)."""
     from anyvenv.fs.paths import upward
+    from anyvenv.project.readonce import is_file  # (each file looked up once a command)
 
     for directory in upward(os.path.abspath(start)):
         uv_toml = os.path.join(directory, UV_TOML)
-        if os.path.isfile(uv_toml):
+        if is_file(uv_toml):
             return uv_toml
         pyproject = os.path.join(directory, PYPROJECT)
-        if os.path.isfile(pyproject) and _uv_table_of_readable(pyproject) is not None:
+        if is_file(pyproject) and _uv_table_of_readable(pyproject) is not None:
             return pyproject
     return None
 
