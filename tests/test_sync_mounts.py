@@ -29,7 +29,7 @@ from project_support import (
 
 from anyvenv.envbuild.modeshim import SHIM_PTH
 from anyvenv.fs import ENV_LOCK_SUFFIX
-from lab import ALL_KINDS, Lab, LabMount
+from lab import ALL_KINDS, Lab, LabMount, OpTrace
 from support import ANYVENV, one_line_error, traced_calls
 from wheels import build_wheel
 
@@ -1651,3 +1651,66 @@ def test_an_ordinary_sync_looks_at_each_installed_dist_info_once(
     assert len(listings) <= 2, listings
     assert len(in_dist_infos) <= dist_infos, [op.path for op in in_dist_infos]
     assert len(lookups) <= dist_infos + 4, [op.path for op in lookups]
+
+
+def _opened(trace: OpTrace, pid: int, project: Path) -> dict[str, int]:
+    """How many times process ``pid`` opened each of the project's own input files."""
+    names = ("pyproject.toml", "uv.lock", ".python-version")
+    return {
+        name: len([op for op in trace.select("open", pid=pid) if op.path == str(project / name)])
+        for name in names
+    }
+
+
+def _counted(
+    lab: Lab, kind: str, command: list[str], project: Path, env: dict[str, str]
+) -> dict[str, int]:
+    with lab.count_ops(kind) as trace:
+        child = subprocess.Popen(
+            [*ANYVENV, *command],
+            cwd=project,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 0, stderr
+    return _opened(trace, child.pid, project)
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:passthrough"])
+def test_a_sync_reads_each_project_file_once_before_uv_runs_and_once_after(
+    target: Path, lab: Lab, lab_kind: str, home: Path, index: Path
+) -> None:
+    """Discovery, the Python request, uv's settings, the cache dir, the build shim, what
+    cannot be fingerprinted and the record's fingerprint (by content, where the times do not
+    tell an edit) share one read of each file before uv runs; after it, what uv may have
+    written is read afresh, once (measured before: pyproject.toml opened 12 times, uv.lock
+    4, .python-version 3). And the record still holds what uv wrote: the uv.lock it rewrote,
+    not the one read before it ran."""
+    project = write_project(target / "demo", dependencies=["alpha"])
+    env = project_environ(home)
+    first = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert first.returncode == 0, first.stderr
+    old_lock = (project / "uv.lock").read_bytes()
+    write_project(project, dependencies=["alpha", "gamma"])  # (uv locks again: a new uv.lock)
+    opened = _counted(lab, lab_kind, ["sync", *index_args(index)], project, env)
+    assert max(opened.values()) <= 2, opened
+    new_lock = (project / "uv.lock").read_bytes()
+    assert new_lock != old_lock and b'name = "gamma"' in new_lock
+    report, proc = sync_json(project, env, index)
+    assert report["uv_ran"] is False, proc.stderr  # (the record holds: a no-op)
+    import marshal
+    import zlib
+
+    recorded = marshal.loads((project / ".venv" / ".anyvenv-sync.inputs").read_bytes())
+    size, _, _, digest = recorded["files"][str(project / "uv.lock")]
+    assert (size, digest) == (len(new_lock), zlib.crc32(new_lock))
+    # and anyvenv run, which syncs first, alike
+    write_project(project, dependencies=["alpha"])
+    command = ["run", *index_args(index), "--", "python", "-c", "import alpha"]
+    opened = _counted(lab, lab_kind, command, project, env)
+    assert max(opened.values()) <= 2, opened
+    report, proc = sync_json(project, env, index, "--inexact")
+    assert report["uv_ran"] is False, proc.stderr
