@@ -305,6 +305,38 @@ def test_small_target_fills_up(lab: Lab) -> None:
     assert caught.value.errno == errno.ENOSPC
 
 
+@pytest.mark.parametrize(
+    ("redirect_dir", "fuse"),
+    [(False, False), (True, False), (False, True)],
+    ids=["overlay", "overlay-redirect-dir", "fuse-overlayfs"],
+)
+def test_overlay_target_holds_its_lower_layer_whose_directories_rename_only_with_redirect_dir(
+    lab: Lab, redirect_dir: bool, fuse: bool
+) -> None:
+    """What ``populate`` made is there, from the lower layer; renaming a directory of it
+    fails with EXDEV (unless redirect_dir is on), one made since and a file rename."""
+    seen: list[Path] = []
+
+    def populate(directory: Path) -> None:
+        seen.append(directory)
+        (directory / "lower").mkdir()
+        (directory / "lower" / "file").write_text("from the image")
+
+    target = lab.overlay_target(populate, redirect_dir=redirect_dir, fuse=fuse)
+    assert seen == [target]
+    assert mount_entry(target.parent) is not None
+    assert (target / "lower" / "file").read_text() == "from the image"
+    (target / "upper").mkdir()
+    os.rename(target / "upper", target / "upper2")
+    os.rename(target / "lower" / "file", target / "lower" / "file2")
+    if redirect_dir:
+        os.rename(target / "lower", target / "lower2")
+    else:
+        with pytest.raises(OSError) as renamed:
+            os.rename(target / "lower", target / "lower2")
+        assert renamed.value.errno == errno.EXDEV
+
+
 # -- sshfs -----------------------------------------------------------------
 @pytest.mark.parametrize("cached", [True, False])
 def test_sshfs_pair_shares_one_directory(lab: Lab, cached: bool) -> None:

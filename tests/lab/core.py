@@ -1,5 +1,5 @@
-"""The test lab: real mounts (faultfs modes, exFAT, NTFS, FAT, sshfs, SMB, rclone, tmpfs) made
-on demand."""
+"""The test lab: real mounts (faultfs modes, exFAT, NTFS, FAT, sshfs, SMB, rclone, tmpfs,
+overlay) made on demand."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from lab.mounts import (
     abort_fuse_connection,
     mount_entry,
     require_fuse,
+    require_overlay,
     require_programs,
     require_root,
     run,
@@ -204,6 +205,27 @@ class Lab:
         one ENOSPC test leaves behind cannot fill the next one's), for ENOSPC tests."""
         mount = self.mount_special(f"tmpfs-{size_kib}k-{next(self._counter)}")
         return self._fresh_dir(mount.root, "small")
+
+    def overlay_target(
+        self,
+        populate: Callable[[Path], object] | None = None,
+        *,
+        redirect_dir: bool = False,
+        fuse: bool = False,
+    ) -> Path:
+        """A fresh directory on a new overlay mount (kernel overlayfs; ``fuse``:
+        fuse-overlayfs) whose lower layer holds what ``populate`` put there: it gets the
+        returned path before anything is mounted over it (a plain directory on the lab's
+        disk then), as an image layer built at the path a container sees. Renaming a directory
+        that has a part in the lower layer fails with EXDEV (kernel: with ``redirect_dir``
+        off, the default of many kernels and of Docker's overlay2; fuse-overlayfs always);
+        directories made since rename. A new mount each call, unmounted by ``close``."""
+        name = f"{'fuse-overlayfs' if fuse else 'overlay'}-{next(self._counter)}"
+        with self._lock:
+            self._mounts[name] = self._make_recorded(
+                name, lambda: self._make_overlay(name, populate, redirect_dir, fuse)
+            )
+            return self._mounts[name].root / "t"
 
     def hung_target(self) -> Path:
         """A fresh directory on a faultfs mount where symlink() never answers (a hung
@@ -555,6 +577,44 @@ class Lab:
         mountpoint = self._mountpoint(name)
         run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k,mode=0755", name, mountpoint])
         return self._track(name, ActiveMount(mountpoint), name, expect_as="local")
+
+    def _make_overlay(
+        self,
+        name: str,
+        populate: Callable[[Path], object] | None,
+        redirect_dir: bool,
+        fuse: bool,
+    ) -> LabMount:
+        """The mount point is populated (``t`` in it), then becomes the lower layer: moved
+        to ``<lab>/overlay/NAME/lower``, and a new empty mount point made in its place."""
+        if fuse:
+            require_fuse()
+            require_programs("fuse-overlayfs")
+        else:
+            require_root("overlay mount")
+            require_overlay()
+        mountpoint = self._mountpoint(name)
+        (mountpoint / "t").mkdir()
+        if populate is not None:
+            populate(mountpoint / "t")
+        layers = self.base / "overlay" / name
+        layers.mkdir(parents=True)
+        lower, upper, work = layers / "lower", layers / "upper", layers / "work"
+        os.rename(mountpoint, lower)
+        upper.mkdir()
+        work.mkdir()
+        mountpoint.mkdir()
+        options = f"lowerdir={lower},upperdir={upper},workdir={work}"
+        if fuse:
+            active = start_mount_process(
+                ["fuse-overlayfs", "-f", "-o", options, mountpoint], mountpoint, self._log(name)
+            )
+        else:
+            started = time.monotonic()
+            options += f",redirect_dir={'on' if redirect_dir else 'off'}"
+            run(["mount", "-t", "overlay", "overlay", "-o", options, mountpoint])
+            active = ActiveMount(mountpoint, seconds=time.monotonic() - started)
+        return self._track(name, active, str(lower), expect_as="local")
 
     def _ssh_server(self) -> SshServer:
         if self._sshd is None:

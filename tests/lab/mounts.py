@@ -1,4 +1,4 @@
-"""Starting, watching and stopping mount processes (FUSE servers, tmpfs, loop devices)."""
+"""Starting, watching and stopping mount processes (FUSE servers, tmpfs, overlay, loop devices)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,17 @@ def require_fuse() -> None:
 def require_root(what: str) -> None:
     if os.geteuid() != 0:
         raise LabUnavailable(f"{what} needs root", environmental=True)
+
+
+def require_overlay() -> None:
+    """The kernel's overlayfs: listed in /proc/filesystems (its module loaded, or built in)."""
+    try:
+        with open("/proc/filesystems", encoding="utf-8") as stream:
+            listed = {line.split()[-1] for line in stream if line.strip()}
+    except OSError:
+        listed = set()
+    if "overlay" not in listed:
+        raise LabUnavailable("overlay is not in /proc/filesystems", environmental=True)
 
 
 def _unescape(text: str) -> str:
