@@ -4,7 +4,9 @@ Files are written whole under a temp name, then renamed over their target. A tre
 a staging directory beside its target (:mod:`anyvenv.fs.leftovers` names both, and clears
 what killed runs left), then committed: an existing target is swapped with the new tree in
 one step where the filesystem can (``renameat2(RENAME_EXCHANGE)``), so it is never missing,
-not even for an instant.
+not even for an instant. An old tree that cannot be renamed at all (overlayfs's lower layer
+without redirect_dir: EXDEV) is replaced file by file instead, as where a renamed directory
+loses its files (fusefat).
 """
 
 from __future__ import annotations
@@ -455,7 +457,20 @@ class Remains:
         )
 
 
-def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> Remains | None:
+def cannot_rename_tree(failure: OSError) -> bool:
+    """Whether ``failure`` to rename a directory beside itself (in its own parent) says this
+    tree cannot be renamed here, only its files can: EXDEV, from overlayfs for a directory
+    with a part in a lower layer (a container image's) unless it is mounted with
+    ``redirect_dir=on`` (off by default on many kernels and in Docker's overlay2), and from
+    fuse-overlayfs always. The directories it made itself rename."""
+    return failure.errno == errno.EXDEV
+
+
+def commit(
+    staging: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    by_files: Callable[[str, str], None] | None = None,
+) -> Remains | None:
     """Move ``staging`` to ``target``. An existing target is swapped with it in one step where
     the filesystem can (then removed); elsewhere it is retired first, then removed (a crash in
     between leaves it under the retired name, and :func:`~anyvenv.fs.leftovers.recover` puts it back). Returns what
@@ -463,7 +478,9 @@ def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> R
 
     Where renaming a directory loses its contents (fusefat) or leaves them unreadable for a
     while (rclone), the old target is emptied and the new tree is moved in file by file
-    (:func:`commit_by_files`): not atomic, but the only way that keeps the files.
+    (:func:`commit_by_files`): not atomic, but the only way that keeps the files. So is an
+    old target that cannot be renamed at all (:func:`cannot_rename_tree`: overlayfs's lower
+    layer), there only (``by_files``: what does it instead, given ``staging`` and ``target``).
     """
     if not directory_rename_keeps_contents(os.path.dirname(os.fspath(staging)) or "."):
         with held_signals():  # (a Ctrl-C here would leave neither the old tree nor the new)
@@ -479,8 +496,15 @@ def commit(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> R
     try:
         with held_signals():  # (a Ctrl-C between these renames would leave the old tree beside)
             if os.path.lexists(target):
-                retired = retired_name(target)
-                os.rename(target, retired)
+                retiring = retired_name(target)
+                try:
+                    os.rename(target, retiring)
+                except OSError as exc:
+                    if not cannot_rename_tree(exc):
+                        raise
+                    (by_files or commit_by_files)(os.fspath(staging), os.fspath(target))
+                    return None
+                retired = retiring
                 checkpoint("commit:retired")
             try:
                 os.rename(staging, target)
@@ -548,7 +572,8 @@ def commit_keeping(staging: str | os.PathLike[str], target: str | os.PathLike[st
     path is returned, for the caller to remove or put back (a run killed before it does so
     leaves it to :func:`~anyvenv.fs.leftovers.recover`: put back if the target is missing,
     else removed). ``None`` where there was no old target, or where renaming a directory
-    loses its contents (then the old one is removed, as by :func:`commit`)."""
+    loses its contents or the old target cannot be renamed (:func:`cannot_rename_tree`): then
+    the old one is removed, as by :func:`commit`."""
     if not os.path.lexists(target) or not directory_rename_keeps_contents(
         os.path.dirname(os.fspath(staging)) or "."
     ):
@@ -560,7 +585,14 @@ def commit_keeping(staging: str | os.PathLike[str], target: str | os.PathLike[st
         os.rename(staging, kept)  # the old tree, now under the staging name
         checkpoint("commit:old-kept")
         return kept
-    os.rename(target, kept)
+    try:
+        os.rename(target, kept)
+    except OSError as exc:
+        if not cannot_rename_tree(exc):
+            raise
+        with held_signals():  # (kept, every file of it would be copied up: not kept)
+            commit_by_files(os.fspath(staging), os.fspath(target))
+        return None
     checkpoint("commit:retired")
     try:
         os.rename(staging, target)
@@ -601,7 +633,9 @@ def _holds_hidden_files(path: str) -> bool:
 
 def exchange(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
     """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); ``False``
-    where the system or the filesystem cannot (FUSE filesystems, sshfs, CIFS mostly)."""
+    where the system or the filesystem cannot (FUSE filesystems, sshfs, CIFS mostly), or
+    where one of them is a directory that cannot be renamed there (EXDEV: overlayfs's lower
+    layer, see :func:`cannot_rename_tree`; a rename of it fails the same way)."""
     if not sys.platform.startswith("linux"):
         return False
     import ctypes  # only here: start-up time of the common paths
@@ -614,6 +648,6 @@ def exchange(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> b
     if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), flags) == 0:
         return True
     code = ctypes.get_errno()
-    if code in _NO_EXCHANGE:
+    if code in _NO_EXCHANGE or code == errno.EXDEV:
         return False
     raise OSError(code, os.strerror(code), os.fspath(second))

@@ -80,14 +80,24 @@ IN_THE_WAY_FIX = (
 """What to do about ENOTEMPTY or EEXIST from a rename: not a matter of free space."""
 
 
+UNRENAMABLE_FIX = (
+    "a directory there cannot be renamed (on overlayfs mounted without redirect_dir=on, one "
+    "of a lower layer, such as a container image's): remove the old one yourself (rm -r), "
+    "then run the command again"
+)
+"""What to do about EXDEV from a rename beside itself: not a matter of free space."""
+
+
 def write_error_fix(code: int | None, otherwise: str) -> str:
     """What to do about a write, rename or removal that failed with ``code``:
     :data:`TOO_LARGE_FIX` for EFBIG, :data:`IN_USE_FIX` for EBUSY, :data:`IN_THE_WAY_FIX`
-    for ENOTEMPTY and EEXIST, else ``otherwise``."""
+    for ENOTEMPTY and EEXIST, :data:`UNRENAMABLE_FIX` for EXDEV, else ``otherwise``."""
     if code == errno.EFBIG:
         return TOO_LARGE_FIX
     if code in (errno.ENOTEMPTY, errno.EEXIST):
         return IN_THE_WAY_FIX
+    if code == errno.EXDEV:
+        return UNRENAMABLE_FIX
     return IN_USE_FIX if code == errno.EBUSY else otherwise
 
 

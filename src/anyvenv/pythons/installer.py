@@ -341,11 +341,13 @@ def _commit(staging: Path, target: Path) -> atomic.Remains | None:
     and ``python list`` look for ``bin/python3.X``), and the next install replaces it. A
     reinstall there replaces the old files one by one, ``bin/`` last, so that a crash leaves
     the old interpreter with files of one build or the other of that version, which runs
-    (removing the old install first, as before, lost it to a kill)."""
+    (removing the old install first, as before, lost it to a kill). So does a reinstall over
+    an install that cannot be renamed (overlayfs's lower layer: a container image's)."""
     if atomic.directory_rename_keeps_contents(staging.parent):
-        return atomic.commit(staging, target)  # (what is left of the old one, if any)
+        # (what is left of the old one, if any)
+        return atomic.commit(staging, target, by_files=_replace_by_files)
     if target.is_dir():  # a reinstall: the old install keeps running while files are replaced
-        atomic.replace_tree_by_files(staging, target, last=("bin",))
+        _replace_by_files(os.fspath(staging), os.fspath(target))
         return None
     bin_dir = staging / "bin"
     names = sorted(os.listdir(bin_dir))
@@ -355,6 +357,10 @@ def _commit(staging: Path, target: Path) -> atomic.Remains | None:
     for name in names:
         os.rename(target / "bin" / f".{name}{PENDING_MARK}", target / "bin" / name)
     return None
+
+
+def _replace_by_files(staging: str, target: str) -> None:
+    atomic.replace_tree_by_files(staging, target, last=("bin",))
 
 
 def _stage(progress: InstallProgress, stage: str) -> Callable[[int, int | None], None]:
