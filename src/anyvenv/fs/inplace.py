@@ -17,7 +17,12 @@ new entries, so the next run can finish or undo the work of a run that was kille
   and the old ones moved back.
 
 Every top-level name that is not anyvenv's own (no ``.anyvenv-`` in it) counts as an entry
-of the old tree. TAG is ``HOST-PID-RAND``: only a fill whose maker is gone is recovered.
+of the old tree. TAG is ``HOST-PID-RAND``: only a fill whose maker is gone is recovered. A
+fill that fails part-way (a full disk) is undone at once, the same way.
+
+An old directory that cannot be renamed (EXDEV: overlayfs's lower layer, a container
+image's) moves aside file by file, into ``.anyvenv-part-NAME`` in the old tree's directory,
+which takes the name ``NAME`` once the old directory is gone: an undo merges a part back.
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ import os
 import stat
 
 from anyvenv.fs import CFG_NAME
-from anyvenv.fs.atomic import atomic_write, directory_rename_keeps_contents, move_tree_by_files
+from anyvenv.fs.atomic import (
+    atomic_write,
+    cannot_rename_tree,
+    directory_rename_keeps_contents,
+    move_files,
+    move_tree_by_files,
+)
 from anyvenv.fs.leftovers import (
     MARK,
     STAGING_MARK,
@@ -46,6 +57,7 @@ if TYPE_CHECKING:
 
 JOURNAL_MARK = MARK + "fill-"
 OLD_MARK = MARK + "old-"
+PART_MARK = MARK + "part-"  # in the old tree's directory: a directory moved aside by files
 _FORMAT = "anyvenv-fill 1"
 
 
@@ -154,30 +166,72 @@ def _move(source: str, destination: str, keeps_contents: bool) -> None:
         move_tree_by_files(source, destination)
 
 
+def _move_aside(source: str, destination: str, keeps_contents: bool) -> None:
+    """:func:`_move` of an old entry into the old tree's directory. A directory that cannot
+    be renamed (:func:`~anyvenv.fs.atomic.cannot_rename_tree`) moves file by file into its
+    part (``PART_MARK`` and its name), its emptied directories are removed, and then the part
+    takes its name: a fill cut short before that leaves a part for :func:`_undo` to merge
+    back."""
+    try:
+        _move(source, destination, keeps_contents)
+    except OSError as exc:
+        if not cannot_rename_tree(exc) or not _real_directory(source):
+            raise
+        parent, name = os.path.split(destination)
+        part = os.path.join(parent, PART_MARK + name)
+        move_files(source, part)
+        checkpoint("fill:part-moved:" + name)
+        remove_tree(source)  # (its directories, emptied)
+        checkpoint("fill:part-emptied:" + name)
+        os.rename(part, destination)  # (made here: it renames)
+
+
 def fill(staging: str, target: str) -> None:
     """Move the tree built in ``staging`` (a staging directory inside ``target``) up into
     ``target``, replacing what is there; a kill at any point is undone or finished by the
-    next :func:`recover_inside`."""
+    next :func:`recover_inside`, a failure part-way (an OSError) at once."""
     tail = _tail(staging)
     journal = os.path.join(target, JOURNAL_MARK + tail)
     old_dir = os.path.join(target, OLD_MARK + tail)
     keeps_contents = directory_rename_keeps_contents(target)
     new = _new_entries(staging)
     old = _old_entries(target)
-    if old:
-        _write_journal(journal, "old", new)
-        checkpoint("fill:journal")
-        os.mkdir(old_dir, 0o700)
-        for name in old:
-            _move(os.path.join(target, name), os.path.join(old_dir, name), keeps_contents)
-            checkpoint("fill:aside:" + name)
-    _write_journal(journal, "new", new)
-    checkpoint("fill:journal-new")
-    for name in new:
-        _move(os.path.join(staging, name), os.path.join(target, name), keeps_contents)
-        checkpoint("fill:moved:" + name)
+    phase = "old"
+    try:
+        if old:
+            _write_journal(journal, "old", new)
+            checkpoint("fill:journal")
+            os.mkdir(old_dir, 0o700)
+            for name in old:
+                _move_aside(os.path.join(target, name), os.path.join(old_dir, name), keeps_contents)
+                checkpoint("fill:aside:" + name)
+        _write_journal(journal, "new", new)
+        phase = "new"
+        checkpoint("fill:journal-new")
+        for name in new:
+            _move(os.path.join(staging, name), os.path.join(target, name), keeps_contents)
+            checkpoint("fill:moved:" + name)
+    except OSError:
+        _finish_or_undo(target, phase, new, old_dir, journal, staging)
+        raise
     sync_directory(target)  # (the moves on disk before the journal that would undo them goes)
     _clear(staging, old_dir, journal)
+
+
+def _finish_or_undo(
+    target: str, phase: str, new: list[str], old_dir: str, journal: str, staging: str
+) -> None:
+    """What :func:`recover_inside` does for a fill that was killed, at once, for one of this
+    process that failed part-way: nothing half-made stays. Where that fails too, the journal
+    stays, for the next run."""
+    from anyvenv.errors import AnyvenvError
+
+    try:
+        if phase == "old" or not os.path.lexists(os.path.join(target, CFG_NAME)):
+            _undo(target, phase, new, old_dir, journal, staging)
+        _clear(staging, old_dir, journal)
+    except (OSError, AnyvenvError):
+        pass
 
 
 def _clear(staging: str, old_dir: str, journal: str) -> None:
@@ -287,7 +341,9 @@ def _undo(
     """Put the old tree back: the new entries removed (phase ``new``), then each entry of
     ``old_dir`` moved back. Where a name to move back is taken by an entry the journal does
     not say is a new one (a journal that lost its last phase), nothing is done."""
-    old = os.listdir(old_dir) if _real_directory(old_dir) else []  # (a link is not followed)
+    listed = os.listdir(old_dir) if _real_directory(old_dir) else []  # (a link is not followed)
+    old = [name for name in listed if not name.startswith(PART_MARK)]
+    parts = [name[len(PART_MARK) :] for name in listed if name.startswith(PART_MARK)]
     removable = set(new) if phase == "new" else set()  # (in "new", every old one was aside)
     keeps_contents = directory_rename_keeps_contents(target) if old else True
     taken = [
@@ -297,12 +353,21 @@ def _undo(
         and _exists(target, name)
         and not (not keeps_contents and _half_moved(target, old_dir, name))
     ]
+    taken += [  # (a part's directory, or what is left of it, is merged into)
+        name
+        for name in parts
+        if name not in removable
+        and _exists(target, name)
+        and not _real_directory(os.path.join(target, name))
+    ]
     if taken:
         raise _undo_conflict(target, taken, old_dir, journal, staging)
     for name in removable:
         remove_tree(os.path.join(target, name))
     for name in old:
         _move(os.path.join(old_dir, name), os.path.join(target, name), keeps_contents)
+    for name in parts:
+        move_tree_by_files(os.path.join(old_dir, PART_MARK + name), os.path.join(target, name))
 
 
 def _half_moved(target: str, old_dir: str, name: str) -> bool:
