@@ -232,6 +232,24 @@ def test_python_reinstall_over_an_install_of_the_lower_layer(
     assert sorted(os.listdir(install_dir)) == [standalone.install_name]  # (no leftovers)
 
 
+@pytest.mark.parametrize("kind", ["overlay"])
+def test_python_uninstall_of_an_install_of_the_lower_layer(
+    lab: Lab, kind: str, standalone: StandaloneArchive, pythons_env: dict[str, str]
+) -> None:
+    """Its rename aside failed with EXDEV ("cannot uninstall"): it is removed where it is,
+    its interpreter first (no longer an install from there), as on fusefat."""
+
+    def populate(directory: Path) -> None:
+        made = run_cli("python", "install", "3.12", "--install-dir", str(directory / "pythons"))
+        assert made.returncode == 0, made.stderr
+
+    install_dir = _image(lab, kind, populate) / "pythons"
+    args = ("python", "uninstall", standalone.install_name, "--install-dir", str(install_dir))
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert os.listdir(install_dir) == [], os.listdir(install_dir)
+
+
 @pytest.fixture
 def immutable() -> Iterator[Callable[[Path], None]]:
     """``immutable(path)``: chattr +i (a rename of it fails with EPERM, even for root),

@@ -260,9 +260,9 @@ def uninstall(
             if not item.path.exists():
                 continue
             try:  # a step that fails here leaves the install as it was
-                if renames_work:
-                    remains = leftovers.staging_name(item.path)
-                    os.rename(item.path, remains)
+                aside = _renamed_aside(item.path) if renames_work else None
+                if aside is not None:
+                    remains = aside
                 else:  # fusefat: a renamed directory loses its files (and their space)
                     remains = os.fspath(item.path)
                     item.executable.unlink(missing_ok=True)  # no longer an install from here
@@ -279,6 +279,20 @@ def uninstall(
         unlinked = {item.name: remove_entries(names[item.name]) for item in removed}
         mend_uv_links(root, removed)
     return Uninstalled(removed, unmatched, left, unlinked)
+
+
+def _renamed_aside(path: Path) -> str | None:
+    """``path`` renamed to a staging name beside it, which is returned; ``None`` where it
+    cannot be renamed (:func:`~anyvenv.fs.atomic.cannot_rename_tree`: an install in
+    overlayfs's lower layer), and stays where it is."""
+    aside = leftovers.staging_name(path)
+    try:
+        os.rename(path, aside)
+    except OSError as exc:
+        if atomic.cannot_rename_tree(exc):
+            return None
+        raise
+    return aside
 
 
 def _minor_link_name(item: InstalledPython) -> str:
