@@ -877,3 +877,27 @@ def test_a_script_of_a_gone_env_with_a_long_header_is_retargeted() -> None:
     assert moved is not None
     found = parse_shebang(moved)
     assert found is not None and found.interpreter == "/project/.venv/bin/python"
+
+
+@pytest.mark.parametrize("lab_kind", ["smb"])
+@pytest.mark.parametrize("name", ["a:b.txt", "q?x.txt", "trail.", "star*/m.py"])
+def test_a_name_smbnetfs_would_take_wrongly_takes_back_its_package_before_the_share_is_asked(
+    target: Path, tmp_path: Path, name: str
+) -> None:
+    """smbnetfs (libsmbclient) takes some names wrongly rather than refusing them: ``q?x``
+    made as ``q``, EIO for ``a:b`` and then for every call for some seconds, ``trail.``
+    stored under a mangled name. Such a file's package is taken back before the share is
+    asked for it: the others are placed, and the share goes on answering."""
+    from anyvenv.project.mirror import NotPlaced
+
+    source = EnvTree.of(tmp_path / "shadow", SITE)
+    dest = EnvTree.of(target / "env", SITE)
+    dest.site_packages.mkdir(parents=True)
+    _many(source, ("aaa", "zzz"), 3)
+    _install(source, "odd", "1.0", {"odd/__init__.py": (b"", 0o644), f"odd/{name}": (b"x", 0o644)})
+    with pytest.raises(NotPlaced) as info:
+        mirror(source, dest)
+    assert list(info.value.refused) == ["odd"]
+    assert sorted(info.value.report.added) == ["aaa", "zzz"]
+    assert not [entry for entry in os.listdir(dest.site_packages) if entry.startswith("odd")]
+    (target / "after").mkdir()  # (no EIO: the share was not asked for the name)

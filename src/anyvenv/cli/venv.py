@@ -444,6 +444,9 @@ def run(args: Arguments) -> int:
         preference_given(args), settings_start, settings_args, os.environ, os.getcwd()
     )
     path = args.path or found.default_path or DEFAULT_PATH
+    from anyvenv.fs.atomic import refuse_wrongly_taken
+
+    refuse_wrongly_taken(path)  # (before it is looked up: smbnetfs then fails every call)
     _refuse_a_pointer(path)
     try:
         info = make_environment(

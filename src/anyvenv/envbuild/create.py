@@ -169,9 +169,11 @@ def make_environment(
     )
     # a sync of a project whose env this is waits (and this waits for it); the lock is beside
     # the env: the directories above it are made first, and removed again if this fails
+    from anyvenv.fs.atomic import refuse_wrongly_taken
     from anyvenv.fs.lock import try_env_lock
     from anyvenv.fs.parents import remove_made
 
+    refuse_wrongly_taken(target)  # (before its lock, whose name holds it, is made)
     made = make_parents(os.path.dirname(os.path.abspath(target)))
     try:
         lock = try_env_lock(target, on_lock_wait)

@@ -206,6 +206,8 @@ def name_refused(path: str, failure: OSError) -> bool:
     takes (fusefat says EPERM), and a path longer than a path may be (ENAMETOOLONG: neither is
     a full disk) count too (:func:`path_too_long` tells the second)."""
     refusals = (errno.EPERM, errno.EINVAL, errno.EILSEQ, errno.ENOENT, errno.ENAMETOOLONG)
+    if failure.errno in (errno.EINVAL, errno.EIO) and wrongly_taken_name(path) is not None:
+        return True  # (smbnetfs: refused before it was asked, or EIO; a plain name fails too)
     if failure.errno not in refusals:
         return False
     if failure.errno == errno.ENAMETOOLONG or name_over_limit(path) is not None:
@@ -222,6 +224,45 @@ def name_refused(path: str, failure: OSError) -> bool:
         return False  # (the directory refuses any name, or is not there)
     os.rmdir(plain)
     return True
+
+
+def name_taken_wrongly(name: str) -> bool:
+    """Whether ``name`` is one a filesystem of
+    :data:`~anyvenv.fs.mounts.NAME_MANGLING_FSTYPES` takes wrongly: holding one of
+    ``\\:*"<>|?`` or a control character, or ending in a dot or a space."""
+    return name.endswith((".", " ")) or any(char in _WRONGLY_TAKEN or char < " " for char in name)
+
+
+_WRONGLY_TAKEN = frozenset('\\:*"<>|?')
+
+
+def wrongly_taken_name(path: str) -> str | None:
+    """``path`` up to its first name below the mount point holding it that its filesystem
+    takes wrongly (:func:`name_taken_wrongly`), where it is one that does; else ``None``.
+    Nothing on that filesystem is looked at (smbnetfs must not be asked)."""
+    absolute = os.path.abspath(path)
+    if not any(name_taken_wrongly(name) for name in absolute.split(os.sep) if name):
+        return None
+    from anyvenv.fs.mounts import mount_containing
+
+    mount = mount_containing(absolute)
+    if mount is None or not mount.takes_names_wrongly:
+        return None
+    head = mount.mount_point
+    for name in os.path.relpath(absolute, head).split(os.sep):
+        head = os.path.join(head, name)
+        if name_taken_wrongly(name):
+            return head
+    return None
+
+
+def refuse_wrongly_taken(path: str) -> None:
+    """Raise :class:`~anyvenv.errors.UsageError` (:func:`name_refusal`) where ``path`` holds
+    a name its filesystem would take wrongly (:func:`wrongly_taken_name`), before anything is
+    asked of it."""
+    named = wrongly_taken_name(path)
+    if named is not None:
+        raise name_refusal(named, OSError(errno.EINVAL, os.strerror(errno.EINVAL), named))
 
 
 def path_too_long(path: str, failure: OSError) -> bool:
@@ -292,8 +333,8 @@ def name_refusal(path: str, failure: OSError) -> UsageError:
         )
     return UsageError(
         f"the filesystem at {directory} refuses the name '{name}' ({errno_name(failure.errno)})",
-        "pick a name of ASCII letters, digits, '-', '_' and '.' (FAT takes no :\"*?<>| and "
-        "some FUSE filesystems no other letters)",
+        "pick a name of ASCII letters, digits, '-', '_' and '.' (FAT and SMB shares take no "
+        ':"*?<>|\\ and some FUSE filesystems no other letters)',
     )
 
 

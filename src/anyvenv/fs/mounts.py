@@ -42,6 +42,14 @@ ONE_AT_A_TIME_FSTYPES = frozenset({"fuse.smbnetfs"})
 one connection to a server behind a lock): calls made at once only queue there, and cost
 more (measured: ``check`` of a 1,400-file env, its stats by 8 threads, up to 1.5x slower)."""
 
+NAME_MANGLING_FSTYPES = frozenset({"fuse.smbnetfs"})
+"""Filesystems that take some names wrongly rather than refuse them (see
+:func:`anyvenv.fs.atomic.name_taken_wrongly`): smbnetfs (libsmbclient) reads ``?`` as the
+start of a URL's options (``q?x`` is made as ``q``), answers a name holding one of
+``\\:*"<>|`` with EIO and then fails every call for some seconds (measured: 3 s), and stores a
+name ending in a dot or a space under a mangled 8.3 name. Such names are refused before any
+call is made there."""
+
 UNRENAMABLE_TREE_FSTYPES = frozenset({"fuse.rclone"})
 """Filesystems where a directory holding files is never renamed, whatever a probe measured:
 rclone's VFS cache cannot read the files of a renamed directory until it has uploaded them,
@@ -77,6 +85,12 @@ class MountInfo:
         """Whether a directory holding files may be renamed here (see
         :data:`UNRENAMABLE_TREE_FSTYPES`; a probe measures the rest)."""
         return renames_trees(self.fstype)
+
+    @property
+    def takes_names_wrongly(self) -> bool:
+        """Whether some names are made wrongly here, not refused (see
+        :data:`NAME_MANGLING_FSTYPES`)."""
+        return self.fstype in NAME_MANGLING_FSTYPES
 
     @property
     def answers_from_afar(self) -> bool:

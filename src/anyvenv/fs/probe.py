@@ -15,7 +15,11 @@ import sys
 import time
 
 from anyvenv.errors import AnyvenvError, DirectoryNotWritable, UsageError
-from anyvenv.fs.atomic import remember_directory_rename, renamed_directory_keeps_files
+from anyvenv.fs.atomic import (
+    remember_directory_rename,
+    renamed_directory_keeps_files,
+    wrongly_taken_name,
+)
 from anyvenv.fs.bounded import beat
 from anyvenv.fs.leftovers import leftover_tag, sweep_dead
 from anyvenv.fs.mounts import MountInfo, mount_containing, mount_of, renames_trees
@@ -767,6 +771,8 @@ def start_probe(path: str | os.PathLike[str]) -> None:
     written = mount_containing(dirpath) if text else None
     if written is None or written.is_local or dirpath in _started:
         return
+    if written.takes_names_wrongly and wrongly_taken_name(dirpath) is not None:
+        return  # (refused by the command before it asks the share: see NAME_MANGLING_FSTYPES)
     from anyvenv.fs.bounded import start_bounded
 
     call = start_bounded(lambda: _early_answer(text), what="probe", where=dirpath, finishing=True)

@@ -17,6 +17,7 @@ RECORD is written last, so an interrupted mirror is redone by the next one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -26,7 +27,12 @@ from anyvenv.envbuild.dists import dist_info_name, record_paths
 from anyvenv.envbuild.shebang import HEAD_BYTES, parse_shebang, retarget_shebang, rewritten
 from anyvenv.errors import AnyvenvError
 from anyvenv.fs import is_virtual_environment
-from anyvenv.fs.atomic import name_refused, path_too_long, too_long_path_clause
+from anyvenv.fs.atomic import (
+    name_refused,
+    name_taken_wrongly,
+    path_too_long,
+    too_long_path_clause,
+)
 from anyvenv.fs.place import copy_file, create_file
 from anyvenv.killpoints import checkpoint
 
@@ -167,6 +173,10 @@ class _Placing:
         self._made: set[Path] = set()
         self._swept: set[Path] = set()
         self._sweeping = threading.Lock()  # (install runs in several threads at once)
+        from anyvenv.fs.mounts import mount_of
+
+        mount = mount_of(dest.root)  # (smbnetfs: some names are made wrongly, not refused)
+        self._checks_names = mount is not None and mount.takes_names_wrongly
 
     def _directory(self, directory: Path) -> None:
         if directory in self._there or directory in (self.dest.root, directory.parent):
@@ -180,6 +190,13 @@ class _Placing:
                 raise
         self._there.add(directory)
 
+    def may_ask(self, relative: str) -> bool:
+        """Whether ``dest`` may be asked for ``relative`` at all: not where its filesystem
+        would take one of its names wrongly (see
+        :data:`~anyvenv.fs.mounts.NAME_MANGLING_FSTYPES`: smbnetfs then fails every call for
+        some seconds), which is refused before the share is asked."""
+        return not (self._checks_names and any(map(name_taken_wrongly, relative.split(os.sep))))
+
     def install(self, relative: str) -> bool:
         """Copy one file over with its mode set at creation; scripts in bin/ get the new
         shebang. ``False`` (nothing done) where the source lacks the file its RECORD lists
@@ -190,6 +207,8 @@ class _Placing:
             mode = os.stat(src).st_mode & 0o777
         except FileNotFoundError:
             return False
+        if not self.may_ask(relative):
+            raise OSError(errno.EINVAL, "a name this share would take wrongly", os.fspath(dst))
         self._directory(dst.parent)
         data: bytes | None = None
         if relative.startswith("bin" + os.sep):
@@ -464,7 +483,8 @@ def mirror(
             refused[name] = refusal
             others = {f for other, files in new_files.items() if other != name for f in files}
             owned = others | _listed(dest, present, staying)
-            _take_back(dest, new_files[name], wanted[name], touched, caches, owned, fold)
+            asked = [relative for relative in new_files[name] if placing.may_ask(relative)]
+            _take_back(dest, asked, wanted[name], touched, caches, owned, fold)
 
         place = _place_in_parallel if _worth_copies_at_once(dest, total) else _place_in_turn
         place(placing, {name: new_files[name] for name in changed}, written, finished)
