@@ -9,6 +9,7 @@ import itertools
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -280,6 +281,43 @@ class Lab:
             for line in recorded.decode("utf-8", "surrogateescape").splitlines():
                 pid, name, path = line.split(" ", 2)
                 ops.ops.append(Op(int(pid), name, "" if path == "-" else root + path.rstrip("/")))
+
+    def bind_target(
+        self, options: str = "", source: Path | None = None, over: bool = False
+    ) -> Path:
+        """A bind mount (``mount --bind``, then ``mount -o remount,bind,OPTIONS``: "noexec",
+        "nosymfollow", "ro", comma-separated) of a fresh directory on the local disk, or of
+        ``source``: the same filesystem and device number as its source, but another mount
+        (a hard link between the two fails with EXDEV). Mounted at a fresh mount point, or
+        with ``over`` on ``source`` itself (the same path, seen through the new mount).
+        Unmounted by :meth:`close`, or before by :meth:`unbind`."""
+        require_root("bind mount")
+        with self._lock:
+            if source is None:
+                (self.base / "bind-sources").mkdir(exist_ok=True)
+                source = self._fresh_dir(self.base / "bind-sources", "b")
+            if over:
+                mountpoint = source
+            else:
+                (self.base / "mnt").mkdir(exist_ok=True)
+                mountpoint = self._fresh_dir(self.base / "mnt", "bind")
+            run(["mount", "--bind", source, mountpoint])
+            active = _BindMount(mountpoint)
+            self._active.append(active)
+            if options:
+                run(["mount", "-o", f"remount,bind,{options}", mountpoint])
+            return mountpoint
+
+    def unbind(self, mountpoint: Path) -> None:
+        """Undo the last :meth:`bind_target` mounted at ``mountpoint`` (what it covered, a
+        directory or another mount, shows again)."""
+        with self._lock:
+            for active in reversed(self._active):
+                if isinstance(active, _BindMount) and active.mountpoint == mountpoint:
+                    active.unmount()
+                    self._active.remove(active)
+                    return
+            raise ValueError(f"no bind mount of the lab's at {mountpoint}")
 
     def eio_target(self) -> tuple[Path, Callable[[int | None], None]]:
         """A fresh directory on a faultfs mount whose writes fail with EIO once a budget is
@@ -647,6 +685,21 @@ class Lab:
 
     def _nothing_mounted_below(self) -> bool:
         return all(mount_entry(active.mountpoint) is None for active in self._active)
+
+
+class _BindMount(ActiveMount):
+    """A bind mount of the lab's: one ``umount`` undoes it (not :func:`unmount_path`, which
+    would go on to unmount what a bind over a mount point covers)."""
+
+    def unmount(self) -> None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                ["umount", str(self.mountpoint)],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
 
 
 def _fstype_of(path: Path) -> str:
