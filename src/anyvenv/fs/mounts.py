@@ -195,3 +195,50 @@ def mount_containing(absolute: str, mounts: list[MountInfo] | None = None) -> Mo
         ):
             best = mount
     return best
+
+
+_O_PATH = getattr(os, "O_PATH", 0)
+
+
+def mount_id(path: str | os.PathLike[str]) -> int | None:
+    """The id of the mount that ``path`` (followed through links) is reached by, as the
+    kernel tells it (``mnt_id`` in /proc/self/fdinfo, Linux 3.15 on): two bind mounts of one
+    filesystem share a device number, not a mount id. ``None`` where it cannot be told."""
+    if not _O_PATH:
+        return None
+    try:
+        fd = os.open(path, _O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:  # (read while ``fd`` is open: its number is what the file is named by)
+        info = os.open(f"/proc/self/fdinfo/{fd}", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            text = os.read(info, 4096)
+        finally:
+            os.close(info)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    for line in text.split(b"\n"):
+        if line.startswith(b"mnt_id:"):
+            try:
+                return int(line[7:])
+            except ValueError:
+                return None
+    return None
+
+
+def same_mount(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two existing paths (of one device) are reached by one mount: a hard link or
+    a rename between two mounts of one filesystem (a bind mount and its source, two binds
+    of one disk into a container) fails with EXDEV. By mount id, else by the mount
+    /proc/self/mountinfo places them on; where neither tells, as if they were."""
+    first, second = mount_id(a), mount_id(b)
+    if first is not None and second is not None:
+        return first == second
+    mounts = read_mounts()
+    if not mounts:
+        return True
+    of_a, of_b = mount_of(a, mounts), mount_of(b, mounts)
+    return of_a is None or of_b is None or of_a.mount_point == of_b.mount_point

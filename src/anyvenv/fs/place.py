@@ -343,8 +343,14 @@ def may_hard_link(source: str | os.PathLike[str]) -> bool:
 
 
 def same_filesystem(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
-    """Whether two existing paths are on one device (a hard link between them can work)."""
+    """Whether two existing paths are on one device and reached by one mount of it: only
+    then can a hard link between them work (link(2) fails with EXDEV between two mounts of
+    one filesystem, which share a device number: a bind mount and its source)."""
     try:
-        return os.stat(a).st_dev == os.stat(b).st_dev
+        if os.stat(a).st_dev != os.stat(b).st_dev:
+            return False
     except OSError:
         return False
+    from anyvenv.fs.mounts import same_mount
+
+    return same_mount(a, b)

@@ -65,7 +65,9 @@ def choose_link_mode(env_probe: ProbeResult | None, same_filesystem: bool) -> Li
     """From the probe of the env's filesystem and whether uv's cache is on it too (only then
     is the probe needed: one filesystem, one probe)."""
     if not same_filesystem or env_probe is None:
-        return LinkChoice(LinkMode.COPY, "the uv cache is on another filesystem")
+        return LinkChoice(
+            LinkMode.COPY, "the uv cache is on another filesystem (or another mount of it)"
+        )
     if env_probe.reflinks_work:
         return LinkChoice(LinkMode.CLONE, "reflinks work between the uv cache and the env")
     if env_probe.hardlinks_work:

@@ -1,0 +1,81 @@
+"""Bind mounts of the local disk (``lab.bind_target``): one filesystem and one device number,
+but two mounts, between which a hard link fails with EXDEV; and a project seen through another
+mount than the one its env was placed on (a ``noexec`` bind, as an image layer or a remount)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from project_support import (
+    alpha_says_hi,
+    needs_pythons,
+    project_environ,
+    sync_json,
+    write_project,
+)
+
+from lab import Lab
+from support import BASE, run_cli
+
+pytestmark = [pytest.mark.mount, pytest.mark.timeout(300)]
+
+UV_FELL_BACK = ("Failed to hardlink", "falling back")
+
+
+def _same_device(a: Path, b: Path) -> bool:
+    return os.stat(a).st_dev == os.stat(b).st_dev
+
+
+@pytest.mark.parametrize("by", ["mount id", "mountinfo"])
+def test_two_mounts_of_one_disk_are_not_one_filesystem(
+    lab: Lab, by: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from anyvenv.fs import mounts
+    from anyvenv.fs.place import same_filesystem
+
+    if by == "mountinfo":  # (where no mount id can be read)
+        monkeypatch.setattr(mounts, "mount_id", lambda path: None)
+    else:
+        assert isinstance(mounts.mount_id(BASE), int)
+    source = lab.target("local")
+    bound = lab.bind_target(source=source)
+    assert _same_device(bound, source) and _same_device(bound, BASE)
+    assert not same_filesystem(bound, source) and not same_filesystem(BASE, bound)
+    (bound / "sub").mkdir()
+    assert same_filesystem(BASE, source) and same_filesystem(bound, bound / "sub")
+
+
+def test_a_venv_on_a_nosymfollow_bind_of_the_bases_disk_is_copied(lab: Lab) -> None:
+    """The base is on this disk, but not on this mount: no hard link reaches it (EXDEV)."""
+    target = lab.bind_target("nosymfollow")
+    assert _same_device(target, BASE)
+    env = target / "env"
+    proc = run_cli("venv", str(env), "--python", str(BASE), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["strategy"] == "copy"
+    ran = subprocess.run(
+        [env / "bin" / "python", "-c", "import sys; print(sys.prefix)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (ran.returncode, ran.stdout.strip()) == (0, str(env)), ran.stderr
+
+
+@needs_pythons
+def test_a_uv_cache_on_another_bind_of_the_same_disk_is_copied_from(
+    lab: Lab, index: Path, tmp_path: Path
+) -> None:
+    """The devcontainer pattern: the project and uv's cache bound in apart from one disk."""
+    project_mount, cache = lab.bind_target(), lab.bind_target()
+    assert _same_device(project_mount, cache)
+    project = write_project(project_mount / "demo")
+    env = project_environ(tmp_path, UV_CACHE_DIR=str(cache))
+    report, proc = sync_json(project, env, index)
+    assert report["link_mode"] == "copy", report["link_mode_reason"]
+    assert not any(words in proc.stderr for words in UV_FELL_BACK), proc.stderr
+    alpha_says_hi(project, env)
