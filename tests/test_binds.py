@@ -66,6 +66,21 @@ def test_a_venv_on_a_nosymfollow_bind_of_the_bases_disk_is_copied(lab: Lab) -> N
     assert (ran.returncode, ran.stdout.strip()) == (0, str(env)), ran.stderr
 
 
+def test_a_hard_link_the_plan_could_not_tell_crosses_mounts_is_copied_instead(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the mounts cannot be told apart (no mount id to read), the planned hard link
+    fails with EXDEV: the interpreter is copied, and the env says so."""
+    import anyvenv
+    from anyvenv.envbuild import plan
+
+    monkeypatch.setattr(plan, "same_filesystem", lambda a, b: True)
+    target = lab.bind_target("nosymfollow")
+    made = anyvenv.create(target / "env", python=str(BASE))
+    assert made.strategy.value == "copy" and "crossed mounts (EXDEV)" in made.reason
+    assert "anyvenv-strategy = copy" in (target / "env" / "pyvenv.cfg").read_text()
+
+
 @needs_pythons
 def test_a_uv_cache_on_another_bind_of_the_same_disk_is_copied_from(
     lab: Lab, index: Path, tmp_path: Path

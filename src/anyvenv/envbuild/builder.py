@@ -232,6 +232,7 @@ class EnvBuilder:
                 if plan.mode_shim:
                     self.write_mode_shim(layout)
                 expected_lib = self.place_interpreter(layout, plan)
+                plan = as_placed(plan, layout, self.linkage, expected_lib)
                 self.write_config(layout, plan)
                 deferred = self.options.validate and self._defers_check(plan)
                 checked = self.options.validate and not deferred
@@ -568,6 +569,10 @@ def place_interpreter_files(
         os.symlink(base_executable, first)
         for name in names[1:]:
             os.symlink(names[0], os.path.join(layout.bin, name))
+    elif plan.strategy is Strategy.HARDLINK:
+        _hard_link_or_copy(base_executable, first)
+        for name in names[1:]:
+            _place_sibling(first, os.path.join(layout.bin, name))
     else:
         place_file(base_executable, first, plan.strategy, mode=EXECUTABLE_MODE)
         for name in names[1:]:
@@ -606,9 +611,55 @@ def _place_library(layout: EnvLayout, plan: InterpreterPlan, linkage: Linkage) -
     lib_dir = os.path.normpath(os.path.join(layout.bin, rel))
     os.makedirs(lib_dir, exist_ok=True)
     dest = os.path.join(lib_dir, linkage.soname or os.path.basename(linkage.library))
-    strategy = Strategy.HARDLINK if plan.library is LibraryPlacement.HARDLINK else Strategy.COPY
-    place_file(linkage.library, dest, strategy, mode=EXECUTABLE_MODE)
+    if plan.library is LibraryPlacement.HARDLINK:
+        _hard_link_or_copy(linkage.library, dest)
+    else:
+        place_file(linkage.library, dest, Strategy.COPY, mode=EXECUTABLE_MODE)
     return dest
+
+
+def _hard_link_or_copy(source: str, destination: str) -> None:
+    """A hard link as planned; a copy where it would cross mounts after all (EXDEV: two
+    mounts of one filesystem that the plan could not tell apart). :func:`as_placed` then
+    says so."""
+    try:
+        place_file(source, destination, Strategy.HARDLINK)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        place_file(source, destination, Strategy.COPY, mode=EXECUTABLE_MODE)
+
+
+def as_placed(
+    plan: InterpreterPlan, layout: EnvLayout, linkage: Linkage, placed_lib: str | None
+) -> InterpreterPlan:
+    """``plan`` as :func:`place_interpreter_files` carried it out into ``layout``
+    (``placed_lib``: what it returned): a planned hard link that was copied instead (see
+    :func:`_hard_link_or_copy`) is told as a copy."""
+    from anyvenv.record import replace
+
+    crossed = "; a hard link crossed mounts (EXDEV), so it was copied"
+    first = os.path.join(layout.bin, layout.executable_names()[0])
+    if plan.strategy is Strategy.HARDLINK and not _same_file(first, plan.base):
+        plan = replace(plan, strategy=Strategy.COPY, reason=plan.reason + crossed)
+    library = linkage.library
+    if (
+        plan.library is LibraryPlacement.HARDLINK
+        and library is not None
+        and placed_lib is not None
+        and not _same_file(placed_lib, library)
+    ):
+        reason = plan.reason if plan.reason.endswith(crossed) else plan.reason + crossed
+        plan = replace(plan, library=LibraryPlacement.COPY, reason=reason)
+    return plan
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        first, second = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 def _patch_runpath(layout: EnvLayout, linkage: Linkage) -> None:
