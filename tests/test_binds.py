@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from project_support import (
     alpha_says_hi,
+    anyvenv,
     needs_pythons,
     project_environ,
     sync_json,
@@ -94,3 +95,43 @@ def test_a_uv_cache_on_another_bind_of_the_same_disk_is_copied_from(
     assert report["link_mode"] == "copy", report["link_mode_reason"]
     assert not any(words in proc.stderr for words in UV_FELL_BACK), proc.stderr
     alpha_says_hi(project, env)
+
+
+@needs_pythons
+def test_a_project_seen_through_a_noexec_bind_gets_its_env_placed_again(
+    lab: Lab, index: Path, tmp_path: Path
+) -> None:
+    """Synced in place; then the same path is a noexec mount (size and mtime of every file as
+    they were): the env is placed again, outside the project, and runs."""
+    project = write_project(lab.target("local") / "demo")
+    env = project_environ(tmp_path)
+    first, _ = sync_json(project, env, index)
+    assert first["placement"] == "in-place"
+    lab.bind_target("noexec", source=project, over=True)
+    try:
+        report, _ = sync_json(project, env, index)
+        assert report["placement"] == "elsewhere", report
+        ran = anyvenv("run", "alpha-hello", cwd=project, env=env)
+        assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
+    finally:
+        lab.unbind(project)
+
+
+@needs_pythons
+def test_a_kept_link_mode_is_decided_again_when_the_cache_is_another_mount(
+    lab: Lab, index: Path, tmp_path: Path
+) -> None:
+    """Hard links from the cache, decided while it was on the env's mount; then a bind
+    mount over the cache's path (the same variable, the same device number)."""
+    base = lab.target("local")
+    project, cache = write_project(base / "demo"), base / "uv-cache"
+    env = project_environ(tmp_path, UV_CACHE_DIR=str(cache))
+    first, _ = sync_json(project, env, index)
+    assert first["link_mode"] in ("hardlink", "clone")
+    lab.bind_target(source=cache, over=True)
+    try:
+        report, proc = sync_json(project, env, index, "--reinstall")
+        assert report["link_mode"] == "copy", report["link_mode_reason"]
+        assert not any(words in proc.stderr for words in UV_FELL_BACK), proc.stderr
+    finally:
+        lab.unbind(cache)

@@ -197,6 +197,15 @@ def mount_containing(absolute: str, mounts: list[MountInfo] | None = None) -> Mo
     return best
 
 
+def mount_basis(path: str | os.PathLike[str]) -> list[str]:
+    """What a decision made from the filesystem at ``path`` rests on, as it can be kept and
+    compared later: its mount's type, mount point and options (``[]`` where mountinfo
+    cannot be read). Not the device number, which an overlay changes at every start of a
+    container, nor the mount id, which every mount gets anew."""
+    mount = mount_of(path)
+    return [] if mount is None else [mount.fstype, mount.mount_point, ",".join(mount.options)]
+
+
 _O_PATH = getattr(os, "O_PATH", 0)
 
 

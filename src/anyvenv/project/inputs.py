@@ -12,7 +12,10 @@ After uv exits 0 the record is written into the env (``<env>/.anyvenv-sync.input
   start directory up to /, workspace members and local packages, uv.lock, uv's user and system
   config, the uv binary, the env's site-packages, the shadow env's);
 - the env's vital files (pyvenv.cfg, python, the base interpreter, libpython) with size and
-  mtime, as the sync state keeps them.
+  mtime, as the sync state keeps them;
+- the env's mount (type, mount point, options), as the sync state keeps it: the project
+  seen through another mount (an image layer, a ``noexec`` bind) is synced the ordinary way,
+  which decides again where its env can run.
 
 A path modified less than :data:`RACY_NS` before the recording (or after it) could change again
 within the same mtime tick (a jiffy on local disks, 1 s on sshfs, 2 s on FAT), so without its
@@ -50,7 +53,7 @@ if TYPE_CHECKING:
 RECORD_NAME = ".anyvenv-sync.inputs"
 # bumped whenever what is recorded, or how it is compared, changes: anyvenv's version is no
 # help (a record an earlier release made under laxer rules would be trusted)
-RECORD_VERSION = 4
+RECORD_VERSION = 5
 RACY_NS = 3_000_000_000
 
 WATCHED_PREFIXES = ("UV_", "ANYVENV_")
@@ -178,6 +181,10 @@ class Invocation:
             *(f"uv arg {arg}" for arg in deciding_args(self.uv_args)),
             exactness_line(self.uv_args),
         ]
+        if env is not None:  # the env's mount: its placement was decided for it
+            from anyvenv.fs.mounts import mount_basis
+
+            key.append("env mount " + " ".join(mount_basis(env)))
         key += sorted(
             f"variable {name}={value}"
             for name, value in self.environ.items()

@@ -96,16 +96,24 @@ def decide_link_mode(
     if forced is not None:
         refuse_unreadable_links(forced, install_target)
         return forced
+    from anyvenv.project.state import link_basis
     from anyvenv.project.uvcache import cache_dir_arguments
 
     key = cache_dir_arguments(uv_args, environ, cwd, config_sources)
-    if saved.link_mode and saved.uv_cache_key == key:
+    if (
+        saved.link_mode
+        and saved.uv_cache_key == key
+        # (decided on these mounts: the cache or the env seen through another mount of the
+        # same disk, or through an image layer, is decided again)
+        and saved.link_basis == link_basis(install_target, saved.uv_cache_dir)
+    ):
         return LinkChoice(LinkMode(saved.link_mode), saved.link_reason or "decided before")
     from anyvenv.errors import DirectoryNotWritable
     from anyvenv.fs.place import same_filesystem
     from anyvenv.fs.probe import probe, probe_path_for
 
-    cache = probe_path_for(cache_dir())
+    cache_path = cache_dir()
+    cache = probe_path_for(cache_path)
     same = same_filesystem(install_target, cache)
     try:
         choice = choose_link_mode(probe(install_target) if same else None, same)
@@ -113,6 +121,7 @@ def decide_link_mode(
         # uv changes nothing there (or fails as plain uv would); nothing is kept either
         return LinkChoice(LinkMode.COPY, f"the env cannot be written: {exc.reason}")
     saved.link_mode, saved.link_reason, saved.uv_cache_key = choice.mode.value, choice.reason, key
+    saved.uv_cache_dir, saved.link_basis = cache_path, link_basis(install_target, cache_path)
     return choice
 
 

@@ -28,6 +28,7 @@ from anyvenv.errors import (
     UsageError,
 )
 from anyvenv.fs import is_virtual_environment
+from anyvenv.fs.mounts import mount_basis
 from anyvenv.fs.paths import is_below, same_place, through_directory_link
 from anyvenv.project import state as state_store
 from anyvenv.project.envchoice import (
@@ -390,6 +391,7 @@ def new_state(location: EnvLocation, facts: EnvFacts) -> SyncState:
         reason=location.reason,
         shadow=location.shadow,
         rewrites=location.rewrites,
+        env_mount=mount_basis(location.env),  # (placed for this mount)
         **state_fields_of(facts),
     )
 

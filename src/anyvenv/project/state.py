@@ -4,7 +4,12 @@ inputs record: reading it imports nothing).
 
 It is trusted only while the env's vital files (pyvenv.cfg, bin/python, the base interpreter,
 the libpython it loaded) have the size and mtime they had then; otherwise the env is checked
-again by running its python.
+again by running its python. What was decided from the env's filesystem (where the env is
+placed, and how uv links into it) holds only on the mount it was decided on: the state keeps
+that mount's type, mount point and options (:func:`~anyvenv.fs.mounts.mount_basis`), and is
+not trusted where they differ (the project seen through an image layer, copied with ``cp -a``,
+or mounted again ``noexec``: size and mtime survive all three). Not its device number, which
+an overlay changes at every start of a container.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import marshal
 import os
 
+from anyvenv.fs.mounts import mount_basis
 from anyvenv.fs.outcome import REWRITES_WORK
 from anyvenv.fs.paths import same_entry
 from anyvenv.record import as_dict, field, mutable_record
@@ -21,7 +27,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 STATE_NAME = ".anyvenv-sync.state"
-STATE_VERSION = 3  # 1: .anyvenv-sync.json; 2: chmod_fails, not rewrites
+STATE_VERSION = 4  # 1: .anyvenv-sync.json; 2: chmod_fails, not rewrites; 3: no mounts
 
 Fingerprint = dict[str, list[int]]
 
@@ -42,11 +48,25 @@ class SyncState:
     link_mode: str | None = None
     link_reason: str | None = None
     uv_cache_key: list[str] = field(default_factory=list)
+    # the cache dir the link mode was decided for, and the mounts it was decided on (the
+    # install target's and the cache's: mount_basis of each)
+    uv_cache_dir: str | None = None
+    link_basis: list[str] = field(default_factory=list)
+    env_mount: list[str] = field(default_factory=list)  # mount_basis(env) when placed
     state_version: int = STATE_VERSION
 
     @property
     def version_tuple(self) -> tuple[int, int, int]:
         return (self.version[0], self.version[1], self.version[2])
+
+
+def link_basis(install_target: str, cache_dir: str | None) -> list[str]:
+    """What a link mode decided for uv's cache at ``cache_dir`` and ``install_target``
+    rests on: the mounts of both (a bind mount of one disk is another mount: no hard link
+    reaches across)."""
+    if cache_dir is None:
+        return []
+    return [*mount_basis(install_target), *mount_basis(cache_dir)]
 
 
 def fingerprint(paths: list[str]) -> Fingerprint:
@@ -66,10 +86,13 @@ def still_matches(recorded: Fingerprint) -> bool:
 
 
 def load(env: str) -> SyncState | None:
-    """The state saved in ``env``; ``None`` when there is none, it is of another version, or
-    it was saved at another path (the env was moved or copied: see :func:`moved_from`)."""
+    """The state saved in ``env``; ``None`` when there is none, it is of another version, it
+    was saved at another path (the env was moved or copied: see :func:`moved_from`), or on
+    another mount (see the module's words)."""
     state = _read(env)
     if state is None or state.state_version != STATE_VERSION or not same_entry(state.env, env):
+        return None
+    if state.env_mount != mount_basis(env):
         return None
     return state
 
