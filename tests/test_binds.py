@@ -20,7 +20,7 @@ from project_support import (
 )
 
 from lab import Lab
-from support import BASE, run_cli
+from support import BASE, one_line_error, run_cli
 
 pytestmark = [pytest.mark.mount, pytest.mark.timeout(300)]
 
@@ -135,3 +135,42 @@ def test_a_kept_link_mode_is_decided_again_when_the_cache_is_another_mount(
         assert not any(words in proc.stderr for words in UV_FELL_BACK), proc.stderr
     finally:
         lab.unbind(cache)
+
+
+@needs_pythons
+def test_run_names_noexec_and_the_mount_where_a_script_has_its_exec_bits(
+    lab: Lab, index: Path, tmp_path: Path
+) -> None:
+    project = write_project(lab.target("local") / "demo")
+    env = project_environ(tmp_path)
+    sync_json(project, env, index)
+    lab.bind_target("noexec", source=project, over=True)
+    try:
+        ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
+        assert ran.returncode != 0
+        error = one_line_error(ran)
+        assert "its filesystem runs no file (noexec" in error and str(project) in error, error
+        assert "chmod is ignored" not in ran.stderr and "anyvenv repair" not in ran.stderr
+    finally:
+        lab.unbind(project)
+
+
+@needs_pythons
+def test_run_of_a_moved_env_on_a_read_only_mount_says_what_check_says(
+    lab: Lab, index: Path, tmp_path: Path
+) -> None:
+    """A console script whose interpreter line names the env's old path, on a mount that
+    cannot be written: 'anyvenv repair' alone cannot run there."""
+    made = lab.target("local")
+    env = project_environ(tmp_path)
+    sync_json(write_project(made / "demo"), env, index)
+    os.rename(made / "demo", made / "moved")
+    project = lab.bind_target("ro", source=made) / "moved"
+    try:
+        checked = run_cli("check", str(project / ".venv"))
+        ran = anyvenv("run", "--no-sync", "alpha-hello", cwd=project, env=env)
+        assert ran.returncode != 0
+        assert "remount it read-write, then run: anyvenv repair" in checked.stdout, checked.stdout
+        assert "remount it read-write, then run: anyvenv repair" in ran.stderr, ran.stderr
+    finally:
+        lab.unbind(project.parent)

@@ -55,7 +55,12 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
 
             from anyvenv.repair.envstate import base_out_of_reach
             from anyvenv.repair.findings import Code
-            from anyvenv.repair.fixes import nothing_executable_here, unrepairable, unwritable
+            from anyvenv.repair.fixes import (
+                nothing_executable_here,
+                stuck_words,
+                unrepairable,
+                unwritable,
+            )
 
             out = base_out_of_reach(diagnosis.env)
             stuck = unwritable(diagnosis.env)
@@ -72,11 +77,7 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
                     " (then reinstall its packages)"
                 )
             elif stuck is not None:
-                why, first = stuck
-                print(
-                    f"it cannot be repaired where it is: {why}; {first}, "
-                    f"then run: anyvenv repair {shlex.quote(args.env)}"
-                )
+                print(stuck_words(stuck, args.env))
             elif nowhere is not None:
                 print(f"it cannot be repaired where it is: {nowhere}")
             elif diagnosis.reinstall_only:

@@ -331,11 +331,16 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
     script = os.path.join(env, "bin", command)
     if found is None and exc.errno == errno.EACCES and os.path.isfile(script):
         mode = os.stat(script).st_mode & 0o777
+        if mode & 0o111:  # (which() passes over a file that is not executable: noexec)
+            return _on_noexec_mount(script, f"{mode:04o}")
         return UsageError(  # (which() passes over a file that is not executable)
             f"cannot run {script}: it is not executable (mode {mode:04o}: written by a tool "
             "where chmod is ignored?)",
-            f"run 'anyvenv repair {env}', or 'anyvenv sync' with --reinstall-package for "
-            "its package",
+            _repair_hint(
+                env,
+                f"run 'anyvenv repair {env}', or 'anyvenv sync' with --reinstall-package for "
+                "its package",
+            ),
         )
     if found is None or exc.errno not in (errno.ENOENT, errno.EACCES, errno.ENOEXEC):
         return UsageError(
@@ -352,7 +357,7 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
         shebang = read_shebang(Path(found))
         named = f" {shebang.interpreter}" if shebang is not None else ""
         fix = (
-            f"run 'anyvenv repair {env}' (a moved env) or reinstall the package"
+            _repair_hint(env, f"run 'anyvenv repair {env}' (a moved env) or reinstall the package")
             if is_below(found, env)
             else "fix its first line, or run it with the interpreter it needs"
         )  # (a script of the user's own, not the env's)
@@ -360,6 +365,11 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
             f"cannot run {found}: the interpreter its first line names{named} does not exist",
             fix,
         )
+    if exc.errno == errno.EACCES and is_below(found, env):
+        from anyvenv.repair.contents import on_noexec
+
+        if on_noexec(found):
+            return _on_noexec_mount(found, f"{os.stat(found).st_mode & 0o777:04o}")
     if is_below(found, env):  # one of the env's scripts
         return UsageError(
             f"cannot run {found}: {exc.strerror}",
@@ -372,6 +382,31 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
     else:
         why = exc.strerror or str(exc)
     return UsageError(f"cannot run {found}: {why}", "check the command")
+
+
+def _on_noexec_mount(script: str, mode: str) -> UsageError:
+    """The error for an env's script that has its exec bits on a mount that runs nothing
+    (check's words, with the mount)."""
+    from anyvenv.errors import UsageError
+    from anyvenv.fs.mounts import mount_of
+    from anyvenv.repair.contents import exec_bits_but_noexec
+    from anyvenv.repair.fixes import KEEP_IT_ELSEWHERE
+
+    mount = mount_of(script)
+    at = f" at {mount.mount_point}" if mount is not None else ""
+    why = exec_bits_but_noexec(mode).removesuffix(")") + f"{at})"
+    return UsageError(f"cannot run {script}: {why}", KEEP_IT_ELSEWHERE)
+
+
+def _repair_hint(env: str, hint: str) -> str:
+    """``hint`` (a repair), or where the env cannot be repaired where it is, check's words
+    for what to do first."""
+    from pathlib import Path
+
+    from anyvenv.repair.fixes import stuck_words, unwritable
+
+    stuck = unwritable(Path(env))
+    return hint if stuck is None else stuck_words(stuck, env)
 
 
 def uv_run_variables(environ: Mapping[str, str]) -> dict[str, str]:

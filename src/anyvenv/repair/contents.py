@@ -90,9 +90,7 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
             if name in installed:  # (a user's own file may be so on purpose: left as it is)
                 mode = _mode_of(path)
                 why = (  # exec bits, and still not runnable: the mount says noexec
-                    f"it has its exec bits (mode {mode}) but its filesystem runs no file (noexec)"
-                    if _on_noexec(path)
-                    else f"mode {mode}"
+                    exec_bits_but_noexec(mode) if on_noexec(path) else f"mode {mode}"
                 )
                 findings.append(
                     error(
@@ -304,12 +302,18 @@ def _check_bin_link(path: Path, findings: list[Finding]) -> None:
         )
 
 
-def _on_noexec(path: Path) -> bool:
+def on_noexec(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is on a filesystem mounted noexec."""
     try:
         return bool(os.statvfs(path).f_flag & os.ST_NOEXEC)
     except (OSError, AttributeError):
         return False
+
+
+def exec_bits_but_noexec(mode: str) -> str:
+    """Why a file of ``mode`` (its exec bits set) cannot be run: the words check and run
+    say it in."""
+    return f"it has its exec bits (mode {mode}) but its filesystem runs no file (noexec)"
 
 
 def _is_empty(path: Path) -> bool:

@@ -393,9 +393,26 @@ def nothing_executable_here(env: Path, probed: ProbeResult | None = None) -> str
     if probed.can_execute:
         return None
     return (
-        f"no file can be executable on this filesystem (exec: {probed.exec}); keep the "
-        "environment on another one ('anyvenv sync' does so for a project by itself), or run "
-        "its scripts with its python"
+        f"no file can be executable on this filesystem (exec: {probed.exec}); {KEEP_IT_ELSEWHERE}"
+    )
+
+
+KEEP_IT_ELSEWHERE = (
+    "keep the environment on another one ('anyvenv sync' does so for a project by itself), or "
+    "run its scripts with its python"
+)
+"""What to do where no file can be executed (check's words; run's too)."""
+
+
+def stuck_words(stuck: tuple[str, str], env: str | os.PathLike[str]) -> str:
+    """What to do where ``env`` cannot be repaired where it is (``stuck``: what
+    :func:`unwritable` said of it): check's words, and run's."""
+    import shlex
+
+    why, first = stuck
+    return (
+        f"it cannot be repaired where it is: {why}; {first}, then run: "
+        f"anyvenv repair {shlex.quote(os.fspath(env))}"
     )
 
 
