@@ -13,9 +13,10 @@ After uv exits 0 the record is written into the env (``<env>/.anyvenv-sync.input
   config, the uv binary, the env's site-packages, the shadow env's);
 - the env's vital files (pyvenv.cfg, python, the base interpreter, libpython) with size and
   mtime, as the sync state keeps them;
-- the env's mount (type, mount point, options), as the sync state keeps it: the project
-  seen through another mount (an image layer, a ``noexec`` bind) is synced the ordinary way,
-  which decides again where its env can run.
+- the env's filesystem as statvfs gives it (its mount's flags, the filesystem's id): the
+  project seen through another mount that changes them (a ``noexec`` or ``nosymfollow`` bind,
+  another filesystem at the same path) is synced the ordinary way, where the sync state
+  compares the env's mount in full and decides again where the env can run.
 
 A path modified less than :data:`RACY_NS` before the recording (or after it) could change again
 within the same mtime tick (a jiffy on local disks, 1 s on sshfs, 2 s on FAT), so without its
@@ -181,10 +182,8 @@ class Invocation:
             *(f"uv arg {arg}" for arg in deciding_args(self.uv_args)),
             exactness_line(self.uv_args),
         ]
-        if env is not None:  # the env's mount: its placement was decided for it
-            from anyvenv.fs.mounts import mount_basis
-
-            key.append("env mount " + " ".join(mount_basis(env)))
+        if env is not None:  # the env's filesystem: its placement was decided for it
+            key.append(_filesystem_line(env))
         key += sorted(
             f"variable {name}={value}"
             for name, value in self.environ.items()
@@ -193,6 +192,21 @@ class Invocation:
         )
         key += [f"variable {name} unset" for name in sorted(extra) if name not in self.environ]
         return key
+
+
+def _filesystem_line(env: str) -> str:
+    """The env's filesystem as statvfs tells it: the flags of its mount (noexec, nosymfollow,
+    read-only...) and the filesystem's id. One call, not a read of /proc/self/mountinfo (up
+    to a millisecond where there are many mounts): the sync state compares the mount in
+    full (type, mount point, options) whenever a sync runs uv, this only what may leave the
+    env unable to run while uv is not run (a noexec bind mount, another filesystem at the
+    same path). Not the device number, which an overlay changes at every start of a
+    container."""
+    try:
+        st = os.statvfs(env)
+    except OSError:
+        return "env filesystem unknown"
+    return f"env filesystem flags {st.f_flag} id {st.f_fsid} names {st.f_namemax}"
 
 
 # -- fingerprints of paths ---------------------------------------------------------------------
