@@ -872,17 +872,33 @@ def probe(
     )
 
 
-def _take_started(dirpath: str) -> tuple[BoundedCall[_EarlyAnswer], str, float] | None:
-    """The probe :func:`start_probe` began of ``dirpath``, else of another directory of its
-    mount (the answers are the mount's, as cached ones are)."""
-    started = _started.pop(dirpath, None)
-    if started is not None:
-        return started
+def probe_pending(path: str | os.PathLike[str]) -> bool:
+    """Whether :func:`probe` of the directory ``path`` would take the answer of a probe
+    :func:`start_probe` began (of it, or of another directory of its mount), one nobody has
+    taken yet: a caller may write what does not depend on that answer while it is measured.
+    ``False`` at once where no probe was started (a local disk: nothing is looked at)."""
+    if not _started:
+        return False
+    return _started_key(os.path.abspath(os.fsdecode(os.fspath(path)))) is not None
+
+
+def _started_key(dirpath: str) -> str | None:
+    """The directory of the probe :func:`start_probe` began of ``dirpath``, else of another
+    directory of its mount (the answers are the mount's, as cached ones are)."""
+    if dirpath in _started:
+        return dirpath
     mount = mount_containing(dirpath)
     for directory, (_, mount_point, _) in list(_started.items()):
         if mount is not None and mount.mount_point == mount_point:
-            return _started.pop(directory)
+            return directory
     return None
+
+
+def _take_started(dirpath: str) -> tuple[BoundedCall[_EarlyAnswer], str, float] | None:
+    """The probe :func:`start_probe` began for ``dirpath`` (see :func:`_started_key`), no
+    longer to be taken by another."""
+    key = _started_key(dirpath)
+    return None if key is None else _started.pop(key, None)
 
 
 def _early_result(dirpath: str, begun: float, answer: _EarlyAnswer | OSError) -> ProbeResult:
