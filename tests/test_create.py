@@ -104,6 +104,52 @@ def test_a_builder_subclass_changes_a_step_and_its_env_is_still_validated(
     assert sorted(os.listdir(tmp_path)) == ["env"]
 
 
+@pytest.mark.parametrize("lab_kind", ["faultfs:passthrough"])
+def test_a_builder_subclass_sees_its_steps_called_in_their_order_while_a_probe_measures(
+    target: Path,
+) -> None:
+    """On a share whose probe was begun early (as ``anyvenv venv`` begins it), EnvBuilder
+    writes what does not depend on the probe's answer while it measures; a subclass's steps
+    are called as they always are: probe, plan, make_directories (given the plan), then the
+    interpreter's, config's and scripts' steps."""
+    from anyvenv.envbuild.layout import EnvLayout
+    from anyvenv.envbuild.plan import InterpreterPlan
+    from anyvenv.fs.probe import ProbeResult, probe_pending, settle_started, start_probe
+
+    called: list[str] = []
+
+    class Recording(anyvenv.EnvBuilder):
+        def probe(self) -> ProbeResult:
+            called.append("probe")
+            return super().probe()
+
+        def plan(self, result: ProbeResult) -> InterpreterPlan:
+            called.append("plan")
+            return super().plan(result)
+
+        def make_directories(self, layout: EnvLayout, plan: InterpreterPlan) -> None:
+            called.append("make_directories")
+            super().make_directories(layout, plan)
+
+        def write_config(self, layout: EnvLayout, plan: InterpreterPlan) -> None:
+            called.append("write_config")
+            super().write_config(layout, plan)
+
+        def write_scripts(self, layout: EnvLayout) -> None:
+            called.append("write_scripts")
+            super().write_scripts(layout)
+
+    start_probe(target)
+    try:
+        assert probe_pending(target) and probe_pending(target / "sub")  # (its mount's)
+        anyvenv.create(target / "env", python=str(BASE), builder=Recording)
+        assert not probe_pending(target)  # (taken by the subclass's probe step)
+    finally:
+        settle_started()
+    assert called == ["probe", "plan", "make_directories", "write_config", "write_scripts"]
+    assert (target / "env" / "bin" / "activate").is_file()
+
+
 def test_a_path_given_as_bytes_or_a_path_object_is_taken(tmp_path: Path) -> None:
     made = anyvenv.create(os.fsencode(tmp_path / "b"), python=Path(BASE))  # type: ignore[arg-type]
     assert made.path == str(tmp_path / "b")

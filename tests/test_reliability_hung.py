@@ -18,8 +18,9 @@ from reliability_support import base_python, leftovers
 from anyvenv.errors import MountNotAnswering
 from anyvenv.fs import bounded
 from anyvenv.fs.bounded import call_bounded
-from anyvenv.fs.probe import probe
+from anyvenv.fs.probe import PROBE_DIR_PREFIX, probe
 from lab import Lab
+from lab.core import HUNG_KIND
 from lab.faults import HANG_NAME_PREFIX
 from support import cli_env, one_line_error
 
@@ -87,6 +88,27 @@ def test_sync_on_a_hung_mount_gives_up(lab: Lab, reliability: Tally) -> None:
     reliability.add("hung mount", "commands that gave up in time", 1)
 
 
+def test_venv_writes_what_the_probe_does_not_decide_while_it_hangs_then_removes_it(
+    lab: Lab, reliability: Tally
+) -> None:
+    """The probe begun early in a child hangs there (symlink() never answers): meanwhile the
+    command wrote the files that do not depend on its answer (its staging directory, the
+    activation scripts), before any answer, and none of them remains once it gives up."""
+    directory = lab.hung_target()
+    with lab.count_ops(HUNG_KIND) as trace:
+        proc, seconds = timed_cli("venv", str(directory / "env"), "--python", str(base_python()))
+    assert_not_answering(proc, seconds)
+    probing = {op.pid for op in trace.select(name="mkdir") if PROBE_DIR_PREFIX in op.path}
+    staged = [op for op in trace.select(name="create") if "staging" in op.path]
+    assert any(op.path.endswith("/bin/activate") for op in staged), trace.ops
+    assert not {op.pid for op in staged} & probing  # (written by the command itself)
+    assert "env" not in os.listdir(directory)
+    assert [p.name for p in leftovers(directory, depth=1)] == [
+        name for name in os.listdir(directory) if name.startswith(PROBE_DIR_PREFIX)
+    ]
+    reliability.add("hung mount", "commands that gave up in time", 1)
+
+
 @pytest.mark.parametrize("command", ["probe", "venv"])
 def test_a_directory_whose_very_lookup_hangs_is_given_up_on(
     lab: Lab, reliability: Tally, command: str
@@ -127,7 +149,7 @@ def test_call_bounded_passes_results_and_errors_through(tmp_path: Path) -> None:
 _WITH_STDIO_CLOSED = """
 import os, sys
 from anyvenv.fs.bounded import call_bounded
-from anyvenv.fs.probe import probe
+from anyvenv.fs.probe import PROBE_DIR_PREFIX, probe
 log = open(sys.argv[2], "w", buffering=1)
 for fd in (0, 1, 2):
     os.close(fd)

@@ -1383,3 +1383,60 @@ def test_what_the_env_needs_to_start_is_on_disk_before_it_is_renamed_into_place(
     assert {"", "pyvenv.cfg"} <= staged, calls  # (the staging directory itself: "")
     assert ("bin/python" in staged) == (strategy == "copy"), staged
     assert str(tmp_path) in synced(calls[renamed + 1 :]), calls
+
+
+def _checkpoints(trace: Path) -> list[str]:
+    """The names of the checkpoints an ``ANYVENV_TEST_TRACE`` run reached, in order."""
+    return [line.split(" ")[1] for line in trace.read_text().splitlines()]
+
+
+# what an env's files hold whatever the probe of its place answers
+WRITTEN_AHEAD = ("create:activate", "create:.gitignore", "create:CACHEDIR.TAG")
+
+
+@pytest.mark.parametrize("lab_kind", ["local", "faultfs:passthrough"])
+def test_on_a_share_what_the_probe_does_not_decide_is_written_while_it_measures(
+    lab_kind: str, target: Path, tmp_path: Path
+) -> None:
+    """On a mount that is not local the probe, begun early in a child, still measures while
+    the env is built: its staging directory, bin/, site-packages, the activation scripts,
+    .gitignore and CACHEDIR.TAG are written meanwhile (each a round trip there), before what
+    its answer decides (pyvenv.cfg, the interpreter). On local disk, where the probe is made
+    at once in the process, the order is as it always was: the scripts after pyvenv.cfg."""
+    trace = tmp_path / "trace"
+    proc = run_cli(
+        "venv", str(target / "env"), "--python", str(BASE), "-q",
+        env=cli_env(ANYVENV_TEST_TRACE=str(trace)),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    names = _checkpoints(trace)
+    config = names.index("create:pyvenv.cfg")
+    ahead = [names.index(name) for name in WRITTEN_AHEAD]
+    assert names.index("staging:made") < min(ahead)
+    if lab_kind == "local":
+        assert config < min(ahead), names
+    else:
+        assert max(ahead) < config, names
+    assert python_facts(target / "env")["prefix"] == str(target / "env")
+    assert entry_names(target) == ["env", "facts.py"]
+
+
+@pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
+def test_what_was_written_while_the_probe_measured_is_removed_where_it_refuses_the_place(
+    target: Path, tmp_path: Path
+) -> None:
+    """Where nothing can be executed the probe refuses the place, after the files that do not
+    depend on its answer were written while it measured: its refusal is said, as ever, and
+    nothing of them remains."""
+    trace = tmp_path / "trace"
+    proc = run_cli(
+        "venv", str(target / "env"), "--python", str(BASE),
+        env=cli_env(ANYVENV_TEST_TRACE=str(trace)),
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    said = one_line_error(proc)
+    assert said.startswith(
+        f"anyvenv: error: no file can be executed on the filesystem at {target} (exec: EACCES)"
+    ), said
+    assert "create:activate" in _checkpoints(trace)
+    assert entry_names(target) == [], [(r, ds, fs) for r, ds, fs in os.walk(target)]

@@ -3,6 +3,16 @@
     prepare -> probe -> plan -> stage -> directories -> (mode shim) -> interpreter -> config
     -> (check starts) -> scripts -> (check ends) -> seed -> (shebangs fixed) -> commit
 
+On a share whose probe :func:`~anyvenv.fs.probe.start_probe` began and is still measuring
+(:func:`~anyvenv.fs.probe.probe_pending`), :class:`EnvBuilder` itself (not a subclass, whose
+steps are called as above) writes what does not depend on the probe's answer meanwhile:
+
+    prepare -> stage -> bin/, site-packages, scripts -> probe -> plan -> (lib64 link)
+    -> (mode shim) -> interpreter -> config -> (check) -> seed -> (shebangs fixed) -> commit
+
+A failure to write those waits for the probe: its refusal of the place is said first, as when
+it answered before anything was written.
+
 Everything is built in a staging directory beside the target and renamed into place, so an
 interruption leaves the old state or a complete env, never half of one.
 
@@ -48,7 +58,7 @@ from anyvenv.fs.place import (
     sync_directory,
     sync_file,
 )
-from anyvenv.fs.probe import ProbeResult, probe
+from anyvenv.fs.probe import ProbeResult, probe, probe_pending
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.interpreter.query import InterpreterInfo
 from anyvenv.record import record
@@ -222,13 +232,21 @@ class EnvBuilder:
         started = time.perf_counter()
         replaced = self.prepare()
         try:
-            result = self.probe()
-            plan = self.plan(result)
+            # on a share whose probe was started early and still measures it, what does not
+            # depend on its answer is written meanwhile (EnvBuilder's own steps only: a
+            # subclass's are called as they always are)
+            ahead = type(self) is EnvBuilder and probe_pending(self.landing)
+            plan = None if ahead else self.plan(self.probe())
             with atomic.staging_directory(
-                self.target, inside=self.in_place, on_failure=self._refuse_a_refused_name
+                self.target,
+                inside=self.in_place,
+                on_failure=self._refuse_once_probed if ahead else self._refuse_a_refused_name,
             ) as staging:
                 layout = EnvLayout(staging, self.info)
-                self.make_directories(layout, plan)
+                if plan is None:
+                    plan = self._write_ahead_then_plan(layout)
+                else:
+                    self.make_directories(layout, plan)
                 if plan.mode_shim:
                     self.write_mode_shim(layout)
                 expected_lib = self.place_interpreter(layout, plan)
@@ -241,7 +259,8 @@ class EnvBuilder:
                 early = checked and type(self) is EnvBuilder
                 check = start_check(layout.python) if early else None
                 try:
-                    self.write_scripts(layout)
+                    if not ahead:  # (else written already)
+                        self.write_scripts(layout)
                     if early:  # (waits only for the disk: done while the check runs)
                         self.make_durable(layout, expected_lib)
                 except BaseException:  # (its outcome, not the check's: a Ctrl-C reached both)
@@ -307,6 +326,30 @@ class EnvBuilder:
             raise path_too_long(self.target, failure) from failure
         if atomic.name_refused(staging, failure):
             raise atomic.name_refusal(self.target, failure) from failure
+
+    def _refuse_once_probed(self, staging: str, failure: OSError) -> None:
+        """:meth:`_refuse_a_refused_name`, once the probe started early has answered and the
+        plan is made: their refusal of the place (it may not be written, nothing runs there,
+        the mount does not answer...) is what is said, as when they came first."""
+        self.plan(self.probe())
+        self._refuse_a_refused_name(staging, failure)
+
+    def _write_ahead_then_plan(self, layout: EnvLayout) -> InterpreterPlan:
+        """The directories and files that do not depend on the probe's answer (bin/,
+        site-packages, the activation scripts, .gitignore, CACHEDIR.TAG), written while the
+        probe started early measures the place (each a round trip or more on a share); then
+        its answer, the plan, and what the plan decides of the directories (the lib64 link).
+        A failure to write waits for the answer, whose refusal of the place is said first."""
+        try:
+            self._make_plain_directories(layout)
+            self.write_scripts(layout)
+        except OSError:
+            self.plan(self.probe())
+            raise
+        plan = self.plan(self.probe())
+        if plan.lib64_link:
+            self._link_lib64(layout)
+        return plan
 
     def prepare(self) -> bool:
         """Check the target; clear leftovers of killed runs; create missing parents.
@@ -385,12 +428,19 @@ class EnvBuilder:
         )
 
     def make_directories(self, layout: EnvLayout, plan: InterpreterPlan) -> None:
+        self._make_plain_directories(layout)
+        if plan.lib64_link:
+            self._link_lib64(layout)
+
+    def _make_plain_directories(self, layout: EnvLayout) -> None:
+        """bin/ and site-packages (and platlib, where it is another): what every env has."""
         os.mkdir(layout.bin)
         _make_new_dirs(layout.root, layout.site_packages)
         if layout.platlib != layout.site_packages:
             _make_new_dirs(layout.root, layout.platlib)
-        if plan.lib64_link:
-            os.symlink("lib", os.path.join(layout.root, "lib64"))
+
+    def _link_lib64(self, layout: EnvLayout) -> None:
+        os.symlink("lib", os.path.join(layout.root, "lib64"))
 
     def place_interpreter(self, layout: EnvLayout, plan: InterpreterPlan) -> str | None:
         """Put python, python3, python3.X in bin/. Returns the libpython the env must load."""
