@@ -343,7 +343,7 @@ class EnvBuilder:
         try:
             self._make_plain_directories(layout)
             self.write_scripts(layout)
-        except OSError:
+        except Exception:  # (as when it came first: the probe's or the plan's refusal, if any)
             self.plan(self.probe())
             raise
         plan = self.plan(self.probe())
