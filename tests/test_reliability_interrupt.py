@@ -103,11 +103,19 @@ def check_venv_after_kill(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("replacing", [False, True], ids=["fresh", "replacing"])
+@pytest.mark.parametrize(
+    ("lab_kind", "replacing"),
+    [("local", False), ("local", True), ("faultfs:passthrough", False)],
+    ids=["fresh-local", "replacing-local", "fresh-faultfs:passthrough"],
+)
 def test_venv_killed_at_every_checkpoint(
-    tmp_path: Path, replacing: bool, reliability: Tally
+    tmp_path: Path, target: Path, replacing: bool, reliability: Tally
 ) -> None:
-    parent = tmp_path / "projects"
+    """Also a fresh env on a share, where what does not depend on the probe's answer is
+    written while the probe begun early measures (killed there too: only what the next run
+    clears is left). (A replacement there, with no RENAME_EXCHANGE, has a moment with the old
+    env renamed aside: test_replacing_where_no_exchange_exists_puts_the_old_env_back.)"""
+    parent = target / "projects"
     parent.mkdir()
     (parent / "user-file").write_text("mine")
     env = parent / "env"
