@@ -856,8 +856,7 @@ def test_a_refused_name_is_said_as_it_is_not_as_a_python_repr(target: Path, path
     proc = venv_cli(target / path)
     assert proc.returncode == 2, proc.stderr
     assert one_line_error(proc) == (
-        f"anyvenv: error: the filesystem at {target} refuses the name 'bs\\x' (EPERM); "
-        f"{NAME_HINT}"
+        f"anyvenv: error: the filesystem at {target} refuses the name 'bs\\x' (EPERM); {NAME_HINT}"
     )
     assert entry_names(target) == []
 
