@@ -832,7 +832,7 @@ def test_a_script_with_inline_metadata_is_uvs_alone(
     assert added.returncode == 0, added.stderr
     assert '#     "gamma>=1.0",' in script.read_text()
     synced = anyvenv("sync", "--script", "tool.py", *index_args(index), cwd=tmp_path, env=env)
-    assert synced.returncode == 0, synced.stderr
+    assert synced.returncode == 0, synced.stderr + "\n" + synced.stdout
     locked = anyvenv("lock", "--script", "tool.py", *index_args(index), cwd=tmp_path, env=env)
     assert locked.returncode == 0, locked.stderr
     assert 'name = "gamma"' in (tmp_path / "tool.py.lock").read_text()
@@ -1751,7 +1751,7 @@ def test_the_container_layout_is_synced_by_the_user_whose_env_it_is(
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
     with _anyvenv_as_nobody(nobody_scratch, wheels) as run_anyvenv:
         synced = run_anyvenv("sync", "--frozen", "--python", "/usr/bin/python3", cwd=app)
-        assert synced.returncode == 0, synced.stderr
+        assert synced.returncode == 0, synced.stderr + "\n" + synced.stdout
         ran = run_anyvenv("run", "--frozen", "alpha-hello", cwd=app)
         assert (ran.returncode, ran.stdout) == (0, "alpha says hi\n"), ran.stderr
     assert (app / ".venv" / "pyvenv.cfg").stat().st_uid == 65534
@@ -1774,3 +1774,25 @@ def test_uv_killed_by_a_signal_is_said_so_and_exits_as_a_shell_says_it(
         "anyvenv: uv was killed by SIGXFSZ (a file size limit: ulimit -f), before it could say "
         "why" in killed.stderr
     ), killed.stderr
+
+
+def test_a_console_script_in_an_env_whose_path_holds_the_path_separator_is_said_so(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """A project under ``a:b/``: its env's bin/ cannot be one entry of PATH (cut at the
+    ``:``), so ``anyvenv run alpha-hello`` cannot find the script there: said as that, with
+    the script's path to run, not as a script that may not be installed."""
+    project = write_project(tmp_path / "a:b" / "demo")
+    synced = anyvenv("sync", *index_args(index), cwd=project, env=env)
+    assert synced.returncode == 0, synced.stderr + "\n" + synced.stdout
+    script = project / ".venv" / "bin" / "alpha-hello"
+    assert script.is_file()
+    proc = anyvenv("run", *index_args(index), "alpha-hello", cwd=project, env=env)
+    assert proc.returncode == 2
+    assert one_line_error(proc) == (
+        "anyvenv: error: cannot run 'alpha-hello': the env's path contains ':', so its bin/ "
+        f"cannot be one entry of PATH; run {shlex.quote(str(script))} by its path, or keep "
+        "the project at a path without ':'"
+    )
+    direct = run([script], cwd=project, env=env)
+    assert (direct.returncode, direct.stdout) == (0, "alpha says hi\n"), direct.stderr

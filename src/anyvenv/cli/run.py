@@ -323,6 +323,7 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
     """Why ``command`` did not start: not found, or found and its interpreter line names
     what is not there (a moved env), or not executable."""
     import errno
+    import shlex
     import shutil
 
     from anyvenv.errors import UsageError
@@ -341,6 +342,13 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
                 f"run 'anyvenv repair {env}', or 'anyvenv sync' with --reinstall-package for "
                 "its package",
             ),
+        )
+    if found is None and os.pathsep in env and os.path.isfile(script):
+        return UsageError(  # (PATH cannot hold the env's bin/: it is cut at the separator)
+            f"cannot run {command!r}: the env's path contains '{os.pathsep}', so its bin/ "
+            "cannot be one entry of PATH",
+            f"run {shlex.quote(script)} by its path, or keep the project at a path without "
+            f"'{os.pathsep}'",
         )
     if found is None or exc.errno not in (errno.ENOENT, errno.EACCES, errno.ENOEXEC):
         return UsageError(
