@@ -296,6 +296,42 @@ def test_the_hung_watchdog_frees_a_stuck_test_and_a_new_mount_follows(lab: Lab) 
         private.close()
 
 
+def test_a_hung_mount_is_renewed_before_hung_calls_take_all_its_threads(lab: Lab) -> None:
+    """Each call that hangs keeps one of the FUSE server's threads for good (libfuse runs
+    at most 10): the hung mount hands out a few targets, then a new one is mounted (the
+    calls hanging on the old one fail then), so the calls earlier tests left hanging cannot
+    leave a later test's calls unanswered."""
+    from lab.core import HUNG_TARGETS_PER_MOUNT
+
+    private = Lab()
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        for number in range(2 * HUNG_TARGETS_PER_MOUNT + 1):  # (three mounts)
+            directory = private.hung_target()
+            for link in range(4):  # (as many hanging calls as a test may leave)
+                (directory / f"d{link}").mkdir()  # (a pending symlink locks its directory)
+                children.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", _HANGING_SYMLINK, str(directory / f"d{link}/l")],
+                        stdout=subprocess.DEVNULL,
+                    )
+                )
+            time.sleep(0.3)
+            # (in a child: once the server's threads are all taken, it hangs for good)
+            write = "import sys; open(sys.argv[1], 'w').write('answers')"
+            subprocess.run([sys.executable, "-c", write, directory / "file"], timeout=20)
+            assert (directory / "file").read_text() == "answers", number
+        renewed = children[: 4 * 2 * HUNG_TARGETS_PER_MOUNT]
+        assert all(child.wait(timeout=30) != 0 for child in renewed)  # (their mounts went)
+        assert all(child.poll() is None for child in children[len(renewed) :])
+        status = private.status()["faultfs:hang-symlink"]
+        assert "again after the first was renewed" in status
+    finally:
+        private.close()
+        for child in children:
+            assert child.wait(timeout=30) != 0  # freed when its mount went
+
+
 def test_small_target_fills_up(lab: Lab) -> None:
     directory = lab.small_target(size_kib=1024)
     with pytest.raises(OSError) as caught, open(directory / "big", "wb") as stream:

@@ -64,6 +64,8 @@ RCLONE_CACHE_MODES = {"rclone": "writes", "rclone-off": "off"}
 write files; "off": a special mount, where a file reopened for writing loses its writes)."""
 
 HUNG_KIND = "faultfs:hang-symlink"
+HUNG_TARGETS_PER_MOUNT = 2
+"""Targets a hung mount hands out before a new one is made (see :meth:`Lab.hung_target`)."""
 
 OnUnavailable = Callable[[str, LabUnavailable], NoReturn]
 
@@ -143,6 +145,7 @@ class Lab:
         self._failures: dict[str, LabUnavailable] = {}
         self._dropped: dict[str, str] = {}  # kind: why its mount was taken down early
         self._counter = itertools.count(1)
+        self._hung_targets = 0  # handed out from the hung mount now up
         self._sshd: SshServer | None = None
         self._smbd: SambaServer | None = None
         self._closed = False
@@ -230,7 +233,17 @@ class Lab:
 
     def hung_target(self) -> Path:
         """A fresh directory on a faultfs mount where symlink() never answers (a hung
-        server); everything else works. The lab unmounts it by aborting its connection."""
+        server); everything else works. The lab unmounts it by aborting its connection.
+        Every call that hangs keeps one of the FUSE server's threads (libfuse runs at most
+        10): after :data:`HUNG_TARGETS_PER_MOUNT` targets a new mount is made, so the calls
+        that hung for earlier tests cannot leave a later one's unanswered."""
+        with self._lock:
+            self._hung_targets += 1
+            renew = self._hung_targets > HUNG_TARGETS_PER_MOUNT
+            if renew:
+                self._hung_targets = 1
+        if renew:
+            self._drop(HUNG_KIND, "renewed: the calls of earlier tests held its threads")
         mount = self.mount(HUNG_KIND)
         backing_dir = self._fresh_dir(Path(mount.source), "hung")
         return mount.root / backing_dir.name
