@@ -262,19 +262,34 @@ def test_a_directory_renamed_only_by_case_takes_its_new_name(
 def test_a_file_of_another_package_in_another_case_is_kept(
     lab_kind: str, target: Path, tmp_path: Path
 ) -> None:
-    """mova 1.0 had ``sharedpk/Util.py``; movb, unchanged, has ``sharedpk/util.py``: where
-    case does not tell them apart they are one file, which mova 2.0 dropping Util.py must
-    not take away; where it does, Util.py goes."""
+    """mova 1.0 had ``sharedpk/Util.py`` and the script ``bin/Tool``; movb, unchanged, has
+    ``sharedpk/util.py`` and ``bin/tool``: where case does not tell them apart they are one
+    file each, which mova 2.0 dropping its own must not take away, and which held mova's
+    bytes (written last): movb's are put back. Where case is told apart, mova's go."""
     source = EnvTree.of(tmp_path / "shadow", SITE)
     dest = EnvTree.of(target / "env", SITE)
-    _install(dest, "mova", "1.0", {"sharedpk/Util.py": (b"a", 0o644)})
-    _install(dest, "movb", "2.0", {"sharedpk/util.py": (b"b", 0o644)})
+    movb = {
+        "sharedpk/util.py": (b"B = 'movb, longer'\n", 0o644),
+        "../../../bin/tool": (b"#!/bin/sh\necho movb tool\n", 0o755),
+    }
+    _install(dest, "movb", "2.0", movb)
+    if lab_kind != "local":  # (one file each, which mova's install wrote last: fusefat
+        for relative in movb:  # corrupts a file written again in place, so made anew)
+            os.unlink(dest.site_packages / relative)
+    _install(dest, "mova", "1.0", {
+        "sharedpk/Util.py": (b"a", 0o644),
+        "../../../bin/Tool": (b"#!/bin/sh\necho mova\n", 0o755),
+    })  # fmt: skip
     _install(source, "mova", "2.0", {"mova.py": (b"2", 0o644)})
-    _install(source, "movb", "2.0", {"sharedpk/util.py": (b"b", 0o644)})
-    assert mirror(source, dest).updated == ["mova"]
-    assert os.path.exists(dest.site_packages / "sharedpk" / "util.py")
-    if lab_kind == "local":
-        assert os.listdir(dest.site_packages / "sharedpk") == ["util.py"]
+    _install(source, "movb", "2.0", movb)
+    report = mirror(source, dest)
+    assert (dest.site_packages / "sharedpk" / "util.py").read_bytes() == b"B = 'movb, longer'\n"
+    ran = subprocess.run([dest.root / "bin" / "tool"], capture_output=True, text=True)
+    assert (ran.returncode, ran.stdout) == (0, "movb tool\n"), ran.stderr
+    assert "tool" in os.listdir(dest.root / "bin")  # (its own spelling, not mova's)
+    assert os.listdir(dest.site_packages / "sharedpk") == ["util.py"]
+    assert report.updated == (["mova"] if lab_kind == "local" else ["mova", "movb"])
+    assert not mirror(source, dest).changed
 
 
 @pytest.mark.parametrize("lab_kind", ["fat"])

@@ -391,7 +391,8 @@ def mirror(
     two come in. The directories the removals emptied go before any write too: on a
     case-insensitive filesystem (FAT, exFAT) a package directory renamed only by case
     (``Caser/`` to ``caser/``) would otherwise keep its old name; there, a file that a
-    distribution left as it is lists in another case is not removed either. A file that cannot be
+    distribution left as it is lists in another case is not removed either, and that
+    distribution is copied again (the one file may hold the other's bytes). A file that cannot be
     removed stops the mirror with an :class:`AnyvenvError` naming it, and so does one that
     cannot be written for another reason than its name (no space left, an I/O error): the
     journal lets the next mirror finish. A distribution one of whose names the filesystem
@@ -432,15 +433,25 @@ def mirror(
     gone = [name for name in gone if name not in report.half_made]
     orphaned = sorted(set(earlier) - set(wanted) - set(present))  # (no dist-info made yet)
     staying = set(present) - set(changed) - set(gone)
-    # where case does not tell names apart (FAT, exFAT), Util.py of one is util.py of
-    # another: the files of the distributions left as they are are claimed too, whatever
-    # their case (those of the new RECORDs are written again after the removals)
-    fold = _case_insensitive(dest.site_packages)
-    kept = {path.casefold() for path in _listed(dest, present, staying)} if fold else set()
     old_files = {
         name: [*(files_of(dest, present[name]) if name in present else ()), *earlier.get(name, ())]
         for name in [*gone, *changed, *orphaned]
     }
+    # where case does not tell names apart (FAT, exFAT, SMB), Util.py of one is util.py of
+    # another: the files of the distributions left as they are are claimed too, whatever
+    # their case (those of the new RECORDs are written again after the removals); one such
+    # file holds the bytes of whichever was written last, so a distribution left as it is
+    # that shares one with a distribution changed or gone is copied again too
+    fold = _case_insensitive(dest.site_packages)
+    if fold:
+        for name in _sharing_in_case(dest, present, staying & set(wanted), old_files, claimed):
+            changed.append(name)
+            staying.discard(name)
+            new_files[name] = files_of(source, wanted[name])
+            claimed.update(new_files[name])
+            old_files[name] = files_of(dest, present[name])
+        changed.sort()
+    kept = {path.casefold() for path in _listed(dest, present, staying)} if fold else set()
     # (where something of dest goes or is written over: never in a sync that changes nothing)
     if any(old_files.values()) and _open_files_stay(dest):
         _refuse_files_in_use(dest, new_files, old_files, _listed(dest, present, staying), kept)
@@ -815,6 +826,32 @@ def _case_insensitive(directory: Path) -> bool:
         return os.path.isdir(swapped) and swapped.name not in os.listdir(directory.parent)
     except OSError:
         return False
+
+
+def _sharing_in_case(
+    dest: EnvTree,
+    present: dict[str, Distribution],
+    candidates: Collection[str],
+    old_files: dict[str, list[str]],
+    claimed: set[str],
+) -> list[str]:
+    """The distributions of ``candidates`` (left as they are) that list a file another
+    distribution that goes or changes (``old_files``: its files in ``dest``) lists in
+    another case, and no new RECORD lists (``claimed``), in name order. Where case is not
+    told apart they are one file, which the mirror keeps (it is theirs too) but which may
+    hold the other's bytes (``mod/__init__.py`` of a package gone, written over
+    ``Mod/__init__.py``; ``bin/tool`` over ``bin/Tool``): they are copied again."""
+    old = {path for files in old_files.values() for path in files}
+    freed = {path.casefold() for path in old} - {path.casefold() for path in claimed}
+    if not freed:
+        return []
+    return sorted(
+        name
+        for name in candidates
+        if any(
+            path not in old and path.casefold() in freed for path in _recorded(dest, present[name])
+        )
+    )
 
 
 def _recorded(tree: EnvTree, dist: Distribution) -> list[str]:
