@@ -973,12 +973,14 @@ def test_a_project_made_again_at_its_path_keeps_the_shadow_envs_name(
     assert again["shadow"] == first["shadow"], again
 
 
-@pytest.mark.parametrize("lab_kind", ["fat"])
+@pytest.mark.parametrize("lab_kind", ["fat", "smb"])
 def test_a_project_spelled_another_way_on_a_case_insensitive_mount_keeps_its_env(
     target: Path, index: Path, home: Path
 ) -> None:
-    """FAT ignores case: `CaseProj` and `caseproj` are one project, whose env is reused
-    under either spelling (it was copied in whole again at every switch)."""
+    """FAT and SMB ignore case: `CaseProj` and `caseproj` are one project, whose env is
+    reused under either spelling (it was copied in whole again at every switch), and whose
+    console script, which runs `CaseProj/.venv/bin/python`, runs its own python under
+    either: check finds nothing (it called it another env's), repair changes nothing."""
     env = project_environ(home)
     project = write_project(target / "CaseProj", dependencies=["alpha"])
     made, _ = sync_json(project, env, index)
@@ -986,6 +988,18 @@ def test_a_project_spelled_another_way_on_a_case_insensitive_mount_keeps_its_env
     for spelling in ("caseproj", "CaseProj", "caseproj"):
         again, _ = sync_json(target / spelling, env, index)
         assert again["action"] == "reused", again["rebuild_reason"]
+    script = project / ".venv" / "bin" / "alpha-hello"
+    assert script.read_bytes().startswith(f"#!{project}/.venv/bin/python".encode())
+    for spelling in ("caseproj", "CaseProj"):
+        checked = anyvenv("check", "--json", cwd=target / spelling, env=env)
+        assert checked.returncode == 0, checked.stdout
+        codes = [item["code"] for item in json.loads(checked.stdout)["findings"]]
+        assert not [code for code in codes if code.startswith("script-")], checked.stdout
+        repaired = anyvenv("repair", "--json", cwd=target / spelling, env=env)
+        assert repaired.returncode == 0, repaired.stderr
+        assert json.loads(repaired.stdout)["changes"] == [], repaired.stdout
+    assert script.read_bytes().startswith(f"#!{project}/.venv/bin/python".encode())
+    alpha_says_hi(target / "caseproj", env)
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])

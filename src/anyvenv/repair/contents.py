@@ -56,6 +56,7 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
         return states
     own_prefix = os.fspath(bin_dir) + os.sep
     installed: dict[str, Path] | None = None  # scripts of this env's packages: their dist-info
+    own_in_any_case = _own_in_any_case(bin_dir)
     names = [n for n in names if not (INTERPRETER_NAME.match(n) or n.startswith(_NOT_SCRIPTS))]
     looks = _each(_look_at, [bin_dir / name for name in names], _where(bin_dir)[0])
     for name, (kind, head) in zip(names, looks, strict=True):
@@ -104,7 +105,7 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
         if not os.path.isabs(shebang.interpreter):
             continue
         interpreter = os.path.normpath(shebang.interpreter)
-        if interpreter.startswith(own_prefix):
+        if interpreter.startswith(own_prefix) or own_in_any_case(interpreter):
             continue  # runs this env's own interpreter: the interpreter checks cover it
         base_name = os.path.basename(interpreter)
         is_python = bool(INTERPRETER_NAME.match(base_name))
@@ -135,7 +136,7 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
         elif (
             is_python
             and _is_environment_python(interpreter)
-            and not same_file(os.path.dirname(os.path.dirname(interpreter)), env)
+            and not same_directory(os.path.dirname(os.path.dirname(interpreter)), env)
         ):
             if installed is None:
                 installed = _installed_scripts(env)
@@ -162,6 +163,27 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
             )
             states.append(ScriptState(path, shebang, replacement))
     return states
+
+
+def _own_in_any_case(bin_dir: Path) -> Callable[[str], bool]:
+    """Whether an interpreter (a normalized absolute path) is in ``bin_dir`` spelled in
+    another case, which is ``bin_dir`` where case is not told apart (FAT, SMB: the env of
+    a project reached as ``P1`` runs scripts written as ``p1``'s, and FUSE gives each
+    spelling an inode number of its own). Each spelling is looked at once (a listing of
+    the parent of each part that differs: a round trip on a share)."""
+    own = os.fspath(bin_dir)
+    folded = own.casefold()
+    answers: dict[str, bool] = {}
+
+    def own_in_any_case(interpreter: str) -> bool:
+        folder = os.path.dirname(interpreter)
+        if folder == own or folder.casefold() != folded:
+            return False
+        if folder not in answers:
+            answers[folder] = same_directory(folder, own)
+        return answers[folder]
+
+    return own_in_any_case
 
 
 class _Kind(enum.Enum):
