@@ -848,6 +848,50 @@ def test_two_names_of_a_package_that_differ_only_in_case(
     assert "no reinstall can place both" in message
 
 
+@pytest.mark.parametrize("lab_kind", ["fat", "smb", "local"])
+def test_a_directory_another_package_made_in_another_case(
+    target: Path, lab_kind: str, tmp_path: Path
+) -> None:
+    """eps has ``Shared/a.py``, zeta ``shared/b.py``: where case is not told apart, zeta's
+    file lands in eps's ``Shared/``, where ``import shared.b`` finds nothing. Said, naming
+    the spelling there and the package that made it; where case is told apart, nothing."""
+    from wheels import build_wheel
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    build_wheel(wheels, "eps", modules={"Shared/__init__.py": "", "Shared/a.py": "A = 1\n"})
+    build_wheel(wheels, "zeta", modules={"shared/b.py": "B = 2\n"})
+    env = target / "env"
+    made = anyvenv("venv", env, "--python", base_python())
+    assert made.returncode == 0, made.stderr
+    for package in ("eps", "zeta"):  # (eps first: its spelling is the directory's)
+        installed = anyvenv(
+            "pip", "install", "--python", env, "--no-index", "--find-links", wheels, package
+        )
+        assert installed.returncode == 0, installed.stderr
+    imported = subprocess.run([env / "bin" / "python", "-c", "import shared.b"])
+    assert (imported.returncode == 0) == (lab_kind == "local")
+    findings = _json(anyvenv("check", env, "--json"))["findings"]
+    assert isinstance(findings, list)
+    assert _damaged(findings) == []
+    collide = [item for item in findings if item["code"] == "package-names-collide"]
+    if lab_kind == "local":
+        assert collide == []
+        return
+    assert [item["evidence"] for item in collide] == [
+        {
+            "package": "zeta",
+            "directory": "shared",
+            "there": "Shared",
+            "files": "lib/python3.12/site-packages/shared/b.py",
+        }
+    ]
+    assert str(collide[0]["message"]).startswith(
+        "zeta's directory shared/ is Shared/ on this filesystem (eps's spelling), "
+    )
+    assert "does not find them as shared" in str(collide[0]["message"])
+
+
 def test_names_differing_in_case_in_a_directory_not_listed_are_not_said_to_collide(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -554,11 +554,18 @@ def check_package_files(
         at_once, read_nul = _where(site)
         on_disk = _sizes_on_disk(recorded, at_once)
         one_file = _one_file_under_two_names(recorded, on_disk)
+        spelled = _directories_spelled_otherwise(site, listed, on_disk, one_file)
         for name, rows in listed.items():
             paths = [path for path, _ in rows]
             twins = [path for path in paths if path in one_file]
             if twins:
                 findings.append(_names_collide_finding(env, site / name, twins))
+            for directory, there, others, files in spelled.get(name, ()):
+                findings.append(
+                    _directory_spelled_otherwise_finding(
+                        env, site / name, directory, there, others, files
+                    )
+                )
             damaged = [
                 path
                 for path in paths
@@ -599,6 +606,119 @@ def _fewer_names_listed(paths: list[str]) -> bool:
     except OSError:
         return False
     return sum(name.casefold() == folded for name in names) < len(paths)
+
+
+def _directories_spelled_otherwise(
+    site: Path,
+    listed: dict[str, list[tuple[str, int]]],
+    on_disk: dict[str, int | str],
+    one_file: set[str],
+) -> dict[str, list[tuple[str, str, list[str], list[str]]]]:
+    """Per ``.dist-info`` of ``site``: the directories below ``site`` its RECORD spells in
+    another case than the filesystem does, where case is not told apart (FAT, exFAT, SMB):
+    ``shared/b.py`` of one package lands in ``Shared/`` made first by another, where
+    ``import shared`` finds nothing (the import system minds case). Each as ``(directory as
+    recorded, as it is there, the packages that spell it so, the files of this one in it)``,
+    relative to ``site``; the first part that differs only. Looked at only where the RECORDs
+    spell one directory two ways (none does, mostly: nothing is listed), one listing per
+    directory that holds such a part; a spelling whose files are not there (a filesystem
+    that tells case apart, which lists both) is not one."""
+    prefix = os.fspath(site) + os.sep
+    spellings: dict[str, dict[str, set[str]]] = {}  # folded -> spelling -> dist-infos
+    for name, rows in listed.items():
+        for directory in {os.path.dirname(path[len(prefix) :]) for path, _ in rows}:
+            while directory and _path_below(directory):
+                spellings.setdefault(directory.casefold(), {}).setdefault(directory, set()).add(
+                    name
+                )
+                directory = os.path.dirname(directory)
+    many = {folded: found for folded, found in spellings.items() if len(found) > 1}
+    if not many:
+        return {}
+    listings: dict[str, list[str] | None] = {}
+
+    def listing(relative: str) -> list[str] | None:
+        if relative not in listings:
+            try:
+                listings[relative] = os.listdir(os.path.join(prefix, relative))
+            except OSError:
+                listings[relative] = None
+        return listings[relative]
+
+    there: dict[str, str | None] = {}  # a spelling -> the directory's spelling on disk
+
+    def as_there(directory: str) -> str | None:
+        if directory not in there:
+            parent, base = os.path.split(directory)
+            if parent.casefold() not in many:
+                parent_there: str | None = parent  # (spelled one way: as it is written)
+            else:
+                parent_there = as_there(parent)
+            names = None if parent_there is None else listing(parent_there)
+            if names is None:
+                there[directory] = None
+            elif base in names:
+                there[directory] = os.path.join(parent_there or "", base)
+            else:
+                found = [entry for entry in names if entry.casefold() == base.casefold()]
+                there[directory] = os.path.join(parent_there or "", found[0]) if found else None
+        return there[directory]
+
+    by_dist: dict[str, list[tuple[str, str, list[str], list[str]]]] = {}
+    for found in many.values():
+        for directory, names in sorted(found.items()):
+            spelled = as_there(directory)
+            parent = os.path.dirname(directory)
+            parent_there = as_there(parent) if parent.casefold() in many else parent
+            if spelled is None or spelled == directory or parent_there != parent:
+                continue  # (as written; or a part above it differs already: said there)
+            others = sorted(
+                _package_of(other)
+                for other in found.get(spelled, ())
+                if other not in names  # (its own other spelling: its twins say it)
+            )
+            inside = prefix + directory + os.sep
+            for name in sorted(names):
+                files = [
+                    path
+                    for path, _ in listed[name]
+                    if path.startswith(inside)
+                    and on_disk.get(path, _MISSING) != _MISSING
+                    and path not in one_file
+                ]
+                if files:
+                    by_dist.setdefault(name, []).append((directory, spelled, others, files))
+    return by_dist
+
+
+def _path_below(relative: str) -> bool:
+    """Whether ``relative`` (a directory of a RECORD path, relative to site-packages) is
+    below it (not a data file's directory reached through ``..``)."""
+    return relative != os.pardir and not relative.startswith(os.pardir + os.sep)
+
+
+def _directory_spelled_otherwise_finding(
+    env: Path, dist_info: Path, directory: str, there: str, others: list[str], files: list[str]
+) -> Finding:
+    """Files of the package of ``dist_info`` in a directory that is spelled in another case
+    there (see :func:`_directories_spelled_otherwise`)."""
+    package = _package_of(dist_info.name)
+    root = os.fspath(env) + os.sep
+    whose = f" ({' and '.join(others)}'s spelling)" if others else ""
+    named = _some_named(files, lambda path: _as_recorded(path, env, dist_info))
+    return warning(
+        Code.PACKAGE_NAMES_COLLIDE,
+        f"{package}'s directory {directory}/ is {there}/ on this filesystem{whose}, which "
+        f"does not tell case apart: its files there ({named}) are in place, but Python's "
+        f"import, which minds case, does not find them as {directory.replace(os.sep, '.')}, "
+        "and no reinstall can give the directory both names (put the environment on a "
+        "filesystem that tells case apart)",
+        dist_info,
+        package=package,
+        directory=directory,
+        there=there,
+        files="\n".join(path[len(root) :] for path in files),
+    )
 
 
 def _names_collide_finding(env: Path, dist_info: Path, twins: list[str]) -> Finding:
