@@ -892,6 +892,45 @@ def test_a_directory_another_package_made_in_another_case(
     assert "does not find them as shared" in str(collide[0]["message"])
 
 
+@pytest.mark.parametrize("lab_kind", ["fat", "local"])
+def test_files_and_scripts_of_two_packages_that_differ_only_in_case(
+    target: Path, lab_kind: str, tmp_path: Path
+) -> None:
+    """alpha has ``Mod/__init__.py`` and the script ``bin/Tool``, beta ``mod/__init__.py``
+    and ``bin/tool``: where case is not told apart each pair is one file. Each package's
+    finding names the other's twin, scripts in bin/ too (not compared by size)."""
+    from wheels import build_wheel
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for name, module, script in (("alpha", "Mod", "Tool"), ("beta", "mod", "tool")):
+        text = f"X = {name!r}\ndef main():\n    print(X)\n"
+        modules = {f"{module}/__init__.py": text}
+        build_wheel(wheels, name, modules=modules, console_scripts={script: f"{module}:main"})
+    env = target / "env"
+    made = anyvenv("venv", env, "--python", base_python())
+    assert made.returncode == 0, made.stderr
+    installed = anyvenv(
+        "pip", "install", "--python", env, "--no-index", "--find-links", wheels, "alpha", "beta"
+    )
+    assert installed.returncode == 0, installed.stderr
+    findings = _json(anyvenv("check", env, "--json"))["findings"]
+    assert isinstance(findings, list)
+    collide = [item for item in findings if item["code"] == "package-names-collide"]
+    if lab_kind == "local":
+        assert collide == []
+        return
+    site = "lib/python3.12/site-packages"
+    assert [item["evidence"] for item in collide] == [
+        {"package": "alpha", "files": f"{site}/Mod/__init__.py\nbin/Tool", "others": "beta"},
+        {"package": "beta", "files": f"{site}/mod/__init__.py\nbin/tool", "others": "alpha"},
+    ]
+    assert "alpha has files whose names differ only in case (Mod/__init__.py and beta's " \
+        "mod/__init__.py; bin/Tool and beta's bin/tool), one file on this filesystem" in str(
+        collide[0]["message"]
+    )  # fmt: skip
+
+
 def test_names_differing_in_case_in_a_directory_not_listed_are_not_said_to_collide(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -544,7 +544,7 @@ def check_package_files(
     start (and end): NUL bytes there are what a crash of the machine left (:func:`_nul_filled`)."""
     for major, minor, threaded in sites:
         site = env / site_packages_path((major, minor), threaded)
-        listed = _listed_sizes(env, site)
+        listed, scripts = _listed_sizes(env, site)
         if not listed:
             continue
         recorded: dict[str, set[int]] = {}
@@ -555,11 +555,18 @@ def check_package_files(
         on_disk = _sizes_on_disk(recorded, at_once)
         one_file = _one_file_under_two_names(recorded, on_disk)
         spelled = _directories_spelled_otherwise(site, listed, on_disk, one_file)
+        one_script = _scripts_under_two_names(scripts)
+        owners: dict[str, list[str]] = {}  # a path one file with another -> its packages
+        for name, rows in listed.items():
+            for path in [*(path for path, _ in rows), *scripts.get(name, ())]:
+                if path in one_file or path in one_script:
+                    owners.setdefault(path, []).append(_package_of(name))
         for name, rows in listed.items():
             paths = [path for path, _ in rows]
             twins = [path for path in paths if path in one_file]
+            twins += [path for path in scripts.get(name, ()) if path in one_script]
             if twins:
-                findings.append(_names_collide_finding(env, site / name, twins))
+                findings.append(_names_collide_finding(env, site / name, twins, owners))
             for directory, there, others, files in spelled.get(name, ()):
                 findings.append(
                     _directory_spelled_otherwise_finding(
@@ -597,15 +604,39 @@ def _one_file_under_two_names(
     return found
 
 
+def _scripts_under_two_names(scripts: dict[str, list[str]]) -> set[str]:
+    """As :func:`_one_file_under_two_names`, for the scripts in bin/ the RECORDs list
+    (``scripts``: per ``.dist-info``), whose sizes are not compared: ``bin/Tool`` of one
+    package and ``bin/tool`` of another are one file where case is not told apart, which
+    runs one of them. Looked at only where two are spelled so (one listing of bin/)."""
+    by_folded: dict[str, set[str]] = {}
+    for listed in scripts.values():
+        for path in listed:
+            by_folded.setdefault(path.casefold(), set()).add(path)
+    found: set[str] = set()
+    for spellings in by_folded.values():
+        if len(spellings) > 1:
+            there = sorted(path for path in spellings if os.path.lexists(path))
+            if len(there) > 1 and _fewer_names_listed(there):
+                found.update(there)
+    return found
+
+
 def _fewer_names_listed(paths: list[str]) -> bool:
-    """Whether the directory of ``paths`` (names that differ only in case) lists fewer of
-    them than there are: they are one entry."""
-    folded = os.path.basename(paths[0]).casefold()
-    try:
-        names = os.listdir(os.path.dirname(paths[0]))
-    except OSError:
-        return False
-    return sum(name.casefold() == folded for name in names) < len(paths)
+    """Whether ``paths`` (absolute, that differ only in case) are fewer entries than there
+    are spellings: the directory where they first differ lists fewer of the names they have
+    there (``Readme.py`` and ``README.py`` in one directory; ``Mod/`` and ``mod/``, one
+    directory, above two ``__init__.py``)."""
+    split = [path.split(os.sep) for path in paths]
+    for index, parts in enumerate(zip(*split, strict=False)):
+        spellings = set(parts)
+        if len(spellings) > 1:
+            try:
+                names = os.listdir(os.sep.join(split[0][:index]) or os.sep)
+            except OSError:
+                return False
+            return len(spellings.intersection(names)) < len(spellings)
+    return False
 
 
 def _directories_spelled_otherwise(
@@ -721,34 +752,63 @@ def _directory_spelled_otherwise_finding(
     )
 
 
-def _names_collide_finding(env: Path, dist_info: Path, twins: list[str]) -> Finding:
+def _names_collide_finding(
+    env: Path, dist_info: Path, twins: list[str], owners: dict[str, list[str]]
+) -> Finding:
+    """Files of the package of ``dist_info`` (``twins``) that are one file with another of
+    its own, or of another package (``owners``: the packages of each such path), whose name
+    differs only in case; each named with the others it is one file with."""
     package = _package_of(dist_info.name)
-    site = os.fspath(dist_info.parent) + os.sep
     root = os.fspath(env) + os.sep
-    shown = " and ".join(path[len(site) :] if path.startswith(site) else path for path in twins)
+    groups: dict[str, list[str]] = {}  # (its own first, in its RECORD's order)
+    for path in twins:
+        groups.setdefault(path.casefold(), []).append(path)
+    for path in sorted(owners):
+        group = groups.get(path.casefold())
+        if group is not None and path not in group:
+            group.append(path)
+    others: list[str] = []
+    shown = []
+    for paths in groups.values():
+        said = []
+        for path in paths:
+            name = _as_recorded(path, env, dist_info)
+            if path in twins:
+                said.append(name)
+                continue
+            whose = [other for other in owners[path] if other != package]
+            others.extend(other for other in whose if other not in others)
+            said.append(f"{' and '.join(whose)}'s {name}")
+        shown.append(" and ".join(said))
+    evidence = {"others": "\n".join(others)} if others else {}
     return warning(
         Code.PACKAGE_NAMES_COLLIDE,
-        f"{package} has files whose names differ only in case ({shown}), one file on this "
-        "filesystem, which does not tell case apart: it holds one of them, and no reinstall "
-        "can place both (put the environment on a filesystem that does)",
+        f"{package} has files whose names differ only in case ({'; '.join(shown)}), one file "
+        "on this filesystem, which does not tell case apart: it holds one of them, and no "
+        "reinstall can place both (put the environment on a filesystem that does)",
         dist_info,
         package=package,
         files="\n".join(path[len(root) :] for path in twins),
+        **evidence,
     )
 
 
-def _listed_sizes(env: Path, site: Path) -> dict[str, list[tuple[str, int]]]:
+def _listed_sizes(
+    env: Path, site: Path
+) -> tuple[dict[str, list[tuple[str, int]]], dict[str, list[str]]]:
     """For each ``.dist-info`` of ``site`` with METADATA and RECORD (one without is
-    :func:`check_packages`'s), the files its RECORD gives a size for that are compared."""
+    :func:`check_packages`'s), the files its RECORD gives a size for that are compared; and
+    its scripts in bin/ (not compared: their shebangs are rewritten)."""
     from anyvenv.envbuild.dists import recorded_sizes
 
     try:
         names = sorted(name for name in os.listdir(site) if name.endswith(".dist-info"))
     except OSError:
-        return {}
+        return {}, {}
     root = os.fspath(env) + os.sep
     scripts = os.path.join(os.fspath(env), "bin") + os.sep
     listed: dict[str, list[tuple[str, int]]] = {}
+    in_bin: dict[str, list[str]] = {}
     records = _each(_record_of, [site / name for name in names], _where(site)[0])
     for name, record_bytes in zip(names, records, strict=True):
         if record_bytes is None:
@@ -756,10 +816,12 @@ def _listed_sizes(env: Path, site: Path) -> dict[str, list[tuple[str, int]]]:
         rows = []
         for relative, size in recorded_sizes(record_bytes):
             path = os.path.normpath(os.path.join(site, relative))  # (an absolute one: as is)
-            if path.startswith(root) and not path.startswith(scripts) and not _rewritten(path):
+            if path.startswith(scripts):
+                in_bin.setdefault(name, []).append(path)
+            elif path.startswith(root) and not _rewritten(path):
                 rows.append((path, size))
         listed[name] = rows
-    return listed
+    return listed, in_bin
 
 
 def _record_of(dist_info: Path) -> bytes | None:
