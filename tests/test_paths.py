@@ -42,6 +42,10 @@ def test_same_entry_is_one_name_in_one_directory_however_reached(tmp_path: Path)
     # a filesystem that minds case: `proj` is another project (its copy), not a spelling
     (tmp_path / "proj").mkdir()
     assert not same_entry(env, str(tmp_path / "proj" / ".venv"))
+    assert not same_entry(env, str(tmp_path / "Proj" / ".VENV"))  # (not there)
+    (tmp_path / "Proj" / ".venv").mkdir()
+    (tmp_path / "Proj" / ".VENV").mkdir()
+    assert not same_entry(env, str(tmp_path / "Proj" / ".VENV"))  # (another directory)
     assert not same_entry(env, str(tmp_path / "gone" / ".venv"))
 
 

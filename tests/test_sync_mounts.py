@@ -1002,6 +1002,26 @@ def test_a_project_spelled_another_way_on_a_case_insensitive_mount_keeps_its_env
     alpha_says_hi(target / "caseproj", env)
 
 
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_an_env_named_in_another_case_on_a_case_insensitive_mount_is_the_same_env(
+    target: Path, index: Path, home: Path
+) -> None:
+    """`.venv` synced, then `UV_PROJECT_ENVIRONMENT=.VENV`: on FAT one directory, whose env
+    is used as it is, with its shadow env (it was rebuilt, as an env moved there, through a
+    second shadow env, and every package copied in again)."""
+    env = project_environ(home)
+    project = write_project(target / "demo", dependencies=["alpha"])
+    made, _ = sync_json(project, env, index)
+    assert made["placement"] == "shadow"
+    for name in (".VENV", ".venv", ".VENV"):
+        again, _ = sync_json(project, {**env, "UV_PROJECT_ENVIRONMENT": name}, index)
+        assert again["action"] == "reused", again["rebuild_reason"]
+        assert again["shadow"] == made["shadow"]
+        mirrored = again["mirror"]  # (none where uv was not run)
+        assert not mirrored or mirrored["files_written"] == 0, mirrored
+    assert sorted(os.listdir(project)) == [".python-version", ".venv", "pyproject.toml", "uv.lock"]
+
+
 @pytest.mark.parametrize("lab_kind", ["faultfs:mode-0644"])
 def test_a_project_reached_through_a_bind_mount_keeps_its_env(
     target: Path, index: Path, home: Path, tmp_path: Path

@@ -69,11 +69,16 @@ def through_directory_link(path: str) -> str:
 def same_entry(first: str, second: str) -> bool:
     """Whether two paths name the same directory entry: the same text, or the same name in
     one directory reached two ways (by device and inode: another spelling on a
-    case-insensitive filesystem, a bind mount); the entries themselves are not followed."""
+    case-insensitive filesystem, a bind mount); the entries themselves are not followed,
+    but for a name spelled in another case (``.VENV`` for ``.venv`` on FAT), which is one
+    only as a directory that its parent lists once."""
     if first == second:
         return True
-    if os.path.basename(first) != os.path.basename(second):
-        return False
+    first_name, second_name = os.path.basename(first), os.path.basename(second)
+    if first_name != second_name:
+        return first_name.casefold() == second_name.casefold() and _one_directory_in_any_case(
+            os.path.abspath(first), os.path.abspath(second)
+        )
     first, second = os.path.dirname(first), os.path.dirname(second)
     return same_file(first, second) or _one_directory_in_any_case(first, second)
 

@@ -65,7 +65,9 @@ def python_key(version: Sequence[int], free_threaded: bool) -> str:
 
 
 def keyed_name(name: str, path: str, python_key: str) -> str:
-    """``<name>-<hash>``: the hash covers the real path and the Python (like uv's cache keys)."""
+    """``<name>-<hash>``: the hash covers the real path and the Python (like uv's cache keys).
+    (On FUSE FAT the real path keeps the case it was typed in: another spelling of one env
+    gets another name. Only an env with no saved state, which names its shadow, is keyed.)"""
     import hashlib
 
     real = os.path.realpath(path)
