@@ -657,8 +657,11 @@ def _directories_spelled_otherwise(
     prefix = os.fspath(site) + os.sep
     spellings: dict[str, dict[str, set[str]]] = {}  # folded -> spelling -> dist-infos
     for name, rows in listed.items():
-        for directory in {os.path.dirname(path[len(prefix) :]) for path, _ in rows}:
-            while directory and _path_below(directory):
+        below = {
+            os.path.dirname(path[len(prefix) :]) for path, _ in rows if path.startswith(prefix)
+        }
+        for directory in below:  # (not a data file's, outside site-packages)
+            while directory:
                 spellings.setdefault(directory.casefold(), {}).setdefault(directory, set()).add(
                     name
                 )
@@ -720,12 +723,6 @@ def _directories_spelled_otherwise(
                 if files:
                     by_dist.setdefault(name, []).append((directory, spelled, others, files))
     return by_dist
-
-
-def _path_below(relative: str) -> bool:
-    """Whether ``relative`` (a directory of a RECORD path, relative to site-packages) is
-    below it (not a data file's directory reached through ``..``)."""
-    return relative != os.pardir and not relative.startswith(os.pardir + os.sep)
 
 
 def _directory_spelled_otherwise_finding(
