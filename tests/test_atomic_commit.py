@@ -300,3 +300,17 @@ def test_commit_keeping_keeps_the_old_tree_for_the_caller(lab_kind: str, target:
     (target / "another").mkdir()
     assert atomic.commit_keeping(target / "another", target / "fresh") is None  # none to keep
     assert (target / "fresh").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [("a:b", True), ("q?x", True), ('d"q', True), ("s*", True), ("l<", True), ("g>", True),
+     ("p|q", True), ("b\\s", True), ("c\x01", True), ("trail.", True), ("trail ", True),
+     ("plain", False), ("dots.in.name", False), ("ünï", False), (".hidden", False)],
+)  # fmt: skip
+def test_the_names_smbnetfs_takes_wrongly(name: str, wrong: bool) -> None:
+    """One of ``\\\\:*"<>|?`` or a control character, or a trailing dot or space: the names
+    smbnetfs (libsmbclient) makes wrongly or answers with EIO (see NAME_MANGLING_FSTYPES)."""
+    from anyvenv.fs.atomic import name_taken_wrongly
+
+    assert name_taken_wrongly(name) is wrong

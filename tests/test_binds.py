@@ -174,3 +174,30 @@ def test_run_of_a_moved_env_on_a_read_only_mount_says_what_check_says(
         assert "remount it read-write, then run: anyvenv repair" in ran.stderr, ran.stderr
     finally:
         lab.unbind(project.parent)
+
+
+@pytest.mark.parametrize("mode", [0o744, 0o700, 0o644])
+def test_a_script_this_user_may_not_execute_on_an_ordinary_mount_is_not_said_noexec(
+    tmp_path: Path, mode: int
+) -> None:
+    """A script with exec bits for its owner alone (0744, 0700 of another user), on a mount
+    that runs files: said as this user's lack of permission, with its mode and owner, not
+    as a filesystem mounted noexec; one without any exec bit as not executable."""
+    import errno
+
+    from anyvenv.cli.run import _not_runnable
+
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    script = env / "bin" / "tool"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(mode)
+    denied = PermissionError(errno.EACCES, "Permission denied")
+    refusal = _not_runnable("tool", denied, str(env), str(tmp_path / "elsewhere"))
+    assert "noexec" not in refusal.message
+    if mode & 0o111:
+        assert refusal.message == (
+            f"cannot run {script}: this user may not execute it (mode {mode:04o}, owner root)"
+        )
+    else:
+        assert refusal.message.startswith(f"cannot run {script}: it is not executable (mode 0644")

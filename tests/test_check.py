@@ -835,10 +835,7 @@ def test_two_names_of_a_package_that_differ_only_in_case(
     again): said as what it is. Where case is told apart, nothing is said."""
     env = target / "env"
     _env_with_two_names_differing_in_case(env, tmp_path / "wheels")
-    findings = _json(anyvenv("check", env, "--json"))["findings"]
-    assert isinstance(findings, list)
-    assert _damaged(findings) == []
-    collide = [item for item in findings if item["code"] == "package-names-collide"]
+    collide = _collisions(env)
     if lab_kind == "local":
         assert collide == []
         return
@@ -846,6 +843,14 @@ def test_two_names_of_a_package_that_differ_only_in_case(
     message = collide[0]["message"]
     assert "coll has files whose names differ only in case (coll/" in message
     assert "no reinstall can place both" in message
+
+
+def _collisions(env: Path) -> list[dict[str, object]]:
+    """check's package-names-collide findings of ``env``, which has no damaged package."""
+    findings = _json(anyvenv("check", env, "--json"))["findings"]
+    assert isinstance(findings, list)
+    assert _damaged(findings) == []
+    return [item for item in findings if item["code"] == "package-names-collide"]
 
 
 @pytest.mark.parametrize("lab_kind", ["fat", "smb", "local"])
@@ -871,10 +876,7 @@ def test_a_directory_another_package_made_in_another_case(
         assert installed.returncode == 0, installed.stderr
     imported = subprocess.run([env / "bin" / "python", "-c", "import shared.b"])
     assert (imported.returncode == 0) == (lab_kind == "local")
-    findings = _json(anyvenv("check", env, "--json"))["findings"]
-    assert isinstance(findings, list)
-    assert _damaged(findings) == []
-    collide = [item for item in findings if item["code"] == "package-names-collide"]
+    collide = _collisions(env)
     if lab_kind == "local":
         assert collide == []
         return

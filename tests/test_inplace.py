@@ -360,6 +360,7 @@ def test_a_rename_over_a_directory_that_is_not_empty_is_not_said_as_a_full_disk(
 
     for code in (errno.ENOTEMPTY, errno.EEXIST, errno.EXDEV):
         assert "free space" not in write_error_fix(code, "check free space")
+    assert "redirect_dir=on" in write_error_fix(errno.EXDEV, "check free space")
 
 
 def test_the_fill_journal_is_on_disk_before_anything_moves(tmp_path: Path) -> None:

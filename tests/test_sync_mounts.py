@@ -1667,19 +1667,9 @@ def test_an_ordinary_sync_looks_at_each_installed_dist_info_once(
     dist_infos = len([name for name in os.listdir(site) if name.endswith(".dist-info")])
     assert dist_infos >= count + 1  # (and the project's own)
     write_project(project, dependencies=[*names, "pkg00>=1"])  # (not a no-op: uv runs)
-    with lab.count_ops("faultfs:passthrough") as trace:
-        child = subprocess.Popen(
-            [*ANYVENV, "sync", *index_args(wheels)],
-            cwd=project,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-        )
-        _, stderr = child.communicate(timeout=120)
-    assert child.returncode == 0, stderr
-    listings = [op for op in trace.select("opendir", pid=child.pid) if op.path == str(site)]
-    lookups = trace.select("getattr", site, child.pid)
+    trace, pid = _traced(lab, "faultfs:passthrough", ["sync", *index_args(wheels)], project, env)
+    listings = [op for op in trace.select("opendir", pid=pid) if op.path == str(site)]
+    lookups = trace.select("getattr", site, pid)
     in_dist_infos = [op for op in lookups if ".dist-info/" in op.path]
     # (measured before: 5 listings, 34 lookups in dist-infos: METADATA and INSTALLER each)
     assert len(listings) <= 2, listings
@@ -1699,6 +1689,15 @@ def _opened(trace: OpTrace, pid: int, project: Path) -> dict[str, int]:
 def _counted(
     lab: Lab, kind: str, command: list[str], project: Path, env: dict[str, str]
 ) -> dict[str, int]:
+    trace, pid = _traced(lab, kind, command, project, env)
+    return _opened(trace, pid, project)
+
+
+def _traced(
+    lab: Lab, kind: str, command: list[str], project: Path, env: dict[str, str]
+) -> tuple[OpTrace, int]:
+    """The operations of the faultfs mount of ``kind`` while ``anyvenv COMMAND`` ran in
+    ``project`` (it must succeed), and the pid that ran it."""
     with lab.count_ops(kind) as trace:
         child = subprocess.Popen(
             [*ANYVENV, *command],
@@ -1710,7 +1709,7 @@ def _counted(
         )
         _, stderr = child.communicate(timeout=120)
     assert child.returncode == 0, stderr
-    return _opened(trace, child.pid, project)
+    return trace, child.pid
 
 
 @pytest.mark.parametrize("lab_kind", ["faultfs:passthrough"])

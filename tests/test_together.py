@@ -88,3 +88,38 @@ def test_map_together_uses_its_threads_and_stops_taking_items_after_a_failure() 
         map_together(look, list(range(200)), 4)
     assert 1 < len(seen) <= 4
     assert len(taken) < 200
+
+
+def test_the_error_raised_is_the_one_met_first() -> None:
+    """The second call fails at once, the first (in this thread) only after it: the second's
+    error is the one raised."""
+    second_failed = threading.Event()
+
+    def first() -> None:
+        assert second_failed.wait(10)
+        time.sleep(0.05)
+        raise OSError(5, "Input/output error")
+
+    def second() -> None:
+        second_failed.set()
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError) as raised:
+        run_together([first, second], at_once=True)
+    assert raised.value.errno == 28
+
+
+@pytest.mark.parametrize("threads", [2, 4, 8])
+def test_map_together_asks_with_as_many_threads_as_it_is_given(threads: int) -> None:
+    """Each item waits for ``threads`` of them to be under way at once: this finishes only
+    if that many threads ask."""
+    barrier = threading.Barrier(threads, timeout=10)
+    seen: set[int] = set()
+
+    def look(number: int) -> int:
+        seen.add(threading.get_ident())
+        barrier.wait()
+        return number
+
+    assert map_together(look, list(range(threads * 3)), threads) == list(range(threads * 3))
+    assert len(seen) == threads

@@ -319,6 +319,17 @@ def exec_target(env: str | os.PathLike[str], target: RunTarget, workdir: str) ->
     return 0  # pragma: no cover - exec does not return
 
 
+def _owner_of(path: str) -> str:
+    """The name of the user owning ``path`` (its uid where it has none)."""
+    uid = os.stat(path).st_uid
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return str(uid)
+
+
 def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError:
     """Why ``command`` did not start: not found, or found and its interpreter line names
     what is not there (a moved env), or not executable."""
@@ -332,8 +343,16 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
     script = os.path.join(env, "bin", command)
     if found is None and exc.errno == errno.EACCES and os.path.isfile(script):
         mode = os.stat(script).st_mode & 0o777
-        if mode & 0o111:  # (which() passes over a file that is not executable: noexec)
+        from anyvenv.repair.contents import on_noexec
+
+        if mode & 0o111 and on_noexec(script):  # (its bits, and which() passed over it)
             return _on_noexec_mount(script, f"{mode:04o}")
+        if mode & 0o111:  # (bits for others than this user: 0744 of another owner)
+            return UsageError(
+                f"cannot run {script}: this user may not execute it (mode {mode:04o}, owner "
+                f"{_owner_of(script)})",
+                f"run it as its owner, or have the env's owner run 'anyvenv repair {env}'",
+            )
         return UsageError(  # (which() passes over a file that is not executable)
             f"cannot run {script}: it is not executable (mode {mode:04o}: written by a tool "
             "where chmod is ignored?)",
