@@ -58,7 +58,7 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
     installed: dict[str, Path] | None = None  # scripts of this env's packages: their dist-info
     own_in_any_case = _own_in_any_case(bin_dir)
     names = [n for n in names if not (INTERPRETER_NAME.match(n) or n.startswith(_NOT_SCRIPTS))]
-    looks = _each(_look_at, [bin_dir / name for name in names], _where(bin_dir)[0])
+    looks = _each(_look_at, [bin_dir / name for name in names], asks_at_once(bin_dir))
     for name, (kind, head) in zip(names, looks, strict=True):
         path = bin_dir / name
         if kind is _Kind.LINK:
@@ -453,7 +453,7 @@ def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list
             continue
         infos = [name for name in names if name.endswith(".dist-info")]
         paths = [site / name / file for name in infos for file in _DIST_INFO_NEEDS]
-        found = iter(_each(_size_of, paths, _where(site)[0]))
+        found = iter(_each(_size_of, paths, asks_at_once(site)))
         for name in infos:
             sizes = {file: next(found) for file in _DIST_INFO_NEEDS}
             missing = [file for file, size in sizes.items() if size == _MISSING]
@@ -806,7 +806,7 @@ def _listed_sizes(
     scripts = os.path.join(os.fspath(env), "bin") + os.sep
     listed: dict[str, list[tuple[str, int]]] = {}
     in_bin: dict[str, list[str]] = {}
-    records = _each(_record_of, [site / name for name in names], _where(site)[0])
+    records = _each(_record_of, [site / name for name in names], asks_at_once(site))
     for name, record_bytes in zip(names, records, strict=True):
         if record_bytes is None:
             continue
@@ -906,6 +906,13 @@ def _where(site: Path) -> tuple[bool, bool]:
     if mount is None:
         return False, False
     return mount.answers_at_once, not mount.answers_from_afar
+
+
+def asks_at_once(path: Path) -> bool:
+    """Whether calls about the files at ``path`` are made several at once: it is on a share
+    that answers them together (see :attr:`anyvenv.fs.mounts.MountInfo.answers_at_once`;
+    :func:`_where`'s first answer)."""
+    return _where(path)[0]
 
 
 def _zeroed(

@@ -31,6 +31,9 @@ from anyvenv.repair.contents import (
     check_packages,
     check_scripts,
 )
+from anyvenv.repair.contents import (
+    asks_at_once as _answers_at_once,  # (its own name here: tests stand in for it)
+)
 from anyvenv.repair.envstate import (
     Entry,
     EntryKind,
@@ -182,15 +185,6 @@ def diagnose(env: Path, package_files: bool = True) -> Diagnosis:
         lib64=lib64,
         findings=findings,
     )
-
-
-def _answers_at_once(env: Path) -> bool:
-    """Whether the env's checks are made at once: it is on a share that answers several
-    calls together (see :attr:`anyvenv.fs.mounts.MountInfo.answers_at_once`)."""
-    from anyvenv.fs.mounts import mount_of
-
-    mount = mount_of(env)
-    return mount is not None and mount.answers_at_once
 
 
 # -- config and base ---------------------------------------------------------------------------
