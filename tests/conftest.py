@@ -46,8 +46,10 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 # a developer's settings the tests must not inherit (the tests that need one set it): where
-# Pythons download from and put their executables, and the depth of the `uv run`/`anyvenv
-# run` the tests run under
+# Pythons download from and put their executables, the depth of the `uv run`/`anyvenv run`
+# the tests run under, and the version a shim's choice was pinned to (a run started through
+# a pyenv shim, `python3 ...`, exports PYENV_VERSION and PYENV_DIR: pyenv's shims would then
+# choose from the directory the run started in, not from the tests' projects)
 UNINHERITED_VARIABLES = (
     "UV_PYTHON_BIN_DIR",
     "ANYVENV_PYTHON_INSTALL_MIRROR",
@@ -56,6 +58,10 @@ UNINHERITED_VARIABLES = (
     "UV_PYTHON_DOWNLOADS_JSON_URL",
     "UV_RUN_RECURSION_DEPTH",
     "UV_RUN_MAX_RECURSION_DEPTH",
+    "PYENV_VERSION",
+    "PYENV_DIR",
+    "ASDF_PYTHON_VERSION",
+    "MISE_PYTHON_VERSION",
 )
 
 
