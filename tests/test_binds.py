@@ -118,6 +118,37 @@ def test_a_project_seen_through_a_noexec_bind_gets_its_env_placed_again(
 
 
 @needs_pythons
+def test_a_synced_project_bound_again_with_other_options_alone_is_decided_again(
+    lab: Lab, index: Path, tmp_path: Path
+) -> None:
+    """The same mount point, type and files; only the mount's options differ (a second bind
+    over the first, noexec): the sync state saved on the first is no answer for the second
+    (mount_basis keeps the options), so the env is placed again and runs."""
+    from anyvenv.fs.mounts import mount_of
+
+    project = write_project(lab.target("local") / "demo")
+    lab.bind_target(source=project, over=True)
+    try:
+        env = project_environ(tmp_path)
+        first, _ = sync_json(project, env, index)
+        assert first["placement"] == "in-place"
+        before = mount_of(project)
+        lab.bind_target("noexec", source=project, over=True)
+        try:
+            after = mount_of(project)
+            assert before is not None and after is not None
+            assert (after.fstype, after.mount_point) == (before.fstype, before.mount_point)
+            assert after.options != before.options
+            report, _ = sync_json(project, env, index)
+            assert report["action"] != "reused" and report["placement"] == "elsewhere", report
+            alpha_says_hi(project, env)
+        finally:
+            lab.unbind(project)
+    finally:
+        lab.unbind(project)
+
+
+@needs_pythons
 def test_a_kept_link_mode_is_decided_again_when_the_cache_is_another_mount(
     lab: Lab, index: Path, tmp_path: Path
 ) -> None:
