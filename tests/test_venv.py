@@ -1439,3 +1439,28 @@ def test_what_was_written_while_the_probe_measured_is_removed_where_it_refuses_t
     ), said
     assert "create:activate" in _checkpoints(trace)
     assert entry_names(target) == [], [(r, ds, fs) for r, ds, fs in os.walk(target)]
+
+
+def test_where_writing_ahead_fails_on_a_place_the_probe_refuses_its_refusal_is_said(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """Every write() fails (EIO): the probe begun early refuses the place, and the activation
+    script written while it measured fails too; what is said is the probe's refusal, as when
+    it answered before anything was written, not the write's failure met meanwhile."""
+    directory, set_budget = lab.eio_target()
+    trace = tmp_path / "trace"
+    set_budget(0)
+    try:
+        proc = run_cli(
+            "venv", str(directory / "env"), "--python", str(BASE),
+            env=cli_env(ANYVENV_TEST_TRACE=str(trace)),
+        )  # fmt: skip
+    finally:
+        set_budget(None)
+    assert proc.returncode == 1, proc.stderr
+    said = one_line_error(proc)
+    assert said.startswith(f"anyvenv: error: cannot probe {directory}: Input/output error (EIO)"), (
+        said
+    )
+    assert "staging:made" in _checkpoints(trace)  # (written ahead: then failed)
+    assert entry_names(directory) == [], [(r, ds, fs) for r, ds, fs in os.walk(directory)]
