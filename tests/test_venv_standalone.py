@@ -91,6 +91,31 @@ def test_base_on_the_same_mount_is_hard_linked(lab: Lab, standalone: StandaloneA
     }
 
 
+def test_a_hard_link_of_libpython_that_crosses_mounts_is_copied_and_said_copied(
+    lab: Lab, base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bind mount of the base's disk, which the plan cannot tell from it: the planned hard
+    links of the interpreter and of libpython (which its copy needs beside it) fail with
+    EXDEV and are copied; pyvenv.cfg and the env's report say copy for both, and the copy
+    loads the env's own libpython."""
+    import anyvenv
+    from anyvenv.envbuild import plan
+    from anyvenv.interpreter.linkage import libpython_linkage
+
+    assert libpython_linkage(str(base)).copy_needs_library
+    monkeypatch.setattr(plan, "same_filesystem", lambda a, b: True)
+    target = lab.bind_target("nosymfollow")
+    assert os.stat(target).st_dev == os.stat(base).st_dev
+    made = anyvenv.create(target / "env", python=str(base))
+    assert (made.strategy.value, made.libpython.value) == ("copy", "copy"), made.reason
+    assert made.reason.endswith("a hard link crossed mounts (EXDEV), so it was copied")
+    config = (target / "env" / "pyvenv.cfg").read_text()
+    assert "anyvenv-strategy = copy" in config and "anyvenv-libpython = copy" in config
+    env_lib = target / "env" / "lib" / f"libpython{base.name.removeprefix('python')}.so.1.0"
+    assert os.stat(env_lib).st_ino != os.stat(base.parent.parent / "lib" / env_lib.name).st_ino
+    assert loaded_libpython(target / "env" / "bin" / "python") == {os.path.realpath(env_lib)}
+
+
 def test_a_patchelf_that_is_not_there_is_said_not_passed_over(lab: Lab, base: Path) -> None:
     """A mistyped ANYVENV_PATCHELF stops with the fix (it quietly turned patchelf off, and
     each env got a libpython copy); nothing is made."""
