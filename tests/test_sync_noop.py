@@ -322,6 +322,37 @@ def test_a_new_python_version_runs_uv_in_a_new_env(
     assert not uv_ran(synced, env, index)
 
 
+def test_an_input_edited_after_the_sync_read_it_and_before_uv_runs_leaves_no_record(
+    tmp_path: Path, env: dict[str, str], index: Path
+) -> None:
+    """.python-version saved (3.12 to 3.11) after the sync chose the env by it and before the
+    inputs are fingerprinted for uv: the fingerprint shows the new file, but the env was chosen
+    by the old one (FileMemo.changed tells it), so no record is left and the next sync runs uv
+    in an env of the new version, not a no-op on the word of a record of the edited file."""
+    from anyvenv.project import sync as syncing
+
+    project = write_project(tmp_path / "demo")
+    real_inputs_before = syncing.inputs_before
+    edited: list[bool] = []
+
+    def edit_then_fingerprint(session: object) -> object:
+        replace_file(project / ".python-version", b"3.11\n")
+        edited.append(True)
+        return real_inputs_before(session)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(syncing, "inputs_before", edit_then_fingerprint)
+        patch.chdir(project)
+        result = syncing.sync(syncing.SyncOptions(uv_args=tuple(index_args(index))), env)
+    assert edited == [True] and result.uv_exit_code == 0
+    assert result.prepared.state.version[:2] == [3, 12]
+    assert not (project / ".venv" / RECORD_NAME).exists()
+    report, _ = sync(project, env, index)
+    assert report["uv_ran"] is True and report["action"] == "rebuilt", report
+    assert str(report["python"]).startswith("3.11")
+    assert not uv_ran(project, env, index)
+
+
 def test_a_failed_uv_run_is_never_a_no_op(synced: Path, env: dict[str, str], index: Path) -> None:
     pyproject = synced / "pyproject.toml"
     good, old = pyproject.read_bytes(), pyproject.stat()
