@@ -894,6 +894,52 @@ def test_a_directory_another_package_made_in_another_case(
     assert "does not find them as shared" in str(collide[0]["message"])
 
 
+@pytest.mark.parametrize("lab_kind", ["fat"])
+def test_a_data_file_outside_site_packages_is_no_spelling_of_a_directory_in_it(
+    target: Path, tmp_path: Path
+) -> None:
+    """As above, and iota installs a data file whose path below the env, cut at the length of
+    site-packages' own, would read ``Shared/x.dat`` (``share/<padding>/Shared/x.dat``): it is
+    outside site-packages, so iota spells no directory there; zeta's finding names eps alone
+    as the package whose spelling the directory has."""
+    from wheels import build_wheel
+
+    env = target / "env"
+    made = anyvenv("venv", env, "--python", base_python())
+    assert made.returncode == 0, made.stderr
+    site = str(next(env.glob("lib/python3.*/site-packages")).relative_to(env)) + "/"
+    padding = "p" * (len(site) - len("share//"))
+    data = f"share/{padding}/Shared/x.dat"
+    assert data[len(site) :] == "Shared/x.dat"
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    build_wheel(wheels, "eps", modules={"Shared/__init__.py": "", "Shared/a.py": "A = 1\n"})
+    build_wheel(wheels, "zeta", modules={"shared/b.py": "B = 2\n"})
+    build_wheel(wheels, "iota", data_files={f"iota-1.0.data/data/{data}": b"data\n"})
+    for package in ("eps", "zeta", "iota"):  # (eps first: its spelling is the directory's)
+        installed = anyvenv(
+            "pip", "install", "--python", env, "--no-index", "--find-links", wheels, package
+        )
+        assert installed.returncode == 0, installed.stderr
+    assert (env / data).is_file()
+    collide = _collisions(env)
+    typed = _collisions(target / "ENV")  # (the env typed in another case: the same env)
+    assert [(i["message"], i["evidence"]) for i in typed] == [
+        (i["message"], i["evidence"]) for i in collide
+    ]
+    assert [item["evidence"] for item in collide] == [
+        {
+            "package": "zeta",
+            "directory": "shared",
+            "there": "Shared",
+            "files": f"{site}shared/b.py",
+        }
+    ]
+    assert str(collide[0]["message"]).startswith(
+        "zeta's directory shared/ is Shared/ on this filesystem (eps's spelling), "
+    ), collide[0]["message"]
+
+
 @pytest.mark.parametrize("lab_kind", ["fat", "local"])
 def test_files_and_scripts_of_two_packages_that_differ_only_in_case(
     target: Path, lab_kind: str, tmp_path: Path
