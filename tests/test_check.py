@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -1710,16 +1711,25 @@ def test_checks_made_at_once_on_a_share_find_what_checks_in_turn_find(
     """On a share that answers calls together, check looks at the interpreter, the scripts,
     the packages, their files and the activation scripts at once (each call a round trip:
     10 packages on a mount answering in 20 ms, 4.0 s in turn, 1.2 s at once); what it finds,
-    and the order it says it in, are what it finds looking at each in turn."""
-    from anyvenv.repair import diagnose
+    and the order it says it in, are what it finds looking at each in turn: each group in
+    its place (the interpreter, the scripts, the packages, their files, the activation
+    scripts), two findings in each of the packages' and the files' groups, by package."""
+    from anyvenv.repair import contents, diagnose
 
     env = env_with_demo(target / "env", base_python(), target / "wheels")
     site = next(env.glob("lib/python3.*/site-packages"))
     _cut_short(site / DEMO_MODULE / "__init__.py")  # package-files-damaged
+    zeta = site / "zeta-1.0.dist-info"  # package-files-damaged: 3 bytes, recorded 50
+    zeta.mkdir()
+    (zeta / "METADATA").write_text("Metadata-Version: 2.1\nName: zeta\nVersion: 1.0\n")
+    (zeta / "RECORD").write_text("zeta/__init__.py,sha256=AAAA,50\nzeta-1.0.dist-info/RECORD,,\n")
+    (site / "zeta").mkdir()
+    (site / "zeta" / "__init__.py").write_text("#\n")
     (env / "bin" / DEMO_SCRIPT).chmod(0o644)  # script-not-executable
-    ghost = site / "ghost-1.0.dist-info"  # package-incomplete
-    ghost.mkdir()
-    (ghost / "RECORD").write_text("ghost/__init__.py,,\n")
+    for name in ("ghost", "aghost"):  # package-incomplete (no METADATA)
+        ghost = site / f"{name}-1.0.dist-info"
+        ghost.mkdir()
+        (ghost / "RECORD").write_text(f"{name}/__init__.py,,\n")
     _rewrite(env / "bin" / "activate.fish", b"")  # activation-empty
     (env / "bin" / "python3").unlink()  # an interpreter name missing
     asked: list[bool] = []
@@ -1730,16 +1740,36 @@ def test_checks_made_at_once_on_a_share_find_what_checks_in_turn_find(
         real(calls, at_once)  # type: ignore[arg-type]
 
     monkeypatch.setattr(diagnose, "run_together", recorded)
+    # at once, the packages' group ends last, after their files' (in turn it comes first)
+    files_done = threading.Event()
+    check_packages, check_package_files = diagnose.check_packages, diagnose.check_package_files
+
+    def packages_last(*args: object) -> None:
+        if asked[-1]:
+            assert files_done.wait(60)
+        check_packages(*args)
+
+    def files_first(*args: object) -> None:
+        try:
+            check_package_files(*args)
+        finally:
+            files_done.set()
+
+    monkeypatch.setattr(diagnose, "check_packages", packages_last)
+    monkeypatch.setattr(diagnose, "check_package_files", files_first)
     together = [finding.to_json() for finding in check(env).findings]
     monkeypatch.setattr(diagnose, "_answers_at_once", lambda env: False)
+    monkeypatch.setattr(contents, "asks_at_once", lambda path: False)
     in_turn = [finding.to_json() for finding in check(env).findings]
     assert asked == [True, False]
     assert together == in_turn
-    codes = {str(finding["code"]) for finding in together}
-    assert {
-        Code.PACKAGE_FILES_DAMAGED.value,
-        Code.SCRIPT_NOT_EXECUTABLE.value,
-        Code.PACKAGE_INCOMPLETE.value,
-        Code.ACTIVATION_EMPTY.value,
-    } <= codes, codes
-    assert Code.INTERPRETER_MISSING.value in codes, codes
+    said = [(finding["code"], Path(str(finding["path"])).name) for finding in together]
+    assert said == [
+        (Code.INTERPRETER_MISSING.value, "python3"),
+        (Code.SCRIPT_NOT_EXECUTABLE.value, DEMO_SCRIPT),
+        (Code.PACKAGE_INCOMPLETE.value, "aghost-1.0.dist-info"),
+        (Code.PACKAGE_INCOMPLETE.value, "ghost-1.0.dist-info"),
+        (Code.PACKAGE_FILES_DAMAGED.value, next(site.glob("anyvenv_demo-*.dist-info")).name),
+        (Code.PACKAGE_FILES_DAMAGED.value, "zeta-1.0.dist-info"),
+        (Code.ACTIVATION_EMPTY.value, "activate.fish"),
+    ], said
