@@ -232,6 +232,64 @@ def test_python_reinstall_over_an_install_of_the_lower_layer(
     assert sorted(os.listdir(install_dir)) == [standalone.install_name]  # (no leftovers)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["overlay"])
+def test_a_python_reinstall_killed_while_it_replaces_a_lower_install_file_by_file_still_runs(
+    lab: Lab,
+    kind: str,
+    standalone: StandaloneArchive,
+    pythons_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """Killed at each step of the reinstall file by file (each file of the new tree put over
+    its namesake, bin/ last; then what the old tree alone had removed): the old files stay
+    until the new ones are in place, so the install's interpreter runs, whole (the old
+    build's or the new one's), and the next reinstall finishes, leaving nothing else."""
+    args = ("python", "install", "3.12", "--install-dir")
+
+    def image() -> Path:
+        def populate(directory: Path) -> None:
+            made = run_cli(*args, str(directory / "pythons"))
+            assert made.returncode == 0, made.stderr
+            (directory / "pythons" / standalone.install_name / MARKER).write_text("old\n")
+
+        return _image(lab, kind, populate) / "pythons"
+
+    def runs(home: Path) -> bool:
+        python = home / "bin" / standalone.executable_name
+        code = "import sys, json, ssl, sqlite3; print(sys.prefix)"
+        try:
+            ran = subprocess.run([python, "-c", code], capture_output=True, check=False)
+        except OSError:  # (no interpreter there)
+            return False
+        return ran.returncode == 0 and ran.stdout.decode().strip() == str(home)
+
+    install_dir = image()
+    proc, points = traced(*args, install_dir, "--reinstall", "-q", trace=tmp_path / "trace")
+    assert proc.returncode == 0, proc.stderr
+    names = [point.name for point in points]
+    files = names.count("commit:moved-file")
+    assert files > 10, names
+    specs = [
+        "commit:moved-file@1",
+        f"commit:moved-file@{files // 2}",
+        f"commit:moved-file@{files - 1}",  # (in bin/, the last directory)
+        f"commit:moved-file@{files}",
+    ]
+    if "commit:removed-old-entry" in names:  # (the old tree's marker)
+        specs.append("commit:removed-old-entry@1")
+    for spec in specs:
+        install_dir = image()
+        home = install_dir / standalone.install_name
+        assert killed(*args, install_dir, "--reinstall", "-q", at=spec).returncode == -9, spec
+        assert runs(home), spec
+        after = run_cli(*args, str(install_dir), "--reinstall", "-q")
+        assert after.returncode == 0, (spec, after.stderr)
+        assert runs(home) and not (home / MARKER).exists(), spec
+        assert sorted(os.listdir(install_dir)) == [standalone.install_name], spec
+    assert "commit:removed-old-entry@1" in specs, names
+
+
 @pytest.mark.parametrize("kind", ["overlay"])
 def test_python_uninstall_of_an_install_of_the_lower_layer(
     lab: Lab, kind: str, standalone: StandaloneArchive, pythons_env: dict[str, str]

@@ -464,6 +464,7 @@ def replace_tree_by_files(
             if os.path.isdir(there) and not os.path.islink(there):
                 remove_tree(there)  # a directory of the old tree where the new one has a file
             os.replace(os.path.join(directory, name), there)
+            checkpoint("commit:moved-file")
             new.add(os.path.normpath(os.path.join(relative, name)))
     for directory, dirs, files in os.walk(destination, topdown=False):
         relative = os.path.relpath(directory, destination)
@@ -475,6 +476,7 @@ def replace_tree_by_files(
                 os.rmdir(path)  # emptied below already
             else:
                 os.unlink(path)
+            checkpoint("commit:removed-old-entry")
     remove_tree(source)
 
 
