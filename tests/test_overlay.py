@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +29,7 @@ from standalone_build import StandaloneArchive, pythons_env, standalone
 
 from anyvenv.fs import inplace
 from lab import Lab
-from support import run_cli
+from support import cli_env, run_cli
 
 __all__ = ["pythons_env", "standalone"]  # fixtures used by the tests below
 
@@ -354,3 +355,98 @@ def test_a_fill_that_fails_part_way_is_undone_at_once(
     assert (target / "pyvenv.cfg").read_text() == "old"
     left = [name for name in _anyvenvs(target) if name != staging.name]
     assert left == [], left  # (no journal, no old env's directory)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cache_clean_of_caches_in_the_lower_layer(lab: Lab, kind: str) -> None:
+    """Caches baked into the image (``~/.cache/anyvenv``): ``cache clean`` removes them where
+    they are (their rename aside failed: "it cannot be moved aside: Invalid cross-device
+    link", exit 1, nothing cleared)."""
+
+    def populate(directory: Path) -> None:
+        for kind_dir in ("cache/anyvenv/interpreters", "cache/anyvenv/toml", "dl/python-downloads"):
+            (directory / kind_dir / "sub").mkdir(parents=True)
+            (directory / kind_dir / "sub" / "entry").write_bytes(b"x" * 100)
+            (directory / kind_dir / "entry").write_bytes(b"y" * 10)
+
+    home = _image(lab, kind, populate)
+    environ = {"XDG_CACHE_HOME": str(home / "cache"), "ANYVENV_CACHE_DIR": str(home / "dl")}
+    proc = run_cli("cache", "clean", "--json", env=cli_env(**environ))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["not_cleared"] == [], report
+    cleared = {entry["path"]: entry["files"] for entry in report["cleared"]}
+    assert cleared == {
+        str(home / "cache/anyvenv/interpreters"): 2,
+        str(home / "cache/anyvenv/toml"): 2,
+        str(home / "dl/python-downloads"): 2,
+    }, cleared
+    assert sorted(os.listdir(home / "cache" / "anyvenv")) == []
+    assert sorted(os.listdir(home / "dl")) == []
+
+
+def _orphan_in_image(lab: Lab, kind: str, tmp_path: Path) -> tuple[Path, Path]:
+    """An env kept outside its project (``ANYVENV_ENVS_DIR`` in the image) whose project no
+    longer uses it (its .venv points nowhere): the envs dir and the env."""
+    from anyvenv.project.owners import EnvKind, record_owner
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\n")
+
+    def populate(directory: Path) -> None:
+        orphan = directory / "envs" / "demo-0123456789abcdef"
+        made = run_cli("venv", str(orphan), "--python", str(BASE), "-q")
+        assert made.returncode == 0, made.stderr
+        site = next(orphan.glob("lib/python*/site-packages"))
+        for index in range(5):
+            (site / f"module{index}.py").write_text("x = 1\n")
+        assert record_owner(str(orphan), str(project / ".venv"), EnvKind.ELSEWHERE, project=None)
+
+    envs = _image(lab, kind, populate) / "envs"
+    return envs, envs / "demo-0123456789abcdef"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cache_prune_of_an_env_in_the_lower_layer(lab: Lab, kind: str, tmp_path: Path) -> None:
+    """An unused env in the image: ``cache prune`` removes it where it is, under its
+    project's lock (it was kept: "it cannot be moved: Invalid cross-device link")."""
+    envs, orphan = _orphan_in_image(lab, kind, tmp_path)
+    environ = cli_env(ANYVENV_ENVS_DIR=str(envs), ANYVENV_SHADOW_DIR=str(envs))
+    proc = run_cli("cache", "prune", "--json", env=environ)
+    assert proc.returncode == 0, proc.stderr
+    [entry] = json.loads(proc.stdout)["entries"]
+    assert (entry["path"], entry["verdict"], entry["removed"]) == (str(orphan), "unused", True)
+    assert os.listdir(envs) == []
+    assert (tmp_path / "project" / "pyproject.toml").read_text() == "[project]\n"
+
+
+@pytest.mark.parametrize("kind", ["overlay"])
+def test_a_prune_killed_while_it_removes_a_lower_env_in_place(
+    lab: Lab, kind: str, tmp_path: Path
+) -> None:
+    """Killed at each step of the removal in place: what is left is the whole env (only
+    marked yet) or no env (pyvenv.cfg went first), and the next prune removes it, also when
+    the owner record (last) is gone already."""
+    envs, orphan = _orphan_in_image(lab, kind, tmp_path)
+    environ = {"ANYVENV_ENVS_DIR": str(envs), "ANYVENV_SHADOW_DIR": str(envs)}
+    proc, points = traced("cache", "prune", trace=tmp_path / "trace", **environ)
+    assert proc.returncode == 0, proc.stderr
+    entries = [point.name for point in points].count("remove-in-place:removed-entry")
+    assert entries >= 4, points
+    specs = ["remove-in-place:marked@1"]
+    specs += [f"remove-in-place:removed-entry@{n}" for n in (1, entries - 1, entries)]
+    for spec in specs:
+        shutil.rmtree(tmp_path / "project")
+        envs, orphan = _orphan_in_image(lab, kind, tmp_path)
+        environ = {"ANYVENV_ENVS_DIR": str(envs), "ANYVENV_SHADOW_DIR": str(envs)}
+        cut = killed("cache", "prune", "--json", at=spec, **environ)
+        assert cut.returncode == -9, (spec, cut.stdout, cut.stderr)
+        assert orphan.is_dir()
+        assert (orphan / "pyvenv.cfg").exists() == spec.endswith("marked@1"), spec
+        assert (orphan / ".anyvenv-owner").exists() == (not spec.endswith(f"@{entries}")), spec
+        after = run_cli("cache", "prune", "--json", env=cli_env(**environ))
+        assert after.returncode == 0, (spec, after.stderr)
+        [entry] = json.loads(after.stdout)["entries"]
+        assert (entry["path"], entry["removed"]) == (str(orphan), True), (spec, entry)
+        assert os.listdir(envs) == [], spec

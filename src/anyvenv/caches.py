@@ -74,9 +74,10 @@ class NotCleared:
 
 def clean(environ: Mapping[str, str]) -> tuple[list[Cleared], list[NotCleared], int]:
     """Clear each cache: moved aside in one rename (a reader sees all of it or none), then
-    removed. A cache this user may not wholly remove (a directory of another user's in it,
-    an unwritable parent) is left as it is and said; what a FUSE mount keeps while open is
-    left for the next clean (a leftover of this process). The env locks' flock files that
+    removed; one that cannot be renamed (overlayfs's lower layer: a cache baked into a
+    container image) is removed where it is, entry by entry. A cache this user may not
+    wholly remove (a directory of another user's in it, an unwritable parent) is left as it
+    is and said; what a FUSE mount keeps while open is left for the next clean (a leftover of this process). The env locks' flock files that
     killed runs left in /tmp go too (their number is the third item): nothing else removes
     them."""
     from anyvenv.fs.leftovers import REMOVING_MARK, RETIRED_MARK, remove_aside, sweep_dead
@@ -99,7 +100,8 @@ def clean(environ: Mapping[str, str]) -> tuple[list[Cleared], list[NotCleared], 
         try:
             remove_aside(path)
         except OSError as exc:
-            kept.append(NotCleared(path, f"it cannot be moved aside: {exc.strerror or exc}"))
+            inside = f" ({exc.filename})" if exc.filename and exc.filename != path else ""
+            kept.append(NotCleared(path, f"it cannot be removed: {exc.strerror or exc}{inside}"))
             continue
         cleared.append(Cleared(path, files, size))
     return cleared, kept, sweep_machine_flocks()

@@ -211,17 +211,52 @@ def _sweep_names(
 def remove_aside(path: str) -> None:
     """Remove a tree anyvenv made: first renamed aside (one rename, so its name holds all of
     it or nothing), then removed quietly; a kill leaves a leftover that :func:`sweep_dead`
-    clears. Raises :class:`OSError` only if the rename fails (then nothing changed)."""
-    remove_tree_quietly(set_aside(path))
+    clears. A tree that cannot be renamed (overlayfs's lower layer) is removed where it is
+    (:func:`remove_in_place`). Raises :class:`OSError` if the rename fails otherwise (then
+    nothing changed), or if a removal in place fails part-way."""
+    aside = set_aside(path)
+    if aside is not None:
+        remove_tree_quietly(aside)
 
 
-def set_aside(path: str) -> str:
+def set_aside(path: str, last: tuple[str, ...] = ()) -> str | None:
     """The first half of :func:`remove_aside`: rename ``path`` to a removal name beside it and
-    return that name, for a caller that must move it under a lock and remove it after."""
+    return that name, for a caller that must move it under a lock and remove it after.
+    ``None`` where ``path`` is a directory that cannot be renamed
+    (:func:`~anyvenv.fs.atomic.cannot_rename_tree`: overlayfs's lower layer): it is removed
+    where it is, at once (:func:`remove_in_place`, ``last`` its entries to go last)."""
     aside = beside_name(path, REMOVING_MARK)  # not a retired name: recover would put it back
-    os.rename(path, aside)
+    try:
+        os.rename(path, aside)
+    except OSError as exc:
+        from anyvenv.fs.atomic import cannot_rename_tree
+
+        if not cannot_rename_tree(exc) or os.path.islink(path) or not os.path.isdir(path):
+            raise
+        remove_in_place(path, last)
+        return None
     checkpoint("remove-aside:" + os.path.basename(path))
     return aside
+
+
+def remove_in_place(path: str, last: tuple[str, ...] = ()) -> None:
+    """Remove the directory ``path`` where it is, for one that cannot be renamed aside: it is
+    marked as a fill file by file first (:func:`mark_moving`, listing its entries), then its
+    ``pyvenv.cfg`` goes (from then on it is no env), then its other entries (those named in
+    ``last`` after the rest), then the directory, marker and all. What a run killed part-way
+    leaves is no env, and :func:`undo_cut_move` knows it for anyvenv's and removes it (the
+    next ``venv``, ``sync`` or ``cache prune`` there), as what a killed commit by files
+    leaves."""
+    from anyvenv.fs.bounded import beat  # (each a step, in a bounded call's child)
+
+    names = os.listdir(path)
+    mark_moving(path, names)
+    checkpoint("remove-in-place:marked")
+    for name in sorted(names, key=lambda name: 0 if name == CFG_NAME else 2 if name in last else 1):
+        remove_tree(os.path.join(path, name))
+        checkpoint("remove-in-place:removed-entry")
+        beat()
+    remove_tree(path)
 
 
 def recover(target: str | os.PathLike[str]) -> list[str]:

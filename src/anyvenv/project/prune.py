@@ -10,7 +10,10 @@ project's, for ``.venv``) is gone from a filesystem that is mounted now. An env 
 does not answer (within ``ANYVENV_FS_TIMEOUT``) or is busy syncing, is kept and reported.
 Removal renames the env aside first, while the project's lock is still held (a sync that
 starts after the verdict cannot take the env up again), so an interrupted prune leaves a
-leftover that the next one clears, never a half-removed env under a live name.
+leftover that the next one clears, never a half-removed env under a live name. An env that
+cannot be renamed (overlayfs's lower layer: EXDEV) is removed where it is, under the lock,
+its ``pyvenv.cfg`` first and its owner record last: an interrupted one leaves no env, and
+the next prune (or the project's next sync) finishes it.
 """
 
 from __future__ import annotations
@@ -123,6 +126,9 @@ def judge(env: str, mounts: list[MountInfo], *, remove: bool = False) -> PruneEn
     if owner is None:
         from anyvenv.fs import is_virtual_environment
 
+        cut = _cut_removal(env, remove)
+        if cut is not None:
+            return cut
         if not is_virtual_environment(env):  # (a directory of the user's, put there by hand)
             return PruneEntry(env, "unknown", None, Verdict.KEPT, "not an environment")
         reason = "it has no owner record (made before anyvenv kept them): remove it by hand"
@@ -135,9 +141,9 @@ def judge(env: str, mounts: list[MountInfo], *, remove: bool = False) -> PruneEn
     from anyvenv.fs.bounded import call_bounded
 
     project_dir = os.path.dirname(owner.declared)
-    aside = None
+    aside, removed = None, False
     try:  # a share that hangs keeps the env, it does not hang prune
-        verdict, reason, aside = call_bounded(
+        verdict, reason, aside, removed = call_bounded(
             lambda: _ask_project(env, owner, remove),
             what="reading the project",
             where=project_dir,
@@ -150,8 +156,22 @@ def judge(env: str, mounts: list[MountInfo], *, remove: bool = False) -> PruneEn
         from anyvenv.fs.remove import remove_tree_quietly
 
         remove_tree_quietly(aside)  # what it cannot remove, the next prune clears as a leftover
-    removed = aside is not None
     return PruneEntry(env, kind, owner.declared, verdict, reason, removed, project)
+
+
+def _cut_removal(env: str, remove: bool) -> PruneEntry | None:
+    """The entry of what a prune killed while it removed an env in place left at ``env``
+    (its owner record gone, no ``pyvenv.cfg``; see
+    :func:`~anyvenv.fs.leftovers.remove_in_place`), removed with ``remove``; ``None`` where
+    ``env`` is not that."""
+    from anyvenv.fs.leftovers import cut_move, undo_cut_move
+
+    found = cut_move(env)
+    if found is None or found.complete or not (found.gone and found.only_listed):
+        return None
+    reason = "left by an interrupted anyvenv that is gone"
+    removed = remove and env in undo_cut_move(env)
+    return PruneEntry(env, "leftover", None, Verdict.UNUSED, reason, removed=removed)
 
 
 def _not_the_recorded_filesystem(owner: Owner, mounts: list[MountInfo]) -> str | None:
@@ -180,10 +200,10 @@ def _not_the_recorded_filesystem(owner: Owner, mounts: list[MountInfo]) -> str |
     return None
 
 
-def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, str | None]:
+def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, str | None, bool]:
     """Is the project gone, or, under its lock, does its declared path still use ``env``?
     With ``remove``, an unused env is set aside before the lock is let go; the third item is
-    where it went."""
+    where it went, the fourth whether it is removed (set aside, or removed in place)."""
     import errno
 
     from anyvenv.errors import AnyvenvError
@@ -196,17 +216,17 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
     except OSError as exc:  # only "not there" proves it gone: EACCES, ENOTCONN, EIO do not
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             return _set_aside_if(remove, env, f"{holder} is gone")
-        return Verdict.KEPT, f"{holder} cannot be read ({exc})", None
+        return Verdict.KEPT, f"{holder} cannot be read ({exc})", None, False
 
     lock = env_lock(owner.declared, timeout=LOCK_WAIT_SECONDS)
     try:
         lock.acquire()
     except AnyvenvError as exc:
-        return Verdict.KEPT, f"the project's lock could not be taken: {exc.message}", None
+        return Verdict.KEPT, f"the project's lock could not be taken: {exc.message}", None, False
     try:
         verdict, reason = use_of(env, owner)
         if verdict is not Verdict.UNUSED:
-            return verdict, reason, None
+            return verdict, reason, None, False
         return _set_aside_if(remove, env, reason)
     finally:
         lock.release()
@@ -222,18 +242,26 @@ def _holder(owner: Owner) -> str:
     return f"the directory {directory} that held its project env path {name}"
 
 
-def _set_aside_if(remove: bool, env: str, reason: str) -> tuple[Verdict, str, str | None]:
-    """The verdict on an unused env, moved aside first if it is to be removed; an env that
-    cannot be moved is kept, saying why."""
+def _set_aside_if(remove: bool, env: str, reason: str) -> tuple[Verdict, str, str | None, bool]:
+    """The verdict on an unused env, moved aside first if it is to be removed (or removed
+    where it is, if it cannot be renamed); an env that cannot be moved is kept, saying why."""
     from anyvenv.fs.leftovers import set_aside
     from anyvenv.fs.remove import why_unremovable
+    from anyvenv.project.owners import OWNER_NAME
 
     if not remove:
-        return Verdict.UNUSED, reason, None
+        return Verdict.UNUSED, reason, None, False
     why = why_unremovable(env)
     if why is not None:  # (moved aside, it would be hidden, and stay: another user's)
-        return Verdict.KEPT, f"{reason}, but {why}", None
+        return Verdict.KEPT, f"{reason}, but {why}", None, False
     try:
-        return Verdict.UNUSED, reason, set_aside(env)
+        aside = set_aside(env, last=(OWNER_NAME,))  # (the record last: it names the project)
     except OSError as exc:
-        return Verdict.KEPT, f"{reason}, but it cannot be moved: {exc}", None
+        from anyvenv.fs import is_virtual_environment
+
+        if is_virtual_environment(env):  # (nothing of it changed)
+            return Verdict.KEPT, f"{reason}, but it cannot be moved: {exc}", None, False
+        # removed in place part-way: no env any more; the next prune removes the rest
+        said = f"{reason}; it is no environment now, but not all of it could be removed ({exc})"
+        return Verdict.KEPT, f"{said}: the next 'anyvenv cache prune' tries again", None, False
+    return Verdict.UNUSED, reason, aside, True
