@@ -4,6 +4,7 @@ step is undone or finished by the next run."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -420,3 +421,77 @@ def test_a_fill_killed_while_a_directory_moves_aside_file_by_file_is_undone(
     assert after.returncode == 2 and "already exists" in after.stderr, after.stderr
     assert _has_marker(env) and _works(env)
     assert not leftovers(env, depth=1), leftovers(env, depth=1)
+
+
+@pytest.mark.parametrize("at", ["fill:aside:bin", "fill:moved:pyvenv.cfg"])
+def test_a_sync_finishes_or_undoes_a_killed_fill_before_it_judges_the_env(
+    volume: Path, tmp_path: Path, index: Path, at: str
+) -> None:
+    """A rebuild of a ``.venv`` volume killed while its old env moved aside (bin/ gone): the
+    next sync put the old env back only while rebuilding it ("its python does not run"); now
+    it is put back first, and reused. Killed once the new env was whole: the next sync used
+    it and left the old env and the journal in the volume for good; now they go."""
+    project = write_project(volume.parent)
+    env = project_environ(tmp_path / "home")
+    sync_json(project, env, index)
+    (next(volume.glob("lib/python*/site-packages")) / MARKER).write_text("X = 1\n")
+    assert PY_OTHER is not None
+    other = ("--python", str(PY_OTHER))
+    args = ("sync", *other, "--find-links", str(index), "--no-index")
+    assert anyvenv(*args, cwd=project, env={**env, "ANYVENV_TEST_KILL_AT": at}).returncode == -9
+    assert any(volume.glob(".anyvenv-fill-*"))
+    report, _ = sync_json(project, env, index, *(other if at.endswith("pyvenv.cfg") else ()))
+    assert report["action"] == "reused", report
+    assert _has_marker(volume) == (at == "fill:aside:bin")
+    assert _works(volume) and not leftovers(volume, depth=1), leftovers(volume, depth=1)
+
+
+def _killed_fill(tmp_path: Path, at: str) -> tuple[Path, Path]:
+    """``directory/.venv`` made by ``anyvenv venv .`` in it (filled in place), then replaced
+    the same way by a run killed at ``at``: the directory and the env."""
+    directory = tmp_path / "work"
+    env = directory / ".venv"
+    env.mkdir(parents=True)
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    assert run_anyvenv("venv", ".", "--python", BASE, "-q", cwd=env, **cache).returncode == 0
+    (next(env.glob("lib/python*/site-packages")) / MARKER).write_text("X = 1\n")
+    args = ("venv", ".", "--python", BASE, "-q", "--clear")
+    assert killed(*args, at=at, cwd=env, **cache).returncode == -9
+    assert any(env.glob(".anyvenv-fill-*"))
+    return directory, env
+
+
+@pytest.mark.parametrize("at", ["fill:aside:bin", "fill:moved:bin", "fill:moved:pyvenv.cfg"])
+def test_check_doctor_and_repair_know_a_killed_fill(tmp_path: Path, at: str) -> None:
+    """check said an env whose bin/ a killed fill had moved aside lacked its interpreter,
+    "fix it with: anyvenv repair" (which would have placed one, and the fill's undo then found
+    it in its way), or, with the new env whole, that all was well; doctor the same. Now both
+    say what the fill left and what finishes or undoes it, and repair does that first."""
+    directory, env = _killed_fill(tmp_path, at)
+    whole, no_cfg = at.endswith("pyvenv.cfg"), at == "fill:moved:bin"
+    checked = run_anyvenv("check", env, "--json")
+    if no_cfg:  # (neither env's pyvenv.cfg is there: no environment now)
+        assert checked.returncode == 2, checked.stderr
+        error = _error(checked)
+        assert "is not a virtual environment now: an anyvenv run (process" in error, error
+        assert f"'anyvenv repair {env}' puts the old environment back" in error, error
+    else:
+        assert checked.returncode == (0 if whole else 1), checked.stderr
+        first = json.loads(checked.stdout)["findings"][0]
+        assert first["code"] == "fill-unfinished", first
+        assert first["severity"] == ("warning" if whole else "error"), first
+        said = run_anyvenv("check", env).stdout.decode()
+        assert "fill-unfinished" in said and f"'anyvenv repair {env}'" in said, said
+        if not whole:
+            assert said.rstrip().endswith(f"fix it with: anyvenv repair {env}"), said
+    doctor = run_anyvenv("doctor", directory, "--json")
+    assert doctor.returncode == 0, doctor.stderr
+    options = [o for o in json.loads(doctor.stdout)["options"] if "fill-unfinished" in str(o)]
+    assert len(options) == 1 and f"'anyvenv repair {env}'" in str(options[0]), options
+    repaired = run_anyvenv("repair", env, "--json")
+    assert repaired.returncode == 0, repaired.stderr
+    [change] = json.loads(repaired.stdout)["changes"]
+    assert change["action"] == ("removed" if whole else "restored"), change
+    assert _works(env) and _has_marker(env) == (not whole)
+    assert not leftovers(env, depth=1), leftovers(env, depth=1)
+    assert run_anyvenv("check", env).returncode == 0

@@ -200,6 +200,7 @@ def _env_here(directory: str, say_usable: bool = False) -> list[Option]:
     from anyvenv.project.pointer import resolve_env
     from anyvenv.repair.diagnose import check
     from anyvenv.repair.envstate import base_out_of_reach
+    from anyvenv.repair.findings import Code
 
     declared = os.path.join(directory, ".venv")
     if not os.path.lexists(declared):
@@ -222,9 +223,14 @@ def _env_here(directory: str, say_usable: bool = False) -> list[Option]:
     except MadeOnWindows as exc:
         return [*options, Option(exc.one_line(), {"codes": "made-on-windows"})]
     except AnyvenvError:  # not an environment: what sync, run and venv stop on, if they do
-        return [*options, *_not_an_env_here(env)]
+        return [*options, *(_cut_fill_here(env) or _not_an_env_here(env))]
     if diagnosis.usable:
         usable = Option(f"the environment {diagnosis.env} is usable (as 'anyvenv check' finds it)")
+        options += [  # (whole, but what a killed fill left is beside it)
+            Option(finding.message, {"codes": finding.code.value})
+            for finding in diagnosis.findings
+            if finding.code is Code.FILL_UNFINISHED
+        ]
         return [*options, usable] if say_usable else options
     errors = diagnosis.errors
     out = base_out_of_reach(diagnosis.env)
@@ -242,6 +248,17 @@ def _env_here(directory: str, say_usable: bool = False) -> list[Option]:
             + f"): run 'anyvenv check {declared}' for all of it, {then}",
             {"codes": ", ".join(finding.code.value for finding in errors)},
         ),
+    ]
+
+
+def _cut_fill_here(env: str) -> list[Option]:
+    """What a killed fill of ``env`` in place left, where it left no ``pyvenv.cfg`` (check
+    refuses it as no environment), and what finishes or undoes it."""
+    from anyvenv.fs.inplace import cut_fills
+
+    return [
+        Option(f"{found.what}: {found.fix}", {"codes": "fill-unfinished"})
+        for found in cut_fills(os.path.abspath(env))
     ]
 
 

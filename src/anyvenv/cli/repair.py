@@ -56,13 +56,17 @@ def run(args: argparse.Namespace) -> int:
         return _exit_code(report)
     before = report.before
     cannot = report.plan.cannot
+    if not report.plan.fixes and report.changes:  # (a fill a killed run left, finished)
+        print(f"{report.env}: repaired")
+        for change in report.changes:
+            print(f"  {change.action} {change.path}: {change.detail}")
     if not report.plan.fixes:
         print_findings_report(before)
         if before.findings:
             print("nothing repair can change")
             _print_cannot(cannot)
             _print_reinstall(before)
-        else:
+        elif not report.changes:
             print("nothing to repair")
         return _exit_code(report)
     if args.dry_run:

@@ -50,6 +50,7 @@ from anyvenv.fs.leftovers import (
 from anyvenv.fs.place import sync_directory
 from anyvenv.fs.remove import remove_tree, remove_tree_quietly
 from anyvenv.killpoints import checkpoint
+from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -274,6 +275,8 @@ def recover_inside(target: str) -> list[str]:
         names = os.listdir(target)
     except OSError:
         return []
+    if not any(name.startswith(_FILL_NAMES) for name in names):
+        return []  # (nothing a fill leaves: one listing, as sync asks on every run)
     handled: list[str] = []
     for name in names:
         if not name.startswith(JOURNAL_MARK) or MARK in name[len(JOURNAL_MARK) :]:
@@ -303,6 +306,80 @@ def recover_inside(target: str) -> list[str]:
         if os.path.basename(leftover)[len(STAGING_MARK) :] not in journals:
             remove_tree(leftover)
     return handled
+
+
+_FILL_NAMES = (JOURNAL_MARK, "." + JOURNAL_MARK, STAGING_MARK)  # (".": a journal's temp file)
+
+
+@record
+class CutFill:
+    """A fill of a directory whose maker (on this host) is gone, as :func:`recover_inside`
+    finds it: what it would do, and the words for a user who has not run it yet."""
+
+    journal: str
+    pid: int
+    phase: str | None  # "old" or "new"; None where the journal cannot be read
+    finishes: bool  # the new env is whole (phase "new", pyvenv.cfg in place): only clearing
+    what: str  # what was left, in a clause
+    fix: str  # what finishes or undoes it
+
+
+def cut_fills(target: str, names: list[str] | None = None) -> list[CutFill]:
+    """The fills of ``target`` (``names``: its entries, when listed already) that a killed
+    run left, which :func:`recover_inside` would finish or undo (nothing is changed)."""
+    try:
+        names = os.listdir(target) if names is None else names
+    except OSError:
+        return []
+    found: list[CutFill] = []
+    for name in names:
+        tail = name[len(JOURNAL_MARK) :]
+        if not name.startswith(JOURNAL_MARK) or MARK in tail or not maker_is_gone(tail):
+            continue
+        journal = os.path.join(target, name)
+        old_dir = os.path.join(target, OLD_MARK + tail)
+        staging = os.path.join(target, STAGING_MARK + tail)
+        pid = int(tail.split("-")[1])
+        read = _read_journal(journal)
+        if read is None:
+            refused = _unreadable_journal(target, journal, old_dir, staging)
+            found.append(CutFill(journal, pid, None, False, refused.message, refused.hint or ""))
+            continue
+        phase = read[0]
+        whole = phase == "new" and os.path.lexists(os.path.join(target, CFG_NAME))
+        what, fix = _cut_fill_words(target, phase, whole, old_dir, staging, pid)
+        found.append(CutFill(journal, pid, phase, whole, what, fix))
+    return found
+
+
+def _cut_fill_words(
+    target: str, phase: str, whole: bool, old_dir: str, staging: str, pid: int
+) -> tuple[str, str]:
+    killed = f"an anyvenv run (process {pid}) filling {target} in place was killed"
+    old, old_name = os.path.lexists(old_dir), os.path.basename(old_dir)
+    if whole:
+        left = f"the old environment in {old_name} and " if old else ""
+        return (
+            f"{killed} once the new environment was whole; {left}the fill's journal are left",
+            f"'anyvenv repair {target}' removes what it left (so does the next 'anyvenv venv' "
+            "or 'anyvenv sync' there)",
+        )
+    if phase == "old":
+        moving = f"while it moved the old environment aside (part of it is in {old_name})"
+    else:
+        moving = "while it moved the new environment in"
+        moving += f" (the old one is in {old_name})" if old else ""
+    if not old:
+        return (
+            f"{killed} {moving}: it holds part of an environment",
+            "run the stopped command again ('anyvenv venv', or 'anyvenv sync' in its project): "
+            "it clears what the fill left and makes the environment",
+        )
+    return (
+        f"{killed} {moving}",
+        f"'anyvenv repair {target}' puts the old environment back (so does running the "
+        "stopped command again, which then goes on)",
+    )
 
 
 def _unreadable_journal(target: str, journal: str, old_dir: str, staging: str) -> UsageError:

@@ -490,6 +490,10 @@ def _prepare(
     if anothers is not None:  # this user's own env stands for the pointer's, found without it
         pointed_to, earlier_form = own_env_for(declared, envs_dir(environ)), False
     env = pointed_to if pointed_to is not None else declared
+    if os.path.isdir(env):  # a fill in place that a killed run left, finished or undone
+        from anyvenv.fs.inplace import recover_inside  # (before the env is judged, as venv)
+
+        recover_inside(env)
     saved = state_store.load(env) if os.path.isdir(env) else None
     facts, broken = inspect_env(env, saved)
     if anothers is not None and pointed_to is None:  # (none of this user's yet: one is made)

@@ -125,9 +125,12 @@ def _repair(
     preference: str | Callable[[], str | None] | None,
     package_files: bool,
 ) -> RepairReport:
+    # a fill in place a killed run left, finished or undone first, as venv and sync do: what
+    # it left half-way is not for repair to mend (the undo would then find it in its way)
+    finished = [] if dry_run else finish_fills(env)
     before = check(env, package_files)
     plan = plan_repair(before, preference)
-    report = RepairReport(before.env, dry_run, before, plan)
+    report = RepairReport(before.env, dry_run, before, plan, changes=finished)
     if not dry_run:  # what a killed repair left, also when nothing else is left to fix
         _refuse_links_out(plan)
         leftovers.recover(before.env / "bin")
@@ -144,7 +147,7 @@ def _repair(
         return report
     try:
         with ShareLock(before.env / LOCK_NAME, on_wait=on_lock_wait):
-            report.changes = apply_plan(plan)
+            report.changes += apply_plan(plan)
             _keep_owner(before.env, report.changes)
     except OSError as exc:
         from anyvenv.fs.outcome import held_tree_fix, write_error_fix
@@ -231,10 +234,40 @@ def _keep_owner(env: Path, changes: list[Change]) -> None:
                 os.lchown(path, owner.st_uid, owner.st_gid)
 
 
+def finish_fills(env: str | os.PathLike[str]) -> list[Change]:
+    """Finish or undo the fills of ``env`` in place that killed runs left
+    (:func:`~anyvenv.fs.inplace.recover_inside`); a change for each. Raises
+    :class:`~anyvenv.errors.UsageError` for one it will not act on (a journal it cannot
+    read, an undo whose names are taken), with nothing moved."""
+    from anyvenv.fs.inplace import cut_fills, recover_inside
+
+    path = os.path.abspath(os.fspath(env))
+    if not os.path.isdir(path):
+        return []  # (the check says what it is)
+    found = cut_fills(path)
+    handled = recover_inside(path) if found else []
+    said = {
+        True: "what a fill killed once the new environment was whole left beside it (the old "
+        "one, its journal {})",
+        False: "the environment a killed fill was replacing, put back (its journal {})",
+    }
+    return [
+        Change(
+            "removed" if fill.finishes else "restored",
+            Path(path),
+            said[fill.finishes].format(os.path.basename(fill.journal)),
+        )
+        for fill in found
+        if fill.journal in handled
+    ]
+
+
 def apply_plan(plan: RepairPlan) -> list[Change]:
     changes: list[Change] = []
     for fix in plan.fixes:
-        if fix.kind is FixKind.PLACE_INTERPRETER:
+        if fix.kind is FixKind.FINISH_FILL:  # (repair finishes them before it looks)
+            changes += finish_fills(plan.env)
+        elif fix.kind is FixKind.PLACE_INTERPRETER:
             changes += _place_interpreter(plan)
         elif fix.kind is FixKind.UPDATE_CONFIG:
             changes.append(_update_config(plan, fix))

@@ -114,7 +114,7 @@ def check(env: str | os.PathLike[str], package_files: bool = True) -> Diagnosis:
 
 
 def diagnose(env: Path, package_files: bool = True) -> Diagnosis:
-    findings: list[Finding] = []
+    findings = _cut_fills(env)
     cfg = _read_config(env, findings)
     if os.path.lexists(env / "bin") and not os.path.isdir(env / "bin"):  # (a link to one: fine)
         findings.append(
@@ -185,6 +185,23 @@ def diagnose(env: Path, package_files: bool = True) -> Diagnosis:
         lib64=lib64,
         findings=findings,
     )
+
+
+def _cut_fills(env: Path) -> list[Finding]:
+    """A fill of the env in place that a killed run left (:func:`~anyvenv.fs.inplace.cut_fills`):
+    an error where it holds parts of two envs (or a journal that cannot be read), a warning
+    where the new one is whole and only the old one and the journal are left beside it."""
+    from anyvenv.fs.inplace import cut_fills
+
+    return [
+        (warning if found.finishes else error)(
+            Code.FILL_UNFINISHED,
+            f"{found.what}: {found.fix}",
+            found.journal,
+            phase=found.phase or "unreadable",
+        )
+        for found in cut_fills(os.fspath(env))
+    ]
 
 
 # -- config and base ---------------------------------------------------------------------------

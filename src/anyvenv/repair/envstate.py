@@ -65,6 +65,10 @@ def resolve_environment(path: str | os.PathLike[str]) -> Path:
                 "use conda for it, or pass the directory of a virtual environment (the one "
                 "holding pyvenv.cfg and bin/)",
             )
+        from anyvenv.fs.inplace import cut_fills
+
+        for fill in cut_fills(os.fspath(env)):  # (killed while filling it in place)
+            raise UsageError(f"{text} is not a virtual environment now: {fill.what}", fill.fix)
         from anyvenv.fs.leftovers import cut_move, cut_move_error
 
         moving = cut_move(env)

@@ -52,6 +52,7 @@ class Code(str, StrChoice):
     PACKAGE_RECORD_EMPTY = "package-record-empty"  # RECORD (or METADATA) of 0 bytes
     PACKAGE_NAMES_COLLIDE = "package-names-collide"  # two names, one file: case ignored
     COPY_UNFINISHED = "copy-unfinished"  # packages being copied in from a shadow env
+    FILL_UNFINISHED = "fill-unfinished"  # a fill in place (fs.inplace) that a kill cut short
     ACTIVATION_STALE = "activation-stale"
     ACTIVATION_MISSING = "activation-missing"
     ACTIVATION_EMPTY = "activation-empty"  # 0 bytes (a crash kept the name, not the bytes)

@@ -38,6 +38,7 @@ class FixKind(str, enum.Enum):
     MAKE_EXECUTABLE = "make-executable"
     MOVE_EDITABLE = "move-editable"
     ADD_MODE_SHIM = "add-mode-shim"
+    FINISH_FILL = "finish-fill"  # a fill in place a killed run left: finished or undone first
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,10 @@ def plan_repair(
     plan = RepairPlan(diagnosis, [], preference)
     if not diagnosis.findings:
         return plan
+    fills = [finding for finding in diagnosis.findings if finding.code is Code.FILL_UNFINISHED]
+    if fills:  # (the other findings may be what it left half-way: looked at again after it)
+        plan.fixes += [_finish_fill(finding) for finding in fills]
+        return plan
     refused = unrepairable(diagnosis)
     if refused is not None:
         why = (
@@ -158,6 +163,21 @@ def plan_repair(
             f"cannot repair {diagnosis.env}: {why}", f"{first}, then run anyvenv repair again"
         )
     return plan
+
+
+def _finish_fill(finding: Finding) -> Fix:
+    """The fix of a ``fill-unfinished`` finding: the fill finished (the new env was whole) or
+    undone, as the next ``anyvenv venv`` would; one whose journal cannot be read is refused."""
+    if finding.evidence.get("phase") == "unreadable":
+        raise EnvironmentBroken(finding.message)
+    journal = Path(finding.path or "")
+    if finding.severity is Severity.WARNING:
+        said = "remove what a fill killed once the new environment was whole left"
+    else:
+        said = "put back the environment a killed fill was replacing"
+    return Fix(
+        FixKind.FINISH_FILL, journal, f"{said} (its journal {journal.name}), then look again"
+    )
 
 
 def _needs_interpreter(diagnosis: Diagnosis) -> bool:
