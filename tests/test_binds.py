@@ -82,6 +82,36 @@ def test_a_hard_link_the_plan_could_not_tell_crosses_mounts_is_copied_instead(
     assert "anyvenv-strategy = copy" in (target / "env" / "pyvenv.cfg").read_text()
 
 
+@pytest.mark.parametrize("recorded", ["copy", "hardlink"])
+def test_repair_says_a_hard_link_it_copied_was_copied(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, recorded: str
+) -> None:
+    """repair planned a hard link, met EXDEV and copied: pyvenv.cfg said (or was rewritten to
+    say) anyvenv-strategy = hardlink, and its changes "placed by hardlink"; now they say copy,
+    as venv does (with the config as it was where it said copy already)."""
+    import anyvenv
+    from anyvenv.envbuild import plan
+    from anyvenv.repair.apply import repair
+
+    monkeypatch.setattr(plan, "same_filesystem", lambda a, b: True)
+    target = lab.bind_target("nosymfollow")
+    env = target / "env"
+    anyvenv.create(env, python=str(BASE))
+    cfg = env / "pyvenv.cfg"
+    text = cfg.read_text().replace("anyvenv-strategy = copy", f"anyvenv-strategy = {recorded}")
+    cfg.write_text(text)
+    for python in env.glob("bin/python*"):
+        python.unlink()
+    report = repair(env)
+    assert report.usable, report.to_json()
+    assert "anyvenv-strategy = copy" in cfg.read_text()
+    placed = [c for c in report.changes if c.path.name.startswith("python")]
+    assert placed and all("placed by copy" in c.detail for c in placed), report.changes
+    assert all("crossed mounts (EXDEV)" in c.detail for c in placed), report.changes
+    rewrote = [c.detail for c in report.changes if c.path == cfg]
+    assert rewrote == (["set anyvenv-strategy = copy"] if recorded == "hardlink" else []), rewrote
+
+
 @needs_pythons
 def test_a_uv_cache_on_another_bind_of_the_same_disk_is_copied_from(
     lab: Lab, index: Path, tmp_path: Path

@@ -12,7 +12,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anyvenv.envbuild.builder import place_interpreter_files
+from anyvenv.envbuild.builder import as_placed, place_interpreter_files
 from anyvenv.envbuild.config import read_config_bytes
 from anyvenv.envbuild.layout import EnvLayout
 from anyvenv.envbuild.shebang import read_shebang, rewritten
@@ -30,6 +30,7 @@ from anyvenv.repair.fixes import (
     FixKind,
     RepairPlan,
     config_prompt,
+    describe_updates,
     edit_config_text,
     plan_repair,
 )
@@ -37,6 +38,8 @@ from anyvenv.repair.fixes import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from anyvenv.envbuild.plan import InterpreterPlan
 
 LOCK_NAME = ".anyvenv-repair.lock"
 
@@ -270,7 +273,7 @@ def apply_plan(plan: RepairPlan) -> list[Change]:
         elif fix.kind is FixKind.PLACE_INTERPRETER:
             changes += _place_interpreter(plan)
         elif fix.kind is FixKind.UPDATE_CONFIG:
-            changes.append(_update_config(plan, fix))
+            changes += _config_changes(plan)  # (as placed: see _config_as_placed)
         elif fix.kind is FixKind.REMOVE_LIB64:
             changes += _remove_lib64(fix)
         elif fix.kind is FixKind.RELINK_LIB64:
@@ -339,7 +342,12 @@ def _place_interpreter(plan: RepairPlan) -> list[Change]:
         layout = EnvLayout(staging_dir, info)
         os.mkdir(layout.bin)
         expected = place_interpreter_files(layout, placement, info.executable, linkage)
+        # a planned hard link that crossed mounts (EXDEV) was copied: recorded as a copy, as
+        # venv records it (pyvenv.cfg, what --json says was done)
+        planned, placement = placement, as_placed(placement, layout, linkage, expected)
+        plan.interpreter = placement
         _place_extras(layout, plan.interpreter_names, placement.strategy)
+        _config_as_placed(plan, placement)
         config = _config_text(plan)
         atomic.atomic_write(staging / CFG_NAME, config.encode("utf-8", "surrogateescape"))
         try:
@@ -351,8 +359,36 @@ def _place_interpreter(plan: RepairPlan) -> list[Change]:
                 "nothing in the environment was changed",
             ) from exc
         verify(facts, staging, info, expected)
-        changes = _move_into(staging, env, placement.strategy)
+        crossed = placement.reason[len(planned.reason) :] if placement != planned else ""
+        changes = _move_into(staging, env, placement.strategy, crossed)
+    if placement != planned and not any(fix.kind is FixKind.UPDATE_CONFIG for fix in plan.fixes):
+        changes += _config_changes(plan)  # (else that fix writes them, after this one)
     return changes + _drop_unused_libpython(plan)
+
+
+def _config_as_placed(plan: RepairPlan, placed: InterpreterPlan) -> None:
+    """The config updates of ``plan`` with its ``anyvenv-*`` keys (where pyvenv.cfg has them)
+    saying what was ``placed``, not what was planned; none that would change nothing."""
+    cfg = plan.diagnosis.config or {}
+    for key, value in (
+        ("anyvenv-strategy", placed.strategy.value),
+        ("anyvenv-libpython", placed.library.value),
+    ):
+        if key in cfg and cfg[key] != value:
+            plan.config_updates[key] = value
+        else:
+            plan.config_updates.pop(key, None)
+
+
+def _config_changes(plan: RepairPlan) -> list[Change]:
+    """pyvenv.cfg rewritten with ``plan``'s updates, where there are any (a placement that
+    is not the one planned, where no config fix was planned)."""
+    if not plan.config_updates:
+        return []
+    path = plan.env / CFG_NAME
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    atomic.atomic_write(path, _config_text(plan).encode("utf-8", "surrogateescape"), mode)
+    return [Change("rewrote", path, describe_updates(plan.config_updates))]
 
 
 def _drop_unused_libpython(plan: RepairPlan) -> list[Change]:
@@ -397,8 +433,9 @@ def _place_extras(layout: EnvLayout, names: list[str], strategy: Strategy) -> No
             place_file(first, path, Strategy.COPY, mode=EXECUTABLE_MODE)
 
 
-def _move_into(staging: Path, env: Path, strategy: Strategy) -> list[Change]:
-    """Rename every placed file over its counterpart in the env (one rename each)."""
+def _move_into(staging: Path, env: Path, strategy: Strategy, why: str = "") -> list[Change]:
+    """Rename every placed file over its counterpart in the env (one rename each); ``why``
+    ends each change's words (``"; a hard link crossed mounts..."``)."""
     changes: list[Change] = []
     for root, dirs, files in os.walk(staging):
         dirs.sort()
@@ -418,7 +455,9 @@ def _move_into(staging: Path, env: Path, strategy: Strategy) -> list[Change]:
                 Change(
                     "replaced" if existed else "created",
                     destination,
-                    f"was {before}, now placed by {how}" if existed else f"placed by {how}",
+                    f"was {before}, now placed by {how}{why}"
+                    if existed
+                    else f"placed by {how}{why}",
                 )
             )
     return changes
@@ -430,13 +469,6 @@ def _move_into(staging: Path, env: Path, strategy: Strategy) -> list[Change]:
 def _config_text(plan: RepairPlan) -> str:
     text = read_config_bytes(plan.env / CFG_NAME).decode("utf-8", "surrogateescape")
     return edit_config_text(text, plan.config_updates) if plan.config_updates else text
-
-
-def _update_config(plan: RepairPlan, fix: Fix) -> Change:
-    path = plan.env / CFG_NAME
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    atomic.atomic_write(path, _config_text(plan).encode("utf-8", "surrogateescape"), mode)
-    return Change("rewrote", path, fix.description)
 
 
 def _remove_lib64(fix: Fix) -> list[Change]:

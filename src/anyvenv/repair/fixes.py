@@ -165,6 +165,11 @@ def plan_repair(
     return plan
 
 
+def describe_updates(updates: dict[str, str]) -> str:
+    """``set KEY = VALUE, ...``: a config fix's words."""
+    return "set " + ", ".join(f"{key} = {value}" for key, value in updates.items())
+
+
 def _finish_fill(finding: Finding) -> Fix:
     """The fix of a ``fill-unfinished`` finding: the fill finished (the new env was whole) or
     undone, as the next ``anyvenv venv`` would; one whose journal cannot be read is refused."""
@@ -315,7 +320,7 @@ def _plan_config(plan: RepairPlan) -> None:
         Fix(
             FixKind.UPDATE_CONFIG,
             diagnosis.env / CFG_NAME,
-            "set " + ", ".join(f"{key} = {value}" for key, value in updates.items()),
+            describe_updates(updates),
             dict(updates),
         )
     )
