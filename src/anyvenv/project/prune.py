@@ -13,7 +13,7 @@ starts after the verdict cannot take the env up again), so an interrupted prune 
 leftover that the next one clears, never a half-removed env under a live name. An env that
 cannot be renamed (overlayfs's lower layer: EXDEV) is removed where it is, under the lock,
 its ``pyvenv.cfg`` first and its owner record last: an interrupted one leaves no env, and
-the next prune (or the project's next sync) finishes it.
+the next prune finishes it.
 """
 
 from __future__ import annotations
