@@ -77,9 +77,9 @@ def clean(environ: Mapping[str, str]) -> tuple[list[Cleared], list[NotCleared], 
     removed; one that cannot be renamed (overlayfs's lower layer: a cache baked into a
     container image) is removed where it is, entry by entry. A cache this user may not
     wholly remove (a directory of another user's in it, an unwritable parent) is left as it
-    is and said; what a FUSE mount keeps while open is left for the next clean (a leftover of this process). The env locks' flock files that
-    killed runs left in /tmp go too (their number is the third item): nothing else removes
-    them."""
+    is and said; what a FUSE mount keeps while open is left for the next clean (a leftover
+    of this process). The env locks' flock files that killed runs left in /tmp go too (their
+    number is the third item): nothing else removes them."""
     from anyvenv.fs.leftovers import REMOVING_MARK, RETIRED_MARK, remove_aside, sweep_dead
     from anyvenv.fs.lock import sweep_machine_flocks
     from anyvenv.fs.remove import why_unremovable
