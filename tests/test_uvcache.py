@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,22 @@ def test_the_decision_key_changes_with_a_config_that_may_name_the_cache_dir(
     keys.append(cache_dir_arguments([], environ, project))
     assert keys[0] != keys[1] != keys[2]
     assert keys[3] == keys[2]
+
+
+def test_an_edit_of_a_config_of_the_same_size_with_its_mtime_put_back_changes_the_key(
+    tmp_path: Path,
+) -> None:
+    """`cp -p`, a restored backup or an editor keeping times: the size and mtime are the
+    old ones, the ctime is not (no tool sets it back)."""
+    project = _project(tmp_path)
+    environ = _environ(tmp_path)
+    config = Path(project).parent / "uv.toml"
+    _write(config, 'cache-dir = "/from/one/config"\n')
+    before = config.stat()
+    key = cache_dir_arguments([], environ, project)
+    time.sleep(0.01)
+    _write(config, 'cache-dir = "/from/two/config"\n')
+    os.utime(config, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = config.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert cache_dir_arguments([], environ, project) != key

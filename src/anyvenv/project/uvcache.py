@@ -41,8 +41,9 @@ def cache_dir_arguments(
     sources: list[str] | None = None,
 ) -> list[str]:
     """What decides uv's cache dir: the command line, the environment, and each config file
-    that may name it (by size and mtime), so that a decision kept with this key is made again
-    when any of them changes. ``sources``: :func:`config_sources` of these arguments, when
+    that may name it (by size, mtime and ctime: an edit of the same size whose mtime was put
+    back still moves the ctime), so that a decision kept with this key is made again when any
+    of them changes. ``sources``: :func:`config_sources` of these arguments, when
     already found (a :class:`CacheDirLookup` found them)."""
     parts = [f"{key}={environ.get(key, '')}" for key in ("UV_CACHE_DIR", "UV_NO_CACHE")]
     parts += [
@@ -57,7 +58,7 @@ def cache_dir_arguments(
     for path in config_sources(args, environ, cwd) if sources is None else sources:
         try:
             st = os.stat(path)
-            parts.append(f"config={path}:{st.st_size}:{st.st_mtime_ns}")
+            parts.append(f"config={path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}")
         except OSError:
             parts.append(f"config={path}:missing")
     return parts
