@@ -1443,7 +1443,7 @@ def test_a_console_script_cut_at_any_byte_is_damaged_and_a_whole_one_is_not(
     moves with the env) it is, whether it would fail (a SyntaxError) or run nothing; so is
     one whose bytes are all NUL."""
     from anyvenv.envbuild.shebang import parse_shebang
-    from anyvenv.repair.contents import _script_damage
+    from anyvenv.repair.scripts import _script_damage
 
     whole = shebang + _CONSOLE_SCRIPTS[writer]
     assert _script_damage(whole, parse_shebang(whole)) is None
@@ -1459,7 +1459,7 @@ def test_a_console_script_cut_at_any_byte_is_damaged_and_a_whole_one_is_not(
 def test_a_script_of_its_shebang_line_alone_is_cut_short_whatever_it_runs() -> None:
     """No program's script is its #! line and nothing after: it would run nothing."""
     from anyvenv.envbuild.shebang import parse_shebang
-    from anyvenv.repair.contents import _script_damage
+    from anyvenv.repair.scripts import _script_damage
 
     for head in (b"#!/usr/bin/perl\n", b"#!/usr/bin/env node\n", b"#!/env/bin/python\n"):
         assert _script_damage(head, parse_shebang(head)) == (
@@ -1471,7 +1471,7 @@ def test_other_scripts_in_bin_are_not_judged_by_a_console_scripts_shape() -> Non
     """A package's own script (not written from an entry point: no coding line first), a
     shell script, or one longer than any console script: not called damaged."""
     from anyvenv.envbuild.shebang import HEAD_BYTES, parse_shebang
-    from anyvenv.repair.contents import _script_damage
+    from anyvenv.repair.scripts import _script_damage
 
     for data in [
         b"#!/env/bin/python\nimport sys\nprint(sys.argv)",
@@ -1639,7 +1639,7 @@ def test_sizes_asked_at_once_are_the_sizes_asked_in_turn(
     """On a share check asks for the sizes of a package's files several at once (each stat
     a round trip): every answer (a size, missing, a link the filesystem will not read, left
     out) is the one asked in turn gives, on every kind of the lab, in the same order."""
-    from anyvenv.repair.contents import _sizes_at_once, _sizes_on_disk
+    from anyvenv.repair.package_files import _sizes_at_once, _sizes_on_disk
 
     paths = _files_of_every_answer(target, lab.outside_file())
     in_turn = _sizes_on_disk(paths)
@@ -1659,7 +1659,7 @@ def test_check_asks_for_sizes_at_once_only_where_a_share_answers_together(
     a share (a FUSE daemon or a server: its answers come together), not on a local disk, nor
     on smbnetfs, which answers one at a time (threads only queue there). The findings are
     the same either way."""
-    from anyvenv.repair import contents
+    from anyvenv.repair import package_files
 
     env = target / "env"
     site = env / "lib" / "python3.12" / "site-packages"
@@ -1673,15 +1673,15 @@ def test_check_asks_for_sizes_at_once_only_where_a_share_answers_together(
         rows.append(f"many/m{number}.py,sha256=x,{number + (number == 7)}")
     (info / "RECORD").write_text("\n".join([*rows, "many/gone.py,sha256=x,3", ""]))
     asked: list[int] = []
-    real = contents._sizes_at_once
+    real = package_files._sizes_at_once
 
     def counted(paths: list[str]) -> list[int | str | None]:
         asked.append(len(paths))
         return real(paths)
 
-    monkeypatch.setattr(contents, "_sizes_at_once", counted)
+    monkeypatch.setattr(package_files, "_sizes_at_once", counted)
     findings: list[Finding] = []
-    contents.check_package_files(env, [(3, 12, False)], findings)
+    package_files.check_package_files(env, [(3, 12, False)], findings)
     assert asked == ([41] if threads else [])
     [damaged] = findings
     assert damaged.evidence["files"].splitlines() == [
@@ -1714,7 +1714,7 @@ def test_checks_made_at_once_on_a_share_find_what_checks_in_turn_find(
     and the order it says it in, are what it finds looking at each in turn: each group in
     its place (the interpreter, the scripts, the packages, their files, the activation
     scripts), two findings in each of the packages' and the files' groups, by package."""
-    from anyvenv.repair import contents, diagnose
+    from anyvenv.repair import diagnose, package_files, packages, scripts
 
     env = env_with_demo(target / "env", base_python(), target / "wheels")
     site = next(env.glob("lib/python3.*/site-packages"))
@@ -1759,7 +1759,8 @@ def test_checks_made_at_once_on_a_share_find_what_checks_in_turn_find(
     monkeypatch.setattr(diagnose, "check_package_files", files_first)
     together = [finding.to_json() for finding in check(env).findings]
     monkeypatch.setattr(diagnose, "_answers_at_once", lambda env: False)
-    monkeypatch.setattr(contents, "asks_at_once", lambda path: False)
+    for looking_in in (scripts, packages, package_files):  # (each looks it up in its own)
+        monkeypatch.setattr(looking_in, "asks_at_once", lambda path: False)
     in_turn = [finding.to_json() for finding in check(env).findings]
     assert asked == [True, False]
     assert together == in_turn

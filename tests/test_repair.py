@@ -1111,7 +1111,7 @@ def test_a_moved_env_whose_path_holds_quotes_is_found_stale_and_mended(
 def test_the_dir_an_activation_script_names_is_read_as_the_shell_reads_it(
     tmp_path: Path, lines: list[str], named: str | None
 ) -> None:
-    from anyvenv.repair.contents import activated_dir
+    from anyvenv.repair.activation import activated_dir
 
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "activate").write_text("\n".join(["deactivate nondestructive", *lines, ""]))

@@ -343,7 +343,7 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
     script = os.path.join(env, "bin", command)
     if found is None and exc.errno == errno.EACCES and os.path.isfile(script):
         mode = os.stat(script).st_mode & 0o777
-        from anyvenv.repair.contents import on_noexec
+        from anyvenv.repair.scripts import on_noexec
 
         if mode & 0o111 and on_noexec(script):  # (its bits, and which() passed over it)
             return _on_noexec_mount(script, f"{mode:04o}")
@@ -393,7 +393,7 @@ def _not_runnable(command: str, exc: OSError, env: str, path: str) -> UsageError
             fix,
         )
     if exc.errno == errno.EACCES and is_below(found, env):
-        from anyvenv.repair.contents import on_noexec
+        from anyvenv.repair.scripts import on_noexec
 
         if on_noexec(found):
             return _on_noexec_mount(found, f"{os.stat(found).st_mode & 0o777:04o}")
@@ -416,8 +416,8 @@ def _on_noexec_mount(script: str, mode: str) -> UsageError:
     (check's words, with the mount)."""
     from anyvenv.errors import UsageError
     from anyvenv.fs.mounts import mount_of
-    from anyvenv.repair.contents import exec_bits_but_noexec
     from anyvenv.repair.fixes import KEEP_IT_ELSEWHERE
+    from anyvenv.repair.scripts import exec_bits_but_noexec
 
     mount = mount_of(script)
     at = f" at {mount.mount_point}" if mount is not None else ""

@@ -550,7 +550,7 @@ def _rewrite_activation(plan: RepairPlan, fix: Fix) -> list[Change]:
     user's additions) with the old path made the new one; otherwise anyvenv's (every
     shell's), with the prompt pyvenv.cfg names, else the env's name."""
     from anyvenv.envbuild.activation import render_activation_scripts
-    from anyvenv.repair.contents import activated_dir
+    from anyvenv.repair.activation import activated_dir
 
     if "empty" in fix.details:
         return _write_empty_activation(plan, fix.details["empty"].split("\n"))

@@ -23,17 +23,8 @@ from anyvenv.fs.together import run_together
 from anyvenv.interpreter.linkage import Linkage, libpython_linkage
 from anyvenv.record import field, mutable_record
 from anyvenv.repair import running
+from anyvenv.repair.activation import check_activation
 from anyvenv.repair.base import BaseLookup, base_from_config
-from anyvenv.repair.contents import (
-    ScriptState,
-    check_activation,
-    check_package_files,
-    check_packages,
-    check_scripts,
-)
-from anyvenv.repair.contents import (
-    asks_at_once as _answers_at_once,  # (its own name here: tests stand in for it)
-)
 from anyvenv.repair.envstate import (
     Entry,
     EntryKind,
@@ -44,6 +35,12 @@ from anyvenv.repair.envstate import (
     site_versions,
 )
 from anyvenv.repair.findings import REINSTALL_CODES, Code, Finding, Severity, error, warning
+from anyvenv.repair.looking import (
+    asks_at_once as _answers_at_once,  # (its own name here: tests stand in for it)
+)
+from anyvenv.repair.package_files import check_package_files
+from anyvenv.repair.packages import check_packages
+from anyvenv.repair.scripts import ScriptState, check_scripts
 
 NOBODY_ID = 65534
 
