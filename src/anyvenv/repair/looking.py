@@ -15,21 +15,21 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 
-def _each(func: Callable[[T], R], items: Sequence[T], at_once: bool) -> list[R]:
-    """``func`` of each of ``items``, in their order: by :data:`_STATS_AT_ONCE` threads where
+def for_each(func: Callable[[T], R], items: Sequence[T], at_once: bool) -> list[R]:
+    """``func`` of each of ``items``, in their order: by :data:`STATS_AT_ONCE` threads where
     ``at_once`` (on a share that answers together), else in turn."""
     if not at_once:
         return [func(item) for item in items]
     from anyvenv.fs.together import map_together
 
-    return map_together(func, items, _STATS_AT_ONCE)
+    return map_together(func, items, STATS_AT_ONCE)
 
 
-_STATS_AT_ONCE = 8
+STATS_AT_ONCE = 8
 """Threads asking for sizes at once on a share (measured, 10 small packages: see README)."""
 
 
-def _where(site: Path) -> tuple[bool, bool]:
+def how_to_look(site: Path) -> tuple[bool, bool]:
     """Whether the stats of the files of ``site`` are made several at once: on a share that
     answers calls together (each a round trip: 10 small packages on a FUSE mount answering
     in 20 ms, ``check`` 5.5 s in turn, 3.6 s with 8 threads); and whether their first bytes
@@ -48,11 +48,11 @@ def _where(site: Path) -> tuple[bool, bool]:
 def asks_at_once(path: Path) -> bool:
     """Whether calls about the files at ``path`` are made several at once: it is on a share
     that answers them together (see :attr:`anyvenv.fs.mounts.MountInfo.answers_at_once`;
-    :func:`_where`'s first answer)."""
-    return _where(path)[0]
+    :func:`how_to_look`'s first answer)."""
+    return how_to_look(path)[0]
 
 
-_MISSING = -1
+MISSING = -1
 """The size said of a file that is not there."""
-_BLOCK = 4096
+NUL_CHECK_BYTES = 4096
 """The bytes read of a file at its start (and end) to see whether they are all NUL."""

@@ -10,12 +10,19 @@ from pathlib import Path
 
 from anyvenv.envbuild.layout import site_packages_path
 from anyvenv.repair.findings import Code, Finding, warning
-from anyvenv.repair.looking import _BLOCK, _MISSING, _STATS_AT_ONCE, _each, _where, asks_at_once
+from anyvenv.repair.looking import (
+    MISSING,
+    NUL_CHECK_BYTES,
+    STATS_AT_ONCE,
+    asks_at_once,
+    for_each,
+    how_to_look,
+)
 from anyvenv.repair.reinstall import (
-    _LOST_AND_REINSTALL,
-    _UNREADABLE_AND_REINSTALL,
-    _package_of,
-    _reinstall_for,
+    LOST_AND_REINSTALL,
+    UNREADABLE_AND_REINSTALL,
+    package_of,
+    reinstall_for,
 )
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
@@ -45,7 +52,7 @@ def check_package_files(
         for rows in listed.values():
             for path, size in rows:
                 recorded.setdefault(path, set()).add(size)
-        at_once, read_nul = _where(site)
+        at_once, read_nul = how_to_look(site)
         on_disk = _sizes_on_disk(recorded, at_once)
         one_file = _one_file_under_two_names(recorded, on_disk)
         spelled = _directories_spelled_otherwise(site, listed, on_disk, one_file)
@@ -54,7 +61,7 @@ def check_package_files(
         for name, rows in listed.items():
             for path in [*(path for path, _ in rows), *scripts.get(name, ())]:
                 if path in one_file or path in one_script:
-                    owners.setdefault(path, []).append(_package_of(name))
+                    owners.setdefault(path, []).append(package_of(name))
         for name, rows in listed.items():
             paths = [path for path, _ in rows]
             twins = [path for path in paths if path in one_file]
@@ -92,7 +99,7 @@ def _one_file_under_two_names(
         by_folded.setdefault(path.casefold(), []).append(path)
     found: set[str] = set()
     for paths in by_folded.values():
-        there = [path for path in paths if on_disk.get(path, _MISSING) != _MISSING]
+        there = [path for path in paths if on_disk.get(path, MISSING) != MISSING]
         if len(there) > 1 and _fewer_names_listed(there):
             found.update(there)
     return found
@@ -201,7 +208,7 @@ def _directories_spelled_otherwise(
             if spelled is None or spelled == directory or parent_there != parent:
                 continue  # (as written; or a part above it differs already: said there)
             others = sorted(
-                _package_of(other)
+                package_of(other)
                 for other in found.get(spelled, ())
                 if other not in names  # (its own other spelling: its twins say it)
             )
@@ -211,7 +218,7 @@ def _directories_spelled_otherwise(
                     path
                     for path, _ in listed[name]
                     if path.startswith(inside)
-                    and on_disk.get(path, _MISSING) != _MISSING
+                    and on_disk.get(path, MISSING) != MISSING
                     and path not in one_file
                 ]
                 if files:
@@ -224,7 +231,7 @@ def _directory_spelled_otherwise_finding(
 ) -> Finding:
     """Files of the package of ``dist_info`` in a directory that is spelled in another case
     there (see :func:`_directories_spelled_otherwise`)."""
-    package = _package_of(dist_info.name)
+    package = package_of(dist_info.name)
     root = os.fspath(env) + os.sep
     whose = f" ({' and '.join(others)}'s spelling)" if others else ""
     named = _some_named(files, lambda path: _as_recorded(path, env, dist_info))
@@ -249,7 +256,7 @@ def _names_collide_finding(
     """Files of the package of ``dist_info`` (``twins``) that are one file with another of
     its own, or of another package (``owners``: the packages of each such path), whose name
     differs only in case; each named with the others it is one file with."""
-    package = _package_of(dist_info.name)
+    package = package_of(dist_info.name)
     root = os.fspath(env) + os.sep
     groups: dict[str, list[str]] = {}  # (its own first, in its RECORD's order)
     for path in twins:
@@ -300,7 +307,7 @@ def _listed_sizes(
     scripts = os.path.join(os.fspath(env), "bin") + os.sep
     listed: dict[str, list[tuple[str, int]]] = {}
     in_bin: dict[str, list[str]] = {}
-    records = _each(_record_of, [site / name for name in names], asks_at_once(site))
+    records = for_each(_record_of, [site / name for name in names], asks_at_once(site))
     for name, record_bytes in zip(names, records, strict=True):
         if record_bytes is None:
             continue
@@ -336,13 +343,13 @@ def _rewritten(path: str) -> bool:
 def _sizes_on_disk(
     paths: dict[str, set[int]] | list[str], at_once: bool = False
 ) -> dict[str, int | str]:
-    """The size of each of ``paths`` (through links: uv's symlink mode), ``_MISSING`` for
+    """The size of each of ``paths`` (through links: uv's symlink mode), ``MISSING`` for
     one that is not there, the errno name for a link the filesystem will not read (sshfs:
     EPERM for an absolute target, EACCES where the server refuses readlink: what it names
     cannot be opened); one that cannot be looked at otherwise (EACCES past a directory this
     user may not enter, another user's; EIO) is left out. ``at_once``: where the files are
     on a share (each stat a round trip; the server answers several together), with
-    :data:`_STATS_AT_ONCE` threads asking (:func:`_sizes_at_once`); the same answer."""
+    :data:`STATS_AT_ONCE` threads asking (:func:`_sizes_at_once`); the same answer."""
     listed = list(paths)
     if at_once and len(listed) >= _STATS_AT_ONCE_FROM:
         found = _sizes_at_once(listed)
@@ -360,7 +367,7 @@ def _size_on_disk(path: str) -> int | str | None:
     try:
         return os.stat(path).st_size
     except FileNotFoundError:
-        return _MISSING
+        return MISSING
     except PermissionError:
         return _unreadable_link(path)
     except (OSError, ValueError):
@@ -369,10 +376,10 @@ def _size_on_disk(path: str) -> int | str | None:
 
 def _sizes_at_once(paths: list[str]) -> list[int | str | None]:
     """:func:`_size_on_disk` of each of ``paths``, in their order, asked by
-    :data:`_STATS_AT_ONCE` threads (this one among them)."""
+    :data:`STATS_AT_ONCE` threads (this one among them)."""
     from anyvenv.fs.together import map_together
 
-    return map_together(_size_on_disk, paths, _STATS_AT_ONCE)
+    return map_together(_size_on_disk, paths, STATS_AT_ONCE)
 
 
 # Files whose first (and last) bytes are never all NUL: source (python refuses a NUL byte),
@@ -407,12 +414,12 @@ def _nul_filled(path: str, size: int) -> bool:
     except (OSError, ValueError):
         return False
     try:
-        first = os.pread(fd, _BLOCK, 0)
+        first = os.pread(fd, NUL_CHECK_BYTES, 0)
         if first and not first.strip(b"\0"):
             return True
-        if size <= _BLOCK or not path.endswith(_TAIL_CHECKED):
+        if size <= NUL_CHECK_BYTES or not path.endswith(_TAIL_CHECKED):
             return False
-        last = os.pread(fd, _BLOCK, size - _BLOCK)
+        last = os.pread(fd, NUL_CHECK_BYTES, size - NUL_CHECK_BYTES)
         return bool(last) and not last.strip(b"\0")
     except OSError:
         return False
@@ -421,7 +428,7 @@ def _nul_filled(path: str, size: int) -> bool:
 
 
 def _zeroed_finding(env: Path, dist_info: Path, zeroed: list[str]) -> Finding:
-    package = _package_of(dist_info.name)
+    package = package_of(dist_info.name)
     root = os.fspath(env) + os.sep
     count = len(zeroed)
     named = _some_named(zeroed, lambda path: _as_recorded(path, env, dist_info))
@@ -430,7 +437,7 @@ def _zeroed_finding(env: Path, dist_info: Path, zeroed: list[str]) -> Finding:
         f"{count} file{'s' if count > 1 else ''} of {package} {'hold' if count > 1 else 'holds'}"
         f" NUL bytes where {'their' if count > 1 else 'its'} contents should be (the size its "
         f"RECORD gives, not the bytes: a crash of the machine): {named}; reinstall it "
-        f"({_reinstall_for(env, dist_info)})",
+        f"({reinstall_for(env, dist_info)})",
         dist_info,
         package=package,
         files="\n".join(path[len(root) :] for path in zeroed),
@@ -481,7 +488,7 @@ def _damaged_finding(
     on_disk: dict[str, int | str],
     recorded: dict[str, set[int]],
 ) -> Finding:
-    package = _package_of(dist_info.name)
+    package = package_of(dist_info.name)
     root = os.fspath(env) + os.sep
 
     def said(path: str) -> str:
@@ -489,19 +496,19 @@ def _damaged_finding(
         if isinstance(size, str):
             found = f"a link that cannot be read, {size}"
         else:
-            found = "missing" if size == _MISSING else f"{size} byte{'' if size == 1 else 's'}"
+            found = "missing" if size == MISSING else f"{size} byte{'' if size == 1 else 's'}"
         shown = _as_recorded(path, env, dist_info)
         return f"{shown} ({found}, recorded {max(recorded[path])})"
 
     count = len(damaged)
     named = _some_named(damaged, said)
     links = any(isinstance(on_disk[path], str) for path in damaged)
-    why = _UNREADABLE_AND_REINSTALL if links else _LOST_AND_REINSTALL
+    why = UNREADABLE_AND_REINSTALL if links else LOST_AND_REINSTALL
     return warning(
         Code.PACKAGE_FILES_DAMAGED,
         f"{count} file{'s' if count > 1 else ''} of {package} {'are' if count > 1 else 'is'} "
         f"missing or not the size its RECORD gives: {named} "
-        f"{why.format(_reinstall_for(env, dist_info))}",
+        f"{why.format(reinstall_for(env, dist_info))}",
         dist_info,
         package=package,
         files="\n".join(path[len(root) :] for path in damaged),

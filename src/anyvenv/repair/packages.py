@@ -9,8 +9,8 @@ from pathlib import Path
 
 from anyvenv.envbuild.layout import site_packages_path
 from anyvenv.repair.findings import Code, Finding, warning
-from anyvenv.repair.looking import _MISSING, _each, asks_at_once
-from anyvenv.repair.reinstall import _package_of, _reinstall_commands, _reinstall_for
+from anyvenv.repair.looking import MISSING, asks_at_once, for_each
+from anyvenv.repair.reinstall import package_of, reinstall_commands, reinstall_for
 
 
 def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list[Finding]) -> None:
@@ -26,16 +26,16 @@ def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list
             continue
         infos = [name for name in names if name.endswith(".dist-info")]
         paths = [site / name / file for name in infos for file in _DIST_INFO_NEEDS]
-        found = iter(_each(_size_of, paths, asks_at_once(site)))
+        found = iter(for_each(_size_of, paths, asks_at_once(site)))
         for name in infos:
             sizes = {file: next(found) for file in _DIST_INFO_NEEDS}
-            missing = [file for file, size in sizes.items() if size == _MISSING]
+            missing = [file for file, size in sizes.items() if size == MISSING]
             if not missing:
                 empty = [file for file, size in sizes.items() if size == 0]
                 if empty:
                     findings.append(_empty_dist_info_finding(env, site / name, empty))
                 continue
-            package = _package_of(name)
+            package = package_of(name)
             why = (
                 "the install of {package} stopped half-way"
                 if "METADATA" in missing
@@ -45,7 +45,7 @@ def check_packages(env: Path, sites: list[tuple[int, int, bool]], findings: list
                 warning(
                     Code.PACKAGE_INCOMPLETE,
                     f"{name} has no {' and no '.join(missing)}: {why}; reinstall it "
-                    f"({_reinstall_commands(env, site / name, 'anyvenv sync')})",
+                    f"({reinstall_commands(env, site / name, 'anyvenv sync')})",
                     site / name,
                     package=package,
                 )
@@ -57,12 +57,12 @@ _DIST_INFO_NEEDS = ("METADATA", "RECORD")
 
 
 def _size_of(path: Path) -> int | None:
-    """The size of the file at ``path`` (not followed), ``_MISSING`` where there is none;
+    """The size of the file at ``path`` (not followed), ``MISSING`` where there is none;
     ``None`` where it cannot be looked at, or is no regular file."""
     try:
         found = os.lstat(path)
     except FileNotFoundError:
-        return _MISSING
+        return MISSING
     except (OSError, ValueError):
         return None
     import stat
@@ -74,7 +74,7 @@ def _empty_dist_info_finding(env: Path, dist_info: Path, empty: list[str]) -> Fi
     """A ``.dist-info`` whose RECORD or METADATA is a file of 0 bytes: the files a RECORD
     lists cannot be checked, nor removed by an uninstall or upgrade, which leaves them
     behind; an empty METADATA gives importlib.metadata no name nor version."""
-    package = _package_of(dist_info.name)
+    package = package_of(dist_info.name)
     what = " and ".join(empty)
     harm = []
     if "RECORD" in empty:
@@ -85,7 +85,7 @@ def _empty_dist_info_finding(env: Path, dist_info: Path, empty: list[str]) -> Fi
         Code.PACKAGE_RECORD_EMPTY,
         f"{dist_info.name}/{what} {'are' if len(empty) > 1 else 'is'} empty (0 bytes: a crash "
         f"kept the name, not the contents): {'; '.join(harm)}; reinstall it "
-        f"({_reinstall_for(env, dist_info)})",
+        f"({reinstall_for(env, dist_info)})",
         dist_info,
         package=package,
         files="\n".join(empty),

@@ -8,23 +8,23 @@ import shlex
 from pathlib import Path
 
 
-def _package_of(dist_info: str) -> str:
+def package_of(dist_info: str) -> str:
     """The distribution's name as its ``.dist-info`` directory spells it."""
     return dist_info[: -len(".dist-info")].rsplit("-", 1)[0]
 
 
-def _reinstall_for(env: Path, dist_info: Path) -> str:
+def reinstall_for(env: Path, dist_info: Path) -> str:
     """How a package whose files are damaged is installed again (in a project, by sync)."""
-    package = _package_of(dist_info.name)
-    return _reinstall_commands(env, dist_info, f"anyvenv sync --reinstall-package {package}")
+    package = package_of(dist_info.name)
+    return reinstall_commands(env, dist_info, f"anyvenv sync --reinstall-package {package}")
 
 
-def _reinstall_commands(env: Path, dist_info: Path, in_project: str) -> str:
+def reinstall_commands(env: Path, dist_info: Path, in_project: str) -> str:
     """The commands that install a distribution of ``env`` again: ``in_project`` in a
     project, else anyvenv's pip, with where the package came from when its dist-info says.
     (Plain uv fails where chmod fails, at a half-made install too: anyvenv's pip installs
     anywhere, in uv's own env or not.)"""
-    package = _package_of(dist_info.name)
+    package = package_of(dist_info.name)
     source = _installed_from(dist_info)
     wanted = f"{package} @ {source}" if source else package
     elsewise = (
@@ -48,12 +48,12 @@ def _installed_from(dist_info: Path) -> str | None:
     return url if isinstance(url, str) and url and "\n" not in url else None
 
 
-_LOST_AND_REINSTALL = (
+LOST_AND_REINSTALL = (
     "(an install or copy stopped part-way, or the filesystem lost what was written); "
     "reinstall it ({})"
 )
 # where files are links this filesystem will not read: uv's link mode symlink made them
-_UNREADABLE_AND_REINSTALL = (
+UNREADABLE_AND_REINSTALL = (
     "(links into uv's cache, as its link mode symlink makes, which this filesystem will not "
     "read: the package cannot be imported); reinstall it with another link mode ({})"
 )

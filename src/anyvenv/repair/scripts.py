@@ -16,8 +16,8 @@ from anyvenv.fs.paths import same_directory
 from anyvenv.record import record
 from anyvenv.repair.envstate import INTERPRETER_NAME
 from anyvenv.repair.findings import Code, Finding, error, warning
-from anyvenv.repair.looking import _BLOCK, _each, asks_at_once
-from anyvenv.repair.reinstall import _LOST_AND_REINSTALL, _package_of, _reinstall_for
+from anyvenv.repair.looking import NUL_CHECK_BYTES, asks_at_once, for_each
+from anyvenv.repair.reinstall import LOST_AND_REINSTALL, package_of, reinstall_for
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def check_scripts(env: Path, findings: list[Finding]) -> list[ScriptState]:
     installed: dict[str, Path] | None = None  # scripts of this env's packages: their dist-info
     own_in_any_case = _own_in_any_case(bin_dir)
     names = [n for n in names if not (INTERPRETER_NAME.match(n) or n.startswith(_NOT_SCRIPTS))]
-    looks = _each(_look_at, [bin_dir / name for name in names], asks_at_once(bin_dir))
+    looks = for_each(_look_at, [bin_dir / name for name in names], asks_at_once(bin_dir))
     for name, (kind, head) in zip(names, looks, strict=True):
         path = bin_dir / name
         if kind is _Kind.LINK:
@@ -225,7 +225,7 @@ def _script_damage(head: bytes, shebang: Shebang | None) -> str | None:
     judged by their shape."""
     if not head:
         return None
-    if not head[:_BLOCK].strip(b"\0"):
+    if not head[:NUL_CHECK_BYTES].strip(b"\0"):
         return _ALL_NUL
     if len(head) >= HEAD_BYTES:
         return None
@@ -271,11 +271,11 @@ def _entry_point_scripts(dist_info: Path) -> set[str]:
 def _damaged_script_finding(env: Path, path: Path, dist_info: Path, damage: str) -> Finding:
     """A console script that the package of ``dist_info`` installed whose bytes were lost
     (see :func:`_script_damage`): running it fails, or does nothing."""
-    package = _package_of(dist_info.name)
+    package = package_of(dist_info.name)
     return error(
         Code.SCRIPT_DAMAGED,
         f"bin/{path.name} of {package} is damaged ({damage}): running it fails or does "
-        f"nothing {_LOST_AND_REINSTALL.format(_reinstall_for(env, dist_info))}",
+        f"nothing {LOST_AND_REINSTALL.format(reinstall_for(env, dist_info))}",
         path,
         package=package,
     )
@@ -344,11 +344,11 @@ def _is_empty(path: Path) -> bool:
 def _empty_script_finding(env: Path, path: Path, dist_info: Path) -> Finding:
     """A console script of 0 bytes that the package of ``dist_info`` installed: running it
     does nothing, and says nothing."""
-    package = _package_of(dist_info.name)
+    package = package_of(dist_info.name)
     return error(
         Code.SCRIPT_EMPTY,
         f"bin/{path.name} of {package} is empty (0 bytes): running it does nothing "
-        f"{_LOST_AND_REINSTALL.format(_reinstall_for(env, dist_info))}",
+        f"{LOST_AND_REINSTALL.format(reinstall_for(env, dist_info))}",
         path,
         package=package,
     )
