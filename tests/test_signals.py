@@ -13,6 +13,7 @@ import pytest
 from reliability_support import killed, leftovers
 
 from anyvenv.signals import held_signals
+from lab import Lab
 
 
 def test_a_ctrl_c_in_the_block_is_raised_when_it_ends() -> None:
@@ -97,6 +98,26 @@ def test_a_lock_let_go_of_when_stopped_leaves_none_of_its_files(
     assert proc.returncode == (130 if signal_name == "INT" else 143), proc.stderr
     assert not [p for p in tmp_path.iterdir() if p.name != "env"]
     assert not leftovers(tmp_path, depth=1)
+
+
+@pytest.mark.parametrize("signal_name", ["INT", "TERM", "HUP"])
+def test_a_stop_sent_to_the_group_while_a_probe_clears_up_leaves_none_of_its_files(
+    signal_name: str, lab: Lab
+) -> None:
+    """A stop that reaches the whole process group (Ctrl-C, a closed terminal's SIGHUP, the
+    SIGTERM of `timeout`) just as the probe begun early on a share removes its scratch
+    directory: the probe's child finishes removing it, the command waits for it and stops
+    as stopped, and nothing of either is left."""
+    target = lab.target("faultfs:cifs-like")
+    env = target / "env"
+    proc = killed(
+        "venv", env, "-q", "--python", sys.executable, at="probe:answered",
+        ANYVENV_TEST_KILL_SIGNAL=signal_name,
+    )  # fmt: skip
+    codes = {"INT": 130, "TERM": 143, "HUP": 129}
+    assert proc.returncode == codes[signal_name], proc.stderr
+    assert not leftovers(target, depth=2), leftovers(target, depth=2)
+    assert not os.path.lexists(env)
 
 
 def test_a_ctrl_c_while_the_env_is_checked_is_an_interruption(tmp_path: Path) -> None:

@@ -149,7 +149,7 @@ class BoundedCall(Generic[T]):
         if pid == 0:  # the child: answer through the pipe, never return into the caller's code
             try:
                 global _beat_fd
-                _ignore_ctrl_c()
+                _ignore_stops()
                 serving(parent)
                 _beat_fd = _keep_only(write_fd)
                 try:
@@ -236,7 +236,7 @@ class BoundedCall(Generic[T]):
     def _collect(self) -> tuple[bool, Any]:
         try:
             payload = _read_until(self.read_fd, self.deadline, self.limit, self._read)
-        except BaseException:  # Ctrl-C, SIGTERM: the child (which ignores Ctrl-C) is ended
+        except BaseException:  # Ctrl-C, SIGTERM: the child (which ignores them) is ended
             self._end_child()
             raise
         finally:
@@ -292,17 +292,22 @@ def start_bounded(
 
 
 _SIGKILL = 9  # signal.SIGKILL on every POSIX system; importing signal costs start-up time
-_SIGINT = 2
+# the stops that reach a whole process group: Ctrl-C, a closed terminal's SIGHUP, the SIGTERM
+# of `timeout` (and of a session's end)
+_GROUP_STOPS = (2, 1, 15)  # SIGINT, SIGHUP, SIGTERM on every POSIX system
 _END_GRACE = 0.5  # seconds a child whose caller was stopped gets to finish (and clean up)
 
 
-def _ignore_ctrl_c() -> None:
-    """In the child: Ctrl-C reaches the terminal's whole process group; the caller stops
-    waiting, and the child finishes its call, which removes what it made (interrupted
-    there, it could leave a scratch file open and so its directory behind)."""
+def _ignore_stops() -> None:
+    """In the child: a stop sent to the whole process group (Ctrl-C, SIGHUP, SIGTERM) is the
+    caller's to handle; the caller stops waiting, and the child finishes its call and what
+    it does after its answer, which remove what it made (stopped there, it would leave a
+    scratch directory behind). The caller ends it after a grace (:meth:`BoundedCall.
+    _end_child`), or waits for it (:meth:`BoundedCall.finish`); SIGKILL ends it at once."""
     import _signal  # type: ignore[import-not-found]  # not signal: it imports enum
 
-    _signal.signal(_SIGINT, _signal.SIG_IGN)
+    for signum in _GROUP_STOPS:
+        _signal.signal(signum, _signal.SIG_IGN)
 
 
 def _keep_only(fd: int) -> int:

@@ -801,8 +801,17 @@ def _early_answer(text: str) -> _EarlyAnswer:
     if scratch is not None:
         from anyvenv.fs.bounded import after_answer
 
-        after_answer(lambda: remove_tree_quietly(scratch))
+        after_answer(lambda: _remove_scratch(scratch))
     return fields, device, results
+
+
+def _remove_scratch(scratch: str) -> None:
+    """In a started probe's child, once it has answered: its scratch directory removed,
+    while its command goes on (and may be stopped meanwhile: see ``bounded._ignore_stops``)."""
+    from anyvenv.killpoints import checkpoint
+
+    checkpoint("probe:answered")
+    remove_tree_quietly(scratch)
 
 
 def settle_started() -> None:
