@@ -461,14 +461,20 @@ def _killed_fill(tmp_path: Path, at: str) -> tuple[Path, Path]:
     return directory, env
 
 
-@pytest.mark.parametrize("at", ["fill:aside:bin", "fill:moved:bin", "fill:moved:pyvenv.cfg"])
+@pytest.mark.parametrize(
+    "at", ["fill:journal", "fill:aside:bin", "fill:moved:bin", "fill:moved:pyvenv.cfg"]
+)
 def test_check_doctor_and_repair_know_a_killed_fill(tmp_path: Path, at: str) -> None:
     """check said an env whose bin/ a killed fill had moved aside lacked its interpreter,
     "fix it with: anyvenv repair" (which would have placed one, and the fill's undo then found
     it in its way), or, with the new env whole, that all was well; doctor the same. Now both
-    say what the fill left and what finishes or undoes it, and repair does that first."""
+    say what the fill left and what finishes or undoes it, and repair does that first.
+    Killed before it moved anything (fill:journal), the env was said to be in pieces in an
+    .anyvenv-old-* that did not exist, an error with two fixes: it is whole, and only the
+    journal and the staging directory are left, a warning."""
     directory, env = _killed_fill(tmp_path, at)
     whole, no_cfg = at.endswith("pyvenv.cfg"), at == "fill:moved:bin"
+    untouched = at == "fill:journal"
     checked = run_anyvenv("check", env, "--json")
     if no_cfg:  # (neither env's pyvenv.cfg is there: no environment now)
         assert checked.returncode == 2, checked.stderr
@@ -476,22 +482,100 @@ def test_check_doctor_and_repair_know_a_killed_fill(tmp_path: Path, at: str) -> 
         assert "is not a virtual environment now: an anyvenv run (process" in error, error
         assert f"'anyvenv repair {env}' puts the old environment back" in error, error
     else:
-        assert checked.returncode == (0 if whole else 1), checked.stderr
+        assert checked.returncode == (0 if whole or untouched else 1), checked.stderr
         first = json.loads(checked.stdout)["findings"][0]
         assert first["code"] == "fill-unfinished", first
-        assert first["severity"] == ("warning" if whole else "error"), first
+        assert first["severity"] == ("warning" if whole or untouched else "error"), first
         said = run_anyvenv("check", env).stdout.decode()
         assert "fill-unfinished" in said and f"'anyvenv repair {env}'" in said, said
-        if not whole:
+        assert "run the stopped command again" not in said, said
+        if untouched:
+            assert "before it moved anything" in said and ".anyvenv-old-" not in said, said
+            assert f"'anyvenv repair {env}' removes them" in said, said
+        if not whole and not untouched:
             assert said.rstrip().endswith(f"fix it with: anyvenv repair {env}"), said
     doctor = run_anyvenv("doctor", directory, "--json")
     assert doctor.returncode == 0, doctor.stderr
     options = [o for o in json.loads(doctor.stdout)["options"] if "fill-unfinished" in str(o)]
     assert len(options) == 1 and f"'anyvenv repair {env}'" in str(options[0]), options
+    if untouched:
+        assert "not usable" not in str(options[0]), options
     repaired = run_anyvenv("repair", env, "--json")
     assert repaired.returncode == 0, repaired.stderr
     [change] = json.loads(repaired.stdout)["changes"]
-    assert change["action"] == ("removed" if whole else "restored"), change
+    assert change["action"] == ("removed" if whole or untouched else "restored"), change
+    assert ("old environment" in change["detail"]) == whole, change  # (one was, aside)
     assert _works(env) and _has_marker(env) == (not whole)
     assert not leftovers(env, depth=1), leftovers(env, depth=1)
     assert run_anyvenv("check", env).returncode == 0
+
+
+def _host() -> str:
+    from anyvenv.fs.leftovers import this_host
+
+    return this_host()
+
+
+def test_a_fill_journal_that_cannot_be_read_is_refused_alike_by_doctor_and_both_repairs(
+    tmp_path: Path,
+) -> None:
+    """A journal a crash emptied, its maker gone: check said that repair does not act on it,
+    but doctor sent the user to 'anyvenv repair', 'repair --dry-run' exited 1 (its line
+    joined by ': look at') and 'repair' 2. Now doctor says what check says, and both repairs
+    refuse with exit 2 and one message, nothing moved."""
+    work = tmp_path / "work"
+    work.mkdir()
+    env = work / ".venv"
+    assert run_anyvenv("venv", env, "--python", BASE, "-q").returncode == 0
+    (env / f".anyvenv-fill-{_host()}-3999999-abcdef").write_bytes(b"")
+    before = _tree(env)
+    said = run_anyvenv("check", env).stdout.decode()
+    assert "repair does not act on it" in said, said
+    doctor = run_anyvenv("doctor", work).stdout.decode()
+    [line] = [line for line in doctor.splitlines() if "fill-unfinished" in line]
+    assert "repair does not act on it" in line and "'anyvenv repair" not in line, line
+    errors = []
+    for dry in (["--dry-run"], []):
+        repaired = run_anyvenv("repair", env, *dry)
+        assert repaired.returncode == 2, (dry, repaired.stderr)
+        errors.append(_error(repaired))
+    assert errors[0] == errors[1], errors
+    assert "journal cannot be read" in errors[0] and "; look at what it holds" in errors[0]
+    assert _tree(env) == before
+
+
+@pytest.mark.parametrize("at", ["fill:moved:bin", "fill:moved:pyvenv.cfg"])
+def test_repair_of_a_killed_fill_of_a_directory_that_held_no_env(tmp_path: Path, at: str) -> None:
+    """``anyvenv venv .`` in an empty directory, killed. With its bin/ moved in, repair
+    removed what was moved in, then failed "it has no pyvenv.cfg", not saying it had removed
+    anything: now it refuses, nothing moved, naming the stopped command as the fix, which
+    then makes the env. With the new env whole, its words named no old env: "the fill's
+    journal is left", and repair's change names the journal alone."""
+    env = tmp_path / "work" / ".venv"
+    env.mkdir(parents=True)
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    args = ("venv", ".", "--python", BASE, "-q")
+    assert killed(*args, at=at, cwd=env, **cache).returncode == -9
+    if at == "fill:moved:pyvenv.cfg":
+        [finding] = json.loads(run_anyvenv("check", env, "--json").stdout)["findings"]
+        assert "the fill's journal is left" in finding["message"], finding
+        repaired = run_anyvenv("repair", env, "--json")
+        assert repaired.returncode == 0, repaired.stderr
+        [change] = json.loads(repaired.stdout)["changes"]
+        assert change["action"] == "removed" and "old" not in change["detail"], change
+        assert "its journal .anyvenv-fill-" in change["detail"], change
+        assert _works(env) and not leftovers(env, depth=1)
+        return
+    before = _tree(env)
+    errors = []
+    for dry in (["--dry-run"], []):
+        repaired = run_anyvenv("repair", env, *dry)
+        assert repaired.returncode == 2, (dry, repaired.stderr)
+        errors.append(_error(repaired))
+    assert errors[0] == errors[1], errors
+    assert "is not a virtual environment now" in errors[0], errors
+    assert "run the stopped command again" in errors[0], errors
+    assert "put back" not in errors[0] and "no pyvenv.cfg" not in errors[0], errors
+    assert _tree(env) == before
+    assert run_anyvenv(*args, cwd=env, **cache).returncode == 0
+    assert _works(env) and not leftovers(env, depth=1)

@@ -319,9 +319,13 @@ class CutFill:
     journal: str
     pid: int
     phase: str | None  # "old" or "new"; None where the journal cannot be read
-    finishes: bool  # the new env is whole (phase "new", pyvenv.cfg in place): only clearing
+    finishes: bool  # nothing is undone: the new env is whole (phase "new", pyvenv.cfg in
+    # place), or nothing was moved yet (phase "old", the old tree's directory empty or not
+    # made); only what the fill left beside the env is cleared
+    restores: bool  # an undo puts an old env back (its directory holds entries)
     what: str  # what was left, in a clause
     fix: str  # what finishes or undoes it
+    cleared: str  # what recovering it removes (``finishes``) or puts back, as a noun phrase
 
 
 def cut_fills(target: str, names: list[str] | None = None) -> list[CutFill]:
@@ -343,24 +347,87 @@ def cut_fills(target: str, names: list[str] | None = None) -> list[CutFill]:
         read = _read_journal(journal)
         if read is None:
             refused = _unreadable_journal(target, journal, old_dir, staging)
-            found.append(CutFill(journal, pid, None, False, refused.message, refused.hint or ""))
+            what, fix = refused.message, refused.hint or ""
+            found.append(CutFill(journal, pid, None, False, False, what, fix, ""))
             continue
         phase = read[0]
+        held = _holds_entries(old_dir)
+        if phase == "old" and not held:  # (killed before its first move aside)
+            words = _untouched_words(target, pid, journal, old_dir, staging)
+            found.append(CutFill(journal, pid, phase, True, False, *words))
+            continue
         whole = phase == "new" and os.path.lexists(os.path.join(target, CFG_NAME))
-        what, fix = _cut_fill_words(target, phase, whole, old_dir, staging, pid)
-        found.append(CutFill(journal, pid, phase, whole, what, fix))
+        what, fix = _cut_fill_words(target, phase, whole, old_dir, held, pid)
+        if whole:
+            left = [old_dir] if os.path.lexists(old_dir) else []
+            cleared = (
+                "what a fill killed once the new environment was whole left beside it ("
+                + _named([*left, journal], old_dir)
+                + ")"
+            )
+        else:
+            cleared = f"the environment a killed fill was replacing (its journal {name})"
+        found.append(CutFill(journal, pid, phase, whole, held and not whole, what, fix, cleared))
     return found
 
 
+def _holds_entries(directory: str) -> bool:
+    """Whether ``directory`` is a directory (not a link to one) with anything in it."""
+    if not _real_directory(directory):
+        return False
+    try:
+        return bool(os.listdir(directory))
+    except OSError:
+        return True  # (cannot tell: taken as holding the old env, which is never left out)
+
+
+def _named(paths: list[str], old_dir: str) -> str:
+    """``the old environment in X, its journal J``: the leftovers ``paths``, named."""
+    said = []
+    for path in paths:
+        name = os.path.basename(path)
+        if path == old_dir:
+            said.append(f"the old environment in {name}")
+        elif name.startswith(JOURNAL_MARK):
+            said.append(f"its journal {name}")
+        else:
+            said.append(f"its staging directory {name}")
+    return ", ".join(said)
+
+
+def _untouched_words(
+    target: str, pid: int, journal: str, old_dir: str, staging: str
+) -> tuple[str, str, str]:
+    """What a fill killed before it moved anything aside left: its journal (and staging
+    directory, and an empty old tree's directory) beside the env, which is as it was."""
+    left = [path for path in (journal, staging, old_dir) if os.path.lexists(path)]
+    names = ", ".join(os.path.basename(path) for path in left)
+    are = "is" if len(left) == 1 else "are"
+    return (
+        f"an anyvenv run (process {pid}) filling {target} in place was killed before it "
+        f"moved anything: the environment there is as it was, and only what the fill made "
+        f"beside it ({names}) {are} left",
+        f"'anyvenv repair {target}' removes {'it' if len(left) == 1 else 'them'} (so does the "
+        "next 'anyvenv venv' or 'anyvenv sync' there)",
+        "what a fill killed before it moved anything left beside the environment ("
+        + _named(left, old_dir)
+        + ")",
+    )
+
+
 def _cut_fill_words(
-    target: str, phase: str, whole: bool, old_dir: str, staging: str, pid: int
+    target: str, phase: str, whole: bool, old_dir: str, held: bool, pid: int
 ) -> tuple[str, str]:
     killed = f"an anyvenv run (process {pid}) filling {target} in place was killed"
-    old, old_name = os.path.lexists(old_dir), os.path.basename(old_dir)
+    old_name = os.path.basename(old_dir)
     if whole:
-        left = f"the old environment in {old_name} and " if old else ""
+        left = (
+            f"the old environment in {old_name} and the fill's journal are"
+            if os.path.lexists(old_dir)
+            else "the fill's journal is"
+        )
         return (
-            f"{killed} once the new environment was whole; {left}the fill's journal are left",
+            f"{killed} once the new environment was whole; {left} left",
             f"'anyvenv repair {target}' removes what it left (so does the next 'anyvenv venv' "
             "or 'anyvenv sync' there)",
         )
@@ -368,8 +435,8 @@ def _cut_fill_words(
         moving = f"while it moved the old environment aside (part of it is in {old_name})"
     else:
         moving = "while it moved the new environment in"
-        moving += f" (the old one is in {old_name})" if old else ""
-    if not old:
+        moving += f" (the old one is in {old_name})" if held else ""
+    if not held:
         return (
             f"{killed} {moving}: it holds part of an environment",
             "run the stopped command again ('anyvenv venv', or 'anyvenv sync' in its project): "

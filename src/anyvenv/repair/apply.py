@@ -33,6 +33,7 @@ from anyvenv.repair.fixes import (
     describe_updates,
     edit_config_text,
     plan_repair,
+    refuse_fills,
 )
 
 TYPE_CHECKING = False
@@ -130,7 +131,12 @@ def _repair(
 ) -> RepairReport:
     # a fill in place a killed run left, finished or undone first, as venv and sync do: what
     # it left half-way is not for repair to mend (the undo would then find it in its way)
-    finished = [] if dry_run else finish_fills(env)
+    if dry_run:  # (a fill it would not act on is refused as the repair itself refuses it)
+        if os.path.isdir(env):
+            refuse_fills(env)
+        finished = []
+    else:
+        finished = finish_fills(env)
     before = check(env, package_files)
     plan = plan_repair(before, preference)
     report = RepairReport(before.env, dry_run, before, plan, changes=finished)
@@ -240,26 +246,18 @@ def _keep_owner(env: Path, changes: list[Change]) -> None:
 def finish_fills(env: str | os.PathLike[str]) -> list[Change]:
     """Finish or undo the fills of ``env`` in place that killed runs left
     (:func:`~anyvenv.fs.inplace.recover_inside`); a change for each. Raises
-    :class:`~anyvenv.errors.UsageError` for one it will not act on (a journal it cannot
-    read, an undo whose names are taken), with nothing moved."""
+    :class:`~anyvenv.errors.UsageError` for one it will not act on (:func:`~anyvenv.repair.fixes.refuse_fills`;
+    an undo whose names are taken), with nothing moved."""
     from anyvenv.fs.inplace import cut_fills, recover_inside
 
     path = os.path.abspath(os.fspath(env))
     if not os.path.isdir(path):
         return []  # (the check says what it is)
     found = cut_fills(path)
+    refuse_fills(env, found)
     handled = recover_inside(path) if found else []
-    said = {
-        True: "what a fill killed once the new environment was whole left beside it (the old "
-        "one, its journal {})",
-        False: "the environment a killed fill was replacing, put back (its journal {})",
-    }
     return [
-        Change(
-            "removed" if fill.finishes else "restored",
-            Path(path),
-            said[fill.finishes].format(os.path.basename(fill.journal)),
-        )
+        Change("removed" if fill.finishes else "restored", Path(path), fill.cleared)
         for fill in found
         if fill.journal in handled
     ]

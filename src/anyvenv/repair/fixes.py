@@ -27,6 +27,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from anyvenv.fs.inplace import CutFill
+
 
 class FixKind(str, enum.Enum):
     PLACE_INTERPRETER = "place-interpreter"
@@ -171,18 +173,35 @@ def describe_updates(updates: dict[str, str]) -> str:
 
 
 def _finish_fill(finding: Finding) -> Fix:
-    """The fix of a ``fill-unfinished`` finding: the fill finished (the new env was whole) or
-    undone, as the next ``anyvenv venv`` would; one whose journal cannot be read is refused."""
-    if finding.evidence.get("phase") == "unreadable":
-        raise EnvironmentBroken(finding.message)
+    """The fix of a ``fill-unfinished`` finding: the fill finished (nothing is undone) or
+    undone, as the next ``anyvenv venv`` would; one repair does not act on
+    (:func:`refuse_fills`) is refused."""
+    from anyvenv.fs.inplace import cut_fills
+
     journal = Path(finding.path or "")
-    if finding.severity is Severity.WARNING:
-        said = "remove what a fill killed once the new environment was whole left"
-    else:
-        said = "put back the environment a killed fill was replacing"
-    return Fix(
-        FixKind.FINISH_FILL, journal, f"{said} (its journal {journal.name}), then look again"
-    )
+    found = [fill for fill in cut_fills(os.fspath(journal.parent)) if fill.journal == finding.path]
+    refuse_fills(journal.parent, found)
+    if not found:  # (gone meanwhile: refused as the check found it)
+        raise UsageError(finding.message)
+    verb = "remove" if found[0].finishes else "put back"
+    return Fix(FixKind.FINISH_FILL, journal, f"{verb} {found[0].cleared}, then look again")
+
+
+def refuse_fills(env: str | os.PathLike[str], found: list[CutFill] | None = None) -> None:
+    """Raise :class:`~anyvenv.errors.UsageError` for a fill of ``env`` in place (``found``:
+    its :func:`~anyvenv.fs.inplace.cut_fills`, when looked up already) that repair does not
+    act on: one whose journal cannot be read, and one that held no environment before it (its
+    undo would leave none, its finish is the stopped command's work), as the check says it."""
+    from anyvenv.fs.inplace import cut_fills
+
+    path = os.path.abspath(os.fspath(env))
+    for fill in cut_fills(path) if found is None else found:
+        if fill.phase is None:
+            raise UsageError(fill.what, fill.fix)
+        if not fill.finishes and not fill.restores:  # (as resolve_environment says it)
+            raise UsageError(
+                f"{os.fspath(env)} is not a virtual environment now: {fill.what}", fill.fix
+            )
 
 
 def _needs_interpreter(diagnosis: Diagnosis) -> bool:
