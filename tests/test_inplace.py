@@ -579,3 +579,50 @@ def test_repair_of_a_killed_fill_of_a_directory_that_held_no_env(tmp_path: Path,
     assert _tree(env) == before
     assert run_anyvenv(*args, cwd=env, **cache).returncode == 0
     assert _works(env) and not leftovers(env, depth=1)
+
+
+def test_a_dry_run_repair_of_a_killed_fill_moves_nothing(tmp_path: Path) -> None:
+    """Killed with bin/ moved aside: 'repair --dry-run' plans the fill's undo alone and
+    changes nothing (the journal, the old env aside and the missing bin/ stay)."""
+    _, env = _killed_fill(tmp_path, "fill:aside:bin")
+    dry = run_anyvenv("repair", env, "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    report = json.loads(dry.stdout)
+    assert [fix["fix"] for fix in report["plan"]] == ["finish-fill"], report["plan"]
+    assert report["changes"] == [], report
+    assert any(env.glob(".anyvenv-fill-*")) and any(env.glob(".anyvenv-old-*/bin"))
+    assert not (env / "bin").exists()
+
+
+def test_a_fill_journal_of_a_live_process_is_left_alone(tmp_path: Path) -> None:
+    """A journal whose maker still runs is its fill's, going on: no finding, and neither
+    repair nor the next venv finishes or removes it."""
+    env = tmp_path / "work" / ".venv"
+    assert run_anyvenv("venv", env, "--python", BASE, "-q").returncode == 0
+    with subprocess.Popen(["sleep", "300"]) as sleeper:
+        try:
+            journal = env / f".anyvenv-fill-{_host()}-{sleeper.pid}-abcdef"
+            journal.write_text("anyvenv-fill 1\nnew\nbin\npyvenv.cfg\n")
+            checked = run_anyvenv("check", env, "--json")
+            assert checked.returncode == 0, checked.stderr
+            assert json.loads(checked.stdout)["findings"] == [], checked.stdout
+            repaired = run_anyvenv("repair", env, "--json")
+            assert repaired.returncode == 0, repaired.stderr
+            assert json.loads(repaired.stdout)["changes"] == [], repaired.stdout
+            again = run_anyvenv("venv", env, "--python", BASE, "-q")  # (it recovers first)
+            assert again.returncode == 2 and "already exists" in _error(again), again.stderr
+            assert journal.exists()
+        finally:
+            sleeper.kill()
+
+
+def test_a_plain_repair_says_what_it_removed_of_a_killed_fill(tmp_path: Path) -> None:
+    """Killed once the new env was whole: plain 'repair' says it repaired and what it
+    removed, not "nothing to repair"."""
+    _, env = _killed_fill(tmp_path, "fill:moved:pyvenv.cfg")
+    repaired = run_anyvenv("repair", env)
+    assert repaired.returncode == 0, repaired.stderr
+    said = repaired.stdout.decode()
+    assert f"{env}: repaired" in said, said
+    assert re.search(rf"^  removed {re.escape(os.fspath(env))}: what a fill", said, re.M), said
+    assert "nothing to repair" not in said, said
