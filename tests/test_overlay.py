@@ -450,3 +450,34 @@ def test_a_prune_killed_while_it_removes_a_lower_env_in_place(
         [entry] = json.loads(after.stdout)["entries"]
         assert (entry["path"], entry["removed"]) == (str(orphan), True), (spec, entry)
         assert os.listdir(envs) == [], spec
+
+
+@pytest.mark.parametrize("kind", ["overlay"])
+def test_a_dry_run_prune_after_one_killed_removing_a_lower_env_in_place_removes_nothing(
+    lab: Lab, kind: str, tmp_path: Path
+) -> None:
+    """What a prune killed at the end of a removal in place left (its entries gone, the
+    owner record last, the directory and its marker still there): ``cache prune --dry-run``
+    calls it an unused leftover and leaves it; the real prune then removes it."""
+    envs, orphan = _orphan_in_image(lab, kind, tmp_path)
+    environ = {"ANYVENV_ENVS_DIR": str(envs), "ANYVENV_SHADOW_DIR": str(envs)}
+    last = f"remove-in-place:removed-entry@{len(os.listdir(orphan))}"  # (the owner record)
+    cut = killed("cache", "prune", "--json", at=last, **environ)
+    assert cut.returncode == -9, (cut.stdout, cut.stderr)
+    assert orphan.is_dir() and not (orphan / ".anyvenv-owner").exists()
+    before = sorted(os.listdir(orphan))
+    dry = run_cli("cache", "prune", "--dry-run", "--json", env=cli_env(**environ))
+    assert dry.returncode == 0, dry.stderr
+    [entry] = json.loads(dry.stdout)["entries"]
+    assert (entry["path"], entry["kind"], entry["verdict"], entry["removed"]) == (
+        str(orphan),
+        "leftover",
+        "unused",
+        False,
+    ), entry
+    assert sorted(os.listdir(orphan)) == before
+    after = run_cli("cache", "prune", "--json", env=cli_env(**environ))
+    assert after.returncode == 0, after.stderr
+    [entry] = json.loads(after.stdout)["entries"]
+    assert (entry["path"], entry["removed"]) == (str(orphan), True), entry
+    assert os.listdir(envs) == []
