@@ -99,8 +99,9 @@ def repair(
 ) -> RepairReport:
     """Fix the environment at ``env`` in place, keeping its packages. With ``dry_run`` only
     the plan is made. ``package_files``: also compare the packages' files with their RECORDs
-    for the report (a stat each; a caller after the fixes alone skips it). The env's lock (beside ``declared``, the path a project names it by,
-    else beside ``env``) is held meanwhile, so a sync of it waits; a caller that holds it
+    for the report (a stat each; a caller after the fixes alone skips it). The env's lock
+    (beside ``declared``, the path a project names it by, else beside ``env``) is held
+    meanwhile, so a sync of it waits; a caller that holds it
     already passes ``take_env_lock=False``. Raises :class:`anyvenv.errors.UsageError` for a
     path that is not an environment and :class:`EnvironmentBroken` for one that cannot be
     repaired. ``on_lock_wait`` is told when another process holds a lock for long.
@@ -246,8 +247,9 @@ def _keep_owner(env: Path, changes: list[Change]) -> None:
 def finish_fills(env: str | os.PathLike[str]) -> list[Change]:
     """Finish or undo the fills of ``env`` in place that killed runs left
     (:func:`~anyvenv.fs.inplace.recover_inside`); a change for each. Raises
-    :class:`~anyvenv.errors.UsageError` for one it will not act on (:func:`~anyvenv.repair.fixes.refuse_fills`;
-    an undo whose names are taken), with nothing moved."""
+    :class:`~anyvenv.errors.UsageError` for one it will not act on
+    (:func:`~anyvenv.repair.fixes.refuse_fills`; an undo whose names are taken), with
+    nothing moved."""
     from anyvenv.fs.inplace import cut_fills, recover_inside
 
     path = os.path.abspath(os.fspath(env))

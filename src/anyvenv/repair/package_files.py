@@ -38,8 +38,8 @@ def check_package_files(
     what was written (rclone without its cache empties files written again). The package
     imports wrong, or not at all, while its dist-info says it is installed, so a plain sync
     leaves it so. A link the filesystem will not read (uv's symlink mode on sshfs) is
-    damaged too: what it names cannot be opened. Scripts in bin/ (their shebangs are rewritten when an env moves) and the
-    files of editable installs (rewritten by ``repair``) are not compared; a file two
+    damaged too: what it names cannot be opened. Scripts in bin/ (their shebangs are
+    rewritten when an env moves) and the files of editable installs (rewritten by ``repair``) are not compared; a file two
     packages list may have either's size (the later install's bytes won). On a local disk
     or device, source, bytecode and shared objects of the right size are also read at their
     start (and end): NUL bytes there are what a crash of the machine left (:func:`_nul_filled`)."""
