@@ -114,6 +114,18 @@ def _leftovers(directory: str, dry_run: bool) -> list[PruneEntry]:
     ]
 
 
+@record
+class _Asked:
+    """What the project's answer made of an env (in the bounded call's child): the verdict,
+    why, where the env was set aside to be removed (``None``: not set aside), and whether it
+    is removed (set aside, or removed where it is)."""
+
+    verdict: Verdict
+    reason: str
+    aside: str | None = None
+    removed: bool = False
+
+
 def judge(env: str, mounts: list[MountInfo], *, remove: bool = False) -> PruneEntry:
     """Whether the env at ``env`` is still used by the project its owner record names; with
     ``remove``, an unused env is moved aside while the project's lock is held (a sync starting
@@ -141,22 +153,24 @@ def judge(env: str, mounts: list[MountInfo], *, remove: bool = False) -> PruneEn
     from anyvenv.fs.bounded import call_bounded
 
     project_dir = os.path.dirname(owner.declared)
-    aside, removed = None, False
     try:  # a share that hangs keeps the env, it does not hang prune
-        verdict, reason, aside, removed = call_bounded(
+        asked = call_bounded(
             lambda: _ask_project(env, owner, remove),
             what="reading the project",
             where=project_dir,
         )
     except MountNotAnswering as exc:
-        verdict, reason = Verdict.KEPT, exc.message
+        asked = _Asked(Verdict.KEPT, exc.message)
     except OSError as exc:  # the lock's file, or the helper died: no proof either way
-        verdict, reason = Verdict.KEPT, f"its project could not be asked: {exc.strerror or exc}"
-    if aside is not None:
+        asked = _Asked(Verdict.KEPT, f"its project could not be asked: {exc.strerror or exc}")
+    if asked.aside is not None:
         from anyvenv.fs.remove import remove_tree_quietly
 
-        remove_tree_quietly(aside)  # what it cannot remove, the next prune clears as a leftover
-    return PruneEntry(env, kind, owner.declared, verdict, reason, removed, project)
+        # (what it cannot remove, the next prune clears as a leftover)
+        remove_tree_quietly(asked.aside)
+    return PruneEntry(
+        env, kind, owner.declared, asked.verdict, asked.reason, asked.removed, project
+    )
 
 
 def _cut_removal(env: str, remove: bool) -> PruneEntry | None:
@@ -200,10 +214,10 @@ def _not_the_recorded_filesystem(owner: Owner, mounts: list[MountInfo]) -> str |
     return None
 
 
-def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, str | None, bool]:
+def _ask_project(env: str, owner: Owner, remove: bool) -> _Asked:
     """Is the project gone, or, under its lock, does its declared path still use ``env``?
-    With ``remove``, an unused env is set aside before the lock is let go; the third item is
-    where it went, the fourth whether it is removed (set aside, or removed in place)."""
+    With ``remove``, an unused env is set aside (or removed where it is) before the lock is
+    let go."""
     import errno
 
     from anyvenv.errors import AnyvenvError
@@ -216,17 +230,17 @@ def _ask_project(env: str, owner: Owner, remove: bool) -> tuple[Verdict, str, st
     except OSError as exc:  # only "not there" proves it gone: EACCES, ENOTCONN, EIO do not
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             return _set_aside_if(remove, env, f"{holder} is gone")
-        return Verdict.KEPT, f"{holder} cannot be read ({exc})", None, False
+        return _Asked(Verdict.KEPT, f"{holder} cannot be read ({exc})")
 
     lock = env_lock(owner.declared, timeout=LOCK_WAIT_SECONDS)
     try:
         lock.acquire()
     except AnyvenvError as exc:
-        return Verdict.KEPT, f"the project's lock could not be taken: {exc.message}", None, False
+        return _Asked(Verdict.KEPT, f"the project's lock could not be taken: {exc.message}")
     try:
         verdict, reason = use_of(env, owner)
         if verdict is not Verdict.UNUSED:
-            return verdict, reason, None, False
+            return _Asked(verdict, reason)
         return _set_aside_if(remove, env, reason)
     finally:
         lock.release()
@@ -242,7 +256,7 @@ def _holder(owner: Owner) -> str:
     return f"the directory {directory} that held its project env path {name}"
 
 
-def _set_aside_if(remove: bool, env: str, reason: str) -> tuple[Verdict, str, str | None, bool]:
+def _set_aside_if(remove: bool, env: str, reason: str) -> _Asked:
     """The verdict on an unused env, moved aside first if it is to be removed (or removed
     where it is, if it cannot be renamed); an env that cannot be moved is kept, saying why."""
     from anyvenv.fs.leftovers import set_aside
@@ -250,18 +264,18 @@ def _set_aside_if(remove: bool, env: str, reason: str) -> tuple[Verdict, str, st
     from anyvenv.project.owners import OWNER_NAME
 
     if not remove:
-        return Verdict.UNUSED, reason, None, False
+        return _Asked(Verdict.UNUSED, reason)
     why = why_unremovable(env)
     if why is not None:  # (moved aside, it would be hidden, and stay: another user's)
-        return Verdict.KEPT, f"{reason}, but {why}", None, False
+        return _Asked(Verdict.KEPT, f"{reason}, but {why}")
     try:
         aside = set_aside(env, last=(OWNER_NAME,))  # (the record last: it names the project)
     except OSError as exc:
         from anyvenv.fs import is_virtual_environment
 
         if is_virtual_environment(env):  # (nothing of it changed)
-            return Verdict.KEPT, f"{reason}, but it cannot be moved: {exc}", None, False
+            return _Asked(Verdict.KEPT, f"{reason}, but it cannot be moved: {exc}")
         # removed in place part-way: no env any more; the next prune removes the rest
         said = f"{reason}; it is no environment now, but not all of it could be removed ({exc})"
-        return Verdict.KEPT, f"{said}: the next 'anyvenv cache prune' tries again", None, False
-    return Verdict.UNUSED, reason, aside, True
+        return _Asked(Verdict.KEPT, f"{said}: the next 'anyvenv cache prune' tries again")
+    return _Asked(Verdict.UNUSED, reason, aside, removed=True)
