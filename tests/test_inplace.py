@@ -534,14 +534,20 @@ def test_a_fill_journal_that_cannot_be_read_is_refused_alike_by_doctor_and_both_
     doctor = run_anyvenv("doctor", work).stdout.decode()
     [line] = [line for line in doctor.splitlines() if "fill-unfinished" in line]
     assert "repair does not act on it" in line and "'anyvenv repair" not in line, line
+    said = _refused_alike_by_both_repairs(env)
+    assert "journal cannot be read" in said and "; look at what it holds" in said
+    assert _tree(env) == before
+
+
+def _refused_alike_by_both_repairs(env: Path) -> str:
+    """The one-line error ``repair --dry-run`` and ``repair`` both stop with (exit 2)."""
     errors = []
     for dry in (["--dry-run"], []):
         repaired = run_anyvenv("repair", env, *dry)
         assert repaired.returncode == 2, (dry, repaired.stderr)
         errors.append(_error(repaired))
     assert errors[0] == errors[1], errors
-    assert "journal cannot be read" in errors[0] and "; look at what it holds" in errors[0]
-    assert _tree(env) == before
+    return errors[0]
 
 
 @pytest.mark.parametrize("at", ["fill:moved:bin", "fill:moved:pyvenv.cfg"])
@@ -567,15 +573,10 @@ def test_repair_of_a_killed_fill_of_a_directory_that_held_no_env(tmp_path: Path,
         assert _works(env) and not leftovers(env, depth=1)
         return
     before = _tree(env)
-    errors = []
-    for dry in (["--dry-run"], []):
-        repaired = run_anyvenv("repair", env, *dry)
-        assert repaired.returncode == 2, (dry, repaired.stderr)
-        errors.append(_error(repaired))
-    assert errors[0] == errors[1], errors
-    assert "is not a virtual environment now" in errors[0], errors
-    assert "run the stopped command again" in errors[0], errors
-    assert "put back" not in errors[0] and "no pyvenv.cfg" not in errors[0], errors
+    said = _refused_alike_by_both_repairs(env)
+    assert "is not a virtual environment now" in said, said
+    assert "run the stopped command again" in said, said
+    assert "put back" not in said and "no pyvenv.cfg" not in said, said
     assert _tree(env) == before
     assert run_anyvenv(*args, cwd=env, **cache).returncode == 0
     assert _works(env) and not leftovers(env, depth=1)
