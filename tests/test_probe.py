@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -610,3 +611,37 @@ def test_a_started_probe_that_meets_an_error_part_way_says_it_and_leaves_nothing
     finally:
         set_budget(None)
     assert entry_names(directory) == []
+
+
+def test_another_filesystem_mounted_where_one_was_is_measured_anew(tmp_path: Path) -> None:
+    """A FUSE filesystem mounted where another was unmounted often gets its device number
+    and mount id again (the kernel reuses them lowest first): a process that lives on (a
+    library's host, an IDE) must not take the first one's answers for the second's, neither
+    the probe's (symlinks work) nor a commit's (a renamed directory keeps its files), which
+    would fail the next env's links, or commit it by a rename that loses its files."""
+    from anyvenv.fs.atomic import directory_rename_keeps_contents
+    from lab.core import TESTS_DIR
+    from lab.mounts import start_mount_process
+
+    mountpoint = tmp_path / "m"
+    environ = {**os.environ, "PYTHONPATH": str(TESTS_DIR)}
+    seen = []
+    for mode in ("passthrough", "cifs-like", "dir-rename-eio"):
+        backing = tmp_path / f"backing-{mode}"
+        backing.mkdir()
+        command = [sys.executable, "-m", "lab.faultfs", backing, mountpoint, "--mode", mode]
+        active = start_mount_process(command, mountpoint, tmp_path / f"{mode}.log", env=environ)
+        try:
+            result = probe(mountpoint)
+            seen.append(
+                (os.stat(mountpoint).st_dev, result.symlink_create == OK,
+                 directory_rename_keeps_contents(mountpoint))
+            )  # fmt: skip
+        finally:
+            active.unmount()
+    assert len({device for device, _, _ in seen}) == 1, seen  # (what makes the case)
+    assert [(links, keeps) for _, links, keeps in seen] == [
+        (True, True),
+        (False, True),  # cifs-like: no symlinks
+        (True, False),  # a directory's rename fails
+    ], seen

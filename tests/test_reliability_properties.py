@@ -116,10 +116,17 @@ def test_mountinfo_line_parser_takes_any_text(line: str) -> None:
 def test_mountinfo_line_round_trips_any_mount_point(mount_point: str, fstype: str) -> None:
     """Fields are separated by single spaces; other whitespace (no-break space, U+2028) is
     part of a name, and only "\\n" ends a line."""
-    line = f"36 35 0:52 / {_kernel_escape(mount_point)} rw,nosuid shared:1 - {fstype} src rw"
+    line = (
+        f"36 35 0:52 / {_kernel_escape(mount_point)} rw,nosuid shared:1 - {fstype} src "
+        "rw,mfsymlinks,user_id=0"
+    )
     parsed = parse_mountinfo_line(line)
     assert parsed is not None
     assert (parsed.mount_point, parsed.fstype, parsed.device) == (mount_point, fstype, "0:52")
+    assert (parsed.options, parsed.super_options) == (
+        ("rw", "nosuid"),
+        ("rw", "mfsymlinks", "user_id=0"),
+    )
     table = read_mounts("25 1 8:1 / / rw - ext4 /dev/sda1 rw\n" + line + "\n")
     assert [m.mount_point for m in table] == ["/", mount_point]
 

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from anyvenv.errors import UsageError
+    from anyvenv.fs.mounts import MountKey
 
 # Paths are strings here (``str | os.PathLike[str]`` in, ``str`` out): importing pathlib costs
 # more start-up time than creating a whole environment on local disk.
@@ -338,12 +339,13 @@ def name_refusal(path: str, failure: OSError) -> UsageError:
     )
 
 
-_rename_keeps_contents: dict[int, bool] = {}
+_rename_keeps_contents: dict[MountKey, bool] = {}
 
 
-def remember_directory_rename(device: int, keeps_contents: bool) -> None:
-    """What the probe measured of renaming a directory on ``device`` (an ``st_dev``)."""
-    _rename_keeps_contents[device] = keeps_contents
+def remember_directory_rename(mount: MountKey, keeps_contents: bool) -> None:
+    """What the probe measured of renaming a directory on the filesystem ``mount``
+    (:func:`~anyvenv.fs.mounts.mount_key`)."""
+    _rename_keeps_contents[mount] = keeps_contents
 
 
 def directory_rename_keeps_contents(parent: str | os.PathLike[str]) -> bool:
@@ -352,20 +354,22 @@ def directory_rename_keeps_contents(parent: str | os.PathLike[str]) -> bool:
 
     fusefat (FAT32 through FUSE) renames the entry but loses what was in it; rclone cannot
     read it back until uploaded, and is never trusted with it (see
-    :data:`~anyvenv.fs.mounts.UNRENAMABLE_TREE_FSTYPES`). Measured once per filesystem
-    (device) and process, in ``parent`` itself; a step of the measure that fails counts as
-    "no" (the commit then moves file by file, and meets a real fault itself).
+    :data:`~anyvenv.fs.mounts.UNRENAMABLE_TREE_FSTYPES`). Measured once per mounted
+    filesystem (:func:`~anyvenv.fs.mounts.mount_key`: not the device alone, which a FUSE
+    filesystem mounted after another may get again) and process, in ``parent`` itself; a
+    step of the measure that fails counts as "no" (the commit then moves file by file, and
+    meets a real fault itself).
     """
-    device = os.stat(parent).st_dev
-    known = _rename_keeps_contents.get(device)
-    if known is not None:
-        return known
-    from anyvenv.fs.mounts import mount_of
+    from anyvenv.fs.mounts import mount_key, mount_of
 
     mount = mount_of(parent)
+    key = mount_key(os.stat(parent).st_dev, mount)
+    known = _rename_keeps_contents.get(key)
+    if known is not None:
+        return known
     if mount is not None and (mount.is_local or not mount.renames_trees):
         # a kernel filesystem: POSIX rename semantics; rclone: never
-        _rename_keeps_contents[device] = mount.is_local
+        _rename_keeps_contents[key] = mount.is_local
         return mount.is_local
     sweep_dead(parent, RENAME_PROBE_MARK)
     workdir = os.path.join(parent, f"{RENAME_PROBE_MARK}{leftover_tag()}")
@@ -378,7 +382,7 @@ def directory_rename_keeps_contents(parent: str | os.PathLike[str]) -> bool:
         remove_tree_quietly(workdir)
         if os.path.lexists(workdir):  # a .fuse_hidden name that showed up after the listing
             remove_tree_quietly(workdir)
-    _rename_keeps_contents[device] = keeps
+    _rename_keeps_contents[key] = keeps
     return keeps
 
 

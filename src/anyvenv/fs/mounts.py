@@ -67,6 +67,7 @@ class MountInfo:
     source: str
     options: tuple[str, ...]
     device: str
+    super_options: tuple[str, ...] = ()  # (the filesystem's own: cifs's mfsymlinks, fuse's...)
 
     @property
     def read_only(self) -> bool:
@@ -147,7 +148,26 @@ def parse_mountinfo_line(line: str) -> MountInfo | None:
         source=_unescape(fields[sep + 2]),
         options=tuple(fields[5].split(",")),
         device=fields[2],
+        super_options=tuple(fields[sep + 3].split(",")) if len(fields) > sep + 3 else (),
     )
+
+
+MountKey = tuple[int, "str | None", tuple[str, ...], "str | None", "str | None", tuple[str, ...]]
+
+
+def mount_key(device: int, mount: MountInfo | None) -> MountKey:
+    """What a fact measured on the filesystem of ``device`` (an ``st_dev``) mounted as
+    ``mount`` is kept under in a process: its device, mount point, type, source and both kinds
+    of options. Not the device alone: bind mounts of one filesystem share it and may differ in
+    noexec, nosymfollow...; and a FUSE filesystem mounted after another was unmounted often
+    gets the same anonymous device number and mount id (reused lowest first), so another
+    filesystem there (or the same share with other options) is known by its type, source and
+    options (a process that lives on, a library's host, sees mounts come and go)."""
+    if mount is None:
+        return (device, None, (), None, None, ())
+    return (
+        device, mount.mount_point, mount.options, mount.fstype, mount.source, mount.super_options
+    )  # fmt: skip
 
 
 _last_parsed: dict[str, tuple[MountInfo, ...]] = {}  # (the text last read, parsed)

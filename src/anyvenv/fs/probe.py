@@ -22,7 +22,14 @@ from anyvenv.fs.atomic import (
 )
 from anyvenv.fs.bounded import beat
 from anyvenv.fs.leftovers import leftover_tag, sweep_dead
-from anyvenv.fs.mounts import MountInfo, mount_containing, mount_of, renames_trees
+from anyvenv.fs.mounts import (
+    MountInfo,
+    MountKey,
+    mount_containing,
+    mount_key,
+    mount_of,
+    renames_trees,
+)
 from anyvenv.fs.outcome import (
     NO,
     NO_REWRITES,
@@ -51,7 +58,8 @@ if TYPE_CHECKING:
     # What a probe started early answers: ``None`` for a directory it is not to measure
     # (:func:`probe` then says what is wrong, as for any other); else the mount's fields, the
     # device and the checks.
-    _EarlyAnswer = tuple[tuple[str, str, str, tuple[str, ...], str], int, dict[str, Outcome]] | None
+    _MountFields = tuple[str, str, str, tuple[str, ...], str, tuple[str, ...]]
+    _EarlyAnswer = tuple[_MountFields, int, dict[str, Outcome]] | None
 
 PROBE_DIR_PREFIX = ".anyvenv-probe-"
 _EXEC_SCRIPT = b"#!/bin/sh\nexit 0\n"
@@ -664,6 +672,14 @@ def _clean_up(running: Child | Outcome, scratch: str | None) -> None:
         remove_tree_quietly(scratch)
 
 
+def _fields(mount: MountInfo) -> _MountFields:
+    """``mount`` as plain data, for a child's answer (``MountInfo(*fields)`` again)."""
+    return (
+        mount.mount_point, mount.fstype, mount.source, mount.options, mount.device,
+        mount.super_options,
+    )  # fmt: skip
+
+
 def validate_probe_dir(path: str | os.PathLike[str]) -> tuple[str, MountInfo | None]:
     """The directory to probe and its mount, or a :class:`UsageError` naming what is wrong."""
     text = os.fsdecode(os.fspath(path))
@@ -721,13 +737,12 @@ def _validated(
         return checked, mount, os.stat(checked).st_dev if with_device else None
     from anyvenv.fs.bounded import call_bounded
 
-    def plain() -> tuple[str, tuple[str, str, str, tuple[str, ...], str] | None, int | None]:
+    def plain() -> tuple[str, _MountFields | None, int | None]:
         checked, mount = validate_probe_dir(path)  # (plain data: no pickle in the child)
         device = os.stat(checked).st_dev if with_device else None
         if mount is None:
             return checked, None, device
-        fields = (mount.mount_point, mount.fstype, mount.source, mount.options, mount.device)
-        return checked, fields, device
+        return checked, _fields(mount), device
 
     checked, fields, device = call_bounded(
         plain, what="probe", where=os.path.abspath(text), timeout=timeout
@@ -739,15 +754,9 @@ def _call_directly(func: Callable[[], T], *, what: str, where: str, timeout: flo
     return func()
 
 
-# (device, mount point, mount options) -> the last result there: bind mounts of one
-# filesystem share a device and may differ in noexec, nosymfollow... (single dict operations:
-# safe across threads)
-_CacheKey = tuple[int, "str | None", tuple[str, ...]]
-_cache: dict[_CacheKey, ProbeResult] = {}
-
-
-def _cache_key(device: int, mount: MountInfo | None) -> _CacheKey:
-    return (device, mount.mount_point, mount.options) if mount else (device, None, ())
+# the mount (see mounts.mount_key) -> the last result there (single dict operations: safe
+# across threads)
+_cache: dict[MountKey, ProbeResult] = {}
 
 
 # directory -> (the measurement under way in a child, its mount point, when it started)
@@ -795,7 +804,7 @@ def _early_answer(text: str) -> _EarlyAnswer:
     beat()  # (looked at: see start_probe)
     if mount is None or mount.is_local:
         return None  # (through a link to a local disk: measured by probe, directly)
-    fields = (mount.mount_point, mount.fstype, mount.source, mount.options, mount.device)
+    fields = _fields(mount)
     device = os.stat(checked).st_dev
     results, scratch = _measure(os.path.abspath(checked), leave=True, parallel=True)
     if scratch is not None:
@@ -869,7 +878,7 @@ def probe(
     else:
         from anyvenv.fs.bounded import call_bounded as bounded
     if device is not None:
-        cached = _cache.get(_cache_key(device, mount))
+        cached = _cache.get(mount_key(device, mount))
         if cached is not None:  # the same mount's answers, about this directory
             return cached if cached.path == dirpath else replace(cached, path=dirpath)
     measure = _device_and_checks(dirpath, keep_times, parallel=not local)
@@ -950,9 +959,9 @@ def _result(
         seconds=time.perf_counter() - started,
         **measured,
     )
-    _cache[_cache_key(device, mount)] = result
+    _cache[mount_key(device, mount)] = result
     # the commit of an env or install here needs this fact: it need not measure it again
-    remember_directory_rename(device, result.renames_trees)
+    remember_directory_rename(mount_key(device, mount), result.renames_trees)
     return result
 
 
