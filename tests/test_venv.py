@@ -582,6 +582,32 @@ def test_an_env_whose_python_is_not_as_built_is_never_committed(tmp_path: Path) 
     assert ran.stdout.strip() == str(target), ran.stderr
 
 
+def test_a_link_a_step_makes_where_links_are_refused_names_the_link_and_the_fix(
+    lab: Lab,
+) -> None:
+    """A subclass's step makes a symlink on a mount that refuses them (the probe's plan
+    copies, so nothing of anyvenv's own links): the error names the link's path, not the text
+    it was to hold (``os.symlink("lib", path)`` names "lib" first), and says to copy, not to
+    check free space."""
+    import anyvenv
+    from anyvenv.envbuild.builder import EnvBuilder
+    from anyvenv.envbuild.layout import EnvLayout
+
+    class LinksLib64(EnvBuilder):
+        def write_scripts(self, layout: EnvLayout) -> None:
+            super().write_scripts(layout)
+            os.symlink("lib", os.path.join(layout.root, "lib64"))
+
+    target = lab.target("faultfs:cifs-like") / "env"
+    with pytest.raises(anyvenv.AnyvenvError) as raised:
+        anyvenv.create(target, python=str(BASE), builder=LinksLib64)
+    said = raised.value
+    assert said.message.endswith("/lib64)") and "Operation not supported" in said.message
+    assert "(lib)" not in said.message
+    assert said.hint == "the filesystem refused a link: pass strategy='copy'", said.hint
+    assert not target.exists() and entry_names(target.parent) == []
+
+
 ACTIVATING_SHELLS = {  # $SHELL -> how to run a line in it and print VIRTUAL_ENV
     "/bin/bash": ["bash", "-c", '{line}; printf %s "$VIRTUAL_ENV"'],
     "/usr/bin/zsh": ["zsh", "-c", '{line}; printf %s "$VIRTUAL_ENV"'],

@@ -809,8 +809,13 @@ def build_with_pending_check(
             raise path_too_long(os.fspath(target), exc) from exc
         where = ""
         hint = write_error_fix(exc.errno, "check free space and permissions on that filesystem")
-        if exc.filename:
-            where = f" ({exc.filename}{_whose(os.fspath(exc.filename), exc)})"
+        named = _path_named(exc)
+        if named and _link_refused(exc):  # (the probe said links work here: it was wrong)
+            copy = options.words.option("strategy", "copy")
+            hint = f"the filesystem refused a link: pass {copy}" if copy else hint
+            where = f" ({named})"
+        elif named:
+            where = f" ({named}{_whose(named, exc)})"
             if exc.errno in (errno.EACCES, errno.EPERM) and ", owned by" in where:
                 hint = "work as its owner, or choose another path"
             else:
@@ -820,6 +825,30 @@ def build_with_pending_check(
         raise AnyvenvError(
             f"cannot create the environment at {target}: {exc.strerror or exc}{where}", hint
         ) from exc
+
+
+def _path_named(failure: OSError) -> str:
+    """The path a failed call names: the link's, not the text it was to hold, for a symlink
+    (``os.symlink("lib", link)`` names "lib" first); else its first path."""
+    first, second = failure.filename, failure.filename2
+    if first is None:
+        return ""
+    first = os.fsdecode(first)
+    if second is not None and not os.path.isabs(first):  # (only a link's text is relative)
+        return os.fsdecode(second)
+    return first
+
+
+def _link_refused(failure: OSError) -> bool:
+    """Whether ``failure`` of a call of two paths (a link's, or a rename's) is a filesystem
+    refusing links as such: the call is not supported (a rename is, everywhere anyvenv
+    goes), or not permitted where the first path is a link's relative text."""
+    if failure.filename2 is None:
+        return False
+    if failure.errno in (errno.EOPNOTSUPP, errno.ENOSYS):
+        return True
+    relative = failure.filename is not None and not os.path.isabs(os.fsdecode(failure.filename))
+    return failure.errno == errno.EPERM and relative
 
 
 def path_too_long(target: str, failure: OSError) -> UsageError:
