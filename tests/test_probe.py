@@ -216,6 +216,30 @@ def test_bad_directory_is_a_usage_error(tmp_path: Path, make, message: str) -> N
         probe(path)
 
 
+def test_a_path_with_a_nul_is_a_usage_error_as_create_says_it(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="the path to probe contains a NUL character"):
+        probe(f"{tmp_path}/a\0b")
+    with pytest.raises(UsageError, match="NUL"):
+        probe(os.fsencode(tmp_path) + b"/a\0b")
+
+
+def test_a_program_passing_bytes_paths_type_checks(tmp_path: Path) -> None:
+    """The API takes ``str``, ``bytes`` or ``os.PathLike`` paths (README): so do its types,
+    for a user's mypy."""
+    program = tmp_path / "user.py"
+    program.write_text(
+        "import os\nimport anyvenv\n\n"
+        "def made(place: bytes) -> str:\n"
+        "    anyvenv.probe(place)\n"
+        "    return anyvenv.create(os.path.join(place, b'env')).path\n"
+    )
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(program)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout
+
+
 def test_read_only_mount_is_a_usage_error(lab: Lab) -> None:
     target = lab.readonly_target()
     proc = run_cli("probe", str(target))

@@ -28,7 +28,7 @@ CREATE_WORDS = OptionWords.function_keywords(
 
 
 def create(
-    path: str | os.PathLike[str],
+    path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
     python: str | os.PathLike[str] | None = None,
     *,
     prompt: str | None = None,
@@ -93,7 +93,7 @@ def create(
 
 
 def make_environment(
-    path: str | os.PathLike[str],
+    path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
     python: str | os.PathLike[str] | None = None,
     *,
     words: OptionWords,

@@ -844,7 +844,7 @@ def _device_and_checks(
 
 
 def probe(
-    path: str | os.PathLike[str],
+    path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
     *,
     use_cache: bool = True,
     timeout: float | None = None,
@@ -857,6 +857,8 @@ def probe(
     mount does not answer within the bound.
     """
     text = os.fsdecode(os.fspath(path))
+    if "\0" in text:  # (as create says it; os would raise ValueError)
+        raise UsageError("the path to probe contains a NUL character", "pass a path without one")
     started = _take_started(os.path.abspath(text)) if text and _started else None
     if started is not None:  # begun by start_probe: measured fresh, whatever use_cache says
         call, _, begun = started
@@ -868,7 +870,7 @@ def probe(
         if answer is not None:  # (None: a directory it was not to measure, looked at below)
             return _early_result(os.path.abspath(text), begun, answer)
     looked_up = use_cache and bool(_cache)  # (its device: in the same child, where bounded)
-    text, mount, device = _validated(path, timeout, with_device=looked_up)
+    text, mount, device = _validated(text, timeout, with_device=looked_up)
     dirpath = os.path.abspath(text)
     # A local disk cannot hang like a network or FUSE mount: no child process needed there,
     # nor checks made at once (each call answers in microseconds)
