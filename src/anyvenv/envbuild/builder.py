@@ -810,7 +810,7 @@ def build_with_pending_check(
         where = ""
         hint = write_error_fix(exc.errno, "check free space and permissions on that filesystem")
         named = _path_named(exc)
-        if named and _link_refused(exc):  # (the probe said links work here: it was wrong)
+        if named and _link_refused(exc):  # (a link the plan did not foresee: a subclass's)
             copy = options.words.option("strategy", "copy")
             hint = f"the filesystem refused a link: pass {copy}" if copy else hint
             where = f" ({named})"
