@@ -232,7 +232,6 @@ def _directory_spelled_otherwise_finding(
     """Files of the package of ``dist_info`` in a directory that is spelled in another case
     there (see :func:`_directories_spelled_otherwise`)."""
     package = package_of(dist_info.name)
-    root = os.fspath(env) + os.sep
     whose = f" ({' and '.join(others)}'s spelling)" if others else ""
     named = _some_named(files, lambda path: _as_recorded(path, env, dist_info))
     return warning(
@@ -246,7 +245,7 @@ def _directory_spelled_otherwise_finding(
         package=package,
         directory=directory,
         there=there,
-        files="\n".join(path[len(root) :] for path in files),
+        files=_below_env(env, files),
     )
 
 
@@ -257,7 +256,6 @@ def _names_collide_finding(
     its own, or of another package (``owners``: the packages of each such path), whose name
     differs only in case; each named with the others it is one file with."""
     package = package_of(dist_info.name)
-    root = os.fspath(env) + os.sep
     groups: dict[str, list[str]] = {}  # (its own first, in its RECORD's order)
     for path in twins:
         groups.setdefault(path.casefold(), []).append(path)
@@ -286,7 +284,7 @@ def _names_collide_finding(
         "reinstall can place both (put the environment on a filesystem that does)",
         dist_info,
         package=package,
-        files="\n".join(path[len(root) :] for path in twins),
+        files=_below_env(env, twins),
         **evidence,
     )
 
@@ -429,7 +427,6 @@ def _nul_filled(path: str, size: int) -> bool:
 
 def _zeroed_finding(env: Path, dist_info: Path, zeroed: list[str]) -> Finding:
     package = package_of(dist_info.name)
-    root = os.fspath(env) + os.sep
     count = len(zeroed)
     named = _some_named(zeroed, lambda path: _as_recorded(path, env, dist_info))
     return warning(
@@ -440,7 +437,7 @@ def _zeroed_finding(env: Path, dist_info: Path, zeroed: list[str]) -> Finding:
         f"({reinstall_for(env, dist_info)})",
         dist_info,
         package=package,
-        files="\n".join(path[len(root) :] for path in zeroed),
+        files=_below_env(env, zeroed),
     )
 
 
@@ -473,6 +470,12 @@ def _some_named(paths: list[str], said: Callable[[str], str]) -> str:
     return f"{named} and {more} more" if more > 0 else named
 
 
+def _below_env(env: Path, paths: list[str]) -> str:
+    """``paths`` (of files in ``env``) below it, one per line: a finding's ``files``."""
+    root = os.fspath(env) + os.sep
+    return "\n".join(path[len(root) :] for path in paths)
+
+
 def _as_recorded(path: str, env: Path, dist_info: Path) -> str:
     """``path`` as a RECORD names it: below site-packages (the dist-info's parent), or
     below the env (a script in bin/)."""
@@ -489,7 +492,6 @@ def _damaged_finding(
     recorded: dict[str, set[int]],
 ) -> Finding:
     package = package_of(dist_info.name)
-    root = os.fspath(env) + os.sep
 
     def said(path: str) -> str:
         size = on_disk[path]
@@ -511,5 +513,5 @@ def _damaged_finding(
         f"{why.format(reinstall_for(env, dist_info))}",
         dist_info,
         package=package,
-        files="\n".join(path[len(root) :] for path in damaged),
+        files=_below_env(env, damaged),
     )
