@@ -54,6 +54,8 @@ from anyvenv.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time (mypy knows this name)
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from anyvenv.errors import UsageError
 
 JOURNAL_MARK = MARK + "fill-"
@@ -278,15 +280,7 @@ def recover_inside(target: str) -> list[str]:
     if not any(name.startswith(_FILL_NAMES) for name in names):
         return []  # (nothing a fill leaves: one listing, as sync asks on every run)
     handled: list[str] = []
-    for name in names:
-        if not name.startswith(JOURNAL_MARK) or MARK in name[len(JOURNAL_MARK) :]:
-            continue  # (a temp file of the journal's atomic write has a second mark)
-        tail = name[len(JOURNAL_MARK) :]
-        if not maker_is_gone(tail):
-            continue
-        journal = os.path.join(target, name)
-        staging = os.path.join(target, STAGING_MARK + tail)
-        old_dir = os.path.join(target, OLD_MARK + tail)
+    for _, journal, old_dir, staging in _dead_fills(target, names):
         read = _read_journal(journal)
         if read is None:  # not a journal we can read: nothing is done by it, and we stop
             raise _unreadable_journal(target, journal, old_dir, staging)
@@ -311,6 +305,22 @@ def recover_inside(target: str) -> list[str]:
 _FILL_NAMES = (JOURNAL_MARK, "." + JOURNAL_MARK, STAGING_MARK)  # (".": a journal's temp file)
 
 
+def _dead_fills(target: str, names: list[str]) -> Iterator[tuple[str, str, str, str]]:
+    """The fills of ``target`` (``names``: its entries) whose maker (on this host) is gone:
+    for each, its ``HOST-PID-RAND`` tail, its journal, the old tree's directory and its
+    staging directory."""
+    for name in names:
+        tail = name[len(JOURNAL_MARK) :]
+        if not name.startswith(JOURNAL_MARK) or MARK in tail or not maker_is_gone(tail):
+            continue  # (a temp file of the journal's atomic write has a second mark)
+        yield (
+            tail,
+            os.path.join(target, name),
+            os.path.join(target, OLD_MARK + tail),
+            os.path.join(target, STAGING_MARK + tail),
+        )
+
+
 @record
 class CutFill:
     """A fill of a directory whose maker (on this host) is gone, as :func:`recover_inside`
@@ -328,21 +338,15 @@ class CutFill:
     cleared: str  # what recovering it removes (``finishes``) or puts back, as a noun phrase
 
 
-def cut_fills(target: str, names: list[str] | None = None) -> list[CutFill]:
-    """The fills of ``target`` (``names``: its entries, when listed already) that a killed
-    run left, which :func:`recover_inside` would finish or undo (nothing is changed)."""
+def cut_fills(target: str) -> list[CutFill]:
+    """The fills of ``target`` that a killed run left, which :func:`recover_inside` would
+    finish or undo (nothing is changed)."""
     try:
-        names = os.listdir(target) if names is None else names
+        names = os.listdir(target)
     except OSError:
         return []
     found: list[CutFill] = []
-    for name in names:
-        tail = name[len(JOURNAL_MARK) :]
-        if not name.startswith(JOURNAL_MARK) or MARK in tail or not maker_is_gone(tail):
-            continue
-        journal = os.path.join(target, name)
-        old_dir = os.path.join(target, OLD_MARK + tail)
-        staging = os.path.join(target, STAGING_MARK + tail)
+    for tail, journal, old_dir, staging in _dead_fills(target, names):
         pid = int(tail.split("-")[1])
         read = _read_journal(journal)
         if read is None:
@@ -366,7 +370,8 @@ def cut_fills(target: str, names: list[str] | None = None) -> list[CutFill]:
                 + ")"
             )
         else:
-            cleared = f"the environment a killed fill was replacing (its journal {name})"
+            named = os.path.basename(journal)
+            cleared = f"the environment a killed fill was replacing (its journal {named})"
         found.append(CutFill(journal, pid, phase, whole, held and not whole, what, fix, cleared))
     return found
 
