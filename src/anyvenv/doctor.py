@@ -234,9 +234,7 @@ def _env_here(directory: str, say_usable: bool = False) -> list[Option]:
         return [*options, usable] if say_usable else options
     errors = diagnosis.errors
     out = base_out_of_reach(diagnosis.env)
-    if any(
-        f.code is Code.FILL_UNFINISHED and f.evidence.get("phase") == "unreadable" for f in errors
-    ):
+    if diagnosis.fill_refused:
         then = "do as the fill-unfinished line there says: repair does not act on it"
     elif out is not None:
         then = f"not for you to repair: {out.reason()}; {out.let_in()}"

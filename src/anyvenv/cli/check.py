@@ -69,10 +69,10 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
                 if stuck is None and diagnosis.has(Code.SCRIPT_NOT_EXECUTABLE)
                 else None
             )
-            fills = [f for f in diagnosis.errors if f.code is Code.FILL_UNFINISHED]
-            if fills and any(f.evidence.get("phase") == "unreadable" for f in fills):
+            if diagnosis.fill_refused:
                 print("do as the fill-unfinished line says: repair does not act on it")
-            elif fills:  # (the rest may be what the fill left half-way: repair undoes it first)
+            # (with a fill left, the rest may be what it left half-way: repair undoes it first)
+            elif any(f.code is Code.FILL_UNFINISHED for f in diagnosis.errors):
                 print(f"fix it with: anyvenv repair {shlex.quote(args.env)}")
             elif out is not None:  # (its base is not gone: repair refuses to move it off it)
                 print(f"repair cannot mend it for you: {out.reason()}; {out.let_in()}")

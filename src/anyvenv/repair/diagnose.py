@@ -76,6 +76,15 @@ class Diagnosis:
         return all(finding.code in REINSTALL_CODES for finding in self.errors)
 
     @property
+    def fill_refused(self) -> bool:
+        """Whether a fill a killed run left has a journal that cannot be read: repair does not
+        act on it (see :func:`~anyvenv.repair.fixes.refuse_fills`)."""
+        return any(
+            f.code is Code.FILL_UNFINISHED and f.evidence.get("phase") == "unreadable"
+            for f in self.errors
+        )
+
+    @property
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity is Severity.WARNING]
 
